@@ -1,0 +1,39 @@
+# tenantsync: make test (what CI runs), make bench, make soak, make fuzz, make lint.
+GO       ?= go
+PKGS     ?= ./...
+FUZZTIME ?= 5s
+
+.PHONY: test lint vet fmt-check staticcheck unit fuzz-short fuzz bench soak
+
+test: lint unit fuzz-short
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@2026.2.2
+	"$$(command -v staticcheck || echo $$($(GO) env GOPATH)/bin/staticcheck)" $(PKGS)
+
+# The unit and integration suite, with a throwaway PostgreSQL for store/postgres
+# (or the server named by TENANTSYNC_TEST_POSTGRES).
+unit:
+	bash scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# Each fuzz target for a short fixed time.
+fuzz-short:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+fuzz:
+	bash scripts/fuzz.sh 2m
+
+bench:
+	$(GO) run ./internal/bench
+
+soak:
+	$(GO) run ./internal/bench -soak

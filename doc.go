@@ -1,0 +1,31 @@
+// Package tenantsync is the shared contract of the tenantsync SDK: the domain types a PSA sees
+// (tenants, users, mailboxes, devices, domains, subscriptions, MFA state, security baseline,
+// contacts, clients, audit entries), the interfaces at its seams (Source, Writer, Contacts,
+// Authorizer, Approver) and the error kinds every package reports.
+//
+// The package does no I/O. The routes to Microsoft 365 live in sub-packages: cipp (CIPP-API),
+// graph (Microsoft Graph through GDAP) and partnercenter (customer discovery and GDAP readiness).
+// The sync package turns any number of Sources into a matched, deduplicated picture of each
+// tenant kept in a store.Store.
+//
+// # Guarantees
+//
+//   - Identity is (tenant ID, object ID), never an email address.
+//   - A Source reports, per kind, either a complete listing, a set of changes since a cursor, or
+//     "unavailable" with the error that says why. A listing cut short is unavailable, so nothing
+//     downstream mistakes a failed page for an empty tenant.
+//   - Every error a package returns can be matched with errors.Is against the kinds declared here
+//     (ErrForbidden, ErrThrottled, ...) and carries a remediation hint reachable through Details.
+//
+// # Example
+//
+//	res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: id, Kinds: tenantsync.AllKinds()})
+//	if err != nil {
+//		return err // the tenant could not be reached at all
+//	}
+//	users := res.Kinds[tenantsync.KindUsers]
+//	if users.Mode == tenantsync.Unavailable {
+//		d, _ := tenantsync.Details(users.Err)
+//		log.Printf("users unavailable: %v (what to do: %s)", users.Err, d.Hint)
+//	}
+package tenantsync

@@ -1,0 +1,206 @@
+package testserver
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Service names, used in faults and request counts.
+const (
+	ServiceEntra         = "entra"
+	ServiceCIPP          = "cipp"
+	ServiceGraph         = "graph"
+	ServicePartnerCenter = "partnercenter"
+)
+
+// Options configures a fake.
+type Options struct {
+	// Seed makes the generated World reproducible.
+	Seed int64
+	// Tenants is the number of customer tenants (default 5).
+	Tenants int
+	// Sizes, when set, gives the user count of the first len(Sizes) tenants.
+	Sizes []int
+	// MinUsers and MaxUsers bound the user count of the other tenants (default 5 to 60).
+	MinUsers, MaxUsers int
+	// Latency is added to every request, before any fault.
+	Latency time.Duration
+	// World, when set, is served instead of a generated one.
+	World *World
+}
+
+// Server is the running fake: one TLS listener per service, all trusting one CA.
+type Server struct {
+	World *World
+
+	entra, cipp, graph, pc *httptest.Server
+	opts                   Options
+	cert                   *x509.Certificate
+
+	latency atomic.Int64 // nanoseconds
+
+	mu     sync.Mutex
+	counts map[countKey]int
+
+	faults faultSet
+	auth   *authority
+	graphState
+	cippState
+	pcState
+}
+
+type countKey struct{ service, tenant string }
+
+// New generates (or takes) a World and starts the four services.
+func New(opts Options) (*Server, error) {
+	if opts.Tenants <= 0 && opts.World == nil {
+		opts.Tenants = 5
+	}
+	if opts.MinUsers <= 0 {
+		opts.MinUsers = 5
+	}
+	if opts.MaxUsers < opts.MinUsers {
+		opts.MaxUsers = max(60, opts.MinUsers)
+	}
+	s := &Server{opts: opts, counts: map[countKey]int{}}
+	s.latency.Store(int64(opts.Latency))
+	if opts.World != nil {
+		s.World = opts.World
+	} else {
+		s.World = Generate(opts)
+	}
+	s.World.index()
+	s.auth = newAuthority(s)
+
+	s.entra = s.start(ServiceEntra, s.entraHandler())
+	// The CA of every listener is the same httptest certificate.
+	s.cert = s.entra.Certificate()
+	s.cipp = s.start(ServiceCIPP, s.cippHandler())
+	s.graph = s.start(ServiceGraph, s.graphHandler())
+	s.pc = s.start(ServicePartnerCenter, s.partnerCenterHandler())
+	return s, nil
+}
+
+// NewT starts a fake for a test and closes it when the test ends.
+func NewT(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *Server) start(service string, h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(s.middleware(service, h))
+	srv.EnableHTTP2 = false
+	srv.StartTLS()
+	return srv
+}
+
+// Close stops every listener.
+func (s *Server) Close() {
+	for _, srv := range []*httptest.Server{s.entra, s.cipp, s.graph, s.pc} {
+		if srv != nil {
+			srv.CloseClientConnections()
+			srv.Close()
+		}
+	}
+}
+
+// EntraURL is the base of the fake login.microsoftonline.com; an authority is EntraURL()+"/"+tenant.
+func (s *Server) EntraURL() string { return s.entra.URL }
+
+// CIPPURL is the base of the fake CIPP-API Function App (endpoints live under /api/).
+func (s *Server) CIPPURL() string { return s.cipp.URL }
+
+// GraphURL is the base of the fake graph.microsoft.com (the client appends /v1.0 or /beta).
+func (s *Server) GraphURL() string { return s.graph.URL }
+
+// PartnerCenterURL is the base of the fake api.partnercenter.microsoft.com (paths start with /v1/).
+func (s *Server) PartnerCenterURL() string { return s.pc.URL }
+
+// CertPool returns a pool that trusts the fake's certificate.
+func (s *Server) CertPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(s.cert)
+	return p
+}
+
+// CACertPEM returns the fake's certificate in PEM form, for clients in other processes.
+func (s *Server) CACertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert.Raw})
+}
+
+// HTTPClient returns a new client that trusts the fake's certificate.
+func (s *Server) HTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12}
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr}
+}
+
+// SetLatency changes the latency added to every request.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// Requests returns how many requests a service received for a tenant ("" counts requests whose
+// tenant is unknown, "*" counts all of the service). Retries count.
+func (s *Server) Requests(service, tenant string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tenant == "*" {
+		n := 0
+		for k, v := range s.counts {
+			if k.service == service {
+				n += v
+			}
+		}
+		return n
+	}
+	return s.counts[countKey{service, tenant}]
+}
+
+// ResetCounts sets every request count to zero.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts = map[countKey]int{}
+}
+
+func (s *Server) count(service, tenant string) {
+	s.mu.Lock()
+	s.counts[countKey{service, tenant}]++
+	s.mu.Unlock()
+}
+
+// middleware counts the request, adds latency and applies injected faults before h runs.
+func (s *Server) middleware(service string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenant := s.requestTenant(service, r)
+		s.count(service, tenant)
+		if d := time.Duration(s.latency.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if s.applyFault(service, tenant, w, r, h) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) String() string {
+	return fmt.Sprintf("testserver(entra=%s cipp=%s graph=%s partnercenter=%s)", s.EntraURL(), s.CIPPURL(), s.GraphURL(), s.PartnerCenterURL())
+}

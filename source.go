@@ -1,0 +1,246 @@
+package tenantsync
+
+import (
+	"context"
+	"time"
+)
+
+// Source is a route to customer tenants: CIPP-API, Microsoft Graph through GDAP, or any other
+// implementation. It answers two questions: which tenants can I reach, and what does one tenant
+// hold of the requested kinds.
+type Source interface {
+	// Name identifies the source ("cipp", "graph"); it is stored with every tenant it reports.
+	Name() string
+	// ListTenants returns every tenant the source can reach now. An error means the list is
+	// unknown; the caller must not treat missing tenants as gone.
+	ListTenants(ctx context.Context) ([]Tenant, error)
+	// Fetch returns, for each requested kind, a complete listing, a change set since the cursor,
+	// or Unavailable with the reason. It returns an error only when the tenant could not be
+	// reached at all (token refused, tenant unknown); a failure of one kind is reported in that
+	// kind's result and leaves the others intact.
+	Fetch(ctx context.Context, req FetchRequest) (*FetchResult, error)
+}
+
+// FetchRequest asks a Source for some kinds of one tenant.
+type FetchRequest struct {
+	TenantID string
+	Kinds    []Kind
+	// Cursors holds the cursor returned by the previous successful fetch of each kind. A kind
+	// with a cursor is fetched as changes when the source supports it; without one, in full.
+	Cursors map[Kind]string
+	// Progress, when set, is called as pages arrive, with the number of items of that kind so
+	// far. It must not block.
+	Progress func(kind Kind, items int)
+}
+
+// Mode says what a KindResult holds.
+type Mode int
+
+// Result modes.
+const (
+	// Unavailable: nothing is known; Err says why. Nothing may be removed on its account.
+	Unavailable Mode = iota
+	// Complete: the listing holds every item of the kind; items absent from it are gone.
+	Complete
+	// Changes: the listing holds upserts since the cursor, and Removed the IDs deleted since it.
+	Changes
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Complete:
+		return "complete"
+	case Changes:
+		return "changes"
+	default:
+		return "unavailable"
+	}
+}
+
+// FetchResult is a Source's answer for one tenant.
+type FetchResult struct {
+	TenantID string
+	Source   string
+	Kinds    map[Kind]*KindResult
+	// RoundTrips is the number of HTTP requests the fetch made, retries included.
+	RoundTrips int
+}
+
+// Result returns the result for kind k, or an Unavailable result when the source gave none.
+func (r *FetchResult) Result(k Kind) *KindResult {
+	if r != nil && r.Kinds != nil {
+		if kr, ok := r.Kinds[k]; ok && kr != nil {
+			return kr
+		}
+	}
+	return &KindResult{Kind: k, Mode: Unavailable, Err: Errorf(ErrUnsupported, "", "source returned nothing for %s", k)}
+}
+
+// KindResult is the answer for one kind. Only the slice matching Kind is filled.
+type KindResult struct {
+	Kind Kind
+	Mode Mode
+	Err  error // set when Mode is Unavailable
+
+	Users         []User
+	Mailboxes     []Mailbox
+	Devices       []Device
+	Domains       []Domain
+	Subscriptions []Subscription
+	MFA           []MFAState
+	Baseline      *SecurityBaseline
+
+	// Removed lists the IDs (object IDs for users) deleted since the cursor, in Changes mode.
+	Removed []string
+	// Cursor is the cursor to pass next time, or "" when the kind has no delta support.
+	Cursor string
+	// FetchedAt is when the source produced the result.
+	FetchedAt time.Time
+}
+
+// Len returns the number of items the result carries.
+func (r *KindResult) Len() int {
+	switch r.Kind {
+	case KindUsers:
+		return len(r.Users)
+	case KindMailboxes:
+		return len(r.Mailboxes)
+	case KindDevices:
+		return len(r.Devices)
+	case KindDomains:
+		return len(r.Domains)
+	case KindSubscriptions:
+		return len(r.Subscriptions)
+	case KindMFA:
+		return len(r.MFA)
+	case KindBaseline:
+		if r.Baseline != nil {
+			return 1
+		}
+	}
+	return 0
+}
+
+// Unavailability builds an Unavailable result for kind k.
+func Unavailability(k Kind, err error) *KindResult {
+	return &KindResult{Kind: k, Mode: Unavailable, Err: err}
+}
+
+// Action is a write action on a user or group.
+type Action string
+
+// The write actions.
+const (
+	ActionBlockSignIn        Action = "block_sign_in"   // accountEnabled=false
+	ActionUnblockSignIn      Action = "unblock_sign_in" // accountEnabled=true
+	ActionSuspend            Action = "suspend"         // block sign-in and revoke sessions
+	ActionUnsuspend          Action = "unsuspend"       // unblock sign-in
+	ActionForcePasswordReset Action = "force_password_reset"
+	ActionRevokeSessions     Action = "revoke_sessions"
+	ActionResetMFA           Action = "reset_mfa"
+	ActionAddToGroup         Action = "add_to_group"
+	ActionRemoveFromGroup    Action = "remove_from_group"
+)
+
+// Actions lists every write action.
+func Actions() []Action {
+	return []Action{ActionBlockSignIn, ActionUnblockSignIn, ActionSuspend, ActionUnsuspend,
+		ActionForcePasswordReset, ActionRevokeSessions, ActionResetMFA, ActionAddToGroup, ActionRemoveFromGroup}
+}
+
+// Valid reports whether a is a declared action.
+func (a Action) Valid() bool {
+	for _, c := range Actions() {
+		if c == a {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsGroup reports whether the action addresses a group.
+func (a Action) NeedsGroup() bool { return a == ActionAddToGroup || a == ActionRemoveFromGroup }
+
+// WriteRequest is one write action on one user of one tenant.
+type WriteRequest struct {
+	Action   Action
+	TenantID string
+	UserID   string // object ID
+	UPN      string // the user's principal name; CIPP addresses users by it
+	GroupID  string // for group actions
+	// TemporaryPassword, for ActionForcePasswordReset, is set by the caller or left empty for
+	// the route to generate one. It is never audited.
+	TemporaryPassword string
+}
+
+// Validate checks the request's fields.
+func (r WriteRequest) Validate() error {
+	switch {
+	case !r.Action.Valid():
+		return Errorf(ErrInvalidInput, "use one of the tenantsync.Action constants", "unknown action %q", r.Action)
+	case r.TenantID == "":
+		return Errorf(ErrInvalidInput, "set TenantID", "write %s: no tenant", r.Action)
+	case r.UserID == "" && r.UPN == "":
+		return Errorf(ErrInvalidInput, "set UserID (object ID) or UPN", "write %s: no user", r.Action)
+	case r.Action.NeedsGroup() && r.GroupID == "":
+		return Errorf(ErrInvalidInput, "set GroupID", "write %s: no group", r.Action)
+	}
+	return nil
+}
+
+// WriteResult is what a route reports after a successful write.
+type WriteResult struct {
+	Route   string // "cipp" or "graph"
+	Message string // the service's confirmation, redacted
+	// Changed is false when the action was already in effect (idempotent success).
+	Changed bool
+	// TemporaryPassword is the password set by a password reset, for the caller to hand over.
+	// It is never stored or audited.
+	TemporaryPassword string
+}
+
+// Writer executes write actions against tenants.
+type Writer interface {
+	// Name is the route ("cipp", "graph").
+	Name() string
+	// Write performs one action. It returns an error of a declared kind on failure.
+	Write(ctx context.Context, req WriteRequest) (WriteResult, error)
+}
+
+// Contacts is the PSA's contact directory, for one account. The engine reads and writes it;
+// it never deletes a contact.
+type Contacts interface {
+	// ListContacts returns every contact of a client, active or not.
+	ListContacts(ctx context.Context, clientID string) ([]Contact, error)
+	// CreateContact creates a contact and returns it with its ID.
+	CreateContact(ctx context.Context, c Contact) (Contact, error)
+	// UpdateContact writes the given contact's fields (identified by ID and ClientID).
+	UpdateContact(ctx context.Context, c Contact) error
+	// SetContactActive activates or deactivates a contact.
+	SetContactActive(ctx context.Context, clientID, contactID string, active bool) error
+}
+
+// PermissionWrite is the permission a person needs to run a write action.
+const PermissionWrite = "m365.write"
+
+// Authorizer decides whether an actor holds a permission.
+type Authorizer interface {
+	Authorize(ctx context.Context, actor, permission string) error
+}
+
+// Decision is an Approver's answer.
+type Decision int
+
+// Approval decisions.
+const (
+	Approved Decision = iota
+	Pending
+	Denied
+)
+
+// Approver may hold a write action for a person's approval.
+type Approver interface {
+	// Approve decides on req requested by actor. Pending means the action is held; the PSA
+	// resubmits it once approved.
+	Approve(ctx context.Context, actor string, req WriteRequest) (Decision, string, error)
+}

@@ -1,0 +1,223 @@
+package tenantsync
+
+import (
+	"time"
+)
+
+// Kind names one kind of data a Source can hold for a tenant.
+type Kind string
+
+// The kinds of tenant data.
+const (
+	KindUsers         Kind = "users"
+	KindMailboxes     Kind = "mailboxes"
+	KindDevices       Kind = "devices"
+	KindDomains       Kind = "domains"
+	KindSubscriptions Kind = "subscriptions" // licences: subscribed SKUs and their counts
+	KindMFA           Kind = "mfa"
+	KindBaseline      Kind = "baseline" // secure score, security defaults, conditional access
+)
+
+// AllKinds returns every kind, in the order a sync processes them.
+func AllKinds() []Kind {
+	return []Kind{KindUsers, KindMailboxes, KindDevices, KindDomains, KindSubscriptions, KindMFA, KindBaseline}
+}
+
+// Valid reports whether k is one of the declared kinds.
+func (k Kind) Valid() bool {
+	for _, c := range AllKinds() {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Tenant is a customer's Microsoft 365 tenant as a source reports it.
+type Tenant struct {
+	ID            string   // Entra tenant ID (GUID), the customer ID in Partner Center and CIPP
+	DisplayName   string   // the customer's name
+	DefaultDomain string   // the default verified domain
+	InitialDomain string   // the <name>.onmicrosoft.com domain
+	Domains       []string // verified domains known at discovery, default first when known
+	Source        string   // name of the Source that reported it
+	// Relationship describes how the partner reaches the tenant (e.g. "GDAP active until 2027-01-31",
+	// "CIPP"), for display.
+	Relationship string
+}
+
+// User is an Entra ID user.
+type User struct {
+	TenantID          string
+	ObjectID          string
+	UserPrincipalName string
+	DisplayName       string
+	GivenName         string
+	Surname           string
+	Mail              string
+	// ProxyAddresses as Exchange reports them, prefix included: "SMTP:" marks the primary
+	// address, "smtp:" an alias, other prefixes ("x500:", "sip:") are not email addresses.
+	ProxyAddresses []string
+	OtherMails     []string
+	JobTitle       string
+	Department     string
+	CompanyName    string
+	OfficeLocation string
+	MobilePhone    string
+	BusinessPhones []string
+	AccountEnabled bool
+	UserType       string   // "Member" or "Guest"
+	AssignedSKUs   []string // SKU IDs of assigned licences
+	CreatedAt      time.Time
+	OnPremisesSync bool
+}
+
+// IsGuest reports whether the user is a B2B guest.
+func (u User) IsGuest() bool { return u.UserType == "Guest" }
+
+// IsLicensed reports whether the user holds at least one licence.
+func (u User) IsLicensed() bool { return len(u.AssignedSKUs) > 0 }
+
+// MailboxType is the recipient type of an Exchange mailbox.
+type MailboxType string
+
+// Mailbox types.
+const (
+	MailboxUser      MailboxType = "user"
+	MailboxShared    MailboxType = "shared"
+	MailboxRoom      MailboxType = "room"
+	MailboxEquipment MailboxType = "equipment"
+	MailboxOther     MailboxType = "other"
+)
+
+// IsPerson reports whether the mailbox belongs to a person (not shared, room or equipment).
+func (t MailboxType) IsPerson() bool { return t == MailboxUser || t == "" }
+
+// Mailbox is an Exchange Online mailbox.
+type Mailbox struct {
+	TenantID           string
+	ObjectID           string // the Entra object ID of the mailbox's user (ExternalDirectoryObjectId)
+	UserPrincipalName  string
+	DisplayName        string
+	PrimarySMTPAddress string
+	Type               MailboxType
+	Aliases            []string // further SMTP addresses, without prefix
+}
+
+// Device is a managed (Intune) or registered (Entra) device.
+type Device struct {
+	TenantID          string
+	ID                string
+	DeviceName        string
+	SerialNumber      string
+	OperatingSystem   string
+	OSVersion         string
+	Manufacturer      string
+	Model             string
+	ComplianceState   string
+	UserPrincipalName string
+	UserID            string
+	LastSyncAt        time.Time
+	EnrolledAt        time.Time
+}
+
+// Domain is a domain of a tenant.
+type Domain struct {
+	TenantID   string
+	Name       string
+	IsDefault  bool
+	IsInitial  bool
+	IsVerified bool
+	Services   []string // "Email", "OfficeCommunicationsOnline", ...
+}
+
+// Subscription is a licence (a subscribed SKU) of a tenant.
+type Subscription struct {
+	TenantID         string
+	SKUID            string
+	SKUPartNumber    string
+	Name             string // friendly name, when known
+	Enabled          int    // purchased units (prepaidUnits.enabled)
+	Suspended        int
+	Warning          int
+	Consumed         int
+	CapabilityStatus string
+}
+
+// MFAState is what is known of a user's multi-factor authentication.
+type MFAState struct {
+	TenantID          string
+	UserID            string
+	UserPrincipalName string
+	Registered        bool     // has registered a method that satisfies MFA
+	Capable           bool     // registered and allowed to use MFA
+	Methods           []string // methodsRegistered, e.g. "microsoftAuthenticatorPush", "mobilePhone"
+	PerUserState      string   // legacy per-user MFA: "disabled", "enabled", "enforced"
+	CoveredByCA       bool     // an enabled conditional access policy requires MFA for this user
+	SecurityDefaults  bool     // security defaults are on in the tenant
+	IsAdmin           bool
+}
+
+// CAPolicy is a conditional access policy, reduced to what a baseline needs.
+type CAPolicy struct {
+	ID          string
+	DisplayName string
+	State       string // "enabled", "disabled", "enabledForReportingButNotEnforced"
+	RequiresMFA bool
+}
+
+// SecurityBaseline is a tenant's security posture at one moment.
+type SecurityBaseline struct {
+	TenantID         string
+	SecureScore      float64
+	MaxScore         float64
+	SecurityDefaults *bool // nil when unknown
+	CAPolicies       []CAPolicy
+	MeasuredAt       time.Time
+}
+
+// Client is a customer as the PSA knows it.
+type Client struct {
+	ID        string
+	Name      string
+	Domains   []string // email or web domains the PSA holds for the client
+	TenantIDs []string // Entra tenant IDs already recorded on the client in the PSA
+	// Active marks a client with recent activity (open tickets, new agents); the engine polls
+	// active clients more often until ActiveUntil.
+	ActiveUntil time.Time
+}
+
+// Contact is a person in the PSA's contact directory.
+type Contact struct {
+	ID        string
+	ClientID  string
+	FirstName string
+	LastName  string
+	Email     string
+	AltEmails []string
+	JobTitle  string
+	Phone     string
+	Mobile    string
+	Active    bool
+	// TenantID and ObjectID identify the linked M365 user, when the PSA stores the link itself.
+	TenantID string
+	ObjectID string
+}
+
+// AuditEntry is one line of the append-only audit log. The store fills Seq, PrevHash and Hash.
+type AuditEntry struct {
+	Seq      int64
+	Account  string
+	At       time.Time
+	Actor    string
+	Action   string // a write Action, or an administrative action such as "link", "unlink"
+	TenantID string
+	Target   string // the user, group or client acted on
+	Phase    string // "intent", "result"
+	Outcome  string // "requested", "approved", "pending", "denied", "refused", "succeeded", "failed", "dry-run"
+	Route    string // "cipp", "graph", or "" when not executed
+	Error    string
+	Detail   map[string]string
+	PrevHash string
+	Hash     string
+}
