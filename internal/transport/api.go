@@ -1,0 +1,147 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+var errNotImplemented = errors.New("transport: not implemented")
+
+// TokenSource produces bearer tokens per tenant: oauth2.TokenSource's shape with a context and a
+// tenant ("" for services with one token, such as CIPP-API and Partner Center).
+type TokenSource interface {
+	Token(ctx context.Context, tenant string) (*oauth2.Token, error)
+}
+
+// TokenInvalidator is implemented by token sources that can drop a cached token after a 401.
+type TokenInvalidator interface {
+	Invalidate(tenant string)
+}
+
+// Config configures a Client. Zero values take the documented defaults.
+type Config struct {
+	// Service names the service in errors and logs ("cipp", "graph", "partnercenter").
+	Service string
+	// BaseURL is the origin the client was configured for. Bearer tokens are sent only to this
+	// scheme://host:port; any other request gets no token (and links are refused by Allowed).
+	BaseURL string
+	// AllowInsecureHTTP permits an http:// BaseURL (tests only); otherwise https is required.
+	AllowInsecureHTTP bool
+	// HTTPClient is the underlying client (TLS settings, dialer). Default: a clone of
+	// http.DefaultTransport with sane timeouts.
+	HTTPClient *http.Client
+	// Tokens, when set, adds "Authorization: Bearer" to requests to BaseURL's origin.
+	Tokens TokenSource
+	// MaxRetries per request (default 4). MinBackoff/MaxBackoff bound the exponential backoff with
+	// jitter used when no Retry-After is given (default 500ms / 30s). MaxRetryAfter caps a
+	// server's Retry-After (default 5m); a longer one fails at once with the wait in the error.
+	MaxRetries    int
+	MinBackoff    time.Duration
+	MaxBackoff    time.Duration
+	MaxRetryAfter time.Duration
+	// Budget is the retry budget shared by every client and tenant of one engine (default: a
+	// budget private to this client).
+	Budget *Budget
+	// Limits is the set of per (host, tenant) rate limiters (default: none).
+	Limits *Limits
+	// MaxBodyBytes bounds every response body (default 64 MiB); reading past it fails with
+	// tenantsync.ErrLimitExceeded.
+	MaxBodyBytes int64
+	// Timeout bounds one attempt (default 240s: CIPP calls can run long).
+	Timeout time.Duration
+	// UserAgent is sent on every request.
+	UserAgent string
+	// OnAttempt, when set, is called after every attempt (for metrics and round-trip counts).
+	OnAttempt func(Attempt)
+}
+
+// Attempt describes one HTTP attempt, for metrics.
+type Attempt struct {
+	Service  string
+	Tenant   string
+	Method   string
+	Host     string
+	Status   int // 0 when no response
+	Err      error
+	Retry    bool          // another attempt follows
+	Wait     time.Duration // the wait before the next attempt
+	Duration time.Duration
+}
+
+// Client is the one HTTP stack every service client uses.
+type Client struct {
+	cfg Config
+}
+
+// New validates cfg and builds a Client.
+func New(cfg Config) (*Client, error) { return nil, errNotImplemented }
+
+// Do sends req with token injection, rate limiting and retries. The tenant comes from
+// WithTenant on req's context. It returns the final response (a 429 or 5xx after retries are
+// exhausted is returned, not turned into an error, so the service client can decode its body)
+// or a *tenantsync.Error for transport failures (ErrUnavailable for connection errors,
+// ErrLimitExceeded for an exhausted budget, the context's error on cancellation).
+// Requests with a body are retried only when they are idempotent (GET, HEAD, PUT, DELETE,
+// OPTIONS) or carry Idempotent(ctx).
+func (c *Client) Do(req *http.Request) (*http.Response, error) { return nil, errNotImplemented }
+
+// Allowed reports whether rawURL (an @odata.nextLink, a continuation link) is on the configured
+// origin; following anything else would leak the bearer token.
+func (c *Client) Allowed(rawURL string) error { return errNotImplemented }
+
+// Budget is a retry budget shared across clients and tenants, in the manner of
+// aws-sdk-go-v2's retry token bucket: a retry takes tokens, a success returns some.
+type Budget struct{}
+
+// NewBudget returns a budget of capacity tokens; a retry costs cost tokens (a timeout or
+// connection error costs more), and every success refills one.
+func NewBudget(capacity int) *Budget { return &Budget{} }
+
+// Limits holds one rate limiter per (host, tenant), created on first use from a rule.
+type Limits struct{}
+
+// Rule sizes the limiter of every tenant on a host: Rate events per second with Burst.
+type Rule struct {
+	Host  string // host name, or "" for any host
+	Rate  float64
+	Burst int
+}
+
+// NewLimits builds per (host, tenant) limiters from rules; the first rule whose Host matches wins.
+func NewLimits(rules ...Rule) *Limits { return &Limits{} }
+
+type ctxKey int
+
+const (
+	tenantKey ctxKey = iota
+	idempotentKey
+)
+
+// WithTenant tags a request context with the customer tenant it concerns: it selects the token
+// and the rate limiter, and names the tenant in errors.
+func WithTenant(ctx context.Context, tenant string) context.Context {
+	return context.WithValue(ctx, tenantKey, tenant)
+}
+
+// TenantFrom returns the tenant set by WithTenant.
+func TenantFrom(ctx context.Context) string {
+	t, _ := ctx.Value(tenantKey).(string)
+	return t
+}
+
+// Idempotent marks a request with a body as safe to retry (e.g. a PATCH that sets a value).
+func Idempotent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, idempotentKey, true)
+}
+
+// ParseRetryAfter parses a Retry-After value: seconds (fractions rounded up) or an HTTP date
+// relative to now. ok is false when the value is absent or malformed.
+func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) { return 0, false }
+
+// Redact removes bearer tokens, client secrets, refresh tokens, passwords and signed query
+// parameters from s, for errors and logs.
+func Redact(s string) string { return s }
