@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+const redacted = "[redacted]"
+
+// Secret holds a credential in memory. It formats as [redacted] with every fmt verb, in
+// slog and in JSON, so a Connection can be logged or wrapped in an error without leaking it.
+// Reveal returns the plaintext for the one place that needs it: the token request.
+type Secret struct {
+	v *secretValue
+}
+
+type secretValue struct{ s string }
+
+// NewSecret wraps a plaintext secret.
+func NewSecret(plaintext string) Secret {
+	if plaintext == "" {
+		return Secret{}
+	}
+	return Secret{v: &secretValue{s: plaintext}}
+}
+
+// Reveal returns the plaintext.
+func (s Secret) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return s.v.s
+}
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.v == nil || s.v.s == "" }
+
+// Equal reports whether two secrets hold the same plaintext, in constant time.
+func (s Secret) Equal(o Secret) bool {
+	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(o.Reveal())) == 1
+}
+
+// String returns [redacted].
+func (s Secret) String() string { return redacted }
+
+// GoString returns [redacted], for %#v.
+func (s Secret) GoString() string { return redacted }
+
+// Format writes [redacted] whatever the verb.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// LogValue returns [redacted] for log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON encodes the secret as "[redacted]".
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText encodes the secret as [redacted].
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// KeyProvider supplies the AES-256 keys that seal secrets at rest. Keys are identified so a
+// stored ciphertext names the key that opens it and keys can rotate: CurrentKey seals new
+// secrets, Key opens old ones.
+type KeyProvider interface {
+	// CurrentKey returns the ID and 32-byte key new secrets are sealed with.
+	CurrentKey(ctx context.Context) (id string, key []byte, err error)
+	// Key returns the 32-byte key with the given ID, or an error when it is unknown.
+	Key(ctx context.Context, id string) ([]byte, error)
+}
+
+// StaticKeys is a KeyProvider over keys held in memory, for the daemon (keys from its
+// configuration) and tests. The zero value has no keys.
+type StaticKeys struct {
+	current string
+	keys    map[string][]byte
+}
+
+// NewStaticKeys returns a provider whose current key is keys[current]. Every key must be 32 bytes.
+func NewStaticKeys(current string, keys map[string][]byte) (*StaticKeys, error) {
+	if _, ok := keys[current]; !ok || current == "" {
+		return nil, Invalid("NewStaticKeys", "name the current key and include it in keys", "current key %q not among the keys", current)
+	}
+	cp := make(map[string][]byte, len(keys))
+	for id, k := range keys {
+		if len(k) != 32 {
+			return nil, Invalid("NewStaticKeys", "use 32-byte (AES-256) keys", "key %q is %d bytes", id, len(k))
+		}
+		cp[id] = append([]byte(nil), k...)
+	}
+	return &StaticKeys{current: current, keys: cp}, nil
+}
+
+// CurrentKey implements KeyProvider.
+func (p *StaticKeys) CurrentKey(context.Context) (string, []byte, error) {
+	if p == nil || p.keys == nil {
+		return "", nil, Invalid("CurrentKey", "configure a sealing key", "no keys")
+	}
+	return p.current, p.keys[p.current], nil
+}
+
+// Key implements KeyProvider.
+func (p *StaticKeys) Key(_ context.Context, id string) ([]byte, error) {
+	if p != nil {
+		if k, ok := p.keys[id]; ok {
+			return k, nil
+		}
+	}
+	return nil, Errorf(tenantsync.ErrNotFound, "Key", "", "restore the key the secret was sealed with to the key provider", "no key %q", id)
+}
+
+// Sealed is a secret as stored: the key ID beside the AES-256-GCM nonce and ciphertext.
+type Sealed struct {
+	KeyID string
+	Box   []byte // nonce followed by ciphertext and tag
+}
+
+// sealAAD binds a ciphertext to its account and connection, so a sealed secret copied to
+// another row or account does not open.
+func sealAAD(account, name string) []byte {
+	return []byte("tenantsync/connection\x00" + account + "\x00" + name)
+}
+
+// Seal encrypts secret under kp's current key for the connection name of account.
+func Seal(ctx context.Context, kp KeyProvider, account, name string, secret Secret) (Sealed, error) {
+	const op = "Seal"
+	if kp == nil {
+		return Sealed{}, Invalid(op, "configure the store with a KeyProvider", "no key provider")
+	}
+	id, key, err := kp.CurrentKey(ctx)
+	if err != nil {
+		return Sealed{}, &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: Service, Op: op, Hint: "check the key provider", Err: err}
+	}
+	gcm, err := newGCM(op, id, key)
+	if err != nil {
+		return Sealed{}, err
+	}
+	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(secret.Reveal())+gcm.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return Sealed{}, Internal(op, "", err)
+	}
+	return Sealed{KeyID: id, Box: gcm.Seal(nonce, nonce, []byte(secret.Reveal()), sealAAD(account, name))}, nil
+}
+
+// Open decrypts a sealed secret of the connection name of account.
+func Open(ctx context.Context, kp KeyProvider, account, name string, s Sealed) (Secret, error) {
+	const op = "Open"
+	if kp == nil {
+		return Secret{}, Invalid(op, "configure the store with a KeyProvider", "no key provider")
+	}
+	key, err := kp.Key(ctx, s.KeyID)
+	if err != nil {
+		return Secret{}, &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: op,
+			Message: fmt.Sprintf("sealing key %q unavailable", s.KeyID),
+			Hint:    "restore the key the secret was sealed with to the key provider", Err: err}
+	}
+	gcm, err := newGCM(op, s.KeyID, key)
+	if err != nil {
+		return Secret{}, err
+	}
+	if len(s.Box) < gcm.NonceSize()+gcm.Overhead() {
+		return Secret{}, Errorf(tenantsync.ErrInvalidInput, op, "", "store the connection's secret again", "sealed secret of %q is truncated", name)
+	}
+	plain, err := gcm.Open(nil, s.Box[:gcm.NonceSize()], s.Box[gcm.NonceSize():], sealAAD(account, name))
+	if err != nil {
+		return Secret{}, Errorf(tenantsync.ErrInvalidInput, op, "",
+			"the stored ciphertext or key is wrong; store the connection's secret again",
+			"sealed secret of %q does not open with key %q", name, s.KeyID)
+	}
+	return NewSecret(string(plain)), nil
+}
+
+func newGCM(op, id string, key []byte) (cipher.AEAD, error) {
+	if len(key) != 32 {
+		return nil, Invalid(op, "use a 32-byte (AES-256) key", "key %q is %d bytes", id, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, Internal(op, "", err)
+	}
+	return cipher.NewGCM(block)
+}

@@ -1,0 +1,480 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// Store is everything the engine remembers. Every method takes the account (one MSP) it acts
+// for; nothing of one account is visible or changeable through another. Implementations are
+// safe for concurrent use.
+type Store interface {
+	Connections
+	Tenants
+	Mirror
+	ContactLinks
+	Reviews
+	SyncStates
+	Clients
+	ContactStore
+	Audit
+	Leases
+
+	// Commit applies a tenant's whole sync outcome in one transaction: every kind's mirror
+	// change with its cursor compare-and-set, contact-link changes, new review items and the
+	// sync state. Either all of it is stored or none of it is; a cursor mismatch fails the whole
+	// batch with ErrConflict.
+	Commit(ctx context.Context, account string, b Batch) (BatchResult, error)
+
+	// Close releases the store's resources. The store is unusable afterwards.
+	Close() error
+}
+
+// ConnectionKind names the service a connection reaches.
+type ConnectionKind string
+
+// Connection kinds.
+const (
+	ConnectionCIPP          ConnectionKind = "cipp"
+	ConnectionGraph         ConnectionKind = "graph"
+	ConnectionPartnerCenter ConnectionKind = "partnercenter"
+)
+
+// Valid reports whether k is a declared connection kind.
+func (k ConnectionKind) Valid() bool {
+	return k == ConnectionCIPP || k == ConnectionGraph || k == ConnectionPartnerCenter
+}
+
+// Connection is one set of credentials an account connected, with its non-secret settings.
+type Connection struct {
+	Name string         // unique per account, chosen by the caller ("cipp", "partner-app")
+	Kind ConnectionKind // the service it reaches
+	// Config is the non-secret configuration (base URL, client ID, tenant ID) as JSON. It is
+	// stored as given, so it must not hold a secret.
+	Config json.RawMessage
+	// Secret is the client secret or API key. The store seals it before it reaches storage and
+	// opens it again on read; it formats as [redacted] everywhere.
+	Secret Secret
+	// KeyID names the key that seals the stored secret. Filled by the store on read.
+	KeyID     string
+	CreatedAt time.Time // filled by the store
+	UpdatedAt time.Time // filled by the store
+}
+
+// Connections holds each account's connections and their sealed secrets.
+type Connections interface {
+	// PutConnection creates or replaces the connection with c.Name, sealing c.Secret under the
+	// key provider's current key.
+	PutConnection(ctx context.Context, account string, c Connection) error
+	// GetConnection returns the named connection with its secret opened. ErrNotFound when absent.
+	GetConnection(ctx context.Context, account, name string) (Connection, error)
+	// ListConnections returns every connection of the account, secrets opened, ordered by name.
+	ListConnections(ctx context.Context, account string) ([]Connection, error)
+	// DeleteConnection removes the named connection. ErrNotFound when absent.
+	DeleteConnection(ctx context.Context, account, name string) error
+	// RotateSecrets re-seals every secret of the account that is not sealed under the current
+	// key, and returns how many it re-sealed.
+	RotateSecrets(ctx context.Context, account string) (int, error)
+}
+
+// TenantStatus says whether the sources still report a tenant.
+type TenantStatus string
+
+// Tenant statuses. Tenants are never deleted by discovery: one no source reports any more is
+// flagged vanished and returns to active when a source reports it again.
+const (
+	TenantActive   TenantStatus = "active"
+	TenantVanished TenantStatus = "vanished"
+)
+
+// TenantRecord is a discovered tenant with what the account decided about it.
+type TenantRecord struct {
+	// Tenant is the tenant as last reported; Tenant.Source names the last source that did.
+	tenantsync.Tenant
+	Sources    []string // every source whose latest complete discovery included the tenant, sorted
+	Status     TenantStatus
+	FirstSeen  time.Time
+	LastSeen   time.Time
+	VanishedAt time.Time // zero unless Status is TenantVanished
+
+	ClientID string    // the PSA client the tenant is linked to, "" when unlinked
+	LinkedAt time.Time // when ClientID was set
+	// Syncing is true while the engine should sync the tenant: set by LinkTenant, cleared by
+	// UnlinkTenant and SetSyncing(false).
+	Syncing bool
+	// EnabledKinds are the kinds the engine fetches for the tenant. Discovery starts a new
+	// tenant with every kind; SetEnabledKinds changes it.
+	EnabledKinds []tenantsync.Kind
+}
+
+// Linked reports whether the tenant is linked to a client.
+func (t TenantRecord) Linked() bool { return t.ClientID != "" }
+
+// KindEnabled reports whether k is among the tenant's enabled kinds.
+func (t TenantRecord) KindEnabled(k tenantsync.Kind) bool {
+	for _, e := range t.EnabledKinds {
+		if e == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Discovery is what one source's complete tenant listing changed.
+type Discovery struct {
+	New      []string // tenant IDs seen for the first time
+	Returned []string // tenant IDs that were vanished and are reported again
+	Vanished []string // tenant IDs no source reports any more
+	Seen     int      // tenants in the listing
+}
+
+// UnlinkMode says what UnlinkTenant does with a tenant's data.
+type UnlinkMode int
+
+// Unlink modes.
+const (
+	// UnlinkKeep removes the link and stops syncing but keeps the mirror, cursors, contact
+	// links and sync state, so relinking resumes where it stopped.
+	UnlinkKeep UnlinkMode = iota
+	// UnlinkPurge removes the link and the tenant's mirror, cursors, contact links, remembered
+	// merges, review items and sync state. The tenant record itself stays (discovery owns it).
+	UnlinkPurge
+)
+
+func (m UnlinkMode) String() string {
+	if m == UnlinkPurge {
+		return "purge"
+	}
+	return "keep"
+}
+
+// Tenants holds the discovered tenants of each account and their links to clients.
+type Tenants interface {
+	// RecordDiscovery records the complete tenant listing of one source. Listed tenants are
+	// created or refreshed (and return to active); tenants this source reported before but
+	// omits now lose it from Sources, and those left with no source are flagged vanished. Call
+	// it only with a listing that succeeded: a failed listing means nothing changed.
+	RecordDiscovery(ctx context.Context, account, source string, tenants []tenantsync.Tenant, now time.Time) (Discovery, error)
+	// GetTenant returns one tenant. ErrNotFound when the account has no such tenant.
+	GetTenant(ctx context.Context, account, tenantID string) (TenantRecord, error)
+	// ListTenants returns the account's tenants ordered by ID.
+	ListTenants(ctx context.Context, account string) ([]TenantRecord, error)
+	// LinkTenant links a tenant to a client and marks it syncing. Linking to the client it is
+	// already linked to only resumes syncing. A tenant linked to another client fails with an
+	// *AlreadyLinkedError (ErrAlreadyLinked) naming that client. Several tenants may share a client.
+	LinkTenant(ctx context.Context, account, tenantID, clientID string, now time.Time) error
+	// UnlinkTenant removes the tenant's link as mode says. PSA contacts are never touched.
+	UnlinkTenant(ctx context.Context, account, tenantID string, mode UnlinkMode) error
+	// SetSyncing pauses (false) or resumes (true) syncing of a linked tenant.
+	SetSyncing(ctx context.Context, account, tenantID string, syncing bool) error
+	// SetEnabledKinds sets which kinds the engine fetches for the tenant.
+	SetEnabledKinds(ctx context.Context, account, tenantID string, kinds []tenantsync.Kind) error
+	// Accounts lists the accounts that have at least one tenant, sorted.
+	Accounts(ctx context.Context) ([]string, error)
+}
+
+// KindApply is one kind's mirror change: a complete listing (Result.Mode Complete) replaces
+// the tenant's whole kind, a change set (Result.Mode Changes) upserts Result's items and removes
+// Result.Removed. Result.Cursor becomes the kind's cursor.
+type KindApply struct {
+	Result *tenantsync.KindResult
+	// ExpectCursor is the cursor the caller read before fetching ("" when none). When the
+	// stored cursor differs, another writer got there first and the apply fails with ErrConflict.
+	ExpectCursor string
+}
+
+// Applied is what one kind's apply changed. IDs are sorted.
+type Applied struct {
+	Kind      tenantsync.Kind
+	Added     []string
+	Updated   []string
+	Removed   []string
+	Unchanged int
+	Cursor    string // the stored cursor after the apply
+}
+
+// Changed reports whether the apply added, updated or removed anything.
+func (a Applied) Changed() bool { return len(a.Added)+len(a.Updated)+len(a.Removed) > 0 }
+
+// Mirror holds, per tenant, the last known state of each kind and the kind's cursor.
+//
+// Items are identified within their tenant by: users, mailboxes and MFA by user object ID,
+// devices by ID, domains by name, subscriptions by SKU ID; the baseline is a single item.
+type Mirror interface {
+	// Apply applies one kind's change and its cursor in one transaction. Commit does the same
+	// for several kinds and the rest of a sync outcome at once.
+	Apply(ctx context.Context, account, tenantID string, change KindApply) (Applied, error)
+	// ReadKind returns the mirror of one kind as a complete result carrying the stored cursor.
+	ReadKind(ctx context.Context, account, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error)
+	// GetUser returns one mirrored user. ErrNotFound when absent.
+	GetUser(ctx context.Context, account, tenantID, objectID string) (tenantsync.User, error)
+	// Cursors returns the stored cursor of every kind that has one.
+	Cursors(ctx context.Context, account, tenantID string) (map[tenantsync.Kind]string, error)
+	// MirrorCounts returns the number of mirrored items of each kind that has any.
+	MirrorCounts(ctx context.Context, account, tenantID string) (map[tenantsync.Kind]int, error)
+}
+
+// ContactLink ties an M365 user to a PSA contact. A user has at most one contact and a contact
+// at most one user, per account.
+type ContactLink struct {
+	TenantID  string
+	ObjectID  string // the user's object ID
+	ClientID  string
+	ContactID string
+	LinkedAt  time.Time
+	// Deactivated is set when the engine deactivated the contact because its user was removed
+	// or disabled, so it knows to reactivate it when the user returns.
+	Deactivated bool
+}
+
+// Merge is a person's decision that a user is a given contact. It wins over matching next time.
+type Merge struct {
+	TenantID  string
+	ObjectID  string
+	ClientID  string
+	ContactID string
+	DecidedBy string
+	DecidedAt time.Time
+}
+
+// ContactLinks holds the user-to-contact links and the remembered merges.
+type ContactLinks interface {
+	// SetContactLink creates or replaces the link of (TenantID, ObjectID). A contact already
+	// linked to another user fails with a *ContactTakenError (ErrConflict).
+	SetContactLink(ctx context.Context, account string, l ContactLink) error
+	// DeleteContactLink removes the link of a user. Deleting an absent link is not an error.
+	DeleteContactLink(ctx context.Context, account, tenantID, objectID string) error
+	// GetContactLink returns the link of a user. ErrNotFound when absent.
+	GetContactLink(ctx context.Context, account, tenantID, objectID string) (ContactLink, error)
+	// ListContactLinks returns the links of a tenant ordered by object ID.
+	ListContactLinks(ctx context.Context, account, tenantID string) ([]ContactLink, error)
+
+	// RememberMerge records (or replaces) a person's merge decision for a user.
+	RememberMerge(ctx context.Context, account string, m Merge) error
+	// ForgetMerge removes a merge decision. Forgetting an absent one is not an error.
+	ForgetMerge(ctx context.Context, account, tenantID, objectID string) error
+	// ListMerges returns the merge decisions of a tenant ordered by object ID.
+	ListMerges(ctx context.Context, account, tenantID string) ([]Merge, error)
+}
+
+// ReviewCandidate is one contact a user might be.
+type ReviewCandidate struct {
+	ContactID string
+	Score     float64
+	Reason    string
+}
+
+// Review is an ambiguous match waiting for a person.
+type Review struct {
+	ID         string // assigned by the store
+	TenantID   string
+	ObjectID   string
+	ClientID   string
+	Reason     string
+	Candidates []ReviewCandidate
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+
+	Resolved   bool
+	ResolvedAt time.Time
+	ResolvedBy string
+	// Resolution is the chosen contact ID, or ResolutionCreate / ResolutionIgnore.
+	Resolution string
+}
+
+// Review resolutions besides a contact ID.
+const (
+	ResolutionCreate = "create" // create a new contact for the user
+	ResolutionIgnore = "ignore" // leave the user unlinked
+)
+
+// ReviewFilter narrows ListReviews.
+type ReviewFilter struct {
+	TenantID        string // "" for every tenant
+	IncludeResolved bool
+}
+
+// Reviews is the queue of ambiguous matches.
+type Reviews interface {
+	// AddReview queues a review for a user. A user has at most one open review: adding again
+	// refreshes its reason and candidates and keeps its ID. It returns the stored review.
+	AddReview(ctx context.Context, account string, r Review) (Review, error)
+	// ListReviews returns reviews ordered by creation time, then ID.
+	ListReviews(ctx context.Context, account string, f ReviewFilter) ([]Review, error)
+	// ResolveReview closes an open review with a resolution. ErrNotFound when there is no such
+	// review; ErrConflict when it is already resolved.
+	ResolveReview(ctx context.Context, account, id, resolution, by string, at time.Time) (Review, error)
+}
+
+// SyncError is the last failure of a tenant's sync, as stored.
+type SyncError struct {
+	Kind    string // tenantsync.KindName of the error's kind
+	Message string
+	Hint    string
+	At      time.Time
+}
+
+// SyncErrorOf converts err into a SyncError at time at, or returns nil for a nil err.
+func SyncErrorOf(err error, at time.Time) *SyncError {
+	if err == nil {
+		return nil
+	}
+	return &SyncError{
+		Kind:    tenantsync.KindName(tenantsync.KindOf(err)),
+		Message: err.Error(),
+		Hint:    tenantsync.HintOf(err),
+		At:      at,
+	}
+}
+
+// SyncState is a tenant's sync status.
+type SyncState struct {
+	TenantID    string
+	LastStart   time.Time
+	LastSuccess time.Time
+	LastFinish  time.Time
+	LastError   *SyncError // nil when the last sync succeeded
+	// KindErrors holds the errors of kinds that were unavailable in the last sync.
+	KindErrors map[tenantsync.Kind]SyncError
+	Counts     map[tenantsync.Kind]int // items per kind after the last sync
+	Duration   time.Duration           // of the last sync
+	NextDue    time.Time               // when the tenant should sync next; zero means now
+	Running    bool
+	// Progress holds items fetched so far per kind while Running.
+	Progress map[tenantsync.Kind]int
+}
+
+// SyncStates holds each tenant's sync status.
+type SyncStates interface {
+	// PutSyncState stores the state of s.TenantID, replacing the previous one.
+	PutSyncState(ctx context.Context, account string, s SyncState) error
+	// GetSyncState returns a tenant's state. ErrNotFound when none was stored.
+	GetSyncState(ctx context.Context, account, tenantID string) (SyncState, error)
+	// ListSyncStates returns every stored state of the account ordered by tenant ID.
+	ListSyncStates(ctx context.Context, account string) ([]SyncState, error)
+}
+
+// Clients holds the PSA's client list, for the default contact directory and the daemon. A PSA
+// with its own client list need not use it.
+type Clients interface {
+	// PutClient creates or replaces a client by ID.
+	PutClient(ctx context.Context, account string, c tenantsync.Client) error
+	// GetClient returns one client. ErrNotFound when absent.
+	GetClient(ctx context.Context, account, clientID string) (tenantsync.Client, error)
+	// ListClients returns the account's clients ordered by ID.
+	ListClients(ctx context.Context, account string) ([]tenantsync.Client, error)
+}
+
+// ContactStore is a default contact directory for PSAs (and the daemon) that want one. It never
+// deletes a contact. ContactsFor adapts it to tenantsync.Contacts for one account.
+type ContactStore interface {
+	// CreateContact stores a new contact with a store-assigned ID, or c.ID when set and unused.
+	CreateContact(ctx context.Context, account string, c tenantsync.Contact) (tenantsync.Contact, error)
+	// UpdateContact replaces the fields of the contact (c.ClientID, c.ID). ErrNotFound when absent.
+	UpdateContact(ctx context.Context, account string, c tenantsync.Contact) error
+	// SetContactActive activates or deactivates a contact. ErrNotFound when absent.
+	SetContactActive(ctx context.Context, account, clientID, contactID string, active bool) error
+	// GetContact returns one contact. ErrNotFound when absent.
+	GetContact(ctx context.Context, account, clientID, contactID string) (tenantsync.Contact, error)
+	// ListContacts returns every contact of a client, active or not, ordered by ID.
+	ListContacts(ctx context.Context, account, clientID string) ([]tenantsync.Contact, error)
+}
+
+// AuditQuery narrows ListAudit.
+type AuditQuery struct {
+	AfterSeq int64  // entries with Seq greater than this
+	TenantID string // "" for every tenant
+	Limit    int    // 0 for no limit
+}
+
+// AuditReport is the outcome of verifying an account's audit chain.
+type AuditReport struct {
+	Entries int // entries checked
+	// FirstBroken is the Seq of the first entry whose hash or link to its predecessor does not
+	// verify, 0 when the chain is intact.
+	FirstBroken int64
+	Reason      string // why FirstBroken fails, "" when intact
+}
+
+// OK reports whether the chain verified.
+func (r AuditReport) OK() bool { return r.FirstBroken == 0 }
+
+// Audit is the append-only audit log. Each entry is hash-chained to the previous entry of its
+// account; the interface has no way to change or remove an entry.
+type Audit interface {
+	// AppendAudit appends e to the account's log, filling Seq (1, 2, ... per account), Account,
+	// PrevHash and Hash, and returns the stored entry. Concurrent appends are serialised so the
+	// chain never forks. A zero e.At is set to the store's clock.
+	AppendAudit(ctx context.Context, account string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error)
+	// ListAudit returns entries in Seq order.
+	ListAudit(ctx context.Context, account string, q AuditQuery) ([]tenantsync.AuditEntry, error)
+	// VerifyAudit recomputes the account's chain and names the first broken entry. The error is
+	// for failures to read, not for a broken chain.
+	VerifyAudit(ctx context.Context, account string) (AuditReport, error)
+}
+
+// Lease is a holder's exclusive claim on syncing one tenant until ExpiresAt.
+type Lease struct {
+	TenantID   string
+	Holder     string
+	AcquiredAt time.Time
+	ExpiresAt  time.Time
+}
+
+// Leases hands out per-tenant leases so one tenant is synced by one holder at a time, across
+// processes when the store is shared. Times come from the caller so every holder of a shared
+// store uses one notion of now (and tests control it).
+type Leases interface {
+	// AcquireLease takes the tenant's lease for holder until now+ttl. A lease of another holder
+	// that has not expired fails with a *LeaseHeldError (ErrAlreadyRunning); the holder's own
+	// lease is extended.
+	AcquireLease(ctx context.Context, account, tenantID, holder string, now time.Time, ttl time.Duration) (Lease, error)
+	// RenewLease extends holder's lease to now+ttl. It fails with a *LeaseHeldError when another
+	// holder has taken the lease, and ErrNotFound when there is no lease (it was released).
+	RenewLease(ctx context.Context, account, tenantID, holder string, now time.Time, ttl time.Duration) (Lease, error)
+	// ReleaseLease gives up holder's lease. Releasing a lease held by someone else, or none,
+	// is not an error and changes nothing.
+	ReleaseLease(ctx context.Context, account, tenantID, holder string) error
+	// AcquireDue claims up to max tenants that are due (linked, syncing, not vanished, NextDue
+	// zero or not after now) and not leased by another holder (or whose lease expired), earliest
+	// due first. Concurrent callers never receive the same tenant.
+	AcquireDue(ctx context.Context, account, holder string, now time.Time, ttl time.Duration, max int) ([]Lease, error)
+	// GetLease returns the tenant's lease, expired or not. ErrNotFound when there is none.
+	GetLease(ctx context.Context, account, tenantID string) (Lease, error)
+}
+
+// LinkChange creates, replaces or deletes one contact link as part of a Batch.
+type LinkChange struct {
+	Link   ContactLink // Link.TenantID must be the batch's tenant
+	Delete bool        // delete the link of (Link.TenantID, Link.ObjectID) instead
+}
+
+// Batch is a tenant's sync outcome, applied atomically by Store.Commit.
+type Batch struct {
+	TenantID string
+	Kinds    []KindApply  // at most one per kind
+	Links    []LinkChange // applied after the kinds, in order
+	Reviews  []Review     // queued as AddReview does
+	State    *SyncState   // stored as PutSyncState does, when set
+	// Holder, when set, makes the commit fail with a *LeaseHeldError unless holder's lease on
+	// the tenant is unexpired at Now, so a holder that lost its lease cannot overwrite the work
+	// of the one that took it over.
+	Holder string
+	Now    time.Time
+}
+
+// BatchResult is what Commit changed, one Applied per KindApply in order.
+type BatchResult struct {
+	Kinds   []Applied
+	Reviews []Review // the stored reviews, with their IDs
+}
+
+// Tamperer is implemented by the stores in this module for the conformance suite only: it
+// rewrites a stored audit entry behind the chain's back, so the suite can prove VerifyAudit
+// notices. Production code has no reason to call it.
+type Tamperer interface {
+	TamperAudit(ctx context.Context, account string, seq int64, mutate func(*tenantsync.AuditEntry)) error
+}
