@@ -1,0 +1,320 @@
+package partnercenter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/transport"
+)
+
+// Service names this package in errors.
+const Service = "partnercenter"
+
+// Default endpoints.
+const (
+	DefaultPartnerCenterURL = "https://api.partnercenter.microsoft.com"
+	DefaultGraphURL         = "https://graph.microsoft.com"
+)
+
+// Page size limits: Partner Center's SDK validates 1..500 for customers; Graph documents $top up
+// to 300 for delegatedAdminRelationships.
+const (
+	MaxCustomerPageSize     = 500
+	MaxRelationshipPageSize = 300
+	defaultMaxPages         = 1000
+)
+
+// TokenSource produces bearer tokens for a tenant. Partner Center calls ask for tenant "";
+// GDAP calls ask for Config.PartnerTenantID.
+type TokenSource = transport.TokenSource
+
+// Config configures a Client. At least one of PartnerCenterTokens and GraphTokens is required:
+// the first enables customer calls and consent, the second GDAP relationships.
+type Config struct {
+	// PartnerTenantID is the partner's own Entra tenant; GDAP relationships are read with a
+	// Graph token issued for it. Required with GraphTokens.
+	PartnerTenantID string
+	// PartnerCenterTokens yields tokens with audience https://api.partnercenter.microsoft.com.
+	// Most calls, consent included, need an App+User (Secure Application Model) token.
+	PartnerCenterTokens TokenSource
+	// GraphTokens yields Microsoft Graph tokens for the partner tenant, delegated through the
+	// partner user (DelegatedAdminRelationship.Read.All).
+	GraphTokens TokenSource
+	// PartnerCenterURL and GraphURL default to the public cloud endpoints.
+	PartnerCenterURL string
+	GraphURL         string
+	// AllowInsecureHTTP permits http:// URLs (tests only).
+	AllowInsecureHTTP bool
+	// HTTPClient carries TLS settings; the default is transport's.
+	HTTPClient *http.Client
+	// CustomerPageSize is the size of a customers page, 1..500 (default 500).
+	CustomerPageSize int
+	// RelationshipPageSize is $top for relationships, 1..300 (default 300).
+	RelationshipPageSize int
+	// MaxPages bounds every listing (default 1000); reaching it is an ErrLimitExceeded error,
+	// which protects against a service that keeps returning a next link.
+	MaxPages int
+	// Budget and Limits are shared with the engine's other clients when set.
+	Budget *transport.Budget
+	Limits *transport.Limits
+	// MaxRetries is passed to the transport (0 takes its default).
+	MaxRetries int
+	// UserAgent is sent on every request.
+	UserAgent string
+}
+
+// Option adjusts a Client; an Option that gets an unusable value returns an error from NewClient.
+type Option func(*Client) error
+
+// WithClock sets the clock used for expiry and propagation windows (tests, replay).
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) error {
+		if now == nil {
+			return tenantsync.Errorf(tenantsync.ErrInvalidInput, "pass a non-nil clock function", "partnercenter: WithClock(nil)")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithOnAttempt observes every HTTP attempt (metrics, round-trip counts).
+func WithOnAttempt(f func(transport.Attempt)) Option {
+	return func(c *Client) error {
+		c.onAttempt = f
+		return nil
+	}
+}
+
+// Client talks to Partner Center (customers, consent) and to Graph's GDAP endpoints in the
+// partner tenant. It is safe for concurrent use.
+type Client struct {
+	cfg       Config
+	pc        *transport.Client
+	graph     *transport.Client
+	pcBase    *url.URL
+	graphBase *url.URL
+	now       func() time.Time
+	onAttempt func(transport.Attempt)
+}
+
+// NewClient validates cfg and builds a Client.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	c := &Client{now: time.Now}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.applyDefaults(&cfg); err != nil {
+		return nil, err
+	}
+	c.cfg = cfg
+	var err error
+	if cfg.PartnerCenterTokens != nil {
+		if c.pcBase, c.pc, err = c.newTransport(cfg, "PartnerCenterURL", cfg.PartnerCenterURL, cfg.PartnerCenterTokens); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.GraphTokens != nil {
+		if c.graphBase, c.graph, err = c.newTransport(cfg, "GraphURL", cfg.GraphURL, cfg.GraphTokens); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func invalidConfig(hint, format string, args ...any) error {
+	e := tenantsync.Errorf(tenantsync.ErrInvalidInput, hint, format, args...)
+	e.Service = Service
+	e.Op = "NewClient"
+	return e
+}
+
+func (c *Client) applyDefaults(cfg *Config) error {
+	if cfg.PartnerCenterTokens == nil && cfg.GraphTokens == nil {
+		return invalidConfig("set PartnerCenterTokens (customers, consent) and/or GraphTokens (GDAP relationships)",
+			"no token source configured")
+	}
+	if cfg.GraphTokens != nil {
+		if cfg.PartnerTenantID == "" {
+			return invalidConfig("set PartnerTenantID to your partner tenant's ID (GUID); GDAP relationships are read there",
+				"GraphTokens set without PartnerTenantID")
+		}
+		if _, err := uuid.Parse(cfg.PartnerTenantID); err != nil {
+			return invalidConfig("PartnerTenantID must be the partner tenant's GUID, as shown in Entra ID > Overview",
+				"PartnerTenantID %q is not a GUID", cfg.PartnerTenantID)
+		}
+	}
+	if cfg.PartnerCenterURL == "" {
+		cfg.PartnerCenterURL = DefaultPartnerCenterURL
+	}
+	if cfg.GraphURL == "" {
+		cfg.GraphURL = DefaultGraphURL
+	}
+	switch {
+	case cfg.CustomerPageSize == 0:
+		cfg.CustomerPageSize = MaxCustomerPageSize
+	case cfg.CustomerPageSize < 1 || cfg.CustomerPageSize > MaxCustomerPageSize:
+		return invalidConfig(fmt.Sprintf("use a CustomerPageSize between 1 and %d (0 means %d)", MaxCustomerPageSize, MaxCustomerPageSize),
+			"CustomerPageSize %d out of range", cfg.CustomerPageSize)
+	}
+	switch {
+	case cfg.RelationshipPageSize == 0:
+		cfg.RelationshipPageSize = MaxRelationshipPageSize
+	case cfg.RelationshipPageSize < 1 || cfg.RelationshipPageSize > MaxRelationshipPageSize:
+		return invalidConfig(fmt.Sprintf("use a RelationshipPageSize between 1 and %d (0 means %d)", MaxRelationshipPageSize, MaxRelationshipPageSize),
+			"RelationshipPageSize %d out of range", cfg.RelationshipPageSize)
+	}
+	switch {
+	case cfg.MaxPages == 0:
+		cfg.MaxPages = defaultMaxPages
+	case cfg.MaxPages < 0:
+		return invalidConfig("use a positive MaxPages, or 0 for the default", "MaxPages %d is negative", cfg.MaxPages)
+	}
+	return nil
+}
+
+func (c *Client) newTransport(cfg Config, field, raw string, tokens TokenSource) (*url.URL, *transport.Client, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, nil, invalidConfig(fmt.Sprintf("set %s to an absolute URL such as %s", field, map[string]string{
+			"PartnerCenterURL": DefaultPartnerCenterURL, "GraphURL": DefaultGraphURL}[field]), "%s %q is not an absolute http(s) URL", field, raw)
+	}
+	if u.Scheme == "http" && !cfg.AllowInsecureHTTP {
+		return nil, nil, invalidConfig("use https, or set AllowInsecureHTTP in tests", "%s %q is not https", field, raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, nil, invalidConfig("remove the query and fragment from "+field, "%s %q has a query or fragment", field, raw)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	t, err := transport.New(transport.Config{
+		Service:           Service,
+		BaseURL:           u.Scheme + "://" + u.Host,
+		AllowInsecureHTTP: cfg.AllowInsecureHTTP,
+		HTTPClient:        cfg.HTTPClient,
+		Tokens:            tokens,
+		MaxRetries:        cfg.MaxRetries,
+		Budget:            cfg.Budget,
+		Limits:            cfg.Limits,
+		UserAgent:         cfg.UserAgent,
+		OnAttempt:         c.onAttempt,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, t, nil
+}
+
+// endpoint joins a path below base (keeping any path prefix base has) with a query.
+func endpoint(base *url.URL, path string, q url.Values) string {
+	u := *base
+	u.Path = base.Path + path
+	u.RawPath = ""
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// call is one request's description.
+type call struct {
+	service string // Service, or "graph" for GDAP calls (for the error's wording)
+	op      string
+	tenant  string // the customer tenant concerned, for errors
+	method  string
+	url     string
+	header  http.Header
+	body    any
+}
+
+// send performs c on t and returns the status, the headers and the body. Non-2xx responses are
+// returned too, for the caller to map with its service's error decoder.
+func send(ctx context.Context, t *transport.Client, cl call) (*http.Response, []byte, error) {
+	var body io.Reader
+	var raw []byte
+	if cl.body != nil {
+		var err error
+		if raw, err = json.Marshal(cl.body); err != nil {
+			return nil, nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: cl.op, Tenant: cl.tenant,
+				Message: "encode request: " + err.Error(), Hint: "check the request values"}
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, body)
+	if err != nil {
+		return nil, nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: cl.op, Tenant: cl.tenant,
+			Message: transport.Redact(err.Error()), Hint: "check the configured URL and the IDs passed in"}
+	}
+	if raw != nil {
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	for k, vs := range cl.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := t.Do(req)
+	if err != nil {
+		return nil, nil, annotate(err, cl)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, annotate(err, cl)
+	}
+	return resp, b, nil
+}
+
+// annotate fills the operation and tenant of a transport error without mutating an error value
+// another goroutine may hold.
+func annotate(err error, cl call) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if _, ok := tenantsync.Details(err); !ok {
+			return err
+		}
+	}
+	d, ok := tenantsync.Details(err)
+	if !ok {
+		return &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: cl.service, Op: cl.op, Tenant: cl.tenant,
+			Message: transport.Redact(err.Error()), Hint: "check the network path to the service and retry", Err: err}
+	}
+	cp := *d
+	if cp.Service == "" {
+		cp.Service = cl.service
+	}
+	if cp.Op == "" {
+		cp.Op = cl.op
+	}
+	if cp.Tenant == "" {
+		cp.Tenant = cl.tenant
+	}
+	return &cp
+}
+
+func requestIDs() http.Header {
+	h := http.Header{}
+	h.Set("MS-RequestId", uuid.NewString())
+	h.Set("MS-CorrelationId", uuid.NewString())
+	return h
+}
+
+func notConfigured(op, what, field string) error {
+	return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op,
+		Message: what + " is not configured", Hint: "set Config." + field + " when building the partnercenter.Client"}
+}

@@ -1,0 +1,149 @@
+package partnercenter
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/transport"
+)
+
+// Partner Center error codes this package reacts to (from the Partner Center REST error table).
+const (
+	pcCodeTenantNotFound = "60003"
+	pcCodeNotFound       = "1000"
+)
+
+// requestID returns the request ID Partner Center echoes, or Graph's request-id.
+func requestID(h http.Header) string {
+	for _, k := range []string{"MS-RequestId", "request-id", "MS-CorrelationId", "client-request-id"} {
+		if v := h.Get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if d, ok := transport.ParseRetryAfter(h.Get("Retry-After"), now); ok {
+		return d
+	}
+	return 0
+}
+
+// clip keeps a service message readable in an error string.
+func clip(s string) string {
+	s = strings.TrimSpace(transport.Redact(s))
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// decodePCError maps a non-2xx Partner Center response to a *tenantsync.Error. It reads both
+// Partner Center bodies ({code, description, data, source} and the 429 {statusCode, message})
+// and tolerates anything else, so a proxy's HTML page still yields a typed error.
+func decodePCError(op, tenant string, status int, h http.Header, body []byte, now time.Time) *tenantsync.Error {
+	e := &tenantsync.Error{Service: Service, Op: op, Tenant: tenant, Status: status, RequestID: requestID(h)}
+	var pe pcError
+	var pt pcThrottle
+	if json.Unmarshal(body, &pe) == nil && (pe.Code != "" || pe.Description != "") {
+		e.Code = string(pe.Code)
+		e.Message = clip(pe.Description)
+	} else if json.Unmarshal(body, &pt) == nil && pt.Message != "" {
+		if pt.StatusCode != 0 {
+			e.Code = fmt.Sprint(pt.StatusCode)
+		}
+		e.Message = clip(pt.Message)
+	} else if len(body) > 0 {
+		e.Message = clip(string(body))
+	}
+	switch {
+	case status == http.StatusUnauthorized:
+		e.Kind = tenantsync.ErrUnauthorized
+		e.Hint = "Partner Center refused the token: it must be issued for https://api.partnercenter.microsoft.com " +
+			"(scope .../user_impersonation) for a partner user; re-run the Secure Application Model consent if the refresh token expired"
+	case status == http.StatusForbidden:
+		e.Kind = tenantsync.ErrForbidden
+		e.Hint = "the partner user needs the Admin Agent role in Partner Center; consent calls also need a GDAP relationship " +
+			"with Global Administrator, Privileged Role Administrator or Cloud Application Administrator in the customer"
+	case status == http.StatusNotFound && tenant != "":
+		e.Kind = tenantsync.ErrTenantNotFound
+		e.Hint = "the customer is not (or no longer) a Partner Center customer of this partner: refresh the tenant list"
+	case status == http.StatusNotFound:
+		e.Kind = tenantsync.ErrNotFound
+		e.Hint = "check PartnerCenterURL; the path was not found"
+	case status == http.StatusTooManyRequests:
+		e.Kind = tenantsync.ErrThrottled
+		e.RetryAfter = retryAfter(h, now)
+		e.Hint = "Partner Center is rate limiting this partner (customers: 500 requests per minute); wait for the retry-after period and retry"
+	case status >= 500:
+		e.Kind = tenantsync.ErrUnavailable
+		e.RetryAfter = retryAfter(h, now)
+		e.Hint = "Partner Center failed; retry later and quote the request ID to Microsoft support if it persists"
+	case status == http.StatusBadRequest:
+		e.Kind = tenantsync.ErrInvalidInput
+		e.Hint = "Partner Center rejected the request: check the customer ID is the tenant GUID and the values sent"
+	default:
+		e.Kind = tenantsync.ErrUnavailable
+		e.Hint = "Partner Center answered with an unexpected status; retry later"
+	}
+	if e.Code == pcCodeTenantNotFound || (e.Code == pcCodeNotFound && tenant != "") {
+		e.Kind = tenantsync.ErrTenantNotFound
+		e.Hint = "the customer is not (or no longer) a Partner Center customer of this partner: refresh the tenant list"
+	}
+	return e
+}
+
+// decodeGraphError maps a non-2xx Graph response of the GDAP endpoints.
+func decodeGraphError(op string, status int, h http.Header, body []byte, now time.Time) *tenantsync.Error {
+	e := &tenantsync.Error{Service: "graph", Op: op, Status: status, RequestID: requestID(h)}
+	var ge graphError
+	if json.Unmarshal(body, &ge) == nil && ge.Error.Code != "" {
+		e.Code = ge.Error.Code
+		e.Message = clip(ge.Error.Message)
+		if e.RequestID == "" {
+			e.RequestID = ge.Error.InnerError.RequestID
+		}
+	} else if len(body) > 0 {
+		e.Message = clip(string(body))
+	}
+	switch {
+	case status == http.StatusUnauthorized:
+		e.Kind = tenantsync.ErrUnauthorized
+		e.Hint = "Graph refused the partner-tenant token: it must be a Graph token for the partner tenant; " +
+			"re-run the Secure Application Model consent if the refresh token expired"
+	case status == http.StatusForbidden:
+		e.Kind = tenantsync.ErrForbidden
+		e.Hint = "reading GDAP relationships needs DelegatedAdminRelationship.Read.All consented on the partner app " +
+			"and a partner user with the Admin Agent role"
+	case status == http.StatusNotFound:
+		e.Kind = tenantsync.ErrNotFound
+		e.Hint = "check GraphURL; the GDAP endpoint was not found"
+	case status == http.StatusTooManyRequests:
+		e.Kind = tenantsync.ErrThrottled
+		e.RetryAfter = retryAfter(h, now)
+		e.Hint = "Graph is throttling the partner tenant; wait for the retry-after period and retry"
+	case status >= 500:
+		e.Kind = tenantsync.ErrUnavailable
+		e.RetryAfter = retryAfter(h, now)
+		e.Hint = "Graph failed; retry later"
+	case status == http.StatusBadRequest:
+		e.Kind = tenantsync.ErrInvalidInput
+		e.Hint = "Graph rejected the query: check RelationshipPageSize (at most 300)"
+	default:
+		e.Kind = tenantsync.ErrUnavailable
+		e.Hint = "Graph answered with an unexpected status; retry later"
+	}
+	return e
+}
+
+// decodeFailure is the error for a 2xx body that does not parse: the listing is unknown.
+func decodeFailure(service, op, tenant string, h http.Header, err error) *tenantsync.Error {
+	return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: service, Op: op, Tenant: tenant,
+		RequestID: requestID(h), Message: "response body did not parse: " + clip(err.Error()),
+		Hint: "the response was cut short or is not JSON; retry, and check no proxy rewrites the responses", Err: err}
+}
