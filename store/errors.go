@@ -40,10 +40,14 @@ func CursorConflict(op, tenant string, kind tenantsync.Kind) *tenantsync.Error {
 		"the %s cursor changed since it was read", kind)
 }
 
+// detail is embedded in the typed errors below so they carry (and promote the methods of) a
+// *tenantsync.Error: Error, Is, Unwrap and Detail.
+type detail = tenantsync.Error
+
 // LeaseHeldError says a tenant's lease belongs to another holder. It matches
 // tenantsync.ErrAlreadyRunning.
 type LeaseHeldError struct {
-	tenantsync.Error
+	detail
 	Holder string    // who holds the lease
 	Until  time.Time // when it expires unless renewed
 }
@@ -51,7 +55,7 @@ type LeaseHeldError struct {
 // NewLeaseHeldError builds the error for op on tenant, held by holder until until.
 func NewLeaseHeldError(op, tenant, holder string, until time.Time) *LeaseHeldError {
 	return &LeaseHeldError{
-		Error: tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: op, Tenant: tenant,
+		detail: tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: op, Tenant: tenant,
 			Message: fmt.Sprintf("lease held by %q until %s", holder, until.UTC().Format(time.RFC3339)),
 			Hint:    "wait for the running sync to finish; a holder that died loses its lease when it expires"},
 		Holder: holder,
@@ -62,14 +66,14 @@ func NewLeaseHeldError(op, tenant, holder string, until time.Time) *LeaseHeldErr
 // AlreadyLinkedError says a tenant is linked to another client. It matches
 // tenantsync.ErrAlreadyLinked.
 type AlreadyLinkedError struct {
-	tenantsync.Error
+	detail
 	ClientID string // the client the tenant is linked to
 }
 
 // NewAlreadyLinkedError builds the error for op on tenant, linked to clientID.
 func NewAlreadyLinkedError(op, tenant, clientID string) *AlreadyLinkedError {
 	return &AlreadyLinkedError{
-		Error: tenantsync.Error{Kind: tenantsync.ErrAlreadyLinked, Service: Service, Op: op, Tenant: tenant,
+		detail: tenantsync.Error{Kind: tenantsync.ErrAlreadyLinked, Service: Service, Op: op, Tenant: tenant,
 			Message: fmt.Sprintf("tenant is linked to client %q", clientID),
 			Hint:    "unlink the tenant from that client first, or link it to that client"},
 		ClientID: clientID,
@@ -79,7 +83,7 @@ func NewAlreadyLinkedError(op, tenant, clientID string) *AlreadyLinkedError {
 // ContactTakenError says a contact is already linked to another user. It matches
 // tenantsync.ErrConflict.
 type ContactTakenError struct {
-	tenantsync.Error
+	detail
 	ContactID string
 	TenantID  string // the user the contact is linked to
 	ObjectID  string
@@ -88,7 +92,7 @@ type ContactTakenError struct {
 // NewContactTakenError builds the error for op: contactID is linked to (tenantID, objectID).
 func NewContactTakenError(op, contactID, tenantID, objectID string) *ContactTakenError {
 	return &ContactTakenError{
-		Error: tenantsync.Error{Kind: tenantsync.ErrConflict, Service: Service, Op: op, Tenant: tenantID,
+		detail: tenantsync.Error{Kind: tenantsync.ErrConflict, Service: Service, Op: op, Tenant: tenantID,
 			Message: fmt.Sprintf("contact %q is linked to user %s of tenant %s", contactID, objectID, tenantID),
 			Hint:    "a contact belongs to one user: remove its other link first or pick another contact"},
 		ContactID: contactID,

@@ -1,0 +1,203 @@
+package kit
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// Tx is the part of a transaction the apply algorithm needs, scoped to one account and tenant.
+// An implementation runs Apply inside its own transaction and commits only when it returns nil.
+type Tx interface {
+	// Cursor returns the stored cursor of kind, "" when none.
+	Cursor(ctx context.Context, kind tenantsync.Kind) (string, error)
+	// Hashes returns the stored hash of each item of kind whose ID is in ids, or of every item
+	// of kind when ids is nil.
+	Hashes(ctx context.Context, kind tenantsync.Kind, ids []string) (map[string]string, error)
+	// Upsert stores items, replacing those with the same IDs.
+	Upsert(ctx context.Context, kind tenantsync.Kind, items []Item) error
+	// Delete removes the items with the given IDs.
+	Delete(ctx context.Context, kind tenantsync.Kind, ids []string) error
+	// SetCursor stores the kind's cursor.
+	SetCursor(ctx context.Context, kind tenantsync.Kind, cursor string) error
+}
+
+// Apply applies one kind's change through tx: compare-and-set on the cursor, diff against the
+// stored hashes, upsert what is new or different, delete what the listing omits or the change
+// set removes, store the new cursor.
+func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) (store.Applied, error) {
+	r := ch.Result
+	if r == nil {
+		return store.Applied{}, store.Invalid(op, "pass the source's KindResult", "no result to apply")
+	}
+	if !r.Kind.Valid() {
+		return store.Applied{}, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", r.Kind)
+	}
+	if r.Mode != tenantsync.Complete && r.Mode != tenantsync.Changes {
+		return store.Applied{}, store.Invalid(op, "apply only complete listings and change sets; an unavailable kind changes nothing",
+			"%s result is %s", r.Kind, r.Mode)
+	}
+	items, err := Encode(op, tenantID, r)
+	if err != nil {
+		return store.Applied{}, err
+	}
+	cur, err := tx.Cursor(ctx, r.Kind)
+	if err != nil {
+		return store.Applied{}, err
+	}
+	if cur != ch.ExpectCursor {
+		return store.Applied{}, store.CursorConflict(op, tenantID, r.Kind)
+	}
+
+	var ids []string
+	upserted := make(map[string]bool, len(items))
+	if r.Mode == tenantsync.Changes {
+		ids = make([]string, 0, len(items)+len(r.Removed))
+		for _, it := range items {
+			ids = append(ids, it.ID)
+			upserted[it.ID] = true
+		}
+		ids = append(ids, r.Removed...)
+	}
+	existing, err := tx.Hashes(ctx, r.Kind, ids)
+	if err != nil {
+		return store.Applied{}, err
+	}
+
+	res := store.Applied{Kind: r.Kind, Cursor: r.Cursor}
+	write := items[:0:0]
+	for _, it := range items {
+		upserted[it.ID] = true
+		switch h, ok := existing[it.ID]; {
+		case !ok:
+			res.Added = append(res.Added, it.ID)
+			write = append(write, it)
+		case h != it.Hash:
+			res.Updated = append(res.Updated, it.ID)
+			write = append(write, it)
+		default:
+			res.Unchanged++
+		}
+	}
+	if r.Mode == tenantsync.Complete {
+		for id := range existing {
+			if !upserted[id] {
+				res.Removed = append(res.Removed, id)
+			}
+		}
+	} else {
+		seen := map[string]bool{}
+		for _, id := range r.Removed {
+			if _, ok := existing[id]; ok && !upserted[id] && !seen[id] {
+				seen[id] = true
+				res.Removed = append(res.Removed, id)
+			}
+		}
+	}
+	slices.Sort(res.Added)
+	slices.Sort(res.Updated)
+	slices.Sort(res.Removed)
+
+	if len(write) > 0 {
+		if err := tx.Upsert(ctx, r.Kind, write); err != nil {
+			return store.Applied{}, err
+		}
+	}
+	if len(res.Removed) > 0 {
+		if err := tx.Delete(ctx, r.Kind, res.Removed); err != nil {
+			return store.Applied{}, err
+		}
+	}
+	if r.Cursor != cur {
+		if err := tx.SetCursor(ctx, r.Kind, r.Cursor); err != nil {
+			return store.Applied{}, err
+		}
+	}
+	return res, nil
+}
+
+// CheckBatch validates b for account and fills the tenant ID into its parts that left it empty.
+func CheckBatch(op, account string, b *store.Batch) error {
+	if err := store.CheckTenant(op, account, b.TenantID); err != nil {
+		return err
+	}
+	seen := map[tenantsync.Kind]bool{}
+	for _, k := range b.Kinds {
+		if k.Result == nil {
+			return store.Invalid(op, "pass the source's KindResult", "no result to apply")
+		}
+		if seen[k.Result.Kind] {
+			return store.Invalid(op, "put each kind in a batch once", "kind %s appears twice", k.Result.Kind)
+		}
+		seen[k.Result.Kind] = true
+	}
+	for i := range b.Links {
+		l := &b.Links[i].Link
+		if l.TenantID == "" {
+			l.TenantID = b.TenantID
+		}
+		if l.TenantID != b.TenantID {
+			return store.Invalid(op, "a batch holds one tenant's outcome", "contact link of tenant %s in a batch of tenant %s", l.TenantID, b.TenantID)
+		}
+		if err := CheckLink(op, *l, b.Links[i].Delete); err != nil {
+			return err
+		}
+	}
+	for i := range b.Reviews {
+		r := &b.Reviews[i]
+		if r.TenantID == "" {
+			r.TenantID = b.TenantID
+		}
+		if r.TenantID != b.TenantID {
+			return store.Invalid(op, "a batch holds one tenant's outcome", "review of tenant %s in a batch of tenant %s", r.TenantID, b.TenantID)
+		}
+		if err := CheckReview(op, *r); err != nil {
+			return err
+		}
+	}
+	if b.State != nil {
+		if b.State.TenantID == "" {
+			b.State.TenantID = b.TenantID
+		}
+		if b.State.TenantID != b.TenantID {
+			return store.Invalid(op, "a batch holds one tenant's outcome", "sync state of tenant %s in a batch of tenant %s", b.State.TenantID, b.TenantID)
+		}
+	}
+	return nil
+}
+
+// CheckLink validates a contact link (only its key when del).
+func CheckLink(op string, l store.ContactLink, del bool) error {
+	if l.TenantID == "" || l.ObjectID == "" {
+		return store.Invalid(op, "identify the user by tenant ID and object ID", "contact link without tenant or object ID")
+	}
+	if !del && (l.ContactID == "" || l.ClientID == "") {
+		return store.Invalid(op, "name the contact by client ID and contact ID", "contact link of user %s without client or contact", l.ObjectID)
+	}
+	return nil
+}
+
+// CheckReview validates a review item.
+func CheckReview(op string, r store.Review) error {
+	if r.TenantID == "" || r.ObjectID == "" {
+		return store.Invalid(op, "identify the user by tenant ID and object ID", "review without tenant or object ID")
+	}
+	return nil
+}
+
+// CheckLease validates lease arguments.
+func CheckLease(op, account, tenantID, holder string, ttl time.Duration) error {
+	if err := store.CheckTenant(op, account, tenantID); err != nil {
+		return err
+	}
+	if holder == "" {
+		return store.Invalid(op, "name the lease holder (e.g. host and process ID)", "no holder")
+	}
+	if ttl <= 0 {
+		return store.Invalid(op, "use a positive lease duration", "lease duration %s", ttl)
+	}
+	return nil
+}

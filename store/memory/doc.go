@@ -1,0 +1,7 @@
+// Package memory is a store.Store held in process memory: for tests, examples and runs that
+// need nothing kept. It has the full semantics of the durable stores (sealed secrets, cursor
+// compare-and-set, atomic commits, hash-chained audit, leases), guarded by one mutex.
+//
+//	keys, _ := store.NewStaticKeys("k1", map[string][]byte{"k1": key})
+//	s := memory.New(keys)
+package memory
