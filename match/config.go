@@ -1,0 +1,133 @@
+package match
+
+import (
+	"strings"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// Config says which users may be linked or created as contacts.
+type Config struct {
+	// AutoCreate lets a user with no candidate contact be created (Result.Create).
+	AutoCreate bool
+	// AllowGuests lets B2B guests be matched and created; they are excluded otherwise.
+	AllowGuests bool
+	// AllowDisabled lets users whose sign-in is blocked be matched and created. A disabled user
+	// with a remembered link is reported Linked regardless, so its contact can be deactivated.
+	AllowDisabled bool
+	// ServiceAccountPatterns exclude accounts that are not people. Each pattern is matched,
+	// ignoring case, against the local part of the user's primary address, mail and UPN, or
+	// against the whole address when it contains "@". "*" matches any run of characters.
+	// nil means DefaultServiceAccountPatterns; an empty, non-nil slice excludes none.
+	ServiceAccountPatterns []string
+	// AutoLinkThreshold is the confidence from which a single-candidate match is linked without
+	// a person (Result.AutoLink). Zero means DefaultAutoLinkThreshold.
+	AutoLinkThreshold float64
+}
+
+// DefaultAutoLinkThreshold links exact address matches, down to an onmicrosoft.com routing
+// address (0.85), and leaves the plus-stripped fallback (0.75) to a person.
+const DefaultAutoLinkThreshold = 0.85
+
+// Confidence of each way a user can match a contact.
+const (
+	ConfidenceLink        = 1.0  // a person's merge, a remembered link, a contact storing the object ID
+	ConfidencePrimary     = 0.98 // the primary SMTP address
+	ConfidenceAlias       = 0.95 // an smtp: alias or the mail attribute
+	ConfidenceUPN         = 0.93 // the UPN, or a guest's decoded home address
+	ConfidenceOtherMail   = 0.9  // otherMails: set by the user or an admin, not routed by Exchange
+	ConfidenceOnMicrosoft = 0.85 // any *.onmicrosoft.com routing address
+	ConfidencePlus        = 0.75 // equal only once a "+tag" is removed
+)
+
+// DefaultServiceAccountPatterns name accounts that are not people, from the filters MSP sync
+// tools ship and from what Entra Connect and Exchange create themselves:
+//   - svc-/svc_/svc. prefixes and -svc/_svc suffixes: the common service-account conventions;
+//   - noreply and its spellings, postmaster, mailer-daemon: senders no person reads;
+//   - scanner, scan-to-email and printer/copier accounts: multi-function devices sending mail;
+//   - sync_* and msol_*: the Entra Connect directory synchronisation accounts;
+//   - healthmailbox* and discoverysearchmailbox*: Exchange system mailboxes synced from on-premises;
+//   - admin and administrator, adm-/admin- prefixes and -admin/.admin suffixes, breakglass:
+//     shared or second administrative credentials. A person's admin account is a second
+//     account of someone who already has one; a contact for it would be a duplicate.
+var DefaultServiceAccountPatterns = []string{
+	"svc-*", "svc_*", "svc.*", "*-svc", "*_svc",
+	"*noreply*", "*no-reply*", "*no_reply*", "*donotreply*", "*do-not-reply*", "*do_not_reply*",
+	"postmaster", "mailer-daemon",
+	"scanner*", "*-scanner", "scan2*", "scantoemail*", "scan-to-email*", "printer*", "copier*",
+	"sync_*", "msol_*", "adtoaadsyncserviceaccount*",
+	"healthmailbox*", "discoverysearchmailbox*",
+	"admin", "administrator", "adm-*", "adm_*", "admin-*", "admin_*", "*-admin", "*_admin", "*.admin",
+	"breakglass*", "break-glass*",
+}
+
+// pattern is a compiled glob: the literal pieces between "*".
+type pattern struct {
+	raw     string
+	full    bool // matched against the whole address, not the local part
+	parts   []string
+	anchorL bool // no leading "*"
+	anchorR bool // no trailing "*"
+}
+
+func compilePatterns(ps []string) ([]pattern, error) {
+	if ps == nil {
+		ps = DefaultServiceAccountPatterns
+	}
+	out := make([]pattern, 0, len(ps))
+	for _, p := range ps {
+		lp := strings.ToLower(strings.TrimSpace(p))
+		if strings.Trim(lp, "*") == "" {
+			return nil, tenantsync.Errorf(tenantsync.ErrInvalidInput,
+				"give a pattern with at least one character besides *, such as svc-*",
+				"match: service account pattern %q matches every account", p)
+		}
+		out = append(out, pattern{
+			raw:     p,
+			full:    strings.Contains(lp, "@"),
+			parts:   strings.FieldsFunc(lp, func(r rune) bool { return r == '*' }),
+			anchorL: !strings.HasPrefix(lp, "*"),
+			anchorR: !strings.HasSuffix(lp, "*"),
+		})
+	}
+	return out, nil
+}
+
+// match reports whether s (compared ignoring ASCII case) matches the glob.
+func (p *pattern) match(s string) bool {
+	parts := p.parts
+	if p.anchorL {
+		if !hasPrefixFold(s, parts[0]) {
+			return false
+		}
+		s = s[len(parts[0]):]
+		parts = parts[1:]
+		if len(parts) == 0 {
+			return !p.anchorR || s == ""
+		}
+	}
+	last := len(parts) - 1
+	for i, part := range parts {
+		if i == last && p.anchorR {
+			return len(s) >= len(part) && hasPrefixFold(s[len(s)-len(part):], part)
+		}
+		j := indexFold(s, part)
+		if j < 0 {
+			return false
+		}
+		s = s[j+len(part):]
+	}
+	return true
+}
+
+func hasPrefixFold(s, lowerPrefix string) bool {
+	if len(s) < len(lowerPrefix) {
+		return false
+	}
+	for i := 0; i < len(lowerPrefix); i++ {
+		if lowerASCII(s[i]) != lowerPrefix[i] {
+			return false
+		}
+	}
+	return true
+}

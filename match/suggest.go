@@ -1,0 +1,457 @@
+package match
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// Evidence names one kind of signal that a tenant belongs to a client.
+type Evidence string
+
+// Kinds of evidence, strongest first.
+const (
+	EvidenceTenantID        Evidence = "stored-tenant-id" // the client already records the tenant ID
+	EvidenceDefaultDomain   Evidence = "default-domain"   // the tenant's default domain is a client domain
+	EvidenceSecondaryDomain Evidence = "secondary-domain" // another verified domain is a client domain
+	EvidenceContactDomain   Evidence = "contact-domain"   // the client's contacts' emails sit on a tenant domain
+	EvidenceSameOrg         Evidence = "registrable-domain"
+	EvidenceName            Evidence = "name"         // the company names are alike
+	EvidenceDomainLabel     Evidence = "domain-label" // the client's name spells a tenant domain's label
+)
+
+// Scores of each kind of evidence. Domains outrank names because a verified domain is proof of
+// control while names collide; a name alone (at most ScoreName) can never reach the default
+// AutoAcceptMin.
+const (
+	ScoreTenantID           = 1.0
+	ScoreDefaultDomain      = 0.97
+	ScoreSecondaryDomain    = 0.88 // Alga PSA's figure for a secondary or billing-email domain
+	ScoreContactMajority    = 0.93 // half or more of the client's company-domain contacts
+	ScoreContactMinority    = 0.75 // a fifth to a half
+	ScoreContactFew         = 0.5  // fewer: an outside adviser's address, most likely
+	ScoreRegistrable        = 0.8  // a subdomain of, or a parent of, a client domain
+	ScoreName               = 0.85 // times the name similarity
+	ScoreDomainLabel        = 0.8  // times the similarity of the client name and a domain label
+	DefaultAutoAcceptMin    = 0.95
+	DefaultAutoAcceptMargin = 0.1
+	DefaultTopN             = 5
+	DefaultMinConfidence    = 0.3
+	DefaultMinNameSim       = 0.5
+)
+
+// PublicMailDomains are free-mail and ISP domains whose addresses say nothing about a company.
+// They are never evidence that a tenant is a client.
+var PublicMailDomains = []string{
+	"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",
+	"hotmail.de", "hotmail.it", "hotmail.es", "live.com", "live.co.uk", "live.nl", "msn.com",
+	"yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.com.au", "ymail.com", "rocketmail.com",
+	"icloud.com", "me.com", "mac.com", "aol.com", "aim.com", "protonmail.com", "proton.me", "pm.me",
+	"gmx.com", "gmx.de", "gmx.net", "gmx.at", "web.de", "mail.com", "zoho.com", "zohomail.com",
+	"yandex.com", "yandex.ru", "mail.ru", "qq.com", "163.com", "126.com", "fastmail.com",
+	"tutanota.com", "tuta.io", "hey.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net",
+	"cox.net", "charter.net", "btinternet.com", "sky.com", "virginmedia.com", "talktalk.net",
+	"orange.fr", "free.fr", "sfr.fr", "laposte.net", "wanadoo.fr", "t-online.de", "freenet.de",
+	"libero.it", "virgilio.it", "bigpond.com", "optusnet.com.au", "shaw.ca", "rogers.com",
+	"sympatico.ca", "telus.net", "xs4all.nl", "ziggo.nl", "kpnmail.nl", "telenet.be", "skynet.be",
+	"bluewin.ch", "seznam.cz", "wp.pl", "o2.pl", "onet.pl", "interia.pl",
+}
+
+// SuggestConfig tunes Suggest. The zero value uses the defaults.
+type SuggestConfig struct {
+	// AutoAcceptMin is the confidence the best candidate needs to be accepted without a person.
+	AutoAcceptMin float64
+	// AutoAcceptMargin is how far the best candidate must be ahead of the second.
+	AutoAcceptMargin float64
+	// TopN is how many candidates a suggestion lists for a person.
+	TopN int
+	// MinConfidence drops weaker candidates.
+	MinConfidence float64
+	// ExcludeDomains are never evidence, beside PublicMailDomains and onmicrosoft.com: put the
+	// MSP's own domains here, since its staff appear as contacts under many clients.
+	ExcludeDomains []string
+}
+
+// Signal is one piece of evidence for a candidate.
+type Signal struct {
+	Evidence Evidence
+	Score    float64
+	Detail   string // e.g. the domain shared, or the two names compared
+}
+
+// Candidate is one client a tenant may belong to.
+type Candidate struct {
+	ClientID   string
+	ClientName string
+	Confidence float64  // in [0,1]
+	Signals    []Signal // strongest first
+}
+
+// Suggestion is the answer for one tenant.
+type Suggestion struct {
+	TenantID   string
+	TenantName string
+	Candidates []Candidate // best first, at most TopN
+	// AutoAccept is true when the best candidate is strong, unique and clearly ahead of the
+	// next; ClientID is then that candidate's client.
+	AutoAccept bool
+	ClientID   string
+	Reason     string
+}
+
+type clientInfo struct {
+	c        tenantsync.Client
+	name     nameForm
+	nameGen  nameForm // without generic words
+	nContact int      // contacts with a company-domain address
+}
+
+// Suggester scores tenants against a fixed set of clients. Build it once for a bulk run; it is
+// safe for concurrent use.
+type Suggester struct {
+	cfg        SuggestConfig
+	clients    []clientInfo
+	byTenantID map[string][]int
+	byDomain   map[string][]int
+	byReg      map[string][]int
+	contactDom map[string]map[int]int // domain → client → contacts on it
+	excluded   map[string]bool
+}
+
+// NewSuggester prepares clients and their contacts (whose email domains are evidence) for
+// scoring. Contacts of clients not in clients are ignored. It fails on an invalid config.
+func NewSuggester(clients []tenantsync.Client, contacts []tenantsync.Contact, cfg SuggestConfig) (*Suggester, error) {
+	if cfg.AutoAcceptMin == 0 {
+		cfg.AutoAcceptMin = DefaultAutoAcceptMin
+	}
+	if cfg.AutoAcceptMargin == 0 {
+		cfg.AutoAcceptMargin = DefaultAutoAcceptMargin
+	}
+	if cfg.TopN == 0 {
+		cfg.TopN = DefaultTopN
+	}
+	if cfg.MinConfidence == 0 {
+		cfg.MinConfidence = DefaultMinConfidence
+	}
+	for _, v := range []float64{cfg.AutoAcceptMin, cfg.AutoAcceptMargin, cfg.MinConfidence} {
+		if v < 0 || v > 1 {
+			return nil, tenantsync.Errorf(tenantsync.ErrInvalidInput, "set AutoAcceptMin, AutoAcceptMargin and MinConfidence within [0,1]",
+				"match: suggest threshold %v is outside [0,1]", v)
+		}
+	}
+	if cfg.TopN < 0 {
+		return nil, tenantsync.Errorf(tenantsync.ErrInvalidInput, "set TopN to a positive number, or 0 for the default", "match: TopN %d is negative", cfg.TopN)
+	}
+	s := &Suggester{
+		cfg:        cfg,
+		byTenantID: make(map[string][]int),
+		byDomain:   make(map[string][]int),
+		byReg:      make(map[string][]int),
+		contactDom: make(map[string]map[int]int),
+		excluded:   make(map[string]bool),
+	}
+	for _, d := range PublicMailDomains {
+		s.excluded[d] = true
+	}
+	for _, d := range cfg.ExcludeDomains {
+		if n, ok := normalizeDomain(d); ok {
+			s.excluded[n] = true
+		}
+	}
+	sorted := slices.Clone(clients)
+	slices.SortStableFunc(sorted, func(a, b tenantsync.Client) int { return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Name, b.Name)) })
+	byID := make(map[string]int, len(sorted))
+	for i, c := range sorted {
+		toks := companyTokens(c.Name)
+		s.clients = append(s.clients, clientInfo{c: c, name: newNameForm(toks), nameGen: newNameForm(withoutGeneric(toks))})
+		if _, dup := byID[c.ID]; !dup {
+			byID[c.ID] = i
+		}
+		for _, t := range c.TenantIDs {
+			if t = strings.ToLower(strings.TrimSpace(t)); t != "" && !slices.Contains(s.byTenantID[t], i) {
+				s.byTenantID[t] = append(s.byTenantID[t], i)
+			}
+		}
+		for _, d := range c.Domains {
+			n, ok := s.evidenceDomain(d)
+			if !ok {
+				continue
+			}
+			if !slices.Contains(s.byDomain[n], i) {
+				s.byDomain[n] = append(s.byDomain[n], i)
+			}
+			if reg, err := publicsuffix.EffectiveTLDPlusOne(n); err == nil && !slices.Contains(s.byReg[reg], i) {
+				s.byReg[reg] = append(s.byReg[reg], i)
+			}
+		}
+	}
+	for _, ct := range contacts {
+		ci, ok := byID[ct.ClientID]
+		if !ok {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, e := range append([]string{ct.Email}, ct.AltEmails...) {
+			a, err := ParseAddress(e)
+			if err != nil {
+				continue
+			}
+			d, ok := s.evidenceDomain(a.Domain)
+			if !ok || seen[d] {
+				continue
+			}
+			seen[d] = true
+			if s.contactDom[d] == nil {
+				s.contactDom[d] = make(map[int]int)
+			}
+			s.contactDom[d][ci]++
+		}
+		if len(seen) > 0 {
+			s.clients[ci].nContact++
+		}
+	}
+	return s, nil
+}
+
+// normalizeDomain reduces what a PSA stores as a client domain ("https://www.Contoso.com/",
+// "@contoso.com", "contoso.com.") to a canonical A-label domain.
+func normalizeDomain(d string) (string, bool) {
+	d = strings.ToLower(strings.TrimSpace(d))
+	if i := strings.Index(d, "://"); i >= 0 {
+		d = d[i+3:]
+	}
+	if i := strings.IndexAny(d, "/?#"); i >= 0 {
+		d = d[:i]
+	}
+	if i := strings.LastIndexByte(d, '@'); i >= 0 {
+		d = d[i+1:]
+	}
+	d = strings.TrimPrefix(d, "www.")
+	if d == "" {
+		return "", false
+	}
+	var buf [256]byte
+	out, r := appendDomain(buf[:0], d)
+	if r != "" {
+		return "", false
+	}
+	return string(out), true
+}
+
+// evidenceDomain normalises d and reports whether it may serve as evidence: not public mail,
+// not onmicrosoft.com, not excluded.
+func (s *Suggester) evidenceDomain(d string) (string, bool) {
+	n, ok := normalizeDomain(d)
+	if !ok || isOnMicrosoft(n) || s.excluded[n] {
+		return "", false
+	}
+	if reg, err := publicsuffix.EffectiveTLDPlusOne(n); err == nil && s.excluded[reg] {
+		return "", false
+	}
+	return n, true
+}
+
+// Suggest scores every client for tenant t.
+func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
+	sg := Suggestion{TenantID: t.ID, TenantName: t.DisplayName}
+	signals := make(map[int][]Signal)
+	addSig := func(ci int, sig Signal) { signals[ci] = append(signals[ci], sig) }
+
+	for _, ci := range s.byTenantID[strings.ToLower(strings.TrimSpace(t.ID))] {
+		addSig(ci, Signal{EvidenceTenantID, ScoreTenantID, "the client records tenant ID " + t.ID})
+	}
+	def, secondary := s.tenantDomains(t)
+	for i, d := range append([]string{def}, secondary...) {
+		if d == "" {
+			continue
+		}
+		isDefault := i == 0
+		for _, ci := range s.byDomain[d] {
+			if isDefault {
+				addSig(ci, Signal{EvidenceDefaultDomain, ScoreDefaultDomain, "default domain " + d + " is a client domain"})
+			} else {
+				addSig(ci, Signal{EvidenceSecondaryDomain, ScoreSecondaryDomain, "verified domain " + d + " is a client domain"})
+			}
+		}
+		if reg, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
+			for _, ci := range s.byReg[reg] {
+				if !slices.Contains(s.byDomain[d], ci) {
+					addSig(ci, Signal{EvidenceSameOrg, ScoreRegistrable, "verified domain " + d + " shares " + reg + " with a client domain"})
+				}
+			}
+		}
+		for ci, n := range s.contactDom[d] {
+			total := s.clients[ci].nContact
+			f := float64(n) / float64(total)
+			score := ScoreContactFew
+			switch {
+			case f >= 0.5:
+				score = ScoreContactMajority
+			case f >= 0.2:
+				score = ScoreContactMinority
+			}
+			if !isDefault {
+				score -= 0.05
+			}
+			addSig(ci, Signal{EvidenceContactDomain, score, strconv.Itoa(n) + " of the client's " + strconv.Itoa(total) + " contacts use " + d})
+		}
+	}
+	s.nameSignals(t, def, addSig)
+
+	for ci, sigs := range signals {
+		slices.SortStableFunc(sigs, func(a, b Signal) int {
+			return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Evidence, b.Evidence), cmp.Compare(a.Detail, b.Detail))
+		})
+		conf := combine(sigs)
+		if conf < s.cfg.MinConfidence {
+			continue
+		}
+		c := s.clients[ci].c
+		sg.Candidates = append(sg.Candidates, Candidate{ClientID: c.ID, ClientName: c.Name, Confidence: conf, Signals: sigs})
+	}
+	slices.SortStableFunc(sg.Candidates, func(a, b Candidate) int {
+		return cmp.Or(cmp.Compare(b.Confidence, a.Confidence), cmp.Compare(a.ClientID, b.ClientID), cmp.Compare(a.ClientName, b.ClientName))
+	})
+	s.decide(&sg)
+	return sg
+}
+
+func (s *Suggester) decide(sg *Suggestion) {
+	switch {
+	case len(sg.Candidates) == 0:
+		sg.Reason = "no client shares a domain or a similar name with the tenant; link it by hand"
+		return
+	case sg.Candidates[0].Confidence < s.cfg.AutoAcceptMin:
+		sg.Reason = "the best candidate's confidence " + fmtScore(sg.Candidates[0].Confidence) + " is below " +
+			fmtScore(s.cfg.AutoAcceptMin) + "; a person confirms"
+	case len(sg.Candidates) > 1 && sg.Candidates[0].Confidence-sg.Candidates[1].Confidence < s.cfg.AutoAcceptMargin:
+		sg.Reason = "the best two candidates are within " + fmtScore(s.cfg.AutoAcceptMargin) + " of each other; a person chooses"
+	default:
+		sg.AutoAccept = true
+		sg.ClientID = sg.Candidates[0].ClientID
+		sg.Reason = "accepted: " + sg.Candidates[0].Signals[0].Detail
+	}
+	if len(sg.Candidates) > s.cfg.TopN {
+		sg.Candidates = sg.Candidates[:s.cfg.TopN]
+	}
+}
+
+func fmtScore(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+
+// combine turns a candidate's signals (strongest first) into one confidence: the strongest
+// signal, raised a little by the strongest independent one of another kind, never above 1.
+// Two agreeing signals are more convincing than either, but a weak name match must not lift
+// a contact-domain hint over the auto-accept line on its own.
+func combine(sigs []Signal) float64 {
+	best := sigs[0].Score
+	for _, s := range sigs[1:] {
+		if family(s.Evidence) != family(sigs[0].Evidence) {
+			best += (1 - best) * 0.5 * s.Score
+			break
+		}
+	}
+	return min(max(best, 0), 1)
+}
+
+func family(e Evidence) int {
+	switch e {
+	case EvidenceName, EvidenceDomainLabel:
+		return 1
+	default:
+		return 0
+	}
+}
+
+// tenantDomains returns the tenant's default domain and its other verified domains that may
+// serve as evidence, normalised, without duplicates, in a stable order.
+func (s *Suggester) tenantDomains(t tenantsync.Tenant) (string, []string) {
+	def, _ := s.evidenceDomain(t.DefaultDomain)
+	var rest []string
+	for _, d := range t.Domains {
+		n, ok := s.evidenceDomain(d)
+		if ok && n != def && !slices.Contains(rest, n) {
+			rest = append(rest, n)
+		}
+	}
+	if def == "" && len(rest) > 0 {
+		def, rest = rest[0], rest[1:]
+	}
+	slices.Sort(rest)
+	return def, rest
+}
+
+// nameSignals compares the tenant's display name with every client name, and the labels of
+// the tenant's default and initial domains ("contoso" in contoso.com and
+// contoso.onmicrosoft.com) with the client names written without spaces. The initial domain
+// is never domain evidence, but its label is a name the tenant's owner chose.
+func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) {
+	toks := companyTokens(t.DisplayName)
+	tn, tg := newNameForm(toks), newNameForm(withoutGeneric(toks))
+	var labels []string
+	if l := domainLabel(def); l != "" {
+		labels = append(labels, l)
+	}
+	if l := strings.ToLower(strings.TrimSpace(t.InitialDomain)); isOnMicrosoft(l) {
+		if l = strings.TrimSuffix(strings.TrimSuffix(l, ".onmicrosoft.com"), ".mail"); l != "" && !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
+	labelForms := make([]nameForm, len(labels))
+	for i, l := range labels {
+		labelForms[i] = newNameForm([]string{l})
+	}
+	for ci := range s.clients {
+		c := &s.clients[ci]
+		if tn.joined != "" {
+			sim := max(similarity(tn, c.name), genericPenalty*similarity(tg, c.nameGen))
+			if sim >= DefaultMinNameSim {
+				addSig(ci, Signal{EvidenceName, ScoreName * sim, strconv.Quote(t.DisplayName) + " and " + strconv.Quote(c.c.Name) +
+					" are " + strconv.Itoa(int(sim*100+0.5)) + "% alike"})
+			}
+		}
+		for i, lf := range labelForms {
+			sim := max(similarity(lf, c.name), similarity(lf, c.nameGen))
+			if sim >= 0.8 {
+				addSig(ci, Signal{EvidenceDomainLabel, ScoreDomainLabel * sim, "domain label " + strconv.Quote(labels[i]) +
+					" spells " + strconv.Quote(c.c.Name)})
+			}
+		}
+	}
+}
+
+// domainLabel returns the label before the public suffix: "contoso" for "mail.contoso.co.uk".
+func domainLabel(d string) string {
+	if d == "" {
+		return ""
+	}
+	reg, err := publicsuffix.EffectiveTLDPlusOne(d)
+	if err != nil {
+		return ""
+	}
+	label, _, _ := strings.Cut(reg, ".")
+	return label
+}
+
+// SuggestAll suggests a client for each tenant, in the order given. Several tenants may get the
+// same client: an organisation can have more than one tenant.
+func (s *Suggester) SuggestAll(tenants []tenantsync.Tenant) []Suggestion {
+	out := make([]Suggestion, len(tenants))
+	for i, t := range tenants {
+		out[i] = s.Suggest(t)
+	}
+	return out
+}
+
+// Suggest is NewSuggester followed by SuggestAll: one bulk pass over all unmapped tenants.
+func Suggest(tenants []tenantsync.Tenant, clients []tenantsync.Client, contacts []tenantsync.Contact, cfg SuggestConfig) ([]Suggestion, error) {
+	s, err := NewSuggester(clients, contacts, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s.SuggestAll(tenants), nil
+}
