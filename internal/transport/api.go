@@ -2,14 +2,13 @@ package transport
 
 import (
 	"context"
-	"errors"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 )
-
-var errNotImplemented = errors.New("transport: not implemented")
 
 // TokenSource produces bearer tokens per tenant: oauth2.TokenSource's shape with a context and a
 // tenant ("" for services with one token, such as CIPP-API and Partner Center).
@@ -72,13 +71,15 @@ type Attempt struct {
 	Duration time.Duration
 }
 
-// Client is the one HTTP stack every service client uses.
+// Client is the one HTTP stack every service client uses. It is safe for concurrent use.
 type Client struct {
-	cfg Config
+	cfg    Config
+	origin origin
+	http   *http.Client
 }
 
 // New validates cfg and builds a Client.
-func New(cfg Config) (*Client, error) { return nil, errNotImplemented }
+func New(cfg Config) (*Client, error) { return newClient(cfg) }
 
 // Do sends req with token injection, rate limiting and retries. The tenant comes from
 // WithTenant on req's context. It returns the final response (a 429 or 5xx after retries are
@@ -87,32 +88,62 @@ func New(cfg Config) (*Client, error) { return nil, errNotImplemented }
 // ErrLimitExceeded for an exhausted budget, the context's error on cancellation).
 // Requests with a body are retried only when they are idempotent (GET, HEAD, PUT, DELETE,
 // OPTIONS) or carry Idempotent(ctx).
-func (c *Client) Do(req *http.Request) (*http.Response, error) { return nil, errNotImplemented }
+func (c *Client) Do(req *http.Request) (*http.Response, error) { return c.do(req) }
 
 // Allowed reports whether rawURL (an @odata.nextLink, a continuation link) is on the configured
 // origin; following anything else would leak the bearer token.
-func (c *Client) Allowed(rawURL string) error { return errNotImplemented }
+func (c *Client) Allowed(rawURL string) error { return c.allowed(rawURL) }
 
 // Budget is a retry budget shared across clients and tenants, in the manner of
 // aws-sdk-go-v2's retry token bucket: a retry takes tokens, a success returns some.
-type Budget struct{}
+// A nil *Budget never refuses.
+type Budget struct {
+	mu        sync.Mutex
+	capacity  int
+	available int
+	retries   int64
+	refused   int64
+}
 
-// NewBudget returns a budget of capacity tokens; a retry costs cost tokens (a timeout or
-// connection error costs more), and every success refills one.
-func NewBudget(capacity int) *Budget { return &Budget{} }
+// NewBudget returns a budget of capacity tokens (500 when capacity <= 0); a retry costs
+// RetryCost tokens (a timeout costs TimeoutCost), and every success refills one.
+func NewBudget(capacity int) *Budget {
+	if capacity <= 0 {
+		capacity = DefaultBudgetCapacity
+	}
+	return &Budget{capacity: capacity, available: capacity}
+}
 
 // Limits holds one rate limiter per (host, tenant), created on first use from a rule.
-type Limits struct{}
+// A nil *Limits never waits.
+type Limits struct {
+	rules []Rule
+	mu    sync.Mutex
+	by    map[limitKey]*limiter
+}
 
 // Rule sizes the limiter of every tenant on a host: Rate events per second with Burst.
 type Rule struct {
-	Host  string // host name, or "" for any host
+	Host  string // host name or host:port, or "" for any host
 	Rate  float64
 	Burst int
+	// PathPrefix, when set, restricts the rule to request paths starting with it (e.g. Graph's
+	// conditional-access endpoints, which have a far lower limit than the rest of the host).
+	PathPrefix string
+	// Cost, when set, returns the events a request takes from the bucket (Graph charges
+	// resource units per call: GET users costs 2). Nil means 1; values are clamped to [1, Burst].
+	Cost func(method, path string) int
+	// Concurrency, when > 0, caps the requests in flight per (host, tenant) under this rule.
+	// A slot is held until the response body is read to the end or closed.
+	Concurrency int
 }
 
-// NewLimits builds per (host, tenant) limiters from rules; the first rule whose Host matches wins.
-func NewLimits(rules ...Rule) *Limits { return &Limits{} }
+// NewLimits builds per (host, tenant) limiters from rules; the first rule whose Host (and
+// PathPrefix) matches wins. A rule with Rate <= 0 does not rate-limit (it may still cap
+// concurrency).
+func NewLimits(rules ...Rule) *Limits {
+	return &Limits{rules: slices.Clone(rules), by: map[limitKey]*limiter{}}
+}
 
 type ctxKey int
 
@@ -140,8 +171,10 @@ func Idempotent(ctx context.Context) context.Context {
 
 // ParseRetryAfter parses a Retry-After value: seconds (fractions rounded up) or an HTTP date
 // relative to now. ok is false when the value is absent or malformed.
-func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) { return 0, false }
+func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	return parseRetryAfter(v, now)
+}
 
 // Redact removes bearer tokens, client secrets, refresh tokens, passwords and signed query
 // parameters from s, for errors and logs.
-func Redact(s string) string { return s }
+func Redact(s string) string { return redact(s) }

@@ -1,0 +1,389 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultMaxRetries    = 4
+	DefaultMinBackoff    = 500 * time.Millisecond
+	DefaultMaxBackoff    = 30 * time.Second
+	DefaultMaxRetryAfter = 5 * time.Minute
+	DefaultMaxBodyBytes  = 64 << 20
+	// DefaultTimeout is generous because CIPP-API calls that fan out to Graph and Exchange run
+	// for minutes before Azure's front end cuts them at about 230 s.
+	DefaultTimeout = 240 * time.Second
+	// maxRedirects matches net/http's own limit.
+	maxRedirects = 10
+)
+
+// origin is a normalised scheme://host:port.
+type origin struct{ scheme, host, port string }
+
+func originOf(u *url.URL) origin {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return origin{scheme: scheme, host: strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")), port: port}
+}
+
+func (o origin) String() string {
+	if (o.scheme == "https" && o.port == "443") || (o.scheme == "http" && o.port == "80") {
+		return o.scheme + "://" + o.host
+	}
+	return o.scheme + "://" + net.JoinHostPort(o.host, o.port)
+}
+
+func newClient(cfg Config) (*Client, error) {
+	invalid := func(msg, hint string) error {
+		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "transport.New",
+			Message: Redact(msg), Hint: hint}
+	}
+	if strings.TrimSpace(cfg.BaseURL) == "" {
+		return nil, invalid("the base URL is empty", "set the service's base URL, e.g. https://graph.microsoft.com")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || u.Host == "" || u.Scheme == "" {
+		return nil, invalid(fmt.Sprintf("the base URL %q is not an absolute URL", cfg.BaseURL),
+			"give the full URL including https://, e.g. https://cipp-api.example.com")
+	}
+	if u.User != nil {
+		return nil, invalid("the base URL contains a user name or password",
+			"remove the credentials from the URL; secrets belong in the connection's secret field")
+	}
+	o := originOf(u)
+	switch {
+	case o.scheme == "https":
+	case o.scheme == "http" && cfg.AllowInsecureHTTP:
+	default:
+		return nil, invalid(fmt.Sprintf("the base URL %s does not use https", o),
+			"use the service's https:// address; tokens are never sent over plain http")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"MinBackoff", cfg.MinBackoff}, {"MaxBackoff", cfg.MaxBackoff}, {"MaxRetryAfter", cfg.MaxRetryAfter}, {"Timeout", cfg.Timeout}} {
+		if d.v < 0 {
+			return nil, invalid(d.name+" is negative", "use a positive duration, or zero for the default")
+		}
+	}
+	if cfg.MaxRetries < 0 || cfg.MaxBodyBytes < 0 {
+		return nil, invalid("MaxRetries and MaxBodyBytes must not be negative", "use a positive value, or zero for the default")
+	}
+	if cfg.Service == "" {
+		cfg.Service = o.host
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = DefaultMaxRetries
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if cfg.MaxRetryAfter == 0 {
+		cfg.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Budget == nil {
+		cfg.Budget = NewBudget(0)
+	}
+
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		*hc = *cfg.HTTPClient
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+		if hc.Timeout > 0 {
+			cfg.Timeout = hc.Timeout
+		}
+	}
+	// The per-attempt timeout is applied below the rate limiter (in boundTransport) so that a
+	// wait for a rate-limit slot does not eat into the time the service has to answer.
+	hc.Timeout = 0
+	base := hc.Transport
+	if base == nil {
+		base = defaultTransport()
+	}
+	c := &Client{cfg: cfg, origin: o}
+	hc.Transport = &authTransport{c: c, next: &limitTransport{c: c, next: &boundTransport{c: c, next: base}}}
+	hc.CheckRedirect = c.checkRedirect
+	c.http = hc
+	return c, nil
+}
+
+// defaultTransport clones http.DefaultTransport without its proxy-from-environment: library
+// code reads nothing from the environment; callers who need a proxy pass their own HTTPClient.
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.MaxIdleConnsPerHost = 32
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}
+
+// sameOrigin reports whether u is on the configured scheme://host:port.
+func (c *Client) sameOrigin(u *url.URL) bool {
+	return u != nil && u.User == nil && originOf(u) == c.origin
+}
+
+func (c *Client) schemeAllowed(u *url.URL) bool {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		return c.cfg.AllowInsecureHTTP
+	}
+	return false
+}
+
+func (c *Client) allowed(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	refuse := func(msg string) error {
+		return &tenantsync.Error{Kind: tenantsync.ErrHostNotAllowed, Service: c.cfg.Service, Op: "follow link",
+			Message: Redact(msg),
+			Hint: "the service returned a link outside " + c.origin.String() + "; tenantsync follows links only on " +
+				"the configured host so the access token cannot leak. If the service really moved, update the base URL " +
+				"in the connection settings"}
+	}
+	switch {
+	case err != nil:
+		return refuse("the link is not a valid URL")
+	case !u.IsAbs() || u.Host == "":
+		return refuse(fmt.Sprintf("the link %q is not an absolute URL", rawURL))
+	case u.User != nil:
+		return refuse("the link carries a user name or password")
+	case !c.schemeAllowed(u):
+		return refuse(fmt.Sprintf("the link %s does not use https", safeURL(u)))
+	case !c.sameOrigin(u):
+		return refuse(fmt.Sprintf("the link points at %s, not at %s", originOf(u), c.origin))
+	}
+	return nil
+}
+
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return c.errorFor(req.Context(), tenantsync.ErrLimitExceeded, req, 0,
+			fmt.Sprintf("stopped after %d redirects", maxRedirects),
+			"the service redirects in a loop; check the base URL", nil)
+	}
+	if !c.schemeAllowed(req.URL) {
+		return c.errorFor(req.Context(), tenantsync.ErrHostNotAllowed, req, 0,
+			fmt.Sprintf("refused a redirect to %s", safeURL(req.URL)),
+			"the service redirected to a non-https address; check the base URL", nil)
+	}
+	if !c.sameOrigin(req.URL) {
+		// net/http keeps Authorization on redirects to subdomains and other ports; the token is
+		// bound to one origin, so any other origin gets the request without it.
+		req.Header.Del("Authorization")
+	}
+	return nil
+}
+
+// idempotent reports whether req may be sent twice: safe methods, PUT and DELETE, or a
+// request the caller marked with Idempotent.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	v, _ := req.Context().Value(idempotentKey).(bool)
+	return v
+}
+
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	if req == nil || req.URL == nil {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: c.cfg.Service,
+			Message: "nil request", Hint: "build the request with http.NewRequestWithContext"}
+	}
+	ctx := req.Context()
+	if !c.schemeAllowed(req.URL) {
+		return nil, c.errorFor(ctx, tenantsync.ErrHostNotAllowed, req, 0,
+			fmt.Sprintf("refused to send a request to %s", safeURL(req.URL)),
+			"only https:// addresses are allowed; check the base URL", nil)
+	}
+	r := req.Clone(ctx)
+	if r.Header.Get("User-Agent") == "" && c.cfg.UserAgent != "" {
+		r.Header.Set("User-Agent", c.cfg.UserAgent)
+	}
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "reading the request body failed",
+				"the request body could not be read", err)
+		}
+		body = b
+	}
+	r.Body, r.GetBody, r.ContentLength = nil, nil, 0
+	rreq, err := retryablehttp.FromRequest(r)
+	if err != nil {
+		return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request failed", "", err)
+	}
+	if body != nil {
+		if err := rreq.SetBody(body); err != nil {
+			return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request body failed", "", err)
+		}
+	}
+	st := &attemptState{c: c, req: r, tenant: TenantFrom(ctx), idempotent: idempotent(req)}
+	rc := &retryablehttp.Client{
+		HTTPClient: c.http,
+		// The state machine in attemptState decides when to stop; this only keeps
+		// retryablehttp from stopping first (one extra for the 401 token refresh).
+		RetryMax:       c.cfg.MaxRetries + 1,
+		RequestLogHook: st.before,
+		CheckRetry:     st.check,
+		Backoff:        st.backoff,
+		ErrorHandler:   func(resp *http.Response, err error, _ int) (*http.Response, error) { return resp, err },
+	}
+	resp, err := rc.Do(rreq)
+	if err != nil {
+		if resp != nil {
+			drain(resp.Body)
+		}
+		return nil, c.mapError(ctx, r, err)
+	}
+	return resp, nil
+}
+
+func drain(body io.ReadCloser) {
+	if body == nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 4096))
+	_ = body.Close()
+}
+
+// tokenError carries a token source's failure through net/http untouched.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
+
+func (c *Client) mapError(ctx context.Context, req *http.Request, err error) error {
+	if ctx.Err() != nil {
+		return &ctxError{msg: fmt.Sprintf("%s: %s %s: %v", c.cfg.Service, req.Method, safeURL(req.URL), ctx.Err()), err: ctx.Err()}
+	}
+	var te *tokenError
+	if errors.As(err, &te) {
+		if d, ok := tenantsync.Details(te.err); ok {
+			return d
+		}
+		return c.errorFor(ctx, tenantsync.ErrUnauthorized, req, 0, "acquiring an access token failed",
+			"check the connection's client ID, secret and tenant", te.err)
+	}
+	if d, ok := tenantsync.Details(err); ok {
+		return d
+	}
+	hint := "the service could not be reached or dropped the connection; check network access to " +
+		c.origin.host + " and retry later"
+	if isAttemptTimeout(ctx, err) {
+		hint = fmt.Sprintf("the service did not answer within %s; retry later, or raise the timeout for slow calls", c.cfg.Timeout)
+	}
+	return c.errorFor(ctx, tenantsync.ErrUnavailable, req, 0, "request failed", hint, err)
+}
+
+// ctxError wraps a context's error with a redacted description of the request.
+type ctxError struct {
+	msg string
+	err error
+}
+
+func (e *ctxError) Error() string    { return e.msg }
+func (e *ctxError) Unwrap() error    { return e.err }
+func (e *ctxError) GoString() string { return e.msg }
+
+// safeError keeps an underlying error reachable for errors.Is/As while its text is redacted.
+type safeError struct {
+	msg string
+	err error
+}
+
+func (e *safeError) Error() string    { return e.msg }
+func (e *safeError) Unwrap() error    { return e.err }
+func (e *safeError) GoString() string { return strconv.Quote(e.msg) }
+
+func redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*tenantsync.Error); ok {
+		return err
+	}
+	return &safeError{msg: Redact(err.Error()), err: err}
+}
+
+// errorFor builds the package's error: service and tenant from the client and context, the
+// request in redacted form, and cause's text redacted.
+func (c *Client) errorFor(ctx context.Context, kind error, req *http.Request, status int, msg, hint string, cause error) *tenantsync.Error {
+	e := &tenantsync.Error{Kind: kind, Service: c.cfg.Service, Tenant: TenantFrom(ctx), Status: status, Hint: hint}
+	if req != nil {
+		e.Op = req.Method + " " + safeURL(req.URL)
+	}
+	if cause != nil {
+		msg = msg + ": " + cause.Error()
+		e.Err = redactErr(cause)
+	}
+	e.Message = Redact(msg)
+	return e
+}
+
+// safeURL renders u without user info, query or fragment: query strings carry skip tokens,
+// signatures and codes that have no place in an error message.
+func safeURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return Redact(v.String())
+}
+
+// requestID finds the service's request ID among the headers Graph, Partner Center and
+// Azure front ends use.
+func requestID(h http.Header) string {
+	for _, k := range []string{"request-id", "Ms-Requestid", "X-Ms-Request-Id", "client-request-id", "X-Ms-Correlation-Request-Id"} {
+		if v := h.Get(k); v != "" {
+			return Redact(v)
+		}
+	}
+	return ""
+}
+
+func isAttemptTimeout(parent context.Context, err error) bool {
+	if parent.Err() != nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

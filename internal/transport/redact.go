@@ -1,0 +1,33 @@
+package transport
+
+import "regexp"
+
+const redacted = "[REDACTED]"
+
+// redactions are applied in order. Keys are matched without a leading word boundary where a
+// secret could otherwise slip through glued to preceding text ("xBearer abc").
+var redactions = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	// Authorization header values; "Bearer Bearer x" must not leave x behind.
+	{regexp.MustCompile(`(?i)(bearer)(?:\s+bearer)*(\s+)[A-Za-z0-9\-._~+/]+=*`), "${1}${2}" + redacted},
+	{regexp.MustCompile(`(?i)\b(basic)(\s+)[A-Za-z0-9+/]{8,}=*`), "${1}${2}" + redacted},
+	// JSON fields holding secrets, plain and as escaped JSON inside a JSON string.
+	{regexp.MustCompile(`(?i)("(?:password|newPassword|client_secret|refresh_token|access_token|id_token|client_assertion|secret|clientSecret|refreshToken|accessToken)"\s*:\s*)"(?:[^"\\]|\\.)*"`), `${1}"` + redacted + `"`},
+	{regexp.MustCompile(`(?i)(\\"(?:password|newPassword|client_secret|refresh_token|access_token|id_token|client_assertion|secret|clientSecret|refreshToken|accessToken)\\"\s*:\s*)\\"(?:[^\\]|\\[^"])*\\"`), `${1}\"` + redacted + `\"`},
+	// Form and query parameters.
+	{regexp.MustCompile(`(?i)(client_secret|refresh_token|access_token|id_token|client_assertion|password|newPassword)(=)[^&\s"'<>]+`), "${1}${2}" + redacted},
+	{regexp.MustCompile(`(?i)\b(code|sig|assertion)(=)[^&\s"'<>]+`), "${1}${2}" + redacted},
+	// Passwords in prose, as CIPP's reset-password message returns them.
+	{regexp.MustCompile(`(?i)\b(password|passwd|pwd)(\s+is\s*:?\s*|\s*:\s*)([^\s"',;&]+)`), "${1}${2}" + redacted},
+	// JWTs anywhere (access and ID tokens, client assertions): a base64url JSON header "eyJ…".
+	{regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]*)*`), redacted},
+}
+
+func redact(s string) string {
+	for _, r := range redactions {
+		s = r.re.ReplaceAllString(s, r.repl)
+	}
+	return s
+}
