@@ -35,6 +35,9 @@ type Options struct {
 	Latency time.Duration
 	// World, when set, is served instead of a generated one.
 	World *World
+	// TokenLifetime is the lifetime of issued access tokens (default DefaultTokenLifetime,
+	// 3599s); SetTokenLifetime changes it while the fake runs.
+	TokenLifetime time.Duration
 }
 
 // Server is the running fake: one TLS listener per service, all trusting one CA.

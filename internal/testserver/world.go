@@ -1,13 +1,19 @@
 package testserver
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// World is the fake's truth: the partner and its customer tenants. Handlers read it under RLock;
-// tests and fault scenarios change it through its methods, which keep the change log that
-// Graph delta queries replay.
+// World is the fake's truth: the partner and its customer tenants. Handlers read it under
+// w.mu.RLock() and never change it without w.mu.Lock(); tests and fault scenarios change it
+// through its methods, which number every user change so Graph delta queries can replay them.
 type World struct {
 	mu sync.RWMutex
 
@@ -16,6 +22,7 @@ type World struct {
 	PartnerDomain   string
 	Tenants         []*Tenant
 	byID            map[string]*Tenant
+	byDomain        map[string]*Tenant // lower-cased domain names
 }
 
 // Tenant is one generated customer tenant.
@@ -158,4 +165,145 @@ type Relationship struct {
 	ActivatedAt time.Time
 	EndAt       time.Time
 	AutoExtend  string // ISO-8601 duration: "P180D" or "PT0S"
+}
+
+// ErrNotFound is returned by World methods for an unknown tenant or user.
+var ErrNotFound = errors.New("testserver: not found")
+
+// Tenant returns the customer tenant with id (case-insensitive), or nil.
+func (w *World) Tenant(id string) *Tenant {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.byID[strings.ToLower(id)]
+}
+
+// TenantByDomain returns the customer tenant owning a verified, default or initial domain
+// (case-insensitive), or nil.
+func (w *World) TenantByDomain(name string) *Tenant {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.byDomain[strings.ToLower(name)]
+}
+
+func (w *World) partnerTenantID() string {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.PartnerTenantID
+}
+
+// AddUser adds u to a tenant, giving it an ID when it has none, and returns the stored user.
+// A UserPrincipalName already in use is refused, as Entra ID does.
+func (w *World) AddUser(tenantID string, u User) (*User, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := w.byID[strings.ToLower(tenantID)]
+	if t == nil {
+		return nil, fmt.Errorf("tenant %s: %w", tenantID, ErrNotFound)
+	}
+	for _, o := range t.Users {
+		if !o.Deleted && strings.EqualFold(o.UserPrincipalName, u.UserPrincipalName) {
+			return nil, fmt.Errorf("tenant %s: userPrincipalName %s is already in use", tenantID, u.UserPrincipalName)
+		}
+	}
+	if u.ID == "" {
+		u.ID = randomGUID()
+	}
+	if u.UserType == "" {
+		u.UserType = "Member"
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = time.Now().UTC()
+	}
+	stored := &u
+	stored.Seq = t.bump()
+	t.Users = append(t.Users, stored)
+	return stored, nil
+}
+
+// UpdateUser changes a user through fn under the World's write lock and records the change.
+func (w *World) UpdateUser(tenantID, userID string, fn func(*User)) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := w.byID[strings.ToLower(tenantID)]
+	if t == nil {
+		return fmt.Errorf("tenant %s: %w", tenantID, ErrNotFound)
+	}
+	u := t.User(userID)
+	if u == nil {
+		return fmt.Errorf("tenant %s user %s: %w", tenantID, userID, ErrNotFound)
+	}
+	fn(u)
+	u.Seq = t.bump()
+	return nil
+}
+
+// DeleteUser removes a user, keeping a tombstone (Deleted) that delta queries report as removed.
+func (w *World) DeleteUser(tenantID, userID string) error {
+	return w.UpdateUser(tenantID, userID, func(u *User) {
+		u.Deleted = true
+		u.AccountEnabled = false
+	})
+}
+
+// bump advances the tenant's change number; the caller holds the World's write lock.
+func (t *Tenant) bump() int64 { return atomic.AddInt64(&t.seq, 1) }
+
+// Seq is the tenant's latest change number: a Graph delta token records it, and users with a
+// higher Seq changed since.
+func (t *Tenant) Seq() int64 { return atomic.LoadInt64(&t.seq) }
+
+// User returns the user with an ID or UPN (case-insensitive), tombstones included, or nil. The
+// caller holds the World's lock.
+func (t *Tenant) User(idOrUPN string) *User {
+	for _, u := range t.Users {
+		if strings.EqualFold(u.ID, idOrUPN) || strings.EqualFold(u.UserPrincipalName, idOrUPN) {
+			return u
+		}
+	}
+	return nil
+}
+
+// ActiveUsers returns the users that are not deleted. The caller holds the World's lock.
+func (t *Tenant) ActiveUsers() []*User {
+	out := make([]*User, 0, len(t.Users))
+	for _, u := range t.Users {
+		if !u.Deleted {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// ChangedSince returns the users (tombstones included) changed after change number seq, in
+// change order. The caller holds the World's lock.
+func (t *Tenant) ChangedSince(seq int64) []*User {
+	var out []*User
+	for _, u := range t.Users {
+		if u.Seq > seq {
+			out = append(out, u)
+		}
+	}
+	slices.SortFunc(out, func(a, b *User) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
+}
+
+// Mailboxes returns the users with a mailbox (user, shared, room, equipment), not deleted. The
+// caller holds the World's lock.
+func (t *Tenant) Mailboxes() []*User {
+	var out []*User
+	for _, u := range t.Users {
+		if !u.Deleted && u.MailboxType != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// domainNames lists every name the tenant answers to, for the domain index.
+func (t *Tenant) domainNames() []string {
+	names := make([]string, 0, len(t.Domains)+2)
+	for _, d := range t.Domains {
+		names = append(names, d.Name)
+	}
+	return append(names, t.DefaultDomain, t.InitialDomain)
 }
