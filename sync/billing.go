@@ -1,0 +1,99 @@
+package sync
+
+import (
+	"context"
+	"slices"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// BillingDefinition says which M365 users an MSP bills for. The zero value is the usual
+// definition: enabled, licensed people, not guests, not shared, room or equipment mailboxes.
+type BillingDefinition struct {
+	IncludeDisabled   bool // count users whose sign-in is blocked
+	IncludeUnlicensed bool // count users without a licence
+	IncludeGuests     bool // count B2B guests
+	// IncludeNonPerson counts shared, room and equipment mailboxes' accounts.
+	IncludeNonPerson bool
+	// SKUs, when set, counts only users holding at least one of these SKU IDs.
+	SKUs []string
+	// ExcludeSKUs ignores these SKU IDs when deciding whether a user is licensed (free or
+	// trial SKUs an MSP does not bill for).
+	ExcludeSKUs []string
+}
+
+// Billable reports whether u, whose mailbox is of type mt, is billable.
+func (d BillingDefinition) Billable(u tenantsync.User, mt tenantsync.MailboxType) bool {
+	if !d.IncludeDisabled && !u.AccountEnabled {
+		return false
+	}
+	if !d.IncludeGuests && u.IsGuest() {
+		return false
+	}
+	if !d.IncludeNonPerson && !mt.IsPerson() {
+		return false
+	}
+	var skus []string
+	for _, s := range u.AssignedSKUs {
+		if !slices.Contains(d.ExcludeSKUs, s) {
+			skus = append(skus, s)
+		}
+	}
+	if len(d.SKUs) > 0 && !slices.ContainsFunc(skus, func(s string) bool { return slices.Contains(d.SKUs, s) }) {
+		return false
+	}
+	return d.IncludeUnlicensed || len(skus) > 0
+}
+
+// BillingCount is the number of billable users of a client, from the mirror.
+type BillingCount struct {
+	ClientID  string
+	Billable  int
+	PerTenant map[string]int
+	// Complete is false when a linked tenant's users were never listed: the count is then a
+	// lower bound, not a figure to invoice.
+	Complete bool
+}
+
+// BillableUsers counts the billable users of every tenant linked to the client, as of each
+// tenant's last sync, by Config.Billing.
+func (e *Engine) BillableUsers(ctx context.Context, clientID string) (BillingCount, error) {
+	out := BillingCount{ClientID: clientID, PerTenant: map[string]int{}, Complete: true}
+	recs, err := e.st.ListTenants(ctx, e.account)
+	if err != nil {
+		return out, err
+	}
+	for _, rec := range recs {
+		if rec.ClientID != clientID {
+			continue
+		}
+		st, err := e.st.GetSyncState(ctx, e.account, rec.ID)
+		if err != nil && !isNotFound(err) {
+			return out, err
+		}
+		if _, ok := st.Counts[tenantsync.KindUsers]; !ok {
+			out.Complete = false
+		}
+		users, err := e.st.ReadKind(ctx, e.account, rec.ID, tenantsync.KindUsers)
+		if err != nil {
+			return out, err
+		}
+		mbx, err := e.st.ReadKind(ctx, e.account, rec.ID, tenantsync.KindMailboxes)
+		if err != nil {
+			return out, err
+		}
+		types := map[string]tenantsync.MailboxType{}
+		for _, m := range mbx.Mailboxes {
+			types[m.ObjectID] = m.Type
+		}
+		n := 0
+		for _, u := range users.Users {
+			if e.cfg.Billing.Billable(u, types[u.ObjectID]) {
+				n++
+			}
+		}
+		out.PerTenant[rec.ID] = n
+		out.Billable += n
+	}
+	return out, nil
+}

@@ -1,0 +1,88 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	stdsync "sync"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// SourceDiscovery is one source's part of a discovery run.
+type SourceDiscovery struct {
+	Source   string
+	Seen     int
+	New      []string
+	Returned []string
+	Vanished []string
+	// Err is why the source's tenant list is unknown; nothing was flagged on its account.
+	Err error
+}
+
+// DiscoveryReport is the outcome of one discovery run.
+type DiscoveryReport struct {
+	Sources  []SourceDiscovery
+	New      []string // tenants seen for the first time
+	Returned []string // tenants that were vanished and are reported again
+	Vanished []string // tenants no source reports any more (flagged, never deleted)
+}
+
+// Discover asks every source which tenants it reaches and records the answers. A tenant seen
+// for the first time appears unlinked (Suggestions proposes a client); a tenant no source
+// reports any more is flagged vanished, never deleted. A source whose list fails changes
+// nothing, so a tenant it reached is never flagged on the strength of a failure. Discover
+// returns an error only when every source failed.
+func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
+	parts := make([]SourceDiscovery, len(e.sources))
+	lists := make([][]tenantsync.Tenant, len(e.sources))
+	var wg stdsync.WaitGroup
+	for i, src := range e.sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[i].Source = src.Name()
+			lists[i], parts[i].Err = src.ListTenants(ctx)
+		}()
+	}
+	wg.Wait()
+
+	var rep DiscoveryReport
+	var errs []error
+	// Recording is sequential: a tenant two sources report is merged in the store in a
+	// stable order, and "vanished" is decided after every source that answered was heard.
+	for i := range parts {
+		p := &parts[i]
+		if p.Err == nil {
+			d, err := e.st.RecordDiscovery(ctx, e.account, p.Source, lists[i], e.clock.Now())
+			if err != nil {
+				p.Err = err
+			} else {
+				p.Seen, p.New, p.Returned, p.Vanished = d.Seen, d.New, d.Returned, d.Vanished
+			}
+		}
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+			ev := Event{Type: EventSyncFailed, Message: "tenant discovery failed for source " + p.Source}
+			errorFields(&ev, p.Err)
+			e.emit(ev)
+			continue
+		}
+		rep.New = append(rep.New, p.New...)
+		rep.Returned = append(rep.Returned, p.Returned...)
+		rep.Vanished = append(rep.Vanished, p.Vanished...)
+		for _, id := range p.New {
+			e.emit(Event{Type: EventTenantDiscovered, TenantID: id, Message: "seen by " + p.Source})
+		}
+		for _, id := range p.Returned {
+			e.emit(Event{Type: EventTenantReturned, TenantID: id, Message: "reported again by " + p.Source})
+		}
+		for _, id := range p.Vanished {
+			e.emit(Event{Type: EventTenantVanished, TenantID: id, Message: "no source reports the tenant any more"})
+		}
+	}
+	rep.Sources = parts
+	if len(errs) == len(parts) && len(errs) > 0 {
+		return rep, errors.Join(errs...)
+	}
+	return rep, nil
+}

@@ -1,0 +1,46 @@
+// Package sync is the tenantsync engine a PSA embeds: it discovers the tenants every Source
+// reaches, links them to PSA clients, keeps a mirror of each linked tenant in a store.Store,
+// reconciles the tenants' users with the PSA's contacts through package match, and runs opt-in,
+// audited write actions.
+//
+// # Data flow
+//
+// Each cycle of Run (or RunOnce) first runs discovery: every source lists the tenants it
+// reaches; new ones appear unlinked, ones no source reports any more are flagged, never
+// deleted. Then the due tenants are claimed through per-tenant leases (so a tenant syncs in one
+// place at a time, across processes sharing a store) and synced concurrently: the source
+// fetches each enabled kind in full or from its cursor (a kind whose cursor expired is listed in
+// full), users are matched to contacts, and the mirror changes, cursors, contact links, review
+// items and sync state are committed in one transaction. Events go to the PSA's Sink through a
+// bounded buffer.
+//
+// # Example
+//
+//	eng, err := sync.New(sync.Config{
+//		Store:    st,
+//		Account:  "msp-1",
+//		Sources:  []tenantsync.Source{cippSource, graphSource},
+//		Contacts: psaContacts,
+//		Sink:     sync.SinkFunc(func(ctx context.Context, ev sync.Event) { log.Println(ev.Type, ev.TenantID) }),
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	defer eng.Close(context.Background())
+//	go eng.Run(ctx)
+//	err = eng.Link(ctx, "alice", tenantID, clientID) // starts the initial sync
+//
+// # Guarantees
+//
+//   - No false deletions: a kind whose listing was unavailable changes nothing (no removals, no
+//     deactivations, cursor unchanged) while the other kinds are stored; a user is gone only
+//     after a complete listing omits it or a delta removes it.
+//   - A sync that is interrupted (cancelled, timed out, lease lost) stores nothing of its run.
+//   - PSA contacts are never deleted. Only previously linked contacts are deactivated, and they
+//     are reactivated when their user returns. A blank M365 field never overwrites a contact field.
+//   - One candidate links; none creates (with AutoCreate, for people only); several go to a
+//     person's review queue, and the person's decision is remembered.
+//   - Writes are off until enabled, need tenantsync.PermissionWrite, may wait for approval, and
+//     are audited before and after the call, failures and refusals included.
+//   - The engine never blocks on its event sink: a slow sink loses events, counted.
+package sync

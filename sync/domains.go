@@ -1,0 +1,45 @@
+package sync
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// afterDomains emits the tenant's newly seen verified domains for monitoring, and fills the
+// client's domains in the store when the PSA left them empty. Domains a PSA set are never
+// replaced; onmicrosoft.com routing domains are never offered as client domains.
+func (e *Engine) afterDomains(ctx context.Context, clientID, tenantID string, kr *tenantsync.KindResult, added []string) {
+	var verified []string
+	for _, d := range kr.Domains {
+		if !d.IsVerified {
+			continue
+		}
+		if slices.Contains(added, d.Name) {
+			e.emit(Event{Type: EventDomainSeen, TenantID: tenantID, ClientID: clientID, Domain: d.Name})
+		}
+		if !isOnMicrosoft(d.Name) {
+			if d.IsDefault {
+				verified = slices.Insert(verified, 0, d.Name)
+			} else {
+				verified = append(verified, d.Name)
+			}
+		}
+	}
+	if clientID == "" || len(verified) == 0 || kr.Mode != tenantsync.Complete {
+		return
+	}
+	c, err := e.st.GetClient(ctx, e.account, clientID)
+	if err != nil || len(c.Domains) > 0 {
+		return
+	}
+	c.Domains = verified
+	_ = e.st.PutClient(ctx, e.account, c)
+}
+
+func isOnMicrosoft(domain string) bool {
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	return d == "onmicrosoft.com" || strings.HasSuffix(d, ".onmicrosoft.com")
+}

@@ -1,0 +1,250 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"slices"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/match"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// Service is the Service field of the errors the engine itself returns.
+const Service = "sync"
+
+// Limits bound the engine's work. The zero value of each field takes its default.
+type Limits struct {
+	// Concurrency is how many tenants sync at once (default 4).
+	Concurrency int
+	// TenantTimeout bounds one tenant's sync (default 30 min); a sync that hits it changes nothing.
+	TenantTimeout time.Duration
+	// LeaseTTL is how long a tenant lease lasts unless renewed (default 2 min). The engine renews
+	// it every third of the TTL while a sync runs, so a holder that dies loses it within one TTL.
+	LeaseTTL time.Duration
+	// EventBuffer is how many events wait for the sink before new ones are dropped (default 1024).
+	EventBuffer int
+	// EventTimeout bounds one Sink.Handle call's context (default 5 s).
+	EventTimeout time.Duration
+	// MaxCreatesPerSync caps the contacts one tenant sync creates (default 500); the rest wait for
+	// the next sync, so a matching fault cannot flood the PSA with duplicates.
+	MaxCreatesPerSync int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Concurrency <= 0 {
+		l.Concurrency = 4
+	}
+	if l.TenantTimeout <= 0 {
+		l.TenantTimeout = 30 * time.Minute
+	}
+	if l.LeaseTTL <= 0 {
+		l.LeaseTTL = 2 * time.Minute
+	}
+	if l.EventBuffer <= 0 {
+		l.EventBuffer = 1024
+	}
+	if l.EventTimeout <= 0 {
+		l.EventTimeout = 5 * time.Second
+	}
+	if l.MaxCreatesPerSync <= 0 {
+		l.MaxCreatesPerSync = 500
+	}
+	return l
+}
+
+// Config is everything an Engine is built from.
+type Config struct {
+	// Store keeps tenants, the mirror, links, reviews, sync state, audit log and leases. Required.
+	Store store.Store
+	// Account is the MSP the engine works for; every store call is scoped to it. Required.
+	Account string
+	// Sources are the routes to tenants, in order of preference for reads. At least one.
+	Sources []tenantsync.Source
+	// Contacts is the PSA's contact directory. Nil uses the store's default directory.
+	Contacts tenantsync.Contacts
+	// Match configures user-to-contact matching and tenant-to-client suggestions. Its
+	// AutoCreate is overridden by Config.AutoCreate.
+	Match match.Config
+	// Writers execute write actions, keyed by route name ("cipp", "graph").
+	Writers map[string]tenantsync.Writer
+	// Authorizer decides who may run write actions. Without one every write is refused.
+	Authorizer tenantsync.Authorizer
+	// Approver, when set, may hold write actions for a person's approval.
+	Approver tenantsync.Approver
+	// Clock is the engine's time (default the system clock).
+	Clock Clock
+	// Sink receives events; nil discards them.
+	Sink Sink
+	// Limits bound concurrency, run time, leases and events.
+	Limits Limits
+	// Cadence sets the polling intervals and the sync-now cooldown.
+	Cadence Cadence
+	// WritesEnabled turns write actions on; until then every write is refused and audited.
+	WritesEnabled bool
+	// DryRun makes writes audit what they would do without calling a route.
+	DryRun bool
+	// AutoCreate creates a contact for a person with no matching contact.
+	AutoCreate bool
+	// UpdateContacts lets non-blank M365 values replace differing contact values. Off, the
+	// engine only fills empty contact fields. A blank M365 value never replaces anything.
+	UpdateContacts bool
+	// Billing defines which users are billable; the zero value is the default definition.
+	Billing BillingDefinition
+	// InstanceID names this engine as a lease holder (default a random ID). Two engines sharing a
+	// store must have different IDs.
+	InstanceID string
+	// Kinds are the kinds synced for tenants that have no per-tenant choice (default all).
+	Kinds []tenantsync.Kind
+}
+
+// Engine keeps an account's tenants in step with the sources and the PSA's contacts.
+// Its methods are safe for concurrent use.
+type Engine struct {
+	cfg      Config
+	st       store.Store
+	account  string
+	sources  []tenantsync.Source
+	contacts tenantsync.Contacts
+	clock    Clock
+	limits   Limits
+	holder   string
+	kinds    []tenantsync.Kind
+
+	writes atomic.Bool
+	sched  *scheduler
+	events *dispatcher
+
+	progMu   stdsync.Mutex
+	progress map[string]*liveProgress
+
+	closed atomic.Bool
+	wg     stdsync.WaitGroup
+}
+
+// New builds an Engine. It does no I/O; Run starts the work.
+func New(cfg Config) (*Engine, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, configError("no Store", "pass a store.Store (store/sqlite for one process, store/postgres for several)")
+	case cfg.Account == "":
+		return nil, configError("no Account", "pass the ID of the MSP account the engine works for")
+	case len(cfg.Sources) == 0:
+		return nil, configError("no Sources", "pass at least one tenantsync.Source (cipp.Source or graph.Source)")
+	}
+	names := map[string]bool{}
+	for i, s := range cfg.Sources {
+		if s == nil || s.Name() == "" {
+			return nil, configError("source without a name", "every Source needs a non-empty Name")
+		}
+		if names[s.Name()] {
+			return nil, configError("two sources named "+s.Name(), "give each Source a distinct Name")
+		}
+		names[s.Name()] = true
+		_ = i
+	}
+	for _, k := range cfg.Kinds {
+		if !k.Valid() {
+			return nil, configError("unknown kind "+string(k), "use the tenantsync.Kind constants")
+		}
+	}
+	e := &Engine{
+		cfg:      cfg,
+		st:       cfg.Store,
+		account:  cfg.Account,
+		sources:  slices.Clone(cfg.Sources),
+		contacts: cfg.Contacts,
+		clock:    cfg.Clock,
+		limits:   cfg.Limits.withDefaults(),
+		holder:   cfg.InstanceID,
+		kinds:    slices.Clone(cfg.Kinds),
+		sched:    newScheduler(cfg.Cadence),
+		progress: map[string]*liveProgress{},
+	}
+	if e.contacts == nil {
+		e.contacts = store.ContactsFor(cfg.Store, cfg.Account)
+	}
+	if e.clock == nil {
+		e.clock = SystemClock()
+	}
+	if e.holder == "" {
+		e.holder = "engine-" + uuid.NewString()
+	}
+	if len(e.kinds) == 0 {
+		e.kinds = tenantsync.AllKinds()
+	}
+	e.cfg.Match.AutoCreate = cfg.AutoCreate
+	e.writes.Store(cfg.WritesEnabled)
+	e.events = newDispatcher(cfg.Sink, e.limits.EventBuffer, e.limits.EventTimeout)
+	return e, nil
+}
+
+// Close waits for background syncs started by linking to finish (or ctx to end), then
+// delivers the buffered events and stops the event goroutine.
+func (e *Engine) Close(ctx context.Context) error {
+	e.closed.Store(true)
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	e.events.stop(ctx)
+	return ctx.Err()
+}
+
+// InstanceID returns the name this engine holds leases under.
+func (e *Engine) InstanceID() string { return e.holder }
+
+// DroppedEvents returns how many events were dropped because the sink fell behind.
+func (e *Engine) DroppedEvents() uint64 { return e.events.dropped.Load() }
+
+// SetWritesEnabled turns write actions on or off for the account at run time.
+func (e *Engine) SetWritesEnabled(on bool) { e.writes.Store(on) }
+
+// WritesEnabled reports whether write actions are on.
+func (e *Engine) WritesEnabled() bool { return e.writes.Load() }
+
+func (e *Engine) emit(ev Event) {
+	if ev.At.IsZero() {
+		ev.At = e.clock.Now()
+	}
+	ev.Account = e.account
+	e.events.emit(ev)
+}
+
+func (e *Engine) source(name string) tenantsync.Source {
+	for _, s := range e.sources {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func configError(what, hint string) error {
+	return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "New", Message: what, Hint: hint}
+}
+
+// errorFields fills an event's failure fields from err.
+func errorFields(ev *Event, err error) {
+	if err == nil {
+		return
+	}
+	ev.ErrKind = tenantsync.KindName(tenantsync.KindOf(err))
+	ev.Hint = tenantsync.HintOf(err)
+	ev.Error = err.Error()
+}
+
+// detached returns a context for bookkeeping that must happen even after ctx was cancelled
+// (releasing a lease, recording a failure), bounded so it cannot hang.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, tenantsync.ErrNotFound) }

@@ -1,0 +1,161 @@
+package sync
+
+import (
+	"context"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// EventType names what happened.
+type EventType string
+
+// The events the engine emits.
+const (
+	EventTenantDiscovered EventType = "tenant.discovered"
+	EventTenantVanished   EventType = "tenant.vanished"
+	EventTenantReturned   EventType = "tenant.returned"
+	EventTenantLinked     EventType = "tenant.linked"
+	EventTenantUnlinked   EventType = "tenant.unlinked"
+
+	EventSyncStarted  EventType = "sync.started"
+	EventSyncProgress EventType = "sync.progress"
+	EventSyncFinished EventType = "sync.finished"
+	EventSyncFailed   EventType = "sync.failed"
+
+	EventContactLinked      EventType = "contact.linked"
+	EventContactCreated     EventType = "contact.created"
+	EventContactUpdated     EventType = "contact.updated"
+	EventContactDeactivated EventType = "contact.deactivated"
+	EventContactReactivated EventType = "contact.reactivated"
+	EventReviewNeeded       EventType = "review.needed"
+	EventDomainSeen         EventType = "domain.seen"
+
+	EventWriteRequested EventType = "write.requested"
+	EventWriteRefused   EventType = "write.refused"
+	EventWritePending   EventType = "write.pending"
+	EventWriteApproved  EventType = "write.approved"
+	EventWriteDenied    EventType = "write.denied"
+	EventWriteDone      EventType = "write.done"
+	EventWriteFailed    EventType = "write.failed"
+)
+
+// Event is one thing the engine did or saw. Only the fields that matter for its Type are set.
+type Event struct {
+	Type     EventType
+	At       time.Time
+	Account  string
+	TenantID string
+	ClientID string
+
+	Kind      tenantsync.Kind   // sync progress and per-kind failures
+	Count     int               // items so far (progress) or items synced (finished)
+	UserID    string            // contact and review events
+	ContactID string            // contact events
+	Domain    string            // domain.seen
+	Action    tenantsync.Action // write events
+	Actor     string            // write and link events
+	Route     string            // write events: "cipp" or "graph"
+	Message   string
+
+	// ErrKind and Hint describe a failure (sync.failed, write.failed, write.refused).
+	ErrKind string
+	Hint    string
+	Error   string
+}
+
+// Sink receives the engine's events. Handle is called from one delivery goroutine, in order,
+// with a context that expires after Limits.EventTimeout; a sink that is slower than the engine
+// loses events (counted by Engine.DroppedEvents) rather than slowing the engine down.
+type Sink interface {
+	Handle(ctx context.Context, ev Event)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, ev Event)
+
+// Handle calls f.
+func (f SinkFunc) Handle(ctx context.Context, ev Event) { f(ctx, ev) }
+
+// dispatcher decouples the engine from the sink: emit never blocks, a bounded buffer absorbs
+// bursts, and overflow is counted instead of queued without bound.
+type dispatcher struct {
+	ch      chan Event
+	sink    Sink
+	timeout time.Duration
+	dropped atomic.Uint64
+
+	quit     chan struct{}
+	done     chan struct{}
+	stopOnce stdsync.Once
+}
+
+func newDispatcher(sink Sink, buffer int, timeout time.Duration) *dispatcher {
+	d := &dispatcher{
+		ch:      make(chan Event, buffer),
+		sink:    sink,
+		timeout: timeout,
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	go d.loop()
+	return d
+}
+
+func (d *dispatcher) emit(ev Event) {
+	if d.sink == nil {
+		return
+	}
+	select {
+	case <-d.quit:
+		d.dropped.Add(1)
+		return
+	default:
+	}
+	select {
+	case d.ch <- ev:
+	default:
+		d.dropped.Add(1)
+	}
+}
+
+func (d *dispatcher) loop() {
+	defer close(d.done)
+	for {
+		select {
+		case ev := <-d.ch:
+			d.deliver(ev)
+		case <-d.quit:
+			// Deliver what is already buffered, then stop; nothing new is accepted.
+			for {
+				select {
+				case ev := <-d.ch:
+					d.deliver(ev)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (d *dispatcher) deliver(ev Event) {
+	if d.sink == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
+	defer cancel()
+	d.sink.Handle(ctx, ev)
+}
+
+// stop delivers the buffered events and ends the delivery goroutine, waiting at most until ctx
+// is done (a sink that ignores its context could otherwise hold Close forever).
+func (d *dispatcher) stop(ctx context.Context) {
+	d.stopOnce.Do(func() { close(d.quit) })
+	select {
+	case <-d.done:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,178 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// Link connects a tenant to a PSA client and starts its initial sync in the background. A
+// tenant is linked once: linking it to a second client fails with ErrAlreadyLinked naming the
+// client it is connected to (errors.As reaches *store.AlreadyLinkedError). Linking to the same
+// client again is harmless. The link is audited under actor.
+func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) error {
+	if tenantID == "" || clientID == "" {
+		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "Link", Tenant: tenantID,
+			Message: "a tenant ID and a client ID are needed", Hint: "pass both IDs"}
+	}
+	if err := e.st.LinkTenant(ctx, e.account, tenantID, clientID, e.clock.Now()); err != nil {
+		var al *store.AlreadyLinkedError
+		if errors.As(err, &al) {
+			err = &tenantsync.Error{Kind: tenantsync.ErrAlreadyLinked, Service: Service, Op: "Link", Tenant: tenantID,
+				Message: fmt.Sprintf("tenant %s is already connected to client %s", tenantID, al.ClientID),
+				Hint:    "unlink it from that client first, or pick the tenant that belongs to this client", Err: err}
+		} else if isNotFound(err) {
+			err = &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: "Link", Tenant: tenantID,
+				Message: "the account has no such tenant", Hint: "run discovery first, or check the tenant ID", Err: err}
+		}
+		e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil)
+		return err
+	}
+	if err := e.auditAdmin(ctx, actor, "link", tenantID, clientID, "succeeded", nil, nil); err != nil {
+		return err
+	}
+	e.emit(Event{Type: EventTenantLinked, TenantID: tenantID, ClientID: clientID, Actor: actor})
+	e.sched.request(tenantID)
+	e.kick(tenantID)
+	return nil
+}
+
+// LinkRequest is one tenant-to-client link a person confirmed.
+type LinkRequest struct {
+	TenantID string
+	ClientID string
+}
+
+// LinkResult is the outcome of one LinkRequest.
+type LinkResult struct {
+	LinkRequest
+	Err error
+}
+
+// LinkMany links several tenants, each on its own: one failure does not stop the others.
+func (e *Engine) LinkMany(ctx context.Context, actor string, reqs []LinkRequest) []LinkResult {
+	out := make([]LinkResult, 0, len(reqs))
+	for _, r := range reqs {
+		out = append(out, LinkResult{LinkRequest: r, Err: e.Link(ctx, actor, r.TenantID, r.ClientID)})
+	}
+	return out
+}
+
+// Unlink disconnects a tenant from its client. UnlinkKeep keeps the mirror, cursors and
+// contact links so relinking resumes; UnlinkPurge deletes them. PSA contacts are never
+// touched. A tenant being synced fails with ErrAlreadyRunning: its sync would otherwise store
+// data for a tenant that is no longer linked.
+func (e *Engine) Unlink(ctx context.Context, actor, tenantID string, mode store.UnlinkMode) error {
+	rec, err := e.linkedTenant(ctx, "Unlink", tenantID)
+	if err != nil {
+		return err
+	}
+	if e.sched.running(tenantID) {
+		return alreadyRunning(tenantID, e.holder)
+	}
+	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+		return err
+	}
+	defer func() {
+		rctx, cancel := detached(ctx)
+		defer cancel()
+		_ = e.st.ReleaseLease(rctx, e.account, tenantID, e.holder)
+	}()
+	if err := e.st.UnlinkTenant(ctx, e.account, tenantID, mode); err != nil {
+		e.auditAdmin(ctx, actor, "unlink", tenantID, rec.ClientID, "failed", err, map[string]string{"mode": mode.String()})
+		return err
+	}
+	e.sched.forget(tenantID)
+	if err := e.auditAdmin(ctx, actor, "unlink", tenantID, rec.ClientID, "succeeded", nil, map[string]string{"mode": mode.String()}); err != nil {
+		return err
+	}
+	e.emit(Event{Type: EventTenantUnlinked, TenantID: tenantID, ClientID: rec.ClientID, Actor: actor, Message: mode.String()})
+	return nil
+}
+
+// SetKinds chooses which kinds are synced for a tenant (fewer kinds, fewer calls and less
+// throttling). Kinds switched off keep their mirror as it was.
+func (e *Engine) SetKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) error {
+	for _, k := range kinds {
+		if !k.Valid() {
+			return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "SetKinds", Tenant: tenantID,
+				Message: fmt.Sprintf("unknown kind %q", k), Hint: "use the tenantsync.Kind constants"}
+		}
+	}
+	return e.st.SetEnabledKinds(ctx, e.account, tenantID, slices.Clone(kinds))
+}
+
+// SetSyncing pauses (false) or resumes (true) the syncing of a linked tenant.
+func (e *Engine) SetSyncing(ctx context.Context, tenantID string, on bool) error {
+	return e.st.SetSyncing(ctx, e.account, tenantID, on)
+}
+
+// ResolveReview closes a queued review with a person's decision: a contact ID (remembered as
+// a merge that wins over matching from now on), store.ResolutionCreate (a contact is created
+// for the user at once and remembered) or store.ResolutionIgnore (the user stays unlinked and
+// is not queued again). The next sync applies the decision.
+func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution string) (store.Review, error) {
+	reviews, err := e.st.ListReviews(ctx, e.account, store.ReviewFilter{})
+	if err != nil {
+		return store.Review{}, err
+	}
+	i := slices.IndexFunc(reviews, func(r store.Review) bool { return r.ID == reviewID })
+	if i < 0 {
+		return store.Review{}, &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: "ResolveReview",
+			Message: "no open review " + reviewID, Hint: "list the open reviews; it may be resolved already"}
+	}
+	rv := reviews[i]
+	now := e.clock.Now()
+	contactID := resolution
+	switch resolution {
+	case store.ResolutionIgnore:
+		contactID = ""
+	case store.ResolutionCreate:
+		u, err := e.st.GetUser(ctx, e.account, rv.TenantID, rv.ObjectID)
+		if err != nil {
+			return store.Review{}, err
+		}
+		c, _ := mergeContact(tenantsync.Contact{ClientID: rv.ClientID, Active: u.AccountEnabled, TenantID: u.TenantID, ObjectID: u.ObjectID}, u, false)
+		if c.FirstName == "" && c.LastName == "" {
+			c.LastName = u.DisplayName
+		}
+		created, err := e.contacts.CreateContact(ctx, c)
+		if err != nil {
+			return store.Review{}, err
+		}
+		contactID = created.ID
+		e.emit(Event{Type: EventContactCreated, TenantID: rv.TenantID, ClientID: rv.ClientID, UserID: rv.ObjectID, ContactID: created.ID, Actor: actor})
+	case "":
+		return store.Review{}, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "ResolveReview",
+			Message: "no resolution", Hint: "pass a contact ID, store.ResolutionCreate or store.ResolutionIgnore"}
+	}
+	if contactID != "" {
+		if err := e.st.RememberMerge(ctx, e.account, store.Merge{TenantID: rv.TenantID, ObjectID: rv.ObjectID,
+			ClientID: rv.ClientID, ContactID: contactID, DecidedBy: actor, DecidedAt: now}); err != nil {
+			return store.Review{}, err
+		}
+	}
+	out, err := e.st.ResolveReview(ctx, e.account, reviewID, resolution, actor, now)
+	if err != nil {
+		return out, err
+	}
+	_ = e.auditAdmin(ctx, actor, "resolve_review", rv.TenantID, rv.ObjectID, "succeeded", nil, map[string]string{"resolution": resolution})
+	return out, nil
+}
+
+// auditAdmin appends an administrative entry (link, unlink, review) to the audit log.
+func (e *Engine) auditAdmin(ctx context.Context, actor, action, tenantID, target, outcome string, err error, detail map[string]string) error {
+	entry := tenantsync.AuditEntry{At: e.clock.Now(), Actor: actor, Action: action, TenantID: tenantID, Target: target,
+		Phase: "result", Outcome: outcome, Detail: detail}
+	if err != nil {
+		entry.Error = err.Error()
+	}
+	actx, cancel := detached(ctx)
+	defer cancel()
+	_, aerr := e.st.AppendAudit(actx, e.account, entry)
+	return aerr
+}

@@ -1,0 +1,359 @@
+package sync
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/match"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// ContactReport counts what reconciling a tenant's users with the PSA's contacts did.
+type ContactReport struct {
+	Linked      int // new links to existing contacts
+	Created     int // contacts created (and linked)
+	Updated     int // contacts whose empty (or, with UpdateContacts, differing) fields were filled
+	Deactivated int // linked contacts deactivated because their user was disabled or removed
+	Reactivated int // contacts reactivated because their user returned
+	Reviews     int // users queued for a person (ambiguous or weak matches)
+	Excluded    int // users that are not people to keep as contacts
+	// Deferred counts users that would have been created but were not: the create cap was
+	// reached, or mailbox types are not known yet (so a shared mailbox cannot be told apart).
+	Deferred int
+}
+
+type reconcileOutcome struct {
+	links     []store.LinkChange
+	reviews   []store.Review
+	newReview map[string]bool
+	events    []Event
+	report    ContactReport
+}
+
+// userView returns the tenant's users as they will be after the commit.
+func (e *Engine) userView(ctx context.Context, tenantID string, kr *tenantsync.KindResult) ([]tenantsync.User, error) {
+	if kr.Mode == tenantsync.Complete {
+		return kr.Users, nil
+	}
+	cur, err := e.st.ReadKind(ctx, e.account, tenantID, tenantsync.KindUsers)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]tenantsync.User{}
+	for _, u := range cur.Users {
+		byID[u.ObjectID] = u
+	}
+	for _, id := range kr.Removed {
+		delete(byID, id)
+	}
+	for _, u := range kr.Users {
+		byID[u.ObjectID] = u
+	}
+	out := make([]tenantsync.User, 0, len(byID))
+	for _, u := range byID {
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// mailboxTypes returns each user's mailbox type, and whether the types are known at all.
+func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult) (map[string]tenantsync.MailboxType, bool, error) {
+	types := map[string]tenantsync.MailboxType{}
+	kr := results[tenantsync.KindMailboxes]
+	enabled := slices.Contains(e.kindsFor(rec), tenantsync.KindMailboxes)
+	_, listedBefore := state.Counts[tenantsync.KindMailboxes]
+	if kr == nil || kr.Mode == tenantsync.Changes {
+		cur, err := e.st.ReadKind(ctx, e.account, rec.ID, tenantsync.KindMailboxes)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, m := range cur.Mailboxes {
+			types[m.ObjectID] = m.Type
+		}
+	}
+	if kr != nil {
+		for _, id := range kr.Removed {
+			delete(types, id)
+		}
+		for _, m := range kr.Mailboxes {
+			types[m.ObjectID] = m.Type
+		}
+	}
+	return types, kr != nil || listedBefore || !enabled, nil
+}
+
+// reconcile matches the tenant's users with the client's contacts: it links, creates, queues
+// for review, deactivates and reactivates, and returns the link changes and reviews to commit
+// with the mirror. Contact changes happen in the PSA at once (they cannot share the store's
+// transaction); they are idempotent, so a sync that fails to commit repeats them harmlessly.
+func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult) (*reconcileOutcome, error) {
+	users, err := e.userView(ctx, rec.ID, results[tenantsync.KindUsers])
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(users, func(a, b tenantsync.User) int { return strings.Compare(a.ObjectID, b.ObjectID) })
+	types, typesKnown, err := e.mailboxTypes(ctx, rec, state, results)
+	if err != nil {
+		return nil, err
+	}
+	contacts, err := e.contacts.ListContacts(ctx, rec.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	byContact := map[string]tenantsync.Contact{}
+	for _, c := range contacts {
+		byContact[c.ID] = c
+	}
+
+	// Links of every tenant of the client, so a contact linked to a user of a sibling tenant is
+	// not offered to a user of this one.
+	tenants, err := e.st.ListTenants(ctx, e.account)
+	if err != nil {
+		return nil, err
+	}
+	var mlinks []match.Link
+	own := map[string]store.ContactLink{}
+	for _, t := range tenants {
+		if t.ClientID != rec.ClientID && t.ID != rec.ID {
+			continue
+		}
+		ls, err := e.st.ListContactLinks(ctx, e.account, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			mlinks = append(mlinks, match.Link{User: match.Identity{TenantID: l.TenantID, ObjectID: l.ObjectID}, ContactID: l.ContactID})
+			if t.ID == rec.ID {
+				own[l.ObjectID] = l
+			}
+		}
+	}
+	merges, err := e.st.ListMerges(ctx, e.account, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	mmerges := make([]match.Merge, 0, len(merges))
+	for _, m := range merges {
+		mmerges = append(mmerges, match.Merge{User: match.Identity{TenantID: m.TenantID, ObjectID: m.ObjectID}, ContactID: m.ContactID, By: m.DecidedBy})
+	}
+	reviews, err := e.st.ListReviews(ctx, e.account, store.ReviewFilter{TenantID: rec.ID, IncludeResolved: true})
+	if err != nil {
+		return nil, err
+	}
+	open, ignored := map[string]bool{}, map[string]bool{}
+	for _, r := range reviews {
+		switch {
+		case !r.Resolved:
+			open[r.ObjectID] = true
+		case r.Resolution == store.ResolutionIgnore:
+			ignored[r.ObjectID] = true
+		}
+	}
+	ix, err := match.NewIndex(contacts, mlinks, mmerges, e.cfg.Match)
+	if err != nil {
+		return nil, err
+	}
+
+	r := &reconcileRun{e: e, rec: rec, out: &reconcileOutcome{newReview: map[string]bool{}}, byContact: byContact, now: e.clock.Now()}
+	present := map[string]bool{}
+	for _, u := range users {
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
+		present[u.ObjectID] = true
+		link, hasLink := own[u.ObjectID]
+		res := ix.Match(u, types[u.ObjectID])
+		switch {
+		case res.Outcome == match.Linked || (res.Outcome == match.Matched && res.AutoLink):
+			if err := r.keep(ctx, ix, u, res, link, hasLink); err != nil {
+				return nil, err
+			}
+		case res.Outcome == match.Matched || res.Outcome == match.Ambiguous:
+			if ignored[u.ObjectID] {
+				continue
+			}
+			cands := res.Candidates
+			if res.Outcome == match.Matched {
+				cands = []string{res.ContactID}
+			}
+			rv := store.Review{TenantID: rec.ID, ObjectID: u.ObjectID, ClientID: rec.ClientID, Reason: res.Reason}
+			for _, c := range cands {
+				rv.Candidates = append(rv.Candidates, store.ReviewCandidate{ContactID: c, Score: res.Confidence, Reason: string(res.Via)})
+			}
+			r.out.reviews = append(r.out.reviews, rv)
+			r.out.report.Reviews++
+			if !open[u.ObjectID] {
+				r.out.newReview[u.ObjectID] = true
+			}
+		case res.Outcome == match.None && res.Create && !ignored[u.ObjectID]:
+			if !typesKnown || r.out.report.Created >= e.limits.MaxCreatesPerSync {
+				r.out.report.Deferred++
+				continue
+			}
+			if err := r.create(ctx, ix, u); err != nil {
+				return nil, err
+			}
+		case res.Outcome == match.Excluded:
+			r.out.report.Excluded++
+		}
+	}
+	// Users gone from a complete listing or removed by a delta: their linked contacts are
+	// deactivated, never deleted, and the link is kept so a returning user is recognised.
+	for _, id := range slices.Sorted(maps.Keys(own)) {
+		l := own[id]
+		if present[id] || l.Deactivated {
+			continue
+		}
+		if err := r.deactivate(ctx, id, &l); err != nil {
+			return nil, err
+		}
+		r.out.links = append(r.out.links, store.LinkChange{Link: l})
+	}
+	return r.out, nil
+}
+
+type reconcileRun struct {
+	e         *Engine
+	rec       store.TenantRecord
+	out       *reconcileOutcome
+	byContact map[string]tenantsync.Contact
+	now       time.Time
+}
+
+// keep handles a user with a contact: link it if new, mirror its enabled state onto the
+// contact, and fill the contact's fields.
+func (r *reconcileRun) keep(ctx context.Context, ix *match.Index, u tenantsync.User, res match.Result, link store.ContactLink, hasLink bool) error {
+	c, ok := r.byContact[res.ContactID]
+	if !ok {
+		// The link points at a contact the PSA no longer has; leave it for a person.
+		return nil
+	}
+	l := link
+	changed := false
+	if !hasLink || link.ContactID != res.ContactID {
+		l = store.ContactLink{TenantID: r.rec.ID, ObjectID: u.ObjectID, ClientID: r.rec.ClientID, ContactID: res.ContactID, LinkedAt: r.now}
+		ix.Remember(match.Link{User: match.IdentityOf(u), ContactID: res.ContactID})
+		changed = true
+		r.out.report.Linked++
+		r.event(EventContactLinked, u.ObjectID, c.ID, string(res.Via))
+	}
+	switch {
+	case !u.AccountEnabled && !l.Deactivated:
+		if c.Active {
+			if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false); err != nil {
+				return err
+			}
+			c.Active = false
+			l.Deactivated = true
+			changed = true
+			r.out.report.Deactivated++
+			r.event(EventContactDeactivated, u.ObjectID, c.ID, "the user's sign-in is blocked")
+		}
+	case u.AccountEnabled && l.Deactivated:
+		if !c.Active {
+			if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, true); err != nil {
+				return err
+			}
+			c.Active = true
+			r.out.report.Reactivated++
+			r.event(EventContactReactivated, u.ObjectID, c.ID, "the user is back")
+		}
+		l.Deactivated = false
+		changed = true
+	}
+	if merged, diff := mergeContact(c, u, r.e.cfg.UpdateContacts); diff {
+		if err := r.e.contacts.UpdateContact(ctx, merged); err != nil {
+			return err
+		}
+		r.out.report.Updated++
+		r.event(EventContactUpdated, u.ObjectID, c.ID, "")
+	}
+	if changed {
+		r.out.links = append(r.out.links, store.LinkChange{Link: l})
+	}
+	return nil
+}
+
+func (r *reconcileRun) create(ctx context.Context, ix *match.Index, u tenantsync.User) error {
+	c, _ := mergeContact(tenantsync.Contact{ClientID: r.rec.ClientID, Active: u.AccountEnabled,
+		TenantID: r.rec.ID, ObjectID: u.ObjectID}, u, false)
+	if c.FirstName == "" && c.LastName == "" {
+		c.LastName = u.DisplayName
+	}
+	created, err := r.e.contacts.CreateContact(ctx, c)
+	if err != nil {
+		return err
+	}
+	r.byContact[created.ID] = created
+	ix.Remember(match.Link{User: match.IdentityOf(u), ContactID: created.ID})
+	r.out.links = append(r.out.links, store.LinkChange{Link: store.ContactLink{TenantID: r.rec.ID, ObjectID: u.ObjectID,
+		ClientID: r.rec.ClientID, ContactID: created.ID, LinkedAt: r.now}})
+	r.out.report.Created++
+	r.event(EventContactCreated, u.ObjectID, created.ID, "")
+	return nil
+}
+
+func (r *reconcileRun) deactivate(ctx context.Context, objectID string, l *store.ContactLink) error {
+	c, ok := r.byContact[l.ContactID]
+	if !ok || !c.Active {
+		return nil
+	}
+	if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false); err != nil {
+		return err
+	}
+	l.Deactivated = true
+	r.out.report.Deactivated++
+	r.event(EventContactDeactivated, objectID, c.ID, "the user was removed from the tenant")
+	return nil
+}
+
+func (r *reconcileRun) event(t EventType, userID, contactID, msg string) {
+	r.out.events = append(r.out.events, Event{Type: t, TenantID: r.rec.ID, ClientID: r.rec.ClientID,
+		UserID: userID, ContactID: contactID, Message: msg})
+}
+
+// mergeContact fills c from u. A blank M365 value never replaces a contact value; a non-blank
+// one replaces an empty field, and a differing one only when overwrite is set.
+func mergeContact(c tenantsync.Contact, u tenantsync.User, overwrite bool) (tenantsync.Contact, bool) {
+	changed := false
+	set := func(dst *string, v string) {
+		v = strings.TrimSpace(v)
+		if v == "" || *dst == v {
+			return
+		}
+		if *dst == "" || overwrite {
+			*dst = v
+			changed = true
+		}
+	}
+	set(&c.FirstName, u.GivenName)
+	set(&c.LastName, u.Surname)
+	set(&c.Email, primaryAddress(u))
+	set(&c.JobTitle, u.JobTitle)
+	set(&c.Mobile, u.MobilePhone)
+	if len(u.BusinessPhones) > 0 {
+		set(&c.Phone, u.BusinessPhones[0])
+	}
+	return c, changed
+}
+
+// primaryAddress is the address a contact should carry: the primary SMTP proxy, else mail,
+// else the UPN of a member (a guest's UPN is not an address).
+func primaryAddress(u tenantsync.User) string {
+	for _, p := range u.ProxyAddresses {
+		if strings.HasPrefix(p, "SMTP:") {
+			return strings.TrimPrefix(p, "SMTP:")
+		}
+	}
+	if u.Mail != "" {
+		return u.Mail
+	}
+	if !u.IsGuest() && !match.IsGuestUPN(u.UserPrincipalName) {
+		return u.UserPrincipalName
+	}
+	return ""
+}

@@ -1,0 +1,212 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	stdsync "sync"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// Run discovers tenants and syncs the due ones until ctx ends: every Cadence.Tick, and at once
+// when a link or MarkActive makes something due. Syncs run concurrently up to
+// Limits.Concurrency; Run returns after the running syncs have stopped.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg stdsync.WaitGroup
+	slots := make(chan struct{}, e.limits.Concurrency)
+	defer wg.Wait()
+	for {
+		e.cycle(ctx, slots, &wg)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.sched.wake:
+		case <-e.clock.After(e.sched.cad.Tick):
+		}
+	}
+}
+
+// RunOnce runs one cycle, discovery and every due tenant, and waits for those syncs to end.
+// It returns the reports of the tenants it synced.
+func (e *Engine) RunOnce(ctx context.Context) ([]*Report, error) {
+	var wg stdsync.WaitGroup
+	slots := make(chan struct{}, e.limits.Concurrency)
+	reports, err := e.cycle(ctx, slots, &wg)
+	wg.Wait()
+	out := make([]*Report, 0, len(reports))
+	for _, r := range reports {
+		if *r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out, err
+}
+
+// cycle runs discovery, then claims due tenants for the free slots and starts their syncs.
+func (e *Engine) cycle(ctx context.Context, slots chan struct{}, wg *stdsync.WaitGroup) ([]**Report, error) {
+	_, derr := e.Discover(ctx)
+	free := cap(slots) - len(slots)
+	if free <= 0 || ctx.Err() != nil {
+		return nil, derr
+	}
+	leases, err := e.st.AcquireDue(ctx, e.account, e.holder, e.clock.Now(), e.limits.LeaseTTL, free)
+	if err != nil {
+		return nil, errors.Join(derr, err)
+	}
+	var reports []**Report
+	for _, l := range leases {
+		rp := new(*Report)
+		reports = append(reports, rp)
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			*rp, _ = e.syncLeased(ctx, l.TenantID, "scheduled")
+		}()
+	}
+	return reports, derr
+}
+
+// SyncNow syncs one linked tenant now and returns its report. A second call within
+// Cadence.Cooldown of the tenant's last start fails with ErrCooldown (Details().RetryAfter is
+// the remaining wait); a tenant being synced by this or another process fails with
+// ErrAlreadyRunning.
+func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) {
+	rec, err := e.linkedTenant(ctx, "SyncNow", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var storedStart time.Time
+	if st, err := e.st.GetSyncState(ctx, e.account, tenantID); err == nil {
+		storedStart = st.LastStart
+	} else if !isNotFound(err) {
+		return nil, err
+	}
+	now := e.clock.Now()
+	if wait := e.sched.cooldown(tenantID, storedStart, now); wait > 0 {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrCooldown, Service: Service, Op: "SyncNow", Tenant: tenantID,
+			Message:    "the tenant synced moments ago",
+			Hint:       fmt.Sprintf("wait %s before asking again", wait.Round(time.Second)),
+			RetryAfter: wait}
+	}
+	if e.sched.running(tenantID) {
+		return nil, alreadyRunning(tenantID, e.holder)
+	}
+	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, now, e.limits.LeaseTTL); err != nil {
+		return nil, err
+	}
+	_ = rec
+	return e.syncLeased(ctx, tenantID, "sync-now")
+}
+
+// kick starts a tenant's sync in the background at once (after a link), within the
+// concurrency limit shared with nothing else: a busy tenant is left to Run.
+func (e *Engine) kick(tenantID string) {
+	if e.closed.Load() {
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		ctx := context.Background()
+		if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+			return
+		}
+		_, _ = e.syncLeased(ctx, tenantID, "initial")
+	}()
+}
+
+// Wait blocks until the background syncs started by Link have finished, or ctx ends.
+func (e *Engine) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// MarkActive makes a client's tenants sync at the active interval until the given time (the
+// PSA calls it when a ticket opens or an agent is added); a zero time ends it. Tenants already
+// waiting longer than the active interval become due at once.
+func (e *Engine) MarkActive(ctx context.Context, clientID string, until time.Time) error {
+	e.sched.markActive(clientID, until)
+	if c, err := e.st.GetClient(ctx, e.account, clientID); err == nil {
+		c.ActiveUntil = until
+		if err := e.st.PutClient(ctx, e.account, c); err != nil {
+			return err
+		}
+	} else if !isNotFound(err) {
+		return err
+	}
+	if until.IsZero() {
+		return nil
+	}
+	tenants, err := e.st.ListTenants(ctx, e.account)
+	if err != nil {
+		return err
+	}
+	woke := false
+	for _, t := range tenants {
+		if t.ClientID != clientID {
+			continue
+		}
+		st, err := e.st.GetSyncState(ctx, e.account, t.ID)
+		if err != nil {
+			if isNotFound(err) {
+				continue
+			}
+			return err
+		}
+		due := st.LastStart.Add(e.sched.cad.Active)
+		if st.LastStart.IsZero() || !st.NextDue.After(due) {
+			continue
+		}
+		st.NextDue = due
+		if err := e.st.PutSyncState(ctx, e.account, st); err != nil {
+			return err
+		}
+		woke = true
+	}
+	if woke {
+		e.sched.poke()
+	}
+	return nil
+}
+
+// clientActive reports whether a client is active now.
+func (e *Engine) clientActive(ctx context.Context, clientID string, now time.Time) bool {
+	var stored time.Time
+	if c, err := e.st.GetClient(ctx, e.account, clientID); err == nil {
+		stored = c.ActiveUntil
+	}
+	return e.sched.isActive(clientID, stored, now)
+}
+
+func (e *Engine) linkedTenant(ctx context.Context, op, tenantID string) (store.TenantRecord, error) {
+	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
+	if err != nil {
+		if isNotFound(err) {
+			return rec, &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: op, Tenant: tenantID,
+				Message: "the account has no such tenant", Hint: "run discovery, or check the tenant ID", Err: err}
+		}
+		return rec, err
+	}
+	if !rec.Linked() {
+		return rec, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
+			Message: "the tenant is not linked to a client", Hint: "link the tenant to a client first"}
+	}
+	return rec, nil
+}
+
+func alreadyRunning(tenantID, holder string) error {
+	return &tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: "SyncNow", Tenant: tenantID,
+		Message: "a sync of this tenant is running in this process (" + holder + ")",
+		Hint:    "wait for it to finish; its progress is in Status"}
+}

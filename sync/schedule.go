@@ -1,0 +1,179 @@
+package sync
+
+import (
+	stdsync "sync"
+	"time"
+)
+
+// Cadence sets how often tenants are synced. The zero value of each field takes its default.
+type Cadence struct {
+	// Quiet is the interval for clients without recent activity (default 1 h).
+	Quiet time.Duration
+	// Active is the interval for clients the PSA marked active (default 10 min).
+	Active time.Duration
+	// Cooldown is the minimum time between two syncs of one tenant started by SyncNow (default 30 s).
+	Cooldown time.Duration
+	// Tick is how often Run wakes to run discovery and look for due tenants (default 1 min).
+	Tick time.Duration
+}
+
+// Default cadence values, from the products this engine replaces.
+const (
+	DefaultQuietInterval  = time.Hour
+	DefaultActiveInterval = 10 * time.Minute
+	DefaultCooldown       = 30 * time.Second
+	DefaultTick           = time.Minute
+)
+
+func (c Cadence) withDefaults() Cadence {
+	if c.Quiet <= 0 {
+		c.Quiet = DefaultQuietInterval
+	}
+	if c.Active <= 0 {
+		c.Active = DefaultActiveInterval
+	}
+	if c.Cooldown <= 0 {
+		c.Cooldown = DefaultCooldown
+	}
+	if c.Tick <= 0 {
+		c.Tick = DefaultTick
+	}
+	return c
+}
+
+// scheduler holds the engine's in-process scheduling state: which clients are active, which
+// tenants were asked for (link, sync-now) and when each tenant last started. Durable facts (the
+// last finished sync) live in the store; this is what a restart may forget without harm.
+type scheduler struct {
+	cad Cadence
+
+	mu       stdsync.Mutex
+	active   map[string]time.Time // client ID → active until
+	started  map[string]time.Time // tenant ID → last start seen by this process
+	pending  map[string]bool      // tenant ID → run at the next opportunity
+	inflight map[string]bool      // tenant ID → a sync is running in this process
+	wake     chan struct{}
+}
+
+func newScheduler(c Cadence) *scheduler {
+	return &scheduler{
+		cad:      c.withDefaults(),
+		active:   map[string]time.Time{},
+		started:  map[string]time.Time{},
+		pending:  map[string]bool{},
+		inflight: map[string]bool{},
+		wake:     make(chan struct{}, 1),
+	}
+}
+
+// markActive records that the client is active until the given time; a zero time clears it.
+func (s *scheduler) markActive(clientID string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until.IsZero() {
+		delete(s.active, clientID)
+		return
+	}
+	s.active[clientID] = until
+}
+
+// isActive reports whether the client is active at now, either by MarkActive or by the
+// ActiveUntil the PSA stored on the client.
+func (s *scheduler) isActive(clientID string, storedUntil, now time.Time) bool {
+	s.mu.Lock()
+	until, ok := s.active[clientID]
+	if ok && !now.Before(until) {
+		delete(s.active, clientID)
+		ok = false
+	}
+	s.mu.Unlock()
+	return (ok && now.Before(until)) || now.Before(storedUntil)
+}
+
+// interval is the polling interval for a client.
+func (s *scheduler) interval(active bool) time.Duration {
+	if active {
+		return s.cad.Active
+	}
+	return s.cad.Quiet
+}
+
+// nextDue returns when a tenant that last started at last is due again.
+func (s *scheduler) nextDue(tenantID string, last time.Time, active bool) time.Time {
+	s.mu.Lock()
+	if t, ok := s.started[tenantID]; ok && t.After(last) {
+		last = t
+	}
+	pending := s.pending[tenantID]
+	s.mu.Unlock()
+	if pending || last.IsZero() {
+		return time.Time{}
+	}
+	return last.Add(s.interval(active))
+}
+
+// request marks a tenant to be synced at the next opportunity and wakes Run.
+func (s *scheduler) request(tenantID string) {
+	s.mu.Lock()
+	s.pending[tenantID] = true
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// forget drops a tenant's scheduling state (after unlink).
+func (s *scheduler) forget(tenantID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pending, tenantID)
+	delete(s.started, tenantID)
+}
+
+// cooldown returns how long a sync-now for the tenant must still wait, given the last start
+// recorded in the store.
+func (s *scheduler) cooldown(tenantID string, storedLast, now time.Time) time.Duration {
+	s.mu.Lock()
+	last := s.started[tenantID]
+	s.mu.Unlock()
+	if storedLast.After(last) {
+		last = storedLast
+	}
+	if last.IsZero() {
+		return 0
+	}
+	if wait := last.Add(s.cad.Cooldown).Sub(now); wait > 0 {
+		return wait
+	}
+	return 0
+}
+
+// begin claims the tenant for a sync in this process; it fails when one is already running here.
+func (s *scheduler) begin(tenantID string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight[tenantID] {
+		return false
+	}
+	s.inflight[tenantID] = true
+	s.started[tenantID] = now
+	delete(s.pending, tenantID)
+	return true
+}
+
+func (s *scheduler) end(tenantID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, tenantID)
+}
+
+func (s *scheduler) running(tenantID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight[tenantID]
+}

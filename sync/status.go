@@ -1,0 +1,153 @@
+package sync
+
+import (
+	"context"
+	"maps"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// TenantStatus is what is known of one tenant's syncing.
+type TenantStatus struct {
+	Tenant store.TenantRecord
+	// State is the stored sync state: last start, success, finish, duration, counts per kind,
+	// the last error and the errors of unavailable kinds, each with its kind and hint.
+	State store.SyncState
+	// Running is true while a sync of the tenant runs (here or in another engine).
+	Running bool
+	// Progress holds the items fetched so far per kind while this engine syncs the tenant.
+	Progress map[tenantsync.Kind]int
+	// Since is when the running sync started.
+	Since time.Time
+	// Active is whether the tenant's client polls at the active interval.
+	Active bool
+}
+
+// Healthy reports whether the last sync succeeded with every kind available.
+func (s TenantStatus) Healthy() bool {
+	return s.State.LastError == nil && len(s.State.KindErrors) == 0 && !s.State.LastSuccess.IsZero()
+}
+
+// ClientStatus sums up the tenants linked to one client.
+type ClientStatus struct {
+	ClientID string
+	Tenants  []TenantStatus
+	// LastSuccess is the oldest last success among the client's tenants: everything of the
+	// client is at least this fresh. Zero when a tenant never synced.
+	LastSuccess time.Time
+	Running     int // tenants syncing now
+	Failing     int // tenants whose last sync failed or left kinds unavailable
+	Active      bool
+}
+
+type liveProgress struct {
+	since time.Time
+	kinds map[tenantsync.Kind]int
+}
+
+func (e *Engine) startProgress(tenantID string, since time.Time) {
+	e.progMu.Lock()
+	defer e.progMu.Unlock()
+	e.progress[tenantID] = &liveProgress{since: since, kinds: map[tenantsync.Kind]int{}}
+}
+
+func (e *Engine) endProgress(tenantID string) {
+	e.progMu.Lock()
+	defer e.progMu.Unlock()
+	delete(e.progress, tenantID)
+}
+
+// recordProgress is the Source's Progress callback: it must not block, so it only updates
+// memory and hands an event to the non-blocking dispatcher.
+func (e *Engine) recordProgress(tenantID, clientID string, k tenantsync.Kind, n int) {
+	e.progMu.Lock()
+	if p := e.progress[tenantID]; p != nil {
+		p.kinds[k] = n
+	}
+	e.progMu.Unlock()
+	e.emit(Event{Type: EventSyncProgress, TenantID: tenantID, ClientID: clientID, Kind: k, Count: n})
+}
+
+// Status returns one tenant's sync status.
+func (e *Engine) Status(ctx context.Context, tenantID string) (TenantStatus, error) {
+	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
+	if err != nil {
+		return TenantStatus{}, err
+	}
+	return e.status(ctx, rec)
+}
+
+func (e *Engine) status(ctx context.Context, rec store.TenantRecord) (TenantStatus, error) {
+	s := TenantStatus{Tenant: rec}
+	st, err := e.st.GetSyncState(ctx, e.account, rec.ID)
+	switch {
+	case err == nil:
+		s.State = st
+		s.Running = st.Running
+		s.Progress = st.Progress
+	case !isNotFound(err):
+		return s, err
+	}
+	e.progMu.Lock()
+	if p := e.progress[rec.ID]; p != nil {
+		s.Running = true
+		s.Since = p.since
+		s.Progress = maps.Clone(p.kinds)
+	}
+	e.progMu.Unlock()
+	if s.Running && s.Since.IsZero() {
+		s.Since = s.State.LastStart
+	}
+	if rec.Linked() {
+		s.Active = e.clientActive(ctx, rec.ClientID, e.clock.Now())
+	}
+	return s, nil
+}
+
+// Statuses returns the status of every tenant of the account.
+func (e *Engine) Statuses(ctx context.Context) ([]TenantStatus, error) {
+	recs, err := e.st.ListTenants(ctx, e.account)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TenantStatus, 0, len(recs))
+	for _, r := range recs {
+		s, err := e.status(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ClientStatus returns the status of the tenants linked to a client.
+func (e *Engine) ClientStatus(ctx context.Context, clientID string) (ClientStatus, error) {
+	all, err := e.Statuses(ctx)
+	if err != nil {
+		return ClientStatus{}, err
+	}
+	cs := ClientStatus{ClientID: clientID}
+	first := true
+	for _, s := range all {
+		if s.Tenant.ClientID != clientID {
+			continue
+		}
+		cs.Tenants = append(cs.Tenants, s)
+		cs.Active = cs.Active || s.Active
+		if s.Running {
+			cs.Running++
+		}
+		if s.State.LastError != nil || len(s.State.KindErrors) > 0 {
+			cs.Failing++
+		}
+		ls := s.State.LastSuccess
+		if first || ls.IsZero() || (!cs.LastSuccess.IsZero() && ls.Before(cs.LastSuccess)) {
+			cs.LastSuccess = ls
+		}
+		first = false
+	}
+	return cs, nil
+}

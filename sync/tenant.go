@@ -1,0 +1,414 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// Report is the outcome of one tenant sync.
+type Report struct {
+	TenantID string
+	ClientID string
+	Source   string // the source the data came from
+	Trigger  string // "initial", "scheduled" or "sync-now"
+	Started  time.Time
+	Finished time.Time
+	Duration time.Duration
+	Kinds    map[tenantsync.Kind]KindReport
+	Contacts ContactReport
+	// RoundTrips is the number of requests the source reported.
+	RoundTrips int
+	// Err is set when the tenant could not be synced at all; nothing was stored.
+	Err error
+}
+
+// Partial reports whether some kinds were unavailable while the rest were stored.
+func (r *Report) Partial() bool {
+	for _, k := range r.Kinds {
+		if k.Mode == tenantsync.Unavailable {
+			return true
+		}
+	}
+	return false
+}
+
+// KindReport is what one kind's fetch and apply did.
+type KindReport struct {
+	Mode    tenantsync.Mode // what the source answered
+	Fetched int             // items the source returned
+	Added   int
+	Updated int
+	Removed int
+	Total   int // items mirrored after the sync
+	// FullAfterExpiry is true when the kind's cursor had expired and it was listed in full.
+	FullAfterExpiry bool
+	// Err says why the kind was unavailable; nothing of the kind changed.
+	Err error
+}
+
+// cursorSep separates the source name from the source's own cursor in a stored cursor, so a
+// cursor is never handed to a source other than the one that issued it.
+const cursorSep = "|"
+
+func wrapCursor(source, c string) string {
+	if c == "" {
+		return ""
+	}
+	return source + cursorSep + c
+}
+
+func unwrapCursor(source, stored string) string {
+	name, c, ok := strings.Cut(stored, cursorSep)
+	if !ok || name != source {
+		return ""
+	}
+	return c
+}
+
+// syncLeased syncs a tenant whose lease this engine holds, and releases the lease.
+func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*Report, error) {
+	start := e.clock.Now()
+	if !e.sched.begin(tenantID, start) {
+		// Another goroutine of this engine holds the same lease; it releases it.
+		return nil, alreadyRunning(tenantID, e.holder)
+	}
+	defer e.sched.end(tenantID)
+
+	ctx, cancel := context.WithTimeoutCause(parent, e.limits.TenantTimeout, &tenantsync.Error{
+		Kind: tenantsync.ErrLimitExceeded, Service: Service, Op: "Sync", Tenant: tenantID,
+		Message: "the tenant sync ran past its time limit",
+		Hint:    "raise Limits.TenantTimeout for very large tenants; nothing of this run was stored"})
+	defer cancel()
+	ctx, cancelLost := context.WithCancelCause(ctx)
+	stopRenew := e.renewLease(ctx, cancelLost, tenantID)
+	defer func() {
+		stopRenew()
+		rctx, rcancel := detached(parent)
+		defer rcancel()
+		_ = e.st.ReleaseLease(rctx, e.account, tenantID, e.holder)
+	}()
+
+	rep := &Report{TenantID: tenantID, Trigger: trigger, Started: start, Kinds: map[tenantsync.Kind]KindReport{}}
+	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
+	if err != nil {
+		rep.Err = err
+		return rep, err
+	}
+	rep.ClientID = rec.ClientID
+	state, err := e.st.GetSyncState(ctx, e.account, tenantID)
+	if err != nil && !isNotFound(err) {
+		rep.Err = err
+		return rep, err
+	}
+	state.TenantID = tenantID
+	state.LastStart = start
+	state.Running = true
+	state.Progress = nil
+	if err := e.st.PutSyncState(ctx, e.account, state); err != nil {
+		rep.Err = err
+		return rep, err
+	}
+	e.startProgress(tenantID, start)
+	defer e.endProgress(tenantID)
+	e.emit(Event{Type: EventSyncStarted, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger})
+
+	post, err := e.syncTenant(ctx, rec, &state, rep)
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	if err != nil && ctx.Err() != nil {
+		err = interrupted(tenantID, context.Cause(ctx))
+	}
+
+	now := e.clock.Now()
+	rep.Finished = now
+	rep.Duration = now.Sub(start)
+	rep.Err = err
+
+	// The final state is written even when the caller gave up, so Status tells the truth.
+	fctx, fcancel := detached(parent)
+	defer fcancel()
+	state.Running = false
+	state.Progress = nil
+	state.LastFinish = now
+	state.Duration = rep.Duration
+	state.NextDue = start.Add(e.sched.interval(e.clientActive(fctx, rec.ClientID, now)))
+	if err != nil {
+		state.LastError = store.SyncErrorOf(err, now)
+	} else if counts, cerr := e.st.MirrorCounts(fctx, e.account, tenantID); cerr == nil {
+		state.Counts = mergeCounts(state.Counts, counts, rep)
+		for k, kr := range rep.Kinds {
+			if kr.Mode != tenantsync.Unavailable {
+				kr.Total = state.Counts[k]
+				rep.Kinds[k] = kr
+			}
+		}
+	}
+	_ = e.st.PutSyncState(fctx, e.account, state)
+
+	if err != nil {
+		ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger}
+		errorFields(&ev, err)
+		e.emit(ev)
+		return rep, err
+	}
+	if post != nil {
+		post(fctx)
+	}
+	for k, kr := range rep.Kinds {
+		if kr.Err != nil {
+			ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Kind: k,
+				Message: "kind unavailable; nothing of it changed"}
+			errorFields(&ev, kr.Err)
+			e.emit(ev)
+		}
+	}
+	e.emit(Event{Type: EventSyncFinished, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger,
+		Count: rep.Kinds[tenantsync.KindUsers].Total})
+	return rep, nil
+}
+
+// mergeCounts records a count for every kind that has been listed successfully, zero
+// included, so "known to be empty" differs from "never listed".
+func mergeCounts(prev, mirror map[tenantsync.Kind]int, rep *Report) map[tenantsync.Kind]int {
+	out := map[tenantsync.Kind]int{}
+	for k := range prev {
+		out[k] = mirror[k]
+	}
+	for k, kr := range rep.Kinds {
+		if kr.Mode != tenantsync.Unavailable {
+			out[k] = mirror[k]
+		}
+	}
+	for k, n := range mirror {
+		out[k] = n
+	}
+	return out
+}
+
+func interrupted(tenantID string, cause error) error {
+	if d, ok := tenantsync.Details(cause); ok && d.Kind != nil {
+		return cause
+	}
+	return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: Service, Op: "Sync", Tenant: tenantID,
+		Message: "the sync was interrupted before it was stored",
+		Hint:    "nothing of this run was stored; the next sync starts from the same point", Err: cause}
+}
+
+// renewLease keeps the tenant's lease alive while the sync runs; losing it cancels the sync,
+// since another holder may now be writing the same tenant.
+func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, tenantID string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		every := max(e.limits.LeaseTTL/3, time.Millisecond)
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-e.clock.After(every):
+			}
+			if _, err := e.st.RenewLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				lost(&tenantsync.Error{Kind: tenantsync.ErrConflict, Service: Service, Op: "RenewLease", Tenant: tenantID,
+					Message: "the tenant's lease was lost during the sync",
+					Hint:    "another engine took the tenant over; nothing of this run was stored", Err: err})
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// kindsFor returns the kinds to fetch for a tenant, in AllKinds order.
+func (e *Engine) kindsFor(rec store.TenantRecord) []tenantsync.Kind {
+	want := rec.EnabledKinds
+	if want == nil {
+		want = e.kinds
+	}
+	out := make([]tenantsync.Kind, 0, len(want))
+	for _, k := range tenantsync.AllKinds() {
+		if slices.Contains(want, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// sourcesFor returns the configured sources that reach the tenant, in configured order.
+func (e *Engine) sourcesFor(rec store.TenantRecord) []tenantsync.Source {
+	var out []tenantsync.Source
+	for _, s := range e.sources {
+		if slices.Contains(rec.Sources, s.Name()) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// fetch asks the first source that answers for the tenant's kinds, and lists in full every
+// kind whose cursor expired.
+func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, error) {
+	srcs := e.sourcesFor(rec)
+	if len(srcs) == 0 {
+		return nil, nil, nil, &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: "Sync", Tenant: rec.ID,
+			Message: "no configured source reaches this tenant",
+			Hint:    "check the tenant's GDAP relationship or CIPP access; discovery flags it until a source reports it again"}
+	}
+	progress := func(k tenantsync.Kind, n int) { e.recordProgress(rec.ID, rec.ClientID, k, n) }
+	var errs []error
+	for _, src := range srcs {
+		cursors := map[tenantsync.Kind]string{}
+		for k, c := range stored {
+			if c := unwrapCursor(src.Name(), c); c != "" {
+				cursors[k] = c
+			}
+		}
+		res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress})
+		if err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, nil, nil, context.Cause(ctx)
+		}
+		var expired []tenantsync.Kind
+		for _, k := range kinds {
+			if kr := res.Result(k); kr.Mode == tenantsync.Unavailable && errors.Is(kr.Err, tenantsync.ErrCursorExpired) {
+				expired = append(expired, k)
+			}
+		}
+		if len(expired) > 0 {
+			full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: expired, Progress: progress})
+			if ctx.Err() != nil {
+				return nil, nil, nil, context.Cause(ctx)
+			}
+			if err == nil {
+				res.RoundTrips += full.RoundTrips
+				if res.Kinds == nil {
+					res.Kinds = map[tenantsync.Kind]*tenantsync.KindResult{}
+				}
+				for _, k := range expired {
+					res.Kinds[k] = full.Result(k)
+				}
+			} else {
+				for _, k := range expired {
+					res.Kinds[k] = tenantsync.Unavailability(k, err)
+				}
+			}
+		}
+		return src, res, expired, nil
+	}
+	if len(errs) == 1 {
+		return nil, nil, nil, errs[0]
+	}
+	return nil, nil, nil, errors.Join(errs...)
+}
+
+// syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
+// commit succeeded (events, client domain fill).
+func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report) (func(context.Context), error) {
+	kinds := e.kindsFor(rec)
+	stored, err := e.st.Cursors(ctx, e.account, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	src, res, expired, err := e.fetch(ctx, rec, kinds, stored)
+	if err != nil {
+		return nil, err
+	}
+	rep.Source = src.Name()
+	rep.RoundTrips = res.RoundTrips
+
+	batch := store.Batch{TenantID: rec.ID, Holder: e.holder, Now: e.clock.Now()}
+	results := map[tenantsync.Kind]*tenantsync.KindResult{}
+	kindErrs := map[tenantsync.Kind]store.SyncError{}
+	for _, k := range kinds {
+		kr := res.Result(k)
+		krep := KindReport{Mode: kr.Mode, Fetched: kr.Len(), FullAfterExpiry: slices.Contains(expired, k)}
+		if kr.Mode == tenantsync.Unavailable {
+			// No information: nothing of this kind is removed, deactivated or advanced.
+			krep.Err = kr.Err
+			if kr.Err == nil {
+				krep.Err = tenantsync.Errorf(tenantsync.ErrIncomplete, "", "%s: no result", k)
+			}
+			kindErrs[k] = *store.SyncErrorOf(krep.Err, batch.Now)
+			rep.Kinds[k] = krep
+			continue
+		}
+		rep.Kinds[k] = krep
+		apply := *kr
+		apply.Kind = k
+		apply.Cursor = wrapCursor(src.Name(), kr.Cursor)
+		results[k] = &apply
+		batch.Kinds = append(batch.Kinds, store.KindApply{Result: &apply, ExpectCursor: stored[k]})
+	}
+
+	var rc *reconcileOutcome
+	if users := results[tenantsync.KindUsers]; users != nil && rec.Linked() {
+		rc, err = e.reconcile(ctx, rec, state, results)
+		if err != nil {
+			return nil, err
+		}
+		batch.Links = rc.links
+		batch.Reviews = rc.reviews
+		rep.Contacts = rc.report
+	}
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+
+	st := *state
+	st.LastSuccess = batch.Now
+	st.LastError = nil
+	st.KindErrors = kindErrs
+	batch.State = &st
+	out, err := e.st.Commit(ctx, e.account, batch)
+	if err != nil {
+		return nil, err
+	}
+	*state = st
+
+	var domainsAdded []string
+	for _, a := range out.Kinds {
+		kr := rep.Kinds[a.Kind]
+		kr.Added, kr.Updated, kr.Removed = len(a.Added), len(a.Updated), len(a.Removed)
+		rep.Kinds[a.Kind] = kr
+		if a.Kind == tenantsync.KindDomains {
+			domainsAdded = a.Added
+		}
+	}
+	return func(ctx context.Context) {
+		if rc != nil {
+			for _, ev := range rc.events {
+				e.emit(ev)
+			}
+			for _, r := range out.Reviews {
+				if rc.newReview[r.ObjectID] {
+					e.emit(Event{Type: EventReviewNeeded, TenantID: rec.ID, ClientID: rec.ClientID, UserID: r.ObjectID,
+						Message: r.Reason, Count: len(r.Candidates)})
+				}
+			}
+		}
+		if d := results[tenantsync.KindDomains]; d != nil {
+			e.afterDomains(ctx, rec.ClientID, rec.ID, d, domainsAdded)
+		}
+	}, nil
+}
