@@ -1,0 +1,375 @@
+package cipp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// ListTenants returns CIPP's tenant list as CIPP sends it (the partner and AllTenants pseudo
+// rows and excluded tenants included; Tenants filters them). CIPP answers a failure with a
+// 200 and a single error row; that row is returned as an error here.
+func (c *Client) ListTenants(ctx context.Context) ([]Tenant, error) {
+	return c.listTenants(ctx, nil)
+}
+
+func (c *Client) listTenants(ctx context.Context, q url.Values) ([]Tenant, error) {
+	const op = "ListTenants"
+	r, err := c.call(ctx, http.MethodGet, op, "", q, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	items, err := c.arrayItems(op, "", r)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]Tenant, 0, len(items))
+	for _, it := range items {
+		var t Tenant
+		if err := json.Unmarshal(it, &t); err != nil {
+			return nil, c.decodeError(op, "", err)
+		}
+		if t.Results != "" && t.CustomerID == "" {
+			e := c.newError(tenantsync.ErrUnavailable, op, "", http.StatusOK, string(t.Results), HintPermCheck)
+			if kind, code, hint, ok := classify(string(t.Results)); ok {
+				e.Kind, e.Code, e.Hint = kind, code, hint
+			}
+			return nil, e
+		}
+		rows = append(rows, t)
+	}
+	return rows, nil
+}
+
+// RefreshTenantList asks CIPP to refresh its cached tenant list from the GDAP relationships
+// (ListTenants?TriggerRefresh=true). CIPP refreshes in the background, so new tenants appear
+// on a later call; the client's own cache is dropped so that call reaches CIPP.
+func (c *Client) RefreshTenantList(ctx context.Context) error {
+	_, err := c.listTenants(ctx, url.Values{"TriggerRefresh": {"true"}})
+	c.tenants.mu.Lock()
+	c.tenants.rows, c.tenants.at = nil, time.Time{}
+	c.tenants.mu.Unlock()
+	return err
+}
+
+// usable reports whether a row is a customer tenant CIPP manages.
+func usable(t Tenant) bool { return !t.IsPseudo() && !t.Excluded && t.CustomerID != "" }
+
+// Tenants returns the customer tenants CIPP manages: the cached tenant list without pseudo
+// rows and excluded tenants.
+func (c *Client) Tenants(ctx context.Context) ([]Tenant, error) {
+	rows, _, err := c.cachedTenants(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Tenant, 0, len(rows))
+	for _, t := range rows {
+		if usable(t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// cachedTenants returns the tenant list, from the cache unless it is older than the TTL or
+// reload is set; fresh reports whether the list was fetched by this call.
+func (c *Client) cachedTenants(ctx context.Context, reload bool) (rows []Tenant, fresh bool, err error) {
+	c.tenants.mu.Lock()
+	defer c.tenants.mu.Unlock()
+	if !reload && c.tenants.rows != nil && time.Since(c.tenants.at) < c.opts.tenantTTL {
+		return c.tenants.rows, false, nil
+	}
+	rows, err = c.ListTenants(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	c.tenants.rows, c.tenants.at = rows, time.Now()
+	return rows, true, nil
+}
+
+// LookupTenant finds a tenant by customer ID, default domain or initial domain, in CIPP's tenant
+// list. CIPP answers most calls about a tenant it does not manage with an empty 200, so every
+// call of this package checks its tenant here first: an unknown tenant is
+// tenantsync.ErrTenantNotFound, never an empty listing.
+func (c *Client) LookupTenant(ctx context.Context, tenant string) (Tenant, error) {
+	const op = "LookupTenant"
+	tenant = strings.TrimSpace(tenant)
+	if tenant == "" {
+		return Tenant{}, c.newError(tenantsync.ErrInvalidInput, op, "", 0, "no tenant given", "pass the tenant's ID or one of its domains")
+	}
+	if strings.EqualFold(tenant, AllTenantsID) {
+		return Tenant{}, c.newError(tenantsync.ErrInvalidInput, op, tenant, 0, "AllTenants is not one tenant", "pass one tenant's ID or domain; CIPP serves AllTenants from hour-old caches")
+	}
+	rows, fresh, err := c.cachedTenants(ctx, false)
+	if err != nil {
+		return Tenant{}, err
+	}
+	t, found := findTenant(rows, tenant)
+	if !found && !fresh {
+		if rows, _, err = c.cachedTenants(ctx, true); err != nil {
+			return Tenant{}, err
+		}
+		t, found = findTenant(rows, tenant)
+	}
+	switch {
+	case found && t.Excluded:
+		return Tenant{}, c.newError(tenantsync.ErrTenantNotFound, op, tenant, 0, "the tenant is excluded from CIPP management", HintExcluded)
+	case found:
+		return t, nil
+	}
+	n := 0
+	for _, r := range rows {
+		if usable(r) {
+			n++
+		}
+	}
+	if n == 0 {
+		return Tenant{}, c.newError(tenantsync.ErrTenantNotFound, op, tenant, 0, "CIPP's tenant list for this API client is empty", HintEmptyTenants)
+	}
+	return Tenant{}, c.newError(tenantsync.ErrTenantNotFound, op, tenant, 0,
+		fmt.Sprintf("the tenant is not in CIPP's tenant list (%d tenants)", n), HintRefreshTenants)
+}
+
+func findTenant(rows []Tenant, key string) (Tenant, bool) {
+	for _, t := range rows {
+		if t.IsPseudo() {
+			continue
+		}
+		if strings.EqualFold(t.CustomerID, key) || strings.EqualFold(t.DefaultDomainName, key) || strings.EqualFold(t.InitialDomainName, key) {
+			return t, true
+		}
+	}
+	return Tenant{}, false
+}
+
+// tenantFilter is the value CIPP's tenantFilter takes for t: its default domain, as CIPP's own
+// UI sends, or its ID.
+func tenantFilter(t Tenant) string {
+	if t.DefaultDomainName != "" {
+		return t.DefaultDomainName
+	}
+	return t.CustomerID
+}
+
+func (c *Client) decodeError(op, tenant string, err error) error {
+	c.unknownShapes.Add(1)
+	e := c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, "a row did not decode: "+err.Error(), "CIPP's response format changed; update tenantsync or report the field named here")
+	e.Err = tenantsync.ErrIncomplete
+	return e
+}
+
+// arrayItems returns the rows of a list answer. A list endpoint that fails inside CIPP may still
+// answer 200: with a message string, an array of message strings, or a single {"Message"} row.
+// Those are errors, so a failure never reads as an empty list.
+func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, error) {
+	switch r.Shape {
+	case ShapeArray:
+		if len(r.Items) > 0 {
+			if msg := joinStrings(r.Items); msg != "" {
+				return nil, c.messageError(op, tenant, msg)
+			}
+			if len(r.Items) == 1 {
+				var m map[string]json.RawMessage
+				if json.Unmarshal(r.Items[0], &m) == nil && len(m) == 1 {
+					if msg, ok := m["Message"]; ok {
+						var s FlexString
+						_ = json.Unmarshal(msg, &s)
+						return nil, c.newError(tenantsync.ErrUnsupported, op, tenant, http.StatusOK, string(s), "query one tenant at a time")
+					}
+				}
+			}
+		}
+		return r.Items, nil
+	case ShapeEnvelope:
+		if r.Items != nil || isNull(r.Results) {
+			return r.Items, nil
+		}
+		if r.Text != "" {
+			return nil, c.messageError(op, tenant, r.Text)
+		}
+	case ShapeText:
+		return nil, c.messageError(op, tenant, r.Text)
+	case ShapeObject:
+		// PowerShell unrolls a one-element array into its element on some code paths.
+		c.unknownShapes.Add(1)
+		return []json.RawMessage{r.Object}, nil
+	}
+	c.unknownShapes.Add(1)
+	e := c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, fmt.Sprintf("unexpected %s response where a list belongs", r.Shape), HintRetry)
+	e.Err = tenantsync.ErrIncomplete
+	return nil, e
+}
+
+// messageError is the error for a 200 answer that carries a message instead of data.
+func (c *Client) messageError(op, tenant, msg string) error {
+	e := c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, msg, HintRetry)
+	if kind, code, hint, ok := classify(msg); ok {
+		e.Kind, e.Code, e.Hint = kind, code, hint
+	}
+	return e
+}
+
+// tenantList fetches one bare-array list endpoint for a checked tenant.
+func (c *Client) tenantList(ctx context.Context, op, tenant string, q url.Values) ([]json.RawMessage, Tenant, error) {
+	t, err := c.LookupTenant(ctx, tenant)
+	if err != nil {
+		return nil, Tenant{}, err
+	}
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("tenantFilter", tenantFilter(t))
+	r, err := c.call(ctx, http.MethodGet, op, t.CustomerID, q, nil, true)
+	if err != nil {
+		return nil, t, err
+	}
+	items, err := c.arrayItems(op, t.CustomerID, r)
+	return items, t, err
+}
+
+// listSeq yields the decoded rows of a list endpoint, stopping at the first error after
+// yielding it.
+func listSeq[T any](c *Client, ctx context.Context, op, tenant string, q url.Values) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		items, t, err := c.tenantList(ctx, op, tenant, q)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		for _, it := range items {
+			var v T
+			if err := json.Unmarshal(it, &v); err != nil {
+				yield(zero, c.decodeError(op, t.CustomerID, err))
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
+}
+
+// collect drains an iterator into a slice, returning nothing but the error on failure.
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	out := []T{}
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// ListUsers yields the tenant's users (ListUsers: every Graph page, fetched by CIPP in one call).
+// For very large tenants, GraphUsers pages instead.
+func (c *Client) ListUsers(ctx context.Context, tenant string) iter.Seq2[User, error] {
+	return listSeq[User](c, ctx, "ListUsers", tenant, nil)
+}
+
+// Users returns every user of the tenant.
+func (c *Client) Users(ctx context.Context, tenant string) ([]User, error) {
+	return collect(c.ListUsers(ctx, tenant))
+}
+
+// User returns one user by object ID or UPN (ListUsers?UserID=), or tenantsync.ErrNotFound.
+func (c *Client) User(ctx context.Context, tenant, user string) (User, error) {
+	users, err := collect(listSeq[User](c, ctx, "ListUsers", tenant, url.Values{"UserID": {user}}))
+	if err != nil {
+		return User{}, err
+	}
+	for _, u := range users {
+		if strings.EqualFold(u.ID, user) || strings.EqualFold(u.UserPrincipalName, user) {
+			return u, nil
+		}
+	}
+	return User{}, c.newError(tenantsync.ErrNotFound, "ListUsers", tenant, 0, fmt.Sprintf("no user %q", user), "")
+}
+
+// ListMailboxes yields the tenant's mailboxes of every kind (recipientTypeDetails says which).
+func (c *Client) ListMailboxes(ctx context.Context, tenant string) iter.Seq2[Mailbox, error] {
+	return listSeq[Mailbox](c, ctx, "ListMailboxes", tenant, nil)
+}
+
+// Mailboxes returns every mailbox of the tenant.
+func (c *Client) Mailboxes(ctx context.Context, tenant string) ([]Mailbox, error) {
+	return collect(c.ListMailboxes(ctx, tenant))
+}
+
+// ListDevices yields the tenant's Intune managed devices.
+func (c *Client) ListDevices(ctx context.Context, tenant string) iter.Seq2[Device, error] {
+	return listSeq[Device](c, ctx, "ListDevices", tenant, nil)
+}
+
+// Devices returns every managed device of the tenant.
+func (c *Client) Devices(ctx context.Context, tenant string) ([]Device, error) {
+	return collect(c.ListDevices(ctx, tenant))
+}
+
+// ListDomains yields the tenant's domains (id, isDefault, isInitial only; GraphDomains adds
+// verification and services).
+func (c *Client) ListDomains(ctx context.Context, tenant string) iter.Seq2[Domain, error] {
+	return listSeq[Domain](c, ctx, "ListDomains", tenant, nil)
+}
+
+// Domains returns every domain of the tenant.
+func (c *Client) Domains(ctx context.Context, tenant string) ([]Domain, error) {
+	return collect(c.ListDomains(ctx, tenant))
+}
+
+// ListLicenses yields the tenant's subscribed SKUs (CIPP hides free SKUs on its exclusion list).
+func (c *Client) ListLicenses(ctx context.Context, tenant string) iter.Seq2[License, error] {
+	return listSeq[License](c, ctx, "ListLicenses", tenant, nil)
+}
+
+// Licenses returns every subscribed SKU of the tenant.
+func (c *Client) Licenses(ctx context.Context, tenant string) ([]License, error) {
+	return collect(c.ListLicenses(ctx, tenant))
+}
+
+// ListMFAUsers yields every user's MFA state.
+func (c *Client) ListMFAUsers(ctx context.Context, tenant string) iter.Seq2[MFAUser, error] {
+	return listSeq[MFAUser](c, ctx, "ListMFAUsers", tenant, nil)
+}
+
+// MFAUsers returns every user's MFA state.
+func (c *Client) MFAUsers(ctx context.Context, tenant string) ([]MFAUser, error) {
+	return collect(c.ListMFAUsers(ctx, tenant))
+}
+
+// ListConditionalAccessPolicies yields the tenant's conditional access policies. CIPP swallows
+// this endpoint's errors into an empty list, so an empty answer is not proof of no policies.
+func (c *Client) ListConditionalAccessPolicies(ctx context.Context, tenant string) iter.Seq2[CAPolicy, error] {
+	return listSeq[CAPolicy](c, ctx, "ListConditionalAccessPolicies", tenant, nil)
+}
+
+// ConditionalAccessPolicies returns every conditional access policy of the tenant.
+func (c *Client) ConditionalAccessPolicies(ctx context.Context, tenant string) ([]CAPolicy, error) {
+	return collect(c.ListConditionalAccessPolicies(ctx, tenant))
+}
+
+// Me returns the API client's identity and effective permissions (/api/me): a cheap check of
+// the credentials. A roleless client gets an answer here but is refused everywhere else.
+func (c *Client) Me(ctx context.Context) (Me, error) {
+	r, err := c.call(ctx, http.MethodGet, "me", "", nil, nil, true)
+	if err != nil {
+		return Me{}, err
+	}
+	if r.Shape != ShapeObject {
+		c.unknownShapes.Add(1)
+		return Me{}, c.newError(tenantsync.ErrUnavailable, "me", "", http.StatusOK, fmt.Sprintf("unexpected %s response", r.Shape), HintRetry)
+	}
+	var m Me
+	if err := json.Unmarshal(r.Object, &m); err != nil {
+		return Me{}, c.decodeError("me", "", err)
+	}
+	return m, nil
+}

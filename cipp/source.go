@@ -1,0 +1,267 @@
+package cipp
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+var _ tenantsync.Source = (*Source)(nil)
+
+// DefaultPagedUsersAbove is the user count above which Source lists a tenant's users page by
+// page through ListGraphRequest instead of one ListUsers call, which on very large tenants can
+// run past Azure's ~230 s response limit.
+const DefaultPagedUsersAbove = 2000
+
+// Source adapts a Client to tenantsync.Source. CIPP has no delta queries, so every kind is
+// fetched in full (Complete) or reported Unavailable; each kind is independent of the others.
+type Source struct {
+	c          *Client
+	pagedAbove int
+	now        func() time.Time
+
+	mu    sync.Mutex
+	sizes map[string]int // tenant ID → user count of its last listing
+}
+
+// SourceOption configures a Source.
+type SourceOption func(*Source)
+
+// WithPagedUsersAbove sets the user count above which users are listed through paged
+// ListGraphRequest calls (default 2000); 0 pages every tenant.
+func WithPagedUsersAbove(n int) SourceOption {
+	return func(s *Source) {
+		if n >= 0 {
+			s.pagedAbove = n
+		}
+	}
+}
+
+// NewSource returns a Source reading through c.
+func NewSource(c *Client, opts ...SourceOption) *Source {
+	s := &Source{c: c, pagedAbove: DefaultPagedUsersAbove, now: time.Now, sizes: map[string]int{}}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
+	}
+	return s
+}
+
+// Name returns "cipp".
+func (s *Source) Name() string { return Service }
+
+// ListTenants returns the tenants CIPP manages, without its pseudo rows and excluded tenants. An
+// empty list is an error (tenantsync.ErrIncomplete with the hint about the API client's tenant
+// scope): a client that suddenly sees no tenants has lost its scope, not its customers.
+func (s *Source) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error) {
+	rows, _, err := s.c.cachedTenants(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	var out []tenantsync.Tenant
+	for _, t := range rows {
+		if usable(t) {
+			out = append(out, ToTenant(t))
+		}
+	}
+	if len(out) == 0 {
+		return nil, s.c.newError(tenantsync.ErrIncomplete, "ListTenants", "", 0, "CIPP returned no tenants for this API client", HintEmptyTenants)
+	}
+	return out, nil
+}
+
+// Fetch lists the requested kinds of one tenant. An unknown tenant is an error; a kind that
+// fails is Unavailable with the reason, and the other kinds are unaffected.
+func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenantsync.FetchResult, error) {
+	t, err := s.c.LookupTenant(ctx, req.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	id := strings.ToLower(t.CustomerID)
+	before := s.c.attemptCount(t.CustomerID)
+	res := &tenantsync.FetchResult{TenantID: id, Source: Service, Kinds: map[tenantsync.Kind]*tenantsync.KindResult{}}
+	kinds := req.Kinds
+	if len(kinds) == 0 {
+		kinds = tenantsync.AllKinds()
+	}
+	var errs []error
+	for _, k := range kinds {
+		if _, done := res.Kinds[k]; done {
+			continue
+		}
+		kr := s.fetchKind(ctx, t, id, k, req.Progress)
+		kr.Kind = k
+		kr.FetchedAt = s.now()
+		if kr.Mode == tenantsync.Unavailable {
+			errs = append(errs, kr.Err)
+		}
+		res.Kinds[k] = kr
+	}
+	res.RoundTrips = s.c.attemptCount(t.CustomerID) - before
+	if len(errs) == len(kinds) && allUnauthorized(errs) {
+		// The token itself was refused: the tenant could not be reached at all.
+		return nil, errs[0]
+	}
+	return res, nil
+}
+
+func allUnauthorized(errs []error) bool {
+	for _, e := range errs {
+		if !errors.Is(e, tenantsync.ErrUnauthorized) {
+			return false
+		}
+	}
+	return len(errs) > 0
+}
+
+func (s *Source) fetchKind(ctx context.Context, t Tenant, id string, k tenantsync.Kind, progress func(tenantsync.Kind, int)) *tenantsync.KindResult {
+	report := func(n int) {
+		if progress != nil {
+			progress(k, n)
+		}
+	}
+	complete := &tenantsync.KindResult{Mode: tenantsync.Complete}
+	key := t.CustomerID
+	switch k {
+	case tenantsync.KindUsers:
+		users, err := s.users(ctx, key, id, report)
+		if err != nil {
+			return tenantsync.Unavailability(k, err)
+		}
+		complete.Users = users
+	case tenantsync.KindMailboxes:
+		rows, err := s.c.Mailboxes(ctx, key)
+		if err != nil {
+			return tenantsync.Unavailability(k, err)
+		}
+		complete.Mailboxes = convert(rows, func(m Mailbox) tenantsync.Mailbox { return ToMailbox(id, m) })
+		report(len(rows))
+	case tenantsync.KindDevices:
+		rows, err := s.c.Devices(ctx, key)
+		if err != nil {
+			return tenantsync.Unavailability(k, err)
+		}
+		complete.Devices = convert(rows, func(d Device) tenantsync.Device { return ToDevice(id, d) })
+		report(len(rows))
+	case tenantsync.KindDomains:
+		rows, err := s.c.GraphDomains(ctx, key)
+		if err != nil && ctx.Err() == nil {
+			// ListDomains lacks verification state but answers where Graph paging fails.
+			if alt, err2 := s.c.Domains(ctx, key); err2 == nil {
+				rows, err = alt, nil
+			}
+		}
+		if err != nil {
+			return tenantsync.Unavailability(k, err)
+		}
+		complete.Domains = convert(rows, func(d Domain) tenantsync.Domain { return ToDomain(id, d) })
+		report(len(rows))
+	case tenantsync.KindSubscriptions:
+		rows, err := s.c.Licenses(ctx, key)
+		if err != nil {
+			return tenantsync.Unavailability(k, err)
+		}
+		complete.Subscriptions = convert(rows, func(l License) tenantsync.Subscription { return ToSubscription(id, l) })
+		report(len(rows))
+	case tenantsync.KindMFA:
+		rows, err := s.c.MFAUsers(ctx, key)
+		if err != nil {
+			return tenantsync.Unavailability(k, err)
+		}
+		complete.MFA = convert(rows, func(m MFAUser) tenantsync.MFAState { return ToMFAState(id, m) })
+		report(len(rows))
+	case tenantsync.KindBaseline:
+		b, err := s.baseline(ctx, key, id)
+		if err != nil {
+			return tenantsync.Unavailability(k, err)
+		}
+		complete.Baseline = b
+		report(1)
+	default:
+		return tenantsync.Unavailability(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
+	}
+	return complete
+}
+
+func convert[W, D any](rows []W, f func(W) D) []D {
+	out := make([]D, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}
+
+// users lists users with one ListUsers call, or page by page for tenants known to be large or
+// when ListUsers fails (typically by running out of time on a large tenant). A page that fails
+// fails the whole listing: a partial user list must never reach the engine.
+func (s *Source) users(ctx context.Context, key, id string, report func(int)) ([]tenantsync.User, error) {
+	s.mu.Lock()
+	last, known := s.sizes[id]
+	s.mu.Unlock()
+	var out []tenantsync.User
+	if !(s.pagedAbove == 0 || known && last > s.pagedAbove) {
+		rows, err := s.c.Users(ctx, key)
+		if err == nil {
+			out = convert(rows, func(u User) tenantsync.User { return ToUser(id, u) })
+			report(len(out))
+			s.remember(id, len(out))
+			return out, nil
+		}
+		if !errors.Is(err, tenantsync.ErrUnavailable) || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+	out = []tenantsync.User{}
+	seq := GraphItems[User](s.c.graphSeq(ctx, key, GraphRequest{Endpoint: "users", Select: UserSelect, Top: 999}, report))
+	for u, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		if u.ID == "" {
+			continue
+		}
+		out = append(out, ToUser(id, u))
+	}
+	s.remember(id, len(out))
+	return out, nil
+}
+
+func (s *Source) remember(id string, n int) {
+	s.mu.Lock()
+	s.sizes[id] = n
+	s.mu.Unlock()
+}
+
+// baseline combines conditional access policies, the latest secure score and, when readable,
+// the security defaults setting.
+func (s *Source) baseline(ctx context.Context, key, id string) (*tenantsync.SecurityBaseline, error) {
+	b := &tenantsync.SecurityBaseline{TenantID: id, MeasuredAt: s.now()}
+	policies, err := s.c.ConditionalAccessPolicies(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	b.CAPolicies = convert(policies, ToCAPolicy)
+	score, err := s.c.SecureScore(ctx, key)
+	switch {
+	case err == nil:
+		b.SecureScore, b.MaxScore = score.CurrentScore, score.MaxScore
+		if !score.CreatedDateTime.IsZero() {
+			b.MeasuredAt = score.CreatedDateTime.Time
+		}
+	case errors.Is(err, tenantsync.ErrNotFound):
+	default:
+		return nil, err
+	}
+	if sd, err := s.c.SecurityDefaults(ctx, key); err == nil {
+		on := sd.IsEnabled
+		b.SecurityDefaults = &on
+	} else if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return b, nil
+}
