@@ -74,6 +74,7 @@ func New(opts Options) (*Server, error) {
 		opts.MaxUsers = max(60, opts.MinUsers)
 	}
 	s := &Server{opts: opts, counts: map[countKey]int{}}
+	s.faults.init(opts.Seed)
 	s.latency.Store(int64(opts.Latency))
 	if opts.World != nil {
 		s.World = opts.World
