@@ -393,11 +393,11 @@ func (s *Store) AcquireDue(_ context.Context, acct, holder string, now time.Time
 		if !kit.Due(t.rec, t.state, now) {
 			continue
 		}
-		if l, ok := a.leases[id]; ok && l.Holder != holder && l.ExpiresAt.After(now) {
+		if l, ok := a.leases[id]; ok && l.ExpiresAt.After(now) {
 			continue
 		}
-		var due time.Time
-		if t.state != nil {
+		due := now
+		if t.state != nil && !t.state.NextDue.IsZero() {
 			due = t.state.NextDue
 		}
 		cands = append(cands, cand{id, due})

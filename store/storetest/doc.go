@@ -1,0 +1,17 @@
+// Package storetest is the conformance suite of store.Store. An implementation proves itself by
+// calling Run from a test with a function that returns a fresh, empty store sealing secrets with
+// the given keys:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T, keys store.KeyProvider) store.Store {
+//			s := mystore.New(keys)
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite covers account isolation, connections and secret rotation, discovery, linking,
+// transactional apply with cursor compare-and-set, contact-link uniqueness, reviews, sync state,
+// the contact directory, the audit chain (tamper detection needs store.Tamperer), leases with
+// expiry and takeover, unlink keep versus purge, and concurrent writers. Run it with -race.
+package storetest
