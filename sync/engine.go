@@ -71,6 +71,8 @@ type Config struct {
 	// Match configures user-to-contact matching and tenant-to-client suggestions. Its
 	// AutoCreate is overridden by Config.AutoCreate.
 	Match match.Config
+	// Suggest tunes tenant-to-client suggestions.
+	Suggest match.SuggestConfig
 	// Writers execute write actions, keyed by route name ("cipp", "graph").
 	Writers map[string]tenantsync.Writer
 	// Authorizer decides who may run write actions. Without one every write is refused.

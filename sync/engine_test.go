@@ -1,0 +1,315 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/memory"
+)
+
+func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
+	st := memory.New(nil)
+	src := NewFakeSource("cipp")
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"no store", Config{Account: "a", Sources: []tenantsync.Source{src}}},
+		{"no account", Config{Store: st, Sources: []tenantsync.Source{src}}},
+		{"no sources", Config{Store: st, Account: "a"}},
+		{"nil source", Config{Store: st, Account: "a", Sources: []tenantsync.Source{nil}}},
+		{"duplicate names", Config{Store: st, Account: "a", Sources: []tenantsync.Source{src, NewFakeSource("cipp")}}},
+		{"bad kind", Config{Store: st, Account: "a", Sources: []tenantsync.Source{src}, Kinds: []tenantsync.Kind{"printers"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := New(tc.cfg)
+			require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+			assert.NotEmpty(t, tenantsync.HintOf(err))
+		})
+	}
+	e, err := New(Config{Store: st, Account: "a", Sources: []tenantsync.Source{src}})
+	require.NoError(t, err)
+	assert.Contains(t, e.InstanceID(), "engine-")
+	assert.Equal(t, tenantsync.AllKinds(), e.kinds)
+	require.NoError(t, e.Close(t.Context()))
+}
+
+func TestInitialSyncOnLinkCreatesPeopleOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
+
+	h.discoverAndLink("t1", "client-1")
+
+	users := h.users("t1")
+	assert.Len(t, users, 6, "3 people, a shared mailbox, a room and a guest are mirrored")
+	st := h.state("t1")
+	assert.False(t, st.Running)
+	assert.Nil(t, st.LastError)
+	assert.Equal(t, 6, st.Counts[tenantsync.KindUsers])
+	assert.Equal(t, 2, st.Counts[tenantsync.KindDevices])
+	assert.Equal(t, h.clock.Now(), st.LastSuccess)
+
+	// Contacts were created for the three people only: not the shared mailbox, not the room,
+	// not the guest.
+	contacts := h.contacts.All()
+	require.Len(t, contacts, 3)
+	links := h.links("t1")
+	require.Len(t, links, 3)
+	for _, c := range contacts {
+		assert.Equal(t, "client-1", c.ClientID)
+		assert.True(t, c.Active)
+		assert.Contains(t, c.Email, "@contoso.example")
+		assert.Equal(t, "Engineer", c.JobTitle)
+		assert.Equal(t, c.ID, links[c.ObjectID].ContactID)
+	}
+	for _, id := range []string{"t1-shared", "t1-room", "t1-guest"} {
+		assert.NotContains(t, links, id)
+	}
+
+	// The initial sync was announced and its contacts too.
+	assert.Len(t, h.sink.WaitFor(t, EventContactCreated, "t1", 3), 3)
+	h.sink.WaitFor(t, EventSyncFinished, "t1", 1)
+	h.sink.WaitFor(t, EventTenantDiscovered, "t1", 1)
+	h.sink.WaitFor(t, EventTenantLinked, "t1", 1)
+	started := h.sink.WaitFor(t, EventSyncStarted, "t1", 1)
+	assert.Equal(t, "initial", started[0].Message)
+
+	// Linking is audited.
+	rep := h.verifyAudit()
+	assert.Equal(t, 1, rep.Entries)
+	entries, err := h.st.ListAudit(t.Context(), testAccount, store.AuditQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, "link", entries[0].Action)
+	assert.Equal(t, "alice", entries[0].Actor)
+
+	// A second sync with nothing new changes nothing in the PSA.
+	rep2 := h.syncNow("t1")
+	assert.Equal(t, ContactReport{Excluded: 3}, rep2.Contacts)
+	assert.Len(t, h.contacts.All(), 3)
+}
+
+func TestLinkTwiceNamesTheClient(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	h.discoverAndLink("t1", "client-1")
+
+	err := h.eng.Link(t.Context(), "alice", "t1", "client-2")
+	require.ErrorIs(t, err, tenantsync.ErrAlreadyLinked)
+	assert.Contains(t, err.Error(), "already connected to client client-1")
+	var al *store.AlreadyLinkedError
+	require.ErrorAs(t, err, &al)
+	assert.Equal(t, "client-1", al.ClientID)
+
+	// Linking to the same client again is harmless.
+	require.NoError(t, h.eng.Link(t.Context(), "alice", "t1", "client-1"))
+	require.NoError(t, h.eng.Wait(t.Context()))
+
+	err = h.eng.Link(t.Context(), "alice", "nope", "client-1")
+	require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
+	require.ErrorIs(t, h.eng.Link(t.Context(), "alice", "", "client-1"), tenantsync.ErrInvalidInput)
+
+	rep := h.verifyAudit()
+	assert.Equal(t, 4, rep.Entries, "links and refusals are audited")
+}
+
+func TestCadenceQuietAndActive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	h.discoverAndLink("t1", "client-1")
+	ctx := t.Context()
+	t0 := h.clock.Now()
+	assert.Equal(t, t0.Add(time.Hour), h.state("t1").NextDue, "a quiet client syncs hourly")
+
+	synced := func() int {
+		reps, err := h.eng.RunOnce(ctx)
+		require.NoError(t, err)
+		return len(reps)
+	}
+	h.clock.Advance(11 * time.Minute)
+	assert.Equal(t, 0, synced(), "quiet: not due after 11 minutes")
+
+	// The PSA reports activity: the tenant becomes due at once (it waited more than 10 min).
+	require.NoError(t, h.eng.MarkActive(ctx, "client-1", t0.Add(45*time.Minute)))
+	st, err := h.eng.Status(ctx, "t1")
+	require.NoError(t, err)
+	assert.True(t, st.Active)
+	assert.Equal(t, 1, synced())
+	t1 := h.clock.Now()
+	assert.Equal(t, t1.Add(10*time.Minute), h.state("t1").NextDue, "active: every 10 minutes")
+
+	h.clock.Advance(5 * time.Minute)
+	assert.Equal(t, 0, synced())
+	h.clock.Advance(5 * time.Minute)
+	assert.Equal(t, 1, synced(), "active: due again after 10 minutes")
+
+	// The activity expires at t0+45m: back to hourly.
+	h.clock.Advance(25 * time.Minute)
+	assert.Equal(t, 1, synced())
+	t3 := h.clock.Now()
+	assert.Equal(t, t3.Add(time.Hour), h.state("t1").NextDue, "quiet again after the activity expired")
+	h.clock.Advance(30 * time.Minute)
+	assert.Equal(t, 0, synced())
+	h.clock.Advance(30 * time.Minute)
+	assert.Equal(t, 1, synced())
+
+	// A stored client's ActiveUntil counts too, and a zero time clears MarkActive.
+	require.NoError(t, h.st.PutClient(ctx, testAccount, tenantsync.Client{ID: "client-1", Name: "Contoso"}))
+	require.NoError(t, h.eng.MarkActive(ctx, "client-1", h.clock.Now().Add(time.Hour)))
+	c, err := h.st.GetClient(ctx, testAccount, "client-1")
+	require.NoError(t, err)
+	assert.Equal(t, h.clock.Now().Add(time.Hour), c.ActiveUntil)
+	require.NoError(t, h.eng.MarkActive(ctx, "client-1", time.Time{}))
+	st, err = h.eng.Status(ctx, "t1")
+	require.NoError(t, err)
+	assert.False(t, st.Active)
+}
+
+func TestSyncNowCooldown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	h.discoverAndLink("t1", "client-1")
+	ctx := t.Context()
+
+	h.clock.Advance(10 * time.Second)
+	_, err := h.eng.SyncNow(ctx, "t1")
+	require.ErrorIs(t, err, tenantsync.ErrCooldown, "the initial sync started 10 s ago")
+	d, ok := tenantsync.Details(err)
+	require.True(t, ok)
+	assert.Equal(t, 20*time.Second, d.RetryAfter)
+	assert.Contains(t, d.Hint, "20s")
+
+	h.clock.Advance(20 * time.Second)
+	rep, err := h.eng.SyncNow(ctx, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, "sync-now", rep.Trigger)
+
+	h.clock.Advance(29 * time.Second)
+	_, err = h.eng.SyncNow(ctx, "t1")
+	require.ErrorIs(t, err, tenantsync.ErrCooldown)
+	d, _ = tenantsync.Details(err)
+	assert.Equal(t, time.Second, d.RetryAfter)
+
+	// Unknown and unlinked tenants are clear errors, not cooldowns.
+	_, err = h.eng.SyncNow(ctx, "nope")
+	require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
+	h.src.AddTenant(fakeTenant("t2", "Fabrikam Inc", "fabrikam.example", 1))
+	_, err = h.eng.Discover(ctx)
+	require.NoError(t, err)
+	_, err = h.eng.SyncNow(ctx, "t2")
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+}
+
+func TestLeaseConflictAndExpiry(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Limits.LeaseTTL = 2 * time.Minute })
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	_, err := h.eng.Discover(t.Context())
+	require.NoError(t, err)
+	ctx := t.Context()
+
+	// Another engine holds the tenant; it then dies without releasing.
+	_, err = h.st.AcquireLease(ctx, testAccount, "t1", "engine-b", h.clock.Now(), 2*time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, h.eng.Link(ctx, "alice", "t1", "client-1"))
+	require.NoError(t, h.eng.Wait(ctx))
+	_, err = h.st.GetSyncState(ctx, testAccount, "t1")
+	require.ErrorIs(t, err, tenantsync.ErrNotFound, "the initial sync waits for the lease")
+
+	_, err = h.eng.SyncNow(ctx, "t1")
+	require.ErrorIs(t, err, tenantsync.ErrAlreadyRunning)
+	var held *store.LeaseHeldError
+	require.ErrorAs(t, err, &held)
+	assert.Equal(t, "engine-b", held.Holder)
+	reps, err := h.eng.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, reps, "a held tenant is not claimed")
+
+	// The dead holder's lease expires; the tenant is taken over.
+	h.clock.Advance(2*time.Minute + time.Second)
+	reps, err = h.eng.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Len(t, reps, 1)
+	assert.NoError(t, reps[0].Err)
+	_, err = h.st.GetLease(ctx, testAccount, "t1")
+	require.ErrorIs(t, err, tenantsync.ErrNotFound, "the lease is released after the sync")
+	assert.Len(t, h.users("t1"), 4)
+}
+
+func TestLeaseRenewedDuringLongSync(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Limits.LeaseTTL = 3 * time.Minute })
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 9)
+	h.src.AddTenant(ft)
+	_, err := h.eng.Discover(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+
+	// Each page takes "a minute"; the whole users listing takes longer than the TTL.
+	renewals := 0
+	h.src.OnPage = func(tenantID string, kind tenantsync.Kind, page int) {
+		if kind != tenantsync.KindUsers {
+			return
+		}
+		before, err := h.st.GetLease(context.Background(), testAccount, "t1")
+		require.NoError(t, err)
+		// The renewal goroutine's timer must be set before time moves.
+		for i := 0; i < 500 && h.clock.Timers() == 0; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		h.clock.Advance(time.Minute + time.Second)
+		// Wait for the renewal goroutine to extend the lease past the new now.
+		for range 500 {
+			l, err := h.st.GetLease(context.Background(), testAccount, "t1")
+			if err == nil && l.ExpiresAt.After(before.ExpiresAt) {
+				renewals++
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	rep, err := h.eng.SyncNow(t.Context(), "t1")
+	require.NoError(t, err)
+	assert.Equal(t, 5, renewals, "the lease was renewed at every page while the sync ran")
+	assert.Greater(t, rep.Duration, 3*time.Minute)
+	assert.Len(t, h.users("t1"), 12)
+}
+
+func TestLeaseLostStopsTheSync(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Limits.LeaseTTL = 3 * time.Minute })
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 5))
+	_, err := h.eng.Discover(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+
+	// Another engine steals the lease mid-sync (as if this one had stalled past its TTL).
+	h.src.OnPage = func(tenantID string, kind tenantsync.Kind, page int) {
+		if kind != tenantsync.KindUsers || page != 0 {
+			return
+		}
+		h.clock.Advance(4 * time.Minute)
+		_, err := h.st.AcquireLease(context.Background(), testAccount, "t1", "engine-b", h.clock.Now(), 3*time.Minute)
+		require.NoError(t, err)
+	}
+	_, err = h.eng.SyncNow(t.Context(), "t1")
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, tenantsync.ErrAlreadyRunning) || errors.Is(err, tenantsync.ErrConflict), "got %v", err)
+	assert.Empty(t, h.users("t1"), "a holder that lost its lease stores nothing")
+	l, err := h.st.GetLease(t.Context(), testAccount, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, "engine-b", l.Holder, "the new holder keeps its lease")
+}
