@@ -1,9 +1,1326 @@
 package testserver
 
-import "net/http"
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
 
-type graphState struct{}
+// Graph page sizes (reference §3, §4.1).
+const (
+	graphDefaultPage = 100
+	graphMaxUsersTop = 999
+	graphMaxTop      = 999
+	graphMaxBatch    = 20
+)
 
-func (s *Server) graphHandler() http.Handler { return http.NotFoundHandler() }
+// graphState is the fake Graph's own state: injected faults per tenant and counters of writes
+// that leave no trace in the World.
+type graphState struct {
+	gmu         sync.Mutex
+	graphFaults map[string]*graphFaults
+	revocations map[string]int  // tenant/user → revokeSignInSessions calls
+	purged      map[string]bool // tenant/user → permanently deleted ("@removed": "deleted")
+}
 
-func (s *Server) graphTenant(r *http.Request) string { return "" }
+type graphFaults struct {
+	propagationUntil time.Time
+	deny             []string // path prefixes answered 403 Authorization_RequestDenied
+	deltaGeneration  int      // delta and skip tokens of older generations are expired
+	throttles        []*graphThrottle
+	loops            []string          // path prefixes whose nextLink points back at the same page
+	hostileNext      map[string]string // path prefix → nextLink to put in its first page
+}
+
+type graphThrottle struct {
+	prefix     string
+	left       int
+	retryAfter string
+}
+
+func (s *Server) graphFaultsFor(tenantID string) *graphFaults {
+	s.gmu.Lock()
+	defer s.gmu.Unlock()
+	if s.graphFaults == nil {
+		s.graphFaults = map[string]*graphFaults{}
+	}
+	id := strings.ToLower(tenantID)
+	f := s.graphFaults[id]
+	if f == nil {
+		f = &graphFaults{hostileNext: map[string]string{}}
+		s.graphFaults[id] = f
+	}
+	return f
+}
+
+// GraphRolePropagation makes every Graph call for the tenant fail with 403
+// Authorization_RequestDenied for d from now, as right after a GDAP role is granted, when
+// Microsoft takes 30 minutes to 2 hours to apply it.
+func (s *Server) GraphRolePropagation(tenantID string, d time.Duration) {
+	f := s.graphFaultsFor(tenantID)
+	s.gmu.Lock()
+	f.propagationUntil = time.Now().Add(d)
+	s.gmu.Unlock()
+}
+
+// GraphDeny answers calls (direct or $batch items) whose path starts with prefix (relative to
+// the version root, e.g. "/deviceManagement") with 403 Authorization_RequestDenied, as when the
+// role or permission the data needs is missing. deny=false lifts it.
+func (s *Server) GraphDeny(tenantID, prefix string, deny bool) {
+	f := s.graphFaultsFor(tenantID)
+	s.gmu.Lock()
+	defer s.gmu.Unlock()
+	out := f.deny[:0:0]
+	for _, p := range f.deny {
+		if p != prefix {
+			out = append(out, p)
+		}
+	}
+	if deny {
+		out = append(out, prefix)
+	}
+	f.deny = out
+}
+
+// GraphExpireDeltaTokens expires every delta and skip token issued so far for the tenant:
+// using one answers 400 syncStateNotFound ("The sync state generation is not found. The delta
+// token is expired and data must be synchronized again."), as Graph does after seven days.
+func (s *Server) GraphExpireDeltaTokens(tenantID string) {
+	f := s.graphFaultsFor(tenantID)
+	s.gmu.Lock()
+	f.deltaGeneration++
+	s.gmu.Unlock()
+}
+
+// GraphThrottle answers the next n calls under prefix (direct or $batch items) with 429
+// TooManyRequests; retryAfter is the Retry-After value ("" sends none, as the conditional access
+// endpoints do).
+func (s *Server) GraphThrottle(tenantID, prefix string, n int, retryAfter string) {
+	f := s.graphFaultsFor(tenantID)
+	s.gmu.Lock()
+	f.throttles = append(f.throttles, &graphThrottle{prefix: prefix, left: n, retryAfter: retryAfter})
+	s.gmu.Unlock()
+}
+
+// GraphNextLinkLoop makes collections under prefix return a nextLink to the page just served,
+// forever: a client must notice the loop instead of hanging.
+func (s *Server) GraphNextLinkLoop(tenantID, prefix string) {
+	f := s.graphFaultsFor(tenantID)
+	s.gmu.Lock()
+	f.loops = append(f.loops, prefix)
+	s.gmu.Unlock()
+}
+
+// GraphHostileNextLink makes the first page of collections under prefix carry link as its
+// @odata.nextLink (a link to another host, which a client must refuse to follow).
+func (s *Server) GraphHostileNextLink(tenantID, prefix, link string) {
+	f := s.graphFaultsFor(tenantID)
+	s.gmu.Lock()
+	f.hostileNext[prefix] = link
+	s.gmu.Unlock()
+}
+
+// GraphRevocations returns how many times revokeSignInSessions was called for a user.
+func (s *Server) GraphRevocations(tenantID, userID string) int {
+	s.gmu.Lock()
+	defer s.gmu.Unlock()
+	return s.revocations[strings.ToLower(tenantID)+"/"+strings.ToLower(userID)]
+}
+
+// GraphPurgeUser permanently deletes a user: delta rounds report it with
+// "@removed": {"reason": "deleted"} instead of "changed" (a soft delete).
+func (s *Server) GraphPurgeUser(tenantID, userID string) error {
+	if err := s.World.DeleteUser(tenantID, userID); err != nil {
+		return err
+	}
+	s.gmu.Lock()
+	defer s.gmu.Unlock()
+	if s.purged == nil {
+		s.purged = map[string]bool{}
+	}
+	s.purged[strings.ToLower(tenantID)+"/"+strings.ToLower(userID)] = true
+	return nil
+}
+
+func (s *Server) isPurged(tenantID, userID string) bool {
+	s.gmu.Lock()
+	defer s.gmu.Unlock()
+	return s.purged[strings.ToLower(tenantID)+"/"+strings.ToLower(userID)]
+}
+
+// graphTenant is the tenant a Graph request concerns: the tid of its bearer token.
+func (s *Server) graphTenant(r *http.Request) string {
+	c, err := s.verifyBearer(r, AudienceGraph)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(c.TenantID)
+}
+
+func (s *Server) graphHandler() http.Handler {
+	gdap := s.gdapHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		version, rest, ok := graphVersion(r.URL.Path)
+		if !ok {
+			writeGraphError(w, r, http.StatusNotFound, "BadRequest", "Invalid version.")
+			return
+		}
+		if strings.HasPrefix(rest, "/tenantRelationships/") || rest == "/tenantRelationships" {
+			gdap.ServeHTTP(w, r)
+			return
+		}
+		claims, err := s.verifyBearer(r, AudienceGraph)
+		if err != nil {
+			writeGraphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", graphTokenMessage(err))
+			return
+		}
+		body, err := readGraphBody(r)
+		if err != nil {
+			writeGraphError(w, r, http.StatusBadRequest, "BadRequest", "The request body could not be read: "+err.Error())
+			return
+		}
+		g := &graphCall{s: s, version: version, claims: claims, clientRequestID: r.Header.Get("client-request-id")}
+		if res := g.authorize(); res != nil {
+			res.write(w, r)
+			return
+		}
+		if rest == "/$batch" && r.Method == http.MethodPost {
+			g.batch(body).write(w, r)
+			return
+		}
+		g.serve(r.Method, rest, r.URL.Query(), r.Header, body).write(w, r)
+	})
+}
+
+func graphVersion(p string) (version, rest string, ok bool) {
+	for _, v := range []string{"/v1.0", "/beta"} {
+		if r, found := strings.CutPrefix(p, v); found && (r == "" || r[0] == '/') {
+			return v, r, true
+		}
+	}
+	return "", "", false
+}
+
+func graphTokenMessage(err error) string {
+	switch {
+	case errors.Is(err, errTokenMissing):
+		return "Access token is empty."
+	case errors.Is(err, errTokenExpired):
+		return "Access token has expired or is not yet valid."
+	case errors.Is(err, errTokenAudience):
+		return "Invalid audience."
+	default:
+		return "CompactToken parsing failed with error code: 80049217"
+	}
+}
+
+// readGraphBody reads a request body, gunzipping it as msgraph-sdk-go's compression handler
+// sends it (Content-Encoding: gzip).
+func readGraphBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") && len(data) > 0 {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		return io.ReadAll(io.LimitReader(zr, 4<<20))
+	}
+	return data, nil
+}
+
+// graphResult is one answer, written directly or as a $batch item.
+type graphResult struct {
+	status  int
+	headers map[string]string
+	body    any // marshalled as JSON; nil for no body
+}
+
+func (g *graphResult) write(w http.ResponseWriter, r *http.Request) {
+	for k, v := range g.headers {
+		w.Header().Set(k, v)
+	}
+	reqID := g.headers["request-id"]
+	if reqID == "" {
+		reqID = randomGUID()
+		w.Header().Set("request-id", reqID)
+	}
+	if c := r.Header.Get("client-request-id"); c != "" {
+		w.Header().Set("client-request-id", c)
+	}
+	if g.body == nil {
+		w.WriteHeader(g.status)
+		return
+	}
+	writeJSON(w, g.status, g.body)
+}
+
+// graphError builds Graph's error body as a result, so $batch items carry the same shape the
+// shared writeGraphError sends for whole responses.
+func graphError(status int, code, message, clientRequestID string) *graphResult {
+	reqID := randomGUID()
+	if clientRequestID == "" {
+		clientRequestID = reqID
+	}
+	return &graphResult{
+		status:  status,
+		headers: map[string]string{"request-id": reqID, "client-request-id": clientRequestID, "Content-Type": "application/json"},
+		body: map[string]any{"error": map[string]any{
+			"code":    code,
+			"message": message,
+			"innerError": map[string]any{
+				"date":              time.Now().UTC().Format("2006-01-02T15:04:05"),
+				"request-id":        reqID,
+				"client-request-id": clientRequestID,
+			},
+		}},
+	}
+}
+
+// graphCall serves the requests of one HTTP request (one call, or the items of a $batch).
+type graphCall struct {
+	s               *Server
+	version         string
+	claims          *Claims
+	clientRequestID string
+	tenant          *Tenant
+}
+
+func (g *graphCall) fail(status int, code, message string) *graphResult {
+	return graphError(status, code, message, g.clientRequestID)
+}
+
+func (g *graphCall) ok(status int, body any) *graphResult {
+	return &graphResult{status: status, headers: map[string]string{"request-id": randomGUID(), "Content-Type": "application/json"}, body: body}
+}
+
+// authorize checks that the token's tenant is a customer the app may read.
+func (g *graphCall) authorize() *graphResult {
+	t := g.s.World.Tenant(g.claims.TenantID)
+	if t == nil {
+		return g.fail(http.StatusUnauthorized, "InvalidAuthenticationToken", "The tenant of the access token is not served by this fake Graph.")
+	}
+	g.s.World.mu.RLock()
+	consented := t.Consented
+	g.s.World.mu.RUnlock()
+	if g.claims.UserID == "" && !consented {
+		return g.fail(http.StatusUnauthorized, "Authorization_IdentityNotFound", "The identity of the calling application could not be established.")
+	}
+	g.tenant = t
+	return nil
+}
+
+// faults applies the tenant's injected Graph faults to one request.
+func (g *graphCall) faults(path string) *graphResult {
+	s := g.s
+	s.gmu.Lock()
+	f := s.graphFaults[strings.ToLower(g.tenant.ID)]
+	var res *graphResult
+	if f != nil {
+		switch {
+		case time.Now().Before(f.propagationUntil):
+			res = g.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		case hasPrefix(path, f.deny):
+			res = g.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		default:
+			for _, th := range f.throttles {
+				if th.left > 0 && strings.HasPrefix(path, th.prefix) {
+					th.left--
+					res = g.fail(http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
+					if th.retryAfter != "" {
+						res.headers["Retry-After"] = th.retryAfter
+					}
+					break
+				}
+			}
+		}
+	}
+	s.gmu.Unlock()
+	return res
+}
+
+func hasPrefix(path string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// serve answers one request; path is relative to the version root.
+func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body []byte) *graphResult {
+	if res := g.faults(path); res != nil {
+		return res
+	}
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	for i := range seg {
+		if u, err := url.PathUnescape(seg[i]); err == nil {
+			seg[i] = u
+		}
+	}
+	get := method == http.MethodGet
+	switch {
+	case get && path == "/users":
+		return g.listUsers(path, q)
+	case get && path == "/users/delta":
+		return g.usersDelta(q)
+	case len(seg) == 2 && seg[0] == "users":
+		switch method {
+		case http.MethodGet:
+			return g.getUser(seg[1], q)
+		case http.MethodPatch:
+			return g.patchUser(seg[1], body)
+		}
+	case len(seg) == 3 && seg[0] == "users" && seg[2] == "revokeSignInSessions" && method == http.MethodPost:
+		return g.revoke(seg[1])
+	case get && len(seg) >= 3 && seg[0] == "users" && seg[2] == "mailboxSettings":
+		return g.mailboxSettings(seg[1], seg[3:])
+	case get && len(seg) == 4 && seg[0] == "users" && seg[2] == "authentication" && seg[3] == "methods":
+		return g.listMethods(seg[1])
+	case method == http.MethodDelete && len(seg) == 5 && seg[0] == "users" && seg[2] == "authentication":
+		return g.deleteMethod(seg[1], seg[3], seg[4])
+	case get && path == "/subscribedSkus":
+		return g.collection(path, q, "subscribedSkus", g.skus(), graphDefaultPage, graphMaxTop)
+	case get && path == "/deviceManagement/managedDevices":
+		return g.collection(path, q, "deviceManagement/managedDevices", g.devices(q), graphDefaultPage, graphMaxTop)
+	case get && path == "/domains":
+		return g.collection(path, q, "domains", g.domains(), graphDefaultPage, graphMaxTop)
+	case get && path == "/reports/authenticationMethods/userRegistrationDetails":
+		if !g.premium() {
+			return g.fail(http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license")
+		}
+		return g.collection(path, q, "reports/authenticationMethods/userRegistrationDetails", g.registration(), graphDefaultPage, graphMaxTop)
+	case get && path == "/identity/conditionalAccess/policies":
+		return g.collection(path, q, "identity/conditionalAccess/policies", g.caPolicies(), graphDefaultPage, graphMaxTop)
+	case get && path == "/policies/identitySecurityDefaultsEnforcementPolicy":
+		return g.securityDefaults()
+	case get && path == "/security/secureScores":
+		return g.collection(path, q, "security/secureScores", g.secureScores(), graphDefaultPage, graphMaxTop)
+	case get && path == "/organization":
+		return g.collection(path, q, "organization", g.organization(), graphDefaultPage, graphMaxTop)
+	case get && path == "/groups":
+		return g.collection(path, q, "groups", g.groups(q), graphDefaultPage, graphMaxTop)
+	case get && len(seg) == 2 && seg[0] == "groups":
+		return g.getGroup(seg[1])
+	case method == http.MethodPost && len(seg) == 4 && seg[0] == "groups" && seg[2] == "members" && seg[3] == "$ref":
+		return g.addMember(seg[1], body)
+	case method == http.MethodDelete && len(seg) == 5 && seg[0] == "groups" && seg[2] == "members" && seg[4] == "$ref":
+		return g.removeMember(seg[1], seg[3])
+	}
+	if get {
+		return g.fail(http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource not found for the segment '%s'.", seg[len(seg)-1]))
+	}
+	return g.fail(http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+}
+
+// base is the absolute root links are built from: the fake's own URL.
+func (g *graphCall) base() string { return g.s.GraphURL() + g.version }
+
+func (g *graphCall) context(entity string) string { return g.base() + "/$metadata#" + entity }
+
+// pageToken is what the fake's $skiptoken and $deltatoken carry.
+type pageToken struct {
+	Tenant string `json:"t"`
+	Off    int    `json:"o,omitempty"`
+	Seq    int64  `json:"s,omitempty"`
+	Upto   int64  `json:"u,omitempty"`
+	Gen    int    `json:"g"`
+	Phase  string `json:"p,omitempty"` // "full" or "changes" for delta skip tokens
+	Select string `json:"sel,omitempty"`
+	Top    int    `json:"top,omitempty"`
+}
+
+func (g *graphCall) generation() int {
+	g.s.gmu.Lock()
+	defer g.s.gmu.Unlock()
+	if f := g.s.graphFaults[strings.ToLower(g.tenant.ID)]; f != nil {
+		return f.deltaGeneration
+	}
+	return 0
+}
+
+func encodeToken(t pageToken) string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (g *graphCall) decodeToken(s string) (pageToken, *graphResult) {
+	var t pageToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &t) != nil || !strings.EqualFold(t.Tenant, g.tenant.ID) {
+		return t, g.fail(http.StatusBadRequest, "Request_BadRequest", "Invalid paging token.")
+	}
+	if t.Gen != g.generation() {
+		return t, g.fail(http.StatusBadRequest, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.")
+	}
+	return t, nil
+}
+
+// pageSize reads $top against a default and a maximum.
+func (g *graphCall) pageSize(q url.Values, def, maxTop int) (int, *graphResult) {
+	v := q.Get("$top")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, g.fail(http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Invalid value '%s' for query parameter $top.", v))
+	}
+	if n > maxTop {
+		return 0, g.fail(http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Invalid page size specified: '%d'. Must be between 1 and %d inclusive.", n, maxTop))
+	}
+	return n, nil
+}
+
+// collection serves a page of items with an absolute nextLink carrying a $skiptoken.
+func (g *graphCall) collection(path string, q url.Values, entity string, items []map[string]any, def, maxTop int) *graphResult {
+	size, bad := g.pageSize(q, def, maxTop)
+	if bad != nil {
+		return bad
+	}
+	off := 0
+	if st := q.Get("$skiptoken"); st != "" {
+		t, bad := g.decodeToken(st)
+		if bad != nil {
+			return bad
+		}
+		off = t.Off
+	}
+	if sel := q.Get("$select"); sel != "" {
+		items = project(items, sel)
+	}
+	end := min(off+size, len(items))
+	page := items[min(off, len(items)):end]
+	body := map[string]any{"@odata.context": g.context(entity), "value": nonNil(page)}
+	if end < len(items) {
+		nq := url.Values{}
+		for k, v := range q {
+			if k != "$skiptoken" {
+				nq[k] = v
+			}
+		}
+		nq.Set("$skiptoken", encodeToken(pageToken{Tenant: g.tenant.ID, Off: end, Gen: g.generation()}))
+		body["@odata.nextLink"] = g.base() + path + "?" + nq.Encode()
+	}
+	g.pagingFaults(path, q, body)
+	return g.ok(http.StatusOK, body)
+}
+
+// pagingFaults rewrites a page's nextLink for the loop and hostile-link faults.
+func (g *graphCall) pagingFaults(path string, q url.Values, body map[string]any) {
+	g.s.gmu.Lock()
+	defer g.s.gmu.Unlock()
+	f := g.s.graphFaults[strings.ToLower(g.tenant.ID)]
+	if f == nil {
+		return
+	}
+	if hasPrefix(path, f.loops) {
+		self := g.base() + path
+		if len(q) > 0 {
+			self += "?" + q.Encode()
+		}
+		body["@odata.nextLink"] = self
+		delete(body, "@odata.deltaLink")
+		return
+	}
+	for prefix, link := range f.hostileNext {
+		if strings.HasPrefix(path, prefix) && q.Get("$skiptoken") == "" && q.Get("$deltatoken") == "" {
+			body["@odata.nextLink"] = link
+			delete(body, "@odata.deltaLink")
+		}
+	}
+}
+
+func nonNil(items []map[string]any) []map[string]any {
+	if items == nil {
+		return []map[string]any{}
+	}
+	return items
+}
+
+// project keeps the $selected properties (and id, and annotations) of each item.
+func project(items []map[string]any, sel string) []map[string]any {
+	keep := map[string]bool{"id": true}
+	for _, f := range strings.Split(sel, ",") {
+		keep[strings.TrimSpace(f)] = true
+	}
+	out := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		m := make(map[string]any, len(keep))
+		for k, v := range it {
+			if keep[k] || strings.HasPrefix(k, "@") {
+				m[k] = v
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// userDefaults are the properties Graph returns for a user without $select.
+var userDefaults = "businessPhones,displayName,givenName,id,jobTitle,mail,mobilePhone,officeLocation,preferredLanguage,surname,userPrincipalName"
+
+// userProperties are the user properties the fake knows; a $select of anything else is refused
+// as Graph refuses unknown properties.
+var userProperties = map[string]bool{
+	"id": true, "userPrincipalName": true, "displayName": true, "givenName": true, "surname": true, "mail": true,
+	"otherMails": true, "proxyAddresses": true, "imAddresses": true, "jobTitle": true, "department": true,
+	"companyName": true, "officeLocation": true, "mobilePhone": true, "businessPhones": true, "accountEnabled": true,
+	"userType": true, "assignedLicenses": true, "createdDateTime": true, "onPremisesSyncEnabled": true,
+	"preferredLanguage": true, "mailNickname": true, "usageLocation": true,
+}
+
+func (g *graphCall) checkUserSelect(sel string) *graphResult {
+	for _, f := range strings.Split(sel, ",") {
+		f = strings.TrimSpace(f)
+		switch {
+		case f == "mailboxSettings":
+			return g.fail(http.StatusNotImplemented, "NotImplemented", "This operation target is not yet supported.")
+		case !userProperties[f]:
+			return g.fail(http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.user'.", f))
+		}
+	}
+	return nil
+}
+
+func userJSON(u *User) map[string]any {
+	licences := make([]map[string]any, 0, len(u.Licenses))
+	for _, l := range u.Licenses {
+		licences = append(licences, map[string]any{"skuId": l, "disabledPlans": []string{}})
+	}
+	nick, _, _ := strings.Cut(u.UserPrincipalName, "@")
+	return map[string]any{
+		"id":                    u.ID,
+		"userPrincipalName":     u.UserPrincipalName,
+		"displayName":           u.DisplayName,
+		"givenName":             nullable(u.GivenName),
+		"surname":               nullable(u.Surname),
+		"mail":                  nullable(u.Mail),
+		"otherMails":            strs(u.OtherMails),
+		"proxyAddresses":        strs(u.ProxyAddresses),
+		"imAddresses":           []string{},
+		"jobTitle":              nullable(u.JobTitle),
+		"department":            nullable(u.Department),
+		"companyName":           nil,
+		"officeLocation":        nullable(u.OfficeLocation),
+		"mobilePhone":           nullable(u.MobilePhone),
+		"businessPhones":        strs(u.BusinessPhones),
+		"accountEnabled":        u.AccountEnabled,
+		"userType":              u.UserType,
+		"assignedLicenses":      licences,
+		"createdDateTime":       u.CreatedAt.UTC().Format(time.RFC3339),
+		"onPremisesSyncEnabled": nil,
+		"preferredLanguage":     nil,
+		"mailNickname":          nick,
+		"usageLocation":         nil,
+	}
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func strs(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (g *graphCall) listUsers(path string, q url.Values) *graphResult {
+	sel := q.Get("$select")
+	if sel == "" {
+		sel = userDefaults
+	}
+	if bad := g.checkUserSelect(sel); bad != nil {
+		return bad
+	}
+	if q.Get("$filter") != "" {
+		return g.fail(http.StatusBadRequest, "Request_UnsupportedQuery", "The fake Graph does not support $filter on users.")
+	}
+	q.Set("$select", sel)
+	w := g.s.World
+	w.mu.RLock()
+	users := g.tenant.ActiveUsers()
+	items := make([]map[string]any, 0, len(users))
+	for _, u := range users {
+		items = append(items, userJSON(u))
+	}
+	w.mu.RUnlock()
+	return g.collection(path, q, "users("+sel+")", items, graphDefaultPage, graphMaxUsersTop)
+}
+
+// usersDelta serves /users/delta: a full round paged with skip tokens that ends in a deltaLink
+// recording the tenant's change number, and change rounds replaying the World's changes since.
+func (g *graphCall) usersDelta(q url.Values) *graphResult {
+	const path = "/users/delta"
+	gen := g.generation()
+	var tok pageToken
+	switch {
+	case q.Get("$deltatoken") != "":
+		t, bad := g.decodeToken(q.Get("$deltatoken"))
+		if bad != nil {
+			return bad
+		}
+		tok = pageToken{Tenant: g.tenant.ID, Phase: "changes", Seq: t.Seq, Upto: g.tenant.Seq(), Select: t.Select, Gen: gen}
+	case q.Get("$skiptoken") != "":
+		t, bad := g.decodeToken(q.Get("$skiptoken"))
+		if bad != nil {
+			return bad
+		}
+		tok = t
+	default:
+		sel := q.Get("$select")
+		if sel == "" {
+			sel = userDefaults
+		}
+		if bad := g.checkUserSelect(sel); bad != nil {
+			return bad
+		}
+		tok = pageToken{Tenant: g.tenant.ID, Phase: "full", Upto: g.tenant.Seq(), Select: sel, Gen: gen}
+	}
+	w := g.s.World
+	w.mu.RLock()
+	var src []*User
+	if tok.Phase == "full" {
+		src = g.tenant.ActiveUsers()
+	} else {
+		for _, u := range g.tenant.ChangedSince(tok.Seq) {
+			if u.Seq <= tok.Upto {
+				src = append(src, u)
+			}
+		}
+	}
+	end := min(tok.Off+graphDefaultPage, len(src))
+	items := make([]map[string]any, 0, end-min(tok.Off, end))
+	for _, u := range src[min(tok.Off, end):end] {
+		if u.Deleted {
+			reason := "changed"
+			if g.s.isPurged(g.tenant.ID, u.ID) {
+				reason = "deleted"
+			}
+			items = append(items, map[string]any{"id": u.ID, "@removed": map[string]string{"reason": reason}})
+			continue
+		}
+		items = append(items, userJSON(u))
+	}
+	w.mu.RUnlock()
+	items = project(items, tok.Select)
+	body := map[string]any{"@odata.context": g.context("users(" + tok.Select + ")"), "value": items}
+	if end < len(src) {
+		next := tok
+		next.Off = end
+		body["@odata.nextLink"] = g.base() + path + "?$skiptoken=" + encodeToken(next)
+	} else {
+		body["@odata.deltaLink"] = g.base() + path + "?$deltatoken=" + encodeToken(pageToken{Tenant: g.tenant.ID, Seq: tok.Upto, Select: tok.Select, Gen: gen})
+	}
+	g.pagingFaults(path, q, body)
+	return g.ok(http.StatusOK, body)
+}
+
+func (g *graphCall) userNotFound(id string) *graphResult {
+	return g.fail(http.StatusNotFound, "Request_ResourceNotFound",
+		fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+}
+
+// lookupUser finds a live user by ID or UPN; the caller holds the World's lock.
+func (g *graphCall) lookupUser(id string) *User {
+	u := g.tenant.User(id)
+	if u == nil || u.Deleted {
+		return nil
+	}
+	return u
+}
+
+func (g *graphCall) getUser(id string, q url.Values) *graphResult {
+	sel := q.Get("$select")
+	if sel == "" {
+		sel = userDefaults
+	}
+	if bad := g.checkUserSelect(sel); bad != nil {
+		return bad
+	}
+	w := g.s.World
+	w.mu.RLock()
+	u := g.lookupUser(id)
+	var m map[string]any
+	if u != nil {
+		m = userJSON(u)
+	}
+	w.mu.RUnlock()
+	if u == nil {
+		return g.userNotFound(id)
+	}
+	m = project([]map[string]any{m}, sel)[0]
+	m["@odata.context"] = g.context("users(" + sel + ")/$entity")
+	return g.ok(http.StatusOK, m)
+}
+
+// patchUser applies accountEnabled and passwordProfile; other properties are accepted and ignored.
+func (g *graphCall) patchUser(id string, body []byte) *graphResult {
+	var patch map[string]json.RawMessage
+	if err := json.Unmarshal(body, &patch); err != nil {
+		return g.fail(http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+	}
+	if t, ok := patch["@odata.type"]; ok && string(t) != `"#microsoft.graph.user"` {
+		return g.fail(http.StatusBadRequest, "BadRequest", "A type named '"+strings.Trim(string(t), `"`)+"' could not be resolved by the model.")
+	}
+	var enabled *bool
+	if v, ok := patch["accountEnabled"]; ok {
+		var b bool
+		if json.Unmarshal(v, &b) != nil {
+			return g.fail(http.StatusBadRequest, "BadRequest", "Invalid value for property 'accountEnabled'.")
+		}
+		enabled = &b
+	}
+	if v, ok := patch["passwordProfile"]; ok {
+		var pp struct {
+			Password                      *string `json:"password"`
+			ForceChangePasswordNextSignIn *bool   `json:"forceChangePasswordNextSignIn"`
+		}
+		if json.Unmarshal(v, &pp) != nil {
+			return g.fail(http.StatusBadRequest, "BadRequest", "Invalid value for property 'passwordProfile'.")
+		}
+		if pp.Password != nil && !complexPassword(*pp.Password) {
+			return g.fail(http.StatusBadRequest, "Request_BadRequest",
+				"The specified password does not comply with password complexity requirements. Please provide a different password.")
+		}
+	}
+	w := g.s.World
+	w.mu.RLock()
+	u := g.lookupUser(id)
+	var uid string
+	if u != nil {
+		uid = u.ID
+	}
+	w.mu.RUnlock()
+	if u == nil {
+		return g.userNotFound(id)
+	}
+	if err := w.UpdateUser(g.tenant.ID, uid, func(u *User) {
+		if enabled != nil {
+			u.AccountEnabled = *enabled
+		}
+	}); err != nil {
+		return g.userNotFound(id)
+	}
+	return &graphResult{status: http.StatusNoContent, headers: map[string]string{"request-id": randomGUID()}}
+}
+
+// complexPassword applies Entra ID's rule: 8 to 256 characters, three of four classes.
+func complexPassword(p string) bool {
+	if len(p) < 8 || len(p) > 256 {
+		return false
+	}
+	var lower, upper, digit, other bool
+	for _, r := range p {
+		switch {
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= '0' && r <= '9':
+			digit = true
+		default:
+			other = true
+		}
+	}
+	n := 0
+	for _, b := range []bool{lower, upper, digit, other} {
+		if b {
+			n++
+		}
+	}
+	return n >= 3
+}
+
+func (g *graphCall) revoke(id string) *graphResult {
+	w := g.s.World
+	w.mu.RLock()
+	u := g.lookupUser(id)
+	var uid string
+	if u != nil {
+		uid = u.ID
+	}
+	w.mu.RUnlock()
+	if u == nil {
+		return g.userNotFound(id)
+	}
+	g.s.gmu.Lock()
+	if g.s.revocations == nil {
+		g.s.revocations = map[string]int{}
+	}
+	g.s.revocations[strings.ToLower(g.tenant.ID)+"/"+strings.ToLower(uid)]++
+	g.s.gmu.Unlock()
+	return g.ok(http.StatusOK, map[string]any{"@odata.context": g.context("Edm.Boolean"), "value": true})
+}
+
+// purposeOf maps Exchange's RecipientTypeDetails onto mailboxSettings.userPurpose.
+func purposeOf(mailboxType string) string {
+	switch mailboxType {
+	case "UserMailbox":
+		return "user"
+	case "SharedMailbox":
+		return "shared"
+	case "RoomMailbox":
+		return "room"
+	case "EquipmentMailbox":
+		return "equipment"
+	}
+	return "others"
+}
+
+func (g *graphCall) mailboxSettings(id string, rest []string) *graphResult {
+	w := g.s.World
+	w.mu.RLock()
+	u := g.lookupUser(id)
+	var mt, uid string
+	if u != nil {
+		mt, uid = u.MailboxType, u.ID
+	}
+	w.mu.RUnlock()
+	if u == nil {
+		return g.userNotFound(id)
+	}
+	if mt == "" {
+		return g.fail(http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox.")
+	}
+	purpose := purposeOf(mt)
+	switch {
+	case len(rest) == 0:
+		return g.ok(http.StatusOK, map[string]any{
+			"@odata.context": g.context("users('" + uid + "')/mailboxSettings"),
+			"timeZone":       "UTC", "dateFormat": "dd/MM/yyyy", "timeFormat": "HH:mm",
+			"userPurpose":    purpose,
+		})
+	case len(rest) == 1 && rest[0] == "userPurpose":
+		return g.ok(http.StatusOK, map[string]any{"@odata.context": g.context("users('" + uid + "')/mailboxSettings/userPurpose"), "value": purpose})
+	}
+	return g.fail(http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment '"+rest[len(rest)-1]+"'.")
+}
+
+// methodTypes maps registration method names onto authentication method types and the
+// collection each is deleted from.
+var methodTypes = map[string]struct{ odataType, segment string }{
+	"password":                           {"#microsoft.graph.passwordAuthenticationMethod", "passwordMethods"},
+	"microsoftAuthenticatorPush":         {"#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "microsoftAuthenticatorMethods"},
+	"microsoftAuthenticatorPasswordless": {"#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "microsoftAuthenticatorMethods"},
+	"softwareOneTimePasscode":            {"#microsoft.graph.softwareOathAuthenticationMethod", "softwareOathMethods"},
+	"mobilePhone":                        {"#microsoft.graph.phoneAuthenticationMethod", "phoneMethods"},
+	"fido2":                              {"#microsoft.graph.fido2AuthenticationMethod", "fido2Methods"},
+	"windowsHelloForBusiness":            {"#microsoft.graph.windowsHelloForBusinessAuthenticationMethod", "windowsHelloForBusinessMethods"},
+	"email":                              {"#microsoft.graph.emailAuthenticationMethod", "emailMethods"},
+	"temporaryAccessPass":                {"#microsoft.graph.temporaryAccessPassAuthenticationMethod", "temporaryAccessPassMethods"},
+}
+
+func (g *graphCall) listMethods(id string) *graphResult {
+	w := g.s.World
+	w.mu.RLock()
+	u := g.lookupUser(id)
+	var items []map[string]any
+	if u != nil {
+		ids := make([]string, 0, len(u.Methods))
+		for mid := range u.Methods {
+			ids = append(ids, mid)
+		}
+		sort.Strings(ids)
+		for _, mid := range ids {
+			mt, ok := methodTypes[u.Methods[mid]]
+			if !ok {
+				continue
+			}
+			items = append(items, map[string]any{"@odata.type": mt.odataType, "id": mid})
+		}
+	}
+	w.mu.RUnlock()
+	if u == nil {
+		return g.userNotFound(id)
+	}
+	return g.ok(http.StatusOK, map[string]any{"@odata.context": g.context("users('" + id + "')/authentication/methods"), "value": nonNil(items)})
+}
+
+func (g *graphCall) deleteMethod(id, segment, methodID string) *graphResult {
+	w := g.s.World
+	w.mu.RLock()
+	u := g.lookupUser(id)
+	var uid, kind string
+	if u != nil {
+		uid, kind = u.ID, u.Methods[methodID]
+	}
+	w.mu.RUnlock()
+	if u == nil {
+		return g.userNotFound(id)
+	}
+	mt, ok := methodTypes[kind]
+	if kind == "" || !ok || mt.segment != segment {
+		return g.fail(http.StatusNotFound, "itemNotFound", "The requested authentication method was not found.")
+	}
+	if kind == "password" {
+		return g.fail(http.StatusBadRequest, "invalidRequest", "The password authentication method cannot be deleted.")
+	}
+	_ = w.UpdateUser(g.tenant.ID, uid, func(u *User) {
+		delete(u.Methods, methodID)
+		u.MFAMethods = nil
+		for _, m := range u.Methods {
+			if m != "password" {
+				u.MFAMethods = append(u.MFAMethods, m)
+			}
+		}
+		sort.Strings(u.MFAMethods)
+		u.MFARegistered = len(u.MFAMethods) > 0
+		u.MFACapable = u.MFARegistered && u.AccountEnabled
+	})
+	return &graphResult{status: http.StatusNoContent, headers: map[string]string{"request-id": randomGUID()}}
+}
+
+func (g *graphCall) premium() bool {
+	g.s.World.mu.RLock()
+	defer g.s.World.mu.RUnlock()
+	return g.tenant.PremiumP1
+}
+
+func (g *graphCall) skus() []map[string]any {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]map[string]any, 0, len(g.tenant.SKUs))
+	for _, k := range g.tenant.SKUs {
+		status := "Enabled"
+		if k.Suspended > 0 && k.Enabled == 0 {
+			status = "Suspended"
+		}
+		out = append(out, map[string]any{
+			"accountName":      g.tenant.Name,
+			"accountId":        g.tenant.ID,
+			"appliesTo":        "User",
+			"capabilityStatus": status,
+			"consumedUnits":    k.Consumed,
+			"id":               g.tenant.ID + "_" + k.ID,
+			"prepaidUnits":     map[string]int{"enabled": k.Enabled, "lockedOut": 0, "suspended": k.Suspended, "warning": k.Warning},
+			"servicePlans":     []any{},
+			"skuId":            k.ID,
+			"skuPartNumber":    k.PartNumber,
+			"subscriptionIds":  []string{},
+		})
+	}
+	return out
+}
+
+func (g *graphCall) devices(q url.Values) []map[string]any {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]map[string]any, 0, len(g.tenant.Devices))
+	for _, d := range g.tenant.Devices {
+		out = append(out, map[string]any{
+			"@odata.type":            "#microsoft.graph.managedDevice",
+			"id":                     d.ID,
+			"userId":                 d.UserID,
+			"deviceName":             d.DeviceName,
+			"managedDeviceOwnerType": "company",
+			"enrolledDateTime":       d.EnrolledDateTime.UTC().Format(time.RFC3339Nano),
+			"lastSyncDateTime":       d.LastSyncDateTime.UTC().Format(time.RFC3339Nano),
+			"operatingSystem":        d.OperatingSystem,
+			"complianceState":        d.ComplianceState,
+			"managementAgent":        "mdm",
+			"osVersion":              d.OSVersion,
+			"userPrincipalName":      d.UserPrincipalName,
+			"model":                  d.Model,
+			"manufacturer":           d.Manufacturer,
+			"serialNumber":           d.SerialNumber,
+			"isEncrypted":            true,
+		})
+	}
+	return out
+}
+
+func (g *graphCall) domains() []map[string]any {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]map[string]any, 0, len(g.tenant.Domains))
+	for _, d := range g.tenant.Domains {
+		out = append(out, map[string]any{
+			"id": d.Name, "authenticationType": "Managed", "availabilityStatus": nil, "isAdminManaged": true,
+			"isDefault": d.IsDefault, "isInitial": d.IsInitial, "isRoot": true, "isVerified": d.IsVerified,
+			"passwordNotificationWindowInDays": 14, "passwordValidityPeriodInDays": 2147483647,
+			"supportedServices": strs(d.Services), "state": nil,
+		})
+	}
+	return out
+}
+
+func (g *graphCall) registration() []map[string]any {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	users := g.tenant.ActiveUsers()
+	out := make([]map[string]any, 0, len(users))
+	for _, u := range users {
+		out = append(out, map[string]any{
+			"id": u.ID, "userPrincipalName": u.UserPrincipalName, "userDisplayName": u.DisplayName,
+			"isAdmin": u.IsAdmin, "isSsprRegistered": false, "isSsprEnabled": false, "isSsprCapable": false,
+			"isMfaRegistered": u.MFARegistered, "isMfaCapable": u.MFACapable, "isPasswordlessCapable": false,
+			"lastUpdatedDateTime": u.CreatedAt.UTC().Format(time.RFC3339),
+			"methodsRegistered":   strs(u.MFAMethods),
+			"userType":            strings.ToLower(u.UserType),
+		})
+	}
+	return out
+}
+
+func (g *graphCall) caPolicies() []map[string]any {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]map[string]any, 0, len(g.tenant.CAPolicies))
+	for _, p := range g.tenant.CAPolicies {
+		controls := []string{}
+		if p.RequiresMFA {
+			controls = append(controls, "mfa")
+		}
+		out = append(out, map[string]any{
+			"id": p.ID, "displayName": p.DisplayName, "state": p.State,
+			"createdDateTime": p.CreatedAt.UTC().Format(time.RFC3339), "modifiedDateTime": nil, "sessionControls": nil,
+			"conditions": map[string]any{
+				"signInRiskLevels": []string{}, "clientAppTypes": []string{"all"}, "platforms": nil, "locations": nil,
+				"applications": map[string]any{"includeApplications": []string{"All"}, "excludeApplications": []string{}, "includeUserActions": []string{}},
+				"users": map[string]any{"includeUsers": []string{"All"}, "excludeUsers": []string{}, "includeGroups": []string{},
+					"excludeGroups": []string{}, "includeRoles": []string{}, "excludeRoles": []string{}},
+			},
+			"grantControls": map[string]any{"operator": "OR", "builtInControls": controls, "customAuthenticationFactors": []string{}, "termsOfUse": []string{}},
+		})
+	}
+	return out
+}
+
+func (g *graphCall) securityDefaults() *graphResult {
+	w := g.s.World
+	w.mu.RLock()
+	on := g.tenant.SecurityDefaults
+	w.mu.RUnlock()
+	return g.ok(http.StatusOK, map[string]any{
+		"@odata.context": g.context("policies/identitySecurityDefaultsEnforcementPolicy/$entity"),
+		"id":             "00000000-0000-0000-0000-000000000005",
+		"displayName":    "Security Defaults",
+		"description":    "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
+		"isEnabled":      on,
+	})
+}
+
+func (g *graphCall) secureScores() []map[string]any {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	sc := g.tenant.SecureScore
+	if sc.CreatedAt.IsZero() {
+		return nil
+	}
+	day := sc.CreatedAt.UTC().Format("2006-01-02")
+	return []map[string]any{{
+		"id": g.tenant.ID + "_" + day, "azureTenantId": g.tenant.ID, "activeUserCount": sc.ActiveUser,
+		"createdDateTime": sc.CreatedAt.UTC().Format(time.RFC3339), "currentScore": sc.Current, "maxScore": sc.Max,
+		"enabledServices": []string{"HasExchange", "HasSharePoint"}, "licensedUserCount": sc.ActiveUser,
+		"averageComparativeScores": []any{}, "controlScores": []any{},
+		"vendorInformation": map[string]any{"provider": "SecureScore", "providerVersion": nil, "subProvider": nil, "vendor": "Microsoft"},
+	}}
+}
+
+func (g *graphCall) organization() []map[string]any {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	t := g.tenant
+	var verified []map[string]any
+	for _, d := range t.Domains {
+		if d.IsVerified {
+			verified = append(verified, map[string]any{"capabilities": strings.Join(d.Services, ", "), "isDefault": d.IsDefault,
+				"isInitial": d.IsInitial, "name": d.Name, "type": "Managed"})
+		}
+	}
+	return []map[string]any{{
+		"id": t.ID, "displayName": t.Name, "countryLetterCode": "GB", "onPremisesSyncEnabled": nil,
+		"partnerTenantType": "ResellerPartnerDelegatedAdmin", "tenantType": "AAD", "verifiedDomains": verified,
+	}}
+}
+
+func groupJSON(gr *Group) map[string]any {
+	return map[string]any{"id": gr.ID, "displayName": gr.DisplayName, "securityEnabled": true, "mailEnabled": false}
+}
+
+func (g *graphCall) groups(q url.Values) []map[string]any {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]map[string]any, 0, len(g.tenant.Groups))
+	for _, gr := range g.tenant.Groups {
+		out = append(out, groupJSON(gr))
+	}
+	return out
+}
+
+// group finds a group; the caller holds the World's lock.
+func (g *graphCall) group(id string) *Group {
+	for _, gr := range g.tenant.Groups {
+		if strings.EqualFold(gr.ID, id) {
+			return gr
+		}
+	}
+	return nil
+}
+
+func (g *graphCall) getGroup(id string) *graphResult {
+	w := g.s.World
+	w.mu.RLock()
+	gr := g.group(id)
+	var m map[string]any
+	if gr != nil {
+		m = groupJSON(gr)
+	}
+	w.mu.RUnlock()
+	if gr == nil {
+		return g.userNotFound(id)
+	}
+	m["@odata.context"] = g.context("groups/$entity")
+	return g.ok(http.StatusOK, m)
+}
+
+func (g *graphCall) addMember(groupID string, body []byte) *graphResult {
+	var ref struct {
+		ID string `json:"@odata.id"`
+	}
+	if json.Unmarshal(body, &ref) != nil || ref.ID == "" {
+		return g.fail(http.StatusBadRequest, "BadRequest", "Invalid request body: an '@odata.id' reference is required.")
+	}
+	i := strings.LastIndex(ref.ID, "/")
+	userID := ref.ID[i+1:]
+	w := g.s.World
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	gr := g.group(groupID)
+	if gr == nil {
+		return g.userNotFound(groupID)
+	}
+	u := g.lookupUser(userID)
+	if u == nil {
+		return g.userNotFound(userID)
+	}
+	if gr.Members[u.ID] {
+		return g.fail(http.StatusBadRequest, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'.")
+	}
+	if gr.Members == nil {
+		gr.Members = map[string]bool{}
+	}
+	gr.Members[u.ID] = true
+	return &graphResult{status: http.StatusNoContent, headers: map[string]string{"request-id": randomGUID()}}
+}
+
+func (g *graphCall) removeMember(groupID, userID string) *graphResult {
+	w := g.s.World
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	gr := g.group(groupID)
+	if gr == nil {
+		return g.userNotFound(groupID)
+	}
+	if !gr.Members[userID] {
+		return g.fail(http.StatusNotFound, "Request_ResourceNotFound", "One or more removed object references do not exist for the following modified properties: 'members'.")
+	}
+	delete(gr.Members, userID)
+	return &graphResult{status: http.StatusNoContent, headers: map[string]string{"request-id": randomGUID()}}
+}
+
+// batch serves a JSON $batch (reference §4.2): at most 20 requests with unique IDs, each answered
+// with its own status, headers and body; a request whose dependency failed gets 424.
+func (g *graphCall) batch(body []byte) *graphResult {
+	var in struct {
+		Requests []struct {
+			ID        string            `json:"id"`
+			Method    string            `json:"method"`
+			URL       string            `json:"url"`
+			Headers   map[string]string `json:"headers"`
+			Body      json.RawMessage   `json:"body"`
+			DependsOn []string          `json:"dependsOn"`
+		} `json:"requests"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return g.fail(http.StatusBadRequest, "BadRequest", "Invalid batch payload format.")
+	}
+	if len(in.Requests) == 0 {
+		return g.fail(http.StatusBadRequest, "BadRequest", "Invalid batch payload format.")
+	}
+	if len(in.Requests) > graphMaxBatch {
+		return g.fail(http.StatusBadRequest, "BadRequest", "The number of batch requests exceeds the limit of 20.")
+	}
+	seen := map[string]bool{}
+	for _, r := range in.Requests {
+		if r.ID == "" || seen[r.ID] {
+			return g.fail(http.StatusBadRequest, "BadRequest", "Batch request ids must be unique and non-empty.")
+		}
+		seen[r.ID] = true
+	}
+	status := map[string]int{}
+	out := make([]map[string]any, 0, len(in.Requests))
+	for _, r := range in.Requests {
+		var res *graphResult
+		for _, d := range r.DependsOn {
+			if st, ok := status[d]; !ok || st >= 400 {
+				res = g.fail(http.StatusFailedDependency, "BadRequest", "Failed dependency.")
+				break
+			}
+		}
+		if res == nil {
+			res = g.batchItem(r.Method, r.URL, r.Headers, r.Body)
+		}
+		status[r.ID] = res.status
+		item := map[string]any{"id": r.ID, "status": res.status, "headers": res.headers}
+		if res.body != nil {
+			item["body"] = res.body
+		}
+		out = append(out, item)
+	}
+	return g.ok(http.StatusOK, map[string]any{"responses": out})
+}
+
+func (g *graphCall) batchItem(method, rawURL string, headers map[string]string, body json.RawMessage) *graphResult {
+	if strings.Contains(rawURL, "://") {
+		return g.fail(http.StatusBadRequest, "BadRequest", "Batch request URLs must be relative.")
+	}
+	if !strings.HasPrefix(rawURL, "/") {
+		rawURL = "/" + rawURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return g.fail(http.StatusBadRequest, "BadRequest", "Invalid request URL.")
+	}
+	hasBody := len(body) > 0 && string(body) != "null"
+	h := http.Header{}
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	if hasBody && h.Get("Content-Type") == "" {
+		return g.fail(http.StatusBadRequest, "BadRequest", "Content-Type header must be specified for a request with a body.")
+	}
+	return g.serve(strings.ToUpper(method), u.Path, u.Query(), h, body)
+}
