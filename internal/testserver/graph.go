@@ -912,7 +912,7 @@ func (g *graphCall) mailboxSettings(id string, rest []string) *graphResult {
 		return g.ok(http.StatusOK, map[string]any{
 			"@odata.context": g.context("users('" + uid + "')/mailboxSettings"),
 			"timeZone":       "UTC", "dateFormat": "dd/MM/yyyy", "timeFormat": "HH:mm",
-			"userPurpose":    purpose,
+			"userPurpose": purpose,
 		})
 	case len(rest) == 1 && rest[0] == "userPurpose":
 		return g.ok(http.StatusOK, map[string]any{"@odata.context": g.context("users('" + uid + "')/mailboxSettings/userPurpose"), "value": purpose})
