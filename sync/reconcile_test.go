@@ -1,0 +1,405 @@
+package sync
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+func TestPartialFailureKeepsTheFailedKindAndStoresTheRest(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
+	h.discoverAndLink("t1", "client-1")
+	ctx := t.Context()
+	cursorsBefore, err := h.st.Cursors(ctx, testAccount, "t1")
+	require.NoError(t, err)
+
+	// Users and devices fail (a missing GDAP role); meanwhile a user left and a new one came,
+	// and a device was retired.
+	forbidden := &tenantsync.Error{Kind: tenantsync.ErrRoleMissing, Service: "cipp", Op: "ListUsers", Status: 403,
+		Hint: "grant the User Administrator GDAP role"}
+	h.src.SetMode("t1", tenantsync.KindUsers, FakeUnavailable, forbidden)
+	h.src.SetMode("t1", tenantsync.KindDevices, FakeUnavailable, forbidden)
+	h.src.RemoveUser("t1", "t1-u000")
+	h.src.PutUser("t1", person("t1-u900", "New", "Person", "contoso.example"))
+	h.src.mu.Lock()
+	h.src.tenants["t1"].Devices = h.src.tenants["t1"].Devices[:1]
+	h.src.tenants["t1"].Subscriptions[0].Consumed = 99
+	h.src.mu.Unlock()
+
+	rep := h.syncNow("t1")
+	require.NoError(t, rep.Err)
+	assert.True(t, rep.Partial())
+	assert.ErrorIs(t, rep.Kinds[tenantsync.KindUsers].Err, tenantsync.ErrForbidden)
+	assert.Equal(t, tenantsync.Unavailable, rep.Kinds[tenantsync.KindDevices].Mode)
+
+	// Nothing of the failed kinds changed: no user removed, no device removed, no contact
+	// deactivated, cursors as they were.
+	assert.Contains(t, h.users("t1"), "t1-u000")
+	assert.NotContains(t, h.users("t1"), "t1-u900")
+	devices, err := h.st.ReadKind(ctx, testAccount, "t1", tenantsync.KindDevices)
+	require.NoError(t, err)
+	assert.Len(t, devices.Devices, 2)
+	link := h.links("t1")["t1-u000"]
+	c, _ := h.contacts.Get(link.ContactID)
+	assert.True(t, c.Active, "no deactivation on an unavailable listing")
+	cursorsAfter, err := h.st.Cursors(ctx, testAccount, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, cursorsBefore[tenantsync.KindUsers], cursorsAfter[tenantsync.KindUsers])
+
+	// The other kinds were stored.
+	subs, err := h.st.ReadKind(ctx, testAccount, "t1", tenantsync.KindSubscriptions)
+	require.NoError(t, err)
+	assert.Equal(t, 99, subs.Subscriptions[0].Consumed)
+
+	// The status says what failed, with its kind and hint.
+	st := h.state("t1")
+	assert.Nil(t, st.LastError)
+	require.Contains(t, st.KindErrors, tenantsync.KindUsers)
+	assert.Equal(t, "role_missing", st.KindErrors[tenantsync.KindUsers].Kind)
+	assert.Equal(t, "grant the User Administrator GDAP role", st.KindErrors[tenantsync.KindUsers].Hint)
+	status, err := h.eng.Status(ctx, "t1")
+	require.NoError(t, err)
+	assert.False(t, status.Healthy())
+	failed := h.sink.WaitFor(t, EventSyncFailed, "t1", 2)
+	assert.Equal(t, "role_missing", failed[0].ErrKind)
+
+	// When users come back, the removal is applied.
+	h.src.SetMode("t1", tenantsync.KindUsers, FakeAuto, nil)
+	h.src.SetMode("t1", tenantsync.KindDevices, FakeAuto, nil)
+	rep = h.syncNow("t1")
+	assert.False(t, rep.Partial())
+	assert.NotContains(t, h.users("t1"), "t1-u000")
+	c, _ = h.contacts.Get(link.ContactID)
+	assert.False(t, c.Active)
+	status, err = h.eng.Status(ctx, "t1")
+	require.NoError(t, err)
+	assert.True(t, status.Healthy())
+}
+
+func TestOneTenantFailingLeavesTheOthers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, id := range []string{"t1", "t2", "t3"} {
+		h.src.AddTenant(fakeTenant(id, "Tenant "+id, id+".example", 2))
+	}
+	ctx := t.Context()
+	_, err := h.eng.Discover(ctx)
+	require.NoError(t, err)
+	for _, id := range []string{"t1", "t2", "t3"} {
+		require.NoError(t, h.st.LinkTenant(ctx, testAccount, id, "client-"+id, h.clock.Now()))
+	}
+	revoked := &tenantsync.Error{Kind: tenantsync.ErrConsentRequired, Service: "graph", Code: "AADSTS65001",
+		Hint: "an administrator of the customer tenant must consent to the app"}
+	h.src.SetFetchError("t2", revoked)
+
+	reps, err := h.eng.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Len(t, reps, 3)
+	for _, r := range reps {
+		if r.TenantID == "t2" {
+			assert.ErrorIs(t, r.Err, tenantsync.ErrConsentRequired)
+		} else {
+			assert.NoError(t, r.Err)
+			assert.Len(t, h.users(r.TenantID), 5)
+		}
+	}
+	assert.Empty(t, h.users("t2"))
+	st := h.state("t2")
+	require.NotNil(t, st.LastError)
+	assert.Equal(t, "consent_required", st.LastError.Kind)
+	assert.Equal(t, revoked.Hint, st.LastError.Hint)
+	assert.True(t, st.LastSuccess.IsZero())
+	ev := h.sink.WaitFor(t, EventSyncFailed, "t2", 1)
+	assert.Equal(t, revoked.Hint, ev[0].Hint)
+
+	cs, err := h.eng.ClientStatus(ctx, "client-t2")
+	require.NoError(t, err)
+	assert.Equal(t, 1, cs.Failing)
+	assert.True(t, cs.LastSuccess.IsZero())
+}
+
+func TestDeltaAfterFull(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 4))
+	h.discoverAndLink("t1", "client-1")
+	ctx := t.Context()
+	cursors, err := h.st.Cursors(ctx, testAccount, "t1")
+	require.NoError(t, err)
+	require.Equal(t, "cipp|t1:0", cursors[tenantsync.KindUsers], "the cursor is stored with its source")
+
+	changed := person("t1-u001", "First1", "Last1", "contoso.example")
+	changed.JobTitle = "Director"
+	changed.MobilePhone = ""
+	h.src.PutUser("t1", changed)
+	h.src.RemoveUser("t1", "t1-u002")
+	h.src.PutUser("t1", person("t1-u500", "Nina", "New", "contoso.example"))
+
+	rep := h.syncNow("t1")
+	calls := h.src.Calls()
+	last := calls[len(calls)-1]
+	assert.Equal(t, "t1:0", last.Cursors[tenantsync.KindUsers], "the source gets its own cursor back")
+	ur := rep.Kinds[tenantsync.KindUsers]
+	assert.Equal(t, tenantsync.Changes, ur.Mode)
+	assert.Equal(t, 2, ur.Fetched)
+	assert.Equal(t, 1, ur.Added)
+	assert.Equal(t, 1, ur.Updated)
+	assert.Equal(t, 1, ur.Removed)
+	users := h.users("t1")
+	assert.Len(t, users, 7)
+	assert.Equal(t, "Director", users["t1-u001"].JobTitle)
+
+	// The delta removal deactivated the linked contact; the newcomer got one.
+	links := h.links("t1")
+	gone, _ := h.contacts.Get(links["t1-u002"].ContactID)
+	assert.False(t, gone.Active)
+	assert.True(t, links["t1-u002"].Deactivated)
+	assert.Contains(t, links, "t1-u500")
+	assert.Equal(t, ContactReport{Created: 1, Deactivated: 1, Excluded: 3}, rep.Contacts)
+
+	// Blank never overwrites; a filled field is kept unless UpdateContacts is on.
+	c, _ := h.contacts.Get(links["t1-u001"].ContactID)
+	assert.Equal(t, "Engineer", c.JobTitle, "an existing value stays (UpdateContacts is off)")
+	assert.NotEmpty(t, c.Mobile, "a blank M365 field does not erase the contact's")
+
+	cursors, err = h.st.Cursors(ctx, testAccount, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, "cipp|t1:3", cursors[tenantsync.KindUsers])
+
+	// Unchanged tenant: an empty change set changes nothing.
+	rep = h.syncNow("t1")
+	assert.Equal(t, 0, rep.Kinds[tenantsync.KindUsers].Fetched)
+	assert.Equal(t, ContactReport{Excluded: 3}, rep.Contacts)
+}
+
+func TestUpdateContactsOverwritesButNeverBlanks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.UpdateContacts = true })
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 1)
+	h.src.AddTenant(ft)
+	u := ft.Users[0]
+	existing := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "F", LastName: "L", Email: u.Mail,
+		JobTitle: "CEO", Phone: "+1 555 0100", Active: true})
+	h.discoverAndLink("t1", "client-1")
+
+	c, _ := h.contacts.Get(existing.ID)
+	assert.Equal(t, "Engineer", c.JobTitle, "a differing non-blank value replaces the contact's")
+	assert.Equal(t, "First0", c.FirstName)
+	assert.Equal(t, "+1 555 0100", c.Phone, "the user has no business phone: blank never overwrites")
+	assert.Equal(t, existing.ID, h.links("t1")[u.ObjectID].ContactID, "the existing contact was linked, not duplicated")
+	assert.Len(t, h.contacts.All(), 1)
+	h.sink.WaitFor(t, EventContactLinked, "t1", 1)
+	h.sink.WaitFor(t, EventContactUpdated, "t1", 1)
+}
+
+func TestAmbiguousGoesToReviewAndTheMergeIsRemembered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+	h.src.AddTenant(ft)
+	u := ft.Users[0]
+	// Two contacts carry the same address: the engine must not choose.
+	a := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "A", Email: u.Mail, Active: true})
+	b := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "B", Email: u.Mail, Active: true})
+	h.discoverAndLink("t1", "client-1")
+	ctx := t.Context()
+
+	assert.NotContains(t, h.links("t1"), u.ObjectID)
+	reviews, err := h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t1"})
+	require.NoError(t, err)
+	require.Len(t, reviews, 1)
+	rv := reviews[0]
+	assert.Equal(t, u.ObjectID, rv.ObjectID)
+	require.Len(t, rv.Candidates, 2)
+	assert.ElementsMatch(t, []string{a.ID, b.ID}, []string{rv.Candidates[0].ContactID, rv.Candidates[1].ContactID})
+	ev := h.sink.WaitFor(t, EventReviewNeeded, "t1", 1)
+	assert.Equal(t, u.ObjectID, ev[0].UserID)
+	assert.Len(t, h.contacts.All(), 3, "no contact was created for the ambiguous user")
+
+	// A second sync keeps one open review and does not announce it again.
+	h.syncNow("t1")
+	reviews, err = h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t1"})
+	require.NoError(t, err)
+	assert.Len(t, reviews, 1)
+	assert.Len(t, h.sink.Events(EventReviewNeeded), 1)
+
+	// A person picks B: the merge is remembered and wins from the next sync on.
+	_, err = h.eng.ResolveReview(ctx, "bob", rv.ID, b.ID)
+	require.NoError(t, err)
+	merges, err := h.st.ListMerges(ctx, testAccount, "t1")
+	require.NoError(t, err)
+	require.Len(t, merges, 1)
+	assert.Equal(t, "bob", merges[0].DecidedBy)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Linked)
+	assert.Equal(t, b.ID, h.links("t1")[u.ObjectID].ContactID)
+	linked := h.sink.WaitFor(t, EventContactLinked, "t1", 1)
+	assert.Equal(t, "merge", linked[0].Message)
+	reviews, err = h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t1"})
+	require.NoError(t, err)
+	assert.Empty(t, reviews)
+	h.verifyAudit()
+
+	_, err = h.eng.ResolveReview(ctx, "bob", "no-such-review", b.ID)
+	require.ErrorIs(t, err, tenantsync.ErrNotFound)
+}
+
+func TestReviewResolvedByCreateOrIgnore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+	h.src.AddTenant(ft)
+	for _, u := range ft.Users[:2] {
+		h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "X", Email: u.Mail, Active: true})
+		h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Y", Email: u.Mail, Active: true})
+	}
+	h.discoverAndLink("t1", "client-1")
+	ctx := t.Context()
+	reviews, err := h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t1"})
+	require.NoError(t, err)
+	require.Len(t, reviews, 2)
+
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, "")
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, store.ResolutionCreate)
+	require.NoError(t, err)
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[1].ID, store.ResolutionIgnore)
+	require.NoError(t, err)
+	assert.Len(t, h.contacts.All(), 5)
+
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Linked, "the created contact is linked")
+	assert.Equal(t, 0, rep.Contacts.Reviews, "the ignored user is not queued again")
+	assert.Contains(t, h.links("t1"), reviews[0].ObjectID)
+	assert.NotContains(t, h.links("t1"), reviews[1].ObjectID)
+}
+
+func TestDeactivateAndReactivate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 3)
+	h.src.AddTenant(ft)
+	// A contact the PSA keeps for someone with no M365 account is never touched.
+	outsider := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Out", Email: "out@elsewhere.example", Active: true})
+	people := slices.Clone(ft.Users[:3])
+	h.discoverAndLink("t1", "client-1")
+	links := h.links("t1")
+	contactOf := func(id string) tenantsync.Contact {
+		c, ok := h.contacts.Get(links[id].ContactID)
+		require.True(t, ok)
+		return c
+	}
+
+	// Disabled: deactivated.
+	u := people[0]
+	u.AccountEnabled = false
+	h.src.PutUser("t1", u)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Deactivated)
+	assert.False(t, contactOf(u.ObjectID).Active)
+	assert.True(t, h.links("t1")[u.ObjectID].Deactivated)
+	h.sink.WaitFor(t, EventContactDeactivated, "t1", 1)
+
+	// Re-enabled: reactivated.
+	u.AccountEnabled = true
+	h.src.PutUser("t1", u)
+	rep = h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Reactivated)
+	assert.True(t, contactOf(u.ObjectID).Active)
+	assert.False(t, h.links("t1")[u.ObjectID].Deactivated)
+	h.sink.WaitFor(t, EventContactReactivated, "t1", 1)
+
+	// Removed, seen by a complete listing after the cursor expired: deactivated.
+	h.src.SetMode("t1", tenantsync.KindUsers, FakeCursorExpired, nil)
+	v := people[1]
+	h.src.RemoveUser("t1", v.ObjectID)
+	rep = h.syncNow("t1")
+	assert.True(t, rep.Kinds[tenantsync.KindUsers].FullAfterExpiry)
+	assert.Equal(t, tenantsync.Complete, rep.Kinds[tenantsync.KindUsers].Mode)
+	assert.False(t, contactOf(v.ObjectID).Active)
+
+	// Back (restored from the recycle bin, same object ID): reactivated, same contact.
+	h.src.PutUser("t1", v)
+	rep = h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Reactivated)
+	assert.True(t, contactOf(v.ObjectID).Active)
+	assert.Equal(t, links[v.ObjectID].ContactID, h.links("t1")[v.ObjectID].ContactID)
+
+	// A contact a person deactivated by hand is not reactivated by the engine.
+	w := people[2]
+	require.NoError(t, h.contacts.SetContactActive(t.Context(), "client-1", links[w.ObjectID].ContactID, false))
+	h.syncNow("t1")
+	assert.False(t, contactOf(w.ObjectID).Active)
+
+	c, _ := h.contacts.Get(outsider.ID)
+	assert.True(t, c.Active)
+	assert.Len(t, h.contacts.All(), 4, "no contact was ever deleted or duplicated")
+}
+
+func TestAutoCreateWaitsForMailboxTypes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeUnavailable, tenantsync.Errorf(tenantsync.ErrForbidden, "grant Exchange Administrator", "no"))
+	h.discoverAndLink("t1", "client-1")
+
+	// Without mailbox types the shared mailbox cannot be told apart: nothing is created yet.
+	st := h.state("t1")
+	assert.Contains(t, st.KindErrors, tenantsync.KindMailboxes)
+	assert.Empty(t, h.contacts.All())
+
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeAuto, nil)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 2, rep.Contacts.Created)
+	assert.NotContains(t, h.links("t1"), "t1-shared")
+
+	// Later failures of the mailbox listing no longer block creation: the types are known.
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeUnavailable, tenantsync.Errorf(tenantsync.ErrThrottled, "", "429"))
+	h.src.PutUser("t1", person("t1-u777", "Late", "Comer", "contoso.example"))
+	rep = h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Created)
+}
+
+func TestCreateCapDefersTheRest(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Limits.MaxCreatesPerSync = 2 })
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 5))
+	h.discoverAndLink("t1", "client-1")
+	assert.Len(t, h.contacts.All(), 2)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 2, rep.Contacts.Created)
+	assert.Equal(t, 1, rep.Contacts.Deferred)
+}
+
+func TestAutoCreateOff(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.AutoCreate = false })
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
+	h.discoverAndLink("t1", "client-1")
+	assert.Empty(t, h.contacts.All())
+	assert.Empty(t, h.links("t1"))
+}
+
+func TestContactsFailureFailsTheSyncAndStoresNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
+	h.contacts.FailList(tenantsync.Errorf(tenantsync.ErrUnavailable, "check the PSA database", "PSA down"))
+	h.discoverAndLink("t1", "client-1")
+	st := h.state("t1")
+	require.NotNil(t, st.LastError)
+	assert.Equal(t, "check the PSA database", st.LastError.Hint)
+	assert.Empty(t, h.users("t1"), "the mirror waits until users can be reconciled")
+
+	h.contacts.FailList(nil)
+	h.syncNow("t1")
+	assert.Len(t, h.users("t1"), 5)
+	assert.Len(t, h.links("t1"), 2)
+}
