@@ -762,15 +762,7 @@ func (s *Server) checkDelegatedAccess(app *App, tr tokenRequest) *aadError {
 		return nil
 	}
 	t := w.byID[tr.tenantID]
-	active := false
-	now := time.Now()
-	for _, rel := range t.Relationships {
-		if rel.Status == "active" && (rel.EndAt.IsZero() || rel.EndAt.After(now)) {
-			active = true
-			break
-		}
-	}
-	if !active {
+	if !t.HasActiveRelationship(time.Now()) {
 		return badRequest("invalid_grant", 50020, fmt.Sprintf("User account '%s' from identity provider 'https://sts.windows.net/%s/' does not exist in tenant '%s' and cannot access the application '%s'(%s) in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.", s.auth.partnerUser.UPN, w.PartnerTenantID, t.Name, app.ClientID, app.DisplayName))
 	}
 	if !t.Consented {

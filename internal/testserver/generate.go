@@ -43,28 +43,30 @@ func Generate(opts Options) *World {
 	// Names, IDs and access flags come from the World's stream, in order; the contents of each
 	// tenant from its own stream.
 	used := map[string]bool{slugOf(partner.domain): true}
-	perm := rng.Perm(n)
-	staleAt := -1
+	// Access flags follow fixed proportions (3 in 5 in CIPP, 7 in 8 consented, 19 in 20 in
+	// Partner Center) rotated by the seed, so small worlds show every case and adding tenants
+	// keeps the earlier ones as they were. Tenant 0 is always fully reachable.
+	offCIPP, offConsent, offPC := rng.IntN(5), rng.IntN(8), rng.IntN(20)
+	stale := false
+	companyDomains := make([]string, n)
 	for i := range n {
 		t := &Tenant{ID: newGUID(rng)}
 		c := pickCompany(rng, used, i, w.Tenants)
 		t.Name, t.DefaultDomain, t.InitialDomain = c.name, c.domain, c.slug+".onmicrosoft.com"
-		p := perm[i]
-		t.InCIPP = i == 0 || p%5 < 3
-		t.Consented = i == 0 || p%8 != 7
-		t.InPartnerCenter = i == 0 || p%20 != 19
-		if t.InCIPP && i > 0 {
-			staleAt = i
+		companyDomains[i] = c.domain
+		t.InCIPP = i == 0 || (i+offCIPP)%5 < 3
+		t.Consented = i == 0 || (i+offConsent)%8 != 7
+		t.InPartnerCenter = i == 0 || (i+offPC)%20 != 19
+		if t.InCIPP && i >= 3 && !stale {
+			// One CIPP tenant missing from CIPP's cached tenant list.
+			t.CIPPStale, stale = true, true
 		}
 		users := minU + rng.IntN(maxU-minU+1)
 		if i < len(opts.Sizes) {
 			users = opts.Sizes[i]
 		}
-		t.Users = make([]*User, 0, users)
+		t.Users = make([]*User, 0, max(users, 0))
 		w.Tenants[i] = t
-	}
-	if n > 3 && staleAt > 0 {
-		w.Tenants[staleAt].CIPPStale = true
 	}
 
 	var wg sync.WaitGroup
@@ -74,7 +76,7 @@ func Generate(opts Options) *World {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			g := &tenantGen{rng: rand.New(rand.NewPCG(seed, uint64(i)+1)), t: t, external: w.Tenants}
+			g := &tenantGen{rng: rand.New(rand.NewPCG(seed, uint64(i)+1)), t: t, external: companyDomains}
 			g.fill(cap(t.Users))
 		}()
 	}
@@ -198,7 +200,7 @@ var foldMap = map[rune]string{
 type tenantGen struct {
 	rng      *rand.Rand
 	t        *Tenant
-	external []*Tenant // other tenants, for guests from other companies
+	external []string // every company's domain, for guests from other customers
 	locals   map[string]int
 	seq      int64
 	// secondary is a second verified domain that gets aliases, "" when none.
@@ -306,7 +308,9 @@ func (g *tenantGen) users(n int) {
 		kinds = append(kinds, kindRegular)
 	}
 	// Keep the break-glass admin first (it is the oldest account) and scatter the rest.
-	g.rng.Shuffle(len(kinds)-1, func(i, j int) { kinds[i+1], kinds[j+1] = kinds[j+1], kinds[i+1] })
+	if len(kinds) > 1 {
+		g.rng.Shuffle(len(kinds)-1, func(i, j int) { kinds[i+1], kinds[j+1] = kinds[j+1], kinds[i+1] })
+	}
 	shared := 0
 	for _, k := range kinds {
 		var u *User
@@ -515,8 +519,8 @@ func (g *tenantGen) guest() *User {
 	given := givenNames[rng.IntN(len(givenNames))]
 	sur := surnames[rng.IntN(len(surnames))]
 	domain := personalDomains[rng.IntN(len(personalDomains))]
-	if other := g.external[rng.IntN(len(g.external))]; other != t && rng.IntN(2) == 0 {
-		domain = other.DefaultDomain
+	if other := g.external[rng.IntN(len(g.external))]; other != t.DefaultDomain && rng.IntN(2) == 0 {
+		domain = other
 	}
 	home := strings.ReplaceAll(given.ascii+"."+sur.ascii, "'", "") + "@" + domain
 	upnLocal := g.local(strings.ReplaceAll(home, "@", "_") + "#EXT#")
