@@ -237,6 +237,7 @@ func ParseISODuration(s string) (time.Duration, error) {
 	}
 	var total time.Duration
 	inTime, any := false, false
+	seen := map[string]bool{}
 	for rest != "" {
 		if rest[0] == 'T' {
 			if inTime {
@@ -257,9 +258,11 @@ func ParseISODuration(s string) (time.Duration, error) {
 		}
 		n, err := strconv.ParseFloat(strings.ReplaceAll(rest[:i], ",", "."), 64)
 		unit, known := units[inTime][rest[i]]
-		if err != nil || !known || n > 1e5 {
+		key := fmt.Sprint(inTime, rest[i])
+		if err != nil || !known || n > 1e5 || seen[key] {
 			return bad()
 		}
+		seen[key] = true
 		total += time.Duration(n * float64(unit))
 		any = true
 		rest = rest[i+1:]

@@ -68,8 +68,12 @@ type Config struct {
 	// Budget and Limits are shared with the engine's other clients when set.
 	Budget *transport.Budget
 	Limits *transport.Limits
-	// MaxRetries is passed to the transport (0 takes its default).
-	MaxRetries int
+	// MaxRetries, MinBackoff and MaxRetryAfter tune the transport's retries (0 takes its
+	// defaults: 4 retries, 500ms, 5m). A Retry-After longer than MaxRetryAfter fails at once
+	// with ErrThrottled and the wait.
+	MaxRetries    int
+	MinBackoff    time.Duration
+	MaxRetryAfter time.Duration
 	// UserAgent is sent on every request.
 	UserAgent string
 }
@@ -208,6 +212,8 @@ func (c *Client) newTransport(cfg Config, field, raw string, tokens TokenSource)
 		HTTPClient:        cfg.HTTPClient,
 		Tokens:            tokens,
 		MaxRetries:        cfg.MaxRetries,
+		MinBackoff:        cfg.MinBackoff,
+		MaxRetryAfter:     cfg.MaxRetryAfter,
 		Budget:            cfg.Budget,
 		Limits:            cfg.Limits,
 		UserAgent:         cfg.UserAgent,
