@@ -91,7 +91,9 @@ type Config struct {
 	WritesEnabled bool
 	// DryRun makes writes audit what they would do without calling a route.
 	DryRun bool
-	// AutoCreate creates a contact for a person with no matching contact.
+	// AutoCreate creates a contact for a person with no matching contact. Creation waits until
+	// the tenant's mailboxes have been listed once (a shared, room or equipment mailbox looks
+	// like a person otherwise), so switching the mailboxes kind off turns creation off.
 	AutoCreate bool
 	// UpdateContacts lets non-blank M365 values replace differing contact values. Off, the
 	// engine only fills empty contact fields. A blank M365 value never replaces anything.

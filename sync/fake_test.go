@@ -87,6 +87,13 @@ func (f *FakeSource) AddTenant(t *FakeTenant) {
 	f.tenants[t.Tenant.ID] = t
 }
 
+// SetPageSize sets how many items each page carries.
+func (f *FakeSource) SetPageSize(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pageSize = n
+}
+
 // DropTenant stops reporting a tenant in ListTenants.
 func (f *FakeSource) DropTenant(id string) {
 	f.mu.Lock()

@@ -60,7 +60,8 @@ func (e *Engine) userView(ctx context.Context, tenantID string, kr *tenantsync.K
 	return out, nil
 }
 
-// mailboxTypes returns each user's mailbox type, and whether the types are known at all.
+// mailboxTypes returns each user's mailbox type, and whether the types are known at all: the
+// kind must be enabled and have been listed once, or a shared mailbox would look like a person.
 func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult) (map[string]tenantsync.MailboxType, bool, error) {
 	types := map[string]tenantsync.MailboxType{}
 	kr := results[tenantsync.KindMailboxes]
@@ -83,7 +84,7 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 			types[m.ObjectID] = m.Type
 		}
 	}
-	return types, kr != nil || listedBefore || !enabled, nil
+	return types, enabled && (kr != nil || listedBefore), nil
 }
 
 // reconcile matches the tenant's users with the client's contacts: it links, creates, queues
