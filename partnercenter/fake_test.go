@@ -1,0 +1,270 @@
+package partnercenter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/testserver"
+)
+
+// samTokens redeems the fake partner admin's refresh token for one resource, as the Secure
+// Application Model does, keeping the rotated refresh token and the access token until it
+// nears expiry.
+func samTokens(srv *testserver.Server, scope string) TokenSource {
+	app := srv.PartnerApp()
+	var mu sync.Mutex
+	refresh := srv.PartnerRefreshToken()
+	var cached *oauth2.Token
+	hc := srv.HTTPClient()
+	return tokenFunc(func(ctx context.Context, _ string) (*oauth2.Token, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cached != nil && time.Until(cached.Expiry) > time.Minute {
+			return cached, nil
+		}
+		form := url.Values{"client_id": {app.ClientID}, "client_secret": {app.Secret}, "grant_type": {"refresh_token"},
+			"refresh_token": {refresh}, "scope": {scope + " offline_access"}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.EntraURL()+"/"+app.TenantID+"/oauth2/v2.0/token",
+			strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var body struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+			ExpiresIn    int    `json:"expires_in"`
+			Error        string `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("token endpoint: %d %s", resp.StatusCode, body.Error)
+		}
+		refresh = body.RefreshToken
+		cached = &oauth2.Token{AccessToken: body.AccessToken, TokenType: "Bearer", Expiry: time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)}
+		return cached, nil
+	})
+}
+
+type tokenFunc func(ctx context.Context, tenant string) (*oauth2.Token, error)
+
+func (f tokenFunc) Token(ctx context.Context, tenant string) (*oauth2.Token, error) { return f(ctx, tenant) }
+
+func fakeClient(t *testing.T, srv *testserver.Server, mut ...func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{
+		PartnerTenantID:     srv.World.PartnerTenantID,
+		PartnerCenterTokens: samTokens(srv, "https://api.partnercenter.microsoft.com/user_impersonation"),
+		GraphTokens:         samTokens(srv, "https://graph.microsoft.com/.default"),
+		PartnerCenterURL:    srv.PartnerCenterURL(),
+		GraphURL:            srv.GraphURL(),
+		HTTPClient:          srv.HTTPClient(),
+		MinBackoff:          time.Millisecond,
+	}
+	for _, m := range mut {
+		m(&cfg)
+	}
+	c, err := NewClient(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+func TestFakePartnerCenterCustomersAcrossPages(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 11, Tenants: 25, MinUsers: 1, MaxUsers: 2})
+	c := fakeClient(t, srv, func(c *Config) { c.CustomerPageSize = 4 })
+	var want []string
+	for _, tn := range srv.World.Tenants {
+		if tn.InPartnerCenter {
+			want = append(want, tn.ID)
+		}
+	}
+	require.Less(t, len(want), 25, "the generator leaves some tenants out of Partner Center")
+	srv.ResetCounts()
+	got, err := c.AllCustomers(t.Context())
+	require.NoError(t, err)
+	var ids []string
+	for _, cu := range got {
+		ids = append(ids, cu.TenantID())
+		assert.NotEmpty(t, cu.CompanyProfile.CompanyName)
+		assert.True(t, strings.HasSuffix(cu.CompanyProfile.Domain, ".onmicrosoft.com"))
+	}
+	assert.Equal(t, want, ids)
+	assert.Equal(t, (len(want)+3)/4, srv.Requests(testserver.ServicePartnerCenter, "*"), "one request per page of 4")
+
+	cu, err := c.GetCustomer(t.Context(), want[1])
+	require.NoError(t, err)
+	assert.Equal(t, want[1], cu.ID)
+	_, err = c.GetCustomer(t.Context(), "0f0f0f0f-0000-4000-8000-000000000000")
+	require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
+	d, _ := tenantsync.Details(err)
+	assert.Equal(t, "60003", d.Code)
+	assert.NotEmpty(t, d.RequestID, "MS-RequestId is echoed and kept")
+}
+
+func TestFakePartnerCenterThrottling(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 3, Tenants: 5, MinUsers: 1, MaxUsers: 2})
+	c := fakeClient(t, srv, func(c *Config) { c.MaxRetries = 2; c.MaxRetryAfter = 10 * time.Second })
+
+	srv.ThrottlePartnerCenter(1, 0)
+	got, err := c.AllCustomers(t.Context())
+	require.NoError(t, err, "one 429 is retried")
+	assert.Len(t, got, 5)
+
+	srv.ThrottlePartnerCenter(5, 0)
+	_, err = c.AllCustomers(t.Context())
+	require.ErrorIs(t, err, tenantsync.ErrThrottled)
+	d, _ := tenantsync.Details(err)
+	assert.Contains(t, d.Message, "Rate limit is exceeded")
+	srv.ClearFaults()
+
+	remove := srv.ThrottlePartnerCenter(5, 90*time.Second)
+	defer remove()
+	_, err = c.AllCustomers(t.Context())
+	require.ErrorIs(t, err, tenantsync.ErrThrottled)
+	d, _ = tenantsync.Details(err)
+	assert.Equal(t, 90*time.Second, d.RetryAfter, "a Retry-After beyond MaxRetryAfter fails at once with the wait")
+}
+
+func TestFakePartnerCenterRefusesAGraphToken(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 3, Tenants: 5, MinUsers: 1, MaxUsers: 2})
+	c := fakeClient(t, srv, func(c *Config) { c.PartnerCenterTokens = samTokens(srv, "https://graph.microsoft.com/.default") })
+	_, err := c.AllCustomers(t.Context())
+	require.ErrorIs(t, err, tenantsync.ErrUnauthorized)
+	assert.Contains(t, tenantsync.HintOf(err), "api.partnercenter.microsoft.com")
+}
+
+func TestFakeApplicationConsent(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 5, Tenants: 16, MinUsers: 1, MaxUsers: 2})
+	c := fakeClient(t, srv)
+	var target string
+	for _, tn := range srv.World.Tenants {
+		if !tn.Consented && tn.InPartnerCenter && len(tn.Relationships) > 0 && tn.Relationships[0].Status == "active" &&
+			slices.Contains(tn.Relationships[0].Roles, RoleCloudApplicationAdministrator) &&
+			time.Since(tn.Relationships[0].ActivatedAt) > 2*time.Hour {
+			target = tn.ID
+			break
+		}
+	}
+	require.NotEmpty(t, target, "the world has an unconsented customer the partner administers")
+	consent := ApplicationConsent{ApplicationID: srv.PartnerApp().ClientID, DisplayName: "tenantsync",
+		ApplicationGrants: []ApplicationGrant{{EnterpriseApplicationID: GraphResourceAppID, Scope: "Directory.Read.All,User.ReadWrite.All"}}}
+
+	res, err := c.GrantApplicationConsent(t.Context(), target, consent)
+	require.NoError(t, err)
+	assert.True(t, res.Created)
+	assert.True(t, srv.World.Tenant(target).Consented, "the fake Entra now issues tokens in the tenant")
+	recs := srv.Consents()
+	require.Len(t, recs, 1)
+	assert.Equal(t, "Directory.Read.All,User.ReadWrite.All", recs[0].Grants[0].Scope)
+	assert.Equal(t, srv.PartnerUserID(), recs[0].UserID)
+
+	res, err = c.GrantApplicationConsent(t.Context(), target, consent)
+	require.NoError(t, err, "409 already exists is success")
+	assert.False(t, res.Created)
+
+	consent.ApplicationID = "0f0f0f0f-0000-4000-8000-000000000000"
+	_, err = c.GrantApplicationConsent(t.Context(), target, consent)
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "an unknown application is refused")
+}
+
+func TestFakeGDAPRelationshipsMergedAndFiltered(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 9, Tenants: 12, MinUsers: 1, MaxUsers: 2})
+	c := fakeClient(t, srv, func(c *Config) { c.RelationshipPageSize = 2 })
+	total := 0
+	for _, tn := range srv.World.Tenants {
+		total += len(tn.Relationships)
+	}
+	srv.ResetCounts()
+	rels, err := c.AllRelationships(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, rels, total)
+	assert.GreaterOrEqual(t, srv.Requests(testserver.ServiceGraph, "*"), total/2, "pages of two")
+
+	accesses, err := c.GDAPCustomers(t.Context())
+	require.NoError(t, err)
+	byID := map[string]CustomerAccess{}
+	for _, a := range accesses {
+		byID[a.TenantID] = a
+	}
+	w := srv.World.Tenants
+	withMLT := byID[strings.ToLower(w[0].ID)]
+	require.Len(t, withMLT.MicrosoftLed, 1, "tenant 0 has an MLT_ relationship beside its own")
+	assert.Len(t, withMLT.Relationships, 1)
+	for _, g := range withMLT.Roles {
+		assert.NotEqual(t, RoleGlobalReader, g.RoleID, "MLT_ roles are not merged")
+	}
+	merged := byID[strings.ToLower(w[1].ID)]
+	assert.Equal(t, 2, merged.ActiveRelationships)
+	assert.Len(t, merged.Roles, 5, "the union of two relationships' roles")
+	_, hasExchange := merged.Role(RoleExchangeAdministrator)
+	assert.False(t, hasExchange)
+	assert.False(t, byID[strings.ToLower(w[4].ID)].Active, "tenant 4's relationship expired")
+	assert.False(t, byID[strings.ToLower(w[6].ID)].Active, "tenant 6's invitation is pending")
+
+	tenants, err := c.Discovery().ListTenants(t.Context())
+	require.NoError(t, err)
+	want := map[string]bool{}
+	for _, tn := range w {
+		if tn.InPartnerCenter || byID[strings.ToLower(tn.ID)].Active {
+			want[strings.ToLower(tn.ID)] = true
+		}
+	}
+	assert.Len(t, tenants, len(want))
+	for _, tn := range tenants {
+		assert.True(t, want[tn.ID], tn.ID)
+		assert.NotEmpty(t, tn.DisplayName)
+		assert.NotEmpty(t, tn.Relationship)
+	}
+}
+
+func TestFakeReadinessStates(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 9, Tenants: 8, MinUsers: 1, MaxUsers: 2})
+	c := fakeClient(t, srv)
+	w := srv.World.Tenants
+	// The prober stands in for Graph: it refuses calls while a role propagates, as Graph does.
+	p := &scriptedProber{byTen: map[string]error{strings.ToLower(w[2].ID): forbidden()}}
+	rows, err := c.Readiness(t.Context(), &Checker{Prober: p}, 3)
+	require.NoError(t, err)
+	byID := map[string]TenantReadiness{}
+	for _, r := range rows {
+		byID[r.TenantID] = r
+	}
+	want := map[int]State{0: StateReady, 1: StateRoleMissing, 2: StatePropagating, 3: StateExpiring, 4: StateNoRelationship,
+		5: StateReady, 6: StateNoRelationship}
+	for i, s := range want {
+		assert.Equal(t, s, byID[strings.ToLower(w[i].ID)].State(), "tenant %d", i)
+	}
+	missing := byID[strings.ToLower(w[1].ID)]
+	for c, role := range map[Capability]string{CapabilityReadDevices: "Intune Administrator", CapabilityReadMailboxes: "Exchange Administrator"} {
+		st, ok := missing.Status(c)
+		require.True(t, ok)
+		assert.Equal(t, StateRoleMissing, st.State)
+		assert.Contains(t, st.Action, role)
+	}
+}
