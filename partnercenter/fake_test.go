@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,7 +68,9 @@ func samTokens(srv *testserver.Server, scope string) TokenSource {
 
 type tokenFunc func(ctx context.Context, tenant string) (*oauth2.Token, error)
 
-func (f tokenFunc) Token(ctx context.Context, tenant string) (*oauth2.Token, error) { return f(ctx, tenant) }
+func (f tokenFunc) Token(ctx context.Context, tenant string) (*oauth2.Token, error) {
+	return f(ctx, tenant)
+}
 
 func fakeClient(t *testing.T, srv *testserver.Server, mut ...func(*Config)) *Client {
 	t.Helper()
