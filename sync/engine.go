@@ -122,6 +122,7 @@ type Engine struct {
 
 	writes atomic.Bool
 	sched  *scheduler
+	slots  chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
 	events *dispatcher
 
 	progMu   stdsync.Mutex
@@ -142,7 +143,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, configError("no Sources", "pass at least one tenantsync.Source (cipp.Source or graph.Source)")
 	}
 	names := map[string]bool{}
-	for i, s := range cfg.Sources {
+	for _, s := range cfg.Sources {
 		if s == nil || s.Name() == "" {
 			return nil, configError("source without a name", "every Source needs a non-empty Name")
 		}
@@ -150,7 +151,6 @@ func New(cfg Config) (*Engine, error) {
 			return nil, configError("two sources named "+s.Name(), "give each Source a distinct Name")
 		}
 		names[s.Name()] = true
-		_ = i
 	}
 	for _, k := range cfg.Kinds {
 		if !k.Valid() {
@@ -183,6 +183,7 @@ func New(cfg Config) (*Engine, error) {
 		e.kinds = tenantsync.AllKinds()
 	}
 	e.cfg.Match.AutoCreate = cfg.AutoCreate
+	e.slots = make(chan struct{}, e.limits.Concurrency)
 	e.writes.Store(cfg.WritesEnabled)
 	e.events = newDispatcher(cfg.Sink, e.limits.EventBuffer, e.limits.EventTimeout)
 	return e, nil
@@ -220,15 +221,6 @@ func (e *Engine) emit(ev Event) {
 	}
 	ev.Account = e.account
 	e.events.emit(ev)
-}
-
-func (e *Engine) source(name string) tenantsync.Source {
-	for _, s := range e.sources {
-		if s.Name() == name {
-			return s
-		}
-	}
-	return nil
 }
 
 func configError(what, hint string) error {

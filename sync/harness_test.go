@@ -328,7 +328,6 @@ type harness struct {
 	contacts *FakeContacts
 	sink     *RecordingSink
 	auth     FakeAuthorizer
-	approver *FakeApprover
 	cipp     *FakeWriter
 	graph    *FakeWriter
 	eng      *Engine

@@ -36,8 +36,8 @@ func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) err
 		return err
 	}
 	e.emit(Event{Type: EventTenantLinked, TenantID: tenantID, ClientID: clientID, Actor: actor})
-	e.sched.request(tenantID)
 	e.kick(tenantID)
+	e.sched.poke()
 	return nil
 }
 

@@ -16,10 +16,9 @@ import (
 // Limits.Concurrency; Run returns after the running syncs have stopped.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg stdsync.WaitGroup
-	slots := make(chan struct{}, e.limits.Concurrency)
 	defer wg.Wait()
 	for {
-		e.cycle(ctx, slots, &wg)
+		e.cycle(ctx, &wg)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -33,8 +32,7 @@ func (e *Engine) Run(ctx context.Context) error {
 // It returns the reports of the tenants it synced.
 func (e *Engine) RunOnce(ctx context.Context) ([]*Report, error) {
 	var wg stdsync.WaitGroup
-	slots := make(chan struct{}, e.limits.Concurrency)
-	reports, err := e.cycle(ctx, slots, &wg)
+	reports, err := e.cycle(ctx, &wg)
 	wg.Wait()
 	out := make([]*Report, 0, len(reports))
 	for _, r := range reports {
@@ -46,8 +44,9 @@ func (e *Engine) RunOnce(ctx context.Context) ([]*Report, error) {
 }
 
 // cycle runs discovery, then claims due tenants for the free slots and starts their syncs.
-func (e *Engine) cycle(ctx context.Context, slots chan struct{}, wg *stdsync.WaitGroup) ([]**Report, error) {
+func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup) ([]**Report, error) {
 	_, derr := e.Discover(ctx)
+	slots := e.slots
 	free := cap(slots) - len(slots)
 	if free <= 0 || ctx.Err() != nil {
 		return nil, derr
@@ -76,8 +75,7 @@ func (e *Engine) cycle(ctx context.Context, slots chan struct{}, wg *stdsync.Wai
 // the remaining wait); a tenant being synced by this or another process fails with
 // ErrAlreadyRunning.
 func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) {
-	rec, err := e.linkedTenant(ctx, "SyncNow", tenantID)
-	if err != nil {
+	if _, err := e.linkedTenant(ctx, "SyncNow", tenantID); err != nil {
 		return nil, err
 	}
 	var storedStart time.Time
@@ -99,12 +97,11 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, now, e.limits.LeaseTTL); err != nil {
 		return nil, err
 	}
-	_ = rec
 	return e.syncLeased(ctx, tenantID, "sync-now")
 }
 
-// kick starts a tenant's sync in the background at once (after a link), within the
-// concurrency limit shared with nothing else: a busy tenant is left to Run.
+// kick starts a tenant's sync in the background (after a link), within the concurrency limit
+// Run observes too; a tenant whose lease is held elsewhere is left to Run.
 func (e *Engine) kick(tenantID string) {
 	if e.closed.Load() {
 		return
@@ -112,6 +109,8 @@ func (e *Engine) kick(tenantID string) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		e.slots <- struct{}{}
+		defer func() { <-e.slots }()
 		ctx := context.Background()
 		if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
 			return

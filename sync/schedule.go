@@ -42,7 +42,7 @@ func (c Cadence) withDefaults() Cadence {
 }
 
 // scheduler holds the engine's in-process scheduling state: which clients are active, which
-// tenants were asked for (link, sync-now) and when each tenant last started. Durable facts (the
+// tenants are syncing here and when each tenant last started. Durable facts (the
 // last finished sync) live in the store; this is what a restart may forget without harm.
 type scheduler struct {
 	cad Cadence
@@ -50,7 +50,6 @@ type scheduler struct {
 	mu       stdsync.Mutex
 	active   map[string]time.Time // client ID → active until
 	started  map[string]time.Time // tenant ID → last start seen by this process
-	pending  map[string]bool      // tenant ID → run at the next opportunity
 	inflight map[string]bool      // tenant ID → a sync is running in this process
 	wake     chan struct{}
 }
@@ -60,7 +59,6 @@ func newScheduler(c Cadence) *scheduler {
 		cad:      c.withDefaults(),
 		active:   map[string]time.Time{},
 		started:  map[string]time.Time{},
-		pending:  map[string]bool{},
 		inflight: map[string]bool{},
 		wake:     make(chan struct{}, 1),
 	}
@@ -98,28 +96,7 @@ func (s *scheduler) interval(active bool) time.Duration {
 	return s.cad.Quiet
 }
 
-// nextDue returns when a tenant that last started at last is due again.
-func (s *scheduler) nextDue(tenantID string, last time.Time, active bool) time.Time {
-	s.mu.Lock()
-	if t, ok := s.started[tenantID]; ok && t.After(last) {
-		last = t
-	}
-	pending := s.pending[tenantID]
-	s.mu.Unlock()
-	if pending || last.IsZero() {
-		return time.Time{}
-	}
-	return last.Add(s.interval(active))
-}
-
-// request marks a tenant to be synced at the next opportunity and wakes Run.
-func (s *scheduler) request(tenantID string) {
-	s.mu.Lock()
-	s.pending[tenantID] = true
-	s.mu.Unlock()
-	s.poke()
-}
-
+// poke wakes Run so a link or an activity change is acted on before the next tick.
 func (s *scheduler) poke() {
 	select {
 	case s.wake <- struct{}{}:
@@ -131,7 +108,6 @@ func (s *scheduler) poke() {
 func (s *scheduler) forget(tenantID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.pending, tenantID)
 	delete(s.started, tenantID)
 }
 
@@ -162,7 +138,6 @@ func (s *scheduler) begin(tenantID string, now time.Time) bool {
 	}
 	s.inflight[tenantID] = true
 	s.started[tenantID] = now
-	delete(s.pending, tenantID)
 	return true
 }
 
