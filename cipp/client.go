@@ -57,9 +57,8 @@ type options struct {
 	userAgent     string
 }
 
-// WithHTTPClient sets the underlying HTTP client (TLS roots, proxy). The client's redirect
-// policy is replaced: CIPP answers a misdirected call with a redirect to a sign-in page, which
-// must be reported, not followed.
+// WithHTTPClient sets the underlying HTTP client (TLS roots, proxy). Redirects are not followed:
+// CIPP's UI answers a misdirected call with a redirect to a sign-in page, which is reported.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error {
 		if hc == nil {
@@ -224,7 +223,11 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	} else {
 		hc.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	hc.Transport = keepRedirects{rt}
 
 	c := &Client{cfg: cfg, opts: o, apiBase: base + "/api/", attempts: map[string]int{}}
 	c.tokens = o.tokens
@@ -398,4 +401,23 @@ func (c *Client) wrapTransport(op, tenant string, err error) error {
 	e := c.newError(tenantsync.ErrUnavailable, op, tenant, 0, err.Error(), HintRetry)
 	e.Err = err
 	return e
+}
+
+// locationHeader carries a redirect's Location past net/http, which follows any 3xx with one.
+const locationHeader = "X-Tenantsync-Location"
+
+// keepRedirects hides the Location of redirects so they reach the client as answers: CIPP's UI
+// host redirects a bearer-token call to its sign-in page, and following it would turn a
+// misconfigured base URL into an HTML page or a confusing 404.
+type keepRedirects struct{ base http.RoundTripper }
+
+func (k keepRedirects) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := k.base.RoundTrip(req)
+	if err == nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			resp.Header.Del("Location")
+			resp.Header.Set(locationHeader, loc)
+		}
+	}
+	return resp, err
 }

@@ -102,7 +102,10 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 	switch {
 	case status >= 300 && status < 400:
 		e.Kind, e.Hint = tenantsync.ErrInvalidInput, HintUIURL
-		loc := resp.Header.Get("Location")
+		loc := resp.Header.Get(locationHeader)
+		if loc == "" {
+			loc = resp.Header.Get("Location")
+		}
 		if strings.Contains(loc, "/.auth/login") {
 			e.Message = "CIPP redirected the request to its sign-in page (" + redactURL(loc) + "): the URL is the CIPP UI, not the Function App"
 		} else {

@@ -1,0 +1,241 @@
+package cipp
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// TestErrorKindsAndHints drives every failure CIPP answers with through the client and checks
+// the kind, the hint and the code a caller sees.
+func TestErrorKindsAndHints(t *testing.T) {
+	t.Parallel()
+	text := func(status int, file string) stubResponse {
+		return stubResponse{status: status, ctype: "text/plain; charset=utf-8", body: string(readTestdata(t, file))}
+	}
+	js := func(status int, file string) stubResponse {
+		return stubResponse{status: status, ctype: "application/json", body: string(readTestdata(t, file))}
+	}
+	tests := []struct {
+		name     string
+		endpoint string
+		resp     stubResponse
+		kind     error
+		hint     string
+		code     string
+		status   int
+		contains string
+	}{
+		{"no token accepted", "ListUsers", stubResponse{status: 401}, tenantsync.ErrUnauthorized, HintUnauthorized, "", 401, "refused the bearer token"},
+		{"UI URL redirects to sign-in", "ListUsers", stubResponse{status: 302, header: map[string]string{"Location": "/.auth/login/aad?post_login_redirect_uri=/api/ListUsers"}, body: "<html>"}, tenantsync.ErrInvalidInput, HintUIURL, "", 302, "sign-in page"},
+		{"other redirect", "ListUsers", stubResponse{status: 301, header: map[string]string{"Location": "https://elsewhere.example/x?y=1"}}, tenantsync.ErrInvalidInput, HintUIURL, "", 301, "https://elsewhere.example/x"},
+		{"readonly client writes", "ListUsers", text(403, "403-readonly-write.txt"), tenantsync.ErrForbidden, HintWriteRole, "Identity.User.ReadWrite", 403, "'readonly' base role"},
+		{"base role lacks a read permission", "ListUsers", stubResponse{status: 403, body: "Access to this CIPP API endpoint is not allowed, the 'readonly' base role does not have the required permission: CIPP.AppSettings.Read"}, tenantsync.ErrForbidden, HintReadRole, "CIPP.AppSettings.Read", 403, ""},
+		{"roleless client", "ListUsers", text(403, "403-roleless.txt"), tenantsync.ErrForbidden, HintNoRole, "", 403, "does not have the required permission"},
+		{"custom role lacks permission", "ListUsers", text(403, "403-custom-permission.txt"), tenantsync.ErrForbidden, HintCustomRole, "Exchange.Mailbox.Read", 403, ""},
+		{"custom role blocks endpoint", "ListUsers", text(403, "403-custom-blocked.txt"), tenantsync.ErrForbidden, HintBlockedByRole, "", 403, "helpdesk"},
+		{"tenant outside custom role", "ListUsers", text(403, "403-tenant.txt"), tenantsync.ErrForbidden, HintTenantScope, "", 403, ""},
+		{"IP not in range", "ListUsers", text(403, "403-ip-range.txt"), tenantsync.ErrForbidden, HintIPRange, "", 403, ""},
+		{"subscription ended", "ListUsers", text(403, "403-subscription.txt"), tenantsync.ErrForbidden, HintSubscription, "", 403, ""},
+		{"CPV permission missing", "ListMailboxes", js(403, "403-ListMailboxes.json"), tenantsync.ErrRoleMissing, HintCPV, "", 403, "CPV refresh"},
+		{"endpoint unknown to this version", "ListUsers", text(404, "404-endpoint.txt"), tenantsync.ErrUnsupported, HintUpgrade, "", 404, "ListUsers"},
+		{"other 404", "ListUsers", stubResponse{status: 404, body: "no such user"}, tenantsync.ErrNotFound, "", "", 404, ""},
+		{"feature disabled", "ListUsers", text(503, "503-disabled.txt"), tenantsync.ErrUnsupported, HintFeatureOff, "", 503, "Offboarding"},
+		{"plain 500", "ListUsers", text(500, "500-text.txt"), tenantsync.ErrUnavailable, HintRetry, "", 500, "504 (Gateway Timeout)"},
+		{"consent missing", "ListDomains", js(500, "500-ListDomains-consent.json"), tenantsync.ErrConsentRequired, HintConsent, "AADSTS65001", 500, ""},
+		{"CIPP tokens expired", "ListUsers", text(500, "500-ListUsers-token-expired.txt"), tenantsync.ErrAuthorizationRevoked, HintCIPPTokens, "", 500, "Setup Wizard"},
+		{"grant revoked", "ListGraphRequest", text(400, "400-ListGraphRequest-revoked.txt"), tenantsync.ErrAuthorizationRevoked, HintCIPPTokens, "AADSTS50173", 400, ""},
+		{"tenant not in CIPP", "ListGraphRequest", text(400, "400-ListGraphRequest-unknown-tenant.txt"), tenantsync.ErrTenantNotFound, HintRefreshTenants, "", 400, ""},
+		{"tenant excluded", "ListGraphRequest", stubResponse{status: 400, body: "Graph Error: Graph request denied for 'contoso.com': the tenant is excluded from CIPP management. - Endpoint: users"}, tenantsync.ErrTenantNotFound, HintExcluded, "", 400, ""},
+		{"bad request", "ListGraphRequest", stubResponse{status: 400, body: "Graph Error: Invalid filter clause - Endpoint: users"}, tenantsync.ErrInvalidInput, "check the request's parameters against CIPP's API documentation", "", 400, "Invalid filter"},
+		{"licence missing", "ListUsers", stubResponse{status: 500, body: `["Required license not available for this tenant"]`}, tenantsync.ErrLicenseRequired, HintLicence, "", 500, ""},
+		{"insufficient privileges", "ListUsers", stubResponse{status: 500, body: "Insufficient privileges to complete the operation."}, tenantsync.ErrRoleMissing, HintCPV, "", 500, ""},
+		{"other AADSTS", "ListUsers", stubResponse{status: 500, body: "AADSTS700024: Client assertion is not within its valid time range."}, tenantsync.ErrAuthorizationRevoked, HintCIPPTokens, "AADSTS700024", 500, ""},
+		{"throttled by a proxy", "ListUsers", stubResponse{status: 429, header: map[string]string{"Retry-After": "0"}, body: "slow down"}, tenantsync.ErrThrottled, "wait and retry; CIPP itself does not rate-limit, so something in front of it does", "", 429, ""},
+		{"200 with a message array", "ListUsers", stubResponse{status: 200, ctype: "application/json", body: `["Could not connect to the tenant"]`}, tenantsync.ErrUnavailable, HintRetry, "", 200, "Could not connect"},
+		{"200 with a message string", "ListUsers", stubResponse{status: 200, ctype: "text/plain", body: `The CIPP user access token has expired.`}, tenantsync.ErrAuthorizationRevoked, HintCIPPTokens, "", 200, ""},
+		{"200 AllTenants deprecation", "ListUsers", js(200, "ListUsers-AllTenants.json"), tenantsync.ErrUnsupported, "query one tenant at a time", "", 200, "deprecated"},
+		{"200 truncated body", "ListUsers", stubResponse{status: 200, ctype: "application/json", body: `[{"id":"a"},{"id":`}, tenantsync.ErrUnavailable, HintRetry, "", 200, "not valid JSON"},
+		{"200 unknown shape", "ListUsers", stubResponse{status: 200, ctype: "application/json", body: `42`}, tenantsync.ErrUnavailable, HintRetry, "", 200, "unexpected unknown response"},
+		{"200 empty body", "ListUsers", stubResponse{status: 200}, tenantsync.ErrUnavailable, HintRetry, "", 200, "unexpected empty response"},
+		{"200 row of the wrong type", "ListUsers", stubResponse{status: 200, ctype: "application/json", body: `[{"id":5}]`}, tenantsync.ErrUnavailable, "CIPP's response format changed; update tenantsync or report the field named here", "", 200, "did not decode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := stubCIPP(t, map[string]stubResponse{tt.endpoint: tt.resp})
+			var err error
+			switch tt.endpoint {
+			case "ListGraphRequest":
+				_, err = c.ListGraphRequestPage(t.Context(), contosoDomain, GraphRequest{Endpoint: "users"}, "")
+			case "ListMailboxes":
+				_, err = c.Mailboxes(t.Context(), contosoDomain)
+			case "ListDomains":
+				_, err = c.Domains(t.Context(), contosoDomain)
+			default:
+				_, err = c.Users(t.Context(), contosoDomain)
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tt.kind)
+			d, ok := tenantsync.Details(err)
+			require.True(t, ok, "error carries details: %v", err)
+			assert.Equal(t, Service, d.Service)
+			assert.Equal(t, tt.hint, d.Hint)
+			assert.Equal(t, tt.code, d.Code)
+			assert.Equal(t, tt.status, d.Status)
+			assert.Contains(t, err.Error(), tt.contains)
+			if tt.endpoint != "" && tt.kind != tenantsync.ErrTenantNotFound {
+				assert.Equal(t, contosoID, d.Tenant)
+			}
+		})
+	}
+}
+
+func TestThrottleKeepsRetryAfter(t *testing.T) {
+	t.Parallel()
+	c, _ := stubCIPP(t, map[string]stubResponse{"ListUsers": {status: 429, header: map[string]string{"Retry-After": "600"}}})
+	_, err := c.Users(t.Context(), contosoDomain)
+	require.ErrorIs(t, err, tenantsync.ErrThrottled)
+	d, _ := tenantsync.Details(err)
+	assert.GreaterOrEqual(t, d.RetryAfter, 9*time.Minute)
+}
+
+func TestRequestIDKept(t *testing.T) {
+	t.Parallel()
+	c, _ := stubCIPP(t, map[string]stubResponse{"ListUsers": {status: 403, body: "Access to this tenant is not allowed", header: map[string]string{"x-ms-request-id": "req-123"}}})
+	_, err := c.Users(t.Context(), contosoDomain)
+	d, ok := tenantsync.Details(err)
+	require.True(t, ok)
+	assert.Equal(t, "req-123", d.RequestID)
+	assert.Contains(t, err.Error(), "request-id req-123")
+}
+
+func TestLongMessagesAreCut(t *testing.T) {
+	t.Parallel()
+	long := make([]byte, 5000)
+	for i := range long {
+		long[i] = 'x'
+	}
+	c, _ := stubCIPP(t, map[string]stubResponse{"ListUsers": {status: 500, body: string(long)}})
+	_, err := c.Users(t.Context(), contosoDomain)
+	d, _ := tenantsync.Details(err)
+	require.NotNil(t, d)
+	assert.Less(t, len(d.Message), 700)
+}
+
+func TestListTenantsErrorRow(t *testing.T) {
+	t.Parallel()
+	c, _ := stubCIPP(t, map[string]stubResponse{"ListTenants": {status: 200, ctype: "application/json", body: string(readTestdata(t, "ListTenants-error.json"))}})
+	_, err := c.ListTenants(t.Context())
+	require.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked, "AADSTS700082 in the row")
+	assert.Equal(t, HintCIPPTokens, tenantsync.HintOf(err))
+
+	c2, _ := stubCIPP(t, map[string]stubResponse{"ListTenants": {status: 200, ctype: "application/json", body: `[{"Results":"Failed to retrieve tenants: boom","defaultDomainName":"","displayName":"Failed to retrieve tenants. Perform a permission check.","customerId":""}]`}})
+	_, err = c2.Users(t.Context(), contosoDomain)
+	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	assert.Equal(t, HintPermCheck, tenantsync.HintOf(err))
+}
+
+func TestActionFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		endpoint string
+		resp     stubResponse
+		kind     error
+		hint     string
+		call     func(*Client) (ActionResult, error)
+		lines    int
+	}{
+		{"AD-synced user", "ExecDisableUser", stubResponse{status: 500, ctype: "application/json", body: string(readTestdata(t, "500-ExecDisableUser.json"))}, tenantsync.ErrUnsupported, HintADSync,
+			func(c *Client) (ActionResult, error) {
+				return c.SetSignInEnabled(t.Context(), contosoDomain, "onprem@contoso.com", false)
+			}, 0},
+		{"licence missing", "ExecResetPass", stubResponse{status: 500, ctype: "application/json", body: string(readTestdata(t, "500-ExecResetPass.json"))}, tenantsync.ErrLicenseRequired, HintLicence,
+			func(c *Client) (ActionResult, error) {
+				return c.ResetPassword(t.Context(), contosoDomain, "jane@contoso.com", "Jane Doe", true)
+			}, 0},
+		{"plain failure", "ExecRevokeSessions", stubResponse{status: 500, ctype: "application/json", body: `{"Results":"Failed to revoke sessions for jane@contoso.com. Error: Something broke"}`}, tenantsync.ErrUnavailable, "CIPP could not complete the action; the message says why",
+			func(c *Client) (ActionResult, error) {
+				return c.RevokeSessions(t.Context(), contosoDomain, "8c1d4b2a-3e5f-4a6b-9c7d-1e2f3a4b5c6d", "jane@contoso.com")
+			}, 0},
+		{"partial EditGroup", "EditGroup", stubResponse{status: 200, ctype: "application/json", body: string(readTestdata(t, "EditGroup-partial.json"))}, tenantsync.ErrUnavailable, "CIPP could not complete the action; the message says why",
+			func(c *Client) (ActionResult, error) {
+				return c.AddGroupMember(t.Context(), contosoDomain, "g1", "u1", "jane@contoso.com")
+			}, 2},
+		{"object results with an error state", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: string(readTestdata(t, "Results-objects.json"))}, tenantsync.ErrUnavailable, "CIPP could not complete the action; the message says why",
+			func(c *Client) (ActionResult, error) { return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com") }, 2},
+		{"unreadable results", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: `{"Results":5}`}, tenantsync.ErrUnavailable, HintRetry,
+			func(c *Client) (ActionResult, error) { return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com") }, 0},
+		{"array answer", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: `[1]`}, tenantsync.ErrUnavailable, HintRetry,
+			func(c *Client) (ActionResult, error) { return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com") }, 0},
+		{"readonly role", "ExecDisableUser", stubResponse{status: 403, body: string(readTestdata(t, "403-readonly-write.txt"))}, tenantsync.ErrForbidden, HintWriteRole,
+			func(c *Client) (ActionResult, error) {
+				return c.SetSignInEnabled(t.Context(), contosoDomain, "jane@contoso.com", false)
+			}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := stubCIPP(t, map[string]stubResponse{tt.endpoint: tt.resp})
+			res, err := tt.call(c)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tt.kind)
+			assert.Equal(t, tt.hint, tenantsync.HintOf(err))
+			assert.Len(t, res.Lines, tt.lines)
+		})
+	}
+}
+
+func TestActionResultForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		endpoint, file string
+		call           func(*Client) (ActionResult, error)
+		message        string
+		copyField      string
+	}{
+		{"ExecResetPass", "ExecResetPass.json", func(c *Client) (ActionResult, error) {
+			return c.ResetPassword(t.Context(), contosoDomain, "jane@contoso.com", "Jane Doe", true)
+		}, "Successfully reset the password for Jane Doe", "Xy7#kP2!mQ9z"},
+		{"ExecDisableUser", "ExecDisableUser.json", func(c *Client) (ActionResult, error) {
+			return c.SetSignInEnabled(t.Context(), contosoDomain, "jane@contoso.com", false)
+		}, "Successfully set account enabled state to False", ""},
+		{"EditGroup", "EditGroup.json", func(c *Client) (ActionResult, error) {
+			return c.RemoveGroupMember(t.Context(), contosoDomain, "g", "u", "jane@contoso.com")
+		}, "Success - Added member", ""},
+	}
+	for _, tt := range tests {
+		c, _ := stubCIPP(t, map[string]stubResponse{tt.endpoint: {status: 200, ctype: "application/json", body: string(readTestdata(t, tt.file))}})
+		res, err := tt.call(c)
+		require.NoError(t, err, tt.file)
+		assert.Contains(t, res.Message(), tt.message)
+		assert.Equal(t, tt.copyField, res.CopyField())
+		if tt.copyField != "" {
+			assert.NotContains(t, res.String(), tt.copyField, "String hides the password")
+			assert.NotContains(t, res.GoString(), tt.copyField)
+		}
+	}
+	// A plain-text 200 answer to an action is its message.
+	c, _ := stubCIPP(t, map[string]stubResponse{"ExecRevokeSessions": {status: 200, ctype: "text/plain", body: "Successfully revoked sessions for jane@contoso.com"}})
+	res, err := c.RevokeSessions(t.Context(), contosoDomain, "u", "jane@contoso.com")
+	require.NoError(t, err)
+	assert.Equal(t, "Successfully revoked sessions for jane@contoso.com", res.Message())
+}
+
+func TestClassifyIsStableForUnknownText(t *testing.T) {
+	t.Parallel()
+	_, _, _, ok := classify("everything is fine")
+	assert.False(t, ok)
+	kind, _, _, ok := classify("Resource 'x' does not exist or one of its queried reference-property objects are not present.")
+	assert.True(t, ok)
+	assert.True(t, errors.Is(kind, tenantsync.ErrNotFound))
+	assert.Equal(t, "https://x.example/a", redactURL("https://x.example/a?code=secret#frag"))
+	assert.Empty(t, requestID(http.Header{}))
+}
