@@ -160,7 +160,7 @@ func ParseAddress(s string) (Address, error) {
 		spec, display = a.Address, a.Name
 	}
 	var buf [128]byte
-	key, at, r := appendCanonical(buf[:0], spec)
+	key, at, r := appendCanonical(buf[:0], spec, nil)
 	if r != "" {
 		return Address{}, addrErr(s, r)
 	}
@@ -180,13 +180,19 @@ func NormalizeEmail(s string) (string, error) {
 // brackets, quotes, comments), so it takes net/mail's full parser rather than the fast path.
 func needsRFC5322(s string) bool {
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '<', '>', '"', '(', ')', ' ', '\t', ',', ';', '\\', '[', ']', ':':
+		if rfc5322Special[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+var rfc5322Special = func() (t [256]bool) {
+	for _, c := range "<>\"() \t,;\\[]:" {
+		t[c] = true
+	}
+	return t
+}()
 
 // ProxyAddress is one entry of an Exchange proxyAddresses list.
 type ProxyAddress struct {
@@ -301,7 +307,9 @@ const (
 // appendCanonical appends the canonical "local@domain" form of a bare addr-spec to dst and
 // returns it with the index of the "@" in it. It allocates nothing for an ASCII address that
 // fits dst's capacity, which keeps Index.Match as cheap as a lowercase and a map lookup.
-func appendCanonical(dst []byte, s string) ([]byte, int, Reason) {
+// known, when not nil, holds canonical domains already validated (an Index's contact
+// domains), so an A-label domain among them skips the IDNA check.
+func appendCanonical(dst []byte, s string, known map[string]struct{}) ([]byte, int, Reason) {
 	if s == "" {
 		return dst, 0, ReasonEmpty
 	}
@@ -319,7 +327,7 @@ func appendCanonical(dst []byte, s string) ([]byte, int, Reason) {
 	if len(s) > 4*maxAddress {
 		return dst, 0, ReasonTooLong
 	}
-	if indexFold(local, "#ext#") >= 0 {
+	if strings.IndexByte(local, '#') >= 0 && indexFold(local, "#ext#") >= 0 {
 		return dst, 0, ReasonGuestUPN
 	}
 	start := len(dst)
@@ -333,7 +341,7 @@ func appendCanonical(dst []byte, s string) ([]byte, int, Reason) {
 	}
 	atPos := len(dst) - start
 	dst = append(dst, '@')
-	dst, r = appendDomain(dst, domain)
+	dst, r = appendDomain(dst, domain, known)
 	if r != "" {
 		return dst[:start], 0, r
 	}
@@ -344,27 +352,34 @@ func appendCanonical(dst []byte, s string) ([]byte, int, Reason) {
 }
 
 func appendLocal(dst []byte, local string) ([]byte, Reason) {
-	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
-		return dst, ReasonLocalInvalid
-	}
-	ascii := true
+	start := len(dst)
+	prevDot := true // a leading dot is as wrong as a doubled one
 	for i := 0; i < len(local); i++ {
 		c := local[i]
 		if c >= utf8.RuneSelf {
-			ascii = false
-			break
+			return appendLocalUnicode(dst[:start], local)
 		}
-		if c != '.' && !atext[c] {
-			return dst, ReasonLocalInvalid
+		if c == '.' {
+			if prevDot {
+				return dst[:start], ReasonLocalInvalid
+			}
+			prevDot = true
+		} else {
+			if !atext[c] {
+				return dst[:start], ReasonLocalInvalid
+			}
+			prevDot = false
 		}
+		dst = append(dst, lowerASCII(c))
 	}
-	if ascii {
-		for i := 0; i < len(local); i++ {
-			dst = append(dst, lowerASCII(local[i]))
-		}
-		return dst, ""
+	if prevDot {
+		return dst[:start], ReasonLocalInvalid
 	}
-	if !utf8.ValidString(local) {
+	return dst, ""
+}
+
+func appendLocalUnicode(dst []byte, local string) ([]byte, Reason) {
+	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") || !utf8.ValidString(local) {
 		return dst, ReasonLocalInvalid
 	}
 	for _, r := range local {
@@ -391,34 +406,68 @@ func appendLocal(dst []byte, local string) ([]byte, Reason) {
 	return append(dst, out...), ""
 }
 
-func appendDomain(dst []byte, domain string) ([]byte, Reason) {
+func appendDomain(dst []byte, domain string, known map[string]struct{}) ([]byte, Reason) {
 	if strings.HasSuffix(domain, ".") {
 		domain = domain[:len(domain)-1]
 	}
-	if domain == "" {
+	if domain == "" || len(domain) > 253 {
 		return dst, ReasonDomainInvalid
 	}
 	start := len(dst)
-	needIDNA := false
+	// One pass lowercases and checks LDH labels; a non-ASCII byte or an A-label ("xn--")
+	// sends the domain through IDNA instead.
+	labels, n, digits, aLabel := 0, 0, true, false
 	for i := 0; i < len(domain); i++ {
 		c := domain[i]
 		if c >= utf8.RuneSelf {
-			needIDNA = true
-			break
+			return appendIDNA(dst[:start], domain)
 		}
-		dst = append(dst, lowerASCII(c))
-	}
-	if !needIDNA && indexFold(domain, "xn--") >= 0 {
-		needIDNA = true
-	}
-	if needIDNA {
-		dst = dst[:start]
-		a, err := idna.Lookup.ToASCII(domain)
-		if err != nil {
-			return dst, ReasonDomainInvalid
+		c = lowerASCII(c)
+		switch {
+		case c == '.':
+			if n == 0 || n > 63 || dst[len(dst)-1] == '-' {
+				return dst[:start], ReasonDomainInvalid
+			}
+			labels++
+			n, digits = 0, true
+			dst = append(dst, c)
+			continue
+		case 'a' <= c && c <= 'z':
+			digits = false
+			if c == 'x' && n == 0 && i+3 < len(domain) && domain[i+2] == '-' && domain[i+3] == '-' && lowerASCII(domain[i+1]) == 'n' {
+				aLabel = true
+			}
+		case c == '-':
+			if n == 0 {
+				return dst[:start], ReasonDomainInvalid
+			}
+			digits = false
+		case '0' <= c && c <= '9':
+		default:
+			return dst[:start], ReasonDomainInvalid
 		}
-		dst = append(dst, a...)
+		n++
+		dst = append(dst, c)
 	}
+	if n == 0 || n > 63 || dst[len(dst)-1] == '-' || digits || labels < 1 {
+		return dst[:start], ReasonDomainInvalid
+	}
+	if aLabel {
+		if _, ok := known[string(dst[start:])]; ok {
+			return dst, ""
+		}
+		return appendIDNA(dst[:start], domain)
+	}
+	return dst, ""
+}
+
+func appendIDNA(dst []byte, domain string) ([]byte, Reason) {
+	a, err := idna.Lookup.ToASCII(domain)
+	if err != nil {
+		return dst, ReasonDomainInvalid
+	}
+	start := len(dst)
+	dst = append(dst, a...)
 	if !validASCIIDomain(dst[start:]) {
 		return dst[:start], ReasonDomainInvalid
 	}

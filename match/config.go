@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
@@ -61,13 +62,94 @@ var DefaultServiceAccountPatterns = []string{
 	"breakglass*", "break-glass*",
 }
 
-// pattern is a compiled glob: the literal pieces between "*".
+// pattern is a compiled glob: the lowercase literal pieces between "*".
 type pattern struct {
 	raw     string
 	full    bool // matched against the whole address, not the local part
-	parts   []string
+	parts   [][]byte
 	anchorL bool // no leading "*"
 	anchorR bool // no trailing "*"
+}
+
+// patternSet buckets compiled patterns so that checking an address costs a few byte
+// comparisons rather than one pass per pattern: most patterns are a literal prefix, suffix,
+// infix or whole local part, and only those sharing the address's first or last byte (or, for
+// infixes, a byte of it) are tried.
+type patternSet struct {
+	all      []pattern
+	exact    []*pattern
+	prefix   [256][]*pattern // by first byte
+	suffix   [256][]*pattern // by last byte
+	infix    [256][]*pattern // by first byte of the infix
+	hasInfix bool
+	general  []*pattern // several pieces, or matched against the whole address
+}
+
+func newPatternSet(ps []pattern) *patternSet {
+	s := &patternSet{all: ps}
+	for i := range s.all {
+		p := &s.all[i]
+		switch {
+		case p.full || len(p.parts) != 1:
+			s.general = append(s.general, p)
+		case p.anchorL && p.anchorR:
+			s.exact = append(s.exact, p)
+		case p.anchorL:
+			s.prefix[p.parts[0][0]] = append(s.prefix[p.parts[0][0]], p)
+		case p.anchorR:
+			last := p.parts[0][len(p.parts[0])-1]
+			s.suffix[last] = append(s.suffix[last], p)
+		default:
+			s.infix[p.parts[0][0]] = append(s.infix[p.parts[0][0]], p)
+			s.hasInfix = true
+		}
+	}
+	return s
+}
+
+// match returns a pattern matching addr (local part addr[:at]), ignoring ASCII case, or nil.
+func (s *patternSet) match(addr string, at int) *pattern {
+	local := addr[:at]
+	if len(local) == 0 {
+		return nil
+	}
+	for _, p := range s.exact {
+		if len(local) == len(p.parts[0]) && hasPrefixFold(local, p.parts[0]) {
+			return p
+		}
+	}
+	for _, p := range s.prefix[lowerASCII(local[0])] {
+		if hasPrefixFold(local, p.parts[0]) {
+			return p
+		}
+	}
+	for _, p := range s.suffix[lowerASCII(local[len(local)-1])] {
+		if len(local) >= len(p.parts[0]) && hasPrefixFold(local[len(local)-len(p.parts[0]):], p.parts[0]) {
+			return p
+		}
+	}
+	if s.hasInfix {
+		for i := 0; i < len(local); i++ {
+			for _, p := range s.infix[lowerASCII(local[i])] {
+				if hasPrefixFold(local[i:], p.parts[0]) {
+					return p
+				}
+			}
+		}
+	}
+	if len(s.general) > 0 && len(addr) <= 256 {
+		var buf [256]byte
+		low := buf[:0]
+		for i := 0; i < len(addr); i++ {
+			low = append(low, lowerASCII(addr[i]))
+		}
+		for _, p := range s.general {
+			if (p.full && p.match(low)) || (!p.full && p.match(low[:at])) {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 func compilePatterns(ps []string) ([]pattern, error) {
@@ -82,10 +164,14 @@ func compilePatterns(ps []string) ([]pattern, error) {
 				"give a pattern with at least one character besides *, such as svc-*",
 				"match: service account pattern %q matches every account", p)
 		}
+		var parts [][]byte
+		for _, f := range strings.FieldsFunc(lp, func(r rune) bool { return r == '*' }) {
+			parts = append(parts, []byte(f))
+		}
 		out = append(out, pattern{
 			raw:     p,
 			full:    strings.Contains(lp, "@"),
-			parts:   strings.FieldsFunc(lp, func(r rune) bool { return r == '*' }),
+			parts:   parts,
 			anchorL: !strings.HasPrefix(lp, "*"),
 			anchorR: !strings.HasSuffix(lp, "*"),
 		})
@@ -93,25 +179,25 @@ func compilePatterns(ps []string) ([]pattern, error) {
 	return out, nil
 }
 
-// match reports whether s (compared ignoring ASCII case) matches the glob.
-func (p *pattern) match(s string) bool {
+// match reports whether s, already lowercased, matches the glob.
+func (p *pattern) match(s []byte) bool {
 	parts := p.parts
 	if p.anchorL {
-		if !hasPrefixFold(s, parts[0]) {
+		if !bytes.HasPrefix(s, parts[0]) {
 			return false
 		}
 		s = s[len(parts[0]):]
 		parts = parts[1:]
 		if len(parts) == 0 {
-			return !p.anchorR || s == ""
+			return !p.anchorR || len(s) == 0
 		}
 	}
 	last := len(parts) - 1
 	for i, part := range parts {
 		if i == last && p.anchorR {
-			return len(s) >= len(part) && hasPrefixFold(s[len(s)-len(part):], part)
+			return bytes.HasSuffix(s, part)
 		}
-		j := indexFold(s, part)
+		j := bytes.Index(s, part)
 		if j < 0 {
 			return false
 		}
@@ -120,7 +206,7 @@ func (p *pattern) match(s string) bool {
 	return true
 }
 
-func hasPrefixFold(s, lowerPrefix string) bool {
+func hasPrefixFold(s string, lowerPrefix []byte) bool {
 	if len(s) < len(lowerPrefix) {
 		return false
 	}

@@ -121,14 +121,15 @@ type userLink struct {
 type Index struct {
 	cfg       Config
 	threshold float64
-	patterns  []pattern
+	patterns  *patternSet
 
 	contacts []contactEntry
 	byAddr   map[string]entry // canonical address → contacts
 	byPlus   map[string]entry // plus-stripped canonical address of a contact address with a tag → contacts
 	multi    [][]int32
 	byUser   map[Identity]userLink
-	byID     map[string]int32 // contact ID → index in contacts
+	byID     map[string]int32    // contact ID → index in contacts
+	domains  map[string]struct{} // canonical domains of contact addresses
 	skipped  []Skip
 }
 
@@ -151,11 +152,12 @@ func NewIndex(contacts []tenantsync.Contact, links []Link, merges []Merge, cfg C
 	ix := &Index{
 		cfg:       cfg,
 		threshold: th,
-		patterns:  pats,
+		patterns:  newPatternSet(pats),
 		contacts:  make([]contactEntry, 0, len(contacts)),
 		byAddr:    make(map[string]entry, len(contacts)),
 		byUser:    make(map[Identity]userLink, len(links)+len(merges)),
 		byID:      make(map[string]int32, len(contacts)),
+		domains:   make(map[string]struct{}),
 	}
 	var buf [256]byte
 	for _, c := range contacts {
@@ -181,6 +183,7 @@ func NewIndex(contacts []tenantsync.Contact, links []Link, merges []Merge, cfg C
 			}
 			seen = append(seen, key)
 			ix.add(ix.byAddr, key, ci)
+			ix.domains[key[strings.LastIndexByte(key, '@')+1:]] = struct{}{}
 			if a, err := ParseAddress(key); err == nil {
 				if p, ok := a.PlusStripped(); ok {
 					if ix.byPlus == nil {
@@ -223,7 +226,7 @@ func (ix *Index) contactKey(dst []byte, id, e string) (string, bool) {
 		}
 		return a.String(), true
 	}
-	key, _, r := appendCanonical(dst, s)
+	key, _, r := appendCanonical(dst, s, nil)
 	if r != "" {
 		ix.skipped = append(ix.skipped, Skip{ContactID: id, Value: e, Reason: string(r)})
 		return "", false

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,47 +59,63 @@ func (ix *Index) Match(u tenantsync.User, mailbox tenantsync.MailboxType) Result
 				AutoLink: true, Reason: linkedReason(l.via)}
 		}
 	}
-	if why := ix.exclusion(u, mailbox); why != "" {
+	var pbuf [128]byte
+	primary := primaryRaw(u)
+	pkey, pok := []byte(nil), false
+	if primary != "" {
+		pkey, pok = ix.canonicalKey(pbuf[:0], primary)
+	}
+	if why := ix.exclusion(u, mailbox, primary); why != "" {
 		return Result{User: id, Outcome: Excluded, Reason: why}
 	}
-	var buf [256]byte
-	var h hits
-	primary := primaryRaw(u)
-	if primary != "" {
-		if key, ok := canonicalKey(buf[:0], primary); ok {
-			ix.lookup(&h, ix.byAddr, key, ConfidencePrimary, ViaPrimary)
+	if pok {
+		if e, ok := ix.byAddr[string(pkey)]; ok && e.s >= 0 {
+			// The common case, one contact on the primary address, without the general
+			// machinery of collecting hits.
+			conf := ConfidencePrimary
+			if isOnMicrosoft(e.key[strings.LastIndexByte(e.key, '@')+1:]) {
+				conf = ConfidenceOnMicrosoft
+			}
+			return ix.decideOne(id, hit{contact: int32(e.s), conf: conf, via: ViaPrimary, key: e.key})
 		}
 	}
-	if h.n > 0 {
-		return ix.decide(id, &h)
+	return ix.matchRest(id, u, pkey, pok)
+}
+
+// matchRest runs the cascade from the primary address on; it is apart from Match so that
+// the common case does not pay for its buffers.
+func (ix *Index) matchRest(id Identity, u tenantsync.User, pkey []byte, pok bool) Result {
+	var buf [256]byte
+	var h hits
+	if pok {
+		ix.lookup(&h, ix.byAddr, pkey, ConfidencePrimary, ViaPrimary)
+		if h.n > 0 {
+			return ix.decide(id, &h)
+		}
 	}
-	ix.eachAlias(u, primary, buf[:0], func(key []byte, conf float64, via Via) {
-		ix.lookup(&h, ix.byAddr, key, conf, via)
-	})
+	var arr [8]alias
+	aliases := aliasesOf(u, arr[:0])
+	for _, a := range aliases {
+		key, ok := ix.canonicalKey(buf[:0], a.raw)
+		if ok && !(pok && string(key) == string(pkey)) {
+			ix.lookup(&h, ix.byAddr, key, a.conf, a.via)
+		}
+	}
 	if h.n > 0 {
 		return ix.decide(id, &h)
 	}
 	addresses := 0
-	visit := func(key []byte, _ float64, _ Via) {
+	if pok {
 		addresses++
-		at := lastAt(key)
-		if i := plusTag(string(key[:at]), string(key[at+1:])); i > 0 {
-			stripped := append(key[:i:i], key[at:]...)
-			ix.lookup(&h, ix.byAddr, stripped, ConfidencePlus, ViaPlus)
-		}
-		if ix.byPlus != nil {
-			ix.lookup(&h, ix.byPlus, key, ConfidencePlus, ViaPlus)
-			if i := plusTag(string(key[:at]), string(key[at+1:])); i > 0 {
-				ix.lookup(&h, ix.byPlus, append(key[:i:i], key[at:]...), ConfidencePlus, ViaPlus)
-			}
+		ix.lookupPlus(&h, pkey)
+	}
+	for _, a := range aliases {
+		key, ok := ix.canonicalKey(buf[:0], a.raw)
+		if ok && !(pok && string(key) == string(pkey)) {
+			addresses++
+			ix.lookupPlus(&h, key)
 		}
 	}
-	if primary != "" {
-		if key, ok := canonicalKey(buf[:0], primary); ok {
-			visit(key, 0, ViaPrimary)
-		}
-	}
-	ix.eachAlias(u, primary, buf[:0], visit)
 	if h.n > 0 {
 		return ix.decide(id, &h)
 	}
@@ -108,9 +125,9 @@ func (ix *Index) Match(u tenantsync.User, mailbox tenantsync.MailboxType) Result
 		r.Reason = "the user has no usable email address to match or create a contact with"
 	case ix.cfg.AutoCreate:
 		r.Create = true
-		r.Reason = "no contact has any of the user's " + strconv.Itoa(addresses) + " addresses; a contact may be created"
+		r.Reason = "no contact has any of the user's addresses; a contact may be created"
 	default:
-		r.Reason = "no contact has any of the user's " + strconv.Itoa(addresses) + " addresses; AutoCreate is off"
+		r.Reason = "no contact has any of the user's addresses, and AutoCreate is off"
 	}
 	return r
 }
@@ -123,6 +140,29 @@ func linkedReason(v Via) string {
 		return "the contact stores this user's tenant and object ID"
 	default:
 		return "the user was linked to the contact before"
+	}
+}
+
+func matchedReason(v Via, auto bool) string {
+	if !auto {
+		if v == ViaPlus {
+			return "one contact matches only once a +tag is removed; a person confirms"
+		}
+		return "one contact matches, below the auto-link confidence; a person confirms"
+	}
+	switch v {
+	case ViaPrimary:
+		return "one contact has the user's primary address"
+	case ViaAlias:
+		return "one contact has one of the user's aliases"
+	case ViaUPN:
+		return "one contact has the user's principal name"
+	case ViaGuestHome:
+		return "one contact has the guest's home address"
+	case ViaOtherMail:
+		return "one contact has one of the user's other mail addresses"
+	default:
+		return "one contact has one of the user's addresses"
 	}
 }
 
@@ -152,23 +192,49 @@ func (ix *Index) lookup(h *hits, m map[string]entry, key []byte, conf float64, v
 	}
 }
 
+// lookupPlus is the fallback after every exact lookup failed: the user's address without its
+// +tag against contact addresses, and the user's address (with or without its tag) against
+// contact addresses without theirs.
+func (ix *Index) lookupPlus(h *hits, key []byte) {
+	at := lastAt(key)
+	i := plusTagBytes(key[:at], key[at+1:])
+	var sbuf [256]byte
+	var stripped []byte
+	if i > 0 {
+		stripped = append(append(sbuf[:0], key[:i]...), key[at:]...)
+		ix.lookup(h, ix.byAddr, stripped, ConfidencePlus, ViaPlus)
+	}
+	if ix.byPlus != nil {
+		ix.lookup(h, ix.byPlus, key, ConfidencePlus, ViaPlus)
+		if i > 0 {
+			ix.lookup(h, ix.byPlus, stripped, ConfidencePlus, ViaPlus)
+		}
+	}
+}
+
+func plusTagBytes(local, domain []byte) int {
+	i := bytes.IndexByte(local, '+')
+	if i <= 0 || bytes.Equal(domain, []byte("onmicrosoft.com")) || bytes.HasSuffix(domain, []byte(".onmicrosoft.com")) {
+		return -1
+	}
+	return i
+}
+
+func (ix *Index) decideOne(id Identity, x hit) Result {
+	c := &ix.contacts[x.contact]
+	if c.linked != (Identity{}) && c.linked != id {
+		return Result{User: id, Outcome: Ambiguous, Candidates: []string{c.id}, Via: x.via, Address: x.key,
+			Confidence: x.conf, Reason: "the contact with " + x.key + " is already linked to user " + c.linked.String() +
+				"; a contact is never linked to two users, so a person decides"}
+	}
+	auto := x.conf >= ix.threshold
+	return Result{User: id, Outcome: Matched, ContactID: c.id, Via: x.via, Address: x.key, Confidence: x.conf,
+		AutoLink: auto, Reason: matchedReason(x.via, auto)}
+}
+
 func (ix *Index) decide(id Identity, h *hits) Result {
 	if h.n == 1 {
-		x := h.at(0)
-		c := ix.contacts[x.contact]
-		if c.linked != (Identity{}) && c.linked != id {
-			return Result{User: id, Outcome: Ambiguous, Candidates: []string{c.id}, Via: x.via, Address: x.key,
-				Confidence: x.conf, Reason: "the contact with " + x.key + " is already linked to user " + c.linked.String() +
-					"; a contact is never linked to two users, so a person decides"}
-		}
-		r := Result{User: id, Outcome: Matched, ContactID: c.id, Via: x.via, Address: x.key, Confidence: x.conf,
-			AutoLink: x.conf >= ix.threshold}
-		if r.AutoLink {
-			r.Reason = "one contact has the user's " + string(x.via)
-		} else {
-			r.Reason = "one contact matches only through the " + string(x.via) + "; a person confirms"
-		}
-		return r
+		return ix.decideOne(id, *h.at(0))
 	}
 	ids := make([]string, h.n)
 	addrs := make([]string, 0, h.n)
@@ -186,7 +252,7 @@ func (ix *Index) decide(id Identity, h *hits) Result {
 	slices.Sort(ids)
 	slices.Sort(addrs)
 	return Result{User: id, Outcome: Ambiguous, Candidates: ids, Via: best.via, Address: best.key, Confidence: best.conf,
-		Reason: strconv.Itoa(h.n) + " contacts match the user's " + string(best.via) + " (" + strings.Join(addrs, ", ") +
+		Reason: strconv.Itoa(h.n) + " contacts match the user's addresses (" + strings.Join(addrs, ", ") +
 			"); a person decides which one, or merges them"}
 }
 
@@ -201,112 +267,128 @@ func primaryRaw(u tenantsync.User) string {
 	return u.Mail
 }
 
-// canonicalKey writes the canonical form of a user-supplied address into dst; the fast path
+// canonicalKey writes the canonical form of a user's address into dst; the fast path
 // allocates nothing.
-func canonicalKey(dst []byte, s string) ([]byte, bool) {
-	s = strings.TrimSpace(s)
-	if needsRFC5322(s) {
-		a, err := ParseAddress(s)
-		if err != nil {
-			return dst, false
-		}
-		return append(dst, a.String()...), true
+func (ix *Index) canonicalKey(dst []byte, s string) ([]byte, bool) {
+	if s == "" {
+		return dst, false
 	}
-	key, _, r := appendCanonical(dst, s)
-	return key, r == ""
+	if s[0] <= ' ' || s[len(s)-1] <= ' ' {
+		s = strings.TrimSpace(s)
+	}
+	// A bare address is the rule; the display-name forms fail the fast path (their specials
+	// are not valid in an addr-spec) and only then pay for net/mail.
+	key, _, r := appendCanonical(dst, s, ix.domains)
+	if r == "" {
+		return key, true
+	}
+	if !needsRFC5322(s) {
+		return dst, false
+	}
+	a, err := ParseAddress(s)
+	if err != nil {
+		return dst, false
+	}
+	return append(dst, a.String()...), true
 }
 
-// eachAlias calls fn with the canonical form of every address of u other than primary:
-// smtp: proxies, mail, the UPN (or a guest's decoded home address) and otherMails.
-func (ix *Index) eachAlias(u tenantsync.User, primary string, buf []byte, fn func(key []byte, conf float64, via Via)) {
-	var pbuf [256]byte
-	pkey, hasPrimary := []byte(nil), false
-	if primary != "" {
-		pkey, hasPrimary = canonicalKey(pbuf[:0], primary)
-	}
-	emit := func(raw string, conf float64, via Via) {
-		key, ok := canonicalKey(buf[:0], raw)
-		if !ok || (hasPrimary && string(key) == string(pkey)) {
-			return
-		}
-		fn(key, conf, via)
-	}
+// alias is one of a user's addresses other than the primary, as given.
+type alias struct {
+	raw  string
+	conf float64
+	via  Via
+}
+
+// aliasesOf appends u's addresses other than its SMTP: primary to dst: smtp: proxies, mail,
+// the UPN (or a guest's decoded home address) and otherMails, in that order.
+func aliasesOf(u tenantsync.User, dst []alias) []alias {
 	for _, p := range u.ProxyAddresses {
 		if len(p) > 5 && p[:5] == "SMTP:" {
 			continue
 		}
-		_, rest, _, ok := splitProxy(p)
-		if ok {
-			emit(rest, ConfidenceAlias, ViaAlias)
+		if _, rest, _, ok := splitProxy(p); ok {
+			dst = append(dst, alias{rest, ConfidenceAlias, ViaAlias})
 		}
 	}
 	if u.Mail != "" {
-		emit(u.Mail, ConfidenceAlias, ViaAlias)
+		dst = append(dst, alias{u.Mail, ConfidenceAlias, ViaAlias})
 	}
 	if u.UserPrincipalName != "" {
-		if IsGuestUPN(u.UserPrincipalName) {
+		if isGuestUPN(u.UserPrincipalName) {
 			if a, err := DecodeGuestUPN(u.UserPrincipalName); err == nil {
-				emit(a.String(), ConfidenceUPN, ViaGuestHome)
+				dst = append(dst, alias{a.String(), ConfidenceUPN, ViaGuestHome})
 			}
 		} else {
-			emit(u.UserPrincipalName, ConfidenceUPN, ViaUPN)
+			dst = append(dst, alias{u.UserPrincipalName, ConfidenceUPN, ViaUPN})
 		}
 	}
 	for _, m := range u.OtherMails {
-		emit(m, ConfidenceOtherMail, ViaOtherMail)
+		dst = append(dst, alias{m, ConfidenceOtherMail, ViaOtherMail})
 	}
+	return dst
+}
+
+// isGuestUPN is IsGuestUPN with a cheap test first: most UPNs hold no "#" at all.
+func isGuestUPN(upn string) bool {
+	return strings.IndexByte(upn, '#') >= 0 && IsGuestUPN(upn)
 }
 
 // exclusion returns why u is not a person to keep as a contact, or "".
-func (ix *Index) exclusion(u tenantsync.User, mailbox tenantsync.MailboxType) string {
-	if !mailbox.IsPerson() {
-		return string(mailbox) + " mailbox: not a person's"
+func (ix *Index) exclusion(u tenantsync.User, mailbox tenantsync.MailboxType, primary string) string {
+	switch mailbox {
+	case tenantsync.MailboxUser, "":
+	case tenantsync.MailboxShared:
+		return "shared mailbox: not a person's"
+	case tenantsync.MailboxRoom:
+		return "room mailbox: not a person's"
+	case tenantsync.MailboxEquipment:
+		return "equipment mailbox: not a person's"
+	default:
+		return "mailbox of type " + string(mailbox) + ": not a person's"
 	}
-	if !ix.cfg.AllowGuests && (u.IsGuest() || IsGuestUPN(u.UserPrincipalName)) {
+	guest := u.IsGuest() || isGuestUPN(u.UserPrincipalName)
+	if guest && !ix.cfg.AllowGuests {
 		return "guest user from another organisation; set AllowGuests to match guests"
 	}
 	if !ix.cfg.AllowDisabled && !u.AccountEnabled {
 		return "sign-in is blocked (disabled user); set AllowDisabled to match disabled users"
 	}
-	if p, addr := ix.serviceAccount(u); p != nil {
-		return "service account: " + addr + " matches the pattern " + strconv.Quote(p.raw)
+	if len(ix.patterns.all) == 0 {
+		return ""
+	}
+	if p := ix.serviceAccount(primary); p != nil {
+		return serviceReason(primary, p)
+	}
+	if u.Mail != primary {
+		if p := ix.serviceAccount(u.Mail); p != nil {
+			return serviceReason(u.Mail, p)
+		}
+	}
+	if upn := u.UserPrincipalName; !guest && upn != primary && upn != u.Mail {
+		if p := ix.serviceAccount(upn); p != nil {
+			return serviceReason(upn, p)
+		}
 	}
 	return ""
 }
 
-func (ix *Index) serviceAccount(u tenantsync.User) (*pattern, string) {
-	if len(ix.patterns) == 0 {
-		return nil, ""
-	}
-	check := func(addr string) *pattern {
-		addr = strings.TrimSpace(addr)
-		at := strings.LastIndexByte(addr, '@')
-		if at <= 0 {
-			return nil
-		}
-		for i := range ix.patterns {
-			p := &ix.patterns[i]
-			if (p.full && p.match(addr)) || (!p.full && p.match(addr[:at])) {
-				return p
-			}
-		}
+func serviceReason(addr string, p *pattern) string {
+	return "service account: " + strings.TrimSpace(addr) + " matches the pattern " + strconv.Quote(p.raw)
+}
+
+// serviceAccount returns a pattern addr matches, ignoring case.
+func (ix *Index) serviceAccount(addr string) *pattern {
+	if addr == "" {
 		return nil
 	}
-	primary := primaryRaw(u)
-	if p := check(primary); p != nil {
-		return p, primary
+	if addr[0] <= ' ' || addr[len(addr)-1] <= ' ' {
+		addr = strings.TrimSpace(addr)
 	}
-	if u.Mail != primary {
-		if p := check(u.Mail); p != nil {
-			return p, u.Mail
-		}
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return nil
 	}
-	if !IsGuestUPN(u.UserPrincipalName) {
-		if p := check(u.UserPrincipalName); p != nil {
-			return p, u.UserPrincipalName
-		}
-	}
-	return nil, ""
+	return ix.patterns.match(addr, at)
 }
 
 // MatchAll matches a batch of users, such as one tenant's listing. mailboxes maps object IDs

@@ -236,7 +236,7 @@ func normalizeDomain(d string) (string, bool) {
 		return "", false
 	}
 	var buf [256]byte
-	out, r := appendDomain(buf[:0], d)
+	out, r := appendDomain(buf[:0], d, nil)
 	if r != "" {
 		return "", false
 	}

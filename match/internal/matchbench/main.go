@@ -1,0 +1,123 @@
+// Command matchbench prints the quality and speed figures of package match: precision and
+// recall of automatic user-to-contact links and of tenant-to-client suggestions on the
+// labelled fixture, the name-similarity comparison behind the suggester's choice, matching
+// throughput against a bare lowercase-and-map-lookup, and memory per indexed address.
+// It exits 1 when an automatic link or acceptance is wrong: that is a correctness failure,
+// not a figure.
+//
+//	go run ./match/internal/matchbench [-seed N] [-quick]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+	"text/tabwriter"
+
+	"github.com/tenantsync/tenantsync/match"
+	"github.com/tenantsync/tenantsync/match/internal/fixture"
+)
+
+func main() {
+	seed := flag.Uint64("seed", 1, "fixture seed")
+	quick := flag.Bool("quick", false, "skip the timing and memory figures")
+	flag.Parse()
+	ok, err := run(os.Stdout, *seed, !*quick)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "matchbench:", err)
+		os.Exit(2)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+func run(out io.Writer, seed uint64, timing bool) (bool, error) {
+	ok := true
+	sets := fixture.Contacts(seed)
+	mr, err := fixture.EvaluateMatching(sets)
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(out, "== match: users to contacts (seed %d) ==\n", seed)
+	fmt.Fprintf(out, "%d clients, %d users, %d contacts, %d indexed addresses\n", mr.Clients, mr.Users, mr.Contacts, mr.Addresses)
+	fmt.Fprintf(out, "auto-links: precision %.4f (%d/%d right), recall %.4f (%d/%d labelled auto-links found)\n",
+		mr.Precision(), mr.AutoLinksRight, mr.AutoLinks, mr.Recall(), mr.Found, mr.ShouldAutoLink)
+	fmt.Fprintf(out, "  of which from addresses (Matched): %d/%d right\n", mr.NewAutoLinksRight, mr.NewAutoLinks)
+	fmt.Fprintf(out, "lower-confidence fallbacks left to a person: %d, naming the right contact: %d\n", mr.Fallbacks, mr.FallbacksRight)
+	fmt.Fprintf(out, "every field as labelled (outcome, contact, auto-link, create): %d/%d\n", mr.AllRight, mr.Users)
+	kinds(out, mr.ByKind, "as labelled")
+	for _, m := range mr.Mistakes {
+		fmt.Fprintln(out, "  mistake:", m)
+	}
+	if mr.Precision() != 1 {
+		ok = false
+		fmt.Fprintln(out, "FAIL: an automatic link named the wrong contact")
+	}
+
+	w := fixture.Tenants(seed)
+	sr, err := fixture.EvaluateSuggestions(w, match.SuggestConfig{})
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(out, "\n== match: tenants to clients ==\n")
+	fmt.Fprintf(out, "%d tenants (%d with a true client), %d clients, %d contacts\n", sr.Tenants, sr.Pairs, len(w.Clients), len(w.Contacts))
+	fmt.Fprintf(out, "auto-accepted: precision %.4f (%d/%d right), recall %.4f of labelled tenants\n",
+		sr.AutoPrecision(), sr.AutoRight, sr.AutoAccepted, sr.AutoRecall())
+	fmt.Fprintf(out, "right client first: %.4f; in the top three: %.4f (%d/%d)\n", sr.Top1Rate(), sr.Top3Rate(), sr.Top3, sr.Pairs)
+	kinds(out, sr.ByKind, "in top 3 (no-client: not auto-accepted)")
+	for _, m := range sr.Mistakes {
+		fmt.Fprintln(out, "  mistake:", m)
+	}
+	if sr.AutoPrecision() != 1 {
+		ok = false
+		fmt.Fprintln(out, "FAIL: a tenant was auto-accepted to the wrong client")
+	}
+
+	fmt.Fprintf(out, "\n== company-name similarity, by name alone, all %d labelled tenants against all clients ==\n", sr.Pairs)
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "measure\ttop1\ttop3\tmean true\tmean best wrong\twrong pairs >= 0.58\twrong pairs >= 0.80\t")
+	at58 := fixture.CompareSimilarity(w, 0.58)
+	at80 := fixture.CompareSimilarity(w, 0.80)
+	for i, m := range at58 {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t\n", m.Measure, float64(m.Top1)/float64(m.Cases), float64(m.Top3)/float64(m.Cases),
+			m.TrueMean, m.WrongBestMean, m.WrongAbove, at80[i].WrongAbove)
+	}
+	tw.Flush()
+
+	if !timing {
+		return ok, nil
+	}
+	fmt.Fprintf(out, "\n== match: throughput (one op = one user), side by side in this run ==\n")
+	wls, err := fixture.Workloads(sets)
+	if err != nil {
+		return false, err
+	}
+	tw = tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "workload\tusers\tMatch ns/op\tallocs/op\tToLower+map ns/op\tspeed ratio (goal >= 0.5)\t")
+	for _, wl := range wls {
+		m := testing.Benchmark(wl.RunMatch)
+		b := testing.Benchmark(wl.RunBaseline)
+		mns := float64(m.T.Nanoseconds()) / float64(m.N)
+		bns := float64(b.T.Nanoseconds()) / float64(b.N)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%.1f\t%.2f\t\n", wl.Name, wl.Len(), mns, m.AllocsPerOp(), bns, bns/mns)
+	}
+	tw.Flush()
+	per, n, err := fixture.MemoryPerAddress(100_000)
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(out, "memory: %.1f bytes of heap per indexed address (%d addresses from 100000 contacts)\n", per, n)
+	return ok, nil
+}
+
+func kinds(out io.Writer, ks []fixture.KindStats, what string) {
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "  kind\tcases\t%s\t\n", what)
+	for _, k := range ks {
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t\n", k.Kind, k.Cases, k.Correct)
+	}
+	tw.Flush()
+}
