@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -324,6 +325,9 @@ func (s *Server) entraHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
+	// The v1 endpoint (resource= instead of scope=) is what Partner Center's SAM documentation
+	// and older MSP scripts use.
+	mux.HandleFunc("POST /{tenant}/oauth2/token", s.token)
 	return mux
 }
 
@@ -397,13 +401,16 @@ func badRequest(oauthErr string, code int, msg string) *aadError {
 
 // tokenRequest is a parsed token request.
 type tokenRequest struct {
-	tenantSeg string // as given in the path
-	tenantID  string // resolved, "" when unknown
-	grant     string
-	clientID  string
-	resource  string // audience the scope asks for
-	scope     string
-	refresh   string
+	tenantSeg     string // as given in the path
+	tenantID      string // resolved, "" when unknown
+	grant         string
+	clientID      string
+	secret        string
+	assertion     string
+	assertionType string
+	resource      string // audience the scope asks for
+	scope         string
+	refresh       string
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
@@ -411,7 +418,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeAADError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 		return
 	}
-	resp, aerr := s.issueToken(r)
+	v1 := !strings.Contains(r.URL.Path, "/v2.0/")
+	resp, aerr := s.issueToken(r, v1)
 	if aerr != nil {
 		writeAADError(w, r, aerr.status, aerr.err, aerr.code, aerr.message, aerr.suberror)
 		return
@@ -421,13 +429,32 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) issueToken(r *http.Request) (map[string]any, *aadError) {
+func (s *Server) issueToken(r *http.Request, v1 bool) (map[string]any, *aadError) {
+	f := r.PostForm
 	tr := tokenRequest{
-		tenantSeg: r.PathValue("tenant"),
-		grant:     r.PostForm.Get("grant_type"),
-		clientID:  r.PostForm.Get("client_id"),
-		scope:     r.PostForm.Get("scope"),
-		refresh:   r.PostForm.Get("refresh_token"),
+		tenantSeg:     r.PathValue("tenant"),
+		grant:         f.Get("grant_type"),
+		clientID:      f.Get("client_id"),
+		secret:        f.Get("client_secret"),
+		assertion:     f.Get("client_assertion"),
+		assertionType: f.Get("client_assertion_type"),
+		scope:         f.Get("scope"),
+		refresh:       f.Get("refresh_token"),
+	}
+	// client_secret_basic: golang.org/x/oauth2 tries it first. RFC 6749 §2.3.1 form-encodes
+	// both parts before base64.
+	if id, secret, ok := r.BasicAuth(); ok {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+		if tr.clientID != "" && tr.clientID != id {
+			return nil, badRequest("invalid_request", 50027, "The client_id in the Authorization header does not match the client_id in the request body.")
+		}
+		tr.clientID, tr.secret = id, secret
+	}
+	if v1 && tr.scope == "" {
+		if res := f.Get("resource"); res != "" {
+			tr.scope = strings.TrimSuffix(res, "/") + "/.default"
+		}
 	}
 	if tr.grant == "" {
 		return nil, badRequest("invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
@@ -443,7 +470,7 @@ func (s *Server) issueToken(r *http.Request) (map[string]any, *aadError) {
 		return nil, badRequest("invalid_request", 90002,
 			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. The tenant name wasn't found in the data store.", tr.tenantSeg))
 	}
-	app, aerr := s.authenticateClient(r, tr)
+	app, aerr := s.authenticateClient(tr)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -452,14 +479,29 @@ func (s *Server) issueToken(r *http.Request) (map[string]any, *aadError) {
 		return nil, aerr
 	}
 	tr.resource, tr.scope = resource, scope
+	var resp map[string]any
 	if tr.grant == "client_credentials" {
-		return s.appOnlyToken(app, tr)
+		resp, aerr = s.appOnlyToken(app, tr)
+	} else {
+		resp, aerr = s.delegatedToken(app, tr)
 	}
-	return s.delegatedToken(app, tr)
+	if aerr != nil || !v1 {
+		return resp, aerr
+	}
+	// v1 answers carry numbers as strings, and the resource instead of the scope.
+	now := time.Now().Unix()
+	exp := resp["expires_in"].(int)
+	resp["expires_in"] = strconv.Itoa(exp)
+	resp["ext_expires_in"] = strconv.Itoa(exp)
+	resp["expires_on"] = strconv.FormatInt(now+int64(exp), 10)
+	resp["not_before"] = strconv.FormatInt(now, 10)
+	resp["resource"] = tr.resource
+	delete(resp, "scope")
+	return resp, nil
 }
 
 // authenticateClient finds the app and checks its secret or client assertion.
-func (s *Server) authenticateClient(r *http.Request, tr tokenRequest) (*App, *aadError) {
+func (s *Server) authenticateClient(tr tokenRequest) (*App, *aadError) {
 	a := s.auth
 	a.mu.Lock()
 	stored := a.apps[tr.clientID]
@@ -471,11 +513,10 @@ func (s *Server) authenticateClient(r *http.Request, tr tokenRequest) (*App, *aa
 	if stored == nil {
 		return nil, badRequest("unauthorized_client", 700016, appNotFound(tr.clientID, tr.tenantSeg))
 	}
-	secret := r.PostForm.Get("client_secret")
-	assertion := r.PostForm.Get("client_assertion")
+	secret, assertion := tr.secret, tr.assertion
 	switch {
 	case assertion != "":
-		if t := r.PostForm.Get("client_assertion_type"); t != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		if t := tr.assertionType; t != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
 			return nil, badRequest("invalid_request", 50027, fmt.Sprintf("Invalid client_assertion_type '%s'.", t))
 		}
 		endpoint := s.EntraURL() + "/" + tr.tenantSeg + "/oauth2/v2.0/token"

@@ -439,3 +439,70 @@ func TestControlAPI(t *testing.T) {
 	assert.Equal(t, srv.PartnerApp(), again.PartnerApp())
 	assert.NotEqual(t, srv.PartnerRefreshToken(), again.PartnerRefreshToken(), "refresh tokens are random")
 }
+
+func TestTokenEndpointVariants(t *testing.T) {
+	t.Parallel()
+	srv := NewT(t, Options{Seed: 10, Tenants: 3})
+	partner := srv.PartnerApp()
+
+	t.Run("client_secret_basic", func(t *testing.T) {
+		t.Parallel()
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.EntraURL()+"/"+partner.TenantID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(partner.ClientID), url.QueryEscape(partner.Secret))
+		resp, err := srv.HTTPClient().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var tr tokenResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&tr))
+		require.Equal(t, http.StatusOK, resp.StatusCode, tr.Description)
+		claims, err := srv.verifyBearer(bearerRequest(tr.AccessToken), AudienceGraph)
+		require.NoError(t, err)
+		assert.Equal(t, partner.ClientID, claims.AppID)
+	})
+	t.Run("basic and body disagree", func(t *testing.T) {
+		t.Parallel()
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"someone-else"}, "scope": {"https://graph.microsoft.com/.default"}}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.EntraURL()+"/"+partner.TenantID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(partner.ClientID, partner.Secret)
+		resp, err := srv.HTTPClient().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	})
+	t.Run("v1 endpoint with resource", func(t *testing.T) {
+		t.Parallel()
+		form := url.Values{"grant_type": {"refresh_token"}, "client_id": {partner.ClientID}, "client_secret": {partner.Secret},
+			"refresh_token": {srv.PartnerRefreshToken()}, "resource": {"https://api.partnercenter.microsoft.com"}}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.EntraURL()+"/"+partner.TenantID+"/oauth2/token", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := srv.HTTPClient().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		assert.Equal(t, "3599", body["expires_in"], "v1 numbers are strings")
+		assert.Equal(t, AudiencePartnerCenter, body["resource"])
+		assert.NotEmpty(t, body["expires_on"])
+		assert.NotEmpty(t, body["refresh_token"])
+		claims, err := srv.verifyBearer(bearerRequest(body["access_token"].(string)), AudiencePartnerCenter)
+		require.NoError(t, err)
+		assert.Equal(t, srv.PartnerUserID(), claims.UserID)
+	})
+	t.Run("unparseable body", func(t *testing.T) {
+		t.Parallel()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.EntraURL()+"/"+partner.TenantID+"/oauth2/v2.0/token", strings.NewReader("%zz"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := srv.HTTPClient().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	})
+}

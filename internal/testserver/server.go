@@ -53,8 +53,12 @@ type Server struct {
 	mu     sync.Mutex
 	counts map[countKey]int
 
-	faults faultSet
-	auth   *authority
+	faults    faultSet
+	auth      *authority
+	closeOnce sync.Once
+
+	transportOnce sync.Once
+	transport     *http.Transport
 	graphState
 	cippState
 	pcState
@@ -64,6 +68,17 @@ type countKey struct{ service, tenant string }
 
 // New generates (or takes) a World and starts the four services.
 func New(opts Options) (*Server, error) {
+	for _, n := range opts.Sizes {
+		if n < 0 {
+			return nil, fmt.Errorf("testserver: Options.Sizes holds a negative user count (%d)", n)
+		}
+	}
+	if opts.MinUsers < 0 || opts.Latency < 0 || opts.TokenLifetime < 0 {
+		return nil, fmt.Errorf("testserver: Options.MinUsers, Latency and TokenLifetime must not be negative")
+	}
+	if w := opts.World; w != nil && (w.PartnerTenantID == "" || w.PartnerDomain == "") {
+		return nil, fmt.Errorf("testserver: Options.World needs PartnerTenantID and PartnerDomain (the partner's token endpoint and admin live there)")
+	}
 	if opts.Tenants <= 0 && opts.World == nil {
 		opts.Tenants = 5
 	}
@@ -111,14 +126,20 @@ func (s *Server) start(service string, h http.Handler) *httptest.Server {
 	return srv
 }
 
-// Close stops every listener.
+// Close stops every listener, ending requests held by Hang faults. Calling it again does nothing.
 func (s *Server) Close() {
-	for _, srv := range []*httptest.Server{s.entra, s.cipp, s.graph, s.pc} {
-		if srv != nil {
-			srv.CloseClientConnections()
-			srv.Close()
+	s.closeOnce.Do(func() {
+		s.transportOnce.Do(func() {}) // orders the read of s.transport after any HTTPClient call
+		if s.transport != nil {
+			s.transport.CloseIdleConnections()
 		}
-	}
+		for _, srv := range []*httptest.Server{s.entra, s.cipp, s.graph, s.pc} {
+			if srv != nil {
+				srv.CloseClientConnections()
+				srv.Close()
+			}
+		}
+	})
 }
 
 // EntraURL is the base of the fake login.microsoftonline.com; an authority is EntraURL()+"/"+tenant.
@@ -145,12 +166,16 @@ func (s *Server) CACertPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert.Raw})
 }
 
-// HTTPClient returns a new client that trusts the fake's certificate.
+// HTTPClient returns a new client that trusts the fake's certificate. The clients share one
+// transport, so connections (and TLS handshakes) are reused across them.
 func (s *Server) HTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12}
-	tr.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: tr}
+	s.transportOnce.Do(func() {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12}
+		tr.MaxIdleConnsPerHost = 64
+		s.transport = tr
+	})
+	return &http.Client{Transport: s.transport}
 }
 
 // SetLatency changes the latency added to every request.

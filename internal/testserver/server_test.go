@@ -1,0 +1,97 @@
+package testserver
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestServerCountsAndLatency(t *testing.T) {
+	t.Parallel()
+	srv := NewT(t, Options{Seed: 31, Tenants: 2})
+	a := srv.World.Tenants[0]
+	for range 3 {
+		status, _, _, err := get(t.Context(), srv, openIDURL(srv, a.DefaultDomain))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status)
+	}
+	status, _, _, err := get(t.Context(), srv, openIDURL(srv, "unknown.example"))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusBadRequest, status)
+
+	assert.Equal(t, 3, srv.Requests(ServiceEntra, a.ID), "counted under the tenant's ID, not the domain")
+	assert.Equal(t, 1, srv.Requests(ServiceEntra, "unknown.example"))
+	assert.Equal(t, 4, srv.Requests(ServiceEntra, "*"))
+	assert.Zero(t, srv.Requests(ServiceGraph, "*"))
+	srv.ResetCounts()
+	assert.Zero(t, srv.Requests(ServiceEntra, "*"))
+
+	srv.SetLatency(40 * time.Millisecond)
+	start := time.Now()
+	_, _, _, err = get(t.Context(), srv, openIDURL(srv, a.ID))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond)
+	srv.SetLatency(0)
+
+	assert.Contains(t, srv.String(), srv.EntraURL())
+	assert.Contains(t, srv.String(), srv.PartnerCenterURL())
+}
+
+func TestServerCACertificate(t *testing.T) {
+	t.Parallel()
+	srv := NewT(t, Options{Seed: 32, Tenants: 1})
+	block, _ := pem.Decode(srv.CACertPEM())
+	require.NotNil(t, block)
+	assert.Equal(t, "CERTIFICATE", block.Type)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	for _, u := range []string{srv.EntraURL(), srv.CIPPURL(), srv.GraphURL(), srv.PartnerCenterURL()} {
+		require.True(t, strings.HasPrefix(u, "https://127.0.0.1:"), u)
+	}
+	// Every listener presents a certificate that the PEM alone verifies.
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: "127.0.0.1"})
+	assert.NoError(t, err)
+	// A client that does not trust the CA is refused.
+	_, err = http.Get(srv.EntraURL())
+	assert.Error(t, err)
+}
+
+func TestServerOptions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"negative size", Options{Sizes: []int{-1}}, "negative user count"},
+		{"negative latency", Options{Latency: -time.Second}, "must not be negative"},
+		{"world without partner", Options{World: &World{}}, "PartnerTenantID"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := New(tc.opts)
+			require.Error(t, err)
+			assert.Nil(t, srv)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+
+	// A World built by hand is served as it is.
+	w := Generate(Options{Seed: 33, Tenants: 2})
+	w.Tenants = w.Tenants[:1]
+	srv := NewT(t, Options{World: w})
+	assert.Same(t, w, srv.World)
+	assert.Nil(t, srv.World.Tenant(Generate(Options{Seed: 33, Tenants: 2}).Tenants[1].ID))
+	assert.NotNil(t, srv.World.Tenant(w.Tenants[0].ID))
+	srv.Close()
+	srv.Close() // idempotent
+}
