@@ -80,6 +80,41 @@ func (t *Tenant) HasActiveRelationship(now time.Time) bool {
 	return false
 }
 
+// PropagateGDAPRoles makes the fake Graph answer 403 Authorization_RequestDenied in every tenant
+// whose active GDAP relationships were all activated less than RolePropagationDelay ago, until
+// the delay has passed, as Microsoft Graph does while a newly granted role propagates. Call it
+// after the fake starts or after adding a relationship.
+func (s *Server) PropagateGDAPRoles() {
+	now := time.Now()
+	type pending struct {
+		tenant string
+		left   time.Duration
+	}
+	var todo []pending
+	w := s.World
+	w.mu.RLock()
+	for _, t := range w.Tenants {
+		effective, newest := false, time.Time{}
+		for _, rel := range t.Relationships {
+			if !rel.activeAt(now) {
+				continue
+			}
+			if now.Sub(rel.ActivatedAt) >= RolePropagationDelay {
+				effective = true
+			} else if rel.ActivatedAt.After(newest) {
+				newest = rel.ActivatedAt
+			}
+		}
+		if !effective && !newest.IsZero() {
+			todo = append(todo, pending{t.ID, RolePropagationDelay - now.Sub(newest)})
+		}
+	}
+	w.mu.RUnlock()
+	for _, p := range todo {
+		s.GraphRolePropagation(p.tenant, p.left)
+	}
+}
+
 func (r *Relationship) activeAt(now time.Time) bool {
 	return r.Status == "active" && (r.EndAt.IsZero() || r.EndAt.After(now))
 }
