@@ -12,4 +12,53 @@
 //	srv := testserver.NewT(t, testserver.Options{Seed: 1, Tenants: 5})
 //	httpClient := srv.HTTPClient() // trusts the fake's CA
 //	creds := srv.CIPPCredentials()
+//
+// # Entra ID
+//
+// The token endpoint answers POST /{tenant}/oauth2/v2.0/token (and the v1 /{tenant}/oauth2/token
+// with resource=) and GET /{tenant}/v2.0/.well-known/openid-configuration for any tenant ID or
+// domain of the partner or a customer, so MSAL for Go works against it:
+//
+//	cred, _ := confidential.NewCredFromSecret(creds.Secret)
+//	app, _ := confidential.New(srv.EntraURL()+"/"+creds.TenantID, creds.ClientID, cred,
+//		confidential.WithHTTPClient(srv.HTTPClient()), confidential.WithInstanceDiscovery(false))
+//
+// Grants: client_credentials with a client secret (in the body or a Basic header) or a client
+// assertion signed by a certificate registered on the App, and refresh_token for the partner
+// admin's Secure Application Model token (PartnerRefreshToken), which redeems in the partner
+// tenant and in every customer tenant with an active GDAP relationship and consent, and rotates
+// on every use. Scopes: "api://<clientId>/.default" (a CIPP API client, in its home tenant only),
+// "https://graph.microsoft.com/.default" and "https://api.partnercenter.microsoft.com/.default"
+// or "/user_impersonation". Failures carry the real AADSTS body and status: bad secret 7000215,
+// expired secret 7000222 (ExpireSecret), unknown client or app not consented 700016 (SetConsent),
+// unknown tenant 90002, delegated consent missing 65001, revoked refresh token 50173
+// (RevokeRefreshTokens), expired refresh token 700082 (ExpireRefreshTokens).
+//
+// Access tokens are HMAC-signed JWTs with the claims aud, tid, appid, oid (delegated only), iat,
+// exp, valid for DefaultTokenLifetime unless Options.TokenLifetime or SetTokenLifetime say
+// otherwise. The service fakes check them with verifyBearer, whose error wraps errTokenMissing,
+// errTokenMalformed, errTokenSignature, errTokenExpired or errTokenAudience so each fake can
+// answer 401 in its own shape.
+//
+// # Faults
+//
+// InjectFault adds a Fault matched by service, tenant, path substring, method and time window;
+// it fires for a share of requests (Rate, drawn from a stream seeded by Options.Seed, so the same
+// requests in the same order meet the same faults) or a number of times (Count). Kinds: Throttle
+// (429), ServerError (5xx), Latency, Drop (connection closed without a response), Truncate (full
+// Content-Length, half the body) and Hang. FaultCounts tells a soak harness how many fired.
+//
+// Error bodies come from one renderer per service, which the service fakes use too:
+// writeGraphError (Graph's error/innerError with request-id headers), writePCError and
+// writePCThrottle (Partner Center's {code,description,...} and {statusCode,message}),
+// writeCIPPText (CIPP's text/plain) and writeAADError (Entra's AADSTS body).
+//
+// # The World
+//
+// Generate builds the World from Options: the same seed gives the same tenants, users, devices,
+// IDs and credentials, and adding tenants leaves the earlier ones unchanged. A 50,000-user
+// tenant with 1,000 others takes a fraction of a second (BenchmarkGenerate). Handlers read the
+// World under w.mu.RLock() and must never change it without w.mu.Lock(); tests change users
+// through AddUser, UpdateUser and DeleteUser, which number every change (Tenant.Seq,
+// User.Seq) so Graph delta queries can replay what changed since a token was issued.
 package testserver
