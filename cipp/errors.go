@@ -123,7 +123,6 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 		return e
 	case status == http.StatusNotFound && strings.EqualFold(strings.TrimSpace(msg), "Endpoint not found"):
 		e.Kind, e.Hint = tenantsync.ErrUnsupported, HintUpgrade
-		e.Message = "CIPP does not know the endpoint " + op
 		return e
 	case status == http.StatusTooManyRequests:
 		e.Kind = tenantsync.ErrThrottled

@@ -170,11 +170,17 @@ func TestActionFailures(t *testing.T) {
 				return c.AddGroupMember(t.Context(), contosoDomain, "g1", "u1", "jane@contoso.com")
 			}, 2},
 		{"object results with an error state", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: string(readTestdata(t, "Results-objects.json"))}, tenantsync.ErrUnavailable, "CIPP could not complete the action; the message says why",
-			func(c *Client) (ActionResult, error) { return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com") }, 2},
+			func(c *Client) (ActionResult, error) {
+				return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com")
+			}, 2},
 		{"unreadable results", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: `{"Results":5}`}, tenantsync.ErrUnavailable, HintRetry,
-			func(c *Client) (ActionResult, error) { return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com") }, 0},
+			func(c *Client) (ActionResult, error) {
+				return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com")
+			}, 0},
 		{"array answer", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: `[1]`}, tenantsync.ErrUnavailable, HintRetry,
-			func(c *Client) (ActionResult, error) { return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com") }, 0},
+			func(c *Client) (ActionResult, error) {
+				return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com")
+			}, 0},
 		{"readonly role", "ExecDisableUser", stubResponse{status: 403, body: string(readTestdata(t, "403-readonly-write.txt"))}, tenantsync.ErrForbidden, HintWriteRole,
 			func(c *Client) (ActionResult, error) {
 				return c.SetSignInEnabled(t.Context(), contosoDomain, "jane@contoso.com", false)
