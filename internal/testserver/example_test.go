@@ -67,4 +67,3 @@ func ExampleServer_InjectFault() {
 	// 429 1
 	// throttled: 2
 }
-
