@@ -1,0 +1,319 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/kit"
+)
+
+// tx is kit.Tx over one SQL transaction for one tenant.
+type tx struct {
+	s      *Store
+	q      bq
+	acct   string
+	tenant string
+}
+
+func (x tx) Cursor(ctx context.Context, k tenantsync.Kind) (string, error) {
+	var c string
+	err := x.q.QueryRow(ctx, `SELECT cursor FROM cursors WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k)).Scan(&c)
+	if notFound(err) {
+		return "", nil
+	}
+	return c, err
+}
+
+// chunks splits ids so each statement stays under the dialect's placeholder limit.
+func (x tx) chunks(ids []string, fixed, perRow int) [][]string {
+	size := max(1, min(1000, (x.s.d.MaxParams()-fixed)/perRow))
+	var out [][]string
+	for len(ids) > size {
+		out = append(out, ids[:size])
+		ids = ids[size:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func (x tx) Hashes(ctx context.Context, k tenantsync.Kind, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	scan := func(query string, args ...any) error {
+		rows, err := x.q.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, h string
+			if err := rows.Scan(&id, &h); err != nil {
+				return err
+			}
+			out[id] = h
+		}
+		return rows.Err()
+	}
+	if ids == nil {
+		return out, scan(`SELECT item_id, hash FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k))
+	}
+	for _, chunk := range x.chunks(ids, 3, 1) {
+		args := []any{x.acct, x.tenant, string(k)}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		if err := scan(`SELECT item_id, hash FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND item_id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (x tx) Upsert(ctx context.Context, k tenantsync.Kind, items []kit.Item) error {
+	size := max(1, min(1000, x.s.d.MaxParams()/6))
+	for len(items) > 0 {
+		n := min(size, len(items))
+		batch := items[:n]
+		items = items[n:]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO mirror (account, tenant_id, kind, item_id, hash, data) VALUES `)
+		args := make([]any, 0, 6*n)
+		for i, it := range batch {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, x.acct, x.tenant, string(k), it.ID, it.Hash, it.Data)
+		}
+		b.WriteString(` ON CONFLICT (account, tenant_id, kind, item_id) DO UPDATE SET hash = excluded.hash, data = excluded.data`)
+		if _, err := x.q.Exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x tx) Delete(ctx context.Context, k tenantsync.Kind, ids []string) error {
+	for _, chunk := range x.chunks(ids, 3, 1) {
+		args := []any{x.acct, x.tenant, string(k)}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		if _, err := x.q.Exec(ctx, `DELETE FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND item_id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x tx) SetCursor(ctx context.Context, k tenantsync.Kind, cursor string) error {
+	if cursor == "" {
+		_, err := x.q.Exec(ctx, `DELETE FROM cursors WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k))
+		return err
+	}
+	_, err := x.q.Exec(ctx, `INSERT INTO cursors (account, tenant_id, kind, cursor) VALUES (?, ?, ?, ?)
+		ON CONFLICT (account, tenant_id, kind) DO UPDATE SET cursor = excluded.cursor`, x.acct, x.tenant, string(k), cursor)
+	return err
+}
+
+func (s *Store) Apply(ctx context.Context, acct, tenantID string, ch store.KindApply) (store.Applied, error) {
+	res, err := s.commit(ctx, "Apply", acct, store.Batch{TenantID: tenantID, Kinds: []store.KindApply{ch}})
+	if err != nil {
+		return store.Applied{}, err
+	}
+	return res.Kinds[0], nil
+}
+
+func (s *Store) Commit(ctx context.Context, acct string, b store.Batch) (store.BatchResult, error) {
+	return s.commit(ctx, "Commit", acct, b)
+}
+
+func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (store.BatchResult, error) {
+	b.Links = append([]store.LinkChange(nil), b.Links...)
+	b.Reviews = append([]store.Review(nil), b.Reviews...)
+	if b.State != nil {
+		st := *b.State
+		b.State = &st
+	}
+	if err := kit.CheckBatch(op, acct, &b); err != nil {
+		return store.BatchResult{}, err
+	}
+	var res store.BatchResult
+	err := s.write(ctx, op, b.TenantID, func(q bq) error {
+		res = store.BatchResult{}
+		if _, err := s.lockTenant(ctx, q, op, acct, b.TenantID); err != nil {
+			return err
+		}
+		if b.Holder != "" {
+			if err := s.checkLease(ctx, q, op, acct, b.TenantID, b.Holder, b.Now); err != nil {
+				return err
+			}
+		}
+		x := tx{s: s, q: q, acct: acct, tenant: b.TenantID}
+		for _, k := range b.Kinds {
+			ap, err := kit.Apply(ctx, x, op, b.TenantID, k)
+			if err != nil {
+				return err
+			}
+			res.Kinds = append(res.Kinds, ap)
+		}
+		for _, lc := range b.Links {
+			var err error
+			if lc.Delete {
+				_, err = q.Exec(ctx, `DELETE FROM contact_links WHERE account = ? AND tenant_id = ? AND object_id = ?`, acct, b.TenantID, lc.Link.ObjectID)
+			} else {
+				err = s.setLink(ctx, q, op, acct, lc.Link)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for _, r := range b.Reviews {
+			stored, err := s.addReview(ctx, q, acct, r)
+			if err != nil {
+				return err
+			}
+			res.Reviews = append(res.Reviews, stored)
+		}
+		if b.State != nil {
+			return putState(ctx, q, acct, *b.State)
+		}
+		return nil
+	})
+	return res, err
+}
+
+func (s *Store) checkLease(ctx context.Context, q bq, op, acct, tenantID, holder string, now time.Time) error {
+	var h string
+	var exp int64
+	err := q.QueryRow(ctx, `SELECT holder, expires_at FROM leases WHERE account = ? AND tenant_id = ?`+s.d.ForUpdate(), acct, tenantID).Scan(&h, &exp)
+	if notFound(err) {
+		return store.NewLeaseHeldError(op, tenantID, "", time.Time{})
+	}
+	if err != nil {
+		return err
+	}
+	if h != holder || exp <= micros(now) {
+		return store.NewLeaseHeldError(op, tenantID, h, fromMicros(exp))
+	}
+	return nil
+}
+
+func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {
+	const op = "ReadKind"
+	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+		return nil, err
+	}
+	if !kind.Valid() {
+		return nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", kind)
+	}
+	var items []kit.Item
+	var cursor string
+	err := s.read(ctx, op, tenantID, func(q bq) error {
+		var one int
+		err := q.QueryRow(ctx, `SELECT 1 FROM tenants WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&one)
+		if notFound(err) {
+			return store.NotFound(op, tenantID, "no tenant %s in this account", tenantID)
+		}
+		if err != nil {
+			return err
+		}
+		if cursor, err = (tx{s: s, q: q, acct: acct, tenant: tenantID}).Cursor(ctx, kind); err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT item_id, data FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ?`, acct, tenantID, string(kind))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var it kit.Item
+			if err := rows.Scan(&it.ID, &it.Data); err != nil {
+				return err
+			}
+			items = append(items, it)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return kit.Decode(op, kind, cursor, items)
+}
+
+func (s *Store) GetUser(ctx context.Context, acct, tenantID, objectID string) (tenantsync.User, error) {
+	const op = "GetUser"
+	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+		return tenantsync.User{}, err
+	}
+	var data []byte
+	err := s.read(ctx, op, tenantID, func(q bq) error {
+		err := q.QueryRow(ctx, `SELECT data FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND item_id = ?`,
+			acct, tenantID, string(tenantsync.KindUsers), objectID).Scan(&data)
+		if notFound(err) {
+			return store.NotFound(op, tenantID, "no user %s", objectID)
+		}
+		return err
+	})
+	if err != nil {
+		return tenantsync.User{}, err
+	}
+	return kit.DecodeUser(op, data)
+}
+
+func (s *Store) Cursors(ctx context.Context, acct, tenantID string) (map[tenantsync.Kind]string, error) {
+	const op = "Cursors"
+	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+		return nil, err
+	}
+	out := map[tenantsync.Kind]string{}
+	err := s.read(ctx, op, tenantID, func(q bq) error {
+		rows, err := q.Query(ctx, `SELECT kind, cursor FROM cursors WHERE account = ? AND tenant_id = ?`, acct, tenantID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, c string
+			if err := rows.Scan(&k, &c); err != nil {
+				return err
+			}
+			out[tenantsync.Kind(k)] = c
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func (s *Store) MirrorCounts(ctx context.Context, acct, tenantID string) (map[tenantsync.Kind]int, error) {
+	const op = "MirrorCounts"
+	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+		return nil, err
+	}
+	out := map[tenantsync.Kind]int{}
+	err := s.read(ctx, op, tenantID, func(q bq) error {
+		rows, err := q.Query(ctx, `SELECT kind, COUNT(*) FROM mirror WHERE account = ? AND tenant_id = ? GROUP BY kind`, acct, tenantID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				return err
+			}
+			out[tenantsync.Kind(k)] = int(n)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

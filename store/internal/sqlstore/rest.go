@@ -1,0 +1,490 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/kit"
+)
+
+// Clients
+
+func (s *Store) PutClient(ctx context.Context, acct string, c tenantsync.Client) error {
+	const op = "PutClient"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return err
+	}
+	if c.ID == "" {
+		return store.Invalid(op, "give the client its PSA ID", "client %q without an ID", c.Name)
+	}
+	c.ActiveUntil = store.Time(c.ActiveUntil)
+	return s.write(ctx, op, "", func(q bq) error {
+		_, err := q.Exec(ctx, `INSERT INTO clients (account, id, data) VALUES (?, ?, ?)
+			ON CONFLICT (account, id) DO UPDATE SET data = excluded.data`, acct, c.ID, mustJSON(c))
+		return err
+	})
+}
+
+func (s *Store) GetClient(ctx context.Context, acct, clientID string) (tenantsync.Client, error) {
+	const op = "GetClient"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return tenantsync.Client{}, err
+	}
+	var c tenantsync.Client
+	err := s.read(ctx, op, "", func(q bq) error {
+		var data []byte
+		err := q.QueryRow(ctx, `SELECT data FROM clients WHERE account = ? AND id = ?`, acct, clientID).Scan(&data)
+		if notFound(err) {
+			return store.NotFound(op, "", "no client %q", clientID)
+		}
+		if err != nil {
+			return err
+		}
+		return scanJSON(data, &c)
+	})
+	return c, err
+}
+
+func (s *Store) ListClients(ctx context.Context, acct string) ([]tenantsync.Client, error) {
+	const op = "ListClients"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return nil, err
+	}
+	out := []tenantsync.Client{}
+	err := s.read(ctx, op, "", func(q bq) error {
+		return eachJSON(ctx, q, func(c tenantsync.Client) { out = append(out, c) }, `SELECT data FROM clients WHERE account = ? ORDER BY id`, acct)
+	})
+	return out, err
+}
+
+// Contacts
+
+func (s *Store) CreateContact(ctx context.Context, acct string, c tenantsync.Contact) (tenantsync.Contact, error) {
+	const op = "CreateContact"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return tenantsync.Contact{}, err
+	}
+	if c.ClientID == "" {
+		return tenantsync.Contact{}, store.Invalid(op, "set the contact's ClientID", "contact without a client")
+	}
+	if c.ID == "" {
+		c.ID = kit.NewID()
+	}
+	err := s.write(ctx, op, "", func(q bq) error {
+		var one int
+		err := q.QueryRow(ctx, `SELECT 1 FROM contacts WHERE account = ? AND client_id = ? AND id = ?`, acct, c.ClientID, c.ID).Scan(&one)
+		if err == nil {
+			return store.Errorf(tenantsync.ErrConflict, op, "", "leave ID empty for the store to assign one", "contact %q exists", c.ID)
+		}
+		if !notFound(err) {
+			return err
+		}
+		_, err = q.Exec(ctx, `INSERT INTO contacts (account, client_id, id, data) VALUES (?, ?, ?, ?)`, acct, c.ClientID, c.ID, mustJSON(c))
+		return err
+	})
+	if err != nil {
+		return tenantsync.Contact{}, err
+	}
+	return c, nil
+}
+
+func (s *Store) UpdateContact(ctx context.Context, acct string, c tenantsync.Contact) error {
+	const op = "UpdateContact"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return err
+	}
+	return s.write(ctx, op, "", func(q bq) error {
+		n, err := q.Exec(ctx, `UPDATE contacts SET data = ? WHERE account = ? AND client_id = ? AND id = ?`, mustJSON(c), acct, c.ClientID, c.ID)
+		if err == nil && n == 0 {
+			return store.NotFound(op, "", "no contact %q of client %q", c.ID, c.ClientID)
+		}
+		return err
+	})
+}
+
+func (s *Store) SetContactActive(ctx context.Context, acct, clientID, contactID string, active bool) error {
+	const op = "SetContactActive"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return err
+	}
+	return s.write(ctx, op, "", func(q bq) error {
+		c, err := s.getContact(ctx, q, op, acct, clientID, contactID, s.d.ForUpdate())
+		if err != nil {
+			return err
+		}
+		c.Active = active
+		_, err = q.Exec(ctx, `UPDATE contacts SET data = ? WHERE account = ? AND client_id = ? AND id = ?`, mustJSON(c), acct, clientID, contactID)
+		return err
+	})
+}
+
+func (s *Store) getContact(ctx context.Context, q bq, op, acct, clientID, contactID, lock string) (tenantsync.Contact, error) {
+	var c tenantsync.Contact
+	var data []byte
+	err := q.QueryRow(ctx, `SELECT data FROM contacts WHERE account = ? AND client_id = ? AND id = ?`+lock, acct, clientID, contactID).Scan(&data)
+	if notFound(err) {
+		return c, store.NotFound(op, "", "no contact %q of client %q", contactID, clientID)
+	}
+	if err != nil {
+		return c, err
+	}
+	return c, scanJSON(data, &c)
+}
+
+func (s *Store) GetContact(ctx context.Context, acct, clientID, contactID string) (tenantsync.Contact, error) {
+	const op = "GetContact"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return tenantsync.Contact{}, err
+	}
+	var c tenantsync.Contact
+	err := s.read(ctx, op, "", func(q bq) error {
+		var err error
+		c, err = s.getContact(ctx, q, op, acct, clientID, contactID, "")
+		return err
+	})
+	return c, err
+}
+
+func (s *Store) ListContacts(ctx context.Context, acct, clientID string) ([]tenantsync.Contact, error) {
+	const op = "ListContacts"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return nil, err
+	}
+	out := []tenantsync.Contact{}
+	err := s.read(ctx, op, "", func(q bq) error {
+		return eachJSON(ctx, q, func(c tenantsync.Contact) { out = append(out, c) },
+			`SELECT data FROM contacts WHERE account = ? AND client_id = ? ORDER BY id`, acct, clientID)
+	})
+	return out, err
+}
+
+// Audit
+
+const auditCols = `account, seq, at, actor, action, tenant_id, target, phase, outcome, route, error, detail, prev_hash, hash`
+
+func scanEntry(r interface{ Scan(...any) error }) (tenantsync.AuditEntry, error) {
+	var e tenantsync.AuditEntry
+	var at int64
+	var detail string
+	err := r.Scan(&e.Account, &e.Seq, &at, &e.Actor, &e.Action, &e.TenantID, &e.Target, &e.Phase, &e.Outcome, &e.Route, &e.Error, &detail, &e.PrevHash, &e.Hash)
+	if err != nil {
+		return e, err
+	}
+	e.At = fromMicros(at)
+	if detail != "" && detail != "null" {
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+func entryArgs(e tenantsync.AuditEntry) []any {
+	detail := ""
+	if len(e.Detail) > 0 {
+		detail = string(mustJSON(e.Detail))
+	}
+	return []any{e.Account, e.Seq, micros(e.At), e.Actor, e.Action, e.TenantID, e.Target, e.Phase, e.Outcome, e.Route, e.Error, detail, e.PrevHash, e.Hash}
+}
+
+func (s *Store) AppendAudit(ctx context.Context, acct string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
+	const op = "AppendAudit"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return tenantsync.AuditEntry{}, err
+	}
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	var out tenantsync.AuditEntry
+	err := s.write(ctx, op, e.TenantID, func(q bq) error {
+		// One appender per account at a time, or two would chain to the same predecessor.
+		if err := s.d.LockAccount(ctx, q.q, acct, "audit"); err != nil {
+			return err
+		}
+		var prev *tenantsync.AuditEntry
+		var head tenantsync.AuditEntry
+		err := q.QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE account = ?`, acct).Scan(&head.Seq, &head.Hash)
+		switch {
+		case err == nil:
+			prev = &head
+		case !notFound(err):
+			return err
+		}
+		out = store.ChainAudit(acct, prev, e)
+		if _, err := q.Exec(ctx, `INSERT INTO audit (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, entryArgs(out)...); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `INSERT INTO audit_heads (account, seq, hash) VALUES (?, ?, ?)
+			ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, acct, out.Seq, out.Hash)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) ListAudit(ctx context.Context, acct string, aq store.AuditQuery) ([]tenantsync.AuditEntry, error) {
+	const op = "ListAudit"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return nil, err
+	}
+	query := `SELECT ` + auditCols + ` FROM audit WHERE account = ? AND seq > ?`
+	args := []any{acct, aq.AfterSeq}
+	if aq.TenantID != "" {
+		query += ` AND tenant_id = ?`
+		args = append(args, aq.TenantID)
+	}
+	query += ` ORDER BY seq`
+	if aq.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, aq.Limit)
+	}
+	out := []tenantsync.AuditEntry{}
+	err := s.read(ctx, op, "", func(q bq) error {
+		rows, err := q.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEntry(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func (s *Store) VerifyAudit(ctx context.Context, acct string) (store.AuditReport, error) {
+	const op = "VerifyAudit"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return store.AuditReport{}, err
+	}
+	var rep store.AuditReport
+	err := s.read(ctx, op, "", func(q bq) error {
+		var headSeq int64
+		var headHash string
+		err := q.QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE account = ?`, acct).Scan(&headSeq, &headHash)
+		if err != nil && !notFound(err) {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT `+auditCols+` FROM audit WHERE account = ? ORDER BY seq`, acct)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		v := store.AuditVerifier{Account: acct}
+		var last tenantsync.AuditEntry
+		for rows.Next() {
+			e, err := scanEntry(rows)
+			if err != nil {
+				return err
+			}
+			if !v.Next(e) {
+				break
+			}
+			last = e
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rep = v.Report()
+		// The head records the last entry appended, so entries cut off the end are noticed too.
+		if rep.OK() && (last.Seq != headSeq || last.Hash != headHash) {
+			rep.FirstBroken = last.Seq + 1
+			rep.Reason = "entries after the last one found are missing"
+		}
+		return nil
+	})
+	return rep, err
+}
+
+// TamperAudit implements store.Tamperer.
+func (s *Store) TamperAudit(ctx context.Context, acct string, seq int64, mutate func(*tenantsync.AuditEntry)) error {
+	const op = "TamperAudit"
+	return s.write(ctx, op, "", func(q bq) error {
+		e, err := scanEntry(q.QueryRow(ctx, `SELECT `+auditCols+` FROM audit WHERE account = ? AND seq = ?`, acct, seq))
+		if notFound(err) {
+			return store.NotFound(op, "", "no audit entry %d", seq)
+		}
+		if err != nil {
+			return err
+		}
+		mutate(&e)
+		args := entryArgs(e)
+		_, err = q.Exec(ctx, `UPDATE audit SET at = ?, actor = ?, action = ?, tenant_id = ?, target = ?, phase = ?, outcome = ?, route = ?,
+			error = ?, detail = ?, prev_hash = ?, hash = ? WHERE account = ? AND seq = ?`, append(args[2:], acct, seq)...)
+		return err
+	})
+}
+
+// Leases
+
+// claim takes the tenant's lease for holder when it is free, expired, or (when own) already
+// the holder's, in one statement, so racing claimants cannot both win.
+func claim(ctx context.Context, q bq, acct, tenantID, holder string, now time.Time, ttl time.Duration, own bool) (bool, error) {
+	n, t := micros(now), micros(store.Time(now.Add(ttl)))
+	query := `INSERT INTO leases (account, tenant_id, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (account, tenant_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+		acquired_at = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > ? THEN leases.acquired_at ELSE excluded.acquired_at END
+		WHERE leases.expires_at <= ?`
+	args := []any{acct, tenantID, holder, n, t, n, n}
+	if own {
+		query += ` OR leases.holder = excluded.holder`
+	}
+	rows, err := q.Exec(ctx, query, args...)
+	return rows == 1, err
+}
+
+func (s *Store) getLease(ctx context.Context, q bq, acct, tenantID string) (store.Lease, error) {
+	l := store.Lease{TenantID: tenantID}
+	var acq, exp int64
+	err := q.QueryRow(ctx, `SELECT holder, acquired_at, expires_at FROM leases WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&l.Holder, &acq, &exp)
+	l.AcquiredAt, l.ExpiresAt = fromMicros(acq), fromMicros(exp)
+	return l, err
+}
+
+func (s *Store) AcquireLease(ctx context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (store.Lease, error) {
+	const op = "AcquireLease"
+	if err := kit.CheckLease(op, acct, tenantID, holder, ttl); err != nil {
+		return store.Lease{}, err
+	}
+	now = store.Time(now)
+	var l store.Lease
+	err := s.write(ctx, op, tenantID, func(q bq) error {
+		var one int
+		err := q.QueryRow(ctx, `SELECT 1 FROM tenants WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&one)
+		if notFound(err) {
+			return store.NotFound(op, tenantID, "no tenant %s in this account", tenantID)
+		}
+		if err != nil {
+			return err
+		}
+		ok, err := claim(ctx, q, acct, tenantID, holder, now, ttl, true)
+		if err != nil {
+			return err
+		}
+		if l, err = s.getLease(ctx, q, acct, tenantID); err != nil {
+			return err
+		}
+		if !ok {
+			return store.NewLeaseHeldError(op, tenantID, l.Holder, l.ExpiresAt)
+		}
+		return nil
+	})
+	return l, err
+}
+
+func (s *Store) RenewLease(ctx context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (store.Lease, error) {
+	const op = "RenewLease"
+	if err := kit.CheckLease(op, acct, tenantID, holder, ttl); err != nil {
+		return store.Lease{}, err
+	}
+	var l store.Lease
+	err := s.write(ctx, op, tenantID, func(q bq) error {
+		n, err := q.Exec(ctx, `UPDATE leases SET expires_at = ? WHERE account = ? AND tenant_id = ? AND holder = ?`,
+			micros(store.Time(now.Add(ttl))), acct, tenantID, holder)
+		if err != nil {
+			return err
+		}
+		l, err = s.getLease(ctx, q, acct, tenantID)
+		if notFound(err) {
+			return store.NotFound(op, tenantID, "no lease on tenant %s; acquire it again", tenantID)
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.NewLeaseHeldError(op, tenantID, l.Holder, l.ExpiresAt)
+		}
+		return nil
+	})
+	return l, err
+}
+
+func (s *Store) ReleaseLease(ctx context.Context, acct, tenantID, holder string) error {
+	const op = "ReleaseLease"
+	if err := kit.CheckLease(op, acct, tenantID, holder, 1); err != nil {
+		return err
+	}
+	return s.write(ctx, op, tenantID, func(q bq) error {
+		_, err := q.Exec(ctx, `DELETE FROM leases WHERE account = ? AND tenant_id = ? AND holder = ?`, acct, tenantID, holder)
+		return err
+	})
+}
+
+func (s *Store) GetLease(ctx context.Context, acct, tenantID string) (store.Lease, error) {
+	const op = "GetLease"
+	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+		return store.Lease{}, err
+	}
+	var l store.Lease
+	err := s.read(ctx, op, tenantID, func(q bq) error {
+		var err error
+		l, err = s.getLease(ctx, q, acct, tenantID)
+		if notFound(err) {
+			return store.NotFound(op, tenantID, "no lease on tenant %s", tenantID)
+		}
+		return err
+	})
+	return l, err
+}
+
+func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Time, ttl time.Duration, limit int) ([]store.Lease, error) {
+	const op = "AcquireDue"
+	if err := kit.CheckLease(op, acct, "-", holder, ttl); err != nil {
+		return nil, err
+	}
+	now = store.Time(now)
+	out := []store.Lease{}
+	if limit <= 0 {
+		return out, nil
+	}
+	n := micros(now)
+	err := s.write(ctx, op, "", func(q bq) error {
+		out = out[:0]
+		// Candidate tenant rows are locked, skipping rows another claimant holds, so concurrent
+		// callers spread over different tenants instead of queueing on the same ones. The
+		// claim below re-checks expiry against the latest committed lease, so even a candidate
+		// read from an older snapshot cannot be handed out twice.
+		rows, err := q.Query(ctx, `SELECT t.tenant_id FROM tenants t
+			LEFT JOIN sync_state s ON s.account = t.account AND s.tenant_id = t.tenant_id
+			LEFT JOIN leases l ON l.account = t.account AND l.tenant_id = t.tenant_id
+			WHERE t.account = ? AND t.client_id <> '' AND t.syncing = ? AND t.status = ?
+			AND (s.next_due IS NULL OR s.next_due <= ?)
+			AND (l.expires_at IS NULL OR l.expires_at <= ?)
+			ORDER BY CASE WHEN s.next_due IS NULL OR s.next_due = 0 THEN ? ELSE s.next_due END, t.tenant_id
+			LIMIT ?`+s.d.SkipLocked(), acct, true, string(store.TenantActive), n, n, n, limit)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			ok, err := claim(ctx, q, acct, id, holder, now, ttl, false)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, store.Lease{TenantID: id, Holder: holder, AcquiredAt: now, ExpiresAt: store.Time(now.Add(ttl))})
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,11 @@
+// Package sqlite is the embedded store.Store: one SQLite file, no server, the daemon's default.
+// It uses modernc.org/sqlite (pure Go) in WAL mode with a busy timeout and foreign keys on,
+// applies its embedded, versioned schema migrations on open, and creates the file and its
+// directory on first use. Readers run side by side; writers take turns.
+//
+//	s, err := sqlite.Open(ctx, "/var/lib/tenantsync/store.db", keys)
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+package sqlite

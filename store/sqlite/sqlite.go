@@ -1,0 +1,196 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a store.Store in one SQLite file.
+type Store struct {
+	*sqlstore.Store
+	db   *sql.DB
+	path string
+}
+
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Tamperer = (*Store)(nil)
+)
+
+type options struct {
+	clock       func() time.Time
+	busyTimeout time.Duration
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithClock sets the clock for times the caller does not pass.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
+
+// WithBusyTimeout sets how long a statement waits for another process's write lock before
+// failing (default 10s).
+func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// Open opens (creating when absent) the store at path and migrates its schema.
+func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Option) (*Store, error) {
+	const op = "Open"
+	if path == "" {
+		return nil, store.Invalid(op, "pass the path of the database file", "no path")
+	}
+	o := options{clock: time.Now, busyTimeout: 10 * time.Second}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, store.Errorf(tenantsync.ErrInvalidInput, op, "", "choose a path in a writable directory", "create directory of the database: %v", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, store.Internal(op, "", err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	conn := &conn{db: db}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, store.Errorf(tenantsync.ErrUnavailable, op, "", "check that the path is a writable SQLite file", "open %s: %v", filepath.Base(path), err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		_ = db.Close()
+		return nil, store.Internal(op, "", err)
+	}
+	if err := sqlstore.Migrate(ctx, conn, dialect{}, sub); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Store{Store: sqlstore.New(conn, dialect{}, keys, o.clock), db: db, path: path}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// conn runs sqlstore's transactions. SQLite has one writer at a time; taking turns here rather
+// than in SQLite's busy loop keeps writers of this process fair and fast, while the
+// busy timeout still covers other processes on the same file.
+type conn struct {
+	db      *sql.DB
+	writeMu sync.Mutex
+}
+
+func (c *conn) Read(ctx context.Context, fn func(sqlstore.Q) error) error {
+	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(q{tx}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(q{tx}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+type q struct{ tx *sql.Tx }
+
+func (q q) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q q) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	r, err := q.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows{r}, nil
+}
+
+func (q q) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return row{q.tx.QueryRowContext(ctx, query, args...)}
+}
+
+type rows struct{ *sql.Rows }
+
+func (r rows) Close() { _ = r.Rows.Close() }
+
+type row struct{ r *sql.Row }
+
+func (r row) Scan(dst ...any) error {
+	err := r.r.Scan(dst...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sqlstore.ErrNoRows
+	}
+	return err
+}
+
+type dialect struct{}
+
+func (dialect) Rebind(query string) string { return query }
+func (dialect) ForUpdate() string          { return "" }
+func (dialect) SkipLocked() string         { return "" }
+func (dialect) MaxParams() int             { return 32766 }
+
+// LockAccount has nothing to do: this process's writers already take turns, and SQLite's
+// write lock serialises other processes.
+func (dialect) LockAccount(context.Context, sqlstore.Q, string, string) error { return nil }
+
+func (dialect) Retryable(err error) bool {
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
+}

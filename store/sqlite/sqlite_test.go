@@ -1,0 +1,142 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/sqlite"
+	"github.com/tenantsync/tenantsync/store/storetest"
+)
+
+func open(t *testing.T, path string, keys store.KeyProvider) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path, keys)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, keys store.KeyProvider) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "store.db"), keys)
+	})
+}
+
+func TestOpenCreatesFileAndMigratesOnce(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "nested", "dir", "store.db")
+	keys := storetest.NewKeys(t)
+	s := open(t, path, keys)
+	_, err := os.Stat(path)
+	require.NoError(t, err, "the file and its directory are created on first open")
+	_, err = s.RecordDiscovery(t.Context(), "acct", "cipp", []tenantsync.Tenant{{ID: "t1"}}, time.Now())
+	require.NoError(t, err)
+
+	// A second store on the same file (as a second process would) sees the data and does not
+	// apply the migrations again.
+	again := open(t, path, keys)
+	got, err := again.GetTenant(t.Context(), "acct", "t1")
+	require.NoError(t, err)
+	assert.Equal(t, "t1", got.ID)
+
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n))
+	assert.Equal(t, 1, n)
+	var mode string
+	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	assert.Equal(t, "wal", mode)
+}
+
+func TestOpenRejectsUnusablePath(t *testing.T) {
+	t.Parallel()
+	blocker := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(blocker, []byte("x"), 0o600))
+	_, err := sqlite.Open(t.Context(), filepath.Join(blocker, "store.db"), storetest.NewKeys(t))
+	require.Error(t, err)
+	assert.NotEmpty(t, tenantsync.HintOf(err))
+	_, err = sqlite.Open(t.Context(), "", storetest.NewKeys(t))
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+}
+
+// The secret's plaintext must not reach the database: scan every byte of the file and its
+// write-ahead log while the store is open and after it is closed.
+func TestSecretPlaintextNeverOnDisk(t *testing.T) {
+	t.Parallel()
+	const plaintext = "PLAINTEXT-client-secret-Zq8wX2"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "store.db")
+	keys := storetest.NewKeys(t)
+	s, err := sqlite.Open(t.Context(), path, keys)
+	require.NoError(t, err)
+	ctx := t.Context()
+	for _, name := range []string{"cipp", "partner"} {
+		require.NoError(t, s.PutConnection(ctx, "acct", store.Connection{Name: name, Kind: store.ConnectionCIPP,
+			Config: []byte(`{"clientId":"11111111-2222-3333-4444-555555555555"}`), Secret: store.NewSecret(plaintext)}))
+	}
+	c, err := s.GetConnection(ctx, "acct", "cipp")
+	require.NoError(t, err)
+	require.Equal(t, plaintext, c.Secret.Reveal(), "the secret round-trips, so the scan below is meaningful")
+
+	scan := func(when string) {
+		files, err := filepath.Glob(path + "*")
+		require.NoError(t, err)
+		require.NotEmpty(t, files)
+		sawConfig := false
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			assert.False(t, bytes.Contains(data, []byte(plaintext)), "%s: plaintext found in %s", when, filepath.Base(f))
+			sawConfig = sawConfig || bytes.Contains(data, []byte("11111111-2222-3333-4444-555555555555"))
+		}
+		assert.True(t, sawConfig, "%s: the scan must see the connection rows that were written", when)
+	}
+	scan("open")
+	keys.Rotate(t, "k2")
+	n, err := s.RotateSecrets(ctx, "acct")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	scan("rotated")
+	require.NoError(t, s.Close())
+	scan("closed")
+}
+
+func TestWritersFromTwoHandlesShareOneFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "store.db")
+	keys := storetest.NewKeys(t)
+	a, b := open(t, path, keys), open(t, path, keys)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	errs := make(chan error, 2)
+	for i, s := range []*sqlite.Store{a, b} {
+		go func() {
+			var err error
+			for j := range 20 {
+				if _, err = s.AppendAudit(ctx, "acct", tenantsync.AuditEntry{Actor: string(rune('a' + i)), Action: "link", Target: string(rune('0' + j))}); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	rep, err := a.VerifyAudit(ctx, "acct")
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), "%+v", rep)
+	assert.Equal(t, 40, rep.Entries)
+}
