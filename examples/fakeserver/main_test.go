@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,14 +143,34 @@ func TestFakeServerPrintsWorkingCredentials(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	assert.NotEqual(t, s.vals["refresh"], body["refresh_token"])
 
-	// The bearer token reaches the CIPP-API listener over TLS trusting only the printed CA.
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.vals["cipp"]+"/api/ListTenants", nil)
+	// ListTenants with the token, over TLS trusting only the printed CA, as the second curl does.
+	listTenants := func(bearer string) (int, []map[string]any) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.vals["cipp"]+"/api/ListTenants", nil)
+		require.NoError(t, err)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := s.client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var tenants []map[string]any
+		if resp.StatusCode == http.StatusOK {
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&tenants))
+		}
+		return resp.StatusCode, tenants
+	}
+	status, tenants := listTenants(token)
+	require.Equal(t, http.StatusOK, status)
+	inCIPP, err := strconv.Atoi(regexp.MustCompile(`\((\d+) in CIPP\)`).FindStringSubmatch(s.out)[1])
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := s.client.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.NotZero(t, resp.StatusCode)
+	require.NotEmpty(t, tenants)
+	assert.LessOrEqual(t, len(tenants), inCIPP, "CIPP lists only the tenants it manages")
+	for _, tn := range tenants {
+		assert.NotEmpty(t, tn["customerId"])
+		assert.NotEmpty(t, tn["defaultDomainName"])
+	}
+	status, _ = listTenants("")
+	assert.Equal(t, http.StatusUnauthorized, status, "no token, no tenants")
 
 	env, err := os.ReadFile(envFile)
 	require.NoError(t, err)
