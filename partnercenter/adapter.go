@@ -291,3 +291,20 @@ func tenantFromCustomer(cu Customer) tenantsync.Tenant {
 	}
 	return t
 }
+
+// GrantedAtFunc returns a lookup of when each customer's GDAP roles were last granted (the
+// newest activation among its active relationships), the shape of graph.Config.GrantedAt, so
+// Graph can tell a role still propagating from a role missing.
+func GrantedAtFunc(accesses []CustomerAccess) func(tenantID string) time.Time {
+	m := make(map[string]time.Time, len(accesses))
+	for _, a := range accesses {
+		var newest time.Time
+		for _, g := range a.Roles {
+			if g.GrantedAt.After(newest) {
+				newest = g.GrantedAt
+			}
+		}
+		m[a.TenantID] = newest
+	}
+	return func(tenantID string) time.Time { return m[strings.ToLower(tenantID)] }
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,6 +198,10 @@ func TestMergeRelationships(t *testing.T) {
 	assert.False(t, c.Active)
 	assert.Empty(t, c.Roles)
 	assert.Contains(t, c.Describe(), "expired")
+
+	grantedAt := GrantedAtFunc(got)
+	assert.Equal(t, at(-10), grantedAt(strings.ToUpper(tenantA)), "the newest grant among active roles")
+	assert.True(t, grantedAt(tenantC).IsZero())
 
 	pendingOnly := MergeRelationships([]Relationship{rels[6]}, now)
 	require.Len(t, pendingOnly, 1)

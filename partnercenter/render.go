@@ -50,7 +50,7 @@ func RenderTable(w io.Writer, rows []TenantReadiness) error {
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {
-		cells := []string{clipCell(nameOf(r), 32), string(r.State()), clipCell(r.Relationship, 40)}
+		cells := []string{clipCell(nameOf(r), 32), string(r.State()), clipCell(r.Relationship, 60)}
 		for _, c := range caps {
 			st, ok := r.Status(c)
 			if !ok {
