@@ -125,17 +125,15 @@ func WithOnAttempt(f func(transport.Attempt)) Option {
 	return func(o *options) error { o.onAttempt = f; return nil }
 }
 
-// WithRetry sets the retry policy: at most maxRetries retries per request, with exponential
-// backoff between minBackoff and maxBackoff when CIPP gives no Retry-After.
+// WithRetry sets the retry policy: at most maxRetries retries per request (0: the transport's
+// default of 4), with exponential backoff between minBackoff and maxBackoff when CIPP gives no
+// Retry-After.
 func WithRetry(maxRetries int, minBackoff, maxBackoff time.Duration) Option {
 	return func(o *options) error {
 		if maxRetries < 0 || minBackoff < 0 || maxBackoff < minBackoff {
 			return errors.New("WithRetry: need maxRetries >= 0 and 0 <= minBackoff <= maxBackoff")
 		}
 		o.maxRetries, o.minBackoff, o.maxBackoff = maxRetries, minBackoff, maxBackoff
-		if maxRetries == 0 {
-			o.maxRetries = -1
-		}
 		return nil
 	}
 }
@@ -334,49 +332,41 @@ func (c *Client) call(ctx context.Context, method, endpoint, tenant string, quer
 	if idempotent {
 		ctx = transport.Idempotent(ctx)
 	}
-	for attempt := 0; ; attempt++ {
-		var rd io.Reader
-		if payload != nil {
-			rd = bytes.NewReader(payload)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, rd)
-		if err != nil {
-			return nil, c.newError(tenantsync.ErrInvalidInput, endpoint, tenant, 0, err.Error(), "")
-		}
-		req.Header.Set("Accept", "application/json, text/plain")
-		if payload != nil {
-			// CIPP's worker parses the body as JSON only with this exact content type.
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return nil, c.wrapTransport(endpoint, tenant, err)
-		}
-		raw, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, c.wrapTransport(endpoint, tenant, err)
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			// A cached token can be revoked early (a secret rotated, the client re-saved):
-			// drop it and try once more with a fresh one.
-			if inv, ok := c.tokens.(transport.TokenInvalidator); ok {
-				inv.Invalidate("")
-				continue
-			}
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, c.statusError(endpoint, tenant, resp, raw)
-		}
-		r, err := Decode(raw)
-		if err != nil {
-			e := c.newError(tenantsync.ErrUnavailable, endpoint, tenant, resp.StatusCode, "the response is not valid JSON (truncated?): "+err.Error(), HintRetry)
-			e.RequestID = requestID(resp.Header)
-			e.Err = tenantsync.ErrIncomplete
-			return nil, e
-		}
-		return r, nil
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
 	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, c.newError(tenantsync.ErrInvalidInput, endpoint, tenant, 0, err.Error(), "")
+	}
+	req.Header.Set("Accept", "application/json, text/plain")
+	if payload != nil {
+		// CIPP's worker parses the body as JSON only with this exact content type.
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// The transport retries a 401 once with a fresh token (a cached token can be revoked early
+	// when the secret rotates or the client is saved again), so a 401 here is final.
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.wrapTransport(endpoint, tenant, err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, c.wrapTransport(endpoint, tenant, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, c.statusError(endpoint, tenant, resp, raw)
+	}
+	r, err := Decode(raw)
+	if err != nil {
+		e := c.newError(tenantsync.ErrUnavailable, endpoint, tenant, resp.StatusCode, "the response is not valid JSON (truncated?): "+err.Error(), HintRetry)
+		e.RequestID = requestID(resp.Header)
+		e.Err = tenantsync.ErrIncomplete
+		return nil, e
+	}
+	return r, nil
 }
 
 // wrapTransport gives a transport failure this call's operation and tenant.
