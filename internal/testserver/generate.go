@@ -159,15 +159,26 @@ func pickCompany(rng *rand.Rand, used map[string]bool, i int, prev []*Tenant) co
 		}
 		second := secondWords[rng.IntN(len(secondWords))]
 		sfx := legalSuffixes[rng.IntN(len(legalSuffixes))]
-		name := first + " " + second + " " + sfx.suffix
-		slug := slugOf(first + second)
+		// Past the plain combinations (large worlds), a region word keeps names and domains
+		// unique the way real groups name their subsidiaries.
+		region := ""
 		if attempt > 3 {
-			slug += strconv.Itoa(rng.IntN(900) + 100)
+			region = regionWords[rng.IntN(len(regionWords))]
 		}
-		if used[slug] {
+		if attempt > 12 {
+			region += " " + strconv.Itoa(rng.IntN(900)+100)
+		}
+		name := first + " " + second
+		if region != "" {
+			name += " " + region
+		}
+		name += " " + sfx.suffix
+		slug := slugOf(first + second + region)
+		if used[slug] || used["name:"+strings.ToLower(name)] {
 			continue
 		}
 		used[slug] = true
+		used["name:"+strings.ToLower(name)] = true
 		return company{name: name, slug: slug, domain: slug + sfx.tld}
 	}
 }
@@ -783,6 +794,8 @@ var legalSuffixes = []struct{ suffix, tld string }{
 	{"AB", ".se"}, {"ApS", ".dk"}, {"S.r.l.", ".it"}, {"Sp. z o.o.", ".pl"}, {"Ltd", ".ie"},
 	{"Limited", ".co.nz"}, {"Inc.", ".ca"},
 }
+
+var regionWords = []string{"North", "South", "East", "West", "UK", "Europe", "International", "Scotland", "Wales", "Midlands", "Ireland", "Nordic", "Benelux", "Services"}
 
 var altTLDs = []string{".com", ".net", ".org", ".co", ".eu", ".io"}
 

@@ -342,14 +342,25 @@ func TestGenerateDatesDoNotFollowTheClock(t *testing.T) {
 	}
 }
 
-// BenchmarkGenerate reports the time to generate a 50,000-user tenant plus 1,000 ordinary ones.
+// BenchmarkGenerate reports the time to generate the worlds the issue names: one 50,000-user
+// tenant, 1,000 ordinary tenants, and both together.
 func BenchmarkGenerate(b *testing.B) {
-	sizes := []int{50000}
-	for b.Loop() {
-		w := Generate(Options{Seed: 1, Tenants: 1001, Sizes: sizes})
-		if len(w.Tenants[0].Users) != 50000 {
-			b.Fatal("wrong size")
-		}
+	for _, bc := range []struct {
+		name string
+		opts Options
+	}{
+		{"50000users", Options{Seed: 1, Tenants: 1, Sizes: []int{50000}}},
+		{"1000tenants", Options{Seed: 1, Tenants: 1000}},
+		{"50000users+1000tenants", Options{Seed: 1, Tenants: 1001, Sizes: []int{50000}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				w := Generate(bc.opts)
+				if len(w.Tenants) != max(bc.opts.Tenants, 1) {
+					b.Fatal("wrong tenant count")
+				}
+			}
+		})
 	}
 }
 
@@ -363,4 +374,18 @@ func TestGenerateScale(t *testing.T) {
 		upns[strings.ToLower(u.UserPrincipalName)] = true
 	}
 	assert.Len(t, upns, 50000, "UPNs unique at scale")
+}
+
+func TestGenerateUniqueNamesAtScale(t *testing.T) {
+	t.Parallel()
+	w := Generate(Options{Seed: 2, Tenants: 3000, MinUsers: 1, MaxUsers: 1})
+	names, domains := map[string]bool{}, map[string]bool{}
+	for _, tn := range w.Tenants {
+		assert.False(t, names[strings.ToLower(tn.Name)], "duplicate name %s", tn.Name)
+		names[strings.ToLower(tn.Name)] = true
+		for _, d := range tn.Domains {
+			assert.False(t, domains[d.Name], "duplicate domain %s", d.Name)
+			domains[d.Name] = true
+		}
+	}
 }
