@@ -134,6 +134,13 @@ func (a CustomerAccess) Describe() string {
 		}
 		return s
 	}
+	// A pending invitation says more about what to do next than the relationship it replaces.
+	for _, r := range a.Relationships {
+		switch r.Status {
+		case "approvalPending", "created", "approved", "activating":
+			return "GDAP " + r.Status
+		}
+	}
 	for _, r := range a.Relationships {
 		switch {
 		case r.Status == "expired" || (!r.EndAt.IsZero() && (r.Status == "active" || r.Status == "expiring")):

@@ -197,7 +197,9 @@ func TestMergeRelationships(t *testing.T) {
 	c := byID[tenantC]
 	assert.False(t, c.Active)
 	assert.Empty(t, c.Roles)
-	assert.Contains(t, c.Describe(), "expired")
+	assert.Equal(t, "GDAP approvalPending", c.Describe(), "a new invitation outranks the stale relationship")
+	stale := MergeRelationships([]Relationship{rels[5]}, now)
+	assert.Equal(t, "GDAP expired 2026-08-23", stale[0].Describe(), "an active status past its end date is expired")
 
 	grantedAt := GrantedAtFunc(got)
 	assert.Equal(t, at(-10), grantedAt(strings.ToUpper(tenantA)), "the newest grant among active roles")
@@ -209,6 +211,8 @@ func TestMergeRelationships(t *testing.T) {
 	mltOnly := MergeRelationships([]Relationship{rels[4]}, now)
 	assert.Equal(t, "only a Microsoft-led (MLT_) relationship", mltOnly[0].Describe())
 	assert.Equal(t, "no GDAP relationship", CustomerAccess{}.Describe())
+	replaced := MergeRelationships([]Relationship{rels[5], rel(tenantC, "C new", "approvalPending", time.Time{}, time.Time{}, "P180D")}, now)
+	assert.Equal(t, "GDAP approvalPending", replaced[0].Describe(), "the pending invitation is what matters next")
 	terminated := MergeRelationships([]Relationship{rel(tenantA, "t", "terminated", at(-900), at(-100), "PT0S")}, now)
 	assert.Equal(t, "GDAP terminated", terminated[0].Describe())
 }
