@@ -252,5 +252,13 @@ func printBanner(out io.Writer, srv *testserver.Server, c *config, v map[string]
 		v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], v["TENANTSYNC_FAKE_CIPP_TENANT_ID"],
 		v["TENANTSYNC_FAKE_CIPP_CLIENT_ID"], v["TENANTSYNC_FAKE_CIPP_SECRET"], v["TENANTSYNC_FAKE_CIPP_SCOPE"])
 	fmt.Fprintf(out, "  curl -sS --cacert %s -H \"Authorization: Bearer $TOKEN\" %s/api/ListTenants\n\n", v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_CIPP_URL"])
+	if len(w.Tenants) > 0 {
+		// Tenant 0 is always consented, so the partner app gets an app-only Graph token there.
+		t := w.Tenants[0]
+		fmt.Fprintf(out, "Graph for %s (%s), app-only with the partner app:\n", t.Name, t.ID)
+		fmt.Fprintf(out, "  GTOKEN=$(curl -sS --cacert %s %s/%s/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode 'scope=https://graph.microsoft.com/.default' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n",
+			v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], t.ID, v["TENANTSYNC_FAKE_PARTNER_CLIENT_ID"], v["TENANTSYNC_FAKE_PARTNER_SECRET"])
+		fmt.Fprintf(out, "  curl -sS --cacert %s -H \"Authorization: Bearer $GTOKEN\" '%s/v1.0/users?$top=5'\n\n", v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_GRAPH_URL"])
+	}
 	fmt.Fprintln(out, "Ready. Press Ctrl+C to stop.")
 }

@@ -172,6 +172,27 @@ func TestFakeServerPrintsWorkingCredentials(t *testing.T) {
 	status, _ = listTenants("")
 	assert.Equal(t, http.StatusUnauthorized, status, "no token, no tenants")
 
+	// The Graph example: an app-only token for the printed customer reads its users.
+	m := regexp.MustCompile(`Graph for .* \(([0-9a-f-]{36})\), app-only`).FindStringSubmatch(s.out)
+	require.NotNil(t, m, s.out)
+	status, body = s.token(t, m[1], url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {s.vals["partner_client"]},
+		"client_secret": {s.vals["partner_secret"]}, "scope": {"https://graph.microsoft.com/.default"},
+	})
+	require.Equal(t, http.StatusOK, status, body)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.vals["graph"]+"/v1.0/users?$top=5", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+body["access_token"].(string))
+	resp, err := s.client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var users struct {
+		Value []map[string]any `json:"value"`
+	}
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&users))
+	assert.Len(t, users.Value, 5)
+
 	env, err := os.ReadFile(envFile)
 	require.NoError(t, err)
 	for _, want := range []string{
