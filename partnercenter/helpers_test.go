@@ -43,7 +43,6 @@ func (s *staticTokens) asked() []string {
 // httptest server, so absolute-URL mistakes (dropping the prefix) show.
 type fakes struct {
 	srv        *httptest.Server
-	pc, graph  http.Handler
 	pcTokens   *staticTokens
 	grTokens   *staticTokens
 	graphBase  string // srv.URL + "/graph"
