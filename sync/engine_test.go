@@ -259,10 +259,13 @@ func TestLeaseRenewedDuringLongSync(t *testing.T) {
 	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
 
 	// Each page takes "a minute"; the whole users listing takes longer than the TTL.
-	renewals := 0
+	renewals, storedProgress := 0, 0
 	h.src.OnPage = func(tenantID string, kind tenantsync.Kind, page int) {
 		if kind != tenantsync.KindUsers {
 			return
+		}
+		if st, err := h.st.GetSyncState(context.Background(), testAccount, "t1"); err == nil && st.Running {
+			storedProgress = max(storedProgress, st.Progress[tenantsync.KindUsers])
 		}
 		before, err := h.st.GetLease(context.Background(), testAccount, "t1")
 		require.NoError(t, err)
@@ -286,6 +289,10 @@ func TestLeaseRenewedDuringLongSync(t *testing.T) {
 	assert.Equal(t, 5, renewals, "the lease was renewed at every page while the sync ran")
 	assert.Greater(t, rep.Duration, 3*time.Minute)
 	assert.Len(t, h.users("t1"), 12)
+	assert.Positive(t, storedProgress, "renewals store the progress for other engines to show")
+	st := h.state("t1")
+	assert.False(t, st.Running)
+	assert.Empty(t, st.Progress)
 }
 
 func TestLeaseLostStopsTheSync(t *testing.T) {

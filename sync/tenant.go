@@ -3,8 +3,10 @@ package sync
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -86,7 +88,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 		Hint:    "raise Limits.TenantTimeout for very large tenants; nothing of this run was stored"})
 	defer cancel()
 	ctx, cancelLost := context.WithCancelCause(ctx)
-	stopRenew := e.renewLease(ctx, cancelLost, tenantID)
+	stopRenew := func() {}
 	defer func() {
 		stopRenew()
 		rctx, rcancel := detached(parent)
@@ -116,6 +118,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	}
 	e.startProgress(tenantID, start)
 	defer e.endProgress(tenantID)
+	stopRenew = e.renewLease(ctx, cancelLost, state)
 	e.emit(Event{Type: EventSyncStarted, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger})
 
 	post, err := e.syncTenant(ctx, rec, &state, rep)
@@ -126,6 +129,8 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 		err = interrupted(tenantID, context.Cause(ctx))
 	}
 
+	// No renewal may write its progress snapshot after the final state.
+	stopRenew()
 	now := e.clock.Now()
 	rep.Finished = now
 	rep.Duration = now.Sub(start)
@@ -202,8 +207,10 @@ func interrupted(tenantID string, cause error) error {
 }
 
 // renewLease keeps the tenant's lease alive while the sync runs; losing it cancels the sync,
-// since another holder may now be writing the same tenant.
-func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, tenantID string) (stop func()) {
+// since another holder may now be writing the same tenant. Each renewal also stores the
+// progress so far in the running state, so engines sharing the store can show it.
+func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, running store.SyncState) (stop func()) {
+	tenantID := running.TenantID
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -226,11 +233,20 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, t
 					Hint:    "another engine took the tenant over; nothing of this run was stored", Err: err})
 				return
 			}
+			e.progMu.Lock()
+			if p := e.progress[tenantID]; p != nil {
+				running.Progress = maps.Clone(p.kinds)
+			}
+			e.progMu.Unlock()
+			_ = e.st.PutSyncState(ctx, e.account, running)
 		}
 	}()
+	var once stdsync.Once
 	return func() {
-		close(done)
-		<-finished
+		once.Do(func() {
+			close(done)
+			<-finished
+		})
 	}
 }
 
