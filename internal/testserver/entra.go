@@ -149,10 +149,8 @@ func newAuthority(s *Server) *authority {
 		// the same credentials every time.
 		rng: rand.New(rand.NewPCG(uint64(s.opts.Seed), 0x656e747261)),
 	}
-	if _, err := cryptorand.Read(a.key); err != nil {
-		// crypto/rand.Read does not fail on supported platforms (it aborts the program itself).
-		panic(err)
-	}
+	// crypto/rand.Read never returns an error (Go 1.24+): it fills the key or aborts.
+	_, _ = cryptorand.Read(a.key)
 	lifetime := s.opts.TokenLifetime
 	if lifetime <= 0 {
 		lifetime = DefaultTokenLifetime
@@ -214,9 +212,10 @@ func (s *Server) CIPPCredentials() Credentials {
 // "editor", "admin" or "" (a roleless client, which CIPP refuses everything) and returns its
 // credentials.
 func (s *Server) NewCIPPClient(role string) Credentials {
+	home := s.World.partnerTenantID()
 	a := s.auth
 	a.mu.Lock()
-	app := a.register(&App{DisplayName: "CIPP-API " + role, HomeTenant: s.World.partnerTenantID(), CIPPRole: role})
+	app := a.register(&App{DisplayName: "CIPP-API " + role, HomeTenant: home, CIPPRole: role})
 	a.mu.Unlock()
 	return s.credentials(app.ClientID)
 }
@@ -280,7 +279,7 @@ func (s *Server) SetConsent(tenantID string, consented bool) {
 	w := s.World
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if t := w.byID[tenantID]; t != nil {
+	if t := w.byID[strings.ToLower(tenantID)]; t != nil {
 		t.Consented = consented
 	}
 }
