@@ -32,6 +32,7 @@ type graphState struct {
 	graphFaults map[string]*graphFaults
 	revocations map[string]int  // tenant/user → revokeSignInSessions calls
 	purged      map[string]bool // tenant/user → permanently deleted ("@removed": "deleted")
+	gzipBodies  int             // request bodies that arrived gzip-compressed
 }
 
 type graphFaults struct {
@@ -131,6 +132,14 @@ func (s *Server) GraphHostileNextLink(tenantID, prefix, link string) {
 	s.gmu.Unlock()
 }
 
+// GraphGzipBodies returns how many Graph request bodies arrived gzip-compressed (as
+// msgraph-sdk-go's compression handler sends them).
+func (s *Server) GraphGzipBodies() int {
+	s.gmu.Lock()
+	defer s.gmu.Unlock()
+	return s.gzipBodies
+}
+
 // GraphRevocations returns how many times revokeSignInSessions was called for a user.
 func (s *Server) GraphRevocations(tenantID, userID string) int {
 	s.gmu.Lock()
@@ -185,7 +194,7 @@ func (s *Server) graphHandler() http.Handler {
 			writeGraphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", graphTokenMessage(err))
 			return
 		}
-		body, err := readGraphBody(r)
+		body, err := s.readGraphBody(r)
 		if err != nil {
 			writeGraphError(w, r, http.StatusBadRequest, "BadRequest", "The request body could not be read: "+err.Error())
 			return
@@ -227,7 +236,7 @@ func graphTokenMessage(err error) string {
 
 // readGraphBody reads a request body, gunzipping it as msgraph-sdk-go's compression handler
 // sends it (Content-Encoding: gzip).
-func readGraphBody(r *http.Request) ([]byte, error) {
+func (s *Server) readGraphBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
@@ -236,6 +245,9 @@ func readGraphBody(r *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") && len(data) > 0 {
+		s.gmu.Lock()
+		s.gzipBodies++
+		s.gmu.Unlock()
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
