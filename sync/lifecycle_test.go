@@ -523,3 +523,29 @@ func TestRunLoopSyncsLinkedTenantsOnItsOwn(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 }
+
+func TestStatusForgetsAHolderThatDied(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	h.discoverAndLink("t1", "client-1")
+	ctx := t.Context()
+	// Another engine started a sync, stored its progress, then died.
+	_, err := h.st.AcquireLease(ctx, testAccount, "t1", "engine-b", h.clock.Now(), time.Minute)
+	require.NoError(t, err)
+	st := h.state("t1")
+	st.Running = true
+	st.Progress = map[tenantsync.Kind]int{tenantsync.KindUsers: 500}
+	require.NoError(t, h.st.PutSyncState(ctx, testAccount, st))
+
+	status, err := h.eng.Status(ctx, "t1")
+	require.NoError(t, err)
+	assert.True(t, status.Running, "its lease is live")
+	assert.Equal(t, 500, status.Progress[tenantsync.KindUsers])
+
+	h.clock.Advance(2 * time.Minute)
+	status, err = h.eng.Status(ctx, "t1")
+	require.NoError(t, err)
+	assert.False(t, status.Running, "its lease expired")
+	assert.Empty(t, status.Progress)
+}

@@ -91,12 +91,21 @@ func (e *Engine) status(ctx context.Context, rec store.TenantRecord) (TenantStat
 		return s, err
 	}
 	e.progMu.Lock()
-	if p := e.progress[rec.ID]; p != nil {
+	p := e.progress[rec.ID]
+	if p != nil {
 		s.Running = true
 		s.Since = p.since
 		s.Progress = maps.Clone(p.kinds)
 	}
 	e.progMu.Unlock()
+	if p == nil && s.Running {
+		// The stored flag outlives a holder that died mid-sync; only a live lease means running.
+		l, err := e.st.GetLease(ctx, e.account, rec.ID)
+		if err != nil || !l.ExpiresAt.After(e.clock.Now()) {
+			s.Running = false
+			s.Progress = nil
+		}
+	}
 	if s.Running && s.Since.IsZero() {
 		s.Since = s.State.LastStart
 	}
