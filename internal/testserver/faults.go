@@ -45,6 +45,7 @@ type Fault struct {
 	// Method is an HTTP method.
 	Method string
 
+	// Kind is what the fault does; the zero value acts as ServerError.
 	Kind FaultKind
 	// Rate is the share of matching requests that get the fault, drawn from a random stream
 	// seeded by Options.Seed (0 or ≥1: all of them).
