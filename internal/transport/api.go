@@ -132,7 +132,7 @@ type Rule struct {
 	PathPrefix string
 	// Cost, when set, returns the events a request takes from the bucket (Graph charges
 	// resource units per call: GET users costs 2). Nil means 1; values are clamped to [1, Burst].
-	Cost func(method, path string) int
+	Cost func(req *http.Request) int
 	// Concurrency, when > 0, caps the requests in flight per (host, tenant) under this rule.
 	// A slot is held until the response body is read to the end or closed.
 	Concurrency int

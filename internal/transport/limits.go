@@ -83,7 +83,7 @@ func (l *Limits) Wait(ctx context.Context, req *http.Request) (release func(), e
 	if lim.rl != nil {
 		n := 1
 		if r.Cost != nil {
-			n = min(max(r.Cost(req.Method, req.URL.Path), 1), lim.rl.Burst())
+			n = min(max(r.Cost(req), 1), lim.rl.Burst())
 		}
 		if err := lim.rl.WaitN(ctx, n); err != nil {
 			release()

@@ -1,0 +1,937 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/transport"
+)
+
+const testToken = "tok-0123456789abcdef"
+
+// tokens is a TokenSource that counts calls and invalidations and hands out numbered tokens.
+type tokens struct {
+	mu          sync.Mutex
+	calls       int
+	invalidated []string
+	gen         int
+	err         error
+}
+
+func (s *tokens) Token(_ context.Context, tenant string) (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.err != nil {
+		return nil, s.err
+	}
+	return &oauth2.Token{AccessToken: fmt.Sprintf("%s-%s-%d", testToken, tenant, s.gen), TokenType: "Bearer"}, nil
+}
+
+func (s *tokens) Invalidate(tenant string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.invalidated = append(s.invalidated, tenant)
+	s.gen++
+}
+
+// fixture is a TLS server with a scripted handler and a Client pointed at it.
+type fixture struct {
+	srv      *httptest.Server
+	client   *transport.Client
+	hits     atomic.Int64
+	attempts []transport.Attempt
+	mu       sync.Mutex
+}
+
+func newFixture(t *testing.T, h http.HandlerFunc, mod func(*transport.Config)) *fixture {
+	t.Helper()
+	f := &fixture{}
+	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.hits.Add(1)
+		h(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	cfg := transport.Config{
+		Service:    "test",
+		BaseURL:    f.srv.URL + "/api",
+		HTTPClient: f.srv.Client(),
+		MinBackoff: time.Millisecond,
+		MaxBackoff: 4 * time.Millisecond,
+		OnAttempt: func(a transport.Attempt) {
+			f.mu.Lock()
+			f.attempts = append(f.attempts, a)
+			f.mu.Unlock()
+		},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := transport.New(cfg)
+	require.NoError(t, err)
+	f.client = c
+	return f
+}
+
+func (f *fixture) get(t *testing.T, ctx context.Context, path string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.srv.URL+path, nil)
+	require.NoError(t, err)
+	return f.client.Do(req)
+}
+
+func (f *fixture) attemptCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.attempts)
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  transport.Config
+		want string
+	}{
+		{"empty base", transport.Config{}, "base URL is empty"},
+		{"relative", transport.Config{BaseURL: "cipp.example.com/api"}, "not an absolute URL"},
+		{"http", transport.Config{BaseURL: "http://cipp.example.com"}, "does not use https"},
+		{"ftp", transport.Config{BaseURL: "ftp://cipp.example.com", AllowInsecureHTTP: true}, "does not use https"},
+		{"userinfo", transport.Config{BaseURL: "https://user:hunter2@cipp.example.com"}, "user name or password"},
+		{"negative backoff", transport.Config{BaseURL: "https://x.example", MinBackoff: -1}, "MinBackoff is negative"},
+		{"negative retries", transport.Config{BaseURL: "https://x.example", MaxRetries: -1}, "must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := transport.New(tt.cfg)
+			require.Error(t, err)
+			assert.Nil(t, c)
+			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotEmpty(t, tenantsync.HintOf(err))
+			assert.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+	c, err := transport.New(transport.Config{BaseURL: "http://127.0.0.1:1", AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	assert.NotNil(t, c)
+}
+
+func TestDoSendsTokenToOrigin(t *testing.T) {
+	t.Parallel()
+	var gotAuth, gotUA string
+	src := &tokens{}
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		gotAuth, gotUA = r.Header.Get("Authorization"), r.Header.Get("User-Agent")
+		_, _ = io.WriteString(w, "ok")
+	}, func(c *transport.Config) { c.Tokens = src; c.UserAgent = "tenantsync-test/1" })
+	resp, err := f.get(t, transport.WithTenant(t.Context(), "contoso"), "/api/users")
+	require.NoError(t, err)
+	assert.Equal(t, "ok", readAll(t, resp))
+	assert.Equal(t, "Bearer "+testToken+"-contoso-0", gotAuth)
+	assert.Equal(t, "tenantsync-test/1", gotUA)
+	require.Equal(t, 1, f.attemptCount())
+	assert.Equal(t, "contoso", f.attempts[0].Tenant)
+	assert.Equal(t, 200, f.attempts[0].Status)
+	assert.False(t, f.attempts[0].Retry)
+}
+
+func TestRetriesRetryableStatuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status    int
+		wantHits  int64
+		wantFinal int
+	}{
+		{http.StatusTooManyRequests, 2, 200},
+		{http.StatusInternalServerError, 2, 200},
+		{http.StatusBadGateway, 2, 200},
+		{http.StatusServiceUnavailable, 2, 200},
+		{http.StatusGatewayTimeout, 2, 200},
+		{http.StatusBadRequest, 1, 400},
+		{http.StatusNotFound, 1, 404},
+		{http.StatusNotImplemented, 1, 501},
+		{http.StatusForbidden, 1, 403},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int64
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					w.WriteHeader(tt.status)
+					_, _ = io.WriteString(w, `{"error":{"code":"x"}}`)
+					return
+				}
+				_, _ = io.WriteString(w, "ok")
+			}, nil)
+			resp, err := f.get(t, t.Context(), "/api/x")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			assert.Equal(t, tt.wantFinal, resp.StatusCode)
+			assert.Equal(t, tt.wantHits, f.hits.Load())
+			assert.Equal(t, int(tt.wantHits), f.attemptCount())
+			assert.Equal(t, tt.wantHits > 1, f.attempts[0].Retry)
+		})
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	t.Parallel()
+	past := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		name, header string
+		want         time.Duration
+	}{
+		{"seconds", "0", 0},
+		{"fraction rounds up", "0.2", time.Second},
+		{"http date in the past", past, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int64
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					w.Header().Set("Retry-After", tt.header)
+					w.WriteHeader(http.StatusTooManyRequests)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}, nil)
+			resp, err := f.get(t, t.Context(), "/api/x")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+			require.Equal(t, 2, f.attemptCount())
+			assert.True(t, f.attempts[0].Retry)
+			assert.Equal(t, tt.want, f.attempts[0].Wait)
+			assert.Equal(t, 429, f.attempts[0].Status)
+		})
+	}
+}
+
+func TestExhaustedRetriesReturnLastResponse(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "busy")
+	}, func(c *transport.Config) { c.MaxRetries = 2 })
+	resp, err := f.get(t, t.Context(), "/api/x")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "busy", readAll(t, resp))
+	assert.Equal(t, int64(3), f.hits.Load())
+	assert.False(t, f.attempts[2].Retry)
+}
+
+func TestRetryAfterAboveMaxFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "3600")
+				w.Header().Set("request-id", "req-42")
+				w.WriteHeader(status)
+			}, func(c *transport.Config) { c.MaxRetryAfter = time.Minute })
+			resp, err := f.get(t, transport.WithTenant(t.Context(), "fabrikam"), "/api/x")
+			require.Error(t, err)
+			assert.Nil(t, resp)
+			want := tenantsync.ErrThrottled
+			if status != http.StatusTooManyRequests {
+				want = tenantsync.ErrUnavailable
+			}
+			assert.ErrorIs(t, err, want)
+			d, ok := tenantsync.Details(err)
+			require.True(t, ok)
+			assert.Equal(t, time.Hour, d.RetryAfter)
+			assert.Equal(t, status, d.Status)
+			assert.Equal(t, "req-42", d.RequestID)
+			assert.Equal(t, "fabrikam", d.Tenant)
+			assert.Equal(t, "test", d.Service)
+			assert.Contains(t, d.Hint, "1h0m0s")
+			assert.Equal(t, int64(1), f.hits.Load())
+		})
+	}
+}
+
+func TestBudgetExhaustion(t *testing.T) {
+	t.Parallel()
+	budget := transport.NewBudget(2 * transport.RetryCost)
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+	}, func(c *transport.Config) { c.Budget = budget; c.MaxRetries = 10 })
+	resp, err := f.get(t, t.Context(), "/api/x")
+	require.NoError(t, err, "an empty budget returns the last response")
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.Equal(t, int64(3), f.hits.Load())
+	st := budget.Stats()
+	assert.Equal(t, transport.BudgetStats{Capacity: 10, Available: 0, Retries: 2, Refused: 1}, st)
+
+	resp, err = f.get(t, t.Context(), "/api/x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, int64(4), f.hits.Load(), "no retry once the budget is empty")
+	assert.Equal(t, int64(2), budget.Stats().Refused)
+}
+
+func TestBudgetExhaustedOnConnectionErrors(t *testing.T) {
+	t.Parallel()
+	budget := transport.NewBudget(transport.RetryCost)
+	f := newFixture(t, hangUp, func(c *transport.Config) { c.Budget = budget })
+	_, err := f.get(t, transport.WithTenant(t.Context(), "t1"), "/api/x")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrLimitExceeded)
+	assert.Contains(t, tenantsync.HintOf(err), "retry budget")
+	assert.Equal(t, int64(2), f.hits.Load())
+	assert.Equal(t, int64(1), budget.Stats().Refused)
+}
+
+func TestBudgetRefill(t *testing.T) {
+	t.Parallel()
+	budget := transport.NewBudget(20)
+	var n atomic.Int64
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}, func(c *transport.Config) { c.Budget = budget })
+	resp, err := f.get(t, t.Context(), "/api/x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 20, budget.Stats().Available, "a success after a retry returns the retry's cost")
+	assert.Equal(t, int64(1), budget.Stats().Retries)
+	assert.Equal(t, transport.BudgetStats{}, (*transport.Budget)(nil).Stats())
+	assert.Equal(t, transport.DefaultBudgetCapacity, transport.NewBudget(0).Stats().Capacity)
+}
+
+// hangUp closes the connection without answering.
+func hangUp(w http.ResponseWriter, _ *http.Request) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+func TestConnectionDropsRetried(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			hangUp(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}, nil)
+	resp, err := f.get(t, t.Context(), "/api/x")
+	require.NoError(t, err)
+	assert.Equal(t, "ok", readAll(t, resp))
+	assert.Equal(t, int64(2), f.hits.Load())
+	require.Equal(t, 2, f.attemptCount())
+	assert.Error(t, f.attempts[0].Err)
+	assert.Equal(t, 0, f.attempts[0].Status)
+}
+
+func TestConnectionFailureIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, hangUp, func(c *transport.Config) { c.MaxRetries = 1 })
+	_, err := f.get(t, transport.WithTenant(t.Context(), "t9"), "/api/x?sig=SIGSECRET123")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	d, _ := tenantsync.Details(err)
+	assert.Equal(t, "t9", d.Tenant)
+	assert.Contains(t, d.Hint, "retry later")
+	assert.NotContains(t, fmt.Sprintf("%+v %#v", err, err), "SIGSECRET123")
+	assert.Equal(t, int64(2), f.hits.Load())
+}
+
+func TestAttemptTimeoutRetried(t *testing.T) {
+	t.Parallel()
+	budget := transport.NewBudget(100)
+	var n atomic.Int64
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}, func(c *transport.Config) { c.Timeout = 100 * time.Millisecond; c.Budget = budget })
+	resp, err := f.get(t, t.Context(), "/api/x")
+	require.NoError(t, err)
+	assert.Equal(t, "ok", readAll(t, resp))
+	assert.Equal(t, int64(1), budget.Stats().Retries)
+	assert.Equal(t, 100, budget.Stats().Available, "the success refunds the timeout cost")
+	require.Equal(t, 2, f.attemptCount())
+	assert.ErrorIs(t, f.attempts[0].Err, context.DeadlineExceeded)
+}
+
+func TestTimeoutWithoutRetryIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}, func(c *transport.Config) { c.Timeout = 50 * time.Millisecond })
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.srv.URL+"/api/x", strings.NewReader("{}"))
+	require.NoError(t, err)
+	_, err = f.client.Do(req)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	assert.Contains(t, tenantsync.HintOf(err), "did not answer within 50ms")
+	assert.Equal(t, int64(1), f.hits.Load())
+}
+
+func TestCancellationDuringBackoff(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}, func(c *transport.Config) {
+		c.OnAttempt = func(a transport.Attempt) {
+			if a.Retry {
+				cancel()
+			}
+		}
+	})
+	_, err := f.get(t, ctx, "/api/x")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, int64(1), f.hits.Load())
+}
+
+func TestCancelledBeforeSend(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := f.get(t, ctx, "/api/x")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, int64(0), f.hits.Load())
+}
+
+func TestCancellationDuringRateLimitWait(t *testing.T) {
+	t.Parallel()
+	limits := transport.NewLimits(transport.Rule{Rate: 0.001, Burst: 1})
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *transport.Config) { c.Limits = limits })
+	resp, err := f.get(t, transport.WithTenant(t.Context(), "a"), "/api/x")
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	ctx, cancel := context.WithCancel(transport.WithTenant(t.Context(), "a"))
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.get(t, ctx, "/api/x")
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	err = <-done
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, int64(1), f.hits.Load())
+
+	// Another tenant has its own limiter and is not held up.
+	resp, err = f.get(t, transport.WithTenant(t.Context(), "b"), "/api/x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, int64(2), f.hits.Load())
+
+	// A deadline the limiter cannot meet fails at once with ErrLimitExceeded.
+	dctx, dcancel := context.WithTimeout(transport.WithTenant(t.Context(), "a"), time.Minute)
+	defer dcancel()
+	_, err = f.get(t, dctx, "/api/x")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrLimitExceeded)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestBodyBound(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		size    int
+		wantErr bool
+	}{
+		{"under", 9, false},
+		{"exact", 10, false},
+		{"over by one", 11, true},
+		{"far over", 100000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte(strings.Repeat("x", tt.size)))
+			}, func(c *transport.Config) { c.MaxBodyBytes = 10 })
+			resp, err := f.get(t, transport.WithTenant(t.Context(), "big"), "/api/x")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if !tt.wantErr {
+				require.NoError(t, err)
+				assert.Len(t, b, tt.size)
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tenantsync.ErrLimitExceeded)
+			assert.Len(t, b, 10, "no byte past the bound is delivered")
+			d, _ := tenantsync.Details(err)
+			assert.Equal(t, "big", d.Tenant)
+			_, err = resp.Body.Read(make([]byte, 4))
+			assert.ErrorIs(t, err, tenantsync.ErrLimitExceeded, "the error sticks")
+		})
+	}
+}
+
+func TestTruncatedBodyIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		_, _ = io.WriteString(w, `{"value":[`)
+	}, nil)
+	resp, err := f.get(t, t.Context(), "/api/x")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.ReadAll(resp.Body)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Contains(t, tenantsync.HintOf(err), "connection dropped")
+}
+
+func TestNonIdempotentNotRetried(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		method     string
+		idempotent bool
+		handler    http.HandlerFunc
+		wantHits   int64
+	}{
+		{"POST 503", http.MethodPost, false, failOnce(http.StatusServiceUnavailable), 1},
+		{"POST dropped", http.MethodPost, false, dropOnce(), 1},
+		{"PATCH 500", http.MethodPatch, false, failOnce(http.StatusInternalServerError), 1},
+		{"POST 429 refused unprocessed", http.MethodPost, false, failOnce(http.StatusTooManyRequests), 2},
+		{"POST marked 503", http.MethodPost, true, failOnce(http.StatusServiceUnavailable), 2},
+		{"PATCH marked dropped", http.MethodPatch, true, dropOnce(), 2},
+		{"PUT 503", http.MethodPut, false, failOnce(http.StatusServiceUnavailable), 2},
+		{"DELETE 502", http.MethodDelete, false, failOnce(http.StatusBadGateway), 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var bodies []string
+			var mu sync.Mutex
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				bodies = append(bodies, string(b))
+				mu.Unlock()
+				tt.handler(w, r)
+			}, nil)
+			ctx := t.Context()
+			if tt.idempotent {
+				ctx = transport.Idempotent(ctx)
+			}
+			req, err := http.NewRequestWithContext(ctx, tt.method, f.srv.URL+"/api/write", strings.NewReader(`{"accountEnabled":false}`))
+			require.NoError(t, err)
+			resp, err := f.client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			assert.Equal(t, tt.wantHits, f.hits.Load())
+			mu.Lock()
+			defer mu.Unlock()
+			for _, b := range bodies {
+				if b != "" {
+					assert.Equal(t, `{"accountEnabled":false}`, b, "the body is replayed intact")
+				}
+			}
+			if tt.wantHits == 2 {
+				require.NoError(t, err)
+				assert.Equal(t, http.StatusOK, resp.StatusCode)
+			}
+		})
+	}
+}
+
+func failOnce(status int) http.HandlerFunc {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(status)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func dropOnce() http.HandlerFunc {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			hangUp(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func TestUnauthorizedRefreshesTokenOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		acceptGen  string // the token generation the server accepts
+		wantStatus int
+		wantHits   int64
+	}{
+		{"fresh token accepted", "-1", http.StatusOK, 2},
+		{"still refused", "-7", http.StatusUnauthorized, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := &tokens{}
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+				if !strings.HasSuffix(r.Header.Get("Authorization"), tt.acceptGen) {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			}, func(c *transport.Config) { c.Tokens = src })
+			req, err := http.NewRequestWithContext(transport.WithTenant(t.Context(), "contoso"), http.MethodPost,
+				f.srv.URL+"/api/ExecDisableUser", strings.NewReader("{}"))
+			require.NoError(t, err)
+			resp, err := f.client.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tt.wantStatus, resp.StatusCode)
+			assert.Equal(t, tt.wantHits, f.hits.Load())
+			assert.Equal(t, []string{"contoso"}, src.invalidated)
+			assert.Equal(t, 2, src.calls)
+		})
+	}
+}
+
+func TestUnauthorizedWithoutTokenNotRetried(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) }, nil)
+	resp, err := f.get(t, t.Context(), "/api/x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, int64(1), f.hits.Load())
+}
+
+func TestTokenErrorsPassThrough(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		err      error
+		wantKind error
+	}{
+		{"typed", &tenantsync.Error{Kind: tenantsync.ErrConsentRequired, Service: "entra", Hint: "consent"}, tenantsync.ErrConsentRequired},
+		{"plain", errors.New("token endpoint said: client_secret=abcSECRETdef rejected"), tenantsync.ErrUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *transport.Config) {
+				c.Tokens = &tokens{err: tt.err}
+			})
+			_, err := f.get(t, t.Context(), "/api/x")
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tt.wantKind)
+			assert.NotEmpty(t, tenantsync.HintOf(err))
+			assert.NotContains(t, fmt.Sprintf("%v %+v %#v", err, err, err), "abcSECRETdef")
+			assert.Equal(t, int64(0), f.hits.Load())
+		})
+	}
+}
+
+func TestEmptyTokenRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *transport.Config) {
+		c.Tokens = emptyTokens{}
+	})
+	_, err := f.get(t, t.Context(), "/api/x")
+	assert.ErrorIs(t, err, tenantsync.ErrUnauthorized)
+	assert.Equal(t, int64(0), f.hits.Load())
+}
+
+type emptyTokens struct{}
+
+func (emptyTokens) Token(context.Context, string) (*oauth2.Token, error) { return &oauth2.Token{}, nil }
+
+func TestTokenNotSentToOtherHost(t *testing.T) {
+	t.Parallel()
+	var otherAuth atomic.Value
+	other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherAuth.Store(r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(other.Close)
+	src := &tokens{}
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *transport.Config) { c.Tokens = src })
+
+	// A request the caller built for another origin, even with its own Authorization header.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, other.URL+"/steal", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer caller-set")
+	resp, err := f.client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "", otherAuth.Load())
+	assert.Equal(t, 0, src.calls, "no token is even fetched for another host")
+
+	err = f.client.Allowed(other.URL + "/v1.0/users?$skiptoken=x")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
+	assert.Contains(t, tenantsync.HintOf(err), "configured host")
+}
+
+func TestAllowed(t *testing.T) {
+	t.Parallel()
+	c, err := transport.New(transport.Config{Service: "graph", BaseURL: "https://graph.microsoft.com/v1.0"})
+	require.NoError(t, err)
+	insecure, err := transport.New(transport.Config{BaseURL: "http://127.0.0.1:8080", AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	tests := []struct {
+		client *transport.Client
+		url    string
+		ok     bool
+	}{
+		{c, "https://graph.microsoft.com/v1.0/users?$skiptoken=abc", true},
+		{c, "https://GRAPH.microsoft.com:443/v1.0/users", true},
+		{c, "https://graph.microsoft.com./v1.0/users", true},
+		{c, "http://graph.microsoft.com/v1.0/users", false},
+		{c, "https://graph.microsoft.com:8443/v1.0/users", false},
+		{c, "https://graph.microsoft.com.evil.example/v1.0/users", false},
+		{c, "https://graph.microsoft.com@evil.example/v1.0/users", false},
+		{c, "https://user:pw@graph.microsoft.com/v1.0/users", false},
+		{c, "/v1.0/users", false},
+		{c, "::not a url", false},
+		{c, "ftp://graph.microsoft.com/x", false},
+		{insecure, "http://127.0.0.1:8080/x", true},
+		{insecure, "http://127.0.0.1:8081/x", false},
+		{insecure, "https://127.0.0.1:8080/x", false},
+	}
+	for _, tt := range tests {
+		err := tt.client.Allowed(tt.url)
+		if tt.ok {
+			assert.NoError(t, err, tt.url)
+			continue
+		}
+		require.Error(t, err, tt.url)
+		assert.ErrorIs(t, err, tenantsync.ErrHostNotAllowed, tt.url)
+		assert.NotEmpty(t, tenantsync.HintOf(err))
+		assert.NotContains(t, err.Error(), ":pw@")
+	}
+}
+
+func TestInsecureRequestRefused(t *testing.T) {
+	t.Parallel()
+	c, err := transport.New(transport.Config{BaseURL: "https://cipp.example.com"})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://cipp.example.com/api/ListTenants", nil)
+	require.NoError(t, err)
+	_, err = c.Do(req)
+	assert.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
+	_, err = c.Do(nil)
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+}
+
+func TestRedirectToOtherHostDropsToken(t *testing.T) {
+	t.Parallel()
+	var otherAuth, originAuth atomic.Value
+	other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherAuth.Store(r.Header.Get("Authorization"))
+		_, _ = io.WriteString(w, "other")
+	}))
+	t.Cleanup(other.Close)
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/away":
+			http.Redirect(w, r, other.URL+"/landing", http.StatusFound)
+		case "/api/here":
+			http.Redirect(w, r, "/api/final", http.StatusTemporaryRedirect)
+		case "/api/final":
+			originAuth.Store(r.Header.Get("Authorization"))
+			_, _ = io.WriteString(w, "final")
+		}
+	}, func(c *transport.Config) { c.Tokens = &tokens{} })
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+"/api/away", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer caller-set")
+	resp, err := f.client.Do(req)
+	require.NoError(t, err)
+	assert.Equal(t, "other", readAll(t, resp))
+	assert.Equal(t, "", otherAuth.Load(), "no Authorization header crosses to another origin")
+
+	resp, err = f.get(t, t.Context(), "/api/here")
+	require.NoError(t, err)
+	assert.Equal(t, "final", readAll(t, resp))
+	assert.Contains(t, originAuth.Load(), testToken, "a same-origin redirect keeps the token")
+}
+
+func TestRedirectLimitsAndDowngrade(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/loop":
+			http.Redirect(w, r, "/api/loop", http.StatusFound)
+		case "/api/plain":
+			http.Redirect(w, r, "http://example.invalid/x", http.StatusFound)
+		}
+	}, nil)
+	_, err := f.get(t, t.Context(), "/api/loop")
+	assert.ErrorIs(t, err, tenantsync.ErrLimitExceeded)
+	_, err = f.get(t, t.Context(), "/api/plain")
+	assert.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
+}
+
+func TestConcurrencyCap(t *testing.T) {
+	t.Parallel()
+	var inFlight, peak atomic.Int64
+	release := make(chan struct{})
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		inFlight.Add(-1)
+	}, nil)
+	limits := transport.NewLimits(transport.Rule{Host: strings.TrimPrefix(f.srv.URL, "https://"), Concurrency: 2})
+	c, err := transport.New(transport.Config{BaseURL: f.srv.URL, HTTPClient: f.srv.Client(), Limits: limits})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(transport.WithTenant(t.Context(), "x"), http.MethodGet, f.srv.URL+"/api/x", nil)
+			resp, err := c.Do(req)
+			if assert.NoError(t, err) {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	for f.hits.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	assert.Equal(t, int64(2), f.hits.Load(), "the third request waits for a slot")
+	close(release)
+	wg.Wait()
+	assert.Equal(t, int64(5), f.hits.Load())
+	assert.Equal(t, int64(2), peak.Load())
+}
+
+func TestLimitsMatchRules(t *testing.T) {
+	t.Parallel()
+	var costs []int
+	var mu sync.Mutex
+	l := transport.NewLimits(
+		transport.Rule{Host: "graph.example", PathPrefix: "/v1.0/identity/conditionalAccess", Rate: 1000, Burst: 1},
+		transport.Rule{Host: "graph.example", Rate: 1000, Burst: 10, Cost: func(r *http.Request) int {
+			mu.Lock()
+			defer mu.Unlock()
+			costs = append(costs, len(r.URL.Path))
+			return 100 // clamped to Burst
+		}},
+	)
+	for _, u := range []string{"https://graph.example/v1.0/users", "https://graph.example/v1.0/identity/conditionalAccess/policies", "https://other.example/x"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+		require.NoError(t, err)
+		release, err := l.Wait(t.Context(), req)
+		require.NoError(t, err)
+		require.NotNil(t, release)
+		release()
+	}
+	assert.Equal(t, []int{len("/v1.0/users")}, costs, "only the catch-all rule's cost function ran")
+	release, err := (*transport.Limits)(nil).Wait(t.Context(), nil)
+	assert.NoError(t, err)
+	assert.NotNil(t, release)
+}
+
+func TestPresetRules(t *testing.T) {
+	t.Parallel()
+	for name, rules := range map[string][]transport.Rule{
+		"graph":         transport.GraphRules(),
+		"partnercenter": transport.PartnerCenterRules(),
+		"cipp":          transport.CIPPRules("cipp.example.com"),
+	} {
+		require.NotEmpty(t, rules, name)
+		for _, r := range rules {
+			assert.Positive(t, r.Rate, name)
+			assert.Positive(t, r.Burst, name)
+		}
+	}
+	g := transport.GraphRules("127.0.0.1:9443")
+	for _, r := range g {
+		assert.Equal(t, "127.0.0.1:9443", r.Host)
+	}
+	var ca *transport.Rule
+	for i := range g {
+		if strings.Contains(g[i].PathPrefix, "conditionalAccess") {
+			ca = &g[i]
+			break
+		}
+	}
+	require.NotNil(t, ca)
+	assert.Equal(t, 1.0, ca.Rate, "Graph's CA endpoints allow 1 request per second per tenant")
+	last := g[len(g)-1]
+	cost := func(method, rawURL string) int {
+		req, err := http.NewRequest(method, "https://graph.microsoft.com"+rawURL, nil)
+		require.NoError(t, err)
+		return last.Cost(req)
+	}
+	assert.Equal(t, 2, cost(http.MethodGet, "/v1.0/users"), "GET users costs 2 resource units")
+	assert.Equal(t, 1, cost(http.MethodGet, "/v1.0/users?$select=id,displayName"), "$select lowers the cost by 1")
+	assert.Equal(t, 3, cost(http.MethodGet, "/v1.0/users?$expand=manager"), "$expand raises it by 1")
+	assert.Equal(t, 1, cost(http.MethodGet, "/v1.0/users?$select=id&$top=10"), "never below 1")
+	assert.Equal(t, 3, cost(http.MethodGet, "/v1.0/subscribedSkus"))
+	assert.Equal(t, 5, cost(http.MethodGet, "/beta/groups/abc/transitiveMembers"))
+	assert.Equal(t, 3, cost(http.MethodGet, "/v1.0/groups/abc/members"))
+	assert.Equal(t, 1, cost(http.MethodGet, "/v1.0/domains"))
+	assert.Equal(t, 1, cost(http.MethodPatch, "/v1.0/users/abc"))
+	assert.Equal(t, 20, cost(http.MethodPost, "/v1.0/$batch"))
+}
