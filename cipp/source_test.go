@@ -128,7 +128,7 @@ func TestRoleRules(t *testing.T) {
 
 func TestGraphPagingOnALargeTenant(t *testing.T) {
 	t.Parallel()
-	srv := newFake(t, testserver.Options{Tenants: 1, Sizes: []int{2100}})
+	srv := newFake(t, testserver.Options{Tenants: 1, Sizes: []int{1050}})
 	c := adminClient(t, srv)
 	tn := managedTenant(t, c)
 
@@ -139,7 +139,8 @@ func TestGraphPagingOnALargeTenant(t *testing.T) {
 	assert.True(t, strings.HasPrefix(page.NextLink, "https://graph.microsoft.com/"))
 	next, err := c.ListGraphRequestPage(t.Context(), tn.CustomerID, GraphRequest{Endpoint: "users"}, page.NextLink)
 	require.NoError(t, err)
-	assert.Len(t, next.Items, 999)
+	assert.Len(t, next.Items, len(srv.World.Tenants[0].ActiveUsers())-999)
+	assert.Empty(t, next.NextLink, "the last page has none")
 
 	srv.ResetCounts()
 	var pages []int
@@ -154,9 +155,9 @@ func TestGraphPagingOnALargeTenant(t *testing.T) {
 	users := res.Result(tenantsync.KindUsers)
 	require.Equal(t, tenantsync.Complete, users.Mode, "%v", users.Err)
 	assert.Len(t, users.Users, len(srv.World.Tenants[0].ActiveUsers()))
-	assert.Equal(t, []int{999, 1998, len(users.Users)}, pages)
-	assert.Equal(t, 3, res.RoundTrips)
-	assert.Equal(t, 3, srv.Requests(testserver.ServiceCIPP, tn.CustomerID))
+	assert.Equal(t, []int{999, len(users.Users)}, pages)
+	assert.Equal(t, 2, res.RoundTrips)
+	assert.Equal(t, 2, srv.Requests(testserver.ServiceCIPP, tn.CustomerID))
 	ids := map[string]bool{}
 	for _, u := range users.Users {
 		assert.False(t, ids[u.ObjectID], "no duplicates across pages")
@@ -166,10 +167,26 @@ func TestGraphPagingOnALargeTenant(t *testing.T) {
 
 func TestFailedPageMakesUsersUnavailable(t *testing.T) {
 	t.Parallel()
-	srv := newFake(t, testserver.Options{Tenants: 1, Sizes: []int{1500}})
+	srv := newFake(t, testserver.Options{})
 	c := adminClient(t, srv)
 	tn := managedTenant(t, c)
 	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "skiptoken", Kind: testserver.ServerError, Status: 500})
+
+	// A page after the first fails: the iterator yields the rows it had, then the error.
+	rows, failed := 0, false
+	for _, err := range c.ListGraphRequest(t.Context(), tn.CustomerID, GraphRequest{Endpoint: "users", Top: 10}) {
+		if err != nil {
+			require.ErrorIs(t, err, tenantsync.ErrUnavailable)
+			failed = true
+			break
+		}
+		rows++
+	}
+	assert.True(t, failed)
+	assert.Equal(t, 10, rows)
+
+	// Through the Source the whole kind is unavailable, never a shorter list.
+	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "Endpoint=users", Kind: testserver.ServerError, Status: 502})
 	src := NewSource(c, WithPagedUsersAbove(0))
 	res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID})
 	require.NoError(t, err)
@@ -180,6 +197,19 @@ func TestFailedPageMakesUsersUnavailable(t *testing.T) {
 	for _, k := range []tenantsync.Kind{tenantsync.KindMailboxes, tenantsync.KindDevices, tenantsync.KindDomains, tenantsync.KindSubscriptions, tenantsync.KindMFA, tenantsync.KindBaseline} {
 		assert.Equal(t, tenantsync.Complete, res.Result(k).Mode, "%s: %v", k, res.Result(k).Err)
 	}
+}
+
+func TestListUsersFailureFallsBackToPaging(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, testserver.Options{})
+	c := adminClient(t, srv)
+	tn := managedTenant(t, c)
+	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "/api/ListUsers", Kind: testserver.ServerError, Status: 504})
+	res, err := NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
+	require.NoError(t, err)
+	users := res.Result(tenantsync.KindUsers)
+	require.Equal(t, tenantsync.Complete, users.Mode, "a ListUsers timeout on a big tenant is retried page by page")
+	assert.Len(t, users.Users, len(srv.World.Tenant(tn.CustomerID).ActiveUsers()))
 }
 
 func TestSourceFetchesEveryKind(t *testing.T) {

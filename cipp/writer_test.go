@@ -1,0 +1,221 @@
+package cipp
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/testserver"
+)
+
+// writeFixture is a fake with an editor client, a tenant, a licensed enabled user with MFA
+// methods, and a group the user is not in.
+type writeFixture struct {
+	srv    *testserver.Server
+	c      *Client
+	w      *Writer
+	tenant *testserver.Tenant
+	user   *testserver.User
+	group  *testserver.Group
+}
+
+func newWriteFixture(t *testing.T) writeFixture {
+	t.Helper()
+	srv := newFake(t, testserver.Options{})
+	c := clientFor(t, srv, srv.NewCIPPClient("editor"))
+	f := writeFixture{srv: srv, c: c, w: NewWriter(c)}
+	tn := managedTenant(t, c)
+	f.tenant = srv.World.Tenant(tn.CustomerID)
+	require.NotNil(t, f.tenant)
+	for _, u := range f.tenant.ActiveUsers() {
+		if u.AccountEnabled && u.UserType == "Member" && len(u.MFAMethods) > 0 && u.MailboxType == "UserMailbox" {
+			f.user = u
+			break
+		}
+	}
+	require.NotNil(t, f.user, "a licensed user with MFA")
+	for _, g := range f.tenant.Groups {
+		if !g.Members[f.user.ID] {
+			f.group = g
+			break
+		}
+	}
+	require.NotNil(t, f.group)
+	return f
+}
+
+func (f writeFixture) req(a tenantsync.Action) tenantsync.WriteRequest {
+	return tenantsync.WriteRequest{Action: a, TenantID: f.tenant.ID, UserID: f.user.ID, UPN: f.user.UserPrincipalName, GroupID: f.group.ID}
+}
+
+func (f writeFixture) enabled(t *testing.T) bool {
+	t.Helper()
+	u, err := f.c.User(t.Context(), f.tenant.ID, f.user.ID)
+	require.NoError(t, err)
+	return *u.AccountEnabled
+}
+
+func TestWriterSignInAndSuspend(t *testing.T) {
+	t.Parallel()
+	f := newWriteFixture(t)
+	ctx := t.Context()
+	assert.Equal(t, "cipp", f.w.Name())
+
+	res, err := f.w.Write(ctx, f.req(tenantsync.ActionBlockSignIn))
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	assert.Equal(t, "cipp", res.Route)
+	assert.Contains(t, res.Message, "Successfully set account enabled state to False")
+	assert.False(t, f.enabled(t), "a later read shows the write")
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionBlockSignIn))
+	require.NoError(t, err)
+	assert.False(t, res.Changed, "already blocked")
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionUnblockSignIn))
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	assert.True(t, f.enabled(t))
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionSuspend))
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	assert.False(t, f.enabled(t))
+	assert.Equal(t, 1, f.srv.CIPPSessionsRevoked(f.user.ID), "suspend revokes sessions")
+	assert.Contains(t, res.Message, "Successfully revoked sessions")
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionUnsuspend))
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	assert.True(t, f.enabled(t))
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionRevokeSessions))
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	assert.Equal(t, 2, f.srv.CIPPSessionsRevoked(f.user.ID))
+
+	// By UPN alone.
+	byUPN := f.req(tenantsync.ActionBlockSignIn)
+	byUPN.UserID = ""
+	_, err = f.w.Write(ctx, byUPN)
+	require.NoError(t, err)
+	assert.False(t, f.enabled(t))
+}
+
+func TestWriterPasswordAndMFA(t *testing.T) {
+	t.Parallel()
+	f := newWriteFixture(t)
+	ctx := t.Context()
+
+	res, err := f.w.Write(ctx, f.req(tenantsync.ActionForcePasswordReset))
+	require.NoError(t, err)
+	require.NotEmpty(t, res.TemporaryPassword)
+	assert.NotContains(t, res.Message, res.TemporaryPassword, "the password never sits in the message")
+	assert.Contains(t, strings.ToLower(res.Message), "[redacted]")
+	assert.NotContains(t, fmt.Sprintf("%v %+v", res.Message, res.Route), res.TemporaryPassword)
+
+	given := f.req(tenantsync.ActionForcePasswordReset)
+	given.TemporaryPassword = "Chosen-Pass-1"
+	_, err = f.w.Write(ctx, given)
+	require.ErrorIs(t, err, tenantsync.ErrUnsupported)
+	assert.Contains(t, tenantsync.HintOf(err), "leave TemporaryPassword empty")
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionResetMFA))
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	mfa, err := f.c.MFAUsers(ctx, f.tenant.ID)
+	require.NoError(t, err)
+	for _, m := range mfa {
+		if m.ID == f.user.ID {
+			assert.Empty(t, m.MFAMethods, "a later read shows the methods gone")
+		}
+	}
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionResetMFA))
+	require.NoError(t, err)
+	assert.False(t, res.Changed, "no methods left")
+}
+
+func TestWriterGroups(t *testing.T) {
+	t.Parallel()
+	f := newWriteFixture(t)
+	ctx := t.Context()
+
+	res, err := f.w.Write(ctx, f.req(tenantsync.ActionAddToGroup))
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	assert.Contains(t, res.Message, "Success - Added member")
+	assert.True(t, f.member(), "a later read shows the member")
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionAddToGroup))
+	require.NoError(t, err, "already a member is success")
+	assert.False(t, res.Changed)
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionRemoveFromGroup))
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	assert.False(t, f.member())
+
+	res, err = f.w.Write(ctx, f.req(tenantsync.ActionRemoveFromGroup))
+	require.NoError(t, err)
+	assert.False(t, res.Changed)
+
+	bad := f.req(tenantsync.ActionAddToGroup)
+	bad.GroupID = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
+	_, err = f.w.Write(ctx, bad)
+	require.Error(t, err, "an unknown group is a failure, not 'already done'")
+	assert.Contains(t, err.Error(), "does not exist")
+}
+
+func (f writeFixture) member() bool {
+	var c int
+	// The fake's World is the truth; read it as a test of the fake's write path.
+	for _, g := range f.tenant.Groups {
+		if g.ID == f.group.ID && g.Members[f.user.ID] {
+			c++
+		}
+	}
+	return c == 1
+}
+
+func TestWriterFailures(t *testing.T) {
+	t.Parallel()
+	f := newWriteFixture(t)
+	ctx := t.Context()
+
+	_, err := f.w.Write(ctx, tenantsync.WriteRequest{Action: "explode", TenantID: f.tenant.ID, UserID: f.user.ID})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	d, _ := tenantsync.Details(err)
+	require.NotNil(t, d)
+	assert.Equal(t, "cipp", d.Service)
+
+	ghost := f.req(tenantsync.ActionBlockSignIn)
+	ghost.UserID, ghost.UPN = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b", ""
+	_, err = f.w.Write(ctx, ghost)
+	require.ErrorIs(t, err, tenantsync.ErrNotFound)
+
+	ghost.Action = tenantsync.ActionRevokeSessions
+	_, err = f.w.Write(ctx, ghost)
+	require.ErrorIs(t, err, tenantsync.ErrNotFound, "CIPP's 500 'does not exist' is not-found")
+
+	ghost.Action = tenantsync.ActionResetMFA
+	_, err = f.w.Write(ctx, ghost)
+	require.ErrorIs(t, err, tenantsync.ErrNotFound)
+
+	ghost.Action = tenantsync.ActionForcePasswordReset
+	_, err = f.w.Write(ctx, ghost)
+	require.ErrorIs(t, err, tenantsync.ErrNotFound)
+
+	_, err = f.c.SetSignInEnabled(ctx, f.tenant.ID, " ", false)
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	_, err = f.c.AddGroupMember(ctx, f.tenant.ID, "", f.user.ID, "")
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+
+	other := f.req(tenantsync.ActionBlockSignIn)
+	other.TenantID = "nobody.example"
+	_, err = f.w.Write(ctx, other)
+	require.ErrorIs(t, err, tenantsync.ErrTenantNotFound, "not CIPP's silent success")
+}
