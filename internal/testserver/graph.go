@@ -377,9 +377,64 @@ func hasPrefix(path string, prefixes []string) bool {
 	return false
 }
 
+// Role template IDs the Graph fake checks that gdap.go does not declare (reference §2.3).
+const (
+	roleReportsReader         = "4a5d8f65-41da-4de4-8968-e035b65339cf"
+	roleSecurityAdministrator = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+	roleHelpdeskAdministrator = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+	rolePasswordAdministrator = "966707d0-3269-4727-9be2-8c3a10f19b9d"
+)
+
+// graphRoles lists the GDAP roles any one of which lets a partner user make a call, after
+// Microsoft's least-privileged role tables; Global Administrator allows everything.
+func graphRoles(method, path string) []string {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	read := method == http.MethodGet
+	switch {
+	case strings.HasPrefix(path, "/deviceManagement"):
+		return []string{roleIntuneAdministrator, roleGlobalReader}
+	case strings.HasPrefix(path, "/reports/authenticationMethods"):
+		return []string{roleReportsReader, roleSecurityReader, roleSecurityAdministrator, roleGlobalReader}
+	case strings.HasPrefix(path, "/identity/conditionalAccess"), strings.HasPrefix(path, "/policies/"), strings.HasPrefix(path, "/security/"):
+		return []string{roleSecurityReader, roleSecurityAdministrator, roleGlobalReader}
+	case len(seg) >= 3 && seg[0] == "users" && seg[2] == "mailboxSettings":
+		return []string{roleExchangeAdministrator, roleGlobalReader}
+	case len(seg) >= 3 && seg[0] == "users" && seg[2] == "authentication":
+		if read {
+			return []string{roleAuthenticationAdministrator, rolePrivilegedAuthAdministrator, roleGlobalReader}
+		}
+		return []string{roleAuthenticationAdministrator, rolePrivilegedAuthAdministrator}
+	case seg[0] == "groups" && !read:
+		return []string{roleGroupsAdministrator, roleUserAdministrator}
+	case seg[0] == "users" && !read:
+		return []string{roleUserAdministrator, roleHelpdeskAdministrator, rolePasswordAdministrator}
+	}
+	return []string{roleDirectoryReaders, roleGlobalReader, roleUserAdministrator, roleGroupsAdministrator}
+}
+
+// checkRoles refuses a partner user's call unless an active GDAP relationship grants a role the
+// call needs, and that role has propagated.
+func (g *graphCall) checkRoles(method, path string) *graphResult {
+	if g.claims.UserID == "" {
+		return nil
+	}
+	roles := append(graphRoles(method, path), roleGlobalAdministrator)
+	w := g.s.World
+	w.mu.RLock()
+	access := g.tenant.RoleAccess(time.Now(), roles...)
+	w.mu.RUnlock()
+	if access != RoleEffective {
+		return g.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+	}
+	return nil
+}
+
 // serve answers one request; path is relative to the version root.
 func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body []byte) *graphResult {
 	if res := g.faults(path); res != nil {
+		return res
+	}
+	if res := g.checkRoles(method, path); res != nil {
 		return res
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
