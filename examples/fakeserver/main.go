@@ -19,7 +19,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -123,10 +122,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		Seed: *seed, Tenants: *tenants, Sizes: sz, MinUsers: *minUsers, MaxUsers: *maxUsers,
 		Latency: *latency, TokenLifetime: *lifetime,
 	}
-	if c.caFile == "" {
-		c.caFile = filepath.Join(os.TempDir(), fmt.Sprintf("tenantsync-fakeserver-%d-ca.pem", os.Getpid()))
-		c.caFileDefault = true
-	}
+	c.caFileDefault = c.caFile == ""
 	return c, nil
 }
 
@@ -141,11 +137,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	if c.caFileDefault {
+		f, err := os.CreateTemp("", "tenantsync-fakeserver-*-ca.pem")
+		if err != nil {
+			return fmt.Errorf("creating the CA certificate file: %w", err)
+		}
+		f.Close()
+		c.caFile = f.Name()
+		defer os.Remove(c.caFile)
+	}
 	if err := os.WriteFile(c.caFile, srv.CACertPEM(), 0o644); err != nil {
 		return fmt.Errorf("writing the CA certificate: %w", err)
-	}
-	if c.caFileDefault {
-		defer os.Remove(c.caFile)
 	}
 	if c.faultRate > 0 {
 		for _, s := range c.faultServices {
