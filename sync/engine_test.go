@@ -320,3 +320,42 @@ func TestLeaseLostStopsTheSync(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "engine-b", l.Holder, "the new holder keeps its lease")
 }
+
+func TestTwoEnginesShareAStoreAndNeverSyncTheSameTenant(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 4))
+	h.src.AddTenant(fakeTenant("t2", "Fabrikam Inc", "fabrikam.example", 4))
+	other, err := New(Config{Store: h.st, Account: testAccount, Sources: []tenantsync.Source{h.src}, Contacts: h.contacts,
+		Clock: h.clock, InstanceID: "engine-b", AutoCreate: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	ctx := t.Context()
+	_, err = h.eng.Discover(ctx)
+	require.NoError(t, err)
+	require.NoError(t, h.st.LinkTenant(ctx, testAccount, "t1", "client-1", h.clock.Now()))
+	require.NoError(t, h.st.LinkTenant(ctx, testAccount, "t2", "client-2", h.clock.Now()))
+
+	// While engine A syncs t1, engine B runs a cycle: it must take t2 only.
+	var bReports []*Report
+	var bSoon, bNow error
+	h.src.OnPage = func(tenantID string, k tenantsync.Kind, page int) {
+		if tenantID != "t1" || k != tenantsync.KindUsers || page != 0 || bReports != nil {
+			return
+		}
+		bReports, _ = other.RunOnce(context.Background())
+		_, bSoon = other.SyncNow(context.Background(), "t1")
+		h.clock.Advance(DefaultCooldown)
+		_, bNow = other.SyncNow(context.Background(), "t1")
+	}
+	rep, err := h.eng.SyncNow(ctx, "t1")
+	require.NoError(t, err)
+	require.NoError(t, rep.Err)
+	require.Len(t, bReports, 1)
+	assert.Equal(t, "t2", bReports[0].TenantID)
+	assert.ErrorIs(t, bSoon, tenantsync.ErrCooldown, "the cooldown is shared through the store")
+	assert.ErrorIs(t, bNow, tenantsync.ErrAlreadyRunning)
+	assert.Len(t, h.users("t1"), 7)
+	assert.Len(t, h.users("t2"), 7)
+	assert.Len(t, h.contacts.All(), 8, "no tenant was reconciled twice")
+}

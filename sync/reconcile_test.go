@@ -403,3 +403,25 @@ func TestContactsFailureFailsTheSyncAndStoresNothing(t *testing.T) {
 	assert.Len(t, h.users("t1"), 5)
 	assert.Len(t, h.links("t1"), 2)
 }
+
+func TestTwoTenantsOfOneClientNeverShareAContact(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := fakeTenant("t1", "Contoso Ltd", "contoso.example", 1)
+	b := fakeTenant("t2", "Contoso Holdings", "contoso-holdings.example", 1)
+	// The same person has an account in both tenants (a merger), with the same address.
+	b.Users[0].Mail = a.Users[0].Mail
+	b.Users[0].ProxyAddresses = a.Users[0].ProxyAddresses
+	h.src.AddTenant(a)
+	h.src.AddTenant(b)
+	h.discoverAndLink("t1", "client-1")
+	h.discoverAndLink("t2", "client-1")
+
+	require.Nil(t, h.state("t2").LastError)
+	require.Contains(t, h.links("t1"), a.Users[0].ObjectID)
+	assert.NotContains(t, h.links("t2"), b.Users[0].ObjectID, "the contact is taken by the first tenant's user")
+	reviews, err := h.st.ListReviews(t.Context(), testAccount, store.ReviewFilter{TenantID: "t2"})
+	require.NoError(t, err)
+	require.Len(t, reviews, 1, "a person decides")
+	assert.Equal(t, b.Users[0].ObjectID, reviews[0].ObjectID)
+}
