@@ -439,8 +439,8 @@ type Leases interface {
 	// is not an error and changes nothing.
 	ReleaseLease(ctx context.Context, account, tenantID, holder string) error
 	// AcquireDue claims up to max tenants that are due (linked, syncing, not vanished, NextDue
-	// zero or not after now) and not leased (or whose lease expired), earliest due first (a zero
-	// NextDue counts as now, ties by tenant ID), and
+	// zero or not after now) and not leased (or whose lease expired), earliest due first (never-synced
+	// tenants, with a zero NextDue, before all others; ties by tenant ID), and
 	// returns their leases. Concurrent callers never receive the same tenant; a holder's own
 	// unexpired leases are not returned again.
 	AcquireDue(ctx context.Context, account, holder string, now time.Time, ttl time.Duration, max int) ([]Lease, error)

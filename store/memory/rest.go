@@ -396,8 +396,8 @@ func (s *Store) AcquireDue(_ context.Context, acct, holder string, now time.Time
 		if l, ok := a.leases[id]; ok && l.ExpiresAt.After(now) {
 			continue
 		}
-		due := now
-		if t.state != nil && !t.state.NextDue.IsZero() {
+		var due time.Time
+		if t.state != nil {
 			due = t.state.NextDue
 		}
 		cands = append(cands, cand{id, due})

@@ -1112,25 +1112,33 @@ func testAcquireDue(t *testing.T, h *harness) {
 	}
 	require.NoError(t, s.PutSyncState(ctx, h.acct, store.SyncState{TenantID: "later", NextDue: t0.Add(time.Hour)}))
 	require.NoError(t, s.SetSyncing(ctx, h.acct, "paused", false))
-	// Earlier due first: t07 has been due the longest.
+	// Never-synced tenants first, then the longest due: t07 before t06.
 	require.NoError(t, s.PutSyncState(ctx, h.acct, store.SyncState{TenantID: "t07", NextDue: t0.Add(-time.Hour)}))
 	require.NoError(t, s.PutSyncState(ctx, h.acct, store.SyncState{TenantID: "t06", NextDue: t0}))
+	claimed := func(ls []store.Lease) []string {
+		ids := []string{}
+		for _, l := range ls {
+			ids = append(ids, l.TenantID)
+		}
+		return ids
+	}
 
 	first, err := s.AcquireDue(ctx, h.acct, "h1", t0, time.Minute, 3)
 	require.NoError(t, err)
-	require.Len(t, first, 3)
+	assert.Equal(t, []string{"t00", "t01", "t02"}, claimed(first), "never-synced tenants first")
 	got := map[string]string{}
 	for _, l := range first {
 		got[l.TenantID] = l.Holder
 		assert.Equal(t, "h1", l.Holder)
 		assert.True(t, l.ExpiresAt.Equal(t0.Add(time.Minute)))
 	}
-	assert.Contains(t, got, "t07", "the longest-due tenant comes first")
 
-	again, err := s.AcquireDue(ctx, h.acct, "h1", t0, time.Minute, 100)
+	again, err := s.AcquireDue(ctx, h.acct, "h1", t0, time.Minute, 4)
 	require.NoError(t, err)
+	assert.Equal(t, []string{"t03", "t04", "t05", "t07"}, claimed(again), "the longest-due tenant before the one due now")
 	rest, err := s.AcquireDue(ctx, h.acct, "h2", t0, time.Minute, 100)
 	require.NoError(t, err)
+	assert.Equal(t, []string{"t06"}, claimed(rest))
 	for _, l := range append(again, rest...) {
 		_, dup := got[l.TenantID]
 		assert.False(t, dup, "tenant %s handed out twice", l.TenantID)

@@ -457,8 +457,8 @@ func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Ti
 			WHERE t.account = ? AND t.client_id <> '' AND t.syncing = ? AND t.status = ?
 			AND (s.next_due IS NULL OR s.next_due <= ?)
 			AND (l.expires_at IS NULL OR l.expires_at <= ?)
-			ORDER BY CASE WHEN s.next_due IS NULL OR s.next_due = 0 THEN ? ELSE s.next_due END, t.tenant_id
-			LIMIT ?`+s.d.SkipLocked(), acct, true, string(store.TenantActive), n, n, n, limit)
+			ORDER BY COALESCE(s.next_due, 0), t.tenant_id
+			LIMIT ?`+s.d.SkipLocked(), acct, true, string(store.TenantActive), n, n, limit)
 		if err != nil {
 			return err
 		}
