@@ -23,7 +23,6 @@ type simClock struct{ offset atomic.Int64 }
 
 var base = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 
-func (c *simClock) now() time.Time { return base.Add(time.Duration(c.offset.Load())) }
 func (c *simClock) advance(d time.Duration) time.Time {
 	return base.Add(time.Duration(c.offset.Add(int64(d))))
 }
