@@ -1,0 +1,190 @@
+package transport_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync/internal/transport"
+)
+
+const jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoIn0.c2lnbmF0dXJlLXNlY3JldA"
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, secret, keep string
+	}{
+		{"bearer header", "Authorization: Bearer abc.DEF-ghi_123/+=", "abc.DEF-ghi_123", "Authorization: Bearer [REDACTED]"},
+		{"bearer repeated", "Bearer Bearer s3cr3tvalue", "s3cr3tvalue", "Bearer"},
+		{"bearer lower glued", "xbearer s3cr3tvalue", "s3cr3tvalue", "xbearer [REDACTED]"},
+		{"basic", "Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA", "Basic [REDACTED]"},
+		{"jwt bare", "token " + jwt + " rejected", "c2lnbmF0dXJlLXNlY3JldA", "token [REDACTED] rejected"},
+		{"form secret", "client_id=abc&client_secret=Qx8~s3cr3t.value&grant_type=client_credentials", "Qx8~s3cr3t.value", "client_id=abc&client_secret=[REDACTED]&grant_type=client_credentials"},
+		{"refresh token", "grant_type=refresh_token&refresh_token=0.AAAArefresh-secret&scope=x", "0.AAAArefresh-secret", "refresh_token=[REDACTED]&scope=x"},
+		{"access token query", "https://x/cb#access_token=tok123secret&state=1", "tok123secret", "access_token=[REDACTED]&state=1"},
+		{"json password", `{"userPrincipalName":"a@b","password":"P@ss \"w0rd\"!"}`, `w0rd`, `"password":"[REDACTED]"`},
+		{"json newPassword", `{"newPassword" : "Hunter2-secret"}`, "Hunter2-secret", `"newPassword" : "[REDACTED]"`},
+		{"escaped json", `{"body":"{\"password\":\"Esc4ped-secret\"}"}`, "Esc4ped-secret", `\"password\":\"[REDACTED]\"`},
+		{"json refresh", `{"access_token":"at-secret-1","refresh_token":"rt-secret-2","expires_in":3599}`, "rt-secret-2", `"expires_in":3599`},
+		{"sas sig", "https://blob.example/x?sv=2020&sig=AbC%2Bdef%3D&se=2030", "AbC%2Bdef%3D", "sv=2020&sig=[REDACTED]&se=2030"},
+		{"auth code", "https://app.example/callback?code=0.AQ-authcode-secret&state=xyz", "0.AQ-authcode-secret", "code=[REDACTED]&state=xyz"},
+		{"error code kept", "error_code=5 status code 400", "", "error_code=5 status code 400"},
+		{"prose password", "Successfully reset the password for jane. The password is Zx9!qLm2", "Zx9!qLm2", "The password is [REDACTED]"},
+		{"password colon", "temporary password: Tmp-Secret-9", "Tmp-Secret-9", "password: [REDACTED]"},
+		{"skiptoken kept", "https://graph.microsoft.com/v1.0/users?$skiptoken=RFNwdAIA", "", "$skiptoken=RFNwdAIA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := transport.Redact(tt.in)
+			if tt.secret != "" {
+				assert.NotContains(t, got, tt.secret)
+			}
+			assert.Contains(t, got, tt.keep)
+		})
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	t.Parallel()
+	type conn struct {
+		ClientID string
+		Secret   transport.Secret
+	}
+	s := transport.Secret("Qx8~very-secret")
+	c := conn{ClientID: "app", Secret: s}
+	for _, out := range []string{
+		s.String(), fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q %x %X %d", s, s, s, s, s, s, s, s),
+		fmt.Sprintf("%v %+v %#v", c, c, c), fmt.Sprintf("%v", &c),
+	} {
+		assert.NotContains(t, out, "very-secret")
+		assert.Contains(t, out, "[REDACTED]")
+	}
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"ClientID":"app","Secret":"[REDACTED]"}`, string(b))
+	txt, err := s.MarshalText()
+	require.NoError(t, err)
+	assert.Equal(t, "[REDACTED]", string(txt))
+	var sb strings.Builder
+	slog.New(slog.NewTextHandler(&sb, nil)).Info("connect", "secret", s, "conn", c)
+	assert.NotContains(t, sb.String(), "very-secret")
+	assert.Equal(t, "Qx8~very-secret", s.Reveal())
+	assert.Equal(t, "", transport.Secret("").String(), "a missing secret shows as empty")
+	assert.Equal(t, `transport.Secret("[REDACTED]")`, s.GoString())
+
+	var back conn
+	require.NoError(t, json.Unmarshal([]byte(`{"Secret":"from-config"}`), &back))
+	assert.Equal(t, "from-config", back.Secret.Reveal(), "a secret can still be loaded from JSON")
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"2", 2 * time.Second, true},
+		{" 120 ", 2 * time.Minute, true},
+		{"0", 0, true},
+		{"2.128", 3 * time.Second, true},
+		{"0.001", time.Second, true},
+		{"3.0", 3 * time.Second, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(90*time.Second + 300*time.Millisecond).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(45 * time.Second).Format(time.RFC850), 45 * time.Second, true},
+		{now.Add(10 * time.Second).Format(time.ANSIC), 10 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{"99999999999999999999999", time.Duration(1<<63 - 1), true},
+		{"", 0, false},
+		{"-1", 0, false},
+		{"+5", 0, false},
+		{"1e3", 0, false},
+		{"0x10", 0, false},
+		{"NaN", 0, false},
+		{"Inf", 0, false},
+		{"1.", 0, false},
+		{".5", 0, false},
+		{"1.2.3", 0, false},
+		{"soon", 0, false},
+		{"Mon, 32 Nov 2026 01:00:00 GMT", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := transport.ParseRetryAfter(tt.in, now)
+		assert.Equal(t, tt.ok, ok, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	for _, s := range []string{"2", "2.128", "0", "-1", "1e9", "Wed, 21 Oct 2015 07:28:00 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+		"Sun Nov  6 08:49:37 1994", "999999999999999999999.9", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := transport.ParseRetryAfter(v, now)
+		if !ok && d != 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v, false: a failed parse must return 0", v, d)
+		}
+		if d < 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v: negative wait", v, d)
+		}
+		if ok && d%time.Second != 0 && d != time.Duration(1<<63-1) {
+			t.Fatalf("ParseRetryAfter(%q) = %v: not rounded to whole seconds", v, d)
+		}
+	})
+}
+
+// FuzzRedact plants a secret in each form Redact must catch, surrounded by arbitrary text,
+// and checks it never survives.
+func FuzzRedact(f *testing.F) {
+	f.Add("error: ", "s3cr3t-value.XYZ", " done", uint8(0))
+	f.Add(`{"a":1,`, "P4ssw0rd_long", `}`, uint8(3))
+	f.Add("Bearer", "abcdefgh", "", uint8(0))
+	f.Add(`\`, "abcdefgh", `\"`, uint8(4))
+	forms := []func(string) string{
+		func(s string) string { return "Bearer " + s },
+		func(s string) string { return "client_secret=" + s },
+		func(s string) string { return "refresh_token=" + s + "&x=1" },
+		func(s string) string { return `"password":"` + s + `"` },
+		func(s string) string { return `\"newPassword\":\"` + s + `\"` },
+		func(s string) string { return " sig=" + s },
+		func(s string) string { return "?code=" + s },
+		func(s string) string { return "eyJhbGciOiJub25lIn0." + s + ".sig" },
+		func(s string) string { return "access_token=" + s },
+		func(s string) string { return `"refresh_token" : "` + s + `"` },
+	}
+	f.Fuzz(func(t *testing.T, prefix, secret, suffix string, form uint8) {
+		if len(secret) < 8 || strings.Contains("[REDACTED]", secret) {
+			return
+		}
+		for _, c := range secret {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+				return
+			}
+		}
+		planted := forms[int(form)%len(forms)](secret)
+		in := prefix + planted + suffix
+		if strings.Count(in, secret) != 1 || strings.Index(in, secret) != len(prefix)+strings.Index(planted, secret) {
+			return // the secret also occurs as ordinary text, which Redact cannot know about
+		}
+		out := transport.Redact(in)
+		if strings.Contains(out, secret) {
+			t.Fatalf("Redact(%q) = %q: the planted secret survived", in, out)
+		}
+		if transport.Redact(out) != out {
+			t.Fatalf("Redact is not idempotent on %q", out)
+		}
+	})
+}
