@@ -34,7 +34,9 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	if d := t.Sub(now); d > 0 {
+	if d := t.Sub(now); d > maxDuration-time.Second {
+		return maxDuration, true
+	} else if d > 0 {
 		// An HTTP date has whole-second precision; round up for the same reason as above.
 		return (d + time.Second - 1).Truncate(time.Second), true
 	}
