@@ -110,9 +110,7 @@ func (c *Client) action(ctx context.Context, op, tenant string, body map[string]
 	for _, l := range res.Lines {
 		if l.Failed() {
 			e := c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, res.Message(), "CIPP could not complete the action; the message says why")
-			if kind, code, hint, ok := classify(l.Text); ok {
-				e.Kind, e.Code, e.Hint = kind, code, hint
-			}
+			applyClass(e, l.Text)
 			return res, e
 		}
 	}

@@ -57,8 +57,19 @@ var (
 	reAADSTS     = regexp.MustCompile(`AADSTS(\d+)`)
 )
 
+// applyClass sets e's kind, code and hint from msg when classify recognises it.
+func applyClass(e *tenantsync.Error, msg string) bool {
+	kind, code, hint, ok := classify(msg)
+	if ok {
+		e.Kind, e.Code, e.Hint = kind, code, hint
+	}
+	return ok
+}
+
 // classify recognises the messages CIPP passes through from Graph and Entra (after its own
 // Get-NormalizedError rewording) that mean something a caller can act on.
+//
+//lint:ignore ST1008 ok reports whether the message was recognised, like a map lookup
 func classify(msg string) (kind error, code, hint string, ok bool) {
 	lower := strings.ToLower(msg)
 	if m := reAADSTS.FindStringSubmatch(msg); m != nil {
@@ -135,8 +146,7 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 		e.Kind, e.Hint = tenantsync.ErrUnsupported, HintFeatureOff
 		return e
 	}
-	if kind, code, hint, ok := classify(msg); ok {
-		e.Kind, e.Code, e.Hint = kind, code, hint
+	if applyClass(e, msg) {
 		return e
 	}
 	switch {
@@ -179,8 +189,7 @@ func forbidden(e *tenantsync.Error, msg string) {
 	case strings.Contains(msg, "subscription has ended"):
 		e.Hint = HintSubscription
 	default:
-		if kind, code, hint, ok := classify(msg); ok {
-			e.Kind, e.Code, e.Hint = kind, code, hint
+		if applyClass(e, msg) {
 			return
 		}
 		e.Kind, e.Hint = tenantsync.ErrRoleMissing, HintCPV

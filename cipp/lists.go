@@ -38,9 +38,7 @@ func (c *Client) listTenants(ctx context.Context, q url.Values) ([]Tenant, error
 		}
 		if t.Results != "" && t.CustomerID == "" {
 			e := c.newError(tenantsync.ErrUnavailable, op, "", http.StatusOK, string(t.Results), HintPermCheck)
-			if kind, code, hint, ok := classify(string(t.Results)); ok {
-				e.Kind, e.Code, e.Hint = kind, code, hint
-			}
+			applyClass(e, string(t.Results))
 			return nil, e
 		}
 		rows = append(rows, t)
@@ -210,9 +208,7 @@ func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, 
 // messageError is the error for a 200 answer that carries a message instead of data.
 func (c *Client) messageError(op, tenant, msg string) error {
 	e := c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, msg, HintRetry)
-	if kind, code, hint, ok := classify(msg); ok {
-		e.Kind, e.Code, e.Hint = kind, code, hint
-	}
+	applyClass(e, msg)
 	return e
 }
 
