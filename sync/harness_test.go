@@ -322,7 +322,7 @@ func (s *RecordingSink) WaitFor(t *testing.T, typ EventType, tenant string, n in
 // harness wires an engine to an in-memory store, fake sources and fakes for the PSA side.
 type harness struct {
 	t        *testing.T
-	st       *memory.Store
+	st       store.Store
 	clock    *ManualClock
 	src      *FakeSource
 	contacts *FakeContacts
@@ -338,6 +338,12 @@ const testAccount = "msp-1"
 
 func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	t.Helper()
+	return newHarnessOn(t, func(now func() time.Time) store.Store { return memory.New(nil, memory.WithClock(now)) }, mutate...)
+}
+
+// newHarnessOn is newHarness over the store newStore returns.
+func newHarnessOn(t *testing.T, newStore func(now func() time.Time) store.Store, mutate ...func(*Config)) *harness {
+	t.Helper()
 	h := &harness{
 		t:        t,
 		clock:    NewManualClock(),
@@ -348,7 +354,7 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 		cipp:     &FakeWriter{name: "cipp"},
 		graph:    &FakeWriter{name: "graph"},
 	}
-	h.st = memory.New(nil, memory.WithClock(h.clock.Now))
+	h.st = newStore(h.clock.Now)
 	h.cfg = Config{
 		Store:      h.st,
 		Account:    testAccount,
