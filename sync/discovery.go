@@ -3,9 +3,11 @@ package sync
 import (
 	"context"
 	"errors"
+	"slices"
 	stdsync "sync"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/match"
 )
 
 // SourceDiscovery is one source's part of a discovery run.
@@ -70,8 +72,13 @@ func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
 		rep.New = append(rep.New, p.New...)
 		rep.Returned = append(rep.Returned, p.Returned...)
 		rep.Vanished = append(rep.Vanished, p.Vanished...)
+		sugs := e.suggestFor(ctx, p.New)
 		for _, id := range p.New {
-			e.emit(Event{Type: EventTenantDiscovered, TenantID: id, Message: "seen by " + p.Source})
+			ev := Event{Type: EventTenantDiscovered, TenantID: id, Message: "seen by " + p.Source}
+			if s, ok := sugs[id]; ok && len(s.Candidates) > 0 {
+				ev.SuggestedClient, ev.Confidence, ev.AutoAccept = s.Candidates[0].ClientID, s.Candidates[0].Confidence, s.AutoAccept
+			}
+			e.emit(ev)
 		}
 		for _, id := range p.Returned {
 			e.emit(Event{Type: EventTenantReturned, TenantID: id, Message: "reported again by " + p.Source})
@@ -85,4 +92,23 @@ func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
 		return rep, errors.Join(errs...)
 	}
 	return rep, nil
+}
+
+// suggestFor scores new tenants against the stored clients for the discovery events. It is
+// best effort: without clients, or on any failure, the events go out without a suggestion.
+func (e *Engine) suggestFor(ctx context.Context, ids []string) map[string]match.Suggestion {
+	if len(ids) == 0 {
+		return nil
+	}
+	sugs, err := e.Suggestions(ctx, nil)
+	if err != nil {
+		return nil
+	}
+	out := map[string]match.Suggestion{}
+	for _, s := range sugs {
+		if slices.Contains(ids, s.TenantID) {
+			out[s.TenantID] = s
+		}
+	}
+	return out
 }

@@ -60,6 +60,12 @@ type Event struct {
 	Route     string            // write events: "cipp" or "graph"
 	Message   string
 
+	// SuggestedClient and Confidence carry the best client match for tenant.discovered, when
+	// the store holds clients to compare with; AutoAccept says LinkSuggested would link it.
+	SuggestedClient string
+	Confidence      float64
+	AutoAccept      bool
+
 	// ErrKind and Hint describe a failure (sync.failed, write.failed, write.refused).
 	ErrKind string
 	Hint    string

@@ -30,6 +30,9 @@ func (e *Engine) Suggestions(ctx context.Context, clients []tenantsync.Client) (
 			return nil, err
 		}
 	}
+	if len(clients) == 0 {
+		return nil, nil
+	}
 	var contacts []tenantsync.Contact
 	for _, c := range clients {
 		cs, err := e.contacts.ListContacts(ctx, c.ID)

@@ -29,6 +29,13 @@ func TestSuggestionsAndBulkLinking(t *testing.T) {
 	}
 	_, err := h.eng.Discover(ctx)
 	require.NoError(t, err)
+	for _, ev := range h.sink.WaitFor(t, EventTenantDiscovered, "", 3) {
+		if ev.TenantID == "t1" {
+			assert.Equal(t, "c-contoso", ev.SuggestedClient, "discovery announces the best client")
+			assert.True(t, ev.AutoAccept)
+			assert.Positive(t, ev.Confidence)
+		}
+	}
 
 	sugs, err := h.eng.Suggestions(ctx, nil)
 	require.NoError(t, err)
