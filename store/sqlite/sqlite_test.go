@@ -18,7 +18,7 @@ import (
 	"github.com/tenantsync/tenantsync/store/storetest"
 )
 
-func open(t *testing.T, path string, keys store.KeyProvider) *sqlite.Store {
+func open(t testing.TB, path string, keys store.KeyProvider) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), path, keys)
 	require.NoError(t, err)

@@ -29,7 +29,7 @@ CREATE TABLE mirror (
 	data      BLOB NOT NULL,
 	PRIMARY KEY (account, tenant_id, kind, item_id),
 	FOREIGN KEY (account, tenant_id) REFERENCES tenants (account, tenant_id)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE cursors (
 	account   TEXT NOT NULL,
