@@ -86,7 +86,7 @@ type User struct {
 	BusinessPhones    []string
 	AccountEnabled    bool
 	UserType          string // "Member" or "Guest"
-	Licenses          []string
+	Licenses          []string // skuIds of the assigned licences (Tenant.SKUs)
 	CreatedAt         time.Time
 	MailboxType       string
 	// MFA registration (reports/authenticationMethods/userRegistrationDetails).
