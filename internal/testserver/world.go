@@ -85,7 +85,7 @@ type User struct {
 	MobilePhone       string
 	BusinessPhones    []string
 	AccountEnabled    bool
-	UserType          string // "Member" or "Guest"
+	UserType          string   // "Member" or "Guest"
 	Licenses          []string // skuIds of the assigned licences (Tenant.SKUs)
 	CreatedAt         time.Time
 	MailboxType       string
