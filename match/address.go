@@ -2,6 +2,7 @@ package match
 
 import (
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -353,30 +354,56 @@ func appendCanonical(dst []byte, s string, known map[string]struct{}) ([]byte, i
 
 func appendLocal(dst []byte, local string) ([]byte, Reason) {
 	start := len(dst)
+	dst = slices.Grow(dst, len(local))[:start+len(local)]
+	out := dst[start:]
 	prevDot := true // a leading dot is as wrong as a doubled one
 	for i := 0; i < len(local); i++ {
 		c := local[i]
-		if c >= utf8.RuneSelf {
-			return appendLocalUnicode(dst[:start], local)
-		}
-		if c == '.' {
+		switch k := localClass[c]; k {
+		case classDot:
 			if prevDot {
 				return dst[:start], ReasonLocalInvalid
 			}
 			prevDot = true
-		} else {
-			if !atext[c] {
-				return dst[:start], ReasonLocalInvalid
-			}
+		case classInvalid:
+			return dst[:start], ReasonLocalInvalid
+		case classUnicode:
+			return appendLocalUnicode(dst[:start], local)
+		default:
+			c = k
 			prevDot = false
 		}
-		dst = append(dst, lowerASCII(c))
+		out[i] = c
 	}
 	if prevDot {
 		return dst[:start], ReasonLocalInvalid
 	}
 	return dst, ""
 }
+
+// localClass maps each byte of a local part to its lowercase self when it is atext, or to
+// one of the class markers below (none of which is atext).
+var localClass = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = classUnicode
+		case c == '.':
+			t[c] = classDot
+		case atext[c]:
+			t[c] = lowerASCII(byte(c))
+		default:
+			t[c] = classInvalid
+		}
+	}
+	return t
+}()
+
+const (
+	classInvalid = 0
+	classDot     = 1
+	classUnicode = 2
+)
 
 func appendLocalUnicode(dst []byte, local string) ([]byte, Reason) {
 	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") || !utf8.ValidString(local) {
@@ -414,52 +441,75 @@ func appendDomain(dst []byte, domain string, known map[string]struct{}) ([]byte,
 		return dst, ReasonDomainInvalid
 	}
 	start := len(dst)
+	dst = slices.Grow(dst, len(domain))[:start+len(domain)]
+	out := dst[start:]
 	// One pass lowercases and checks LDH labels; a non-ASCII byte or an A-label ("xn--")
 	// sends the domain through IDNA instead.
 	labels, n, digits, aLabel := 0, 0, true, false
 	for i := 0; i < len(domain); i++ {
-		c := domain[i]
-		if c >= utf8.RuneSelf {
+		c := domainClass[domain[i]]
+		switch c {
+		case classInvalid:
+			return dst[:start], ReasonDomainInvalid
+		case classUnicode:
 			return appendIDNA(dst[:start], domain)
-		}
-		c = lowerASCII(c)
-		switch {
-		case c == '.':
-			if n == 0 || n > 63 || dst[len(dst)-1] == '-' {
+		case classDot:
+			if n == 0 || n > 63 || out[i-1] == '-' {
 				return dst[:start], ReasonDomainInvalid
 			}
 			labels++
 			n, digits = 0, true
-			dst = append(dst, c)
+			out[i] = '.'
 			continue
-		case 'a' <= c && c <= 'z':
-			digits = false
-			if c == 'x' && n == 0 && i+3 < len(domain) && domain[i+2] == '-' && domain[i+3] == '-' && lowerASCII(domain[i+1]) == 'n' {
-				aLabel = true
-			}
-		case c == '-':
+		case '-':
 			if n == 0 {
 				return dst[:start], ReasonDomainInvalid
 			}
 			digits = false
-		case '0' <= c && c <= '9':
+		case 'x':
+			digits = false
+			if n == 0 && i+3 < len(domain) && domain[i+2] == '-' && domain[i+3] == '-' && lowerASCII(domain[i+1]) == 'n' {
+				aLabel = true
+			}
 		default:
-			return dst[:start], ReasonDomainInvalid
+			if c > '9' {
+				digits = false
+			}
 		}
 		n++
-		dst = append(dst, c)
+		out[i] = c
 	}
-	if n == 0 || n > 63 || dst[len(dst)-1] == '-' || digits || labels < 1 {
+	if n == 0 || n > 63 || out[len(out)-1] == '-' || digits || labels < 1 {
 		return dst[:start], ReasonDomainInvalid
 	}
 	if aLabel {
-		if _, ok := known[string(dst[start:])]; ok {
+		if _, ok := known[string(out)]; ok {
 			return dst, ""
 		}
 		return appendIDNA(dst[:start], domain)
 	}
 	return dst, ""
 }
+
+// domainClass maps each byte of a domain to its lowercase self when it may appear in an LDH
+// label, or to a class marker.
+var domainClass = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = classUnicode
+		case c == '.':
+			t[c] = classDot
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-':
+			t[c] = byte(c)
+		case 'A' <= c && c <= 'Z':
+			t[c] = byte(c) + 'a' - 'A'
+		default:
+			t[c] = classInvalid
+		}
+	}
+	return t
+}()
 
 func appendIDNA(dst []byte, domain string) ([]byte, Reason) {
 	a, err := idna.Lookup.ToASCII(domain)

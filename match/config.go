@@ -76,13 +76,13 @@ type pattern struct {
 // infix or whole local part, and only those sharing the address's first or last byte (or, for
 // infixes, a byte of it) are tried.
 type patternSet struct {
-	all      []pattern
-	exact    []*pattern
-	prefix   [256][]*pattern // by first byte
-	suffix   [256][]*pattern // by last byte
-	infix    [256][]*pattern // by first byte of the infix
-	hasInfix bool
-	general  []*pattern // several pieces, or matched against the whole address
+	all     []pattern
+	exact   []*pattern
+	prefix  [256][]*pattern // by first byte
+	suffix  [256][]*pattern // by last byte
+	infix   [256][]*pattern // by first byte of the infix
+	firsts  []byte          // the distinct first bytes of the infixes
+	general []*pattern      // several pieces, or matched against the whole address
 }
 
 func newPatternSet(ps []pattern) *patternSet {
@@ -100,53 +100,56 @@ func newPatternSet(ps []pattern) *patternSet {
 			last := p.parts[0][len(p.parts[0])-1]
 			s.suffix[last] = append(s.suffix[last], p)
 		default:
-			s.infix[p.parts[0][0]] = append(s.infix[p.parts[0][0]], p)
-			s.hasInfix = true
+			c := p.parts[0][0]
+			if len(s.infix[c]) == 0 {
+				s.firsts = append(s.firsts, c)
+			}
+			s.infix[c] = append(s.infix[c], p)
 		}
 	}
 	return s
 }
 
-// match returns a pattern matching addr (local part addr[:at]), ignoring ASCII case, or nil.
-func (s *patternSet) match(addr string, at int) *pattern {
+// matchLower returns a pattern matching the lowercase address addr (local part addr[:at]),
+// or nil.
+func (s *patternSet) matchLower(addr []byte, at int) *pattern {
 	local := addr[:at]
 	if len(local) == 0 {
 		return nil
 	}
 	for _, p := range s.exact {
-		if len(local) == len(p.parts[0]) && hasPrefixFold(local, p.parts[0]) {
+		if bytes.Equal(local, p.parts[0]) {
 			return p
 		}
 	}
-	for _, p := range s.prefix[lowerASCII(local[0])] {
-		if hasPrefixFold(local, p.parts[0]) {
+	for _, p := range s.prefix[local[0]] {
+		if bytes.HasPrefix(local, p.parts[0]) {
 			return p
 		}
 	}
-	for _, p := range s.suffix[lowerASCII(local[len(local)-1])] {
-		if len(local) >= len(p.parts[0]) && hasPrefixFold(local[len(local)-len(p.parts[0]):], p.parts[0]) {
+	for _, p := range s.suffix[local[len(local)-1]] {
+		if bytes.HasSuffix(local, p.parts[0]) {
 			return p
 		}
 	}
-	if s.hasInfix {
-		for i := 0; i < len(local); i++ {
-			for _, p := range s.infix[lowerASCII(local[i])] {
-				if hasPrefixFold(local[i:], p.parts[0]) {
+	for _, c := range s.firsts {
+		for off := 0; off < len(local); {
+			i := bytes.IndexByte(local[off:], c)
+			if i < 0 {
+				break
+			}
+			off += i
+			for _, p := range s.infix[c] {
+				if bytes.HasPrefix(local[off:], p.parts[0]) {
 					return p
 				}
 			}
+			off++
 		}
 	}
-	if len(s.general) > 0 && len(addr) <= 256 {
-		var buf [256]byte
-		low := buf[:0]
-		for i := 0; i < len(addr); i++ {
-			low = append(low, lowerASCII(addr[i]))
-		}
-		for _, p := range s.general {
-			if (p.full && p.match(low)) || (!p.full && p.match(low[:at])) {
-				return p
-			}
+	for _, p := range s.general {
+		if (p.full && p.match(addr)) || (!p.full && p.match(local)) {
+			return p
 		}
 	}
 	return nil
@@ -202,18 +205,6 @@ func (p *pattern) match(s []byte) bool {
 			return false
 		}
 		s = s[j+len(part):]
-	}
-	return true
-}
-
-func hasPrefixFold(s string, lowerPrefix []byte) bool {
-	if len(s) < len(lowerPrefix) {
-		return false
-	}
-	for i := 0; i < len(lowerPrefix); i++ {
-		if lowerASCII(s[i]) != lowerPrefix[i] {
-			return false
-		}
 	}
 	return true
 }

@@ -185,7 +185,7 @@ func userDuplicates(users []tenantsync.User) []Duplicate {
 				keys = append(keys, k)
 			}
 		}
-		if p, err := ParseProxyAddress(primaryRaw(u)); err == nil {
+		if p, err := ParseProxyAddress(primaryRaw(&u)); err == nil {
 			add(p.Address.String())
 		}
 		add(u.Mail)

@@ -101,8 +101,9 @@ type slot int32
 
 // entry keeps the key beside its slot so a hit can report the address without allocating.
 type entry struct {
-	key string
-	s   slot
+	key  string
+	s    slot
+	onms bool // the address is on an onmicrosoft.com routing domain
 }
 
 type contactEntry struct {
@@ -113,6 +114,73 @@ type contactEntry struct {
 type userLink struct {
 	contactID string
 	via       Via
+}
+
+// userLinks maps identities to links, keyed by object ID alone (a GUID, unique in practice
+// across tenants) so a lookup hashes one string; the tenant is compared on a hit.
+type userLinks struct {
+	m     map[string][]tenantLink
+	n     int
+	bloom [1024]uint64 // one bit per hash of an object ID's tail: most misses skip the map
+}
+
+// tailHash hashes the last eight bytes of an object ID (random in a GUID) cheaply.
+func tailHash(objectID string) uint32 {
+	var h uint64 = 14695981039346656037
+	for i := max(0, len(objectID)-8); i < len(objectID); i++ {
+		h = (h ^ uint64(objectID[i])) * 1099511628211
+	}
+	return uint32(h>>20) & (1024*64 - 1)
+}
+
+// mayHave reports whether a link for objectID may exist; false is certain.
+func (u *userLinks) mayHave(objectID string) bool {
+	h := tailHash(objectID)
+	return u.bloom[h/64]&(1<<(h%64)) != 0
+}
+
+type tenantLink struct {
+	tenantID string
+	userLink
+}
+
+func (u *userLinks) get(id Identity) (userLink, bool) {
+	for _, l := range u.m[id.ObjectID] {
+		if l.tenantID == id.TenantID {
+			return l.userLink, true
+		}
+	}
+	return userLink{}, false
+}
+
+func (u *userLinks) set(id Identity, l userLink) {
+	ls := u.m[id.ObjectID]
+	for i := range ls {
+		if ls[i].tenantID == id.TenantID {
+			ls[i].userLink = l
+			return
+		}
+	}
+	u.m[id.ObjectID] = append(ls, tenantLink{id.TenantID, l})
+	u.n++
+	h := tailHash(id.ObjectID)
+	u.bloom[h/64] |= 1 << (h % 64)
+}
+
+func (u *userLinks) del(id Identity) {
+	ls := u.m[id.ObjectID]
+	for i := range ls {
+		if ls[i].tenantID == id.TenantID {
+			ls = slices.Delete(ls, i, i+1)
+			u.n--
+			if len(ls) == 0 {
+				delete(u.m, id.ObjectID)
+			} else {
+				u.m[id.ObjectID] = ls
+			}
+			return
+		}
+	}
 }
 
 // Index answers Match for one client's contacts in constant time per user address. Build it
@@ -127,7 +195,7 @@ type Index struct {
 	byAddr   map[string]entry // canonical address → contacts
 	byPlus   map[string]entry // plus-stripped canonical address of a contact address with a tag → contacts
 	multi    [][]int32
-	byUser   map[Identity]userLink
+	byUser   userLinks
 	byID     map[string]int32    // contact ID → index in contacts
 	domains  map[string]struct{} // canonical domains of contact addresses
 	skipped  []Skip
@@ -155,7 +223,7 @@ func NewIndex(contacts []tenantsync.Contact, links []Link, merges []Merge, cfg C
 		patterns:  newPatternSet(pats),
 		contacts:  make([]contactEntry, 0, len(contacts)),
 		byAddr:    make(map[string]entry, len(contacts)),
-		byUser:    make(map[Identity]userLink, len(links)+len(merges)),
+		byUser:    userLinks{m: make(map[string][]tenantLink, len(links)+len(merges))},
 		byID:      make(map[string]int32, len(contacts)),
 		domains:   make(map[string]struct{}),
 	}
@@ -239,13 +307,13 @@ func (ix *Index) add(m map[string]entry, key string, ci int32) {
 	s := e.s
 	switch {
 	case !ok:
-		m[key] = entry{key, slot(ci)}
+		m[key] = entry{key, slot(ci), isOnMicrosoft(key[strings.LastIndexByte(key, '@')+1:])}
 	case s >= 0:
 		if int32(s) == ci {
 			return
 		}
 		ix.multi = append(ix.multi, []int32{int32(s), ci})
-		m[key] = entry{key, slot(-len(ix.multi))}
+		m[key] = entry{key, slot(-len(ix.multi)), e.onms}
 	default:
 		l := &ix.multi[-s-1]
 		if !slices.Contains(*l, ci) {
@@ -261,7 +329,7 @@ func (ix *Index) bind(user Identity, contactID string, via Via) {
 		ix.skipped = append(ix.skipped, Skip{ContactID: contactID, Value: user.String(), Reason: string(via) + " without a tenant ID, object ID or contact ID"})
 		return
 	}
-	if old, ok := ix.byUser[user]; ok && old.contactID != contactID {
+	if old, ok := ix.byUser.get(user); ok && old.contactID != contactID {
 		if ci, ok := ix.byID[old.contactID]; ok && ix.contacts[ci].linked == user {
 			ix.contacts[ci].linked = Identity{}
 		}
@@ -269,15 +337,15 @@ func (ix *Index) bind(user Identity, contactID string, via Via) {
 	if ci, ok := ix.byID[contactID]; ok {
 		prev := ix.contacts[ci].linked
 		if prev != (Identity{}) && prev != user {
-			if l, ok := ix.byUser[prev]; ok && l.contactID == contactID {
+			if l, ok := ix.byUser.get(prev); ok && l.contactID == contactID {
 				ix.skipped = append(ix.skipped, Skip{ContactID: contactID, Value: prev.String(),
 					Reason: "superseded: " + string(via) + " binds the contact to " + user.String()})
-				delete(ix.byUser, prev)
+				ix.byUser.del(prev)
 			}
 		}
 		ix.contacts[ci].linked = user
 	}
-	ix.byUser[user] = userLink{contactID: contactID, via: via}
+	ix.byUser.set(user, userLink{contactID: contactID, via: via})
 }
 
 // Remember records a link the engine just made, so later users in the same run see the

@@ -53,19 +53,19 @@ func (h *hits) add(x hit) {
 // has none or it is unknown. The cascade and its confidences are described on the package.
 func (ix *Index) Match(u tenantsync.User, mailbox tenantsync.MailboxType) Result {
 	id := Identity{u.TenantID, u.ObjectID}
-	if len(ix.byUser) > 0 {
-		if l, ok := ix.byUser[id]; ok {
+	if ix.byUser.n > 0 && ix.byUser.mayHave(u.ObjectID) {
+		if l, ok := ix.byUser.get(id); ok {
 			return Result{User: id, Outcome: Linked, ContactID: l.contactID, Via: l.via, Confidence: ConfidenceLink,
 				AutoLink: true, Reason: linkedReason(l.via)}
 		}
 	}
 	var pbuf [128]byte
-	primary := primaryRaw(u)
+	primary := primaryRaw(&u)
 	pkey, pok := []byte(nil), false
 	if primary != "" {
 		pkey, pok = ix.canonicalKey(pbuf[:0], primary)
 	}
-	if why := ix.exclusion(u, mailbox, primary); why != "" {
+	if why := ix.exclusion(&u, mailbox, primary, pkey); why != "" {
 		return Result{User: id, Outcome: Excluded, Reason: why}
 	}
 	if pok {
@@ -73,18 +73,18 @@ func (ix *Index) Match(u tenantsync.User, mailbox tenantsync.MailboxType) Result
 			// The common case, one contact on the primary address, without the general
 			// machinery of collecting hits.
 			conf := ConfidencePrimary
-			if isOnMicrosoft(e.key[strings.LastIndexByte(e.key, '@')+1:]) {
+			if e.onms {
 				conf = ConfidenceOnMicrosoft
 			}
 			return ix.decideOne(id, hit{contact: int32(e.s), conf: conf, via: ViaPrimary, key: e.key})
 		}
 	}
-	return ix.matchRest(id, u, pkey, pok)
+	return ix.matchRest(id, &u, pkey, pok)
 }
 
 // matchRest runs the cascade from the primary address on; it is apart from Match so that
 // the common case does not pay for its buffers.
-func (ix *Index) matchRest(id Identity, u tenantsync.User, pkey []byte, pok bool) Result {
+func (ix *Index) matchRest(id Identity, u *tenantsync.User, pkey []byte, pok bool) Result {
 	var buf [256]byte
 	var h hits
 	if pok {
@@ -180,7 +180,7 @@ func (ix *Index) lookup(h *hits, m map[string]entry, key []byte, conf float64, v
 	if !ok {
 		return
 	}
-	if via != ViaPlus && isOnMicrosoft(e.key[strings.LastIndexByte(e.key, '@')+1:]) {
+	if via != ViaPlus && e.onms {
 		conf = min(conf, ConfidenceOnMicrosoft)
 	}
 	if e.s >= 0 {
@@ -258,7 +258,7 @@ func (ix *Index) decide(id Identity, h *hits) Result {
 
 // primaryRaw returns u's primary address as given: the SMTP: proxy address, or mail when
 // there is none.
-func primaryRaw(u tenantsync.User) string {
+func primaryRaw(u *tenantsync.User) string {
 	for _, p := range u.ProxyAddresses {
 		if len(p) > 5 && p[:5] == "SMTP:" {
 			return p[5:]
@@ -301,7 +301,7 @@ type alias struct {
 
 // aliasesOf appends u's addresses other than its SMTP: primary to dst: smtp: proxies, mail,
 // the UPN (or a guest's decoded home address) and otherMails, in that order.
-func aliasesOf(u tenantsync.User, dst []alias) []alias {
+func aliasesOf(u *tenantsync.User, dst []alias) []alias {
 	for _, p := range u.ProxyAddresses {
 		if len(p) > 5 && p[:5] == "SMTP:" {
 			continue
@@ -333,8 +333,9 @@ func isGuestUPN(upn string) bool {
 	return strings.IndexByte(upn, '#') >= 0 && IsGuestUPN(upn)
 }
 
-// exclusion returns why u is not a person to keep as a contact, or "".
-func (ix *Index) exclusion(u tenantsync.User, mailbox tenantsync.MailboxType, primary string) string {
+// exclusion returns why u is not a person to keep as a contact, or "". pkey is the
+// canonical primary address, or empty.
+func (ix *Index) exclusion(u *tenantsync.User, mailbox tenantsync.MailboxType, primary string, pkey []byte) string {
 	switch mailbox {
 	case tenantsync.MailboxUser, "":
 	case tenantsync.MailboxShared:
@@ -346,7 +347,7 @@ func (ix *Index) exclusion(u tenantsync.User, mailbox tenantsync.MailboxType, pr
 	default:
 		return "mailbox of type " + string(mailbox) + ": not a person's"
 	}
-	guest := u.IsGuest() || isGuestUPN(u.UserPrincipalName)
+	guest := u.UserType == "Guest" || isGuestUPN(u.UserPrincipalName)
 	if guest && !ix.cfg.AllowGuests {
 		return "guest user from another organisation; set AllowGuests to match guests"
 	}
@@ -356,15 +357,21 @@ func (ix *Index) exclusion(u tenantsync.User, mailbox tenantsync.MailboxType, pr
 	if len(ix.patterns.all) == 0 {
 		return ""
 	}
-	if p := ix.serviceAccount(primary); p != nil {
+	// The primary is checked in canonical form, and mail and UPN only when they differ from
+	// it as given and as canonicalised (they usually are the same address).
+	if len(pkey) > 0 {
+		if p := ix.patterns.matchLower(pkey, lastAt(pkey)); p != nil {
+			return serviceReason(primary, p)
+		}
+	} else if p := ix.serviceAccount(primary); p != nil {
 		return serviceReason(primary, p)
 	}
-	if u.Mail != primary {
+	if u.Mail != primary && u.Mail != string(pkey) {
 		if p := ix.serviceAccount(u.Mail); p != nil {
 			return serviceReason(u.Mail, p)
 		}
 	}
-	if upn := u.UserPrincipalName; !guest && upn != primary && upn != u.Mail {
+	if upn := u.UserPrincipalName; !guest && upn != primary && upn != u.Mail && upn != string(pkey) {
 		if p := ix.serviceAccount(upn); p != nil {
 			return serviceReason(upn, p)
 		}
@@ -385,10 +392,15 @@ func (ix *Index) serviceAccount(addr string) *pattern {
 		addr = strings.TrimSpace(addr)
 	}
 	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 {
+	if at <= 0 || len(addr) > 256 {
 		return nil
 	}
-	return ix.patterns.match(addr, at)
+	var buf [256]byte
+	low := buf[:len(addr)]
+	for i := 0; i < len(addr); i++ {
+		low[i] = lowerASCII(addr[i])
+	}
+	return ix.patterns.matchLower(low, at)
 }
 
 // MatchAll matches a batch of users, such as one tenant's listing. mailboxes maps object IDs
