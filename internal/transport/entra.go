@@ -1,0 +1,647 @@
+package transport
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// DefaultAuthorityHost is Entra ID's public-cloud login host.
+const DefaultAuthorityHost = "https://login.microsoftonline.com"
+
+const (
+	// expiryMargin is how long before expiry a cached token is replaced; MSAL uses the same
+	// 5 minutes, so a token handed out always outlives a slow request.
+	expiryMargin = 5 * time.Minute
+	// tokenTimeout bounds one token request; MSAL applies 30 s when the context has no deadline.
+	tokenTimeout = 30 * time.Second
+	// maxTokenBody bounds a token endpoint's answer.
+	maxTokenBody = 1 << 20
+)
+
+// microsoftHosts are the Entra ID authority hosts MSAL's instance discovery knows; any other
+// host (a test fake, a sovereign proxy) gets instance discovery turned off.
+var microsoftHosts = map[string]bool{
+	"login.microsoftonline.com": true, "login.microsoft.com": true, "login.windows.net": true,
+	"sts.windows.net": true, "login.microsoftonline.us": true, "login.usgovcloudapi.net": true,
+	"login.chinacloudapi.cn": true, "login.partner.microsoftonline.cn": true, "login.microsoftonline.de": true,
+}
+
+// EntraConfig configures an Entra ID token source.
+type EntraConfig struct {
+	// AuthorityHost is the login host (default https://login.microsoftonline.com); tests pass
+	// the fake's URL. It must use https (MSAL refuses anything else).
+	AuthorityHost string
+	// TenantID is the app's home tenant: the partner tenant, or the tenant CIPP runs in.
+	TenantID string
+	// ClientID is the app registration's Application (client) ID.
+	ClientID string
+	// Secret is the client secret's value. Alternatively set Certificates and Key.
+	Secret       Secret
+	Certificates []*x509.Certificate
+	Key          crypto.PrivateKey
+	// Scope is the one resource scope requested, e.g. "https://graph.microsoft.com/.default"
+	// or "api://<clientId>/.default".
+	Scope string
+	// HTTPClient carries the token requests (TLS trust for a fake). Default: a client with the
+	// package's default transport.
+	HTTPClient *http.Client
+	// Service names the token source in errors (default "entra").
+	Service string
+}
+
+func (cfg *EntraConfig) validate(op string) (*url.URL, error) {
+	if cfg.Service == "" {
+		cfg.Service = "entra"
+	}
+	invalid := func(msg, hint string) error {
+		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: op, Message: msg, Hint: hint}
+	}
+	if cfg.AuthorityHost == "" {
+		cfg.AuthorityHost = DefaultAuthorityHost
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.AuthorityHost, "/"))
+	switch {
+	case err != nil || u.Host == "":
+		return nil, invalid("the authority host is not a URL", "use https://login.microsoftonline.com, or leave it empty")
+	case u.Scheme != "https":
+		return nil, invalid("the authority host does not use https", "Entra ID is reached only over https")
+	case strings.TrimSpace(cfg.TenantID) == "":
+		return nil, invalid("the tenant ID is empty", "enter the Directory (tenant) ID of the tenant the app is registered in")
+	case strings.ContainsAny(cfg.TenantID, "/?#% "):
+		return nil, invalid("the tenant ID is malformed", "enter the Directory (tenant) ID as a GUID or a domain such as contoso.onmicrosoft.com")
+	case strings.TrimSpace(cfg.ClientID) == "":
+		return nil, invalid("the client ID is empty", "enter the app registration's Application (client) ID")
+	case strings.TrimSpace(cfg.Scope) == "":
+		return nil, invalid("the scope is empty", "request one resource's .default scope, e.g. https://graph.microsoft.com/.default")
+	case cfg.Secret == "" && (len(cfg.Certificates) == 0 || cfg.Key == nil):
+		return nil, invalid("neither a client secret nor a certificate and key is set",
+			"create a client secret under Certificates & secrets in the app registration and enter its value")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: defaultTransport()}
+	}
+	return u, nil
+}
+
+// cachedToken is a token and the time it stops being handed out.
+type cachedToken struct {
+	tok       *oauth2.Token
+	refreshAt time.Time
+}
+
+func newCached(tok *oauth2.Token, now time.Time) cachedToken {
+	margin := expiryMargin
+	if life := tok.Expiry.Sub(now); life < 2*margin {
+		margin = life / 2
+	}
+	return cachedToken{tok: tok, refreshAt: tok.Expiry.Add(-margin)}
+}
+
+// tokenCache is a per-tenant access-token cache with single-flight acquisition.
+type tokenCache struct {
+	mu     sync.Mutex
+	tokens map[string]cachedToken
+	sf     singleflight.Group
+}
+
+func (c *tokenCache) get(tenant string, now time.Time) *oauth2.Token {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ct, ok := c.tokens[tenant]; ok && now.Before(ct.refreshAt) {
+		cp := *ct.tok
+		return &cp
+	}
+	return nil
+}
+
+func (c *tokenCache) put(tenant string, tok *oauth2.Token, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tokens == nil {
+		c.tokens = map[string]cachedToken{}
+	}
+	c.tokens[tenant] = newCached(tok, now)
+}
+
+func (c *tokenCache) drop(tenant string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.tokens, tenant)
+}
+
+// fetch returns the cached token or runs acquire once for all concurrent callers of one
+// tenant. acquire gets a context detached from any one caller's cancellation, so a caller
+// who gives up does not fail the others; each caller still stops waiting when its own ctx ends.
+func (c *tokenCache) fetch(ctx context.Context, tenant string, acquire func(context.Context) (*oauth2.Token, error)) (*oauth2.Token, error) {
+	if tok := c.get(tenant, time.Now()); tok != nil {
+		return tok, nil
+	}
+	ch := c.sf.DoChan(tenant, func() (any, error) {
+		if tok := c.get(tenant, time.Now()); tok != nil {
+			return tok, nil
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenTimeout)
+		defer cancel()
+		tok, err := acquire(actx)
+		if err != nil {
+			return nil, err
+		}
+		c.put(tenant, tok, time.Now())
+		return tok, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, &ctxError{msg: fmt.Sprintf("waiting for an access token for tenant %q: %v", tenant, ctx.Err()), err: ctx.Err()}
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		cp := *res.Val.(*oauth2.Token)
+		return &cp, nil
+	}
+}
+
+// ClientCredentials issues app-only tokens (the client credentials grant) through MSAL for
+// Go: one confidential client for the app's home authority, tokens per customer tenant with
+// WithTenantID, cached per tenant and replaced 5 minutes before expiry. It implements
+// TokenSource and TokenInvalidator and is safe for concurrent use.
+type ClientCredentials struct {
+	cfg   EntraConfig
+	cred  confidential.Credential
+	opts  []confidential.Option
+	cache tokenCache
+
+	mu  sync.Mutex
+	app *confidential.Client // replaced after Invalidate, dropping MSAL's own cache
+}
+
+var (
+	_ TokenSource      = (*ClientCredentials)(nil)
+	_ TokenInvalidator = (*ClientCredentials)(nil)
+)
+
+// NewClientCredentials validates cfg and builds the token source. No request is made until
+// the first Token call.
+func NewClientCredentials(cfg EntraConfig) (*ClientCredentials, error) {
+	u, err := cfg.validate("NewClientCredentials")
+	if err != nil {
+		return nil, err
+	}
+	var cred confidential.Credential
+	if cfg.Secret != "" {
+		cred, err = confidential.NewCredFromSecret(cfg.Secret.Reveal())
+	} else {
+		cred, err = confidential.NewCredFromCert(cfg.Certificates, cfg.Key)
+	}
+	if err != nil {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewClientCredentials",
+			Message: Redact(err.Error()), Hint: "check the client secret or the certificate and its private key"}
+	}
+	opts := []confidential.Option{
+		confidential.WithHTTPClient(cfg.HTTPClient),
+		// MSAL otherwise reads MSAL_FORCE_REGION from the environment; library code must not.
+		confidential.WithAzureRegion("DisableMsalForceRegion"),
+	}
+	if !microsoftHosts[strings.ToLower(u.Hostname())] {
+		opts = append(opts, confidential.WithInstanceDiscovery(false))
+	}
+	cc := &ClientCredentials{cfg: cfg, cred: cred, opts: opts}
+	if _, err := cc.client(); err != nil {
+		return nil, err
+	}
+	return cc, nil
+}
+
+func (cc *ClientCredentials) client() (*confidential.Client, error) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.app != nil {
+		return cc.app, nil
+	}
+	authority := strings.TrimRight(cc.cfg.AuthorityHost, "/") + "/" + cc.cfg.TenantID
+	app, err := confidential.New(authority, cc.cfg.ClientID, cc.cred, cc.opts...)
+	if err != nil {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
+			Message: Redact(err.Error()), Hint: "check the authority host and the tenant ID"}
+	}
+	cc.app = &app
+	return cc.app, nil
+}
+
+// Token returns an access token for tenant ("" for the app's home tenant).
+func (cc *ClientCredentials) Token(ctx context.Context, tenant string) (*oauth2.Token, error) {
+	return cc.cache.fetch(ctx, tenant, func(ctx context.Context) (*oauth2.Token, error) {
+		app, err := cc.client()
+		if err != nil {
+			return nil, err
+		}
+		var opts []confidential.AcquireByCredentialOption
+		if tenant != "" {
+			opts = append(opts, confidential.WithTenantID(tenant))
+		}
+		res, err := app.AcquireTokenByCredential(ctx, []string{cc.cfg.Scope}, opts...)
+		if err != nil {
+			e := MapEntraError(err, cc.cfg.Service, tenant)
+			if e.Code == "AADSTS700016" && (tenant == "" || strings.EqualFold(tenant, cc.cfg.TenantID)) {
+				// In the app's own tenant this code means the client ID is wrong, not consent.
+				e.Kind = tenantsync.ErrUnauthorized
+				e.Hint = "no app with this client ID exists in the tenant: copy the Application (client) ID from the app registration's overview"
+			}
+			return nil, e
+		}
+		return &oauth2.Token{AccessToken: res.AccessToken, TokenType: "Bearer", Expiry: res.ExpiresOn}, nil
+	})
+}
+
+// Invalidate forgets tenant's token so the next Token call fetches a new one (after a 401).
+func (cc *ClientCredentials) Invalidate(tenant string) {
+	cc.cache.drop(tenant)
+	// MSAL would hand back its cached copy of the rejected token; a fresh client has none.
+	// Other tenants keep their tokens in cc.cache.
+	cc.mu.Lock()
+	cc.app = nil
+	cc.mu.Unlock()
+}
+
+// RefreshTokenSource redeems a stored partner-user refresh token (the Secure Application
+// Model) for access tokens per tenant. MSAL for Go cannot redeem a stored refresh token, so
+// this is a form POST to the v2.0 token endpoint. Entra ID rotates the refresh token on every
+// redemption; the new one is handed to onRotate to persist and used from then on.
+// Redemptions are serialised so the rotation forms one chain. It implements TokenSource and
+// TokenInvalidator and is safe for concurrent use.
+type RefreshTokenSource struct {
+	cfg      EntraConfig
+	base     string
+	onRotate func(ctx context.Context, newRefreshToken Secret) error
+	cache    tokenCache
+
+	sem     chan struct{} // one redemption at a time
+	mu      sync.Mutex
+	refresh Secret
+	pending bool // the current refresh token has not been persisted yet
+}
+
+var (
+	_ TokenSource      = (*RefreshTokenSource)(nil)
+	_ TokenInvalidator = (*RefreshTokenSource)(nil)
+)
+
+// NewRefreshTokenSource validates cfg and the refresh token. onRotate may be nil only when
+// the caller does not persist the token (tests); production callers must store it, or the
+// authorization is lost when the process restarts after the old token expires.
+func NewRefreshTokenSource(cfg EntraConfig, refreshToken Secret, onRotate func(ctx context.Context, newRefreshToken Secret) error) (*RefreshTokenSource, error) {
+	u, err := cfg.validate("NewRefreshTokenSource")
+	if err != nil {
+		return nil, err
+	}
+	if refreshToken == "" {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
+			Message: "the refresh token is empty", Hint: "authorize the connection by signing in as a partner admin"}
+	}
+	if cfg.Secret == "" {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
+			Message: "redeeming a refresh token needs the app's client secret",
+			Hint:    "create a client secret under Certificates & secrets in the app registration and enter its value"}
+	}
+	return &RefreshTokenSource{cfg: cfg, base: u.String(), onRotate: onRotate, refresh: refreshToken,
+		sem: make(chan struct{}, 1)}, nil
+}
+
+// Token returns an access token for tenant ("" for the app's home tenant).
+func (rs *RefreshTokenSource) Token(ctx context.Context, tenant string) (*oauth2.Token, error) {
+	if err := rs.persistPending(ctx); err != nil {
+		return nil, err
+	}
+	return rs.cache.fetch(ctx, tenant, func(ctx context.Context) (*oauth2.Token, error) {
+		return rs.redeem(ctx, tenant)
+	})
+}
+
+// Invalidate forgets tenant's access token so the next Token call redeems again.
+func (rs *RefreshTokenSource) Invalidate(tenant string) { rs.cache.drop(tenant) }
+
+// RefreshToken returns the current (latest rotated) refresh token.
+func (rs *RefreshTokenSource) RefreshToken() Secret {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.refresh
+}
+
+func (rs *RefreshTokenSource) persistPending(ctx context.Context) error {
+	rs.mu.Lock()
+	pending, rt := rs.pending, rs.refresh
+	rs.mu.Unlock()
+	if !pending || rs.onRotate == nil {
+		return nil
+	}
+	return rs.persist(ctx, rt)
+}
+
+func (rs *RefreshTokenSource) persist(ctx context.Context, rt Secret) error {
+	if err := rs.onRotate(ctx, rt); err != nil {
+		return &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: rs.cfg.Service, Op: "store rotated refresh token",
+			Message: Redact(err.Error()), Err: redactErr(err),
+			Hint: "the renewed authorization could not be saved; check the store, then retry (it is kept in memory until then)"}
+	}
+	rs.mu.Lock()
+	if rs.refresh == rt {
+		rs.pending = false
+	}
+	rs.mu.Unlock()
+	return nil
+}
+
+type tokenResponse struct {
+	AccessToken  string          `json:"access_token"`
+	RefreshToken string          `json:"refresh_token"`
+	TokenType    string          `json:"token_type"`
+	ExpiresIn    json.RawMessage `json:"expires_in"` // a number, or a string on the v1 endpoint
+}
+
+func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth2.Token, error) {
+	select {
+	case rs.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, &ctxError{msg: "waiting to redeem the refresh token: " + ctx.Err().Error(), err: ctx.Err()}
+	}
+	defer func() { <-rs.sem }()
+
+	if tenant == "" {
+		tenant = rs.cfg.TenantID
+	}
+	rt := rs.RefreshToken()
+	form := url.Values{
+		"client_id":     {rs.cfg.ClientID},
+		"client_secret": {rs.cfg.Secret.Reveal()},
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {rt.Reveal()},
+		"scope":         {rs.cfg.Scope},
+	}
+	endpoint := rs.base + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, MapEntraError(err, rs.cfg.Service, tenant)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := rs.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, MapEntraError(err, rs.cfg.Service, tenant)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	if err != nil {
+		return nil, MapEntraError(err, rs.cfg.Service, tenant)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, MapEntraError(&EntraResponseError{StatusCode: resp.StatusCode, Body: body}, rs.cfg.Service, tenant)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: rs.cfg.Service, Op: "redeem refresh token",
+			Tenant: tenant, Status: resp.StatusCode, Message: "the token endpoint's answer has no access token",
+			Hint: "check the authority host; retry later"}
+	}
+	secs, _ := strconv.ParseInt(strings.Trim(string(tr.ExpiresIn), `"`), 10, 64)
+	if secs <= 0 {
+		secs = 3600
+	}
+	if tr.RefreshToken != "" && Secret(tr.RefreshToken) != rt {
+		newRT := Secret(tr.RefreshToken)
+		rs.mu.Lock()
+		rs.refresh, rs.pending = newRT, true
+		rs.mu.Unlock()
+		if rs.onRotate != nil {
+			if err := rs.persist(ctx, newRT); err != nil {
+				return nil, err
+			}
+		} else {
+			rs.mu.Lock()
+			rs.pending = false
+			rs.mu.Unlock()
+		}
+	}
+	return &oauth2.Token{AccessToken: tr.AccessToken, TokenType: "Bearer",
+		Expiry: time.Now().Add(time.Duration(secs) * time.Second)}, nil
+}
+
+// EntraResponseError is a token endpoint's non-200 answer, for MapEntraError.
+type EntraResponseError struct {
+	StatusCode int
+	Body       []byte
+}
+
+func (e *EntraResponseError) Error() string {
+	return Redact(fmt.Sprintf("token endpoint answered %d: %s", e.StatusCode, e.Body))
+}
+
+// entraErrorBody is the token endpoint's error JSON (reference §1.4).
+type entraErrorBody struct {
+	Error         string `json:"error"`
+	Description   string `json:"error_description"`
+	Codes         []int  `json:"error_codes"`
+	TraceID       string `json:"trace_id"`
+	CorrelationID string `json:"correlation_id"`
+}
+
+// Hints for Entra ID failures, in the words of the person fixing them.
+const (
+	hintConsent = "an admin of the customer tenant must consent to the app: use the admin-consent link or the " +
+		"Partner Center consent call"
+	hintPreConsent = "the app is not present or not authorized in this tenant: pre-consent it for the customer " +
+		"through Partner Center (applicationconsents) or CIPP, then wait a few minutes and retry"
+	hintBadSecret     = "the client secret is wrong: copy the secret value, not its ID"
+	hintExpiredSecret = "the client secret has expired: create a new secret in the app registration and update the connection"
+	hintBadCert       = "the certificate was not accepted: upload the certificate to the app registration and check the key matches it"
+	hintTenant        = "the tenant ID was not found: check the customer's tenant ID (the tenant may have been deleted)"
+	hintReauthorize   = "re-authorize: sign in again as a partner admin to obtain a new refresh token"
+	hintRedirect      = "the redirect URI does not match: register the exact redirect URI in the app registration"
+	hintMFA           = "a Conditional Access or MFA policy requires interaction: sign in again as the partner admin with MFA " +
+		"(re-authorize), and check the customer's Conditional Access policies for partner access"
+	hintCABlocked = "a Conditional Access policy blocks this sign-in (for example it requires a compliant device): " +
+		"exclude the partner service account or app from that policy, or adjust the policy"
+	hintDelegatedBlocked = "Entra ID blocked delegated admin access because of risk on the partner account: review the " +
+		"account's sign-in risk in the partner tenant"
+	hintScope       = "the requested scope is not valid: request one resource's .default scope"
+	hintThrottled   = "too many token requests: wait a minute; tokens are cached, so this points at many processes sharing one app"
+	hintUnavailable = "Entra ID is temporarily unavailable; retry in a few minutes"
+	hintClient      = "the app's credentials were refused: check the client ID, the secret value and that it has not expired"
+	hintRequest     = "the token request was rejected: check the tenant ID, client ID and scope"
+	hintUnreachable = "the Entra ID token endpoint could not be reached; check network access to the login host and retry"
+)
+
+// MapEntraError turns a token failure (MSAL's errors.CallErr, an *EntraResponseError, a
+// network error) into a *tenantsync.Error: the AADSTS code as Code, trace_id as RequestID,
+// the kind and the hint by code, then by the OAuth error value.
+func MapEntraError(err error, service, tenant string) *tenantsync.Error {
+	if service == "" {
+		service = "entra"
+	}
+	if err == nil {
+		return nil
+	}
+	var te *tenantsync.Error
+	if errors.As(err, &te) {
+		return te
+	}
+	e := &tenantsync.Error{Service: service, Op: "acquire token", Tenant: tenant, Err: redactErr(err)}
+	var status int
+	var body []byte
+	var ce *callErr
+	var re *EntraResponseError
+	switch {
+	case errors.As(err, &re):
+		status, body = re.StatusCode, re.Body
+	case asCallErr(err, &ce):
+		status, body = ce.status, ce.body
+	}
+	e.Status = status
+	var eb entraErrorBody
+	if i := strings.IndexByte(string(body), '{'); i >= 0 {
+		_ = json.NewDecoder(strings.NewReader(string(body[i:]))).Decode(&eb)
+	}
+	if eb.Error == "" && len(eb.Codes) == 0 {
+		e.Message = Redact(err.Error())
+		switch {
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			e.Kind, e.Hint = tenantsync.ErrUnavailable, "the token request was cancelled or timed out; retry"
+		case status == http.StatusTooManyRequests:
+			e.Kind, e.Hint = tenantsync.ErrThrottled, hintThrottled
+		case status >= 500 || status == 0:
+			e.Kind, e.Hint = tenantsync.ErrUnavailable, hintUnreachable
+			if status >= 500 {
+				e.Hint = hintUnavailable
+			}
+		default:
+			e.Kind, e.Hint = tenantsync.ErrUnauthorized, hintClient
+		}
+		return e
+	}
+	e.RequestID = Redact(eb.TraceID)
+	desc := eb.Description
+	if i := strings.Index(desc, "\r\n"); i >= 0 {
+		desc = desc[:i]
+	} else if i := strings.Index(desc, "\n"); i >= 0 {
+		desc = desc[:i]
+	}
+	e.Message = Redact(strings.TrimSpace(desc))
+	if e.Message == "" {
+		e.Message = eb.Error
+	}
+	code := 0
+	if len(eb.Codes) > 0 {
+		code = eb.Codes[0]
+	} else if strings.HasPrefix(desc, "AADSTS") {
+		n := strings.IndexFunc(desc[6:], func(r rune) bool { return r < '0' || r > '9' })
+		if n < 0 {
+			n = len(desc) - 6
+		}
+		code, _ = strconv.Atoi(desc[6 : 6+n])
+	}
+	if code != 0 {
+		e.Code = "AADSTS" + strconv.Itoa(code)
+	} else {
+		e.Code = eb.Error
+	}
+	e.Kind, e.Hint = entraKind(code, eb.Error, status)
+	return e
+}
+
+func entraKind(code int, oauthErr string, status int) (error, string) {
+	switch code {
+	case 65001, 65004, 500011, 650052, 650057:
+		return tenantsync.ErrConsentRequired, hintConsent
+	case 700016, 90099:
+		return tenantsync.ErrConsentRequired, hintPreConsent
+	case 7000215:
+		return tenantsync.ErrUnauthorized, hintBadSecret
+	case 7000222:
+		return tenantsync.ErrUnauthorized, hintExpiredSecret
+	case 700027:
+		return tenantsync.ErrUnauthorized, hintBadCert
+	case 90002:
+		return tenantsync.ErrTenantNotFound, hintTenant
+	case 700082, 70008, 50173:
+		return tenantsync.ErrAuthorizationRevoked, hintReauthorize
+	case 50011:
+		return tenantsync.ErrInvalidInput, hintRedirect
+	case 50076, 50079:
+		return tenantsync.ErrAuthorizationRevoked, hintMFA
+	case 53000, 53003, 530003:
+		return tenantsync.ErrForbidden, hintCABlocked
+	case 530034:
+		return tenantsync.ErrForbidden, hintDelegatedBlocked
+	case 70011:
+		return tenantsync.ErrInvalidInput, hintScope
+	case 90055, 50196:
+		return tenantsync.ErrThrottled, hintThrottled
+	}
+	switch oauthErr {
+	case "invalid_grant", "interaction_required":
+		return tenantsync.ErrAuthorizationRevoked, hintReauthorize
+	case "consent_required", "invalid_resource":
+		return tenantsync.ErrConsentRequired, hintConsent
+	case "unauthorized_client":
+		return tenantsync.ErrConsentRequired, hintPreConsent
+	case "invalid_client":
+		return tenantsync.ErrUnauthorized, hintClient
+	case "invalid_scope":
+		return tenantsync.ErrInvalidInput, hintScope
+	case "temporarily_unavailable":
+		return tenantsync.ErrUnavailable, hintUnavailable
+	case "invalid_request", "unsupported_grant_type":
+		return tenantsync.ErrInvalidInput, hintRequest
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		return tenantsync.ErrThrottled, hintThrottled
+	case status >= 500:
+		return tenantsync.ErrUnavailable, hintUnavailable
+	}
+	return tenantsync.ErrUnauthorized, hintClient
+}
+
+// callErr is what MapEntraError needs from MSAL's errors.CallErr: MSAL has already read the
+// response body, and keeps it only in the error text after the status line.
+type callErr struct {
+	status int
+	body   []byte
+}
+
+func asCallErr(err error, out **callErr) bool {
+	var ce msalerrors.CallErr
+	if !errors.As(err, &ce) {
+		var pce *msalerrors.CallErr
+		if !errors.As(err, &pce) || pce == nil {
+			return false
+		}
+		ce = *pce
+	}
+	c := &callErr{}
+	if ce.Resp != nil {
+		c.status = ce.Resp.StatusCode
+	}
+	if ce.Err != nil {
+		c.body = []byte(ce.Err.Error())
+	}
+	*out = c
+	return true
+}
