@@ -18,29 +18,30 @@ const redacted = "[redacted]"
 // slog and in JSON, so a Connection can be logged or wrapped in an error without leaking it.
 // Reveal returns the plaintext for the one place that needs it: the token request.
 type Secret struct {
-	v *secretValue
+	// A closure, because fmt prints a func as its address whatever the verb, even where it
+	// cannot call Secret's methods (an unexported field, a bad verb); a string or a pointer to
+	// one would print its content there.
+	reveal func() string
 }
-
-type secretValue struct{ s string }
 
 // NewSecret wraps a plaintext secret.
 func NewSecret(plaintext string) Secret {
 	if plaintext == "" {
 		return Secret{}
 	}
-	return Secret{v: &secretValue{s: plaintext}}
+	return Secret{reveal: func() string { return plaintext }}
 }
 
 // Reveal returns the plaintext.
 func (s Secret) Reveal() string {
-	if s.v == nil {
+	if s.reveal == nil {
 		return ""
 	}
-	return s.v.s
+	return s.reveal()
 }
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.v == nil || s.v.s == "" }
+func (s Secret) IsZero() bool { return s.reveal == nil }
 
 // Equal reports whether two secrets hold the same plaintext, in constant time.
 func (s Secret) Equal(o Secret) bool {

@@ -1,7 +1,3 @@
-// Package sqlstore is the store.Store both SQL implementations share. It is written once in
-// portable SQL (placeholders as ?, ON CONFLICT upserts, RETURNING-free) against a small
-// database interface; store/sqlite and store/postgres supply the connection, the DDL and a
-// Dialect for what differs: placeholders, row locks, account locks and error classification.
 package sqlstore
 
 import (

@@ -1,0 +1,53 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/memory"
+)
+
+// A Secret prints as [redacted] wherever it ends up; Reveal is the one way to the plaintext.
+func ExampleSecret() {
+	c := store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Secret: store.NewSecret("s3cr3t")}
+	fmt.Printf("%v\n", c.Secret)
+	fmt.Println(c.Secret.Reveal() == "s3cr3t")
+	// Output:
+	// [redacted]
+	// true
+}
+
+// A tenant's sync outcome lands in one transaction: the mirror, its cursor and the contact
+// links together, or nothing when the cursor moved since it was read.
+func ExampleStore_Commit() {
+	ctx := context.Background()
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	keys, _ := store.NewStaticKeys("k1", map[string][]byte{"k1": key})
+	s := memory.New(keys)
+	defer s.Close()
+
+	_, _ = s.RecordDiscovery(ctx, "msp-1", "cipp", []tenantsync.Tenant{{ID: "tenant-a", DisplayName: "Contoso"}}, ctxTime)
+	_ = s.LinkTenant(ctx, "msp-1", "tenant-a", "client-7", ctxTime)
+	res, err := s.Commit(ctx, "msp-1", store.Batch{
+		TenantID: "tenant-a",
+		Kinds: []store.KindApply{{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete,
+			Users: []tenantsync.User{{ObjectID: "u1", DisplayName: "Ada"}}, Cursor: "delta-1"}}},
+		Links: []store.LinkChange{{Link: store.ContactLink{ObjectID: "u1", ClientID: "client-7", ContactID: "contact-9"}}},
+	})
+	fmt.Println(res.Kinds[0].Added, err)
+
+	// A second writer that read the cursor before the first commit loses.
+	_, err = s.Commit(ctx, "msp-1", store.Batch{TenantID: "tenant-a", Kinds: []store.KindApply{{
+		Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Cursor: "delta-x"}, ExpectCursor: ""}}})
+	fmt.Println(tenantsync.KindOf(err) == tenantsync.ErrConflict)
+	// Output:
+	// [u1] <nil>
+	// true
+}
+
+var ctxTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
