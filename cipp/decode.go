@@ -378,8 +378,10 @@ func ParseTime(s string) (time.Time, error) {
 		if body, ok := strings.CutSuffix(rest, ")/"); ok {
 			// An offset suffix ("+0000") may follow the milliseconds.
 			end := len(body)
-			if i := strings.IndexAny(body[1:], "+-"); i >= 0 {
-				end = i + 1
+			if len(body) > 1 {
+				if i := strings.IndexAny(body[1:], "+-"); i >= 0 {
+					end = i + 1
+				}
 			}
 			ms, err := strconv.ParseInt(body[:end], 10, 64)
 			if err != nil {

@@ -2,6 +2,7 @@ package cipp
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,6 +226,53 @@ func FuzzParseTime(f *testing.F) {
 		}
 		if v.Location() != time.UTC {
 			t.Fatalf("%q parsed to a non-UTC time", s)
+		}
+	})
+}
+
+// FuzzRows decodes arbitrary JSON into every wire type: the custom decoders (FlexInt,
+// FlexString, FlexStrings, Time) must fail cleanly, never panic.
+func FuzzRows(f *testing.F) {
+	for _, s := range []string{`{"CountUsed":"18","CountAvailable":2,"TermInfo":[{"NextLifecycle":"2026-12-31T00:00:00Z"}]}`,
+		`{"MFAMethods":"a, b","CoveredBySD":null}`, `{"domains":["a",1,true]}`, `{"createdDateTime":"/Date(1)/"}`, `[]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, v := range []any{&Tenant{}, &User{}, &Mailbox{}, &Device{}, &Domain{}, &License{}, &MFAUser{}, &CAPolicy{}, &SecureScore{}, &GraphMetadata{}, &Me{}} {
+			if json.Unmarshal(b, v) == nil {
+				if _, err := json.Marshal(v); err != nil {
+					t.Fatalf("%T decoded but does not encode: %v", v, err)
+				}
+			}
+		}
+		var p CAPolicy
+		if json.Unmarshal(b, &p) == nil {
+			_ = p.RequiresMFA()
+		}
+	})
+}
+
+// FuzzParseResults reads an action's Results in any form.
+func FuzzParseResults(f *testing.F) {
+	for _, s := range []string{`"ok"`, `["Success - a","Error - b"]`, `{"resultText":"x","copyField":"p","state":"success"}`, `[{"resultText":"x"},"y"]`, `5`, `[[["deep"]]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lines, ok := parseResults(b)
+		if !ok {
+			return
+		}
+		res := ActionResult{Lines: lines}
+		_ = res.Message()
+		out := res.String()
+		for _, l := range lines {
+			cf := l.CopyField
+			if len(cf) < 4 || strings.Contains("[redacted]", strings.ToLower(cf)) || strings.ContainsAny(cf, "[]") {
+				continue
+			}
+			if strings.Contains(out, cf) {
+				t.Fatalf("copy field %q shows in %q", l.CopyField, res.String())
+			}
 		}
 	})
 }
