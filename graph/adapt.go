@@ -1,0 +1,160 @@
+package graph
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// This file is the one place Graph's wire types become the root package's domain types.
+
+func toUser(tenant string, u User) tenantsync.User {
+	out := tenantsync.User{
+		TenantID:          tenant,
+		ObjectID:          u.ID,
+		UserPrincipalName: u.UserPrincipalName,
+		DisplayName:       u.DisplayName,
+		GivenName:         u.GivenName,
+		Surname:           u.Surname,
+		Mail:              u.Mail,
+		ProxyAddresses:    u.ProxyAddresses,
+		OtherMails:        u.OtherMails,
+		JobTitle:          u.JobTitle,
+		Department:        u.Department,
+		CompanyName:       u.CompanyName,
+		OfficeLocation:    u.OfficeLocation,
+		MobilePhone:       u.MobilePhone,
+		BusinessPhones:    u.BusinessPhones,
+		AccountEnabled:    u.AccountEnabled != nil && *u.AccountEnabled,
+		UserType:          u.UserType,
+		OnPremisesSync:    u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled,
+	}
+	if u.CreatedDateTime != nil {
+		out.CreatedAt = u.CreatedDateTime.UTC()
+	}
+	for _, l := range u.AssignedLicenses {
+		out.AssignedSKUs = append(out.AssignedSKUs, l.SKUID)
+	}
+	return out
+}
+
+func toUsers(tenant string, us []User) []tenantsync.User {
+	out := make([]tenantsync.User, 0, len(us))
+	for _, u := range us {
+		out = append(out, toUser(tenant, u))
+	}
+	return out
+}
+
+// mailboxType maps Exchange's userPurpose onto the root's mailbox types.
+func mailboxType(p MailboxPurpose) tenantsync.MailboxType {
+	switch strings.ToLower(string(p)) {
+	case "user", "linked":
+		return tenantsync.MailboxUser
+	case "shared":
+		return tenantsync.MailboxShared
+	case "room":
+		return tenantsync.MailboxRoom
+	case "equipment":
+		return tenantsync.MailboxEquipment
+	}
+	return tenantsync.MailboxOther
+}
+
+func toMailbox(tenant string, u User, p MailboxPurpose) tenantsync.Mailbox {
+	m := tenantsync.Mailbox{
+		TenantID:           tenant,
+		ObjectID:           u.ID,
+		UserPrincipalName:  u.UserPrincipalName,
+		DisplayName:        u.DisplayName,
+		PrimarySMTPAddress: u.Mail,
+		Type:               mailboxType(p),
+	}
+	for _, a := range u.ProxyAddresses {
+		prefix, addr, ok := strings.Cut(a, ":")
+		if !ok || !strings.EqualFold(prefix, "smtp") {
+			continue
+		}
+		if prefix == "SMTP" {
+			m.PrimarySMTPAddress = addr
+			continue
+		}
+		m.Aliases = append(m.Aliases, addr)
+	}
+	return m
+}
+
+func toDevice(tenant string, d ManagedDevice) tenantsync.Device {
+	out := tenantsync.Device{
+		TenantID:          tenant,
+		ID:                d.ID,
+		DeviceName:        d.DeviceName,
+		SerialNumber:      d.SerialNumber,
+		OperatingSystem:   d.OperatingSystem,
+		OSVersion:         d.OSVersion,
+		Manufacturer:      d.Manufacturer,
+		Model:             d.Model,
+		ComplianceState:   d.ComplianceState,
+		UserPrincipalName: d.UserPrincipalName,
+		UserID:            d.UserID,
+	}
+	out.LastSyncAt = utc(d.LastSyncDateTime)
+	out.EnrolledAt = utc(d.EnrolledDateTime)
+	return out
+}
+
+func utc(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func toDomain(tenant string, d Domain) tenantsync.Domain {
+	return tenantsync.Domain{
+		TenantID:   tenant,
+		Name:       d.ID,
+		IsDefault:  d.IsDefault,
+		IsInitial:  d.IsInitial,
+		IsVerified: d.IsVerified,
+		Services:   d.SupportedServices,
+	}
+}
+
+func toSubscription(tenant string, s SubscribedSKU) tenantsync.Subscription {
+	return tenantsync.Subscription{
+		TenantID:         tenant,
+		SKUID:            s.SKUID,
+		SKUPartNumber:    s.SKUPartNumber,
+		Enabled:          s.PrepaidUnits.Enabled,
+		Suspended:        s.PrepaidUnits.Suspended,
+		Warning:          s.PrepaidUnits.Warning,
+		Consumed:         s.ConsumedUnits,
+		CapabilityStatus: s.CapabilityStatus,
+	}
+}
+
+func toMFA(tenant string, r RegistrationDetail, policies []CAPolicy, secDefaults bool) tenantsync.MFAState {
+	st := tenantsync.MFAState{
+		TenantID:          tenant,
+		UserID:            r.ID,
+		UserPrincipalName: r.UserPrincipalName,
+		Registered:        r.IsMFARegistered,
+		Capable:           r.IsMFACapable,
+		Methods:           r.MethodsRegistered,
+		SecurityDefaults:  secDefaults,
+		IsAdmin:           r.IsAdmin,
+	}
+	for _, p := range policies {
+		if p.covers(r.ID) {
+			st.CoveredByCA = true
+			break
+		}
+	}
+	return st
+}
+
+func toCAPolicy(p CAPolicy) tenantsync.CAPolicy {
+	return tenantsync.CAPolicy{ID: p.ID, DisplayName: p.DisplayName, State: p.State, RequiresMFA: p.RequiresMFA()}
+}

@@ -1,0 +1,86 @@
+package graph_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/graph"
+)
+
+func TestBatchMixedResults(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := newClient(t, srv, func(cfg *graph.Config) { cfg.MaxRetries = 1 })
+	tn := firstTenant(srv)
+	srv.GraphDeny(tn.ID, "/deviceManagement", true)
+	srv.GraphThrottle(tn.ID, "/domains", 1, "1")
+	srv.GraphThrottle(tn.ID, "/subscribedSkus", 100, "1")
+
+	res, err := c.Batch(t.Context(), tn.ID, []graph.BatchRequest{
+		{ID: "users", Method: "GET", URL: "/users?$select=id&$top=5"},
+		{ID: "missing", Method: "GET", URL: "/users/00000000-0000-0000-0000-000000000404"},
+		{ID: "denied", Method: "GET", URL: "/deviceManagement/managedDevices"},
+		{ID: "afterDenied", Method: "GET", URL: "/organization", DependsOn: []string{"denied"}},
+		{ID: "throttledOnce", Method: "GET", URL: "/domains"},
+		{ID: "afterThrottled", Method: "GET", URL: "/organization", DependsOn: []string{"throttledOnce"}},
+		{ID: "alwaysThrottled", Method: "GET", URL: "/subscribedSkus"},
+		{ID: "patch", Method: "PATCH", URL: "/users/" + tn.Users[0].ID, Body: map[string]any{"accountEnabled": true}},
+	})
+	require.NoError(t, err)
+	status := map[string]int{}
+	for id, r := range res {
+		status[id] = r.Status
+	}
+	assert.Equal(t, map[string]int{
+		"users": 200, "missing": 404, "denied": 403, "afterDenied": 424,
+		"throttledOnce": 200, "afterThrottled": 200, "alwaysThrottled": 429, "patch": 204,
+	}, status)
+	assert.NotEmpty(t, res["alwaysThrottled"].Header("retry-after"))
+	p, err := graph.DecodePage[graph.Domain](res["throttledOnce"].Body)
+	require.NoError(t, err)
+	assert.Len(t, p.Items, len(tn.Domains))
+}
+
+func TestBatchValidation(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := newClient(t, srv)
+	tn := firstTenant(srv)
+	many := make([]graph.BatchRequest, 21)
+	for i := range many {
+		many[i] = graph.BatchRequest{ID: fmt.Sprint(i), Method: "GET", URL: "/organization"}
+	}
+	for name, reqs := range map[string][]graph.BatchRequest{
+		"empty":       nil,
+		"21 requests": many,
+		"duplicate":   {{ID: "a", Method: "GET", URL: "/users"}, {ID: "a", Method: "GET", URL: "/domains"}},
+		"no id":       {{Method: "GET", URL: "/users"}},
+		"absolute":    {{ID: "a", Method: "GET", URL: "https://graph.microsoft.com/v1.0/users"}},
+		"bad depends": {{ID: "a", Method: "GET", URL: "/users", DependsOn: []string{"zz"}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.Batch(t.Context(), tn.ID, reqs)
+			require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+		})
+	}
+	assert.Zero(t, srv.Requests("graph", tn.ID), "invalid batches are refused before sending")
+}
+
+func TestBatchBeyondTwentyRefusedByGraph(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := newClient(t, srv)
+	tn := firstTenant(srv)
+	reqs := make([]graph.BatchRequest, 21)
+	for i := range reqs {
+		reqs[i] = graph.BatchRequest{ID: fmt.Sprint(i), Method: "GET", URL: "/organization"}
+	}
+	status, body := graph.RawBatchForTest(t.Context(), c, tn.ID, reqs)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, "limit of 20")
+}

@@ -1,0 +1,392 @@
+package graph
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/transport"
+)
+
+// Defaults.
+const (
+	// DefaultBaseURL is Microsoft Graph's global endpoint; national clouds have their own.
+	DefaultBaseURL = "https://graph.microsoft.com"
+	// DefaultAuthorityHost is Entra ID's global login endpoint.
+	DefaultAuthorityHost = "https://login.microsoftonline.com"
+	// DefaultMaxPages bounds one listing: 1,000 pages of 999 users is a million users, far past
+	// any customer tenant, so hitting it means a nextLink loop, not a big tenant.
+	DefaultMaxPages = 1000
+	// graphScope is the only scope an app-only Graph token can ask for.
+	graphScope = "https://graph.microsoft.com/.default"
+	// maxBatch is Graph's limit of requests in one JSON $batch.
+	maxBatch = 20
+	service  = "graph"
+)
+
+// Secret is a credential value (client secret, refresh token). Its printed forms are redacted so a
+// Config can be logged, and it never reaches an error string.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString redacts the secret from %#v.
+func (s Secret) GoString() string { return `graph.Secret("[redacted]")` }
+
+// LogValue redacts the secret from slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts the secret from JSON and text encodings.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Format covers every verb, so %x or %q cannot print the value either.
+func (s Secret) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'q':
+		fmt.Fprintf(f, "%q", s.String())
+	case verb == 'v' && f.Flag('#'):
+		_, _ = f.Write([]byte(s.GoString()))
+	default:
+		_, _ = f.Write([]byte(s.String()))
+	}
+}
+
+// AuthMode selects the token the client's calls carry.
+type AuthMode int
+
+const (
+	// AppOnly uses the partner app's own client-credentials token in each customer tenant. The
+	// app must be consented in the tenant; its application permissions decide what it may read.
+	AppOnly AuthMode = iota
+	// PartnerUser redeems the Secure Application Model refresh token of a partner admin for each
+	// customer tenant; the partner user's GDAP roles decide what it may read and write.
+	PartnerUser
+)
+
+// Config configures a Client. PartnerTenantID, ClientID and one credential (ClientSecret or
+// Certificates with PrivateKey) are required.
+type Config struct {
+	// PartnerTenantID is the partner's own Entra tenant, home of the multi-tenant app.
+	PartnerTenantID string
+	// ClientID is the partner app's application (client) ID.
+	ClientID string
+	// ClientSecret is the app's client secret value (not its secret ID).
+	ClientSecret Secret
+	// Certificates and PrivateKey authenticate the app with a certificate instead of a secret.
+	Certificates []*x509.Certificate
+	PrivateKey   crypto.PrivateKey
+
+	// Auth selects app-only tokens (default) or the partner user's SAM tokens.
+	Auth AuthMode
+	// RefreshToken is the partner admin's SAM refresh token, required when Auth is PartnerUser.
+	// Every redemption returns a new one, handed to OnRefreshTokenRotated for the caller to
+	// persist; until it returns nil the token source keeps offering the new token for storage.
+	RefreshToken          Secret
+	OnRefreshTokenRotated func(ctx context.Context, newToken Secret) error
+
+	// BaseURL is Graph's origin (default DefaultBaseURL); the client appends /v1.0. Tokens are
+	// sent to this origin only, and nextLinks are followed only on it.
+	BaseURL string
+	// AuthorityHost is Entra ID's login origin (default DefaultAuthorityHost).
+	AuthorityHost string
+	// HTTPClient carries every request, token requests included (default: transport's client).
+	HTTPClient *http.Client
+
+	// Budget and Limits are the retry budget and per (host, tenant) rate limiters shared by the
+	// engine's clients; nil gives this client its own budget, and limiters sized from
+	// Microsoft's published Graph limits (transport.GraphRules).
+	Budget *transport.Budget
+	Limits *transport.Limits
+	// MaxRetries per request and per throttled $batch item (default 4).
+	MaxRetries int
+	// MaxRetryAfter caps a server's Retry-After wait (default 5m); a longer one fails at once.
+	MaxRetryAfter time.Duration
+	// MaxPages bounds the pages of one listing (default DefaultMaxPages).
+	MaxPages int
+	// UserAgent is sent on every request.
+	UserAgent string
+
+	// Tenants is the list ListTenants returns when TenantLister is nil.
+	Tenants []tenantsync.Tenant
+	// TenantLister discovers the reachable tenants (e.g. Partner Center customers with an active
+	// GDAP relationship); it wins over Tenants.
+	TenantLister func(ctx context.Context) ([]tenantsync.Tenant, error)
+	// GrantedAt, when set, returns when the roles for a tenant were last granted (zero when
+	// unknown); a 403 within two hours of it is reported as role propagation, not a missing role.
+	GrantedAt func(tenantID string) time.Time
+	// Mailboxes selects how mailbox types are read (default MailboxesPerUser).
+	Mailboxes MailboxMode
+}
+
+// MailboxMode selects how the mailboxes kind is read.
+type MailboxMode int
+
+const (
+	// MailboxesPerUser reads mailboxSettings/userPurpose of every user with a mail address,
+	// 20 users per $batch: Graph cannot return mailboxSettings in a user collection (501), and
+	// userPurpose is the only v1.0 field that tells a shared, room or equipment mailbox apart.
+	MailboxesPerUser MailboxMode = iota
+	// MailboxesOff reports the mailboxes kind as unsupported, saving the per-user calls.
+	MailboxesOff
+)
+
+// Option changes a Client after its Config is applied.
+type Option func(*Client) error
+
+// WithTokenSource replaces the token source (for a token broker the caller already runs).
+func WithTokenSource(ts transport.TokenSource) Option {
+	return func(c *Client) error {
+		if ts == nil {
+			return tenantsync.Errorf(tenantsync.ErrInvalidInput, "pass a non-nil token source", "graph: WithTokenSource(nil)")
+		}
+		c.tokens = ts
+		return nil
+	}
+}
+
+// WithOnAttempt observes every HTTP attempt (metrics).
+func WithOnAttempt(f func(transport.Attempt)) Option {
+	return func(c *Client) error {
+		c.onAttempt = f
+		return nil
+	}
+}
+
+// WithClock replaces time.Now, for consent state expiry and role-propagation windows in tests.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) error {
+		if now == nil {
+			return tenantsync.Errorf(tenantsync.ErrInvalidInput, "pass a non-nil clock", "graph: WithClock(nil)")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// Client reads and writes customer tenants through Microsoft Graph.
+type Client struct {
+	cfg       Config
+	origin    string // scheme://host[:port] of Graph
+	root      string // origin + "/v1.0"
+	tr        *transport.Client
+	tokens    transport.TokenSource
+	onAttempt func(transport.Attempt)
+	now       func() time.Time
+}
+
+// NewClient validates cfg and builds a Client. No network call is made; the first token request
+// happens on the first call for a tenant.
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
+	c := &Client{now: time.Now}
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	c.cfg = cfg
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	u, _ := url.Parse(cfg.BaseURL)
+	c.origin = u.Scheme + "://" + u.Host
+	c.root = c.origin + "/v1.0"
+
+	if cfg.Limits == nil {
+		// Microsoft's published per app+tenant limits, so one client never outruns them.
+		cfg.Limits = transport.NewLimits(transport.GraphRules(u.Host)...)
+		c.cfg.Limits = cfg.Limits
+	}
+	httpClient := countingClient(cfg.HTTPClient)
+	if c.tokens == nil {
+		ts, err := newTokenSource(cfg, httpClient)
+		if err != nil {
+			return nil, err
+		}
+		c.tokens = ts
+	}
+	tr, err := transport.New(transport.Config{
+		Service:       service,
+		BaseURL:       c.origin,
+		HTTPClient:    httpClient,
+		Tokens:        c.tokens,
+		MaxRetries:    cfg.MaxRetries,
+		MaxRetryAfter: cfg.MaxRetryAfter,
+		Budget:        cfg.Budget,
+		Limits:        cfg.Limits,
+		UserAgent:     cfg.UserAgent,
+		OnAttempt:     c.onAttempt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.tr = tr
+	return c, nil
+}
+
+func invalidConfig(hint, format string, args ...any) error {
+	e := tenantsync.Errorf(tenantsync.ErrInvalidInput, hint, format, args...)
+	e.Service = service
+	e.Op = "NewClient"
+	return e
+}
+
+func (cfg *Config) normalize() error {
+	cfg.PartnerTenantID = strings.TrimSpace(cfg.PartnerTenantID)
+	cfg.ClientID = strings.TrimSpace(cfg.ClientID)
+	switch {
+	case cfg.PartnerTenantID == "":
+		return invalidConfig("set PartnerTenantID to the partner's Entra tenant ID (a GUID) or its primary domain", "no partner tenant ID")
+	case strings.EqualFold(cfg.PartnerTenantID, "common") || strings.EqualFold(cfg.PartnerTenantID, "organizations") || strings.EqualFold(cfg.PartnerTenantID, "consumers"):
+		return invalidConfig("set PartnerTenantID to the partner's own tenant ID, not a multi-tenant alias", "partner tenant %q is not a specific tenant", cfg.PartnerTenantID)
+	case cfg.ClientID == "":
+		return invalidConfig("set ClientID to the partner app's Application (client) ID from its app registration", "no client ID")
+	case !isGUID(cfg.ClientID):
+		return invalidConfig("the Application (client) ID is a GUID such as 00000000-0000-0000-0000-000000000000", "client ID %q is not a GUID", cfg.ClientID)
+	}
+	hasCert := len(cfg.Certificates) > 0 || cfg.PrivateKey != nil
+	switch {
+	case cfg.ClientSecret == "" && !hasCert:
+		return invalidConfig("set ClientSecret (the secret's Value, not its Secret ID) or Certificates and PrivateKey", "no client credential")
+	case cfg.ClientSecret != "" && hasCert:
+		return invalidConfig("set either ClientSecret or a certificate, not both", "two client credentials")
+	case hasCert && (len(cfg.Certificates) == 0 || cfg.PrivateKey == nil):
+		return invalidConfig("a certificate credential needs both Certificates and the PrivateKey", "incomplete certificate credential")
+	case isGUID(string(cfg.ClientSecret)):
+		return invalidConfig("ClientSecret holds a GUID, which is the secret's ID; copy the secret's Value instead", "client secret looks like a secret ID")
+	}
+	if cfg.Auth == PartnerUser && cfg.RefreshToken == "" {
+		return invalidConfig("PartnerUser auth redeems the partner admin's SAM refresh token: set RefreshToken", "no refresh token")
+	}
+	if cfg.Auth != AppOnly && cfg.Auth != PartnerUser {
+		return invalidConfig("use graph.AppOnly or graph.PartnerUser", "unknown auth mode %d", cfg.Auth)
+	}
+	var err error
+	if cfg.BaseURL, err = originOf(cfg.BaseURL, DefaultBaseURL, "BaseURL"); err != nil {
+		return err
+	}
+	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, DefaultAuthorityHost, "AuthorityHost"); err != nil {
+		return err
+	}
+	if cfg.MaxPages <= 0 {
+		cfg.MaxPages = DefaultMaxPages
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 4
+	}
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = 5 * time.Minute
+	}
+	if cfg.Mailboxes != MailboxesPerUser && cfg.Mailboxes != MailboxesOff {
+		return invalidConfig("use graph.MailboxesPerUser or graph.MailboxesOff", "unknown mailbox mode %d", cfg.Mailboxes)
+	}
+	return nil
+}
+
+// originOf checks an https origin and strips any path ("https://graph.microsoft.com/v1.0" is
+// accepted as "https://graph.microsoft.com").
+func originOf(raw, def, field string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return def, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", invalidConfig(fmt.Sprintf("set %s to an origin such as %s", field, def), "%s %q is not an absolute URL", field, raw)
+	}
+	if u.Scheme != "https" {
+		return "", invalidConfig(fmt.Sprintf("%s must use https", field), "%s %q is not https", field, raw)
+	}
+	if u.User != nil {
+		return "", invalidConfig(fmt.Sprintf("remove the credentials from %s", field), "%s carries user info", field)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// roundTrips counts the HTTP attempts (token requests and retries included) made under a
+// context, so Fetch can report its cost.
+type roundTrips struct{ n atomic.Int64 }
+
+type countKey struct{}
+
+func withCounter(ctx context.Context) (context.Context, *roundTrips) {
+	rt := &roundTrips{}
+	return context.WithValue(ctx, countKey{}, rt), rt
+}
+
+type countingTransport struct{ next http.RoundTripper }
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if rt, ok := r.Context().Value(countKey{}).(*roundTrips); ok {
+		rt.n.Add(1)
+	}
+	return t.next.RoundTrip(r)
+}
+
+// countingClient wraps a client so attempts made under withCounter are counted.
+func countingClient(hc *http.Client) *http.Client {
+	var c http.Client
+	if hc != nil {
+		c = *hc
+	}
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	c.Transport = countingTransport{next: next}
+	return &c
+}
+
+// Tenant IDs from callers go into paths and token authorities; refuse anything that could
+// change either.
+func checkTenant(op, tenant string) error {
+	if tenant == "" || strings.ContainsAny(tenant, "/?#%\\ ") || strings.EqualFold(tenant, "common") ||
+		strings.EqualFold(tenant, "organizations") || strings.EqualFold(tenant, "consumers") {
+		e := tenantsync.Errorf(tenantsync.ErrInvalidInput, "pass the customer's Entra tenant ID (a GUID) or its initial domain", "%q is not a customer tenant", tenant)
+		e.Service, e.Op = service, op
+		return e
+	}
+	return nil
+}
+
+// TokenSource returns the client's per-tenant token source, for graph/msgraphsdk.
+func (c *Client) TokenSource() transport.TokenSource { return c.tokens }
+
+// BaseURL returns the Graph origin the client was configured for.
+func (c *Client) BaseURL() string { return c.origin }
+
+// Transport returns the client's HTTP stack (rate limits, retry budget, redaction), so
+// graph/msgraphsdk sends the official SDK's requests through the same one.
+func (c *Client) Transport() *transport.Client { return c.tr }

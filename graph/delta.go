@@ -1,0 +1,122 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// UsersDelta is the outcome of a users delta round.
+type UsersDelta struct {
+	// Full is true when the round started without a cursor: Users is then every user.
+	Full bool
+	// Users are the users created or changed since the cursor (every user when Full).
+	Users []User
+	// Removed are the object IDs of users deleted since the cursor (never set when Full).
+	Removed []string
+	// Cursor is the deltaLink to pass next time.
+	Cursor string
+}
+
+// UsersDelta runs a users delta round. Without a cursor it lists every user, following nextLinks
+// to the deltaLink, which it returns as the cursor; with one it returns only the changes since,
+// deletions included. An expired cursor fails with tenantsync.ErrCursorExpired: list again
+// without a cursor.
+func (c *Client) UsersDelta(ctx context.Context, tenant, cursor string) (*UsersDelta, error) {
+	first, err := c.UsersDeltaPage(ctx, tenant, cursor)
+	if err != nil {
+		return nil, err
+	}
+	return c.finishDelta(ctx, tenant, cursor, first, nil)
+}
+
+// UsersDeltaPage reads one page of a users delta round: the first page of a full round when link
+// is "", else the page a nextLink or a stored deltaLink names. The last page of a round carries
+// DeltaLink instead of NextLink.
+func (c *Client) UsersDeltaPage(ctx context.Context, tenant, link string) (Page[User], error) {
+	p, err := fetchPage[User](ctx, c, listUsersDelta, tenant, link)
+	if err != nil && link != "" {
+		return p, cursorError(err)
+	}
+	return p, err
+}
+
+// cursorError turns a 400 on a stored delta link into ErrCursorExpired: Graph answers an expired
+// directory delta token with 400 syncStateNotFound, and any other 400 on a link it issued means the
+// cursor is no longer usable either; both call for a full listing.
+func cursorError(err error) error {
+	d, ok := tenantsync.Details(err)
+	if !ok || d.Kind == tenantsync.ErrCursorExpired || d.Status != http.StatusBadRequest {
+		return err
+	}
+	e := *d
+	e.Kind = tenantsync.ErrCursorExpired
+	e.Hint = "the delta cursor is no longer accepted; list in full and store the new cursor"
+	return &e
+}
+
+// finishDelta follows a delta round from its first page to the deltaLink.
+func (c *Client) finishDelta(ctx context.Context, tenant, cursor string, first Page[User], progress func(int)) (*UsersDelta, error) {
+	op := listUsersDelta.op
+	out := &UsersDelta{Full: cursor == ""}
+	pg := c.newPager(op, tenant)
+	start := cursor
+	if start == "" {
+		start = c.root + listUsersDelta.path
+	}
+	_ = pg.visit(start)
+	// A user can appear on several pages of one round; the last appearance wins.
+	order := []string{}
+	latest := map[string]User{}
+	removed := map[string]bool{}
+	apply := func(items []User) {
+		for _, u := range items {
+			if u.ID == "" {
+				continue
+			}
+			if _, seen := latest[u.ID]; !seen && !removed[u.ID] {
+				order = append(order, u.ID)
+			}
+			if u.Removed != nil {
+				delete(latest, u.ID)
+				removed[u.ID] = true
+				continue
+			}
+			delete(removed, u.ID)
+			latest[u.ID] = u
+		}
+	}
+	p := first
+	apply(p.Items)
+	for p.DeltaLink == "" {
+		if p.NextLink == "" {
+			return nil, opError(tenantsync.ErrIncomplete, op, tenant, "Graph ended the delta round without a deltaLink; the next sync will retry",
+				"delta round ended without a deltaLink")
+		}
+		if err := pg.visit(p.NextLink); err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(len(latest))
+		}
+		var err error
+		p, err = fetchPage[User](ctx, c, listUsersDelta, tenant, p.NextLink)
+		if err != nil {
+			return nil, cursorError(err)
+		}
+		apply(p.Items)
+	}
+	if progress != nil {
+		progress(len(latest))
+	}
+	for _, id := range order {
+		if u, ok := latest[id]; ok {
+			out.Users = append(out.Users, u)
+		} else if removed[id] && !out.Full {
+			out.Removed = append(out.Removed, id)
+		}
+	}
+	out.Cursor = p.DeltaLink
+	return out, nil
+}

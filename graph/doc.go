@@ -1,0 +1,42 @@
+// Package graph reaches customer tenants through Microsoft Graph, the route for MSPs that work
+// through GDAP without CIPP.
+//
+// A partner app (client ID with a secret or certificate, registered in the partner tenant)
+// obtains a token per customer tenant: app-only client credentials through MSAL for Go, cached
+// and refreshed per tenant, or, with AuthMode PartnerUser, the Secure Application Model exchange
+// of a partner admin's refresh token (the rotated token is handed back to persist). Token
+// failures become root error kinds with a hint: consent missing (AADSTS65001, 700016, 90099),
+// bad or expired secret (7000215, 7000222), unknown tenant (90002), revoked authorization
+// (700082, 50173), redirect mismatch (50011).
+//
+// Reads decode into small structs with encoding/json. Every collection is available as an
+// iterator (ListUsers) and as a page call returning the nextLink (UsersPage); users also as a
+// delta round (UsersDelta) whose deltaLink is the cursor. Source.Fetch puts the first page of
+// every kind into one $batch per tenant and follows further pages alone, so a small tenant costs
+// one token request and one batch (plus the per-user mailbox lookups, 20 users per batch, when
+// mailboxes are asked for).
+//
+// Writer performs the write actions (block, unblock, suspend, password reset, revoke sessions,
+// MFA reset, group membership); Consent builds admin-consent links and checks their callbacks.
+//
+//	c, err := graph.NewClient(graph.Config{
+//		PartnerTenantID: partnerTenant,
+//		ClientID:        appID,
+//		ClientSecret:    graph.Secret(secret),
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	res, err := graph.NewSource(c).Fetch(ctx, tenantsync.FetchRequest{TenantID: customer, Kinds: tenantsync.AllKinds()})
+//
+// # Guarantees
+//
+//   - Tokens go only to the configured Graph origin: a nextLink, deltaLink or stored cursor that
+//     points elsewhere is refused with tenantsync.ErrHostNotAllowed before any request is made.
+//   - A listing cut short (failed page, nextLink loop, page bound) is Unavailable, never shorter.
+//   - A 403 says which: ErrLicenseRequired (MFA detail needs Entra ID P1) or ErrRoleMissing with
+//     the GDAP role to add, or that a recent grant may still be propagating.
+//   - Throttled $batch items are retried after their own Retry-After; one kind failing leaves
+//     the others intact.
+//   - This package does not import msgraph-sdk-go; graph/msgraphsdk does, for callers who want it.
+package graph

@@ -1,0 +1,327 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/url"
+	"strings"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// list describes one Graph collection the client reads.
+type list struct {
+	op   string
+	path string // relative to /v1.0, query included
+	need access
+}
+
+var (
+	listUsers = list{"ListUsers", "/users?$select=" + userSelect + "&$top=999", accessUsers}
+	// Delta rounds are paged by Graph itself; $top is not a documented option of users/delta.
+	listUsersDelta   = list{"UsersDelta", "/users/delta?$select=" + userSelect, accessUsers}
+	listSKUs         = list{"ListSubscribedSKUs", "/subscribedSkus", accessSKUs}
+	listDevices      = list{"ListManagedDevices", "/deviceManagement/managedDevices?$select=" + deviceSelect, accessDevices}
+	listDomains      = list{"ListDomains", "/domains", accessDomains}
+	listRegistration = list{"ListRegistrationDetails", "/reports/authenticationMethods/userRegistrationDetails", accessMFA}
+	listCAPolicies   = list{"ListCAPolicies", "/identity/conditionalAccess/policies", accessCA}
+	listSecureScores = list{"LatestSecureScore", "/security/secureScores?$top=1", accessScore}
+	listOrganization = list{"Organization", "/organization", accessOrg}
+	getSecDefaults   = list{"SecurityDefaults", "/policies/identitySecurityDefaultsEnforcementPolicy", accessCA}
+)
+
+// pager follows nextLinks with a page bound and loop detection, so a service that hands out the
+// same link again (or an endless chain) ends in ErrLimitExceeded instead of a hang.
+type pager struct {
+	op, tenant string
+	max        int
+	pages      int
+	seen       map[string]bool
+}
+
+func (c *Client) newPager(op, tenant string) *pager {
+	return &pager{op: op, tenant: tenant, max: c.cfg.MaxPages, seen: map[string]bool{}}
+}
+
+func (p *pager) visit(link string) error {
+	p.pages++
+	if p.seen[link] {
+		return opError(tenantsync.ErrLimitExceeded, p.op, p.tenant,
+			"Graph returned a nextLink already followed; the listing is unknown, not empty, and the next sync will retry",
+			"nextLink loop after %d pages", p.pages-1)
+	}
+	if p.pages > p.max {
+		return opError(tenantsync.ErrLimitExceeded, p.op, p.tenant,
+			"raise Config.MaxPages if the tenant is really this large",
+			"more than %d pages", p.max)
+	}
+	p.seen[link] = true
+	return nil
+}
+
+// fetchPage reads one page at link.
+func fetchPage[T any](ctx context.Context, c *Client, l list, tenant, link string) (Page[T], error) {
+	if err := checkTenant(l.op, tenant); err != nil {
+		return Page[T]{}, err
+	}
+	if link == "" {
+		link = c.root + l.path
+	}
+	r, err := c.get(ctx, l.op, tenant, l.need, link)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	return decodeResponse[T](l.op, tenant, r)
+}
+
+func decodeResponse[T any](op, tenant string, r *response) (Page[T], error) {
+	p, err := DecodePage[T](r.body)
+	if err != nil {
+		e := opError(tenantsync.ErrUnavailable, op, tenant, "Graph sent a malformed page; the next sync will retry", "%v", err)
+		e.Status, e.RequestID = r.status, r.header.Get("request-id")
+		return Page[T]{}, e
+	}
+	return p, nil
+}
+
+// each iterates over every item of a listing starting at link ("" for the first page). It stops
+// after yielding the first error; a listing cut short is therefore never mistaken for a whole one.
+func each[T any](ctx context.Context, c *Client, l list, tenant string) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		pg := c.newPager(l.op, tenant)
+		link := ""
+		for {
+			if err := pg.visit(link); err != nil {
+				yield(zero, err)
+				return
+			}
+			p, err := fetchPage[T](ctx, c, l, tenant, link)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, it := range p.Items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if p.NextLink == "" {
+				return
+			}
+			link = p.NextLink
+		}
+	}
+}
+
+// collect reads the rest of a listing whose first page is first, following nextLinks.
+func collect[T any](ctx context.Context, c *Client, l list, tenant string, first Page[T], progress func(int)) ([]T, error) {
+	items := first.Items
+	pg := c.newPager(l.op, tenant)
+	_ = pg.visit(c.root + l.path)
+	next := first.NextLink
+	for next != "" {
+		if progress != nil {
+			progress(len(items))
+		}
+		if err := pg.visit(next); err != nil {
+			return nil, err
+		}
+		p, err := fetchPage[T](ctx, c, l, tenant, next)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, p.Items...)
+		next = p.NextLink
+	}
+	if progress != nil {
+		progress(len(items))
+	}
+	return items, nil
+}
+
+// ListUsers iterates over every user of a tenant, with every address field selected, 999 a page.
+func (c *Client) ListUsers(ctx context.Context, tenant string) iter.Seq2[User, error] {
+	return each[User](ctx, c, listUsers, tenant)
+}
+
+// UsersPage reads one page of users: the first when nextLink is "", else the page it names.
+func (c *Client) UsersPage(ctx context.Context, tenant, nextLink string) (Page[User], error) {
+	return fetchPage[User](ctx, c, listUsers, tenant, nextLink)
+}
+
+// ListSubscribedSKUs iterates over the tenant's licences.
+func (c *Client) ListSubscribedSKUs(ctx context.Context, tenant string) iter.Seq2[SubscribedSKU, error] {
+	return each[SubscribedSKU](ctx, c, listSKUs, tenant)
+}
+
+// SubscribedSKUsPage reads one page of licences.
+func (c *Client) SubscribedSKUsPage(ctx context.Context, tenant, nextLink string) (Page[SubscribedSKU], error) {
+	return fetchPage[SubscribedSKU](ctx, c, listSKUs, tenant, nextLink)
+}
+
+// ListManagedDevices iterates over the tenant's Intune managed devices.
+func (c *Client) ListManagedDevices(ctx context.Context, tenant string) iter.Seq2[ManagedDevice, error] {
+	return each[ManagedDevice](ctx, c, listDevices, tenant)
+}
+
+// ManagedDevicesPage reads one page of managed devices.
+func (c *Client) ManagedDevicesPage(ctx context.Context, tenant, nextLink string) (Page[ManagedDevice], error) {
+	return fetchPage[ManagedDevice](ctx, c, listDevices, tenant, nextLink)
+}
+
+// ListDomains iterates over the tenant's domains.
+func (c *Client) ListDomains(ctx context.Context, tenant string) iter.Seq2[Domain, error] {
+	return each[Domain](ctx, c, listDomains, tenant)
+}
+
+// DomainsPage reads one page of domains.
+func (c *Client) DomainsPage(ctx context.Context, tenant, nextLink string) (Page[Domain], error) {
+	return fetchPage[Domain](ctx, c, listDomains, tenant, nextLink)
+}
+
+// ListRegistrationDetails iterates over every user's MFA registration details. A tenant without
+// Entra ID P1 answers 403, reported as tenantsync.ErrLicenseRequired.
+func (c *Client) ListRegistrationDetails(ctx context.Context, tenant string) iter.Seq2[RegistrationDetail, error] {
+	return each[RegistrationDetail](ctx, c, listRegistration, tenant)
+}
+
+// RegistrationDetailsPage reads one page of MFA registration details.
+func (c *Client) RegistrationDetailsPage(ctx context.Context, tenant, nextLink string) (Page[RegistrationDetail], error) {
+	return fetchPage[RegistrationDetail](ctx, c, listRegistration, tenant, nextLink)
+}
+
+// ListCAPolicies iterates over the tenant's conditional access policies.
+func (c *Client) ListCAPolicies(ctx context.Context, tenant string) iter.Seq2[CAPolicy, error] {
+	return each[CAPolicy](ctx, c, listCAPolicies, tenant)
+}
+
+// CAPoliciesPage reads one page of conditional access policies.
+func (c *Client) CAPoliciesPage(ctx context.Context, tenant, nextLink string) (Page[CAPolicy], error) {
+	return fetchPage[CAPolicy](ctx, c, listCAPolicies, tenant, nextLink)
+}
+
+// LatestSecureScore returns the newest daily secure score, or nil when the tenant has none yet.
+func (c *Client) LatestSecureScore(ctx context.Context, tenant string) (*SecureScore, error) {
+	p, err := fetchPage[SecureScore](ctx, c, listSecureScores, tenant, "")
+	if err != nil || len(p.Items) == 0 {
+		return nil, err
+	}
+	return &p.Items[0], nil
+}
+
+// Organization returns the tenant's organization object; its ID is the tenant ID.
+func (c *Client) Organization(ctx context.Context, tenant string) (*Organization, error) {
+	p, err := fetchPage[Organization](ctx, c, listOrganization, tenant, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Items) == 0 {
+		return nil, opError(tenantsync.ErrUnavailable, listOrganization.op, tenant, "", "Graph returned no organization")
+	}
+	return &p.Items[0], nil
+}
+
+// SecurityDefaults reports whether security defaults are enforced in the tenant.
+func (c *Client) SecurityDefaults(ctx context.Context, tenant string) (bool, error) {
+	if err := checkTenant(getSecDefaults.op, tenant); err != nil {
+		return false, err
+	}
+	r, err := c.get(ctx, getSecDefaults.op, tenant, getSecDefaults.need, c.root+getSecDefaults.path)
+	if err != nil {
+		return false, err
+	}
+	return decodeSecurityDefaults(tenant, r)
+}
+
+func decodeSecurityDefaults(tenant string, r *response) (bool, error) {
+	var sd SecurityDefaults
+	if err := json.Unmarshal(r.body, &sd); err != nil {
+		return false, opError(tenantsync.ErrUnavailable, getSecDefaults.op, tenant, "", "decode: %v", err)
+	}
+	return sd.IsEnabled, nil
+}
+
+// MailboxPurpose is the mailbox type Exchange reports for a user: "user", "linked", "shared",
+// "room", "equipment", "others", or "" when the user has no Exchange Online mailbox.
+type MailboxPurpose string
+
+// purposeBody accepts both forms Graph documents for userPurpose: the bare string of
+// /mailboxSettings/userPurpose ({"value":"user"}) and the object form {"value":{"value":"user"}}.
+type purposeBody struct {
+	Value json.RawMessage `json:"value"`
+}
+
+func (p purposeBody) purpose() MailboxPurpose {
+	var s string
+	if json.Unmarshal(p.Value, &s) == nil {
+		return MailboxPurpose(s)
+	}
+	var o struct {
+		Value string `json:"value"`
+	}
+	if json.Unmarshal(p.Value, &o) == nil {
+		return MailboxPurpose(o.Value)
+	}
+	return ""
+}
+
+func purposePath(userID string) string {
+	return "/users/" + url.PathEscape(userID) + "/mailboxSettings/userPurpose"
+}
+
+// MailboxPurposes reads the mailbox type of each user, 20 users per $batch. Users without an
+// Exchange Online mailbox (404 MailboxNotEnabledForRESTAPI or ResourceNotFound) map to "".
+func (c *Client) MailboxPurposes(ctx context.Context, tenant string, userIDs []string) (map[string]MailboxPurpose, error) {
+	const op = "MailboxPurposes"
+	if err := checkTenant(op, tenant); err != nil {
+		return nil, err
+	}
+	out := make(map[string]MailboxPurpose, len(userIDs))
+	for start := 0; start < len(userIDs); start += maxBatch {
+		chunk := userIDs[start:min(start+maxBatch, len(userIDs))]
+		reqs := make([]BatchRequest, 0, len(chunk))
+		for i, id := range chunk {
+			reqs = append(reqs, BatchRequest{ID: itoa(i), Method: "GET", URL: purposePath(id)})
+		}
+		res, err := c.Batch(ctx, tenant, reqs)
+		if err != nil {
+			return nil, withOp(err, op, tenant)
+		}
+		for i, id := range chunk {
+			item := res[itoa(i)]
+			switch {
+			case item.Status == 200:
+				var pb purposeBody
+				if err := json.Unmarshal(item.Body, &pb); err != nil {
+					return nil, opError(tenantsync.ErrUnavailable, op, tenant, "", "decode userPurpose of %s: %v", id, err)
+				}
+				out[id] = pb.purpose()
+			case item.Status == 404:
+				out[id] = ""
+			default:
+				return nil, c.itemError(op, tenant, accessMailbox, item)
+			}
+		}
+	}
+	return out, nil
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+// relative turns an absolute link on the configured origin into the /v1.0-relative form a
+// $batch item needs.
+func (c *Client) relative(link string) (string, bool) {
+	rest, ok := strings.CutPrefix(link, c.root)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	return rest, true
+}

@@ -1,0 +1,260 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Wire types mirror Graph's JSON (v1.0) for the fields the sync uses; conversion to the root
+// package's domain types lives in adapt.go.
+
+// User is a Graph user as /users and /users/delta return it with userSelect.
+type User struct {
+	ID                    string            `json:"id"`
+	UserPrincipalName     string            `json:"userPrincipalName"`
+	DisplayName           string            `json:"displayName"`
+	GivenName             string            `json:"givenName"`
+	Surname               string            `json:"surname"`
+	Mail                  string            `json:"mail"`
+	OtherMails            []string          `json:"otherMails"`
+	ProxyAddresses        []string          `json:"proxyAddresses"`
+	IMAddresses           []string          `json:"imAddresses"`
+	JobTitle              string            `json:"jobTitle"`
+	Department            string            `json:"department"`
+	CompanyName           string            `json:"companyName"`
+	OfficeLocation        string            `json:"officeLocation"`
+	MobilePhone           string            `json:"mobilePhone"`
+	BusinessPhones        []string          `json:"businessPhones"`
+	AccountEnabled        *bool             `json:"accountEnabled"`
+	UserType              string            `json:"userType"`
+	AssignedLicenses      []AssignedLicense `json:"assignedLicenses"`
+	CreatedDateTime       *time.Time        `json:"createdDateTime"`
+	OnPremisesSyncEnabled *bool             `json:"onPremisesSyncEnabled"`
+	// Removed is set on delta items for users deleted since the cursor.
+	Removed *Removed `json:"@removed,omitempty"`
+}
+
+// AssignedLicense is one licence assigned to a user.
+type AssignedLicense struct {
+	SKUID         string   `json:"skuId"`
+	DisabledPlans []string `json:"disabledPlans"`
+}
+
+// Removed is the delta annotation of a deleted item: reason "changed" (soft-deleted, restorable)
+// or "deleted" (permanently deleted).
+type Removed struct {
+	Reason string `json:"reason"`
+}
+
+// userSelect lists every field the sync reads, address fields included; Graph returns only a
+// default set without $select, and tracks only $selected fields in delta rounds.
+const userSelect = "id,userPrincipalName,displayName,givenName,surname,mail,otherMails,proxyAddresses,imAddresses," +
+	"jobTitle,department,companyName,officeLocation,mobilePhone,businessPhones,accountEnabled,userType," +
+	"assignedLicenses,createdDateTime,onPremisesSyncEnabled"
+
+// SubscribedSKU is a licence the tenant has bought.
+type SubscribedSKU struct {
+	ID               string       `json:"id"`
+	SKUID            string       `json:"skuId"`
+	SKUPartNumber    string       `json:"skuPartNumber"`
+	CapabilityStatus string       `json:"capabilityStatus"`
+	ConsumedUnits    int          `json:"consumedUnits"`
+	AppliesTo        string       `json:"appliesTo"`
+	PrepaidUnits     PrepaidUnits `json:"prepaidUnits"`
+}
+
+// PrepaidUnits are the purchased units of a SKU by state.
+type PrepaidUnits struct {
+	Enabled   int `json:"enabled"`
+	LockedOut int `json:"lockedOut"`
+	Suspended int `json:"suspended"`
+	Warning   int `json:"warning"`
+}
+
+// ManagedDevice is an Intune managed device.
+type ManagedDevice struct {
+	ID                string     `json:"id"`
+	DeviceName        string     `json:"deviceName"`
+	SerialNumber      string     `json:"serialNumber"`
+	OperatingSystem   string     `json:"operatingSystem"`
+	OSVersion         string     `json:"osVersion"`
+	Manufacturer      string     `json:"manufacturer"`
+	Model             string     `json:"model"`
+	ComplianceState   string     `json:"complianceState"`
+	UserPrincipalName string     `json:"userPrincipalName"`
+	UserID            string     `json:"userId"`
+	LastSyncDateTime  *time.Time `json:"lastSyncDateTime"`
+	EnrolledDateTime  *time.Time `json:"enrolledDateTime"`
+}
+
+const deviceSelect = "id,deviceName,serialNumber,operatingSystem,osVersion,manufacturer,model,complianceState," +
+	"userPrincipalName,userId,lastSyncDateTime,enrolledDateTime"
+
+// Domain is a domain of the tenant.
+type Domain struct {
+	ID                 string   `json:"id"`
+	AuthenticationType string   `json:"authenticationType"`
+	IsDefault          bool     `json:"isDefault"`
+	IsInitial          bool     `json:"isInitial"`
+	IsVerified         bool     `json:"isVerified"`
+	SupportedServices  []string `json:"supportedServices"`
+}
+
+// RegistrationDetail is one row of reports/authenticationMethods/userRegistrationDetails.
+type RegistrationDetail struct {
+	ID                string   `json:"id"`
+	UserPrincipalName string   `json:"userPrincipalName"`
+	UserDisplayName   string   `json:"userDisplayName"`
+	IsAdmin           bool     `json:"isAdmin"`
+	IsMFARegistered   bool     `json:"isMfaRegistered"`
+	IsMFACapable      bool     `json:"isMfaCapable"`
+	MethodsRegistered []string `json:"methodsRegistered"`
+	UserType          string   `json:"userType"`
+}
+
+// CAPolicy is a conditional access policy, with the parts a baseline reads.
+type CAPolicy struct {
+	ID            string         `json:"id"`
+	DisplayName   string         `json:"displayName"`
+	State         string         `json:"state"`
+	Conditions    *CAConditions  `json:"conditions"`
+	GrantControls *GrantControls `json:"grantControls"`
+}
+
+// CAConditions holds the user scope of a policy.
+type CAConditions struct {
+	Users *CAUsers `json:"users"`
+}
+
+// CAUsers is the user scope of a policy.
+type CAUsers struct {
+	IncludeUsers []string `json:"includeUsers"`
+	ExcludeUsers []string `json:"excludeUsers"`
+}
+
+// GrantControls are a policy's grant requirements.
+type GrantControls struct {
+	Operator        string   `json:"operator"`
+	BuiltInControls []string `json:"builtInControls"`
+}
+
+// RequiresMFA reports whether the policy demands multi-factor authentication.
+func (p CAPolicy) RequiresMFA() bool {
+	if p.GrantControls == nil {
+		return false
+	}
+	for _, c := range p.GrantControls.BuiltInControls {
+		if c == "mfa" {
+			return true
+		}
+	}
+	return false
+}
+
+// covers reports whether an enabled policy requiring MFA applies to userID.
+func (p CAPolicy) covers(userID string) bool {
+	if p.State != "enabled" || !p.RequiresMFA() || p.Conditions == nil || p.Conditions.Users == nil {
+		return false
+	}
+	u := p.Conditions.Users
+	for _, x := range u.ExcludeUsers {
+		if x == userID {
+			return false
+		}
+	}
+	for _, x := range u.IncludeUsers {
+		if x == "All" || x == userID {
+			return true
+		}
+	}
+	return false
+}
+
+// SecureScore is one daily secure score snapshot.
+type SecureScore struct {
+	ID              string    `json:"id"`
+	AzureTenantID   string    `json:"azureTenantId"`
+	CurrentScore    float64   `json:"currentScore"`
+	MaxScore        float64   `json:"maxScore"`
+	ActiveUserCount int       `json:"activeUserCount"`
+	CreatedDateTime time.Time `json:"createdDateTime"`
+}
+
+// SecurityDefaults is the identitySecurityDefaultsEnforcementPolicy.
+type SecurityDefaults struct {
+	ID        string `json:"id"`
+	IsEnabled bool   `json:"isEnabled"`
+}
+
+// Organization is the tenant's organization object.
+type Organization struct {
+	ID              string           `json:"id"`
+	DisplayName     string           `json:"displayName"`
+	TenantType      string           `json:"tenantType"`
+	VerifiedDomains []VerifiedDomain `json:"verifiedDomains"`
+}
+
+// VerifiedDomain is a verified domain as organization lists it.
+type VerifiedDomain struct {
+	Name      string `json:"name"`
+	IsDefault bool   `json:"isDefault"`
+	IsInitial bool   `json:"isInitial"`
+	Type      string `json:"type"`
+}
+
+// AuthenticationMethod is one registered authentication method of a user.
+type AuthenticationMethod struct {
+	ODataType string `json:"@odata.type"`
+	ID        string `json:"id"`
+}
+
+// Group is a group, with the fields a write needs.
+type Group struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// Page is one page of a Graph collection: its items and the link to the next page, or, at the
+// end of a delta round, the delta link to store as the cursor.
+type Page[T any] struct {
+	Items     []T
+	NextLink  string
+	DeltaLink string
+}
+
+type wirePage[T any] struct {
+	Value     *[]T   `json:"value"`
+	NextLink  string `json:"@odata.nextLink"`
+	DeltaLink string `json:"@odata.deltaLink"`
+}
+
+// DecodePage decodes one page of a Graph collection. It is what every read uses, exported for
+// fuzzing and for the benchmark against msgraph-sdk-go's models.
+func DecodePage[T any](data []byte) (Page[T], error) {
+	var w wirePage[T]
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Page[T]{}, fmt.Errorf("decode Graph page: %w", err)
+	}
+	if w.Value == nil {
+		return Page[T]{}, errors.New("decode Graph page: no value array")
+	}
+	return Page[T]{Items: *w.Value, NextLink: w.NextLink, DeltaLink: w.DeltaLink}, nil
+}
+
+// DecodeUsersPage decodes one page of users; see DecodePage.
+func DecodeUsersPage(data []byte) (Page[User], error) { return DecodePage[User](data) }
+
+// errorBody is Graph's error shape: {"error":{"code","message","innerError":{...}}}.
+type errorBody struct {
+	Error struct {
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		InnerError struct {
+			RequestID       string `json:"request-id"`
+			ClientRequestID string `json:"client-request-id"`
+			Date            string `json:"date"`
+		} `json:"innerError"`
+	} `json:"error"`
+}

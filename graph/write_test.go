@@ -1,0 +1,152 @@
+package graph_test
+
+import (
+	"testing"
+	"unicode"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/graph"
+	"github.com/tenantsync/tenantsync/internal/testserver"
+)
+
+// member returns a live, enabled member with MFA methods beyond the password.
+func memberWithMethods(t *testing.T, tn *testserver.Tenant) *testserver.User {
+	t.Helper()
+	for _, u := range tn.Users {
+		if !u.Deleted && u.AccountEnabled && u.UserType == "Member" && len(u.Methods) > 1 {
+			return u
+		}
+	}
+	t.Fatal("no member with MFA methods")
+	return nil
+}
+
+func TestWrites(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := newClient(t, srv)
+	w := graph.NewWriter(c)
+	tn := firstTenant(srv)
+	u := memberWithMethods(t, tn)
+	ctx := t.Context()
+	state := func() (enabled bool, methods int) {
+		srv.World.UpdateUser(tn.ID, u.ID, func(x *testserver.User) { enabled, methods = x.AccountEnabled, len(x.Methods) })
+		return
+	}
+	write := func(a tenantsync.Action, mutate ...func(*tenantsync.WriteRequest)) tenantsync.WriteResult {
+		t.Helper()
+		req := tenantsync.WriteRequest{Action: a, TenantID: tn.ID, UserID: u.ID}
+		for _, m := range mutate {
+			m(&req)
+		}
+		res, err := w.Write(ctx, req)
+		require.NoError(t, err, a)
+		assert.Equal(t, "graph", res.Route)
+		return res
+	}
+
+	assert.True(t, write(tenantsync.ActionBlockSignIn).Changed)
+	enabled, _ := state()
+	assert.False(t, enabled)
+	assert.False(t, write(tenantsync.ActionBlockSignIn).Changed, "blocking a blocked account changes nothing")
+	assert.True(t, write(tenantsync.ActionUnblockSignIn).Changed)
+	enabled, _ = state()
+	assert.True(t, enabled)
+
+	before := srv.GraphRevocations(tn.ID, u.ID)
+	res := write(tenantsync.ActionSuspend)
+	assert.True(t, res.Changed)
+	enabled, _ = state()
+	assert.False(t, enabled)
+	assert.Equal(t, before+1, srv.GraphRevocations(tn.ID, u.ID), "suspend revokes sessions")
+	assert.True(t, write(tenantsync.ActionUnsuspend).Changed)
+	enabled, _ = state()
+	assert.True(t, enabled)
+
+	assert.True(t, write(tenantsync.ActionRevokeSessions).Changed)
+	assert.Equal(t, before+2, srv.GraphRevocations(tn.ID, u.ID))
+
+	pw := write(tenantsync.ActionForcePasswordReset)
+	assert.True(t, pw.Changed)
+	assert.Len(t, pw.TemporaryPassword, 16)
+	pw = write(tenantsync.ActionForcePasswordReset, func(r *tenantsync.WriteRequest) { r.TemporaryPassword = "Given-Passw0rd!" })
+	assert.Equal(t, "Given-Passw0rd!", pw.TemporaryPassword)
+	_, err := w.Write(ctx, tenantsync.WriteRequest{Action: tenantsync.ActionForcePasswordReset, TenantID: tn.ID, UserID: u.ID, TemporaryPassword: "weak"})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	assert.NotContains(t, err.Error(), "weak\"", "the password must not be echoed")
+
+	assert.True(t, write(tenantsync.ActionResetMFA).Changed)
+	_, methods := state()
+	assert.Equal(t, 1, methods, "only the password method remains")
+	assert.False(t, write(tenantsync.ActionResetMFA).Changed)
+
+	var group *testserver.Group
+	for _, g := range tn.Groups {
+		if !g.Members[u.ID] {
+			group = g
+			break
+		}
+	}
+	require.NotNil(t, group)
+	withGroup := func(r *tenantsync.WriteRequest) { r.GroupID = group.ID }
+	byUPN := func(r *tenantsync.WriteRequest) { r.UserID, r.UPN = "", u.UserPrincipalName }
+	assert.True(t, write(tenantsync.ActionAddToGroup, withGroup).Changed)
+	assert.False(t, write(tenantsync.ActionAddToGroup, withGroup, byUPN).Changed, "an existing member is success")
+	assert.True(t, write(tenantsync.ActionRemoveFromGroup, withGroup, byUPN).Changed)
+	assert.False(t, write(tenantsync.ActionRemoveFromGroup, withGroup).Changed, "removing a non-member is success")
+
+	_, err = w.Write(ctx, tenantsync.WriteRequest{Action: tenantsync.ActionRemoveFromGroup, TenantID: tn.ID, UserID: u.ID, GroupID: "00000000-0000-0000-0000-000000000404"})
+	require.ErrorIs(t, err, tenantsync.ErrNotFound)
+	_, err = w.Write(ctx, tenantsync.WriteRequest{Action: tenantsync.ActionBlockSignIn, TenantID: tn.ID, UserID: "00000000-0000-0000-0000-000000000404"})
+	require.ErrorIs(t, err, tenantsync.ErrNotFound)
+	d, _ := tenantsync.Details(err)
+	assert.Equal(t, "Request_ResourceNotFound", d.Code)
+	_, err = w.Write(ctx, tenantsync.WriteRequest{Action: "explode", TenantID: tn.ID, UserID: u.ID})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	assert.Equal(t, "graph", w.Name())
+}
+
+func TestWriteDeniedNamesTheRole(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := newClient(t, srv)
+	tn := firstTenant(srv)
+	u := memberWithMethods(t, tn)
+	srv.GraphDeny(tn.ID, "/groups", true)
+	_, err := c.AddToGroup(t.Context(), tn.ID, tn.Groups[0].ID, u.ID)
+	require.ErrorIs(t, err, tenantsync.ErrRoleMissing)
+	assert.Contains(t, tenantsync.HintOf(err), "Groups Administrator")
+	srv.GraphDeny(tn.ID, "/users/"+u.ID+"/authentication", true)
+	_, err = c.ResetMFA(t.Context(), tn.ID, u.ID)
+	require.ErrorIs(t, err, tenantsync.ErrRoleMissing)
+	assert.Contains(t, tenantsync.HintOf(err), "Authentication Administrator")
+}
+
+func TestTemporaryPassword(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 20 {
+		p, err := graph.TemporaryPassword()
+		require.NoError(t, err)
+		require.Len(t, p, 16)
+		var up, lo, di, sy bool
+		for _, r := range p {
+			switch {
+			case unicode.IsUpper(r):
+				up = true
+			case unicode.IsLower(r):
+				lo = true
+			case unicode.IsDigit(r):
+				di = true
+			default:
+				sy = true
+			}
+		}
+		assert.True(t, up && lo && di && sy, p)
+		assert.False(t, seen[p])
+		seen[p] = true
+	}
+}
