@@ -561,62 +561,62 @@ func MapEntraError(err error, service, tenant string) *tenantsync.Error {
 	} else {
 		e.Code = eb.Error
 	}
-	e.Kind, e.Hint = entraKind(code, eb.Error, status)
+	e.Hint, e.Kind = entraKind(code, eb.Error, status)
 	return e
 }
 
-func entraKind(code int, oauthErr string, status int) (error, string) {
+func entraKind(code int, oauthErr string, status int) (hint string, kind error) {
 	switch code {
 	case 65001, 65004, 500011, 650052, 650057:
-		return tenantsync.ErrConsentRequired, hintConsent
+		return hintConsent, tenantsync.ErrConsentRequired
 	case 700016, 90099:
-		return tenantsync.ErrConsentRequired, hintPreConsent
+		return hintPreConsent, tenantsync.ErrConsentRequired
 	case 7000215:
-		return tenantsync.ErrUnauthorized, hintBadSecret
+		return hintBadSecret, tenantsync.ErrUnauthorized
 	case 7000222:
-		return tenantsync.ErrUnauthorized, hintExpiredSecret
+		return hintExpiredSecret, tenantsync.ErrUnauthorized
 	case 700027:
-		return tenantsync.ErrUnauthorized, hintBadCert
+		return hintBadCert, tenantsync.ErrUnauthorized
 	case 90002:
-		return tenantsync.ErrTenantNotFound, hintTenant
+		return hintTenant, tenantsync.ErrTenantNotFound
 	case 700082, 70008, 50173:
-		return tenantsync.ErrAuthorizationRevoked, hintReauthorize
+		return hintReauthorize, tenantsync.ErrAuthorizationRevoked
 	case 50011:
-		return tenantsync.ErrInvalidInput, hintRedirect
+		return hintRedirect, tenantsync.ErrInvalidInput
 	case 50076, 50079:
-		return tenantsync.ErrAuthorizationRevoked, hintMFA
+		return hintMFA, tenantsync.ErrAuthorizationRevoked
 	case 53000, 53003, 530003:
-		return tenantsync.ErrForbidden, hintCABlocked
+		return hintCABlocked, tenantsync.ErrForbidden
 	case 530034:
-		return tenantsync.ErrForbidden, hintDelegatedBlocked
+		return hintDelegatedBlocked, tenantsync.ErrForbidden
 	case 70011:
-		return tenantsync.ErrInvalidInput, hintScope
+		return hintScope, tenantsync.ErrInvalidInput
 	case 90055, 50196:
-		return tenantsync.ErrThrottled, hintThrottled
+		return hintThrottled, tenantsync.ErrThrottled
 	}
 	switch oauthErr {
 	case "invalid_grant", "interaction_required":
-		return tenantsync.ErrAuthorizationRevoked, hintReauthorize
+		return hintReauthorize, tenantsync.ErrAuthorizationRevoked
 	case "consent_required", "invalid_resource":
-		return tenantsync.ErrConsentRequired, hintConsent
+		return hintConsent, tenantsync.ErrConsentRequired
 	case "unauthorized_client":
-		return tenantsync.ErrConsentRequired, hintPreConsent
+		return hintPreConsent, tenantsync.ErrConsentRequired
 	case "invalid_client":
-		return tenantsync.ErrUnauthorized, hintClient
+		return hintClient, tenantsync.ErrUnauthorized
 	case "invalid_scope":
-		return tenantsync.ErrInvalidInput, hintScope
+		return hintScope, tenantsync.ErrInvalidInput
 	case "temporarily_unavailable":
-		return tenantsync.ErrUnavailable, hintUnavailable
+		return hintUnavailable, tenantsync.ErrUnavailable
 	case "invalid_request", "unsupported_grant_type":
-		return tenantsync.ErrInvalidInput, hintRequest
+		return hintRequest, tenantsync.ErrInvalidInput
 	}
 	switch {
 	case status == http.StatusTooManyRequests:
-		return tenantsync.ErrThrottled, hintThrottled
+		return hintThrottled, tenantsync.ErrThrottled
 	case status >= 500:
-		return tenantsync.ErrUnavailable, hintUnavailable
+		return hintUnavailable, tenantsync.ErrUnavailable
 	}
-	return tenantsync.ErrUnauthorized, hintClient
+	return hintClient, tenantsync.ErrUnauthorized
 }
 
 // callErr is what MapEntraError needs from MSAL's errors.CallErr: MSAL has already read the
