@@ -1,0 +1,77 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store/postgres"
+	"github.com/tenantsync/tenantsync/store/storetest"
+)
+
+// Engines starting together against an empty database migrate it once: the advisory lock
+// makes the others wait and then find the migrations applied.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	t.Parallel()
+	needServer(t)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	fresh := schema + "_open_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, dsn); err == nil {
+			_, _ = c.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{fresh}.Sanitize()+` CASCADE`)
+			_ = c.Close(ctx)
+		}
+	})
+	keys := storetest.NewKeys(t)
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := postgres.Open(t.Context(), dsn, keys, postgres.WithSchema(fresh), postgres.WithMaxConns(2),
+				postgres.WithClock(func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }))
+			errs[i] = err
+			if err == nil {
+				_ = s.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	s, err := postgres.Open(t.Context(), dsn, keys, postgres.WithSchema(fresh))
+	require.NoError(t, err)
+	defer s.Close()
+	var applied int
+	require.NoError(t, s.Pool().QueryRow(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied))
+	assert.Equal(t, 1, applied)
+}
+
+func TestOpenFailsClearly(t *testing.T) {
+	t.Parallel()
+	keys := storetest.NewKeys(t)
+	_, err := postgres.Open(t.Context(), "postgres://user:pa55word-XYZ@host:notaport/db", keys)
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	assert.NotContains(t, err.Error(), "pa55word-XYZ")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	_, err = postgres.Open(ctx, "postgres://user:pa55word-XYZ@127.0.0.1:1/db?connect_timeout=2&sslmode=disable", keys)
+	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	assert.NotEmpty(t, tenantsync.HintOf(err))
+	assert.NotContains(t, err.Error(), "pa55word-XYZ")
+}
