@@ -160,6 +160,7 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 	if err != nil {
 		return out, err
 	}
+	e.invalidateReconcile(rv.TenantID)
 	_ = e.auditAdmin(ctx, actor, "resolve_review", rv.TenantID, rv.ObjectID, "succeeded", nil, map[string]string{"resolution": resolution})
 	return out, nil
 }

@@ -91,10 +91,21 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 // for review, deactivates and reactivates, and returns the link changes and reviews to commit
 // with the mirror. Contact changes happen in the PSA at once (they cannot share the store's
 // transaction); they are idempotent, so a sync that fails to commit repeats them harmlessly.
-func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult) (*reconcileOutcome, error) {
-	users, err := e.userView(ctx, rec.ID, results[tenantsync.KindUsers])
-	if err != nil {
-		return nil, err
+//
+// A full reconcile walks every user of the tenant; otherwise only the users a change set
+// upserted or removed are looked at, so a quiet tenant's delta sync costs little. A full one
+// runs on every complete listing, at least every Cadence.FullReconcile, and after a person
+// resolved a review.
+func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool) (*reconcileOutcome, error) {
+	ur := results[tenantsync.KindUsers]
+	users := ur.Users
+	if full {
+		var err error
+		if users, err = e.userView(ctx, rec.ID, ur); err != nil {
+			return nil, err
+		}
+	} else {
+		users = slices.Clone(users)
 	}
 	slices.SortFunc(users, func(a, b tenantsync.User) int { return strings.Compare(a.ObjectID, b.ObjectID) })
 	types, typesKnown, err := e.mailboxTypes(ctx, rec, state, results)
@@ -204,9 +215,13 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	}
 	// Users gone from a complete listing or removed by a delta: their linked contacts are
 	// deactivated, never deleted, and the link is kept so a returning user is recognised.
-	for _, id := range slices.Sorted(maps.Keys(own)) {
-		l := own[id]
-		if present[id] || l.Deactivated {
+	gone := slices.Sorted(maps.Keys(own))
+	if !full {
+		gone = slices.Sorted(slices.Values(ur.Removed))
+	}
+	for _, id := range gone {
+		l, ok := own[id]
+		if !ok || present[id] || l.Deactivated {
 			continue
 		}
 		if err := r.deactivate(ctx, id, &l); err != nil {

@@ -162,7 +162,7 @@ func TestDeltaAfterFull(t *testing.T) {
 	assert.False(t, gone.Active)
 	assert.True(t, links["t1-u002"].Deactivated)
 	assert.Contains(t, links, "t1-u500")
-	assert.Equal(t, ContactReport{Created: 1, Deactivated: 1, Excluded: 3}, rep.Contacts)
+	assert.Equal(t, ContactReport{Created: 1, Deactivated: 1}, rep.Contacts, "only the changed users were looked at")
 
 	// Blank never overwrites; a filled field is kept unless UpdateContacts is on.
 	c, _ := h.contacts.Get(links["t1-u001"].ContactID)
@@ -176,7 +176,8 @@ func TestDeltaAfterFull(t *testing.T) {
 	// Unchanged tenant: an empty change set changes nothing.
 	rep = h.syncNow("t1")
 	assert.Equal(t, 0, rep.Kinds[tenantsync.KindUsers].Fetched)
-	assert.Equal(t, ContactReport{Excluded: 3}, rep.Contacts)
+	assert.Equal(t, ContactReport{}, rep.Contacts)
+
 }
 
 func TestUpdateContactsOverwritesButNeverBlanks(t *testing.T) {
@@ -424,4 +425,24 @@ func TestTwoTenantsOfOneClientNeverShareAContact(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, reviews, 1, "a person decides")
 	assert.Equal(t, b.Users[0].ObjectID, reviews[0].ObjectID)
+}
+
+func TestPeriodicFullReconcileFindsNewPSAContacts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.AutoCreate = false })
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+	h.src.AddTenant(ft)
+	h.discoverAndLink("t1", "client-1")
+	require.Empty(t, h.links("t1"))
+
+	// The PSA adds a contact for a user; delta syncs of the unchanged tenant do not look.
+	c := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "F", Email: ft.Users[0].Mail, Active: true})
+	h.syncNow("t1")
+	assert.Empty(t, h.links("t1"))
+
+	// The periodic full pass matches every user again and links it.
+	h.clock.Advance(DefaultFullReconcile)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Linked)
+	assert.Equal(t, c.ID, h.links("t1")[ft.Users[0].ObjectID].ContactID)
 }

@@ -15,6 +15,10 @@ type Cadence struct {
 	Cooldown time.Duration
 	// Tick is how often Run wakes to run discovery and look for due tenants (default 1 min).
 	Tick time.Duration
+	// FullReconcile is how often a tenant synced from delta cursors has all its users matched
+	// again (default 6 h), so contacts added in the PSA meanwhile find their users. Between
+	// two, a delta sync looks only at the users that changed.
+	FullReconcile time.Duration
 }
 
 // Default cadence values, from the products this engine replaces.
@@ -23,6 +27,7 @@ const (
 	DefaultActiveInterval = 10 * time.Minute
 	DefaultCooldown       = 30 * time.Second
 	DefaultTick           = time.Minute
+	DefaultFullReconcile  = 6 * time.Hour
 )
 
 func (c Cadence) withDefaults() Cadence {
@@ -38,6 +43,9 @@ func (c Cadence) withDefaults() Cadence {
 	if c.Tick <= 0 {
 		c.Tick = DefaultTick
 	}
+	if c.FullReconcile <= 0 {
+		c.FullReconcile = DefaultFullReconcile
+	}
 	return c
 }
 
@@ -51,6 +59,7 @@ type scheduler struct {
 	active   map[string]time.Time // client ID → active until
 	started  map[string]time.Time // tenant ID → last start seen by this process
 	inflight map[string]bool      // tenant ID → a sync is running in this process
+	fullAt   map[string]time.Time // tenant ID → last full reconcile in this process
 	wake     chan struct{}
 }
 
@@ -60,6 +69,7 @@ func newScheduler(c Cadence) *scheduler {
 		active:   map[string]time.Time{},
 		started:  map[string]time.Time{},
 		inflight: map[string]bool{},
+		fullAt:   map[string]time.Time{},
 		wake:     make(chan struct{}, 1),
 	}
 }
@@ -109,6 +119,7 @@ func (s *scheduler) forget(tenantID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.started, tenantID)
+	delete(s.fullAt, tenantID)
 }
 
 // cooldown returns how long a sync-now for the tenant must still wait, given the last start
@@ -151,4 +162,29 @@ func (s *scheduler) running(tenantID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.inflight[tenantID]
+}
+
+// fullReconcileDue reports whether the tenant's users must all be matched again: never done
+// by this process, older than Cadence.FullReconcile, or invalidated by a person's decision.
+func (e *Engine) fullReconcileDue(tenantID string, now time.Time) bool {
+	s := e.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.fullAt[tenantID]
+	return !ok || !now.Before(at.Add(s.cad.FullReconcile))
+}
+
+func (e *Engine) reconciled(tenantID string, now time.Time) {
+	s := e.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fullAt[tenantID] = now
+}
+
+// invalidateReconcile makes the tenant's next sync a full reconcile.
+func (e *Engine) invalidateReconcile(tenantID string) {
+	s := e.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.fullAt, tenantID)
 }
