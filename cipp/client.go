@@ -230,7 +230,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	c := &Client{cfg: cfg, opts: o, apiBase: base + "/api/", attempts: map[string]int{}}
 	c.tokens = o.tokens
 	if c.tokens == nil {
-		ts := newMSALSource(o.authorityHost, cfg.TenantID, cfg.ClientID, cfg.Secret, hc)
+		ts, err := newTokenSource(o.authorityHost, cfg, hc)
+		if err != nil {
+			return nil, err
+		}
 		c.tokens = ts
 	}
 	tc := transport.Config{

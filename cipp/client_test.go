@@ -158,7 +158,9 @@ func TestRevokedCachedTokenIsReplacedOnce(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, testserver.Options{})
 	cr := srv.CIPPCredentials()
-	st := &switchingTokens{real: newMSALSource(srv.EntraURL(), cr.TenantID, cr.ClientID, transport.Secret(cr.Secret), srv.HTTPClient())}
+	real, err := newTokenSource(srv.EntraURL(), Config{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: transport.Secret(cr.Secret)}, srv.HTTPClient())
+	require.NoError(t, err)
+	st := &switchingTokens{real: real}
 	c, err := NewClient(Config{BaseURL: srv.CIPPURL()}, WithHTTPClient(srv.HTTPClient()), WithTokenSource(st), fastRetry)
 	require.NoError(t, err)
 	rows, err := c.ListTenants(t.Context())
