@@ -88,6 +88,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 		Hint:    "raise Limits.TenantTimeout for very large tenants; nothing of this run was stored"})
 	defer cancel()
 	ctx, cancelLost := context.WithCancelCause(ctx)
+	defer cancelLost(nil)
 	stopRenew := func() {}
 	defer func() {
 		stopRenew()
