@@ -385,7 +385,7 @@ func TestAttemptTimeoutRetried(t *testing.T) {
 			return
 		}
 		_, _ = io.WriteString(w, "ok")
-	}, func(c *transport.Config) { c.Timeout = 100 * time.Millisecond; c.Budget = budget })
+	}, func(c *transport.Config) { c.Timeout = time.Second; c.Budget = budget })
 	resp, err := f.get(t, t.Context(), "/api/x")
 	require.NoError(t, err)
 	assert.Equal(t, "ok", readAll(t, resp))
@@ -399,18 +399,25 @@ func TestTimeoutWithoutRetryIsUnavailable(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/api/warm" {
+			return
+		}
 		select {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):
 		}
-	}, func(c *transport.Config) { c.Timeout = 50 * time.Millisecond })
+	}, func(c *transport.Config) { c.Timeout = 300 * time.Millisecond })
+	// A first request opens the connection, so the timed request is not spent in a TLS handshake.
+	resp, err := f.get(t, t.Context(), "/api/warm")
+	require.NoError(t, err)
+	resp.Body.Close()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.srv.URL+"/api/x", strings.NewReader("{}"))
 	require.NoError(t, err)
 	_, err = f.client.Do(req)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
-	assert.Contains(t, tenantsync.HintOf(err), "did not answer within 50ms")
-	assert.Equal(t, int64(1), f.hits.Load())
+	assert.Contains(t, tenantsync.HintOf(err), "did not answer within 300ms")
+	assert.Equal(t, int64(2), f.hits.Load(), "the POST is not retried")
 }
 
 func TestCancellationDuringBackoff(t *testing.T) {

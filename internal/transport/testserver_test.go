@@ -1,0 +1,215 @@
+package transport_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/internal/transport"
+)
+
+// These tests run the token sources and the HTTP stack against the shared fake, whose
+// Entra ID, Graph and CIPP verify the tokens they are given.
+
+func newTestServer(t *testing.T) *testserver.Server {
+	t.Helper()
+	srv, err := testserver.New(testserver.Options{Seed: 7, Tenants: 3, MinUsers: 3, MaxUsers: 5})
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func consentedTenant(t *testing.T, srv *testserver.Server) string {
+	t.Helper()
+	for _, tn := range srv.World.Tenants {
+		if tn.Consented {
+			return tn.ID
+		}
+	}
+	tn := srv.World.Tenants[0]
+	srv.SetConsent(tn.ID, true)
+	return tn.ID
+}
+
+func partnerConfig(srv *testserver.Server, scope string) transport.EntraConfig {
+	app := srv.PartnerApp()
+	return transport.EntraConfig{
+		AuthorityHost: srv.EntraURL(), TenantID: app.TenantID, ClientID: app.ClientID,
+		Secret: transport.Secret(app.Secret), Scope: scope, HTTPClient: srv.HTTPClient(), Service: "graph",
+	}
+}
+
+func TestTestserverClientCredentialsGraph(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	tenant := consentedTenant(t, srv)
+	cc, err := transport.NewClientCredentials(partnerConfig(srv, "https://graph.microsoft.com/.default"))
+	require.NoError(t, err)
+	c, err := transport.New(transport.Config{Service: "graph", BaseURL: srv.GraphURL(), HTTPClient: srv.HTTPClient(),
+		Tokens: cc, Limits: transport.NewLimits(transport.GraphRules(hostOf(t, srv.GraphURL()))...)})
+	require.NoError(t, err)
+
+	ctx := transport.WithTenant(t.Context(), tenant)
+	entraCalls := -1
+	for range 2 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.GraphURL()+"/v1.0/users?$select=id", nil)
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		assert.Contains(t, string(body), `"value"`)
+		if entraCalls < 0 {
+			entraCalls = srv.Requests(testserver.ServiceEntra, tenant)
+			assert.Positive(t, entraCalls)
+		}
+	}
+	assert.Equal(t, entraCalls, srv.Requests(testserver.ServiceEntra, tenant), "the token is cached across calls")
+
+	// Consent withdrawn: a new token is refused with the consent hint.
+	srv.SetConsent(tenant, false)
+	cc.Invalidate(tenant)
+	_, err = cc.Token(t.Context(), tenant)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrConsentRequired)
+	d, _ := tenantsync.Details(err)
+	assert.Equal(t, "AADSTS700016", d.Code)
+	assert.NotEmpty(t, d.RequestID)
+
+	_, err = cc.Token(t.Context(), "00000000-0000-0000-0000-00000000abcd")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
+}
+
+func TestTestserverExpiredSecret(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	cfg := partnerConfig(srv, "https://graph.microsoft.com/.default")
+	srv.ExpireSecret(cfg.ClientID)
+	cc, err := transport.NewClientCredentials(cfg)
+	require.NoError(t, err)
+	_, err = cc.Token(t.Context(), "")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrUnauthorized)
+	assert.Contains(t, tenantsync.HintOf(err), "expired")
+	assert.NotContains(t, err.Error(), cfg.Secret.Reveal())
+}
+
+func TestTestserverCIPPToken(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	creds := srv.CIPPCredentials()
+	cc, err := transport.NewClientCredentials(transport.EntraConfig{
+		AuthorityHost: srv.EntraURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
+		Secret: transport.Secret(creds.Secret), Scope: "api://" + creds.ClientID + "/.default",
+		HTTPClient: srv.HTTPClient(), Service: "cipp",
+	})
+	require.NoError(t, err)
+	c, err := transport.New(transport.Config{Service: "cipp", BaseURL: srv.CIPPURL(), HTTPClient: srv.HTTPClient(), Tokens: cc})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.CIPPURL()+"/api/ListTenants", nil)
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+}
+
+func TestTestserverRefreshToken(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	tenant := srv.World.Tenants[0].ID
+	var mu sync.Mutex
+	var stored []transport.Secret
+	rs, err := transport.NewRefreshTokenSource(partnerConfig(srv, "https://graph.microsoft.com/.default"),
+		transport.Secret(srv.PartnerRefreshToken()), func(_ context.Context, rt transport.Secret) error {
+			mu.Lock()
+			defer mu.Unlock()
+			stored = append(stored, rt)
+			return nil
+		})
+	require.NoError(t, err)
+	tok, err := rs.Token(t.Context(), tenant)
+	require.NoError(t, err)
+	assert.NotEmpty(t, tok.AccessToken)
+	assert.True(t, tok.Expiry.After(time.Now()))
+	mu.Lock()
+	require.Len(t, stored, 1, "the rotated refresh token is persisted")
+	assert.Equal(t, rs.RefreshToken(), stored[0])
+	mu.Unlock()
+
+	srv.RevokeRefreshTokens()
+	rs.Invalidate(tenant)
+	_, err = rs.Token(t.Context(), tenant)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked)
+	assert.Contains(t, tenantsync.HintOf(err), "sign in again")
+}
+
+func TestTestserverFaults(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	tenant := consentedTenant(t, srv)
+	cc, err := transport.NewClientCredentials(partnerConfig(srv, "https://graph.microsoft.com/.default"))
+	require.NoError(t, err)
+	budget := transport.NewBudget(0)
+	c, err := transport.New(transport.Config{Service: "graph", BaseURL: srv.GraphURL(), HTTPClient: srv.HTTPClient(),
+		Tokens: cc, Budget: budget, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	require.NoError(t, err)
+	tests := []struct {
+		name  string
+		fault testserver.Fault
+	}{
+		{"throttle with Retry-After", testserver.Fault{Kind: testserver.Throttle, RetryAfter: "0", Count: 2}},
+		{"throttle without Retry-After", testserver.Fault{Kind: testserver.Throttle, Count: 1}},
+		{"server error", testserver.Fault{Kind: testserver.ServerError, Status: 502, Count: 1}},
+		{"dropped connection", testserver.Fault{Kind: testserver.Drop, Count: 1}},
+	}
+	// net/http itself resends an idempotent request whose reused connection was dropped, so
+	// a Drop fault may not reach the retry budget; the others must.
+	for _, tt := range tests {
+		tt.fault.Service, tt.fault.Tenant, tt.fault.Path = testserver.ServiceGraph, tenant, "/v1.0/domains"
+		remove := srv.InjectFault(tt.fault)
+		before := srv.FaultCounts()[tt.fault.Kind]
+		req, err := http.NewRequestWithContext(transport.WithTenant(t.Context(), tenant), http.MethodGet, srv.GraphURL()+"/v1.0/domains", nil)
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err, tt.name)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, tt.name)
+		if tt.fault.Kind != testserver.Drop {
+			assert.Positive(t, budget.Stats().Retries, tt.name)
+		}
+		assert.Greater(t, srv.FaultCounts()[tt.fault.Kind], before, tt.name)
+		remove()
+	}
+
+	remove := srv.InjectFault(testserver.Fault{Service: testserver.ServiceGraph, Tenant: tenant, Kind: testserver.Truncate, Path: "/v1.0/organization"})
+	defer remove()
+	req, err := http.NewRequestWithContext(transport.WithTenant(t.Context(), tenant), http.MethodGet, srv.GraphURL()+"/v1.0/organization", nil)
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.ReadAll(resp.Body)
+	assert.ErrorIs(t, err, tenantsync.ErrUnavailable, "a truncated body is an error, not a short answer")
+}
+
+func hostOf(t *testing.T, rawURL string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	require.NoError(t, err)
+	return req.URL.Host
+}
