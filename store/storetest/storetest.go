@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -786,6 +787,8 @@ func testReviews(t *testing.T, h *harness) {
 	require.NoError(t, err)
 	assert.NotEqual(t, r1.ID, r3.ID, "a resolved review is not reopened")
 	_, err = s.AddReview(ctx, h.acct, store.Review{TenantID: "tA"})
+	assertKind(t, err, tenantsync.ErrInvalidInput)
+	_, err = s.AddReview(ctx, h.acct, store.Review{TenantID: "tA", ObjectID: "u7", Candidates: []store.ReviewCandidate{{ContactID: "c1", Score: math.NaN()}}})
 	assertKind(t, err, tenantsync.ErrInvalidInput)
 }
 

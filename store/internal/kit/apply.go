@@ -2,6 +2,7 @@ package kit
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -184,6 +185,11 @@ func CheckLink(op string, l store.ContactLink, del bool) error {
 func CheckReview(op string, r store.Review) error {
 	if r.TenantID == "" || r.ObjectID == "" {
 		return store.Invalid(op, "identify the user by tenant ID and object ID", "review without tenant or object ID")
+	}
+	for _, c := range r.Candidates {
+		if math.IsNaN(c.Score) || math.IsInf(c.Score, 0) {
+			return store.Invalid(op, "give each candidate a finite score", "review of user %s: candidate %q has score %v", r.ObjectID, c.ContactID, c.Score)
+		}
 	}
 	return nil
 }

@@ -139,7 +139,7 @@ func (s *Store) RememberMerge(ctx context.Context, acct string, m store.Merge) e
 			return err
 		}
 		_, err := q.Exec(ctx, `INSERT INTO merges (account, tenant_id, object_id, data) VALUES (?, ?, ?, ?)
-			ON CONFLICT (account, tenant_id, object_id) DO UPDATE SET data = excluded.data`, acct, m.TenantID, m.ObjectID, mustJSON(m))
+			ON CONFLICT (account, tenant_id, object_id) DO UPDATE SET data = excluded.data`, acct, m.TenantID, m.ObjectID, asJSON(m))
 		return err
 	})
 }
@@ -173,7 +173,7 @@ func (s *Store) ListMerges(ctx context.Context, acct, tenantID string) ([]store.
 func saveReview(ctx context.Context, q bq, acct string, r store.Review) error {
 	_, err := q.Exec(ctx, `INSERT INTO reviews (account, id, tenant_id, object_id, resolved, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, id) DO UPDATE SET resolved = excluded.resolved, data = excluded.data`,
-		acct, r.ID, r.TenantID, r.ObjectID, r.Resolved, micros(r.CreatedAt), mustJSON(r))
+		acct, r.ID, r.TenantID, r.ObjectID, r.Resolved, micros(r.CreatedAt), asJSON(r))
 	return err
 }
 
@@ -287,7 +287,7 @@ func putState(ctx context.Context, q bq, acct string, st store.SyncState) error 
 	st = kit.NormalizeState(st)
 	_, err := q.Exec(ctx, `INSERT INTO sync_state (account, tenant_id, next_due, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT (account, tenant_id) DO UPDATE SET next_due = excluded.next_due, data = excluded.data`,
-		acct, st.TenantID, micros(st.NextDue), mustJSON(st))
+		acct, st.TenantID, micros(st.NextDue), asJSON(st))
 	return err
 }
 

@@ -23,7 +23,7 @@ func (s *Store) PutClient(ctx context.Context, acct string, c tenantsync.Client)
 	c.ActiveUntil = store.Time(c.ActiveUntil)
 	return s.write(ctx, op, "", func(q bq) error {
 		_, err := q.Exec(ctx, `INSERT INTO clients (account, id, data) VALUES (?, ?, ?)
-			ON CONFLICT (account, id) DO UPDATE SET data = excluded.data`, acct, c.ID, mustJSON(c))
+			ON CONFLICT (account, id) DO UPDATE SET data = excluded.data`, acct, c.ID, asJSON(c))
 		return err
 	})
 }
@@ -82,7 +82,7 @@ func (s *Store) CreateContact(ctx context.Context, acct string, c tenantsync.Con
 		if !notFound(err) {
 			return err
 		}
-		_, err = q.Exec(ctx, `INSERT INTO contacts (account, client_id, id, data) VALUES (?, ?, ?, ?)`, acct, c.ClientID, c.ID, mustJSON(c))
+		_, err = q.Exec(ctx, `INSERT INTO contacts (account, client_id, id, data) VALUES (?, ?, ?, ?)`, acct, c.ClientID, c.ID, asJSON(c))
 		return err
 	})
 	if err != nil {
@@ -97,7 +97,7 @@ func (s *Store) UpdateContact(ctx context.Context, acct string, c tenantsync.Con
 		return err
 	}
 	return s.write(ctx, op, "", func(q bq) error {
-		n, err := q.Exec(ctx, `UPDATE contacts SET data = ? WHERE account = ? AND client_id = ? AND id = ?`, mustJSON(c), acct, c.ClientID, c.ID)
+		n, err := q.Exec(ctx, `UPDATE contacts SET data = ? WHERE account = ? AND client_id = ? AND id = ?`, asJSON(c), acct, c.ClientID, c.ID)
 		if err == nil && n == 0 {
 			return store.NotFound(op, "", "no contact %q of client %q", c.ID, c.ClientID)
 		}
@@ -116,7 +116,7 @@ func (s *Store) SetContactActive(ctx context.Context, acct, clientID, contactID 
 			return err
 		}
 		c.Active = active
-		_, err = q.Exec(ctx, `UPDATE contacts SET data = ? WHERE account = ? AND client_id = ? AND id = ?`, mustJSON(c), acct, clientID, contactID)
+		_, err = q.Exec(ctx, `UPDATE contacts SET data = ? WHERE account = ? AND client_id = ? AND id = ?`, asJSON(c), acct, clientID, contactID)
 		return err
 	})
 }
@@ -185,7 +185,9 @@ func scanEntry(r interface{ Scan(...any) error }) (tenantsync.AuditEntry, error)
 func entryArgs(e tenantsync.AuditEntry) []any {
 	detail := ""
 	if len(e.Detail) > 0 {
-		detail = string(mustJSON(e.Detail))
+		// A map of strings always encodes.
+		b, _ := json.Marshal(e.Detail)
+		detail = string(b)
 	}
 	return []any{e.Account, e.Seq, micros(e.At), e.Actor, e.Action, e.TenantID, e.Target, e.Phase, e.Outcome, e.Route, e.Error, detail, e.PrevHash, e.Hash}
 }

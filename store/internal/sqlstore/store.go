@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -83,14 +84,13 @@ func (s *Store) read(ctx context.Context, op, tenant string, fn func(q bq) error
 
 func scanJSON(data []byte, v any) error { return json.Unmarshal(data, v) }
 
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Every type stored here is a plain struct of strings, numbers, times and maps.
-		panic(err)
-	}
-	return b
-}
+// jsonArg encodes v as a JSON statement argument; an encoding failure fails the statement
+// rather than the process.
+type jsonArg struct{ v any }
+
+func (j jsonArg) Value() (driver.Value, error) { return json.Marshal(j.v) }
+
+func asJSON(v any) jsonArg { return jsonArg{v} }
 
 func notFound(err error) bool { return errors.Is(err, ErrNoRows) }
 
@@ -113,7 +113,7 @@ func saveTenant(ctx context.Context, q bq, acct string, rec store.TenantRecord) 
 	_, err := q.Exec(ctx, `INSERT INTO tenants (account, tenant_id, client_id, syncing, status, record) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, tenant_id) DO UPDATE SET client_id = excluded.client_id, syncing = excluded.syncing,
 		status = excluded.status, record = excluded.record`,
-		acct, rec.ID, rec.ClientID, rec.Syncing, string(rec.Status), mustJSON(rec))
+		acct, rec.ID, rec.ClientID, rec.Syncing, string(rec.Status), asJSON(rec))
 	return err
 }
 
