@@ -1,0 +1,236 @@
+package testserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// cippToken signs a token for a CIPP API client, as the fake Entra ID issues it.
+func cippToken(s *Server, c Credentials) string {
+	tok, _ := s.signToken(Claims{Audience: "api://" + c.ClientID, TenantID: c.TenantID, AppID: c.ClientID})
+	return tok
+}
+
+// cippDo calls the fake CIPP and returns status, content type and body.
+func cippDo(t *testing.T, s *Server, method, path, token string, body any) (int, string, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, s.CIPPURL()+path, rd)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.HTTPClient().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+}
+
+func cippManaged(t *testing.T, s *Server) *Tenant {
+	t.Helper()
+	for _, tn := range s.World.Tenants {
+		if tn.InCIPP && !tn.CIPPStale && len(tn.ActiveUsers()) > 0 {
+			return tn
+		}
+	}
+	t.Fatal("no managed tenant")
+	return nil
+}
+
+func TestCIPPBearerCheck(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 3, Tenants: 4})
+	admin := s.CIPPCredentials()
+	other := s.NewCIPPClient("readonly")
+	graph, _ := s.signToken(Claims{Audience: AudienceGraph, TenantID: admin.TenantID, AppID: admin.ClientID})
+	v2, _ := s.signToken(Claims{Audience: admin.ClientID, TenantID: admin.TenantID, AppID: admin.ClientID})
+	crossed, _ := s.signToken(Claims{Audience: "api://" + other.ClientID, TenantID: admin.TenantID, AppID: admin.ClientID})
+	customer, _ := s.signToken(Claims{Audience: "api://" + admin.ClientID, TenantID: cippManaged(t, s).ID, AppID: admin.ClientID})
+	unknown, _ := s.signToken(Claims{Audience: "api://0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b", TenantID: admin.TenantID, AppID: "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"})
+	for name, tok := range map[string]string{"none": "", "garbage": "a.b.c", "graph audience": graph, "v2 audience": v2,
+		"another client's audience": crossed, "customer tenant": customer, "unknown client": unknown} {
+		status, _, body := cippDo(t, s, http.MethodGet, "/api/ListTenants", tok, nil)
+		assert.Equal(t, http.StatusUnauthorized, status, name)
+		assert.Empty(t, body, "%s: EasyAuth's 401 has no body", name)
+	}
+	status, ctype, _ := cippDo(t, s, http.MethodGet, "/api/ListTenants", cippToken(s, admin), nil)
+	assert.Equal(t, http.StatusOK, status)
+	assert.True(t, strings.HasPrefix(ctype, "application/json"))
+	status, _, _ = cippDo(t, s, http.MethodGet, "/notapi/ListTenants", cippToken(s, admin), nil)
+	assert.Equal(t, http.StatusNotFound, status)
+}
+
+func TestCIPPRoles(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 3, Tenants: 4})
+	tn := cippManaged(t, s)
+	clients := map[string]Credentials{"readonly": s.NewCIPPClient("readonly"), "editor": s.NewCIPPClient("editor"), "admin": s.CIPPCredentials(), "": s.NewCIPPClient("")}
+	for endpoint, perm := range CIPPPermissions {
+		for role, creds := range clients {
+			status, ctype, body := cippDo(t, s, http.MethodPost, "/api/"+endpoint, cippToken(s, creds), map[string]any{"tenantFilter": "nobody.example", "Enable": true, "MustChange": true})
+			write := strings.HasSuffix(perm, ".ReadWrite")
+			switch {
+			case role == "":
+				assert.Equal(t, http.StatusForbidden, status)
+				assert.Equal(t, "Access to this CIPP API endpoint is not allowed, the user does not have the required permission", string(body))
+			case role == "readonly" && write:
+				assert.Equal(t, http.StatusForbidden, status, endpoint)
+				assert.Equal(t, "Access to this CIPP API endpoint is not allowed, the 'readonly' base role does not have the required permission: "+perm, string(body))
+				assert.True(t, strings.HasPrefix(ctype, "text/plain"))
+			default:
+				assert.NotEqual(t, http.StatusForbidden, status, "%s as %s: %s", endpoint, role, body)
+			}
+		}
+	}
+	// /api/me answers everyone, roleless included.
+	status, _, body := cippDo(t, s, http.MethodGet, "/api/me", cippToken(s, clients[""]), nil)
+	require.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `{"clientPrincipal":{"appId":"`+clients[""].ClientID+`","appRole":["cipp-api"]},"permissions":[]}`, string(body))
+	_, _, body = cippDo(t, s, http.MethodGet, "/api/ME", cippToken(s, clients["readonly"]), nil)
+	var me struct {
+		ClientPrincipal struct{ AppRole []string } `json:"clientPrincipal"`
+		Permissions     []string                   `json:"permissions"`
+	}
+	require.NoError(t, json.Unmarshal(body, &me))
+	assert.Nil(t, me.ClientPrincipal.AppRole)
+	assert.Contains(t, me.Permissions, "Identity.User.Read")
+	assert.NotContains(t, me.Permissions, "Identity.User.ReadWrite")
+	assert.NotNil(t, tn)
+}
+
+func TestPSLike(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		s, p string
+		want bool
+	}{
+		{"Identity.User.Read", "*.Read", true}, {"Identity.User.ReadWrite", "*.Read", false}, {"CIPP.Admin.Read", "CIPP.Admin.*", true},
+		{"anything", "*", true}, {"a.b", "A.B", true}, {"a.b", "a.c", false}, {"abc", "a*c", true}, {"ac", "a*b*c", false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, psLike(tt.s, tt.p), "%s -like %s", tt.s, tt.p)
+	}
+	assert.False(t, cippRoleAllows("editor", "Tenant.Standards.ReadWrite"))
+	assert.False(t, cippRoleAllows("admin", "CIPP.SuperAdmin.ReadWrite"))
+	assert.True(t, cippRoleAllows("superadmin", "CIPP.SuperAdmin.ReadWrite"))
+	assert.False(t, cippRoleAllows("nonsense", "Identity.User.Read"))
+}
+
+func TestCIPPTenantList(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 5, Tenants: 8})
+	tok := cippToken(s, s.CIPPCredentials())
+	var stale *Tenant
+	managed := 0
+	for _, tn := range s.World.Tenants {
+		if tn.CIPPStale {
+			stale = tn
+		}
+		if tn.InCIPP && !tn.CIPPStale {
+			managed++
+		}
+	}
+	require.NotNil(t, stale)
+	rows := func(path string) []map[string]any {
+		status, _, body := cippDo(t, s, http.MethodGet, path, tok, nil)
+		require.Equal(t, http.StatusOK, status)
+		var out []map[string]any
+		require.NoError(t, json.Unmarshal(body, &out))
+		return out
+	}
+	list := rows("/api/listtenants")
+	require.Len(t, list, managed)
+	for i := 1; i < len(list); i++ {
+		assert.LessOrEqual(t, strings.ToLower(list[i-1]["displayName"].(string)), strings.ToLower(list[i]["displayName"].(string)), "sorted by displayName")
+	}
+	sel := rows("/api/ListTenants?AllTenantSelector=true")
+	assert.Equal(t, "AllTenants", sel[0]["customerId"])
+	assert.Empty(t, rows("/api/ListTenants?TenantFilter="+stale.DefaultDomain), "stale: not in the cache")
+	assert.Len(t, rows("/api/ListTenants?TriggerRefresh=true"), managed, "the refresh runs in the background")
+	assert.Len(t, rows("/api/ListTenants"), managed+1, "and shows on the next call")
+	assert.Len(t, rows("/api/ListTenants?TenantFilter="+stale.ID), 1)
+
+	s.ServeCIPPRecorded(true)
+	assert.Len(t, rows("/api/ListTenants"), managed+2)
+	assert.Empty(t, s.cippTenant(httptestRequest("/api/ListUsers")))
+	assert.Equal(t, CIPPRecordedTenantID, s.cippTenant(httptestRequest("/api/ListUsers?tenantFilter=contoso.com")))
+	assert.Equal(t, stale.ID, s.cippTenant(httptestRequest("/api/ListUsers?TenantFilter="+url.QueryEscape(stale.InitialDomain))))
+	r := httptestRequest("/api/ExecDisableUser")
+	r.Body = io.NopCloser(strings.NewReader(`{"tenantFilter":"` + stale.DefaultDomain + `"}`))
+	assert.Equal(t, stale.ID, s.cippTenant(r))
+	b, _ := io.ReadAll(r.Body)
+	assert.Contains(t, string(b), stale.DefaultDomain, "the body is still there for the handler")
+}
+
+func httptestRequest(target string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, "https://cipp.invalid"+target, nil)
+	return r
+}
+
+func TestCIPPUnmanagedTenantAnswers(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 3, Tenants: 4})
+	tok := cippToken(s, s.CIPPCredentials())
+	for _, ep := range []string{"ListUsers", "ListMailboxes", "ListDevices", "ListDomains", "ListLicenses", "ListMFAUsers"} {
+		status, _, body := cippDo(t, s, http.MethodGet, "/api/"+ep+"?tenantFilter=nobody.example", tok, nil)
+		assert.Equal(t, http.StatusOK, status, ep)
+		assert.Equal(t, "[]", string(body), ep)
+	}
+	status, _, body := cippDo(t, s, http.MethodGet, "/api/ListConditionalAccessPolicies?tenantFilter=nobody.example", tok, nil)
+	assert.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `{"Results":[],"Metadata":null}`, string(body))
+	status, _, body = cippDo(t, s, http.MethodGet, "/api/ListUsers?tenantFilter=AllTenants", tok, nil)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, string(body), "deprecated")
+	status, _, body = cippDo(t, s, http.MethodGet, "/api/ListGraphRequest?tenantFilter=x.example&Endpoint=users&nextLink="+url.QueryEscape("https://evil.example/x"), tok, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "Graph Error: Invalid nextLink URL: https://evil.example/x - Endpoint: users", string(body))
+	tn := cippManaged(t, s)
+	status, _, body = cippDo(t, s, http.MethodGet, "/api/ListGraphRequest?tenantFilter="+tn.DefaultDomain+"&Endpoint=groups/x/members", tok, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "Graph Error: Resource not found for the segment 'groups'. - Endpoint: groups/x/members", string(body))
+	status, _, _ = cippDo(t, s, http.MethodPost, "/api/ExecResetMFA", tok, map[string]any{"tenantFilter": "nobody.example", "ID": "x"})
+	assert.Equal(t, http.StatusInternalServerError, status)
+	status, _, body = cippDo(t, s, http.MethodPost, "/api/EditGroup", tok, map[string]any{"tenantFilter": "nobody.example", "groupId": "g"})
+	assert.Equal(t, http.StatusOK, status, "EditGroup always answers 200")
+	assert.Contains(t, string(body), "Error - Graph request denied")
+	status, _, body = cippDo(t, s, http.MethodPost, "/api/ExecDisableUser", tok, map[string]any{"tenantFilter": tn.ID, "ID": "x"})
+	assert.Equal(t, http.StatusInternalServerError, status, "Enable is required")
+	assert.Contains(t, string(body), "ToBoolean")
+	status, _, _ = cippDo(t, s, http.MethodPost, "/api/ExecResetPass", tok, map[string]any{"tenantFilter": tn.ID, "ID": "x"})
+	assert.Equal(t, http.StatusInternalServerError, status, "MustChange is required")
+}
+
+func TestCIPPBodyNeedsJSONContentType(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 3, Tenants: 4})
+	tn := cippManaged(t, s)
+	u := tn.ActiveUsers()[0]
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.CIPPURL()+"/api/ExecDisableUser",
+		strings.NewReader(`{"tenantFilter":"`+tn.ID+`","ID":"`+u.ID+`","Enable":false}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+cippToken(s, s.CIPPCredentials()))
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := s.HTTPClient().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, "with text/plain every body field reads as null")
+}
