@@ -1,0 +1,162 @@
+package sync_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/graph"
+	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/memory"
+	tsync "github.com/tenantsync/tenantsync/sync"
+)
+
+func newGraphRig(t *testing.T, opts testserver.Options) (*realRig, *testserver.Tenant) {
+	t.Helper()
+	srv := testserver.NewT(t, opts)
+	tn := srv.World.Tenants[0]
+	app := srv.PartnerApp()
+	c, err := graph.NewClient(graph.Config{
+		PartnerTenantID: app.TenantID,
+		ClientID:        app.ClientID,
+		ClientSecret:    graph.Secret(app.Secret),
+		BaseURL:         srv.GraphURL(),
+		AuthorityHost:   srv.EntraURL(),
+		HTTPClient:      srv.HTTPClient(),
+		MaxRetryAfter:   10 * time.Second,
+		Tenants:         []tenantsync.Tenant{{ID: tn.ID, DisplayName: tn.Name, DefaultDomain: tn.DefaultDomain}},
+	})
+	require.NoError(t, err)
+	r := &realRig{srv: srv, contacts: tsync.NewFakeContacts(), sink: tsync.NewRecordingSink(), clock: tsync.NewManualClock()}
+	r.st = memory.New(nil, memory.WithClock(r.clock.Now))
+	r.eng, err = tsync.New(tsync.Config{
+		Store:         r.st,
+		Account:       account,
+		Sources:       []tenantsync.Source{graph.NewSource(c)},
+		Contacts:      r.contacts,
+		Writers:       map[string]tenantsync.Writer{"graph": graph.NewWriter(c)},
+		Authorizer:    tsync.FakeAuthorizer{Allowed: map[string]bool{"alice": true}},
+		Clock:         r.clock,
+		Sink:          r.sink,
+		AutoCreate:    true,
+		WritesEnabled: true,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = r.eng.Close(ctx)
+	})
+	return r, tn
+}
+
+func (r *realRig) linkOf(t *testing.T, tenantID, objectID string) (store.ContactLink, tenantsync.Contact) {
+	t.Helper()
+	l, err := r.st.GetContactLink(t.Context(), account, tenantID, objectID)
+	require.NoError(t, err)
+	c, ok := r.contacts.Get(l.ContactID)
+	require.True(t, ok)
+	return l, c
+}
+
+func TestEngineThroughGraph(t *testing.T) {
+	t.Parallel()
+	r, tn := newGraphRig(t, testserver.Options{Seed: 5, Tenants: 2, Sizes: []int{25}})
+	ctx := t.Context()
+	_, err := r.eng.Discover(ctx)
+	require.NoError(t, err)
+
+	// Initial sync on link: a full users listing whose delta link becomes the cursor.
+	require.NoError(t, r.eng.Link(ctx, "alice", tn.ID, "client-1"))
+	require.NoError(t, r.eng.Wait(ctx))
+	st, err := r.st.GetSyncState(ctx, account, tn.ID)
+	require.NoError(t, err)
+	require.Nil(t, st.LastError, "%+v", st.LastError)
+	users, err := r.st.ReadKind(ctx, account, tn.ID, tenantsync.KindUsers)
+	require.NoError(t, err)
+	assert.Len(t, users.Users, len(liveUsers(tn)))
+	cursors, err := r.st.Cursors(ctx, account, tn.ID)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(cursors[tenantsync.KindUsers], "graph|"), "the users cursor is Graph's delta link")
+
+	var people []*testserver.User
+	for _, u := range liveUsers(tn) {
+		if _, err := r.st.GetContactLink(ctx, account, tn.ID, u.ID); err == nil && u.AccountEnabled {
+			people = append(people, u)
+		}
+		if u.MailboxType == "SharedMailbox" || u.MailboxType == "RoomMailbox" || u.MailboxType == "EquipmentMailbox" {
+			_, err := r.st.GetContactLink(ctx, account, tn.ID, u.ID)
+			assert.ErrorIs(t, err, tenantsync.ErrNotFound, "%s is a %s, not a person", u.UserPrincipalName, u.MailboxType)
+		}
+	}
+	require.GreaterOrEqual(t, len(people), 3)
+
+	// Delta after full: an edit, a deletion and a newcomer travel as changes.
+	edited, deleted := people[0], people[1]
+	require.NoError(t, r.srv.World.UpdateUser(tn.ID, edited.ID, func(u *testserver.User) { u.JobTitle = "Chief Delta Officer" }))
+	require.NoError(t, r.srv.World.DeleteUser(tn.ID, deleted.ID))
+	newcomer, err := r.srv.World.AddUser(tn.ID, testserver.User{UserPrincipalName: "nina.new@" + tn.DefaultDomain, DisplayName: "Nina New",
+		GivenName: "Nina", Surname: "New", Mail: "nina.new@" + tn.DefaultDomain, ProxyAddresses: []string{"SMTP:nina.new@" + tn.DefaultDomain},
+		AccountEnabled: true, Licenses: []string{"e3"}, MailboxType: "UserMailbox"})
+	require.NoError(t, err)
+	r.clock.Advance(time.Minute)
+	rep, err := r.eng.SyncNow(ctx, tn.ID)
+	require.NoError(t, err)
+	ur := rep.Kinds[tenantsync.KindUsers]
+	assert.Equal(t, tenantsync.Changes, ur.Mode)
+	assert.Equal(t, 1, ur.Added)
+	assert.Equal(t, 1, ur.Removed)
+	assert.GreaterOrEqual(t, ur.Updated, 1)
+	got, err := r.st.GetUser(ctx, account, tn.ID, edited.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Chief Delta Officer", got.JobTitle)
+	_, c := r.linkOf(t, tn.ID, deleted.ID)
+	assert.False(t, c.Active, "a delta removal deactivates the linked contact")
+	_, c = r.linkOf(t, tn.ID, newcomer.ID)
+	assert.Equal(t, "Nina", c.FirstName)
+
+	// Expired cursor: the users kind is listed in full and removals still apply.
+	gone := people[2]
+	require.NoError(t, r.srv.World.DeleteUser(tn.ID, gone.ID))
+	r.srv.GraphExpireDeltaTokens(tn.ID)
+	r.clock.Advance(time.Minute)
+	rep, err = r.eng.SyncNow(ctx, tn.ID)
+	require.NoError(t, err)
+	ur = rep.Kinds[tenantsync.KindUsers]
+	assert.True(t, ur.FullAfterExpiry)
+	assert.Equal(t, tenantsync.Complete, ur.Mode)
+	assert.Equal(t, 1, ur.Removed)
+	_, c = r.linkOf(t, tn.ID, gone.ID)
+	assert.False(t, c.Active)
+	cursorsAfter, err := r.st.Cursors(ctx, account, tn.ID)
+	require.NoError(t, err)
+	assert.NotEqual(t, cursors[tenantsync.KindUsers], cursorsAfter[tenantsync.KindUsers], "a fresh delta link replaced the expired one")
+
+	// A write routes through Graph (CIPP does not reach the tenant) and is audited.
+	res, err := r.eng.Write(ctx, "alice", tenantsync.WriteRequest{Action: tenantsync.ActionBlockSignIn, TenantID: tn.ID, UserID: edited.ID})
+	require.NoError(t, err)
+	assert.Equal(t, "graph", res.Route)
+	r.clock.Advance(time.Minute)
+	rep, err = r.eng.SyncNow(ctx, tn.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Contacts.Deactivated, "the blocked user's contact follows on the next delta")
+	_, err = r.eng.Write(ctx, "mallory", tenantsync.WriteRequest{Action: tenantsync.ActionUnblockSignIn, TenantID: tn.ID, UserID: edited.ID})
+	require.ErrorIs(t, err, tenantsync.ErrPermissionDenied)
+	rv, err := r.st.VerifyAudit(ctx, account)
+	require.NoError(t, err)
+	assert.True(t, rv.OK())
+	entries, err := r.st.ListAudit(ctx, account, store.AuditQuery{})
+	require.NoError(t, err)
+	var outcomes []string
+	for _, e := range entries {
+		outcomes = append(outcomes, e.Action+":"+e.Phase+":"+e.Outcome)
+	}
+	assert.Equal(t, []string{"link:result:succeeded", "block_sign_in:intent:requested", "block_sign_in:result:succeeded",
+		"unblock_sign_in:intent:refused"}, outcomes)
+}
