@@ -82,18 +82,18 @@ func (x *tx) SetCursor(_ context.Context, k tenantsync.Kind, cursor string) erro
 }
 
 func (s *Store) Apply(ctx context.Context, acct, tenantID string, ch store.KindApply) (store.Applied, error) {
-	res, err := s.Commit(ctx, acct, store.Batch{TenantID: tenantID, Kinds: []store.KindApply{ch}})
+	res, err := s.commit(ctx, "Apply", acct, store.Batch{TenantID: tenantID, Kinds: []store.KindApply{ch}})
 	if err != nil {
-		if d, ok := tenantsync.Details(err); ok && d.Op == "Commit" {
-			d.Op = "Apply"
-		}
 		return store.Applied{}, err
 	}
 	return res.Kinds[0], nil
 }
 
 func (s *Store) Commit(ctx context.Context, acct string, b store.Batch) (store.BatchResult, error) {
-	const op = "Commit"
+	return s.commit(ctx, "Commit", acct, b)
+}
+
+func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (store.BatchResult, error) {
 	b.Links = slices.Clone(b.Links)
 	b.Reviews = slices.Clone(b.Reviews)
 	if b.State != nil {
