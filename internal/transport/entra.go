@@ -317,9 +317,10 @@ func NewRefreshTokenSource(cfg EntraConfig, refreshToken Secret, onRotate func(c
 			Message: "the refresh token is empty", Hint: "authorize the connection by signing in as a partner admin"}
 	}
 	if cfg.Secret == "" {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
-			Message: "redeeming a refresh token needs the app's client secret",
-			Hint:    "create a client secret under Certificates & secrets in the app registration and enter its value"}
+		if _, err := clientAssertion(cfg.Certificates, cfg.Key, cfg.ClientID, "check", time.Now()); err != nil {
+			return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
+				Message: err.Error(), Hint: "use the certificate's RSA private key, or a client secret"}
+		}
 	}
 	return &RefreshTokenSource{cfg: cfg, base: u.String(), onRotate: onRotate, refresh: refreshToken,
 		sem: make(chan struct{}, 1)}, nil
@@ -388,14 +389,23 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 		tenant = rs.cfg.TenantID
 	}
 	rt := rs.RefreshToken()
+	endpoint := rs.base + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 	form := url.Values{
 		"client_id":     {rs.cfg.ClientID},
-		"client_secret": {rs.cfg.Secret.Reveal()},
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {rt.Reveal()},
 		"scope":         {rs.cfg.Scope},
 	}
-	endpoint := rs.base + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+	if rs.cfg.Secret != "" {
+		form.Set("client_secret", rs.cfg.Secret.Reveal())
+	} else {
+		assertion, err := clientAssertion(rs.cfg.Certificates, rs.cfg.Key, rs.cfg.ClientID, endpoint, time.Now())
+		if err != nil {
+			return nil, MapEntraError(err, rs.cfg.Service, tenant)
+		}
+		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		form.Set("client_assertion", assertion)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, MapEntraError(err, rs.cfg.Service, tenant)

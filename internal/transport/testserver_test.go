@@ -2,6 +2,11 @@ package transport_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"io"
 	"net/http"
 	"sync"
@@ -212,4 +217,48 @@ func hostOf(t *testing.T, rawURL string) string {
 	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
 	require.NoError(t, err)
 	return req.URL.Host
+}
+
+func TestTestserverCertificateCredentials(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tenantsync test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	creds := srv.RegisterApp(testserver.App{DisplayName: "cert app", Certs: []*x509.Certificate{cert}})
+	cfg := transport.EntraConfig{AuthorityHost: srv.EntraURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
+		Certificates: []*x509.Certificate{cert}, Key: key, Scope: "https://graph.microsoft.com/.default", HTTPClient: srv.HTTPClient()}
+
+	cc, err := transport.NewClientCredentials(cfg)
+	require.NoError(t, err)
+	tok, err := cc.Token(t.Context(), "")
+	require.NoError(t, err, "MSAL's certificate assertion is accepted")
+	assert.NotEmpty(t, tok.AccessToken)
+
+	// The hand-written assertion of the refresh-token source is accepted too: the request gets
+	// as far as the (unknown) refresh token.
+	rs, err := transport.NewRefreshTokenSource(cfg, "not-a-refresh-token", nil)
+	require.NoError(t, err)
+	_, err = rs.Token(t.Context(), "")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked)
+
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	cfg.Key = other
+	rs, err = transport.NewRefreshTokenSource(cfg, "not-a-refresh-token", nil)
+	require.NoError(t, err)
+	_, err = rs.Token(t.Context(), "")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrUnauthorized, "a key that does not match the certificate is refused")
+	assert.Contains(t, tenantsync.HintOf(err), "certificate")
+
+	cfg.Key = "not a key"
+	_, err = transport.NewRefreshTokenSource(cfg, "rt", nil)
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
