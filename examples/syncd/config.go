@@ -1,0 +1,242 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// config is everything the daemon reads from flags and the environment. Secrets come only from
+// the environment or from files, never from flags, so they stay out of shell history and ps.
+type config struct {
+	DataDir       string
+	Listen        string
+	Account       string
+	Postgres      string // DSN; empty means the embedded SQLite store
+	KeyFile       string // 32-byte key (raw or base64) sealing stored secrets; created in DataDir when empty
+	Demo          bool   // start the fake services in-process
+	DemoTenants   int
+	DemoSeed      int64
+	DemoHugeUsers int
+	WritesEnabled bool
+	DryRun        bool
+	AutoCreate    bool
+	Writers       []string // actors holding m365.write
+	Quiet         time.Duration
+	Active        time.Duration
+	Concurrency   int
+	NoProgress    bool
+
+	CIPP    cippConfig
+	Partner partnerConfig
+}
+
+type cippConfig struct {
+	URL      string
+	TenantID string
+	ClientID string
+	Secret   string
+}
+
+type partnerConfig struct {
+	TenantID     string
+	ClientID     string
+	Secret       string
+	RefreshToken string
+}
+
+func (c cippConfig) set() bool    { return c.URL != "" || c.ClientID != "" || c.TenantID != "" }
+func (p partnerConfig) set() bool { return p.ClientID != "" || p.TenantID != "" }
+
+const usageHead = `syncd: the tenantsync evaluation daemon.
+
+With no flags it starts fake CIPP, Graph, Partner Center and Entra ID services in-process with
+about 25 demo tenants, opens an SQLite store in a data directory, links the tenants to demo
+clients and keeps them in sync, serving a JSON API on localhost.
+
+Pointed at real services, it reads every secret from the environment or from a file, never
+from a flag:
+
+  CIPP-API:       -cipp-url, -cipp-tenant-id, -cipp-client-id; secret in $TENANTSYNC_CIPP_SECRET
+                  or the file named by -cipp-secret-file
+  Partner app:    -partner-tenant-id, -partner-client-id; secret in $TENANTSYNC_PARTNER_SECRET or
+  (Graph + GDAP)  -partner-secret-file; optional SAM refresh token in $TENANTSYNC_PARTNER_REFRESH_TOKEN
+                  or -partner-refresh-token-file
+  PostgreSQL:     $TENANTSYNC_POSTGRES or -postgres-file (a file holding the DSN)
+
+Every flag can also be set as an environment variable: -cipp-url is $TENANTSYNC_CIPP_URL.
+
+Flags:
+`
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// parseConfig reads flags from args and the environment through getenv.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	var cippSecretFile, partnerSecretFile, partnerRTFile, pgFile, writers string
+	fs := flag.NewFlagSet("syncd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.DataDir, "data-dir", "tenantsync-data", "directory for the SQLite store and the secret key (created if missing)")
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8765", "address of the HTTP API (keep it on loopback)")
+	fs.StringVar(&c.Account, "account", "demo-msp", "account (MSP) ID this daemon serves")
+	fs.StringVar(&c.KeyFile, "key-file", "", "file holding the 32-byte key that seals stored secrets (default: <data-dir>/secret.key, created)")
+	fs.StringVar(&pgFile, "postgres-file", "", "file holding a PostgreSQL DSN (or set $TENANTSYNC_POSTGRES); default is the embedded SQLite store")
+	fs.BoolVar(&c.Demo, "demo", true, "start fake services with demo tenants when no real service is configured")
+	fs.IntVar(&c.DemoTenants, "demo-tenants", 25, "number of demo tenants")
+	fs.Int64Var(&c.DemoSeed, "demo-seed", 1, "seed of the demo tenants")
+	fs.IntVar(&c.DemoHugeUsers, "demo-huge-users", 10500, "users in the largest demo tenant")
+	fs.BoolVar(&c.WritesEnabled, "writes", false, "enable write actions (block sign-in, password reset, ...)")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "audit write actions without calling out")
+	fs.BoolVar(&c.AutoCreate, "auto-create", true, "create PSA contacts for unmatched people")
+	fs.StringVar(&writers, "writers", "", "comma-separated actors (X-Actor header) holding the m365.write permission")
+	fs.DurationVar(&c.Quiet, "quiet-interval", time.Hour, "sync interval of quiet clients")
+	fs.DurationVar(&c.Active, "active-interval", 10*time.Minute, "sync interval of active clients")
+	fs.IntVar(&c.Concurrency, "concurrency", 8, "tenants synced at once")
+	fs.BoolVar(&c.NoProgress, "no-progress", false, "plain log lines even on a terminal")
+	fs.StringVar(&c.CIPP.URL, "cipp-url", "", "CIPP-API Function App URL (https://<app>.azurewebsites.net)")
+	fs.StringVar(&c.CIPP.TenantID, "cipp-tenant-id", "", "tenant ID of the CIPP API client's app registration")
+	fs.StringVar(&c.CIPP.ClientID, "cipp-client-id", "", "client ID of the CIPP API client")
+	fs.StringVar(&cippSecretFile, "cipp-secret-file", "", "file holding the CIPP API client's secret (or set $TENANTSYNC_CIPP_SECRET)")
+	fs.StringVar(&c.Partner.TenantID, "partner-tenant-id", "", "partner (MSP) tenant ID of the Graph app")
+	fs.StringVar(&c.Partner.ClientID, "partner-client-id", "", "client ID of the partner's multi-tenant app")
+	fs.StringVar(&partnerSecretFile, "partner-secret-file", "", "file holding the partner app's secret (or set $TENANTSYNC_PARTNER_SECRET)")
+	fs.StringVar(&partnerRTFile, "partner-refresh-token-file", "", "file holding a partner admin's refresh token (or set $TENANTSYNC_PARTNER_REFRESH_TOKEN)")
+
+	// Environment first, flags override.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "TENANTSYNC_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("$%s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q: every setting is a flag (see -help)", fs.Arg(0))
+	}
+	for _, w := range strings.Split(writers, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			c.Writers = append(c.Writers, w)
+		}
+	}
+	var err error
+	if c.CIPP.Secret, err = secret(getenv, "TENANTSYNC_CIPP_SECRET", cippSecretFile); err != nil {
+		return c, err
+	}
+	if c.Partner.Secret, err = secret(getenv, "TENANTSYNC_PARTNER_SECRET", partnerSecretFile); err != nil {
+		return c, err
+	}
+	if c.Partner.RefreshToken, err = secret(getenv, "TENANTSYNC_PARTNER_REFRESH_TOKEN", partnerRTFile); err != nil {
+		return c, err
+	}
+	if c.Postgres, err = secret(getenv, "TENANTSYNC_POSTGRES", pgFile); err != nil {
+		return c, err
+	}
+	if c.CIPP.set() || c.Partner.set() {
+		c.Demo = false
+	}
+	return c, c.validate()
+}
+
+// secret reads a secret from a file when one is named, else from the environment.
+func secret(getenv func(string) string, env, file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("reading secret file for $%s: %v", env, err)
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return "", fmt.Errorf("secret file %s is empty", file)
+		}
+		return v, nil
+	}
+	return strings.TrimSpace(getenv(env)), nil
+}
+
+func (c config) validate() error {
+	var errs []error
+	if c.Account == "" {
+		errs = append(errs, errors.New("-account is empty: name the MSP account this daemon serves"))
+	}
+	if host, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("-listen %q is not host:port (e.g. 127.0.0.1:8765)", c.Listen))
+	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		errs = append(errs, fmt.Errorf("-listen %q is not a loopback address: the API has no TLS, keep it on 127.0.0.1", c.Listen))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 256 {
+		errs = append(errs, fmt.Errorf("-concurrency %d: use 1 to 256", c.Concurrency))
+	}
+	if c.Quiet < time.Minute || c.Active < time.Minute {
+		errs = append(errs, errors.New("-quiet-interval and -active-interval must be at least 1m"))
+	}
+	if c.CIPP.set() {
+		errs = append(errs, checkURL("-cipp-url", c.CIPP.URL))
+		errs = append(errs, checkUUID("-cipp-tenant-id", c.CIPP.TenantID, "the Directory (tenant) ID on the CIPP-API integration page"))
+		errs = append(errs, checkUUID("-cipp-client-id", c.CIPP.ClientID, "the Application (client) ID of the CIPP API client"))
+		if c.CIPP.Secret == "" {
+			errs = append(errs, errors.New("the CIPP API client's secret is missing: set $TENANTSYNC_CIPP_SECRET or -cipp-secret-file"))
+		}
+	}
+	if c.Partner.set() {
+		errs = append(errs, checkUUID("-partner-tenant-id", c.Partner.TenantID, "your partner tenant's ID"))
+		errs = append(errs, checkUUID("-partner-client-id", c.Partner.ClientID, "the Application (client) ID of the partner app"))
+		if c.Partner.Secret == "" {
+			errs = append(errs, errors.New("the partner app's secret is missing: set $TENANTSYNC_PARTNER_SECRET or -partner-secret-file"))
+		}
+	}
+	if c.Postgres != "" {
+		if _, err := url.Parse(c.Postgres); err != nil || !(strings.HasPrefix(c.Postgres, "postgres://") || strings.HasPrefix(c.Postgres, "postgresql://") || strings.Contains(c.Postgres, "host=")) {
+			errs = append(errs, errors.New("the PostgreSQL DSN is malformed: use postgres://user:password@host:5432/db or host=... dbname=..."))
+		}
+	}
+	if !c.Demo && !c.CIPP.set() && !c.Partner.set() {
+		errs = append(errs, errors.New("no service configured: pass -cipp-url/-cipp-client-id/-cipp-tenant-id or -partner-client-id/-partner-tenant-id, or leave -demo on"))
+	}
+	if c.DemoTenants < 1 || c.DemoTenants > 5000 {
+		errs = append(errs, fmt.Errorf("-demo-tenants %d: use 1 to 5000", c.DemoTenants))
+	}
+	return errors.Join(errs...)
+}
+
+func checkURL(name, v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case v == "":
+		return fmt.Errorf("%s is missing", name)
+	case err != nil || u.Host == "":
+		return fmt.Errorf("%s %q is not a URL: use https://<function-app>.azurewebsites.net", name, v)
+	case u.Scheme != "https":
+		return fmt.Errorf("%s %q must use https", name, v)
+	}
+	return nil
+}
+
+func checkUUID(name, v, what string) error {
+	if v == "" {
+		return fmt.Errorf("%s is missing: give %s", name, what)
+	}
+	if !uuidRE.MatchString(v) {
+		return fmt.Errorf("%s %q is not a GUID: give %s (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", name, v, what)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// demoSizes are the user counts of the first demo tenants: one large tenant, a mid-size one and
+// a few of a hundred or so; the rest are small.
+func demoSizes(huge int) []int {
+	return []int{huge, 1200, 350, 120, 80}
+}
+
+var legalSuffix = regexp.MustCompile(`(?i)[ ,]+(ltd\.?|limited|llc|inc\.?|gmbh|b\.v\.|pty ltd|plc|s\.a\.|ag|oy|sarl)$`)
+
+// seedDemoPSA fills an empty store with the clients and contacts a PSA would already hold for
+// the demo tenants, in the shapes real PSAs have: some clients carry the tenant's domain, some
+// only a contact at that domain, some the tenant ID itself, some only a similar name; a few
+// clients have no tenant at all. It does nothing when the store already has clients, so a
+// restart keeps what the first run and the API changed.
+func seedDemoPSA(ctx context.Context, st store.Store, account string, w *testserver.World) (int, error) {
+	existing, err := st.ListClients(ctx, account)
+	if err != nil || len(existing) > 0 {
+		return 0, err
+	}
+	n := 0
+	for i, t := range w.Tenants {
+		c := tenantsync.Client{ID: fmt.Sprintf("client-%03d", i+1), Name: t.Name}
+		switch i % 5 {
+		case 0: // the PSA knows the client's web domain
+			c.Domains = []string{t.DefaultDomain}
+		case 1: // only the contacts' addresses tell the domain
+			c.Name = legalSuffix.ReplaceAllString(t.Name, "")
+		case 2: // a technician pasted the tenant ID into the PSA
+			c.TenantIDs = []string{t.ID}
+			c.Name = strings.ToUpper(legalSuffix.ReplaceAllString(t.Name, ""))
+		case 3: // a name that differs in form only: needs a person to confirm
+			c.Name = legalSuffix.ReplaceAllString(t.Name, "") + " Limited"
+		case 4: // a secondary domain
+			for _, d := range t.Domains {
+				if d.IsVerified && !d.IsDefault && !d.IsInitial {
+					c.Domains = []string{d.Name}
+					break
+				}
+			}
+			if len(c.Domains) == 0 {
+				c.Domains = []string{t.DefaultDomain}
+			}
+		}
+		if err := st.PutClient(ctx, account, c); err != nil {
+			return n, err
+		}
+		n++
+		if err := seedContacts(ctx, st, account, c.ID, t, i); err != nil {
+			return n, err
+		}
+	}
+	for i, name := range []string{"Acme Holdings", "Northwind Traders", "Fabrikam Residences"} {
+		c := tenantsync.Client{ID: fmt.Sprintf("client-x%02d", i+1), Name: name}
+		if err := st.PutClient(ctx, account, c); err != nil {
+			return n, err
+		}
+		n++
+		if _, err := st.CreateContact(ctx, account, tenantsync.Contact{ClientID: c.ID, FirstName: "Pat", LastName: name, Email: fmt.Sprintf("pat.%d@gmail.com", i), Active: true}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// seedContacts gives a client contacts for about a third of its tenant's people, with the
+// irregularities of real PSA data: addresses in other cases, an alias instead of the primary
+// address, a missing phone, and one address entered twice (an ambiguity for the review queue).
+func seedContacts(ctx context.Context, st store.Store, account, clientID string, t *testserver.Tenant, i int) error {
+	made := 0
+	for j, u := range t.Users {
+		if u.UserType == "Guest" || u.Mail == "" || (u.MailboxType != "" && u.MailboxType != "UserMailbox") || j%3 != 0 {
+			continue
+		}
+		email := u.Mail
+		switch j % 4 {
+		case 0:
+			email = strings.ToUpper(email[:1]) + email[1:]
+		case 3:
+			for _, p := range u.ProxyAddresses {
+				if strings.HasPrefix(p, "smtp:") && !strings.Contains(p, ".onmicrosoft.com") {
+					email = strings.TrimPrefix(p, "smtp:")
+					break
+				}
+			}
+		}
+		c := tenantsync.Contact{ClientID: clientID, FirstName: u.GivenName, LastName: u.Surname, Email: email, JobTitle: u.JobTitle, Active: true}
+		if _, err := st.CreateContact(ctx, account, c); err != nil {
+			return err
+		}
+		made++
+		if made == 2 && i%2 == 0 {
+			// The same person entered twice: matching must not pick one by chance.
+			c.Email = strings.ToLower(email)
+			c.JobTitle = ""
+			if _, err := st.CreateContact(ctx, account, c); err != nil {
+				return err
+			}
+		}
+		if made >= 400 {
+			break
+		}
+	}
+	return nil
+}

@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// daemonProc is a syncd process started by a test.
+type daemonProc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	base string
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan error
+}
+
+func (d *daemonProc) output() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.out.String()
+}
+
+func buildDaemon(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "syncd")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Run(), "building syncd")
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+func startDaemon(t *testing.T, bin string, args ...string) *daemonProc {
+	t.Helper()
+	addr := freeAddr(t)
+	d := &daemonProc{t: t, base: "http://" + addr, done: make(chan error, 1)}
+	d.cmd = exec.Command(bin, append([]string{"-listen", addr}, args...)...)
+	pr, pw := io.Pipe()
+	d.cmd.Stdout, d.cmd.Stderr = pw, pw
+	require.NoError(t, d.cmd.Start())
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			d.mu.Lock()
+			d.out.WriteString(sc.Text() + "\n")
+			d.mu.Unlock()
+		}
+	}()
+	go func() {
+		err := d.cmd.Wait()
+		pw.Close()
+		d.done <- err
+	}()
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+	})
+	return d
+}
+
+func (d *daemonProc) get(path string, v any) int {
+	d.t.Helper()
+	return d.do(http.MethodGet, path, "", nil, v)
+}
+
+func (d *daemonProc) do(method, path, actor string, body any, v any) int {
+	d.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(d.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, d.base+path, rd)
+	require.NoError(d.t, err)
+	if actor != "" {
+		req.Header.Set(actorHeader, actor)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(d.t, err, "%s %s", method, path)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(d.t, err)
+	if v != nil {
+		require.NoError(d.t, json.Unmarshal(raw, v), "decoding %s %s: %s", method, path, raw)
+	}
+	return resp.StatusCode
+}
+
+// waitInitialSync polls /healthz until the daemon reports its initial sync done.
+func (d *daemonProc) waitInitialSync(timeout time.Duration) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-d.done:
+			d.t.Fatalf("syncd exited early: %v\n%s", err, d.output())
+		default:
+		}
+		var h map[string]string
+		resp, err := http.Get(d.base + "/healthz")
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&h)
+			resp.Body.Close()
+			if h["initialSync"] == "done" {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	d.t.Fatalf("initial sync not done after %s\n%s", timeout, d.output())
+}
+
+func (d *daemonProc) stop() {
+	d.t.Helper()
+	require.NoError(d.t, d.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-d.done:
+		require.NoError(d.t, err, "syncd exit after SIGTERM\n%s", d.output())
+	case <-time.After(60 * time.Second):
+		d.t.Fatalf("syncd did not stop within 60s of SIGTERM\n%s", d.output())
+	}
+}
+
+type tenantJSON struct {
+	Tenant struct {
+		ID          string
+		DisplayName string
+		ClientID    string
+		Syncing     bool
+	}
+	State struct {
+		LastSuccess time.Time
+		Counts      map[string]int
+	}
+}
+
+func linkedTenants(ts []tenantJSON) []tenantJSON {
+	var out []tenantJSON
+	for _, t := range ts {
+		if t.Tenant.ClientID != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func TestDaemonEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	bin := buildDaemon(t)
+	dataDir := t.TempDir()
+	args := []string{"-data-dir", dataDir, "-demo-tenants", "6", "-demo-huge-users", "400", "-writes", "-writers", "alice"}
+
+	d := startDaemon(t, bin, args...)
+	d.waitInitialSync(3 * time.Minute)
+	assert.Contains(t, d.output(), "data directory: "+dataDir)
+
+	var tenants []tenantJSON
+	require.Equal(t, http.StatusOK, d.get("/api/tenants", &tenants))
+	require.Len(t, tenants, 6)
+	linked := linkedTenants(tenants)
+	require.NotEmpty(t, linked, "suggestions should link some tenants")
+	for _, lt := range linked {
+		assert.False(t, lt.State.LastSuccess.IsZero(), "tenant %s linked but never synced", lt.Tenant.DisplayName)
+		assert.Positive(t, lt.State.Counts["users"], "tenant %s has no users mirrored", lt.Tenant.DisplayName)
+	}
+
+	first := linked[0]
+	var contacts []struct {
+		ID    string
+		Email string
+		M365  *struct{ ObjectID string } `json:"m365"`
+	}
+	require.Equal(t, http.StatusOK, d.get("/api/clients/"+first.Tenant.ClientID+"/contacts", &contacts))
+	require.NotEmpty(t, contacts)
+	withLink := 0
+	for _, c := range contacts {
+		if c.M365 != nil && c.M365.ObjectID != "" {
+			withLink++
+		}
+	}
+	assert.Positive(t, withLink, "contacts of a synced client carry their M365 link")
+
+	// The initial sync started moments ago: sync-now is inside the cooldown.
+	var apiErr apiError
+	req, err := http.NewRequest(http.MethodPost, d.base+"/api/tenants/"+first.Tenant.ID+"/sync", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&apiErr))
+	resp.Body.Close()
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+	assert.Equal(t, "sync_requested_too_soon", apiErr.Kind)
+
+	// A write by someone without m365.write is refused, and the refusal is audited.
+	write := map[string]string{"action": "block_sign_in", "tenantId": first.Tenant.ID, "userId": "00000000-0000-0000-0000-000000000001"}
+	apiErr = apiError{}
+	assert.Equal(t, http.StatusForbidden, d.do(http.MethodPost, "/api/writes", "mallory", write, &apiErr))
+	assert.Equal(t, "permission_denied", apiErr.Kind)
+	assert.NotEmpty(t, apiErr.Hint)
+
+	var audit struct {
+		Verified bool
+		Entries  []struct{ Actor, Action, Outcome string }
+	}
+	require.Equal(t, http.StatusOK, d.get("/api/audit", &audit))
+	assert.True(t, audit.Verified, "audit chain verifies")
+	refused := false
+	for _, e := range audit.Entries {
+		if e.Actor == "mallory" && e.Action == "block_sign_in" && e.Outcome == "refused" {
+			refused = true
+		}
+	}
+	assert.True(t, refused, "the refused write is in the audit log: %+v", audit.Entries)
+
+	var metricsText string
+	resp, err = http.Get(d.base + "/metrics")
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	metricsText = string(b)
+	assert.Contains(t, metricsText, `tenantsync_syncs_total{outcome="ok"}`)
+	assert.Contains(t, metricsText, "tenantsync_round_trips_total")
+
+	d.stop()
+	assert.Contains(t, d.output(), "stopped: leases released")
+
+	// Restart on the same data: the links, the synced state and the contacts are kept.
+	d2 := startDaemon(t, bin, args...)
+	d2.waitInitialSync(3 * time.Minute)
+	assert.NotContains(t, d2.output(), "created", "the PSA clients are not seeded twice")
+	var again []tenantJSON
+	require.Equal(t, http.StatusOK, d2.get("/api/tenants", &again))
+	assert.Len(t, linkedTenants(again), len(linked))
+	var contacts2 []json.RawMessage
+	require.Equal(t, http.StatusOK, d2.get("/api/clients/"+first.Tenant.ClientID+"/contacts", &contacts2))
+	assert.Len(t, contacts2, len(contacts), "contacts kept across the restart, none duplicated")
+	require.Equal(t, http.StatusOK, d2.get("/api/audit", &audit))
+	assert.True(t, audit.Verified)
+	d2.stop()
+}
+
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"cipp secret missing", []string{"-cipp-url", "https://cipp.example.net", "-cipp-tenant-id", "6b9a2d1e-0000-4000-8000-000000000001", "-cipp-client-id", "6b9a2d1e-0000-4000-8000-000000000002"}, nil, "TENANTSYNC_CIPP_SECRET"},
+		{"cipp url not https", []string{"-cipp-url", "http://cipp.example.net", "-cipp-tenant-id", "6b9a2d1e-0000-4000-8000-000000000001", "-cipp-client-id", "6b9a2d1e-0000-4000-8000-000000000002"}, map[string]string{"TENANTSYNC_CIPP_SECRET": "s"}, "must use https"},
+		{"client id not a guid", []string{"-partner-tenant-id", "6b9a2d1e-0000-4000-8000-000000000001", "-partner-client-id", "my-app"}, map[string]string{"TENANTSYNC_PARTNER_SECRET": "s"}, "is not a GUID"},
+		{"listen not loopback", []string{"-listen", "0.0.0.0:8080"}, nil, "not a loopback address"},
+		{"bad postgres dsn", nil, map[string]string{"TENANTSYNC_POSTGRES": "mysql://x"}, "DSN is malformed"},
+		{"env flag bad value", nil, map[string]string{"TENANTSYNC_CONCURRENCY": "many"}, "TENANTSYNC_CONCURRENCY"},
+		{"stray argument", []string{"run"}, nil, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseConfig(tt.args, env(tt.env), io.Discard)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.True(t, c.Demo, "no service configured: demo mode")
+
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte("s3cret\n"), 0o600))
+	c, err = parseConfig([]string{"-cipp-url", "https://cipp.example.net", "-cipp-tenant-id", "6b9a2d1e-0000-4000-8000-000000000001", "-cipp-client-id", "6b9a2d1e-0000-4000-8000-000000000002", "-cipp-secret-file", secretFile}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "s3cret", c.CIPP.Secret)
+	assert.False(t, c.Demo, "a configured service turns the demo off")
+}
+
+func TestHelpDocumentsEverySetting(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	_, err := parseConfig([]string{"-help"}, func(string) string { return "" }, &buf)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	for _, want := range []string{"TENANTSYNC_CIPP_SECRET", "TENANTSYNC_PARTNER_SECRET", "TENANTSYNC_POSTGRES", "-cipp-url", "-partner-client-id", "-data-dir", "-writers"} {
+		assert.Contains(t, buf.String(), want)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	p := newProgress(&buf, true)
+	p.setTotal(3)
+	p.started("t1")
+	p.userCount("t1", 120)
+	p.finishedTenant("t1", "Contoso Ltd", 150, nil)
+	p.finishedTenant("t2", "Fabrikam", 0, fmt.Errorf("boom"))
+	p.finish()
+	out := buf.String()
+	assert.Contains(t, out, "\r\033[K")
+	assert.Contains(t, out, "initial sync: 2/3 tenants done, 150 users synced, 1 errors")
+	assert.Contains(t, out, "sync of Fabrikam failed: boom")
+
+	buf.Reset()
+	p = newProgress(&buf, false)
+	p.setTotal(1)
+	p.finishedTenant("t1", "Contoso Ltd", 5, nil)
+	assert.NotContains(t, buf.String(), "\r", "plain log lines when not on a terminal")
+	assert.True(t, strings.HasSuffix(buf.String(), "\n"))
+}
+
+func TestMetricsFormat(t *testing.T) {
+	t.Parallel()
+	m := newMetrics()
+	m.add("tenantsync_sync_errors_total", 2, "kind", `role "missing"`)
+	var buf bytes.Buffer
+	m.writeTo(&buf)
+	assert.Contains(t, buf.String(), "# TYPE tenantsync_sync_errors_total counter")
+	assert.Contains(t, buf.String(), `tenantsync_sync_errors_total{kind="role \"missing\""} 2`)
+}
