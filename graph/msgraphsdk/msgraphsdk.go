@@ -1,0 +1,199 @@
+package msgraphsdk
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"golang.org/x/oauth2"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/graph"
+	"github.com/tenantsync/tenantsync/internal/transport"
+)
+
+// TokenSource produces bearer tokens per tenant; graph.Client.TokenSource returns one.
+type TokenSource interface {
+	Token(ctx context.Context, tenant string) (*oauth2.Token, error)
+}
+
+type options struct {
+	baseURL    string
+	httpClient *http.Client
+	tr         *transport.Client
+	budget     *transport.Budget
+	limits     *transport.Limits
+}
+
+// Option configures NewGraphServiceClient.
+type Option func(*options) error
+
+// WithBaseURL sets Graph's origin (default https://graph.microsoft.com); tokens are sent to it
+// only.
+func WithBaseURL(origin string) Option {
+	return func(o *options) error {
+		o.baseURL = origin
+		return nil
+	}
+}
+
+// WithHTTPClient sets the client under the transport (TLS settings, dialer).
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error {
+		o.httpClient = c
+		return nil
+	}
+}
+
+// WithRetryBudget shares the engine's retry budget and rate limiters with the SDK's requests.
+func WithRetryBudget(b *transport.Budget, l *transport.Limits) Option {
+	return func(o *options) error {
+		o.budget, o.limits = b, l
+		return nil
+	}
+}
+
+// FromClient takes the token source, origin and transport of a graph.Client, so the SDK's
+// requests share its token cache, rate limiters, retry budget and redaction.
+func FromClient(c *graph.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("msgraphsdk: FromClient(nil)")
+		}
+		o.baseURL = c.BaseURL()
+		o.tr = c.Transport()
+		return nil
+	}
+}
+
+// NewGraphServiceClient returns the official msgraph-sdk-go client for one customer tenant,
+// authenticated with tokens (the tenant's token from the same source the lean client uses) and
+// sent through tenantsync's transport. See NewRequestAdapter for what is changed from the SDK's
+// defaults.
+func NewGraphServiceClient(ctx context.Context, tokens TokenSource, tenantID string, opts ...Option) (*msgraph.GraphServiceClient, error) {
+	adapter, err := NewRequestAdapter(ctx, tokens, tenantID, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return msgraph.NewGraphServiceClient(adapter), nil
+}
+
+// NewRequestAdapter builds the request adapter NewGraphServiceClient uses. Keep it when you need
+// the adapter (msgraphcore.NewPageIterator, batch requests): the SDK's GetAdapter has panicked on
+// a set adapter in some versions.
+//
+// Differences from the SDK's defaults, and why:
+//   - Kiota's retry handler is off: the transport already retries 429/5xx with Retry-After, a
+//     shared budget and per-tenant rate limits, and two retry layers would multiply the attempts.
+//   - Requests go through transport.Client.Do, so bodies are bounded, errors redacted, tokens
+//     sent only to the configured origin.
+//   - The token provider answers only for the configured Graph host and port, and https only.
+//
+// Kiota's gzip compression of request bodies stays on; Graph (and the fake) accept it.
+func NewRequestAdapter(ctx context.Context, tokens TokenSource, tenantID string, opts ...Option) (*msgraph.GraphRequestAdapter, error) {
+	o := &options{baseURL: graph.DefaultBaseURL}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	if tokens == nil {
+		return nil, invalid("pass the token source of a graph.Client (Client.TokenSource)", "no token source")
+	}
+	if tenantID == "" || strings.ContainsAny(tenantID, "/?#") {
+		return nil, invalid("pass the customer tenant ID", "invalid tenant %q", tenantID)
+	}
+	base, err := url.Parse(o.baseURL)
+	if err != nil || base.Scheme != "https" || base.Host == "" {
+		return nil, invalid("set an https origin such as https://graph.microsoft.com", "invalid base URL %q", o.baseURL)
+	}
+	origin := base.Scheme + "://" + base.Host
+	tr := o.tr
+	if tr == nil {
+		tr, err = transport.New(transport.Config{
+			Service:    "graph",
+			BaseURL:    origin,
+			HTTPClient: o.httpClient,
+			Tokens:     tokens,
+			Budget:     o.budget,
+			Limits:     o.limits,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	provider := &tokenProvider{tokens: tokens, tenant: tenantID, origin: base}
+	if provider.hosts, err = absauth.NewAllowedHostsValidatorErrorCheck([]string{base.Hostname()}); err != nil {
+		return nil, invalid("set a plain host name", "allowed host: %v", err)
+	}
+	never := func(time.Duration, int, *http.Request, *http.Response) bool { return false }
+	middlewares, err := khttp.GetDefaultMiddlewaresWithOptions(&khttp.RetryHandlerOptions{ShouldRetry: never})
+	if err != nil {
+		return nil, err
+	}
+	clientOptions := msgraph.GetDefaultClientOptions()
+	middlewares = append([]khttp.Middleware{
+		msgraphcore.NewGraphTelemetryHandler(&clientOptions),
+		khttp.NewUrlReplaceHandler(true, msgraphcore.ReplacementPairs),
+	}, middlewares...)
+	hc := &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(&doer{tr: tr, tenant: tenantID}, middlewares...),
+		// Kiota's redirect middleware follows redirects itself.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	adapter, err := msgraph.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		absauth.NewBaseBearerTokenAuthenticationProvider(provider), nil, nil, hc)
+	if err != nil {
+		return nil, err
+	}
+	adapter.SetBaseUrl(origin + "/v1.0")
+	return adapter, nil
+}
+
+func invalid(hint, format string, args ...any) error {
+	e := tenantsync.Errorf(tenantsync.ErrInvalidInput, hint, format, args...)
+	e.Service, e.Op = "graph", "msgraphsdk"
+	return e
+}
+
+// tokenProvider is kiota's AccessTokenProvider over a per-tenant token source.
+type tokenProvider struct {
+	tokens TokenSource
+	tenant string
+	origin *url.URL
+	hosts  *absauth.AllowedHostsValidator
+}
+
+// GetAuthorizationToken returns the tenant's token for the configured origin and "" (no token)
+// for any other URL, as kiota's providers do for hosts they do not serve.
+func (p *tokenProvider) GetAuthorizationToken(ctx context.Context, u *url.URL, _ map[string]any) (string, error) {
+	if u == nil || !p.hosts.IsUrlHostValid(u) || !strings.EqualFold(u.Host, p.origin.Host) || u.Scheme != "https" {
+		return "", nil
+	}
+	tok, err := p.tokens.Token(ctx, p.tenant)
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
+}
+
+// GetAllowedHostsValidator returns the hosts tokens may be sent to.
+func (p *tokenProvider) GetAllowedHostsValidator() *absauth.AllowedHostsValidator { return p.hosts }
+
+// doer sends the SDK's requests through the transport, tagged with the tenant so the right
+// rate limiter and token apply.
+type doer struct {
+	tr     *transport.Client
+	tenant string
+}
+
+func (d *doer) RoundTrip(r *http.Request) (*http.Response, error) {
+	return d.tr.Do(r.WithContext(transport.WithTenant(r.Context(), d.tenant)))
+}
