@@ -91,6 +91,10 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	}
 	var errs []error
 	for _, k := range kinds {
+		if !k.Valid() {
+			res.Kinds[k] = tenantsync.Unavailability(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
+			continue
+		}
 		if _, done := res.Kinds[k]; done {
 			continue
 		}
@@ -103,20 +107,31 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 		res.Kinds[k] = kr
 	}
 	res.RoundTrips = s.c.attemptCount(t.CustomerID) - before
-	if len(errs) == len(kinds) && allUnauthorized(errs) {
-		// The token itself was refused: the tenant could not be reached at all.
+	if len(errs) == len(res.Kinds) && unreachable(errs) {
+		// The token was refused, or CIPP has no working access to the tenant: the tenant could
+		// not be reached at all, which is one error rather than seven.
 		return nil, errs[0]
 	}
 	return res, nil
 }
 
-func allUnauthorized(errs []error) bool {
-	for _, e := range errs {
-		if !errors.Is(e, tenantsync.ErrUnauthorized) {
+// unreachable reports whether every error is the same access failure.
+func unreachable(errs []error) bool {
+	if len(errs) == 0 {
+		return false
+	}
+	kind := tenantsync.KindOf(errs[0])
+	switch kind {
+	case tenantsync.ErrUnauthorized, tenantsync.ErrConsentRequired, tenantsync.ErrAuthorizationRevoked:
+	default:
+		return false
+	}
+	for _, e := range errs[1:] {
+		if tenantsync.KindOf(e) != kind {
 			return false
 		}
 	}
-	return len(errs) > 0
+	return true
 }
 
 func (s *Source) fetchKind(ctx context.Context, t Tenant, id string, k tenantsync.Kind, progress func(tenantsync.Kind, int)) *tenantsync.KindResult {

@@ -383,3 +383,71 @@ func TestGraphPagingGuards(t *testing.T) {
 	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	require.ErrorIs(t, err, tenantsync.ErrIncomplete)
 }
+
+// TestFailingTenantErrorShapes drives CIPP's endpoint-specific error shapes (500 text, 403
+// ["msg"], 500 ["msg"], 400 "Graph Error: ...", 200 [] for CA policies, 500 {"Results"} for
+// actions, 200 "Error - " lines for EditGroup) through the client for each failure cause.
+func TestFailingTenantErrorShapes(t *testing.T) {
+	t.Parallel()
+	causes := []struct {
+		msg  string
+		kind error
+		hint string
+	}{
+		{testserver.CIPPErrConsent, tenantsync.ErrConsentRequired, HintConsent},
+		{testserver.CIPPErrTokenExpired, tenantsync.ErrAuthorizationRevoked, HintCIPPTokens},
+		{testserver.CIPPErrPermissions, tenantsync.ErrRoleMissing, HintCPV},
+		{testserver.CIPPErrLicence, tenantsync.ErrLicenseRequired, HintLicence},
+	}
+	for _, cause := range causes {
+		t.Run(cause.kind.Error(), func(t *testing.T) {
+			t.Parallel()
+			srv := newFake(t, testserver.Options{})
+			c := adminClient(t, srv)
+			tn := managedTenant(t, c)
+			srv.FailCIPPTenant(tn.CustomerID, cause.msg)
+			ctx := t.Context()
+			id := tn.CustomerID
+			calls := map[string]func() error{
+				"ListUsers":        func() error { _, err := c.Users(ctx, id); return err },
+				"ListMailboxes":    func() error { _, err := c.Mailboxes(ctx, id); return err },
+				"ListDevices":      func() error { _, err := c.Devices(ctx, id); return err },
+				"ListDomains":      func() error { _, err := c.Domains(ctx, id); return err },
+				"ListLicenses":     func() error { _, err := c.Licenses(ctx, id); return err },
+				"ListMFAUsers":     func() error { _, err := c.MFAUsers(ctx, id); return err },
+				"ListGraphRequest": func() error { _, err := c.SecureScore(ctx, id); return err },
+				"ExecDisableUser":  func() error { _, err := c.SetSignInEnabled(ctx, id, "u@x", false); return err },
+				"ExecResetPass":    func() error { _, err := c.ResetPassword(ctx, id, "u@x", "U", true); return err },
+				"ExecRevokeSessions": func() error {
+					_, err := c.RevokeSessions(ctx, id, "u", "u@x")
+					return err
+				},
+				"ExecResetMFA": func() error { _, err := c.ResetMFA(ctx, id, "u@x"); return err },
+				"EditGroup":    func() error { _, err := c.AddGroupMember(ctx, id, "g", "u", "u@x"); return err },
+			}
+			for name, call := range calls {
+				err := call()
+				require.Error(t, err, name)
+				assert.ErrorIs(t, err, cause.kind, name)
+				assert.Equal(t, cause.hint, tenantsync.HintOf(err), name)
+			}
+			ca, err := c.ConditionalAccessPolicies(ctx, id)
+			require.NoError(t, err, "CIPP swallows this endpoint's errors")
+			assert.Empty(t, ca)
+
+			res, err := NewSource(c).Fetch(ctx, tenantsync.FetchRequest{TenantID: id})
+			if cause.kind == tenantsync.ErrConsentRequired || cause.kind == tenantsync.ErrAuthorizationRevoked {
+				require.ErrorIs(t, err, cause.kind, "no access at all is one error")
+				return
+			}
+			require.NoError(t, err)
+			for _, k := range tenantsync.AllKinds() {
+				assert.Equal(t, tenantsync.Unavailable, res.Result(k).Mode, k)
+			}
+			srv.FailCIPPTenant(id, "")
+			res, err = NewSource(c).Fetch(ctx, tenantsync.FetchRequest{TenantID: id, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
+			require.NoError(t, err)
+			assert.Equal(t, tenantsync.Complete, res.Result(tenantsync.KindUsers).Mode)
+		})
+	}
+}

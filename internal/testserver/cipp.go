@@ -51,7 +51,74 @@ func cippRecorded(name string) []byte {
 type cippState struct {
 	cippRecordedOn atomic.Bool
 	cippMu         sync.Mutex
-	cippRevoked    map[string]int // user ID → ExecRevokeSessions calls
+	cippRevoked    map[string]int    // user ID → ExecRevokeSessions calls
+	cippFailing    map[string]string // tenant ID → the message CIPP's Graph calls fail with
+}
+
+// Messages CIPP's Get-NormalizedError produces for the usual reasons its calls into a
+// customer tenant fail, for FailCIPPTenant.
+const (
+	CIPPErrConsent      = "We cannot access this tenant as consent has not been given, please try refreshing the CPV permissions in the application settings menu."
+	CIPPErrPermissions  = "We do not have permissions to access this resource, try performing a CPV refresh in Application Settings -> Permissions. "
+	CIPPErrTokenExpired = "The CIPP user access token has expired. Run the Setup Wizard to refresh your tokens."
+	CIPPErrLicence      = "Required license not available for this tenant"
+)
+
+// FailCIPPTenant makes every call CIPP makes into a managed tenant fail with message (one of
+// the CIPPErr* texts, or any text), each endpoint answering in its own error shape (reference
+// cipp-api.md §3.3). An empty message ends the failure.
+func (s *Server) FailCIPPTenant(tenantID, message string) {
+	s.cippMu.Lock()
+	defer s.cippMu.Unlock()
+	if s.cippFailing == nil {
+		s.cippFailing = map[string]string{}
+	}
+	if message == "" {
+		delete(s.cippFailing, strings.ToLower(tenantID))
+		return
+	}
+	s.cippFailing[strings.ToLower(tenantID)] = message
+}
+
+// cippFailure answers a call into a failing tenant the way each endpoint reports errors; it
+// returns false when the endpoint is unaffected.
+func (s *Server) cippFailure(w http.ResponseWriter, endpoint string, c *cippRequest) bool {
+	if c.t == nil {
+		return false
+	}
+	s.cippMu.Lock()
+	msg, failing := s.cippFailing[strings.ToLower(c.t.ID)]
+	s.cippMu.Unlock()
+	if !failing {
+		return false
+	}
+	results := func(status int, text string) { writeCIPPJSON(w, status, map[string]any{"Results": text}) }
+	switch endpoint {
+	case "listusers", "listlicenses":
+		// No try/catch: the exception text as the body.
+		writeCIPPText(w, http.StatusInternalServerError, msg)
+	case "listmailboxes", "listdevices", "listmfausers":
+		writeCIPPJSON(w, http.StatusForbidden, []string{msg})
+	case "listdomains":
+		writeCIPPJSON(w, http.StatusInternalServerError, []string{msg})
+	case "listgraphrequest":
+		writeCIPPText(w, http.StatusBadRequest, "Graph Error: "+msg+" - Endpoint: "+strings.Trim(c.param("Endpoint"), "/"))
+	case "listconditionalaccesspolicies":
+		writeCIPPJSON(w, http.StatusOK, map[string]any{"Results": []any{}, "Metadata": nil})
+	case "execdisableuser":
+		results(http.StatusInternalServerError, fmt.Sprintf("Failed to set sign-in state for %s. Error: %s", c.param("ID"), msg))
+	case "execresetpass":
+		results(http.StatusInternalServerError, fmt.Sprintf("Failed to reset password for %s, %s. Error: %s", c.param("displayName"), c.param("ID"), msg))
+	case "execrevokesessions":
+		results(http.StatusInternalServerError, fmt.Sprintf("Failed to revoke sessions for %s. Error: %s", c.param("Username"), msg))
+	case "execresetmfa":
+		results(http.StatusInternalServerError, fmt.Sprintf("Failed to get MFA methods for user %s. Error: %s", c.param("ID"), msg))
+	case "editgroup":
+		writeCIPPJSON(w, http.StatusOK, map[string]any{"Results": []string{"Error - " + msg}})
+	default:
+		return false
+	}
+	return true
 }
 
 // ServeCIPPRecorded adds (or removes) the recorded tenant contoso.com to CIPP's tenant list.
@@ -271,6 +338,9 @@ func (s *Server) serveCIPP(w http.ResponseWriter, r *http.Request) {
 		req.filter = req.param("TenantFilter")
 	}
 	req.t, req.rec = s.cippLookup(req.filter)
+	if s.cippFailure(w, lower, req) {
+		return
+	}
 	h(s, w, req)
 }
 
