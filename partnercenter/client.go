@@ -3,6 +3,8 @@ package partnercenter
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,8 +41,10 @@ const (
 // GDAP calls ask for Config.PartnerTenantID.
 type TokenSource = transport.TokenSource
 
-// Config configures a Client. At least one of PartnerCenterTokens and GraphTokens is required:
-// the first enables customer calls and consent, the second GDAP relationships.
+// Config configures a Client. Tokens come either from PartnerCenterTokens and GraphTokens, or
+// from the partner admin's Secure Application Model refresh token (ClientID, ClientSecret or a
+// certificate, and RefreshToken), which builds both. Partner Center tokens enable customer calls
+// and consent; Graph tokens enable GDAP relationships.
 type Config struct {
 	// PartnerTenantID is the partner's own Entra tenant; GDAP relationships are read with a
 	// Graph token issued for it. Required with GraphTokens.
@@ -51,6 +55,18 @@ type Config struct {
 	// GraphTokens yields Microsoft Graph tokens for the partner tenant, delegated through the
 	// partner user (DelegatedAdminRelationship.Read.All).
 	GraphTokens TokenSource
+	// ClientID is the partner app's application (client) ID; ClientSecret its secret value, or
+	// Certificates and PrivateKey its certificate. RefreshToken is the partner admin's SAM
+	// refresh token; every redemption rotates it and hands the new one to
+	// OnRefreshTokenRotated, which must store it. AuthorityHost defaults to
+	// https://login.microsoftonline.com.
+	ClientID              string
+	ClientSecret          Secret
+	Certificates          []*x509.Certificate
+	PrivateKey            crypto.PrivateKey
+	RefreshToken          Secret
+	OnRefreshTokenRotated func(ctx context.Context, newToken Secret) error
+	AuthorityHost         string
 	// PartnerCenterURL and GraphURL default to the public cloud endpoints.
 	PartnerCenterURL string
 	GraphURL         string
@@ -149,8 +165,15 @@ func invalidConfig(hint, format string, args ...any) error {
 }
 
 func (c *Client) applyDefaults(cfg *Config) error {
+	if cfg.AuthorityHost == "" {
+		cfg.AuthorityHost = DefaultAuthorityHost
+	}
+	if err := samTokenSources(cfg); err != nil {
+		return err
+	}
 	if cfg.PartnerCenterTokens == nil && cfg.GraphTokens == nil {
-		return invalidConfig("set PartnerCenterTokens (customers, consent) and/or GraphTokens (GDAP relationships)",
+		return invalidConfig("set ClientID, ClientSecret and RefreshToken (the partner admin's SAM token), or "+
+			"PartnerCenterTokens (customers, consent) and/or GraphTokens (GDAP relationships)",
 			"no token source configured")
 	}
 	if cfg.GraphTokens != nil {

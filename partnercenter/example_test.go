@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
 )
 
@@ -89,20 +90,48 @@ func ExampleMergeRelationships() {
 	// 1 Microsoft-led relationship set aside
 }
 
-// The discovery's ListTenants method value is the tenant lister graph.Source accepts, so tenants
-// a partner adds in Partner Center or through a new GDAP relationship appear on the next cycle.
+// Discovery with the partner admin's Secure Application Model refresh token: Partner Center
+// customers and active GDAP customers, every cycle. The fake stands in for Microsoft; a real
+// program leaves the URLs empty and stores every rotated refresh token.
 func ExampleDiscovery_ListTenants() {
-	var tokens partnercenter.TokenSource // a SAM token source for the partner admin
-	c, err := partnercenter.NewClient(partnercenter.Config{
-		PartnerTenantID:     "11111111-2222-4333-8444-555555555555",
-		PartnerCenterTokens: tokens,
-	})
+	srv, err := testserver.New(testserver.Options{Seed: 4, Tenants: 6})
 	if err != nil {
-		fmt.Println(tenantsync.KindName(tenantsync.KindOf(err)), "-", tenantsync.HintOf(err))
+		fmt.Println(err)
 		return
 	}
+	defer srv.Close()
+	app := srv.PartnerApp()
+	c, err := partnercenter.NewClient(partnercenter.Config{
+		PartnerTenantID: app.TenantID,
+		ClientID:        app.ClientID,
+		ClientSecret:    partnercenter.Secret(app.Secret),
+		RefreshToken:    partnercenter.Secret(srv.PartnerRefreshToken()),
+		OnRefreshTokenRotated: func(ctx context.Context, newToken partnercenter.Secret) error {
+			return nil // store newToken, encrypted, for the next start
+		},
+		AuthorityHost:    srv.EntraURL(),
+		PartnerCenterURL: srv.PartnerCenterURL(),
+		GraphURL:         srv.GraphURL(),
+		HTTPClient:       srv.HTTPClient(),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The method value is the tenant lister graph.Config.TenantLister takes.
 	var lister func(context.Context) ([]tenantsync.Tenant, error) = c.Discovery().ListTenants
-	_ = lister
+	tenants, err := lister(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	described := 0
+	for _, t := range tenants {
+		if t.DisplayName != "" && t.Relationship != "" && t.Source == "partnercenter" {
+			described++
+		}
+	}
+	fmt.Println(len(tenants) == described, len(tenants) > 0)
 	// Output:
-	// invalid_input - set PartnerCenterTokens (customers, consent) and/or GraphTokens (GDAP relationships)
+	// true true
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -14,74 +12,36 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/oauth2"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/internal/transport"
 )
 
-// samTokens redeems the fake partner admin's refresh token for one resource, as the Secure
-// Application Model does, keeping the rotated refresh token and the access token until it
-// nears expiry.
-func samTokens(srv *testserver.Server, scope string) TokenSource {
+// graphAudienceTokens redeems the partner admin's refresh token for Graph, the wrong audience
+// for Partner Center.
+func graphAudienceTokens(t *testing.T, srv *testserver.Server) TokenSource {
 	app := srv.PartnerApp()
-	var mu sync.Mutex
-	refresh := srv.PartnerRefreshToken()
-	var cached *oauth2.Token
-	hc := srv.HTTPClient()
-	return tokenFunc(func(ctx context.Context, _ string) (*oauth2.Token, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if cached != nil && time.Until(cached.Expiry) > time.Minute {
-			return cached, nil
-		}
-		form := url.Values{"client_id": {app.ClientID}, "client_secret": {app.Secret}, "grant_type": {"refresh_token"},
-			"refresh_token": {refresh}, "scope": {scope + " offline_access"}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.EntraURL()+"/"+app.TenantID+"/oauth2/v2.0/token",
-			strings.NewReader(form.Encode()))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		var body struct {
-			AccessToken  string `json:"access_token"`
-			RefreshToken string `json:"refresh_token"`
-			ExpiresIn    int    `json:"expires_in"`
-			Error        string `json:"error"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("token endpoint: %d %s", resp.StatusCode, body.Error)
-		}
-		refresh = body.RefreshToken
-		cached = &oauth2.Token{AccessToken: body.AccessToken, TokenType: "Bearer", Expiry: time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)}
-		return cached, nil
-	})
-}
-
-type tokenFunc func(ctx context.Context, tenant string) (*oauth2.Token, error)
-
-func (f tokenFunc) Token(ctx context.Context, tenant string) (*oauth2.Token, error) {
-	return f(ctx, tenant)
+	ts, err := transport.NewRefreshTokenSource(transport.EntraConfig{AuthorityHost: srv.EntraURL(), TenantID: app.TenantID,
+		ClientID: app.ClientID, Secret: transport.Secret(app.Secret), Scope: "https://graph.microsoft.com/.default",
+		HTTPClient: srv.HTTPClient()}, transport.Secret(srv.PartnerRefreshToken()), nil)
+	require.NoError(t, err)
+	return ts
 }
 
 func fakeClient(t *testing.T, srv *testserver.Server, mut ...func(*Config)) *Client {
 	t.Helper()
+	app := srv.PartnerApp()
 	cfg := Config{
-		PartnerTenantID:     srv.World.PartnerTenantID,
-		PartnerCenterTokens: samTokens(srv, "https://api.partnercenter.microsoft.com/user_impersonation"),
-		GraphTokens:         samTokens(srv, "https://graph.microsoft.com/.default"),
-		PartnerCenterURL:    srv.PartnerCenterURL(),
-		GraphURL:            srv.GraphURL(),
-		HTTPClient:          srv.HTTPClient(),
-		MinBackoff:          time.Millisecond,
+		PartnerTenantID:  srv.World.PartnerTenantID,
+		ClientID:         app.ClientID,
+		ClientSecret:     Secret(app.Secret),
+		RefreshToken:     Secret(srv.PartnerRefreshToken()),
+		AuthorityHost:    srv.EntraURL(),
+		PartnerCenterURL: srv.PartnerCenterURL(),
+		GraphURL:         srv.GraphURL(),
+		HTTPClient:       srv.HTTPClient(),
+		MinBackoff:       time.Millisecond,
 	}
 	for _, m := range mut {
 		m(&cfg)
@@ -152,7 +112,7 @@ func TestFakePartnerCenterThrottling(t *testing.T) {
 func TestFakePartnerCenterRefusesAGraphToken(t *testing.T) {
 	t.Parallel()
 	srv := testserver.NewT(t, testserver.Options{Seed: 3, Tenants: 5, MinUsers: 1, MaxUsers: 2})
-	c := fakeClient(t, srv, func(c *Config) { c.PartnerCenterTokens = samTokens(srv, "https://graph.microsoft.com/.default") })
+	c := fakeClient(t, srv, func(c *Config) { c.PartnerCenterTokens = graphAudienceTokens(t, srv) })
 	_, err := c.AllCustomers(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrUnauthorized)
 	assert.Contains(t, tenantsync.HintOf(err), "api.partnercenter.microsoft.com")
@@ -269,4 +229,62 @@ func TestFakeReadinessStates(t *testing.T) {
 		assert.Equal(t, StateRoleMissing, st.State)
 		assert.Contains(t, st.Action, role)
 	}
+}
+
+func TestFakeSAMRefreshTokenRotation(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 3, Tenants: 5, MinUsers: 1, MaxUsers: 2})
+	first := srv.PartnerRefreshToken()
+	var mu sync.Mutex
+	var rotated []Secret
+	c := fakeClient(t, srv, func(c *Config) {
+		c.OnRefreshTokenRotated = func(_ context.Context, s Secret) error {
+			mu.Lock()
+			defer mu.Unlock()
+			rotated = append(rotated, s)
+			return nil
+		}
+	})
+	_, err := c.Discovery().ListTenants(t.Context())
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, rotated, 2, "one redemption per resource, each rotating the refresh token")
+	for _, r := range rotated {
+		assert.NotEqual(t, first, string(r))
+		assert.Equal(t, "[redacted]", fmt.Sprint(r), "rotated tokens never print")
+	}
+
+	srv.RevokeRefreshTokens()
+	revoked := fakeClient(t, srv, func(c *Config) { c.RefreshToken = Secret(first) })
+	_, err = revoked.AllCustomers(t.Context())
+	require.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked)
+	assert.NotContains(t, err.Error(), first, "the refresh token is not in the error")
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	t.Parallel()
+	cfg := Config{ClientSecret: "s3cret-value", RefreshToken: "0.AAAA-refresh"}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		out := fmt.Sprintf(f, cfg)
+		assert.NotContains(t, out, "s3cret-value", f)
+		assert.NotContains(t, out, "0.AAAA-refresh", f)
+	}
+	b, err := json.Marshal(cfg.ClientSecret)
+	require.NoError(t, err)
+	assert.Equal(t, `"[redacted]"`, string(b))
+	assert.Equal(t, "", Secret("").String(), "an empty secret shows as empty")
+	assert.Equal(t, "[redacted]", Secret("x").LogValue().String())
+}
+
+func TestSAMConfigValidation(t *testing.T) {
+	t.Parallel()
+	_, err := NewClient(Config{RefreshToken: "rt", ClientID: "app"})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	assert.Contains(t, tenantsync.HintOf(err), "PartnerTenantID")
+	_, err = NewClient(Config{RefreshToken: "rt", PartnerTenantID: testPartnerTenant, ClientID: "app"})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "neither a secret nor a certificate")
+	_, err = NewClient(Config{RefreshToken: "rt", PartnerTenantID: testPartnerTenant, ClientID: "app", ClientSecret: "s",
+		AuthorityHost: "http://login.example"})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "the authority must be https")
 }
