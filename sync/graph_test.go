@@ -160,3 +160,42 @@ func TestEngineThroughGraph(t *testing.T) {
 	assert.Equal(t, []string{"link:result:succeeded", "block_sign_in:intent:requested", "block_sign_in:result:succeeded",
 		"unblock_sign_in:intent:refused"}, outcomes)
 }
+
+// A sync killed while Graph holds a further page stores nothing; the next sync is clean.
+func TestEngineThroughGraphKilledMidway(t *testing.T) {
+	t.Parallel()
+	r, tn := newGraphRig(t, testserver.Options{Seed: 9, Tenants: 1, Sizes: []int{1000}})
+	ctx := t.Context()
+	_, err := r.eng.Discover(ctx)
+	require.NoError(t, err)
+	require.NoError(t, r.st.LinkTenant(ctx, account, tn.ID, "client-1", r.clock.Now()))
+
+	// The second page of users hangs; the caller gives up while it waits.
+	remove := r.srv.InjectFault(testserver.Fault{Service: testserver.ServiceGraph, Path: "skiptoken", Kind: testserver.Hang})
+	killed, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for r.srv.FaultCounts()[testserver.Hang] == 0 && killed.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	_, err = r.eng.SyncNow(killed, tn.ID)
+	require.ErrorIs(t, err, context.Canceled)
+	for _, k := range tenantsync.AllKinds() {
+		kr, err := r.st.ReadKind(ctx, account, tn.ID, k)
+		require.NoError(t, err)
+		assert.Zero(t, kr.Len(), "nothing of %s was stored", k)
+	}
+	cursors, err := r.st.Cursors(ctx, account, tn.ID)
+	require.NoError(t, err)
+	assert.Empty(t, cursors)
+	assert.Empty(t, r.contacts.All())
+
+	remove()
+	r.clock.Advance(time.Minute)
+	rep, err := r.eng.SyncNow(ctx, tn.ID)
+	require.NoError(t, err)
+	assert.Equal(t, len(liveUsers(tn)), rep.Kinds[tenantsync.KindUsers].Total)
+	assert.NotEmpty(t, r.contacts.All())
+}
