@@ -119,7 +119,11 @@ func newCached(tok *oauth2.Token, now time.Time) cachedToken {
 type tokenCache struct {
 	mu     sync.Mutex
 	tokens map[string]cachedToken
-	sf     singleflight.Group
+	// gen counts invalidations per tenant: an acquisition that started before an
+	// invalidation may return the rejected token, so it is neither stored nor shared with
+	// callers who arrive after the invalidation.
+	gen map[string]uint64
+	sf  singleflight.Group
 }
 
 func (c *tokenCache) get(tenant string, now time.Time) *oauth2.Token {
@@ -132,9 +136,18 @@ func (c *tokenCache) get(tenant string, now time.Time) *oauth2.Token {
 	return nil
 }
 
-func (c *tokenCache) put(tenant string, tok *oauth2.Token, now time.Time) {
+func (c *tokenCache) generation(tenant string) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.gen[tenant]
+}
+
+func (c *tokenCache) put(tenant string, gen uint64, tok *oauth2.Token, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen[tenant] != gen {
+		return
+	}
 	if c.tokens == nil {
 		c.tokens = map[string]cachedToken{}
 	}
@@ -145,6 +158,10 @@ func (c *tokenCache) drop(tenant string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.tokens, tenant)
+	if c.gen == nil {
+		c.gen = map[string]uint64{}
+	}
+	c.gen[tenant]++
 }
 
 // fetch returns the cached token or runs acquire once for all concurrent callers of one
@@ -154,7 +171,8 @@ func (c *tokenCache) fetch(ctx context.Context, tenant string, acquire func(cont
 	if tok := c.get(tenant, time.Now()); tok != nil {
 		return tok, nil
 	}
-	ch := c.sf.DoChan(tenant, func() (any, error) {
+	gen := c.generation(tenant)
+	ch := c.sf.DoChan(tenant+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
 		if tok := c.get(tenant, time.Now()); tok != nil {
 			return tok, nil
 		}
@@ -164,7 +182,7 @@ func (c *tokenCache) fetch(ctx context.Context, tenant string, acquire func(cont
 		if err != nil {
 			return nil, err
 		}
-		c.put(tenant, tok, time.Now())
+		c.put(tenant, gen, tok, time.Now())
 		return tok, nil
 	})
 	select {

@@ -39,6 +39,9 @@ type fakeEntra struct {
 	inFlight atomic.Int64
 	overlap  atomic.Bool
 	forms    []string
+	// hold, when set, stops the next token request until it is closed; arrived reports it.
+	hold    chan struct{}
+	arrived chan struct{}
 }
 
 type entraFailure struct {
@@ -73,6 +76,14 @@ func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		defer f.inFlight.Add(-1)
 		time.Sleep(2 * time.Millisecond) // widen the window in which concurrent redemptions would overlap
+		f.mu.Lock()
+		hold := f.hold
+		f.hold = nil
+		f.mu.Unlock()
+		if hold != nil {
+			close(f.arrived)
+			<-hold
+		}
 		f.token(w, r, tenant)
 	default:
 		http.NotFound(w, r)
@@ -514,4 +525,37 @@ func TestMapEntraError(t *testing.T) {
 	assert.ErrorIs(t, transport.MapEntraError(&transport.EntraResponseError{StatusCode: 400, Body: []byte("nope")}, "x", ""), tenantsync.ErrUnauthorized)
 	re := &transport.EntraResponseError{StatusCode: 400, Body: []byte(`refresh_token=abcdef123`)}
 	assert.NotContains(t, re.Error(), "abcdef123")
+}
+
+func TestInvalidateDuringAcquisition(t *testing.T) {
+	t.Parallel()
+	fe := newFakeEntra(t)
+	hold := make(chan struct{})
+	fe.hold, fe.arrived = hold, make(chan struct{})
+	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", nil)
+	require.NoError(t, err)
+
+	first := make(chan string, 1)
+	go func() {
+		tok, err := rs.Token(t.Context(), "a")
+		if assert.NoError(t, err) {
+			first <- tok.AccessToken
+		}
+	}()
+	<-fe.arrived
+	// The token being fetched is (say) the one a resource just rejected.
+	rs.Invalidate("a")
+	second := make(chan string, 1)
+	go func() {
+		tok, err := rs.Token(t.Context(), "a")
+		if assert.NoError(t, err) {
+			second <- tok.AccessToken
+		}
+	}()
+	close(hold)
+	assert.Equal(t, "at-a-1", <-first)
+	assert.Equal(t, "at-a-2", <-second, "a caller after Invalidate does not share the earlier acquisition")
+	tok, err := rs.Token(t.Context(), "a")
+	require.NoError(t, err)
+	assert.Equal(t, "at-a-2", tok.AccessToken, "only the post-invalidation token is cached")
 }
