@@ -57,9 +57,16 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup) ([]**Report, 
 	}
 	var reports []**Report
 	for _, l := range leases {
+		select {
+		case slots <- struct{}{}:
+		default:
+			// A link-started sync took the slot meanwhile: give the tenant back rather than hold
+			// an unrenewed lease while waiting.
+			_ = e.st.ReleaseLease(ctx, e.account, l.TenantID, e.holder)
+			continue
+		}
 		rp := new(*Report)
 		reports = append(reports, rp)
-		slots <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
