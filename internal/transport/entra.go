@@ -306,15 +306,20 @@ func (cc *ClientCredentials) Invalidate(tenant string) {
 // Redemptions are serialised so the rotation forms one chain. It implements TokenSource and
 // TokenInvalidator and is safe for concurrent use.
 type RefreshTokenSource struct {
-	cfg      EntraConfig
-	base     string
-	onRotate func(ctx context.Context, newRefreshToken Secret) error
-	cache    tokenCache
+	cfg   EntraConfig
+	base  string
+	cache tokenCache
+	*refreshChain
+}
 
-	sem     chan struct{} // one redemption at a time
-	mu      sync.Mutex
-	refresh Secret
-	pending bool // the current refresh token has not been persisted yet
+// refreshChain is the rotating refresh token, shared by the sources of every scope
+// (ForScope): a refresh token is bound to the user and the app, not to a resource.
+type refreshChain struct {
+	onRotate func(ctx context.Context, newRefreshToken Secret) error
+	sem      chan struct{} // one redemption at a time
+	mu       sync.Mutex
+	refresh  Secret
+	pending  bool // the current refresh token has not been persisted yet
 }
 
 var (
@@ -340,8 +345,22 @@ func NewRefreshTokenSource(cfg EntraConfig, refreshToken Secret, onRotate func(c
 				Message: err.Error(), Hint: "use the certificate's RSA private key, or a client secret"}
 		}
 	}
-	return &RefreshTokenSource{cfg: cfg, base: u.String(), onRotate: onRotate, refresh: refreshToken,
-		sem: make(chan struct{}, 1)}, nil
+	return &RefreshTokenSource{cfg: cfg, base: u.String(),
+		refreshChain: &refreshChain{onRotate: onRotate, refresh: refreshToken, sem: make(chan struct{}, 1)}}, nil
+}
+
+// ForScope returns a source for another resource (e.g. Graph next to Partner Center) that
+// shares this one's refresh token: one rotation chain, one onRotate, redemptions serialised
+// across both, and its own access-token cache. Two sources built separately from the same
+// stored token would each rotate it and persist diverging tokens.
+func (rs *RefreshTokenSource) ForScope(scope string) (*RefreshTokenSource, error) {
+	if strings.TrimSpace(scope) == "" {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: rs.cfg.Service, Op: "ForScope",
+			Message: "the scope is empty", Hint: "request one resource's scope, e.g. https://graph.microsoft.com/.default"}
+	}
+	cfg := rs.cfg
+	cfg.Scope = scope
+	return &RefreshTokenSource{cfg: cfg, base: rs.base, refreshChain: rs.refreshChain}, nil
 }
 
 // Token returns an access token for tenant ("" for the app's home tenant).

@@ -559,3 +559,39 @@ func TestInvalidateDuringAcquisition(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "at-a-2", tok.AccessToken, "only the post-invalidation token is cached")
 }
+
+func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
+	t.Parallel()
+	fe := newFakeEntra(t)
+	var mu sync.Mutex
+	var stored []transport.Secret
+	pc, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", func(_ context.Context, rt transport.Secret) error {
+		mu.Lock()
+		defer mu.Unlock()
+		stored = append(stored, rt)
+		return nil
+	})
+	require.NoError(t, err)
+	graph, err := pc.ForScope("https://graph.microsoft.com/.default")
+	require.NoError(t, err)
+	_, err = pc.ForScope(" ")
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			_, err := pc.Token(t.Context(), fmt.Sprintf("t%d", i))
+			assert.NoError(t, err)
+		})
+		wg.Go(func() {
+			_, err := graph.Token(t.Context(), fmt.Sprintf("t%d", i))
+			assert.NoError(t, err, "the fake refuses any refresh token but the newest")
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, pc.RefreshToken(), graph.RefreshToken())
+	assert.Equal(t, transport.Secret("rt-8"), graph.RefreshToken())
+	mu.Lock()
+	assert.Len(t, stored, 8)
+	mu.Unlock()
+}
