@@ -377,6 +377,11 @@ func newHarnessOn(t *testing.T, newStore func(now func() time.Time) store.Store,
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = eng.Close(ctx)
+		// Every scenario ends with an intact audit chain, whatever it did.
+		rep, err := h.st.VerifyAudit(ctx, testAccount)
+		if err != nil || !rep.OK() {
+			t.Errorf("audit chain after the test: %+v, %v", rep, err)
+		}
 	})
 	return h
 }
