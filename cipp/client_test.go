@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -219,4 +220,34 @@ func TestUnknownShapesAreCounted(t *testing.T) {
 	_, err = c.Me(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	assert.Equal(t, int64(3), c.UnknownShapes())
+}
+
+func TestOnAttemptSeesEveryAttempt(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, testserver.Options{})
+	var mu sync.Mutex
+	var seen []transport.Attempt
+	c := adminClient(t, srv, WithOnAttempt(func(a transport.Attempt) {
+		mu.Lock()
+		seen = append(seen, a)
+		mu.Unlock()
+	}))
+	tn := managedTenant(t, c)
+	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "/api/ListDevices", Kind: testserver.ServerError, Status: 503, Count: 1})
+	_, err := c.Devices(t.Context(), tn.CustomerID)
+	require.NoError(t, err, "one 503, then success")
+	mu.Lock()
+	defer mu.Unlock()
+	var forTenant []transport.Attempt
+	for _, a := range seen {
+		assert.Equal(t, Service, a.Service)
+		if a.Tenant == tn.CustomerID {
+			forTenant = append(forTenant, a)
+		}
+	}
+	require.Len(t, forTenant, 2, "the failed attempt and its retry")
+	assert.Equal(t, 503, forTenant[0].Status)
+	assert.True(t, forTenant[0].Retry)
+	assert.Equal(t, 200, forTenant[1].Status)
+	assert.Equal(t, 2, c.attemptCount(tn.CustomerID))
 }

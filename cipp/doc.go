@@ -4,29 +4,41 @@
 //
 // CIPP's answers are irregular, and the client absorbs that: bare arrays, {Results, Metadata}
 // envelopes, single objects and plain strings (Decode); counts sent as strings or numbers
-// (FlexInt); timestamps in several forms (Time); and failures that arrive as 200 with a message.
+// (FlexInt); timestamps in several forms (Time); failures that arrive as 200 with a message; and
+// errors whose shape differs per endpoint.
 //
 //	c, err := cipp.NewClient(cipp.Config{
 //		BaseURL:  "https://cipp-abc12.azurewebsites.net", // the Function App, not the UI
-//		TenantID: partnerTenantID,
-//		ClientID: apiClientID,
+//		TenantID: partnerTenantID,                        // the tenant CIPP runs in
+//		ClientID: apiClientID,                            // CIPP → Integrations → CIPP-API
 //		Secret:   transport.Secret(secret),
 //	})
-//	for u, err := range c.ListUsers(ctx, "contoso.com") {
+//	for u, err := range c.ListUsers(ctx, "contoso.com") { // or c.Users for a slice
 //		...
 //	}
+//	src := cipp.NewSource(c) // tenantsync.Source: discovery and full listings per kind
+//	w := cipp.NewWriter(c)   // tenantsync.Writer: needs the editor role
+//
+// The token is the API client's own (scope api://<client ID>/.default), from MSAL's
+// client-credentials flow in the partner tenant, cached and renewed before it expires.
+// ListGraphRequestPage returns a nextLink a caller can persist to resume a large listing;
+// ListGraphRequest and GraphUsers iterate over every page. Call reaches endpoints this package
+// does not wrap.
 //
 // # Guarantees
 //
-//   - Every tenant argument is checked against CIPP's tenant list first. CIPP answers most calls
-//     about a tenant it does not manage with an empty 200; here that is tenantsync.ErrTenantNotFound
-//     with the hint to refresh CIPP's tenant list.
+//   - Every tenant argument (a customer ID or one of the tenant's domains) is checked against
+//     CIPP's tenant list first. CIPP answers most calls about a tenant it does not manage with an
+//     empty 200, and reports success for writes it never made; here that is
+//     tenantsync.ErrTenantNotFound with the hint to refresh CIPP's tenant list.
 //   - Every error is a *tenantsync.Error with Service "cipp", a kind matched by errors.Is, the
 //     HTTP status, and a hint naming the CIPP screen to fix it on (the API client's role, Save to
-//     Azure, the Function App URL, the Setup Wizard).
-//   - A listing cut short (a failed page, a truncated body) is an error, never a shorter list.
+//     Azure, the Function App URL, the Setup Wizard, a CPV refresh).
+//   - A listing cut short (a failed page, a truncated body, an undecodable row) is an error, never
+//     a shorter list; Source reports that kind Unavailable and leaves the others intact.
 //   - ListGraphRequest nextLinks are handed back to CIPP as parameters and only when they point
-//     at Graph; the bearer token is sent to the configured Function App only.
-//   - The secret and tokens never appear in errors or logs; password reset results are redacted
-//     in their String form.
+//     at Graph; the bearer token is sent to the configured Function App only, and redirects (the
+//     CIPP UI's sign-in page) are reported instead of followed.
+//   - The secret and tokens never appear in errors or logs; generated passwords appear only in
+//     ActionResult.CopyField and WriteResult.TemporaryPassword, never in messages.
 package cipp
