@@ -40,9 +40,9 @@ func ExampleRenderTable() {
 	// What to do:
 	// Fabrikam Inc (0c4bd7a2-5f2e-4b5e-9d1a-3e8f2a7c6b01):
 	//   - read devices [NO ROLE]: no active GDAP relationship holds a role that grants read devices (any of: Intune Administrator, Global Reader, Global Administrator).
-	//       what to do: add the Intune Administrator role to the GDAP relationship "Fabrikam - Identity", and assign it to the partner's security group.
+	//       what to do: add the Intune Administrator role: an approved relationship such as "Fabrikam - Identity" cannot gain roles, so request a GDAP relationship with Intune Administrator in Partner Center and assign it to the partner's security group.
 	//   - Exchange mailboxes [NO ROLE]: no active GDAP relationship holds a role that grants Exchange mailboxes (any of: Exchange Administrator, Exchange Recipient Administrator, Global Reader, Global Administrator).
-	//       what to do: add the Exchange Administrator role to the GDAP relationship "Fabrikam - Identity", and assign it to the partner's security group.
+	//       what to do: add the Exchange Administrator role: an approved relationship such as "Fabrikam - Identity" cannot gain roles, so request a GDAP relationship with Exchange Administrator in Partner Center and assign it to the partner's security group.
 }
 
 // A probe refused shortly after the role was granted is propagation, not a missing role.
@@ -62,7 +62,7 @@ func ExampleChecker_Check() {
 	fmt.Println(st.Reason)
 	// Output:
 	// propagating
-	// recently granted: Directory Readers was granted 25m0s ago; Microsoft may take 30 minutes to 2 hours to apply it
+	// recently granted: the roles were granted 25m0s ago; Microsoft may take 30 minutes to 2 hours to apply them
 }
 
 // Microsoft-led relationships are set aside and several relationships with one customer merge.

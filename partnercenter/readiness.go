@@ -191,8 +191,9 @@ func (ck *Checker) Check(ctx context.Context, a CustomerAccess) TenantReadiness 
 			st.Roles = []string{RoleName(req[0])}
 			st.Reason = fmt.Sprintf("no active GDAP relationship holds a role that grants %s (any of: %s)",
 				c.Label(), strings.Join(RoleNames(req), ", "))
-			st.Action = fmt.Sprintf("add the %s role to the GDAP relationship %s, and assign it to the partner's security group",
-				RoleName(req[0]), relationshipName(a))
+			st.Action = fmt.Sprintf("add the %s role: an approved relationship such as %s cannot gain roles, so request a "+
+				"GDAP relationship with %s in Partner Center and assign it to the partner's security group",
+				RoleName(req[0]), relationshipName(a), RoleName(req[0]))
 		default:
 			st.Roles = grantNames(covering)
 			err := consentErr
@@ -256,8 +257,8 @@ func (ck *Checker) classify(st *CapabilityStatus, err error, a CustomerAccess, c
 		if g, ends := expiringCover(covering, now, expiry); ends {
 			st.State = StateExpiring
 			days := int(g.EndAt.Sub(now).Hours()/24 + 0.5)
-			st.Reason = fmt.Sprintf("the GDAP relationship %s granting %s ends on %s (in %d days) and does not auto-extend",
-				quoteList(g.Relationships), g.Name, g.EndAt.Format(time.DateOnly), days)
+			st.Reason = fmt.Sprintf("the GDAP relationship %s ends on %s (in %d days) and does not auto-extend",
+				quoteList(g.Relationships), g.EndAt.Format(time.DateOnly), days)
 			st.Action = "turn on auto-extend (180 days) for the relationship in Partner Center, or request a new relationship before it ends"
 			if holdsGlobalAdmin(a, g.Relationships) {
 				st.Action = "relationships holding Global Administrator cannot auto-extend: request a new relationship with least-privileged roles before it ends"
@@ -276,8 +277,8 @@ func (ck *Checker) classify(st *CapabilityStatus, err error, a CustomerAccess, c
 		st.Err = err
 		if g, recent := recentCover(covering, now, propagation); recent {
 			st.State = StatePropagating
-			st.Reason = fmt.Sprintf("recently granted: %s was granted %s ago; Microsoft may take 30 minutes to 2 hours to apply it",
-				g.Name, now.Sub(g.GrantedAt).Round(time.Minute))
+			st.Reason = fmt.Sprintf("recently granted: the roles were granted %s ago; Microsoft may take 30 minutes to 2 hours to apply them",
+				now.Sub(g.GrantedAt).Round(time.Minute))
 			st.Action = "re-verify later (after " + g.GrantedAt.Add(propagation).Format("15:04 MST") + ")"
 			return
 		}

@@ -3,6 +3,7 @@ package partnercenter
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -67,11 +68,8 @@ func RenderTable(w io.Writer, rows []TenantReadiness) error {
 	var b strings.Builder
 	for _, r := range rows {
 		var lines []string
-		for _, st := range r.Capabilities {
-			if st.State == StateReady {
-				continue
-			}
-			lines = append(lines, fmt.Sprintf("  - %s [%s]: %s.\n      what to do: %s.", st.Capability.Label(), badge(st.State), st.Reason, st.Action))
+		for _, g := range groupStatuses(r.Capabilities) {
+			lines = append(lines, fmt.Sprintf("  - %s [%s]: %s.\n      what to do: %s.", g.labels, badge(g.State), g.Reason, g.Action))
 		}
 		if len(lines) == 0 {
 			continue
@@ -99,4 +97,39 @@ func clipCell(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// statusGroup is the capabilities of one tenant that share a state, reason and action.
+type statusGroup struct {
+	CapabilityStatus
+	labels string
+}
+
+// groupStatuses merges the not-ready capabilities that have the same state, reason and action,
+// so one expired relationship reads as one line, not six; "all capabilities" when every one of
+// them shares it.
+func groupStatuses(sts []CapabilityStatus) []statusGroup {
+	var out []statusGroup
+	var names [][]string
+	for _, st := range sts {
+		if st.State == StateReady {
+			continue
+		}
+		i := slices.IndexFunc(out, func(g statusGroup) bool {
+			return g.State == st.State && g.Reason == st.Reason && g.Action == st.Action
+		})
+		if i < 0 {
+			out = append(out, statusGroup{CapabilityStatus: st})
+			names = append(names, nil)
+			i = len(out) - 1
+		}
+		names[i] = append(names[i], st.Capability.Label())
+	}
+	for i := range out {
+		out[i].labels = strings.Join(names[i], ", ")
+		if len(names[i]) == len(sts) && len(sts) > 1 {
+			out[i].labels = "all capabilities"
+		}
+	}
+	return out
 }
