@@ -97,7 +97,7 @@ func entraHint(code, clientID, tenant string) string {
 		return "the certificate was not accepted: upload the certificate's public key to app registration " + clientID
 	case "90002":
 		return "tenant " + tenant + " does not exist: the customer may have been removed; refresh the tenant list"
-	case "700082", "70008", "50173":
+	case "700082", "70008", "50173", "invalid_grant":
 		return "the partner admin's authorization has expired or was revoked: sign in again with the partner admin account to renew the stored refresh token"
 	case "50076", "50079", "53003", "530003":
 		return "a Conditional Access policy blocks the partner admin's token: exclude the service account from device or MFA requirements, or sign in again with MFA"

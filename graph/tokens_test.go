@@ -71,6 +71,17 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 		assert.Contains(t, tenantsync.HintOf(err), "sign in again")
 		assert.NotContains(t, err.Error(), rt)
 	})
+	t.Run("partner user in an unconsented tenant", func(t *testing.T) {
+		t.Parallel()
+		s2 := newFake(t)
+		unconsented := tenantWhere(t, s2, func(x *testserver.Tenant) bool { return !x.Consented })
+		c := newClient(t, s2, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(s2.PartnerRefreshToken()) })
+		err := fetchUsers(t, c, unconsented.ID)
+		require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
+		d, _ := tenantsync.Details(err)
+		assert.Equal(t, "AADSTS65001", d.Code)
+		assert.Contains(t, d.Hint, "admin-consent")
+	})
 	t.Run("expired refresh token", func(t *testing.T) {
 		t.Parallel()
 		s2 := newFake(t)
@@ -146,6 +157,7 @@ func TestTokenErrorHints(t *testing.T) {
 		{"AADSTS90002", tenantsync.ErrTenantNotFound, "refresh the tenant list"},
 		{"AADSTS700082", tenantsync.ErrAuthorizationRevoked, "sign in again"},
 		{"AADSTS50173", tenantsync.ErrAuthorizationRevoked, "sign in again"},
+		{"invalid_grant", tenantsync.ErrAuthorizationRevoked, "sign in again"},
 		{"AADSTS50011", tenantsync.ErrInvalidInput, "Redirect URIs"},
 		{"AADSTS700027", tenantsync.ErrUnauthorized, "certificate"},
 		{"AADSTS53003", tenantsync.ErrForbidden, "Conditional Access"},
