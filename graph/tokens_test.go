@@ -75,7 +75,9 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 		t.Parallel()
 		s2 := newFake(t)
 		unconsented := tenantWhere(t, s2, func(x *testserver.Tenant) bool { return !x.Consented })
-		c := newClient(t, s2, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(s2.PartnerRefreshToken()) })
+		c := newClient(t, s2, func(c *graph.Config) {
+			c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(s2.PartnerRefreshToken())
+		})
 		err := fetchUsers(t, c, unconsented.ID)
 		require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
 		d, _ := tenantsync.Details(err)
