@@ -18,7 +18,8 @@ type Config struct {
 	AllowDisabled bool
 	// ServiceAccountPatterns exclude accounts that are not people. Each pattern is matched,
 	// ignoring case, against the local part of the user's primary address, mail and UPN, or
-	// against the whole address when it contains "@". "*" matches any run of characters.
+	// against the whole address when it contains "@". "*" matches any run of characters, and
+	// a pattern without "*" also matches its name numbered ("admin" matches "admin2").
 	// nil means DefaultServiceAccountPatterns; an empty, non-nil slice excludes none.
 	ServiceAccountPatterns []string
 	// AutoLinkThreshold is the confidence from which a single-candidate match is linked without
@@ -117,8 +118,9 @@ func (s *patternSet) matchLower(addr []byte, at int) *pattern {
 	if len(local) == 0 {
 		return nil
 	}
+	unnumbered := bytes.TrimRightFunc(local, func(r rune) bool { return '0' <= r && r <= '9' })
 	for _, p := range s.exact {
-		if bytes.Equal(local, p.parts[0]) {
+		if bytes.Equal(local, p.parts[0]) || bytes.Equal(unnumbered, p.parts[0]) {
 			return p
 		}
 	}

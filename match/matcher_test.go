@@ -358,14 +358,14 @@ func TestServiceAccounts(t *testing.T) {
 	require.NoError(t, err)
 	for _, addr := range []string{"svc-backup@contoso.com", "SVC_sql@contoso.com", "NoReply@contoso.com", "do-not-reply@contoso.com",
 		"scanner@contoso.com", "scanner2@contoso.com", "Sync_DC01_1a2b3c4d@contoso.onmicrosoft.com", "admin@contoso.com",
-		"jane-admin@contoso.com", "adm-jane@contoso.com", "breakglass01@contoso.com", "HealthMailbox0a1b@contoso.com",
+		"jane-admin@contoso.com", "adm-jane@contoso.com", "admin2@contoso.com", "Administrator01@contoso.com", "breakglass01@contoso.com", "HealthMailbox0a1b@contoso.com",
 		"postmaster@contoso.com", "printer-floor2@contoso.com", "backup-svc@contoso.com"} {
 		r := ix.Match(member("u1", addr), tenantsync.MailboxUser)
 		assert.Equal(t, match.Excluded, r.Outcome, addr)
 		assert.Contains(t, r.Reason, "service account", addr)
 	}
 	for _, addr := range []string{"jane.doe@contoso.com", "admiral@contoso.com", "svcmanager@contoso.com", "scott@contoso.com",
-		"norepl@contoso.com", "administration.lead@contoso.com"} {
+		"norepl@contoso.com", "administration.lead@contoso.com", "admin2b@contoso.com", "2admin@contoso.com"} {
 		r := ix.Match(member("u1", addr), tenantsync.MailboxUser)
 		assert.NotEqual(t, match.Excluded, r.Outcome, addr)
 	}

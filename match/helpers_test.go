@@ -1,0 +1,5 @@
+package match_test
+
+import "errors"
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
