@@ -182,6 +182,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 // sync discovers tenants, links the ones a suggestion settles, shows the initial sync and
 // then keeps the schedule until ctx ends.
 func (d *daemon) sync(ctx context.Context) error {
+	startedAt := time.Now()
 	rep, err := d.engine.Discover(ctx)
 	if err != nil {
 		return err
@@ -209,7 +210,8 @@ func (d *daemon) sync(ctx context.Context) error {
 	for _, s := range sts {
 		switch {
 		case s.Tenant.Linked() && s.Tenant.Syncing:
-			if s.State.LastSuccess.IsZero() {
+			// Tenants never synced, and those whose sync this run already started.
+			if s.State.LastSuccess.IsZero() || !s.State.LastStart.Before(startedAt) {
 				total++
 			}
 		case !s.Tenant.Linked() && s.Tenant.Status != store.TenantVanished:
@@ -218,6 +220,7 @@ func (d *daemon) sync(ctx context.Context) error {
 	}
 	fmt.Fprintf(d.out, "tenants: %d discovered, %d linked now from suggestions, %d waiting for a person (GET /api/suggestions)\n", len(sts), linked, pending)
 	d.progress.setTotal(total)
+	go d.progress.tick(ctx)
 
 	runDone := make(chan error, 1)
 	go func() { runDone <- d.engine.Run(ctx) }()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,7 @@ type progress struct {
 	running  map[string]int // tenant → users so far, for tenants in flight
 	start    time.Time
 	last     string
+	active   bool // set once the total is known; events before it are counted, not shown
 	finished bool
 }
 
@@ -37,8 +39,33 @@ func isTerminal(f *os.File) bool {
 func (p *progress) setTotal(n int) {
 	p.mu.Lock()
 	p.total = n
+	p.active = true
 	p.mu.Unlock()
 	p.render("")
+}
+
+// tick redraws the status line every second on a terminal, so the elapsed time moves while a
+// large tenant is fetched, until ctx ends or the initial sync finishes.
+func (p *progress) tick(ctx context.Context) {
+	if !p.terminal {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.mu.Lock()
+			done := p.finished
+			p.mu.Unlock()
+			if done {
+				return
+			}
+			p.render("")
+		}
+	}
 }
 
 func (p *progress) started(tenant string) {
@@ -93,6 +120,9 @@ func (p *progress) render(msg string) {
 	line := p.line()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.active {
+		return
+	}
 	if p.finished {
 		if msg != "" {
 			fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), msg)
