@@ -40,7 +40,7 @@ import (
 	"github.com/tenantsync/tenantsync/internal/transport"
 	"github.com/tenantsync/tenantsync/partnercenter"
 	"github.com/tenantsync/tenantsync/store"
-	// postgres "github.com/tenantsync/tenantsync/store/postgres"
+	"github.com/tenantsync/tenantsync/store/postgres"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
 )
@@ -107,7 +107,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	if cfg.Postgres != "" {
-		pg, err := openPostgres(ctx, cfg.Postgres, keys)
+		pg, err := postgres.Open(ctx, cfg.Postgres, keys)
 		if err != nil {
 			return err
 		}
@@ -500,8 +500,4 @@ func (p permissionList) Authorize(_ context.Context, actor, permission string) e
 		}
 	}
 	return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "add the person to -writers (the list of actors holding "+tenantsync.PermissionWrite+")", "%s does not hold %s", actor, permission)
-}
-
-func openPostgres(ctx context.Context, dsn string, keys store.KeyProvider) (store.Store, error) {
-	return nil, errors.New("postgres not built")
 }
