@@ -301,6 +301,11 @@ func (c *Client) mapError(ctx context.Context, req *http.Request, err error) err
 			"check the connection's client ID, secret and tenant", te.err)
 	}
 	if d, ok := tenantsync.Details(err); ok {
+		if d.Service == "" {
+			cp := *d
+			cp.Service = c.cfg.Service
+			return &cp
+		}
 		return d
 	}
 	hint := "the service could not be reached or dropped the connection; check network access to " +

@@ -38,6 +38,7 @@ func TestRedact(t *testing.T) {
 		{"auth code", "https://app.example/callback?code=0.AQ-authcode-secret&state=xyz", "0.AQ-authcode-secret", "code=[REDACTED]&state=xyz"},
 		{"error code kept", "error_code=5 status code 400", "", "error_code=5 status code 400"},
 		{"prose password", "Successfully reset the password for jane. The password is Zx9!qLm2", "Zx9!qLm2", "The password is [REDACTED]"},
+		{"cipp reset result", `{"Results":{"resultText":"Successfully reset the password for Jane Doe, jane@contoso.com. User must change password is set to True. The new password is Xy7#pq!Lm2","copyField":"Xy7#pq!Lm2","state":"success"}}`, "Xy7#pq!Lm2", "User must change password is set to True"},
 		{"password colon", "temporary password: Tmp-Secret-9", "Tmp-Secret-9", "password: [REDACTED]"},
 		{"skiptoken kept", "https://graph.microsoft.com/v1.0/users?$skiptoken=RFNwdAIA", "", "$skiptoken=RFNwdAIA"},
 	}
