@@ -60,6 +60,7 @@ func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
 				p.Err = err
 			} else {
 				p.Seen, p.New, p.Returned, p.Vanished = d.Seen, d.New, d.Returned, d.Vanished
+				p.Err = e.applyDefaultKinds(ctx, d.New)
 			}
 		}
 		if p.Err != nil {
@@ -92,6 +93,19 @@ func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
 		return rep, errors.Join(errs...)
 	}
 	return rep, nil
+}
+
+// applyDefaultKinds gives new tenants Config.Kinds, when the account chose fewer than all.
+func (e *Engine) applyDefaultKinds(ctx context.Context, ids []string) error {
+	if len(e.cfg.Kinds) == 0 {
+		return nil
+	}
+	for _, id := range ids {
+		if err := e.st.SetEnabledKinds(ctx, e.account, id, slices.Clone(e.cfg.Kinds)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // suggestFor scores new tenants against the stored clients for the discovery events. It is

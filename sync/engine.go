@@ -68,8 +68,8 @@ type Config struct {
 	Sources []tenantsync.Source
 	// Contacts is the PSA's contact directory. Nil uses the store's default directory.
 	Contacts tenantsync.Contacts
-	// Match configures user-to-contact matching and tenant-to-client suggestions. Its
-	// AutoCreate is overridden by Config.AutoCreate.
+	// Match configures user-to-contact matching (guests, disabled users, service-account
+	// patterns, the auto-link threshold). Its AutoCreate is overridden by Config.AutoCreate.
 	Match match.Config
 	// Suggest tunes tenant-to-client suggestions.
 	Suggest match.SuggestConfig
@@ -103,7 +103,8 @@ type Config struct {
 	// InstanceID names this engine as a lease holder (default a random ID). Two engines sharing a
 	// store must have different IDs.
 	InstanceID string
-	// Kinds are the kinds synced for tenants that have no per-tenant choice (default all).
+	// Kinds, when set, are the kinds a newly discovered tenant syncs (default all); SetKinds
+	// changes them per tenant.
 	Kinds []tenantsync.Kind
 }
 
@@ -132,7 +133,8 @@ type Engine struct {
 	wg     stdsync.WaitGroup
 }
 
-// New builds an Engine. It does no I/O; Run starts the work.
+// New builds an Engine. It does no I/O (Run, RunOnce, Discover and Link start the work) and
+// starts only the event delivery goroutine, which Close stops.
 func New(cfg Config) (*Engine, error) {
 	switch {
 	case cfg.Store == nil:

@@ -549,3 +549,16 @@ func TestStatusForgetsAHolderThatDied(t *testing.T) {
 	assert.False(t, status.Running, "its lease expired")
 	assert.Empty(t, status.Progress)
 }
+
+func TestDefaultKindsForNewTenants(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Kinds = []tenantsync.Kind{tenantsync.KindSubscriptions, tenantsync.KindUsers} })
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	h.discoverAndLink("t1", "client-1")
+	rec, err := h.st.GetTenant(t.Context(), testAccount, "t1")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindSubscriptions}, rec.EnabledKinds)
+	calls := h.src.Calls()
+	require.Len(t, calls, 1)
+	assert.Equal(t, []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindSubscriptions}, calls[0].Kinds)
+}

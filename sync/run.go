@@ -53,6 +53,9 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup) ([]**Report, 
 	}
 	leases, err := e.st.AcquireDue(ctx, e.account, e.holder, e.clock.Now(), e.limits.LeaseTTL, free)
 	if err != nil {
+		ev := Event{Type: EventSyncFailed, Message: "claiming the due tenants failed"}
+		errorFields(&ev, err)
+		e.emit(ev)
 		return nil, errors.Join(derr, err)
 	}
 	var reports []**Report
