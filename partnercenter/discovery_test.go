@@ -139,6 +139,8 @@ func TestReadinessCoversGDAPAndPartnerCenterCustomers(t *testing.T) {
 	assert.Equal(t, StateRoleMissing, rows[1].State(), "Bravo's relationship holds no roles")
 	assert.Equal(t, StateNoRelationship, rows[3].State(), "Delta has only an MLT_ relationship")
 	assert.Equal(t, 0, p.count(), "nothing to probe without roles")
+	_, err = c.Readiness(t.Context(), nil, 0)
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
 
 func TestNewClientValidation(t *testing.T) {

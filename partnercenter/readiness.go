@@ -373,6 +373,10 @@ func (c *Client) Readiness(ctx context.Context, ck *Checker, concurrency int) ([
 	if c.graph == nil {
 		return nil, notConfigured("Readiness", "Graph (GDAP relationships)", "GraphTokens")
 	}
+	if ck == nil {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "Readiness",
+			Message: "no checker", Hint: "pass &partnercenter.Checker{Prober: graphClient}"}
+	}
 	accesses, err := c.customerAccesses(ctx)
 	if err != nil {
 		return nil, err
