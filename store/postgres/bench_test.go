@@ -20,7 +20,7 @@ func BenchmarkApply(b *testing.B) {
 	_, err := s.Pool().Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_bare (account TEXT NOT NULL, tenant_id TEXT NOT NULL, kind TEXT NOT NULL,
 		item_id TEXT NOT NULL, hash TEXT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (account, tenant_id, kind, item_id))`)
 	require.NoError(b, err)
-	storetest.BenchmarkApply(b, s, func(ctx context.Context, rows []storetest.BenchRow) error {
+	storetest.BenchmarkApply(b, s, storetest.BenchOptions{Bare: func(ctx context.Context, rows []storetest.BenchRow) error {
 		tx, err := s.Pool().Begin(ctx)
 		if err != nil {
 			return err
@@ -44,5 +44,8 @@ func BenchmarkApply(b *testing.B) {
 			rows = rows[n:]
 		}
 		return tx.Commit(ctx)
-	})
+	}, Settle: func(ctx context.Context) error {
+		_, err := s.Pool().Exec(ctx, `ANALYZE mirror`)
+		return err
+	}})
 }

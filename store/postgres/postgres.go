@@ -183,6 +183,10 @@ func (dialect) ForUpdate() string  { return " FOR NO KEY UPDATE" }
 func (dialect) SkipLocked() string { return " FOR NO KEY UPDATE OF t SKIP LOCKED" }
 func (dialect) MaxParams() int     { return 65535 }
 
+func (dialect) In(column string, values []string) (string, []any) {
+	return column + " = ANY(?)", []any{values}
+}
+
 func (dialect) LockAccount(ctx context.Context, q sqlstore.Q, account, purpose string) error {
 	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "tenantsync/"+purpose+"/"+account)
 	return err

@@ -23,7 +23,7 @@ func BenchmarkApply(b *testing.B) {
 	_, err = db.Exec(`CREATE TABLE bench_bare (account TEXT NOT NULL, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, item_id TEXT NOT NULL,
 		hash TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (account, tenant_id, kind, item_id))`)
 	require.NoError(b, err)
-	storetest.BenchmarkApply(b, s, func(ctx context.Context, rows []storetest.BenchRow) error {
+	storetest.BenchmarkApply(b, s, storetest.BenchOptions{Bare: func(ctx context.Context, rows []storetest.BenchRow) error {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -43,5 +43,5 @@ func BenchmarkApply(b *testing.B) {
 			rows = rows[n:]
 		}
 		return tx.Commit()
-	})
+	}})
 }

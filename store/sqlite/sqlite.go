@@ -180,6 +180,10 @@ func (dialect) ForUpdate() string          { return "" }
 func (dialect) SkipLocked() string         { return "" }
 func (dialect) MaxParams() int             { return 32766 }
 
+func (dialect) In(column string, values []string) (string, []any) {
+	return sqlstore.InList(column, values)
+}
+
 // LockAccount has nothing to do: this process's writers already take turns, and SQLite's
 // write lock serialises other processes.
 func (dialect) LockAccount(context.Context, sqlstore.Q, string, string) error { return nil }

@@ -62,6 +62,19 @@ type Dialect interface {
 	Retryable(err error) bool
 	// MaxParams is the most placeholders one statement may carry.
 	MaxParams() int
+	// In returns a condition that column is one of values, and its arguments. PostgreSQL
+	// takes one array (a list of placeholders would get a generic plan that scans), SQLite a
+	// list.
+	In(column string, values []string) (string, []any)
+}
+
+// InList is In for databases without arrays: column IN (?, ?, ...).
+func InList(column string, values []string) (string, []any) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")", args
 }
 
 // micros stores times as Unix microseconds, 0 for the zero time.

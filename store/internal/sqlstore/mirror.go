@@ -41,10 +41,6 @@ func (x tx) chunks(ids []string, fixed, perRow int) [][]string {
 	return out
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 func (x tx) Hashes(ctx context.Context, k tenantsync.Kind, ids []string) (map[string]string, error) {
 	out := map[string]string{}
 	scan := func(query string, args ...any) error {
@@ -66,11 +62,9 @@ func (x tx) Hashes(ctx context.Context, k tenantsync.Kind, ids []string) (map[st
 		return out, scan(`SELECT item_id, hash FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k))
 	}
 	for _, chunk := range x.chunks(ids, 3, 1) {
-		args := []any{x.acct, x.tenant, string(k)}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		if err := scan(`SELECT item_id, hash FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND item_id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+		in, inArgs := x.s.d.In("item_id", chunk)
+		if err := scan(`SELECT item_id, hash FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND `+in,
+			append([]any{x.acct, x.tenant, string(k)}, inArgs...)...); err != nil {
 			return nil, err
 		}
 	}
@@ -103,11 +97,9 @@ func (x tx) Upsert(ctx context.Context, k tenantsync.Kind, items []kit.Item) err
 
 func (x tx) Delete(ctx context.Context, k tenantsync.Kind, ids []string) error {
 	for _, chunk := range x.chunks(ids, 3, 1) {
-		args := []any{x.acct, x.tenant, string(k)}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		if _, err := x.q.Exec(ctx, `DELETE FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND item_id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+		in, inArgs := x.s.d.In("item_id", chunk)
+		if _, err := x.q.Exec(ctx, `DELETE FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND `+in,
+			append([]any{x.acct, x.tenant, string(k)}, inArgs...)...); err != nil {
 			return err
 		}
 	}
