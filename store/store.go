@@ -455,6 +455,11 @@ type LinkChange struct {
 }
 
 // Batch is a tenant's sync outcome, applied atomically by Store.Commit.
+//
+// PSA contacts live outside this transaction. Write them first and commit the links after:
+// a crash in between leaves contacts without links, which the next sync matches again (a
+// contact created for a user carries its tenant and object ID), whereas links committed first
+// could point at contacts that were never written.
 type Batch struct {
 	TenantID string
 	Kinds    []KindApply  // at most one per kind

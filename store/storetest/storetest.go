@@ -431,8 +431,18 @@ func testApply(t *testing.T, h *harness) {
 	assert.Equal(t, []string{"u2"}, res.Removed)
 	assert.Equal(t, []string{"u1", "u4", "u5"}, userIDs(t, s, h.acct, "tA"))
 
+	// An ID listed twice counts once, the later item winning.
+	dup := users("", "u5", "u5")
+	dup[1].JobTitle = "Later"
+	res, err = s.Apply(ctx, h.acct, "tA", store.KindApply{Result: changes(dup, nil, "c3"), ExpectCursor: "c3"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"u5"}, res.Updated)
+	u5, err := s.GetUser(ctx, h.acct, "tA", "u5")
+	require.NoError(t, err)
+	assert.Equal(t, "Later", u5.JobTitle)
+
 	// An unchanged listing changes nothing.
-	res, err = s.Apply(ctx, h.acct, "tA", store.KindApply{Result: changes(users("", "u5"), nil, "c3"), ExpectCursor: "c3"})
+	res, err = s.Apply(ctx, h.acct, "tA", store.KindApply{Result: changes(dup[1:], nil, "c3"), ExpectCursor: "c3"})
 	require.NoError(t, err)
 	assert.False(t, res.Changed())
 	assert.Equal(t, 1, res.Unchanged)
