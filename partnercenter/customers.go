@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/transport"
 )
 
 // ContinuationHeader carries the seek token of the next customers page.
@@ -184,6 +185,9 @@ func (c *Client) GrantApplicationConsent(ctx context.Context, customerID string,
 		e.Op, e.Tenant = op, customerID
 		return ConsentResult{}, e
 	}
+	// Repeating the POST is safe, since an existing consent answers 409, which is success; so a
+	// dropped connection or a 5xx may be retried like a GET.
+	ctx = transport.Idempotent(ctx)
 	resp, body, err := send(ctx, c.pc, call{service: Service, op: op, tenant: customerID, method: http.MethodPost,
 		url:    endpoint(c.pcBase, "/v1/customers/"+url.PathEscape(customerID)+"/applicationconsents", nil),
 		header: requestIDs(), body: consent})

@@ -266,10 +266,14 @@ func TestGrantApplicationConsent(t *testing.T) {
 		require.NoError(t, json.Unmarshal(raw, &body))
 		mu.Lock()
 		bodies = append(bodies, body)
+		n := len(bodies)
 		mu.Unlock()
 		assert.Equal(t, http.MethodPost, r.Method)
 		assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
 		switch {
+		case strings.Contains(r.URL.Path, tenantA) && n == 1:
+			// The first attempt fails; the consent is safe to repeat, so it is retried.
+			writeJSONBody(w, http.StatusServiceUnavailable, []byte(`{"code":800003,"description":"Unexpected service error"}`))
 		case strings.Contains(r.URL.Path, tenantA):
 			w.Header().Set("MS-RequestId", "req-created")
 			writeJSONBody(w, http.StatusCreated, raw)
@@ -296,8 +300,9 @@ func TestGrantApplicationConsent(t *testing.T) {
 	require.ErrorIs(t, err, tenantsync.ErrForbidden)
 	assert.Contains(t, tenantsync.HintOf(err), "Cloud Application Administrator")
 
-	require.Len(t, bodies, 3)
+	require.Len(t, bodies, 4, "one retry after the 503")
 	assert.Equal(t, consent, bodies[0], "the body is Partner Center's applicationconsents shape")
+	assert.Equal(t, consent, bodies[1], "the retry sends the same body")
 
 	for _, bad := range []ApplicationConsent{
 		{ApplicationID: "x", ApplicationGrants: consent.ApplicationGrants},
@@ -311,5 +316,5 @@ func TestGrantApplicationConsent(t *testing.T) {
 	}
 	_, err = c.GrantApplicationConsent(t.Context(), "not-a-guid", consent)
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	assert.Len(t, bodies, 3, "invalid input never reaches Partner Center")
+	assert.Len(t, bodies, 4, "invalid input never reaches Partner Center")
 }
