@@ -58,10 +58,10 @@ type batchReply struct {
 }
 
 // Batch sends up to 20 requests to one tenant in one $batch round trip and returns each item's
-// answer by ID. Items Graph throttled (status 429) are sent again, in one smaller batch, after
-// the longest Retry-After among them (exponential backoff when none is given), up to MaxRetries
-// times and only while the transport's retry budget allows; items still throttled after that are
-// returned with their 429. An item that failed is not an error of Batch: only a batch Graph
+// answer by ID. Items Graph throttled (status 429), and reads that met a 503 or 504, are sent
+// again, in one smaller batch, after the longest Retry-After among them (exponential backoff
+// when none is given), up to MaxRetries times; items still failing after that are returned with
+// their status. An item that failed is not an error of Batch: only a batch Graph
 // refused as a whole (or could not be sent) is.
 func (c *Client) Batch(ctx context.Context, tenant string, reqs []BatchRequest) (map[string]BatchResponse, error) {
 	const op = "Batch"
@@ -207,15 +207,29 @@ func (c *Client) sendBatch(ctx context.Context, op, tenant string, reqs []BatchR
 	return reply.Responses, nil
 }
 
-// throttled returns the requests to send again (throttled items, and items that failed with 424
-// because something they depend on was throttled) and the longest Retry-After among them.
+// retryable reports whether a failed item is worth sending again: a throttled item always, a
+// read that met a transient server failure too (a write is not repeated after a 5xx, whose
+// effect is unknown).
+func retryable(r BatchRequest, status int) bool {
+	switch status {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return strings.EqualFold(r.Method, http.MethodGet)
+	}
+	return false
+}
+
+// throttled returns the requests to send again (throttled items, reads that met a transient
+// failure, and items that failed with 424 because something they depend on is retried) and the
+// longest Retry-After among them.
 func throttled(sent []BatchRequest, results map[string]BatchResponse, now time.Time) ([]BatchRequest, time.Duration) {
 	var retry []BatchRequest
 	var wait time.Duration
 	again := map[string]bool{}
 	for _, r := range sent {
 		res := results[r.ID]
-		if res.Status != http.StatusTooManyRequests {
+		if !retryable(r, res.Status) {
 			continue
 		}
 		again[r.ID] = true

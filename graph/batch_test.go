@@ -20,6 +20,8 @@ func TestBatchMixedResults(t *testing.T) {
 	srv.GraphDeny(tn.ID, "/deviceManagement", true)
 	srv.GraphThrottle(tn.ID, "/domains", 1, "1")
 	srv.GraphThrottle(tn.ID, "/subscribedSkus", 100, "1")
+	srv.GraphFail(tn.ID, "/security/secureScores", 1, 503, "serviceNotAvailable")
+	srv.GraphFail(tn.ID, "/users/"+tn.Users[1].ID, 1, 503, "serviceNotAvailable")
 
 	res, err := c.Batch(t.Context(), tn.ID, []graph.BatchRequest{
 		{ID: "users", Method: "GET", URL: "/users?$select=id&$top=5"},
@@ -30,6 +32,8 @@ func TestBatchMixedResults(t *testing.T) {
 		{ID: "afterThrottled", Method: "GET", URL: "/organization", DependsOn: []string{"throttledOnce"}},
 		{ID: "alwaysThrottled", Method: "GET", URL: "/subscribedSkus"},
 		{ID: "patch", Method: "PATCH", URL: "/users/" + tn.Users[0].ID, Body: map[string]any{"accountEnabled": true}},
+		{ID: "flakyRead", Method: "GET", URL: "/security/secureScores?$top=1"},
+		{ID: "flakyWrite", Method: "PATCH", URL: "/users/" + tn.Users[1].ID, Body: map[string]any{"accountEnabled": true}},
 	})
 	require.NoError(t, err)
 	status := map[string]int{}
@@ -39,6 +43,7 @@ func TestBatchMixedResults(t *testing.T) {
 	assert.Equal(t, map[string]int{
 		"users": 200, "missing": 404, "denied": 403, "afterDenied": 424,
 		"throttledOnce": 200, "afterThrottled": 200, "alwaysThrottled": 429, "patch": 204,
+		"flakyRead": 200, "flakyWrite": 503,
 	}, status)
 	assert.NotEmpty(t, res["alwaysThrottled"].Header("retry-after"))
 	p, err := graph.DecodePage[graph.Domain](res["throttledOnce"].Body)

@@ -48,6 +48,8 @@ type graphThrottle struct {
 	prefix     string
 	left       int
 	retryAfter string
+	status     int    // 429 unless set by GraphFail
+	code, msg  string // the error body's code and message
 }
 
 func (s *Server) graphFaultsFor(tenantID string) *graphFaults {
@@ -110,7 +112,18 @@ func (s *Server) GraphExpireDeltaTokens(tenantID string) {
 func (s *Server) GraphThrottle(tenantID, prefix string, n int, retryAfter string) {
 	f := s.graphFaultsFor(tenantID)
 	s.gmu.Lock()
-	f.throttles = append(f.throttles, &graphThrottle{prefix: prefix, left: n, retryAfter: retryAfter})
+	f.throttles = append(f.throttles, &graphThrottle{prefix: prefix, left: n, retryAfter: retryAfter,
+		status: http.StatusTooManyRequests, code: "TooManyRequests", msg: "Please retry again later."})
+	s.gmu.Unlock()
+}
+
+// GraphFail answers the next n calls under prefix (direct or $batch items) with status and a
+// Graph error body with code, e.g. 503 serviceNotAvailable or 504 UnknownError.
+func (s *Server) GraphFail(tenantID, prefix string, n, status int, code string) {
+	f := s.graphFaultsFor(tenantID)
+	s.gmu.Lock()
+	f.throttles = append(f.throttles, &graphThrottle{prefix: prefix, left: n, status: status, code: code,
+		msg: "The service is temporarily unavailable. Please retry later."})
 	s.gmu.Unlock()
 }
 
@@ -355,7 +368,7 @@ func (g *graphCall) faults(path string) *graphResult {
 			for _, th := range f.throttles {
 				if th.left > 0 && strings.HasPrefix(path, th.prefix) {
 					th.left--
-					res = g.fail(http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
+					res = g.fail(th.status, th.code, th.msg)
 					if th.retryAfter != "" {
 						res.headers["Retry-After"] = th.retryAfter
 					}
