@@ -12,12 +12,35 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // pcState is the Partner Center fake's own state.
 type pcState struct {
 	pcConsentMu   sync.Mutex
 	pcConsentLogs []ConsentRecord
+
+	// pcLimit is Partner Center's documented customer rate limit: 500 requests per minute per
+	// partner tenant.
+	pcLimitOnce sync.Once
+	pcLimit     *rate.Limiter
+}
+
+// PartnerCenterRateLimit is the fake's Partner Center request rate per partner, per minute.
+const PartnerCenterRateLimit = 500
+
+// pcAllow takes one request from the rate limit, returning the wait when it is spent.
+func (s *Server) pcAllow() (ok bool, wait time.Duration) {
+	s.pcLimitOnce.Do(func() {
+		s.pcLimit = rate.NewLimiter(rate.Limit(PartnerCenterRateLimit)/60, PartnerCenterRateLimit)
+	})
+	r := s.pcLimit.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		return false, d
+	}
+	return true, 0
 }
 
 // ConsentRecord is one application consent the Partner Center fake accepted.
@@ -82,6 +105,12 @@ func (s *Server) partnerCenterHandler() http.Handler {
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="urn:cpsvc:cpid:`+s.World.partnerTenantID()+`"`)
 			writePCError(w, r, http.StatusUnauthorized, code, "Unauthorized: "+pcAuthReason(err))
+			return
+		}
+		if ok, wait := s.pcAllow(); !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writePCThrottle(w, r, secs)
 			return
 		}
 		if !strings.EqualFold(c.TenantID, s.World.partnerTenantID()) {

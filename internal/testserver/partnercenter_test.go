@@ -92,3 +92,17 @@ func TestPartnerCenterEndpoints(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, status)
 	assert.Equal(t, float64(429), body["statusCode"])
 }
+
+func TestPartnerCenterRateLimit(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 4, Tenants: 2, MinUsers: 1, MaxUsers: 2})
+	user := pcTestToken(s, s.PartnerUserID(), AudiencePartnerCenter)
+	for range PartnerCenterRateLimit {
+		ok, _ := s.pcAllow()
+		require.True(t, ok)
+	}
+	status, h, body := pcDo(t, s, http.MethodGet, "/v1/customers?size=2", user, nil, "")
+	assert.Equal(t, http.StatusTooManyRequests, status, "the 501st request within a minute is throttled")
+	assert.NotEmpty(t, h.Get("Retry-After"))
+	assert.Contains(t, body["message"], "Rate limit is exceeded")
+}
