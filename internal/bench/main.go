@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// options are the command's flags.
+type options struct {
+	seed        int64
+	full        bool
+	small       int
+	large       int
+	largeUsers  int
+	latency     time.Duration
+	concurrency int
+	hugeUsers   int
+	skip        string
+
+	soak         bool
+	soakTenants  int
+	soakDuration time.Duration
+
+	crash      bool
+	crashKills int
+	syncd      bool
+
+	child string
+}
+
+func main() {
+	var o options
+	flag.Int64Var(&o.seed, "seed", 1, "seed of the generated worlds, changes and faults")
+	flag.BoolVar(&o.full, "full", false, "the issue's full partner: 1,000 small tenants + 10 of 5,000 users")
+	flag.IntVar(&o.small, "small", 300, "small tenants (10-50 users) without -full")
+	flag.IntVar(&o.large, "large", 3, "large tenants without -full")
+	flag.IntVar(&o.largeUsers, "large-users", 5000, "users of each large tenant")
+	flag.DurationVar(&o.latency, "latency", 20*time.Millisecond, "latency the fake adds to every request")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "tenants synced at once (sync.Limits.Concurrency)")
+	flag.IntVar(&o.hugeUsers, "huge-users", 50000, "users of the tenant of the memory figure")
+	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: graph,sdk,cipp,memory")
+	flag.BoolVar(&o.soak, "soak", false, "run the soak harness instead of the benchmarks")
+	flag.IntVar(&o.soakTenants, "soak-tenants", 60, "tenants of the soak partner")
+	flag.DurationVar(&o.soakDuration, "soak-duration", 2*time.Minute, "how long the soak injects faults")
+	flag.BoolVar(&o.crash, "crash", false, "run the crash-recovery harness")
+	flag.IntVar(&o.crashKills, "kills", 20, "SIGKILLs of the crash-recovery harness")
+	flag.BoolVar(&o.syncd, "syncd", false, "crash harness: kill ./examples/syncd instead of the bench's own engine process")
+	flag.StringVar(&o.child, "child", "", "internal: run one measured part in this process")
+	flag.Parse()
+	if o.full {
+		o.small, o.large = 1000, 10
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch {
+	case o.child != "":
+		err = runChildMode(ctx, o)
+	case o.soak:
+		err = runSoak(ctx, os.Stdout, o)
+	case o.crash:
+		err = runCrash(ctx, os.Stdout, o)
+	default:
+		err = runBench(ctx, os.Stdout, o)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func runChildMode(ctx context.Context, o options) error {
+	switch o.child {
+	case "fetch-graph", "fetch-sdk":
+		return childFetch(ctx, strings.TrimPrefix(o.child, "fetch-"))
+	case "memory":
+		return childMemory(ctx)
+	case "engine":
+		return childEngine(ctx)
+	}
+	return fmt.Errorf("unknown child mode %q", o.child)
+}
+
+func (o options) skips(part string) bool {
+	for _, s := range strings.Split(o.skip, ",") {
+		if strings.TrimSpace(s) == part {
+			return true
+		}
+	}
+	return false
+}
+
+func runBench(ctx context.Context, out io.Writer, o options) error {
+	fmt.Fprintf(out, "tenantsync bench: %s, Go %s, %s/%s, seed %d\n", machine(), runtime.Version(), runtime.GOOS, runtime.GOARCH, o.seed)
+	p := partner{Seed: o.seed, Small: o.small, MinUsers: 10, MaxUsers: 50, Large: o.large, LargeUsers: o.largeUsers}
+	if !o.full {
+		fmt.Fprintf(out, "scale: %s (the issue's full partner is 1000 small + 10 large: run with -full)\n", p)
+	} else {
+		fmt.Fprintf(out, "scale: %s\n", p)
+	}
+	if !o.skips("graph") {
+		if err := benchGraph(ctx, out, o, p); err != nil {
+			return fmt.Errorf("graph: %w", err)
+		}
+	}
+	if !o.skips("sdk") {
+		if err := benchSDK(ctx, out, o, p); err != nil {
+			return fmt.Errorf("sdk: %w", err)
+		}
+	}
+	if !o.skips("cipp") {
+		if err := benchCIPP(ctx, out, o, p); err != nil {
+			return fmt.Errorf("cipp: %w", err)
+		}
+	}
+	if !o.skips("memory") {
+		if err := benchMemory(ctx, out, o); err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	return nil
+}
+
+// machine names the CPU, from /proc/cpuinfo where there is one.
+func machine() string {
+	model := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s)", runtime.NumCPU(), model)
+}
+
+type atomicDuration struct{ n atomic.Int64 }
+
+func (a *atomicDuration) Load() time.Duration  { return time.Duration(a.n.Load()) }
+func (a *atomicDuration) Add(d time.Duration) { a.n.Add(int64(d)) }
+
+// cpuTime is the process's user plus system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
