@@ -434,9 +434,7 @@ func appendLocalUnicode(dst []byte, local string) ([]byte, Reason) {
 }
 
 func appendDomain(dst []byte, domain string, known map[string]struct{}) ([]byte, Reason) {
-	if strings.HasSuffix(domain, ".") {
-		domain = domain[:len(domain)-1]
-	}
+	domain = strings.TrimSuffix(domain, ".")
 	if domain == "" || len(domain) > 253 {
 		return dst, ReasonDomainInvalid
 	}
@@ -512,8 +510,15 @@ var domainClass = func() (t [256]byte) {
 }()
 
 func appendIDNA(dst []byte, domain string) ([]byte, Reason) {
+	if !utf8.ValidString(domain) {
+		return dst, ReasonDomainInvalid
+	}
 	a, err := idna.Lookup.ToASCII(domain)
 	if err != nil {
+		return dst, ReasonDomainInvalid
+	}
+	// The canonical form must read back as itself, or two spellings could disagree later.
+	if again, err := idna.Lookup.ToASCII(a); err != nil || again != a {
 		return dst, ReasonDomainInvalid
 	}
 	start := len(dst)
