@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,4 +179,27 @@ func TestNewClientValidation(t *testing.T) {
 	assert.Equal(t, MaxCustomerPageSize, c.cfg.CustomerPageSize)
 	assert.Equal(t, MaxRelationshipPageSize, c.cfg.RelationshipPageSize)
 	assert.Equal(t, DefaultPartnerCenterURL, c.cfg.PartnerCenterURL)
+}
+
+func TestTenantReadinessOf(t *testing.T) {
+	t.Parallel()
+	f := discoveryFakes(t, http.StatusOK)
+	c := f.client(t)
+	p := &scriptedProber{}
+	tr, err := c.TenantReadinessOf(t.Context(), &Checker{Prober: p}, strings.ToUpper(tenantB))
+	require.NoError(t, err)
+	assert.Equal(t, tenantB, tr.TenantID)
+	assert.Equal(t, "Bravo GDAP name", tr.DisplayName)
+	assert.Equal(t, StateRoleMissing, tr.State())
+
+	tr, err = c.TenantReadinessOf(t.Context(), &Checker{Prober: p}, "eeeeeeee-0000-4000-8000-000000000005")
+	require.NoError(t, err)
+	assert.Equal(t, StateNoRelationship, tr.State(), "a tenant without relationships has no GDAP access")
+
+	_, err = c.TenantReadinessOf(t.Context(), &Checker{Prober: p}, "bravo.com")
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	_, err = c.TenantReadinessOf(t.Context(), nil, tenantB)
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	_, err = f.client(t, func(c *Config) { c.GraphTokens = nil }).TenantReadinessOf(t.Context(), &Checker{}, tenantB)
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }

@@ -403,6 +403,33 @@ func (c *Client) Readiness(ctx context.Context, ck *Checker, concurrency int) ([
 	return out, nil
 }
 
+// TenantReadinessOf re-verifies one tenant, for a "check again" button once a role has
+// propagated or consent was granted. Relationships cannot be filtered by customer on the
+// wire, so it reads the partner's listing and checks only this tenant.
+func (c *Client) TenantReadinessOf(ctx context.Context, ck *Checker, tenantID string) (TenantReadiness, error) {
+	if err := checkTenantID("TenantReadinessOf", tenantID); err != nil {
+		return TenantReadiness{}, err
+	}
+	if c.graph == nil {
+		return TenantReadiness{}, notConfigured("TenantReadinessOf", "Graph (GDAP relationships)", "GraphTokens")
+	}
+	if ck == nil {
+		return TenantReadiness{}, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "TenantReadinessOf",
+			Message: "no checker", Hint: "pass &partnercenter.Checker{Prober: graphClient}"}
+	}
+	accesses, err := c.GDAPCustomers(ctx)
+	if err != nil {
+		return TenantReadiness{}, err
+	}
+	id := strings.ToLower(tenantID)
+	for _, a := range accesses {
+		if a.TenantID == id {
+			return ck.Check(ctx, a), nil
+		}
+	}
+	return ck.Check(ctx, CustomerAccess{TenantID: id}), nil
+}
+
 // customerAccesses merges GDAP customers with Partner Center customers that have no relationship.
 func (c *Client) customerAccesses(ctx context.Context) ([]CustomerAccess, error) {
 	var accesses []CustomerAccess
