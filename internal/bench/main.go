@@ -147,7 +147,7 @@ func machine() string {
 
 type atomicDuration struct{ n atomic.Int64 }
 
-func (a *atomicDuration) Load() time.Duration  { return time.Duration(a.n.Load()) }
+func (a *atomicDuration) Load() time.Duration { return time.Duration(a.n.Load()) }
 func (a *atomicDuration) Add(d time.Duration) { a.n.Add(int64(d)) }
 
 // cpuTime is the process's user plus system CPU time.

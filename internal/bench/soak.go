@@ -6,4 +6,6 @@ import (
 	"io"
 )
 
-func runSoak(ctx context.Context, out io.Writer, o options) error { return errors.New("soak: not built yet") }
+func runSoak(ctx context.Context, out io.Writer, o options) error {
+	return errors.New("soak: not built yet")
+}
