@@ -53,6 +53,8 @@ func startFake(seed int64, tenants int) (*testserver.Server, error) {
 // left empty.
 func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partnercenter.TenantReadiness, error) {
 	app := srv.PartnerApp()
+	hc := srv.HTTPClient() // trusts the fake's certificate
+	defer hc.CloseIdleConnections()
 	refresh := partnercenter.Secret(srv.PartnerRefreshToken())
 	// A real program stores every rotated refresh token (encrypted) and starts from it next time.
 	persist := func(context.Context, partnercenter.Secret) error { return nil }
@@ -66,7 +68,7 @@ func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partn
 		AuthorityHost:         srv.EntraURL(),
 		PartnerCenterURL:      srv.PartnerCenterURL(),
 		GraphURL:              srv.GraphURL(),
-		HTTPClient:            srv.HTTPClient(),
+		HTTPClient:            hc,
 	})
 	if err != nil {
 		return nil, err
@@ -85,7 +87,7 @@ func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partn
 		OnRefreshTokenRotated: func(context.Context, graph.Secret) error { return nil },
 		BaseURL:               srv.GraphURL(),
 		AuthorityHost:         srv.EntraURL(),
-		HTTPClient:            srv.HTTPClient(),
+		HTTPClient:            hc,
 		GrantedAt:             partnercenter.GrantedAtFunc(accesses),
 		MaxRetries:            1,
 	})
