@@ -206,7 +206,7 @@ func (c config) validate() error {
 	}
 	if c.Postgres != "" {
 		if _, err := url.Parse(c.Postgres); err != nil || !(strings.HasPrefix(c.Postgres, "postgres://") || strings.HasPrefix(c.Postgres, "postgresql://") || strings.Contains(c.Postgres, "host=")) {
-			errs = append(errs, errors.New("the PostgreSQL DSN is malformed: use postgres://user:password@host:5432/db or host=... dbname=..."))
+			errs = append(errs, errors.New("the PostgreSQL DSN is malformed: use postgres://user:password@host:5432/db or \"host=... dbname=...\" form"))
 		}
 	}
 	if !c.Demo && !c.CIPP.set() && !c.Partner.set() {

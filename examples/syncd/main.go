@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -394,6 +395,8 @@ func (d *daemon) connect(ctx context.Context) error {
 		}
 		if d.fake != nil {
 			gcfg.BaseURL = d.fake.GraphURL()
+			u, _ := url.Parse(gcfg.BaseURL)
+			gcfg.Limits = transport.NewLimits(transport.GraphRules(u.Host)...)
 		}
 		if d.cfg.Partner.RefreshToken != "" {
 			pc, err := d.partnerCenter(ctx, hc, authority, budget)
@@ -431,11 +434,13 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 		return transport.EntraConfig{AuthorityHost: authority, TenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID,
 			Secret: transport.Secret(d.cfg.Partner.Secret), Scope: scope, HTTPClient: hc, Service: "entra"}
 	}
+	// One refresh-token chain for both resources: every redemption rotates the token, so two
+	// independent sources would each keep a token the other has already replaced.
 	pcTokens, err := transport.NewRefreshTokenSource(entra("https://api.partnercenter.microsoft.com/user_impersonation"), transport.Secret(rt), rotate)
 	if err != nil {
 		return nil, err
 	}
-	graphTokens, err := transport.NewRefreshTokenSource(entra("https://graph.microsoft.com/.default"), transport.Secret(rt), rotate)
+	graphTokens, err := pcTokens.ForScope("https://graph.microsoft.com/.default")
 	if err != nil {
 		return nil, err
 	}

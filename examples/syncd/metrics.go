@@ -50,12 +50,6 @@ func (m *metrics) set(name string, v float64, labels ...string) {
 	m.mu.Unlock()
 }
 
-func (m *metrics) get(name string, labels ...string) float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.values[name][labelKey(labels)]
-}
-
 func labelKey(labels []string) string {
 	if len(labels) == 0 {
 		return ""
