@@ -77,37 +77,89 @@ type pattern struct {
 // infix or whole local part, and only those sharing the address's first or last byte (or, for
 // infixes, a byte of it) are tried.
 type patternSet struct {
-	all     []pattern
-	exact   []*pattern
-	prefix  [256][]*pattern // by first byte
-	suffix  [256][]*pattern // by last byte
-	infix   [256][]*pattern // by first byte of the infix
-	firsts  []byte          // the distinct first bytes of the infixes
-	general []*pattern      // several pieces, or matched against the whole address
+	all       []pattern
+	exact     []*pattern
+	exactLens uint64 // bit n set: some exact pattern is n bytes long (n < 64)
+	prefix    bucket // by first byte
+	suffix    bucket // by last byte
+	infix     bucket // by first byte of the infix
+	firsts    []byte // the distinct first bytes of the infixes
+	general   []*pattern
+	// Bigram filters: the first two bytes of each prefix and infix, the last two of each
+	// suffix. A name whose bigrams miss them (nearly every person's) is passed by a few bit
+	// tests instead of a comparison per pattern.
+	prefixBG, suffixBG, infixBG bigrams4k
+	short                       []*pattern // one-byte prefixes, suffixes and infixes, always tried
+}
+
+// bigrams4k is a 4,096-bit set of hashed byte pairs; a false positive only costs a comparison.
+type bigrams4k [64]uint64
+
+func bigramBit(a, b byte) uint32 { return (uint32(a)<<4 ^ uint32(b)) & 4095 }
+
+func (s *bigrams4k) add(a, b byte) { h := bigramBit(a, b); s[h/64] |= 1 << (h % 64) }
+
+func (s *bigrams4k) has(a, b byte) bool { h := bigramBit(a, b); return s[h/64]&(1<<(h%64)) != 0 }
+
+// bucket groups patterns by one byte, compactly (a few hundred bytes rather than a slice
+// header per byte), so the tables stay in cache beside everything else Match touches.
+type bucket struct {
+	start [256]uint16
+	n     [256]uint8
+	list  []*pattern
+}
+
+func (b *bucket) of(c byte) []*pattern {
+	s := b.start[c]
+	return b.list[s : s+uint16(b.n[c])]
+}
+
+func newBucket(ps map[byte][]*pattern) bucket {
+	var b bucket
+	for c := range 256 {
+		b.start[c] = uint16(len(b.list))
+		b.n[c] = uint8(min(len(ps[byte(c)]), 255))
+		b.list = append(b.list, ps[byte(c)][:b.n[c]]...)
+	}
+	return b
 }
 
 func newPatternSet(ps []pattern) *patternSet {
 	s := &patternSet{all: ps}
+	prefix, suffix, infix := map[byte][]*pattern{}, map[byte][]*pattern{}, map[byte][]*pattern{}
 	for i := range s.all {
 		p := &s.all[i]
+		lit := []byte(nil)
+		if len(p.parts) == 1 {
+			lit = p.parts[0]
+		}
 		switch {
 		case p.full || len(p.parts) != 1:
 			s.general = append(s.general, p)
 		case p.anchorL && p.anchorR:
 			s.exact = append(s.exact, p)
-		case p.anchorL:
-			s.prefix[p.parts[0][0]] = append(s.prefix[p.parts[0][0]], p)
-		case p.anchorR:
-			last := p.parts[0][len(p.parts[0])-1]
-			s.suffix[last] = append(s.suffix[last], p)
-		default:
-			c := p.parts[0][0]
-			if len(s.infix[c]) == 0 {
-				s.firsts = append(s.firsts, c)
+			if len(lit) < 64 {
+				s.exactLens |= 1 << len(lit)
+			} else {
+				s.general = append(s.general, p)
 			}
-			s.infix[c] = append(s.infix[c], p)
+		case len(lit) == 1:
+			s.short = append(s.short, p)
+		case p.anchorL:
+			prefix[lit[0]] = append(prefix[lit[0]], p)
+			s.prefixBG.add(lit[0], lit[1])
+		case p.anchorR:
+			suffix[lit[len(lit)-1]] = append(suffix[lit[len(lit)-1]], p)
+			s.suffixBG.add(lit[len(lit)-2], lit[len(lit)-1])
+		default:
+			if len(infix[lit[0]]) == 0 {
+				s.firsts = append(s.firsts, lit[0])
+			}
+			infix[lit[0]] = append(infix[lit[0]], p)
+			s.infixBG.add(lit[0], lit[1])
 		}
 	}
+	s.prefix, s.suffix, s.infix = newBucket(prefix), newBucket(suffix), newBucket(infix)
 	return s
 }
 
@@ -118,35 +170,55 @@ func (s *patternSet) matchLower(addr []byte, at int) *pattern {
 	if len(local) == 0 {
 		return nil
 	}
-	unnumbered := bytes.TrimRightFunc(local, func(r rune) bool { return '0' <= r && r <= '9' })
-	for _, p := range s.exact {
-		if bytes.Equal(local, p.parts[0]) || bytes.Equal(unnumbered, p.parts[0]) {
-			return p
+	if s.exactLens != 0 {
+		n := len(local)
+		for n > 0 && '0' <= local[n-1] && local[n-1] <= '9' {
+			n--
 		}
-	}
-	for _, p := range s.prefix[local[0]] {
-		if bytes.HasPrefix(local, p.parts[0]) {
-			return p
-		}
-	}
-	for _, p := range s.suffix[local[len(local)-1]] {
-		if bytes.HasSuffix(local, p.parts[0]) {
-			return p
-		}
-	}
-	for _, c := range s.firsts {
-		for off := 0; off < len(local); {
-			i := bytes.IndexByte(local[off:], c)
-			if i < 0 {
-				break
-			}
-			off += i
-			for _, p := range s.infix[c] {
-				if bytes.HasPrefix(local[off:], p.parts[0]) {
+		if (n < 64 && s.exactLens&(1<<n) != 0) || (len(local) < 64 && s.exactLens&(1<<len(local)) != 0) {
+			for _, p := range s.exact {
+				if bytes.Equal(local, p.parts[0]) || bytes.Equal(local[:n], p.parts[0]) {
 					return p
 				}
 			}
-			off++
+		}
+	}
+	if len(local) >= 2 {
+		if s.prefixBG.has(local[0], local[1]) {
+			for _, p := range s.prefix.of(local[0]) {
+				if bytes.HasPrefix(local, p.parts[0]) {
+					return p
+				}
+			}
+		}
+		if s.suffixBG.has(local[len(local)-2], local[len(local)-1]) {
+			for _, p := range s.suffix.of(local[len(local)-1]) {
+				if bytes.HasSuffix(local, p.parts[0]) {
+					return p
+				}
+			}
+		}
+		for _, c := range s.firsts {
+			for off := 0; off+1 < len(local); off++ {
+				i := bytes.IndexByte(local[off:len(local)-1], c)
+				if i < 0 {
+					break
+				}
+				off += i
+				if !s.infixBG.has(c, local[off+1]) {
+					continue
+				}
+				for _, p := range s.infix.of(c) {
+					if bytes.HasPrefix(local[off:], p.parts[0]) {
+						return p
+					}
+				}
+			}
+		}
+	}
+	for _, p := range s.short {
+		if p.match(local) {
+			return p
 		}
 	}
 	for _, p := range s.general {

@@ -126,11 +126,17 @@ type userLinks struct {
 
 // tailHash hashes the last eight bytes of an object ID (random in a GUID) cheaply.
 func tailHash(objectID string) uint32 {
-	var h uint64 = 14695981039346656037
-	for i := max(0, len(objectID)-8); i < len(objectID); i++ {
-		h = (h ^ uint64(objectID[i])) * 1099511628211
+	var x uint64
+	if n := len(objectID); n >= 8 {
+		t := objectID[n-8:]
+		x = uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+	} else {
+		for i := 0; i < n; i++ {
+			x = x<<8 | uint64(objectID[i])
+		}
 	}
-	return uint32(h>>20) & (1024*64 - 1)
+	return uint32((x*0x9e3779b97f4a7c15)>>48) & (1024*64 - 1)
 }
 
 // mayHave reports whether a link for objectID may exist; false is certain.

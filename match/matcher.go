@@ -79,13 +79,12 @@ func (ix *Index) Match(u tenantsync.User, mailbox tenantsync.MailboxType) Result
 			return ix.decideOne(id, hit{contact: int32(e.s), conf: conf, via: ViaPrimary, key: e.key})
 		}
 	}
-	return ix.matchRest(id, &u, pkey, pok)
+	return ix.matchRest(id, &u, primary, pkey, pok)
 }
 
 // matchRest runs the cascade from the primary address on; it is apart from Match so that
 // the common case does not pay for its buffers.
-func (ix *Index) matchRest(id Identity, u *tenantsync.User, pkey []byte, pok bool) Result {
-	var buf [256]byte
+func (ix *Index) matchRest(id Identity, u *tenantsync.User, primary string, pkey []byte, pok bool) Result {
 	var h hits
 	if pok {
 		ix.lookup(&h, ix.byAddr, pkey, ConfidencePrimary, ViaPrimary)
@@ -95,29 +94,46 @@ func (ix *Index) matchRest(id Identity, u *tenantsync.User, pkey []byte, pok boo
 	}
 	var arr [8]alias
 	aliases := aliasesOf(u, arr[:0])
+	// Each distinct alias is canonicalised once, into one buffer, for the exact pass and the
+	// plus-stripped pass.
+	var kbuf [512]byte
+	var kidx [8][2]int32
+	keys := kbuf[:0]
+	spans := kidx[:0]
+	plus := pok && bytes.IndexByte(pkey, '+') >= 0
 	for _, a := range aliases {
-		key, ok := ix.canonicalKey(buf[:0], a.raw)
-		if ok && !(pok && string(key) == string(pkey)) {
-			ix.lookup(&h, ix.byAddr, key, a.conf, a.via)
+		if a.raw == "" || (pok && a.raw == primary) {
+			continue
 		}
+		start := len(keys)
+		var ok bool
+		keys, ok = ix.canonicalKey(keys, a.raw)
+		key := keys[start:]
+		if !ok || (pok && string(key) == string(pkey)) || seenKey(keys, spans, key) {
+			keys = keys[:start]
+			continue
+		}
+		spans = append(spans, [2]int32{int32(start), int32(len(keys))})
+		ix.lookup(&h, ix.byAddr, key, a.conf, a.via)
+		plus = plus || bytes.IndexByte(key, '+') >= 0
 	}
 	if h.n > 0 {
 		return ix.decide(id, &h)
 	}
-	addresses := 0
+	addresses := len(spans)
 	if pok {
 		addresses++
-		ix.lookupPlus(&h, pkey)
 	}
-	for _, a := range aliases {
-		key, ok := ix.canonicalKey(buf[:0], a.raw)
-		if ok && !(pok && string(key) == string(pkey)) {
-			addresses++
-			ix.lookupPlus(&h, key)
+	if plus || ix.byPlus != nil {
+		if pok {
+			ix.lookupPlus(&h, pkey)
 		}
-	}
-	if h.n > 0 {
-		return ix.decide(id, &h)
+		for _, sp := range spans {
+			ix.lookupPlus(&h, keys[sp[0]:sp[1]])
+		}
+		if h.n > 0 {
+			return ix.decide(id, &h)
+		}
 	}
 	r := Result{User: id, Outcome: None}
 	switch {
@@ -130,6 +146,16 @@ func (ix *Index) matchRest(id Identity, u *tenantsync.User, pkey []byte, pok boo
 		r.Reason = "no contact has any of the user's addresses, and AutoCreate is off"
 	}
 	return r
+}
+
+// seenKey reports whether key is one of the keys already collected in buf.
+func seenKey(buf []byte, spans [][2]int32, key []byte) bool {
+	for _, sp := range spans {
+		if string(buf[sp[0]:sp[1]]) == string(key) {
+			return true
+		}
+	}
+	return false
 }
 
 func linkedReason(v Via) string {
@@ -392,11 +418,22 @@ func (ix *Index) serviceAccount(addr string) *pattern {
 		addr = strings.TrimSpace(addr)
 	}
 	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 || len(addr) > 256 {
+	if at <= 0 || len(addr) > 128 {
+		return ix.serviceAccountLong(addr, at)
+	}
+	var buf [128]byte
+	low := buf[:len(addr)]
+	for i := 0; i < len(addr); i++ {
+		low[i] = lowerASCII(addr[i])
+	}
+	return ix.patterns.matchLower(low, at)
+}
+
+func (ix *Index) serviceAccountLong(addr string, at int) *pattern {
+	if at <= 0 {
 		return nil
 	}
-	var buf [256]byte
-	low := buf[:len(addr)]
+	low := make([]byte, len(addr))
 	for i := 0; i < len(addr); i++ {
 		low[i] = lowerASCII(addr[i])
 	}
