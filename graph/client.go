@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,38 +31,9 @@ const (
 	service  = "graph"
 )
 
-// Secret is a credential value (client secret, refresh token). Its printed forms are redacted so a
-// Config can be logged, and it never reaches an error string.
-type Secret string
-
-// String redacts the secret.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// GoString redacts the secret from %#v.
-func (s Secret) GoString() string { return `graph.Secret("[redacted]")` }
-
-// LogValue redacts the secret from slog output.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalText redacts the secret from JSON and text encodings.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// Format covers every verb, so %x or %q cannot print the value either.
-func (s Secret) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'q':
-		fmt.Fprintf(f, "%q", s.String())
-	case verb == 'v' && f.Flag('#'):
-		_, _ = f.Write([]byte(s.GoString()))
-	default:
-		_, _ = f.Write([]byte(s.String()))
-	}
-}
+// Secret is a credential value (client secret, refresh token): transport's redacting string,
+// so a Config can be logged and the value never reaches an error string.
+type Secret = transport.Secret
 
 // AuthMode selects the token the client's calls carry.
 type AuthMode int

@@ -20,7 +20,7 @@ func newTokenSource(cfg Config, hc *http.Client) (transport.TokenSource, error) 
 		AuthorityHost: cfg.AuthorityHost,
 		TenantID:      cfg.PartnerTenantID,
 		ClientID:      cfg.ClientID,
-		Secret:        transport.Secret(cfg.ClientSecret),
+		Secret:        cfg.ClientSecret,
 		Certificates:  cfg.Certificates,
 		Key:           cfg.PrivateKey,
 		Scope:         graphScope,
@@ -31,10 +31,10 @@ func newTokenSource(cfg Config, hc *http.Client) (transport.TokenSource, error) 
 		var onRotate func(context.Context, transport.Secret) error
 		if cfg.OnRefreshTokenRotated != nil {
 			onRotate = func(ctx context.Context, s transport.Secret) error {
-				return cfg.OnRefreshTokenRotated(ctx, Secret(s.Reveal()))
+				return cfg.OnRefreshTokenRotated(ctx, s)
 			}
 		}
-		rs, err := transport.NewRefreshTokenSource(ec, transport.Secret(cfg.RefreshToken), onRotate)
+		rs, err := transport.NewRefreshTokenSource(ec, cfg.RefreshToken, onRotate)
 		if err != nil {
 			return nil, err
 		}

@@ -252,7 +252,7 @@ func TestFakeSAMRefreshTokenRotation(t *testing.T) {
 	require.Len(t, rotated, 2, "one redemption per resource, each rotating the refresh token")
 	for _, r := range rotated {
 		assert.NotEqual(t, first, string(r))
-		assert.Equal(t, "[redacted]", fmt.Sprint(r), "rotated tokens never print")
+		assert.Equal(t, "[REDACTED]", fmt.Sprint(r), "rotated tokens never print")
 	}
 
 	srv.RevokeRefreshTokens()
@@ -272,9 +272,9 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	b, err := json.Marshal(cfg.ClientSecret)
 	require.NoError(t, err)
-	assert.Equal(t, `"[redacted]"`, string(b))
+	assert.Equal(t, `"[REDACTED]"`, string(b))
 	assert.Equal(t, "", Secret("").String(), "an empty secret shows as empty")
-	assert.Equal(t, "[redacted]", Secret("x").LogValue().String())
+	assert.Equal(t, "[REDACTED]", Secret("x").LogValue().String())
 }
 
 func TestSAMConfigValidation(t *testing.T) {

@@ -2,8 +2,6 @@ package partnercenter
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 
 	"github.com/tenantsync/tenantsync/internal/transport"
 )
@@ -16,41 +14,15 @@ const (
 	DefaultAuthorityHost = "https://login.microsoftonline.com"
 )
 
-// Secret is a credential value (client secret, refresh token). Every printed form is redacted.
-type Secret string
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// GoString keeps %#v from printing the value.
-func (s Secret) GoString() string { return `partnercenter.Secret("` + s.String() + `")` }
-
-// Format covers every verb, so %x or %q cannot print the value either.
-func (s Secret) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'q':
-		fmt.Fprintf(f, "%q", s.String())
-	case verb == 'v' && f.Flag('#'):
-		_, _ = f.Write([]byte(s.GoString()))
-	default:
-		_, _ = f.Write([]byte(s.String()))
-	}
-}
-
-// LogValue implements slog.LogValuer.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalText implements encoding.TextMarshaler, for JSON and other encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Secret is a credential value (client secret, refresh token): transport's redacting string,
+// so a Config can be logged and the value never reaches an error string.
+type Secret = transport.Secret
 
 // samTokenSources builds the token sources Config leaves nil from the partner admin's Secure
 // Application Model refresh token: one for Partner Center (audience api.partnercenter.microsoft.com,
 // the home tenant) and one for Graph (asked for the partner tenant). Both start from the same
-// refresh token and keep their own rotation chain; each rotated token goes to
+// refresh token through one rotation chain (every redemption rotates the token, so two
+// independent chains would each keep a token the other has replaced); each rotated token goes to
 // OnRefreshTokenRotated.
 func samTokenSources(cfg *Config) error {
 	if cfg.RefreshToken == "" {
@@ -66,7 +38,7 @@ func samTokenSources(cfg *Config) error {
 	var onRotate func(context.Context, transport.Secret) error
 	if cfg.OnRefreshTokenRotated != nil {
 		onRotate = func(ctx context.Context, s transport.Secret) error {
-			return cfg.OnRefreshTokenRotated(ctx, Secret(s.Reveal()))
+			return cfg.OnRefreshTokenRotated(ctx, s)
 		}
 	}
 	ec := func(scope string) transport.EntraConfig {
@@ -74,7 +46,7 @@ func samTokenSources(cfg *Config) error {
 			AuthorityHost: cfg.AuthorityHost,
 			TenantID:      cfg.PartnerTenantID,
 			ClientID:      cfg.ClientID,
-			Secret:        transport.Secret(cfg.ClientSecret),
+			Secret:        cfg.ClientSecret,
 			Certificates:  cfg.Certificates,
 			Key:           cfg.PrivateKey,
 			Scope:         scope,
@@ -82,19 +54,19 @@ func samTokenSources(cfg *Config) error {
 			Service:       Service,
 		}
 	}
+	chain, err := transport.NewRefreshTokenSource(ec(partnerCenterScope), cfg.RefreshToken, onRotate)
+	if err != nil {
+		return err
+	}
 	if cfg.PartnerCenterTokens == nil {
-		ts, err := transport.NewRefreshTokenSource(ec(partnerCenterScope), transport.Secret(cfg.RefreshToken), onRotate)
-		if err != nil {
-			return err
-		}
-		cfg.PartnerCenterTokens = ts
+		cfg.PartnerCenterTokens = chain
 	}
 	if cfg.GraphTokens == nil {
-		ts, err := transport.NewRefreshTokenSource(ec(graphScope), transport.Secret(cfg.RefreshToken), onRotate)
+		g, err := chain.ForScope(graphScope)
 		if err != nil {
 			return err
 		}
-		cfg.GraphTokens = ts
+		cfg.GraphTokens = g
 	}
 	return nil
 }
