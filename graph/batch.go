@@ -105,7 +105,7 @@ func (c *Client) Batch(ctx context.Context, tenant string, reqs []BatchRequest) 
 		if wait <= 0 {
 			wait = backoff(attempt)
 		}
-		if wait > c.cfg.MaxRetryAfter {
+		if wait > c.cfg.MaxRetryAfter || !c.cfg.Budget.TakeRetry() {
 			break
 		}
 		if err := sleep(ctx, wait); err != nil {

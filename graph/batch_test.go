@@ -10,6 +10,8 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
+	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/internal/transport"
 )
 
 func TestBatchMixedResults(t *testing.T) {
@@ -88,4 +90,22 @@ func TestBatchBeyondTwentyRefusedByGraph(t *testing.T) {
 	status, body := graph.RawBatchForTest(t.Context(), c, tn.ID, reqs)
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "limit of 20")
+}
+
+// Throttled items are retried by the client, so they draw on the same budget as the
+// transport's retries: an empty budget stops them instead of multiplying traffic.
+func TestBatchItemRetriesDrawOnTheBudget(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	budget := transport.NewBudget(transport.RetryCost) // one retry's worth
+	c := newClient(t, srv, func(cfg *graph.Config) { cfg.MaxRetries = 4; cfg.Budget = budget })
+	tn := firstTenant(srv)
+	srv.GraphThrottle(tn.ID, "/subscribedSkus", 100, "0")
+	res, err := c.Batch(t.Context(), tn.ID, []graph.BatchRequest{{ID: "skus", Method: "GET", URL: "/subscribedSkus"}})
+	require.NoError(t, err)
+	assert.Equal(t, 429, res["skus"].Status)
+	assert.Equal(t, 2, srv.Requests(testserver.ServiceGraph, tn.ID), "the first try and the one retry the budget paid for")
+	st := budget.Stats()
+	assert.Equal(t, int64(1), st.Retries)
+	assert.Equal(t, int64(1), st.Refused)
 }

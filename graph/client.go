@@ -188,6 +188,11 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		}
 		c.tokens = ts
 	}
+	if cfg.Budget == nil {
+		// Throttled $batch items are retried here, not by the transport: both draw on one budget.
+		cfg.Budget = transport.NewBudget(0)
+		c.cfg.Budget = cfg.Budget
+	}
 	tr, err := transport.New(transport.Config{
 		Service:       service,
 		BaseURL:       c.origin,

@@ -37,6 +37,11 @@ func (b *Budget) take(cost int) bool {
 	return true
 }
 
+// TakeRetry pays for one retry a caller makes itself (a throttled item of a Graph $batch is
+// retried by the graph client, not by Do); false means the budget is empty and the retry must
+// not happen. A nil budget always allows.
+func (b *Budget) TakeRetry() bool { return b.take(RetryCost) }
+
 // success refills the budget after a request that ended well: the cost of the retry that
 // got it there, or SuccessRefund when none was needed (aws-sdk-go-v2 does the same).
 func (b *Budget) success(lastRetryCost int) {
