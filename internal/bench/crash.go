@@ -1,13 +1,355 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	stdsync "sync"
+	"syscall"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/graph"
+	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/store/sqlite"
+	"github.com/tenantsync/tenantsync/sync"
 )
 
-func runCrash(ctx context.Context, out io.Writer, o options) error {
-	return errors.New("crash: not built yet")
+// engineInput is what the engine child (the daemon stand-in) gets.
+type engineInput struct {
+	Endpoints endpoints
+	Dir       string
+	Offset    time.Duration // the engine clock's lead, so every tenant is due and past its cooldown
 }
 
-func childEngine(ctx context.Context) error { return errors.New("not built yet") }
+const crashInstance = "crash-daemon"
+
+// openCrashStore opens the daemon's SQLite file with a clock ahead by offset.
+func openCrashStore(ctx context.Context, dir string, clock *offsetClock) (*sqlite.Store, error) {
+	return sqlite.Open(ctx, filepath.Join(dir, "tenantsync.db"), nil, sqlite.WithClock(clock.Now))
+}
+
+func crashEngine(st *sqlite.Store, e endpoints, clock *offsetClock) (*sync.Engine, error) {
+	hc, err := e.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := newClients(e, hc, transport.NewBudget(0), graph.MailboxesPerUser)
+	if err != nil {
+		return nil, err
+	}
+	return sync.New(sync.Config{Store: st, Account: account, Sources: []tenantsync.Source{graph.NewSource(cl.graph)},
+		Clock: clock, AutoCreate: true, InstanceID: crashInstance,
+		Limits: sync.Limits{Concurrency: 4, LeaseTTL: 3 * time.Second}})
+}
+
+// childEngine is the daemon the crash harness kills: it opens the SQLite store, links every
+// tenant (harmless when already linked) and syncs them all, printing "syncing" when it starts
+// and "done" when every sync has ended.
+func childEngine(ctx context.Context) error {
+	var in engineInput
+	if err := childInput(&in); err != nil {
+		return err
+	}
+	clock := &offsetClock{}
+	clock.Advance(in.Offset)
+	st, err := openCrashStore(ctx, in.Dir, clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	eng, err := crashEngine(st, in.Endpoints, clock)
+	if err != nil {
+		return err
+	}
+	defer eng.Close(context.Background())
+	if _, err := eng.Discover(ctx); err != nil {
+		return err
+	}
+	fmt.Println("syncing")
+	var reqs []sync.LinkRequest
+	for i, id := range in.Endpoints.Tenants {
+		reqs = append(reqs, sync.LinkRequest{TenantID: id, ClientID: fmt.Sprintf("client-%03d", i)})
+	}
+	for _, r := range eng.LinkMany(ctx, "crash", reqs) {
+		if r.Err != nil && !errors.Is(r.Err, tenantsync.ErrAlreadyLinked) {
+			return r.Err
+		}
+	}
+	if err := eng.Wait(ctx); err != nil {
+		return err
+	}
+	failed := 0
+	for {
+		reps, err := eng.RunOnce(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range reps {
+			if r.Err != nil {
+				failed++
+			}
+		}
+		if len(reps) == 0 {
+			break
+		}
+	}
+	fmt.Printf("done %d\n", failed)
+	return nil
+}
+
+func runCrash(ctx context.Context, out io.Writer, o options) error {
+	started := time.Now()
+	p := partner{Seed: o.seed, Small: 40, MinUsers: 10, MaxUsers: 60, Large: 1, LargeUsers: 1500}
+	w := p.world()
+	srv, err := testserver.New(testserver.Options{Seed: o.seed, World: w, Latency: 5 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "tenantsync-crash-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	e := endpointsOf(srv, tenantIDs(w))
+	rng := rand.New(rand.NewPCG(uint64(o.seed), 31))
+	fmt.Fprintf(out, "crash recovery: %s, SQLite, the engine process killed with SIGKILL at random points during sync, %d times in a row\n", p, o.crashKills)
+
+	var offset time.Duration
+	kills, late, checks := 0, 0, 0
+	var killAt []string
+	for kills < o.crashKills {
+		offset += 2 * time.Hour
+		changeSome(w, rng)
+		delay := time.Duration(rng.IntN(2500)) * time.Millisecond
+		finished, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, delay)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", kills+late+1, err)
+		}
+		if finished {
+			late++ // the sync ended before the kill: not a kill during sync
+		} else {
+			kills++
+			killAt = append(killAt, ms(delay))
+		}
+		// After each kill: the store opens (migrations), verifies, agrees with itself, and a sync
+		// on it completes.
+		n, err := checkStore(ctx, dir, e, offset+time.Hour, rng)
+		checks += n
+		if err != nil {
+			return fmt.Errorf("after kill %d (at %s): %w", kills, ms(delay), err)
+		}
+	}
+	// The restart after the last kill runs to the end and reaches the truth.
+	offset += 2 * time.Hour
+	finished, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, 0)
+	if err != nil {
+		return err
+	}
+	if !finished {
+		return errors.New("the final run did not finish")
+	}
+	n, err := checkTruth(ctx, dir, w, offset)
+	checks += n
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "crash recovery PASS: %d SIGKILLs during sync in a row (at %s after the sync started), %d runs ended before their kill, every restart opened the store, verified the audit chain, found cursors and mirrors agreeing and completed a sync; final run converged to the truth; %d checks, %s\n",
+		kills, strings.Join(killAt, ", "), late, checks, secs(time.Since(started)))
+	return nil
+}
+
+// runEngineChild starts the engine child and, when delay > 0, SIGKILLs it delay after it
+// started syncing. It reports whether the child finished on its own.
+func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (bool, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return false, err
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		return false, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-child", "engine")
+	cmd.Stdin = strings.NewReader(string(data))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return false, err
+	}
+	if err := cmd.Start(); err != nil {
+		return false, err
+	}
+	lines := make(chan string, 8)
+	var wg stdsync.WaitGroup
+	wg.Go(func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	})
+	done := false
+	var timer <-chan time.Time
+	for l := range lines {
+		switch {
+		case l == "syncing" && delay > 0:
+			timer = time.After(delay)
+			go func(t <-chan time.Time) {
+				<-t
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+			}(timer)
+		case strings.HasPrefix(l, "done"):
+			done = true
+		}
+	}
+	wg.Wait()
+	err = cmd.Wait()
+	if done {
+		if err != nil {
+			return true, fmt.Errorf("engine process: %w: %s", err, stderr.String())
+		}
+		return true, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signaled() {
+		return false, nil
+	}
+	return false, fmt.Errorf("engine process ended without finishing: %v: %s", err, stderr.String())
+}
+
+// changeSome changes a few users so every run has something to write.
+func changeSome(w *testserver.World, rng *rand.Rand) {
+	for range 10 {
+		t := w.Tenants[rng.IntN(len(w.Tenants))]
+		live := t.ActiveUsers()
+		u := live[rng.IntN(len(live))]
+		switch rng.IntN(3) {
+		case 0:
+			_ = w.UpdateUser(t.ID, u.ID, func(u *testserver.User) { u.AccountEnabled = !u.AccountEnabled })
+		case 1:
+			_ = w.UpdateUser(t.ID, u.ID, func(u *testserver.User) { u.JobTitle = fmt.Sprintf("Crash %d", rng.IntN(1000)) })
+		case 2:
+			if len(live) > 5 {
+				_ = w.DeleteUser(t.ID, u.ID)
+			}
+		}
+	}
+}
+
+// checkStore opens the store after a kill and checks it: migrations apply, the audit chain
+// verifies, every kind's cursor and mirror agree with the stored sync state, and a sync of a
+// random tenant completes on it.
+func checkStore(ctx context.Context, dir string, e endpoints, offset time.Duration, rng *rand.Rand) (int, error) {
+	clock := &offsetClock{}
+	clock.Advance(offset)
+	st, err := openCrashStore(ctx, dir, clock)
+	if err != nil {
+		return 0, fmt.Errorf("opening the store: %w", err)
+	}
+	defer st.Close()
+	checks := 1
+	rep, err := st.VerifyAudit(ctx, account)
+	if err != nil {
+		return checks, err
+	}
+	checks++
+	if !rep.OK() {
+		return checks, fmt.Errorf("audit chain broken: %+v", rep)
+	}
+	for _, id := range e.Tenants {
+		cursors, err := st.Cursors(ctx, account, id)
+		if err != nil {
+			return checks, err
+		}
+		counts, err := st.MirrorCounts(ctx, account, id)
+		if err != nil {
+			return checks, err
+		}
+		state, err := st.GetSyncState(ctx, account, id)
+		if err != nil {
+			continue // never synced
+		}
+		checks++
+		if cursors[tenantsync.KindUsers] != "" && counts[tenantsync.KindUsers] == 0 {
+			return checks, fmt.Errorf("tenant %s: a users cursor without a users mirror", id)
+		}
+		if !state.LastSuccess.IsZero() {
+			for k, n := range state.Counts {
+				checks++
+				if counts[k] != n {
+					return checks, fmt.Errorf("tenant %s: the sync state counts %d %s, the mirror holds %d", id, n, k, counts[k])
+				}
+			}
+		}
+	}
+	eng, err := crashEngine(st, e, clock)
+	if err != nil {
+		return checks, err
+	}
+	defer eng.Close(context.Background())
+	t := e.Tenants[rng.IntN(len(e.Tenants))]
+	if _, err := eng.Status(ctx, t); err != nil {
+		return checks, err
+	}
+	r, err := eng.SyncNow(ctx, t)
+	checks++
+	if err != nil {
+		return checks, fmt.Errorf("sync of %s after the restart: %w", t, err)
+	}
+	if r.Err != nil {
+		return checks, fmt.Errorf("sync of %s after the restart: %w", t, r.Err)
+	}
+	return checks, nil
+}
+
+// checkTruth compares the final mirrors with the World.
+func checkTruth(ctx context.Context, dir string, w *testserver.World, offset time.Duration) (int, error) {
+	clock := &offsetClock{}
+	clock.Advance(offset)
+	st, err := openCrashStore(ctx, dir, clock)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	checks := 0
+	for _, t := range w.Tenants {
+		kr, err := st.ReadKind(ctx, account, t.ID, tenantsync.KindUsers)
+		if err != nil {
+			return checks, err
+		}
+		mirrored := map[string]tenantsync.User{}
+		for _, u := range kr.Users {
+			mirrored[u.ObjectID] = u
+		}
+		live := t.ActiveUsers()
+		checks++
+		if len(mirrored) != len(live) {
+			return checks, fmt.Errorf("tenant %s: %d users mirrored, %d in the truth", t.ID, len(mirrored), len(live))
+		}
+		for _, u := range live {
+			checks++
+			m, ok := mirrored[u.ID]
+			if !ok || m.AccountEnabled != u.AccountEnabled || m.JobTitle != u.JobTitle {
+				return checks, fmt.Errorf("tenant %s: user %s differs from the truth", t.ID, u.ID)
+			}
+		}
+	}
+	rep, err := st.VerifyAudit(ctx, account)
+	checks++
+	if err != nil || !rep.OK() {
+		return checks, fmt.Errorf("audit chain: %+v %v", rep, err)
+	}
+	return checks, nil
+}
