@@ -12,44 +12,74 @@
 // "smtp:" alias, anything else is not an email), and DecodeGuestUPN recovers a B2B guest's home
 // address from its "#EXT#" UPN, which is never used as an address as it stands.
 //
+// The A-label form ("xn--bcher-kva.de") is the canonical domain because it is the comparison
+// form UTS #46 defines and the form DNS and Exchange route on, and because it is ASCII: two
+// keys compare byte for byte, and the common ASCII domain canonicalises with a lowercase alone.
+// Address.DomainUnicode gives the form to show a person.
+//
 // # Matching users to contacts
 //
 // Index.Match follows one cascade: a person's merge, a remembered link or a contact that stores
-// the user's object ID; then the primary SMTP address; then any alias (proxyAddresses, mail,
-// otherMails, UPN); then, only when nothing matched exactly, the address with its "+tag"
-// removed, at a confidence too low to link without a person. Shared, room and equipment
-// mailboxes, guests and disabled users (unless allowed) and service accounts are excluded with
-// the reason. Several candidate contacts make the result Ambiguous: it goes to a person and is
-// never linked automatically.
+// the user's object ID (confidence 1); then the primary SMTP address (0.98); then any alias:
+// smtp: proxies and mail (0.95), the UPN or a guest's decoded home address (0.93), otherMails
+// (0.9), any onmicrosoft.com routing address (0.85); then, only when nothing matched exactly,
+// the address with its "+tag" removed (0.75), which a person confirms. The first step with a
+// hit decides. Shared, room and equipment mailboxes, guests and disabled users (unless
+// allowed) and service accounts are excluded with the reason. Several candidate contacts make
+// the result Ambiguous: it goes to a person and is never linked automatically; so does a
+// contact already linked to another user.
 //
 //	ix, err := match.NewIndex(contacts, links, merges, match.Config{AutoCreate: true})
 //	if err != nil {
 //		return err
 //	}
-//	for _, u := range users {
-//		r := ix.Match(u, mailboxTypes[u.ObjectID])
+//	for i, r := range ix.MatchAll(users, mailboxTypes) {
 //		switch {
 //		case r.AutoLink:
-//			link(u, r.ContactID)
-//		case r.Outcome == match.Ambiguous:
-//			queueForReview(u, r.Candidates, r.Reason)
+//			link(users[i], r.ContactID)
+//		case r.Outcome == match.Ambiguous, r.Outcome == match.Matched:
+//			queueForReview(users[i], r.Candidates, r.ContactID, r.Reason)
 //		case r.Create:
-//			create(u)
+//			c, _ := match.ApplyUser(tenantsync.Contact{ClientID: client}, users[i], false)
+//			create(c)
 //		}
 //	}
 //
+// Matching one user is a constant number of map lookups: one for the remembered link (behind
+// a bit filter, so a user without one rarely pays for it), one per address the cascade reaches.
+// The labelled fixture's figures (go run ./match/internal/matchbench) put the common case, a
+// primary-address match, at about half the speed of a bare strings.ToLower and map lookup of
+// the mail attribute, with no allocation, and a remembered link at twice its speed.
+//
 // # Tenants to clients
 //
-// A Suggester scores each client for a tenant from a stored tenant ID, verified domains shared
-// with the client or its contacts, and the company name without its legal form. Public mail
-// domains and onmicrosoft.com domains are never domain evidence. A suggestion is auto-accepted
-// only when its best candidate is strong, unique and clearly ahead of the next; otherwise a
-// person picks from the top candidates.
+// A Suggester scores each client for a tenant from a stored tenant ID (1.0), the tenant's
+// default domain among the client's domains (0.97) or a secondary one (0.88), the share of the
+// client's contacts whose emails sit on a tenant domain (0.93 for half or more, down to 0.5 for
+// a stray adviser's address), a subdomain relation (0.8), and the company name without its
+// legal form (0.85 times the similarity). Public mail domains, onmicrosoft.com domains and the
+// MSP's own domains (SuggestConfig.ExcludeDomains) are never domain evidence; the label of the
+// initial onmicrosoft.com domain counts only as a name. Signals of different kinds reinforce
+// each other: the strongest is raised by half the next one's share of what is left.
+//
+// A suggestion is auto-accepted only when its best candidate reaches 0.95 and is at least 0.1
+// ahead of the next: a name alone (at most 0.85) never is, nor are two clients with one name.
+// Otherwise the top five go to a person.
+//
+// Names are compared by the Sørensen–Dice coefficient of character bigrams of the names
+// without spaces and legal forms, with acronyms ("IBM", "International Business Machines")
+// scored 0.9. On the labelled fixture (360 tenants against 380 clients, by name alone) it put
+// the true client in the top three for 0.881 of tenants, against 0.842 for Jaro-Winkler on the
+// same strings and 0.833 for Monge-Elkan over Jaro-Winkler, and it left 1,211 wrong pairs at or
+// above Alga PSA's 0.58 floor against 25,477 for Jaro-Winkler, which rewards the shared first
+// word of unrelated companies ("Summit Dental", "Summit Legal"). Names count from 0.5.
 //
 // # Guarantees
 //
-//   - Identity is (tenant ID, object ID): a remembered link or merge wins over any address.
+//   - Identity is (tenant ID, object ID): a merge or remembered link wins over any address.
 //   - One candidate links; none creates (when allowed); more than one goes to a person.
 //   - A contact linked to one user is never linked to a second.
-//   - Results are deterministic: the same input gives the same output in the same order.
+//   - Blank never overwrites: ApplyUser fills a contact from a user without erasing anything.
+//   - Results are deterministic: the same input gives the same output in the same order,
+//     whatever the order of clients or contacts.
 package match
