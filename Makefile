@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 FUZZTIME ?= 5s
 
-.PHONY: test lint vet fmt-check staticcheck unit fuzz-short fuzz bench soak
+.PHONY: test lint vet fmt-check staticcheck unit fuzz-short fuzz bench soak crash
 
 test: lint unit fuzz-short
 
@@ -37,8 +37,20 @@ fuzz-short:
 fuzz:
 	bash scripts/fuzz.sh 2m
 
+# The figures of BENCHMARKS.md: sync efficiency against the lower bound, graph vs msgraph-sdk-go,
+# the CIPP route and memory (internal/bench, BENCHFLAGS=-full for the issue's full partner), then
+# match's precision/recall report and the store's apply benchmark.
+BENCHFLAGS ?=
 bench:
-	$(GO) run ./internal/bench
+	$(GO) run ./internal/bench $(BENCHFLAGS)
+	$(GO) run ./match/internal/matchbench
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/sqlite
 
+# Reliability: faults throughout a few minutes of syncing, then SIGKILLs during sync on SQLite.
+SOAKFLAGS ?=
 soak:
-	$(GO) run ./internal/bench -soak
+	$(GO) run ./internal/bench -soak $(SOAKFLAGS)
+	$(GO) run ./internal/bench -crash
+
+crash:
+	$(GO) run ./internal/bench -crash
