@@ -28,7 +28,7 @@ func (c *Client) UsersDelta(ctx context.Context, tenant, cursor string) (*UsersD
 	if err != nil {
 		return nil, err
 	}
-	return c.finishDelta(ctx, tenant, cursor, first, nil)
+	return c.finishDelta(ctx, listUsersDelta, tenant, cursor, first, nil)
 }
 
 // UsersDeltaPage reads one page of a users delta round: the first page of a full round when link
@@ -56,14 +56,15 @@ func cursorError(err error) error {
 	return &e
 }
 
-// finishDelta follows a delta round from its first page to the deltaLink.
-func (c *Client) finishDelta(ctx context.Context, tenant, cursor string, first Page[User], progress func(int)) (*UsersDelta, error) {
-	op := listUsersDelta.op
+// finishDelta follows a users delta round of l (its $select) from its first page to the
+// deltaLink.
+func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string, first Page[User], progress func(int)) (*UsersDelta, error) {
+	op := l.op
 	out := &UsersDelta{Full: cursor == ""}
 	pg := c.newPager(op, tenant)
 	start := cursor
 	if start == "" {
-		start = c.root + listUsersDelta.path
+		start = c.root + l.path
 	}
 	_ = pg.visit(start)
 	// A user can appear on several pages of one round; the last appearance wins.
@@ -101,7 +102,7 @@ func (c *Client) finishDelta(ctx context.Context, tenant, cursor string, first P
 			progress(len(latest))
 		}
 		var err error
-		p, err = fetchPage[User](ctx, c, listUsersDelta, tenant, p.NextLink)
+		p, err = fetchPage[User](ctx, c, l, tenant, p.NextLink)
 		if err != nil {
 			return nil, cursorError(err)
 		}

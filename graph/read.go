@@ -21,6 +21,7 @@ var (
 	listUsers = list{"ListUsers", "/users?$select=" + userSelect + "&$top=999", accessUsers}
 	// Delta rounds are paged by Graph itself; $top is not a documented option of users/delta.
 	listUsersDelta   = list{"UsersDelta", "/users/delta?$select=" + userSelect, accessUsers}
+	listMailboxDelta = list{"MailboxesDelta", "/users/delta?$select=" + mailboxSelect, accessUsers}
 	listSKUs         = list{"ListSubscribedSKUs", "/subscribedSkus", accessSKUs}
 	listDevices      = list{"ListManagedDevices", "/deviceManagement/managedDevices?$select=" + deviceSelect, accessDevices}
 	listDomains      = list{"ListDomains", "/domains", accessDomains}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/tenantsync/tenantsync"
 )
@@ -61,14 +62,19 @@ const (
 	itemScore        = "secureScore"
 )
 
-// mailboxUserSelect is what the mailboxes kind reads of each user.
-const mailboxUserSelect = "/users?$select=id,userPrincipalName,displayName,mail,proxyAddresses&$top=999"
+// mailboxSelect is what the mailboxes kind reads of each user. Graph tracks only $selected
+// properties in a delta round, so a mailboxes round of its own reports only users whose
+// addresses or names changed.
+const mailboxSelect = "id,userPrincipalName,displayName,mail,proxyAddresses"
 
 // Fetch reads the requested kinds of one tenant: one $batch carries the first page of every
-// kind, further pages follow their nextLink alone. Users are read as a delta round: in full
-// (returning the deltaLink as the cursor) without a cursor, as changes with one. A kind that
-// fails is Unavailable with its error; the others are unaffected. Fetch fails as a whole only when
-// the tenant cannot be reached (token refused, consent missing, tenant unknown).
+// kind, further pages follow their nextLink alone. Users and mailboxes are read as users delta
+// rounds: in full (returning the deltaLink as the cursor) without a cursor, as changes with one.
+// Mailbox types are read (20 users per $batch) only for the users a round reports, so an
+// unchanged tenant costs the one $batch. When both kinds stand at the same cursor (both empty
+// on a first sync) one round serves both. A kind that fails is Unavailable with its error; the
+// others are unaffected. Fetch fails as a whole only when the tenant cannot be reached (token
+// refused, consent missing, tenant unknown).
 func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenantsync.FetchResult, error) {
 	c := s.c
 	const op = "Fetch"
@@ -109,26 +115,29 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 		items = append(items, BatchRequest{ID: id, Method: http.MethodGet, URL: path})
 	}
 	cursor := req.Cursors[tenantsync.KindUsers]
-	usersFull := cursor == ""
 	if kinds[tenantsync.KindUsers] {
-		if usersFull {
-			add(itemUsers, listUsersDelta.path)
-		} else if err := c.allowed(listUsersDelta.op, tenant, cursor); err != nil {
+		if rel, err := c.deltaItem(listUsersDelta, tenant, cursor); err != nil {
 			res.Kinds[tenantsync.KindUsers] = tenantsync.Unavailability(tenantsync.KindUsers, err)
-		} else if rel, ok := c.relative(cursor); !ok {
-			res.Kinds[tenantsync.KindUsers] = tenantsync.Unavailability(tenantsync.KindUsers,
-				opError(tenantsync.ErrCursorExpired, listUsersDelta.op, tenant, "list users in full to get a new cursor", "cursor is not a Graph v1.0 delta link"))
 		} else {
 			add(itemUsers, rel)
 		}
 	}
+	mbCursor := req.Cursors[tenantsync.KindMailboxes]
+	// Cursors of the two kinds are equal while they advance together: the users round then
+	// carries everything the mailboxes need (userSelect includes mailboxSelect).
+	mbShared := kinds[tenantsync.KindUsers] && mbCursor == cursor
 	if kinds[tenantsync.KindMailboxes] {
 		switch {
 		case c.cfg.Mailboxes == MailboxesOff:
 			res.Kinds[tenantsync.KindMailboxes] = tenantsync.Unavailability(tenantsync.KindMailboxes,
 				opError(tenantsync.ErrUnsupported, op, tenant, "set Config.Mailboxes to graph.MailboxesPerUser", "mailbox types are off"))
-		case !(kinds[tenantsync.KindUsers] && usersFull):
-			add(itemMailboxUsers, mailboxUserSelect)
+		case mbShared:
+		default:
+			if rel, err := c.deltaItem(listMailboxDelta, tenant, mbCursor); err != nil {
+				res.Kinds[tenantsync.KindMailboxes] = tenantsync.Unavailability(tenantsync.KindMailboxes, err)
+			} else {
+				add(itemMailboxUsers, rel)
+			}
 		}
 	}
 	if kinds[tenantsync.KindDevices] {
@@ -168,12 +177,13 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	}
 	fail := func(k tenantsync.Kind, err error) { set(k, tenantsync.Unavailability(k, err)) }
 
-	// Users (and, when the users round is full, the mailboxes' user list).
-	var allUsers []User
-	usersErr := error(nil)
-	if kinds[tenantsync.KindUsers] && res.Kinds[tenantsync.KindUsers] == nil {
-		d, err := readDelta(ctx, c, tenant, cursor, answers[itemUsers], progress(tenantsync.KindUsers))
-		if err != nil {
+	// Users, and the mailboxes from the same round when they share it.
+	var usersRound *UsersDelta
+	var usersErr error
+	if kinds[tenantsync.KindUsers] {
+		if kr := res.Kinds[tenantsync.KindUsers]; kr != nil {
+			usersErr = kr.Err
+		} else if d, err := readDelta(ctx, c, listUsersDelta, tenant, cursor, answers[itemUsers], progress(tenantsync.KindUsers)); err != nil {
 			fail(tenantsync.KindUsers, err)
 			usersErr = err
 		} else {
@@ -182,22 +192,20 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 				kr.Mode, kr.Removed = tenantsync.Changes, d.Removed
 			}
 			set(tenantsync.KindUsers, kr)
-			if d.Full {
-				allUsers = d.Users
-			}
+			usersRound = d
 		}
 	}
 	if kinds[tenantsync.KindMailboxes] && res.Kinds[tenantsync.KindMailboxes] == nil {
-		users, err := allUsers, usersErr
-		if _, ok := answers[itemMailboxUsers]; ok {
-			users, err = readList[User](ctx, c, listUsers, tenant, answers[itemMailboxUsers], nil)
+		d, err := usersRound, usersErr
+		if !mbShared {
+			d, err = readDelta(ctx, c, listMailboxDelta, tenant, mbCursor, answers[itemMailboxUsers], progress(tenantsync.KindMailboxes))
 		}
 		if err != nil {
 			fail(tenantsync.KindMailboxes, err)
-		} else if mbs, err := c.mailboxes(ctx, tenant, users); err != nil {
+		} else if kr, err := c.mailboxes(ctx, tenant, d); err != nil {
 			fail(tenantsync.KindMailboxes, err)
 		} else {
-			set(tenantsync.KindMailboxes, &tenantsync.KindResult{Mode: tenantsync.Complete, Mailboxes: mbs})
+			set(tenantsync.KindMailboxes, kr)
 		}
 	}
 	if kinds[tenantsync.KindDevices] {
@@ -301,8 +309,24 @@ func readList[T any](ctx context.Context, c *Client, l list, tenant string, item
 	return collect(ctx, c, l, tenant, first, progress)
 }
 
-func readDelta(ctx context.Context, c *Client, tenant, cursor string, item BatchResponse, progress func(int)) (*UsersDelta, error) {
-	l := listUsersDelta
+// deltaItem returns the $batch URL that starts a users delta round of l: its first page
+// without a cursor, the cursor's own link with one. A cursor that is not one of this client's
+// users delta links cannot be continued, so it reads as expired and the caller lists in full.
+func (c *Client) deltaItem(l list, tenant, cursor string) (string, error) {
+	if cursor == "" {
+		return l.path, nil
+	}
+	if err := c.allowed(l.op, tenant, cursor); err != nil {
+		return "", err
+	}
+	rel, ok := c.relative(cursor)
+	if !ok || !strings.HasPrefix(rel, "/users/delta?") {
+		return "", opError(tenantsync.ErrCursorExpired, l.op, tenant, "list in full to get a new cursor", "cursor is not a Graph v1.0 users delta link")
+	}
+	return rel, nil
+}
+
+func readDelta(ctx context.Context, c *Client, l list, tenant, cursor string, item BatchResponse, progress func(int)) (*UsersDelta, error) {
 	if item.Status != http.StatusOK {
 		err := error(c.itemError(l.op, tenant, l.need, item))
 		if cursor != "" {
@@ -314,7 +338,7 @@ func readDelta(ctx context.Context, c *Client, tenant, cursor string, item Batch
 	if err != nil {
 		return nil, err
 	}
-	return c.finishDelta(ctx, tenant, cursor, first, progress)
+	return c.finishDelta(ctx, l, tenant, cursor, first, progress)
 }
 
 func readSecurityDefaults(c *Client, tenant string, item BatchResponse) (bool, error) {
@@ -324,25 +348,39 @@ func readSecurityDefaults(c *Client, tenant string, item BatchResponse) (bool, e
 	return decodeSecurityDefaults(tenant, &response{status: item.Status, header: item.header(), body: item.Body})
 }
 
-// mailboxes reads the mailbox type of every user with a mail address.
-func (c *Client) mailboxes(ctx context.Context, tenant string, users []User) ([]tenantsync.Mailbox, error) {
+// mailboxes turns a users delta round into the mailboxes kind, reading the mailbox type of
+// each user the round reports with a mail address. A full round gives every mailbox; a change
+// round gives the changed ones, and removes the mailboxes of users deleted, left without a mail
+// address, or whose mailbox is gone (the store ignores removals of mailboxes it never had).
+func (c *Client) mailboxes(ctx context.Context, tenant string, d *UsersDelta) (*tenantsync.KindResult, error) {
+	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Cursor: d.Cursor}
+	if !d.Full {
+		kr.Mode, kr.Removed = tenantsync.Changes, slices.Clone(d.Removed)
+	}
 	var ids []string
 	byID := map[string]User{}
-	for _, u := range users {
-		if u.Mail != "" {
-			ids = append(ids, u.ID)
-			byID[u.ID] = u
+	for _, u := range d.Users {
+		if u.Mail == "" {
+			if !d.Full {
+				kr.Removed = append(kr.Removed, u.ID)
+			}
+			continue
 		}
+		ids = append(ids, u.ID)
+		byID[u.ID] = u
 	}
 	purposes, err := c.MailboxPurposes(ctx, tenant, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]tenantsync.Mailbox, 0, len(ids))
+	kr.Mailboxes = make([]tenantsync.Mailbox, 0, len(ids))
 	for _, id := range ids {
-		if p := purposes[id]; p != "" {
-			out = append(out, toMailbox(tenant, byID[id], p))
+		switch p := purposes[id]; {
+		case p != "":
+			kr.Mailboxes = append(kr.Mailboxes, toMailbox(tenant, byID[id], p))
+		case !d.Full:
+			kr.Removed = append(kr.Removed, id)
 		}
 	}
-	return out, nil
+	return kr, nil
 }
