@@ -33,6 +33,7 @@ type options struct {
 	crash      bool
 	crashKills int
 	syncd      bool
+	syncdHuge  int
 
 	child string
 }
@@ -54,6 +55,7 @@ func main() {
 	flag.BoolVar(&o.crash, "crash", false, "run the crash-recovery harness")
 	flag.IntVar(&o.crashKills, "kills", 20, "SIGKILLs of the crash-recovery harness")
 	flag.BoolVar(&o.syncd, "syncd", false, "crash harness: kill ./examples/syncd instead of the bench's own engine process")
+	flag.IntVar(&o.syncdHuge, "syncd-huge-users", 20000, "crash harness with -syncd: users of the daemon's largest demo tenant")
 	flag.StringVar(&o.child, "child", "", "internal: run one measured part in this process")
 	flag.Parse()
 	if o.full {
@@ -68,6 +70,8 @@ func main() {
 		err = runChildMode(ctx, o)
 	case o.soak:
 		err = runSoak(ctx, os.Stdout, o)
+	case o.crash && o.syncd:
+		err = runCrashSyncd(ctx, os.Stdout, o)
 	case o.crash:
 		err = runCrash(ctx, os.Stdout, o)
 	default:
