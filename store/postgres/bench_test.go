@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantsync/tenantsync/store/internal/sqlstore"
+	"github.com/tenantsync/tenantsync/store/postgres"
 	"github.com/tenantsync/tenantsync/store/storetest"
 )
 
@@ -48,4 +50,17 @@ func BenchmarkApply(b *testing.B) {
 		_, err := s.Pool().Exec(ctx, `ANALYZE mirror`)
 		return err
 	}})
+}
+
+// BenchmarkReadKind: bash scripts/with-postgres.sh go test -run '^$' -bench ReadKind ./store/postgres/
+// "cached" is the steady state of repeated reconciles; "uncached" decodes every item each time.
+func BenchmarkReadKind(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		cache int
+	}{{"cached", sqlstore.DefaultReadCache}, {"uncached", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			storetest.BenchmarkReadKind(b, open(b, storetest.NewKeys(b), postgres.WithReadCache(bc.cache)))
+		})
+	}
 }

@@ -31,9 +31,10 @@ var (
 )
 
 type options struct {
-	clock    func() time.Time
-	schema   string
-	maxConns int32
+	clock     func() time.Time
+	schema    string
+	maxConns  int32
+	readCache int
 }
 
 // Option configures Open.
@@ -49,11 +50,16 @@ func WithSchema(name string) Option { return func(o *options) { o.schema = name 
 // WithMaxConns bounds the pool (default: pgxpool's, the larger of 4 and the CPU count).
 func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
+// WithReadCache sets how many decoded mirror items the store keeps so that ReadKind decodes
+// only the items that changed since the kind was last read (default
+// 50,000, about a kilobyte each; 0 turns the cache off).
+func WithReadCache(items int) Option { return func(o *options) { o.readCache = items } }
+
 // Open connects to the database named by dsn (a postgres:// URL or key=value string) and
 // migrates the schema.
 func Open(ctx context.Context, dsn string, keys store.KeyProvider, opts ...Option) (*Store, error) {
 	const op = "Open"
-	o := options{clock: time.Now}
+	o := options{clock: time.Now, readCache: sqlstore.DefaultReadCache}
 	for _, fn := range opts {
 		fn(&o)
 	}
@@ -89,7 +95,7 @@ func Open(ctx context.Context, dsn string, keys store.KeyProvider, opts ...Optio
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Store: sqlstore.New(c, dialect{}, keys, o.clock), pool: pool}, nil
+	return &Store{Store: sqlstore.New(c, dialect{}, keys, o.clock, o.readCache), pool: pool}, nil
 }
 
 func unreachable(op string, err error) error {

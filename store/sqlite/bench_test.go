@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantsync/tenantsync/store/internal/sqlstore"
+	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/store/storetest"
 )
 
@@ -44,4 +46,17 @@ func BenchmarkApply(b *testing.B) {
 		}
 		return tx.Commit()
 	}})
+}
+
+// BenchmarkReadKind: go test -run '^$' -bench ReadKind ./store/sqlite/
+// "cached" is the steady state of repeated reconciles; "uncached" decodes every item each time.
+func BenchmarkReadKind(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		cache int
+	}{{"cached", sqlstore.DefaultReadCache}, {"uncached", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			storetest.BenchmarkReadKind(b, open(b, filepath.Join(b.TempDir(), "bench.db"), storetest.NewKeys(b), sqlite.WithReadCache(bc.cache)))
+		})
+	}
 }

@@ -40,6 +40,7 @@ var (
 type options struct {
 	clock       func() time.Time
 	busyTimeout time.Duration
+	readCache   int
 }
 
 // Option configures Open.
@@ -52,13 +53,18 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 // failing (default 10s).
 func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
+// WithReadCache sets how many decoded mirror items the store keeps so that ReadKind decodes
+// only the items that changed since the kind was last read (default
+// 50,000, about a kilobyte each; 0 turns the cache off).
+func WithReadCache(items int) Option { return func(o *options) { o.readCache = items } }
+
 // Open opens (creating when absent) the store at path and migrates its schema.
 func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Option) (*Store, error) {
 	const op = "Open"
 	if path == "" {
 		return nil, store.Invalid(op, "pass the path of the database file", "no path")
 	}
-	o := options{clock: time.Now, busyTimeout: 10 * time.Second}
+	o := options{clock: time.Now, busyTimeout: 10 * time.Second, readCache: sqlstore.DefaultReadCache}
 	for _, fn := range opts {
 		fn(&o)
 	}
@@ -94,7 +100,7 @@ func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Opti
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{Store: sqlstore.New(conn, dialect{}, keys, o.clock), db: db, path: path}, nil
+	return &Store{Store: sqlstore.New(conn, dialect{}, keys, o.clock, o.readCache), db: db, path: path}, nil
 }
 
 // Close closes the database.

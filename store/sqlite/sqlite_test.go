@@ -18,9 +18,9 @@ import (
 	"github.com/tenantsync/tenantsync/store/storetest"
 )
 
-func open(t testing.TB, path string, keys store.KeyProvider) *sqlite.Store {
+func open(t testing.TB, path string, keys store.KeyProvider, opts ...sqlite.Option) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), path, keys)
+	s, err := sqlite.Open(t.Context(), path, keys, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s

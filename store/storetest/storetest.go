@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Linking", testLinking},
 		{"ApplySnapshotAndChanges", testApply},
 		{"ApplyEveryKind", testApplyEveryKind},
+		{"ReadKindReturnsCopies", testReadCopies},
 		{"CursorCompareAndSet", testCursorCAS},
 		{"CommitIsAtomic", testCommitAtomic},
 		{"ContactLinkUniqueness", testContactLinks},
@@ -543,6 +544,41 @@ func testApplyEveryKind(t *testing.T, h *harness) {
 	}
 	_, err = s.ReadKind(ctx, h.acct, "tA", "printers")
 	assertKind(t, err, tenantsync.ErrInvalidInput)
+}
+
+// Stores may keep decoded items between reads: neither the caller's input nor a result handed
+// out may share memory with what is stored, and a change between reads must show.
+func testReadCopies(t *testing.T, h *harness) {
+	ctx, s := t.Context(), h.s
+	discover(t, s, h.acct, "tA")
+	in := users("", "u1", "u2")
+	_, err := s.Apply(ctx, h.acct, "tA", store.KindApply{Result: snapshot(in, "c1")})
+	require.NoError(t, err)
+	in[0].ProxyAddresses[0], in[0].DisplayName = "SMTP:caller@contoso.example", "changed by the caller"
+	want := []tenantsync.User{user("tA", "u1", "User u1"), user("tA", "u2", "User u2")}
+
+	first, err := s.ReadKind(ctx, h.acct, "tA", tenantsync.KindUsers)
+	require.NoError(t, err)
+	assert.Equal(t, want, first.Users, "the stored items are not the caller's")
+	_ = append(first.Users[0].ProxyAddresses, "smtp:appended@contoso.example")
+	assert.Equal(t, want[1].ProxyAddresses, first.Users[1].ProxyAddresses, "appending to one item's slice leaves its neighbour alone")
+	first.Users[0].ProxyAddresses[0], first.Users[1].DisplayName = "SMTP:reader@contoso.example", "changed by a reader"
+
+	again, err := s.ReadKind(ctx, h.acct, "tA", tenantsync.KindUsers)
+	require.NoError(t, err)
+	assert.Equal(t, want, again.Users, "a reader's changes do not reach the store")
+
+	next := want[1]
+	next.JobTitle, next.ProxyAddresses = "Lead", []string{"SMTP:u2@fabrikam.example"}
+	_, err = s.Apply(ctx, h.acct, "tA", store.KindApply{Result: changes([]tenantsync.User{next}, nil, "c2"), ExpectCursor: "c1"})
+	require.NoError(t, err)
+	third, err := s.ReadKind(ctx, h.acct, "tA", tenantsync.KindUsers)
+	require.NoError(t, err)
+	assert.Equal(t, []tenantsync.User{want[0], next}, third.Users, "a change between reads shows in the next read")
+	assert.Equal(t, "c2", third.Cursor)
+	u2, err := s.GetUser(ctx, h.acct, "tA", "u2")
+	require.NoError(t, err)
+	assert.Equal(t, next, u2)
 }
 
 func testCursorCAS(t *testing.T, h *harness) {

@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,88 +16,138 @@ const BaselineID = "baseline"
 
 // Item is one mirrored object as stored: its ID within the tenant and kind, its JSON encoding
 // and a digest of that encoding, which tells an update from a no-op without reading the data.
+//
+// Value, when set, is Data decoded (a tenantsync.User, Mailbox, ... by kind). It is shared
+// and never modified: Decode hands out copies of it, so a store can keep decoded items and
+// serve reads without decoding them again.
 type Item struct {
-	ID   string
-	Data []byte
-	Hash string
+	ID    string
+	Data  []byte
+	Hash  string
+	Value any
 }
 
-func newItem(id string, v any) (Item, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return Item{}, err
+// codec is what differs between kinds: which field of a KindResult holds the items, how an
+// item names its ID and tenant, and which of its fields are slices that copies must not share.
+type codec[T any] struct {
+	get    func(r *tenantsync.KindResult) []T
+	set    func(r *tenantsync.KindResult, items []T)
+	id     func(v *T) string
+	tenant func(v *T) *string
+	// clone replaces v's slices and pointers with copies taken from a.
+	clone func(v *T, a *strs)
+}
+
+// kindCodec is a codec with its item type erased, so codecs of every kind sit in one table.
+type kindCodec interface {
+	encode(op, tenantID string, r *tenantsync.KindResult) ([]Item, error)
+	decode(data []byte) (any, error)
+	fill(op string, r *tenantsync.KindResult, items []Item) error
+}
+
+func noClone[T any](*T, *strs) {}
+
+var codecs = map[tenantsync.Kind]kindCodec{
+	tenantsync.KindUsers: codec[tenantsync.User]{
+		get: func(r *tenantsync.KindResult) []tenantsync.User { return r.Users },
+		set: func(r *tenantsync.KindResult, v []tenantsync.User) { r.Users = v },
+		id:  func(v *tenantsync.User) string { return v.ObjectID }, tenant: func(v *tenantsync.User) *string { return &v.TenantID },
+		clone: func(v *tenantsync.User, a *strs) {
+			v.ProxyAddresses, v.OtherMails = a.clone(v.ProxyAddresses), a.clone(v.OtherMails)
+			v.BusinessPhones, v.AssignedSKUs = a.clone(v.BusinessPhones), a.clone(v.AssignedSKUs)
+		},
+	},
+	tenantsync.KindMailboxes: codec[tenantsync.Mailbox]{
+		get: func(r *tenantsync.KindResult) []tenantsync.Mailbox { return r.Mailboxes },
+		set: func(r *tenantsync.KindResult, v []tenantsync.Mailbox) { r.Mailboxes = v },
+		id:  func(v *tenantsync.Mailbox) string { return v.ObjectID }, tenant: func(v *tenantsync.Mailbox) *string { return &v.TenantID },
+		clone: func(v *tenantsync.Mailbox, a *strs) { v.Aliases = a.clone(v.Aliases) },
+	},
+	tenantsync.KindDevices: codec[tenantsync.Device]{
+		get: func(r *tenantsync.KindResult) []tenantsync.Device { return r.Devices },
+		set: func(r *tenantsync.KindResult, v []tenantsync.Device) { r.Devices = v },
+		id:  func(v *tenantsync.Device) string { return v.ID }, tenant: func(v *tenantsync.Device) *string { return &v.TenantID },
+		clone: noClone[tenantsync.Device],
+	},
+	tenantsync.KindDomains: codec[tenantsync.Domain]{
+		get: func(r *tenantsync.KindResult) []tenantsync.Domain { return r.Domains },
+		set: func(r *tenantsync.KindResult, v []tenantsync.Domain) { r.Domains = v },
+		id:  func(v *tenantsync.Domain) string { return v.Name }, tenant: func(v *tenantsync.Domain) *string { return &v.TenantID },
+		clone: func(v *tenantsync.Domain, a *strs) { v.Services = a.clone(v.Services) },
+	},
+	tenantsync.KindSubscriptions: codec[tenantsync.Subscription]{
+		get: func(r *tenantsync.KindResult) []tenantsync.Subscription { return r.Subscriptions },
+		set: func(r *tenantsync.KindResult, v []tenantsync.Subscription) { r.Subscriptions = v },
+		id:  func(v *tenantsync.Subscription) string { return v.SKUID }, tenant: func(v *tenantsync.Subscription) *string { return &v.TenantID },
+		clone: noClone[tenantsync.Subscription],
+	},
+	tenantsync.KindMFA: codec[tenantsync.MFAState]{
+		get: func(r *tenantsync.KindResult) []tenantsync.MFAState { return r.MFA },
+		set: func(r *tenantsync.KindResult, v []tenantsync.MFAState) { r.MFA = v },
+		id:  func(v *tenantsync.MFAState) string { return v.UserID }, tenant: func(v *tenantsync.MFAState) *string { return &v.TenantID },
+		clone: func(v *tenantsync.MFAState, a *strs) { v.Methods = a.clone(v.Methods) },
+	},
+	tenantsync.KindBaseline: codec[tenantsync.SecurityBaseline]{
+		get: func(r *tenantsync.KindResult) []tenantsync.SecurityBaseline {
+			if r.Baseline == nil {
+				return nil
+			}
+			return []tenantsync.SecurityBaseline{*r.Baseline}
+		},
+		set: func(r *tenantsync.KindResult, v []tenantsync.SecurityBaseline) {
+			if len(v) > 0 {
+				r.Baseline = &v[0]
+			}
+		},
+		id:     func(*tenantsync.SecurityBaseline) string { return BaselineID },
+		tenant: func(v *tenantsync.SecurityBaseline) *string { return &v.TenantID },
+		clone: func(v *tenantsync.SecurityBaseline, _ *strs) {
+			if v.SecurityDefaults != nil {
+				on := *v.SecurityDefaults
+				v.SecurityDefaults = &on
+			}
+			v.CAPolicies = slices.Clone(v.CAPolicies)
+		},
+	},
+}
+
+func codecOf(op string, kind tenantsync.Kind) (kindCodec, error) {
+	c, ok := codecs[kind]
+	if !ok {
+		return nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", kind)
 	}
-	sum := sha256.Sum256(data)
-	return Item{ID: id, Data: data, Hash: hex.EncodeToString(sum[:16])}, nil
+	return c, nil
 }
 
 // Encode turns the items of r into stored items for tenantID, last one winning when an ID
 // repeats. Each item's TenantID is set to tenantID; an item of another tenant or without an ID
-// is invalid input.
+// is invalid input. The items carry no Value.
 func Encode(op, tenantID string, r *tenantsync.KindResult) ([]Item, error) {
-	var out []Item
-	add := func(id, itemTenant string, set func(), v any) error {
-		if id == "" {
-			return store.Invalid(op, "every mirrored item needs its ID (object ID, device ID, domain name, SKU ID)", "%s item without an ID", r.Kind)
-		}
-		if itemTenant != "" && itemTenant != tenantID {
-			return store.Invalid(op, "apply each tenant's items to that tenant", "%s item %s belongs to tenant %s, not %s", r.Kind, id, itemTenant, tenantID)
-		}
-		set()
-		it, err := newItem(id, v)
-		if err != nil {
-			return store.Invalid(op, "", "encode %s item %s: %v", r.Kind, id, err)
-		}
-		out = append(out, it)
-		return nil
+	c, err := codecOf(op, r.Kind)
+	if err != nil {
+		return nil, err
 	}
-	var err error
-	switch r.Kind {
-	case tenantsync.KindUsers:
-		for _, u := range r.Users {
-			if err = add(u.ObjectID, u.TenantID, func() { u.TenantID = tenantID }, &u); err != nil {
-				return nil, err
-			}
+	return c.encode(op, tenantID, r)
+}
+
+func (c codec[T]) encode(op, tenantID string, r *tenantsync.KindResult) ([]Item, error) {
+	src := c.get(r)
+	out := make([]Item, 0, len(src))
+	for _, v := range src {
+		id := c.id(&v)
+		if id == "" {
+			return nil, store.Invalid(op, "every mirrored item needs its ID (object ID, device ID, domain name, SKU ID)", "%s item without an ID", r.Kind)
 		}
-	case tenantsync.KindMailboxes:
-		for _, m := range r.Mailboxes {
-			if err = add(m.ObjectID, m.TenantID, func() { m.TenantID = tenantID }, &m); err != nil {
-				return nil, err
-			}
+		if t := c.tenant(&v); *t != "" && *t != tenantID {
+			return nil, store.Invalid(op, "apply each tenant's items to that tenant", "%s item %s belongs to tenant %s, not %s", r.Kind, id, *t, tenantID)
 		}
-	case tenantsync.KindDevices:
-		for _, d := range r.Devices {
-			if err = add(d.ID, d.TenantID, func() { d.TenantID = tenantID }, &d); err != nil {
-				return nil, err
-			}
+		*c.tenant(&v) = tenantID
+		data, err := json.Marshal(&v)
+		if err != nil {
+			return nil, store.Invalid(op, "pass items whose fields JSON can encode (finite numbers, valid times)", "encode %s item %s: %v", r.Kind, id, err)
 		}
-	case tenantsync.KindDomains:
-		for _, d := range r.Domains {
-			if err = add(d.Name, d.TenantID, func() { d.TenantID = tenantID }, &d); err != nil {
-				return nil, err
-			}
-		}
-	case tenantsync.KindSubscriptions:
-		for _, s := range r.Subscriptions {
-			if err = add(s.SKUID, s.TenantID, func() { s.TenantID = tenantID }, &s); err != nil {
-				return nil, err
-			}
-		}
-	case tenantsync.KindMFA:
-		for _, m := range r.MFA {
-			if err = add(m.UserID, m.TenantID, func() { m.TenantID = tenantID }, &m); err != nil {
-				return nil, err
-			}
-		}
-	case tenantsync.KindBaseline:
-		if b := r.Baseline; b != nil {
-			cp := *b
-			if err = add(BaselineID, cp.TenantID, func() { cp.TenantID = tenantID }, &cp); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		return nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", r.Kind)
+		sum := sha256.Sum256(data)
+		out = append(out, Item{ID: id, Data: data, Hash: hex.EncodeToString(sum[:16])})
 	}
 	return dedupe(out), nil
 }
@@ -104,7 +155,7 @@ func Encode(op, tenantID string, r *tenantsync.KindResult) ([]Item, error) {
 // dedupe keeps the last item of each ID, in first-seen order.
 func dedupe(items []Item) []Item {
 	pos := make(map[string]int, len(items))
-	out := items[:0:0]
+	out := items[:0]
 	for _, it := range items {
 		if i, ok := pos[it.ID]; ok {
 			out[i] = it
@@ -116,64 +167,93 @@ func dedupe(items []Item) []Item {
 	return out
 }
 
-// Decode builds a complete KindResult from stored item data, ordered by item ID.
+// Decoded returns it with Value set from Data, for a store that keeps decoded items.
+func Decoded(op string, kind tenantsync.Kind, it Item) (Item, error) {
+	if it.Value != nil {
+		return it, nil
+	}
+	c, err := codecOf(op, kind)
+	if err != nil {
+		return Item{}, err
+	}
+	if it.Value, err = c.decode(it.Data); err != nil {
+		return Item{}, unreadable(op, kind, it.ID, err)
+	}
+	return it, nil
+}
+
+func (c codec[T]) decode(data []byte) (any, error) {
+	var v T
+	err := json.Unmarshal(data, &v)
+	return v, err
+}
+
+// unreadable is the error of a stored item that does not decode: not a passing outage, so it
+// says how to replace the item rather than to retry.
+func unreadable(op string, kind tenantsync.Kind, id string, err error) error {
+	return store.Errorf(tenantsync.ErrUnavailable, op, "", "the stored item is corrupt; apply a complete listing of the kind to replace it",
+		"stored %s item %s does not decode: %v", kind, id, err)
+}
+
+// Decode builds a complete KindResult from stored items, ordered by item ID. Items with a
+// Value are copied from it; the others are decoded from Data. The result shares no memory with
+// the items, so the caller may change it freely.
 func Decode(op string, kind tenantsync.Kind, cursor string, items []Item) (*tenantsync.KindResult, error) {
+	c, err := codecOf(op, kind)
+	if err != nil {
+		return nil, err
+	}
 	items = slices.Clone(items)
-	slices.SortFunc(items, func(a, b Item) int { return compareStrings(a.ID, b.ID) })
+	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ID, b.ID) })
 	r := &tenantsync.KindResult{Kind: kind, Mode: tenantsync.Complete, Cursor: cursor}
-	for _, it := range items {
-		var err error
-		switch kind {
-		case tenantsync.KindUsers:
-			err = decodeAppend(it.Data, &r.Users)
-		case tenantsync.KindMailboxes:
-			err = decodeAppend(it.Data, &r.Mailboxes)
-		case tenantsync.KindDevices:
-			err = decodeAppend(it.Data, &r.Devices)
-		case tenantsync.KindDomains:
-			err = decodeAppend(it.Data, &r.Domains)
-		case tenantsync.KindSubscriptions:
-			err = decodeAppend(it.Data, &r.Subscriptions)
-		case tenantsync.KindMFA:
-			err = decodeAppend(it.Data, &r.MFA)
-		case tenantsync.KindBaseline:
-			var b tenantsync.SecurityBaseline
-			err = json.Unmarshal(it.Data, &b)
-			r.Baseline = &b
-		default:
-			return nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", kind)
-		}
-		if err != nil {
-			return nil, store.Internal(op, "", err)
-		}
+	if err := c.fill(op, r, items); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
 
-func decodeAppend[T any](data []byte, dst *[]T) error {
-	var v T
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
+func (c codec[T]) fill(op string, r *tenantsync.KindResult, items []Item) error {
+	if len(items) == 0 {
+		return nil
 	}
-	*dst = append(*dst, v)
+	out := make([]T, len(items))
+	var a strs
+	for i, it := range items {
+		if v, ok := it.Value.(T); ok {
+			out[i] = v
+			c.clone(&out[i], &a)
+			continue
+		}
+		if err := json.Unmarshal(it.Data, &out[i]); err != nil {
+			return unreadable(op, r.Kind, it.ID, err)
+		}
+	}
+	c.set(r, out)
 	return nil
 }
 
-// DecodeUser decodes one stored user.
-func DecodeUser(op string, data []byte) (tenantsync.User, error) {
-	var u tenantsync.User
-	if err := json.Unmarshal(data, &u); err != nil {
-		return u, store.Internal(op, "", err)
+// DecodeUser returns the user of a stored users item.
+func DecodeUser(op string, it Item) (tenantsync.User, error) {
+	r, err := Decode(op, tenantsync.KindUsers, "", []Item{it})
+	if err != nil {
+		return tenantsync.User{}, err
 	}
-	return u, nil
+	return r.Users[0], nil
 }
 
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// strs hands out copies of string slices carved from shared chunks, so copying the slices of
+// 10,000 items takes a few allocations rather than tens of thousands. Each copy's capacity ends
+// at its length: appending to one reallocates instead of overwriting its neighbour.
+type strs struct{ buf []string }
+
+func (a *strs) clone(s []string) []string {
+	if s == nil {
+		return nil
 	}
-	return 0
+	if len(a.buf)+len(s) > cap(a.buf) {
+		a.buf = make([]string, 0, max(1024, len(s)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, s...)
+	return a.buf[n:len(a.buf):len(a.buf)]
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -207,6 +209,8 @@ func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenant
 	if !kind.Valid() {
 		return nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", kind)
 	}
+	key := kit.CacheKey{Account: acct, Tenant: tenantID, Kind: kind}
+	cached := s.cache.Get(key)
 	var items []kit.Item
 	var cursor string
 	err := s.read(ctx, op, tenantID, func(q bq) error {
@@ -218,27 +222,85 @@ func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenant
 		if err != nil {
 			return err
 		}
-		if cursor, err = (tx{s: s, q: q, acct: acct, tenant: tenantID}).Cursor(ctx, kind); err != nil {
+		x := tx{s: s, q: q, acct: acct, tenant: tenantID}
+		if cursor, err = x.Cursor(ctx, kind); err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT item_id, data FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ?`, acct, tenantID, string(kind))
+		items, err = x.read(ctx, kind, cached)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.cache != nil {
+		keep := make(map[string]kit.Item, len(items))
+		for i, it := range items {
+			if items[i], err = kit.Decoded(op, kind, it); err != nil {
+				return nil, err
+			}
+			items[i].Data = nil
+			keep[it.ID] = items[i]
+		}
+		s.cache.Put(key, keep)
+	}
+	return kit.Decode(op, kind, cursor, items)
+}
+
+// read returns the stored items of kind. Items whose hash matches their entry in cached are
+// taken from it and only the others' data is read, in the same transaction, so the result is
+// the transaction's snapshot however much of it came from the cache.
+func (x tx) read(ctx context.Context, kind tenantsync.Kind, cached map[string]kit.Item) ([]kit.Item, error) {
+	const where = ` FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ?`
+	args := []any{x.acct, x.tenant, string(kind)}
+	var items []kit.Item
+	scan := func(withData bool, query string, args ...any) error {
+		rows, err := x.q.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var it kit.Item
-			if err := rows.Scan(&it.ID, &it.Data); err != nil {
+			dst := []any{&it.ID, &it.Hash}
+			if withData {
+				dst = append(dst, &it.Data)
+			}
+			if err := rows.Scan(dst...); err != nil {
 				return err
 			}
 			items = append(items, it)
 		}
 		return rows.Err()
-	})
-	if err != nil {
+	}
+	if cached == nil {
+		return items, scan(true, `SELECT item_id, hash, data`+where, args...)
+	}
+	if err := scan(false, `SELECT item_id, hash`+where, args...); err != nil {
 		return nil, err
 	}
-	return kit.Decode(op, kind, cursor, items)
+	missing := map[string]int{}
+	for i, it := range items {
+		if c, ok := cached[it.ID]; ok && c.Hash == it.Hash {
+			items[i] = c
+		} else {
+			missing[it.ID] = i
+		}
+	}
+	if len(missing) == 0 {
+		return items, nil
+	}
+	found := items
+	items = nil
+	for _, chunk := range x.chunks(slices.Collect(maps.Keys(missing)), 3, 1) {
+		in, inArgs := x.s.d.In("item_id", chunk)
+		if err := scan(true, `SELECT item_id, hash, data`+where+` AND `+in, append(slices.Clone(args), inArgs...)...); err != nil {
+			return nil, err
+		}
+	}
+	for _, it := range items {
+		found[missing[it.ID]] = it
+	}
+	return found, nil
 }
 
 func (s *Store) GetUser(ctx context.Context, acct, tenantID, objectID string) (tenantsync.User, error) {
@@ -246,10 +308,10 @@ func (s *Store) GetUser(ctx context.Context, acct, tenantID, objectID string) (t
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return tenantsync.User{}, err
 	}
-	var data []byte
+	it := kit.Item{ID: objectID}
 	err := s.read(ctx, op, tenantID, func(q bq) error {
 		err := q.QueryRow(ctx, `SELECT data FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND item_id = ?`,
-			acct, tenantID, string(tenantsync.KindUsers), objectID).Scan(&data)
+			acct, tenantID, string(tenantsync.KindUsers), objectID).Scan(&it.Data)
 		if notFound(err) {
 			return store.NotFound(op, tenantID, "no user %s", objectID)
 		}
@@ -258,7 +320,7 @@ func (s *Store) GetUser(ctx context.Context, acct, tenantID, objectID string) (t
 	if err != nil {
 		return tenantsync.User{}, err
 	}
-	return kit.DecodeUser(op, data)
+	return kit.DecodeUser(op, it)
 }
 
 func (s *Store) Cursors(ctx context.Context, acct, tenantID string) (map[tenantsync.Kind]string, error) {

@@ -21,16 +21,22 @@ type Store struct {
 	keys  store.KeyProvider
 	clock func() time.Time
 	binds sync.Map // query -> rebound query
+	cache *kit.Cache
 }
+
+// DefaultReadCache is how many decoded mirror items a store keeps by default: a 50,000-user
+// tenant, or many small ones, at roughly a kilobyte an item.
+const DefaultReadCache = 50000
 
 var _ store.Tamperer = (*Store)(nil)
 
-// New returns a store over db. clock stamps times the caller does not pass.
-func New(db DB, d Dialect, keys store.KeyProvider, clock func() time.Time) *Store {
+// New returns a store over db. clock stamps times the caller does not pass; readCache is how
+// many decoded mirror items ReadKind keeps to skip decoding unchanged items (0 for none).
+func New(db DB, d Dialect, keys store.KeyProvider, clock func() time.Time, readCache int) *Store {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Store{db: db, d: d, keys: keys, clock: clock}
+	return &Store{db: db, d: d, keys: keys, clock: clock, cache: kit.NewCache(readCache)}
 }
 
 func (s *Store) now() time.Time { return store.Time(s.clock()) }
@@ -479,6 +485,7 @@ func (s *Store) UnlinkTenant(ctx context.Context, acct, tenantID string, mode st
 		if mode != store.UnlinkPurge {
 			return nil
 		}
+		s.cache.Drop(acct, tenantID)
 		for _, table := range []string{"mirror", "cursors", "contact_links", "merges", "reviews", "sync_state"} {
 			if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE account = ? AND tenant_id = ?`, acct, tenantID); err != nil {
 				return err
