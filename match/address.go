@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"net/mail"
 	"slices"
 	"strings"
@@ -356,41 +357,32 @@ func appendLocal(dst []byte, local string) ([]byte, Reason) {
 	start := len(dst)
 	dst = slices.Grow(dst, len(local))[:start+len(local)]
 	out := dst[start:]
-	prevDot := true // a leading dot is as wrong as a doubled one
 	for i := 0; i < len(local); i++ {
-		c := local[i]
-		switch k := localClass[c]; k {
-		case classDot:
-			if prevDot {
-				return dst[:start], ReasonLocalInvalid
+		c := localClass[local[i]]
+		if c <= classUnicode {
+			if c == classUnicode {
+				return appendLocalUnicode(dst[:start], local)
 			}
-			prevDot = true
-		case classInvalid:
 			return dst[:start], ReasonLocalInvalid
-		case classUnicode:
-			return appendLocalUnicode(dst[:start], local)
-		default:
-			c = k
-			prevDot = false
 		}
 		out[i] = c
 	}
-	if prevDot {
+	if out[0] == '.' || out[len(out)-1] == '.' || bytes.Contains(out, doubleDot) {
 		return dst[:start], ReasonLocalInvalid
 	}
 	return dst, ""
 }
 
-// localClass maps each byte of a local part to its lowercase self when it is atext, or to
-// one of the class markers below (none of which is atext).
+var doubleDot = []byte("..")
+
+// localClass maps each byte of a local part to its lowercase self when it is atext or a dot,
+// or to classInvalid or classUnicode (neither of which is).
 var localClass = func() (t [256]byte) {
 	for c := range 256 {
 		switch {
 		case c >= utf8.RuneSelf:
 			t[c] = classUnicode
-		case c == '.':
-			t[c] = classDot
-		case atext[c]:
+		case c == '.' || atext[c]:
 			t[c] = lowerASCII(byte(c))
 		default:
 			t[c] = classInvalid
@@ -401,8 +393,7 @@ var localClass = func() (t [256]byte) {
 
 const (
 	classInvalid = 0
-	classDot     = 1
-	classUnicode = 2
+	classUnicode = 1
 )
 
 func appendLocalUnicode(dst []byte, local string) ([]byte, Reason) {
@@ -441,44 +432,39 @@ func appendDomain(dst []byte, domain string, known map[string]struct{}) ([]byte,
 	start := len(dst)
 	dst = slices.Grow(dst, len(domain))[:start+len(domain)]
 	out := dst[start:]
-	// One pass lowercases and checks LDH labels; a non-ASCII byte or an A-label ("xn--")
-	// sends the domain through IDNA instead.
-	labels, n, digits, aLabel := 0, 0, true, false
+	// One pass lowercases through a table; labels are then checked one by one. A non-ASCII
+	// byte or an A-label ("xn--") sends the domain through IDNA instead.
 	for i := 0; i < len(domain); i++ {
 		c := domainClass[domain[i]]
-		switch c {
-		case classInvalid:
+		if c <= classUnicode {
+			if c == classUnicode {
+				return appendIDNA(dst[:start], domain)
+			}
 			return dst[:start], ReasonDomainInvalid
-		case classUnicode:
-			return appendIDNA(dst[:start], domain)
-		case classDot:
-			if n == 0 || n > 63 || out[i-1] == '-' {
-				return dst[:start], ReasonDomainInvalid
-			}
-			labels++
-			n, digits = 0, true
-			out[i] = '.'
-			continue
-		case '-':
-			if n == 0 {
-				return dst[:start], ReasonDomainInvalid
-			}
-			digits = false
-		case 'x':
-			digits = false
-			if n == 0 && i+3 < len(domain) && domain[i+2] == '-' && domain[i+3] == '-' && lowerASCII(domain[i+1]) == 'n' {
-				aLabel = true
-			}
-		default:
-			if c > '9' {
-				digits = false
-			}
 		}
-		n++
 		out[i] = c
 	}
-	if n == 0 || n > 63 || out[len(out)-1] == '-' || digits || labels < 1 {
-		return dst[:start], ReasonDomainInvalid
+	labels, aLabel := 0, false
+	for rest := out; ; {
+		label := rest
+		j := bytes.IndexByte(rest, '.')
+		if j >= 0 {
+			label = rest[:j]
+		}
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return dst[:start], ReasonDomainInvalid
+		}
+		if len(label) >= 4 && label[0] == 'x' && label[1] == 'n' && label[2] == '-' && label[3] == '-' {
+			aLabel = true
+		}
+		labels++
+		if j < 0 {
+			if labels < 2 || allDigits(label) {
+				return dst[:start], ReasonDomainInvalid
+			}
+			break
+		}
+		rest = rest[j+1:]
 	}
 	if aLabel {
 		if _, ok := known[string(out)]; ok {
@@ -489,16 +475,23 @@ func appendDomain(dst []byte, domain string, known map[string]struct{}) ([]byte,
 	return dst, ""
 }
 
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // domainClass maps each byte of a domain to its lowercase self when it may appear in an LDH
-// label, or to a class marker.
+// domain, or to classInvalid or classUnicode.
 var domainClass = func() (t [256]byte) {
 	for c := range 256 {
 		switch {
 		case c >= utf8.RuneSelf:
 			t[c] = classUnicode
-		case c == '.':
-			t[c] = classDot
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-':
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '.':
 			t[c] = byte(c)
 		case 'A' <= c && c <= 'Z':
 			t[c] = byte(c) + 'a' - 'A'
