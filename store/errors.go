@@ -52,12 +52,17 @@ type LeaseHeldError struct {
 	Until  time.Time // when it expires unless renewed
 }
 
-// NewLeaseHeldError builds the error for op on tenant, held by holder until until.
+// NewLeaseHeldError builds the error for op on tenant, held by holder until until. An empty
+// holder means nobody holds the lease (it expired and was released), which a commit that
+// names a holder also refuses.
 func NewLeaseHeldError(op, tenant, holder string, until time.Time) *LeaseHeldError {
+	msg := fmt.Sprintf("lease held by %q until %s", holder, until.UTC().Format(time.RFC3339))
+	hint := "wait for the running sync to finish; a holder that died loses its lease when it expires"
+	if holder == "" {
+		msg, hint = "the tenant's lease is not held", "acquire the tenant's lease again and redo the sync"
+	}
 	return &LeaseHeldError{
-		detail: tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: op, Tenant: tenant,
-			Message: fmt.Sprintf("lease held by %q until %s", holder, until.UTC().Format(time.RFC3339)),
-			Hint:    "wait for the running sync to finish; a holder that died loses its lease when it expires"},
+		detail: tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: op, Tenant: tenant, Message: msg, Hint: hint},
 		Holder: holder,
 		Until:  until,
 	}

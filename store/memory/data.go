@@ -89,348 +89,245 @@ func (x *tx) SetCursor(_ context.Context, k tenantsync.Kind, cursor string) erro
 	return nil
 }
 
+// Apply implements store.Mirror.
 func (s *Store) Apply(ctx context.Context, acct, tenantID string, ch store.KindApply) (store.Applied, error) {
-	res, err := s.commit(ctx, "Apply", acct, store.Batch{TenantID: tenantID, Kinds: []store.KindApply{ch}})
-	if err != nil {
-		return store.Applied{}, err
-	}
-	return res.Kinds[0], nil
+	return kit.ApplyOne(ctx, s.commit, acct, tenantID, ch)
 }
 
+// Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, acct string, b store.Batch) (store.BatchResult, error) {
 	return s.commit(ctx, "Commit", acct, b)
 }
 
+// commit works on copies of the tenant, the contact owners and the reviews, and swaps them in
+// only when the whole batch succeeded.
 func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (store.BatchResult, error) {
-	b.Links = slices.Clone(b.Links)
-	b.Reviews = slices.Clone(b.Reviews)
-	if b.State != nil {
-		st := *b.State
-		b.State = &st
-	}
-	if err := kit.CheckBatch(op, acct, &b); err != nil {
-		return store.BatchResult{}, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
+	b, err := kit.CheckBatch(op, acct, b)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
-	defer unlock()
-	cur, err := tenantOf(op, a, b.TenantID)
-	if err != nil {
-		return store.BatchResult{}, err
-	}
-	if b.Holder != "" {
-		l, ok := a.leases[b.TenantID]
-		if !ok || l.Holder != b.Holder || !l.ExpiresAt.After(b.Now) {
-			holder, until := "", time.Time{}
-			if ok {
-				holder, until = l.Holder, l.ExpiresAt
-			}
-			return store.BatchResult{}, store.NewLeaseHeldError(op, b.TenantID, holder, until)
-		}
-	}
-	x := &tx{op: op, t: cur.working(), cloned: map[tenantsync.Kind]bool{}}
 	var res store.BatchResult
-	for _, k := range b.Kinds {
-		ap, err := kit.Apply(ctx, x, op, b.TenantID, k)
-		if err != nil {
-			return store.BatchResult{}, err
-		}
-		res.Kinds = append(res.Kinds, ap)
-	}
-	owners := a.owners
-	if len(b.Links) > 0 {
-		owners = maps.Clone(a.owners)
-		for _, lc := range b.Links {
-			if lc.Delete {
-				deleteLink(owners, x.t, lc.Link.ObjectID)
-				continue
-			}
-			if err := setLink(op, owners, x.t, lc.Link, s.now()); err != nil {
-				return store.BatchResult{}, err
+	err = s.inTenant(op, acct, b.TenantID, func(a *account, cur *tenant) error {
+		if b.Holder != "" {
+			if err := kit.CheckHolder(op, b, a.leases[b.TenantID]); err != nil {
+				return err
 			}
 		}
-	}
-	reviews := a.reviews
-	if len(b.Reviews) > 0 {
-		reviews = maps.Clone(a.reviews)
-		for _, r := range b.Reviews {
-			res.Reviews = append(res.Reviews, addReview(reviews, r, s.now()))
+		x := &tx{op: op, t: cur.working(), cloned: map[tenantsync.Kind]bool{}}
+		for _, k := range b.Kinds {
+			ap, err := kit.Apply(ctx, x, op, b.TenantID, k)
+			if err != nil {
+				return err
+			}
+			res.Kinds = append(res.Kinds, ap)
 		}
+		owners := a.owners
+		if len(b.Links) > 0 {
+			owners = maps.Clone(a.owners)
+			for _, lc := range b.Links {
+				if err := changeLink(op, owners, x.t, lc, s.now()); err != nil {
+					return err
+				}
+			}
+		}
+		reviews := a.reviews
+		if len(b.Reviews) > 0 {
+			reviews = maps.Clone(a.reviews)
+			for _, r := range b.Reviews {
+				res.Reviews = append(res.Reviews, addReview(reviews, r, s.now()))
+			}
+		}
+		if b.State != nil {
+			st := cloneState(kit.NormalizeState(*b.State))
+			x.t.state = &st
+		}
+		a.tenants[b.TenantID], a.owners, a.reviews = x.t, owners, reviews
+		return nil
+	})
+	if err != nil {
+		return store.BatchResult{}, err
 	}
-	if b.State != nil {
-		st := cloneState(kit.NormalizeState(*b.State))
-		x.t.state = &st
-	}
-	a.tenants[b.TenantID] = x.t
-	a.owners = owners
-	a.reviews = reviews
 	return res, nil
 }
 
+// ReadKind implements store.Mirror. The items are copied out under the lock and into the
+// result outside it.
 func (s *Store) ReadKind(_ context.Context, acct, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {
 	const op = "ReadKind"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+	if err := kit.CheckReadKind(op, acct, tenantID, kind); err != nil {
 		return nil, err
 	}
-	if !kind.Valid() {
-		return nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", kind)
-	}
-	a, unlock, err := s.lock(op, false, acct)
+	var items []kit.Item
+	var cursor string
+	err := s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
+		items, cursor = slices.Collect(maps.Values(t.mirror[kind])), t.cursors[kind]
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	t, err := tenantOf(op, a, tenantID)
-	if err != nil {
-		unlock()
-		return nil, err
-	}
-	items := slices.Collect(maps.Values(t.mirror[kind]))
-	cursor := t.cursors[kind]
-	unlock()
 	return kit.Decode(op, kind, cursor, items)
 }
 
+// GetUser implements store.Mirror.
 func (s *Store) GetUser(_ context.Context, acct, tenantID, objectID string) (tenantsync.User, error) {
 	const op = "GetUser"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return tenantsync.User{}, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
+	var it kit.Item
+	err := s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
+		var ok bool
+		if it, ok = t.mirror[tenantsync.KindUsers][objectID]; !ok {
+			return store.NotFound(op, tenantID, "no user %s", objectID)
+		}
+		return nil
+	})
 	if err != nil {
 		return tenantsync.User{}, err
-	}
-	var it kit.Item
-	var ok bool
-	if a != nil {
-		if t, found := a.tenants[tenantID]; found {
-			it, ok = t.mirror[tenantsync.KindUsers][objectID]
-		}
-	}
-	unlock()
-	if !ok {
-		return tenantsync.User{}, store.NotFound(op, tenantID, "no user %s", objectID)
 	}
 	return kit.DecodeUser(op, it)
 }
 
+// Cursors implements store.Mirror.
 func (s *Store) Cursors(_ context.Context, acct, tenantID string) (map[tenantsync.Kind]string, error) {
-	const op = "Cursors"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return nil, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	out := map[tenantsync.Kind]string{}
-	if a != nil {
-		if t, ok := a.tenants[tenantID]; ok {
-			maps.Copy(out, t.cursors)
-		}
-	}
-	return out, nil
+	return out, ignoreMissing(s.inTenant("Cursors", acct, tenantID, func(_ *account, t *tenant) error {
+		maps.Copy(out, t.cursors)
+		return nil
+	}))
 }
 
+// MirrorCounts implements store.Mirror.
 func (s *Store) MirrorCounts(_ context.Context, acct, tenantID string) (map[tenantsync.Kind]int, error) {
-	const op = "MirrorCounts"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return nil, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	out := map[tenantsync.Kind]int{}
-	if a != nil {
-		if t, ok := a.tenants[tenantID]; ok {
-			for k, m := range t.mirror {
-				if len(m) > 0 {
-					out[k] = len(m)
-				}
+	return out, ignoreMissing(s.inTenant("MirrorCounts", acct, tenantID, func(_ *account, t *tenant) error {
+		for k, m := range t.mirror {
+			if len(m) > 0 {
+				out[k] = len(m)
 			}
 		}
-	}
-	return out, nil
-}
-
-// Contact links and merges
-
-func setLink(op string, owners map[contactKey]userKey, t *tenant, l store.ContactLink, now time.Time) error {
-	ck := contactKey{l.ClientID, l.ContactID}
-	uk := userKey{l.TenantID, l.ObjectID}
-	if owner, ok := owners[ck]; ok && owner != uk {
-		return store.NewContactTakenError(op, l.ContactID, owner.tenant, owner.object)
-	}
-	if old, ok := t.links[l.ObjectID]; ok {
-		delete(owners, contactKey{old.ClientID, old.ContactID})
-		if old.ContactID == l.ContactID && old.ClientID == l.ClientID && l.LinkedAt.IsZero() {
-			l.LinkedAt = old.LinkedAt
-		}
-	}
-	if l.LinkedAt.IsZero() {
-		l.LinkedAt = now
-	}
-	l.LinkedAt = store.Time(l.LinkedAt)
-	owners[ck] = uk
-	t.links[l.ObjectID] = l
-	return nil
-}
-
-func deleteLink(owners map[contactKey]userKey, t *tenant, objectID string) {
-	if old, ok := t.links[objectID]; ok {
-		delete(owners, contactKey{old.ClientID, old.ContactID})
-		delete(t.links, objectID)
-	}
-}
-
-// mutateTenant runs fn on a working copy of the tenant and the account's contact owners, and
-// keeps the result only when fn succeeds.
-func (s *Store) mutateTenant(op, acct, tenantID string, fn func(a *account, t *tenant, owners map[contactKey]userKey) error) error {
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	t, err := tenantOf(op, a, tenantID)
-	if err != nil {
-		return err
-	}
-	w := t.working()
-	w.merges = maps.Clone(t.merges)
-	owners := maps.Clone(a.owners)
-	if err := fn(a, w, owners); err != nil {
-		return err
-	}
-	a.tenants[tenantID] = w
-	a.owners = owners
-	return nil
-}
-
-func (s *Store) SetContactLink(_ context.Context, acct string, l store.ContactLink) error {
-	const op = "SetContactLink"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return err
-	}
-	if err := kit.CheckLink(op, l, false); err != nil {
-		return err
-	}
-	return s.mutateTenant(op, acct, l.TenantID, func(_ *account, t *tenant, owners map[contactKey]userKey) error {
-		return setLink(op, owners, t, l, s.now())
-	})
-}
-
-func (s *Store) DeleteContactLink(_ context.Context, acct, tenantID, objectID string) error {
-	const op = "DeleteContactLink"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return err
-	}
-	err := s.mutateTenant(op, acct, tenantID, func(_ *account, t *tenant, owners map[contactKey]userKey) error {
-		deleteLink(owners, t, objectID)
 		return nil
-	})
+	}))
+}
+
+// ignoreMissing drops the ErrNotFound of an absent tenant, for the calls whose answer about
+// one is the same as about a tenant with nothing stored.
+func ignoreMissing(err error) error {
 	if tenantsync.KindOf(err) == tenantsync.ErrNotFound {
 		return nil
 	}
 	return err
 }
 
-func (s *Store) GetContactLink(_ context.Context, acct, tenantID, objectID string) (store.ContactLink, error) {
+// Contact links and merges
+
+// changeLink applies one link change to t and the account's contact owners.
+func changeLink(op string, owners map[contactKey]userKey, t *tenant, lc store.LinkChange, now time.Time) error {
+	l := lc.Link
+	old, had := t.links[l.ObjectID]
+	if lc.Delete {
+		if had {
+			delete(owners, contactKey{old.ClientID, old.ContactID})
+			delete(t.links, l.ObjectID)
+		}
+		return nil
+	}
+	ck, uk := contactKey{l.ClientID, l.ContactID}, userKey{l.TenantID, l.ObjectID}
+	if owner, ok := owners[ck]; ok && owner != uk {
+		return store.NewContactTakenError(op, l.ContactID, owner.tenant, owner.object)
+	}
+	var prev *store.ContactLink
+	if had {
+		delete(owners, contactKey{old.ClientID, old.ContactID})
+		prev = &old
+	}
+	owners[ck] = uk
+	t.links[l.ObjectID] = kit.Link(l, prev, now)
+	return nil
+}
+
+// mutateTenant runs fn on a working copy of the tenant and the account's contact owners, and
+// keeps the result only when fn succeeds.
+func (s *Store) mutateTenant(op, acct, tenantID string, fn func(t *tenant, owners map[contactKey]userKey) error) error {
+	return s.inTenant(op, acct, tenantID, func(a *account, t *tenant) error {
+		w := t.working()
+		w.merges = maps.Clone(t.merges)
+		owners := maps.Clone(a.owners)
+		if err := fn(w, owners); err != nil {
+			return err
+		}
+		a.tenants[tenantID], a.owners = w, owners
+		return nil
+	})
+}
+
+// SetContactLink implements store.ContactLinks.
+func (s *Store) SetContactLink(_ context.Context, acct string, l store.ContactLink) error {
+	const op = "SetContactLink"
+	if err := kit.CheckLink(op, l, false); err != nil {
+		return err
+	}
+	return s.mutateTenant(op, acct, l.TenantID, func(t *tenant, owners map[contactKey]userKey) error {
+		return changeLink(op, owners, t, store.LinkChange{Link: l}, s.now())
+	})
+}
+
+// DeleteContactLink implements store.ContactLinks.
+func (s *Store) DeleteContactLink(_ context.Context, acct, tenantID, objectID string) error {
+	const op = "DeleteContactLink"
+	return ignoreMissing(s.mutateTenant(op, acct, tenantID, func(t *tenant, owners map[contactKey]userKey) error {
+		return changeLink(op, owners, t, store.LinkChange{Link: store.ContactLink{ObjectID: objectID}, Delete: true}, time.Time{})
+	}))
+}
+
+// GetContactLink implements store.ContactLinks.
+func (s *Store) GetContactLink(_ context.Context, acct, tenantID, objectID string) (l store.ContactLink, err error) {
 	const op = "GetContactLink"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return store.ContactLink{}, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return store.ContactLink{}, err
-	}
-	defer unlock()
-	if a != nil {
-		if t, ok := a.tenants[tenantID]; ok {
-			if l, ok := t.links[objectID]; ok {
-				return l, nil
-			}
+	err = s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
+		var ok bool
+		if l, ok = t.links[objectID]; !ok {
+			return store.NotFound(op, tenantID, "no contact link for user %s", objectID)
 		}
-	}
-	return store.ContactLink{}, store.NotFound(op, tenantID, "no contact link for user %s", objectID)
+		return nil
+	})
+	return l, err
 }
 
+// ListContactLinks implements store.ContactLinks.
 func (s *Store) ListContactLinks(_ context.Context, acct, tenantID string) ([]store.ContactLink, error) {
-	const op = "ListContactLinks"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return nil, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	out := []store.ContactLink{}
-	if a != nil {
-		if t, ok := a.tenants[tenantID]; ok {
-			for _, id := range slices.Sorted(maps.Keys(t.links)) {
-				out = append(out, t.links[id])
-			}
-		}
-	}
-	return out, nil
+	return out, ignoreMissing(s.inTenant("ListContactLinks", acct, tenantID, func(_ *account, t *tenant) error {
+		out = sorted(t.links, same)
+		return nil
+	}))
 }
 
+// RememberMerge implements store.ContactLinks.
 func (s *Store) RememberMerge(_ context.Context, acct string, m store.Merge) error {
 	const op = "RememberMerge"
-	if err := store.CheckAccount(op, acct); err != nil {
+	m, err := kit.CheckMerge(op, acct, m, s.now())
+	if err != nil {
 		return err
 	}
-	if err := kit.CheckLink(op, store.ContactLink{TenantID: m.TenantID, ObjectID: m.ObjectID, ClientID: m.ClientID, ContactID: m.ContactID}, false); err != nil {
-		return err
-	}
-	if m.DecidedAt.IsZero() {
-		m.DecidedAt = s.now()
-	}
-	m.DecidedAt = store.Time(m.DecidedAt)
-	return s.mutateTenant(op, acct, m.TenantID, func(_ *account, t *tenant, _ map[contactKey]userKey) error {
+	return s.inTenant(op, acct, m.TenantID, func(_ *account, t *tenant) error {
 		t.merges[m.ObjectID] = m
 		return nil
 	})
 }
 
+// ForgetMerge implements store.ContactLinks.
 func (s *Store) ForgetMerge(_ context.Context, acct, tenantID, objectID string) error {
-	const op = "ForgetMerge"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return err
-	}
-	err := s.mutateTenant(op, acct, tenantID, func(_ *account, t *tenant, _ map[contactKey]userKey) error {
+	return ignoreMissing(s.inTenant("ForgetMerge", acct, tenantID, func(_ *account, t *tenant) error {
 		delete(t.merges, objectID)
 		return nil
-	})
-	if tenantsync.KindOf(err) == tenantsync.ErrNotFound {
-		return nil
-	}
-	return err
+	}))
 }
 
+// ListMerges implements store.ContactLinks.
 func (s *Store) ListMerges(_ context.Context, acct, tenantID string) ([]store.Merge, error) {
-	const op = "ListMerges"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return nil, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	out := []store.Merge{}
-	if a != nil {
-		if t, ok := a.tenants[tenantID]; ok {
-			for _, id := range slices.Sorted(maps.Keys(t.merges)) {
-				out = append(out, t.merges[id])
-			}
-		}
-	}
-	return out, nil
+	return out, ignoreMissing(s.inTenant("ListMerges", acct, tenantID, func(_ *account, t *tenant) error {
+		out = sorted(t.merges, same)
+		return nil
+	}))
 }
 
 // Reviews
@@ -440,97 +337,71 @@ func cloneReview(r store.Review) store.Review {
 	return r
 }
 
-// addReview stores r as a new open review, or refreshes the user's open one.
+// addReview stores r as the user's open review, refreshing the one already open.
 func addReview(reviews map[string]store.Review, r store.Review, now time.Time) store.Review {
-	r = cloneReview(r)
-	r.Resolved, r.ResolvedAt, r.ResolvedBy, r.Resolution = false, time.Time{}, "", ""
-	r.UpdatedAt = now
-	for id, old := range reviews {
+	var open *store.Review
+	for _, old := range reviews {
 		if !old.Resolved && old.TenantID == r.TenantID && old.ObjectID == r.ObjectID {
-			r.ID, r.CreatedAt = id, old.CreatedAt
-			reviews[id] = r
-			return cloneReview(r)
+			open = &old
+			break
 		}
 	}
-	r.ID = kit.NewID()
-	if r.CreatedAt.IsZero() {
-		r.CreatedAt = now
-	}
-	r.CreatedAt = store.Time(r.CreatedAt)
+	r = kit.OpenReview(r, open, now)
 	reviews[r.ID] = r
 	return cloneReview(r)
 }
 
-func (s *Store) AddReview(_ context.Context, acct string, r store.Review) (store.Review, error) {
+// AddReview implements store.Reviews.
+func (s *Store) AddReview(_ context.Context, acct string, r store.Review) (out store.Review, err error) {
 	const op = "AddReview"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return store.Review{}, err
-	}
 	if err := kit.CheckReview(op, r); err != nil {
 		return store.Review{}, err
 	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return store.Review{}, err
-	}
-	defer unlock()
-	if _, err := tenantOf(op, a, r.TenantID); err != nil {
-		return store.Review{}, err
-	}
-	return addReview(a.reviews, r, s.now()), nil
+	err = s.inTenant(op, acct, r.TenantID, func(a *account, _ *tenant) error {
+		out = addReview(a.reviews, r, s.now())
+		return nil
+	})
+	return out, err
 }
 
+// ListReviews implements store.Reviews.
 func (s *Store) ListReviews(_ context.Context, acct string, f store.ReviewFilter) ([]store.Review, error) {
-	const op = "ListReviews"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return nil, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	out := []store.Review{}
-	if a != nil {
+	err := s.view("ListReviews", acct, false, func(a *account) error {
 		for _, r := range a.reviews {
 			if (f.TenantID == "" || r.TenantID == f.TenantID) && (f.IncludeResolved || !r.Resolved) {
 				out = append(out, cloneReview(r))
 			}
 		}
-	}
+		return nil
+	})
 	kit.SortReviews(out)
-	return out, nil
+	return out, err
 }
 
-func (s *Store) ResolveReview(_ context.Context, acct, id, resolution, by string, at time.Time) (store.Review, error) {
+// ResolveReview implements store.Reviews.
+func (s *Store) ResolveReview(_ context.Context, acct, id, resolution, by string, at time.Time) (r store.Review, err error) {
 	const op = "ResolveReview"
-	if err := store.CheckAccount(op, acct); err != nil {
+	if err := kit.CheckResolution(op, acct, resolution); err != nil {
 		return store.Review{}, err
-	}
-	if resolution == "" {
-		return store.Review{}, store.Invalid(op, "resolve with a contact ID, store.ResolutionCreate or store.ResolutionIgnore", "no resolution")
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return store.Review{}, err
-	}
-	defer unlock()
-	var r store.Review
-	var ok bool
-	if a != nil {
-		r, ok = a.reviews[id]
-	}
-	if !ok {
-		return store.Review{}, store.NotFound(op, "", "no review %q", id)
-	}
-	if r.Resolved {
-		return store.Review{}, store.Errorf(tenantsync.ErrConflict, op, r.TenantID, "reload the review queue", "review %q is already resolved", id)
 	}
 	if at.IsZero() {
 		at = s.now()
 	}
-	r.Resolved, r.ResolvedAt, r.ResolvedBy, r.Resolution = true, store.Time(at), by, resolution
-	a.reviews[id] = r
+	err = s.view(op, acct, false, func(a *account) error {
+		old, ok := a.reviews[id]
+		if !ok {
+			return store.NotFound(op, "", "no review %q", id)
+		}
+		if r, err = kit.Resolve(op, old, resolution, by, at); err != nil {
+			return err
+		}
+		a.reviews[id] = r
+		return nil
+	})
+	if err != nil {
+		return store.Review{}, err
+	}
 	return cloneReview(r), nil
 }
 
@@ -547,60 +418,38 @@ func cloneState(s store.SyncState) store.SyncState {
 	return s
 }
 
+// PutSyncState implements store.SyncStates.
 func (s *Store) PutSyncState(_ context.Context, acct string, st store.SyncState) error {
-	const op = "PutSyncState"
-	if err := store.CheckTenant(op, acct, st.TenantID); err != nil {
-		return err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	t, err := tenantOf(op, a, st.TenantID)
-	if err != nil {
-		return err
-	}
-	cp := cloneState(kit.NormalizeState(st))
-	t.state = &cp
-	return nil
+	return s.inTenant("PutSyncState", acct, st.TenantID, func(_ *account, t *tenant) error {
+		cp := cloneState(kit.NormalizeState(st))
+		t.state = &cp
+		return nil
+	})
 }
 
-func (s *Store) GetSyncState(_ context.Context, acct, tenantID string) (store.SyncState, error) {
+// GetSyncState implements store.SyncStates.
+func (s *Store) GetSyncState(_ context.Context, acct, tenantID string) (st store.SyncState, err error) {
 	const op = "GetSyncState"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return store.SyncState{}, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return store.SyncState{}, err
-	}
-	defer unlock()
-	if a != nil {
-		if t, ok := a.tenants[tenantID]; ok && t.state != nil {
-			return cloneState(*t.state), nil
+	err = s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
+		if t.state == nil {
+			return store.NotFound(op, tenantID, "no sync state for tenant %s", tenantID)
 		}
-	}
-	return store.SyncState{}, store.NotFound(op, tenantID, "no sync state for tenant %s", tenantID)
+		st = cloneState(*t.state)
+		return nil
+	})
+	return st, err
 }
 
+// ListSyncStates implements store.SyncStates.
 func (s *Store) ListSyncStates(_ context.Context, acct string) ([]store.SyncState, error) {
-	const op = "ListSyncStates"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return nil, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	out := []store.SyncState{}
-	if a != nil {
-		for _, id := range slices.Sorted(maps.Keys(a.tenants)) {
-			if st := a.tenants[id].state; st != nil {
-				out = append(out, cloneState(*st))
+	err := s.view("ListSyncStates", acct, false, func(a *account) error {
+		for _, t := range sorted(a.tenants, same) {
+			if t.state != nil {
+				out = append(out, cloneState(*t.state))
 			}
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }

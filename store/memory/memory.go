@@ -1,10 +1,10 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -58,6 +58,14 @@ type account struct {
 	leases   map[string]store.Lease
 }
 
+func newAccount() *account {
+	return &account{
+		conns: map[string]sealedConn{}, tenants: map[string]*tenant{}, owners: map[contactKey]userKey{},
+		reviews: map[string]store.Review{}, clients: map[string]tenantsync.Client{},
+		contacts: map[contactKey]tenantsync.Contact{}, leases: map[string]store.Lease{},
+	}
+}
+
 type sealedConn struct {
 	c      store.Connection // Secret left empty
 	sealed store.Sealed
@@ -72,27 +80,62 @@ type tenant struct {
 	state   *store.SyncState
 }
 
+func newTenant(rec store.TenantRecord) *tenant {
+	return &tenant{
+		rec: rec, mirror: map[tenantsync.Kind]map[string]kit.Item{}, cursors: map[tenantsync.Kind]string{},
+		links: map[string]store.ContactLink{}, merges: map[string]store.Merge{},
+	}
+}
+
 func (s *Store) now() time.Time { return store.Time(s.clock()) }
 
-// lock takes the mutex and returns the account's state, created when create is set (nil
-// otherwise when absent).
-func (s *Store) lock(op string, create bool, acct string) (*account, func(), error) {
+// view validates acct and runs fn under the store's lock on the account's state. An account
+// with no state reads as empty; create keeps a new account's state, for writes that may be
+// its first.
+func (s *Store) view(op, acct string, create bool, fn func(a *account) error) error {
+	if err := store.CheckAccount(op, acct); err != nil {
+		return err
+	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
-		return nil, nil, store.Errorf(tenantsync.ErrUnavailable, op, "", "open a new store", "store is closed")
+		return store.Errorf(tenantsync.ErrUnavailable, op, "", "open a new store", "store is closed")
 	}
 	a := s.accounts[acct]
-	if a == nil && create {
-		a = &account{
-			conns: map[string]sealedConn{}, tenants: map[string]*tenant{}, owners: map[contactKey]userKey{},
-			reviews: map[string]store.Review{}, clients: map[string]tenantsync.Client{},
-			contacts: map[contactKey]tenantsync.Contact{}, leases: map[string]store.Lease{},
+	if a == nil {
+		a = newAccount()
+		if create {
+			s.accounts[acct] = a
 		}
-		s.accounts[acct] = a
 	}
-	return a, s.mu.Unlock, nil
+	return fn(a)
 }
+
+// inTenant validates its arguments and runs fn under the lock on one tenant of the account;
+// ErrNotFound when the account has no such tenant.
+func (s *Store) inTenant(op, acct, tenantID string, fn func(a *account, t *tenant) error) error {
+	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+		return err
+	}
+	return s.view(op, acct, false, func(a *account) error {
+		t, ok := a.tenants[tenantID]
+		if !ok {
+			return kit.TenantNotFound(op, tenantID)
+		}
+		return fn(a, t)
+	})
+}
+
+// sorted returns f of each of m's values, ordered by key; never nil.
+func sorted[K cmp.Ordered, V, R any](m map[K]V, f func(V) R) []R {
+	out := make([]R, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, f(m[k]))
+	}
+	return out
+}
+
+func same[V any](v V) V { return v }
 
 // Close implements store.Store.
 func (s *Store) Close() error {
@@ -104,45 +147,32 @@ func (s *Store) Close() error {
 
 // Connections
 
+// PutConnection implements store.Connections.
 func (s *Store) PutConnection(ctx context.Context, acct string, c store.Connection) error {
 	const op = "PutConnection"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return err
-	}
-	if err := checkConnection(op, c); err != nil {
+	if err := kit.CheckConnection(op, acct, c); err != nil {
 		return err
 	}
 	sealed, err := store.Seal(ctx, s.keys, acct, c.Name, c.Secret)
 	if err != nil {
 		return err
 	}
-	a, unlock, err := s.lock(op, true, acct)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	now := s.now()
-	c.Secret = store.Secret{}
-	c.Config = slices.Clone(c.Config)
-	c.KeyID = sealed.KeyID
-	c.CreatedAt, c.UpdatedAt = now, now
-	if old, ok := a.conns[c.Name]; ok {
-		c.CreatedAt = old.c.CreatedAt
-	}
-	a.conns[c.Name] = sealedConn{c: c, sealed: sealed}
-	return nil
+	return s.view(op, acct, true, func(a *account) error {
+		now := s.now()
+		c.Secret = store.Secret{}
+		c.Config = slices.Clone(c.Config)
+		c.KeyID = sealed.KeyID
+		c.CreatedAt, c.UpdatedAt = now, now
+		if old, ok := a.conns[c.Name]; ok {
+			c.CreatedAt = old.c.CreatedAt
+		}
+		a.conns[c.Name] = sealedConn{c: c, sealed: sealed}
+		return nil
+	})
 }
 
-func checkConnection(op string, c store.Connection) error {
-	if c.Name == "" {
-		return store.Invalid(op, "name the connection", "connection without a name")
-	}
-	if !c.Kind.Valid() {
-		return store.Invalid(op, `use "cipp", "graph" or "partnercenter"`, "connection %q has unknown kind %q", c.Name, c.Kind)
-	}
-	return nil
-}
-
+// open returns the connection with its secret opened. It runs outside the lock: the key
+// provider may be slow.
 func (s *Store) open(ctx context.Context, acct string, sc sealedConn) (store.Connection, error) {
 	c := sc.c
 	c.Config = slices.Clone(c.Config)
@@ -154,43 +184,32 @@ func (s *Store) open(ctx context.Context, acct string, sc sealedConn) (store.Con
 	return c, nil
 }
 
+// GetConnection implements store.Connections.
 func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Connection, error) {
 	const op = "GetConnection"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return store.Connection{}, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
+	var sc sealedConn
+	err := s.view(op, acct, false, func(a *account) error {
+		var ok bool
+		if sc, ok = a.conns[name]; !ok {
+			return store.NotFound(op, "", "no connection %q", name)
+		}
+		return nil
+	})
 	if err != nil {
 		return store.Connection{}, err
-	}
-	var sc sealedConn
-	var ok bool
-	if a != nil {
-		sc, ok = a.conns[name]
-	}
-	unlock()
-	if !ok {
-		return store.Connection{}, store.NotFound(op, "", "no connection %q", name)
 	}
 	return s.open(ctx, acct, sc)
 }
 
+// ListConnections implements store.Connections.
 func (s *Store) ListConnections(ctx context.Context, acct string) ([]store.Connection, error) {
-	const op = "ListConnections"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return nil, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return nil, err
-	}
 	var scs []sealedConn
-	if a != nil {
-		for _, name := range slices.Sorted(maps.Keys(a.conns)) {
-			scs = append(scs, a.conns[name])
-		}
+	if err := s.view("ListConnections", acct, false, func(a *account) error {
+		scs = sorted(a.conns, same)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	unlock()
 	out := make([]store.Connection, 0, len(scs))
 	for _, sc := range scs {
 		c, err := s.open(ctx, acct, sc)
@@ -202,66 +221,44 @@ func (s *Store) ListConnections(ctx context.Context, acct string) ([]store.Conne
 	return out, nil
 }
 
+// DeleteConnection implements store.Connections.
 func (s *Store) DeleteConnection(_ context.Context, acct, name string) error {
 	const op = "DeleteConnection"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if a == nil {
-		return store.NotFound(op, "", "no connection %q", name)
-	}
-	if _, ok := a.conns[name]; !ok {
-		return store.NotFound(op, "", "no connection %q", name)
-	}
-	delete(a.conns, name)
-	return nil
+	return s.view(op, acct, false, func(a *account) error {
+		if _, ok := a.conns[name]; !ok {
+			return store.NotFound(op, "", "no connection %q", name)
+		}
+		delete(a.conns, name)
+		return nil
+	})
 }
 
+// RotateSecrets implements store.Connections. Nothing changes unless every secret re-seals.
 func (s *Store) RotateSecrets(ctx context.Context, acct string) (int, error) {
 	const op = "RotateSecrets"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return 0, err
-	}
-	if s.keys == nil {
-		return 0, store.Invalid(op, "configure the store with a KeyProvider", "no key provider")
-	}
-	current, _, err := s.keys.CurrentKey(ctx)
-	if err != nil {
-		return 0, store.Internal(op, "", err)
-	}
-	a, unlock, err := s.lock(op, false, acct)
+	r, err := kit.NewResealer(ctx, op, acct, s.keys)
 	if err != nil {
 		return 0, err
 	}
-	defer unlock()
-	if a == nil {
-		return 0, nil
-	}
-	resealed := map[string]sealedConn{}
-	for name, sc := range a.conns {
-		if sc.sealed.KeyID == current {
-			continue
+	var n int
+	err = s.view(op, acct, false, func(a *account) error {
+		resealed := map[string]sealedConn{}
+		for name, sc := range a.conns {
+			if sc.sealed.KeyID == r.Current {
+				continue
+			}
+			var err error
+			if sc.sealed, err = r.Reseal(ctx, name, sc.sealed); err != nil {
+				return err
+			}
+			sc.c.KeyID, sc.c.UpdatedAt = sc.sealed.KeyID, s.now()
+			resealed[name] = sc
 		}
-		secret, err := store.Open(ctx, s.keys, acct, name, sc.sealed)
-		if err != nil {
-			return 0, err
-		}
-		sealed, err := store.Seal(ctx, s.keys, acct, name, secret)
-		if err != nil {
-			return 0, err
-		}
-		sc.sealed = sealed
-		sc.c.KeyID = sealed.KeyID
-		sc.c.UpdatedAt = s.now()
-		resealed[name] = sc
-	}
-	maps.Copy(a.conns, resealed)
-	return len(resealed), nil
+		maps.Copy(a.conns, resealed)
+		n = len(resealed)
+		return nil
+	})
+	return n, err
 }
 
 // Tenants
@@ -273,197 +270,99 @@ func cloneRecord(r store.TenantRecord) store.TenantRecord {
 	return r
 }
 
+// RecordDiscovery implements store.Tenants.
 func (s *Store) RecordDiscovery(_ context.Context, acct, source string, tenants []tenantsync.Tenant, now time.Time) (store.Discovery, error) {
 	const op = "RecordDiscovery"
 	if err := kit.CheckDiscovery(op, acct, source, tenants); err != nil {
 		return store.Discovery{}, err
 	}
-	a, unlock, err := s.lock(op, true, acct)
-	if err != nil {
-		return store.Discovery{}, err
-	}
-	defer unlock()
-	d := store.Discovery{Seen: len(tenants)}
-	listed := map[string]bool{}
-	for _, t := range tenants {
-		listed[t.ID] = true
-		if cur, ok := a.tenants[t.ID]; ok {
-			if kit.Rediscover(&cur.rec, t, source, now) {
-				d.Returned = append(d.Returned, t.ID)
+	var d store.Discovery
+	err := s.view(op, acct, true, func(a *account) error {
+		known := make(map[string]store.TenantRecord, len(a.tenants))
+		for id, t := range a.tenants {
+			known[id] = cloneRecord(t.rec)
+		}
+		var touched []string
+		d, touched = kit.Discover(known, source, tenants, now)
+		for _, id := range touched {
+			if t, ok := a.tenants[id]; ok {
+				t.rec = known[id]
+			} else {
+				a.tenants[id] = newTenant(known[id])
 			}
-			continue
 		}
-		a.tenants[t.ID] = newTenant(kit.NewTenant(t, source, now))
-		d.New = append(d.New, t.ID)
-	}
-	for id, cur := range a.tenants {
-		if !listed[id] && kit.Omitted(&cur.rec, source, now) {
-			d.Vanished = append(d.Vanished, id)
-		}
-	}
-	slices.Sort(d.New)
-	slices.Sort(d.Returned)
-	slices.Sort(d.Vanished)
-	return d, nil
+		return nil
+	})
+	return d, err
 }
 
-func newTenant(rec store.TenantRecord) *tenant {
-	return &tenant{
-		rec: rec, mirror: map[tenantsync.Kind]map[string]kit.Item{}, cursors: map[tenantsync.Kind]string{},
-		links: map[string]store.ContactLink{}, merges: map[string]store.Merge{},
-	}
+// GetTenant implements store.Tenants.
+func (s *Store) GetTenant(_ context.Context, acct, tenantID string) (rec store.TenantRecord, err error) {
+	err = s.inTenant("GetTenant", acct, tenantID, func(_ *account, t *tenant) error {
+		rec = cloneRecord(t.rec)
+		return nil
+	})
+	return rec, err
 }
 
-// tenantOf returns the account's tenant or ErrNotFound.
-func tenantOf(op string, a *account, id string) (*tenant, error) {
-	if a != nil {
-		if t, ok := a.tenants[id]; ok {
-			return t, nil
-		}
-	}
-	return nil, store.NotFound(op, id, "no tenant %s in this account", id)
+// ListTenants implements store.Tenants.
+func (s *Store) ListTenants(_ context.Context, acct string) (out []store.TenantRecord, err error) {
+	err = s.view("ListTenants", acct, false, func(a *account) error {
+		out = sorted(a.tenants, func(t *tenant) store.TenantRecord { return cloneRecord(t.rec) })
+		return nil
+	})
+	return out, err
 }
 
-func (s *Store) GetTenant(_ context.Context, acct, tenantID string) (store.TenantRecord, error) {
-	const op = "GetTenant"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return store.TenantRecord{}, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return store.TenantRecord{}, err
-	}
-	defer unlock()
-	t, err := tenantOf(op, a, tenantID)
-	if err != nil {
-		return store.TenantRecord{}, err
-	}
-	return cloneRecord(t.rec), nil
-}
-
-func (s *Store) ListTenants(_ context.Context, acct string) ([]store.TenantRecord, error) {
-	const op = "ListTenants"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return nil, err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	out := []store.TenantRecord{}
-	if a != nil {
-		for _, id := range slices.Sorted(maps.Keys(a.tenants)) {
-			out = append(out, cloneRecord(a.tenants[id].rec))
-		}
-	}
-	return out, nil
-}
-
+// LinkTenant implements store.Tenants.
 func (s *Store) LinkTenant(_ context.Context, acct, tenantID, clientID string, now time.Time) error {
 	const op = "LinkTenant"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+	if err := kit.CheckLinkTenant(op, acct, tenantID, clientID); err != nil {
 		return err
 	}
-	if clientID == "" {
-		return store.Invalid(op, "pass the client ID", "no client")
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	t, err := tenantOf(op, a, tenantID)
-	if err != nil {
-		return err
-	}
-	switch t.rec.ClientID {
-	case clientID:
-		t.rec.Syncing = true
-	case "":
-		t.rec.ClientID, t.rec.LinkedAt, t.rec.Syncing = clientID, store.Time(now), true
-	default:
-		return store.NewAlreadyLinkedError(op, tenantID, t.rec.ClientID)
-	}
-	return nil
+	return s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
+		return kit.LinkTo(op, &t.rec, clientID, now)
+	})
 }
 
+// UnlinkTenant implements store.Tenants.
 func (s *Store) UnlinkTenant(_ context.Context, acct, tenantID string, mode store.UnlinkMode) error {
-	const op = "UnlinkTenant"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	t, err := tenantOf(op, a, tenantID)
-	if err != nil {
-		return err
-	}
-	t.rec.ClientID, t.rec.LinkedAt, t.rec.Syncing = "", time.Time{}, false
-	if mode == store.UnlinkPurge {
+	return s.inTenant("UnlinkTenant", acct, tenantID, func(a *account, t *tenant) error {
+		kit.Unlink(&t.rec)
+		if mode != store.UnlinkPurge {
+			return nil
+		}
 		for _, l := range t.links {
 			delete(a.owners, contactKey{l.ClientID, l.ContactID})
 		}
-		for id, r := range a.reviews {
-			if r.TenantID == tenantID {
-				delete(a.reviews, id)
-			}
-		}
-		t.mirror = map[tenantsync.Kind]map[string]kit.Item{}
-		t.cursors = map[tenantsync.Kind]string{}
-		t.links = map[string]store.ContactLink{}
-		t.merges = map[string]store.Merge{}
-		t.state = nil
-	}
-	return nil
+		maps.DeleteFunc(a.reviews, func(_ string, r store.Review) bool { return r.TenantID == tenantID })
+		a.tenants[tenantID] = newTenant(t.rec)
+		return nil
+	})
 }
 
+// SetSyncing implements store.Tenants.
 func (s *Store) SetSyncing(_ context.Context, acct, tenantID string, syncing bool) error {
 	const op = "SetSyncing"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return err
-	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	t, err := tenantOf(op, a, tenantID)
-	if err != nil {
-		return err
-	}
-	if syncing && !t.rec.Linked() {
-		return store.Invalid(op, "link the tenant to a client first", "tenant %s is not linked", tenantID)
-	}
-	t.rec.Syncing = syncing
-	return nil
+	return s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
+		return kit.SetSyncing(op, &t.rec, syncing)
+	})
 }
 
+// SetEnabledKinds implements store.Tenants.
 func (s *Store) SetEnabledKinds(_ context.Context, acct, tenantID string, kinds []tenantsync.Kind) error {
 	const op = "SetEnabledKinds"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return err
-	}
 	kinds, err := kit.CheckKinds(op, kinds)
 	if err != nil {
 		return err
 	}
-	a, unlock, err := s.lock(op, false, acct)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	t, err := tenantOf(op, a, tenantID)
-	if err != nil {
-		return err
-	}
-	t.rec.EnabledKinds = kinds
-	return nil
+	return s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
+		t.rec.EnabledKinds = kinds
+		return nil
+	})
 }
 
+// Accounts implements store.Tenants.
 func (s *Store) Accounts(context.Context) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -473,6 +372,6 @@ func (s *Store) Accounts(context.Context) ([]string, error) {
 			out = append(out, id)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out, nil
 }

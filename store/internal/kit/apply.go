@@ -120,8 +120,19 @@ func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 	return res, nil
 }
 
-// CheckBatch validates b for account and fills the tenant ID into its parts that left it empty.
-func CheckBatch(op, account string, b *store.Batch) error {
+// CheckBatch validates b for account and returns a copy of it, whose parts that left the
+// tenant ID empty have it filled in, so the caller's batch is never changed.
+func CheckBatch(op, account string, b store.Batch) (store.Batch, error) {
+	b.Links = slices.Clone(b.Links)
+	b.Reviews = slices.Clone(b.Reviews)
+	if b.State != nil {
+		st := *b.State
+		b.State = &st
+	}
+	return b, checkBatch(op, account, &b)
+}
+
+func checkBatch(op, account string, b *store.Batch) error {
 	if err := store.CheckTenant(op, account, b.TenantID); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
@@ -118,12 +117,9 @@ func (x tx) SetCursor(ctx context.Context, k tenantsync.Kind, cursor string) err
 	return err
 }
 
+// Apply implements store.Mirror.
 func (s *Store) Apply(ctx context.Context, acct, tenantID string, ch store.KindApply) (store.Applied, error) {
-	res, err := s.commit(ctx, "Apply", acct, store.Batch{TenantID: tenantID, Kinds: []store.KindApply{ch}})
-	if err != nil {
-		return store.Applied{}, err
-	}
-	return res.Kinds[0], nil
+	return kit.ApplyOne(ctx, s.commit, acct, tenantID, ch)
 }
 
 func (s *Store) Commit(ctx context.Context, acct string, b store.Batch) (store.BatchResult, error) {
@@ -131,23 +127,18 @@ func (s *Store) Commit(ctx context.Context, acct string, b store.Batch) (store.B
 }
 
 func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (store.BatchResult, error) {
-	b.Links = append([]store.LinkChange(nil), b.Links...)
-	b.Reviews = append([]store.Review(nil), b.Reviews...)
-	if b.State != nil {
-		st := *b.State
-		b.State = &st
-	}
-	if err := kit.CheckBatch(op, acct, &b); err != nil {
+	b, err := kit.CheckBatch(op, acct, b)
+	if err != nil {
 		return store.BatchResult{}, err
 	}
 	var res store.BatchResult
-	err := s.write(ctx, op, b.TenantID, func(q bq) error {
+	err = s.write(ctx, op, b.TenantID, func(q bq) error {
 		res = store.BatchResult{}
 		if _, err := s.lockTenant(ctx, q, op, acct, b.TenantID); err != nil {
 			return err
 		}
 		if b.Holder != "" {
-			if err := s.checkLease(ctx, q, op, acct, b.TenantID, b.Holder, b.Now); err != nil {
+			if err := s.checkHolder(ctx, q, op, acct, b); err != nil {
 				return err
 			}
 		}
@@ -185,20 +176,13 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 	return res, err
 }
 
-func (s *Store) checkLease(ctx context.Context, q bq, op, acct, tenantID, holder string, now time.Time) error {
-	var h string
-	var exp int64
-	err := q.QueryRow(ctx, `SELECT holder, expires_at FROM leases WHERE account = ? AND tenant_id = ?`+s.d.ForUpdate(), acct, tenantID).Scan(&h, &exp)
-	if notFound(err) {
-		return store.NewLeaseHeldError(op, tenantID, "", time.Time{})
-	}
-	if err != nil {
+// checkHolder locks the tenant's lease and fails unless b.Holder holds it at b.Now.
+func (s *Store) checkHolder(ctx context.Context, q bq, op, acct string, b store.Batch) error {
+	l, err := s.getLease(ctx, q, acct, b.TenantID, s.d.ForUpdate())
+	if err != nil && !notFound(err) {
 		return err
 	}
-	if h != holder || exp <= micros(now) {
-		return store.NewLeaseHeldError(op, tenantID, h, fromMicros(exp))
-	}
-	return nil
+	return kit.CheckHolder(op, b, l)
 }
 
 func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {

@@ -342,12 +342,16 @@ func claim(ctx context.Context, q bq, acct, tenantID, holder string, now time.Ti
 	return rows == 1, err
 }
 
-func (s *Store) getLease(ctx context.Context, q bq, acct, tenantID string) (store.Lease, error) {
+// getLease reads the tenant's lease; lock is "" or the dialect's ForUpdate.
+func (s *Store) getLease(ctx context.Context, q bq, acct, tenantID, lock string) (store.Lease, error) {
 	l := store.Lease{TenantID: tenantID}
 	var acq, exp int64
-	err := q.QueryRow(ctx, `SELECT holder, acquired_at, expires_at FROM leases WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&l.Holder, &acq, &exp)
+	err := q.QueryRow(ctx, `SELECT holder, acquired_at, expires_at FROM leases WHERE account = ? AND tenant_id = ?`+lock, acct, tenantID).Scan(&l.Holder, &acq, &exp)
+	if err != nil {
+		return store.Lease{}, err
+	}
 	l.AcquiredAt, l.ExpiresAt = fromMicros(acq), fromMicros(exp)
-	return l, err
+	return l, nil
 }
 
 func (s *Store) AcquireLease(ctx context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (store.Lease, error) {
@@ -370,7 +374,7 @@ func (s *Store) AcquireLease(ctx context.Context, acct, tenantID, holder string,
 		if err != nil {
 			return err
 		}
-		if l, err = s.getLease(ctx, q, acct, tenantID); err != nil {
+		if l, err = s.getLease(ctx, q, acct, tenantID, ""); err != nil {
 			return err
 		}
 		if !ok {
@@ -393,7 +397,7 @@ func (s *Store) RenewLease(ctx context.Context, acct, tenantID, holder string, n
 		if err != nil {
 			return err
 		}
-		l, err = s.getLease(ctx, q, acct, tenantID)
+		l, err = s.getLease(ctx, q, acct, tenantID, "")
 		if notFound(err) {
 			return store.NotFound(op, tenantID, "no lease on tenant %s; acquire it again", tenantID)
 		}
@@ -427,7 +431,7 @@ func (s *Store) GetLease(ctx context.Context, acct, tenantID string) (store.Leas
 	var l store.Lease
 	err := s.read(ctx, op, tenantID, func(q bq) error {
 		var err error
-		l, err = s.getLease(ctx, q, acct, tenantID)
+		l, err = s.getLease(ctx, q, acct, tenantID, "")
 		if notFound(err) {
 			return store.NotFound(op, tenantID, "no lease on tenant %s", tenantID)
 		}
