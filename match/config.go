@@ -82,14 +82,31 @@ type patternSet struct {
 	exactLens uint64 // bit n set: some exact pattern is n bytes long (n < 64)
 	prefix    bucket // by first byte
 	suffix    bucket // by last byte
-	infix     bucket // by first byte of the infix
-	firsts    []byte // the distinct first bytes of the infixes
+	infix     bucket // by anchor byte
+	anchors   []byte // the distinct anchor bytes of the infixes (see anchorOf)
 	general   []*pattern
-	// Bigram filters: the first two bytes of each prefix and infix, the last two of each
-	// suffix. A name whose bigrams miss them (nearly every person's) is passed by a few bit
+	// Bigram filters: the first two bytes of each prefix, the last two of each suffix. A name whose bigrams miss them (nearly every person's) is passed by a few bit
 	// tests instead of a comparison per pattern.
-	prefixBG, suffixBG, infixBG bigrams4k
-	short                       []*pattern // one-byte prefixes, suffixes and infixes, always tried
+	prefixBG, suffixBG bigrams4k
+	short              []*pattern // one-byte prefixes, suffixes and infixes, always tried
+}
+
+// byteCommonness lists bytes from rare to common in the local parts of people's addresses
+// (English letter frequencies, then separators); bytes not listed count as rarest.
+const byteCommonness = "qxzjkvwfbpyg-_0123456789mcuhdtslroinae."
+
+// anchorOf picks the rarest byte of an infix: a name without it cannot contain the infix, and
+// one search for it (rather than for the infix's first letter, often a common one) passes
+// nearly every person's name.
+func anchorOf(lit []byte) byte {
+	best, rank := lit[0], len(byteCommonness)+1
+	for _, c := range lit {
+		r := strings.IndexByte(byteCommonness, c)
+		if r < rank {
+			best, rank = c, r
+		}
+	}
+	return best
 }
 
 // bigrams4k is a 4,096-bit set of hashed byte pairs; a false positive only costs a comparison.
@@ -152,11 +169,11 @@ func newPatternSet(ps []pattern) *patternSet {
 			suffix[lit[len(lit)-1]] = append(suffix[lit[len(lit)-1]], p)
 			s.suffixBG.add(lit[len(lit)-2], lit[len(lit)-1])
 		default:
-			if len(infix[lit[0]]) == 0 {
-				s.firsts = append(s.firsts, lit[0])
+			a := anchorOf(lit)
+			if len(infix[a]) == 0 {
+				s.anchors = append(s.anchors, a)
 			}
-			infix[lit[0]] = append(infix[lit[0]], p)
-			s.infixBG.add(lit[0], lit[1])
+			infix[a] = append(infix[a], p)
 		}
 	}
 	s.prefix, s.suffix, s.infix = newBucket(prefix), newBucket(suffix), newBucket(infix)
@@ -198,20 +215,13 @@ func (s *patternSet) matchLower(addr []byte, at int) *pattern {
 				}
 			}
 		}
-		for _, c := range s.firsts {
-			for off := 0; off+1 < len(local); off++ {
-				i := bytes.IndexByte(local[off:len(local)-1], c)
-				if i < 0 {
-					break
-				}
-				off += i
-				if !s.infixBG.has(c, local[off+1]) {
-					continue
-				}
-				for _, p := range s.infix.of(c) {
-					if bytes.HasPrefix(local[off:], p.parts[0]) {
-						return p
-					}
+		for _, c := range s.anchors {
+			if bytes.IndexByte(local, c) < 0 {
+				continue
+			}
+			for _, p := range s.infix.of(c) {
+				if bytes.Contains(local, p.parts[0]) {
+					return p
 				}
 			}
 		}
