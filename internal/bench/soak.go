@@ -176,6 +176,9 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 		converged = s.healthy(ctx)
 	}
 	s.check(converged, "not every tenant synced successfully after the faults stopped")
+	if o.sabotage {
+		s.sabotage(ctx)
+	}
 	s.verifyTruth(ctx)
 	s.stop()
 
@@ -528,3 +531,21 @@ func (s *soak) verifyTruth(ctx context.Context) {
 }
 
 var _ store.Store = (*sqlite.Store)(nil)
+
+// sabotage deactivates the contact of one enabled user behind the engine's back, to show that
+// the checks catch a wrong deactivation (the run must then fail).
+func (s *soak) sabotage(ctx context.Context) {
+	for i, t := range s.w.Tenants {
+		links, err := s.st.ListContactLinks(ctx, account, t.ID)
+		if err != nil {
+			continue
+		}
+		for _, l := range links {
+			if enabled, exists := s.truthUser(t.ID, l.ObjectID); exists && enabled {
+				_ = s.st.SetContactActive(ctx, account, fmt.Sprintf("client-%03d", i), l.ContactID, false)
+				fmt.Fprintf(s.out, "sabotage: deactivated contact %s of enabled user %s/%s\n", l.ContactID, t.ID, l.ObjectID)
+				return
+			}
+		}
+	}
+}
