@@ -48,7 +48,7 @@ type userKey struct{ tenant, object string }
 type contactKey struct{ client, contact string }
 
 type account struct {
-	conns    map[string]sealedConn
+	conns    map[string]kit.SealedConnection
 	tenants  map[string]*tenant
 	owners   map[contactKey]userKey // which user each linked contact belongs to
 	reviews  map[string]store.Review
@@ -60,15 +60,10 @@ type account struct {
 
 func newAccount() *account {
 	return &account{
-		conns: map[string]sealedConn{}, tenants: map[string]*tenant{}, owners: map[contactKey]userKey{},
+		conns: map[string]kit.SealedConnection{}, tenants: map[string]*tenant{}, owners: map[contactKey]userKey{},
 		reviews: map[string]store.Review{}, clients: map[string]tenantsync.Client{},
 		contacts: map[contactKey]tenantsync.Contact{}, leases: map[string]store.Lease{},
 	}
-}
-
-type sealedConn struct {
-	c      store.Connection // Secret left empty
-	sealed store.Sealed
 }
 
 type tenant struct {
@@ -164,30 +159,17 @@ func (s *Store) PutConnection(ctx context.Context, acct string, c store.Connecti
 		c.KeyID = sealed.KeyID
 		c.CreatedAt, c.UpdatedAt = now, now
 		if old, ok := a.conns[c.Name]; ok {
-			c.CreatedAt = old.c.CreatedAt
+			c.CreatedAt = old.Conn.CreatedAt
 		}
-		a.conns[c.Name] = sealedConn{c: c, sealed: sealed}
+		a.conns[c.Name] = kit.SealedConnection{Conn: c, Sealed: sealed}
 		return nil
 	})
-}
-
-// open returns the connection with its secret opened. It runs outside the lock: the key
-// provider may be slow.
-func (s *Store) open(ctx context.Context, acct string, sc sealedConn) (store.Connection, error) {
-	c := sc.c
-	c.Config = slices.Clone(c.Config)
-	secret, err := store.Open(ctx, s.keys, acct, c.Name, sc.sealed)
-	if err != nil {
-		return store.Connection{}, err
-	}
-	c.Secret = secret
-	return c, nil
 }
 
 // GetConnection implements store.Connections.
 func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Connection, error) {
 	const op = "GetConnection"
-	var sc sealedConn
+	var sc kit.SealedConnection
 	err := s.view(op, acct, false, func(a *account) error {
 		var ok bool
 		if sc, ok = a.conns[name]; !ok {
@@ -198,27 +180,23 @@ func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Con
 	if err != nil {
 		return store.Connection{}, err
 	}
-	return s.open(ctx, acct, sc)
+	cs, err := kit.OpenConnections(ctx, s.keys, acct, sc)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	return cs[0], nil
 }
 
 // ListConnections implements store.Connections.
 func (s *Store) ListConnections(ctx context.Context, acct string) ([]store.Connection, error) {
-	var scs []sealedConn
+	var scs []kit.SealedConnection
 	if err := s.view("ListConnections", acct, false, func(a *account) error {
 		scs = sorted(a.conns, same)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	out := make([]store.Connection, 0, len(scs))
-	for _, sc := range scs {
-		c, err := s.open(ctx, acct, sc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return kit.OpenConnections(ctx, s.keys, acct, scs...)
 }
 
 // DeleteConnection implements store.Connections.
@@ -242,16 +220,16 @@ func (s *Store) RotateSecrets(ctx context.Context, acct string) (int, error) {
 	}
 	var n int
 	err = s.view(op, acct, false, func(a *account) error {
-		resealed := map[string]sealedConn{}
+		resealed := map[string]kit.SealedConnection{}
 		for name, sc := range a.conns {
-			if sc.sealed.KeyID == r.Current {
+			if sc.Sealed.KeyID == r.Current {
 				continue
 			}
 			var err error
-			if sc.sealed, err = r.Reseal(ctx, name, sc.sealed); err != nil {
+			if sc.Sealed, err = r.Reseal(ctx, name, sc.Sealed); err != nil {
 				return err
 			}
-			sc.c.KeyID, sc.c.UpdatedAt = sc.sealed.KeyID, s.now()
+			sc.Conn.KeyID, sc.Conn.UpdatedAt = sc.Sealed.KeyID, s.now()
 			resealed[name] = sc
 		}
 		maps.Copy(a.conns, resealed)

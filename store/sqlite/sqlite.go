@@ -117,22 +117,20 @@ type conn struct {
 	writeMu sync.Mutex
 }
 
+// Read runs fn in a deferred transaction, which in WAL mode reads one snapshot throughout.
 func (c *conn) Read(ctx context.Context, fn func(sqlstore.Q) error) error {
-	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(q{tx}); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return c.run(ctx, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
+// Write runs fn in an immediate transaction, one writer of this process at a time.
 func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	tx, err := c.db.BeginTx(ctx, nil)
+	return c.run(ctx, nil, fn)
+}
+
+func (c *conn) run(ctx context.Context, opts *sql.TxOptions, fn func(sqlstore.Q) error) error {
+	tx, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -273,3 +273,26 @@ func CheckHolder(op string, b store.Batch, l store.Lease) error {
 	}
 	return nil
 }
+
+// SealedConnection is a stored connection: Conn without its Secret, which Sealed holds.
+type SealedConnection struct {
+	Conn   store.Connection
+	Sealed store.Sealed
+}
+
+// OpenConnections returns the connections with their secrets opened, in order. Stores call it
+// outside their locks and transactions: the key provider may be slow.
+func OpenConnections(ctx context.Context, keys store.KeyProvider, account string, cs ...SealedConnection) ([]store.Connection, error) {
+	out := make([]store.Connection, 0, len(cs))
+	for _, sc := range cs {
+		c := sc.Conn
+		c.Config = slices.Clone(c.Config)
+		secret, err := store.Open(ctx, keys, account, c.Name, sc.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		c.Secret = secret
+		out = append(out, c)
+	}
+	return out, nil
+}

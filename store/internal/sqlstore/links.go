@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/internal/kit"
 )
@@ -22,28 +21,27 @@ func (s *Store) setLink(ctx context.Context, q bq, op, acct string, l store.Cont
 	case err != nil && !notFound(err):
 		return err
 	}
+	var old *store.ContactLink
 	if l.LinkedAt.IsZero() {
-		var client, contact string
-		var linked int64
-		err := q.QueryRow(ctx, `SELECT client_id, contact_id, linked_at FROM contact_links WHERE account = ? AND tenant_id = ? AND object_id = ?`,
-			acct, l.TenantID, l.ObjectID).Scan(&client, &contact, &linked)
+		cur, err := scanLink(q.QueryRow(ctx, `SELECT `+linkCols+` FROM contact_links WHERE account = ? AND tenant_id = ? AND object_id = ?`,
+			acct, l.TenantID, l.ObjectID))
 		switch {
-		case err == nil && client == l.ClientID && contact == l.ContactID:
-			l.LinkedAt = fromMicros(linked)
-		case err != nil && !notFound(err):
+		case err == nil:
+			old = &cur
+		case !notFound(err):
 			return err
-		default:
-			l.LinkedAt = s.now()
 		}
 	}
+	l = kit.Link(l, old, s.now())
 	_, err = q.Exec(ctx, `INSERT INTO contact_links (account, tenant_id, object_id, client_id, contact_id, linked_at, deactivated)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, tenant_id, object_id) DO UPDATE SET client_id = excluded.client_id, contact_id = excluded.contact_id,
 		linked_at = excluded.linked_at, deactivated = excluded.deactivated`,
-		acct, l.TenantID, l.ObjectID, l.ClientID, l.ContactID, micros(store.Time(l.LinkedAt)), l.Deactivated)
+		acct, l.TenantID, l.ObjectID, l.ClientID, l.ContactID, micros(l.LinkedAt), l.Deactivated)
 	return err
 }
 
+// SetContactLink implements store.ContactLinks.
 func (s *Store) SetContactLink(ctx context.Context, acct string, l store.ContactLink) error {
 	const op = "SetContactLink"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -60,20 +58,23 @@ func (s *Store) SetContactLink(ctx context.Context, acct string, l store.Contact
 	})
 }
 
+// DeleteContactLink implements store.ContactLinks.
 func (s *Store) DeleteContactLink(ctx context.Context, acct, tenantID, objectID string) error {
 	const op = "DeleteContactLink"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return err
 	}
-	return s.write(ctx, op, tenantID, func(q bq) error {
-		_, err := q.Exec(ctx, `DELETE FROM contact_links WHERE account = ? AND tenant_id = ? AND object_id = ?`, acct, tenantID, objectID)
-		return err
-	})
+	return s.write(ctx, op, tenantID, func(q bq) error { return deleteLink(ctx, q, acct, tenantID, objectID) })
+}
+
+func deleteLink(ctx context.Context, q bq, acct, tenantID, objectID string) error {
+	_, err := q.Exec(ctx, `DELETE FROM contact_links WHERE account = ? AND tenant_id = ? AND object_id = ?`, acct, tenantID, objectID)
+	return err
 }
 
 const linkCols = `tenant_id, object_id, client_id, contact_id, linked_at, deactivated`
 
-func scanLink(r interface{ Scan(...any) error }) (store.ContactLink, error) {
+func scanLink(r Row) (store.ContactLink, error) {
 	var l store.ContactLink
 	var linked int64
 	err := r.Scan(&l.TenantID, &l.ObjectID, &l.ClientID, &l.ContactID, &linked, &l.Deactivated)
@@ -81,6 +82,7 @@ func scanLink(r interface{ Scan(...any) error }) (store.ContactLink, error) {
 	return l, err
 }
 
+// GetContactLink implements store.ContactLinks.
 func (s *Store) GetContactLink(ctx context.Context, acct, tenantID, objectID string) (store.ContactLink, error) {
 	const op = "GetContactLink"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
@@ -98,42 +100,27 @@ func (s *Store) GetContactLink(ctx context.Context, acct, tenantID, objectID str
 	return l, err
 }
 
+// ListContactLinks implements store.ContactLinks.
 func (s *Store) ListContactLinks(ctx context.Context, acct, tenantID string) ([]store.ContactLink, error) {
 	const op = "ListContactLinks"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return nil, err
 	}
-	out := []store.ContactLink{}
-	err := s.read(ctx, op, tenantID, func(q bq) error {
-		rows, err := q.Query(ctx, `SELECT `+linkCols+` FROM contact_links WHERE account = ? AND tenant_id = ? ORDER BY object_id`, acct, tenantID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			l, err := scanLink(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, l)
-		}
-		return rows.Err()
+	var out []store.ContactLink
+	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
+		out, err = scanAll(ctx, q, scanLink, `SELECT `+linkCols+` FROM contact_links WHERE account = ? AND tenant_id = ? ORDER BY object_id`, acct, tenantID)
+		return err
 	})
 	return out, err
 }
 
+// RememberMerge implements store.ContactLinks.
 func (s *Store) RememberMerge(ctx context.Context, acct string, m store.Merge) error {
 	const op = "RememberMerge"
-	if err := store.CheckAccount(op, acct); err != nil {
+	m, err := kit.CheckMerge(op, acct, m, s.now())
+	if err != nil {
 		return err
 	}
-	if err := kit.CheckLink(op, store.ContactLink{TenantID: m.TenantID, ObjectID: m.ObjectID, ClientID: m.ClientID, ContactID: m.ContactID}, false); err != nil {
-		return err
-	}
-	if m.DecidedAt.IsZero() {
-		m.DecidedAt = s.now()
-	}
-	m.DecidedAt = store.Time(m.DecidedAt)
 	return s.write(ctx, op, m.TenantID, func(q bq) error {
 		if _, err := s.lockTenant(ctx, q, op, acct, m.TenantID); err != nil {
 			return err
@@ -144,6 +131,7 @@ func (s *Store) RememberMerge(ctx context.Context, acct string, m store.Merge) e
 	})
 }
 
+// ForgetMerge implements store.ContactLinks.
 func (s *Store) ForgetMerge(ctx context.Context, acct, tenantID, objectID string) error {
 	const op = "ForgetMerge"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
@@ -155,17 +143,13 @@ func (s *Store) ForgetMerge(ctx context.Context, acct, tenantID, objectID string
 	})
 }
 
+// ListMerges implements store.ContactLinks.
 func (s *Store) ListMerges(ctx context.Context, acct, tenantID string) ([]store.Merge, error) {
 	const op = "ListMerges"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return nil, err
 	}
-	out := []store.Merge{}
-	err := s.read(ctx, op, tenantID, func(q bq) error {
-		return eachJSON(ctx, q, func(m store.Merge) { out = append(out, m) },
-			`SELECT data FROM merges WHERE account = ? AND tenant_id = ? ORDER BY object_id`, acct, tenantID)
-	})
-	return out, err
+	return listJSON[store.Merge](ctx, s, op, acct, tenantID, `SELECT data FROM merges WHERE account = ? AND tenant_id = ? ORDER BY object_id`, acct, tenantID)
 }
 
 // Reviews
@@ -180,31 +164,20 @@ func saveReview(ctx context.Context, q bq, acct string, r store.Review) error {
 // addReview stores r as the user's open review, refreshing the one that is open already. Two
 // writers racing to open one meet at the partial unique index; the retry finds the winner's.
 func (s *Store) addReview(ctx context.Context, q bq, acct string, r store.Review) (store.Review, error) {
-	now := s.now()
-	r.Resolved, r.ResolvedAt, r.ResolvedBy, r.Resolution = false, time.Time{}, "", ""
-	r.UpdatedAt = now
-	var data []byte
-	err := q.QueryRow(ctx, `SELECT data FROM reviews WHERE account = ? AND tenant_id = ? AND object_id = ? AND resolved = ?`,
-		acct, r.TenantID, r.ObjectID, false).Scan(&data)
+	var open *store.Review
+	old, err := scanJSONRow[store.Review](q.QueryRow(ctx, `SELECT data FROM reviews WHERE account = ? AND tenant_id = ? AND object_id = ? AND resolved = ?`,
+		acct, r.TenantID, r.ObjectID, false))
 	switch {
 	case err == nil:
-		var old store.Review
-		if err := scanJSON(data, &old); err != nil {
-			return store.Review{}, err
-		}
-		r.ID, r.CreatedAt = old.ID, old.CreatedAt
-	case notFound(err):
-		r.ID = kit.NewID()
-		if r.CreatedAt.IsZero() {
-			r.CreatedAt = now
-		}
-		r.CreatedAt = store.Time(r.CreatedAt)
-	default:
+		open = &old
+	case !notFound(err):
 		return store.Review{}, err
 	}
+	r = kit.OpenReview(r, open, s.now())
 	return r, saveReview(ctx, q, acct, r)
 }
 
+// AddReview implements store.Reviews.
 func (s *Store) AddReview(ctx context.Context, acct string, r store.Review) (store.Review, error) {
 	const op = "AddReview"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -225,6 +198,7 @@ func (s *Store) AddReview(ctx context.Context, acct string, r store.Review) (sto
 	return out, err
 }
 
+// ListReviews implements store.Reviews.
 func (s *Store) ListReviews(ctx context.Context, acct string, f store.ReviewFilter) ([]store.Review, error) {
 	const op = "ListReviews"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -241,44 +215,36 @@ func (s *Store) ListReviews(ctx context.Context, acct string, f store.ReviewFilt
 		args = append(args, false)
 	}
 	query += ` ORDER BY created_at, id`
-	out := []store.Review{}
-	err := s.read(ctx, op, f.TenantID, func(q bq) error {
-		return eachJSON(ctx, q, func(r store.Review) { out = append(out, r) }, query, args...)
-	})
-	return out, err
+	return listJSON[store.Review](ctx, s, op, acct, f.TenantID, query, args...)
 }
 
+// ResolveReview implements store.Reviews.
 func (s *Store) ResolveReview(ctx context.Context, acct, id, resolution, by string, at time.Time) (store.Review, error) {
 	const op = "ResolveReview"
-	if err := store.CheckAccount(op, acct); err != nil {
+	if err := kit.CheckResolution(op, acct, resolution); err != nil {
 		return store.Review{}, err
-	}
-	if resolution == "" {
-		return store.Review{}, store.Invalid(op, "resolve with a contact ID, store.ResolutionCreate or store.ResolutionIgnore", "no resolution")
 	}
 	if at.IsZero() {
 		at = s.now()
 	}
 	var r store.Review
 	err := s.write(ctx, op, "", func(q bq) error {
-		var data []byte
-		err := q.QueryRow(ctx, `SELECT data FROM reviews WHERE account = ? AND id = ?`+s.d.ForUpdate(), acct, id).Scan(&data)
+		old, err := scanJSONRow[store.Review](q.QueryRow(ctx, `SELECT data FROM reviews WHERE account = ? AND id = ?`+s.d.ForUpdate(), acct, id))
 		if notFound(err) {
 			return store.NotFound(op, "", "no review %q", id)
 		}
 		if err != nil {
 			return err
 		}
-		if err := scanJSON(data, &r); err != nil {
+		if r, err = kit.Resolve(op, old, resolution, by, at); err != nil {
 			return err
 		}
-		if r.Resolved {
-			return store.Errorf(tenantsync.ErrConflict, op, r.TenantID, "reload the review queue", "review %q is already resolved", id)
-		}
-		r.Resolved, r.ResolvedAt, r.ResolvedBy, r.Resolution = true, store.Time(at), by, resolution
 		return saveReview(ctx, q, acct, r)
 	})
-	return r, err
+	if err != nil {
+		return store.Review{}, err
+	}
+	return r, nil
 }
 
 // Sync state
@@ -291,6 +257,7 @@ func putState(ctx context.Context, q bq, acct string, st store.SyncState) error 
 	return err
 }
 
+// PutSyncState implements store.SyncStates.
 func (s *Store) PutSyncState(ctx context.Context, acct string, st store.SyncState) error {
 	const op = "PutSyncState"
 	if err := store.CheckTenant(op, acct, st.TenantID); err != nil {
@@ -304,35 +271,24 @@ func (s *Store) PutSyncState(ctx context.Context, acct string, st store.SyncStat
 	})
 }
 
+// GetSyncState implements store.SyncStates.
 func (s *Store) GetSyncState(ctx context.Context, acct, tenantID string) (store.SyncState, error) {
 	const op = "GetSyncState"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return store.SyncState{}, err
 	}
 	var st store.SyncState
-	err := s.read(ctx, op, tenantID, func(q bq) error {
-		var data []byte
-		err := q.QueryRow(ctx, `SELECT data FROM sync_state WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&data)
+	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
+		st, err = scanJSONRow[store.SyncState](q.QueryRow(ctx, `SELECT data FROM sync_state WHERE account = ? AND tenant_id = ?`, acct, tenantID))
 		if notFound(err) {
 			return store.NotFound(op, tenantID, "no sync state for tenant %s", tenantID)
 		}
-		if err != nil {
-			return err
-		}
-		return scanJSON(data, &st)
+		return err
 	})
 	return st, err
 }
 
+// ListSyncStates implements store.SyncStates.
 func (s *Store) ListSyncStates(ctx context.Context, acct string) ([]store.SyncState, error) {
-	const op = "ListSyncStates"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return nil, err
-	}
-	out := []store.SyncState{}
-	err := s.read(ctx, op, "", func(q bq) error {
-		return eachJSON(ctx, q, func(st store.SyncState) { out = append(out, st) },
-			`SELECT data FROM sync_state WHERE account = ? ORDER BY tenant_id`, acct)
-	})
-	return out, err
+	return listJSON[store.SyncState](ctx, s, "ListSyncStates", acct, "", `SELECT data FROM sync_state WHERE account = ? ORDER BY tenant_id`, acct)
 }

@@ -122,6 +122,7 @@ func (s *Store) Apply(ctx context.Context, acct, tenantID string, ch store.KindA
 	return kit.ApplyOne(ctx, s.commit, acct, tenantID, ch)
 }
 
+// Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, acct string, b store.Batch) (store.BatchResult, error) {
 	return s.commit(ctx, "Commit", acct, b)
 }
@@ -153,7 +154,7 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 		for _, lc := range b.Links {
 			var err error
 			if lc.Delete {
-				_, err = q.Exec(ctx, `DELETE FROM contact_links WHERE account = ? AND tenant_id = ? AND object_id = ?`, acct, b.TenantID, lc.Link.ObjectID)
+				err = deleteLink(ctx, q, acct, b.TenantID, lc.Link.ObjectID)
 			} else {
 				err = s.setLink(ctx, q, op, acct, lc.Link)
 			}
@@ -185,28 +186,22 @@ func (s *Store) checkHolder(ctx context.Context, q bq, op, acct string, b store.
 	return kit.CheckHolder(op, b, l)
 }
 
+// ReadKind implements store.Mirror.
 func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {
 	const op = "ReadKind"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+	if err := kit.CheckReadKind(op, acct, tenantID, kind); err != nil {
 		return nil, err
-	}
-	if !kind.Valid() {
-		return nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", kind)
 	}
 	key := kit.CacheKey{Account: acct, Tenant: tenantID, Kind: kind}
 	cached := s.cache.Get(key)
 	var items []kit.Item
 	var cursor string
 	err := s.read(ctx, op, tenantID, func(q bq) error {
-		var one int
-		err := q.QueryRow(ctx, `SELECT 1 FROM tenants WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&one)
-		if notFound(err) {
-			return store.NotFound(op, tenantID, "no tenant %s in this account", tenantID)
-		}
-		if err != nil {
+		if err := tenantExists(ctx, q, op, acct, tenantID); err != nil {
 			return err
 		}
 		x := tx{s: s, q: q, acct: acct, tenant: tenantID}
+		var err error
 		if cursor, err = x.Cursor(ctx, kind); err != nil {
 			return err
 		}
@@ -287,6 +282,7 @@ func (x tx) read(ctx context.Context, kind tenantsync.Kind, cached map[string]ki
 	return found, nil
 }
 
+// GetUser implements store.Mirror.
 func (s *Store) GetUser(ctx context.Context, acct, tenantID, objectID string) (tenantsync.User, error) {
 	const op = "GetUser"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
@@ -307,6 +303,7 @@ func (s *Store) GetUser(ctx context.Context, acct, tenantID, objectID string) (t
 	return kit.DecodeUser(op, it)
 }
 
+// Cursors implements store.Mirror.
 func (s *Store) Cursors(ctx context.Context, acct, tenantID string) (map[tenantsync.Kind]string, error) {
 	const op = "Cursors"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
@@ -331,6 +328,7 @@ func (s *Store) Cursors(ctx context.Context, acct, tenantID string) (map[tenants
 	return out, err
 }
 
+// MirrorCounts implements store.Mirror.
 func (s *Store) MirrorCounts(ctx context.Context, acct, tenantID string) (map[tenantsync.Kind]int, error) {
 	const op = "MirrorCounts"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {

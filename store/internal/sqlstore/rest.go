@@ -12,15 +12,13 @@ import (
 
 // Clients
 
+// PutClient implements store.Clients.
 func (s *Store) PutClient(ctx context.Context, acct string, c tenantsync.Client) error {
 	const op = "PutClient"
-	if err := store.CheckAccount(op, acct); err != nil {
+	c, err := kit.CheckClient(op, acct, c)
+	if err != nil {
 		return err
 	}
-	if c.ID == "" {
-		return store.Invalid(op, "give the client its PSA ID", "client %q without an ID", c.Name)
-	}
-	c.ActiveUntil = store.Time(c.ActiveUntil)
 	return s.write(ctx, op, "", func(q bq) error {
 		_, err := q.Exec(ctx, `INSERT INTO clients (account, id, data) VALUES (?, ?, ?)
 			ON CONFLICT (account, id) DO UPDATE SET data = excluded.data`, acct, c.ID, asJSON(c))
@@ -28,56 +26,42 @@ func (s *Store) PutClient(ctx context.Context, acct string, c tenantsync.Client)
 	})
 }
 
+// GetClient implements store.Clients.
 func (s *Store) GetClient(ctx context.Context, acct, clientID string) (tenantsync.Client, error) {
 	const op = "GetClient"
 	if err := store.CheckAccount(op, acct); err != nil {
 		return tenantsync.Client{}, err
 	}
 	var c tenantsync.Client
-	err := s.read(ctx, op, "", func(q bq) error {
-		var data []byte
-		err := q.QueryRow(ctx, `SELECT data FROM clients WHERE account = ? AND id = ?`, acct, clientID).Scan(&data)
+	err := s.read(ctx, op, "", func(q bq) (err error) {
+		c, err = scanJSONRow[tenantsync.Client](q.QueryRow(ctx, `SELECT data FROM clients WHERE account = ? AND id = ?`, acct, clientID))
 		if notFound(err) {
 			return store.NotFound(op, "", "no client %q", clientID)
 		}
-		if err != nil {
-			return err
-		}
-		return scanJSON(data, &c)
+		return err
 	})
 	return c, err
 }
 
+// ListClients implements store.Clients.
 func (s *Store) ListClients(ctx context.Context, acct string) ([]tenantsync.Client, error) {
-	const op = "ListClients"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return nil, err
-	}
-	out := []tenantsync.Client{}
-	err := s.read(ctx, op, "", func(q bq) error {
-		return eachJSON(ctx, q, func(c tenantsync.Client) { out = append(out, c) }, `SELECT data FROM clients WHERE account = ? ORDER BY id`, acct)
-	})
-	return out, err
+	return listJSON[tenantsync.Client](ctx, s, "ListClients", acct, "", `SELECT data FROM clients WHERE account = ? ORDER BY id`, acct)
 }
 
 // Contacts
 
+// CreateContact implements store.ContactStore.
 func (s *Store) CreateContact(ctx context.Context, acct string, c tenantsync.Contact) (tenantsync.Contact, error) {
 	const op = "CreateContact"
-	if err := store.CheckAccount(op, acct); err != nil {
+	c, err := kit.NewContact(op, acct, c)
+	if err != nil {
 		return tenantsync.Contact{}, err
 	}
-	if c.ClientID == "" {
-		return tenantsync.Contact{}, store.Invalid(op, "set the contact's ClientID", "contact without a client")
-	}
-	if c.ID == "" {
-		c.ID = kit.NewID()
-	}
-	err := s.write(ctx, op, "", func(q bq) error {
+	err = s.write(ctx, op, "", func(q bq) error {
 		var one int
 		err := q.QueryRow(ctx, `SELECT 1 FROM contacts WHERE account = ? AND client_id = ? AND id = ?`, acct, c.ClientID, c.ID).Scan(&one)
 		if err == nil {
-			return store.Errorf(tenantsync.ErrConflict, op, "", "leave ID empty for the store to assign one", "contact %q exists", c.ID)
+			return kit.ContactExists(op, c.ID)
 		}
 		if !notFound(err) {
 			return err
@@ -91,6 +75,7 @@ func (s *Store) CreateContact(ctx context.Context, acct string, c tenantsync.Con
 	return c, nil
 }
 
+// UpdateContact implements store.ContactStore.
 func (s *Store) UpdateContact(ctx context.Context, acct string, c tenantsync.Contact) error {
 	const op = "UpdateContact"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -99,12 +84,13 @@ func (s *Store) UpdateContact(ctx context.Context, acct string, c tenantsync.Con
 	return s.write(ctx, op, "", func(q bq) error {
 		n, err := q.Exec(ctx, `UPDATE contacts SET data = ? WHERE account = ? AND client_id = ? AND id = ?`, asJSON(c), acct, c.ClientID, c.ID)
 		if err == nil && n == 0 {
-			return store.NotFound(op, "", "no contact %q of client %q", c.ID, c.ClientID)
+			return kit.ContactNotFound(op, c.ClientID, c.ID)
 		}
 		return err
 	})
 }
 
+// SetContactActive implements store.ContactStore.
 func (s *Store) SetContactActive(ctx context.Context, acct, clientID, contactID string, active bool) error {
 	const op = "SetContactActive"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -122,18 +108,14 @@ func (s *Store) SetContactActive(ctx context.Context, acct, clientID, contactID 
 }
 
 func (s *Store) getContact(ctx context.Context, q bq, op, acct, clientID, contactID, lock string) (tenantsync.Contact, error) {
-	var c tenantsync.Contact
-	var data []byte
-	err := q.QueryRow(ctx, `SELECT data FROM contacts WHERE account = ? AND client_id = ? AND id = ?`+lock, acct, clientID, contactID).Scan(&data)
+	c, err := scanJSONRow[tenantsync.Contact](q.QueryRow(ctx, `SELECT data FROM contacts WHERE account = ? AND client_id = ? AND id = ?`+lock, acct, clientID, contactID))
 	if notFound(err) {
-		return c, store.NotFound(op, "", "no contact %q of client %q", contactID, clientID)
+		return c, kit.ContactNotFound(op, clientID, contactID)
 	}
-	if err != nil {
-		return c, err
-	}
-	return c, scanJSON(data, &c)
+	return c, err
 }
 
+// GetContact implements store.ContactStore.
 func (s *Store) GetContact(ctx context.Context, acct, clientID, contactID string) (tenantsync.Contact, error) {
 	const op = "GetContact"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -148,24 +130,16 @@ func (s *Store) GetContact(ctx context.Context, acct, clientID, contactID string
 	return c, err
 }
 
+// ListContacts implements store.ContactStore.
 func (s *Store) ListContacts(ctx context.Context, acct, clientID string) ([]tenantsync.Contact, error) {
-	const op = "ListContacts"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return nil, err
-	}
-	out := []tenantsync.Contact{}
-	err := s.read(ctx, op, "", func(q bq) error {
-		return eachJSON(ctx, q, func(c tenantsync.Contact) { out = append(out, c) },
-			`SELECT data FROM contacts WHERE account = ? AND client_id = ? ORDER BY id`, acct, clientID)
-	})
-	return out, err
+	return listJSON[tenantsync.Contact](ctx, s, "ListContacts", acct, "", `SELECT data FROM contacts WHERE account = ? AND client_id = ? ORDER BY id`, acct, clientID)
 }
 
 // Audit
 
 const auditCols = `account, seq, at, actor, action, tenant_id, target, phase, outcome, route, error, detail, prev_hash, hash`
 
-func scanEntry(r interface{ Scan(...any) error }) (tenantsync.AuditEntry, error) {
+func scanEntry(r Row) (tenantsync.AuditEntry, error) {
 	var e tenantsync.AuditEntry
 	var at int64
 	var detail string
@@ -192,6 +166,7 @@ func entryArgs(e tenantsync.AuditEntry) []any {
 	return []any{e.Account, e.Seq, micros(e.At), e.Actor, e.Action, e.TenantID, e.Target, e.Phase, e.Outcome, e.Route, e.Error, detail, e.PrevHash, e.Hash}
 }
 
+// AppendAudit implements store.Audit.
 func (s *Store) AppendAudit(ctx context.Context, acct string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
 	const op = "AppendAudit"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -226,6 +201,7 @@ func (s *Store) AppendAudit(ctx context.Context, acct string, e tenantsync.Audit
 	return out, err
 }
 
+// ListAudit implements store.Audit.
 func (s *Store) ListAudit(ctx context.Context, acct string, aq store.AuditQuery) ([]tenantsync.AuditEntry, error) {
 	const op = "ListAudit"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -242,25 +218,15 @@ func (s *Store) ListAudit(ctx context.Context, acct string, aq store.AuditQuery)
 		query += ` LIMIT ?`
 		args = append(args, aq.Limit)
 	}
-	out := []tenantsync.AuditEntry{}
-	err := s.read(ctx, op, "", func(q bq) error {
-		rows, err := q.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEntry(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+	var out []tenantsync.AuditEntry
+	err := s.read(ctx, op, "", func(q bq) (err error) {
+		out, err = scanAll(ctx, q, scanEntry, query, args...)
+		return err
 	})
 	return out, err
 }
 
+// VerifyAudit implements store.Audit.
 func (s *Store) VerifyAudit(ctx context.Context, acct string) (store.AuditReport, error) {
 	const op = "VerifyAudit"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -354,6 +320,7 @@ func (s *Store) getLease(ctx context.Context, q bq, acct, tenantID, lock string)
 	return l, nil
 }
 
+// AcquireLease implements store.Leases.
 func (s *Store) AcquireLease(ctx context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (store.Lease, error) {
 	const op = "AcquireLease"
 	if err := kit.CheckLease(op, acct, tenantID, holder, ttl); err != nil {
@@ -362,12 +329,7 @@ func (s *Store) AcquireLease(ctx context.Context, acct, tenantID, holder string,
 	now = store.Time(now)
 	var l store.Lease
 	err := s.write(ctx, op, tenantID, func(q bq) error {
-		var one int
-		err := q.QueryRow(ctx, `SELECT 1 FROM tenants WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&one)
-		if notFound(err) {
-			return store.NotFound(op, tenantID, "no tenant %s in this account", tenantID)
-		}
-		if err != nil {
+		if err := tenantExists(ctx, q, op, acct, tenantID); err != nil {
 			return err
 		}
 		ok, err := claim(ctx, q, acct, tenantID, holder, now, ttl, true)
@@ -385,6 +347,7 @@ func (s *Store) AcquireLease(ctx context.Context, acct, tenantID, holder string,
 	return l, err
 }
 
+// RenewLease implements store.Leases.
 func (s *Store) RenewLease(ctx context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (store.Lease, error) {
 	const op = "RenewLease"
 	if err := kit.CheckLease(op, acct, tenantID, holder, ttl); err != nil {
@@ -412,6 +375,7 @@ func (s *Store) RenewLease(ctx context.Context, acct, tenantID, holder string, n
 	return l, err
 }
 
+// ReleaseLease implements store.Leases.
 func (s *Store) ReleaseLease(ctx context.Context, acct, tenantID, holder string) error {
 	const op = "ReleaseLease"
 	if err := kit.CheckLease(op, acct, tenantID, holder, 1); err != nil {
@@ -423,6 +387,7 @@ func (s *Store) ReleaseLease(ctx context.Context, acct, tenantID, holder string)
 	})
 }
 
+// GetLease implements store.Leases.
 func (s *Store) GetLease(ctx context.Context, acct, tenantID string) (store.Lease, error) {
 	const op = "GetLease"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
@@ -440,6 +405,7 @@ func (s *Store) GetLease(ctx context.Context, acct, tenantID string) (store.Leas
 	return l, err
 }
 
+// AcquireDue implements store.Leases.
 func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Time, ttl time.Duration, limit int) ([]store.Lease, error) {
 	const op = "AcquireDue"
 	if err := kit.CheckLease(op, acct, "-", holder, ttl); err != nil {
@@ -457,7 +423,7 @@ func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Ti
 		// callers spread over different tenants instead of queueing on the same ones. The
 		// claim below re-checks expiry against the latest committed lease, so even a candidate
 		// read from an older snapshot cannot be handed out twice.
-		rows, err := q.Query(ctx, `SELECT t.tenant_id FROM tenants t
+		ids, err := scanAll(ctx, q, scanString, `SELECT t.tenant_id FROM tenants t
 			LEFT JOIN sync_state s ON s.account = t.account AND s.tenant_id = t.tenant_id
 			LEFT JOIN leases l ON l.account = t.account AND l.tenant_id = t.tenant_id
 			WHERE t.account = ? AND t.client_id <> '' AND t.syncing = ? AND t.status = ?
@@ -466,19 +432,6 @@ func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Ti
 			ORDER BY COALESCE(s.next_due, 0), t.tenant_id
 			LIMIT ?`+s.d.SkipLocked(), acct, true, string(store.TenantActive), n, n, limit)
 		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -106,13 +105,73 @@ func (s *Store) lockTenant(ctx context.Context, q bq, op, acct, tenantID string)
 	var data []byte
 	err := q.QueryRow(ctx, `SELECT record FROM tenants WHERE account = ? AND tenant_id = ?`+s.d.ForUpdate(), acct, tenantID).Scan(&data)
 	if notFound(err) {
-		return store.TenantRecord{}, store.NotFound(op, tenantID, "no tenant %s in this account", tenantID)
+		return store.TenantRecord{}, kit.TenantNotFound(op, tenantID)
 	}
 	if err != nil {
 		return store.TenantRecord{}, err
 	}
 	var rec store.TenantRecord
 	return rec, scanJSON(data, &rec)
+}
+
+// updateTenant locks a tenant's record, lets fn change it and saves it.
+func (s *Store) updateTenant(ctx context.Context, op, acct, tenantID string, fn func(rec *store.TenantRecord) error) error {
+	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+		return err
+	}
+	return s.write(ctx, op, tenantID, func(q bq) error {
+		rec, err := s.lockTenant(ctx, q, op, acct, tenantID)
+		if err != nil {
+			return err
+		}
+		if err := fn(&rec); err != nil {
+			return err
+		}
+		return saveTenant(ctx, q, acct, rec)
+	})
+}
+
+// tenantExists fails with ErrNotFound unless the account has the tenant.
+func tenantExists(ctx context.Context, q bq, op, acct, tenantID string) error {
+	var one int
+	err := q.QueryRow(ctx, `SELECT 1 FROM tenants WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&one)
+	if notFound(err) {
+		return kit.TenantNotFound(op, tenantID)
+	}
+	return err
+}
+
+// scanAll runs query and returns its rows as scan reads them; never nil.
+func scanAll[T any](ctx context.Context, q bq, scan func(Row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanJSONRow reads a row of one JSON column.
+func scanJSONRow[T any](r Row) (T, error) {
+	var data []byte
+	var v T
+	if err := r.Scan(&data); err != nil {
+		return v, err
+	}
+	return v, scanJSON(data, &v)
+}
+
+func scanString(r Row) (string, error) {
+	var v string
+	return v, r.Scan(&v)
 }
 
 func saveTenant(ctx context.Context, q bq, acct string, rec store.TenantRecord) error {
@@ -128,22 +187,10 @@ func (s *Store) Close() error { return nil }
 
 // Connections
 
-func checkConnection(op string, c store.Connection) error {
-	if c.Name == "" {
-		return store.Invalid(op, "name the connection", "connection without a name")
-	}
-	if !c.Kind.Valid() {
-		return store.Invalid(op, `use "cipp", "graph" or "partnercenter"`, "connection %q has unknown kind %q", c.Name, c.Kind)
-	}
-	return nil
-}
-
+// PutConnection implements store.Connections.
 func (s *Store) PutConnection(ctx context.Context, acct string, c store.Connection) error {
 	const op = "PutConnection"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return err
-	}
-	if err := checkConnection(op, c); err != nil {
+	if err := kit.CheckConnection(op, acct, c); err != nil {
 		return err
 	}
 	sealed, err := store.Seal(ctx, s.keys, acct, c.Name, c.Secret)
@@ -165,35 +212,31 @@ func (s *Store) PutConnection(ctx context.Context, acct string, c store.Connecti
 	})
 }
 
-type connRow struct {
-	c      store.Connection
-	sealed store.Sealed
-}
-
 const connCols = `name, kind, config, key_id, secret, created_at, updated_at`
 
-func scanConn(r interface{ Scan(...any) error }) (connRow, error) {
-	var cr connRow
+func scanConn(r Row) (kit.SealedConnection, error) {
+	var cr kit.SealedConnection
 	var kind, config string
 	var created, updated int64
-	if err := r.Scan(&cr.c.Name, &kind, &config, &cr.sealed.KeyID, &cr.sealed.Box, &created, &updated); err != nil {
+	if err := r.Scan(&cr.Conn.Name, &kind, &config, &cr.Sealed.KeyID, &cr.Sealed.Box, &created, &updated); err != nil {
 		return cr, err
 	}
-	cr.c.Kind = store.ConnectionKind(kind)
+	cr.Conn.Kind = store.ConnectionKind(kind)
 	if config != "null" {
-		cr.c.Config = json.RawMessage(config)
+		cr.Conn.Config = json.RawMessage(config)
 	}
-	cr.c.KeyID = cr.sealed.KeyID
-	cr.c.CreatedAt, cr.c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	cr.Conn.KeyID = cr.Sealed.KeyID
+	cr.Conn.CreatedAt, cr.Conn.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return cr, nil
 }
 
+// GetConnection implements store.Connections.
 func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Connection, error) {
 	const op = "GetConnection"
 	if err := store.CheckAccount(op, acct); err != nil {
 		return store.Connection{}, err
 	}
-	var cr connRow
+	var cr kit.SealedConnection
 	err := s.read(ctx, op, "", func(q bq) error {
 		var err error
 		cr, err = scanConn(q.QueryRow(ctx, `SELECT `+connCols+` FROM connections WHERE account = ? AND name = ?`, acct, name))
@@ -205,53 +248,31 @@ func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Con
 	if err != nil {
 		return store.Connection{}, err
 	}
-	return s.openConn(ctx, acct, cr)
-}
-
-func (s *Store) openConn(ctx context.Context, acct string, cr connRow) (store.Connection, error) {
-	secret, err := store.Open(ctx, s.keys, acct, cr.c.Name, cr.sealed)
+	cs, err := kit.OpenConnections(ctx, s.keys, acct, cr)
 	if err != nil {
 		return store.Connection{}, err
 	}
-	cr.c.Secret = secret
-	return cr.c, nil
+	return cs[0], nil
 }
 
+// ListConnections implements store.Connections.
 func (s *Store) ListConnections(ctx context.Context, acct string) ([]store.Connection, error) {
 	const op = "ListConnections"
 	if err := store.CheckAccount(op, acct); err != nil {
 		return nil, err
 	}
-	var crs []connRow
-	err := s.read(ctx, op, "", func(q bq) error {
-		rows, err := q.Query(ctx, `SELECT `+connCols+` FROM connections WHERE account = ? ORDER BY name`, acct)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			cr, err := scanConn(rows)
-			if err != nil {
-				return err
-			}
-			crs = append(crs, cr)
-		}
-		return rows.Err()
+	var crs []kit.SealedConnection
+	err := s.read(ctx, op, "", func(q bq) (err error) {
+		crs, err = scanAll(ctx, q, scanConn, `SELECT `+connCols+` FROM connections WHERE account = ? ORDER BY name`, acct)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]store.Connection, 0, len(crs))
-	for _, cr := range crs {
-		c, err := s.openConn(ctx, acct, cr)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return kit.OpenConnections(ctx, s.keys, acct, crs...)
 }
 
+// DeleteConnection implements store.Connections.
 func (s *Store) DeleteConnection(ctx context.Context, acct, name string) error {
 	const op = "DeleteConnection"
 	if err := store.CheckAccount(op, acct); err != nil {
@@ -266,49 +287,27 @@ func (s *Store) DeleteConnection(ctx context.Context, acct, name string) error {
 	})
 }
 
+// RotateSecrets implements store.Connections. Nothing changes unless every secret re-seals.
 func (s *Store) RotateSecrets(ctx context.Context, acct string) (int, error) {
 	const op = "RotateSecrets"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return 0, err
-	}
-	if s.keys == nil {
-		return 0, store.Invalid(op, "configure the store with a KeyProvider", "no key provider")
-	}
-	current, _, err := s.keys.CurrentKey(ctx)
+	r, err := kit.NewResealer(ctx, op, acct, s.keys)
 	if err != nil {
-		return 0, store.Internal(op, "", err)
+		return 0, err
 	}
 	var n int
 	err = s.write(ctx, op, "", func(q bq) error {
 		n = 0
-		rows, err := q.Query(ctx, `SELECT `+connCols+` FROM connections WHERE account = ? AND key_id <> ? ORDER BY name`+s.d.ForUpdate(), acct, current)
+		crs, err := scanAll(ctx, q, scanConn, `SELECT `+connCols+` FROM connections WHERE account = ? AND key_id <> ? ORDER BY name`+s.d.ForUpdate(), acct, r.Current)
 		if err != nil {
 			return err
 		}
-		var crs []connRow
-		for rows.Next() {
-			cr, err := scanConn(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			crs = append(crs, cr)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		for _, cr := range crs {
-			secret, err := store.Open(ctx, s.keys, acct, cr.c.Name, cr.sealed)
-			if err != nil {
-				return err
-			}
-			sealed, err := store.Seal(ctx, s.keys, acct, cr.c.Name, secret)
+			sealed, err := r.Reseal(ctx, cr.Conn.Name, cr.Sealed)
 			if err != nil {
 				return err
 			}
 			if _, err := q.Exec(ctx, `UPDATE connections SET key_id = ?, secret = ?, updated_at = ? WHERE account = ? AND name = ?`,
-				sealed.KeyID, sealed.Box, micros(s.now()), acct, cr.c.Name); err != nil {
+				sealed.KeyID, sealed.Box, micros(s.now()), acct, cr.Conn.Name); err != nil {
 				return err
 			}
 			n++
@@ -320,6 +319,7 @@ func (s *Store) RotateSecrets(ctx context.Context, acct string) (int, error) {
 
 // Tenants
 
+// RecordDiscovery implements store.Tenants.
 func (s *Store) RecordDiscovery(ctx context.Context, acct, source string, tenants []tenantsync.Tenant, now time.Time) (store.Discovery, error) {
 	const op = "RecordDiscovery"
 	if err := kit.CheckDiscovery(op, acct, source, tenants); err != nil {
@@ -327,165 +327,95 @@ func (s *Store) RecordDiscovery(ctx context.Context, acct, source string, tenant
 	}
 	var d store.Discovery
 	err := s.write(ctx, op, "", func(q bq) error {
-		d = store.Discovery{Seen: len(tenants)}
 		// Discovery rewrites several tenants from one listing: two engines discovering the same
 		// account at once would otherwise lose each other's source changes.
 		if err := s.d.LockAccount(ctx, q.q, acct, "discovery"); err != nil {
 			return err
 		}
-		known := map[string]store.TenantRecord{}
-		rows, err := q.Query(ctx, `SELECT record FROM tenants WHERE account = ?`+s.d.ForUpdate(), acct)
+		recs, err := scanAll(ctx, q, scanJSONRow[store.TenantRecord], `SELECT record FROM tenants WHERE account = ?`+s.d.ForUpdate(), acct)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var data []byte
-			var rec store.TenantRecord
-			if err := rows.Scan(&data); err != nil {
-				rows.Close()
-				return err
-			}
-			if err := scanJSON(data, &rec); err != nil {
-				rows.Close()
-				return err
-			}
+		known := make(map[string]store.TenantRecord, len(recs))
+		for _, rec := range recs {
 			known[rec.ID] = rec
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		listed := map[string]bool{}
-		for _, t := range tenants {
-			listed[t.ID] = true
-			rec, ok := known[t.ID]
-			if ok {
-				if kit.Rediscover(&rec, t, source, now) {
-					d.Returned = append(d.Returned, t.ID)
-				}
-			} else {
-				rec = kit.NewTenant(t, source, now)
-				d.New = append(d.New, t.ID)
-			}
-			known[t.ID] = rec
-			if err := saveTenant(ctx, q, acct, rec); err != nil {
-				return err
-			}
-		}
-		for id, rec := range known {
-			if listed[id] || !containsString(rec.Sources, source) {
-				continue
-			}
-			if kit.Omitted(&rec, source, now) {
-				d.Vanished = append(d.Vanished, id)
-			}
-			if err := saveTenant(ctx, q, acct, rec); err != nil {
+		var touched []string
+		d, touched = kit.Discover(known, source, tenants, now)
+		for _, id := range touched {
+			if err := saveTenant(ctx, q, acct, known[id]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	sortStrings(d.New, d.Returned, d.Vanished)
 	return d, err
 }
 
+// GetTenant implements store.Tenants.
 func (s *Store) GetTenant(ctx context.Context, acct, tenantID string) (store.TenantRecord, error) {
 	const op = "GetTenant"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return store.TenantRecord{}, err
 	}
 	var rec store.TenantRecord
-	err := s.read(ctx, op, tenantID, func(q bq) error {
-		var data []byte
-		err := q.QueryRow(ctx, `SELECT record FROM tenants WHERE account = ? AND tenant_id = ?`, acct, tenantID).Scan(&data)
+	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
+		rec, err = scanJSONRow[store.TenantRecord](q.QueryRow(ctx, `SELECT record FROM tenants WHERE account = ? AND tenant_id = ?`, acct, tenantID))
 		if notFound(err) {
-			return store.NotFound(op, tenantID, "no tenant %s in this account", tenantID)
+			return kit.TenantNotFound(op, tenantID)
 		}
-		if err != nil {
-			return err
-		}
-		return scanJSON(data, &rec)
+		return err
 	})
 	return rec, err
 }
 
+// ListTenants implements store.Tenants.
 func (s *Store) ListTenants(ctx context.Context, acct string) ([]store.TenantRecord, error) {
-	const op = "ListTenants"
+	return listJSON[store.TenantRecord](ctx, s, "ListTenants", acct, "", `SELECT record FROM tenants WHERE account = ? ORDER BY tenant_id`, acct)
+}
+
+// listJSON validates acct and returns the rows of a query of one JSON column.
+func listJSON[T any](ctx context.Context, s *Store, op, acct, tenantID, query string, args ...any) ([]T, error) {
 	if err := store.CheckAccount(op, acct); err != nil {
 		return nil, err
 	}
-	out := []store.TenantRecord{}
-	err := s.read(ctx, op, "", func(q bq) error {
-		return eachJSON(ctx, q, func(rec store.TenantRecord) { out = append(out, rec) },
-			`SELECT record FROM tenants WHERE account = ? ORDER BY tenant_id`, acct)
+	var out []T
+	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
+		out, err = scanAll(ctx, q, scanJSONRow[T], query, args...)
+		return err
 	})
 	return out, err
 }
 
-// eachJSON decodes the single JSON column of every row into a T.
-func eachJSON[T any](ctx context.Context, q bq, fn func(T), query string, args ...any) error {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var data []byte
-		if err := rows.Scan(&data); err != nil {
-			return err
-		}
-		var v T
-		if err := scanJSON(data, &v); err != nil {
-			return err
-		}
-		fn(v)
-	}
-	return rows.Err()
-}
-
+// LinkTenant implements store.Tenants.
 func (s *Store) LinkTenant(ctx context.Context, acct, tenantID, clientID string, now time.Time) error {
 	const op = "LinkTenant"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
+	if err := kit.CheckLinkTenant(op, acct, tenantID, clientID); err != nil {
 		return err
 	}
-	if clientID == "" {
-		return store.Invalid(op, "pass the client ID", "no client")
-	}
-	return s.write(ctx, op, tenantID, func(q bq) error {
-		rec, err := s.lockTenant(ctx, q, op, acct, tenantID)
-		if err != nil {
-			return err
-		}
-		switch rec.ClientID {
-		case clientID:
-			rec.Syncing = true
-		case "":
-			rec.ClientID, rec.LinkedAt, rec.Syncing = clientID, store.Time(now), true
-		default:
-			return store.NewAlreadyLinkedError(op, tenantID, rec.ClientID)
-		}
-		return saveTenant(ctx, q, acct, rec)
+	return s.updateTenant(ctx, op, acct, tenantID, func(rec *store.TenantRecord) error {
+		return kit.LinkTo(op, rec, clientID, now)
 	})
 }
 
+// UnlinkTenant implements store.Tenants.
 func (s *Store) UnlinkTenant(ctx context.Context, acct, tenantID string, mode store.UnlinkMode) error {
 	const op = "UnlinkTenant"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return err
 	}
-	return s.write(ctx, op, tenantID, func(q bq) error {
+	err := s.write(ctx, op, tenantID, func(q bq) error {
 		rec, err := s.lockTenant(ctx, q, op, acct, tenantID)
 		if err != nil {
 			return err
 		}
-		rec.ClientID, rec.LinkedAt, rec.Syncing = "", time.Time{}, false
+		kit.Unlink(&rec)
 		if err := saveTenant(ctx, q, acct, rec); err != nil {
 			return err
 		}
 		if mode != store.UnlinkPurge {
 			return nil
 		}
-		s.cache.Drop(acct, tenantID)
 		for _, table := range []string{"mirror", "cursors", "contact_links", "merges", "reviews", "sync_state"} {
 			if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE account = ? AND tenant_id = ?`, acct, tenantID); err != nil {
 				return err
@@ -493,76 +423,38 @@ func (s *Store) UnlinkTenant(ctx context.Context, acct, tenantID string, mode st
 		}
 		return nil
 	})
+	if err == nil && mode == store.UnlinkPurge {
+		s.cache.Drop(acct, tenantID)
+	}
+	return err
 }
 
+// SetSyncing implements store.Tenants.
 func (s *Store) SetSyncing(ctx context.Context, acct, tenantID string, syncing bool) error {
 	const op = "SetSyncing"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return err
-	}
-	return s.write(ctx, op, tenantID, func(q bq) error {
-		rec, err := s.lockTenant(ctx, q, op, acct, tenantID)
-		if err != nil {
-			return err
-		}
-		if syncing && !rec.Linked() {
-			return store.Invalid(op, "link the tenant to a client first", "tenant %s is not linked", tenantID)
-		}
-		rec.Syncing = syncing
-		return saveTenant(ctx, q, acct, rec)
+	return s.updateTenant(ctx, op, acct, tenantID, func(rec *store.TenantRecord) error {
+		return kit.SetSyncing(op, rec, syncing)
 	})
 }
 
+// SetEnabledKinds implements store.Tenants.
 func (s *Store) SetEnabledKinds(ctx context.Context, acct, tenantID string, kinds []tenantsync.Kind) error {
 	const op = "SetEnabledKinds"
-	if err := store.CheckTenant(op, acct, tenantID); err != nil {
-		return err
-	}
 	kinds, err := kit.CheckKinds(op, kinds)
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, op, tenantID, func(q bq) error {
-		rec, err := s.lockTenant(ctx, q, op, acct, tenantID)
-		if err != nil {
-			return err
-		}
+	return s.updateTenant(ctx, op, acct, tenantID, func(rec *store.TenantRecord) error {
 		rec.EnabledKinds = kinds
-		return saveTenant(ctx, q, acct, rec)
+		return nil
 	})
 }
 
-func (s *Store) Accounts(ctx context.Context) ([]string, error) {
-	out := []string{}
-	err := s.read(ctx, "Accounts", "", func(q bq) error {
-		rows, err := q.Query(ctx, `SELECT DISTINCT account FROM tenants ORDER BY account`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var a string
-			if err := rows.Scan(&a); err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return rows.Err()
+// Accounts implements store.Tenants.
+func (s *Store) Accounts(ctx context.Context) (out []string, err error) {
+	err = s.read(ctx, "Accounts", "", func(q bq) (err error) {
+		out, err = scanAll(ctx, q, scanString, `SELECT DISTINCT account FROM tenants ORDER BY account`)
+		return err
 	})
 	return out, err
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortStrings(lists ...[]string) {
-	for _, l := range lists {
-		slices.Sort(l)
-	}
 }
