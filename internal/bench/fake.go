@@ -96,14 +96,6 @@ type clients struct {
 	cipp   *cipp.Client
 }
 
-func (e endpoints) clients(budget *transport.Budget, mailboxes graph.MailboxMode) (*clients, error) {
-	hc, err := e.httpClient()
-	if err != nil {
-		return nil, err
-	}
-	return newClients(e, hc, budget, mailboxes)
-}
-
 func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxes graph.MailboxMode) (*clients, error) {
 	var ts []tenantsync.Tenant
 	for _, id := range e.Tenants {

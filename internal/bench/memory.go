@@ -39,11 +39,10 @@ type memoryOutput struct {
 
 // heapSampler samples the heap's object bytes and the live heap after each collection.
 type heapSampler struct {
-	stop            chan struct{}
-	done            chan struct{}
-	peak, peakLive  uint64
-	samples         []metrics.Sample
-	lastGC, lastObj uint64
+	stop           chan struct{}
+	done           chan struct{}
+	peak, peakLive uint64
+	samples        []metrics.Sample
 }
 
 func startSampler() *heapSampler {
