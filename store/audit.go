@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -65,24 +66,16 @@ func AuditHash(e tenantsync.AuditEntry) string {
 func ChainAudit(account string, prev *tenantsync.AuditEntry, e tenantsync.AuditEntry) tenantsync.AuditEntry {
 	e.Account = account
 	e.At = Time(e.At)
-	e.Detail = maps0(e.Detail)
+	e.Detail = maps.Clone(e.Detail)
+	if len(e.Detail) == 0 {
+		e.Detail = nil // an empty detail and none hash alike, so store them alike
+	}
 	e.Seq, e.PrevHash = 1, ""
 	if prev != nil {
 		e.Seq, e.PrevHash = prev.Seq+1, prev.Hash
 	}
 	e.Hash = AuditHash(e)
 	return e
-}
-
-func maps0(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	cp := make(map[string]string, len(m))
-	for k, v := range m {
-		cp[k] = v
-	}
-	return cp
 }
 
 // AuditVerifier checks an account's chain one entry at a time, in Seq order.

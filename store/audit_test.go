@@ -104,6 +104,11 @@ func TestErrorsCarryDetails(t *testing.T) {
 	assert.Equal(t, "t1", d.Tenant)
 	assert.NotEmpty(t, d.Hint)
 
+	gone := store.NewLeaseHeldError("Commit", "t1", "", time.Time{})
+	assert.ErrorIs(t, gone, tenantsync.ErrAlreadyRunning)
+	assert.NotContains(t, gone.Error(), `""`, "no lease is not a lease held by nobody")
+	assert.Contains(t, tenantsync.HintOf(gone), "acquire")
+
 	linked := store.NewAlreadyLinkedError("LinkTenant", "t1", "client-7")
 	assert.ErrorIs(t, linked, tenantsync.ErrAlreadyLinked)
 	assert.Equal(t, tenantsync.ErrAlreadyLinked, tenantsync.KindOf(linked))

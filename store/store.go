@@ -67,7 +67,8 @@ type Connection struct {
 // Connections holds each account's connections and their sealed secrets.
 type Connections interface {
 	// PutConnection creates or replaces the connection with c.Name, sealing c.Secret under the
-	// key provider's current key.
+	// key provider's current key. A connection without a secret is refused rather than stored
+	// over the one that has it.
 	PutConnection(ctx context.Context, account string, c Connection) error
 	// GetConnection returns the named connection with its secret opened. ErrNotFound when absent.
 	GetConnection(ctx context.Context, account, name string) (Connection, error)
@@ -144,6 +145,7 @@ const (
 	UnlinkPurge
 )
 
+// String returns "keep" or "purge".
 func (m UnlinkMode) String() string {
 	if m == UnlinkPurge {
 		return "purge"

@@ -232,6 +232,22 @@ func testConnections(t *testing.T, h *harness) {
 	assertKind(t, err, tenantsync.ErrInvalidInput)
 	assert.NotContains(t, err.Error(), "zzz-not-leaked")
 
+	// A connection without its secret (as one decoded from JSON comes back) does not wipe the
+	// stored secret; putting back what GetConnection returned keeps it and its creation time.
+	assertKind(t, s.PutConnection(ctx, h.acct, store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Config: []byte(`{"baseURL":"https://other.example"}`)}), tenantsync.ErrInvalidInput)
+	got, err = s.GetConnection(ctx, h.acct, "cipp")
+	require.NoError(t, err)
+	assert.Equal(t, "replaced", got.Secret.Reveal())
+	assert.JSONEq(t, `{"baseURL":"https://cipp.example"}`, string(got.Config))
+	created := got.CreatedAt
+	got.Config = []byte(`{"baseURL":"https://moved.example"}`)
+	require.NoError(t, s.PutConnection(ctx, h.acct, got))
+	got, err = s.GetConnection(ctx, h.acct, "cipp")
+	require.NoError(t, err)
+	assert.Equal(t, "replaced", got.Secret.Reveal())
+	assert.JSONEq(t, `{"baseURL":"https://moved.example"}`, string(got.Config))
+	assert.True(t, got.CreatedAt.Equal(created), "replacing keeps the creation time")
+
 	require.NoError(t, s.DeleteConnection(ctx, h.acct, "cipp"))
 	_, err = s.GetConnection(ctx, h.acct, "cipp")
 	assertKind(t, err, tenantsync.ErrNotFound)

@@ -2,6 +2,7 @@ package kit
 
 import (
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -53,13 +54,13 @@ func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 		return store.Applied{}, store.CursorConflict(op, tenantID, r.Kind)
 	}
 
+	// A change set reads back only the hashes of the IDs it names; a complete listing, all of
+	// the kind's, since whatever it omits is removed.
 	var ids []string
-	upserted := make(map[string]bool, len(items))
 	if r.Mode == tenantsync.Changes {
 		ids = make([]string, 0, len(items)+len(r.Removed))
 		for _, it := range items {
 			ids = append(ids, it.ID)
-			upserted[it.ID] = true
 		}
 		ids = append(ids, r.Removed...)
 	}
@@ -69,9 +70,10 @@ func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 	}
 
 	res := store.Applied{Kind: r.Kind, Cursor: r.Cursor}
+	listed := make(map[string]bool, len(items))
 	write := items[:0:0]
 	for _, it := range items {
-		upserted[it.ID] = true
+		listed[it.ID] = true
 		switch h, ok := existing[it.ID]; {
 		case !ok:
 			res.Added = append(res.Added, it.ID)
@@ -83,24 +85,21 @@ func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 			res.Unchanged++
 		}
 	}
-	if r.Mode == tenantsync.Complete {
-		for id := range existing {
-			if !upserted[id] {
-				res.Removed = append(res.Removed, id)
-			}
-		}
-	} else {
-		seen := map[string]bool{}
-		for _, id := range r.Removed {
-			if _, ok := existing[id]; ok && !upserted[id] && !seen[id] {
-				seen[id] = true
-				res.Removed = append(res.Removed, id)
-			}
+	// What is stored and not listed goes: everything else for a complete listing, the named
+	// IDs for a change set (an ID both changed and removed is kept, as the change says).
+	gone := slices.Collect(maps.Keys(existing))
+	if r.Mode == tenantsync.Changes {
+		gone = r.Removed
+	}
+	for _, id := range gone {
+		if _, stored := existing[id]; stored && !listed[id] {
+			res.Removed = append(res.Removed, id)
 		}
 	}
 	slices.Sort(res.Added)
 	slices.Sort(res.Updated)
 	slices.Sort(res.Removed)
+	res.Removed = slices.Compact(res.Removed)
 
 	if len(write) > 0 {
 		if err := tx.Upsert(ctx, r.Kind, write); err != nil {
