@@ -1,6 +1,7 @@
 package match_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func FuzzParseAddress(f *testing.F) {
 		a, err := match.ParseAddress(s)
 		if err != nil {
 			var ae *match.AddressError
-			if !errorsAs(err, &ae) || ae.Reason == "" {
+			if !errors.As(err, &ae) || ae.Reason == "" {
 				t.Fatalf("ParseAddress(%q): untyped error %v", s, err)
 			}
 			if !strings.Contains(err.Error(), string(ae.Reason)) || tenantsync.HintOf(err) == "" {
