@@ -295,6 +295,7 @@ func benchGraphKinds(ctx context.Context, out io.Writer, o options, p partner, s
 	printPerSize(out, srv, w, costs, testserver.ServiceGraph, p)
 	fmt.Fprintf(out, "  measured %s, bound %s = %s\n", secs(wall), secs(b.value), b)
 	fmt.Fprintf(out, "  efficiency: %.2f (goal >= 0.8)\n", efficiency(b, wall))
+	r.trace.printUse(out, wall, o.concurrency, o.latency, r.trace.count())
 	fmt.Fprintln(out, "  requests by endpoint:")
 	r.trace.print(out, "    ")
 
@@ -356,6 +357,7 @@ func benchGraphKinds(ctx context.Context, out io.Writer, o options, p partner, s
 	printPerSize(out, srv, w, costs, testserver.ServiceGraph, p)
 	fmt.Fprintf(out, "  measured %s, bound %s = %s\n", secs(wall), secs(b.value), b)
 	fmt.Fprintf(out, "  efficiency: %.2f (goal >= 0.8)\n", efficiency(b, wall))
+	r.trace.printUse(out, wall, o.concurrency, o.latency, r.trace.count())
 	fmt.Fprintln(out, "  requests by endpoint:")
 	r.trace.print(out, "    ")
 	return nil
@@ -475,6 +477,7 @@ func benchCIPP(ctx context.Context, out io.Writer, o options, p partner) error {
 		float64(trips)/float64(len(ids)), per[len(per)/2], per[len(per)-1], cippCalls)
 	fmt.Fprintf(out, "  measured %s, bound %s = %s\n", secs(wall), secs(b.value), b)
 	fmt.Fprintf(out, "  efficiency: %.2f (goal >= 0.8)\n", efficiency(b, wall))
+	r.trace.printUse(out, wall, o.concurrency, o.latency, r.trace.count())
 	fmt.Fprintln(out, "  requests by endpoint:")
 	r.trace.print(out, "    ")
 	return nil

@@ -71,3 +71,37 @@ func (t *tracer) print(out io.Writer, indent string) {
 		fmt.Fprintf(out, "%s%6d x %s (mean %s)\n", indent, t.n[k], k, ms(t.took[k]/time.Duration(t.n[k])))
 	}
 }
+
+// busy is the total time requests were in flight.
+func (t *tracer) busy() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var d time.Duration
+	for _, v := range t.took {
+		d += v
+	}
+	return d
+}
+
+// printUse prints how many requests were in flight on average, against the concurrency allowed:
+// near the limit, the client keeps the pipe full and the gap to the bound is the service's
+// response time above the injected latency; far below it, the client itself waits or serialises.
+func (t *tracer) printUse(out io.Writer, wall time.Duration, concurrency int, latency time.Duration, trips int) {
+	b := t.busy()
+	mean := time.Duration(0)
+	if trips > 0 {
+		mean = b / time.Duration(trips)
+	}
+	fmt.Fprintf(out, "  requests in flight on average: %.1f of %d allowed; mean round trip %s against the %s latency\n",
+		b.Seconds()/wall.Seconds(), concurrency, ms(mean), ms(latency))
+}
+
+func (t *tracer) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, v := range t.n {
+		n += v
+	}
+	return n
+}
