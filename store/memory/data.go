@@ -176,7 +176,7 @@ func (s *Store) GetUser(_ context.Context, acct, tenantID, objectID string) (ten
 	err := s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
 		var ok bool
 		if it, ok = t.mirror[tenantsync.KindUsers][objectID]; !ok {
-			return store.NotFound(op, tenantID, "no user %s", objectID)
+			return kit.UserNotFound(op, tenantID, objectID)
 		}
 		return nil
 	})
@@ -284,7 +284,7 @@ func (s *Store) GetContactLink(_ context.Context, acct, tenantID, objectID strin
 	err = s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
 		var ok bool
 		if l, ok = t.links[objectID]; !ok {
-			return store.NotFound(op, tenantID, "no contact link for user %s", objectID)
+			return kit.LinkNotFound(op, tenantID, objectID)
 		}
 		return nil
 	})
@@ -391,7 +391,7 @@ func (s *Store) ResolveReview(_ context.Context, acct, id, resolution, by string
 	err = s.view(op, acct, false, func(a *account) error {
 		old, ok := a.reviews[id]
 		if !ok {
-			return store.NotFound(op, "", "no review %q", id)
+			return kit.ReviewNotFound(op, id)
 		}
 		if r, err = kit.Resolve(op, old, resolution, by, at); err != nil {
 			return err
@@ -432,7 +432,7 @@ func (s *Store) GetSyncState(_ context.Context, acct, tenantID string) (st store
 	const op = "GetSyncState"
 	err = s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
 		if t.state == nil {
-			return store.NotFound(op, tenantID, "no sync state for tenant %s", tenantID)
+			return kit.StateNotFound(op, tenantID)
 		}
 		st = cloneState(*t.state)
 		return nil

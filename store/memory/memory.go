@@ -173,7 +173,7 @@ func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Con
 	err := s.view(op, acct, false, func(a *account) error {
 		var ok bool
 		if sc, ok = a.conns[name]; !ok {
-			return store.NotFound(op, "", "no connection %q", name)
+			return kit.ConnectionNotFound(op, name)
 		}
 		return nil
 	})
@@ -204,7 +204,7 @@ func (s *Store) DeleteConnection(_ context.Context, acct, name string) error {
 	const op = "DeleteConnection"
 	return s.view(op, acct, false, func(a *account) error {
 		if _, ok := a.conns[name]; !ok {
-			return store.NotFound(op, "", "no connection %q", name)
+			return kit.ConnectionNotFound(op, name)
 		}
 		delete(a.conns, name)
 		return nil

@@ -39,7 +39,7 @@ func (s *Store) GetClient(_ context.Context, acct, clientID string) (c tenantsyn
 	err = s.view(op, acct, false, func(a *account) error {
 		var ok bool
 		if c, ok = a.clients[clientID]; !ok {
-			return store.NotFound(op, "", "no client %q", clientID)
+			return kit.ClientNotFound(op, clientID)
 		}
 		c = cloneClient(c)
 		return nil
@@ -204,7 +204,7 @@ func (s *Store) TamperAudit(_ context.Context, acct string, seq int64, mutate fu
 				return nil
 			}
 		}
-		return store.NotFound(op, "", "no audit entry %d", seq)
+		return kit.AuditEntryNotFound(op, seq)
 	})
 }
 
@@ -247,7 +247,7 @@ func (s *Store) RenewLease(_ context.Context, acct, tenantID, holder string, now
 	err = s.view(op, acct, false, func(a *account) error {
 		var ok bool
 		if l, ok = a.leases[tenantID]; !ok {
-			return store.NotFound(op, tenantID, "no lease on tenant %s; acquire it again", tenantID)
+			return kit.LeaseNotFound(op, tenantID)
 		}
 		if l.Holder != holder {
 			return store.NewLeaseHeldError(op, tenantID, l.Holder, l.ExpiresAt)
@@ -332,7 +332,7 @@ func (s *Store) GetLease(_ context.Context, acct, tenantID string) (l store.Leas
 	err = s.view(op, acct, false, func(a *account) error {
 		var ok bool
 		if l, ok = a.leases[tenantID]; !ok {
-			return store.NotFound(op, tenantID, "no lease on tenant %s", tenantID)
+			return kit.LeaseNotFound(op, tenantID)
 		}
 		return nil
 	})

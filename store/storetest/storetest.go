@@ -193,6 +193,7 @@ func assertKind(t *testing.T, err error, kind error) {
 	if d, ok := tenantsync.Details(err); assert.True(t, ok, "error %v carries no *tenantsync.Error", err) {
 		assert.Equal(t, store.Service, d.Service)
 		assert.NotEmpty(t, d.Op)
+		assert.NotEmpty(t, d.Hint, "error %v does not say what to do", err)
 	}
 }
 

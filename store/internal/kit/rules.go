@@ -201,14 +201,60 @@ func ContactExists(op, id string) error {
 	return store.Errorf(tenantsync.ErrConflict, op, "", "leave ID empty for the store to assign one", "contact %q exists", id)
 }
 
+// The stores' ErrNotFound errors, each worded once, with what to do about it.
+
 // ContactNotFound is the error for a missing contact.
 func ContactNotFound(op, clientID, contactID string) error {
-	return store.NotFound(op, "", "no contact %q of client %q", contactID, clientID)
+	return store.Errorf(tenantsync.ErrNotFound, op, "", "create the contact first; contact IDs are per client",
+		"no contact %q of client %q", contactID, clientID)
 }
 
 // TenantNotFound is the error for a tenant the account does not have.
 func TenantNotFound(op, tenantID string) error {
-	return store.NotFound(op, tenantID, "no tenant %s in this account", tenantID)
+	return store.Errorf(tenantsync.ErrNotFound, op, tenantID, "record a discovery that lists the tenant first, and check the account ID",
+		"no tenant %s in this account", tenantID)
+}
+
+// ConnectionNotFound is the error for a missing connection.
+func ConnectionNotFound(op, name string) error {
+	return store.Errorf(tenantsync.ErrNotFound, op, "", "store the connection with PutConnection; ListConnections names those stored",
+		"no connection %q", name)
+}
+
+// ClientNotFound is the error for a missing client.
+func ClientNotFound(op, clientID string) error {
+	return store.Errorf(tenantsync.ErrNotFound, op, "", "store the client with PutClient first", "no client %q", clientID)
+}
+
+// UserNotFound is the error for a user the tenant's mirror does not hold.
+func UserNotFound(op, tenantID, objectID string) error {
+	return store.Errorf(tenantsync.ErrNotFound, op, tenantID, "sync the tenant's users first; a removed user leaves the mirror", "no user %s", objectID)
+}
+
+// LinkNotFound is the error for a user without a contact link.
+func LinkNotFound(op, tenantID, objectID string) error {
+	return store.Errorf(tenantsync.ErrNotFound, op, tenantID, "the user is not linked to a contact; match or link it first",
+		"no contact link for user %s", objectID)
+}
+
+// ReviewNotFound is the error for a missing review.
+func ReviewNotFound(op, id string) error {
+	return store.Errorf(tenantsync.ErrNotFound, op, "", "list the reviews again for their current IDs", "no review %q", id)
+}
+
+// StateNotFound is the error for a tenant that has no sync state yet.
+func StateNotFound(op, tenantID string) error {
+	return store.Errorf(tenantsync.ErrNotFound, op, tenantID, "the tenant has not been synced yet", "no sync state for tenant %s", tenantID)
+}
+
+// LeaseNotFound is the error for a tenant nobody holds a lease on.
+func LeaseNotFound(op, tenantID string) error {
+	return store.Errorf(tenantsync.ErrNotFound, op, tenantID, "acquire the lease (again) before syncing the tenant", "no lease on tenant %s", tenantID)
+}
+
+// AuditEntryNotFound is the error for a missing audit entry.
+func AuditEntryNotFound(op string, seq int64) error {
+	return store.Errorf(tenantsync.ErrNotFound, op, "", "list the audit log for the entries it holds", "no audit entry %d", seq)
 }
 
 // CheckLinkTenant validates LinkTenant's arguments.

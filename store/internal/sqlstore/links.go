@@ -93,7 +93,7 @@ func (s *Store) GetContactLink(ctx context.Context, acct, tenantID, objectID str
 		var err error
 		l, err = scanLink(q.QueryRow(ctx, `SELECT `+linkCols+` FROM contact_links WHERE account = ? AND tenant_id = ? AND object_id = ?`, acct, tenantID, objectID))
 		if notFound(err) {
-			return store.NotFound(op, tenantID, "no contact link for user %s", objectID)
+			return kit.LinkNotFound(op, tenantID, objectID)
 		}
 		return err
 	})
@@ -231,7 +231,7 @@ func (s *Store) ResolveReview(ctx context.Context, acct, id, resolution, by stri
 	err := s.write(ctx, op, "", func(q bq) error {
 		old, err := scanJSONRow[store.Review](q.QueryRow(ctx, `SELECT data FROM reviews WHERE account = ? AND id = ?`+s.d.ForUpdate(), acct, id))
 		if notFound(err) {
-			return store.NotFound(op, "", "no review %q", id)
+			return kit.ReviewNotFound(op, id)
 		}
 		if err != nil {
 			return err
@@ -281,7 +281,7 @@ func (s *Store) GetSyncState(ctx context.Context, acct, tenantID string) (store.
 	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
 		st, err = scanJSONRow[store.SyncState](q.QueryRow(ctx, `SELECT data FROM sync_state WHERE account = ? AND tenant_id = ?`, acct, tenantID))
 		if notFound(err) {
-			return store.NotFound(op, tenantID, "no sync state for tenant %s", tenantID)
+			return kit.StateNotFound(op, tenantID)
 		}
 		return err
 	})

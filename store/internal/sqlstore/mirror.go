@@ -293,7 +293,7 @@ func (s *Store) GetUser(ctx context.Context, acct, tenantID, objectID string) (t
 		err := q.QueryRow(ctx, `SELECT data FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND item_id = ?`,
 			acct, tenantID, string(tenantsync.KindUsers), objectID).Scan(&it.Data)
 		if notFound(err) {
-			return store.NotFound(op, tenantID, "no user %s", objectID)
+			return kit.UserNotFound(op, tenantID, objectID)
 		}
 		return err
 	})

@@ -36,7 +36,7 @@ func (s *Store) GetClient(ctx context.Context, acct, clientID string) (tenantsyn
 	err := s.read(ctx, op, "", func(q bq) (err error) {
 		c, err = scanJSONRow[tenantsync.Client](q.QueryRow(ctx, `SELECT data FROM clients WHERE account = ? AND id = ?`, acct, clientID))
 		if notFound(err) {
-			return store.NotFound(op, "", "no client %q", clientID)
+			return kit.ClientNotFound(op, clientID)
 		}
 		return err
 	})
@@ -277,7 +277,7 @@ func (s *Store) TamperAudit(ctx context.Context, acct string, seq int64, mutate 
 	return s.write(ctx, op, "", func(q bq) error {
 		e, err := scanEntry(q.QueryRow(ctx, `SELECT `+auditCols+` FROM audit WHERE account = ? AND seq = ?`, acct, seq))
 		if notFound(err) {
-			return store.NotFound(op, "", "no audit entry %d", seq)
+			return kit.AuditEntryNotFound(op, seq)
 		}
 		if err != nil {
 			return err
@@ -362,7 +362,7 @@ func (s *Store) RenewLease(ctx context.Context, acct, tenantID, holder string, n
 		}
 		l, err = s.getLease(ctx, q, acct, tenantID, "")
 		if notFound(err) {
-			return store.NotFound(op, tenantID, "no lease on tenant %s; acquire it again", tenantID)
+			return kit.LeaseNotFound(op, tenantID)
 		}
 		if err != nil {
 			return err
@@ -398,7 +398,7 @@ func (s *Store) GetLease(ctx context.Context, acct, tenantID string) (store.Leas
 		var err error
 		l, err = s.getLease(ctx, q, acct, tenantID, "")
 		if notFound(err) {
-			return store.NotFound(op, tenantID, "no lease on tenant %s", tenantID)
+			return kit.LeaseNotFound(op, tenantID)
 		}
 		return err
 	})

@@ -241,7 +241,7 @@ func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Con
 		var err error
 		cr, err = scanConn(q.QueryRow(ctx, `SELECT `+connCols+` FROM connections WHERE account = ? AND name = ?`, acct, name))
 		if notFound(err) {
-			return store.NotFound(op, "", "no connection %q", name)
+			return kit.ConnectionNotFound(op, name)
 		}
 		return err
 	})
@@ -281,7 +281,7 @@ func (s *Store) DeleteConnection(ctx context.Context, acct, name string) error {
 	return s.write(ctx, op, "", func(q bq) error {
 		n, err := q.Exec(ctx, `DELETE FROM connections WHERE account = ? AND name = ?`, acct, name)
 		if err == nil && n == 0 {
-			return store.NotFound(op, "", "no connection %q", name)
+			return kit.ConnectionNotFound(op, name)
 		}
 		return err
 	})
