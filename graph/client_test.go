@@ -152,6 +152,7 @@ func TestMailboxesWithUsersCursor(t *testing.T) {
 	mb := res.Result(tenantsync.KindMailboxes)
 	require.Equal(t, tenantsync.Complete, mb.Mode, "%v", mb.Err)
 	assert.Len(t, mb.Mailboxes, len(tn.Mailboxes()))
+	assert.Contains(t, mb.Cursor, "/users/delta?", "a full mailboxes listing returns its own cursor")
 }
 
 func TestProbe(t *testing.T) {

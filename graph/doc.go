@@ -13,8 +13,15 @@
 // iterator (ListUsers) and as a page call returning the nextLink (UsersPage); users also as a
 // delta round (UsersDelta) whose deltaLink is the cursor. Source.Fetch puts the first page of
 // every kind into one $batch per tenant and follows further pages alone, so a small tenant costs
-// one token request and one batch (plus the per-user mailbox lookups, 20 users per batch, when
-// mailboxes are asked for).
+// one token request and one batch, plus on the first sync one batch of mailbox types per 20
+// users with a mail address.
+//
+// Users and mailboxes both have delta cursors (users delta links). Mailbox types are read only
+// for the users a change round reports, and a deleted user, or one left without a mail address
+// or an Exchange mailbox, removes its mailbox. With cursors, and the token cached, an unchanged
+// tenant costs one request: the $batch. Graph tracks only the $selected directory properties,
+// so a mailbox converted in Exchange (user to shared) with no directory change is seen at the
+// next full listing; a caller that needs it sooner drops the mailboxes cursor now and then.
 //
 // Writer performs the write actions (block, unblock, suspend, password reset, revoke sessions,
 // MFA reset, group membership); Consent builds admin-consent links and checks their callbacks.
