@@ -195,15 +195,14 @@ func unreadable(op string, kind tenantsync.Kind, id string, err error) error {
 		"stored %s item %s does not decode: %v", kind, id, err)
 }
 
-// Decode builds a complete KindResult from stored items, ordered by item ID. Items with a
-// Value are copied from it; the others are decoded from Data. The result shares no memory with
-// the items, so the caller may change it freely.
+// Decode builds a complete KindResult from stored items, ordered by item ID; it sorts items in
+// place. Items with a Value are copied from it; the others are decoded from Data. The result
+// shares no memory with the items, so the caller may change it freely.
 func Decode(op string, kind tenantsync.Kind, cursor string, items []Item) (*tenantsync.KindResult, error) {
 	c, err := codecOf(op, kind)
 	if err != nil {
 		return nil, err
 	}
-	items = slices.Clone(items)
 	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ID, b.ID) })
 	r := &tenantsync.KindResult{Kind: kind, Mode: tenantsync.Complete, Cursor: cursor}
 	if err := c.fill(op, r, items); err != nil {

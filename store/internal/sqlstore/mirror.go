@@ -211,7 +211,7 @@ func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenant
 	if err != nil {
 		return nil, err
 	}
-	if s.cache != nil {
+	if s.cache != nil && !allCached(items, cached) {
 		keep := make(map[string]kit.Item, len(items))
 		for i, it := range items {
 			if items[i], err = kit.Decoded(op, kind, it); err != nil {
@@ -223,6 +223,19 @@ func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenant
 		s.cache.Put(key, keep)
 	}
 	return kit.Decode(op, kind, cursor, items)
+}
+
+// allCached reports whether items are exactly the cached ones, so the cache needs no update.
+func allCached(items []kit.Item, cached map[string]kit.Item) bool {
+	if cached == nil || len(items) != len(cached) {
+		return false
+	}
+	for _, it := range items {
+		if it.Value == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // read returns the stored items of kind. Items whose hash matches their entry in cached are
