@@ -13,4 +13,7 @@
 //
 // Writers of one tenant take turns on the tenant's row lock; audit appends and discovery of an
 // account take a transaction-scoped advisory lock per account.
+//
+// Repeated reads of a kind decode only the items that changed since the last read: the store
+// keeps up to 50,000 decoded items (WithReadCache), checked against each item's stored hash.
 package postgres

@@ -51,8 +51,8 @@ func WithSchema(name string) Option { return func(o *options) { o.schema = name 
 func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
 // WithReadCache sets how many decoded mirror items the store keeps so that ReadKind decodes
-// only the items that changed since the kind was last read (default
-// 50,000, about a kilobyte each; 0 turns the cache off).
+// only the items that changed since the kind was last read (default 50,000, about a kilobyte
+// each; 0 turns the cache off).
 func WithReadCache(items int) Option { return func(o *options) { o.readCache = items } }
 
 // Open connects to the database named by dsn (a postgres:// URL or key=value string) and

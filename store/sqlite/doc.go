@@ -8,4 +8,7 @@
 //		return err
 //	}
 //	defer s.Close()
+//
+// Repeated reads of a kind decode only the items that changed since the last read: the store
+// keeps up to 50,000 decoded items (WithReadCache), checked against each item's stored hash.
 package sqlite

@@ -54,8 +54,8 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.clock 
 func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
 // WithReadCache sets how many decoded mirror items the store keeps so that ReadKind decodes
-// only the items that changed since the kind was last read (default
-// 50,000, about a kilobyte each; 0 turns the cache off).
+// only the items that changed since the kind was last read (default 50,000, about a kilobyte
+// each; 0 turns the cache off).
 func WithReadCache(items int) Option { return func(o *options) { o.readCache = items } }
 
 // Open opens (creating when absent) the store at path and migrates its schema.

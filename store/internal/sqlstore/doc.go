@@ -7,4 +7,9 @@
 // cursors, links, reviews and state takes it first, so a cursor compare-and-set cannot race),
 // an account lock for discovery and audit appends, and a conditional upsert for leases that only
 // succeeds on a free or expired lease, whatever snapshot the candidate was read from.
+//
+// ReadKind keeps the decoded items of recently read kinds (kit.Cache). A read fetches every
+// item's ID and hash, takes the items whose hash is unchanged from the cache and reads and
+// decodes only the others, all in one read transaction, so it returns that transaction's
+// snapshot while a repeated reconcile of an unchanged tenant decodes nothing.
 package sqlstore
