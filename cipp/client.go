@@ -125,13 +125,17 @@ func WithOnAttempt(f func(transport.Attempt)) Option {
 	return func(o *options) error { o.onAttempt = f; return nil }
 }
 
+// NoRetries as WithRetry's maxRetries sends every request once (0 already means the default).
+const NoRetries = transport.NoRetries
+
 // WithRetry sets the retry policy: at most maxRetries retries per request (0: the transport's
-// default of 4), with exponential backoff between minBackoff and maxBackoff when CIPP gives no
-// Retry-After.
+// default of 4; NoRetries: none), with exponential backoff between minBackoff and maxBackoff
+// when CIPP gives no Retry-After. A 500 carrying CIPP's exception text is never retried: it is
+// the endpoint's answer, not a passing failure.
 func WithRetry(maxRetries int, minBackoff, maxBackoff time.Duration) Option {
 	return func(o *options) error {
-		if maxRetries < 0 || minBackoff < 0 || maxBackoff < minBackoff {
-			return errors.New("WithRetry: need maxRetries >= 0 and 0 <= minBackoff <= maxBackoff")
+		if (maxRetries < 0 && maxRetries != NoRetries) || minBackoff < 0 || maxBackoff < minBackoff {
+			return errors.New("WithRetry: need maxRetries >= 0 (or NoRetries) and 0 <= minBackoff <= maxBackoff")
 		}
 		o.maxRetries, o.minBackoff, o.maxBackoff = maxRetries, minBackoff, maxBackoff
 		return nil
@@ -331,7 +335,7 @@ func (c *Client) call(ctx context.Context, method, endpoint, tenant string, quer
 			return nil, c.newError(tenantsync.ErrInvalidInput, endpoint, tenant, 0, "encoding the request body: "+err.Error(), "")
 		}
 	}
-	ctx = transport.WithTenant(ctx, tenant)
+	ctx = transport.FinalWhen(transport.WithTenant(ctx, tenant), finalAnswer)
 	if idempotent {
 		ctx = transport.Idempotent(ctx)
 	}

@@ -1,6 +1,7 @@
 package cipp
 
 import (
+	"bytes"
 	"net/http"
 	"regexp"
 	"strings"
@@ -194,6 +195,24 @@ func forbidden(e *tenantsync.Error, msg string) {
 		}
 		e.Kind, e.Hint = tenantsync.ErrRoleMissing, HintCPV
 	}
+}
+
+// reTransient finds, in the text of a CIPP 500, a failure behind CIPP that passes (Graph or
+// Exchange timing out or throttling CIPP's own call), which a retry can get past.
+var reTransient = regexp.MustCompile(`(?i)timed? ?out|temporar|unavailable|too many requests|throttl|rate limit|gateway|try again`)
+
+// finalAnswer is the transport.FinalFunc of every CIPP call. A 500 that carries CIPP's text is
+// the exception an endpoint threw (no consent in the tenant, a missing licence, CIPP's expired
+// partner tokens), and asking again only throws it again: without this, a tenant lacking
+// consent would cost five requests per kind. An empty or HTML 500 comes from Azure's front
+// end, and a text naming a timeout or throttling is passing, so those are retried, as are 429,
+// 502, 503 and 504.
+func finalAnswer(status int, _ http.Header, head []byte) bool {
+	if status != http.StatusInternalServerError {
+		return false
+	}
+	text := bytes.TrimSpace(head)
+	return len(text) > 0 && text[0] != '<' && !reTransient.Match(text)
 }
 
 // requestID returns the Azure request identifier of a response, when the front end sent one.

@@ -3,6 +3,7 @@ package cipp
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,4 +245,48 @@ func TestClassifyIsStableForUnknownText(t *testing.T) {
 	assert.True(t, errors.Is(kind, tenantsync.ErrNotFound))
 	assert.Equal(t, "https://x.example/a", redactURL("https://x.example/a?code=secret#frag"))
 	assert.Empty(t, requestID(http.Header{}))
+}
+
+// TestRetriesOnlyPassingFailures counts the requests one call makes: a 500 carrying CIPP's
+// exception text is its answer and is asked once; a 500 from the front end, one naming a
+// timeout, and 502/503/504 are retried (fastRetry allows one retry).
+func TestRetriesOnlyPassingFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		resp  stubResponse
+		sends int
+	}{
+		{"consent missing", stubResponse{status: 500, body: string(readTestdata(t, "500-ListDomains-consent.json"))}, 1},
+		{"CIPP tokens expired", stubResponse{status: 500, body: string(readTestdata(t, "500-ListUsers-token-expired.txt"))}, 1},
+		{"licence missing", stubResponse{status: 500, body: `["Required license not available for this tenant"]`}, 1},
+		{"Graph timed out behind CIPP", stubResponse{status: 500, body: string(readTestdata(t, "500-text.txt"))}, 2},
+		{"empty 500 from the front end", stubResponse{status: 500}, 2},
+		{"HTML 500 from the front end", stubResponse{status: 500, ctype: "text/html", body: "<html><body>Internal Server Error</body></html>"}, 2},
+		{"bad gateway", stubResponse{status: 502, body: "CIPP answered oddly"}, 2},
+		{"gateway timeout", stubResponse{status: 504}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, seen := stubCIPP(t, map[string]stubResponse{"ListUsers": tt.resp})
+			_, err := c.Users(t.Context(), contosoDomain)
+			require.Error(t, err)
+			sends := 0
+			for _, r := range *seen {
+				if strings.HasSuffix(r.URL.Path, "/ListUsers") {
+					sends++
+				}
+			}
+			assert.Equal(t, tt.sends, sends)
+		})
+	}
+}
+
+func TestNoRetriesSendsOnce(t *testing.T) {
+	t.Parallel()
+	c, seen := stubCIPP(t, map[string]stubResponse{"ListUsers": {status: 503}}, WithRetry(NoRetries, 0, 0))
+	_, err := c.Users(t.Context(), contosoDomain)
+	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	assert.Len(t, *seen, 2, "one ListTenants for the tenant check and one ListUsers")
 }

@@ -37,6 +37,9 @@ const (
 	defaultMaxPages         = 1000
 )
 
+// NoRetries as Config.MaxRetries sends every request once (0 already means the default).
+const NoRetries = transport.NoRetries
+
 // TokenSource produces bearer tokens for a tenant. Partner Center calls ask for tenant "";
 // GDAP calls ask for Config.PartnerTenantID.
 type TokenSource = transport.TokenSource
@@ -85,8 +88,8 @@ type Config struct {
 	Budget *transport.Budget
 	Limits *transport.Limits
 	// MaxRetries, MinBackoff and MaxRetryAfter tune the transport's retries (0 takes its
-	// defaults: 4 retries, 500ms, 5m). A Retry-After longer than MaxRetryAfter fails at once
-	// with ErrThrottled and the wait.
+	// defaults: 4 retries, 500ms, 5m; MaxRetries: NoRetries sends each request once). A
+	// Retry-After longer than MaxRetryAfter fails at once with ErrThrottled and the wait.
 	MaxRetries    int
 	MinBackoff    time.Duration
 	MaxRetryAfter time.Duration

@@ -3,6 +3,7 @@ package partnercenter
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,4 +177,17 @@ func FuzzFlexString(f *testing.F) {
 			t.Fatalf("object %q accepted as a code", s)
 		}
 	})
+}
+
+func TestNoRetriesSendsOnce(t *testing.T) {
+	t.Parallel()
+	var sends atomic.Int32
+	f := newFakes(t, func(w http.ResponseWriter, r *http.Request) {
+		sends.Add(1)
+		writeJSONBody(w, http.StatusServiceUnavailable, []byte(`{"code":"503","description":"busy"}`))
+	}, nil)
+	c := f.client(t, func(c *Config) { c.MaxRetries = NoRetries })
+	_, err := c.ListCustomersPage(t.Context(), "")
+	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	assert.Equal(t, int32(1), sends.Load())
 }

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -35,7 +36,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Tokens, when set, adds "Authorization: Bearer" to requests to BaseURL's origin.
 	Tokens TokenSource
-	// MaxRetries per request (default 4). MinBackoff/MaxBackoff bound the exponential backoff with
+	// MaxRetries per request (0: the default of 4; NoRetries: none, each request is sent once,
+	// apart from the one fresh-token retry after a 401). MinBackoff/MaxBackoff bound the exponential backoff with
 	// jitter used when no Retry-After is given (default 500ms / 30s). MaxRetryAfter caps a
 	// server's Retry-After (default 5m); a longer one fails at once with the wait in the error.
 	MaxRetries    int
@@ -150,7 +152,19 @@ type ctxKey int
 const (
 	tenantKey ctxKey = iota
 	idempotentKey
+	finalKey
 )
+
+// NoRetries as Config.MaxRetries sends every request once: zero already means "the default",
+// and other negative values are refused as mistakes.
+const NoRetries = math.MinInt32
+
+// FinalFunc reports whether a response the transport would retry (429, 500, 502, 503, 504) is a
+// definite answer for the request. head is the start of the body, at most PeekBytes long.
+type FinalFunc func(status int, h http.Header, head []byte) bool
+
+// PeekBytes bounds the part of a body a FinalFunc sees.
+const PeekBytes = 4096
 
 // WithTenant tags a request context with the customer tenant it concerns: it selects the token
 // and the rate limiter, and names the tenant in errors.
@@ -167,6 +181,16 @@ func TenantFrom(ctx context.Context) string {
 // Idempotent marks a request with a body as safe to retry (e.g. a PATCH that sets a value).
 func Idempotent(ctx context.Context) context.Context {
 	return context.WithValue(ctx, idempotentKey, true)
+}
+
+// FinalWhen marks the requests made with ctx so that a retryable status for which final
+// returns true is handed back at once instead of retried. It is for services whose 5xx are
+// sometimes definite answers: CIPP answers an exception inside an endpoint (no consent in the
+// tenant, a missing licence) with a 500 and the exception's text, and asking again only repeats
+// it. Connection errors and attempt timeouts are not affected, and the body the caller reads is
+// whole.
+func FinalWhen(ctx context.Context, final FinalFunc) context.Context {
+	return context.WithValue(ctx, finalKey, final)
 }
 
 // ParseRetryAfter parses a Retry-After value: seconds (fractions rounded up) or an HTTP date

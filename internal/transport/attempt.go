@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ type attemptState struct {
 	req        *http.Request
 	tenant     string
 	idempotent bool
+	final      FinalFunc
 
 	start     time.Time
 	retries   int // budgeted retries taken
@@ -121,6 +123,10 @@ func (st *attemptState) decide(ctx context.Context, resp *http.Response, err err
 		}
 		return false, 0, nil
 	case retryableStatus(status):
+		if st.final != nil && st.final(status, resp.Header, peek(resp)) {
+			c.cfg.Budget.success(st.lastCost)
+			return false, 0, nil
+		}
 		ra, hasRA := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if hasRA && ra > c.cfg.MaxRetryAfter {
 			return false, 0, st.waitTooLong(ctx, resp, ra)
@@ -141,6 +147,22 @@ func (st *attemptState) decide(ctx context.Context, resp *http.Response, err err
 	}
 	c.cfg.Budget.success(st.lastCost)
 	return false, 0, nil
+}
+
+// peek reads the start of resp's body and puts it back in front of the rest, so the caller
+// still reads the whole body. A read error is left for the caller's read to meet again.
+func peek(resp *http.Response) []byte {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return nil
+	}
+	head := make([]byte, PeekBytes)
+	n, _ := io.ReadFull(resp.Body, head)
+	head = head[:n]
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	return head
 }
 
 func (st *attemptState) waitTooLong(ctx context.Context, resp *http.Response, ra time.Duration) error {

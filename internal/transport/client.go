@@ -88,14 +88,18 @@ func newClient(cfg Config) (*Client, error) {
 			return nil, invalid(d.name+" is negative", "use a positive duration, or zero for the default")
 		}
 	}
-	if cfg.MaxRetries < 0 || cfg.MaxBodyBytes < 0 {
-		return nil, invalid("MaxRetries and MaxBodyBytes must not be negative", "use a positive value, or zero for the default")
+	if (cfg.MaxRetries < 0 && cfg.MaxRetries != NoRetries) || cfg.MaxBodyBytes < 0 {
+		return nil, invalid("MaxRetries and MaxBodyBytes must not be negative",
+			"use a positive value, zero for the default, or NoRetries as MaxRetries to send each request once")
 	}
 	if cfg.Service == "" {
 		cfg.Service = o.host
 	}
-	if cfg.MaxRetries == 0 {
+	switch cfg.MaxRetries {
+	case 0:
 		cfg.MaxRetries = DefaultMaxRetries
+	case NoRetries:
+		cfg.MaxRetries = 0
 	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = DefaultMinBackoff
@@ -253,7 +257,8 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 			return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request body failed", "", err)
 		}
 	}
-	st := &attemptState{c: c, req: r, tenant: TenantFrom(ctx), idempotent: idempotent(req)}
+	final, _ := ctx.Value(finalKey).(FinalFunc)
+	st := &attemptState{c: c, req: r, tenant: TenantFrom(ctx), idempotent: idempotent(req), final: final}
 	rc := &retryablehttp.Client{
 		HTTPClient: c.http,
 		// The state machine in attemptState decides when to stop; this only keeps

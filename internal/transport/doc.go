@@ -27,7 +27,9 @@
 //     Retry-After above MaxRetryAfter fails at once with ErrThrottled and the wait in
 //     Details().RetryAfter. Requests with side effects (POST, PATCH) are retried only after a
 //     429 (refused unprocessed) unless marked Idempotent. A 401 from the configured origin
-//     invalidates the token and is retried once with a fresh one.
+//     invalidates the token and is retried once with a fresh one. MaxRetries: NoRetries sends
+//     every request once; FinalWhen lets a caller say which retryable answers are definite
+//     (CIPP's 500 carrying an exception's text) so they come back at once.
 //   - Nothing is retried after the request's context ends; the context's error is returned.
 //   - Every retry draws from a Budget (aws-sdk-go-v2's token bucket: 5 per retry, 10 after a
 //     timeout, refilled by successes). An empty budget stops retrying: the last response is
