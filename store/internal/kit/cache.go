@@ -40,6 +40,10 @@ func NewCache(limit int) *Cache {
 	return &Cache{limit: limit, kinds: map[CacheKey]*cached{}}
 }
 
+// Holds reports whether a kind of n items fits in the cache, so that decoding it for the
+// cache is not wasted.
+func (c *Cache) Holds(n int) bool { return c != nil && n <= c.limit }
+
 // Get returns the cached items of k by ID, nil when there are none. The map and its items are
 // shared: read them, never change them.
 func (c *Cache) Get(k CacheKey) map[string]Item {

@@ -47,7 +47,11 @@ func TestCacheKeepsTheMostRecentlyReadKindsWithinItsLimit(t *testing.T) {
 	assert.Len(t, c.Get(CacheKey{Account: "b", Tenant: "t1", Kind: tenantsync.KindUsers}), 1, "another account's tenant of the same ID stays")
 	assert.Equal(t, 3, c.size)
 
+	assert.True(t, c.Holds(10))
+	assert.False(t, c.Holds(11))
+
 	var none *Cache
+	assert.False(t, none.Holds(0))
 	none.Put(key("t1"), items(1))
 	assert.Nil(t, none.Get(key("t1")))
 	assert.Nil(t, NewCache(0), "a limit of 0 turns the cache off")

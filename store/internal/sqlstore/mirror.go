@@ -211,7 +211,7 @@ func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenant
 	if err != nil {
 		return nil, err
 	}
-	if s.cache != nil && !allCached(items, cached) {
+	if s.cache.Holds(len(items)) && !allCached(items, cached) {
 		keep := make(map[string]kit.Item, len(items))
 		for i, it := range items {
 			if items[i], err = kit.Decoded(op, kind, it); err != nil {
@@ -251,12 +251,13 @@ func (x tx) read(ctx context.Context, kind tenantsync.Kind, cached map[string]ki
 			return err
 		}
 		defer rows.Close()
+		// Scan assigns every field anew, so one item and one destination list serve all rows.
+		var it kit.Item
+		dst := []any{&it.ID, &it.Hash}
+		if withData {
+			dst = append(dst, &it.Data)
+		}
 		for rows.Next() {
-			var it kit.Item
-			dst := []any{&it.ID, &it.Hash}
-			if withData {
-				dst = append(dst, &it.Data)
-			}
 			if err := rows.Scan(dst...); err != nil {
 				return err
 			}
