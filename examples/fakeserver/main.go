@@ -7,7 +7,8 @@
 // It prints the base URL of each service, the path of the CA certificate every listener's TLS
 // certificate chains to, demo credentials (a CIPP API client, the partner's multi-tenant app and
 // a Secure Application Model refresh token) and ready-to-paste curl commands, then serves until
-// interrupted. The same seed gives the same tenants and the same client IDs and secrets; the
+// interrupted. With -cipp-recorded, CIPP also lists contoso.com and answers for it with the
+// responses recorded in cipp/testdata, for tests that compare against fixed bodies. The same seed gives the same tenants and the same client IDs and secrets; the
 // ports change from run to run, so read them from the output or from -env-file.
 package main
 
@@ -52,6 +53,7 @@ type config struct {
 	faultRetry    string
 	faultStatus   int
 	faultDelay    time.Duration
+	cippRecorded  bool
 }
 
 func parseFlags(args []string, out io.Writer) (*config, error) {
@@ -73,6 +75,8 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.faultRetry, "fault-retry-after", "1", "Retry-After of throttle and server-error faults (\"\" for none)")
 	fs.IntVar(&c.faultStatus, "fault-status", 0, "status of throttle (default 429) and server-error (default 503) faults")
 	fs.DurationVar(&c.faultDelay, "fault-delay", 500*time.Millisecond, "delay of latency faults")
+	fs.BoolVar(&c.cippRecorded, "cipp-recorded", false, "add the recorded tenant "+testserver.CIPPRecordedDomain+
+		" to CIPP, answering with the recorded responses of tenantsync's cipp/testdata byte for byte")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -149,6 +153,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := os.WriteFile(c.caFile, srv.CACertPEM(), 0o644); err != nil {
 		return fmt.Errorf("writing the CA certificate: %w", err)
 	}
+	srv.ServeCIPPRecorded(c.cippRecorded)
 	if c.faultRate > 0 {
 		for _, s := range c.faultServices {
 			srv.InjectFault(testserver.Fault{
@@ -242,6 +247,9 @@ func printBanner(out io.Writer, srv *testserver.Server, c *config, v map[string]
 	fmt.Fprintf(out, "  refresh token:  %s\n", v["TENANTSYNC_FAKE_REFRESH_TOKEN"])
 	fmt.Fprintln(out, "  (the refresh token rotates: store the refresh_token of each response)")
 	fmt.Fprintln(out)
+	if c.cippRecorded {
+		fmt.Fprintf(out, "Recorded CIPP tenant: %s (%s), answered from cipp/testdata\n\n", testserver.CIPPRecordedDomain, testserver.CIPPRecordedTenantID)
+	}
 	if c.faultRate > 0 {
 		fmt.Fprintf(out, "Faults: %s on %.0f%% of requests to %s\n\n", c.faultKind, c.faultRate*100, strings.Join(c.faultServices, ", "))
 	}

@@ -278,3 +278,33 @@ func TestFakeServerSizes(t *testing.T) {
 	assert.Equal(t, []string{"entra", "cipp"}, c.faultServices)
 	assert.True(t, c.caFileDefault)
 }
+
+func TestFakeServerCIPPRecorded(t *testing.T) {
+	t.Parallel()
+	s := start(t, "-seed", "4", "-tenants", "1", "-cipp-recorded")
+	assert.Contains(t, s.out, "Recorded CIPP tenant: contoso.com")
+	status, body := s.token(t, s.vals["cipp_tenant"], url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {s.vals["cipp_client"]},
+		"client_secret": {s.vals["cipp_secret"]}, "scope": {s.vals["cipp_scope"]},
+	})
+	require.Equal(t, http.StatusOK, status, body)
+	get := func(path string) []byte {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.vals["cipp"]+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+body["access_token"].(string))
+		resp, err := s.client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return b
+	}
+	assert.Contains(t, string(get("/api/ListTenants")), `"defaultDomainName":"contoso.com"`)
+	want, err := os.ReadFile(filepath.Join("..", "..", "cipp", "testdata", "ListUsers.json"))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(get("/api/ListUsers?tenantFilter=contoso.com")), "the recorded answer, byte for byte")
+
+	plain := start(t, "-seed", "4", "-tenants", "1")
+	assert.NotContains(t, plain.out, "Recorded CIPP tenant")
+}

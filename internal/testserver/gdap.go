@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -267,11 +268,11 @@ func (s *Server) gdapAuthorize(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil {
 		msg := "Access token has expired or is not yet valid."
 		switch {
-		case strings.Contains(err.Error(), errTokenMissing.Error()):
+		case errors.Is(err, errTokenMissing):
 			msg = "Access token is empty."
-		case strings.Contains(err.Error(), errTokenMalformed.Error()), strings.Contains(err.Error(), errTokenSignature.Error()):
+		case errors.Is(err, errTokenMalformed), errors.Is(err, errTokenSignature):
 			msg = "CompactToken parsing failed with error code: 80049217"
-		case strings.Contains(err.Error(), errTokenAudience.Error()):
+		case errors.Is(err, errTokenAudience):
 			msg = "Invalid audience."
 		}
 		writeGraphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", msg)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -100,7 +101,7 @@ func (s *Server) partnerCenterHandler() http.Handler {
 		c, err := s.verifyBearer(r, AudiencePartnerCenter)
 		if err != nil {
 			code := pcCodeUnauthorized
-			if strings.Contains(err.Error(), errTokenMissing.Error()) {
+			if errors.Is(err, errTokenMissing) {
 				code = pcCodeTokenMissing
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="urn:cpsvc:cpid:`+s.World.partnerTenantID()+`"`)
@@ -124,7 +125,7 @@ func (s *Server) partnerCenterHandler() http.Handler {
 // pcAuthReason words a token failure without echoing the token.
 func pcAuthReason(err error) string {
 	for _, e := range []error{errTokenMissing, errTokenExpired, errTokenAudience, errTokenSignature, errTokenMalformed} {
-		if strings.Contains(err.Error(), e.Error()) {
+		if errors.Is(err, e) {
 			return e.Error() + "."
 		}
 	}

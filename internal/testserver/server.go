@@ -1,12 +1,16 @@
 package testserver
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,6 +126,7 @@ func NewT(t testing.TB, opts Options) *Server {
 func (s *Server) start(service string, h http.Handler) *httptest.Server {
 	srv := httptest.NewUnstartedServer(s.middleware(service, h))
 	srv.EnableHTTP2 = false
+	srv.Config.ErrorLog = log.New(quietLog{os.Stderr}, "testserver "+service+": ", log.LstdFlags)
 	srv.StartTLS()
 	return srv
 }
@@ -232,4 +237,16 @@ func (s *Server) middleware(service string, h http.Handler) http.Handler {
 
 func (s *Server) String() string {
 	return fmt.Sprintf("testserver(entra=%s cipp=%s graph=%s partnercenter=%s)", s.EntraURL(), s.CIPPURL(), s.GraphURL(), s.PartnerCenterURL())
+}
+
+// quietLog drops net/http's "TLS handshake error" lines: clients closed by a test, and every
+// connection still opening when Close stops the listeners, cut handshakes short, and those lines
+// would bury the ones that matter (a handler's panic) in a test's or the fakeserver's output.
+type quietLog struct{ w io.Writer }
+
+func (q quietLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("TLS handshake error")) {
+		return len(p), nil
+	}
+	return q.w.Write(p)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,23 @@ func TestServerOptions(t *testing.T) {
 	assert.NotNil(t, srv.World.Tenant(w.Tenants[0].ID))
 	srv.Close()
 	srv.Close() // idempotent
+}
+
+func TestQuietLogDropsOnlyHandshakeErrors(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	q := quietLog{&b}
+	n, err := q.Write([]byte("http: TLS handshake error from 127.0.0.1:5555: EOF\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 51, n, "a dropped line still reports itself written")
+	_, err = q.Write([]byte("http: panic serving 127.0.0.1:5555: boom\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "http: panic serving 127.0.0.1:5555: boom\n", b.String())
+
+	srv := NewT(t, Options{Seed: 31, Tenants: 1})
+	for _, l := range []*httptest.Server{srv.entra, srv.cipp, srv.graph, srv.pc} {
+		require.NotNil(t, l.Config.ErrorLog)
+		_, quiet := l.Config.ErrorLog.Writer().(quietLog)
+		assert.True(t, quiet)
+	}
 }
