@@ -84,6 +84,16 @@ type FakeContacts struct {
 	updates  int
 	creates  int
 	failList error
+	// onSetActive, when set, runs after a contact's active flag changed (a test interrupts a
+	// sync there, between the PSA call and the commit).
+	onSetActive func(contactID string, active bool)
+}
+
+// OnSetActive sets a function run after each SetContactActive.
+func (f *FakeContacts) OnSetActive(fn func(contactID string, active bool)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onSetActive = fn
 }
 
 // NewFakeContacts returns an empty directory.
@@ -180,6 +190,11 @@ func (f *FakeContacts) SetContactActive(_ context.Context, clientID, contactID s
 	}
 	c.Active = active
 	f.contacts[contactID] = c
+	if fn := f.onSetActive; fn != nil {
+		f.mu.Unlock()
+		defer f.mu.Lock()
+		fn(contactID, active)
+	}
 	return nil
 }
 

@@ -136,11 +136,7 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 		if err != nil {
 			return store.Review{}, err
 		}
-		c, _ := mergeContact(tenantsync.Contact{ClientID: rv.ClientID, Active: u.AccountEnabled, TenantID: u.TenantID, ObjectID: u.ObjectID}, u, false)
-		if c.FirstName == "" && c.LastName == "" {
-			c.LastName = u.DisplayName
-		}
-		created, err := e.contacts.CreateContact(ctx, c)
+		created, err := e.contacts.CreateContact(ctx, newContact(rv.ClientID, rv.TenantID, u))
 		if err != nil {
 			return store.Review{}, err
 		}

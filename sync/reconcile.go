@@ -171,42 +171,32 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	}
 
 	r := &reconcileRun{e: e, rec: rec, out: &reconcileOutcome{newReview: map[string]bool{}}, byContact: byContact, now: e.clock.Now()}
+	// The batch is matched as a whole: two users claiming one contact both go to a person,
+	// rather than the first in object-ID order winning it.
+	matches := ix.MatchAll(users, types)
 	present := map[string]bool{}
-	for _, u := range users {
+	for i, u := range users {
 		if err := ctx.Err(); err != nil {
 			return nil, context.Cause(ctx)
 		}
 		present[u.ObjectID] = true
-		link, hasLink := own[u.ObjectID]
-		res := ix.Match(u, types[u.ObjectID])
+		res := matches[i]
 		switch {
 		case res.Outcome == match.Linked || (res.Outcome == match.Matched && res.AutoLink):
-			if err := r.keep(ctx, ix, u, res, link, hasLink); err != nil {
+			link, hasLink := own[u.ObjectID]
+			if err := r.keep(ctx, u, res, link, hasLink); err != nil {
 				return nil, err
 			}
 		case res.Outcome == match.Matched || res.Outcome == match.Ambiguous:
-			if ignored[u.ObjectID] {
-				continue
-			}
-			cands := res.Candidates
-			if res.Outcome == match.Matched {
-				cands = []string{res.ContactID}
-			}
-			rv := store.Review{TenantID: rec.ID, ObjectID: u.ObjectID, ClientID: rec.ClientID, Reason: res.Reason}
-			for _, c := range cands {
-				rv.Candidates = append(rv.Candidates, store.ReviewCandidate{ContactID: c, Score: res.Confidence, Reason: string(res.Via)})
-			}
-			r.out.reviews = append(r.out.reviews, rv)
-			r.out.report.Reviews++
-			if !open[u.ObjectID] {
-				r.out.newReview[u.ObjectID] = true
+			if !ignored[u.ObjectID] {
+				r.review(u, res, open[u.ObjectID])
 			}
 		case res.Outcome == match.None && res.Create && !ignored[u.ObjectID]:
 			if !typesKnown || r.out.report.Created >= e.limits.MaxCreatesPerSync {
 				r.out.report.Deferred++
 				continue
 			}
-			if err := r.create(ctx, ix, u); err != nil {
+			if err := r.create(ctx, u); err != nil {
 				return nil, err
 			}
 		case res.Outcome == match.Excluded:
@@ -224,7 +214,11 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		if !ok || present[id] || l.Deactivated {
 			continue
 		}
-		if err := r.deactivate(ctx, id, &l); err != nil {
+		c, ok := r.byContact[l.ContactID]
+		if !ok {
+			continue
+		}
+		if err := r.deactivate(ctx, id, c, &l, "the user was removed from the tenant"); err != nil {
 			return nil, err
 		}
 		r.out.links = append(r.out.links, store.LinkChange{Link: l})
@@ -242,7 +236,7 @@ type reconcileRun struct {
 
 // keep handles a user with a contact: link it if new, mirror its enabled state onto the
 // contact, and fill the contact's fields.
-func (r *reconcileRun) keep(ctx context.Context, ix *match.Index, u tenantsync.User, res match.Result, link store.ContactLink, hasLink bool) error {
+func (r *reconcileRun) keep(ctx context.Context, u tenantsync.User, res match.Result, link store.ContactLink, hasLink bool) error {
 	c, ok := r.byContact[res.ContactID]
 	if !ok {
 		// The link points at a contact the PSA no longer has; leave it for a person.
@@ -252,41 +246,33 @@ func (r *reconcileRun) keep(ctx context.Context, ix *match.Index, u tenantsync.U
 	changed := false
 	if !hasLink || link.ContactID != res.ContactID {
 		l = store.ContactLink{TenantID: r.rec.ID, ObjectID: u.ObjectID, ClientID: r.rec.ClientID, ContactID: res.ContactID, LinkedAt: r.now}
-		ix.Remember(match.Link{User: match.IdentityOf(u), ContactID: res.ContactID})
 		changed = true
 		r.out.report.Linked++
 		r.event(EventContactLinked, u.ObjectID, c.ID, string(res.Via))
 	}
 	switch {
 	case !u.AccountEnabled && !l.Deactivated:
-		if c.Active {
-			if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false); err != nil {
-				return err
-			}
-			c.Active = false
-			l.Deactivated = true
-			changed = true
-			r.out.report.Deactivated++
-			r.event(EventContactDeactivated, u.ObjectID, c.ID, "the user's sign-in is blocked")
+		if err := r.deactivate(ctx, u.ObjectID, c, &l, "the user's sign-in is blocked"); err != nil {
+			return err
 		}
+		changed = true
 	case u.AccountEnabled && l.Deactivated:
 		if !c.Active {
 			if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, true); err != nil {
 				return err
 			}
-			c.Active = true
 			r.out.report.Reactivated++
 			r.event(EventContactReactivated, u.ObjectID, c.ID, "the user is back")
 		}
 		l.Deactivated = false
 		changed = true
 	}
-	if merged, diff := mergeContact(c, u, r.e.cfg.UpdateContacts); diff {
+	if merged, fields := match.ApplyUser(c, u, r.e.cfg.UpdateContacts); len(fields) > 0 {
 		if err := r.e.contacts.UpdateContact(ctx, merged); err != nil {
 			return err
 		}
 		r.out.report.Updated++
-		r.event(EventContactUpdated, u.ObjectID, c.ID, "")
+		r.event(EventContactUpdated, u.ObjectID, c.ID, strings.Join(fields, ", "))
 	}
 	if changed {
 		r.out.links = append(r.out.links, store.LinkChange{Link: l})
@@ -294,36 +280,50 @@ func (r *reconcileRun) keep(ctx context.Context, ix *match.Index, u tenantsync.U
 	return nil
 }
 
-func (r *reconcileRun) create(ctx context.Context, ix *match.Index, u tenantsync.User) error {
-	c, _ := mergeContact(tenantsync.Contact{ClientID: r.rec.ClientID, Active: u.AccountEnabled,
-		TenantID: r.rec.ID, ObjectID: u.ObjectID}, u, false)
-	if c.FirstName == "" && c.LastName == "" {
-		c.LastName = u.DisplayName
+// deactivate marks the link of a disabled or removed user deactivated, deactivating its
+// contact in the PSA when it is active. A contact found inactive already is taken over too:
+// it may be this engine's own work from a sync that stopped between the PSA call and the
+// commit, and it must come back when its user does.
+func (r *reconcileRun) deactivate(ctx context.Context, objectID string, c tenantsync.Contact, l *store.ContactLink, why string) error {
+	if c.Active {
+		if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false); err != nil {
+			return err
+		}
+		r.out.report.Deactivated++
+		r.event(EventContactDeactivated, objectID, c.ID, why)
 	}
-	created, err := r.e.contacts.CreateContact(ctx, c)
+	l.Deactivated = true
+	return nil
+}
+
+// review queues a user for a person: several contacts match, or one below the auto-link
+// confidence, or one another user holds. announced says whether the review is open already.
+func (r *reconcileRun) review(u tenantsync.User, res match.Result, announced bool) {
+	cands := res.Candidates
+	if res.Outcome == match.Matched {
+		cands = []string{res.ContactID}
+	}
+	rv := store.Review{TenantID: r.rec.ID, ObjectID: u.ObjectID, ClientID: r.rec.ClientID, Reason: res.Reason}
+	for _, c := range cands {
+		rv.Candidates = append(rv.Candidates, store.ReviewCandidate{ContactID: c, Score: res.Confidence, Reason: string(res.Via)})
+	}
+	r.out.reviews = append(r.out.reviews, rv)
+	r.out.report.Reviews++
+	if !announced {
+		r.out.newReview[u.ObjectID] = true
+	}
+}
+
+func (r *reconcileRun) create(ctx context.Context, u tenantsync.User) error {
+	created, err := r.e.contacts.CreateContact(ctx, newContact(r.rec.ClientID, r.rec.ID, u))
 	if err != nil {
 		return err
 	}
 	r.byContact[created.ID] = created
-	ix.Remember(match.Link{User: match.IdentityOf(u), ContactID: created.ID})
 	r.out.links = append(r.out.links, store.LinkChange{Link: store.ContactLink{TenantID: r.rec.ID, ObjectID: u.ObjectID,
 		ClientID: r.rec.ClientID, ContactID: created.ID, LinkedAt: r.now}})
 	r.out.report.Created++
 	r.event(EventContactCreated, u.ObjectID, created.ID, "")
-	return nil
-}
-
-func (r *reconcileRun) deactivate(ctx context.Context, objectID string, l *store.ContactLink) error {
-	c, ok := r.byContact[l.ContactID]
-	if !ok || !c.Active {
-		return nil
-	}
-	if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false); err != nil {
-		return err
-	}
-	l.Deactivated = true
-	r.out.report.Deactivated++
-	r.event(EventContactDeactivated, objectID, c.ID, "the user was removed from the tenant")
 	return nil
 }
 
@@ -332,44 +332,13 @@ func (r *reconcileRun) event(t EventType, userID, contactID, msg string) {
 		UserID: userID, ContactID: contactID, Message: msg})
 }
 
-// mergeContact fills c from u. A blank M365 value never replaces a contact value; a non-blank
-// one replaces an empty field, and a differing one only when overwrite is set.
-func mergeContact(c tenantsync.Contact, u tenantsync.User, overwrite bool) (tenantsync.Contact, bool) {
-	changed := false
-	set := func(dst *string, v string) {
-		v = strings.TrimSpace(v)
-		if v == "" || *dst == v {
-			return
-		}
-		if *dst == "" || overwrite {
-			*dst = v
-			changed = true
-		}
+// newContact is the contact created for a user of a tenant: the user's details by
+// match.ApplyUser's rule, active as the user is, and named by the display name when the user
+// has neither given name nor surname.
+func newContact(clientID, tenantID string, u tenantsync.User) tenantsync.Contact {
+	c, _ := match.ApplyUser(tenantsync.Contact{ClientID: clientID, Active: u.AccountEnabled, TenantID: tenantID, ObjectID: u.ObjectID}, u, false)
+	if c.FirstName == "" && c.LastName == "" {
+		c.LastName = strings.TrimSpace(u.DisplayName)
 	}
-	set(&c.FirstName, u.GivenName)
-	set(&c.LastName, u.Surname)
-	set(&c.Email, primaryAddress(u))
-	set(&c.JobTitle, u.JobTitle)
-	set(&c.Mobile, u.MobilePhone)
-	if len(u.BusinessPhones) > 0 {
-		set(&c.Phone, u.BusinessPhones[0])
-	}
-	return c, changed
-}
-
-// primaryAddress is the address a contact should carry: the primary SMTP proxy, else mail,
-// else the UPN of a member (a guest's UPN is not an address).
-func primaryAddress(u tenantsync.User) string {
-	for _, p := range u.ProxyAddresses {
-		if strings.HasPrefix(p, "SMTP:") {
-			return strings.TrimPrefix(p, "SMTP:")
-		}
-	}
-	if u.Mail != "" {
-		return u.Mail
-	}
-	if !u.IsGuest() && !match.IsGuestUPN(u.UserPrincipalName) {
-		return u.UserPrincipalName
-	}
-	return ""
+	return c
 }

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/match"
 	"github.com/tenantsync/tenantsync/store"
 )
 
@@ -445,4 +447,115 @@ func TestPeriodicFullReconcileFindsNewPSAContacts(t *testing.T) {
 	rep := h.syncNow("t1")
 	assert.Equal(t, 1, rep.Contacts.Linked)
 	assert.Equal(t, c.ID, h.links("t1")[ft.Users[0].ObjectID].ContactID)
+}
+
+// A sync interrupted after it deactivated a contact in the PSA but before its commit stores no
+// link change; the contact must still come back when its user does.
+func TestInterruptedDeactivationStillReactivates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(h *harness, u tenantsync.User)
+		back   func(h *harness, u tenantsync.User)
+	}{
+		{"disabled", func(h *harness, u tenantsync.User) {
+			u.AccountEnabled = false
+			h.src.PutUser("t1", u)
+		}, func(h *harness, u tenantsync.User) { h.src.PutUser("t1", u) }},
+		{"removed", func(h *harness, u tenantsync.User) { h.src.RemoveUser("t1", u.ObjectID) },
+			func(h *harness, u tenantsync.User) { h.src.PutUser("t1", u) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+			h.src.AddTenant(ft)
+			h.discoverAndLink("t1", "client-1")
+			u := ft.Users[0]
+			contactID := h.links("t1")[u.ObjectID].ContactID
+			require.NotEmpty(t, contactID)
+
+			tc.change(h, u)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			h.contacts.OnSetActive(func(string, bool) { cancel() })
+			h.clock.Advance(DefaultCooldown)
+			_, err := h.eng.SyncNow(ctx, "t1")
+			require.ErrorIs(t, err, tenantsync.ErrIncomplete)
+			h.contacts.OnSetActive(nil)
+			c, _ := h.contacts.Get(contactID)
+			require.False(t, c.Active, "the PSA call happened before the interruption")
+			assert.False(t, h.links("t1")[u.ObjectID].Deactivated, "the interrupted sync stored nothing")
+
+			// The retry finds the contact inactive already, and takes over its deactivation.
+			rep := h.syncNow("t1")
+			assert.Zero(t, rep.Contacts.Deactivated, "the contact is not deactivated twice")
+			assert.True(t, h.links("t1")[u.ObjectID].Deactivated)
+
+			tc.back(h, u)
+			rep = h.syncNow("t1")
+			assert.Equal(t, 1, rep.Contacts.Reactivated)
+			c, _ = h.contacts.Get(contactID)
+			assert.True(t, c.Active, "the user is back, so is the contact")
+		})
+	}
+}
+
+// Two users of one batch matching one contact (a team address both carry) are a person's
+// call: neither is linked, whichever sorts first.
+func TestTwoUsersClaimingOneContactBothGoToReview(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+	team := "team@contoso.example"
+	for i := range 2 {
+		ft.Users[i].Mail = team
+		ft.Users[i].ProxyAddresses = []string{"SMTP:" + team}
+	}
+	h.src.AddTenant(ft)
+	c := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Team", Email: team, Active: true})
+	h.discoverAndLink("t1", "client-1")
+
+	assert.Empty(t, h.links("t1"), "no user was linked to the contested contact")
+	reviews, err := h.st.ListReviews(t.Context(), testAccount, store.ReviewFilter{TenantID: "t1"})
+	require.NoError(t, err)
+	require.Len(t, reviews, 2)
+	for _, rv := range reviews {
+		require.Len(t, rv.Candidates, 1)
+		assert.Equal(t, c.ID, rv.Candidates[0].ContactID)
+		assert.Contains(t, rv.Reason, "several users")
+	}
+	assert.ElementsMatch(t, []string{ft.Users[0].ObjectID, ft.Users[1].ObjectID}, []string{reviews[0].ObjectID, reviews[1].ObjectID})
+	h.sink.WaitFor(t, EventReviewNeeded, "t1", 2)
+
+	// A person's merge settles it: that user links, the other stays queued.
+	_, err = h.eng.ResolveReview(t.Context(), "bob", reviews[0].ID, c.ID)
+	require.NoError(t, err)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Linked)
+	assert.Equal(t, c.ID, h.links("t1")[reviews[0].ObjectID].ContactID)
+	assert.NotContains(t, h.links("t1"), reviews[1].ObjectID)
+	assert.Equal(t, 1, rep.Contacts.Reviews)
+}
+
+// A contact the engine links takes the user's identity, so the PSA can keep the link itself;
+// the update event names the fields it filled.
+func TestLinkedContactTakesTheUsersIdentity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 1)
+	h.src.AddTenant(ft)
+	u := ft.Users[0]
+	c := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Kept", LastName: "Name", Email: u.Mail, Active: true})
+	h.discoverAndLink("t1", "client-1")
+
+	got, _ := h.contacts.Get(c.ID)
+	assert.Equal(t, "t1", got.TenantID)
+	assert.Equal(t, u.ObjectID, got.ObjectID)
+	assert.Equal(t, "Kept", got.FirstName, "a filled field is kept without UpdateContacts")
+	assert.Equal(t, u.JobTitle, got.JobTitle, "an empty field is filled")
+	ev := h.sink.WaitFor(t, EventContactUpdated, "t1", 1)
+	assert.Contains(t, ev[0].Message, match.FieldIdentity)
+	assert.NotContains(t, ev[0].Message, match.FieldFirstName)
 }
