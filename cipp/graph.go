@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/paging"
 )
 
 // GraphHost is the only host CIPP accepts in a ListGraphRequest nextLink.
@@ -143,39 +144,31 @@ func (c *Client) ListGraphRequest(ctx context.Context, tenant string, req GraphR
 	return c.graphSeq(ctx, tenant, req, nil)
 }
 
+// graphSeq is ListGraphRequest with onPage told the running row count after every page (the
+// sync's progress on tenants large enough to page).
 func (c *Client) graphSeq(ctx context.Context, tenant string, req GraphRequest, onPage func(rows int)) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
-		seen := map[string]bool{}
-		next, rows := "", 0
-		for page := 0; ; page++ {
-			if page >= MaxGraphPages {
-				yield(nil, c.newError(tenantsync.ErrLimitExceeded, "ListGraphRequest", tenant, 0, fmt.Sprintf("more than %d pages", MaxGraphPages), ""))
-				return
-			}
+		rows := 0
+		paging.Walk(paging.Bounds{
+			MaxPages: MaxGraphPages,
+			TooMany: func() error {
+				return c.newError(tenantsync.ErrLimitExceeded, "ListGraphRequest", tenant, 0, fmt.Sprintf("more than %d pages", MaxGraphPages),
+					"narrow the request with Filter; a listing this long usually means CIPP keeps returning next links")
+			},
+			Loop: func() error {
+				return c.newError(tenantsync.ErrLimitExceeded, "ListGraphRequest", tenant, 0, "the nextLink repeats: a paging loop", "report the loop; the listing cannot complete")
+			},
+		}, func(next string) ([]json.RawMessage, string, error) {
 			p, err := c.ListGraphRequestPage(ctx, tenant, req, next)
 			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
+				return nil, "", err
 			}
 			rows += len(p.Items)
 			if onPage != nil {
 				onPage(rows)
 			}
-			if p.NextLink == "" {
-				return
-			}
-			if seen[p.NextLink] {
-				yield(nil, c.newError(tenantsync.ErrLimitExceeded, "ListGraphRequest", tenant, 0, "the nextLink repeats: a paging loop", "report the loop; the listing cannot complete"))
-				return
-			}
-			seen[p.NextLink] = true
-			next = p.NextLink
-		}
+			return p.Items, p.NextLink, nil
+		})(yield)
 	}
 }
 
@@ -214,13 +207,13 @@ func (c *Client) GraphUsers(ctx context.Context, tenant string) iter.Seq2[User, 
 
 // GraphDomains returns the tenant's domains with verification state and services.
 func (c *Client) GraphDomains(ctx context.Context, tenant string) ([]Domain, error) {
-	return collect(GraphItems[Domain](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "domains"})))
+	return paging.Collect(GraphItems[Domain](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "domains"})))
 }
 
 // SecureScore returns the tenant's latest secure score, or tenantsync.ErrNotFound when the
 // tenant has none yet.
 func (c *Client) SecureScore(ctx context.Context, tenant string) (SecureScore, error) {
-	scores, err := collect(GraphItems[SecureScore](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "security/secureScores", Top: 1, NoPagination: true})))
+	scores, err := paging.Collect(GraphItems[SecureScore](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "security/secureScores", Top: 1, NoPagination: true})))
 	if err != nil {
 		return SecureScore{}, err
 	}
@@ -238,7 +231,7 @@ func (c *Client) SecureScore(ctx context.Context, tenant string) (SecureScore, e
 
 // SecurityDefaults returns the tenant's security defaults policy.
 func (c *Client) SecurityDefaults(ctx context.Context, tenant string) (SecurityDefaultsPolicy, error) {
-	ps, err := collect(GraphItems[SecurityDefaultsPolicy](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "policies/identitySecurityDefaultsEnforcementPolicy", NoPagination: true})))
+	ps, err := paging.Collect(GraphItems[SecurityDefaultsPolicy](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "policies/identitySecurityDefaultsEnforcementPolicy", NoPagination: true})))
 	if err != nil {
 		return SecurityDefaultsPolicy{}, err
 	}

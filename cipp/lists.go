@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/paging"
 )
 
 // ListTenants returns CIPP's tenant list as CIPP sends it (the partner and AllTenants pseudo
@@ -253,18 +254,6 @@ func listSeq[T any](c *Client, ctx context.Context, op, tenant string, q url.Val
 	}
 }
 
-// collect drains an iterator into a slice, returning nothing but the error on failure.
-func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
-	out := []T{}
-	for v, err := range seq {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
 // ListUsers yields the tenant's users (ListUsers: every Graph page, fetched by CIPP in one call).
 // For very large tenants, GraphUsers pages instead.
 func (c *Client) ListUsers(ctx context.Context, tenant string) iter.Seq2[User, error] {
@@ -273,12 +262,12 @@ func (c *Client) ListUsers(ctx context.Context, tenant string) iter.Seq2[User, e
 
 // Users returns every user of the tenant.
 func (c *Client) Users(ctx context.Context, tenant string) ([]User, error) {
-	return collect(c.ListUsers(ctx, tenant))
+	return paging.Collect(c.ListUsers(ctx, tenant))
 }
 
 // User returns one user by object ID or UPN (ListUsers?UserID=), or tenantsync.ErrNotFound.
 func (c *Client) User(ctx context.Context, tenant, user string) (User, error) {
-	users, err := collect(listSeq[User](c, ctx, "ListUsers", tenant, url.Values{"UserID": {user}}))
+	users, err := paging.Collect(listSeq[User](c, ctx, "ListUsers", tenant, url.Values{"UserID": {user}}))
 	if err != nil {
 		return User{}, err
 	}
@@ -297,7 +286,7 @@ func (c *Client) ListMailboxes(ctx context.Context, tenant string) iter.Seq2[Mai
 
 // Mailboxes returns every mailbox of the tenant.
 func (c *Client) Mailboxes(ctx context.Context, tenant string) ([]Mailbox, error) {
-	return collect(c.ListMailboxes(ctx, tenant))
+	return paging.Collect(c.ListMailboxes(ctx, tenant))
 }
 
 // ListDevices yields the tenant's Intune managed devices.
@@ -307,7 +296,7 @@ func (c *Client) ListDevices(ctx context.Context, tenant string) iter.Seq2[Devic
 
 // Devices returns every managed device of the tenant.
 func (c *Client) Devices(ctx context.Context, tenant string) ([]Device, error) {
-	return collect(c.ListDevices(ctx, tenant))
+	return paging.Collect(c.ListDevices(ctx, tenant))
 }
 
 // ListDomains yields the tenant's domains (id, isDefault, isInitial only; GraphDomains adds
@@ -318,7 +307,7 @@ func (c *Client) ListDomains(ctx context.Context, tenant string) iter.Seq2[Domai
 
 // Domains returns every domain of the tenant.
 func (c *Client) Domains(ctx context.Context, tenant string) ([]Domain, error) {
-	return collect(c.ListDomains(ctx, tenant))
+	return paging.Collect(c.ListDomains(ctx, tenant))
 }
 
 // ListLicenses yields the tenant's subscribed SKUs (CIPP hides free SKUs on its exclusion list).
@@ -328,7 +317,7 @@ func (c *Client) ListLicenses(ctx context.Context, tenant string) iter.Seq2[Lice
 
 // Licenses returns every subscribed SKU of the tenant.
 func (c *Client) Licenses(ctx context.Context, tenant string) ([]License, error) {
-	return collect(c.ListLicenses(ctx, tenant))
+	return paging.Collect(c.ListLicenses(ctx, tenant))
 }
 
 // ListMFAUsers yields every user's MFA state.
@@ -338,7 +327,7 @@ func (c *Client) ListMFAUsers(ctx context.Context, tenant string) iter.Seq2[MFAU
 
 // MFAUsers returns every user's MFA state.
 func (c *Client) MFAUsers(ctx context.Context, tenant string) ([]MFAUser, error) {
-	return collect(c.ListMFAUsers(ctx, tenant))
+	return paging.Collect(c.ListMFAUsers(ctx, tenant))
 }
 
 // ListConditionalAccessPolicies yields the tenant's conditional access policies. CIPP swallows
@@ -349,7 +338,7 @@ func (c *Client) ListConditionalAccessPolicies(ctx context.Context, tenant strin
 
 // ConditionalAccessPolicies returns every conditional access policy of the tenant.
 func (c *Client) ConditionalAccessPolicies(ctx context.Context, tenant string) ([]CAPolicy, error) {
-	return collect(c.ListConditionalAccessPolicies(ctx, tenant))
+	return paging.Collect(c.ListConditionalAccessPolicies(ctx, tenant))
 }
 
 // Me returns the API client's identity and effective permissions (/api/me): a cheap check of

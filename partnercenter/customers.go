@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/paging"
 	"github.com/tenantsync/tenantsync/internal/transport"
 )
 
@@ -79,51 +80,30 @@ func nextToken(col customerCollection) string {
 // ListCustomers iterates over every customer, page by page. It stops after yielding the first
 // error; a listing that ends in an error is incomplete, not short.
 func (c *Client) ListCustomers(ctx context.Context) iter.Seq2[Customer, error] {
-	return func(yield func(Customer, error) bool) {
-		token := ""
-		seen := map[string]bool{}
-		for pages := 0; ; pages++ {
-			if pages >= c.cfg.MaxPages {
-				yield(Customer{}, &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: Service, Op: "ListCustomers",
-					Message: fmt.Sprintf("more than %d pages", c.cfg.MaxPages),
-					Hint:    "raise Config.MaxPages if the partner really has that many customers"})
-				return
-			}
-			page, err := c.ListCustomersPage(ctx, token)
-			if err != nil {
-				yield(Customer{}, err)
-				return
-			}
-			for _, cu := range page.Customers {
-				if !yield(cu, nil) {
-					return
-				}
-			}
-			if page.ContinuationToken == "" {
-				return
-			}
-			if seen[page.ContinuationToken] {
-				yield(Customer{}, &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: Service, Op: "ListCustomers",
-					Message: "the continuation token repeated (paging loop)",
-					Hint:    "Partner Center returned a token it had already returned; retry the listing later"})
-				return
-			}
-			seen[page.ContinuationToken] = true
-			token = page.ContinuationToken
+	return paging.Walk(paging.Bounds{
+		MaxPages: c.cfg.MaxPages,
+		TooMany: func() error {
+			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: Service, Op: "ListCustomers",
+				Message: fmt.Sprintf("more than %d pages", c.cfg.MaxPages),
+				Hint:    "raise Config.MaxPages if the partner really has that many customers"}
+		},
+		Loop: func() error {
+			return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: Service, Op: "ListCustomers",
+				Message: "the continuation token repeated (paging loop)",
+				Hint:    "Partner Center returned a token it had already returned; retry the listing later"}
+		},
+	}, func(token string) ([]Customer, string, error) {
+		page, err := c.ListCustomersPage(ctx, token)
+		if err != nil {
+			return nil, "", err
 		}
-	}
+		return page.Customers, page.ContinuationToken, nil
+	})
 }
 
 // AllCustomers collects ListCustomers; on error it returns nil and the error, never a partial list.
 func (c *Client) AllCustomers(ctx context.Context) ([]Customer, error) {
-	var out []Customer
-	for cu, err := range c.ListCustomers(ctx) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cu)
-	}
-	return out, nil
+	return paging.Collect(c.ListCustomers(ctx))
 }
 
 func checkTenantID(op, id string) error {

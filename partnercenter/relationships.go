@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/paging"
 	"github.com/tenantsync/tenantsync/internal/transport"
 )
 
@@ -57,51 +58,30 @@ func (c *Client) ListRelationshipsPage(ctx context.Context, next string) (*Relat
 // ListRelationships iterates over every GDAP relationship of the partner, Microsoft-led ones
 // included (see Relationship.MicrosoftLed). It stops after yielding the first error.
 func (c *Client) ListRelationships(ctx context.Context) iter.Seq2[Relationship, error] {
-	return func(yield func(Relationship, error) bool) {
-		next := ""
-		seen := map[string]bool{}
-		for pages := 0; ; pages++ {
-			if pages >= c.cfg.MaxPages {
-				yield(Relationship{}, &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: "graph", Op: "ListRelationships",
-					Message: fmt.Sprintf("more than %d pages", c.cfg.MaxPages),
-					Hint:    "raise Config.MaxPages if the partner really has that many relationships"})
-				return
-			}
-			page, err := c.ListRelationshipsPage(ctx, next)
-			if err != nil {
-				yield(Relationship{}, err)
-				return
-			}
-			for _, r := range page.Relationships {
-				if !yield(r, nil) {
-					return
-				}
-			}
-			if page.NextLink == "" {
-				return
-			}
-			if seen[page.NextLink] {
-				yield(Relationship{}, &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: "graph", Op: "ListRelationships",
-					Message: "the next link repeated (paging loop)",
-					Hint:    "Graph returned a link it had already returned; retry the listing later"})
-				return
-			}
-			seen[page.NextLink] = true
-			next = page.NextLink
+	return paging.Walk(paging.Bounds{
+		MaxPages: c.cfg.MaxPages,
+		TooMany: func() error {
+			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: "graph", Op: "ListRelationships",
+				Message: fmt.Sprintf("more than %d pages", c.cfg.MaxPages),
+				Hint:    "raise Config.MaxPages if the partner really has that many relationships"}
+		},
+		Loop: func() error {
+			return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: "graph", Op: "ListRelationships",
+				Message: "the next link repeated (paging loop)",
+				Hint:    "Graph returned a link it had already returned; retry the listing later"}
+		},
+	}, func(next string) ([]Relationship, string, error) {
+		page, err := c.ListRelationshipsPage(ctx, next)
+		if err != nil {
+			return nil, "", err
 		}
-	}
+		return page.Relationships, page.NextLink, nil
+	})
 }
 
 // AllRelationships collects ListRelationships; on error it returns nil and the error.
 func (c *Client) AllRelationships(ctx context.Context) ([]Relationship, error) {
-	var out []Relationship
-	for r, err := range c.ListRelationships(ctx) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return paging.Collect(c.ListRelationships(ctx))
 }
 
 // GDAPCustomers lists every relationship and merges them per customer (see MergeRelationships):

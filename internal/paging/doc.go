@@ -1,0 +1,17 @@
+// Package paging walks the cursor-paged listings of the service clients (Partner Center's
+// continuation tokens, Graph's and CIPP's next links) the one way the SDK's rules allow: a
+// bounded number of pages, a repeated cursor refused as a paging loop instead of followed, and
+// a listing that fails part-way reported as the error, never as a shorter list.
+//
+//	seq := paging.Walk(paging.Bounds{MaxPages: 1000, TooMany: tooMany, Loop: loop},
+//		func(cursor string) ([]Customer, string, error) {
+//			page, err := c.ListCustomersPage(ctx, cursor)
+//			if err != nil {
+//				return nil, "", err
+//			}
+//			return page.Customers, page.ContinuationToken, nil
+//		})
+//	all, err := paging.Collect(seq) // every customer, or nil and the error
+//
+// Each service client builds the errors itself, so they name its service, operation and hint.
+package paging

@@ -1,0 +1,65 @@
+package paging
+
+import "iter"
+
+// Bounds says how a listing ends when the service will not end it. The errors come from the
+// service client so that they carry its service name, operation and hint.
+type Bounds struct {
+	// MaxPages is the most pages fetched; wanting one more is the error TooMany returns.
+	MaxPages int
+	// TooMany is the error for a listing longer than MaxPages.
+	TooMany func() error
+	// Loop is the error for a next cursor the service already returned: following it would
+	// fetch the same pages again until MaxPages.
+	Loop func() error
+}
+
+// Walk yields the items of a cursor-paged listing. fetch gets "" for the first page, then the
+// next cursor of the page before; a page with no next cursor is the last. Walk stops after
+// yielding the first error (fetch's, TooMany's or Loop's), so a listing that fails never reads
+// as a shorter one, and it fetches no further page once the consumer stops.
+func Walk[T any](b Bounds, fetch func(cursor string) (items []T, next string, err error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		seen := map[string]bool{}
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages >= b.MaxPages {
+				yield(zero, b.TooMany())
+				return
+			}
+			items, next, err := fetch(cursor)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if next == "" {
+				return
+			}
+			if seen[next] {
+				yield(zero, b.Loop())
+				return
+			}
+			seen[next] = true
+			cursor = next
+		}
+	}
+}
+
+// Collect drains seq into a slice: every item (an empty, non-nil slice when there are none), or
+// nil and the first error, never a part of the listing.
+func Collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	out := []T{}
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
