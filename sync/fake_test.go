@@ -22,11 +22,14 @@ const (
 	FakeUnavailable
 	// FakeCursorExpired answers Unavailable with ErrCursorExpired when a cursor is given.
 	FakeCursorExpired
+	// FakeDelta gives mailboxes a cursor and answers from it with changes, as Graph's users
+	// delta does; without it mailboxes are listed in full every time.
+	FakeDelta
 )
 
 // FakeSource is an in-memory tenantsync.Source whose answers a test sets per tenant and kind.
 // It pages every kind, calls OnPage between pages and OnKind between kinds (so a test can cancel
-// a sync at either point), and supports delta cursors for users.
+// a sync at either point), and supports delta cursors for users (and mailboxes, with FakeDelta).
 type FakeSource struct {
 	name string
 
@@ -62,6 +65,7 @@ type FakeTenant struct {
 
 type fakeChange struct {
 	seq     int
+	kind    tenantsync.Kind
 	id      string
 	removed bool
 }
@@ -129,28 +133,79 @@ func (f *FakeSource) SetMode(tenantID string, kind tenantsync.Kind, mode FakeMod
 
 // PutUser adds or replaces a user and records the change for delta queries.
 func (f *FakeSource) PutUser(tenantID string, u tenantsync.User) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t := f.tenants[tenantID]
 	u.TenantID = tenantID
-	i := slices.IndexFunc(t.Users, func(x tenantsync.User) bool { return x.ObjectID == u.ObjectID })
-	if i >= 0 {
-		t.Users[i] = u
-	} else {
-		t.Users = append(t.Users, u)
-	}
-	t.seq++
-	t.changes = append(t.changes, fakeChange{seq: t.seq, id: u.ObjectID})
+	f.put(tenantID, tenantsync.KindUsers, u.ObjectID, func(t *FakeTenant) { t.Users = upsert(t.Users, u, userID) })
 }
 
 // RemoveUser deletes a user and records the removal for delta queries.
 func (f *FakeSource) RemoveUser(tenantID, objectID string) {
+	f.remove(tenantID, tenantsync.KindUsers, objectID, func(t *FakeTenant) { t.Users = drop(t.Users, objectID, userID) })
+}
+
+// PutMailbox adds or replaces a mailbox and records the change for delta queries.
+func (f *FakeSource) PutMailbox(tenantID string, m tenantsync.Mailbox) {
+	m.TenantID = tenantID
+	f.put(tenantID, tenantsync.KindMailboxes, m.ObjectID, func(t *FakeTenant) { t.Mailboxes = upsert(t.Mailboxes, m, mailboxID) })
+}
+
+// RemoveMailbox deletes a mailbox and records the removal for delta queries.
+func (f *FakeSource) RemoveMailbox(tenantID, objectID string) {
+	f.remove(tenantID, tenantsync.KindMailboxes, objectID, func(t *FakeTenant) { t.Mailboxes = drop(t.Mailboxes, objectID, mailboxID) })
+}
+
+func (f *FakeSource) put(tenantID string, k tenantsync.Kind, id string, apply func(*FakeTenant)) {
+	f.change(tenantID, fakeChange{kind: k, id: id}, apply)
+}
+
+func (f *FakeSource) remove(tenantID string, k tenantsync.Kind, id string, apply func(*FakeTenant)) {
+	f.change(tenantID, fakeChange{kind: k, id: id, removed: true}, apply)
+}
+
+func (f *FakeSource) change(tenantID string, c fakeChange, apply func(*FakeTenant)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t := f.tenants[tenantID]
-	t.Users = slices.DeleteFunc(t.Users, func(x tenantsync.User) bool { return x.ObjectID == objectID })
+	apply(t)
 	t.seq++
-	t.changes = append(t.changes, fakeChange{seq: t.seq, id: objectID, removed: true})
+	c.seq = t.seq
+	t.changes = append(t.changes, c)
+}
+
+func userID(u tenantsync.User) string       { return u.ObjectID }
+func mailboxID(m tenantsync.Mailbox) string { return m.ObjectID }
+
+func upsert[T any](items []T, v T, id func(T) string) []T {
+	if i := slices.IndexFunc(items, func(x T) bool { return id(x) == id(v) }); i >= 0 {
+		items[i] = v
+		return items
+	}
+	return append(items, v)
+}
+
+func drop[T any](items []T, objectID string, id func(T) string) []T {
+	return slices.DeleteFunc(items, func(x T) bool { return id(x) == objectID })
+}
+
+// since answers a kind from a cursor: the items changed after it (as they are now) and the
+// IDs removed after it, the latest change of each item winning. ok is false without a cursor.
+func since[T any](t *FakeTenant, k tenantsync.Kind, cursor string, items []T, id func(T) string) (changed []T, removed []string, ok bool) {
+	after, ok := parseFakeCursor(cursor)
+	if !ok {
+		return nil, nil, false
+	}
+	seen := map[string]bool{}
+	for _, c := range slices.Backward(t.changes) {
+		if c.kind != k || c.seq <= after || seen[c.id] {
+			continue
+		}
+		seen[c.id] = true
+		if c.removed {
+			removed = append(removed, c.id)
+		} else if i := slices.IndexFunc(items, func(x T) bool { return id(x) == c.id }); i >= 0 {
+			changed = append(changed, items[i])
+		}
+	}
+	return changed, removed, true
 }
 
 // Calls returns the fetch requests received so far.
@@ -232,28 +287,24 @@ func (f *FakeSource) fetchKind(ctx context.Context, t *FakeTenant, k tenantsync.
 	switch k {
 	case tenantsync.KindUsers:
 		kr.Cursor = fmt.Sprintf("%s:%d", t.Tenant.ID, t.seq)
-		if since, ok := parseFakeCursor(cursor); ok {
+		var delta bool
+		if kr.Users, kr.Removed, delta = since(t, k, cursor, t.Users, userID); delta {
 			kr.Mode = tenantsync.Changes
-			seen := map[string]bool{}
-			for _, c := range slices.Backward(t.changes) {
-				if c.seq <= since || seen[c.id] {
-					continue
-				}
-				seen[c.id] = true
-				if c.removed {
-					kr.Removed = append(kr.Removed, c.id)
-					continue
-				}
-				if i := slices.IndexFunc(t.Users, func(u tenantsync.User) bool { return u.ObjectID == c.id }); i >= 0 {
-					kr.Users = append(kr.Users, t.Users[i])
-				}
-			}
 		} else {
 			kr.Users = slices.Clone(t.Users)
 		}
 		items = len(kr.Users)
 	case tenantsync.KindMailboxes:
-		kr.Mailboxes = slices.Clone(t.Mailboxes)
+		var delta bool
+		if mode == FakeDelta {
+			kr.Cursor = fmt.Sprintf("%s:%d", t.Tenant.ID, t.seq)
+			kr.Mailboxes, kr.Removed, delta = since(t, k, cursor, t.Mailboxes, mailboxID)
+		}
+		if delta {
+			kr.Mode = tenantsync.Changes
+		} else {
+			kr.Mailboxes = slices.Clone(t.Mailboxes)
+		}
 		items = len(kr.Mailboxes)
 	case tenantsync.KindDevices:
 		kr.Devices = slices.Clone(t.Devices)

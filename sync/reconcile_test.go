@@ -559,3 +559,55 @@ func TestLinkedContactTakesTheUsersIdentity(t *testing.T) {
 	assert.Contains(t, ev[0].Message, match.FieldIdentity)
 	assert.NotContains(t, ev[0].Message, match.FieldFirstName)
 }
+
+// With mailboxes answered as changes (Graph's users-delta mode), reconcile, auto-create and
+// billing read every user's mailbox type from the merged mirror: an empty change set does
+// not make a shared mailbox or a room look like a person, nor the types unknown.
+func TestMailboxChangesKeepTheMirroredTypes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeDelta, nil)
+	h.discoverAndLink("t1", "client-1")
+	require.Len(t, h.contacts.All(), 3)
+	cursors, err := h.st.Cursors(t.Context(), testAccount, "t1")
+	require.NoError(t, err)
+	require.NotEmpty(t, cursors[tenantsync.KindMailboxes])
+
+	// A person and a licensed shared mailbox arrive; the change sets carry only them.
+	newcomer := person("t1-u900", "Nina", "New", "contoso.example")
+	h.src.PutUser("t1", newcomer)
+	h.src.PutMailbox("t1", tenantsync.Mailbox{ObjectID: newcomer.ObjectID, PrimarySMTPAddress: newcomer.Mail, Type: tenantsync.MailboxUser})
+	sales := tenantsync.User{ObjectID: "t1-sales", UserPrincipalName: "sales@contoso.example", DisplayName: "Sales",
+		Mail: "sales@contoso.example", AccountEnabled: true, UserType: "Member", AssignedSKUs: []string{"sku-e3"}}
+	h.src.PutUser("t1", sales)
+	h.src.PutMailbox("t1", tenantsync.Mailbox{ObjectID: sales.ObjectID, PrimarySMTPAddress: sales.Mail, Type: tenantsync.MailboxShared})
+	rep := h.syncNow("t1")
+	require.Equal(t, tenantsync.Changes, rep.Kinds[tenantsync.KindMailboxes].Mode)
+	assert.Equal(t, 2, rep.Kinds[tenantsync.KindMailboxes].Fetched)
+	assert.Equal(t, ContactReport{Created: 1, Excluded: 1}, rep.Contacts, "types are known: no deferral, the shared mailbox excluded")
+	assert.Contains(t, h.links("t1"), newcomer.ObjectID)
+
+	// A full pass over unchanged users, with an empty mailbox change set.
+	h.clock.Advance(DefaultFullReconcile)
+	rep = h.syncNow("t1")
+	require.Equal(t, tenantsync.Changes, rep.Kinds[tenantsync.KindMailboxes].Mode)
+	require.Zero(t, rep.Kinds[tenantsync.KindMailboxes].Fetched)
+	assert.Equal(t, ContactReport{Excluded: 4}, rep.Contacts, "shared, room, sales and the guest stay excluded")
+	assert.Len(t, h.contacts.All(), 4)
+	for _, id := range []string{"t1-shared", "t1-room", sales.ObjectID} {
+		assert.NotContains(t, h.links("t1"), id)
+	}
+
+	got, err := h.eng.BillableUsers(t.Context(), "client-1")
+	require.NoError(t, err)
+	assert.True(t, got.Complete)
+	assert.Equal(t, 4, got.Billable, "four licensed people; the licensed shared mailbox is not billed")
+
+	// A removed mailbox leaves the mirror through the change set.
+	h.src.RemoveMailbox("t1", sales.ObjectID)
+	h.syncNow("t1")
+	mbx, err := h.st.ReadKind(t.Context(), testAccount, "t1", tenantsync.KindMailboxes)
+	require.NoError(t, err)
+	assert.False(t, slices.ContainsFunc(mbx.Mailboxes, func(m tenantsync.Mailbox) bool { return m.ObjectID == sales.ObjectID }))
+}
