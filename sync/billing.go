@@ -50,8 +50,9 @@ type BillingCount struct {
 	ClientID  string
 	Billable  int
 	PerTenant map[string]int
-	// Complete is false when a linked tenant's users were never listed: the count is then a
-	// lower bound, not a figure to invoice.
+	// Complete is false when a linked tenant's users were never listed (the count is then too
+	// low), or its mailboxes were never listed while the definition excludes non-persons (a
+	// licensed shared mailbox then counts as a person): either way not a figure to invoice.
 	Complete bool
 }
 
@@ -71,7 +72,9 @@ func (e *Engine) BillableUsers(ctx context.Context, clientID string) (BillingCou
 		if err != nil && !isNotFound(err) {
 			return out, err
 		}
-		if _, ok := st.Counts[tenantsync.KindUsers]; !ok {
+		_, usersListed := st.Counts[tenantsync.KindUsers]
+		_, typesListed := st.Counts[tenantsync.KindMailboxes]
+		if !usersListed || (!typesListed && !e.cfg.Billing.IncludeNonPerson) {
 			out.Complete = false
 		}
 		users, err := e.st.ReadKind(ctx, e.account, rec.ID, tenantsync.KindUsers)

@@ -417,6 +417,30 @@ func TestBillingIncompleteBeforeTheFirstListing(t *testing.T) {
 	assert.False(t, got.Complete)
 }
 
+// Until mailbox types are known a licensed shared mailbox looks like a person, so the count
+// is not offered as complete.
+func TestBillingIncompleteWithoutMailboxTypes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+	ft.Users[2].AssignedSKUs = []string{"sku-e3"} // the shared mailbox holds a licence
+	require.Equal(t, "t1-shared", ft.Users[2].ObjectID)
+	h.src.AddTenant(ft)
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeUnavailable, tenantsync.Errorf(tenantsync.ErrForbidden, "grant Exchange Administrator", "no"))
+	h.discoverAndLink("t1", "client-1")
+	got, err := h.eng.BillableUsers(t.Context(), "client-1")
+	require.NoError(t, err)
+	assert.False(t, got.Complete)
+	assert.Equal(t, 3, got.Billable, "the shared mailbox cannot be told apart yet")
+
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeAuto, nil)
+	h.syncNow("t1")
+	got, err = h.eng.BillableUsers(t.Context(), "client-1")
+	require.NoError(t, err)
+	assert.True(t, got.Complete)
+	assert.Equal(t, 2, got.Billable)
+}
+
 func TestStatusShowsProgressWhileRunning(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
