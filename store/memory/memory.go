@@ -180,11 +180,7 @@ func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Con
 	if err != nil {
 		return store.Connection{}, err
 	}
-	cs, err := kit.OpenConnections(ctx, s.keys, acct, sc)
-	if err != nil {
-		return store.Connection{}, err
-	}
-	return cs[0], nil
+	return kit.OpenConnection(ctx, s.keys, acct, sc)
 }
 
 // ListConnections implements store.Connections.

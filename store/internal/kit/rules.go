@@ -349,3 +349,12 @@ func OpenConnections(ctx context.Context, keys store.KeyProvider, account string
 	}
 	return out, nil
 }
+
+// OpenConnection is OpenConnections for one connection.
+func OpenConnection(ctx context.Context, keys store.KeyProvider, account string, sc SealedConnection) (store.Connection, error) {
+	cs, err := OpenConnections(ctx, keys, account, sc)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	return cs[0], nil
+}

@@ -248,11 +248,7 @@ func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Con
 	if err != nil {
 		return store.Connection{}, err
 	}
-	cs, err := kit.OpenConnections(ctx, s.keys, acct, cr)
-	if err != nil {
-		return store.Connection{}, err
-	}
-	return cs[0], nil
+	return kit.OpenConnection(ctx, s.keys, acct, cr)
 }
 
 // ListConnections implements store.Connections.
