@@ -586,3 +586,38 @@ func TestDefaultKindsForNewTenants(t *testing.T) {
 	require.Len(t, calls, 1)
 	assert.Equal(t, []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindSubscriptions}, calls[0].Kinds)
 }
+
+// A tenant unlinked with its data kept and linked to another client is matched against that
+// client's contacts; the old client's contacts and links are left as they are.
+func TestRelinkToAnotherClientMatchesItsContacts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.AutoCreate = false })
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+	h.src.AddTenant(ft)
+	u := ft.Users[0]
+	old := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Old", Email: u.Mail, Active: true})
+	h.discoverAndLink("t1", "client-1")
+	require.Equal(t, old.ID, h.links("t1")[u.ObjectID].ContactID)
+
+	ctx := t.Context()
+	require.NoError(t, h.eng.Unlink(ctx, "alice", "t1", store.UnlinkKeep))
+	moved := h.contacts.Add(tenantsync.Contact{ClientID: "client-2", FirstName: "New", Email: u.Mail, Active: true})
+	h.clock.Advance(time.Minute)
+	require.NoError(t, h.eng.Link(ctx, "alice", "t1", "client-2"))
+	require.NoError(t, h.eng.Wait(ctx))
+
+	require.Nil(t, h.state("t1").LastError)
+	l := h.links("t1")[u.ObjectID]
+	assert.Equal(t, moved.ID, l.ContactID, "the user is linked to the new client's contact")
+	assert.Equal(t, "client-2", l.ClientID)
+	c, _ := h.contacts.Get(old.ID)
+	assert.True(t, c.Active, "the old client's contact is not touched")
+
+	// A user removed later deactivates only the new client's contact.
+	h.src.RemoveUser("t1", u.ObjectID)
+	h.syncNow("t1")
+	c, _ = h.contacts.Get(old.ID)
+	assert.True(t, c.Active)
+	c, _ = h.contacts.Get(moved.ID)
+	assert.False(t, c.Active)
+}

@@ -122,7 +122,9 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	}
 
 	// Links of every tenant of the client, so a contact linked to a user of a sibling tenant is
-	// not offered to a user of this one.
+	// not offered to a user of this one. Links and merges made for another client (before the
+	// tenant was unlinked, its data kept, and linked again elsewhere) point at contacts this
+	// client does not have: they neither bind a user nor deactivate anything.
 	tenants, err := e.st.ListTenants(ctx, e.account)
 	if err != nil {
 		return nil, err
@@ -138,6 +140,9 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 			return nil, err
 		}
 		for _, l := range ls {
+			if l.ClientID != rec.ClientID {
+				continue
+			}
 			mlinks = append(mlinks, match.Link{User: match.Identity{TenantID: l.TenantID, ObjectID: l.ObjectID}, ContactID: l.ContactID})
 			if t.ID == rec.ID {
 				own[l.ObjectID] = l
@@ -150,6 +155,9 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	}
 	mmerges := make([]match.Merge, 0, len(merges))
 	for _, m := range merges {
+		if m.ClientID != rec.ClientID {
+			continue
+		}
 		mmerges = append(mmerges, match.Merge{User: match.Identity{TenantID: m.TenantID, ObjectID: m.ObjectID}, ContactID: m.ContactID, By: m.DecidedBy})
 	}
 	reviews, err := e.st.ListReviews(ctx, e.account, store.ReviewFilter{TenantID: rec.ID, IncludeResolved: true})
