@@ -19,29 +19,20 @@ func cippToken(s *Server, c Credentials) string {
 	return tok
 }
 
-// cippDo calls the fake CIPP and returns status, content type and body.
+// cippDo calls the fake CIPP, with body as JSON when it is not nil, and returns status, content
+// type and body.
 func cippDo(t *testing.T, s *Server, method, path, token string, body any) (int, string, []byte) {
 	t.Helper()
 	var rd io.Reader
+	var header map[string]string
 	if body != nil {
 		b, err := json.Marshal(body)
 		require.NoError(t, err)
 		rd = bytes.NewReader(b)
+		header = map[string]string{"Content-Type": "application/json"}
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, s.CIPPURL()+path, rd)
-	require.NoError(t, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.HTTPClient().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+	status, h, b := send(t, s, method, s.CIPPURL()+path, token, header, rd)
+	return status, h.Get("Content-Type"), b
 }
 
 func cippManaged(t *testing.T, s *Server) *Tenant {

@@ -1,8 +1,6 @@
 package testserver
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -59,19 +57,8 @@ func graphToken(s *Server, tenant, user string) string {
 
 func gdapGet(t *testing.T, s *Server, rawURL, token string) (int, http.Header, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, nil)
-	require.NoError(t, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := s.HTTPClient().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var body map[string]any
-	require.NoError(t, json.Unmarshal(b, &body), string(b))
-	return resp.StatusCode, resp.Header, body
+	status, h, b := send(t, s, http.MethodGet, rawURL, token, nil, nil)
+	return status, h, jsonObject(t, b)
 }
 
 func TestGDAPEndpoints(t *testing.T) {

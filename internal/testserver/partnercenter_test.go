@@ -1,10 +1,8 @@
 package testserver
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,22 +16,8 @@ func pcTestToken(s *Server, user string, audience string) string {
 
 func pcDo(t *testing.T, s *Server, method, path, token string, header map[string]string, body string) (int, http.Header, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, s.PartnerCenterURL()+path, bytes.NewReader([]byte(body)))
-	require.NoError(t, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := s.HTTPClient().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out map[string]any
-	require.NoError(t, json.Unmarshal(b, &out), string(b))
-	return resp.StatusCode, resp.Header, out
+	status, h, b := send(t, s, method, s.PartnerCenterURL()+path, token, header, strings.NewReader(body))
+	return status, h, jsonObject(t, b)
 }
 
 func TestPartnerCenterEndpoints(t *testing.T) {
