@@ -331,6 +331,28 @@ func TestKindSwitches(t *testing.T) {
 	assert.Empty(t, reps)
 }
 
+// With the mailboxes kind off, creation is off rather than waiting: no user is reported
+// deferred, and delta syncs stay delta syncs instead of a full pass each time.
+func TestMailboxesOffTurnsCreationOffWithoutDeferring(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
+	ctx := t.Context()
+	_, err := h.eng.Discover(ctx)
+	require.NoError(t, err)
+	require.NoError(t, h.eng.SetKinds(ctx, "t1", []tenantsync.Kind{tenantsync.KindUsers}))
+	require.NoError(t, h.eng.Link(ctx, "alice", "t1", "client-1"))
+	require.NoError(t, h.eng.Wait(ctx))
+	assert.Empty(t, h.contacts.All())
+
+	h.src.PutUser("t1", person("t1-u900", "Nina", "New", "contoso.example"))
+	rep := h.syncNow("t1")
+	assert.Equal(t, ContactReport{}, rep.Contacts, "nothing created, nothing reported waiting")
+	rep = h.syncNow("t1")
+	assert.Equal(t, ContactReport{}, rep.Contacts, "the unchanged tenant is not walked again")
+	assert.Empty(t, h.contacts.All())
+}
+
 func TestDomainsFillEmptyClientDomainsAndAreAnnounced(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

@@ -60,12 +60,12 @@ func (e *Engine) userView(ctx context.Context, tenantID string, kr *tenantsync.K
 	return out, nil
 }
 
-// mailboxTypes returns each user's mailbox type, and whether the types are known at all: the
-// kind must be enabled and have been listed once, or a shared mailbox would look like a person.
+// mailboxTypes returns each user's mailbox type from the mirror as it will be after the
+// commit, and whether the types are known at all: the kind must have been listed once, or a
+// shared mailbox would look like a person.
 func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult) (map[string]tenantsync.MailboxType, bool, error) {
 	types := map[string]tenantsync.MailboxType{}
 	kr := results[tenantsync.KindMailboxes]
-	enabled := slices.Contains(e.kindsFor(rec), tenantsync.KindMailboxes)
 	_, listedBefore := state.Counts[tenantsync.KindMailboxes]
 	if kr == nil || kr.Mode == tenantsync.Changes {
 		cur, err := e.st.ReadKind(ctx, e.account, rec.ID, tenantsync.KindMailboxes)
@@ -84,7 +84,7 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 			types[m.ObjectID] = m.Type
 		}
 	}
-	return types, enabled && (kr != nil || listedBefore), nil
+	return types, kr != nil || listedBefore, nil
 }
 
 // reconcile matches the tenant's users with the client's contacts: it links, creates, queues
@@ -112,6 +112,8 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	if err != nil {
 		return nil, err
 	}
+	// With the mailboxes kind off the types never become known: creation is off, not waiting.
+	creates := slices.Contains(e.kindsFor(rec), tenantsync.KindMailboxes)
 	contacts, err := e.contacts.ListContacts(ctx, rec.ClientID)
 	if err != nil {
 		return nil, err
@@ -199,7 +201,7 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 			if !ignored[u.ObjectID] {
 				r.review(u, res, open[u.ObjectID])
 			}
-		case res.Outcome == match.None && res.Create && !ignored[u.ObjectID]:
+		case res.Outcome == match.None && res.Create && creates && !ignored[u.ObjectID]:
 			if !typesKnown || r.out.report.Created >= e.limits.MaxCreatesPerSync {
 				r.out.report.Deferred++
 				continue
