@@ -195,25 +195,29 @@ func (c *Client) applyDefaults(cfg *Config) error {
 	if cfg.GraphURL == "" {
 		cfg.GraphURL = DefaultGraphURL
 	}
-	switch {
-	case cfg.CustomerPageSize == 0:
-		cfg.CustomerPageSize = MaxCustomerPageSize
-	case cfg.CustomerPageSize < 1 || cfg.CustomerPageSize > MaxCustomerPageSize:
-		return invalidConfig(fmt.Sprintf("use a CustomerPageSize between 1 and %d (0 means %d)", MaxCustomerPageSize, MaxCustomerPageSize),
-			"CustomerPageSize %d out of range", cfg.CustomerPageSize)
+	if err := pageSize("CustomerPageSize", &cfg.CustomerPageSize, MaxCustomerPageSize); err != nil {
+		return err
 	}
-	switch {
-	case cfg.RelationshipPageSize == 0:
-		cfg.RelationshipPageSize = MaxRelationshipPageSize
-	case cfg.RelationshipPageSize < 1 || cfg.RelationshipPageSize > MaxRelationshipPageSize:
-		return invalidConfig(fmt.Sprintf("use a RelationshipPageSize between 1 and %d (0 means %d)", MaxRelationshipPageSize, MaxRelationshipPageSize),
-			"RelationshipPageSize %d out of range", cfg.RelationshipPageSize)
+	if err := pageSize("RelationshipPageSize", &cfg.RelationshipPageSize, MaxRelationshipPageSize); err != nil {
+		return err
 	}
 	switch {
 	case cfg.MaxPages == 0:
 		cfg.MaxPages = defaultMaxPages
 	case cfg.MaxPages < 0:
 		return invalidConfig("use a positive MaxPages, or 0 for the default", "MaxPages %d is negative", cfg.MaxPages)
+	}
+	return nil
+}
+
+// pageSize gives a zero page size the service's maximum and refuses one outside 1..most.
+func pageSize(field string, size *int, most int) error {
+	switch {
+	case *size == 0:
+		*size = most
+	case *size < 1 || *size > most:
+		return invalidConfig(fmt.Sprintf("use a %s between 1 and %d (0 means %d)", field, most, most),
+			"%s %d out of range", field, *size)
 	}
 	return nil
 }

@@ -43,6 +43,61 @@ func clip(s string) string {
 	return s
 }
 
+// statusHints words, for one service, what to do about each class of failed status.
+type statusHints struct {
+	unauthorized, forbidden, notFound, throttled, failed, badRequest, other string
+}
+
+var (
+	pcHints = statusHints{
+		unauthorized: "Partner Center refused the token: it must be issued for https://api.partnercenter.microsoft.com " +
+			"(scope .../user_impersonation) for a partner user; re-run the Secure Application Model consent if the refresh token expired",
+		forbidden: "the partner user needs the Admin Agent role in Partner Center; consent calls also need a GDAP relationship " +
+			"with Global Administrator, Privileged Role Administrator or Cloud Application Administrator in the customer",
+		notFound:   "check PartnerCenterURL; the path was not found",
+		throttled:  "Partner Center is rate limiting this partner (customers: 500 requests per minute); wait for the retry-after period and retry",
+		failed:     "Partner Center failed; retry later and quote the request ID to Microsoft support if it persists",
+		badRequest: "Partner Center rejected the request: check the customer ID is the tenant GUID and the values sent",
+		other:      "Partner Center answered with an unexpected status; retry later",
+	}
+	graphHints = statusHints{
+		unauthorized: "Graph refused the partner-tenant token: it must be a Graph token for the partner tenant; " +
+			"re-run the Secure Application Model consent if the refresh token expired",
+		forbidden: "reading GDAP relationships needs DelegatedAdminRelationship.Read.All consented on the partner app " +
+			"and a partner user with the Admin Agent role",
+		notFound:   "check GraphURL; the GDAP endpoint was not found",
+		throttled:  "Graph is throttling the partner tenant; wait for the retry-after period and retry",
+		failed:     "Graph failed; retry later",
+		badRequest: "Graph rejected the query: check RelationshipPageSize (at most 300)",
+		other:      "Graph answered with an unexpected status; retry later",
+	}
+)
+
+// hintTenantGone is the hint of a customer Partner Center does not (or no longer) know.
+const hintTenantGone = "the customer is not (or no longer) a Partner Center customer of this partner: refresh the tenant list"
+
+// classifyStatus sets e's kind and hint from its status, and the wait a 429 or 5xx asked for.
+func classifyStatus(e *tenantsync.Error, h http.Header, now time.Time, hints statusHints) {
+	switch status := e.Status; {
+	case status == http.StatusUnauthorized:
+		e.Kind, e.Hint = tenantsync.ErrUnauthorized, hints.unauthorized
+	case status == http.StatusForbidden:
+		e.Kind, e.Hint = tenantsync.ErrForbidden, hints.forbidden
+	case status == http.StatusNotFound:
+		e.Kind, e.Hint = tenantsync.ErrNotFound, hints.notFound
+	case status == http.StatusTooManyRequests:
+		e.Kind, e.Hint = tenantsync.ErrThrottled, hints.throttled
+		e.RetryAfter = retryAfter(h, now)
+	case status >= 500:
+		e.Kind, e.Hint = tenantsync.ErrUnavailable, hints.failed
+		e.RetryAfter = retryAfter(h, now)
+	case status == http.StatusBadRequest:
+		e.Kind, e.Hint = tenantsync.ErrInvalidInput, hints.badRequest
+	default:
+		e.Kind, e.Hint = tenantsync.ErrUnavailable, hints.other
+	}
+}
+
 // decodePCError maps a non-2xx Partner Center response to a *tenantsync.Error. It reads both
 // Partner Center bodies ({code, description, data, source} and the 429 {statusCode, message})
 // and tolerates anything else, so a proxy's HTML page still yields a typed error.
@@ -61,39 +116,11 @@ func decodePCError(op, tenant string, status int, h http.Header, body []byte, no
 	} else if len(body) > 0 {
 		e.Message = clip(string(body))
 	}
-	switch {
-	case status == http.StatusUnauthorized:
-		e.Kind = tenantsync.ErrUnauthorized
-		e.Hint = "Partner Center refused the token: it must be issued for https://api.partnercenter.microsoft.com " +
-			"(scope .../user_impersonation) for a partner user; re-run the Secure Application Model consent if the refresh token expired"
-	case status == http.StatusForbidden:
-		e.Kind = tenantsync.ErrForbidden
-		e.Hint = "the partner user needs the Admin Agent role in Partner Center; consent calls also need a GDAP relationship " +
-			"with Global Administrator, Privileged Role Administrator or Cloud Application Administrator in the customer"
-	case status == http.StatusNotFound && tenant != "":
-		e.Kind = tenantsync.ErrTenantNotFound
-		e.Hint = "the customer is not (or no longer) a Partner Center customer of this partner: refresh the tenant list"
-	case status == http.StatusNotFound:
-		e.Kind = tenantsync.ErrNotFound
-		e.Hint = "check PartnerCenterURL; the path was not found"
-	case status == http.StatusTooManyRequests:
-		e.Kind = tenantsync.ErrThrottled
-		e.RetryAfter = retryAfter(h, now)
-		e.Hint = "Partner Center is rate limiting this partner (customers: 500 requests per minute); wait for the retry-after period and retry"
-	case status >= 500:
-		e.Kind = tenantsync.ErrUnavailable
-		e.RetryAfter = retryAfter(h, now)
-		e.Hint = "Partner Center failed; retry later and quote the request ID to Microsoft support if it persists"
-	case status == http.StatusBadRequest:
-		e.Kind = tenantsync.ErrInvalidInput
-		e.Hint = "Partner Center rejected the request: check the customer ID is the tenant GUID and the values sent"
-	default:
-		e.Kind = tenantsync.ErrUnavailable
-		e.Hint = "Partner Center answered with an unexpected status; retry later"
-	}
-	if e.Code == pcCodeTenantNotFound || (e.Code == pcCodeNotFound && tenant != "") {
-		e.Kind = tenantsync.ErrTenantNotFound
-		e.Hint = "the customer is not (or no longer) a Partner Center customer of this partner: refresh the tenant list"
+	classifyStatus(e, h, now, pcHints)
+	// A customer call that finds nothing, or Partner Center's own "tenant not found" code, means
+	// the customer is gone, not that the URL is wrong.
+	if e.Code == pcCodeTenantNotFound || (tenant != "" && (status == http.StatusNotFound || e.Code == pcCodeNotFound)) {
+		e.Kind, e.Hint = tenantsync.ErrTenantNotFound, hintTenantGone
 	}
 	return e
 }
@@ -111,33 +138,7 @@ func decodeGraphError(op string, status int, h http.Header, body []byte, now tim
 	} else if len(body) > 0 {
 		e.Message = clip(string(body))
 	}
-	switch {
-	case status == http.StatusUnauthorized:
-		e.Kind = tenantsync.ErrUnauthorized
-		e.Hint = "Graph refused the partner-tenant token: it must be a Graph token for the partner tenant; " +
-			"re-run the Secure Application Model consent if the refresh token expired"
-	case status == http.StatusForbidden:
-		e.Kind = tenantsync.ErrForbidden
-		e.Hint = "reading GDAP relationships needs DelegatedAdminRelationship.Read.All consented on the partner app " +
-			"and a partner user with the Admin Agent role"
-	case status == http.StatusNotFound:
-		e.Kind = tenantsync.ErrNotFound
-		e.Hint = "check GraphURL; the GDAP endpoint was not found"
-	case status == http.StatusTooManyRequests:
-		e.Kind = tenantsync.ErrThrottled
-		e.RetryAfter = retryAfter(h, now)
-		e.Hint = "Graph is throttling the partner tenant; wait for the retry-after period and retry"
-	case status >= 500:
-		e.Kind = tenantsync.ErrUnavailable
-		e.RetryAfter = retryAfter(h, now)
-		e.Hint = "Graph failed; retry later"
-	case status == http.StatusBadRequest:
-		e.Kind = tenantsync.ErrInvalidInput
-		e.Hint = "Graph rejected the query: check RelationshipPageSize (at most 300)"
-	default:
-		e.Kind = tenantsync.ErrUnavailable
-		e.Hint = "Graph answered with an unexpected status; retry later"
-	}
+	classifyStatus(e, h, now, graphHints)
 	return e
 }
 
