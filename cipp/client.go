@@ -35,8 +35,12 @@ type Config struct {
 	// ClientID is the API client's application (client) ID.
 	ClientID string
 	// Secret is the API client's secret. It never appears in errors or logs.
-	Secret transport.Secret
+	Secret Secret
 }
+
+// Secret holds a credential. It prints as "[redacted]" through fmt, JSON and slog, so a Config
+// can be logged; convert a string with cipp.Secret(s).
+type Secret = transport.Secret
 
 // Option configures a Client.
 type Option func(*options) error

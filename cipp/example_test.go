@@ -8,7 +8,6 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/internal/transport"
 )
 
 // newExampleClient starts the fake CIPP with its recorded tenant, contoso.com, and returns a
@@ -25,7 +24,7 @@ func newExampleClient() (*cipp.Client, func()) {
 		BaseURL:  srv.CIPPURL(),
 		TenantID: creds.TenantID,
 		ClientID: creds.ClientID,
-		Secret:   transport.Secret(creds.Secret),
+		Secret:   cipp.Secret(creds.Secret),
 	}, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
 	if err != nil {
 		panic(err)

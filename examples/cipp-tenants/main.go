@@ -28,7 +28,6 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/internal/transport"
 )
 
 func main() {
@@ -62,7 +61,7 @@ func run() error {
 		}
 		defer srv.Close()
 		creds := srv.CIPPCredentials()
-		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: transport.Secret(creds.Secret)}
+		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: cipp.Secret(creds.Secret)}
 		opts = append(opts, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
 		fmt.Printf("Using the built-in fake CIPP at %s (seed %d)\n\n", srv.CIPPURL(), *seed)
 	} else {
@@ -74,7 +73,7 @@ func run() error {
 			}
 			secret = strings.TrimSpace(string(b))
 		}
-		cfg.Secret = transport.Secret(secret)
+		cfg.Secret = cipp.Secret(secret)
 	}
 
 	c, err := cipp.NewClient(cfg, opts...)
