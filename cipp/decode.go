@@ -26,6 +26,7 @@ const (
 	ShapeText                  // a plain string: a JSON string or text/plain
 )
 
+// String names the shape in errors and logs ("array", "envelope", ...).
 func (s Shape) String() string {
 	switch s {
 	case ShapeEmpty:

@@ -8,12 +8,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/partnercenter"
 )
+
+// The example hands a graph.Client to the Checker as its Prober.
+var _ partnercenter.Prober = (*graph.Client)(nil)
 
 // The example's default world shows a tenant in every readiness state, read through the real
 // partnercenter and graph clients against the fake.
 func TestReportShowsEveryState(t *testing.T) {
+	t.Parallel()
 	srv, err := startFake(4, 10)
 	require.NoError(t, err)
 	defer srv.Close()
@@ -40,6 +45,7 @@ func TestReportShowsEveryState(t *testing.T) {
 }
 
 func TestRunWritesTheTable(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	require.NoError(t, run(t.Context(), &out, 1, 5))
 	assert.Contains(t, out.String(), "GDAP readiness of 5 customer tenants")

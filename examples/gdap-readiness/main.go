@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"sort"
 	"time"
@@ -19,9 +18,6 @@ func main() {
 	seed := flag.Int64("seed", 4, "seed of the fake partner's world")
 	tenants := flag.Int("tenants", 10, "number of fake customer tenants")
 	flag.Parse()
-	// The fake's TLS listeners log handshakes that its shutdown cuts short; they say nothing
-	// about the tenants, so the standard logger, which nothing else here uses, is silenced.
-	log.SetOutput(io.Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := run(ctx, os.Stdout, *seed, *tenants); err != nil {

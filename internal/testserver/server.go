@@ -235,6 +235,7 @@ func (s *Server) middleware(service string, h http.Handler) http.Handler {
 	})
 }
 
+// String names the listeners' URLs, for test logs.
 func (s *Server) String() string {
 	return fmt.Sprintf("testserver(entra=%s cipp=%s graph=%s partnercenter=%s)", s.EntraURL(), s.CIPPURL(), s.GraphURL(), s.PartnerCenterURL())
 }

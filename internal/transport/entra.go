@@ -496,6 +496,7 @@ type EntraResponseError struct {
 	Body       []byte
 }
 
+// Error gives the status and the redacted body: AADSTS bodies can echo request parameters.
 func (e *EntraResponseError) Error() string {
 	return Redact(fmt.Sprintf("token endpoint answered %d: %s", e.StatusCode, e.Body))
 }
