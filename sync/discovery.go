@@ -65,7 +65,7 @@ func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
 		}
 		if p.Err != nil {
 			errs = append(errs, p.Err)
-			ev := Event{Type: EventSyncFailed, Message: "tenant discovery failed for source " + p.Source}
+			ev := Event{Type: EventDiscoveryFailed, Message: "tenant discovery failed for source " + p.Source}
 			errorFields(&ev, p.Err)
 			e.emit(ev)
 			continue

@@ -19,11 +19,17 @@ const (
 	EventTenantReturned   EventType = "tenant.returned"
 	EventTenantLinked     EventType = "tenant.linked"
 	EventTenantUnlinked   EventType = "tenant.unlinked"
+	// EventDiscoveryFailed: a source's tenant list failed; nothing was flagged on its account.
+	EventDiscoveryFailed EventType = "discovery.failed"
 
 	EventSyncStarted  EventType = "sync.started"
 	EventSyncProgress EventType = "sync.progress"
 	EventSyncFinished EventType = "sync.finished"
-	EventSyncFailed   EventType = "sync.failed"
+	// EventSyncFailed with Kind empty: the tenant's sync failed and stored nothing (no
+	// sync.finished follows). With Kind set: that kind was unavailable and nothing of it changed,
+	// while the others were stored (a sync.finished follows). With TenantID empty: claiming the
+	// due tenants failed, so none was synced.
+	EventSyncFailed EventType = "sync.failed"
 
 	EventContactLinked      EventType = "contact.linked"
 	EventContactCreated     EventType = "contact.created"

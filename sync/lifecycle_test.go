@@ -240,6 +240,10 @@ func TestDiscoveryMergesSourcesAndFlagsOnlyOnSuccess(t *testing.T) {
 	rec, err = h.st.GetTenant(ctx, testAccount, "t2")
 	require.NoError(t, err)
 	assert.Equal(t, store.TenantActive, rec.Status)
+	failed := h.sink.WaitFor(t, EventDiscoveryFailed, "", 1)
+	assert.Equal(t, "retry later", failed[0].Hint)
+	assert.Contains(t, failed[0].Message, "graph")
+	assert.Empty(t, h.sink.Events(EventSyncFailed), "a failed tenant list is not a failed sync")
 
 	// Every source fails: an error, and still nothing flagged.
 	h.src.SetListError(tenantsync.Errorf(tenantsync.ErrUnauthorized, "rotate the secret", "401"))

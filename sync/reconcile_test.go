@@ -611,3 +611,29 @@ func TestMailboxChangesKeepTheMirroredTypes(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, slices.ContainsFunc(mbx.Mailboxes, func(m tenantsync.Mailbox) bool { return m.ObjectID == sales.ObjectID }))
 }
+
+// A kind the source left without an error, or with an error that says nothing about what to
+// do, is still reported with a hint, and keeps its kind.
+func TestUnavailableKindsAlwaysCarryAHint(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	throttled := &tenantsync.Error{Kind: tenantsync.ErrThrottled, Service: "graph", Status: 429, RequestID: "req-1"}
+	h.src.SetMode("t1", tenantsync.KindDevices, FakeUnavailable, throttled)
+	h.src.SetMode("t1", tenantsync.KindMFA, FakeUnavailable, nil)
+	h.src.SetMode("t1", tenantsync.KindBaseline, FakeUnavailable, tenantsync.Errorf(tenantsync.ErrUnsupported, "", "no secure score"))
+	h.discoverAndLink("t1", "client-1")
+
+	errs := h.state("t1").KindErrors
+	require.Len(t, errs, 3)
+	assert.Equal(t, "throttled", errs[tenantsync.KindDevices].Kind)
+	assert.Contains(t, errs[tenantsync.KindDevices].Message, "request-id req-1", "the details of the source's error are kept")
+	assert.Equal(t, "listing_incomplete", errs[tenantsync.KindMFA].Kind)
+	assert.Contains(t, errs[tenantsync.KindBaseline].Hint, "SetKinds")
+	for k, e := range errs {
+		assert.NotEmpty(t, e.Hint, k)
+	}
+	rep := h.syncNow("t1")
+	assert.ErrorIs(t, rep.Kinds[tenantsync.KindDevices].Err, tenantsync.ErrThrottled)
+	assert.ErrorAs(t, rep.Kinds[tenantsync.KindDevices].Err, &throttled)
+}

@@ -198,6 +198,30 @@ func mergeCounts(prev, mirror map[tenantsync.Kind]int, rep *Report) map[tenantsy
 	return out
 }
 
+// unavailable is why kind k was unavailable, with a hint when the source gave none, so the
+// status always says what to do.
+func unavailable(k tenantsync.Kind, err error) error {
+	if err == nil {
+		err = tenantsync.Errorf(tenantsync.ErrIncomplete, "", "the source answered nothing for %s", k)
+	}
+	if tenantsync.HintOf(err) != "" {
+		return err
+	}
+	out := &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: Service, Op: "Sync", Err: err,
+		Hint: "nothing of " + string(k) + " changed; the next sync asks again, and a failure that persists is in the source's logs"}
+	if d, ok := tenantsync.Details(err); ok {
+		out.Service, out.Op, out.Tenant, out.Message = d.Service, d.Op, d.Tenant, d.Message
+		out.Status, out.Code, out.RequestID, out.RetryAfter = d.Status, d.Code, d.RequestID, d.RetryAfter
+	}
+	if out.Kind == nil {
+		out.Kind = tenantsync.ErrIncomplete
+	}
+	if errors.Is(err, tenantsync.ErrUnsupported) {
+		out.Hint = "the tenant's source does not provide " + string(k) + ": switch the kind off with SetKinds, or add a source that does"
+	}
+	return out
+}
+
 func interrupted(tenantID string, cause error) error {
 	if d, ok := tenantsync.Details(cause); ok && d.Kind != nil {
 		return cause
@@ -362,10 +386,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		krep := KindReport{Mode: kr.Mode, Fetched: kr.Len(), FullAfterExpiry: slices.Contains(expired, k)}
 		if kr.Mode == tenantsync.Unavailable {
 			// No information: nothing of this kind is removed, deactivated or advanced.
-			krep.Err = kr.Err
-			if kr.Err == nil {
-				krep.Err = tenantsync.Errorf(tenantsync.ErrIncomplete, "", "%s: no result", k)
-			}
+			krep.Err = unavailable(k, kr.Err)
 			kindErrs[k] = *store.SyncErrorOf(krep.Err, batch.Now)
 			rep.Kinds[k] = krep
 			continue
