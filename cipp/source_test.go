@@ -7,12 +7,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/internal/transport"
 )
 
 func TestUnknownTenantIsNotFoundNotEmpty(t *testing.T) {
@@ -450,4 +452,32 @@ func TestFailingTenantErrorShapes(t *testing.T) {
 			assert.Equal(t, tenantsync.Complete, res.Result(tenantsync.KindUsers).Mode)
 		})
 	}
+}
+
+// TestDefiniteFailuresAreAskedOnce counts what a tenant without consent costs with the default
+// four retries: CIPP's 500 with the exception's text is its answer, so each call is one request,
+// while a 500 from the front end is still retried.
+func TestDefiniteFailuresAreAskedOnce(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, testserver.Options{})
+	c := adminClient(t, srv, WithRetry(0, time.Millisecond, 2*time.Millisecond))
+	tn := managedTenant(t, c)
+	id := tn.CustomerID
+	srv.FailCIPPTenant(id, testserver.CIPPErrConsent)
+	for name, call := range map[string]func() error{
+		"ListUsers":    func() error { _, err := c.Users(t.Context(), id); return err },
+		"ListLicenses": func() error { _, err := c.Licenses(t.Context(), id); return err },
+		"ListDomains":  func() error { _, err := c.Domains(t.Context(), id); return err },
+	} {
+		srv.ResetCounts()
+		require.ErrorIs(t, call(), tenantsync.ErrConsentRequired, name)
+		assert.Equal(t, 1, srv.Requests(testserver.ServiceCIPP, id), name)
+	}
+
+	srv.FailCIPPTenant(id, "")
+	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "/api/ListUsers", Kind: testserver.ServerError, Status: 500})
+	srv.ResetCounts()
+	_, err := c.Users(t.Context(), id)
+	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	assert.Equal(t, 1+transport.DefaultMaxRetries, srv.Requests(testserver.ServiceCIPP, id), "a front-end failure is retried")
 }
