@@ -245,4 +245,21 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
+// hinted returns err, or, when err says nothing about what to do, err with hint and its
+// details (service, status, code, request ID) kept; kind stands in when err has none.
+func hinted(err, kind error, op, hint string) error {
+	if err == nil || tenantsync.HintOf(err) != "" {
+		return err
+	}
+	out := &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: Service, Op: op, Hint: hint, Err: err}
+	if d, ok := tenantsync.Details(err); ok {
+		out.Service, out.Op, out.Tenant, out.Message = d.Service, d.Op, d.Tenant, d.Message
+		out.Status, out.Code, out.RequestID, out.RetryAfter = d.Status, d.Code, d.RequestID, d.RetryAfter
+	}
+	if out.Kind == nil {
+		out.Kind = kind
+	}
+	return out
+}
+
 func isNotFound(err error) bool { return errors.Is(err, tenantsync.ErrNotFound) }

@@ -204,22 +204,11 @@ func unavailable(k tenantsync.Kind, err error) error {
 	if err == nil {
 		err = tenantsync.Errorf(tenantsync.ErrIncomplete, "", "the source answered nothing for %s", k)
 	}
-	if tenantsync.HintOf(err) != "" {
-		return err
-	}
-	out := &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: Service, Op: "Sync", Err: err,
-		Hint: "nothing of " + string(k) + " changed; the next sync asks again, and a failure that persists is in the source's logs"}
-	if d, ok := tenantsync.Details(err); ok {
-		out.Service, out.Op, out.Tenant, out.Message = d.Service, d.Op, d.Tenant, d.Message
-		out.Status, out.Code, out.RequestID, out.RetryAfter = d.Status, d.Code, d.RequestID, d.RetryAfter
-	}
-	if out.Kind == nil {
-		out.Kind = tenantsync.ErrIncomplete
-	}
+	hint := "nothing of " + string(k) + " changed; the next sync asks again, and a failure that persists is in the source's logs"
 	if errors.Is(err, tenantsync.ErrUnsupported) {
-		out.Hint = "the tenant's source does not provide " + string(k) + ": switch the kind off with SetKinds, or add a source that does"
+		hint = "the tenant's source does not provide " + string(k) + ": switch the kind off with SetKinds, or add a source that does"
 	}
-	return out
+	return hinted(err, tenantsync.ErrIncomplete, "Sync", hint)
 }
 
 func interrupted(tenantID string, cause error) error {

@@ -59,7 +59,8 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 		w.note = note
 		switch {
 		case err != nil:
-			return w.refuse(ctx, "refused", err)
+			return w.refuse(ctx, "refused", hinted(err, tenantsync.ErrUnavailable, "Write",
+				"the approver could not be asked, so nothing was run; check the Approver and submit the action again"))
 		case decision == tenantsync.Pending:
 			w.emit(EventWritePending, "", nil)
 			return w.refuse(ctx, "pending", &tenantsync.Error{Kind: tenantsync.ErrApprovalPending, Service: Service, Op: "Write",
@@ -95,7 +96,8 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 
 	res, werr := writer.Write(ctx, req)
 	if werr != nil {
-		werr = redactPassword(werr, req.TemporaryPassword)
+		werr = redactPassword(hinted(werr, tenantsync.ErrUnavailable, "Write",
+			"the action may or may not have taken effect: check the user in the admin centre before running it again"), req.TemporaryPassword)
 		w.emit(EventWriteFailed, "", werr)
 		if _, err := w.audit(ctx, "result", "failed", werr); err != nil {
 			return tenantsync.WriteResult{}, errors.Join(werr, err)
@@ -124,7 +126,7 @@ func (e *Engine) authorize(ctx context.Context, actor string) error {
 		return nil
 	}
 	if errors.Is(err, tenantsync.ErrPermissionDenied) {
-		return err
+		return hinted(err, tenantsync.ErrPermissionDenied, "Write", "grant the person the "+tenantsync.PermissionWrite+" permission")
 	}
 	return &tenantsync.Error{Kind: tenantsync.ErrPermissionDenied, Service: Service, Op: "Write",
 		Message: actor + " may not run write actions",

@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,6 +79,22 @@ func TestWrites(t *testing.T) {
 				Message: "password Hunter2-Secret! rejected", Hint: "use a read-write CIPP API client"}
 		}, actor: "alice", req: reset, wantErr: tenantsync.ErrForbidden,
 			want: [][3]string{{"intent", "requested", "cipp"}, {"result", "failed", "cipp"}}, cippCall: 1},
+		{name: "route fails without a hint", cfg: enableWrites, setup: func(h *harness) {
+			h.cipp.Err = &tenantsync.Error{Kind: tenantsync.ErrThrottled, Service: "cipp", Status: 429}
+		}, actor: "alice", req: block, wantErr: tenantsync.ErrThrottled,
+			want: [][3]string{{"intent", "requested", "cipp"}, {"result", "failed", "cipp"}}, cippCall: 1},
+		{name: "route fails with a bare error", cfg: enableWrites, setup: func(h *harness) {
+			h.cipp.Err = errors.New("connection reset")
+		}, actor: "alice", req: block, wantErr: tenantsync.ErrUnavailable,
+			want: [][3]string{{"intent", "requested", "cipp"}, {"result", "failed", "cipp"}}, cippCall: 1},
+		{name: "approver fails without a hint", cfg: func(c *Config) {
+			enableWrites(c)
+			c.Approver = &FakeApprover{Err: errors.New("approval service down")}
+		}, actor: "alice", req: block, wantErr: tenantsync.ErrUnavailable, want: [][3]string{{"intent", "refused", ""}}},
+		{name: "permission denied without a hint", cfg: func(c *Config) {
+			enableWrites(c)
+			c.Authorizer = denyAll{}
+		}, actor: "alice", req: block, wantErr: tenantsync.ErrPermissionDenied, want: [][3]string{{"intent", "refused", ""}}},
 		{name: "dry run", cfg: func(c *Config) { enableWrites(c); c.DryRun = true }, actor: "alice", req: reset,
 			want: [][3]string{{"intent", "requested", "cipp"}, {"result", "dry-run", "cipp"}}},
 	}
@@ -190,3 +208,10 @@ func withApprover(d tenantsync.Decision) func(*Config) {
 
 // renamed returns an empty source with another name (the harness's tenants are added later).
 func renamed(_ *FakeSource, name string) *FakeSource { return NewFakeSource(name) }
+
+// denyAll refuses everyone with a kind and nothing else.
+type denyAll struct{}
+
+func (denyAll) Authorize(context.Context, string, string) error {
+	return &tenantsync.Error{Kind: tenantsync.ErrPermissionDenied, Service: "psa"}
+}
