@@ -80,25 +80,14 @@ func nextToken(col customerCollection) string {
 // ListCustomers iterates over every customer, page by page. It stops after yielding the first
 // error; a listing that ends in an error is incomplete, not short.
 func (c *Client) ListCustomers(ctx context.Context) iter.Seq2[Customer, error] {
-	return paging.Walk(paging.Bounds{
-		MaxPages: c.cfg.MaxPages,
-		TooMany: func() error {
-			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: Service, Op: "ListCustomers",
-				Message: fmt.Sprintf("more than %d pages", c.cfg.MaxPages),
-				Hint:    "raise Config.MaxPages if the partner really has that many customers"}
-		},
-		Loop: func() error {
-			return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: Service, Op: "ListCustomers",
-				Message: "the continuation token repeated (paging loop)",
-				Hint:    "Partner Center returned a token it had already returned; retry the listing later"}
-		},
-	}, func(token string) ([]Customer, string, error) {
-		page, err := c.ListCustomersPage(ctx, token)
-		if err != nil {
-			return nil, "", err
-		}
-		return page.Customers, page.ContinuationToken, nil
-	})
+	return paging.Walk(c.bounds(Service, "ListCustomers", "customers", "continuation token", "Partner Center"),
+		func(token string) ([]Customer, string, error) {
+			page, err := c.ListCustomersPage(ctx, token)
+			if err != nil {
+				return nil, "", err
+			}
+			return page.Customers, page.ContinuationToken, nil
+		})
 }
 
 // AllCustomers collects ListCustomers; on error it returns nil and the error, never a partial list.

@@ -356,7 +356,9 @@ func quoteList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-// relationshipName names the relationship to change: the active one ending last, else the newest.
+// relationshipName names the relationship to change: the first named one in the order
+// MergeRelationships leaves them, latest end date first, so an active relationship comes before
+// expired ones.
 func relationshipName(a CustomerAccess) string {
 	for _, r := range a.Relationships {
 		if r.DisplayName != "" {

@@ -58,30 +58,37 @@ func (c *Client) ListRelationshipsPage(ctx context.Context, next string) (*Relat
 // ListRelationships iterates over every GDAP relationship of the partner, Microsoft-led ones
 // included (see Relationship.MicrosoftLed). It stops after yielding the first error.
 func (c *Client) ListRelationships(ctx context.Context) iter.Seq2[Relationship, error] {
-	return paging.Walk(paging.Bounds{
-		MaxPages: c.cfg.MaxPages,
-		TooMany: func() error {
-			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: "graph", Op: "ListRelationships",
-				Message: fmt.Sprintf("more than %d pages", c.cfg.MaxPages),
-				Hint:    "raise Config.MaxPages if the partner really has that many relationships"}
-		},
-		Loop: func() error {
-			return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: "graph", Op: "ListRelationships",
-				Message: "the next link repeated (paging loop)",
-				Hint:    "Graph returned a link it had already returned; retry the listing later"}
-		},
-	}, func(next string) ([]Relationship, string, error) {
-		page, err := c.ListRelationshipsPage(ctx, next)
-		if err != nil {
-			return nil, "", err
-		}
-		return page.Relationships, page.NextLink, nil
-	})
+	return paging.Walk(c.bounds("graph", "ListRelationships", "relationships", "next link", "Graph"),
+		func(next string) ([]Relationship, string, error) {
+			page, err := c.ListRelationshipsPage(ctx, next)
+			if err != nil {
+				return nil, "", err
+			}
+			return page.Relationships, page.NextLink, nil
+		})
 }
 
 // AllRelationships collects ListRelationships; on error it returns nil and the error.
 func (c *Client) AllRelationships(ctx context.Context) ([]Relationship, error) {
 	return paging.Collect(c.ListRelationships(ctx))
+}
+
+// bounds stops a listing after Config.MaxPages pages, and at a cursor (a continuation token,
+// a next link) the service returned before; items names what is listed in the hint.
+func (c *Client) bounds(service, op, items, cursor, origin string) paging.Bounds {
+	return paging.Bounds{
+		MaxPages: c.cfg.MaxPages,
+		TooMany: func() error {
+			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: service, Op: op,
+				Message: fmt.Sprintf("more than %d pages", c.cfg.MaxPages),
+				Hint:    "raise Config.MaxPages if the partner really has that many " + items}
+		},
+		Loop: func() error {
+			return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: service, Op: op,
+				Message: "the " + cursor + " repeated (paging loop)",
+				Hint:    origin + " returned a " + cursor + " it had already returned; retry the listing later"}
+		},
+	}
 }
 
 // GDAPCustomers lists every relationship and merges them per customer (see MergeRelationships):

@@ -253,3 +253,45 @@ func FuzzParseISODuration(f *testing.F) {
 		}
 	})
 }
+
+func TestListRelationshipsBrokenPagingIsAnError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		maxPages int
+		loop     bool
+		kind     error
+		msg      string
+	}{
+		{"next link repeats", 0, true, tenantsync.ErrIncomplete, "the next link repeated"},
+		{"more pages than allowed", 2, false, tenantsync.ErrLimitExceeded, "more than 2 pages"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var f *fakes
+			f = newFakes(t, nil, func(w http.ResponseWriter, r *http.Request) {
+				skip, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+				next := skip + 1
+				if tt.loop {
+					next = 1 // the second page points at itself
+				}
+				col := relationshipCollection{Value: []DelegatedAdminRelationship{wireRel(skip, tenantA, fmt.Sprintf("r%d", skip), "active")},
+					NextLink: f.graphBase + r.URL.Path + "?$skiptoken=" + strconv.Itoa(next)}
+				b, err := json.Marshal(col)
+				require.NoError(t, err)
+				writeJSONBody(w, http.StatusOK, b)
+			})
+			c := f.client(t, func(c *Config) { c.MaxPages = tt.maxPages })
+			got, err := c.AllRelationships(t.Context())
+			require.ErrorIs(t, err, tt.kind)
+			assert.Nil(t, got, "a broken listing is not a shorter list")
+			assert.Contains(t, err.Error(), tt.msg)
+			d, ok := tenantsync.Details(err)
+			require.True(t, ok)
+			assert.Equal(t, "graph", d.Service)
+			assert.Equal(t, "ListRelationships", d.Op)
+			assert.NotEmpty(t, d.Hint)
+		})
+	}
+}
