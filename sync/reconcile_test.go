@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -636,4 +637,20 @@ func TestUnavailableKindsAlwaysCarryAHint(t *testing.T) {
 	rep := h.syncNow("t1")
 	assert.ErrorIs(t, rep.Kinds[tenantsync.KindDevices].Err, tenantsync.ErrThrottled)
 	assert.ErrorAs(t, rep.Kinds[tenantsync.KindDevices].Err, &throttled)
+}
+
+// A tenant's sync failing with an error that carries no hint still tells the PSA what to do.
+func TestFailedSyncAlwaysCarriesAHint(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	h.src.SetFetchError("t1", errors.New("connection reset by peer"))
+	h.discoverAndLink("t1", "client-1")
+	st := h.state("t1")
+	require.NotNil(t, st.LastError)
+	assert.Equal(t, "service_unavailable", st.LastError.Kind)
+	assert.Contains(t, st.LastError.Message, "connection reset by peer")
+	assert.Contains(t, st.LastError.Hint, "nothing of this run was stored")
+	ev := h.sink.WaitFor(t, EventSyncFailed, "t1", 1)
+	assert.Equal(t, st.LastError.Hint, ev[0].Hint)
 }

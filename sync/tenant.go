@@ -129,6 +129,8 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	if err != nil && ctx.Err() != nil {
 		err = interrupted(tenantID, context.Cause(ctx))
 	}
+	err = hinted(err, tenantsync.ErrUnavailable, "Sync",
+		"nothing of this run was stored and the next sync starts from the same point; a failure that persists is in the source's or the store's logs")
 
 	// No renewal may write its progress snapshot after the final state.
 	stopRenew()
