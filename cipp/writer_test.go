@@ -65,43 +65,35 @@ func TestWriterSignInAndSuspend(t *testing.T) {
 	ctx := t.Context()
 	assert.Equal(t, "cipp", f.w.Name())
 
-	res, err := f.w.Write(ctx, f.req(tenantsync.ActionBlockSignIn))
-	require.NoError(t, err)
-	assert.True(t, res.Changed)
-	assert.Equal(t, "cipp", res.Route)
-	assert.Contains(t, res.Message, "Successfully set account enabled state to False")
-	assert.False(t, f.enabled(t), "a later read shows the write")
-
-	res, err = f.w.Write(ctx, f.req(tenantsync.ActionBlockSignIn))
-	require.NoError(t, err)
-	assert.False(t, res.Changed, "already blocked")
-
-	res, err = f.w.Write(ctx, f.req(tenantsync.ActionUnblockSignIn))
-	require.NoError(t, err)
-	assert.True(t, res.Changed)
-	assert.True(t, f.enabled(t))
-
-	res, err = f.w.Write(ctx, f.req(tenantsync.ActionSuspend))
-	require.NoError(t, err)
-	assert.True(t, res.Changed)
-	assert.False(t, f.enabled(t))
-	assert.Equal(t, 1, f.srv.CIPPSessionsRevoked(f.user.ID), "suspend revokes sessions")
-	assert.Contains(t, res.Message, "Successfully revoked sessions")
-
-	res, err = f.w.Write(ctx, f.req(tenantsync.ActionUnsuspend))
-	require.NoError(t, err)
-	assert.True(t, res.Changed)
-	assert.True(t, f.enabled(t))
-
-	res, err = f.w.Write(ctx, f.req(tenantsync.ActionRevokeSessions))
-	require.NoError(t, err)
-	assert.True(t, res.Changed)
-	assert.Equal(t, 2, f.srv.CIPPSessionsRevoked(f.user.ID))
+	// One user through a sequence of writes; each step's state is read back from the fake.
+	steps := []struct {
+		action  tenantsync.Action
+		changed bool
+		enabled bool
+		revoked int // the user's ExecRevokeSessions calls so far
+		message string
+	}{
+		{tenantsync.ActionBlockSignIn, true, false, 0, "Successfully set account enabled state to False"},
+		{tenantsync.ActionBlockSignIn, false, false, 0, ""}, // already blocked
+		{tenantsync.ActionUnblockSignIn, true, true, 0, ""},
+		{tenantsync.ActionSuspend, true, false, 1, "Successfully revoked sessions"}, // suspend revokes sessions
+		{tenantsync.ActionUnsuspend, true, true, 1, ""},
+		{tenantsync.ActionRevokeSessions, true, true, 2, ""},
+	}
+	for i, st := range steps {
+		res, err := f.w.Write(ctx, f.req(st.action))
+		require.NoError(t, err, "step %d: %s", i, st.action)
+		assert.Equal(t, st.changed, res.Changed, "step %d: %s", i, st.action)
+		assert.Equal(t, "cipp", res.Route)
+		assert.Contains(t, res.Message, st.message, "step %d", i)
+		assert.Equal(t, st.enabled, f.enabled(t), "step %d: a later read shows the write", i)
+		assert.Equal(t, st.revoked, f.srv.CIPPSessionsRevoked(f.user.ID), "step %d", i)
+	}
 
 	// By UPN alone.
 	byUPN := f.req(tenantsync.ActionBlockSignIn)
 	byUPN.UserID = ""
-	_, err = f.w.Write(ctx, byUPN)
+	_, err := f.w.Write(ctx, byUPN)
 	require.NoError(t, err)
 	assert.False(t, f.enabled(t))
 }

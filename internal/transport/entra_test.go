@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -294,17 +295,30 @@ func TestEntraConfigValidation(t *testing.T) {
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
 
+// rotations records the refresh tokens a RefreshTokenSource hands to its OnRotated callback.
+type rotations struct {
+	mu     sync.Mutex
+	stored []transport.Secret
+}
+
+func (r *rotations) store(_ context.Context, rt transport.Secret) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stored = append(r.stored, rt)
+	return nil
+}
+
+func (r *rotations) all() []transport.Secret {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.stored)
+}
+
 func TestRefreshTokenRotation(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	var mu sync.Mutex
-	var stored []transport.Secret
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", func(_ context.Context, rt transport.Secret) error {
-		mu.Lock()
-		defer mu.Unlock()
-		stored = append(stored, rt)
-		return nil
-	})
+	var rotated rotations
+	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", rotated.store)
 	require.NoError(t, err)
 
 	tok, err := rs.Token(t.Context(), "customer-a")
@@ -327,10 +341,9 @@ func TestRefreshTokenRotation(t *testing.T) {
 	wg.Wait()
 	assert.False(t, fe.overlap.Load(), "redemptions are serialised")
 	assert.Equal(t, transport.Secret("rt-9"), rs.RefreshToken())
-	mu.Lock()
+	stored := rotated.all()
 	require.Len(t, stored, 9)
 	assert.Equal(t, transport.Secret("rt-9"), stored[8], "every rotation is persisted")
-	mu.Unlock()
 
 	home, err := rs.Token(t.Context(), "")
 	require.NoError(t, err)
@@ -563,14 +576,8 @@ func TestInvalidateDuringAcquisition(t *testing.T) {
 func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	var mu sync.Mutex
-	var stored []transport.Secret
-	pc, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", func(_ context.Context, rt transport.Secret) error {
-		mu.Lock()
-		defer mu.Unlock()
-		stored = append(stored, rt)
-		return nil
-	})
+	var rotated rotations
+	pc, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", rotated.store)
 	require.NoError(t, err)
 	graph, err := pc.ForScope("https://graph.microsoft.com/.default")
 	require.NoError(t, err)
@@ -591,7 +598,5 @@ func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, pc.RefreshToken(), graph.RefreshToken())
 	assert.Equal(t, transport.Secret("rt-8"), graph.RefreshToken())
-	mu.Lock()
-	assert.Len(t, stored, 8)
-	mu.Unlock()
+	assert.Len(t, rotated.all(), 8)
 }
