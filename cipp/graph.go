@@ -57,8 +57,9 @@ func (c *Client) ListGraphRequestPage(ctx context.Context, tenant string, req Gr
 	q.Set("Endpoint", strings.Trim(req.Endpoint, "/"))
 	if nextLink != "" {
 		if err := checkNextLink(nextLink); err != nil {
-			e := c.newError(tenantsync.ErrHostNotAllowed, op, t.CustomerID, 0, err.Error(), "")
-			return nil, e
+			return nil, c.newError(tenantsync.ErrHostNotAllowed, op, t.CustomerID, 0, err.Error(),
+				"pass the NextLink of the previous page unchanged, or \"\" to start the listing again; if CIPP's own answer "+
+					"carried this link, check that no proxy rewrites the responses")
 		}
 		q.Set("nextLink", nextLink)
 		q.Set("manualPagination", "true")
@@ -236,7 +237,8 @@ func (c *Client) SecurityDefaults(ctx context.Context, tenant string) (SecurityD
 		return SecurityDefaultsPolicy{}, err
 	}
 	if len(ps) == 0 {
-		return SecurityDefaultsPolicy{}, c.newError(tenantsync.ErrNotFound, "ListGraphRequest", tenant, 0, "no security defaults policy returned", "")
+		return SecurityDefaultsPolicy{}, c.newError(tenantsync.ErrNotFound, "ListGraphRequest", tenant, 0, "no security defaults policy returned",
+			"Graph has this policy in every tenant, so CIPP could not read it: "+HintPermCheck)
 	}
 	return ps[0], nil
 }

@@ -332,6 +332,7 @@ func TestGraphPagingGuards(t *testing.T) {
 		}
 	}
 	require.ErrorIs(t, err, tenantsync.ErrHostNotAllowed, "a nextLink off Graph is never passed on")
+	assert.Contains(t, tenantsync.HintOf(err), "NextLink")
 
 	c, seen := stubCIPP(t, map[string]stubResponse{"ListGraphRequest": env("https://graph.microsoft.com/beta/users?$skiptoken=same")})
 	n := 0
@@ -369,6 +370,7 @@ func TestGraphPagingGuards(t *testing.T) {
 	require.ErrorIs(t, err, tenantsync.ErrNotFound, "no score yet")
 	_, err = c.SecurityDefaults(t.Context(), contosoDomain)
 	require.ErrorIs(t, err, tenantsync.ErrNotFound)
+	assert.Contains(t, tenantsync.HintOf(err), HintPermCheck)
 
 	c, _ = stubCIPP(t, map[string]stubResponse{"ListGraphRequest": {status: 200, ctype: "application/json", body: `{"Results":"Graph Error: Insufficient privileges to complete the operation."}`}})
 	_, err = c.ListGraphRequestPage(t.Context(), contosoDomain, GraphRequest{Endpoint: "users"}, "")
