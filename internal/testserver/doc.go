@@ -40,6 +40,18 @@
 // errTokenMalformed, errTokenSignature, errTokenExpired or errTokenAudience so each fake can
 // answer 401 in its own shape.
 //
+// # CIPP-API
+//
+// The fake CIPP answers /api/<endpoint> for a CIPP API client's token (audience
+// api://<clientId>) with its role's permissions, and answers in each endpoint's own shape,
+// errors included. ServeCIPPRecorded(true) adds the tenant contoso.com, whose answers are the
+// files recorded in the cipp package's testdata, served byte for byte; FailCIPPTenant makes
+// CIPP's calls into a tenant fail the way CIPP reports missing consent, expired partner tokens,
+// missing permissions or licences (the CIPPErr* texts).
+//
+// Each listener logs to stderr, except for the TLS handshakes that clients hanging up and Close
+// cut short: those say nothing about the code under test.
+//
 // # Faults
 //
 // InjectFault adds a Fault matched by service, tenant, path substring, method and time window;
