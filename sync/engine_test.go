@@ -101,9 +101,7 @@ func TestInitialSyncOnLinkCreatesPeopleOnly(t *testing.T) {
 
 func TestLinkTwiceNamesTheClient(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 1)
 
 	err := h.eng.Link(t.Context(), "alice", "t1", "client-2")
 	require.ErrorIs(t, err, tenantsync.ErrAlreadyLinked)
@@ -126,9 +124,7 @@ func TestLinkTwiceNamesTheClient(t *testing.T) {
 
 func TestCadenceQuietAndActive(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 1)
 	ctx := t.Context()
 	t0 := h.clock.Now()
 	assert.Equal(t, t0.Add(time.Hour), h.state("t1").NextDue, "a quiet client syncs hourly")
@@ -179,9 +175,7 @@ func TestCadenceQuietAndActive(t *testing.T) {
 
 func TestSyncNowCooldown(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 1)
 	ctx := t.Context()
 
 	h.clock.Advance(10 * time.Second)

@@ -283,48 +283,41 @@ func (f *FakeSource) fetchKind(ctx context.Context, t *FakeTenant, k tenantsync.
 
 	f.mu.Lock()
 	kr := &tenantsync.KindResult{Kind: k, Mode: tenantsync.Complete, FetchedAt: time.Unix(0, 0)}
-	var items int
+	if k == tenantsync.KindUsers || (k == tenantsync.KindMailboxes && mode == FakeDelta) {
+		kr.Cursor = fmt.Sprintf("%s:%d", t.Tenant.ID, t.seq)
+	}
+	var delta bool
 	switch k {
 	case tenantsync.KindUsers:
-		kr.Cursor = fmt.Sprintf("%s:%d", t.Tenant.ID, t.seq)
-		var delta bool
-		if kr.Users, kr.Removed, delta = since(t, k, cursor, t.Users, userID); delta {
-			kr.Mode = tenantsync.Changes
-		} else {
+		kr.Users, kr.Removed, delta = since(t, k, cursor, t.Users, userID)
+		if !delta {
 			kr.Users = slices.Clone(t.Users)
 		}
-		items = len(kr.Users)
 	case tenantsync.KindMailboxes:
-		var delta bool
-		if mode == FakeDelta {
-			kr.Cursor = fmt.Sprintf("%s:%d", t.Tenant.ID, t.seq)
+		if kr.Cursor != "" {
 			kr.Mailboxes, kr.Removed, delta = since(t, k, cursor, t.Mailboxes, mailboxID)
 		}
-		if delta {
-			kr.Mode = tenantsync.Changes
-		} else {
+		if !delta {
 			kr.Mailboxes = slices.Clone(t.Mailboxes)
 		}
-		items = len(kr.Mailboxes)
 	case tenantsync.KindDevices:
 		kr.Devices = slices.Clone(t.Devices)
-		items = len(kr.Devices)
 	case tenantsync.KindDomains:
 		kr.Domains = slices.Clone(t.Domains)
-		items = len(kr.Domains)
 	case tenantsync.KindSubscriptions:
 		kr.Subscriptions = slices.Clone(t.Subscriptions)
-		items = len(kr.Subscriptions)
 	case tenantsync.KindMFA:
 		kr.MFA = slices.Clone(t.MFA)
-		items = len(kr.MFA)
 	case tenantsync.KindBaseline:
 		if t.Baseline != nil {
 			b := *t.Baseline
 			kr.Baseline = &b
-			items = 1
 		}
 	}
+	if delta {
+		kr.Mode = tenantsync.Changes
+	}
+	items := kr.Len()
 	pageSize := f.pageSize
 	f.mu.Unlock()
 

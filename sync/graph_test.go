@@ -13,8 +13,6 @@ import (
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/store"
-	"github.com/tenantsync/tenantsync/store/memory"
-	tsync "github.com/tenantsync/tenantsync/sync"
 )
 
 func newGraphRig(t *testing.T, opts testserver.Options) (*realRig, *testserver.Tenant) {
@@ -33,27 +31,7 @@ func newGraphRig(t *testing.T, opts testserver.Options) (*realRig, *testserver.T
 		Tenants:         []tenantsync.Tenant{{ID: tn.ID, DisplayName: tn.Name, DefaultDomain: tn.DefaultDomain}},
 	})
 	require.NoError(t, err)
-	r := &realRig{srv: srv, contacts: tsync.NewFakeContacts(), sink: tsync.NewRecordingSink(), clock: tsync.NewManualClock()}
-	r.st = memory.New(nil, memory.WithClock(r.clock.Now))
-	r.eng, err = tsync.New(tsync.Config{
-		Store:         r.st,
-		Account:       account,
-		Sources:       []tenantsync.Source{graph.NewSource(c)},
-		Contacts:      r.contacts,
-		Writers:       map[string]tenantsync.Writer{"graph": graph.NewWriter(c)},
-		Authorizer:    tsync.FakeAuthorizer{Allowed: map[string]bool{"alice": true}},
-		Clock:         r.clock,
-		Sink:          r.sink,
-		AutoCreate:    true,
-		WritesEnabled: true,
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = r.eng.Close(ctx)
-	})
-	return r, tn
+	return newRealRig(t, srv, graph.NewSource(c), graph.NewWriter(c)), tn
 }
 
 func (r *realRig) linkOf(t *testing.T, tenantID, objectID string) (store.ContactLink, tenantsync.Contact) {
@@ -73,14 +51,7 @@ func TestEngineThroughGraph(t *testing.T) {
 	require.NoError(t, err)
 
 	// Initial sync on link: a full users listing whose delta link becomes the cursor.
-	require.NoError(t, r.eng.Link(ctx, "alice", tn.ID, "client-1"))
-	require.NoError(t, r.eng.Wait(ctx))
-	st, err := r.st.GetSyncState(ctx, account, tn.ID)
-	require.NoError(t, err)
-	require.Nil(t, st.LastError, "%+v", st.LastError)
-	users, err := r.st.ReadKind(ctx, account, tn.ID, tenantsync.KindUsers)
-	require.NoError(t, err)
-	assert.Len(t, users.Users, len(liveUsers(tn)))
+	r.linkAndWait(t, tn)
 	cursors, err := r.st.Cursors(ctx, account, tn.ID)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(cursors[tenantsync.KindUsers], "graph|"), "the users cursor is Graph's delta link")

@@ -401,6 +401,17 @@ func newHarnessOn(t *testing.T, newStore func(now func() time.Time) store.Store,
 	return h
 }
 
+// newLinked is a harness whose fake tenant t1 (n people, a shared mailbox, a room and a guest)
+// is linked to client-1 and synced once.
+func newLinked(t *testing.T, n int, mutate ...func(*Config)) (*harness, *FakeTenant) {
+	t.Helper()
+	h := newHarness(t, mutate...)
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", n)
+	h.src.AddTenant(ft)
+	h.discoverAndLink("t1", "client-1")
+	return h, ft
+}
+
 // discoverAndLink runs discovery and links the tenant, then waits for its initial sync.
 func (h *harness) discoverAndLink(tenantID, clientID string) {
 	h.t.Helper()

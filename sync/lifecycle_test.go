@@ -76,10 +76,7 @@ func TestInterruptedSyncStoresNothingThenResyncsCleanly(t *testing.T) {
 	for _, p := range points {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t)
-			ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 6)
-			h.src.AddTenant(ft)
-			h.discoverAndLink("t1", "client-1")
+			h, _ := newLinked(t, 6)
 
 			// Changes waiting at the source: an edit, a removal, a newcomer, a device retired.
 			edited := person("t1-u001", "First1", "Last1", "contoso.example")
@@ -144,9 +141,7 @@ func TestUnlinkKeepVersusPurge(t *testing.T) {
 	for _, mode := range []store.UnlinkMode{store.UnlinkKeep, store.UnlinkPurge} {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t)
-			h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
-			h.discoverAndLink("t1", "client-1")
+			h, _ := newLinked(t, 3)
 			ctx := t.Context()
 			contactsBefore := h.contacts.All()
 			require.Len(t, contactsBefore, 3)
@@ -204,9 +199,7 @@ func TestUnlinkKeepVersusPurge(t *testing.T) {
 
 func TestUnlinkWhileAnotherEngineSyncs(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 1)
 	_, err := h.st.AcquireLease(t.Context(), testAccount, "t1", "engine-b", h.clock.Now(), time.Minute)
 	require.NoError(t, err)
 	require.ErrorIs(t, h.eng.Unlink(t.Context(), "alice", "t1", store.UnlinkPurge), tenantsync.ErrAlreadyRunning)
@@ -326,6 +319,14 @@ func TestKindSwitches(t *testing.T) {
 	// Mailboxes are off: a shared mailbox cannot be told from a person, so nothing is created.
 	assert.Empty(t, h.links("t1"))
 	assert.Empty(t, h.contacts.All())
+	// Creation is off rather than waiting: no user is reported deferred, and delta syncs stay
+	// delta syncs instead of a full pass each time.
+	h.src.PutUser("t1", person("t1-u900", "Nina", "New", "contoso.example"))
+	rep := h.syncNow("t1")
+	assert.Equal(t, ContactReport{}, rep.Contacts, "nothing created, nothing reported waiting")
+	rep = h.syncNow("t1")
+	assert.Equal(t, ContactReport{}, rep.Contacts, "the unchanged tenant is not walked again")
+	assert.Empty(t, h.contacts.All())
 
 	// Pausing stops the schedule.
 	require.NoError(t, h.eng.SetSyncing(ctx, "t1", false))
@@ -333,28 +334,6 @@ func TestKindSwitches(t *testing.T) {
 	reps, err := h.eng.RunOnce(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, reps)
-}
-
-// With the mailboxes kind off, creation is off rather than waiting: no user is reported
-// deferred, and delta syncs stay delta syncs instead of a full pass each time.
-func TestMailboxesOffTurnsCreationOffWithoutDeferring(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
-	ctx := t.Context()
-	_, err := h.eng.Discover(ctx)
-	require.NoError(t, err)
-	require.NoError(t, h.eng.SetKinds(ctx, "t1", []tenantsync.Kind{tenantsync.KindUsers}))
-	require.NoError(t, h.eng.Link(ctx, "alice", "t1", "client-1"))
-	require.NoError(t, h.eng.Wait(ctx))
-	assert.Empty(t, h.contacts.All())
-
-	h.src.PutUser("t1", person("t1-u900", "Nina", "New", "contoso.example"))
-	rep := h.syncNow("t1")
-	assert.Equal(t, ContactReport{}, rep.Contacts, "nothing created, nothing reported waiting")
-	rep = h.syncNow("t1")
-	assert.Equal(t, ContactReport{}, rep.Contacts, "the unchanged tenant is not walked again")
-	assert.Empty(t, h.contacts.All())
 }
 
 func TestDomainsFillEmptyClientDomainsAndAreAnnounced(t *testing.T) {
@@ -576,9 +555,7 @@ func TestRunLoopSyncsLinkedTenantsOnItsOwn(t *testing.T) {
 
 func TestStatusForgetsAHolderThatDied(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 1)
 	ctx := t.Context()
 	// Another engine started a sync, stored its progress, then died.
 	_, err := h.st.AcquireLease(ctx, testAccount, "t1", "engine-b", h.clock.Now(), time.Minute)
@@ -602,9 +579,7 @@ func TestStatusForgetsAHolderThatDied(t *testing.T) {
 
 func TestDefaultKindsForNewTenants(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.Kinds = []tenantsync.Kind{tenantsync.KindSubscriptions, tenantsync.KindUsers} })
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 1, func(c *Config) { c.Kinds = []tenantsync.Kind{tenantsync.KindSubscriptions, tenantsync.KindUsers} })
 	rec, err := h.st.GetTenant(t.Context(), testAccount, "t1")
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindSubscriptions}, rec.EnabledKinds)

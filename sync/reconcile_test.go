@@ -16,9 +16,7 @@ import (
 
 func TestPartialFailureKeepsTheFailedKindAndStoresTheRest(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 3)
 	ctx := t.Context()
 	cursorsBefore, err := h.st.Cursors(ctx, testAccount, "t1")
 	require.NoError(t, err)
@@ -130,9 +128,7 @@ func TestOneTenantFailingLeavesTheOthers(t *testing.T) {
 
 func TestDeltaAfterFull(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 4))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 4)
 	ctx := t.Context()
 	cursors, err := h.st.Cursors(ctx, testAccount, "t1")
 	require.NoError(t, err)
@@ -373,9 +369,7 @@ func TestAutoCreateWaitsForMailboxTypes(t *testing.T) {
 
 func TestCreateCapDefersTheRest(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.Limits.MaxCreatesPerSync = 2 })
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 5))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 5, func(c *Config) { c.Limits.MaxCreatesPerSync = 2 })
 	assert.Len(t, h.contacts.All(), 2)
 	rep := h.syncNow("t1")
 	assert.Equal(t, 2, rep.Contacts.Created)
@@ -384,9 +378,7 @@ func TestCreateCapDefersTheRest(t *testing.T) {
 
 func TestAutoCreateOff(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.AutoCreate = false })
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 3, func(c *Config) { c.AutoCreate = false })
 	assert.Empty(t, h.contacts.All())
 	assert.Empty(t, h.links("t1"))
 }
@@ -432,10 +424,7 @@ func TestTwoTenantsOfOneClientNeverShareAContact(t *testing.T) {
 
 func TestPeriodicFullReconcileFindsNewPSAContacts(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.AutoCreate = false })
-	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
-	h.src.AddTenant(ft)
-	h.discoverAndLink("t1", "client-1")
+	h, ft := newLinked(t, 2, func(c *Config) { c.AutoCreate = false })
 	require.Empty(t, h.links("t1"))
 
 	// The PSA adds a contact for a user; delta syncs of the unchanged tenant do not look.
@@ -469,10 +458,7 @@ func TestInterruptedDeactivationStillReactivates(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t)
-			ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
-			h.src.AddTenant(ft)
-			h.discoverAndLink("t1", "client-1")
+			h, ft := newLinked(t, 2)
 			u := ft.Users[0]
 			contactID := h.links("t1")[u.ObjectID].ContactID
 			require.NotEmpty(t, contactID)

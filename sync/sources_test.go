@@ -29,21 +29,18 @@ type realRig struct {
 	clock    *tsync.ManualClock
 }
 
-func newCIPPRig(t *testing.T, opts testserver.Options, mutate ...func(*tsync.Config)) *realRig {
+// newRealRig builds an engine over an in-memory store with one real source and its writer,
+// the PSA side faked.
+func newRealRig(t *testing.T, srv *testserver.Server, src tenantsync.Source, w tenantsync.Writer, mutate ...func(*tsync.Config)) *realRig {
 	t.Helper()
-	srv := testserver.NewT(t, opts)
-	creds := srv.CIPPCredentials()
-	c, err := cipp.NewClient(cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
-		Secret: transport.Secret(creds.Secret)}, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
-	require.NoError(t, err)
 	r := &realRig{srv: srv, contacts: tsync.NewFakeContacts(), sink: tsync.NewRecordingSink(), clock: tsync.NewManualClock()}
 	r.st = memory.New(nil, memory.WithClock(r.clock.Now))
 	cfg := tsync.Config{
 		Store:         r.st,
 		Account:       account,
-		Sources:       []tenantsync.Source{cipp.NewSource(c)},
+		Sources:       []tenantsync.Source{src},
 		Contacts:      r.contacts,
-		Writers:       map[string]tenantsync.Writer{"cipp": cipp.NewWriter(c)},
+		Writers:       map[string]tenantsync.Writer{w.Name(): w},
 		Authorizer:    tsync.FakeAuthorizer{Allowed: map[string]bool{"alice": true}},
 		Clock:         r.clock,
 		Sink:          r.sink,
@@ -53,6 +50,7 @@ func newCIPPRig(t *testing.T, opts testserver.Options, mutate ...func(*tsync.Con
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	var err error
 	r.eng, err = tsync.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -61,6 +59,31 @@ func newCIPPRig(t *testing.T, opts testserver.Options, mutate ...func(*tsync.Con
 		_ = r.eng.Close(ctx)
 	})
 	return r
+}
+
+// linkAndWait links the tenant to client-1, waits for its initial sync, and checks that the
+// sync succeeded and mirrored every live user.
+func (r *realRig) linkAndWait(t *testing.T, tn *testserver.Tenant) {
+	t.Helper()
+	ctx := t.Context()
+	require.NoError(t, r.eng.Link(ctx, "alice", tn.ID, "client-1"))
+	require.NoError(t, r.eng.Wait(ctx))
+	st, err := r.st.GetSyncState(ctx, account, tn.ID)
+	require.NoError(t, err)
+	require.Nil(t, st.LastError, "%+v", st.LastError)
+	users, err := r.st.ReadKind(ctx, account, tn.ID, tenantsync.KindUsers)
+	require.NoError(t, err)
+	assert.Len(t, users.Users, len(liveUsers(tn)))
+}
+
+func newCIPPRig(t *testing.T, opts testserver.Options, mutate ...func(*tsync.Config)) *realRig {
+	t.Helper()
+	srv := testserver.NewT(t, opts)
+	creds := srv.CIPPCredentials()
+	c, err := cipp.NewClient(cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
+		Secret: transport.Secret(creds.Secret)}, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
+	require.NoError(t, err)
+	return newRealRig(t, srv, cipp.NewSource(c), cipp.NewWriter(c), mutate...)
 }
 
 // cippTenant returns a generated tenant CIPP lists, with at least one shared mailbox.
@@ -99,14 +122,7 @@ func TestEngineThroughCIPP(t *testing.T) {
 	assert.Contains(t, disc.New, tn.ID)
 
 	// Initial sync on link.
-	require.NoError(t, r.eng.Link(ctx, "alice", tn.ID, "client-1"))
-	require.NoError(t, r.eng.Wait(ctx))
-	st, err := r.st.GetSyncState(ctx, account, tn.ID)
-	require.NoError(t, err)
-	require.Nil(t, st.LastError, "%+v", st.LastError)
-	users, err := r.st.ReadKind(ctx, account, tn.ID, tenantsync.KindUsers)
-	require.NoError(t, err)
-	assert.Len(t, users.Users, len(liveUsers(tn)))
+	r.linkAndWait(t, tn)
 
 	// Contacts exist only for people: never a shared, room or equipment mailbox, never a guest.
 	links, err := r.st.ListContactLinks(ctx, account, tn.ID)
@@ -170,7 +186,7 @@ func TestEngineThroughCIPP(t *testing.T) {
 	mbxAfter, err := r.st.ReadKind(ctx, account, tn.ID, tenantsync.KindMailboxes)
 	require.NoError(t, err)
 	assert.Len(t, mbxAfter.Mailboxes, len(mbxBefore.Mailboxes))
-	st, err = r.st.GetSyncState(ctx, account, tn.ID)
+	st, err := r.st.GetSyncState(ctx, account, tn.ID)
 	require.NoError(t, err)
 	require.Contains(t, st.KindErrors, tenantsync.KindMailboxes)
 

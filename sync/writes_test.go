@@ -153,9 +153,7 @@ func TestWrites(t *testing.T) {
 func TestWriteApprovalResubmission(t *testing.T) {
 	t.Parallel()
 	approver := &FakeApprover{}
-	h := newHarness(t, enableWrites, func(c *Config) { c.Approver = approver })
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
-	h.discoverAndLink("t1", "client-1")
+	h, _ := newLinked(t, 1, enableWrites, func(c *Config) { c.Approver = approver })
 	req := tenantsync.WriteRequest{Action: tenantsync.ActionAddToGroup, TenantID: "t1", UserID: "t1-u000", GroupID: "g-1"}
 
 	approver.Set("t1-u000", tenantsync.Pending)
