@@ -102,7 +102,7 @@ type CustomerAccess struct {
 	// relationship ending last renews itself.
 	EndAt       time.Time
 	AutoExtends bool
-	// Relationships are the partner-managed relationships, in any status, newest first.
+	// Relationships are the partner-managed relationships, in any status, latest end date first.
 	Relationships []Relationship
 	// MicrosoftLed are the MLT_ relationships left out of the merge.
 	MicrosoftLed []Relationship
@@ -244,7 +244,11 @@ func ParseISODuration(s string) (time.Duration, error) {
 	}
 	var total time.Duration
 	inTime, any := false, false
-	seen := map[string]bool{}
+	type designator struct {
+		inTime bool
+		unit   byte
+	}
+	seen := map[designator]bool{}
 	for rest != "" {
 		if rest[0] == 'T' {
 			if inTime {
@@ -265,7 +269,7 @@ func ParseISODuration(s string) (time.Duration, error) {
 		}
 		n, err := strconv.ParseFloat(strings.ReplaceAll(rest[:i], ",", "."), 64)
 		unit, known := units[inTime][rest[i]]
-		key := fmt.Sprint(inTime, rest[i])
+		key := designator{inTime, rest[i]}
 		if err != nil || !known || n > 1e5 || seen[key] {
 			return bad()
 		}
