@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	stdsync "sync"
 	"time"
 
@@ -18,7 +20,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	var wg stdsync.WaitGroup
 	defer wg.Wait()
 	for {
-		e.cycle(ctx, &wg)
+		_ = e.cycle(ctx, &wg, func(*Report) {})
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -29,36 +31,37 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // RunOnce runs one cycle, discovery and every due tenant, and waits for those syncs to end.
-// It returns the reports of the tenants it synced.
+// It returns the reports of the tenants it synced, by tenant ID.
 func (e *Engine) RunOnce(ctx context.Context) ([]*Report, error) {
 	var wg stdsync.WaitGroup
-	reports, err := e.cycle(ctx, &wg)
+	var mu stdsync.Mutex
+	out := []*Report{}
+	err := e.cycle(ctx, &wg, func(r *Report) {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, r)
+	})
 	wg.Wait()
-	out := make([]*Report, 0, len(reports))
-	for _, r := range reports {
-		if *r != nil {
-			out = append(out, *r)
-		}
-	}
+	slices.SortFunc(out, func(a, b *Report) int { return strings.Compare(a.TenantID, b.TenantID) })
 	return out, err
 }
 
-// cycle runs discovery, then claims due tenants for the free slots and starts their syncs.
-func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup) ([]**Report, error) {
+// cycle runs discovery, then claims due tenants for the free slots and starts their syncs;
+// done receives each sync's report, from the sync's goroutine.
+func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
 	_, derr := e.Discover(ctx)
 	slots := e.slots
 	free := cap(slots) - len(slots)
 	if free <= 0 || ctx.Err() != nil {
-		return nil, derr
+		return derr
 	}
 	leases, err := e.st.AcquireDue(ctx, e.account, e.holder, e.clock.Now(), e.limits.LeaseTTL, free)
 	if err != nil {
 		ev := Event{Type: EventSyncFailed, Message: "claiming the due tenants failed"}
 		errorFields(&ev, err)
 		e.emit(ev)
-		return nil, errors.Join(derr, err)
+		return errors.Join(derr, err)
 	}
-	var reports []**Report
 	for _, l := range leases {
 		select {
 		case slots <- struct{}{}:
@@ -68,16 +71,16 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup) ([]**Report, 
 			_ = e.st.ReleaseLease(ctx, e.account, l.TenantID, e.holder)
 			continue
 		}
-		rp := new(*Report)
-		reports = append(reports, rp)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			*rp, _ = e.syncLeased(ctx, l.TenantID, "scheduled")
+			if rep, _ := e.syncLeased(ctx, l.TenantID, "scheduled"); rep != nil {
+				done(rep)
+			}
 		}()
 	}
-	return reports, derr
+	return derr
 }
 
 // SyncNow syncs one linked tenant now and returns its report. A second call within
