@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/tenantsync/tenantsync"
 )
@@ -100,15 +99,20 @@ func (d *Discovery) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error
 	return out, nil
 }
 
-// Fetch reports every requested kind unavailable: discovery lists tenants, it does not read them.
+// Fetch reports every requested kind (all kinds when none are named, as the other sources
+// read it) unavailable: discovery lists tenants, it does not read them.
 func (d *Discovery) Fetch(_ context.Context, req tenantsync.FetchRequest) (*tenantsync.FetchResult, error) {
 	res := &tenantsync.FetchResult{TenantID: req.TenantID, Source: Service, Kinds: map[tenantsync.Kind]*tenantsync.KindResult{}}
-	for _, k := range req.Kinds {
+	kinds := req.Kinds
+	if len(kinds) == 0 {
+		kinds = tenantsync.AllKinds()
+	}
+	for _, k := range kinds {
 		err := &tenantsync.Error{Kind: tenantsync.ErrUnsupported, Service: Service, Op: "Fetch", Tenant: req.TenantID,
 			Message: "partnercenter discovers tenants; it does not read " + string(k),
 			Hint:    "fetch tenant data through graph.Source or cipp.Source"}
 		kr := tenantsync.Unavailability(k, err)
-		kr.FetchedAt = time.Now()
+		kr.FetchedAt = d.c.now()
 		res.Kinds[k] = kr
 	}
 	return res, nil

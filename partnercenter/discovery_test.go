@@ -113,14 +113,20 @@ func TestDiscoveryWithOneRouteOnly(t *testing.T) {
 func TestDiscoveryFetchReportsKindsUnsupported(t *testing.T) {
 	t.Parallel()
 	f := discoveryFakes(t, http.StatusOK)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.clientOpts = append(f.clientOpts, WithClock(func() time.Time { return at }))
 	var src tenantsync.Source = f.client(t).Discovery()
-	res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenantA, Kinds: tenantsync.AllKinds()})
-	require.NoError(t, err)
-	for _, k := range tenantsync.AllKinds() {
-		kr := res.Result(k)
-		assert.Equal(t, tenantsync.Unavailable, kr.Mode, k)
-		require.ErrorIs(t, kr.Err, tenantsync.ErrUnsupported, k)
-		assert.Contains(t, tenantsync.HintOf(kr.Err), "graph.Source")
+	for _, kinds := range [][]tenantsync.Kind{tenantsync.AllKinds(), nil} {
+		res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenantA, Kinds: kinds})
+		require.NoError(t, err)
+		require.Len(t, res.Kinds, len(tenantsync.AllKinds()), "no kinds named asks for all of them")
+		for _, k := range tenantsync.AllKinds() {
+			kr := res.Result(k)
+			assert.Equal(t, tenantsync.Unavailable, kr.Mode, k)
+			require.ErrorIs(t, kr.Err, tenantsync.ErrUnsupported, k)
+			assert.Contains(t, tenantsync.HintOf(kr.Err), "graph.Source")
+			assert.Equal(t, at, kr.FetchedAt, "the client's clock")
+		}
 	}
 }
 
