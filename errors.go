@@ -74,7 +74,9 @@ var Kinds = []error{
 }
 
 // Error is the detail every tenantsync error carries. Service packages return it directly or
-// embed it in their own error type (which then implements Detailer).
+// embed it in their own error type, which then implements Detailer through the promoted Detail
+// method. Embed it under an alias (type detail = tenantsync.Error): a field named Error would
+// hide the promoted Error method.
 type Error struct {
 	Kind       error         // one of the Err* kinds above
 	Service    string        // "cipp", "graph", "entra", "partnercenter", "store", "sync", ...

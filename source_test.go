@@ -1,0 +1,102 @@
+package tenantsync_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+func TestWriteRequestValidate(t *testing.T) {
+	t.Parallel()
+	ok := tenantsync.WriteRequest{Action: tenantsync.ActionBlockSignIn, TenantID: "t", UserID: "u"}
+	tests := []struct {
+		name   string
+		mutate func(*tenantsync.WriteRequest)
+		want   string // "" when valid
+	}{
+		{"valid", func(*tenantsync.WriteRequest) {}, ""},
+		{"valid by UPN", func(r *tenantsync.WriteRequest) { r.UserID, r.UPN = "", "a@b.c" }, ""},
+		{"unknown action", func(r *tenantsync.WriteRequest) { r.Action = "delete_tenant" }, "unknown action"},
+		{"no tenant", func(r *tenantsync.WriteRequest) { r.TenantID = "" }, "no tenant"},
+		{"no user", func(r *tenantsync.WriteRequest) { r.UserID = "" }, "no user"},
+		{"group action without group", func(r *tenantsync.WriteRequest) { r.Action = tenantsync.ActionAddToGroup }, "no group"},
+		{"group action with group", func(r *tenantsync.WriteRequest) { r.Action, r.GroupID = tenantsync.ActionRemoveFromGroup, "g" }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := ok
+			tt.mutate(&r)
+			err := r.Validate()
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotEmpty(t, tenantsync.HintOf(err))
+		})
+	}
+}
+
+func TestKindsAndActions(t *testing.T) {
+	t.Parallel()
+	for _, k := range tenantsync.AllKinds() {
+		assert.True(t, k.Valid())
+	}
+	assert.False(t, tenantsync.Kind("groups").Valid())
+	for _, a := range tenantsync.Actions() {
+		assert.True(t, a.Valid())
+	}
+	assert.False(t, tenantsync.Action("wipe").Valid())
+	assert.True(t, tenantsync.ActionAddToGroup.NeedsGroup())
+	assert.False(t, tenantsync.ActionSuspend.NeedsGroup())
+}
+
+func TestFetchResultOfMissingKindIsUnavailable(t *testing.T) {
+	t.Parallel()
+	var nilRes *tenantsync.FetchResult
+	r := nilRes.Result(tenantsync.KindUsers)
+	assert.Equal(t, tenantsync.Unavailable, r.Mode, "no answer is never an empty listing")
+	assert.ErrorIs(t, r.Err, tenantsync.ErrUnsupported)
+
+	res := &tenantsync.FetchResult{Kinds: map[tenantsync.Kind]*tenantsync.KindResult{
+		tenantsync.KindDevices: {Kind: tenantsync.KindDevices, Mode: tenantsync.Complete, Devices: []tenantsync.Device{{ID: "d"}}},
+	}}
+	assert.Equal(t, 1, res.Result(tenantsync.KindDevices).Len())
+	assert.Equal(t, tenantsync.Unavailable, res.Result(tenantsync.KindMFA).Mode)
+}
+
+func TestKindResultLen(t *testing.T) {
+	t.Parallel()
+	cases := map[tenantsync.Kind]*tenantsync.KindResult{
+		tenantsync.KindUsers:         {Kind: tenantsync.KindUsers, Users: make([]tenantsync.User, 3)},
+		tenantsync.KindMailboxes:     {Kind: tenantsync.KindMailboxes, Mailboxes: make([]tenantsync.Mailbox, 3)},
+		tenantsync.KindDevices:       {Kind: tenantsync.KindDevices, Devices: make([]tenantsync.Device, 3)},
+		tenantsync.KindDomains:       {Kind: tenantsync.KindDomains, Domains: make([]tenantsync.Domain, 3)},
+		tenantsync.KindSubscriptions: {Kind: tenantsync.KindSubscriptions, Subscriptions: make([]tenantsync.Subscription, 3)},
+		tenantsync.KindMFA:           {Kind: tenantsync.KindMFA, MFA: make([]tenantsync.MFAState, 3)},
+	}
+	for k, r := range cases {
+		assert.Equal(t, 3, r.Len(), k)
+	}
+	assert.Equal(t, 1, (&tenantsync.KindResult{Kind: tenantsync.KindBaseline, Baseline: &tenantsync.SecurityBaseline{}}).Len())
+	assert.Equal(t, 0, (&tenantsync.KindResult{Kind: tenantsync.KindBaseline}).Len())
+	assert.Equal(t, "changes", tenantsync.Changes.String())
+	assert.Equal(t, "complete", tenantsync.Complete.String())
+	assert.Equal(t, "unavailable", tenantsync.Unavailable.String())
+	u := tenantsync.Unavailability(tenantsync.KindMFA, tenantsync.ErrLicenseRequired)
+	assert.Equal(t, tenantsync.Unavailable, u.Mode)
+}
+
+func TestTypeHelpers(t *testing.T) {
+	t.Parallel()
+	assert.True(t, tenantsync.User{UserType: "Guest"}.IsGuest())
+	assert.True(t, tenantsync.User{AssignedSKUs: []string{"x"}}.IsLicensed())
+	assert.True(t, tenantsync.MailboxUser.IsPerson())
+	assert.True(t, tenantsync.MailboxType("").IsPerson(), "no mailbox known: a person until told otherwise")
+	assert.False(t, tenantsync.MailboxShared.IsPerson())
+	assert.False(t, tenantsync.MailboxRoom.IsPerson())
+}
