@@ -184,7 +184,7 @@ func (c *Client) applyDefaults(cfg *Config) error {
 			return invalidConfig("set PartnerTenantID to your partner tenant's ID (GUID); GDAP relationships are read there",
 				"GraphTokens set without PartnerTenantID")
 		}
-		if _, err := uuid.Parse(cfg.PartnerTenantID); err != nil {
+		if !isGUID(cfg.PartnerTenantID) {
 			return invalidConfig("PartnerTenantID must be the partner tenant's GUID, as shown in Entra ID > Overview",
 				"PartnerTenantID %q is not a GUID", cfg.PartnerTenantID)
 		}

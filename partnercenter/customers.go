@@ -95,8 +95,15 @@ func (c *Client) AllCustomers(ctx context.Context) ([]Customer, error) {
 	return paging.Collect(c.ListCustomers(ctx))
 }
 
+// isGUID accepts the 36-character form only: uuid.Parse also takes "{…}", "urn:uuid:…" and
+// undashed forms, which Partner Center refuses in a path or body.
+func isGUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
 func checkTenantID(op, id string) error {
-	if _, err := uuid.Parse(id); err != nil || strings.TrimSpace(id) == "" {
+	if !isGUID(id) {
 		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: id,
 			Message: fmt.Sprintf("customer ID %q is not a GUID", id),
 			Hint:    "pass the customer's tenant ID (a GUID), as ListCustomers reports it"}
@@ -149,10 +156,8 @@ func (c *Client) GrantApplicationConsent(ctx context.Context, customerID string,
 	if err := checkTenantID(op, customerID); err != nil {
 		return ConsentResult{}, err
 	}
-	if err := validateConsent(consent); err != nil {
-		e := err.(*tenantsync.Error)
-		e.Op, e.Tenant = op, customerID
-		return ConsentResult{}, e
+	if err := validateConsent(op, customerID, consent); err != nil {
+		return ConsentResult{}, err
 	}
 	// Repeating the POST is safe, since an existing consent answers 409, which is success; so a
 	// dropped connection or a 5xx may be retried like a GET.
@@ -177,18 +182,18 @@ func (c *Client) GrantApplicationConsent(ctx context.Context, customerID string,
 	return ConsentResult{}, e
 }
 
-func validateConsent(a ApplicationConsent) error {
+func validateConsent(op, customerID string, a ApplicationConsent) error {
 	bad := func(msg, hint string) error {
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Message: msg, Hint: hint}
+		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: customerID, Message: msg, Hint: hint}
 	}
-	if _, err := uuid.Parse(a.ApplicationID); err != nil {
+	if !isGUID(a.ApplicationID) {
 		return bad(fmt.Sprintf("applicationId %q is not a GUID", a.ApplicationID), "set ApplicationID to the partner app's client ID")
 	}
 	if len(a.ApplicationGrants) == 0 {
 		return bad("no applicationGrants", "add at least one grant, e.g. {EnterpriseApplicationID: GraphResourceAppID, Scope: \"Directory.Read.All\"}")
 	}
 	for i, g := range a.ApplicationGrants {
-		if _, err := uuid.Parse(g.EnterpriseApplicationID); err != nil {
+		if !isGUID(g.EnterpriseApplicationID) {
 			return bad(fmt.Sprintf("applicationGrants[%d].enterpriseApplicationId %q is not a GUID", i, g.EnterpriseApplicationID),
 				"use the resource's application ID, e.g. GraphResourceAppID")
 		}

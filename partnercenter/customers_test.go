@@ -250,9 +250,11 @@ func TestGetCustomer(t *testing.T) {
 	d, _ := tenantsync.Details(err)
 	assert.Equal(t, tenantB, d.Tenant)
 
-	_, err = c.GetCustomer(t.Context(), "contoso.com")
-	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	assert.Contains(t, tenantsync.HintOf(err), "GUID")
+	for _, bad := range []string{"contoso.com", "{" + tenantA + "}", "urn:uuid:" + tenantA, strings.ReplaceAll(tenantA, "-", "")} {
+		_, err = c.GetCustomer(t.Context(), bad)
+		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, bad)
+		assert.Contains(t, tenantsync.HintOf(err), "GUID")
+	}
 }
 
 func TestGrantApplicationConsent(t *testing.T) {
@@ -313,6 +315,9 @@ func TestGrantApplicationConsent(t *testing.T) {
 		_, err := c.GrantApplicationConsent(t.Context(), tenantA, bad)
 		require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 		assert.NotEmpty(t, tenantsync.HintOf(err))
+		d, _ := tenantsync.Details(err)
+		assert.Equal(t, "GrantApplicationConsent", d.Op)
+		assert.Equal(t, tenantA, d.Tenant)
 	}
 	_, err = c.GrantApplicationConsent(t.Context(), "not-a-guid", consent)
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
