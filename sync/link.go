@@ -145,6 +145,18 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 	case "":
 		return store.Review{}, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "ResolveReview",
 			Message: "no resolution", Hint: "pass a contact ID, store.ResolutionCreate or store.ResolutionIgnore"}
+	default:
+		// A merge to a contact the client does not have would leave the user unlinked for good,
+		// with its review closed.
+		contacts, err := e.contacts.ListContacts(ctx, rv.ClientID)
+		if err != nil {
+			return store.Review{}, err
+		}
+		if !slices.ContainsFunc(contacts, func(c tenantsync.Contact) bool { return c.ID == contactID }) {
+			return store.Review{}, &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: "ResolveReview", Tenant: rv.TenantID,
+				Message: fmt.Sprintf("client %s has no contact %s", rv.ClientID, contactID),
+				Hint:    "pick one of the review's candidates or another contact of the same client"}
+		}
 	}
 	if contactID != "" {
 		if err := e.st.RememberMerge(ctx, e.account, store.Merge{TenantID: rv.TenantID, ObjectID: rv.ObjectID,

@@ -268,6 +268,12 @@ func TestReviewResolvedByCreateOrIgnore(t *testing.T) {
 
 	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, "")
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, "ct-typo")
+	require.ErrorIs(t, err, tenantsync.ErrNotFound, "a merge to a contact the client lacks is refused")
+	assert.Contains(t, tenantsync.HintOf(err), "candidates")
+	merges, err := h.st.ListMerges(ctx, testAccount, "t1")
+	require.NoError(t, err)
+	assert.Empty(t, merges)
 	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, store.ResolutionCreate)
 	require.NoError(t, err)
 	_, err = h.eng.ResolveReview(ctx, "bob", reviews[1].ID, store.ResolutionIgnore)
