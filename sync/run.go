@@ -98,7 +98,7 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 		return nil, err
 	}
 	now := e.clock.Now()
-	if wait := e.sched.cooldown(tenantID, storedStart, now); wait > 0 {
+	if wait := e.sched.cooldown(storedStart, now); wait > 0 {
 		return nil, &tenantsync.Error{Kind: tenantsync.ErrCooldown, Service: Service, Op: "SyncNow", Tenant: tenantID,
 			Message:    "the tenant synced moments ago",
 			Hint:       fmt.Sprintf("wait %s before asking again", wait.Round(time.Second)),

@@ -50,14 +50,14 @@ func (c Cadence) withDefaults() Cadence {
 }
 
 // scheduler holds the engine's in-process scheduling state: which clients are active, which
-// tenants are syncing here and when each tenant last started. Durable facts (the
-// last finished sync) live in the store; this is what a restart may forget without harm.
+// tenants are syncing here and when each was last reconciled in full. Durable facts (the
+// last start, used for the cooldown, and the last finished sync) live in the store; this is
+// what a restart may forget without harm.
 type scheduler struct {
 	cad Cadence
 
 	mu       stdsync.Mutex
 	active   map[string]time.Time // client ID → active until
-	started  map[string]time.Time // tenant ID → last start seen by this process
 	inflight map[string]bool      // tenant ID → a sync is running in this process
 	fullAt   map[string]time.Time // tenant ID → last full reconcile in this process
 	wake     chan struct{}
@@ -67,7 +67,6 @@ func newScheduler(c Cadence) *scheduler {
 	return &scheduler{
 		cad:      c.withDefaults(),
 		active:   map[string]time.Time{},
-		started:  map[string]time.Time{},
 		inflight: map[string]bool{},
 		fullAt:   map[string]time.Time{},
 		wake:     make(chan struct{}, 1),
@@ -95,7 +94,7 @@ func (s *scheduler) isActive(clientID string, storedUntil, now time.Time) bool {
 		ok = false
 	}
 	s.mu.Unlock()
-	return (ok && now.Before(until)) || now.Before(storedUntil)
+	return ok || now.Before(storedUntil)
 }
 
 // interval is the polling interval for a client.
@@ -118,37 +117,26 @@ func (s *scheduler) poke() {
 func (s *scheduler) forget(tenantID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.started, tenantID)
 	delete(s.fullAt, tenantID)
 }
 
-// cooldown returns how long a sync-now for the tenant must still wait, given the last start
-// recorded in the store.
-func (s *scheduler) cooldown(tenantID string, storedLast, now time.Time) time.Duration {
-	s.mu.Lock()
-	last := s.started[tenantID]
-	s.mu.Unlock()
-	if storedLast.After(last) {
-		last = storedLast
-	}
+// cooldown returns how long a sync-now must still wait after a sync that started at last (as
+// recorded in the store, so engines sharing it share the cooldown).
+func (s *scheduler) cooldown(last, now time.Time) time.Duration {
 	if last.IsZero() {
 		return 0
 	}
-	if wait := last.Add(s.cad.Cooldown).Sub(now); wait > 0 {
-		return wait
-	}
-	return 0
+	return max(0, last.Add(s.cad.Cooldown).Sub(now))
 }
 
 // begin claims the tenant for a sync in this process; it fails when one is already running here.
-func (s *scheduler) begin(tenantID string, now time.Time) bool {
+func (s *scheduler) begin(tenantID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight[tenantID] {
 		return false
 	}
 	s.inflight[tenantID] = true
-	s.started[tenantID] = now
 	return true
 }
 

@@ -76,7 +76,7 @@ func unwrapCursor(source, stored string) string {
 // syncLeased syncs a tenant whose lease this engine holds, and releases the lease.
 func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*Report, error) {
 	start := e.clock.Now()
-	if !e.sched.begin(tenantID, start) {
+	if !e.sched.begin(tenantID) {
 		// Another goroutine of this engine holds the same lease; it releases it.
 		return nil, alreadyRunning(tenantID, e.holder)
 	}
