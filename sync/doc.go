@@ -36,10 +36,14 @@
 //     deactivations, cursor unchanged) while the other kinds are stored; a user is gone only
 //     after a complete listing omits it or a delta removes it.
 //   - A sync that is interrupted (cancelled, timed out, lease lost) stores nothing of its run.
-//   - PSA contacts are never deleted. Only previously linked contacts are deactivated, and they
-//     are reactivated when their user returns. A blank M365 field never overwrites a contact field.
+//     Contact changes in the PSA cannot share the store's transaction; the next sync repeats or
+//     completes them, so an interrupted run leaves no contact deactivated for good.
+//   - PSA contacts are never deleted. Only linked contacts are deactivated, and they are
+//     reactivated when their user returns. A blank M365 field never overwrites a contact field
+//     (match.ApplyUser is the one rule for contact fields).
 //   - One candidate links; none creates (with AutoCreate, for people only); several go to a
-//     person's review queue, and the person's decision is remembered.
+//     person's review queue, as do several users of one sync claiming one contact, and the
+//     person's decision is remembered.
 //   - Writes are off until enabled, need tenantsync.PermissionWrite, may wait for approval, and
 //     are audited before and after the call, failures and refusals included.
 //   - The engine never blocks on its event sink: a slow sink loses events, counted.

@@ -90,7 +90,8 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 // reconcile matches the tenant's users with the client's contacts: it links, creates, queues
 // for review, deactivates and reactivates, and returns the link changes and reviews to commit
 // with the mirror. Contact changes happen in the PSA at once (they cannot share the store's
-// transaction); they are idempotent, so a sync that fails to commit repeats them harmlessly.
+// transaction); a sync that fails to commit repeats them harmlessly: a created contact is found
+// again by the identity it carries, and a contact found inactive is taken over (deactivate).
 //
 // A full reconcile walks every user of the tenant; otherwise only the users a change set
 // upserted or removed are looked at, so a quiet tenant's delta sync costs little. A full one
