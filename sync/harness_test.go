@@ -84,16 +84,25 @@ type FakeContacts struct {
 	updates  int
 	creates  int
 	failList error
-	// onSetActive, when set, runs after a contact's active flag changed (a test interrupts a
-	// sync there, between the PSA call and the commit).
-	onSetActive func(contactID string, active bool)
+	// onChange, when set, runs after a contact was created or its active flag changed (a test
+	// interrupts a sync there, between the PSA call and the commit).
+	onChange func(c tenantsync.Contact)
 }
 
-// OnSetActive sets a function run after each SetContactActive.
-func (f *FakeContacts) OnSetActive(fn func(contactID string, active bool)) {
+// OnChange sets a function run after each CreateContact and SetContactActive.
+func (f *FakeContacts) OnChange(fn func(c tenantsync.Contact)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.onSetActive = fn
+	f.onChange = fn
+}
+
+// changed runs the onChange hook without the lock; f.mu must be held.
+func (f *FakeContacts) changed(c tenantsync.Contact) {
+	if fn := f.onChange; fn != nil {
+		f.mu.Unlock()
+		defer f.mu.Lock()
+		fn(c)
+	}
 }
 
 // NewFakeContacts returns an empty directory.
@@ -163,6 +172,7 @@ func (f *FakeContacts) CreateContact(_ context.Context, c tenantsync.Contact) (t
 	f.creates++
 	c.ID = "ct-" + strconv.Itoa(f.next)
 	f.contacts[c.ID] = c
+	f.changed(c)
 	return c, nil
 }
 
@@ -190,11 +200,7 @@ func (f *FakeContacts) SetContactActive(_ context.Context, clientID, contactID s
 	}
 	c.Active = active
 	f.contacts[contactID] = c
-	if fn := f.onSetActive; fn != nil {
-		f.mu.Unlock()
-		defer f.mu.Lock()
-		fn(contactID, active)
-	}
+	f.changed(c)
 	return nil
 }
 

@@ -472,11 +472,11 @@ func TestInterruptedDeactivationStillReactivates(t *testing.T) {
 			tc.change(h, u)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			h.contacts.OnSetActive(func(string, bool) { cancel() })
+			h.contacts.OnChange(func(tenantsync.Contact) { cancel() })
 			h.clock.Advance(DefaultCooldown)
 			_, err := h.eng.SyncNow(ctx, "t1")
 			require.ErrorIs(t, err, tenantsync.ErrIncomplete)
-			h.contacts.OnSetActive(nil)
+			h.contacts.OnChange(nil)
 			c, _ := h.contacts.Get(contactID)
 			require.False(t, c.Active, "the PSA call happened before the interruption")
 			assert.False(t, h.links("t1")[u.ObjectID].Deactivated, "the interrupted sync stored nothing")
@@ -645,4 +645,31 @@ func TestFailedSyncAlwaysCarriesAHint(t *testing.T) {
 	assert.Contains(t, st.LastError.Hint, "nothing of this run was stored")
 	ev := h.sink.WaitFor(t, EventSyncFailed, "t1", 1)
 	assert.Equal(t, st.LastError.Hint, ev[0].Hint)
+}
+
+// A sync interrupted after it created a contact in the PSA but before its commit does not
+// create it twice: the next sync finds the contact by the identity it carries.
+func TestInterruptedCreateIsNotRepeated(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
+	_, err := h.eng.Discover(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	h.contacts.OnChange(func(tenantsync.Contact) { cancel() })
+	_, err = h.eng.SyncNow(ctx, "t1")
+	require.ErrorIs(t, err, tenantsync.ErrIncomplete)
+	h.contacts.OnChange(nil)
+	require.Len(t, h.contacts.All(), 1, "one contact was created before the interruption")
+	assert.Empty(t, h.links("t1"))
+	assert.Empty(t, h.users("t1"))
+
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Linked)
+	assert.Equal(t, 1, rep.Contacts.Created)
+	assert.Len(t, h.contacts.All(), 2, "no contact was created twice")
+	assert.Len(t, h.links("t1"), 2)
 }
