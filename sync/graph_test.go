@@ -13,6 +13,7 @@ import (
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/store"
+	tsync "github.com/tenantsync/tenantsync/sync"
 )
 
 func newGraphRig(t *testing.T, opts testserver.Options) (*realRig, *testserver.Tenant) {
@@ -91,6 +92,19 @@ func TestEngineThroughGraph(t *testing.T) {
 	assert.False(t, c.Active, "a delta removal deactivates the linked contact")
 	_, c = r.linkOf(t, tn.ID, newcomer.ID)
 	assert.Equal(t, "Nina", c.FirstName)
+	assert.Equal(t, tenantsync.Changes, rep.Kinds[tenantsync.KindMailboxes].Mode, "mailbox types travel as changes too")
+
+	// A full reconcile over a quiet tenant: the mailbox types of unchanged users come from the
+	// mirror, so no shared, room or equipment mailbox turns into a contact.
+	contactsBefore := len(r.contacts.All())
+	r.clock.Advance(tsync.DefaultFullReconcile)
+	rep, err = r.eng.SyncNow(ctx, tn.ID)
+	require.NoError(t, err)
+	require.Equal(t, tenantsync.Changes, rep.Kinds[tenantsync.KindMailboxes].Mode)
+	assert.Zero(t, rep.Contacts.Created)
+	assert.Zero(t, rep.Contacts.Deferred)
+	assert.Positive(t, rep.Contacts.Excluded, "the full pass walked every user again")
+	assert.Len(t, r.contacts.All(), contactsBefore)
 
 	// Expired cursor: the users kind is listed in full and removals still apply.
 	gone := people[2]
