@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	stdsync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/memory"
 )
 
 // tenantSnapshot is everything the store and the PSA hold for one tenant.
@@ -621,4 +623,52 @@ func TestRelinkToAnotherClientMatchesItsContacts(t *testing.T) {
 	assert.True(t, c.Active)
 	c, _ = h.contacts.Get(moved.ID)
 	assert.False(t, c.Active)
+}
+
+// cancelAfterCommit is a store that cancels the sync's context right after a commit succeeded,
+// as a shutdown or a lost lease would at the worst moment.
+type cancelAfterCommit struct {
+	store.Store
+	mu     stdsync.Mutex
+	cancel context.CancelFunc
+}
+
+func (s *cancelAfterCommit) Commit(ctx context.Context, account string, b store.Batch) (store.BatchResult, error) {
+	res, err := s.Store.Commit(ctx, account, b)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil && err == nil {
+		s.cancel()
+	}
+	return res, err
+}
+
+// A sync whose context ends after its commit succeeded did store its run: it reports success
+// and announces its contacts, rather than "nothing was stored".
+func TestCancelAfterCommitIsASuccess(t *testing.T) {
+	t.Parallel()
+	var st *cancelAfterCommit
+	h := newHarnessOn(t, func(now func() time.Time) store.Store {
+		st = &cancelAfterCommit{Store: memory.New(nil, memory.WithClock(now))}
+		return st
+	})
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
+	_, err := h.eng.Discover(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	st.mu.Lock()
+	st.cancel = cancel
+	st.mu.Unlock()
+	rep, err := h.eng.SyncNow(ctx, "t1")
+	require.NoError(t, err)
+	require.NoError(t, rep.Err)
+	assert.Len(t, h.users("t1"), 5)
+	state := h.state("t1")
+	assert.Nil(t, state.LastError, "the stored run is not reported as lost")
+	assert.False(t, state.LastSuccess.IsZero())
+	h.sink.WaitFor(t, EventContactCreated, "t1", 2)
+	h.sink.WaitFor(t, EventSyncFinished, "t1", 1)
+	assert.Empty(t, h.sink.Events(EventSyncFailed))
 }

@@ -122,10 +122,8 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	stopRenew = e.renewLease(ctx, cancelLost, state)
 	e.emit(Event{Type: EventSyncStarted, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger})
 
+	// A nil error means the run was committed: a context ending after that changes nothing.
 	post, err := e.syncTenant(ctx, rec, &state, rep)
-	if err == nil && ctx.Err() != nil {
-		err = context.Cause(ctx)
-	}
 	if err != nil && ctx.Err() != nil {
 		err = interrupted(tenantID, context.Cause(ctx))
 	}
