@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -41,16 +42,16 @@ func userIDs(kr *tenantsync.KindResult) []string {
 	return out
 }
 
-// withMailbox returns a live user of tn with a mail address and a mailbox of type mt, other
-// than the users in not.
+// withMailbox returns a live, licensed user of tn with a mail address and a mailbox of type
+// mt, other than the users in not.
 func withMailbox(t *testing.T, tn *testserver.Tenant, mt string, not ...string) *testserver.User {
 	t.Helper()
 	for _, u := range tn.Users {
-		if !u.Deleted && u.Mail != "" && u.MailboxType == mt && !strings.Contains(strings.Join(not, ","), u.ID) {
+		if !u.Deleted && u.Mail != "" && u.MailboxType == mt && len(u.Licenses) > 0 && !slices.Contains(not, u.ID) {
 			return u
 		}
 	}
-	t.Fatalf("no user with a %s", mt)
+	t.Fatalf("no licensed user with a %s", mt)
 	return nil
 }
 
@@ -101,18 +102,21 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 	}
 
 	// A new shared mailbox, a deleted user with a mailbox, a user whose mail address was
-	// removed, a user converted to a shared mailbox and a user changed elsewhere.
+	// removed, a user converted to a shared mailbox with the licence taken away (as a
+	// conversion usually goes), one converted in Exchange alone, and a user changed elsewhere.
 	deleted := withMailbox(t, tn, "UserMailbox")
 	unmailed := withMailbox(t, tn, "UserMailbox", deleted.ID)
 	converted := withMailbox(t, tn, "UserMailbox", deleted.ID, unmailed.ID)
 	retitled := withMailbox(t, tn, "UserMailbox", deleted.ID, unmailed.ID, converted.ID)
+	quietly := withMailbox(t, tn, "UserMailbox", deleted.ID, unmailed.ID, converted.ID, retitled.ID)
 	addr := "shared.desk@" + tn.DefaultDomain
 	added, err := srv.World.AddUser(tn.ID, testserver.User{UserPrincipalName: addr, DisplayName: "Shared Desk", Mail: addr,
 		ProxyAddresses: []string{"SMTP:" + addr, "smtp:desk@" + tn.DefaultDomain}, AccountEnabled: false, MailboxType: "SharedMailbox"})
 	require.NoError(t, err)
 	require.NoError(t, srv.World.DeleteUser(tn.ID, deleted.ID))
 	require.NoError(t, srv.World.UpdateUser(tn.ID, unmailed.ID, func(u *testserver.User) { u.Mail, u.ProxyAddresses, u.MailboxType = "", nil, "" }))
-	require.NoError(t, srv.World.UpdateUser(tn.ID, converted.ID, func(u *testserver.User) { u.MailboxType = "SharedMailbox" }))
+	require.NoError(t, srv.World.UpdateUser(tn.ID, converted.ID, func(u *testserver.User) { u.MailboxType, u.Licenses = "SharedMailbox", nil }))
+	require.NoError(t, srv.World.UpdateUser(tn.ID, quietly.ID, func(u *testserver.User) { u.MailboxType = "SharedMailbox" }))
 	require.NoError(t, srv.World.UpdateUser(tn.ID, retitled.ID, func(u *testserver.User) { u.JobTitle = "Head of Changes" }))
 
 	cursors = cursorsOf(quiet)
@@ -143,6 +147,7 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 		}
 	}
 	assert.NotEqual(t, mbs.Cursor, mk.Cursor)
+	assert.NotContains(t, mailboxIDs(mk), quietly.ID, "Graph tracks directory properties only: an Exchange-only conversion waits for a full listing")
 
 	// Quiet again.
 	srv.ResetCounts()
@@ -150,6 +155,12 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, srv.Requests(testserver.ServiceGraph, tn.ID))
 	assert.Zero(t, again.Result(tenantsync.KindMailboxes).Len())
+
+	// A full listing (the engine drops the cursors) sees the Exchange-only conversion.
+	relisted, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindMailboxes}})
+	require.NoError(t, err)
+	require.Equal(t, tenantsync.Complete, relisted.Result(tenantsync.KindMailboxes).Mode)
+	assert.Equal(t, tenantsync.MailboxShared, mailboxIDs(relisted.Result(tenantsync.KindMailboxes))[quietly.ID])
 }
 
 // TestMailboxesOwnCursor covers the mailboxes kind whose cursor differs from the users' one
@@ -190,13 +201,29 @@ func TestMailboxesOwnCursor(t *testing.T) {
 	assert.Equal(t, 1, srv.Requests(testserver.ServiceGraph, tn.ID), "both delta rounds ride in one batch")
 	assert.Equal(t, tenantsync.Changes, quiet.Result(tenantsync.KindMailboxes).Mode, "%v", quiet.Result(tenantsync.KindMailboxes).Err)
 
+	// The mailboxes round tracks names and addresses only: a new job title reaches the users
+	// kind without a mailbox type read.
 	gone := withMailbox(t, tn, "UserMailbox")
+	retitled := withMailbox(t, tn, "UserMailbox", gone.ID)
 	require.NoError(t, srv.World.DeleteUser(tn.ID, gone.ID))
+	require.NoError(t, srv.World.UpdateUser(tn.ID, retitled.ID, func(u *testserver.User) { u.JobTitle = "Only Users Care" }))
+	srv.ResetCounts()
 	ch, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both, Cursors: cursorsOf(quiet)})
 	require.NoError(t, err)
+	assert.Equal(t, 1, srv.Requests(testserver.ServiceGraph, tn.ID), "no mailbox type was read")
 	assert.Equal(t, []string{gone.ID}, ch.Result(tenantsync.KindMailboxes).Removed)
-	assert.Equal(t, []string{gone.ID}, ch.Result(tenantsync.KindUsers).Removed)
 	assert.Zero(t, ch.Result(tenantsync.KindMailboxes).Len())
+	assert.Equal(t, []string{gone.ID}, ch.Result(tenantsync.KindUsers).Removed)
+	assert.Equal(t, []string{retitled.ID}, userIDs(ch.Result(tenantsync.KindUsers)))
+
+	// A renamed mailbox is read again.
+	require.NoError(t, srv.World.UpdateUser(tn.ID, retitled.ID, func(u *testserver.User) { u.DisplayName += " (renamed)" }))
+	srv.ResetCounts()
+	ren, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both, Cursors: cursorsOf(ch)})
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.Requests(testserver.ServiceGraph, tn.ID))
+	require.Len(t, ren.Result(tenantsync.KindMailboxes).Mailboxes, 1)
+	assert.Contains(t, ren.Result(tenantsync.KindMailboxes).Mailboxes[0].DisplayName, "(renamed)")
 }
 
 func TestMailboxCursorRefused(t *testing.T) {
@@ -269,7 +296,7 @@ func TestMailboxTypesFailLeaveUsers(t *testing.T) {
 	full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both})
 	require.NoError(t, err)
 	u := withMailbox(t, tn, "UserMailbox")
-	require.NoError(t, srv.World.UpdateUser(tn.ID, u.ID, func(u *testserver.User) { u.MailboxType = "SharedMailbox" }))
+	require.NoError(t, srv.World.UpdateUser(tn.ID, u.ID, func(u *testserver.User) { u.MailboxType, u.Licenses = "SharedMailbox", nil }))
 	srv.GraphDeny(tn.ID, "/users/"+u.ID+"/mailboxSettings", true)
 
 	res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both, Cursors: cursorsOf(full)})

@@ -787,7 +787,7 @@ func (g *graphCall) usersDelta(q url.Values) *graphResult {
 		src = g.tenant.ActiveUsers()
 	} else {
 		for _, u := range g.tenant.ChangedSince(tok.Seq) {
-			if u.Seq <= tok.Upto {
+			if u.Seq <= tok.Upto && tracked(u, tok.Seq, tok.Select) {
 				src = append(src, u)
 			}
 		}
@@ -817,6 +817,39 @@ func (g *graphCall) usersDelta(q url.Values) *graphResult {
 	}
 	g.pagingFaults(path, q, body)
 	return g.ok(http.StatusOK, body)
+}
+
+// userFieldProperty names the user property a World field is served as, where the two differ.
+var userFieldProperty = map[string]string{"ID": "id", "Licenses": "assignedLicenses", "CreatedAt": "createdDateTime"}
+
+// tracked reports whether a change round that started at change number since reports u: Graph
+// tracks only the $selected properties, so a user is reported when it was added or deleted
+// (or restored) since, or when a property of sel changed. Fields that are no directory
+// property (the mailbox type, MFA registration) are not tracked by any round.
+func tracked(u *User, since int64, sel string) bool {
+	if u.AddedSeq > since || u.Changed["Deleted"] > since {
+		return true
+	}
+	keep := map[string]bool{}
+	for _, f := range strings.Split(sel, ",") {
+		keep[strings.TrimSpace(f)] = true
+	}
+	for field, seq := range u.Changed {
+		if seq <= since {
+			continue
+		}
+		prop, ok := userFieldProperty[field]
+		if !ok {
+			prop = strings.ToLower(field[:1]) + field[1:]
+		}
+		if keep[prop] && userProperties[prop] {
+			return true
+		}
+		if field == "UserPrincipalName" && keep["mailNickname"] {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *graphCall) userNotFound(id string) *graphResult {

@@ -184,3 +184,48 @@ func TestGraphShapes(t *testing.T) {
 		assert.Equal(t, 405, graphDo(t, s, tok, "PUT", "/v1.0/domains", []byte(`{}`), false).status)
 	})
 }
+
+// TestGraphDeltaTracksSelectedProperties: a change round reports a user only when a property
+// the round $selected changed (or the user was added or deleted); mailbox types are no
+// directory property and no round reports them.
+func TestGraphDeltaTracksSelectedProperties(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 5, Tenants: 1, Sizes: []int{30}})
+	tn := s.World.Tenants[0]
+	tok := appGraphToken(t, s, tn.ID)
+	deltaLink := func(sel string) string {
+		r := graphDo(t, s, tok, "GET", "/v1.0/users/delta?$select="+sel, nil, false)
+		require.Equal(t, 200, r.status)
+		link, _ := r.body["@odata.deltaLink"].(string)
+		require.NotEmpty(t, link)
+		return strings.TrimPrefix(link, s.GraphURL())
+	}
+	changedIDs := func(link string) []string {
+		r := graphDo(t, s, tok, "GET", link, nil, false)
+		require.Equal(t, 200, r.status)
+		var ids []string
+		for _, it := range r.body["value"].([]any) {
+			ids = append(ids, it.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	narrow, wide := deltaLink("id,mail,proxyAddresses"), deltaLink("id,mail,jobTitle,assignedLicenses")
+
+	users := tn.ActiveUsers()
+	retitled, relicensed, remailed, converted, deleted := users[0], users[1], users[2], users[3], users[4]
+	require.NoError(t, s.World.UpdateUser(tn.ID, retitled.ID, func(u *User) { u.JobTitle = "Tracked Elsewhere" }))
+	require.NoError(t, s.World.UpdateUser(tn.ID, relicensed.ID, func(u *User) { u.Licenses = append(u.Licenses[:0:0], "new-sku") }))
+	require.NoError(t, s.World.UpdateUser(tn.ID, remailed.ID, func(u *User) {
+		if len(u.ProxyAddresses) == 0 {
+			u.ProxyAddresses = []string{"smtp:x@" + tn.DefaultDomain}
+		}
+		u.ProxyAddresses[0] = "smtp:changed.in.place@" + tn.DefaultDomain
+	}))
+	require.NoError(t, s.World.UpdateUser(tn.ID, converted.ID, func(u *User) { u.MailboxType = "SharedMailbox" }))
+	require.NoError(t, s.World.DeleteUser(tn.ID, deleted.ID))
+	added, err := s.World.AddUser(tn.ID, User{UserPrincipalName: "added@" + tn.DefaultDomain, DisplayName: "Added"})
+	require.NoError(t, err)
+
+	assert.ElementsMatch(t, []string{remailed.ID, deleted.ID, added.ID}, changedIDs(narrow))
+	assert.ElementsMatch(t, []string{retitled.ID, relicensed.ID, deleted.ID, added.ID}, changedIDs(wide))
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -102,6 +103,11 @@ type User struct {
 	Deleted bool
 	// Seq is the World change number of the user's last change.
 	Seq int64
+	// AddedSeq is the change number of AddUser (0 for generated users), and Changed the change
+	// number of each field's last change through UpdateUser: Graph delta rounds report a user
+	// only when a property they $select changed.
+	AddedSeq int64
+	Changed  map[string]int64
 }
 
 // Group is a security or Microsoft 365 group.
@@ -216,6 +222,7 @@ func (w *World) AddUser(tenantID string, u User) (*User, error) {
 	}
 	stored := &u
 	stored.Seq = t.bump()
+	stored.AddedSeq = stored.Seq
 	t.Users = append(t.Users, stored)
 	return stored, nil
 }
@@ -232,9 +239,33 @@ func (w *World) UpdateUser(tenantID, userID string, fn func(*User)) error {
 	if u == nil {
 		return fmt.Errorf("tenant %s user %s: %w", tenantID, userID, ErrNotFound)
 	}
+	before := fieldValues(u)
 	fn(u)
 	u.Seq = t.bump()
+	for name, v := range fieldValues(u) {
+		if before[name] != v {
+			if u.Changed == nil {
+				u.Changed = map[string]int64{}
+			}
+			u.Changed[name] = u.Seq
+		}
+	}
 	return nil
+}
+
+// fieldValues renders each field of u that UpdateUser's callback may change; the rendering is
+// taken before and after, so a slice changed in place counts as changed too.
+func fieldValues(u *User) map[string]string {
+	v := reflect.ValueOf(u).Elem()
+	out := make(map[string]string, v.NumField())
+	for i := range v.NumField() {
+		switch name := v.Type().Field(i).Name; name {
+		case "Seq", "AddedSeq", "Changed":
+		default:
+			out[name] = fmt.Sprint(v.Field(i).Interface())
+		}
+	}
+	return out
 }
 
 // DeleteUser removes a user, keeping a tombstone (Deleted) that delta queries report as removed.
