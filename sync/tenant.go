@@ -330,11 +330,9 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 			if ctx.Err() != nil {
 				return nil, nil, nil, context.Cause(ctx)
 			}
+			// expired is not empty, so res.Kinds is not nil.
 			if err == nil {
 				res.RoundTrips += full.RoundTrips
-				if res.Kinds == nil {
-					res.Kinds = map[tenantsync.Kind]*tenantsync.KindResult{}
-				}
 				for _, k := range expired {
 					res.Kinds[k] = full.Result(k)
 				}
