@@ -84,12 +84,12 @@ type FakeContacts struct {
 	updates  int
 	creates  int
 	failList error
-	// onChange, when set, runs after a contact was created or its active flag changed (a test
+	// onChange, when set, runs after a contact was created, updated or (de)activated (a test
 	// interrupts a sync there, between the PSA call and the commit).
 	onChange func(c tenantsync.Contact)
 }
 
-// OnChange sets a function run after each CreateContact and SetContactActive.
+// OnChange sets a function run after each CreateContact, UpdateContact and SetContactActive.
 func (f *FakeContacts) OnChange(fn func(c tenantsync.Contact)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -187,6 +187,7 @@ func (f *FakeContacts) UpdateContact(_ context.Context, c tenantsync.Contact) er
 	c.Active = cur.Active
 	f.contacts[c.ID] = c
 	f.updates++
+	f.changed(c)
 	return nil
 }
 

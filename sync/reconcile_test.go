@@ -673,3 +673,55 @@ func TestInterruptedCreateIsNotRepeated(t *testing.T) {
 	assert.Len(t, h.contacts.All(), 2, "no contact was created twice")
 	assert.Len(t, h.links("t1"), 2)
 }
+
+// Two tenants of one client syncing at once could each link its own user to the same contact
+// (each read the links before the other committed); a later removal of one user would then
+// deactivate the contact of the other. A sibling's sync waits until the first one committed.
+func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := fakeTenant("t1", "Contoso Ltd", "contoso.example", 1)
+	b := fakeTenant("t2", "Contoso Holdings", "contoso-holdings.example", 1)
+	b.Users[0].Mail = a.Users[0].Mail
+	b.Users[0].ProxyAddresses = a.Users[0].ProxyAddresses
+	h.src.AddTenant(a)
+	h.src.AddTenant(b)
+	c := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Pat", Email: a.Users[0].Mail, Active: true})
+	ctx := t.Context()
+	_, err := h.eng.Discover(ctx)
+	require.NoError(t, err)
+	for _, id := range []string{"t1", "t2"} {
+		require.NoError(t, h.st.LinkTenant(ctx, testAccount, id, "client-1", h.clock.Now()))
+	}
+
+	// t1's reconcile has read the links and is updating the contact when t2 is asked to sync.
+	var sibling error
+	asked := false
+	h.contacts.OnChange(func(tenantsync.Contact) {
+		if asked {
+			return
+		}
+		asked = true
+		_, sibling = h.eng.SyncNow(ctx, "t2")
+	})
+	_, err = h.eng.SyncNow(ctx, "t1")
+	require.NoError(t, err)
+	h.contacts.OnChange(nil)
+	require.True(t, asked)
+	require.ErrorIs(t, sibling, tenantsync.ErrAlreadyRunning)
+	assert.Contains(t, tenantsync.HintOf(sibling), "same client")
+	assert.Empty(t, h.users("t2"), "the refused sync stored nothing")
+
+	h.syncNow("t2")
+	assert.Equal(t, c.ID, h.links("t1")[a.Users[0].ObjectID].ContactID)
+	assert.NotContains(t, h.links("t2"), b.Users[0].ObjectID, "the contact is linked to one user only")
+	reviews, err := h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t2"})
+	require.NoError(t, err)
+	require.Len(t, reviews, 1)
+
+	// t2's user leaving does not deactivate t1's user's contact.
+	h.src.RemoveUser("t2", b.Users[0].ObjectID)
+	h.syncNow("t2")
+	got, _ := h.contacts.Get(c.ID)
+	assert.True(t, got.Active)
+}

@@ -59,6 +59,7 @@ type scheduler struct {
 	mu       stdsync.Mutex
 	active   map[string]time.Time // client ID → active until
 	inflight map[string]bool      // tenant ID → a sync is running in this process
+	clients  map[string]string    // client ID → the tenant of the client syncing in this process
 	fullAt   map[string]time.Time // tenant ID → last full reconcile in this process
 	wake     chan struct{}
 }
@@ -68,6 +69,7 @@ func newScheduler(c Cadence) *scheduler {
 		cad:      c.withDefaults(),
 		active:   map[string]time.Time{},
 		inflight: map[string]bool{},
+		clients:  map[string]string{},
 		fullAt:   map[string]time.Time{},
 		wake:     make(chan struct{}, 1),
 	}
@@ -144,6 +146,30 @@ func (s *scheduler) end(tenantID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.inflight, tenantID)
+}
+
+// claimClient lets one tenant of a client reconcile at a time in this process: two siblings
+// syncing at once could each link a user to the same contact. It returns the sibling that
+// holds the client, or "" when the claim succeeded (a tenant without a client claims nothing).
+func (s *scheduler) claimClient(clientID, tenantID string) (holder string) {
+	if clientID == "" {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.clients[clientID]; ok && t != tenantID {
+		return t
+	}
+	s.clients[clientID] = tenantID
+	return ""
+}
+
+func (s *scheduler) releaseClient(clientID, tenantID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.clients[clientID] == tenantID {
+		delete(s.clients, clientID)
+	}
 }
 
 func (s *scheduler) running(tenantID string) bool {

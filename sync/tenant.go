@@ -104,6 +104,13 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 		return rep, err
 	}
 	rep.ClientID = rec.ClientID
+	if sibling := e.sched.claimClient(rec.ClientID, tenantID); sibling != "" {
+		// Nothing is recorded: the tenant stays due and the next cycle takes it.
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: "Sync", Tenant: tenantID,
+			Message: "tenant " + sibling + " of the same client is syncing in this process (" + e.holder + ")",
+			Hint:    "wait for it to finish: tenants of the same client are matched with its contacts one at a time"}
+	}
+	defer e.sched.releaseClient(rec.ClientID, tenantID)
 	state, err := e.st.GetSyncState(ctx, e.account, tenantID)
 	if err != nil && !isNotFound(err) {
 		rep.Err = err
