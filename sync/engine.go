@@ -176,6 +176,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.contacts == nil {
 		e.contacts = store.ContactsFor(cfg.Store, cfg.Account)
 	}
+	e.contacts = psaContacts{e.contacts}
 	if e.clock == nil {
 		e.clock = SystemClock()
 	}
@@ -261,6 +262,32 @@ func hinted(err, kind error, op, hint string) error {
 		out.Kind = kind
 	}
 	return out
+}
+
+// psaContacts gives every error of the PSA's contact directory a hint, when it has none.
+type psaContacts struct{ tenantsync.Contacts }
+
+func psaError(op string, err error) error {
+	return hinted(err, tenantsync.ErrUnavailable, op,
+		"check the PSA's contact directory (the tenantsync.Contacts implementation); the next sync repeats what this one could not do")
+}
+
+func (p psaContacts) ListContacts(ctx context.Context, clientID string) ([]tenantsync.Contact, error) {
+	cs, err := p.Contacts.ListContacts(ctx, clientID)
+	return cs, psaError("ListContacts", err)
+}
+
+func (p psaContacts) CreateContact(ctx context.Context, c tenantsync.Contact) (tenantsync.Contact, error) {
+	created, err := p.Contacts.CreateContact(ctx, c)
+	return created, psaError("CreateContact", err)
+}
+
+func (p psaContacts) UpdateContact(ctx context.Context, c tenantsync.Contact) error {
+	return psaError("UpdateContact", p.Contacts.UpdateContact(ctx, c))
+}
+
+func (p psaContacts) SetContactActive(ctx context.Context, clientID, contactID string, active bool) error {
+	return psaError("SetContactActive", p.Contacts.SetContactActive(ctx, clientID, contactID, active))
 }
 
 func isNotFound(err error) bool { return errors.Is(err, tenantsync.ErrNotFound) }

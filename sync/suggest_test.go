@@ -80,6 +80,7 @@ func TestSuggestionsAndBulkLinking(t *testing.T) {
 	h.contacts.FailList(tenantsync.Errorf(tenantsync.ErrUnavailable, "", "down"))
 	_, err = h.eng.LinkSuggested(ctx, "alice", clients)
 	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
+	assert.Contains(t, tenantsync.HintOf(err), "contact directory", "a hintless PSA error gets one")
 }
 
 // countingSource measures how many fetches run at once.
