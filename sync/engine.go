@@ -21,7 +21,7 @@ const Service = "sync"
 // Limits bound the engine's work. The zero value of each field takes its default.
 type Limits struct {
 	// Concurrency is how many tenants sync at once (default 4). Tenants linked to the same
-	// client take turns, so two of them never link their users to one contact.
+	// client take turns, so one never fails on a contact the other just linked.
 	Concurrency int
 	// TenantTimeout bounds one tenant's sync (default 30 min); a sync that hits it changes nothing.
 	TenantTimeout time.Duration

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	stdsync "sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,6 +14,7 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/match"
 	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/memory"
 )
 
 func TestPartialFailureKeepsTheFailedKindAndStoresTheRest(t *testing.T) {
@@ -674,12 +677,17 @@ func TestInterruptedCreateIsNotRepeated(t *testing.T) {
 	assert.Len(t, h.links("t1"), 2)
 }
 
-// Two tenants of one client syncing at once could each link its own user to the same contact
-// (each read the links before the other committed); a later removal of one user would then
-// deactivate the contact of the other. A sibling's sync waits until the first one committed.
+// Two tenants of one client syncing at once can each match a user to the same contact (each
+// read the links before the other committed). The store takes the first commit and refuses the
+// second as a taken contact, so that sync would fail whole after changing the contact in the
+// PSA. A sibling's sync is refused up front instead, and the next one queues its user for review.
 func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	var st *hookStore
+	h := newHarnessOn(t, func(now func() time.Time) store.Store {
+		st = &hookStore{Store: memory.New(nil, memory.WithClock(now))}
+		return st
+	})
 	a := fakeTenant("t1", "Contoso Ltd", "contoso.example", 1)
 	b := fakeTenant("t2", "Contoso Holdings", "contoso-holdings.example", 1)
 	b.Users[0].Mail = a.Users[0].Mail
@@ -694,10 +702,10 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 		require.NoError(t, h.st.LinkTenant(ctx, testAccount, id, "client-1", h.clock.Now()))
 	}
 
-	// t1's reconcile has read the links and is updating the contact when t2 is asked to sync.
+	// t1's reconcile has read the links (it reads the reviews next) when t2 is asked to sync.
 	var sibling error
 	asked := false
-	h.contacts.OnChange(func(tenantsync.Contact) {
+	st.onListReviews(func() {
 		if asked {
 			return
 		}
@@ -705,9 +713,9 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 		_, sibling = h.eng.SyncNow(ctx, "t2")
 	})
 	_, err = h.eng.SyncNow(ctx, "t1")
-	require.NoError(t, err)
-	h.contacts.OnChange(nil)
+	st.onListReviews(nil)
 	require.True(t, asked)
+	require.NoError(t, err, "t1 is not refused at its commit for a contact t2 took meanwhile")
 	require.ErrorIs(t, sibling, tenantsync.ErrAlreadyRunning)
 	assert.Contains(t, tenantsync.HintOf(sibling), "same client")
 	assert.Empty(t, h.users("t2"), "the refused sync stored nothing")
@@ -718,10 +726,29 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 	reviews, err := h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t2"})
 	require.NoError(t, err)
 	require.Len(t, reviews, 1)
-
-	// t2's user leaving does not deactivate t1's user's contact.
-	h.src.RemoveUser("t2", b.Users[0].ObjectID)
-	h.syncNow("t2")
 	got, _ := h.contacts.Get(c.ID)
-	assert.True(t, got.Active)
+	assert.Equal(t, a.Users[0].ObjectID, got.ObjectID, "the contact carries its one user's identity")
+}
+
+// hookStore runs a function inside ListReviews, which reconcile calls after it read the links.
+type hookStore struct {
+	store.Store
+	mu stdsync.Mutex
+	fn func()
+}
+
+func (s *hookStore) onListReviews(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fn = fn
+}
+
+func (s *hookStore) ListReviews(ctx context.Context, account string, f store.ReviewFilter) ([]store.Review, error) {
+	s.mu.Lock()
+	fn := s.fn
+	s.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+	return s.Store.ListReviews(ctx, account, f)
 }

@@ -148,8 +148,9 @@ func (s *scheduler) end(tenantID string) {
 	delete(s.inflight, tenantID)
 }
 
-// claimClient lets one tenant of a client reconcile at a time in this process: two siblings
-// syncing at once could each link a user to the same contact. It returns the sibling that
+// claimClient lets one tenant of a client sync at a time in this process: two siblings
+// syncing at once can match users to the same contact, and the store then refuses the second
+// commit after its contact changes were made. It returns the sibling that
 // holds the client, or "" when the claim succeeded (a tenant without a client claims nothing).
 func (s *scheduler) claimClient(clientID, tenantID string) (holder string) {
 	if clientID == "" {
