@@ -123,60 +123,11 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	for _, c := range contacts {
 		byContact[c.ID] = c
 	}
-
-	// Links of every tenant of the client, so a contact linked to a user of a sibling tenant is
-	// not offered to a user of this one. Links and merges made for another client (before the
-	// tenant was unlinked, its data kept, and linked again elsewhere) point at contacts this
-	// client does not have: they neither bind a user nor deactivate anything.
-	tenants, err := e.st.ListTenants(ctx, e.account)
+	ix, own, err := e.matchIndex(ctx, rec, contacts)
 	if err != nil {
 		return nil, err
 	}
-	var mlinks []match.Link
-	own := map[string]store.ContactLink{}
-	for _, t := range tenants {
-		if t.ClientID != rec.ClientID && t.ID != rec.ID {
-			continue
-		}
-		ls, err := e.st.ListContactLinks(ctx, e.account, t.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range ls {
-			if l.ClientID != rec.ClientID {
-				continue
-			}
-			mlinks = append(mlinks, match.Link{User: match.Identity{TenantID: l.TenantID, ObjectID: l.ObjectID}, ContactID: l.ContactID})
-			if t.ID == rec.ID {
-				own[l.ObjectID] = l
-			}
-		}
-	}
-	merges, err := e.st.ListMerges(ctx, e.account, rec.ID)
-	if err != nil {
-		return nil, err
-	}
-	mmerges := make([]match.Merge, 0, len(merges))
-	for _, m := range merges {
-		if m.ClientID != rec.ClientID {
-			continue
-		}
-		mmerges = append(mmerges, match.Merge{User: match.Identity{TenantID: m.TenantID, ObjectID: m.ObjectID}, ContactID: m.ContactID, By: m.DecidedBy})
-	}
-	reviews, err := e.st.ListReviews(ctx, e.account, store.ReviewFilter{TenantID: rec.ID, IncludeResolved: true})
-	if err != nil {
-		return nil, err
-	}
-	open, ignored := map[string]bool{}, map[string]bool{}
-	for _, r := range reviews {
-		switch {
-		case !r.Resolved:
-			open[r.ObjectID] = true
-		case r.Resolution == store.ResolutionIgnore:
-			ignored[r.ObjectID] = true
-		}
-	}
-	ix, err := match.NewIndex(contacts, mlinks, mmerges, e.cfg.Match)
+	open, ignored, err := e.reviewedUsers(ctx, rec.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +186,70 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		r.out.links = append(r.out.links, store.LinkChange{Link: l})
 	}
 	return r.out, nil
+}
+
+// matchIndex indexes the client's contacts with the links of every tenant of the client, so a
+// contact linked to a user of a sibling tenant is not offered to a user of this one, and with
+// the merges people made for this tenant. It also returns this tenant's links by object ID.
+// Links and merges made for another client (before the tenant was unlinked, its data kept,
+// and linked again elsewhere) point at contacts this client does not have: they neither bind
+// a user nor deactivate anything.
+func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contacts []tenantsync.Contact) (*match.Index, map[string]store.ContactLink, error) {
+	tenants, err := e.st.ListTenants(ctx, e.account)
+	if err != nil {
+		return nil, nil, err
+	}
+	var links []match.Link
+	own := map[string]store.ContactLink{}
+	for _, t := range tenants {
+		if t.ClientID != rec.ClientID && t.ID != rec.ID {
+			continue
+		}
+		ls, err := e.st.ListContactLinks(ctx, e.account, t.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, l := range ls {
+			if l.ClientID != rec.ClientID {
+				continue
+			}
+			links = append(links, match.Link{User: match.Identity{TenantID: l.TenantID, ObjectID: l.ObjectID}, ContactID: l.ContactID})
+			if t.ID == rec.ID {
+				own[l.ObjectID] = l
+			}
+		}
+	}
+	stored, err := e.st.ListMerges(ctx, e.account, rec.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var merges []match.Merge
+	for _, m := range stored {
+		if m.ClientID == rec.ClientID {
+			merges = append(merges, match.Merge{User: match.Identity{TenantID: m.TenantID, ObjectID: m.ObjectID}, ContactID: m.ContactID, By: m.DecidedBy})
+		}
+	}
+	ix, err := match.NewIndex(contacts, links, merges, e.cfg.Match)
+	return ix, own, err
+}
+
+// reviewedUsers returns the users of a tenant with an open review, and those a person chose
+// to ignore.
+func (e *Engine) reviewedUsers(ctx context.Context, tenantID string) (open, ignored map[string]bool, err error) {
+	reviews, err := e.st.ListReviews(ctx, e.account, store.ReviewFilter{TenantID: tenantID, IncludeResolved: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	open, ignored = map[string]bool{}, map[string]bool{}
+	for _, r := range reviews {
+		switch {
+		case !r.Resolved:
+			open[r.ObjectID] = true
+		case r.Resolution == store.ResolutionIgnore:
+			ignored[r.ObjectID] = true
+		}
+	}
+	return open, ignored, nil
 }
 
 type reconcileRun struct {
