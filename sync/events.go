@@ -57,7 +57,7 @@ type Event struct {
 	ClientID string
 
 	Kind      tenantsync.Kind   // sync progress and per-kind failures
-	Count     int               // items so far (progress) or items synced (finished)
+	Count     int               // items so far (progress), or the users mirrored (finished)
 	UserID    string            // contact and review events
 	ContactID string            // contact events
 	Domain    string            // domain.seen

@@ -73,6 +73,8 @@ func TestPartialFailureKeepsTheFailedKindAndStoresTheRest(t *testing.T) {
 	assert.False(t, status.Healthy())
 	failed := h.sink.WaitFor(t, EventSyncFailed, "t1", 2)
 	assert.Equal(t, "role_missing", failed[0].ErrKind)
+	finished := h.sink.WaitFor(t, EventSyncFinished, "t1", 2)
+	assert.Equal(t, 6, finished[1].Count, "the users the mirror holds, not zero for an unavailable listing")
 
 	// When users come back, the removal is applied.
 	h.src.SetMode("t1", tenantsync.KindUsers, FakeAuto, nil)

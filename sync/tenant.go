@@ -182,8 +182,10 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 			e.emit(ev)
 		}
 	}
+	// The users the mirror holds, also when this run could not list them (a zero would read as
+	// a tenant without users).
 	e.emit(Event{Type: EventSyncFinished, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger,
-		Count: rep.Kinds[tenantsync.KindUsers].Total})
+		Count: state.Counts[tenantsync.KindUsers]})
 	return rep, nil
 }
 
