@@ -30,6 +30,7 @@ type options struct {
 	soakTenants  int
 	soakDuration time.Duration
 	sabotage     bool
+	soakKills    bool
 
 	crash      bool
 	crashKills int
@@ -54,6 +55,7 @@ func main() {
 	flag.IntVar(&o.soakTenants, "soak-tenants", 60, "tenants of the soak partner")
 	flag.DurationVar(&o.soakDuration, "soak-duration", 2*time.Minute, "how long the soak injects faults")
 	flag.BoolVar(&o.sabotage, "soak-sabotage", false, "soak: deactivate a contact behind the engine's back before the final checks (they must fail)")
+	flag.BoolVar(&o.soakKills, "soak-kills", true, "soak: kill and rebuild the engine between and during cycles")
 	flag.BoolVar(&o.crash, "crash", false, "run the crash-recovery harness")
 	flag.IntVar(&o.crashKills, "kills", 20, "SIGKILLs of the crash-recovery harness")
 	flag.BoolVar(&o.syncd, "syncd", false, "crash harness: kill ./examples/syncd instead of the bench's own engine process")

@@ -146,13 +146,13 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 				return err
 			}
 		}
-		kill := s.rng.IntN(3) == 0
+		kill := s.rng.IntN(3) == 0 && o.soakKills
 		if err := s.runCycle(ctx, kill); err != nil {
 			return err
 		}
 		removeFaults()
 		s.observe(ctx)
-		if kill || s.rng.IntN(4) == 0 {
+		if kill || (o.soakKills && s.rng.IntN(4) == 0) {
 			if err := s.restart(ctx); err != nil {
 				return err
 			}
