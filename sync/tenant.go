@@ -147,23 +147,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	// The final state is written even when the caller gave up, so Status tells the truth.
 	fctx, fcancel := detached(parent)
 	defer fcancel()
-	state.Running = false
-	state.Progress = nil
-	state.LastFinish = now
-	state.Duration = rep.Duration
-	state.NextDue = start.Add(e.sched.interval(e.clientActive(fctx, rec.ClientID, now)))
-	if err != nil {
-		state.LastError = store.SyncErrorOf(err, now)
-	} else if counts, cerr := e.st.MirrorCounts(fctx, e.account, tenantID); cerr == nil {
-		state.Counts = mergeCounts(state.Counts, counts, rep)
-		for k, kr := range rep.Kinds {
-			if kr.Mode != tenantsync.Unavailable {
-				kr.Total = state.Counts[k]
-				rep.Kinds[k] = kr
-			}
-		}
-	}
-	_ = e.st.PutSyncState(fctx, e.account, state)
+	e.recordFinish(fctx, rec.ClientID, &state, rep)
 
 	if err != nil {
 		ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger}
@@ -187,6 +171,29 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	e.emit(Event{Type: EventSyncFinished, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger,
 		Count: state.Counts[tenantsync.KindUsers]})
 	return rep, nil
+}
+
+// recordFinish stores the final state of a run: not running, when it ended and how long it
+// took, when it is next due, and either its error or the mirror's counts (also set as the
+// report's totals).
+func (e *Engine) recordFinish(ctx context.Context, clientID string, state *store.SyncState, rep *Report) {
+	state.Running = false
+	state.Progress = nil
+	state.LastFinish = rep.Finished
+	state.Duration = rep.Duration
+	state.NextDue = rep.Started.Add(e.sched.interval(e.clientActive(ctx, clientID, rep.Finished)))
+	if rep.Err != nil {
+		state.LastError = store.SyncErrorOf(rep.Err, rep.Finished)
+	} else if counts, err := e.st.MirrorCounts(ctx, e.account, rep.TenantID); err == nil {
+		state.Counts = mergeCounts(state.Counts, counts, rep)
+		for k, kr := range rep.Kinds {
+			if kr.Mode != tenantsync.Unavailable {
+				kr.Total = state.Counts[k]
+				rep.Kinds[k] = kr
+			}
+		}
+	}
+	_ = e.st.PutSyncState(ctx, e.account, *state)
 }
 
 // mergeCounts records a count for every kind that has been listed successfully, zero
