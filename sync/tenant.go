@@ -158,8 +158,8 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	if post != nil {
 		post(fctx)
 	}
-	for k, kr := range rep.Kinds {
-		if kr.Err != nil {
+	for _, k := range tenantsync.AllKinds() {
+		if kr := rep.Kinds[k]; kr.Err != nil {
 			ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Kind: k,
 				Message: "kind unavailable; nothing of it changed"}
 			errorFields(&ev, kr.Err)
