@@ -346,8 +346,10 @@ func (r *reconcileRun) create(ctx context.Context, u tenantsync.User) error {
 		return err
 	}
 	r.byContact[created.ID] = created
+	// A blocked user's contact is created inactive (AllowDisabled), and so counts as deactivated:
+	// it comes back with its user.
 	r.out.links = append(r.out.links, store.LinkChange{Link: store.ContactLink{TenantID: r.rec.ID, ObjectID: u.ObjectID,
-		ClientID: r.rec.ClientID, ContactID: created.ID, LinkedAt: r.now}})
+		ClientID: r.rec.ClientID, ContactID: created.ID, LinkedAt: r.now, Deactivated: !created.Active}})
 	r.out.report.Created++
 	r.event(EventContactCreated, u.ObjectID, created.ID, "")
 	return nil

@@ -754,3 +754,26 @@ func (s *hookStore) ListReviews(ctx context.Context, account string, f store.Rev
 	}
 	return s.Store.ListReviews(ctx, account, f)
 }
+
+// With AllowDisabled a blocked user's contact is created inactive; it comes alive with the user.
+func TestContactCreatedForADisabledUserFollowsItBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Match.AllowDisabled = true })
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+	ft.Users[0].AccountEnabled = false
+	h.src.AddTenant(ft)
+	h.discoverAndLink("t1", "client-1")
+	u := ft.Users[0]
+	l := h.links("t1")[u.ObjectID]
+	c, ok := h.contacts.Get(l.ContactID)
+	require.True(t, ok)
+	assert.False(t, c.Active)
+	assert.True(t, l.Deactivated, "the link records that the contact follows its user")
+
+	u.AccountEnabled = true
+	h.src.PutUser("t1", u)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Reactivated)
+	c, _ = h.contacts.Get(l.ContactID)
+	assert.True(t, c.Active)
+}
