@@ -274,7 +274,8 @@ func (w *FakeWriter) Write(_ context.Context, req tenantsync.WriteRequest) (tena
 	if w.Err != nil {
 		return tenantsync.WriteResult{}, w.Err
 	}
-	return tenantsync.WriteResult{Route: w.name, Message: "done", Changed: true, TemporaryPassword: req.TemporaryPassword}, nil
+	// No Route: the engine names the route it chose.
+	return tenantsync.WriteResult{Message: "done", Changed: true, TemporaryPassword: req.TemporaryPassword}, nil
 }
 
 // Calls returns the number of writes received.

@@ -121,6 +121,7 @@ func TestWrites(t *testing.T) {
 			} else {
 				require.NoError(t, err)
 				assert.NotEmpty(t, res.Route)
+				assert.Equal(t, tc.want[len(tc.want)-1][2], res.Route, "the result names the route the audit log names")
 			}
 			assert.Equal(t, tc.cippCall, h.cipp.Calls())
 			assert.Equal(t, tc.graph, h.graph.Calls())
