@@ -420,6 +420,18 @@ func newLinked(t *testing.T, n int, mutate ...func(*Config)) (*harness, *FakeTen
 	return h, ft
 }
 
+// mergerTenants adds tenants t1 and t2 with one person each, the same person after a merger:
+// an account in both tenants with the same address.
+func (h *harness) mergerTenants() (a, b *FakeTenant) {
+	a = fakeTenant("t1", "Contoso Ltd", "contoso.example", 1)
+	b = fakeTenant("t2", "Contoso Holdings", "contoso-holdings.example", 1)
+	b.Users[0].Mail = a.Users[0].Mail
+	b.Users[0].ProxyAddresses = a.Users[0].ProxyAddresses
+	h.src.AddTenant(a)
+	h.src.AddTenant(b)
+	return a, b
+}
+
 // discoverAndLink runs discovery and links the tenant, then waits for its initial sync.
 func (h *harness) discoverAndLink(tenantID, clientID string) {
 	h.t.Helper()

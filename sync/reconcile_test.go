@@ -414,13 +414,7 @@ func TestContactsFailureFailsTheSyncAndStoresNothing(t *testing.T) {
 func TestTwoTenantsOfOneClientNeverShareAContact(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	a := fakeTenant("t1", "Contoso Ltd", "contoso.example", 1)
-	b := fakeTenant("t2", "Contoso Holdings", "contoso-holdings.example", 1)
-	// The same person has an account in both tenants (a merger), with the same address.
-	b.Users[0].Mail = a.Users[0].Mail
-	b.Users[0].ProxyAddresses = a.Users[0].ProxyAddresses
-	h.src.AddTenant(a)
-	h.src.AddTenant(b)
+	a, b := h.mergerTenants()
 	h.discoverAndLink("t1", "client-1")
 	h.discoverAndLink("t2", "client-1")
 
@@ -690,12 +684,7 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 		st = &hookStore{Store: memory.New(nil, memory.WithClock(now))}
 		return st
 	})
-	a := fakeTenant("t1", "Contoso Ltd", "contoso.example", 1)
-	b := fakeTenant("t2", "Contoso Holdings", "contoso-holdings.example", 1)
-	b.Users[0].Mail = a.Users[0].Mail
-	b.Users[0].ProxyAddresses = a.Users[0].ProxyAddresses
-	h.src.AddTenant(a)
-	h.src.AddTenant(b)
+	a, b := h.mergerTenants()
 	c := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Pat", Email: a.Users[0].Mail, Active: true})
 	ctx := t.Context()
 	_, err := h.eng.Discover(ctx)
