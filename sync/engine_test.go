@@ -248,9 +248,7 @@ func TestLeaseRenewedDuringLongSync(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.Limits.LeaseTTL = 3 * time.Minute })
 	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 9)
 	h.src.AddTenant(ft)
-	_, err := h.eng.Discover(t.Context())
-	require.NoError(t, err)
-	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+	h.discoverAndStoreLink("t1", "client-1")
 
 	// Each page takes "a minute"; the whole users listing takes longer than the TTL.
 	renewals, storedProgress := 0, 0
@@ -293,9 +291,7 @@ func TestLeaseLostStopsTheSync(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Limits.LeaseTTL = 3 * time.Minute })
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 5))
-	_, err := h.eng.Discover(t.Context())
-	require.NoError(t, err)
-	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+	h.discoverAndStoreLink("t1", "client-1")
 
 	// Another engine steals the lease mid-sync (as if this one had stalled past its TTL).
 	h.src.OnPage = func(tenantID string, kind tenantsync.Kind, page int) {
@@ -306,7 +302,7 @@ func TestLeaseLostStopsTheSync(t *testing.T) {
 		_, err := h.st.AcquireLease(context.Background(), testAccount, "t1", "engine-b", h.clock.Now(), 3*time.Minute)
 		require.NoError(t, err)
 	}
-	_, err = h.eng.SyncNow(t.Context(), "t1")
+	_, err := h.eng.SyncNow(t.Context(), "t1")
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, tenantsync.ErrAlreadyRunning) || errors.Is(err, tenantsync.ErrConflict), "got %v", err)
 	assert.Empty(t, h.users("t1"), "a holder that lost its lease stores nothing")

@@ -442,6 +442,15 @@ func (h *harness) discoverAndLink(tenantID, clientID string) {
 	require.NoError(h.t, h.eng.Wait(ctx))
 }
 
+// discoverAndStoreLink runs discovery and links the tenant in the store only, so no initial
+// sync starts: the test starts the first sync itself.
+func (h *harness) discoverAndStoreLink(tenantID, clientID string) {
+	h.t.Helper()
+	_, err := h.eng.Discover(h.t.Context())
+	require.NoError(h.t, err)
+	require.NoError(h.t, h.st.LinkTenant(h.t.Context(), testAccount, tenantID, clientID, h.clock.Now()))
+}
+
 // syncNow advances past the cooldown and syncs the tenant.
 func (h *harness) syncNow(tenantID string) *Report {
 	h.t.Helper()

@@ -128,11 +128,9 @@ func TestTenantTimeoutStoresNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Limits.TenantTimeout = 50 * time.Millisecond })
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 4))
-	_, err := h.eng.Discover(t.Context())
-	require.NoError(t, err)
-	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+	h.discoverAndStoreLink("t1", "client-1")
 	h.src.OnPage = func(string, tenantsync.Kind, int) { time.Sleep(100 * time.Millisecond) }
-	_, err = h.eng.SyncNow(t.Context(), "t1")
+	_, err := h.eng.SyncNow(t.Context(), "t1")
 	require.ErrorIs(t, err, tenantsync.ErrLimitExceeded)
 	assert.Contains(t, tenantsync.HintOf(err), "TenantTimeout")
 	assert.Empty(t, h.users("t1"))
@@ -452,9 +450,7 @@ func TestStatusShowsProgressWhileRunning(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 7))
-	_, err := h.eng.Discover(t.Context())
-	require.NoError(t, err)
-	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+	h.discoverAndStoreLink("t1", "client-1")
 
 	var during TenantStatus
 	var clientDuring ClientStatus
@@ -653,9 +649,7 @@ func TestCancelAfterCommitIsASuccess(t *testing.T) {
 		return st
 	})
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
-	_, err := h.eng.Discover(t.Context())
-	require.NoError(t, err)
-	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+	h.discoverAndStoreLink("t1", "client-1")
 
 	ctx, cancel := context.WithCancel(t.Context())
 	st.mu.Lock()

@@ -140,9 +140,7 @@ func TestAlreadyRunningInThisProcess(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 4))
-	_, err := h.eng.Discover(t.Context())
-	require.NoError(t, err)
-	require.NoError(t, h.st.LinkTenant(t.Context(), testAccount, "t1", "client-1", h.clock.Now()))
+	h.discoverAndStoreLink("t1", "client-1")
 	var during, unlinkDuring, leasedDuring error
 	h.src.OnPage = func(_ string, k tenantsync.Kind, page int) {
 		if k != tenantsync.KindUsers || page != 0 {
@@ -154,7 +152,7 @@ func TestAlreadyRunningInThisProcess(t *testing.T) {
 		// Same holder, lease granted by the store: the in-process guard still refuses.
 		_, leasedDuring = h.eng.syncLeased(context.Background(), "t1", "test")
 	}
-	_, err = h.eng.SyncNow(t.Context(), "t1")
+	_, err := h.eng.SyncNow(t.Context(), "t1")
 	require.NoError(t, err)
 	assert.ErrorIs(t, during, tenantsync.ErrAlreadyRunning)
 	assert.ErrorIs(t, unlinkDuring, tenantsync.ErrAlreadyRunning)
