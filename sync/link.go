@@ -10,7 +10,8 @@ import (
 	"github.com/tenantsync/tenantsync/store"
 )
 
-// Link connects a tenant to a PSA client and starts its initial sync in the background. A
+// Link connects a tenant to a PSA client and starts its initial sync in the background (when
+// another tenant of the same client is syncing in this process, Run's next cycle starts it). A
 // tenant is linked once: linking it to a second client fails with ErrAlreadyLinked naming the
 // client it is connected to (errors.As reaches *store.AlreadyLinkedError). Linking to the same
 // client again is harmless. The link is audited under actor.
