@@ -164,7 +164,7 @@ func runCrash(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "crash recovery PASS: %d SIGKILLs during sync in a row (at %s after the sync started), %d runs ended before their kill, every restart opened the store, verified the audit chain, found cursors and mirrors agreeing and completed a sync; final run converged to the truth; %d checks, %s\n",
+	fmt.Fprintf(out, "crash recovery PASS: %d SIGKILLs during sync in a row (at %s after the sync started), %d runs ended before their kill, every restart opened the store, verified the audit chain, found cursors and mirrors agreeing and completed a sync; final run converged to the truth (mirrors and contacts); %d checks, %s\n",
 		kills, strings.Join(killAt, ", "), late, checks, secs(time.Since(started)))
 	return nil
 }
@@ -292,7 +292,10 @@ func checkTruth(ctx context.Context, dir string, w *testserver.World, offset tim
 		return 0, err
 	}
 	defer st.Close()
-	checks := 0
+	checks, err := checkConsistency(ctx, st, account)
+	if err != nil {
+		return checks, fmt.Errorf("after the final run: %w", err)
+	}
 	for _, t := range w.Tenants {
 		kr, err := st.ReadKind(ctx, account, t.ID, tenantsync.KindUsers)
 		if err != nil {
@@ -312,6 +315,25 @@ func checkTruth(ctx context.Context, dir string, w *testserver.World, offset tim
 			m, ok := mirrored[u.ID]
 			if !ok || m.AccountEnabled != u.AccountEnabled || m.JobTitle != u.JobTitle {
 				return checks, fmt.Errorf("tenant %s: user %s differs from the truth", t.ID, u.ID)
+			}
+		}
+	}
+	// Every linked contact is active exactly when its user exists and is enabled.
+	for i, t := range w.Tenants {
+		links, err := st.ListContactLinks(ctx, account, t.ID)
+		if err != nil {
+			return checks, err
+		}
+		for _, l := range links {
+			c, err := st.GetContact(ctx, account, fmt.Sprintf("client-%03d", i), l.ContactID)
+			if err != nil {
+				return checks, fmt.Errorf("contact %s linked to %s/%s: %w", l.ContactID, t.ID, l.ObjectID, err)
+			}
+			u := t.User(l.ObjectID)
+			want := u != nil && !u.Deleted && u.AccountEnabled
+			checks++
+			if c.Active != want {
+				return checks, fmt.Errorf("contact %s of user %s/%s is active=%v, the truth says it should be %v", c.ID, t.ID, l.ObjectID, c.Active, want)
 			}
 		}
 	}
