@@ -170,17 +170,25 @@ func (s *Server) applyFault(service, tenant string, w http.ResponseWriter, r *ht
 	case Throttle:
 		writeFaultError(w, r, service, orDefault(f.Status, http.StatusTooManyRequests), f.RetryAfter)
 	case Drop:
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			_ = conn.Close()
-		}
+		dropConnection(w)
 	case Truncate:
 		truncate(w, r, h)
 	case Hang:
 		<-r.Context().Done()
+		// Never answer a hung request, even if its context ended for a reason other than the
+		// client leaving: an empty 200 would read as a normal answer.
+		dropConnection(w)
 	default: // ServerError
 		writeFaultError(w, r, service, orDefault(f.Status, http.StatusServiceUnavailable), f.RetryAfter)
 	}
 	return true
+}
+
+// dropConnection closes the connection without a response.
+func dropConnection(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
 
 func orDefault(v, def int) int {
