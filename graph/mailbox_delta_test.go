@@ -216,14 +216,21 @@ func TestMailboxesOwnCursor(t *testing.T) {
 	assert.Equal(t, []string{gone.ID}, ch.Result(tenantsync.KindUsers).Removed)
 	assert.Equal(t, []string{retitled.ID}, userIDs(ch.Result(tenantsync.KindUsers)))
 
-	// A renamed mailbox is read again.
+	// A renamed mailbox is read again, and so is one converted to shared with its licence taken.
+	converted := withMailbox(t, tn, "UserMailbox", gone.ID, retitled.ID)
 	require.NoError(t, srv.World.UpdateUser(tn.ID, retitled.ID, func(u *testserver.User) { u.DisplayName += " (renamed)" }))
+	require.NoError(t, srv.World.UpdateUser(tn.ID, converted.ID, func(u *testserver.User) { u.MailboxType, u.Licenses = "SharedMailbox", nil }))
 	srv.ResetCounts()
 	ren, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both, Cursors: cursorsOf(ch)})
 	require.NoError(t, err)
 	assert.Equal(t, 2, srv.Requests(testserver.ServiceGraph, tn.ID))
-	require.Len(t, ren.Result(tenantsync.KindMailboxes).Mailboxes, 1)
-	assert.Contains(t, ren.Result(tenantsync.KindMailboxes).Mailboxes[0].DisplayName, "(renamed)")
+	mk := ren.Result(tenantsync.KindMailboxes)
+	assert.Equal(t, map[string]tenantsync.MailboxType{retitled.ID: tenantsync.MailboxUser, converted.ID: tenantsync.MailboxShared}, mailboxIDs(mk))
+	for _, m := range mk.Mailboxes {
+		if m.ObjectID == retitled.ID {
+			assert.Contains(t, m.DisplayName, "(renamed)")
+		}
+	}
 }
 
 func TestMailboxCursorRefused(t *testing.T) {

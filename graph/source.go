@@ -63,9 +63,10 @@ const (
 )
 
 // mailboxSelect is what the mailboxes kind reads of each user. Graph tracks only $selected
-// properties in a delta round, so a mailboxes round of its own reports only users whose
-// addresses or names changed.
-const mailboxSelect = "id,userPrincipalName,displayName,mail,proxyAddresses"
+// properties in a delta round, so a mailboxes round of its own reports only users whose names,
+// addresses or licences changed: a mailbox converted to shared usually loses its licence, and a
+// licence assigned is what creates a mailbox.
+const mailboxSelect = "id,userPrincipalName,displayName,mail,proxyAddresses,assignedLicenses"
 
 // Fetch reads the requested kinds of one tenant: one $batch carries the first page of every
 // kind, further pages follow their nextLink alone. Users and mailboxes are read as users delta
