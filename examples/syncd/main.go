@@ -284,9 +284,21 @@ func (d *daemon) event(_ context.Context, ev sync.Event) {
 		d.metrics.add("tenantsync_users_synced_total", float64(ev.Count))
 		d.progress.finishedTenant(ev.TenantID, d.tenantName(ev.TenantID), ev.Count, nil)
 	case sync.EventSyncFailed:
-		d.metrics.add("tenantsync_syncs_total", 1, "outcome", "failed")
 		d.metrics.add("tenantsync_sync_errors_total", 1, "kind", nonEmpty(ev.ErrKind, "unknown"))
-		d.progress.finishedTenant(ev.TenantID, d.tenantName(ev.TenantID), ev.Count, errors.New(ev.Error))
+		switch {
+		case ev.TenantID == "":
+			// Claiming the due tenants failed: nothing was synced this cycle.
+			d.log.Warn("claiming due tenants failed", "err", ev.Error, "hint", ev.Hint)
+		case ev.Kind != "":
+			// One kind was unavailable; the others were stored and sync.finished follows.
+			d.log.Warn("kind unavailable", "tenant", d.tenantName(ev.TenantID), "kind", ev.Kind, "err", ev.Error, "hint", ev.Hint)
+		default:
+			d.metrics.add("tenantsync_syncs_total", 1, "outcome", "failed")
+			d.progress.finishedTenant(ev.TenantID, d.tenantName(ev.TenantID), ev.Count, errors.New(ev.Error))
+		}
+	case sync.EventDiscoveryFailed:
+		d.metrics.add("tenantsync_sync_errors_total", 1, "kind", nonEmpty(ev.ErrKind, "unknown"))
+		d.log.Warn("discovery failed", "err", ev.Error, "hint", ev.Hint)
 	case sync.EventWriteDone, sync.EventWriteFailed, sync.EventWriteRefused:
 		d.log.Info("write", "event", ev.Type, "actor", ev.Actor, "action", ev.Action, "tenant", ev.TenantID, "route", ev.Route, "err", ev.Error)
 	}
