@@ -49,8 +49,8 @@ bench:
 # Reliability: faults throughout a few minutes of syncing, then SIGKILLs during sync on SQLite.
 SOAKFLAGS ?=
 soak:
-	$(GO) run ./internal/bench -soak $(SOAKFLAGS)
-	$(GO) run ./internal/bench -crash
+	@rc=0; $(GO) run ./internal/bench -soak $(SOAKFLAGS) || rc=1; \
+	$(GO) run ./internal/bench -crash || rc=1; exit $$rc
 
 crash:
 	$(GO) run ./internal/bench -crash
