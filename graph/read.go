@@ -23,9 +23,9 @@ var (
 	listUsersDelta   = list{"UsersDelta", "/users/delta?$select=" + userSelect, accessUsers}
 	listMailboxDelta = list{"MailboxesDelta", "/users/delta?$select=" + mailboxSelect, accessUsers}
 	listSKUs         = list{"ListSubscribedSKUs", "/subscribedSkus", accessSKUs}
-	listDevices      = list{"ListManagedDevices", "/deviceManagement/managedDevices?$select=" + deviceSelect, accessDevices}
+	listDevices      = list{"ListManagedDevices", "/deviceManagement/managedDevices?$top=999&$select=" + deviceSelect, accessDevices}
 	listDomains      = list{"ListDomains", "/domains", accessDomains}
-	listRegistration = list{"ListRegistrationDetails", "/reports/authenticationMethods/userRegistrationDetails", accessMFA}
+	listRegistration = list{"ListRegistrationDetails", "/reports/authenticationMethods/userRegistrationDetails?$top=999", accessMFA}
 	listCAPolicies   = list{"ListCAPolicies", "/identity/conditionalAccess/policies", accessCA}
 	listSecureScores = list{"LatestSecureScore", "/security/secureScores?$top=1", accessScore}
 	listOrganization = list{"Organization", "/organization", accessOrg}
