@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // DefaultAuthorityHost is Entra ID's public cloud sign-in host.

@@ -7,7 +7,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // apiClientTokens is the transport's MSAL client-credentials source (cached, renewed five

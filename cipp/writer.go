@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 var _ tenantsync.Writer = (*Writer)(nil)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // BatchRequest is one request of a JSON $batch. URL is relative to the version root

@@ -9,7 +9,7 @@ import (
 	"net/http"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // response is a read Graph response.

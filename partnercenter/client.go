@@ -17,7 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // Service names this package in errors.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/paging"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // RelationshipPage is one page of GDAP relationships.

@@ -3,7 +3,7 @@ package partnercenter
 import (
 	"context"
 
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // Scopes of the Secure Application Model tokens the client redeems.

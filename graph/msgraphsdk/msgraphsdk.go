@@ -16,7 +16,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // TokenSource produces bearer tokens per tenant; graph.Client.TokenSource returns one.

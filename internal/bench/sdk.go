@@ -23,7 +23,7 @@ import (
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/graph/msgraphsdk"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // The fields the lean client selects, so both clients read the same pages.

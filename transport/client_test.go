@@ -18,7 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 const testToken = "tok-0123456789abcdef"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenantsync/tenantsync/internal/transport"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // BenchmarkDo measures the stack's overhead per request (token, limiter, retry policy,

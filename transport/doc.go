@@ -2,6 +2,11 @@
 // for the configured origin, per (host, tenant) rate limiting, retries with Retry-After and a
 // shared retry budget, bounded bodies, and redaction of secrets from every error.
 //
+// It is public because the clients' configurations share its types: a PSA that runs the cipp,
+// graph and partnercenter clients side by side gives them one Budget and one Limits so a
+// throttling storm is bounded across all of them, passes secrets as Secret, counts round trips
+// through Attempt callbacks, and may bring its own TokenSource (a key vault, a token broker).
+//
 // A service client builds one Client per configured service and tags each request with the
 // customer tenant it concerns:
 //
