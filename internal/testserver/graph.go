@@ -460,7 +460,8 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 	switch {
 	case get && path == "/users":
 		return g.listUsers(path, q)
-	case get && path == "/users/delta":
+	case get && (path == "/users/delta" || path == "/users/delta()"):
+		// Graph names the function both ways; msgraph-sdk-go calls it with the parentheses.
 		return g.usersDelta(q)
 	case len(seg) == 2 && seg[0] == "users":
 		switch method {
@@ -728,12 +729,35 @@ func strs(s []string) []string {
 	return s
 }
 
-func (g *graphCall) listUsers(path string, q url.Values) *graphResult {
+// userSelect is the user $select of q, Graph's default properties when there is none, or the
+// error Graph answers for a property it cannot select.
+func (g *graphCall) userSelect(q url.Values) (string, *graphResult) {
 	sel := q.Get("$select")
 	if sel == "" {
 		sel = userDefaults
 	}
-	if bad := g.checkUserSelect(sel); bad != nil {
+	return sel, g.checkUserSelect(sel)
+}
+
+// withUser calls read with the live user id names (an object ID or UPN) under the World's read
+// lock, and answers Graph's 404 when there is none.
+func (g *graphCall) withUser(id string, read func(u *User)) *graphResult {
+	w := g.s.World
+	w.mu.RLock()
+	u := g.lookupUser(id)
+	if u != nil {
+		read(u)
+	}
+	w.mu.RUnlock()
+	if u == nil {
+		return g.userNotFound(id)
+	}
+	return nil
+}
+
+func (g *graphCall) listUsers(path string, q url.Values) *graphResult {
+	sel, bad := g.userSelect(q)
+	if bad != nil {
 		return bad
 	}
 	if q.Get("$filter") != "" {
@@ -771,11 +795,8 @@ func (g *graphCall) usersDelta(q url.Values) *graphResult {
 		}
 		tok = t
 	default:
-		sel := q.Get("$select")
-		if sel == "" {
-			sel = userDefaults
-		}
-		if bad := g.checkUserSelect(sel); bad != nil {
+		sel, bad := g.userSelect(q)
+		if bad != nil {
 			return bad
 		}
 		tok = pageToken{Tenant: g.tenant.ID, Phase: "full", Upto: g.tenant.Seq(), Select: sel, Gen: gen}
@@ -867,23 +888,13 @@ func (g *graphCall) lookupUser(id string) *User {
 }
 
 func (g *graphCall) getUser(id string, q url.Values) *graphResult {
-	sel := q.Get("$select")
-	if sel == "" {
-		sel = userDefaults
-	}
-	if bad := g.checkUserSelect(sel); bad != nil {
+	sel, bad := g.userSelect(q)
+	if bad != nil {
 		return bad
 	}
-	w := g.s.World
-	w.mu.RLock()
-	u := g.lookupUser(id)
 	var m map[string]any
-	if u != nil {
-		m = userJSON(u)
-	}
-	w.mu.RUnlock()
-	if u == nil {
-		return g.userNotFound(id)
+	if res := g.withUser(id, func(u *User) { m = userJSON(u) }); res != nil {
+		return res
 	}
 	m = project([]map[string]any{m}, sel)[0]
 	m["@odata.context"] = g.context("users(" + sel + ")/$entity")
@@ -920,18 +931,11 @@ func (g *graphCall) patchUser(id string, body []byte) *graphResult {
 				"The specified password does not comply with password complexity requirements. Please provide a different password.")
 		}
 	}
-	w := g.s.World
-	w.mu.RLock()
-	u := g.lookupUser(id)
 	var uid string
-	if u != nil {
-		uid = u.ID
+	if res := g.withUser(id, func(u *User) { uid = u.ID }); res != nil {
+		return res
 	}
-	w.mu.RUnlock()
-	if u == nil {
-		return g.userNotFound(id)
-	}
-	if err := w.UpdateUser(g.tenant.ID, uid, func(u *User) {
+	if err := g.s.World.UpdateUser(g.tenant.ID, uid, func(u *User) {
 		if enabled != nil {
 			u.AccountEnabled = *enabled
 		}
@@ -969,16 +973,9 @@ func complexPassword(p string) bool {
 }
 
 func (g *graphCall) revoke(id string) *graphResult {
-	w := g.s.World
-	w.mu.RLock()
-	u := g.lookupUser(id)
 	var uid string
-	if u != nil {
-		uid = u.ID
-	}
-	w.mu.RUnlock()
-	if u == nil {
-		return g.userNotFound(id)
+	if res := g.withUser(id, func(u *User) { uid = u.ID }); res != nil {
+		return res
 	}
 	g.s.gmu.Lock()
 	if g.s.revocations == nil {
@@ -1005,16 +1002,9 @@ func purposeOf(mailboxType string) string {
 }
 
 func (g *graphCall) mailboxSettings(id string, rest []string) *graphResult {
-	w := g.s.World
-	w.mu.RLock()
-	u := g.lookupUser(id)
 	var mt, uid string
-	if u != nil {
-		mt, uid = u.MailboxType, u.ID
-	}
-	w.mu.RUnlock()
-	if u == nil {
-		return g.userNotFound(id)
+	if res := g.withUser(id, func(u *User) { mt, uid = u.MailboxType, u.ID }); res != nil {
+		return res
 	}
 	if mt == "" {
 		return g.fail(http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox.")
@@ -1048,11 +1038,8 @@ var methodTypes = map[string]struct{ odataType, segment string }{
 }
 
 func (g *graphCall) listMethods(id string) *graphResult {
-	w := g.s.World
-	w.mu.RLock()
-	u := g.lookupUser(id)
 	var items []map[string]any
-	if u != nil {
+	res := g.withUser(id, func(u *User) {
 		ids := make([]string, 0, len(u.Methods))
 		for mid := range u.Methods {
 			ids = append(ids, mid)
@@ -1065,25 +1052,17 @@ func (g *graphCall) listMethods(id string) *graphResult {
 			}
 			items = append(items, map[string]any{"@odata.type": mt.odataType, "id": mid})
 		}
-	}
-	w.mu.RUnlock()
-	if u == nil {
-		return g.userNotFound(id)
+	})
+	if res != nil {
+		return res
 	}
 	return g.ok(http.StatusOK, map[string]any{"@odata.context": g.context("users('" + id + "')/authentication/methods"), "value": nonNil(items)})
 }
 
 func (g *graphCall) deleteMethod(id, segment, methodID string) *graphResult {
-	w := g.s.World
-	w.mu.RLock()
-	u := g.lookupUser(id)
 	var uid, kind string
-	if u != nil {
-		uid, kind = u.ID, u.Methods[methodID]
-	}
-	w.mu.RUnlock()
-	if u == nil {
-		return g.userNotFound(id)
+	if res := g.withUser(id, func(u *User) { uid, kind = u.ID, u.Methods[methodID] }); res != nil {
+		return res
 	}
 	mt, ok := methodTypes[kind]
 	if kind == "" || !ok || mt.segment != segment {
@@ -1092,7 +1071,7 @@ func (g *graphCall) deleteMethod(id, segment, methodID string) *graphResult {
 	if kind == "password" {
 		return g.fail(http.StatusBadRequest, "invalidRequest", "The password authentication method cannot be deleted.")
 	}
-	_ = w.UpdateUser(g.tenant.ID, uid, func(u *User) {
+	err := g.s.World.UpdateUser(g.tenant.ID, uid, func(u *User) {
 		delete(u.Methods, methodID)
 		u.MFAMethods = nil
 		for _, m := range u.Methods {
@@ -1104,6 +1083,10 @@ func (g *graphCall) deleteMethod(id, segment, methodID string) *graphResult {
 		u.MFARegistered = len(u.MFAMethods) > 0
 		u.MFACapable = u.MFARegistered && u.AccountEnabled
 	})
+	if err != nil {
+		// Deleted between the lookup and the update.
+		return g.userNotFound(id)
+	}
 	return &graphResult{status: http.StatusNoContent, headers: map[string]string{"request-id": randomGUID()}}
 }
 
