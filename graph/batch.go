@@ -99,7 +99,8 @@ func (c *Client) Batch(ctx context.Context, tenant string, reqs []BatchRequest) 
 			}
 		}
 		retry, wait := throttled(pending, results, c.now())
-		if len(retry) == 0 || attempt >= c.cfg.MaxRetries {
+		// max: NoRetries is negative and means the batch is sent once.
+		if len(retry) == 0 || attempt >= max(c.cfg.MaxRetries, 0) {
 			break
 		}
 		if wait <= 0 {

@@ -109,3 +109,39 @@ func TestBatchItemRetriesDrawOnTheBudget(t *testing.T) {
 	assert.Equal(t, int64(1), st.Retries)
 	assert.Equal(t, int64(1), st.Refused)
 }
+
+// NoRetries sends a throttled request, and a $batch with a throttled item, once; the default
+// (MaxRetries 0) retries both.
+func TestNoRetriesSendsOnce(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		maxRetries int
+		requests   int
+		ok         bool
+	}{
+		"default retries": {0, 2, true},
+		"NoRetries":       {graph.NoRetries, 1, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newFake(t)
+			c := newClient(t, srv, func(cfg *graph.Config) { cfg.MaxRetries = tc.maxRetries })
+			tn := firstTenant(srv)
+
+			srv.GraphThrottle(tn.ID, "/domains", 1, "0")
+			_, err := c.DomainsPage(t.Context(), tn.ID, "")
+			if tc.ok {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, tenantsync.ErrThrottled)
+			}
+			assert.Equal(t, tc.requests, srv.Requests(testserver.ServiceGraph, tn.ID), "direct request")
+
+			srv.GraphThrottle(tn.ID, "/subscribedSkus", 1, "0")
+			res, err := c.Batch(t.Context(), tn.ID, []graph.BatchRequest{{ID: "skus", Method: "GET", URL: "/subscribedSkus"}})
+			require.NoError(t, err)
+			assert.Equal(t, map[bool]int{true: 200, false: 429}[tc.ok], res["skus"].Status)
+			assert.Equal(t, 2*tc.requests, srv.Requests(testserver.ServiceGraph, tn.ID), "direct request and $batch")
+		})
+	}
+}

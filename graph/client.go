@@ -31,6 +31,10 @@ const (
 	service  = "graph"
 )
 
+// NoRetries as Config.MaxRetries sends every request, and every $batch, once: zero already
+// means the default of 4.
+const NoRetries = transport.NoRetries
+
 // Secret is a credential value (client secret, refresh token): transport's redacting string,
 // so a Config can be logged and the value never reaches an error string.
 type Secret = transport.Secret
@@ -81,11 +85,13 @@ type Config struct {
 	// Microsoft's published Graph limits (transport.GraphRules).
 	Budget *transport.Budget
 	Limits *transport.Limits
-	// MaxRetries per request and per throttled $batch item (default 4).
+	// MaxRetries per request and per throttled $batch item (0: the default of 4; NoRetries:
+	// none, each request is sent once).
 	MaxRetries int
-	// MaxRetryAfter caps a server's Retry-After wait (default 5m); a longer one fails at once.
+	// MaxRetryAfter caps a server's Retry-After wait (0: the default of 5m); a longer one fails
+	// at once.
 	MaxRetryAfter time.Duration
-	// MaxPages bounds the pages of one listing (default DefaultMaxPages).
+	// MaxPages bounds the pages of one listing (0: DefaultMaxPages).
 	MaxPages int
 	// UserAgent is sent on every request.
 	UserAgent string
@@ -256,14 +262,23 @@ func (cfg *Config) normalize() error {
 	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, DefaultAuthorityHost, "AuthorityHost"); err != nil {
 		return err
 	}
-	if cfg.MaxPages <= 0 {
+	switch {
+	case cfg.MaxPages < 0:
+		return invalidConfig("set MaxPages to a positive page count, or 0 for DefaultMaxPages", "MaxPages %d is negative", cfg.MaxPages)
+	case cfg.MaxRetries < 0 && cfg.MaxRetries != NoRetries:
+		return invalidConfig("set MaxRetries to a positive count, 0 for the default, or graph.NoRetries to send each request once",
+			"MaxRetries %d is negative", cfg.MaxRetries)
+	case cfg.MaxRetryAfter < 0:
+		return invalidConfig("set MaxRetryAfter to a positive duration, or 0 for the default of 5m", "MaxRetryAfter %v is negative", cfg.MaxRetryAfter)
+	}
+	if cfg.MaxPages == 0 {
 		cfg.MaxPages = DefaultMaxPages
 	}
-	if cfg.MaxRetries <= 0 {
-		cfg.MaxRetries = 4
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = transport.DefaultMaxRetries
 	}
-	if cfg.MaxRetryAfter <= 0 {
-		cfg.MaxRetryAfter = 5 * time.Minute
+	if cfg.MaxRetryAfter == 0 {
+		cfg.MaxRetryAfter = transport.DefaultMaxRetryAfter
 	}
 	if cfg.Mailboxes != MailboxesPerUser && cfg.Mailboxes != MailboxesOff {
 		return invalidConfig("use graph.MailboxesPerUser or graph.MailboxesOff", "unknown mailbox mode %d", cfg.Mailboxes)

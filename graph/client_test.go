@@ -52,6 +52,9 @@ func TestNewClientValidation(t *testing.T) {
 		"partner user":        {func(c *graph.Config) { c.Auth = graph.PartnerUser }, "RefreshToken"},
 		"auth mode":           {func(c *graph.Config) { c.Auth = 7 }, "AppOnly"},
 		"mailbox mode":        {func(c *graph.Config) { c.Mailboxes = 9 }, "Mailboxes"},
+		"negative retries":    {func(c *graph.Config) { c.MaxRetries = -1 }, "graph.NoRetries"},
+		"negative pages":      {func(c *graph.Config) { c.MaxPages = -1 }, "MaxPages"},
+		"negative retry wait": {func(c *graph.Config) { c.MaxRetryAfter = -time.Second }, "MaxRetryAfter"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := good
