@@ -148,6 +148,15 @@ func (f *FakeSource) PutMailbox(tenantID string, m tenantsync.Mailbox) {
 	f.put(tenantID, tenantsync.KindMailboxes, m.ObjectID, func(t *FakeTenant) { t.Mailboxes = upsert(t.Mailboxes, m, mailboxID) })
 }
 
+// Silently changes a tenant's data without recording a change for delta queries, as a change a
+// source's delta misses (a mailbox converted in Exchange, a user a delta round skipped): only
+// a full listing shows it.
+func (f *FakeSource) Silently(tenantID string, apply func(*FakeTenant)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	apply(f.tenants[tenantID])
+}
+
 // RemoveMailbox deletes a mailbox and records the removal for delta queries.
 func (f *FakeSource) RemoveMailbox(tenantID, objectID string) {
 	f.remove(tenantID, tenantsync.KindMailboxes, objectID, func(t *FakeTenant) { t.Mailboxes = drop(t.Mailboxes, objectID, mailboxID) })

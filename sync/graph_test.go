@@ -55,7 +55,7 @@ func TestEngineThroughGraph(t *testing.T) {
 	r.linkAndWait(t, tn)
 	cursors, err := r.st.Cursors(ctx, account, tn.ID)
 	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(cursors[tenantsync.KindUsers], "graph|"), "the users cursor is Graph's delta link")
+	require.True(t, strings.HasPrefix(cursors[tenantsync.KindUsers], "graph@"), "the users cursor is Graph's delta link")
 
 	var people []*testserver.User
 	for _, u := range liveUsers(tn) {

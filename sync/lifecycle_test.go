@@ -282,7 +282,7 @@ func TestFetchFallsBackToTheNextSource(t *testing.T) {
 	assert.Nil(t, st.LastError)
 	cursors, err := h.st.Cursors(t.Context(), testAccount, "t1")
 	require.NoError(t, err)
-	assert.Equal(t, "graph|t1:0", cursors[tenantsync.KindUsers])
+	assert.Equal(t, wrapCursor("graph", "t1:0", h.clock.Now()), cursors[tenantsync.KindUsers])
 
 	// CIPP recovers: its fetch gets no cursor (the stored one is Graph's) and lists in full.
 	h.src.SetFetchError("t1", nil)

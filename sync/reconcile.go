@@ -87,6 +87,45 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 	return types, kr != nil || listedBefore, nil
 }
 
+// retypedUsers returns the users whose mailbox type the mailboxes result changes from the
+// mirror's: added, retyped or removed mailboxes, sorted. A result that changes no type
+// (an empty change set, a complete listing equal to the mirror) reads nothing more.
+func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsync.KindResult) ([]string, error) {
+	if kr == nil || (kr.Mode == tenantsync.Changes && len(kr.Mailboxes) == 0 && len(kr.Removed) == 0) {
+		return nil, nil
+	}
+	cur, err := e.st.ReadKind(ctx, e.account, tenantID, tenantsync.KindMailboxes)
+	if err != nil {
+		return nil, err
+	}
+	before := map[string]tenantsync.MailboxType{}
+	for _, m := range cur.Mailboxes {
+		before[m.ObjectID] = m.Type
+	}
+	after := map[string]tenantsync.MailboxType{}
+	if kr.Mode == tenantsync.Changes {
+		after = maps.Clone(before)
+		for _, id := range kr.Removed {
+			delete(after, id)
+		}
+	}
+	for _, m := range kr.Mailboxes {
+		after[m.ObjectID] = m.Type
+	}
+	changed := map[string]bool{}
+	for id, t := range after {
+		if was, ok := before[id]; !ok || was != t {
+			changed[id] = true
+		}
+	}
+	for id := range before {
+		if _, ok := after[id]; !ok {
+			changed[id] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(changed)), nil
+}
+
 // reconcile matches the tenant's users with the client's contacts: it links, creates, queues
 // for review, deactivates and reactivates, and returns the link changes and reviews to commit
 // with the mirror. Contact changes happen in the PSA at once (they cannot share the store's
@@ -94,10 +133,11 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 // again by the identity it carries, and a contact found inactive is taken over (deactivate).
 //
 // A full reconcile walks every user of the tenant; otherwise only the users a change set
-// upserted or removed are looked at, so a quiet tenant's delta sync costs little. A full one
+// upserted or removed, and the mirrored users among retyped (whose mailbox type changed), are
+// looked at, so a quiet tenant's delta sync costs little. A full one
 // runs on every complete listing, at least every Cadence.FullReconcile, and after a person
 // resolved a review.
-func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool) (*reconcileOutcome, error) {
+func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string) (*reconcileOutcome, error) {
 	ur := results[tenantsync.KindUsers]
 	users := ur.Users
 	if full {
@@ -107,6 +147,10 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		}
 	} else {
 		users = slices.Clone(users)
+		var err error
+		if users, err = e.withRetyped(ctx, rec.ID, ur, users, retyped); err != nil {
+			return nil, err
+		}
 	}
 	slices.SortFunc(users, func(a, b tenantsync.User) int { return strings.Compare(a.ObjectID, b.ObjectID) })
 	types, typesKnown, err := e.mailboxTypes(ctx, rec, state, results)
@@ -186,6 +230,38 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		r.out.links = append(r.out.links, store.LinkChange{Link: l})
 	}
 	return r.out, nil
+}
+
+// withRetyped adds to a delta's users the mirrored users among retyped that the delta neither
+// upserts nor removes. A retyped ID with no mirrored user (a mailbox without a user) adds
+// nothing.
+func (e *Engine) withRetyped(ctx context.Context, tenantID string, ur *tenantsync.KindResult, users []tenantsync.User, retyped []string) ([]tenantsync.User, error) {
+	named := map[string]bool{}
+	for _, u := range users {
+		named[u.ObjectID] = true
+	}
+	for _, id := range ur.Removed {
+		named[id] = true
+	}
+	want := map[string]bool{}
+	for _, id := range retyped {
+		if !named[id] {
+			want[id] = true
+		}
+	}
+	if len(want) == 0 {
+		return users, nil
+	}
+	cur, err := e.st.ReadKind(ctx, e.account, tenantID, tenantsync.KindUsers)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range cur.Users {
+		if want[u.ObjectID] {
+			users = append(users, u)
+		}
+	}
+	return users, nil
 }
 
 // matchIndex indexes the client's contacts with the links of every tenant of the client, so a

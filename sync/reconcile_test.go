@@ -135,9 +135,11 @@ func TestDeltaAfterFull(t *testing.T) {
 	t.Parallel()
 	h, _ := newLinked(t, 4)
 	ctx := t.Context()
+	listedAt := h.clock.Now()
 	cursors, err := h.st.Cursors(ctx, testAccount, "t1")
 	require.NoError(t, err)
-	require.Equal(t, "cipp|t1:0", cursors[tenantsync.KindUsers], "the cursor is stored with its source")
+	require.Equal(t, wrapCursor("cipp", "t1:0", listedAt), cursors[tenantsync.KindUsers],
+		"the cursor is stored with its source and the time of the full listing")
 
 	changed := person("t1-u001", "First1", "Last1", "contoso.example")
 	changed.JobTitle = "Director"
@@ -175,7 +177,9 @@ func TestDeltaAfterFull(t *testing.T) {
 
 	cursors, err = h.st.Cursors(ctx, testAccount, "t1")
 	require.NoError(t, err)
-	assert.Equal(t, "cipp|t1:3", cursors[tenantsync.KindUsers])
+	c3, listed := unwrapCursor("cipp", cursors[tenantsync.KindUsers])
+	assert.Equal(t, "t1:3", c3)
+	assert.True(t, listed.Equal(listedAt), "a change set keeps the time of the last full listing, got %v", listed)
 
 	// Unchanged tenant: an empty change set changes nothing.
 	rep = h.syncNow("t1")

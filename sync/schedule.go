@@ -19,6 +19,15 @@ type Cadence struct {
 	// again (default 6 h), so contacts added in the PSA meanwhile find their users. Between
 	// two, a delta sync looks only at the users that changed.
 	FullReconcile time.Duration
+	// FullListing is how often a tenant synced from delta cursors is listed in full instead
+	// (default 24 h; a negative value never does). A delta round reports only what changed in
+	// the directory, so a mailbox converted in Exchange without a directory change (licence,
+	// name or address) reaches the mirror only through a full listing, and a complete listing
+	// removes whatever it no longer holds. When any enabled kind's last full listing is older
+	// than this, the sync leaves every cursor out. The time of a kind's last full listing is
+	// stored with its cursor, so it survives restarts; a cursor stored without it counts as
+	// due.
+	FullListing time.Duration
 }
 
 // Default cadence values, from the products this engine replaces.
@@ -28,6 +37,7 @@ const (
 	DefaultCooldown       = 30 * time.Second
 	DefaultTick           = time.Minute
 	DefaultFullReconcile  = 6 * time.Hour
+	DefaultFullListing    = 24 * time.Hour
 )
 
 func (c Cadence) withDefaults() Cadence {
@@ -45,6 +55,9 @@ func (c Cadence) withDefaults() Cadence {
 	}
 	if c.FullReconcile <= 0 {
 		c.FullReconcile = DefaultFullReconcile
+	}
+	if c.FullListing == 0 {
+		c.FullListing = DefaultFullListing
 	}
 	return c
 }
@@ -202,4 +215,13 @@ func (e *Engine) invalidateReconcile(tenantID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.fullAt, tenantID)
+}
+
+// fullListingDue reports whether a kind last listed in full at listed must be listed in full
+// again at now. An unknown time (zero) is due: nothing says the mirror was ever checked whole.
+func (s *scheduler) fullListingDue(listed, now time.Time) bool {
+	if s.cad.FullListing < 0 {
+		return false
+	}
+	return listed.IsZero() || !now.Before(listed.Add(s.cad.FullListing))
 }

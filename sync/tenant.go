@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	stdsync "sync"
 	"time"
@@ -26,6 +27,10 @@ type Report struct {
 	Contacts ContactReport
 	// RoundTrips is the number of requests the source reported.
 	RoundTrips int
+	// FullListing is true when the periodic full listing (Cadence.FullListing) was due, so
+	// the source was asked without cursors and every kind it listed completely replaced the
+	// mirror's.
+	FullListing bool
 	// Err is set when the tenant could not be synced at all; nothing was stored.
 	Err error
 }
@@ -54,23 +59,42 @@ type KindReport struct {
 	Err error
 }
 
-// cursorSep separates the source name from the source's own cursor in a stored cursor, so a
-// cursor is never handed to a source other than the one that issued it.
-const cursorSep = "|"
+// A stored cursor is "source@listed|cursor": the source that issued it, when the kind was last
+// listed in full (Unix seconds), and the source's own cursor. Naming the source keeps a cursor
+// from being handed to another source; the listing time, committed with the cursor in the same
+// transaction, is what Cadence.FullListing is measured from, so a restart does not reset it.
+// A cursor stored as "source|cursor" (before the time was kept) reads with a zero time.
+const (
+	cursorSep = "|"
+	listedSep = "@"
+)
 
-func wrapCursor(source, c string) string {
+func wrapCursor(source, c string, listed time.Time) string {
 	if c == "" {
 		return ""
 	}
-	return source + cursorSep + c
+	return source + listedSep + strconv.FormatInt(listed.Unix(), 10) + cursorSep + c
 }
 
-func unwrapCursor(source, stored string) string {
-	name, c, ok := strings.Cut(stored, cursorSep)
-	if !ok || name != source {
-		return ""
+// unwrapCursor returns the source's own cursor and the time of the kind's last full listing,
+// or "" when the stored cursor is another source's.
+func unwrapCursor(source, stored string) (string, time.Time) {
+	prefix, c, ok := strings.Cut(stored, cursorSep)
+	if !ok {
+		return "", time.Time{}
 	}
-	return c
+	if prefix == source {
+		return c, time.Time{}
+	}
+	at, ok := strings.CutPrefix(prefix, source+listedSep)
+	if !ok {
+		return "", time.Time{}
+	}
+	secs, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return "", time.Time{}
+	}
+	return c, time.Unix(secs, 0)
 }
 
 // syncLeased syncs a tenant whose lease this engine holds, and releases the lease.
@@ -307,11 +331,13 @@ func (e *Engine) sourcesFor(rec store.TenantRecord) []tenantsync.Source {
 }
 
 // fetch asks the first source that answers for the tenant's kinds, and lists in full every
-// kind whose cursor expired.
-func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, error) {
+// kind whose cursor expired. When the periodic full listing is due for any of the kinds, it
+// reports so and leaves every cursor out: cursors that advance together (Graph reads users
+// and mailboxes from one round) stay together, and each kind is checked whole.
+func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string, now time.Time) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, bool, error) {
 	srcs := e.sourcesFor(rec)
 	if len(srcs) == 0 {
-		return nil, nil, nil, &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: "Sync", Tenant: rec.ID,
+		return nil, nil, nil, false, &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: "Sync", Tenant: rec.ID,
 			Message: "no configured source reaches this tenant",
 			Hint:    "check the tenant's GDAP relationship or CIPP access; discovery flags it until a source reports it again"}
 	}
@@ -319,10 +345,15 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 	var errs []error
 	for _, src := range srcs {
 		cursors := map[tenantsync.Kind]string{}
-		for k, c := range stored {
-			if c := unwrapCursor(src.Name(), c); c != "" {
+		due := false
+		for _, k := range kinds {
+			if c, listed := unwrapCursor(src.Name(), stored[k]); c != "" {
 				cursors[k] = c
+				due = due || e.sched.fullListingDue(listed, now)
 			}
+		}
+		if due {
+			clear(cursors)
 		}
 		res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress})
 		if err != nil {
@@ -333,7 +364,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 			continue
 		}
 		if ctx.Err() != nil {
-			return nil, nil, nil, context.Cause(ctx)
+			return nil, nil, nil, false, context.Cause(ctx)
 		}
 		var expired []tenantsync.Kind
 		for _, k := range kinds {
@@ -344,7 +375,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 		if len(expired) > 0 {
 			full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: expired, Progress: progress})
 			if ctx.Err() != nil {
-				return nil, nil, nil, context.Cause(ctx)
+				return nil, nil, nil, false, context.Cause(ctx)
 			}
 			// expired is not empty, so res.Kinds is not nil.
 			if err == nil {
@@ -358,12 +389,12 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 				}
 			}
 		}
-		return src, res, expired, nil
+		return src, res, expired, due, nil
 	}
 	if len(errs) == 1 {
-		return nil, nil, nil, errs[0]
+		return nil, nil, nil, false, errs[0]
 	}
-	return nil, nil, nil, errors.Join(errs...)
+	return nil, nil, nil, false, errors.Join(errs...)
 }
 
 // syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
@@ -374,12 +405,15 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	if err != nil {
 		return nil, err
 	}
-	src, res, expired, err := e.fetch(ctx, rec, kinds, stored)
+	// A complete listing describes the tenant as it was when the fetch began.
+	listedAt := e.clock.Now()
+	src, res, expired, fullListing, err := e.fetch(ctx, rec, kinds, stored, listedAt)
 	if err != nil {
 		return nil, err
 	}
 	rep.Source = src.Name()
 	rep.RoundTrips = res.RoundTrips
+	rep.FullListing = fullListing
 
 	batch := store.Batch{TenantID: rec.ID, Holder: e.holder, Now: e.clock.Now()}
 	results := map[tenantsync.Kind]*tenantsync.KindResult{}
@@ -397,7 +431,12 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		rep.Kinds[k] = krep
 		apply := *kr
 		apply.Kind = k
-		apply.Cursor = wrapCursor(src.Name(), kr.Cursor)
+		listed := listedAt
+		if kr.Mode == tenantsync.Changes {
+			// A change set checks nothing whole: the last full listing stays what it was.
+			_, listed = unwrapCursor(src.Name(), stored[k])
+		}
+		apply.Cursor = wrapCursor(src.Name(), kr.Cursor, listed)
 		results[k] = &apply
 		batch.Kinds = append(batch.Kinds, store.KindApply{Result: &apply, ExpectCursor: stored[k]})
 	}
@@ -406,8 +445,17 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	full := false
 	if users := results[tenantsync.KindUsers]; users != nil && rec.Linked() {
 		full = users.Mode == tenantsync.Complete || e.fullReconcileDue(rec.ID, batch.Now)
-		if full || len(users.Users) > 0 || len(users.Removed) > 0 {
-			rc, err = e.reconcile(ctx, rec, state, results, full)
+		// Users whose mailbox type changes without a directory change (a conversion in
+		// Exchange, or the two kinds' cursors having diverged) are matched again too: the
+		// type decides whether a user is a person.
+		var retyped []string
+		if !full {
+			if retyped, err = e.retypedUsers(ctx, rec.ID, results[tenantsync.KindMailboxes]); err != nil {
+				return nil, err
+			}
+		}
+		if full || len(users.Users) > 0 || len(users.Removed) > 0 || len(retyped) > 0 {
+			rc, err = e.reconcile(ctx, rec, state, results, full, retyped)
 			if err != nil {
 				return nil, err
 			}
@@ -436,6 +484,10 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		e.invalidateReconcile(rec.ID)
 	case full:
 		e.reconciled(rec.ID, batch.Now)
+	case results[tenantsync.KindUsers] == nil && rec.Linked() && mailboxesChanged(out):
+		// The users could not be listed, so nothing looked at the users whose mailbox changed;
+		// the next sync's delta will not name them, so it matches every user instead.
+		e.invalidateReconcile(rec.ID)
 	}
 
 	var domainsAdded []string
@@ -463,4 +515,13 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 			e.afterDomains(ctx, rec.ClientID, rec.ID, d, domainsAdded)
 		}
 	}, nil
+}
+
+func mailboxesChanged(out store.BatchResult) bool {
+	for _, a := range out.Kinds {
+		if a.Kind == tenantsync.KindMailboxes && a.Changed() {
+			return true
+		}
+	}
+	return false
 }
