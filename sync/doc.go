@@ -12,9 +12,9 @@
 // fetches each enabled kind in full or from its cursor (a kind whose cursor expired is listed in
 // full, and every Cadence.FullListing a tenant is listed in full without cursors, so what its
 // deltas missed is seen and what a complete listing omits is removed), users are matched to
-// contacts (on a delta, the users that changed and those whose mailbox type changed), and the mirror changes, cursors, contact links, review
-// items and sync state are committed in one transaction. Events go to the PSA's Sink through a
-// bounded buffer.
+// contacts (on a delta, the users that changed and those whose mailbox type changed), and the
+// mirror changes, cursors, contact links, review items and sync state are committed in one
+// transaction. Events go to the PSA's Sink through a bounded buffer.
 //
 // # Example
 //

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -239,4 +240,28 @@ func TestMailboxOnlyChangesAreReconciled(t *testing.T) {
 			assert.True(t, slices.ContainsFunc(h.contacts.All(), func(c tenantsync.Contact) bool { return c.ObjectID == sam.ObjectID }))
 		})
 	}
+}
+
+// The time of the last full listing is in the store: an engine started afresh on it neither
+// lists in full at once nor waits a new Cadence.FullListing.
+func TestFullListingSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	h, _ := newLinked(t, 2)
+	cfg := h.cfg
+	cfg.InstanceID = "engine-b"
+	restarted, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = restarted.Close(context.Background()) })
+
+	h.clock.Advance(DefaultFullListing / 2)
+	rep, err := restarted.SyncNow(t.Context(), "t1")
+	require.NoError(t, err)
+	assert.False(t, rep.FullListing)
+	assert.NotEmpty(t, lastCall(t, h.src).Cursors)
+
+	h.clock.Advance(DefaultFullListing / 2)
+	rep, err = restarted.SyncNow(t.Context(), "t1")
+	require.NoError(t, err)
+	assert.True(t, rep.FullListing, "due a full Cadence.FullListing after the first engine's listing")
+	assert.Empty(t, lastCall(t, h.src).Cursors)
 }
