@@ -38,12 +38,12 @@ import (
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/transport"
 	"github.com/tenantsync/tenantsync/partnercenter"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/postgres"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 func main() {

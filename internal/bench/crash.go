@@ -19,9 +19,9 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/transport"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // engineInput is what the engine child (the daemon stand-in) gets.

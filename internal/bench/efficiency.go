@@ -15,9 +15,9 @@ import (
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/transport"
 	"github.com/tenantsync/tenantsync/store/memory"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 const account = "bench"

@@ -13,11 +13,11 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/transport"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/memory"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 type memoryInput struct {

@@ -17,10 +17,10 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/transport"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // soak is the state of one soak run: the fake's truth, one SQLite store that outlives every
