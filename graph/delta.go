@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/paging"
 )
 
 // UsersDelta is the outcome of a users delta round.
@@ -59,58 +60,49 @@ func cursorError(err error) error {
 // finishDelta follows a users delta round of l (its $select) from its first page to the
 // deltaLink.
 func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string, first Page[User], progress func(int)) (*UsersDelta, error) {
-	op := l.op
 	out := &UsersDelta{Full: cursor == ""}
-	pg := c.newPager(op, tenant)
-	start := cursor
-	if start == "" {
-		start = c.root + l.path
-	}
-	_ = pg.visit(start)
 	// A user can appear on several pages of one round; the last appearance wins.
 	order := []string{}
 	latest := map[string]User{}
 	removed := map[string]bool{}
-	apply := func(items []User) {
-		for _, u := range items {
-			if u.ID == "" {
-				continue
+	last := first
+	pages := paging.Walk(c.bounds(l.op, tenant), func(link string) ([]User, string, error) {
+		if link != "" {
+			report(progress, len(latest))
+			p, err := fetchPage[User](ctx, c, l, tenant, link)
+			if err != nil {
+				return nil, "", cursorError(err)
 			}
-			if _, seen := latest[u.ID]; !seen && !removed[u.ID] {
-				order = append(order, u.ID)
-			}
-			if u.Removed != nil {
-				delete(latest, u.ID)
-				removed[u.ID] = true
-				continue
-			}
-			delete(removed, u.ID)
-			latest[u.ID] = u
+			last = p
 		}
-	}
-	p := first
-	apply(p.Items)
-	for p.DeltaLink == "" {
-		if p.NextLink == "" {
-			return nil, opError(tenantsync.ErrIncomplete, op, tenant, "Graph ended the delta round without a deltaLink; the next sync will retry",
-				"delta round ended without a deltaLink")
+		if last.DeltaLink != "" {
+			return last.Items, "", nil
 		}
-		if err := pg.visit(p.NextLink); err != nil {
+		return last.Items, last.NextLink, nil
+	})
+	for u, err := range pages {
+		if err != nil {
 			return nil, err
 		}
-		if progress != nil {
-			progress(len(latest))
+		if u.ID == "" {
+			continue
 		}
-		var err error
-		p, err = fetchPage[User](ctx, c, l, tenant, p.NextLink)
-		if err != nil {
-			return nil, cursorError(err)
+		if _, seen := latest[u.ID]; !seen && !removed[u.ID] {
+			order = append(order, u.ID)
 		}
-		apply(p.Items)
+		if u.Removed != nil {
+			delete(latest, u.ID)
+			removed[u.ID] = true
+			continue
+		}
+		delete(removed, u.ID)
+		latest[u.ID] = u
 	}
-	if progress != nil {
-		progress(len(latest))
+	if last.DeltaLink == "" {
+		return nil, opError(tenantsync.ErrIncomplete, l.op, tenant, "Graph ended the delta round without a deltaLink; the next sync will retry",
+			"delta round ended without a deltaLink")
 	}
+	report(progress, len(latest))
 	for _, id := range order {
 		if u, ok := latest[id]; ok {
 			out.Users = append(out.Users, u)
@@ -118,6 +110,6 @@ func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string,
 			out.Removed = append(out.Removed, id)
 		}
 	}
-	out.Cursor = p.DeltaLink
+	out.Cursor = last.DeltaLink
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/paging"
 )
 
 // list describes one Graph collection the client reads.
@@ -32,33 +33,23 @@ var (
 	getSecDefaults   = list{"SecurityDefaults", "/policies/identitySecurityDefaultsEnforcementPolicy", accessCA}
 )
 
-// pager follows nextLinks with a page bound and loop detection, so a service that hands out the
-// same link again (or an endless chain) ends in ErrLimitExceeded instead of a hang.
-type pager struct {
-	op, tenant string
-	max        int
-	pages      int
-	seen       map[string]bool
-}
-
-func (c *Client) newPager(op, tenant string) *pager {
-	return &pager{op: op, tenant: tenant, max: c.cfg.MaxPages, seen: map[string]bool{}}
-}
-
-func (p *pager) visit(link string) error {
-	p.pages++
-	if p.seen[link] {
-		return opError(tenantsync.ErrLimitExceeded, p.op, p.tenant,
-			"Graph returned a nextLink already followed; the listing is unknown, not empty, and the next sync will retry",
-			"nextLink loop after %d pages", p.pages-1)
+// bounds are the limits of one listing: Config.MaxPages pages and no nextLink followed twice,
+// so a service that hands out the same link again (or an endless chain) ends in
+// ErrLimitExceeded instead of a hang. Links are checked against the configured origin by get.
+func (c *Client) bounds(op, tenant string) paging.Bounds {
+	return paging.Bounds{
+		MaxPages: c.cfg.MaxPages,
+		TooMany: func() error {
+			return opError(tenantsync.ErrLimitExceeded, op, tenant,
+				"raise Config.MaxPages if the tenant is really this large",
+				"more than %d pages", c.cfg.MaxPages)
+		},
+		Loop: func() error {
+			return opError(tenantsync.ErrLimitExceeded, op, tenant,
+				"Graph returned a nextLink already followed; the listing is unknown, not empty, and the next sync will retry",
+				"nextLink loop")
+		},
 	}
-	if p.pages > p.max {
-		return opError(tenantsync.ErrLimitExceeded, p.op, p.tenant,
-			"raise Config.MaxPages if the tenant is really this large",
-			"more than %d pages", p.max)
-	}
-	p.seen[link] = true
-	return nil
 }
 
 // fetchPage reads one page at link.
@@ -86,60 +77,42 @@ func decodeResponse[T any](op, tenant string, r *response) (Page[T], error) {
 	return p, nil
 }
 
-// each iterates over every item of a listing starting at link ("" for the first page). It stops
-// after yielding the first error; a listing cut short is therefore never mistaken for a whole one.
+// each iterates over every item of a listing. It stops after yielding the first error; a
+// listing cut short is therefore never mistaken for a whole one.
 func each[T any](ctx context.Context, c *Client, l list, tenant string) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		var zero T
-		pg := c.newPager(l.op, tenant)
-		link := ""
-		for {
-			if err := pg.visit(link); err != nil {
-				yield(zero, err)
-				return
-			}
-			p, err := fetchPage[T](ctx, c, l, tenant, link)
-			if err != nil {
-				yield(zero, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if p.NextLink == "" {
-				return
-			}
-			link = p.NextLink
-		}
-	}
+	return paging.Walk(c.bounds(l.op, tenant), func(link string) ([]T, string, error) {
+		p, err := fetchPage[T](ctx, c, l, tenant, link)
+		return p.Items, p.NextLink, err
+	})
 }
 
-// collect reads the rest of a listing whose first page is first, following nextLinks.
+// collect reads the rest of a listing whose first page is first, following nextLinks, and
+// reports the items read so far to progress (if set) before each further page and at the end.
 func collect[T any](ctx context.Context, c *Client, l list, tenant string, first Page[T], progress func(int)) ([]T, error) {
-	items := first.Items
-	pg := c.newPager(l.op, tenant)
-	_ = pg.visit(c.root + l.path)
-	next := first.NextLink
-	for next != "" {
-		if progress != nil {
-			progress(len(items))
+	read := 0
+	items, err := paging.Collect(paging.Walk(c.bounds(l.op, tenant), func(link string) ([]T, string, error) {
+		p := first
+		if link != "" {
+			report(progress, read)
+			var err error
+			if p, err = fetchPage[T](ctx, c, l, tenant, link); err != nil {
+				return nil, "", err
+			}
 		}
-		if err := pg.visit(next); err != nil {
-			return nil, err
-		}
-		p, err := fetchPage[T](ctx, c, l, tenant, next)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, p.Items...)
-		next = p.NextLink
+		read += len(p.Items)
+		return p.Items, p.NextLink, nil
+	}))
+	if err != nil {
+		return nil, err
 	}
-	if progress != nil {
-		progress(len(items))
-	}
+	report(progress, read)
 	return items, nil
+}
+
+func report(progress func(int), n int) {
+	if progress != nil {
+		progress(n)
+	}
 }
 
 // ListUsers iterates over every user of a tenant, with every address field selected, 999 a page.

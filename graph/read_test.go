@@ -496,15 +496,37 @@ func TestNextLinkLoopEnds(t *testing.T) {
 		gotErr = err
 		n++
 	}
+	// Detected as a loop after one repeat, not after Config.MaxPages pages.
 	require.ErrorIs(t, gotErr, tenantsync.ErrLimitExceeded)
+	assert.Contains(t, tenantsync.HintOf(gotErr), "nextLink already followed")
 	assert.Less(t, n, 20)
 
 	_, err := c.UsersDelta(t.Context(), tn.ID, "")
 	require.ErrorIs(t, err, tenantsync.ErrLimitExceeded)
+	assert.Contains(t, tenantsync.HintOf(err), "nextLink already followed")
 
 	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindDomains}})
 	require.NoError(t, err)
 	assert.ErrorIs(t, res.Result(tenantsync.KindDomains).Err, tenantsync.ErrLimitExceeded)
+	assert.Contains(t, tenantsync.HintOf(res.Result(tenantsync.KindDomains).Err), "nextLink already followed")
+}
+
+// A delta round whose last page carries neither link cannot give a cursor: it is reported
+// incomplete, never as a round with no users.
+func TestDeltaRoundWithoutDeltaLink(t *testing.T) {
+	t.Parallel()
+	stub := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"value":[{"id":"u1","userPrincipalName":"a@contoso.example"}]}`))
+	}))
+	t.Cleanup(stub.Close)
+	c, err := graph.NewClient(graph.Config{PartnerTenantID: testTenant, ClientID: testApp, ClientSecret: "abc8Q~secret-value",
+		BaseURL: stub.URL, HTTPClient: stub.Client()}, graph.WithTokenSource(staticTokens("token")))
+	require.NoError(t, err)
+	d, err := c.UsersDelta(t.Context(), testTenant, "")
+	require.ErrorIs(t, err, tenantsync.ErrIncomplete)
+	assert.Nil(t, d)
+	assert.Contains(t, tenantsync.HintOf(err), "without a deltaLink")
 }
 
 func TestPageBound(t *testing.T) {
