@@ -53,15 +53,21 @@ func TestBatchMixedResults(t *testing.T) {
 	assert.Len(t, p.Items, len(tn.Domains))
 }
 
+// organizationReads is a batch of n reads, one more than Graph allows when n is 21.
+func organizationReads(n int) []graph.BatchRequest {
+	reqs := make([]graph.BatchRequest, n)
+	for i := range reqs {
+		reqs[i] = graph.BatchRequest{ID: fmt.Sprint(i), Method: "GET", URL: "/organization"}
+	}
+	return reqs
+}
+
 func TestBatchValidation(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t)
 	c := newClient(t, srv)
 	tn := firstTenant(srv)
-	many := make([]graph.BatchRequest, 21)
-	for i := range many {
-		many[i] = graph.BatchRequest{ID: fmt.Sprint(i), Method: "GET", URL: "/organization"}
-	}
+	many := organizationReads(21)
 	for name, reqs := range map[string][]graph.BatchRequest{
 		"empty":       nil,
 		"21 requests": many,
@@ -83,11 +89,7 @@ func TestBatchBeyondTwentyRefusedByGraph(t *testing.T) {
 	srv := newFake(t)
 	c := newClient(t, srv)
 	tn := firstTenant(srv)
-	reqs := make([]graph.BatchRequest, 21)
-	for i := range reqs {
-		reqs[i] = graph.BatchRequest{ID: fmt.Sprint(i), Method: "GET", URL: "/organization"}
-	}
-	status, body := graph.RawBatchForTest(t.Context(), c, tn.ID, reqs)
+	status, body := graph.RawBatchForTest(t.Context(), c, tn.ID, organizationReads(21))
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "limit of 20")
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 )
@@ -58,4 +59,21 @@ func tenantWhere(t *testing.T, srv *testserver.Server, f func(*testserver.Tenant
 	}
 	t.Fatalf("no tenant matches")
 	return nil
+}
+
+// sourceTest is the fixture of most Source tests: a fake, a Source over a client of it, and
+// the fake's first tenant.
+func sourceTest(t *testing.T) (*testserver.Server, *graph.Source, *testserver.Tenant) {
+	t.Helper()
+	srv := newFake(t)
+	return srv, graph.NewSource(newClient(t, srv)), firstTenant(srv)
+}
+
+// fetch reads kinds of tenant, continuing from cursors (nil: a full listing), and fails tb on
+// an error of Fetch itself; the kinds' own outcomes are the caller's to check.
+func fetch(tb testing.TB, src *graph.Source, tenant string, cursors map[tenantsync.Kind]string, kinds ...tenantsync.Kind) *tenantsync.FetchResult {
+	tb.Helper()
+	res, err := src.Fetch(tb.Context(), tenantsync.FetchRequest{TenantID: tenant, Kinds: kinds, Cursors: cursors})
+	require.NoError(tb, err)
+	return res
 }

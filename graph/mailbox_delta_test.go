@@ -3,6 +3,7 @@ package graph_test
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,11 +62,9 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 	c := newClient(t, srv)
 	tn := tenantWhere(t, srv, func(tn *testserver.Tenant) bool { return tn.PremiumP1 && tn.Consented })
 	src := graph.NewSource(c)
-	ctx := t.Context()
 
 	srv.ResetCounts()
-	full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds()})
-	require.NoError(t, err)
+	full := fetch(t, src, tn.ID, nil, tenantsync.AllKinds()...)
 	for _, k := range tenantsync.AllKinds() {
 		require.Equal(t, tenantsync.Complete, full.Result(k).Mode, "%s: %v", k, full.Result(k).Err)
 	}
@@ -86,8 +85,7 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 	// Unchanged: one request, the batch.
 	cursors := cursorsOf(full)
 	srv.ResetCounts()
-	quiet, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds(), Cursors: cursors})
-	require.NoError(t, err)
+	quiet := fetch(t, src, tn.ID, cursors, tenantsync.AllKinds()...)
 	entra, graphCalls = srv.Requests(testserver.ServiceEntra, tn.ID), srv.Requests(testserver.ServiceGraph, tn.ID)
 	t.Logf("steady state, unchanged: entra=%d graph=%d reported=%d", entra, graphCalls, quiet.RoundTrips)
 	assert.Equal(t, 0, entra, "the token is cached")
@@ -121,8 +119,7 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 
 	cursors = cursorsOf(quiet)
 	srv.ResetCounts()
-	changed, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds(), Cursors: cursors})
-	require.NoError(t, err)
+	changed := fetch(t, src, tn.ID, cursors, tenantsync.AllKinds()...)
 	graphCalls = srv.Requests(testserver.ServiceGraph, tn.ID)
 	t.Logf("steady state, 5 users changed: graph=%d", graphCalls)
 	assert.Equal(t, 2, graphCalls, "the batch, and one batch of mailbox types for the 4 changed users with mail")
@@ -151,14 +148,12 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 
 	// Quiet again.
 	srv.ResetCounts()
-	again, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds(), Cursors: cursorsOf(changed)})
-	require.NoError(t, err)
+	again := fetch(t, src, tn.ID, cursorsOf(changed), tenantsync.AllKinds()...)
 	assert.Equal(t, 1, srv.Requests(testserver.ServiceGraph, tn.ID))
 	assert.Zero(t, again.Result(tenantsync.KindMailboxes).Len())
 
 	// A full listing (the engine drops the cursors) sees the Exchange-only conversion.
-	relisted, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindMailboxes}})
-	require.NoError(t, err)
+	relisted := fetch(t, src, tn.ID, nil, tenantsync.KindMailboxes)
 	require.Equal(t, tenantsync.Complete, relisted.Result(tenantsync.KindMailboxes).Mode)
 	assert.Equal(t, tenantsync.MailboxShared, mailboxIDs(relisted.Result(tenantsync.KindMailboxes))[quietly.ID])
 }
@@ -168,14 +163,9 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 // item of the same batch.
 func TestMailboxesOwnCursor(t *testing.T) {
 	t.Parallel()
-	srv := newFake(t)
-	c := newClient(t, srv)
-	tn := firstTenant(srv)
-	src := graph.NewSource(c)
-	ctx := t.Context()
+	srv, src, tn := sourceTest(t)
 
-	mbOnly, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindMailboxes}})
-	require.NoError(t, err)
+	mbOnly := fetch(t, src, tn.ID, nil, tenantsync.KindMailboxes)
 	mbs := mbOnly.Result(tenantsync.KindMailboxes)
 	require.Equal(t, tenantsync.Complete, mbs.Mode, "%v", mbs.Err)
 	require.NotEmpty(t, mbs.Cursor)
@@ -188,16 +178,14 @@ func TestMailboxesOwnCursor(t *testing.T) {
 	}
 	assert.Equal(t, want, mailboxIDs(mbs))
 
-	usersOnly, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
-	require.NoError(t, err)
+	usersOnly := fetch(t, src, tn.ID, nil, tenantsync.KindUsers)
 	uc := usersOnly.Result(tenantsync.KindUsers).Cursor
 	require.NotEqual(t, uc, mbs.Cursor, "the mailboxes round selects fewer properties")
 
 	cursors := map[tenantsync.Kind]string{tenantsync.KindUsers: uc, tenantsync.KindMailboxes: mbs.Cursor}
 	both := []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes}
 	srv.ResetCounts()
-	quiet, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both, Cursors: cursors})
-	require.NoError(t, err)
+	quiet := fetch(t, src, tn.ID, cursors, both...)
 	assert.Equal(t, 1, srv.Requests(testserver.ServiceGraph, tn.ID), "both delta rounds ride in one batch")
 	assert.Equal(t, tenantsync.Changes, quiet.Result(tenantsync.KindMailboxes).Mode, "%v", quiet.Result(tenantsync.KindMailboxes).Err)
 
@@ -208,8 +196,7 @@ func TestMailboxesOwnCursor(t *testing.T) {
 	require.NoError(t, srv.World.DeleteUser(tn.ID, gone.ID))
 	require.NoError(t, srv.World.UpdateUser(tn.ID, retitled.ID, func(u *testserver.User) { u.JobTitle = "Only Users Care" }))
 	srv.ResetCounts()
-	ch, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both, Cursors: cursorsOf(quiet)})
-	require.NoError(t, err)
+	ch := fetch(t, src, tn.ID, cursorsOf(quiet), both...)
 	assert.Equal(t, 1, srv.Requests(testserver.ServiceGraph, tn.ID), "no mailbox type was read")
 	assert.Equal(t, []string{gone.ID}, ch.Result(tenantsync.KindMailboxes).Removed)
 	assert.Zero(t, ch.Result(tenantsync.KindMailboxes).Len())
@@ -221,8 +208,7 @@ func TestMailboxesOwnCursor(t *testing.T) {
 	require.NoError(t, srv.World.UpdateUser(tn.ID, retitled.ID, func(u *testserver.User) { u.DisplayName += " (renamed)" }))
 	require.NoError(t, srv.World.UpdateUser(tn.ID, converted.ID, func(u *testserver.User) { u.MailboxType, u.Licenses = "SharedMailbox", nil }))
 	srv.ResetCounts()
-	ren, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both, Cursors: cursorsOf(ch)})
-	require.NoError(t, err)
+	ren := fetch(t, src, tn.ID, cursorsOf(ch), both...)
 	assert.Equal(t, 2, srv.Requests(testserver.ServiceGraph, tn.ID))
 	mk := ren.Result(tenantsync.KindMailboxes)
 	assert.Equal(t, map[string]tenantsync.MailboxType{retitled.ID: tenantsync.MailboxUser, converted.ID: tenantsync.MailboxShared}, mailboxIDs(mk))
@@ -235,13 +221,8 @@ func TestMailboxesOwnCursor(t *testing.T) {
 
 func TestMailboxCursorRefused(t *testing.T) {
 	t.Parallel()
-	srv := newFake(t)
-	c := newClient(t, srv)
-	tn := firstTenant(srv)
-	src := graph.NewSource(c)
-	ctx := t.Context()
-	full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes}})
-	require.NoError(t, err)
+	srv, src, tn := sourceTest(t)
+	full := fetch(t, src, tn.ID, nil, tenantsync.KindUsers, tenantsync.KindMailboxes)
 	cur := full.Result(tenantsync.KindMailboxes).Cursor
 	require.NotEmpty(t, cur)
 
@@ -270,8 +251,7 @@ func TestMailboxCursorRefused(t *testing.T) {
 			if tt.expire {
 				srv.GraphExpireDeltaTokens(tn.ID)
 			}
-			res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tt.kinds, Cursors: tt.cursors})
-			require.NoError(t, err)
+			res := fetch(t, src, tn.ID, tt.cursors, tt.kinds...)
 			for _, k := range tt.kinds {
 				kr := res.Result(k)
 				require.Equal(t, tenantsync.Unavailable, kr.Mode, k)
@@ -281,12 +261,10 @@ func TestMailboxCursorRefused(t *testing.T) {
 	}
 
 	// The engine's fallback: a full listing without cursors yields fresh, working cursors.
-	again, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindMailboxes}})
-	require.NoError(t, err)
+	again := fetch(t, src, tn.ID, nil, tenantsync.KindMailboxes)
 	mk := again.Result(tenantsync.KindMailboxes)
 	require.Equal(t, tenantsync.Complete, mk.Mode, "%v", mk.Err)
-	next, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindMailboxes}, Cursors: cursorsOf(again)})
-	require.NoError(t, err)
+	next := fetch(t, src, tn.ID, cursorsOf(again), tenantsync.KindMailboxes)
 	assert.Equal(t, tenantsync.Changes, next.Result(tenantsync.KindMailboxes).Mode)
 }
 
@@ -294,20 +272,14 @@ func TestMailboxCursorRefused(t *testing.T) {
 // unavailable (nothing removed, cursor not advanced) while users still advance.
 func TestMailboxTypesFailLeaveUsers(t *testing.T) {
 	t.Parallel()
-	srv := newFake(t)
-	c := newClient(t, srv)
-	tn := firstTenant(srv)
-	src := graph.NewSource(c)
-	ctx := t.Context()
+	srv, src, tn := sourceTest(t)
 	both := []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes}
-	full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both})
-	require.NoError(t, err)
+	full := fetch(t, src, tn.ID, nil, both...)
 	u := withMailbox(t, tn, "UserMailbox")
 	require.NoError(t, srv.World.UpdateUser(tn.ID, u.ID, func(u *testserver.User) { u.MailboxType, u.Licenses = "SharedMailbox", nil }))
 	srv.GraphDeny(tn.ID, "/users/"+u.ID+"/mailboxSettings", true)
 
-	res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: both, Cursors: cursorsOf(full)})
-	require.NoError(t, err)
+	res := fetch(t, src, tn.ID, cursorsOf(full), both...)
 	assert.Equal(t, tenantsync.Changes, res.Result(tenantsync.KindUsers).Mode)
 	mk := res.Result(tenantsync.KindMailboxes)
 	require.Equal(t, tenantsync.Unavailable, mk.Mode)
@@ -351,7 +323,7 @@ func (r *roundTrips) reset() map[string]int {
 // authentication methods reports allow 0.5 requests a second), not the fake.
 func BenchmarkFetchRoundTrips(b *testing.B) {
 	for _, size := range []int{12, 10500} {
-		b.Run(itoa(size)+"users", func(b *testing.B) {
+		b.Run(strconv.Itoa(size)+"users", func(b *testing.B) {
 			srv := testserver.NewT(b, testserver.Options{Seed: 7, Tenants: 1, Sizes: []int{size}})
 			tn := srv.World.Tenants[0]
 			// With Entra ID P1 the MFA registration details are listed too, as in most tenants
@@ -366,18 +338,15 @@ func BenchmarkFetchRoundTrips(b *testing.B) {
 			c, err := graph.NewClient(cfg)
 			require.NoError(b, err)
 			src := graph.NewSource(c)
-			ctx := b.Context()
 			for b.Loop() {
 				srv.ResetCounts()
 				counter.reset()
-				full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds()})
-				require.NoError(b, err)
+				full := fetch(b, src, tn.ID, nil, tenantsync.AllKinds()...)
 				fullTrips := srv.Requests(testserver.ServiceGraph, tn.ID) + srv.Requests(testserver.ServiceEntra, tn.ID)
 				fullBy := counter.reset()
 
 				srv.ResetCounts()
-				quiet, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds(), Cursors: cursorsOf(full)})
-				require.NoError(b, err)
+				quiet := fetch(b, src, tn.ID, cursorsOf(full), tenantsync.AllKinds()...)
 				quietTrips := srv.Requests(testserver.ServiceGraph, tn.ID) + srv.Requests(testserver.ServiceEntra, tn.ID)
 				quietBy := counter.reset()
 
@@ -389,8 +358,7 @@ func BenchmarkFetchRoundTrips(b *testing.B) {
 					}
 				}
 				srv.ResetCounts()
-				_, err = src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds(), Cursors: cursorsOf(quiet)})
-				require.NoError(b, err)
+				_ = fetch(b, src, tn.ID, cursorsOf(quiet), tenantsync.AllKinds()...)
 				changedTrips := srv.Requests(testserver.ServiceGraph, tn.ID) + srv.Requests(testserver.ServiceEntra, tn.ID)
 				changedBy := counter.reset()
 
@@ -400,15 +368,5 @@ func BenchmarkFetchRoundTrips(b *testing.B) {
 				b.Logf("%d users: full=%d %v; unchanged=%d %v; %d changed=%d %v", size, fullTrips, fullBy, quietTrips, quietBy, n, changedTrips, changedBy)
 			}
 		})
-	}
-}
-
-func itoa(n int) string {
-	s := ""
-	for {
-		s = string(rune('0'+n%10)) + s
-		if n /= 10; n == 0 {
-			return s
-		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"iter"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
@@ -257,14 +258,14 @@ func (c *Client) MailboxPurposes(ctx context.Context, tenant string, userIDs []s
 		chunk := userIDs[start:min(start+maxBatch, len(userIDs))]
 		reqs := make([]BatchRequest, 0, len(chunk))
 		for i, id := range chunk {
-			reqs = append(reqs, BatchRequest{ID: itoa(i), Method: "GET", URL: purposePath(id)})
+			reqs = append(reqs, BatchRequest{ID: strconv.Itoa(i), Method: "GET", URL: purposePath(id)})
 		}
 		res, err := c.Batch(ctx, tenant, reqs)
 		if err != nil {
 			return nil, withOp(err, op, tenant)
 		}
 		for i, id := range chunk {
-			item := res[itoa(i)]
+			item := res[strconv.Itoa(i)]
 			switch {
 			case item.Status == 200:
 				var pb purposeBody
@@ -280,14 +281,6 @@ func (c *Client) MailboxPurposes(ctx context.Context, tenant string, userIDs []s
 		}
 	}
 	return out, nil
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
 // relative turns an absolute link on the configured origin into the /v1.0-relative form a

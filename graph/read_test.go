@@ -1,6 +1,8 @@
 package graph_test
 
 import (
+	"context"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -17,7 +19,7 @@ import (
 	"github.com/tenantsync/tenantsync/internal/testserver"
 )
 
-func collect[T any](t *testing.T, seq func(func(T, error) bool)) []T {
+func collect[T any](t *testing.T, seq iter.Seq2[T, error]) []T {
 	t.Helper()
 	var out []T
 	for it, err := range seq {
@@ -25,6 +27,22 @@ func collect[T any](t *testing.T, seq func(func(T, error) bool)) []T {
 		out = append(out, it)
 	}
 	return out
+}
+
+// listAndPage reads a listing of a small tenant both ways, through its iterator and as its
+// first page, checks that each holds want items, and returns the iterator's.
+func listAndPage[T any](t *testing.T, tenant string, want int,
+	list func(context.Context, string) iter.Seq2[T, error],
+	page func(context.Context, string, string) (graph.Page[T], error),
+) []T {
+	t.Helper()
+	items := collect(t, list(t.Context(), tenant))
+	require.Len(t, items, want)
+	p, err := page(t.Context(), tenant, "")
+	require.NoError(t, err)
+	assert.Len(t, p.Items, want)
+	assert.Empty(t, p.NextLink, "a small tenant fits one page")
+	return items
 }
 
 func activeUsers(tn *testserver.Tenant) map[string]*testserver.User {
@@ -45,9 +63,8 @@ func TestReadsEveryKind(t *testing.T) {
 	ctx := t.Context()
 
 	t.Run("users", func(t *testing.T) {
-		users := collect(t, c.ListUsers(ctx, tn.ID))
 		want := activeUsers(tn)
-		require.Len(t, users, len(want))
+		users := listAndPage(t, tn.ID, len(want), c.ListUsers, c.UsersPage)
 		for _, u := range users {
 			w := want[u.ID]
 			require.NotNil(t, w, u.ID)
@@ -59,39 +76,26 @@ func TestReadsEveryKind(t *testing.T) {
 			assert.Equal(t, w.UserType, u.UserType)
 			assert.Len(t, u.AssignedLicenses, len(w.Licenses))
 		}
-		p, err := c.UsersPage(ctx, tn.ID, "")
-		require.NoError(t, err)
-		assert.Len(t, p.Items, len(want))
-		assert.Empty(t, p.NextLink, "a small tenant fits one page of 999")
 	})
 	t.Run("subscribedSkus", func(t *testing.T) {
-		skus := collect(t, c.ListSubscribedSKUs(ctx, tn.ID))
-		require.Len(t, skus, len(tn.SKUs))
+		skus := listAndPage(t, tn.ID, len(tn.SKUs), c.ListSubscribedSKUs, c.SubscribedSKUsPage)
 		for i, s := range skus {
 			assert.Equal(t, tn.SKUs[i].ID, s.SKUID)
 			assert.Equal(t, tn.SKUs[i].PartNumber, s.SKUPartNumber)
 			assert.Equal(t, tn.SKUs[i].Enabled, s.PrepaidUnits.Enabled)
 			assert.Equal(t, tn.SKUs[i].Consumed, s.ConsumedUnits)
 		}
-		p, err := c.SubscribedSKUsPage(ctx, tn.ID, "")
-		require.NoError(t, err)
-		assert.Len(t, p.Items, len(tn.SKUs))
 	})
 	t.Run("devices", func(t *testing.T) {
-		ds := collect(t, c.ListManagedDevices(ctx, tn.ID))
-		require.Len(t, ds, len(tn.Devices))
+		ds := listAndPage(t, tn.ID, len(tn.Devices), c.ListManagedDevices, c.ManagedDevicesPage)
 		for i, d := range ds {
 			assert.Equal(t, tn.Devices[i].ID, d.ID)
 			assert.Equal(t, tn.Devices[i].SerialNumber, d.SerialNumber)
 			require.NotNil(t, d.LastSyncDateTime)
 		}
-		p, err := c.ManagedDevicesPage(ctx, tn.ID, "")
-		require.NoError(t, err)
-		assert.Len(t, p.Items, len(tn.Devices))
 	})
 	t.Run("domains", func(t *testing.T) {
-		ds := collect(t, c.ListDomains(ctx, tn.ID))
-		require.Len(t, ds, len(tn.Domains))
+		ds := listAndPage(t, tn.ID, len(tn.Domains), c.ListDomains, c.DomainsPage)
 		var def []string
 		for _, d := range ds {
 			if d.IsDefault {
@@ -99,20 +103,13 @@ func TestReadsEveryKind(t *testing.T) {
 			}
 		}
 		assert.Equal(t, []string{tn.DefaultDomain}, def)
-		p, err := c.DomainsPage(ctx, tn.ID, "")
-		require.NoError(t, err)
-		assert.Len(t, p.Items, len(tn.Domains))
 	})
 	t.Run("conditional access", func(t *testing.T) {
-		ps := collect(t, c.ListCAPolicies(ctx, tn.ID))
-		require.Len(t, ps, len(tn.CAPolicies))
+		ps := listAndPage(t, tn.ID, len(tn.CAPolicies), c.ListCAPolicies, c.CAPoliciesPage)
 		for i, p := range ps {
 			assert.Equal(t, tn.CAPolicies[i].RequiresMFA, p.RequiresMFA())
 			assert.Equal(t, tn.CAPolicies[i].State, p.State)
 		}
-		p, err := c.CAPoliciesPage(ctx, tn.ID, "")
-		require.NoError(t, err)
-		assert.Len(t, p.Items, len(tn.CAPolicies))
 	})
 	t.Run("secure score", func(t *testing.T) {
 		s, err := c.LatestSecureScore(ctx, tn.ID)
@@ -169,15 +166,11 @@ func TestRegistrationDetails(t *testing.T) {
 	c := newClient(t, srv)
 	ctx := t.Context()
 	p1 := tenantWhere(t, srv, func(tn *testserver.Tenant) bool { return tn.PremiumP1 && tn.Consented })
-	rows := collect(t, c.ListRegistrationDetails(ctx, p1.ID))
 	want := activeUsers(p1)
-	require.Len(t, rows, len(want))
+	rows := listAndPage(t, p1.ID, len(want), c.ListRegistrationDetails, c.RegistrationDetailsPage)
 	for _, r := range rows {
 		assert.Equal(t, want[r.ID].MFARegistered, r.IsMFARegistered, r.UserPrincipalName)
 	}
-	p, err := c.RegistrationDetailsPage(ctx, p1.ID, "")
-	require.NoError(t, err)
-	assert.Len(t, p.Items, len(want))
 
 	basic := tenantWhere(t, srv, func(tn *testserver.Tenant) bool { return !tn.PremiumP1 && tn.Consented })
 	var gotErr error

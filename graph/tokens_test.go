@@ -26,7 +26,6 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t)
 	tn := firstTenant(srv)
-	app := srv.PartnerApp()
 
 	t.Run("consent missing", func(t *testing.T) {
 		t.Parallel()
@@ -60,39 +59,40 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 		assert.Contains(t, tenantsync.HintOf(err), "expired")
 		assert.NotContains(t, fmt.Sprintf("%+v", err), a2.Secret)
 	})
-	t.Run("revoked refresh token", func(t *testing.T) {
-		t.Parallel()
-		s2 := newFake(t)
-		rt := s2.PartnerRefreshToken()
-		s2.RevokeRefreshTokens()
-		c := newClient(t, s2, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(rt) })
-		err := fetchUsers(t, c, firstTenant(s2).ID)
-		require.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked)
-		assert.Contains(t, tenantsync.HintOf(err), "sign in again")
-		assert.NotContains(t, err.Error(), rt)
-	})
-	t.Run("partner user in an unconsented tenant", func(t *testing.T) {
-		t.Parallel()
-		s2 := newFake(t)
-		unconsented := tenantWhere(t, s2, func(x *testserver.Tenant) bool { return !x.Consented })
-		c := newClient(t, s2, func(c *graph.Config) {
-			c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(s2.PartnerRefreshToken())
+	// The partner admin's SAM refresh token redeemed for a customer tenant, failing.
+	for name, tc := range map[string]struct {
+		spoil      func(*testserver.Server)
+		unconsent  bool
+		want       error
+		code, hint string
+	}{
+		"revoked refresh token":                 {spoil: (*testserver.Server).RevokeRefreshTokens, want: tenantsync.ErrAuthorizationRevoked, hint: "sign in again"},
+		"expired refresh token":                 {spoil: (*testserver.Server).ExpireRefreshTokens, want: tenantsync.ErrAuthorizationRevoked, hint: "sign in again"},
+		"partner user in an unconsented tenant": {unconsent: true, want: tenantsync.ErrConsentRequired, code: "AADSTS65001", hint: "admin-consent"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s2 := newFake(t)
+			rt := s2.PartnerRefreshToken()
+			if tc.spoil != nil {
+				tc.spoil(s2)
+			}
+			tenant := firstTenant(s2)
+			if tc.unconsent {
+				tenant = tenantWhere(t, s2, func(x *testserver.Tenant) bool { return !x.Consented })
+			}
+			c := newClient(t, s2, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(rt) })
+			err := fetchUsers(t, c, tenant.ID)
+			require.ErrorIs(t, err, tc.want)
+			d, _ := tenantsync.Details(err)
+			require.NotNil(t, d)
+			assert.Contains(t, d.Hint, tc.hint)
+			if tc.code != "" {
+				assert.Equal(t, tc.code, d.Code)
+			}
+			assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), rt)
 		})
-		err := fetchUsers(t, c, unconsented.ID)
-		require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
-		d, _ := tenantsync.Details(err)
-		assert.Equal(t, "AADSTS65001", d.Code)
-		assert.Contains(t, d.Hint, "admin-consent")
-	})
-	t.Run("expired refresh token", func(t *testing.T) {
-		t.Parallel()
-		s2 := newFake(t)
-		rt := s2.PartnerRefreshToken()
-		s2.ExpireRefreshTokens()
-		c := newClient(t, s2, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(rt) })
-		err := fetchUsers(t, c, firstTenant(s2).ID)
-		require.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked)
-	})
+	}
 	t.Run("partner user tokens rotate", func(t *testing.T) {
 		t.Parallel()
 		s2 := newFake(t)
@@ -134,7 +134,6 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 		require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
 		assert.Contains(t, tenantsync.HintOf(err), "consent")
 	})
-	_ = app
 }
 
 // fakeTokens fails with a given Entra error.

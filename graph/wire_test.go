@@ -82,13 +82,6 @@ func TestRecordedErrorShapes(t *testing.T) {
 	}
 }
 
-func TestItoa(t *testing.T) {
-	t.Parallel()
-	for n, want := range map[int]string{0: "0", 7: "7", 10: "10", 19: "19", 123: "123"} {
-		assert.Equal(t, want, itoa(n))
-	}
-}
-
 func TestCAPolicyCoverage(t *testing.T) {
 	t.Parallel()
 	mfa := &GrantControls{BuiltInControls: []string{"mfa"}}

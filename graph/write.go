@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
@@ -177,7 +178,7 @@ func (c *Client) ResetMFA(ctx context.Context, tenant, user string) (tenantsync.
 		if !ok || m.ID == "" {
 			continue
 		}
-		reqs = append(reqs, BatchRequest{ID: itoa(len(reqs)), Method: http.MethodDelete,
+		reqs = append(reqs, BatchRequest{ID: strconv.Itoa(len(reqs)), Method: http.MethodDelete,
 			URL: userPath(user) + "/authentication/" + seg + "/" + url.PathEscape(m.ID)})
 	}
 	deleted := 0
@@ -196,7 +197,7 @@ func (c *Client) ResetMFA(ctx context.Context, tenant, user string) (tenantsync.
 			default:
 				e := c.itemError(op, tenant, accessMethods, item)
 				if deleted > 0 {
-					e.Message = strings.TrimSpace(e.Message + " (" + itoa(deleted) + " methods were deleted before this failure)")
+					e.Message = strings.TrimSpace(e.Message + " (" + strconv.Itoa(deleted) + " methods were deleted before this failure)")
 				}
 				return tenantsync.WriteResult{}, e
 			}
@@ -205,7 +206,7 @@ func (c *Client) ResetMFA(ctx context.Context, tenant, user string) (tenantsync.
 	if deleted == 0 {
 		return tenantsync.WriteResult{Route: service, Message: "no authentication methods to delete", Changed: false}, nil
 	}
-	return tenantsync.WriteResult{Route: service, Message: "deleted " + itoa(deleted) + " authentication methods; the user registers again at next sign-in", Changed: true}, nil
+	return tenantsync.WriteResult{Route: service, Message: "deleted " + strconv.Itoa(deleted) + " authentication methods; the user registers again at next sign-in", Changed: true}, nil
 }
 
 // objectID resolves a UPN to an object ID; $ref bodies and paths need the ID.
