@@ -137,7 +137,7 @@ func (c *Consent) URL(ctx context.Context, tenantID, account string) (string, er
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return "", opError(tenantsync.ErrUnavailable, "ConsentURL", tenantID, "", "random state: %v", err)
+		return "", opError(tenantsync.ErrUnavailable, "ConsentURL", tenantID, "the system's random source failed; try again", "random state: %v", err)
 	}
 	state := base64.RawURLEncoding.EncodeToString(b)
 	if err := c.cfg.Store.Put(ctx, state, ConsentState{TenantID: tenantID, Account: account, Expires: c.cfg.Now().Add(ConsentStateTTL)}); err != nil {
@@ -180,7 +180,7 @@ func (c *Consent) Callback(ctx context.Context, query url.Values) (ConsentResult
 		return ConsentResult{}, e
 	}
 	if cb.Error != "" {
-		e := opError(tenantsync.ErrConsentRequired, op, st.TenantID, "", "%s", transport.Redact(cb.Description))
+		e := opError(tenantsync.ErrConsentRequired, op, st.TenantID, "consent did not complete; try connecting again", "%s", transport.Redact(cb.Description))
 		e.Code = cb.Code
 		if e.Code == "" {
 			e.Code = cb.Error

@@ -79,7 +79,7 @@ func (c *Client) classify(tenant string, need access, status int, code string) (
 	case status == http.StatusForbidden:
 		return c.roleHint(tenant, need), tenantsync.ErrRoleMissing
 	case status == http.StatusNotFound:
-		return "", tenantsync.ErrNotFound
+		return "Graph has no such object in tenant " + tenant + " (deleted, or a wrong ID): check the ID, or sync again to see the current objects", tenantsync.ErrNotFound
 	case status == http.StatusTooManyRequests:
 		return "Microsoft Graph is throttling this tenant; the next sync will retry", tenantsync.ErrThrottled
 	case status == http.StatusNotImplemented:
@@ -87,7 +87,7 @@ func (c *Client) classify(tenant string, need access, status int, code string) (
 	case status >= 500:
 		return "Microsoft Graph failed; the next sync will retry", tenantsync.ErrUnavailable
 	}
-	return "", tenantsync.ErrInvalidInput
+	return "Graph refused the request as invalid; the error's code and message say which value to correct", tenantsync.ErrInvalidInput
 }
 
 func (c *Client) roleHint(tenant string, need access) string {

@@ -41,13 +41,13 @@ func (c *Client) send(ctx context.Context, op, tenant, method, rawURL string, bo
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, opError(tenantsync.ErrInvalidInput, op, tenant, "", "encode request: %v", err)
+			return nil, opError(tenantsync.ErrInvalidInput, op, tenant, "the request body holds a value JSON cannot encode; check the values passed", "encode request: %v", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(transport.WithTenant(ctx, tenant), method, rawURL, rd)
 	if err != nil {
-		return nil, opError(tenantsync.ErrInvalidInput, op, tenant, "", "build request: %v", transport.Redact(err.Error()))
+		return nil, opError(tenantsync.ErrInvalidInput, op, tenant, "check the IDs passed: they could not be made into a Graph URL", "build request: %v", transport.Redact(err.Error()))
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {

@@ -193,7 +193,7 @@ func (c *Client) Organization(ctx context.Context, tenant string) (*Organization
 		return nil, err
 	}
 	if len(p.Items) == 0 {
-		return nil, opError(tenantsync.ErrUnavailable, listOrganization.op, tenant, "", "Graph returned no organization")
+		return nil, opError(tenantsync.ErrUnavailable, listOrganization.op, tenant, "Graph answered with an empty organization collection; retry later", "Graph returned no organization")
 	}
 	return &p.Items[0], nil
 }
@@ -213,7 +213,7 @@ func (c *Client) SecurityDefaults(ctx context.Context, tenant string) (bool, err
 func decodeSecurityDefaults(tenant string, r *response) (bool, error) {
 	var sd SecurityDefaults
 	if err := json.Unmarshal(r.body, &sd); err != nil {
-		return false, opError(tenantsync.ErrUnavailable, getSecDefaults.op, tenant, "", "decode: %v", err)
+		return false, opError(tenantsync.ErrUnavailable, getSecDefaults.op, tenant, "Graph sent a malformed answer; the next sync will retry", "decode: %v", err)
 	}
 	return sd.IsEnabled, nil
 }
@@ -270,7 +270,7 @@ func (c *Client) MailboxPurposes(ctx context.Context, tenant string, userIDs []s
 			case item.Status == 200:
 				var pb purposeBody
 				if err := json.Unmarshal(item.Body, &pb); err != nil {
-					return nil, opError(tenantsync.ErrUnavailable, op, tenant, "", "decode userPurpose of %s: %v", id, err)
+					return nil, opError(tenantsync.ErrUnavailable, op, tenant, "Graph sent a malformed answer; the next sync will retry", "decode userPurpose of %s: %v", id, err)
 				}
 				out[id] = pb.purpose()
 			case item.Status == 404:

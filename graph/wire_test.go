@@ -78,7 +78,10 @@ func TestRecordedErrorShapes(t *testing.T) {
 		http.StatusNotImplemented: tenantsync.ErrUnsupported, http.StatusTeapot: tenantsync.ErrInvalidInput,
 		http.StatusUnauthorized: tenantsync.ErrUnauthorized, http.StatusNotFound: tenantsync.ErrNotFound,
 	} {
-		assert.ErrorIs(t, c.apiError("op", "t1", accessUsers, status, http.Header{}, []byte("plain text body")), kind, status)
+		e := c.apiError("op", "t1", accessUsers, status, http.Header{}, []byte("plain text body"))
+		assert.ErrorIs(t, e, kind, status)
+		assert.NotEmpty(t, e.Hint, "every failure says what to do: %d", status)
+		assert.Equal(t, "plain text body", e.Message, "a body that is not JSON is kept as the message")
 	}
 }
 

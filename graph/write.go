@@ -57,7 +57,11 @@ func (w *Writer) Write(ctx context.Context, req tenantsync.WriteRequest) (tenant
 	case tenantsync.ActionRemoveFromGroup:
 		return c.RemoveFromGroup(ctx, req.TenantID, req.GroupID, user)
 	}
-	return tenantsync.WriteResult{}, opError(tenantsync.ErrUnsupported, string(req.Action), req.TenantID, "", "action %q is not supported by the Graph route", req.Action)
+	// Validate accepts only known actions; one added to the root package before this route
+	// learns it ends here.
+	return tenantsync.WriteResult{}, opError(tenantsync.ErrUnsupported, string(req.Action), req.TenantID,
+		"this version of the Graph route does not perform the action; send it through a route that does (such as CIPP)",
+		"action %q is not supported by the Graph route", req.Action)
 }
 
 func userPath(user string) string { return "/users/" + url.PathEscape(user) }
@@ -124,7 +128,7 @@ func (c *Client) ForcePasswordReset(ctx context.Context, tenant, user, password 
 	if password == "" {
 		var err error
 		if password, err = TemporaryPassword(); err != nil {
-			return tenantsync.WriteResult{}, opError(tenantsync.ErrUnavailable, op, tenant, "", "generate password: %v", err)
+			return tenantsync.WriteResult{}, opError(tenantsync.ErrUnavailable, op, tenant, "the system's random source failed; try again, or pass a TemporaryPassword", "generate password: %v", err)
 		}
 	}
 	body := map[string]any{"passwordProfile": map[string]any{"forceChangePasswordNextSignIn": true, "password": password}}
@@ -222,7 +226,7 @@ func (c *Client) objectID(ctx context.Context, op, tenant, user string) (string,
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal(r.body, &u); err != nil || u.ID == "" {
-		return "", opError(tenantsync.ErrUnavailable, op, tenant, "", "could not read the object ID of %s", user)
+		return "", opError(tenantsync.ErrUnavailable, op, tenant, "Graph answered without the user's id; retry, or pass the object ID instead of the UPN", "could not read the object ID of %s", user)
 	}
 	return u.ID, nil
 }

@@ -104,6 +104,7 @@ func TestWrites(t *testing.T) {
 	require.ErrorIs(t, err, tenantsync.ErrNotFound)
 	d, _ := tenantsync.Details(err)
 	assert.Equal(t, "Request_ResourceNotFound", d.Code)
+	assert.Contains(t, d.Hint, "check the ID")
 	_, err = w.Write(ctx, tenantsync.WriteRequest{Action: "explode", TenantID: tn.ID, UserID: u.ID})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.Equal(t, "graph", w.Name())
