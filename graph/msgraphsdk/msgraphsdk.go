@@ -82,12 +82,22 @@ func NewGraphServiceClient(ctx context.Context, tokens TokenSource, tenantID str
 	if err != nil {
 		return nil, err
 	}
-	return msgraph.NewGraphServiceClient(adapter), nil
+	return NewServiceClient(adapter), nil
+}
+
+// NewServiceClient wraps an adapter from NewRequestAdapter in the SDK's service client. Use it
+// instead of msgraph.NewGraphServiceClient, which passes the SDK's package variable
+// store.BackingStoreFactoryInstance to kiota's EnableBackingStore, and that writes it back: a
+// write that races with every SDK model constructor (they read the variable) as soon as clients
+// for two tenants are built, or one is built while another decodes. Passing no factory keeps
+// the variable as it is; the adapter's backing store is enabled all the same.
+func NewServiceClient(adapter *msgraph.GraphRequestAdapter) *msgraph.GraphServiceClient {
+	return &msgraph.GraphServiceClient{GraphBaseServiceClient: *msgraph.NewGraphBaseServiceClient(adapter, nil)}
 }
 
 // NewRequestAdapter builds the request adapter NewGraphServiceClient uses. Keep it when you need
 // the adapter (msgraphcore.NewPageIterator, batch requests): the SDK's GetAdapter has panicked on
-// a set adapter in some versions.
+// a set adapter in some versions. Build the service client on it with NewServiceClient.
 //
 // Differences from the SDK's defaults, and why:
 //   - Kiota's retry handler is off: the transport already retries 429/5xx with Retry-After, a

@@ -2,9 +2,9 @@ package msgraphsdk_test
 
 import (
 	"errors"
+	"sync"
 	"testing"
 
-	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
@@ -42,7 +42,7 @@ func TestSDKListsUsersAndWrites(t *testing.T) {
 
 	adapter, err := msgraphsdk.NewRequestAdapter(ctx, c.TokenSource(), tn.ID, msgraphsdk.FromClient(c))
 	require.NoError(t, err)
-	sdk := msgraph.NewGraphServiceClient(adapter)
+	sdk := msgraphsdk.NewServiceClient(adapter)
 
 	srv.ResetCounts()
 	top := int32(50)
@@ -66,6 +66,27 @@ func TestSDKListsUsersAndWrites(t *testing.T) {
 	}
 	assert.Len(t, seen, want)
 	assert.Equal(t, (want+49)/50, srv.Requests(testserver.ServiceGraph, tn.ID), "one request per page of 50")
+
+	// The SDK names the delta function users/delta(); the round pages (100 a page) to a deltaLink.
+	delta, err := sdk.Users().Delta().GetAsDeltaGetResponse(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
+	})
+	require.NoError(t, err)
+	inDelta := map[string]bool{}
+	for pages := 1; ; pages++ {
+		for _, u := range delta.GetValue() {
+			inDelta[*u.GetId()] = true
+		}
+		next := delta.GetOdataNextLink()
+		if next == nil {
+			assert.Equal(t, (want+99)/100, pages)
+			break
+		}
+		delta, err = sdk.Users().Delta().WithUrl(*next).GetAsDeltaGetResponse(ctx, nil)
+		require.NoError(t, err)
+	}
+	require.NotNil(t, delta.GetOdataDeltaLink(), "the last page carries the cursor")
+	assert.Equal(t, seen, inDelta)
 
 	var target *testserver.User
 	for _, u := range tn.Users {
@@ -125,4 +146,25 @@ func TestNewRequestAdapterValidation(t *testing.T) {
 		msgraphsdk.WithBaseURL(srv.GraphURL()), msgraphsdk.WithHTTPClient(srv.HTTPClient()), msgraphsdk.WithRetryBudget(nil, nil))
 	require.NoError(t, err)
 	assert.Equal(t, srv.GraphURL()+"/v1.0", a.GetBaseUrl())
+}
+
+// The SDK's constructor writes a package variable; clients for several tenants built at once
+// must not race (run with -race).
+func TestServiceClientsBuiltConcurrently(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 11, Tenants: 2, Sizes: []int{5}})
+	c := newGraphClient(t, srv)
+	var wg sync.WaitGroup
+	clients := make([]any, 8)
+	for i := range clients {
+		wg.Go(func() {
+			sdk, err := msgraphsdk.NewGraphServiceClient(t.Context(), c.TokenSource(), srv.World.Tenants[i%2].ID, msgraphsdk.FromClient(c))
+			assert.NoError(t, err)
+			clients[i] = sdk
+		})
+	}
+	wg.Wait()
+	for i, sdk := range clients {
+		assert.NotNil(t, sdk, i)
+	}
 }
