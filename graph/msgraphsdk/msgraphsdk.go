@@ -2,7 +2,6 @@ package msgraphsdk
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -65,7 +64,7 @@ func WithRetryBudget(b *transport.Budget, l *transport.Limits) Option {
 func FromClient(c *graph.Client) Option {
 	return func(o *options) error {
 		if c == nil {
-			return errors.New("msgraphsdk: FromClient(nil)")
+			return invalid("pass the graph.Client whose tokens and transport the SDK is to share", "FromClient(nil)")
 		}
 		o.baseURL = c.BaseURL()
 		o.tr = c.Transport()

@@ -134,14 +134,22 @@ func TestNewRequestAdapterValidation(t *testing.T) {
 	t.Parallel()
 	srv := testserver.NewT(t, testserver.Options{Seed: 11, Tenants: 1, Sizes: []int{5}})
 	c := newGraphClient(t, srv)
-	_, err := msgraphsdk.NewRequestAdapter(t.Context(), nil, "t")
-	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	_, err = msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "")
-	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	_, err = msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "t", msgraphsdk.WithBaseURL("http://graph.example"))
-	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	_, err = msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "t", msgraphsdk.FromClient(nil))
-	require.Error(t, err)
+	for name, build := range map[string]func() error{
+		"no token source": func() error { _, err := msgraphsdk.NewRequestAdapter(t.Context(), nil, "t"); return err },
+		"no tenant":       func() error { _, err := msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), ""); return err },
+		"http origin": func() error {
+			_, err := msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "t", msgraphsdk.WithBaseURL("http://graph.example"))
+			return err
+		},
+		"nil client": func() error {
+			_, err := msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "t", msgraphsdk.FromClient(nil))
+			return err
+		},
+	} {
+		err := build()
+		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, name)
+		assert.NotEmpty(t, tenantsync.HintOf(err), name)
+	}
 	a, err := msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "t",
 		msgraphsdk.WithBaseURL(srv.GraphURL()), msgraphsdk.WithHTTPClient(srv.HTTPClient()), msgraphsdk.WithRetryBudget(nil, nil))
 	require.NoError(t, err)
