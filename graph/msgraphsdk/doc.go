@@ -10,4 +10,8 @@
 //	...
 //	sdk, err := msgraphsdk.NewGraphServiceClient(ctx, c.TokenSource(), tenantID, msgraphsdk.FromClient(c))
 //	users, err := sdk.Users().Get(ctx, nil)
+//
+// Build SDK clients with NewGraphServiceClient or NewServiceClient, not msgraph.NewGraphServiceClient:
+// the SDK's own constructor rewrites a package variable every model decode reads, a data race
+// once two tenants' clients exist side by side.
 package msgraphsdk
