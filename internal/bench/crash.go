@@ -123,20 +123,24 @@ func runCrash(ctx context.Context, out io.Writer, o options) error {
 	defer os.RemoveAll(dir)
 	e := endpointsOf(srv, tenantIDs(w))
 	rng := rand.New(rand.NewPCG(uint64(o.seed), 31))
-	fmt.Fprintf(out, "crash recovery: %s, SQLite, the engine process killed with SIGKILL at random points during sync, %d times in a row\n", p, o.crashKills)
+	fmt.Fprintf(out, "crash recovery: %s, SQLite, the engine process killed with SIGKILL at random points during sync (uniform over a sync's length), %d times in a row\n", p, o.crashKills)
 
 	var offset time.Duration
 	kills, late, checks := 0, 0, 0
 	var killAt []string
+	// Kills fall uniformly within the time a sync takes; a run that ends before its kill
+	// teaches the harness how long a sync lasts now.
+	span := 2500 * time.Millisecond
 	for kills < o.crashKills {
 		offset += 2 * time.Hour
 		changeSome(w, rng)
-		delay := time.Duration(rng.IntN(2500)) * time.Millisecond
-		finished, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, delay)
+		delay := time.Duration(rng.Int64N(int64(span)))
+		finished, took, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, delay)
 		if err != nil {
 			return fmt.Errorf("run %d: %w", kills+late+1, err)
 		}
 		if finished {
+			span = max(10*time.Millisecond, took*9/10)
 			late++ // the sync ended before the kill: not a kill during sync
 		} else {
 			kills++
@@ -152,7 +156,7 @@ func runCrash(ctx context.Context, out io.Writer, o options) error {
 	}
 	// The restart after the last kill runs to the end and reaches the truth.
 	offset += 2 * time.Hour
-	finished, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, 0)
+	finished, _, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, 0)
 	if err != nil {
 		return err
 	}
@@ -170,15 +174,16 @@ func runCrash(ctx context.Context, out io.Writer, o options) error {
 }
 
 // runEngineChild starts the engine child and, when delay > 0, SIGKILLs it delay after it
-// started syncing. It reports whether the child finished on its own.
-func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (bool, error) {
+// started syncing. It reports whether the child finished its syncs before the kill, and how long
+// they took.
+func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (bool, time.Duration, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	data, err := json.Marshal(in)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-child", "engine")
 	cmd.Stdin = strings.NewReader(string(data))
@@ -186,10 +191,10 @@ func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (b
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if err := cmd.Start(); err != nil {
-		return false, err
+		return false, 0, err
 	}
 	lines := make(chan string, 8)
 	var wg stdsync.WaitGroup
@@ -201,32 +206,36 @@ func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (b
 		close(lines)
 	})
 	done := false
-	var timer <-chan time.Time
+	var started time.Time
+	var took time.Duration
 	for l := range lines {
 		switch {
-		case l == "syncing" && delay > 0:
-			timer = time.After(delay)
-			go func(t <-chan time.Time) {
-				<-t
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-			}(timer)
+		case l == "syncing":
+			started = time.Now()
+			if delay > 0 {
+				go func() {
+					time.Sleep(delay)
+					_ = cmd.Process.Signal(syscall.SIGKILL)
+				}()
+			}
 		case strings.HasPrefix(l, "done"):
-			done = true
+			done, took = true, time.Since(started)
 		}
 	}
 	wg.Wait()
 	err = cmd.Wait()
-	if done {
-		if err != nil {
-			return true, fmt.Errorf("engine process: %w: %s", err, stderr.String())
-		}
-		return true, nil
-	}
 	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signaled() {
-		return false, nil
+	killed := errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signaled()
+	switch {
+	case done && (err == nil || killed):
+		// Killed after it printed "done" is as good as finished: its syncs had ended.
+		return true, took, nil
+	case done:
+		return true, took, fmt.Errorf("engine process: %w: %s", err, stderr.String())
+	case killed:
+		return false, 0, nil
 	}
-	return false, fmt.Errorf("engine process ended without finishing: %v: %s", err, stderr.String())
+	return false, 0, fmt.Errorf("engine process ended without finishing: %v: %s", err, stderr.String())
 }
 
 // changeSome changes a few users so every run has something to write.
