@@ -217,11 +217,13 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	}
 	for _, id := range gone {
 		l, ok := own[id]
-		if !ok || present[id] || l.Deactivated {
+		if !ok || present[id] {
 			continue
 		}
 		c, ok := r.byContact[l.ContactID]
-		if !ok {
+		// A link marked deactivated over an active contact is a reactivation whose sync
+		// stopped before its commit: the contact's state in the PSA decides, not the flag.
+		if !ok || (l.Deactivated && !c.Active) {
 			continue
 		}
 		if err := r.deactivate(ctx, id, c, &l, "the user was removed from the tenant"); err != nil {
@@ -353,7 +355,9 @@ func (r *reconcileRun) keep(ctx context.Context, u tenantsync.User, res match.Re
 		r.event(EventContactLinked, u.ObjectID, c.ID, string(res.Via))
 	}
 	switch {
-	case !u.AccountEnabled && !l.Deactivated:
+	case !u.AccountEnabled && (!l.Deactivated || c.Active):
+		// An active contact is deactivated whatever the link says: a link marked deactivated
+		// over an active contact is a reactivation whose sync stopped before its commit.
 		if err := r.deactivate(ctx, u.ObjectID, c, &l, "the user's sign-in is blocked"); err != nil {
 			return err
 		}
@@ -386,8 +390,19 @@ func (r *reconcileRun) keep(ctx context.Context, u tenantsync.User, res match.Re
 // contact in the PSA when it is active. A contact found inactive already is taken over too:
 // it may be this engine's own work from a sync that stopped between the PSA call and the
 // commit, and it must come back when its user does.
+//
+// The link is stored as deactivated before the PSA call: a sync that stops between the two
+// must not leave an inactive contact behind a link that reads as a person's deactivation, or
+// the contact would never come back with its user. The early write states an intent only;
+// an active contact behind a deactivated link is deactivated or the flag cleared by the next
+// sync, by its user's state.
 func (r *reconcileRun) deactivate(ctx context.Context, objectID string, c tenantsync.Contact, l *store.ContactLink, why string) error {
 	if c.Active {
+		intent := *l
+		intent.Deactivated = true
+		if err := r.e.st.SetContactLink(ctx, r.e.account, intent); err != nil {
+			return err
+		}
 		if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false); err != nil {
 			return err
 		}

@@ -448,8 +448,8 @@ func TestPeriodicFullReconcileFindsNewPSAContacts(t *testing.T) {
 	assert.Equal(t, c.ID, h.links("t1")[ft.Users[0].ObjectID].ContactID)
 }
 
-// A sync interrupted after it deactivated a contact in the PSA but before its commit stores no
-// link change; the contact must still come back when its user does.
+// A sync interrupted after it deactivated a contact in the PSA but before its commit stores
+// nothing but the link's deactivation; the contact must still come back when its user does.
 func TestInterruptedDeactivationStillReactivates(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -482,7 +482,9 @@ func TestInterruptedDeactivationStillReactivates(t *testing.T) {
 			h.contacts.OnChange(nil)
 			c, _ := h.contacts.Get(contactID)
 			require.False(t, c.Active, "the PSA call happened before the interruption")
-			assert.False(t, h.links("t1")[u.ObjectID].Deactivated, "the interrupted sync stored nothing")
+			// Only the deactivation's intent is stored before the PSA call, so a user who comes
+			// back before the next sync finds the contact marked as the engine's work.
+			assert.True(t, h.links("t1")[u.ObjectID].Deactivated)
 
 			// The retry finds the contact inactive already, and takes over its deactivation.
 			rep := h.syncNow("t1")
@@ -767,4 +769,72 @@ func TestContactCreatedForADisabledUserFollowsItBack(t *testing.T) {
 	assert.Equal(t, 1, rep.Contacts.Reactivated)
 	c, _ = h.contacts.Get(l.ContactID)
 	assert.True(t, c.Active)
+}
+
+// A sync stopped between a contact's PSA call and the commit leaves the link saying the
+// opposite of the contact. Whatever the user does before the next sync, that sync leaves the
+// contact active exactly when its user exists and is enabled.
+func TestInterruptedContactChangeConverges(t *testing.T) {
+	t.Parallel()
+	disable := func(h *harness, u tenantsync.User) {
+		u.AccountEnabled = false
+		h.src.PutUser("t1", u)
+	}
+	enable := func(h *harness, u tenantsync.User) { h.src.PutUser("t1", u) }
+	remove := func(h *harness, u tenantsync.User) { h.src.RemoveUser("t1", u.ObjectID) }
+	tests := []struct {
+		name string
+		// before is done and synced first; interrupted is the change whose sync stops right
+		// after the PSA call; then is the change the next sync sees.
+		before, interrupted, then func(h *harness, u tenantsync.User)
+		active                    bool
+	}{
+		{"reactivation then disabled", disable, enable, disable, false},
+		{"reactivation then removed", disable, enable, remove, false},
+		{"reactivation after removal then removed", remove, enable, remove, false},
+		{"reactivation after removal then disabled", remove, enable, disable, false},
+		{"deactivation then enabled", nil, disable, enable, true},
+		{"deactivation then still disabled", nil, disable, disable, false},
+		{"removal then back", nil, remove, enable, true},
+		{"removal then back disabled", nil, remove, disable, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h, ft := newLinked(t, 2)
+			u := ft.Users[0]
+			contactID := h.links("t1")[u.ObjectID].ContactID
+			require.NotEmpty(t, contactID)
+			if tc.before != nil {
+				tc.before(h, u)
+				h.syncNow("t1")
+				c, _ := h.contacts.Get(contactID)
+				require.False(t, c.Active)
+			}
+
+			tc.interrupted(h, u)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			h.contacts.OnChange(func(tenantsync.Contact) { cancel() })
+			h.clock.Advance(DefaultCooldown)
+			_, err := h.eng.SyncNow(ctx, "t1")
+			require.ErrorIs(t, err, tenantsync.ErrIncomplete)
+			h.contacts.OnChange(nil)
+			c, _ := h.contacts.Get(contactID)
+			require.Equal(t, tc.before != nil, c.Active, "the PSA call happened before the interruption")
+
+			tc.then(h, u)
+			h.syncNow("t1")
+			c, _ = h.contacts.Get(contactID)
+			assert.Equal(t, tc.active, c.Active)
+			assert.Equal(t, !tc.active, h.links("t1")[u.ObjectID].Deactivated)
+
+			// And the contact follows its user from there on.
+			enable(h, u)
+			h.syncNow("t1")
+			c, _ = h.contacts.Get(contactID)
+			assert.True(t, c.Active, "the user is back, so is the contact")
+			assert.False(t, h.links("t1")[u.ObjectID].Deactivated)
+		})
+	}
 }
