@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	stdsync "sync"
 	"testing"
 	"time"
 
@@ -348,4 +349,113 @@ func TestTwoEnginesShareAStoreAndNeverSyncTheSameTenant(t *testing.T) {
 	assert.Len(t, h.users("t1"), 7)
 	assert.Len(t, h.users("t2"), 7)
 	assert.Len(t, h.contacts.All(), 8, "no tenant was reconciled twice")
+}
+
+// afterCommitStore runs a hook right after each successful Commit, where a SIGKILL would leave
+// the store as the commit left it.
+type afterCommitStore struct {
+	store.Store
+	mu    stdsync.Mutex
+	after func()
+}
+
+func (s *afterCommitStore) Commit(ctx context.Context, account string, b store.Batch) (store.BatchResult, error) {
+	res, err := s.Store.Commit(ctx, account, b)
+	s.mu.Lock()
+	after := s.after
+	s.mu.Unlock()
+	if err == nil && after != nil {
+		after()
+	}
+	return res, err
+}
+
+// A process killed after the commit, and after a lease renewal that landed behind the commit,
+// leaves a sync state whose counts are the mirror's and whose last success is the commit's.
+func TestKillAfterCommitLeavesTheStateTrue(t *testing.T) {
+	t.Parallel()
+	wrapped := &afterCommitStore{}
+	h := newHarnessOn(t, func(now func() time.Time) store.Store {
+		wrapped.Store = memory.New(nil, memory.WithClock(now))
+		return wrapped
+	}, func(c *Config) { c.Limits.LeaseTTL = 3 * time.Minute })
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 4)
+	h.src.AddTenant(ft)
+	h.discoverAndLink("t1", "client-1")
+	require.Equal(t, 7, h.state("t1").Counts[tenantsync.KindUsers])
+
+	h.src.RemoveUser("t1", ft.Users[0].ObjectID)
+	h.src.PutUser("t1", person("t1-u900", "New", "Comer", "contoso.example"))
+	h.src.PutUser("t1", person("t1-u901", "Other", "Comer", "contoso.example"))
+	var killed store.SyncState
+	var mirror map[tenantsync.Kind]int
+	var committedAt time.Time
+	wrapped.mu.Lock()
+	wrapped.after = func() {
+		committedAt = h.clock.Now()
+		// Let this run's renewal fire once and come back around to its timer, so its write
+		// (if any) has landed.
+		for i := 0; i < 1000 && h.clock.Timers() == 0; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		h.clock.Advance(time.Minute + time.Second)
+		time.Sleep(time.Millisecond)
+		for i := 0; i < 1000 && h.clock.Timers() == 0; i++ {
+			time.Sleep(time.Millisecond)
+		}
+		var err error
+		killed, err = wrapped.GetSyncState(context.Background(), testAccount, "t1")
+		require.NoError(t, err)
+		mirror, err = wrapped.MirrorCounts(context.Background(), testAccount, "t1")
+		require.NoError(t, err)
+	}
+	wrapped.mu.Unlock()
+	// Timers left by the first sync's renewal fire now, so the only timer during the run is
+	// this run's renewal.
+	h.clock.Advance(h.cfg.Limits.LeaseTTL)
+	h.syncNow("t1")
+
+	require.NotNil(t, mirror, "the commit ran")
+	assert.Equal(t, 8, mirror[tenantsync.KindUsers])
+	assert.True(t, killed.LastSuccess.Equal(committedAt), "the renewal did not roll the state back to before the commit")
+	for k, n := range killed.Counts {
+		assert.Equal(t, mirror[k], n, "count of %s", k)
+	}
+	assert.Contains(t, killed.Counts, tenantsync.KindMailboxes, "an unchanged kind keeps its count")
+	// The final write restores every count.
+	assert.Equal(t, 8, h.state("t1").Counts[tenantsync.KindUsers])
+}
+
+func TestCommittedCounts(t *testing.T) {
+	t.Parallel()
+	prev := map[tenantsync.Kind]int{tenantsync.KindUsers: 5, tenantsync.KindMailboxes: 4, tenantsync.KindDevices: 3, tenantsync.KindMFA: 2, tenantsync.KindDomains: 1}
+	tests := []struct {
+		name    string
+		results map[tenantsync.Kind]*tenantsync.KindResult
+		want    map[tenantsync.Kind]int
+	}{
+		{"nothing listed keeps every count", nil, prev},
+		{"a change set with changes drops its count", map[tenantsync.Kind]*tenantsync.KindResult{
+			tenantsync.KindUsers:     {Kind: tenantsync.KindUsers, Mode: tenantsync.Changes, Removed: []string{"u1"}},
+			tenantsync.KindMailboxes: {Kind: tenantsync.KindMailboxes, Mode: tenantsync.Changes, Mailboxes: []tenantsync.Mailbox{{ObjectID: "m"}}},
+			tenantsync.KindDevices:   {Kind: tenantsync.KindDevices, Mode: tenantsync.Changes},
+			tenantsync.KindMFA:       {Kind: tenantsync.KindMFA, Mode: tenantsync.Unavailable},
+		}, map[tenantsync.Kind]int{tenantsync.KindDevices: 3, tenantsync.KindMFA: 2, tenantsync.KindDomains: 1}},
+		{"a complete listing counts distinct IDs", map[tenantsync.Kind]*tenantsync.KindResult{
+			tenantsync.KindUsers:         {Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: []tenantsync.User{{ObjectID: "a"}, {ObjectID: "b"}, {ObjectID: "a"}}},
+			tenantsync.KindMailboxes:     {Kind: tenantsync.KindMailboxes, Mode: tenantsync.Complete, Mailboxes: []tenantsync.Mailbox{{ObjectID: "a"}}},
+			tenantsync.KindDevices:       {Kind: tenantsync.KindDevices, Mode: tenantsync.Complete, Devices: []tenantsync.Device{{ID: "d"}, {ID: "d"}}},
+			tenantsync.KindDomains:       {Kind: tenantsync.KindDomains, Mode: tenantsync.Complete},
+			tenantsync.KindSubscriptions: {Kind: tenantsync.KindSubscriptions, Mode: tenantsync.Complete, Subscriptions: []tenantsync.Subscription{{SKUID: "s1"}, {SKUID: "s2"}}},
+			tenantsync.KindMFA:           {Kind: tenantsync.KindMFA, Mode: tenantsync.Complete, MFA: []tenantsync.MFAState{{UserID: "a"}, {UserID: "b"}, {UserID: "c"}}},
+			tenantsync.KindBaseline:      {Kind: tenantsync.KindBaseline, Mode: tenantsync.Complete, Baseline: &tenantsync.SecurityBaseline{}},
+		}, map[tenantsync.Kind]int{tenantsync.KindUsers: 2, tenantsync.KindMailboxes: 1, tenantsync.KindDevices: 1, tenantsync.KindDomains: 0,
+			tenantsync.KindSubscriptions: 2, tenantsync.KindMFA: 3, tenantsync.KindBaseline: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, committedCounts(prev, tc.results))
+		})
+	}
 }

@@ -150,11 +150,12 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	}
 	e.startProgress(tenantID, start)
 	defer e.endProgress(tenantID)
-	stopRenew = e.renewLease(ctx, cancelLost, state)
+	var freezeState func()
+	stopRenew, freezeState = e.renewLease(ctx, cancelLost, state)
 	e.emit(Event{Type: EventSyncStarted, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger})
 
 	// A nil error means the run was committed: a context ending after that changes nothing.
-	post, err := e.syncTenant(ctx, rec, &state, rep)
+	post, err := e.syncTenant(ctx, rec, &state, rep, freezeState)
 	if err != nil && ctx.Err() != nil {
 		err = interrupted(tenantID, context.Cause(ctx))
 	}
@@ -263,10 +264,16 @@ func interrupted(tenantID string, cause error) error {
 // renewLease keeps the tenant's lease alive while the sync runs; losing it cancels the sync,
 // since another holder may now be writing the same tenant. Each renewal also stores the
 // progress so far in the running state, so engines sharing the store can show it.
-func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, running store.SyncState) (stop func()) {
+//
+// That state is the one stored at the start of the run, so it must never land after the
+// commit stored a newer one: freeze ends the progress writes (waiting for one under way)
+// while the lease renewals go on, and is called before the commit.
+func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, running store.SyncState) (stop, freeze func()) {
 	tenantID := running.TenantID
 	done := make(chan struct{})
 	finished := make(chan struct{})
+	var stateMu stdsync.Mutex
+	frozen := false
 	go func() {
 		defer close(finished)
 		every := max(e.limits.LeaseTTL/3, time.Millisecond)
@@ -292,16 +299,26 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, r
 				running.Progress = maps.Clone(p.kinds)
 			}
 			e.progMu.Unlock()
-			_ = e.st.PutSyncState(ctx, e.account, running)
+			stateMu.Lock()
+			if !frozen {
+				_ = e.st.PutSyncState(ctx, e.account, running)
+			}
+			stateMu.Unlock()
 		}
 	}()
 	var once stdsync.Once
-	return func() {
+	stop = func() {
 		once.Do(func() {
 			close(done)
 			<-finished
 		})
 	}
+	freeze = func() {
+		stateMu.Lock()
+		defer stateMu.Unlock()
+		frozen = true
+	}
+	return stop, freeze
 }
 
 // kindsFor returns the kinds to fetch for a tenant, in AllKinds order.
@@ -399,7 +416,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 
 // syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
 // commit succeeded (events, client domain fill).
-func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report) (func(context.Context), error) {
+func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, freezeState func()) (func(context.Context), error) {
 	kinds := e.kindsFor(rec)
 	stored, err := e.st.Cursors(ctx, e.account, rec.ID)
 	if err != nil {
@@ -472,7 +489,9 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	st.LastSuccess = batch.Now
 	st.LastError = nil
 	st.KindErrors = kindErrs
+	st.Counts = committedCounts(state.Counts, results)
 	batch.State = &st
+	freezeState()
 	out, err := e.st.Commit(ctx, e.account, batch)
 	if err != nil {
 		return nil, err
@@ -515,6 +534,62 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 			e.afterDomains(ctx, rec.ClientID, rec.ID, d, domainsAdded)
 		}
 	}, nil
+}
+
+// committedCounts returns the counts the mirror holds once results are committed, for the
+// kinds where that is known before the commit: unavailable kinds and change sets that name
+// nothing keep prev's count, and a complete listing holds its distinct items (the store keeps
+// one item per ID). The count of a change set's kind is known only after the commit
+// (recordFinish stores it): a process killed in between must leave a state that claims no
+// count the mirror does not hold.
+func committedCounts(prev map[tenantsync.Kind]int, results map[tenantsync.Kind]*tenantsync.KindResult) map[tenantsync.Kind]int {
+	out := map[tenantsync.Kind]int{}
+	for k, n := range prev {
+		if kr := results[k]; kr == nil || kr.Mode == tenantsync.Unavailable || (kr.Mode == tenantsync.Changes && kr.Len() == 0 && len(kr.Removed) == 0) {
+			out[k] = n
+		}
+	}
+	for k, kr := range results {
+		if kr.Mode == tenantsync.Complete {
+			out[k] = distinctItems(kr)
+		}
+	}
+	return out
+}
+
+// distinctItems counts a result's items by the IDs the store keys them by.
+func distinctItems(kr *tenantsync.KindResult) int {
+	ids := map[string]bool{}
+	add := func(id string) { ids[id] = true }
+	switch kr.Kind {
+	case tenantsync.KindUsers:
+		for _, v := range kr.Users {
+			add(v.ObjectID)
+		}
+	case tenantsync.KindMailboxes:
+		for _, v := range kr.Mailboxes {
+			add(v.ObjectID)
+		}
+	case tenantsync.KindDevices:
+		for _, v := range kr.Devices {
+			add(v.ID)
+		}
+	case tenantsync.KindDomains:
+		for _, v := range kr.Domains {
+			add(v.Name)
+		}
+	case tenantsync.KindSubscriptions:
+		for _, v := range kr.Subscriptions {
+			add(v.SKUID)
+		}
+	case tenantsync.KindMFA:
+		for _, v := range kr.MFA {
+			add(v.UserID)
+		}
+	default:
+		return kr.Len()
+	}
+	return len(ids)
 }
 
 func mailboxesChanged(out store.BatchResult) bool {
