@@ -75,6 +75,9 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 		for _, m := range cur.Mailboxes {
 			types[m.ObjectID] = m.Type
 		}
+		// A run killed between its commit and its final state write leaves no count for a
+		// kind its change set changed; a mirror holding mailboxes was listed all the same.
+		listedBefore = listedBefore || len(cur.Mailboxes) > 0
 	}
 	if kr != nil {
 		for _, id := range kr.Removed {

@@ -838,3 +838,19 @@ func TestInterruptedContactChangeConverges(t *testing.T) {
 		})
 	}
 }
+
+// A run killed between its commit and its final state write leaves no mailboxes count when
+// its change set changed the mailboxes; the mirrored mailboxes still make the types known.
+func TestMirroredMailboxesMakeTypesKnownWithoutACount(t *testing.T) {
+	t.Parallel()
+	h, _ := newLinked(t, 2)
+	st := h.state("t1")
+	delete(st.Counts, tenantsync.KindMailboxes)
+	require.NoError(t, h.st.PutSyncState(t.Context(), testAccount, st))
+
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeUnavailable, tenantsync.Errorf(tenantsync.ErrThrottled, "", "429"))
+	h.src.PutUser("t1", person("t1-u777", "Late", "Comer", "contoso.example"))
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Created)
+	assert.Zero(t, rep.Contacts.Deferred)
+}
