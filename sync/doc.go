@@ -37,9 +37,13 @@
 //   - No false deletions: a kind whose listing was unavailable changes nothing (no removals, no
 //     deactivations, cursor unchanged) while the other kinds are stored; a user is gone only
 //     after a complete listing omits it or a delta removes it.
-//   - A sync that is interrupted (cancelled, timed out, lease lost) stores nothing of its run.
-//     Contact changes in the PSA cannot share the store's transaction; the next sync repeats or
-//     completes them, so an interrupted run leaves no contact deactivated for good.
+//   - A sync that is interrupted (cancelled, timed out, lease lost) stores nothing of its run
+//     but the links of contacts it was deactivating, marked before the PSA call. Contact
+//     changes in the PSA cannot share the store's transaction; the next sync decides from each
+//     contact's state in the PSA and its user's, so an interrupted run leaves no contact
+//     deactivated for good and none active for a disabled or removed user.
+//   - The sync state never claims a count the mirror does not hold: the commit stores only the
+//     counts it knows, and lease renewals stop writing the running state before it.
 //   - PSA contacts are never deleted. Only linked contacts are deactivated, and they are
 //     reactivated when their user returns. A blank M365 field never overwrites a contact field
 //     (match.ApplyUser is the one rule for contact fields).

@@ -133,7 +133,9 @@ func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsy
 // for review, deactivates and reactivates, and returns the link changes and reviews to commit
 // with the mirror. Contact changes happen in the PSA at once (they cannot share the store's
 // transaction); a sync that fails to commit repeats them harmlessly: a created contact is found
-// again by the identity it carries, and a contact found inactive is taken over (deactivate).
+// again by the identity it carries, a contact found inactive is taken over (deactivate), and
+// the contact's active state in the PSA, not the link's flag alone, decides whether a
+// disabled or removed user's contact is deactivated.
 //
 // A full reconcile walks every user of the tenant; otherwise only the users a change set
 // upserted or removed, and the mirrored users among retyped (whose mailbox type changed), are
