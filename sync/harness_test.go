@@ -176,7 +176,8 @@ func (f *FakeContacts) CreateContact(_ context.Context, c tenantsync.Contact) (t
 	return c, nil
 }
 
-// UpdateContact implements tenantsync.Contacts.
+// UpdateContact implements tenantsync.Contacts. Like the stores (and a PSA that takes the
+// whole record), it writes every field it is given, Active included.
 func (f *FakeContacts) UpdateContact(_ context.Context, c tenantsync.Contact) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -184,7 +185,6 @@ func (f *FakeContacts) UpdateContact(_ context.Context, c tenantsync.Contact) er
 	if !ok || cur.ClientID != c.ClientID {
 		return tenantsync.Errorf(tenantsync.ErrNotFound, "", "no contact %s", c.ID)
 	}
-	c.Active = cur.Active
 	f.contacts[c.ID] = c
 	f.updates++
 	f.changed(c)

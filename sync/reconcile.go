@@ -366,18 +366,24 @@ func (r *reconcileRun) keep(ctx context.Context, u tenantsync.User, res match.Re
 		if err := r.deactivate(ctx, u.ObjectID, c, &l, "the user's sign-in is blocked"); err != nil {
 			return err
 		}
+		c.Active = false
 		changed = true
 	case u.AccountEnabled && l.Deactivated:
 		if !c.Active {
 			if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, true); err != nil {
 				return err
 			}
+			c.Active = true
 			r.out.report.Reactivated++
 			r.event(EventContactReactivated, u.ObjectID, c.ID, "the user is back")
 		}
 		l.Deactivated = false
 		changed = true
 	}
+	// The update writes the whole contact (stores and many PSAs replace the record), so it
+	// carries the state just set: the listed one would undo the (de)activation, and a delta
+	// names the user only once.
+	r.byContact[c.ID] = c
 	if merged, fields := match.ApplyUser(c, u, r.e.cfg.UpdateContacts); len(fields) > 0 {
 		if err := r.e.contacts.UpdateContact(ctx, merged); err != nil {
 			return err

@@ -854,3 +854,53 @@ func TestMirroredMailboxesMakeTypesKnownWithoutACount(t *testing.T) {
 	assert.Equal(t, 1, rep.Contacts.Created)
 	assert.Zero(t, rep.Contacts.Deferred)
 }
+
+// A user disabled (or enabled again) in the same change set that edits its details gets both:
+// the field update writes the contact as it is after the (de)activation, not as it was listed.
+// Changes accumulate like this across failed or interrupted syncs, and a delta reports the
+// user once: a stale Active written back would never be looked at again.
+func TestStateChangeWithFieldChangeKeepsTheNewState(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		startActive bool // the user's (and contact's) state before the change set
+	}{
+		{name: "disabled and retitled", startActive: true},
+		{name: "enabled again and retitled", startActive: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *Config) { c.UpdateContacts = true })
+			ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+			h.src.AddTenant(ft)
+			h.discoverAndLink("t1", "client-1")
+			u := ft.Users[0]
+			contactID := h.links("t1")[u.ObjectID].ContactID
+			if !tc.startActive {
+				u.AccountEnabled = false
+				h.src.PutUser("t1", u)
+				rep := h.syncNow("t1")
+				require.Equal(t, 1, rep.Contacts.Deactivated)
+			}
+
+			u.AccountEnabled = !tc.startActive
+			u.JobTitle = "Title after " + tc.name
+			h.src.PutUser("t1", u)
+			rep := h.syncNow("t1")
+			require.NoError(t, rep.Err)
+			assert.Equal(t, 1, rep.Contacts.Updated, "the new title is written")
+			c, ok := h.contacts.Get(contactID)
+			require.True(t, ok)
+			assert.Equal(t, u.JobTitle, c.JobTitle)
+			assert.Equal(t, u.AccountEnabled, c.Active, "the contact follows its user's new state")
+			assert.Equal(t, !u.AccountEnabled, h.links("t1")[u.ObjectID].Deactivated)
+
+			// Nothing reports the user again, so the next sync must find nothing to fix.
+			rep = h.syncNow("t1")
+			assert.Equal(t, ContactReport{}, rep.Contacts)
+			c, _ = h.contacts.Get(contactID)
+			assert.Equal(t, u.AccountEnabled, c.Active)
+		})
+	}
+}
