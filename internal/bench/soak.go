@@ -54,6 +54,27 @@ type soak struct {
 	kills      int
 	events     map[sync.EventType]int
 	failures   map[string]int
+	// history keeps, per tenant/user, the truth changes and committed contact events in order,
+	// printed with a contact violation to show how the contact got there.
+	history    map[string][]string
+	cycle      int
+	killCycles []int
+}
+
+func (s *soak) setCycle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cycle = n
+}
+
+func (s *soak) note(tenantID, userID, format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.history == nil {
+		s.history = map[string][]string{}
+	}
+	k := tenantID + "/" + userID
+	s.history[k] = append(s.history[k], fmt.Sprintf("c%d ", s.cycle)+fmt.Sprintf(format, args...))
 }
 
 func (s *soak) fail(format string, args ...any) {
@@ -146,6 +167,7 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 				return err
 			}
 		}
+		s.setCycle(cycle)
 		kill := s.rng.IntN(3) == 0 && o.soakKills
 		if err := s.runCycle(ctx, kill); err != nil {
 			return err
@@ -169,6 +191,7 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 	}
 	converged := false
 	for round := 0; round < 6 && !converged; round++ {
+		s.setCycle(1000 + round)
 		if err := s.runCycle(ctx, false); err != nil {
 			return err
 		}
@@ -276,6 +299,9 @@ func (s *soak) event(_ context.Context, ev sync.Event) {
 		s.failures[ev.ErrKind]++
 	}
 	s.mu.Unlock()
+	if ev.UserID != "" {
+		s.note(ev.TenantID, ev.UserID, "event %s contact %s %s", ev.Type, ev.ContactID, ev.Message)
+	}
 	if ev.Type != sync.EventContactDeactivated {
 		return
 	}
@@ -309,8 +335,10 @@ func (s *soak) mutate() {
 			switch s.rng.IntN(6) {
 			case 0:
 				err = s.w.UpdateUser(t.ID, u.ID, func(u *testserver.User) { u.AccountEnabled = !u.AccountEnabled })
+				s.note(t.ID, u.ID, "truth enabled -> %v", u.AccountEnabled)
 			case 1, 2:
 				err = s.w.UpdateUser(t.ID, u.ID, func(u *testserver.User) { u.JobTitle = fmt.Sprintf("Title %d", s.rng.IntN(1000)) })
+				s.note(t.ID, u.ID, "truth title -> %q", u.JobTitle)
 			case 3:
 				err = s.w.DeleteUser(t.ID, u.ID)
 			case 4:
@@ -374,6 +402,7 @@ func (s *soak) runCycle(ctx context.Context, kill bool) error {
 	defer cancel()
 	if kill {
 		s.kills++
+		s.killCycles = append(s.killCycles, s.cycle)
 		go func() {
 			select {
 			case <-time.After(time.Duration(50+s.rng.IntN(1500)) * time.Millisecond):
@@ -517,6 +546,9 @@ func (s *soak) verifyTruth(ctx context.Context) {
 			enabled, exists := s.truthUser(t.ID, l.ObjectID)
 			want := exists && enabled
 			s.check(c.Active == want, "contact %s of user %s/%s: active %v, truth says enabled %v exists %v", c.ID, t.ID, l.ObjectID, c.Active, enabled, exists)
+			if c.Active != want {
+				s.diagnose(links, l, c, mirrored)
+			}
 		}
 	}
 	rep, err := s.st.VerifyAudit(ctx, account)
@@ -528,6 +560,28 @@ func (s *soak) verifyTruth(ctx context.Context) {
 	bs := s.budget.Stats()
 	s.check(s.retries.Load() <= bs.Retries, "%d retries sent but the budget paid for %d", s.retries.Load(), bs.Retries)
 	s.check(bs.Available >= 0 && bs.Available <= bs.Capacity, "budget out of range: %+v", bs)
+}
+
+// diagnose prints what the store and the soak know about a contact that disagrees with its
+// user: the link, any other link to the contact, the mirrored user, and the user's history.
+func (s *soak) diagnose(links []store.ContactLink, l store.ContactLink, c tenantsync.Contact, mirrored map[string]tenantsync.User) {
+	fmt.Fprintf(s.out, "diagnose: link %+v (kills in cycles %v, convergence from c1000)\n", l, s.killCycles)
+	fmt.Fprintf(s.out, "diagnose: contact %s active %v identity %s/%s email %s\n", c.ID, c.Active, c.TenantID, c.ObjectID, c.Email)
+	for _, o := range links {
+		if o.ContactID == l.ContactID && o.ObjectID != l.ObjectID {
+			fmt.Fprintf(s.out, "diagnose: contact also linked by %+v\n", o)
+		}
+	}
+	if m, ok := mirrored[l.ObjectID]; ok {
+		fmt.Fprintf(s.out, "diagnose: mirrored user enabled %v upn %s\n", m.AccountEnabled, m.UserPrincipalName)
+	} else {
+		fmt.Fprintln(s.out, "diagnose: user not mirrored")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.history[l.TenantID+"/"+l.ObjectID] {
+		fmt.Fprintln(s.out, "diagnose:  ", h)
+	}
 }
 
 var _ store.Store = (*sqlite.Store)(nil)
