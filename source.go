@@ -214,7 +214,9 @@ type Contacts interface {
 	ListContacts(ctx context.Context, clientID string) ([]Contact, error)
 	// CreateContact creates a contact and returns it with its ID.
 	CreateContact(ctx context.Context, c Contact) (Contact, error)
-	// UpdateContact writes the given contact's fields (identified by ID and ClientID).
+	// UpdateContact writes every field of the given contact (identified by ID and ClientID),
+	// Active included: the engine passes the contact as it wants it stored, with any
+	// (de)activation it has just made.
 	UpdateContact(ctx context.Context, c Contact) error
 	// SetContactActive activates or deactivates a contact.
 	SetContactActive(ctx context.Context, clientID, contactID string, active bool) error
