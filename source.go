@@ -121,6 +121,34 @@ func (r *KindResult) Len() int {
 	return 0
 }
 
+// IDs returns the identities of the result's items, in order: the key a mirror stores each item
+// under (object ID for users, mailboxes and MFA states, device ID, domain name, SKU ID). A
+// baseline, one per tenant, has none.
+func (r *KindResult) IDs() []string {
+	var ids []string
+	each := func(n int, id func(int) string) {
+		ids = make([]string, n)
+		for i := range n {
+			ids[i] = id(i)
+		}
+	}
+	switch r.Kind {
+	case KindUsers:
+		each(len(r.Users), func(i int) string { return r.Users[i].ObjectID })
+	case KindMailboxes:
+		each(len(r.Mailboxes), func(i int) string { return r.Mailboxes[i].ObjectID })
+	case KindDevices:
+		each(len(r.Devices), func(i int) string { return r.Devices[i].ID })
+	case KindDomains:
+		each(len(r.Domains), func(i int) string { return r.Domains[i].Name })
+	case KindSubscriptions:
+		each(len(r.Subscriptions), func(i int) string { return r.Subscriptions[i].SKUID })
+	case KindMFA:
+		each(len(r.MFA), func(i int) string { return r.MFA[i].UserID })
+	}
+	return ids
+}
+
 // Unavailability builds an Unavailable result for kind k.
 func Unavailability(k Kind, err error) *KindResult {
 	return &KindResult{Kind: k, Mode: Unavailable, Err: err}

@@ -100,3 +100,22 @@ func TestTypeHelpers(t *testing.T) {
 	assert.False(t, tenantsync.MailboxShared.IsPerson())
 	assert.False(t, tenantsync.MailboxRoom.IsPerson())
 }
+
+func TestKindResultIDs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		r    *tenantsync.KindResult
+		want []string
+	}{
+		{&tenantsync.KindResult{Kind: tenantsync.KindUsers, Users: []tenantsync.User{{ObjectID: "u1"}, {ObjectID: "u2"}}}, []string{"u1", "u2"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindMailboxes, Mailboxes: []tenantsync.Mailbox{{ObjectID: "m"}}}, []string{"m"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindDevices, Devices: []tenantsync.Device{{ID: "d"}}}, []string{"d"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindDomains, Domains: []tenantsync.Domain{{Name: "contoso.com"}}}, []string{"contoso.com"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindSubscriptions, Subscriptions: []tenantsync.Subscription{{SKUID: "s"}}}, []string{"s"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindMFA, MFA: []tenantsync.MFAState{{UserID: "u1"}}}, []string{"u1"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindBaseline, Baseline: &tenantsync.SecurityBaseline{}}, nil},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, c.r.IDs(), c.r.Kind)
+	}
+}

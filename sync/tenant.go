@@ -559,35 +559,12 @@ func committedCounts(prev map[tenantsync.Kind]int, results map[tenantsync.Kind]*
 
 // distinctItems counts a result's items by the IDs the store keys them by.
 func distinctItems(kr *tenantsync.KindResult) int {
-	ids := map[string]bool{}
-	add := func(id string) { ids[id] = true }
-	switch kr.Kind {
-	case tenantsync.KindUsers:
-		for _, v := range kr.Users {
-			add(v.ObjectID)
-		}
-	case tenantsync.KindMailboxes:
-		for _, v := range kr.Mailboxes {
-			add(v.ObjectID)
-		}
-	case tenantsync.KindDevices:
-		for _, v := range kr.Devices {
-			add(v.ID)
-		}
-	case tenantsync.KindDomains:
-		for _, v := range kr.Domains {
-			add(v.Name)
-		}
-	case tenantsync.KindSubscriptions:
-		for _, v := range kr.Subscriptions {
-			add(v.SKUID)
-		}
-	case tenantsync.KindMFA:
-		for _, v := range kr.MFA {
-			add(v.UserID)
-		}
-	default:
+	if kr.Kind == tenantsync.KindBaseline {
 		return kr.Len()
+	}
+	ids := map[string]bool{}
+	for _, id := range kr.IDs() {
+		ids[id] = true
 	}
 	return len(ids)
 }
