@@ -23,7 +23,7 @@ var redactions = []struct {
 	{regexp.MustCompile(`(?i)(client_secret|refresh_token|access_token|id_token|client_assertion|password|newPassword)(=)[^&\s"'<>]+`), "${1}${2}" + redacted},
 	{regexp.MustCompile(`(?i)\b(code|sig|assertion)(=)[^&\s"'<>]+`), "${1}${2}" + redacted},
 	// JWTs anywhere (access and ID tokens, client assertions): a base64url JSON header "eyJ…".
-	{regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]*)*`), redacted},
+	{regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]*)+`), redacted},
 }
 
 // prosePassword finds passwords in prose, as CIPP's reset-password message returns them
