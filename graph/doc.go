@@ -40,7 +40,9 @@
 //
 //   - Tokens go only to the configured Graph origin: a nextLink, deltaLink or stored cursor that
 //     points elsewhere is refused with tenantsync.ErrHostNotAllowed before any request is made.
-//   - A listing cut short (failed page, nextLink loop, page bound) is Unavailable, never shorter.
+//   - A listing cut short (failed page, nextLink loop, page bound) is Unavailable, never shorter;
+//     cut short after its first page, its error also matches tenantsync.ErrIncomplete besides
+//     its own kind (ErrHostNotAllowed for a refused nextLink, ErrLimitExceeded for a loop).
 //   - A 403 says which: ErrLicenseRequired (MFA detail needs Entra ID P1) or ErrRoleMissing with
 //     the GDAP role to add, or that a recent grant may still be propagating.
 //   - Throttled $batch items are retried after their own Retry-After; one kind failing leaves
