@@ -45,8 +45,9 @@
 //     its own kind (ErrHostNotAllowed for a refused nextLink, ErrLimitExceeded for a loop).
 //   - A 403 says which: ErrLicenseRequired (MFA detail needs Entra ID P1) or ErrRoleMissing with
 //     the GDAP role to add, or that a recent grant may still be propagating.
-//   - Throttled $batch items are retried after their own Retry-After; one kind failing leaves
-//     the others intact. Config.MaxRetries bounds both the transport's retries and these;
+//   - Throttled $batch items are retried after their own Retry-After, or without one after the
+//     transport's exponential backoff with full jitter (transport.Backoff), so throttled
+//     tenants do not retry in lockstep; one kind failing leaves the others intact. Config.MaxRetries bounds both the transport's retries and these;
 //     NoRetries sends every request and batch once.
 //   - This package does not import msgraph-sdk-go; graph/msgraphsdk does, for callers who want it.
 package graph
