@@ -24,7 +24,9 @@
 // next full listing; a caller that needs it sooner drops the mailboxes cursor now and then.
 //
 // Writer performs the write actions (block, unblock, suspend, password reset, revoke sessions,
-// MFA reset, group membership); Consent builds admin-consent links and checks their callbacks.
+// MFA reset, group membership); Consent builds admin-consent links and checks their callbacks,
+// reading what consent granted through Graph (GrantedRoles: the app role assignments of the
+// partner app's service principal in the customer tenant), never from the redirect's scope.
 //
 //	c, err := graph.NewClient(graph.Config{
 //		PartnerTenantID: partnerTenant,
