@@ -59,8 +59,8 @@ type batchReply struct {
 
 // Batch sends up to 20 requests to one tenant in one $batch round trip and returns each item's
 // answer by ID. Items Graph throttled (status 429), and reads that met a 503 or 504, are sent
-// again, in one smaller batch, after the longest Retry-After among them (exponential backoff
-// when none is given), up to MaxRetries times; items still failing after that are returned with
+// again, in one smaller batch, after the longest Retry-After among them (when none is given,
+// the transport's exponential backoff with full jitter), up to MaxRetries times; items still failing after that are returned with
 // their status. An item that failed is not an error of Batch: only a batch Graph
 // refused as a whole (or could not be sent) is.
 func (c *Client) Batch(ctx context.Context, tenant string, reqs []BatchRequest) (map[string]BatchResponse, error) {
@@ -104,12 +104,14 @@ func (c *Client) Batch(ctx context.Context, tenant string, reqs []BatchRequest) 
 			break
 		}
 		if wait <= 0 {
-			wait = backoff(attempt)
+			// No Retry-After: the transport's full-jitter backoff, with the transport's bounds
+			// (this client leaves them at their defaults), so throttled tenants spread out.
+			wait = transport.Backoff(attempt+1, transport.DefaultMinBackoff, transport.DefaultMaxBackoff, c.draw)
 		}
 		if wait > c.cfg.MaxRetryAfter || !c.cfg.Budget.TakeRetry() {
 			break
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := c.pause(ctx, wait); err != nil {
 			return nil, err
 		}
 		pending = retry
@@ -262,11 +264,6 @@ func throttled(sent []BatchRequest, results map[string]BatchResponse, now time.T
 		}
 	}
 	return retry, wait
-}
-
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt, 5)
-	return min(d, 30*time.Second)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

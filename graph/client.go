@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -162,12 +163,16 @@ type Client struct {
 	tokens    transport.TokenSource
 	onAttempt func(transport.Attempt)
 	now       func() time.Time
+	// draw and pause are the random source and the sleep of Batch's item retries (tests
+	// replace them to see the waits without waiting).
+	draw  func(n int64) int64
+	pause func(ctx context.Context, d time.Duration) error
 }
 
 // NewClient validates cfg and builds a Client. No network call is made; the first token request
 // happens on the first call for a tenant.
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	c := &Client{now: time.Now}
+	c := &Client{now: time.Now, draw: rand.Int64N, pause: sleep}
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -87,10 +87,10 @@ type ConsentConfig struct {
 	Required []string
 	// Store keeps pending states (default: a MemoryConsentStore).
 	Store ConsentStore
-	// GrantedRoles, when set, reads the permissions actually granted in a tenant after consent
-	// (for example from the roles claim of a fresh app-only token, see Client.GrantedRoles); it is
-	// used when the callback does not list the granted scopes.
-	GrantedRoles func(ctx context.Context, tenantID string) ([]string, error)
+	// Roles reads the permissions consent really granted in a tenant; required. Pass the
+	// partner app's *Client, whose GrantedRoles reads the app role assignments through Graph.
+	// The redirect's own scope parameter is never used: whoever follows the link can edit it.
+	Roles RoleReader
 	// Now replaces time.Now (tests).
 	Now func() time.Time
 }
@@ -110,10 +110,14 @@ func NewConsent(cfg ConsentConfig) (*Consent, error) {
 	if !isGUID(strings.TrimSpace(cfg.ClientID)) {
 		return nil, bad("set ClientID to the partner app's Application (client) ID", "client ID %q is not a GUID", cfg.ClientID)
 	}
-	u, err := url.Parse(cfg.RedirectURI)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Hostname() != "localhost") {
-		return nil, bad("set RedirectURI to the https callback URL registered on the app", "redirect URI %q is not an https URL", cfg.RedirectURI)
+	if err := checkRedirectURI(cfg.RedirectURI); err != nil {
+		return nil, err
 	}
+	if cfg.Roles == nil {
+		return nil, bad("set Roles to the partner app's graph.Client: what consent granted is read through Graph, never taken from the redirect",
+			"no RoleReader to verify what consent granted")
+	}
+	var err error
 	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, DefaultAuthorityHost, "AuthorityHost"); err != nil {
 		return nil, err
 	}
@@ -127,6 +131,45 @@ func NewConsent(cfg ConsentConfig) (*Consent, error) {
 		cfg.Now = time.Now
 	}
 	return &Consent{cfg: cfg}, nil
+}
+
+// checkRedirectURI accepts an absolute https URL, and plain http only on a loopback host
+// (localhost, 127.0.0.0/8, ::1), which Entra ID also allows for an app under development: the
+// authorization response travels in it, so it must not cross a network in clear text, nor
+// reach a custom scheme another program can claim.
+func checkRedirectURI(raw string) error {
+	bad := func(format string, args ...any) error {
+		e := tenantsync.Errorf(tenantsync.ErrInvalidInput,
+			"set RedirectURI to the https callback URL registered on the app (plain http only for localhost, 127.0.0.1 or [::1] while developing)",
+			format, args...)
+		e.Service, e.Op = service, "NewConsent"
+		return e
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return bad("redirect URI %q is not an absolute URL", raw)
+	case u.User != nil:
+		return bad("redirect URI carries user info")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return bad("redirect URI %q has a fragment, which OAuth forbids", raw)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return bad("redirect URI %q uses plain http on a host that is not loopback", raw)
+	}
+	return bad("redirect URI %q uses the scheme %q, not https", raw, u.Scheme)
+}
+
+// isLoopback reports whether host is localhost or a loopback address (127.0.0.0/8, ::1).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // URL returns the admin-consent link for a customer tenant, with a fresh one-time state that
@@ -155,16 +198,20 @@ func (c *Consent) URL(ctx context.Context, tenantID, account string) (string, er
 type ConsentResult struct {
 	TenantID string
 	Account  string
-	// Granted lists the permissions known to be granted (from the callback's scope or from
-	// GrantedRoles); empty when neither said.
+	// Granted lists the Microsoft Graph application permissions granted in the tenant, as read
+	// through Graph (ConsentConfig.Roles) after the callback.
 	Granted []string
-	// Verified is true when Granted was checked against ConsentConfig.Required.
+	// Verified is true when Granted was read through Graph and checked against
+	// ConsentConfig.Required; false when the check could not be made (see the error).
 	Verified bool
 }
 
-// Callback checks the query of the redirect Entra ID sent back. It fails with ErrInvalidInput
-// ("Your session has expired…") for an unknown, reused or stale state, ErrConsentRequired for a
-// declined or failed consent and for one that did not grant every required permission.
+// Callback checks the query of the redirect Entra ID sent back, then reads through Graph what
+// the consent granted (the redirect's scope parameter is not trusted). It fails with
+// ErrInvalidInput ("Your session has expired…") for an unknown, reused or stale state,
+// ErrConsentRequired for a declined or failed consent and for one that did not grant every
+// required permission, and with the error of ConsentConfig.Roles when the grants cannot be read
+// (the result then names the tenant and account, with Verified false).
 func (c *Consent) Callback(ctx context.Context, query url.Values) (ConsentResult, error) {
 	const op = "ConsentCallback"
 	cb, err := ParseConsentCallback(query)
@@ -201,45 +248,41 @@ func (c *Consent) Callback(ctx context.Context, query url.Values) (ConsentResult
 			"sign in with an administrator of the customer tenant the link was made for, not of another tenant",
 			"consent was granted in tenant %s, not %s", cb.Tenant, st.TenantID)
 	}
-	res := ConsentResult{TenantID: st.TenantID, Account: st.Account, Granted: cb.Scopes}
-	if len(res.Granted) == 0 && c.cfg.GrantedRoles != nil {
-		roles, err := c.cfg.GrantedRoles(ctx, st.TenantID)
-		if err != nil {
-			return res, err
-		}
-		res.Granted = roles
+	res := ConsentResult{TenantID: st.TenantID, Account: st.Account}
+	roles, err := c.cfg.Roles.GrantedRoles(ctx, st.TenantID)
+	if err != nil {
+		return res, err
 	}
-	if len(c.cfg.Required) > 0 && len(res.Granted) > 0 {
-		res.Verified = true
-		var missing []string
-		for _, r := range c.cfg.Required {
-			if !slices.ContainsFunc(res.Granted, func(g string) bool { return strings.EqualFold(g, r) }) {
-				missing = append(missing, r)
-			}
+	res.Granted, res.Verified = roles, true
+	var missing []string
+	for _, r := range c.cfg.Required {
+		if !slices.ContainsFunc(res.Granted, func(g string) bool { return strings.EqualFold(g, r) }) {
+			missing = append(missing, r)
 		}
-		if len(missing) > 0 {
-			return res, opError(tenantsync.ErrConsentRequired, op, st.TenantID,
-				"consent did not grant every permission the sync needs; add "+strings.Join(missing, ", ")+
-					" to the app registration's API permissions and connect the tenant again",
-				"consent is missing %s", strings.Join(missing, ", "))
-		}
+	}
+	if len(missing) > 0 {
+		return res, opError(tenantsync.ErrConsentRequired, op, st.TenantID,
+			"consent did not grant every permission the sync needs; add "+strings.Join(missing, ", ")+
+				" to the app registration's API permissions (application permissions, with admin consent) and connect the tenant again",
+			"consent is missing %s", strings.Join(missing, ", "))
 	}
 	return res, nil
 }
 
-// ConsentCallback is a parsed admin-consent redirect.
+// ConsentCallback is a parsed admin-consent redirect. The redirect's scope parameter is left
+// out on purpose: it says what was asked for in a URL anyone can edit, not what was granted
+// (Callback reads that through Graph).
 type ConsentCallback struct {
 	State        string
 	Tenant       string
 	AdminConsent bool
-	Scopes       []string // the granted permissions, when the redirect lists them
-	Error        string   // OAuth error, e.g. "access_denied"
-	Code         string   // AADSTS code from the description, e.g. "AADSTS65004"
+	Error        string // OAuth error, e.g. "access_denied"
+	Code         string // AADSTS code from the description, e.g. "AADSTS65004"
 	Description  string
 }
 
 // ParseConsentCallback reads an admin-consent redirect's query. It checks shape only; Callback
-// checks the state.
+// checks the state and the grants.
 func ParseConsentCallback(q url.Values) (ConsentCallback, error) {
 	const op = "ConsentCallback"
 	cb := ConsentCallback{
@@ -273,41 +316,5 @@ func ParseConsentCallback(q url.Values) (ConsentCallback, error) {
 	if cb.Tenant == "" {
 		return cb, opError(tenantsync.ErrInvalidInput, op, "", "try connecting again", "the redirect names no tenant")
 	}
-	for _, s := range strings.Fields(q.Get("scope")) {
-		// Scopes come back as resource URIs ("https://graph.microsoft.com/User.Read.All").
-		if i := strings.LastIndex(s, "/"); i >= 0 {
-			s = s[i+1:]
-		}
-		if s != "" && s != ".default" {
-			cb.Scopes = append(cb.Scopes, s)
-		}
-	}
 	return cb, nil
-}
-
-// GrantedRoles acquires a fresh app-only token for the tenant and returns the application
-// permissions in its roles claim: what consent actually granted. The token's signature is not
-// checked; the claim is read for reporting, the token itself was just received over TLS from
-// Entra ID.
-func (c *Client) GrantedRoles(ctx context.Context, tenant string) ([]string, error) {
-	const op = "GrantedRoles"
-	if err := checkTenant(op, tenant); err != nil {
-		return nil, err
-	}
-	tok, err := c.token(ctx, op, tenant)
-	if err != nil {
-		return nil, err
-	}
-	parts := strings.Split(tok.AccessToken, ".")
-	var claims struct {
-		Roles []string `json:"roles"`
-	}
-	if len(parts) != 3 {
-		return nil, opError(tenantsync.ErrUnsupported, op, tenant, "verify the granted permissions in the customer's Enterprise applications blade", "the access token is not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil || json.Unmarshal(payload, &claims) != nil {
-		return nil, opError(tenantsync.ErrUnsupported, op, tenant, "verify the granted permissions in the customer's Enterprise applications blade", "the access token's claims could not be read")
-	}
-	return claims.Roles, nil
 }

@@ -3,7 +3,9 @@ package graph_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
+	"github.com/tenantsync/tenantsync/internal/testserver"
 )
 
 const (
@@ -23,10 +26,23 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
+// stubRoles is a RoleReader answering with fixed grants, recording the tenants asked about.
+type stubRoles struct {
+	roles []string
+	err   error
+	asked []string
+}
+
+func (s *stubRoles) GrantedRoles(_ context.Context, tenant string) ([]string, error) {
+	s.asked = append(s.asked, tenant)
+	return s.roles, s.err
+}
+
 func newConsent(t *testing.T, mutate ...func(*graph.ConsentConfig)) (*graph.Consent, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	cfg := graph.ConsentConfig{ClientID: testApp, RedirectURI: "https://psa.example.com/m365/callback", Now: clk.now}
+	cfg := graph.ConsentConfig{ClientID: testApp, RedirectURI: "https://psa.example.com/m365/callback", Now: clk.now,
+		Roles: &stubRoles{roles: []string{"User.Read.All"}}}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -78,7 +94,8 @@ func TestConsentCallback(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, testTenant, res.TenantID)
 		assert.Equal(t, "acct-1", res.Account)
-		assert.False(t, res.Verified)
+		assert.True(t, res.Verified, "the grants are always read through Graph")
+		assert.Equal(t, []string{"User.Read.All"}, res.Granted)
 	})
 	t.Run("reused state", func(t *testing.T) {
 		c, _ := newConsent(t)
@@ -137,46 +154,42 @@ func TestConsentCallback(t *testing.T) {
 		_, err := c.Callback(ctx, q)
 		require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
 	})
-	t.Run("not everything granted (scope in callback)", func(t *testing.T) {
-		c, _ := newConsent(t, func(cfg *graph.ConsentConfig) { cfg.Required = []string{"User.Read.All", "AuditLog.Read.All"} })
+	t.Run("the redirect's scope is not trusted", func(t *testing.T) {
+		roles := &stubRoles{roles: []string{"User.Read.All"}}
+		c, _ := newConsent(t, func(cfg *graph.ConsentConfig) {
+			cfg.Required = []string{"User.Read.All", "AuditLog.Read.All"}
+			cfg.Roles = roles
+		})
 		link, _ := c.URL(ctx, testTenant, "acct-1")
 		q := ok(stateOf(t, link))
-		q.Set("scope", "https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/.default")
+		// An edited redirect claims every permission; Graph says otherwise.
+		q.Set("scope", "https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/AuditLog.Read.All")
 		res, err := c.Callback(ctx, q)
 		require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
 		assert.Contains(t, tenantsync.HintOf(err), "AuditLog.Read.All")
+		assert.Equal(t, []string{"User.Read.All"}, res.Granted, "what Graph reports, not what the URL says")
 		assert.True(t, res.Verified)
+		assert.Equal(t, []string{testTenant}, roles.asked, "the tenant of the state, read through Graph")
 
+		roles.roles = []string{"AuditLog.Read.All", "User.Read.All"}
 		link, _ = c.URL(ctx, testTenant, "acct-1")
-		q = ok(stateOf(t, link))
-		q.Set("scope", "https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/AuditLog.Read.All")
-		res, err = c.Callback(ctx, q)
-		require.NoError(t, err)
+		res, err = c.Callback(ctx, ok(stateOf(t, link)))
+		require.NoError(t, err, "nothing listed in the redirect, everything granted")
 		assert.True(t, res.Verified)
 		assert.ElementsMatch(t, []string{"User.Read.All", "AuditLog.Read.All"}, res.Granted)
 	})
-	t.Run("not everything granted (roles claim)", func(t *testing.T) {
-		granted := []string{"User.Read.All"}
-		var verr error
-		c, _ := newConsent(t, func(cfg *graph.ConsentConfig) {
-			cfg.Required = []string{"User.Read.All", "Policy.Read.All"}
-			cfg.GrantedRoles = func(context.Context, string) ([]string, error) { return granted, verr }
-		})
+	t.Run("grants that cannot be read", func(t *testing.T) {
+		roles := &stubRoles{err: tenantsync.Errorf(tenantsync.ErrRoleMissing, "add Application.Read.All", "403")}
+		c, _ := newConsent(t, func(cfg *graph.ConsentConfig) { cfg.Roles = roles })
 		link, _ := c.URL(ctx, testTenant, "acct-1")
-		_, err := c.Callback(ctx, ok(stateOf(t, link)))
-		require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
-		assert.Contains(t, err.Error(), "Policy.Read.All")
-
-		granted = []string{"User.Read.All", "Policy.Read.All"}
-		link, _ = c.URL(ctx, testTenant, "acct-1")
-		res, err := c.Callback(ctx, ok(stateOf(t, link)))
-		require.NoError(t, err)
-		assert.True(t, res.Verified)
-
-		verr = errors.New("token refused")
-		link, _ = c.URL(ctx, testTenant, "acct-1")
-		_, err = c.Callback(ctx, ok(stateOf(t, link)))
-		require.ErrorContains(t, err, "token refused")
+		q := ok(stateOf(t, link))
+		q.Set("scope", "https://graph.microsoft.com/User.Read.All")
+		res, err := c.Callback(ctx, q)
+		require.ErrorIs(t, err, tenantsync.ErrRoleMissing, "unverified is an error, whatever the redirect lists")
+		assert.False(t, res.Verified)
+		assert.Empty(t, res.Granted)
+		assert.Equal(t, testTenant, res.TenantID)
+		assert.Equal(t, "acct-1", res.Account)
 	})
 	t.Run("no admin_consent", func(t *testing.T) {
 		c, _ := newConsent(t)
@@ -188,29 +201,125 @@ func TestConsentCallback(t *testing.T) {
 
 func TestNewConsentValidation(t *testing.T) {
 	t.Parallel()
+	roles := &stubRoles{}
 	for name, cfg := range map[string]graph.ConsentConfig{
-		"no client":     {RedirectURI: "https://x.example/cb"},
-		"bad redirect":  {ClientID: testApp, RedirectURI: "http://x.example/cb"},
-		"bad authority": {ClientID: testApp, RedirectURI: "https://x.example/cb", AuthorityHost: "http://login.example"},
+		"no client":     {RedirectURI: "https://x.example/cb", Roles: roles},
+		"bad redirect":  {ClientID: testApp, RedirectURI: "http://x.example/cb", Roles: roles},
+		"bad authority": {ClientID: testApp, RedirectURI: "https://x.example/cb", AuthorityHost: "http://login.example", Roles: roles},
+		"no roles":      {ClientID: testApp, RedirectURI: "https://x.example/cb"},
 	} {
 		_, err := graph.NewConsent(cfg)
 		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, name)
+		assert.NotEmpty(t, tenantsync.HintOf(err), name)
 	}
 }
 
+// The redirect URI carries the authorization response: https, or plain http on a loopback
+// host while developing, and nothing else.
+func TestNewConsentRedirectURI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		uri string
+		ok  bool
+	}{
+		{"https://psa.example.com/m365/callback", true},
+		{"https://psa.example.com:8443/cb?x=1", true},
+		{"http://localhost/cb", true},
+		{"http://LOCALHOST:3000/cb", true},
+		{"http://127.0.0.1:8080/cb", true},
+		{"http://127.45.6.7/cb", true},
+		{"http://[::1]:8080/cb", true},
+		{"http://psa.example.com/cb", false},
+		{"http://10.0.0.5/cb", false},
+		{"http://128.0.0.1/cb", false},
+		{"http://localhost.evil.example/cb", false},
+		{"http://127.0.0.1.nip.io/cb", false},
+		{"http://[::2]/cb", false},
+		{"ftp://localhost/cb", false},
+		{"javascript://localhost/%0aalert(1)", false},
+		{"myapp://callback", false},
+		{"file:///etc/passwd", false},
+		{"https://user:pass@psa.example.com/cb", false},
+		{"https://psa.example.com/cb#frag", false},
+		{"/relative/cb", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			t.Parallel()
+			_, err := graph.NewConsent(graph.ConsentConfig{ClientID: testApp, RedirectURI: tt.uri, Roles: &stubRoles{}})
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+			assert.Contains(t, tenantsync.HintOf(err), "https")
+			assert.Contains(t, tenantsync.HintOf(err), "localhost")
+		})
+	}
+}
+
+// GrantedRoles reads the app role assignments of the partner app's service principal through
+// Graph: what consent granted, whatever any redirect or cached token says.
 func TestGrantedRoles(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t)
 	c := newClient(t, srv)
-	roles, err := c.GrantedRoles(t.Context(), firstTenant(srv).ID)
-	// The fake's tokens carry no roles claim: the answer is an empty list, not an error.
-	require.NoError(t, err)
-	assert.Empty(t, roles)
+	tn := firstTenant(srv)
 
-	bad, err := graph.NewClient(baseConfig(srv), graph.WithTokenSource(staticTokens("not-a-jwt")))
+	roles, err := c.GrantedRoles(t.Context(), tn.ID)
 	require.NoError(t, err)
-	_, err = bad.GrantedRoles(t.Context(), firstTenant(srv).ID)
-	require.ErrorIs(t, err, tenantsync.ErrUnsupported)
+	assert.Equal(t, testserver.DefaultAppPermissions(), roles)
+
+	srv.GraphGrantAppPermissions(tn.ID, "User.Read.All", "Application.Read.All", "AuditLog.Read.All")
+	roles, err = c.GrantedRoles(t.Context(), tn.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Application.Read.All", "AuditLog.Read.All", "User.Read.All"}, roles, "sorted, as granted now")
+
+	// Without a permission to read applications the grants cannot be verified: the error
+	// names what to add.
+	srv.GraphGrantAppPermissions(tn.ID, "User.Read.All")
+	_, err = c.GrantedRoles(t.Context(), tn.ID)
+	require.ErrorIs(t, err, tenantsync.ErrRoleMissing)
+	assert.Contains(t, tenantsync.HintOf(err), "Application.Read.All")
+
+	notConsented := tenantWhere(t, srv, func(tn *testserver.Tenant) bool { return !tn.Consented })
+	_, err = c.GrantedRoles(t.Context(), notConsented.ID)
+	require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
+
+	_, err = c.GrantedRoles(t.Context(), "common")
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+}
+
+// A consent callback through the fake: the redirect claims every permission, Graph reports
+// what the tenant really granted.
+func TestConsentCallbackVerifiesThroughGraph(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := newClient(t, srv)
+	tn := firstTenant(srv)
+	required := []string{"User.Read.All", "AuditLog.Read.All", "Policy.Read.All"}
+	consent, err := graph.NewConsent(graph.ConsentConfig{ClientID: srv.PartnerApp().ClientID,
+		RedirectURI: "http://127.0.0.1:8080/m365/consent", Required: required, Roles: c})
+	require.NoError(t, err)
+	callback := func() url.Values {
+		link, err := consent.URL(t.Context(), tn.ID, "acct-1")
+		require.NoError(t, err)
+		return url.Values{"admin_consent": {"True"}, "tenant": {tn.ID}, "state": {stateOf(t, link)},
+			"scope": {"https://graph.microsoft.com/User.Read.All https://graph.microsoft.com/AuditLog.Read.All https://graph.microsoft.com/Policy.Read.All"}}
+	}
+
+	srv.GraphGrantAppPermissions(tn.ID, "Application.Read.All", "User.Read.All")
+	res, err := consent.Callback(t.Context(), callback())
+	require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
+	assert.Contains(t, tenantsync.HintOf(err), "AuditLog.Read.All, Policy.Read.All")
+	assert.Equal(t, []string{"Application.Read.All", "User.Read.All"}, res.Granted)
+
+	srv.GraphGrantAppPermissions(tn.ID, "Application.Read.All", "User.Read.All", "AuditLog.Read.All", "Policy.Read.All")
+	res, err = consent.Callback(t.Context(), callback())
+	require.NoError(t, err)
+	assert.True(t, res.Verified)
+	assert.Subset(t, res.Granted, required)
 }
 
 func FuzzConsentCallback(f *testing.F) {
@@ -234,4 +343,40 @@ func FuzzConsentCallback(f *testing.F) {
 			t.Fatalf("accepted an incomplete callback: %+v", cb)
 		}
 	})
+}
+
+// Whatever NewConsent accepts as a redirect URI is https, or plain http to a loopback host.
+func FuzzConsentRedirectURI(f *testing.F) {
+	for _, s := range []string{"https://psa.example.com/cb", "http://127.0.0.1:8080/cb", "http://[::1]/cb",
+		"http://localhost/cb", "http://localhost.evil.example/", "javascript://localhost/x", "HTTP://127.0.0.1/",
+		"http://[::ffff:127.0.0.1]/", "http://0x7f.1/", "https://a/#", "//localhost/cb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		_, err := graph.NewConsent(graph.ConsentConfig{ClientID: testApp, RedirectURI: raw, Roles: &stubRoles{}})
+		if err != nil {
+			if !errors.Is(err, tenantsync.ErrInvalidInput) {
+				t.Fatalf("%q: untyped error %v", raw, err)
+			}
+			return
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil {
+			t.Fatalf("%q accepted but does not parse: %v", raw, perr)
+		}
+		switch {
+		case u.Scheme == "https" && u.Host != "":
+		case u.Scheme == "http" && (strings.EqualFold(u.Hostname(), "localhost") || isLoopbackIP(u.Hostname())):
+		default:
+			t.Fatalf("accepted %q (scheme %q, host %q)", raw, u.Scheme, u.Hostname())
+		}
+		if u.User != nil || strings.Contains(raw, "#") {
+			t.Fatalf("accepted %q with user info or a fragment", raw)
+		}
+	})
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -24,7 +24,9 @@
 // next full listing; a caller that needs it sooner drops the mailboxes cursor now and then.
 //
 // Writer performs the write actions (block, unblock, suspend, password reset, revoke sessions,
-// MFA reset, group membership); Consent builds admin-consent links and checks their callbacks.
+// MFA reset, group membership); Consent builds admin-consent links and checks their callbacks,
+// reading what consent granted through Graph (GrantedRoles: the app role assignments of the
+// partner app's service principal in the customer tenant), never from the redirect's scope.
 //
 //	c, err := graph.NewClient(graph.Config{
 //		PartnerTenantID: partnerTenant,
@@ -40,11 +42,14 @@
 //
 //   - Tokens go only to the configured Graph origin: a nextLink, deltaLink or stored cursor that
 //     points elsewhere is refused with tenantsync.ErrHostNotAllowed before any request is made.
-//   - A listing cut short (failed page, nextLink loop, page bound) is Unavailable, never shorter.
+//   - A listing cut short (failed page, nextLink loop, page bound) is Unavailable, never shorter;
+//     cut short after its first page, its error also matches tenantsync.ErrIncomplete besides
+//     its own kind (ErrHostNotAllowed for a refused nextLink, ErrLimitExceeded for a loop).
 //   - A 403 says which: ErrLicenseRequired (MFA detail needs Entra ID P1) or ErrRoleMissing with
 //     the GDAP role to add, or that a recent grant may still be propagating.
-//   - Throttled $batch items are retried after their own Retry-After; one kind failing leaves
-//     the others intact. Config.MaxRetries bounds both the transport's retries and these;
+//   - Throttled $batch items are retried after their own Retry-After, or without one after the
+//     transport's exponential backoff with full jitter (transport.Backoff), so throttled
+//     tenants do not retry in lockstep; one kind failing leaves the others intact. Config.MaxRetries bounds both the transport's retries and these;
 //     NoRetries sends every request and batch once.
 //   - This package does not import msgraph-sdk-go; graph/msgraphsdk does, for callers who want it.
 package graph

@@ -55,7 +55,8 @@ func (c *Client) apiError(op, tenant string, need access, status int, h http.Hea
 		RequestID: h.Get("request-id"),
 	}
 	if e.RequestID == "" {
-		e.RequestID = eb.Error.InnerError.RequestID
+		// The header is what Graph sets on every response; a $batch item often has none.
+		e.RequestID = eb.requestID()
 	}
 	if ra, ok := transport.ParseRetryAfter(h.Get("Retry-After"), c.now()); ok {
 		e.RetryAfter = ra

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/url"
@@ -53,38 +54,61 @@ func Example() {
 	// changes 0 changed
 }
 
-// Build an admin-consent link and check the redirect that comes back.
+// Build an admin-consent link and check the redirect that comes back; what the consent
+// granted is read through Graph, not from the redirect.
 func ExampleConsent() {
+	srv, err := testserver.New(testserver.Options{Seed: 1, Tenants: 1, Sizes: []int{8}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	app := srv.PartnerApp()
+	client, err := graph.NewClient(graph.Config{
+		PartnerTenantID: app.TenantID,
+		ClientID:        app.ClientID,
+		ClientSecret:    graph.Secret(app.Secret),
+		BaseURL:         srv.GraphURL(),
+		AuthorityHost:   srv.EntraURL(),
+		HTTPClient:      srv.HTTPClient(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	consent, err := graph.NewConsent(graph.ConsentConfig{
-		ClientID:    "11111111-2222-3333-4444-555555555555",
+		ClientID:    app.ClientID,
 		RedirectURI: "https://psa.example.com/m365/consent",
-		Required:    []string{"User.Read.All"},
+		Required:    []string{"User.Read.All", "AuditLog.Read.All"},
+		Roles:       client, // reads the app role assignments in the customer tenant
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	link, err := consent.URL(ctx, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "account-42")
+	tenant := srv.World.Tenants[0].ID
+	link, err := consent.URL(ctx, tenant, "account-42")
 	if err != nil {
 		log.Fatal(err)
 	}
 	u, _ := url.Parse(link)
-	fmt.Println(u.Host, u.Path)
+	fmt.Println(u.Path == "/"+tenant+"/v2.0/adminconsent")
 
+	// The customer's administrator granted only some of the permissions.
+	srv.GraphGrantAppPermissions(tenant, "Application.Read.All", "User.Read.All")
 	// Entra ID redirects the administrator back with these parameters.
 	callback := url.Values{
 		"admin_consent": {"True"},
-		"tenant":        {"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+		"tenant":        {tenant},
 		"state":         {u.Query().Get("state")},
-		"scope":         {"https://graph.microsoft.com/User.Read.All"},
 	}
 	res, err := consent.Callback(ctx, callback)
-	fmt.Println(res.TenantID, res.Verified, err)
+	fmt.Println(res.Granted, errors.Is(err, tenantsync.ErrConsentRequired))
+	fmt.Println(tenantsync.HintOf(err))
 
 	_, err = consent.Callback(ctx, callback) // the state is one-time
 	fmt.Println(tenantsync.HintOf(err))
 	// Output:
-	// login.microsoftonline.com /aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/v2.0/adminconsent
-	// aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee true <nil>
+	// true
+	// [Application.Read.All User.Read.All] true
+	// consent did not grant every permission the sync needs; add AuditLog.Read.All to the app registration's API permissions (application permissions, with admin consent) and connect the tenant again
 	// Your session has expired. Please try connecting again.
 }

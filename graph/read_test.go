@@ -457,12 +457,16 @@ func TestHostileNextLinkIsRefused(t *testing.T) {
 		gotErr = err
 	}
 	require.ErrorIs(t, gotErr, tenantsync.ErrHostNotAllowed)
+	require.ErrorIs(t, gotErr, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
+	assert.Equal(t, tenantsync.ErrHostNotAllowed, tenantsync.KindOf(gotErr))
 
 	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID,
 		Kinds: []tenantsync.Kind{tenantsync.KindDomains, tenantsync.KindUsers, tenantsync.KindSubscriptions}})
 	require.NoError(t, err)
-	assert.ErrorIs(t, res.Result(tenantsync.KindDomains).Err, tenantsync.ErrHostNotAllowed)
-	assert.ErrorIs(t, res.Result(tenantsync.KindUsers).Err, tenantsync.ErrHostNotAllowed)
+	for _, k := range []tenantsync.Kind{tenantsync.KindDomains, tenantsync.KindUsers} {
+		assert.ErrorIs(t, res.Result(k).Err, tenantsync.ErrHostNotAllowed, k)
+		assert.ErrorIs(t, res.Result(k).Err, tenantsync.ErrIncomplete, k)
+	}
 	assert.Equal(t, tenantsync.Complete, res.Result(tenantsync.KindSubscriptions).Mode)
 
 	// A stored cursor pointing elsewhere is refused the same way.
@@ -493,16 +497,19 @@ func TestNextLinkLoopEnds(t *testing.T) {
 	}
 	// Detected as a loop after one repeat, not after Config.MaxPages pages.
 	require.ErrorIs(t, gotErr, tenantsync.ErrLimitExceeded)
+	require.ErrorIs(t, gotErr, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
 	assert.Contains(t, tenantsync.HintOf(gotErr), "nextLink already followed")
 	assert.Less(t, n, 20)
 
 	_, err := c.UsersDelta(t.Context(), tn.ID, "")
 	require.ErrorIs(t, err, tenantsync.ErrLimitExceeded)
+	require.ErrorIs(t, err, tenantsync.ErrIncomplete)
 	assert.Contains(t, tenantsync.HintOf(err), "nextLink already followed")
 
 	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindDomains}})
 	require.NoError(t, err)
 	assert.ErrorIs(t, res.Result(tenantsync.KindDomains).Err, tenantsync.ErrLimitExceeded)
+	assert.ErrorIs(t, res.Result(tenantsync.KindDomains).Err, tenantsync.ErrIncomplete)
 	assert.Contains(t, tenantsync.HintOf(res.Result(tenantsync.KindDomains).Err), "nextLink already followed")
 }
 

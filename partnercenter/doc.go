@@ -40,7 +40,9 @@
 // # Guarantees
 //
 //   - A listing that fails on any page is an error, never a shorter list; paging is bounded
-//     (Config.MaxPages) and a repeated continuation token or next link is an ErrIncomplete.
+//     (Config.MaxPages, ErrLimitExceeded) and a repeated continuation token or next link is an
+//     ErrLimitExceeded too. A listing cut short after its first page, a next link to another
+//     host included, also matches ErrIncomplete.
 //   - Next links are followed only on the configured Graph host; continuation tokens are sent
 //     only to the configured Partner Center host.
 //   - Every error is a *tenantsync.Error with its kind, HTTP status, service code, request ID

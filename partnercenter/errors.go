@@ -126,15 +126,22 @@ func decodePCError(op, tenant string, status int, h http.Header, body []byte, no
 }
 
 // decodeGraphError maps a non-2xx Graph response of the GDAP endpoints.
+// The request ID is Graph's request-id header, else the body's (either spelling), and only then
+// the headers requestID falls back on: a client-request-id header is the caller's own ID echoed
+// back, which Microsoft support cannot look up.
 func decodeGraphError(op string, status int, h http.Header, body []byte, now time.Time) *tenantsync.Error {
-	e := &tenantsync.Error{Service: "graph", Op: op, Status: status, RequestID: requestID(h)}
+	e := &tenantsync.Error{Service: "graph", Op: op, Status: status, RequestID: h.Get("request-id")}
 	var ge graphError
-	if json.Unmarshal(body, &ge) == nil && ge.Error.Code != "" {
+	parsed := json.Unmarshal(body, &ge) == nil
+	if e.RequestID == "" && parsed {
+		e.RequestID = ge.requestID()
+	}
+	if e.RequestID == "" {
+		e.RequestID = requestID(h)
+	}
+	if parsed && ge.Error.Code != "" {
 		e.Code = ge.Error.Code
 		e.Message = clip(ge.Error.Message)
-		if e.RequestID == "" {
-			e.RequestID = ge.Error.InnerError.RequestID
-		}
 	} else if len(body) > 0 {
 		e.Message = clip(string(body))
 	}

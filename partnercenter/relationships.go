@@ -74,7 +74,8 @@ func (c *Client) AllRelationships(ctx context.Context) ([]Relationship, error) {
 }
 
 // bounds stops a listing after Config.MaxPages pages, and at a cursor (a continuation token,
-// a next link) the service returned before; items names what is listed in the hint.
+// a next link) the service returned before; items names what is listed in the hint. Both are
+// ErrLimitExceeded; paging.Walk makes them ErrIncomplete as well.
 func (c *Client) bounds(service, op, items, cursor, origin string) paging.Bounds {
 	return paging.Bounds{
 		MaxPages: c.cfg.MaxPages,
@@ -84,7 +85,7 @@ func (c *Client) bounds(service, op, items, cursor, origin string) paging.Bounds
 				Hint:    "raise Config.MaxPages if the partner really has that many " + items}
 		},
 		Loop: func() error {
-			return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: service, Op: op,
+			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: service, Op: op,
 				Message: "the " + cursor + " repeated (paging loop)",
 				Hint:    origin + " returned a " + cursor + " it had already returned; retry the listing later"}
 		},

@@ -102,6 +102,8 @@ func TestListRelationshipsRefusesANextLinkToAnotherHost(t *testing.T) {
 	c := f.client(t, func(c *Config) { c.RelationshipPageSize = 2 })
 	got, err := c.AllRelationships(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
+	require.ErrorIs(t, err, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
+	assert.Equal(t, tenantsync.ErrHostNotAllowed, tenantsync.KindOf(err))
 	assert.Nil(t, got)
 	assert.Len(t, p.tops, 1, "the foreign link was never requested")
 }
@@ -263,7 +265,7 @@ func TestListRelationshipsBrokenPagingIsAnError(t *testing.T) {
 		kind     error
 		msg      string
 	}{
-		{"next link repeats", 0, true, tenantsync.ErrIncomplete, "the next link repeated"},
+		{"next link repeats", 0, true, tenantsync.ErrLimitExceeded, "the next link repeated"},
 		{"more pages than allowed", 2, false, tenantsync.ErrLimitExceeded, "more than 2 pages"},
 	}
 	for _, tt := range tests {
@@ -285,6 +287,7 @@ func TestListRelationshipsBrokenPagingIsAnError(t *testing.T) {
 			c := f.client(t, func(c *Config) { c.MaxPages = tt.maxPages })
 			got, err := c.AllRelationships(t.Context())
 			require.ErrorIs(t, err, tt.kind)
+			require.ErrorIs(t, err, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
 			assert.Nil(t, got, "a broken listing is not a shorter list")
 			assert.Contains(t, err.Error(), tt.msg)
 			d, ok := tenantsync.Details(err)

@@ -175,8 +175,19 @@ type graphError struct {
 		Code       string `json:"code"`
 		Message    string `json:"message"`
 		InnerError struct {
-			RequestID       string `json:"request-id"`
+			RequestID string `json:"request-id"`
+			// RequestIDCamel is the spelling of older Graph services:
+			// "innerError": {"requestId": …, "date": …}.
+			RequestIDCamel  string `json:"requestId"`
 			ClientRequestID string `json:"client-request-id"`
 		} `json:"innerError"`
 	} `json:"error"`
+}
+
+// requestID is the service's request ID from the body, in either spelling.
+func (g graphError) requestID() string {
+	if id := g.Error.InnerError.RequestID; id != "" {
+		return id
+	}
+	return g.Error.InnerError.RequestIDCamel
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"syscall"
@@ -182,15 +181,7 @@ func (st *attemptState) waitTooLong(ctx context.Context, resp *http.Response, ra
 // jitter is exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff
 // and Jitter"): a uniform wait in [0, min(MaxBackoff, MinBackoff*2^(retry-1))].
 func (st *attemptState) jitter() time.Duration {
-	ceil := st.c.cfg.MinBackoff
-	for i := 1; i < st.retries && ceil < st.c.cfg.MaxBackoff; i++ {
-		ceil *= 2
-	}
-	ceil = min(ceil, st.c.cfg.MaxBackoff)
-	if ceil <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(ceil) + 1))
+	return Backoff(st.retries, st.c.cfg.MinBackoff, st.c.cfg.MaxBackoff, nil)
 }
 
 // authTransport adds the bearer token to requests for the configured origin, and only to them.

@@ -13,5 +13,8 @@
 //		})
 //	all, err := paging.Collect(seq) // every customer, or nil and the error
 //
-// Each service client builds the errors itself, so they name its service, operation and hint.
+// Each service client builds the errors itself, so they name its service, operation and hint;
+// Walk adds tenantsync.ErrIncomplete to whichever of them cut a listing short, in one place for
+// every client, so errors.Is(err, tenantsync.ErrIncomplete) tells "part of the data is unknown"
+// whatever the cause (a refused next link, a loop, the page bound, a failed page).
 package paging

@@ -1,6 +1,11 @@
 package paging
 
-import "iter"
+import (
+	"errors"
+	"iter"
+
+	"github.com/tenantsync/tenantsync"
+)
 
 // Bounds says how a listing ends when the service will not end it. The errors come from the
 // service client so that they carry its service name, operation and hint.
@@ -18,6 +23,11 @@ type Bounds struct {
 // next cursor of the page before; a page with no next cursor is the last. Walk stops after
 // yielding the first error (fetch's, TooMany's or Loop's), so a listing that fails never reads
 // as a shorter one, and it fetches no further page once the consumer stops.
+//
+// An error that ends the listing after its first page (a next cursor refused or failing, a
+// loop, the page bound) also matches tenantsync.ErrIncomplete, besides its own kind: the items
+// already yielded are only part of the listing. An error on the first page is yielded as it
+// is, since nothing was listed.
 func Walk[T any](b Bounds, fetch func(cursor string) (items []T, next string, err error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -25,11 +35,14 @@ func Walk[T any](b Bounds, fetch func(cursor string) (items []T, next string, er
 		cursor := ""
 		for pages := 0; ; pages++ {
 			if pages >= b.MaxPages {
-				yield(zero, b.TooMany())
+				yield(zero, cutShort(b.TooMany()))
 				return
 			}
 			items, next, err := fetch(cursor)
 			if err != nil {
+				if pages > 0 {
+					err = cutShort(err)
+				}
 				yield(zero, err)
 				return
 			}
@@ -42,13 +55,29 @@ func Walk[T any](b Bounds, fetch func(cursor string) (items []T, next string, er
 				return
 			}
 			if seen[next] {
-				yield(zero, b.Loop())
+				yield(zero, cutShort(b.Loop()))
 				return
 			}
 			seen[next] = true
 			cursor = next
 		}
 	}
+}
+
+// incomplete marks the error that cut a listing short as tenantsync.ErrIncomplete as well. It
+// wraps instead of rebuilding the error so the error keeps its own kind (KindOf reports it:
+// ErrHostNotAllowed for a refused link, ErrLimitExceeded for a loop), its details, hint and text.
+type incomplete struct{ err error }
+
+func (e *incomplete) Error() string        { return e.err.Error() }
+func (e *incomplete) Unwrap() error        { return e.err }
+func (e *incomplete) Is(target error) bool { return target == tenantsync.ErrIncomplete }
+
+func cutShort(err error) error {
+	if err == nil || errors.Is(err, tenantsync.ErrIncomplete) {
+		return err
+	}
+	return &incomplete{err: err}
 }
 
 // Collect drains seq into a slice: every item (an empty, non-nil slice when there are none), or

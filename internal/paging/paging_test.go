@@ -65,7 +65,11 @@ func TestWalk(t *testing.T) {
 				got = append(got, v)
 			}
 			assert.Equal(t, tt.want, got)
-			assert.Equal(t, tt.wantErr, gotErr)
+			if tt.wantErr == nil {
+				assert.NoError(t, gotErr)
+			} else {
+				assert.ErrorIs(t, gotErr, tt.wantErr)
+			}
 			assert.Equal(t, tt.fetches, fetched)
 		})
 	}

@@ -3,6 +3,7 @@ package testserver
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,9 @@ type graphState struct {
 	revocations map[string]int  // tenant/user → revokeSignInSessions calls
 	purged      map[string]bool // tenant/user → permanently deleted ("@removed": "deleted")
 	gzipBodies  int             // request bodies that arrived gzip-compressed
+	// appGrants are the Microsoft Graph application permissions granted to the partner app
+	// per tenant (GraphGrantAppPermissions); a tenant without an entry has the defaults.
+	appGrants map[string][]string
 }
 
 type graphFaults struct {
@@ -497,6 +501,10 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 		return g.collection(path, q, "security/secureScores", g.secureScores(), graphDefaultPage, graphMaxTop)
 	case get && path == "/organization":
 		return g.collection(path, q, "organization", g.organization(), graphDefaultPage, graphMaxTop)
+	case get && path == "/servicePrincipals":
+		return g.servicePrincipals(path, q)
+	case get && len(seg) == 3 && seg[0] == "servicePrincipals" && seg[2] == "appRoleAssignments":
+		return g.appRoleAssignments(path, seg[1], q)
 	case get && path == "/groups":
 		return g.collection(path, q, "groups", g.groups(q), graphDefaultPage, graphMaxTop)
 	case get && len(seg) == 2 && seg[0] == "groups":
@@ -1419,4 +1427,149 @@ func (g *graphCall) batchItem(method, rawURL string, headers map[string]string, 
 		return g.fail(http.StatusBadRequest, "BadRequest", "Content-Type header must be specified for a request with a body.")
 	}
 	return g.serve(strings.ToUpper(method), u.Path, u.Query(), h, body)
+}
+
+// GraphResourceAppID is Microsoft Graph's application ID, the same in every tenant: the
+// resource of the partner app's Graph application permissions.
+const GraphResourceAppID = "00000003-0000-0000-c000-000000000000"
+
+// graphAppPermissions are the Microsoft Graph application permissions (app role values) the
+// fake's Microsoft Graph service principal declares. Their IDs are the fake's own, derived from
+// the value, not Microsoft's.
+var graphAppPermissions = []string{
+	"Application.Read.All", "AuditLog.Read.All", "DeviceManagementManagedDevices.Read.All",
+	"Directory.Read.All", "Domain.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All",
+	"MailboxSettings.Read", "Organization.Read.All", "Policy.Read.All", "Reports.Read.All",
+	"SecurityEvents.Read.All", "User-PasswordProfile.ReadWrite.All", "User.Read.All",
+	"User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All",
+}
+
+// DefaultAppPermissions returns the Microsoft Graph application permissions admin consent
+// granted the partner app in a consented tenant unless GraphGrantAppPermissions says otherwise:
+// every permission the fake's Graph declares.
+func DefaultAppPermissions() []string { return append([]string(nil), graphAppPermissions...) }
+
+// GraphGrantAppPermissions sets the Microsoft Graph application permissions admin consent
+// granted the partner app in the tenant, as its service principal's app role assignments
+// report them (GET /servicePrincipals/{id}/appRoleAssignments). No permissions means none.
+func (s *Server) GraphGrantAppPermissions(tenantID string, perms ...string) {
+	s.gmu.Lock()
+	defer s.gmu.Unlock()
+	if s.appGrants == nil {
+		s.appGrants = map[string][]string{}
+	}
+	s.appGrants[strings.ToLower(tenantID)] = append([]string{}, perms...)
+}
+
+func (s *Server) appPermissions(tenantID string) []string {
+	s.gmu.Lock()
+	defer s.gmu.Unlock()
+	if p, ok := s.appGrants[strings.ToLower(tenantID)]; ok {
+		return append([]string(nil), p...)
+	}
+	return DefaultAppPermissions()
+}
+
+// stableGUID is a GUID-shaped ID derived from parts, so one object keeps its ID across calls.
+func stableGUID(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	var b [16]byte
+	copy(b[:], sum[:16])
+	return formatGUID(b)
+}
+
+func (g *graphCall) servicePrincipalID(appID string) string {
+	return stableGUID("servicePrincipal", strings.ToLower(g.tenant.ID), strings.ToLower(appID))
+}
+
+func appRoleID(value string) string { return stableGUID("graphAppRole", value) }
+
+// partnerAppConsented reports whether the partner app has a service principal in the tenant.
+func (g *graphCall) partnerAppConsented() bool {
+	w := g.s.World
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return g.tenant.Consented
+}
+
+func (g *graphCall) partnerAppName() string {
+	if app := g.s.App(g.s.PartnerApp().ClientID); app != nil {
+		return app.DisplayName
+	}
+	return ""
+}
+
+// mayReadApplications is whether the caller may read service principals: a partner user through
+// its GDAP roles (checked by checkRoles), an app-only caller with Application.Read.All or
+// Directory.Read.All consented.
+func (g *graphCall) mayReadApplications() bool {
+	if g.claims.UserID != "" {
+		return true
+	}
+	for _, p := range g.s.appPermissions(g.tenant.ID) {
+		switch p {
+		case "Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All":
+			return true
+		}
+	}
+	return false
+}
+
+// servicePrincipals serves GET /servicePrincipals?$filter=appId eq '<appId>', the one filter
+// the fake understands: the partner app's service principal (in a consented tenant) and
+// Microsoft Graph's, with the app roles it declares.
+func (g *graphCall) servicePrincipals(path string, q url.Values) *graphResult {
+	if !g.mayReadApplications() {
+		return g.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+	}
+	f := strings.TrimSpace(q.Get("$filter"))
+	rest, ok := strings.CutPrefix(strings.ToLower(f), "appid eq '")
+	appID, ok2 := strings.CutSuffix(rest, "'")
+	if !ok || !ok2 || f == "" {
+		return g.fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported query.")
+	}
+	var items []map[string]any
+	partner := g.s.PartnerApp()
+	switch {
+	case strings.EqualFold(appID, partner.ClientID) && g.partnerAppConsented():
+		items = append(items, map[string]any{"id": g.servicePrincipalID(partner.ClientID), "appId": partner.ClientID,
+			"displayName": g.partnerAppName(), "servicePrincipalType": "Application", "accountEnabled": true, "appRoles": []any{}})
+	case appID == GraphResourceAppID:
+		declared := map[string]bool{}
+		var roles []map[string]any
+		for _, v := range append(DefaultAppPermissions(), g.s.appPermissions(g.tenant.ID)...) {
+			if declared[v] {
+				continue
+			}
+			declared[v] = true
+			roles = append(roles, map[string]any{"allowedMemberTypes": []string{"Application"}, "id": appRoleID(v),
+				"displayName": v, "description": v, "isEnabled": true, "origin": "Application", "value": v})
+		}
+		items = append(items, map[string]any{"id": g.servicePrincipalID(GraphResourceAppID), "appId": GraphResourceAppID,
+			"displayName": "Microsoft Graph", "servicePrincipalType": "Application", "accountEnabled": true, "appRoles": roles})
+	}
+	return g.collection(path, q, "servicePrincipals", items, graphDefaultPage, graphMaxTop)
+}
+
+// appRoleAssignments serves GET /servicePrincipals/{id}/appRoleAssignments: the Microsoft Graph
+// application permissions granted to the partner app's service principal.
+func (g *graphCall) appRoleAssignments(path, spID string, q url.Values) *graphResult {
+	if !g.mayReadApplications() {
+		return g.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+	}
+	partner := g.s.PartnerApp()
+	own := g.servicePrincipalID(partner.ClientID)
+	if !strings.EqualFold(spID, own) || !g.partnerAppConsented() {
+		return g.fail(http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", spID))
+	}
+	perms := g.s.appPermissions(g.tenant.ID)
+	sort.Strings(perms)
+	items := make([]map[string]any, 0, len(perms))
+	for _, v := range perms {
+		items = append(items, map[string]any{"id": stableGUID("appRoleAssignment", own, v), "appRoleId": appRoleID(v),
+			"createdDateTime": "2024-01-01T00:00:00Z", "deletedDateTime": nil, "principalDisplayName": g.partnerAppName(),
+			"principalId": own, "principalType": "ServicePrincipal", "resourceDisplayName": "Microsoft Graph",
+			"resourceId": g.servicePrincipalID(GraphResourceAppID)})
+	}
+	return g.collection(path, q, "servicePrincipals('"+spID+"')/appRoleAssignments", items, graphDefaultPage, graphMaxTop)
 }
