@@ -37,6 +37,8 @@
 //   - No false deletions: a kind whose listing was unavailable changes nothing (no removals, no
 //     deactivations, cursor unchanged) while the other kinds are stored; a user is gone only
 //     after a complete listing omits it or a delta removes it.
+//   - A tenant is linked only to a client the contact directory has (tenantsync.ClientLookup),
+//     so no contact is created for a client that does not exist.
 //   - A sync that is interrupted (cancelled, timed out, lease lost) stores nothing of its run
 //     but the links of contacts it was deactivating, marked before the PSA call. Contact
 //     changes in the PSA cannot share the store's transaction; the next sync decides from each

@@ -121,6 +121,8 @@ type Engine struct {
 	limits   Limits
 	holder   string
 	kinds    []tenantsync.Kind
+	// clients tells whether a client exists, when the contact directory can (nil otherwise).
+	clients tenantsync.ClientLookup
 
 	writes atomic.Bool
 	sched  *scheduler
@@ -176,6 +178,8 @@ func New(cfg Config) (*Engine, error) {
 	if e.contacts == nil {
 		e.contacts = store.ContactsFor(cfg.Store, cfg.Account)
 	}
+	// Asked before the wrapper below hides it.
+	e.clients, _ = e.contacts.(tenantsync.ClientLookup)
 	e.contacts = psaContacts{e.contacts}
 	if e.clock == nil {
 		e.clock = SystemClock()
