@@ -107,6 +107,10 @@ type Config struct {
 	// Kinds, when set, are the kinds a newly discovered tenant syncs (default all); SetKinds
 	// changes them per tenant.
 	Kinds []tenantsync.Kind
+	// DeletionGuard holds a fetch that would remove much of a kind at once (by default more
+	// than 10 items and more than 20% of the kind's mirror) until it is confirmed or a person
+	// releases it. It is on unless DeletionGuard.Disabled is set.
+	DeletionGuard DeletionGuard
 }
 
 // Engine keeps an account's tenants in step with the sources and the PSA's contacts.
@@ -121,6 +125,7 @@ type Engine struct {
 	limits   Limits
 	holder   string
 	kinds    []tenantsync.Kind
+	deletion DeletionGuard
 	// clients tells whether a client exists, when the contact directory can (nil otherwise).
 	clients tenantsync.ClientLookup
 
@@ -162,6 +167,9 @@ func New(cfg Config) (*Engine, error) {
 			return nil, configError("unknown kind "+string(k), "use the tenantsync.Kind constants")
 		}
 	}
+	if err := cfg.DeletionGuard.validate(); err != nil {
+		return nil, err
+	}
 	e := &Engine{
 		cfg:      cfg,
 		st:       cfg.Store,
@@ -172,6 +180,7 @@ func New(cfg Config) (*Engine, error) {
 		limits:   cfg.Limits.withDefaults(),
 		holder:   cfg.InstanceID,
 		kinds:    slices.Clone(cfg.Kinds),
+		deletion: cfg.DeletionGuard.withDefaults(),
 		sched:    newScheduler(cfg.Cadence),
 		progress: map[string]*liveProgress{},
 	}

@@ -194,27 +194,54 @@ func (e *Engine) MarkActive(ctx context.Context, clientID string, until time.Tim
 		if t.ClientID != clientID {
 			continue
 		}
-		st, err := e.st.GetSyncState(ctx, e.account, t.ID)
-		if err != nil {
-			if isNotFound(err) {
-				continue
+		changed, err := e.rewriteState(ctx, t.ID, func(st *store.SyncState) bool {
+			due := st.LastStart.Add(e.sched.cad.Active)
+			if st.LastStart.IsZero() || !st.NextDue.After(due) {
+				return false
 			}
+			st.NextDue = due
+			return true
+		})
+		switch {
+		case errors.Is(err, tenantsync.ErrAlreadyRunning):
+			// Its sync is running: it sets the next due time by the client's activity when it ends.
+		case err != nil:
 			return err
 		}
-		due := st.LastStart.Add(e.sched.cad.Active)
-		if st.LastStart.IsZero() || !st.NextDue.After(due) {
-			continue
-		}
-		st.NextDue = due
-		if err := e.st.PutSyncState(ctx, e.account, st); err != nil {
-			return err
-		}
-		woke = true
+		woke = woke || changed
 	}
 	if woke {
 		e.sched.poke()
 	}
 	return nil
+}
+
+// rewriteState changes a tenant's stored sync state under the tenant's lease, so no sync
+// commits a state it read before (and the holds it carries are not lost). A tenant without a
+// state is left alone; one being synced fails with ErrAlreadyRunning.
+func (e *Engine) rewriteState(ctx context.Context, tenantID string, change func(*store.SyncState) bool) (bool, error) {
+	if e.sched.running(tenantID) {
+		return false, alreadyRunning(tenantID, e.holder)
+	}
+	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+		return false, err
+	}
+	defer func() {
+		rctx, cancel := detached(ctx)
+		defer cancel()
+		_ = e.st.ReleaseLease(rctx, e.account, tenantID, e.holder)
+	}()
+	st, err := e.st.GetSyncState(ctx, e.account, tenantID)
+	if err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	if !change(&st) {
+		return false, nil
+	}
+	return true, e.st.PutSyncState(ctx, e.account, st)
 }
 
 // checkClient fails with ErrClientNotFound when the contact directory has no such client. A
