@@ -17,7 +17,8 @@
 // transaction. Before that, the deletion guard (Config.DeletionGuard) holds any kind whose fetch
 // would remove a large part of its mirror (more than 10 items and more than 20%, by default)
 // until a person releases it (ReleaseHold) or a fetch a day later confirms it. Events go to the
-// PSA's Sink through a bounded buffer.
+// PSA's Sink through a bounded buffer; Counters keeps the engine's own cumulative counts, which
+// lose nothing when the sink falls behind.
 //
 // # Example
 //

@@ -346,13 +346,14 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 	if err := e.auditAdmin(ctx, actor, "release_hold", tenantID, string(kind), "succeeded", nil, detail); err != nil {
 		return err
 	}
+	e.counters.holdsReleased.Add(1)
 	e.emit(Event{Type: EventDeletionReleased, TenantID: tenantID, ClientID: rec.ClientID, Kind: kind, Actor: actor,
 		Count: h.Removals, Message: fmt.Sprintf("released: the next sync removes %d of %d %s", h.Removals, h.Of, kind)})
 	e.sched.poke()
 	return nil
 }
 
-// holdEvents returns the events of the run's guard verdicts, once committed.
+// holdEvents returns the events of the run's guard verdicts, once committed, and counts them.
 func (e *Engine) holdEvents(rec store.TenantRecord, guarded []guardOutcome, rep *Report) []Event {
 	var out []Event
 	for _, g := range guarded {
@@ -360,6 +361,7 @@ func (e *Engine) holdEvents(rec store.TenantRecord, guarded []guardOutcome, rep 
 		switch {
 		case g.placed:
 			h := g.hold
+			e.counters.holdsPlaced.Add(1)
 			ev.Type, ev.Count, ev.Hint = EventDeletionHeld, h.Removals, h.Hint
 			ev.Message = fmt.Sprintf("held: the %s source's answer would remove %d of %d %s", h.Source, h.Removals, h.Of, g.kind)
 			out = append(out, ev)
@@ -376,6 +378,7 @@ func (e *Engine) holdEvents(rec store.TenantRecord, guarded []guardOutcome, rep 
 		case holdDisarmed:
 			ev.Message = fmt.Sprintf("applied: the deletion guard is off, %d %s removed", removed, g.kind)
 		case holdCleared:
+			e.counters.holdsCleared.Add(1)
 			ev.Type, ev.Count = EventDeletionCleared, g.prev.Removals
 			ev.Message = fmt.Sprintf("cleared: the %s are listed again (%d still missing were removed)", g.kind, removed)
 			out = append(out, ev)
@@ -383,6 +386,7 @@ func (e *Engine) holdEvents(rec store.TenantRecord, guarded []guardOutcome, rep 
 		default:
 			continue
 		}
+		e.counters.holdsApplied.Add(1)
 		ev.Type, ev.Count = EventDeletionApplied, removed
 		out = append(out, ev)
 	}

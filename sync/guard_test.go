@@ -182,6 +182,7 @@ func guardEmptyListingHeld(t *testing.T, h *harness) {
 
 	require.NoError(t, h.eng.Close(ctx))
 	assert.Len(t, h.sink.Events(EventDeletionHeld), 1, "a hold is announced once")
+	assert.Equal(t, uint64(1), h.eng.Counters().HoldsPlaced)
 }
 
 func guardReleasedByPerson(t *testing.T, h *harness) {
@@ -230,6 +231,10 @@ func guardReleasedByPerson(t *testing.T, h *harness) {
 
 	// Applied once: there is nothing left to release.
 	require.ErrorIs(t, h.eng.ReleaseHold(ctx, "bob", "t1", tenantsync.KindUsers), tenantsync.ErrNotFound)
+	c := h.eng.Counters()
+	assert.Equal(t, uint64(1), c.HoldsReleased)
+	assert.Equal(t, uint64(1), c.HoldsApplied)
+	assert.Equal(t, uint64(40), c.ContactsDeactivated)
 }
 
 func guardConfirmed(t *testing.T, h *harness) {
@@ -251,6 +256,7 @@ func guardConfirmed(t *testing.T, h *harness) {
 	assert.Empty(t, h.status("t1").Holds)
 	ev := h.sink.WaitFor(t, EventDeletionApplied, "t1", 1)[0]
 	assert.Contains(t, ev.Message, "still missing")
+	assert.Equal(t, uint64(1), h.eng.Counters().HoldsApplied)
 }
 
 func guardItemsBack(t *testing.T, h *harness) {
@@ -273,6 +279,8 @@ func guardItemsBack(t *testing.T, h *harness) {
 	assert.Empty(t, h.status("t1").Holds, "the hold cleared by itself")
 	ev := h.sink.WaitFor(t, EventDeletionCleared, "t1", 1)[0]
 	assert.Equal(t, tenantsync.KindUsers, ev.Kind)
+	assert.Equal(t, uint64(1), h.eng.Counters().HoldsCleared)
+	assert.Zero(t, h.eng.Counters().HoldsApplied)
 }
 
 func guardSmallRemoval(t *testing.T, h *harness) {
@@ -287,6 +295,7 @@ func guardSmallRemoval(t *testing.T, h *harness) {
 	assert.Equal(t, 10, kr.Removed)
 	assert.Equal(t, 10, h.deactivated())
 	assert.Empty(t, h.status("t1").Holds)
+	assert.Zero(t, h.eng.Counters().HoldsPlaced)
 }
 
 func guardCountAlone(t *testing.T, h *harness) {

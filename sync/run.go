@@ -57,6 +57,7 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Re
 	}
 	leases, err := e.st.AcquireDue(ctx, e.account, e.holder, e.clock.Now(), e.limits.LeaseTTL, free)
 	if err != nil {
+		e.counters.failure(err)
 		ev := Event{Type: EventSyncFailed, Message: "claiming the due tenants failed"}
 		errorFields(&ev, err)
 		e.emit(ev)

@@ -179,6 +179,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	fctx, fcancel := detached(parent)
 	defer fcancel()
 	e.recordFinish(fctx, rec.ClientID, &state, rep)
+	e.countSync(rep)
 
 	if err != nil {
 		ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger}
@@ -537,6 +538,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		return nil, err
 	}
 	*state = st
+	e.countCommit(results, out, rc)
 	switch {
 	case rc != nil && rc.report.Deferred > 0:
 		// Users left waiting (create cap, unknown mailbox types) are picked up by a full pass.
