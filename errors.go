@@ -52,6 +52,9 @@ var (
 	ErrAlreadyRunning = errors.New("sync already running")
 	// ErrAlreadyLinked: the tenant is already connected to a client.
 	ErrAlreadyLinked = errors.New("tenant already linked")
+	// ErrClientNotFound: the PSA has no client with the given ID (linking a tenant to it would
+	// create contacts no client owns).
+	ErrClientNotFound = errors.New("client not found")
 	// ErrConflict: a concurrent writer changed the same state (cursor compare-and-set failed).
 	ErrConflict = errors.New("conflict")
 	// ErrWritesDisabled: write actions are off for this account.
@@ -69,7 +72,7 @@ var Kinds = []error{
 	ErrUnauthorized, ErrForbidden, ErrRoleMissing, ErrLicenseRequired, ErrTenantNotFound,
 	ErrConsentRequired, ErrAuthorizationRevoked, ErrThrottled, ErrCursorExpired, ErrNotFound,
 	ErrUnavailable, ErrInvalidInput, ErrLimitExceeded, ErrHostNotAllowed, ErrIncomplete,
-	ErrUnsupported, ErrCooldown, ErrAlreadyRunning, ErrAlreadyLinked, ErrConflict,
+	ErrUnsupported, ErrCooldown, ErrAlreadyRunning, ErrAlreadyLinked, ErrClientNotFound, ErrConflict,
 	ErrWritesDisabled, ErrPermissionDenied, ErrApprovalPending, ErrApprovalDenied,
 }
 

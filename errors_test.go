@@ -75,6 +75,8 @@ func TestDetailsReachEmbeddedErrors(t *testing.T) {
 func TestKindName(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, "role_missing", tenantsync.KindName(tenantsync.ErrRoleMissing))
+	assert.Equal(t, "client_not_found", tenantsync.KindName(tenantsync.ErrClientNotFound))
+	assert.Contains(t, tenantsync.Kinds, tenantsync.ErrClientNotFound, "every kind is listed")
 	assert.Equal(t, "unknown", tenantsync.KindName(nil))
 	seen := map[string]bool{}
 	for _, k := range tenantsync.Kinds {

@@ -250,6 +250,19 @@ type Contacts interface {
 	SetContactActive(ctx context.Context, clientID, contactID string, active bool) error
 }
 
+// ClientLookup is implemented by a Contacts directory that knows the PSA's clients. The engine
+// asks it before linking a tenant to a client or marking a client active, so no contact is ever
+// created under a client the PSA does not have. A PSA's Contacts implementation should
+// implement it (a lookup by ID in the PSA's client list); without it the engine cannot tell
+// and accepts any client ID. The store's default directory (store.ContactsFor) implements it
+// with the store's client list.
+type ClientLookup interface {
+	// GetClient returns the client with the given ID, or an error of kind ErrNotFound (or
+	// ErrClientNotFound) when the PSA has none. Any other error means the PSA could not be
+	// asked, and the engine refuses rather than guesses.
+	GetClient(ctx context.Context, clientID string) (Client, error)
+}
+
 // PermissionWrite is the permission a person needs to run a write action.
 const PermissionWrite = "m365.write"
 

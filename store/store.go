@@ -347,6 +347,34 @@ type SyncState struct {
 	Running    bool
 	// Progress holds items fetched so far per kind while Running.
 	Progress map[tenantsync.Kind]int
+	// Holds are the kinds whose removals the engine's deletion guard holds: a fetch would have
+	// removed more of the kind's mirror than the guard allows, so nothing of the kind was
+	// applied. A hold lasts until a person releases it, a later fetch confirms it or the items
+	// are listed again; every writer of the state carries it forward.
+	Holds map[tenantsync.Kind]DeletionHold
+}
+
+// DeletionHold is one held removal. It is stored inside the sync state, so it needs no schema
+// of its own.
+type DeletionHold struct {
+	Kind   tenantsync.Kind
+	Source string          // the source whose answer was held
+	Mode   tenantsync.Mode // Complete: a listing omitted the items; Changes: a change set removed them
+	// IDs are the mirrored items the held fetch would remove (object IDs for users), sorted.
+	// A later fetch that removes these (and at most a few more) is the same removal.
+	IDs []string
+	// Removals is how many mirrored items the latest fetch would remove, Of how many the
+	// mirror holds.
+	Removals int
+	Of       int
+	Since    time.Time // when the removal was first held
+	LastSeen time.Time // the latest fetch that still would remove the items
+	// Released is set when a person released the hold: the next fetch that shows the same
+	// removal applies it once, above the threshold.
+	Released   bool
+	ReleasedBy string
+	ReleasedAt time.Time
+	Hint       string // what a person should check and how to release the hold
 }
 
 // SyncStates holds each tenant's sync status.

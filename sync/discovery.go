@@ -65,6 +65,8 @@ func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
 		}
 		if p.Err != nil {
 			errs = append(errs, p.Err)
+			e.counters.discoveryFailures.Add(1)
+			e.counters.failure(p.Err)
 			ev := Event{Type: EventDiscoveryFailed, Message: "tenant discovery failed for source " + p.Source}
 			errorFields(&ev, p.Err)
 			e.emit(ev)

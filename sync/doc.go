@@ -14,7 +14,11 @@
 // deltas missed is seen and what a complete listing omits is removed), users are matched to
 // contacts (on a delta, the users that changed and those whose mailbox type changed), and the
 // mirror changes, cursors, contact links, review items and sync state are committed in one
-// transaction. Events go to the PSA's Sink through a bounded buffer.
+// transaction. Before that, the deletion guard (Config.DeletionGuard) holds any kind whose fetch
+// would remove a large part of its mirror (more than 10 items and more than 20%, by default)
+// until a person releases it (ReleaseHold) or a fetch a day later confirms it. Events go to the
+// PSA's Sink through a bounded buffer; Counters keeps the engine's own cumulative counts, which
+// lose nothing when the sink falls behind.
 //
 // # Example
 //
@@ -37,6 +41,14 @@
 //   - No false deletions: a kind whose listing was unavailable changes nothing (no removals, no
 //     deactivations, cursor unchanged) while the other kinds are stored; a user is gone only
 //     after a complete listing omits it or a delta removes it.
+//   - No mass deletions by mistake: a fetch that would remove more of a kind than the deletion
+//     guard allows changes nothing of that kind (no removals, no deactivations, cursor
+//     unchanged, so a change set is delivered again) until a person releases the hold or a fetch
+//     at least DeletionGuard.ConfirmAfter later still misses the same items; items listed again
+//     clear the hold. The hold is stored with the tenant's sync state, shown by Status and
+//     announced by a sync.deletion_held event with what to check.
+//   - A tenant is linked only to a client the contact directory has (tenantsync.ClientLookup),
+//     so no contact is created for a client that does not exist.
 //   - A sync that is interrupted (cancelled, timed out, lease lost) stores nothing of its run
 //     but the links of contacts it was deactivating, marked before the PSA call. Contact
 //     changes in the PSA cannot share the store's transaction; the next sync decides from each

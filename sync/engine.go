@@ -107,6 +107,10 @@ type Config struct {
 	// Kinds, when set, are the kinds a newly discovered tenant syncs (default all); SetKinds
 	// changes them per tenant.
 	Kinds []tenantsync.Kind
+	// DeletionGuard holds a fetch that would remove much of a kind at once (by default more
+	// than 10 items and more than 20% of the kind's mirror) until it is confirmed or a person
+	// releases it. It is on unless DeletionGuard.Disabled is set.
+	DeletionGuard DeletionGuard
 }
 
 // Engine keeps an account's tenants in step with the sources and the PSA's contacts.
@@ -121,6 +125,10 @@ type Engine struct {
 	limits   Limits
 	holder   string
 	kinds    []tenantsync.Kind
+	deletion DeletionGuard
+	// clients tells whether a client exists, when the contact directory can (nil otherwise).
+	clients  tenantsync.ClientLookup
+	counters counters
 
 	writes atomic.Bool
 	sched  *scheduler
@@ -160,6 +168,9 @@ func New(cfg Config) (*Engine, error) {
 			return nil, configError("unknown kind "+string(k), "use the tenantsync.Kind constants")
 		}
 	}
+	if err := cfg.DeletionGuard.validate(); err != nil {
+		return nil, err
+	}
 	e := &Engine{
 		cfg:      cfg,
 		st:       cfg.Store,
@@ -170,13 +181,16 @@ func New(cfg Config) (*Engine, error) {
 		limits:   cfg.Limits.withDefaults(),
 		holder:   cfg.InstanceID,
 		kinds:    slices.Clone(cfg.Kinds),
+		deletion: cfg.DeletionGuard.withDefaults(),
 		sched:    newScheduler(cfg.Cadence),
 		progress: map[string]*liveProgress{},
 	}
 	if e.contacts == nil {
 		e.contacts = store.ContactsFor(cfg.Store, cfg.Account)
 	}
-	e.contacts = psaContacts{e.contacts}
+	// Asked before the wrapper below hides it.
+	e.clients, _ = e.contacts.(tenantsync.ClientLookup)
+	e.contacts = psaContacts{e.contacts, &e.counters}
 	if e.clock == nil {
 		e.clock = SystemClock()
 	}
@@ -210,7 +224,8 @@ func (e *Engine) Close(ctx context.Context) error {
 // InstanceID returns the name this engine holds leases under.
 func (e *Engine) InstanceID() string { return e.holder }
 
-// DroppedEvents returns how many events were dropped because the sink fell behind.
+// DroppedEvents returns how many events were dropped because the sink fell behind (also in
+// Counters).
 func (e *Engine) DroppedEvents() uint64 { return e.events.dropped.Load() }
 
 // SetWritesEnabled turns write actions on or off for the account at run time.
@@ -264,8 +279,12 @@ func hinted(err, kind error, op, hint string) error {
 	return out
 }
 
-// psaContacts gives every error of the PSA's contact directory a hint, when it has none.
-type psaContacts struct{ tenantsync.Contacts }
+// psaContacts gives every error of the PSA's contact directory a hint, when it has none, and
+// counts the changes the directory carried out.
+type psaContacts struct {
+	tenantsync.Contacts
+	counters *counters
+}
 
 func psaError(op string, err error) error {
 	return hinted(err, tenantsync.ErrUnavailable, op,
@@ -279,15 +298,30 @@ func (p psaContacts) ListContacts(ctx context.Context, clientID string) ([]tenan
 
 func (p psaContacts) CreateContact(ctx context.Context, c tenantsync.Contact) (tenantsync.Contact, error) {
 	created, err := p.Contacts.CreateContact(ctx, c)
+	if err == nil {
+		p.counters.contactsCreated.Add(1)
+	}
 	return created, psaError("CreateContact", err)
 }
 
 func (p psaContacts) UpdateContact(ctx context.Context, c tenantsync.Contact) error {
-	return psaError("UpdateContact", p.Contacts.UpdateContact(ctx, c))
+	err := p.Contacts.UpdateContact(ctx, c)
+	if err == nil {
+		p.counters.contactsUpdated.Add(1)
+	}
+	return psaError("UpdateContact", err)
 }
 
 func (p psaContacts) SetContactActive(ctx context.Context, clientID, contactID string, active bool) error {
-	return psaError("SetContactActive", p.Contacts.SetContactActive(ctx, clientID, contactID, active))
+	err := p.Contacts.SetContactActive(ctx, clientID, contactID, active)
+	switch {
+	case err != nil:
+	case active:
+		p.counters.contactsReactivated.Add(1)
+	default:
+		p.counters.contactsDeactivated.Add(1)
+	}
+	return psaError("SetContactActive", err)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, tenantsync.ErrNotFound) }

@@ -31,6 +31,18 @@ const (
 	// due tenants failed, so none was synced.
 	EventSyncFailed EventType = "sync.failed"
 
+	// EventDeletionHeld: the deletion guard held a kind (Kind) whose fetch would remove Count
+	// items; Message says of how many, Hint what to check and how to release it. Sent when the
+	// hold begins, and again when a larger removal replaces it.
+	EventDeletionHeld EventType = "sync.deletion_held"
+	// EventDeletionReleased: a person (Actor) released a hold; the next sync applies it.
+	EventDeletionReleased EventType = "sync.deletion_released"
+	// EventDeletionApplied: a held removal of Count items was applied, after a release or
+	// because a fetch at least DeletionGuard.ConfirmAfter later confirmed it (Message says which).
+	EventDeletionApplied EventType = "sync.deletion_applied"
+	// EventDeletionCleared: a hold ended without its removal: the items are listed again.
+	EventDeletionCleared EventType = "sync.deletion_cleared"
+
 	EventContactLinked      EventType = "contact.linked"
 	EventContactCreated     EventType = "contact.created"
 	EventContactUpdated     EventType = "contact.updated"
@@ -56,8 +68,8 @@ type Event struct {
 	TenantID string
 	ClientID string
 
-	Kind      tenantsync.Kind   // sync progress and per-kind failures
-	Count     int               // items so far (progress), or the users mirrored (finished)
+	Kind      tenantsync.Kind   // sync progress, per-kind failures and deletion holds
+	Count     int               // items so far (progress), the users mirrored (finished), or the items a hold concerns
 	UserID    string            // contact and review events
 	ContactID string            // contact events
 	Domain    string            // domain.seen
@@ -72,7 +84,8 @@ type Event struct {
 	Confidence      float64
 	AutoAccept      bool
 
-	// ErrKind and Hint describe a failure (sync.failed, write.failed, write.refused).
+	// ErrKind and Hint describe a failure (sync.failed, write.failed, write.refused); Hint also
+	// says what to do about a deletion hold (sync.deletion_held).
 	ErrKind string
 	Hint    string
 	Error   string

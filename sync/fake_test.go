@@ -25,6 +25,9 @@ const (
 	// FakeDelta gives mailboxes a cursor and answers from it with changes, as Graph's users
 	// delta does; without it mailboxes are listed in full every time.
 	FakeDelta
+	// FakeEmpty answers a complete listing with no items, cursor or not, as a source reading a
+	// stale tenant cache does.
+	FakeEmpty
 )
 
 // FakeSource is an in-memory tenantsync.Source whose answers a test sets per tenant and kind.
@@ -288,6 +291,8 @@ func (f *FakeSource) fetchKind(ctx context.Context, t *FakeTenant, k tenantsync.
 	case mode == FakeCursorExpired && cursor != "":
 		return tenantsync.Unavailability(k, &tenantsync.Error{Kind: tenantsync.ErrCursorExpired, Service: f.name,
 			Op: "delta", Tenant: t.Tenant.ID, Code: "syncStateNotFound", Hint: "list the kind in full"}), nil
+	case mode == FakeEmpty:
+		return &tenantsync.KindResult{Kind: k, Mode: tenantsync.Complete, FetchedAt: time.Unix(0, 0)}, nil
 	}
 
 	f.mu.Lock()

@@ -14,11 +14,17 @@ import (
 // another tenant of the same client is syncing in this process, Run's next cycle starts it). A
 // tenant is linked once: linking it to a second client fails with ErrAlreadyLinked naming the
 // client it is connected to (errors.As reaches *store.AlreadyLinkedError). Linking to the same
-// client again is harmless. The link is audited under actor.
+// client again is harmless. A client the contact directory does not have fails with
+// ErrClientNotFound (when the directory implements tenantsync.ClientLookup, as the store's
+// default directory does). The link, or its refusal, is audited under actor.
 func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) error {
 	if tenantID == "" || clientID == "" {
 		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "Link", Tenant: tenantID,
 			Message: "a tenant ID and a client ID are needed", Hint: "pass both IDs"}
+	}
+	if err := e.checkClient(ctx, "Link", tenantID, clientID); err != nil {
+		e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil)
+		return err
 	}
 	if err := e.st.LinkTenant(ctx, e.account, tenantID, clientID, e.clock.Now()); err != nil {
 		var al *store.AlreadyLinkedError

@@ -57,6 +57,7 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Re
 	}
 	leases, err := e.st.AcquireDue(ctx, e.account, e.holder, e.clock.Now(), e.limits.LeaseTTL, free)
 	if err != nil {
+		e.counters.failure(err)
 		ev := Event{Type: EventSyncFailed, Message: "claiming the due tenants failed"}
 		errorFields(&ev, err)
 		e.emit(ev)
@@ -144,10 +145,35 @@ func (e *Engine) Wait(ctx context.Context) error {
 	}
 }
 
+// MaxActivePeriod is the furthest ahead MarkActive accepts: activity is a passing state, and a
+// client marked active for months would be polled at the active interval for good.
+const MaxActivePeriod = 30 * 24 * time.Hour
+
 // MarkActive makes a client's tenants sync at the active interval until the given time (the
 // PSA calls it when a ticket opens or an agent is added); a zero time ends it. Tenants already
-// waiting longer than the active interval become due at once.
+// waiting longer than the active interval become due at once. A time in the past or more than
+// MaxActivePeriod ahead fails with ErrInvalidInput, and a client the contact directory does
+// not have (see tenantsync.ClientLookup) with ErrClientNotFound.
 func (e *Engine) MarkActive(ctx context.Context, clientID string, until time.Time) error {
+	const op = "MarkActive"
+	now := e.clock.Now()
+	switch {
+	case clientID == "":
+		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op,
+			Message: "no client ID", Hint: "pass the ID of the PSA client that shows activity"}
+	case until.IsZero():
+	case !until.After(now):
+		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op,
+			Message: fmt.Sprintf("the active period would end in the past (%s)", until.UTC().Format(time.RFC3339)),
+			Hint:    "pass a time in the future, or the zero time to end the active period"}
+	case until.After(now.Add(MaxActivePeriod)):
+		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op,
+			Message: fmt.Sprintf("the active period would end %s, more than %d days ahead", until.UTC().Format(time.RFC3339), int(MaxActivePeriod/(24*time.Hour))),
+			Hint:    "mark the client active for a shorter time (hours, as long as its tickets are open), and again while the activity goes on"}
+	}
+	if err := e.checkClient(ctx, op, "", clientID); err != nil {
+		return err
+	}
 	e.sched.markActive(clientID, until)
 	if c, err := e.st.GetClient(ctx, e.account, clientID); err == nil {
 		c.ActiveUntil = until
@@ -169,27 +195,75 @@ func (e *Engine) MarkActive(ctx context.Context, clientID string, until time.Tim
 		if t.ClientID != clientID {
 			continue
 		}
-		st, err := e.st.GetSyncState(ctx, e.account, t.ID)
-		if err != nil {
-			if isNotFound(err) {
-				continue
+		changed, err := e.rewriteState(ctx, t.ID, func(st *store.SyncState) bool {
+			due := st.LastStart.Add(e.sched.cad.Active)
+			if st.LastStart.IsZero() || !st.NextDue.After(due) {
+				return false
 			}
+			st.NextDue = due
+			return true
+		})
+		switch {
+		case errors.Is(err, tenantsync.ErrAlreadyRunning):
+			// Its sync is running: it sets the next due time by the client's activity when it ends.
+		case err != nil:
 			return err
 		}
-		due := st.LastStart.Add(e.sched.cad.Active)
-		if st.LastStart.IsZero() || !st.NextDue.After(due) {
-			continue
-		}
-		st.NextDue = due
-		if err := e.st.PutSyncState(ctx, e.account, st); err != nil {
-			return err
-		}
-		woke = true
+		woke = woke || changed
 	}
 	if woke {
 		e.sched.poke()
 	}
 	return nil
+}
+
+// rewriteState changes a tenant's stored sync state under the tenant's lease, so no sync
+// commits a state it read before (and the holds it carries are not lost). A tenant without a
+// state is left alone; one being synced fails with ErrAlreadyRunning.
+func (e *Engine) rewriteState(ctx context.Context, tenantID string, change func(*store.SyncState) bool) (bool, error) {
+	if e.sched.running(tenantID) {
+		return false, alreadyRunning(tenantID, e.holder)
+	}
+	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+		return false, err
+	}
+	defer func() {
+		rctx, cancel := detached(ctx)
+		defer cancel()
+		_ = e.st.ReleaseLease(rctx, e.account, tenantID, e.holder)
+	}()
+	st, err := e.st.GetSyncState(ctx, e.account, tenantID)
+	if err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	if !change(&st) {
+		return false, nil
+	}
+	return true, e.st.PutSyncState(ctx, e.account, st)
+}
+
+// checkClient fails with ErrClientNotFound when the contact directory has no such client. A
+// directory that cannot tell (no tenantsync.ClientLookup) accepts every client.
+func (e *Engine) checkClient(ctx context.Context, op, tenantID, clientID string) error {
+	if e.clients == nil {
+		return nil
+	}
+	_, err := e.clients.GetClient(ctx, clientID)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, tenantsync.ErrNotFound) || errors.Is(err, tenantsync.ErrClientNotFound):
+		return &tenantsync.Error{Kind: tenantsync.ErrClientNotFound, Service: Service, Op: op, Tenant: tenantID,
+			Message: "the PSA has no client " + clientID,
+			Hint:    "check the client ID, or create the client in the PSA first: contacts created for a client the PSA does not have would belong to no one",
+			Err:     err}
+	default:
+		return hinted(err, tenantsync.ErrUnavailable, op,
+			"the PSA's client list could not be read, so nothing was changed; try again when the PSA answers")
+	}
 }
 
 // clientActive reports whether a client is active now.

@@ -23,11 +23,15 @@ type TenantStatus struct {
 	Since time.Time
 	// Active is whether the tenant's client polls at the active interval.
 	Active bool
+	// Holds are the kinds the deletion guard holds, in kind order: what would be removed, of
+	// how many, since when, and what a person should check and how to release it
+	// (ReleaseHold).
+	Holds []HoldStatus
 }
 
-// Healthy reports whether the last sync succeeded with every kind available.
+// Healthy reports whether the last sync succeeded with every kind available and none held.
 func (s TenantStatus) Healthy() bool {
-	return s.State.LastError == nil && len(s.State.KindErrors) == 0 && !s.State.LastSuccess.IsZero()
+	return s.State.LastError == nil && len(s.State.KindErrors) == 0 && len(s.State.Holds) == 0 && !s.State.LastSuccess.IsZero()
 }
 
 // ClientStatus sums up the tenants linked to one client.
@@ -39,6 +43,7 @@ type ClientStatus struct {
 	LastSuccess time.Time
 	Running     int // tenants syncing now
 	Failing     int // tenants whose last sync failed or left kinds unavailable
+	Held        int // tenants with a kind held by the deletion guard
 	Active      bool
 }
 
@@ -87,6 +92,7 @@ func (e *Engine) status(ctx context.Context, rec store.TenantRecord) (TenantStat
 		s.State = st
 		s.Running = st.Running
 		s.Progress = st.Progress
+		s.Holds = e.holdStatuses(st)
 	case !isNotFound(err):
 		return s, err
 	}
@@ -151,6 +157,9 @@ func (e *Engine) ClientStatus(ctx context.Context, clientID string) (ClientStatu
 		}
 		if s.State.LastError != nil || len(s.State.KindErrors) > 0 {
 			cs.Failing++
+		}
+		if len(s.Holds) > 0 {
+			cs.Held++
 		}
 		ls := s.State.LastSuccess
 		if first || ls.IsZero() || (!cs.LastSuccess.IsZero() && ls.Before(cs.LastSuccess)) {

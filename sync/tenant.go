@@ -35,10 +35,11 @@ type Report struct {
 	Err error
 }
 
-// Partial reports whether some kinds were unavailable while the rest were stored.
+// Partial reports whether some kinds were unavailable or held by the deletion guard while the
+// rest were stored.
 func (r *Report) Partial() bool {
 	for _, k := range r.Kinds {
-		if k.Mode == tenantsync.Unavailable {
+		if k.Mode == tenantsync.Unavailable || k.Held {
 			return true
 		}
 	}
@@ -55,6 +56,11 @@ type KindReport struct {
 	Total   int // items mirrored after the sync
 	// FullAfterExpiry is true when the kind's cursor had expired and it was listed in full.
 	FullAfterExpiry bool
+	// Held is true when the deletion guard held the kind: its fetch would have removed
+	// WouldRemove mirrored items, more than the guard lets through, so nothing of the kind
+	// changed and its cursor stayed (TenantStatus.Holds says what to do).
+	Held        bool
+	WouldRemove int
 	// Err says why the kind was unavailable; nothing of the kind changed.
 	Err error
 }
@@ -173,6 +179,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	fctx, fcancel := detached(parent)
 	defer fcancel()
 	e.recordFinish(fctx, rec.ClientID, &state, rep)
+	e.countSync(rep)
 
 	if err != nil {
 		ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger}
@@ -435,6 +442,15 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	batch := store.Batch{TenantID: rec.ID, Holder: e.holder, Now: e.clock.Now()}
 	results := map[tenantsync.Kind]*tenantsync.KindResult{}
 	kindErrs := map[tenantsync.Kind]store.SyncError{}
+	// The mirror's sizes, for the deletion guard (one cheap query; the guard reads a kind's
+	// items only when its fetch could remove enough of them to matter).
+	mirrorCounts, err := e.st.MirrorCounts(ctx, e.account, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	// Holds of kinds not judged in this run (unavailable, switched off) are carried forward.
+	holds := maps.Clone(state.Holds)
+	var guarded []guardOutcome
 	for _, k := range kinds {
 		kr := res.Result(k)
 		krep := KindReport{Mode: kr.Mode, Fetched: kr.Len(), FullAfterExpiry: slices.Contains(expired, k)}
@@ -445,9 +461,30 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 			rep.Kinds[k] = krep
 			continue
 		}
-		rep.Kinds[k] = krep
 		apply := *kr
 		apply.Kind = k
+		var prev *store.DeletionHold
+		if h, ok := state.Holds[k]; ok {
+			prev = &h
+		}
+		g, err := e.guard(ctx, rec.ID, src.Name(), &apply, mirrorCounts[k], prev, listedAt)
+		if err != nil {
+			return nil, err
+		}
+		guarded = append(guarded, g)
+		if g.held() {
+			// Nothing of the kind is applied and its cursor stays, so a change set is delivered
+			// again by the next fetch and a full listing is asked for again.
+			if holds == nil {
+				holds = map[tenantsync.Kind]store.DeletionHold{}
+			}
+			holds[k] = *g.hold
+			krep.Held, krep.WouldRemove = true, g.hold.Removals
+			rep.Kinds[k] = krep
+			continue
+		}
+		delete(holds, k)
+		rep.Kinds[k] = krep
 		listed := listedAt
 		if kr.Mode == tenantsync.Changes {
 			// A change set checks nothing whole: the last full listing stays what it was.
@@ -456,6 +493,9 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		apply.Cursor = wrapCursor(src.Name(), kr.Cursor, listed)
 		results[k] = &apply
 		batch.Kinds = append(batch.Kinds, store.KindApply{Result: &apply, ExpectCursor: stored[k]})
+	}
+	if len(holds) == 0 {
+		holds = nil
 	}
 
 	var rc *reconcileOutcome
@@ -490,6 +530,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	st.LastError = nil
 	st.KindErrors = kindErrs
 	st.Counts = committedCounts(state.Counts, results)
+	st.Holds = holds
 	batch.State = &st
 	freezeState()
 	out, err := e.st.Commit(ctx, e.account, batch)
@@ -497,6 +538,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		return nil, err
 	}
 	*state = st
+	e.countCommit(results, out, rc)
 	switch {
 	case rc != nil && rc.report.Deferred > 0:
 		// Users left waiting (create cap, unknown mailbox types) are picked up by a full pass.
@@ -518,7 +560,11 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 			domainsAdded = a.Added
 		}
 	}
+	holdEvents := e.holdEvents(rec, guarded, rep)
 	return func(ctx context.Context) {
+		for _, ev := range holdEvents {
+			e.emit(ev)
+		}
 		if rc != nil {
 			for _, ev := range rc.events {
 				e.emit(ev)

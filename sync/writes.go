@@ -87,6 +87,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 		return tenantsync.WriteResult{}, err
 	}
 	if e.cfg.DryRun {
+		e.counters.writesDryRun.Add(1)
 		if _, err := w.audit(ctx, "result", "dry-run", nil); err != nil {
 			return tenantsync.WriteResult{}, err
 		}
@@ -96,6 +97,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 
 	res, werr := writer.Write(ctx, req)
 	if werr != nil {
+		e.counters.writesFailed.Add(1)
 		werr = redactPassword(hinted(werr, tenantsync.ErrUnavailable, "Write",
 			"the action may or may not have taken effect: check the user in the admin centre before running it again"), req.TemporaryPassword)
 		w.emit(EventWriteFailed, "", werr)
@@ -104,6 +106,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 		}
 		return tenantsync.WriteResult{}, werr
 	}
+	e.counters.writesSucceeded.Add(1)
 	if res.Route == "" {
 		res.Route = route
 	}
@@ -164,8 +167,14 @@ func (w *writeAttempt) emit(t EventType, msg string, err error) {
 
 // refuse audits a write that was not executed and returns its error.
 func (w *writeAttempt) refuse(ctx context.Context, outcome string, err error) (tenantsync.WriteResult, error) {
-	if outcome == "refused" {
+	switch outcome {
+	case "refused":
+		w.e.counters.writesRefused.Add(1)
 		w.emit(EventWriteRefused, "", err)
+	case "pending":
+		w.e.counters.writesPending.Add(1)
+	case "denied":
+		w.e.counters.writesDenied.Add(1)
 	}
 	if _, aerr := w.audit(ctx, "intent", outcome, err); aerr != nil {
 		return tenantsync.WriteResult{}, errors.Join(err, aerr)

@@ -415,6 +415,14 @@ func cloneState(s store.SyncState) store.SyncState {
 	s.KindErrors = maps.Clone(s.KindErrors)
 	s.Counts = maps.Clone(s.Counts)
 	s.Progress = maps.Clone(s.Progress)
+	if s.Holds != nil {
+		holds := make(map[tenantsync.Kind]store.DeletionHold, len(s.Holds))
+		for k, h := range s.Holds {
+			h.IDs = slices.Clone(h.IDs)
+			holds[k] = h
+		}
+		s.Holds = holds
+	}
 	return s
 }
 

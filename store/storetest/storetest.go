@@ -899,6 +899,69 @@ func testSyncState(t *testing.T, h *harness) {
 	assert.Equal(t, "tA", all[0].TenantID)
 	assertKind(t, s.PutSyncState(ctx, h.acct, store.SyncState{TenantID: "missing"}), tenantsync.ErrNotFound)
 	assert.Nil(t, store.SyncErrorOf(nil, t0))
+	testSyncStateHolds(t, h)
+}
+
+// testSyncStateHolds checks that the deletion guard's holds survive the store whole: a hold is
+// what stops a mass removal, so one lost or changed in storage would let it through.
+func testSyncStateHolds(t *testing.T, h *harness) {
+	ctx, s := t.Context(), h.s
+	since := t0.Add(-25*time.Hour + 123456789*time.Nanosecond)
+	users := store.DeletionHold{
+		Kind: tenantsync.KindUsers, Source: "cipp", Mode: tenantsync.Complete,
+		IDs: []string{"u1", "u2", "u3"}, Removals: 3, Of: 12, Since: since, LastSeen: t0,
+		Released: true, ReleasedBy: "alice@msp.example", ReleasedAt: t0.Add(time.Minute),
+		Hint: "check the users in the admin centre, then release the hold",
+	}
+	devices := store.DeletionHold{Kind: tenantsync.KindDevices, Source: "graph", Mode: tenantsync.Changes,
+		IDs: []string{"d1"}, Removals: 1, Of: 1, Since: t0, LastSeen: t0}
+	st := store.SyncState{TenantID: "tA", LastStart: t0,
+		Holds: map[tenantsync.Kind]store.DeletionHold{tenantsync.KindUsers: users, tenantsync.KindDevices: devices}}
+	require.NoError(t, s.PutSyncState(ctx, h.acct, st))
+
+	check := func(got store.SyncState) {
+		t.Helper()
+		require.Len(t, got.Holds, 2)
+		gu := got.Holds[tenantsync.KindUsers]
+		assert.Equal(t, tenantsync.KindUsers, gu.Kind)
+		assert.Equal(t, "cipp", gu.Source)
+		assert.Equal(t, tenantsync.Complete, gu.Mode)
+		assert.Equal(t, []string{"u1", "u2", "u3"}, gu.IDs)
+		assert.Equal(t, 3, gu.Removals)
+		assert.Equal(t, 12, gu.Of)
+		assert.True(t, gu.Since.Equal(store.Time(since)), "since %v, want %v", gu.Since, since)
+		assert.True(t, gu.LastSeen.Equal(t0))
+		assert.True(t, gu.Released)
+		assert.Equal(t, "alice@msp.example", gu.ReleasedBy)
+		assert.True(t, gu.ReleasedAt.Equal(t0.Add(time.Minute)))
+		assert.Equal(t, users.Hint, gu.Hint)
+		gd := got.Holds[tenantsync.KindDevices]
+		assert.Equal(t, tenantsync.Changes, gd.Mode)
+		assert.Equal(t, []string{"d1"}, gd.IDs)
+		assert.False(t, gd.Released)
+		assert.True(t, gd.ReleasedAt.IsZero())
+	}
+	got, err := s.GetSyncState(ctx, h.acct, "tA")
+	require.NoError(t, err)
+	check(got)
+	all, err := s.ListSyncStates(ctx, h.acct)
+	require.NoError(t, err)
+	require.NotEmpty(t, all)
+	check(all[0])
+
+	// Neither the caller's value nor a returned one is the stored hold.
+	users.IDs[0] = "changed-by-caller"
+	got.Holds[tenantsync.KindUsers].IDs[1] = "changed-by-reader"
+	delete(got.Holds, tenantsync.KindDevices)
+	again, err := s.GetSyncState(ctx, h.acct, "tA")
+	require.NoError(t, err)
+	check(again)
+
+	// A state written without holds has none: releasing or confirming a hold removes it.
+	require.NoError(t, s.PutSyncState(ctx, h.acct, store.SyncState{TenantID: "tA", LastStart: t0}))
+	got, err = s.GetSyncState(ctx, h.acct, "tA")
+	require.NoError(t, err)
+	assert.Empty(t, got.Holds)
 }
 
 func testClientsAndContacts(t *testing.T, h *harness) {

@@ -137,6 +137,15 @@ func NormalizeState(s store.SyncState) store.SyncState {
 		}
 		s.KindErrors = ke
 	}
+	if len(s.Holds) > 0 {
+		holds := make(map[tenantsync.Kind]store.DeletionHold, len(s.Holds))
+		for k, h := range s.Holds {
+			h.Since, h.LastSeen, h.ReleasedAt = store.Time(h.Since), store.Time(h.LastSeen), store.Time(h.ReleasedAt)
+			h.IDs = slices.Clone(h.IDs)
+			holds[k] = h
+		}
+		s.Holds = holds
+	}
 	return s
 }
 

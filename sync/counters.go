@@ -1,0 +1,152 @@
+package sync
+
+import (
+	"maps"
+	stdsync "sync"
+	"sync/atomic"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+)
+
+// Counters are the engine's cumulative counts since it was built, kept by the engine itself:
+// unlike the event stream, which drops events when the sink falls behind, they miss nothing, so
+// a daemon's progress and metrics read them rather than count events. They are this engine's
+// own (engines sharing a store each count their work) and start from zero when it is built.
+type Counters struct {
+	// Tenant syncs by outcome: committed with every fetched kind stored, committed with some
+	// kinds unavailable or held by the deletion guard, or failed with nothing stored.
+	SyncsOK      uint64
+	SyncsPartial uint64
+	SyncsFailed  uint64
+	// Errors counts failures by error kind (tenantsync.KindName): failed tenant syncs,
+	// unavailable kinds, failed discoveries and failed claims of due tenants.
+	Errors map[string]uint64
+	// DiscoveryFailures counts sources whose tenant list failed.
+	DiscoveryFailures uint64
+
+	// Items the sources returned in committed syncs (held and unavailable kinds excluded), and
+	// of those the users.
+	ItemsSynced uint64
+	UsersSynced uint64
+	// Mirror changes committed, every kind together.
+	ItemsAdded   uint64
+	ItemsUpdated uint64
+	ItemsRemoved uint64
+
+	// ContactsLinked counts committed user-to-contact links. The others count calls the PSA's
+	// directory carried out, whether or not the sync's commit then succeeded (the PSA cannot
+	// share the store's transaction).
+	ContactsLinked      uint64
+	ContactsCreated     uint64
+	ContactsUpdated     uint64
+	ContactsDeactivated uint64
+	ContactsReactivated uint64
+	// ReviewsQueued counts users newly queued for a person.
+	ReviewsQueued uint64
+
+	// Deletion guard: holds placed (new or replaced by a larger removal), released by a
+	// person, applied (after a release, a confirmation, or with the guard turned off), and
+	// cleared because the items were listed again.
+	HoldsPlaced   uint64
+	HoldsReleased uint64
+	HoldsApplied  uint64
+	HoldsCleared  uint64
+
+	// Write actions by outcome.
+	WritesSucceeded uint64
+	WritesFailed    uint64
+	WritesRefused   uint64
+	WritesPending   uint64
+	WritesDenied    uint64
+	WritesDryRun    uint64
+
+	// DroppedEvents is Engine.DroppedEvents.
+	DroppedEvents uint64
+}
+
+type counters struct {
+	syncsOK, syncsPartial, syncsFailed, discoveryFailures                                      atomic.Uint64
+	itemsSynced, usersSynced, itemsAdded, itemsUpdated, itemsRemoved                           atomic.Uint64
+	contactsLinked, contactsCreated, contactsUpdated, contactsDeactivated, contactsReactivated atomic.Uint64
+	reviewsQueued                                                                              atomic.Uint64
+	holdsPlaced, holdsReleased, holdsApplied, holdsCleared                                     atomic.Uint64
+	writesSucceeded, writesFailed, writesRefused, writesPending, writesDenied, writesDryRun    atomic.Uint64
+
+	errMu  stdsync.Mutex
+	errors map[string]uint64
+}
+
+func (c *counters) failure(err error) {
+	if err == nil {
+		return
+	}
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	if c.errors == nil {
+		c.errors = map[string]uint64{}
+	}
+	c.errors[tenantsync.KindName(tenantsync.KindOf(err))]++
+}
+
+// Counters returns a snapshot of the engine's counters.
+func (e *Engine) Counters() Counters {
+	c := &e.counters
+	c.errMu.Lock()
+	errs := maps.Clone(c.errors)
+	c.errMu.Unlock()
+	if errs == nil {
+		errs = map[string]uint64{}
+	}
+	return Counters{
+		SyncsOK: c.syncsOK.Load(), SyncsPartial: c.syncsPartial.Load(), SyncsFailed: c.syncsFailed.Load(),
+		Errors: errs, DiscoveryFailures: c.discoveryFailures.Load(),
+		ItemsSynced: c.itemsSynced.Load(), UsersSynced: c.usersSynced.Load(),
+		ItemsAdded: c.itemsAdded.Load(), ItemsUpdated: c.itemsUpdated.Load(), ItemsRemoved: c.itemsRemoved.Load(),
+		ContactsLinked: c.contactsLinked.Load(), ContactsCreated: c.contactsCreated.Load(), ContactsUpdated: c.contactsUpdated.Load(),
+		ContactsDeactivated: c.contactsDeactivated.Load(), ContactsReactivated: c.contactsReactivated.Load(),
+		ReviewsQueued: c.reviewsQueued.Load(),
+		HoldsPlaced:   c.holdsPlaced.Load(), HoldsReleased: c.holdsReleased.Load(), HoldsApplied: c.holdsApplied.Load(), HoldsCleared: c.holdsCleared.Load(),
+		WritesSucceeded: c.writesSucceeded.Load(), WritesFailed: c.writesFailed.Load(), WritesRefused: c.writesRefused.Load(),
+		WritesPending: c.writesPending.Load(), WritesDenied: c.writesDenied.Load(), WritesDryRun: c.writesDryRun.Load(),
+		DroppedEvents: e.DroppedEvents(),
+	}
+}
+
+// countCommit counts what a committed sync stored.
+func (e *Engine) countCommit(results map[tenantsync.Kind]*tenantsync.KindResult, out store.BatchResult, rc *reconcileOutcome) {
+	c := &e.counters
+	for k, kr := range results {
+		c.itemsSynced.Add(uint64(kr.Len()))
+		if k == tenantsync.KindUsers {
+			c.usersSynced.Add(uint64(kr.Len()))
+		}
+	}
+	for _, a := range out.Kinds {
+		c.itemsAdded.Add(uint64(len(a.Added)))
+		c.itemsUpdated.Add(uint64(len(a.Updated)))
+		c.itemsRemoved.Add(uint64(len(a.Removed)))
+	}
+	if rc != nil {
+		c.contactsLinked.Add(uint64(rc.report.Linked))
+		c.reviewsQueued.Add(uint64(len(rc.newReview)))
+	}
+}
+
+// countSync counts a finished tenant sync by its outcome.
+func (e *Engine) countSync(rep *Report) {
+	c := &e.counters
+	switch {
+	case rep.Err != nil:
+		c.syncsFailed.Add(1)
+		c.failure(rep.Err)
+		return
+	case rep.Partial():
+		c.syncsPartial.Add(1)
+	default:
+		c.syncsOK.Add(1)
+	}
+	for _, kr := range rep.Kinds {
+		c.failure(kr.Err)
+	}
+}
