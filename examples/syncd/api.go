@@ -108,6 +108,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// Hints quote headers such as "Bearer <token>"; the answer is JSON, never HTML.
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
 
