@@ -1,15 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -26,33 +28,50 @@ type api struct {
 	metrics   *metrics
 	readiness func(ctx context.Context) map[string]partnercenter.TenantReadiness
 	log       *slog.Logger
+	// refresh brings the state-derived metrics up to date before /metrics answers.
+	refresh func(ctx context.Context)
 	// initialDone is closed once the initial sync of the tenants linked at start has ended.
 	initialDone <-chan struct{}
+
+	hosts    hostPolicy
+	creds    *credentials
+	failures *failureLimiter
 }
 
-// actorHeader names the person acting; the PSA in front of the daemon sets it.
-const actorHeader = "X-Actor"
+// route is one API endpoint: a ServeMux pattern and its handler.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+func (a *api) endpoints() []route {
+	return []route{
+		{"GET /healthz", a.healthz},
+		{"GET /metrics", a.metricsHandler},
+		{"GET /api/tenants", a.listTenants},
+		{"GET /api/tenants/{id}", a.getTenant},
+		{"POST /api/tenants/{id}/link", a.link},
+		{"POST /api/tenants/{id}/unlink", a.unlink},
+		{"POST /api/tenants/{id}/sync", a.syncNow},
+		{"GET /api/suggestions", a.suggestions},
+		{"POST /api/suggestions/accept", a.acceptSuggestions},
+		{"GET /api/clients", a.listClients},
+		{"GET /api/clients/{id}", a.getClient},
+		{"GET /api/clients/{id}/contacts", a.clientContacts},
+		{"POST /api/clients/{id}/active", a.markActive},
+		{"GET /api/reviews", a.listReviews},
+		{"POST /api/reviews/{id}/resolve", a.resolveReview},
+		{"POST /api/writes", a.write},
+		{"GET /api/audit", a.audit},
+	}
+}
 
 func (a *api) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.HandleFunc("GET /metrics", a.metricsHandler)
-	mux.HandleFunc("GET /api/tenants", a.listTenants)
-	mux.HandleFunc("GET /api/tenants/{id}", a.getTenant)
-	mux.HandleFunc("POST /api/tenants/{id}/link", a.link)
-	mux.HandleFunc("POST /api/tenants/{id}/unlink", a.unlink)
-	mux.HandleFunc("POST /api/tenants/{id}/sync", a.syncNow)
-	mux.HandleFunc("GET /api/suggestions", a.suggestions)
-	mux.HandleFunc("POST /api/suggestions/accept", a.acceptSuggestions)
-	mux.HandleFunc("GET /api/clients", a.listClients)
-	mux.HandleFunc("GET /api/clients/{id}", a.getClient)
-	mux.HandleFunc("GET /api/clients/{id}/contacts", a.clientContacts)
-	mux.HandleFunc("POST /api/clients/{id}/active", a.markActive)
-	mux.HandleFunc("GET /api/reviews", a.listReviews)
-	mux.HandleFunc("POST /api/reviews/{id}/resolve", a.resolveReview)
-	mux.HandleFunc("POST /api/writes", a.write)
-	mux.HandleFunc("GET /api/audit", a.audit)
-	return a.logged(mux)
+	for _, r := range a.endpoints() {
+		mux.HandleFunc(r.pattern, r.handler)
+	}
+	return a.guard(a.logged(mux))
 }
 
 func (a *api) logged(h http.Handler) http.Handler {
@@ -61,7 +80,7 @@ func (a *api) logged(h http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
-			a.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", rec.status, "took", time.Since(start).Round(time.Millisecond))
+			a.log.Debug("api", "actor", actorFrom(r.Context()), "method", r.Method, "path", r.URL.Path, "status", rec.status, "took", time.Since(start).Round(time.Millisecond))
 		}
 	})
 }
@@ -89,31 +108,45 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// Hints quote headers such as "Bearer <token>"; the answer is JSON, never HTML.
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
 
-// fail maps an error's kind to an HTTP status and writes it with its hint.
-func fail(w http.ResponseWriter, err error) {
-	kind := tenantsync.KindOf(err)
-	status := http.StatusInternalServerError
+// statusOf maps an error kind to the HTTP status the API answers with.
+func statusOf(kind error) int {
 	switch kind {
 	case tenantsync.ErrInvalidInput:
-		status = http.StatusBadRequest
+		return http.StatusBadRequest
 	case tenantsync.ErrNotFound, tenantsync.ErrTenantNotFound:
-		status = http.StatusNotFound
+		return http.StatusNotFound
 	case tenantsync.ErrAlreadyRunning, tenantsync.ErrAlreadyLinked, tenantsync.ErrConflict:
-		status = http.StatusConflict
+		return http.StatusConflict
 	case tenantsync.ErrCooldown, tenantsync.ErrThrottled:
-		status = http.StatusTooManyRequests
+		return http.StatusTooManyRequests
 	case tenantsync.ErrPermissionDenied, tenantsync.ErrWritesDisabled, tenantsync.ErrApprovalDenied, tenantsync.ErrForbidden, tenantsync.ErrRoleMissing, tenantsync.ErrLicenseRequired:
-		status = http.StatusForbidden
+		return http.StatusForbidden
 	case tenantsync.ErrApprovalPending:
-		status = http.StatusAccepted
+		return http.StatusAccepted
 	case tenantsync.ErrUnauthorized, tenantsync.ErrConsentRequired, tenantsync.ErrAuthorizationRevoked:
-		status = http.StatusBadGateway
+		// The daemon's own credentials for a service were refused: the caller is not at fault.
+		return http.StatusBadGateway
+	case tenantsync.ErrLimitExceeded:
+		return http.StatusRequestEntityTooLarge
 	case tenantsync.ErrUnavailable:
-		status = http.StatusServiceUnavailable
+		return http.StatusServiceUnavailable
 	}
+	return http.StatusInternalServerError
+}
+
+// fail writes err with the status its kind maps to, its kind and its hint.
+func fail(w http.ResponseWriter, err error) {
+	failStatus(w, statusOf(tenantsync.KindOf(err)), err)
+}
+
+// failStatus writes err with the given status.
+func failStatus(w http.ResponseWriter, status int, err error) {
+	kind := tenantsync.KindOf(err)
 	body := apiError{Error: err.Error(), Hint: tenantsync.HintOf(err)}
 	if kind != nil {
 		body.Kind = tenantsync.KindName(kind)
@@ -126,20 +159,36 @@ func fail(w http.ResponseWriter, err error) {
 	writeJSON(w, status, body)
 }
 
-func badRequest(w http.ResponseWriter, format string, args ...any) {
-	fail(w, tenantsync.Errorf(tenantsync.ErrInvalidInput, "see the API section of the README", format, args...))
+func badRequest(w http.ResponseWriter, hint, format string, args ...any) {
+	fail(w, tenantsync.Errorf(tenantsync.ErrInvalidInput, hint, format, args...))
 }
 
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+// decode reads the request body, one JSON value of v's shape and nothing after it, or answers
+// 400 (413 past the size cap) with usage as the hint and returns false.
+func decode(w http.ResponseWriter, r *http.Request, v any, usage string) bool {
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %v", err)
+	err := dec.Decode(v)
+	if err == nil {
+		// Anything but white space after the value is refused: a body means one thing only.
+		switch err = dec.Decode(&json.RawMessage{}); {
+		case err == io.EOF:
+			return true
+		case !isTooLarge(err):
+			badRequest(w, usage, "request body: nothing may follow the JSON value")
+			return false
+		}
 	}
-	return nil
+	switch {
+	case isTooLarge(err):
+		tooLarge(w)
+	case err == io.EOF:
+		badRequest(w, usage, "request body: empty")
+	default:
+		badRequest(w, usage, "request body: %v", err)
+	}
+	return false
 }
-
-func actor(r *http.Request) string { return strings.TrimSpace(r.Header.Get(actorHeader)) }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 	if _, err := a.store.ListClients(r.Context(), a.account); err != nil {
@@ -156,27 +205,8 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) metricsHandler(w http.ResponseWriter, r *http.Request) {
-	if sts, err := a.engine.Statuses(r.Context()); err == nil {
-		counts := map[string]int{"linked": 0, "unlinked": 0, "vanished": 0, "running": 0, "failing": 0}
-		for _, s := range sts {
-			switch {
-			case s.Tenant.Status == store.TenantVanished:
-				counts["vanished"]++
-			case s.Tenant.Linked():
-				counts["linked"]++
-			default:
-				counts["unlinked"]++
-			}
-			if s.Running {
-				counts["running"]++
-			}
-			if s.Tenant.Linked() && !s.Healthy() {
-				counts["failing"]++
-			}
-		}
-		for state, n := range counts {
-			a.metrics.set("tenantsync_tenants", float64(n), "state", state)
-		}
+	if a.refresh != nil {
+		a.refresh(r.Context())
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	a.metrics.writeTo(w)
@@ -231,11 +261,19 @@ func (a *api) link(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		ClientID string `json:"clientId"`
 	}
-	if err := decodeBody(r, &body); err != nil || body.ClientID == "" {
-		badRequest(w, `send {"clientId": "..."}`)
+	const usage = `send {"clientId": "..."}`
+	if !decode(w, r, &body, usage) {
 		return
 	}
-	if err := a.engine.Link(r.Context(), actor(r), r.PathValue("id"), body.ClientID); err != nil {
+	if body.ClientID == "" {
+		badRequest(w, usage, "clientId is missing")
+		return
+	}
+	if err := a.clientExists(r.Context(), body.ClientID); err != nil {
+		fail(w, err)
+		return
+	}
+	if err := a.engine.Link(r.Context(), actorFrom(r.Context()), r.PathValue("id"), body.ClientID); err != nil {
 		fail(w, err)
 		return
 	}
@@ -246,8 +284,8 @@ func (a *api) unlink(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Mode string `json:"mode"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		badRequest(w, `send {"mode": "keep"} or {"mode": "purge"}`)
+	const usage = `send {"mode": "keep"} (data kept, syncing stops) or {"mode": "purge"} (mirror and links deleted)`
+	if !decode(w, r, &body, usage) {
 		return
 	}
 	mode := store.UnlinkKeep
@@ -256,23 +294,74 @@ func (a *api) unlink(w http.ResponseWriter, r *http.Request) {
 	case "purge":
 		mode = store.UnlinkPurge
 	default:
-		badRequest(w, `mode %q: use "keep" (data kept, syncing stops) or "purge" (mirror and links deleted)`, body.Mode)
+		badRequest(w, usage, "mode %q is neither keep nor purge", body.Mode)
 		return
 	}
-	if err := a.engine.Unlink(r.Context(), actor(r), r.PathValue("id"), mode); err != nil {
+	if err := a.engine.Unlink(r.Context(), actorFrom(r.Context()), r.PathValue("id"), mode); err != nil {
 		fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "unlinked", "mode": mode.String()})
 }
 
+// syncNow answers once the tenant's sync has ended, which for a large tenant takes minutes: it
+// lifts the server's write timeout for itself alone.
 func (a *api) syncNow(w http.ResponseWriter, r *http.Request) {
-	rep, err := a.engine.SyncNow(r.Context(), r.PathValue("id"))
-	if err != nil {
+	ctx := r.Context()
+	tenantID := r.PathValue("id")
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(syncNowTimeout))
+	rep, err := a.engine.SyncNow(ctx, tenantID)
+	entry := tenantsync.AuditEntry{Action: "sync_now", TenantID: tenantID, Outcome: "succeeded"}
+	switch {
+	case rep == nil:
+		entry.Outcome = "refused" // cooldown, already running, unknown or unlinked tenant: nothing ran
+	case err != nil || rep.Err != nil:
+		entry.Outcome = "failed"
+		err = cmp.Or(err, rep.Err)
+	}
+	if aerr := a.auditCall(ctx, entry, err); aerr != nil {
+		fail(w, aerr)
+		return
+	}
+	if rep == nil {
 		fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, reportView(rep))
+}
+
+// auditCall appends the result of a state-changing call the engine does not audit itself,
+// under the authenticated actor.
+func (a *api) auditCall(ctx context.Context, e tenantsync.AuditEntry, callErr error) error {
+	e.At, e.Actor, e.Phase = time.Now(), actorFrom(ctx), "result"
+	if callErr != nil {
+		e.Error = callErr.Error()
+		if e.Detail == nil {
+			e.Detail = map[string]string{}
+		}
+		e.Detail["error_kind"] = tenantsync.KindName(tenantsync.KindOf(callErr))
+	}
+	// The entry must land even when the caller hung up, or the call would vanish from the log.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := a.store.AppendAudit(actx, a.account, e); err != nil {
+		a.log.Error("audit append failed", "action", e.Action, "actor", e.Actor, "err", err)
+		return &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: "syncd", Op: e.Action,
+			Message: "the call was made but could not be audited",
+			Hint:    "check the store; the call's effect is in the tenant's or client's status", Err: err}
+	}
+	return nil
+}
+
+// clientExists fails with ErrNotFound when the account has no such client: linking a tenant to
+// it, or marking it active, would otherwise succeed and leave a dangling reference.
+func (a *api) clientExists(ctx context.Context, clientID string) error {
+	_, err := a.store.GetClient(ctx, a.account, clientID)
+	if err != nil && errors.Is(err, tenantsync.ErrNotFound) {
+		return &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: "syncd", Message: "the account has no client " + clientID,
+			Hint: "list the clients with GET /api/clients and use one of their IDs", Err: err}
+	}
+	return err
 }
 
 // reportView renders a sync report with its errors as text (error values do not marshal).
@@ -309,11 +398,23 @@ func (a *api) acceptSuggestions(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Links []sync.LinkRequest `json:"links"`
 	}
-	if err := decodeBody(r, &body); err != nil || len(body.Links) == 0 {
-		badRequest(w, `send {"links": [{"TenantID": "...", "ClientID": "..."}]}`)
+	const usage = `send {"links": [{"TenantID": "...", "ClientID": "..."}]}`
+	if !decode(w, r, &body, usage) {
 		return
 	}
-	res := a.engine.LinkMany(r.Context(), actor(r), body.Links)
+	if len(body.Links) == 0 {
+		badRequest(w, usage, "links is empty")
+		return
+	}
+	ctx := r.Context()
+	res := make([]sync.LinkResult, 0, len(body.Links))
+	for _, l := range body.Links {
+		err := a.clientExists(ctx, l.ClientID)
+		if err == nil {
+			err = a.engine.Link(ctx, actorFrom(ctx), l.TenantID, l.ClientID)
+		}
+		res = append(res, sync.LinkResult{LinkRequest: l, Err: err})
+	}
 	out := make([]map[string]string, 0, len(res))
 	for _, lr := range res {
 		m := map[string]string{"tenantId": lr.TenantID, "clientId": lr.ClientID, "status": "linked"}
@@ -423,19 +524,41 @@ func (a *api) clientContacts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// maxActiveMinutes bounds an active period to a week: longer is a mistake, and a huge value
+// would overflow time.Duration into a time in the past.
+const maxActiveMinutes = 7 * 24 * 60
+
 func (a *api) markActive(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Minutes int `json:"minutes"`
+		Minutes json.Number `json:"minutes"`
 	}
-	if err := decodeBody(r, &body); err != nil || body.Minutes < 0 {
-		badRequest(w, `send {"minutes": 120} (0 ends the active period)`)
+	usage := fmt.Sprintf(`send {"minutes": 120}: minutes is a whole number from 1 to %d (one week)`, maxActiveMinutes)
+	if !decode(w, r, &body, usage) {
 		return
 	}
-	var until time.Time
-	if body.Minutes > 0 {
-		until = time.Now().Add(time.Duration(body.Minutes) * time.Minute)
+	minutes, err := strconv.ParseInt(body.Minutes.String(), 10, 64)
+	if err != nil || minutes < 1 || minutes > maxActiveMinutes {
+		badRequest(w, usage, "minutes %q is not from 1 to %d", body.Minutes, maxActiveMinutes)
+		return
 	}
-	if err := a.engine.MarkActive(r.Context(), r.PathValue("id"), until); err != nil {
+	ctx := r.Context()
+	clientID := r.PathValue("id")
+	if err := a.clientExists(ctx, clientID); err != nil {
+		fail(w, err)
+		return
+	}
+	until := time.Now().Add(time.Duration(minutes) * time.Minute)
+	err = a.engine.MarkActive(ctx, clientID, until)
+	entry := tenantsync.AuditEntry{Action: "mark_active", Target: clientID, Outcome: "succeeded",
+		Detail: map[string]string{"minutes": strconv.FormatInt(minutes, 10)}}
+	if err != nil {
+		entry.Outcome = "failed"
+	}
+	if aerr := a.auditCall(ctx, entry, err); aerr != nil {
+		fail(w, aerr)
+		return
+	}
+	if err != nil {
 		fail(w, err)
 		return
 	}
@@ -458,15 +581,15 @@ func (a *api) resolveReview(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Resolution string `json:"resolution"`
 	}
-	if err := decodeBody(r, &body); err != nil || body.Resolution == "" {
-		badRequest(w, `send {"resolution": "<contact ID>" | "create" | "ignore"}`)
+	const usage = `send {"resolution": "<contact ID>" | "create" | "ignore"}`
+	if !decode(w, r, &body, usage) {
 		return
 	}
-	if actor(r) == "" {
-		badRequest(w, "set the %s header to the person resolving the review", actorHeader)
+	if body.Resolution == "" {
+		badRequest(w, usage, "resolution is missing")
 		return
 	}
-	rv, err := a.engine.ResolveReview(r.Context(), actor(r), r.PathValue("id"), body.Resolution)
+	rv, err := a.engine.ResolveReview(r.Context(), actorFrom(r.Context()), r.PathValue("id"), body.Resolution)
 	if err != nil {
 		fail(w, err)
 		return
@@ -482,12 +605,11 @@ func (a *api) write(w http.ResponseWriter, r *http.Request) {
 		UPN      string `json:"upn"`
 		GroupID  string `json:"groupId"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		badRequest(w, `send {"action": "block_sign_in", "tenantId": "...", "userId": "..."}: %v`, err)
+	if !decode(w, r, &body, `send {"action": "block_sign_in", "tenantId": "...", "userId": "..."}`) {
 		return
 	}
 	req := tenantsync.WriteRequest{Action: tenantsync.Action(body.Action), TenantID: body.TenantID, UserID: body.UserID, UPN: body.UPN, GroupID: body.GroupID}
-	res, err := a.engine.Write(r.Context(), actor(r), req)
+	res, err := a.engine.Write(r.Context(), actorFrom(r.Context()), req)
 	outcome := "done"
 	if err != nil {
 		outcome = tenantsync.KindName(tenantsync.KindOf(err))
@@ -497,6 +619,9 @@ func (a *api) write(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	// A password reset's temporary password goes to this caller only: never to a cache, a log,
+	// an event or the audit log.
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -505,7 +630,7 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			badRequest(w, "after=%q is not a sequence number", v)
+			badRequest(w, "pass after=<sequence number of the last entry you have>", "after=%q is not a sequence number", v)
 			return
 		}
 		q.AfterSeq = n
@@ -515,13 +640,20 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	rep, err := a.store.VerifyAudit(r.Context(), a.account)
+	v, err := a.verifyAudit(r.Context())
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"verified": rep.OK(), "entriesChecked": rep.Entries, "firstBroken": rep.FirstBroken, "reason": rep.Reason,
-		"entries": entries,
-	})
+	v["entries"] = entries
+	writeJSON(w, http.StatusOK, v)
+}
+
+// verifyAudit checks the account's audit chain and describes the result.
+func (a *api) verifyAudit(ctx context.Context) (map[string]any, error) {
+	rep, err := a.store.VerifyAudit(ctx, a.account)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"verified": rep.OK(), "entriesChecked": rep.Entries, "firstBroken": rep.FirstBroken, "reason": rep.Reason}, nil
 }

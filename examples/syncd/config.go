@@ -29,6 +29,7 @@ type config struct {
 	DryRun        bool
 	AutoCreate    bool
 	Writers       []string // actors holding m365.write
+	ActorsFile    string   // "name:token" lines: who may call the API besides admin
 	Quiet         time.Duration
 	Active        time.Duration
 	Concurrency   int
@@ -71,6 +72,10 @@ from a flag:
                   or -partner-refresh-token-file
   PostgreSQL:     $TENANTSYNC_POSTGRES or -postgres-file (a file holding the DSN)
 
+The API needs a token on every call but /healthz (Authorization: Bearer <token>). The install
+token is created in <data-dir>/api-token on first start and authenticates the actor admin;
+-actors-file gives other people (or programs) tokens of their own, one "name:token" per line.
+
 Every flag can also be set as an environment variable: -cipp-url is $TENANTSYNC_CIPP_URL.
 
 Flags:
@@ -100,7 +105,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.WritesEnabled, "writes", false, "enable write actions (block sign-in, password reset, ...)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "audit write actions without calling out")
 	fs.BoolVar(&c.AutoCreate, "auto-create", true, "create PSA contacts for unmatched people")
-	fs.StringVar(&writers, "writers", "", "comma-separated actors (X-Actor header) holding the m365.write permission")
+	fs.StringVar(&writers, "writers", "", "comma-separated actors holding the m365.write permission: admin (the install token) or names from -actors-file")
+	fs.StringVar(&c.ActorsFile, "actors-file", "", "file (mode 0600) of API callers, one \"name:token\" per line; the token authenticates the actor, the install token in <data-dir>/api-token is admin")
 	fs.DurationVar(&c.Quiet, "quiet-interval", time.Hour, "sync interval of quiet clients")
 	fs.DurationVar(&c.Active, "active-interval", 10*time.Minute, "sync interval of active clients")
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "tenants synced at once")

@@ -12,9 +12,14 @@ import (
 )
 
 // demoSizes are the user counts of the first demo tenants: one large tenant, a mid-size one and
-// a few of a hundred or so; the rest are small.
+// a few of a hundred or so; the rest are small. None is larger than the largest, so a small
+// -demo-huge-users makes a small demo.
 func demoSizes(huge int) []int {
-	return []int{huge, 1200, 350, 120, 80}
+	sizes := []int{huge, 1200, 350, 120, 80}
+	for i := range sizes {
+		sizes[i] = min(sizes[i], huge)
+	}
+	return sizes
 }
 
 var legalSuffix = regexp.MustCompile(`(?i)[ ,]+(ltd\.?|limited|llc|inc\.?|gmbh|b\.v\.|pty ltd|plc|s\.a\.|ag|oy|sarl)$`)

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -77,88 +78,64 @@ type daemon struct {
 	fake     *testserver.Server
 	engine   *sync.Engine
 	metrics  *metrics
+	state    *stateMetrics
 	progress *progress
+	creds    *credentials
 	sources  []tenantsync.Source
 	writers  map[string]tenantsync.Writer
 	pc       *partnercenter.Client
 	graph    *graph.Client
 
 	initialDone chan struct{}
+	initialOnce gosync.Once
 
 	readyMu    gosync.Mutex
 	readyAt    time.Time
 	readyCache map[string]partnercenter.TenantReadiness
 }
 
+// hooks change what tests need and users do not: the engine's event buffer, and a sink placed
+// in front of the daemon's event handler.
+type hooks struct {
+	eventBuffer int
+	sink        func(sync.Sink) sync.Sink
+}
+
+// HTTP server limits. A request's headers and body must arrive promptly; an answer may take a
+// minute (a GDAP readiness check on a cold cache) except sync-now, which waits for the sync.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = time.Minute
+	idleTimeout       = 2 * time.Minute
+	syncNowTimeout    = 30 * time.Minute // the engine's default per-tenant bound
+)
+
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	d := &daemon{cfg: cfg, out: out, metrics: newMetrics(), initialDone: make(chan struct{})}
-	d.log = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
-
-	dir, err := filepath.Abs(cfg.DataDir)
+	d, err := newDaemon(ctx, cfg, out, hooks{})
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating the data directory: %w", err)
-	}
-	fmt.Fprintf(out, "data directory: %s\n", dir)
-
-	keys, err := loadKeys(cfg.KeyFile, filepath.Join(dir, "secret.key"))
-	if err != nil {
-		return err
-	}
-	if cfg.Postgres != "" {
-		pg, err := postgres.Open(ctx, cfg.Postgres, keys)
-		if err != nil {
-			return err
-		}
-		d.store = pg
-		fmt.Fprintln(out, "store: PostgreSQL")
-	} else {
-		path := filepath.Join(dir, "tenantsync.db")
-		sq, err := sqlite.Open(ctx, path, keys)
-		if err != nil {
-			return err
-		}
-		d.store = sq
-		fmt.Fprintf(out, "store: SQLite %s\n", path)
-	}
-	defer d.store.Close()
-
-	if cfg.Demo {
-		if err := d.startDemo(ctx); err != nil {
-			return err
-		}
-		defer d.fake.Close()
-	}
-	if err := d.connect(ctx); err != nil {
-		return err
-	}
-
-	d.engine, err = sync.New(sync.Config{
-		Store:         d.store,
-		Account:       cfg.Account,
-		Sources:       d.sources,
-		Writers:       d.writers,
-		Authorizer:    permissionList(cfg.Writers),
-		Sink:          sync.SinkFunc(d.event),
-		Limits:        sync.Limits{Concurrency: cfg.Concurrency},
-		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active},
-		WritesEnabled: cfg.WritesEnabled,
-		DryRun:        cfg.DryRun,
-		AutoCreate:    cfg.AutoCreate,
-	})
-	if err != nil {
-		return err
-	}
+	defer d.close()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (another syncd running? pick another -listen)", cfg.Listen, err)
 	}
-	a := &api{account: cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log, initialDone: d.initialDone}
-	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	a, err := d.api(ln.Addr())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+	}
 	fmt.Fprintf(out, "API: http://%s (GET /api/tenants, /api/clients, /api/suggestions, /api/reviews, /api/audit, /metrics)\n", ln.Addr())
+	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz needs it)\n", d.creds.tokenFile)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -180,10 +157,125 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	return nil
 }
 
+// newDaemon prepares the data directory, the keys and tokens, the store, the services (the
+// fakes in demo mode) and the engine. It starts no sync.
+func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daemon, err error) {
+	d := &daemon{cfg: cfg, out: out, metrics: newMetrics(), initialDone: make(chan struct{})}
+	d.state = newStateMetrics(d.metrics)
+	d.log = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	terminal := !cfg.NoProgress && isTerminal(os.Stdout) && out == io.Writer(os.Stdout)
+	d.progress = newProgress(out, terminal, store.Time(time.Now()))
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+
+	dir, err := prepareDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "data directory: %s\n", dir)
+	keys, err := loadKeys(cfg.KeyFile, filepath.Join(dir, "secret.key"))
+	if err != nil {
+		return nil, err
+	}
+	if d.creds, err = loadCredentials(filepath.Join(dir, tokenFileName), cfg, out); err != nil {
+		return nil, err
+	}
+	if cfg.Postgres != "" {
+		pg, err := postgres.Open(ctx, cfg.Postgres, keys)
+		if err != nil {
+			return nil, err
+		}
+		d.store = pg
+		fmt.Fprintln(out, "store: PostgreSQL")
+	} else {
+		path := filepath.Join(dir, "tenantsync.db")
+		sq, err := sqlite.Open(ctx, path, keys)
+		if err != nil {
+			return nil, err
+		}
+		d.store = sq
+		fmt.Fprintf(out, "store: SQLite %s\n", path)
+	}
+
+	if cfg.Demo {
+		if err := d.startDemo(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.connect(ctx); err != nil {
+		return nil, err
+	}
+
+	sink := sync.Sink(sync.SinkFunc(d.event))
+	if h.sink != nil {
+		sink = h.sink(sink)
+	}
+	d.engine, err = sync.New(sync.Config{
+		Store:         d.store,
+		Account:       cfg.Account,
+		Sources:       d.sources,
+		Writers:       d.writers,
+		Authorizer:    permissionList(cfg.Writers),
+		Sink:          sink,
+		Limits:        sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer},
+		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active},
+		WritesEnabled: cfg.WritesEnabled,
+		DryRun:        cfg.DryRun,
+		AutoCreate:    cfg.AutoCreate,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sts, err := d.engine.Statuses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.state.prime(sts)
+	return d, nil
+}
+
+// close stops the engine and closes the fakes and the store. run has stopped the engine with
+// its shutdown deadline by then; a second Close is harmless.
+func (d *daemon) close() {
+	if d.engine != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = d.engine.Close(ctx)
+		cancel()
+	}
+	if d.fake != nil {
+		d.fake.Close()
+	}
+	if d.store != nil {
+		d.store.Close()
+	}
+}
+
+// api builds the API served on addr.
+func (d *daemon) api(addr net.Addr) (*api, error) {
+	hosts, err := newHostPolicy(d.cfg.Listen, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &api{
+		account: d.cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log,
+		refresh: d.refreshMetrics, initialDone: d.initialDone,
+		hosts: hosts, creds: d.creds, failures: newFailureLimiter(),
+	}, nil
+}
+
+// refreshMetrics brings the state-derived metrics up to date.
+func (d *daemon) refreshMetrics(ctx context.Context) {
+	if sts, err := d.engine.Statuses(ctx); err == nil {
+		d.state.observe(sts, d.engine.DroppedEvents())
+	}
+}
+
 // sync discovers tenants, links the ones a suggestion settles, shows the initial sync and
 // then keeps the schedule until ctx ends.
 func (d *daemon) sync(ctx context.Context) error {
-	startedAt := time.Now()
 	rep, err := d.engine.Discover(ctx)
 	if err != nil {
 		return err
@@ -207,60 +299,68 @@ func (d *daemon) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	total, pending := 0, 0
+	var initial []string
+	pending := 0
 	for _, s := range sts {
 		switch {
 		case s.Tenant.Linked() && s.Tenant.Syncing:
 			// Tenants never synced, and those whose sync this run already started.
-			if s.State.LastSuccess.IsZero() || !s.State.LastStart.Before(startedAt) {
-				total++
+			if s.State.LastSuccess.IsZero() || !s.State.LastStart.Before(d.progress.since) {
+				initial = append(initial, s.Tenant.ID)
 			}
 		case !s.Tenant.Linked() && s.Tenant.Status != store.TenantVanished:
 			pending++
 		}
 	}
 	fmt.Fprintf(d.out, "tenants: %d discovered, %d linked now from suggestions, %d waiting for a person (GET /api/suggestions)\n", len(sts), linked, pending)
-	d.progress.setTotal(total)
-	go d.progress.tick(ctx)
+	d.progress.waitFor(initial)
 
 	runDone := make(chan error, 1)
 	go func() { runDone <- d.engine.Run(ctx) }()
-	waitErr := d.engine.Wait(ctx)
-	if waitErr == nil {
-		d.waitInitial(ctx, total)
-	}
-	d.progress.finish()
-	close(d.initialDone)
-	return <-runDone
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); d.watch(ctx) }()
+	err = <-runDone
+	<-watchDone
+	return err
 }
 
-// waitInitial waits until every tenant linked at start has synced once (the scheduler may
-// pick up tenants linked in an earlier run rather than Link).
-func (d *daemon) waitInitial(ctx context.Context, total int) {
-	if total == 0 {
-		return
-	}
-	t := time.NewTicker(500 * time.Millisecond)
+// Polling intervals of the tenants' status: often while the initial sync's progress is shown,
+// then for the metrics only.
+const (
+	progressInterval = 500 * time.Millisecond
+	metricsInterval  = 10 * time.Second
+)
+
+// watch reads the tenants' status until ctx ends: it shows the initial sync's progress, marks
+// it done when every tenant it waits for has finished, and keeps the metrics current.
+func (d *daemon) watch(ctx context.Context) {
+	defer d.initialSyncDone(nil)
+	t := time.NewTimer(0)
 	defer t.Stop()
+	interval := progressInterval
 	for {
-		sts, err := d.engine.Statuses(ctx)
-		if err == nil {
-			pending := 0
-			for _, s := range sts {
-				if s.Tenant.Linked() && s.Tenant.Syncing && s.State.LastFinish.IsZero() {
-					pending++
-				}
-			}
-			if pending == 0 {
-				return
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		if sts, err := d.engine.Statuses(ctx); err == nil {
+			d.state.observe(sts, d.engine.DroppedEvents())
+			if !d.progress.done() && d.progress.update(sts) == 0 {
+				d.initialSyncDone(sts)
+				interval = metricsInterval
+			}
+		}
+		t.Reset(interval)
 	}
+}
+
+// initialSyncDone ends the progress display and tells /healthz, once.
+func (d *daemon) initialSyncDone(sts []sync.TenantStatus) {
+	d.initialOnce.Do(func() {
+		d.progress.finish(sts)
+		close(d.initialDone)
+	})
 }
 
 func errString(err error) string {
@@ -270,21 +370,12 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// event turns engine events into progress, metrics and log lines. It must return quickly.
+// event logs what the engine reports. Events are best effort (the engine drops them when this
+// falls behind), so nothing here feeds the progress line or the metrics: those read the stored
+// status. It must return quickly.
 func (d *daemon) event(_ context.Context, ev sync.Event) {
 	switch ev.Type {
-	case sync.EventSyncStarted:
-		d.progress.started(ev.TenantID)
-	case sync.EventSyncProgress:
-		if ev.Kind == tenantsync.KindUsers {
-			d.progress.userCount(ev.TenantID, ev.Count)
-		}
-	case sync.EventSyncFinished:
-		d.metrics.add("tenantsync_syncs_total", 1, "outcome", "ok")
-		d.metrics.add("tenantsync_users_synced_total", float64(ev.Count))
-		d.progress.finishedTenant(ev.TenantID, d.tenantName(ev.TenantID), ev.Count, nil)
 	case sync.EventSyncFailed:
-		d.metrics.add("tenantsync_sync_errors_total", 1, "kind", nonEmpty(ev.ErrKind, "unknown"))
 		switch {
 		case ev.TenantID == "":
 			// Claiming the due tenants failed: nothing was synced this cycle.
@@ -292,12 +383,11 @@ func (d *daemon) event(_ context.Context, ev sync.Event) {
 		case ev.Kind != "":
 			// One kind was unavailable; the others were stored and sync.finished follows.
 			d.log.Warn("kind unavailable", "tenant", d.tenantName(ev.TenantID), "kind", ev.Kind, "err", ev.Error, "hint", ev.Hint)
-		default:
-			d.metrics.add("tenantsync_syncs_total", 1, "outcome", "failed")
-			d.progress.finishedTenant(ev.TenantID, d.tenantName(ev.TenantID), ev.Count, errors.New(ev.Error))
+		case d.progress.done():
+			// During the initial sync the progress lines say it.
+			d.log.Warn("sync failed", "tenant", d.tenantName(ev.TenantID), "err", ev.Error, "hint", ev.Hint)
 		}
 	case sync.EventDiscoveryFailed:
-		d.metrics.add("tenantsync_sync_errors_total", 1, "kind", nonEmpty(ev.ErrKind, "unknown"))
 		d.log.Warn("discovery failed", "err", ev.Error, "hint", ev.Hint)
 	case sync.EventWriteDone, sync.EventWriteFailed, sync.EventWriteRefused:
 		d.log.Info("write", "event", ev.Type, "actor", ev.Actor, "action", ev.Action, "tenant", ev.TenantID, "route", ev.Route, "err", ev.Error)
@@ -376,8 +466,6 @@ func (d *daemon) startDemo(ctx context.Context) error {
 // connect validates the configured credentials, stores them sealed, and builds the sources and
 // writers: CIPP first (preferred for the tenants it manages), Graph through GDAP for the rest.
 func (d *daemon) connect(ctx context.Context) error {
-	terminal := !d.cfg.NoProgress && isTerminal(os.Stdout) && d.out == io.Writer(os.Stdout)
-	d.progress = newProgress(d.out, terminal)
 	d.writers = map[string]tenantsync.Writer{}
 	budget := transport.NewBudget(1000)
 	var hc *http.Client
@@ -471,24 +559,42 @@ func (d *daemon) saveConnection(ctx context.Context, name string, kind store.Con
 	return d.store.PutConnection(ctx, d.cfg.Account, store.Connection{Name: name, Kind: kind, Config: cfg, Secret: store.NewSecret(secret)})
 }
 
+// prepareDataDir creates the data directory (mode 0700) or checks that an existing one is
+// closed to other users, and returns its absolute path.
+func prepareDataDir(path string) (string, error) {
+	dir, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("creating the data directory: %w", err)
+		}
+	} else if err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	return dir, checkPrivateDir(dir)
+}
+
 // loadKeys reads the key that seals stored secrets, creating it (mode 0600) on first start.
 // The key ID is derived from the key, so a new key file means a new ID and old secrets are
 // re-sealed by rotation.
 func loadKeys(file, def string) (*store.StaticKeys, error) {
 	if file == "" {
 		file = def
-	}
-	b, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) && file == def {
 		key := make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(file, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		if err := createPrivateFile(file, []byte(base64.StdEncoding.EncodeToString(key)+"\n")); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("creating the secret key: %w", err)
 		}
-		b = []byte(base64.StdEncoding.EncodeToString(key))
-	} else if err != nil {
+	}
+	if err := checkPrivateFile(file, "the secret key file"); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
 		return nil, fmt.Errorf("reading the secret key: %w", err)
 	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
@@ -504,17 +610,46 @@ func loadKeys(file, def string) (*store.StaticKeys, error) {
 	return store.NewStaticKeys(id, map[string][]byte{id: key})
 }
 
+// loadCredentials reads (or creates) the install's API token and the actors file, and checks
+// that -writers names actors who hold a token. It prints where the token is, never the token.
+func loadCredentials(tokenFile string, cfg config, out io.Writer) (*credentials, error) {
+	token, created, err := loadAPIToken(tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	var actors []actorToken
+	if cfg.ActorsFile != "" {
+		if actors, err = loadActors(cfg.ActorsFile); err != nil {
+			return nil, err
+		}
+	}
+	creds, err := newCredentials(tokenFile, token, actors)
+	if err != nil {
+		return nil, err
+	}
+	if err := creds.checkWriters(cfg.Writers); err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(out, "created the API token %s (actor %s, mode 0600)\n", tokenFile, adminActor)
+	}
+	if cfg.ActorsFile != "" {
+		fmt.Fprintf(out, "actors: %s (from %s)\n", strings.Join(creds.names(), ", "), cfg.ActorsFile)
+	}
+	return creds, nil
+}
+
 // permissionList is an Authorizer over a fixed list of actors holding m365.write.
 type permissionList []string
 
 func (p permissionList) Authorize(_ context.Context, actor, permission string) error {
 	if actor == "" {
-		return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "send the acting person in the "+actorHeader+" header", "no actor given")
+		return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "call the API with the acting person's token", "no actor given")
 	}
 	for _, a := range p {
 		if a == actor && permission == tenantsync.PermissionWrite {
 			return nil
 		}
 	}
-	return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "add the person to -writers (the list of actors holding "+tenantsync.PermissionWrite+")", "%s does not hold %s", actor, permission)
+	return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "add the actor to -writers (the actors, named in -actors-file or admin, holding "+tenantsync.PermissionWrite+")", "%s does not hold %s", actor, permission)
 }

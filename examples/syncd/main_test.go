@@ -24,12 +24,15 @@ import (
 
 // daemonProc is a syncd process started by a test.
 type daemonProc struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	base string
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan error
+	t       *testing.T
+	cmd     *exec.Cmd
+	addr    string
+	base    string
+	dataDir string
+	token   string // the install token (actor admin), read once the daemon serves
+	mu      sync.Mutex
+	out     bytes.Buffer
+	done    chan error
 }
 
 func (d *daemonProc) output() string {
@@ -56,11 +59,13 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-func startDaemon(t *testing.T, bin string, args ...string) *daemonProc {
+// startDaemon starts syncd on a free loopback port with dataDir and args, waits until its API
+// answers and reads the install token it created.
+func startDaemon(t *testing.T, bin, dataDir string, args ...string) *daemonProc {
 	t.Helper()
 	addr := freeAddr(t)
-	d := &daemonProc{t: t, base: "http://" + addr, done: make(chan error, 1)}
-	d.cmd = exec.Command(bin, append([]string{"-listen", addr}, args...)...)
+	d := &daemonProc{t: t, addr: addr, base: "http://" + addr, dataDir: dataDir, done: make(chan error, 1)}
+	d.cmd = exec.Command(bin, append([]string{"-listen", addr, "-data-dir", dataDir}, args...)...)
 	pr, pw := io.Pipe()
 	d.cmd.Stdout, d.cmd.Stderr = pw, pw
 	require.NoError(t, d.cmd.Start())
@@ -83,15 +88,40 @@ func startDaemon(t *testing.T, bin string, args ...string) *daemonProc {
 			<-d.done
 		}
 	})
+	d.waitServing(time.Minute)
+	b, err := os.ReadFile(filepath.Join(dataDir, tokenFileName))
+	require.NoError(t, err, "the daemon creates its API token before serving")
+	d.token = strings.TrimSpace(string(b))
 	return d
 }
 
-func (d *daemonProc) get(path string, v any) int {
+// waitServing polls /healthz until the API answers.
+func (d *daemonProc) waitServing(timeout time.Duration) {
 	d.t.Helper()
-	return d.do(http.MethodGet, path, "", nil, v)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-d.done:
+			d.t.Fatalf("syncd exited early: %v\n%s", err, d.output())
+		default:
+		}
+		if resp, err := http.Get(d.base + "/healthz"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	d.t.Fatalf("syncd not serving after %s\n%s", timeout, d.output())
 }
 
-func (d *daemonProc) do(method, path, actor string, body any, v any) int {
+// get calls path with the install token.
+func (d *daemonProc) get(path string, v any) int {
+	d.t.Helper()
+	return d.do(http.MethodGet, path, d.token, nil, v)
+}
+
+// do calls the API with token (none when empty) and body as JSON, and decodes the answer into v.
+func (d *daemonProc) do(method, path, token string, body any, v any) int {
 	d.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -101,8 +131,11 @@ func (d *daemonProc) do(method, path, actor string, body any, v any) int {
 	}
 	req, err := http.NewRequest(method, d.base+path, rd)
 	require.NoError(d.t, err)
-	if actor != "" {
-		req.Header.Set(actorHeader, actor)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(d.t, err, "%s %s", method, path)
@@ -178,12 +211,15 @@ func TestDaemonEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the daemon")
 	}
 	bin := buildDaemon(t)
-	dataDir := t.TempDir()
-	args := []string{"-data-dir", dataDir, "-demo-tenants", "6", "-demo-huge-users", "400", "-writes", "-writers", "alice"}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	actors := writeActors(t, "alice", "mallory")
+	args := []string{"-demo-tenants", "6", "-demo-huge-users", "400", "-writes", "-writers", "alice", "-actors-file", actors.path}
 
-	d := startDaemon(t, bin, args...)
+	d := startDaemon(t, bin, dataDir, args...)
 	d.waitInitialSync(3 * time.Minute)
 	assert.Contains(t, d.output(), "data directory: "+dataDir)
+	assert.Contains(t, d.output(), "API token: "+filepath.Join(dataDir, tokenFileName))
+	assert.NotContains(t, d.output(), d.token, "the token itself is never printed")
 
 	var tenants []tenantJSON
 	require.Equal(t, http.StatusOK, d.get("/api/tenants", &tenants))
@@ -215,6 +251,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	var apiErr apiError
 	req, err := http.NewRequest(http.MethodPost, d.base+"/api/tenants/"+first.Tenant.ID+"/sync", nil)
 	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+d.token)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&apiErr))
@@ -226,7 +263,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	// A write by someone without m365.write is refused, and the refusal is audited.
 	write := map[string]string{"action": "block_sign_in", "tenantId": first.Tenant.ID, "userId": "00000000-0000-0000-0000-000000000001"}
 	apiErr = apiError{}
-	assert.Equal(t, http.StatusForbidden, d.do(http.MethodPost, "/api/writes", "mallory", write, &apiErr))
+	assert.Equal(t, http.StatusForbidden, d.do(http.MethodPost, "/api/writes", actors.tokens["mallory"], write, &apiErr))
 	assert.Equal(t, "permission_denied", apiErr.Kind)
 	assert.NotEmpty(t, apiErr.Hint)
 
@@ -245,7 +282,10 @@ func TestDaemonEndToEnd(t *testing.T) {
 	assert.True(t, refused, "the refused write is in the audit log: %+v", audit.Entries)
 
 	var metricsText string
-	resp, err = http.Get(d.base + "/metrics")
+	req, err = http.NewRequest(http.MethodGet, d.base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -257,9 +297,10 @@ func TestDaemonEndToEnd(t *testing.T) {
 	assert.Contains(t, d.output(), "stopped: leases released")
 
 	// Restart on the same data: the links, the synced state and the contacts are kept.
-	d2 := startDaemon(t, bin, args...)
+	d2 := startDaemon(t, bin, dataDir, args...)
 	d2.waitInitialSync(3 * time.Minute)
-	assert.NotContains(t, d2.output(), "created", "the PSA clients are not seeded twice")
+	assert.NotContains(t, d2.output(), "demo: created", "the PSA clients are not seeded twice")
+	assert.Equal(t, d.token, d2.token, "the install token survives a restart")
 	var again []tenantJSON
 	require.Equal(t, http.StatusOK, d2.get("/api/tenants", &again))
 	assert.Len(t, linkedTenants(again), len(linked))
@@ -314,32 +355,9 @@ func TestHelpDocumentsEverySetting(t *testing.T) {
 	var buf bytes.Buffer
 	_, err := parseConfig([]string{"-help"}, func(string) string { return "" }, &buf)
 	require.ErrorIs(t, err, flag.ErrHelp)
-	for _, want := range []string{"TENANTSYNC_CIPP_SECRET", "TENANTSYNC_PARTNER_SECRET", "TENANTSYNC_POSTGRES", "-cipp-url", "-partner-client-id", "-data-dir", "-writers"} {
+	for _, want := range []string{"TENANTSYNC_CIPP_SECRET", "TENANTSYNC_PARTNER_SECRET", "TENANTSYNC_POSTGRES", "-cipp-url", "-partner-client-id", "-data-dir", "-writers", "-actors-file", "api-token"} {
 		assert.Contains(t, buf.String(), want)
 	}
-}
-
-func TestProgressLine(t *testing.T) {
-	t.Parallel()
-	var buf bytes.Buffer
-	p := newProgress(&buf, true)
-	p.setTotal(3)
-	p.started("t1")
-	p.userCount("t1", 120)
-	p.finishedTenant("t1", "Contoso Ltd", 150, nil)
-	p.finishedTenant("t2", "Fabrikam", 0, fmt.Errorf("boom"))
-	p.finish()
-	out := buf.String()
-	assert.Contains(t, out, "\r\033[K")
-	assert.Contains(t, out, "initial sync: 2/3 tenants done, 150 users synced, 1 errors")
-	assert.Contains(t, out, "sync of Fabrikam failed: boom")
-
-	buf.Reset()
-	p = newProgress(&buf, false)
-	p.setTotal(1)
-	p.finishedTenant("t1", "Contoso Ltd", 5, nil)
-	assert.NotContains(t, buf.String(), "\r", "plain log lines when not on a terminal")
-	assert.True(t, strings.HasSuffix(buf.String(), "\n"))
 }
 
 func TestMetricsFormat(t *testing.T) {
@@ -350,4 +368,152 @@ func TestMetricsFormat(t *testing.T) {
 	m.writeTo(&buf)
 	assert.Contains(t, buf.String(), "# TYPE tenantsync_sync_errors_total counter")
 	assert.Contains(t, buf.String(), `tenantsync_sync_errors_total{kind="role \"missing\""} 2`)
+}
+
+// TestDaemonAPIGuards runs the built daemon and calls it the ways other local processes and web
+// pages would: without a token, under another host name, from another origin, with a form
+// body, trailing garbage, an oversize body, and a forged X-Actor.
+func TestDaemonAPIGuards(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	bin := buildDaemon(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	actors := writeActors(t, "alice")
+	d := startDaemon(t, bin, dataDir, "-demo-tenants", "2", "-demo-huge-users", "30", "-actors-file", actors.path, "-writers", "alice")
+	d.waitInitialSync(time.Minute) // the links made at start are audited by then
+	tokenFile := filepath.Join(dataDir, tokenFileName)
+
+	type call struct {
+		method, path, body string
+		headers            map[string]string
+	}
+	send := func(c call) (*http.Response, apiError) {
+		t.Helper()
+		var rd io.Reader
+		if c.body != "" {
+			rd = strings.NewReader(c.body)
+		}
+		req, err := http.NewRequest(c.method, d.base+c.path, rd)
+		require.NoError(t, err)
+		for k, v := range c.headers {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err, "%s %s", c.method, c.path)
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		var e apiError
+		if resp.StatusCode >= 300 {
+			require.NoError(t, json.Unmarshal(raw, &e), "error body is JSON: %s", raw)
+		}
+		return resp, e
+	}
+	admin := func(extra map[string]string) map[string]string {
+		h := map[string]string{"Authorization": "Bearer " + d.token, "Content-Type": "application/json"}
+		for k, v := range extra {
+			h[k] = v
+		}
+		return h
+	}
+
+	// /healthz stays open.
+	resp, _ := send(call{method: http.MethodGet, path: "/healthz"})
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// Without the token every call is refused; past ten failures from one address, with 429.
+	var routes []string
+	for _, ep := range (&api{}).endpoints() {
+		if ep.pattern != "GET /healthz" {
+			routes = append(routes, ep.pattern)
+		}
+	}
+	auditBefore := 0
+	{
+		var audit struct{ Entries []json.RawMessage }
+		require.Equal(t, http.StatusOK, d.get("/api/audit", &audit))
+		auditBefore = len(audit.Entries)
+	}
+	for i, pattern := range routes {
+		method, path, _ := strings.Cut(pattern, " ")
+		path = strings.ReplaceAll(path, "{id}", "client-001")
+		c := call{method: method, path: path}
+		if method == http.MethodPost {
+			c.body, c.headers = `{}`, map[string]string{"Content-Type": "application/json"}
+		}
+		resp, e := send(c)
+		if i < 10 {
+			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, pattern)
+			assert.Equal(t, "unauthorized", e.Kind, pattern)
+			assert.Contains(t, e.Hint, tokenFile, pattern)
+		} else {
+			assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, pattern)
+			assert.NotEmpty(t, resp.Header.Get("Retry-After"), pattern)
+		}
+	}
+	require.Greater(t, len(routes), 10, "the failure limit was reached")
+
+	tests := []struct {
+		name     string
+		call     call
+		want     int
+		wantText string
+	}{
+		{"foreign Host (DNS rebinding)", call{http.MethodGet, "/api/tenants", "", admin(map[string]string{"Host": "rebind.attacker.example:" + d.addr[strings.LastIndex(d.addr, ":")+1:]})}, http.StatusMisdirectedRequest, "does not answer for host"},
+		{"foreign Host on /healthz", call{http.MethodGet, "/healthz", "", map[string]string{"Host": "attacker.example"}}, http.StatusMisdirectedRequest, "does not answer for host"},
+		{"foreign Origin", call{http.MethodGet, "/api/tenants", "", admin(map[string]string{"Origin": "http://attacker.example"})}, http.StatusForbidden, "origin"},
+		{"cross-site form", call{http.MethodPost, "/api/clients/client-001/active", `{"minutes": 5}`, admin(map[string]string{"Content-Type": "text/plain"})}, http.StatusUnsupportedMediaType, "application/json"},
+		{"trailing garbage", call{http.MethodPost, "/api/clients/client-001/active", `{"minutes": 5}xyz`, admin(nil)}, http.StatusBadRequest, "nothing may follow"},
+		{"oversize", call{http.MethodPost, "/api/suggestions/accept", `{"links": [` + strings.Repeat(`{"TenantID": "t", "ClientID": "c"},`, 40000) + `{}]}`, admin(nil)}, http.StatusRequestEntityTooLarge, "too large"},
+		{"minutes out of range", call{http.MethodPost, "/api/clients/client-001/active", `{"minutes": 9223372036854775807}`, admin(nil)}, http.StatusBadRequest, "minutes"},
+		{"unknown client", call{http.MethodPost, "/api/clients/no-such-client/active", `{"minutes": 5}`, admin(nil)}, http.StatusNotFound, "no-such-client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, e := send(tt.call)
+			assert.Equal(t, tt.want, resp.StatusCode)
+			assert.Contains(t, e.Error, tt.wantText)
+			assert.NotEmpty(t, e.Hint)
+		})
+	}
+
+	// X-Actor is ignored: the call is audited under the token's actor.
+	resp, _ = send(call{http.MethodPost, "/api/clients/client-001/active", `{"minutes": 5}`,
+		map[string]string{"Authorization": "Bearer " + actors.tokens["alice"], "Content-Type": "application/json", "X-Actor": "mallory"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var audit struct {
+		Verified bool
+		Entries  []struct{ Actor, Action, Target string }
+	}
+	require.Equal(t, http.StatusOK, d.get("/api/audit", &audit))
+	assert.True(t, audit.Verified)
+	found := false
+	for _, e := range audit.Entries {
+		assert.NotEqual(t, "mallory", e.Actor)
+		if e.Action == "mark_active" && e.Target == "client-001" {
+			found = true
+			assert.Equal(t, "alice", e.Actor)
+		}
+	}
+	assert.True(t, found, "mark_active is audited: %+v", audit.Entries)
+	assert.Len(t, audit.Entries, auditBefore+1, "only the authenticated state change was audited")
+
+	var metricsText strings.Builder
+	req, err := http.NewRequest(http.MethodGet, d.base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	mresp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_, err = io.Copy(&metricsText, mresp.Body)
+	mresp.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, metricsText.String(), `tenantsync_api_auth_failures_total{outcome="refused"} 10`)
+	assert.Contains(t, metricsText.String(), fmt.Sprintf(`tenantsync_api_auth_failures_total{outcome="rate_limited"} %d`, len(routes)-10))
+	assert.NotContains(t, d.output(), d.token)
+	d.stop()
 }

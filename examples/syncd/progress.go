@@ -1,33 +1,38 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"sync"
+	"slices"
+	"strings"
+	gosync "sync"
 	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/sync"
 )
 
 // progress shows the initial sync: one rewritten status line on a terminal, plain log lines
-// otherwise (so a log file or CI output stays readable).
+// otherwise (so a log file or CI output stays readable). It reads the tenants' stored sync
+// state, never the event stream: events may be dropped when the daemon falls behind, and a
+// dropped sync.finished must not leave a tenant shown as unfinished.
 type progress struct {
-	mu       sync.Mutex
+	mu       gosync.Mutex
 	w        io.Writer
 	terminal bool
-	total    int
-	done     int
-	failed   int
-	users    int
-	running  map[string]int // tenant → users so far, for tenants in flight
-	start    time.Time
-	last     string
-	active   bool // set once the total is known; events before it are counted, not shown
+	since    time.Time       // a finish at or after it belongs to this run
+	start    time.Time       // for the elapsed time
+	watch    map[string]bool // the tenants the initial sync waits for
+	reported map[string]bool // finished tenants already given their own line
+	line     string
+	last     string // the last line printed on a non-terminal
+	active   bool   // set once the tenants to wait for are known
 	finished bool
 }
 
-func newProgress(w io.Writer, terminal bool) *progress {
-	return &progress{w: w, terminal: terminal, running: map[string]int{}, start: time.Now()}
+func newProgress(w io.Writer, terminal bool, since time.Time) *progress {
+	return &progress{w: w, terminal: terminal, since: since, start: time.Now(), watch: map[string]bool{}, reported: map[string]bool{}}
 }
 
 // isTerminal reports whether f is a character device (a terminal), without a dependency.
@@ -36,127 +41,129 @@ func isTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func (p *progress) setTotal(n int) {
-	p.mu.Lock()
-	p.total = n
-	p.active = true
-	p.mu.Unlock()
-	p.render("")
-}
-
-// tick redraws the status line every second on a terminal, so the elapsed time moves while a
-// large tenant is fetched, until ctx ends or the initial sync finishes.
-func (p *progress) tick(ctx context.Context) {
-	if !p.terminal {
-		return
-	}
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			p.mu.Lock()
-			done := p.finished
-			p.mu.Unlock()
-			if done {
-				return
-			}
-			p.render("")
-		}
-	}
-}
-
-func (p *progress) started(tenant string) {
-	p.mu.Lock()
-	p.running[tenant] = 0
-	p.mu.Unlock()
-}
-
-func (p *progress) userCount(tenant string, n int) {
-	p.mu.Lock()
-	if _, ok := p.running[tenant]; ok {
-		p.running[tenant] = n
-	}
-	p.mu.Unlock()
-	if p.terminal {
-		p.render("")
-	}
-}
-
-// finishedTenant records a tenant's end; err is nil on success.
-func (p *progress) finishedTenant(id, name string, users int, err error) {
-	p.mu.Lock()
-	delete(p.running, id)
-	p.done++
-	p.users += users
-	if err != nil {
-		p.failed++
-	}
-	p.mu.Unlock()
-	msg := fmt.Sprintf("synced %s: %d users", name, users)
-	if err != nil {
-		msg = fmt.Sprintf("sync of %s failed: %v", name, err)
-	}
-	p.render(msg)
-}
-
-// line returns the status line.
-func (p *progress) line() string {
+// waitFor names the tenants the initial sync consists of.
+func (p *progress) waitFor(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	inflight := 0
-	for _, n := range p.running {
-		inflight += n
+	for _, id := range ids {
+		p.watch[id] = true
 	}
-	return fmt.Sprintf("initial sync: %d/%d tenants done, %d users synced, %d errors, %d running, %s",
-		p.done, p.total, p.users+inflight, p.failed, len(p.running), time.Since(p.start).Round(time.Second))
+	p.active = true
 }
 
-// render prints the status line: rewritten in place on a terminal; on other outputs, msg as a
-// log line and the status line when it changed.
-func (p *progress) render(msg string) {
-	line := p.line()
+// finishedThisRun reports whether a tenant's last sync ended after the daemon started.
+func (p *progress) finishedThisRun(s sync.TenantStatus) bool {
+	return !s.State.LastFinish.IsZero() && !s.State.LastFinish.Before(p.since)
+}
+
+// update reads the tenants' status, prints a line for each tenant that finished since the last
+// update and the status line, and returns how many tenants are still to finish. A tenant
+// unlinked or paused meanwhile is no longer waited for.
+func (p *progress) update(sts []sync.TenantStatus) (pending int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.active {
-		return
+		return 0
 	}
-	if p.finished {
-		if msg != "" {
-			fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), msg)
+	var total, done, failed, users, running int
+	var msgs []string
+	for _, s := range sts {
+		id := s.Tenant.ID
+		if !p.watch[id] || !s.Tenant.Linked() || !s.Tenant.Syncing {
+			continue
 		}
+		total++
+		if !p.finishedThisRun(s) {
+			pending++
+			if s.Running {
+				running++
+				users += s.Progress[tenantsync.KindUsers]
+			}
+			continue
+		}
+		done++
+		if s.State.LastError != nil {
+			failed++
+		} else {
+			users += s.State.Counts[tenantsync.KindUsers]
+		}
+		if !p.reported[id] {
+			p.reported[id] = true
+			msgs = append(msgs, finishLine(s))
+		}
+	}
+	p.line = fmt.Sprintf("initial sync: %d/%d tenants done, %d users synced, %d errors, %d running, %s",
+		done, total, users, failed, running, time.Since(p.start).Round(time.Second))
+	p.render(msgs)
+	return pending
+}
+
+// finishLine says how a tenant's sync ended, from its stored state.
+func finishLine(s sync.TenantStatus) string {
+	name := nonEmpty(s.Tenant.DisplayName, s.Tenant.ID)
+	if e := s.State.LastError; e != nil {
+		msg := fmt.Sprintf("sync of %s failed: %s", name, e.Message)
+		if e.Hint != "" {
+			msg += " (what to do: " + e.Hint + ")"
+		}
+		return msg
+	}
+	msg := fmt.Sprintf("synced %s: %d users", name, s.State.Counts[tenantsync.KindUsers])
+	if len(s.State.KindErrors) > 0 {
+		kinds := make([]string, 0, len(s.State.KindErrors))
+		for k := range s.State.KindErrors {
+			kinds = append(kinds, string(k))
+		}
+		slices.Sort(kinds)
+		msg += ", unavailable: " + strings.Join(kinds, ", ") + " (GET /api/tenants/" + s.Tenant.ID + " says why)"
+	}
+	return msg
+}
+
+// render prints msgs and the status line: rewritten in place on a terminal; on other outputs,
+// each message as a log line and the status line after them when it changed. p.mu is held.
+func (p *progress) render(msgs []string) {
+	if p.finished {
 		return
 	}
 	if p.terminal {
-		if msg != "" {
-			fmt.Fprintf(p.w, "\r\033[K%s\n", msg)
+		for _, m := range msgs {
+			fmt.Fprintf(p.w, "\r\033[K%s\n", m)
 		}
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		fmt.Fprintf(p.w, "\r\033[K%s", p.line)
 		return
 	}
-	if msg != "" {
-		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), msg)
+	for _, m := range msgs {
+		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), m)
 	}
-	if line != p.last && msg != "" {
-		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), line)
+	if len(msgs) > 0 && p.line != p.last {
+		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), p.line)
+		p.last = p.line
 	}
-	p.last = line
 }
 
-// finish prints the final status line and switches to plain log lines.
-func (p *progress) finish() {
-	line := p.line()
+// done reports whether the initial sync has been shown to its end.
+func (p *progress) done() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.finished {
+	return p.finished
+}
+
+// finish prints the final status line, from a last update of sts, and stops showing progress.
+func (p *progress) finish(sts []sync.TenantStatus) {
+	if sts != nil {
+		p.update(sts)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished || !p.active || p.line == "" {
+		p.finished = true
 		return
 	}
 	p.finished = true
 	if p.terminal {
-		fmt.Fprintf(p.w, "\r\033[K%s\n", line)
-	} else {
-		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), line)
+		fmt.Fprintf(p.w, "\r\033[K%s\n", p.line)
+	} else if p.line != p.last {
+		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), p.line)
 	}
 }
