@@ -53,6 +53,7 @@ func (a *api) endpoints() []route {
 		{"POST /api/tenants/{id}/link", a.link},
 		{"POST /api/tenants/{id}/unlink", a.unlink},
 		{"POST /api/tenants/{id}/sync", a.syncNow},
+		{"POST /api/tenants/{id}/holds/{kind}/release", a.releaseHold},
 		{"GET /api/suggestions", a.suggestions},
 		{"POST /api/suggestions/accept", a.acceptSuggestions},
 		{"GET /api/clients", a.listClients},
@@ -118,7 +119,7 @@ func statusOf(kind error) int {
 	switch kind {
 	case tenantsync.ErrInvalidInput:
 		return http.StatusBadRequest
-	case tenantsync.ErrNotFound, tenantsync.ErrTenantNotFound:
+	case tenantsync.ErrNotFound, tenantsync.ErrTenantNotFound, tenantsync.ErrClientNotFound:
 		return http.StatusNotFound
 	case tenantsync.ErrAlreadyRunning, tenantsync.ErrAlreadyLinked, tenantsync.ErrConflict:
 		return http.StatusConflict
@@ -218,6 +219,20 @@ type tenantView struct {
 	Readiness *partnercenter.TenantReadiness `json:"readiness,omitempty"`
 }
 
+// newTenantView leaves out each deletion hold's full list of held IDs (thousands for a large
+// tenant); Holds carries the count and a few examples, which is what a person reads.
+func newTenantView(s sync.TenantStatus) tenantView {
+	if len(s.State.Holds) > 0 {
+		holds := make(map[tenantsync.Kind]store.DeletionHold, len(s.State.Holds))
+		for k, h := range s.State.Holds {
+			h.IDs = nil
+			holds[k] = h
+		}
+		s.State.Holds = holds
+	}
+	return tenantView{TenantStatus: s}
+}
+
 func (a *api) listTenants(w http.ResponseWriter, r *http.Request) {
 	sts, err := a.engine.Statuses(r.Context())
 	if err != nil {
@@ -227,7 +242,7 @@ func (a *api) listTenants(w http.ResponseWriter, r *http.Request) {
 	ready := a.readinessMap(r.Context())
 	out := make([]tenantView, 0, len(sts))
 	for _, s := range sts {
-		v := tenantView{TenantStatus: s}
+		v := newTenantView(s)
 		if rd, ok := ready[s.Tenant.ID]; ok {
 			v.Readiness = &rd
 		}
@@ -250,7 +265,7 @@ func (a *api) getTenant(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	v := tenantView{TenantStatus: s}
+	v := newTenantView(s)
 	if rd, ok := a.readinessMap(r.Context())[s.Tenant.ID]; ok {
 		v.Readiness = &rd
 	}
@@ -302,6 +317,23 @@ func (a *api) unlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "unlinked", "mode": mode.String()})
+}
+
+// releaseHold lets the deletion guard's held removal of one kind apply at the tenant's next
+// sync, which it starts at once. The engine audits the release with the caller's actor.
+func (a *api) releaseHold(w http.ResponseWriter, r *http.Request) {
+	kind := tenantsync.Kind(r.PathValue("kind"))
+	if !kind.Valid() {
+		fail(w, tenantsync.Errorf(tenantsync.ErrInvalidInput,
+			"name a held kind as the tenant shows it under holds (users, mailboxes, devices, domains, subscriptions, mfa)",
+			"unknown kind %q", kind))
+		return
+	}
+	if err := a.engine.ReleaseHold(r.Context(), actorFrom(r.Context()), r.PathValue("id"), kind); err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "released", "kind": string(kind)})
 }
 
 // syncNow answers once the tenant's sync has ended, which for a large tenant takes minutes: it

@@ -569,3 +569,50 @@ func TestPasswordResetReturnsThePasswordOnlyToTheCaller(t *testing.T) {
 		}
 	}
 }
+
+func TestReleaseHoldIsAuditedUnderTheTokensActor(t *testing.T) {
+	t.Parallel()
+	td := newTestDaemon(t, nil)
+	ctx := t.Context()
+	sts, err := td.d.engine.Statuses(ctx)
+	require.NoError(t, err)
+	tenantID := sts[0].Tenant.ID
+	alice := "Bearer " + td.actors.tokens["alice"]
+	path := "/api/tenants/" + tenantID + "/holds/users/release"
+
+	rec := td.do(t, http.MethodPost, "/api/tenants/"+tenantID+"/holds/widgets/release", "", "Authorization", alice)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	assert.Contains(t, decodeError(t, rec).Hint, "holds")
+
+	rec = td.do(t, http.MethodPost, path, "", "Authorization", alice)
+	require.Equal(t, http.StatusNotFound, rec.Code, "no hold to release: %s", rec.Body)
+
+	// A hold as the engine stores it when a listing would remove most of the tenant's users.
+	since := time.Now().Add(-time.Hour).UTC()
+	var held []string
+	for i := range 3 * sync.MaxHoldExamples {
+		held = append(held, fmt.Sprintf("held-user-%02d", i))
+	}
+	state := store.SyncState{TenantID: tenantID, Holds: map[tenantsync.Kind]store.DeletionHold{
+		tenantsync.KindUsers: {Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, IDs: held,
+			Removals: len(held), Of: len(held), Since: since, LastSeen: since},
+	}}
+	require.NoError(t, td.d.store.PutSyncState(ctx, td.d.cfg.Account, state))
+	rec = td.do(t, http.MethodGet, "/api/tenants/"+tenantID, "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, sync.MaxHoldExamples, strings.Count(rec.Body.String(), `"held-user-`),
+		"the tenant view shows a few examples, not the full list of held IDs")
+
+	before := len(td.auditEntries(t))
+	rec = td.do(t, http.MethodPost, path, "", "Authorization", alice, "X-Actor", "mallory")
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	entries := td.auditEntries(t)[before:]
+	require.Len(t, entries, 1)
+	assert.Equal(t, "release_hold", entries[0].Action)
+	assert.Equal(t, "alice", entries[0].Actor)
+	assert.Equal(t, "succeeded", entries[0].Outcome)
+	got, err := td.d.store.GetSyncState(ctx, td.d.cfg.Account, tenantID)
+	require.NoError(t, err)
+	assert.True(t, got.Holds[tenantsync.KindUsers].Released)
+	assert.Equal(t, "alice", got.Holds[tenantsync.KindUsers].ReleasedBy)
+}
