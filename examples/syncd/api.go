@@ -515,13 +515,24 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	rep, err := a.store.VerifyAudit(r.Context(), a.account)
+	// expect is a head an earlier call returned, kept outside the database: it is what detects
+	// a log cut back together with its head.
+	var expect *store.AuditHead
+	if v := r.URL.Query().Get("expect"); v != "" {
+		h, err := store.ParseAuditHead(v)
+		if err != nil {
+			badRequest(w, "expect=%q is not an audit head: pass the head /api/audit returned (seq:hash)", v)
+			return
+		}
+		expect = &h
+	}
+	rep, err := a.store.VerifyAudit(r.Context(), a.account, expect)
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"verified": rep.OK(), "entriesChecked": rep.Entries, "firstBroken": rep.FirstBroken, "reason": rep.Reason,
-		"entries": entries,
+		"head": rep.Head.String(), "entries": entries,
 	})
 }

@@ -4,6 +4,9 @@
 // directory on first use, for their owner only (0600 and 0700; SQLite gives the -wal and -shm
 // files the database file's mode). Readers run side by side; writers take turns.
 //
+// The KeyProvider seals secrets and keys the audit log, so open a file with the provider
+// that wrote it; a file from before the audit log was keyed is upgraded on open with it.
+//
 //	s, err := sqlite.Open(ctx, "/var/lib/tenantsync/store.db", keys)
 //	if err != nil {
 //		return err

@@ -32,10 +32,7 @@ type Store struct {
 	path string
 }
 
-var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Tamperer = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 type options struct {
 	clock       func() time.Time
@@ -108,11 +105,12 @@ func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Opti
 		_ = db.Close()
 		return nil, store.Internal(op, "", err)
 	}
-	if err := sqlstore.Migrate(ctx, conn, dialect{}, sub); err != nil {
+	st := sqlstore.New(conn, dialect{}, keys, o.clock, o.readCache)
+	if err := sqlstore.Migrate(ctx, conn, dialect{}, sub, sqlstore.Upgrades(st)); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{Store: sqlstore.New(conn, dialect{}, keys, o.clock, o.readCache), db: db, path: path}, nil
+	return &Store{Store: st, db: db, path: path}, nil
 }
 
 // Close closes the database.
