@@ -204,7 +204,8 @@ type Contact struct {
 	ObjectID string
 }
 
-// AuditEntry is one line of the append-only audit log. The store fills Seq, PrevHash and Hash.
+// AuditEntry is one line of the append-only audit log. The store fills Seq, PrevHash, Hash and
+// KeyID.
 type AuditEntry struct {
 	Seq      int64
 	Account  string
@@ -219,5 +220,8 @@ type AuditEntry struct {
 	Error    string
 	Detail   map[string]string
 	PrevHash string
-	Hash     string
+	// Hash chains the entry: an HMAC-SHA256 under the key KeyID names, or, for an entry written
+	// before the audit log was keyed (KeyID ""), an unkeyed SHA-256.
+	Hash  string
+	KeyID string
 }

@@ -51,3 +51,27 @@ func ExampleStore_Commit() {
 }
 
 var ctxTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// The audit log is chained under the KeyProvider's key. Keep each verification's head outside
+// the database and pass the last one kept to the next verification: a log cut back together
+// with its recorded head then fails, which nothing inside the database can detect.
+func ExampleAudit() {
+	ctx := context.Background()
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	keys, _ := store.NewStaticKeys("k1", map[string][]byte{"k1": key})
+	s := memory.New(keys)
+	defer s.Close()
+
+	_, _ = s.AppendAudit(ctx, "msp-1", tenantsync.AuditEntry{Actor: "alice", Action: "link", TenantID: "tenant-a", Target: "client-7"})
+	v, _ := s.VerifyAudit(ctx, "msp-1", nil)
+	anchored := v.Head // write it somewhere the database's writers cannot reach
+	fmt.Println(v.OK(), anchored.Seq)
+
+	_, _ = s.AppendAudit(ctx, "msp-1", tenantsync.AuditEntry{Actor: "alice", Action: "unlink", TenantID: "tenant-a"})
+	v, err := s.VerifyAudit(ctx, "msp-1", &anchored)
+	fmt.Println(v.OK(), v.Head.Seq, err)
+	// Output:
+	// true 1
+	// true 2 <nil>
+}

@@ -420,30 +420,42 @@ type AuditQuery struct {
 	Limit    int    // 0 for no limit
 }
 
-// AuditReport is the outcome of verifying an account's audit chain.
-type AuditReport struct {
-	Entries int // entries checked
-	// FirstBroken is the Seq of the first entry whose hash or link to its predecessor does not
-	// verify, 0 when the chain is intact.
+// AuditVerification is the outcome of verifying an account's audit chain.
+type AuditVerification struct {
+	// Entries is how many entries verified, from the first: all of them when the chain is
+	// intact.
+	Entries int
+	// FirstBroken is the Seq of the first entry that does not verify (its MAC, its link to
+	// its predecessor, its place in the sequence), or of the first one missing; 0 when the
+	// chain is intact.
 	FirstBroken int64
 	Reason      string // why FirstBroken fails, "" when intact
+	// Head is the last entry that verified: the chain's head when it is intact, the zero head
+	// for an empty chain. Record it outside the database and pass it to a later VerifyAudit as
+	// expect: that is what detects a chain cut back together with its head.
+	Head AuditHead
 }
 
 // OK reports whether the chain verified.
-func (r AuditReport) OK() bool { return r.FirstBroken == 0 }
+func (v AuditVerification) OK() bool { return v.FirstBroken == 0 }
 
-// Audit is the append-only audit log. Each entry is hash-chained to the previous entry of its
-// account; the interface has no way to change or remove an entry.
+// Audit is the append-only audit log. Each entry is chained to the previous entry of its
+// account by an HMAC keyed from the KeyProvider; the interface has no way to change or remove
+// an entry. The package documentation says what the chain does and does not detect.
 type Audit interface {
 	// AppendAudit appends e to the account's log, filling Seq (1, 2, ... per account), Account,
-	// PrevHash and Hash, and returns the stored entry. Concurrent appends are serialised so the
-	// chain never forks. A zero e.At is set to the store's clock.
+	// PrevHash, KeyID (the KeyProvider's current key) and Hash, and returns the stored entry.
+	// Concurrent appends are serialised so the chain never forks. A zero e.At is set to the
+	// store's clock.
 	AppendAudit(ctx context.Context, account string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error)
 	// ListAudit returns entries in Seq order.
 	ListAudit(ctx context.Context, account string, q AuditQuery) ([]tenantsync.AuditEntry, error)
-	// VerifyAudit recomputes the account's chain and names the first broken entry. The error is
-	// for failures to read, not for a broken chain.
-	VerifyAudit(ctx context.Context, account string) (AuditReport, error)
+	// VerifyAudit recomputes the account's chain under the KeyProvider's keys and names the
+	// first broken entry. When expect is not nil (a Head an earlier verification returned,
+	// kept outside the database), the chain must still hold that entry unchanged and must not
+	// end before it. The error is for failures to read and for an entry whose key the
+	// KeyProvider no longer has (an *AuditKeyError), not for a broken chain.
+	VerifyAudit(ctx context.Context, account string, expect *AuditHead) (AuditVerification, error)
 }
 
 // Lease is a holder's exclusive claim on syncing one tenant until ExpiresAt.
@@ -507,11 +519,4 @@ type Batch struct {
 type BatchResult struct {
 	Kinds   []Applied
 	Reviews []Review // the stored reviews, with their IDs
-}
-
-// Tamperer is implemented by the stores in this module for the conformance suite only: it
-// rewrites a stored audit entry behind the chain's back, so the suite can prove VerifyAudit
-// notices. Production code has no reason to call it.
-type Tamperer interface {
-	TamperAudit(ctx context.Context, account string, seq int64, mutate func(*tenantsync.AuditEntry)) error
 }

@@ -133,7 +133,7 @@ func TestEngineThroughGraph(t *testing.T) {
 	assert.Equal(t, 1, rep.Contacts.Deactivated, "the blocked user's contact follows on the next delta")
 	_, err = r.eng.Write(ctx, "mallory", tenantsync.WriteRequest{Action: tenantsync.ActionUnblockSignIn, TenantID: tn.ID, UserID: edited.ID})
 	require.ErrorIs(t, err, tenantsync.ErrPermissionDenied)
-	rv, err := r.st.VerifyAudit(ctx, account)
+	rv, err := r.st.VerifyAudit(ctx, account, nil)
 	require.NoError(t, err)
 	assert.True(t, rv.OK())
 	entries, err := r.st.ListAudit(ctx, account, store.AuditQuery{})

@@ -401,7 +401,7 @@ func newHarnessOn(t *testing.T, newStore func(now func() time.Time) store.Store,
 		defer cancel()
 		_ = eng.Close(ctx)
 		// Every scenario ends with an intact audit chain, whatever it did.
-		rep, err := h.st.VerifyAudit(ctx, testAccount)
+		rep, err := h.st.VerifyAudit(ctx, testAccount, nil)
 		if err != nil || !rep.OK() {
 			t.Errorf("audit chain after the test: %+v, %v", rep, err)
 		}
@@ -460,9 +460,9 @@ func (h *harness) syncNow(tenantID string) *Report {
 	return rep
 }
 
-func (h *harness) verifyAudit() store.AuditReport {
+func (h *harness) verifyAudit() store.AuditVerification {
 	h.t.Helper()
-	rep, err := h.st.VerifyAudit(h.t.Context(), testAccount)
+	rep, err := h.st.VerifyAudit(h.t.Context(), testAccount, nil)
 	require.NoError(h.t, err)
 	require.True(h.t, rep.OK(), "audit chain broken at %d: %s", rep.FirstBroken, rep.Reason)
 	return rep

@@ -197,7 +197,7 @@ func TestEngineThroughCIPP(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "cipp", res.Route)
 	assert.False(t, r.srv.World.Tenant(tn.ID).Users[slices.IndexFunc(r.srv.World.Tenant(tn.ID).Users, func(u *testserver.User) bool { return u.ID == target.ID })].AccountEnabled)
-	rv, err := r.st.VerifyAudit(ctx, account)
+	rv, err := r.st.VerifyAudit(ctx, account, nil)
 	require.NoError(t, err)
 	assert.True(t, rv.OK())
 	entries, err := r.st.ListAudit(ctx, account, store.AuditQuery{})

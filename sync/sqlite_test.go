@@ -12,6 +12,7 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/sqlite"
+	"github.com/tenantsync/tenantsync/store/storetest"
 )
 
 // The engine's guarantees hold on the embedded SQLite store too, where Commit is a real
@@ -19,7 +20,7 @@ import (
 func TestEngineOnSQLite(t *testing.T) {
 	t.Parallel()
 	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tenantsync.db"), nil, sqlite.WithClock(now))
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tenantsync.db"), storetest.NewKeys(t), sqlite.WithClock(now))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
 		return st

@@ -672,7 +672,18 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	v, err := a.verifyAudit(r.Context())
+	// expect is a head an earlier call returned, kept outside the database: it is what detects
+	// a log cut back together with its head.
+	var expect *store.AuditHead
+	if raw := r.URL.Query().Get("expect"); raw != "" {
+		h, err := store.ParseAuditHead(raw)
+		if err != nil {
+			badRequest(w, "pass as expect the head an earlier GET /api/audit returned (seq:hash)", "expect=%q is not an audit head", raw)
+			return
+		}
+		expect = &h
+	}
+	v, err := a.verifyAudit(r.Context(), expect)
 	if err != nil {
 		fail(w, err)
 		return
@@ -681,11 +692,13 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// verifyAudit checks the account's audit chain and describes the result.
-func (a *api) verifyAudit(ctx context.Context) (map[string]any, error) {
-	rep, err := a.store.VerifyAudit(ctx, a.account)
+// verifyAudit checks the account's audit chain, against expect when given, and describes the
+// result with the head to keep for the next check.
+func (a *api) verifyAudit(ctx context.Context, expect *store.AuditHead) (map[string]any, error) {
+	rep, err := a.store.VerifyAudit(ctx, a.account, expect)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"verified": rep.OK(), "entriesChecked": rep.Entries, "firstBroken": rep.FirstBroken, "reason": rep.Reason}, nil
+	return map[string]any{"verified": rep.OK(), "entriesChecked": rep.Entries, "firstBroken": rep.FirstBroken,
+		"reason": rep.Reason, "head": rep.Head.String()}, nil
 }

@@ -35,7 +35,7 @@ const crashInstance = "crash-daemon"
 
 // openCrashStore opens the daemon's SQLite file with a clock ahead by offset.
 func openCrashStore(ctx context.Context, dir string, clock *offsetClock) (*sqlite.Store, error) {
-	return sqlite.Open(ctx, filepath.Join(dir, "tenantsync.db"), nil, sqlite.WithClock(clock.Now))
+	return sqlite.Open(ctx, filepath.Join(dir, "tenantsync.db"), benchKeys(), sqlite.WithClock(clock.Now))
 }
 
 func crashEngine(st *sqlite.Store, e endpoints, clock *offsetClock) (*sync.Engine, error) {
@@ -346,7 +346,7 @@ func checkTruth(ctx context.Context, dir string, w *testserver.World, offset tim
 			}
 		}
 	}
-	rep, err := st.VerifyAudit(ctx, account)
+	rep, err := st.VerifyAudit(ctx, account, nil)
 	checks++
 	if err != nil || !rep.OK() {
 		return checks, fmt.Errorf("audit chain: %+v %v", rep, err)
@@ -359,7 +359,7 @@ func checkTruth(ctx context.Context, dir string, w *testserver.World, offset tim
 // mirror holds (cursor, mirror and state are committed in one transaction).
 func checkConsistency(ctx context.Context, st *sqlite.Store, account string) (int, error) {
 	checks := 1 // the open itself: migrations applied
-	rep, err := st.VerifyAudit(ctx, account)
+	rep, err := st.VerifyAudit(ctx, account, nil)
 	if err != nil {
 		return checks, err
 	}

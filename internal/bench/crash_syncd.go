@@ -76,7 +76,11 @@ func runCrashSyncd(ctx context.Context, out io.Writer, o options) error {
 		} else {
 			late++
 		}
-		st, err := sqlite.Open(ctx, filepath.Join(data, "tenantsync.db"), nil)
+		keys, err := syncdKeys(data)
+		if err != nil {
+			return err
+		}
+		st, err := sqlite.Open(ctx, filepath.Join(data, "tenantsync.db"), keys)
 		if err != nil {
 			return fmt.Errorf("after kill %d: opening the store: %w", kills, err)
 		}
@@ -102,7 +106,11 @@ func runCrashSyncd(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return fmt.Errorf("final run: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(data, "tenantsync.db"), nil)
+	keys, err := syncdKeys(data)
+	if err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(data, "tenantsync.db"), keys)
 	if err != nil {
 		return err
 	}

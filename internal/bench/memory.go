@@ -94,7 +94,7 @@ func childMemory(ctx context.Context) error {
 		}
 		var st store.Store
 		if in.Store == "sqlite" {
-			s, err := sqlite.Open(ctx, filepath.Join(in.Dir, "memory.db"), nil)
+			s, err := sqlite.Open(ctx, filepath.Join(in.Dir, "memory.db"), benchKeys())
 			if err != nil {
 				return err
 			}

@@ -112,7 +112,7 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 		budget: transport.NewBudget(0), creds: srv.PartnerApp(), ids: tenantIDs(w),
 		contacts: map[string]map[string]bool{}, mirror: map[string]map[string]bool{},
 		scenario: map[string]int{}, events: map[sync.EventType]int{}, failures: map[string]int{}}
-	s.st, err = sqlite.Open(ctx, filepath.Join(dir, "soak.db"), nil, sqlite.WithClock(s.clock.Now))
+	s.st, err = sqlite.Open(ctx, filepath.Join(dir, "soak.db"), benchKeys(), sqlite.WithClock(s.clock.Now))
 	if err != nil {
 		return err
 	}
@@ -551,7 +551,7 @@ func (s *soak) verifyTruth(ctx context.Context) {
 			}
 		}
 	}
-	rep, err := s.st.VerifyAudit(ctx, account)
+	rep, err := s.st.VerifyAudit(ctx, account, nil)
 	if err != nil {
 		s.fail("verifying the audit chain: %v", err)
 	} else {

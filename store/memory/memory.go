@@ -3,6 +3,7 @@ package memory
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"maps"
 	"slices"
 	"sync"
@@ -15,18 +16,16 @@ import (
 
 // Store is an in-memory store.Store.
 type Store struct {
-	keys  store.KeyProvider
-	clock func() time.Time
+	keys      store.KeyProvider
+	auditKeys store.KeyProvider // keys, or a key of the store's own lifetime when keys is nil
+	clock     func() time.Time
 
 	mu       sync.Mutex
 	accounts map[string]*account
 	closed   bool
 }
 
-var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Tamperer = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 // Option configures a Store.
 type Option func(*Store)
@@ -35,9 +34,16 @@ type Option func(*Store)
 // timestamps, audit entries without At).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
 
-// New returns an empty store sealing secrets with keys.
+// New returns an empty store sealing secrets and keying its audit chain with keys. With nil
+// keys it cannot store secrets, and keys its audit chain with a random key of its own: the
+// log lives no longer than the store, so neither does the key that verifies it.
 func New(keys store.KeyProvider, opts ...Option) *Store {
-	s := &Store{keys: keys, clock: time.Now, accounts: map[string]*account{}}
+	s := &Store{keys: keys, auditKeys: keys, clock: time.Now, accounts: map[string]*account{}}
+	if keys == nil {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key) // crypto/rand does not fail on supported platforms
+		s.auditKeys, _ = store.NewStaticKeys("memory", map[string][]byte{"memory": key})
+	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -55,6 +61,7 @@ type account struct {
 	clients  map[string]tenantsync.Client
 	contacts map[contactKey]tenantsync.Contact
 	audit    []tenantsync.AuditEntry
+	head     store.AuditHead // recorded apart from audit, as the SQL stores record theirs
 	leases   map[string]store.Lease
 }
 

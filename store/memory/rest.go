@@ -143,17 +143,17 @@ func cloneEntry(e tenantsync.AuditEntry) tenantsync.AuditEntry {
 }
 
 // AppendAudit implements store.Audit.
-func (s *Store) AppendAudit(_ context.Context, acct string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
+func (s *Store) AppendAudit(ctx context.Context, acct string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
 	err := s.view("AppendAudit", acct, true, func(a *account) error {
 		if e.At.IsZero() {
 			e.At = s.now()
 		}
-		var prev *tenantsync.AuditEntry
-		if n := len(a.audit); n > 0 {
-			prev = &a.audit[n-1]
+		var err error
+		if e, err = store.ChainAudit(ctx, s.auditKeys, acct, a.head, e); err != nil {
+			return err
 		}
-		e = store.ChainAudit(acct, prev, e)
 		a.audit = append(a.audit, e)
+		a.head = store.AuditHead{Seq: e.Seq, Hash: e.Hash}
 		return nil
 	})
 	if err != nil {
@@ -181,31 +181,27 @@ func (s *Store) ListAudit(_ context.Context, acct string, q store.AuditQuery) ([
 }
 
 // VerifyAudit implements store.Audit.
-func (s *Store) VerifyAudit(_ context.Context, acct string) (store.AuditReport, error) {
-	v := store.AuditVerifier{Account: acct}
+func (s *Store) VerifyAudit(ctx context.Context, acct string, expect *store.AuditHead) (store.AuditVerification, error) {
+	var out store.AuditVerification
 	err := s.view("VerifyAudit", acct, false, func(a *account) error {
+		v, err := store.NewAuditVerifier(acct, s.auditKeys, a.head, expect)
+		if err != nil {
+			return err
+		}
 		for _, e := range a.audit {
-			if !v.Next(e) {
+			if ok, err := v.Next(ctx, e); err != nil {
+				return err
+			} else if !ok {
 				break
 			}
 		}
+		out = v.Finish()
 		return nil
 	})
-	return v.Report(), err
-}
-
-// TamperAudit implements store.Tamperer.
-func (s *Store) TamperAudit(_ context.Context, acct string, seq int64, mutate func(*tenantsync.AuditEntry)) error {
-	const op = "TamperAudit"
-	return s.view(op, acct, false, func(a *account) error {
-		for i := range a.audit {
-			if a.audit[i].Seq == seq {
-				mutate(&a.audit[i])
-				return nil
-			}
-		}
-		return kit.AuditEntryNotFound(op, seq)
-	})
+	if err != nil {
+		return store.AuditVerification{}, err
+	}
+	return out, nil
 }
 
 // Leases

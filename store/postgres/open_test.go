@@ -13,18 +13,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/sqlstoretest"
 	"github.com/tenantsync/tenantsync/store/postgres"
 	"github.com/tenantsync/tenantsync/store/storetest"
 )
 
-// Engines starting together against an empty database migrate it once: the advisory lock
-// makes the others wait and then find the migrations applied.
-func TestConcurrentOpenMigratesOnce(t *testing.T) {
-	t.Parallel()
-	needServer(t)
+// freshSchema returns the name of a schema of the test's own, dropped when it ends.
+func freshSchema(t *testing.T, what string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	fresh := schema + "_open_" + hex.EncodeToString(b[:])
+	fresh := schema + "_" + what + "_" + hex.EncodeToString(b[:])
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -33,6 +32,32 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 			_ = c.Close(ctx)
 		}
 	})
+	return fresh
+}
+
+// A database written before the audit log was keyed keeps verifying after the upgrade, and
+// its unkeyed entries are vouched for by a keyed one.
+func TestOpenKeysExistingAuditLogs(t *testing.T) {
+	t.Parallel()
+	needServer(t)
+	fresh := freshSchema(t, "v1")
+	sqlstoretest.RunKeyingUpgrade(t,
+		func(t *testing.T, logs map[string][]tenantsync.AuditEntry) { postgres.CreateV1(t, dsn, fresh, logs) },
+		func(t *testing.T, keys store.KeyProvider) (store.Store, error) {
+			s, err := postgres.Open(t.Context(), dsn, keys, postgres.WithSchema(fresh), postgres.WithMaxConns(2))
+			if err == nil {
+				t.Cleanup(func() { _ = s.Close() })
+			}
+			return s, err
+		})
+}
+
+// Engines starting together against an empty database migrate it once: the advisory lock
+// makes the others wait and then find the migrations applied.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	t.Parallel()
+	needServer(t)
+	fresh := freshSchema(t, "open")
 	keys := storetest.NewKeys(t)
 	const n = 4
 	var wg sync.WaitGroup
@@ -58,7 +83,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	defer s.Close()
 	var applied int
 	require.NoError(t, s.Pool().QueryRow(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied))
-	assert.Equal(t, 1, applied)
+	assert.Equal(t, 2, applied)
 }
 
 func TestOpenFailsClearly(t *testing.T) {

@@ -25,10 +25,7 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
-var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Tamperer = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 type options struct {
 	clock     func() time.Time
@@ -91,11 +88,12 @@ func Open(ctx context.Context, dsn string, keys store.KeyProvider, opts ...Optio
 		pool.Close()
 		return nil, store.Internal(op, "", err)
 	}
-	if err := sqlstore.Migrate(ctx, c, dialect{}, sub); err != nil {
+	st := sqlstore.New(c, dialect{}, keys, o.clock, o.readCache)
+	if err := sqlstore.Migrate(ctx, c, dialect{}, sub, sqlstore.Upgrades(st)); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Store: sqlstore.New(c, dialect{}, keys, o.clock, o.readCache), pool: pool}, nil
+	return &Store{Store: st, pool: pool}, nil
 }
 
 func unreachable(op string, err error) error {

@@ -32,10 +32,7 @@ type Store struct {
 	path string
 }
 
-var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Tamperer = (*Store)(nil)
-)
+var _ store.Store = (*Store)(nil)
 
 type options struct {
 	clock       func() time.Time
@@ -68,10 +65,22 @@ func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Opti
 	for _, fn := range opts {
 		fn(&o)
 	}
+	// The file holds sealed secrets and the audit log: only its owner may read it. A missing
+	// directory is created for the owner alone; an existing one is left as its owner set it.
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, store.Errorf(tenantsync.ErrInvalidInput, op, "", "choose a path in a writable directory", "create directory of the database: %v", err)
 		}
+	}
+	// Create the file before SQLite does, with mode 0600: SQLite would create it 0644 (less
+	// the umask), and it gives the -wal and -shm files it creates later the database file's
+	// mode. An existing file keeps the mode its owner gave it.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, store.Errorf(tenantsync.ErrInvalidInput, op, "", "check that the path is a writable SQLite file", "open %s: %v", filepath.Base(path), err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, store.Internal(op, "", err)
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)+")")
@@ -96,11 +105,12 @@ func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Opti
 		_ = db.Close()
 		return nil, store.Internal(op, "", err)
 	}
-	if err := sqlstore.Migrate(ctx, conn, dialect{}, sub); err != nil {
+	st := sqlstore.New(conn, dialect{}, keys, o.clock, o.readCache)
+	if err := sqlstore.Migrate(ctx, conn, dialect{}, sub, sqlstore.Upgrades(st)); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{Store: sqlstore.New(conn, dialect{}, keys, o.clock, o.readCache), db: db, path: path}, nil
+	return &Store{Store: st, db: db, path: path}, nil
 }
 
 // Close closes the database.

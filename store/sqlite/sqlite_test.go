@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/sqlstoretest"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/store/storetest"
 )
@@ -25,6 +26,9 @@ func open(t testing.TB, path string, keys store.KeyProvider, opts ...sqlite.Opti
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
+
+// The suite's tamper tests run on this store: they are skipped for a store without the hook.
+var _ storetest.AuditTamperer = (*sqlite.Store)(nil)
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
@@ -55,10 +59,39 @@ func TestOpenCreatesFileAndMigratesOnce(t *testing.T) {
 	defer db.Close()
 	var n int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n))
-	assert.Equal(t, 1, n)
+	assert.Equal(t, 2, n)
 	var mode string
 	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
 	assert.Equal(t, "wal", mode)
+}
+
+// A database written before the audit log was keyed keeps verifying after the upgrade, and
+// its unkeyed entries are vouched for by a keyed one.
+func TestOpenKeysExistingAuditLogs(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "store.db")
+	sqlstoretest.RunKeyingUpgrade(t,
+		func(t *testing.T, logs map[string][]tenantsync.AuditEntry) { sqlite.CreateV1(t, path, logs) },
+		func(t *testing.T, keys store.KeyProvider) (store.Store, error) {
+			s, err := sqlite.Open(t.Context(), path, keys)
+			if err == nil {
+				t.Cleanup(func() { _ = s.Close() })
+			}
+			return s, err
+		})
+}
+
+// The audit log of a file outlives the process, so it is keyed with the KeyProvider the file
+// is opened with, and there is no writing it without one.
+func TestAuditNeedsAKeyProvider(t *testing.T) {
+	t.Parallel()
+	s := open(t, filepath.Join(t.TempDir(), "store.db"), nil)
+	_, err := s.AppendAudit(t.Context(), "acct", tenantsync.AuditEntry{Actor: "alice", Action: "link"})
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	assert.Contains(t, tenantsync.HintOf(err), "KeyProvider")
+	rep, err := s.VerifyAudit(t.Context(), "acct", nil)
+	require.NoError(t, err, "an empty log needs no key")
+	assert.True(t, rep.OK())
 }
 
 func TestOpenRejectsUnusablePath(t *testing.T) {
@@ -135,7 +168,7 @@ func TestWritersFromTwoHandlesShareOneFile(t *testing.T) {
 	}
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
-	rep, err := a.VerifyAudit(ctx, "acct")
+	rep, err := a.VerifyAudit(ctx, "acct", nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "%+v", rep)
 	assert.Equal(t, 40, rep.Entries)

@@ -12,6 +12,10 @@
 //
 // The suite covers account isolation, connections and secret rotation, discovery, linking,
 // transactional apply with cursor compare-and-set, contact-link uniqueness, reviews, sync state,
-// the contact directory, the audit chain (tamper detection needs store.Tamperer), leases with
+// the contact directory, the keyed audit chain with key rotation and expected heads, leases with
 // expiry and takeover, unlink keep versus purge, and concurrent writers. Run it with -race.
+//
+// Tamper detection needs the suite to reach the stored audit log as someone with write access
+// to the database would: a store whose tests implement AuditTamperer (in an export_test.go,
+// so the hook never reaches its users) gets every tampering the suite knows tried on it.
 package storetest

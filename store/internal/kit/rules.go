@@ -252,11 +252,6 @@ func LeaseNotFound(op, tenantID string) error {
 	return store.Errorf(tenantsync.ErrNotFound, op, tenantID, "acquire the lease (again) before syncing the tenant", "no lease on tenant %s", tenantID)
 }
 
-// AuditEntryNotFound is the error for a missing audit entry.
-func AuditEntryNotFound(op string, seq int64) error {
-	return store.Errorf(tenantsync.ErrNotFound, op, "", "list the audit log for the entries it holds", "no audit entry %d", seq)
-}
-
 // CheckLinkTenant validates LinkTenant's arguments.
 func CheckLinkTenant(op, account, tenantID, clientID string) error {
 	if err := store.CheckTenant(op, account, tenantID); err != nil {

@@ -108,10 +108,20 @@ func Rebind(query string) string {
 	return b.String()
 }
 
+// Upgrade is a step of a migration that SQL cannot express (it needs a key, say). It runs
+// right after the migration's SQL, in the same transaction.
+type Upgrade func(ctx context.Context, q Q) error
+
+// Upgrades returns the Upgrade of each migration version that has one.
+func Upgrades(s *Store) map[int64]Upgrade {
+	return map[int64]Upgrade{2: keyAuditLogs(s)}
+}
+
 // Migrate applies the numbered SQL files of migrations ("0001_init.sql", ...) that are not yet
-// recorded in schema_migrations, in order, in one transaction holding the migration lock, so
-// concurrent processes opening the same database migrate it once.
-func Migrate(ctx context.Context, db DB, d Dialect, migrations fs.FS) error {
+// recorded in schema_migrations, in order, each followed by its entry in upgrades, in one
+// transaction holding the migration lock, so concurrent processes opening the same database
+// migrate it once and a crash leaves it as it was.
+func Migrate(ctx context.Context, db DB, d Dialect, migrations fs.FS, upgrades map[int64]Upgrade) error {
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
 		return store.Internal("Migrate", "", err)
@@ -156,6 +166,11 @@ func Migrate(ctx context.Context, db DB, d Dialect, migrations fs.FS) error {
 			}
 			if _, err := q.Exec(ctx, string(body)); err != nil {
 				return store.Internal("Migrate", "", errors.Join(errors.New("migration "+name), err))
+			}
+			if up := upgrades[v]; up != nil {
+				if err := up(ctx, q); err != nil {
+					return err
+				}
 			}
 			if _, err := q.Exec(ctx, d.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), v, name, time.Now().UnixMicro()); err != nil {
 				return err

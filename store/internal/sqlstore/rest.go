@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -137,13 +138,13 @@ func (s *Store) ListContacts(ctx context.Context, acct, clientID string) ([]tena
 
 // Audit
 
-const auditCols = `account, seq, at, actor, action, tenant_id, target, phase, outcome, route, error, detail, prev_hash, hash`
+const auditCols = `account, seq, at, actor, action, tenant_id, target, phase, outcome, route, error, detail, prev_hash, hash, key_id`
 
 func scanEntry(r Row) (tenantsync.AuditEntry, error) {
 	var e tenantsync.AuditEntry
 	var at int64
 	var detail string
-	err := r.Scan(&e.Account, &e.Seq, &at, &e.Actor, &e.Action, &e.TenantID, &e.Target, &e.Phase, &e.Outcome, &e.Route, &e.Error, &detail, &e.PrevHash, &e.Hash)
+	err := r.Scan(&e.Account, &e.Seq, &at, &e.Actor, &e.Action, &e.TenantID, &e.Target, &e.Phase, &e.Outcome, &e.Route, &e.Error, &detail, &e.PrevHash, &e.Hash, &e.KeyID)
 	if err != nil {
 		return e, err
 	}
@@ -163,7 +164,7 @@ func entryArgs(e tenantsync.AuditEntry) []any {
 		b, _ := json.Marshal(e.Detail)
 		detail = string(b)
 	}
-	return []any{e.Account, e.Seq, micros(e.At), e.Actor, e.Action, e.TenantID, e.Target, e.Phase, e.Outcome, e.Route, e.Error, detail, e.PrevHash, e.Hash}
+	return []any{e.Account, e.Seq, micros(e.At), e.Actor, e.Action, e.TenantID, e.Target, e.Phase, e.Outcome, e.Route, e.Error, detail, e.PrevHash, e.Hash, e.KeyID}
 }
 
 // AppendAudit implements store.Audit.
@@ -176,29 +177,47 @@ func (s *Store) AppendAudit(ctx context.Context, acct string, e tenantsync.Audit
 		e.At = s.now()
 	}
 	var out tenantsync.AuditEntry
-	err := s.write(ctx, op, e.TenantID, func(q bq) error {
-		// One appender per account at a time, or two would chain to the same predecessor.
-		if err := s.d.LockAccount(ctx, q.q, acct, "audit"); err != nil {
-			return err
-		}
-		var prev *tenantsync.AuditEntry
-		var head tenantsync.AuditEntry
-		err := q.QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE account = ?`, acct).Scan(&head.Seq, &head.Hash)
-		switch {
-		case err == nil:
-			prev = &head
-		case !notFound(err):
-			return err
-		}
-		out = store.ChainAudit(acct, prev, e)
-		if _, err := q.Exec(ctx, `INSERT INTO audit (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, entryArgs(out)...); err != nil {
-			return err
-		}
-		_, err = q.Exec(ctx, `INSERT INTO audit_heads (account, seq, hash) VALUES (?, ?, ?)
-			ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, acct, out.Seq, out.Hash)
+	err := s.write(ctx, op, e.TenantID, func(q bq) (err error) {
+		out, err = s.appendAudit(ctx, q, acct, e)
 		return err
 	})
 	return out, err
+}
+
+// appendAudit chains e to the account's recorded head and stores both.
+func (s *Store) appendAudit(ctx context.Context, q bq, acct string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
+	// One appender per account at a time, or two would chain to the same predecessor.
+	if err := s.d.LockAccount(ctx, q.q, acct, "audit"); err != nil {
+		return e, err
+	}
+	head, err := auditHead(ctx, q, acct)
+	if err != nil {
+		return e, err
+	}
+	out, err := store.ChainAudit(ctx, s.keys, acct, head, e)
+	if err != nil {
+		return e, err
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO audit (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, entryArgs(out)...); err != nil {
+		return e, err
+	}
+	return out, setAuditHead(ctx, q, acct, store.AuditHead{Seq: out.Seq, Hash: out.Hash})
+}
+
+// auditHead reads the account's recorded head, the zero head when it has none.
+func auditHead(ctx context.Context, q bq, acct string) (store.AuditHead, error) {
+	var h store.AuditHead
+	err := q.QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE account = ?`, acct).Scan(&h.Seq, &h.Hash)
+	if notFound(err) {
+		return store.AuditHead{}, nil
+	}
+	return h, err
+}
+
+func setAuditHead(ctx context.Context, q bq, acct string, h store.AuditHead) error {
+	_, err := q.Exec(ctx, `INSERT INTO audit_heads (account, seq, hash) VALUES (?, ?, ?)
+		ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, acct, h.Seq, h.Hash)
+	return err
 }
 
 // ListAudit implements store.Audit.
@@ -227,17 +246,21 @@ func (s *Store) ListAudit(ctx context.Context, acct string, aq store.AuditQuery)
 }
 
 // VerifyAudit implements store.Audit.
-func (s *Store) VerifyAudit(ctx context.Context, acct string) (store.AuditReport, error) {
+func (s *Store) VerifyAudit(ctx context.Context, acct string, expect *store.AuditHead) (store.AuditVerification, error) {
 	const op = "VerifyAudit"
-	if err := store.CheckAccount(op, acct); err != nil {
-		return store.AuditReport{}, err
+	if _, err := store.NewAuditVerifier(acct, s.keys, store.AuditHead{}, expect); err != nil {
+		return store.AuditVerification{}, err // bad arguments, before any reading
 	}
-	var rep store.AuditReport
+	var out store.AuditVerification
 	err := s.read(ctx, op, "", func(q bq) error {
-		var headSeq int64
-		var headHash string
-		err := q.QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE account = ?`, acct).Scan(&headSeq, &headHash)
-		if err != nil && !notFound(err) {
+		// One snapshot for the head and the entries, so a concurrent append is seen in both
+		// or neither.
+		head, err := auditHead(ctx, q, acct)
+		if err != nil {
+			return err
+		}
+		v, err := store.NewAuditVerifier(acct, s.keys, head, expect)
+		if err != nil {
 			return err
 		}
 		rows, err := q.Query(ctx, `SELECT `+auditCols+` FROM audit WHERE account = ? ORDER BY seq`, acct)
@@ -245,49 +268,103 @@ func (s *Store) VerifyAudit(ctx context.Context, acct string) (store.AuditReport
 			return err
 		}
 		defer rows.Close()
-		v := store.AuditVerifier{Account: acct}
-		var last tenantsync.AuditEntry
 		for rows.Next() {
 			e, err := scanEntry(rows)
 			if err != nil {
 				return err
 			}
-			if !v.Next(e) {
+			if ok, err := v.Next(ctx, e); err != nil {
+				return err
+			} else if !ok {
 				break
 			}
-			last = e
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rep = v.Report()
-		// The head records the last entry appended, so entries cut off the end are noticed too.
-		if rep.OK() && (last.Seq != headSeq || last.Hash != headHash) {
-			rep.FirstBroken = last.Seq + 1
-			rep.Reason = "entries after the last one found are missing"
-		}
+		out = v.Finish()
 		return nil
 	})
-	return rep, err
+	if err != nil {
+		return store.AuditVerification{}, err
+	}
+	return out, nil
 }
 
-// TamperAudit implements store.Tamperer.
-func (s *Store) TamperAudit(ctx context.Context, acct string, seq int64, mutate func(*tenantsync.AuditEntry)) error {
-	const op = "TamperAudit"
-	return s.write(ctx, op, "", func(q bq) error {
-		e, err := scanEntry(q.QueryRow(ctx, `SELECT `+auditCols+` FROM audit WHERE account = ? AND seq = ?`, acct, seq))
-		if notFound(err) {
-			return kit.AuditEntryNotFound(op, seq)
-		}
-		if err != nil {
+// RawAudit returns an account's stored audit rows and recorded head as they are, for tests
+// that tamper with them.
+func RawAudit(ctx context.Context, s *Store, acct string) ([]tenantsync.AuditEntry, store.AuditHead, error) {
+	var entries []tenantsync.AuditEntry
+	var head store.AuditHead
+	err := s.read(ctx, "RawAudit", "", func(q bq) (err error) {
+		if head, err = auditHead(ctx, q, acct); err != nil {
 			return err
 		}
-		mutate(&e)
-		args := entryArgs(e)
-		_, err = q.Exec(ctx, `UPDATE audit SET at = ?, actor = ?, action = ?, tenant_id = ?, target = ?, phase = ?, outcome = ?, route = ?,
-			error = ?, detail = ?, prev_hash = ?, hash = ? WHERE account = ? AND seq = ?`, append(args[2:], acct, seq)...)
+		entries, err = scanAll(ctx, q, scanEntry, `SELECT `+auditCols+` FROM audit WHERE account = ? ORDER BY seq`, acct)
 		return err
 	})
+	return entries, head, err
+}
+
+// SetRawAudit replaces an account's stored audit rows and recorded head with these, written as
+// they are, as someone with write access to the database could; for tests that prove
+// VerifyAudit notices. A zero head removes the recorded head.
+func SetRawAudit(ctx context.Context, s *Store, acct string, entries []tenantsync.AuditEntry, head store.AuditHead) error {
+	return s.write(ctx, "SetRawAudit", "", func(q bq) error {
+		if _, err := q.Exec(ctx, `DELETE FROM audit WHERE account = ?`, acct); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `DELETE FROM audit_heads WHERE account = ?`, acct); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if _, err := q.Exec(ctx, `INSERT INTO audit (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, entryArgs(e)...); err != nil {
+				return err
+			}
+		}
+		if head.IsZero() {
+			return nil
+		}
+		return setAuditHead(ctx, q, acct, head)
+	})
+}
+
+// keyAuditLogs is the upgrade of migration 2, which adds the key ID to audit entries: it
+// appends a keyed entry to every account's existing log, chained to the unkeyed entries
+// before it. That entry vouches for them under the key, so from then on a verification
+// accepts unkeyed entries only as a prefix that a keyed entry follows; a log rewritten
+// without the key as unkeyed entries throughout fails.
+//
+// It runs once, in the migration's transaction, so the chain it vouches for is the chain as
+// the upgrade found it; a database written to by someone without the key before the upgrade
+// is not made trustworthy by it.
+func keyAuditLogs(s *Store) Upgrade {
+	return func(ctx context.Context, q Q) error {
+		b := bq{q, s}
+		type legacy struct {
+			account string
+			seq     int64
+		}
+		logs, err := scanAll(ctx, b, func(r Row) (l legacy, err error) {
+			return l, r.Scan(&l.account, &l.seq)
+		}, `SELECT account, seq FROM audit_heads ORDER BY account`)
+		if err != nil || len(logs) == 0 {
+			return err
+		}
+		if s.keys == nil {
+			return store.Invalid("Open", "open the store with its KeyProvider: upgrading the database keys the existing audit logs with it",
+				"%d accounts have an audit log to key and no key provider was given", len(logs))
+		}
+		now := s.now()
+		for _, l := range logs {
+			_, err = s.appendAudit(ctx, b, l.account, tenantsync.AuditEntry{At: now, Actor: "tenantsync", Action: "key_audit_log",
+				Phase: "result", Outcome: "succeeded", Detail: map[string]string{"unkeyed_entries": strconv.FormatInt(l.seq, 10)}})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // Leases

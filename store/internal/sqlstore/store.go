@@ -27,8 +27,6 @@ type Store struct {
 // tenant, or many small ones, at roughly a kilobyte an item.
 const DefaultReadCache = 50000
 
-var _ store.Tamperer = (*Store)(nil)
-
 // New returns a store over db. clock stamps times the caller does not pass; readCache is how
 // many decoded mirror items ReadKind keeps to skip decoding unchanged items (0 for none).
 func New(db DB, d Dialect, keys store.KeyProvider, clock func() time.Time, readCache int) *Store {

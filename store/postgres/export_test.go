@@ -1,0 +1,42 @@
+package postgres
+
+import (
+	"context"
+	"io/fs"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/sqlstore"
+	"github.com/tenantsync/tenantsync/store/internal/sqlstoretest"
+)
+
+// RawAudit and SetRawAudit implement storetest.AuditTamperer for this package's tests only:
+// they reach the audit tables as someone with write access to the database would, so the
+// conformance suite can prove VerifyAudit notices what they do.
+
+func (s *Store) RawAudit(ctx context.Context, acct string) ([]tenantsync.AuditEntry, store.AuditHead, error) {
+	return sqlstore.RawAudit(ctx, s.Store, acct)
+}
+
+func (s *Store) SetRawAudit(ctx context.Context, acct string, entries []tenantsync.AuditEntry, head store.AuditHead) error {
+	return sqlstore.SetRawAudit(ctx, s.Store, acct, entries, head)
+}
+
+// CreateV1 creates the named schema in the database dsn names and fills it as version 1 of
+// the store's schema left it, holding logs.
+func CreateV1(t *testing.T, dsn, schema string, logs map[string][]tenantsync.AuditEntry) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	require.NoError(t, createSchema(t.Context(), cfg.ConnConfig.Copy(), schema))
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	require.NoError(t, err)
+	sqlstoretest.CreateV1(t, &conn{pool: pool}, dialect{}, sub, logs)
+}

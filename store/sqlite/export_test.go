@@ -1,0 +1,37 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/sqlstore"
+	"github.com/tenantsync/tenantsync/store/internal/sqlstoretest"
+)
+
+// RawAudit and SetRawAudit implement storetest.AuditTamperer for this package's tests only:
+// they reach the audit tables as someone with write access to the database would, so the
+// conformance suite can prove VerifyAudit notices what they do.
+
+func (s *Store) RawAudit(ctx context.Context, acct string) ([]tenantsync.AuditEntry, store.AuditHead, error) {
+	return sqlstore.RawAudit(ctx, s.Store, acct)
+}
+
+func (s *Store) SetRawAudit(ctx context.Context, acct string, entries []tenantsync.AuditEntry, head store.AuditHead) error {
+	return sqlstore.SetRawAudit(ctx, s.Store, acct, entries, head)
+}
+
+// CreateV1 creates the database at path as version 1 of the schema left it, holding logs.
+func CreateV1(t *testing.T, path string, logs map[string][]tenantsync.AuditEntry) {
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	require.NoError(t, err)
+	sqlstoretest.CreateV1(t, &conn{db: db}, dialect{}, sub, logs)
+}
