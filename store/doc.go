@@ -22,7 +22,7 @@
 //     the cursor the caller read, so a crash or a concurrent writer never leaves them apart.
 //     Commit extends that to a tenant's whole sync outcome.
 //   - Secrets are sealed with AES-256-GCM under a KeyProvider's key, the key ID stored beside
-//     the ciphertext; the plaintext never reaches storage, and Secret formats as [redacted].
+//     the ciphertext; the plaintext never reaches storage, and Secret formats as [REDACTED].
 //   - The audit log is append-only and hash-chained per account; VerifyAudit names the first
 //     entry that does not verify.
 //   - A tenant's lease has one holder at a time; an expired lease can be taken over.

@@ -44,8 +44,10 @@
 //     cut short; a connection lost mid-body fails with ErrUnavailable.
 //   - Tokens never leave the configured origin: other hosts, redirects to them and
 //     non-https URLs get no Authorization header, and Allowed refuses such links.
-//   - Errors are *tenantsync.Error values built from redacted text (Redact); Secret keeps
-//     credentials out of %v, %+v, %#v, JSON and slog output.
+//   - Errors are *tenantsync.Error values built from redacted text (Redact). Credentials are
+//     held as Secret (tenantsync.Secret) wherever they live, configurations, token caches and
+//     the refresh-token chain alike, so printing a Config, a Client or a token source with any
+//     fmt verb, slog or encoding/json shows [REDACTED], never a secret or a token.
 //
 // The Entra ID token sources are ClientCredentials (app-only tokens per customer tenant via
 // MSAL for Go) and RefreshTokenSource (the Secure Application Model's stored partner refresh

@@ -148,7 +148,7 @@ func (f *fakeEntra) config() transport.EntraConfig {
 		AuthorityHost: f.srv.URL,
 		TenantID:      homeTenant,
 		ClientID:      clientID,
-		Secret:        clientSecret,
+		Secret:        tenantsync.NewSecret(clientSecret),
 		Scope:         "https://graph.microsoft.com/.default",
 		HTTPClient:    f.srv.Client(),
 	}
@@ -241,7 +241,7 @@ func TestClientCredentialsWrongSecretAndClientID(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	cfg := fe.config()
-	cfg.Secret = "wrong-secret-value"
+	cfg.Secret = tenantsync.NewSecret("wrong-secret-value")
 	cc, err := transport.NewClientCredentials(cfg)
 	require.NoError(t, err)
 	_, err = cc.Token(t.Context(), "")
@@ -260,7 +260,7 @@ func TestClientCredentialsWrongSecretAndClientID(t *testing.T) {
 
 func TestEntraConfigValidation(t *testing.T) {
 	t.Parallel()
-	good := transport.EntraConfig{TenantID: homeTenant, ClientID: clientID, Secret: clientSecret, Scope: "https://graph.microsoft.com/.default"}
+	good := transport.EntraConfig{TenantID: homeTenant, ClientID: clientID, Secret: tenantsync.NewSecret(clientSecret), Scope: "https://graph.microsoft.com/.default"}
 	tests := []struct {
 		name string
 		mod  func(*transport.EntraConfig)
@@ -272,7 +272,7 @@ func TestEntraConfigValidation(t *testing.T) {
 		{"bad tenant", func(c *transport.EntraConfig) { c.TenantID = "a/b" }, "malformed"},
 		{"no client", func(c *transport.EntraConfig) { c.ClientID = " " }, "client ID is empty"},
 		{"no scope", func(c *transport.EntraConfig) { c.Scope = "" }, "scope is empty"},
-		{"no credential", func(c *transport.EntraConfig) { c.Secret = "" }, "neither a client secret"},
+		{"no credential", func(c *transport.EntraConfig) { c.Secret = tenantsync.Secret{} }, "neither a client secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,14 +284,14 @@ func TestEntraConfigValidation(t *testing.T) {
 			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotEmpty(t, tenantsync.HintOf(err))
-			_, err = transport.NewRefreshTokenSource(cfg, "rt", nil)
+			_, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt"), nil)
 			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 		})
 	}
 	cc, err := transport.NewClientCredentials(good)
 	require.NoError(t, err, "the public cloud is the default authority")
 	assert.NotNil(t, cc)
-	_, err = transport.NewRefreshTokenSource(good, "", nil)
+	_, err = transport.NewRefreshTokenSource(good, tenantsync.NewSecret(""), nil)
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
 
@@ -308,6 +308,15 @@ func (r *rotations) store(_ context.Context, rt transport.Secret) error {
 	return nil
 }
 
+// reveal returns the plaintexts, for comparisons: Secrets compare only with Equal.
+func reveal(secrets []transport.Secret) []string {
+	out := make([]string, len(secrets))
+	for i, s := range secrets {
+		out[i] = s.Reveal()
+	}
+	return out
+}
+
 func (r *rotations) all() []transport.Secret {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -318,13 +327,13 @@ func TestRefreshTokenRotation(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	var rotated rotations
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", rotated.store)
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
 	require.NoError(t, err)
 
 	tok, err := rs.Token(t.Context(), "customer-a")
 	require.NoError(t, err)
 	assert.Equal(t, "at-customer-a-1", tok.AccessToken)
-	assert.Equal(t, transport.Secret("rt-1"), rs.RefreshToken())
+	assert.Equal(t, "rt-1", rs.RefreshToken().Reveal())
 
 	tok, err = rs.Token(t.Context(), "customer-a")
 	require.NoError(t, err)
@@ -340,10 +349,10 @@ func TestRefreshTokenRotation(t *testing.T) {
 	}
 	wg.Wait()
 	assert.False(t, fe.overlap.Load(), "redemptions are serialised")
-	assert.Equal(t, transport.Secret("rt-9"), rs.RefreshToken())
+	assert.Equal(t, "rt-9", rs.RefreshToken().Reveal())
 	stored := rotated.all()
 	require.Len(t, stored, 9)
-	assert.Equal(t, transport.Secret("rt-9"), stored[8], "every rotation is persisted")
+	assert.Equal(t, "rt-9", stored[8].Reveal(), "every rotation is persisted")
 
 	home, err := rs.Token(t.Context(), "")
 	require.NoError(t, err)
@@ -364,7 +373,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 func TestRefreshTokenRevoked(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-stale-value", nil)
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-stale-value"), nil)
 	require.NoError(t, err)
 	_, err = rs.Token(t.Context(), "customer-a")
 	require.Error(t, err)
@@ -385,7 +394,7 @@ func TestRefreshTokenPersistFailure(t *testing.T) {
 	fail.Store(true)
 	var mu sync.Mutex
 	var stored []transport.Secret
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", func(_ context.Context, rt transport.Secret) error {
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), func(_ context.Context, rt transport.Secret) error {
 		if fail.Load() {
 			return errors.New("database is locked")
 		}
@@ -399,7 +408,7 @@ func TestRefreshTokenPersistFailure(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	assert.Contains(t, tenantsync.HintOf(err), "could not be saved")
-	assert.Equal(t, transport.Secret("rt-1"), rs.RefreshToken(), "the rotated token is kept in memory")
+	assert.Equal(t, "rt-1", rs.RefreshToken().Reveal(), "the rotated token is kept in memory")
 
 	_, err = rs.Token(t.Context(), "customer-a")
 	require.Error(t, err, "still failing to persist")
@@ -410,13 +419,13 @@ func TestRefreshTokenPersistFailure(t *testing.T) {
 	assert.NotEmpty(t, tok.AccessToken)
 	mu.Lock()
 	defer mu.Unlock()
-	assert.Equal(t, []transport.Secret{"rt-1", "rt-2"}, stored, "the pending token is persisted before the next redemption")
+	assert.Equal(t, []string{"rt-1", "rt-2"}, reveal(stored), "the pending token is persisted before the next redemption")
 }
 
 func TestTokenWaitHonoursContext(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", nil)
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -545,7 +554,7 @@ func TestInvalidateDuringAcquisition(t *testing.T) {
 	fe := newFakeEntra(t)
 	hold := make(chan struct{})
 	fe.hold, fe.arrived = hold, make(chan struct{})
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", nil)
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
 	require.NoError(t, err)
 
 	first := make(chan string, 1)
@@ -577,7 +586,7 @@ func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	var rotated rotations
-	pc, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", rotated.store)
+	pc, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
 	require.NoError(t, err)
 	graph, err := pc.ForScope("https://graph.microsoft.com/.default")
 	require.NoError(t, err)
@@ -596,7 +605,7 @@ func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Equal(t, pc.RefreshToken(), graph.RefreshToken())
-	assert.Equal(t, transport.Secret("rt-8"), graph.RefreshToken())
+	assert.Equal(t, pc.RefreshToken().Reveal(), graph.RefreshToken().Reveal())
+	assert.Equal(t, "rt-8", graph.RefreshToken().Reveal())
 	assert.Len(t, rotated.all(), 8)
 }

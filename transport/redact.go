@@ -3,9 +3,11 @@ package transport
 import (
 	"regexp"
 	"strings"
+
+	"github.com/tenantsync/tenantsync"
 )
 
-const redacted = "[REDACTED]"
+const redacted = tenantsync.Redacted
 
 // redactions are applied in order. Keys are matched without a leading word boundary where a
 // secret could otherwise slip through glued to preceding text ("xBearer abc").
