@@ -199,6 +199,10 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	return parseRetryAfter(v, now)
 }
 
-// Redact removes bearer tokens, client secrets, refresh tokens, passwords and signed query
-// parameters from s, for errors and logs.
+// Redact removes credentials from s, for errors and logs: bearer and basic authorization, JWTs,
+// Entra ID refresh tokens (0.A…, 1.A…) and client secrets (…8Q~…) wherever they appear,
+// cookies, API keys, passwords, signed query parameters and authorization codes, and the value
+// of any secret-named key (client_secret, refresh_token, secret, …) in JSON (double or single
+// quoted, or escaped inside a JSON string), form bodies (URL-encoded once or twice), headers,
+// YAML and prose.
 func Redact(s string) string { return redact(s) }
