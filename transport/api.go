@@ -153,6 +153,7 @@ const (
 	tenantKey ctxKey = iota
 	idempotentKey
 	finalKey
+	bodyKey // the request carries a body: no redirect to another origin
 )
 
 // NoRetries as Config.MaxRetries sends every request once: zero already means "the default",

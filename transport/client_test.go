@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -814,6 +815,54 @@ func TestRedirectToOtherHostDropsToken(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "final", readAll(t, resp))
 	assert.Contains(t, originAuth.Load(), testToken, "a same-origin redirect keeps the token")
+}
+
+// TestRedirectOfABodyToOtherHostIsRefused: net/http resends a body on a 307 or 308 (and turns
+// a POST into a GET on a 302), so a redirect of a request carrying data to another origin is an
+// error, and the other host receives nothing; on the same origin it is followed.
+func TestRedirectOfABodyToOtherHostIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			t.Parallel()
+			var reached atomic.Int64
+			other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached.Add(1)
+			}))
+			t.Cleanup(other.Close)
+			var sameOrigin atomic.Value
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/api/away":
+					http.Redirect(w, r, other.URL+"/landing", status)
+				case "/api/here":
+					http.Redirect(w, r, "/api/final", status)
+				case "/api/final":
+					b, _ := io.ReadAll(r.Body)
+					sameOrigin.Store(r.Method + " " + string(b))
+				}
+			}, func(c *transport.Config) { c.Tokens = &tokens{} })
+
+			for _, method := range []string{http.MethodPost, http.MethodPatch, http.MethodPut} {
+				req, err := http.NewRequestWithContext(transport.Idempotent(t.Context()), method, f.srv.URL+"/api/away",
+					strings.NewReader(`{"passwordProfile":{"password":"Xy7#pq!Lm2"}}`))
+				require.NoError(t, err)
+				_, err = f.client.Do(req)
+				require.Error(t, err, method)
+				assert.ErrorIs(t, err, tenantsync.ErrHostNotAllowed, method)
+				assert.Contains(t, tenantsync.HintOf(err), "base URL", method)
+			}
+			assert.Zero(t, reached.Load(), "the other host received a request")
+
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.srv.URL+"/api/here", strings.NewReader("data"))
+			require.NoError(t, err)
+			resp, err := f.client.Do(req)
+			require.NoError(t, err, "a same-origin redirect of a body is followed")
+			_ = readAll(t, resp)
+			assert.NotEmpty(t, sameOrigin.Load())
+		})
+	}
 }
 
 func TestRedirectLimitsAndDowngrade(t *testing.T) {

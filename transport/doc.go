@@ -43,7 +43,10 @@
 //   - A response body longer than MaxBodyBytes fails with ErrLimitExceeded rather than being
 //     cut short; a connection lost mid-body fails with ErrUnavailable.
 //   - Tokens never leave the configured origin: other hosts, redirects to them and
-//     non-https URLs get no Authorization header, and Allowed refuses such links.
+//     non-https URLs get no Authorization header, and Allowed refuses such links. A request
+//     with a body is never redirected to another origin (ErrHostNotAllowed, since net/http
+//     would send the body again), and neither is a token request of ClientCredentials or
+//     RefreshTokenSource, which carries the client secret or the refresh token.
 //   - Errors are *tenantsync.Error values built from redacted text (Redact). Credentials are
 //     held as Secret (tenantsync.Secret) wherever they live, configurations, token caches and
 //     the refresh-token chain alike, so printing a Config, a Client or a token source with any

@@ -98,6 +98,7 @@ func (cfg *EntraConfig) validate(op string) (*url.URL, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: defaultTransport()}
 	}
+	cfg.HTTPClient = noCrossOriginRedirects(cfg.HTTPClient, cfg.Service)
 	return u, nil
 }
 

@@ -43,6 +43,10 @@ type fakeEntra struct {
 	// hold, when set, stops the next token request until it is closed; arrived reports it.
 	hold    chan struct{}
 	arrived chan struct{}
+	// redirectTo and redirectStatus, when set, answer every token request with a redirect to
+	// the same path on redirectTo.
+	redirectTo     string
+	redirectStatus int
 }
 
 type entraFailure struct {
@@ -60,6 +64,9 @@ func newFakeEntra(t *testing.T) *fakeEntra {
 }
 
 func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
+	// A redirect target on the fake's own origin: the same endpoints under /moved.
+	path, moved := strings.CutPrefix(r.URL.Path, "/moved")
+	r.URL.Path = path
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	tenant := parts[0]
 	w.Header().Set("Content-Type", "application/json")
@@ -72,6 +79,13 @@ func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 			"issuer":                 base + "/v2.0",
 		})
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
+		f.mu.Lock()
+		to, status := f.redirectTo, f.redirectStatus
+		f.mu.Unlock()
+		if status != 0 && !moved {
+			http.Redirect(w, r, to+r.URL.Path, status)
+			return
+		}
 		if f.inFlight.Add(1) > 1 && r.PostFormValue("grant_type") == "refresh_token" {
 			f.overlap.Store(true)
 		}
@@ -608,4 +622,61 @@ func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 	assert.Equal(t, pc.RefreshToken().Reveal(), graph.RefreshToken().Reveal())
 	assert.Equal(t, "rt-8", graph.RefreshToken().Reveal())
 	assert.Len(t, rotated.all(), 8)
+}
+
+// TestTokenRequestsRefuseCrossOriginRedirects: a token request carries the client secret and,
+// for the refresh-token flow, the refresh token in its body; net/http resends the body on a
+// 307 or 308 and follows a 302 as a GET. A token endpoint redirecting elsewhere must get an
+// error, and the other host no request at all.
+func TestTokenRequestsRefuseCrossOriginRedirects(t *testing.T) {
+	t.Parallel()
+	flows := map[string]func(t *testing.T, cfg transport.EntraConfig) error{
+		"client credentials (MSAL)": func(t *testing.T, cfg transport.EntraConfig) error {
+			cc, err := transport.NewClientCredentials(cfg)
+			require.NoError(t, err)
+			_, err = cc.Token(t.Context(), "customer-a")
+			return err
+		},
+		"refresh token": func(t *testing.T, cfg transport.EntraConfig) error {
+			rs, err := transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt-0"), nil)
+			require.NoError(t, err)
+			_, err = rs.Token(t.Context(), "customer-a")
+			return err
+		},
+	}
+	for name, flow := range flows {
+		for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+			http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+			t.Run(fmt.Sprintf("%s %d", name, status), func(t *testing.T) {
+				t.Parallel()
+				var reached atomic.Int64
+				other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					reached.Add(1)
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = fmt.Fprint(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"stolen","refresh_token":"stolen"}`)
+				}))
+				t.Cleanup(other.Close)
+				fe := newFakeEntra(t)
+				fe.redirectTo, fe.redirectStatus = other.URL, status
+
+				err := flow(t, fe.config()) // fe's client trusts other too: httptest shares one certificate
+				require.Error(t, err)
+				assert.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
+				assert.Contains(t, tenantsync.HintOf(err), "authority host")
+				assert.Zero(t, reached.Load(), "the other host received a request")
+				assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), clientSecret)
+			})
+		}
+	}
+}
+
+func TestTokenRequestsFollowSameOriginRedirects(t *testing.T) {
+	t.Parallel()
+	fe := newFakeEntra(t)
+	fe.redirectTo, fe.redirectStatus = fe.srv.URL+"/moved", http.StatusTemporaryRedirect
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
+	require.NoError(t, err)
+	tok, err := rs.Token(t.Context(), "customer-a")
+	require.NoError(t, err, "a redirect on the token endpoint's own origin is followed")
+	assert.Equal(t, "at-customer-a-1", tok.AccessToken)
 }
