@@ -418,17 +418,6 @@ func safeURL(u *url.URL) string {
 	return Redact(v.String())
 }
 
-// requestID finds the service's request ID among the headers Graph, Partner Center and
-// Azure front ends use.
-func requestID(h http.Header) string {
-	for _, k := range []string{"request-id", "Ms-Requestid", "X-Ms-Request-Id", "client-request-id", "X-Ms-Correlation-Request-Id"} {
-		if v := h.Get(k); v != "" {
-			return Redact(v)
-		}
-	}
-	return ""
-}
-
 func isAttemptTimeout(parent context.Context, err error) bool {
 	if parent.Err() != nil {
 		return false

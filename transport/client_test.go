@@ -249,33 +249,30 @@ func TestExhaustedRetriesReturnLastResponse(t *testing.T) {
 	assert.False(t, f.attempts[2].Retry)
 }
 
-func TestRetryAfterAboveMaxFailsAtOnce(t *testing.T) {
+// TestRetryAfterAboveMaxReturnsAtOnce: a wait longer than MaxRetryAfter is not taken, and the
+// answer comes back whole, headers and body, for the service client to decode: an error built
+// from the headers would lose the service's code, message and request ID.
+func TestRetryAfterAboveMaxReturnsAtOnce(t *testing.T) {
 	t.Parallel()
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			t.Parallel()
+			body := `{"error":{"code":"TooManyRequests","message":"Please retry again later.","innerError":{"request-id":"req-42"}}}`
 			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", "3600")
 				w.Header().Set("request-id", "req-42")
 				w.WriteHeader(status)
+				_, _ = io.WriteString(w, body)
 			}, func(c *transport.Config) { c.MaxRetryAfter = time.Minute })
 			resp, err := f.get(t, transport.WithTenant(t.Context(), "fabrikam"), "/api/x")
-			require.Error(t, err)
-			assert.Nil(t, resp)
-			want := tenantsync.ErrThrottled
-			if status != http.StatusTooManyRequests {
-				want = tenantsync.ErrUnavailable
-			}
-			assert.ErrorIs(t, err, want)
-			d, ok := tenantsync.Details(err)
-			require.True(t, ok)
-			assert.Equal(t, time.Hour, d.RetryAfter)
-			assert.Equal(t, status, d.Status)
-			assert.Equal(t, "req-42", d.RequestID)
-			assert.Equal(t, "fabrikam", d.Tenant)
-			assert.Equal(t, "test", d.Service)
-			assert.Contains(t, d.Hint, "1h0m0s")
-			assert.Equal(t, int64(1), f.hits.Load())
+			require.NoError(t, err)
+			assert.Equal(t, status, resp.StatusCode)
+			assert.Equal(t, "3600", resp.Header.Get("Retry-After"))
+			assert.Equal(t, "req-42", resp.Header.Get("request-id"))
+			assert.Equal(t, body, readAll(t, resp), "the service's error body is intact")
+			assert.Equal(t, int64(1), f.hits.Load(), "not retried")
+			require.Len(t, f.attempts, 1)
+			assert.False(t, f.attempts[0].Retry)
 		})
 	}
 }

@@ -29,8 +29,9 @@
 //   - Retries: 429, 500, 502, 503, 504, dropped or refused connections and attempt timeouts
 //     are retried up to MaxRetries, waiting the server's Retry-After (seconds, fractional
 //     seconds rounded up, or an HTTP date) or exponential backoff with full jitter. A
-//     Retry-After above MaxRetryAfter fails at once with ErrThrottled and the wait in
-//     Details().RetryAfter. Requests with side effects (POST, PATCH) are retried only after a
+//     Retry-After above MaxRetryAfter is not waited for: the response comes back at once, as
+//     after the last retry, so the service client reports the service's own code, message and
+//     request ID with ErrThrottled and the wait (cipp, graph and partnercenter do). Requests with side effects (POST, PATCH) are retried only after a
 //     429 (refused unprocessed) unless marked Idempotent. A 401 from the configured origin
 //     invalidates the token and is retried once with a fresh one. MaxRetries: NoRetries sends
 //     every request once; FinalWhen lets a caller say which retryable answers are definite
