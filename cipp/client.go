@@ -38,8 +38,8 @@ type Config struct {
 	Secret Secret
 }
 
-// Secret holds a credential. It prints as "[redacted]" through fmt, JSON and slog, so a Config
-// can be logged; convert a string with cipp.Secret(s).
+// Secret holds a credential. It prints as "[REDACTED]" through fmt, JSON and slog, so a Config
+// can be logged; build one with tenantsync.NewSecret(s).
 type Secret = transport.Secret
 
 // Option configures a Client.
@@ -216,7 +216,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 			return nil, configError(fmt.Sprintf("Config.ClientID %q is not an application ID", cfg.ClientID),
 				"set it to the API client's Client ID (a GUID) from CIPP → Integrations → CIPP-API")
 		}
-		if cfg.Secret == "" {
+		if cfg.Secret.IsZero() {
 			return nil, configError("Config.Secret is empty",
 				"set it to the API client's secret, shown once when the client was created in CIPP → Integrations → CIPP-API (create a new secret there if it was lost)")
 		}

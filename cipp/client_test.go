@@ -28,7 +28,7 @@ const (
 
 func TestNewClientValidatesConfig(t *testing.T) {
 	t.Parallel()
-	ok := Config{BaseURL: "https://cipp-abc12.azurewebsites.net", TenantID: goodTenant, ClientID: goodClient, Secret: theSecret}
+	ok := Config{BaseURL: "https://cipp-abc12.azurewebsites.net", TenantID: goodTenant, ClientID: goodClient, Secret: tenantsync.NewSecret(theSecret)}
 	with := func(f func(*Config)) Config { c := ok; f(&c); return c }
 	tests := []struct {
 		name string
@@ -46,7 +46,7 @@ func TestNewClientValidatesConfig(t *testing.T) {
 		{"static web app", with(func(c *Config) { c.BaseURL = "https://purple-sea-0a1b2c.azurestaticapps.net" }), nil, "Static Web App", "not the CIPP UI URL"},
 		{"tenant not a GUID", with(func(c *Config) { c.TenantID = "contoso.onmicrosoft.com" }), nil, "not a tenant ID", "partner tenant"},
 		{"client not a GUID", with(func(c *Config) { c.ClientID = "cipp-api" }), nil, "not an application ID", "Client ID"},
-		{"no secret", with(func(c *Config) { c.Secret = "" }), nil, "Secret is empty", "create a new secret"},
+		{"no secret", with(func(c *Config) { c.Secret = tenantsync.Secret{} }), nil, "Secret is empty", "create a new secret"},
 		{"nil HTTP client", ok, []Option{WithHTTPClient(nil)}, "nil client", "option"},
 		{"nil token source", ok, []Option{WithTokenSource(nil)}, "nil token source", "option"},
 		{"bad authority", ok, []Option{WithAuthorityHost("login")}, "not an absolute URL", "option"},
@@ -72,7 +72,7 @@ func TestNewClientValidatesConfig(t *testing.T) {
 func TestNewClientAcceptsValidConfig(t *testing.T) {
 	t.Parallel()
 	for _, base := range []string{"https://cipp-abc12.azurewebsites.net", "https://cipp-abc12.azurewebsites.net/", "https://cipp-abc12.azurewebsites.net/api", "https://api.cipp.example/prefix/api/"} {
-		c, err := NewClient(Config{BaseURL: base, TenantID: goodTenant, ClientID: goodClient, Secret: theSecret},
+		c, err := NewClient(Config{BaseURL: base, TenantID: goodTenant, ClientID: goodClient, Secret: tenantsync.NewSecret(theSecret)},
 			nil, WithBudget(transport.NewBudget(10)), WithLimits(transport.NewLimits()), WithTenantCacheTTL(time.Minute),
 			WithOnAttempt(func(transport.Attempt) {}), WithTimeout(time.Minute), WithUserAgent("psa/1"), WithRetry(0, 0, 0))
 		require.NoError(t, err, base)
@@ -159,7 +159,7 @@ func TestRevokedCachedTokenIsReplacedOnce(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, testserver.Options{})
 	cr := srv.CIPPCredentials()
-	real, err := newTokenSource(srv.EntraURL(), Config{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: transport.Secret(cr.Secret)}, srv.HTTPClient())
+	real, err := newTokenSource(srv.EntraURL(), Config{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: tenantsync.NewSecret(cr.Secret)}, srv.HTTPClient())
 	require.NoError(t, err)
 	st := &switchingTokens{real: real}
 	c, err := NewClient(Config{BaseURL: srv.CIPPURL()}, WithHTTPClient(srv.HTTPClient()), WithTokenSource(st), fastRetry)

@@ -11,7 +11,7 @@
 //		BaseURL:  "https://cipp-abc12.azurewebsites.net", // the Function App, not the UI
 //		TenantID: partnerTenantID,                        // the tenant CIPP runs in
 //		ClientID: apiClientID,                            // CIPP → Integrations → CIPP-API
-//		Secret:   cipp.Secret(secret),
+//		Secret:   tenantsync.NewSecret(secret),
 //	})
 //	for u, err := range c.ListUsers(ctx, "contoso.com") { // or c.Users for a slice
 //		...

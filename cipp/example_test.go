@@ -24,7 +24,7 @@ func newExampleClient() (*cipp.Client, func()) {
 		BaseURL:  srv.CIPPURL(),
 		TenantID: creds.TenantID,
 		ClientID: creds.ClientID,
-		Secret:   cipp.Secret(creds.Secret),
+		Secret:   tenantsync.NewSecret(creds.Secret),
 	}, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
 	if err != nil {
 		panic(err)

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/transport"
 )
 
 const (
@@ -44,7 +44,7 @@ func newFake(t *testing.T, opts testserver.Options) *testserver.Server {
 func clientFor(t *testing.T, srv *testserver.Server, creds testserver.Credentials, opts ...Option) *Client {
 	t.Helper()
 	base := []Option{WithHTTPClient(srv.HTTPClient()), WithAuthorityHost(srv.EntraURL()), fastRetry}
-	c, err := NewClient(Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: transport.Secret(creds.Secret)}, append(base, opts...)...)
+	c, err := NewClient(Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: tenantsync.NewSecret(creds.Secret)}, append(base, opts...)...)
 	require.NoError(t, err)
 	return c
 }

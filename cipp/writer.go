@@ -125,7 +125,7 @@ func redactResult(res ActionResult) string {
 	msg := res.Message()
 	for _, l := range res.Lines {
 		if l.CopyField != "" {
-			msg = strings.ReplaceAll(msg, l.CopyField, "[redacted]")
+			msg = strings.ReplaceAll(msg, l.CopyField, tenantsync.Redacted)
 		}
 	}
 	return transport.Redact(msg)

@@ -36,8 +36,9 @@ const (
 // means the default of 4.
 const NoRetries = transport.NoRetries
 
-// Secret is a credential value (client secret, refresh token): transport's redacting string,
-// so a Config can be logged and the value never reaches an error string.
+// Secret is a credential value (client secret, refresh token): tenantsync.Secret, which renders
+// as [REDACTED] everywhere, so a Config or a Client can be logged and the value never reaches an
+// error string. Build one with tenantsync.NewSecret.
 type Secret = transport.Secret
 
 // AuthMode selects the token the client's calls carry.
@@ -245,16 +246,16 @@ func (cfg *Config) normalize() error {
 	}
 	hasCert := len(cfg.Certificates) > 0 || cfg.PrivateKey != nil
 	switch {
-	case cfg.ClientSecret == "" && !hasCert:
+	case cfg.ClientSecret.IsZero() && !hasCert:
 		return invalidConfig("set ClientSecret (the secret's Value, not its Secret ID) or Certificates and PrivateKey", "no client credential")
-	case cfg.ClientSecret != "" && hasCert:
+	case !cfg.ClientSecret.IsZero() && hasCert:
 		return invalidConfig("set either ClientSecret or a certificate, not both", "two client credentials")
 	case hasCert && (len(cfg.Certificates) == 0 || cfg.PrivateKey == nil):
 		return invalidConfig("a certificate credential needs both Certificates and the PrivateKey", "incomplete certificate credential")
-	case isGUID(string(cfg.ClientSecret)):
+	case isGUID(cfg.ClientSecret.Reveal()):
 		return invalidConfig("ClientSecret holds a GUID, which is the secret's ID; copy the secret's Value instead", "client secret looks like a secret ID")
 	}
-	if cfg.Auth == PartnerUser && cfg.RefreshToken == "" {
+	if cfg.Auth == PartnerUser && cfg.RefreshToken.IsZero() {
 		return invalidConfig("PartnerUser auth redeems the partner admin's SAM refresh token: set RefreshToken", "no refresh token")
 	}
 	if cfg.Auth != AppOnly && cfg.Auth != PartnerUser {

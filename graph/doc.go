@@ -31,7 +31,7 @@
 //	c, err := graph.NewClient(graph.Config{
 //		PartnerTenantID: partnerTenant,
 //		ClientID:        appID,
-//		ClientSecret:    graph.Secret(secret),
+//		ClientSecret:    tenantsync.NewSecret(secret),
 //	})
 //	if err != nil {
 //		return err

@@ -23,7 +23,7 @@ func Example() {
 	c, err := graph.NewClient(graph.Config{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		ClientSecret:    graph.Secret(app.Secret),
+		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		BaseURL:         srv.GraphURL(),   // default https://graph.microsoft.com
 		AuthorityHost:   srv.EntraURL(),   // default https://login.microsoftonline.com
 		HTTPClient:      srv.HTTPClient(), // trusts the fake's certificate
@@ -66,7 +66,7 @@ func ExampleConsent() {
 	client, err := graph.NewClient(graph.Config{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		ClientSecret:    graph.Secret(app.Secret),
+		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		BaseURL:         srv.GraphURL(),
 		AuthorityHost:   srv.EntraURL(),
 		HTTPClient:      srv.HTTPClient(),

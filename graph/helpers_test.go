@@ -25,7 +25,7 @@ func baseConfig(srv *testserver.Server) graph.Config {
 	return graph.Config{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		ClientSecret:    graph.Secret(app.Secret),
+		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		BaseURL:         srv.GraphURL(),
 		AuthorityHost:   srv.EntraURL(),
 		HTTPClient:      srv.HTTPClient(),

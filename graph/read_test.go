@@ -522,7 +522,7 @@ func TestDeltaRoundWithoutDeltaLink(t *testing.T) {
 		_, _ = w.Write([]byte(`{"value":[{"id":"u1","userPrincipalName":"a@contoso.example"}]}`))
 	}))
 	t.Cleanup(stub.Close)
-	c, err := graph.NewClient(graph.Config{PartnerTenantID: testTenant, ClientID: testApp, ClientSecret: "abc8Q~secret-value",
+	c, err := graph.NewClient(graph.Config{PartnerTenantID: testTenant, ClientID: testApp, ClientSecret: tenantsync.NewSecret("abc8Q~secret-value"),
 		BaseURL: stub.URL, HTTPClient: stub.Client()}, graph.WithTokenSource(staticTokens("token")))
 	require.NoError(t, err)
 	d, err := c.UsersDelta(t.Context(), testTenant, "")

@@ -38,7 +38,9 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 	})
 	t.Run("wrong secret", func(t *testing.T) {
 		t.Parallel()
-		err := fetchUsers(t, newClient(t, srv, func(c *graph.Config) { c.ClientSecret = "not~the~secret~value~at~all~000000000000" }), tn.ID)
+		err := fetchUsers(t, newClient(t, srv, func(c *graph.Config) {
+			c.ClientSecret = tenantsync.NewSecret("not~the~secret~value~at~all~000000000000")
+		}), tn.ID)
 		require.ErrorIs(t, err, tenantsync.ErrUnauthorized)
 		assert.Contains(t, tenantsync.HintOf(err), "Value")
 		assert.NotContains(t, err.Error(), "not~the~secret")
@@ -81,7 +83,7 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 			if tc.unconsent {
 				tenant = tenantWhere(t, s2, func(x *testserver.Tenant) bool { return !x.Consented })
 			}
-			c := newClient(t, s2, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(rt) })
+			c := newClient(t, s2, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, tenantsync.NewSecret(rt) })
 			err := fetchUsers(t, c, tenant.ID)
 			require.ErrorIs(t, err, tc.want)
 			d, _ := tenantsync.Details(err)
@@ -99,7 +101,7 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 		rt := s2.PartnerRefreshToken()
 		var rotated []graph.Secret
 		c := newClient(t, s2, func(c *graph.Config) {
-			c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(rt)
+			c.Auth, c.RefreshToken = graph.PartnerUser, tenantsync.NewSecret(rt)
 			c.OnRefreshTokenRotated = func(_ context.Context, s graph.Secret) error {
 				rotated = append(rotated, s)
 				return nil
@@ -107,7 +109,7 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 		})
 		require.NoError(t, fetchUsers(t, c, firstTenant(s2).ID))
 		require.NotEmpty(t, rotated)
-		assert.NotEqual(t, rt, string(rotated[len(rotated)-1]))
+		assert.NotEqual(t, rt, rotated[len(rotated)-1].Reveal())
 	})
 	t.Run("app not consented at Graph", func(t *testing.T) {
 		t.Parallel()
@@ -192,7 +194,7 @@ func TestPartnerUserNeedsGDAPRoles(t *testing.T) {
 	t.Parallel()
 	srv := testserver.NewT(t, testserver.Options{Seed: 7, Tenants: 40, MinUsers: 5, MaxUsers: 10})
 	rt := srv.PartnerRefreshToken()
-	c := newClient(t, srv, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, graph.Secret(rt) })
+	c := newClient(t, srv, func(c *graph.Config) { c.Auth, c.RefreshToken = graph.PartnerUser, tenantsync.NewSecret(rt) })
 	now := time.Now()
 	const (
 		directoryReaders = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"

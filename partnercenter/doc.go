@@ -22,8 +22,8 @@
 //	c, err := partnercenter.NewClient(partnercenter.Config{
 //		PartnerTenantID: partnerTenant,
 //		ClientID:        appID,
-//		ClientSecret:    partnercenter.Secret(secret),
-//		RefreshToken:    partnercenter.Secret(storedRefreshToken), // the partner admin's SAM token
+//		ClientSecret:    tenantsync.NewSecret(secret),
+//		RefreshToken:    tenantsync.NewSecret(storedRefreshToken), // the partner admin's SAM token
 //		OnRefreshTokenRotated: func(ctx context.Context, rt partnercenter.Secret) error {
 //			return store.SaveRefreshToken(ctx, rt) // every redemption rotates it
 //		},
@@ -47,6 +47,6 @@
 //     only to the configured Partner Center host.
 //   - Every error is a *tenantsync.Error with its kind, HTTP status, service code, request ID
 //     (MS-RequestId or Graph's request-id) and a hint; 429s carry the Retry-After wait.
-//   - Secrets (client secret, refresh tokens) are Secret values that print as "[redacted]", and
+//   - Secrets (client secret, refresh tokens) are Secret values that print as "[REDACTED]", and
 //     no error string carries a token.
 package partnercenter

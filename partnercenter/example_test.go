@@ -104,8 +104,8 @@ func ExampleDiscovery_ListTenants() {
 	c, err := partnercenter.NewClient(partnercenter.Config{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		ClientSecret:    partnercenter.Secret(app.Secret),
-		RefreshToken:    partnercenter.Secret(srv.PartnerRefreshToken()),
+		ClientSecret:    tenantsync.NewSecret(app.Secret),
+		RefreshToken:    tenantsync.NewSecret(srv.PartnerRefreshToken()),
 		OnRefreshTokenRotated: func(ctx context.Context, newToken partnercenter.Secret) error {
 			return nil // store newToken, encrypted, for the next start
 		},

@@ -23,8 +23,8 @@ import (
 func graphAudienceTokens(t *testing.T, srv *testserver.Server) TokenSource {
 	app := srv.PartnerApp()
 	ts, err := transport.NewRefreshTokenSource(transport.EntraConfig{AuthorityHost: srv.EntraURL(), TenantID: app.TenantID,
-		ClientID: app.ClientID, Secret: transport.Secret(app.Secret), Scope: "https://graph.microsoft.com/.default",
-		HTTPClient: srv.HTTPClient()}, transport.Secret(srv.PartnerRefreshToken()), nil)
+		ClientID: app.ClientID, Secret: tenantsync.NewSecret(app.Secret), Scope: "https://graph.microsoft.com/.default",
+		HTTPClient: srv.HTTPClient()}, tenantsync.NewSecret(srv.PartnerRefreshToken()), nil)
 	require.NoError(t, err)
 	return ts
 }
@@ -35,8 +35,8 @@ func fakeClient(t *testing.T, srv *testserver.Server, mut ...func(*Config)) *Cli
 	cfg := Config{
 		PartnerTenantID:  srv.World.PartnerTenantID,
 		ClientID:         app.ClientID,
-		ClientSecret:     Secret(app.Secret),
-		RefreshToken:     Secret(srv.PartnerRefreshToken()),
+		ClientSecret:     tenantsync.NewSecret(app.Secret),
+		RefreshToken:     tenantsync.NewSecret(srv.PartnerRefreshToken()),
 		AuthorityHost:    srv.EntraURL(),
 		PartnerCenterURL: srv.PartnerCenterURL(),
 		GraphURL:         srv.GraphURL(),
@@ -251,12 +251,12 @@ func TestFakeSAMRefreshTokenRotation(t *testing.T) {
 	defer mu.Unlock()
 	require.Len(t, rotated, 2, "one redemption per resource, each rotating the refresh token")
 	for _, r := range rotated {
-		assert.NotEqual(t, first, string(r))
+		assert.NotEqual(t, first, r.Reveal())
 		assert.Equal(t, "[REDACTED]", fmt.Sprint(r), "rotated tokens never print")
 	}
 
 	srv.RevokeRefreshTokens()
-	revoked := fakeClient(t, srv, func(c *Config) { c.RefreshToken = Secret(first) })
+	revoked := fakeClient(t, srv, func(c *Config) { c.RefreshToken = tenantsync.NewSecret(first) })
 	_, err = revoked.AllCustomers(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked)
 	assert.NotContains(t, err.Error(), first, "the refresh token is not in the error")
@@ -264,7 +264,7 @@ func TestFakeSAMRefreshTokenRotation(t *testing.T) {
 
 func TestSecretNeverPrints(t *testing.T) {
 	t.Parallel()
-	cfg := Config{ClientSecret: "s3cret-value", RefreshToken: "0.AAAA-refresh"}
+	cfg := Config{ClientSecret: tenantsync.NewSecret("s3cret-value"), RefreshToken: tenantsync.NewSecret("0.AAAA-refresh")}
 	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
 		out := fmt.Sprintf(f, cfg)
 		assert.NotContains(t, out, "s3cret-value", f)
@@ -273,18 +273,17 @@ func TestSecretNeverPrints(t *testing.T) {
 	b, err := json.Marshal(cfg.ClientSecret)
 	require.NoError(t, err)
 	assert.Equal(t, `"[REDACTED]"`, string(b))
-	assert.Equal(t, "", Secret("").String(), "an empty secret shows as empty")
-	assert.Equal(t, "[REDACTED]", Secret("x").LogValue().String())
+	assert.Equal(t, "[REDACTED]", tenantsync.NewSecret("x").LogValue().String())
 }
 
 func TestSAMConfigValidation(t *testing.T) {
 	t.Parallel()
-	_, err := NewClient(Config{RefreshToken: "rt", ClientID: "app"})
+	_, err := NewClient(Config{RefreshToken: tenantsync.NewSecret("rt"), ClientID: "app"})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.Contains(t, tenantsync.HintOf(err), "PartnerTenantID")
-	_, err = NewClient(Config{RefreshToken: "rt", PartnerTenantID: testPartnerTenant, ClientID: "app"})
+	_, err = NewClient(Config{RefreshToken: tenantsync.NewSecret("rt"), PartnerTenantID: testPartnerTenant, ClientID: "app"})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "neither a secret nor a certificate")
-	_, err = NewClient(Config{RefreshToken: "rt", PartnerTenantID: testPartnerTenant, ClientID: "app", ClientSecret: "s",
+	_, err = NewClient(Config{RefreshToken: tenantsync.NewSecret("rt"), PartnerTenantID: testPartnerTenant, ClientID: "app", ClientSecret: tenantsync.NewSecret("s"),
 		AuthorityHost: "http://login.example"})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "the authority must be https")
 }

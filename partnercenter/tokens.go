@@ -14,8 +14,9 @@ const (
 	DefaultAuthorityHost = "https://login.microsoftonline.com"
 )
 
-// Secret is a credential value (client secret, refresh token): transport's redacting string,
-// so a Config can be logged and the value never reaches an error string.
+// Secret is a credential value (client secret, refresh token): tenantsync.Secret, which renders
+// as [REDACTED] everywhere, so a Config or a Client can be logged and the value never reaches an
+// error string. Build one with tenantsync.NewSecret.
 type Secret = transport.Secret
 
 // samTokenSources builds the token sources Config leaves nil from the partner admin's Secure
@@ -25,7 +26,7 @@ type Secret = transport.Secret
 // independent chains would each keep a token the other has replaced); each rotated token goes to
 // OnRefreshTokenRotated.
 func samTokenSources(cfg *Config) error {
-	if cfg.RefreshToken == "" {
+	if cfg.RefreshToken.IsZero() {
 		return nil
 	}
 	if cfg.PartnerCenterTokens != nil && cfg.GraphTokens != nil {

@@ -22,7 +22,7 @@
 //     the cursor the caller read, so a crash or a concurrent writer never leaves them apart.
 //     Commit extends that to a tenant's whole sync outcome.
 //   - Secrets are sealed with AES-256-GCM under a KeyProvider's key, the key ID stored beside
-//     the ciphertext; the plaintext never reaches storage, and Secret formats as [redacted].
+//     the ciphertext; the plaintext never reaches storage, and Secret formats as [REDACTED].
 //   - The audit log is append-only and chained per account by an HMAC keyed from the
 //     KeyProvider; VerifyAudit names the first entry that does not verify. What that does and
 //     does not detect is below.

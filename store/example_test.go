@@ -11,13 +11,13 @@ import (
 	"github.com/tenantsync/tenantsync/store/memory"
 )
 
-// A Secret prints as [redacted] wherever it ends up; Reveal is the one way to the plaintext.
+// A Secret prints as [REDACTED] wherever it ends up; Reveal is the one way to the plaintext.
 func ExampleSecret() {
 	c := store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Secret: store.NewSecret("s3cr3t")}
 	fmt.Printf("%v\n", c.Secret)
 	fmt.Println(c.Secret.Reveal() == "s3cr3t")
 	// Output:
-	// [redacted]
+	// [REDACTED]
 	// true
 }
 

@@ -5,66 +5,18 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/subtle"
 	"fmt"
-	"log/slog"
 
 	"github.com/tenantsync/tenantsync"
 )
 
-const redacted = "[redacted]"
+// Secret holds a credential in memory: tenantsync.Secret, which renders as [REDACTED] with
+// every fmt verb, in slog and in JSON, so a Connection can be logged or wrapped in an error
+// without leaking it. Reveal returns the plaintext for the one place that needs it.
+type Secret = tenantsync.Secret
 
-// Secret holds a credential in memory. It formats as [redacted] with every fmt verb, in
-// slog and in JSON, so a Connection can be logged or wrapped in an error without leaking it.
-// Reveal returns the plaintext for the one place that needs it: the token request.
-type Secret struct {
-	// A closure, because fmt prints a func as its address whatever the verb, even where it
-	// cannot call Secret's methods (an unexported field, a bad verb); a string or a pointer to
-	// one would print its content there.
-	reveal func() string
-}
-
-// NewSecret wraps a plaintext secret.
-func NewSecret(plaintext string) Secret {
-	if plaintext == "" {
-		return Secret{}
-	}
-	return Secret{reveal: func() string { return plaintext }}
-}
-
-// Reveal returns the plaintext.
-func (s Secret) Reveal() string {
-	if s.reveal == nil {
-		return ""
-	}
-	return s.reveal()
-}
-
-// IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.reveal == nil }
-
-// Equal reports whether two secrets hold the same plaintext, in constant time.
-func (s Secret) Equal(o Secret) bool {
-	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(o.Reveal())) == 1
-}
-
-// String returns [redacted].
-func (s Secret) String() string { return redacted }
-
-// GoString returns [redacted], for %#v.
-func (s Secret) GoString() string { return redacted }
-
-// Format writes [redacted] whatever the verb.
-func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
-
-// LogValue returns [redacted] for log/slog.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalJSON encodes the secret as "[redacted]".
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-// MarshalText encodes the secret as [redacted].
-func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+// NewSecret wraps a plaintext secret; it is tenantsync.NewSecret.
+func NewSecret(plaintext string) Secret { return tenantsync.NewSecret(plaintext) }
 
 // KeyProvider supplies the AES-256 keys that seal secrets at rest. Keys are identified so a
 // stored ciphertext names the key that opens it and keys can rotate: CurrentKey seals new

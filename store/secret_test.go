@@ -49,8 +49,8 @@ func TestSecretNeverFormatsItsPlaintext(t *testing.T) {
 		assert.NotContains(t, out, plaintext, name)
 		assert.NotContains(t, strings.ToLower(out), hexed, name)
 	}
-	assert.Contains(t, outputs["%v secret"], "[redacted]")
-	assert.Contains(t, outputs["json"], "[redacted]")
+	assert.Contains(t, outputs["%v secret"], "[REDACTED]")
+	assert.Contains(t, outputs["json"], "[REDACTED]")
 }
 
 func TestSecretEquality(t *testing.T) {

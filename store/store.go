@@ -56,7 +56,7 @@ type Connection struct {
 	// stored as given, so it must not hold a secret.
 	Config json.RawMessage
 	// Secret is the client secret or API key. The store seals it before it reaches storage and
-	// opens it again on read; it formats as [redacted] everywhere.
+	// opens it again on read; it formats as [REDACTED] everywhere.
 	Secret Secret
 	// KeyID names the key that seals the stored secret. Filled by the store on read.
 	KeyID     string

@@ -24,7 +24,7 @@ func newGraphRig(t *testing.T, opts testserver.Options) (*realRig, *testserver.T
 	c, err := graph.NewClient(graph.Config{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		ClientSecret:    graph.Secret(app.Secret),
+		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		BaseURL:         srv.GraphURL(),
 		AuthorityHost:   srv.EntraURL(),
 		HTTPClient:      srv.HTTPClient(),

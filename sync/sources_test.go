@@ -15,7 +15,6 @@ import (
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/memory"
 	tsync "github.com/tenantsync/tenantsync/sync"
-	"github.com/tenantsync/tenantsync/transport"
 )
 
 const account = "msp-1"
@@ -81,7 +80,7 @@ func newCIPPRig(t *testing.T, opts testserver.Options, mutate ...func(*tsync.Con
 	srv := testserver.NewT(t, opts)
 	creds := srv.CIPPCredentials()
 	c, err := cipp.NewClient(cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
-		Secret: transport.Secret(creds.Secret)}, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
+		Secret: tenantsync.NewSecret(creds.Secret)}, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
 	require.NoError(t, err)
 	return newRealRig(t, srv, cipp.NewSource(c), cipp.NewWriter(c), mutate...)
 }

@@ -229,14 +229,14 @@ func redactPassword(err error, password string) error {
 	if password == "" || err == nil || !strings.Contains(err.Error(), password) {
 		return err
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), password, "[redacted]"), err: err}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), password, tenantsync.Redacted), err: err}
 }
 
 func redactString(s, password string) string {
 	if password == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, password, "[redacted]")
+	return strings.ReplaceAll(s, password, tenantsync.Redacted)
 }
 
 type redactedError struct {

@@ -39,7 +39,8 @@ type Config struct {
 	// MaxRetries per request (0: the default of 4; NoRetries: none, each request is sent once,
 	// apart from the one fresh-token retry after a 401). MinBackoff/MaxBackoff bound the exponential backoff with
 	// jitter used when no Retry-After is given (default 500ms / 30s). MaxRetryAfter caps a
-	// server's Retry-After (default 5m); a longer one fails at once with the wait in the error.
+	// server's Retry-After (default 5m); a longer one is not waited for: the response is
+	// returned at once, for the service client to decode with its Retry-After as the wait.
 	MaxRetries    int
 	MinBackoff    time.Duration
 	MaxBackoff    time.Duration
@@ -85,7 +86,8 @@ func New(cfg Config) (*Client, error) { return newClient(cfg) }
 
 // Do sends req with token injection, rate limiting and retries. The tenant comes from
 // WithTenant on req's context. It returns the final response (a 429 or 5xx after retries are
-// exhausted is returned, not turned into an error, so the service client can decode its body)
+// exhausted, or whose Retry-After exceeds MaxRetryAfter, is returned, not turned into an error,
+// so the service client can decode its body)
 // or a *tenantsync.Error for transport failures (ErrUnavailable for connection errors,
 // ErrLimitExceeded for an exhausted budget, the context's error on cancellation).
 // Requests with a body are retried only when they are idempotent (GET, HEAD, PUT, DELETE,
@@ -153,6 +155,7 @@ const (
 	tenantKey ctxKey = iota
 	idempotentKey
 	finalKey
+	bodyKey // the request carries a body: no redirect to another origin
 )
 
 // NoRetries as Config.MaxRetries sends every request once: zero already means "the default",
@@ -199,6 +202,10 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	return parseRetryAfter(v, now)
 }
 
-// Redact removes bearer tokens, client secrets, refresh tokens, passwords and signed query
-// parameters from s, for errors and logs.
+// Redact removes credentials from s, for errors and logs: bearer and basic authorization, JWTs,
+// Entra ID refresh tokens (0.A…, 1.A…) and client secrets (…8Q~…) wherever they appear,
+// cookies, API keys, passwords, signed query parameters and authorization codes, and the value
+// of any secret-named key (client_secret, refresh_token, secret, …) in JSON (double or single
+// quoted, or escaped inside a JSON string), form bodies (URL-encoded once or twice), headers,
+// YAML and prose.
 func Redact(s string) string { return redact(s) }

@@ -128,7 +128,11 @@ func (st *attemptState) decide(ctx context.Context, resp *http.Response, err err
 		}
 		ra, hasRA := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if hasRA && ra > c.cfg.MaxRetryAfter {
-			return false, 0, st.waitTooLong(ctx, resp, ra)
+			// Too long to wait here: the answer goes back at once, as after the last retry, so
+			// the service client decodes it. An error built here from the headers alone would
+			// lose the body's code, message and request ID; the client's decoder keeps them
+			// and reads the wait from Retry-After.
+			return false, 0, nil
 		}
 		// A 429 means the request was refused unprocessed, so even a POST may be repeated.
 		if !(st.idempotent || status == http.StatusTooManyRequests) || st.retries >= c.cfg.MaxRetries {
@@ -162,20 +166,6 @@ func peek(resp *http.Response) []byte {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
 	return head
-}
-
-func (st *attemptState) waitTooLong(ctx context.Context, resp *http.Response, ra time.Duration) error {
-	kind := tenantsync.ErrUnavailable
-	if resp.StatusCode == http.StatusTooManyRequests {
-		kind = tenantsync.ErrThrottled
-	}
-	e := st.c.errorFor(ctx, kind, st.req, resp.StatusCode,
-		fmt.Sprintf("the service asked to wait %s before retrying, longer than the %s this client waits",
-			ra.Round(time.Second), st.c.cfg.MaxRetryAfter),
-		fmt.Sprintf("the service is throttling this application; try again after %s", ra.Round(time.Second)), nil)
-	e.RetryAfter = ra
-	e.RequestID = requestID(resp.Header)
-	return e
 }
 
 // jitter is exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff

@@ -204,11 +204,49 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 			"the service redirected to a non-https address; check the base URL", nil)
 	}
 	if !c.sameOrigin(req.URL) {
+		if sent, _ := req.Context().Value(bodyKey).(bool); sent {
+			// net/http sends the body again on a 307 or 308: a write's payload (a new password,
+			// a group change) would reach a host the client was never configured for.
+			return c.errorFor(req.Context(), tenantsync.ErrHostNotAllowed, via[0], 0,
+				fmt.Sprintf("refused a redirect of a request with a body from %s to %s", c.origin, originOf(req.URL)),
+				"the service redirected a request that carries data to another host; tenantsync sends request bodies "+
+					"only to "+c.origin.String()+". If the service really moved, update the base URL in the connection settings", nil)
+		}
 		// net/http keeps Authorization on redirects to subdomains and other ports; the token is
 		// bound to one origin, so any other origin gets the request without it.
 		req.Header.Del("Authorization")
 	}
 	return nil
+}
+
+// noCrossOriginRedirects returns a copy of hc that refuses a redirect to any other origin.
+// Token requests carry the client secret, the refresh token or a client assertion in their
+// body, and net/http sends the body again on a 307 or 308 (and follows a 302 as a GET), so
+// following one would hand the credential, or at least the request, to whatever host the
+// Location header names.
+func noCrossOriginRedirects(hc *http.Client, service string) *http.Client {
+	cp := *hc
+	next := hc.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		from, to := originOf(via[0].URL), originOf(req.URL)
+		if to != from || req.URL.User != nil {
+			return &tenantsync.Error{Kind: tenantsync.ErrHostNotAllowed, Service: service, Op: "acquire token",
+				Message: Redact(fmt.Sprintf("the token endpoint %s redirected to %s", from, to)),
+				Hint: "the Entra ID token endpoint redirected to another host, which would receive the client secret or " +
+					"refresh token, so the request was not sent there. Set the authority host to the Entra ID login host " +
+					"itself (https://login.microsoftonline.com, or your cloud's), not to a proxy that redirects"}
+		}
+		if len(via) >= maxRedirects {
+			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: service, Op: "acquire token",
+				Message: fmt.Sprintf("stopped after %d redirects", maxRedirects),
+				Hint:    "the token endpoint redirects in a loop; check the authority host"}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &cp
 }
 
 // idempotent reports whether req may be sent twice: safe methods, PUT and DELETE, or a
@@ -233,7 +271,11 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 			fmt.Sprintf("refused to send a request to %s", safeURL(req.URL)),
 			"only https:// addresses are allowed; check the base URL", nil)
 	}
-	r := req.Clone(ctx)
+	rctx := ctx
+	if req.Body != nil && req.Body != http.NoBody {
+		rctx = context.WithValue(ctx, bodyKey, true)
+	}
+	r := req.Clone(rctx)
 	if r.Header.Get("User-Agent") == "" && c.cfg.UserAgent != "" {
 		r.Header.Set("User-Agent", c.cfg.UserAgent)
 	}
@@ -374,17 +416,6 @@ func safeURL(u *url.URL) string {
 	}
 	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
 	return Redact(v.String())
-}
-
-// requestID finds the service's request ID among the headers Graph, Partner Center and
-// Azure front ends use.
-func requestID(h http.Header) string {
-	for _, k := range []string{"request-id", "Ms-Requestid", "X-Ms-Request-Id", "client-request-id", "X-Ms-Correlation-Request-Id"} {
-		if v := h.Get(k); v != "" {
-			return Redact(v)
-		}
-	}
-	return ""
 }
 
 func isAttemptTimeout(parent context.Context, err error) bool {

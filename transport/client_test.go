@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,33 +249,30 @@ func TestExhaustedRetriesReturnLastResponse(t *testing.T) {
 	assert.False(t, f.attempts[2].Retry)
 }
 
-func TestRetryAfterAboveMaxFailsAtOnce(t *testing.T) {
+// TestRetryAfterAboveMaxReturnsAtOnce: a wait longer than MaxRetryAfter is not taken, and the
+// answer comes back whole, headers and body, for the service client to decode: an error built
+// from the headers would lose the service's code, message and request ID.
+func TestRetryAfterAboveMaxReturnsAtOnce(t *testing.T) {
 	t.Parallel()
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			t.Parallel()
+			body := `{"error":{"code":"TooManyRequests","message":"Please retry again later.","innerError":{"request-id":"req-42"}}}`
 			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", "3600")
 				w.Header().Set("request-id", "req-42")
 				w.WriteHeader(status)
+				_, _ = io.WriteString(w, body)
 			}, func(c *transport.Config) { c.MaxRetryAfter = time.Minute })
 			resp, err := f.get(t, transport.WithTenant(t.Context(), "fabrikam"), "/api/x")
-			require.Error(t, err)
-			assert.Nil(t, resp)
-			want := tenantsync.ErrThrottled
-			if status != http.StatusTooManyRequests {
-				want = tenantsync.ErrUnavailable
-			}
-			assert.ErrorIs(t, err, want)
-			d, ok := tenantsync.Details(err)
-			require.True(t, ok)
-			assert.Equal(t, time.Hour, d.RetryAfter)
-			assert.Equal(t, status, d.Status)
-			assert.Equal(t, "req-42", d.RequestID)
-			assert.Equal(t, "fabrikam", d.Tenant)
-			assert.Equal(t, "test", d.Service)
-			assert.Contains(t, d.Hint, "1h0m0s")
-			assert.Equal(t, int64(1), f.hits.Load())
+			require.NoError(t, err)
+			assert.Equal(t, status, resp.StatusCode)
+			assert.Equal(t, "3600", resp.Header.Get("Retry-After"))
+			assert.Equal(t, "req-42", resp.Header.Get("request-id"))
+			assert.Equal(t, body, readAll(t, resp), "the service's error body is intact")
+			assert.Equal(t, int64(1), f.hits.Load(), "not retried")
+			require.Len(t, f.attempts, 1)
+			assert.False(t, f.attempts[0].Retry)
 		})
 	}
 }
@@ -814,6 +812,54 @@ func TestRedirectToOtherHostDropsToken(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "final", readAll(t, resp))
 	assert.Contains(t, originAuth.Load(), testToken, "a same-origin redirect keeps the token")
+}
+
+// TestRedirectOfABodyToOtherHostIsRefused: net/http resends a body on a 307 or 308 (and turns
+// a POST into a GET on a 302), so a redirect of a request carrying data to another origin is an
+// error, and the other host receives nothing; on the same origin it is followed.
+func TestRedirectOfABodyToOtherHostIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			t.Parallel()
+			var reached atomic.Int64
+			other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached.Add(1)
+			}))
+			t.Cleanup(other.Close)
+			var sameOrigin atomic.Value
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/api/away":
+					http.Redirect(w, r, other.URL+"/landing", status)
+				case "/api/here":
+					http.Redirect(w, r, "/api/final", status)
+				case "/api/final":
+					b, _ := io.ReadAll(r.Body)
+					sameOrigin.Store(r.Method + " " + string(b))
+				}
+			}, func(c *transport.Config) { c.Tokens = &tokens{} })
+
+			for _, method := range []string{http.MethodPost, http.MethodPatch, http.MethodPut} {
+				req, err := http.NewRequestWithContext(transport.Idempotent(t.Context()), method, f.srv.URL+"/api/away",
+					strings.NewReader(`{"passwordProfile":{"password":"Xy7#pq!Lm2"}}`))
+				require.NoError(t, err)
+				_, err = f.client.Do(req)
+				require.Error(t, err, method)
+				assert.ErrorIs(t, err, tenantsync.ErrHostNotAllowed, method)
+				assert.Contains(t, tenantsync.HintOf(err), "base URL", method)
+			}
+			assert.Zero(t, reached.Load(), "the other host received a request")
+
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.srv.URL+"/api/here", strings.NewReader("data"))
+			require.NoError(t, err)
+			resp, err := f.client.Do(req)
+			require.NoError(t, err, "a same-origin redirect of a body is followed")
+			_ = readAll(t, resp)
+			assert.NotEmpty(t, sameOrigin.Load())
+		})
+	}
 }
 
 func TestRedirectLimitsAndDowngrade(t *testing.T) {

@@ -29,8 +29,9 @@
 //   - Retries: 429, 500, 502, 503, 504, dropped or refused connections and attempt timeouts
 //     are retried up to MaxRetries, waiting the server's Retry-After (seconds, fractional
 //     seconds rounded up, or an HTTP date) or exponential backoff with full jitter. A
-//     Retry-After above MaxRetryAfter fails at once with ErrThrottled and the wait in
-//     Details().RetryAfter. Requests with side effects (POST, PATCH) are retried only after a
+//     Retry-After above MaxRetryAfter is not waited for: the response comes back at once, as
+//     after the last retry, so the service client reports the service's own code, message and
+//     request ID with ErrThrottled and the wait (cipp, graph and partnercenter do). Requests with side effects (POST, PATCH) are retried only after a
 //     429 (refused unprocessed) unless marked Idempotent. A 401 from the configured origin
 //     invalidates the token and is retried once with a fresh one. MaxRetries: NoRetries sends
 //     every request once; FinalWhen lets a caller say which retryable answers are definite
@@ -43,9 +44,14 @@
 //   - A response body longer than MaxBodyBytes fails with ErrLimitExceeded rather than being
 //     cut short; a connection lost mid-body fails with ErrUnavailable.
 //   - Tokens never leave the configured origin: other hosts, redirects to them and
-//     non-https URLs get no Authorization header, and Allowed refuses such links.
-//   - Errors are *tenantsync.Error values built from redacted text (Redact); Secret keeps
-//     credentials out of %v, %+v, %#v, JSON and slog output.
+//     non-https URLs get no Authorization header, and Allowed refuses such links. A request
+//     with a body is never redirected to another origin (ErrHostNotAllowed, since net/http
+//     would send the body again), and neither is a token request of ClientCredentials or
+//     RefreshTokenSource, which carries the client secret or the refresh token.
+//   - Errors are *tenantsync.Error values built from redacted text (Redact). Credentials are
+//     held as Secret (tenantsync.Secret) wherever they live, configurations, token caches and
+//     the refresh-token chain alike, so printing a Config, a Client or a token source with any
+//     fmt verb, slog or encoding/json shows [REDACTED], never a secret or a token.
 //
 // The Entra ID token sources are ClientCredentials (app-only tokens per customer tenant via
 // MSAL for Go) and RefreshTokenSource (the Secure Application Model's stored partner refresh

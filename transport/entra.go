@@ -91,19 +91,23 @@ func (cfg *EntraConfig) validate(op string) (*url.URL, error) {
 		return nil, invalid("the client ID is empty", "enter the app registration's Application (client) ID")
 	case strings.TrimSpace(cfg.Scope) == "":
 		return nil, invalid("the scope is empty", "request one resource's .default scope, e.g. https://graph.microsoft.com/.default")
-	case cfg.Secret == "" && (len(cfg.Certificates) == 0 || cfg.Key == nil):
+	case cfg.Secret.IsZero() && (len(cfg.Certificates) == 0 || cfg.Key == nil):
 		return nil, invalid("neither a client secret nor a certificate and key is set",
 			"create a client secret under Certificates & secrets in the app registration and enter its value")
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: defaultTransport()}
 	}
+	cfg.HTTPClient = noCrossOriginRedirects(cfg.HTTPClient, cfg.Service)
 	return u, nil
 }
 
-// cachedToken is a token and the time it stops being handed out.
+// cachedToken is a token and the time it stops being handed out. The access token is a Secret
+// so the cache, a map that fmt prints at any depth, never renders it.
 type cachedToken struct {
-	tok       *oauth2.Token
+	access    Secret
+	tokenType string
+	expiry    time.Time
 	refreshAt time.Time
 }
 
@@ -112,7 +116,13 @@ func newCached(tok *oauth2.Token, now time.Time) cachedToken {
 	if life := tok.Expiry.Sub(now); life < 2*margin {
 		margin = life / 2
 	}
-	return cachedToken{tok: tok, refreshAt: tok.Expiry.Add(-margin)}
+	return cachedToken{access: tenantsync.NewSecret(tok.AccessToken), tokenType: tok.TokenType, expiry: tok.Expiry,
+		refreshAt: tok.Expiry.Add(-margin)}
+}
+
+// token returns a fresh copy for a caller, who may change it.
+func (ct cachedToken) token() *oauth2.Token {
+	return &oauth2.Token{AccessToken: ct.access.Reveal(), TokenType: ct.tokenType, Expiry: ct.expiry}
 }
 
 // tokenCache is a per-tenant access-token cache with single-flight acquisition.
@@ -130,8 +140,7 @@ func (c *tokenCache) get(tenant string, now time.Time) *oauth2.Token {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ct, ok := c.tokens[tenant]; ok && now.Before(ct.refreshAt) {
-		cp := *ct.tok
-		return &cp
+		return ct.token()
 	}
 	return nil
 }
@@ -203,7 +212,6 @@ func (c *tokenCache) fetch(ctx context.Context, tenant string, acquire func(cont
 // TokenSource and TokenInvalidator and is safe for concurrent use.
 type ClientCredentials struct {
 	cfg   EntraConfig
-	cred  confidential.Credential
 	opts  []confidential.Option
 	cache tokenCache
 
@@ -223,16 +231,6 @@ func NewClientCredentials(cfg EntraConfig) (*ClientCredentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cred confidential.Credential
-	if cfg.Secret != "" {
-		cred, err = confidential.NewCredFromSecret(cfg.Secret.Reveal())
-	} else {
-		cred, err = confidential.NewCredFromCert(cfg.Certificates, cfg.Key)
-	}
-	if err != nil {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewClientCredentials",
-			Message: Redact(err.Error()), Hint: "check the client secret or the certificate and its private key"}
-	}
 	opts := []confidential.Option{
 		confidential.WithHTTPClient(cfg.HTTPClient),
 		// MSAL otherwise reads MSAL_FORCE_REGION from the environment; library code must not.
@@ -241,7 +239,7 @@ func NewClientCredentials(cfg EntraConfig) (*ClientCredentials, error) {
 	if !microsoftHosts[strings.ToLower(u.Hostname())] {
 		opts = append(opts, confidential.WithInstanceDiscovery(false))
 	}
-	cc := &ClientCredentials{cfg: cfg, cred: cred, opts: opts}
+	cc := &ClientCredentials{cfg: cfg, opts: opts}
 	if _, err := cc.client(); err != nil {
 		return nil, err
 	}
@@ -254,8 +252,21 @@ func (cc *ClientCredentials) client() (*confidential.Client, error) {
 	if cc.app != nil {
 		return cc.app, nil
 	}
+	// The credential is rebuilt from the Secret each time rather than kept: MSAL's Credential is
+	// a struct holding the secret in a plain string field, which fmt would print.
+	var cred confidential.Credential
+	var err error
+	if !cc.cfg.Secret.IsZero() {
+		cred, err = confidential.NewCredFromSecret(cc.cfg.Secret.Reveal())
+	} else {
+		cred, err = confidential.NewCredFromCert(cc.cfg.Certificates, cc.cfg.Key)
+	}
+	if err != nil {
+		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
+			Message: Redact(err.Error()), Hint: "check the client secret or the certificate and its private key"}
+	}
 	authority := strings.TrimRight(cc.cfg.AuthorityHost, "/") + "/" + cc.cfg.TenantID
-	app, err := confidential.New(authority, cc.cfg.ClientID, cc.cred, cc.opts...)
+	app, err := confidential.New(authority, cc.cfg.ClientID, cred, cc.opts...)
 	if err != nil {
 		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
 			Message: Redact(err.Error()), Hint: "check the authority host and the tenant ID"}
@@ -335,11 +346,11 @@ func NewRefreshTokenSource(cfg EntraConfig, refreshToken Secret, onRotate func(c
 	if err != nil {
 		return nil, err
 	}
-	if refreshToken == "" {
+	if refreshToken.IsZero() {
 		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
 			Message: "the refresh token is empty", Hint: "authorize the connection by signing in as a partner admin"}
 	}
-	if cfg.Secret == "" {
+	if cfg.Secret.IsZero() {
 		if _, err := clientAssertion(cfg.Certificates, cfg.Key, cfg.ClientID, "check", time.Now()); err != nil {
 			return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
 				Message: err.Error(), Hint: "use the certificate's RSA private key, or a client secret"}
@@ -400,7 +411,7 @@ func (rs *RefreshTokenSource) persist(ctx context.Context, rt Secret) error {
 			Hint: "the renewed authorization could not be saved; check the store, then retry (it is kept in memory until then)"}
 	}
 	rs.mu.Lock()
-	if rs.refresh == rt {
+	if rs.refresh.Equal(rt) {
 		rs.pending = false
 	}
 	rs.mu.Unlock()
@@ -433,7 +444,7 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 		"refresh_token": {rt.Reveal()},
 		"scope":         {rs.cfg.Scope},
 	}
-	if rs.cfg.Secret != "" {
+	if !rs.cfg.Secret.IsZero() {
 		form.Set("client_secret", rs.cfg.Secret.Reveal())
 	} else {
 		assertion, err := clientAssertion(rs.cfg.Certificates, rs.cfg.Key, rs.cfg.ClientID, endpoint, time.Now())
@@ -471,8 +482,8 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 	if secs <= 0 {
 		secs = 3600
 	}
-	if tr.RefreshToken != "" && Secret(tr.RefreshToken) != rt {
-		newRT := Secret(tr.RefreshToken)
+	if tr.RefreshToken != "" && tr.RefreshToken != rt.Reveal() {
+		newRT := tenantsync.NewSecret(tr.RefreshToken)
 		rs.mu.Lock()
 		rs.refresh, rs.pending = newRT, true
 		rs.mu.Unlock()

@@ -43,6 +43,10 @@ type fakeEntra struct {
 	// hold, when set, stops the next token request until it is closed; arrived reports it.
 	hold    chan struct{}
 	arrived chan struct{}
+	// redirectTo and redirectStatus, when set, answer every token request with a redirect to
+	// the same path on redirectTo.
+	redirectTo     string
+	redirectStatus int
 }
 
 type entraFailure struct {
@@ -60,6 +64,9 @@ func newFakeEntra(t *testing.T) *fakeEntra {
 }
 
 func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
+	// A redirect target on the fake's own origin: the same endpoints under /moved.
+	path, moved := strings.CutPrefix(r.URL.Path, "/moved")
+	r.URL.Path = path
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	tenant := parts[0]
 	w.Header().Set("Content-Type", "application/json")
@@ -72,6 +79,13 @@ func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 			"issuer":                 base + "/v2.0",
 		})
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
+		f.mu.Lock()
+		to, status := f.redirectTo, f.redirectStatus
+		f.mu.Unlock()
+		if status != 0 && !moved {
+			http.Redirect(w, r, to+r.URL.Path, status)
+			return
+		}
 		if f.inFlight.Add(1) > 1 && r.PostFormValue("grant_type") == "refresh_token" {
 			f.overlap.Store(true)
 		}
@@ -148,7 +162,7 @@ func (f *fakeEntra) config() transport.EntraConfig {
 		AuthorityHost: f.srv.URL,
 		TenantID:      homeTenant,
 		ClientID:      clientID,
-		Secret:        clientSecret,
+		Secret:        tenantsync.NewSecret(clientSecret),
 		Scope:         "https://graph.microsoft.com/.default",
 		HTTPClient:    f.srv.Client(),
 	}
@@ -241,7 +255,7 @@ func TestClientCredentialsWrongSecretAndClientID(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	cfg := fe.config()
-	cfg.Secret = "wrong-secret-value"
+	cfg.Secret = tenantsync.NewSecret("wrong-secret-value")
 	cc, err := transport.NewClientCredentials(cfg)
 	require.NoError(t, err)
 	_, err = cc.Token(t.Context(), "")
@@ -260,7 +274,7 @@ func TestClientCredentialsWrongSecretAndClientID(t *testing.T) {
 
 func TestEntraConfigValidation(t *testing.T) {
 	t.Parallel()
-	good := transport.EntraConfig{TenantID: homeTenant, ClientID: clientID, Secret: clientSecret, Scope: "https://graph.microsoft.com/.default"}
+	good := transport.EntraConfig{TenantID: homeTenant, ClientID: clientID, Secret: tenantsync.NewSecret(clientSecret), Scope: "https://graph.microsoft.com/.default"}
 	tests := []struct {
 		name string
 		mod  func(*transport.EntraConfig)
@@ -272,7 +286,7 @@ func TestEntraConfigValidation(t *testing.T) {
 		{"bad tenant", func(c *transport.EntraConfig) { c.TenantID = "a/b" }, "malformed"},
 		{"no client", func(c *transport.EntraConfig) { c.ClientID = " " }, "client ID is empty"},
 		{"no scope", func(c *transport.EntraConfig) { c.Scope = "" }, "scope is empty"},
-		{"no credential", func(c *transport.EntraConfig) { c.Secret = "" }, "neither a client secret"},
+		{"no credential", func(c *transport.EntraConfig) { c.Secret = tenantsync.Secret{} }, "neither a client secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,14 +298,14 @@ func TestEntraConfigValidation(t *testing.T) {
 			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotEmpty(t, tenantsync.HintOf(err))
-			_, err = transport.NewRefreshTokenSource(cfg, "rt", nil)
+			_, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt"), nil)
 			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 		})
 	}
 	cc, err := transport.NewClientCredentials(good)
 	require.NoError(t, err, "the public cloud is the default authority")
 	assert.NotNil(t, cc)
-	_, err = transport.NewRefreshTokenSource(good, "", nil)
+	_, err = transport.NewRefreshTokenSource(good, tenantsync.NewSecret(""), nil)
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
 
@@ -308,6 +322,15 @@ func (r *rotations) store(_ context.Context, rt transport.Secret) error {
 	return nil
 }
 
+// reveal returns the plaintexts, for comparisons: Secrets compare only with Equal.
+func reveal(secrets []transport.Secret) []string {
+	out := make([]string, len(secrets))
+	for i, s := range secrets {
+		out[i] = s.Reveal()
+	}
+	return out
+}
+
 func (r *rotations) all() []transport.Secret {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -318,13 +341,13 @@ func TestRefreshTokenRotation(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	var rotated rotations
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", rotated.store)
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
 	require.NoError(t, err)
 
 	tok, err := rs.Token(t.Context(), "customer-a")
 	require.NoError(t, err)
 	assert.Equal(t, "at-customer-a-1", tok.AccessToken)
-	assert.Equal(t, transport.Secret("rt-1"), rs.RefreshToken())
+	assert.Equal(t, "rt-1", rs.RefreshToken().Reveal())
 
 	tok, err = rs.Token(t.Context(), "customer-a")
 	require.NoError(t, err)
@@ -340,10 +363,10 @@ func TestRefreshTokenRotation(t *testing.T) {
 	}
 	wg.Wait()
 	assert.False(t, fe.overlap.Load(), "redemptions are serialised")
-	assert.Equal(t, transport.Secret("rt-9"), rs.RefreshToken())
+	assert.Equal(t, "rt-9", rs.RefreshToken().Reveal())
 	stored := rotated.all()
 	require.Len(t, stored, 9)
-	assert.Equal(t, transport.Secret("rt-9"), stored[8], "every rotation is persisted")
+	assert.Equal(t, "rt-9", stored[8].Reveal(), "every rotation is persisted")
 
 	home, err := rs.Token(t.Context(), "")
 	require.NoError(t, err)
@@ -364,7 +387,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 func TestRefreshTokenRevoked(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-stale-value", nil)
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-stale-value"), nil)
 	require.NoError(t, err)
 	_, err = rs.Token(t.Context(), "customer-a")
 	require.Error(t, err)
@@ -385,7 +408,7 @@ func TestRefreshTokenPersistFailure(t *testing.T) {
 	fail.Store(true)
 	var mu sync.Mutex
 	var stored []transport.Secret
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", func(_ context.Context, rt transport.Secret) error {
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), func(_ context.Context, rt transport.Secret) error {
 		if fail.Load() {
 			return errors.New("database is locked")
 		}
@@ -399,7 +422,7 @@ func TestRefreshTokenPersistFailure(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	assert.Contains(t, tenantsync.HintOf(err), "could not be saved")
-	assert.Equal(t, transport.Secret("rt-1"), rs.RefreshToken(), "the rotated token is kept in memory")
+	assert.Equal(t, "rt-1", rs.RefreshToken().Reveal(), "the rotated token is kept in memory")
 
 	_, err = rs.Token(t.Context(), "customer-a")
 	require.Error(t, err, "still failing to persist")
@@ -410,13 +433,13 @@ func TestRefreshTokenPersistFailure(t *testing.T) {
 	assert.NotEmpty(t, tok.AccessToken)
 	mu.Lock()
 	defer mu.Unlock()
-	assert.Equal(t, []transport.Secret{"rt-1", "rt-2"}, stored, "the pending token is persisted before the next redemption")
+	assert.Equal(t, []string{"rt-1", "rt-2"}, reveal(stored), "the pending token is persisted before the next redemption")
 }
 
 func TestTokenWaitHonoursContext(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", nil)
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -545,7 +568,7 @@ func TestInvalidateDuringAcquisition(t *testing.T) {
 	fe := newFakeEntra(t)
 	hold := make(chan struct{})
 	fe.hold, fe.arrived = hold, make(chan struct{})
-	rs, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", nil)
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
 	require.NoError(t, err)
 
 	first := make(chan string, 1)
@@ -577,7 +600,7 @@ func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	var rotated rotations
-	pc, err := transport.NewRefreshTokenSource(fe.config(), "rt-0", rotated.store)
+	pc, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
 	require.NoError(t, err)
 	graph, err := pc.ForScope("https://graph.microsoft.com/.default")
 	require.NoError(t, err)
@@ -596,7 +619,64 @@ func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Equal(t, pc.RefreshToken(), graph.RefreshToken())
-	assert.Equal(t, transport.Secret("rt-8"), graph.RefreshToken())
+	assert.Equal(t, pc.RefreshToken().Reveal(), graph.RefreshToken().Reveal())
+	assert.Equal(t, "rt-8", graph.RefreshToken().Reveal())
 	assert.Len(t, rotated.all(), 8)
+}
+
+// TestTokenRequestsRefuseCrossOriginRedirects: a token request carries the client secret and,
+// for the refresh-token flow, the refresh token in its body; net/http resends the body on a
+// 307 or 308 and follows a 302 as a GET. A token endpoint redirecting elsewhere must get an
+// error, and the other host no request at all.
+func TestTokenRequestsRefuseCrossOriginRedirects(t *testing.T) {
+	t.Parallel()
+	flows := map[string]func(t *testing.T, cfg transport.EntraConfig) error{
+		"client credentials (MSAL)": func(t *testing.T, cfg transport.EntraConfig) error {
+			cc, err := transport.NewClientCredentials(cfg)
+			require.NoError(t, err)
+			_, err = cc.Token(t.Context(), "customer-a")
+			return err
+		},
+		"refresh token": func(t *testing.T, cfg transport.EntraConfig) error {
+			rs, err := transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt-0"), nil)
+			require.NoError(t, err)
+			_, err = rs.Token(t.Context(), "customer-a")
+			return err
+		},
+	}
+	for name, flow := range flows {
+		for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+			http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+			t.Run(fmt.Sprintf("%s %d", name, status), func(t *testing.T) {
+				t.Parallel()
+				var reached atomic.Int64
+				other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					reached.Add(1)
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = fmt.Fprint(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"stolen","refresh_token":"stolen"}`)
+				}))
+				t.Cleanup(other.Close)
+				fe := newFakeEntra(t)
+				fe.redirectTo, fe.redirectStatus = other.URL, status
+
+				err := flow(t, fe.config()) // fe's client trusts other too: httptest shares one certificate
+				require.Error(t, err)
+				assert.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
+				assert.Contains(t, tenantsync.HintOf(err), "authority host")
+				assert.Zero(t, reached.Load(), "the other host received a request")
+				assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), clientSecret)
+			})
+		}
+	}
+}
+
+func TestTokenRequestsFollowSameOriginRedirects(t *testing.T) {
+	t.Parallel()
+	fe := newFakeEntra(t)
+	fe.redirectTo, fe.redirectStatus = fe.srv.URL+"/moved", http.StatusTemporaryRedirect
+	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
+	require.NoError(t, err)
+	tok, err := rs.Token(t.Context(), "customer-a")
+	require.NoError(t, err, "a redirect on the token endpoint's own origin is followed")
+	assert.Equal(t, "at-customer-a-1", tok.AccessToken)
 }

@@ -92,7 +92,7 @@ func ExampleSecret() {
 		ClientID string
 		Secret   transport.Secret
 	}
-	conn := Connection{ClientID: "app", Secret: "Qx8~abc"}
+	conn := Connection{ClientID: "app", Secret: tenantsync.NewSecret("Qx8~abc")}
 	fmt.Printf("%+v\n", conn)
 	fmt.Println(conn.Secret.Reveal() == "Qx8~abc")
 	// Output:

@@ -9,7 +9,8 @@ import (
 )
 
 // maxDuration stands in for a Retry-After too large to represent; it is far above any
-// MaxRetryAfter, so such a value fails at once instead of overflowing.
+// MaxRetryAfter, so such a value is not waited for (the answer comes back at once) instead of
+// overflowing.
 const maxDuration = time.Duration(math.MaxInt64)
 
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {

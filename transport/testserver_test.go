@@ -48,7 +48,7 @@ func partnerConfig(srv *testserver.Server, scope string) transport.EntraConfig {
 	app := srv.PartnerApp()
 	return transport.EntraConfig{
 		AuthorityHost: srv.EntraURL(), TenantID: app.TenantID, ClientID: app.ClientID,
-		Secret: transport.Secret(app.Secret), Scope: scope, HTTPClient: srv.HTTPClient(), Service: "graph",
+		Secret: tenantsync.NewSecret(app.Secret), Scope: scope, HTTPClient: srv.HTTPClient(), Service: "graph",
 	}
 }
 
@@ -116,7 +116,7 @@ func TestTestserverCIPPToken(t *testing.T) {
 	creds := srv.CIPPCredentials()
 	cc, err := transport.NewClientCredentials(transport.EntraConfig{
 		AuthorityHost: srv.EntraURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
-		Secret: transport.Secret(creds.Secret), Scope: "api://" + creds.ClientID + "/.default",
+		Secret: tenantsync.NewSecret(creds.Secret), Scope: "api://" + creds.ClientID + "/.default",
 		HTTPClient: srv.HTTPClient(), Service: "cipp",
 	})
 	require.NoError(t, err)
@@ -138,7 +138,7 @@ func TestTestserverRefreshToken(t *testing.T) {
 	var mu sync.Mutex
 	var stored []transport.Secret
 	rs, err := transport.NewRefreshTokenSource(partnerConfig(srv, "https://graph.microsoft.com/.default"),
-		transport.Secret(srv.PartnerRefreshToken()), func(_ context.Context, rt transport.Secret) error {
+		tenantsync.NewSecret(srv.PartnerRefreshToken()), func(_ context.Context, rt transport.Secret) error {
 			mu.Lock()
 			defer mu.Unlock()
 			stored = append(stored, rt)
@@ -151,7 +151,7 @@ func TestTestserverRefreshToken(t *testing.T) {
 	assert.True(t, tok.Expiry.After(time.Now()))
 	mu.Lock()
 	require.Len(t, stored, 1, "the rotated refresh token is persisted")
-	assert.Equal(t, rs.RefreshToken(), stored[0])
+	assert.Equal(t, rs.RefreshToken().Reveal(), stored[0].Reveal())
 	mu.Unlock()
 
 	srv.RevokeRefreshTokens()
@@ -242,7 +242,7 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 
 	// The hand-written assertion of the refresh-token source is accepted too: the request gets
 	// as far as the (unknown) refresh token.
-	rs, err := transport.NewRefreshTokenSource(cfg, "not-a-refresh-token", nil)
+	rs, err := transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("not-a-refresh-token"), nil)
 	require.NoError(t, err)
 	_, err = rs.Token(t.Context(), "")
 	require.Error(t, err)
@@ -251,7 +251,7 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	cfg.Key = other
-	rs, err = transport.NewRefreshTokenSource(cfg, "not-a-refresh-token", nil)
+	rs, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("not-a-refresh-token"), nil)
 	require.NoError(t, err)
 	_, err = rs.Token(t.Context(), "")
 	require.Error(t, err)
@@ -259,6 +259,6 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 	assert.Contains(t, tenantsync.HintOf(err), "certificate")
 
 	cfg.Key = "not a key"
-	_, err = transport.NewRefreshTokenSource(cfg, "rt", nil)
+	_, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt"), nil)
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }

@@ -61,7 +61,7 @@ func run() error {
 		}
 		defer srv.Close()
 		creds := srv.CIPPCredentials()
-		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: cipp.Secret(creds.Secret)}
+		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: tenantsync.NewSecret(creds.Secret)}
 		opts = append(opts, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
 		fmt.Printf("Using the built-in fake CIPP at %s (seed %d)\n\n", srv.CIPPURL(), *seed)
 	} else {
@@ -73,7 +73,7 @@ func run() error {
 			}
 			secret = strings.TrimSpace(string(b))
 		}
-		cfg.Secret = cipp.Secret(secret)
+		cfg.Secret = tenantsync.NewSecret(secret)
 	}
 
 	c, err := cipp.NewClient(cfg, opts...)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
@@ -55,14 +56,14 @@ func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partn
 	app := srv.PartnerApp()
 	hc := srv.HTTPClient() // trusts the fake's certificate
 	defer hc.CloseIdleConnections()
-	refresh := partnercenter.Secret(srv.PartnerRefreshToken())
+	refresh := tenantsync.NewSecret(srv.PartnerRefreshToken())
 	// A real program stores every rotated refresh token (encrypted) and starts from it next time.
 	persist := func(context.Context, partnercenter.Secret) error { return nil }
 
 	pc, err := partnercenter.NewClient(partnercenter.Config{
 		PartnerTenantID:       app.TenantID,
 		ClientID:              app.ClientID,
-		ClientSecret:          partnercenter.Secret(app.Secret),
+		ClientSecret:          tenantsync.NewSecret(app.Secret),
 		RefreshToken:          refresh,
 		OnRefreshTokenRotated: persist,
 		AuthorityHost:         srv.EntraURL(),
@@ -81,9 +82,9 @@ func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partn
 	prober, err := graph.NewClient(graph.Config{
 		PartnerTenantID:       app.TenantID,
 		ClientID:              app.ClientID,
-		ClientSecret:          graph.Secret(app.Secret),
+		ClientSecret:          tenantsync.NewSecret(app.Secret),
 		Auth:                  graph.PartnerUser,
-		RefreshToken:          graph.Secret(refresh),
+		RefreshToken:          refresh,
 		OnRefreshTokenRotated: func(context.Context, graph.Secret) error { return nil },
 		BaseURL:               srv.GraphURL(),
 		AuthorityHost:         srv.EntraURL(),

@@ -478,7 +478,7 @@ func (d *daemon) connect(ctx context.Context) error {
 		if hc != nil {
 			opts = append(opts, cipp.WithHTTPClient(hc), cipp.WithAuthorityHost(authority))
 		}
-		c, err := cipp.NewClient(cipp.Config{BaseURL: d.cfg.CIPP.URL, TenantID: d.cfg.CIPP.TenantID, ClientID: d.cfg.CIPP.ClientID, Secret: transport.Secret(d.cfg.CIPP.Secret)}, opts...)
+		c, err := cipp.NewClient(cipp.Config{BaseURL: d.cfg.CIPP.URL, TenantID: d.cfg.CIPP.TenantID, ClientID: d.cfg.CIPP.ClientID, Secret: tenantsync.NewSecret(d.cfg.CIPP.Secret)}, opts...)
 		if err != nil {
 			return err
 		}
@@ -490,7 +490,7 @@ func (d *daemon) connect(ctx context.Context) error {
 	}
 	if d.cfg.Partner.set() {
 		gcfg := graph.Config{
-			PartnerTenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID, ClientSecret: graph.Secret(d.cfg.Partner.Secret),
+			PartnerTenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID, ClientSecret: tenantsync.NewSecret(d.cfg.Partner.Secret),
 			HTTPClient: hc, AuthorityHost: authority, Budget: budget, Limits: transport.NewLimits(transport.GraphRules()...),
 		}
 		if d.fake != nil {
@@ -524,7 +524,7 @@ func (d *daemon) connect(ctx context.Context) error {
 // rotated refresh token is stored (sealed) at once, as the next redemption needs it.
 func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority string, budget *transport.Budget) (*partnercenter.Client, error) {
 	rotate := func(ctx context.Context, s transport.Secret) error {
-		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, map[string]string{"tenantId": d.cfg.Partner.TenantID}, string(s))
+		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, map[string]string{"tenantId": d.cfg.Partner.TenantID}, s.Reveal())
 	}
 	rt := d.cfg.Partner.RefreshToken
 	if conn, err := d.store.GetConnection(ctx, d.cfg.Account, "partner-refresh-token"); err == nil && d.fake == nil {
@@ -532,11 +532,11 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 	}
 	entra := func(scope string) transport.EntraConfig {
 		return transport.EntraConfig{AuthorityHost: authority, TenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID,
-			Secret: transport.Secret(d.cfg.Partner.Secret), Scope: scope, HTTPClient: hc, Service: "entra"}
+			Secret: tenantsync.NewSecret(d.cfg.Partner.Secret), Scope: scope, HTTPClient: hc, Service: "entra"}
 	}
 	// One refresh-token chain for both resources: every redemption rotates the token, so two
 	// independent sources would each keep a token the other has already replaced.
-	pcTokens, err := transport.NewRefreshTokenSource(entra("https://api.partnercenter.microsoft.com/user_impersonation"), transport.Secret(rt), rotate)
+	pcTokens, err := transport.NewRefreshTokenSource(entra("https://api.partnercenter.microsoft.com/user_impersonation"), tenantsync.NewSecret(rt), rotate)
 	if err != nil {
 		return nil, err
 	}

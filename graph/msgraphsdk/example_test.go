@@ -4,6 +4,7 @@ import (
 	"context"
 	"log"
 
+	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/graph/msgraphsdk"
 )
@@ -14,7 +15,7 @@ func ExampleNewGraphServiceClient() {
 	c, err := graph.NewClient(graph.Config{
 		PartnerTenantID: "contoso-partner.onmicrosoft.com",
 		ClientID:        "11111111-2222-3333-4444-555555555555",
-		ClientSecret:    graph.Secret("secret value from the app registration"),
+		ClientSecret:    tenantsync.NewSecret("secret value from the app registration"),
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -102,7 +102,7 @@ func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxe
 		ts = append(ts, tenantsync.Tenant{ID: id})
 	}
 	g, err := graph.NewClient(graph.Config{
-		PartnerTenantID: e.PartnerTenant, ClientID: e.ClientID, ClientSecret: graph.Secret(e.Secret),
+		PartnerTenantID: e.PartnerTenant, ClientID: e.ClientID, ClientSecret: tenantsync.NewSecret(e.Secret),
 		BaseURL: e.GraphURL, AuthorityHost: e.EntraURL, HTTPClient: hc,
 		Budget: budget, Limits: transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
 		Tenants: ts, Mailboxes: mailboxes,
@@ -111,7 +111,7 @@ func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxe
 		return nil, err
 	}
 	c, err := cipp.NewClient(cipp.Config{BaseURL: e.CIPPURL, TenantID: e.CIPPTenant, ClientID: e.CIPPClient,
-		Secret: transport.Secret(e.CIPPSecret)},
+		Secret: tenantsync.NewSecret(e.CIPPSecret)},
 		cipp.WithHTTPClient(hc), cipp.WithAuthorityHost(e.EntraURL), cipp.WithBudget(budget),
 		cipp.WithLimits(transport.NewLimits(transport.CIPPRules(hostOf(e.CIPPURL))...)))
 	if err != nil {

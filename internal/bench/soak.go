@@ -260,7 +260,7 @@ func (s *soak) start() error {
 		ts = append(ts, tenantsync.Tenant{ID: id})
 	}
 	g, err := graph.NewClient(graph.Config{
-		PartnerTenantID: e.PartnerTenant, ClientID: e.ClientID, ClientSecret: graph.Secret(e.Secret),
+		PartnerTenantID: e.PartnerTenant, ClientID: e.ClientID, ClientSecret: tenantsync.NewSecret(e.Secret),
 		BaseURL: e.GraphURL, AuthorityHost: e.EntraURL, HTTPClient: hc,
 		Budget: s.budget, Limits: transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
 		Tenants: ts, MaxRetryAfter: 10 * time.Second,

@@ -54,7 +54,7 @@ type Credentials struct {
 
 // String redacts the secret.
 func (c Credentials) String() string {
-	return fmt.Sprintf("{TenantID:%s ClientID:%s Secret:[redacted]}", c.TenantID, c.ClientID)
+	return fmt.Sprintf("{TenantID:%s ClientID:%s Secret:[REDACTED]}", c.TenantID, c.ClientID)
 }
 
 // GoString redacts the secret from %#v as well.

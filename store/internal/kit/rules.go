@@ -23,7 +23,7 @@ func CheckConnection(op, account string, c store.Connection) error {
 	if c.Secret.IsZero() {
 		// Storing it would replace the connection's sealed secret with nothing, which is how a
 		// config-only update (a Connection decoded from JSON, where the secret reads as
-		// [redacted] and decodes as nothing) would lose a credential.
+		// [REDACTED] and decodes as nothing) would lose a credential.
 		return store.Invalid(op, "pass the connection's secret; to change only its settings, put back the connection GetConnection returns",
 			"connection %q without a secret", c.Name)
 	}
