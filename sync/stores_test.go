@@ -16,6 +16,7 @@ import (
 	"github.com/tenantsync/tenantsync/store/memory"
 	"github.com/tenantsync/tenantsync/store/postgres"
 	"github.com/tenantsync/tenantsync/store/sqlite"
+	"github.com/tenantsync/tenantsync/store/storetest"
 )
 
 // storeCase opens one kind of store for an engine scenario, closed when the test ends.
@@ -33,7 +34,7 @@ func engineStores() []storeCase {
 			return memory.New(nil, memory.WithClock(now))
 		}},
 		{"sqlite", func(t *testing.T, now func() time.Time) store.Store {
-			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tenantsync.db"), nil, sqlite.WithClock(now))
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tenantsync.db"), storetest.NewKeys(t), sqlite.WithClock(now))
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = st.Close() })
 			return st
@@ -59,7 +60,7 @@ func openPostgres(t *testing.T, now func() time.Time) store.Store {
 	schema := "tenantsync_sync_" + hex.EncodeToString(b[:])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := postgres.Open(ctx, dsn, nil, postgres.WithSchema(schema), postgres.WithClock(now), postgres.WithMaxConns(4))
+	st, err := postgres.Open(ctx, dsn, storetest.NewKeys(t), postgres.WithSchema(schema), postgres.WithClock(now), postgres.WithMaxConns(4))
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = st.Close()
