@@ -16,8 +16,12 @@ const Service = "cipp"
 
 // Remediation hints, in the words of the CIPP admin who has to act on them.
 const (
-	HintRefreshTenants = "refresh the tenant list in CIPP (Tenant Administration → Tenants → Refresh), then retry"
-	HintEmptyTenants   = "CIPP returned no tenants for this API client: give it a base role (readonly, or editor for write actions) or a custom role whose allowed tenants include your customers in CIPP → Integrations → CIPP-API, press Save to Azure, and refresh the tenant list (Tenant Administration → Tenants → Refresh)"
+	// CIPP reloads its tenant list from the GDAP relationships only on its nightly timer, when
+	// its tenant cache is cleared, or on ListTenants?TriggerRefresh=true (Client.RefreshTenantList);
+	// the Refresh button above CIPP's tenant tables only reloads the page.
+	HintRefreshTenants = "make CIPP reload its tenant list: in CIPP → Settings, Cache card, press Clear Cache with \"Only Clear the Tenant Cache\" on (or call cipp.Client.RefreshTenantList), wait a few minutes for the tenant refresh to finish, then retry; if the tenant is still missing, check its GDAP relationship"
+	HintTenantDropped  = "CIPP no longer lists this tenant, so its empty answer was not taken as an empty tenant and nothing was removed: make CIPP reload its tenant list (CIPP → Settings, Cache card, Clear Cache with \"Only Clear the Tenant Cache\" on, or cipp.Client.RefreshTenantList) and sync again once the refresh has finished; if the tenant stays missing, its GDAP relationship has ended or the tenant was excluded in CIPP"
+	HintEmptyTenants   = "CIPP returned no tenants for this API client: give it a base role (readonly, or editor for write actions) or a custom role whose allowed tenants include your customers in CIPP → Integrations → CIPP-API, press Save to Azure, and make CIPP reload its tenant list (CIPP → Settings, Cache card, Clear Cache with \"Only Clear the Tenant Cache\" on)"
 	HintWriteRole      = "raise the API client's role to editor in CIPP → Integrations → CIPP-API and press Save to Azure (CIPP restarts; allow about 60 seconds), then retry"
 	HintReadRole       = "give the API client a role that includes this permission (readonly or higher) in CIPP → Integrations → CIPP-API and press Save to Azure"
 	HintNoRole         = "the API client has no role: set one (readonly to read, editor for write actions) in CIPP → Integrations → CIPP-API and press Save to Azure"
