@@ -42,6 +42,7 @@ const (
 	HintADSync         = "the user is synchronised from on-premises Active Directory: make the change in the local AD"
 	HintRetry          = "CIPP failed; retry later (calls on very large tenants can exceed Azure's ~230 s response limit)"
 	HintQueued         = "CIPP queued the request in the background; retry in a few minutes"
+	HintNotReady       = "CIPP does not have this data ready yet: it answered with a placeholder (\"Loading data…\", \"Data still processing\") or an empty reporting database instead of the data, and nothing was taken from that answer; the next sync asks again, or retry in a few minutes"
 	HintPermCheck      = "run a permission check in CIPP (Settings → Permissions), then retry"
 )
 
@@ -60,6 +61,15 @@ var (
 	reBaseRole   = regexp.MustCompile(`the '([^']*)' base role does not have the required permission: (\S+)`)
 	reCustomPerm = regexp.MustCompile(`you do not have the required permission: (\S+)`)
 	reAADSTS     = regexp.MustCompile(`AADSTS(\d+)`)
+	// reNotReady finds CIPP's "come back later" texts: the placeholders it answers with while a
+	// cache or a background job fills ("Loading data for all tenants. Please check back in 1
+	// minute", "Loading 12345 rows for contoso.com. Please check back after the job completes",
+	// "Data still processing, please wait") and the reporting database's "No mailbox data found
+	// in reporting database. Sync the report data first."
+	reNotReady = regexp.MustCompile(`(?i)loading data|loading \d+ rows|check back|still processing|please wait|data found in reporting database|sync the report data first`)
+	// reFailure is CIPP's own frontend test for a result text that reports a failure
+	// (CippApiResults.jsx).
+	reFailure = regexp.MustCompile(`(?i)error|failed|exception|not found|invalid_grant`)
 )
 
 // applyClass sets e's kind, code and hint from msg when classify recognises it.
@@ -67,6 +77,10 @@ func applyClass(e *tenantsync.Error, msg string) bool {
 	kind, code, hint, ok := classify(msg)
 	if ok {
 		e.Kind, e.Code, e.Hint = kind, code, hint
+		if hint == HintNotReady && e.Err == nil {
+			// What CIPP has not loaded yet is unknown, not empty.
+			e.Err = tenantsync.ErrIncomplete
+		}
 	}
 	return ok
 }
@@ -99,6 +113,8 @@ func classify(msg string) (kind error, code, hint string, ok bool) {
 		return tenantsync.ErrUnsupported, code, HintADSync, true
 	case strings.Contains(lower, "does not exist or one of its queried reference-property objects are not present"):
 		return tenantsync.ErrNotFound, code, "", true
+	case code == "" && reNotReady.MatchString(msg):
+		return tenantsync.ErrUnavailable, "", HintNotReady, true
 	case code != "":
 		return tenantsync.ErrAuthorizationRevoked, code, HintCIPPTokens, true
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -308,9 +310,12 @@ func (c *Client) decodeError(op, tenant string, err error) error {
 	return e
 }
 
-// arrayItems returns the rows of a list answer. A list endpoint that fails inside CIPP may still
-// answer 200: with a message string, an array of message strings, or a single {"Message"} row.
-// Those are errors, so a failure never reads as an empty list.
+// arrayItems returns the rows of a list answer. A list endpoint that fails inside CIPP, or is
+// not ready, may still answer 200: with a message string, an array of message strings, a single
+// {"Message"} row, a placeholder row such as ListLicenses's {"Tenant": "Loading data for all
+// tenants…", "License": "Loading data for all tenants…"}, or an envelope whose Metadata says the
+// request was queued. Those are errors, so neither a failure nor a placeholder reads as data or
+// as an empty list.
 func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, error) {
 	switch r.Shape {
 	case ShapeArray:
@@ -328,9 +333,21 @@ func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, 
 					}
 				}
 			}
+			if msg, ok := messageRows(r.Items); ok {
+				return nil, c.messageError(op, tenant, msg)
+			}
 		}
 		return r.Items, nil
 	case ShapeEnvelope:
+		if err := c.queuedError(op, tenant, r.Metadata); err != nil {
+			return nil, err
+		}
+		if msg := joinStrings(r.Items); msg != "" {
+			return nil, c.messageError(op, tenant, msg)
+		}
+		if msg, ok := messageRows(r.Items); ok {
+			return nil, c.messageError(op, tenant, msg)
+		}
 		if r.Items != nil || isNull(r.Results) {
 			return r.Items, nil
 		}
@@ -340,6 +357,9 @@ func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, 
 	case ShapeText:
 		return nil, c.messageError(op, tenant, r.Text)
 	case ShapeObject:
+		if msg, ok := messageRows([]json.RawMessage{r.Object}); ok {
+			return nil, c.messageError(op, tenant, msg)
+		}
 		// PowerShell unrolls a one-element array into its element on some code paths.
 		c.unknownShapes.Add(1)
 		return []json.RawMessage{r.Object}, nil
@@ -348,6 +368,72 @@ func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, 
 	e := c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, fmt.Sprintf("unexpected %s response where a list belongs", r.Shape), HintRetry)
 	e.Err = tenantsync.ErrIncomplete
 	return nil, e
+}
+
+// queuedError reads an envelope's Metadata: CIPP answers a request it moved to a background
+// job (more than 8000 rows, AllTenants, a cache being filled) with no rows and Queued or a
+// QueueMessage ("Loading 12345 rows for contoso.com…", "Data still processing, please wait").
+func (c *Client) queuedError(op, tenant string, metadata json.RawMessage) error {
+	if metadata == nil || firstByte(metadata) != '{' {
+		return nil
+	}
+	var md GraphMetadata
+	if json.Unmarshal(metadata, &md) != nil {
+		return nil
+	}
+	if !strings.EqualFold(string(md.Queued), "true") && md.QueueMessage == "" {
+		return nil
+	}
+	msg := md.QueueMessage
+	if msg == "" {
+		msg = "CIPP queued the request"
+	}
+	e := c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, msg, HintQueued)
+	e.Err = tenantsync.ErrIncomplete
+	return e
+}
+
+// maxMessageRows bounds how many rows an answer made of messages can have: CIPP's placeholders
+// and error rows are one row each.
+const maxMessageRows = 3
+
+// messageRows returns the text of rows that carry a message instead of data: every row an
+// object of at most three keys, none an identifier, whose values are all strings (or null) and
+// whose text says CIPP is not ready or failed, such as [{"UPN": "Loading data for all tenants.
+// Please check back in a few minutes"}] or [{"Tenant": "contoso.com", "Results": "Failed …"}].
+// Data rows of the endpoints this package reads carry an identifier or more fields.
+func messageRows(items []json.RawMessage) (string, bool) {
+	if len(items) == 0 || len(items) > maxMessageRows {
+		return "", false
+	}
+	var parts []string
+	for _, it := range items {
+		var m map[string]json.RawMessage
+		if firstByte(it) != '{' || json.Unmarshal(it, &m) != nil || len(m) == 0 || len(m) > 3 {
+			return "", false
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if strings.HasSuffix(strings.ToLower(k), "id") {
+				return "", false
+			}
+			v := m[k]
+			if isNull(v) {
+				continue
+			}
+			var s string
+			if firstByte(v) != '"' || json.Unmarshal(v, &s) != nil {
+				return "", false
+			}
+			if s = strings.TrimSpace(s); s != "" && !slices.Contains(parts, s) {
+				parts = append(parts, s)
+			}
+		}
+	}
+	text := strings.Join(parts, "; ")
+	if !reNotReady.MatchString(text) && !reFailure.MatchString(text) {
+		return "", false
+	}
+	return text, true
 }
 
 // messageError is the error for a 200 answer that carries a message instead of data.
