@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/transport"
 )
@@ -172,9 +174,12 @@ type Client struct {
 	tokens  transport.TokenSource
 
 	tenants struct {
+		// mu guards rows and at only; it is never held over a call to CIPP, which can take
+		// minutes. Concurrent callers share one ListTenants call through sf instead.
 		mu   sync.Mutex
 		rows []Tenant
-		at   time.Time
+		at   time.Time // when the ListTenants call that returned rows began
+		sf   singleflight.Group
 	}
 
 	unknownShapes atomic.Int64

@@ -30,7 +30,15 @@
 //   - Every tenant argument (a customer ID or one of the tenant's domains) is checked against
 //     CIPP's tenant list first. CIPP answers most calls about a tenant it does not manage with an
 //     empty 200, and reports success for writes it never made; here that is
-//     tenantsync.ErrTenantNotFound with the hint to refresh CIPP's tenant list.
+//     tenantsync.ErrTenantNotFound with the hint to refresh CIPP's tenant list. The list is
+//     cached (10 minutes by default); concurrent callers share one ListTenants call. An empty
+//     answer about a tenant is checked against a freshly fetched list before it counts as an
+//     empty listing (Source: one such fetch per Fetch), since CIPP answers the same empty 200
+//     for a tenant it dropped after the cache was filled.
+//   - CIPP's "not ready" answers (a "Loading data for all tenants…" placeholder row, "Data still
+//     processing", a queued ListGraphRequest, an empty reporting database) and 200 answers whose
+//     text reports a failure are errors (tenantsync.ErrUnavailable with a retry-later hint, or
+//     the kind the text names), never rows and never an empty list.
 //   - Every error is a *tenantsync.Error with Service "cipp", a kind matched by errors.Is, the
 //     HTTP status, and a hint naming the CIPP screen to fix it on (the API client's role, Save to
 //     Azure, the Function App URL, the Setup Wizard, a CPV refresh).

@@ -16,8 +16,12 @@ const Service = "cipp"
 
 // Remediation hints, in the words of the CIPP admin who has to act on them.
 const (
-	HintRefreshTenants = "refresh the tenant list in CIPP (Tenant Administration → Tenants → Refresh), then retry"
-	HintEmptyTenants   = "CIPP returned no tenants for this API client: give it a base role (readonly, or editor for write actions) or a custom role whose allowed tenants include your customers in CIPP → Integrations → CIPP-API, press Save to Azure, and refresh the tenant list (Tenant Administration → Tenants → Refresh)"
+	// CIPP reloads its tenant list from the GDAP relationships only on its nightly timer, when
+	// its tenant cache is cleared, or on ListTenants?TriggerRefresh=true (Client.RefreshTenantList);
+	// the Refresh button above CIPP's tenant tables only reloads the page.
+	HintRefreshTenants = "make CIPP reload its tenant list: in CIPP → Settings, Cache card, press Clear Cache with \"Only Clear the Tenant Cache\" on (or call cipp.Client.RefreshTenantList), wait a few minutes for the tenant refresh to finish, then retry; if the tenant is still missing, check its GDAP relationship"
+	HintTenantDropped  = "CIPP no longer lists this tenant, so its empty answer was not taken as an empty tenant and nothing was removed: make CIPP reload its tenant list (CIPP → Settings, Cache card, Clear Cache with \"Only Clear the Tenant Cache\" on, or cipp.Client.RefreshTenantList) and sync again once the refresh has finished; if the tenant stays missing, its GDAP relationship has ended or the tenant was excluded in CIPP"
+	HintEmptyTenants   = "CIPP returned no tenants for this API client: give it a base role (readonly, or editor for write actions) or a custom role whose allowed tenants include your customers in CIPP → Integrations → CIPP-API, press Save to Azure, and make CIPP reload its tenant list (CIPP → Settings, Cache card, Clear Cache with \"Only Clear the Tenant Cache\" on)"
 	HintWriteRole      = "raise the API client's role to editor in CIPP → Integrations → CIPP-API and press Save to Azure (CIPP restarts; allow about 60 seconds), then retry"
 	HintReadRole       = "give the API client a role that includes this permission (readonly or higher) in CIPP → Integrations → CIPP-API and press Save to Azure"
 	HintNoRole         = "the API client has no role: set one (readonly to read, editor for write actions) in CIPP → Integrations → CIPP-API and press Save to Azure"
@@ -38,6 +42,7 @@ const (
 	HintADSync         = "the user is synchronised from on-premises Active Directory: make the change in the local AD"
 	HintRetry          = "CIPP failed; retry later (calls on very large tenants can exceed Azure's ~230 s response limit)"
 	HintQueued         = "CIPP queued the request in the background; retry in a few minutes"
+	HintNotReady       = "CIPP does not have this data ready yet: it answered with a placeholder (\"Loading data…\", \"Data still processing\") or an empty reporting database instead of the data, and nothing was taken from that answer; the next sync asks again, or retry in a few minutes"
 	HintPermCheck      = "run a permission check in CIPP (Settings → Permissions), then retry"
 )
 
@@ -56,6 +61,15 @@ var (
 	reBaseRole   = regexp.MustCompile(`the '([^']*)' base role does not have the required permission: (\S+)`)
 	reCustomPerm = regexp.MustCompile(`you do not have the required permission: (\S+)`)
 	reAADSTS     = regexp.MustCompile(`AADSTS(\d+)`)
+	// reNotReady finds CIPP's "come back later" texts: the placeholders it answers with while a
+	// cache or a background job fills ("Loading data for all tenants. Please check back in 1
+	// minute", "Loading 12345 rows for contoso.com. Please check back after the job completes",
+	// "Data still processing, please wait") and the reporting database's "No mailbox data found
+	// in reporting database. Sync the report data first."
+	reNotReady = regexp.MustCompile(`(?i)loading data|loading \d+ rows|check back|still processing|please wait|data found in reporting database|sync the report data first`)
+	// reFailure is CIPP's own frontend test for a result text that reports a failure
+	// (CippApiResults.jsx).
+	reFailure = regexp.MustCompile(`(?i)error|failed|exception|not found|invalid_grant`)
 )
 
 // applyClass sets e's kind, code and hint from msg when classify recognises it.
@@ -63,6 +77,10 @@ func applyClass(e *tenantsync.Error, msg string) bool {
 	kind, code, hint, ok := classify(msg)
 	if ok {
 		e.Kind, e.Code, e.Hint = kind, code, hint
+		if hint == HintNotReady && e.Err == nil {
+			// What CIPP has not loaded yet is unknown, not empty.
+			e.Err = tenantsync.ErrIncomplete
+		}
 	}
 	return ok
 }
@@ -95,6 +113,8 @@ func classify(msg string) (kind error, code, hint string, ok bool) {
 		return tenantsync.ErrUnsupported, code, HintADSync, true
 	case strings.Contains(lower, "does not exist or one of its queried reference-property objects are not present"):
 		return tenantsync.ErrNotFound, code, "", true
+	case code == "" && reNotReady.MatchString(msg):
+		return tenantsync.ErrUnavailable, "", HintNotReady, true
 	case code != "":
 		return tenantsync.ErrAuthorizationRevoked, code, HintCIPPTokens, true
 	}

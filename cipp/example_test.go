@@ -76,7 +76,7 @@ func ExampleClient_LookupTenant() {
 	fmt.Println(tenantsync.HintOf(err))
 	// Output:
 	// true
-	// refresh the tenant list in CIPP (Tenant Administration → Tenants → Refresh), then retry
+	// make CIPP reload its tenant list: in CIPP → Settings, Cache card, press Clear Cache with "Only Clear the Tenant Cache" on (or call cipp.Client.RefreshTenantList), wait a few minutes for the tenant refresh to finish, then retry; if the tenant is still missing, check its GDAP relationship
 }
 
 func ExampleSource_Fetch() {

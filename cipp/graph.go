@@ -94,8 +94,14 @@ func (c *Client) ListGraphRequestPage(ctx context.Context, tenant string, req Gr
 				return nil, c.decodeError(op, t.CustomerID, err)
 			}
 		}
+		if err := c.queuedError(op, t.CustomerID, r.Metadata); err != nil {
+			return nil, err
+		}
 		switch firstByte(r.Results) {
 		case '[':
+			if msg, ok := messageRows(r.Items); ok {
+				return nil, c.messageError(op, t.CustomerID, msg)
+			}
 			p.Items = r.Items
 		case '{':
 			// A Graph resource that is one object (a policy) comes back unwrapped.
@@ -116,11 +122,6 @@ func (c *Client) ListGraphRequestPage(ctx context.Context, tenant string, req Gr
 		}
 		c.unknownShapes.Add(1)
 		p.Items = items
-	}
-	if strings.EqualFold(string(p.Metadata.Queued), "true") {
-		e := c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, p.Metadata.QueueMessage, HintQueued)
-		e.Err = tenantsync.ErrIncomplete
-		return nil, e
 	}
 	if !req.NoPagination {
 		p.NextLink = p.Metadata.NextLink

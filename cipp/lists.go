@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -64,7 +67,7 @@ func usable(t Tenant) bool { return !t.IsPseudo() && !t.Excluded && t.CustomerID
 // Tenants returns the customer tenants CIPP manages: the cached tenant list without pseudo
 // rows and excluded tenants.
 func (c *Client) Tenants(ctx context.Context) ([]Tenant, error) {
-	rows, _, err := c.cachedTenants(ctx, false)
+	rows, _, err := c.cachedTenants(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,26 +80,81 @@ func (c *Client) Tenants(ctx context.Context) ([]Tenant, error) {
 	return out, nil
 }
 
-// cachedTenants returns the tenant list, from the cache unless it is older than the TTL or
-// reload is set; fresh reports whether the list was fetched by this call.
-func (c *Client) cachedTenants(ctx context.Context, reload bool) (rows []Tenant, fresh bool, err error) {
+// cachedTenants returns the tenant list of a ListTenants call begun within the cache's TTL;
+// fetched reports whether this call had to ask CIPP (or joined a call under way).
+func (c *Client) cachedTenants(ctx context.Context) (rows []Tenant, fetched bool, err error) {
+	return c.tenantsSince(ctx, time.Now().Add(-c.opts.tenantTTL))
+}
+
+// freshTenants returns the tenant list of a ListTenants call begun after this call began: the
+// cache is bypassed (and renewed).
+func (c *Client) freshTenants(ctx context.Context) ([]Tenant, error) {
+	rows, _, err := c.tenantsSince(ctx, time.Now())
+	return rows, err
+}
+
+// tenantFetch is one ListTenants answer and when its call began.
+type tenantFetch struct {
+	rows  []Tenant
+	began time.Time
+}
+
+// tenantsSince returns CIPP's tenant list as answered by a ListTenants call begun at or after
+// since: the cached list when it is that recent, else the answer of one call shared by every
+// concurrent caller. A caller whose ctx ends stops waiting at once; the shared call goes on for
+// the others and for the cache (bounded by the transport's timeout and retries).
+func (c *Client) tenantsSince(ctx context.Context, since time.Time) (rows []Tenant, fetched bool, err error) {
 	c.tenants.mu.Lock()
-	defer c.tenants.mu.Unlock()
-	if !reload && c.tenants.rows != nil && time.Since(c.tenants.at) < c.opts.tenantTTL {
-		return c.tenants.rows, false, nil
+	rows, at := c.tenants.rows, c.tenants.at
+	c.tenants.mu.Unlock()
+	if rows != nil && !at.Before(since) {
+		return rows, false, nil
 	}
-	rows, err = c.ListTenants(ctx)
-	if err != nil {
-		return nil, false, err
+	for round := 0; ; round++ {
+		ch := c.tenants.sf.DoChan("ListTenants", func() (any, error) {
+			began := time.Now()
+			// Detached from the cancellation of whichever caller started it: the others wait
+			// for this call too.
+			rows, err := c.ListTenants(context.WithoutCancel(ctx))
+			if err != nil {
+				return nil, err
+			}
+			c.tenants.mu.Lock()
+			if !began.Before(c.tenants.at) {
+				c.tenants.rows, c.tenants.at = rows, began
+			}
+			c.tenants.mu.Unlock()
+			return tenantFetch{rows, began}, nil
+		})
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case res := <-ch:
+			if res.Err != nil {
+				if d, ok := res.Err.(*tenantsync.Error); ok && res.Shared {
+					// Each caller gets its own copy to annotate.
+					cp := *d
+					return nil, false, &cp
+				}
+				return nil, false, res.Err
+			}
+			f := res.Val.(tenantFetch)
+			// A call already under way when this one began may predate what the caller must
+			// know (a tenant CIPP dropped a moment ago): wait for it, then ask again. The
+			// second call began after the first ended, so it is recent enough.
+			if !f.began.Before(since) || round > 0 {
+				return f.rows, true, nil
+			}
+		}
 	}
-	c.tenants.rows, c.tenants.at = rows, time.Now()
-	return rows, true, nil
 }
 
 // LookupTenant finds a tenant by customer ID, default domain or initial domain, in CIPP's tenant
 // list. CIPP answers most calls about a tenant it does not manage with an empty 200, so every
 // call of this package checks its tenant here first: an unknown tenant is
-// tenantsync.ErrTenantNotFound, never an empty listing.
+// tenantsync.ErrTenantNotFound, never an empty listing. The list is cached (WithTenantCacheTTL);
+// an empty answer about a cached tenant is checked again against a fresh list before it is
+// believed, since CIPP may have dropped the tenant meanwhile.
 func (c *Client) LookupTenant(ctx context.Context, tenant string) (Tenant, error) {
 	const op = "LookupTenant"
 	tenant = strings.TrimSpace(tenant)
@@ -106,13 +164,15 @@ func (c *Client) LookupTenant(ctx context.Context, tenant string) (Tenant, error
 	if strings.EqualFold(tenant, AllTenantsID) {
 		return Tenant{}, c.newError(tenantsync.ErrInvalidInput, op, tenant, 0, "AllTenants is not one tenant", "pass one tenant's ID or domain; CIPP serves AllTenants from hour-old caches")
 	}
-	rows, fresh, err := c.cachedTenants(ctx, false)
+	rows, fetched, err := c.cachedTenants(ctx)
 	if err != nil {
 		return Tenant{}, err
 	}
 	t, found := findTenant(rows, tenant)
-	if !found && !fresh {
-		if rows, _, err = c.cachedTenants(ctx, true); err != nil {
+	// A tenant missing from the cache is looked up once more in a fresh list, unless the cache
+	// is the fresh list this Source fetch already confirmed an empty answer with.
+	if _, confirmed, confirmErr := confirmMemoOf(ctx).get(); !found && !fetched && !(confirmed && confirmErr == nil) {
+		if rows, err = c.freshTenants(ctx); err != nil {
 			return Tenant{}, err
 		}
 		t, found = findTenant(rows, tenant)
@@ -123,6 +183,11 @@ func (c *Client) LookupTenant(ctx context.Context, tenant string) (Tenant, error
 	case found:
 		return t, nil
 	}
+	return Tenant{}, c.notListed(op, tenant, rows, "the tenant is not in CIPP's tenant list", HintRefreshTenants)
+}
+
+// notListed is the error for a tenant missing from CIPP's tenant list rows.
+func (c *Client) notListed(op, tenant string, rows []Tenant, msg, hint string) error {
 	n := 0
 	for _, r := range rows {
 		if usable(r) {
@@ -130,10 +195,91 @@ func (c *Client) LookupTenant(ctx context.Context, tenant string) (Tenant, error
 		}
 	}
 	if n == 0 {
-		return Tenant{}, c.newError(tenantsync.ErrTenantNotFound, op, tenant, 0, "CIPP's tenant list for this API client is empty", HintEmptyTenants)
+		return c.newError(tenantsync.ErrTenantNotFound, op, tenant, 0, "CIPP's tenant list for this API client is empty", HintEmptyTenants)
 	}
-	return Tenant{}, c.newError(tenantsync.ErrTenantNotFound, op, tenant, 0,
-		fmt.Sprintf("the tenant is not in CIPP's tenant list (%d tenants)", n), HintRefreshTenants)
+	return c.newError(tenantsync.ErrTenantNotFound, op, tenant, 0, fmt.Sprintf("%s (%d tenants)", msg, n), hint)
+}
+
+// confirmKey is the context key of a confirmMemo.
+type confirmKey struct{}
+
+// confirmMemo holds the fresh tenant list fetched to confirm empty answers, so a Source fetch
+// asks CIPP for it once however many of its kinds come back empty.
+type confirmMemo struct {
+	mu   sync.Mutex
+	done bool
+	rows []Tenant
+	err  error
+}
+
+func (m *confirmMemo) get() (rows []Tenant, done bool, err error) {
+	if m == nil {
+		return nil, false, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rows, m.done, m.err
+}
+
+func (m *confirmMemo) set(rows []Tenant, err error) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rows, m.err, m.done = rows, err, true
+}
+
+// confirmMemoOf returns ctx's memo, or nil.
+func confirmMemoOf(ctx context.Context) *confirmMemo {
+	m, _ := ctx.Value(confirmKey{}).(*confirmMemo)
+	return m
+}
+
+// withConfirmMemo gives ctx a memo of the confirming tenant list.
+func withConfirmMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, confirmKey{}, &confirmMemo{})
+}
+
+// confirmListed checks, against a tenant list fetched now rather than the cache, that CIPP
+// still manages t; op is the call that answered about t with nothing. CIPP answers 200 [] for a
+// tenant it does not manage, so when it has dropped a tenant the cache still holds, its empty
+// answer would read as "this tenant has no users" and a sync would remove every one of them.
+func (c *Client) confirmListed(ctx context.Context, op string, t Tenant) error {
+	memo := confirmMemoOf(ctx)
+	rows, done, err := memo.get()
+	if !done {
+		rows, err = c.freshTenants(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		memo.set(rows, err)
+	}
+	if err != nil {
+		kind := tenantsync.KindOf(err)
+		if kind == nil {
+			kind = tenantsync.ErrUnavailable
+		}
+		e := c.newError(kind, op, t.CustomerID, 0,
+			"CIPP answered with nothing, and its tenant list, needed to tell an empty tenant from one CIPP no longer manages, could not be read: "+err.Error(),
+			tenantsync.HintOf(err))
+		if e.Hint == "" {
+			e.Hint = HintRetry
+		}
+		e.Err = err
+		return e
+	}
+	cur, found := findTenant(rows, t.CustomerID)
+	switch {
+	case found && cur.Excluded:
+		return c.newError(tenantsync.ErrTenantNotFound, op, t.CustomerID, 0,
+			"CIPP answered with nothing because the tenant is now excluded from CIPP management; the answer is not an empty listing", HintExcluded)
+	case found:
+		return nil
+	}
+	return c.notListed(op, t.CustomerID, rows,
+		"CIPP answered with nothing, and its tenant list no longer holds the tenant: that is CIPP's answer for a tenant it does not manage, not an empty listing",
+		HintTenantDropped)
 }
 
 func findTenant(rows []Tenant, key string) (Tenant, bool) {
@@ -164,9 +310,12 @@ func (c *Client) decodeError(op, tenant string, err error) error {
 	return e
 }
 
-// arrayItems returns the rows of a list answer. A list endpoint that fails inside CIPP may still
-// answer 200: with a message string, an array of message strings, or a single {"Message"} row.
-// Those are errors, so a failure never reads as an empty list.
+// arrayItems returns the rows of a list answer. A list endpoint that fails inside CIPP, or is
+// not ready, may still answer 200: with a message string, an array of message strings, a single
+// {"Message"} row, a placeholder row such as ListLicenses's {"Tenant": "Loading data for all
+// tenants…", "License": "Loading data for all tenants…"}, or an envelope whose Metadata says the
+// request was queued. Those are errors, so neither a failure nor a placeholder reads as data or
+// as an empty list.
 func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, error) {
 	switch r.Shape {
 	case ShapeArray:
@@ -184,9 +333,21 @@ func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, 
 					}
 				}
 			}
+			if msg, ok := messageRows(r.Items); ok {
+				return nil, c.messageError(op, tenant, msg)
+			}
 		}
 		return r.Items, nil
 	case ShapeEnvelope:
+		if err := c.queuedError(op, tenant, r.Metadata); err != nil {
+			return nil, err
+		}
+		if msg := joinStrings(r.Items); msg != "" {
+			return nil, c.messageError(op, tenant, msg)
+		}
+		if msg, ok := messageRows(r.Items); ok {
+			return nil, c.messageError(op, tenant, msg)
+		}
 		if r.Items != nil || isNull(r.Results) {
 			return r.Items, nil
 		}
@@ -196,6 +357,9 @@ func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, 
 	case ShapeText:
 		return nil, c.messageError(op, tenant, r.Text)
 	case ShapeObject:
+		if msg, ok := messageRows([]json.RawMessage{r.Object}); ok {
+			return nil, c.messageError(op, tenant, msg)
+		}
 		// PowerShell unrolls a one-element array into its element on some code paths.
 		c.unknownShapes.Add(1)
 		return []json.RawMessage{r.Object}, nil
@@ -204,6 +368,72 @@ func (c *Client) arrayItems(op, tenant string, r *Response) ([]json.RawMessage, 
 	e := c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, fmt.Sprintf("unexpected %s response where a list belongs", r.Shape), HintRetry)
 	e.Err = tenantsync.ErrIncomplete
 	return nil, e
+}
+
+// queuedError reads an envelope's Metadata: CIPP answers a request it moved to a background
+// job (more than 8000 rows, AllTenants, a cache being filled) with no rows and Queued or a
+// QueueMessage ("Loading 12345 rows for contoso.com…", "Data still processing, please wait").
+func (c *Client) queuedError(op, tenant string, metadata json.RawMessage) error {
+	if metadata == nil || firstByte(metadata) != '{' {
+		return nil
+	}
+	var md GraphMetadata
+	if json.Unmarshal(metadata, &md) != nil {
+		return nil
+	}
+	if !strings.EqualFold(string(md.Queued), "true") && md.QueueMessage == "" {
+		return nil
+	}
+	msg := md.QueueMessage
+	if msg == "" {
+		msg = "CIPP queued the request"
+	}
+	e := c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, msg, HintQueued)
+	e.Err = tenantsync.ErrIncomplete
+	return e
+}
+
+// maxMessageRows bounds how many rows an answer made of messages can have: CIPP's placeholders
+// and error rows are one row each.
+const maxMessageRows = 3
+
+// messageRows returns the text of rows that carry a message instead of data: every row an
+// object of at most three keys, none an identifier, whose values are all strings (or null) and
+// whose text says CIPP is not ready or failed, such as [{"UPN": "Loading data for all tenants.
+// Please check back in a few minutes"}] or [{"Tenant": "contoso.com", "Results": "Failed …"}].
+// Data rows of the endpoints this package reads carry an identifier or more fields.
+func messageRows(items []json.RawMessage) (string, bool) {
+	if len(items) == 0 || len(items) > maxMessageRows {
+		return "", false
+	}
+	var parts []string
+	for _, it := range items {
+		var m map[string]json.RawMessage
+		if firstByte(it) != '{' || json.Unmarshal(it, &m) != nil || len(m) == 0 || len(m) > 3 {
+			return "", false
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if strings.HasSuffix(strings.ToLower(k), "id") {
+				return "", false
+			}
+			v := m[k]
+			if isNull(v) {
+				continue
+			}
+			var s string
+			if firstByte(v) != '"' || json.Unmarshal(v, &s) != nil {
+				return "", false
+			}
+			if s = strings.TrimSpace(s); s != "" && !slices.Contains(parts, s) {
+				parts = append(parts, s)
+			}
+		}
+	}
+	text := strings.Join(parts, "; ")
+	if !reNotReady.MatchString(text) && !reFailure.MatchString(text) {
+		return "", false
+	}
+	return text, true
 }
 
 // messageError is the error for a 200 answer that carries a message instead of data.
@@ -228,6 +458,9 @@ func (c *Client) tenantList(ctx context.Context, op, tenant string, q url.Values
 		return nil, t, err
 	}
 	items, err := c.arrayItems(op, t.CustomerID, r)
+	if err == nil && len(items) == 0 {
+		err = c.confirmListed(ctx, op, t)
+	}
 	return items, t, err
 }
 

@@ -59,7 +59,7 @@ func (s *Source) Name() string { return Service }
 // empty list is an error (tenantsync.ErrIncomplete with the hint about the API client's tenant
 // scope): a client that suddenly sees no tenants has lost its scope, not its customers.
 func (s *Source) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error) {
-	rows, _, err := s.c.cachedTenants(ctx, true)
+	rows, err := s.c.freshTenants(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +76,12 @@ func (s *Source) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error) {
 }
 
 // Fetch lists the requested kinds of one tenant. An unknown tenant is an error; a kind that
-// fails is Unavailable with the reason, and the other kinds are unaffected.
+// fails is Unavailable with the reason, and the other kinds are unaffected. A kind that comes
+// back empty counts as complete only once a freshly fetched tenant list (one per Fetch, however
+// many kinds are empty) shows CIPP still manages the tenant: CIPP answers an empty 200 for
+// tenants it has dropped, and the cached list may not know yet.
 func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenantsync.FetchResult, error) {
+	ctx = withConfirmMemo(ctx)
 	t, err := s.c.LookupTenant(ctx, req.TenantID)
 	if err != nil {
 		return nil, err
@@ -100,6 +104,13 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 		}
 		kr := s.fetchKind(ctx, t, id, k, req.Progress)
 		kr.Kind = k
+		if kr.Mode == tenantsync.Complete && k != tenantsync.KindBaseline && len(kr.IDs()) == 0 {
+			// The list endpoints confirm their own empty answers; this covers the kinds read
+			// through ListGraphRequest, and costs nothing more once the list is in the memo.
+			if err := s.c.confirmListed(ctx, "Fetch", t); err != nil {
+				kr = tenantsync.Unavailability(k, err)
+			}
+		}
 		kr.FetchedAt = s.now()
 		if kr.Mode == tenantsync.Unavailable {
 			errs = append(errs, kr.Err)

@@ -37,7 +37,7 @@ func TestUnknownTenantIsNotFoundNotEmpty(t *testing.T) {
 		_, err = c.Users(t.Context(), tenant)
 		require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
 		assert.Equal(t, HintRefreshTenants, tenantsync.HintOf(err))
-		assert.Contains(t, HintRefreshTenants, "Tenant Administration → Tenants → Refresh")
+		assert.Contains(t, HintRefreshTenants, "Only Clear the Tenant Cache", "the Refresh button above a tenant table only reloads the page")
 		_, err = c.SetSignInEnabled(t.Context(), tenant, "x", false)
 		require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
 		_, err = NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenant})

@@ -3,7 +3,8 @@
 //
 //	go run ./internal/bench          # make bench: sync efficiency against the physical limit,
 //	                                 # graph vs msgraph-sdk-go, the CIPP route, memory per user
-//	go run ./internal/bench -soak    # make soak: faults throughout, engine kills, invariants
+//	go run ./internal/bench -soak    # make soak: faults throughout, Graph and CIPP routes,
+//	                                 # engine kills, invariants
 //	go run ./internal/bench -crash   # SIGKILL during sync on SQLite, then consistency checks
 //
 // Every run is seeded (-seed), so the same flags give the same worlds, the same changes and

@@ -110,14 +110,19 @@ func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxe
 	if err != nil {
 		return nil, err
 	}
-	c, err := cipp.NewClient(cipp.Config{BaseURL: e.CIPPURL, TenantID: e.CIPPTenant, ClientID: e.CIPPClient,
-		Secret: tenantsync.NewSecret(e.CIPPSecret)},
-		cipp.WithHTTPClient(hc), cipp.WithAuthorityHost(e.EntraURL), cipp.WithBudget(budget),
-		cipp.WithLimits(transport.NewLimits(transport.CIPPRules(hostOf(e.CIPPURL))...)))
+	c, err := newCIPPClient(e, hc, budget)
 	if err != nil {
 		return nil, err
 	}
 	return &clients{budget: budget, graph: g, cipp: c}, nil
+}
+
+// newCIPPClient builds the CIPP client of the fake's admin API client, sharing budget.
+func newCIPPClient(e endpoints, hc *http.Client, budget *transport.Budget, opts ...cipp.Option) (*cipp.Client, error) {
+	return cipp.NewClient(cipp.Config{BaseURL: e.CIPPURL, TenantID: e.CIPPTenant, ClientID: e.CIPPClient,
+		Secret: tenantsync.NewSecret(e.CIPPSecret)},
+		append([]cipp.Option{cipp.WithHTTPClient(hc), cipp.WithAuthorityHost(e.EntraURL), cipp.WithBudget(budget),
+			cipp.WithLimits(transport.NewLimits(transport.CIPPRules(hostOf(e.CIPPURL))...))}, opts...)...)
 }
 
 func hostOf(u string) string {

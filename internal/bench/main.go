@@ -28,6 +28,7 @@ type options struct {
 
 	soak         bool
 	soakTenants  int
+	soakCIPP     int
 	soakDuration time.Duration
 	sabotage     bool
 	soakKills    bool
@@ -53,6 +54,7 @@ func main() {
 	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: graph,sdk,cipp,memory")
 	flag.BoolVar(&o.soak, "soak", false, "run the soak harness instead of the benchmarks")
 	flag.IntVar(&o.soakTenants, "soak-tenants", 60, "tenants of the soak partner")
+	flag.IntVar(&o.soakCIPP, "soak-cipp", 20, "soak: how many of its tenants are reached through CIPP (the others through Graph)")
 	flag.DurationVar(&o.soakDuration, "soak-duration", 2*time.Minute, "how long the soak injects faults")
 	flag.BoolVar(&o.sabotage, "soak-sabotage", false, "soak: deactivate a contact behind the engine's back before the final checks (they must fail)")
 	flag.BoolVar(&o.soakKills, "soak-kills", true, "soak: kill and rebuild the engine between and during cycles")

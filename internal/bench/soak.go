@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/store"
@@ -36,6 +37,10 @@ type soak struct {
 	budget *transport.Budget
 	creds  testserver.Credentials
 	ids    []string
+	// graphIDs are the tenants the engine reaches through Graph, cippIDs those it reaches
+	// through CIPP; dropped is the CIPP tenant this cycle's CIPP left out of its tenant list.
+	graphIDs, cippIDs []string
+	dropped           string
 
 	eng      *sync.Engine
 	attempts atomic.Int64
@@ -44,9 +49,12 @@ type soak struct {
 	// contacts ever seen, by client, so a deleted one is noticed.
 	contacts map[string]map[string]bool
 	mirror   map[string]map[string]bool // user IDs mirrored per tenant after the last cycle
+	// kinds holds, per tenant, the IDs of every other listed kind mirrored after the last cycle.
+	kinds map[string]map[tenantsync.Kind]map[string]bool
 
 	mu         stdsync.Mutex
 	violations []string
+	violated   int
 	checks     int
 	scenario   map[string]int
 	syncs      int
@@ -80,6 +88,7 @@ func (s *soak) note(tenantID, userID, format string, args ...any) {
 func (s *soak) fail(format string, args ...any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.violated++
 	if len(s.violations) < 50 {
 		s.violations = append(s.violations, fmt.Sprintf(format, args...))
 	}
@@ -98,6 +107,7 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 	started := time.Now()
 	p := partner{Seed: o.seed, Small: o.soakTenants, MinUsers: 8, MaxUsers: 40}
 	w := p.world()
+	graphIDs, cippIDs := splitRoutes(w, o.soakCIPP)
 	srv, err := testserver.New(testserver.Options{Seed: o.seed, World: w, Latency: 2 * time.Millisecond})
 	if err != nil {
 		return err
@@ -109,15 +119,16 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 	}
 	defer os.RemoveAll(dir)
 	s := &soak{out: out, o: o, rng: rand.New(rand.NewPCG(uint64(o.seed), 77)), srv: srv, w: w, clock: &offsetClock{},
-		budget: transport.NewBudget(0), creds: srv.PartnerApp(), ids: tenantIDs(w),
-		contacts: map[string]map[string]bool{}, mirror: map[string]map[string]bool{},
+		budget: transport.NewBudget(0), creds: srv.PartnerApp(), ids: tenantIDs(w), graphIDs: graphIDs, cippIDs: cippIDs,
+		contacts: map[string]map[string]bool{}, mirror: map[string]map[string]bool{}, kinds: map[string]map[tenantsync.Kind]map[string]bool{},
 		scenario: map[string]int{}, events: map[sync.EventType]int{}, failures: map[string]int{}}
 	s.st, err = sqlite.Open(ctx, filepath.Join(dir, "soak.db"), benchKeys(), sqlite.WithClock(s.clock.Now))
 	if err != nil {
 		return err
 	}
 	defer s.st.Close()
-	fmt.Fprintf(out, "soak: %s, SQLite store, faults for %s, seed %d\n", p, o.soakDuration, o.seed)
+	fmt.Fprintf(out, "soak: %s (%d through Graph, %d through CIPP), SQLite store, faults for %s, seed %d\n",
+		p, len(graphIDs), len(cippIDs), o.soakDuration, o.seed)
 
 	if err := s.start(); err != nil {
 		return err
@@ -223,18 +234,36 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 	fmt.Fprintf(out, "requests: %d attempts, %d retries; retry budget: %d paid, %d refused, %d of %d left\n",
 		s.attempts.Load(), s.retries.Load(), bs.Retries, bs.Refused, bs.Available, bs.Capacity)
 	status := "PASS"
-	if len(s.violations) > 0 {
+	if s.violated > 0 {
 		status = "FAIL"
 	}
-	fmt.Fprintf(out, "soak %s: %d tenants, %d faults injected (%s), %d invariants checked, %d violated, %s\n",
-		status, len(s.ids), total, strings.Join(fparts, ", "), s.checks, len(s.violations), secs(time.Since(started)))
+	fmt.Fprintf(out, "soak %s: %d tenants (%d Graph, %d CIPP), %d faults injected (%s), %d invariants checked, %d violated, %s\n",
+		status, len(s.ids), len(s.graphIDs), len(s.cippIDs), total, strings.Join(fparts, ", "), s.checks, s.violated, secs(time.Since(started)))
 	for _, v := range s.violations {
 		fmt.Fprintln(out, "  violation:", v)
 	}
-	if len(s.violations) > 0 {
+	if s.violated > len(s.violations) {
+		fmt.Fprintf(out, "  (%d more violations not shown)\n", s.violated-len(s.violations))
+	}
+	if s.violated > 0 {
 		return errors.New("soak: invariants violated")
 	}
 	return nil
+}
+
+// splitRoutes makes the last n tenants of the World CIPP's and the others Graph's alone, so the
+// engine reaches each tenant through one route and every check covers both.
+func splitRoutes(w *testserver.World, n int) (graphIDs, cippIDs []string) {
+	n = min(max(n, 0), len(w.Tenants))
+	for i, t := range w.Tenants {
+		t.InCIPP = i >= len(w.Tenants)-n
+		if t.InCIPP {
+			cippIDs = append(cippIDs, t.ID)
+		} else {
+			graphIDs = append(graphIDs, t.ID)
+		}
+	}
+	return graphIDs, cippIDs
 }
 
 func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
@@ -255,25 +284,37 @@ func (s *soak) start() error {
 	if err != nil {
 		return err
 	}
-	var ts []tenantsync.Tenant
-	for _, id := range s.ids {
-		ts = append(ts, tenantsync.Tenant{ID: id})
-	}
-	g, err := graph.NewClient(graph.Config{
-		PartnerTenantID: e.PartnerTenant, ClientID: e.ClientID, ClientSecret: tenantsync.NewSecret(e.Secret),
-		BaseURL: e.GraphURL, AuthorityHost: e.EntraURL, HTTPClient: hc,
-		Budget: s.budget, Limits: transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
-		Tenants: ts, MaxRetryAfter: 10 * time.Second,
-	}, graph.WithOnAttempt(func(a transport.Attempt) {
+	onAttempt := func(a transport.Attempt) {
 		s.attempts.Add(1)
 		if a.Retry {
 			s.retries.Add(1)
 		}
-	}))
-	if err != nil {
-		return err
 	}
-	s.eng, err = sync.New(sync.Config{Store: s.st, Account: account, Sources: []tenantsync.Source{graph.NewSource(g)},
+	var sources []tenantsync.Source
+	if len(s.graphIDs) > 0 {
+		var ts []tenantsync.Tenant
+		for _, id := range s.graphIDs {
+			ts = append(ts, tenantsync.Tenant{ID: id})
+		}
+		g, err := graph.NewClient(graph.Config{
+			PartnerTenantID: e.PartnerTenant, ClientID: e.ClientID, ClientSecret: tenantsync.NewSecret(e.Secret),
+			BaseURL: e.GraphURL, AuthorityHost: e.EntraURL, HTTPClient: hc,
+			Budget: s.budget, Limits: transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
+			Tenants: ts, MaxRetryAfter: 10 * time.Second,
+		}, graph.WithOnAttempt(onAttempt))
+		if err != nil {
+			return err
+		}
+		sources = append(sources, graph.NewSource(g))
+	}
+	if len(s.cippIDs) > 0 {
+		c, err := newCIPPClient(e, hc, s.budget, cipp.WithOnAttempt(onAttempt))
+		if err != nil {
+			return err
+		}
+		sources = append(sources, cipp.NewSource(c))
+	}
+	s.eng, err = sync.New(sync.Config{Store: s.st, Account: account, Sources: sources,
 		Clock: s.clock, AutoCreate: true, Limits: sync.Limits{Concurrency: 6, LeaseTTL: time.Minute},
 		Sink: sync.SinkFunc(s.event)})
 	return err
@@ -299,6 +340,12 @@ func (s *soak) event(_ context.Context, ev sync.Event) {
 		s.failures[ev.ErrKind]++
 	}
 	s.mu.Unlock()
+	if ev.Type == sync.EventSyncFailed && ev.TenantID != "" {
+		// The store refuses what is not data (an item without identity): a route that hands
+		// it over, say a placeholder row decoded as a user, costs the tenant its whole sync.
+		s.check(ev.ErrKind != tenantsync.KindName(tenantsync.ErrInvalidInput),
+			"sync of %s failed with invalid input: a route handed the engine something that is not data", ev.TenantID)
+	}
 	if ev.UserID != "" {
 		s.note(ev.TenantID, ev.UserID, "event %s contact %s %s", ev.Type, ev.ContactID, ev.Message)
 	}
@@ -387,9 +434,52 @@ func (s *soak) injectFaults() func() {
 			s.scenario["throttled batch items"]++
 		}
 	}
+	if len(s.cippIDs) > 0 {
+		removes = append(removes, s.injectCIPPFaults(add))
+	}
 	return func() {
 		for _, r := range removes {
 			r()
+		}
+	}
+}
+
+// cippEndpoints are the CIPP endpoints a sync reads.
+var cippEndpoints = []string{"/api/ListUsers", "/api/ListMailboxes", "/api/ListDevices", "/api/ListDomains",
+	"/api/ListLicenses", "/api/ListMFAUsers", "/api/ListConditionalAccessPolicies", "/api/ListGraphRequest"}
+
+// injectCIPPFaults adds this cycle's faults on the CIPP route: CIPP failing, CIPP answering
+// something other than data ("not ready" placeholders, plain-text 403s, 200s whose Results say
+// "Failed"), CIPP failing inside one tenant, and one tenant dropped from CIPP's tenant list
+// while the client still holds it in its cache. It returns what undoes the tenant changes.
+func (s *soak) injectCIPPFaults(add func(testserver.Fault)) func() {
+	add(testserver.Fault{Service: testserver.ServiceCIPP, Kind: testserver.ServerError, Rate: 0.02})
+	add(testserver.Fault{Service: testserver.ServiceCIPP, Kind: testserver.Drop, Rate: 0.01})
+	add(testserver.Fault{Service: testserver.ServiceCIPP, Kind: testserver.Truncate, Rate: 0.01})
+	endpoint := func() string { return cippEndpoints[s.rng.IntN(len(cippEndpoints))] }
+	add(testserver.Fault{Service: testserver.ServiceCIPP, Path: endpoint(), Kind: testserver.CIPPNotReady, Rate: 0.3})
+	add(testserver.Fault{Service: testserver.ServiceCIPP, Path: endpoint(), Kind: testserver.CIPPForbidden, Rate: 0.1})
+	add(testserver.Fault{Service: testserver.ServiceCIPP, Path: endpoint(), Kind: testserver.CIPPResultsFailed, Rate: 0.1})
+
+	var undo []func()
+	if s.rng.IntN(3) == 0 {
+		t := s.cippIDs[s.rng.IntN(len(s.cippIDs))]
+		msg := []string{testserver.CIPPErrConsent, testserver.CIPPErrPermissions, testserver.CIPPErrTokenExpired}[s.rng.IntN(3)]
+		s.srv.FailCIPPTenant(t, msg)
+		undo = append(undo, func() { s.srv.FailCIPPTenant(t, "") })
+		s.scenario["CIPP failing inside a tenant"]++
+	}
+	// runCycle syncs this tenant first, while the client's cached tenant list still holds it.
+	s.dropped = s.cippIDs[s.rng.IntN(len(s.cippIDs))]
+	s.srv.DropCIPPTenant(s.dropped, true)
+	s.scenario["tenants dropped from CIPP's list while cached"]++
+	undo = append(undo, func() {
+		s.srv.DropCIPPTenant(s.dropped, false)
+		s.dropped = ""
+	})
+	return func() {
+		for _, u := range undo {
+			u()
 		}
 	}
 }
@@ -410,6 +500,12 @@ func (s *soak) runCycle(ctx context.Context, kill bool) error {
 			case <-cctx.Done():
 			}
 		}()
+	}
+	if s.dropped != "" {
+		// Before discovery reloads CIPP's tenant list: the client still holds the tenant CIPP
+		// dropped, and CIPP answers [] about it.
+		rep, err := s.eng.SyncNow(cctx, s.dropped)
+		s.count(rep, err)
 	}
 	var wg stdsync.WaitGroup
 	for range 2 {
@@ -451,8 +547,9 @@ func (s *soak) count(rep *sync.Report, err error) {
 	}
 }
 
-// observe checks, after a cycle, that no user left a mirror unless the truth removed it, and
-// that no contact ever seen has disappeared.
+// observe checks, after a cycle, that no user left a mirror unless the truth removed it, that
+// nothing entered a mirror that the truth does not hold (an answer that was not data taken for
+// data), likewise for every other listed kind, and that no contact ever seen has disappeared.
 func (s *soak) observe(ctx context.Context) {
 	for _, id := range s.ids {
 		kr, err := s.st.ReadKind(ctx, account, id, tenantsync.KindUsers)
@@ -463,6 +560,10 @@ func (s *soak) observe(ctx context.Context) {
 		now := map[string]bool{}
 		for _, u := range kr.Users {
 			now[u.ObjectID] = true
+			if !s.mirror[id][u.ObjectID] {
+				_, exists := s.truthUser(id, u.ObjectID)
+				s.check(exists, "user %q entered the mirror of %s but the truth has no such user", u.ObjectID, id)
+			}
 		}
 		for uid := range s.mirror[id] {
 			if !now[uid] {
@@ -471,6 +572,7 @@ func (s *soak) observe(ctx context.Context) {
 			}
 		}
 		s.mirror[id] = now
+		s.observeKinds(ctx, id)
 	}
 	for i := range s.ids {
 		client := fmt.Sprintf("client-%03d", i)
@@ -492,6 +594,80 @@ func (s *soak) observe(ctx context.Context) {
 		for cid := range have {
 			s.contacts[client][cid] = true
 		}
+	}
+}
+
+// listedKinds are the kinds besides users whose mirrors the soak checks item by item.
+var listedKinds = []tenantsync.Kind{tenantsync.KindMailboxes, tenantsync.KindDevices, tenantsync.KindDomains,
+	tenantsync.KindSubscriptions, tenantsync.KindMFA}
+
+// truthIDs returns the identities the truth holds for a kind of a tenant, lower-cased as both
+// routes key them.
+func truthIDs(t *testserver.Tenant, k tenantsync.Kind) map[string]bool {
+	ids := map[string]bool{}
+	switch k {
+	case tenantsync.KindMFA:
+		for _, u := range t.ActiveUsers() {
+			ids[strings.ToLower(u.ID)] = true
+		}
+	case tenantsync.KindMailboxes:
+		for _, u := range t.Mailboxes() {
+			ids[strings.ToLower(u.ID)] = true
+		}
+	case tenantsync.KindDevices:
+		for _, d := range t.Devices {
+			ids[strings.ToLower(d.ID)] = true
+		}
+	case tenantsync.KindDomains:
+		for _, d := range t.Domains {
+			ids[strings.ToLower(d.Name)] = true
+		}
+	case tenantsync.KindSubscriptions:
+		for _, k := range t.SKUs {
+			ids[strings.ToLower(k.ID)] = true
+		}
+	}
+	return ids
+}
+
+// mirroredIDs returns the identities of a kind's mirror, lower-cased.
+func (s *soak) mirroredIDs(ctx context.Context, tenantID string, k tenantsync.Kind) (map[string]bool, error) {
+	kr, err := s.st.ReadKind(ctx, account, tenantID, k)
+	if err != nil {
+		return nil, err
+	}
+	kr.Kind = k
+	ids := map[string]bool{}
+	for _, id := range kr.IDs() {
+		ids[strings.ToLower(id)] = true
+	}
+	return ids, nil
+}
+
+// observeKinds checks the other listed kinds of a tenant as observe checks its users.
+func (s *soak) observeKinds(ctx context.Context, tenantID string) {
+	t := s.w.Tenant(tenantID)
+	if s.kinds[tenantID] == nil {
+		s.kinds[tenantID] = map[tenantsync.Kind]map[string]bool{}
+	}
+	for _, k := range listedKinds {
+		now, err := s.mirroredIDs(ctx, tenantID, k)
+		if err != nil {
+			s.fail("reading the %s mirror of %s: %v", k, tenantID, err)
+			continue
+		}
+		truth, before := truthIDs(t, k), s.kinds[tenantID][k]
+		for item := range now {
+			if !before[item] {
+				s.check(truth[item], "%s %q entered the mirror of %s but the truth has no such item", k, item, tenantID)
+			}
+		}
+		for item := range before {
+			if !now[item] {
+				s.check(!truth[item], "%s %s left the mirror of %s although it exists in the truth (false removal)", k, item, tenantID)
+			}
+		}
+		s.kinds[tenantID][k] = now
 	}
 }
 
@@ -529,6 +705,21 @@ func (s *soak) verifyTruth(ctx context.Context) {
 			if ok {
 				s.check(m.AccountEnabled == u.AccountEnabled && m.JobTitle == u.JobTitle,
 					"tenant %s: user %s differs from the truth (enabled %v/%v, title %q/%q)", t.ID, u.ID, m.AccountEnabled, u.AccountEnabled, m.JobTitle, u.JobTitle)
+			}
+		}
+		for _, k := range listedKinds {
+			got, err := s.mirroredIDs(ctx, t.ID, k)
+			if err != nil {
+				s.fail("reading the %s mirror of %s: %v", k, t.ID, err)
+				continue
+			}
+			truth := truthIDs(t, k)
+			for item := range got {
+				s.check(truth[item], "tenant %s: %s %q is mirrored but not in the truth", t.ID, k, item)
+			}
+			if k != tenantsync.KindMFA && k != tenantsync.KindMailboxes {
+				// Devices, domains and SKUs never change in the soak: each route lists them all.
+				s.check(len(got) == len(truth), "tenant %s: %d %s mirrored, %d in the truth", t.ID, len(got), k, len(truth))
 			}
 		}
 		links, err := s.st.ListContactLinks(ctx, account, t.ID)

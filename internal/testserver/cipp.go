@@ -121,6 +121,92 @@ func (s *Server) cippFailure(w http.ResponseWriter, endpoint string, c *cippRequ
 	return true
 }
 
+// DropCIPPTenant takes a tenant out of CIPP's tenant list (dropped) or puts it back. A dropped
+// tenant is what CIPP's nightly cleanup or a cache clear whose refresh has not finished leaves
+// behind: ListTenants omits it and every endpoint answers as for a tenant CIPP does not manage
+// (most lists with 200 [], ListGraphRequest with its "not in CIPP's tenant list" error), while a
+// client that cached the list earlier still holds it. A tenant refresh (ListTenants with
+// TriggerRefresh or ClearCache) brings it back, as does dropped=false.
+func (s *Server) DropCIPPTenant(tenantID string, dropped bool) {
+	w := s.World
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t := w.byID[strings.ToLower(tenantID)]; t != nil {
+		t.CIPPStale = dropped
+	}
+}
+
+// Fault kinds for the answers CIPP gives instead of data (reference cipp-api.md §1.5, §3.3,
+// §4.2, §4.7-4.9). They are meant for Fault.Service ServiceCIPP; Fault.Message replaces the
+// default text.
+const (
+	// CIPPNotReady answers 200 with the endpoint's "not ready" placeholder while CIPP fills a
+	// cache: ListLicenses and ListMFAUsers a one-row "Loading data for all tenants" array,
+	// ListGraphRequest a {Results: [], Metadata: {Queued, QueueMessage, QueueId}} envelope,
+	// ListConditionalAccessPolicies {Results: [], Metadata: {QueueMessage, QueueId}}, and every
+	// other endpoint a one-row [{"Tenant", "Results": "Data still processing, please wait"}].
+	CIPPNotReady FaultKind = "cipp-not-ready"
+	// CIPPForbidden answers 403 text/plain with an RBAC refusal: by default the custom-role
+	// text naming the endpoint's permission.
+	CIPPForbidden FaultKind = "cipp-forbidden"
+	// CIPPResultsFailed answers 200 {"Results": "Failed ..."}: an endpoint reporting its own
+	// failure in a success status.
+	CIPPResultsFailed FaultKind = "cipp-results-failed"
+)
+
+// cippFaultAnswer writes the answer of a CIPP answer fault.
+func (s *Server) cippFaultAnswer(w http.ResponseWriter, r *http.Request, f *Fault) {
+	name, _ := strings.CutPrefix(r.URL.Path, "/api/")
+	endpoint := strings.ToLower(name)
+	query := func(key string) string {
+		for k, v := range r.URL.Query() {
+			if strings.EqualFold(k, key) && len(v) > 0 {
+				return v[0]
+			}
+		}
+		return ""
+	}
+	filter := query("tenantFilter")
+	text := func(def string) string {
+		if f.Message != "" {
+			return f.Message
+		}
+		return def
+	}
+	switch f.Kind {
+	case CIPPForbidden:
+		perm := ""
+		for ep, p := range CIPPPermissions {
+			if strings.EqualFold(ep, name) {
+				perm = p
+			}
+		}
+		writeCIPPText(w, http.StatusForbidden, text("Access to this CIPP API endpoint is not allowed, you do not have the required permission: "+perm))
+	case CIPPResultsFailed:
+		writeCIPPJSON(w, http.StatusOK, map[string]any{"Results": text(fmt.Sprintf("Failed to retrieve data for %s: The request timed out.", filter))})
+	default: // CIPPNotReady
+		switch endpoint {
+		case "listlicenses":
+			msg := text("Loading data for all tenants. Please check back in 1 minute")
+			writeCIPPJSON(w, http.StatusOK, []map[string]string{{"Tenant": msg, "License": msg}})
+		case "listmfausers":
+			writeCIPPJSON(w, http.StatusOK, []map[string]string{{"UPN": text("Loading data for all tenants. Please check back in a few minutes")}})
+		case "listgraphrequest":
+			writeCIPPJSON(w, http.StatusOK, map[string]any{"Results": []any{}, "Metadata": map[string]any{
+				"Endpoint": strings.Trim(query("Endpoint"), "/"), "TenantFilter": filter, "Queued": true,
+				"QueueMessage": text(fmt.Sprintf("Loading 12345 rows for %s. Please check back after the job completes", filter)),
+				"QueueId":      randomGUID(),
+			}})
+		case "listconditionalaccesspolicies":
+			writeCIPPJSON(w, http.StatusOK, map[string]any{"Results": []any{}, "Metadata": map[string]any{
+				"QueueMessage": text("Loading data for all tenants. Please check back after the job completes"), "QueueId": randomGUID(),
+			}})
+		default:
+			writeCIPPJSON(w, http.StatusOK, []map[string]string{{"Tenant": filter, "Results": text("Data still processing, please wait")}})
+		}
+	}
+}
+
 // ServeCIPPRecorded adds (or removes) the recorded tenant contoso.com to CIPP's tenant list.
 func (s *Server) ServeCIPPRecorded(on bool) { s.cippRecordedOn.Store(on) }
 

@@ -3,6 +3,7 @@ package testserver
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -224,4 +225,102 @@ func TestCIPPBodyNeedsJSONContentType(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, "with text/plain every body field reads as null")
+}
+
+// TestCIPPDropTenant: a tenant CIPP drops while clients have it cached answers as an unmanaged
+// one until a tenant refresh brings it back.
+func TestCIPPDropTenant(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 3, Tenants: 6})
+	tok := cippToken(s, s.CIPPCredentials())
+	tn := cippManaged(t, s)
+	get := func(path string) (int, string) {
+		status, _, body := cippDo(t, s, http.MethodGet, path, tok, nil)
+		return status, string(body)
+	}
+	listed := func() bool {
+		_, body := get("/api/ListTenants")
+		return strings.Contains(body, tn.ID)
+	}
+	require.True(t, listed())
+	for _, restore := range []string{"TriggerRefresh", "ClearCache", "undrop"} {
+		s.DropCIPPTenant(tn.ID, true)
+		assert.False(t, listed(), restore)
+		status, body := get("/api/ListUsers?tenantFilter=" + tn.DefaultDomain)
+		assert.Equal(t, http.StatusOK, status)
+		assert.Equal(t, "[]", body, "CIPP's answer for a tenant it does not manage")
+		status, body = get("/api/ListGraphRequest?Endpoint=users&tenantFilter=" + tn.DefaultDomain)
+		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Contains(t, body, "the tenant is not in CIPP's tenant list")
+		assert.Positive(t, s.Requests(ServiceCIPP, tn.ID), "requests still count under the tenant")
+		switch restore {
+		case "TriggerRefresh":
+			get("/api/ListTenants?TriggerRefresh=true")
+		case "ClearCache":
+			status, _, _ := cippDo(t, s, http.MethodPost, "/api/ListTenants", tok, map[string]any{"ClearCache": true, "TenantsOnly": true})
+			require.Equal(t, http.StatusOK, status)
+		default:
+			s.DropCIPPTenant(tn.ID, false)
+		}
+		assert.True(t, listed(), restore)
+		_, body = get("/api/ListUsers?tenantFilter=" + tn.DefaultDomain)
+		assert.NotEqual(t, "[]", body, restore)
+	}
+	s.DropCIPPTenant("0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b", true) // unknown: nothing happens
+}
+
+// TestCIPPAnswerFaults: the CIPP answer faults answer each endpoint in its own shape.
+func TestCIPPAnswerFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		kind     FaultKind
+		message  string
+		path     string
+		status   int
+		ctype    string
+		wantJSON string // exact body, when set
+		contains string
+	}{
+		{"licences loading", CIPPNotReady, "", "/api/ListLicenses", 200, "application/json",
+			`[{"License":"Loading data for all tenants. Please check back in 1 minute","Tenant":"Loading data for all tenants. Please check back in 1 minute"}]`, ""},
+		{"MFA loading", CIPPNotReady, "", "/api/ListMFAUsers", 200, "application/json",
+			`[{"UPN":"Loading data for all tenants. Please check back in a few minutes"}]`, ""},
+		{"users still processing", CIPPNotReady, "", "/api/ListUsers", 200, "application/json",
+			`[{"Results":"Data still processing, please wait","Tenant":"%s"}]`, ""},
+		{"graph queued", CIPPNotReady, "", "/api/ListGraphRequest", 200, "application/json", "", `"Queued":true`},
+		{"CA policies queued", CIPPNotReady, "", "/api/ListConditionalAccessPolicies", 200, "application/json", "", `"QueueMessage":"Loading data for all tenants. Please check back after the job completes"`},
+		{"message override", CIPPNotReady, "Data still processing, please wait", "/api/ListMFAUsers", 200, "application/json",
+			`[{"UPN":"Data still processing, please wait"}]`, ""},
+		{"403 text", CIPPForbidden, "", "/api/ListLicenses", 403, "text/plain", "",
+			"Access to this CIPP API endpoint is not allowed, you do not have the required permission: Tenant.Directory.Read"},
+		{"403 tenant", CIPPForbidden, "Access to this tenant is not allowed", "/api/ListUsers", 403, "text/plain", "", "Access to this tenant is not allowed"},
+		{"200 failed", CIPPResultsFailed, "", "/api/ListDevices", 200, "application/json",
+			`{"Results":"Failed to retrieve data for %s: The request timed out."}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewT(t, Options{Seed: 3, Tenants: 4})
+			tn := cippManaged(t, s)
+			s.InjectFault(Fault{Service: ServiceCIPP, Tenant: tn.ID, Path: tt.path, Kind: tt.kind, Message: tt.message})
+			tok := cippToken(s, s.CIPPCredentials())
+			status, ctype, body := cippDo(t, s, http.MethodGet, tt.path+"?Endpoint=users&tenantFilter="+tn.DefaultDomain, tok, nil)
+			assert.Equal(t, tt.status, status)
+			assert.True(t, strings.HasPrefix(ctype, tt.ctype), ctype)
+			if tt.wantJSON != "" {
+				want := tt.wantJSON
+				if strings.Contains(want, "%s") {
+					want = fmt.Sprintf(want, tn.DefaultDomain)
+				}
+				assert.JSONEq(t, want, string(body))
+			}
+			assert.Contains(t, string(body), tt.contains)
+			assert.Equal(t, 1, s.FaultCounts()[tt.kind])
+
+			// Other tenants and endpoints are served normally.
+			status, _, _ = cippDo(t, s, http.MethodGet, "/api/ListDomains?tenantFilter="+tn.DefaultDomain, tok, nil)
+			assert.Equal(t, http.StatusOK, status)
+		})
+	}
 }

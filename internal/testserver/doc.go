@@ -47,7 +47,9 @@
 // errors included. ServeCIPPRecorded(true) adds the tenant contoso.com, whose answers are the
 // files recorded in the cipp package's testdata, served byte for byte; FailCIPPTenant makes
 // CIPP's calls into a tenant fail the way CIPP reports missing consent, expired partner tokens,
-// missing permissions or licences (the CIPPErr* texts).
+// missing permissions or licences (the CIPPErr* texts); DropCIPPTenant takes a tenant out of
+// CIPP's tenant list while clients still hold it in their caches, as CIPP's nightly cleanup or a
+// cleared tenant cache does, until a tenant refresh brings it back.
 //
 // Each listener logs to stderr, except for the TLS handshakes that clients hanging up and Close
 // cut short: those say nothing about the code under test.
@@ -58,7 +60,10 @@
 // it fires for a share of requests (Rate, drawn from a stream seeded by Options.Seed, so the same
 // requests in the same order meet the same faults) or a number of times (Count). Kinds: Throttle
 // (429), ServerError (5xx), Latency, Drop (connection closed without a response), Truncate (full
-// Content-Length, half the body) and Hang. FaultCounts tells a soak harness how many fired.
+// Content-Length, half the body) and Hang, and for CIPP the answers it gives instead of data:
+// CIPPNotReady (each endpoint's "Loading data…" placeholder or queued envelope), CIPPForbidden
+// (a 403 text/plain RBAC refusal) and CIPPResultsFailed (200 {"Results": "Failed …"}), with
+// Fault.Message replacing the default text. FaultCounts tells a soak harness how many fired.
 //
 // Error bodies come from one renderer per service, which the service fakes use too:
 // writeGraphError (Graph's error/innerError with request-id headers), writePCError and

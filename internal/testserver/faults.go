@@ -59,6 +59,9 @@ type Fault struct {
 	RetryAfter string
 	// Delay is waited before the fault acts (for Latency, it is the fault).
 	Delay time.Duration
+	// Message replaces the default text of the CIPP answer kinds (CIPPNotReady, CIPPForbidden,
+	// CIPPResultsFailed).
+	Message string
 	// From and Until, when set, bound the time during which the fault fires.
 	From, Until time.Time
 }
@@ -173,6 +176,8 @@ func (s *Server) applyFault(service, tenant string, w http.ResponseWriter, r *ht
 		dropConnection(w)
 	case Truncate:
 		truncate(w, r, h)
+	case CIPPNotReady, CIPPForbidden, CIPPResultsFailed:
+		s.cippFaultAnswer(w, r, f)
 	case Hang:
 		<-r.Context().Done()
 		// Never answer a hung request, even if its context ended for a reason other than the
