@@ -241,6 +241,16 @@ type Contacts interface {
 	// ListContacts returns every contact of a client, active or not.
 	ListContacts(ctx context.Context, clientID string) ([]Contact, error)
 	// CreateContact creates a contact and returns it with its ID.
+	//
+	// The engine sets c.TenantID and c.ObjectID, the M365 user the contact is for, on every
+	// create. An implementation should either store them (in a custom field or an external ID)
+	// and return them from ListContacts, or, asked to create a contact for a (TenantID, ObjectID)
+	// it already holds a contact for, return that contact instead of creating a second one;
+	// c.IdempotencyKey is a key derived from the pair for a PSA that accepts an idempotency key
+	// header. Either makes a crash between the PSA's create and the engine's commit harmless:
+	// the next sync finds the contact it created, even for a user without an email address, for
+	// whom matching by email cannot. An implementation that does neither leaves a second
+	// contact for such a user after such a crash.
 	CreateContact(ctx context.Context, c Contact) (Contact, error)
 	// UpdateContact writes every field of the given contact (identified by ID and ClientID),
 	// Active included: the engine passes the contact as it wants it stored, with any

@@ -1,6 +1,7 @@
 package tenantsync
 
 import (
+	"strings"
 	"time"
 )
 
@@ -200,8 +201,26 @@ type Contact struct {
 	Mobile    string
 	Active    bool
 	// TenantID and ObjectID identify the linked M365 user, when the PSA stores the link itself.
+	// The engine sets both on every contact it creates (see Contacts.CreateContact): a PSA that
+	// stores them (in a custom field or an external ID) and returns them from ListContacts lets
+	// the engine recognise its own contacts after a crash, whatever their email.
 	TenantID string
 	ObjectID string
+}
+
+// IdempotencyKey returns a stable key for the M365 user the contact is for,
+// "tenantsync:<tenant ID>:<object ID>" with both IDs trimmed and lower-cased (they are GUIDs,
+// which compare without regard to case), or "" when either is empty. A Contacts
+// implementation whose PSA accepts an idempotency key on creates (an Idempotency-Key header, an
+// external ID the PSA keeps unique) can send it, so that a create repeated after a lost answer
+// or a crash returns the first contact instead of making a second. The key stays the same for
+// as long as the user exists, so it also works as an external ID to look the contact up by.
+func (c Contact) IdempotencyKey() string {
+	tenant, object := strings.ToLower(strings.TrimSpace(c.TenantID)), strings.ToLower(strings.TrimSpace(c.ObjectID))
+	if tenant == "" || object == "" {
+		return ""
+	}
+	return "tenantsync:" + tenant + ":" + object
 }
 
 // AuditEntry is one line of the append-only audit log. The store fills Seq, PrevHash and Hash.
