@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"slices"
 	stdsync "sync"
 	"sync/atomic"
@@ -562,4 +563,148 @@ func TestResolveContactFailure(t *testing.T) {
 			assert.NotEmpty(t, tenantsync.HintOf(err), tc.name)
 		}
 	})
+}
+
+// autoClock is a Clock whose timers fire at once, moving the time forward by their wait: a
+// test of pacing reads how far the time moved instead of waiting.
+type autoClock struct {
+	mu  stdsync.Mutex
+	now time.Time
+}
+
+func (c *autoClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *autoClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(max(d, 0))
+	ch := make(chan time.Time, 1)
+	ch <- c.now
+	return ch
+}
+
+// The rate limit spaces the PSA calls of every tenant together on the engine's clock.
+func TestPSARateLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		rate  float64
+		burst int
+		calls int
+		want  time.Duration
+	}{
+		{"no limit", 0, 0, 50, 0},
+		{"one a second, burst 2", 1, 2, 10, 8 * time.Second},
+		{"ten a second, burst 1", 10, 1, 21, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := &autoClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+			g := newPSAGate(clock, Limits{PSACallsPerSecond: tc.rate, PSABurst: tc.burst}.withDefaults())
+			start := clock.Now()
+			for range tc.calls {
+				require.NoError(t, g.admit(t.Context(), "t1"))
+			}
+			assert.InDelta(t, tc.want.Seconds(), clock.Now().Sub(start).Seconds(), 0.01)
+		})
+	}
+}
+
+// A pause honours the PSA's Retry-After; without one it backs off exponentially with equal
+// jitter (between half and all of the doubled wait), up to the maximum, and a successful call
+// starts the doubling over. A paused gate refuses at once with the pause's kind and wait.
+func TestPSAGatePauses(t *testing.T) {
+	t.Parallel()
+	clock := NewManualClock()
+	lim := Limits{PSABackoff: 4 * time.Second, PSAMaxBackoff: 20 * time.Second}.withDefaults()
+	g := newPSAGate(clock, lim)
+	unavailable := &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: "psa", Status: 503, Message: "maintenance"}
+	for i, want := range []time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Second, 20 * time.Second, 20 * time.Second} {
+		now := clock.Now()
+		until, moved := g.pause(unavailable)
+		require.True(t, moved)
+		assert.GreaterOrEqual(t, until.Sub(now), want/2, "pause %d", i)
+		assert.LessOrEqual(t, until.Sub(now), want, "pause %d", i)
+		err := g.admit(t.Context(), "t1")
+		require.ErrorIs(t, err, tenantsync.ErrUnavailable)
+		d, ok := tenantsync.Details(err)
+		require.True(t, ok)
+		assert.Equal(t, until.Sub(now), d.RetryAfter)
+		assert.NotEmpty(t, d.Hint)
+		clock.Advance(until.Sub(now))
+		require.NoError(t, g.admit(t.Context(), "t1"), "the pause is over")
+	}
+	g.succeeded()
+	now := clock.Now()
+	until, _ := g.pause(unavailable)
+	assert.LessOrEqual(t, until.Sub(now), 4*time.Second, "a success starts the doubling over")
+	clock.Advance(time.Minute)
+
+	now = clock.Now()
+	throttled := &tenantsync.Error{Kind: tenantsync.ErrThrottled, Service: "psa", Status: 429, RetryAfter: 90 * time.Second}
+	until, moved := g.pause(throttled)
+	require.True(t, moved)
+	assert.Equal(t, now.Add(90*time.Second), until)
+	_, moved = g.pause(&tenantsync.Error{Kind: tenantsync.ErrThrottled, RetryAfter: time.Second})
+	assert.False(t, moved, "a shorter pause does not cut the one in force")
+	require.ErrorIs(t, g.admit(t.Context(), "t1"), tenantsync.ErrThrottled)
+	assert.Equal(t, uint64(7), g.pauses.Load())
+}
+
+func TestClassifyPSA(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want psaVerdict
+	}{
+		{tenantsync.Errorf(tenantsync.ErrInvalidInput, "", "bad phone"), psaRecord},
+		{tenantsync.Errorf(tenantsync.ErrConflict, "", "duplicate email"), psaRecord},
+		{tenantsync.Errorf(tenantsync.ErrNotFound, "", "gone"), psaRecord},
+		{errors.New("contact rejected"), psaRecord},
+		{context.DeadlineExceeded, psaDown},
+		{tenantsync.Errorf(tenantsync.ErrUnavailable, "", "502"), psaDown},
+		{tenantsync.Errorf(tenantsync.ErrThrottled, "", "429"), psaThrottled},
+		{tenantsync.Errorf(tenantsync.ErrLimitExceeded, "", "hourly quota"), psaThrottled},
+		{tenantsync.Errorf(tenantsync.ErrUnauthorized, "", "401"), psaRefused},
+		{tenantsync.Errorf(tenantsync.ErrRoleMissing, "", "403"), psaRefused},
+	} {
+		assert.Equal(t, tc.want, classifyPSA(tc.err), "%v", tc.err)
+	}
+}
+
+// hangingContacts never answers a create: the call lasts until its context ends.
+type hangingContacts struct{ *FakeContacts }
+
+func (h hangingContacts) CreateContact(ctx context.Context, _ tenantsync.Contact) (tenantsync.Contact, error) {
+	<-ctx.Done()
+	return tenantsync.Contact{}, ctx.Err()
+}
+
+// A PSA call that does not answer within Limits.PSACallTimeout counts as the PSA failing: the
+// sync goes on without it and stores what it has, and PSA calls pause.
+func TestPSACallTimeoutPausesThePSA(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) {
+		c.Limits.PSACallTimeout = 20 * time.Millisecond
+	})
+	eng, err := New(func() Config { c := h.cfg; c.Contacts = hangingContacts{h.contacts}; c.InstanceID = "engine-h"; return c }())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close(context.Background()) })
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
+	h.discoverAndStoreLink("t1", "client-1")
+	rep, err := eng.SyncNow(t.Context(), "t1")
+	require.NoError(t, err, "the sync is not lost to a hanging PSA")
+	assert.Len(t, h.users("t1"), 6)
+	assert.Equal(t, 1, rep.Contacts.Failed, "the user whose create hung")
+	assert.Equal(t, 2, rep.Contacts.Pending)
+	require.ErrorIs(t, rep.Contacts.Stopped, tenantsync.ErrUnavailable)
+	f := h.state("t1").ContactFailures["t1-u000"]
+	assert.Equal(t, "service_unavailable", f.Kind)
+	assert.Contains(t, f.Message, "did not answer within")
+	assert.True(t, eng.PSAStatus().Paused(h.clock.Now()))
+	assert.Contains(t, h.state("t1").CreateIntents, "t1-u000", "a create that timed out may have happened")
 }
