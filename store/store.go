@@ -458,6 +458,9 @@ type CreateIntent struct {
 	// Contact is what the engine asked the PSA to create.
 	Contact tenantsync.Contact
 	At      time.Time
+	// Existing are the client's contacts that already looked like Contact when the intent
+	// was recorded, sorted: whatever the create made, it was none of these.
+	Existing []string
 }
 
 // DeletionHold is one held removal. It is stored inside the sync state, so it needs no schema

@@ -691,7 +691,12 @@ func TestPSACallTimeoutPausesThePSA(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		c.Limits.PSACallTimeout = 20 * time.Millisecond
 	})
-	eng, err := New(func() Config { c := h.cfg; c.Contacts = hangingContacts{h.contacts}; c.InstanceID = "engine-h"; return c }())
+	eng, err := New(func() Config {
+		c := h.cfg
+		c.Contacts = hangingContacts{h.contacts}
+		c.InstanceID = "engine-h"
+		return c
+	}())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eng.Close(context.Background()) })
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))

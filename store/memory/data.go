@@ -432,6 +432,7 @@ func cloneState(s store.SyncState) store.SyncState {
 		is := make(map[string]store.CreateIntent, len(s.CreateIntents))
 		for id, in := range s.CreateIntents {
 			in.Contact.AltEmails = slices.Clone(in.Contact.AltEmails)
+			in.Existing = slices.Clone(in.Existing)
 			is[id] = in
 		}
 		s.CreateIntents = is

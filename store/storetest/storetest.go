@@ -915,7 +915,8 @@ func testSyncStateContacts(t *testing.T, h *harness) {
 	update := store.ContactFailure{ObjectID: "u2", Op: store.ContactUpdate, ContactID: "c2", Kind: "conflict", Attempts: 1,
 		FirstAt: t0, LastAt: t0, NextRetry: t0.Add(time.Hour), Ignored: true, DecidedBy: "alice", DecidedAt: t0.Add(time.Minute)}
 	intent := store.CreateIntent{Key: "tenantsync:ta:u3", At: first, Contact: tenantsync.Contact{ClientID: "client-1",
-		FirstName: "No", LastName: "Mail", AltEmails: []string{"alt@contoso.example"}, Active: true, TenantID: "tA", ObjectID: "u3"}}
+		FirstName: "No", LastName: "Mail", AltEmails: []string{"alt@contoso.example"}, Active: true, TenantID: "tA", ObjectID: "u3"},
+		Existing: []string{"c7", "c9"}}
 	st := store.SyncState{TenantID: "tA", LastStart: t0, ContactsPending: 42,
 		ContactsError:   store.SyncErrorOf(&tenantsync.Error{Kind: tenantsync.ErrThrottled, Hint: "wait"}, first),
 		ContactFailures: map[string]store.ContactFailure{"u1": poison, "u2": update},
@@ -946,6 +947,7 @@ func testSyncStateContacts(t *testing.T, h *harness) {
 		gi := got.CreateIntents["u3"]
 		assert.Equal(t, intent.Key, gi.Key)
 		assert.Equal(t, intent.Contact, gi.Contact)
+		assert.Equal(t, []string{"c7", "c9"}, gi.Existing)
 		assert.True(t, gi.At.Equal(store.Time(first)))
 	}
 	got, err := s.GetSyncState(ctx, h.acct, "tA")
@@ -959,10 +961,12 @@ func testSyncStateContacts(t *testing.T, h *harness) {
 	// Neither the caller's value nor a returned one is the stored state.
 	intent.Contact.AltEmails[0] = "changed-by-caller"
 	got.CreateIntents["u3"].Contact.AltEmails[0] = "changed-by-reader"
+	got.CreateIntents["u3"].Existing[0] = "changed-by-reader"
 	delete(got.ContactFailures, "u1")
 	again, err := s.GetSyncState(ctx, h.acct, "tA")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"alt@contoso.example"}, again.CreateIntents["u3"].Contact.AltEmails)
+	assert.Equal(t, []string{"c7", "c9"}, again.CreateIntents["u3"].Existing)
 	assert.Len(t, again.ContactFailures, 2)
 
 	// A state written without them has none: a resolved failure or intent is gone.

@@ -166,6 +166,7 @@ func NormalizeState(s store.SyncState) store.SyncState {
 		for id, in := range s.CreateIntents {
 			in.At = store.Time(in.At)
 			in.Contact.AltEmails = slices.Clone(in.Contact.AltEmails)
+			in.Existing = slices.Clone(in.Existing)
 			is[id] = in
 		}
 		s.CreateIntents = is
