@@ -361,8 +361,9 @@ type SyncState struct {
 	// Every writer of the state carries them forward.
 	ContactFailures map[string]ContactFailure
 	// ContactsPending is how many users the last reconcile left for a later sync without
-	// trying: the PSA was paused (throttled or failing) or the sync's budget of PSA calls was
-	// spent. While it is above zero, every sync reconciles all of the tenant's users.
+	// trying: the PSA was paused (throttled or failing), the sync's budget of PSA calls was
+	// spent, or its cap on creates reached. While it is above zero, every sync reconciles all
+	// of the tenant's users.
 	ContactsPending int
 	// ContactsError says why the last reconcile stopped writing contacts early (the PSA
 	// throttled, failed, refused the credentials, or was paused by an earlier such answer);

@@ -61,6 +61,10 @@ type reconcileOutcome struct {
 	// psaErr is why the PSA stopped the run (nil when it ran to its end or stopped at its
 	// budget); stored as SyncState.ContactsError.
 	psaErr error
+	// capped counts the creates deferred by Limits.MaxCreatesPerSync: with the pending users,
+	// the work the next syncs are owed (creates waiting for mailbox types wait for a listing,
+	// not for the PSA, and do not hasten the next sync).
+	capped int
 }
 
 // userView returns the tenant's users as they will be after the commit.
@@ -822,8 +826,13 @@ func (r *reconcileRun) createAll(ctx context.Context, users []tenantsync.User, t
 		case r.waitingOn(u.ObjectID, store.ContactCreate):
 			r.mark(u.ObjectID, outWaiting)
 			continue
-		case !typesKnown || len(plan) >= r.e.limits.MaxCreatesPerSync:
+		case !typesKnown:
 			r.out.report.Deferred++
+			r.mark(u.ObjectID, outDeferred)
+			continue
+		case len(plan) >= r.e.limits.MaxCreatesPerSync:
+			r.out.report.Deferred++
+			r.out.capped++
 			r.mark(u.ObjectID, outDeferred)
 			continue
 		}
@@ -846,7 +855,7 @@ func (r *reconcileRun) createAll(ctx context.Context, users []tenantsync.User, t
 		plan = append(plan, planned{u, newContact(r.rec.ClientID, r.rec.ID, u)})
 	}
 	// Intents for the creates this run can send, stored in one write before the first.
-	if n := min(len(plan), r.e.limits.PSACallsPerSync-r.calls); r.stop == nil && n > 0 {
+	if n := min(len(plan), r.e.limits.PSACallsPerSync-r.calls); r.stop == nil && n > 0 && r.e.psa.paused(r.rec.ID) == nil {
 		for _, p := range plan[:n] {
 			r.intents[p.u.ObjectID] = store.CreateIntent{Key: p.c.IdempotencyKey(), Contact: p.c, At: r.now, Existing: r.lookalikes(p.c)}
 			r.planned[p.u.ObjectID] = true

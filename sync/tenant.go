@@ -567,7 +567,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	st.Holds = holds
 	if rc != nil {
 		st.ContactFailures = rc.failures
-		st.ContactsPending = rc.report.Pending + rc.report.Deferred
+		st.ContactsPending = rc.report.Pending + rc.capped
 		st.ContactsError = store.SyncErrorOf(rc.psaErr, batch.Now)
 		st.CreateIntents = rc.intents
 	}
