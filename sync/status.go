@@ -56,7 +56,7 @@ func (s TenantStatus) Healthy() bool {
 // leave as they are aside: the daemon's "N contacts could not be written".
 func (s TenantStatus) FailingContacts() int {
 	n := 0
-	for _, f := range s.State.ContactFailures {
+	for _, f := range s.ContactFailures {
 		if !f.Ignored {
 			n++
 		}
