@@ -76,7 +76,10 @@
 //
 // # Guarantees
 //
-//   - Identity is (tenant ID, object ID): a merge or remembered link wins over any address.
+//   - Identity is (tenant ID, object ID), compared without regard to case as the GUIDs they
+//     are: a merge, a remembered link or a contact that stores the user's identity wins over
+//     any address and over every exclusion, so the contact a crashed sync created for a user
+//     is found again even when the user has no email address.
 //   - One candidate links; none creates (when allowed); more than one goes to a person.
 //   - A contact linked to one user is never linked to a second.
 //   - Blank never overwrites: ApplyUser fills a contact from a user without erasing anything.

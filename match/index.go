@@ -17,6 +17,13 @@ type Identity struct {
 
 func (id Identity) String() string { return id.TenantID + "/" + id.ObjectID }
 
+// canonical is the identity as the index compares it: tenant and object IDs are GUIDs, which
+// compare without regard to case (a PSA may return the lower-cased form that
+// tenantsync.Contact.IdempotencyKey uses). It allocates nothing for IDs already in lower case.
+func (id Identity) canonical() Identity {
+	return Identity{strings.ToLower(id.TenantID), strings.ToLower(id.ObjectID)}
+}
+
 // IdentityOf returns u's Identity.
 func IdentityOf(u tenantsync.User) Identity { return Identity{u.TenantID, u.ObjectID} }
 
@@ -331,6 +338,7 @@ func (ix *Index) add(m map[string]entry, key string, ci int32) {
 // bind records that user is contactID, undoing an older binding of either side: a contact is
 // linked to one user at most.
 func (ix *Index) bind(user Identity, contactID string, via Via) {
+	user = user.canonical()
 	if user.TenantID == "" || user.ObjectID == "" || contactID == "" {
 		ix.skipped = append(ix.skipped, Skip{ContactID: contactID, Value: user.String(), Reason: string(via) + " without a tenant ID, object ID or contact ID"})
 		return

@@ -53,8 +53,8 @@ func (h *hits) add(x hit) {
 // has none or it is unknown. The cascade and its confidences are described on the package.
 func (ix *Index) Match(u tenantsync.User, mailbox tenantsync.MailboxType) Result {
 	id := Identity{u.TenantID, u.ObjectID}
-	if ix.byUser.n > 0 && ix.byUser.mayHave(u.ObjectID) {
-		if l, ok := ix.byUser.get(id); ok {
+	if cid := id.canonical(); ix.byUser.n > 0 && ix.byUser.mayHave(cid.ObjectID) {
+		if l, ok := ix.byUser.get(cid); ok {
 			return Result{User: id, Outcome: Linked, ContactID: l.contactID, Via: l.via, Confidence: ConfidenceLink,
 				AutoLink: true, Reason: linkedReason(l.via)}
 		}
@@ -248,7 +248,7 @@ func plusTagBytes(local, domain []byte) int {
 
 func (ix *Index) decideOne(id Identity, x hit) Result {
 	c := &ix.contacts[x.contact]
-	if c.linked != (Identity{}) && c.linked != id {
+	if c.linked != (Identity{}) && c.linked != id.canonical() {
 		return Result{User: id, Outcome: Ambiguous, Candidates: []string{c.id}, Via: x.via, Address: x.key,
 			Confidence: x.conf, Reason: "the contact with " + x.key + " is already linked to user " + c.linked.String() +
 				"; a contact is never linked to two users, so a person decides"}

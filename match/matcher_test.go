@@ -230,6 +230,20 @@ func TestMatch(t *testing.T) {
 			want: want{outcome: match.Linked, contact: "c1", via: match.ViaContactField, conf: 1, auto: true, reason: "stores"},
 		},
 		{
+			name: "the stored identity comes before every other rule, for a user without an address too",
+			contacts: []tenantsync.Contact{{ID: "c1", TenantID: tenant, ObjectID: "u1"},
+				contact("c2", "u1@contoso.onmicrosoft.com")},
+			user: tenantsync.User{TenantID: tenant, ObjectID: "u1", UserPrincipalName: "u1@contoso.onmicrosoft.com"},
+			want: want{outcome: match.Linked, contact: "c1", via: match.ViaContactField, conf: 1, auto: true, reason: "stores"},
+		},
+		{
+			name: "the stored identity is compared without regard to case, as GUIDs are",
+			contacts: []tenantsync.Contact{{ID: "c1", TenantID: tenant, ObjectID: "9f1c2d3e-aaaa-4bbb-8ccc-0123456789ab"},
+				contact("c2", "jane@contoso.com")},
+			user: member("9F1C2D3E-AAAA-4BBB-8CCC-0123456789AB", "jane@contoso.com"),
+			want: want{outcome: match.Linked, contact: "c1", via: match.ViaContactField, conf: 1, auto: true, reason: "stores"},
+		},
+		{
 			name:     "a contact linked to another user is not linked twice",
 			contacts: []tenantsync.Contact{contact("c1", "jane@contoso.com")},
 			links:    []match.Link{{User: id("former"), ContactID: "c1"}},

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -352,6 +354,114 @@ type SyncState struct {
 	// applied. A hold lasts until a person releases it, a later fetch confirms it or the items
 	// are listed again; every writer of the state carries it forward.
 	Holds map[tenantsync.Kind]DeletionHold
+
+	// ContactFailures are the users, by object ID, whose contact the PSA refused or failed to
+	// write: the engine stored everything else of the sync and retries these at later syncs
+	// with a backoff, until Attempts reaches its limit and the failure waits for a person.
+	// Every writer of the state carries them forward.
+	ContactFailures map[string]ContactFailure
+	// ContactsPending is how many users the last reconcile left for a later sync without
+	// trying: the PSA was paused (throttled or failing), the sync's budget of PSA calls was
+	// spent, or its cap on creates reached. While it is above zero, every sync reconciles all
+	// of the tenant's users.
+	ContactsPending int
+	// ContactsError says why the last reconcile stopped writing contacts early (the PSA
+	// throttled, failed, refused the credentials, or was paused by an earlier such answer);
+	// nil when it ran to its end or stopped only at its call budget.
+	ContactsError *SyncError
+	// CreateIntents are the contacts the engine was about to create, by the user's object ID,
+	// recorded before the PSA was called and kept while the outcome is unknown (the PSA did not
+	// answer, or the sync stopped before its commit). The next sync looks for such a contact
+	// before it creates one again.
+	CreateIntents map[string]CreateIntent
+}
+
+// ContactOp names the PSA call a contact failure is about.
+type ContactOp string
+
+// The PSA calls the engine makes for one user.
+const (
+	ContactCreate     ContactOp = "create"
+	ContactUpdate     ContactOp = "update"
+	ContactDeactivate ContactOp = "deactivate"
+	ContactReactivate ContactOp = "reactivate"
+)
+
+// ContactFailure is one user whose contact could not be written. It is stored inside the sync
+// state, so it needs no schema of its own.
+type ContactFailure struct {
+	ObjectID    string // the user's object ID
+	UPN         string // the user's principal name, when the mirror has the user
+	DisplayName string // the user's (or, for a removed user, the contact's) name
+	Op          ContactOp
+	ContactID   string // the contact concerned; "" for a create
+	Kind        string // tenantsync.KindName of the error's kind
+	Message     string // the PSA's own message
+	Hint        string // what to do
+	Attempts    int    // failed calls so far, the latest included
+	FirstAt     time.Time
+	LastAt      time.Time
+	// NextRetry is the earliest sync that tries again; zero once the failure waits for a
+	// person (NeedsPerson) or a person chose to leave it (Ignored).
+	NextRetry time.Time
+	// NeedsPerson is set when Attempts reached the engine's limit: the call is not made again
+	// until a person decides (retry, merge with a contact, or ignore).
+	NeedsPerson bool
+	// Ignored is set when a person chose to leave the user without this change; the engine no
+	// longer tries it.
+	Ignored   bool
+	DecidedBy string
+	DecidedAt time.Time
+}
+
+// String is one line a person can read: who, what failed, how often, why and what to do.
+func (f ContactFailure) String() string {
+	who := f.UPN
+	if who == "" {
+		who = f.ObjectID
+	}
+	if f.DisplayName != "" {
+		who += " (" + f.DisplayName + ")"
+	}
+	var b strings.Builder
+	b.WriteString(who)
+	b.WriteString(": ")
+	b.WriteString(string(f.Op))
+	b.WriteString(" failed ")
+	if f.Attempts == 1 {
+		b.WriteString("once")
+	} else {
+		b.WriteString(strconv.Itoa(f.Attempts) + " times")
+	}
+	b.WriteString(" (" + f.Kind)
+	if f.Message != "" {
+		b.WriteString(": " + f.Message)
+	}
+	b.WriteString(")")
+	switch {
+	case f.Ignored:
+		b.WriteString("; left as it is by " + f.DecidedBy)
+	case f.NeedsPerson:
+		b.WriteString("; waits for a person")
+	case !f.NextRetry.IsZero():
+		b.WriteString("; next try from " + f.NextRetry.UTC().Format(time.RFC3339))
+	}
+	if f.Hint != "" {
+		b.WriteString(". What to do: " + f.Hint)
+	}
+	return b.String()
+}
+
+// CreateIntent is a contact create the engine recorded before calling the PSA.
+type CreateIntent struct {
+	// Key is the contact's tenantsync.Contact.IdempotencyKey.
+	Key string
+	// Contact is what the engine asked the PSA to create.
+	Contact tenantsync.Contact
+	At      time.Time
+	// Existing are the client's contacts that already looked like Contact when the intent
+	// was recorded, sorted: whatever the create made, it was none of these.
+	Existing []string
 }
 
 // DeletionHold is one held removal. It is stored inside the sync state, so it needs no schema

@@ -44,6 +44,16 @@ type Counters struct {
 	ContactsReactivated uint64
 	// ReviewsQueued counts users newly queued for a person.
 	ReviewsQueued uint64
+	// ContactsFailed counts PSA writes for one user that failed (the user is retried later),
+	// and ContactErrors the same by error kind (tenantsync.KindName); ContactsNeedPerson the
+	// users whose writes failed Limits.ContactAttempts times and now wait for a person.
+	ContactsFailed     uint64
+	ContactErrors      map[string]uint64
+	ContactsNeedPerson uint64
+	// PSACalls counts the calls made to the PSA's contact directory by syncs (listings
+	// included); PSAPauses the times the PSA's answer paused them.
+	PSACalls  uint64
+	PSAPauses uint64
 
 	// Deletion guard: holds placed (new or replaced by a larger removal), released by a
 	// person, applied (after a release, a confirmation, or with the guard turned off), and
@@ -69,12 +79,22 @@ type counters struct {
 	syncsOK, syncsPartial, syncsFailed, discoveryFailures                                      atomic.Uint64
 	itemsSynced, usersSynced, itemsAdded, itemsUpdated, itemsRemoved                           atomic.Uint64
 	contactsLinked, contactsCreated, contactsUpdated, contactsDeactivated, contactsReactivated atomic.Uint64
-	reviewsQueued                                                                              atomic.Uint64
+	reviewsQueued, contactsFailed, contactsNeedPerson                                          atomic.Uint64
 	holdsPlaced, holdsReleased, holdsApplied, holdsCleared                                     atomic.Uint64
 	writesSucceeded, writesFailed, writesRefused, writesPending, writesDenied, writesDryRun    atomic.Uint64
 
-	errMu  stdsync.Mutex
-	errors map[string]uint64
+	errMu         stdsync.Mutex
+	errors        map[string]uint64
+	contactErrors map[string]uint64
+}
+
+func (c *counters) contactFailure(kind string) {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	if c.contactErrors == nil {
+		c.contactErrors = map[string]uint64{}
+	}
+	c.contactErrors[kind]++
 }
 
 func (c *counters) failure(err error) {
@@ -94,9 +114,13 @@ func (e *Engine) Counters() Counters {
 	c := &e.counters
 	c.errMu.Lock()
 	errs := maps.Clone(c.errors)
+	contactErrs := maps.Clone(c.contactErrors)
 	c.errMu.Unlock()
 	if errs == nil {
 		errs = map[string]uint64{}
+	}
+	if contactErrs == nil {
+		contactErrs = map[string]uint64{}
 	}
 	return Counters{
 		SyncsOK: c.syncsOK.Load(), SyncsPartial: c.syncsPartial.Load(), SyncsFailed: c.syncsFailed.Load(),
@@ -105,8 +129,10 @@ func (e *Engine) Counters() Counters {
 		ItemsAdded: c.itemsAdded.Load(), ItemsUpdated: c.itemsUpdated.Load(), ItemsRemoved: c.itemsRemoved.Load(),
 		ContactsLinked: c.contactsLinked.Load(), ContactsCreated: c.contactsCreated.Load(), ContactsUpdated: c.contactsUpdated.Load(),
 		ContactsDeactivated: c.contactsDeactivated.Load(), ContactsReactivated: c.contactsReactivated.Load(),
-		ReviewsQueued: c.reviewsQueued.Load(),
-		HoldsPlaced:   c.holdsPlaced.Load(), HoldsReleased: c.holdsReleased.Load(), HoldsApplied: c.holdsApplied.Load(), HoldsCleared: c.holdsCleared.Load(),
+		ReviewsQueued:  c.reviewsQueued.Load(),
+		ContactsFailed: c.contactsFailed.Load(), ContactErrors: contactErrs, ContactsNeedPerson: c.contactsNeedPerson.Load(),
+		PSACalls: e.psa.calls.Load(), PSAPauses: e.psa.pauses.Load(),
+		HoldsPlaced: c.holdsPlaced.Load(), HoldsReleased: c.holdsReleased.Load(), HoldsApplied: c.holdsApplied.Load(), HoldsCleared: c.holdsCleared.Load(),
 		WritesSucceeded: c.writesSucceeded.Load(), WritesFailed: c.writesFailed.Load(), WritesRefused: c.writesRefused.Load(),
 		WritesPending: c.writesPending.Load(), WritesDenied: c.writesDenied.Load(), WritesDryRun: c.writesDryRun.Load(),
 		DroppedEvents: e.DroppedEvents(),

@@ -50,7 +50,8 @@
 //   - A tenant is linked only to a client the contact directory has (tenantsync.ClientLookup),
 //     so no contact is created for a client that does not exist.
 //   - A sync that is interrupted (cancelled, timed out, lease lost) stores nothing of its run
-//     but the links of contacts it was deactivating, marked before the PSA call. Contact
+//     but the links of contacts it was deactivating and the intents of contacts it was
+//     creating, both stored before the PSA call. Contact
 //     changes in the PSA cannot share the store's transaction; the next sync decides from each
 //     contact's state in the PSA and its user's, so an interrupted run leaves no contact
 //     deactivated for good and none active for a disabled or removed user.
@@ -62,6 +63,46 @@
 //   - One candidate links; none creates (with AutoCreate, for people only); several go to a
 //     person's review queue, as do several users of one sync claiming one contact, and the
 //     person's decision is remembered.
+//   - One record the PSA refuses does not stop a tenant. A contact write that fails fails its
+//     user only: the failure (the call, the error's kind, the PSA's message, a hint, the
+//     attempts, the next retry) is stored in the sync state, shown by Status
+//     (TenantStatus.ContactFailures), announced by a contact.failed event and counted; the rest
+//     of the sync, the links of every contact the PSA created included, is committed. The user
+//     is tried again at the next sync, then after a wait that doubles from
+//     Limits.ContactRetryBackoff, and after Limits.ContactAttempts is left for a person
+//     (contact.needs_person), whose decision ResolveContactFailure applies: retry, merge with a
+//     contact, or leave it. The failures stay in a list on the tenant's state rather than in the
+//     review queue: a review asks which contact a user is, with candidates, while a failure
+//     carries the PSA's answer, attempts and a retry time, and must be listed with the tenant's
+//     health where the daemon shows it. Users that failed before are handled last in a run, so
+//     a record that always fails delays no one.
+//   - A throttling PSA does not stop every tenant, and is not hammered. Every call to the PSA's
+//     contact directory goes through one gate of the engine: a rate limit
+//     (Limits.PSACallsPerSecond), a per-call timeout, and a pause that an ErrThrottled (for its
+//     Retry-After), an ErrUnavailable, a timeout or a refused credential starts (without a
+//     Retry-After, an exponential backoff with jitter), for every tenant at once (psa.paused,
+//     Engine.PSAStatus). A sync that meets the pause makes no PSA call, stores its mirror and
+//     what it linked, and leaves the other users pending (TenantStatus.ContactsPending,
+//     Report.Contacts.Pending, contact.pending); so does one that spent its budget of
+//     Limits.PSACallsPerSync writes. Pending users, and failed ones whose retry is due, make the
+//     next sync reconcile every user of the tenant, also when its delta names none, and the
+//     tenant is due again within the active interval. Work runs in the order that matters when
+//     a run ends early: deactivations of removed users, then users with a contact, then creates.
+//     The pause is per engine: engines sharing a store each keep their own.
+//   - No second contact after a crash. The engine sets the user's TenantID and ObjectID on every
+//     contact it creates (tenantsync.Contact.IdempotencyKey is derived from them), and a contact
+//     carrying a user's identity is that user's contact before any address is compared
+//     (package match). For a PSA that keeps neither the identity nor an idempotency key, the
+//     engine stores each create's intent (the contact it sends, its key, and the contacts that
+//     already looked like it) in the tenant's sync state before it calls the PSA, and keeps it
+//     while the outcome is unknown (a lost answer, a timeout, a sync that stopped before its
+//     commit). Before creating for such a user again, it looks for the contact: by identity, by
+//     email, and then among the client's contacts that no user holds, carry no identity and
+//     look like what was sent (same names, no other field differing) and did not before; one is
+//     linked, several go to a person. The risk left: a PSA that keeps no identity, honours no
+//     idempotency key, and changes the names it is given (or a person who edits the contact
+//     before the next sync) can still get a second contact for a user without an email
+//     address after a crash between its create and the engine's commit.
 //   - Writes are off until enabled, need tenantsync.PermissionWrite, may wait for approval, and
 //     are audited before and after the call, failures and refusals included.
 //   - The engine never blocks on its event sink: a slow sink loses events, counted.

@@ -35,6 +35,32 @@ type Limits struct {
 	// MaxCreatesPerSync caps the contacts one tenant sync creates (default 500); the rest wait for
 	// the next sync, so a matching fault cannot flood the PSA with duplicates.
 	MaxCreatesPerSync int
+
+	// PSACallsPerSecond limits the engine's calls to the PSA's contact directory, for every
+	// tenant together (they share the PSA's quota); 0 sets no limit. PSABurst is how many calls
+	// may go at once within it (default 1).
+	PSACallsPerSecond float64
+	PSABurst          int
+	// PSACallsPerSync caps the contact writes (creates, updates, (de)activations) one tenant
+	// sync makes (default 1000), so an initial sync of a large tenant does not spend an hourly
+	// API quota at once. The users left are pending: the next syncs write them.
+	PSACallsPerSync int
+	// PSACallTimeout bounds one PSA call (default 30 s). A call that runs past it counts as
+	// the PSA failing: calls pause.
+	PSACallTimeout time.Duration
+	// PSABackoff is the first pause of every PSA call after the PSA throttled without a
+	// Retry-After, failed or refused the credentials (default 5 s); each further one doubles,
+	// up to PSAMaxBackoff (default 10 min), with jitter. A Retry-After is honoured as given.
+	PSABackoff    time.Duration
+	PSAMaxBackoff time.Duration
+	// ContactAttempts is how many times the engine tries a contact write the PSA refuses
+	// before it leaves the user for a person (default 5).
+	ContactAttempts int
+	// ContactRetryBackoff is the wait before the third attempt of a refused contact write (the
+	// second comes at the next sync); each further wait doubles, up to ContactRetryMaxBackoff
+	// (defaults 1 h and 24 h).
+	ContactRetryBackoff    time.Duration
+	ContactRetryMaxBackoff time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -56,6 +82,32 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxCreatesPerSync <= 0 {
 		l.MaxCreatesPerSync = 500
 	}
+	if l.PSABurst <= 0 {
+		l.PSABurst = 1
+	}
+	if l.PSACallsPerSync <= 0 {
+		l.PSACallsPerSync = DefaultPSACallsPerSync
+	}
+	if l.PSACallTimeout <= 0 {
+		l.PSACallTimeout = DefaultPSACallTimeout
+	}
+	if l.PSABackoff <= 0 {
+		l.PSABackoff = DefaultPSABackoff
+	}
+	if l.PSAMaxBackoff <= 0 {
+		l.PSAMaxBackoff = DefaultPSAMaxBackoff
+	}
+	l.PSAMaxBackoff = max(l.PSAMaxBackoff, l.PSABackoff)
+	if l.ContactAttempts <= 0 {
+		l.ContactAttempts = DefaultContactAttempts
+	}
+	if l.ContactRetryBackoff <= 0 {
+		l.ContactRetryBackoff = DefaultContactRetryBackoff
+	}
+	if l.ContactRetryMaxBackoff <= 0 {
+		l.ContactRetryMaxBackoff = DefaultContactRetryMaxBackoff
+	}
+	l.ContactRetryMaxBackoff = max(l.ContactRetryMaxBackoff, l.ContactRetryBackoff)
 	return l
 }
 
@@ -129,6 +181,8 @@ type Engine struct {
 	// clients tells whether a client exists, when the contact directory can (nil otherwise).
 	clients  tenantsync.ClientLookup
 	counters counters
+	// psa paces and pauses every call to the contact directory.
+	psa *psaGate
 
 	writes atomic.Bool
 	sched  *scheduler
@@ -194,6 +248,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.clock == nil {
 		e.clock = SystemClock()
 	}
+	e.psa = newPSAGate(e.clock, e.limits)
 	if e.holder == "" {
 		e.holder = "engine-" + uuid.NewString()
 	}
@@ -296,12 +351,15 @@ func (p psaContacts) ListContacts(ctx context.Context, clientID string) ([]tenan
 	return cs, psaError("ListContacts", err)
 }
 
+// The writes return the directory's error as it is: its kind decides whether one user failed
+// or the PSA as a whole (an error of no kind is the record's), and the reconcile adds the hint.
+
 func (p psaContacts) CreateContact(ctx context.Context, c tenantsync.Contact) (tenantsync.Contact, error) {
 	created, err := p.Contacts.CreateContact(ctx, c)
 	if err == nil {
 		p.counters.contactsCreated.Add(1)
 	}
-	return created, psaError("CreateContact", err)
+	return created, err
 }
 
 func (p psaContacts) UpdateContact(ctx context.Context, c tenantsync.Contact) error {
@@ -309,7 +367,7 @@ func (p psaContacts) UpdateContact(ctx context.Context, c tenantsync.Contact) er
 	if err == nil {
 		p.counters.contactsUpdated.Add(1)
 	}
-	return psaError("UpdateContact", err)
+	return err
 }
 
 func (p psaContacts) SetContactActive(ctx context.Context, clientID, contactID string, active bool) error {
@@ -321,7 +379,7 @@ func (p psaContacts) SetContactActive(ctx context.Context, clientID, contactID s
 	default:
 		p.counters.contactsDeactivated.Add(1)
 	}
-	return psaError("SetContactActive", err)
+	return err
 }
 
 func isNotFound(err error) bool { return errors.Is(err, tenantsync.ErrNotFound) }

@@ -48,8 +48,26 @@ const (
 	EventContactUpdated     EventType = "contact.updated"
 	EventContactDeactivated EventType = "contact.deactivated"
 	EventContactReactivated EventType = "contact.reactivated"
-	EventReviewNeeded       EventType = "review.needed"
-	EventDomainSeen         EventType = "domain.seen"
+	// EventContactFailed: a PSA write for one user (UserID; ContactID unless a create) failed;
+	// everything else of the sync was stored. ErrKind, Hint and Error (the PSA's message) say
+	// why, Attempts how often it failed, RetryAt from when the next sync tries again.
+	EventContactFailed EventType = "contact.failed"
+	// EventContactNeedsPerson: a user's PSA write failed Limits.ContactAttempts times; the
+	// engine stops trying until a person decides (Engine.ResolveContactFailure).
+	EventContactNeedsPerson EventType = "contact.needs_person"
+	// EventContactsPending: the sync left Count users for later without a PSA call (the PSA
+	// was paused, or the sync spent its call budget); Message says which, and the next syncs
+	// write them.
+	EventContactsPending EventType = "contact.pending"
+	// EventContactFailureResolved: a person (Actor) decided about a user's failed PSA write
+	// (Message: retry, merge or ignore).
+	EventContactFailureResolved EventType = "contact.failure_resolved"
+	// EventPSAPaused: the PSA throttled, failed or refused the credentials, so the engine
+	// makes no PSA call, for any tenant, until RetryAt. ErrKind, Hint and Error carry the
+	// PSA's answer; TenantID is the tenant whose call met it.
+	EventPSAPaused    EventType = "psa.paused"
+	EventReviewNeeded EventType = "review.needed"
+	EventDomainSeen   EventType = "domain.seen"
 
 	EventWriteRequested EventType = "write.requested"
 	EventWriteRefused   EventType = "write.refused"
@@ -89,6 +107,13 @@ type Event struct {
 	ErrKind string
 	Hint    string
 	Error   string
+
+	// Attempts is how many times a user's PSA write failed (contact.failed,
+	// contact.needs_person).
+	Attempts int
+	// RetryAt is when the PSA is asked again: the end of a pause (psa.paused), or the next
+	// attempt of a failed write (contact.failed; zero: the next sync).
+	RetryAt time.Time
 }
 
 // Sink receives the engine's events. Handle is called from one delivery goroutine, in order,

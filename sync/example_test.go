@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/memory"
 	tsync "github.com/tenantsync/tenantsync/sync"
 )
@@ -95,4 +97,30 @@ func ExampleBillingDefinition() {
 	// true
 	// false
 	// false
+}
+
+// A daemon shows the contacts the PSA could not write, one line each, and whether PSA calls
+// are paused.
+func ExampleTenantStatus_FailingContacts() {
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	st := tsync.TenantStatus{
+		ContactFailures: []store.ContactFailure{{
+			ObjectID: "u-37", UPN: "pat@contoso.example", DisplayName: "Pat Doe", Op: store.ContactCreate,
+			Kind: "invalid_input", Message: "MobilePhone: not a valid phone number", Attempts: 2,
+			NextRetry: at.Add(time.Hour), Hint: "fix the number in Microsoft 365",
+		}},
+		ContactsPending: 20,
+		PSAPausedUntil:  at.Add(time.Minute),
+	}
+	fmt.Printf("contacts not written: %d, pending: %d\n", st.FailingContacts(), st.ContactsPending)
+	for _, f := range st.ContactFailures {
+		fmt.Println(f)
+	}
+	if !st.PSAPausedUntil.IsZero() {
+		fmt.Println("PSA calls paused until", st.PSAPausedUntil.Format(time.RFC3339))
+	}
+	// Output:
+	// contacts not written: 1, pending: 20
+	// pat@contoso.example (Pat Doe): create failed 2 times (invalid_input: MobilePhone: not a valid phone number); next try from 2026-03-02T10:00:00Z. What to do: fix the number in Microsoft 365
+	// PSA calls paused until 2026-03-02T09:01:00Z
 }

@@ -87,6 +87,44 @@ type FakeContacts struct {
 	// onChange, when set, runs after a contact was created, updated or (de)activated (a test
 	// interrupts a sync there, between the PSA call and the commit).
 	onChange func(c tenantsync.Contact)
+	// fault, when set, decides a write's failure before it is carried out (err, lost false) or
+	// after (lost true: the PSA did the work and its answer was lost).
+	fault func(op string, c tenantsync.Contact) (err error, lost bool)
+	// noIdentity makes the directory drop the contacts' TenantID and ObjectID, as a PSA with
+	// nowhere to keep them does.
+	noIdentity bool
+	sent       []tenantsync.Contact // every CreateContact request, as received
+}
+
+// Fault sets a function that decides each write's failure (nil clears it): it gets the
+// operation ("create", "update", "active") and the contact, and returns the error and whether
+// the write was carried out all the same (a lost answer).
+func (f *FakeContacts) Fault(fn func(op string, c tenantsync.Contact) (err error, lost bool)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fault = fn
+}
+
+// DropIdentity makes the directory forget the TenantID and ObjectID it is given.
+func (f *FakeContacts) DropIdentity() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.noIdentity = true
+}
+
+// Sent returns every CreateContact request received, failed ones included.
+func (f *FakeContacts) Sent() []tenantsync.Contact {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent)
+}
+
+// faulty runs the fault hook; f.mu must be held.
+func (f *FakeContacts) faulty(op string, c tenantsync.Contact) (error, bool) {
+	if f.fault == nil {
+		return nil, false
+	}
+	return f.fault(op, c)
 }
 
 // OnChange sets a function run after each CreateContact, UpdateContact and SetContactActive.
@@ -168,11 +206,22 @@ func (f *FakeContacts) ListContacts(_ context.Context, clientID string) ([]tenan
 func (f *FakeContacts) CreateContact(_ context.Context, c tenantsync.Contact) (tenantsync.Contact, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.sent = append(f.sent, c)
+	err, lost := f.faulty("create", c)
+	if err != nil && !lost {
+		return tenantsync.Contact{}, err
+	}
+	if f.noIdentity {
+		c.TenantID, c.ObjectID = "", ""
+	}
 	f.next++
 	f.creates++
 	c.ID = "ct-" + strconv.Itoa(f.next)
 	f.contacts[c.ID] = c
 	f.changed(c)
+	if err != nil {
+		return tenantsync.Contact{}, err
+	}
 	return c, nil
 }
 
@@ -185,10 +234,17 @@ func (f *FakeContacts) UpdateContact(_ context.Context, c tenantsync.Contact) er
 	if !ok || cur.ClientID != c.ClientID {
 		return tenantsync.Errorf(tenantsync.ErrNotFound, "", "no contact %s", c.ID)
 	}
+	ferr, lost := f.faulty("update", c)
+	if ferr != nil && !lost {
+		return ferr
+	}
+	if f.noIdentity {
+		c.TenantID, c.ObjectID = "", ""
+	}
 	f.contacts[c.ID] = c
 	f.updates++
 	f.changed(c)
-	return nil
+	return ferr
 }
 
 // SetContactActive implements tenantsync.Contacts.
@@ -199,10 +255,14 @@ func (f *FakeContacts) SetContactActive(_ context.Context, clientID, contactID s
 	if !ok || c.ClientID != clientID {
 		return tenantsync.Errorf(tenantsync.ErrNotFound, "", "no contact %s", contactID)
 	}
+	ferr, lost := f.faulty("active", c)
+	if ferr != nil && !lost {
+		return ferr
+	}
 	c.Active = active
 	f.contacts[contactID] = c
 	f.changed(c)
-	return nil
+	return ferr
 }
 
 func compareStr(a, b string) int {

@@ -143,9 +143,20 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 		if err != nil {
 			return store.Review{}, err
 		}
-		created, err := e.contacts.CreateContact(ctx, newContact(rv.ClientID, rv.TenantID, u))
-		if err != nil {
+		if err := e.psa.admit(ctx, rv.TenantID); err != nil {
 			return store.Review{}, err
+		}
+		var created tenantsync.Contact
+		err = e.psa.call(ctx, func(ctx context.Context) error {
+			var err error
+			created, err = e.contacts.CreateContact(ctx, newContact(rv.ClientID, rv.TenantID, u))
+			return err
+		})
+		if err != nil {
+			if classifyPSA(err).accountWide() {
+				e.psa.pause(err)
+			}
+			return store.Review{}, psaError("CreateContact", err)
 		}
 		contactID = created.ID
 		e.emit(Event{Type: EventContactCreated, TenantID: rv.TenantID, ClientID: rv.ClientID, UserID: rv.ObjectID, ContactID: created.ID, Actor: actor})

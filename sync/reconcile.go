@@ -2,6 +2,8 @@ package sync
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -24,6 +26,27 @@ type ContactReport struct {
 	// Deferred counts users that would have been created but were not: the create cap was
 	// reached, or mailbox types are not known yet (so a shared mailbox cannot be told apart).
 	Deferred int
+	// Failed counts users whose contact write failed in this sync: the PSA refused the record,
+	// or failed while writing it. Failures lists them; each is tried again at later syncs with a
+	// backoff, then left for a person (TenantStatus.ContactFailures has every user still failing).
+	Failed int
+	// Waiting counts users with an earlier failure that this sync did not try again: the next
+	// attempt is not due yet, the failure waits for a person, or a person chose to leave it.
+	Waiting int
+	// Pending counts users left for a later sync without a try: the PSA was paused (it
+	// throttled or failed) or the sync spent its budget of PSA calls (Limits.PSACallsPerSync).
+	// The next syncs reconcile them, also when nothing changed in the tenant.
+	Pending int
+	// Recovered counts contacts an interrupted create had made that were found and linked
+	// instead of created again (also counted in Linked).
+	Recovered int
+	// Failures are this sync's failures, by object ID.
+	Failures []store.ContactFailure
+	// Stopped says why contact writes stopped before the end: the PSA throttled, failed,
+	// refused the credentials or was paused (an error of that kind, with the PSA's message and
+	// the pause as RetryAfter), or the sync spent its call budget (ErrLimitExceeded). Nil when
+	// the reconcile ran to its end.
+	Stopped error
 }
 
 type reconcileOutcome struct {
@@ -32,6 +55,16 @@ type reconcileOutcome struct {
 	newReview map[string]bool
 	events    []Event
 	report    ContactReport
+	// failures and intents are the tenant's contact failures and create intents after the run.
+	failures map[string]store.ContactFailure
+	intents  map[string]store.CreateIntent
+	// psaErr is why the PSA stopped the run (nil when it ran to its end or stopped at its
+	// budget); stored as SyncState.ContactsError.
+	psaErr error
+	// capped counts the creates deferred by Limits.MaxCreatesPerSync: with the pending users,
+	// the work the next syncs are owed (creates waiting for mailbox types wait for a listing,
+	// not for the PSA, and do not hasten the next sync).
+	capped int
 }
 
 // userView returns the tenant's users as they will be after the commit.
@@ -133,16 +166,24 @@ func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsy
 // for review, deactivates and reactivates, and returns the link changes and reviews to commit
 // with the mirror. Contact changes happen in the PSA at once (they cannot share the store's
 // transaction); a sync that fails to commit repeats them harmlessly: a created contact is found
-// again by the identity it carries, a contact found inactive is taken over (deactivate), and
-// the contact's active state in the PSA, not the link's flag alone, decides whether a
-// disabled or removed user's contact is deactivated.
+// again by the identity it carries (or, for a PSA that keeps no identity, by its email or the
+// create intent recorded before the call), a contact found inactive is taken over
+// (deactivate), and the contact's active state in the PSA, not the link's flag alone, decides
+// whether a disabled or removed user's contact is deactivated.
+//
+// A PSA call that fails fails its user only: the failure is recorded, the user is tried again
+// at later syncs and the rest goes on. A PSA that throttles or fails as a whole pauses every
+// PSA call of the engine; the users not reached are pending and the run ends early, committing
+// what it did. Work is ordered by what matters most when a run ends early: deactivations of
+// removed users, then users with a contact, then creates; within each, users that failed
+// before come last, so a record the PSA always refuses delays no one.
 //
 // A full reconcile walks every user of the tenant; otherwise only the users a change set
 // upserted or removed, and the mirrored users among retyped (whose mailbox type changed), are
-// looked at, so a quiet tenant's delta sync costs little. A full one
-// runs on every complete listing, at least every Cadence.FullReconcile, and after a person
-// resolved a review.
-func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string) (*reconcileOutcome, error) {
+// looked at, so a quiet tenant's delta sync costs little. A full one runs on every complete
+// listing, at least every Cadence.FullReconcile, after a person resolved a review, and while
+// users are pending or a failed user's retry is due.
+func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string, put stateWriter) (*reconcileOutcome, error) {
 	ur := results[tenantsync.KindUsers]
 	users := ur.Users
 	if full {
@@ -151,10 +192,17 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 			return nil, err
 		}
 	} else {
-		users = slices.Clone(users)
 		var err error
-		if users, err = e.withRetyped(ctx, rec.ID, ur, users, retyped); err != nil {
+		if users, err = e.withRetyped(ctx, rec.ID, ur, slices.Clone(users), retyped); err != nil {
 			return nil, err
+		}
+	}
+	// The users may be the fetch's own, which the commit stores: they are not changed here.
+	users = slices.Clone(users)
+	for i := range users {
+		if users[i].TenantID == "" {
+			// The identity a created contact carries, and matching by it, need the tenant.
+			users[i].TenantID = rec.ID
 		}
 	}
 	slices.SortFunc(users, func(a, b tenantsync.User) int { return strings.Compare(a.ObjectID, b.ObjectID) })
@@ -164,34 +212,102 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	}
 	// With the mailboxes kind off the types never become known: creation is off, not waiting.
 	creates := slices.Contains(e.kindsFor(rec), tenantsync.KindMailboxes)
-	contacts, err := e.contacts.ListContacts(ctx, rec.ClientID)
+
+	r := &reconcileRun{e: e, rec: rec, now: e.clock.Now(), put: put, state: state,
+		out:      &reconcileOutcome{newReview: map[string]bool{}},
+		failures: maps.Clone(state.ContactFailures), intents: maps.Clone(state.CreateIntents), prior: state.CreateIntents,
+		outcome: map[string]userOutcome{}, planned: map[string]bool{}, attempted: map[string]bool{}, taken: map[string]bool{}}
+	if r.failures == nil {
+		r.failures = map[string]store.ContactFailure{}
+	}
+	if r.intents == nil {
+		r.intents = map[string]store.CreateIntent{}
+	}
+	contacts, err := r.listContacts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byContact := map[string]tenantsync.Contact{}
+	if r.stop != nil {
+		// Without the contacts nothing can be matched: every user of the run waits, and what
+		// is known of each (failures, intents) stays as it was.
+		for _, u := range users {
+			r.mark(u.ObjectID, outPending)
+		}
+		if !full {
+			for _, id := range ur.Removed {
+				r.mark(id, outPending)
+			}
+		}
+		return r.finish(false, nil), nil
+	}
+	r.contacts = contacts
+	r.byContact = map[string]tenantsync.Contact{}
 	for _, c := range contacts {
-		byContact[c.ID] = c
+		r.byContact[c.ID] = c
 	}
 	ix, own, err := e.matchIndex(ctx, rec, contacts)
 	if err != nil {
 		return nil, err
 	}
+	r.ix = ix
 	open, ignored, err := e.reviewedUsers(ctx, rec.ID)
 	if err != nil {
 		return nil, err
 	}
+	r.open = open
 
-	r := &reconcileRun{e: e, rec: rec, out: &reconcileOutcome{newReview: map[string]bool{}}, byContact: byContact, now: e.clock.Now()}
 	// The batch is matched as a whole: two users claiming one contact both go to a person,
 	// rather than the first in object-ID order winning it.
 	matches := ix.MatchAll(users, types)
 	present := map[string]bool{}
-	for i, u := range users {
+	for _, u := range users {
+		present[u.ObjectID] = true
+	}
+
+	// Users gone from a complete listing or removed by a delta: their linked contacts are
+	// deactivated, never deleted, and the link is kept so a returning user is recognised.
+	gone := slices.Sorted(maps.Keys(own))
+	if !full {
+		gone = slices.Sorted(slices.Values(ur.Removed))
+	}
+	for _, id := range r.failedLast(gone) {
 		if err := ctx.Err(); err != nil {
 			return nil, context.Cause(ctx)
 		}
-		present[u.ObjectID] = true
+		l, ok := own[id]
+		if !ok || present[id] {
+			continue
+		}
+		r.look(id)
+		c, ok := r.byContact[l.ContactID]
+		// A link marked deactivated over an active contact is a reactivation whose sync
+		// stopped before its commit: the contact's state in the PSA decides, not the flag.
+		if !ok || (l.Deactivated && !c.Active) {
+			continue
+		}
+		who := userRef{ObjectID: id, DisplayName: strings.TrimSpace(c.FirstName + " " + c.LastName)}
+		done, err := r.deactivate(ctx, who, c, &l, "the user was removed from the tenant")
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			r.out.links = append(r.out.links, store.LinkChange{Link: l})
+		}
+	}
+
+	order := make([]int, len(users))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return r.failedFirst(users[a].ObjectID, users[b].ObjectID) })
+	var toCreate []tenantsync.User
+	for _, i := range order {
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
+		u := users[i]
 		res := matches[i]
+		r.look(u.ObjectID)
 		switch {
 		case res.Outcome == match.Linked || (res.Outcome == match.Matched && res.AutoLink):
 			link, hasLink := own[u.ObjectID]
@@ -200,43 +316,18 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 			}
 		case res.Outcome == match.Matched || res.Outcome == match.Ambiguous:
 			if !ignored[u.ObjectID] {
-				r.review(u, res, open[u.ObjectID])
+				r.review(u, res)
 			}
 		case res.Outcome == match.None && res.Create && creates && !ignored[u.ObjectID]:
-			if !typesKnown || r.out.report.Created >= e.limits.MaxCreatesPerSync {
-				r.out.report.Deferred++
-				continue
-			}
-			if err := r.create(ctx, u); err != nil {
-				return nil, err
-			}
+			toCreate = append(toCreate, u)
 		case res.Outcome == match.Excluded:
 			r.out.report.Excluded++
 		}
 	}
-	// Users gone from a complete listing or removed by a delta: their linked contacts are
-	// deactivated, never deleted, and the link is kept so a returning user is recognised.
-	gone := slices.Sorted(maps.Keys(own))
-	if !full {
-		gone = slices.Sorted(slices.Values(ur.Removed))
+	if err := r.createAll(ctx, toCreate, typesKnown); err != nil {
+		return nil, err
 	}
-	for _, id := range gone {
-		l, ok := own[id]
-		if !ok || present[id] {
-			continue
-		}
-		c, ok := r.byContact[l.ContactID]
-		// A link marked deactivated over an active contact is a reactivation whose sync
-		// stopped before its commit: the contact's state in the PSA decides, not the flag.
-		if !ok || (l.Deactivated && !c.Active) {
-			continue
-		}
-		if err := r.deactivate(ctx, id, c, &l, "the user was removed from the tenant"); err != nil {
-			return nil, err
-		}
-		r.out.links = append(r.out.links, store.LinkChange{Link: l})
-	}
-	return r.out, nil
+	return r.finish(full, own), nil
 }
 
 // withRetyped adds to a delta's users the mirrored users among retyped that the delta neither
@@ -335,16 +426,279 @@ func (e *Engine) reviewedUsers(ctx context.Context, tenantID string) (open, igno
 	return open, ignored, nil
 }
 
+// stateWriter stores the running sync's state changed by mutate (create intents, before the
+// PSA is called), so a process that dies before its commit leaves them behind.
+type stateWriter func(ctx context.Context, mutate func(*store.SyncState)) error
+
+// userOutcome is what a reconcile did about one user, weakest first: a stronger one wins.
+type userOutcome int
+
+const (
+	outResolved userOutcome = iota // done, or nothing to do: an earlier failure is over
+	outWaiting                     // an earlier failure's retry is not due, or waits for a person
+	outDeferred                    // a create left for later (cap, unknown mailbox types)
+	outPending                     // left for later: the PSA paused or the budget was spent
+	outFailed                      // a PSA call failed
+)
+
+// userRef names the user a PSA call is for, as a failure shows it.
+type userRef struct {
+	ObjectID    string
+	UPN         string
+	DisplayName string
+}
+
+func refOf(u tenantsync.User) userRef {
+	return userRef{ObjectID: u.ObjectID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName}
+}
+
 type reconcileRun struct {
 	e         *Engine
 	rec       store.TenantRecord
 	out       *reconcileOutcome
+	contacts  []tenantsync.Contact
 	byContact map[string]tenantsync.Contact
+	ix        *match.Index
+	open      map[string]bool // users with an open review
 	now       time.Time
+	put       stateWriter
+	state     *store.SyncState
+
+	failures  map[string]store.ContactFailure
+	intents   map[string]store.CreateIntent
+	prior     map[string]store.CreateIntent // the intents as the run found them
+	outcome   map[string]userOutcome
+	planned   map[string]bool // intents recorded by this run
+	attempted map[string]bool // creates this run sent
+	taken     map[string]bool // contacts an interrupted create's user took in this run
+
+	calls  int
+	stop   error // why no more PSA calls are made in this run
+	psaErr error // stop, when the PSA (not the budget) caused it
+}
+
+// look records that the run considered the user.
+func (r *reconcileRun) look(id string) {
+	if _, ok := r.outcome[id]; !ok {
+		r.outcome[id] = outResolved
+	}
+}
+
+func (r *reconcileRun) mark(id string, o userOutcome) {
+	if cur, ok := r.outcome[id]; !ok || o > cur {
+		r.outcome[id] = o
+	}
+}
+
+// failedFirst orders users without an earlier failure before those with one.
+func (r *reconcileRun) failedFirst(a, b string) int {
+	_, fa := r.failures[a]
+	_, fb := r.failures[b]
+	switch {
+	case fa == fb:
+		return 0
+	case fb:
+		return -1
+	}
+	return 1
+}
+
+// failedLast returns ids, sorted, with the users that failed before at the end.
+func (r *reconcileRun) failedLast(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.SortStableFunc(out, r.failedFirst)
+	return out
+}
+
+// waitingOn reports whether the user's earlier failure of op holds the call back.
+func (r *reconcileRun) waitingOn(id string, op store.ContactOp) bool {
+	f, ok := r.failures[id]
+	return ok && f.Op == op && (f.Ignored || f.NeedsPerson || r.now.Before(f.NextRetry))
+}
+
+// listContacts reads the client's contacts through the PSA gate. A failure stops the run's
+// PSA work (the mirror is stored all the same); only a cancelled sync is an error.
+func (r *reconcileRun) listContacts(ctx context.Context) ([]tenantsync.Contact, error) {
+	if err := r.e.psa.admit(ctx, r.rec.ID); err != nil {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		r.stop, r.psaErr = err, err
+		return nil, nil
+	}
+	var contacts []tenantsync.Contact
+	err := r.e.psa.call(ctx, func(ctx context.Context) error {
+		var err error
+		contacts, err = r.e.contacts.ListContacts(ctx, r.rec.ClientID)
+		return err
+	})
+	switch {
+	case err == nil:
+		r.e.psa.succeeded()
+		return contacts, nil
+	case ctx.Err() != nil:
+		return nil, context.Cause(ctx)
+	}
+	if classifyPSA(err).accountWide() {
+		r.pauseFor(err)
+	}
+	r.stop, r.psaErr = err, err
+	return nil, nil
+}
+
+// callResult is the outcome of one PSA write: whether it was sent, and its error.
+type callResult struct {
+	made bool
+	err  error
+}
+
+func (c callResult) ok() bool { return c.made && c.err == nil }
+
+// call sends one PSA write for a user, unless the user's earlier failure of the same call is
+// not due again, the PSA is paused, or the run's budget is spent (the user is then waiting or
+// pending). before runs once the call is admitted, just before it is sent. A failure of the
+// call is recorded against the user, and one of the whole PSA pauses every PSA call; only a
+// failure of the store or of the sync itself is returned as an error.
+func (r *reconcileRun) call(ctx context.Context, who userRef, op store.ContactOp, contactID string, before func() error, fn func(context.Context) error) (callResult, error) {
+	id := who.ObjectID
+	if r.waitingOn(id, op) {
+		r.mark(id, outWaiting)
+		return callResult{}, nil
+	}
+	if r.stop == nil && r.calls >= r.e.limits.PSACallsPerSync {
+		r.stop = &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: Service, Op: "Reconcile", Tenant: r.rec.ID,
+			Message: fmt.Sprintf("the sync sent its %d PSA calls", r.e.limits.PSACallsPerSync),
+			Hint:    "the next syncs write the contacts left pending; raise Limits.PSACallsPerSync if the PSA's quota allows more"}
+	}
+	if r.stop != nil {
+		r.mark(id, outPending)
+		return callResult{}, nil
+	}
+	if err := r.e.psa.admit(ctx, r.rec.ID); err != nil {
+		if ctx.Err() != nil {
+			return callResult{}, context.Cause(ctx)
+		}
+		r.stop, r.psaErr = err, err
+		r.mark(id, outPending)
+		return callResult{}, nil
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			return callResult{}, err
+		}
+	}
+	r.calls++
+	err := r.e.psa.call(ctx, fn)
+	if err == nil {
+		r.e.psa.succeeded()
+		return callResult{made: true}, nil
+	}
+	if ctx.Err() != nil {
+		return callResult{}, context.Cause(ctx)
+	}
+	v := classifyPSA(err)
+	if v.accountWide() {
+		r.pauseFor(err)
+	}
+	if v == psaThrottled || v == psaRefused {
+		// Nothing of this user's is to blame.
+		r.mark(id, outPending)
+	} else {
+		r.fail(who, op, contactID, err, v)
+	}
+	return callResult{made: true, err: err}, nil
+}
+
+// pauseFor pauses every PSA call of the engine after err and stops the run's PSA work.
+func (r *reconcileRun) pauseFor(err error) {
+	until, moved := r.e.psa.pause(err)
+	if moved {
+		ev := Event{Type: EventPSAPaused, TenantID: r.rec.ID, ClientID: r.rec.ClientID, RetryAt: until,
+			Message: "PSA calls paused until " + until.UTC().Format(time.RFC3339)}
+		errorFields(&ev, err)
+		if ev.Hint == "" {
+			ev.Hint = "the engine makes no PSA call until then; the contacts left are pending and the next syncs write them"
+		}
+		r.e.emit(ev)
+	}
+	r.stop = err
+	if p := r.e.psa.paused(r.rec.ID); p != nil {
+		r.stop = p
+	}
+	r.psaErr = r.stop
+}
+
+// fail records a failed PSA call against its user: one more attempt, the next one after a
+// backoff, or none once the attempts are spent (the failure then waits for a person).
+func (r *reconcileRun) fail(who userRef, op store.ContactOp, contactID string, err error, v psaVerdict) {
+	lim := r.e.limits
+	f := store.ContactFailure{ObjectID: who.ObjectID, UPN: who.UPN, DisplayName: who.DisplayName, Op: op, ContactID: contactID,
+		Kind: tenantsync.KindName(tenantsync.KindOf(err)), Message: err.Error(), Hint: tenantsync.HintOf(err),
+		Attempts: 1, FirstAt: r.now, LastAt: r.now}
+	if d, ok := tenantsync.Details(err); ok && d.Message != "" {
+		f.Message = d.Message
+	}
+	if f.Hint == "" {
+		f.Hint = failureHint(op, v)
+	}
+	if prev, ok := r.failures[who.ObjectID]; ok && prev.Op == op {
+		f.Attempts, f.FirstAt = prev.Attempts+1, prev.FirstAt
+	}
+	if f.Attempts >= lim.ContactAttempts {
+		f.NeedsPerson = true
+	} else {
+		f.NextRetry = r.now.Add(retryWait(f.Attempts, lim))
+	}
+	r.failures[who.ObjectID] = f
+	r.mark(who.ObjectID, outFailed)
+	r.out.report.Failed++
+	r.out.report.Failures = append(r.out.report.Failures, f)
+	c := &r.e.counters
+	c.contactsFailed.Add(1)
+	c.contactFailure(f.Kind)
+	ev := Event{Type: EventContactFailed, TenantID: r.rec.ID, ClientID: r.rec.ClientID, UserID: who.ObjectID, ContactID: contactID,
+		ErrKind: f.Kind, Hint: f.Hint, Error: f.Message, Attempts: f.Attempts, RetryAt: f.NextRetry,
+		Message: fmt.Sprintf("%s failed (attempt %d of %d)", op, f.Attempts, lim.ContactAttempts)}
+	r.out.events = append(r.out.events, ev)
+	if f.NeedsPerson {
+		c.contactsNeedPerson.Add(1)
+		ev.Type = EventContactNeedsPerson
+		ev.Message = fmt.Sprintf("%s failed %d times; left for a person: retry, merge with a contact, or leave it (Engine.ResolveContactFailure)", op, f.Attempts)
+		r.out.events = append(r.out.events, ev)
+	}
+}
+
+// retryWait is the wait after a user's n-th failed attempt: none (the next sync tries again)
+// after the first, then ContactRetryBackoff, doubling up to ContactRetryMaxBackoff.
+func retryWait(n int, l Limits) time.Duration {
+	if n <= 1 {
+		return 0
+	}
+	d := l.ContactRetryBackoff << min(n-2, 30)
+	if d <= 0 || d > l.ContactRetryMaxBackoff {
+		d = l.ContactRetryMaxBackoff
+	}
+	return d
+}
+
+func failureHint(op store.ContactOp, v psaVerdict) string {
+	const after = "; the engine tries again at later syncs, then leaves it for a person (Engine.ResolveContactFailure)"
+	if v == psaDown {
+		return "the PSA failed or did not answer while writing this contact, and PSA calls were paused; if it keeps failing for this user alone, the PSA rejects the record: look at it in the PSA's logs" + after
+	}
+	switch op {
+	case store.ContactCreate:
+		return "the PSA refused to create this user's contact: check the user's details in Microsoft 365 against the PSA's message (a field it does not accept, an email another contact holds), or merge the user with an existing contact" + after
+	case store.ContactUpdate:
+		return "the PSA refused to update this user's contact: check the contact in the PSA and the user's details in Microsoft 365 against the PSA's message" + after
+	default:
+		return "the PSA refused to change this contact's active state: check the contact in the PSA (locked, archived, or removed)" + after
+	}
 }
 
 // keep handles a user with a contact: link it if new, mirror its enabled state onto the
-// contact, and fill the contact's fields.
+// contact, and fill the contact's fields. A PSA call that does not succeed ends the user's
+// turn; what succeeded before it is kept.
 func (r *reconcileRun) keep(ctx context.Context, u tenantsync.User, res match.Result, link store.ContactLink, hasLink bool) error {
 	c, ok := r.byContact[res.ContactID]
 	if !ok {
@@ -359,18 +713,28 @@ func (r *reconcileRun) keep(ctx context.Context, u tenantsync.User, res match.Re
 		r.out.report.Linked++
 		r.event(EventContactLinked, u.ObjectID, c.ID, string(res.Via))
 	}
+	defer func() {
+		if changed {
+			r.out.links = append(r.out.links, store.LinkChange{Link: l})
+		}
+	}()
+	who := refOf(u)
 	switch {
 	case !u.AccountEnabled && (!l.Deactivated || c.Active):
 		// An active contact is deactivated whatever the link says: a link marked deactivated
 		// over an active contact is a reactivation whose sync stopped before its commit.
-		if err := r.deactivate(ctx, u.ObjectID, c, &l, "the user's sign-in is blocked"); err != nil {
+		done, err := r.deactivate(ctx, who, c, &l, "the user's sign-in is blocked")
+		if err != nil || !done {
 			return err
 		}
 		c.Active = false
 		changed = true
 	case u.AccountEnabled && l.Deactivated:
 		if !c.Active {
-			if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, true); err != nil {
+			res, err := r.call(ctx, who, store.ContactReactivate, c.ID, nil, func(ctx context.Context) error {
+				return r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, true)
+			})
+			if err != nil || !res.ok() {
 				return err
 			}
 			c.Active = true
@@ -385,48 +749,50 @@ func (r *reconcileRun) keep(ctx context.Context, u tenantsync.User, res match.Re
 	// names the user only once.
 	r.byContact[c.ID] = c
 	if merged, fields := match.ApplyUser(c, u, r.e.cfg.UpdateContacts); len(fields) > 0 {
-		if err := r.e.contacts.UpdateContact(ctx, merged); err != nil {
+		res, err := r.call(ctx, who, store.ContactUpdate, c.ID, nil, func(ctx context.Context) error {
+			return r.e.contacts.UpdateContact(ctx, merged)
+		})
+		if err != nil || !res.ok() {
 			return err
 		}
+		r.byContact[c.ID] = merged
 		r.out.report.Updated++
 		r.event(EventContactUpdated, u.ObjectID, c.ID, strings.Join(fields, ", "))
-	}
-	if changed {
-		r.out.links = append(r.out.links, store.LinkChange{Link: l})
 	}
 	return nil
 }
 
 // deactivate marks the link of a disabled or removed user deactivated, deactivating its
-// contact in the PSA when it is active. A contact found inactive already is taken over too:
-// it may be this engine's own work from a sync that stopped between the PSA call and the
-// commit, and it must come back when its user does.
+// contact in the PSA when it is active, and reports whether the link is to be committed so.
+// A contact found inactive already is taken over too: it may be this engine's own work from
+// a sync that stopped between the PSA call and the commit, and it must come back when its
+// user does.
 //
 // The link is stored as deactivated before the PSA call: a sync that stops between the two
 // must not leave an inactive contact behind a link that reads as a person's deactivation, or
 // the contact would never come back with its user. The early write states an intent only;
 // an active contact behind a deactivated link is deactivated or the flag cleared by the next
 // sync, by its user's state.
-func (r *reconcileRun) deactivate(ctx context.Context, objectID string, c tenantsync.Contact, l *store.ContactLink, why string) error {
+func (r *reconcileRun) deactivate(ctx context.Context, who userRef, c tenantsync.Contact, l *store.ContactLink, why string) (bool, error) {
 	if c.Active {
 		intent := *l
 		intent.Deactivated = true
-		if err := r.e.st.SetContactLink(ctx, r.e.account, intent); err != nil {
-			return err
-		}
-		if err := r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false); err != nil {
-			return err
+		res, err := r.call(ctx, who, store.ContactDeactivate, c.ID,
+			func() error { return r.e.st.SetContactLink(ctx, r.e.account, intent) },
+			func(ctx context.Context) error { return r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false) })
+		if err != nil || !res.ok() {
+			return false, err
 		}
 		r.out.report.Deactivated++
-		r.event(EventContactDeactivated, objectID, c.ID, why)
+		r.event(EventContactDeactivated, who.ObjectID, c.ID, why)
 	}
 	l.Deactivated = true
-	return nil
+	return true, nil
 }
 
 // review queues a user for a person: several contacts match, or one below the auto-link
-// confidence, or one another user holds. announced says whether the review is open already.
-func (r *reconcileRun) review(u tenantsync.User, res match.Result, announced bool) {
+// confidence, or one another user holds.
+func (r *reconcileRun) review(u tenantsync.User, res match.Result) {
 	cands := res.Candidates
 	if res.Outcome == match.Matched {
 		cands = []string{res.ContactID}
@@ -437,16 +803,104 @@ func (r *reconcileRun) review(u tenantsync.User, res match.Result, announced boo
 	}
 	r.out.reviews = append(r.out.reviews, rv)
 	r.out.report.Reviews++
-	if !announced {
+	if !r.open[u.ObjectID] {
 		r.out.newReview[u.ObjectID] = true
 	}
 }
 
-func (r *reconcileRun) create(ctx context.Context, u tenantsync.User) error {
-	created, err := r.e.contacts.CreateContact(ctx, newContact(r.rec.ClientID, r.rec.ID, u))
-	if err != nil {
+// viaInterruptedCreate is how a user reaches the contact an interrupted create made.
+const viaInterruptedCreate match.Via = "contact of an interrupted create"
+
+// createAll creates the contacts of the users no contact matched. A user whose create was
+// interrupted before (its intent is still recorded) is first looked for among the contacts
+// that look like what was sent and that no one else holds: one is linked, several go to a
+// person. The intents of the creates about to be sent are stored before the first is sent.
+func (r *reconcileRun) createAll(ctx context.Context, users []tenantsync.User, typesKnown bool) error {
+	type planned struct {
+		u tenantsync.User
+		c tenantsync.Contact
+	}
+	var plan []planned
+	for _, u := range r.failedLastUsers(users) {
+		switch {
+		case r.waitingOn(u.ObjectID, store.ContactCreate):
+			r.mark(u.ObjectID, outWaiting)
+			continue
+		case !typesKnown:
+			r.out.report.Deferred++
+			r.mark(u.ObjectID, outDeferred)
+			continue
+		case len(plan) >= r.e.limits.MaxCreatesPerSync:
+			r.out.report.Deferred++
+			r.out.capped++
+			r.mark(u.ObjectID, outDeferred)
+			continue
+		}
+		if in, ok := r.prior[u.ObjectID]; ok {
+			if cands := r.madeBy(in); len(cands) == 1 {
+				r.taken[cands[0]] = true
+				r.out.report.Recovered++
+				res := match.Result{User: match.IdentityOf(u), Outcome: match.Matched, ContactID: cands[0], Via: viaInterruptedCreate,
+					Confidence: 1, AutoLink: true}
+				if err := r.keep(ctx, u, res, store.ContactLink{}, false); err != nil {
+					return err
+				}
+				continue
+			} else if len(cands) > 1 {
+				r.review(u, match.Result{User: match.IdentityOf(u), Outcome: match.Ambiguous, Candidates: cands, Via: viaInterruptedCreate,
+					Reason: fmt.Sprintf("a create for this user was interrupted, and %d contacts look like what it sent; a person decides which one it made", len(cands))})
+				continue
+			}
+		}
+		plan = append(plan, planned{u, newContact(r.rec.ClientID, r.rec.ID, u)})
+	}
+	// Intents for the creates this run can send, stored in one write before the first.
+	if n := min(len(plan), r.e.limits.PSACallsPerSync-r.calls); r.stop == nil && n > 0 && r.e.psa.paused(r.rec.ID) == nil {
+		for _, p := range plan[:n] {
+			r.intents[p.u.ObjectID] = store.CreateIntent{Key: p.c.IdempotencyKey(), Contact: p.c, At: r.now, Existing: r.lookalikes(p.c)}
+			r.planned[p.u.ObjectID] = true
+		}
+		intents := maps.Clone(r.intents)
+		if err := r.put(ctx, func(s *store.SyncState) { s.CreateIntents = intents }); err != nil {
+			return err
+		}
+		r.state.CreateIntents = maps.Clone(intents)
+	}
+	for _, p := range plan {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		if err := r.create(ctx, p.u, p.c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reconcileRun) failedLastUsers(users []tenantsync.User) []tenantsync.User {
+	out := slices.Clone(users)
+	slices.SortStableFunc(out, func(a, b tenantsync.User) int { return r.failedFirst(a.ObjectID, b.ObjectID) })
+	return out
+}
+
+func (r *reconcileRun) create(ctx context.Context, u tenantsync.User, c tenantsync.Contact) error {
+	var created tenantsync.Contact
+	res, err := r.call(ctx, refOf(u), store.ContactCreate, "", nil, func(ctx context.Context) error {
+		var err error
+		created, err = r.e.contacts.CreateContact(ctx, c)
+		return err
+	})
+	if err != nil || !res.made {
 		return err
 	}
+	r.attempted[u.ObjectID] = true
+	if res.err != nil {
+		if nothingWritten(res.err) {
+			delete(r.intents, u.ObjectID)
+		}
+		return nil
+	}
+	delete(r.intents, u.ObjectID)
 	r.byContact[created.ID] = created
 	// A blocked user's contact is created inactive (AllowDisabled), and so counts as deactivated:
 	// it comes back with its user.
@@ -455,6 +909,124 @@ func (r *reconcileRun) create(ctx context.Context, u tenantsync.User) error {
 	r.out.report.Created++
 	r.event(EventContactCreated, u.ObjectID, created.ID, "")
 	return nil
+}
+
+// nothingWritten reports whether a failed create certainly made no contact: the PSA refused
+// it by its answer. A failure, a timeout or an error of no declared kind may hide a contact
+// made all the same.
+func nothingWritten(err error) bool {
+	for _, k := range []error{tenantsync.ErrInvalidInput, tenantsync.ErrConflict, tenantsync.ErrThrottled, tenantsync.ErrLimitExceeded,
+		tenantsync.ErrUnauthorized, tenantsync.ErrForbidden, tenantsync.ErrAuthorizationRevoked, tenantsync.ErrNotFound,
+		tenantsync.ErrClientNotFound, tenantsync.ErrAlreadyLinked} {
+		if errors.Is(err, k) && !errors.Is(err, tenantsync.ErrUnavailable) {
+			return true
+		}
+	}
+	return false
+}
+
+// madeBy returns the contacts an interrupted create recorded by in may have made: contacts of
+// the client that no user holds, carry no identity (one carrying this user's would have
+// matched it) and look like what was sent, less those that looked so before it was sent.
+func (r *reconcileRun) madeBy(in store.CreateIntent) []string {
+	var out []string
+	for _, id := range r.lookalikes(in.Contact) {
+		if !slices.Contains(in.Existing, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// lookalikes returns the free contacts that look like c, sorted: the same names, and no
+// other field (email, job title, phones) set on both that differs.
+func (r *reconcileRun) lookalikes(c tenantsync.Contact) []string {
+	var out []string
+	for _, x := range r.contacts {
+		if r.taken[x.ID] || x.ObjectID != "" || x.TenantID != "" {
+			continue
+		}
+		if _, held := r.ix.LinkedUser(x.ID); held {
+			continue
+		}
+		if !same(x.FirstName, c.FirstName) || !same(x.LastName, c.LastName) ||
+			!compatible(x.Email, c.Email) || !compatible(x.JobTitle, c.JobTitle) ||
+			!compatible(x.Phone, c.Phone) || !compatible(x.Mobile, c.Mobile) {
+			continue
+		}
+		out = append(out, x.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func same(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// compatible is same, or one side blank (a PSA may not keep every field it is sent).
+func compatible(a, b string) bool {
+	return strings.TrimSpace(a) == "" || strings.TrimSpace(b) == "" || same(a, b)
+}
+
+// finish turns the run's per-user outcomes into the tenant's failures and intents: a user
+// dealt with in full loses its failure, and its intent once it has a contact or no create is
+// unsure; a user left waiting, deferred or pending keeps what it had. A full run (cleanup)
+// also drops what is recorded for users it never came across: they left the tenant, with no
+// contact left to deactivate.
+func (r *reconcileRun) finish(cleanup bool, own map[string]store.ContactLink) *reconcileOutcome {
+	linked := map[string]bool{}
+	for id := range own {
+		linked[id] = true
+	}
+	for _, lc := range r.out.links {
+		if !lc.Delete {
+			linked[lc.Link.ObjectID] = true
+		}
+	}
+	for id, o := range r.outcome {
+		if r.planned[id] && !r.attempted[id] {
+			if in, ok := r.prior[id]; ok {
+				r.intents[id] = in
+			} else {
+				delete(r.intents, id)
+			}
+		}
+		switch o {
+		case outResolved:
+			delete(r.failures, id)
+			delete(r.intents, id)
+		case outPending:
+			r.out.report.Pending++
+		case outWaiting:
+			r.out.report.Waiting++
+		}
+		if linked[id] {
+			delete(r.intents, id)
+		}
+	}
+	if cleanup {
+		for id := range r.failures {
+			if _, ok := r.outcome[id]; !ok {
+				delete(r.failures, id)
+			}
+		}
+		for id := range r.intents {
+			if _, ok := r.outcome[id]; !ok {
+				delete(r.intents, id)
+			}
+		}
+	}
+	if len(r.failures) == 0 {
+		r.failures = nil
+	}
+	if len(r.intents) == 0 {
+		r.intents = nil
+	}
+	slices.SortFunc(r.out.report.Failures, func(a, b store.ContactFailure) int { return strings.Compare(a.ObjectID, b.ObjectID) })
+	r.out.report.Stopped = r.stop
+	r.out.failures, r.out.intents, r.out.psaErr = r.failures, r.intents, r.psaErr
+	return r.out
 }
 
 func (r *reconcileRun) event(t EventType, userID, contactID, msg string) {

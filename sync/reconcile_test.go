@@ -398,21 +398,37 @@ func TestAutoCreateOff(t *testing.T) {
 	assert.Empty(t, h.links("t1"))
 }
 
-func TestContactsFailureFailsTheSyncAndStoresNothing(t *testing.T) {
+// A PSA whose contact list cannot be read leaves the users pending, not the tenant unsynced:
+// the mirror is stored, PSA calls pause, and a later sync reconciles every user although the
+// tenant did not change.
+func TestContactListFailureStoresTheMirrorAndLeavesUsersPending(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
 	h.contacts.FailList(tenantsync.Errorf(tenantsync.ErrUnavailable, "check the PSA database", "PSA down"))
 	h.discoverAndLink("t1", "client-1")
 	st := h.state("t1")
-	require.NotNil(t, st.LastError)
-	assert.Equal(t, "check the PSA database", st.LastError.Hint)
-	assert.Empty(t, h.users("t1"), "the mirror waits until users can be reconciled")
+	require.Nil(t, st.LastError, "the sync itself succeeded")
+	require.NotNil(t, st.ContactsError)
+	assert.Equal(t, "service_unavailable", st.ContactsError.Kind)
+	assert.Contains(t, st.ContactsError.Message, "PSA down")
+	assert.Equal(t, 5, st.ContactsPending, "every user waits for the contact list")
+	assert.Len(t, h.users("t1"), 5, "the mirror does not wait for the PSA")
+	assert.Empty(t, h.links("t1"))
+	assert.True(t, h.eng.PSAStatus().Paused(h.clock.Now()))
+	status := h.status("t1")
+	assert.False(t, status.Healthy())
+	assert.Equal(t, 5, status.ContactsPending)
 
 	h.contacts.FailList(nil)
-	h.syncNow("t1")
-	assert.Len(t, h.users("t1"), 5)
+	rep := h.syncNow("t1")
+	assert.Equal(t, tenantsync.Changes, rep.Kinds[tenantsync.KindUsers].Mode, "a delta that names no user")
+	assert.Equal(t, 2, rep.Contacts.Created)
 	assert.Len(t, h.links("t1"), 2)
+	st = h.state("t1")
+	assert.Zero(t, st.ContactsPending)
+	assert.Nil(t, st.ContactsError)
+	assert.True(t, h.status("t1").Healthy())
 }
 
 func TestTwoTenantsOfOneClientNeverShareAContact(t *testing.T) {

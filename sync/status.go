@@ -1,8 +1,11 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -27,11 +30,38 @@ type TenantStatus struct {
 	// how many, since when, and what a person should check and how to release it
 	// (ReleaseHold).
 	Holds []HoldStatus
+	// ContactFailures are the users whose contact the PSA could not write, ordered by user
+	// principal name (then object ID): the call, the error's kind, the PSA's message, what to
+	// do, how many attempts, and when the next one comes or that a person must decide
+	// (ResolveContactFailure). String gives each as one line.
+	ContactFailures []store.ContactFailure
+	// ContactsPending is how many users the last sync left for the next ones without a PSA
+	// call (the PSA was paused, or the sync spent its call budget); ContactsError says why
+	// when the PSA caused it.
+	ContactsPending int
+	ContactsError   *store.SyncError
+	// PSAPausedUntil is when the engine's PSA calls resume, when they are paused (for every
+	// tenant: see Engine.PSAStatus); zero otherwise.
+	PSAPausedUntil time.Time
 }
 
-// Healthy reports whether the last sync succeeded with every kind available and none held.
+// Healthy reports whether the last sync succeeded with every kind available and none held,
+// and every user's contact written (or left as it is by a person).
 func (s TenantStatus) Healthy() bool {
-	return s.State.LastError == nil && len(s.State.KindErrors) == 0 && len(s.State.Holds) == 0 && !s.State.LastSuccess.IsZero()
+	return s.State.LastError == nil && len(s.State.KindErrors) == 0 && len(s.State.Holds) == 0 && !s.State.LastSuccess.IsZero() &&
+		s.State.ContactsError == nil && s.FailingContacts() == 0
+}
+
+// FailingContacts is how many users' contacts could not be written, those a person chose to
+// leave as they are aside: the daemon's "N contacts could not be written".
+func (s TenantStatus) FailingContacts() int {
+	n := 0
+	for _, f := range s.ContactFailures {
+		if !f.Ignored {
+			n++
+		}
+	}
+	return n
 }
 
 // ClientStatus sums up the tenants linked to one client.
@@ -44,7 +74,11 @@ type ClientStatus struct {
 	Running     int // tenants syncing now
 	Failing     int // tenants whose last sync failed or left kinds unavailable
 	Held        int // tenants with a kind held by the deletion guard
-	Active      bool
+	// ContactFailures and ContactsPending add up the tenants' FailingContacts and
+	// ContactsPending.
+	ContactFailures int
+	ContactsPending int
+	Active          bool
 }
 
 type liveProgress struct {
@@ -93,6 +127,9 @@ func (e *Engine) status(ctx context.Context, rec store.TenantRecord) (TenantStat
 		s.Running = st.Running
 		s.Progress = st.Progress
 		s.Holds = e.holdStatuses(st)
+		s.ContactFailures = contactFailures(st)
+		s.ContactsPending = st.ContactsPending
+		s.ContactsError = st.ContactsError
 	case !isNotFound(err):
 		return s, err
 	}
@@ -118,7 +155,22 @@ func (e *Engine) status(ctx context.Context, rec store.TenantRecord) (TenantStat
 	if rec.Linked() {
 		s.Active = e.clientActive(ctx, rec.ClientID, e.clock.Now())
 	}
+	if p := e.PSAStatus(); p.Paused(e.clock.Now()) {
+		s.PSAPausedUntil = p.PausedUntil
+	}
 	return s, nil
+}
+
+// contactFailures returns a state's contact failures in the order a person reads them.
+func contactFailures(st store.SyncState) []store.ContactFailure {
+	if len(st.ContactFailures) == 0 {
+		return nil
+	}
+	out := slices.Collect(maps.Values(st.ContactFailures))
+	slices.SortFunc(out, func(a, b store.ContactFailure) int {
+		return cmp.Or(strings.Compare(a.UPN, b.UPN), strings.Compare(a.ObjectID, b.ObjectID))
+	})
+	return out
 }
 
 // Statuses returns the status of every tenant of the account.
@@ -161,6 +213,8 @@ func (e *Engine) ClientStatus(ctx context.Context, clientID string) (ClientStatu
 		if len(s.Holds) > 0 {
 			cs.Held++
 		}
+		cs.ContactFailures += s.FailingContacts()
+		cs.ContactsPending += s.ContactsPending
 		ls := s.State.LastSuccess
 		if first || ls.IsZero() || (!cs.LastSuccess.IsZero() && ls.Before(cs.LastSuccess)) {
 			cs.LastSuccess = ls

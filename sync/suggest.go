@@ -35,8 +35,20 @@ func (e *Engine) Suggestions(ctx context.Context, clients []tenantsync.Client) (
 	}
 	var contacts []tenantsync.Contact
 	for _, c := range clients {
-		cs, err := e.contacts.ListContacts(ctx, c.ID)
+		// Through the PSA gate: one listing per client adds up, and a paused PSA is not asked.
+		if err := e.psa.admit(ctx, ""); err != nil {
+			return nil, err
+		}
+		var cs []tenantsync.Contact
+		err := e.psa.call(ctx, func(ctx context.Context) error {
+			var err error
+			cs, err = e.contacts.ListContacts(ctx, c.ID)
+			return err
+		})
 		if err != nil {
+			if classifyPSA(err).accountWide() {
+				e.psa.pause(err)
+			}
 			return nil, err
 		}
 		contacts = append(contacts, cs...)

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -35,9 +36,12 @@ type Report struct {
 	Err error
 }
 
-// Partial reports whether some kinds were unavailable or held by the deletion guard while the
-// rest were stored.
+// Partial reports whether some kinds were unavailable or held by the deletion guard, or some
+// users' contacts failed or were left pending, while the rest was stored.
 func (r *Report) Partial() bool {
+	if r.Contacts.Failed > 0 || r.Contacts.Pending > 0 {
+		return true
+	}
 	for _, k := range r.Kinds {
 		if k.Mode == tenantsync.Unavailable || k.Held {
 			return true
@@ -157,11 +161,12 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	e.startProgress(tenantID, start)
 	defer e.endProgress(tenantID)
 	var freezeState func()
-	stopRenew, freezeState = e.renewLease(ctx, cancelLost, state)
+	var writeState stateWriter
+	stopRenew, freezeState, writeState = e.renewLease(ctx, cancelLost, state)
 	e.emit(Event{Type: EventSyncStarted, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger})
 
 	// A nil error means the run was committed: a context ending after that changes nothing.
-	post, err := e.syncTenant(ctx, rec, &state, rep, freezeState)
+	post, err := e.syncTenant(ctx, rec, &state, rep, freezeState, writeState)
 	if err != nil && ctx.Err() != nil {
 		err = interrupted(tenantID, context.Cause(ctx))
 	}
@@ -214,6 +219,17 @@ func (e *Engine) recordFinish(ctx context.Context, clientID string, state *store
 	state.LastFinish = rep.Finished
 	state.Duration = rep.Duration
 	state.NextDue = rep.Started.Add(e.sched.interval(e.clientActive(ctx, clientID, rep.Finished)))
+	if state.ContactsPending > 0 {
+		// Contacts left pending are written soon, not at the quiet interval, though not
+		// before a pause of the PSA ends.
+		soon := rep.Finished.Add(e.sched.cad.Active)
+		if p := e.PSAStatus().PausedUntil; p.After(soon) {
+			soon = p
+		}
+		if soon.Before(state.NextDue) {
+			state.NextDue = soon
+		}
+	}
 	if rep.Err != nil {
 		state.LastError = store.SyncErrorOf(rep.Err, rep.Finished)
 	} else if counts, err := e.st.MirrorCounts(ctx, e.account, rep.TenantID); err == nil {
@@ -274,8 +290,9 @@ func interrupted(tenantID string, cause error) error {
 //
 // That state is the one stored at the start of the run, so it must never land after the
 // commit stored a newer one: freeze ends the progress writes (waiting for one under way)
-// while the lease renewals go on, and is called before the commit.
-func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, running store.SyncState) (stop, freeze func()) {
+// while the lease renewals go on, and is called before the commit. write changes that state
+// and stores it at once (the reconcile's create intents), so later renewals keep the change.
+func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, running store.SyncState) (stop, freeze func(), write stateWriter) {
 	tenantID := running.TenantID
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -301,12 +318,12 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, r
 					Hint:    "another engine took the tenant over; nothing of this run was stored", Err: err})
 				return
 			}
+			stateMu.Lock()
 			e.progMu.Lock()
 			if p := e.progress[tenantID]; p != nil {
 				running.Progress = maps.Clone(p.kinds)
 			}
 			e.progMu.Unlock()
-			stateMu.Lock()
 			if !frozen {
 				_ = e.st.PutSyncState(ctx, e.account, running)
 			}
@@ -325,7 +342,21 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, r
 		defer stateMu.Unlock()
 		frozen = true
 	}
-	return stop, freeze
+	write = func(ctx context.Context, mutate func(*store.SyncState)) error {
+		stateMu.Lock()
+		defer stateMu.Unlock()
+		if frozen {
+			return nil
+		}
+		mutate(&running)
+		e.progMu.Lock()
+		if p := e.progress[tenantID]; p != nil {
+			running.Progress = maps.Clone(p.kinds)
+		}
+		e.progMu.Unlock()
+		return e.st.PutSyncState(ctx, e.account, running)
+	}
+	return stop, freeze, write
 }
 
 // kindsFor returns the kinds to fetch for a tenant, in AllKinds order.
@@ -423,7 +454,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 
 // syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
 // commit succeeded (events, client domain fill).
-func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, freezeState func()) (func(context.Context), error) {
+func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, freezeState func(), writeState stateWriter) (func(context.Context), error) {
 	kinds := e.kindsFor(rec)
 	stored, err := e.st.Cursors(ctx, e.account, rec.ID)
 	if err != nil {
@@ -501,7 +532,10 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	var rc *reconcileOutcome
 	full := false
 	if users := results[tenantsync.KindUsers]; users != nil && rec.Linked() {
-		full = users.Mode == tenantsync.Complete || e.fullReconcileDue(rec.ID, batch.Now)
+		// Users left pending, or whose failed contact write is due again, are among all users
+		// only: a delta does not name them again.
+		full = users.Mode == tenantsync.Complete || e.fullReconcileDue(rec.ID, batch.Now) ||
+			state.ContactsPending > 0 || retryDue(state.ContactFailures, batch.Now)
 		// Users whose mailbox type changes without a directory change (a conversion in
 		// Exchange, or the two kinds' cursors having diverged) are matched again too: the
 		// type decides whether a user is a person.
@@ -512,7 +546,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 			}
 		}
 		if full || len(users.Users) > 0 || len(users.Removed) > 0 || len(retyped) > 0 {
-			rc, err = e.reconcile(ctx, rec, state, results, full, retyped)
+			rc, err = e.reconcile(ctx, rec, state, results, full, retyped, writeState)
 			if err != nil {
 				return nil, err
 			}
@@ -531,6 +565,12 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	st.KindErrors = kindErrs
 	st.Counts = committedCounts(state.Counts, results)
 	st.Holds = holds
+	if rc != nil {
+		st.ContactFailures = rc.failures
+		st.ContactsPending = rc.report.Pending + rc.capped
+		st.ContactsError = store.SyncErrorOf(rc.psaErr, batch.Now)
+		st.CreateIntents = rc.intents
+	}
 	batch.State = &st
 	freezeState()
 	out, err := e.st.Commit(ctx, e.account, batch)
@@ -540,7 +580,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	*state = st
 	e.countCommit(results, out, rc)
 	switch {
-	case rc != nil && rc.report.Deferred > 0:
+	case rc != nil && rc.report.Deferred+rc.report.Pending > 0:
 		// Users left waiting (create cap, unknown mailbox types) are picked up by a full pass.
 		e.invalidateReconcile(rec.ID)
 	case full:
@@ -574,6 +614,15 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 					e.emit(Event{Type: EventReviewNeeded, TenantID: rec.ID, ClientID: rec.ClientID, UserID: r.ObjectID,
 						Message: r.Reason, Count: len(r.Candidates)})
 				}
+			}
+			if n := rc.report.Pending; n > 0 {
+				ev := Event{Type: EventContactsPending, TenantID: rec.ID, ClientID: rec.ClientID, Count: n,
+					Message: fmt.Sprintf("%d users left for the next syncs: %v", n, rc.report.Stopped)}
+				errorFields(&ev, rc.report.Stopped)
+				if d, ok := tenantsync.Details(rc.report.Stopped); ok && d.RetryAfter > 0 {
+					ev.RetryAt = batch.Now.Add(d.RetryAfter)
+				}
+				e.emit(ev)
 			}
 		}
 		if d := results[tenantsync.KindDomains]; d != nil {
@@ -613,6 +662,16 @@ func distinctItems(kr *tenantsync.KindResult) int {
 		ids[id] = true
 	}
 	return len(ids)
+}
+
+// retryDue reports whether a failed contact write is due to be tried again at now.
+func retryDue(failures map[string]store.ContactFailure, now time.Time) bool {
+	for _, f := range failures {
+		if !f.NeedsPerson && !f.Ignored && !now.Before(f.NextRetry) {
+			return true
+		}
+	}
+	return false
 }
 
 func mailboxesChanged(out store.BatchResult) bool {

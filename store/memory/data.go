@@ -423,6 +423,20 @@ func cloneState(s store.SyncState) store.SyncState {
 		}
 		s.Holds = holds
 	}
+	if s.ContactsError != nil {
+		e := *s.ContactsError
+		s.ContactsError = &e
+	}
+	s.ContactFailures = maps.Clone(s.ContactFailures)
+	if s.CreateIntents != nil {
+		is := make(map[string]store.CreateIntent, len(s.CreateIntents))
+		for id, in := range s.CreateIntents {
+			in.Contact.AltEmails = slices.Clone(in.Contact.AltEmails)
+			in.Existing = slices.Clone(in.Existing)
+			is[id] = in
+		}
+		s.CreateIntents = is
+	}
 	return s
 }
 

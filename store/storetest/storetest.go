@@ -902,6 +902,83 @@ func testSyncState(t *testing.T, h *harness) {
 	assertKind(t, s.PutSyncState(ctx, h.acct, store.SyncState{TenantID: "missing"}), tenantsync.ErrNotFound)
 	assert.Nil(t, store.SyncErrorOf(nil, t0))
 	testSyncStateHolds(t, h)
+	testSyncStateContacts(t, h)
+}
+
+// testSyncStateContacts checks that the contact failures, pending count, stop reason and create
+// intents survive the store whole: a lost failure would hide a user the PSA keeps refusing, and
+// a lost intent could let a crash make a second contact.
+func testSyncStateContacts(t *testing.T, h *harness) {
+	ctx, s := t.Context(), h.s
+	first := t0.Add(-3*time.Hour + 987654321*time.Nanosecond)
+	poison := store.ContactFailure{ObjectID: "u1", UPN: "pat@contoso.example", DisplayName: "Pat", Op: store.ContactCreate,
+		Kind: "invalid_input", Message: "Phone is not a valid number", Hint: "fix the phone number", Attempts: 5,
+		FirstAt: first, LastAt: t0, NeedsPerson: true}
+	update := store.ContactFailure{ObjectID: "u2", Op: store.ContactUpdate, ContactID: "c2", Kind: "conflict", Attempts: 1,
+		FirstAt: t0, LastAt: t0, NextRetry: t0.Add(time.Hour), Ignored: true, DecidedBy: "alice", DecidedAt: t0.Add(time.Minute)}
+	intent := store.CreateIntent{Key: "tenantsync:ta:u3", At: first, Contact: tenantsync.Contact{ClientID: "client-1",
+		FirstName: "No", LastName: "Mail", AltEmails: []string{"alt@contoso.example"}, Active: true, TenantID: "tA", ObjectID: "u3"},
+		Existing: []string{"c7", "c9"}}
+	st := store.SyncState{TenantID: "tA", LastStart: t0, ContactsPending: 42,
+		ContactsError:   store.SyncErrorOf(&tenantsync.Error{Kind: tenantsync.ErrThrottled, Hint: "wait"}, first),
+		ContactFailures: map[string]store.ContactFailure{"u1": poison, "u2": update},
+		CreateIntents:   map[string]store.CreateIntent{"u3": intent}}
+	require.NoError(t, s.PutSyncState(ctx, h.acct, st))
+
+	check := func(got store.SyncState) {
+		t.Helper()
+		assert.Equal(t, 42, got.ContactsPending)
+		require.NotNil(t, got.ContactsError)
+		assert.Equal(t, "throttled", got.ContactsError.Kind)
+		assert.Equal(t, "wait", got.ContactsError.Hint)
+		assert.True(t, got.ContactsError.At.Equal(store.Time(first)))
+		require.Len(t, got.ContactFailures, 2)
+		g1 := got.ContactFailures["u1"]
+		assert.True(t, g1.FirstAt.Equal(store.Time(first)), "first at %v, want %v", g1.FirstAt, first)
+		g1.FirstAt = poison.FirstAt
+		g1.LastAt = poison.LastAt
+		assert.Equal(t, poison, g1)
+		g2 := got.ContactFailures["u2"]
+		assert.True(t, g2.NextRetry.Equal(t0.Add(time.Hour)))
+		assert.True(t, g2.DecidedAt.Equal(t0.Add(time.Minute)))
+		assert.True(t, g2.Ignored)
+		assert.Equal(t, "alice", g2.DecidedBy)
+		assert.Equal(t, store.ContactUpdate, g2.Op)
+		assert.Equal(t, "c2", g2.ContactID)
+		require.Len(t, got.CreateIntents, 1)
+		gi := got.CreateIntents["u3"]
+		assert.Equal(t, intent.Key, gi.Key)
+		assert.Equal(t, intent.Contact, gi.Contact)
+		assert.Equal(t, []string{"c7", "c9"}, gi.Existing)
+		assert.True(t, gi.At.Equal(store.Time(first)))
+	}
+	got, err := s.GetSyncState(ctx, h.acct, "tA")
+	require.NoError(t, err)
+	check(got)
+	all, err := s.ListSyncStates(ctx, h.acct)
+	require.NoError(t, err)
+	require.NotEmpty(t, all)
+	check(all[0])
+
+	// Neither the caller's value nor a returned one is the stored state.
+	intent.Contact.AltEmails[0] = "changed-by-caller"
+	got.CreateIntents["u3"].Contact.AltEmails[0] = "changed-by-reader"
+	got.CreateIntents["u3"].Existing[0] = "changed-by-reader"
+	delete(got.ContactFailures, "u1")
+	again, err := s.GetSyncState(ctx, h.acct, "tA")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"alt@contoso.example"}, again.CreateIntents["u3"].Contact.AltEmails)
+	assert.Equal(t, []string{"c7", "c9"}, again.CreateIntents["u3"].Existing)
+	assert.Len(t, again.ContactFailures, 2)
+
+	// A state written without them has none: a resolved failure or intent is gone.
+	require.NoError(t, s.PutSyncState(ctx, h.acct, store.SyncState{TenantID: "tA", LastStart: t0}))
+	got, err = s.GetSyncState(ctx, h.acct, "tA")
+	require.NoError(t, err)
+	assert.Empty(t, got.ContactFailures)
+	assert.Empty(t, got.CreateIntents)
+	assert.Nil(t, got.ContactsError)
+	assert.Zero(t, got.ContactsPending)
 }
 
 // testSyncStateHolds checks that the deletion guard's holds survive the store whole: a hold is

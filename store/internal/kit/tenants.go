@@ -146,6 +146,33 @@ func NormalizeState(s store.SyncState) store.SyncState {
 		}
 		s.Holds = holds
 	}
+	if s.ContactsError != nil {
+		e := *s.ContactsError
+		e.At = store.Time(e.At)
+		s.ContactsError = &e
+	}
+	if len(s.ContactFailures) > 0 {
+		fs := make(map[string]store.ContactFailure, len(s.ContactFailures))
+		for id, f := range s.ContactFailures {
+			f.FirstAt, f.LastAt, f.NextRetry, f.DecidedAt = store.Time(f.FirstAt), store.Time(f.LastAt), store.Time(f.NextRetry), store.Time(f.DecidedAt)
+			fs[id] = f
+		}
+		s.ContactFailures = fs
+	} else {
+		s.ContactFailures = nil
+	}
+	if len(s.CreateIntents) > 0 {
+		is := make(map[string]store.CreateIntent, len(s.CreateIntents))
+		for id, in := range s.CreateIntents {
+			in.At = store.Time(in.At)
+			in.Contact.AltEmails = slices.Clone(in.Contact.AltEmails)
+			in.Existing = slices.Clone(in.Existing)
+			is[id] = in
+		}
+		s.CreateIntents = is
+	} else {
+		s.CreateIntents = nil
+	}
 	return s
 }
 
