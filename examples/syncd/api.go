@@ -54,6 +54,7 @@ func (a *api) endpoints() []route {
 		{"POST /api/tenants/{id}/unlink", a.unlink},
 		{"POST /api/tenants/{id}/sync", a.syncNow},
 		{"POST /api/tenants/{id}/holds/{kind}/release", a.releaseHold},
+		{"POST /api/tenants/{id}/contact-failures/{userId}/resolve", a.resolveContactFailure},
 		{"GET /api/suggestions", a.suggestions},
 		{"POST /api/suggestions/accept", a.acceptSuggestions},
 		{"GET /api/clients", a.listClients},
@@ -334,6 +335,42 @@ func (a *api) releaseHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "released", "kind": string(kind)})
+}
+
+// resolveContactFailure is a person's decision about a user whose contact the PSA keeps
+// refusing: write it again, take an existing contact of the client, or leave the user without
+// one. The engine audits it with the caller's actor.
+func (a *api) resolveContactFailure(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Decision  string `json:"decision"`
+		ContactID string `json:"contactId"`
+	}
+	const usage = `send {"decision": "retry"}, {"decision": "merge", "contactId": "..."} or {"decision": "ignore"}`
+	if !decode(w, r, &body, usage) {
+		return
+	}
+	res := sync.ContactResolution{ContactID: body.ContactID}
+	switch body.Decision {
+	case "retry":
+		res.Decision = sync.ContactRetry
+	case "merge":
+		res.Decision = sync.ContactMerge
+		if body.ContactID == "" {
+			badRequest(w, usage, "decision merge needs contactId: the client's contact that is this user")
+			return
+		}
+	case "ignore":
+		res.Decision = sync.ContactIgnore
+	default:
+		badRequest(w, usage, "decision %q is not retry, merge or ignore", body.Decision)
+		return
+	}
+	err := a.engine.ResolveContactFailure(r.Context(), actorFrom(r.Context()), r.PathValue("id"), r.PathValue("userId"), res)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "resolved", "decision": body.Decision})
 }
 
 // syncNow answers once the tenant's sync has ended, which for a large tenant takes minutes: it

@@ -616,3 +616,45 @@ func TestReleaseHoldIsAuditedUnderTheTokensActor(t *testing.T) {
 	assert.True(t, got.Holds[tenantsync.KindUsers].Released)
 	assert.Equal(t, "alice", got.Holds[tenantsync.KindUsers].ReleasedBy)
 }
+
+func TestResolveContactFailureIsAuditedUnderTheTokensActor(t *testing.T) {
+	t.Parallel()
+	td := newTestDaemon(t, nil)
+	ctx := t.Context()
+	sts, err := td.d.engine.Statuses(ctx)
+	require.NoError(t, err)
+	tenantID := sts[0].Tenant.ID
+	// Linked in the store alone, so no sync starts and rewrites the state seeded below.
+	require.NoError(t, td.d.store.LinkTenant(ctx, td.d.cfg.Account, tenantID, "client-001", time.Now()))
+	now := time.Now().UTC()
+	require.NoError(t, td.d.store.PutSyncState(ctx, td.d.cfg.Account, store.SyncState{TenantID: tenantID,
+		ContactFailures: map[string]store.ContactFailure{"user-1": {ObjectID: "user-1", UPN: "pat@contoso.example",
+			Op: store.ContactCreate, Kind: "invalid_input", Message: "LastName: too long", Attempts: 5,
+			FirstAt: now, LastAt: now, NeedsPerson: true}}}))
+	alice := "Bearer " + td.actors.tokens["alice"]
+	path := "/api/tenants/" + tenantID + "/contact-failures/user-1/resolve"
+
+	rec := td.do(t, http.MethodGet, "/api/tenants/"+tenantID, "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), "LastName: too long", "the tenant shows each failed contact with its reason")
+
+	rec = td.do(t, http.MethodPost, path, `{"decision": "merge"}`, "Authorization", alice)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	assert.Contains(t, decodeError(t, rec).Error, "contactId")
+	rec = td.do(t, http.MethodPost, path, `{"decision": "delete"}`, "Authorization", alice)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	rec = td.do(t, http.MethodPost, "/api/tenants/"+tenantID+"/contact-failures/user-2/resolve", `{"decision": "ignore"}`, "Authorization", alice)
+	require.Equal(t, http.StatusNotFound, rec.Code, rec.Body.String())
+
+	before := len(td.auditEntries(t))
+	rec = td.do(t, http.MethodPost, path, `{"decision": "ignore"}`, "Authorization", alice, "X-Actor", "mallory")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	entries := td.auditEntries(t)[before:]
+	require.Len(t, entries, 1)
+	assert.Equal(t, "resolve_contact_failure", entries[0].Action)
+	assert.Equal(t, "alice", entries[0].Actor)
+	got, err := td.d.store.GetSyncState(ctx, td.d.cfg.Account, tenantID)
+	require.NoError(t, err)
+	assert.True(t, got.ContactFailures["user-1"].Ignored)
+	assert.Equal(t, "alice", got.ContactFailures["user-1"].DecidedBy)
+}

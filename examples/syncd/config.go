@@ -33,7 +33,10 @@ type config struct {
 	Quiet         time.Duration
 	Active        time.Duration
 	Concurrency   int
-	NoProgress    bool
+	// PSACallsPerSecond and PSACallsPerSync bound the calls to the PSA's contact directory.
+	PSACallsPerSecond float64
+	PSACallsPerSync   int
+	NoProgress        bool
 
 	CIPP    cippConfig
 	Partner partnerConfig
@@ -110,6 +113,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.Quiet, "quiet-interval", time.Hour, "sync interval of quiet clients")
 	fs.DurationVar(&c.Active, "active-interval", 10*time.Minute, "sync interval of active clients")
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "tenants synced at once")
+	fs.Float64Var(&c.PSACallsPerSecond, "psa-calls-per-second", 0, "calls per second to the PSA's contact directory, shared by every tenant (0: the engine's default)")
+	fs.IntVar(&c.PSACallsPerSync, "psa-calls-per-sync", 0, "PSA contact writes one tenant sync may make; the rest wait for the next syncs and show as pending (0: the engine's default, 1000)")
 	fs.BoolVar(&c.NoProgress, "no-progress", false, "plain log lines even on a terminal")
 	fs.StringVar(&c.CIPP.URL, "cipp-url", "", "CIPP-API Function App URL (https://<app>.azurewebsites.net)")
 	fs.StringVar(&c.CIPP.TenantID, "cipp-tenant-id", "", "tenant ID of the CIPP API client's app registration")
@@ -188,6 +193,12 @@ func (c config) validate() error {
 		errs = append(errs, fmt.Errorf("-listen %q is not host:port (e.g. 127.0.0.1:8765)", c.Listen))
 	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		errs = append(errs, fmt.Errorf("-listen %q is not a loopback address: the API has no TLS, keep it on 127.0.0.1", c.Listen))
+	}
+	if c.PSACallsPerSecond < 0 {
+		errs = append(errs, fmt.Errorf("-psa-calls-per-second %g: use 0 (the default) or a positive rate", c.PSACallsPerSecond))
+	}
+	if c.PSACallsPerSync < 0 {
+		errs = append(errs, fmt.Errorf("-psa-calls-per-sync %d: use 0 (the default) or a positive count", c.PSACallsPerSync))
 	}
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("-concurrency %d: use 1 to 256", c.Concurrency))

@@ -214,13 +214,14 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		sink = h.sink(sink)
 	}
 	d.engine, err = sync.New(sync.Config{
-		Store:         d.store,
-		Account:       cfg.Account,
-		Sources:       d.sources,
-		Writers:       d.writers,
-		Authorizer:    permissionList(cfg.Writers),
-		Sink:          sink,
-		Limits:        sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer},
+		Store:      d.store,
+		Account:    cfg.Account,
+		Sources:    d.sources,
+		Writers:    d.writers,
+		Authorizer: permissionList(cfg.Writers),
+		Sink:       sink,
+		Limits: sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer,
+			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync},
 		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active},
 		WritesEnabled: cfg.WritesEnabled,
 		DryRun:        cfg.DryRun,

@@ -32,6 +32,9 @@ func newMetrics() *metrics {
 	m.define("tenantsync_oldest_success_timestamp_seconds", "gauge", "Unix time of the oldest last successful sync among linked, syncing tenants; 0 while one has never succeeded.")
 	m.define("tenantsync_writes_total", "counter", "Write actions, by outcome.")
 	m.define("tenantsync_tenants", "gauge", "Tenants known, by state.")
+	m.define("tenantsync_contacts_failing", "gauge", "Users whose contact the PSA refused to write at the last sync of their tenant (GET /api/tenants/{id} lists each with its reason).")
+	m.define("tenantsync_contacts_pending", "gauge", "Users whose contact work waits for a later sync: the PSA was paused or the per-sync budget of PSA calls was spent.")
+	m.define("tenantsync_deletion_holds", "gauge", "Kinds whose removal the deletion guard holds for a person or a confirming fetch.")
 	m.define("tenantsync_events_dropped_total", "counter", "Engine events dropped because the daemon's event handler fell behind. Progress and metrics read the stored state and are unaffected; log lines may be missing.")
 	m.define("tenantsync_api_auth_failures_total", "counter", "API requests without a valid token, by outcome: refused (401) or rate_limited (429). They are not logged or audited.")
 	return m
@@ -128,7 +131,11 @@ func (s *stateMetrics) observe(sts []sync.TenantStatus, droppedEvents uint64) {
 	}
 	var oldest time.Time
 	neverSucceeded := false
+	failing, pending, holds := 0, 0, 0
 	for _, t := range sts {
+		failing += t.FailingContacts()
+		pending += t.ContactsPending
+		holds += len(t.Holds)
 		switch {
 		case t.Tenant.Status == store.TenantVanished:
 			tenants["vanished"]++
@@ -179,5 +186,8 @@ func (s *stateMetrics) observe(sts []sync.TenantStatus, droppedEvents uint64) {
 		ts = float64(oldest.Unix())
 	}
 	s.m.set("tenantsync_oldest_success_timestamp_seconds", ts)
+	s.m.set("tenantsync_contacts_failing", float64(failing))
+	s.m.set("tenantsync_contacts_pending", float64(pending))
+	s.m.set("tenantsync_deletion_holds", float64(holds))
 	s.m.set("tenantsync_events_dropped_total", float64(droppedEvents))
 }

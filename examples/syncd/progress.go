@@ -117,6 +117,15 @@ func finishLine(s sync.TenantStatus) string {
 		slices.Sort(kinds)
 		msg += ", unavailable: " + strings.Join(kinds, ", ") + " (GET /api/tenants/" + s.Tenant.ID + " says why)"
 	}
+	if n := s.FailingContacts(); n > 0 {
+		msg += fmt.Sprintf(", %d contacts could not be written (GET /api/tenants/%s lists each reason)", n, s.Tenant.ID)
+	}
+	if s.ContactsPending > 0 {
+		msg += fmt.Sprintf(", %d users' contacts pending for the next syncs", s.ContactsPending)
+	}
+	for _, h := range s.Holds {
+		msg += fmt.Sprintf(", removal of %d of %d %s held (POST /api/tenants/%s/holds/%s/release after checking)", h.Removals, h.Of, h.Kind, s.Tenant.ID, h.Kind)
+	}
 	return msg
 }
 
