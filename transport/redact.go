@@ -56,6 +56,12 @@ func buildRules() []rule {
 		r.re = regexp.MustCompile(pattern)
 		rs = append(rs, r)
 	}
+	// PEM private keys (PKCS #8, PKCS #1, SEC 1, encrypted, OpenSSH), across lines and with the
+	// newlines escaped as in JSON or %q: the body between the BEGIN and END lines, which stay
+	// readable. A key cut short (a truncated log line or body) is redacted to the end of the
+	// text. Certificates are public and stay. This rule runs first: a later one could take the
+	// BEGIN line for another secret's value and leave the body with no marker to find it by.
+	add(rule{lower: true}, `-----begin [a-z0-9 ]*private key[a-z ]*-----((?s:.*?))(?:-----end [a-z0-9 ]*private key[a-z ]*-----|\z)`)
 	// Authorization header values; "Bearer Bearer x" must not leave x behind, nor read the
 	// second "Bearer" as the token.
 	add(rule{lower: true, keep: func(v string) bool { return v == "bearer" }}, `bearer(?:\s+bearer)*\s+([a-z0-9\-._~+/=]+)`)
