@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509"
 	"fmt"
 	"math/rand/v2"
@@ -62,9 +61,11 @@ type Config struct {
 	ClientID string
 	// ClientSecret is the app's client secret value (not its secret ID).
 	ClientSecret Secret
-	// Certificates and PrivateKey authenticate the app with a certificate instead of a secret.
+	// Certificates and PrivateKey authenticate the app with a certificate instead of a secret:
+	// the certificate uploaded to the app registration and its RSA private key
+	// (tenantsync.NewPrivateKey or tenantsync.ParsePrivateKeyPEM), which renders as [REDACTED].
 	Certificates []*x509.Certificate
-	PrivateKey   crypto.PrivateKey
+	PrivateKey   tenantsync.PrivateKey
 
 	// Auth selects app-only tokens (default) or the partner user's SAM tokens.
 	Auth AuthMode
@@ -244,13 +245,13 @@ func (cfg *Config) normalize() error {
 	case !isGUID(cfg.ClientID):
 		return invalidConfig("the Application (client) ID is a GUID such as 00000000-0000-0000-0000-000000000000", "client ID %q is not a GUID", cfg.ClientID)
 	}
-	hasCert := len(cfg.Certificates) > 0 || cfg.PrivateKey != nil
+	hasCert := len(cfg.Certificates) > 0 || !cfg.PrivateKey.IsZero()
 	switch {
 	case cfg.ClientSecret.IsZero() && !hasCert:
 		return invalidConfig("set ClientSecret (the secret's Value, not its Secret ID) or Certificates and PrivateKey", "no client credential")
 	case !cfg.ClientSecret.IsZero() && hasCert:
 		return invalidConfig("set either ClientSecret or a certificate, not both", "two client credentials")
-	case hasCert && (len(cfg.Certificates) == 0 || cfg.PrivateKey == nil):
+	case hasCert && (len(cfg.Certificates) == 0 || cfg.PrivateKey.IsZero()):
 		return invalidConfig("a certificate credential needs both Certificates and the PrivateKey", "incomplete certificate credential")
 	case isGUID(cfg.ClientSecret.Reveal()):
 		return invalidConfig("ClientSecret holds a GUID, which is the secret's ID; copy the secret's Value instead", "client secret looks like a secret ID")

@@ -32,8 +32,9 @@ func (s staticTokens) Token(context.Context, string) (*oauth2.Token, error) {
 func TestNewClientValidation(t *testing.T) {
 	t.Parallel()
 	good := graph.Config{PartnerTenantID: testTenant, ClientID: testApp, ClientSecret: tenantsync.NewSecret("abc8Q~secret-value")}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
+	key := tenantsync.NewPrivateKey(ecKey)
 	for name, tc := range map[string]struct {
 		mutate func(*graph.Config)
 		hint   string

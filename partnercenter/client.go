@@ -3,7 +3,6 @@ package partnercenter
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -59,14 +58,15 @@ type Config struct {
 	// partner user (DelegatedAdminRelationship.Read.All).
 	GraphTokens TokenSource
 	// ClientID is the partner app's application (client) ID; ClientSecret its secret value, or
-	// Certificates and PrivateKey its certificate. RefreshToken is the partner admin's SAM
+	// Certificates and PrivateKey its certificate (the key renders as [REDACTED]; build it with
+	// tenantsync.NewPrivateKey or tenantsync.ParsePrivateKeyPEM). RefreshToken is the partner admin's SAM
 	// refresh token; every redemption rotates it and hands the new one to
 	// OnRefreshTokenRotated, which must store it. AuthorityHost defaults to
 	// https://login.microsoftonline.com.
 	ClientID              string
 	ClientSecret          Secret
 	Certificates          []*x509.Certificate
-	PrivateKey            crypto.PrivateKey
+	PrivateKey            tenantsync.PrivateKey
 	RefreshToken          Secret
 	OnRefreshTokenRotated func(ctx context.Context, newToken Secret) error
 	AuthorityHost         string

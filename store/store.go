@@ -349,6 +349,11 @@ type SyncState struct {
 	Running    bool
 	// Progress holds items fetched so far per kind while Running.
 	Progress map[tenantsync.Kind]int
+	// Recent is what each kind lost without a hold during the deletion guard's rolling window,
+	// stretch by stretch, oldest first: the guard judges a fetch together with it, so a large
+	// removal spread over several syncs is held like one made at once. Every writer of the
+	// state carries it forward.
+	Recent map[tenantsync.Kind][]RecentLoss
 	// Holds are the kinds whose removals the engine's deletion guard holds: a fetch would have
 	// removed more of the kind's mirror than the guard allows, so nothing of the kind was
 	// applied. A hold lasts until a person releases it, a later fetch confirms it or the items
@@ -464,19 +469,42 @@ type CreateIntent struct {
 	Existing []string
 }
 
+// RecentLoss is what one kind lost during one stretch of the deletion guard's rolling window:
+// the items its syncs removed from the mirror without a hold and, for users, the accounts
+// they newly saw with sign-in blocked (whose contacts were deactivated), which the guard
+// counts; and the items removed under a hold a person released or a fetch confirmed, which it
+// does not count but which were part of the mirror the counted ones are measured against.
+type RecentLoss struct {
+	From     time.Time // the first sync counted in the stretch
+	To       time.Time // the last one; the stretch counts until To is older than the window
+	Removed  int
+	Disabled int
+	Approved int
+}
+
 // DeletionHold is one held removal. It is stored inside the sync state, so it needs no schema
 // of its own.
 type DeletionHold struct {
 	Kind   tenantsync.Kind
 	Source string          // the source whose answer was held
 	Mode   tenantsync.Mode // Complete: a listing omitted the items; Changes: a change set removed them
-	// IDs are the mirrored items the held fetch would remove (object IDs for users), sorted.
-	// A later fetch that removes these (and at most a few more) is the same removal.
+	// IDs are the mirrored items the hold covers, sorted: those the held fetch would remove
+	// and, for users, those it newly shows with sign-in blocked (object IDs for users). A
+	// release or a confirmation applies the removal of these (and the blocking of these users)
+	// only; a later fetch that touches these and at most DeletionGuard.MaxRemovals others is
+	// the same removal.
 	IDs []string
 	// Removals is how many mirrored items the latest fetch would remove, Of how many the
 	// mirror holds.
 	Removals int
 	Of       int
+	// Disabled is how many mirrored users the latest fetch newly shows with sign-in blocked,
+	// besides the removals: their contacts would be deactivated too. Users only.
+	Disabled int
+	// Recent is how many items of the kind the syncs of the deletion guard's rolling window
+	// before this hold removed or disabled without a hold; the guard counted them with the
+	// fetch's own.
+	Recent   int
 	Since    time.Time // when the removal was first held
 	LastSeen time.Time // the latest fetch that still would remove the items
 	// Released is set when a person released the hold: the next fetch that shows the same

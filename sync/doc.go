@@ -15,8 +15,12 @@
 // contacts (on a delta, the users that changed and those whose mailbox type changed), and the
 // mirror changes, cursors, contact links, review items and sync state are committed in one
 // transaction. Before that, the deletion guard (Config.DeletionGuard) holds any kind whose fetch
-// would remove a large part of its mirror (more than 10 items and more than 20%, by default)
-// until a person releases it (ReleaseHold) or a fetch a day later confirms it. Events go to the
+// would take a large part of its mirror away (removed items and, for users, accounts newly
+// blocked, counted together with what the kind lost in the 24 hours before: more than 10 items
+// and more than 20%, by default) until a person releases it (ReleaseHold) or a fetch a day
+// later confirms it. Both limits must be exceeded, so a kind of 10 items or fewer is never
+// held: a small tenant can be emptied by one wrong answer (its contacts come back with its
+// users); DeletionGuard.MaxRemovals is the knob for that. Events go to the
 // PSA's Sink through a bounded buffer; Counters keeps the engine's own cumulative counts, which
 // lose nothing when the sink falls behind.
 //
@@ -41,12 +45,16 @@
 //   - No false deletions: a kind whose listing was unavailable changes nothing (no removals, no
 //     deactivations, cursor unchanged) while the other kinds are stored; a user is gone only
 //     after a complete listing omits it or a delta removes it.
-//   - No mass deletions by mistake: a fetch that would remove more of a kind than the deletion
-//     guard allows changes nothing of that kind (no removals, no deactivations, cursor
-//     unchanged, so a change set is delivered again) until a person releases the hold or a fetch
-//     at least DeletionGuard.ConfirmAfter later still misses the same items; items listed again
-//     clear the hold. The hold is stored with the tenant's sync state, shown by Status and
-//     announced by a sync.deletion_held event with what to check.
+//   - No mass deletions by mistake: a fetch that would take more of a kind away than the
+//     deletion guard allows (removals and newly blocked users, within its rolling window)
+//     changes nothing of that kind (no removals, no deactivations, cursor unchanged, so a change
+//     set is delivered again) until a person releases the hold or a fetch at least
+//     DeletionGuard.ConfirmAfter later still misses the same items; items listed again clear
+//     the hold. A release or confirmation applies the held items and at most
+//     DeletionGuard.MaxRemovals others; a larger rest is held afresh. The hold is stored with the
+//     tenant's sync state, shown by Status and announced by a sync.deletion_held event with what
+//     to check; applying it is audited with the count applied. Kinds of at most MaxRemovals
+//     items are not protected (see DeletionGuard).
 //   - A tenant is linked only to a client the contact directory has (tenantsync.ClientLookup),
 //     so no contact is created for a client that does not exist.
 //   - A sync that is interrupted (cancelled, timed out, lease lost) stores nothing of its run

@@ -159,7 +159,8 @@ type Config struct {
 	// Kinds, when set, are the kinds a newly discovered tenant syncs (default all); SetKinds
 	// changes them per tenant.
 	Kinds []tenantsync.Kind
-	// DeletionGuard holds a fetch that would remove much of a kind at once (by default more
+	// DeletionGuard holds a fetch that would take much of a kind away (removed items and newly
+	// blocked users, counted with what the kind lost in the 24 hours before: by default more
 	// than 10 items and more than 20% of the kind's mirror) until it is confirmed or a person
 	// releases it. It is on unless DeletionGuard.Disabled is set.
 	DeletionGuard DeletionGuard

@@ -31,14 +31,17 @@ const (
 	// due tenants failed, so none was synced.
 	EventSyncFailed EventType = "sync.failed"
 
-	// EventDeletionHeld: the deletion guard held a kind (Kind) whose fetch would remove Count
-	// items; Message says of how many, Hint what to check and how to release it. Sent when the
-	// hold begins, and again when a larger removal replaces it.
+	// EventDeletionHeld: the deletion guard held a kind (Kind) whose fetch would take Count
+	// items away (removed, or for users newly blocked); Message says of how many, Hint what to
+	// check and how to release it. Sent when the hold begins, again when a larger removal
+	// replaces it, and when a release or confirmation applied a hold but the same fetch took
+	// more away, held afresh.
 	EventDeletionHeld EventType = "sync.deletion_held"
 	// EventDeletionReleased: a person (Actor) released a hold; the next sync applies it.
 	EventDeletionReleased EventType = "sync.deletion_released"
 	// EventDeletionApplied: a held removal of Count items was applied, after a release or
-	// because a fetch at least DeletionGuard.ConfirmAfter later confirmed it (Message says which).
+	// because a fetch at least DeletionGuard.ConfirmAfter later confirmed it (Message says which,
+	// and how many more were held afresh). It is audited as apply_hold.
 	EventDeletionApplied EventType = "sync.deletion_applied"
 	// EventDeletionCleared: a hold ended without its removal: the items are listed again.
 	EventDeletionCleared EventType = "sync.deletion_cleared"

@@ -14,35 +14,59 @@ import (
 )
 
 // DeletionGuard is the engine's accidental-deletion prevention, after Entra Connect's: a fetch
-// that would remove a large part of a kind's mirror at once is held, whatever the source
-// (a stale CIPP tenant cache once answered an empty "complete" user listing, and every user's
-// contact would have been deactivated). A fetch is held when it would remove more than
-// MaxRemovals items and more than MaxPercent of the kind's mirror; both must be exceeded, so a
-// small tenant losing a few users and a large one losing a handful sync as usual. The zero
-// value of each field takes its default.
+// that would take a large part of a kind's mirror away is held, whatever the source (a stale
+// CIPP tenant cache once answered an empty "complete" user listing, and every user's contact
+// would have been deactivated).
+//
+// What a fetch takes away is what it removes (the items a complete listing omits or a change
+// set removes) and, for users, the accounts it newly shows with sign-in blocked
+// (accountEnabled false where the mirror has true): the contact linked to either is
+// deactivated, so a listing that reports every user blocked is held like one that reports
+// none. The fetch is judged together with what the kind lost without a hold in the Window
+// before it, so a removal spread over several syncs (ten users a sync) is held like one made
+// at once; the total is measured against the mirror as it was before those losses (its size
+// now plus what the window removed). The total is held when it exceeds MaxRemovals items and
+// MaxPercent of that mirror; both must be exceeded, so a large tenant losing a handful and a
+// small one losing a few sync as usual.
+//
+// Small tenants get less: a kind of at most MaxRemovals items (10 by default) is never held,
+// so a tenant with eight users can lose them all in one fetch (their contacts are deactivated,
+// and reactivated when the users are listed again). Any kind may lose MaxRemovals items, or
+// MaxPercent of its mirror when that is more, per Window without a hold. Lower MaxRemovals
+// (or make it negative, so the percentage alone decides) to protect small tenants, at the
+// price of more holds.
 //
 // A held kind changes nothing: none of its mirror changes are applied (upserts included), its
 // cursor does not advance (so a change set is delivered again next time), no contact is
 // deactivated for it, and the tenant's other kinds sync as usual. The hold is stored in the
 // tenant's sync state (it survives restarts), shown by Status and announced by a
 // sync.deletion_held event. It ends when
-//   - a person releases it (Engine.ReleaseHold): the next fetch that shows the same removal
-//     applies it once, above the threshold;
-//   - a fetch at least ConfirmAfter after the hold began still removes the same items: the
-//     removal is confirmed and applied;
-//   - a fetch removes few enough items again (they are listed again): the hold clears by itself
-//     and what little is still missing is removed as usual.
+//   - a person releases it (Engine.ReleaseHold): the next fetch that still shows the held
+//     items gone applies their removal (and blocking) once, above the threshold;
+//   - a fetch at least ConfirmAfter after the hold began still shows them gone: their removal
+//     is confirmed and applied;
+//   - a fetch lists some of them again and takes away few enough: the hold clears by itself
+//     and what little that fetch takes away is applied as usual.
 //
-// "The same removal" is the held items, give or take a few: a fetch that removes more
-// items beyond the held ones than the threshold allows is a new removal, held afresh (and a
-// release of the old one does not cover it).
+// A hold covers the items it was placed for, and no more. While it waits, a fetch that takes
+// away those and at most MaxRemovals others is the same removal (the hold keeps its age; the
+// others do not join it); more others make a new removal, held afresh from then. When a
+// release or a confirmation applies the held items, what the fetch takes away beyond them is
+// applied with them only if it is at most MaxRemovals items (a count: the release lifted the
+// fetch past the percentage already) and the window allows it; otherwise the held items are
+// applied, the rest is held afresh as a new hold, and the kind's cursor stays, so the next
+// fetch shows that rest again. Each application is audited (apply_hold) with its count.
 type DeletionGuard struct {
-	// MaxRemovals is how many items of a kind one fetch may remove without being held
+	// MaxRemovals is how many items of a kind may be taken away within Window without a hold
 	// (default 10). A negative value allows none, so the percentage alone decides.
 	MaxRemovals int
-	// MaxPercent is the share of a kind's mirror, in percent, one fetch may remove without being
-	// held (default 20). A negative value allows none, so the count alone decides.
+	// MaxPercent is the share of a kind's mirror, in percent, that may be taken away within
+	// Window without a hold (default 20). A negative value allows none, so the count alone
+	// decides.
 	MaxPercent float64
+	// Window is how far back what a kind lost without a hold counts with a fetch's own
+	// (default 24 h). A negative value judges each fetch alone.
+	Window time.Duration
 	// ConfirmAfter is how long a removal stays held when nobody releases it: the first fetch at
 	// least this long after the hold began that still removes the same items applies it
 	// (default 24 h). A negative value leaves the release to a person.
@@ -56,6 +80,7 @@ type DeletionGuard struct {
 const (
 	DefaultMaxRemovals       = 10
 	DefaultMaxRemovalPercent = 20.0
+	DefaultGuardWindow       = 24 * time.Hour
 	DefaultConfirmAfter      = 24 * time.Hour
 )
 
@@ -72,6 +97,9 @@ func (g DeletionGuard) withDefaults() DeletionGuard {
 	case g.MaxPercent < 0:
 		g.MaxPercent = 0
 	}
+	if g.Window == 0 {
+		g.Window = DefaultGuardWindow
+	}
 	if g.ConfirmAfter == 0 {
 		g.ConfirmAfter = DefaultConfirmAfter
 	}
@@ -85,12 +113,65 @@ func (g DeletionGuard) validate() error {
 	return nil
 }
 
-// trips reports whether removing n of a mirror of of items exceeds both allowances.
+// trips reports whether taking n of a mirror of of items away exceeds both allowances.
 func (g DeletionGuard) trips(n, of int) bool {
 	if g.Disabled || n == 0 {
 		return false
 	}
 	return n > g.MaxRemovals && float64(n)*100 > g.MaxPercent*float64(of)
+}
+
+// window is what a kind lost within the guard's window.
+type window struct {
+	removed, disabled int // taken away without a hold: counted
+	approved          int // removed under a released or confirmed hold: in the mirror measured against only
+}
+
+// tripsWith reports whether taking n of a mirror of of items away trips the guard together
+// with what the window lost: the mirror measured against is the one before those losses.
+func (g DeletionGuard) tripsWith(n, of int, w window) bool {
+	return n > 0 && g.trips(n+w.removed+w.disabled, of+w.removed+w.approved)
+}
+
+// stretch is how long one entry of a kind's window lasts: the window's length is bounded by
+// about 25 entries per kind, whatever the sync cadence.
+func (g DeletionGuard) stretch() time.Duration {
+	return max(g.Window/24, time.Second)
+}
+
+// windowed returns the entries of recent still within the window at now, and their total.
+func (g DeletionGuard) windowed(recent []store.RecentLoss, now time.Time) ([]store.RecentLoss, window) {
+	if g.Window < 0 {
+		return nil, window{}
+	}
+	var kept []store.RecentLoss
+	var w window
+	for _, r := range recent {
+		if r.To.After(now.Add(-g.Window)) {
+			kept = append(kept, r)
+			w.removed += r.Removed
+			w.disabled += r.Disabled
+			w.approved += r.Approved
+		}
+	}
+	return kept, w
+}
+
+// record adds a sync's losses at now to a kind's window (the entries windowed returned).
+func (g DeletionGuard) record(recent []store.RecentLoss, now time.Time, removed, disabled, approved int) []store.RecentLoss {
+	if g.Window < 0 || removed+disabled+approved == 0 {
+		return recent
+	}
+	if n := len(recent); n > 0 && now.Sub(recent[n-1].From) < g.stretch() && !now.Before(recent[n-1].To) {
+		recent = slices.Clone(recent)
+		last := &recent[n-1]
+		last.To = now
+		last.Removed += removed
+		last.Disabled += disabled
+		last.Approved += approved
+		return recent
+	}
+	return append(slices.Clip(recent), store.RecentLoss{From: now, To: now, Removed: removed, Disabled: disabled, Approved: approved})
 }
 
 // holdEnd says how a hold ended.
@@ -107,86 +188,237 @@ const (
 // guardOutcome is the deletion guard's verdict on one kind's fetch.
 type guardOutcome struct {
 	kind tenantsync.Kind
-	// hold is the hold to store; nil when the kind is applied.
+	// apply is what to apply of the fetch: the fetched result, or one that keeps the items a new
+	// hold covers as the mirror has them (then hold is set too and the cursor must stay), or
+	// nil when the kind is held whole.
+	apply *tenantsync.KindResult
+	// hold is the hold to store; nil when none.
 	hold *store.DeletionHold
 	// placed is true when hold is new (or replaced one that no longer describes the removal).
 	placed bool
 	// prev is the hold stored before this fetch, nil when none; ended says what became of it.
 	prev  *store.DeletionHold
 	ended holdEnd
+	// removed and disabled are what apply takes away, when the guard read the mirror; extra is
+	// how much of it lies beyond prev's items.
+	removed, disabled, extra int
+	// recent is the kind's window after this run.
+	recent []store.RecentLoss
 }
 
 func (o guardOutcome) held() bool { return o.hold != nil }
 
-// guard judges the removals of one kind's fetch against its mirror of n items (the store's
-// count) and the kind's current hold. now is when the fetch began.
-func (e *Engine) guard(ctx context.Context, tenantID, source string, kr *tenantsync.KindResult, n int, prev *store.DeletionHold, now time.Time) (guardOutcome, error) {
-	out := guardOutcome{kind: kr.Kind, prev: prev}
-	apply := func(end holdEnd) (guardOutcome, error) {
+// guardInput is one kind's fetch, as the guard judges it.
+type guardInput struct {
+	tenantID string
+	source   string
+	kr       *tenantsync.KindResult // with Kind set
+	n        int                    // the mirror's size, by the store's count
+	prev     *store.DeletionHold    // the kind's hold, nil when none
+	recent   []store.RecentLoss     // the kind's window as stored
+	now      time.Time              // when the fetch began
+}
+
+// guard judges what one kind's fetch takes away against its mirror, its window and its
+// current hold.
+func (e *Engine) guard(ctx context.Context, in guardInput) (guardOutcome, error) {
+	g, kr, prev := e.deletion, in.kr, in.prev
+	out := guardOutcome{kind: kr.Kind, prev: prev, apply: kr}
+	end := func(how holdEnd) (guardOutcome, error) {
 		if prev != nil {
-			out.ended = end
+			out.ended = how
 		}
 		return out, nil
 	}
-	g := e.deletion
 	if g.Disabled || kr.Kind == tenantsync.KindBaseline {
 		// The baseline is one snapshot per tenant, replaced rather than removed.
-		return apply(holdDisarmed)
+		return end(holdDisarmed)
 	}
-	// Most fetches cannot trip the guard whatever they remove: no mirror read is needed.
-	upper := n
-	if kr.Mode == tenantsync.Changes {
-		upper = min(n, len(distinct(kr.Removed)))
+	recent, w := g.windowed(in.recent, in.now)
+	out.recent = recent
+	if !mayTakeAway(kr, in.n) || (g.Window < 0 && prev == nil && !g.trips(takeAwayBound(kr, in.n), in.n)) {
+		// Nothing to count, and nothing that could trip: no mirror read is needed.
+		return end(holdCleared)
 	}
-	if !g.trips(upper, n) {
-		return apply(holdCleared)
-	}
-	removals, of, err := e.removals(ctx, tenantID, kr)
+	l, err := e.loss(ctx, in.tenantID, kr)
 	if err != nil {
 		return out, err
 	}
-	if !g.trips(len(removals), of) {
-		return apply(holdCleared)
+	taken := l.ids()
+	trips := g.tripsWith(len(taken), l.of, w)
+	applyAll := func(how holdEnd, approved []string) (guardOutcome, error) {
+		ar, _ := l.split(approved)
+		extra := without(taken, approved)
+		er, ed := l.split(extra)
+		out.removed, out.disabled, out.extra = len(l.removed), len(l.disabled), len(extra)
+		out.recent = g.record(recent, in.now, er, ed, ar)
+		return end(how)
 	}
-	if prev != nil && !g.trips(len(without(removals, prev.IDs)), of) {
-		// The same removal as the one held, give or take a few.
+	hold := func(ids []string) *store.DeletionHold {
+		r, d := l.split(ids)
+		h := store.DeletionHold{Kind: kr.Kind, Source: in.source, Mode: kr.Mode, IDs: ids, Removals: r, Disabled: d,
+			Of: l.of, Recent: w.removed + w.disabled, Since: in.now, LastSeen: in.now}
+		return &h
+	}
+	if prev != nil {
+		held := intersect(prev.IDs, taken)
+		extra := without(taken, prev.IDs)
 		switch {
-		case prev.Released:
-			return apply(holdReleased)
-		case g.ConfirmAfter >= 0 && !now.Before(prev.Since.Add(g.ConfirmAfter)):
-			return apply(holdConfirmed)
+		case len(held) < len(prev.IDs) && !trips:
+			// Some held items are listed again: the hold clears, and the rest is a loss as usual.
+			return applyAll(holdCleared, nil)
+		case len(held) == 0:
+			// Every held item is listed again, and something else is taken away: a new removal.
+			out.ended = holdCleared
+		case prev.Released || (g.ConfirmAfter >= 0 && !in.now.Before(prev.Since.Add(g.ConfirmAfter))):
+			how := holdConfirmed
+			if prev.Released {
+				how = holdReleased
+			}
+			// The held items' removal widens the mirror the others are measured against (the
+			// window counts it as approved), so l.of stands for the mirror before both.
+			if len(extra) == 0 || (len(extra) <= g.MaxRemovals && !g.tripsWith(len(extra), l.of, w)) {
+				return applyAll(how, held)
+			}
+			// The release covers the held items only: they are applied, the rest is held afresh.
+			out.ended = how
+			out.apply = keepMirrored(kr, l.mirror, extra)
+			hr, hd := l.split(held)
+			out.removed, out.disabled = hr, hd
+			out.recent = g.record(recent, in.now, 0, 0, hr)
+			h := hold(extra)
+			h.Of = l.of - hr
+			h.Hint = e.holdHint(*h, len(held))
+			out.hold, out.placed = h, true
+			return out, nil
+		case len(extra) <= g.MaxRemovals:
+			// The same removal, give or take a few. Items listed again leave the held set; new
+			// ones do not join it, so they do not ride on the hold's age to an early confirmation.
+			h := *prev
+			h.IDs = held
+			h.Source, h.Mode, h.Removals, h.Disabled, h.Of, h.LastSeen = in.source, kr.Mode, len(l.removed), len(l.disabled), l.of, in.now
+			h.Recent = w.removed + w.disabled
+			h.Hint = e.holdHint(h, 0)
+			out.hold, out.apply = &h, nil
+			return out, nil
 		}
-		h := *prev
-		// Items listed again leave the held set; new absentees do not join it, so they do not
-		// ride on the hold's age to an early confirmation.
-		h.IDs = intersect(prev.IDs, removals)
-		h.Source, h.Mode, h.Removals, h.Of, h.LastSeen = source, kr.Mode, len(removals), of, now
-		h.Hint = e.holdHint(h)
-		out.hold = &h
-		return out, nil
+		// A larger removal than the one held: held afresh, and a release of the old one does
+		// not cover it.
+		trips = true
 	}
-	h := store.DeletionHold{Kind: kr.Kind, Source: source, Mode: kr.Mode, IDs: removals,
-		Removals: len(removals), Of: of, Since: now, LastSeen: now}
-	h.Hint = e.holdHint(h)
-	out.hold, out.placed = &h, true
+	if !trips {
+		return applyAll(out.ended, nil)
+	}
+	h := hold(taken)
+	h.Hint = e.holdHint(*h, 0)
+	out.hold, out.placed, out.apply = h, true, nil
 	return out, nil
 }
 
-// removals returns the mirrored items kr would remove, sorted, and the mirror's size.
-func (e *Engine) removals(ctx context.Context, tenantID string, kr *tenantsync.KindResult) ([]string, int, error) {
+// mayTakeAway reports whether a fetch can remove or block anything of a mirror of n items.
+func mayTakeAway(kr *tenantsync.KindResult, n int) bool {
+	return n > 0 && takeAwayBound(kr, n) > 0
+}
+
+// takeAwayBound is the most a fetch can take away from a mirror of n items, without reading it.
+func takeAwayBound(kr *tenantsync.KindResult, n int) int {
+	if kr.Mode == tenantsync.Complete {
+		return n
+	}
+	bound := len(distinct(kr.Removed))
+	for _, u := range kr.Users {
+		if !u.AccountEnabled {
+			bound++
+		}
+	}
+	return min(bound, n)
+}
+
+// loss is what one kind's fetch takes away from its mirror.
+type loss struct {
+	removed  []string // mirrored items the fetch removes, sorted
+	disabled []string // mirrored users, enabled there, the fetch shows with sign-in blocked (and does not remove), sorted
+	of       int      // the mirror's size
+	mirror   *tenantsync.KindResult
+}
+
+// ids returns every item the fetch takes away, sorted.
+func (l loss) ids() []string { return distinct(append(slices.Clone(l.removed), l.disabled...)) }
+
+// split counts the removed and the disabled among ids.
+func (l loss) split(ids []string) (removed, disabled int) {
+	return len(intersect(l.removed, ids)), len(intersect(l.disabled, ids))
+}
+
+// loss reads the kind's mirror and returns what kr takes away from it.
+func (e *Engine) loss(ctx context.Context, tenantID string, kr *tenantsync.KindResult) (loss, error) {
 	cur, err := e.st.ReadKind(ctx, e.account, tenantID, kr.Kind)
 	if err != nil {
-		return nil, 0, err
+		return loss{}, err
 	}
 	cur.Kind = kr.Kind
 	mirror := distinct(cur.IDs())
-	var gone []string
+	l := loss{of: len(mirror), mirror: cur}
 	if kr.Mode == tenantsync.Complete {
-		gone = without(mirror, kr.IDs())
+		l.removed = without(mirror, kr.IDs())
 	} else {
-		gone = intersect(mirror, kr.Removed)
+		l.removed = intersect(mirror, kr.Removed)
 	}
-	return gone, len(mirror), nil
+	if kr.Kind == tenantsync.KindUsers {
+		enabled := map[string]bool{}
+		for _, u := range cur.Users {
+			enabled[u.ObjectID] = u.AccountEnabled
+		}
+		var blocked []string
+		for _, u := range kr.Users {
+			if !u.AccountEnabled && enabled[u.ObjectID] {
+				blocked = append(blocked, u.ObjectID)
+			}
+		}
+		l.disabled = without(blocked, l.removed)
+	}
+	return l, nil
+}
+
+// keepMirrored returns kr with the items of keep as the mirror has them: a complete listing
+// carries the mirror's copy instead of its own (or in place of its omission), a change set
+// neither upserts nor removes them.
+func keepMirrored(kr, mirror *tenantsync.KindResult, keep []string) *tenantsync.KindResult {
+	out := *kr
+	drop := map[string]bool{}
+	for _, id := range keep {
+		drop[id] = true
+	}
+	out.Removed = slices.DeleteFunc(slices.Clone(kr.Removed), func(id string) bool { return drop[id] })
+	complete := kr.Mode == tenantsync.Complete
+	switch kr.Kind {
+	case tenantsync.KindUsers:
+		out.Users = keepItems(kr.Users, mirror.Users, drop, complete, func(u tenantsync.User) string { return u.ObjectID })
+	case tenantsync.KindMailboxes:
+		out.Mailboxes = keepItems(kr.Mailboxes, mirror.Mailboxes, drop, complete, func(m tenantsync.Mailbox) string { return m.ObjectID })
+	case tenantsync.KindDevices:
+		out.Devices = keepItems(kr.Devices, mirror.Devices, drop, complete, func(d tenantsync.Device) string { return d.ID })
+	case tenantsync.KindDomains:
+		out.Domains = keepItems(kr.Domains, mirror.Domains, drop, complete, func(d tenantsync.Domain) string { return d.Name })
+	case tenantsync.KindSubscriptions:
+		out.Subscriptions = keepItems(kr.Subscriptions, mirror.Subscriptions, drop, complete, func(s tenantsync.Subscription) string { return s.SKUID })
+	case tenantsync.KindMFA:
+		out.MFA = keepItems(kr.MFA, mirror.MFA, drop, complete, func(m tenantsync.MFAState) string { return m.UserID })
+	}
+	return &out
+}
+
+// keepItems drops the fetched items of keep and, for a complete listing, adds the mirror's.
+func keepItems[T any](fetched, mirrored []T, keep map[string]bool, complete bool, id func(T) string) []T {
+	out := slices.DeleteFunc(slices.Clone(fetched), func(x T) bool { return keep[id(x)] })
+	if complete {
+		for _, x := range mirrored {
+			if keep[id(x)] {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
 }
 
 // distinct returns ids without repeats, sorted.
@@ -214,24 +446,55 @@ func intersect(a, b []string) []string {
 	return distinct(slices.DeleteFunc(slices.Clone(a), func(id string) bool { return !keep[id] }))
 }
 
-// holdHint tells a person what to check and how a hold ends.
-func (e *Engine) holdHint(h store.DeletionHold) string {
-	what := "omits"
+// holdHint tells a person what was seen, what to check and how a hold ends. applied is how
+// many held items of an earlier hold the same sync applied, when this hold is the rest of it.
+func (e *Engine) holdHint(h store.DeletionHold, applied int) string {
+	verb := "omits"
 	if h.Mode == tenantsync.Changes {
-		what = "removes"
+		verb = "removes"
 	}
-	hint := fmt.Sprintf("the %s source's answer %s %d of the %d %s this tenant's mirror holds, more than the deletion guard lets through at once, so nothing of %s was changed. "+
-		"Check in the %s whether they were really deleted. "+
-		"If they were, release the hold on %s for this tenant and the next sync removes them. "+
+	what := fmt.Sprintf("%s %d of the %d %s this tenant's mirror holds", verb, h.Removals, h.Of, h.Kind)
+	gone := "really deleted"
+	if h.Disabled > 0 {
+		// A blocked user's contact is deactivated as a removed one's is.
+		what = fmt.Sprintf("would take %d of the %d %s this tenant's mirror holds out of use (%d removed, %d newly disabled)",
+			h.Removals+h.Disabled, h.Of, h.Kind, h.Removals, h.Disabled)
+		gone = "really deleted or blocked"
+	}
+	span := "at once"
+	if h.Recent > 0 {
+		w := spellDuration(e.deletion.Window)
+		span = fmt.Sprintf("within %s, counted with the %d %s taken away without a hold in the %s before", w, h.Recent, h.Kind, w)
+	}
+	effect := fmt.Sprintf("so nothing of %s was changed", h.Kind)
+	if applied > 0 {
+		effect = fmt.Sprintf("so they were kept as they were; the %d %s of the earlier hold were applied", applied, h.Kind)
+	}
+	hint := fmt.Sprintf("the %s source's answer %s, more than the deletion guard lets through %s, %s. "+
+		"Check in the %s whether they were %s. "+
+		"If they were, release the hold on %s for this tenant and the next sync applies it. "+
 		"If they were not, the source answered wrongly (a stale CIPP tenant cache, a GDAP role that no longer applies, a filtered listing): "+
 		"fix it, and the hold clears by itself once they are listed again.",
-		h.Source, what, h.Removals, h.Of, h.Kind, h.Kind, adminCentre(h.Kind), h.Kind)
+		h.Source, what, span, effect, adminCentre(h.Kind), gone, h.Kind)
 	if c := e.deletion.ConfirmAfter; c >= 0 {
-		hint += fmt.Sprintf(" Without a release, the first sync after %s that still misses them removes them.", h.Since.Add(c).UTC().Format("2006-01-02 15:04 MST"))
+		hint += fmt.Sprintf(" Without a release, the first sync after %s that still misses them applies it.", h.Since.Add(c).UTC().Format("2006-01-02 15:04 MST"))
 	} else {
 		hint += " It stays held until a person releases it."
 	}
 	return hint
+}
+
+// spellDuration writes d as a person would: "24 hours", "90 minutes".
+func spellDuration(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
 }
 
 // adminCentre is where a person sees the truth about items of kind k.
@@ -250,6 +513,12 @@ type HoldStatus struct {
 	// Removals is how many mirrored items the latest fetch would remove, Of how many the mirror holds.
 	Removals int
 	Of       int
+	// Disabled is how many mirrored users the latest fetch newly shows with sign-in blocked
+	// (their contacts would be deactivated too); users only.
+	Disabled int
+	// Recent is how many items of the kind were taken away without a hold within
+	// DeletionGuard.Window before the fetch, and counted with it.
+	Recent   int
 	Since    time.Time // when the removal was first held
 	LastSeen time.Time // the latest fetch that still would remove them
 	// ConfirmAt is when a fetch that still misses the items applies the removal without a
@@ -259,8 +528,10 @@ type HoldStatus struct {
 	Released   bool
 	ReleasedBy string
 	ReleasedAt time.Time
-	// Examples are the first held item IDs (object IDs for users), at most MaxHoldExamples; the
-	// stored state (TenantStatus.State.Holds) has them all.
+	// Held is how many items the hold covers: a release applies these (and at most
+	// DeletionGuard.MaxRemovals others); Examples are the first of them (object IDs for users),
+	// at most MaxHoldExamples; the stored state (TenantStatus.State.Holds) has them all.
+	Held     int
 	Examples []string
 	Hint     string // what to check and how to release the hold
 }
@@ -276,8 +547,8 @@ func (e *Engine) holdStatuses(st store.SyncState) []HoldStatus {
 		if !ok {
 			continue
 		}
-		hs := HoldStatus{Kind: k, Source: h.Source, Mode: h.Mode, Removals: h.Removals, Of: h.Of,
-			Since: h.Since, LastSeen: h.LastSeen, Released: h.Released, ReleasedBy: h.ReleasedBy, ReleasedAt: h.ReleasedAt,
+		hs := HoldStatus{Kind: k, Source: h.Source, Mode: h.Mode, Removals: h.Removals, Of: h.Of, Disabled: h.Disabled,
+			Recent: h.Recent, Held: len(h.IDs), Since: h.Since, LastSeen: h.LastSeen, Released: h.Released, ReleasedBy: h.ReleasedBy, ReleasedAt: h.ReleasedAt,
 			Examples: slices.Clone(h.IDs[:min(len(h.IDs), MaxHoldExamples)]), Hint: h.Hint}
 		if c := e.deletion.ConfirmAfter; c >= 0 {
 			hs.ConfirmAt = h.Since.Add(c)
@@ -288,11 +559,13 @@ func (e *Engine) holdStatuses(st store.SyncState) []HoldStatus {
 }
 
 // ReleaseHold releases the deletion guard's hold on one kind of a tenant: a person checked that
-// the items are really gone. The release is audited under actor, and the tenant becomes due at
-// once; its next sync applies the removal once, above the threshold, when the fetch shows the
-// same removal (a different, larger one is held afresh). A tenant being synced fails with
-// ErrAlreadyRunning (release again when the sync has finished: it may have applied or cleared
-// the hold); a kind without a hold fails with ErrNotFound.
+// the items are really gone (or, for users, blocked). The release is audited under actor, and
+// the tenant becomes due at once; its next sync applies the held items still missing once,
+// above the threshold, and audits that as apply_hold under actor with the count applied. The
+// release covers the held items only: what the fetch takes away beyond them is applied with
+// them when it is at most DeletionGuard.MaxRemovals items, and held afresh otherwise. A tenant
+// being synced fails with ErrAlreadyRunning (release again when the sync has finished: it may
+// have applied or cleared the hold); a kind without a hold fails with ErrNotFound.
 func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind tenantsync.Kind) error {
 	const op = "ReleaseHold"
 	switch {
@@ -341,54 +614,107 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 			Message: fmt.Sprintf("no hold on %s", kind),
 			Hint:    "look at the tenant's status: the hold may have been applied or cleared by a sync meanwhile"})
 	}
-	detail := map[string]string{"kind": string(kind), "source": h.Source, "removals": fmt.Sprint(h.Removals),
-		"of": fmt.Sprint(h.Of), "since": h.Since.UTC().Format(time.RFC3339)}
+	detail := map[string]string{"kind": string(kind), "source": h.Source, "held": fmt.Sprint(len(h.IDs)),
+		"removals": fmt.Sprint(h.Removals), "disabled": fmt.Sprint(h.Disabled), "of": fmt.Sprint(h.Of),
+		"since": h.Since.UTC().Format(time.RFC3339)}
 	if err := e.auditAdmin(ctx, actor, "release_hold", tenantID, string(kind), "succeeded", nil, detail); err != nil {
 		return err
 	}
 	e.counters.holdsReleased.Add(1)
 	e.emit(Event{Type: EventDeletionReleased, TenantID: tenantID, ClientID: rec.ClientID, Kind: kind, Actor: actor,
-		Count: h.Removals, Message: fmt.Sprintf("released: the next sync removes %d of %d %s", h.Removals, h.Of, kind)})
+		Count: len(h.IDs), Message: fmt.Sprintf("released: the next sync applies the %d held %s (of %d) still missing", len(h.IDs), kind, h.Of)})
 	e.sched.poke()
 	return nil
 }
 
-// holdEvents returns the events of the run's guard verdicts, once committed, and counts them.
-func (e *Engine) holdEvents(rec store.TenantRecord, guarded []guardOutcome, rep *Report) []Event {
-	var out []Event
+// holdEvents returns what announces the run's guard verdicts once committed (events, and the
+// audit entries of applied holds), and counts them.
+func (e *Engine) holdEvents(rec store.TenantRecord, guarded []guardOutcome, rep *Report) func(context.Context) {
+	var events []Event
+	var audits []tenantsync.AuditEntry
 	for _, g := range guarded {
 		ev := Event{TenantID: rec.ID, ClientID: rec.ClientID, Kind: g.kind}
-		switch {
-		case g.placed:
+		if g.prev != nil {
+			taken := takenText(g.kind, g.removed, g.disabled)
+			switch g.ended {
+			case holdReleased, holdConfirmed:
+				e.counters.holdsApplied.Add(1)
+				ev.Type, ev.Count = EventDeletionApplied, g.removed+g.disabled
+				actor := g.prev.ReleasedBy
+				ev.Message = fmt.Sprintf("applied after %s released it: %s", actor, taken)
+				if g.ended == holdConfirmed {
+					actor = confirmActor
+					ev.Message = fmt.Sprintf("applied: still missing after %s, %s", e.deletion.ConfirmAfter, taken)
+				}
+				if g.extra > 0 {
+					ev.Message += fmt.Sprintf(" (%d of them beyond the held ones, within the guard's allowance)", g.extra)
+				}
+				if g.placed {
+					ev.Message += fmt.Sprintf("; %d more were held afresh", len(g.hold.IDs))
+				}
+				events = append(events, ev)
+				audits = append(audits, tenantsync.AuditEntry{Actor: actor, Action: "apply_hold", TenantID: rec.ID,
+					Target: string(g.kind), Phase: "result", Outcome: "succeeded", Detail: map[string]string{
+						"kind": string(g.kind), "source": g.prev.Source, "applied": fmt.Sprint(ev.Count),
+						"removed": fmt.Sprint(g.removed), "disabled": fmt.Sprint(g.disabled), "beyond_held": fmt.Sprint(g.extra),
+						"held_afresh": fmt.Sprint(heldAfresh(g)), "since": g.prev.Since.UTC().Format(time.RFC3339)}})
+			case holdDisarmed:
+				e.counters.holdsApplied.Add(1)
+				removed := rep.Kinds[g.kind].Removed
+				ev.Type, ev.Count = EventDeletionApplied, removed
+				ev.Message = fmt.Sprintf("applied: the deletion guard is off, %d %s removed", removed, g.kind)
+				events = append(events, ev)
+			case holdCleared:
+				e.counters.holdsCleared.Add(1)
+				ev.Type, ev.Count = EventDeletionCleared, len(g.prev.IDs)
+				ev.Message = fmt.Sprintf("cleared: the held %s are listed again (%s as usual)", g.kind, taken)
+				if g.apply == nil || g.removed+g.disabled == 0 {
+					ev.Message = fmt.Sprintf("cleared: the held %s are listed again", g.kind)
+				}
+				events = append(events, ev)
+			}
+		}
+		if g.placed {
 			h := g.hold
 			e.counters.holdsPlaced.Add(1)
-			ev.Type, ev.Count, ev.Hint = EventDeletionHeld, h.Removals, h.Hint
-			ev.Message = fmt.Sprintf("held: the %s source's answer would remove %d of %d %s", h.Source, h.Removals, h.Of, g.kind)
-			out = append(out, ev)
-			continue
-		case g.prev == nil || g.held():
-			continue
+			held := Event{TenantID: rec.ID, ClientID: rec.ClientID, Kind: g.kind, Type: EventDeletionHeld,
+				Count: h.Removals + h.Disabled, Hint: h.Hint}
+			held.Message = fmt.Sprintf("held: the %s source's answer would remove %d of %d %s", h.Source, h.Removals, h.Of, g.kind)
+			if h.Disabled > 0 {
+				held.Message = fmt.Sprintf("held: the %s source's answer would take %d of %d %s out of use (%d removed, %d newly disabled)",
+					h.Source, h.Removals+h.Disabled, h.Of, g.kind, h.Removals, h.Disabled)
+			}
+			events = append(events, held)
 		}
-		removed := rep.Kinds[g.kind].Removed
-		switch g.ended {
-		case holdReleased:
-			ev.Message = fmt.Sprintf("applied after %s released it: %d %s removed", g.prev.ReleasedBy, removed, g.kind)
-		case holdConfirmed:
-			ev.Message = fmt.Sprintf("applied: still missing after %s, %d %s removed", e.deletion.ConfirmAfter, removed, g.kind)
-		case holdDisarmed:
-			ev.Message = fmt.Sprintf("applied: the deletion guard is off, %d %s removed", removed, g.kind)
-		case holdCleared:
-			e.counters.holdsCleared.Add(1)
-			ev.Type, ev.Count = EventDeletionCleared, g.prev.Removals
-			ev.Message = fmt.Sprintf("cleared: the %s are listed again (%d still missing were removed)", g.kind, removed)
-			out = append(out, ev)
-			continue
-		default:
-			continue
-		}
-		e.counters.holdsApplied.Add(1)
-		ev.Type, ev.Count = EventDeletionApplied, removed
-		out = append(out, ev)
 	}
-	return out
+	return func(ctx context.Context) {
+		for _, a := range audits {
+			a.At = e.clock.Now()
+			actx, cancel := detached(ctx)
+			_, _ = e.st.AppendAudit(actx, e.account, a)
+			cancel()
+		}
+		for _, ev := range events {
+			e.emit(ev)
+		}
+	}
+}
+
+// confirmActor is the audit log's actor of a hold a fetch confirmed, with no person involved.
+const confirmActor = "deletion-guard"
+
+// heldAfresh is how many items a released or confirmed hold's fetch held anew.
+func heldAfresh(g guardOutcome) int {
+	if g.placed {
+		return len(g.hold.IDs)
+	}
+	return 0
+}
+
+// takenText says what a fetch took away of kind k.
+func takenText(k tenantsync.Kind, removed, disabled int) string {
+	if disabled == 0 {
+		return fmt.Sprintf("%d %s removed", removed, k)
+	}
+	return fmt.Sprintf("%d %s removed, %d newly disabled", removed, k, disabled)
 }

@@ -90,6 +90,9 @@ func TestDeletionGuardScenarios(t *testing.T) {
 		{"CountAloneDoesNotTrip", guardCountAlone},
 		{"PercentageAloneDoesNotTrip", guardPercentageAlone},
 		{"HeldChangeSetIsDeliveredAgain", guardHeldChangeSet},
+		{"EveryUserBlockedIsHeld", guardBlockedUsers},
+		{"ReleaseCoversOnlyTheHeldItems", guardReleaseCoversHeldOnly},
+		{"RemovalSpreadOverSyncsIsHeld", guardSpreadRemoval},
 	}
 	for _, sc := range engineStores() {
 		t.Run(sc.name, func(t *testing.T) {
@@ -489,8 +492,9 @@ func TestDeletionGuardFullListing(t *testing.T) {
 	assert.Equal(t, tenantsync.Changes, rep.Kinds[tenantsync.KindUsers].Mode)
 }
 
-// A released hold covers the removal the person saw; a larger one seen afterwards is held
-// afresh, release or not.
+// A released hold covers the items the person saw, and no more: when the fetch that applies it
+// takes more away, the held items are applied and the rest is held afresh, as a removal of its
+// own; a few more beyond the held items ride along.
 func TestDeletionGuardLargerRemovalIsHeldAfresh(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -501,6 +505,7 @@ func TestDeletionGuardLargerRemovalIsHeldAfresh(t *testing.T) {
 	rep := h.syncNow("t1")
 	require.True(t, rep.Kinds[tenantsync.KindUsers].Held)
 	require.NoError(t, h.eng.ReleaseHold(t.Context(), "alice", "t1", tenantsync.KindUsers))
+	cursor := h.kindState("t1", tenantsync.KindUsers).Cursor
 
 	// Before the next sync, 20 more vanish: more beyond the released ones than the guard allows.
 	for i := 20; i < 40; i++ {
@@ -508,14 +513,34 @@ func TestDeletionGuardLargerRemovalIsHeldAfresh(t *testing.T) {
 	}
 	rep = h.syncNow("t1")
 	kr := rep.Kinds[tenantsync.KindUsers]
-	assert.True(t, kr.Held)
-	assert.Equal(t, 40, kr.WouldRemove)
-	assert.Zero(t, h.deactivated())
-	hold := h.status("t1").Holds[0]
+	assert.Equal(t, 20, kr.Removed, "the released removal is applied")
+	assert.Equal(t, 20, h.deactivated())
+	assert.True(t, kr.Held, "the rest is held")
+	assert.Equal(t, 20, kr.WouldRemove)
+	assert.Len(t, h.users("t1"), 43, "the 20 beyond the release stay in the mirror")
+	assert.Equal(t, cursor, h.kindState("t1", tenantsync.KindUsers).Cursor, "the cursor stays, so the next delta shows the rest again")
+	hold := h.onlyHold("t1")
 	assert.False(t, hold.Released, "the release does not cover the larger removal")
-	assert.Equal(t, 40, hold.Removals)
-	assert.True(t, hold.Since.Equal(h.clock.Now()), "the larger removal is held from now")
+	assert.Equal(t, 20, hold.Held)
+	assert.Equal(t, 20, hold.Removals)
+	assert.Equal(t, 43, hold.Of)
+	assert.True(t, hold.Since.Equal(h.clock.Now()), "the rest is held from now")
+	assert.Contains(t, hold.Hint, "the 20 users of the earlier hold were applied")
 	assert.Len(t, h.sink.WaitFor(t, EventDeletionHeld, "t1", 2), 2)
+	applied := h.sink.WaitFor(t, EventDeletionApplied, "t1", 1)[0]
+	assert.Equal(t, 20, applied.Count)
+	assert.Contains(t, applied.Message, "20 more were held afresh")
+	audits := h.auditEntries("apply_hold")
+	require.Len(t, audits, 1)
+	assert.Equal(t, "alice", audits[0].Actor)
+	assert.Equal(t, "20", audits[0].Detail["applied"])
+	assert.Equal(t, "20", audits[0].Detail["held_afresh"])
+
+	// The next delta, from the same cursor, shows the rest again: still held, nothing changes.
+	rep = h.syncNow("t1")
+	assert.True(t, rep.Kinds[tenantsync.KindUsers].Held)
+	assert.Zero(t, rep.Kinds[tenantsync.KindUsers].Removed)
+	assert.Equal(t, 20, h.deactivated())
 
 	// A few more beyond a held removal keep the hold as it is (and its age).
 	for i := 40; i < 43; i++ {
@@ -523,14 +548,20 @@ func TestDeletionGuardLargerRemovalIsHeldAfresh(t *testing.T) {
 	}
 	since := hold.Since
 	rep = h.syncNow("t1")
-	assert.Equal(t, 43, rep.Kinds[tenantsync.KindUsers].WouldRemove)
-	hold = h.status("t1").Holds[0]
+	assert.Equal(t, 23, rep.Kinds[tenantsync.KindUsers].WouldRemove)
+	hold = h.onlyHold("t1")
 	assert.True(t, hold.Since.Equal(since))
-	assert.Equal(t, 43, hold.Removals)
+	assert.Equal(t, 23, hold.Removals)
+	assert.Equal(t, 20, hold.Held, "the few more do not join the held items")
 	require.NoError(t, h.eng.ReleaseHold(t.Context(), "alice", "t1", tenantsync.KindUsers))
 	rep = h.syncNow("t1")
-	assert.Equal(t, 43, rep.Kinds[tenantsync.KindUsers].Removed)
+	assert.False(t, rep.Kinds[tenantsync.KindUsers].Held)
+	assert.Equal(t, 23, rep.Kinds[tenantsync.KindUsers].Removed, "the held 20 and, within MaxRemovals, the 3 beyond them")
 	assert.Equal(t, 43, h.deactivated())
+	audits = h.auditEntries("apply_hold")
+	require.Len(t, audits, 2)
+	assert.Equal(t, "23", audits[1].Detail["applied"])
+	assert.Equal(t, "3", audits[1].Detail["beyond_held"])
 }
 
 func TestDeletionGuardConfiguration(t *testing.T) {

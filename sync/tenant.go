@@ -60,11 +60,15 @@ type KindReport struct {
 	Total   int // items mirrored after the sync
 	// FullAfterExpiry is true when the kind's cursor had expired and it was listed in full.
 	FullAfterExpiry bool
-	// Held is true when the deletion guard held the kind: its fetch would have removed
-	// WouldRemove mirrored items, more than the guard lets through, so nothing of the kind
-	// changed and its cursor stayed (TenantStatus.Holds says what to do).
-	Held        bool
-	WouldRemove int
+	// Held is true when the deletion guard holds the kind after this sync: its fetch would have
+	// removed WouldRemove mirrored items and, for users, newly shown WouldDisable with sign-in
+	// blocked, more than the guard lets through, so nothing of the kind changed and its cursor
+	// stayed (TenantStatus.Holds says what to do). When a released or confirmed hold was applied
+	// by the same fetch (Removed counts it), what the fetch took away beyond the held items is
+	// what is held: the rest of the kind was applied, and its cursor stayed.
+	Held         bool
+	WouldRemove  int
+	WouldDisable int
 	// Err says why the kind was unavailable; nothing of the kind changed.
 	Err error
 }
@@ -474,13 +478,15 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	results := map[tenantsync.Kind]*tenantsync.KindResult{}
 	kindErrs := map[tenantsync.Kind]store.SyncError{}
 	// The mirror's sizes, for the deletion guard (one cheap query; the guard reads a kind's
-	// items only when its fetch could remove enough of them to matter).
+	// items only when its fetch could remove or block any of them).
 	mirrorCounts, err := e.st.MirrorCounts(ctx, e.account, rec.ID)
 	if err != nil {
 		return nil, err
 	}
-	// Holds of kinds not judged in this run (unavailable, switched off) are carried forward.
+	// Holds and guard windows of kinds not judged in this run (unavailable, switched off) are
+	// carried forward.
 	holds := maps.Clone(state.Holds)
+	recent := maps.Clone(state.Recent)
 	var guarded []guardOutcome
 	for _, k := range kinds {
 		kr := res.Result(k)
@@ -498,35 +504,52 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		if h, ok := state.Holds[k]; ok {
 			prev = &h
 		}
-		g, err := e.guard(ctx, rec.ID, src.Name(), &apply, mirrorCounts[k], prev, listedAt)
+		g, err := e.guard(ctx, guardInput{tenantID: rec.ID, source: src.Name(), kr: &apply, n: mirrorCounts[k],
+			prev: prev, recent: state.Recent[k], now: listedAt})
 		if err != nil {
 			return nil, err
 		}
 		guarded = append(guarded, g)
+		if recent == nil {
+			recent = map[tenantsync.Kind][]store.RecentLoss{}
+		}
+		recent[k] = g.recent
 		if g.held() {
-			// Nothing of the kind is applied and its cursor stays, so a change set is delivered
-			// again by the next fetch and a full listing is asked for again.
 			if holds == nil {
 				holds = map[tenantsync.Kind]store.DeletionHold{}
 			}
 			holds[k] = *g.hold
-			krep.Held, krep.WouldRemove = true, g.hold.Removals
-			rep.Kinds[k] = krep
+			krep.Held, krep.WouldRemove, krep.WouldDisable = true, g.hold.Removals, g.hold.Disabled
+		} else {
+			delete(holds, k)
+		}
+		rep.Kinds[k] = krep
+		if g.apply == nil {
+			// Nothing of the kind is applied and its cursor stays, so a change set is delivered
+			// again by the next fetch and a full listing is asked for again.
 			continue
 		}
-		delete(holds, k)
-		rep.Kinds[k] = krep
+		apply = *g.apply
 		listed := listedAt
 		if kr.Mode == tenantsync.Changes {
 			// A change set checks nothing whole: the last full listing stays what it was.
 			_, listed = unwrapCursor(src.Name(), stored[k])
 		}
 		apply.Cursor = wrapCursor(src.Name(), kr.Cursor, listed)
+		if g.held() {
+			// Applied but for what a new hold keeps: the cursor stays, so the next fetch shows
+			// the held rest again.
+			apply.Cursor = stored[k]
+		}
 		results[k] = &apply
 		batch.Kinds = append(batch.Kinds, store.KindApply{Result: &apply, ExpectCursor: stored[k]})
 	}
 	if len(holds) == 0 {
 		holds = nil
+	}
+	maps.DeleteFunc(recent, func(_ tenantsync.Kind, r []store.RecentLoss) bool { return len(r) == 0 })
+	if len(recent) == 0 {
+		recent = nil
 	}
 
 	var rc *reconcileOutcome
@@ -564,6 +587,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	st.LastError = nil
 	st.KindErrors = kindErrs
 	st.Counts = committedCounts(state.Counts, results)
+	st.Recent = recent
 	st.Holds = holds
 	if rc != nil {
 		st.ContactFailures = rc.failures
@@ -600,11 +624,9 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 			domainsAdded = a.Added
 		}
 	}
-	holdEvents := e.holdEvents(rec, guarded, rep)
+	announceHolds := e.holdEvents(rec, guarded, rep)
 	return func(ctx context.Context) {
-		for _, ev := range holdEvents {
-			e.emit(ev)
-		}
+		announceHolds(ctx)
 		if rc != nil {
 			for _, ev := range rc.events {
 				e.emit(ev)

@@ -207,5 +207,6 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 // cookies, API keys, passwords, signed query parameters and authorization codes, and the value
 // of any secret-named key (client_secret, refresh_token, secret, …) in JSON (double or single
 // quoted, or escaped inside a JSON string), form bodies (URL-encoded once or twice), headers,
-// YAML and prose.
+// YAML and prose, and the body of a PEM private key (certificates stay). Its time is linear in
+// len(s).
 func Redact(s string) string { return redact(s) }

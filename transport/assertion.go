@@ -16,9 +16,8 @@ import (
 // clientAssertion signs the JWT that authenticates a confidential client by certificate
 // (RFC 7523), as MSAL for Go does: PS256, x5t#S256 naming the certificate, aud the token
 // endpoint, iss and sub the client ID, valid for ten minutes.
-func clientAssertion(certs []*x509.Certificate, key crypto.PrivateKey, clientID, endpoint string, now time.Time) (string, error) {
-	signer, ok := key.(crypto.Signer)
-	if !ok || len(certs) == 0 {
+func clientAssertion(certs []*x509.Certificate, signer crypto.Signer, clientID, endpoint string, now time.Time) (string, error) {
+	if signer == nil || len(certs) == 0 {
 		return "", errors.New("the certificate's private key cannot sign")
 	}
 	if _, ok := signer.Public().(*rsa.PublicKey); !ok {

@@ -66,3 +66,17 @@ func BenchmarkRedact(b *testing.B) {
 		_ = transport.Redact(msg)
 	}
 }
+
+// BenchmarkRedactOnlyKeys measures the worst case of overlapping matches: 64 KiB of nothing but
+// keys, each the value of the one before, which Redact must still read in linear time.
+func BenchmarkRedactOnlyKeys(b *testing.B) {
+	for name, unit := range map[string]string{"form": "secret=", "pem": "-----BEGIN PRIVATE KEY-----\n"} {
+		msg := strings.Repeat(unit, 64<<10/len(unit))
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				_ = transport.Redact(msg)
+			}
+		})
+	}
+}

@@ -50,8 +50,9 @@
 //     RefreshTokenSource, which carries the client secret or the refresh token.
 //   - Errors are *tenantsync.Error values built from redacted text (Redact). Credentials are
 //     held as Secret (tenantsync.Secret) wherever they live, configurations, token caches and
-//     the refresh-token chain alike, so printing a Config, a Client or a token source with any
-//     fmt verb, slog or encoding/json shows [REDACTED], never a secret or a token.
+//     the refresh-token chain alike, and a certificate's key as tenantsync.PrivateKey, so
+//     printing a Config, a Client or a token source with any fmt verb, slog or encoding/json
+//     shows [REDACTED], never a secret, a token or a private key.
 //
 // The Entra ID token sources are ClientCredentials (app-only tokens per customer tenant via
 // MSAL for Go) and RefreshTokenSource (the Secure Application Model's stored partner refresh

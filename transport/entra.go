@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -53,10 +52,12 @@ type EntraConfig struct {
 	TenantID string
 	// ClientID is the app registration's Application (client) ID.
 	ClientID string
-	// Secret is the client secret's value. Alternatively set Certificates and Key.
+	// Secret is the client secret's value. Alternatively set Certificates and Key: the
+	// certificate uploaded to the app registration and its RSA private key
+	// (tenantsync.NewPrivateKey or tenantsync.ParsePrivateKeyPEM), which renders as [REDACTED].
 	Secret       Secret
 	Certificates []*x509.Certificate
-	Key          crypto.PrivateKey
+	Key          tenantsync.PrivateKey
 	// Scope is the one resource scope requested, e.g. "https://graph.microsoft.com/.default"
 	// or "api://<clientId>/.default".
 	Scope string
@@ -91,7 +92,7 @@ func (cfg *EntraConfig) validate(op string) (*url.URL, error) {
 		return nil, invalid("the client ID is empty", "enter the app registration's Application (client) ID")
 	case strings.TrimSpace(cfg.Scope) == "":
 		return nil, invalid("the scope is empty", "request one resource's .default scope, e.g. https://graph.microsoft.com/.default")
-	case cfg.Secret.IsZero() && (len(cfg.Certificates) == 0 || cfg.Key == nil):
+	case cfg.Secret.IsZero() && (len(cfg.Certificates) == 0 || cfg.Key.IsZero()):
 		return nil, invalid("neither a client secret nor a certificate and key is set",
 			"create a client secret under Certificates & secrets in the app registration and enter its value")
 	}
@@ -252,14 +253,15 @@ func (cc *ClientCredentials) client() (*confidential.Client, error) {
 	if cc.app != nil {
 		return cc.app, nil
 	}
-	// The credential is rebuilt from the Secret each time rather than kept: MSAL's Credential is
-	// a struct holding the secret in a plain string field, which fmt would print.
+	// The credential is rebuilt from the Secret or the PrivateKey each time rather than kept:
+	// MSAL's Credential is a struct holding the secret in a plain string field and the key in
+	// an interface field, which fmt and encoding/json would print.
 	var cred confidential.Credential
 	var err error
 	if !cc.cfg.Secret.IsZero() {
 		cred, err = confidential.NewCredFromSecret(cc.cfg.Secret.Reveal())
 	} else {
-		cred, err = confidential.NewCredFromCert(cc.cfg.Certificates, cc.cfg.Key)
+		cred, err = confidential.NewCredFromCert(cc.cfg.Certificates, cc.cfg.Key.Signer())
 	}
 	if err != nil {
 		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
@@ -351,7 +353,7 @@ func NewRefreshTokenSource(cfg EntraConfig, refreshToken Secret, onRotate func(c
 			Message: "the refresh token is empty", Hint: "authorize the connection by signing in as a partner admin"}
 	}
 	if cfg.Secret.IsZero() {
-		if _, err := clientAssertion(cfg.Certificates, cfg.Key, cfg.ClientID, "check", time.Now()); err != nil {
+		if _, err := clientAssertion(cfg.Certificates, cfg.Key.Signer(), cfg.ClientID, "check", time.Now()); err != nil {
 			return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
 				Message: err.Error(), Hint: "use the certificate's RSA private key, or a client secret"}
 		}
@@ -447,7 +449,7 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 	if !rs.cfg.Secret.IsZero() {
 		form.Set("client_secret", rs.cfg.Secret.Reveal())
 	} else {
-		assertion, err := clientAssertion(rs.cfg.Certificates, rs.cfg.Key, rs.cfg.ClientID, endpoint, time.Now())
+		assertion, err := clientAssertion(rs.cfg.Certificates, rs.cfg.Key.Signer(), rs.cfg.ClientID, endpoint, time.Now())
 		if err != nil {
 			return nil, MapEntraError(err, rs.cfg.Service, tenant)
 		}

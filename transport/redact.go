@@ -1,7 +1,9 @@
 package transport
 
 import (
+	"cmp"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
@@ -46,7 +48,7 @@ var proseWords = map[string]bool{"set": true, "required": true, "not": true, "ex
 	"wrong": true, "invalid": true, "too": true, "missing": true, "empty": true, "changed": true, "reset": true,
 	"being": true, "the": true, "a": true, "now": true, "true": true, "false": true}
 
-// rules are applied in order, each to the previous one's output.
+// rules each find credentials in the text as given (see redact).
 var rules = buildRules()
 
 func buildRules() []rule {
@@ -56,6 +58,11 @@ func buildRules() []rule {
 		r.re = regexp.MustCompile(pattern)
 		rs = append(rs, r)
 	}
+	// PEM private keys (PKCS #8, PKCS #1, SEC 1, encrypted, OpenSSH), across lines and with the
+	// newlines escaped as in JSON or %q: the body between the BEGIN and END lines, which stay
+	// readable. A key cut short (a truncated log line or body) is redacted to the end of the
+	// text. Certificates are public and stay.
+	add(rule{lower: true}, `-----begin [a-z0-9 ]*private key[a-z ]*-----((?s:.*?))(?:-----end [a-z0-9 ]*private key[a-z ]*-----|\z)`)
 	// Authorization header values; "Bearer Bearer x" must not leave x behind, nor read the
 	// second "Bearer" as the token.
 	add(rule{lower: true, keep: func(v string) bool { return v == "bearer" }}, `bearer(?:\s+bearer)*\s+([a-z0-9\-._~+/=]+)`)
@@ -103,9 +110,13 @@ func buildRules() []rule {
 	return rs
 }
 
+// redact finds every rule's credentials in the text as given, then replaces them all at once.
+// Running each rule on the previous one's output would let one rule's match hide another's: in
+// secret="refresh_token" : "v" the secret rule takes the key refresh_token as its value, and the
+// refresh_token rule then finds no key to redact v by.
 func redact(s string) string {
 	lower := asciiLower(s)
-	var b strings.Builder
+	var spans []span
 	for i := range rules {
 		r := &rules[i]
 		if r.need != "" && !strings.Contains(lower, r.need) {
@@ -115,36 +126,66 @@ func redact(s string) string {
 		if r.lower {
 			subject = lower
 		}
-		ms := r.re.FindAllStringSubmatchIndex(subject, -1)
-		if ms == nil {
-			continue
-		}
-		b.Reset()
-		last := 0
-		for _, m := range ms {
-			start, end := m[2], m[3]
-			if start < 0 || end <= start || start < last {
-				continue
-			}
-			if r.wordStart && m[0] > 0 && isWordByte(s[m[0]-1]) {
-				continue
-			}
-			v := lower[start:end]
-			if v == "redacted" || v == "[redacted]" || (r.keep != nil && r.keep(v)) {
-				continue
-			}
-			b.WriteString(s[last:start])
-			b.WriteString(redacted)
-			last = end
-		}
-		if last == 0 {
-			continue
-		}
-		b.WriteString(s[last:])
-		s = b.String()
-		lower = asciiLower(s)
+		spans = r.find(s, lower, subject, spans)
 	}
-	return s
+	if spans == nil {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for i := 0; i < len(spans); {
+		// Overlapping and touching spans become one [REDACTED].
+		start, end := spans[i].start, spans[i].end
+		for i++; i < len(spans) && spans[i].start <= end; i++ {
+			end = max(end, spans[i].end)
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(redacted)
+		last = end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// span is a credential's byte range in the text.
+type span struct{ start, end int }
+
+// find appends the spans of r's credentials in subject (s, or lower for a lowercase rule).
+//
+// Matches may overlap: the next search starts inside the value just found, not after it, because
+// a value can hold the same rule's key with a credential beyond it (secret=client_secret: v takes
+// "client_secret:" as the first value, and v is the second's). Searching again from inside a
+// value re-reads it, so those re-reads are limited to about the text's length in all; past
+// that the search goes on after each match, and Redact stays linear on text made of nothing but
+// keys (a token endpoint's body can be a megabyte).
+func (r *rule) find(s, lower, subject string, spans []span) []span {
+	budget := len(subject) + 1024
+	for pos := 0; pos <= len(subject); {
+		m := r.re.FindStringSubmatchIndex(subject[pos:])
+		if m == nil {
+			break
+		}
+		for j := range m {
+			if m[j] >= 0 {
+				m[j] += pos
+			}
+		}
+		start, end := m[2], m[3]
+		if start >= 0 && end > start && !(r.wordStart && m[0] > 0 && isWordByte(s[m[0]-1])) {
+			if v := lower[start:end]; v != "redacted" && v != "[redacted]" && (r.keep == nil || !r.keep(v)) {
+				spans = append(spans, span{start, end})
+			}
+		}
+		next := m[1]
+		if start > m[0] && budget > 0 {
+			next = start
+			budget -= m[1] - start
+		}
+		pos = max(next, m[0]+1)
+	}
+	return spans
 }
 
 func isWordByte(c byte) bool {

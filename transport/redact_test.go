@@ -57,6 +57,25 @@ func TestRedact(t *testing.T) {
 		{"redacted struct kept", "{ClientID:app Secret:[REDACTED] RefreshToken:[REDACTED]}", "", "{ClientID:app Secret:[REDACTED] RefreshToken:[REDACTED]}"},
 		{"secret ID kept", `{"clientSecretId":"0f1e2d3c"}`, "", `{"clientSecretId":"0f1e2d3c"}`},
 		{"word after password colon kept", "Password: required", "", "Password: required"},
+		{"key as another key's value", `secret="refresh_token" : "rt-s3cr3tVALUE"`, "s3cr3tVALUE", `secret="[REDACTED]" : "[REDACTED]"`},
+		{"a key inside its own rule's value", "secret=client_secret: s3cr3tVALUE", "s3cr3tVALUE", "secret=[REDACTED]"},
+		{"form pair as a key's value", "client_secret: refresh_token=rt-s3cr3tVALUE&x=1", "s3cr3tVALUE", "client_secret: [REDACTED]&x=1"},
+		{"pem pkcs1 key", "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAs3cr3tKEYline1\nAbCdKEYline2==\n-----END RSA PRIVATE KEY-----\nnext",
+			"s3cr3tKEY", "key:\n-----BEGIN RSA PRIVATE KEY-----[REDACTED]-----END RSA PRIVATE KEY-----\nnext"},
+		{"pem pkcs8 key, crlf", "-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANs3cr3tKEY\r\n-----END PRIVATE KEY-----\r\n", "s3cr3tKEY", "-----BEGIN PRIVATE KEY-----[REDACTED]-----END PRIVATE KEY-----"},
+		{"pem key in json", `{"key":"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIs3cr3tKEY\n-----END EC PRIVATE KEY-----\n"}`, "s3cr3tKEY", `"-----BEGIN EC PRIVATE KEY-----[REDACTED]-----END EC PRIVATE KEY-----\n"`},
+		{"pem key quoted by %q", "\"-----BEGIN PRIVATE KEY-----\\nMIIEs3cr3tKEY\\n-----END PRIVATE KEY-----\"", "s3cr3tKEY", "-----BEGIN PRIVATE KEY-----[REDACTED]-----END PRIVATE KEY-----"},
+		{"pem encrypted key with headers", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00FF\n\ns3cr3tKEY\n-----END RSA PRIVATE KEY-----", "s3cr3tKEY", "-----BEGIN RSA PRIVATE KEY-----[REDACTED]-----END RSA PRIVATE KEY-----"},
+		{"pem pkcs8 encrypted key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOs3cr3tKEY\n-----END ENCRYPTED PRIVATE KEY-----", "s3cr3tKEY", "-----BEGIN ENCRYPTED PRIVATE KEY-----[REDACTED]-----END ENCRYPTED PRIVATE KEY-----"},
+		{"pem openssh key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEs3cr3tKEY\n-----END OPENSSH PRIVATE KEY-----", "s3cr3tKEY", "-----BEGIN OPENSSH PRIVATE KEY-----[REDACTED]-----END OPENSSH PRIVATE KEY-----"},
+		{"pem lowercase markers", "-----begin private key-----\ns3cr3tKEY\n-----end private key-----", "s3cr3tKEY", "-----begin private key-----[REDACTED]-----end private key-----"},
+		{"pem key cut short", "reading cert.pem: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANs3cr3tKEY\nMoreKEYbody", "MoreKEYbody", "reading cert.pem: -----BEGIN PRIVATE KEY-----[REDACTED]"},
+		{"pem two keys", "-----BEGIN PRIVATE KEY-----\nfirstKEYs3cr3t\n-----END PRIVATE KEY----- and -----BEGIN RSA PRIVATE KEY-----\nsecondKEYs3cr3t\n-----END RSA PRIVATE KEY-----",
+			"KEYs3cr3t", "-----END PRIVATE KEY----- and -----BEGIN RSA PRIVATE KEY-----[REDACTED]-----END"},
+		{"pem key after a key word", "client_secret=-----BEGIN PRIVATE KEY-----\ns3cr3tKEY\n-----END PRIVATE KEY-----", "s3cr3tKEY", "[REDACTED]"},
+		{"pem certificate kept", "-----BEGIN CERTIFICATE-----\nMIIDazCCAlOgAwIBAgIUCERTbody\n-----END CERTIFICATE-----", "", "-----BEGIN CERTIFICATE-----\nMIIDazCCAlOgAwIBAgIUCERTbody\n-----END CERTIFICATE-----"},
+		{"pem certificate then key", "-----BEGIN CERTIFICATE-----\nMIIDCERTbody\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\ns3cr3tKEY\n-----END PRIVATE KEY-----\n", "s3cr3tKEY", "-----BEGIN CERTIFICATE-----\nMIIDCERTbody\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----[REDACTED]-----END PRIVATE KEY-----"},
+		{"pem public key kept", "-----BEGIN PUBLIC KEY-----\nMIIBIjANPUBbody\n-----END PUBLIC KEY-----", "", "MIIBIjANPUBbody"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,13 +153,7 @@ func FuzzParseRetryAfter(f *testing.F) {
 // FuzzRedact plants a secret in each form Redact must catch, surrounded by arbitrary text,
 // and checks it never survives.
 func FuzzRedact(f *testing.F) {
-	f.Add("error: ", "s3cr3t-value.XYZ", " done", uint8(0))
-	f.Add(`{"a":1,`, "P4ssw0rd_long", `}`, uint8(3))
-	f.Add("Bearer", "abcdefgh", "", uint8(0))
-	f.Add(`\`, "abcdefgh", `\"`, uint8(4))
-	for form := range uint8(22) {
-		f.Add("x", "s3cr3t-VALUE.z", "\n", form)
-	}
+	// New forms go at the end: the corpus in testdata/fuzz names a form by its index.
 	forms := []func(string) string{
 		func(s string) string { return "Bearer " + s },
 		func(s string) string { return "client_secret=" + s },
@@ -164,6 +177,28 @@ func FuzzRedact(f *testing.F) {
 		func(s string) string { return "Cookie: a=b; session=" + s },
 		func(s string) string { return "Set-Cookie: ESTSAUTH=" + s + "; path=/" },
 		func(s string) string { return "map[X-Api-Key:[" + s + "]]" },
+		func(s string) string {
+			return "-----BEGIN RSA PRIVATE KEY-----\n" + s + "\n-----END RSA PRIVATE KEY-----"
+		},
+		func(s string) string {
+			return `"-----BEGIN PRIVATE KEY-----\nMII` + s + `\n-----END PRIVATE KEY-----\n"`
+		},
+		func(s string) string {
+			return "-----BEGIN EC PRIVATE KEY-----\r\n" + s + "\r\n-----END EC PRIVATE KEY-----\r\n"
+		},
+		func(s string) string { return "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + s },
+		func(s string) string {
+			return "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n" + s + "\n-----END PRIVATE KEY-----"
+		},
+	}
+	f.Add("error: ", "s3cr3t-value.XYZ", " done", uint8(0))
+	f.Add(`{"a":1,`, "P4ssw0rd_long", `}`, uint8(3))
+	f.Add("Bearer", "abcdefgh", "", uint8(0))
+	f.Add(`\`, "abcdefgh", `\"`, uint8(4))
+	f.Add("secret=", "MIIEvQIBADAN", "\n", uint8(22))
+	f.Add("-----BEGIN PRIVATE KEY-----\n", "MIIEvQIBADAN", "", uint8(23))
+	for form := range len(forms) {
+		f.Add("x", "s3cr3t-VALUE.z", "\n", uint8(form))
 	}
 	f.Fuzz(func(t *testing.T, prefix, secret, suffix string, form uint8) {
 		if len(secret) < 8 || strings.Contains("[REDACTED]", secret) {

@@ -2,6 +2,8 @@ package transport_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -232,7 +234,7 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 	require.NoError(t, err)
 	creds := srv.RegisterApp(testserver.App{DisplayName: "cert app", Certs: []*x509.Certificate{cert}})
 	cfg := transport.EntraConfig{AuthorityHost: srv.EntraURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
-		Certificates: []*x509.Certificate{cert}, Key: key, Scope: "https://graph.microsoft.com/.default", HTTPClient: srv.HTTPClient()}
+		Certificates: []*x509.Certificate{cert}, Key: tenantsync.NewPrivateKey(key), Scope: "https://graph.microsoft.com/.default", HTTPClient: srv.HTTPClient()}
 
 	cc, err := transport.NewClientCredentials(cfg)
 	require.NoError(t, err)
@@ -250,7 +252,7 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	cfg.Key = other
+	cfg.Key = tenantsync.NewPrivateKey(other)
 	rs, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("not-a-refresh-token"), nil)
 	require.NoError(t, err)
 	_, err = rs.Token(t.Context(), "")
@@ -258,7 +260,15 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 	assert.ErrorIs(t, err, tenantsync.ErrUnauthorized, "a key that does not match the certificate is refused")
 	assert.Contains(t, tenantsync.HintOf(err), "certificate")
 
-	cfg.Key = "not a key"
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	cfg.Key = tenantsync.NewPrivateKey(ecKey)
 	_, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt"), nil)
-	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput, "Entra ID takes only RSA keys")
+	_, err = transport.NewClientCredentials(cfg)
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput, "Entra ID takes only RSA keys")
+
+	cfg.Key = tenantsync.NewPrivateKey((*rsa.PrivateKey)(nil))
+	_, err = transport.NewClientCredentials(cfg)
+	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput, "a nil key is no key")
 }

@@ -11,17 +11,20 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tenantsync/tenantsync"
 )
 
 // config is everything the daemon reads from flags and the environment. Secrets come only from
-// the environment or from files, never from flags, so they stay out of shell history and ps.
+// the environment or from files, never from flags, so they stay out of shell history and ps, and
+// they are read straight into a tenantsync.Secret, so printing or logging a config shows none.
 type config struct {
 	DataDir       string
 	Listen        string
 	Account       string
-	Postgres      string // DSN; empty means the embedded SQLite store
-	KeyFile       string // 32-byte key (raw or base64) sealing stored secrets; created in DataDir when empty
-	Demo          bool   // start the fake services in-process
+	Postgres      tenantsync.Secret // DSN, which may hold the database password; zero means the embedded SQLite store
+	KeyFile       string            // 32-byte key (raw or base64) sealing stored secrets; created in DataDir when empty
+	Demo          bool              // start the fake services in-process
 	DemoTenants   int
 	DemoSeed      int64
 	DemoHugeUsers int
@@ -46,14 +49,14 @@ type cippConfig struct {
 	URL      string
 	TenantID string
 	ClientID string
-	Secret   string
+	Secret   tenantsync.Secret
 }
 
 type partnerConfig struct {
 	TenantID     string
 	ClientID     string
-	Secret       string
-	RefreshToken string
+	Secret       tenantsync.Secret
+	RefreshToken tenantsync.Secret
 }
 
 func (c cippConfig) set() bool    { return c.URL != "" || c.ClientID != "" || c.TenantID != "" }
@@ -169,19 +172,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 }
 
 // secret reads a secret from a file when one is named, else from the environment.
-func secret(getenv func(string) string, env, file string) (string, error) {
+func secret(getenv func(string) string, env, file string) (tenantsync.Secret, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("reading secret file for $%s: %v", env, err)
+			return tenantsync.Secret{}, fmt.Errorf("reading secret file for $%s: %v", env, err)
 		}
 		v := strings.TrimSpace(string(b))
 		if v == "" {
-			return "", fmt.Errorf("secret file %s is empty", file)
+			return tenantsync.Secret{}, fmt.Errorf("secret file %s is empty", file)
 		}
-		return v, nil
+		return tenantsync.NewSecret(v), nil
 	}
-	return strings.TrimSpace(getenv(env)), nil
+	return tenantsync.NewSecret(strings.TrimSpace(getenv(env))), nil
 }
 
 func (c config) validate() error {
@@ -210,19 +213,20 @@ func (c config) validate() error {
 		errs = append(errs, checkURL("-cipp-url", c.CIPP.URL))
 		errs = append(errs, checkUUID("-cipp-tenant-id", c.CIPP.TenantID, "the Directory (tenant) ID on the CIPP-API integration page"))
 		errs = append(errs, checkUUID("-cipp-client-id", c.CIPP.ClientID, "the Application (client) ID of the CIPP API client"))
-		if c.CIPP.Secret == "" {
+		if c.CIPP.Secret.IsZero() {
 			errs = append(errs, errors.New("the CIPP API client's secret is missing: set $TENANTSYNC_CIPP_SECRET or -cipp-secret-file"))
 		}
 	}
 	if c.Partner.set() {
 		errs = append(errs, checkUUID("-partner-tenant-id", c.Partner.TenantID, "your partner tenant's ID"))
 		errs = append(errs, checkUUID("-partner-client-id", c.Partner.ClientID, "the Application (client) ID of the partner app"))
-		if c.Partner.Secret == "" {
+		if c.Partner.Secret.IsZero() {
 			errs = append(errs, errors.New("the partner app's secret is missing: set $TENANTSYNC_PARTNER_SECRET or -partner-secret-file"))
 		}
 	}
-	if c.Postgres != "" {
-		if _, err := url.Parse(c.Postgres); err != nil || !(strings.HasPrefix(c.Postgres, "postgres://") || strings.HasPrefix(c.Postgres, "postgresql://") || strings.Contains(c.Postgres, "host=")) {
+	if dsn := c.Postgres.Reveal(); dsn != "" {
+		// The parse error is not shown: it quotes the DSN, password included.
+		if _, err := url.Parse(dsn); err != nil || !(strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") || strings.Contains(dsn, "host=")) {
 			errs = append(errs, errors.New("the PostgreSQL DSN is malformed: use postgres://user:password@host:5432/db or \"host=... dbname=...\" form"))
 		}
 	}

@@ -183,8 +183,8 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 	if d.creds, err = loadCredentials(filepath.Join(dir, tokenFileName), cfg, out); err != nil {
 		return nil, err
 	}
-	if cfg.Postgres != "" {
-		pg, err := postgres.Open(ctx, cfg.Postgres, keys)
+	if !cfg.Postgres.IsZero() {
+		pg, err := postgres.Open(ctx, cfg.Postgres.Reveal(), keys)
 		if err != nil {
 			return nil, err
 		}
@@ -450,8 +450,9 @@ func (d *daemon) startDemo(ctx context.Context) error {
 	}
 	d.fake = srv
 	cippCreds, partner := srv.CIPPCredentials(), srv.PartnerApp()
-	d.cfg.CIPP = cippConfig{URL: srv.CIPPURL(), TenantID: cippCreds.TenantID, ClientID: cippCreds.ClientID, Secret: cippCreds.Secret}
-	d.cfg.Partner = partnerConfig{TenantID: partner.TenantID, ClientID: partner.ClientID, Secret: partner.Secret, RefreshToken: srv.PartnerRefreshToken()}
+	d.cfg.CIPP = cippConfig{URL: srv.CIPPURL(), TenantID: cippCreds.TenantID, ClientID: cippCreds.ClientID, Secret: tenantsync.NewSecret(cippCreds.Secret)}
+	d.cfg.Partner = partnerConfig{TenantID: partner.TenantID, ClientID: partner.ClientID, Secret: tenantsync.NewSecret(partner.Secret),
+		RefreshToken: tenantsync.NewSecret(srv.PartnerRefreshToken())}
 	fmt.Fprintf(d.out, "demo: fake services started (CIPP %s, Graph %s, Partner Center %s), %d tenants\n",
 		srv.CIPPURL(), srv.GraphURL(), srv.PartnerCenterURL(), len(srv.World.Tenants))
 	n, err := seedDemoPSA(ctx, d.store, d.cfg.Account, srv.World)
@@ -479,7 +480,7 @@ func (d *daemon) connect(ctx context.Context) error {
 		if hc != nil {
 			opts = append(opts, cipp.WithHTTPClient(hc), cipp.WithAuthorityHost(authority))
 		}
-		c, err := cipp.NewClient(cipp.Config{BaseURL: d.cfg.CIPP.URL, TenantID: d.cfg.CIPP.TenantID, ClientID: d.cfg.CIPP.ClientID, Secret: tenantsync.NewSecret(d.cfg.CIPP.Secret)}, opts...)
+		c, err := cipp.NewClient(cipp.Config{BaseURL: d.cfg.CIPP.URL, TenantID: d.cfg.CIPP.TenantID, ClientID: d.cfg.CIPP.ClientID, Secret: d.cfg.CIPP.Secret}, opts...)
 		if err != nil {
 			return err
 		}
@@ -491,7 +492,7 @@ func (d *daemon) connect(ctx context.Context) error {
 	}
 	if d.cfg.Partner.set() {
 		gcfg := graph.Config{
-			PartnerTenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID, ClientSecret: tenantsync.NewSecret(d.cfg.Partner.Secret),
+			PartnerTenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID, ClientSecret: d.cfg.Partner.Secret,
 			HTTPClient: hc, AuthorityHost: authority, Budget: budget, Limits: transport.NewLimits(transport.GraphRules()...),
 		}
 		if d.fake != nil {
@@ -499,7 +500,7 @@ func (d *daemon) connect(ctx context.Context) error {
 			u, _ := url.Parse(gcfg.BaseURL)
 			gcfg.Limits = transport.NewLimits(transport.GraphRules(u.Host)...)
 		}
-		if d.cfg.Partner.RefreshToken != "" {
+		if !d.cfg.Partner.RefreshToken.IsZero() {
 			pc, err := d.partnerCenter(ctx, hc, authority, budget)
 			if err != nil {
 				return err
@@ -525,19 +526,19 @@ func (d *daemon) connect(ctx context.Context) error {
 // rotated refresh token is stored (sealed) at once, as the next redemption needs it.
 func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority string, budget *transport.Budget) (*partnercenter.Client, error) {
 	rotate := func(ctx context.Context, s transport.Secret) error {
-		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, map[string]string{"tenantId": d.cfg.Partner.TenantID}, s.Reveal())
+		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, map[string]string{"tenantId": d.cfg.Partner.TenantID}, s)
 	}
 	rt := d.cfg.Partner.RefreshToken
 	if conn, err := d.store.GetConnection(ctx, d.cfg.Account, "partner-refresh-token"); err == nil && d.fake == nil {
-		rt = conn.Secret.Reveal()
+		rt = conn.Secret
 	}
 	entra := func(scope string) transport.EntraConfig {
 		return transport.EntraConfig{AuthorityHost: authority, TenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID,
-			Secret: tenantsync.NewSecret(d.cfg.Partner.Secret), Scope: scope, HTTPClient: hc, Service: "entra"}
+			Secret: d.cfg.Partner.Secret, Scope: scope, HTTPClient: hc, Service: "entra"}
 	}
 	// One refresh-token chain for both resources: every redemption rotates the token, so two
 	// independent sources would each keep a token the other has already replaced.
-	pcTokens, err := transport.NewRefreshTokenSource(entra("https://api.partnercenter.microsoft.com/user_impersonation"), tenantsync.NewSecret(rt), rotate)
+	pcTokens, err := transport.NewRefreshTokenSource(entra("https://api.partnercenter.microsoft.com/user_impersonation"), rt, rotate)
 	if err != nil {
 		return nil, err
 	}
@@ -552,12 +553,12 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 	return partnercenter.NewClient(pcfg, partnercenter.WithOnAttempt(d.onAttempt))
 }
 
-func (d *daemon) saveConnection(ctx context.Context, name string, kind store.ConnectionKind, settings map[string]string, secret string) error {
+func (d *daemon) saveConnection(ctx context.Context, name string, kind store.ConnectionKind, settings map[string]string, secret tenantsync.Secret) error {
 	cfg, err := json.Marshal(settings)
 	if err != nil {
 		return err
 	}
-	return d.store.PutConnection(ctx, d.cfg.Account, store.Connection{Name: name, Kind: kind, Config: cfg, Secret: store.NewSecret(secret)})
+	return d.store.PutConnection(ctx, d.cfg.Account, store.Connection{Name: name, Kind: kind, Config: cfg, Secret: secret})
 }
 
 // prepareDataDir creates the data directory (mode 0700) or checks that an existing one is

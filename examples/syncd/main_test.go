@@ -350,7 +350,7 @@ func TestConfigErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(secretFile, []byte("s3cret\n"), 0o600))
 	c, err = parseConfig([]string{"-cipp-url", "https://cipp.example.net", "-cipp-tenant-id", "6b9a2d1e-0000-4000-8000-000000000001", "-cipp-client-id", "6b9a2d1e-0000-4000-8000-000000000002", "-cipp-secret-file", secretFile}, env(nil), io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, "s3cret", c.CIPP.Secret)
+	assert.Equal(t, "s3cret", c.CIPP.Secret.Reveal())
 	assert.False(t, c.Demo, "a configured service turns the demo off")
 }
 

@@ -1,23 +1,31 @@
 // Package leaktest proves that no configuration or client of tenantsync renders a credential:
 // every exported config and client type of transport, cipp, graph and partnercenter, and
-// store.Connection, is built with known secrets, made to fetch tokens from the fake services (so
-// its caches hold an access token and its refresh-token chain a rotated token), then rendered
-// every way a program might log or print it.
+// store.Connection, is built with known secrets, and those that take one with a certificate and
+// its private key, made to fetch tokens from the fake services (so its caches hold an access
+// token and its refresh-token chain a rotated token), then rendered every way a program might log
+// or print it.
 package leaktest
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,11 +53,12 @@ const (
 type tokenRecorder struct {
 	next http.RoundTripper
 
-	mu      sync.Mutex
-	issued  int // token responses: identical claims issued in one second give equal tokens
-	access  map[string]bool
-	refresh map[string]bool
-	sent    map[string]bool
+	mu         sync.Mutex
+	issued     int // token responses: identical claims issued in one second give equal tokens
+	assertions int // token requests authenticated by a certificate's client assertion
+	access     map[string]bool
+	refresh    map[string]bool
+	sent       map[string]bool
 }
 
 func (r *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -66,6 +75,11 @@ func (r *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		if form, err := parseForm(body); err == nil {
 			for _, k := range []string{"client_secret", "refresh_token", "client_assertion"} {
 				r.keep(r.sent, form.Get(k))
+			}
+			if form.Get("client_assertion") != "" {
+				r.mu.Lock()
+				r.assertions++
+				r.mu.Unlock()
 			}
 		}
 	}
@@ -102,6 +116,12 @@ func (r *tokenRecorder) keep(set map[string]bool, v string) {
 	set[v] = true
 }
 
+func (r *tokenRecorder) assertionCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.assertions
+}
+
 func (r *tokenRecorder) all() (issued int, access, refresh, sent []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -126,6 +146,43 @@ func parseForm(body []byte) (interface{ Get(string) string }, error) {
 		return nil, err
 	}
 	return req.PostForm, nil
+}
+
+// newCertificate returns an RSA key and a self-signed certificate for it, as an MSP would upload
+// to the partner app's registration.
+func newCertificate(t *testing.T) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tenantsync leaktest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return key, cert
+}
+
+// keyMaterial is every spelling of the key's private parts a printer could produce: the private
+// exponent, the primes and the CRT values in decimal (fmt and encoding/json of a big.Int), hex
+// (%x) and base64 (of their bytes, and of the key's DER as PEM carries it). They are compared
+// case-insensitively, which covers %X.
+func keyMaterial(t *testing.T, k *rsa.PrivateKey) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for name, n := range map[string]*big.Int{"D": k.D, "P": k.Primes[0], "Q": k.Primes[1],
+		"Dp": k.Precomputed.Dp, "Dq": k.Precomputed.Dq, "Qinv": k.Precomputed.Qinv} {
+		require.NotNil(t, n, name)
+		out["key "+name+" decimal"] = n.String()
+		out["key "+name+" hex"] = n.Text(16)
+		out["key "+name+" base64"] = base64.StdEncoding.EncodeToString(n.Bytes())[:40]
+		out["key "+name+" base64url"] = base64.RawURLEncoding.EncodeToString(n.Bytes())[:40]
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	require.NoError(t, err)
+	b64 := base64.StdEncoding.EncodeToString(der)
+	out["key PKCS #8 base64"] = b64[len(b64)/2 : len(b64)/2+48] // its start is the same in every key
+	return out
 }
 
 // subject is one value to render, by a name for failure messages.
@@ -176,6 +233,15 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 	cippCreds, app := srv.CIPPCredentials(), srv.PartnerApp()
 	firstRefresh := srv.PartnerRefreshToken()
 
+	// The partner app gets a certificate too, as an MSP uploads one next to the secret, so the
+	// same app and refresh token authenticate both ways.
+	rsaKey, cert := newCertificate(t)
+	partnerReg := srv.App(app.ClientID)
+	require.NotNil(t, partnerReg)
+	partnerReg.Certs = []*x509.Certificate{cert}
+	srv.RegisterApp(*partnerReg)
+	key, certs := tenantsync.NewPrivateKey(rsaKey), []*x509.Certificate{cert}
+
 	var rotatedMu sync.Mutex
 	var rotated []string
 	onRotate := func(_ context.Context, s tenantsync.Secret) error {
@@ -203,6 +269,23 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 	require.NoError(t, err)
 	_, err = rsGraph.Token(ctx, "")
 	require.NoError(t, err)
+	// The same two token sources, authenticated by the certificate: MSAL's assertion and the
+	// refresh-token source's own.
+	entraCertCfg := entra(graphScope)
+	entraCertCfg.Secret, entraCertCfg.Certificates, entraCertCfg.Key = tenantsync.Secret{}, certs, key
+	// As a program holds it before NewClientCredentials fills in an HTTP client, which
+	// encoding/json cannot encode (so a config with one renders only as an error there).
+	entraCertPlain := entraCertCfg
+	entraCertPlain.HTTPClient = nil
+	ccCert, err := transport.NewClientCredentials(entraCertCfg)
+	require.NoError(t, err)
+	_, err = ccCert.Token(ctx, customer)
+	require.NoError(t, err)
+	rsCert, err := transport.NewRefreshTokenSource(entraCertCfg, tenantsync.NewSecret(firstRefresh), onRotate)
+	require.NoError(t, err)
+	_, err = rsCert.Token(ctx, "")
+	require.NoError(t, err)
+
 	budget, limits := transport.NewBudget(0), transport.NewLimits(transport.GraphRules()...)
 	trCfg := transport.Config{Service: "graph", BaseURL: srv.GraphURL(), HTTPClient: hc, Tokens: cc, Budget: budget, Limits: limits}
 	tc, err := transport.New(trCfg)
@@ -235,6 +318,19 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 	_, err = gUser.Organization(ctx, customer)
 	require.NoError(t, err)
 
+	graphCertCfg := graphCfg
+	graphCertCfg.ClientSecret, graphCertCfg.Certificates, graphCertCfg.PrivateKey = tenantsync.Secret{}, certs, key
+	gCert, err := graph.NewClient(graphCertCfg)
+	require.NoError(t, err)
+	_, err = gCert.Organization(ctx, customer)
+	require.NoError(t, err)
+	graphCertUserCfg := graphUserCfg
+	graphCertUserCfg.ClientSecret, graphCertUserCfg.Certificates, graphCertUserCfg.PrivateKey = tenantsync.Secret{}, certs, key
+	gCertUser, err := graph.NewClient(graphCertUserCfg)
+	require.NoError(t, err)
+	_, err = gCertUser.Organization(ctx, customer)
+	require.NoError(t, err)
+
 	// partnercenter, on the partner admin's refresh token: Partner Center and Graph tokens.
 	pcCfg := partnercenter.Config{PartnerTenantID: app.TenantID, ClientID: app.ClientID, ClientSecret: tenantsync.NewSecret(app.Secret),
 		RefreshToken: tenantsync.NewSecret(firstRefresh), OnRefreshTokenRotated: onRotate, AuthorityHost: srv.EntraURL(),
@@ -244,6 +340,14 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 	_, err = pc.AllCustomers(ctx)
 	require.NoError(t, err)
 	_, err = pc.AllRelationships(ctx)
+	require.NoError(t, err)
+	pcCertCfg := pcCfg
+	pcCertCfg.ClientSecret, pcCertCfg.Certificates, pcCertCfg.PrivateKey = tenantsync.Secret{}, certs, key
+	pcCert, err := partnercenter.NewClient(pcCertCfg)
+	require.NoError(t, err)
+	_, err = pcCert.AllCustomers(ctx)
+	require.NoError(t, err)
+	_, err = pcCert.AllRelationships(ctx)
 	require.NoError(t, err)
 
 	conn := store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Config: []byte(`{"clientId":"x"}`),
@@ -258,12 +362,21 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 		{"*graph.Client (partner user)", gUser}, {"*graph.Source", graph.NewSource(gUser)}, {"*graph.Writer", graph.NewWriter(gUser)},
 		{"partnercenter.Config", &pcCfg}, {"*partnercenter.Client", pc}, {"*partnercenter.Discovery", pc.Discovery()},
 		{"store.Connection", &conn},
+		{"transport.EntraConfig (certificate)", &entraCertCfg}, {"transport.EntraConfig (certificate, no HTTP client)", &entraCertPlain}, {"*transport.ClientCredentials (certificate)", ccCert},
+		{"*transport.RefreshTokenSource (certificate)", rsCert},
+		{"graph.Config (certificate)", &graphCertCfg}, {"graph.Config (certificate, partner user)", &graphCertUserCfg},
+		{"*graph.Client (certificate)", gCert}, {"*graph.Client (certificate, partner user)", gCertUser},
+		{"partnercenter.Config (certificate)", &pcCertCfg}, {"*partnercenter.Client (certificate)", pcCert},
+		{"tenantsync.PrivateKey", &key},
 	})
 
 	issued, access, refresh, sent := rec.all()
 	// The recorder must have seen what the clients hold, or the test proves nothing: an access
 	// token per token request, and rotated refresh tokens from the three chains.
-	require.GreaterOrEqual(t, issued, 7, "token responses: transport x3, cipp, graph x2, partnercenter x2")
+	require.GreaterOrEqual(t, issued, 14, "token responses: transport x5, cipp, graph x4, partnercenter x4")
+	// MSAL's and the refresh-token source's assertions, each from transport, graph and
+	// partnercenter: the fake accepted the certificate every way it is used.
+	require.GreaterOrEqual(t, rec.assertionCount(), 5, "token requests signed with the certificate's key")
 	require.NotEmpty(t, access)
 	require.GreaterOrEqual(t, len(refresh), 3, "refresh tokens rotated")
 	rotatedMu.Lock()
@@ -285,6 +398,11 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 		secrets[fmt.Sprintf("sent credential %d", i)] = v
 	}
 
+	material := keyMaterial(t, rsaKey)
+	// The needles find a bare key, or the check below proves nothing.
+	require.Contains(t, renderings(rsaKey)["encoding/json"], material["key D decimal"])
+	require.Contains(t, renderings(rsaKey)["fmt %x"], material["key D hex"])
+
 	for _, s := range subjects {
 		for how, out := range renderings(s.v) {
 			lower := strings.ToLower(out)
@@ -293,7 +411,13 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 					t.Errorf("%s rendered with %s shows the %s", s.name, how, what)
 				}
 			}
+			for what, needle := range material {
+				if strings.Contains(lower, strings.ToLower(needle)) {
+					t.Errorf("%s rendered with %s shows the certificate's %s", s.name, how, what)
+				}
+			}
 		}
 	}
 	assert.Contains(t, fmt.Sprintf("%+v", cippCfg), tenantsync.Redacted, "a configured secret shows as redacted, not as nothing")
+	assert.Contains(t, fmt.Sprintf("%+v", graphCertCfg), "PrivateKey:"+tenantsync.Redacted, "a configured key shows as redacted, not as nothing")
 }

@@ -415,6 +415,13 @@ func cloneState(s store.SyncState) store.SyncState {
 	s.KindErrors = maps.Clone(s.KindErrors)
 	s.Counts = maps.Clone(s.Counts)
 	s.Progress = maps.Clone(s.Progress)
+	if s.Recent != nil {
+		recent := make(map[tenantsync.Kind][]store.RecentLoss, len(s.Recent))
+		for k, r := range s.Recent {
+			recent[k] = slices.Clone(r)
+		}
+		s.Recent = recent
+	}
 	if s.Holds != nil {
 		holds := make(map[tenantsync.Kind]store.DeletionHold, len(s.Holds))
 		for k, h := range s.Holds {

@@ -993,9 +993,12 @@ func testSyncStateHolds(t *testing.T, h *harness) {
 		Hint: "check the users in the admin centre, then release the hold",
 	}
 	devices := store.DeletionHold{Kind: tenantsync.KindDevices, Source: "graph", Mode: tenantsync.Changes,
-		IDs: []string{"d1"}, Removals: 1, Of: 1, Since: t0, LastSeen: t0}
+		IDs: []string{"d1"}, Removals: 1, Of: 1, Disabled: 2, Recent: 7, Since: t0, LastSeen: t0}
+	// The rolling window's tally is what lets the guard see a removal spread over several syncs.
+	recent := []store.RecentLoss{{From: since, To: since.Add(time.Minute), Removed: 4, Disabled: 5}, {From: t0, To: t0, Removed: 1, Approved: 30}}
 	st := store.SyncState{TenantID: "tA", LastStart: t0,
-		Holds: map[tenantsync.Kind]store.DeletionHold{tenantsync.KindUsers: users, tenantsync.KindDevices: devices}}
+		Holds:  map[tenantsync.Kind]store.DeletionHold{tenantsync.KindUsers: users, tenantsync.KindDevices: devices},
+		Recent: map[tenantsync.Kind][]store.RecentLoss{tenantsync.KindUsers: recent}}
 	require.NoError(t, s.PutSyncState(ctx, h.acct, st))
 
 	check := func(got store.SyncState) {
@@ -1019,6 +1022,16 @@ func testSyncStateHolds(t *testing.T, h *harness) {
 		assert.Equal(t, []string{"d1"}, gd.IDs)
 		assert.False(t, gd.Released)
 		assert.True(t, gd.ReleasedAt.IsZero())
+		assert.Equal(t, 2, gd.Disabled)
+		assert.Equal(t, 7, gd.Recent)
+		require.Len(t, got.Recent[tenantsync.KindUsers], 2)
+		gr := got.Recent[tenantsync.KindUsers][0]
+		assert.True(t, gr.From.Equal(store.Time(since)), "from %v, want %v", gr.From, since)
+		assert.True(t, gr.To.Equal(store.Time(since.Add(time.Minute))))
+		assert.Equal(t, 4, gr.Removed)
+		assert.Equal(t, 5, gr.Disabled)
+		assert.Equal(t, 1, got.Recent[tenantsync.KindUsers][1].Removed)
+		assert.Equal(t, 30, got.Recent[tenantsync.KindUsers][1].Approved)
 	}
 	got, err := s.GetSyncState(ctx, h.acct, "tA")
 	require.NoError(t, err)
@@ -1030,7 +1043,9 @@ func testSyncStateHolds(t *testing.T, h *harness) {
 
 	// Neither the caller's value nor a returned one is the stored hold.
 	users.IDs[0] = "changed-by-caller"
+	recent[0].Removed = 99
 	got.Holds[tenantsync.KindUsers].IDs[1] = "changed-by-reader"
+	got.Recent[tenantsync.KindUsers][1].Removed = 99
 	delete(got.Holds, tenantsync.KindDevices)
 	again, err := s.GetSyncState(ctx, h.acct, "tA")
 	require.NoError(t, err)
@@ -1041,6 +1056,7 @@ func testSyncStateHolds(t *testing.T, h *harness) {
 	got, err = s.GetSyncState(ctx, h.acct, "tA")
 	require.NoError(t, err)
 	assert.Empty(t, got.Holds)
+	assert.Empty(t, got.Recent)
 }
 
 func testClientsAndContacts(t *testing.T, h *harness) {

@@ -137,6 +137,17 @@ func NormalizeState(s store.SyncState) store.SyncState {
 		}
 		s.KindErrors = ke
 	}
+	if len(s.Recent) > 0 {
+		recent := make(map[tenantsync.Kind][]store.RecentLoss, len(s.Recent))
+		for k, r := range s.Recent {
+			r = slices.Clone(r)
+			for i := range r {
+				r[i].From, r[i].To = store.Time(r[i].From), store.Time(r[i].To)
+			}
+			recent[k] = r
+		}
+		s.Recent = recent
+	}
 	if len(s.Holds) > 0 {
 		holds := make(map[tenantsync.Kind]store.DeletionHold, len(s.Holds))
 		for k, h := range s.Holds {
