@@ -526,7 +526,7 @@ func (s *soak) verifyPSA(ctx context.Context) psaFigures {
 			if p.reused[tenantID][f.ObjectID] != "" && f.Kind == tenantsync.KindName(tenantsync.ErrConflict) {
 				fig.reusedRefused++
 			}
-			if p.takenOver[tenantID][f.ObjectID] && f.Op == store.ContactUpdate && f.Kind == tenantsync.KindName(tenantsync.ErrConflict) {
+			if enabled, exists := s.truthUser(tenantID, f.ObjectID); exists && enabled && p.takenOver[tenantID][f.ObjectID] && f.Op == store.ContactUpdate && f.Kind == tenantsync.KindName(tenantsync.ErrConflict) {
 				fig.takenOverRefused++
 			}
 		}
@@ -563,11 +563,17 @@ func (s *soak) psaSummary(fig psaFigures) {
 	for _, us := range s.psa.reused {
 		reused += len(us)
 	}
+	// The users given another contact's address who are still there and enabled at the end
+	// (a later change may have removed or disabled one).
 	takenOver := 0
-	for _, us := range s.psa.takenOver {
-		takenOver += len(us)
+	for tenantID, us := range s.psa.takenOver {
+		for id := range us {
+			if enabled, exists := s.truthUser(tenantID, id); exists && enabled {
+				takenOver++
+			}
+		}
 	}
-	fmt.Fprintf(s.out, "psa at the end: %d of %d poison users reported with the PSA's reason; duplicate-email rule: %d of %d newcomers with a leaver's address and %d of %d users given a hand-entered contact's address reported refused; newcomers with a leaver's address (present at the end): %v; other users left for a person: %v; %d created contacts unlinked and reported %v\n",
+	fmt.Fprintf(s.out, "psa at the end: %d of %d poison users reported with the PSA's reason; duplicate-email rule: %d of %d newcomers with a leaver's address and %d of %d users (present and enabled) given a hand-entered contact's address reported refused; newcomers with a leaver's address (present at the end): %v; other users left for a person: %v; %d created contacts unlinked and reported %v\n",
 		fig.poisonReported, s.psa.poisonCount(), fig.reusedRefused, reused, fig.takenOverRefused, takenOver, fig.reusedOutcome, fig.needPerson, len(fig.excused), fig.excused)
 }
 
