@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ func TestPSAScenariosWithThePublicFake(t *testing.T) {
 		{"HourlyQuotaSpreadsTheInitialSync", publicFakeHourlyQuota},
 		{"LostResponseMakesNoDuplicate", publicFakeLostResponse},
 		{"RefusedRecordDuringAnOutage", publicFakeRefusedRecordAndOutage},
+		{"LostCreateThenUserRemovedIdentityStored", publicFakeLostCreateThenRemoved(tenantsynctest.IdentityStored)},
+		{"LostCreateThenUserRemovedIdentityIgnored", publicFakeLostCreateThenRemoved(tenantsynctest.IdentityIgnored)},
 	}
 	for _, sc := range engineStores() {
 		t.Run(sc.name, func(t *testing.T) {
@@ -134,4 +137,46 @@ func publicFakeRefusedRecordAndOutage(t *testing.T, h *harness, psa *tenantsynct
 	assert.Equal(t, "invalid_input", failures[0].Kind)
 	assert.Contains(t, failures[0].Message, "cannot be longer than 50 characters", "the PSA's own message")
 	assert.Zero(t, h.status("t1").ContactsPending)
+}
+
+// The PSA carries out a user's create and the answer is lost; the user is removed from the
+// tenant before the next sync. The contact the PSA made is that user's: the next sync links it
+// and deactivates it, as it does a linked contact of a removed user, rather than leave an
+// active contact nobody links for a user who no longer exists. Whether or not the PSA keeps
+// the identity (found by the identity, or by the create intent).
+func publicFakeLostCreateThenRemoved(identity tenantsynctest.Identity) func(t *testing.T, h *harness, psa *tenantsynctest.Contacts) {
+	return func(t *testing.T, h *harness, psa *tenantsynctest.Contacts) {
+		psa.SetIdentity(identity)
+		ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 4)
+		gone := ft.Users[2]
+		require.NoError(t, psa.Inject(tenantsynctest.Fault{Effect: tenantsynctest.LostResponse{}, Ops: []tenantsynctest.Op{tenantsynctest.OpCreateContact},
+			Match: func(c tenantsync.Contact) bool { return c.ObjectID == gone.ObjectID }, Times: 1}))
+		h.src.AddTenant(ft)
+		h.discoverAndLink("t1", "client-1")
+		require.True(t, slices.ContainsFunc(psa.All(), func(c tenantsync.Contact) bool { return c.ObjectID == gone.ObjectID }),
+			"the contact whose answer was lost exists")
+		require.NotContains(t, h.links("t1"), gone.ObjectID)
+
+		h.src.RemoveUser("t1", gone.ObjectID)
+		h.clock.Advance(DefaultPSAMaxBackoff)
+		rep := h.syncNow("t1")
+		require.NoError(t, rep.Err)
+		assert.Len(t, psa.All(), 4, "one contact per user: the pending user's is made, the lost one is not made again")
+		links := h.links("t1")
+		require.Contains(t, links, gone.ObjectID, "the contact the lost create made is linked to its user")
+		l := links[gone.ObjectID]
+		assert.True(t, l.Deactivated)
+		c, ok := psa.Get(l.ContactID)
+		require.True(t, ok)
+		assert.False(t, c.Active, "the removed user's contact is deactivated")
+		assert.Equal(t, gone.ObjectID, c.ObjectID, "it is the contact made for the removed user")
+		for _, other := range psa.All() {
+			if other.ID != c.ID {
+				assert.True(t, other.Active, "contact %s of a present user stays active", other.ID)
+			}
+		}
+		assert.Equal(t, 1, rep.Contacts.Deactivated)
+		assert.Empty(t, h.state("t1").CreateIntents)
+		assert.Empty(t, h.status("t1").ContactFailures)
+	}
 }

@@ -265,18 +265,37 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	}
 
 	// Users gone from a complete listing or removed by a delta: their linked contacts are
-	// deactivated, never deleted, and the link is kept so a returning user is recognised.
+	// deactivated, never deleted, and the link is kept so a returning user is recognised. So
+	// are the contacts the engine created for users who left before the link was committed
+	// (the create's answer was lost, or its sync stopped first): found by the identity they
+	// carry, they are linked, deactivated.
+	orphans := r.orphans(present, own)
 	gone := slices.Sorted(maps.Keys(own))
-	if !full {
+	if full {
+		for _, o := range orphans {
+			gone = append(gone, o.objectID)
+		}
+		slices.Sort(gone)
+	} else {
 		gone = slices.Sorted(slices.Values(ur.Removed))
 	}
 	for _, id := range r.failedLast(gone) {
 		if err := ctx.Err(); err != nil {
 			return nil, context.Cause(ctx)
 		}
-		l, ok := own[id]
-		if !ok || present[id] {
+		if present[id] {
 			continue
+		}
+		l, ok := own[id]
+		if !ok {
+			o, orphan := orphans[strings.ToLower(id)]
+			if !orphan {
+				continue
+			}
+			r.taken[o.contactID] = true
+			l = store.ContactLink{TenantID: r.rec.ID, ObjectID: id, ClientID: r.rec.ClientID, ContactID: o.contactID, LinkedAt: r.now}
+			r.out.report.Linked++
+			r.event(EventContactLinked, id, o.contactID, string(match.ViaContactField))
 		}
 		r.look(id)
 		c, ok := r.byContact[l.ContactID]
@@ -328,6 +347,48 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		return nil, err
 	}
 	return r.finish(full, own), nil
+}
+
+// orphan is a contact carrying the identity of a user the tenant no longer has, with no link.
+type orphan struct{ objectID, contactID string }
+
+// orphans returns, by lower-cased object ID, the client's contacts whose own identity fields
+// name a user of this tenant that is neither among present nor linked (own), and that no other
+// user holds, and the contacts an unfinished create of such a user made (by its intent):
+// contacts the engine created for a user who left before the link was committed.
+func (r *reconcileRun) orphans(present map[string]bool, own map[string]store.ContactLink) map[string]orphan {
+	skip := map[string]bool{}
+	for id := range present {
+		skip[strings.ToLower(id)] = true
+	}
+	for id := range own {
+		skip[strings.ToLower(id)] = true
+	}
+	out := map[string]orphan{}
+	for _, c := range r.contacts {
+		if c.ObjectID == "" || !strings.EqualFold(c.TenantID, r.rec.ID) || skip[strings.ToLower(c.ObjectID)] {
+			continue
+		}
+		if who, ok := r.ix.LinkedUser(c.ID); !ok || !strings.EqualFold(who.TenantID, c.TenantID) || !strings.EqualFold(who.ObjectID, c.ObjectID) {
+			continue
+		}
+		if o, seen := out[strings.ToLower(c.ObjectID)]; seen && o.contactID < c.ID {
+			continue
+		}
+		out[strings.ToLower(c.ObjectID)] = orphan{objectID: c.ObjectID, contactID: c.ID}
+	}
+	// A PSA that keeps no identity: the create intent recorded before the call finds the
+	// contact, as it does for a user still present.
+	for _, id := range slices.Sorted(maps.Keys(r.prior)) {
+		k := strings.ToLower(id)
+		if _, found := out[k]; found || skip[k] {
+			continue
+		}
+		if cands := r.madeBy(r.prior[id]); len(cands) == 1 {
+			out[k] = orphan{objectID: id, contactID: cands[0]}
+		}
+	}
+	return out
 }
 
 // withRetyped adds to a delta's users the mirrored users among retyped that the delta neither

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	stdsync "sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
 	"github.com/tenantsync/tenantsync/transport"
@@ -29,6 +31,10 @@ type engineInput struct {
 	Endpoints endpoints
 	Dir       string
 	Offset    time.Duration // the engine clock's lead, so every tenant is due and past its cooldown
+	// PSAKill, when set, makes the engine kill itself right after the PSAKillAfter-th PSA call
+	// of this kind succeeded (psaKillModes), before its tenant's sync commits.
+	PSAKill      string
+	PSAKillAfter int
 }
 
 const crashInstance = "crash-daemon"
@@ -38,7 +44,9 @@ func openCrashStore(ctx context.Context, dir string, clock *offsetClock) (*sqlit
 	return sqlite.Open(ctx, filepath.Join(dir, "tenantsync.db"), benchKeys(), sqlite.WithClock(clock.Now))
 }
 
-func crashEngine(st *sqlite.Store, e endpoints, clock *offsetClock) (*sync.Engine, error) {
+// crashEngine builds the engine of a crash run on the store; contacts nil means the store's own
+// directory.
+func crashEngine(st *sqlite.Store, e endpoints, clock *offsetClock, contacts tenantsync.Contacts) (*sync.Engine, error) {
 	hc, err := e.httpClient()
 	if err != nil {
 		return nil, err
@@ -48,7 +56,7 @@ func crashEngine(st *sqlite.Store, e endpoints, clock *offsetClock) (*sync.Engin
 		return nil, err
 	}
 	return sync.New(sync.Config{Store: st, Account: account, Sources: []tenantsync.Source{graph.NewSource(cl.graph)},
-		Clock: clock, AutoCreate: true, InstanceID: crashInstance,
+		Contacts: contacts, Clock: clock, AutoCreate: true, InstanceID: crashInstance,
 		Limits: sync.Limits{Concurrency: 4, LeaseTTL: 3 * time.Second}})
 }
 
@@ -67,7 +75,15 @@ func childEngine(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
-	eng, err := crashEngine(st, in.Endpoints, clock)
+	// The PSA is the store's directory, in the same SQLite file: what it carried out before a
+	// kill is there after it. Its clients are the store's client list.
+	var contacts tenantsync.Contacts
+	if in.PSAKill != "" {
+		dir := store.ContactsFor(st, account)
+		lookup, _ := dir.(tenantsync.ClientLookup)
+		contacts = &killingContacts{Contacts: dir, lookup: lookup, mode: in.PSAKill, after: max(in.PSAKillAfter, 1)}
+	}
+	eng, err := crashEngine(st, in.Endpoints, clock, contacts)
 	if err != nil {
 		return err
 	}
@@ -78,7 +94,10 @@ func childEngine(ctx context.Context) error {
 	fmt.Println("syncing")
 	var reqs []sync.LinkRequest
 	for i, id := range in.Endpoints.Tenants {
-		reqs = append(reqs, sync.LinkRequest{TenantID: id, ClientID: fmt.Sprintf("client-%03d", i)})
+		if err := st.PutClient(ctx, account, tenantsync.Client{ID: clientID(i), Name: "Client " + strconv.Itoa(i)}); err != nil {
+			return err
+		}
+		reqs = append(reqs, sync.LinkRequest{TenantID: id, ClientID: clientID(i)})
 	}
 	for _, r := range eng.LinkMany(ctx, "crash", reqs) {
 		if r.Err != nil && !errors.Is(r.Err, tenantsync.ErrAlreadyLinked) {
@@ -123,67 +142,117 @@ func runCrash(ctx context.Context, out io.Writer, o options) error {
 	defer os.RemoveAll(dir)
 	e := endpointsOf(srv, tenantIDs(w))
 	rng := rand.New(rand.NewPCG(uint64(o.seed), 31))
-	fmt.Fprintf(out, "crash recovery: %s, SQLite, the engine process killed with SIGKILL at random points during sync (uniform over a sync's length), %d times in a row\n", p, o.crashKills)
+	fmt.Fprintf(out, "crash recovery: %s, SQLite, the engine process killed with SIGKILL at random points during sync (uniform over a sync's length), %d times, and by itself right after a PSA call and before its commit, %d times, in a row\n",
+		p, o.crashKills, o.crashPSAKills)
+
+	// The kills, in a random order: "" for a kill at a random moment, or a PSA call to die after.
+	var schedule []string
+	for range o.crashKills {
+		schedule = append(schedule, "")
+	}
+	for i := range o.crashPSAKills {
+		schedule = append(schedule, psaKillModes()[i%len(psaKillModes())])
+	}
+	rng.Shuffle(len(schedule), func(i, j int) { schedule[i], schedule[j] = schedule[j], schedule[i] })
 
 	var offset time.Duration
-	kills, late, checks := 0, 0, 0
+	kills, late, checks, psaMissed := 0, 0, 0, 0
+	psaKills := map[string]int{}
 	var killAt []string
 	// Kills fall uniformly within the time a sync takes; a run that ends before its kill
 	// teaches the harness how long a sync lasts now.
 	span := 2500 * time.Millisecond
-	for kills < o.crashKills {
+	for runs := 0; len(schedule) > 0; runs++ {
+		if runs > 4*(o.crashKills+o.crashPSAKills) {
+			return fmt.Errorf("%d runs ended before their kill: the kills left (%q) never came", late+psaMissed, schedule)
+		}
+		mode := schedule[0]
 		offset += 2 * time.Hour
 		changeSome(w, rng)
-		delay := time.Duration(rng.Int64N(int64(span)))
-		finished, took, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, delay)
-		if err != nil {
-			return fmt.Errorf("run %d: %w", kills+late+1, err)
-		}
-		if finished {
-			span = max(10*time.Millisecond, took*9/10)
-			late++ // the sync ended before the kill: not a kill during sync
+		addNewcomers(w, rng)
+		in := engineInput{Endpoints: e, Dir: dir, Offset: offset}
+		var delay time.Duration
+		if mode == "" {
+			delay = time.Duration(rng.Int64N(int64(span)))
 		} else {
+			in.PSAKill, in.PSAKillAfter = mode, 1+rng.IntN(3)
+		}
+		res, err := runEngineChild(ctx, in, delay)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", runs+1, err)
+		}
+		switch {
+		case res.finished && mode == "":
+			span = max(10*time.Millisecond, res.took*9/10)
+			late++ // the sync ended before the kill: not a kill during sync
+		case res.finished:
+			psaMissed++ // the run made fewer such PSA calls: it tries again
+		case mode == "":
 			kills++
 			killAt = append(killAt, ms(delay))
+			schedule = schedule[1:]
+		default:
+			if res.psa == nil {
+				return fmt.Errorf("run %d: the engine died without reporting its PSA call", runs+1)
+			}
+			kills++
+			psaKills[mode]++
+			killAt = append(killAt, "after "+mode)
+			schedule = schedule[1:]
 		}
 		// After each kill: the store opens (migrations), verifies, agrees with itself, and a sync
-		// on it completes.
-		n, err := checkStore(ctx, dir, e, offset+time.Hour, rng)
+		// on it completes; after a PSA-call kill, of the tenant whose call it was, whose
+		// contacts must then be linked, once each.
+		var n int
+		if res.psa != nil {
+			n, err = checkPSAKill(ctx, dir, e, w, offset+time.Hour, *res.psa)
+		} else {
+			n, err = checkStore(ctx, dir, e, offset+time.Hour, e.Tenants[rng.IntN(len(e.Tenants))])
+		}
 		checks += n
 		if err != nil {
-			return fmt.Errorf("after kill %d (at %s): %w", kills, ms(delay), err)
+			return fmt.Errorf("after kill %d (%s): %w", kills, killAt[len(killAt)-1], err)
 		}
 	}
 	// The restart after the last kill runs to the end and reaches the truth.
 	offset += 2 * time.Hour
-	finished, _, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, 0)
+	res, err := runEngineChild(ctx, engineInput{Endpoints: e, Dir: dir, Offset: offset}, 0)
 	if err != nil {
 		return err
 	}
-	if !finished {
+	if !res.finished {
 		return errors.New("the final run did not finish")
 	}
-	n, err := checkTruth(ctx, dir, w, offset)
+	n, fig, err := checkTruth(ctx, dir, w, offset)
 	checks += n
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "crash recovery PASS: %d SIGKILLs during sync in a row (at %s after the sync started), %d runs ended before their kill, every restart opened the store, verified the audit chain, found cursors and mirrors agreeing and completed a sync; final run converged to the truth (mirrors and contacts); %d checks, %s\n",
-		kills, strings.Join(killAt, ", "), late, checks, secs(time.Since(started)))
+	fmt.Fprintf(out, "crash recovery PASS: %d SIGKILLs during sync in a row (%s), %d of them right after a PSA call and before the commit (%d after a create, %d after a create of a contact without email, %d after a set-active), %d runs ended before their kill, every restart opened the store, verified the audit chain, found cursors and mirrors agreeing and completed a sync, and after each PSA-call kill the contact it wrote was its user's only one and linked; final run converged to the truth (mirrors and contacts): %d contacts (%d without email), no user with two, every one linked; %d checks, %s\n",
+		kills, strings.Join(killAt, ", "), psaKills[psaKillCreate]+psaKills[psaKillCreateNoMail]+psaKills[psaKillActivate],
+		psaKills[psaKillCreate], psaKills[psaKillCreateNoMail], psaKills[psaKillActivate], late+psaMissed,
+		fig.contacts, fig.noMail, checks, secs(time.Since(started)))
 	return nil
 }
 
+// childResult is how an engine child's run ended.
+type childResult struct {
+	finished bool          // its syncs ended before any kill
+	took     time.Duration // how long they took, when finished
+	psa      *psaKill      // the PSA call after which it killed itself
+}
+
 // runEngineChild starts the engine child and, when delay > 0, SIGKILLs it delay after it
-// started syncing. It reports whether the child finished its syncs before the kill, and how long
-// they took.
-func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (bool, time.Duration, error) {
+// started syncing. It reports whether the child finished its syncs before the kill, how long
+// they took, and the PSA call after which the child killed itself, if it did.
+func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (childResult, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return false, 0, err
+		return childResult{}, err
 	}
 	data, err := json.Marshal(in)
 	if err != nil {
-		return false, 0, err
+		return childResult{}, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-child", "engine")
 	cmd.Stdin = strings.NewReader(string(data))
@@ -191,10 +260,10 @@ func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (b
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return false, 0, err
+		return childResult{}, err
 	}
 	if err := cmd.Start(); err != nil {
-		return false, 0, err
+		return childResult{}, err
 	}
 	lines := make(chan string, 8)
 	var wg stdsync.WaitGroup
@@ -208,7 +277,11 @@ func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (b
 	done := false
 	var started time.Time
 	var took time.Duration
+	var psa *psaKill
 	for l := range lines {
+		if k, ok := parsePSAKill(l); ok {
+			psa = &k
+		}
 		switch {
 		case l == "syncing":
 			started = time.Now()
@@ -229,13 +302,13 @@ func runEngineChild(ctx context.Context, in engineInput, delay time.Duration) (b
 	switch {
 	case done && (err == nil || killed):
 		// Killed after it printed "done" is as good as finished: its syncs had ended.
-		return true, took, nil
+		return childResult{finished: true, took: took}, nil
 	case done:
-		return true, took, fmt.Errorf("engine process: %w: %s", err, stderr.String())
+		return childResult{finished: true, took: took}, fmt.Errorf("engine process: %w: %s", err, stderr.String())
 	case killed:
-		return false, 0, nil
+		return childResult{psa: psa}, nil
 	}
-	return false, 0, fmt.Errorf("engine process ended without finishing: %v: %s", err, stderr.String())
+	return childResult{}, fmt.Errorf("engine process ended without finishing: %v: %s", err, stderr.String())
 }
 
 // changeSome changes a few users so every run has something to write.
@@ -258,9 +331,9 @@ func changeSome(w *testserver.World, rng *rand.Rand) {
 }
 
 // checkStore opens the store after a kill and checks it: migrations apply, the audit chain
-// verifies, every kind's cursor and mirror agree with the stored sync state, and a sync of a
-// random tenant completes on it.
-func checkStore(ctx context.Context, dir string, e endpoints, offset time.Duration, rng *rand.Rand) (int, error) {
+// verifies, every kind's cursor and mirror agree with the stored sync state, and a sync of the
+// tenant t completes on it.
+func checkStore(ctx context.Context, dir string, e endpoints, offset time.Duration, t string) (int, error) {
 	clock := &offsetClock{}
 	clock.Advance(offset)
 	st, err := openCrashStore(ctx, dir, clock)
@@ -272,12 +345,11 @@ func checkStore(ctx context.Context, dir string, e endpoints, offset time.Durati
 	if err != nil {
 		return checks, err
 	}
-	eng, err := crashEngine(st, e, clock)
+	eng, err := crashEngine(st, e, clock, nil)
 	if err != nil {
 		return checks, err
 	}
 	defer eng.Close(context.Background())
-	t := e.Tenants[rng.IntN(len(e.Tenants))]
 	if _, err := eng.Status(ctx, t); err != nil {
 		return checks, err
 	}
@@ -292,23 +364,24 @@ func checkStore(ctx context.Context, dir string, e endpoints, offset time.Durati
 	return checks, nil
 }
 
-// checkTruth compares the final mirrors with the World.
-func checkTruth(ctx context.Context, dir string, w *testserver.World, offset time.Duration) (int, error) {
+// checkTruth compares the final mirrors and contacts with the World.
+func checkTruth(ctx context.Context, dir string, w *testserver.World, offset time.Duration) (int, contactFigures, error) {
 	clock := &offsetClock{}
 	clock.Advance(offset)
 	st, err := openCrashStore(ctx, dir, clock)
 	if err != nil {
-		return 0, err
+		return 0, contactFigures{}, err
 	}
 	defer st.Close()
 	checks, err := checkConsistency(ctx, st, account)
 	if err != nil {
-		return checks, fmt.Errorf("after the final run: %w", err)
+		return checks, contactFigures{}, fmt.Errorf("after the final run: %w", err)
 	}
+	var fig contactFigures
 	for _, t := range w.Tenants {
 		kr, err := st.ReadKind(ctx, account, t.ID, tenantsync.KindUsers)
 		if err != nil {
-			return checks, err
+			return checks, fig, err
 		}
 		mirrored := map[string]tenantsync.User{}
 		for _, u := range kr.Users {
@@ -317,41 +390,29 @@ func checkTruth(ctx context.Context, dir string, w *testserver.World, offset tim
 		live := t.ActiveUsers()
 		checks++
 		if len(mirrored) != len(live) {
-			return checks, fmt.Errorf("tenant %s: %d users mirrored, %d in the truth", t.ID, len(mirrored), len(live))
+			return checks, fig, fmt.Errorf("tenant %s: %d users mirrored, %d in the truth", t.ID, len(mirrored), len(live))
 		}
 		for _, u := range live {
 			checks++
 			m, ok := mirrored[u.ID]
 			if !ok || m.AccountEnabled != u.AccountEnabled || m.JobTitle != u.JobTitle {
-				return checks, fmt.Errorf("tenant %s: user %s differs from the truth", t.ID, u.ID)
+				return checks, fig, fmt.Errorf("tenant %s: user %s differs from the truth", t.ID, u.ID)
 			}
 		}
 	}
-	// Every linked contact is active exactly when its user exists and is enabled.
-	for i, t := range w.Tenants {
-		links, err := st.ListContactLinks(ctx, account, t.ID)
-		if err != nil {
-			return checks, err
-		}
-		for _, l := range links {
-			c, err := st.GetContact(ctx, account, fmt.Sprintf("client-%03d", i), l.ContactID)
-			if err != nil {
-				return checks, fmt.Errorf("contact %s linked to %s/%s: %w", l.ContactID, t.ID, l.ObjectID, err)
-			}
-			u := t.User(l.ObjectID)
-			want := u != nil && !u.Deleted && u.AccountEnabled
-			checks++
-			if c.Active != want {
-				return checks, fmt.Errorf("contact %s of user %s/%s is active=%v, the truth says it should be %v", c.ID, t.ID, l.ObjectID, c.Active, want)
-			}
-		}
+	// No user has two contacts, every contact is linked to its user, and every linked contact
+	// is active exactly when its user exists and is enabled.
+	n, fig, err := checkContacts(ctx, st, w, nil)
+	checks += n
+	if err != nil {
+		return checks, fig, fmt.Errorf("after the final run: %w", err)
 	}
 	rep, err := st.VerifyAudit(ctx, account, nil)
 	checks++
 	if err != nil || !rep.OK() {
-		return checks, fmt.Errorf("audit chain: %+v %v", rep, err)
+		return checks, fig, fmt.Errorf("audit chain: %+v %v", rep, err)
 	}
-	return checks, nil
+	return checks, fig, nil
 }
 
 // checkConsistency verifies a store reopened after a kill: the audit chain verifies, and for

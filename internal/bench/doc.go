@@ -4,8 +4,10 @@
 //	go run ./internal/bench          # make bench: sync efficiency against the physical limit,
 //	                                 # graph vs msgraph-sdk-go, the CIPP route, memory per user
 //	go run ./internal/bench -soak    # make soak: faults throughout, Graph and CIPP routes,
+//	                                 # a fake PSA (tenantsynctest.Contacts) with its own faults,
 //	                                 # engine kills, invariants
-//	go run ./internal/bench -crash   # SIGKILL during sync on SQLite, then consistency checks
+//	go run ./internal/bench -crash   # SIGKILL during sync on SQLite, and right after a PSA
+//	                                 # call before its commit, then consistency checks
 //
 // Every run is seeded (-seed), so the same flags give the same worlds, the same changes and
 // the same faults. The figures are printed, never asserted: only the soak and crash modes

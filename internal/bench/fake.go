@@ -170,3 +170,15 @@ type offsetClock struct{ off atomicDuration }
 func (c *offsetClock) Now() time.Time                         { return time.Now().Add(c.off.Load()) }
 func (c *offsetClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 func (c *offsetClock) Advance(d time.Duration)                { c.off.Add(d) }
+
+// Sleep waits d of real time, as the clock moves with it: the fake PSA's latency and timeouts.
+func (c *offsetClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -32,11 +32,16 @@ type options struct {
 	soakDuration time.Duration
 	sabotage     bool
 	soakKills    bool
+	// soakPSAIdentity is what the soak's fake PSA does with the identity of the contacts it is
+	// given: "stored" (kept and listed, every create a new contact), "deduplicated" or "ignored".
+	soakPSAIdentity string
 
 	crash      bool
 	crashKills int
-	syncd      bool
-	syncdHuge  int
+	// crashPSAKills are the crash runs whose engine kills itself right after a PSA call.
+	crashPSAKills int
+	syncd         bool
+	syncdHuge     int
 
 	child string
 }
@@ -58,8 +63,10 @@ func main() {
 	flag.DurationVar(&o.soakDuration, "soak-duration", 2*time.Minute, "how long the soak injects faults")
 	flag.BoolVar(&o.sabotage, "soak-sabotage", false, "soak: deactivate a contact behind the engine's back before the final checks (they must fail)")
 	flag.BoolVar(&o.soakKills, "soak-kills", true, "soak: kill and rebuild the engine between and during cycles")
+	flag.StringVar(&o.soakPSAIdentity, "soak-psa-identity", "stored", "soak: what the fake PSA does with a contact's user identity: stored, deduplicated or ignored")
 	flag.BoolVar(&o.crash, "crash", false, "run the crash-recovery harness")
 	flag.IntVar(&o.crashKills, "kills", 20, "SIGKILLs of the crash-recovery harness")
+	flag.IntVar(&o.crashPSAKills, "psa-kills", 12, "crash harness: further runs whose engine kills itself right after a PSA create or set-active, before its commit")
 	flag.BoolVar(&o.syncd, "syncd", false, "crash harness: kill ./examples/syncd instead of the bench's own engine process")
 	flag.IntVar(&o.syncdHuge, "syncd-huge-users", 20000, "crash harness with -syncd: users of the daemon's largest demo tenant")
 	flag.StringVar(&o.child, "child", "", "internal: run one measured part in this process")

@@ -45,6 +45,10 @@ type soak struct {
 	eng      *sync.Engine
 	attempts atomic.Int64
 	retries  atomic.Int64
+	// psa is the PSA's contact directory, with its faults; counters sums the counters of every
+	// engine the soak built.
+	psa      *psaSoak
+	counters sync.Counters
 
 	// contacts ever seen, by client, so a deleted one is noticed.
 	contacts map[string]map[string]bool
@@ -127,8 +131,17 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 		return err
 	}
 	defer s.st.Close()
-	fmt.Fprintf(out, "soak: %s (%d through Graph, %d through CIPP), SQLite store, faults for %s, seed %d\n",
-		p, len(graphIDs), len(cippIDs), o.soakDuration, o.seed)
+	identity, err := psaIdentity(o.soakPSAIdentity)
+	if err != nil {
+		return err
+	}
+	// The PSA keeps time on the engine's clock: its hourly quota and fault periods move with
+	// the two hours each cycle advances.
+	if s.psa, err = newPSASoak(w, s.ids, s.clock, s.rng, identity); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "soak: %s (%d through Graph, %d through CIPP), SQLite store, a fake PSA (%d clients, %d contacts entered by hand, %d poison users, identity %s), faults for %s, seed %d\n",
+		p, len(graphIDs), len(cippIDs), len(s.ids), len(s.psa.byHand)+len(s.psa.strangers), s.psa.poisonCount(), identity, o.soakDuration, o.seed)
 
 	if err := s.start(); err != nil {
 		return err
@@ -138,14 +151,18 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 	}
 	var reqs []sync.LinkRequest
 	for i, id := range s.ids {
-		reqs = append(reqs, sync.LinkRequest{TenantID: id, ClientID: fmt.Sprintf("client-%03d", i)})
+		reqs = append(reqs, sync.LinkRequest{TenantID: id, ClientID: clientID(i)})
 	}
+	// The initial syncs, which create most contacts, meet the PSA's faults too.
+	removePSAFaults := s.psa.inject(s.rng)
 	for _, r := range s.eng.LinkMany(ctx, "soak", reqs) {
 		if r.Err != nil {
 			return r.Err
 		}
 	}
-	if err := s.eng.Wait(ctx); err != nil {
+	err = s.eng.Wait(ctx)
+	removePSAFaults()
+	if err != nil {
 		return err
 	}
 	s.observe(ctx)
@@ -180,7 +197,13 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 		}
 		s.setCycle(cycle)
 		kill := s.rng.IntN(3) == 0 && o.soakKills
-		if err := s.runCycle(ctx, kill); err != nil {
+		// Every tenant is due again; the PSA's faults are set after the clock moved, so their
+		// periods and its hourly quota run within the cycle.
+		s.clock.Advance(2 * time.Hour)
+		removePSAFaults := s.psa.inject(s.rng)
+		err := s.runCycle(ctx, kill)
+		removePSAFaults()
+		if err != nil {
 			return err
 		}
 		removeFaults()
@@ -192,8 +215,10 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 		}
 	}
 
-	// Convergence: no more faults or changes; every tenant must reach the truth.
+	// Convergence: no more faults or changes; every tenant must reach the truth. The PSA keeps
+	// its rules: poison users stay refused, and the engine must say so.
 	srv.ClearFaults()
+	s.psa.settle()
 	if !restored {
 		s.creds = srv.RegisterApp(testserver.App{DisplayName: "tenantsync partner app (rotated)", MultiTenant: true})
 	}
@@ -201,8 +226,11 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 		return err
 	}
 	converged := false
-	for round := 0; round < 6 && !converged; round++ {
+	// A user whose writes failed waits 1, 2, 4 then 8 hours between attempts: ten rounds of two
+	// hours see every retry through.
+	for round := 0; round < 10 && !converged; round++ {
 		s.setCycle(1000 + round)
+		s.clock.Advance(2 * time.Hour)
 		if err := s.runCycle(ctx, false); err != nil {
 			return err
 		}
@@ -214,6 +242,7 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 		s.sabotage(ctx)
 	}
 	s.verifyTruth(ctx)
+	fig := s.verifyPSA(ctx)
 	s.stop()
 
 	faults := srv.FaultCounts()
@@ -222,6 +251,11 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 	for _, k := range slices.Sorted(mapKeys(faults)) {
 		fparts = append(fparts, fmt.Sprintf("%s %d", k, faults[k]))
 		total += faults[k]
+	}
+	psaFaults := s.psa.dir.counts()
+	for _, k := range slices.Sorted(mapKeys(psaFaults)) {
+		fparts = append(fparts, fmt.Sprintf("%s %d", k, psaFaults[k]))
+		total += psaFaults[k]
 	}
 	for _, k := range slices.Sorted(mapKeys(s.scenario)) {
 		fparts = append(fparts, fmt.Sprintf("%s %d", k, s.scenario[k]))
@@ -233,6 +267,7 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 	fmt.Fprintf(out, "sync failures by kind: %v\n", s.failures)
 	fmt.Fprintf(out, "requests: %d attempts, %d retries; retry budget: %d paid, %d refused, %d of %d left\n",
 		s.attempts.Load(), s.retries.Load(), bs.Retries, bs.Refused, bs.Available, bs.Capacity)
+	s.psaSummary(fig)
 	status := "PASS"
 	if s.violated > 0 {
 		status = "FAIL"
@@ -314,8 +349,12 @@ func (s *soak) start() error {
 		}
 		sources = append(sources, cipp.NewSource(c))
 	}
-	s.eng, err = sync.New(sync.Config{Store: s.st, Account: account, Sources: sources,
-		Clock: s.clock, AutoCreate: true, Limits: sync.Limits{Concurrency: 6, LeaseTTL: time.Minute},
+	// UpdateContacts: a changed address is written to the contact, where the PSA's
+	// duplicate-email rule can refuse it.
+	s.eng, err = sync.New(sync.Config{Store: s.st, Account: account, Sources: sources, Contacts: s.psa.dir,
+		Clock: s.clock, AutoCreate: true, UpdateContacts: true, Limits: sync.Limits{Concurrency: 6, LeaseTTL: time.Minute,
+			PSACallsPerSecond: soakPSACallsPerSecond, PSABurst: soakPSABurst, PSACallsPerSync: soakPSACallsPerSync,
+			PSACallTimeout: soakPSACallTimeout, PSABackoff: soakPSABackoff, PSAMaxBackoff: soakPSAMaxBackoff},
 		Sink: sync.SinkFunc(s.event)})
 	return err
 }
@@ -324,6 +363,7 @@ func (s *soak) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = s.eng.Close(ctx)
+	addCounters(&s.counters, s.eng.Counters())
 }
 
 func (s *soak) restart(ctx context.Context) error {
@@ -378,8 +418,12 @@ func (s *soak) mutate() {
 				continue
 			}
 			u := live[s.rng.IntN(len(live))]
+			if s.psa.isPoison(t.ID, u.ID) {
+				// The poison users stay as they are: the checks expect their refusals.
+				continue
+			}
 			var err error
-			switch s.rng.IntN(6) {
+			switch s.rng.IntN(8) {
 			case 0:
 				err = s.w.UpdateUser(t.ID, u.ID, func(u *testserver.User) { u.AccountEnabled = !u.AccountEnabled })
 				s.note(t.ID, u.ID, "truth enabled -> %v", u.AccountEnabled)
@@ -388,14 +432,32 @@ func (s *soak) mutate() {
 				s.note(t.ID, u.ID, "truth title -> %q", u.JobTitle)
 			case 3:
 				err = s.w.DeleteUser(t.ID, u.ID)
+				s.note(t.ID, u.ID, "truth deleted")
 			case 4:
 				err = s.srv.GraphPurgeUser(t.ID, u.ID)
+				s.note(t.ID, u.ID, "truth purged")
 			case 5:
-				n := s.rng.IntN(1e9)
-				upn := fmt.Sprintf("soak.%d@%s", n, t.DefaultDomain)
-				_, err = s.w.AddUser(t.ID, testserver.User{UserPrincipalName: upn, DisplayName: fmt.Sprintf("Soak %d", n),
-					GivenName: "Soak", Surname: fmt.Sprint(n), Mail: upn, ProxyAddresses: []string{"SMTP:" + upn},
-					AccountEnabled: true, UserType: "Member", MailboxType: "UserMailbox"})
+				// Newcomers, some cloud-only with nothing but their onmicrosoft.com address:
+				// their contacts carry no email, only the user's identity.
+				for range 1 + s.rng.IntN(3) {
+					n := s.rng.IntN(1e9)
+					domain := t.DefaultDomain
+					if s.rng.IntN(2) == 0 {
+						domain = t.InitialDomain
+					}
+					upn := fmt.Sprintf("soak.%d@%s", n, domain)
+					var added *testserver.User
+					if added, err = s.w.AddUser(t.ID, testserver.User{UserPrincipalName: upn, DisplayName: fmt.Sprintf("Soak %d", n),
+						GivenName: "Soak", Surname: fmt.Sprint(n), Mail: upn, ProxyAddresses: []string{"SMTP:" + upn},
+						AccountEnabled: true, UserType: "Member", MailboxType: "UserMailbox"}); err != nil {
+						break
+					}
+					s.note(t.ID, added.ID, "truth added %s", upn)
+				}
+			case 6:
+				err = s.reuseAddress(t, u)
+			case 7:
+				err = s.takeOverAddress(t, u)
 			}
 			if err != nil {
 				s.fail("changing the truth: %v", err)
@@ -484,10 +546,9 @@ func (s *soak) injectCIPPFaults(add func(testserver.Fault)) func() {
 	}
 }
 
-// runCycle makes every tenant due and syncs them through RunOnce, with a few sync-now calls
+// runCycle syncs the tenants the clock made due through RunOnce, with a few sync-now calls
 // alongside; with kill, the engine's context is cancelled at a random moment.
 func (s *soak) runCycle(ctx context.Context, kill bool) error {
-	s.clock.Advance(2 * time.Hour)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if kill {
@@ -574,27 +635,26 @@ func (s *soak) observe(ctx context.Context) {
 		s.mirror[id] = now
 		s.observeKinds(ctx, id)
 	}
+	have := map[string]map[string]bool{}
+	for _, c := range s.psa.fake.All() {
+		if have[c.ClientID] == nil {
+			have[c.ClientID] = map[string]bool{}
+		}
+		have[c.ClientID][c.ID] = true
+	}
 	for i := range s.ids {
-		client := fmt.Sprintf("client-%03d", i)
-		cs, err := s.st.ListContacts(ctx, account, client)
-		if err != nil {
-			s.fail("listing contacts of %s: %v", client, err)
-			continue
-		}
-		have := map[string]bool{}
-		for _, c := range cs {
-			have[c.ID] = true
-		}
+		client := clientID(i)
 		if s.contacts[client] == nil {
 			s.contacts[client] = map[string]bool{}
 		}
 		for cid := range s.contacts[client] {
-			s.check(have[cid], "contact %s of %s was deleted", cid, client)
+			s.check(have[client][cid], "contact %s of %s was deleted", cid, client)
 		}
-		for cid := range have {
+		for cid := range have[client] {
 			s.contacts[client][cid] = true
 		}
 	}
+	s.observePSA(ctx)
 }
 
 // listedKinds are the kinds besides users whose mirrors the soak checks item by item.
@@ -671,14 +731,15 @@ func (s *soak) observeKinds(ctx context.Context, tenantID string) {
 	}
 }
 
-// healthy reports whether every tenant's last sync succeeded with every kind.
+// healthy reports whether every tenant has settled: its last sync succeeded with every kind,
+// and what is left of its PSA work waits for a person (settled).
 func (s *soak) healthy(ctx context.Context) bool {
 	sts, err := s.eng.Statuses(ctx)
 	if err != nil {
 		return false
 	}
 	for _, st := range sts {
-		if st.Tenant.Linked() && !st.Healthy() {
+		if st.Tenant.Linked() && !s.settled(st) {
 			return false
 		}
 	}
@@ -727,11 +788,11 @@ func (s *soak) verifyTruth(ctx context.Context) {
 			s.fail("links of %s: %v", t.ID, err)
 			continue
 		}
-		client := fmt.Sprintf("client-%03d", i)
+		client := clientID(i)
 		for _, l := range links {
-			c, err := s.st.GetContact(ctx, account, client, l.ContactID)
-			if err != nil {
-				s.fail("contact %s linked to %s/%s: %v", l.ContactID, t.ID, l.ObjectID, err)
+			c, ok := s.psa.fake.Get(l.ContactID)
+			if !ok || c.ClientID != client {
+				s.fail("contact %s linked to %s/%s is not in the PSA's client %s", l.ContactID, t.ID, l.ObjectID, client)
 				continue
 			}
 			enabled, exists := s.truthUser(t.ID, l.ObjectID)
@@ -787,7 +848,7 @@ func (s *soak) sabotage(ctx context.Context) {
 		}
 		for _, l := range links {
 			if enabled, exists := s.truthUser(t.ID, l.ObjectID); exists && enabled {
-				_ = s.st.SetContactActive(ctx, account, fmt.Sprintf("client-%03d", i), l.ContactID, false)
+				_ = s.psa.fake.SetContactActive(ctx, clientID(i), l.ContactID, false)
 				fmt.Fprintf(s.out, "sabotage: deactivated contact %s of enabled user %s/%s\n", l.ContactID, t.ID, l.ObjectID)
 				return
 			}
