@@ -25,7 +25,25 @@ func TestApplyUser(t *testing.T) {
 			in:   tenantsync.Contact{ClientID: "c"},
 			want: tenantsync.Contact{ClientID: "c", FirstName: "Jane", LastName: "Doe", Email: "Jane.Doe@Contoso.com",
 				Phone: "+44 20 7946 0000", Mobile: "+44 7700 900000", TenantID: "t", ObjectID: "o"},
-			changed: []string{match.FieldFirstName, match.FieldLastName, match.FieldEmail, match.FieldPhone, match.FieldMobile, match.FieldIdentity},
+			changed: []string{match.FieldFirstName, match.FieldLastName, match.FieldEmail, match.FieldPhone, match.FieldMobile},
+		},
+		{
+			name:    "a blank identity is a PSA that does not keep it: filled, not a change",
+			in:      tenantsync.Contact{FirstName: "Jane", LastName: "Doe", Email: "jane.doe@contoso.com", Phone: "+44 20 7946 0000", Mobile: "+44 7700 900000"},
+			want:    tenantsync.Contact{FirstName: "Jane", LastName: "Doe", Email: "jane.doe@contoso.com", Phone: "+44 20 7946 0000", Mobile: "+44 7700 900000", TenantID: "t", ObjectID: "o"},
+			changed: nil,
+		},
+		{
+			name:    "an identity in the PSA's case is the same identity, kept as the PSA has it",
+			in:      tenantsync.Contact{FirstName: "Jane", LastName: "Doe", Email: "jane.doe@contoso.com", Phone: "+44 20 7946 0000", Mobile: "+44 7700 900000", TenantID: "T", ObjectID: "O"},
+			want:    tenantsync.Contact{FirstName: "Jane", LastName: "Doe", Email: "jane.doe@contoso.com", Phone: "+44 20 7946 0000", Mobile: "+44 7700 900000", TenantID: "T", ObjectID: "O"},
+			changed: nil,
+		},
+		{
+			name:    "another identity is replaced and reported",
+			in:      tenantsync.Contact{FirstName: "Jane", LastName: "Doe", Email: "jane.doe@contoso.com", Phone: "+44 20 7946 0000", Mobile: "+44 7700 900000", TenantID: "t", ObjectID: "other"},
+			want:    tenantsync.Contact{FirstName: "Jane", LastName: "Doe", Email: "jane.doe@contoso.com", Phone: "+44 20 7946 0000", Mobile: "+44 7700 900000", TenantID: "t", ObjectID: "o"},
+			changed: []string{match.FieldIdentity},
 		},
 		{
 			name: "blank never overwrites, and the PSA's values win by default",

@@ -208,7 +208,13 @@ func psaThrottledMidSync(t *testing.T, h *harness) {
 	assert.Equal(t, 20, st.ContactsPending)
 	require.NotNil(t, st.ContactsError)
 	assert.Equal(t, "throttled", st.ContactsError.Kind)
-	assert.Empty(t, st.ContactFailures)
+	for id, f := range st.ContactFailures {
+		assert.Zero(t, f.Attempts, "the user %s whose write met the quota is only marked to go last", id)
+	}
+	assert.LessOrEqual(t, len(st.ContactFailures), 1)
+	ts, err := h.eng.Status(t.Context(), "t1")
+	require.NoError(t, err)
+	assert.Empty(t, ts.ContactFailures, "a quota is no user's failure")
 	psa := h.eng.PSAStatus()
 	assert.Equal(t, throttledAt.Add(time.Minute), psa.PausedUntil, "the PSA's Retry-After is honoured")
 	require.NotNil(t, psa.Cause)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/match"
@@ -175,8 +176,10 @@ func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsy
 // at later syncs and the rest goes on. A PSA that throttles or fails as a whole pauses every
 // PSA call of the engine; the users not reached are pending and the run ends early, committing
 // what it did. Work is ordered by what matters most when a run ends early: deactivations of
-// removed users, then users with a contact, then creates; within each, users that failed
-// before come last, so a record the PSA always refuses delays no one.
+// removed users, then (de)activations of users with a contact, then creates, then field
+// updates (a contact that exists and is merely stale waits behind a person who has none);
+// within each, users that failed before come last, so a record the PSA always refuses delays
+// no one.
 //
 // A full reconcile walks every user of the tenant; otherwise only the users a change set
 // upserted or removed, and the mirrored users among retyped (whose mailbox type changed), are
@@ -344,6 +347,9 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		}
 	}
 	if err := r.createAll(ctx, toCreate, typesKnown); err != nil {
+		return nil, err
+	}
+	if err := r.updateAll(ctx); err != nil {
 		return nil, err
 	}
 	return r.finish(full, own), nil
@@ -529,9 +535,10 @@ type reconcileRun struct {
 	intents   map[string]store.CreateIntent
 	prior     map[string]store.CreateIntent // the intents as the run found them
 	outcome   map[string]userOutcome
-	planned   map[string]bool // intents recorded by this run
-	attempted map[string]bool // creates this run sent
-	taken     map[string]bool // contacts an interrupted create's user took in this run
+	planned   map[string]bool               // intents recorded by this run
+	attempted map[string]bool               // creates this run sent
+	taken     map[string]bool               // contacts an interrupted create's user took in this run
+	updates   []func(context.Context) error // field updates, sent after the creates
 
 	calls  int
 	stop   error // why no more PSA calls are made in this run
@@ -658,16 +665,73 @@ func (r *reconcileRun) call(ctx context.Context, who userRef, op store.ContactOp
 		return callResult{}, context.Cause(ctx)
 	}
 	v := classifyPSA(err)
+	if v == psaRefused && recordForbidden(err) {
+		// Every write comes after a listing the PSA answered: the credentials work, and a
+		// permission refused now is this record's (a client the API user may not write, a
+		// locked record). Pausing the account would hit it first again at every sync.
+		v = psaRecord
+	}
 	if v.accountWide() {
 		r.pauseFor(err)
 	}
-	if v == psaThrottled || v == psaRefused {
+	switch v {
+	case psaRefused:
 		// Nothing of this user's is to blame.
 		r.mark(id, outPending)
-	} else {
+	case psaThrottled:
+		r.throttled(who, op, contactID, err)
+	default:
 		r.fail(who, op, contactID, err, v)
 	}
 	return callResult{made: true, err: err}, nil
+}
+
+// recordForbidden reports whether err refuses a permission (403) rather than the credentials
+// (401, a revoked consent): after the PSA answered in the run, a record's failure.
+func recordForbidden(err error) bool {
+	return errors.Is(err, tenantsync.ErrForbidden) && !errors.Is(err, tenantsync.ErrUnauthorized) &&
+		!errors.Is(err, tenantsync.ErrAuthorizationRevoked)
+}
+
+// throttled records that the user's write met the PSA's quota: no attempt is counted (the
+// record is not to blame) and the retry is due at once, but the user now has a failure, so the
+// next runs take it after the others and one user does not spend the quota first every time.
+func (r *reconcileRun) throttled(who userRef, op store.ContactOp, contactID string, err error) {
+	f := store.ContactFailure{ObjectID: who.ObjectID, UPN: who.UPN, DisplayName: who.DisplayName, Op: op, ContactID: contactID,
+		Kind: tenantsync.KindName(tenantsync.KindOf(err)), Message: failureMessage(err),
+		Hint:    "the PSA's quota stopped this write and paused PSA calls; the next syncs try it again after the other users",
+		FirstAt: r.now, LastAt: r.now}
+	if prev, ok := r.failures[who.ObjectID]; ok && prev.Op == op {
+		f.Attempts, f.FirstAt = prev.Attempts, prev.FirstAt
+	}
+	r.failures[who.ObjectID] = f
+	r.mark(who.ObjectID, outPending)
+}
+
+// maxFailureMessage bounds the PSA's message kept with a failure: the state holds one per
+// failed user, and a PSA may answer with a whole HTML page.
+const maxFailureMessage = 500
+
+// failureMessage is err's message as a failure keeps it, truncated to maxFailureMessage bytes.
+func failureMessage(err error) string {
+	msg := err.Error()
+	if d, ok := tenantsync.Details(err); ok && d.Message != "" {
+		msg = d.Message
+	}
+	return truncate(msg, maxFailureMessage)
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary, marking the cut with an ellipsis.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ell = "…"
+	cut := n - len(ell)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ell
 }
 
 // pauseFor pauses every PSA call of the engine after err and stops the run's PSA work.
@@ -694,14 +758,16 @@ func (r *reconcileRun) pauseFor(err error) {
 func (r *reconcileRun) fail(who userRef, op store.ContactOp, contactID string, err error, v psaVerdict) {
 	lim := r.e.limits
 	f := store.ContactFailure{ObjectID: who.ObjectID, UPN: who.UPN, DisplayName: who.DisplayName, Op: op, ContactID: contactID,
-		Kind: tenantsync.KindName(tenantsync.KindOf(err)), Message: err.Error(), Hint: tenantsync.HintOf(err),
+		Kind: tenantsync.KindName(tenantsync.KindOf(err)), Message: failureMessage(err), Hint: tenantsync.HintOf(err),
 		Attempts: 1, FirstAt: r.now, LastAt: r.now}
-	if d, ok := tenantsync.Details(err); ok && d.Message != "" {
-		f.Message = d.Message
-	}
-	if f.Hint == "" {
+	if f.Hint == "" || recordForbidden(err) {
+		// A 403's own hint speaks of credentials, which worked for the other writes.
 		f.Hint = failureHint(op, v)
+		if recordForbidden(err) {
+			f.Hint = "the PSA denied this write the permission it granted the others: check the record and its client in the PSA (locked, or outside the API user's rights)" + failureAfter
+		}
 	}
+	f.Hint = truncate(f.Hint, maxFailureMessage)
 	if prev, ok := r.failures[who.ObjectID]; ok && prev.Op == op {
 		f.Attempts, f.FirstAt = prev.Attempts+1, prev.FirstAt
 	}
@@ -742,8 +808,11 @@ func retryWait(n int, l Limits) time.Duration {
 	return d
 }
 
+// failureAfter ends a failure's hint: what the engine does next.
+const failureAfter = "; the engine tries again at later syncs, then leaves it for a person (Engine.ResolveContactFailure)"
+
 func failureHint(op store.ContactOp, v psaVerdict) string {
-	const after = "; the engine tries again at later syncs, then leaves it for a person (Engine.ResolveContactFailure)"
+	const after = failureAfter
 	if v == psaDown {
 		return "the PSA failed or did not answer while writing this contact, and PSA calls were paused; if it keeps failing for this user alone, the PSA rejects the record: look at it in the PSA's logs" + after
 	}
@@ -809,16 +878,43 @@ func (r *reconcileRun) keep(ctx context.Context, u tenantsync.User, res match.Re
 	// carries the state just set: the listed one would undo the (de)activation, and a delta
 	// names the user only once.
 	r.byContact[c.ID] = c
-	if merged, fields := match.ApplyUser(c, u, r.e.cfg.UpdateContacts); len(fields) > 0 {
-		res, err := r.call(ctx, who, store.ContactUpdate, c.ID, nil, func(ctx context.Context) error {
-			return r.e.contacts.UpdateContact(ctx, merged)
+	merged, fields := match.ApplyUser(c, u, r.e.cfg.UpdateContacts)
+	// The identity alone is never worth a write: a PSA that drops or rewrites it would be
+	// updated at every reconcile. Nor is a contact's identity of another user overwritten:
+	// that user's link, not this one, is what it records.
+	fields = slices.DeleteFunc(fields, func(f string) bool { return f == match.FieldIdentity })
+	if strings.TrimSpace(c.TenantID) != "" || strings.TrimSpace(c.ObjectID) != "" {
+		merged.TenantID, merged.ObjectID = c.TenantID, c.ObjectID
+	}
+	if len(fields) > 0 {
+		// Updates go after the creates (updateAll): a budget smaller than the tenant's work
+		// must not be spent on the same users' updates every sync while new users wait.
+		r.updates = append(r.updates, func(ctx context.Context) error {
+			res, err := r.call(ctx, who, store.ContactUpdate, c.ID, nil, func(ctx context.Context) error {
+				return r.e.contacts.UpdateContact(ctx, merged)
+			})
+			if err != nil || !res.ok() {
+				return err
+			}
+			r.byContact[c.ID] = merged
+			r.out.report.Updated++
+			r.event(EventContactUpdated, u.ObjectID, c.ID, strings.Join(fields, ", "))
+			return nil
 		})
-		if err != nil || !res.ok() {
+	}
+	return nil
+}
+
+// updateAll sends the field updates keep left for after the creates, those of users that
+// failed before last.
+func (r *reconcileRun) updateAll(ctx context.Context) error {
+	for _, up := range r.updates {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		if err := up(ctx); err != nil {
 			return err
 		}
-		r.byContact[c.ID] = merged
-		r.out.report.Updated++
-		r.event(EventContactUpdated, u.ObjectID, c.ID, strings.Join(fields, ", "))
 	}
 	return nil
 }

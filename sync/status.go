@@ -166,7 +166,14 @@ func contactFailures(st store.SyncState) []store.ContactFailure {
 	if len(st.ContactFailures) == 0 {
 		return nil
 	}
-	out := slices.Collect(maps.Values(st.ContactFailures))
+	var out []store.ContactFailure
+	for _, f := range st.ContactFailures {
+		// A failure with no attempt only marks a user the PSA's quota stopped, to be taken
+		// last next time: not a write the PSA refused.
+		if f.Attempts > 0 {
+			out = append(out, f)
+		}
+	}
 	slices.SortFunc(out, func(a, b store.ContactFailure) int {
 		return cmp.Or(strings.Compare(a.UPN, b.UPN), strings.Compare(a.ObjectID, b.ObjectID))
 	})
