@@ -1,7 +1,7 @@
 // Package tenantsync is the shared contract of the tenantsync SDK: the domain types a PSA sees
 // (tenants, users, mailboxes, devices, domains, subscriptions, MFA state, security baseline,
 // contacts, clients, audit entries), the interfaces at its seams (Source, Writer, Contacts,
-// Authorizer, Approver) and the error kinds every package reports.
+// Authorizer, Approver) and the error classes every package reports.
 //
 // The package does no I/O. The routes to Microsoft 365 live in sub-packages: cipp (CIPP-API),
 // graph (Microsoft Graph through GDAP) and partnercenter (customer discovery and GDAP readiness).

@@ -8,72 +8,83 @@ import (
 	"time"
 )
 
-// Error kinds. Every error returned by a tenantsync package matches exactly one of these with
+// class is the type of the error classes: a constant, so no importer can reassign one and
+// errors.Is compares them by value.
+type class string
+
+func (c class) Error() string { return string(c) }
+
+// Error classes. Every error returned by a tenantsync package matches exactly one of these with
 // errors.Is; Details reaches the status, service code, request ID, tenant and remediation hint.
-var (
+// They are constants: comparing, wrapping and errors.Is work as with errors.New sentinels, and no
+// importer can change one.
+const (
 	// ErrUnauthorized: the credentials were not accepted (bad or expired secret, wrong audience).
-	ErrUnauthorized = errors.New("unauthorized")
+	ErrUnauthorized = class("unauthorized")
 	// ErrForbidden: authenticated, but the caller's role or permission does not allow the call.
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = class("forbidden")
 	// ErrRoleMissing: a GDAP role (or CIPP permission) needed for this data is not granted.
 	// It also matches ErrForbidden.
-	ErrRoleMissing = errors.New("role missing")
+	ErrRoleMissing = class("role missing")
 	// ErrLicenseRequired: the tenant lacks the licence the data needs (MFA detail needs Entra ID P1).
 	// It also matches ErrForbidden.
-	ErrLicenseRequired = errors.New("licence required")
+	ErrLicenseRequired = class("licence required")
 	// ErrTenantNotFound: the tenant is unknown to the service (stale tenant list, wrong ID).
-	ErrTenantNotFound = errors.New("tenant not found")
+	ErrTenantNotFound = class("tenant not found")
 	// ErrConsentRequired: the application is not consented in the customer tenant, or consent was declined.
-	ErrConsentRequired = errors.New("consent required")
+	ErrConsentRequired = class("consent required")
 	// ErrAuthorizationRevoked: a stored refresh token or delegated grant was revoked or has expired.
-	ErrAuthorizationRevoked = errors.New("authorization revoked or expired")
+	ErrAuthorizationRevoked = class("authorization revoked or expired")
 	// ErrThrottled: the service refused the call for rate reasons and retries were exhausted.
-	ErrThrottled = errors.New("throttled")
+	ErrThrottled = class("throttled")
 	// ErrCursorExpired: a delta cursor is no longer accepted; the caller must list in full.
-	ErrCursorExpired = errors.New("cursor expired")
+	ErrCursorExpired = class("cursor expired")
 	// ErrNotFound: the object addressed does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = class("not found")
 	// ErrUnavailable: the service failed (5xx, dropped connection, truncated body) and retries were exhausted.
-	ErrUnavailable = errors.New("service unavailable")
+	ErrUnavailable = class("service unavailable")
 	// ErrInvalidInput: a request or configuration value is malformed; the message says which and how to fix it.
-	ErrInvalidInput = errors.New("invalid input")
+	ErrInvalidInput = class("invalid input")
 	// ErrLimitExceeded: a bound was hit (body size, page count, retry budget, run time).
-	ErrLimitExceeded = errors.New("limit exceeded")
+	ErrLimitExceeded = class("limit exceeded")
 	// ErrHostNotAllowed: a link from a response pointed at a host the client was not configured for.
-	ErrHostNotAllowed = errors.New("host not allowed")
+	ErrHostNotAllowed = class("host not allowed")
 	// ErrIncomplete: a listing was cut short; the data is unknown, not empty.
-	ErrIncomplete = errors.New("listing incomplete")
+	ErrIncomplete = class("listing incomplete")
 	// ErrUnsupported: the source cannot provide this kind or action.
-	ErrUnsupported = errors.New("unsupported")
+	ErrUnsupported = class("unsupported")
 
 	// ErrCooldown: a sync-now arrived inside the per-tenant cooldown; Details().RetryAfter is the wait.
-	ErrCooldown = errors.New("sync requested too soon")
+	ErrCooldown = class("sync requested too soon")
 	// ErrAlreadyRunning: the tenant is being synced elsewhere (a lease is held).
-	ErrAlreadyRunning = errors.New("sync already running")
+	ErrAlreadyRunning = class("sync already running")
 	// ErrAlreadyLinked: the tenant is already connected to a client.
-	ErrAlreadyLinked = errors.New("tenant already linked")
+	ErrAlreadyLinked = class("tenant already linked")
 	// ErrClientNotFound: the PSA has no client with the given ID (linking a tenant to it would
 	// create contacts no client owns).
-	ErrClientNotFound = errors.New("client not found")
+	ErrClientNotFound = class("client not found")
 	// ErrConflict: a concurrent writer changed the same state (cursor compare-and-set failed).
-	ErrConflict = errors.New("conflict")
+	ErrConflict = class("conflict")
 	// ErrWritesDisabled: write actions are off for this account.
-	ErrWritesDisabled = errors.New("write actions disabled")
+	ErrWritesDisabled = class("write actions disabled")
 	// ErrPermissionDenied: the acting person lacks the permission the action needs.
-	ErrPermissionDenied = errors.New("permission denied")
+	ErrPermissionDenied = class("permission denied")
 	// ErrApprovalPending: the action waits for approval; it was not executed.
-	ErrApprovalPending = errors.New("approval pending")
+	ErrApprovalPending = class("approval pending")
 	// ErrApprovalDenied: an approver refused the action.
-	ErrApprovalDenied = errors.New("approval denied")
+	ErrApprovalDenied = class("approval denied")
 )
 
-// Kinds lists every error kind, for metrics and exhaustive tests.
-var Kinds = []error{
-	ErrUnauthorized, ErrForbidden, ErrRoleMissing, ErrLicenseRequired, ErrTenantNotFound,
-	ErrConsentRequired, ErrAuthorizationRevoked, ErrThrottled, ErrCursorExpired, ErrNotFound,
-	ErrUnavailable, ErrInvalidInput, ErrLimitExceeded, ErrHostNotAllowed, ErrIncomplete,
-	ErrUnsupported, ErrCooldown, ErrAlreadyRunning, ErrAlreadyLinked, ErrClientNotFound, ErrConflict,
-	ErrWritesDisabled, ErrPermissionDenied, ErrApprovalPending, ErrApprovalDenied,
+// Classes returns every error class, for metrics and exhaustive tests. The slice is the
+// caller's own.
+func Classes() []error {
+	return []error{
+		ErrUnauthorized, ErrForbidden, ErrRoleMissing, ErrLicenseRequired, ErrTenantNotFound,
+		ErrConsentRequired, ErrAuthorizationRevoked, ErrThrottled, ErrCursorExpired, ErrNotFound,
+		ErrUnavailable, ErrInvalidInput, ErrLimitExceeded, ErrHostNotAllowed, ErrIncomplete,
+		ErrUnsupported, ErrCooldown, ErrAlreadyRunning, ErrAlreadyLinked, ErrClientNotFound, ErrConflict,
+		ErrWritesDisabled, ErrPermissionDenied, ErrApprovalPending, ErrApprovalDenied,
+	}
 }
 
 // Error is the detail every tenantsync error carries. Service packages return it directly or
@@ -81,7 +92,7 @@ var Kinds = []error{
 // method. Embed it under an alias (type detail = tenantsync.Error): a field named Error would
 // hide the promoted Error method.
 type Error struct {
-	Kind       error         // one of the Err* kinds above
+	Class      error         // one of the Err* classes above
 	Service    string        // "cipp", "graph", "entra", "partnercenter", "store", "sync", ...
 	Op         string        // the operation, e.g. "ListUsers"
 	Tenant     string        // the customer tenant concerned, if any
@@ -113,8 +124,8 @@ func (e *Error) Error() string {
 		b.WriteString(e.Op)
 		b.WriteString(": ")
 	}
-	if e.Kind != nil {
-		b.WriteString(e.Kind.Error())
+	if e.Class != nil {
+		b.WriteString(e.Class.Error())
 	} else {
 		b.WriteString("error")
 	}
@@ -153,16 +164,16 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is this error's kind, or a broader kind it implies
+// Is reports whether target is this error's class, or a broader class it implies
 // (ErrRoleMissing and ErrLicenseRequired imply ErrForbidden).
 func (e *Error) Is(target error) bool {
-	if e.Kind == nil {
+	if e.Class == nil {
 		return false
 	}
-	if target == e.Kind {
+	if target == e.Class {
 		return true
 	}
-	if target == ErrForbidden && (e.Kind == ErrRoleMissing || e.Kind == ErrLicenseRequired) {
+	if target == ErrForbidden && (e.Class == ErrRoleMissing || e.Class == ErrLicenseRequired) {
 		return true
 	}
 	return false
@@ -180,16 +191,16 @@ func Details(err error) (*Error, bool) {
 	return nil, false
 }
 
-// KindOf returns the kind of err: the Kind of its Details, or the first kind in Kinds that
-// errors.Is matches, or nil when err is nil or carries no kind.
-func KindOf(err error) error {
+// ClassOf returns the class of err: the Class of its Details, or the first of Classes that
+// errors.Is matches, or nil when err is nil or carries no class.
+func ClassOf(err error) error {
 	if err == nil {
 		return nil
 	}
-	if d, ok := Details(err); ok && d.Kind != nil {
-		return d.Kind
+	if d, ok := Details(err); ok && d.Class != nil {
+		return d.Class
 	}
-	for _, k := range Kinds {
+	for _, k := range Classes() {
 		if errors.Is(err, k) {
 			return k
 		}
@@ -197,12 +208,12 @@ func KindOf(err error) error {
 	return nil
 }
 
-// KindName is a short stable name for an error kind, for metrics labels and stored status.
-func KindName(kind error) string {
-	if kind == nil {
+// ClassName is a short stable name for an error class, for metrics labels and stored status.
+func ClassName(class error) string {
+	if class == nil {
 		return "unknown"
 	}
-	return strings.ReplaceAll(kind.Error(), " ", "_")
+	return strings.ReplaceAll(class.Error(), " ", "_")
 }
 
 // HintOf returns the remediation hint carried by err, or "".
@@ -213,8 +224,8 @@ func HintOf(err error) string {
 	return ""
 }
 
-// Errorf builds an *Error of the given kind with a formatted message, for packages that have
+// Errorf builds an *Error of the given class with a formatted message, for packages that have
 // no service error of their own.
-func Errorf(kind error, hint, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Hint: hint}
+func Errorf(class error, hint, format string, args ...any) *Error {
+	return &Error{Class: class, Message: fmt.Sprintf(format, args...), Hint: hint}
 }

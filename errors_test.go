@@ -25,7 +25,7 @@ type serviceError struct {
 func TestErrorMessageCarriesEverything(t *testing.T) {
 	t.Parallel()
 	e := &tenantsync.Error{
-		Kind: tenantsync.ErrRoleMissing, Service: "graph", Op: "ListUsers", Tenant: "contoso.com",
+		Class: tenantsync.ErrRoleMissing, Service: "graph", Op: "ListUsers", Tenant: "contoso.com",
 		Status: 403, Code: "Authorization_RequestDenied", RequestID: "req-1", RetryAfter: 1500 * time.Millisecond,
 		Message: "Insufficient privileges to complete the operation.", Hint: "add the Directory Readers role to the GDAP relationship",
 	}
@@ -38,49 +38,49 @@ func TestErrorMessageCarriesEverything(t *testing.T) {
 
 func TestKindsMatchWithErrorsIs(t *testing.T) {
 	t.Parallel()
-	for _, kind := range tenantsync.Kinds {
-		err := fmt.Errorf("wrapped: %w", &tenantsync.Error{Kind: kind})
+	for _, kind := range tenantsync.Classes() {
+		err := fmt.Errorf("wrapped: %w", &tenantsync.Error{Class: kind})
 		assert.ErrorIs(t, err, kind)
-		assert.Equal(t, kind, tenantsync.KindOf(err))
-		for _, other := range tenantsync.Kinds {
+		assert.Equal(t, kind, tenantsync.ClassOf(err))
+		for _, other := range tenantsync.Classes() {
 			if other == kind || (other == tenantsync.ErrForbidden && (kind == tenantsync.ErrRoleMissing || kind == tenantsync.ErrLicenseRequired)) {
 				continue
 			}
 			assert.NotErrorIs(t, err, other, "%v is not %v", kind, other)
 		}
 	}
-	assert.ErrorIs(t, &tenantsync.Error{Kind: tenantsync.ErrLicenseRequired}, tenantsync.ErrForbidden, "a missing licence is a kind of forbidden")
+	assert.ErrorIs(t, &tenantsync.Error{Class: tenantsync.ErrLicenseRequired}, tenantsync.ErrForbidden, "a missing licence is a kind of forbidden")
 	assert.False(t, (&tenantsync.Error{}).Is(tenantsync.ErrForbidden), "no kind matches nothing")
 }
 
 func TestDetailsReachEmbeddedErrors(t *testing.T) {
 	t.Parallel()
 	cause := errors.New("connection reset")
-	err := fmt.Errorf("sync: %w", &serviceError{detail: detail{Kind: tenantsync.ErrUnavailable, Hint: "retry later", Err: cause}, Shape: "text"})
+	err := fmt.Errorf("sync: %w", &serviceError{detail: detail{Class: tenantsync.ErrUnavailable, Hint: "retry later", Err: cause}, Shape: "text"})
 	d, ok := tenantsync.Details(err)
 	require.True(t, ok)
 	assert.Equal(t, "retry later", d.Hint)
 	assert.Equal(t, "retry later", tenantsync.HintOf(err))
 	assert.ErrorIs(t, err, cause, "the cause stays reachable")
-	assert.Equal(t, tenantsync.ErrUnavailable, tenantsync.KindOf(err))
+	assert.Equal(t, tenantsync.ErrUnavailable, tenantsync.ClassOf(err))
 
 	_, ok = tenantsync.Details(errors.New("plain"))
 	assert.False(t, ok)
 	assert.Empty(t, tenantsync.HintOf(errors.New("plain")))
-	assert.Nil(t, tenantsync.KindOf(nil))
-	assert.Nil(t, tenantsync.KindOf(errors.New("plain")))
-	assert.Equal(t, tenantsync.ErrCooldown, tenantsync.KindOf(fmt.Errorf("x: %w", tenantsync.ErrCooldown)), "a bare sentinel is its own kind")
+	assert.Nil(t, tenantsync.ClassOf(nil))
+	assert.Nil(t, tenantsync.ClassOf(errors.New("plain")))
+	assert.Equal(t, tenantsync.ErrCooldown, tenantsync.ClassOf(fmt.Errorf("x: %w", tenantsync.ErrCooldown)), "a bare sentinel is its own kind")
 }
 
-func TestKindName(t *testing.T) {
+func TestClassName(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, "role_missing", tenantsync.KindName(tenantsync.ErrRoleMissing))
-	assert.Equal(t, "client_not_found", tenantsync.KindName(tenantsync.ErrClientNotFound))
-	assert.Contains(t, tenantsync.Kinds, tenantsync.ErrClientNotFound, "every kind is listed")
-	assert.Equal(t, "unknown", tenantsync.KindName(nil))
+	assert.Equal(t, "role_missing", tenantsync.ClassName(tenantsync.ErrRoleMissing))
+	assert.Equal(t, "client_not_found", tenantsync.ClassName(tenantsync.ErrClientNotFound))
+	assert.Contains(t, tenantsync.Classes(), tenantsync.ErrClientNotFound, "every kind is listed")
+	assert.Equal(t, "unknown", tenantsync.ClassName(nil))
 	seen := map[string]bool{}
-	for _, k := range tenantsync.Kinds {
-		n := tenantsync.KindName(k)
+	for _, k := range tenantsync.Classes() {
+		n := tenantsync.ClassName(k)
 		assert.False(t, seen[n], "kind names are unique: %s", n)
 		seen[n] = true
 	}

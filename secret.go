@@ -197,7 +197,7 @@ const hintPEMKey = "give the certificate's private key in PEM, unencrypted (----
 // the data.
 func ParsePrivateKeyPEM(data []byte) (PrivateKey, error) {
 	invalid := func(msg string) (PrivateKey, error) {
-		return PrivateKey{}, &Error{Kind: ErrInvalidInput, Op: "ParsePrivateKeyPEM", Message: msg, Hint: hintPEMKey}
+		return PrivateKey{}, &Error{Class: ErrInvalidInput, Op: "ParsePrivateKeyPEM", Message: msg, Hint: hintPEMKey}
 	}
 	for rest := data; ; {
 		var block *pem.Block
@@ -210,7 +210,7 @@ func ParsePrivateKeyPEM(data []byte) (PrivateKey, error) {
 		}
 		if block.Type == "ENCRYPTED PRIVATE KEY" || block.Headers["DEK-Info"] != "" ||
 			strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
-			return PrivateKey{}, &Error{Kind: ErrInvalidInput, Op: "ParsePrivateKeyPEM", Message: "the private key is encrypted",
+			return PrivateKey{}, &Error{Class: ErrInvalidInput, Op: "ParsePrivateKeyPEM", Message: "the private key is encrypted",
 				Hint: "decrypt it (openssl pkcs8 -topk8 -nocrypt -in key.pem -out plain.pem) and protect the file with its permissions instead"}
 		}
 		var key any

@@ -5,20 +5,33 @@ import (
 	"time"
 )
 
-// Source is a route to customer tenants: CIPP-API, Microsoft Graph through GDAP, or any other
-// implementation. It answers two questions: which tenants can I reach, and what does one tenant
-// hold of the requested kinds.
-type Source interface {
-	// Name identifies the source ("cipp", "graph"); it is stored with every tenant it reports.
+// TenantLister discovers tenants: it answers which tenants can be reached now. Partner Center
+// discovery is one; every Source is one too.
+type TenantLister interface {
+	// Name identifies the lister ("cipp", "graph", "partnercenter"); it is stored with every
+	// tenant it reports.
 	Name() string
-	// ListTenants returns every tenant the source can reach now. An error means the list is
-	// unknown; the caller must not treat missing tenants as gone.
+	// ListTenants returns every tenant reachable now. An error means the list is unknown; the
+	// caller must not treat missing tenants as gone.
 	ListTenants(ctx context.Context) ([]Tenant, error)
+}
+
+// Fetcher reads tenant data: what one tenant holds of the requested kinds.
+type Fetcher interface {
+	// Name identifies the fetcher ("cipp", "graph").
+	Name() string
 	// Fetch returns, for each requested kind, a complete listing, a change set since the cursor,
 	// or Unavailable with the reason. It returns an error only when the tenant could not be
 	// reached at all (token refused, tenant unknown); a failure of one kind is reported in that
 	// kind's result and leaves the others intact.
 	Fetch(ctx context.Context, req FetchRequest) (*FetchResult, error)
+}
+
+// Source is a route to customer tenants that both lists and reads them: CIPP-API, Microsoft
+// Graph through GDAP, or any other implementation.
+type Source interface {
+	TenantLister
+	Fetcher
 }
 
 // FetchRequest asks a Source for some kinds of one tenant.
@@ -149,8 +162,8 @@ func (r *KindResult) IDs() []string {
 	return ids
 }
 
-// Unavailability builds an Unavailable result for kind k.
-func Unavailability(k Kind, err error) *KindResult {
+// UnavailableResult builds an Unavailable result for kind k.
+func UnavailableResult(k Kind, err error) *KindResult {
 	return &KindResult{Kind: k, Mode: Unavailable, Err: err}
 }
 

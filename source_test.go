@@ -87,7 +87,7 @@ func TestKindResultLen(t *testing.T) {
 	assert.Equal(t, "changes", tenantsync.Changes.String())
 	assert.Equal(t, "complete", tenantsync.Complete.String())
 	assert.Equal(t, "unavailable", tenantsync.Unavailable.String())
-	u := tenantsync.Unavailability(tenantsync.KindMFA, tenantsync.ErrLicenseRequired)
+	u := tenantsync.UnavailableResult(tenantsync.KindMFA, tenantsync.ErrLicenseRequired)
 	assert.Equal(t, tenantsync.Unavailable, u.Mode)
 }
 

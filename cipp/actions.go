@@ -85,7 +85,7 @@ func (c *Client) action(ctx context.Context, op, tenant string, body map[string]
 	body["tenantFilter"] = tenantFilter(t)
 	r, err := c.call(ctx, http.MethodPost, op, t.CustomerID, nil, body, idempotent)
 	if err != nil {
-		if d, ok := tenantsync.Details(err); ok && d.Kind == tenantsync.ErrUnavailable && d.Status == http.StatusInternalServerError && d.Message != "" {
+		if d, ok := tenantsync.Details(err); ok && d.Class == tenantsync.ErrUnavailable && d.Status == http.StatusInternalServerError && d.Message != "" {
 			// CIPP reports action failures as 500 {"Results": "Failed to ..."}: a refusal of
 			// this action, not an outage, unless the text says otherwise.
 			d.Hint = "CIPP could not complete the action; the message says why"

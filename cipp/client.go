@@ -193,7 +193,7 @@ var reGUID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 func IsGUID(s string) bool { return reGUID.MatchString(s) }
 
 func configError(msg, hint string) error {
-	return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "NewClient", Message: msg, Hint: hint}
+	return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "NewClient", Message: msg, Hint: hint}
 }
 
 // NewClient validates cfg and builds a Client. It does not call CIPP; the first call acquires
@@ -396,7 +396,7 @@ func (c *Client) wrapTransport(op, tenant string, err error) error {
 		if cp.Tenant == "" {
 			cp.Tenant = tenant
 		}
-		if cp.Hint == "" && cp.Kind == tenantsync.ErrUnavailable {
+		if cp.Hint == "" && cp.Class == tenantsync.ErrUnavailable {
 			cp.Hint = HintRetry
 		}
 		return &cp

@@ -54,7 +54,7 @@ func (c *Client) newError(kind error, op, tenant string, status int, msg, hint s
 	if len(msg) > maxMessage {
 		msg = strings.ToValidUTF8(msg[:maxMessage], "") + "…"
 	}
-	return &tenantsync.Error{Kind: kind, Service: Service, Op: op, Tenant: tenant, Status: status, Message: msg, Hint: hint}
+	return &tenantsync.Error{Class: kind, Service: Service, Op: op, Tenant: tenant, Status: status, Message: msg, Hint: hint}
 }
 
 var (
@@ -76,7 +76,7 @@ var (
 func applyClass(e *tenantsync.Error, msg string) bool {
 	kind, code, hint, ok := classify(msg)
 	if ok {
-		e.Kind, e.Code, e.Hint = kind, code, hint
+		e.Class, e.Code, e.Hint = kind, code, hint
 		if hint == HintNotReady && e.Err == nil {
 			// What CIPP has not loaded yet is unknown, not empty.
 			e.Err = tenantsync.ErrIncomplete
@@ -133,7 +133,7 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 	e.RequestID = requestID(resp.Header)
 	switch {
 	case status >= 300 && status < 400:
-		e.Kind, e.Hint = tenantsync.ErrInvalidInput, HintUIURL
+		e.Class, e.Hint = tenantsync.ErrInvalidInput, HintUIURL
 		loc := resp.Header.Get(locationHeader)
 		if loc == "" {
 			loc = resp.Header.Get("Location")
@@ -145,7 +145,7 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 		}
 		return e
 	case status == http.StatusUnauthorized:
-		e.Kind, e.Hint = tenantsync.ErrUnauthorized, HintUnauthorized
+		e.Class, e.Hint = tenantsync.ErrUnauthorized, HintUnauthorized
 		if e.Message == "" {
 			e.Message = "the CIPP Function App refused the bearer token"
 		}
@@ -154,17 +154,17 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 		forbidden(e, msg)
 		return e
 	case status == http.StatusNotFound && strings.EqualFold(strings.TrimSpace(msg), "Endpoint not found"):
-		e.Kind, e.Hint = tenantsync.ErrUnsupported, HintUpgrade
+		e.Class, e.Hint = tenantsync.ErrUnsupported, HintUpgrade
 		return e
 	case status == http.StatusTooManyRequests:
-		e.Kind = tenantsync.ErrThrottled
+		e.Class = tenantsync.ErrThrottled
 		if d, ok := transport.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			e.RetryAfter = d
 		}
 		e.Hint = "wait and retry; CIPP itself does not rate-limit, so something in front of it does"
 		return e
 	case status == http.StatusServiceUnavailable && strings.HasPrefix(msg, "This feature has been disabled"):
-		e.Kind, e.Hint = tenantsync.ErrUnsupported, HintFeatureOff
+		e.Class, e.Hint = tenantsync.ErrUnsupported, HintFeatureOff
 		return e
 	}
 	if applyClass(e, msg) {
@@ -172,11 +172,11 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 	}
 	switch {
 	case status == http.StatusNotFound:
-		e.Kind = tenantsync.ErrNotFound
+		e.Class = tenantsync.ErrNotFound
 	case status == http.StatusBadRequest:
-		e.Kind, e.Hint = tenantsync.ErrInvalidInput, "check the request's parameters against CIPP's API documentation"
+		e.Class, e.Hint = tenantsync.ErrInvalidInput, "check the request's parameters against CIPP's API documentation"
 	default:
-		e.Kind, e.Hint = tenantsync.ErrUnavailable, HintRetry
+		e.Class, e.Hint = tenantsync.ErrUnavailable, HintRetry
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
@@ -186,7 +186,7 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 
 // forbidden reads CIPP's RBAC refusal texts (Test-CIPPAccess.ps1) into a kind and a hint.
 func forbidden(e *tenantsync.Error, msg string) {
-	e.Kind = tenantsync.ErrForbidden
+	e.Class = tenantsync.ErrForbidden
 	switch {
 	case reBaseRole.MatchString(msg):
 		m := reBaseRole.FindStringSubmatch(msg)
@@ -213,7 +213,7 @@ func forbidden(e *tenantsync.Error, msg string) {
 		if applyClass(e, msg) {
 			return
 		}
-		e.Kind, e.Hint = tenantsync.ErrRoleMissing, HintCPV
+		e.Class, e.Hint = tenantsync.ErrRoleMissing, HintCPV
 	}
 }
 

@@ -185,7 +185,7 @@ func GraphItems[T any](seq iter.Seq2[json.RawMessage, error]) iter.Seq2[T, error
 			}
 			var v T
 			if err := json.Unmarshal(raw, &v); err != nil {
-				yield(zero, &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: Service, Op: "ListGraphRequest",
+				yield(zero, &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: Service, Op: "ListGraphRequest",
 					Message: "a row did not decode: " + err.Error(), Err: tenantsync.ErrIncomplete})
 				return
 			}
@@ -196,15 +196,18 @@ func GraphItems[T any](seq iter.Seq2[json.RawMessage, error]) iter.Seq2[T, error
 	}
 }
 
-// UserSelect is the $select GraphUsers sends: the fields the sync reads.
-var UserSelect = []string{"id", "displayName", "givenName", "surname", "userPrincipalName", "mail",
-	"accountEnabled", "userType", "proxyAddresses", "otherMails", "jobTitle", "department", "companyName",
-	"officeLocation", "mobilePhone", "businessPhones", "createdDateTime", "assignedLicenses", "onPremisesSyncEnabled"}
+// UserSelect returns the $select GraphUsers sends: the fields the sync reads. The slice is
+// the caller's own.
+func UserSelect() []string {
+	return []string{"id", "displayName", "givenName", "surname", "userPrincipalName", "mail",
+		"accountEnabled", "userType", "proxyAddresses", "otherMails", "jobTitle", "department", "companyName",
+		"officeLocation", "mobilePhone", "businessPhones", "createdDateTime", "assignedLicenses", "onPremisesSyncEnabled"}
+}
 
 // GraphUsers yields the tenant's users through ListGraphRequest, 999 per page: the way to list
 // tenants too large for ListUsers to answer within Azure's response time limit.
 func (c *Client) GraphUsers(ctx context.Context, tenant string) iter.Seq2[User, error] {
-	return GraphItems[User](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "users", Select: UserSelect, Top: 999}))
+	return GraphItems[User](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "users", Select: UserSelect(), Top: 999}))
 }
 
 // GraphDomains returns the tenant's domains with verification state and services.

@@ -256,7 +256,7 @@ func (c *Client) confirmListed(ctx context.Context, op string, t Tenant) error {
 		memo.set(rows, err)
 	}
 	if err != nil {
-		kind := tenantsync.KindOf(err)
+		kind := tenantsync.ClassOf(err)
 		if kind == nil {
 			kind = tenantsync.ErrUnavailable
 		}

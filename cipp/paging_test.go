@@ -31,7 +31,7 @@ func TestGraphListingCutShortIsIncomplete(t *testing.T) {
 			_, err = c.GraphDomains(t.Context(), contosoDomain)
 			require.ErrorIs(t, err, tenantsync.ErrIncomplete)
 			require.ErrorIs(t, err, tt.kind)
-			assert.Equal(t, tt.kind, tenantsync.KindOf(err))
+			assert.Equal(t, tt.kind, tenantsync.ClassOf(err))
 			assert.NotEmpty(t, tenantsync.HintOf(err))
 		})
 	}

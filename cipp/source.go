@@ -96,7 +96,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	var errs []error
 	for _, k := range kinds {
 		if !k.Valid() {
-			res.Kinds[k] = tenantsync.Unavailability(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
+			res.Kinds[k] = tenantsync.UnavailableResult(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
 			continue
 		}
 		if _, done := res.Kinds[k]; done {
@@ -108,7 +108,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 			// The list endpoints confirm their own empty answers; this covers the kinds read
 			// through ListGraphRequest, and costs nothing more once the list is in the memo.
 			if err := s.c.confirmListed(ctx, "Fetch", t); err != nil {
-				kr = tenantsync.Unavailability(k, err)
+				kr = tenantsync.UnavailableResult(k, err)
 			}
 		}
 		kr.FetchedAt = s.now()
@@ -131,14 +131,14 @@ func unreachable(errs []error) bool {
 	if len(errs) == 0 {
 		return false
 	}
-	kind := tenantsync.KindOf(errs[0])
+	kind := tenantsync.ClassOf(errs[0])
 	switch kind {
 	case tenantsync.ErrUnauthorized, tenantsync.ErrConsentRequired, tenantsync.ErrAuthorizationRevoked:
 	default:
 		return false
 	}
 	for _, e := range errs[1:] {
-		if tenantsync.KindOf(e) != kind {
+		if tenantsync.ClassOf(e) != kind {
 			return false
 		}
 	}
@@ -157,20 +157,20 @@ func (s *Source) fetchKind(ctx context.Context, t Tenant, id string, k tenantsyn
 	case tenantsync.KindUsers:
 		users, err := s.users(ctx, key, id, report)
 		if err != nil {
-			return tenantsync.Unavailability(k, err)
+			return tenantsync.UnavailableResult(k, err)
 		}
 		complete.Users = users
 	case tenantsync.KindMailboxes:
 		rows, err := s.c.Mailboxes(ctx, key)
 		if err != nil {
-			return tenantsync.Unavailability(k, err)
+			return tenantsync.UnavailableResult(k, err)
 		}
 		complete.Mailboxes = convert(rows, func(m Mailbox) tenantsync.Mailbox { return ToMailbox(id, m) })
 		report(len(rows))
 	case tenantsync.KindDevices:
 		rows, err := s.c.Devices(ctx, key)
 		if err != nil {
-			return tenantsync.Unavailability(k, err)
+			return tenantsync.UnavailableResult(k, err)
 		}
 		complete.Devices = convert(rows, func(d Device) tenantsync.Device { return ToDevice(id, d) })
 		report(len(rows))
@@ -183,33 +183,33 @@ func (s *Source) fetchKind(ctx context.Context, t Tenant, id string, k tenantsyn
 			}
 		}
 		if err != nil {
-			return tenantsync.Unavailability(k, err)
+			return tenantsync.UnavailableResult(k, err)
 		}
 		complete.Domains = convert(rows, func(d Domain) tenantsync.Domain { return ToDomain(id, d) })
 		report(len(rows))
 	case tenantsync.KindSubscriptions:
 		rows, err := s.c.Licenses(ctx, key)
 		if err != nil {
-			return tenantsync.Unavailability(k, err)
+			return tenantsync.UnavailableResult(k, err)
 		}
 		complete.Subscriptions = convert(rows, func(l License) tenantsync.Subscription { return ToSubscription(id, l) })
 		report(len(rows))
 	case tenantsync.KindMFA:
 		rows, err := s.c.MFAUsers(ctx, key)
 		if err != nil {
-			return tenantsync.Unavailability(k, err)
+			return tenantsync.UnavailableResult(k, err)
 		}
 		complete.MFA = convert(rows, func(m MFAUser) tenantsync.MFAState { return ToMFAState(id, m) })
 		report(len(rows))
 	case tenantsync.KindBaseline:
 		b, err := s.baseline(ctx, key, id)
 		if err != nil {
-			return tenantsync.Unavailability(k, err)
+			return tenantsync.UnavailableResult(k, err)
 		}
 		complete.Baseline = b
 		report(1)
 	default:
-		return tenantsync.Unavailability(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
+		return tenantsync.UnavailableResult(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
 	}
 	return complete
 }
@@ -243,7 +243,7 @@ func (s *Source) users(ctx context.Context, key, id string, report func(int)) ([
 		}
 	}
 	out = []tenantsync.User{}
-	seq := GraphItems[User](s.c.graphSeq(ctx, key, GraphRequest{Endpoint: "users", Select: UserSelect, Top: 999}, report))
+	seq := GraphItems[User](s.c.graphSeq(ctx, key, GraphRequest{Endpoint: "users", Select: UserSelect(), Top: 999}, report))
 	for u, err := range seq {
 		if err != nil {
 			return nil, err

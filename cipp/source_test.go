@@ -134,7 +134,7 @@ func TestGraphPagingOnALargeTenant(t *testing.T) {
 	c := adminClient(t, srv)
 	tn := managedTenant(t, c)
 
-	page, err := c.ListGraphRequestPage(t.Context(), tn.CustomerID, GraphRequest{Endpoint: "users", Select: UserSelect, Top: 999}, "")
+	page, err := c.ListGraphRequestPage(t.Context(), tn.CustomerID, GraphRequest{Endpoint: "users", Select: UserSelect(), Top: 999}, "")
 	require.NoError(t, err)
 	assert.Len(t, page.Items, 999)
 	require.NotEmpty(t, page.NextLink, "a cursor to persist")

@@ -59,10 +59,10 @@ func tokenError(err error) error {
 	case "AADSTS7000222":
 		e.Hint = "the API client's secret has expired: create a new one in CIPP → Integrations → CIPP-API"
 	case "AADSTS700016":
-		e.Kind = tenantsync.ErrUnauthorized
+		e.Class = tenantsync.ErrUnauthorized
 		e.Hint = "no application with this client ID exists in the partner tenant: copy the client ID from CIPP → Integrations → CIPP-API and check Config.TenantID"
 	case "AADSTS90002", "AADSTS900023":
-		e.Kind = tenantsync.ErrInvalidInput
+		e.Class = tenantsync.ErrInvalidInput
 		e.Hint = "Config.TenantID is not the partner tenant CIPP runs in: copy it from the token URL on CIPP → Integrations → CIPP-API"
 	case "AADSTS500011":
 		e.Hint = "the app registration has no identifier URI api://<client ID>: open the API client in CIPP → Integrations → CIPP-API and press Save to Azure, which repairs it"

@@ -281,7 +281,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (c *Client) itemError(op, tenant string, need access, item BatchResponse) *tenantsync.Error {
 	e := c.apiError(op, tenant, need, item.Status, item.header(), item.Body)
 	if item.Status == http.StatusFailedDependency {
-		e.Kind = tenantsync.ErrUnavailable
+		e.Class = tenantsync.ErrUnavailable
 		e.Hint = "a request this one depended on failed; see that request's error"
 	}
 	return e

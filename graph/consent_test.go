@@ -334,7 +334,7 @@ func FuzzConsentCallback(f *testing.F) {
 		}
 		cb, err := graph.ParseConsentCallback(q)
 		if err != nil {
-			if tenantsync.KindOf(err) == nil {
+			if tenantsync.ClassOf(err) == nil {
 				t.Fatalf("untyped error %v", err)
 			}
 			return

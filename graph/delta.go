@@ -48,11 +48,11 @@ func (c *Client) UsersDeltaPage(ctx context.Context, tenant, link string) (Page[
 // cursor is no longer usable either; both call for a full listing.
 func cursorError(err error) error {
 	d, ok := tenantsync.Details(err)
-	if !ok || d.Kind == tenantsync.ErrCursorExpired || d.Status != http.StatusBadRequest {
+	if !ok || d.Class == tenantsync.ErrCursorExpired || d.Status != http.StatusBadRequest {
 		return err
 	}
 	e := *d
-	e.Kind = tenantsync.ErrCursorExpired
+	e.Class = tenantsync.ErrCursorExpired
 	e.Hint = "the delta cursor is no longer accepted; list in full and store the new cursor"
 	return &e
 }

@@ -5,7 +5,7 @@
 // obtains a token per customer tenant: app-only client credentials through MSAL for Go, cached
 // and refreshed per tenant, or, with AuthMode PartnerUser, the Secure Application Model exchange
 // of a partner admin's refresh token (the rotated token is handed back to persist). Token
-// failures become root error kinds with a hint: consent missing (AADSTS65001, 700016, 90099),
+// failures become root error classes with a hint: consent missing (AADSTS65001, 700016, 90099),
 // bad or expired secret (7000215, 7000222), unknown tenant (90002), revoked authorization
 // (700082, 50173), redirect mismatch (50011).
 //

@@ -61,7 +61,7 @@ func (c *Client) apiError(op, tenant string, need access, status int, h http.Hea
 	if ra, ok := transport.ParseRetryAfter(h.Get("Retry-After"), c.now()); ok {
 		e.RetryAfter = ra
 	}
-	e.Hint, e.Kind = c.classify(tenant, need, status, code)
+	e.Hint, e.Class = c.classify(tenant, need, status, code)
 	return e
 }
 
@@ -121,8 +121,8 @@ func withOp(err error, op, tenant string) error {
 		if e.Tenant == "" {
 			e.Tenant = tenant
 		}
-		if e.Kind == nil {
-			e.Kind = tenantsync.ErrUnavailable
+		if e.Class == nil {
+			e.Class = tenantsync.ErrUnavailable
 		}
 		e.Err = err
 		return &e

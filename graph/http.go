@@ -23,7 +23,7 @@ type response struct {
 // configured Graph origin before anything, the bearer token above all, is sent to it.
 func (c *Client) allowed(op, tenant, link string) error {
 	if err := c.tr.Allowed(link); err != nil {
-		if tenantsync.KindOf(err) == tenantsync.ErrHostNotAllowed {
+		if tenantsync.ClassOf(err) == tenantsync.ErrHostNotAllowed {
 			return withOp(err, op, tenant)
 		}
 		e := opError(tenantsync.ErrHostNotAllowed, op, tenant,
@@ -63,7 +63,7 @@ func (c *Client) send(ctx context.Context, op, tenant, method, rawURL string, bo
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		if tenantsync.KindOf(err) != nil {
+		if tenantsync.ClassOf(err) != nil {
 			return nil, withOp(err, op, tenant)
 		}
 		e := opError(tenantsync.ErrUnavailable, op, tenant, "the response was cut short; the next sync will retry", "read response: %v", err)

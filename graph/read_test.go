@@ -458,7 +458,7 @@ func TestHostileNextLinkIsRefused(t *testing.T) {
 	}
 	require.ErrorIs(t, gotErr, tenantsync.ErrHostNotAllowed)
 	require.ErrorIs(t, gotErr, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
-	assert.Equal(t, tenantsync.ErrHostNotAllowed, tenantsync.KindOf(gotErr))
+	assert.Equal(t, tenantsync.ErrHostNotAllowed, tenantsync.ClassOf(gotErr))
 
 	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID,
 		Kinds: []tenantsync.Kind{tenantsync.KindDomains, tenantsync.KindUsers, tenantsync.KindSubscriptions}})

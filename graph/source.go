@@ -118,7 +118,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	cursor := req.Cursors[tenantsync.KindUsers]
 	if kinds[tenantsync.KindUsers] {
 		if rel, err := c.deltaItem(listUsersDelta, tenant, cursor); err != nil {
-			res.Kinds[tenantsync.KindUsers] = tenantsync.Unavailability(tenantsync.KindUsers, err)
+			res.Kinds[tenantsync.KindUsers] = tenantsync.UnavailableResult(tenantsync.KindUsers, err)
 		} else {
 			add(itemUsers, rel)
 		}
@@ -130,12 +130,12 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	if kinds[tenantsync.KindMailboxes] {
 		switch {
 		case c.cfg.Mailboxes == MailboxesOff:
-			res.Kinds[tenantsync.KindMailboxes] = tenantsync.Unavailability(tenantsync.KindMailboxes,
+			res.Kinds[tenantsync.KindMailboxes] = tenantsync.UnavailableResult(tenantsync.KindMailboxes,
 				opError(tenantsync.ErrUnsupported, op, tenant, "set Config.Mailboxes to graph.MailboxesPerUser", "mailbox types are off"))
 		case mbShared:
 		default:
 			if rel, err := c.deltaItem(listMailboxDelta, tenant, mbCursor); err != nil {
-				res.Kinds[tenantsync.KindMailboxes] = tenantsync.Unavailability(tenantsync.KindMailboxes, err)
+				res.Kinds[tenantsync.KindMailboxes] = tenantsync.UnavailableResult(tenantsync.KindMailboxes, err)
 			} else {
 				add(itemMailboxUsers, rel)
 			}
@@ -176,7 +176,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 		}
 		res.Kinds[k] = kr
 	}
-	fail := func(k tenantsync.Kind, err error) { set(k, tenantsync.Unavailability(k, err)) }
+	fail := func(k tenantsync.Kind, err error) { set(k, tenantsync.UnavailableResult(k, err)) }
 
 	// Users, and the mailboxes from the same round when they share it.
 	var usersRound *UsersDelta

@@ -63,8 +63,8 @@ func (c *Client) tokenError(op, tenant string, err error) error {
 		return err
 	}
 	mapped := transport.MapEntraError(err, service, tenant)
-	if mapped == nil || mapped.Kind == nil {
-		return &tenantsync.Error{Kind: tenantsync.ErrUnauthorized, Service: service, Op: op, Tenant: tenant,
+	if mapped == nil || mapped.Class == nil {
+		return &tenantsync.Error{Class: tenantsync.ErrUnauthorized, Service: service, Op: op, Tenant: tenant,
 			Message: transport.Redact(err.Error()), Err: err}
 	}
 	e := *mapped

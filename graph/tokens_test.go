@@ -167,7 +167,7 @@ func TestTokenErrorHints(t *testing.T) {
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			t.Parallel()
-			c, err := graph.NewClient(baseConfig(srv), graph.WithTokenSource(fakeTokens{&tenantsync.Error{Kind: tc.kind, Service: "entra", Code: tc.code}}))
+			c, err := graph.NewClient(baseConfig(srv), graph.WithTokenSource(fakeTokens{&tenantsync.Error{Class: tc.kind, Service: "entra", Code: tc.code}}))
 			require.NoError(t, err)
 			err = fetchUsers(t, c, tn.ID)
 			require.ErrorIs(t, err, tc.kind)

@@ -117,7 +117,7 @@ func (e *AddressError) Is(target error) bool { return target == tenantsync.ErrIn
 // Detail returns the error as a *tenantsync.Error with a remediation hint.
 func (e *AddressError) Detail() *tenantsync.Error {
 	return &tenantsync.Error{
-		Kind:    tenantsync.ErrInvalidInput,
+		Class:   tenantsync.ErrInvalidInput,
 		Service: "match",
 		Op:      "ParseAddress",
 		Message: string(e.Reason) + ": " + quote(e.Input),

@@ -94,7 +94,7 @@ func TestParseAddressRejects(t *testing.T) {
 			d, ok := tenantsync.Details(err)
 			require.True(t, ok)
 			assert.NotEmpty(t, d.Hint)
-			assert.Equal(t, tenantsync.ErrInvalidInput, tenantsync.KindOf(err))
+			assert.Equal(t, tenantsync.ErrInvalidInput, tenantsync.ClassOf(err))
 			assert.Contains(t, err.Error(), string(tt.want))
 			_, err = match.NormalizeEmail(tt.in)
 			assert.Error(t, err)

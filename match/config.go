@@ -42,7 +42,7 @@ const (
 	ConfidencePlus        = 0.75 // equal only once a "+tag" is removed
 )
 
-// DefaultServiceAccountPatterns name accounts that are not people, from the filters MSP sync
+// DefaultServiceAccountPatterns returns the patterns that name accounts that are not people, from the filters MSP sync
 // tools ship and from what Entra Connect and Exchange create themselves:
 //   - svc-/svc_/svc. prefixes and -svc/_svc suffixes: the common service-account conventions;
 //   - noreply and its spellings, postmaster, mailer-daemon: senders no person reads;
@@ -52,15 +52,19 @@ const (
 //   - admin and administrator, adm-/admin- prefixes and -admin/.admin suffixes, breakglass:
 //     shared or second administrative credentials. A person's admin account is a second
 //     account of someone who already has one; a contact for it would be a duplicate.
-var DefaultServiceAccountPatterns = []string{
-	"svc-*", "svc_*", "svc.*", "*-svc", "*_svc",
-	"*noreply*", "*no-reply*", "*no_reply*", "*donotreply*", "*do-not-reply*", "*do_not_reply*",
-	"postmaster", "mailer-daemon",
-	"scanner*", "*-scanner", "scan2*", "scantoemail*", "scan-to-email*", "printer*", "copier*",
-	"sync_*", "msol_*", "adtoaadsyncserviceaccount*",
-	"healthmailbox*", "discoverysearchmailbox*",
-	"admin", "administrator", "adm-*", "adm_*", "admin-*", "admin_*", "*-admin", "*_admin", "*.admin",
-	"breakglass*", "break-glass*",
+//
+// The slice is the caller's own.
+func DefaultServiceAccountPatterns() []string {
+	return []string{
+		"svc-*", "svc_*", "svc.*", "*-svc", "*_svc",
+		"*noreply*", "*no-reply*", "*no_reply*", "*donotreply*", "*do-not-reply*", "*do_not_reply*",
+		"postmaster", "mailer-daemon",
+		"scanner*", "*-scanner", "scan2*", "scantoemail*", "scan-to-email*", "printer*", "copier*",
+		"sync_*", "msol_*", "adtoaadsyncserviceaccount*",
+		"healthmailbox*", "discoverysearchmailbox*",
+		"admin", "administrator", "adm-*", "adm_*", "admin-*", "admin_*", "*-admin", "*_admin", "*.admin",
+		"breakglass*", "break-glass*",
+	}
 }
 
 // pattern is a compiled glob: the lowercase literal pieces between "*".
@@ -241,7 +245,7 @@ func (s *patternSet) matchLower(addr []byte, at int) *pattern {
 
 func compilePatterns(ps []string) ([]pattern, error) {
 	if ps == nil {
-		ps = DefaultServiceAccountPatterns
+		ps = DefaultServiceAccountPatterns()
 	}
 	out := make([]pattern, 0, len(ps))
 	for _, p := range ps {

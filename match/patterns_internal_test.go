@@ -13,7 +13,7 @@ func FuzzServiceAccountPatterns(f *testing.F) {
 		f.Add(s, "ops-*-bot")
 	}
 	f.Fuzz(func(t *testing.T, local, extra string) {
-		pats := append([]string(nil), DefaultServiceAccountPatterns...)
+		pats := DefaultServiceAccountPatterns()
 		if extra != "" {
 			pats = append(pats, extra)
 		}

@@ -45,21 +45,24 @@ const (
 	DefaultMinNameSim       = 0.5
 )
 
-// PublicMailDomains are free-mail and ISP domains whose addresses say nothing about a company.
+// PublicMailDomains returns the free-mail and ISP domains whose addresses say nothing about a company.
 // They are never evidence that a tenant is a client.
-var PublicMailDomains = []string{
-	"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",
-	"hotmail.de", "hotmail.it", "hotmail.es", "live.com", "live.co.uk", "live.nl", "msn.com",
-	"yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.com.au", "ymail.com", "rocketmail.com",
-	"icloud.com", "me.com", "mac.com", "aol.com", "aim.com", "protonmail.com", "proton.me", "pm.me",
-	"gmx.com", "gmx.de", "gmx.net", "gmx.at", "web.de", "mail.com", "zoho.com", "zohomail.com",
-	"yandex.com", "yandex.ru", "mail.ru", "qq.com", "163.com", "126.com", "fastmail.com",
-	"tutanota.com", "tuta.io", "hey.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net",
-	"cox.net", "charter.net", "btinternet.com", "sky.com", "virginmedia.com", "talktalk.net",
-	"orange.fr", "free.fr", "sfr.fr", "laposte.net", "wanadoo.fr", "t-online.de", "freenet.de",
-	"libero.it", "virgilio.it", "bigpond.com", "optusnet.com.au", "shaw.ca", "rogers.com",
-	"sympatico.ca", "telus.net", "xs4all.nl", "ziggo.nl", "kpnmail.nl", "telenet.be", "skynet.be",
-	"bluewin.ch", "seznam.cz", "wp.pl", "o2.pl", "onet.pl", "interia.pl",
+// The slice is the caller's own.
+func PublicMailDomains() []string {
+	return []string{
+		"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",
+		"hotmail.de", "hotmail.it", "hotmail.es", "live.com", "live.co.uk", "live.nl", "msn.com",
+		"yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.com.au", "ymail.com", "rocketmail.com",
+		"icloud.com", "me.com", "mac.com", "aol.com", "aim.com", "protonmail.com", "proton.me", "pm.me",
+		"gmx.com", "gmx.de", "gmx.net", "gmx.at", "web.de", "mail.com", "zoho.com", "zohomail.com",
+		"yandex.com", "yandex.ru", "mail.ru", "qq.com", "163.com", "126.com", "fastmail.com",
+		"tutanota.com", "tuta.io", "hey.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net",
+		"cox.net", "charter.net", "btinternet.com", "sky.com", "virginmedia.com", "talktalk.net",
+		"orange.fr", "free.fr", "sfr.fr", "laposte.net", "wanadoo.fr", "t-online.de", "freenet.de",
+		"libero.it", "virgilio.it", "bigpond.com", "optusnet.com.au", "shaw.ca", "rogers.com",
+		"sympatico.ca", "telus.net", "xs4all.nl", "ziggo.nl", "kpnmail.nl", "telenet.be", "skynet.be",
+		"bluewin.ch", "seznam.cz", "wp.pl", "o2.pl", "onet.pl", "interia.pl",
+	}
 }
 
 // SuggestConfig tunes Suggest. The zero value uses the defaults.
@@ -155,7 +158,7 @@ func NewSuggester(clients []tenantsync.Client, contacts []tenantsync.Contact, cf
 		contactDom: make(map[string]map[int]int),
 		excluded:   make(map[string]bool),
 	}
-	for _, d := range PublicMailDomains {
+	for _, d := range PublicMailDomains() {
 		s.excluded[d] = true
 	}
 	for _, d := range cfg.ExcludeDomains {

@@ -285,14 +285,14 @@ func send(ctx context.Context, t *transport.Client, cl call) (*http.Response, []
 	if cl.body != nil {
 		var err error
 		if raw, err = json.Marshal(cl.body); err != nil {
-			return nil, nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: cl.op, Tenant: cl.tenant,
+			return nil, nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: cl.op, Tenant: cl.tenant,
 				Message: "encode request: " + err.Error(), Hint: "check the request values"}
 		}
 		body = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, body)
 	if err != nil {
-		return nil, nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: cl.op, Tenant: cl.tenant,
+		return nil, nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: cl.op, Tenant: cl.tenant,
 			Message: transport.Redact(err.Error()), Hint: "check the configured URL and the IDs passed in"}
 	}
 	if raw != nil {
@@ -327,7 +327,7 @@ func annotate(err error, cl call) error {
 	}
 	d, ok := tenantsync.Details(err)
 	if !ok {
-		return &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: cl.service, Op: cl.op, Tenant: cl.tenant,
+		return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: cl.service, Op: cl.op, Tenant: cl.tenant,
 			Message: transport.Redact(err.Error()), Hint: "check the network path to the service and retry", Err: err}
 	}
 	cp := *d
@@ -351,6 +351,6 @@ func requestIDs() http.Header {
 }
 
 func notConfigured(op, what, field string) error {
-	return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op,
+	return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op,
 		Message: what + " is not configured", Hint: "set Config." + field + " when building the partnercenter.Client"}
 }

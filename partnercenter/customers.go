@@ -59,7 +59,7 @@ func (c *Client) ListCustomersPage(ctx context.Context, token string) (*Customer
 	if col.Links.Next != nil {
 		page.ContinuationToken = nextToken(col)
 		if page.ContinuationToken == "" {
-			return nil, &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: Service, Op: op, RequestID: requestID(resp.Header),
+			return nil, &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: Service, Op: op, RequestID: requestID(resp.Header),
 				Message: "the page has a next link but no continuation token",
 				Hint:    "Partner Center returned an unusable next link; retry the listing later"}
 		}
@@ -104,7 +104,7 @@ func isGUID(s string) bool {
 
 func checkTenantID(op, id string) error {
 	if !isGUID(id) {
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: id,
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: id,
 			Message: fmt.Sprintf("customer ID %q is not a GUID", id),
 			Hint:    "pass the customer's tenant ID (a GUID), as ListCustomers reports it"}
 	}
@@ -175,7 +175,7 @@ func (c *Client) GrantApplicationConsent(ctx context.Context, customerID string,
 		return ConsentResult{Created: false, RequestID: requestID(resp.Header)}, nil
 	}
 	e := decodePCError(op, customerID, resp.StatusCode, resp.Header, body, c.now())
-	if e.Kind == tenantsync.ErrForbidden {
+	if e.Class == tenantsync.ErrForbidden {
 		e.Hint = "granting consent needs a partner user in AdminAgents with a GDAP relationship holding Global Administrator, " +
 			"Privileged Role Administrator or Cloud Application Administrator in this customer; or consent the app through CIPP"
 	}
@@ -184,7 +184,7 @@ func (c *Client) GrantApplicationConsent(ctx context.Context, customerID string,
 
 func validateConsent(op, customerID string, a ApplicationConsent) error {
 	bad := func(msg, hint string) error {
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: customerID, Message: msg, Hint: hint}
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: customerID, Message: msg, Hint: hint}
 	}
 	if !isGUID(a.ApplicationID) {
 		return bad(fmt.Sprintf("applicationId %q is not a GUID", a.ApplicationID), "set ApplicationID to the partner app's client ID")

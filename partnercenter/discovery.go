@@ -9,14 +9,13 @@ import (
 )
 
 // Discovery reports the tenants the partner can reach: the union of its Partner Center
-// customers and the customers of its active GDAP relationships. It implements
-// tenantsync.Source for the tenant list only; Fetch reports every kind unsupported, because
-// tenant data comes through graph or cipp.
+// customers and the customers of its active GDAP relationships. It is a
+// tenantsync.TenantLister, not a Source: tenant data comes through graph or cipp.
 type Discovery struct {
 	c *Client
 }
 
-var _ tenantsync.Source = (*Discovery)(nil)
+var _ tenantsync.TenantLister = (*Discovery)(nil)
 
 // Discovery returns the client's tenant discovery.
 func (c *Client) Discovery() *Discovery { return &Discovery{c: c} }
@@ -97,23 +96,4 @@ func (d *Discovery) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error
 		return strings.Compare(x.ID, y.ID)
 	})
 	return out, nil
-}
-
-// Fetch reports every requested kind (all kinds when none are named, as the other sources
-// read it) unavailable: discovery lists tenants, it does not read them.
-func (d *Discovery) Fetch(_ context.Context, req tenantsync.FetchRequest) (*tenantsync.FetchResult, error) {
-	res := &tenantsync.FetchResult{TenantID: req.TenantID, Source: Service, Kinds: map[tenantsync.Kind]*tenantsync.KindResult{}}
-	kinds := req.Kinds
-	if len(kinds) == 0 {
-		kinds = tenantsync.AllKinds()
-	}
-	for _, k := range kinds {
-		err := &tenantsync.Error{Kind: tenantsync.ErrUnsupported, Service: Service, Op: "Fetch", Tenant: req.TenantID,
-			Message: "partnercenter discovers tenants; it does not read " + string(k),
-			Hint:    "fetch tenant data through graph.Source or cipp.Source"}
-		kr := tenantsync.Unavailability(k, err)
-		kr.FetchedAt = d.c.now()
-		res.Kinds[k] = kr
-	}
-	return res, nil
 }

@@ -110,24 +110,13 @@ func TestDiscoveryWithOneRouteOnly(t *testing.T) {
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
 
-func TestDiscoveryFetchReportsKindsUnsupported(t *testing.T) {
+func TestDiscoveryIsAListerNotAFetcher(t *testing.T) {
 	t.Parallel()
-	f := discoveryFakes(t, http.StatusOK)
-	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	f.clientOpts = append(f.clientOpts, WithClock(func() time.Time { return at }))
-	var src tenantsync.Source = f.client(t).Discovery()
-	for _, kinds := range [][]tenantsync.Kind{tenantsync.AllKinds(), nil} {
-		res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenantA, Kinds: kinds})
-		require.NoError(t, err)
-		require.Len(t, res.Kinds, len(tenantsync.AllKinds()), "no kinds named asks for all of them")
-		for _, k := range tenantsync.AllKinds() {
-			kr := res.Result(k)
-			assert.Equal(t, tenantsync.Unavailable, kr.Mode, k)
-			require.ErrorIs(t, kr.Err, tenantsync.ErrUnsupported, k)
-			assert.Contains(t, tenantsync.HintOf(kr.Err), "graph.Source")
-			assert.Equal(t, at, kr.FetchedAt, "the client's clock")
-		}
-	}
+	var d any = discoveryFakes(t, http.StatusOK).client(t).Discovery()
+	_, lists := d.(tenantsync.TenantLister)
+	_, fetches := d.(tenantsync.Fetcher)
+	assert.True(t, lists, "Discovery lists tenants")
+	assert.False(t, fetches, "Discovery must not pretend to read tenant data")
 }
 
 func TestReadinessCoversGDAPAndPartnerCenterCustomers(t *testing.T) {

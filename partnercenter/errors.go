@@ -80,21 +80,21 @@ const hintTenantGone = "the customer is not (or no longer) a Partner Center cust
 func classifyStatus(e *tenantsync.Error, h http.Header, now time.Time, hints statusHints) {
 	switch status := e.Status; {
 	case status == http.StatusUnauthorized:
-		e.Kind, e.Hint = tenantsync.ErrUnauthorized, hints.unauthorized
+		e.Class, e.Hint = tenantsync.ErrUnauthorized, hints.unauthorized
 	case status == http.StatusForbidden:
-		e.Kind, e.Hint = tenantsync.ErrForbidden, hints.forbidden
+		e.Class, e.Hint = tenantsync.ErrForbidden, hints.forbidden
 	case status == http.StatusNotFound:
-		e.Kind, e.Hint = tenantsync.ErrNotFound, hints.notFound
+		e.Class, e.Hint = tenantsync.ErrNotFound, hints.notFound
 	case status == http.StatusTooManyRequests:
-		e.Kind, e.Hint = tenantsync.ErrThrottled, hints.throttled
+		e.Class, e.Hint = tenantsync.ErrThrottled, hints.throttled
 		e.RetryAfter = retryAfter(h, now)
 	case status >= 500:
-		e.Kind, e.Hint = tenantsync.ErrUnavailable, hints.failed
+		e.Class, e.Hint = tenantsync.ErrUnavailable, hints.failed
 		e.RetryAfter = retryAfter(h, now)
 	case status == http.StatusBadRequest:
-		e.Kind, e.Hint = tenantsync.ErrInvalidInput, hints.badRequest
+		e.Class, e.Hint = tenantsync.ErrInvalidInput, hints.badRequest
 	default:
-		e.Kind, e.Hint = tenantsync.ErrUnavailable, hints.other
+		e.Class, e.Hint = tenantsync.ErrUnavailable, hints.other
 	}
 }
 
@@ -120,7 +120,7 @@ func decodePCError(op, tenant string, status int, h http.Header, body []byte, no
 	// A customer call that finds nothing, or Partner Center's own "tenant not found" code, means
 	// the customer is gone, not that the URL is wrong.
 	if e.Code == pcCodeTenantNotFound || (tenant != "" && (status == http.StatusNotFound || e.Code == pcCodeNotFound)) {
-		e.Kind, e.Hint = tenantsync.ErrTenantNotFound, hintTenantGone
+		e.Class, e.Hint = tenantsync.ErrTenantNotFound, hintTenantGone
 	}
 	return e
 }
@@ -151,7 +151,7 @@ func decodeGraphError(op string, status int, h http.Header, body []byte, now tim
 
 // decodeFailure is the error for a 2xx body that does not parse: the listing is unknown.
 func decodeFailure(service, op, tenant string, h http.Header, err error) *tenantsync.Error {
-	return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: service, Op: op, Tenant: tenant,
+	return &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: service, Op: op, Tenant: tenant,
 		RequestID: requestID(h), Message: "response body did not parse: " + clip(err.Error()),
 		Hint: "the response was cut short or is not JSON; retry, and check no proxy rewrites the responses", Err: err}
 }

@@ -155,7 +155,7 @@ func FuzzDecodePCError(f *testing.F) {
 			return
 		}
 		e := decodePCError("Op", "", status, http.Header{"Retry-After": {"5"}}, []byte(body), time.Now())
-		if e.Kind == nil || e.Hint == "" {
+		if e.Class == nil || e.Hint == "" {
 			t.Fatalf("status %d body %q: no kind or hint", status, body)
 		}
 		if len(e.Message) > 310*4 {

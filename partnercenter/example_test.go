@@ -53,7 +53,7 @@ func ExampleChecker_Check() {
 		ActivatedAt: now.Add(-25 * time.Minute), EndAt: now.AddDate(2, 0, 0), Roles: []string{partnercenter.RoleDirectoryReaders},
 	}}, now)[0]
 	refused := partnercenter.ProberFunc(func(context.Context, string, string) error {
-		return &tenantsync.Error{Kind: tenantsync.ErrForbidden, Status: 403, Code: "Authorization_RequestDenied"}
+		return &tenantsync.Error{Class: tenantsync.ErrForbidden, Status: 403, Code: "Authorization_RequestDenied"}
 	})
 	ck := &partnercenter.Checker{Prober: refused, Now: func() time.Time { return now },
 		Capabilities: []partnercenter.Capability{partnercenter.CapabilityReadUsers}}

@@ -376,7 +376,7 @@ func (c *Client) Readiness(ctx context.Context, ck *Checker, concurrency int) ([
 		return nil, notConfigured("Readiness", "Graph (GDAP relationships)", "GraphTokens")
 	}
 	if ck == nil {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "Readiness",
+		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "Readiness",
 			Message: "no checker", Hint: "pass &partnercenter.Checker{Prober: graphClient}"}
 	}
 	accesses, err := c.customerAccesses(ctx)
@@ -416,7 +416,7 @@ func (c *Client) TenantReadinessOf(ctx context.Context, ck *Checker, tenantID st
 		return TenantReadiness{}, notConfigured("TenantReadinessOf", "Graph (GDAP relationships)", "GraphTokens")
 	}
 	if ck == nil {
-		return TenantReadiness{}, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "TenantReadinessOf",
+		return TenantReadiness{}, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "TenantReadinessOf",
 			Message: "no checker", Hint: "pass &partnercenter.Checker{Prober: graphClient}"}
 	}
 	accesses, err := c.GDAPCustomers(ctx)

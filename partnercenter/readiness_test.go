@@ -51,7 +51,7 @@ func access(now time.Time, rels ...Relationship) CustomerAccess {
 }
 
 func forbidden() error {
-	return &tenantsync.Error{Kind: tenantsync.ErrForbidden, Service: "graph", Status: 403, Code: "Authorization_RequestDenied",
+	return &tenantsync.Error{Class: tenantsync.ErrForbidden, Service: "graph", Status: 403, Code: "Authorization_RequestDenied",
 		Hint: "the GDAP role is missing"}
 }
 
@@ -78,7 +78,7 @@ func TestCheckerStates(t *testing.T) {
 				CapabilityReadMFA: StateRoleMissing, CapabilityReadDevices: StateRoleMissing, CapabilityReadMailboxes: StateRoleMissing},
 			action: "add the", probes: 3},
 		{name: "consent missing stops probing", access: access(now, full(at(-100), at(630), "P180D")),
-			probe: &tenantsync.Error{Kind: tenantsync.ErrConsentRequired, Code: "AADSTS65001"},
+			probe: &tenantsync.Error{Class: tenantsync.ErrConsentRequired, Code: "AADSTS65001"},
 			want:  allStates(StateConsentMissing), action: "applicationconsents", probes: 1},
 		{name: "recently granted is propagating", access: access(now, full(now.Add(-40*time.Minute), now.AddDate(2, 0, 0), "P180D")),
 			probe: forbidden(), want: allStates(StatePropagating), reason: "recently granted", action: "re-verify later", probes: 6},
@@ -89,9 +89,9 @@ func TestCheckerStates(t *testing.T) {
 		{name: "ending soon but auto-extending is ready", access: access(now, full(at(-700), at(12), "P180D")),
 			want: allStates(StateReady), probes: 6},
 		{name: "licence missing", access: access(now, full(at(-100), at(630), "P180D")),
-			probe: &tenantsync.Error{Kind: tenantsync.ErrLicenseRequired}, want: allStates(StateLicenseMissing), action: "Entra ID P1", probes: 6},
+			probe: &tenantsync.Error{Class: tenantsync.ErrLicenseRequired}, want: allStates(StateLicenseMissing), action: "Entra ID P1", probes: 6},
 		{name: "unknown when throttled", access: access(now, full(at(-100), at(630), "P180D")),
-			probe: &tenantsync.Error{Kind: tenantsync.ErrThrottled, Hint: "wait and retry"}, want: allStates(StateUnknown), action: "wait and retry", probes: 6},
+			probe: &tenantsync.Error{Class: tenantsync.ErrThrottled, Hint: "wait and retry"}, want: allStates(StateUnknown), action: "wait and retry", probes: 6},
 		{name: "expired relationship", access: access(now, rel(tenantA, "Old", "expired", at(-800), at(-70), "PT0S", everyRole...)),
 			want: allStates(StateNoRelationship), reason: "no longer active", action: "request a new GDAP relationship", probes: 0},
 		{name: "pending invitation", access: access(now, rel(tenantA, "New", "approvalPending", time.Time{}, time.Time{}, "P180D", everyRole...)),
@@ -211,7 +211,7 @@ func TestCheckerSpecialCases(t *testing.T) {
 func TestRenderTableShowsEveryTenantAndWhatToDo(t *testing.T) {
 	t.Parallel()
 	now := at(0)
-	p := &scriptedProber{byTen: map[string]error{tenantC: &tenantsync.Error{Kind: tenantsync.ErrConsentRequired}}}
+	p := &scriptedProber{byTen: map[string]error{tenantC: &tenantsync.Error{Class: tenantsync.ErrConsentRequired}}}
 	ck := &Checker{Prober: p, Now: func() time.Time { return now }}
 	rows := []TenantReadiness{
 		ck.Check(t.Context(), access(now, rel(tenantA, "A", "active", at(-100), at(600), "P180D", everyRole...))),

@@ -80,12 +80,12 @@ func (c *Client) bounds(service, op, items, cursor, origin string) paging.Bounds
 	return paging.Bounds{
 		MaxPages: c.cfg.MaxPages,
 		TooMany: func() error {
-			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: service, Op: op,
+			return &tenantsync.Error{Class: tenantsync.ErrLimitExceeded, Service: service, Op: op,
 				Message: fmt.Sprintf("more than %d pages", c.cfg.MaxPages),
 				Hint:    "raise Config.MaxPages if the partner really has that many " + items}
 		},
 		Loop: func() error {
-			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: service, Op: op,
+			return &tenantsync.Error{Class: tenantsync.ErrLimitExceeded, Service: service, Op: op,
 				Message: "the " + cursor + " repeated (paging loop)",
 				Hint:    origin + " returned a " + cursor + " it had already returned; retry the listing later"}
 		},

@@ -103,7 +103,7 @@ func TestListRelationshipsRefusesANextLinkToAnotherHost(t *testing.T) {
 	got, err := c.AllRelationships(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
 	require.ErrorIs(t, err, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
-	assert.Equal(t, tenantsync.ErrHostNotAllowed, tenantsync.KindOf(err))
+	assert.Equal(t, tenantsync.ErrHostNotAllowed, tenantsync.ClassOf(err))
 	assert.Nil(t, got)
 	assert.Len(t, p.tops, 1, "the foreign link was never requested")
 }

@@ -150,7 +150,7 @@ func ChainAudit(ctx context.Context, kp KeyProvider, account string, prev AuditH
 	}
 	id, key, err := kp.CurrentKey(ctx)
 	if err != nil {
-		return tenantsync.AuditEntry{}, &tenantsync.Error{Kind: kindOr(err, tenantsync.ErrUnavailable), Service: Service, Op: op,
+		return tenantsync.AuditEntry{}, &tenantsync.Error{Class: kindOr(err, tenantsync.ErrUnavailable), Service: Service, Op: op,
 			Hint: "check the key provider", Err: err}
 	}
 	mk, err := auditKey(op, id, key)
@@ -170,7 +170,7 @@ func ChainAudit(ctx context.Context, kp KeyProvider, account string, prev AuditH
 
 // kindOr is err's kind, or def when it carries none.
 func kindOr(err, def error) error {
-	if k := tenantsync.KindOf(err); k != nil {
+	if k := tenantsync.ClassOf(err); k != nil {
 		return k
 	}
 	return def
@@ -192,7 +192,7 @@ func newAuditKeyError(account, id string, seq int64, hint string, err error) *Au
 			"as the audit entries it keyed are kept, or they cannot be verified", id)
 	}
 	return &AuditKeyError{
-		detail: tenantsync.Error{Kind: kindOr(err, tenantsync.ErrNotFound), Service: Service, Op: "VerifyAudit",
+		detail: tenantsync.Error{Class: kindOr(err, tenantsync.ErrNotFound), Service: Service, Op: "VerifyAudit",
 			Message: fmt.Sprintf("audit entry %d of account %q is keyed under key %q, which the key provider does not return", seq, account, id),
 			Hint:    hint, Err: err},
 		KeyID: id,

@@ -326,7 +326,7 @@ func TestErrorsCarryDetails(t *testing.T) {
 
 	linked := store.NewAlreadyLinkedError("LinkTenant", "t1", "client-7")
 	assert.ErrorIs(t, linked, tenantsync.ErrAlreadyLinked)
-	assert.Equal(t, tenantsync.ErrAlreadyLinked, tenantsync.KindOf(linked))
+	assert.Equal(t, tenantsync.ErrAlreadyLinked, tenantsync.ClassOf(linked))
 	assert.Contains(t, linked.Error(), "client-7")
 
 	taken := store.NewContactTakenError("SetContactLink", "c1", "t1", "u1")

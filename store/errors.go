@@ -12,7 +12,7 @@ const Service = "store"
 
 // Errorf builds a store error of the given kind for operation op.
 func Errorf(kind error, op, tenant, hint, format string, args ...any) *tenantsync.Error {
-	return &tenantsync.Error{Kind: kind, Service: Service, Op: op, Tenant: tenant, Hint: hint, Message: fmt.Sprintf(format, args...)}
+	return &tenantsync.Error{Class: kind, Service: Service, Op: op, Tenant: tenant, Hint: hint, Message: fmt.Sprintf(format, args...)}
 }
 
 // NotFound builds an ErrNotFound for op saying what was missing.
@@ -28,7 +28,7 @@ func Invalid(op, hint, format string, args ...any) *tenantsync.Error {
 // Internal wraps a storage failure (I/O, driver, corrupt row) of op. Its kind is ErrUnavailable:
 // the caller may retry, and nothing it asked for was stored.
 func Internal(op, tenant string, err error) *tenantsync.Error {
-	return &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: Service, Op: op, Tenant: tenant,
+	return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: Service, Op: op, Tenant: tenant,
 		Hint: "check that the database is reachable and writable, then retry", Err: err}
 }
 
@@ -62,7 +62,7 @@ func NewLeaseHeldError(op, tenant, holder string, until time.Time) *LeaseHeldErr
 		msg, hint = "the tenant's lease is not held", "acquire the tenant's lease again and redo the sync"
 	}
 	return &LeaseHeldError{
-		detail: tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: op, Tenant: tenant, Message: msg, Hint: hint},
+		detail: tenantsync.Error{Class: tenantsync.ErrAlreadyRunning, Service: Service, Op: op, Tenant: tenant, Message: msg, Hint: hint},
 		Holder: holder,
 		Until:  until,
 	}
@@ -78,7 +78,7 @@ type AlreadyLinkedError struct {
 // NewAlreadyLinkedError builds the error for op on tenant, linked to clientID.
 func NewAlreadyLinkedError(op, tenant, clientID string) *AlreadyLinkedError {
 	return &AlreadyLinkedError{
-		detail: tenantsync.Error{Kind: tenantsync.ErrAlreadyLinked, Service: Service, Op: op, Tenant: tenant,
+		detail: tenantsync.Error{Class: tenantsync.ErrAlreadyLinked, Service: Service, Op: op, Tenant: tenant,
 			Message: fmt.Sprintf("tenant is linked to client %q", clientID),
 			Hint:    "unlink the tenant from that client first, or link it to that client"},
 		ClientID: clientID,
@@ -97,7 +97,7 @@ type ContactTakenError struct {
 // NewContactTakenError builds the error for op: contactID is linked to (tenantID, objectID).
 func NewContactTakenError(op, contactID, tenantID, objectID string) *ContactTakenError {
 	return &ContactTakenError{
-		detail: tenantsync.Error{Kind: tenantsync.ErrConflict, Service: Service, Op: op, Tenant: tenantID,
+		detail: tenantsync.Error{Class: tenantsync.ErrConflict, Service: Service, Op: op, Tenant: tenantID,
 			Message: fmt.Sprintf("contact %q is linked to user %s of tenant %s", contactID, objectID, tenantID),
 			Hint:    "a contact belongs to one user: remove its other link first or pick another contact"},
 		ContactID: contactID,

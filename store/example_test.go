@@ -44,7 +44,7 @@ func ExampleStore_Commit() {
 	// A second writer that read the cursor before the first commit loses.
 	_, err = s.Commit(ctx, "msp-1", store.Batch{TenantID: "tenant-a", Kinds: []store.KindApply{{
 		Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Cursor: "delta-x"}, ExpectCursor: ""}}})
-	fmt.Println(tenantsync.KindOf(err) == tenantsync.ErrConflict)
+	fmt.Println(tenantsync.ClassOf(err) == tenantsync.ErrConflict)
 	// Output:
 	// [u1] <nil>
 	// true

@@ -88,7 +88,7 @@ func Seal(ctx context.Context, kp KeyProvider, account, name string, secret Secr
 	}
 	id, key, err := kp.CurrentKey(ctx)
 	if err != nil {
-		return Sealed{}, &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: Service, Op: op, Hint: "check the key provider", Err: err}
+		return Sealed{}, &tenantsync.Error{Class: tenantsync.ClassOf(err), Service: Service, Op: op, Hint: "check the key provider", Err: err}
 	}
 	gcm, err := newGCM(op, id, key)
 	if err != nil {
@@ -109,7 +109,7 @@ func Open(ctx context.Context, kp KeyProvider, account, name string, s Sealed) (
 	}
 	key, err := kp.Key(ctx, s.KeyID)
 	if err != nil {
-		return Secret{}, &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: op,
+		return Secret{}, &tenantsync.Error{Class: tenantsync.ErrNotFound, Service: Service, Op: op,
 			Message: fmt.Sprintf("sealing key %q unavailable", s.KeyID),
 			Hint:    "restore the key the secret was sealed with to the key provider", Err: err}
 	}

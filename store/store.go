@@ -315,7 +315,7 @@ type Reviews interface {
 
 // SyncError is the last failure of a tenant's sync, as stored.
 type SyncError struct {
-	Kind    string // tenantsync.KindName of the error's kind
+	Kind    string // tenantsync.ClassName of the error's class
 	Message string
 	Hint    string
 	At      time.Time
@@ -327,7 +327,7 @@ func SyncErrorOf(err error, at time.Time) *SyncError {
 		return nil
 	}
 	return &SyncError{
-		Kind:    tenantsync.KindName(tenantsync.KindOf(err)),
+		Kind:    tenantsync.ClassName(tenantsync.ClassOf(err)),
 		Message: err.Error(),
 		Hint:    tenantsync.HintOf(err),
 		At:      at,
@@ -400,7 +400,7 @@ type ContactFailure struct {
 	DisplayName string // the user's (or, for a removed user, the contact's) name
 	Op          ContactOp
 	ContactID   string // the contact concerned; "" for a create
-	Kind        string // tenantsync.KindName of the error's kind
+	Kind        string // tenantsync.ClassName of the error's class
 	Message     string // the PSA's own message
 	Hint        string // what to do
 	Attempts    int    // failed calls so far, the latest included

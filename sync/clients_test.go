@@ -83,7 +83,7 @@ func TestLinkRefusesAClientThePSALacks(t *testing.T) {
 			err = h.eng.Link(ctx, "alice", "t1", "client-ghost")
 			require.ErrorIs(t, err, tenantsync.ErrClientNotFound)
 			assert.Contains(t, tenantsync.HintOf(err), "create the client in the PSA")
-			assert.Equal(t, "client_not_found", tenantsync.KindName(tenantsync.KindOf(err)))
+			assert.Equal(t, "client_not_found", tenantsync.ClassName(tenantsync.ClassOf(err)))
 			require.NoError(t, h.eng.Wait(ctx))
 			rec, err := h.st.GetTenant(ctx, testAccount, "t1")
 			require.NoError(t, err)

@@ -57,7 +57,7 @@ type ContactResolution struct {
 func (e *Engine) ResolveContactFailure(ctx context.Context, actor, tenantID, objectID string, res ContactResolution) error {
 	const op = "ResolveContactFailure"
 	invalid := func(msg, hint string) error {
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID, Message: msg, Hint: hint}
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID, Message: msg, Hint: hint}
 	}
 	switch {
 	case actor == "":
@@ -115,7 +115,7 @@ func (e *Engine) ResolveContactFailure(ctx context.Context, actor, tenantID, obj
 	case err != nil:
 		return err
 	case !found:
-		return refuse(&tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: op, Tenant: tenantID,
+		return refuse(&tenantsync.Error{Class: tenantsync.ErrNotFound, Service: Service, Op: op, Tenant: tenantID,
 			Message: "no failed contact write for user " + objectID,
 			Hint:    "look at the tenant's status: a sync may have written the contact meanwhile"})
 	}
@@ -158,7 +158,7 @@ func (e *Engine) checkContact(ctx context.Context, rec store.TenantRecord, conta
 		return err
 	}
 	if !slices.ContainsFunc(contacts, func(c tenantsync.Contact) bool { return c.ID == contactID }) {
-		return &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: "ResolveContactFailure", Tenant: rec.ID,
+		return &tenantsync.Error{Class: tenantsync.ErrNotFound, Service: Service, Op: "ResolveContactFailure", Tenant: rec.ID,
 			Message: fmt.Sprintf("client %s has no contact %s", rec.ClientID, contactID),
 			Hint:    "pick a contact of the same client"}
 	}

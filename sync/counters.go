@@ -19,7 +19,7 @@ type Counters struct {
 	SyncsOK      uint64
 	SyncsPartial uint64
 	SyncsFailed  uint64
-	// Errors counts failures by error kind (tenantsync.KindName): failed tenant syncs,
+	// Errors counts failures by error class (tenantsync.ClassName): failed tenant syncs,
 	// unavailable kinds, failed discoveries and failed claims of due tenants.
 	Errors map[string]uint64
 	// DiscoveryFailures counts sources whose tenant list failed.
@@ -45,7 +45,7 @@ type Counters struct {
 	// ReviewsQueued counts users newly queued for a person.
 	ReviewsQueued uint64
 	// ContactsFailed counts PSA writes for one user that failed (the user is retried later),
-	// and ContactErrors the same by error kind (tenantsync.KindName); ContactsNeedPerson the
+	// and ContactErrors the same by error class (tenantsync.ClassName); ContactsNeedPerson the
 	// users whose writes failed Limits.ContactAttempts times and now wait for a person.
 	ContactsFailed     uint64
 	ContactErrors      map[string]uint64
@@ -106,7 +106,7 @@ func (c *counters) failure(err error) {
 	if c.errors == nil {
 		c.errors = map[string]uint64{}
 	}
-	c.errors[tenantsync.KindName(tenantsync.KindOf(err))]++
+	c.errors[tenantsync.ClassName(tenantsync.ClassOf(err))]++
 }
 
 // Counters returns a snapshot of the engine's counters.

@@ -95,7 +95,7 @@ func TestCountersDoNotDependOnEvents(t *testing.T) {
 		switch {
 		case r.Err != nil:
 			want.SyncsFailed++
-			want.Errors[tenantsync.KindName(tenantsync.KindOf(r.Err))]++
+			want.Errors[tenantsync.ClassName(tenantsync.ClassOf(r.Err))]++
 			continue
 		case r.Partial():
 			want.SyncsPartial++
@@ -104,7 +104,7 @@ func TestCountersDoNotDependOnEvents(t *testing.T) {
 		}
 		for k, kr := range r.Kinds {
 			if kr.Err != nil {
-				want.Errors[tenantsync.KindName(tenantsync.KindOf(kr.Err))]++
+				want.Errors[tenantsync.ClassName(tenantsync.ClassOf(kr.Err))]++
 			}
 			if kr.Err != nil || kr.Held {
 				continue

@@ -35,10 +35,10 @@ type DiscoveryReport struct {
 // nothing, so a tenant it reached is never flagged on the strength of a failure. Discover
 // returns an error only when every source failed.
 func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
-	parts := make([]SourceDiscovery, len(e.sources))
-	lists := make([][]tenantsync.Tenant, len(e.sources))
+	parts := make([]SourceDiscovery, len(e.listers))
+	lists := make([][]tenantsync.Tenant, len(e.listers))
 	var wg stdsync.WaitGroup
-	for i, src := range e.sources {
+	for i, src := range e.listers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -119,6 +119,9 @@ type Config struct {
 	Account string
 	// Sources are the routes to tenants, in order of preference for reads. At least one.
 	Sources []tenantsync.Source
+	// Discovery holds tenant listers that only discover (partnercenter.Discovery): Discover asks
+	// them beside the Sources, and the tenants they report are synced through the Sources.
+	Discovery []tenantsync.TenantLister
 	// Contacts is the PSA's contact directory. Nil uses the store's default directory.
 	Contacts tenantsync.Contacts
 	// Match configures user-to-contact matching (guests, disabled users, service-account
@@ -173,6 +176,7 @@ type Engine struct {
 	st       store.Store
 	account  string
 	sources  []tenantsync.Source
+	listers  []tenantsync.TenantLister // the Sources, then the Discovery listers
 	contacts tenantsync.Contacts
 	clock    Clock
 	limits   Limits
@@ -209,12 +213,17 @@ func New(cfg Config) (*Engine, error) {
 		return nil, configError("no Sources", "pass at least one tenantsync.Source (cipp.Source or graph.Source)")
 	}
 	names := map[string]bool{}
+	listers := make([]tenantsync.TenantLister, 0, len(cfg.Sources)+len(cfg.Discovery))
 	for _, s := range cfg.Sources {
+		listers = append(listers, s)
+	}
+	listers = append(listers, cfg.Discovery...)
+	for _, s := range listers {
 		if s == nil || s.Name() == "" {
-			return nil, configError("source without a name", "every Source needs a non-empty Name")
+			return nil, configError("source without a name", "every Source and Discovery lister needs a non-empty Name")
 		}
 		if names[s.Name()] {
-			return nil, configError("two sources named "+s.Name(), "give each Source a distinct Name")
+			return nil, configError("two sources named "+s.Name(), "give each Source and Discovery lister a distinct Name")
 		}
 		names[s.Name()] = true
 	}
@@ -231,6 +240,7 @@ func New(cfg Config) (*Engine, error) {
 		st:       cfg.Store,
 		account:  cfg.Account,
 		sources:  slices.Clone(cfg.Sources),
+		listers:  listers,
 		contacts: cfg.Contacts,
 		clock:    cfg.Clock,
 		limits:   cfg.Limits.withDefaults(),
@@ -299,7 +309,7 @@ func (e *Engine) emit(ev Event) {
 }
 
 func configError(what, hint string) error {
-	return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "New", Message: what, Hint: hint}
+	return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "New", Message: what, Hint: hint}
 }
 
 // errorFields fills an event's failure fields from err.
@@ -307,7 +317,7 @@ func errorFields(ev *Event, err error) {
 	if err == nil {
 		return
 	}
-	ev.ErrKind = tenantsync.KindName(tenantsync.KindOf(err))
+	ev.ErrKind = tenantsync.ClassName(tenantsync.ClassOf(err))
 	ev.Hint = tenantsync.HintOf(err)
 	ev.Error = err.Error()
 }
@@ -324,13 +334,13 @@ func hinted(err, kind error, op, hint string) error {
 	if err == nil || tenantsync.HintOf(err) != "" {
 		return err
 	}
-	out := &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: Service, Op: op, Hint: hint, Err: err}
+	out := &tenantsync.Error{Class: tenantsync.ClassOf(err), Service: Service, Op: op, Hint: hint, Err: err}
 	if d, ok := tenantsync.Details(err); ok {
 		out.Service, out.Op, out.Tenant, out.Message = d.Service, d.Op, d.Tenant, d.Message
 		out.Status, out.Code, out.RequestID, out.RetryAfter = d.Status, d.Code, d.RequestID, d.RetryAfter
 	}
-	if out.Kind == nil {
-		out.Kind = kind
+	if out.Class == nil {
+		out.Class = kind
 	}
 	return out
 }

@@ -250,7 +250,7 @@ func (f *FakeSource) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*t
 	t, ok := f.tenants[req.TenantID]
 	if !ok {
 		f.mu.Unlock()
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: f.name, Op: "Fetch",
+		return nil, &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: f.name, Op: "Fetch",
 			Tenant: req.TenantID, Hint: "refresh the tenant list"}
 	}
 	if t.fetchErr != nil {
@@ -287,9 +287,9 @@ func (f *FakeSource) fetchKind(ctx context.Context, t *FakeTenant, k tenantsync.
 
 	switch {
 	case mode == FakeUnavailable:
-		return tenantsync.Unavailability(k, modeErr), nil
+		return tenantsync.UnavailableResult(k, modeErr), nil
 	case mode == FakeCursorExpired && cursor != "":
-		return tenantsync.Unavailability(k, &tenantsync.Error{Kind: tenantsync.ErrCursorExpired, Service: f.name,
+		return tenantsync.UnavailableResult(k, &tenantsync.Error{Class: tenantsync.ErrCursorExpired, Service: f.name,
 			Op: "delta", Tenant: t.Tenant.ID, Code: "syncStateNotFound", Hint: "list the kind in full"}), nil
 	case mode == FakeEmpty:
 		return &tenantsync.KindResult{Kind: k, Mode: tenantsync.Complete, FetchedAt: time.Unix(0, 0)}, nil

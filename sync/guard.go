@@ -570,16 +570,16 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 	const op = "ReleaseHold"
 	switch {
 	case actor == "":
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
 			Message: "no actor", Hint: "pass the ID of the person releasing the hold"}
 	case !kind.Valid():
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
 			Message: fmt.Sprintf("unknown kind %q", kind), Hint: "use the tenantsync.Kind constants"}
 	}
 	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
 	if err != nil {
 		if isNotFound(err) {
-			err = &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: op, Tenant: tenantID,
+			err = &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: op, Tenant: tenantID,
 				Message: "the account has no such tenant", Hint: "check the tenant ID", Err: err}
 		}
 		return err
@@ -610,7 +610,7 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 	case err != nil:
 		return err
 	case !found:
-		return refuse(&tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: op, Tenant: tenantID,
+		return refuse(&tenantsync.Error{Class: tenantsync.ErrNotFound, Service: Service, Op: op, Tenant: tenantID,
 			Message: fmt.Sprintf("no hold on %s", kind),
 			Hint:    "look at the tenant's status: the hold may have been applied or cleared by a sync meanwhile"})
 	}

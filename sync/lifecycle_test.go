@@ -666,3 +666,27 @@ func TestCancelAfterCommitIsASuccess(t *testing.T) {
 	h.sink.WaitFor(t, EventSyncFinished, "t1", 1)
 	assert.Empty(t, h.sink.Events(EventSyncFailed))
 }
+
+// discoveryOnly is a TenantLister that cannot fetch, as partnercenter.Discovery is.
+type discoveryOnly struct{ tenants []tenantsync.Tenant }
+
+func (d discoveryOnly) Name() string { return "partnercenter" }
+func (d discoveryOnly) ListTenants(context.Context) ([]tenantsync.Tenant, error) {
+	return d.tenants, nil
+}
+
+func TestDiscoveryListersAreAskedBesideSources(t *testing.T) {
+	t.Parallel()
+	pc := discoveryOnly{tenants: []tenantsync.Tenant{fakeTenant("t1", "Contoso Ltd", "contoso.example", 1).Tenant}}
+	h := newHarness(t, func(c *Config) { c.Discovery = []tenantsync.TenantLister{pc} })
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
+	_, err := h.eng.Discover(t.Context())
+	require.NoError(t, err)
+	rec, err := h.st.GetTenant(t.Context(), testAccount, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cipp", "partnercenter"}, rec.Sources)
+
+	_, err = New(Config{Store: h.st, Account: testAccount, Sources: []tenantsync.Source{h.src},
+		Discovery: []tenantsync.TenantLister{discoveryOnly{}, discoveryOnly{}}})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "two listers with one name")
+}

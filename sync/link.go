@@ -19,7 +19,7 @@ import (
 // default directory does). The link, or its refusal, is audited under actor.
 func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) error {
 	if tenantID == "" || clientID == "" {
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "Link", Tenant: tenantID,
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "Link", Tenant: tenantID,
 			Message: "a tenant ID and a client ID are needed", Hint: "pass both IDs"}
 	}
 	if err := e.checkClient(ctx, "Link", tenantID, clientID); err != nil {
@@ -29,11 +29,11 @@ func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) err
 	if err := e.st.LinkTenant(ctx, e.account, tenantID, clientID, e.clock.Now()); err != nil {
 		var al *store.AlreadyLinkedError
 		if errors.As(err, &al) {
-			err = &tenantsync.Error{Kind: tenantsync.ErrAlreadyLinked, Service: Service, Op: "Link", Tenant: tenantID,
+			err = &tenantsync.Error{Class: tenantsync.ErrAlreadyLinked, Service: Service, Op: "Link", Tenant: tenantID,
 				Message: fmt.Sprintf("tenant %s is already connected to client %s", tenantID, al.ClientID),
 				Hint:    "unlink it from that client first, or pick the tenant that belongs to this client", Err: err}
 		} else if isNotFound(err) {
-			err = &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: "Link", Tenant: tenantID,
+			err = &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: "Link", Tenant: tenantID,
 				Message: "the account has no such tenant", Hint: "run discovery first, or check the tenant ID", Err: err}
 		}
 		e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil)
@@ -106,7 +106,7 @@ func (e *Engine) Unlink(ctx context.Context, actor, tenantID string, mode store.
 func (e *Engine) SetKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) error {
 	for _, k := range kinds {
 		if !k.Valid() {
-			return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "SetKinds", Tenant: tenantID,
+			return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "SetKinds", Tenant: tenantID,
 				Message: fmt.Sprintf("unknown kind %q", k), Hint: "use the tenantsync.Kind constants"}
 		}
 	}
@@ -129,7 +129,7 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 	}
 	i := slices.IndexFunc(reviews, func(r store.Review) bool { return r.ID == reviewID })
 	if i < 0 {
-		return store.Review{}, &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: "ResolveReview",
+		return store.Review{}, &tenantsync.Error{Class: tenantsync.ErrNotFound, Service: Service, Op: "ResolveReview",
 			Message: "no open review " + reviewID, Hint: "list the open reviews; it may be resolved already"}
 	}
 	rv := reviews[i]
@@ -161,7 +161,7 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 		contactID = created.ID
 		e.emit(Event{Type: EventContactCreated, TenantID: rv.TenantID, ClientID: rv.ClientID, UserID: rv.ObjectID, ContactID: created.ID, Actor: actor})
 	case "":
-		return store.Review{}, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "ResolveReview",
+		return store.Review{}, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "ResolveReview",
 			Message: "no resolution", Hint: "pass a contact ID, store.ResolutionCreate or store.ResolutionIgnore"}
 	default:
 		// A merge to a contact the client does not have would leave the user unlinked for good,
@@ -171,7 +171,7 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 			return store.Review{}, err
 		}
 		if !slices.ContainsFunc(contacts, func(c tenantsync.Contact) bool { return c.ID == contactID }) {
-			return store.Review{}, &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: Service, Op: "ResolveReview", Tenant: rv.TenantID,
+			return store.Review{}, &tenantsync.Error{Class: tenantsync.ErrNotFound, Service: Service, Op: "ResolveReview", Tenant: rv.TenantID,
 				Message: fmt.Sprintf("client %s has no contact %s", rv.ClientID, contactID),
 				Hint:    "pick one of the review's candidates or another contact of the same client"}
 		}

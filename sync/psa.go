@@ -114,12 +114,12 @@ func (g *psaGate) paused(tenantID string) error {
 	if !now.Before(g.until) {
 		return nil
 	}
-	kind := tenantsync.KindOf(g.cause)
+	kind := tenantsync.ClassOf(g.cause)
 	if kind == nil {
 		kind = tenantsync.ErrUnavailable
 	}
 	wait := g.until.Sub(now)
-	return &tenantsync.Error{Kind: kind, Service: Service, Op: "Contacts", Tenant: tenantID, RetryAfter: wait,
+	return &tenantsync.Error{Class: kind, Service: Service, Op: "Contacts", Tenant: tenantID, RetryAfter: wait,
 		Message: fmt.Sprintf("PSA calls are paused for %s after the PSA answered: %v", wait.Round(time.Second), g.cause),
 		Hint: "the PSA throttled or failed: the engine makes no PSA call until the pause ends, stores everything else, " +
 			"and the next syncs write the contacts left pending; a pause that keeps coming back is in the PSA's logs or its API quota",
@@ -132,7 +132,7 @@ func (g *psaGate) call(ctx context.Context, fn func(context.Context) error) erro
 	if g.timeout <= 0 {
 		return fn(ctx)
 	}
-	cctx, cancel := context.WithTimeoutCause(ctx, g.timeout, &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: Service,
+	cctx, cancel := context.WithTimeoutCause(ctx, g.timeout, &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: Service,
 		Op: "Contacts", Message: fmt.Sprintf("the PSA did not answer within %s", g.timeout),
 		Hint: "the PSA is slow or down; raise Limits.PSACallTimeout if it is merely slow", Err: context.DeadlineExceeded})
 	defer cancel()

@@ -50,7 +50,7 @@ func TestPSAScenarios(t *testing.T) {
 
 // refusal is how a PSA refuses a record: a validation error with its own message and no hint.
 func refusal(msg string) error {
-	return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: "psa", Op: "CreateContact", Status: 400, Message: msg}
+	return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: "psa", Op: "CreateContact", Status: 400, Message: msg}
 }
 
 // sentFor counts the creates the PSA received for a user.
@@ -188,7 +188,7 @@ func psaThrottledMidSync(t *testing.T, h *harness) {
 			until = now.Add(time.Minute)
 		}
 		if now.Before(until) {
-			return &tenantsync.Error{Kind: tenantsync.ErrThrottled, Service: "psa", Op: "CreateContact", Status: 429,
+			return &tenantsync.Error{Class: tenantsync.ErrThrottled, Service: "psa", Op: "CreateContact", Status: 429,
 				Message: "API rate limit exceeded", RetryAfter: time.Minute}, false
 		}
 		return nil, false
@@ -311,7 +311,7 @@ func psaLostCreateAnswer(t *testing.T, h *harness) {
 				assert.True(t, ok, "the create's intent is stored before the call")
 				assert.Equal(t, c.IdempotencyKey(), in.Key)
 			}
-			return &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: "psa", Op: "CreateContact", Status: 504,
+			return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "psa", Op: "CreateContact", Status: 504,
 				Message: "gateway timeout"}, true
 		}
 		return nil, false
@@ -350,7 +350,7 @@ type commitFaultStore struct {
 
 func (s *commitFaultStore) Commit(ctx context.Context, account string, b store.Batch) (store.BatchResult, error) {
 	if s.fail.CompareAndSwap(true, false) {
-		return store.BatchResult{}, &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: "store", Op: "Commit",
+		return store.BatchResult{}, &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "store", Op: "Commit",
 			Message: "connection reset", Hint: "check the database"}
 	}
 	return s.Store.Commit(ctx, account, b)
@@ -473,7 +473,7 @@ func TestRecordThatAlwaysFailsGoesLast(t *testing.T) {
 	bad := ft.Users[0]
 	h.contacts.Fault(func(op string, c tenantsync.Contact) (error, bool) {
 		if c.ObjectID == bad.ObjectID {
-			return &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: "psa", Status: 500, Message: "internal server error"}, false
+			return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "psa", Status: 500, Message: "internal server error"}, false
 		}
 		return nil, false
 	})
@@ -506,7 +506,7 @@ func TestResolveContactFailure(t *testing.T) {
 		u := ft.Users[1]
 		h.contacts.Fault(func(op string, c tenantsync.Contact) (error, bool) {
 			if op == "create" && c.ObjectID == u.ObjectID {
-				return &tenantsync.Error{Kind: tenantsync.ErrConflict, Service: "psa", Status: 409, Message: "a contact with this email exists"}, false
+				return &tenantsync.Error{Class: tenantsync.ErrConflict, Service: "psa", Status: 409, Message: "a contact with this email exists"}, false
 			}
 			return nil, false
 		})
@@ -628,7 +628,7 @@ func TestPSAGatePauses(t *testing.T) {
 	clock := NewManualClock()
 	lim := Limits{PSABackoff: 4 * time.Second, PSAMaxBackoff: 20 * time.Second}.withDefaults()
 	g := newPSAGate(clock, lim)
-	unavailable := &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: "psa", Status: 503, Message: "maintenance"}
+	unavailable := &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "psa", Status: 503, Message: "maintenance"}
 	for i, want := range []time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Second, 20 * time.Second, 20 * time.Second} {
 		now := clock.Now()
 		until, moved := g.pause(unavailable)
@@ -651,11 +651,11 @@ func TestPSAGatePauses(t *testing.T) {
 	clock.Advance(time.Minute)
 
 	now = clock.Now()
-	throttled := &tenantsync.Error{Kind: tenantsync.ErrThrottled, Service: "psa", Status: 429, RetryAfter: 90 * time.Second}
+	throttled := &tenantsync.Error{Class: tenantsync.ErrThrottled, Service: "psa", Status: 429, RetryAfter: 90 * time.Second}
 	until, moved := g.pause(throttled)
 	require.True(t, moved)
 	assert.Equal(t, now.Add(90*time.Second), until)
-	_, moved = g.pause(&tenantsync.Error{Kind: tenantsync.ErrThrottled, RetryAfter: time.Second})
+	_, moved = g.pause(&tenantsync.Error{Class: tenantsync.ErrThrottled, RetryAfter: time.Second})
 	assert.False(t, moved, "a shorter pause does not cut the one in force")
 	require.ErrorIs(t, g.admit(t.Context(), "t1"), tenantsync.ErrThrottled)
 	assert.Equal(t, uint64(7), g.pauses.Load())

@@ -65,7 +65,7 @@ func TestForbiddenRecordFailsAloneAndReachesAPerson(t *testing.T) {
 	h.src.AddTenant(ft)
 	h.contacts.Fault(func(op string, c tenantsync.Contact) (error, bool) {
 		if op == "create" && c.ObjectID == bad {
-			return &tenantsync.Error{Kind: tenantsync.ErrForbidden, Service: "psa", Op: "CreateContact", Status: 403,
+			return &tenantsync.Error{Class: tenantsync.ErrForbidden, Service: "psa", Op: "CreateContact", Status: 403,
 				Message: "you do not have permission to add a contact with these field values"}, false
 		}
 		return nil, false
@@ -98,7 +98,7 @@ func TestThrottledUserGoesLastNextRun(t *testing.T) {
 		order = append(order, c.ObjectID)
 		if throttle {
 			throttle = false
-			return &tenantsync.Error{Kind: tenantsync.ErrThrottled, Service: "psa", Status: 429, Message: "quota"}, false
+			return &tenantsync.Error{Class: tenantsync.ErrThrottled, Service: "psa", Status: 429, Message: "quota"}, false
 		}
 		return nil, false
 	})
@@ -118,9 +118,9 @@ func TestThrottledUserGoesLastNextRun(t *testing.T) {
 
 func TestFailureMessageIsTruncated(t *testing.T) {
 	long := strings.Repeat("é", 600)
-	got := failureMessage(&tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Message: long})
+	got := failureMessage(&tenantsync.Error{Class: tenantsync.ErrInvalidInput, Message: long})
 	assert.LessOrEqual(t, len(got), maxFailureMessage)
 	assert.True(t, strings.HasSuffix(got, "…"))
 	assert.True(t, utf8.ValidString(got))
-	assert.Equal(t, "short", failureMessage(&tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Message: "short"}))
+	assert.Equal(t, "short", failureMessage(&tenantsync.Error{Class: tenantsync.ErrInvalidInput, Message: "short"}))
 }

@@ -634,7 +634,7 @@ func (r *reconcileRun) call(ctx context.Context, who userRef, op store.ContactOp
 		return callResult{}, nil
 	}
 	if r.stop == nil && r.calls >= r.e.limits.PSACallsPerSync {
-		r.stop = &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: Service, Op: "Reconcile", Tenant: r.rec.ID,
+		r.stop = &tenantsync.Error{Class: tenantsync.ErrLimitExceeded, Service: Service, Op: "Reconcile", Tenant: r.rec.ID,
 			Message: fmt.Sprintf("the sync sent its %d PSA calls", r.e.limits.PSACallsPerSync),
 			Hint:    "the next syncs write the contacts left pending; raise Limits.PSACallsPerSync if the PSA's quota allows more"}
 	}
@@ -698,7 +698,7 @@ func recordForbidden(err error) bool {
 // next runs take it after the others and one user does not spend the quota first every time.
 func (r *reconcileRun) throttled(who userRef, op store.ContactOp, contactID string, err error) {
 	f := store.ContactFailure{ObjectID: who.ObjectID, UPN: who.UPN, DisplayName: who.DisplayName, Op: op, ContactID: contactID,
-		Kind: tenantsync.KindName(tenantsync.KindOf(err)), Message: failureMessage(err),
+		Kind: tenantsync.ClassName(tenantsync.ClassOf(err)), Message: failureMessage(err),
 		Hint:    "the PSA's quota stopped this write and paused PSA calls; the next syncs try it again after the other users",
 		FirstAt: r.now, LastAt: r.now}
 	if prev, ok := r.failures[who.ObjectID]; ok && prev.Op == op {
@@ -758,7 +758,7 @@ func (r *reconcileRun) pauseFor(err error) {
 func (r *reconcileRun) fail(who userRef, op store.ContactOp, contactID string, err error, v psaVerdict) {
 	lim := r.e.limits
 	f := store.ContactFailure{ObjectID: who.ObjectID, UPN: who.UPN, DisplayName: who.DisplayName, Op: op, ContactID: contactID,
-		Kind: tenantsync.KindName(tenantsync.KindOf(err)), Message: failureMessage(err), Hint: tenantsync.HintOf(err),
+		Kind: tenantsync.ClassName(tenantsync.ClassOf(err)), Message: failureMessage(err), Hint: tenantsync.HintOf(err),
 		Attempts: 1, FirstAt: r.now, LastAt: r.now}
 	if f.Hint == "" || recordForbidden(err) {
 		// A 403's own hint speaks of credentials, which worked for the other writes.

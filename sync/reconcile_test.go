@@ -26,7 +26,7 @@ func TestPartialFailureKeepsTheFailedKindAndStoresTheRest(t *testing.T) {
 
 	// Users and devices fail (a missing GDAP role); meanwhile a user left and a new one came,
 	// and a device was retired.
-	forbidden := &tenantsync.Error{Kind: tenantsync.ErrRoleMissing, Service: "cipp", Op: "ListUsers", Status: 403,
+	forbidden := &tenantsync.Error{Class: tenantsync.ErrRoleMissing, Service: "cipp", Op: "ListUsers", Status: 403,
 		Hint: "grant the User Administrator GDAP role"}
 	h.src.SetMode("t1", tenantsync.KindUsers, FakeUnavailable, forbidden)
 	h.src.SetMode("t1", tenantsync.KindDevices, FakeUnavailable, forbidden)
@@ -101,7 +101,7 @@ func TestOneTenantFailingLeavesTheOthers(t *testing.T) {
 	for _, id := range []string{"t1", "t2", "t3"} {
 		require.NoError(t, h.st.LinkTenant(ctx, testAccount, id, "client-"+id, h.clock.Now()))
 	}
-	revoked := &tenantsync.Error{Kind: tenantsync.ErrConsentRequired, Service: "graph", Code: "AADSTS65001",
+	revoked := &tenantsync.Error{Class: tenantsync.ErrConsentRequired, Service: "graph", Code: "AADSTS65001",
 		Hint: "an administrator of the customer tenant must consent to the app"}
 	h.src.SetFetchError("t2", revoked)
 
@@ -633,7 +633,7 @@ func TestUnavailableKindsAlwaysCarryAHint(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
-	throttled := &tenantsync.Error{Kind: tenantsync.ErrThrottled, Service: "graph", Status: 429, RequestID: "req-1"}
+	throttled := &tenantsync.Error{Class: tenantsync.ErrThrottled, Service: "graph", Status: 429, RequestID: "req-1"}
 	h.src.SetMode("t1", tenantsync.KindDevices, FakeUnavailable, throttled)
 	h.src.SetMode("t1", tenantsync.KindMFA, FakeUnavailable, nil)
 	h.src.SetMode("t1", tenantsync.KindBaseline, FakeUnavailable, tenantsync.Errorf(tenantsync.ErrUnsupported, "", "no secure score"))

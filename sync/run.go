@@ -100,7 +100,7 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 	}
 	now := e.clock.Now()
 	if wait := e.sched.cooldown(storedStart, now); wait > 0 {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrCooldown, Service: Service, Op: "SyncNow", Tenant: tenantID,
+		return nil, &tenantsync.Error{Class: tenantsync.ErrCooldown, Service: Service, Op: "SyncNow", Tenant: tenantID,
 			Message:    "the tenant synced moments ago",
 			Hint:       fmt.Sprintf("wait %s before asking again", wait.Round(time.Second)),
 			RetryAfter: wait}
@@ -159,15 +159,15 @@ func (e *Engine) MarkActive(ctx context.Context, clientID string, until time.Tim
 	now := e.clock.Now()
 	switch {
 	case clientID == "":
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op,
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op,
 			Message: "no client ID", Hint: "pass the ID of the PSA client that shows activity"}
 	case until.IsZero():
 	case !until.After(now):
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op,
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op,
 			Message: fmt.Sprintf("the active period would end in the past (%s)", until.UTC().Format(time.RFC3339)),
 			Hint:    "pass a time in the future, or the zero time to end the active period"}
 	case until.After(now.Add(MaxActivePeriod)):
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op,
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op,
 			Message: fmt.Sprintf("the active period would end %s, more than %d days ahead", until.UTC().Format(time.RFC3339), int(MaxActivePeriod/(24*time.Hour))),
 			Hint:    "mark the client active for a shorter time (hours, as long as its tickets are open), and again while the activity goes on"}
 	}
@@ -256,7 +256,7 @@ func (e *Engine) checkClient(ctx context.Context, op, tenantID, clientID string)
 	case err == nil:
 		return nil
 	case errors.Is(err, tenantsync.ErrNotFound) || errors.Is(err, tenantsync.ErrClientNotFound):
-		return &tenantsync.Error{Kind: tenantsync.ErrClientNotFound, Service: Service, Op: op, Tenant: tenantID,
+		return &tenantsync.Error{Class: tenantsync.ErrClientNotFound, Service: Service, Op: op, Tenant: tenantID,
 			Message: "the PSA has no client " + clientID,
 			Hint:    "check the client ID, or create the client in the PSA first: contacts created for a client the PSA does not have would belong to no one",
 			Err:     err}
@@ -279,20 +279,20 @@ func (e *Engine) linkedTenant(ctx context.Context, op, tenantID string) (store.T
 	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
 	if err != nil {
 		if isNotFound(err) {
-			return rec, &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: op, Tenant: tenantID,
+			return rec, &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: op, Tenant: tenantID,
 				Message: "the account has no such tenant", Hint: "run discovery, or check the tenant ID", Err: err}
 		}
 		return rec, err
 	}
 	if !rec.Linked() {
-		return rec, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
+		return rec, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
 			Message: "the tenant is not linked to a client", Hint: "link the tenant to a client first"}
 	}
 	return rec, nil
 }
 
 func alreadyRunning(tenantID, holder string) error {
-	return &tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: "SyncNow", Tenant: tenantID,
+	return &tenantsync.Error{Class: tenantsync.ErrAlreadyRunning, Service: Service, Op: "SyncNow", Tenant: tenantID,
 		Message: "a sync of this tenant is running in this process (" + holder + ")",
 		Hint:    "wait for it to finish; its progress is in Status"}
 }

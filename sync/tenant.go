@@ -121,7 +121,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	defer e.sched.end(tenantID)
 
 	ctx, cancel := context.WithTimeoutCause(parent, e.limits.TenantTimeout, &tenantsync.Error{
-		Kind: tenantsync.ErrLimitExceeded, Service: Service, Op: "Sync", Tenant: tenantID,
+		Class: tenantsync.ErrLimitExceeded, Service: Service, Op: "Sync", Tenant: tenantID,
 		Message: "the tenant sync ran past its time limit",
 		Hint:    "raise Limits.TenantTimeout for very large tenants; nothing of this run was stored"})
 	defer cancel()
@@ -144,7 +144,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	rep.ClientID = rec.ClientID
 	if sibling := e.sched.claimClient(rec.ClientID, tenantID); sibling != "" {
 		// Nothing is recorded: the tenant stays due and the next cycle takes it.
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrAlreadyRunning, Service: Service, Op: "Sync", Tenant: tenantID,
+		return nil, &tenantsync.Error{Class: tenantsync.ErrAlreadyRunning, Service: Service, Op: "Sync", Tenant: tenantID,
 			Message: "tenant " + sibling + " of the same client is syncing in this process (" + e.holder + ")",
 			Hint:    "wait for it to finish: tenants of the same client are matched with its contacts one at a time"}
 	}
@@ -280,10 +280,10 @@ func unavailable(k tenantsync.Kind, err error) error {
 }
 
 func interrupted(tenantID string, cause error) error {
-	if d, ok := tenantsync.Details(cause); ok && d.Kind != nil {
+	if d, ok := tenantsync.Details(cause); ok && d.Class != nil {
 		return cause
 	}
-	return &tenantsync.Error{Kind: tenantsync.ErrIncomplete, Service: Service, Op: "Sync", Tenant: tenantID,
+	return &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: Service, Op: "Sync", Tenant: tenantID,
 		Message: "the sync was interrupted before it was stored",
 		Hint:    "nothing of this run was stored; the next sync starts from the same point", Err: cause}
 }
@@ -317,7 +317,7 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, r
 				if ctx.Err() != nil {
 					return
 				}
-				lost(&tenantsync.Error{Kind: tenantsync.ErrConflict, Service: Service, Op: "RenewLease", Tenant: tenantID,
+				lost(&tenantsync.Error{Class: tenantsync.ErrConflict, Service: Service, Op: "RenewLease", Tenant: tenantID,
 					Message: "the tenant's lease was lost during the sync",
 					Hint:    "another engine took the tenant over; nothing of this run was stored", Err: err})
 				return
@@ -396,7 +396,7 @@ func (e *Engine) sourcesFor(rec store.TenantRecord) []tenantsync.Source {
 func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string, now time.Time) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, bool, error) {
 	srcs := e.sourcesFor(rec)
 	if len(srcs) == 0 {
-		return nil, nil, nil, false, &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: "Sync", Tenant: rec.ID,
+		return nil, nil, nil, false, &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: "Sync", Tenant: rec.ID,
 			Message: "no configured source reaches this tenant",
 			Hint:    "check the tenant's GDAP relationship or CIPP access; discovery flags it until a source reports it again"}
 	}
@@ -444,7 +444,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 				}
 			} else {
 				for _, k := range expired {
-					res.Kinds[k] = tenantsync.Unavailability(k, err)
+					res.Kinds[k] = tenantsync.UnavailableResult(k, err)
 				}
 			}
 		}

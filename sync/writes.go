@@ -30,12 +30,12 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 	w.emit(EventWriteRequested, "", nil)
 
 	if !e.writes.Load() {
-		return w.refuse(ctx, "refused", &tenantsync.Error{Kind: tenantsync.ErrWritesDisabled, Service: Service, Op: "Write",
+		return w.refuse(ctx, "refused", &tenantsync.Error{Class: tenantsync.ErrWritesDisabled, Service: Service, Op: "Write",
 			Tenant: req.TenantID, Message: "write actions are off for this account",
 			Hint: "an administrator must enable write actions for the account first"})
 	}
 	if actor == "" {
-		return w.refuse(ctx, "refused", &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: Service, Op: "Write",
+		return w.refuse(ctx, "refused", &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "Write",
 			Tenant: req.TenantID, Message: "no actor", Hint: "pass the ID of the person requesting the action"})
 	}
 	if err := req.Validate(); err != nil {
@@ -47,7 +47,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 	rec, err := e.st.GetTenant(ctx, e.account, req.TenantID)
 	if err != nil {
 		if isNotFound(err) {
-			err = &tenantsync.Error{Kind: tenantsync.ErrTenantNotFound, Service: Service, Op: "Write", Tenant: req.TenantID,
+			err = &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: "Write", Tenant: req.TenantID,
 				Message: "the account has no such tenant", Hint: "run discovery, or check the tenant ID", Err: err}
 		}
 		return w.refuse(ctx, "refused", err)
@@ -63,12 +63,12 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 				"the approver could not be asked, so nothing was run; check the Approver and submit the action again"))
 		case decision == tenantsync.Pending:
 			w.emit(EventWritePending, "", nil)
-			return w.refuse(ctx, "pending", &tenantsync.Error{Kind: tenantsync.ErrApprovalPending, Service: Service, Op: "Write",
+			return w.refuse(ctx, "pending", &tenantsync.Error{Class: tenantsync.ErrApprovalPending, Service: Service, Op: "Write",
 				Tenant: req.TenantID, Message: "the action waits for approval",
 				Hint: "resubmit the action once an approver has approved it"})
 		case decision != tenantsync.Approved:
 			w.emit(EventWriteDenied, "", nil)
-			return w.refuse(ctx, "denied", &tenantsync.Error{Kind: tenantsync.ErrApprovalDenied, Service: Service, Op: "Write",
+			return w.refuse(ctx, "denied", &tenantsync.Error{Class: tenantsync.ErrApprovalDenied, Service: Service, Op: "Write",
 				Tenant: req.TenantID, Message: "an approver refused the action", Hint: "ask the approver why, or do not run it"})
 		}
 		outcome = "approved"
@@ -77,7 +77,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 
 	route, writer := e.route(rec.Sources)
 	if writer == nil {
-		return w.refuse(ctx, "refused", &tenantsync.Error{Kind: tenantsync.ErrUnsupported, Service: Service, Op: "Write",
+		return w.refuse(ctx, "refused", &tenantsync.Error{Class: tenantsync.ErrUnsupported, Service: Service, Op: "Write",
 			Tenant: req.TenantID, Message: "no write route for this tenant",
 			Hint: "configure a CIPP writer (when the tenant is reached through CIPP) or a Graph writer"})
 	}
@@ -112,7 +112,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 	}
 	w.emit(EventWriteDone, redactString(res.Message, req.TemporaryPassword), nil)
 	if _, err := w.audit(ctx, "result", "succeeded", nil); err != nil {
-		return res, &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: Service, Op: "Write", Tenant: req.TenantID,
+		return res, &tenantsync.Error{Class: tenantsync.ClassOf(err), Service: Service, Op: "Write", Tenant: req.TenantID,
 			Message: "the action ran but its result could not be audited",
 			Hint:    "the change is in effect; check the store and record the outcome by hand", Err: err}
 	}
@@ -121,7 +121,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 
 func (e *Engine) authorize(ctx context.Context, actor string) error {
 	if e.cfg.Authorizer == nil {
-		return &tenantsync.Error{Kind: tenantsync.ErrPermissionDenied, Service: Service, Op: "Write",
+		return &tenantsync.Error{Class: tenantsync.ErrPermissionDenied, Service: Service, Op: "Write",
 			Message: "no authorizer is configured", Hint: "configure an Authorizer that grants " + tenantsync.PermissionWrite}
 	}
 	err := e.cfg.Authorizer.Authorize(ctx, actor, tenantsync.PermissionWrite)
@@ -131,7 +131,7 @@ func (e *Engine) authorize(ctx context.Context, actor string) error {
 	if errors.Is(err, tenantsync.ErrPermissionDenied) {
 		return hinted(err, tenantsync.ErrPermissionDenied, "Write", "grant the person the "+tenantsync.PermissionWrite+" permission")
 	}
-	return &tenantsync.Error{Kind: tenantsync.ErrPermissionDenied, Service: Service, Op: "Write",
+	return &tenantsync.Error{Class: tenantsync.ErrPermissionDenied, Service: Service, Op: "Write",
 		Message: actor + " may not run write actions",
 		Hint:    "grant the person the " + tenantsync.PermissionWrite + " permission", Err: err}
 }
@@ -213,7 +213,7 @@ func (w *writeAttempt) audit(ctx context.Context, phase, outcome string, err err
 	}
 	if err != nil {
 		entry.Error = redactString(err.Error(), w.req.TemporaryPassword)
-		detail["error_kind"] = tenantsync.KindName(tenantsync.KindOf(err))
+		detail["error_kind"] = tenantsync.ClassName(tenantsync.ClassOf(err))
 		if h := tenantsync.HintOf(err); h != "" {
 			detail["hint"] = h
 		}

@@ -75,12 +75,12 @@ func TestWrites(t *testing.T) {
 		{name: "no route", cfg: func(c *Config) { enableWrites(c); c.Writers = nil }, actor: "alice", req: block,
 			wantErr: tenantsync.ErrUnsupported, want: [][3]string{{"intent", "refused", ""}}},
 		{name: "route fails", cfg: enableWrites, setup: func(h *harness) {
-			h.cipp.Err = &tenantsync.Error{Kind: tenantsync.ErrForbidden, Service: "cipp", Status: 403,
+			h.cipp.Err = &tenantsync.Error{Class: tenantsync.ErrForbidden, Service: "cipp", Status: 403,
 				Message: "password Hunter2-Secret! rejected", Hint: "use a read-write CIPP API client"}
 		}, actor: "alice", req: reset, wantErr: tenantsync.ErrForbidden,
 			want: [][3]string{{"intent", "requested", "cipp"}, {"result", "failed", "cipp"}}, cippCall: 1},
 		{name: "route fails without a hint", cfg: enableWrites, setup: func(h *harness) {
-			h.cipp.Err = &tenantsync.Error{Kind: tenantsync.ErrThrottled, Service: "cipp", Status: 429}
+			h.cipp.Err = &tenantsync.Error{Class: tenantsync.ErrThrottled, Service: "cipp", Status: 429}
 		}, actor: "alice", req: block, wantErr: tenantsync.ErrThrottled,
 			want: [][3]string{{"intent", "requested", "cipp"}, {"result", "failed", "cipp"}}, cippCall: 1},
 		{name: "route fails with a bare error", cfg: enableWrites, setup: func(h *harness) {
@@ -142,7 +142,7 @@ func TestWrites(t *testing.T) {
 			if tc.wantErr != nil && len(es) > 1 {
 				last := es[len(es)-1]
 				assert.NotEmpty(t, last.Error, "a failure is in the audit log")
-				assert.Equal(t, tenantsync.KindName(tc.wantErr), last.Detail["error_kind"])
+				assert.Equal(t, tenantsync.ClassName(tc.wantErr), last.Detail["error_kind"])
 			}
 			if err != nil {
 				assert.NotContains(t, err.Error(), "Hunter2-Secret!")
@@ -212,5 +212,5 @@ func renamed(_ *FakeSource, name string) *FakeSource { return NewFakeSource(name
 type denyAll struct{}
 
 func (denyAll) Authorize(context.Context, string, string) error {
-	return &tenantsync.Error{Kind: tenantsync.ErrPermissionDenied, Service: "psa"}
+	return &tenantsync.Error{Class: tenantsync.ErrPermissionDenied, Service: "psa"}
 }

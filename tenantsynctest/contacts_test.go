@@ -53,7 +53,7 @@ func requireDetail(t *testing.T, err error, kind error, op tenantsynctest.Op, st
 	assert.Equal(t, string(op), d.Op)
 	assert.Equal(t, status, d.Status)
 	assert.NotEmpty(t, d.Hint, "every error says what to do")
-	assert.Equal(t, kind, tenantsync.KindOf(err))
+	assert.Equal(t, kind, tenantsync.ClassOf(err))
 	return d
 }
 

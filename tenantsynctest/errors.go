@@ -24,7 +24,7 @@ type ValidationError struct {
 }
 
 func psaErr(kind error, op Op, status int, msg, hint string) *tenantsync.Error {
-	return &tenantsync.Error{Kind: kind, Service: Service, Op: string(op), Status: status, Message: msg, Hint: hint}
+	return &tenantsync.Error{Class: kind, Service: Service, Op: string(op), Status: status, Message: msg, Hint: hint}
 }
 
 func throttled(op Op, retryAfter time.Duration) error {

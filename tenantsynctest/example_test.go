@@ -66,7 +66,7 @@ func ExampleContacts_SetQuota() {
 	for range 3 {
 		_, err := psa.ListContacts(ctx, "17")
 		if d, ok := tenantsync.Details(err); ok {
-			fmt.Println(tenantsync.KindName(d.Kind), d.Status, "retry after", d.RetryAfter)
+			fmt.Println(tenantsync.ClassName(d.Class), d.Status, "retry after", d.RetryAfter)
 			clock.Advance(d.RetryAfter)
 			continue
 		}

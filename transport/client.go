@@ -57,7 +57,7 @@ func (o origin) String() string {
 
 func newClient(cfg Config) (*Client, error) {
 	invalid := func(msg, hint string) error {
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "transport.New",
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "transport.New",
 			Message: Redact(msg), Hint: hint}
 	}
 	if strings.TrimSpace(cfg.BaseURL) == "" {
@@ -171,7 +171,7 @@ func (c *Client) schemeAllowed(u *url.URL) bool {
 func (c *Client) allowed(rawURL string) error {
 	u, err := url.Parse(rawURL)
 	refuse := func(msg string) error {
-		return &tenantsync.Error{Kind: tenantsync.ErrHostNotAllowed, Service: c.cfg.Service, Op: "follow link",
+		return &tenantsync.Error{Class: tenantsync.ErrHostNotAllowed, Service: c.cfg.Service, Op: "follow link",
 			Message: Redact(msg),
 			Hint: "the service returned a link outside " + c.origin.String() + "; tenantsync follows links only on " +
 				"the configured host so the access token cannot leak. If the service really moved, update the base URL " +
@@ -230,14 +230,14 @@ func noCrossOriginRedirects(hc *http.Client, service string) *http.Client {
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		from, to := originOf(via[0].URL), originOf(req.URL)
 		if to != from || req.URL.User != nil {
-			return &tenantsync.Error{Kind: tenantsync.ErrHostNotAllowed, Service: service, Op: "acquire token",
+			return &tenantsync.Error{Class: tenantsync.ErrHostNotAllowed, Service: service, Op: "acquire token",
 				Message: Redact(fmt.Sprintf("the token endpoint %s redirected to %s", from, to)),
 				Hint: "the Entra ID token endpoint redirected to another host, which would receive the client secret or " +
 					"refresh token, so the request was not sent there. Set the authority host to the Entra ID login host " +
 					"itself (https://login.microsoftonline.com, or your cloud's), not to a proxy that redirects"}
 		}
 		if len(via) >= maxRedirects {
-			return &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Service: service, Op: "acquire token",
+			return &tenantsync.Error{Class: tenantsync.ErrLimitExceeded, Service: service, Op: "acquire token",
 				Message: fmt.Sprintf("stopped after %d redirects", maxRedirects),
 				Hint:    "the token endpoint redirects in a loop; check the authority host"}
 		}
@@ -262,7 +262,7 @@ func idempotent(req *http.Request) bool {
 
 func (c *Client) do(req *http.Request) (*http.Response, error) {
 	if req == nil || req.URL == nil {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: c.cfg.Service,
+		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: c.cfg.Service,
 			Message: "nil request", Hint: "build the request with http.NewRequestWithContext"}
 	}
 	ctx := req.Context()
@@ -396,7 +396,7 @@ func redactErr(err error) error {
 // errorFor builds the package's error: service and tenant from the client and context, the
 // request in redacted form, and cause's text redacted.
 func (c *Client) errorFor(ctx context.Context, kind error, req *http.Request, status int, msg, hint string, cause error) *tenantsync.Error {
-	e := &tenantsync.Error{Kind: kind, Service: c.cfg.Service, Tenant: TenantFrom(ctx), Status: status, Hint: hint}
+	e := &tenantsync.Error{Class: kind, Service: c.cfg.Service, Tenant: TenantFrom(ctx), Status: status, Hint: hint}
 	if req != nil {
 		e.Op = req.Method + " " + safeURL(req.URL)
 	}

@@ -669,7 +669,7 @@ func TestTokenErrorsPassThrough(t *testing.T) {
 		err      error
 		wantKind error
 	}{
-		{"typed", &tenantsync.Error{Kind: tenantsync.ErrConsentRequired, Service: "entra", Hint: "consent"}, tenantsync.ErrConsentRequired},
+		{"typed", &tenantsync.Error{Class: tenantsync.ErrConsentRequired, Service: "entra", Hint: "consent"}, tenantsync.ErrConsentRequired},
 		{"plain", errors.New("token endpoint said: client_secret=abcSECRETdef rejected"), tenantsync.ErrUnauthorized},
 	}
 	for _, tt := range tests {

@@ -57,5 +57,5 @@
 // The Entra ID token sources are ClientCredentials (app-only tokens per customer tenant via
 // MSAL for Go) and RefreshTokenSource (the Secure Application Model's stored partner refresh
 // token, rotated and persisted on every redemption). MapEntraError turns AADSTS failures into
-// error kinds with remediation hints.
+// error classes with remediation hints.
 package transport

@@ -73,7 +73,7 @@ func (cfg *EntraConfig) validate(op string) (*url.URL, error) {
 		cfg.Service = "entra"
 	}
 	invalid := func(msg, hint string) error {
-		return &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: op, Message: msg, Hint: hint}
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: op, Message: msg, Hint: hint}
 	}
 	if cfg.AuthorityHost == "" {
 		cfg.AuthorityHost = DefaultAuthorityHost
@@ -264,13 +264,13 @@ func (cc *ClientCredentials) client() (*confidential.Client, error) {
 		cred, err = confidential.NewCredFromCert(cc.cfg.Certificates, cc.cfg.Key.Signer())
 	}
 	if err != nil {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
+		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
 			Message: Redact(err.Error()), Hint: "check the client secret or the certificate and its private key"}
 	}
 	authority := strings.TrimRight(cc.cfg.AuthorityHost, "/") + "/" + cc.cfg.TenantID
 	app, err := confidential.New(authority, cc.cfg.ClientID, cred, cc.opts...)
 	if err != nil {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
+		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
 			Message: Redact(err.Error()), Hint: "check the authority host and the tenant ID"}
 	}
 	cc.app = &app
@@ -293,7 +293,7 @@ func (cc *ClientCredentials) Token(ctx context.Context, tenant string) (*oauth2.
 			e := MapEntraError(err, cc.cfg.Service, tenant)
 			if e.Code == "AADSTS700016" && (tenant == "" || strings.EqualFold(tenant, cc.cfg.TenantID)) {
 				// In the app's own tenant this code means the client ID is wrong, not consent.
-				e.Kind = tenantsync.ErrUnauthorized
+				e.Class = tenantsync.ErrUnauthorized
 				e.Hint = "no app with this client ID exists in the tenant: copy the Application (client) ID from the app registration's overview"
 			}
 			return nil, e
@@ -349,12 +349,12 @@ func NewRefreshTokenSource(cfg EntraConfig, refreshToken Secret, onRotate func(c
 		return nil, err
 	}
 	if refreshToken.IsZero() {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
+		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
 			Message: "the refresh token is empty", Hint: "authorize the connection by signing in as a partner admin"}
 	}
 	if cfg.Secret.IsZero() {
 		if _, err := clientAssertion(cfg.Certificates, cfg.Key.Signer(), cfg.ClientID, "check", time.Now()); err != nil {
-			return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
+			return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "NewRefreshTokenSource",
 				Message: err.Error(), Hint: "use the certificate's RSA private key, or a client secret"}
 		}
 	}
@@ -368,7 +368,7 @@ func NewRefreshTokenSource(cfg EntraConfig, refreshToken Secret, onRotate func(c
 // stored token would each rotate it and persist diverging tokens.
 func (rs *RefreshTokenSource) ForScope(scope string) (*RefreshTokenSource, error) {
 	if strings.TrimSpace(scope) == "" {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrInvalidInput, Service: rs.cfg.Service, Op: "ForScope",
+		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: rs.cfg.Service, Op: "ForScope",
 			Message: "the scope is empty", Hint: "request one resource's scope, e.g. https://graph.microsoft.com/.default"}
 	}
 	cfg := rs.cfg
@@ -408,7 +408,7 @@ func (rs *RefreshTokenSource) persistPending(ctx context.Context) error {
 
 func (rs *RefreshTokenSource) persist(ctx context.Context, rt Secret) error {
 	if err := rs.onRotate(ctx, rt); err != nil {
-		return &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: rs.cfg.Service, Op: "store rotated refresh token",
+		return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: rs.cfg.Service, Op: "store rotated refresh token",
 			Message: Redact(err.Error()), Err: redactErr(err),
 			Hint: "the renewed authorization could not be saved; check the store, then retry (it is kept in memory until then)"}
 	}
@@ -476,7 +476,7 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 	}
 	var tr tokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {
-		return nil, &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: rs.cfg.Service, Op: "redeem refresh token",
+		return nil, &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: rs.cfg.Service, Op: "redeem refresh token",
 			Tenant: tenant, Status: resp.StatusCode, Message: "the token endpoint's answer has no access token",
 			Hint: "check the authority host; retry later"}
 	}
@@ -583,16 +583,16 @@ func MapEntraError(err error, service, tenant string) *tenantsync.Error {
 		e.Message = Redact(err.Error())
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-			e.Kind, e.Hint = tenantsync.ErrUnavailable, "the token request was cancelled or timed out; retry"
+			e.Class, e.Hint = tenantsync.ErrUnavailable, "the token request was cancelled or timed out; retry"
 		case status == http.StatusTooManyRequests:
-			e.Kind, e.Hint = tenantsync.ErrThrottled, hintThrottled
+			e.Class, e.Hint = tenantsync.ErrThrottled, hintThrottled
 		case status >= 500 || status == 0:
-			e.Kind, e.Hint = tenantsync.ErrUnavailable, hintUnreachable
+			e.Class, e.Hint = tenantsync.ErrUnavailable, hintUnreachable
 			if status >= 500 {
 				e.Hint = hintUnavailable
 			}
 		default:
-			e.Kind, e.Hint = tenantsync.ErrUnauthorized, hintClient
+			e.Class, e.Hint = tenantsync.ErrUnauthorized, hintClient
 		}
 		return e
 	}
@@ -622,7 +622,7 @@ func MapEntraError(err error, service, tenant string) *tenantsync.Error {
 	} else {
 		e.Code = eb.Error
 	}
-	e.Hint, e.Kind = entraKind(code, eb.Error, status)
+	e.Hint, e.Class = entraKind(code, eb.Error, status)
 	return e
 }
 

@@ -552,7 +552,7 @@ func TestMapEntraError(t *testing.T) {
 
 	// Failures without an Entra body.
 	assert.Nil(t, transport.MapEntraError(nil, "x", ""))
-	typed := &tenantsync.Error{Kind: tenantsync.ErrForbidden}
+	typed := &tenantsync.Error{Class: tenantsync.ErrForbidden}
 	assert.Same(t, typed, transport.MapEntraError(fmt.Errorf("wrapped: %w", typed), "x", ""))
 	assert.ErrorIs(t, transport.MapEntraError(context.DeadlineExceeded, "x", ""), tenantsync.ErrUnavailable)
 	assert.ErrorIs(t, transport.MapEntraError(errors.New("dial tcp: connection refused"), "x", ""), tenantsync.ErrUnavailable)

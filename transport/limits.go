@@ -90,7 +90,7 @@ func (l *Limits) Wait(ctx context.Context, req *http.Request) (release func(), e
 			if ctx.Err() != nil {
 				return nil, waitCanceled(ctx, req, tenant)
 			}
-			return nil, &tenantsync.Error{Kind: tenantsync.ErrLimitExceeded, Tenant: tenant, Op: "rate limit " + req.URL.Host,
+			return nil, &tenantsync.Error{Class: tenantsync.ErrLimitExceeded, Tenant: tenant, Op: "rate limit " + req.URL.Host,
 				Message: "the rate limit leaves no slot before the request's deadline", Err: context.DeadlineExceeded,
 				Hint: "too many requests are queued for this tenant; allow more time or run fewer at once"}
 		}

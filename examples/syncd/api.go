@@ -115,7 +115,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// statusOf maps an error kind to the HTTP status the API answers with.
+// statusOf maps an error class to the HTTP status the API answers with.
 func statusOf(kind error) int {
 	switch kind {
 	case tenantsync.ErrInvalidInput:
@@ -143,15 +143,15 @@ func statusOf(kind error) int {
 
 // fail writes err with the status its kind maps to, its kind and its hint.
 func fail(w http.ResponseWriter, err error) {
-	failStatus(w, statusOf(tenantsync.KindOf(err)), err)
+	failStatus(w, statusOf(tenantsync.ClassOf(err)), err)
 }
 
 // failStatus writes err with the given status.
 func failStatus(w http.ResponseWriter, status int, err error) {
-	kind := tenantsync.KindOf(err)
+	kind := tenantsync.ClassOf(err)
 	body := apiError{Error: err.Error(), Hint: tenantsync.HintOf(err)}
 	if kind != nil {
-		body.Kind = tenantsync.KindName(kind)
+		body.Kind = tenantsync.ClassName(kind)
 	}
 	if d, ok := tenantsync.Details(err); ok && d.RetryAfter > 0 {
 		secs := int(math.Ceil(d.RetryAfter.Seconds()))
@@ -408,14 +408,14 @@ func (a *api) auditCall(ctx context.Context, e tenantsync.AuditEntry, callErr er
 		if e.Detail == nil {
 			e.Detail = map[string]string{}
 		}
-		e.Detail["error_kind"] = tenantsync.KindName(tenantsync.KindOf(callErr))
+		e.Detail["error_kind"] = tenantsync.ClassName(tenantsync.ClassOf(callErr))
 	}
 	// The entry must land even when the caller hung up, or the call would vanish from the log.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if _, err := a.store.AppendAudit(actx, a.account, e); err != nil {
 		a.log.Error("audit append failed", "action", e.Action, "actor", e.Actor, "err", err)
-		return &tenantsync.Error{Kind: tenantsync.KindOf(err), Service: "syncd", Op: e.Action,
+		return &tenantsync.Error{Class: tenantsync.ClassOf(err), Service: "syncd", Op: e.Action,
 			Message: "the call was made but could not be audited",
 			Hint:    "check the store; the call's effect is in the tenant's or client's status", Err: err}
 	}
@@ -427,7 +427,7 @@ func (a *api) auditCall(ctx context.Context, e tenantsync.AuditEntry, callErr er
 func (a *api) clientExists(ctx context.Context, clientID string) error {
 	_, err := a.store.GetClient(ctx, a.account, clientID)
 	if err != nil && errors.Is(err, tenantsync.ErrNotFound) {
-		return &tenantsync.Error{Kind: tenantsync.ErrNotFound, Service: "syncd", Message: "the account has no client " + clientID,
+		return &tenantsync.Error{Class: tenantsync.ErrNotFound, Service: "syncd", Message: "the account has no client " + clientID,
 			Hint: "list the clients with GET /api/clients and use one of their IDs", Err: err}
 	}
 	return err
@@ -681,7 +681,7 @@ func (a *api) write(w http.ResponseWriter, r *http.Request) {
 	res, err := a.engine.Write(r.Context(), actorFrom(r.Context()), req)
 	outcome := "done"
 	if err != nil {
-		outcome = tenantsync.KindName(tenantsync.KindOf(err))
+		outcome = tenantsync.ClassName(tenantsync.ClassOf(err))
 	}
 	a.metrics.add("tenantsync_writes_total", 1, "outcome", outcome)
 	if err != nil {

@@ -136,7 +136,7 @@ func (a *api) authenticate(w http.ResponseWriter, r *http.Request) (string, bool
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeJSON(w, http.StatusTooManyRequests, apiError{
 			Error:      "too many failed authentication attempts from " + host,
-			Kind:       tenantsync.KindName(tenantsync.ErrThrottled),
+			Kind:       tenantsync.ClassName(tenantsync.ErrThrottled),
 			Hint:       fmt.Sprintf(hintFmt, a.creds.tokenFile),
 			RetryAfter: secs,
 		})

@@ -25,7 +25,7 @@ type metrics struct {
 func newMetrics() *metrics {
 	m := &metrics{help: map[string]string{}, kind: map[string]string{}, values: map[string]map[string]float64{}}
 	m.define("tenantsync_syncs_total", "counter", "Tenant syncs finished, by outcome, counted from the stored sync state.")
-	m.define("tenantsync_sync_errors_total", "counter", "Errors left by finished tenant syncs (the sync's own, or a kind that was unavailable), by error kind.")
+	m.define("tenantsync_sync_errors_total", "counter", "Errors left by finished tenant syncs (the sync's own, or a kind that was unavailable), by error class.")
 	m.define("tenantsync_round_trips_total", "counter", "HTTP attempts to Microsoft 365 services, by service.")
 	m.define("tenantsync_throttled_total", "counter", "Throttled responses (429) received, by service.")
 	m.define("tenantsync_mirrored_items", "gauge", "Items mirrored from linked tenants after their last sync, by kind.")

@@ -383,7 +383,7 @@ func (s *soak) event(_ context.Context, ev sync.Event) {
 	if ev.Type == sync.EventSyncFailed && ev.TenantID != "" {
 		// The store refuses what is not data (an item without identity): a route that hands
 		// it over, say a placeholder row decoded as a user, costs the tenant its whole sync.
-		s.check(ev.ErrKind != tenantsync.KindName(tenantsync.ErrInvalidInput),
+		s.check(ev.ErrKind != tenantsync.ClassName(tenantsync.ErrInvalidInput),
 			"sync of %s failed with invalid input: a route handed the engine something that is not data", ev.TenantID)
 	}
 	if ev.UserID != "" {

@@ -509,7 +509,7 @@ func (s *soak) verifyPSA(ctx context.Context) psaFigures {
 				continue
 			}
 			f, ok := failing(tenantID, userID)
-			s.check(ok && f.Op == store.ContactCreate && f.Kind == tenantsync.KindName(tenantsync.ErrInvalidInput) && f.Message != "" && f.Hint != "",
+			s.check(ok && f.Op == store.ContactCreate && f.Kind == tenantsync.ClassName(tenantsync.ErrInvalidInput) && f.Message != "" && f.Hint != "",
 				"poison user %s/%s (%s) is not reported as a refused create with a reason: %+v (found %v)", tenantID, userID, why, f, ok)
 			if ok {
 				fig.poisonReported++
@@ -523,10 +523,10 @@ func (s *soak) verifyPSA(ctx context.Context) psaFigures {
 			if f.NeedsPerson && !p.isPoison(tenantID, f.ObjectID) {
 				fig.needPerson[string(f.Op)+" "+f.Kind]++
 			}
-			if p.reused[tenantID][f.ObjectID] != "" && f.Kind == tenantsync.KindName(tenantsync.ErrConflict) {
+			if p.reused[tenantID][f.ObjectID] != "" && f.Kind == tenantsync.ClassName(tenantsync.ErrConflict) {
 				fig.reusedRefused++
 			}
-			if enabled, exists := s.truthUser(tenantID, f.ObjectID); exists && enabled && p.takenOver[tenantID][f.ObjectID] && f.Op == store.ContactUpdate && f.Kind == tenantsync.KindName(tenantsync.ErrConflict) {
+			if enabled, exists := s.truthUser(tenantID, f.ObjectID); exists && enabled && p.takenOver[tenantID][f.ObjectID] && f.Op == store.ContactUpdate && f.Kind == tenantsync.ClassName(tenantsync.ErrConflict) {
 				fig.takenOverRefused++
 			}
 		}

@@ -18,7 +18,7 @@ import (
 func TestWalkCutShortIsIncomplete(t *testing.T) {
 	t.Parallel()
 	kinded := func(kind error, msg string) error {
-		return &tenantsync.Error{Kind: kind, Service: "test", Message: msg, Hint: "do something"}
+		return &tenantsync.Error{Class: kind, Service: "test", Message: msg, Hint: "do something"}
 	}
 	b := paging.Bounds{MaxPages: 3,
 		TooMany: func() error { return kinded(tenantsync.ErrLimitExceeded, "more than 3 pages") },
@@ -26,7 +26,7 @@ func TestWalkCutShortIsIncomplete(t *testing.T) {
 	tests := []struct {
 		name       string
 		pages      map[string]page
-		kind       error // the error's own kind, which KindOf still reports
+		kind       error // the error's own kind, which ClassOf still reports
 		incomplete bool
 	}{
 		{"foreign next link refused", map[string]page{"": {items: []int{1}, next: "https://evil.example/next"},
@@ -52,7 +52,7 @@ func TestWalkCutShortIsIncomplete(t *testing.T) {
 			}))
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tt.kind)
-			assert.Equal(t, tt.kind, tenantsync.KindOf(err), "the specific kind stays the error's kind")
+			assert.Equal(t, tt.kind, tenantsync.ClassOf(err), "the specific kind stays the error's kind")
 			assert.Equal(t, tt.incomplete, errors.Is(err, tenantsync.ErrIncomplete))
 			d, ok := tenantsync.Details(err)
 			require.True(t, ok, "the details stay reachable")

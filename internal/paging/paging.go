@@ -65,7 +65,7 @@ func Walk[T any](b Bounds, fetch func(cursor string) (items []T, next string, er
 }
 
 // incomplete marks the error that cut a listing short as tenantsync.ErrIncomplete as well. It
-// wraps instead of rebuilding the error so the error keeps its own kind (KindOf reports it:
+// wraps instead of rebuilding the error so the error keeps its own kind (ClassOf reports it:
 // ErrHostNotAllowed for a refused link, ErrLimitExceeded for a loop), its details, hint and text.
 type incomplete struct{ err error }
 

@@ -211,7 +211,7 @@ func (s *Store) MirrorCounts(_ context.Context, acct, tenantID string) (map[tena
 // ignoreMissing drops the ErrNotFound of an absent tenant, for the calls whose answer about
 // one is the same as about a tenant with nothing stored.
 func ignoreMissing(err error) error {
-	if tenantsync.KindOf(err) == tenantsync.ErrNotFound {
+	if tenantsync.ClassOf(err) == tenantsync.ErrNotFound {
 		return nil
 	}
 	return err

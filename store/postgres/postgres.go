@@ -97,7 +97,7 @@ func Open(ctx context.Context, dsn string, keys store.KeyProvider, opts ...Optio
 }
 
 func unreachable(op string, err error) error {
-	return &tenantsync.Error{Kind: tenantsync.ErrUnavailable, Service: store.Service, Op: op,
+	return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: store.Service, Op: op,
 		Hint: "check the database host, port, credentials and that the server accepts connections", Err: err}
 }
 

@@ -191,7 +191,7 @@ func assertKind(t *testing.T, err error, kind error) {
 	t.Helper()
 	require.Error(t, err)
 	assert.ErrorIs(t, err, kind, "error %v", err)
-	assert.Equal(t, kind, tenantsync.KindOf(err))
+	assert.Equal(t, kind, tenantsync.ClassOf(err))
 	if d, ok := tenantsync.Details(err); assert.True(t, ok, "error %v carries no *tenantsync.Error", err) {
 		assert.Equal(t, store.Service, d.Service)
 		assert.NotEmpty(t, d.Op)
@@ -479,7 +479,7 @@ func testApply(t *testing.T, h *harness) {
 	assertKind(t, err, tenantsync.ErrNotFound)
 
 	// Unavailable results and foreign items are refused; nothing changes.
-	_, err = s.Apply(ctx, h.acct, "tA", store.KindApply{Result: tenantsync.Unavailability(tenantsync.KindUsers, tenantsync.ErrForbidden)})
+	_, err = s.Apply(ctx, h.acct, "tA", store.KindApply{Result: tenantsync.UnavailableResult(tenantsync.KindUsers, tenantsync.ErrForbidden)})
 	assertKind(t, err, tenantsync.ErrInvalidInput)
 	_, err = s.Apply(ctx, h.acct, "tA", store.KindApply{Result: snapshot(users("tOther", "x"), "c9")})
 	assertKind(t, err, tenantsync.ErrInvalidInput)
@@ -863,7 +863,7 @@ func testSyncState(t *testing.T, h *harness) {
 	_, err := s.GetSyncState(ctx, h.acct, "tA")
 	assertKind(t, err, tenantsync.ErrNotFound)
 
-	failure := &tenantsync.Error{Kind: tenantsync.ErrRoleMissing, Service: "graph", Hint: "grant the Directory Readers role"}
+	failure := &tenantsync.Error{Class: tenantsync.ErrRoleMissing, Service: "graph", Hint: "grant the Directory Readers role"}
 	st := store.SyncState{
 		TenantID: "tA", LastStart: t0, LastFinish: t0.Add(90 * time.Second), LastSuccess: t0.Add(-time.Hour),
 		LastError:  store.SyncErrorOf(failure, t0.Add(90*time.Second)),
@@ -920,7 +920,7 @@ func testSyncStateContacts(t *testing.T, h *harness) {
 		FirstName: "No", LastName: "Mail", AltEmails: []string{"alt@contoso.example"}, Active: true, TenantID: "tA", ObjectID: "u3"},
 		Existing: []string{"c7", "c9"}}
 	st := store.SyncState{TenantID: "tA", LastStart: t0, ContactsPending: 42,
-		ContactsError:   store.SyncErrorOf(&tenantsync.Error{Kind: tenantsync.ErrThrottled, Hint: "wait"}, first),
+		ContactsError:   store.SyncErrorOf(&tenantsync.Error{Class: tenantsync.ErrThrottled, Hint: "wait"}, first),
 		ContactFailures: map[string]store.ContactFailure{"u1": poison, "u2": update},
 		CreateIntents:   map[string]store.CreateIntent{"u3": intent}}
 	require.NoError(t, s.PutSyncState(ctx, h.acct, st))

@@ -49,11 +49,11 @@ func NewResealer(ctx context.Context, op, account string, keys store.KeyProvider
 	}
 	current, _, err := keys.CurrentKey(ctx)
 	if err != nil {
-		kind := tenantsync.KindOf(err)
+		kind := tenantsync.ClassOf(err)
 		if kind == nil {
 			kind = tenantsync.ErrUnavailable
 		}
-		return nil, &tenantsync.Error{Kind: kind, Service: store.Service, Op: op, Hint: "check the key provider", Err: err}
+		return nil, &tenantsync.Error{Class: kind, Service: store.Service, Op: op, Hint: "check the key provider", Err: err}
 	}
 	return &Resealer{keys: keys, account: account, Current: current}, nil
 }
