@@ -1,7 +1,7 @@
 // Package tenantsync is the shared contract of the tenantsync SDK: the domain types a PSA sees
 // (tenants, users, mailboxes, devices, domains, subscriptions, MFA state, security baseline,
-// contacts, clients, audit entries), the interfaces at its seams (Source, Writer, Contacts,
-// Authorizer, Approver) and the error classes every package reports.
+// contacts, clients, audit entries), the interfaces at its seams (TenantLister, Fetcher, Source,
+// Writer, Contacts, Authorizer, Approver) and the error classes every package reports.
 //
 // The package does no I/O. The routes to Microsoft 365 live in sub-packages: cipp (CIPP-API),
 // graph (Microsoft Graph through GDAP) and partnercenter (customer discovery and GDAP readiness).
@@ -14,7 +14,7 @@
 //   - A Source reports, per kind, either a complete listing, a set of changes since a cursor, or
 //     "unavailable" with the error that says why. A listing cut short is unavailable, so nothing
 //     downstream mistakes a failed page for an empty tenant.
-//   - Every error a package returns can be matched with errors.Is against the kinds declared here
+//   - Every error a package returns can be matched with errors.Is against the classes declared here
 //     (ErrForbidden, ErrThrottled, ...) and carries a remediation hint reachable through Details.
 //
 // # Example
@@ -23,9 +23,8 @@
 //	if err != nil {
 //		return err // the tenant could not be reached at all
 //	}
-//	users := res.Kinds[tenantsync.KindUsers]
+//	users := res.Result(tenantsync.KindUsers) // never nil: a kind the source left out is Unavailable
 //	if users.Mode == tenantsync.Unavailable {
-//		d, _ := tenantsync.Details(users.Err)
-//		log.Printf("users unavailable: %v (what to do: %s)", users.Err, d.Hint)
+//		log.Printf("users unavailable: %v (what to do: %s)", users.Err, tenantsync.HintOf(users.Err))
 //	}
 package tenantsync

@@ -183,8 +183,8 @@ type Client struct {
 	Name      string
 	Domains   []string // email or web domains the PSA holds for the client
 	TenantIDs []string // Entra tenant IDs already recorded on the client in the PSA
-	// Active marks a client with recent activity (open tickets, new agents); the engine polls
-	// active clients more often until ActiveUntil.
+	// ActiveUntil marks a client with recent activity (open tickets, new agents): the engine
+	// polls its tenants more often until this time. Zero means not active.
 	ActiveUntil time.Time
 }
 

@@ -49,9 +49,6 @@ func TestFixturePrecision(t *testing.T) {
 // evidence; the auto-accept guard must still keep every automatic mapping right.
 func TestFixturePrecisionWithoutExcludedDomains(t *testing.T) {
 	t.Parallel()
-	if raceEnabled {
-		t.Skip("a second full suggestion run; covered without -race")
-	}
 	w := fixture.Tenants(1)
 	sr, err := fixture.EvaluateSuggestions(w, match.SuggestConfig{ExcludeDomains: []string{}})
 	require.NoError(t, err)
