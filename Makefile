@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 FUZZTIME ?= 5s
 
-.PHONY: test lint vet fmt-check staticcheck unit fuzz-short fuzz bench soak crash
+.PHONY: test lint vet fmt-check staticcheck apicheck api unit fuzz-short fuzz bench soak crash
 
 test: lint unit fuzz-short
 
@@ -20,6 +20,14 @@ vet:
 # installed by hand.
 staticcheck:
 	$(GO) tool staticcheck $(PKGS)
+
+# The public API must match api/v1.export: a change to it is deliberate (make api, then a
+# CHANGELOG.md entry naming it).
+apicheck:
+	bash scripts/apicheck.sh
+
+api:
+	bash scripts/api.sh
 
 # The unit and integration suite, with a throwaway PostgreSQL for store/postgres
 # (or the server named by TENANTSYNC_TEST_POSTGRES). store/postgres runs on its own with -v so
