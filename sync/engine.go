@@ -197,8 +197,15 @@ type Engine struct {
 	progMu   stdsync.Mutex
 	progress map[string]*liveProgress
 
-	closed atomic.Bool
-	wg     stdsync.WaitGroup
+	// root is the context every background goroutine derives from; Close cancels it. The
+	// syncs Run, RunOnce and Link start are counted in wg, which Close waits for: admitting
+	// one (track) and closing share lifeMu, so none starts once Close has begun to wait.
+	root       context.Context
+	cancelRoot context.CancelCauseFunc
+	lifeMu     stdsync.Mutex
+	closed     bool
+	wg         stdsync.WaitGroup
+	kicks      stdsync.WaitGroup // the syncs Link started, for Wait
 }
 
 // New builds an Engine. It does no I/O (Run, RunOnce, Discover and Link start the work) and
@@ -270,13 +277,28 @@ func New(cfg Config) (*Engine, error) {
 	e.slots = make(chan struct{}, e.limits.Concurrency)
 	e.writes.Store(cfg.WritesEnabled)
 	e.events = newDispatcher(cfg.Sink, e.limits.EventBuffer, e.limits.EventTimeout)
+	e.root, e.cancelRoot = context.WithCancelCause(context.Background())
 	return e, nil
 }
 
-// Close waits for background syncs started by linking to finish (or ctx to end), then
-// delivers the buffered events and stops the event goroutine.
+// closedError is why the work under way ends when the engine is closed. It wraps
+// context.Canceled, so errors.Is(err, context.Canceled) holds for the syncs it stops.
+func closedError() error {
+	return &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: Service, Op: "Close",
+		Message: "the engine was closed during the sync",
+		Hint:    "nothing of this run was stored; the next engine's sync starts from the same point", Err: context.Canceled}
+}
+
+// Close cancels the engine's work: the syncs under way (started by Run, RunOnce, SyncNow or
+// Link) stop with an error that wraps context.Canceled, store nothing of their run and
+// release their leases; Run returns. Close waits for those syncs to end (or ctx to end), then
+// delivers the buffered events and stops the event goroutine. After Close, Run, RunOnce,
+// SyncNow and Link start no sync.
 func (e *Engine) Close(ctx context.Context) error {
-	e.closed.Store(true)
+	e.lifeMu.Lock()
+	e.closed = true
+	e.lifeMu.Unlock()
+	e.cancelRoot(closedError())
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {
@@ -285,6 +307,28 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.events.stop(ctx)
 	return ctx.Err()
+}
+
+// track admits one unit of work that Close must wait for, or reports false once the engine
+// is closed; the caller calls e.wg.Done when it ends.
+func (e *Engine) track() bool {
+	e.lifeMu.Lock()
+	defer e.lifeMu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.wg.Add(1)
+	return true
+}
+
+// bind returns ctx, also cancelled (with the engine's closing cause) when the engine closes.
+func (e *Engine) bind(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(e.root, func() { cancel(context.Cause(e.root)) })
+	return ctx, func() {
+		stop()
+		cancel(nil)
+	}
 }
 
 // InstanceID returns the name this engine holds leases under.

@@ -201,7 +201,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	}
 	for _, k := range tenantsync.AllKinds() {
 		if kr := rep.Kinds[k]; kr.Err != nil {
-			ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Kind: k,
+			ev := Event{Type: EventKindUnavailable, TenantID: tenantID, ClientID: rec.ClientID, Kind: k,
 				Message: "kind unavailable; nothing of it changed"}
 			errorFields(&ev, kr.Err)
 			e.emit(ev)
