@@ -125,8 +125,8 @@ type Config struct {
 	// Contacts is the PSA's contact directory. Nil uses the store's default directory.
 	Contacts tenantsync.Contacts
 	// Match configures user-to-contact matching (guests, disabled users, service-account
-	// patterns, the auto-link threshold). Its AutoCreate is overridden by Config.AutoCreate.
-	Match match.Config
+	// patterns, the auto-link threshold). Whether unmatched people get a contact is AutoCreate.
+	Match MatchConfig
 	// Suggest tunes tenant-to-client suggestions.
 	Suggest match.SuggestConfig
 	// Writers execute write actions, keyed by route name ("cipp", "graph").
@@ -169,6 +169,28 @@ type Config struct {
 	DeletionGuard DeletionGuard
 }
 
+// MatchConfig is how the engine matches users with contacts: match.Config but for
+// AutoCreate, which is Config.AutoCreate (creation also waits for the mailbox types, which
+// the matcher alone cannot know).
+type MatchConfig struct {
+	// AllowGuests lets B2B guests be matched and created; they are excluded otherwise.
+	AllowGuests bool
+	// AllowDisabled lets users whose sign-in is blocked be matched and created.
+	AllowDisabled bool
+	// ServiceAccountPatterns exclude accounts that are not people (see
+	// match.Config.ServiceAccountPatterns); nil means match.DefaultServiceAccountPatterns.
+	ServiceAccountPatterns []string
+	// AutoLinkThreshold is the confidence from which a single-candidate match is linked without
+	// a person; zero means match.DefaultAutoLinkThreshold.
+	AutoLinkThreshold float64
+}
+
+// matchConfig is the matcher's configuration for m, creating contacts when autoCreate is set.
+func (m MatchConfig) matchConfig(autoCreate bool) match.Config {
+	return match.Config{AutoCreate: autoCreate, AllowGuests: m.AllowGuests, AllowDisabled: m.AllowDisabled,
+		ServiceAccountPatterns: slices.Clone(m.ServiceAccountPatterns), AutoLinkThreshold: m.AutoLinkThreshold}
+}
+
 // Engine keeps an account's tenants in step with the sources and the PSA's contacts.
 // Its methods are safe for concurrent use.
 type Engine struct {
@@ -183,6 +205,7 @@ type Engine struct {
 	holder   string
 	kinds    []tenantsync.Kind
 	deletion DeletionGuard
+	match    match.Config
 	// clients tells whether a client exists, when the contact directory can (nil otherwise).
 	clients  tenantsync.ClientLookup
 	counters counters
@@ -273,7 +296,7 @@ func New(cfg Config) (*Engine, error) {
 	if len(e.kinds) == 0 {
 		e.kinds = tenantsync.AllKinds()
 	}
-	e.cfg.Match.AutoCreate = cfg.AutoCreate
+	e.match = cfg.Match.matchConfig(cfg.AutoCreate)
 	e.slots = make(chan struct{}, e.limits.Concurrency)
 	e.writes.Store(cfg.WritesEnabled)
 	e.events = newDispatcher(cfg.Sink, e.limits.EventBuffer, e.limits.EventTimeout)

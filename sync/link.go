@@ -221,7 +221,8 @@ func (e *Engine) auditFailed(actor, action, tenantID, outcome string, err error)
 	if class == nil {
 		class = tenantsync.ErrUnavailable
 	}
-	out := &tenantsync.Error{Class: class, Service: Service, Op: "AppendAudit", Tenant: tenantID, Message: msg, Hint: hint, Err: err}
+	out := &tenantsync.Error{Class: class, Service: Service, Op: "AppendAudit", Tenant: tenantID,
+		Message: msg + ": " + err.Error(), Hint: hint, Err: err}
 	e.counters.auditFailures.Add(1)
 	ev := Event{Type: EventAuditFailed, TenantID: tenantID, Actor: actor, Message: msg}
 	errorFields(&ev, out)

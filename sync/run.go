@@ -29,9 +29,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer wg.Wait()
 	var last error
 	for {
-		if err := e.cycle(ctx, &wg, func(*Report) {}); ctx.Err() == nil {
-			// A cycle cut short by the end of Run did not fail; the one before it is reported.
+		switch err, failed := e.cycle(ctx, &wg, func(*Report) {}); {
+		case failed:
 			last = err
+		case err == nil:
+			last = nil
+			// Otherwise the cycle was cut short by the end of Run, which is no failure: the
+			// cycle before it is reported.
 		}
 		select {
 		case <-ctx.Done():
@@ -51,7 +55,7 @@ func (e *Engine) RunOnce(ctx context.Context) ([]*Report, error) {
 	var wg stdsync.WaitGroup
 	var mu stdsync.Mutex
 	out := []*Report{}
-	err := e.cycle(ctx, &wg, func(r *Report) {
+	err, _ := e.cycle(ctx, &wg, func(r *Report) {
 		mu.Lock()
 		defer mu.Unlock()
 		out = append(out, r)
@@ -63,16 +67,17 @@ func (e *Engine) RunOnce(ctx context.Context) ([]*Report, error) {
 
 // cycle runs discovery, then claims due tenants for the free slots and starts their syncs;
 // done receives each sync's report, from the sync's goroutine. A cycle that fails while ctx
-// is live is emitted as EventCycleFailed and counted.
-func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
-	err := e.claimAndStart(ctx, wg, done)
-	if err != nil && ctx.Err() == nil {
-		e.counters.cyclesFailed.Add(1)
-		ev := Event{Type: EventCycleFailed, Message: "the cycle failed: " + err.Error()}
-		errorFields(&ev, err)
-		e.emit(ev)
+// is live is emitted as EventCycleFailed and counted, and reported failed.
+func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) (err error, failed bool) {
+	err = e.claimAndStart(ctx, wg, done)
+	if err == nil || ctx.Err() != nil {
+		return err, false
 	}
-	return err
+	e.counters.cyclesFailed.Add(1)
+	ev := Event{Type: EventCycleFailed, Message: "the cycle failed: " + err.Error()}
+	errorFields(&ev, err)
+	e.emit(ev)
+	return err, true
 }
 
 func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
@@ -121,8 +126,15 @@ func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done 
 // SyncNow syncs one linked tenant now and returns its report. A second call within
 // Cadence.Cooldown of the tenant's last start fails with ErrCooldown (Details().RetryAfter is
 // the remaining wait); a tenant being synced by this or another process fails with
-// ErrAlreadyRunning.
+// ErrAlreadyRunning. Close stops it, with an error that wraps context.Canceled; after Close it
+// fails so at once.
 func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) {
+	if !e.track() {
+		return nil, closedError()
+	}
+	defer e.wg.Done()
+	ctx, cancel := e.bind(ctx)
+	defer cancel()
 	if _, err := e.linkedTenant(ctx, "SyncNow", tenantID); err != nil {
 		return nil, err
 	}
@@ -142,12 +154,6 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 	if e.sched.running(tenantID) {
 		return nil, alreadyRunning(tenantID, e.holder)
 	}
-	if !e.track() {
-		return nil, closedError()
-	}
-	defer e.wg.Done()
-	ctx, cancel := e.bind(ctx)
-	defer cancel()
 	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, now, e.limits.LeaseTTL); err != nil {
 		return nil, err
 	}
