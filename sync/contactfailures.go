@@ -50,7 +50,8 @@ type ContactResolution struct {
 
 // ResolveContactFailure applies a person's decision to a user's failed PSA write (listed by
 // TenantStatus.ContactFailures): try again, merge the user with an existing contact, or leave
-// it. The decision is audited under actor. A tenant being synced fails with ErrAlreadyRunning
+// it. The decision is audited under actor (when the store does not take the entry, the
+// decision stands and the error says so). A tenant being synced fails with ErrAlreadyRunning
 // (decide again once the sync has finished: it may have written the contact meanwhile), a user
 // without a failure with ErrNotFound, and a merge with a contact the client does not have
 // with ErrNotFound.
@@ -74,9 +75,8 @@ func (e *Engine) ResolveContactFailure(ctx context.Context, actor, tenantID, obj
 		return err
 	}
 	refuse := func(err error) error {
-		_ = e.auditAdmin(ctx, actor, "resolve_contact_failure", tenantID, objectID, "refused", err,
-			map[string]string{"decision": res.Decision.String()})
-		return err
+		return refusedAudited(err, e.auditAdmin(ctx, actor, "resolve_contact_failure", tenantID, objectID, "refused", err,
+			map[string]string{"decision": res.Decision.String()}))
 	}
 	if res.Decision == ContactMerge {
 		if err := e.checkContact(ctx, rec, res.ContactID); err != nil {
@@ -131,13 +131,12 @@ func (e *Engine) ResolveContactFailure(ctx context.Context, actor, tenantID, obj
 	if res.ContactID != "" {
 		detail["contact"] = res.ContactID
 	}
-	if err := e.auditAdmin(ctx, actor, "resolve_contact_failure", tenantID, objectID, "succeeded", nil, detail); err != nil {
-		return err
-	}
+	// The decision stands even when its audit entry fails; the caller hears of the failure.
+	aerr := e.auditAdmin(ctx, actor, "resolve_contact_failure", tenantID, objectID, "succeeded", nil, detail)
 	e.emit(Event{Type: EventContactFailureResolved, TenantID: tenantID, ClientID: rec.ClientID, UserID: objectID,
 		ContactID: res.ContactID, Actor: actor, Message: fmt.Sprintf("%s of the failed %s", res.Decision, f.Op)})
 	e.sched.poke()
-	return nil
+	return aerr
 }
 
 // checkContact fails with ErrNotFound unless the tenant's client has the contact.

@@ -24,6 +24,12 @@ type Counters struct {
 	Errors map[string]uint64
 	// DiscoveryFailures counts sources whose tenant list failed.
 	DiscoveryFailures uint64
+	// CyclesFailed counts Run and RunOnce cycles that failed (EventCycleFailed): every
+	// source's tenant list failed, or the due tenants could not be claimed.
+	CyclesFailed uint64
+	// AuditFailures counts audit entries the store did not take (EventAuditFailed): the
+	// caller of the action got the error, or, for entries a sync writes, only the event.
+	AuditFailures uint64
 
 	// Items the sources returned in committed syncs (held and unavailable kinds excluded), and
 	// of those the users.
@@ -76,7 +82,7 @@ type Counters struct {
 }
 
 type counters struct {
-	syncsOK, syncsPartial, syncsFailed, discoveryFailures                                      atomic.Uint64
+	syncsOK, syncsPartial, syncsFailed, discoveryFailures, cyclesFailed, auditFailures         atomic.Uint64
 	itemsSynced, usersSynced, itemsAdded, itemsUpdated, itemsRemoved                           atomic.Uint64
 	contactsLinked, contactsCreated, contactsUpdated, contactsDeactivated, contactsReactivated atomic.Uint64
 	reviewsQueued, contactsFailed, contactsNeedPerson                                          atomic.Uint64
@@ -125,6 +131,7 @@ func (e *Engine) Counters() Counters {
 	return Counters{
 		SyncsOK: c.syncsOK.Load(), SyncsPartial: c.syncsPartial.Load(), SyncsFailed: c.syncsFailed.Load(),
 		Errors: errs, DiscoveryFailures: c.discoveryFailures.Load(),
+		CyclesFailed: c.cyclesFailed.Load(), AuditFailures: c.auditFailures.Load(),
 		ItemsSynced: c.itemsSynced.Load(), UsersSynced: c.usersSynced.Load(),
 		ItemsAdded: c.itemsAdded.Load(), ItemsUpdated: c.itemsUpdated.Load(), ItemsRemoved: c.itemsRemoved.Load(),
 		ContactsLinked: c.contactsLinked.Load(), ContactsCreated: c.contactsCreated.Load(), ContactsUpdated: c.contactsUpdated.Load(),

@@ -26,17 +26,21 @@
 //
 // # Example
 //
-//	eng, err := sync.New(sync.Config{
+// The package shares its name with the standard library's sync; import it as tsync:
+//
+//	import tsync "github.com/tenantsync/tenantsync/sync"
+//
+//	eng, err := tsync.New(tsync.Config{
 //		Store:    st,
 //		Account:  "msp-1",
 //		Sources:  []tenantsync.Source{cippSource, graphSource},
 //		Contacts: psaContacts,
-//		Sink:     sync.SinkFunc(func(ctx context.Context, ev sync.Event) { log.Println(ev.Type, ev.TenantID) }),
+//		Sink:     tsync.SinkFunc(func(ctx context.Context, ev tsync.Event) { log.Println(ev.Type, ev.TenantID) }),
 //	})
 //	if err != nil {
 //		return err
 //	}
-//	defer eng.Close(context.Background())
+//	defer eng.Close(context.Background()) // cancels the syncs under way, then waits for them
 //	go eng.Run(ctx)
 //	err = eng.Link(ctx, "alice", tenantID, clientID) // starts the initial sync
 //

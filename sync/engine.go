@@ -125,8 +125,8 @@ type Config struct {
 	// Contacts is the PSA's contact directory. Nil uses the store's default directory.
 	Contacts tenantsync.Contacts
 	// Match configures user-to-contact matching (guests, disabled users, service-account
-	// patterns, the auto-link threshold). Its AutoCreate is overridden by Config.AutoCreate.
-	Match match.Config
+	// patterns, the auto-link threshold). Whether unmatched people get a contact is AutoCreate.
+	Match MatchConfig
 	// Suggest tunes tenant-to-client suggestions.
 	Suggest match.SuggestConfig
 	// Writers execute write actions, keyed by route name ("cipp", "graph").
@@ -169,6 +169,28 @@ type Config struct {
 	DeletionGuard DeletionGuard
 }
 
+// MatchConfig is how the engine matches users with contacts: match.Config but for
+// AutoCreate, which is Config.AutoCreate (creation also waits for the mailbox types, which
+// the matcher alone cannot know).
+type MatchConfig struct {
+	// AllowGuests lets B2B guests be matched and created; they are excluded otherwise.
+	AllowGuests bool
+	// AllowDisabled lets users whose sign-in is blocked be matched and created.
+	AllowDisabled bool
+	// ServiceAccountPatterns exclude accounts that are not people (see
+	// match.Config.ServiceAccountPatterns); nil means match.DefaultServiceAccountPatterns.
+	ServiceAccountPatterns []string
+	// AutoLinkThreshold is the confidence from which a single-candidate match is linked without
+	// a person; zero means match.DefaultAutoLinkThreshold.
+	AutoLinkThreshold float64
+}
+
+// matchConfig is the matcher's configuration for m, creating contacts when autoCreate is set.
+func (m MatchConfig) matchConfig(autoCreate bool) match.Config {
+	return match.Config{AutoCreate: autoCreate, AllowGuests: m.AllowGuests, AllowDisabled: m.AllowDisabled,
+		ServiceAccountPatterns: slices.Clone(m.ServiceAccountPatterns), AutoLinkThreshold: m.AutoLinkThreshold}
+}
+
 // Engine keeps an account's tenants in step with the sources and the PSA's contacts.
 // Its methods are safe for concurrent use.
 type Engine struct {
@@ -183,6 +205,7 @@ type Engine struct {
 	holder   string
 	kinds    []tenantsync.Kind
 	deletion DeletionGuard
+	match    match.Config
 	// clients tells whether a client exists, when the contact directory can (nil otherwise).
 	clients  tenantsync.ClientLookup
 	counters counters
@@ -197,8 +220,15 @@ type Engine struct {
 	progMu   stdsync.Mutex
 	progress map[string]*liveProgress
 
-	closed atomic.Bool
-	wg     stdsync.WaitGroup
+	// root is the context every background goroutine derives from; Close cancels it. The
+	// syncs Run, RunOnce and Link start are counted in wg, which Close waits for: admitting
+	// one (track) and closing share lifeMu, so none starts once Close has begun to wait.
+	root       context.Context
+	cancelRoot context.CancelCauseFunc
+	lifeMu     stdsync.Mutex
+	closed     bool
+	wg         stdsync.WaitGroup
+	kicks      stdsync.WaitGroup // the syncs Link started, for Wait
 }
 
 // New builds an Engine. It does no I/O (Run, RunOnce, Discover and Link start the work) and
@@ -266,17 +296,32 @@ func New(cfg Config) (*Engine, error) {
 	if len(e.kinds) == 0 {
 		e.kinds = tenantsync.AllKinds()
 	}
-	e.cfg.Match.AutoCreate = cfg.AutoCreate
+	e.match = cfg.Match.matchConfig(cfg.AutoCreate)
 	e.slots = make(chan struct{}, e.limits.Concurrency)
 	e.writes.Store(cfg.WritesEnabled)
 	e.events = newDispatcher(cfg.Sink, e.limits.EventBuffer, e.limits.EventTimeout)
+	e.root, e.cancelRoot = context.WithCancelCause(context.Background())
 	return e, nil
 }
 
-// Close waits for background syncs started by linking to finish (or ctx to end), then
-// delivers the buffered events and stops the event goroutine.
+// closedError is why the work under way ends when the engine is closed. It wraps
+// context.Canceled, so errors.Is(err, context.Canceled) holds for the syncs it stops.
+func closedError() error {
+	return &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: Service, Op: "Close",
+		Message: "the engine was closed during the sync",
+		Hint:    "nothing of this run was stored; the next engine's sync starts from the same point", Err: context.Canceled}
+}
+
+// Close cancels the engine's work: the syncs under way (started by Run, RunOnce, SyncNow or
+// Link) stop with an error that wraps context.Canceled, store nothing of their run and
+// release their leases; Run returns. Close waits for those syncs to end (or ctx to end), then
+// delivers the buffered events and stops the event goroutine. After Close, Run, RunOnce,
+// SyncNow and Link start no sync.
 func (e *Engine) Close(ctx context.Context) error {
-	e.closed.Store(true)
+	e.lifeMu.Lock()
+	e.closed = true
+	e.lifeMu.Unlock()
+	e.cancelRoot(closedError())
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {
@@ -285,6 +330,28 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.events.stop(ctx)
 	return ctx.Err()
+}
+
+// track admits one unit of work that Close must wait for, or reports false once the engine
+// is closed; the caller calls e.wg.Done when it ends.
+func (e *Engine) track() bool {
+	e.lifeMu.Lock()
+	defer e.lifeMu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.wg.Add(1)
+	return true
+}
+
+// bind returns ctx, also cancelled (with the engine's closing cause) when the engine closes.
+func (e *Engine) bind(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(e.root, func() { cancel(context.Cause(e.root)) })
+	return ctx, func() {
+		stop()
+		cancel(nil)
+	}
 }
 
 // InstanceID returns the name this engine holds leases under.

@@ -25,11 +25,21 @@ const (
 	EventSyncStarted  EventType = "sync.started"
 	EventSyncProgress EventType = "sync.progress"
 	EventSyncFinished EventType = "sync.finished"
-	// EventSyncFailed with Kind empty: the tenant's sync failed and stored nothing (no
-	// sync.finished follows). With Kind set: that kind was unavailable and nothing of it changed,
-	// while the others were stored (a sync.finished follows). With TenantID empty: claiming the
-	// due tenants failed, so none was synced.
+	// EventSyncFailed: the tenant's sync (TenantID) failed and stored nothing; no
+	// sync.finished follows. ErrKind, Hint and Error say why.
 	EventSyncFailed EventType = "sync.failed"
+	// EventKindUnavailable: the source could not list one kind (Kind) of the tenant, so nothing
+	// of it changed, while the other kinds were stored; a sync.finished follows. ErrKind, Hint
+	// and Error say why.
+	EventKindUnavailable EventType = "sync.kind_unavailable"
+	// EventCycleFailed: a Run or RunOnce cycle failed (no TenantID): every source's tenant
+	// list failed, or the due tenants could not be claimed, so no tenant was synced by it. Run
+	// goes on with the next cycle; Counters.CyclesFailed counts them.
+	EventCycleFailed EventType = "cycle.failed"
+	// EventAuditFailed: the store did not take an audit entry of Action (Message) by Actor.
+	// For an action a person asked for, the caller got the error too; where the change was
+	// already made (Message says so), it stands. Counters.AuditFailures counts them.
+	EventAuditFailed EventType = "audit.failed"
 
 	// EventDeletionHeld: the deletion guard held a kind (Kind) whose fetch would take Count
 	// items away (removed, or for users newly blocked); Message says of how many, Hint what to
@@ -105,7 +115,8 @@ type Event struct {
 	Confidence      float64
 	AutoAccept      bool
 
-	// ErrKind and Hint describe a failure (sync.failed, write.failed, write.refused); Hint also
+	// ErrKind and Hint describe a failure (sync.failed, sync.kind_unavailable, cycle.failed,
+	// audit.failed, write.failed, write.refused); Hint also
 	// says what to do about a deletion hold (sync.deletion_held).
 	ErrKind string
 	Hint    string

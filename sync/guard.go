@@ -565,7 +565,8 @@ func (e *Engine) holdStatuses(st store.SyncState) []HoldStatus {
 // release covers the held items only: what the fetch takes away beyond them is applied with
 // them when it is at most DeletionGuard.MaxRemovals items, and held afresh otherwise. A tenant
 // being synced fails with ErrAlreadyRunning (release again when the sync has finished: it may
-// have applied or cleared the hold); a kind without a hold fails with ErrNotFound.
+// have applied or cleared the hold); a kind without a hold fails with ErrNotFound. When the
+// store does not take the release's audit entry, the release stands and the error says so.
 func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind tenantsync.Kind) error {
 	const op = "ReleaseHold"
 	switch {
@@ -585,8 +586,7 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 		return err
 	}
 	refuse := func(err error) error {
-		_ = e.auditAdmin(ctx, actor, "release_hold", tenantID, string(kind), "refused", err, nil)
-		return err
+		return refusedAudited(err, e.auditAdmin(ctx, actor, "release_hold", tenantID, string(kind), "refused", err, nil))
 	}
 	now := e.clock.Now()
 	var h store.DeletionHold
@@ -617,14 +617,13 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 	detail := map[string]string{"kind": string(kind), "source": h.Source, "held": fmt.Sprint(len(h.IDs)),
 		"removals": fmt.Sprint(h.Removals), "disabled": fmt.Sprint(h.Disabled), "of": fmt.Sprint(h.Of),
 		"since": h.Since.UTC().Format(time.RFC3339)}
-	if err := e.auditAdmin(ctx, actor, "release_hold", tenantID, string(kind), "succeeded", nil, detail); err != nil {
-		return err
-	}
+	// The release stands even when its audit entry fails; the caller hears of the failure.
+	aerr := e.auditAdmin(ctx, actor, "release_hold", tenantID, string(kind), "succeeded", nil, detail)
 	e.counters.holdsReleased.Add(1)
 	e.emit(Event{Type: EventDeletionReleased, TenantID: tenantID, ClientID: rec.ClientID, Kind: kind, Actor: actor,
 		Count: len(h.IDs), Message: fmt.Sprintf("released: the next sync applies the %d held %s (of %d) still missing", len(h.IDs), kind, h.Of)})
 	e.sched.poke()
-	return nil
+	return aerr
 }
 
 // holdEvents returns what announces the run's guard verdicts once committed (events, and the
@@ -691,7 +690,10 @@ func (e *Engine) holdEvents(rec store.TenantRecord, guarded []guardOutcome, rep 
 		for _, a := range audits {
 			a.At = e.clock.Now()
 			actx, cancel := detached(ctx)
-			_, _ = e.st.AppendAudit(actx, e.account, a)
+			if _, err := e.st.AppendAudit(actx, e.account, a); err != nil {
+				// No caller waits for a sync's audit entries: the event and the counter say it.
+				_ = e.auditFailed(a.Actor, a.Action, a.TenantID, "applied by a sync", err)
+			}
 			cancel()
 		}
 		for _, ev := range events {

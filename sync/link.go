@@ -16,15 +16,16 @@ import (
 // client it is connected to (errors.As reaches *store.AlreadyLinkedError). Linking to the same
 // client again is harmless. A client the contact directory does not have fails with
 // ErrClientNotFound (when the directory implements tenantsync.ClientLookup, as the store's
-// default directory does). The link, or its refusal, is audited under actor.
+// default directory does). The link, or its refusal, is audited under actor; when the store
+// does not take the entry, the link still stands (its sync starts) and the error returned
+// says so (also EventAuditFailed).
 func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) error {
 	if tenantID == "" || clientID == "" {
 		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "Link", Tenant: tenantID,
 			Message: "a tenant ID and a client ID are needed", Hint: "pass both IDs"}
 	}
 	if err := e.checkClient(ctx, "Link", tenantID, clientID); err != nil {
-		e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil)
-		return err
+		return refusedAudited(err, e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil))
 	}
 	if err := e.st.LinkTenant(ctx, e.account, tenantID, clientID, e.clock.Now()); err != nil {
 		var al *store.AlreadyLinkedError
@@ -36,16 +37,15 @@ func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) err
 			err = &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: "Link", Tenant: tenantID,
 				Message: "the account has no such tenant", Hint: "run discovery first, or check the tenant ID", Err: err}
 		}
-		e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil)
-		return err
+		return refusedAudited(err, e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil))
 	}
-	if err := e.auditAdmin(ctx, actor, "link", tenantID, clientID, "succeeded", nil, nil); err != nil {
-		return err
-	}
+	// The link stands even when its audit entry fails: its sync starts, and the caller hears of
+	// the audit failure.
+	aerr := e.auditAdmin(ctx, actor, "link", tenantID, clientID, "succeeded", nil, nil)
 	e.emit(Event{Type: EventTenantLinked, TenantID: tenantID, ClientID: clientID, Actor: actor})
 	e.kick(tenantID)
 	e.sched.poke()
-	return nil
+	return aerr
 }
 
 // LinkRequest is one tenant-to-client link a person confirmed.
@@ -72,7 +72,8 @@ func (e *Engine) LinkMany(ctx context.Context, actor string, reqs []LinkRequest)
 // Unlink disconnects a tenant from its client. UnlinkKeep keeps the mirror, cursors and
 // contact links so relinking resumes; UnlinkPurge deletes them. PSA contacts are never
 // touched. A tenant being synced fails with ErrAlreadyRunning: its sync would otherwise store
-// data for a tenant that is no longer linked.
+// data for a tenant that is no longer linked. The unlink is audited under actor; when the
+// store does not take the entry, the unlink stands and the error returned says so.
 func (e *Engine) Unlink(ctx context.Context, actor, tenantID string, mode store.UnlinkMode) error {
 	rec, err := e.linkedTenant(ctx, "Unlink", tenantID)
 	if err != nil {
@@ -90,15 +91,12 @@ func (e *Engine) Unlink(ctx context.Context, actor, tenantID string, mode store.
 		_ = e.st.ReleaseLease(rctx, e.account, tenantID, e.holder)
 	}()
 	if err := e.st.UnlinkTenant(ctx, e.account, tenantID, mode); err != nil {
-		e.auditAdmin(ctx, actor, "unlink", tenantID, rec.ClientID, "failed", err, map[string]string{"mode": mode.String()})
-		return err
+		return refusedAudited(err, e.auditAdmin(ctx, actor, "unlink", tenantID, rec.ClientID, "failed", err, map[string]string{"mode": mode.String()}))
 	}
 	e.sched.forget(tenantID)
-	if err := e.auditAdmin(ctx, actor, "unlink", tenantID, rec.ClientID, "succeeded", nil, map[string]string{"mode": mode.String()}); err != nil {
-		return err
-	}
+	aerr := e.auditAdmin(ctx, actor, "unlink", tenantID, rec.ClientID, "succeeded", nil, map[string]string{"mode": mode.String()})
 	e.emit(Event{Type: EventTenantUnlinked, TenantID: tenantID, ClientID: rec.ClientID, Actor: actor, Message: mode.String()})
-	return nil
+	return aerr
 }
 
 // SetKinds chooses which kinds are synced for a tenant (fewer kinds, fewer calls and less
@@ -121,7 +119,8 @@ func (e *Engine) SetSyncing(ctx context.Context, tenantID string, on bool) error
 // ResolveReview closes a queued review with a person's decision: a contact ID (remembered as
 // a merge that wins over matching from now on), store.ResolutionCreate (a contact is created
 // for the user at once and remembered) or store.ResolutionIgnore (the user stays unlinked and
-// is not queued again). The next sync applies the decision.
+// is not queued again). The next sync applies the decision. The decision is audited under
+// actor; when the store does not take the entry, the resolved review is returned with the error.
 func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution string) (store.Review, error) {
 	reviews, err := e.st.ListReviews(ctx, e.account, store.ReviewFilter{})
 	if err != nil {
@@ -187,11 +186,13 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 		return out, err
 	}
 	e.invalidateReconcile(rv.TenantID)
-	_ = e.auditAdmin(ctx, actor, "resolve_review", rv.TenantID, rv.ObjectID, "succeeded", nil, map[string]string{"resolution": resolution})
-	return out, nil
+	// The review is resolved either way: out is returned with the audit failure.
+	return out, e.auditAdmin(ctx, actor, "resolve_review", rv.TenantID, rv.ObjectID, "succeeded", nil, map[string]string{"resolution": resolution})
 }
 
-// auditAdmin appends an administrative entry (link, unlink, review) to the audit log.
+// auditAdmin appends an administrative entry (link, unlink, review) to the audit log. An
+// entry the store does not take is counted, emitted (EventAuditFailed) and returned, as an
+// error that says whether the change stands (outcome "succeeded": it does).
 func (e *Engine) auditAdmin(ctx context.Context, actor, action, tenantID, target, outcome string, err error, detail map[string]string) error {
 	entry := tenantsync.AuditEntry{At: e.clock.Now(), Actor: actor, Action: action, TenantID: tenantID, Target: target,
 		Phase: "result", Outcome: outcome, Detail: detail}
@@ -201,5 +202,39 @@ func (e *Engine) auditAdmin(ctx context.Context, actor, action, tenantID, target
 	actx, cancel := detached(ctx)
 	defer cancel()
 	_, aerr := e.st.AppendAudit(actx, e.account, entry)
-	return aerr
+	if aerr != nil {
+		return e.auditFailed(actor, action, tenantID, outcome, aerr)
+	}
+	return nil
+}
+
+// auditFailed counts and announces an audit entry the store did not take, and returns the
+// error its caller reports.
+func (e *Engine) auditFailed(actor, action, tenantID, outcome string, err error) error {
+	msg := fmt.Sprintf("the audit entry of %s (%s) could not be written", action, outcome)
+	hint := "the action's outcome is as returned, but the audit log misses it; check the store, and record the action by hand if it must be on file"
+	if outcome == "succeeded" {
+		msg = fmt.Sprintf("%s was carried out but its audit entry could not be written", action)
+		hint = "the change stands, do not repeat it; check the store, and record the action by hand if it must be on file"
+	}
+	class := tenantsync.ClassOf(err)
+	if class == nil {
+		class = tenantsync.ErrUnavailable
+	}
+	out := &tenantsync.Error{Class: class, Service: Service, Op: "AppendAudit", Tenant: tenantID,
+		Message: msg + ": " + err.Error(), Hint: hint, Err: err}
+	e.counters.auditFailures.Add(1)
+	ev := Event{Type: EventAuditFailed, TenantID: tenantID, Actor: actor, Message: msg}
+	errorFields(&ev, out)
+	e.emit(ev)
+	return out
+}
+
+// refusedAudited returns why an action was refused, with the failure to audit the refusal
+// (from auditAdmin) when there was one.
+func refusedAudited(err, auditErr error) error {
+	if auditErr == nil {
+		return err
+	}
+	return errors.Join(err, auditErr)
 }

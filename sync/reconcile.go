@@ -470,7 +470,7 @@ func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contact
 			merges = append(merges, match.Merge{User: match.Identity{TenantID: m.TenantID, ObjectID: m.ObjectID}, ContactID: m.ContactID, By: m.DecidedBy})
 		}
 	}
-	ix, err := match.NewIndex(contacts, links, merges, e.cfg.Match)
+	ix, err := match.NewIndex(contacts, links, merges, e.match)
 	return ix, own, err
 }
 

@@ -13,17 +13,33 @@ import (
 	"github.com/tenantsync/tenantsync/store"
 )
 
-// Run discovers tenants and syncs the due ones until ctx ends: every Cadence.Tick, and at once
-// when a link or MarkActive makes something due. Syncs run concurrently up to
-// Limits.Concurrency; Run returns after the running syncs have stopped.
+// Run discovers tenants and syncs the due ones until ctx ends or the engine is closed: every
+// Cadence.Tick, and at once when a link or MarkActive makes something due. Syncs run
+// concurrently up to Limits.Concurrency; Run returns after the running syncs have stopped.
+//
+// A failed cycle (every source's tenant list failed, or the due tenants could not be claimed)
+// does not stop Run: it is emitted as EventCycleFailed and counted in Counters.CyclesFailed,
+// and the next cycle tries again. Run returns why it ended (ctx's cause, or an error wrapping
+// context.Canceled when Close ended it), joined with the error of the last cycle when that
+// cycle failed.
 func (e *Engine) Run(ctx context.Context) error {
+	ctx, cancel := e.bind(ctx)
+	defer cancel()
 	var wg stdsync.WaitGroup
 	defer wg.Wait()
+	var last error
 	for {
-		_ = e.cycle(ctx, &wg, func(*Report) {})
+		switch err, failed := e.cycle(ctx, &wg, func(*Report) {}); {
+		case failed:
+			last = err
+		case err == nil:
+			last = nil
+			// Otherwise the cycle was cut short by the end of Run, which is no failure: the
+			// cycle before it is reported.
+		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return errors.Join(context.Cause(ctx), last)
 		case <-e.sched.wake:
 		case <-e.clock.After(e.sched.cad.Tick):
 		}
@@ -31,12 +47,15 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // RunOnce runs one cycle, discovery and every due tenant, and waits for those syncs to end.
-// It returns the reports of the tenants it synced, by tenant ID.
+// It returns the reports of the tenants it synced, by tenant ID, and the cycle's error (also
+// emitted as EventCycleFailed). Close ends it as it ends Run.
 func (e *Engine) RunOnce(ctx context.Context) ([]*Report, error) {
+	ctx, cancel := e.bind(ctx)
+	defer cancel()
 	var wg stdsync.WaitGroup
 	var mu stdsync.Mutex
 	out := []*Report{}
-	err := e.cycle(ctx, &wg, func(r *Report) {
+	err, _ := e.cycle(ctx, &wg, func(r *Report) {
 		mu.Lock()
 		defer mu.Unlock()
 		out = append(out, r)
@@ -47,8 +66,21 @@ func (e *Engine) RunOnce(ctx context.Context) ([]*Report, error) {
 }
 
 // cycle runs discovery, then claims due tenants for the free slots and starts their syncs;
-// done receives each sync's report, from the sync's goroutine.
-func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
+// done receives each sync's report, from the sync's goroutine. A cycle that fails while ctx
+// is live is emitted as EventCycleFailed and counted, and reported failed.
+func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) (err error, failed bool) {
+	err = e.claimAndStart(ctx, wg, done)
+	if err == nil || ctx.Err() != nil {
+		return err, false
+	}
+	e.counters.cyclesFailed.Add(1)
+	ev := Event{Type: EventCycleFailed, Message: "the cycle failed: " + err.Error()}
+	errorFields(&ev, err)
+	e.emit(ev)
+	return err, true
+}
+
+func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
 	_, derr := e.Discover(ctx)
 	slots := e.slots
 	free := cap(slots) - len(slots)
@@ -58,10 +90,8 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Re
 	leases, err := e.st.AcquireDue(ctx, e.account, e.holder, e.clock.Now(), e.limits.LeaseTTL, free)
 	if err != nil {
 		e.counters.failure(err)
-		ev := Event{Type: EventSyncFailed, Message: "claiming the due tenants failed"}
-		errorFields(&ev, err)
-		e.emit(ev)
-		return errors.Join(derr, err)
+		return errors.Join(derr, hinted(err, tenantsync.ErrUnavailable, "AcquireDue",
+			"claiming the due tenants failed, so none was synced; the next cycle tries again, and a failure that persists is in the store's logs"))
 	}
 	for _, l := range leases {
 		select {
@@ -72,8 +102,17 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Re
 			_ = e.st.ReleaseLease(ctx, e.account, l.TenantID, e.holder)
 			continue
 		}
+		if !e.track() {
+			// The engine is closing: the tenant is given back for the next engine.
+			<-slots
+			rctx, cancel := detached(ctx)
+			_ = e.st.ReleaseLease(rctx, e.account, l.TenantID, e.holder)
+			cancel()
+			continue
+		}
 		wg.Add(1)
 		go func() {
+			defer e.wg.Done()
 			defer wg.Done()
 			defer func() { <-slots }()
 			if rep, _ := e.syncLeased(ctx, l.TenantID, "scheduled"); rep != nil {
@@ -87,8 +126,15 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Re
 // SyncNow syncs one linked tenant now and returns its report. A second call within
 // Cadence.Cooldown of the tenant's last start fails with ErrCooldown (Details().RetryAfter is
 // the remaining wait); a tenant being synced by this or another process fails with
-// ErrAlreadyRunning.
+// ErrAlreadyRunning. Close stops it, with an error that wraps context.Canceled; after Close it
+// fails so at once.
 func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) {
+	if !e.track() {
+		return nil, closedError()
+	}
+	defer e.wg.Done()
+	ctx, cancel := e.bind(ctx)
+	defer cancel()
 	if _, err := e.linkedTenant(ctx, "SyncNow", tenantID); err != nil {
 		return nil, err
 	}
@@ -117,15 +163,20 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 // kick starts a tenant's sync in the background (after a link), within the concurrency limit
 // Run observes too; a tenant whose lease is held elsewhere is left to Run.
 func (e *Engine) kick(tenantID string) {
-	if e.closed.Load() {
+	if !e.track() {
 		return
 	}
-	e.wg.Add(1)
+	e.kicks.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.slots <- struct{}{}
+		defer e.kicks.Done()
+		ctx := e.root
+		select {
+		case e.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
 		defer func() { <-e.slots }()
-		ctx := context.Background()
 		if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
 			return
 		}
@@ -136,7 +187,7 @@ func (e *Engine) kick(tenantID string) {
 // Wait blocks until the background syncs started by Link have finished, or ctx ends.
 func (e *Engine) Wait(ctx context.Context) error {
 	done := make(chan struct{})
-	go func() { e.wg.Wait(); close(done) }()
+	go func() { e.kicks.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

@@ -201,7 +201,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	}
 	for _, k := range tenantsync.AllKinds() {
 		if kr := rep.Kinds[k]; kr.Err != nil {
-			ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Kind: k,
+			ev := Event{Type: EventKindUnavailable, TenantID: tenantID, ClientID: rec.ClientID, Kind: k,
 				Message: "kind unavailable; nothing of it changed"}
 			errorFields(&ev, kr.Err)
 			e.emit(ev)
@@ -456,45 +456,96 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 	return nil, nil, nil, false, errors.Join(errs...)
 }
 
+// tenantRun is one tenant sync's working set, passed between the steps of syncTenant.
+type tenantRun struct {
+	rec   store.TenantRecord
+	state *store.SyncState
+	rep   *Report
+
+	kinds    []tenantsync.Kind
+	stored   map[tenantsync.Kind]string // the stored cursors
+	listedAt time.Time                  // when the fetch began: a complete listing describes the tenant then
+	src      tenantsync.Source
+	res      *tenantsync.FetchResult
+	expired  []tenantsync.Kind // kinds whose cursor expired, listed in full
+
+	batch    store.Batch
+	results  map[tenantsync.Kind]*tenantsync.KindResult // what is applied, by kind
+	kindErrs map[tenantsync.Kind]store.SyncError
+	holds    map[tenantsync.Kind]store.DeletionHold
+	recent   map[tenantsync.Kind][]store.RecentLoss
+	guarded  []guardOutcome
+
+	rc   *reconcileOutcome
+	full bool // the users were matched in full
+	out  store.BatchResult
+}
+
 // syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
 // commit succeeded (events, client domain fill).
 func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, freezeState func(), writeState stateWriter) (func(context.Context), error) {
-	kinds := e.kindsFor(rec)
+	r := &tenantRun{rec: rec, state: state, rep: rep}
+	if err := e.fetchStep(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := e.guardStep(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := e.reconcileStep(ctx, r, writeState); err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	if err := e.commitStep(ctx, r, freezeState); err != nil {
+		return nil, err
+	}
+	return e.afterCommit(r), nil
+}
+
+// fetchStep reads the stored cursors and fetches the tenant's kinds.
+func (e *Engine) fetchStep(ctx context.Context, r *tenantRun) error {
+	rec, rep := r.rec, r.rep
+	r.kinds = e.kindsFor(rec)
 	stored, err := e.st.Cursors(ctx, e.account, rec.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	r.stored = stored
 	// A complete listing describes the tenant as it was when the fetch began.
-	listedAt := e.clock.Now()
-	src, res, expired, fullListing, err := e.fetch(ctx, rec, kinds, stored, listedAt)
+	r.listedAt = e.clock.Now()
+	r.src, r.res, r.expired, rep.FullListing, err = e.fetch(ctx, rec, r.kinds, stored, r.listedAt)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rep.Source = src.Name()
-	rep.RoundTrips = res.RoundTrips
-	rep.FullListing = fullListing
+	rep.Source = r.src.Name()
+	rep.RoundTrips = r.res.RoundTrips
+	return nil
+}
 
-	batch := store.Batch{TenantID: rec.ID, Holder: e.holder, Now: e.clock.Now()}
-	results := map[tenantsync.Kind]*tenantsync.KindResult{}
-	kindErrs := map[tenantsync.Kind]store.SyncError{}
+// guardStep diffs each fetched kind against the mirror through the deletion guard and adds
+// what may be applied to the batch; holds and guard windows of kinds not judged in this run
+// (unavailable, switched off) are carried forward.
+func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
+	rec, state, rep, src, res, stored, listedAt := r.rec, r.state, r.rep, r.src, r.res, r.stored, r.listedAt
+	r.batch = store.Batch{TenantID: rec.ID, Holder: e.holder, Now: e.clock.Now()}
+	r.results = map[tenantsync.Kind]*tenantsync.KindResult{}
+	r.kindErrs = map[tenantsync.Kind]store.SyncError{}
 	// The mirror's sizes, for the deletion guard (one cheap query; the guard reads a kind's
 	// items only when its fetch could remove or block any of them).
 	mirrorCounts, err := e.st.MirrorCounts(ctx, e.account, rec.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// Holds and guard windows of kinds not judged in this run (unavailable, switched off) are
-	// carried forward.
 	holds := maps.Clone(state.Holds)
 	recent := maps.Clone(state.Recent)
-	var guarded []guardOutcome
-	for _, k := range kinds {
+	for _, k := range r.kinds {
 		kr := res.Result(k)
-		krep := KindReport{Mode: kr.Mode, Fetched: kr.Len(), FullAfterExpiry: slices.Contains(expired, k)}
+		krep := KindReport{Mode: kr.Mode, Fetched: kr.Len(), FullAfterExpiry: slices.Contains(r.expired, k)}
 		if kr.Mode == tenantsync.Unavailable {
 			// No information: nothing of this kind is removed, deactivated or advanced.
 			krep.Err = unavailable(k, kr.Err)
-			kindErrs[k] = *store.SyncErrorOf(krep.Err, batch.Now)
+			r.kindErrs[k] = *store.SyncErrorOf(krep.Err, r.batch.Now)
 			rep.Kinds[k] = krep
 			continue
 		}
@@ -507,9 +558,9 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		g, err := e.guard(ctx, guardInput{tenantID: rec.ID, source: src.Name(), kr: &apply, n: mirrorCounts[k],
 			prev: prev, recent: state.Recent[k], now: listedAt})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		guarded = append(guarded, g)
+		r.guarded = append(r.guarded, g)
 		if recent == nil {
 			recent = map[tenantsync.Kind][]store.RecentLoss{}
 		}
@@ -541,54 +592,67 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 			// the held rest again.
 			apply.Cursor = stored[k]
 		}
-		results[k] = &apply
-		batch.Kinds = append(batch.Kinds, store.KindApply{Result: &apply, ExpectCursor: stored[k]})
+		r.results[k] = &apply
+		r.batch.Kinds = append(r.batch.Kinds, store.KindApply{Result: &apply, ExpectCursor: stored[k]})
 	}
 	if len(holds) == 0 {
 		holds = nil
 	}
-	maps.DeleteFunc(recent, func(_ tenantsync.Kind, r []store.RecentLoss) bool { return len(r) == 0 })
+	maps.DeleteFunc(recent, func(_ tenantsync.Kind, l []store.RecentLoss) bool { return len(l) == 0 })
 	if len(recent) == 0 {
 		recent = nil
 	}
+	r.holds, r.recent = holds, recent
+	return nil
+}
 
-	var rc *reconcileOutcome
-	full := false
-	if users := results[tenantsync.KindUsers]; users != nil && rec.Linked() {
-		// Users left pending, or whose failed contact write is due again, are among all users
-		// only: a delta does not name them again.
-		full = users.Mode == tenantsync.Complete || e.fullReconcileDue(rec.ID, batch.Now) ||
-			state.ContactsPending > 0 || retryDue(state.ContactFailures, batch.Now)
-		// Users whose mailbox type changes without a directory change (a conversion in
-		// Exchange, or the two kinds' cursors having diverged) are matched again too: the
-		// type decides whether a user is a person.
-		var retyped []string
-		if !full {
-			if retyped, err = e.retypedUsers(ctx, rec.ID, results[tenantsync.KindMailboxes]); err != nil {
-				return nil, err
-			}
-		}
-		if full || len(users.Users) > 0 || len(users.Removed) > 0 || len(retyped) > 0 {
-			rc, err = e.reconcile(ctx, rec, state, results, full, retyped, writeState)
-			if err != nil {
-				return nil, err
-			}
-			batch.Links = rc.links
-			batch.Reviews = rc.reviews
-			rep.Contacts = rc.report
+// reconcileStep matches the tenant's users with the client's contacts, when the users were
+// fetched and the tenant is linked, and adds the links and reviews to the batch.
+func (e *Engine) reconcileStep(ctx context.Context, r *tenantRun, writeState stateWriter) error {
+	rec, state, results := r.rec, r.state, r.results
+	users := results[tenantsync.KindUsers]
+	if users == nil || !rec.Linked() {
+		return nil
+	}
+	// Users left pending, or whose failed contact write is due again, are among all users
+	// only: a delta does not name them again.
+	r.full = users.Mode == tenantsync.Complete || e.fullReconcileDue(rec.ID, r.batch.Now) ||
+		state.ContactsPending > 0 || retryDue(state.ContactFailures, r.batch.Now)
+	// Users whose mailbox type changes without a directory change (a conversion in
+	// Exchange, or the two kinds' cursors having diverged) are matched again too: the
+	// type decides whether a user is a person.
+	var retyped []string
+	var err error
+	if !r.full {
+		if retyped, err = e.retypedUsers(ctx, rec.ID, results[tenantsync.KindMailboxes]); err != nil {
+			return err
 		}
 	}
-	if ctx.Err() != nil {
-		return nil, context.Cause(ctx)
+	if !r.full && len(users.Users) == 0 && len(users.Removed) == 0 && len(retyped) == 0 {
+		return nil
 	}
+	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, writeState)
+	if err != nil {
+		return err
+	}
+	r.rc = rc
+	r.batch.Links = rc.links
+	r.batch.Reviews = rc.reviews
+	r.rep.Contacts = rc.report
+	return nil
+}
 
+// commitStep stores the batch with the run's new state in one transaction, then counts what
+// it stored and notes whether the users were matched in full.
+func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func()) error {
+	rec, state, batch, results, rc := r.rec, r.state, r.batch, r.results, r.rc
 	st := *state
 	st.LastSuccess = batch.Now
 	st.LastError = nil
-	st.KindErrors = kindErrs
+	st.KindErrors = r.kindErrs
 	st.Counts = committedCounts(state.Counts, results)
-	st.Recent = recent
-	st.Holds = holds
+	st.Recent = r.recent
+	st.Holds = r.holds
 	if rc != nil {
 		st.ContactFailures = rc.failures
 		st.ContactsPending = rc.report.Pending + rc.capped
@@ -599,22 +663,29 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	freezeState()
 	out, err := e.st.Commit(ctx, e.account, batch)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	r.out = out
 	*state = st
 	e.countCommit(results, out, rc)
 	switch {
 	case rc != nil && rc.report.Deferred+rc.report.Pending > 0:
 		// Users left waiting (create cap, unknown mailbox types) are picked up by a full pass.
 		e.invalidateReconcile(rec.ID)
-	case full:
+	case r.full:
 		e.reconciled(rec.ID, batch.Now)
 	case results[tenantsync.KindUsers] == nil && rec.Linked() && mailboxesChanged(out):
 		// The users could not be listed, so nothing looked at the users whose mailbox changed;
 		// the next sync's delta will not name them, so it matches every user instead.
 		e.invalidateReconcile(rec.ID)
 	}
+	return nil
+}
 
+// afterCommit fills the report with what the commit changed and returns what announces it
+// (events, the client's domains) once the final state is stored.
+func (e *Engine) afterCommit(r *tenantRun) func(context.Context) {
+	rec, rep, rc, out, results, batch := r.rec, r.rep, r.rc, r.out, r.results, r.batch
 	var domainsAdded []string
 	for _, a := range out.Kinds {
 		kr := rep.Kinds[a.Kind]
@@ -624,17 +695,17 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 			domainsAdded = a.Added
 		}
 	}
-	announceHolds := e.holdEvents(rec, guarded, rep)
+	announceHolds := e.holdEvents(rec, r.guarded, rep)
 	return func(ctx context.Context) {
 		announceHolds(ctx)
 		if rc != nil {
 			for _, ev := range rc.events {
 				e.emit(ev)
 			}
-			for _, r := range out.Reviews {
-				if rc.newReview[r.ObjectID] {
-					e.emit(Event{Type: EventReviewNeeded, TenantID: rec.ID, ClientID: rec.ClientID, UserID: r.ObjectID,
-						Message: r.Reason, Count: len(r.Candidates)})
+			for _, rv := range out.Reviews {
+				if rc.newReview[rv.ObjectID] {
+					e.emit(Event{Type: EventReviewNeeded, TenantID: rec.ID, ClientID: rec.ClientID, UserID: rv.ObjectID,
+						Message: rv.Reason, Count: len(rv.Candidates)})
 				}
 			}
 			if n := rc.report.Pending; n > 0 {
@@ -650,7 +721,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		if d := results[tenantsync.KindDomains]; d != nil {
 			e.afterDomains(ctx, rec.ClientID, rec.ID, d, domainsAdded)
 		}
-	}, nil
+	}
 }
 
 // committedCounts returns the counts the mirror holds once results are committed, for the

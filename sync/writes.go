@@ -221,7 +221,13 @@ func (w *writeAttempt) audit(ctx context.Context, phase, outcome string, err err
 	// The audit entry must land even when the caller gave up, or a failure would vanish from the log.
 	actx, cancel := detached(ctx)
 	defer cancel()
-	return w.e.st.AppendAudit(actx, w.e.account, entry)
+	out, aerr := w.e.st.AppendAudit(actx, w.e.account, entry)
+	if aerr != nil {
+		// The caller gets aerr from the write; the event and the counter make it visible to
+		// whoever watches the engine rather than the caller.
+		_ = w.e.auditFailed(w.actor, string(w.req.Action), w.req.TenantID, phase+" "+outcome, aerr)
+	}
+	return out, aerr
 }
 
 // redactPassword keeps a temporary password a route might echo in its error out of every log.

@@ -376,18 +376,19 @@ func errString(err error) string {
 // status. It must return quickly.
 func (d *daemon) event(_ context.Context, ev sync.Event) {
 	switch ev.Type {
+	case sync.EventCycleFailed:
+		// Discovery or claiming the due tenants failed: nothing was synced this cycle.
+		d.log.Warn("sync cycle failed", "err", ev.Error, "hint", ev.Hint)
+	case sync.EventKindUnavailable:
+		// One kind was unavailable; the others were stored and sync.finished follows.
+		d.log.Warn("kind unavailable", "tenant", d.tenantName(ev.TenantID), "kind", ev.Kind, "err", ev.Error, "hint", ev.Hint)
 	case sync.EventSyncFailed:
-		switch {
-		case ev.TenantID == "":
-			// Claiming the due tenants failed: nothing was synced this cycle.
-			d.log.Warn("claiming due tenants failed", "err", ev.Error, "hint", ev.Hint)
-		case ev.Kind != "":
-			// One kind was unavailable; the others were stored and sync.finished follows.
-			d.log.Warn("kind unavailable", "tenant", d.tenantName(ev.TenantID), "kind", ev.Kind, "err", ev.Error, "hint", ev.Hint)
-		case d.progress.done():
+		if d.progress.done() {
 			// During the initial sync the progress lines say it.
 			d.log.Warn("sync failed", "tenant", d.tenantName(ev.TenantID), "err", ev.Error, "hint", ev.Hint)
 		}
+	case sync.EventAuditFailed:
+		d.log.Error("audit entry lost", "tenant", ev.TenantID, "actor", ev.Actor, "what", ev.Message, "err", ev.Error, "hint", ev.Hint)
 	case sync.EventDiscoveryFailed:
 		d.log.Warn("discovery failed", "err", ev.Error, "hint", ev.Hint)
 	case sync.EventWriteDone, sync.EventWriteFailed, sync.EventWriteRefused:

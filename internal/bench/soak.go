@@ -376,11 +376,12 @@ func (s *soak) restart(ctx context.Context) error {
 func (s *soak) event(_ context.Context, ev sync.Event) {
 	s.mu.Lock()
 	s.events[ev.Type]++
-	if ev.Type == sync.EventSyncFailed {
+	failed := ev.Type == sync.EventSyncFailed || ev.Type == sync.EventKindUnavailable
+	if failed || ev.Type == sync.EventCycleFailed {
 		s.failures[ev.ErrKind]++
 	}
 	s.mu.Unlock()
-	if ev.Type == sync.EventSyncFailed && ev.TenantID != "" {
+	if failed {
 		// The store refuses what is not data (an item without identity): a route that hands
 		// it over, say a placeholder row decoded as a user, costs the tenant its whole sync.
 		s.check(ev.ErrKind != tenantsync.ClassName(tenantsync.ErrInvalidInput),
