@@ -184,11 +184,11 @@ func TestCallRejectsBadEndpointNames(t *testing.T) {
 
 func TestRequestsCarryJSONAndTenant(t *testing.T) {
 	t.Parallel()
-	c, seen := stubCIPP(t, map[string]stubResponse{"ExecDisableUser": {status: 200, ctype: "application/json", body: `{"Results":"ok"}`}})
-	_, err := c.SetSignInEnabled(t.Context(), contosoID, "jane@contoso.com", true)
+	c, seen := stubCIPP(t, map[string]stubResponse{"ExecRevokeSessions": {status: 200, ctype: "application/json", body: `{"Results":"ok"}`}})
+	_, err := c.RevokeSessions(t.Context(), tenantsync.UserRef{TenantID: contosoID, UPN: "jane@contoso.com"})
 	require.NoError(t, err)
 	last := (*seen)[len(*seen)-1]
-	assert.Equal(t, "/prefix/api/ExecDisableUser", last.URL.Path)
+	assert.Equal(t, "/prefix/api/ExecRevokeSessions", last.URL.Path)
 	assert.Equal(t, http.MethodPost, last.Method)
 	assert.Equal(t, "application/json", last.Header.Get("Content-Type"), "CIPP parses bodies only with this content type")
 	assert.Equal(t, "tenantsync-cipp", last.Header.Get("User-Agent"))

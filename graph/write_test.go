@@ -117,11 +117,12 @@ func TestWriteDeniedNamesTheRole(t *testing.T) {
 	tn := firstTenant(srv)
 	u := memberWithMethods(t, tn)
 	srv.GraphDeny(tn.ID, "/groups", true)
-	_, err := c.AddToGroup(t.Context(), tn.ID, tn.Groups[0].ID, u.ID)
+	ref := tenantsync.UserRef{TenantID: tn.ID, UserID: u.ID}
+	_, err := c.AddToGroup(t.Context(), ref, tn.Groups[0].ID)
 	require.ErrorIs(t, err, tenantsync.ErrRoleMissing)
 	assert.Contains(t, tenantsync.HintOf(err), "Groups Administrator")
 	srv.GraphDeny(tn.ID, "/users/"+u.ID+"/authentication", true)
-	_, err = c.ResetMFA(t.Context(), tn.ID, u.ID)
+	_, err = c.ResetMFA(t.Context(), ref)
 	require.ErrorIs(t, err, tenantsync.ErrRoleMissing)
 	assert.Contains(t, tenantsync.HintOf(err), "Authentication Administrator")
 }
