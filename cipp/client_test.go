@@ -174,10 +174,10 @@ func TestCallRejectsBadEndpointNames(t *testing.T) {
 	t.Parallel()
 	c, seen := stubCIPP(t, nil)
 	for _, name := range []string{"", "ListUsers?x=1", "../ListUsers", "a#b"} {
-		_, err := c.Call(t.Context(), http.MethodGet, name, "", nil, nil)
+		_, err := c.Call(t.Context(), Request{Method: http.MethodGet, Endpoint: name})
 		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, name)
 	}
-	_, err := c.Call(t.Context(), http.MethodPost, "ListUsers", "", nil, map[string]any{"bad": func() {}})
+	_, err := c.Call(t.Context(), Request{Method: http.MethodPost, Endpoint: "ListUsers", Body: map[string]any{"bad": func() {}}})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.Empty(t, *seen, "nothing was sent")
 }

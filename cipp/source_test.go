@@ -23,12 +23,12 @@ func TestUnknownTenantIsNotFoundNotEmpty(t *testing.T) {
 	c := adminClient(t, srv)
 
 	// CIPP itself answers 200 [] for a tenant it does not manage...
-	r, err := c.Call(t.Context(), http.MethodGet, "ListUsers", "", url.Values{"tenantFilter": {"nobody.example"}}, nil)
+	r, err := c.Call(t.Context(), Request{Method: http.MethodGet, Endpoint: "ListUsers", Query: url.Values{"tenantFilter": {"nobody.example"}}})
 	require.NoError(t, err)
 	assert.Equal(t, ShapeArray, r.Shape)
 	assert.Empty(t, r.Items)
 	// ...and reports success for a write that did nothing.
-	r, err = c.Call(t.Context(), http.MethodPost, "ExecDisableUser", "", nil, map[string]any{"tenantFilter": "nobody.example", "ID": "x", "Enable": false})
+	r, err = c.Call(t.Context(), Request{Method: http.MethodPost, Endpoint: "ExecDisableUser", Body: map[string]any{"tenantFilter": "nobody.example", "ID": "x", "Enable": false}})
 	require.NoError(t, err)
 	assert.Contains(t, r.Text, "Successfully")
 
@@ -77,7 +77,7 @@ func TestClearCacheShape(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, testserver.Options{Tenants: 8})
 	c := adminClient(t, srv)
-	r, err := c.Call(t.Context(), http.MethodPost, "ListTenants", "", nil, map[string]any{"ClearCache": true, "TenantsOnly": true})
+	r, err := c.Call(t.Context(), Request{Method: http.MethodPost, Endpoint: "ListTenants", Body: map[string]any{"ClearCache": true, "TenantsOnly": true}})
 	require.NoError(t, err)
 	require.Equal(t, ShapeEnvelope, r.Shape)
 	var lines []map[string]string
