@@ -245,28 +245,3 @@ func DecodePage[T any](data []byte) (Page[T], error) {
 
 // DecodeUsersPage decodes one page of users; see DecodePage.
 func DecodeUsersPage(data []byte) (Page[User], error) { return DecodePage[User](data) }
-
-// errorBody is Graph's error shape: {"error":{"code","message","innerError":{...}}}.
-type errorBody struct {
-	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		InnerError struct {
-			RequestID string `json:"request-id"`
-			// RequestIDCamel is the spelling of older Graph services:
-			// "innerError": {"requestId": …, "date": …}.
-			RequestIDCamel  string `json:"requestId"`
-			ClientRequestID string `json:"client-request-id"`
-			Date            string `json:"date"`
-		} `json:"innerError"`
-	} `json:"error"`
-}
-
-// requestID is the service's request ID from the body, in either spelling. client-request-id
-// is left out: it is the caller's own ID echoed back, not the one Microsoft support looks up.
-func (b errorBody) requestID() string {
-	if id := b.Error.InnerError.RequestID; id != "" {
-		return id
-	}
-	return b.Error.InnerError.RequestIDCamel
-}

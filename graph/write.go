@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
 // Writer adapts a Client to tenantsync.Writer: the write actions through Graph.
@@ -307,8 +308,7 @@ func (c *Client) AddToGroup(ctx context.Context, u tenantsync.UserRef, group str
 }
 
 func alreadyMember(body []byte) bool {
-	var eb errorBody
-	_ = json.Unmarshal(body, &eb)
+	eb, _ := wire.DecodeGraphError(body)
 	return strings.Contains(eb.Error.Message, "already exist")
 }
 
