@@ -5,48 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
 // Wire types mirror Graph's JSON (v1.0) for the fields the sync uses; conversion to the root
 // package's domain types lives in adapt.go.
 
-// User is a Graph user as /users and /users/delta return it with userSelect.
-type User struct {
-	ID                    string            `json:"id"`
-	UserPrincipalName     string            `json:"userPrincipalName"`
-	DisplayName           string            `json:"displayName"`
-	GivenName             string            `json:"givenName"`
-	Surname               string            `json:"surname"`
-	Mail                  string            `json:"mail"`
-	OtherMails            []string          `json:"otherMails"`
-	ProxyAddresses        []string          `json:"proxyAddresses"`
-	IMAddresses           []string          `json:"imAddresses"`
-	JobTitle              string            `json:"jobTitle"`
-	Department            string            `json:"department"`
-	CompanyName           string            `json:"companyName"`
-	OfficeLocation        string            `json:"officeLocation"`
-	MobilePhone           string            `json:"mobilePhone"`
-	BusinessPhones        []string          `json:"businessPhones"`
-	AccountEnabled        *bool             `json:"accountEnabled"`
-	UserType              string            `json:"userType"`
-	AssignedLicenses      []AssignedLicense `json:"assignedLicenses"`
-	CreatedDateTime       *time.Time        `json:"createdDateTime"`
-	OnPremisesSyncEnabled *bool             `json:"onPremisesSyncEnabled"`
-	// Removed is set on delta items for users deleted since the cursor.
-	Removed *Removed `json:"@removed,omitempty"`
-}
+// User is a Graph user as /users and /users/delta return it with userSelect. It is the one
+// user shape every route decodes (CIPP passes the same object through), mapped onto
+// tenantsync.User in one place.
+type User = wire.User
 
 // AssignedLicense is one licence assigned to a user.
-type AssignedLicense struct {
-	SKUID         string   `json:"skuId"`
-	DisabledPlans []string `json:"disabledPlans"`
-}
+type AssignedLicense = wire.AssignedLicense
 
 // Removed is the delta annotation of a deleted item: reason "changed" (soft-deleted, restorable)
 // or "deleted" (permanently deleted).
-type Removed struct {
-	Reason string `json:"reason"`
-}
+type Removed = wire.Removed
 
 // userSelect lists every field the sync reads, address fields included; Graph returns only a
 // default set without $select, and tracks only $selected fields in delta rounds.
