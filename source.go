@@ -47,6 +47,19 @@ type FetchRequest struct {
 	Progress func(kind Kind, items int)
 }
 
+// Page is one page of a listing that a client reads page by page, the same on every route:
+// CIPP's ListGraphRequest, Graph's collections and delta rounds, Partner Center's customers and
+// GDAP relationships. Each client's List… iterator walks the pages; a …Page call returns one,
+// for a caller that persists the cursor.
+type Page[T any] struct {
+	Items []T
+	// Next fetches the next page: a nextLink, or Partner Center's continuation token; "" on the
+	// last page. Persist it to resume the listing later.
+	Next string
+	// DeltaLink, on the last page of a Graph delta round, is the cursor of the next round.
+	DeltaLink string
+}
+
 // Mode says what a KindResult holds.
 type Mode int
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
@@ -192,14 +193,6 @@ type Group struct {
 	DisplayName string `json:"displayName"`
 }
 
-// Page is one page of a Graph collection: its items and the link to the next page, or, at the
-// end of a delta round, the delta link to store as the cursor.
-type Page[T any] struct {
-	Items     []T
-	NextLink  string
-	DeltaLink string
-}
-
 type wirePage[T any] struct {
 	Value     *[]T   `json:"value"`
 	NextLink  string `json:"@odata.nextLink"`
@@ -208,16 +201,16 @@ type wirePage[T any] struct {
 
 // DecodePage decodes one page of a Graph collection. It is what every read uses, exported for
 // fuzzing and for the benchmark against msgraph-sdk-go's models.
-func DecodePage[T any](data []byte) (Page[T], error) {
+func DecodePage[T any](data []byte) (tenantsync.Page[T], error) {
 	var w wirePage[T]
 	if err := json.Unmarshal(data, &w); err != nil {
-		return Page[T]{}, fmt.Errorf("decode Graph page: %w", err)
+		return tenantsync.Page[T]{}, fmt.Errorf("decode Graph page: %w", err)
 	}
 	if w.Value == nil {
-		return Page[T]{}, errors.New("decode Graph page: no value array")
+		return tenantsync.Page[T]{}, errors.New("decode Graph page: no value array")
 	}
-	return Page[T]{Items: *w.Value, NextLink: w.NextLink, DeltaLink: w.DeltaLink}, nil
+	return tenantsync.Page[T]{Items: *w.Value, Next: w.NextLink, DeltaLink: w.DeltaLink}, nil
 }
 
 // DecodeUsersPage decodes one page of users; see DecodePage.
-func DecodeUsersPage(data []byte) (Page[User], error) { return DecodePage[User](data) }
+func DecodeUsersPage(data []byte) (tenantsync.Page[User], error) { return DecodePage[User](data) }
