@@ -2,6 +2,7 @@ package tenantsync
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -44,6 +45,19 @@ type FetchRequest struct {
 	// Progress, when set, is called as pages arrive, with the number of items of that kind so
 	// far. It must not block.
 	Progress func(kind Kind, items int)
+}
+
+// Page is one page of a listing that a client reads page by page, the same on every route:
+// CIPP's ListGraphRequest, Graph's collections and delta rounds, Partner Center's customers and
+// GDAP relationships. Each client's List… iterator walks the pages; a …Page call returns one,
+// for a caller that persists the cursor.
+type Page[T any] struct {
+	Items []T
+	// Next fetches the next page: a nextLink, or Partner Center's continuation token; "" on the
+	// last page. Persist it to resume the listing later.
+	Next string
+	// DeltaLink, on the last page of a Graph delta round, is the cursor of the next round.
+	DeltaLink string
 }
 
 // Mode says what a KindResult holds.
@@ -202,6 +216,36 @@ func (a Action) Valid() bool {
 // NeedsGroup reports whether the action addresses a group.
 func (a Action) NeedsGroup() bool { return a == ActionAddToGroup || a == ActionRemoveFromGroup }
 
+// UserRef names the user of one tenant a write action addresses. CIPP addresses users by UPN
+// and Graph by object ID; a route resolves the one it needs from the other, so either may be
+// empty, but not both.
+type UserRef struct {
+	TenantID string
+	UserID   string // object ID
+	UPN      string // user principal name
+}
+
+// Validate checks that the reference names a tenant and a user.
+func (r UserRef) Validate() error {
+	switch {
+	case strings.TrimSpace(r.TenantID) == "":
+		return Errorf(ErrInvalidInput, "set TenantID", "no tenant")
+	case strings.TrimSpace(r.UserID) == "" && strings.TrimSpace(r.UPN) == "":
+		return Errorf(ErrInvalidInput, "set UserID (object ID) or UPN", "no user")
+	}
+	return nil
+}
+
+// PasswordReset says how a ForcePasswordReset sets the new password.
+type PasswordReset struct {
+	// TemporaryPassword is the password to set, or zero for the route to generate one (CIPP
+	// always generates it and refuses a given one). A Secret, so a request that is logged or
+	// wrapped in an error never shows it.
+	TemporaryPassword Secret
+	// MustChange makes the user change the password at the next sign-in.
+	MustChange bool
+}
+
 // WriteRequest is one write action on one user of one tenant.
 type WriteRequest struct {
 	Action   Action
@@ -212,6 +256,11 @@ type WriteRequest struct {
 	// TemporaryPassword, for ActionForcePasswordReset, is set by the caller or left empty for
 	// the route to generate one. It is never audited.
 	TemporaryPassword string
+}
+
+// User returns the user the request addresses.
+func (r WriteRequest) User() UserRef {
+	return UserRef{TenantID: r.TenantID, UserID: r.UserID, UPN: r.UPN}
 }
 
 // Validate checks the request's fields.
@@ -229,7 +278,8 @@ func (r WriteRequest) Validate() error {
 	return nil
 }
 
-// WriteResult is what a route reports after a successful write.
+// WriteResult is what a route reports after a successful write, on every route: the Writer
+// and the clients' write methods (BlockSignIn, ForcePasswordReset, AddToGroup, …) return it.
 type WriteResult struct {
 	Route   string // "cipp" or "graph"
 	Message string // the service's confirmation, redacted

@@ -7,17 +7,16 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
-// ActionResult is what a CIPP write action reports.
-type ActionResult struct {
-	Lines []ResultLine
-}
+// resultLines are the Results of one write action.
+type resultLines []ResultLine
 
-// Message joins the result lines.
-func (r ActionResult) Message() string {
-	parts := make([]string, 0, len(r.Lines))
-	for _, l := range r.Lines {
+// message joins the lines' texts.
+func (ls resultLines) message() string {
+	parts := make([]string, 0, len(ls))
+	for _, l := range ls {
 		if l.Text != "" {
 			parts = append(parts, l.Text)
 		}
@@ -25,9 +24,9 @@ func (r ActionResult) Message() string {
 	return strings.Join(parts, "; ")
 }
 
-// CopyField returns the first copyField (a generated password), or "".
-func (r ActionResult) CopyField() string {
-	for _, l := range r.Lines {
+// copyField returns the first copyField (a generated password), or "".
+func (ls resultLines) copyField() string {
+	for _, l := range ls {
 		if l.CopyField != "" {
 			return l.CopyField
 		}
@@ -35,33 +34,44 @@ func (r ActionResult) CopyField() string {
 	return ""
 }
 
-// String hides copy fields: they hold passwords.
-func (r ActionResult) String() string { return redactResult(r) }
+// redacted is the lines' message with generated passwords removed: they go to the caller in
+// WriteResult.TemporaryPassword only, never into messages that get logged or audited.
+func (ls resultLines) redacted() string {
+	msg := ls.message()
+	for _, l := range ls {
+		if l.CopyField != "" {
+			msg = strings.ReplaceAll(msg, l.CopyField, tenantsync.Redacted)
+		}
+	}
+	return transport.Redact(msg)
+}
 
-// GoString hides copy fields from %#v as well.
-func (r ActionResult) GoString() string { return "cipp.ActionResult{" + redactResult(r) + "}" }
+// result is the WriteResult of an action that answered with ls.
+func (ls resultLines) result(changed bool) tenantsync.WriteResult {
+	return tenantsync.WriteResult{Route: Service, Message: ls.redacted(), Changed: changed}
+}
 
 // parseResults reads an action's Results in any of its four forms.
-func parseResults(raw json.RawMessage) ([]ResultLine, bool) {
+func parseResults(raw json.RawMessage) (resultLines, bool) {
 	switch firstByte(raw) {
 	case '"':
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
 			return nil, false
 		}
-		return []ResultLine{{Text: s}}, true
+		return resultLines{{Text: s}}, true
 	case '{':
 		var l ResultLine
 		if json.Unmarshal(raw, &l) != nil {
 			return nil, false
 		}
-		return []ResultLine{l}, true
+		return resultLines{l}, true
 	case '[':
 		var items []json.RawMessage
 		if json.Unmarshal(raw, &items) != nil {
 			return nil, false
 		}
-		var out []ResultLine
+		var out resultLines
 		for _, it := range items {
 			ls, ok := parseResults(it)
 			if !ok {
@@ -75,112 +85,221 @@ func parseResults(raw json.RawMessage) ([]ResultLine, bool) {
 }
 
 // action posts one write endpoint for a checked tenant and reads its Results. A 200 whose
-// Results say "Error - ..." or "Failed ..." is a failure; partial failures of a multi-line
-// result (EditGroup) are returned together with the result.
-func (c *Client) action(ctx context.Context, op, tenant string, body map[string]any, idempotent bool) (ActionResult, error) {
+// Results say "Error - ..." or "Failed ..." is a failure; the lines of a multi-line result
+// (EditGroup) are returned with the error, so a caller can tell partial from total failure.
+func (c *Client) action(ctx context.Context, op, tenant string, body map[string]any) (resultLines, error) {
 	t, err := c.LookupTenant(ctx, tenant)
 	if err != nil {
-		return ActionResult{}, err
+		return nil, err
 	}
 	body["tenantFilter"] = tenantFilter(t)
-	r, err := c.call(ctx, http.MethodPost, op, t.CustomerID, nil, body, idempotent)
+	// Never retried: a retried password reset sets a second password, and a retried write
+	// after a lost answer repeats a change the tenant's audit log already shows.
+	r, err := c.call(ctx, http.MethodPost, op, t.CustomerID, nil, body, false)
 	if err != nil {
 		if d, ok := tenantsync.Details(err); ok && d.Class == tenantsync.ErrUnavailable && d.Status == http.StatusInternalServerError && d.Message != "" {
 			// CIPP reports action failures as 500 {"Results": "Failed to ..."}: a refusal of
 			// this action, not an outage, unless the text says otherwise.
 			d.Hint = "CIPP could not complete the action; the message says why"
 		}
-		return ActionResult{}, err
+		return nil, err
 	}
-	var res ActionResult
+	var lines resultLines
 	switch r.Shape {
 	case ShapeEnvelope:
-		lines, ok := parseResults(r.Results)
-		if !ok {
+		var ok bool
+		if lines, ok = parseResults(r.Results); !ok {
 			c.unknownShapes.Add(1)
-			return ActionResult{}, c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, "unreadable Results", HintRetry)
+			return nil, c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, "unreadable Results", HintRetry)
 		}
-		res.Lines = lines
 	case ShapeText:
-		res.Lines = []ResultLine{{Text: r.Text}}
+		lines = resultLines{{Text: r.Text}}
 	default:
 		c.unknownShapes.Add(1)
-		return ActionResult{}, c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, "unexpected "+r.Shape.String()+" response to an action", HintRetry)
+		return nil, c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, "unexpected "+r.Shape.String()+" response to an action", HintRetry)
 	}
-	for _, l := range res.Lines {
+	for _, l := range lines {
 		if l.Failed() {
-			e := c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, res.Message(), "CIPP could not complete the action; the message says why")
+			e := c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, lines.redacted(), "CIPP could not complete the action; the message says why")
 			applyClass(e, l.Text)
-			return res, e
+			return lines, e
 		}
 	}
+	return lines, nil
+}
+
+// BlockSignIn blocks the user's sign-in (ExecDisableUser). The user's state is read first, so
+// blocking a blocked account succeeds with Changed false and leaves no entry in the tenant's
+// audit log.
+func (c *Client) BlockSignIn(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	return c.setSignIn(ctx, u, false)
+}
+
+// UnblockSignIn allows the user's sign-in again (ExecDisableUser); Changed is false when it
+// was allowed already.
+func (c *Client) UnblockSignIn(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	return c.setSignIn(ctx, u, true)
+}
+
+// Suspend blocks the user's sign-in and then revokes their sessions (ExecDisableUser, then
+// ExecRevokeSessions). Changed reports the block only: revoking always has an effect, but a
+// repeated suspension changes nothing a PSA sees.
+func (c *Client) Suspend(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	block, err := c.BlockSignIn(ctx, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	revoke, err := c.RevokeSessions(ctx, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	block.Message = strings.Join([]string{block.Message, revoke.Message}, "; ")
+	return block, nil
+}
+
+// Unsuspend allows the user's sign-in again. Sessions revoked by Suspend stay revoked: the
+// user signs in afresh.
+func (c *Client) Unsuspend(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	return c.setSignIn(ctx, u, true)
+}
+
+// setSignIn reads the user's current state first, so a repeated block is a no-op rather than
+// another change in the tenant's audit log.
+func (c *Client) setSignIn(ctx context.Context, u tenantsync.UserRef, enable bool) (tenantsync.WriteResult, error) {
+	const op = "ExecDisableUser"
+	user, err := c.needUser(op, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	cur, err := c.User(ctx, u.TenantID, user)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	if cur.AccountEnabled != nil && *cur.AccountEnabled == enable {
+		state := "blocked"
+		if enable {
+			state = "allowed"
+		}
+		return resultLines{{Text: "sign-in already " + state + " for " + user}}.result(false), nil
+	}
+	lines, err := c.action(ctx, op, u.TenantID, map[string]any{"ID": user, "Enable": enable})
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	return lines.result(true), nil
+}
+
+// ForcePasswordReset sets a new password that CIPP generates (ExecResetPass) and returns it in
+// WriteResult.TemporaryPassword, never in the message. CIPP cannot set a given password, so a
+// non-zero p.TemporaryPassword is refused with ErrUnsupported. Not retried: a retry would set
+// a second password.
+func (c *Client) ForcePasswordReset(ctx context.Context, u tenantsync.UserRef, p tenantsync.PasswordReset) (tenantsync.WriteResult, error) {
+	const op = "ExecResetPass"
+	user, err := c.needUser(op, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	if !p.TemporaryPassword.IsZero() {
+		return tenantsync.WriteResult{}, c.newError(tenantsync.ErrUnsupported, op, u.TenantID, 0,
+			"CIPP generates the new password itself and cannot set a given one", "leave TemporaryPassword empty; the generated password is returned in the result")
+	}
+	// displayName appears in CIPP's message only.
+	lines, err := c.action(ctx, op, u.TenantID, map[string]any{"ID": user, "displayName": u.UPN, "MustChange": p.MustChange})
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	res := lines.result(true)
+	res.TemporaryPassword = lines.copyField()
 	return res, nil
 }
 
-// SetSignInEnabled blocks (enabled=false) or unblocks sign-in for a user (ExecDisableUser).
-// user is an object ID or UPN.
-func (c *Client) SetSignInEnabled(ctx context.Context, tenant, user string, enabled bool) (ActionResult, error) {
-	if err := c.needUser("ExecDisableUser", tenant, user); err != nil {
-		return ActionResult{}, err
+// RevokeSessions invalidates the user's refresh tokens (ExecRevokeSessions). The UPN appears
+// in CIPP's message only.
+func (c *Client) RevokeSessions(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	const op = "ExecRevokeSessions"
+	user, err := c.needUser(op, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
 	}
-	return c.action(ctx, "ExecDisableUser", tenant, map[string]any{"ID": user, "Enable": enabled}, false)
-}
-
-// ResetPassword sets a new password CIPP generates (ExecResetPass); the result's CopyField
-// holds it. mustChange makes the user change it at next sign-in. Not retried: a retry would
-// set a second password.
-func (c *Client) ResetPassword(ctx context.Context, tenant, user, displayName string, mustChange bool) (ActionResult, error) {
-	if err := c.needUser("ExecResetPass", tenant, user); err != nil {
-		return ActionResult{}, err
+	lines, err := c.action(ctx, op, u.TenantID, map[string]any{"id": user, "Username": u.UPN})
+	if err != nil {
+		return tenantsync.WriteResult{}, err
 	}
-	return c.action(ctx, "ExecResetPass", tenant, map[string]any{"ID": user, "displayName": displayName, "MustChange": mustChange}, false)
-}
-
-// RevokeSessions invalidates the user's refresh tokens (ExecRevokeSessions). upn is used in
-// CIPP's message only.
-func (c *Client) RevokeSessions(ctx context.Context, tenant, userID, upn string) (ActionResult, error) {
-	if err := c.needUser("ExecRevokeSessions", tenant, userID); err != nil {
-		return ActionResult{}, err
-	}
-	return c.action(ctx, "ExecRevokeSessions", tenant, map[string]any{"id": userID, "Username": upn}, false)
+	return lines.result(true), nil
 }
 
 // ResetMFA removes the user's MFA methods so they must register again (ExecResetMFA).
-func (c *Client) ResetMFA(ctx context.Context, tenant, user string) (ActionResult, error) {
-	if err := c.needUser("ExecResetMFA", tenant, user); err != nil {
-		return ActionResult{}, err
+// Changed is false when the user had none.
+func (c *Client) ResetMFA(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	const op = "ExecResetMFA"
+	user, err := c.needUser(op, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
 	}
-	return c.action(ctx, "ExecResetMFA", tenant, map[string]any{"ID": user}, false)
+	lines, err := c.action(ctx, op, u.TenantID, map[string]any{"ID": user})
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	return lines.result(!strings.HasPrefix(lines.message(), "No MFA methods found")), nil
 }
 
-// AddGroupMember adds a user (object ID, with UPN for distribution lists) to a group (EditGroup).
-func (c *Client) AddGroupMember(ctx context.Context, tenant, groupID, userID, upn string) (ActionResult, error) {
-	return c.editGroup(ctx, tenant, groupID, userID, upn, "AddMember")
+// AddToGroup adds the user (object ID, with the UPN for distribution lists) to a group
+// (EditGroup). An existing member is success with Changed false.
+func (c *Client) AddToGroup(ctx context.Context, u tenantsync.UserRef, groupID string) (tenantsync.WriteResult, error) {
+	return c.editGroup(ctx, u, groupID, "AddMember")
 }
 
-// RemoveGroupMember removes a user from a group (EditGroup).
-func (c *Client) RemoveGroupMember(ctx context.Context, tenant, groupID, userID, upn string) (ActionResult, error) {
-	return c.editGroup(ctx, tenant, groupID, userID, upn, "RemoveMember")
+// RemoveFromGroup removes the user from a group (EditGroup). A user who is not a member is
+// success with Changed false.
+func (c *Client) RemoveFromGroup(ctx context.Context, u tenantsync.UserRef, groupID string) (tenantsync.WriteResult, error) {
+	return c.editGroup(ctx, u, groupID, "RemoveMember")
 }
 
-func (c *Client) editGroup(ctx context.Context, tenant, groupID, userID, upn, field string) (ActionResult, error) {
-	if err := c.needUser("EditGroup", tenant, userID+upn); err != nil {
-		return ActionResult{}, err
+func (c *Client) editGroup(ctx context.Context, u tenantsync.UserRef, groupID, field string) (tenantsync.WriteResult, error) {
+	const op = "EditGroup"
+	user, err := c.needUser(op, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
 	}
 	if strings.TrimSpace(groupID) == "" {
-		return ActionResult{}, c.newError(tenantsync.ErrInvalidInput, "EditGroup", tenant, 0, "no group given", "pass the group's object ID")
+		return tenantsync.WriteResult{}, c.newError(tenantsync.ErrInvalidInput, op, u.TenantID, 0, "no group given", "pass the group's object ID")
 	}
-	member := map[string]any{"value": userID, "addedFields": map[string]string{"userPrincipalName": upn}}
-	if userID == "" {
-		member["value"] = upn
-	}
+	member := map[string]any{"value": user, "addedFields": map[string]string{"userPrincipalName": u.UPN}}
 	body := map[string]any{"groupId": map[string]any{"value": groupID}, field: []any{member}}
-	return c.action(ctx, "EditGroup", tenant, body, false)
+	lines, err := c.action(ctx, op, u.TenantID, body)
+	switch {
+	case err == nil:
+		return lines.result(true), nil
+	case alreadyDone(lines):
+		return lines.result(false), nil
+	}
+	return tenantsync.WriteResult{}, err
 }
 
-func (c *Client) needUser(op, tenant, user string) error {
-	if strings.TrimSpace(user) == "" {
-		return c.newError(tenantsync.ErrInvalidInput, op, tenant, 0, "no user given", "pass the user's object ID or UPN")
+// needUser returns the user CIPP is to address: the object ID when given, else the UPN.
+func (c *Client) needUser(op string, u tenantsync.UserRef) (string, error) {
+	if id := strings.TrimSpace(u.UserID); id != "" {
+		return id, nil
 	}
-	return nil
+	if upn := strings.TrimSpace(u.UPN); upn != "" {
+		return upn, nil
+	}
+	return "", c.newError(tenantsync.ErrInvalidInput, op, u.TenantID, 0, "no user given", "pass the user's object ID or UPN")
+}
+
+// alreadyDone reports whether every failed line of an EditGroup result says the membership was
+// already as requested.
+func alreadyDone(lines resultLines) bool {
+	failed := 0
+	for _, l := range lines {
+		if !l.Failed() {
+			continue
+		}
+		failed++
+		t := strings.ToLower(l.Text)
+		if !strings.Contains(t, "already a member") && !strings.Contains(t, "removed object references do not exist") && !strings.Contains(t, "is not a member") {
+			return false
+		}
+	}
+	return failed > 0
 }

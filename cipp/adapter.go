@@ -43,42 +43,12 @@ func ToTenant(t Tenant) tenantsync.Tenant {
 	return out
 }
 
-// ToUser converts a ListUsers (or ListGraphRequest users) row.
+// ToUser converts a ListUsers (or ListGraphRequest users) row: the Graph user inside it as
+// the Graph route maps it, with the aliases CIPP lists when the row has no proxyAddresses.
 func ToUser(tenantID string, u User) tenantsync.User {
-	out := tenantsync.User{
-		TenantID:          tenantID,
-		ObjectID:          strings.ToLower(u.ID),
-		UserPrincipalName: u.UserPrincipalName,
-		DisplayName:       u.DisplayName,
-		GivenName:         u.GivenName,
-		Surname:           u.Surname,
-		Mail:              u.Mail,
-		ProxyAddresses:    u.ProxyAddresses,
-		OtherMails:        u.OtherMails,
-		JobTitle:          u.JobTitle,
-		Department:        u.Department,
-		CompanyName:       u.CompanyName,
-		OfficeLocation:    u.OfficeLocation,
-		MobilePhone:       u.MobilePhone,
-		BusinessPhones:    u.BusinessPhones,
-		AccountEnabled:    u.AccountEnabled != nil && *u.AccountEnabled,
-		UserType:          u.UserType,
-		CreatedAt:         u.CreatedDateTime.Time,
-		OnPremisesSync:    u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled,
-	}
+	out := u.User.ToUser(tenantID)
 	if len(out.ProxyAddresses) == 0 && u.Aliases != "" {
 		out.ProxyAddresses = splitList(string(u.Aliases))
-	}
-	if out.UserType == "" {
-		out.UserType = "Member"
-		if strings.Contains(strings.ToUpper(u.UserPrincipalName), "#EXT#") {
-			out.UserType = "Guest"
-		}
-	}
-	for _, l := range u.AssignedLicenses {
-		if l.SkuID != "" {
-			out.AssignedSKUs = append(out.AssignedSKUs, strings.ToLower(l.SkuID))
-		}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
 func TestMailboxTypeOf(t *testing.T) {
@@ -48,7 +49,7 @@ func TestToUser(t *testing.T) {
 	assert.Equal(t, []string{"SMTP:sam@x.example", "smtp:s@x.example"}, d.ProxyAddresses, "ListUsers' Aliases when proxyAddresses is absent")
 	assert.Equal(t, []string{"f245ecc8-75af-4f8e-b61f-27d8114de5f3"}, d.AssignedSKUs)
 	assert.Equal(t, time.Date(2025, 11, 2, 16, 45, 10, 0, time.UTC), d.CreatedAt)
-	assert.Equal(t, "Member", ToUser("t", User{UserPrincipalName: "a@b.c"}).UserType)
+	assert.Equal(t, "Member", ToUser("t", User{User: wire.User{UserPrincipalName: "a@b.c"}}).UserType)
 }
 
 func TestToSubscription(t *testing.T) {

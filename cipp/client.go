@@ -322,13 +322,6 @@ func (c *Client) attemptCount(tenant string) int {
 // object where an array belongs, a bare number). A rising count means CIPP changed.
 func (c *Client) UnknownShapes() int64 { return c.unknownShapes.Load() }
 
-// Call sends one request to /api/<endpoint> and decodes the answer's shape, for endpoints this
-// package does not wrap. query and body may be nil; body is sent as JSON. tenant names the
-// customer tenant in errors and selects its rate limiter; it is not checked or sent.
-func (c *Client) Call(ctx context.Context, method, endpoint, tenant string, query url.Values, body any) (*Response, error) {
-	return c.call(ctx, method, endpoint, tenant, query, body, false)
-}
-
 func (c *Client) call(ctx context.Context, method, endpoint, tenant string, query url.Values, body any, idempotent bool) (*Response, error) {
 	if endpoint == "" || strings.ContainsAny(endpoint, "/?#") {
 		return nil, c.newError(tenantsync.ErrInvalidInput, endpoint, tenant, 0, fmt.Sprintf("bad endpoint name %q", endpoint), "pass the endpoint name only, e.g. ListUsers")

@@ -174,21 +174,21 @@ func TestCallRejectsBadEndpointNames(t *testing.T) {
 	t.Parallel()
 	c, seen := stubCIPP(t, nil)
 	for _, name := range []string{"", "ListUsers?x=1", "../ListUsers", "a#b"} {
-		_, err := c.Call(t.Context(), http.MethodGet, name, "", nil, nil)
+		_, err := c.Call(t.Context(), Request{Method: http.MethodGet, Endpoint: name})
 		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, name)
 	}
-	_, err := c.Call(t.Context(), http.MethodPost, "ListUsers", "", nil, map[string]any{"bad": func() {}})
+	_, err := c.Call(t.Context(), Request{Method: http.MethodPost, Endpoint: "ListUsers", Body: map[string]any{"bad": func() {}}})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.Empty(t, *seen, "nothing was sent")
 }
 
 func TestRequestsCarryJSONAndTenant(t *testing.T) {
 	t.Parallel()
-	c, seen := stubCIPP(t, map[string]stubResponse{"ExecDisableUser": {status: 200, ctype: "application/json", body: `{"Results":"ok"}`}})
-	_, err := c.SetSignInEnabled(t.Context(), contosoID, "jane@contoso.com", true)
+	c, seen := stubCIPP(t, map[string]stubResponse{"ExecRevokeSessions": {status: 200, ctype: "application/json", body: `{"Results":"ok"}`}})
+	_, err := c.RevokeSessions(t.Context(), tenantsync.UserRef{TenantID: contosoID, UPN: "jane@contoso.com"})
 	require.NoError(t, err)
 	last := (*seen)[len(*seen)-1]
-	assert.Equal(t, "/prefix/api/ExecDisableUser", last.URL.Path)
+	assert.Equal(t, "/prefix/api/ExecRevokeSessions", last.URL.Path)
 	assert.Equal(t, http.MethodPost, last.Method)
 	assert.Equal(t, "application/json", last.Header.Get("Content-Type"), "CIPP parses bodies only with this content type")
 	assert.Equal(t, "tenantsync-cipp", last.Header.Get("User-Agent"))

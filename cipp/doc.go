@@ -48,5 +48,5 @@
 //     at Graph; the bearer token is sent to the configured Function App only, and redirects (the
 //     CIPP UI's sign-in page) are reported instead of followed.
 //   - The secret and tokens never appear in errors or logs; generated passwords appear only in
-//     ActionResult.CopyField and WriteResult.TemporaryPassword, never in messages.
+//     WriteResult.TemporaryPassword, never in messages.
 package cipp

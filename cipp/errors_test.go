@@ -143,6 +143,13 @@ func TestListTenantsErrorRow(t *testing.T) {
 	assert.Equal(t, HintPermCheck, tenantsync.HintOf(err))
 }
 
+// jane is how the stubs name the user every action test addresses.
+var jane = tenantsync.UserRef{TenantID: contosoDomain, UserID: "8c1d4b2a-3e5f-4a6b-9c7d-1e2f3a4b5c6d", UPN: "jane@contoso.com"}
+
+// janeEnabled answers the read a block makes before it writes: jane's sign-in is allowed.
+var janeEnabled = stubResponse{status: 200, ctype: "application/json",
+	body: `[{"id":"8c1d4b2a-3e5f-4a6b-9c7d-1e2f3a4b5c6d","userPrincipalName":"jane@contoso.com","accountEnabled":true}]`}
+
 func TestActionFailures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -151,51 +158,38 @@ func TestActionFailures(t *testing.T) {
 		resp     stubResponse
 		kind     error
 		hint     string
-		call     func(*Client) (ActionResult, error)
-		lines    int
+		call     func(*Client) (tenantsync.WriteResult, error)
+		message  string // what the error's message must carry
 	}{
 		{"AD-synced user", "ExecDisableUser", stubResponse{status: 500, ctype: "application/json", body: string(readTestdata(t, "500-ExecDisableUser.json"))}, tenantsync.ErrUnsupported, HintADSync,
-			func(c *Client) (ActionResult, error) {
-				return c.SetSignInEnabled(t.Context(), contosoDomain, "onprem@contoso.com", false)
-			}, 0},
+			func(c *Client) (tenantsync.WriteResult, error) { return c.BlockSignIn(t.Context(), jane) }, ""},
 		{"licence missing", "ExecResetPass", stubResponse{status: 500, ctype: "application/json", body: string(readTestdata(t, "500-ExecResetPass.json"))}, tenantsync.ErrLicenseRequired, HintLicence,
-			func(c *Client) (ActionResult, error) {
-				return c.ResetPassword(t.Context(), contosoDomain, "jane@contoso.com", "Jane Doe", true)
-			}, 0},
+			func(c *Client) (tenantsync.WriteResult, error) {
+				return c.ForcePasswordReset(t.Context(), jane, tenantsync.PasswordReset{MustChange: true})
+			}, ""},
 		{"plain failure", "ExecRevokeSessions", stubResponse{status: 500, ctype: "application/json", body: `{"Results":"Failed to revoke sessions for jane@contoso.com. Error: Something broke"}`}, tenantsync.ErrUnavailable, "CIPP could not complete the action; the message says why",
-			func(c *Client) (ActionResult, error) {
-				return c.RevokeSessions(t.Context(), contosoDomain, "8c1d4b2a-3e5f-4a6b-9c7d-1e2f3a4b5c6d", "jane@contoso.com")
-			}, 0},
-		{"partial EditGroup", "EditGroup", stubResponse{status: 200, ctype: "application/json", body: string(readTestdata(t, "EditGroup-partial.json"))}, tenantsync.ErrUnavailable, "CIPP could not complete the action; the message says why",
-			func(c *Client) (ActionResult, error) {
-				return c.AddGroupMember(t.Context(), contosoDomain, "g1", "u1", "jane@contoso.com")
-			}, 2},
+			func(c *Client) (tenantsync.WriteResult, error) { return c.RevokeSessions(t.Context(), jane) }, "Something broke"},
+		{"partial EditGroup", "EditGroup", stubResponse{status: 200, ctype: "application/json", body: `{"Results":["Success - Added member jane@contoso.com to Sales group","Error - Something broke"]}`}, tenantsync.ErrUnavailable, "CIPP could not complete the action; the message says why",
+			func(c *Client) (tenantsync.WriteResult, error) { return c.AddToGroup(t.Context(), jane, "g1") }, "Success - Added member jane@contoso.com to Sales group; Error - Something broke"},
 		{"object results with an error state", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: string(readTestdata(t, "Results-objects.json"))}, tenantsync.ErrUnavailable, "CIPP could not complete the action; the message says why",
-			func(c *Client) (ActionResult, error) {
-				return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com")
-			}, 2},
+			func(c *Client) (tenantsync.WriteResult, error) { return c.ResetMFA(t.Context(), jane) }, "Could not update the license assignment"},
 		{"unreadable results", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: `{"Results":5}`}, tenantsync.ErrUnavailable, HintRetry,
-			func(c *Client) (ActionResult, error) {
-				return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com")
-			}, 0},
+			func(c *Client) (tenantsync.WriteResult, error) { return c.ResetMFA(t.Context(), jane) }, "unreadable Results"},
 		{"array answer", "ExecResetMFA", stubResponse{status: 200, ctype: "application/json", body: `[1]`}, tenantsync.ErrUnavailable, HintRetry,
-			func(c *Client) (ActionResult, error) {
-				return c.ResetMFA(t.Context(), contosoDomain, "jane@contoso.com")
-			}, 0},
+			func(c *Client) (tenantsync.WriteResult, error) { return c.ResetMFA(t.Context(), jane) }, "response to an action"},
 		{"readonly role", "ExecDisableUser", stubResponse{status: 403, body: string(readTestdata(t, "403-readonly-write.txt"))}, tenantsync.ErrForbidden, HintWriteRole,
-			func(c *Client) (ActionResult, error) {
-				return c.SetSignInEnabled(t.Context(), contosoDomain, "jane@contoso.com", false)
-			}, 0},
+			func(c *Client) (tenantsync.WriteResult, error) { return c.BlockSignIn(t.Context(), jane) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, _ := stubCIPP(t, map[string]stubResponse{tt.endpoint: tt.resp})
+			c, _ := stubCIPP(t, map[string]stubResponse{tt.endpoint: tt.resp, "ListUsers": janeEnabled})
 			res, err := tt.call(c)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tt.kind)
 			assert.Equal(t, tt.hint, tenantsync.HintOf(err))
-			assert.Len(t, res.Lines, tt.lines)
+			assert.Contains(t, err.Error(), tt.message)
+			assert.Zero(t, res, "a failed action reports no result")
 		})
 	}
 }
@@ -204,36 +198,43 @@ func TestActionResultForms(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		endpoint, file string
-		call           func(*Client) (ActionResult, error)
+		call           func(*Client) (tenantsync.WriteResult, error)
 		message        string
-		copyField      string
+		password       string
+		changed        bool
 	}{
-		{"ExecResetPass", "ExecResetPass.json", func(c *Client) (ActionResult, error) {
-			return c.ResetPassword(t.Context(), contosoDomain, "jane@contoso.com", "Jane Doe", true)
-		}, "Successfully reset the password for Jane Doe", "Xy7#kP2!mQ9z"},
-		{"ExecDisableUser", "ExecDisableUser.json", func(c *Client) (ActionResult, error) {
-			return c.SetSignInEnabled(t.Context(), contosoDomain, "jane@contoso.com", false)
-		}, "Successfully set account enabled state to False", ""},
-		{"EditGroup", "EditGroup.json", func(c *Client) (ActionResult, error) {
-			return c.RemoveGroupMember(t.Context(), contosoDomain, "g", "u", "jane@contoso.com")
-		}, "Success - Added member", ""},
+		{"ExecResetPass", "ExecResetPass.json", func(c *Client) (tenantsync.WriteResult, error) {
+			return c.ForcePasswordReset(t.Context(), jane, tenantsync.PasswordReset{MustChange: true})
+		}, "Successfully reset the password for Jane Doe", "Xy7#kP2!mQ9z", true},
+		{"ExecDisableUser", "ExecDisableUser.json", func(c *Client) (tenantsync.WriteResult, error) {
+			return c.BlockSignIn(t.Context(), jane)
+		}, "Successfully set account enabled state to False", "", true},
+		{"EditGroup", "EditGroup.json", func(c *Client) (tenantsync.WriteResult, error) {
+			return c.RemoveFromGroup(t.Context(), jane, "g")
+		}, "Success - Added member", "", true},
+		// Every failed line says the membership already was as asked: success, nothing changed.
+		{"EditGroup", "EditGroup-partial.json", func(c *Client) (tenantsync.WriteResult, error) {
+			return c.AddToGroup(t.Context(), jane, "g")
+		}, "already a member", "", false},
 	}
 	for _, tt := range tests {
-		c, _ := stubCIPP(t, map[string]stubResponse{tt.endpoint: {status: 200, ctype: "application/json", body: string(readTestdata(t, tt.file))}})
+		c, _ := stubCIPP(t, map[string]stubResponse{tt.endpoint: {status: 200, ctype: "application/json", body: string(readTestdata(t, tt.file))}, "ListUsers": janeEnabled})
 		res, err := tt.call(c)
 		require.NoError(t, err, tt.file)
-		assert.Contains(t, res.Message(), tt.message)
-		assert.Equal(t, tt.copyField, res.CopyField())
-		if tt.copyField != "" {
-			assert.NotContains(t, res.String(), tt.copyField, "String hides the password")
-			assert.NotContains(t, res.GoString(), tt.copyField)
+		assert.Equal(t, "cipp", res.Route)
+		assert.Equal(t, tt.changed, res.Changed, tt.file)
+		assert.Contains(t, res.Message, tt.message)
+		assert.Equal(t, tt.password, res.TemporaryPassword)
+		if tt.password != "" {
+			assert.NotContains(t, res.Message, tt.password, "the message hides the password")
+			assert.Contains(t, res.Message, tenantsync.Redacted)
 		}
 	}
 	// A plain-text 200 answer to an action is its message.
 	c, _ := stubCIPP(t, map[string]stubResponse{"ExecRevokeSessions": {status: 200, ctype: "text/plain", body: "Successfully revoked sessions for jane@contoso.com"}})
-	res, err := c.RevokeSessions(t.Context(), contosoDomain, "u", "jane@contoso.com")
+	res, err := c.RevokeSessions(t.Context(), jane)
 	require.NoError(t, err)
-	assert.Equal(t, "Successfully revoked sessions for jane@contoso.com", res.Message())
+	assert.Equal(t, "Successfully revoked sessions for jane@contoso.com", res.Message)
 }
 
 func TestClassifyIsStableForUnknownText(t *testing.T) {

@@ -32,32 +32,24 @@ type GraphRequest struct {
 	NoPagination bool
 }
 
-// GraphPage is one page of ListGraphRequest with manualPagination.
-type GraphPage struct {
-	Items    []json.RawMessage
-	Metadata GraphMetadata
-	// NextLink continues the listing, or is "" on the last page. Persist it to resume later.
-	NextLink string
-}
-
 // ListGraphRequestPage fetches one page: the first when nextLink is "", else the page nextLink
 // points at. The nextLink is handed back to CIPP as a parameter, never requested directly, and
 // only when it points at Graph.
-func (c *Client) ListGraphRequestPage(ctx context.Context, tenant string, req GraphRequest, nextLink string) (*GraphPage, error) {
+func (c *Client) ListGraphRequestPage(ctx context.Context, tenant string, req GraphRequest, nextLink string) (tenantsync.Page[json.RawMessage], error) {
 	const op = "ListGraphRequest"
 	if strings.TrimSpace(req.Endpoint) == "" {
-		return nil, c.newError(tenantsync.ErrInvalidInput, op, tenant, 0, "GraphRequest.Endpoint is empty", "name the Graph path, e.g. users")
+		return tenantsync.Page[json.RawMessage]{}, c.newError(tenantsync.ErrInvalidInput, op, tenant, 0, "GraphRequest.Endpoint is empty", "name the Graph path, e.g. users")
 	}
 	t, err := c.LookupTenant(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return tenantsync.Page[json.RawMessage]{}, err
 	}
 	q := url.Values{}
 	q.Set("tenantFilter", tenantFilter(t))
 	q.Set("Endpoint", strings.Trim(req.Endpoint, "/"))
 	if nextLink != "" {
 		if err := checkNextLink(nextLink); err != nil {
-			return nil, c.newError(tenantsync.ErrHostNotAllowed, op, t.CustomerID, 0, err.Error(),
+			return tenantsync.Page[json.RawMessage]{}, c.newError(tenantsync.ErrHostNotAllowed, op, t.CustomerID, 0, err.Error(),
 				"pass the NextLink of the previous page unchanged, or \"\" to start the listing again; if CIPP's own answer "+
 					"carried this link, check that no proxy rewrites the responses")
 		}
@@ -84,23 +76,24 @@ func (c *Client) ListGraphRequestPage(ctx context.Context, tenant string, req Gr
 	}
 	r, err := c.call(ctx, http.MethodGet, op, t.CustomerID, q, nil, true)
 	if err != nil {
-		return nil, err
+		return tenantsync.Page[json.RawMessage]{}, err
 	}
-	p := &GraphPage{}
+	var p tenantsync.Page[json.RawMessage]
+	var md GraphMetadata
 	switch {
 	case r.Shape == ShapeEnvelope:
 		if r.Metadata != nil {
-			if err := json.Unmarshal(r.Metadata, &p.Metadata); err != nil {
-				return nil, c.decodeError(op, t.CustomerID, err)
+			if err := json.Unmarshal(r.Metadata, &md); err != nil {
+				return tenantsync.Page[json.RawMessage]{}, c.decodeError(op, t.CustomerID, err)
 			}
 		}
 		if err := c.queuedError(op, t.CustomerID, r.Metadata); err != nil {
-			return nil, err
+			return tenantsync.Page[json.RawMessage]{}, err
 		}
 		switch firstByte(r.Results) {
 		case '[':
 			if msg, ok := messageRows(r.Items); ok {
-				return nil, c.messageError(op, t.CustomerID, msg)
+				return tenantsync.Page[json.RawMessage]{}, c.messageError(op, t.CustomerID, msg)
 			}
 			p.Items = r.Items
 		case '{':
@@ -110,21 +103,21 @@ func (c *Client) ListGraphRequestPage(ctx context.Context, tenant string, req Gr
 			p.Items = []json.RawMessage{}
 		default:
 			if msg := r.Message(); msg != "" {
-				return nil, c.messageError(op, t.CustomerID, msg)
+				return tenantsync.Page[json.RawMessage]{}, c.messageError(op, t.CustomerID, msg)
 			}
 			c.unknownShapes.Add(1)
-			return nil, c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, "unexpected Results in the response", HintRetry)
+			return tenantsync.Page[json.RawMessage]{}, c.newError(tenantsync.ErrUnavailable, op, t.CustomerID, http.StatusOK, "unexpected Results in the response", HintRetry)
 		}
 	default:
 		items, err := c.arrayItems(op, t.CustomerID, r)
 		if err != nil {
-			return nil, err
+			return tenantsync.Page[json.RawMessage]{}, err
 		}
 		c.unknownShapes.Add(1)
 		p.Items = items
 	}
 	if !req.NoPagination {
-		p.NextLink = p.Metadata.NextLink
+		p.Next = md.NextLink
 	}
 	return p, nil
 }
@@ -160,16 +153,16 @@ func (c *Client) graphSeq(ctx context.Context, tenant string, req GraphRequest, 
 			Loop: func() error {
 				return c.newError(tenantsync.ErrLimitExceeded, "ListGraphRequest", tenant, 0, "the nextLink repeats: a paging loop", "report the loop; the listing cannot complete")
 			},
-		}, func(next string) ([]json.RawMessage, string, error) {
+		}, func(next string) (tenantsync.Page[json.RawMessage], error) {
 			p, err := c.ListGraphRequestPage(ctx, tenant, req, next)
 			if err != nil {
-				return nil, "", err
+				return p, err
 			}
 			rows += len(p.Items)
 			if onPage != nil {
 				onPage(rows)
 			}
-			return p.Items, p.NextLink, nil
+			return p, nil
 		})(yield)
 	}
 }

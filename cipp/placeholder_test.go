@@ -60,7 +60,7 @@ func TestNotReadyAnswersAreNotData(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c, _ := stubCIPP(t, map[string]stubResponse{tt.endpoint: tt.resp})
-			r, err := c.Call(t.Context(), "GET", tt.endpoint, contosoID, nil, nil)
+			r, err := c.Call(t.Context(), Request{Method: "GET", Endpoint: tt.endpoint, Tenant: contosoID})
 			if err == nil {
 				_, err = c.arrayItems(tt.endpoint, contosoID, r)
 			}

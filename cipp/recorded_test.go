@@ -92,7 +92,7 @@ func TestFakeServesRecordedBytes(t *testing.T) {
 		{"POST", "EditGroup", nil, map[string]any{"tenantFilter": contosoDomain, "groupId": "g"}, "EditGroup.json"},
 	}
 	for _, tt := range tests {
-		r, err := c.Call(t.Context(), tt.method, tt.endpoint, contosoID, tt.query, tt.body)
+		r, err := c.Call(t.Context(), Request{Method: tt.method, Endpoint: tt.endpoint, Tenant: contosoID, Query: tt.query, Body: tt.body})
 		require.NoError(t, err, tt.file)
 		assert.True(t, bytes.Equal(readTestdata(t, tt.file), r.Raw), "%s %s: the fake must serve %s verbatim", tt.method, tt.endpoint, tt.file)
 	}
@@ -122,7 +122,7 @@ func TestFakeErrorTextsMatchRecorded(t *testing.T) {
 		{admin, "GET", "ListGraphRequest", url.Values{"tenantFilter": {"unknown.example"}, "Endpoint": {"users"}}, nil, 400, "400-ListGraphRequest-unknown-tenant.txt"},
 	}
 	for _, tt := range tests {
-		_, err := tt.c.Call(t.Context(), tt.method, tt.endpoint, "", tt.query, tt.body)
+		_, err := tt.c.Call(t.Context(), Request{Method: tt.method, Endpoint: tt.endpoint, Query: tt.query, Body: tt.body})
 		d, ok := tenantsync.Details(err)
 		require.True(t, ok, tt.file)
 		assert.Equal(t, tt.status, d.Status, tt.file)
@@ -172,14 +172,14 @@ func TestGeneratedRowsHaveRecordedFields(t *testing.T) {
 		{"ListGraphRequest", url.Values{"tenantFilter": {f}, "Endpoint": {"policies/identitySecurityDefaultsEnforcementPolicy"}}, "ListGraphRequest-securityDefaults.json"},
 	}
 	for _, tt := range tests {
-		r, err := c.Call(t.Context(), http.MethodGet, tt.endpoint, tn.CustomerID, tt.query, nil)
+		r, err := c.Call(t.Context(), Request{Method: http.MethodGet, Endpoint: tt.endpoint, Tenant: tn.CustomerID, Query: tt.query})
 		require.NoError(t, err, tt.endpoint)
 		assert.Equal(t, keys(t, readTestdata(t, tt.file)), keys(t, r.Raw), "%s %v: fields differ from %s", tt.endpoint, tt.query.Get("Endpoint"), tt.file)
 	}
 	// Conditional access policies: pick a tenant that has some.
 	found := false
 	for _, tn := range mustTenants(t, c) {
-		r, err := c.Call(t.Context(), http.MethodGet, "ListConditionalAccessPolicies", tn.CustomerID, url.Values{"tenantFilter": {tenantFilter(tn)}}, nil)
+		r, err := c.Call(t.Context(), Request{Method: http.MethodGet, Endpoint: "ListConditionalAccessPolicies", Tenant: tn.CustomerID, Query: url.Values{"tenantFilter": {tenantFilter(tn)}}})
 		require.NoError(t, err)
 		require.Equal(t, ShapeEnvelope, r.Shape)
 		if len(r.Items) > 0 {

@@ -23,12 +23,12 @@ func TestUnknownTenantIsNotFoundNotEmpty(t *testing.T) {
 	c := adminClient(t, srv)
 
 	// CIPP itself answers 200 [] for a tenant it does not manage...
-	r, err := c.Call(t.Context(), http.MethodGet, "ListUsers", "", url.Values{"tenantFilter": {"nobody.example"}}, nil)
+	r, err := c.Call(t.Context(), Request{Method: http.MethodGet, Endpoint: "ListUsers", Query: url.Values{"tenantFilter": {"nobody.example"}}})
 	require.NoError(t, err)
 	assert.Equal(t, ShapeArray, r.Shape)
 	assert.Empty(t, r.Items)
 	// ...and reports success for a write that did nothing.
-	r, err = c.Call(t.Context(), http.MethodPost, "ExecDisableUser", "", nil, map[string]any{"tenantFilter": "nobody.example", "ID": "x", "Enable": false})
+	r, err = c.Call(t.Context(), Request{Method: http.MethodPost, Endpoint: "ExecDisableUser", Body: map[string]any{"tenantFilter": "nobody.example", "ID": "x", "Enable": false}})
 	require.NoError(t, err)
 	assert.Contains(t, r.Text, "Successfully")
 
@@ -38,7 +38,7 @@ func TestUnknownTenantIsNotFoundNotEmpty(t *testing.T) {
 		require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
 		assert.Equal(t, HintRefreshTenants, tenantsync.HintOf(err))
 		assert.Contains(t, HintRefreshTenants, "Only Clear the Tenant Cache", "the Refresh button above a tenant table only reloads the page")
-		_, err = c.SetSignInEnabled(t.Context(), tenant, "x", false)
+		_, err = c.BlockSignIn(t.Context(), tenantsync.UserRef{TenantID: tenant, UserID: "x"})
 		require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
 		_, err = NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenant})
 		require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
@@ -77,7 +77,7 @@ func TestClearCacheShape(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, testserver.Options{Tenants: 8})
 	c := adminClient(t, srv)
-	r, err := c.Call(t.Context(), http.MethodPost, "ListTenants", "", nil, map[string]any{"ClearCache": true, "TenantsOnly": true})
+	r, err := c.Call(t.Context(), Request{Method: http.MethodPost, Endpoint: "ListTenants", Body: map[string]any{"ClearCache": true, "TenantsOnly": true}})
 	require.NoError(t, err)
 	require.Equal(t, ShapeEnvelope, r.Shape)
 	var lines []map[string]string
@@ -104,9 +104,16 @@ func TestRoleRules(t *testing.T) {
 	tn := managedTenant(t, readonly)
 	users, err := readonly.Users(t.Context(), tn.CustomerID)
 	require.NoError(t, err, "readonly reads")
-	require.NotEmpty(t, users)
+	var enabled tenantsync.UserRef
+	for _, u := range users {
+		if u.AccountEnabled != nil && *u.AccountEnabled {
+			enabled = tenantsync.UserRef{TenantID: tn.CustomerID, UserID: u.ID}
+			break
+		}
+	}
+	require.NotEmpty(t, enabled.UserID, "an enabled user, so a block is a write and not a no-op")
 
-	_, err = readonly.SetSignInEnabled(t.Context(), tn.CustomerID, users[0].ID, false)
+	_, err = readonly.BlockSignIn(t.Context(), enabled)
 	require.ErrorIs(t, err, tenantsync.ErrForbidden)
 	assert.Equal(t, HintWriteRole, tenantsync.HintOf(err))
 	assert.Contains(t, HintWriteRole, "editor")
@@ -124,8 +131,9 @@ func TestRoleRules(t *testing.T) {
 	assert.Equal(t, HintNoRole, tenantsync.HintOf(err))
 
 	editor := clientFor(t, srv, srv.NewCIPPClient("editor"))
-	_, err = editor.SetSignInEnabled(t.Context(), tn.CustomerID, users[0].ID, true)
+	res, err := editor.BlockSignIn(t.Context(), enabled)
 	require.NoError(t, err)
+	assert.True(t, res.Changed)
 }
 
 func TestGraphPagingOnALargeTenant(t *testing.T) {
@@ -137,12 +145,12 @@ func TestGraphPagingOnALargeTenant(t *testing.T) {
 	page, err := c.ListGraphRequestPage(t.Context(), tn.CustomerID, GraphRequest{Endpoint: "users", Select: UserSelect(), Top: 999}, "")
 	require.NoError(t, err)
 	assert.Len(t, page.Items, 999)
-	require.NotEmpty(t, page.NextLink, "a cursor to persist")
-	assert.True(t, strings.HasPrefix(page.NextLink, "https://graph.microsoft.com/"))
-	next, err := c.ListGraphRequestPage(t.Context(), tn.CustomerID, GraphRequest{Endpoint: "users"}, page.NextLink)
+	require.NotEmpty(t, page.Next, "a cursor to persist")
+	assert.True(t, strings.HasPrefix(page.Next, "https://graph.microsoft.com/"))
+	next, err := c.ListGraphRequestPage(t.Context(), tn.CustomerID, GraphRequest{Endpoint: "users"}, page.Next)
 	require.NoError(t, err)
 	assert.Len(t, next.Items, len(srv.World.Tenants[0].ActiveUsers())-999)
-	assert.Empty(t, next.NextLink, "the last page has none")
+	assert.Empty(t, next.Next, "the last page has none")
 
 	srv.ResetCounts()
 	var pages []int
@@ -412,6 +420,7 @@ func TestFailingTenantErrorShapes(t *testing.T) {
 			srv.FailCIPPTenant(tn.CustomerID, cause.msg)
 			ctx := t.Context()
 			id := tn.CustomerID
+			u := tenantsync.UserRef{TenantID: id, UserID: "u", UPN: "u@x"}
 			calls := map[string]func() error{
 				"ListUsers":        func() error { _, err := c.Users(ctx, id); return err },
 				"ListMailboxes":    func() error { _, err := c.Mailboxes(ctx, id); return err },
@@ -420,14 +429,14 @@ func TestFailingTenantErrorShapes(t *testing.T) {
 				"ListLicenses":     func() error { _, err := c.Licenses(ctx, id); return err },
 				"ListMFAUsers":     func() error { _, err := c.MFAUsers(ctx, id); return err },
 				"ListGraphRequest": func() error { _, err := c.SecureScore(ctx, id); return err },
-				"ExecDisableUser":  func() error { _, err := c.SetSignInEnabled(ctx, id, "u@x", false); return err },
-				"ExecResetPass":    func() error { _, err := c.ResetPassword(ctx, id, "u@x", "U", true); return err },
-				"ExecRevokeSessions": func() error {
-					_, err := c.RevokeSessions(ctx, id, "u", "u@x")
+				"ExecDisableUser":  func() error { _, err := c.BlockSignIn(ctx, u); return err },
+				"ExecResetPass": func() error {
+					_, err := c.ForcePasswordReset(ctx, u, tenantsync.PasswordReset{MustChange: true})
 					return err
 				},
-				"ExecResetMFA": func() error { _, err := c.ResetMFA(ctx, id, "u@x"); return err },
-				"EditGroup":    func() error { _, err := c.AddGroupMember(ctx, id, "g", "u", "u@x"); return err },
+				"ExecRevokeSessions": func() error { _, err := c.RevokeSessions(ctx, u); return err },
+				"ExecResetMFA":       func() error { _, err := c.ResetMFA(ctx, u); return err },
+				"EditGroup":          func() error { _, err := c.AddToGroup(ctx, u, "g"); return err },
 			}
 			for name, call := range calls {
 				err := call()

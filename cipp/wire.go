@@ -3,6 +3,8 @@ package cipp
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
 // The types in this file mirror CIPP's JSON field for field (casing included), so a drift in
@@ -45,11 +47,8 @@ func (t Tenant) IsPseudo() bool {
 	return t.CustomerID == AllTenantsID || string(t.Domains) == "PartnerTenant" || string(t.Domains) == AllTenantsID
 }
 
-// AssignedLicense is a Graph assignedLicenses element.
-type AssignedLicense struct {
-	SkuID         string   `json:"skuId"`
-	DisabledPlans []string `json:"disabledPlans"`
-}
+// AssignedLicense is one licence assigned to a user: Graph's shape, which CIPP passes through.
+type AssignedLicense = wire.AssignedLicense
 
 // LabelValue is CIPP's form-field object.
 type LabelValue struct {
@@ -67,25 +66,8 @@ type Manager struct {
 // User is a row of ListUsers (a Graph beta user plus CIPP's added fields), and also what
 // ListGraphRequest returns for Endpoint=users.
 type User struct {
-	ID                    string            `json:"id"`
-	DisplayName           string            `json:"displayName"`
-	GivenName             string            `json:"givenName"`
-	Surname               string            `json:"surname"`
-	UserPrincipalName     string            `json:"userPrincipalName"`
-	Mail                  string            `json:"mail"`
-	AccountEnabled        *bool             `json:"accountEnabled"`
-	UserType              string            `json:"userType"`
-	ProxyAddresses        []string          `json:"proxyAddresses"`
-	OtherMails            []string          `json:"otherMails"`
-	JobTitle              string            `json:"jobTitle"`
-	Department            string            `json:"department"`
-	CompanyName           string            `json:"companyName"`
-	OfficeLocation        string            `json:"officeLocation"`
-	MobilePhone           string            `json:"mobilePhone"`
-	BusinessPhones        []string          `json:"businessPhones"`
-	CreatedDateTime       Time              `json:"createdDateTime"`
-	AssignedLicenses      []AssignedLicense `json:"assignedLicenses"`
-	OnPremisesSyncEnabled *bool             `json:"onPremisesSyncEnabled"`
+	// The Graph user object, mapped onto tenantsync.User as Graph's route maps it.
+	wire.User
 	// Fields CIPP's ListUsers adds.
 	Username   string      `json:"username,omitempty"`
 	Aliases    FlexString  `json:"Aliases,omitempty"`

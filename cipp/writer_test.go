@@ -74,17 +74,19 @@ func TestWriterSignInAndSuspend(t *testing.T) {
 		message string
 	}{
 		{tenantsync.ActionBlockSignIn, true, false, 0, "Successfully set account enabled state to False"},
-		{tenantsync.ActionBlockSignIn, false, false, 0, ""}, // already blocked
-		{tenantsync.ActionUnblockSignIn, true, true, 0, ""},
-		{tenantsync.ActionSuspend, true, false, 1, "Successfully revoked sessions"}, // suspend revokes sessions
-		{tenantsync.ActionUnsuspend, true, true, 1, ""},
-		{tenantsync.ActionRevokeSessions, true, true, 2, ""},
+		{tenantsync.ActionBlockSignIn, false, false, 0, "sign-in already blocked for " + f.user.ID}, // no second write
+		{tenantsync.ActionUnblockSignIn, true, true, 0, "Successfully set account enabled state to True"},
+		// Suspend blocks, then revokes sessions: both answers are in the message.
+		{tenantsync.ActionSuspend, true, false, 1, "Successfully set account enabled state to False for " + f.user.ID + "; Successfully revoked sessions"},
+		{tenantsync.ActionUnsuspend, true, true, 1, "Successfully set account enabled state to True"},
+		{tenantsync.ActionRevokeSessions, true, true, 2, "Successfully revoked sessions"},
 	}
 	for i, st := range steps {
 		res, err := f.w.Write(ctx, f.req(st.action))
 		require.NoError(t, err, "step %d: %s", i, st.action)
 		assert.Equal(t, st.changed, res.Changed, "step %d: %s", i, st.action)
 		assert.Equal(t, "cipp", res.Route)
+		require.NotEmpty(t, st.message, "step %d names the answer it expects", i)
 		assert.Contains(t, res.Message, st.message, "step %d", i)
 		assert.Equal(t, st.enabled, f.enabled(t), "step %d: a later read shows the write", i)
 		assert.Equal(t, st.revoked, f.srv.CIPPSessionsRevoked(f.user.ID), "step %d", i)
@@ -201,9 +203,9 @@ func TestWriterFailures(t *testing.T) {
 	_, err = f.w.Write(ctx, ghost)
 	require.ErrorIs(t, err, tenantsync.ErrNotFound)
 
-	_, err = f.c.SetSignInEnabled(ctx, f.tenant.ID, " ", false)
+	_, err = f.c.BlockSignIn(ctx, tenantsync.UserRef{TenantID: f.tenant.ID, UPN: " "})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	_, err = f.c.AddGroupMember(ctx, f.tenant.ID, "", f.user.ID, "")
+	_, err = f.c.AddToGroup(ctx, tenantsync.UserRef{TenantID: f.tenant.ID, UserID: f.user.ID}, "")
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 
 	other := f.req(tenantsync.ActionBlockSignIn)

@@ -9,35 +9,7 @@ import (
 
 // This file is the one place Graph's wire types become the root package's domain types.
 
-func toUser(tenant string, u User) tenantsync.User {
-	out := tenantsync.User{
-		TenantID:          tenant,
-		ObjectID:          u.ID,
-		UserPrincipalName: u.UserPrincipalName,
-		DisplayName:       u.DisplayName,
-		GivenName:         u.GivenName,
-		Surname:           u.Surname,
-		Mail:              u.Mail,
-		ProxyAddresses:    u.ProxyAddresses,
-		OtherMails:        u.OtherMails,
-		JobTitle:          u.JobTitle,
-		Department:        u.Department,
-		CompanyName:       u.CompanyName,
-		OfficeLocation:    u.OfficeLocation,
-		MobilePhone:       u.MobilePhone,
-		BusinessPhones:    u.BusinessPhones,
-		AccountEnabled:    u.AccountEnabled != nil && *u.AccountEnabled,
-		UserType:          u.UserType,
-		OnPremisesSync:    u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled,
-	}
-	if u.CreatedDateTime != nil {
-		out.CreatedAt = u.CreatedDateTime.UTC()
-	}
-	for _, l := range u.AssignedLicenses {
-		out.AssignedSKUs = append(out.AssignedSKUs, l.SKUID)
-	}
-	return out
-}
+func toUser(tenant string, u User) tenantsync.User { return u.ToUser(tenant) }
 
 func toUsers(tenant string, us []User) []tenantsync.User {
 	out := make([]tenantsync.User, 0, len(us))

@@ -35,7 +35,7 @@ func (c *Client) UsersDelta(ctx context.Context, tenant, cursor string) (*UsersD
 // UsersDeltaPage reads one page of a users delta round: the first page of a full round when link
 // is "", else the page a nextLink or a stored deltaLink names. The last page of a round carries
 // DeltaLink instead of NextLink.
-func (c *Client) UsersDeltaPage(ctx context.Context, tenant, link string) (Page[User], error) {
+func (c *Client) UsersDeltaPage(ctx context.Context, tenant, link string) (tenantsync.Page[User], error) {
 	p, err := fetchPage[User](ctx, c, listUsersDelta, tenant, link)
 	if err != nil && link != "" {
 		return p, cursorError(err)
@@ -59,26 +59,27 @@ func cursorError(err error) error {
 
 // finishDelta follows a users delta round of l (its $select) from its first page to the
 // deltaLink.
-func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string, first Page[User], progress func(int)) (*UsersDelta, error) {
+func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string, first tenantsync.Page[User], progress func(int)) (*UsersDelta, error) {
 	out := &UsersDelta{Full: cursor == ""}
 	// A user can appear on several pages of one round; the last appearance wins.
 	order := []string{}
 	latest := map[string]User{}
 	removed := map[string]bool{}
 	last := first
-	pages := paging.Walk(c.bounds(l.op, tenant), func(link string) ([]User, string, error) {
+	pages := paging.Walk(c.bounds(l.op, tenant), func(link string) (tenantsync.Page[User], error) {
 		if link != "" {
 			report(progress, len(latest))
 			p, err := fetchPage[User](ctx, c, l, tenant, link)
 			if err != nil {
-				return nil, "", cursorError(err)
+				return p, cursorError(err)
 			}
 			last = p
 		}
 		if last.DeltaLink != "" {
-			return last.Items, "", nil
+			// The round ends here, whatever else the page says.
+			return tenantsync.Page[User]{Items: last.Items}, nil
 		}
-		return last.Items, last.NextLink, nil
+		return last, nil
 	})
 	for u, err := range pages {
 		if err != nil {

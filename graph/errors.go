@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/wire"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -39,8 +40,7 @@ const propagationWindow = 2 * time.Hour
 
 // apiError turns a failed Graph response (or $batch item) into a *tenantsync.Error.
 func (c *Client) apiError(op, tenant string, need access, status int, h http.Header, body []byte) *tenantsync.Error {
-	var eb errorBody
-	_ = json.Unmarshal(body, &eb)
+	eb, _ := wire.DecodeGraphError(body)
 	code, msg := eb.Error.Code, eb.Error.Message
 	if code == "" && msg == "" && len(body) > 0 && !json.Valid(body) {
 		msg = string(body[:min(len(body), 300)])
@@ -56,7 +56,7 @@ func (c *Client) apiError(op, tenant string, need access, status int, h http.Hea
 	}
 	if e.RequestID == "" {
 		// The header is what Graph sets on every response; a $batch item often has none.
-		e.RequestID = eb.requestID()
+		e.RequestID = eb.RequestID()
 	}
 	if ra, ok := transport.ParseRetryAfter(h.Get("Retry-After"), c.now()); ok {
 		e.RetryAfter = ra

@@ -54,26 +54,26 @@ func (c *Client) bounds(op, tenant string) paging.Bounds {
 }
 
 // fetchPage reads one page at link.
-func fetchPage[T any](ctx context.Context, c *Client, l list, tenant, link string) (Page[T], error) {
+func fetchPage[T any](ctx context.Context, c *Client, l list, tenant, link string) (tenantsync.Page[T], error) {
 	if err := checkTenant(l.op, tenant); err != nil {
-		return Page[T]{}, err
+		return tenantsync.Page[T]{}, err
 	}
 	if link == "" {
 		link = c.root + l.path
 	}
 	r, err := c.get(ctx, l.op, tenant, l.need, link)
 	if err != nil {
-		return Page[T]{}, err
+		return tenantsync.Page[T]{}, err
 	}
 	return decodeResponse[T](l.op, tenant, r)
 }
 
-func decodeResponse[T any](op, tenant string, r *response) (Page[T], error) {
+func decodeResponse[T any](op, tenant string, r *response) (tenantsync.Page[T], error) {
 	p, err := DecodePage[T](r.body)
 	if err != nil {
 		e := opError(tenantsync.ErrUnavailable, op, tenant, "Graph sent a malformed page; the next sync will retry", "%v", err)
 		e.Status, e.RequestID = r.status, r.header.Get("request-id")
-		return Page[T]{}, e
+		return tenantsync.Page[T]{}, e
 	}
 	return p, nil
 }
@@ -81,27 +81,26 @@ func decodeResponse[T any](op, tenant string, r *response) (Page[T], error) {
 // each iterates over every item of a listing. It stops after yielding the first error; a
 // listing cut short is therefore never mistaken for a whole one.
 func each[T any](ctx context.Context, c *Client, l list, tenant string) iter.Seq2[T, error] {
-	return paging.Walk(c.bounds(l.op, tenant), func(link string) ([]T, string, error) {
-		p, err := fetchPage[T](ctx, c, l, tenant, link)
-		return p.Items, p.NextLink, err
+	return paging.Walk(c.bounds(l.op, tenant), func(link string) (tenantsync.Page[T], error) {
+		return fetchPage[T](ctx, c, l, tenant, link)
 	})
 }
 
 // collect reads the rest of a listing whose first page is first, following nextLinks, and
 // reports the items read so far to progress (if set) before each further page and at the end.
-func collect[T any](ctx context.Context, c *Client, l list, tenant string, first Page[T], progress func(int)) ([]T, error) {
+func collect[T any](ctx context.Context, c *Client, l list, tenant string, first tenantsync.Page[T], progress func(int)) ([]T, error) {
 	read := 0
-	items, err := paging.Collect(paging.Walk(c.bounds(l.op, tenant), func(link string) ([]T, string, error) {
+	items, err := paging.Collect(paging.Walk(c.bounds(l.op, tenant), func(link string) (tenantsync.Page[T], error) {
 		p := first
 		if link != "" {
 			report(progress, read)
 			var err error
 			if p, err = fetchPage[T](ctx, c, l, tenant, link); err != nil {
-				return nil, "", err
+				return p, err
 			}
 		}
 		read += len(p.Items)
-		return p.Items, p.NextLink, nil
+		return p, nil
 	}))
 	if err != nil {
 		return nil, err
@@ -122,7 +121,7 @@ func (c *Client) ListUsers(ctx context.Context, tenant string) iter.Seq2[User, e
 }
 
 // UsersPage reads one page of users: the first when nextLink is "", else the page it names.
-func (c *Client) UsersPage(ctx context.Context, tenant, nextLink string) (Page[User], error) {
+func (c *Client) UsersPage(ctx context.Context, tenant, nextLink string) (tenantsync.Page[User], error) {
 	return fetchPage[User](ctx, c, listUsers, tenant, nextLink)
 }
 
@@ -132,7 +131,7 @@ func (c *Client) ListSubscribedSKUs(ctx context.Context, tenant string) iter.Seq
 }
 
 // SubscribedSKUsPage reads one page of licences.
-func (c *Client) SubscribedSKUsPage(ctx context.Context, tenant, nextLink string) (Page[SubscribedSKU], error) {
+func (c *Client) SubscribedSKUsPage(ctx context.Context, tenant, nextLink string) (tenantsync.Page[SubscribedSKU], error) {
 	return fetchPage[SubscribedSKU](ctx, c, listSKUs, tenant, nextLink)
 }
 
@@ -142,7 +141,7 @@ func (c *Client) ListManagedDevices(ctx context.Context, tenant string) iter.Seq
 }
 
 // ManagedDevicesPage reads one page of managed devices.
-func (c *Client) ManagedDevicesPage(ctx context.Context, tenant, nextLink string) (Page[ManagedDevice], error) {
+func (c *Client) ManagedDevicesPage(ctx context.Context, tenant, nextLink string) (tenantsync.Page[ManagedDevice], error) {
 	return fetchPage[ManagedDevice](ctx, c, listDevices, tenant, nextLink)
 }
 
@@ -152,7 +151,7 @@ func (c *Client) ListDomains(ctx context.Context, tenant string) iter.Seq2[Domai
 }
 
 // DomainsPage reads one page of domains.
-func (c *Client) DomainsPage(ctx context.Context, tenant, nextLink string) (Page[Domain], error) {
+func (c *Client) DomainsPage(ctx context.Context, tenant, nextLink string) (tenantsync.Page[Domain], error) {
 	return fetchPage[Domain](ctx, c, listDomains, tenant, nextLink)
 }
 
@@ -163,7 +162,7 @@ func (c *Client) ListRegistrationDetails(ctx context.Context, tenant string) ite
 }
 
 // RegistrationDetailsPage reads one page of MFA registration details.
-func (c *Client) RegistrationDetailsPage(ctx context.Context, tenant, nextLink string) (Page[RegistrationDetail], error) {
+func (c *Client) RegistrationDetailsPage(ctx context.Context, tenant, nextLink string) (tenantsync.Page[RegistrationDetail], error) {
 	return fetchPage[RegistrationDetail](ctx, c, listRegistration, tenant, nextLink)
 }
 
@@ -173,7 +172,7 @@ func (c *Client) ListCAPolicies(ctx context.Context, tenant string) iter.Seq2[CA
 }
 
 // CAPoliciesPage reads one page of conditional access policies.
-func (c *Client) CAPoliciesPage(ctx context.Context, tenant, nextLink string) (Page[CAPolicy], error) {
+func (c *Client) CAPoliciesPage(ctx context.Context, tenant, nextLink string) (tenantsync.Page[CAPolicy], error) {
 	return fetchPage[CAPolicy](ctx, c, listCAPolicies, tenant, nextLink)
 }
 

@@ -33,7 +33,7 @@ func collect[T any](t *testing.T, seq iter.Seq2[T, error]) []T {
 // first page, checks that each holds want items, and returns the iterator's.
 func listAndPage[T any](t *testing.T, tenant string, want int,
 	list func(context.Context, string) iter.Seq2[T, error],
-	page func(context.Context, string, string) (graph.Page[T], error),
+	page func(context.Context, string, string) (tenantsync.Page[T], error),
 ) []T {
 	t.Helper()
 	items := collect(t, list(t.Context(), tenant))
@@ -41,7 +41,7 @@ func listAndPage[T any](t *testing.T, tenant string, want int,
 	p, err := page(t.Context(), tenant, "")
 	require.NoError(t, err)
 	assert.Len(t, p.Items, want)
-	assert.Empty(t, p.NextLink, "a small tenant fits one page")
+	assert.Empty(t, p.Next, "a small tenant fits one page")
 	return items
 }
 
@@ -198,8 +198,8 @@ func TestPagingFollowsNextLinks(t *testing.T) {
 	p, err := c.UsersDeltaPage(ctx, tn.ID, "")
 	require.NoError(t, err)
 	require.Len(t, p.Items, 100)
-	require.True(t, strings.HasPrefix(p.NextLink, srv.GraphURL()+"/v1.0/users/delta?"), p.NextLink)
-	p2, err := c.UsersDeltaPage(ctx, tn.ID, p.NextLink)
+	require.True(t, strings.HasPrefix(p.Next, srv.GraphURL()+"/v1.0/users/delta?"), p.Next)
+	p2, err := c.UsersDeltaPage(ctx, tn.ID, p.Next)
 	require.NoError(t, err)
 	assert.Len(t, p2.Items, 100)
 

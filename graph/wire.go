@@ -5,48 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
 // Wire types mirror Graph's JSON (v1.0) for the fields the sync uses; conversion to the root
 // package's domain types lives in adapt.go.
 
-// User is a Graph user as /users and /users/delta return it with userSelect.
-type User struct {
-	ID                    string            `json:"id"`
-	UserPrincipalName     string            `json:"userPrincipalName"`
-	DisplayName           string            `json:"displayName"`
-	GivenName             string            `json:"givenName"`
-	Surname               string            `json:"surname"`
-	Mail                  string            `json:"mail"`
-	OtherMails            []string          `json:"otherMails"`
-	ProxyAddresses        []string          `json:"proxyAddresses"`
-	IMAddresses           []string          `json:"imAddresses"`
-	JobTitle              string            `json:"jobTitle"`
-	Department            string            `json:"department"`
-	CompanyName           string            `json:"companyName"`
-	OfficeLocation        string            `json:"officeLocation"`
-	MobilePhone           string            `json:"mobilePhone"`
-	BusinessPhones        []string          `json:"businessPhones"`
-	AccountEnabled        *bool             `json:"accountEnabled"`
-	UserType              string            `json:"userType"`
-	AssignedLicenses      []AssignedLicense `json:"assignedLicenses"`
-	CreatedDateTime       *time.Time        `json:"createdDateTime"`
-	OnPremisesSyncEnabled *bool             `json:"onPremisesSyncEnabled"`
-	// Removed is set on delta items for users deleted since the cursor.
-	Removed *Removed `json:"@removed,omitempty"`
-}
+// User is a Graph user as /users and /users/delta return it with userSelect. It is the one
+// user shape every route decodes (CIPP passes the same object through), mapped onto
+// tenantsync.User in one place.
+type User = wire.User
 
 // AssignedLicense is one licence assigned to a user.
-type AssignedLicense struct {
-	SKUID         string   `json:"skuId"`
-	DisabledPlans []string `json:"disabledPlans"`
-}
+type AssignedLicense = wire.AssignedLicense
 
 // Removed is the delta annotation of a deleted item: reason "changed" (soft-deleted, restorable)
 // or "deleted" (permanently deleted).
-type Removed struct {
-	Reason string `json:"reason"`
-}
+type Removed = wire.Removed
 
 // userSelect lists every field the sync reads, address fields included; Graph returns only a
 // default set without $select, and tracks only $selected fields in delta rounds.
@@ -216,14 +193,6 @@ type Group struct {
 	DisplayName string `json:"displayName"`
 }
 
-// Page is one page of a Graph collection: its items and the link to the next page, or, at the
-// end of a delta round, the delta link to store as the cursor.
-type Page[T any] struct {
-	Items     []T
-	NextLink  string
-	DeltaLink string
-}
-
 type wirePage[T any] struct {
 	Value     *[]T   `json:"value"`
 	NextLink  string `json:"@odata.nextLink"`
@@ -232,41 +201,16 @@ type wirePage[T any] struct {
 
 // DecodePage decodes one page of a Graph collection. It is what every read uses, exported for
 // fuzzing and for the benchmark against msgraph-sdk-go's models.
-func DecodePage[T any](data []byte) (Page[T], error) {
+func DecodePage[T any](data []byte) (tenantsync.Page[T], error) {
 	var w wirePage[T]
 	if err := json.Unmarshal(data, &w); err != nil {
-		return Page[T]{}, fmt.Errorf("decode Graph page: %w", err)
+		return tenantsync.Page[T]{}, fmt.Errorf("decode Graph page: %w", err)
 	}
 	if w.Value == nil {
-		return Page[T]{}, errors.New("decode Graph page: no value array")
+		return tenantsync.Page[T]{}, errors.New("decode Graph page: no value array")
 	}
-	return Page[T]{Items: *w.Value, NextLink: w.NextLink, DeltaLink: w.DeltaLink}, nil
+	return tenantsync.Page[T]{Items: *w.Value, Next: w.NextLink, DeltaLink: w.DeltaLink}, nil
 }
 
 // DecodeUsersPage decodes one page of users; see DecodePage.
-func DecodeUsersPage(data []byte) (Page[User], error) { return DecodePage[User](data) }
-
-// errorBody is Graph's error shape: {"error":{"code","message","innerError":{...}}}.
-type errorBody struct {
-	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		InnerError struct {
-			RequestID string `json:"request-id"`
-			// RequestIDCamel is the spelling of older Graph services:
-			// "innerError": {"requestId": …, "date": …}.
-			RequestIDCamel  string `json:"requestId"`
-			ClientRequestID string `json:"client-request-id"`
-			Date            string `json:"date"`
-		} `json:"innerError"`
-	} `json:"error"`
-}
-
-// requestID is the service's request ID from the body, in either spelling. client-request-id
-// is left out: it is the caller's own ID echoed back, not the one Microsoft support looks up.
-func (b errorBody) requestID() string {
-	if id := b.Error.InnerError.RequestID; id != "" {
-		return id
-	}
-	return b.Error.InnerError.RequestIDCamel
-}
+func DecodeUsersPage(data []byte) (tenantsync.Page[User], error) { return DecodePage[User](data) }

@@ -31,7 +31,7 @@ func TestDecodeRecordedShapes(t *testing.T) {
 	room := toUser("t1", p.Items[1])
 	assert.Empty(t, room.GivenName, "null decodes as empty")
 	assert.False(t, room.AccountEnabled, "an unselected accountEnabled is not true")
-	assert.Contains(t, p.NextLink, "$skiptoken=")
+	assert.Contains(t, p.Next, "$skiptoken=")
 
 	mb := toMailbox("t1", p.Items[0], "shared")
 	assert.Equal(t, tenantsync.MailboxShared, mb.Type)

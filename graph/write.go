@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
 // Writer adapts a Client to tenantsync.Writer: the write actions through Graph.
@@ -24,38 +25,35 @@ func NewWriter(c *Client) *Writer { return &Writer{c: c} }
 // Name is "graph".
 func (w *Writer) Name() string { return service }
 
-// Write performs one action. Block, unblock, suspend and unsuspend read the account's state in
-// the same $batch as the change, so Changed is false when the account already was as asked;
-// adding an existing member and removing a non-member succeed with Changed false.
+// Write performs one action through the Client method of the same name. Block, unblock,
+// suspend and unsuspend read the account's state in the same $batch as the change, so Changed
+// is false when the account already was as asked; adding an existing member and removing a
+// non-member succeed with Changed false. A password reset makes the user change the password
+// at the next sign-in.
 func (w *Writer) Write(ctx context.Context, req tenantsync.WriteRequest) (tenantsync.WriteResult, error) {
 	if err := req.Validate(); err != nil {
 		return tenantsync.WriteResult{}, err
 	}
-	c := w.c
-	if err := checkTenant(string(req.Action), req.TenantID); err != nil {
-		return tenantsync.WriteResult{}, err
-	}
-	user := req.UserID
-	if user == "" {
-		user = req.UPN
-	}
+	c, u := w.c, req.User()
 	switch req.Action {
 	case tenantsync.ActionBlockSignIn:
-		return c.SetAccountEnabled(ctx, req.TenantID, user, false, false)
-	case tenantsync.ActionUnblockSignIn, tenantsync.ActionUnsuspend:
-		return c.SetAccountEnabled(ctx, req.TenantID, user, true, false)
+		return c.BlockSignIn(ctx, u)
+	case tenantsync.ActionUnblockSignIn:
+		return c.UnblockSignIn(ctx, u)
 	case tenantsync.ActionSuspend:
-		return c.SetAccountEnabled(ctx, req.TenantID, user, false, true)
+		return c.Suspend(ctx, u)
+	case tenantsync.ActionUnsuspend:
+		return c.Unsuspend(ctx, u)
 	case tenantsync.ActionForcePasswordReset:
-		return c.ForcePasswordReset(ctx, req.TenantID, user, req.TemporaryPassword)
+		return c.ForcePasswordReset(ctx, u, tenantsync.PasswordReset{TemporaryPassword: tenantsync.NewSecret(req.TemporaryPassword), MustChange: true})
 	case tenantsync.ActionRevokeSessions:
-		return c.RevokeSessions(ctx, req.TenantID, user)
+		return c.RevokeSessions(ctx, u)
 	case tenantsync.ActionResetMFA:
-		return c.ResetMFA(ctx, req.TenantID, user)
+		return c.ResetMFA(ctx, u)
 	case tenantsync.ActionAddToGroup:
-		return c.AddToGroup(ctx, req.TenantID, req.GroupID, user)
+		return c.AddToGroup(ctx, u, req.GroupID)
 	case tenantsync.ActionRemoveFromGroup:
-		return c.RemoveFromGroup(ctx, req.TenantID, req.GroupID, user)
+		return c.RemoveFromGroup(ctx, u, req.GroupID)
 	}
 	// Validate accepts only known actions; one added to the root package before this route
 	// learns it ends here.
@@ -66,23 +64,51 @@ func (w *Writer) Write(ctx context.Context, req tenantsync.WriteRequest) (tenant
 
 func userPath(user string) string { return "/users/" + url.PathEscape(user) }
 
-// SetAccountEnabled sets accountEnabled (block or unblock sign-in). With revoke, the user's
-// refresh tokens are revoked too (a suspension), only once the block has succeeded. The current
+// target checks u for op and returns the user Graph is to address: the object ID when given,
+// else the UPN (Graph's /users/{id} takes either).
+func target(op string, u tenantsync.UserRef) (string, error) {
+	if err := checkTenant(op, u.TenantID); err != nil {
+		return "", err
+	}
+	if id := strings.TrimSpace(u.UserID); id != "" {
+		return id, nil
+	}
+	if upn := strings.TrimSpace(u.UPN); upn != "" {
+		return upn, nil
+	}
+	return "", opError(tenantsync.ErrInvalidInput, op, u.TenantID, "pass the user's object ID or UPN", "no user")
+}
+
+// BlockSignIn sets accountEnabled to false. The current state and the change travel in one
+// $batch, so blocking a blocked account succeeds with Changed false.
+func (c *Client) BlockSignIn(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	return c.setAccountEnabled(ctx, "BlockSignIn", u, false, false)
+}
+
+// UnblockSignIn sets accountEnabled to true; Changed is false when it was true already.
+func (c *Client) UnblockSignIn(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	return c.setAccountEnabled(ctx, "UnblockSignIn", u, true, false)
+}
+
+// Suspend blocks sign-in and, only once the block has succeeded, revokes the user's sessions,
+// in one $batch chained with dependsOn. Revoking always has an effect, so Changed is true.
+func (c *Client) Suspend(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	return c.setAccountEnabled(ctx, "Suspend", u, false, true)
+}
+
+// Unsuspend allows sign-in again. Sessions revoked by Suspend stay revoked.
+func (c *Client) Unsuspend(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
+	return c.setAccountEnabled(ctx, "Unsuspend", u, true, false)
+}
+
+// setAccountEnabled sets accountEnabled, revoking sessions too when revoke is set. The current
 // state, the change and the revocation travel in one $batch chained with dependsOn.
-func (c *Client) SetAccountEnabled(ctx context.Context, tenant, user string, enabled, revoke bool) (tenantsync.WriteResult, error) {
-	op := "BlockSignIn"
-	if enabled {
-		op = "UnblockSignIn"
-	}
-	if revoke {
-		op = "Suspend"
-	}
-	if err := checkTenant(op, tenant); err != nil {
+func (c *Client) setAccountEnabled(ctx context.Context, op string, u tenantsync.UserRef, enabled, revoke bool) (tenantsync.WriteResult, error) {
+	user, err := target(op, u)
+	if err != nil {
 		return tenantsync.WriteResult{}, err
 	}
-	if user == "" {
-		return tenantsync.WriteResult{}, opError(tenantsync.ErrInvalidInput, op, tenant, "pass the user's object ID or UPN", "no user")
-	}
+	tenant := u.TenantID
 	reqs := []BatchRequest{
 		{ID: "state", Method: http.MethodGet, URL: userPath(user) + "?$select=id,accountEnabled"},
 		{ID: "set", Method: http.MethodPatch, URL: userPath(user), Body: map[string]any{"accountEnabled": enabled}, DependsOn: []string{"state"}},
@@ -114,34 +140,47 @@ func (c *Client) SetAccountEnabled(ctx context.Context, tenant, user string, ena
 		if r := res["revoke"]; r.Status >= 300 {
 			return tenantsync.WriteResult{}, c.itemError(op, tenant, accessUserWrite, r)
 		}
-		// Revoking sessions always has an effect, so a suspension always changes something.
 		changed = true
 		msg = "sign-in blocked and sessions revoked"
 	}
 	return tenantsync.WriteResult{Route: service, Message: msg, Changed: changed}, nil
 }
 
-// ForcePasswordReset sets a temporary password (generated when password is "") that the user
-// must change at the next sign-in. The password is returned to the caller and never logged.
-func (c *Client) ForcePasswordReset(ctx context.Context, tenant, user, password string) (tenantsync.WriteResult, error) {
+// ForcePasswordReset sets p.TemporaryPassword, or a generated one when it is zero, and returns
+// it to the caller in WriteResult.TemporaryPassword; it is never logged. With p.MustChange the
+// user must change it at the next sign-in. A password Entra ID's policy refuses is
+// ErrInvalidInput.
+func (c *Client) ForcePasswordReset(ctx context.Context, u tenantsync.UserRef, p tenantsync.PasswordReset) (tenantsync.WriteResult, error) {
 	const op = "ForcePasswordReset"
-	if password == "" {
-		var err error
-		if password, err = TemporaryPassword(); err != nil {
-			return tenantsync.WriteResult{}, opError(tenantsync.ErrUnavailable, op, tenant, "the system's random source failed; try again, or pass a TemporaryPassword", "generate password: %v", err)
-		}
-	}
-	body := map[string]any{"passwordProfile": map[string]any{"forceChangePasswordNextSignIn": true, "password": password}}
-	if _, err := c.call(ctx, op, tenant, accessPassword, http.MethodPatch, userPath(user), body); err != nil {
+	user, err := target(op, u)
+	if err != nil {
 		return tenantsync.WriteResult{}, err
 	}
-	return tenantsync.WriteResult{Route: service, Message: "temporary password set; the user must change it at next sign-in", Changed: true, TemporaryPassword: password}, nil
+	password := p.TemporaryPassword.Reveal()
+	if password == "" {
+		if password, err = TemporaryPassword(); err != nil {
+			return tenantsync.WriteResult{}, opError(tenantsync.ErrUnavailable, op, u.TenantID, "the system's random source failed; try again, or pass a TemporaryPassword", "generate password: %v", err)
+		}
+	}
+	body := map[string]any{"passwordProfile": map[string]any{"forceChangePasswordNextSignIn": p.MustChange, "password": password}}
+	if _, err := c.call(ctx, op, u.TenantID, accessPassword, http.MethodPatch, userPath(user), body); err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	msg := "temporary password set"
+	if p.MustChange {
+		msg += "; the user must change it at next sign-in"
+	}
+	return tenantsync.WriteResult{Route: service, Message: msg, Changed: true, TemporaryPassword: password}, nil
 }
 
 // RevokeSessions invalidates the user's refresh tokens and session cookies.
-func (c *Client) RevokeSessions(ctx context.Context, tenant, user string) (tenantsync.WriteResult, error) {
+func (c *Client) RevokeSessions(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
 	const op = "RevokeSessions"
-	if _, err := c.call(ctx, op, tenant, accessUserWrite, http.MethodPost, userPath(user)+"/revokeSignInSessions", nil); err != nil {
+	user, err := target(op, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	if _, err := c.call(ctx, op, u.TenantID, accessUserWrite, http.MethodPost, userPath(user)+"/revokeSignInSessions", nil); err != nil {
 		return tenantsync.WriteResult{}, err
 	}
 	return tenantsync.WriteResult{Route: service, Message: "sessions revoked; it may take a few minutes to take effect", Changed: true}, nil
@@ -166,8 +205,13 @@ var methodSegments = map[string]string{
 
 // ResetMFA deletes every deletable authentication method of the user, so they must register
 // again at the next sign-in. Changed is false when there was nothing to delete.
-func (c *Client) ResetMFA(ctx context.Context, tenant, user string) (tenantsync.WriteResult, error) {
+func (c *Client) ResetMFA(ctx context.Context, u tenantsync.UserRef) (tenantsync.WriteResult, error) {
 	const op = "ResetMFA"
+	user, err := target(op, u)
+	if err != nil {
+		return tenantsync.WriteResult{}, err
+	}
+	tenant := u.TenantID
 	l := list{op: op, path: userPath(user) + "/authentication/methods", need: accessMethods}
 	var methods []AuthenticationMethod
 	for m, err := range each[AuthenticationMethod](ctx, c, l, tenant) {
@@ -213,6 +257,18 @@ func (c *Client) ResetMFA(ctx context.Context, tenant, user string) (tenantsync.
 	return tenantsync.WriteResult{Route: service, Message: "deleted " + strconv.Itoa(deleted) + " authentication methods; the user registers again at next sign-in", Changed: true}, nil
 }
 
+// memberID checks a group action's arguments and returns the user's object ID.
+func (c *Client) memberID(ctx context.Context, op string, u tenantsync.UserRef, group string) (string, error) {
+	user, err := target(op, u)
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(group) == "" {
+		return "", opError(tenantsync.ErrInvalidInput, op, u.TenantID, "pass the group's object ID", "no group")
+	}
+	return c.objectID(ctx, op, u.TenantID, user)
+}
+
 // objectID resolves a UPN to an object ID; $ref bodies and paths need the ID.
 func (c *Client) objectID(ctx context.Context, op, tenant, user string) (string, error) {
 	if isGUID(user) {
@@ -232,12 +288,14 @@ func (c *Client) objectID(ctx context.Context, op, tenant, user string) (string,
 }
 
 // AddToGroup adds the user to the group. An existing member is success with Changed false.
-func (c *Client) AddToGroup(ctx context.Context, tenant, group, user string) (tenantsync.WriteResult, error) {
+// A user given by UPN alone costs one more request, to read the object ID $ref needs.
+func (c *Client) AddToGroup(ctx context.Context, u tenantsync.UserRef, group string) (tenantsync.WriteResult, error) {
 	const op = "AddToGroup"
-	id, err := c.objectID(ctx, op, tenant, user)
+	id, err := c.memberID(ctx, op, u, group)
 	if err != nil {
 		return tenantsync.WriteResult{}, err
 	}
+	tenant := u.TenantID
 	body := map[string]string{"@odata.id": c.root + "/directoryObjects/" + url.PathEscape(id)}
 	r, err := c.call(ctx, op, tenant, accessGroups, http.MethodPost, "/groups/"+url.PathEscape(group)+"/members/$ref", body)
 	if err != nil {
@@ -250,19 +308,19 @@ func (c *Client) AddToGroup(ctx context.Context, tenant, group, user string) (te
 }
 
 func alreadyMember(body []byte) bool {
-	var eb errorBody
-	_ = json.Unmarshal(body, &eb)
+	eb, _ := wire.DecodeGraphError(body)
 	return strings.Contains(eb.Error.Message, "already exist")
 }
 
 // RemoveFromGroup removes the user from the group. A user who is not a member is success with
 // Changed false; a group that does not exist is ErrNotFound.
-func (c *Client) RemoveFromGroup(ctx context.Context, tenant, group, user string) (tenantsync.WriteResult, error) {
+func (c *Client) RemoveFromGroup(ctx context.Context, u tenantsync.UserRef, group string) (tenantsync.WriteResult, error) {
 	const op = "RemoveFromGroup"
-	id, err := c.objectID(ctx, op, tenant, user)
+	id, err := c.memberID(ctx, op, u, group)
 	if err != nil {
 		return tenantsync.WriteResult{}, err
 	}
+	tenant := u.TenantID
 	r, err := c.call(ctx, op, tenant, accessGroups, http.MethodDelete, "/groups/"+url.PathEscape(group)+"/members/"+url.PathEscape(id)+"/$ref", nil)
 	if err == nil {
 		return tenantsync.WriteResult{Route: service, Message: "removed from group", Changed: true}, nil

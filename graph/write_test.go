@@ -117,11 +117,12 @@ func TestWriteDeniedNamesTheRole(t *testing.T) {
 	tn := firstTenant(srv)
 	u := memberWithMethods(t, tn)
 	srv.GraphDeny(tn.ID, "/groups", true)
-	_, err := c.AddToGroup(t.Context(), tn.ID, tn.Groups[0].ID, u.ID)
+	ref := tenantsync.UserRef{TenantID: tn.ID, UserID: u.ID}
+	_, err := c.AddToGroup(t.Context(), ref, tn.Groups[0].ID)
 	require.ErrorIs(t, err, tenantsync.ErrRoleMissing)
 	assert.Contains(t, tenantsync.HintOf(err), "Groups Administrator")
 	srv.GraphDeny(tn.ID, "/users/"+u.ID+"/authentication", true)
-	_, err = c.ResetMFA(t.Context(), tn.ID, u.ID)
+	_, err = c.ResetMFA(t.Context(), ref)
 	require.ErrorIs(t, err, tenantsync.ErrRoleMissing)
 	assert.Contains(t, tenantsync.HintOf(err), "Authentication Administrator")
 }
@@ -149,5 +150,48 @@ func TestTemporaryPassword(t *testing.T) {
 		assert.True(t, up && lo && di && sy, p)
 		assert.False(t, seen[p])
 		seen[p] = true
+	}
+}
+
+// TestWriteMethodsTakeAUserRef calls the client's write methods directly, as a caller without
+// the Writer does: by object ID or UPN, with the refusals a bad reference gets before any call.
+func TestWriteMethodsTakeAUserRef(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	c := newClient(t, srv)
+	tn := firstTenant(srv)
+	u := memberWithMethods(t, tn)
+	ctx := t.Context()
+	byUPN := tenantsync.UserRef{TenantID: tn.ID, UPN: u.UserPrincipalName}
+
+	res, err := c.BlockSignIn(ctx, byUPN)
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	res, err = c.UnblockSignIn(ctx, byUPN)
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+
+	res, err = c.ForcePasswordReset(ctx, byUPN, tenantsync.PasswordReset{TemporaryPassword: tenantsync.NewSecret("Given-Passw0rd!")})
+	require.NoError(t, err)
+	assert.Equal(t, "Given-Passw0rd!", res.TemporaryPassword)
+	assert.NotContains(t, res.Message, "must change", "MustChange false does not force a change")
+	res, err = c.ForcePasswordReset(ctx, byUPN, tenantsync.PasswordReset{MustChange: true})
+	require.NoError(t, err)
+	assert.Len(t, res.TemporaryPassword, 16, "generated when none is given")
+	assert.Contains(t, res.Message, "must change")
+
+	refusals := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"no tenant", func() error { _, err := c.RevokeSessions(ctx, tenantsync.UserRef{UserID: u.ID}); return err }, "tenant"},
+		{"no user", func() error { _, err := c.ResetMFA(ctx, tenantsync.UserRef{TenantID: tn.ID, UPN: " "}); return err }, "no user"},
+		{"no group", func() error { _, err := c.AddToGroup(ctx, byUPN, ""); return err }, "no group"},
+	}
+	for _, r := range refusals {
+		err := r.call()
+		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, r.name)
+		assert.Contains(t, err.Error(), r.want, r.name)
 	}
 }

@@ -20,22 +20,13 @@ import (
 // ContinuationHeader carries the seek token of the next customers page.
 const ContinuationHeader = "MS-ContinuationToken"
 
-// CustomerPage is one page of customers.
-type CustomerPage struct {
-	Customers []Customer
-	// TotalCount is what Partner Center reported for the page.
-	TotalCount int
-	// ContinuationToken fetches the next page; "" on the last page. Persist it to resume.
-	ContinuationToken string
-}
-
 // ListCustomersPage returns one page of customers: the first when token is "", else the page the
 // continuation token of the previous page points at (Partner Center's seek paging: the token in
 // the MS-ContinuationToken header and seekOperation=Next in the query).
-func (c *Client) ListCustomersPage(ctx context.Context, token string) (*CustomerPage, error) {
+func (c *Client) ListCustomersPage(ctx context.Context, token string) (tenantsync.Page[Customer], error) {
 	const op = "ListCustomers"
 	if c.pc == nil {
-		return nil, notConfigured(op, "Partner Center", "PartnerCenterTokens")
+		return tenantsync.Page[Customer]{}, notConfigured(op, "Partner Center", "PartnerCenterTokens")
 	}
 	q := url.Values{"size": {strconv.Itoa(c.cfg.CustomerPageSize)}}
 	h := requestIDs()
@@ -46,20 +37,20 @@ func (c *Client) ListCustomersPage(ctx context.Context, token string) (*Customer
 	resp, body, err := send(ctx, c.pc, call{service: Service, op: op, method: http.MethodGet,
 		url: endpoint(c.pcBase, "/v1/customers", q), header: h})
 	if err != nil {
-		return nil, err
+		return tenantsync.Page[Customer]{}, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, decodePCError(op, "", resp.StatusCode, resp.Header, body, c.now())
+		return tenantsync.Page[Customer]{}, decodePCError(op, "", resp.StatusCode, resp.Header, body, c.now())
 	}
 	var col customerCollection
 	if err := json.Unmarshal(body, &col); err != nil {
-		return nil, decodeFailure(Service, op, "", resp.Header, err)
+		return tenantsync.Page[Customer]{}, decodeFailure(Service, op, "", resp.Header, err)
 	}
-	page := &CustomerPage{Customers: col.Items, TotalCount: col.TotalCount}
+	page := tenantsync.Page[Customer]{Items: col.Items}
 	if col.Links.Next != nil {
-		page.ContinuationToken = nextToken(col)
-		if page.ContinuationToken == "" {
-			return nil, &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: Service, Op: op, RequestID: requestID(resp.Header),
+		page.Next = nextToken(col)
+		if page.Next == "" {
+			return tenantsync.Page[Customer]{}, &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: Service, Op: op, RequestID: requestID(resp.Header),
 				Message: "the page has a next link but no continuation token",
 				Hint:    "Partner Center returned an unusable next link; retry the listing later"}
 		}
@@ -81,17 +72,11 @@ func nextToken(col customerCollection) string {
 // error; a listing that ends in an error is incomplete, not short.
 func (c *Client) ListCustomers(ctx context.Context) iter.Seq2[Customer, error] {
 	return paging.Walk(c.bounds(Service, "ListCustomers", "customers", "continuation token", "Partner Center"),
-		func(token string) ([]Customer, string, error) {
-			page, err := c.ListCustomersPage(ctx, token)
-			if err != nil {
-				return nil, "", err
-			}
-			return page.Customers, page.ContinuationToken, nil
-		})
+		func(token string) (tenantsync.Page[Customer], error) { return c.ListCustomersPage(ctx, token) })
 }
 
-// AllCustomers collects ListCustomers; on error it returns nil and the error, never a partial list.
-func (c *Client) AllCustomers(ctx context.Context) ([]Customer, error) {
+// Customers collects ListCustomers; on error it returns nil and the error, never a partial list.
+func (c *Client) Customers(ctx context.Context) ([]Customer, error) {
 	return paging.Collect(c.ListCustomers(ctx))
 }
 

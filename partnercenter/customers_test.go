@@ -91,7 +91,7 @@ func TestListCustomersFollowsContinuationTokensAcrossPages(t *testing.T) {
 	f := newFakes(t, p.handler(t), nil)
 	c := f.client(t, func(c *Config) { c.CustomerPageSize = 3 })
 
-	got, err := c.AllCustomers(t.Context())
+	got, err := c.Customers(t.Context())
 	require.NoError(t, err)
 	require.Len(t, got, 7)
 	for i, cu := range got {
@@ -123,19 +123,19 @@ func TestListCustomersPageReturnsTheTokenToResumeFrom(t *testing.T) {
 
 	first, err := c.ListCustomersPage(t.Context(), "")
 	require.NoError(t, err)
-	require.Len(t, first.Customers, 2)
-	require.NotEmpty(t, first.ContinuationToken)
+	require.Len(t, first.Items, 2)
+	require.NotEmpty(t, first.Next)
 
 	// A later process resumes from the persisted token.
-	second, err := c.ListCustomersPage(t.Context(), first.ContinuationToken)
+	second, err := c.ListCustomersPage(t.Context(), first.Next)
 	require.NoError(t, err)
-	require.Len(t, second.Customers, 2)
-	assert.Equal(t, customerID(2), second.Customers[0].ID)
+	require.Len(t, second.Items, 2)
+	assert.Equal(t, customerID(2), second.Items[0].ID)
 
-	third, err := c.ListCustomersPage(t.Context(), second.ContinuationToken)
+	third, err := c.ListCustomersPage(t.Context(), second.Next)
 	require.NoError(t, err)
-	assert.Len(t, third.Customers, 1)
-	assert.Empty(t, third.ContinuationToken, "the last page has no next link")
+	assert.Len(t, third.Items, 1)
+	assert.Empty(t, third.Next, "the last page has no next link")
 }
 
 func TestListCustomersDecodesTheRecordedShape(t *testing.T) {
@@ -149,18 +149,17 @@ func TestListCustomersDecodesTheRecordedShape(t *testing.T) {
 	c := f.client(t)
 	page, err := c.ListCustomersPage(t.Context(), "")
 	require.NoError(t, err)
-	require.Len(t, page.Customers, 2)
-	assert.Equal(t, "Contoso Ltd", page.Customers[0].CompanyProfile.CompanyName)
-	assert.Equal(t, "reseller", page.Customers[0].RelationshipToPartner)
-	assert.Equal(t, 2, page.TotalCount)
-	assert.True(t, strings.HasPrefix(page.ContinuationToken, "d19617b8-"), "the token comes from links.next.headers")
-	assert.Contains(t, page.ContinuationToken, "/80/", "the token is kept byte for byte")
+	require.Len(t, page.Items, 2)
+	assert.Equal(t, "Contoso Ltd", page.Items[0].CompanyProfile.CompanyName)
+	assert.Equal(t, "reseller", page.Items[0].RelationshipToPartner)
+	assert.True(t, strings.HasPrefix(page.Next, "d19617b8-"), "the token comes from links.next.headers")
+	assert.Contains(t, page.Next, "/80/", "the token is kept byte for byte")
 	assert.Empty(t, token)
 
-	tn := tenantFromCustomer(page.Customers[1])
+	tn := tenantFromCustomer(page.Items[1])
 	assert.Equal(t, "0c4bd7a2-5f2e-4b5e-9d1a-3e8f2a7c6b01", tn.ID, "tenant IDs are lower-cased")
 	assert.Equal(t, "fabrikam.com", tn.DefaultDomain)
-	assert.Equal(t, "contosoltd.onmicrosoft.com", tenantFromCustomer(page.Customers[0]).InitialDomain)
+	assert.Equal(t, "contosoltd.onmicrosoft.com", tenantFromCustomer(page.Items[0]).InitialDomain)
 }
 
 func TestListCustomersStopsWhenTheCallerStops(t *testing.T) {
@@ -197,7 +196,7 @@ func TestListCustomersBrokenPagingIsAnError(t *testing.T) {
 			t.Parallel()
 			f := newFakes(t, tt.p.handler(t), nil)
 			c := f.client(t, func(c *Config) { c.CustomerPageSize = 2; c.MaxPages = tt.maxPages })
-			got, err := c.AllCustomers(t.Context())
+			got, err := c.Customers(t.Context())
 			require.ErrorIs(t, err, tt.kind)
 			assert.Nil(t, got, "a broken listing is not a shorter list")
 			assert.NotEmpty(t, tenantsync.HintOf(err))
@@ -218,7 +217,7 @@ func TestListCustomersFailingPageFailsTheListing(t *testing.T) {
 		h(w, r)
 	}, nil)
 	c := f.client(t, func(c *Config) { c.CustomerPageSize = 2 })
-	got, err := c.AllCustomers(t.Context())
+	got, err := c.Customers(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	assert.Nil(t, got)
 	d, ok := tenantsync.Details(err)

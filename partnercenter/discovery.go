@@ -46,7 +46,7 @@ func (d *Discovery) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error
 		return p
 	}
 	if c.pc != nil {
-		customers, err := c.AllCustomers(ctx)
+		customers, err := c.Customers(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -67,7 +67,7 @@ func (d *Discovery) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error
 		}
 	}
 	if c.graph != nil {
-		rels, err := c.AllRelationships(ctx)
+		rels, err := c.Relationships(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -97,10 +97,10 @@ func TestDiscoveryWithOneRouteOnly(t *testing.T) {
 	require.Len(t, got, 2, "B and C, the active GDAP customers")
 	assert.Equal(t, "Bravo GDAP name", got[0].DisplayName)
 
-	_, err = gdapOnly.AllCustomers(t.Context())
+	_, err = gdapOnly.Customers(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.Contains(t, tenantsync.HintOf(err), "PartnerCenterTokens")
-	_, err = pcOnly.AllRelationships(t.Context())
+	_, err = pcOnly.Relationships(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	_, err = pcOnly.Readiness(t.Context(), &Checker{}, 0)
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/wire"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -131,10 +132,9 @@ func decodePCError(op, tenant string, status int, h http.Header, body []byte, no
 // back, which Microsoft support cannot look up.
 func decodeGraphError(op string, status int, h http.Header, body []byte, now time.Time) *tenantsync.Error {
 	e := &tenantsync.Error{Service: "graph", Op: op, Status: status, RequestID: h.Get("request-id")}
-	var ge graphError
-	parsed := json.Unmarshal(body, &ge) == nil
+	ge, parsed := wire.DecodeGraphError(body)
 	if e.RequestID == "" && parsed {
-		e.RequestID = ge.requestID()
+		e.RequestID = ge.RequestID()
 	}
 	if e.RequestID == "" {
 		e.RequestID = requestID(h)

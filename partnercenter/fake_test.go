@@ -63,7 +63,7 @@ func TestFakePartnerCenterCustomersAcrossPages(t *testing.T) {
 	}
 	require.Less(t, len(want), 25, "the generator leaves some tenants out of Partner Center")
 	srv.ResetCounts()
-	got, err := c.AllCustomers(t.Context())
+	got, err := c.Customers(t.Context())
 	require.NoError(t, err)
 	var ids []string
 	for _, cu := range got {
@@ -90,12 +90,12 @@ func TestFakePartnerCenterThrottling(t *testing.T) {
 	c := fakeClient(t, srv, func(c *Config) { c.MaxRetries = 2; c.MaxRetryAfter = 10 * time.Second })
 
 	srv.ThrottlePartnerCenter(1, 0)
-	got, err := c.AllCustomers(t.Context())
+	got, err := c.Customers(t.Context())
 	require.NoError(t, err, "one 429 is retried")
 	assert.Len(t, got, 5)
 
 	srv.ThrottlePartnerCenter(5, 0)
-	_, err = c.AllCustomers(t.Context())
+	_, err = c.Customers(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrThrottled)
 	d, _ := tenantsync.Details(err)
 	assert.Contains(t, d.Message, "Rate limit is exceeded")
@@ -103,7 +103,7 @@ func TestFakePartnerCenterThrottling(t *testing.T) {
 
 	remove := srv.ThrottlePartnerCenter(5, 90*time.Second)
 	defer remove()
-	_, err = c.AllCustomers(t.Context())
+	_, err = c.Customers(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrThrottled)
 	d, _ = tenantsync.Details(err)
 	assert.Equal(t, 90*time.Second, d.RetryAfter, "a Retry-After beyond MaxRetryAfter fails at once with the wait")
@@ -113,7 +113,7 @@ func TestFakePartnerCenterRefusesAGraphToken(t *testing.T) {
 	t.Parallel()
 	srv := testserver.NewT(t, testserver.Options{Seed: 3, Tenants: 5, MinUsers: 1, MaxUsers: 2})
 	c := fakeClient(t, srv, func(c *Config) { c.PartnerCenterTokens = graphAudienceTokens(t, srv) })
-	_, err := c.AllCustomers(t.Context())
+	_, err := c.Customers(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrUnauthorized)
 	assert.Contains(t, tenantsync.HintOf(err), "api.partnercenter.microsoft.com")
 }
@@ -162,7 +162,7 @@ func TestFakeGDAPRelationshipsMergedAndFiltered(t *testing.T) {
 		total += len(tn.Relationships)
 	}
 	srv.ResetCounts()
-	rels, err := c.AllRelationships(t.Context())
+	rels, err := c.Relationships(t.Context())
 	require.NoError(t, err)
 	assert.Len(t, rels, total)
 	assert.GreaterOrEqual(t, srv.Requests(testserver.ServiceGraph, "*"), total/2, "pages of two")
@@ -257,7 +257,7 @@ func TestFakeSAMRefreshTokenRotation(t *testing.T) {
 
 	srv.RevokeRefreshTokens()
 	revoked := fakeClient(t, srv, func(c *Config) { c.RefreshToken = tenantsync.NewSecret(first) })
-	_, err = revoked.AllCustomers(t.Context())
+	_, err = revoked.Customers(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked)
 	assert.NotContains(t, err.Error(), first, "the refresh token is not in the error")
 }

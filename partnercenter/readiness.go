@@ -442,7 +442,7 @@ func (c *Client) customerAccesses(ctx context.Context) ([]CustomerAccess, error)
 		}
 	}
 	if c.pc != nil {
-		customers, err := c.AllCustomers(ctx)
+		customers, err := c.Customers(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -14,43 +14,36 @@ import (
 	"github.com/tenantsync/tenantsync/transport"
 )
 
-// RelationshipPage is one page of GDAP relationships.
-type RelationshipPage struct {
-	Relationships []Relationship
-	// NextLink fetches the next page; "" on the last page.
-	NextLink string
-}
-
 // ListRelationshipsPage returns one page of the partner's GDAP relationships: the first when
-// next is "", else the page at next (a previous page's NextLink, which must point at the
+// next is "", else the page at next (a previous page's Next, which must point at the
 // configured Graph host: a link elsewhere would receive the partner's token).
-func (c *Client) ListRelationshipsPage(ctx context.Context, next string) (*RelationshipPage, error) {
+func (c *Client) ListRelationshipsPage(ctx context.Context, next string) (tenantsync.Page[Relationship], error) {
 	const op = "ListRelationships"
 	if c.graph == nil {
-		return nil, notConfigured(op, "Graph", "GraphTokens")
+		return tenantsync.Page[Relationship]{}, notConfigured(op, "Graph", "GraphTokens")
 	}
 	u := next
 	if u == "" {
 		u = endpoint(c.graphBase, "/v1.0/tenantRelationships/delegatedAdminRelationships",
 			url.Values{"$top": {strconv.Itoa(c.cfg.RelationshipPageSize)}})
 	} else if err := c.graph.Allowed(next); err != nil {
-		return nil, annotate(err, call{service: "graph", op: op})
+		return tenantsync.Page[Relationship]{}, annotate(err, call{service: "graph", op: op})
 	}
 	ctx = transport.WithTenant(ctx, c.cfg.PartnerTenantID)
 	resp, body, err := send(ctx, c.graph, call{service: "graph", op: op, method: http.MethodGet, url: u})
 	if err != nil {
-		return nil, err
+		return tenantsync.Page[Relationship]{}, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, decodeGraphError(op, resp.StatusCode, resp.Header, body, c.now())
+		return tenantsync.Page[Relationship]{}, decodeGraphError(op, resp.StatusCode, resp.Header, body, c.now())
 	}
 	var col relationshipCollection
 	if err := json.Unmarshal(body, &col); err != nil {
-		return nil, decodeFailure("graph", op, "", resp.Header, err)
+		return tenantsync.Page[Relationship]{}, decodeFailure("graph", op, "", resp.Header, err)
 	}
-	page := &RelationshipPage{NextLink: col.NextLink, Relationships: make([]Relationship, 0, len(col.Value))}
+	page := tenantsync.Page[Relationship]{Next: col.NextLink, Items: make([]Relationship, 0, len(col.Value))}
 	for _, w := range col.Value {
-		page.Relationships = append(page.Relationships, relationshipFromWire(w))
+		page.Items = append(page.Items, relationshipFromWire(w))
 	}
 	return page, nil
 }
@@ -59,17 +52,12 @@ func (c *Client) ListRelationshipsPage(ctx context.Context, next string) (*Relat
 // included (see Relationship.MicrosoftLed). It stops after yielding the first error.
 func (c *Client) ListRelationships(ctx context.Context) iter.Seq2[Relationship, error] {
 	return paging.Walk(c.bounds("graph", "ListRelationships", "relationships", "next link", "Graph"),
-		func(next string) ([]Relationship, string, error) {
-			page, err := c.ListRelationshipsPage(ctx, next)
-			if err != nil {
-				return nil, "", err
-			}
-			return page.Relationships, page.NextLink, nil
-		})
+		func(next string) (tenantsync.Page[Relationship], error) { return c.ListRelationshipsPage(ctx, next) })
 }
 
-// AllRelationships collects ListRelationships; on error it returns nil and the error.
-func (c *Client) AllRelationships(ctx context.Context) ([]Relationship, error) {
+// Relationships collects ListRelationships; on error it returns nil and the error, never a
+// partial list.
+func (c *Client) Relationships(ctx context.Context) ([]Relationship, error) {
 	return paging.Collect(c.ListRelationships(ctx))
 }
 
@@ -96,7 +84,7 @@ func (c *Client) bounds(service, op, items, cursor, origin string) paging.Bounds
 // Microsoft-led relationships are left out, several relationships with one customer become one
 // CustomerAccess.
 func (c *Client) GDAPCustomers(ctx context.Context) ([]CustomerAccess, error) {
-	rels, err := c.AllRelationships(ctx)
+	rels, err := c.Relationships(ctx)
 	if err != nil {
 		return nil, err
 	}

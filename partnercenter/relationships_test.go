@@ -73,7 +73,7 @@ func TestListRelationshipsFollowsNextLinksOnTheConfiguredHost(t *testing.T) {
 	p.base = &f.graphBase
 	c := f.client(t, func(c *Config) { c.RelationshipPageSize = 3 })
 
-	got, err := c.AllRelationships(t.Context())
+	got, err := c.Relationships(t.Context())
 	require.NoError(t, err)
 	require.Len(t, got, 7)
 	assert.Equal(t, "r6", got[6].DisplayName)
@@ -85,10 +85,10 @@ func TestListRelationshipsFollowsNextLinksOnTheConfiguredHost(t *testing.T) {
 
 	page, err := c.ListRelationshipsPage(t.Context(), "")
 	require.NoError(t, err)
-	require.NotEmpty(t, page.NextLink)
-	next, err := c.ListRelationshipsPage(t.Context(), page.NextLink)
+	require.NotEmpty(t, page.Next)
+	next, err := c.ListRelationshipsPage(t.Context(), page.Next)
 	require.NoError(t, err)
-	assert.Equal(t, "r3", next.Relationships[0].DisplayName, "a persisted next link resumes the listing")
+	assert.Equal(t, "r3", next.Items[0].DisplayName, "a persisted next link resumes the listing")
 }
 
 func TestListRelationshipsRefusesANextLinkToAnotherHost(t *testing.T) {
@@ -100,7 +100,7 @@ func TestListRelationshipsRefusesANextLinkToAnotherHost(t *testing.T) {
 	f := newFakes(t, nil, p.handler(t))
 	p.base = &f.graphBase
 	c := f.client(t, func(c *Config) { c.RelationshipPageSize = 2 })
-	got, err := c.AllRelationships(t.Context())
+	got, err := c.Relationships(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
 	require.ErrorIs(t, err, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
 	assert.Equal(t, tenantsync.ErrHostNotAllowed, tenantsync.ClassOf(err))
@@ -113,7 +113,7 @@ func TestListRelationshipsDecodesTheRecordedShape(t *testing.T) {
 	body := readTestdata(t, "relationships.json")
 	f := newFakes(t, nil, func(w http.ResponseWriter, r *http.Request) { writeJSONBody(w, http.StatusOK, body) })
 	c := f.client(t)
-	rels, err := c.AllRelationships(t.Context())
+	rels, err := c.Relationships(t.Context())
 	require.NoError(t, err)
 	require.Len(t, rels, 3)
 	r := rels[0]
@@ -285,7 +285,7 @@ func TestListRelationshipsBrokenPagingIsAnError(t *testing.T) {
 				writeJSONBody(w, http.StatusOK, b)
 			})
 			c := f.client(t, func(c *Config) { c.MaxPages = tt.maxPages })
-			got, err := c.AllRelationships(t.Context())
+			got, err := c.Relationships(t.Context())
 			require.ErrorIs(t, err, tt.kind)
 			require.ErrorIs(t, err, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
 			assert.Nil(t, got, "a broken listing is not a shorter list")

@@ -26,10 +26,10 @@ func TestThrottledBeyondMaxRetryAfterKeepsTheServiceError(t *testing.T) {
 		wait    time.Duration
 	}{
 		{"partner center", testserver.Fault{Service: testserver.ServicePartnerCenter, Kind: testserver.Throttle, RetryAfter: "90"},
-			func(c *Client) error { _, err := c.AllCustomers(t.Context()); return err },
+			func(c *Client) error { _, err := c.Customers(t.Context()); return err },
 			"429", "Rate limit is exceeded. Try again in 90 seconds.", 90 * time.Second},
 		{"graph relationships", testserver.Fault{Service: testserver.ServiceGraph, Kind: testserver.Throttle, RetryAfter: "3600"},
-			func(c *Client) error { _, err := c.AllRelationships(t.Context()); return err },
+			func(c *Client) error { _, err := c.Relationships(t.Context()); return err },
 			"TooManyRequests", "Please retry again later.", time.Hour},
 	}
 	for _, tt := range tests {

@@ -1,10 +1,10 @@
 package partnercenter
 
 import (
-	"bytes"
 	"encoding/json"
-	"strconv"
 	"time"
+
+	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
 // The types in this file mirror Partner Center's and Graph's JSON field for field; adapter.go
@@ -88,7 +88,7 @@ type ApplicationConsent struct {
 // pcError is Partner Center's error body. code is numeric in every documented example and a
 // string in the schema table, so it is read as either.
 type pcError struct {
-	Code        flexString        `json:"code"`
+	Code        wire.FlexString   `json:"code"`
 	Description string            `json:"description"`
 	Data        []json.RawMessage `json:"data"`
 	Source      string            `json:"source"`
@@ -98,34 +98,6 @@ type pcError struct {
 type pcThrottle struct {
 	StatusCode int    `json:"statusCode"`
 	Message    string `json:"message"`
-}
-
-// flexString decodes a JSON string or number as its text.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if bytes.Equal(b, []byte("null")) {
-		*f = ""
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	if _, err := strconv.ParseFloat(n.String(), 64); err != nil {
-		return err
-	}
-	*f = flexString(n.String())
-	return nil
 }
 
 // DelegatedAdminRelationship is a GDAP relationship as Graph returns it.
@@ -167,27 +139,4 @@ type relationshipCollection struct {
 	Context  string                       `json:"@odata.context,omitempty"`
 	Value    []DelegatedAdminRelationship `json:"value"`
 	NextLink string                       `json:"@odata.nextLink,omitempty"`
-}
-
-// graphError is Graph's error body.
-type graphError struct {
-	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		InnerError struct {
-			RequestID string `json:"request-id"`
-			// RequestIDCamel is the spelling of older Graph services:
-			// "innerError": {"requestId": …, "date": …}.
-			RequestIDCamel  string `json:"requestId"`
-			ClientRequestID string `json:"client-request-id"`
-		} `json:"innerError"`
-	} `json:"error"`
-}
-
-// requestID is the service's request ID from the body, in either spelling.
-func (g graphError) requestID() string {
-	if id := g.Error.InnerError.RequestID; id != "" {
-		return id
-	}
-	return g.Error.InnerError.RequestIDCamel
 }

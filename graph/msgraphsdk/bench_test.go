@@ -76,7 +76,7 @@ func TestDecodersAgree(t *testing.T) {
 		require.Equal(t, u.GetProxyAddresses(), lean.Items[i].ProxyAddresses)
 		require.Equal(t, *u.GetAccountEnabled(), *lean.Items[i].AccountEnabled)
 	}
-	require.Equal(t, *sdk.GetOdataNextLink(), lean.NextLink)
+	require.Equal(t, *sdk.GetOdataNextLink(), lean.Next)
 }
 
 // BenchmarkDecodeUsers999 decodes one page of 999 users with the graph package's encoding/json

@@ -337,17 +337,17 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 		PartnerCenterURL: srv.PartnerCenterURL(), GraphURL: srv.GraphURL(), HTTPClient: hc}
 	pc, err := partnercenter.NewClient(pcCfg)
 	require.NoError(t, err)
-	_, err = pc.AllCustomers(ctx)
+	_, err = pc.Customers(ctx)
 	require.NoError(t, err)
-	_, err = pc.AllRelationships(ctx)
+	_, err = pc.Relationships(ctx)
 	require.NoError(t, err)
 	pcCertCfg := pcCfg
 	pcCertCfg.ClientSecret, pcCertCfg.Certificates, pcCertCfg.PrivateKey = tenantsync.Secret{}, certs, key
 	pcCert, err := partnercenter.NewClient(pcCertCfg)
 	require.NoError(t, err)
-	_, err = pcCert.AllCustomers(ctx)
+	_, err = pcCert.Customers(ctx)
 	require.NoError(t, err)
-	_, err = pcCert.AllRelationships(ctx)
+	_, err = pcCert.Relationships(ctx)
 	require.NoError(t, err)
 
 	conn := store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Config: []byte(`{"clientId":"x"}`),

@@ -4,12 +4,8 @@
 // a listing that fails part-way reported as the error, never as a shorter list.
 //
 //	seq := paging.Walk(paging.Bounds{MaxPages: 1000, TooMany: tooMany, Loop: loop},
-//		func(cursor string) ([]Customer, string, error) {
-//			page, err := c.ListCustomersPage(ctx, cursor)
-//			if err != nil {
-//				return nil, "", err
-//			}
-//			return page.Customers, page.ContinuationToken, nil
+//		func(cursor string) (tenantsync.Page[Customer], error) {
+//			return c.ListCustomersPage(ctx, cursor)
 //		})
 //	all, err := paging.Collect(seq) // every customer, or nil and the error
 //

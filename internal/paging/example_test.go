@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/paging"
 )
 
@@ -19,9 +20,9 @@ func ExampleWalk() {
 		MaxPages: 10,
 		TooMany:  func() error { return errors.New("more than 10 pages") },
 		Loop:     func() error { return errors.New("the continuation token repeated") },
-	}, func(cursor string) ([]string, string, error) {
+	}, func(cursor string) (tenantsync.Page[string], error) {
 		p := pages[cursor]
-		return p.names, p.next, nil
+		return tenantsync.Page[string]{Items: p.names, Next: p.next}, nil
 	})
 	names, err := paging.Collect(seq)
 	fmt.Println(names, err)

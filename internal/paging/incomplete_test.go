@@ -45,10 +45,10 @@ func TestWalkCutShortIsIncomplete(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := paging.Collect(paging.Walk(b, func(cursor string) ([]int, string, error) {
+			_, err := paging.Collect(paging.Walk(b, func(cursor string) (tenantsync.Page[int], error) {
 				p, ok := tt.pages[cursor]
 				require.True(t, ok, "unexpected cursor %q", cursor)
-				return p.items, p.next, p.err
+				return tenantsync.Page[int]{Items: p.items, Next: p.next}, p.err
 			}))
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tt.kind)
@@ -65,11 +65,11 @@ func TestWalkCutShortIsIncomplete(t *testing.T) {
 // A plain error from a later page (no tenantsync kind) is marked too, and stays reachable.
 func TestWalkCutShortPlainError(t *testing.T) {
 	t.Parallel()
-	_, err := paging.Collect(paging.Walk(bounds(5), func(cursor string) ([]int, string, error) {
+	_, err := paging.Collect(paging.Walk(bounds(5), func(cursor string) (tenantsync.Page[int], error) {
 		if cursor == "" {
-			return []int{1}, "a", nil
+			return tenantsync.Page[int]{Items: []int{1}, Next: "a"}, nil
 		}
-		return nil, "", errPage
+		return tenantsync.Page[int]{}, errPage
 	}))
 	require.ErrorIs(t, err, errPage)
 	require.ErrorIs(t, err, tenantsync.ErrIncomplete)

@@ -20,7 +20,7 @@ type Bounds struct {
 }
 
 // Walk yields the items of a cursor-paged listing. fetch gets "" for the first page, then the
-// next cursor of the page before; a page with no next cursor is the last. Walk stops after
+// Next of the page before; a page without Next is the last. Walk stops after
 // yielding the first error (fetch's, TooMany's or Loop's), so a listing that fails never reads
 // as a shorter one, and it fetches no further page once the consumer stops.
 //
@@ -28,7 +28,7 @@ type Bounds struct {
 // loop, the page bound) also matches tenantsync.ErrIncomplete, besides its own kind: the items
 // already yielded are only part of the listing. An error on the first page is yielded as it
 // is, since nothing was listed.
-func Walk[T any](b Bounds, fetch func(cursor string) (items []T, next string, err error)) iter.Seq2[T, error] {
+func Walk[T any](b Bounds, fetch func(cursor string) (tenantsync.Page[T], error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		seen := map[string]bool{}
@@ -38,7 +38,7 @@ func Walk[T any](b Bounds, fetch func(cursor string) (items []T, next string, er
 				yield(zero, cutShort(b.TooMany()))
 				return
 			}
-			items, next, err := fetch(cursor)
+			page, err := fetch(cursor)
 			if err != nil {
 				if pages > 0 {
 					err = cutShort(err)
@@ -46,11 +46,12 @@ func Walk[T any](b Bounds, fetch func(cursor string) (items []T, next string, er
 				yield(zero, err)
 				return
 			}
-			for _, it := range items {
+			for _, it := range page.Items {
 				if !yield(it, nil) {
 					return
 				}
 			}
+			next := page.Next
 			if next == "" {
 				return
 			}

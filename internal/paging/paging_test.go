@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/paging"
 )
 
@@ -52,11 +53,11 @@ func TestWalk(t *testing.T) {
 			var fetched []string
 			var got []int
 			var gotErr error
-			for v, err := range paging.Walk(bounds(tt.maxPages), func(cursor string) ([]int, string, error) {
+			for v, err := range paging.Walk(bounds(tt.maxPages), func(cursor string) (tenantsync.Page[int], error) {
 				fetched = append(fetched, cursor)
 				p, ok := tt.pages[cursor]
 				require.True(t, ok, "unexpected cursor %q", cursor)
-				return p.items, p.next, p.err
+				return tenantsync.Page[int]{Items: p.items, Next: p.next}, p.err
 			}) {
 				if err != nil {
 					gotErr = err
@@ -78,9 +79,9 @@ func TestWalk(t *testing.T) {
 func TestWalkStopsFetchingWhenTheConsumerStops(t *testing.T) {
 	t.Parallel()
 	fetches := 0
-	seq := paging.Walk(bounds(100), func(cursor string) ([]int, string, error) {
+	seq := paging.Walk(bounds(100), func(cursor string) (tenantsync.Page[int], error) {
 		fetches++
-		return []int{fetches, fetches}, fmt.Sprint(fetches), nil
+		return tenantsync.Page[int]{Items: []int{fetches, fetches}, Next: fmt.Sprint(fetches)}, nil
 	})
 	for v := range seq {
 		if v == 1 {
@@ -92,16 +93,16 @@ func TestWalkStopsFetchingWhenTheConsumerStops(t *testing.T) {
 
 func TestCollect(t *testing.T) {
 	t.Parallel()
-	all, err := paging.Collect(paging.Walk(bounds(5), func(string) ([]string, string, error) { return nil, "", nil }))
+	all, err := paging.Collect(paging.Walk(bounds(5), func(string) (tenantsync.Page[string], error) { return tenantsync.Page[string]{}, nil }))
 	require.NoError(t, err)
 	assert.NotNil(t, all, "an empty listing is an empty slice")
 	assert.Empty(t, all)
 
-	part, err := paging.Collect(paging.Walk(bounds(5), func(cursor string) ([]string, string, error) {
+	part, err := paging.Collect(paging.Walk(bounds(5), func(cursor string) (tenantsync.Page[string], error) {
 		if cursor == "" {
-			return []string{"a", "b"}, "next", nil
+			return tenantsync.Page[string]{Items: []string{"a", "b"}, Next: "next"}, nil
 		}
-		return nil, "", errPage
+		return tenantsync.Page[string]{}, errPage
 	}))
 	require.ErrorIs(t, err, errPage)
 	assert.Nil(t, part, "a failed listing is no listing, not a shorter one")

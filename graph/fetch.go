@@ -1,0 +1,325 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// Batch item IDs of a fetch.
+const (
+	itemUsers        = "users"
+	itemMailboxUsers = "mailboxUsers"
+	itemDevices      = "devices"
+	itemDomains      = "domains"
+	itemSKUs         = "subscribedSkus"
+	itemMFA          = "registrationDetails"
+	itemCA           = "caPolicies"
+	itemSecDefaults  = "securityDefaults"
+	itemScore        = "secureScore"
+)
+
+// mailboxSelect is what the mailboxes kind reads of each user. Graph tracks only $selected
+// properties in a delta round, so a mailboxes round of its own reports only users whose names,
+// addresses or licences changed: a mailbox converted to shared usually loses its licence, and a
+// licence assigned is what creates a mailbox.
+const mailboxSelect = "id,userPrincipalName,displayName,mail,proxyAddresses,assignedLicenses"
+
+// kindFetch is how Fetch reads one kind, in two steps around the one $batch: plan adds the
+// kind's first requests to the batch (or returns why the kind cannot be asked for), read turns
+// the batch's answers, and any further pages, into the kind's result.
+type kindFetch struct {
+	kind tenantsync.Kind
+	plan func(f *fetch) error
+	read func(ctx context.Context, f *fetch) (*tenantsync.KindResult, error)
+}
+
+// kindFetches lists the kinds Fetch reads, in reading order: users before mailboxes, which
+// may share the users round.
+func kindFetches() []kindFetch {
+	return []kindFetch{
+		{tenantsync.KindUsers, planUsers, readUsers},
+		{tenantsync.KindMailboxes, planMailboxes, readMailboxes},
+		{tenantsync.KindDevices, planItem(itemDevices, listDevices), readDevices},
+		{tenantsync.KindDomains, planItem(itemDomains, listDomains), readDomains},
+		{tenantsync.KindSubscriptions, planItem(itemSKUs, listSKUs), readSubscriptions},
+		{tenantsync.KindMFA, planMFA, readMFA},
+		{tenantsync.KindBaseline, planBaseline, readBaseline},
+	}
+}
+
+// fetch is one Fetch in progress.
+type fetch struct {
+	c       *Client
+	req     tenantsync.FetchRequest
+	tenant  string
+	items   []BatchRequest
+	answers map[string]BatchResponse
+	now     time.Time // when the batch was answered
+
+	// The users round, kept for the mailboxes kind when both stand at the same cursor.
+	mbShared   bool
+	usersRound *UsersDelta
+	usersErr   error
+
+	// The CA policies and security defaults, read once for MFA and the baseline.
+	policiesRead bool
+	policies     []CAPolicy
+	caErr, sdErr error
+	secDefaults  bool
+}
+
+// add puts a GET into the batch once, however many kinds need it.
+func (f *fetch) add(id, path string) {
+	for _, it := range f.items {
+		if it.ID == id {
+			return
+		}
+	}
+	f.items = append(f.items, BatchRequest{ID: id, Method: http.MethodGet, URL: path})
+}
+
+func (f *fetch) progress(k tenantsync.Kind) func(int) {
+	if f.req.Progress == nil {
+		return nil
+	}
+	return func(n int) { f.req.Progress(k, n) }
+}
+
+// Fetch reads the requested kinds of one tenant: one $batch carries the first page of every
+// kind, further pages follow their nextLink alone. Users and mailboxes are read as users delta
+// rounds: in full (returning the deltaLink as the cursor) without a cursor, as changes with one.
+// Mailbox types are read (20 users per $batch) only for the users a round reports, so an
+// unchanged tenant costs the one $batch. When both kinds stand at the same cursor (both empty
+// on a first sync) one round serves both. A kind that fails is Unavailable with its error; the
+// others are unaffected. Fetch fails as a whole only when the tenant cannot be reached (token
+// refused, consent missing, tenant unknown).
+func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenantsync.FetchResult, error) {
+	c := s.c
+	const op = "Fetch"
+	tenant := req.TenantID
+	if err := checkTenant(op, tenant); err != nil {
+		return nil, err
+	}
+	kinds := map[tenantsync.Kind]bool{}
+	for _, k := range req.Kinds {
+		if !k.Valid() {
+			return nil, opError(tenantsync.ErrInvalidInput, op, tenant, "use the tenantsync.Kind constants", "unknown kind %q", k)
+		}
+		kinds[k] = true
+	}
+	ctx, counter := withCounter(ctx)
+	res := &tenantsync.FetchResult{TenantID: tenant, Source: service, Kinds: map[tenantsync.Kind]*tenantsync.KindResult{}}
+	defer func() { res.RoundTrips = int(counter.n.Load()) }()
+	if len(kinds) == 0 {
+		return res, nil
+	}
+	if _, err := c.token(ctx, op, tenant); err != nil {
+		return nil, err
+	}
+
+	f := &fetch{c: c, req: req, tenant: tenant}
+	var asked []kindFetch
+	for _, kf := range kindFetches() {
+		if !kinds[kf.kind] {
+			continue
+		}
+		if err := kf.plan(f); err != nil {
+			res.Kinds[kf.kind] = tenantsync.UnavailableResult(kf.kind, err)
+			continue
+		}
+		asked = append(asked, kf)
+	}
+	if len(f.items) > 0 {
+		var err error
+		if f.answers, err = c.Batch(ctx, tenant, f.items); err != nil {
+			return nil, err
+		}
+	}
+	f.now = c.now().UTC()
+	for _, kf := range asked {
+		kr, err := kf.read(ctx, f)
+		if err != nil {
+			kr = tenantsync.UnavailableResult(kf.kind, err)
+		}
+		kr.Kind = kf.kind
+		if kr.FetchedAt.IsZero() {
+			kr.FetchedAt = f.now
+		}
+		res.Kinds[kf.kind] = kr
+	}
+	return res, nil
+}
+
+// planItem adds a kind read from one list's first page.
+func planItem(id string, l list) func(f *fetch) error {
+	return func(f *fetch) error {
+		f.add(id, l.path)
+		return nil
+	}
+}
+
+func planUsers(f *fetch) error {
+	rel, err := f.c.deltaItem(listUsersDelta, f.tenant, f.req.Cursors[tenantsync.KindUsers])
+	if err != nil {
+		// The mailboxes may be waiting for this round; they fail with it.
+		f.usersErr = err
+		return err
+	}
+	f.add(itemUsers, rel)
+	return nil
+}
+
+func readUsers(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	d, err := readDelta(ctx, f.c, listUsersDelta, f.tenant, f.req.Cursors[tenantsync.KindUsers], f.answers[itemUsers], f.progress(tenantsync.KindUsers))
+	if err != nil {
+		f.usersErr = err
+		return nil, err
+	}
+	f.usersRound = d
+	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Users: toUsers(f.tenant, d.Users), Cursor: d.Cursor}
+	if !d.Full {
+		kr.Mode, kr.Removed = tenantsync.Changes, d.Removed
+	}
+	return kr, nil
+}
+
+func planMailboxes(f *fetch) error {
+	if f.c.cfg.Mailboxes == MailboxesOff {
+		return opError(tenantsync.ErrUnsupported, "Fetch", f.tenant, "set Config.Mailboxes to graph.MailboxesPerUser", "mailbox types are off")
+	}
+	cursor := f.req.Cursors[tenantsync.KindMailboxes]
+	// Cursors of the two kinds are equal while they advance together: the users round then
+	// carries everything the mailboxes need (userSelect includes mailboxSelect).
+	if f.mbShared = slices.Contains(f.req.Kinds, tenantsync.KindUsers) && cursor == f.req.Cursors[tenantsync.KindUsers]; f.mbShared {
+		return nil
+	}
+	rel, err := f.c.deltaItem(listMailboxDelta, f.tenant, cursor)
+	if err != nil {
+		return err
+	}
+	f.add(itemMailboxUsers, rel)
+	return nil
+}
+
+func readMailboxes(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	d, err := f.usersRound, f.usersErr
+	if !f.mbShared {
+		d, err = readDelta(ctx, f.c, listMailboxDelta, f.tenant, f.req.Cursors[tenantsync.KindMailboxes], f.answers[itemMailboxUsers], f.progress(tenantsync.KindMailboxes))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f.c.mailboxes(ctx, f.tenant, d)
+}
+
+func readDevices(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	ds, err := readList[ManagedDevice](ctx, f.c, listDevices, f.tenant, f.answers[itemDevices], f.progress(tenantsync.KindDevices))
+	if err != nil {
+		return nil, err
+	}
+	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Devices: make([]tenantsync.Device, 0, len(ds))}
+	for _, d := range ds {
+		kr.Devices = append(kr.Devices, toDevice(f.tenant, d))
+	}
+	return kr, nil
+}
+
+func readDomains(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	ds, err := readList[Domain](ctx, f.c, listDomains, f.tenant, f.answers[itemDomains], f.progress(tenantsync.KindDomains))
+	if err != nil {
+		return nil, err
+	}
+	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Domains: make([]tenantsync.Domain, 0, len(ds))}
+	for _, d := range ds {
+		kr.Domains = append(kr.Domains, toDomain(f.tenant, d))
+	}
+	return kr, nil
+}
+
+func readSubscriptions(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	ss, err := readList[SubscribedSKU](ctx, f.c, listSKUs, f.tenant, f.answers[itemSKUs], f.progress(tenantsync.KindSubscriptions))
+	if err != nil {
+		return nil, err
+	}
+	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Subscriptions: make([]tenantsync.Subscription, 0, len(ss))}
+	for _, s := range ss {
+		kr.Subscriptions = append(kr.Subscriptions, toSubscription(f.tenant, s))
+	}
+	return kr, nil
+}
+
+// planPolicies adds the CA policies and security defaults, which MFA and the baseline share.
+func planPolicies(f *fetch) {
+	f.add(itemCA, listCAPolicies.path)
+	f.add(itemSecDefaults, getSecDefaults.path)
+}
+
+// readPolicies reads the CA policies and security defaults once per fetch.
+func (f *fetch) readPolicies(ctx context.Context) {
+	if f.policiesRead {
+		return
+	}
+	f.policiesRead = true
+	f.policies, f.caErr = readList[CAPolicy](ctx, f.c, listCAPolicies, f.tenant, f.answers[itemCA], nil)
+	f.secDefaults, f.sdErr = readSecurityDefaults(f.c, f.tenant, f.answers[itemSecDefaults])
+}
+
+func planMFA(f *fetch) error {
+	f.add(itemMFA, listRegistration.path)
+	planPolicies(f)
+	return nil
+}
+
+func readMFA(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	f.readPolicies(ctx)
+	rows, err := readList[RegistrationDetail](ctx, f.c, listRegistration, f.tenant, f.answers[itemMFA], f.progress(tenantsync.KindMFA))
+	// MFA coverage is derived from the CA policies and security defaults; without them the
+	// states would claim "not covered", so the kind is unavailable rather than wrong.
+	for _, e := range []error{err, f.caErr, f.sdErr} {
+		if e != nil {
+			return nil, e
+		}
+	}
+	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, MFA: make([]tenantsync.MFAState, 0, len(rows))}
+	for _, r := range rows {
+		kr.MFA = append(kr.MFA, toMFA(f.tenant, r, f.policies, f.secDefaults))
+	}
+	return kr, nil
+}
+
+func planBaseline(f *fetch) error {
+	planPolicies(f)
+	f.add(itemScore, listSecureScores.path)
+	return nil
+}
+
+// readBaseline reads the secure score with the policies. Security defaults that could not be
+// read leave the baseline's SecurityDefaults nil (unknown) rather than failing the kind.
+func readBaseline(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	f.readPolicies(ctx)
+	scores, err := readList[SecureScore](ctx, f.c, listSecureScores, f.tenant, f.answers[itemScore], nil)
+	for _, e := range []error{err, f.caErr} {
+		if e != nil {
+			return nil, e
+		}
+	}
+	b := &tenantsync.SecurityBaseline{TenantID: f.tenant, MeasuredAt: f.now}
+	if len(scores) > 0 {
+		b.SecureScore, b.MaxScore = scores[0].CurrentScore, scores[0].MaxScore
+		if !scores[0].CreatedDateTime.IsZero() {
+			b.MeasuredAt = scores[0].CreatedDateTime.UTC()
+		}
+	}
+	if f.sdErr == nil {
+		sd := f.secDefaults
+		b.SecurityDefaults = &sd
+	}
+	for _, p := range f.policies {
+		b.CAPolicies = append(b.CAPolicies, toCAPolicy(p))
+	}
+	return &tenantsync.KindResult{Mode: tenantsync.Complete, Baseline: b}, nil
+}
