@@ -253,9 +253,9 @@ type WriteRequest struct {
 	UserID   string // object ID
 	UPN      string // the user's principal name; CIPP addresses users by it
 	GroupID  string // for group actions
-	// TemporaryPassword, for ActionForcePasswordReset, is set by the caller or left empty for
-	// the route to generate one. It is never audited.
-	TemporaryPassword string
+	// TemporaryPassword, for ActionForcePasswordReset, is set by the caller or left zero for
+	// the route to generate one. It is never audited, and prints as [REDACTED].
+	TemporaryPassword Secret
 }
 
 // User returns the user the request addresses.
@@ -285,9 +285,10 @@ type WriteResult struct {
 	Message string // the service's confirmation, redacted
 	// Changed is false when the action was already in effect (idempotent success).
 	Changed bool
-	// TemporaryPassword is the password set by a password reset, for the caller to hand over.
-	// It is never stored or audited.
-	TemporaryPassword string
+	// TemporaryPassword is the password set by a password reset, for the caller to hand over
+	// (Reveal it where it is shown to the person who asked). It is never stored or audited, and
+	// prints as [REDACTED] whatever the verb or logger.
+	TemporaryPassword Secret
 }
 
 // Writer executes write actions against tenants.

@@ -209,7 +209,7 @@ func (c *Client) ForcePasswordReset(ctx context.Context, u tenantsync.UserRef, p
 		return tenantsync.WriteResult{}, err
 	}
 	res := lines.result(true)
-	res.TemporaryPassword = lines.copyField()
+	res.TemporaryPassword = tenantsync.NewSecret(lines.copyField())
 	return res, nil
 }
 

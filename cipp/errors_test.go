@@ -224,7 +224,7 @@ func TestActionResultForms(t *testing.T) {
 		assert.Equal(t, "cipp", res.Route)
 		assert.Equal(t, tt.changed, res.Changed, tt.file)
 		assert.Contains(t, res.Message, tt.message)
-		assert.Equal(t, tt.password, res.TemporaryPassword)
+		assert.Equal(t, tt.password, res.TemporaryPassword.Reveal())
 		if tt.password != "" {
 			assert.NotContains(t, res.Message, tt.password, "the message hides the password")
 			assert.Contains(t, res.Message, tenantsync.Redacted)

@@ -40,7 +40,7 @@ func (w *Writer) Write(ctx context.Context, req tenantsync.WriteRequest) (tenant
 	case tenantsync.ActionUnsuspend:
 		return w.c.Unsuspend(ctx, u)
 	case tenantsync.ActionForcePasswordReset:
-		return w.c.ForcePasswordReset(ctx, u, tenantsync.PasswordReset{TemporaryPassword: tenantsync.NewSecret(req.TemporaryPassword), MustChange: true})
+		return w.c.ForcePasswordReset(ctx, u, tenantsync.PasswordReset{TemporaryPassword: req.TemporaryPassword, MustChange: true})
 	case tenantsync.ActionRevokeSessions:
 		return w.c.RevokeSessions(ctx, u)
 	case tenantsync.ActionResetMFA:

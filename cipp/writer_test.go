@@ -107,13 +107,14 @@ func TestWriterPasswordAndMFA(t *testing.T) {
 
 	res, err := f.w.Write(ctx, f.req(tenantsync.ActionForcePasswordReset))
 	require.NoError(t, err)
-	require.NotEmpty(t, res.TemporaryPassword)
-	assert.NotContains(t, res.Message, res.TemporaryPassword, "the password never sits in the message")
+	pw := res.TemporaryPassword.Reveal()
+	require.NotEmpty(t, pw)
+	assert.NotContains(t, res.Message, pw, "the password never sits in the message")
 	assert.Contains(t, strings.ToLower(res.Message), "[redacted]")
-	assert.NotContains(t, fmt.Sprintf("%v %+v", res.Message, res.Route), res.TemporaryPassword)
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", res, res, res), pw, "the result prints without the password")
 
 	given := f.req(tenantsync.ActionForcePasswordReset)
-	given.TemporaryPassword = "Chosen-Pass-1"
+	given.TemporaryPassword = tenantsync.NewSecret("Chosen-Pass-1")
 	_, err = f.w.Write(ctx, given)
 	require.ErrorIs(t, err, tenantsync.ErrUnsupported)
 	assert.Contains(t, tenantsync.HintOf(err), "leave TemporaryPassword empty")

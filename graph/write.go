@@ -45,7 +45,7 @@ func (w *Writer) Write(ctx context.Context, req tenantsync.WriteRequest) (tenant
 	case tenantsync.ActionUnsuspend:
 		return c.Unsuspend(ctx, u)
 	case tenantsync.ActionForcePasswordReset:
-		return c.ForcePasswordReset(ctx, u, tenantsync.PasswordReset{TemporaryPassword: tenantsync.NewSecret(req.TemporaryPassword), MustChange: true})
+		return c.ForcePasswordReset(ctx, u, tenantsync.PasswordReset{TemporaryPassword: req.TemporaryPassword, MustChange: true})
 	case tenantsync.ActionRevokeSessions:
 		return c.RevokeSessions(ctx, u)
 	case tenantsync.ActionResetMFA:
@@ -170,7 +170,7 @@ func (c *Client) ForcePasswordReset(ctx context.Context, u tenantsync.UserRef, p
 	if p.MustChange {
 		msg += "; the user must change it at next sign-in"
 	}
-	return tenantsync.WriteResult{Route: service, Message: msg, Changed: true, TemporaryPassword: password}, nil
+	return tenantsync.WriteResult{Route: service, Message: msg, Changed: true, TemporaryPassword: tenantsync.NewSecret(password)}, nil
 }
 
 // RevokeSessions invalidates the user's refresh tokens and session cookies.

@@ -71,10 +71,10 @@ func TestWrites(t *testing.T) {
 
 	pw := write(tenantsync.ActionForcePasswordReset)
 	assert.True(t, pw.Changed)
-	assert.Len(t, pw.TemporaryPassword, 16)
-	pw = write(tenantsync.ActionForcePasswordReset, func(r *tenantsync.WriteRequest) { r.TemporaryPassword = "Given-Passw0rd!" })
-	assert.Equal(t, "Given-Passw0rd!", pw.TemporaryPassword)
-	_, err := w.Write(ctx, tenantsync.WriteRequest{Action: tenantsync.ActionForcePasswordReset, TenantID: tn.ID, UserID: u.ID, TemporaryPassword: "weak"})
+	assert.Len(t, pw.TemporaryPassword.Reveal(), 16)
+	pw = write(tenantsync.ActionForcePasswordReset, func(r *tenantsync.WriteRequest) { r.TemporaryPassword = tenantsync.NewSecret("Given-Passw0rd!") })
+	assert.Equal(t, "Given-Passw0rd!", pw.TemporaryPassword.Reveal())
+	_, err := w.Write(ctx, tenantsync.WriteRequest{Action: tenantsync.ActionForcePasswordReset, TenantID: tn.ID, UserID: u.ID, TemporaryPassword: tenantsync.NewSecret("weak")})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.NotContains(t, err.Error(), "weak\"", "the password must not be echoed")
 
@@ -173,11 +173,11 @@ func TestWriteMethodsTakeAUserRef(t *testing.T) {
 
 	res, err = c.ForcePasswordReset(ctx, byUPN, tenantsync.PasswordReset{TemporaryPassword: tenantsync.NewSecret("Given-Passw0rd!")})
 	require.NoError(t, err)
-	assert.Equal(t, "Given-Passw0rd!", res.TemporaryPassword)
+	assert.Equal(t, "Given-Passw0rd!", res.TemporaryPassword.Reveal())
 	assert.NotContains(t, res.Message, "must change", "MustChange false does not force a change")
 	res, err = c.ForcePasswordReset(ctx, byUPN, tenantsync.PasswordReset{MustChange: true})
 	require.NoError(t, err)
-	assert.Len(t, res.TemporaryPassword, 16, "generated when none is given")
+	assert.Len(t, res.TemporaryPassword.Reveal(), 16, "generated when none is given")
 	assert.Contains(t, res.Message, "must change")
 
 	refusals := []struct {

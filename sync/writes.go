@@ -99,7 +99,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 	if werr != nil {
 		e.counters.writesFailed.Add(1)
 		werr = redactPassword(hinted(werr, tenantsync.ErrUnavailable, "Write",
-			"the action may or may not have taken effect: check the user in the admin centre before running it again"), req.TemporaryPassword)
+			"the action may or may not have taken effect: check the user in the admin centre before running it again"), req.TemporaryPassword.Reveal())
 		w.emit(EventWriteFailed, "", werr)
 		if _, err := w.audit(ctx, "result", "failed", werr); err != nil {
 			return tenantsync.WriteResult{}, errors.Join(werr, err)
@@ -110,7 +110,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 	if res.Route == "" {
 		res.Route = route
 	}
-	w.emit(EventWriteDone, redactString(res.Message, req.TemporaryPassword), nil)
+	w.emit(EventWriteDone, redactString(res.Message, req.TemporaryPassword.Reveal()), nil)
 	if _, err := w.audit(ctx, "result", "succeeded", nil); err != nil {
 		return res, &tenantsync.Error{Class: tenantsync.ClassOf(err), Service: Service, Op: "Write", Tenant: req.TenantID,
 			Message: "the action ran but its result could not be audited",
@@ -195,7 +195,7 @@ func (w *writeAttempt) audit(ctx context.Context, phase, outcome string, err err
 		detail["group"] = w.req.GroupID
 	}
 	if w.note != "" {
-		detail["approval_note"] = redactString(w.note, w.req.TemporaryPassword)
+		detail["approval_note"] = redactString(w.note, w.req.TemporaryPassword.Reveal())
 	}
 	if w.e.cfg.DryRun {
 		detail["dry_run"] = "true"
@@ -212,7 +212,7 @@ func (w *writeAttempt) audit(ctx context.Context, phase, outcome string, err err
 		Detail:   detail,
 	}
 	if err != nil {
-		entry.Error = redactString(err.Error(), w.req.TemporaryPassword)
+		entry.Error = redactString(err.Error(), w.req.TemporaryPassword.Reveal())
 		detail["error_kind"] = tenantsync.ClassName(tenantsync.ClassOf(err))
 		if h := tenantsync.HintOf(err); h != "" {
 			detail["hint"] = h

@@ -34,7 +34,7 @@ func outcomes(es []tenantsync.AuditEntry) [][3]string {
 func TestWrites(t *testing.T) {
 	t.Parallel()
 	block := tenantsync.WriteRequest{Action: tenantsync.ActionBlockSignIn, TenantID: "t1", UserID: "t1-u000", UPN: "first0.last0@contoso.example"}
-	reset := tenantsync.WriteRequest{Action: tenantsync.ActionForcePasswordReset, TenantID: "t1", UserID: "t1-u000", TemporaryPassword: "Hunter2-Secret!"}
+	reset := tenantsync.WriteRequest{Action: tenantsync.ActionForcePasswordReset, TenantID: "t1", UserID: "t1-u000", TemporaryPassword: tenantsync.NewSecret("Hunter2-Secret!")}
 	tests := []struct {
 		name     string
 		cfg      func(*Config)

@@ -691,7 +691,17 @@ func (a *api) write(w http.ResponseWriter, r *http.Request) {
 	// A password reset's temporary password goes to this caller only: never to a cache, a log,
 	// an event or the audit log.
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, writeReply{Route: res.Route, Message: res.Message, Changed: res.Changed,
+		TemporaryPassword: res.TemporaryPassword.Reveal()})
+}
+
+// writeReply is the answer to POST /api/writes. The temporary password is revealed here, to
+// the caller who asked for the reset, and nowhere else.
+type writeReply struct {
+	Route             string
+	Message           string
+	Changed           bool
+	TemporaryPassword string `json:",omitempty"`
 }
 
 func (a *api) audit(w http.ResponseWriter, r *http.Request) {

@@ -539,7 +539,7 @@ func TestPasswordResetReturnsThePasswordOnlyToTheCaller(t *testing.T) {
 		rec := td.do(t, http.MethodPost, "/api/writes", fmt.Sprintf(`{"action": "force_password_reset", "tenantId": %q, "userId": %q, "upn": %q}`, tenantID, user, upn))
 		require.Equal(t, http.StatusOK, rec.Code, "%s: %s", route, rec.Body)
 		assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
-		var res tenantsync.WriteResult
+		var res writeReply
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res))
 		require.NotEmpty(t, res.TemporaryPassword, "%s returns the temporary password to the caller", route)
 		assert.Equal(t, route, res.Route)
