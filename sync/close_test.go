@@ -146,7 +146,7 @@ func TestFailingCycleShowsInEventsAndCounters(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorIs(t, err, errClaimDown, "Run returns the failed cycle's error")
 
-	assert.Equal(t, "service_unavailable", evs[1].ErrKind)
+	assert.Equal(t, "service_unavailable", evs[1].ErrClass)
 	assert.Contains(t, evs[1].Error, errClaimDown.Error())
 	assert.NotEmpty(t, evs[1].Hint)
 	assert.GreaterOrEqual(t, h.eng.Counters().CyclesFailed, uint64(2))

@@ -384,7 +384,7 @@ func errorFields(ev *Event, err error) {
 	if err == nil {
 		return
 	}
-	ev.ErrKind = tenantsync.ClassName(tenantsync.ClassOf(err))
+	ev.ErrClass = tenantsync.ClassName(tenantsync.ClassOf(err))
 	ev.Hint = tenantsync.HintOf(err)
 	ev.Error = err.Error()
 }

@@ -26,10 +26,10 @@ const (
 	EventSyncProgress EventType = "sync.progress"
 	EventSyncFinished EventType = "sync.finished"
 	// EventSyncFailed: the tenant's sync (TenantID) failed and stored nothing; no
-	// sync.finished follows. ErrKind, Hint and Error say why.
+	// sync.finished follows. ErrClass, Hint and Error say why.
 	EventSyncFailed EventType = "sync.failed"
 	// EventKindUnavailable: the source could not list one kind (Kind) of the tenant, so nothing
-	// of it changed, while the other kinds were stored; a sync.finished follows. ErrKind, Hint
+	// of it changed, while the other kinds were stored; a sync.finished follows. ErrClass, Hint
 	// and Error say why.
 	EventKindUnavailable EventType = "sync.kind_unavailable"
 	// EventCycleFailed: a Run or RunOnce cycle failed (no TenantID): every source's tenant
@@ -62,7 +62,7 @@ const (
 	EventContactDeactivated EventType = "contact.deactivated"
 	EventContactReactivated EventType = "contact.reactivated"
 	// EventContactFailed: a PSA write for one user (UserID; ContactID unless a create) failed;
-	// everything else of the sync was stored. ErrKind, Hint and Error (the PSA's message) say
+	// everything else of the sync was stored. ErrClass, Hint and Error (the PSA's message) say
 	// why, Attempts how often it failed, RetryAt from when the next sync tries again.
 	EventContactFailed EventType = "contact.failed"
 	// EventContactNeedsPerson: a user's PSA write failed Limits.ContactAttempts times; the
@@ -76,7 +76,7 @@ const (
 	// (Message: retry, merge or ignore).
 	EventContactFailureResolved EventType = "contact.failure_resolved"
 	// EventPSAPaused: the PSA throttled, failed or refused the credentials, so the engine
-	// makes no PSA call, for any tenant, until RetryAt. ErrKind, Hint and Error carry the
+	// makes no PSA call, for any tenant, until RetryAt. ErrClass, Hint and Error carry the
 	// PSA's answer; TenantID is the tenant whose call met it.
 	EventPSAPaused    EventType = "psa.paused"
 	EventReviewNeeded EventType = "review.needed"
@@ -115,12 +115,12 @@ type Event struct {
 	Confidence      float64
 	AutoAccept      bool
 
-	// ErrKind and Hint describe a failure (sync.failed, sync.kind_unavailable, cycle.failed,
+	// ErrClass and Hint describe a failure (sync.failed, sync.kind_unavailable, cycle.failed,
 	// audit.failed, write.failed, write.refused); Hint also
 	// says what to do about a deletion hold (sync.deletion_held).
-	ErrKind string
-	Hint    string
-	Error   string
+	ErrClass string
+	Hint     string
+	Error    string
 
 	// Attempts is how many times a user's PSA write failed (contact.failed,
 	// contact.needs_person).

@@ -79,7 +79,7 @@ func Example() {
 func ExampleSinkFunc() {
 	sink := tsync.SinkFunc(func(ctx context.Context, ev tsync.Event) {
 		if ev.Type == tsync.EventSyncFailed {
-			fmt.Printf("tenant %s failed (%s): %s\n", ev.TenantID, ev.ErrKind, ev.Hint)
+			fmt.Printf("tenant %s failed (%s): %s\n", ev.TenantID, ev.ErrClass, ev.Hint)
 		}
 	})
 	_ = tsync.Config{Sink: sink}

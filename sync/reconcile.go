@@ -784,7 +784,7 @@ func (r *reconcileRun) fail(who userRef, op store.ContactOp, contactID string, e
 	c.contactsFailed.Add(1)
 	c.contactFailure(f.Kind)
 	ev := Event{Type: EventContactFailed, TenantID: r.rec.ID, ClientID: r.rec.ClientID, UserID: who.ObjectID, ContactID: contactID,
-		ErrKind: f.Kind, Hint: f.Hint, Error: f.Message, Attempts: f.Attempts, RetryAt: f.NextRetry,
+		ErrClass: f.Kind, Hint: f.Hint, Error: f.Message, Attempts: f.Attempts, RetryAt: f.NextRetry,
 		Message: fmt.Sprintf("%s failed (attempt %d of %d)", op, f.Attempts, lim.ContactAttempts)}
 	r.out.events = append(r.out.events, ev)
 	if f.NeedsPerson {

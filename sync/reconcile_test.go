@@ -72,7 +72,7 @@ func TestPartialFailureKeepsTheFailedKindAndStoresTheRest(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, status.Healthy())
 	failed := h.sink.WaitFor(t, EventKindUnavailable, "t1", 2)
-	assert.Equal(t, "role_missing", failed[0].ErrKind)
+	assert.Equal(t, "role_missing", failed[0].ErrClass)
 	finished := h.sink.WaitFor(t, EventSyncFinished, "t1", 2)
 	assert.Equal(t, 6, finished[1].Count, "the users the mirror holds, not zero for an unavailable listing")
 

@@ -378,13 +378,13 @@ func (s *soak) event(_ context.Context, ev sync.Event) {
 	s.events[ev.Type]++
 	failed := ev.Type == sync.EventSyncFailed || ev.Type == sync.EventKindUnavailable
 	if failed || ev.Type == sync.EventCycleFailed {
-		s.failures[ev.ErrKind]++
+		s.failures[ev.ErrClass]++
 	}
 	s.mu.Unlock()
 	if failed {
 		// The store refuses what is not data (an item without identity): a route that hands
 		// it over, say a placeholder row decoded as a user, costs the tenant its whole sync.
-		s.check(ev.ErrKind != tenantsync.ClassName(tenantsync.ErrInvalidInput),
+		s.check(ev.ErrClass != tenantsync.ClassName(tenantsync.ErrInvalidInput),
 			"sync of %s failed with invalid input: a route handed the engine something that is not data", ev.TenantID)
 	}
 	if ev.UserID != "" {
