@@ -42,12 +42,25 @@ func testReviews(t *testing.T, h *harness) {
 	assert.True(t, done.Resolved)
 	assert.Equal(t, "c2", done.Resolution)
 	assert.Equal(t, "alice", done.ResolvedBy)
+	assert.Equal(t, store.Resolution{Action: store.ResolveLink, ContactID: "c2", By: "alice", At: t0.Add(2 * time.Hour)}, done.Outcome())
 	_, err = s.Account(h.acct).Reviews.Resolve(ctx, r1.ID, store.Resolution{Action: store.ResolveIgnore, By: "bob", At: t0})
 	assertKind(t, err, tenantsync.ErrConflict)
 	_, err = s.Account(h.acct).Reviews.Resolve(ctx, "no-such-review", store.Resolution{Action: store.ResolveLink, ContactID: "c1", By: "bob", At: t0})
 	assertKind(t, err, tenantsync.ErrNotFound)
-	_, err = s.Account(h.acct).Reviews.Resolve(ctx, r2.ID, store.Resolution{Action: store.ResolveLink, ContactID: "", By: "bob", At: t0})
-	assertKind(t, err, tenantsync.ErrInvalidInput)
+	for _, bad := range []struct {
+		name string
+		r    store.Resolution
+	}{
+		{"link without a contact", store.Resolution{Action: store.ResolveLink, By: "bob", At: t0}},
+		{"create with a contact", store.Resolution{Action: store.ResolveCreate, ContactID: "c1", By: "bob", At: t0}},
+		{"ignore with a contact", store.Resolution{Action: store.ResolveIgnore, ContactID: "c1", By: "bob", At: t0}},
+		{"no action", store.Resolution{By: "bob", At: t0}},
+		{"unknown action", store.Resolution{Action: "merge", ContactID: "c1", By: "bob", At: t0}},
+	} {
+		_, err = s.Account(h.acct).Reviews.Resolve(ctx, r2.ID, bad.r)
+		assertKind(t, err, tenantsync.ErrInvalidInput)
+		assert.NotEmpty(t, tenantsync.HintOf(err), bad.name)
+	}
 
 	open, err = s.Account(h.acct).Reviews.List(ctx, store.ReviewFilter{})
 	require.NoError(t, err)
