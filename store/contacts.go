@@ -6,50 +6,44 @@ import (
 	"github.com/tenantsync/tenantsync"
 )
 
-// ContactsFor adapts a ContactStore to tenantsync.Contacts for one account, so the engine can
-// reconcile against the store's default contact directory. When s also holds the client list
-// (a Store does), the directory implements tenantsync.ClientLookup with it, so the engine
-// refuses to link a tenant to a client the list does not have.
-func ContactsFor(s ContactStore, account string) tenantsync.Contacts {
-	c := accountContacts{s: s, account: account}
-	if cl, ok := s.(Clients); ok {
-		return accountDirectory{accountContacts: c, clients: cl}
-	}
-	return c
+// ContactsFor adapts an account's Directory to tenantsync.Contacts, so the engine can reconcile
+// against the default contact directory. The result also implements tenantsync.ClientLookup
+// from the directory's client list, so the engine refuses to link a tenant to a client the
+// list does not have.
+func ContactsFor(d Directory) tenantsync.Contacts { return directoryContacts{d} }
+
+// directoryContacts narrows a Directory to the methods of tenantsync.Contacts and
+// tenantsync.ClientLookup, so the engine cannot reach the rest.
+type directoryContacts struct{ d Directory }
+
+var (
+	_ tenantsync.Contacts     = directoryContacts{}
+	_ tenantsync.ClientLookup = directoryContacts{}
+)
+
+func (a directoryContacts) ListContacts(ctx context.Context, clientID string) ([]tenantsync.Contact, error) {
+	return a.d.ListContacts(ctx, clientID)
 }
 
-type accountContacts struct {
-	s       ContactStore
-	account string
+func (a directoryContacts) CreateContact(ctx context.Context, c tenantsync.Contact) (tenantsync.Contact, error) {
+	return a.d.CreateContact(ctx, c)
 }
 
-var _ tenantsync.Contacts = accountContacts{}
-
-func (a accountContacts) ListContacts(ctx context.Context, clientID string) ([]tenantsync.Contact, error) {
-	return a.s.ListContacts(ctx, a.account, clientID)
+func (a directoryContacts) UpdateContact(ctx context.Context, c tenantsync.Contact) error {
+	return a.d.UpdateContact(ctx, c)
 }
 
-func (a accountContacts) CreateContact(ctx context.Context, c tenantsync.Contact) (tenantsync.Contact, error) {
-	return a.s.CreateContact(ctx, a.account, c)
+func (a directoryContacts) SetContactActive(ctx context.Context, clientID, contactID string, active bool) error {
+	return a.d.SetContactActive(ctx, clientID, contactID, active)
 }
 
-func (a accountContacts) UpdateContact(ctx context.Context, c tenantsync.Contact) error {
-	return a.s.UpdateContact(ctx, a.account, c)
+// GetClient implements tenantsync.ClientLookup from the directory's client list.
+func (a directoryContacts) GetClient(ctx context.Context, clientID string) (tenantsync.Client, error) {
+	return a.d.GetClient(ctx, clientID)
 }
 
-func (a accountContacts) SetContactActive(ctx context.Context, clientID, contactID string, active bool) error {
-	return a.s.SetContactActive(ctx, a.account, clientID, contactID, active)
-}
-
-// accountDirectory is the default directory of a store that also holds the client list.
-type accountDirectory struct {
-	accountContacts
-	clients Clients
-}
-
-var _ tenantsync.ClientLookup = accountDirectory{}
-
-// GetClient implements tenantsync.ClientLookup from the store's client list.
-func (a accountDirectory) GetClient(ctx context.Context, clientID string) (tenantsync.Client, error) {
-	return a.clients.GetClient(ctx, a.account, clientID)
+// DirectoryProvider is a Store that also holds the default client list and contact directory.
+// The stores in this module implement it; the engine uses it when it is given no contacts.
+type DirectoryProvider interface {
+	Directory(account string) Directory
 }

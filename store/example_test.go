@@ -23,17 +23,17 @@ func ExampleSecret() {
 
 // A tenant's sync outcome lands in one transaction: the mirror, its cursor and the contact
 // links together, or nothing when the cursor moved since it was read.
-func ExampleStore_Commit() {
+func ExampleMirror() {
 	ctx := context.Background()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	keys, _ := store.NewStaticKeys("k1", map[string][]byte{"k1": key})
-	s := memory.New(keys)
+	s := memory.New(memory.Config{Keys: keys})
 	defer s.Close()
 
-	_, _ = s.RecordDiscovery(ctx, "msp-1", "cipp", []tenantsync.Tenant{{ID: "tenant-a", DisplayName: "Contoso"}}, ctxTime)
-	_ = s.LinkTenant(ctx, "msp-1", "tenant-a", "client-7", ctxTime)
-	res, err := s.Commit(ctx, "msp-1", store.Batch{
+	_, _ = s.Account("msp-1").Tenants.RecordDiscovery(ctx, "cipp", []tenantsync.Tenant{{ID: "tenant-a", DisplayName: "Contoso"}}, ctxTime)
+	_ = s.Account("msp-1").Tenants.Link(ctx, "tenant-a", "client-7", ctxTime)
+	res, err := s.Account("msp-1").Mirror.Commit(ctx, store.Batch{
 		TenantID: "tenant-a",
 		Kinds: []store.KindApply{{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete,
 			Users: []tenantsync.User{{ObjectID: "u1", DisplayName: "Ada"}}, Cursor: "delta-1"}}},
@@ -42,7 +42,7 @@ func ExampleStore_Commit() {
 	fmt.Println(res.Kinds[0].Added, err)
 
 	// A second writer that read the cursor before the first commit loses.
-	_, err = s.Commit(ctx, "msp-1", store.Batch{TenantID: "tenant-a", Kinds: []store.KindApply{{
+	_, err = s.Account("msp-1").Mirror.Commit(ctx, store.Batch{TenantID: "tenant-a", Kinds: []store.KindApply{{
 		Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Cursor: "delta-x"}, ExpectCursor: ""}}})
 	fmt.Println(tenantsync.ClassOf(err) == tenantsync.ErrConflict)
 	// Output:
@@ -60,16 +60,16 @@ func ExampleAudit() {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	keys, _ := store.NewStaticKeys("k1", map[string][]byte{"k1": key})
-	s := memory.New(keys)
+	s := memory.New(memory.Config{Keys: keys})
 	defer s.Close()
 
-	_, _ = s.AppendAudit(ctx, "msp-1", tenantsync.AuditEntry{Actor: "alice", Action: "link", TenantID: "tenant-a", Target: "client-7"})
-	v, _ := s.VerifyAudit(ctx, "msp-1", nil)
+	_, _ = s.Account("msp-1").Audit.Append(ctx, tenantsync.AuditEntry{Actor: "alice", Action: "link", TenantID: "tenant-a", Target: "client-7"})
+	v, _ := s.Account("msp-1").Audit.Verify(ctx, nil)
 	anchored := v.Head // write it somewhere the database's writers cannot reach
 	fmt.Println(v.OK(), anchored.Seq)
 
-	_, _ = s.AppendAudit(ctx, "msp-1", tenantsync.AuditEntry{Actor: "alice", Action: "unlink", TenantID: "tenant-a"})
-	v, err := s.VerifyAudit(ctx, "msp-1", &anchored)
+	_, _ = s.Account("msp-1").Audit.Append(ctx, tenantsync.AuditEntry{Actor: "alice", Action: "unlink", TenantID: "tenant-a"})
+	v, err := s.Account("msp-1").Audit.Verify(ctx, &anchored)
 	fmt.Println(v.OK(), v.Head.Seq, err)
 	// Output:
 	// true 1

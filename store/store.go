@@ -10,29 +10,34 @@ import (
 	"github.com/tenantsync/tenantsync"
 )
 
-// Store is everything the engine remembers. Every method takes the account (one MSP) it acts
-// for; nothing of one account is visible or changeable through another. Implementations are
-// safe for concurrent use.
+// Store is everything the engine remembers, reached one account (one MSP) at a time through
+// Account: nothing of one account is visible or changeable through another. Implementations
+// are safe for concurrent use.
 type Store interface {
-	Connections
-	Tenants
-	Mirror
-	ContactLinks
-	Reviews
-	SyncStates
-	Clients
-	ContactStore
-	Audit
-	Leases
-
-	// Commit applies a tenant's whole sync outcome in one transaction: every kind's mirror
-	// change with its cursor compare-and-set, contact-link changes, new review items and the
-	// sync state. Either all of it is stored or none of it is; a cursor mismatch fails the whole
-	// batch with ErrConflict.
-	Commit(ctx context.Context, account string, b Batch) (BatchResult, error)
-
+	// Account returns the handle every call for one account goes through. It does no I/O and
+	// cannot fail: an invalid account ID fails each call made through the handle with
+	// ErrInvalidInput.
+	Account(id string) Account
+	// Accounts lists the accounts that have at least one tenant, sorted.
+	Accounts(ctx context.Context) ([]string, error)
 	// Close releases the store's resources. The store is unusable afterwards.
 	Close() error
+}
+
+// Account is one MSP's view of a store: its role interfaces, each scoped to the account, so no
+// call repeats it. A consumer keeps the handle (or only the roles it calls) rather than the
+// Store. The zero Account has nil roles; get one from Store.Account.
+type Account struct {
+	ID          string
+	Connections Connections
+	Tenants     Tenants
+	Mirror      Mirror
+	Links       ContactLinks
+	Merges      Merges
+	Reviews     Reviews
+	SyncStates  SyncStates
+	Audit       Audit
+	Leases      Leases
 }
 
 // ConnectionKind names the service a connection reaches.
@@ -66,21 +71,21 @@ type Connection struct {
 	UpdatedAt time.Time // filled by the store
 }
 
-// Connections holds each account's connections and their sealed secrets.
+// Connections holds the account's connections and their sealed secrets.
 type Connections interface {
-	// PutConnection creates or replaces the connection with c.Name, sealing c.Secret under the
-	// key provider's current key. A connection without a secret is refused rather than stored
-	// over the one that has it.
-	PutConnection(ctx context.Context, account string, c Connection) error
-	// GetConnection returns the named connection with its secret opened. ErrNotFound when absent.
-	GetConnection(ctx context.Context, account, name string) (Connection, error)
-	// ListConnections returns every connection of the account, secrets opened, ordered by name.
-	ListConnections(ctx context.Context, account string) ([]Connection, error)
-	// DeleteConnection removes the named connection. ErrNotFound when absent.
-	DeleteConnection(ctx context.Context, account, name string) error
+	// Put creates or replaces the connection with c.Name, sealing c.Secret under the key
+	// provider's current key. A connection without a secret is refused rather than stored over
+	// the one that has it.
+	Put(ctx context.Context, c Connection) error
+	// Get returns the named connection with its secret opened. ErrNotFound when absent.
+	Get(ctx context.Context, name string) (Connection, error)
+	// List returns every connection of the account, secrets opened, ordered by name.
+	List(ctx context.Context) ([]Connection, error)
+	// Delete removes the named connection. ErrNotFound when absent.
+	Delete(ctx context.Context, name string) error
 	// RotateSecrets re-seals every secret of the account that is not sealed under the current
 	// key, and returns how many it re-sealed.
-	RotateSecrets(ctx context.Context, account string) (int, error)
+	RotateSecrets(ctx context.Context) (int, error)
 }
 
 // TenantStatus says whether the sources still report a tenant.
@@ -105,8 +110,8 @@ type TenantRecord struct {
 
 	ClientID string    // the PSA client the tenant is linked to, "" when unlinked
 	LinkedAt time.Time // when ClientID was set
-	// Syncing is true while the engine should sync the tenant: set by LinkTenant, cleared by
-	// UnlinkTenant and SetSyncing(false).
+	// Syncing is true while the engine should sync the tenant: set by Tenants.Link, cleared by
+	// Tenants.Unlink and Tenants.SetSyncing(false).
 	Syncing bool
 	// EnabledKinds are the kinds the engine fetches for the tenant. Discovery starts a new
 	// tenant with every kind; SetEnabledKinds changes it.
@@ -134,7 +139,7 @@ type Discovery struct {
 	Seen     int      // tenants in the listing
 }
 
-// UnlinkMode says what UnlinkTenant does with a tenant's data.
+// UnlinkMode says what Tenants.Unlink does with a tenant's data.
 type UnlinkMode int
 
 // Unlink modes.
@@ -155,29 +160,28 @@ func (m UnlinkMode) String() string {
 	return "keep"
 }
 
-// Tenants holds the discovered tenants of each account and their links to clients.
+// Tenants holds the account's discovered tenants and their links to clients.
 type Tenants interface {
 	// RecordDiscovery records the complete tenant listing of one source. Listed tenants are
 	// created or refreshed (and return to active); tenants this source reported before but
 	// omits now lose it from Sources, and those left with no source are flagged vanished. Call
 	// it only with a listing that succeeded: a failed listing means nothing changed.
-	RecordDiscovery(ctx context.Context, account, source string, tenants []tenantsync.Tenant, now time.Time) (Discovery, error)
-	// GetTenant returns one tenant. ErrNotFound when the account has no such tenant.
-	GetTenant(ctx context.Context, account, tenantID string) (TenantRecord, error)
-	// ListTenants returns the account's tenants ordered by ID.
-	ListTenants(ctx context.Context, account string) ([]TenantRecord, error)
-	// LinkTenant links a tenant to a client and marks it syncing. Linking to the client it is
+	RecordDiscovery(ctx context.Context, source string, tenants []tenantsync.Tenant, now time.Time) (Discovery, error)
+	// Get returns one tenant. ErrNotFound when the account has no such tenant.
+	Get(ctx context.Context, tenantID string) (TenantRecord, error)
+	// List returns the account's tenants ordered by ID.
+	List(ctx context.Context) ([]TenantRecord, error)
+	// Link links a tenant to a client and marks it syncing. Linking to the client it is
 	// already linked to only resumes syncing. A tenant linked to another client fails with an
-	// *AlreadyLinkedError (ErrAlreadyLinked) naming that client. Several tenants may share a client.
-	LinkTenant(ctx context.Context, account, tenantID, clientID string, now time.Time) error
-	// UnlinkTenant removes the tenant's link as mode says. PSA contacts are never touched.
-	UnlinkTenant(ctx context.Context, account, tenantID string, mode UnlinkMode) error
+	// *AlreadyLinkedError (ErrAlreadyLinked) naming that client. Several tenants may share a
+	// client.
+	Link(ctx context.Context, tenantID, clientID string, now time.Time) error
+	// Unlink removes the tenant's link as mode says. PSA contacts are never touched.
+	Unlink(ctx context.Context, tenantID string, mode UnlinkMode) error
 	// SetSyncing pauses (false) or resumes (true) syncing of a linked tenant.
-	SetSyncing(ctx context.Context, account, tenantID string, syncing bool) error
+	SetSyncing(ctx context.Context, tenantID string, syncing bool) error
 	// SetEnabledKinds sets which kinds the engine fetches for the tenant.
-	SetEnabledKinds(ctx context.Context, account, tenantID string, kinds []tenantsync.Kind) error
-	// Accounts lists the accounts that have at least one tenant, sorted.
-	Accounts(ctx context.Context) ([]string, error)
+	SetEnabledKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) error
 }
 
 // KindApply is one kind's mirror change: a complete listing (Result.Mode Complete) replaces
@@ -210,15 +214,20 @@ func (a Applied) Changed() bool { return len(a.Added)+len(a.Updated)+len(a.Remov
 type Mirror interface {
 	// Apply applies one kind's change and its cursor in one transaction. Commit does the same
 	// for several kinds and the rest of a sync outcome at once.
-	Apply(ctx context.Context, account, tenantID string, change KindApply) (Applied, error)
+	Apply(ctx context.Context, tenantID string, change KindApply) (Applied, error)
+	// Commit applies a tenant's whole sync outcome in one transaction: every kind's mirror
+	// change with its cursor compare-and-set, contact-link changes, new review items and the
+	// sync state. Either all of it is stored or none of it is; a cursor mismatch fails the whole
+	// batch with ErrConflict.
+	Commit(ctx context.Context, b Batch) (BatchResult, error)
 	// ReadKind returns the mirror of one kind as a complete result carrying the stored cursor.
-	ReadKind(ctx context.Context, account, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error)
+	ReadKind(ctx context.Context, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error)
 	// GetUser returns one mirrored user. ErrNotFound when absent.
-	GetUser(ctx context.Context, account, tenantID, objectID string) (tenantsync.User, error)
+	GetUser(ctx context.Context, tenantID, objectID string) (tenantsync.User, error)
 	// Cursors returns the stored cursor of every kind that has one.
-	Cursors(ctx context.Context, account, tenantID string) (map[tenantsync.Kind]string, error)
-	// MirrorCounts returns the number of mirrored items of each kind that has any.
-	MirrorCounts(ctx context.Context, account, tenantID string) (map[tenantsync.Kind]int, error)
+	Cursors(ctx context.Context, tenantID string) (map[tenantsync.Kind]string, error)
+	// Counts returns the number of mirrored items of each kind that has any.
+	Counts(ctx context.Context, tenantID string) (map[tenantsync.Kind]int, error)
 }
 
 // ContactLink ties an M365 user to a PSA contact. A user has at most one contact and a contact
@@ -244,24 +253,27 @@ type Merge struct {
 	DecidedAt time.Time
 }
 
-// ContactLinks holds the user-to-contact links and the remembered merges.
+// ContactLinks holds the account's user-to-contact links.
 type ContactLinks interface {
-	// SetContactLink creates or replaces the link of (TenantID, ObjectID). A contact already
-	// linked to another user fails with a *ContactTakenError (ErrConflict).
-	SetContactLink(ctx context.Context, account string, l ContactLink) error
-	// DeleteContactLink removes the link of a user. Deleting an absent link is not an error.
-	DeleteContactLink(ctx context.Context, account, tenantID, objectID string) error
-	// GetContactLink returns the link of a user. ErrNotFound when absent.
-	GetContactLink(ctx context.Context, account, tenantID, objectID string) (ContactLink, error)
-	// ListContactLinks returns the links of a tenant ordered by object ID.
-	ListContactLinks(ctx context.Context, account, tenantID string) ([]ContactLink, error)
+	// Set creates or replaces the link of (TenantID, ObjectID). A contact already linked to
+	// another user fails with a *ContactTakenError (ErrConflict).
+	Set(ctx context.Context, l ContactLink) error
+	// Delete removes the link of a user. Deleting an absent link is not an error.
+	Delete(ctx context.Context, tenantID, objectID string) error
+	// Get returns the link of a user. ErrNotFound when absent.
+	Get(ctx context.Context, tenantID, objectID string) (ContactLink, error)
+	// List returns the links of a tenant ordered by object ID.
+	List(ctx context.Context, tenantID string) ([]ContactLink, error)
+}
 
-	// RememberMerge records (or replaces) a person's merge decision for a user.
-	RememberMerge(ctx context.Context, account string, m Merge) error
-	// ForgetMerge removes a merge decision. Forgetting an absent one is not an error.
-	ForgetMerge(ctx context.Context, account, tenantID, objectID string) error
-	// ListMerges returns the merge decisions of a tenant ordered by object ID.
-	ListMerges(ctx context.Context, account, tenantID string) ([]Merge, error)
+// Merges holds the account's remembered merge decisions.
+type Merges interface {
+	// Remember records (or replaces) a person's merge decision for a user.
+	Remember(ctx context.Context, m Merge) error
+	// Forget removes a merge decision. Forgetting an absent one is not an error.
+	Forget(ctx context.Context, tenantID, objectID string) error
+	// List returns the merge decisions of a tenant ordered by object ID.
+	List(ctx context.Context, tenantID string) ([]Merge, error)
 }
 
 // ReviewCandidate is one contact a user might be.
@@ -285,32 +297,63 @@ type Review struct {
 	Resolved   bool
 	ResolvedAt time.Time
 	ResolvedBy string
-	// Resolution is the chosen contact ID, or ResolutionCreate / ResolutionIgnore.
+	// Resolution is the resolution as stored: the chosen contact ID for ResolveLink, or the
+	// action's name ("create", "ignore"). Outcome reads it as a typed Resolution.
 	Resolution string
 }
 
-// Review resolutions besides a contact ID.
+// Outcome returns the review's resolution as a typed value; the zero Resolution when the
+// review is open.
+func (r Review) Outcome() Resolution {
+	if !r.Resolved {
+		return Resolution{}
+	}
+	out := Resolution{By: r.ResolvedBy, At: r.ResolvedAt}
+	switch ResolutionAction(r.Resolution) {
+	case ResolveCreate, ResolveIgnore:
+		out.Action = ResolutionAction(r.Resolution)
+	default:
+		out.Action, out.ContactID = ResolveLink, r.Resolution
+	}
+	return out
+}
+
+// ResolutionAction is what a person decided about a review.
+type ResolutionAction string
+
+// Review resolution actions.
 const (
-	ResolutionCreate = "create" // create a new contact for the user
-	ResolutionIgnore = "ignore" // leave the user unlinked
+	ResolveLink   ResolutionAction = "link"   // the user is the contact Resolution.ContactID
+	ResolveCreate ResolutionAction = "create" // create a new contact for the user
+	ResolveIgnore ResolutionAction = "ignore" // leave the user unlinked
 )
 
-// ReviewFilter narrows ListReviews.
+// Resolution is a person's decision closing a review.
+type Resolution struct {
+	Action    ResolutionAction
+	ContactID string // the contact the user is, for ResolveLink only
+	By        string // who decided
+	At        time.Time
+}
+
+// ReviewFilter narrows Reviews.List.
 type ReviewFilter struct {
 	TenantID        string // "" for every tenant
 	IncludeResolved bool
 }
 
-// Reviews is the queue of ambiguous matches.
+// Reviews is the account's queue of ambiguous matches.
 type Reviews interface {
-	// AddReview queues a review for a user. A user has at most one open review: adding again
+	// Add queues a review for a user. A user has at most one open review: adding again
 	// refreshes its reason and candidates and keeps its ID. It returns the stored review.
-	AddReview(ctx context.Context, account string, r Review) (Review, error)
-	// ListReviews returns reviews ordered by creation time, then ID.
-	ListReviews(ctx context.Context, account string, f ReviewFilter) ([]Review, error)
-	// ResolveReview closes an open review with a resolution. ErrNotFound when there is no such
+	Add(ctx context.Context, r Review) (Review, error)
+	// List returns reviews ordered by creation time, then ID.
+	List(ctx context.Context, f ReviewFilter) ([]Review, error)
+	// Resolve closes an open review with a resolution; a zero r.At is set to the store's
+	// clock. ErrInvalidInput when r is not a valid resolution (an unknown action, ResolveLink
+	// without a ContactID, a ContactID with another action); ErrNotFound when there is no such
 	// review; ErrConflict when it is already resolved.
-	ResolveReview(ctx context.Context, account, id, resolution, by string, at time.Time) (Review, error)
+	Resolve(ctx context.Context, id string, r Resolution) (Review, error)
 }
 
 // SyncError is the last failure of a tenant's sync, as stored.
@@ -515,43 +558,42 @@ type DeletionHold struct {
 	Hint       string // what a person should check and how to release the hold
 }
 
-// SyncStates holds each tenant's sync status.
+// SyncStates holds the sync status of each of the account's tenants.
 type SyncStates interface {
-	// PutSyncState stores the state of s.TenantID, replacing the previous one.
-	PutSyncState(ctx context.Context, account string, s SyncState) error
-	// GetSyncState returns a tenant's state. ErrNotFound when none was stored.
-	GetSyncState(ctx context.Context, account, tenantID string) (SyncState, error)
-	// ListSyncStates returns every stored state of the account ordered by tenant ID.
-	ListSyncStates(ctx context.Context, account string) ([]SyncState, error)
+	// Put stores the state of s.TenantID, replacing the previous one.
+	Put(ctx context.Context, s SyncState) error
+	// Get returns a tenant's state. ErrNotFound when none was stored.
+	Get(ctx context.Context, tenantID string) (SyncState, error)
+	// List returns every stored state of the account ordered by tenant ID.
+	List(ctx context.Context) ([]SyncState, error)
 }
 
-// Clients holds the PSA's client list, for the default contact directory and the daemon. A PSA
-// with its own client list need not use it.
-type Clients interface {
+// Directory is the default client list and contact directory of one account, a stand-in for
+// a PSA's own, for PSAs (and the daemon) that want one. It is separate from Store: a PSA with
+// its own clients and contacts never needs it. The stores in this module provide one through
+// their Directory(account) method; ContactsFor adapts it to tenantsync.Contacts. It never
+// deletes a contact.
+type Directory interface {
 	// PutClient creates or replaces a client by ID.
-	PutClient(ctx context.Context, account string, c tenantsync.Client) error
+	PutClient(ctx context.Context, c tenantsync.Client) error
 	// GetClient returns one client. ErrNotFound when absent.
-	GetClient(ctx context.Context, account, clientID string) (tenantsync.Client, error)
+	GetClient(ctx context.Context, clientID string) (tenantsync.Client, error)
 	// ListClients returns the account's clients ordered by ID.
-	ListClients(ctx context.Context, account string) ([]tenantsync.Client, error)
-}
-
-// ContactStore is a default contact directory for PSAs (and the daemon) that want one. It never
-// deletes a contact. ContactsFor adapts it to tenantsync.Contacts for one account.
-type ContactStore interface {
+	ListClients(ctx context.Context) ([]tenantsync.Client, error)
 	// CreateContact stores a new contact with a store-assigned ID, or c.ID when set and unused.
-	CreateContact(ctx context.Context, account string, c tenantsync.Contact) (tenantsync.Contact, error)
-	// UpdateContact replaces the fields of the contact (c.ClientID, c.ID). ErrNotFound when absent.
-	UpdateContact(ctx context.Context, account string, c tenantsync.Contact) error
+	CreateContact(ctx context.Context, c tenantsync.Contact) (tenantsync.Contact, error)
+	// UpdateContact replaces the fields of the contact (c.ClientID, c.ID). ErrNotFound when
+	// absent.
+	UpdateContact(ctx context.Context, c tenantsync.Contact) error
 	// SetContactActive activates or deactivates a contact. ErrNotFound when absent.
-	SetContactActive(ctx context.Context, account, clientID, contactID string, active bool) error
+	SetContactActive(ctx context.Context, clientID, contactID string, active bool) error
 	// GetContact returns one contact. ErrNotFound when absent.
-	GetContact(ctx context.Context, account, clientID, contactID string) (tenantsync.Contact, error)
+	GetContact(ctx context.Context, clientID, contactID string) (tenantsync.Contact, error)
 	// ListContacts returns every contact of a client, active or not, ordered by ID.
-	ListContacts(ctx context.Context, account, clientID string) ([]tenantsync.Contact, error)
+	ListContacts(ctx context.Context, clientID string) ([]tenantsync.Contact, error)
 }
 
-// AuditQuery narrows ListAudit.
+// AuditQuery narrows Audit.List.
 type AuditQuery struct {
 	AfterSeq int64  // entries with Seq greater than this
 	TenantID string // "" for every tenant
@@ -569,7 +611,7 @@ type AuditVerification struct {
 	FirstBroken int64
 	Reason      string // why FirstBroken fails, "" when intact
 	// Head is the last entry that verified: the chain's head when it is intact, the zero head
-	// for an empty chain. Record it outside the database and pass it to a later VerifyAudit as
+	// for an empty chain. Record it outside the database and pass it to a later Audit.Verify as
 	// expect: that is what detects a chain cut back together with its head.
 	Head AuditHead
 }
@@ -577,23 +619,23 @@ type AuditVerification struct {
 // OK reports whether the chain verified.
 func (v AuditVerification) OK() bool { return v.FirstBroken == 0 }
 
-// Audit is the append-only audit log. Each entry is chained to the previous entry of its
-// account by an HMAC keyed from the KeyProvider; the interface has no way to change or remove
-// an entry. The package documentation says what the chain does and does not detect.
+// Audit is the account's append-only audit log. Each entry is chained to the previous entry of
+// its account by an HMAC keyed from the KeyProvider; the interface has no way to change or
+// remove an entry. The package documentation says what the chain does and does not detect.
 type Audit interface {
-	// AppendAudit appends e to the account's log, filling Seq (1, 2, ... per account), Account,
+	// Append appends e to the account's log, filling Seq (1, 2, ... per account), Account,
 	// PrevHash, KeyID (the KeyProvider's current key) and Hash, and returns the stored entry.
 	// Concurrent appends are serialised so the chain never forks. A zero e.At is set to the
 	// store's clock.
-	AppendAudit(ctx context.Context, account string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error)
-	// ListAudit returns entries in Seq order.
-	ListAudit(ctx context.Context, account string, q AuditQuery) ([]tenantsync.AuditEntry, error)
-	// VerifyAudit recomputes the account's chain under the KeyProvider's keys and names the
-	// first broken entry. When expect is not nil (a Head an earlier verification returned,
-	// kept outside the database), the chain must still hold that entry unchanged and must not
-	// end before it. The error is for failures to read and for an entry whose key the
-	// KeyProvider no longer has (an *AuditKeyError), not for a broken chain.
-	VerifyAudit(ctx context.Context, account string, expect *AuditHead) (AuditVerification, error)
+	Append(ctx context.Context, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error)
+	// List returns entries in Seq order.
+	List(ctx context.Context, q AuditQuery) ([]tenantsync.AuditEntry, error)
+	// Verify recomputes the account's chain under the KeyProvider's keys and names the first
+	// broken entry. When expect is not nil (a Head an earlier verification returned, kept
+	// outside the database), the chain must still hold that entry unchanged and must not end
+	// before it. The error is for failures to read and for an entry whose key the KeyProvider
+	// no longer has (an *AuditKeyError), not for a broken chain.
+	Verify(ctx context.Context, expect *AuditHead) (AuditVerification, error)
 }
 
 // Lease is a holder's exclusive claim on syncing one tenant until ExpiresAt.
@@ -604,28 +646,45 @@ type Lease struct {
 	ExpiresAt  time.Time
 }
 
+// LeaseRequest asks for one tenant's lease for Holder from Now until Now+TTL.
+type LeaseRequest struct {
+	TenantID string
+	Holder   string
+	Now      time.Time
+	TTL      time.Duration
+}
+
+// DueRequest asks for the leases of up to Max due tenants for Holder from Now until Now+TTL.
+type DueRequest struct {
+	Holder string
+	Now    time.Time
+	TTL    time.Duration
+	Max    int
+}
+
 // Leases hands out per-tenant leases so one tenant is synced by one holder at a time, across
 // processes when the store is shared. Times come from the caller so every holder of a shared
 // store uses one notion of now (and tests control it).
 type Leases interface {
-	// AcquireLease takes the tenant's lease for holder until now+ttl. A lease of another holder
-	// that has not expired fails with a *LeaseHeldError (ErrAlreadyRunning); the holder's own
-	// lease is extended.
-	AcquireLease(ctx context.Context, account, tenantID, holder string, now time.Time, ttl time.Duration) (Lease, error)
-	// RenewLease extends holder's lease to now+ttl. It fails with a *LeaseHeldError when another
-	// holder has taken the lease, and ErrNotFound when there is no lease (it was released).
-	RenewLease(ctx context.Context, account, tenantID, holder string, now time.Time, ttl time.Duration) (Lease, error)
-	// ReleaseLease gives up holder's lease. Releasing a lease held by someone else, or none,
-	// is not an error and changes nothing.
-	ReleaseLease(ctx context.Context, account, tenantID, holder string) error
-	// AcquireDue claims up to max tenants that are due (linked, syncing, not vanished, NextDue
-	// zero or not after now) and not leased (or whose lease expired), earliest due first (never-synced
-	// tenants, with a zero NextDue, before all others; ties by tenant ID), and
-	// returns their leases. Concurrent callers never receive the same tenant; a holder's own
-	// unexpired leases are not returned again.
-	AcquireDue(ctx context.Context, account, holder string, now time.Time, ttl time.Duration, max int) ([]Lease, error)
-	// GetLease returns the tenant's lease, expired or not. ErrNotFound when there is none.
-	GetLease(ctx context.Context, account, tenantID string) (Lease, error)
+	// Acquire takes the tenant's lease for r.Holder until r.Now+r.TTL. A lease of another
+	// holder that has not expired fails with a *LeaseHeldError (ErrAlreadyRunning); the
+	// holder's own lease is extended.
+	Acquire(ctx context.Context, r LeaseRequest) (Lease, error)
+	// Renew extends r.Holder's lease to r.Now+r.TTL. It fails with a *LeaseHeldError when
+	// another holder has taken the lease, and ErrNotFound when there is no lease (it was
+	// released).
+	Renew(ctx context.Context, r LeaseRequest) (Lease, error)
+	// Release gives up holder's lease. Releasing a lease held by someone else, or none, is not
+	// an error and changes nothing.
+	Release(ctx context.Context, tenantID, holder string) error
+	// AcquireDue claims up to r.Max tenants that are due (linked, syncing, not vanished,
+	// NextDue zero or not after r.Now) and not leased (or whose lease expired), earliest due
+	// first (never-synced tenants, with a zero NextDue, before all others; ties by tenant ID),
+	// and returns their leases. Concurrent callers never receive the same tenant; a holder's
+	// own unexpired leases are not returned again.
+	AcquireDue(ctx context.Context, r DueRequest) ([]Lease, error)
+	// Get returns the tenant's lease, expired or not. ErrNotFound when there is none.
+	Get(ctx context.Context, tenantID string) (Lease, error)
 }
 
 // LinkChange creates, replaces or deletes one contact link as part of a Batch.
@@ -634,7 +693,7 @@ type LinkChange struct {
 	Delete bool        // delete the link of (Link.TenantID, Link.ObjectID) instead
 }
 
-// Batch is a tenant's sync outcome, applied atomically by Store.Commit.
+// Batch is a tenant's sync outcome, applied atomically by Mirror.Commit.
 //
 // PSA contacts live outside this transaction. Write them first and commit the links after:
 // a crash in between leaves contacts without links, which the next sync matches again (a
@@ -644,8 +703,8 @@ type Batch struct {
 	TenantID string
 	Kinds    []KindApply  // at most one per kind
 	Links    []LinkChange // applied after the kinds, in order
-	Reviews  []Review     // queued as AddReview does
-	State    *SyncState   // stored as PutSyncState does, when set
+	Reviews  []Review     // queued as Reviews.Add does
+	State    *SyncState   // stored as SyncStates.Put does, when set
 	// Holder, when set, makes the commit fail with a *LeaseHeldError unless holder's lease on
 	// the tenant is unexpired at Now, so a holder that lost its lease cannot overwrite the work
 	// of the one that took it over.

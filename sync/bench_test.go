@@ -17,7 +17,7 @@ func benchEngine(b *testing.B, n int) (*Engine, *ManualClock, *FakeSource) {
 	src := NewFakeSource("cipp")
 	src.SetPageSize(999)
 	src.AddTenant(fakeTenant("big", "Big Corp", "big.example", n))
-	st := memory.New(nil, memory.WithClock(clock.Now))
+	st := memory.New(memory.Config{Now: clock.Now})
 	eng, err := New(Config{Store: st, Account: testAccount, Sources: []tenantsync.Source{src}, Contacts: NewFakeContacts(),
 		Clock: clock, AutoCreate: true, Limits: Limits{MaxCreatesPerSync: n}})
 	if err != nil {
@@ -28,7 +28,7 @@ func benchEngine(b *testing.B, n int) (*Engine, *ManualClock, *FakeSource) {
 	if _, err := eng.Discover(ctx); err != nil {
 		b.Fatal(err)
 	}
-	if err := st.LinkTenant(ctx, testAccount, "big", "client-1", clock.Now()); err != nil {
+	if err := st.Account(testAccount).Tenants.Link(ctx, "big", "client-1", clock.Now()); err != nil {
 		b.Fatal(err)
 	}
 	return eng, clock, src

@@ -60,7 +60,7 @@ type BillingCount struct {
 // tenant's last sync, by Config.Billing.
 func (e *Engine) BillableUsers(ctx context.Context, clientID string) (BillingCount, error) {
 	out := BillingCount{ClientID: clientID, PerTenant: map[string]int{}, Complete: true}
-	recs, err := e.st.ListTenants(ctx, e.account)
+	recs, err := e.acct.Tenants.List(ctx)
 	if err != nil {
 		return out, err
 	}
@@ -68,7 +68,7 @@ func (e *Engine) BillableUsers(ctx context.Context, clientID string) (BillingCou
 		if rec.ClientID != clientID {
 			continue
 		}
-		st, err := e.st.GetSyncState(ctx, e.account, rec.ID)
+		st, err := e.acct.SyncStates.Get(ctx, rec.ID)
 		if err != nil && !isNotFound(err) {
 			return out, err
 		}
@@ -77,11 +77,11 @@ func (e *Engine) BillableUsers(ctx context.Context, clientID string) (BillingCou
 		if !usersListed || (!typesListed && !e.cfg.Billing.IncludeNonPerson) {
 			out.Complete = false
 		}
-		users, err := e.st.ReadKind(ctx, e.account, rec.ID, tenantsync.KindUsers)
+		users, err := e.acct.Mirror.ReadKind(ctx, rec.ID, tenantsync.KindUsers)
 		if err != nil {
 			return out, err
 		}
-		mbx, err := e.st.ReadKind(ctx, e.account, rec.ID, tenantsync.KindMailboxes)
+		mbx, err := e.acct.Mirror.ReadKind(ctx, rec.ID, tenantsync.KindMailboxes)
 		if err != nil {
 			return out, err
 		}

@@ -36,7 +36,7 @@ var _ tenantsync.ClientLookup = lookupContacts{}
 // auditEntries returns the audit entries of an action.
 func (h *harness) auditEntries(action string) []tenantsync.AuditEntry {
 	h.t.Helper()
-	all, err := h.st.ListAudit(h.t.Context(), testAccount, store.AuditQuery{})
+	all, err := h.st.Account(testAccount).Audit.List(h.t.Context(), store.AuditQuery{})
 	require.NoError(h.t, err)
 	return slices.DeleteFunc(all, func(e tenantsync.AuditEntry) bool { return e.Action != action })
 }
@@ -54,7 +54,7 @@ func directories() []struct {
 	}{
 		{"store default directory", func(t *testing.T) *harness {
 			h := newHarness(t, func(c *Config) { c.Contacts = nil })
-			require.NoError(t, h.st.PutClient(t.Context(), testAccount, tenantsync.Client{ID: "client-1", Name: "Contoso"}))
+			require.NoError(t, dirOf(h.st, testAccount).PutClient(t.Context(), tenantsync.Client{ID: "client-1", Name: "Contoso"}))
 			return h
 		}},
 		{"PSA directory with a client lookup", func(t *testing.T) *harness {
@@ -85,7 +85,7 @@ func TestLinkRefusesAClientThePSALacks(t *testing.T) {
 			assert.Contains(t, tenantsync.HintOf(err), "create the client in the PSA")
 			assert.Equal(t, "client_not_found", tenantsync.ClassName(tenantsync.ClassOf(err)))
 			require.NoError(t, h.eng.Wait(ctx))
-			rec, err := h.st.GetTenant(ctx, testAccount, "t1")
+			rec, err := h.st.Account(testAccount).Tenants.Get(ctx, "t1")
 			require.NoError(t, err)
 			assert.False(t, rec.Linked(), "the tenant stays unlinked")
 			assert.Empty(t, h.users("t1"), "no sync started")
@@ -117,7 +117,7 @@ func TestLinkRefusesAClientThePSALacks(t *testing.T) {
 			require.Len(t, res, 1)
 			assert.Equal(t, "t2", res[0].TenantID)
 			assert.ErrorIs(t, res[0].Err, tenantsync.ErrClientNotFound)
-			rec, err = h.st.GetTenant(ctx, testAccount, "t2")
+			rec, err = h.st.Account(testAccount).Tenants.Get(ctx, "t2")
 			require.NoError(t, err)
 			assert.False(t, rec.Linked())
 		})
@@ -138,7 +138,7 @@ func TestLinkWhenTheClientLookupFails(t *testing.T) {
 	err = h.eng.Link(ctx, "alice", "t1", "client-1")
 	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	assert.Contains(t, tenantsync.HintOf(err), "client list could not be read")
-	rec, err := h.st.GetTenant(ctx, testAccount, "t1")
+	rec, err := h.st.Account(testAccount).Tenants.Get(ctx, "t1")
 	require.NoError(t, err)
 	assert.False(t, rec.Linked())
 	require.ErrorIs(t, h.eng.MarkActive(ctx, "client-1", h.clock.Now().Add(time.Hour)), tenantsync.ErrUnavailable)

@@ -101,7 +101,7 @@ func TestCloseCancelsASyncBlockedInFetch(t *testing.T) {
 			assert.True(t, st.LastSuccess.IsZero(), "nothing of the run was committed")
 			assert.Empty(t, h.users("t1"))
 			// The lease was given back: another engine takes the tenant at once.
-			_, err := h.st.AcquireLease(ctx, testAccount, "t1", "engine-b", h.clock.Now(), time.Minute)
+			_, err := h.st.Account(testAccount).Leases.Acquire(ctx, store.LeaseRequest{TenantID: "t1", Holder: "engine-b", Now: h.clock.Now(), TTL: time.Minute})
 			require.NoError(t, err)
 
 			// A closed engine starts nothing.
@@ -113,12 +113,20 @@ func TestCloseCancelsASyncBlockedInFetch(t *testing.T) {
 
 // failDueStore fails AcquireDue, so every cycle fails to claim its tenants.
 type failDueStore struct {
-	store.Store
+	dirStore
 }
+
+func (s *failDueStore) Account(id string) store.Account {
+	a := s.dirStore.Account(id)
+	a.Leases = failDueLeases{a.Leases}
+	return a
+}
+
+type failDueLeases struct{ store.Leases }
 
 var errClaimDown = errors.New("the lease table is locked")
 
-func (s *failDueStore) AcquireDue(context.Context, string, string, time.Time, time.Duration, int) ([]store.Lease, error) {
+func (failDueLeases) AcquireDue(context.Context, store.DueRequest) ([]store.Lease, error) {
 	return nil, &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "store", Op: "AcquireDue", Err: errClaimDown}
 }
 
@@ -127,7 +135,7 @@ func (s *failDueStore) AcquireDue(context.Context, string, string, time.Time, ti
 func TestFailingCycleShowsInEventsAndCounters(t *testing.T) {
 	t.Parallel()
 	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		return &failDueStore{memory.New(nil, memory.WithClock(now))}
+		return &failDueStore{memory.New(memory.Config{Now: now})}
 	})
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
 
@@ -155,17 +163,28 @@ func TestFailingCycleShowsInEventsAndCounters(t *testing.T) {
 
 // auditDownStore refuses audit entries while down is set.
 type auditDownStore struct {
-	store.Store
+	dirStore
 	down atomic.Bool
+}
+
+func (s *auditDownStore) Account(id string) store.Account {
+	a := s.dirStore.Account(id)
+	a.Audit = auditDownAudit{a.Audit, s}
+	return a
+}
+
+type auditDownAudit struct {
+	store.Audit
+	s *auditDownStore
 }
 
 var errAuditDown = errors.New("the audit table is full")
 
-func (s *auditDownStore) AppendAudit(ctx context.Context, account string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
-	if s.down.Load() {
+func (a auditDownAudit) Append(ctx context.Context, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
+	if a.s.down.Load() {
 		return tenantsync.AuditEntry{}, &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "store", Op: "AppendAudit", Err: errAuditDown}
 	}
-	return s.Store.AppendAudit(ctx, account, e)
+	return a.Audit.Append(ctx, e)
 }
 
 // An admin action whose audit entry the store refuses reports it to its caller, as an event
@@ -182,7 +201,7 @@ func TestAdminAuditFailureReachesTheCaller(t *testing.T) {
 		{"link", func(t *testing.T, h *harness) error {
 			return h.eng.Link(t.Context(), "alice", "t2", "client-2")
 		}, func(t *testing.T, h *harness, _ error) {
-			rec, err := h.st.GetTenant(t.Context(), testAccount, "t2")
+			rec, err := h.st.Account(testAccount).Tenants.Get(t.Context(), "t2")
 			require.NoError(t, err)
 			assert.Equal(t, "client-2", rec.ClientID, "the link stands")
 			require.NoError(t, h.eng.Wait(t.Context()))
@@ -196,7 +215,7 @@ func TestAdminAuditFailureReachesTheCaller(t *testing.T) {
 		{"unlink", func(t *testing.T, h *harness) error {
 			return h.eng.Unlink(t.Context(), "alice", "t1", store.UnlinkKeep)
 		}, func(t *testing.T, h *harness, _ error) {
-			rec, err := h.st.GetTenant(t.Context(), testAccount, "t1")
+			rec, err := h.st.Account(testAccount).Tenants.Get(t.Context(), "t1")
 			require.NoError(t, err)
 			assert.False(t, rec.Linked(), "the unlink stands")
 		}},
@@ -216,7 +235,7 @@ func TestAdminAuditFailureReachesTheCaller(t *testing.T) {
 			t.Parallel()
 			wrapped := &auditDownStore{}
 			h := newHarnessOn(t, func(now func() time.Time) store.Store {
-				wrapped.Store = memory.New(nil, memory.WithClock(now))
+				wrapped.dirStore = memory.New(memory.Config{Now: now})
 				return wrapped
 			})
 			h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))

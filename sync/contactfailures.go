@@ -120,7 +120,7 @@ func (e *Engine) ResolveContactFailure(ctx context.Context, actor, tenantID, obj
 			Hint:    "look at the tenant's status: a sync may have written the contact meanwhile"})
 	}
 	if res.Decision == ContactMerge {
-		if err := e.st.RememberMerge(ctx, e.account, store.Merge{TenantID: tenantID, ObjectID: objectID, ClientID: rec.ClientID,
+		if err := e.acct.Merges.Remember(ctx, store.Merge{TenantID: tenantID, ObjectID: objectID, ClientID: rec.ClientID,
 			ContactID: res.ContactID, DecidedBy: actor, DecidedAt: now}); err != nil {
 			return err
 		}

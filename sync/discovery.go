@@ -55,7 +55,7 @@ func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
 	for i := range parts {
 		p := &parts[i]
 		if p.Err == nil {
-			d, err := e.st.RecordDiscovery(ctx, e.account, p.Source, lists[i], e.clock.Now())
+			d, err := e.acct.Tenants.RecordDiscovery(ctx, p.Source, lists[i], e.clock.Now())
 			if err != nil {
 				p.Err = err
 			} else {
@@ -103,7 +103,7 @@ func (e *Engine) applyDefaultKinds(ctx context.Context, ids []string) error {
 		return nil
 	}
 	for _, id := range ids {
-		if err := e.st.SetEnabledKinds(ctx, e.account, id, slices.Clone(e.cfg.Kinds)); err != nil {
+		if err := e.acct.Tenants.SetEnabledKinds(ctx, id, slices.Clone(e.cfg.Kinds)); err != nil {
 			return err
 		}
 	}

@@ -31,12 +31,12 @@ func (e *Engine) afterDomains(ctx context.Context, clientID, tenantID string, kr
 	if clientID == "" || len(verified) == 0 || kr.Mode != tenantsync.Complete {
 		return
 	}
-	c, err := e.st.GetClient(ctx, e.account, clientID)
+	c, err := e.dir.GetClient(ctx, clientID)
 	if err != nil || len(c.Domains) > 0 {
 		return
 	}
 	c.Domains = verified
-	_ = e.st.PutClient(ctx, e.account, c)
+	_ = e.dir.PutClient(ctx, c)
 }
 
 func isOnMicrosoft(domain string) bool {

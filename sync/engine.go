@@ -122,7 +122,8 @@ type Config struct {
 	// Discovery holds tenant listers that only discover (partnercenter.Discovery): Discover asks
 	// them beside the Sources, and the tenants they report are synced through the Sources.
 	Discovery []tenantsync.TenantLister
-	// Contacts is the PSA's contact directory. Nil uses the store's default directory.
+	// Contacts is the PSA's contact directory. Nil uses the store's default Directory (a
+	// store.DirectoryProvider); New fails when the store has none.
 	Contacts tenantsync.Contacts
 	// Match configures user-to-contact matching (guests, disabled users, service-account
 	// patterns, the auto-link threshold). Whether unmatched people get a contact is AutoCreate.
@@ -194,9 +195,12 @@ func (m MatchConfig) matchConfig(autoCreate bool) match.Config {
 // Engine keeps an account's tenants in step with the sources and the PSA's contacts.
 // Its methods are safe for concurrent use.
 type Engine struct {
-	cfg      Config
-	st       store.Store
-	account  string
+	cfg     Config
+	account string
+	// acct is the store's handle of the account: every store call goes through it.
+	acct store.Account
+	// dir is the store's default client list, or noDirectory when the store has none.
+	dir      store.Directory
 	sources  []tenantsync.Source
 	listers  []tenantsync.TenantLister // the Sources, then the Discovery listers
 	contacts tenantsync.Contacts
@@ -267,8 +271,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg:      cfg,
-		st:       cfg.Store,
 		account:  cfg.Account,
+		acct:     cfg.Store.Account(cfg.Account),
+		dir:      noDirectory{},
 		sources:  slices.Clone(cfg.Sources),
 		listers:  listers,
 		contacts: cfg.Contacts,
@@ -280,8 +285,14 @@ func New(cfg Config) (*Engine, error) {
 		sched:    newScheduler(cfg.Cadence),
 		progress: map[string]*liveProgress{},
 	}
+	if p, ok := cfg.Store.(store.DirectoryProvider); ok {
+		e.dir = p.Directory(cfg.Account)
+	}
 	if e.contacts == nil {
-		e.contacts = store.ContactsFor(cfg.Store, cfg.Account)
+		if _, ok := e.dir.(noDirectory); ok {
+			return nil, configError("no Contacts", "pass Config.Contacts (the PSA's contact directory): the store has no default Directory to use instead")
+		}
+		e.contacts = store.ContactsFor(e.dir)
 	}
 	// Asked before the wrapper below hides it.
 	e.clients, _ = e.contacts.(tenantsync.ClientLookup)
@@ -461,3 +472,36 @@ func (p psaContacts) SetContactActive(ctx context.Context, clientID, contactID s
 }
 
 func isNotFound(err error) bool { return errors.Is(err, tenantsync.ErrNotFound) }
+
+// noDirectory stands in for the default client list of a store that has none: the engine then
+// keeps no client details of its own (verified domains, active periods) and suggests no
+// clients, and the PSA behind Config.Contacts is the only directory.
+type noDirectory struct{}
+
+var _ store.Directory = noDirectory{}
+
+func noClient(op, clientID string) error {
+	return &tenantsync.Error{Class: tenantsync.ErrNotFound, Service: Service, Op: op,
+		Message: "no client " + clientID, Hint: "the store keeps no client list; the PSA's is the one that counts"}
+}
+
+func (noDirectory) PutClient(context.Context, tenantsync.Client) error { return nil }
+func (noDirectory) GetClient(_ context.Context, id string) (tenantsync.Client, error) {
+	return tenantsync.Client{}, noClient("GetClient", id)
+}
+func (noDirectory) ListClients(context.Context) ([]tenantsync.Client, error) { return nil, nil }
+func (noDirectory) CreateContact(_ context.Context, c tenantsync.Contact) (tenantsync.Contact, error) {
+	return tenantsync.Contact{}, noClient("CreateContact", c.ClientID)
+}
+func (noDirectory) UpdateContact(_ context.Context, c tenantsync.Contact) error {
+	return noClient("UpdateContact", c.ClientID)
+}
+func (noDirectory) SetContactActive(_ context.Context, clientID, _ string, _ bool) error {
+	return noClient("SetContactActive", clientID)
+}
+func (noDirectory) GetContact(_ context.Context, clientID, _ string) (tenantsync.Contact, error) {
+	return tenantsync.Contact{}, noClient("GetContact", clientID)
+}
+func (noDirectory) ListContacts(context.Context, string) ([]tenantsync.Contact, error) {
+	return nil, nil
+}

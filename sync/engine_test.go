@@ -17,7 +17,7 @@ import (
 
 func TestNewValidatesConfig(t *testing.T) {
 	t.Parallel()
-	st := memory.New(nil)
+	st := memory.New(memory.Config{})
 	src := NewFakeSource("cipp")
 	tests := []struct {
 		name string
@@ -89,7 +89,7 @@ func TestInitialSyncOnLinkCreatesPeopleOnly(t *testing.T) {
 	// Linking is audited.
 	rep := h.verifyAudit()
 	assert.Equal(t, 1, rep.Entries)
-	entries, err := h.st.ListAudit(t.Context(), testAccount, store.AuditQuery{})
+	entries, err := h.st.Account(testAccount).Audit.List(t.Context(), store.AuditQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, "link", entries[0].Action)
 	assert.Equal(t, "alice", entries[0].Actor)
@@ -163,9 +163,9 @@ func TestCadenceQuietAndActive(t *testing.T) {
 	assert.Equal(t, 1, synced())
 
 	// A stored client's ActiveUntil counts too, and a zero time clears MarkActive.
-	require.NoError(t, h.st.PutClient(ctx, testAccount, tenantsync.Client{ID: "client-1", Name: "Contoso"}))
+	require.NoError(t, dirOf(h.st, testAccount).PutClient(ctx, tenantsync.Client{ID: "client-1", Name: "Contoso"}))
 	require.NoError(t, h.eng.MarkActive(ctx, "client-1", h.clock.Now().Add(time.Hour)))
-	c, err := h.st.GetClient(ctx, testAccount, "client-1")
+	c, err := dirOf(h.st, testAccount).GetClient(ctx, "client-1")
 	require.NoError(t, err)
 	assert.Equal(t, h.clock.Now().Add(time.Hour), c.ActiveUntil)
 	require.NoError(t, h.eng.MarkActive(ctx, "client-1", time.Time{}))
@@ -217,11 +217,11 @@ func TestLeaseConflictAndExpiry(t *testing.T) {
 	ctx := t.Context()
 
 	// Another engine holds the tenant; it then dies without releasing.
-	_, err = h.st.AcquireLease(ctx, testAccount, "t1", "engine-b", h.clock.Now(), 2*time.Minute)
+	_, err = h.st.Account(testAccount).Leases.Acquire(ctx, store.LeaseRequest{TenantID: "t1", Holder: "engine-b", Now: h.clock.Now(), TTL: 2 * time.Minute})
 	require.NoError(t, err)
 	require.NoError(t, h.eng.Link(ctx, "alice", "t1", "client-1"))
 	require.NoError(t, h.eng.Wait(ctx))
-	_, err = h.st.GetSyncState(ctx, testAccount, "t1")
+	_, err = h.st.Account(testAccount).SyncStates.Get(ctx, "t1")
 	require.ErrorIs(t, err, tenantsync.ErrNotFound, "the initial sync waits for the lease")
 
 	_, err = h.eng.SyncNow(ctx, "t1")
@@ -239,7 +239,7 @@ func TestLeaseConflictAndExpiry(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, reps, 1)
 	assert.NoError(t, reps[0].Err)
-	_, err = h.st.GetLease(ctx, testAccount, "t1")
+	_, err = h.st.Account(testAccount).Leases.Get(ctx, "t1")
 	require.ErrorIs(t, err, tenantsync.ErrNotFound, "the lease is released after the sync")
 	assert.Len(t, h.users("t1"), 4)
 }
@@ -257,10 +257,10 @@ func TestLeaseRenewedDuringLongSync(t *testing.T) {
 		if kind != tenantsync.KindUsers {
 			return
 		}
-		if st, err := h.st.GetSyncState(context.Background(), testAccount, "t1"); err == nil && st.Running {
+		if st, err := h.st.Account(testAccount).SyncStates.Get(context.Background(), "t1"); err == nil && st.Running {
 			storedProgress = max(storedProgress, st.Progress[tenantsync.KindUsers])
 		}
-		before, err := h.st.GetLease(context.Background(), testAccount, "t1")
+		before, err := h.st.Account(testAccount).Leases.Get(context.Background(), "t1")
 		require.NoError(t, err)
 		// The renewal goroutine's timer must be set before time moves.
 		for i := 0; i < 500 && h.clock.Timers() == 0; i++ {
@@ -269,7 +269,7 @@ func TestLeaseRenewedDuringLongSync(t *testing.T) {
 		h.clock.Advance(time.Minute + time.Second)
 		// Wait for the renewal goroutine to extend the lease past the new now.
 		for range 500 {
-			l, err := h.st.GetLease(context.Background(), testAccount, "t1")
+			l, err := h.st.Account(testAccount).Leases.Get(context.Background(), "t1")
 			if err == nil && l.ExpiresAt.After(before.ExpiresAt) {
 				renewals++
 				return
@@ -300,14 +300,14 @@ func TestLeaseLostStopsTheSync(t *testing.T) {
 			return
 		}
 		h.clock.Advance(4 * time.Minute)
-		_, err := h.st.AcquireLease(context.Background(), testAccount, "t1", "engine-b", h.clock.Now(), 3*time.Minute)
+		_, err := h.st.Account(testAccount).Leases.Acquire(context.Background(), store.LeaseRequest{TenantID: "t1", Holder: "engine-b", Now: h.clock.Now(), TTL: 3 * time.Minute})
 		require.NoError(t, err)
 	}
 	_, err := h.eng.SyncNow(t.Context(), "t1")
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, tenantsync.ErrAlreadyRunning) || errors.Is(err, tenantsync.ErrConflict), "got %v", err)
 	assert.Empty(t, h.users("t1"), "a holder that lost its lease stores nothing")
-	l, err := h.st.GetLease(t.Context(), testAccount, "t1")
+	l, err := h.st.Account(testAccount).Leases.Get(t.Context(), "t1")
 	require.NoError(t, err)
 	assert.Equal(t, "engine-b", l.Holder, "the new holder keeps its lease")
 }
@@ -324,8 +324,8 @@ func TestTwoEnginesShareAStoreAndNeverSyncTheSameTenant(t *testing.T) {
 	ctx := t.Context()
 	_, err = h.eng.Discover(ctx)
 	require.NoError(t, err)
-	require.NoError(t, h.st.LinkTenant(ctx, testAccount, "t1", "client-1", h.clock.Now()))
-	require.NoError(t, h.st.LinkTenant(ctx, testAccount, "t2", "client-2", h.clock.Now()))
+	require.NoError(t, h.st.Account(testAccount).Tenants.Link(ctx, "t1", "client-1", h.clock.Now()))
+	require.NoError(t, h.st.Account(testAccount).Tenants.Link(ctx, "t2", "client-2", h.clock.Now()))
 
 	// While engine A syncs t1, engine B runs a cycle: it must take t2 only.
 	var bReports []*Report
@@ -354,13 +354,25 @@ func TestTwoEnginesShareAStoreAndNeverSyncTheSameTenant(t *testing.T) {
 // afterCommitStore runs a hook right after each successful Commit, where a SIGKILL would leave
 // the store as the commit left it.
 type afterCommitStore struct {
-	store.Store
+	dirStore
 	mu    stdsync.Mutex
 	after func()
 }
 
-func (s *afterCommitStore) Commit(ctx context.Context, account string, b store.Batch) (store.BatchResult, error) {
-	res, err := s.Store.Commit(ctx, account, b)
+func (s *afterCommitStore) Account(id string) store.Account {
+	a := s.dirStore.Account(id)
+	a.Mirror = afterCommitMirror{a.Mirror, s}
+	return a
+}
+
+type afterCommitMirror struct {
+	store.Mirror
+	s *afterCommitStore
+}
+
+func (m afterCommitMirror) Commit(ctx context.Context, b store.Batch) (store.BatchResult, error) {
+	s := m.s
+	res, err := m.Mirror.Commit(ctx, b)
 	s.mu.Lock()
 	after := s.after
 	s.mu.Unlock()
@@ -376,7 +388,7 @@ func TestKillAfterCommitLeavesTheStateTrue(t *testing.T) {
 	t.Parallel()
 	wrapped := &afterCommitStore{}
 	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		wrapped.Store = memory.New(nil, memory.WithClock(now))
+		wrapped.dirStore = memory.New(memory.Config{Now: now})
 		return wrapped
 	}, func(c *Config) { c.Limits.LeaseTTL = 3 * time.Minute })
 	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 4)
@@ -404,9 +416,9 @@ func TestKillAfterCommitLeavesTheStateTrue(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		var err error
-		killed, err = wrapped.GetSyncState(context.Background(), testAccount, "t1")
+		killed, err = wrapped.Account(testAccount).SyncStates.Get(context.Background(), "t1")
 		require.NoError(t, err)
-		mirror, err = wrapped.MirrorCounts(context.Background(), testAccount, "t1")
+		mirror, err = wrapped.Account(testAccount).Mirror.Counts(context.Background(), "t1")
 		require.NoError(t, err)
 	}
 	wrapped.mu.Unlock()

@@ -31,7 +31,7 @@ func Example() {
 	contacts := tsync.NewFakeContacts() // in a PSA: its own tenantsync.Contacts
 
 	eng, err := tsync.New(tsync.Config{
-		Store:      memory.New(nil),
+		Store:      memory.New(memory.Config{}),
 		Account:    "msp-1",
 		Sources:    []tenantsync.Source{src},
 		Contacts:   contacts,

@@ -21,7 +21,7 @@ func lastCall(t *testing.T, src *FakeSource) tenantsync.FetchRequest {
 
 func mirroredMailboxes(t *testing.T, h *harness, tenantID string) map[string]tenantsync.Mailbox {
 	t.Helper()
-	kr, err := h.st.ReadKind(t.Context(), testAccount, tenantID, tenantsync.KindMailboxes)
+	kr, err := h.st.Account(testAccount).Mirror.ReadKind(t.Context(), tenantID, tenantsync.KindMailboxes)
 	require.NoError(t, err)
 	out := map[string]tenantsync.Mailbox{}
 	for _, m := range kr.Mailboxes {
@@ -68,7 +68,7 @@ func TestPeriodicFullListing(t *testing.T) {
 	assert.Equal(t, "t1:1", lastCall(t, h.src).Cursors[tenantsync.KindUsers])
 	assert.Contains(t, h.users("t1"), gone)
 	assert.False(t, h.links("t1")[gone].Deactivated)
-	before, err := h.st.Cursors(t.Context(), testAccount, "t1")
+	before, err := h.st.Account(testAccount).Mirror.Cursors(t.Context(), "t1")
 	require.NoError(t, err)
 
 	// Cadence.FullListing after the last full listing: no cursors, and the complete users
@@ -86,7 +86,7 @@ func TestPeriodicFullListing(t *testing.T) {
 	assert.False(t, c.Active)
 	assert.Equal(t, tenantsync.Unavailable, rep.Kinds[tenantsync.KindMailboxes].Mode)
 	assert.Contains(t, mirroredMailboxes(t, h, "t1"), gone, "an unavailable kind removes nothing")
-	after, err := h.st.Cursors(t.Context(), testAccount, "t1")
+	after, err := h.st.Account(testAccount).Mirror.Cursors(t.Context(), "t1")
 	require.NoError(t, err)
 	assert.Equal(t, before[tenantsync.KindMailboxes], after[tenantsync.KindMailboxes], "the unavailable kind's cursor is kept")
 	cur, listed := unwrapCursor("cipp", after[tenantsync.KindUsers])

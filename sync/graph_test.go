@@ -37,7 +37,7 @@ func newGraphRig(t *testing.T, opts testserver.Options) (*realRig, *testserver.T
 
 func (r *realRig) linkOf(t *testing.T, tenantID, objectID string) (store.ContactLink, tenantsync.Contact) {
 	t.Helper()
-	l, err := r.st.GetContactLink(t.Context(), account, tenantID, objectID)
+	l, err := r.st.Account(account).Links.Get(t.Context(), tenantID, objectID)
 	require.NoError(t, err)
 	c, ok := r.contacts.Get(l.ContactID)
 	require.True(t, ok)
@@ -53,17 +53,17 @@ func TestEngineThroughGraph(t *testing.T) {
 
 	// Initial sync on link: a full users listing whose delta link becomes the cursor.
 	r.linkAndWait(t, tn)
-	cursors, err := r.st.Cursors(ctx, account, tn.ID)
+	cursors, err := r.st.Account(account).Mirror.Cursors(ctx, tn.ID)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(cursors[tenantsync.KindUsers], "graph@"), "the users cursor is Graph's delta link")
 
 	var people []*testserver.User
 	for _, u := range liveUsers(tn) {
-		if _, err := r.st.GetContactLink(ctx, account, tn.ID, u.ID); err == nil && u.AccountEnabled {
+		if _, err := r.st.Account(account).Links.Get(ctx, tn.ID, u.ID); err == nil && u.AccountEnabled {
 			people = append(people, u)
 		}
 		if u.MailboxType == "SharedMailbox" || u.MailboxType == "RoomMailbox" || u.MailboxType == "EquipmentMailbox" {
-			_, err := r.st.GetContactLink(ctx, account, tn.ID, u.ID)
+			_, err := r.st.Account(account).Links.Get(ctx, tn.ID, u.ID)
 			assert.ErrorIs(t, err, tenantsync.ErrNotFound, "%s is a %s, not a person", u.UserPrincipalName, u.MailboxType)
 		}
 	}
@@ -85,7 +85,7 @@ func TestEngineThroughGraph(t *testing.T) {
 	assert.Equal(t, 1, ur.Added)
 	assert.Equal(t, 1, ur.Removed)
 	assert.GreaterOrEqual(t, ur.Updated, 1)
-	got, err := r.st.GetUser(ctx, account, tn.ID, edited.ID)
+	got, err := r.st.Account(account).Mirror.GetUser(ctx, tn.ID, edited.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "Chief Delta Officer", got.JobTitle)
 	_, c := r.linkOf(t, tn.ID, deleted.ID)
@@ -119,7 +119,7 @@ func TestEngineThroughGraph(t *testing.T) {
 	assert.Equal(t, 1, ur.Removed)
 	_, c = r.linkOf(t, tn.ID, gone.ID)
 	assert.False(t, c.Active)
-	cursorsAfter, err := r.st.Cursors(ctx, account, tn.ID)
+	cursorsAfter, err := r.st.Account(account).Mirror.Cursors(ctx, tn.ID)
 	require.NoError(t, err)
 	assert.NotEqual(t, cursors[tenantsync.KindUsers], cursorsAfter[tenantsync.KindUsers], "a fresh delta link replaced the expired one")
 
@@ -133,10 +133,10 @@ func TestEngineThroughGraph(t *testing.T) {
 	assert.Equal(t, 1, rep.Contacts.Deactivated, "the blocked user's contact follows on the next delta")
 	_, err = r.eng.Write(ctx, "mallory", tenantsync.WriteRequest{Action: tenantsync.ActionUnblockSignIn, TenantID: tn.ID, UserID: edited.ID})
 	require.ErrorIs(t, err, tenantsync.ErrPermissionDenied)
-	rv, err := r.st.VerifyAudit(ctx, account, nil)
+	rv, err := r.st.Account(account).Audit.Verify(ctx, nil)
 	require.NoError(t, err)
 	assert.True(t, rv.OK())
-	entries, err := r.st.ListAudit(ctx, account, store.AuditQuery{})
+	entries, err := r.st.Account(account).Audit.List(ctx, store.AuditQuery{})
 	require.NoError(t, err)
 	var outcomes []string
 	for _, e := range entries {
@@ -153,7 +153,7 @@ func TestEngineThroughGraphKilledMidway(t *testing.T) {
 	ctx := t.Context()
 	_, err := r.eng.Discover(ctx)
 	require.NoError(t, err)
-	require.NoError(t, r.st.LinkTenant(ctx, account, tn.ID, "client-1", r.clock.Now()))
+	require.NoError(t, r.st.Account(account).Tenants.Link(ctx, tn.ID, "client-1", r.clock.Now()))
 
 	// The second page of users hangs; the caller gives up while it waits.
 	remove := r.srv.InjectFault(testserver.Fault{Service: testserver.ServiceGraph, Path: "skiptoken", Kind: testserver.Hang})
@@ -168,11 +168,11 @@ func TestEngineThroughGraphKilledMidway(t *testing.T) {
 	_, err = r.eng.SyncNow(killed, tn.ID)
 	require.ErrorIs(t, err, context.Canceled)
 	for _, k := range tenantsync.AllKinds() {
-		kr, err := r.st.ReadKind(ctx, account, tn.ID, k)
+		kr, err := r.st.Account(account).Mirror.ReadKind(ctx, tn.ID, k)
 		require.NoError(t, err)
 		assert.Zero(t, kr.Len(), "nothing of %s was stored", k)
 	}
-	cursors, err := r.st.Cursors(ctx, account, tn.ID)
+	cursors, err := r.st.Account(account).Mirror.Cursors(ctx, tn.ID)
 	require.NoError(t, err)
 	assert.Empty(t, cursors)
 	assert.Empty(t, r.contacts.All())

@@ -352,7 +352,7 @@ func (l loss) split(ids []string) (removed, disabled int) {
 
 // loss reads the kind's mirror and returns what kr takes away from it.
 func (e *Engine) loss(ctx context.Context, tenantID string, kr *tenantsync.KindResult) (loss, error) {
-	cur, err := e.st.ReadKind(ctx, e.account, tenantID, kr.Kind)
+	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, kr.Kind)
 	if err != nil {
 		return loss{}, err
 	}
@@ -577,7 +577,7 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
 			Message: fmt.Sprintf("unknown kind %q", kind), Hint: "use the tenantsync.Kind constants"}
 	}
-	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
+	rec, err := e.acct.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		if isNotFound(err) {
 			err = &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: op, Tenant: tenantID,
@@ -690,7 +690,7 @@ func (e *Engine) holdEvents(rec store.TenantRecord, guarded []guardOutcome, rep 
 		for _, a := range audits {
 			a.At = e.clock.Now()
 			actx, cancel := detached(ctx)
-			if _, err := e.st.AppendAudit(actx, e.account, a); err != nil {
+			if _, err := e.acct.Audit.Append(actx, a); err != nil {
 				// No caller waits for a sync's audit entries: the event and the counter say it.
 				_ = e.auditFailed(a.Actor, a.Action, a.TenantID, "applied by a sync", err)
 			}

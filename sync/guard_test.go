@@ -24,10 +24,10 @@ type kindState struct {
 func (h *harness) kindState(tenantID string, k tenantsync.Kind) kindState {
 	h.t.Helper()
 	ctx := context.Background()
-	kr, err := h.st.ReadKind(ctx, testAccount, tenantID, k)
+	kr, err := h.st.Account(testAccount).Mirror.ReadKind(ctx, tenantID, k)
 	require.NoError(h.t, err)
 	kr.FetchedAt = time.Time{}
-	cursors, err := h.st.Cursors(ctx, testAccount, tenantID)
+	cursors, err := h.st.Account(testAccount).Mirror.Cursors(ctx, tenantID)
 	require.NoError(h.t, err)
 	return kindState{Items: kr, Cursor: cursors[k]}
 }
@@ -604,7 +604,7 @@ func TestDeletionGuardConfiguration(t *testing.T) {
 
 	t.Run("NaN percentage", func(t *testing.T) {
 		t.Parallel()
-		_, err := New(Config{Store: memory.New(nil), Account: "a", Sources: []tenantsync.Source{NewFakeSource("cipp")},
+		_, err := New(Config{Store: memory.New(memory.Config{}), Account: "a", Sources: []tenantsync.Source{NewFakeSource("cipp")},
 			DeletionGuard: DeletionGuard{MaxPercent: math.NaN()}})
 		require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 		assert.NotEmpty(t, tenantsync.HintOf(err))
@@ -664,12 +664,12 @@ func TestReleaseHoldRefusals(t *testing.T) {
 
 	// A tenant whose lease another engine holds (it is syncing there) is refused: the sync
 	// would commit over the release the state it read before.
-	_, err := h.st.AcquireLease(ctx, testAccount, "t1", "engine-b", h.clock.Now(), time.Minute)
+	_, err := h.st.Account(testAccount).Leases.Acquire(ctx, store.LeaseRequest{TenantID: "t1", Holder: "engine-b", Now: h.clock.Now(), TTL: time.Minute})
 	require.NoError(t, err)
 	err = h.eng.ReleaseHold(ctx, "alice", "t1", tenantsync.KindUsers)
 	require.ErrorIs(t, err, tenantsync.ErrAlreadyRunning)
 	assert.False(t, h.status("t1").Holds[0].Released)
-	require.NoError(t, h.st.ReleaseLease(ctx, testAccount, "t1", "engine-b"))
+	require.NoError(t, h.st.Account(testAccount).Leases.Release(ctx, "t1", "engine-b"))
 	require.NoError(t, h.eng.ReleaseHold(ctx, "alice", "t1", tenantsync.KindUsers))
 
 	outcomes := map[string]int{}

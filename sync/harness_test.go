@@ -421,7 +421,7 @@ const testAccount = "msp-1"
 
 func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	t.Helper()
-	return newHarnessOn(t, func(now func() time.Time) store.Store { return memory.New(nil, memory.WithClock(now)) }, mutate...)
+	return newHarnessOn(t, func(now func() time.Time) store.Store { return memory.New(memory.Config{Now: now}) }, mutate...)
 }
 
 // newHarnessOn is newHarness over the store newStore returns.
@@ -461,7 +461,7 @@ func newHarnessOn(t *testing.T, newStore func(now func() time.Time) store.Store,
 		defer cancel()
 		_ = eng.Close(ctx)
 		// Every scenario ends with an intact audit chain, whatever it did.
-		rep, err := h.st.VerifyAudit(ctx, testAccount, nil)
+		rep, err := h.st.Account(testAccount).Audit.Verify(ctx, nil)
 		if err != nil || !rep.OK() {
 			t.Errorf("audit chain after the test: %+v, %v", rep, err)
 		}
@@ -508,7 +508,7 @@ func (h *harness) discoverAndStoreLink(tenantID, clientID string) {
 	h.t.Helper()
 	_, err := h.eng.Discover(h.t.Context())
 	require.NoError(h.t, err)
-	require.NoError(h.t, h.st.LinkTenant(h.t.Context(), testAccount, tenantID, clientID, h.clock.Now()))
+	require.NoError(h.t, h.st.Account(testAccount).Tenants.Link(h.t.Context(), tenantID, clientID, h.clock.Now()))
 }
 
 // syncNow advances past the cooldown and syncs the tenant.
@@ -522,7 +522,7 @@ func (h *harness) syncNow(tenantID string) *Report {
 
 func (h *harness) verifyAudit() store.AuditVerification {
 	h.t.Helper()
-	rep, err := h.st.VerifyAudit(h.t.Context(), testAccount, nil)
+	rep, err := h.st.Account(testAccount).Audit.Verify(h.t.Context(), nil)
 	require.NoError(h.t, err)
 	require.True(h.t, rep.OK(), "audit chain broken at %d: %s", rep.FirstBroken, rep.Reason)
 	return rep
@@ -530,7 +530,7 @@ func (h *harness) verifyAudit() store.AuditVerification {
 
 func (h *harness) users(tenantID string) map[string]tenantsync.User {
 	h.t.Helper()
-	kr, err := h.st.ReadKind(h.t.Context(), testAccount, tenantID, tenantsync.KindUsers)
+	kr, err := h.st.Account(testAccount).Mirror.ReadKind(h.t.Context(), tenantID, tenantsync.KindUsers)
 	require.NoError(h.t, err)
 	out := map[string]tenantsync.User{}
 	for _, u := range kr.Users {
@@ -541,7 +541,7 @@ func (h *harness) users(tenantID string) map[string]tenantsync.User {
 
 func (h *harness) links(tenantID string) map[string]store.ContactLink {
 	h.t.Helper()
-	ls, err := h.st.ListContactLinks(h.t.Context(), testAccount, tenantID)
+	ls, err := h.st.Account(testAccount).Links.List(h.t.Context(), tenantID)
 	require.NoError(h.t, err)
 	out := map[string]store.ContactLink{}
 	for _, l := range ls {
@@ -552,7 +552,7 @@ func (h *harness) links(tenantID string) map[string]store.ContactLink {
 
 func (h *harness) state(tenantID string) store.SyncState {
 	h.t.Helper()
-	s, err := h.st.GetSyncState(h.t.Context(), testAccount, tenantID)
+	s, err := h.st.Account(testAccount).SyncStates.Get(h.t.Context(), tenantID)
 	require.NoError(h.t, err)
 	return s
 }
@@ -608,4 +608,15 @@ func fakeTenant(id, name, domain string, n int) *FakeTenant {
 	ft.MFA = []tenantsync.MFAState{{TenantID: id, UserID: ft.Users[0].ObjectID, Registered: true}}
 	ft.Baseline = &tenantsync.SecurityBaseline{TenantID: id, SecureScore: 40, MaxScore: 100}
 	return ft
+}
+
+// dirOf returns the default directory of a store that has one (every store these tests use).
+func dirOf(st store.Store, account string) store.Directory {
+	return st.(store.DirectoryProvider).Directory(account)
+}
+
+// dirStore is a store with the default directory, as the wrappers of these tests embed it.
+type dirStore interface {
+	store.Store
+	store.DirectoryProvider
 }

@@ -30,18 +30,18 @@ func snapshot(t *testing.T, h *harness, tenantID string) tenantSnapshot {
 	ctx := context.Background()
 	s := tenantSnapshot{Kinds: map[tenantsync.Kind]*tenantsync.KindResult{}}
 	for _, k := range tenantsync.AllKinds() {
-		kr, err := h.st.ReadKind(ctx, testAccount, tenantID, k)
+		kr, err := h.st.Account(testAccount).Mirror.ReadKind(ctx, tenantID, k)
 		require.NoError(t, err)
 		kr.FetchedAt = time.Time{}
 		s.Kinds[k] = kr
 	}
 	var err error
-	s.Cursors, err = h.st.Cursors(ctx, testAccount, tenantID)
+	s.Cursors, err = h.st.Account(testAccount).Mirror.Cursors(ctx, tenantID)
 	require.NoError(t, err)
 	s.Links = h.links(tenantID)
-	s.Reviews, err = h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: tenantID, IncludeResolved: true})
+	s.Reviews, err = h.st.Account(testAccount).Reviews.List(ctx, store.ReviewFilter{TenantID: tenantID, IncludeResolved: true})
 	require.NoError(t, err)
-	s.Merges, err = h.st.ListMerges(ctx, testAccount, tenantID)
+	s.Merges, err = h.st.Account(testAccount).Merges.List(ctx, tenantID)
 	require.NoError(t, err)
 	s.Contacts = h.contacts.All()
 	return s
@@ -103,7 +103,7 @@ func TestInterruptedSyncStoresNothingThenResyncsCleanly(t *testing.T) {
 			assert.False(t, st.Running)
 			require.NotNil(t, st.LastError)
 			assert.NotEmpty(t, st.LastError.Hint)
-			_, err = h.st.GetLease(t.Context(), testAccount, "t1")
+			_, err = h.st.Account(testAccount).Leases.Get(t.Context(), "t1")
 			assert.ErrorIs(t, err, tenantsync.ErrNotFound, "the lease was released")
 
 			// A clean resync applies everything.
@@ -116,7 +116,7 @@ func TestInterruptedSyncStoresNothingThenResyncsCleanly(t *testing.T) {
 			assert.Contains(t, h.links("t1"), "t1-u600")
 			gone, _ := h.contacts.Get(h.links("t1")["t1-u003"].ContactID)
 			assert.False(t, gone.Active)
-			devices, err := h.st.ReadKind(t.Context(), testAccount, "t1", tenantsync.KindDevices)
+			devices, err := h.st.Account(testAccount).Mirror.ReadKind(t.Context(), "t1", tenantsync.KindDevices)
 			require.NoError(t, err)
 			assert.Len(t, devices.Devices, 1)
 			assert.Nil(t, h.state("t1").LastError)
@@ -147,7 +147,7 @@ func TestUnlinkKeepVersusPurge(t *testing.T) {
 			require.Len(t, contactsBefore, 3)
 
 			require.NoError(t, h.eng.Unlink(ctx, "alice", "t1", mode))
-			rec, err := h.st.GetTenant(ctx, testAccount, "t1")
+			rec, err := h.st.Account(testAccount).Tenants.Get(ctx, "t1")
 			require.NoError(t, err)
 			assert.False(t, rec.Linked())
 			assert.Equal(t, contactsBefore, h.contacts.All(), "PSA contacts are never touched")
@@ -156,7 +156,7 @@ func TestUnlinkKeepVersusPurge(t *testing.T) {
 			err = h.eng.Unlink(ctx, "alice", "t1", mode)
 			require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 
-			cursors, err := h.st.Cursors(ctx, testAccount, "t1")
+			cursors, err := h.st.Account(testAccount).Mirror.Cursors(ctx, "t1")
 			require.NoError(t, err)
 			if mode == store.UnlinkKeep {
 				assert.Len(t, h.users("t1"), 6)
@@ -200,7 +200,7 @@ func TestUnlinkKeepVersusPurge(t *testing.T) {
 func TestUnlinkWhileAnotherEngineSyncs(t *testing.T) {
 	t.Parallel()
 	h, _ := newLinked(t, 1)
-	_, err := h.st.AcquireLease(t.Context(), testAccount, "t1", "engine-b", h.clock.Now(), time.Minute)
+	_, err := h.st.Account(testAccount).Leases.Acquire(t.Context(), store.LeaseRequest{TenantID: "t1", Holder: "engine-b", Now: h.clock.Now(), TTL: time.Minute})
 	require.NoError(t, err)
 	require.ErrorIs(t, h.eng.Unlink(t.Context(), "alice", "t1", store.UnlinkPurge), tenantsync.ErrAlreadyRunning)
 	assert.Len(t, h.users("t1"), 4)
@@ -219,7 +219,7 @@ func TestDiscoveryMergesSourcesAndFlagsOnlyOnSuccess(t *testing.T) {
 	rep, err := h.eng.Discover(ctx)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"t1", "t2"}, rep.New)
-	rec, err := h.st.GetTenant(ctx, testAccount, "t1")
+	rec, err := h.st.Account(testAccount).Tenants.Get(ctx, "t1")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cipp", "graph"}, rec.Sources, "one tenant, reached through two sources")
 	assert.Len(t, h.sink.WaitFor(t, EventTenantDiscovered, "", 2), 2)
@@ -230,7 +230,7 @@ func TestDiscoveryMergesSourcesAndFlagsOnlyOnSuccess(t *testing.T) {
 	require.NoError(t, err, "one source answered")
 	assert.Empty(t, rep.Vanished)
 	assert.ErrorIs(t, rep.Sources[1].Err, tenantsync.ErrUnavailable)
-	rec, err = h.st.GetTenant(ctx, testAccount, "t2")
+	rec, err = h.st.Account(testAccount).Tenants.Get(ctx, "t2")
 	require.NoError(t, err)
 	assert.Equal(t, store.TenantActive, rec.Status)
 	failed := h.sink.WaitFor(t, EventDiscoveryFailed, "", 1)
@@ -250,7 +250,7 @@ func TestDiscoveryMergesSourcesAndFlagsOnlyOnSuccess(t *testing.T) {
 	rep, err = h.eng.Discover(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Vanished)
-	rec, err = h.st.GetTenant(ctx, testAccount, "t1")
+	rec, err = h.st.Account(testAccount).Tenants.Get(ctx, "t1")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"graph"}, rec.Sources)
 
@@ -259,7 +259,7 @@ func TestDiscoveryMergesSourcesAndFlagsOnlyOnSuccess(t *testing.T) {
 	rep, err = h.eng.Discover(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"t2"}, rep.Vanished)
-	rec, err = h.st.GetTenant(ctx, testAccount, "t2")
+	rec, err = h.st.Account(testAccount).Tenants.Get(ctx, "t2")
 	require.NoError(t, err)
 	assert.Equal(t, store.TenantVanished, rec.Status)
 	h.sink.WaitFor(t, EventTenantVanished, "t2", 1)
@@ -280,7 +280,7 @@ func TestFetchFallsBackToTheNextSource(t *testing.T) {
 	h.discoverAndLink("t1", "client-1")
 	st := h.state("t1")
 	assert.Nil(t, st.LastError)
-	cursors, err := h.st.Cursors(t.Context(), testAccount, "t1")
+	cursors, err := h.st.Account(testAccount).Mirror.Cursors(t.Context(), "t1")
 	require.NoError(t, err)
 	assert.Equal(t, wrapCursor("graph", "t1:0", h.clock.Now()), cursors[tenantsync.KindUsers])
 
@@ -313,7 +313,7 @@ func TestKindSwitches(t *testing.T) {
 	calls := h.src.Calls()
 	require.Len(t, calls, 1)
 	assert.Equal(t, []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDomains}, calls[0].Kinds)
-	devices, err := h.st.ReadKind(ctx, testAccount, "t1", tenantsync.KindDevices)
+	devices, err := h.st.Account(testAccount).Mirror.ReadKind(ctx, "t1", tenantsync.KindDevices)
 	require.NoError(t, err)
 	assert.Empty(t, devices.Devices)
 	// Mailboxes are off: a shared mailbox cannot be told from a person, so nothing is created.
@@ -342,15 +342,15 @@ func TestDomainsFillEmptyClientDomainsAndAreAnnounced(t *testing.T) {
 	ctx := t.Context()
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
 	h.src.AddTenant(fakeTenant("t2", "Fabrikam Inc", "fabrikam.example", 1))
-	require.NoError(t, h.st.PutClient(ctx, testAccount, tenantsync.Client{ID: "client-1", Name: "Contoso"}))
-	require.NoError(t, h.st.PutClient(ctx, testAccount, tenantsync.Client{ID: "client-2", Name: "Fabrikam", Domains: []string{"fabrikam.test"}}))
+	require.NoError(t, dirOf(h.st, testAccount).PutClient(ctx, tenantsync.Client{ID: "client-1", Name: "Contoso"}))
+	require.NoError(t, dirOf(h.st, testAccount).PutClient(ctx, tenantsync.Client{ID: "client-2", Name: "Fabrikam", Domains: []string{"fabrikam.test"}}))
 	h.discoverAndLink("t1", "client-1")
 	h.discoverAndLink("t2", "client-2")
 
-	c1, err := h.st.GetClient(ctx, testAccount, "client-1")
+	c1, err := dirOf(h.st, testAccount).GetClient(ctx, "client-1")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"contoso.example"}, c1.Domains, "verified, not onmicrosoft.com, not unverified")
-	c2, err := h.st.GetClient(ctx, testAccount, "client-2")
+	c2, err := dirOf(h.st, testAccount).GetClient(ctx, "client-2")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"fabrikam.test"}, c2.Domains, "domains the PSA set are kept")
 
@@ -534,7 +534,7 @@ func TestRunLoopSyncsLinkedTenantsOnItsOwn(t *testing.T) {
 	go func() { done <- h.eng.Run(ctx) }()
 
 	h.sink.WaitFor(t, EventTenantDiscovered, "t1", 1)
-	require.NoError(t, h.st.LinkTenant(ctx, testAccount, "t1", "client-1", h.clock.Now()))
+	require.NoError(t, h.st.Account(testAccount).Tenants.Link(ctx, "t1", "client-1", h.clock.Now()))
 	// A new tenant appears later (a new GDAP relationship): the next tick discovers it.
 	h.src.AddTenant(fakeTenant("t2", "Fabrikam Inc", "fabrikam.example", 1))
 	for range 100 {
@@ -556,12 +556,12 @@ func TestStatusForgetsAHolderThatDied(t *testing.T) {
 	h, _ := newLinked(t, 1)
 	ctx := t.Context()
 	// Another engine started a sync, stored its progress, then died.
-	_, err := h.st.AcquireLease(ctx, testAccount, "t1", "engine-b", h.clock.Now(), time.Minute)
+	_, err := h.st.Account(testAccount).Leases.Acquire(ctx, store.LeaseRequest{TenantID: "t1", Holder: "engine-b", Now: h.clock.Now(), TTL: time.Minute})
 	require.NoError(t, err)
 	st := h.state("t1")
 	st.Running = true
 	st.Progress = map[tenantsync.Kind]int{tenantsync.KindUsers: 500}
-	require.NoError(t, h.st.PutSyncState(ctx, testAccount, st))
+	require.NoError(t, h.st.Account(testAccount).SyncStates.Put(ctx, st))
 
 	status, err := h.eng.Status(ctx, "t1")
 	require.NoError(t, err)
@@ -578,7 +578,7 @@ func TestStatusForgetsAHolderThatDied(t *testing.T) {
 func TestDefaultKindsForNewTenants(t *testing.T) {
 	t.Parallel()
 	h, _ := newLinked(t, 1, func(c *Config) { c.Kinds = []tenantsync.Kind{tenantsync.KindSubscriptions, tenantsync.KindUsers} })
-	rec, err := h.st.GetTenant(t.Context(), testAccount, "t1")
+	rec, err := h.st.Account(testAccount).Tenants.Get(t.Context(), "t1")
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindSubscriptions}, rec.EnabledKinds)
 	calls := h.src.Calls()
@@ -624,13 +624,25 @@ func TestRelinkToAnotherClientMatchesItsContacts(t *testing.T) {
 // cancelAfterCommit is a store that cancels the sync's context right after a commit succeeded,
 // as a shutdown or a lost lease would at the worst moment.
 type cancelAfterCommit struct {
-	store.Store
+	dirStore
 	mu     stdsync.Mutex
 	cancel context.CancelFunc
 }
 
-func (s *cancelAfterCommit) Commit(ctx context.Context, account string, b store.Batch) (store.BatchResult, error) {
-	res, err := s.Store.Commit(ctx, account, b)
+func (s *cancelAfterCommit) Account(id string) store.Account {
+	a := s.dirStore.Account(id)
+	a.Mirror = cancelAfterCommitMirror{a.Mirror, s}
+	return a
+}
+
+type cancelAfterCommitMirror struct {
+	store.Mirror
+	s *cancelAfterCommit
+}
+
+func (m cancelAfterCommitMirror) Commit(ctx context.Context, b store.Batch) (store.BatchResult, error) {
+	s := m.s
+	res, err := m.Mirror.Commit(ctx, b)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cancel != nil && err == nil {
@@ -645,7 +657,7 @@ func TestCancelAfterCommitIsASuccess(t *testing.T) {
 	t.Parallel()
 	var st *cancelAfterCommit
 	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		st = &cancelAfterCommit{Store: memory.New(nil, memory.WithClock(now))}
+		st = &cancelAfterCommit{dirStore: memory.New(memory.Config{Now: now})}
 		return st
 	})
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
@@ -682,7 +694,7 @@ func TestDiscoveryListersAreAskedBesideSources(t *testing.T) {
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 1))
 	_, err := h.eng.Discover(t.Context())
 	require.NoError(t, err)
-	rec, err := h.st.GetTenant(t.Context(), testAccount, "t1")
+	rec, err := h.st.Account(testAccount).Tenants.Get(t.Context(), "t1")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cipp", "partnercenter"}, rec.Sources)
 

@@ -27,7 +27,7 @@ func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) err
 	if err := e.checkClient(ctx, "Link", tenantID, clientID); err != nil {
 		return refusedAudited(err, e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil))
 	}
-	if err := e.st.LinkTenant(ctx, e.account, tenantID, clientID, e.clock.Now()); err != nil {
+	if err := e.acct.Tenants.Link(ctx, tenantID, clientID, e.clock.Now()); err != nil {
 		var al *store.AlreadyLinkedError
 		if errors.As(err, &al) {
 			err = &tenantsync.Error{Class: tenantsync.ErrAlreadyLinked, Service: Service, Op: "Link", Tenant: tenantID,
@@ -82,15 +82,15 @@ func (e *Engine) Unlink(ctx context.Context, actor, tenantID string, mode store.
 	if e.sched.running(tenantID) {
 		return alreadyRunning(tenantID, e.holder)
 	}
-	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+	if _, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL}); err != nil {
 		return err
 	}
 	defer func() {
 		rctx, cancel := detached(ctx)
 		defer cancel()
-		_ = e.st.ReleaseLease(rctx, e.account, tenantID, e.holder)
+		_ = e.acct.Leases.Release(rctx, tenantID, e.holder)
 	}()
-	if err := e.st.UnlinkTenant(ctx, e.account, tenantID, mode); err != nil {
+	if err := e.acct.Tenants.Unlink(ctx, tenantID, mode); err != nil {
 		return refusedAudited(err, e.auditAdmin(ctx, actor, "unlink", tenantID, rec.ClientID, "failed", err, map[string]string{"mode": mode.String()}))
 	}
 	e.sched.forget(tenantID)
@@ -108,21 +108,21 @@ func (e *Engine) SetKinds(ctx context.Context, tenantID string, kinds []tenantsy
 				Message: fmt.Sprintf("unknown kind %q", k), Hint: "use the tenantsync.Kind constants"}
 		}
 	}
-	return e.st.SetEnabledKinds(ctx, e.account, tenantID, slices.Clone(kinds))
+	return e.acct.Tenants.SetEnabledKinds(ctx, tenantID, slices.Clone(kinds))
 }
 
 // SetSyncing pauses (false) or resumes (true) the syncing of a linked tenant.
 func (e *Engine) SetSyncing(ctx context.Context, tenantID string, on bool) error {
-	return e.st.SetSyncing(ctx, e.account, tenantID, on)
+	return e.acct.Tenants.SetSyncing(ctx, tenantID, on)
 }
 
 // ResolveReview closes a queued review with a person's decision: a contact ID (remembered as
-// a merge that wins over matching from now on), store.ResolutionCreate (a contact is created
-// for the user at once and remembered) or store.ResolutionIgnore (the user stays unlinked and
-// is not queued again). The next sync applies the decision. The decision is audited under
+// a merge that wins over matching from now on), "create" (store.ResolveCreate: a contact is
+// created for the user at once and remembered) or "ignore" (store.ResolveIgnore: the user stays
+// unlinked and is not queued again). The next sync applies the decision. The decision is audited under
 // actor; when the store does not take the entry, the resolved review is returned with the error.
 func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution string) (store.Review, error) {
-	reviews, err := e.st.ListReviews(ctx, e.account, store.ReviewFilter{})
+	reviews, err := e.acct.Reviews.List(ctx, store.ReviewFilter{})
 	if err != nil {
 		return store.Review{}, err
 	}
@@ -134,11 +134,13 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 	rv := reviews[i]
 	now := e.clock.Now()
 	contactID := resolution
-	switch resolution {
-	case store.ResolutionIgnore:
-		contactID = ""
-	case store.ResolutionCreate:
-		u, err := e.st.GetUser(ctx, e.account, rv.TenantID, rv.ObjectID)
+	res := store.Resolution{Action: store.ResolveLink, By: actor, At: now}
+	switch store.ResolutionAction(resolution) {
+	case store.ResolveIgnore:
+		contactID, res.Action = "", store.ResolveIgnore
+	case store.ResolveCreate:
+		res.Action = store.ResolveCreate
+		u, err := e.acct.Mirror.GetUser(ctx, rv.TenantID, rv.ObjectID)
 		if err != nil {
 			return store.Review{}, err
 		}
@@ -161,8 +163,9 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 		e.emit(Event{Type: EventContactCreated, TenantID: rv.TenantID, ClientID: rv.ClientID, UserID: rv.ObjectID, ContactID: created.ID, Actor: actor})
 	case "":
 		return store.Review{}, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "ResolveReview",
-			Message: "no resolution", Hint: "pass a contact ID, store.ResolutionCreate or store.ResolutionIgnore"}
+			Message: "no resolution", Hint: "pass a contact ID, \"create\" or \"ignore\""}
 	default:
+		res.ContactID = contactID
 		// A merge to a contact the client does not have would leave the user unlinked for good,
 		// with its review closed.
 		contacts, err := e.contacts.ListContacts(ctx, rv.ClientID)
@@ -176,12 +179,12 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 		}
 	}
 	if contactID != "" {
-		if err := e.st.RememberMerge(ctx, e.account, store.Merge{TenantID: rv.TenantID, ObjectID: rv.ObjectID,
+		if err := e.acct.Merges.Remember(ctx, store.Merge{TenantID: rv.TenantID, ObjectID: rv.ObjectID,
 			ClientID: rv.ClientID, ContactID: contactID, DecidedBy: actor, DecidedAt: now}); err != nil {
 			return store.Review{}, err
 		}
 	}
-	out, err := e.st.ResolveReview(ctx, e.account, reviewID, resolution, actor, now)
+	out, err := e.acct.Reviews.Resolve(ctx, reviewID, res)
 	if err != nil {
 		return out, err
 	}
@@ -201,7 +204,7 @@ func (e *Engine) auditAdmin(ctx context.Context, actor, action, tenantID, target
 	}
 	actx, cancel := detached(ctx)
 	defer cancel()
-	_, aerr := e.st.AppendAudit(actx, e.account, entry)
+	_, aerr := e.acct.Audit.Append(actx, entry)
 	if aerr != nil {
 		return e.auditFailed(actor, action, tenantID, outcome, aerr)
 	}

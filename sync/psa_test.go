@@ -39,7 +39,7 @@ func TestPSAScenarios(t *testing.T) {
 				t.Run(s.name, func(t *testing.T) {
 					t.Parallel()
 					h := newHarnessOn(t, func(now func() time.Time) store.Store {
-						return &commitFaultStore{Store: sc.open(t, now)}
+						return &commitFaultStore{dirStore: sc.open(t, now).(dirStore)}
 					})
 					s.run(t, h)
 				})
@@ -85,7 +85,7 @@ func psaPoisonContact(t *testing.T, h *harness) {
 	links := h.links("t1")
 	assert.Len(t, links, 99)
 	assert.NotContains(t, links, poison.ObjectID)
-	devices, err := h.st.ReadKind(ctx, testAccount, "t1", tenantsync.KindDevices)
+	devices, err := h.st.Account(testAccount).Mirror.ReadKind(ctx, "t1", tenantsync.KindDevices)
 	require.NoError(t, err)
 	assert.Len(t, devices.Devices, 2, "the tenant's devices are stored in the same sync")
 	assert.Len(t, h.users("t1"), 103)
@@ -173,7 +173,7 @@ func psaThrottledMidSync(t *testing.T, h *harness) {
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 30))
 	h.src.AddTenant(fakeTenant("t2", "Fabrikam Inc", "fabrikam.example", 5))
 	h.discoverAndStoreLink("t1", "client-1")
-	require.NoError(t, h.st.LinkTenant(ctx, testAccount, "t2", "client-2", h.clock.Now()))
+	require.NoError(t, h.st.Account(testAccount).Tenants.Link(ctx, "t2", "client-2", h.clock.Now()))
 	var creates int
 	var until time.Time
 	h.contacts.Fault(func(op string, _ tenantsync.Contact) (error, bool) {
@@ -305,7 +305,7 @@ func psaLostCreateAnswer(t *testing.T, h *harness) {
 	h.contacts.Fault(func(op string, c tenantsync.Contact) (error, bool) {
 		if op == "create" && c.ObjectID == nomail.ObjectID && lost.CompareAndSwap(false, true) {
 			// The intent is in the store before the PSA is called.
-			st, err := h.st.GetSyncState(context.Background(), testAccount, "t1")
+			st, err := h.st.Account(testAccount).SyncStates.Get(context.Background(), "t1")
 			if assert.NoError(t, err) {
 				in, ok := st.CreateIntents[nomail.ObjectID]
 				assert.True(t, ok, "the create's intent is stored before the call")
@@ -344,16 +344,27 @@ func psaLostCreateAnswer(t *testing.T, h *harness) {
 
 // commitFaultStore fails its next Commit when armed, as a database that drops the connection.
 type commitFaultStore struct {
-	store.Store
+	dirStore
 	fail atomic.Bool
 }
 
-func (s *commitFaultStore) Commit(ctx context.Context, account string, b store.Batch) (store.BatchResult, error) {
-	if s.fail.CompareAndSwap(true, false) {
+func (s *commitFaultStore) Account(id string) store.Account {
+	a := s.dirStore.Account(id)
+	a.Mirror = commitFaultMirror{a.Mirror, s}
+	return a
+}
+
+type commitFaultMirror struct {
+	store.Mirror
+	s *commitFaultStore
+}
+
+func (m commitFaultMirror) Commit(ctx context.Context, b store.Batch) (store.BatchResult, error) {
+	if m.s.fail.CompareAndSwap(true, false) {
 		return store.BatchResult{}, &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "store", Op: "Commit",
 			Message: "connection reset", Hint: "check the database"}
 	}
-	return s.Store.Commit(ctx, account, b)
+	return m.Mirror.Commit(ctx, b)
 }
 
 // The PSA created every contact and the store's commit failed: nothing of the sync is
@@ -423,10 +434,10 @@ func TestEveryCreateCarriesTheIdentity(t *testing.T) {
 	u.ProxyAddresses = append(u.ProxyAddresses, "smtp:"+c.Email)
 	h.src.PutUser("t1", u)
 	h.syncNow("t1")
-	reviews, err := h.st.ListReviews(t.Context(), testAccount, store.ReviewFilter{TenantID: "t1"})
+	reviews, err := h.st.Account(testAccount).Reviews.List(t.Context(), store.ReviewFilter{TenantID: "t1"})
 	require.NoError(t, err)
 	require.Len(t, reviews, 1)
-	_, err = h.eng.ResolveReview(t.Context(), "alice", reviews[0].ID, store.ResolutionCreate)
+	_, err = h.eng.ResolveReview(t.Context(), "alice", reviews[0].ID, string(store.ResolveCreate))
 	require.NoError(t, err)
 
 	sent := h.contacts.Sent()
@@ -530,7 +541,7 @@ func TestResolveContactFailure(t *testing.T) {
 		rep := h.syncNow("t1")
 		assert.Equal(t, 1, rep.Contacts.Waiting)
 		assert.Equal(t, sent, h.sentFor(u.ObjectID), "an ignored write is not tried again")
-		entries, err := h.st.ListAudit(ctx, testAccount, store.AuditQuery{TenantID: "t1"})
+		entries, err := h.st.Account(testAccount).Audit.List(ctx, store.AuditQuery{TenantID: "t1"})
 		require.NoError(t, err)
 		assert.True(t, slices.ContainsFunc(entries, func(e tenantsync.AuditEntry) bool {
 			return e.Action == "resolve_contact_failure" && e.Outcome == "succeeded" && e.Detail["decision"] == "ignore"

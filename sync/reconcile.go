@@ -73,7 +73,7 @@ func (e *Engine) userView(ctx context.Context, tenantID string, kr *tenantsync.K
 	if kr.Mode == tenantsync.Complete {
 		return kr.Users, nil
 	}
-	cur, err := e.st.ReadKind(ctx, e.account, tenantID, tenantsync.KindUsers)
+	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, tenantsync.KindUsers)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 	kr := results[tenantsync.KindMailboxes]
 	_, listedBefore := state.Counts[tenantsync.KindMailboxes]
 	if kr == nil || kr.Mode == tenantsync.Changes {
-		cur, err := e.st.ReadKind(ctx, e.account, rec.ID, tenantsync.KindMailboxes)
+		cur, err := e.acct.Mirror.ReadKind(ctx, rec.ID, tenantsync.KindMailboxes)
 		if err != nil {
 			return nil, false, err
 		}
@@ -131,7 +131,7 @@ func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsy
 	if kr == nil || (kr.Mode == tenantsync.Changes && len(kr.Mailboxes) == 0 && len(kr.Removed) == 0) {
 		return nil, nil
 	}
-	cur, err := e.st.ReadKind(ctx, e.account, tenantID, tenantsync.KindMailboxes)
+	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, tenantsync.KindMailboxes)
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +417,7 @@ func (e *Engine) withRetyped(ctx context.Context, tenantID string, ur *tenantsyn
 	if len(want) == 0 {
 		return users, nil
 	}
-	cur, err := e.st.ReadKind(ctx, e.account, tenantID, tenantsync.KindUsers)
+	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, tenantsync.KindUsers)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +436,7 @@ func (e *Engine) withRetyped(ctx context.Context, tenantID string, ur *tenantsyn
 // and linked again elsewhere) point at contacts this client does not have: they neither bind
 // a user nor deactivate anything.
 func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contacts []tenantsync.Contact) (*match.Index, map[string]store.ContactLink, error) {
-	tenants, err := e.st.ListTenants(ctx, e.account)
+	tenants, err := e.acct.Tenants.List(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -446,7 +446,7 @@ func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contact
 		if t.ClientID != rec.ClientID && t.ID != rec.ID {
 			continue
 		}
-		ls, err := e.st.ListContactLinks(ctx, e.account, t.ID)
+		ls, err := e.acct.Links.List(ctx, t.ID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -460,7 +460,7 @@ func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contact
 			}
 		}
 	}
-	stored, err := e.st.ListMerges(ctx, e.account, rec.ID)
+	stored, err := e.acct.Merges.List(ctx, rec.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -477,7 +477,7 @@ func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contact
 // reviewedUsers returns the users of a tenant with an open review, and those a person chose
 // to ignore.
 func (e *Engine) reviewedUsers(ctx context.Context, tenantID string) (open, ignored map[string]bool, err error) {
-	reviews, err := e.st.ListReviews(ctx, e.account, store.ReviewFilter{TenantID: tenantID, IncludeResolved: true})
+	reviews, err := e.acct.Reviews.List(ctx, store.ReviewFilter{TenantID: tenantID, IncludeResolved: true})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -486,7 +486,7 @@ func (e *Engine) reviewedUsers(ctx context.Context, tenantID string) (open, igno
 		switch {
 		case !r.Resolved:
 			open[r.ObjectID] = true
-		case r.Resolution == store.ResolutionIgnore:
+		case r.Outcome().Action == store.ResolveIgnore:
 			ignored[r.ObjectID] = true
 		}
 	}
@@ -935,7 +935,7 @@ func (r *reconcileRun) deactivate(ctx context.Context, who userRef, c tenantsync
 		intent := *l
 		intent.Deactivated = true
 		res, err := r.call(ctx, who, store.ContactDeactivate, c.ID,
-			func() error { return r.e.st.SetContactLink(ctx, r.e.account, intent) },
+			func() error { return r.e.acct.Links.Set(ctx, intent) },
 			func(ctx context.Context) error { return r.e.contacts.SetContactActive(ctx, c.ClientID, c.ID, false) })
 		if err != nil || !res.ok() {
 			return false, err

@@ -21,7 +21,7 @@ func TestPartialFailureKeepsTheFailedKindAndStoresTheRest(t *testing.T) {
 	t.Parallel()
 	h, _ := newLinked(t, 3)
 	ctx := t.Context()
-	cursorsBefore, err := h.st.Cursors(ctx, testAccount, "t1")
+	cursorsBefore, err := h.st.Account(testAccount).Mirror.Cursors(ctx, "t1")
 	require.NoError(t, err)
 
 	// Users and devices fail (a missing GDAP role); meanwhile a user left and a new one came,
@@ -47,18 +47,18 @@ func TestPartialFailureKeepsTheFailedKindAndStoresTheRest(t *testing.T) {
 	// deactivated, cursors as they were.
 	assert.Contains(t, h.users("t1"), "t1-u000")
 	assert.NotContains(t, h.users("t1"), "t1-u900")
-	devices, err := h.st.ReadKind(ctx, testAccount, "t1", tenantsync.KindDevices)
+	devices, err := h.st.Account(testAccount).Mirror.ReadKind(ctx, "t1", tenantsync.KindDevices)
 	require.NoError(t, err)
 	assert.Len(t, devices.Devices, 2)
 	link := h.links("t1")["t1-u000"]
 	c, _ := h.contacts.Get(link.ContactID)
 	assert.True(t, c.Active, "no deactivation on an unavailable listing")
-	cursorsAfter, err := h.st.Cursors(ctx, testAccount, "t1")
+	cursorsAfter, err := h.st.Account(testAccount).Mirror.Cursors(ctx, "t1")
 	require.NoError(t, err)
 	assert.Equal(t, cursorsBefore[tenantsync.KindUsers], cursorsAfter[tenantsync.KindUsers])
 
 	// The other kinds were stored.
-	subs, err := h.st.ReadKind(ctx, testAccount, "t1", tenantsync.KindSubscriptions)
+	subs, err := h.st.Account(testAccount).Mirror.ReadKind(ctx, "t1", tenantsync.KindSubscriptions)
 	require.NoError(t, err)
 	assert.Equal(t, 99, subs.Subscriptions[0].Consumed)
 
@@ -99,7 +99,7 @@ func TestOneTenantFailingLeavesTheOthers(t *testing.T) {
 	_, err := h.eng.Discover(ctx)
 	require.NoError(t, err)
 	for _, id := range []string{"t1", "t2", "t3"} {
-		require.NoError(t, h.st.LinkTenant(ctx, testAccount, id, "client-"+id, h.clock.Now()))
+		require.NoError(t, h.st.Account(testAccount).Tenants.Link(ctx, id, "client-"+id, h.clock.Now()))
 	}
 	revoked := &tenantsync.Error{Class: tenantsync.ErrConsentRequired, Service: "graph", Code: "AADSTS65001",
 		Hint: "an administrator of the customer tenant must consent to the app"}
@@ -136,7 +136,7 @@ func TestDeltaAfterFull(t *testing.T) {
 	h, _ := newLinked(t, 4)
 	ctx := t.Context()
 	listedAt := h.clock.Now()
-	cursors, err := h.st.Cursors(ctx, testAccount, "t1")
+	cursors, err := h.st.Account(testAccount).Mirror.Cursors(ctx, "t1")
 	require.NoError(t, err)
 	require.Equal(t, wrapCursor("cipp", "t1:0", listedAt), cursors[tenantsync.KindUsers],
 		"the cursor is stored with its source and the time of the full listing")
@@ -175,7 +175,7 @@ func TestDeltaAfterFull(t *testing.T) {
 	assert.Equal(t, "Engineer", c.JobTitle, "an existing value stays (UpdateContacts is off)")
 	assert.NotEmpty(t, c.Mobile, "a blank M365 field does not erase the contact's")
 
-	cursors, err = h.st.Cursors(ctx, testAccount, "t1")
+	cursors, err = h.st.Account(testAccount).Mirror.Cursors(ctx, "t1")
 	require.NoError(t, err)
 	c3, listed := unwrapCursor("cipp", cursors[tenantsync.KindUsers])
 	assert.Equal(t, "t1:3", c3)
@@ -221,7 +221,7 @@ func TestAmbiguousGoesToReviewAndTheMergeIsRemembered(t *testing.T) {
 	ctx := t.Context()
 
 	assert.NotContains(t, h.links("t1"), u.ObjectID)
-	reviews, err := h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t1"})
+	reviews, err := h.st.Account(testAccount).Reviews.List(ctx, store.ReviewFilter{TenantID: "t1"})
 	require.NoError(t, err)
 	require.Len(t, reviews, 1)
 	rv := reviews[0]
@@ -234,7 +234,7 @@ func TestAmbiguousGoesToReviewAndTheMergeIsRemembered(t *testing.T) {
 
 	// A second sync keeps one open review and does not announce it again.
 	h.syncNow("t1")
-	reviews, err = h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t1"})
+	reviews, err = h.st.Account(testAccount).Reviews.List(ctx, store.ReviewFilter{TenantID: "t1"})
 	require.NoError(t, err)
 	assert.Len(t, reviews, 1)
 	assert.Len(t, h.sink.Events(EventReviewNeeded), 1)
@@ -242,7 +242,7 @@ func TestAmbiguousGoesToReviewAndTheMergeIsRemembered(t *testing.T) {
 	// A person picks B: the merge is remembered and wins from the next sync on.
 	_, err = h.eng.ResolveReview(ctx, "bob", rv.ID, b.ID)
 	require.NoError(t, err)
-	merges, err := h.st.ListMerges(ctx, testAccount, "t1")
+	merges, err := h.st.Account(testAccount).Merges.List(ctx, "t1")
 	require.NoError(t, err)
 	require.Len(t, merges, 1)
 	assert.Equal(t, "bob", merges[0].DecidedBy)
@@ -251,7 +251,7 @@ func TestAmbiguousGoesToReviewAndTheMergeIsRemembered(t *testing.T) {
 	assert.Equal(t, b.ID, h.links("t1")[u.ObjectID].ContactID)
 	linked := h.sink.WaitFor(t, EventContactLinked, "t1", 1)
 	assert.Equal(t, "merge", linked[0].Message)
-	reviews, err = h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t1"})
+	reviews, err = h.st.Account(testAccount).Reviews.List(ctx, store.ReviewFilter{TenantID: "t1"})
 	require.NoError(t, err)
 	assert.Empty(t, reviews)
 	h.verifyAudit()
@@ -271,7 +271,7 @@ func TestReviewResolvedByCreateOrIgnore(t *testing.T) {
 	}
 	h.discoverAndLink("t1", "client-1")
 	ctx := t.Context()
-	reviews, err := h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t1"})
+	reviews, err := h.st.Account(testAccount).Reviews.List(ctx, store.ReviewFilter{TenantID: "t1"})
 	require.NoError(t, err)
 	require.Len(t, reviews, 2)
 
@@ -280,12 +280,12 @@ func TestReviewResolvedByCreateOrIgnore(t *testing.T) {
 	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, "ct-typo")
 	require.ErrorIs(t, err, tenantsync.ErrNotFound, "a merge to a contact the client lacks is refused")
 	assert.Contains(t, tenantsync.HintOf(err), "candidates")
-	merges, err := h.st.ListMerges(ctx, testAccount, "t1")
+	merges, err := h.st.Account(testAccount).Merges.List(ctx, "t1")
 	require.NoError(t, err)
 	assert.Empty(t, merges)
-	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, store.ResolutionCreate)
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, string(store.ResolveCreate))
 	require.NoError(t, err)
-	_, err = h.eng.ResolveReview(ctx, "bob", reviews[1].ID, store.ResolutionIgnore)
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[1].ID, string(store.ResolveIgnore))
 	require.NoError(t, err)
 	assert.Len(t, h.contacts.All(), 5)
 
@@ -441,7 +441,7 @@ func TestTwoTenantsOfOneClientNeverShareAContact(t *testing.T) {
 	require.Nil(t, h.state("t2").LastError)
 	require.Contains(t, h.links("t1"), a.Users[0].ObjectID)
 	assert.NotContains(t, h.links("t2"), b.Users[0].ObjectID, "the contact is taken by the first tenant's user")
-	reviews, err := h.st.ListReviews(t.Context(), testAccount, store.ReviewFilter{TenantID: "t2"})
+	reviews, err := h.st.Account(testAccount).Reviews.List(t.Context(), store.ReviewFilter{TenantID: "t2"})
 	require.NoError(t, err)
 	require.Len(t, reviews, 1, "a person decides")
 	assert.Equal(t, b.Users[0].ObjectID, reviews[0].ObjectID)
@@ -532,7 +532,7 @@ func TestTwoUsersClaimingOneContactBothGoToReview(t *testing.T) {
 	h.discoverAndLink("t1", "client-1")
 
 	assert.Empty(t, h.links("t1"), "no user was linked to the contested contact")
-	reviews, err := h.st.ListReviews(t.Context(), testAccount, store.ReviewFilter{TenantID: "t1"})
+	reviews, err := h.st.Account(testAccount).Reviews.List(t.Context(), store.ReviewFilter{TenantID: "t1"})
 	require.NoError(t, err)
 	require.Len(t, reviews, 2)
 	for _, rv := range reviews {
@@ -585,7 +585,7 @@ func TestMailboxChangesKeepTheMirroredTypes(t *testing.T) {
 	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeDelta, nil)
 	h.discoverAndLink("t1", "client-1")
 	require.Len(t, h.contacts.All(), 3)
-	cursors, err := h.st.Cursors(t.Context(), testAccount, "t1")
+	cursors, err := h.st.Account(testAccount).Mirror.Cursors(t.Context(), "t1")
 	require.NoError(t, err)
 	require.NotEmpty(t, cursors[tenantsync.KindMailboxes])
 
@@ -622,7 +622,7 @@ func TestMailboxChangesKeepTheMirroredTypes(t *testing.T) {
 	// A removed mailbox leaves the mirror through the change set.
 	h.src.RemoveMailbox("t1", sales.ObjectID)
 	h.syncNow("t1")
-	mbx, err := h.st.ReadKind(t.Context(), testAccount, "t1", tenantsync.KindMailboxes)
+	mbx, err := h.st.Account(testAccount).Mirror.ReadKind(t.Context(), "t1", tenantsync.KindMailboxes)
 	require.NoError(t, err)
 	assert.False(t, slices.ContainsFunc(mbx.Mailboxes, func(m tenantsync.Mailbox) bool { return m.ObjectID == sales.ObjectID }))
 }
@@ -702,7 +702,7 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 	t.Parallel()
 	var st *hookStore
 	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		st = &hookStore{Store: memory.New(nil, memory.WithClock(now))}
+		st = &hookStore{dirStore: memory.New(memory.Config{Now: now})}
 		return st
 	})
 	a, b := h.mergerTenants()
@@ -711,7 +711,7 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 	_, err := h.eng.Discover(ctx)
 	require.NoError(t, err)
 	for _, id := range []string{"t1", "t2"} {
-		require.NoError(t, h.st.LinkTenant(ctx, testAccount, id, "client-1", h.clock.Now()))
+		require.NoError(t, h.st.Account(testAccount).Tenants.Link(ctx, id, "client-1", h.clock.Now()))
 	}
 
 	// t1's reconcile has read the links (it reads the reviews next) when t2 is asked to sync.
@@ -735,7 +735,7 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 	h.syncNow("t2")
 	assert.Equal(t, c.ID, h.links("t1")[a.Users[0].ObjectID].ContactID)
 	assert.NotContains(t, h.links("t2"), b.Users[0].ObjectID, "the contact is linked to one user only")
-	reviews, err := h.st.ListReviews(ctx, testAccount, store.ReviewFilter{TenantID: "t2"})
+	reviews, err := h.st.Account(testAccount).Reviews.List(ctx, store.ReviewFilter{TenantID: "t2"})
 	require.NoError(t, err)
 	require.Len(t, reviews, 1)
 	got, _ := h.contacts.Get(c.ID)
@@ -744,9 +744,20 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 
 // hookStore runs a function inside ListReviews, which reconcile calls after it read the links.
 type hookStore struct {
-	store.Store
+	dirStore
 	mu stdsync.Mutex
 	fn func()
+}
+
+func (s *hookStore) Account(id string) store.Account {
+	a := s.dirStore.Account(id)
+	a.Reviews = hookReviews{a.Reviews, s}
+	return a
+}
+
+type hookReviews struct {
+	store.Reviews
+	s *hookStore
 }
 
 func (s *hookStore) onListReviews(fn func()) {
@@ -755,14 +766,15 @@ func (s *hookStore) onListReviews(fn func()) {
 	s.fn = fn
 }
 
-func (s *hookStore) ListReviews(ctx context.Context, account string, f store.ReviewFilter) ([]store.Review, error) {
+func (r hookReviews) List(ctx context.Context, f store.ReviewFilter) ([]store.Review, error) {
+	s := r.s
 	s.mu.Lock()
 	fn := s.fn
 	s.mu.Unlock()
 	if fn != nil {
 		fn()
 	}
-	return s.Store.ListReviews(ctx, account, f)
+	return r.Reviews.List(ctx, f)
 }
 
 // With AllowDisabled a blocked user's contact is created inactive; it comes alive with the user.
@@ -863,7 +875,7 @@ func TestMirroredMailboxesMakeTypesKnownWithoutACount(t *testing.T) {
 	h, _ := newLinked(t, 2)
 	st := h.state("t1")
 	delete(st.Counts, tenantsync.KindMailboxes)
-	require.NoError(t, h.st.PutSyncState(t.Context(), testAccount, st))
+	require.NoError(t, h.st.Account(testAccount).SyncStates.Put(t.Context(), st))
 
 	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeUnavailable, tenantsync.Errorf(tenantsync.ErrThrottled, "", "429"))
 	h.src.PutUser("t1", person("t1-u777", "Late", "Comer", "contoso.example"))

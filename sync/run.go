@@ -87,7 +87,7 @@ func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done 
 	if free <= 0 || ctx.Err() != nil {
 		return derr
 	}
-	leases, err := e.st.AcquireDue(ctx, e.account, e.holder, e.clock.Now(), e.limits.LeaseTTL, free)
+	leases, err := e.acct.Leases.AcquireDue(ctx, store.DueRequest{Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL, Max: free})
 	if err != nil {
 		e.counters.failure(err)
 		return errors.Join(derr, hinted(err, tenantsync.ErrUnavailable, "AcquireDue",
@@ -99,14 +99,14 @@ func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done 
 		default:
 			// A link-started sync took the slot meanwhile: give the tenant back rather than hold
 			// an unrenewed lease while waiting.
-			_ = e.st.ReleaseLease(ctx, e.account, l.TenantID, e.holder)
+			_ = e.acct.Leases.Release(ctx, l.TenantID, e.holder)
 			continue
 		}
 		if !e.track() {
 			// The engine is closing: the tenant is given back for the next engine.
 			<-slots
 			rctx, cancel := detached(ctx)
-			_ = e.st.ReleaseLease(rctx, e.account, l.TenantID, e.holder)
+			_ = e.acct.Leases.Release(rctx, l.TenantID, e.holder)
 			cancel()
 			continue
 		}
@@ -139,7 +139,7 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 		return nil, err
 	}
 	var storedStart time.Time
-	if st, err := e.st.GetSyncState(ctx, e.account, tenantID); err == nil {
+	if st, err := e.acct.SyncStates.Get(ctx, tenantID); err == nil {
 		storedStart = st.LastStart
 	} else if !isNotFound(err) {
 		return nil, err
@@ -154,7 +154,7 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 	if e.sched.running(tenantID) {
 		return nil, alreadyRunning(tenantID, e.holder)
 	}
-	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, now, e.limits.LeaseTTL); err != nil {
+	if _, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: now, TTL: e.limits.LeaseTTL}); err != nil {
 		return nil, err
 	}
 	return e.syncLeased(ctx, tenantID, "sync-now")
@@ -177,7 +177,7 @@ func (e *Engine) kick(tenantID string) {
 			return
 		}
 		defer func() { <-e.slots }()
-		if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+		if _, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL}); err != nil {
 			return
 		}
 		_, _ = e.syncLeased(ctx, tenantID, "initial")
@@ -226,9 +226,9 @@ func (e *Engine) MarkActive(ctx context.Context, clientID string, until time.Tim
 		return err
 	}
 	e.sched.markActive(clientID, until)
-	if c, err := e.st.GetClient(ctx, e.account, clientID); err == nil {
+	if c, err := e.dir.GetClient(ctx, clientID); err == nil {
 		c.ActiveUntil = until
-		if err := e.st.PutClient(ctx, e.account, c); err != nil {
+		if err := e.dir.PutClient(ctx, c); err != nil {
 			return err
 		}
 	} else if !isNotFound(err) {
@@ -237,7 +237,7 @@ func (e *Engine) MarkActive(ctx context.Context, clientID string, until time.Tim
 	if until.IsZero() {
 		return nil
 	}
-	tenants, err := e.st.ListTenants(ctx, e.account)
+	tenants, err := e.acct.Tenants.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -275,15 +275,15 @@ func (e *Engine) rewriteState(ctx context.Context, tenantID string, change func(
 	if e.sched.running(tenantID) {
 		return false, alreadyRunning(tenantID, e.holder)
 	}
-	if _, err := e.st.AcquireLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+	if _, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL}); err != nil {
 		return false, err
 	}
 	defer func() {
 		rctx, cancel := detached(ctx)
 		defer cancel()
-		_ = e.st.ReleaseLease(rctx, e.account, tenantID, e.holder)
+		_ = e.acct.Leases.Release(rctx, tenantID, e.holder)
 	}()
-	st, err := e.st.GetSyncState(ctx, e.account, tenantID)
+	st, err := e.acct.SyncStates.Get(ctx, tenantID)
 	if err != nil {
 		if isNotFound(err) {
 			return false, nil
@@ -293,7 +293,7 @@ func (e *Engine) rewriteState(ctx context.Context, tenantID string, change func(
 	if !change(&st) {
 		return false, nil
 	}
-	return true, e.st.PutSyncState(ctx, e.account, st)
+	return true, e.acct.SyncStates.Put(ctx, st)
 }
 
 // checkClient fails with ErrClientNotFound when the contact directory has no such client. A
@@ -320,14 +320,14 @@ func (e *Engine) checkClient(ctx context.Context, op, tenantID, clientID string)
 // clientActive reports whether a client is active now.
 func (e *Engine) clientActive(ctx context.Context, clientID string, now time.Time) bool {
 	var stored time.Time
-	if c, err := e.st.GetClient(ctx, e.account, clientID); err == nil {
+	if c, err := e.dir.GetClient(ctx, clientID); err == nil {
 		stored = c.ActiveUntil
 	}
 	return e.sched.isActive(clientID, stored, now)
 }
 
 func (e *Engine) linkedTenant(ctx context.Context, op, tenantID string) (store.TenantRecord, error) {
-	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
+	rec, err := e.acct.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		if isNotFound(err) {
 			return rec, &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: op, Tenant: tenantID,

@@ -33,7 +33,7 @@ type realRig struct {
 func newRealRig(t *testing.T, srv *testserver.Server, src tenantsync.Source, w tenantsync.Writer, mutate ...func(*tsync.Config)) *realRig {
 	t.Helper()
 	r := &realRig{srv: srv, contacts: tsync.NewFakeContacts(), sink: tsync.NewRecordingSink(), clock: tsync.NewManualClock()}
-	r.st = memory.New(nil, memory.WithClock(r.clock.Now))
+	r.st = memory.New(memory.Config{Now: r.clock.Now})
 	cfg := tsync.Config{
 		Store:         r.st,
 		Account:       account,
@@ -67,10 +67,10 @@ func (r *realRig) linkAndWait(t *testing.T, tn *testserver.Tenant) {
 	ctx := t.Context()
 	require.NoError(t, r.eng.Link(ctx, "alice", tn.ID, "client-1"))
 	require.NoError(t, r.eng.Wait(ctx))
-	st, err := r.st.GetSyncState(ctx, account, tn.ID)
+	st, err := r.st.Account(account).SyncStates.Get(ctx, tn.ID)
 	require.NoError(t, err)
 	require.Nil(t, st.LastError, "%+v", st.LastError)
-	users, err := r.st.ReadKind(ctx, account, tn.ID, tenantsync.KindUsers)
+	users, err := r.st.Account(account).Mirror.ReadKind(ctx, tn.ID, tenantsync.KindUsers)
 	require.NoError(t, err)
 	assert.Len(t, users.Users, len(liveUsers(tn)))
 }
@@ -124,7 +124,7 @@ func TestEngineThroughCIPP(t *testing.T) {
 	r.linkAndWait(t, tn)
 
 	// Contacts exist only for people: never a shared, room or equipment mailbox, never a guest.
-	links, err := r.st.ListContactLinks(ctx, account, tn.ID)
+	links, err := r.st.Account(account).Links.List(ctx, tn.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, links)
 	linked := map[string]bool{}
@@ -160,7 +160,7 @@ func TestEngineThroughCIPP(t *testing.T) {
 	assert.Equal(t, 2, rep.Contacts.Deactivated)
 	assert.Equal(t, 1, rep.Kinds[tenantsync.KindUsers].Removed)
 	assert.Len(t, r.contacts.All(), contactsBefore)
-	links, err = r.st.ListContactLinks(ctx, account, tn.ID)
+	links, err = r.st.Account(account).Links.List(ctx, tn.ID)
 	require.NoError(t, err)
 	for _, l := range links {
 		if l.ObjectID == disabled.ID || l.ObjectID == deleted.ID {
@@ -172,7 +172,7 @@ func TestEngineThroughCIPP(t *testing.T) {
 
 	// Mailboxes fail (a 403 from CIPP): nothing of them changes, the rest is stored.
 	remove := r.srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "/api/ListMailboxes", Kind: testserver.ServerError, Status: 403})
-	mbxBefore, err := r.st.ReadKind(ctx, account, tn.ID, tenantsync.KindMailboxes)
+	mbxBefore, err := r.st.Account(account).Mirror.ReadKind(ctx, tn.ID, tenantsync.KindMailboxes)
 	require.NoError(t, err)
 	require.NoError(t, r.srv.World.UpdateUser(tn.ID, disabled.ID, func(u *testserver.User) { u.AccountEnabled = true }))
 	r.clock.Advance(time.Minute)
@@ -182,10 +182,10 @@ func TestEngineThroughCIPP(t *testing.T) {
 	assert.Equal(t, tenantsync.Unavailable, rep.Kinds[tenantsync.KindMailboxes].Mode)
 	assert.Error(t, rep.Kinds[tenantsync.KindMailboxes].Err)
 	assert.Equal(t, 1, rep.Contacts.Reactivated, "users were stored and reconciled")
-	mbxAfter, err := r.st.ReadKind(ctx, account, tn.ID, tenantsync.KindMailboxes)
+	mbxAfter, err := r.st.Account(account).Mirror.ReadKind(ctx, tn.ID, tenantsync.KindMailboxes)
 	require.NoError(t, err)
 	assert.Len(t, mbxAfter.Mailboxes, len(mbxBefore.Mailboxes))
-	st, err := r.st.GetSyncState(ctx, account, tn.ID)
+	st, err := r.st.Account(account).SyncStates.Get(ctx, tn.ID)
 	require.NoError(t, err)
 	require.Contains(t, st.KindErrors, tenantsync.KindMailboxes)
 
@@ -196,10 +196,10 @@ func TestEngineThroughCIPP(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "cipp", res.Route)
 	assert.False(t, r.srv.World.Tenant(tn.ID).Users[slices.IndexFunc(r.srv.World.Tenant(tn.ID).Users, func(u *testserver.User) bool { return u.ID == target.ID })].AccountEnabled)
-	rv, err := r.st.VerifyAudit(ctx, account, nil)
+	rv, err := r.st.Account(account).Audit.Verify(ctx, nil)
 	require.NoError(t, err)
 	assert.True(t, rv.OK())
-	entries, err := r.st.ListAudit(ctx, account, store.AuditQuery{})
+	entries, err := r.st.Account(account).Audit.List(ctx, store.AuditQuery{})
 	require.NoError(t, err)
 	last := entries[len(entries)-2:]
 	assert.Equal(t, [2]string{"intent", "result"}, [2]string{last[0].Phase, last[1].Phase})
@@ -220,7 +220,7 @@ func TestEngineThroughCIPPOneTenantFailing(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, len(ids), 2)
 	for _, id := range ids {
-		require.NoError(t, r.st.LinkTenant(ctx, account, id, "client-"+id, r.clock.Now()))
+		require.NoError(t, r.st.Account(account).Tenants.Link(ctx, id, "client-"+id, r.clock.Now()))
 	}
 	// Every request for the first tenant is refused; the others must sync regardless.
 	r.srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Tenant: ids[0], Kind: testserver.ServerError, Status: 403})
@@ -228,7 +228,7 @@ func TestEngineThroughCIPPOneTenantFailing(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, reps, len(ids))
 	for _, rep := range reps {
-		users, err := r.st.ReadKind(ctx, account, rep.TenantID, tenantsync.KindUsers)
+		users, err := r.st.Account(account).Mirror.ReadKind(ctx, rep.TenantID, tenantsync.KindUsers)
 		require.NoError(t, err)
 		if rep.TenantID == ids[0] {
 			assert.Empty(t, users.Users, "nothing stored for the failing tenant")

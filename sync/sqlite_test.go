@@ -20,7 +20,7 @@ import (
 func TestEngineOnSQLite(t *testing.T) {
 	t.Parallel()
 	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tenantsync.db"), storetest.NewKeys(t), sqlite.WithClock(now))
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tenantsync.db"), sqlite.Config{Keys: storetest.NewKeys(t), Now: now})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
 		return st
@@ -47,7 +47,7 @@ func TestEngineOnSQLite(t *testing.T) {
 	h.src.PutUser("t1", person("t1-u800", "Sam", "Late", "contoso.example"))
 	rep = h.syncNow("t1")
 	assert.True(t, rep.Partial())
-	devices, err := h.st.ReadKind(ctx, testAccount, "t1", tenantsync.KindDevices)
+	devices, err := h.st.Account(testAccount).Mirror.ReadKind(ctx, "t1", tenantsync.KindDevices)
 	require.NoError(t, err)
 	assert.Len(t, devices.Devices, 2)
 	assert.Contains(t, h.users("t1"), "t1-u800")

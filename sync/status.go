@@ -111,7 +111,7 @@ func (e *Engine) recordProgress(tenantID, clientID string, k tenantsync.Kind, n 
 
 // Status returns one tenant's sync status.
 func (e *Engine) Status(ctx context.Context, tenantID string) (TenantStatus, error) {
-	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
+	rec, err := e.acct.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		return TenantStatus{}, err
 	}
@@ -120,7 +120,7 @@ func (e *Engine) Status(ctx context.Context, tenantID string) (TenantStatus, err
 
 func (e *Engine) status(ctx context.Context, rec store.TenantRecord) (TenantStatus, error) {
 	s := TenantStatus{Tenant: rec}
-	st, err := e.st.GetSyncState(ctx, e.account, rec.ID)
+	st, err := e.acct.SyncStates.Get(ctx, rec.ID)
 	switch {
 	case err == nil:
 		s.State = st
@@ -143,7 +143,7 @@ func (e *Engine) status(ctx context.Context, rec store.TenantRecord) (TenantStat
 	e.progMu.Unlock()
 	if p == nil && s.Running {
 		// The stored flag outlives a holder that died mid-sync; only a live lease means running.
-		l, err := e.st.GetLease(ctx, e.account, rec.ID)
+		l, err := e.acct.Leases.Get(ctx, rec.ID)
 		if err != nil || !l.ExpiresAt.After(e.clock.Now()) {
 			s.Running = false
 			s.Progress = nil
@@ -182,7 +182,7 @@ func contactFailures(st store.SyncState) []store.ContactFailure {
 
 // Statuses returns the status of every tenant of the account.
 func (e *Engine) Statuses(ctx context.Context) ([]TenantStatus, error) {
-	recs, err := e.st.ListTenants(ctx, e.account)
+	recs, err := e.acct.Tenants.List(ctx)
 	if err != nil {
 		return nil, err
 	}

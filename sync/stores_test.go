@@ -31,10 +31,10 @@ type storeCase struct {
 func engineStores() []storeCase {
 	return []storeCase{
 		{"memory", func(_ *testing.T, now func() time.Time) store.Store {
-			return memory.New(nil, memory.WithClock(now))
+			return memory.New(memory.Config{Now: now})
 		}},
 		{"sqlite", func(t *testing.T, now func() time.Time) store.Store {
-			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tenantsync.db"), storetest.NewKeys(t), sqlite.WithClock(now))
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tenantsync.db"), sqlite.Config{Keys: storetest.NewKeys(t), Now: now})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = st.Close() })
 			return st
@@ -60,7 +60,7 @@ func openPostgres(t *testing.T, now func() time.Time) store.Store {
 	schema := "tenantsync_sync_" + hex.EncodeToString(b[:])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := postgres.Open(ctx, dsn, storetest.NewKeys(t), postgres.WithSchema(schema), postgres.WithClock(now), postgres.WithMaxConns(4))
+	st, err := postgres.Open(ctx, dsn, postgres.Config{Keys: storetest.NewKeys(t), Schema: schema, Now: now, MaxConns: 4})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = st.Close()

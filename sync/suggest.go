@@ -12,7 +12,7 @@ import (
 // match from the clients (nil takes the store's client list) and their contacts' addresses.
 // A suggestion with AutoAccept set may be linked without a person (LinkSuggested).
 func (e *Engine) Suggestions(ctx context.Context, clients []tenantsync.Client) ([]match.Suggestion, error) {
-	recs, err := e.st.ListTenants(ctx, e.account)
+	recs, err := e.acct.Tenants.List(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func (e *Engine) Suggestions(ctx context.Context, clients []tenantsync.Client) (
 		return nil, nil
 	}
 	if clients == nil {
-		if clients, err = e.st.ListClients(ctx, e.account); err != nil {
+		if clients, err = e.dir.ListClients(ctx); err != nil {
 			return nil, err
 		}
 	}

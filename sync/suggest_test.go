@@ -25,7 +25,7 @@ func TestSuggestionsAndBulkLinking(t *testing.T) {
 		{ID: "c-other", Name: "Wide World Importers"},
 	}
 	for _, c := range clients {
-		require.NoError(t, h.st.PutClient(ctx, testAccount, c))
+		require.NoError(t, dirOf(h.st, testAccount).PutClient(ctx, c))
 	}
 	_, err := h.eng.Discover(ctx)
 	require.NoError(t, err)

@@ -132,11 +132,11 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 		stopRenew()
 		rctx, rcancel := detached(parent)
 		defer rcancel()
-		_ = e.st.ReleaseLease(rctx, e.account, tenantID, e.holder)
+		_ = e.acct.Leases.Release(rctx, tenantID, e.holder)
 	}()
 
 	rep := &Report{TenantID: tenantID, Trigger: trigger, Started: start, Kinds: map[tenantsync.Kind]KindReport{}}
-	rec, err := e.st.GetTenant(ctx, e.account, tenantID)
+	rec, err := e.acct.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		rep.Err = err
 		return rep, err
@@ -149,7 +149,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 			Hint:    "wait for it to finish: tenants of the same client are matched with its contacts one at a time"}
 	}
 	defer e.sched.releaseClient(rec.ClientID, tenantID)
-	state, err := e.st.GetSyncState(ctx, e.account, tenantID)
+	state, err := e.acct.SyncStates.Get(ctx, tenantID)
 	if err != nil && !isNotFound(err) {
 		rep.Err = err
 		return rep, err
@@ -158,7 +158,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	state.LastStart = start
 	state.Running = true
 	state.Progress = nil
-	if err := e.st.PutSyncState(ctx, e.account, state); err != nil {
+	if err := e.acct.SyncStates.Put(ctx, state); err != nil {
 		rep.Err = err
 		return rep, err
 	}
@@ -236,7 +236,7 @@ func (e *Engine) recordFinish(ctx context.Context, clientID string, state *store
 	}
 	if rep.Err != nil {
 		state.LastError = store.SyncErrorOf(rep.Err, rep.Finished)
-	} else if counts, err := e.st.MirrorCounts(ctx, e.account, rep.TenantID); err == nil {
+	} else if counts, err := e.acct.Mirror.Counts(ctx, rep.TenantID); err == nil {
 		state.Counts = mergeCounts(state.Counts, counts, rep)
 		for k, kr := range rep.Kinds {
 			if kr.Mode != tenantsync.Unavailable {
@@ -245,7 +245,7 @@ func (e *Engine) recordFinish(ctx context.Context, clientID string, state *store
 			}
 		}
 	}
-	_ = e.st.PutSyncState(ctx, e.account, *state)
+	_ = e.acct.SyncStates.Put(ctx, *state)
 }
 
 // mergeCounts records a count for every kind that has been listed successfully, zero
@@ -313,7 +313,7 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, r
 				return
 			case <-e.clock.After(every):
 			}
-			if _, err := e.st.RenewLease(ctx, e.account, tenantID, e.holder, e.clock.Now(), e.limits.LeaseTTL); err != nil {
+			if _, err := e.acct.Leases.Renew(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL}); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
@@ -329,7 +329,7 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, r
 			}
 			e.progMu.Unlock()
 			if !frozen {
-				_ = e.st.PutSyncState(ctx, e.account, running)
+				_ = e.acct.SyncStates.Put(ctx, running)
 			}
 			stateMu.Unlock()
 		}
@@ -358,7 +358,7 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, r
 			running.Progress = maps.Clone(p.kinds)
 		}
 		e.progMu.Unlock()
-		return e.st.PutSyncState(ctx, e.account, running)
+		return e.acct.SyncStates.Put(ctx, running)
 	}
 	return stop, freeze, write
 }
@@ -507,7 +507,7 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 func (e *Engine) fetchStep(ctx context.Context, r *tenantRun) error {
 	rec, rep := r.rec, r.rep
 	r.kinds = e.kindsFor(rec)
-	stored, err := e.st.Cursors(ctx, e.account, rec.ID)
+	stored, err := e.acct.Mirror.Cursors(ctx, rec.ID)
 	if err != nil {
 		return err
 	}
@@ -533,7 +533,7 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 	r.kindErrs = map[tenantsync.Kind]store.SyncError{}
 	// The mirror's sizes, for the deletion guard (one cheap query; the guard reads a kind's
 	// items only when its fetch could remove or block any of them).
-	mirrorCounts, err := e.st.MirrorCounts(ctx, e.account, rec.ID)
+	mirrorCounts, err := e.acct.Mirror.Counts(ctx, rec.ID)
 	if err != nil {
 		return err
 	}
@@ -661,7 +661,7 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 	}
 	batch.State = &st
 	freezeState()
-	out, err := e.st.Commit(ctx, e.account, batch)
+	out, err := e.acct.Mirror.Commit(ctx, batch)
 	if err != nil {
 		return err
 	}

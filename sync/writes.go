@@ -44,7 +44,7 @@ func (e *Engine) Write(ctx context.Context, actor string, req tenantsync.WriteRe
 	if err := e.authorize(ctx, actor); err != nil {
 		return w.refuse(ctx, "refused", err)
 	}
-	rec, err := e.st.GetTenant(ctx, e.account, req.TenantID)
+	rec, err := e.acct.Tenants.Get(ctx, req.TenantID)
 	if err != nil {
 		if isNotFound(err) {
 			err = &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: "Write", Tenant: req.TenantID,
@@ -221,7 +221,7 @@ func (w *writeAttempt) audit(ctx context.Context, phase, outcome string, err err
 	// The audit entry must land even when the caller gave up, or a failure would vanish from the log.
 	actx, cancel := detached(ctx)
 	defer cancel()
-	out, aerr := w.e.st.AppendAudit(actx, w.e.account, entry)
+	out, aerr := w.e.acct.Audit.Append(actx, entry)
 	if aerr != nil {
 		// The caller gets aerr from the write; the event and the counter make it visible to
 		// whoever watches the engine rather than the caller.

@@ -14,7 +14,7 @@ import (
 
 func auditEntries(t *testing.T, h *harness) []tenantsync.AuditEntry {
 	t.Helper()
-	es, err := h.st.ListAudit(t.Context(), testAccount, store.AuditQuery{})
+	es, err := h.st.Account(testAccount).Audit.List(t.Context(), store.AuditQuery{})
 	require.NoError(t, err)
 	return es
 }

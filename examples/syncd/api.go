@@ -24,7 +24,7 @@ import (
 type api struct {
 	account   string
 	engine    *sync.Engine
-	store     store.Store
+	store     daemonStore
 	metrics   *metrics
 	readiness func(ctx context.Context) map[string]partnercenter.TenantReadiness
 	log       *slog.Logger
@@ -193,7 +193,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, usage string) bool {
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.store.ListClients(r.Context(), a.account); err != nil {
+	if _, err := a.store.Directory(a.account).ListClients(r.Context()); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable", "error": err.Error()})
 		return
 	}
@@ -413,7 +413,7 @@ func (a *api) auditCall(ctx context.Context, e tenantsync.AuditEntry, callErr er
 	// The entry must land even when the caller hung up, or the call would vanish from the log.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := a.store.AppendAudit(actx, a.account, e); err != nil {
+	if _, err := a.store.Account(a.account).Audit.Append(actx, e); err != nil {
 		a.log.Error("audit append failed", "action", e.Action, "actor", e.Actor, "err", err)
 		return &tenantsync.Error{Class: tenantsync.ClassOf(err), Service: "syncd", Op: e.Action,
 			Message: "the call was made but could not be audited",
@@ -425,7 +425,7 @@ func (a *api) auditCall(ctx context.Context, e tenantsync.AuditEntry, callErr er
 // clientExists fails with ErrNotFound when the account has no such client: linking a tenant to
 // it, or marking it active, would otherwise succeed and leave a dangling reference.
 func (a *api) clientExists(ctx context.Context, clientID string) error {
-	_, err := a.store.GetClient(ctx, a.account, clientID)
+	_, err := a.store.Directory(a.account).GetClient(ctx, clientID)
 	if err != nil && errors.Is(err, tenantsync.ErrNotFound) {
 		return &tenantsync.Error{Class: tenantsync.ErrNotFound, Service: "syncd", Message: "the account has no client " + clientID,
 			Hint: "list the clients with GET /api/clients and use one of their IDs", Err: err}
@@ -515,7 +515,7 @@ func (a *api) clientView(ctx context.Context, c tenantsync.Client) (clientView, 
 }
 
 func (a *api) listClients(w http.ResponseWriter, r *http.Request) {
-	cs, err := a.store.ListClients(r.Context(), a.account)
+	cs, err := a.store.Directory(a.account).ListClients(r.Context())
 	if err != nil {
 		fail(w, err)
 		return
@@ -533,7 +533,7 @@ func (a *api) listClients(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getClient(w http.ResponseWriter, r *http.Request) {
-	c, err := a.store.GetClient(r.Context(), a.account, r.PathValue("id"))
+	c, err := a.store.Directory(a.account).GetClient(r.Context(), r.PathValue("id"))
 	if err != nil {
 		fail(w, err)
 		return
@@ -555,11 +555,11 @@ type contactView struct {
 func (a *api) clientContacts(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	clientID := r.PathValue("id")
-	if _, err := a.store.GetClient(ctx, a.account, clientID); err != nil {
+	if _, err := a.store.Directory(a.account).GetClient(ctx, clientID); err != nil {
 		fail(w, err)
 		return
 	}
-	contacts, err := a.store.ListContacts(ctx, a.account, clientID)
+	contacts, err := a.store.Directory(a.account).ListContacts(ctx, clientID)
 	if err != nil {
 		fail(w, err)
 		return
@@ -571,7 +571,7 @@ func (a *api) clientContacts(w http.ResponseWriter, r *http.Request) {
 	}
 	links := map[string]store.ContactLink{}
 	for _, ts := range st.Tenants {
-		ls, err := a.store.ListContactLinks(ctx, a.account, ts.Tenant.ID)
+		ls, err := a.store.Account(a.account).Links.List(ctx, ts.Tenant.ID)
 		if err != nil {
 			fail(w, err)
 			return
@@ -635,7 +635,7 @@ func (a *api) markActive(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) listReviews(w http.ResponseWriter, r *http.Request) {
-	rs, err := a.store.ListReviews(r.Context(), a.account, store.ReviewFilter{
+	rs, err := a.store.Account(a.account).Reviews.List(r.Context(), store.ReviewFilter{
 		TenantID:        r.URL.Query().Get("tenant"),
 		IncludeResolved: r.URL.Query().Get("resolved") == "true",
 	})
@@ -714,7 +714,7 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		}
 		q.AfterSeq = n
 	}
-	entries, err := a.store.ListAudit(r.Context(), a.account, q)
+	entries, err := a.store.Account(a.account).Audit.List(r.Context(), q)
 	if err != nil {
 		fail(w, err)
 		return
@@ -742,7 +742,7 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 // verifyAudit checks the account's audit chain, against expect when given, and describes the
 // result with the head to keep for the next check.
 func (a *api) verifyAudit(ctx context.Context, expect *store.AuditHead) (map[string]any, error) {
-	rep, err := a.store.VerifyAudit(ctx, a.account, expect)
+	rep, err := a.store.Account(a.account).Audit.Verify(ctx, expect)
 	if err != nil {
 		return nil, err
 	}

@@ -175,7 +175,7 @@ func decodeError(t *testing.T, rec *httptest.ResponseRecorder) apiError {
 // auditEntries returns the account's audit log.
 func (td *testDaemon) auditEntries(t *testing.T) []tenantsync.AuditEntry {
 	t.Helper()
-	es, err := td.d.store.ListAudit(context.WithoutCancel(t.Context()), td.d.cfg.Account, store.AuditQuery{})
+	es, err := td.d.store.Account(td.d.cfg.Account).Audit.List(context.WithoutCancel(t.Context()), store.AuditQuery{})
 	require.NoError(t, err)
 	return es
 }
@@ -407,7 +407,7 @@ func TestMarkActiveValidatesMinutesAndClient(t *testing.T) {
 			assert.Contains(t, e.Hint, "1 to 10080")
 		})
 	}
-	c, err := td.d.store.GetClient(t.Context(), td.d.cfg.Account, "client-001")
+	c, err := td.d.store.Directory(td.d.cfg.Account).GetClient(t.Context(), "client-001")
 	require.NoError(t, err)
 	assert.True(t, c.ActiveUntil.IsZero(), "no refused call changed the client")
 
@@ -419,7 +419,7 @@ func TestMarkActiveValidatesMinutesAndClient(t *testing.T) {
 			var out struct{ ActiveUntil time.Time }
 			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
 			assert.True(t, out.ActiveUntil.After(before), "the active period ends in the future: %s", out.ActiveUntil)
-			c, err := td.d.store.GetClient(t.Context(), td.d.cfg.Account, "client-001")
+			c, err := td.d.store.Directory(td.d.cfg.Account).GetClient(t.Context(), "client-001")
 			require.NoError(t, err)
 			assert.True(t, c.ActiveUntil.After(before))
 		})
@@ -507,7 +507,7 @@ func TestPasswordResetReturnsThePasswordOnlyToTheCaller(t *testing.T) {
 	ctx := t.Context()
 	routes := map[string]string{} // route → tenant ID
 	for _, tn := range td.d.fake.World.Tenants {
-		rec, err := td.d.store.GetTenant(ctx, td.d.cfg.Account, tn.ID)
+		rec, err := td.d.store.Account(td.d.cfg.Account).Tenants.Get(ctx, tn.ID)
 		require.NoError(t, err)
 		route := sync.RouteGraph
 		if slices.Contains(rec.Sources, sync.RouteCIPP) {
@@ -597,7 +597,7 @@ func TestReleaseHoldIsAuditedUnderTheTokensActor(t *testing.T) {
 		tenantsync.KindUsers: {Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, IDs: held,
 			Removals: len(held), Of: len(held), Since: since, LastSeen: since},
 	}}
-	require.NoError(t, td.d.store.PutSyncState(ctx, td.d.cfg.Account, state))
+	require.NoError(t, td.d.store.Account(td.d.cfg.Account).SyncStates.Put(ctx, state))
 	rec = td.do(t, http.MethodGet, "/api/tenants/"+tenantID, "")
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, sync.MaxHoldExamples, strings.Count(rec.Body.String(), `"held-user-`),
@@ -611,7 +611,7 @@ func TestReleaseHoldIsAuditedUnderTheTokensActor(t *testing.T) {
 	assert.Equal(t, "release_hold", entries[0].Action)
 	assert.Equal(t, "alice", entries[0].Actor)
 	assert.Equal(t, "succeeded", entries[0].Outcome)
-	got, err := td.d.store.GetSyncState(ctx, td.d.cfg.Account, tenantID)
+	got, err := td.d.store.Account(td.d.cfg.Account).SyncStates.Get(ctx, tenantID)
 	require.NoError(t, err)
 	assert.True(t, got.Holds[tenantsync.KindUsers].Released)
 	assert.Equal(t, "alice", got.Holds[tenantsync.KindUsers].ReleasedBy)
@@ -625,9 +625,9 @@ func TestResolveContactFailureIsAuditedUnderTheTokensActor(t *testing.T) {
 	require.NoError(t, err)
 	tenantID := sts[0].Tenant.ID
 	// Linked in the store alone, so no sync starts and rewrites the state seeded below.
-	require.NoError(t, td.d.store.LinkTenant(ctx, td.d.cfg.Account, tenantID, "client-001", time.Now()))
+	require.NoError(t, td.d.store.Account(td.d.cfg.Account).Tenants.Link(ctx, tenantID, "client-001", time.Now()))
 	now := time.Now().UTC()
-	require.NoError(t, td.d.store.PutSyncState(ctx, td.d.cfg.Account, store.SyncState{TenantID: tenantID,
+	require.NoError(t, td.d.store.Account(td.d.cfg.Account).SyncStates.Put(ctx, store.SyncState{TenantID: tenantID,
 		ContactFailures: map[string]store.ContactFailure{"user-1": {ObjectID: "user-1", UPN: "pat@contoso.example",
 			Op: store.ContactCreate, Kind: "invalid_input", Message: "LastName: too long", Attempts: 5,
 			FirstAt: now, LastAt: now, NeedsPerson: true}}}))
@@ -653,7 +653,7 @@ func TestResolveContactFailureIsAuditedUnderTheTokensActor(t *testing.T) {
 	require.Len(t, entries, 1)
 	assert.Equal(t, "resolve_contact_failure", entries[0].Action)
 	assert.Equal(t, "alice", entries[0].Actor)
-	got, err := td.d.store.GetSyncState(ctx, td.d.cfg.Account, tenantID)
+	got, err := td.d.store.Account(td.d.cfg.Account).SyncStates.Get(ctx, tenantID)
 	require.NoError(t, err)
 	assert.True(t, got.ContactFailures["user-1"].Ignored)
 	assert.Equal(t, "alice", got.ContactFailures["user-1"].DecidedBy)

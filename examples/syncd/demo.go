@@ -8,7 +8,6 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/testserver"
-	"github.com/tenantsync/tenantsync/store"
 )
 
 // demoSizes are the user counts of the first demo tenants: one large tenant, a mid-size one and
@@ -29,8 +28,8 @@ var legalSuffix = regexp.MustCompile(`(?i)[ ,]+(ltd\.?|limited|llc|inc\.?|gmbh|b
 // only a contact at that domain, some the tenant ID itself, some only a similar name; a few
 // clients have no tenant at all. It does nothing when the store already has clients, so a
 // restart keeps what the first run and the API changed.
-func seedDemoPSA(ctx context.Context, st store.Store, account string, w *testserver.World) (int, error) {
-	existing, err := st.ListClients(ctx, account)
+func seedDemoPSA(ctx context.Context, st daemonStore, account string, w *testserver.World) (int, error) {
+	existing, err := st.Directory(account).ListClients(ctx)
 	if err != nil || len(existing) > 0 {
 		return 0, err
 	}
@@ -58,7 +57,7 @@ func seedDemoPSA(ctx context.Context, st store.Store, account string, w *testser
 				c.Domains = []string{t.DefaultDomain}
 			}
 		}
-		if err := st.PutClient(ctx, account, c); err != nil {
+		if err := st.Directory(account).PutClient(ctx, c); err != nil {
 			return n, err
 		}
 		n++
@@ -68,11 +67,11 @@ func seedDemoPSA(ctx context.Context, st store.Store, account string, w *testser
 	}
 	for i, name := range []string{"Acme Holdings", "Northwind Traders", "Fabrikam Residences"} {
 		c := tenantsync.Client{ID: fmt.Sprintf("client-x%02d", i+1), Name: name}
-		if err := st.PutClient(ctx, account, c); err != nil {
+		if err := st.Directory(account).PutClient(ctx, c); err != nil {
 			return n, err
 		}
 		n++
-		if _, err := st.CreateContact(ctx, account, tenantsync.Contact{ClientID: c.ID, FirstName: "Pat", LastName: name, Email: fmt.Sprintf("pat.%d@gmail.com", i), Active: true}); err != nil {
+		if _, err := st.Directory(account).CreateContact(ctx, tenantsync.Contact{ClientID: c.ID, FirstName: "Pat", LastName: name, Email: fmt.Sprintf("pat.%d@gmail.com", i), Active: true}); err != nil {
 			return n, err
 		}
 	}
@@ -82,7 +81,7 @@ func seedDemoPSA(ctx context.Context, st store.Store, account string, w *testser
 // seedContacts gives a client contacts for about a third of its tenant's people, with the
 // irregularities of real PSA data: addresses in other cases, an alias instead of the primary
 // address, a missing phone, and one address entered twice (an ambiguity for the review queue).
-func seedContacts(ctx context.Context, st store.Store, account, clientID string, t *testserver.Tenant, i int) error {
+func seedContacts(ctx context.Context, st daemonStore, account, clientID string, t *testserver.Tenant, i int) error {
 	made := 0
 	for j, u := range t.Users {
 		if u.UserType == "Guest" || u.Mail == "" || (u.MailboxType != "" && u.MailboxType != "UserMailbox") || j%3 != 0 {
@@ -101,7 +100,7 @@ func seedContacts(ctx context.Context, st store.Store, account, clientID string,
 			}
 		}
 		c := tenantsync.Contact{ClientID: clientID, FirstName: u.GivenName, LastName: u.Surname, Email: email, JobTitle: u.JobTitle, Active: true}
-		if _, err := st.CreateContact(ctx, account, c); err != nil {
+		if _, err := st.Directory(account).CreateContact(ctx, c); err != nil {
 			return err
 		}
 		made++
@@ -109,7 +108,7 @@ func seedContacts(ctx context.Context, st store.Store, account, clientID string,
 			// The same person entered twice: matching must not pick one by chance.
 			c.Email = strings.ToLower(email)
 			c.JobTitle = ""
-			if _, err := st.CreateContact(ctx, account, c); err != nil {
+			if _, err := st.Directory(account).CreateContact(ctx, c); err != nil {
 				return err
 			}
 		}

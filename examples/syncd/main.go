@@ -74,7 +74,7 @@ type daemon struct {
 	cfg      config
 	out      io.Writer
 	log      *slog.Logger
-	store    store.Store
+	store    daemonStore
 	fake     *testserver.Server
 	engine   *sync.Engine
 	metrics  *metrics
@@ -184,7 +184,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		return nil, err
 	}
 	if !cfg.Postgres.IsZero() {
-		pg, err := postgres.Open(ctx, cfg.Postgres.Reveal(), keys)
+		pg, err := postgres.Open(ctx, cfg.Postgres.Reveal(), postgres.Config{Keys: keys})
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +192,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		fmt.Fprintln(out, "store: PostgreSQL")
 	} else {
 		path := filepath.Join(dir, "tenantsync.db")
-		sq, err := sqlite.Open(ctx, path, keys)
+		sq, err := sqlite.Open(ctx, path, sqlite.Config{Keys: keys})
 		if err != nil {
 			return nil, err
 		}
@@ -530,7 +530,7 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, map[string]string{"tenantId": d.cfg.Partner.TenantID}, s)
 	}
 	rt := d.cfg.Partner.RefreshToken
-	if conn, err := d.store.GetConnection(ctx, d.cfg.Account, "partner-refresh-token"); err == nil && d.fake == nil {
+	if conn, err := d.store.Account(d.cfg.Account).Connections.Get(ctx, "partner-refresh-token"); err == nil && d.fake == nil {
 		rt = conn.Secret
 	}
 	entra := func(scope string) transport.EntraConfig {
@@ -559,7 +559,7 @@ func (d *daemon) saveConnection(ctx context.Context, name string, kind store.Con
 	if err != nil {
 		return err
 	}
-	return d.store.PutConnection(ctx, d.cfg.Account, store.Connection{Name: name, Kind: kind, Config: cfg, Secret: secret})
+	return d.store.Account(d.cfg.Account).Connections.Put(ctx, store.Connection{Name: name, Kind: kind, Config: cfg, Secret: secret})
 }
 
 // prepareDataDir creates the data directory (mode 0700) or checks that an existing one is
@@ -655,4 +655,12 @@ func (p permissionList) Authorize(_ context.Context, actor, permission string) e
 		}
 	}
 	return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "add the actor to -writers (the actors, named in -actors-file or admin, holding "+tenantsync.PermissionWrite+")", "%s does not hold %s", actor, permission)
+}
+
+// daemonStore is what the daemon needs of its store: the engine's store and the default client
+// list and contact directory, which stands in for a PSA here. sqlite.Store and postgres.Store
+// are both.
+type daemonStore interface {
+	store.Store
+	store.DirectoryProvider
 }

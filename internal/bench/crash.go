@@ -41,7 +41,7 @@ const crashInstance = "crash-daemon"
 
 // openCrashStore opens the daemon's SQLite file with a clock ahead by offset.
 func openCrashStore(ctx context.Context, dir string, clock *offsetClock) (*sqlite.Store, error) {
-	return sqlite.Open(ctx, filepath.Join(dir, "tenantsync.db"), benchKeys(), sqlite.WithClock(clock.Now))
+	return sqlite.Open(ctx, filepath.Join(dir, "tenantsync.db"), sqlite.Config{Keys: benchKeys(), Now: clock.Now})
 }
 
 // crashEngine builds the engine of a crash run on the store; contacts nil means the store's own
@@ -79,7 +79,7 @@ func childEngine(ctx context.Context) error {
 	// kill is there after it. Its clients are the store's client list.
 	var contacts tenantsync.Contacts
 	if in.PSAKill != "" {
-		dir := store.ContactsFor(st, account)
+		dir := store.ContactsFor(st.Directory(account))
 		lookup, _ := dir.(tenantsync.ClientLookup)
 		contacts = &killingContacts{Contacts: dir, lookup: lookup, mode: in.PSAKill, after: max(in.PSAKillAfter, 1)}
 	}
@@ -94,7 +94,7 @@ func childEngine(ctx context.Context) error {
 	fmt.Println("syncing")
 	var reqs []sync.LinkRequest
 	for i, id := range in.Endpoints.Tenants {
-		if err := st.PutClient(ctx, account, tenantsync.Client{ID: clientID(i), Name: "Client " + strconv.Itoa(i)}); err != nil {
+		if err := st.Directory(account).PutClient(ctx, tenantsync.Client{ID: clientID(i), Name: "Client " + strconv.Itoa(i)}); err != nil {
 			return err
 		}
 		reqs = append(reqs, sync.LinkRequest{TenantID: id, ClientID: clientID(i)})
@@ -379,7 +379,7 @@ func checkTruth(ctx context.Context, dir string, w *testserver.World, offset tim
 	}
 	var fig contactFigures
 	for _, t := range w.Tenants {
-		kr, err := st.ReadKind(ctx, account, t.ID, tenantsync.KindUsers)
+		kr, err := st.Account(account).Mirror.ReadKind(ctx, t.ID, tenantsync.KindUsers)
 		if err != nil {
 			return checks, fig, err
 		}
@@ -407,7 +407,7 @@ func checkTruth(ctx context.Context, dir string, w *testserver.World, offset tim
 	if err != nil {
 		return checks, fig, fmt.Errorf("after the final run: %w", err)
 	}
-	rep, err := st.VerifyAudit(ctx, account, nil)
+	rep, err := st.Account(account).Audit.Verify(ctx, nil)
 	checks++
 	if err != nil || !rep.OK() {
 		return checks, fig, fmt.Errorf("audit chain: %+v %v", rep, err)
@@ -420,7 +420,7 @@ func checkTruth(ctx context.Context, dir string, w *testserver.World, offset tim
 // mirror holds (cursor, mirror and state are committed in one transaction).
 func checkConsistency(ctx context.Context, st *sqlite.Store, account string) (int, error) {
 	checks := 1 // the open itself: migrations applied
-	rep, err := st.VerifyAudit(ctx, account, nil)
+	rep, err := st.Account(account).Audit.Verify(ctx, nil)
 	if err != nil {
 		return checks, err
 	}
@@ -428,20 +428,20 @@ func checkConsistency(ctx context.Context, st *sqlite.Store, account string) (in
 	if !rep.OK() {
 		return checks, fmt.Errorf("audit chain broken: %+v", rep)
 	}
-	tenants, err := st.ListTenants(ctx, account)
+	tenants, err := st.Account(account).Tenants.List(ctx)
 	if err != nil {
 		return checks, err
 	}
 	for _, t := range tenants {
-		cursors, err := st.Cursors(ctx, account, t.ID)
+		cursors, err := st.Account(account).Mirror.Cursors(ctx, t.ID)
 		if err != nil {
 			return checks, err
 		}
-		counts, err := st.MirrorCounts(ctx, account, t.ID)
+		counts, err := st.Account(account).Mirror.Counts(ctx, t.ID)
 		if err != nil {
 			return checks, err
 		}
-		state, err := st.GetSyncState(ctx, account, t.ID)
+		state, err := st.Account(account).SyncStates.Get(ctx, t.ID)
 		if err != nil {
 			continue // never synced
 		}

@@ -80,7 +80,7 @@ func runCrashSyncd(ctx context.Context, out io.Writer, o options) error {
 		if err != nil {
 			return err
 		}
-		st, err := sqlite.Open(ctx, filepath.Join(data, "tenantsync.db"), keys)
+		st, err := sqlite.Open(ctx, filepath.Join(data, "tenantsync.db"), sqlite.Config{Keys: keys})
 		if err != nil {
 			return fmt.Errorf("after kill %d: opening the store: %w", kills, err)
 		}
@@ -110,7 +110,7 @@ func runCrashSyncd(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(data, "tenantsync.db"), keys)
+	st, err := sqlite.Open(ctx, filepath.Join(data, "tenantsync.db"), sqlite.Config{Keys: keys})
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func runCrashSyncd(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return fmt.Errorf("after the final run: %w", err)
 	}
-	tenants, err := st.ListTenants(ctx, syncdAccount)
+	tenants, err := st.Account(syncdAccount).Tenants.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func runCrashSyncd(ctx context.Context, out io.Writer, o options) error {
 			continue
 		}
 		linked++
-		s, err := st.GetSyncState(ctx, syncdAccount, t.ID)
+		s, err := st.Account(syncdAccount).SyncStates.Get(ctx, t.ID)
 		if err != nil || s.LastFinish.IsZero() {
 			continue
 		}

@@ -136,11 +136,11 @@ func checkContacts(ctx context.Context, st *sqlite.Store, w *testserver.World, t
 	}
 	for i, t := range w.Tenants {
 		client := clientID(i)
-		cs, err := st.ListContacts(ctx, account, client)
+		cs, err := st.Directory(account).ListContacts(ctx, client)
 		if err != nil {
 			return checks, fig, err
 		}
-		links, err := st.ListContactLinks(ctx, account, t.ID)
+		links, err := st.Account(account).Links.List(ctx, t.ID)
 		if err != nil {
 			return checks, fig, err
 		}
@@ -177,7 +177,7 @@ func checkContacts(ctx context.Context, st *sqlite.Store, w *testserver.World, t
 			fig.linked++
 		}
 		for _, l := range links {
-			c, err := st.GetContact(ctx, account, client, l.ContactID)
+			c, err := st.Directory(account).GetContact(ctx, client, l.ContactID)
 			checks++
 			if err != nil {
 				return checks, fig, fmt.Errorf("contact %s linked to %s/%s: %w", l.ContactID, t.ID, l.ObjectID, err)
@@ -213,12 +213,12 @@ func checkPSAKill(ctx context.Context, dir string, e endpoints, w *testserver.Wo
 		return checks, err
 	}
 	defer st.Close()
-	c, err := st.GetContact(ctx, account, k.clientID, k.contactID)
+	c, err := st.Directory(account).GetContact(ctx, k.clientID, k.contactID)
 	checks++
 	if err != nil {
 		return checks, fmt.Errorf("the contact %s the PSA wrote before the kill: %w", k.contactID, err)
 	}
-	links, err := st.ListContactLinks(ctx, account, tenant)
+	links, err := st.Account(account).Links.List(ctx, tenant)
 	if err != nil {
 		return checks, err
 	}

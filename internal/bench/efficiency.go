@@ -156,7 +156,7 @@ func newRig(srv *testserver.Server, o options, ids []string, route string, kinds
 		return nil, err
 	}
 	r := &rig{srv: srv, clock: &offsetClock{}, cl: cl, trace: tr}
-	r.st = memory.New(nil, memory.WithClock(r.clock.Now))
+	r.st = memory.New(memory.Config{Now: r.clock.Now})
 	src := tenantsync.Source(graph.NewSource(cl.graph))
 	if route == sync.RouteCIPP {
 		src = cipp.NewSource(cl.cipp)

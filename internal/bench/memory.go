@@ -94,13 +94,13 @@ func childMemory(ctx context.Context) error {
 		}
 		var st store.Store
 		if in.Store == "sqlite" {
-			s, err := sqlite.Open(ctx, filepath.Join(in.Dir, "memory.db"), benchKeys())
+			s, err := sqlite.Open(ctx, filepath.Join(in.Dir, "memory.db"), sqlite.Config{Keys: benchKeys()})
 			if err != nil {
 				return err
 			}
 			st = s
 		} else {
-			st = memory.New(nil)
+			st = memory.New(memory.Config{})
 		}
 		defer st.Close()
 		eng, err := sync.New(sync.Config{Store: st, Account: account, Sources: []tenantsync.Source{graph.NewSource(cl.graph)},

@@ -126,7 +126,7 @@ func runSoak(ctx context.Context, out io.Writer, o options) error {
 		budget: transport.NewBudget(0), creds: srv.PartnerApp(), ids: tenantIDs(w), graphIDs: graphIDs, cippIDs: cippIDs,
 		contacts: map[string]map[string]bool{}, mirror: map[string]map[string]bool{}, kinds: map[string]map[tenantsync.Kind]map[string]bool{},
 		scenario: map[string]int{}, events: map[sync.EventType]int{}, failures: map[string]int{}}
-	s.st, err = sqlite.Open(ctx, filepath.Join(dir, "soak.db"), benchKeys(), sqlite.WithClock(s.clock.Now))
+	s.st, err = sqlite.Open(ctx, filepath.Join(dir, "soak.db"), sqlite.Config{Keys: benchKeys(), Now: s.clock.Now})
 	if err != nil {
 		return err
 	}
@@ -614,7 +614,7 @@ func (s *soak) count(rep *sync.Report, err error) {
 // data), likewise for every other listed kind, and that no contact ever seen has disappeared.
 func (s *soak) observe(ctx context.Context) {
 	for _, id := range s.ids {
-		kr, err := s.st.ReadKind(ctx, account, id, tenantsync.KindUsers)
+		kr, err := s.st.Account(account).Mirror.ReadKind(ctx, id, tenantsync.KindUsers)
 		if err != nil {
 			s.fail("reading the users mirror of %s: %v", id, err)
 			continue
@@ -693,7 +693,7 @@ func truthIDs(t *testserver.Tenant, k tenantsync.Kind) map[string]bool {
 
 // mirroredIDs returns the identities of a kind's mirror, lower-cased.
 func (s *soak) mirroredIDs(ctx context.Context, tenantID string, k tenantsync.Kind) (map[string]bool, error) {
-	kr, err := s.st.ReadKind(ctx, account, tenantID, k)
+	kr, err := s.st.Account(account).Mirror.ReadKind(ctx, tenantID, k)
 	if err != nil {
 		return nil, err
 	}
@@ -750,7 +750,7 @@ func (s *soak) healthy(ctx context.Context) bool {
 // verifyTruth compares every mirror and contact with the World, and verifies the audit chain.
 func (s *soak) verifyTruth(ctx context.Context) {
 	for i, t := range s.w.Tenants {
-		kr, err := s.st.ReadKind(ctx, account, t.ID, tenantsync.KindUsers)
+		kr, err := s.st.Account(account).Mirror.ReadKind(ctx, t.ID, tenantsync.KindUsers)
 		if err != nil {
 			s.fail("reading %s: %v", t.ID, err)
 			continue
@@ -784,7 +784,7 @@ func (s *soak) verifyTruth(ctx context.Context) {
 				s.check(len(got) == len(truth), "tenant %s: %d %s mirrored, %d in the truth", t.ID, len(got), k, len(truth))
 			}
 		}
-		links, err := s.st.ListContactLinks(ctx, account, t.ID)
+		links, err := s.st.Account(account).Links.List(ctx, t.ID)
 		if err != nil {
 			s.fail("links of %s: %v", t.ID, err)
 			continue
@@ -804,7 +804,7 @@ func (s *soak) verifyTruth(ctx context.Context) {
 			}
 		}
 	}
-	rep, err := s.st.VerifyAudit(ctx, account, nil)
+	rep, err := s.st.Account(account).Audit.Verify(ctx, nil)
 	if err != nil {
 		s.fail("verifying the audit chain: %v", err)
 	} else {
@@ -843,7 +843,7 @@ var _ store.Store = (*sqlite.Store)(nil)
 // the checks catch a wrong deactivation (the run must then fail).
 func (s *soak) sabotage(ctx context.Context) {
 	for i, t := range s.w.Tenants {
-		links, err := s.st.ListContactLinks(ctx, account, t.ID)
+		links, err := s.st.Account(account).Links.List(ctx, t.ID)
 		if err != nil {
 			continue
 		}

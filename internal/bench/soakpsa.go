@@ -366,7 +366,7 @@ func (s *soak) observePSA(ctx context.Context) {
 		s.check(len(ids) == 1, "duplicate contact: %s has %d contacts (active or not): %v", k, len(ids), ids)
 	}
 	for _, id := range s.ids {
-		links, err := s.st.ListContactLinks(ctx, account, id)
+		links, err := s.st.Account(account).Links.List(ctx, id)
 		if err != nil {
 			s.fail("links of %s: %v", id, err)
 			continue
@@ -414,7 +414,7 @@ func (s *soak) verifyPSA(ctx context.Context) psaFigures {
 	}
 	linked := map[string]string{} // identity → contact
 	for _, id := range s.ids {
-		links, err := s.st.ListContactLinks(ctx, account, id)
+		links, err := s.st.Account(account).Links.List(ctx, id)
 		if err != nil {
 			s.fail("links of %s: %v", id, err)
 			continue
@@ -471,7 +471,7 @@ func (s *soak) verifyPSA(ctx context.Context) psaFigures {
 	fig.reusedOutcome, fig.needPerson = map[string]int{}, map[string]int{}
 	for tenantID, users := range p.reused {
 		open := map[string]bool{}
-		if rs, err := s.st.ListReviews(ctx, account, store.ReviewFilter{TenantID: tenantID}); err == nil {
+		if rs, err := s.st.Account(account).Reviews.List(ctx, store.ReviewFilter{TenantID: tenantID}); err == nil {
 			for _, r := range rs {
 				open[r.ObjectID] = true
 			}
@@ -680,7 +680,7 @@ func (s *soak) diagnoseContact(ctx context.Context, c tenantsync.Contact) {
 	enabled, exists := s.truthUser(tenantID, c.ObjectID)
 	fmt.Fprintf(s.out, "diagnose: contact %s of %s active %v identity %s/%s email %q name %q %q; truth: exists %v enabled %v; kills in cycles %v\n",
 		c.ID, c.ClientID, c.Active, c.TenantID, c.ObjectID, c.Email, c.FirstName, c.LastName, exists, enabled, s.killCycles)
-	if kr, err := s.st.ReadKind(ctx, account, tenantID, tenantsync.KindUsers); err == nil {
+	if kr, err := s.st.Account(account).Mirror.ReadKind(ctx, tenantID, tenantsync.KindUsers); err == nil {
 		found := false
 		for _, u := range kr.Users {
 			if strings.EqualFold(u.ObjectID, c.ObjectID) {
@@ -692,14 +692,14 @@ func (s *soak) diagnoseContact(ctx context.Context, c tenantsync.Contact) {
 			fmt.Fprintln(s.out, "diagnose: user not mirrored")
 		}
 	}
-	if links, err := s.st.ListContactLinks(ctx, account, tenantID); err == nil {
+	if links, err := s.st.Account(account).Links.List(ctx, tenantID); err == nil {
 		for _, l := range links {
 			if l.ContactID == c.ID || strings.EqualFold(l.ObjectID, c.ObjectID) {
 				fmt.Fprintf(s.out, "diagnose: link %+v\n", l)
 			}
 		}
 	}
-	if st, err := s.st.GetSyncState(ctx, account, tenantID); err == nil {
+	if st, err := s.st.Account(account).SyncStates.Get(ctx, tenantID); err == nil {
 		if in, ok := st.CreateIntents[c.ObjectID]; ok {
 			fmt.Fprintf(s.out, "diagnose: create intent %+v\n", in)
 		}

@@ -9,5 +9,5 @@ import (
 
 // BenchmarkReadKind: go test -run '^$' -bench ReadKind ./store/memory/
 func BenchmarkReadKind(b *testing.B) {
-	storetest.BenchmarkReadKind(b, memory.New(storetest.NewKeys(b)))
+	storetest.BenchmarkReadKind(b, memory.New(memory.Config{Keys: storetest.NewKeys(b)}))
 }

@@ -90,18 +90,18 @@ func (x *tx) SetCursor(_ context.Context, k tenantsync.Kind, cursor string) erro
 }
 
 // Apply implements store.Mirror.
-func (s *Store) Apply(ctx context.Context, acct, tenantID string, ch store.KindApply) (store.Applied, error) {
+func (s *backend) Apply(ctx context.Context, acct, tenantID string, ch store.KindApply) (store.Applied, error) {
 	return kit.ApplyOne(ctx, s.commit, acct, tenantID, ch)
 }
 
 // Commit implements store.Store.
-func (s *Store) Commit(ctx context.Context, acct string, b store.Batch) (store.BatchResult, error) {
+func (s *backend) Commit(ctx context.Context, acct string, b store.Batch) (store.BatchResult, error) {
 	return s.commit(ctx, "Commit", acct, b)
 }
 
 // commit works on copies of the tenant, the contact owners and the reviews, and swaps them in
 // only when the whole batch succeeded.
-func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (store.BatchResult, error) {
+func (s *backend) commit(ctx context.Context, op, acct string, b store.Batch) (store.BatchResult, error) {
 	b, err := kit.CheckBatch(op, acct, b)
 	if err != nil {
 		return store.BatchResult{}, err
@@ -152,7 +152,7 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 
 // ReadKind implements store.Mirror. The items are copied out under the lock and into the
 // result outside it.
-func (s *Store) ReadKind(_ context.Context, acct, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {
+func (s *backend) ReadKind(_ context.Context, acct, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {
 	const op = "ReadKind"
 	if err := kit.CheckReadKind(op, acct, tenantID, kind); err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (s *Store) ReadKind(_ context.Context, acct, tenantID string, kind tenantsy
 }
 
 // GetUser implements store.Mirror.
-func (s *Store) GetUser(_ context.Context, acct, tenantID, objectID string) (tenantsync.User, error) {
+func (s *backend) GetUser(_ context.Context, acct, tenantID, objectID string) (tenantsync.User, error) {
 	const op = "GetUser"
 	var it kit.Item
 	err := s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
@@ -187,7 +187,7 @@ func (s *Store) GetUser(_ context.Context, acct, tenantID, objectID string) (ten
 }
 
 // Cursors implements store.Mirror.
-func (s *Store) Cursors(_ context.Context, acct, tenantID string) (map[tenantsync.Kind]string, error) {
+func (s *backend) Cursors(_ context.Context, acct, tenantID string) (map[tenantsync.Kind]string, error) {
 	out := map[tenantsync.Kind]string{}
 	return out, ignoreMissing(s.inTenant("Cursors", acct, tenantID, func(_ *account, t *tenant) error {
 		maps.Copy(out, t.cursors)
@@ -196,7 +196,7 @@ func (s *Store) Cursors(_ context.Context, acct, tenantID string) (map[tenantsyn
 }
 
 // MirrorCounts implements store.Mirror.
-func (s *Store) MirrorCounts(_ context.Context, acct, tenantID string) (map[tenantsync.Kind]int, error) {
+func (s *backend) MirrorCounts(_ context.Context, acct, tenantID string) (map[tenantsync.Kind]int, error) {
 	out := map[tenantsync.Kind]int{}
 	return out, ignoreMissing(s.inTenant("MirrorCounts", acct, tenantID, func(_ *account, t *tenant) error {
 		for k, m := range t.mirror {
@@ -246,7 +246,7 @@ func changeLink(op string, owners map[contactKey]userKey, t *tenant, lc store.Li
 
 // mutateTenant runs fn on a working copy of the tenant and the account's contact owners, and
 // keeps the result only when fn succeeds.
-func (s *Store) mutateTenant(op, acct, tenantID string, fn func(t *tenant, owners map[contactKey]userKey) error) error {
+func (s *backend) mutateTenant(op, acct, tenantID string, fn func(t *tenant, owners map[contactKey]userKey) error) error {
 	return s.inTenant(op, acct, tenantID, func(a *account, t *tenant) error {
 		w := t.working()
 		w.merges = maps.Clone(t.merges)
@@ -260,7 +260,7 @@ func (s *Store) mutateTenant(op, acct, tenantID string, fn func(t *tenant, owner
 }
 
 // SetContactLink implements store.ContactLinks.
-func (s *Store) SetContactLink(_ context.Context, acct string, l store.ContactLink) error {
+func (s *backend) SetContactLink(_ context.Context, acct string, l store.ContactLink) error {
 	const op = "SetContactLink"
 	if err := kit.CheckLink(op, l, false); err != nil {
 		return err
@@ -271,7 +271,7 @@ func (s *Store) SetContactLink(_ context.Context, acct string, l store.ContactLi
 }
 
 // DeleteContactLink implements store.ContactLinks.
-func (s *Store) DeleteContactLink(_ context.Context, acct, tenantID, objectID string) error {
+func (s *backend) DeleteContactLink(_ context.Context, acct, tenantID, objectID string) error {
 	const op = "DeleteContactLink"
 	return ignoreMissing(s.mutateTenant(op, acct, tenantID, func(t *tenant, owners map[contactKey]userKey) error {
 		return changeLink(op, owners, t, store.LinkChange{Link: store.ContactLink{ObjectID: objectID}, Delete: true}, time.Time{})
@@ -279,7 +279,7 @@ func (s *Store) DeleteContactLink(_ context.Context, acct, tenantID, objectID st
 }
 
 // GetContactLink implements store.ContactLinks.
-func (s *Store) GetContactLink(_ context.Context, acct, tenantID, objectID string) (l store.ContactLink, err error) {
+func (s *backend) GetContactLink(_ context.Context, acct, tenantID, objectID string) (l store.ContactLink, err error) {
 	const op = "GetContactLink"
 	err = s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
 		var ok bool
@@ -292,7 +292,7 @@ func (s *Store) GetContactLink(_ context.Context, acct, tenantID, objectID strin
 }
 
 // ListContactLinks implements store.ContactLinks.
-func (s *Store) ListContactLinks(_ context.Context, acct, tenantID string) ([]store.ContactLink, error) {
+func (s *backend) ListContactLinks(_ context.Context, acct, tenantID string) ([]store.ContactLink, error) {
 	out := []store.ContactLink{}
 	return out, ignoreMissing(s.inTenant("ListContactLinks", acct, tenantID, func(_ *account, t *tenant) error {
 		out = sorted(t.links, same)
@@ -301,7 +301,7 @@ func (s *Store) ListContactLinks(_ context.Context, acct, tenantID string) ([]st
 }
 
 // RememberMerge implements store.ContactLinks.
-func (s *Store) RememberMerge(_ context.Context, acct string, m store.Merge) error {
+func (s *backend) RememberMerge(_ context.Context, acct string, m store.Merge) error {
 	const op = "RememberMerge"
 	m, err := kit.CheckMerge(op, acct, m, s.now())
 	if err != nil {
@@ -314,7 +314,7 @@ func (s *Store) RememberMerge(_ context.Context, acct string, m store.Merge) err
 }
 
 // ForgetMerge implements store.ContactLinks.
-func (s *Store) ForgetMerge(_ context.Context, acct, tenantID, objectID string) error {
+func (s *backend) ForgetMerge(_ context.Context, acct, tenantID, objectID string) error {
 	return ignoreMissing(s.inTenant("ForgetMerge", acct, tenantID, func(_ *account, t *tenant) error {
 		delete(t.merges, objectID)
 		return nil
@@ -322,7 +322,7 @@ func (s *Store) ForgetMerge(_ context.Context, acct, tenantID, objectID string) 
 }
 
 // ListMerges implements store.ContactLinks.
-func (s *Store) ListMerges(_ context.Context, acct, tenantID string) ([]store.Merge, error) {
+func (s *backend) ListMerges(_ context.Context, acct, tenantID string) ([]store.Merge, error) {
 	out := []store.Merge{}
 	return out, ignoreMissing(s.inTenant("ListMerges", acct, tenantID, func(_ *account, t *tenant) error {
 		out = sorted(t.merges, same)
@@ -352,7 +352,7 @@ func addReview(reviews map[string]store.Review, r store.Review, now time.Time) s
 }
 
 // AddReview implements store.Reviews.
-func (s *Store) AddReview(_ context.Context, acct string, r store.Review) (out store.Review, err error) {
+func (s *backend) AddReview(_ context.Context, acct string, r store.Review) (out store.Review, err error) {
 	const op = "AddReview"
 	if err := kit.CheckReview(op, r); err != nil {
 		return store.Review{}, err
@@ -365,7 +365,7 @@ func (s *Store) AddReview(_ context.Context, acct string, r store.Review) (out s
 }
 
 // ListReviews implements store.Reviews.
-func (s *Store) ListReviews(_ context.Context, acct string, f store.ReviewFilter) ([]store.Review, error) {
+func (s *backend) ListReviews(_ context.Context, acct string, f store.ReviewFilter) ([]store.Review, error) {
 	out := []store.Review{}
 	err := s.view("ListReviews", acct, false, func(a *account) error {
 		for _, r := range a.reviews {
@@ -380,7 +380,7 @@ func (s *Store) ListReviews(_ context.Context, acct string, f store.ReviewFilter
 }
 
 // ResolveReview implements store.Reviews.
-func (s *Store) ResolveReview(_ context.Context, acct, id, resolution, by string, at time.Time) (r store.Review, err error) {
+func (s *backend) ResolveReview(_ context.Context, acct, id, resolution, by string, at time.Time) (r store.Review, err error) {
 	const op = "ResolveReview"
 	if err := kit.CheckResolution(op, acct, resolution); err != nil {
 		return store.Review{}, err
@@ -448,7 +448,7 @@ func cloneState(s store.SyncState) store.SyncState {
 }
 
 // PutSyncState implements store.SyncStates.
-func (s *Store) PutSyncState(_ context.Context, acct string, st store.SyncState) error {
+func (s *backend) PutSyncState(_ context.Context, acct string, st store.SyncState) error {
 	return s.inTenant("PutSyncState", acct, st.TenantID, func(_ *account, t *tenant) error {
 		cp := cloneState(kit.NormalizeState(st))
 		t.state = &cp
@@ -457,7 +457,7 @@ func (s *Store) PutSyncState(_ context.Context, acct string, st store.SyncState)
 }
 
 // GetSyncState implements store.SyncStates.
-func (s *Store) GetSyncState(_ context.Context, acct, tenantID string) (st store.SyncState, err error) {
+func (s *backend) GetSyncState(_ context.Context, acct, tenantID string) (st store.SyncState, err error) {
 	const op = "GetSyncState"
 	err = s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
 		if t.state == nil {
@@ -470,7 +470,7 @@ func (s *Store) GetSyncState(_ context.Context, acct, tenantID string) (st store
 }
 
 // ListSyncStates implements store.SyncStates.
-func (s *Store) ListSyncStates(_ context.Context, acct string) ([]store.SyncState, error) {
+func (s *backend) ListSyncStates(_ context.Context, acct string) ([]store.SyncState, error) {
 	out := []store.SyncState{}
 	err := s.view("ListSyncStates", acct, false, func(a *account) error {
 		for _, t := range sorted(a.tenants, same) {

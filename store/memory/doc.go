@@ -4,5 +4,6 @@
 // items are kept decoded, so reading a kind copies values rather than decoding JSON.
 //
 //	keys, _ := store.NewStaticKeys("k1", map[string][]byte{"k1": key})
-//	s := memory.New(keys)
+//	s := memory.New(memory.Config{Keys: keys})
+//	rec, err := s.Account("msp-1").Tenants.Get(ctx, tenantID)
 package memory

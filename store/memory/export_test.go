@@ -13,7 +13,7 @@ import (
 // conformance suite can prove VerifyAudit notices what they do.
 
 func (s *Store) RawAudit(_ context.Context, acct string) (entries []tenantsync.AuditEntry, head store.AuditHead, err error) {
-	err = s.view("RawAudit", acct, false, func(a *account) error {
+	err = s.b.view("RawAudit", acct, false, func(a *account) error {
 		entries = slices.Clone(a.audit)
 		for i := range entries {
 			entries[i] = cloneEntry(entries[i])
@@ -25,7 +25,7 @@ func (s *Store) RawAudit(_ context.Context, acct string) (entries []tenantsync.A
 }
 
 func (s *Store) SetRawAudit(_ context.Context, acct string, entries []tenantsync.AuditEntry, head store.AuditHead) error {
-	return s.view("SetRawAudit", acct, true, func(a *account) error {
+	return s.b.view("SetRawAudit", acct, true, func(a *account) error {
 		a.audit = a.audit[:0:0]
 		for _, e := range entries {
 			a.audit = append(a.audit, cloneEntry(e))

@@ -14,8 +14,59 @@ import (
 	"github.com/tenantsync/tenantsync/store/internal/kit"
 )
 
-// Store is an in-memory store.Store.
+// Config configures a memory store. The zero Config is a store that keys its audit log with a
+// key of its own lifetime and cannot hold secrets.
+type Config struct {
+	// Keys seal connection secrets and key the audit chain. Nil is allowed: the store then
+	// refuses secrets and keys its audit chain with a random key of its own, since the log
+	// lives no longer than the store, so neither does the key that verifies it.
+	Keys store.KeyProvider
+	// Now is the clock for times the caller does not pass (connection and review timestamps,
+	// audit entries without At). Nil uses time.Now.
+	Now func() time.Time
+}
+
+// Store is an in-memory store.Store, for tests and throwaway runs. It also holds the default
+// client list and contact directory (Directory).
 type Store struct {
+	b *backend
+}
+
+var (
+	_ store.Store             = (*Store)(nil)
+	_ store.DirectoryProvider = (*Store)(nil)
+)
+
+// New returns an empty store configured by cfg.
+func New(cfg Config) *Store {
+	b := &backend{keys: cfg.Keys, auditKeys: cfg.Keys, clock: cfg.Now, accounts: map[string]*account{}}
+	if b.clock == nil {
+		b.clock = time.Now
+	}
+	if cfg.Keys == nil {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key) // crypto/rand does not fail on supported platforms
+		b.auditKeys, _ = store.NewStaticKeys("memory", map[string][]byte{"memory": key})
+	}
+	return &Store{b: b}
+}
+
+// Account returns the handle of one account. It does no I/O.
+func (s *Store) Account(id string) store.Account { return kit.Scope(s.b, id) }
+
+// Accounts lists the accounts that have at least one tenant, sorted.
+func (s *Store) Accounts(ctx context.Context) ([]string, error) { return s.b.Accounts(ctx) }
+
+// Directory returns the account's default client list and contact directory, kept in the
+// same memory as the rest of the store.
+func (s *Store) Directory(account string) store.Directory { return kit.Directory(s.b, account) }
+
+// Close makes the store unusable: every later call fails with ErrUnavailable.
+func (s *Store) Close() error { return s.b.Close() }
+
+// backend holds the data and implements every operation with the account as an argument;
+// kit.Scope binds the account for Store.Account.
+type backend struct {
 	keys      store.KeyProvider
 	auditKeys store.KeyProvider // keys, or a key of the store's own lifetime when keys is nil
 	clock     func() time.Time
@@ -23,31 +74,6 @@ type Store struct {
 	mu       sync.Mutex
 	accounts map[string]*account
 	closed   bool
-}
-
-var _ store.Store = (*Store)(nil)
-
-// Option configures a Store.
-type Option func(*Store)
-
-// WithClock sets the clock used for times the caller does not pass (connection and review
-// timestamps, audit entries without At).
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
-
-// New returns an empty store sealing secrets and keying its audit chain with keys. With nil
-// keys it cannot store secrets, and keys its audit chain with a random key of its own: the
-// log lives no longer than the store, so neither does the key that verifies it.
-func New(keys store.KeyProvider, opts ...Option) *Store {
-	s := &Store{keys: keys, auditKeys: keys, clock: time.Now, accounts: map[string]*account{}}
-	if keys == nil {
-		key := make([]byte, 32)
-		_, _ = rand.Read(key) // crypto/rand does not fail on supported platforms
-		s.auditKeys, _ = store.NewStaticKeys("memory", map[string][]byte{"memory": key})
-	}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
 }
 
 type userKey struct{ tenant, object string }
@@ -89,12 +115,12 @@ func newTenant(rec store.TenantRecord) *tenant {
 	}
 }
 
-func (s *Store) now() time.Time { return store.Time(s.clock()) }
+func (s *backend) now() time.Time { return store.Time(s.clock()) }
 
 // view validates acct and runs fn under the store's lock on the account's state. An account
 // with no state reads as empty; create keeps a new account's state, for writes that may be
 // its first.
-func (s *Store) view(op, acct string, create bool, fn func(a *account) error) error {
+func (s *backend) view(op, acct string, create bool, fn func(a *account) error) error {
 	if err := store.CheckAccount(op, acct); err != nil {
 		return err
 	}
@@ -115,7 +141,7 @@ func (s *Store) view(op, acct string, create bool, fn func(a *account) error) er
 
 // inTenant validates its arguments and runs fn under the lock on one tenant of the account;
 // ErrNotFound when the account has no such tenant.
-func (s *Store) inTenant(op, acct, tenantID string, fn func(a *account, t *tenant) error) error {
+func (s *backend) inTenant(op, acct, tenantID string, fn func(a *account, t *tenant) error) error {
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return err
 	}
@@ -139,8 +165,7 @@ func sorted[K cmp.Ordered, V, R any](m map[K]V, f func(V) R) []R {
 
 func same[V any](v V) V { return v }
 
-// Close implements store.Store.
-func (s *Store) Close() error {
+func (s *backend) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
@@ -150,7 +175,7 @@ func (s *Store) Close() error {
 // Connections
 
 // PutConnection implements store.Connections.
-func (s *Store) PutConnection(ctx context.Context, acct string, c store.Connection) error {
+func (s *backend) PutConnection(ctx context.Context, acct string, c store.Connection) error {
 	const op = "PutConnection"
 	if err := kit.CheckConnection(op, acct, c); err != nil {
 		return err
@@ -174,7 +199,7 @@ func (s *Store) PutConnection(ctx context.Context, acct string, c store.Connecti
 }
 
 // GetConnection implements store.Connections.
-func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Connection, error) {
+func (s *backend) GetConnection(ctx context.Context, acct, name string) (store.Connection, error) {
 	const op = "GetConnection"
 	var sc kit.SealedConnection
 	err := s.view(op, acct, false, func(a *account) error {
@@ -191,7 +216,7 @@ func (s *Store) GetConnection(ctx context.Context, acct, name string) (store.Con
 }
 
 // ListConnections implements store.Connections.
-func (s *Store) ListConnections(ctx context.Context, acct string) ([]store.Connection, error) {
+func (s *backend) ListConnections(ctx context.Context, acct string) ([]store.Connection, error) {
 	var scs []kit.SealedConnection
 	if err := s.view("ListConnections", acct, false, func(a *account) error {
 		scs = sorted(a.conns, same)
@@ -203,7 +228,7 @@ func (s *Store) ListConnections(ctx context.Context, acct string) ([]store.Conne
 }
 
 // DeleteConnection implements store.Connections.
-func (s *Store) DeleteConnection(_ context.Context, acct, name string) error {
+func (s *backend) DeleteConnection(_ context.Context, acct, name string) error {
 	const op = "DeleteConnection"
 	return s.view(op, acct, false, func(a *account) error {
 		if _, ok := a.conns[name]; !ok {
@@ -215,7 +240,7 @@ func (s *Store) DeleteConnection(_ context.Context, acct, name string) error {
 }
 
 // RotateSecrets implements store.Connections. Nothing changes unless every secret re-seals.
-func (s *Store) RotateSecrets(ctx context.Context, acct string) (int, error) {
+func (s *backend) RotateSecrets(ctx context.Context, acct string) (int, error) {
 	const op = "RotateSecrets"
 	r, err := kit.NewResealer(ctx, op, acct, s.keys)
 	if err != nil {
@@ -252,7 +277,7 @@ func cloneRecord(r store.TenantRecord) store.TenantRecord {
 }
 
 // RecordDiscovery implements store.Tenants.
-func (s *Store) RecordDiscovery(_ context.Context, acct, source string, tenants []tenantsync.Tenant, now time.Time) (store.Discovery, error) {
+func (s *backend) RecordDiscovery(_ context.Context, acct, source string, tenants []tenantsync.Tenant, now time.Time) (store.Discovery, error) {
 	const op = "RecordDiscovery"
 	if err := kit.CheckDiscovery(op, acct, source, tenants); err != nil {
 		return store.Discovery{}, err
@@ -278,7 +303,7 @@ func (s *Store) RecordDiscovery(_ context.Context, acct, source string, tenants 
 }
 
 // GetTenant implements store.Tenants.
-func (s *Store) GetTenant(_ context.Context, acct, tenantID string) (rec store.TenantRecord, err error) {
+func (s *backend) GetTenant(_ context.Context, acct, tenantID string) (rec store.TenantRecord, err error) {
 	err = s.inTenant("GetTenant", acct, tenantID, func(_ *account, t *tenant) error {
 		rec = cloneRecord(t.rec)
 		return nil
@@ -287,7 +312,7 @@ func (s *Store) GetTenant(_ context.Context, acct, tenantID string) (rec store.T
 }
 
 // ListTenants implements store.Tenants.
-func (s *Store) ListTenants(_ context.Context, acct string) (out []store.TenantRecord, err error) {
+func (s *backend) ListTenants(_ context.Context, acct string) (out []store.TenantRecord, err error) {
 	err = s.view("ListTenants", acct, false, func(a *account) error {
 		out = sorted(a.tenants, func(t *tenant) store.TenantRecord { return cloneRecord(t.rec) })
 		return nil
@@ -296,7 +321,7 @@ func (s *Store) ListTenants(_ context.Context, acct string) (out []store.TenantR
 }
 
 // LinkTenant implements store.Tenants.
-func (s *Store) LinkTenant(_ context.Context, acct, tenantID, clientID string, now time.Time) error {
+func (s *backend) LinkTenant(_ context.Context, acct, tenantID, clientID string, now time.Time) error {
 	const op = "LinkTenant"
 	if err := kit.CheckLinkTenant(op, acct, tenantID, clientID); err != nil {
 		return err
@@ -307,7 +332,7 @@ func (s *Store) LinkTenant(_ context.Context, acct, tenantID, clientID string, n
 }
 
 // UnlinkTenant implements store.Tenants.
-func (s *Store) UnlinkTenant(_ context.Context, acct, tenantID string, mode store.UnlinkMode) error {
+func (s *backend) UnlinkTenant(_ context.Context, acct, tenantID string, mode store.UnlinkMode) error {
 	return s.inTenant("UnlinkTenant", acct, tenantID, func(a *account, t *tenant) error {
 		kit.Unlink(&t.rec)
 		if mode != store.UnlinkPurge {
@@ -323,7 +348,7 @@ func (s *Store) UnlinkTenant(_ context.Context, acct, tenantID string, mode stor
 }
 
 // SetSyncing implements store.Tenants.
-func (s *Store) SetSyncing(_ context.Context, acct, tenantID string, syncing bool) error {
+func (s *backend) SetSyncing(_ context.Context, acct, tenantID string, syncing bool) error {
 	const op = "SetSyncing"
 	return s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
 		return kit.SetSyncing(op, &t.rec, syncing)
@@ -331,7 +356,7 @@ func (s *Store) SetSyncing(_ context.Context, acct, tenantID string, syncing boo
 }
 
 // SetEnabledKinds implements store.Tenants.
-func (s *Store) SetEnabledKinds(_ context.Context, acct, tenantID string, kinds []tenantsync.Kind) error {
+func (s *backend) SetEnabledKinds(_ context.Context, acct, tenantID string, kinds []tenantsync.Kind) error {
 	const op = "SetEnabledKinds"
 	kinds, err := kit.CheckKinds(op, kinds)
 	if err != nil {
@@ -344,7 +369,7 @@ func (s *Store) SetEnabledKinds(_ context.Context, acct, tenantID string, kinds 
 }
 
 // Accounts implements store.Tenants.
-func (s *Store) Accounts(context.Context) ([]string, error) {
+func (s *backend) Accounts(context.Context) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []string{}

@@ -18,7 +18,7 @@ var _ storetest.AuditTamperer = (*memory.Store)(nil)
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, keys store.KeyProvider) store.Store {
-		s := memory.New(keys)
+		s := memory.New(memory.Config{Keys: keys})
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	})
@@ -29,16 +29,16 @@ func TestConformance(t *testing.T) {
 func TestAuditWithoutKeyProvider(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	s := memory.New(nil)
+	s := memory.New(memory.Config{})
 	for range 3 {
-		e, err := s.AppendAudit(ctx, "acct", tenantsync.AuditEntry{Actor: "alice", Action: "link"})
+		e, err := s.Account("acct").Audit.Append(ctx, tenantsync.AuditEntry{Actor: "alice", Action: "link"})
 		require.NoError(t, err)
 		assert.NotEmpty(t, e.KeyID)
 	}
-	rep, err := s.VerifyAudit(ctx, "acct", nil)
+	rep, err := s.Account("acct").Audit.Verify(ctx, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "%+v", rep)
 	assert.Equal(t, 3, rep.Entries)
-	err = s.PutConnection(ctx, "acct", store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Secret: store.NewSecret("s")})
+	err = s.Account("acct").Connections.Put(ctx, store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Secret: store.NewSecret("s")})
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput, "secrets still need a KeyProvider")
 }

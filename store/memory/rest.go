@@ -21,7 +21,7 @@ func cloneClient(c tenantsync.Client) tenantsync.Client {
 }
 
 // PutClient implements store.Clients.
-func (s *Store) PutClient(_ context.Context, acct string, c tenantsync.Client) error {
+func (s *backend) PutClient(_ context.Context, acct string, c tenantsync.Client) error {
 	const op = "PutClient"
 	c, err := kit.CheckClient(op, acct, c)
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *Store) PutClient(_ context.Context, acct string, c tenantsync.Client) e
 }
 
 // GetClient implements store.Clients.
-func (s *Store) GetClient(_ context.Context, acct, clientID string) (c tenantsync.Client, err error) {
+func (s *backend) GetClient(_ context.Context, acct, clientID string) (c tenantsync.Client, err error) {
 	const op = "GetClient"
 	err = s.view(op, acct, false, func(a *account) error {
 		var ok bool
@@ -48,7 +48,7 @@ func (s *Store) GetClient(_ context.Context, acct, clientID string) (c tenantsyn
 }
 
 // ListClients implements store.Clients.
-func (s *Store) ListClients(_ context.Context, acct string) (out []tenantsync.Client, err error) {
+func (s *backend) ListClients(_ context.Context, acct string) (out []tenantsync.Client, err error) {
 	err = s.view("ListClients", acct, false, func(a *account) error {
 		out = sorted(a.clients, cloneClient)
 		return nil
@@ -64,7 +64,7 @@ func cloneContact(c tenantsync.Contact) tenantsync.Contact {
 }
 
 // CreateContact implements store.ContactStore.
-func (s *Store) CreateContact(_ context.Context, acct string, c tenantsync.Contact) (tenantsync.Contact, error) {
+func (s *backend) CreateContact(_ context.Context, acct string, c tenantsync.Contact) (tenantsync.Contact, error) {
 	const op = "CreateContact"
 	c, err := kit.NewContact(op, acct, c)
 	if err != nil {
@@ -85,7 +85,7 @@ func (s *Store) CreateContact(_ context.Context, acct string, c tenantsync.Conta
 }
 
 // contact runs fn under the lock on a stored contact; ErrNotFound when absent.
-func (s *Store) contact(op, acct, clientID, contactID string, fn func(a *account, k contactKey, c tenantsync.Contact)) error {
+func (s *backend) contact(op, acct, clientID, contactID string, fn func(a *account, k contactKey, c tenantsync.Contact)) error {
 	return s.view(op, acct, false, func(a *account) error {
 		k := contactKey{clientID, contactID}
 		c, ok := a.contacts[k]
@@ -98,14 +98,14 @@ func (s *Store) contact(op, acct, clientID, contactID string, fn func(a *account
 }
 
 // UpdateContact implements store.ContactStore.
-func (s *Store) UpdateContact(_ context.Context, acct string, c tenantsync.Contact) error {
+func (s *backend) UpdateContact(_ context.Context, acct string, c tenantsync.Contact) error {
 	return s.contact("UpdateContact", acct, c.ClientID, c.ID, func(a *account, k contactKey, _ tenantsync.Contact) {
 		a.contacts[k] = cloneContact(c)
 	})
 }
 
 // SetContactActive implements store.ContactStore.
-func (s *Store) SetContactActive(_ context.Context, acct, clientID, contactID string, active bool) error {
+func (s *backend) SetContactActive(_ context.Context, acct, clientID, contactID string, active bool) error {
 	return s.contact("SetContactActive", acct, clientID, contactID, func(a *account, k contactKey, c tenantsync.Contact) {
 		c.Active = active
 		a.contacts[k] = c
@@ -113,7 +113,7 @@ func (s *Store) SetContactActive(_ context.Context, acct, clientID, contactID st
 }
 
 // GetContact implements store.ContactStore.
-func (s *Store) GetContact(_ context.Context, acct, clientID, contactID string) (out tenantsync.Contact, err error) {
+func (s *backend) GetContact(_ context.Context, acct, clientID, contactID string) (out tenantsync.Contact, err error) {
 	err = s.contact("GetContact", acct, clientID, contactID, func(_ *account, _ contactKey, c tenantsync.Contact) {
 		out = cloneContact(c)
 	})
@@ -121,7 +121,7 @@ func (s *Store) GetContact(_ context.Context, acct, clientID, contactID string) 
 }
 
 // ListContacts implements store.ContactStore.
-func (s *Store) ListContacts(_ context.Context, acct, clientID string) (out []tenantsync.Contact, err error) {
+func (s *backend) ListContacts(_ context.Context, acct, clientID string) (out []tenantsync.Contact, err error) {
 	err = s.view("ListContacts", acct, false, func(a *account) error {
 		ofClient := map[string]tenantsync.Contact{}
 		for k, c := range a.contacts {
@@ -143,7 +143,7 @@ func cloneEntry(e tenantsync.AuditEntry) tenantsync.AuditEntry {
 }
 
 // AppendAudit implements store.Audit.
-func (s *Store) AppendAudit(ctx context.Context, acct string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
+func (s *backend) AppendAudit(ctx context.Context, acct string, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
 	err := s.view("AppendAudit", acct, true, func(a *account) error {
 		if e.At.IsZero() {
 			e.At = s.now()
@@ -163,7 +163,7 @@ func (s *Store) AppendAudit(ctx context.Context, acct string, e tenantsync.Audit
 }
 
 // ListAudit implements store.Audit.
-func (s *Store) ListAudit(_ context.Context, acct string, q store.AuditQuery) ([]tenantsync.AuditEntry, error) {
+func (s *backend) ListAudit(_ context.Context, acct string, q store.AuditQuery) ([]tenantsync.AuditEntry, error) {
 	out := []tenantsync.AuditEntry{}
 	err := s.view("ListAudit", acct, false, func(a *account) error {
 		for _, e := range a.audit {
@@ -181,7 +181,7 @@ func (s *Store) ListAudit(_ context.Context, acct string, q store.AuditQuery) ([
 }
 
 // VerifyAudit implements store.Audit.
-func (s *Store) VerifyAudit(ctx context.Context, acct string, expect *store.AuditHead) (store.AuditVerification, error) {
+func (s *backend) VerifyAudit(ctx context.Context, acct string, expect *store.AuditHead) (store.AuditVerification, error) {
 	var out store.AuditVerification
 	err := s.view("VerifyAudit", acct, false, func(a *account) error {
 		v, err := store.NewAuditVerifier(acct, s.auditKeys, a.head, expect)
@@ -207,7 +207,7 @@ func (s *Store) VerifyAudit(ctx context.Context, acct string, expect *store.Audi
 // Leases
 
 // AcquireLease implements store.Leases.
-func (s *Store) AcquireLease(_ context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (l store.Lease, err error) {
+func (s *backend) AcquireLease(_ context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (l store.Lease, err error) {
 	const op = "AcquireLease"
 	if err := kit.CheckLease(op, acct, tenantID, holder, ttl); err != nil {
 		return store.Lease{}, err
@@ -235,7 +235,7 @@ func acquire(op string, a *account, tenantID, holder string, now time.Time, ttl 
 }
 
 // RenewLease implements store.Leases.
-func (s *Store) RenewLease(_ context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (l store.Lease, err error) {
+func (s *backend) RenewLease(_ context.Context, acct, tenantID, holder string, now time.Time, ttl time.Duration) (l store.Lease, err error) {
 	const op = "RenewLease"
 	if err := kit.CheckLease(op, acct, tenantID, holder, ttl); err != nil {
 		return store.Lease{}, err
@@ -259,7 +259,7 @@ func (s *Store) RenewLease(_ context.Context, acct, tenantID, holder string, now
 }
 
 // ReleaseLease implements store.Leases.
-func (s *Store) ReleaseLease(_ context.Context, acct, tenantID, holder string) error {
+func (s *backend) ReleaseLease(_ context.Context, acct, tenantID, holder string) error {
 	const op = "ReleaseLease"
 	if err := kit.CheckLease(op, acct, tenantID, holder, 1); err != nil {
 		return err
@@ -273,7 +273,7 @@ func (s *Store) ReleaseLease(_ context.Context, acct, tenantID, holder string) e
 }
 
 // AcquireDue implements store.Leases.
-func (s *Store) AcquireDue(_ context.Context, acct, holder string, now time.Time, ttl time.Duration, limit int) ([]store.Lease, error) {
+func (s *backend) AcquireDue(_ context.Context, acct, holder string, now time.Time, ttl time.Duration, limit int) ([]store.Lease, error) {
 	const op = "AcquireDue"
 	if err := kit.CheckLease(op, acct, "-", holder, ttl); err != nil {
 		return nil, err
@@ -320,7 +320,7 @@ func (s *Store) AcquireDue(_ context.Context, acct, holder string, now time.Time
 }
 
 // GetLease implements store.Leases.
-func (s *Store) GetLease(_ context.Context, acct, tenantID string) (l store.Lease, err error) {
+func (s *backend) GetLease(_ context.Context, acct, tenantID string) (l store.Lease, err error) {
 	const op = "GetLease"
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return store.Lease{}, err

@@ -58,9 +58,9 @@ func BenchmarkReadKind(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		cache int
-	}{{"cached", sqlstore.DefaultReadCache}, {"uncached", 0}} {
+	}{{"cached", sqlstore.DefaultReadCache}, {"uncached", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
-			storetest.BenchmarkReadKind(b, open(b, storetest.NewKeys(b), postgres.WithReadCache(bc.cache)))
+			storetest.BenchmarkReadKind(b, openWith(b, postgres.Config{Keys: storetest.NewKeys(b), ReadCache: bc.cache}))
 		})
 	}
 }

@@ -5,7 +5,7 @@
 // between them, never sync one tenant twice at once, and take over the tenants of an engine
 // that died once its leases expire.
 //
-//	s, err := postgres.Open(ctx, "postgres://tenantsync@db.internal/tenantsync", keys)
+//	s, err := postgres.Open(ctx, "postgres://tenantsync@db.internal/tenantsync", postgres.Config{Keys: keys})
 //	if err != nil {
 //		return err
 //	}
@@ -15,5 +15,5 @@
 // account take a transaction-scoped advisory lock per account.
 //
 // Repeated reads of a kind decode only the items that changed since the last read: the store
-// keeps up to 50,000 decoded items (WithReadCache), checked against each item's stored hash.
+// keeps up to 50,000 decoded items (Config.ReadCache), checked against each item's stored hash.
 package postgres

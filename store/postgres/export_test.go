@@ -19,11 +19,11 @@ import (
 // conformance suite can prove VerifyAudit notices what they do.
 
 func (s *Store) RawAudit(ctx context.Context, acct string) ([]tenantsync.AuditEntry, store.AuditHead, error) {
-	return sqlstore.RawAudit(ctx, s.Store, acct)
+	return sqlstore.RawAudit(ctx, s.b, acct)
 }
 
 func (s *Store) SetRawAudit(ctx context.Context, acct string, entries []tenantsync.AuditEntry, head store.AuditHead) error {
-	return sqlstore.SetRawAudit(ctx, s.Store, acct, entries, head)
+	return sqlstore.SetRawAudit(ctx, s.b, acct, entries, head)
 }
 
 // CreateV1 creates the named schema in the database dsn names and fills it as version 1 of

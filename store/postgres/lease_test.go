@@ -47,10 +47,10 @@ func TestLeasesTwoEnginesNeverShareATenant(t *testing.T) {
 		ids = append(ids, id)
 		tenants = append(tenants, tenantsync.Tenant{ID: id})
 	}
-	_, err := engines[0].s.RecordDiscovery(ctx, acct, "cipp", tenants, base)
+	_, err := engines[0].s.Account(acct).Tenants.RecordDiscovery(ctx, "cipp", tenants, base)
 	require.NoError(t, err)
 	for _, id := range ids {
-		require.NoError(t, engines[0].s.LinkTenant(ctx, acct, id, "client", base))
+		require.NoError(t, engines[0].s.Account(acct).Tenants.Link(ctx, id, "client", base))
 	}
 
 	const workers, rounds, ttl = 4, 12, time.Hour
@@ -100,7 +100,7 @@ func TestLeasesTwoEnginesNeverShareATenant(t *testing.T) {
 // work is one engine worker: claim due tenants, sync each under its lease, release.
 func work(ctx context.Context, s store.Store, acct, holder string, rounds int, ttl time.Duration, clock *simClock, mark func(tenant string, start bool)) error {
 	for range rounds {
-		leases, err := s.AcquireDue(ctx, acct, holder, clock.advance(time.Second), ttl, 2)
+		leases, err := s.Account(acct).Leases.AcquireDue(ctx, store.DueRequest{Holder: holder, Now: clock.advance(time.Second), TTL: ttl, Max: 2})
 		if err != nil {
 			return err
 		}
@@ -109,15 +109,15 @@ func work(ctx context.Context, s store.Store, acct, holder string, rounds int, t
 				return fmt.Errorf("lease of %s names %s, not %s", l.TenantID, l.Holder, holder)
 			}
 			mark(l.TenantID, true)
-			if _, err := s.RenewLease(ctx, acct, l.TenantID, holder, clock.advance(time.Second), ttl); err != nil {
+			if _, err := s.Account(acct).Leases.Renew(ctx, store.LeaseRequest{TenantID: l.TenantID, Holder: holder, Now: clock.advance(time.Second), TTL: ttl}); err != nil {
 				return fmt.Errorf("renew %s: %w", l.TenantID, err)
 			}
-			cursors, err := s.Cursors(ctx, acct, l.TenantID)
+			cursors, err := s.Account(acct).Mirror.Cursors(ctx, l.TenantID)
 			if err != nil {
 				return err
 			}
 			now := clock.advance(time.Second)
-			_, err = s.Commit(ctx, acct, store.Batch{
+			_, err = s.Account(acct).Mirror.Commit(ctx, store.Batch{
 				TenantID: l.TenantID, Holder: holder, Now: now,
 				Kinds: []store.KindApply{{
 					Result:       &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Changes, Users: []tenantsync.User{{ObjectID: holder}}, Cursor: fmt.Sprint(now.UnixNano())},
@@ -130,7 +130,7 @@ func work(ctx context.Context, s store.Store, acct, holder string, rounds int, t
 				return fmt.Errorf("commit %s under lease: %w", l.TenantID, err)
 			}
 			mark(l.TenantID, false)
-			if err := s.ReleaseLease(ctx, acct, l.TenantID, holder); err != nil {
+			if err := s.Account(acct).Leases.Release(ctx, l.TenantID, holder); err != nil {
 				return err
 			}
 		}
@@ -150,14 +150,14 @@ func TestLeasesOfAStoppedHolderExpireAndAreTakenOver(t *testing.T) {
 	for i := range 10 {
 		tenants = append(tenants, tenantsync.Tenant{ID: fmt.Sprintf("tenant-%02d", i)})
 	}
-	_, err := a.RecordDiscovery(ctx, acct, "cipp", tenants, base)
+	_, err := a.Account(acct).Tenants.RecordDiscovery(ctx, "cipp", tenants, base)
 	require.NoError(t, err)
 	for _, tn := range tenants {
-		require.NoError(t, a.LinkTenant(ctx, acct, tn.ID, "client", base))
+		require.NoError(t, a.Account(acct).Tenants.Link(ctx, tn.ID, "client", base))
 	}
 	const ttl = 2 * time.Minute
 
-	dead, err := b.AcquireDue(ctx, acct, "engine-b", base, ttl, 6)
+	dead, err := b.Account(acct).Leases.AcquireDue(ctx, store.DueRequest{Holder: "engine-b", Now: base, TTL: ttl, Max: 6})
 	require.NoError(t, err)
 	require.Len(t, dead, 6)
 	deadIDs := map[string]bool{}
@@ -166,16 +166,16 @@ func TestLeasesOfAStoppedHolderExpireAndAreTakenOver(t *testing.T) {
 	}
 
 	// engine-b stops here. Before expiry, engine-a only gets the other four.
-	got, err := a.AcquireDue(ctx, acct, "engine-a", base.Add(ttl-time.Second), ttl, 100)
+	got, err := a.Account(acct).Leases.AcquireDue(ctx, store.DueRequest{Holder: "engine-a", Now: base.Add(ttl - time.Second), TTL: ttl, Max: 100})
 	require.NoError(t, err)
 	require.Len(t, got, 4)
 	for _, l := range got {
 		assert.False(t, deadIDs[l.TenantID], "%s was taken while engine-b's lease was live", l.TenantID)
-		require.NoError(t, a.ReleaseLease(ctx, acct, l.TenantID, "engine-a"))
-		require.NoError(t, a.PutSyncState(ctx, acct, store.SyncState{TenantID: l.TenantID, NextDue: base.Add(24 * time.Hour)}))
+		require.NoError(t, a.Account(acct).Leases.Release(ctx, l.TenantID, "engine-a"))
+		require.NoError(t, a.Account(acct).SyncStates.Put(ctx, store.SyncState{TenantID: l.TenantID, NextDue: base.Add(24 * time.Hour)}))
 	}
 	for id := range deadIDs {
-		_, err := a.AcquireLease(ctx, acct, id, "engine-a", base.Add(ttl-time.Second), ttl)
+		_, err := a.Account(acct).Leases.Acquire(ctx, store.LeaseRequest{TenantID: id, Holder: "engine-a", Now: base.Add(ttl - time.Second), TTL: ttl})
 		var held *store.LeaseHeldError
 		require.ErrorAs(t, err, &held)
 		assert.Equal(t, "engine-b", held.Holder)
@@ -183,7 +183,7 @@ func TestLeasesOfAStoppedHolderExpireAndAreTakenOver(t *testing.T) {
 	}
 
 	// After expiry engine-a takes every one of them.
-	got, err = a.AcquireDue(ctx, acct, "engine-a", base.Add(ttl), ttl, 100)
+	got, err = a.Account(acct).Leases.AcquireDue(ctx, store.DueRequest{Holder: "engine-a", Now: base.Add(ttl), TTL: ttl, Max: 100})
 	require.NoError(t, err)
 	require.Len(t, got, len(deadIDs))
 	for _, l := range got {
@@ -193,14 +193,14 @@ func TestLeasesOfAStoppedHolderExpireAndAreTakenOver(t *testing.T) {
 
 	// engine-b wakes up: its renewals and commits are refused, naming the new holder.
 	for id := range deadIDs {
-		_, err := b.RenewLease(ctx, acct, id, "engine-b", base.Add(ttl+time.Second), ttl)
+		_, err := b.Account(acct).Leases.Renew(ctx, store.LeaseRequest{TenantID: id, Holder: "engine-b", Now: base.Add(ttl + time.Second), TTL: ttl})
 		var held *store.LeaseHeldError
 		require.ErrorAs(t, err, &held)
 		assert.Equal(t, "engine-a", held.Holder)
-		_, err = b.Commit(ctx, acct, store.Batch{TenantID: id, Holder: "engine-b", Now: base.Add(ttl + time.Second),
+		_, err = b.Account(acct).Mirror.Commit(ctx, store.Batch{TenantID: id, Holder: "engine-b", Now: base.Add(ttl + time.Second),
 			Kinds: []store.KindApply{{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: []tenantsync.User{{ObjectID: "stale"}}}}}})
 		require.True(t, errors.Is(err, tenantsync.ErrAlreadyRunning), "stale commit: %v", err)
-		_, err = a.GetUser(ctx, acct, id, "stale")
+		_, err = a.Account(acct).Mirror.GetUser(ctx, id, "stale")
 		assert.ErrorIs(t, err, tenantsync.ErrNotFound, "the stale commit wrote nothing")
 	}
 }

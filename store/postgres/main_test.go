@@ -79,10 +79,16 @@ func needServer(t testing.TB) {
 }
 
 // open returns a store in the run's schema, closed when the test ends.
-func open(t testing.TB, keys store.KeyProvider, opts ...postgres.Option) *postgres.Store {
+func open(t testing.TB, keys store.KeyProvider) *postgres.Store {
+	return openWith(t, postgres.Config{Keys: keys})
+}
+
+// openWith opens a store in the run's schema with cfg, closed when the test ends.
+func openWith(t testing.TB, cfg postgres.Config) *postgres.Store {
 	t.Helper()
 	needServer(t)
-	s, err := postgres.Open(context.Background(), dsn, keys, append([]postgres.Option{postgres.WithSchema(schema), postgres.WithMaxConns(8)}, opts...)...)
+	cfg.Schema, cfg.MaxConns = schema, 8
+	s, err := postgres.Open(context.Background(), dsn, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s

@@ -44,7 +44,7 @@ func TestOpenKeysExistingAuditLogs(t *testing.T) {
 	sqlstoretest.RunKeyingUpgrade(t,
 		func(t *testing.T, logs map[string][]tenantsync.AuditEntry) { postgres.CreateV1(t, dsn, fresh, logs) },
 		func(t *testing.T, keys store.KeyProvider) (store.Store, error) {
-			s, err := postgres.Open(t.Context(), dsn, keys, postgres.WithSchema(fresh), postgres.WithMaxConns(2))
+			s, err := postgres.Open(t.Context(), dsn, postgres.Config{Keys: keys, Schema: fresh, MaxConns: 2})
 			if err == nil {
 				t.Cleanup(func() { _ = s.Close() })
 			}
@@ -66,8 +66,8 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := postgres.Open(t.Context(), dsn, keys, postgres.WithSchema(fresh), postgres.WithMaxConns(2),
-				postgres.WithClock(func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }))
+			s, err := postgres.Open(t.Context(), dsn, postgres.Config{Keys: keys, Schema: fresh, MaxConns: 2,
+				Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }})
 			errs[i] = err
 			if err == nil {
 				_ = s.Close()
@@ -78,7 +78,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	s, err := postgres.Open(t.Context(), dsn, keys, postgres.WithSchema(fresh))
+	s, err := postgres.Open(t.Context(), dsn, postgres.Config{Keys: keys, Schema: fresh})
 	require.NoError(t, err)
 	defer s.Close()
 	var applied int
@@ -89,13 +89,13 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 func TestOpenFailsClearly(t *testing.T) {
 	t.Parallel()
 	keys := storetest.NewKeys(t)
-	_, err := postgres.Open(t.Context(), "postgres://user:pa55word-XYZ@host:notaport/db", keys)
+	_, err := postgres.Open(t.Context(), "postgres://user:pa55word-XYZ@host:notaport/db", postgres.Config{Keys: keys})
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.NotContains(t, err.Error(), "pa55word-XYZ")
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	_, err = postgres.Open(ctx, "postgres://user:pa55word-XYZ@127.0.0.1:1/db?connect_timeout=2&sslmode=disable", keys)
+	_, err = postgres.Open(ctx, "postgres://user:pa55word-XYZ@127.0.0.1:1/db?connect_timeout=2&sslmode=disable", postgres.Config{Keys: keys})
 	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	assert.NotEmpty(t, tenantsync.HintOf(err))
 	assert.NotContains(t, err.Error(), "pa55word-XYZ")

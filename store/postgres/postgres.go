@@ -13,66 +13,66 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/kit"
 	"github.com/tenantsync/tenantsync/store/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is a store.Store in a PostgreSQL database.
+// Store is a store.Store in a PostgreSQL database, shareable by several engine processes. It
+// also holds the default client list and contact directory (Directory).
 type Store struct {
-	*sqlstore.Store
+	b    *sqlstore.Store
 	pool *pgxpool.Pool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store             = (*Store)(nil)
+	_ store.DirectoryProvider = (*Store)(nil)
+)
 
-type options struct {
-	clock     func() time.Time
-	schema    string
-	maxConns  int32
-	readCache int
+// Config configures Open. The zero Config is valid, but a store without Keys can hold no
+// secrets and cannot upgrade a database whose audit log predates keying.
+type Config struct {
+	// Keys seal connection secrets and key the audit chain.
+	Keys store.KeyProvider
+	// Now is the clock for times the caller does not pass. Nil uses time.Now.
+	Now func() time.Time
+	// Schema keeps the store's tables in the named schema, created when missing, instead of
+	// the connection's default search path.
+	Schema string
+	// MaxConns bounds the pool. Zero uses pgxpool's default, the larger of 4 and the CPU count.
+	MaxConns int32
+	// ReadCache is how many decoded mirror items the store keeps so that ReadKind decodes only
+	// the items that changed since the kind was last read, about a kilobyte each. Zero uses
+	// 50,000; a negative value turns the cache off.
+	ReadCache int
 }
-
-// Option configures Open.
-type Option func(*options)
-
-// WithClock sets the clock for times the caller does not pass.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
-
-// WithSchema keeps the store's tables in the named schema, created when missing, instead of
-// the connection's default search path.
-func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
-
-// WithMaxConns bounds the pool (default: pgxpool's, the larger of 4 and the CPU count).
-func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
-
-// WithReadCache sets how many decoded mirror items the store keeps so that ReadKind decodes
-// only the items that changed since the kind was last read (default 50,000, about a kilobyte
-// each; 0 turns the cache off).
-func WithReadCache(items int) Option { return func(o *options) { o.readCache = items } }
 
 // Open connects to the database named by dsn (a postgres:// URL or key=value string) and
 // migrates the schema.
-func Open(ctx context.Context, dsn string, keys store.KeyProvider, opts ...Option) (*Store, error) {
+func Open(ctx context.Context, dsn string, c Config) (*Store, error) {
 	const op = "Open"
-	o := options{clock: time.Now, readCache: sqlstore.DefaultReadCache}
-	for _, fn := range opts {
-		fn(&o)
+	switch {
+	case c.ReadCache == 0:
+		c.ReadCache = sqlstore.DefaultReadCache
+	case c.ReadCache < 0:
+		c.ReadCache = 0
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message can quote the DSN, password included.
 		return nil, store.Invalid(op, "pass a postgres:// URL or a key=value connection string", "cannot parse the connection string")
 	}
-	if o.maxConns > 0 {
-		cfg.MaxConns = o.maxConns
+	if c.MaxConns > 0 {
+		cfg.MaxConns = c.MaxConns
 	}
-	if o.schema != "" {
-		if err := createSchema(ctx, cfg.ConnConfig.Copy(), o.schema); err != nil {
+	if c.Schema != "" {
+		if err := createSchema(ctx, cfg.ConnConfig.Copy(), c.Schema); err != nil {
 			return nil, err
 		}
-		cfg.ConnConfig.RuntimeParams["search_path"] = o.schema
+		cfg.ConnConfig.RuntimeParams["search_path"] = c.Schema
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -82,18 +82,18 @@ func Open(ctx context.Context, dsn string, keys store.KeyProvider, opts ...Optio
 		pool.Close()
 		return nil, unreachable(op, err)
 	}
-	c := &conn{pool: pool}
+	cn := &conn{pool: pool}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		pool.Close()
 		return nil, store.Internal(op, "", err)
 	}
-	st := sqlstore.New(c, dialect{}, keys, o.clock, o.readCache)
-	if err := sqlstore.Migrate(ctx, c, dialect{}, sub, sqlstore.Upgrades(st)); err != nil {
+	st := sqlstore.New(cn, dialect{}, c.Keys, c.Now, c.ReadCache)
+	if err := sqlstore.Migrate(ctx, cn, dialect{}, sub, sqlstore.Upgrades(st)); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Store: st, pool: pool}, nil
+	return &Store{b: st, pool: pool}, nil
 }
 
 func unreachable(op string, err error) error {
@@ -116,6 +116,16 @@ func createSchema(ctx context.Context, cfg *pgx.ConnConfig, schema string) error
 	}
 	return nil
 }
+
+// Account returns the handle of one account. It does no I/O.
+func (s *Store) Account(id string) store.Account { return kit.Scope(s.b, id) }
+
+// Accounts lists the accounts that have at least one tenant, sorted.
+func (s *Store) Accounts(ctx context.Context) ([]string, error) { return s.b.Accounts(ctx) }
+
+// Directory returns the account's default client list and contact directory, kept in the
+// same database as the rest of the store.
+func (s *Store) Directory(account string) store.Directory { return kit.Directory(s.b, account) }
 
 // Close closes the pool.
 func (s *Store) Close() error {

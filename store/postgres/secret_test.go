@@ -25,10 +25,10 @@ func TestSecretPlaintextInNoTable(t *testing.T) {
 	ctx := t.Context()
 	acct := fmt.Sprint("secret-acct-", configMarker)
 	for _, name := range []string{"cipp", "graph"} {
-		require.NoError(t, s.PutConnection(ctx, acct, store.Connection{Name: name, Kind: store.ConnectionKind(name),
+		require.NoError(t, s.Account(acct).Connections.Put(ctx, store.Connection{Name: name, Kind: store.ConnectionKind(name),
 			Config: []byte(`{"marker":"` + configMarker + `"}`), Secret: store.NewSecret(plaintext)}))
 	}
-	got, err := s.GetConnection(ctx, acct, "cipp")
+	got, err := s.Account(acct).Connections.Get(ctx, "cipp")
 	require.NoError(t, err)
 	require.Equal(t, plaintext, got.Secret.Reveal())
 
@@ -60,7 +60,7 @@ func TestSecretPlaintextInNoTable(t *testing.T) {
 	}
 	dump("stored")
 	keys.Rotate(t, "k2")
-	n, err := s.RotateSecrets(ctx, acct)
+	n, err := s.Account(acct).Connections.RotateSecrets(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	dump("rotated")

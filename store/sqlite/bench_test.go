@@ -54,9 +54,9 @@ func BenchmarkReadKind(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		cache int
-	}{{"cached", sqlstore.DefaultReadCache}, {"uncached", 0}} {
+	}{{"cached", sqlstore.DefaultReadCache}, {"uncached", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
-			storetest.BenchmarkReadKind(b, open(b, filepath.Join(b.TempDir(), "bench.db"), storetest.NewKeys(b), sqlite.WithReadCache(bc.cache)))
+			storetest.BenchmarkReadKind(b, openWith(b, filepath.Join(b.TempDir(), "bench.db"), sqlite.Config{Keys: storetest.NewKeys(b), ReadCache: bc.cache}))
 		})
 	}
 }

@@ -7,12 +7,12 @@
 // The KeyProvider seals secrets and keys the audit log, so open a file with the provider
 // that wrote it; a file from before the audit log was keyed is upgraded on open with it.
 //
-//	s, err := sqlite.Open(ctx, "/var/lib/tenantsync/store.db", keys)
+//	s, err := sqlite.Open(ctx, "/var/lib/tenantsync/store.db", sqlite.Config{Keys: keys})
 //	if err != nil {
 //		return err
 //	}
 //	defer s.Close()
 //
 // Repeated reads of a kind decode only the items that changed since the last read: the store
-// keeps up to 50,000 decoded items (WithReadCache), checked against each item's stored hash.
+// keeps up to 50,000 decoded items (Config.ReadCache), checked against each item's stored hash.
 package sqlite

@@ -30,7 +30,7 @@ func TestOpenCreatesOwnerOnlyFiles(t *testing.T) {
 	base := t.TempDir()
 	path := filepath.Join(base, "data", "tenantsync", "store.db")
 	keys := storetest.NewKeys(t)
-	s, err := sqlite.Open(t.Context(), path, keys)
+	s, err := sqlite.Open(t.Context(), path, sqlite.Config{Keys: keys})
 	require.NoError(t, err)
 	defer s.Close()
 
@@ -45,8 +45,8 @@ func TestOpenCreatesOwnerOnlyFiles(t *testing.T) {
 	assert.Equal(t, fs.FileMode(0o600), mode(path), "after Open")
 
 	ctx := t.Context()
-	require.NoError(t, s.PutConnection(ctx, "acct", store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Secret: store.NewSecret("s")}))
-	_, err = s.AppendAudit(ctx, "acct", tenantsync.AuditEntry{Actor: "alice", Action: "link"})
+	require.NoError(t, s.Account("acct").Connections.Put(ctx, store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Secret: store.NewSecret("s")}))
+	_, err = s.Account("acct").Audit.Append(ctx, tenantsync.AuditEntry{Actor: "alice", Action: "link"})
 	require.NoError(t, err)
 	for _, f := range []string{path, path + "-wal", path + "-shm"} {
 		assert.Equal(t, fs.FileMode(0o600), mode(f), "%s after a write", filepath.Base(f))
@@ -58,7 +58,7 @@ func TestOpenCreatesOwnerOnlyFiles(t *testing.T) {
 	mine := filepath.Join(base, "mine.db")
 	require.NoError(t, os.WriteFile(mine, nil, 0o640))
 	require.NoError(t, os.Chmod(mine, 0o640))
-	other, err := sqlite.Open(ctx, mine, keys)
+	other, err := sqlite.Open(ctx, mine, sqlite.Config{Keys: keys})
 	require.NoError(t, err)
 	defer other.Close()
 	assert.Equal(t, fs.FileMode(0o640), mode(mine))

@@ -19,51 +19,56 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/kit"
 	"github.com/tenantsync/tenantsync/store/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is a store.Store in one SQLite file.
+// Store is a store.Store in one SQLite file. It also holds the default client list and
+// contact directory (Directory).
 type Store struct {
-	*sqlstore.Store
+	b    *sqlstore.Store
 	db   *sql.DB
 	path string
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store             = (*Store)(nil)
+	_ store.DirectoryProvider = (*Store)(nil)
+)
 
-type options struct {
-	clock       func() time.Time
-	busyTimeout time.Duration
-	readCache   int
+// Config configures Open. The zero Config is valid, but a store without Keys can hold no
+// secrets and cannot upgrade a database whose audit log predates keying.
+type Config struct {
+	// Keys seal connection secrets and key the audit chain.
+	Keys store.KeyProvider
+	// Now is the clock for times the caller does not pass. Nil uses time.Now.
+	Now func() time.Time
+	// BusyTimeout is how long a statement waits for another process's write lock before
+	// failing. Zero uses 10s.
+	BusyTimeout time.Duration
+	// ReadCache is how many decoded mirror items the store keeps so that ReadKind decodes only
+	// the items that changed since the kind was last read, about a kilobyte each. Zero uses
+	// 50,000; a negative value turns the cache off.
+	ReadCache int
 }
 
-// Option configures Open.
-type Option func(*options)
-
-// WithClock sets the clock for times the caller does not pass.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
-
-// WithBusyTimeout sets how long a statement waits for another process's write lock before
-// failing (default 10s).
-func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
-
-// WithReadCache sets how many decoded mirror items the store keeps so that ReadKind decodes
-// only the items that changed since the kind was last read (default 50,000, about a kilobyte
-// each; 0 turns the cache off).
-func WithReadCache(items int) Option { return func(o *options) { o.readCache = items } }
-
 // Open opens (creating when absent) the store at path and migrates its schema.
-func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Option) (*Store, error) {
+func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	const op = "Open"
 	if path == "" {
 		return nil, store.Invalid(op, "pass the path of the database file", "no path")
 	}
-	o := options{clock: time.Now, busyTimeout: 10 * time.Second, readCache: sqlstore.DefaultReadCache}
-	for _, fn := range opts {
-		fn(&o)
+	if cfg.BusyTimeout <= 0 {
+		cfg.BusyTimeout = 10 * time.Second
+	}
+	switch {
+	case cfg.ReadCache == 0:
+		cfg.ReadCache = sqlstore.DefaultReadCache
+	case cfg.ReadCache < 0:
+		cfg.ReadCache = 0
 	}
 	// The file holds sealed secrets and the audit log: only its owner may read it. A missing
 	// directory is created for the owner alone; an existing one is left as its owner set it.
@@ -83,7 +88,7 @@ func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Opti
 		return nil, store.Internal(op, "", err)
 	}
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -105,13 +110,23 @@ func Open(ctx context.Context, path string, keys store.KeyProvider, opts ...Opti
 		_ = db.Close()
 		return nil, store.Internal(op, "", err)
 	}
-	st := sqlstore.New(conn, dialect{}, keys, o.clock, o.readCache)
+	st := sqlstore.New(conn, dialect{}, cfg.Keys, cfg.Now, cfg.ReadCache)
 	if err := sqlstore.Migrate(ctx, conn, dialect{}, sub, sqlstore.Upgrades(st)); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{Store: st, db: db, path: path}, nil
+	return &Store{b: st, db: db, path: path}, nil
 }
+
+// Account returns the handle of one account. It does no I/O.
+func (s *Store) Account(id string) store.Account { return kit.Scope(s.b, id) }
+
+// Accounts lists the accounts that have at least one tenant, sorted.
+func (s *Store) Accounts(ctx context.Context) ([]string, error) { return s.b.Accounts(ctx) }
+
+// Directory returns the account's default client list and contact directory, kept in the
+// same database as the rest of the store.
+func (s *Store) Directory(account string) store.Directory { return kit.Directory(s.b, account) }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }

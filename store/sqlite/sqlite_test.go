@@ -19,9 +19,13 @@ import (
 	"github.com/tenantsync/tenantsync/store/storetest"
 )
 
-func open(t testing.TB, path string, keys store.KeyProvider, opts ...sqlite.Option) *sqlite.Store {
+func open(t testing.TB, path string, keys store.KeyProvider) *sqlite.Store {
+	return openWith(t, path, sqlite.Config{Keys: keys})
+}
+
+func openWith(t testing.TB, path string, cfg sqlite.Config) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), path, keys, opts...)
+	s, err := sqlite.Open(t.Context(), path, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
@@ -44,13 +48,13 @@ func TestOpenCreatesFileAndMigratesOnce(t *testing.T) {
 	s := open(t, path, keys)
 	_, err := os.Stat(path)
 	require.NoError(t, err, "the file and its directory are created on first open")
-	_, err = s.RecordDiscovery(t.Context(), "acct", "cipp", []tenantsync.Tenant{{ID: "t1"}}, time.Now())
+	_, err = s.Account("acct").Tenants.RecordDiscovery(t.Context(), "cipp", []tenantsync.Tenant{{ID: "t1"}}, time.Now())
 	require.NoError(t, err)
 
 	// A second store on the same file (as a second process would) sees the data and does not
 	// apply the migrations again.
 	again := open(t, path, keys)
-	got, err := again.GetTenant(t.Context(), "acct", "t1")
+	got, err := again.Account("acct").Tenants.Get(t.Context(), "t1")
 	require.NoError(t, err)
 	assert.Equal(t, "t1", got.ID)
 
@@ -73,7 +77,7 @@ func TestOpenKeysExistingAuditLogs(t *testing.T) {
 	sqlstoretest.RunKeyingUpgrade(t,
 		func(t *testing.T, logs map[string][]tenantsync.AuditEntry) { sqlite.CreateV1(t, path, logs) },
 		func(t *testing.T, keys store.KeyProvider) (store.Store, error) {
-			s, err := sqlite.Open(t.Context(), path, keys)
+			s, err := sqlite.Open(t.Context(), path, sqlite.Config{Keys: keys})
 			if err == nil {
 				t.Cleanup(func() { _ = s.Close() })
 			}
@@ -86,10 +90,10 @@ func TestOpenKeysExistingAuditLogs(t *testing.T) {
 func TestAuditNeedsAKeyProvider(t *testing.T) {
 	t.Parallel()
 	s := open(t, filepath.Join(t.TempDir(), "store.db"), nil)
-	_, err := s.AppendAudit(t.Context(), "acct", tenantsync.AuditEntry{Actor: "alice", Action: "link"})
+	_, err := s.Account("acct").Audit.Append(t.Context(), tenantsync.AuditEntry{Actor: "alice", Action: "link"})
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.Contains(t, tenantsync.HintOf(err), "KeyProvider")
-	rep, err := s.VerifyAudit(t.Context(), "acct", nil)
+	rep, err := s.Account("acct").Audit.Verify(t.Context(), nil)
 	require.NoError(t, err, "an empty log needs no key")
 	assert.True(t, rep.OK())
 }
@@ -98,10 +102,10 @@ func TestOpenRejectsUnusablePath(t *testing.T) {
 	t.Parallel()
 	blocker := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(blocker, []byte("x"), 0o600))
-	_, err := sqlite.Open(t.Context(), filepath.Join(blocker, "store.db"), storetest.NewKeys(t))
+	_, err := sqlite.Open(t.Context(), filepath.Join(blocker, "store.db"), sqlite.Config{Keys: storetest.NewKeys(t)})
 	require.Error(t, err)
 	assert.NotEmpty(t, tenantsync.HintOf(err))
-	_, err = sqlite.Open(t.Context(), "", storetest.NewKeys(t))
+	_, err = sqlite.Open(t.Context(), "", sqlite.Config{Keys: storetest.NewKeys(t)})
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
 
@@ -113,14 +117,14 @@ func TestSecretPlaintextNeverOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "store.db")
 	keys := storetest.NewKeys(t)
-	s, err := sqlite.Open(t.Context(), path, keys)
+	s, err := sqlite.Open(t.Context(), path, sqlite.Config{Keys: keys})
 	require.NoError(t, err)
 	ctx := t.Context()
 	for _, name := range []string{"cipp", "partner"} {
-		require.NoError(t, s.PutConnection(ctx, "acct", store.Connection{Name: name, Kind: store.ConnectionCIPP,
+		require.NoError(t, s.Account("acct").Connections.Put(ctx, store.Connection{Name: name, Kind: store.ConnectionCIPP,
 			Config: []byte(`{"clientId":"11111111-2222-3333-4444-555555555555"}`), Secret: store.NewSecret(plaintext)}))
 	}
-	c, err := s.GetConnection(ctx, "acct", "cipp")
+	c, err := s.Account("acct").Connections.Get(ctx, "cipp")
 	require.NoError(t, err)
 	require.Equal(t, plaintext, c.Secret.Reveal(), "the secret round-trips, so the scan below is meaningful")
 
@@ -139,7 +143,7 @@ func TestSecretPlaintextNeverOnDisk(t *testing.T) {
 	}
 	scan("open")
 	keys.Rotate(t, "k2")
-	n, err := s.RotateSecrets(ctx, "acct")
+	n, err := s.Account("acct").Connections.RotateSecrets(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	scan("rotated")
@@ -159,7 +163,7 @@ func TestWritersFromTwoHandlesShareOneFile(t *testing.T) {
 		go func() {
 			var err error
 			for j := range 20 {
-				if _, err = s.AppendAudit(ctx, "acct", tenantsync.AuditEntry{Actor: string(rune('a' + i)), Action: "link", Target: string(rune('0' + j))}); err != nil {
+				if _, err = s.Account("acct").Audit.Append(ctx, tenantsync.AuditEntry{Actor: string(rune('a' + i)), Action: "link", Target: string(rune('0' + j))}); err != nil {
 					break
 				}
 			}
@@ -168,7 +172,7 @@ func TestWritersFromTwoHandlesShareOneFile(t *testing.T) {
 	}
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
-	rep, err := a.VerifyAudit(ctx, "acct", nil)
+	rep, err := a.Account("acct").Audit.Verify(ctx, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "%+v", rep)
 	assert.Equal(t, 40, rep.Entries)

@@ -30,7 +30,7 @@ type AuditTamperer interface {
 
 func testAudit(t *testing.T, h *harness) {
 	ctx, s := t.Context(), h.s
-	rep, err := s.VerifyAudit(ctx, h.acct, nil)
+	rep, err := s.Account(h.acct).Audit.Verify(ctx, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK())
 	assert.Equal(t, 0, rep.Entries)
@@ -40,7 +40,7 @@ func testAudit(t *testing.T, h *harness) {
 	require.NoError(t, err)
 	var prev tenantsync.AuditEntry
 	for i := range 5 {
-		e, err := s.AppendAudit(ctx, h.acct, tenantsync.AuditEntry{
+		e, err := s.Account(h.acct).Audit.Append(ctx, tenantsync.AuditEntry{
 			At: t0.Add(time.Duration(i) * time.Second), Actor: "alice", Action: string(tenantsync.ActionBlockSignIn),
 			TenantID: []string{"tA", "tB"}[i%2], Target: fmt.Sprint("u", i), Phase: "intent", Outcome: "requested",
 			Detail: map[string]string{"reason": "offboarding", "ticket": fmt.Sprint(1000 + i)},
@@ -57,25 +57,25 @@ func testAudit(t *testing.T, h *harness) {
 		assert.NotEqual(t, store.AuditHash(e), e.Hash, "the chain is keyed, not a hash anyone can recompute")
 		prev = e
 	}
-	e, err := s.AppendAudit(ctx, h.acct, tenantsync.AuditEntry{Action: "link"})
+	e, err := s.Account(h.acct).Audit.Append(ctx, tenantsync.AuditEntry{Action: "link"})
 	require.NoError(t, err)
 	assert.False(t, e.At.IsZero(), "the store stamps entries without a time")
 
-	all, err := s.ListAudit(ctx, h.acct, store.AuditQuery{})
+	all, err := s.Account(h.acct).Audit.List(ctx, store.AuditQuery{})
 	require.NoError(t, err)
 	require.Len(t, all, 6)
 	assert.Equal(t, "1002", all[2].Detail["ticket"])
 	assert.True(t, all[1].At.Equal(t0.Add(time.Second)))
 	assert.Equal(t, prev, all[4])
-	page, err := s.ListAudit(ctx, h.acct, store.AuditQuery{AfterSeq: 2, Limit: 2})
+	page, err := s.Account(h.acct).Audit.List(ctx, store.AuditQuery{AfterSeq: 2, Limit: 2})
 	require.NoError(t, err)
 	require.Len(t, page, 2)
 	assert.Equal(t, int64(3), page[0].Seq)
-	tb, err := s.ListAudit(ctx, h.acct, store.AuditQuery{TenantID: "tB"})
+	tb, err := s.Account(h.acct).Audit.List(ctx, store.AuditQuery{TenantID: "tB"})
 	require.NoError(t, err)
 	assert.Len(t, tb, 2)
 
-	rep, err = s.VerifyAudit(ctx, h.acct, nil)
+	rep, err = s.Account(h.acct).Audit.Verify(ctx, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "intact chain: %+v", rep)
 	assert.Equal(t, 6, rep.Entries)
@@ -209,11 +209,11 @@ func testAuditTamper(t *testing.T, h *harness) {
 		t.Run(tc.name, func(t *testing.T) {
 			acct := h.acct + "-" + randomID()
 			for i := range 5 {
-				_, err := h.s.AppendAudit(ctx, acct, tenantsync.AuditEntry{At: t0.Add(time.Duration(i) * time.Minute), Actor: "alice",
+				_, err := h.s.Account(acct).Audit.Append(ctx, tenantsync.AuditEntry{At: t0.Add(time.Duration(i) * time.Minute), Actor: "alice",
 					Action: "suspend", Outcome: "requested", Detail: map[string]string{"n": fmt.Sprint(i)}})
 				require.NoError(t, err)
 			}
-			before, err := h.s.VerifyAudit(ctx, acct, nil)
+			before, err := h.s.Account(acct).Audit.Verify(ctx, nil)
 			require.NoError(t, err)
 			require.True(t, before.OK(), "%+v", before)
 			anchor := before.Head
@@ -226,7 +226,7 @@ func testAuditTamper(t *testing.T, h *harness) {
 			tc.tamper(t, &l)
 			require.NoError(t, tamperer.SetRawAudit(ctx, acct, l.entries, l.head))
 			for i := range tc.regrow {
-				_, err := h.s.AppendAudit(ctx, acct, tenantsync.AuditEntry{At: t0.Add(time.Hour), Actor: "bob", Action: "link", Target: fmt.Sprint(i)})
+				_, err := h.s.Account(acct).Audit.Append(ctx, tenantsync.AuditEntry{At: t0.Add(time.Hour), Actor: "bob", Action: "link", Target: fmt.Sprint(i)})
 				require.NoError(t, err)
 			}
 
@@ -234,7 +234,7 @@ func testAuditTamper(t *testing.T, h *harness) {
 				expect *store.AuditHead
 				broken int64
 			}{{nil, tc.broken}, {&anchor, tc.brokenExpect}} {
-				rep, err := h.s.VerifyAudit(ctx, acct, check.expect)
+				rep, err := h.s.Account(acct).Audit.Verify(ctx, check.expect)
 				require.NoError(t, err)
 				what := "without an expected head"
 				if check.expect != nil {
@@ -252,7 +252,7 @@ func testAuditTamper(t *testing.T, h *harness) {
 	t.Run("entries rewritten under a key the provider does not have", func(t *testing.T) {
 		acct := h.acct + "-" + randomID()
 		for i := range 5 {
-			_, err := h.s.AppendAudit(ctx, acct, tenantsync.AuditEntry{At: t0, Actor: "alice", Action: "suspend", Target: fmt.Sprint(i)})
+			_, err := h.s.Account(acct).Audit.Append(ctx, tenantsync.AuditEntry{At: t0, Actor: "alice", Action: "suspend", Target: fmt.Sprint(i)})
 			require.NoError(t, err)
 		}
 		var l auditLog
@@ -265,7 +265,7 @@ func testAuditTamper(t *testing.T, h *harness) {
 		}
 		l.rechain(t, 2, macWith(t, "forged", randomKey(t)))
 		require.NoError(t, tamperer.SetRawAudit(ctx, acct, l.entries, l.head))
-		rep, err := h.s.VerifyAudit(ctx, acct, nil)
+		rep, err := h.s.Account(acct).Audit.Verify(ctx, nil)
 		assertKind(t, err, tenantsync.ErrNotFound)
 		assert.False(t, rep.OK() && rep.Entries > 0, "a log that cannot be verified is not reported intact: %+v", rep)
 		var ke *store.AuditKeyError
@@ -279,44 +279,44 @@ func testAuditExpectedHead(t *testing.T, h *harness) {
 	ctx, s := t.Context(), h.s
 	appendN := func(n int) {
 		for i := range n {
-			_, err := s.AppendAudit(ctx, h.acct, tenantsync.AuditEntry{At: t0, Actor: "alice", Action: "link", Target: fmt.Sprint(i)})
+			_, err := s.Account(h.acct).Audit.Append(ctx, tenantsync.AuditEntry{At: t0, Actor: "alice", Action: "link", Target: fmt.Sprint(i)})
 			require.NoError(t, err)
 		}
 	}
-	empty, err := s.VerifyAudit(ctx, h.acct, &store.AuditHead{})
+	empty, err := s.Account(h.acct).Audit.Verify(ctx, &store.AuditHead{})
 	require.NoError(t, err)
 	assert.True(t, empty.OK(), "the zero head is on every chain: %+v", empty)
 
 	appendN(3)
-	first, err := s.VerifyAudit(ctx, h.acct, nil)
+	first, err := s.Account(h.acct).Audit.Verify(ctx, nil)
 	require.NoError(t, err)
 	require.True(t, first.OK())
 	require.Equal(t, int64(3), first.Head.Seq)
 	appendN(2)
 
-	later, err := s.VerifyAudit(ctx, h.acct, &first.Head)
+	later, err := s.Account(h.acct).Audit.Verify(ctx, &first.Head)
 	require.NoError(t, err)
 	assert.True(t, later.OK(), "a head from before is still on the grown chain: %+v", later)
 	assert.Equal(t, int64(5), later.Head.Seq)
 	assert.Equal(t, 5, later.Entries)
-	same, err := s.VerifyAudit(ctx, h.acct, &later.Head)
+	same, err := s.Account(h.acct).Audit.Verify(ctx, &later.Head)
 	require.NoError(t, err)
 	assert.True(t, same.OK(), "the current head is on the chain: %+v", same)
 
-	ahead, err := s.VerifyAudit(ctx, h.acct, &store.AuditHead{Seq: 7, Hash: later.Head.Hash})
+	ahead, err := s.Account(h.acct).Audit.Verify(ctx, &store.AuditHead{Seq: 7, Hash: later.Head.Hash})
 	require.NoError(t, err)
 	assert.Equal(t, int64(6), ahead.FirstBroken, "a chain shorter than the expected head is broken after its end: %+v", ahead)
 	assert.Equal(t, later.Head, ahead.Head)
 
 	other := first.Head
 	other.Hash = later.Head.Hash
-	moved, err := s.VerifyAudit(ctx, h.acct, &other)
+	moved, err := s.Account(h.acct).Audit.Verify(ctx, &other)
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), moved.FirstBroken, "an entry that is not the expected one is broken: %+v", moved)
 	assert.NotEmpty(t, moved.Reason)
 
 	for _, bad := range []store.AuditHead{{Seq: -1, Hash: "ab"}, {Seq: 2}, {Hash: "ab"}, {Seq: 2, Hash: "not hex"}} {
-		_, err := s.VerifyAudit(ctx, h.acct, &bad)
+		_, err := s.Account(h.acct).Audit.Verify(ctx, &bad)
 		assertKind(t, err, tenantsync.ErrInvalidInput)
 	}
 }
@@ -325,27 +325,27 @@ func testAuditKeyRotation(t *testing.T, h *harness) {
 	ctx, s := t.Context(), h.s
 	appendN := func(n int) {
 		for i := range n {
-			_, err := s.AppendAudit(ctx, h.acct, tenantsync.AuditEntry{At: t0, Actor: "alice", Action: "link", Target: fmt.Sprint(i)})
+			_, err := s.Account(h.acct).Audit.Append(ctx, tenantsync.AuditEntry{At: t0, Actor: "alice", Action: "link", Target: fmt.Sprint(i)})
 			require.NoError(t, err)
 		}
 	}
 	appendN(3)
 	h.keys.Rotate(t, "k2")
 	appendN(3)
-	all, err := s.ListAudit(ctx, h.acct, store.AuditQuery{})
+	all, err := s.Account(h.acct).Audit.List(ctx, store.AuditQuery{})
 	require.NoError(t, err)
 	ids := make([]string, len(all))
 	for i, e := range all {
 		ids[i] = e.KeyID
 	}
 	assert.Equal(t, []string{"k1", "k1", "k1", "k2", "k2", "k2"}, ids, "each entry is keyed under the key current when it was appended")
-	rep, err := s.VerifyAudit(ctx, h.acct, nil)
+	rep, err := s.Account(h.acct).Audit.Verify(ctx, nil)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "entries under the old key verify while the provider has it: %+v", rep)
 	assert.Equal(t, 6, rep.Entries)
 
 	h.keys.Forget("k1")
-	_, err = s.VerifyAudit(ctx, h.acct, nil)
+	_, err = s.Account(h.acct).Audit.Verify(ctx, nil)
 	assertKind(t, err, tenantsync.ErrNotFound)
 	var ke *store.AuditKeyError
 	require.True(t, errors.As(err, &ke), "%v", err)
@@ -353,6 +353,6 @@ func testAuditKeyRotation(t *testing.T, h *harness) {
 	assert.Equal(t, int64(1), ke.Seq)
 	assert.Contains(t, tenantsync.HintOf(err), `"k1"`, "the hint names the key to restore")
 
-	_, err = s.AppendAudit(ctx, h.acct, tenantsync.AuditEntry{At: t0, Action: "link"})
+	_, err = s.Account(h.acct).Audit.Append(ctx, tenantsync.AuditEntry{At: t0, Action: "link"})
 	require.NoError(t, err, "appending needs only the current key")
 }

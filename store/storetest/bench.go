@@ -52,12 +52,12 @@ func BenchmarkApply(b *testing.B, s store.Store, opts BenchOptions) {
 		i := 0
 		for b.Loop() {
 			acct, tenant := fmt.Sprintf("bench-%s-snap-%d", run, i), "tenant-1"
-			_, err := s.RecordDiscovery(ctx, acct, "bench", []tenantsync.Tenant{{ID: tenant}}, t0)
+			_, err := s.Account(acct).Tenants.RecordDiscovery(ctx, "bench", []tenantsync.Tenant{{ID: tenant}}, t0)
 			require.NoError(b, err)
 			rows := benchRows(b, fmt.Sprintf("bare-%s-snap-%d", run, i), tenant, all)
 
 			start := time.Now()
-			res, err := s.Apply(ctx, acct, tenant, store.KindApply{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: all, Cursor: "c1"}})
+			res, err := s.Account(acct).Mirror.Apply(ctx, tenant, store.KindApply{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: all, Cursor: "c1"}})
 			applyTime += time.Since(start)
 			require.NoError(b, err)
 			require.Len(b, res.Added, size)
@@ -73,9 +73,9 @@ func BenchmarkApply(b *testing.B, s store.Store, opts BenchOptions) {
 	b.Run("delta-100-changes", func(b *testing.B) {
 		ctx := b.Context()
 		acct, tenant := fmt.Sprintf("bench-%s-delta", run), "tenant-1"
-		_, err := s.RecordDiscovery(ctx, acct, "bench", []tenantsync.Tenant{{ID: tenant}}, t0)
+		_, err := s.Account(acct).Tenants.RecordDiscovery(ctx, "bench", []tenantsync.Tenant{{ID: tenant}}, t0)
 		require.NoError(b, err)
-		_, err = s.Apply(ctx, acct, tenant, store.KindApply{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: all, Cursor: "c0"}})
+		_, err = s.Account(acct).Mirror.Apply(ctx, tenant, store.KindApply{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: all, Cursor: "c0"}})
 		require.NoError(b, err)
 		if opts.Settle != nil {
 			require.NoError(b, opts.Settle(ctx))
@@ -97,7 +97,7 @@ func BenchmarkApply(b *testing.B, s store.Store, opts BenchOptions) {
 			rows := benchRows(b, fmt.Sprintf("bare-%s-delta-%d", run, i), tenant, append(append([]tenantsync.User{}, change.Users...), removable...))
 
 			start := time.Now()
-			res, err := s.Apply(ctx, acct, tenant, store.KindApply{Result: change, ExpectCursor: cursor})
+			res, err := s.Account(acct).Mirror.Apply(ctx, tenant, store.KindApply{Result: change, ExpectCursor: cursor})
 			applyTime += time.Since(start)
 			require.NoError(b, err)
 			require.Len(b, res.Updated, 60)
@@ -155,16 +155,16 @@ func BenchmarkReadKind(b *testing.B, s store.Store) {
 	ctx := b.Context()
 	const size = 10000
 	acct, tenant := "bench-"+randomID()+"-read", "tenant-1"
-	_, err := s.RecordDiscovery(ctx, acct, "bench", []tenantsync.Tenant{{ID: tenant}}, t0)
+	_, err := s.Account(acct).Tenants.RecordDiscovery(ctx, "bench", []tenantsync.Tenant{{ID: tenant}}, t0)
 	require.NoError(b, err)
 	all := benchUsers(size, "u", "")
-	_, err = s.Apply(ctx, acct, tenant, store.KindApply{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: all, Cursor: "c1"}})
+	_, err = s.Account(acct).Mirror.Apply(ctx, tenant, store.KindApply{Result: &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: all, Cursor: "c1"}})
 	require.NoError(b, err)
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0
 	for b.Loop() {
-		r, err := s.ReadKind(ctx, acct, tenant, tenantsync.KindUsers)
+		r, err := s.Account(acct).Mirror.ReadKind(ctx, tenant, tenantsync.KindUsers)
 		require.NoError(b, err)
 		require.Len(b, r.Users, size)
 		if r.Users[size-1].ObjectID != all[size-1].ObjectID || len(r.Users[0].ProxyAddresses) != 2 || r.Users[0].TenantID != tenant {

@@ -4,7 +4,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T, keys store.KeyProvider) store.Store {
-//			s := mystore.New(keys)
+//			s := mystore.New(mystore.Config{Keys: keys})
 //			t.Cleanup(func() { s.Close() })
 //			return s
 //		})
@@ -12,7 +12,8 @@
 //
 // The suite covers account isolation, connections and secret rotation, discovery, linking,
 // transactional apply with cursor compare-and-set, contact-link uniqueness, reviews, sync state,
-// the contact directory, the keyed audit chain with key rotation and expected heads, leases with
+// the default Directory (when the store is a store.DirectoryProvider; the checks that need it
+// are skipped for a store without one), the keyed audit chain with key rotation and expected heads, leases with
 // expiry and takeover, unlink keep versus purge, and concurrent writers. Run it with -race.
 //
 // Tamper detection needs the suite to reach the stored audit log as someone with write access

@@ -163,7 +163,7 @@ func CheckResolution(op, account, resolution string) error {
 		return err
 	}
 	if resolution == "" {
-		return store.Invalid(op, "resolve with a contact ID, store.ResolutionCreate or store.ResolutionIgnore", "no resolution")
+		return store.Invalid(op, "resolve with store.ResolveLink and a ContactID, store.ResolveCreate or store.ResolveIgnore", "no resolution")
 	}
 	return nil
 }

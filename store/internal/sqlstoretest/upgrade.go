@@ -98,11 +98,11 @@ func RunKeyingUpgrade(t *testing.T,
 	require.True(t, ok, "the store's tests implement storetest.AuditTamperer")
 
 	for acct, n := range sizes {
-		rep, err := s.VerifyAudit(ctx, acct, nil)
+		rep, err := s.Account(acct).Audit.Verify(ctx, nil)
 		require.NoError(t, err)
 		require.True(t, rep.OK(), "%s: the upgraded log verifies: %+v", acct, rep)
 		assert.Equal(t, n+1, rep.Entries)
-		entries, err := s.ListAudit(ctx, acct, store.AuditQuery{})
+		entries, err := s.Account(acct).Audit.List(ctx, store.AuditQuery{})
 		require.NoError(t, err)
 		require.Len(t, entries, n+1)
 		for i, e := range entries[:n] {
@@ -115,9 +115,9 @@ func RunKeyingUpgrade(t *testing.T,
 		assert.Equal(t, logs[acct][n-1].Hash, seal.PrevHash, "the keyed entry vouches for the unkeyed ones")
 		assert.Equal(t, strconv.Itoa(n), seal.Detail["unkeyed_entries"])
 
-		_, err = s.AppendAudit(ctx, acct, tenantsync.AuditEntry{Actor: "bob", Action: "unlink"})
+		_, err = s.Account(acct).Audit.Append(ctx, tenantsync.AuditEntry{Actor: "bob", Action: "unlink"})
 		require.NoError(t, err)
-		rep, err = s.VerifyAudit(ctx, acct, nil)
+		rep, err = s.Account(acct).Audit.Verify(ctx, nil)
 		require.NoError(t, err)
 		assert.True(t, rep.OK(), "%+v", rep)
 		assert.Equal(t, n+2, rep.Entries)
@@ -126,7 +126,7 @@ func RunKeyingUpgrade(t *testing.T,
 	again, err := open(t, keys)
 	require.NoError(t, err)
 	for acct, n := range sizes {
-		entries, err := again.ListAudit(ctx, acct, store.AuditQuery{})
+		entries, err := again.Account(acct).Audit.List(ctx, store.AuditQuery{})
 		require.NoError(t, err)
 		assert.Len(t, entries, n+2, "a second open does not key the log again")
 	}
@@ -162,11 +162,11 @@ func RunKeyingUpgrade(t *testing.T,
 	for _, tc := range cases {
 		es, h := tc.tamper()
 		require.NoError(t, raw.SetRawAudit(ctx, acct, es, h))
-		rep, err := s.VerifyAudit(ctx, acct, nil)
+		rep, err := s.Account(acct).Audit.Verify(ctx, nil)
 		require.NoError(t, err)
 		assert.Equal(t, tc.broken, rep.FirstBroken, "%s: %+v", tc.name, rep)
 		require.NoError(t, raw.SetRawAudit(ctx, acct, entries, head))
-		rep, err = s.VerifyAudit(ctx, acct, nil)
+		rep, err = s.Account(acct).Audit.Verify(ctx, nil)
 		require.NoError(t, err)
 		require.True(t, rep.OK(), fmt.Sprintf("restored after %s: %+v", tc.name, rep))
 	}
