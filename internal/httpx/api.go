@@ -90,9 +90,6 @@ func WithTenant(ctx context.Context, tenant string) context.Context {
 	return callctx.WithTenant(ctx, tenant)
 }
 
-// TenantFrom returns the tenant set by WithTenant.
-func TenantFrom(ctx context.Context) string { return callctx.Tenant(ctx) }
-
 // Idempotent marks a request with a body as safe to retry (e.g. a PATCH that sets a value).
 func Idempotent(ctx context.Context) context.Context {
 	return context.WithValue(ctx, idempotentKey, true)
