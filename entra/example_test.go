@@ -1,11 +1,13 @@
 package entra_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/internal/testserver"
 )
 
 func ExampleMapError() {
@@ -16,4 +18,38 @@ func ExampleMapError() {
 	// Output:
 	// true AADSTS7000215 0000aaaa
 	// the client secret is wrong: copy the secret value, not its ID
+}
+
+// App-only tokens for one customer tenant, from the partner app's client secret. Against Entra
+// ID, AuthorityHost and HTTPClient stay empty; here they point at the module's fake.
+func ExampleNewClientCredentials() {
+	srv, err := testserver.New(testserver.Options{Seed: 1, Tenants: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+	app := srv.PartnerApp()
+	tokens, err := entra.NewClientCredentials(entra.Config{
+		TenantID:      app.TenantID,
+		ClientID:      app.ClientID,
+		Secret:        tenantsync.NewSecret(app.Secret),
+		Scope:         "https://graph.microsoft.com/.default",
+		AuthorityHost: srv.EntraURL(),
+		HTTPClient:    srv.HTTPClient(),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	customer := srv.World.Tenants[0].ID
+	srv.SetConsent(customer, true)
+	tok, err := tokens.Token(context.Background(), customer)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(tok.TokenType, tok.AccessToken != "")
+	// Output:
+	// Bearer true
 }
