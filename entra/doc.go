@@ -24,7 +24,8 @@
 //     encoding/json shows [REDACTED], never a secret, a token or a private key.
 //   - A token request, which carries the client secret, the refresh token or a client
 //     assertion, is never redirected to another origin.
-//   - Token requests use Config.HTTPClient only. They do not draw on a retry budget or a rate
-//     limiter: MSAL paces its own requests, and a refused token is an answer, not a passing
-//     failure, so entra.Config has no transport.Settings.
+//   - Token requests use Config.HTTPClient only; the clients' HTTP stack does not retry,
+//     rate-limit or charge them to a retry budget: a token is cached per tenant, so they are
+//     few, and a refused token is an answer to report, not a passing failure. That is why
+//     entra.Config has an HTTPClient and not the clients' transport.Settings.
 package entra
