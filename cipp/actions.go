@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 )
 
 // resultLines are the Results of one write action.
@@ -43,7 +43,7 @@ func (ls resultLines) redacted() string {
 			msg = strings.ReplaceAll(msg, l.CopyField, tenantsync.Redacted)
 		}
 	}
-	return transport.Redact(msg)
+	return httpx.Redact(msg)
 }
 
 // result is the WriteResult of an action that answered with ls.

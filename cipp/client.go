@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,16 +17,17 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/internal/httpx"
+	"github.com/tenantsync/tenantsync/internal/ids"
 	"github.com/tenantsync/tenantsync/transport"
 )
-
-// DefaultAuthorityHost is Entra ID's public cloud sign-in host.
-const DefaultAuthorityHost = "https://login.microsoftonline.com"
 
 // DefaultTenantCacheTTL is how long the tenant list used to check tenant arguments is reused.
 const DefaultTenantCacheTTL = 10 * time.Minute
 
-// Config identifies a CIPP-API client: the values on CIPP's Integrations → CIPP-API page.
+// Config identifies a CIPP-API client: the values on CIPP's Integrations → CIPP-API page, and
+// the HTTP settings shared with the engine's other clients.
 type Config struct {
 	// BaseURL is the CIPP-API Function App URL ("API URL" on the integration page), e.g.
 	// https://cipp-abc12.azurewebsites.net. Not the CIPP UI (Static Web App) URL.
@@ -37,140 +37,30 @@ type Config struct {
 	// ClientID is the API client's application (client) ID.
 	ClientID string
 	// Secret is the API client's secret. It never appears in errors or logs.
-	Secret Secret
-}
-
-// Secret holds a credential. It prints as "[REDACTED]" through fmt, JSON and slog, so a Config
-// can be logged; build one with tenantsync.NewSecret(s).
-type Secret = transport.Secret
-
-// Option configures a Client.
-type Option func(*options) error
-
-type options struct {
-	httpClient    *http.Client
-	authorityHost string
-	budget        *transport.Budget
-	limits        *transport.Limits
-	tokens        transport.TokenSource
-	tenantTTL     time.Duration
-	allowInsecure bool
-	onAttempt     func(transport.Attempt)
-	maxRetries    int
-	minBackoff    time.Duration
-	maxBackoff    time.Duration
-	timeout       time.Duration
-	userAgent     string
-}
-
-// WithHTTPClient sets the underlying HTTP client (TLS roots, proxy). Redirects are not followed:
-// CIPP's UI answers a misdirected call with a redirect to a sign-in page, which is reported.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(o *options) error {
-		if hc == nil {
-			return errors.New("WithHTTPClient: nil client")
-		}
-		o.httpClient = hc
-		return nil
-	}
-}
-
-// WithAuthorityHost sets the Entra ID host tokens are requested from (default
-// https://login.microsoftonline.com; sovereign clouds and tests use others).
-func WithAuthorityHost(host string) Option {
-	return func(o *options) error {
-		u, err := url.Parse(host)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			return fmt.Errorf("WithAuthorityHost: %q is not an absolute URL like %s", host, DefaultAuthorityHost)
-		}
-		o.authorityHost = strings.TrimRight(host, "/")
-		return nil
-	}
-}
-
-// WithBudget shares a retry budget with other clients of the same engine.
-func WithBudget(b *transport.Budget) Option {
-	return func(o *options) error { o.budget = b; return nil }
-}
-
-// WithLimits applies per (host, tenant) rate limiters.
-func WithLimits(l *transport.Limits) Option {
-	return func(o *options) error { o.limits = l; return nil }
-}
-
-// WithTokenSource replaces the client-credentials token source (Config.Secret is then not needed).
-func WithTokenSource(ts transport.TokenSource) Option {
-	return func(o *options) error {
-		if ts == nil {
-			return errors.New("WithTokenSource: nil token source")
-		}
-		o.tokens = ts
-		return nil
-	}
-}
-
-// WithTenantCacheTTL sets how long the tenant list that tenant arguments are checked against is
-// reused (default 10 minutes). An unknown tenant always triggers one reload before it is refused.
-func WithTenantCacheTTL(d time.Duration) Option {
-	return func(o *options) error {
-		if d < 0 {
-			return errors.New("WithTenantCacheTTL: negative duration")
-		}
-		o.tenantTTL = d
-		return nil
-	}
-}
-
-// WithAllowInsecureHTTP permits an http:// base URL. For tests only.
-func WithAllowInsecureHTTP() Option {
-	return func(o *options) error { o.allowInsecure = true; return nil }
-}
-
-// WithOnAttempt is called after every HTTP attempt (retries included), for metrics.
-func WithOnAttempt(f func(transport.Attempt)) Option {
-	return func(o *options) error { o.onAttempt = f; return nil }
-}
-
-// NoRetries as WithRetry's maxRetries sends every request once (0 already means the default).
-const NoRetries = transport.NoRetries
-
-// WithRetry sets the retry policy: at most maxRetries retries per request (0: the transport's
-// default of 4; NoRetries: none), with exponential backoff between minBackoff and maxBackoff
-// when CIPP gives no Retry-After. A 500 carrying CIPP's exception text is never retried: it is
-// the endpoint's answer, not a passing failure.
-func WithRetry(maxRetries int, minBackoff, maxBackoff time.Duration) Option {
-	return func(o *options) error {
-		if (maxRetries < 0 && maxRetries != NoRetries) || minBackoff < 0 || maxBackoff < minBackoff {
-			return errors.New("WithRetry: need maxRetries >= 0 (or NoRetries) and 0 <= minBackoff <= maxBackoff")
-		}
-		o.maxRetries, o.minBackoff, o.maxBackoff = maxRetries, minBackoff, maxBackoff
-		return nil
-	}
-}
-
-// WithTimeout bounds one HTTP attempt (default 240 s: Azure cuts HTTP-triggered functions off
-// at about 230 s, and CIPP's calls on large tenants can take that long).
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) error {
-		if d <= 0 {
-			return errors.New("WithTimeout: duration must be positive")
-		}
-		o.timeout = d
-		return nil
-	}
-}
-
-// WithUserAgent sets the User-Agent sent to CIPP.
-func WithUserAgent(ua string) Option {
-	return func(o *options) error { o.userAgent = ua; return nil }
+	Secret tenantsync.Secret
+	// AuthorityHost is the Entra ID host tokens are requested from (default
+	// entra.DefaultAuthorityHost; sovereign clouds and tests use others).
+	AuthorityHost string
+	// TokenSource, when set, replaces the client-credentials token source (TenantID, ClientID
+	// and Secret are then not needed): a token broker the caller already runs.
+	TokenSource transport.TokenSource
+	// TenantCacheTTL is how long the tenant list that tenant arguments are checked against is
+	// reused (0: DefaultTenantCacheTTL). An unknown tenant always triggers one reload before it
+	// is refused.
+	TenantCacheTTL time.Duration
+	// Settings are the HTTP settings (client, retry budget, rate limits, observer, retries,
+	// timeouts). HTTPClient's redirects are not followed: CIPP's UI answers a misdirected call
+	// with a redirect to a sign-in page, which is reported. A 500 carrying CIPP's exception text
+	// is never retried: it is the endpoint's answer, not a passing failure. UserAgent defaults
+	// to "tenantsync-cipp".
+	transport.Settings
 }
 
 // Client calls one CIPP-API instance. It is safe for concurrent use.
 type Client struct {
 	cfg     Config
-	opts    options
 	apiBase string // scheme://host[/prefix]/api/
-	http    *transport.Client
+	http    *httpx.Client
 	tokens  transport.TokenSource
 
 	tenants struct {
@@ -187,37 +77,39 @@ type Client struct {
 	attempts      map[string]int
 }
 
-var reGUID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// IsGUID reports whether s has the form of a GUID (tenant and object IDs).
-func IsGUID(s string) bool { return reGUID.MatchString(s) }
-
 func configError(msg, hint string) error {
 	return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "NewClient", Message: msg, Hint: hint}
 }
 
 // NewClient validates cfg and builds a Client. It does not call CIPP; the first call acquires
 // the token, and Me is a cheap way to check the credentials.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	o := options{authorityHost: DefaultAuthorityHost, tenantTTL: DefaultTenantCacheTTL}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&o); err != nil {
-			return nil, configError(err.Error(), "fix the option passed to cipp.NewClient")
-		}
-	}
-	base, err := validateBaseURL(cfg.BaseURL, o.allowInsecure)
+func NewClient(cfg Config) (*Client, error) {
+	base, err := validateBaseURL(cfg.BaseURL, cfg.AllowInsecureHTTP)
 	if err != nil {
 		return nil, err
 	}
-	if o.tokens == nil {
-		if !IsGUID(cfg.TenantID) {
+	if cfg.AuthorityHost == "" {
+		cfg.AuthorityHost = entra.DefaultAuthorityHost
+	}
+	u, err := url.Parse(cfg.AuthorityHost)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, configError(fmt.Sprintf("Config.AuthorityHost %q is not an absolute URL", cfg.AuthorityHost),
+			"set it to the Entra ID sign-in host, "+entra.DefaultAuthorityHost+" in the public cloud, or leave it empty")
+	}
+	cfg.AuthorityHost = strings.TrimRight(cfg.AuthorityHost, "/")
+	switch {
+	case cfg.TenantCacheTTL < 0:
+		return nil, configError(fmt.Sprintf("Config.TenantCacheTTL %v is negative", cfg.TenantCacheTTL),
+			"use a positive duration, or 0 for the default of 10 minutes")
+	case cfg.TenantCacheTTL == 0:
+		cfg.TenantCacheTTL = DefaultTenantCacheTTL
+	}
+	if cfg.TokenSource == nil {
+		if !ids.IsGUID(cfg.TenantID) {
 			return nil, configError(fmt.Sprintf("Config.TenantID %q is not a tenant ID", cfg.TenantID),
 				"set it to the ID (a GUID such as 3f8a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b) of the partner tenant CIPP runs in, shown in the token URL on CIPP → Integrations → CIPP-API")
 		}
-		if !IsGUID(cfg.ClientID) {
+		if !ids.IsGUID(cfg.ClientID) {
 			return nil, configError(fmt.Sprintf("Config.ClientID %q is not an application ID", cfg.ClientID),
 				"set it to the API client's Client ID (a GUID) from CIPP → Integrations → CIPP-API")
 		}
@@ -228,11 +120,11 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 
 	hc := &http.Client{}
-	if o.httpClient != nil {
-		cp := *o.httpClient
+	if cfg.HTTPClient != nil {
+		cp := *cfg.HTTPClient
 		hc = &cp
 	} else {
-		hc.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		hc.Transport = httpx.DefaultTransport()
 	}
 	rt := hc.Transport
 	if rt == nil {
@@ -240,34 +132,22 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 	hc.Transport = keepRedirects{rt}
 
-	c := &Client{cfg: cfg, opts: o, apiBase: base + "/api/", attempts: map[string]int{}}
-	c.tokens = o.tokens
+	c := &Client{cfg: cfg, apiBase: base + "/api/", attempts: map[string]int{}}
+	c.tokens = cfg.TokenSource
 	if c.tokens == nil {
-		ts, err := newTokenSource(o.authorityHost, cfg, hc)
+		ts, err := newTokenSource(cfg, hc)
 		if err != nil {
 			return nil, err
 		}
 		c.tokens = ts
 	}
-	tc := transport.Config{
-		Service:           Service,
-		BaseURL:           base,
-		AllowInsecureHTTP: o.allowInsecure,
-		HTTPClient:        hc,
-		Tokens:            c.tokens,
-		MaxRetries:        o.maxRetries,
-		MinBackoff:        o.minBackoff,
-		MaxBackoff:        o.maxBackoff,
-		Budget:            o.budget,
-		Limits:            o.limits,
-		Timeout:           o.timeout,
-		UserAgent:         o.userAgent,
-		OnAttempt:         c.onAttempt,
+	settings := cfg.Settings
+	settings.HTTPClient = hc
+	settings.Observer = c.onAttempt
+	if settings.UserAgent == "" {
+		settings.UserAgent = "tenantsync-cipp"
 	}
-	if tc.UserAgent == "" {
-		tc.UserAgent = "tenantsync-cipp"
-	}
-	c.http, err = transport.New(tc)
+	c.http, err = httpx.New(httpx.Config{Service: Service, BaseURL: base, Tokens: c.tokens, Settings: settings})
 	if err != nil {
 		return nil, err
 	}
@@ -306,8 +186,8 @@ func (c *Client) onAttempt(a transport.Attempt) {
 	c.attemptsMu.Lock()
 	c.attempts[a.Tenant]++
 	c.attemptsMu.Unlock()
-	if c.opts.onAttempt != nil {
-		c.opts.onAttempt(a)
+	if c.cfg.Observer != nil {
+		c.cfg.Observer(a)
 	}
 }
 
@@ -337,9 +217,9 @@ func (c *Client) call(ctx context.Context, method, endpoint, tenant string, quer
 			return nil, c.newError(tenantsync.ErrInvalidInput, endpoint, tenant, 0, "encoding the request body: "+err.Error(), "")
 		}
 	}
-	ctx = transport.FinalWhen(transport.WithTenant(ctx, tenant), finalAnswer)
+	ctx = httpx.FinalWhen(httpx.WithTenant(ctx, tenant), finalAnswer)
 	if idempotent {
-		ctx = transport.Idempotent(ctx)
+		ctx = httpx.Idempotent(ctx)
 	}
 	var rd io.Reader
 	if payload != nil {

@@ -33,32 +33,30 @@ func TestNewClientValidatesConfig(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  Config
-		opts []Option
 		want string // in the message
 		hint string // in the hint
 	}{
-		{"empty URL", with(func(c *Config) { c.BaseURL = "" }), nil, "BaseURL is empty", "Function App URL"},
-		{"relative URL", with(func(c *Config) { c.BaseURL = "cipp.example.com" }), nil, "not an absolute URL", "Function App URL"},
-		{"http", with(func(c *Config) { c.BaseURL = "http://cipp-abc12.azurewebsites.net" }), nil, "uses http", "https://"},
-		{"ftp", with(func(c *Config) { c.BaseURL = "ftp://cipp-abc12.azurewebsites.net" }), nil, `scheme "ftp"`, "Function App URL"},
-		{"query", with(func(c *Config) { c.BaseURL = "https://cipp-abc12.azurewebsites.net/?code=x" }), nil, "query", "Function App URL"},
-		{"credentials in URL", with(func(c *Config) { c.BaseURL = "https://user:pw@cipp-abc12.azurewebsites.net" }), nil, "credentials", "Function App URL"},
-		{"static web app", with(func(c *Config) { c.BaseURL = "https://purple-sea-0a1b2c.azurestaticapps.net" }), nil, "Static Web App", "not the CIPP UI URL"},
-		{"tenant not a GUID", with(func(c *Config) { c.TenantID = "contoso.onmicrosoft.com" }), nil, "not a tenant ID", "partner tenant"},
-		{"client not a GUID", with(func(c *Config) { c.ClientID = "cipp-api" }), nil, "not an application ID", "Client ID"},
-		{"no secret", with(func(c *Config) { c.Secret = tenantsync.Secret{} }), nil, "Secret is empty", "create a new secret"},
-		{"nil HTTP client", ok, []Option{WithHTTPClient(nil)}, "nil client", "option"},
-		{"nil token source", ok, []Option{WithTokenSource(nil)}, "nil token source", "option"},
-		{"bad authority", ok, []Option{WithAuthorityHost("login")}, "not an absolute URL", "option"},
-		{"negative TTL", ok, []Option{WithTenantCacheTTL(-time.Second)}, "negative", "option"},
-		{"bad retry", ok, []Option{WithRetry(-1, 0, 0)}, "maxRetries", "option"},
-		{"bad backoff", ok, []Option{WithRetry(1, time.Second, time.Millisecond)}, "minBackoff", "option"},
-		{"bad timeout", ok, []Option{WithTimeout(0)}, "positive", "option"},
+		{"empty URL", with(func(c *Config) { c.BaseURL = "" }), "BaseURL is empty", "Function App URL"},
+		{"relative URL", with(func(c *Config) { c.BaseURL = "cipp.example.com" }), "not an absolute URL", "Function App URL"},
+		{"http", with(func(c *Config) { c.BaseURL = "http://cipp-abc12.azurewebsites.net" }), "uses http", "https://"},
+		{"ftp", with(func(c *Config) { c.BaseURL = "ftp://cipp-abc12.azurewebsites.net" }), `scheme "ftp"`, "Function App URL"},
+		{"query", with(func(c *Config) { c.BaseURL = "https://cipp-abc12.azurewebsites.net/?code=x" }), "query", "Function App URL"},
+		{"credentials in URL", with(func(c *Config) { c.BaseURL = "https://user:pw@cipp-abc12.azurewebsites.net" }), "credentials", "Function App URL"},
+		{"static web app", with(func(c *Config) { c.BaseURL = "https://purple-sea-0a1b2c.azurestaticapps.net" }), "Static Web App", "not the CIPP UI URL"},
+		{"tenant not a GUID", with(func(c *Config) { c.TenantID = "contoso.onmicrosoft.com" }), "not a tenant ID", "partner tenant"},
+		{"client not a GUID", with(func(c *Config) { c.ClientID = "cipp-api" }), "not an application ID", "Client ID"},
+		{"no secret", with(func(c *Config) { c.Secret = tenantsync.Secret{} }), "Secret is empty", "create a new secret"},
+		{"bad authority", with(func(c *Config) { c.AuthorityHost = "login" }), "AuthorityHost \"login\" is not an absolute URL", "sign-in host"},
+		{"negative TTL", with(func(c *Config) { c.TenantCacheTTL = -time.Second }), "TenantCacheTTL -1s is negative", "positive duration"},
+		{"bad retries", with(func(c *Config) { c.MaxRetries = -1 }), "must not be negative", "NoRetries"},
+		{"negative backoff", with(func(c *Config) { c.MinBackoff = -time.Second }), "MinBackoff is negative", "positive duration"},
+		{"negative timeout", with(func(c *Config) { c.Timeout = -time.Second }), "Timeout is negative", "positive duration"},
+		{"http without AllowInsecureHTTP", with(func(c *Config) { c.BaseURL = "http://127.0.0.1:8080" }), "uses http", "https://"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := NewClient(tt.cfg, tt.opts...)
+			_, err := NewClient(tt.cfg)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 			assert.Contains(t, err.Error(), tt.want)
@@ -72,18 +70,18 @@ func TestNewClientValidatesConfig(t *testing.T) {
 func TestNewClientAcceptsValidConfig(t *testing.T) {
 	t.Parallel()
 	for _, base := range []string{"https://cipp-abc12.azurewebsites.net", "https://cipp-abc12.azurewebsites.net/", "https://cipp-abc12.azurewebsites.net/api", "https://api.cipp.example/prefix/api/"} {
-		c, err := NewClient(Config{BaseURL: base, TenantID: goodTenant, ClientID: goodClient, Secret: tenantsync.NewSecret(theSecret)},
-			nil, WithBudget(transport.NewBudget(10)), WithLimits(transport.NewLimits()), WithTenantCacheTTL(time.Minute),
-			WithOnAttempt(func(transport.Attempt) {}), WithTimeout(time.Minute), WithUserAgent("psa/1"), WithRetry(0, 0, 0))
+		c, err := NewClient(Config{BaseURL: base, TenantID: goodTenant, ClientID: goodClient, Secret: tenantsync.NewSecret(theSecret),
+			TenantCacheTTL: time.Minute, Settings: transport.Settings{
+				Budget: transport.NewBudget(10), Limits: transport.NewLimits(), Observer: func(transport.Attempt) {},
+				Timeout: time.Minute, UserAgent: "psa/1", MaxRetries: transport.NoRetries,
+			}})
 		require.NoError(t, err, base)
 		assert.True(t, strings.HasSuffix(c.apiBase, "/api/") && !strings.Contains(c.apiBase, "/api/api"), c.apiBase)
 		assert.NotContains(t, fmt.Sprintf("%v %+v", c.cfg, c.cfg), theSecret)
 	}
 	// A token source makes the secret and IDs unnecessary.
-	_, err := NewClient(Config{BaseURL: "https://cipp.example"}, WithTokenSource(&staticTokens{tokens: []string{"t"}}))
+	_, err := NewClient(Config{BaseURL: "https://cipp.example", TokenSource: &staticTokens{tokens: []string{"t"}}})
 	require.NoError(t, err)
-	assert.True(t, IsGUID(goodTenant))
-	assert.False(t, IsGUID("3f8a2c1e5b6d4e7f8a9b0c1d2e3f4a5b"))
 }
 
 // TestCredentialsAgainstFakeEntra covers the token flow: MSAL client credentials with scope
@@ -128,9 +126,8 @@ func TestTokenForAnotherAudienceIsRefused(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, testserver.Options{})
 	ts := &staticTokens{tokens: []string{"eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ4In0.bad"}}
-	c, err := NewClient(Config{BaseURL: srv.CIPPURL()}, WithHTTPClient(srv.HTTPClient()), WithTokenSource(ts), fastRetry)
-	require.NoError(t, err)
-	_, err = c.ListTenants(t.Context())
+	c := build(t, Config{BaseURL: srv.CIPPURL(), Settings: transport.Settings{HTTPClient: srv.HTTPClient()}}, withTokens(ts), fastRetry)
+	_, err := c.ListTenants(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrUnauthorized)
 	assert.Equal(t, HintUnauthorized, tenantsync.HintOf(err))
 	assert.Contains(t, HintUnauthorized, "api://<client ID>")
@@ -159,11 +156,10 @@ func TestRevokedCachedTokenIsReplacedOnce(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, testserver.Options{})
 	cr := srv.CIPPCredentials()
-	real, err := newTokenSource(srv.EntraURL(), Config{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: tenantsync.NewSecret(cr.Secret)}, srv.HTTPClient())
+	real, err := newTokenSource(Config{AuthorityHost: srv.EntraURL(), TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: tenantsync.NewSecret(cr.Secret)}, srv.HTTPClient())
 	require.NoError(t, err)
 	st := &switchingTokens{real: real}
-	c, err := NewClient(Config{BaseURL: srv.CIPPURL()}, WithHTTPClient(srv.HTTPClient()), WithTokenSource(st), fastRetry)
-	require.NoError(t, err)
+	c := build(t, Config{BaseURL: srv.CIPPURL(), Settings: transport.Settings{HTTPClient: srv.HTTPClient()}}, withTokens(st), fastRetry)
 	rows, err := c.ListTenants(t.Context())
 	require.NoError(t, err)
 	assert.NotEmpty(t, rows)
@@ -227,11 +223,13 @@ func TestOnAttemptSeesEveryAttempt(t *testing.T) {
 	srv := newFake(t, testserver.Options{})
 	var mu sync.Mutex
 	var seen []transport.Attempt
-	c := adminClient(t, srv, WithOnAttempt(func(a transport.Attempt) {
-		mu.Lock()
-		seen = append(seen, a)
-		mu.Unlock()
-	}))
+	c := adminClient(t, srv, func(c *Config) {
+		c.Observer = func(a transport.Attempt) {
+			mu.Lock()
+			seen = append(seen, a)
+			mu.Unlock()
+		}
+	})
 	tn := managedTenant(t, c)
 	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "/api/ListDevices", Kind: testserver.ServerError, Status: 503, Count: 1})
 	_, err := c.Devices(t.Context(), tn.CustomerID)

@@ -12,11 +12,12 @@
 //		TenantID: partnerTenantID,                        // the tenant CIPP runs in
 //		ClientID: apiClientID,                            // CIPP → Integrations → CIPP-API
 //		Secret:   tenantsync.NewSecret(secret),
+//		Settings: transport.Settings{Budget: budget}, // HTTP settings shared with other clients
 //	})
 //	for u, err := range c.ListUsers(ctx, "contoso.com") { // or c.Users for a slice
 //		...
 //	}
-//	src := cipp.NewSource(c) // tenantsync.Source: discovery and full listings per kind
+//	src, err := cipp.NewSource(c, cipp.SourceConfig{}) // tenantsync.Source: discovery and full listings per kind
 //	w := cipp.NewWriter(c)   // tenantsync.Writer: needs the editor role
 //
 // The token is the API client's own (scope api://<client ID>/.default), from MSAL's

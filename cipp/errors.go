@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 )
 
 // Service is the name of this route in errors, tenants and results.
@@ -50,7 +50,7 @@ const (
 const maxMessage = 600
 
 func (c *Client) newError(kind error, op, tenant string, status int, msg, hint string) *tenantsync.Error {
-	msg = strings.TrimSpace(transport.Redact(msg))
+	msg = strings.TrimSpace(httpx.Redact(msg))
 	if len(msg) > maxMessage {
 		msg = strings.ToValidUTF8(msg[:maxMessage], "") + "…"
 	}
@@ -158,7 +158,7 @@ func (c *Client) statusError(op, tenant string, resp *http.Response, body []byte
 		return e
 	case status == http.StatusTooManyRequests:
 		e.Class = tenantsync.ErrThrottled
-		if d, ok := transport.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			e.RetryAfter = d
 		}
 		e.Hint = "wait and retry; CIPP itself does not rate-limit, so something in front of it does"
@@ -221,7 +221,7 @@ func forbidden(e *tenantsync.Error, msg string) {
 // Exchange timing out or throttling CIPP's own call), which a retry can get past.
 var reTransient = regexp.MustCompile(`(?i)timed? ?out|temporar|unavailable|too many requests|throttl|rate limit|gateway|try again`)
 
-// finalAnswer is the transport.FinalFunc of every CIPP call. A 500 that carries CIPP's text is
+// finalAnswer is the httpx.FinalFunc of every CIPP call. A 500 that carries CIPP's text is
 // the exception an endpoint threw (no consent in the tenant, a missing licence, CIPP's expired
 // partner tokens), and asking again only throws it again: without this, a tenant lacking
 // consent would cost five requests per kind. An empty or HTML 500 comes from Azure's front

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // TestErrorKindsAndHints drives every failure CIPP answers with through the client and checks
@@ -286,7 +287,7 @@ func TestRetriesOnlyPassingFailures(t *testing.T) {
 
 func TestNoRetriesSendsOnce(t *testing.T) {
 	t.Parallel()
-	c, seen := stubCIPP(t, map[string]stubResponse{"ListUsers": {status: 503}}, WithRetry(NoRetries, 0, 0))
+	c, seen := stubCIPP(t, map[string]stubResponse{"ListUsers": {status: 503}}, func(c *Config) { c.MaxRetries = transport.NoRetries })
 	_, err := c.Users(t.Context(), contosoDomain)
 	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	assert.Len(t, *seen, 2, "one ListTenants for the tenant check and one ListUsers")

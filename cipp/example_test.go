@@ -8,11 +8,12 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // newExampleClient starts the fake CIPP with its recorded tenant, contoso.com, and returns a
 // client for it. Against a real CIPP, Config holds the values of CIPP → Integrations → CIPP-API
-// and no options are needed.
+// and the fake-only fields stay empty.
 func newExampleClient() (*cipp.Client, func()) {
 	srv, err := testserver.New(testserver.Options{Seed: 1, Tenants: 2})
 	if err != nil {
@@ -25,7 +26,10 @@ func newExampleClient() (*cipp.Client, func()) {
 		TenantID: creds.TenantID,
 		ClientID: creds.ClientID,
 		Secret:   tenantsync.NewSecret(creds.Secret),
-	}, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
+		// The fake's Entra ID and its TLS roots; in production both fields stay empty.
+		AuthorityHost: srv.EntraURL(),
+		Settings:      transport.Settings{HTTPClient: srv.HTTPClient()},
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -82,7 +86,11 @@ func ExampleClient_LookupTenant() {
 func ExampleSource_Fetch() {
 	c, done := newExampleClient()
 	defer done()
-	src := cipp.NewSource(c)
+	src, err := cipp.NewSource(c, cipp.SourceConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	res, err := src.Fetch(context.Background(), tenantsync.FetchRequest{TenantID: "contoso.com", Kinds: tenantsync.AllKinds()})
 	if err != nil {
 		fmt.Println(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 const (
@@ -24,7 +25,25 @@ const (
 )
 
 // fastRetry keeps tests quick: one retry with millisecond backoff.
-var fastRetry = WithRetry(1, time.Millisecond, 2*time.Millisecond)
+func fastRetry(c *Config) {
+	c.MaxRetries, c.MinBackoff, c.MaxBackoff = 1, time.Millisecond, 2*time.Millisecond
+}
+
+// build applies the test's changes to cfg and builds the client.
+func build(t *testing.T, cfg Config, mods ...func(*Config)) *Client {
+	t.Helper()
+	for _, m := range mods {
+		m(&cfg)
+	}
+	c, err := NewClient(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+// withTokens replaces the client-credentials token source.
+func withTokens(ts transport.TokenSource) func(*Config) {
+	return func(c *Config) { c.TokenSource = ts }
+}
 
 func newFake(t *testing.T, opts testserver.Options) *testserver.Server {
 	t.Helper()
@@ -41,16 +60,15 @@ func newFake(t *testing.T, opts testserver.Options) *testserver.Server {
 }
 
 // clientFor builds a Client that reaches the fake with the given API client's credentials.
-func clientFor(t *testing.T, srv *testserver.Server, creds testserver.Credentials, opts ...Option) *Client {
+func clientFor(t *testing.T, srv *testserver.Server, creds testserver.Credentials, mods ...func(*Config)) *Client {
 	t.Helper()
-	base := []Option{WithHTTPClient(srv.HTTPClient()), WithAuthorityHost(srv.EntraURL()), fastRetry}
-	c, err := NewClient(Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: tenantsync.NewSecret(creds.Secret)}, append(base, opts...)...)
-	require.NoError(t, err)
-	return c
+	cfg := Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: tenantsync.NewSecret(creds.Secret),
+		AuthorityHost: srv.EntraURL(), Settings: transport.Settings{HTTPClient: srv.HTTPClient()}}
+	return build(t, cfg, append([]func(*Config){fastRetry}, mods...)...)
 }
 
-func adminClient(t *testing.T, srv *testserver.Server, opts ...Option) *Client {
-	return clientFor(t, srv, srv.CIPPCredentials(), opts...)
+func adminClient(t *testing.T, srv *testserver.Server, mods ...func(*Config)) *Client {
+	return clientFor(t, srv, srv.CIPPCredentials(), mods...)
 }
 
 // managedTenant returns a tenant CIPP lists, with at least minUsers users.
@@ -95,7 +113,7 @@ type stubResponse struct {
 // stubCIPP serves canned answers under a non-root path (catching absolute-URL mistakes);
 // ListTenants answers with the recorded tenant list unless routes say otherwise. It returns a
 // client for it and the requests it saw.
-func stubCIPP(t *testing.T, routes map[string]stubResponse, opts ...Option) (*Client, *[]*http.Request) {
+func stubCIPP(t *testing.T, routes map[string]stubResponse, mods ...func(*Config)) (*Client, *[]*http.Request) {
 	t.Helper()
 	var seen []*http.Request
 	tenants := string(readTestdata(t, "ListTenants.json"))
@@ -128,8 +146,14 @@ func stubCIPP(t *testing.T, routes map[string]stubResponse, opts ...Option) (*Cl
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	base := []Option{WithAllowInsecureHTTP(), WithTokenSource(&staticTokens{tokens: []string{"good-token"}}), fastRetry}
-	c, err := NewClient(Config{BaseURL: srv.URL + "/prefix/"}, append(base, opts...)...)
+	cfg := Config{BaseURL: srv.URL + "/prefix/", TokenSource: &staticTokens{tokens: []string{"good-token"}},
+		Settings: transport.Settings{AllowInsecureHTTP: true}}
+	return build(t, cfg, append([]func(*Config){fastRetry}, mods...)...), &seen
+}
+
+func mustSource(t *testing.T, c *Client, cfg SourceConfig) *Source {
+	t.Helper()
+	s, err := NewSource(c, cfg)
 	require.NoError(t, err)
-	return c, &seen
+	return s
 }

@@ -83,7 +83,7 @@ func (c *Client) Tenants(ctx context.Context) ([]Tenant, error) {
 // cachedTenants returns the tenant list of a ListTenants call begun within the cache's TTL;
 // fetched reports whether this call had to ask CIPP (or joined a call under way).
 func (c *Client) cachedTenants(ctx context.Context) (rows []Tenant, fetched bool, err error) {
-	return c.tenantsSince(ctx, time.Now().Add(-c.opts.tenantTTL))
+	return c.tenantsSince(ctx, time.Now().Add(-c.cfg.TenantCacheTTL))
 }
 
 // freshTenants returns the tenant list of a ListTenants call begun after this call began: the

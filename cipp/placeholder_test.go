@@ -129,7 +129,7 @@ func TestNotReadyKindsThroughSource(t *testing.T) {
 				// Users fall back to ListGraphRequest paging, which is loading too.
 				srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "/api/ListGraphRequest", Kind: testserver.CIPPNotReady})
 			}
-			src := NewSource(c)
+			src := mustSource(t, c, SourceConfig{})
 			res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tt.kind}})
 			require.NoError(t, err)
 			kr := res.Result(tt.kind)
@@ -171,7 +171,7 @@ func TestAnswerFaultsThroughSource(t *testing.T) {
 			f := tt.fault
 			f.Service, f.Path = testserver.ServiceCIPP, "/api/ListLicenses"
 			srv.InjectFault(f)
-			res, err := NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID,
+			res, err := mustSource(t, c, SourceConfig{}).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID,
 				Kinds: []tenantsync.Kind{tenantsync.KindSubscriptions, tenantsync.KindUsers}})
 			require.NoError(t, err)
 			subs := res.Result(tenantsync.KindSubscriptions)

@@ -297,7 +297,7 @@ func TestRecordedTenantListVariants(t *testing.T) {
 	require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
 	assert.Equal(t, HintExcluded, tenantsync.HintOf(err))
 
-	src := NewSource(c)
+	src := mustSource(t, c, SourceConfig{})
 	ts, err := src.ListTenants(t.Context())
 	require.NoError(t, err)
 	require.Len(t, ts, 1)

@@ -3,6 +3,7 @@ package cipp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -28,28 +29,35 @@ type Source struct {
 	sizes map[string]int // tenant ID → user count of its last listing
 }
 
-// SourceOption configures a Source.
-type SourceOption func(*Source)
-
-// WithPagedUsersAbove sets the user count above which users are listed through paged
-// ListGraphRequest calls (default 2000); 0 pages every tenant.
-func WithPagedUsersAbove(n int) SourceOption {
-	return func(s *Source) {
-		if n >= 0 {
-			s.pagedAbove = n
-		}
-	}
+// SourceConfig configures a Source. The zero value takes the defaults.
+type SourceConfig struct {
+	// PagedUsersAbove is the user count above which users are listed through paged
+	// ListGraphRequest calls (0: DefaultPagedUsersAbove). PageAllUsers lists every tenant's
+	// users page by page, whatever its size.
+	PagedUsersAbove int
+	PageAllUsers    bool
 }
 
-// NewSource returns a Source reading through c.
-func NewSource(c *Client, opts ...SourceOption) *Source {
-	s := &Source{c: c, pagedAbove: DefaultPagedUsersAbove, now: time.Now, sizes: map[string]int{}}
-	for _, o := range opts {
-		if o != nil {
-			o(s)
-		}
+// NewSource validates cfg and returns a Source reading through c.
+func NewSource(c *Client, cfg SourceConfig) (*Source, error) {
+	invalid := func(msg, hint string) error {
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "NewSource", Message: msg, Hint: hint}
 	}
-	return s
+	switch {
+	case c == nil:
+		return nil, invalid("no client", "pass the *cipp.Client that NewClient returned")
+	case cfg.PagedUsersAbove < 0:
+		return nil, invalid(fmt.Sprintf("SourceConfig.PagedUsersAbove %d is negative", cfg.PagedUsersAbove),
+			"use a positive user count, 0 for the default of 2000, or PageAllUsers to page every tenant")
+	}
+	s := &Source{c: c, pagedAbove: DefaultPagedUsersAbove, now: time.Now, sizes: map[string]int{}}
+	switch {
+	case cfg.PageAllUsers:
+		s.pagedAbove = 0
+	case cfg.PagedUsersAbove > 0:
+		s.pagedAbove = cfg.PagedUsersAbove
+	}
+	return s, nil
 }
 
 // Name returns "cipp".

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,7 +39,7 @@ func TestUnknownTenantIsNotFoundNotEmpty(t *testing.T) {
 		assert.Contains(t, HintRefreshTenants, "Only Clear the Tenant Cache", "the Refresh button above a tenant table only reloads the page")
 		_, err = c.BlockSignIn(t.Context(), tenantsync.UserRef{TenantID: tenant, UserID: "x"})
 		require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
-		_, err = NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenant})
+		_, err = mustSource(t, c, SourceConfig{}).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenant})
 		require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
 	}
 	for _, bad := range []string{"", "  ", "AllTenants"} {
@@ -92,7 +91,7 @@ func TestEmptyTenantListExplainsScope(t *testing.T) {
 	_, err := c.Users(t.Context(), contosoDomain)
 	require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
 	assert.Equal(t, HintEmptyTenants, tenantsync.HintOf(err))
-	_, err = NewSource(c).ListTenants(t.Context())
+	_, err = mustSource(t, c, SourceConfig{}).ListTenants(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrIncomplete, "an empty list is not 'every tenant is gone'")
 	assert.Equal(t, HintEmptyTenants, tenantsync.HintOf(err))
 }
@@ -155,7 +154,7 @@ func TestGraphPagingOnALargeTenant(t *testing.T) {
 	srv.ResetCounts()
 	var pages []int
 	var mu sync.Mutex
-	src := NewSource(c, WithPagedUsersAbove(0))
+	src := mustSource(t, c, SourceConfig{PageAllUsers: true})
 	res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.DefaultDomainName, Kinds: []tenantsync.Kind{tenantsync.KindUsers}, Progress: func(k tenantsync.Kind, n int) {
 		mu.Lock()
 		pages = append(pages, n)
@@ -197,7 +196,7 @@ func TestFailedPageMakesUsersUnavailable(t *testing.T) {
 
 	// Through the Source the whole kind is unavailable, never a shorter list.
 	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "Endpoint=users", Kind: testserver.ServerError, Status: 502})
-	src := NewSource(c, WithPagedUsersAbove(0))
+	src := mustSource(t, c, SourceConfig{PageAllUsers: true})
 	res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID})
 	require.NoError(t, err)
 	users := res.Result(tenantsync.KindUsers)
@@ -215,7 +214,7 @@ func TestListUsersFailureFallsBackToPaging(t *testing.T) {
 	c := adminClient(t, srv)
 	tn := managedTenant(t, c)
 	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "/api/ListUsers", Kind: testserver.ServerError, Status: 504})
-	res, err := NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
+	res, err := mustSource(t, c, SourceConfig{}).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
 	require.NoError(t, err)
 	users := res.Result(tenantsync.KindUsers)
 	require.Equal(t, tenantsync.Complete, users.Mode, "a ListUsers timeout on a big tenant is retried page by page")
@@ -226,7 +225,7 @@ func TestSourceFetchesEveryKind(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, testserver.Options{Tenants: 6})
 	c := adminClient(t, srv)
-	src := NewSource(c)
+	src := mustSource(t, c, SourceConfig{})
 	assert.Equal(t, "cipp", src.Name())
 	tenants, err := src.ListTenants(t.Context())
 	require.NoError(t, err)
@@ -284,7 +283,7 @@ func TestSourceFetchesEveryKind(t *testing.T) {
 		assert.Zero(t, n, k)
 	}
 	// Users larger than the paging threshold on the last fetch are paged next time.
-	small := NewSource(c, WithPagedUsersAbove(1))
+	small := mustSource(t, c, SourceConfig{PagedUsersAbove: 1})
 	_, err = small.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: wt.ID, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
 	require.NoError(t, err)
 	srv.ResetCounts()
@@ -301,7 +300,7 @@ func TestOneKindFailingLeavesOthersIntact(t *testing.T) {
 	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "/api/ListMailboxes", Kind: testserver.ServerError, Status: 500})
 	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "identitySecurityDefaults", Kind: testserver.ServerError, Status: 500})
 	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Path: "Endpoint=domains", Kind: testserver.ServerError, Status: 500})
-	res, err := NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes, tenantsync.KindDomains, tenantsync.KindBaseline, "bogus"}})
+	res, err := mustSource(t, c, SourceConfig{}).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes, tenantsync.KindDomains, tenantsync.KindBaseline, "bogus"}})
 	require.NoError(t, err)
 	mb := res.Result(tenantsync.KindMailboxes)
 	assert.Equal(t, tenantsync.Unavailable, mb.Mode)
@@ -322,7 +321,7 @@ func TestUnauthorizedFetchIsAnError(t *testing.T) {
 	c := adminClient(t, srv)
 	tn := managedTenant(t, c) // warms the tenant cache with a good token
 	srv.InjectFault(testserver.Fault{Service: testserver.ServiceCIPP, Kind: testserver.ServerError, Status: 401})
-	_, err := NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDevices}})
+	_, err := mustSource(t, c, SourceConfig{}).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDevices}})
 	require.ErrorIs(t, err, tenantsync.ErrUnauthorized)
 }
 
@@ -448,7 +447,7 @@ func TestFailingTenantErrorShapes(t *testing.T) {
 			require.NoError(t, err, "CIPP swallows this endpoint's errors")
 			assert.Empty(t, ca)
 
-			res, err := NewSource(c).Fetch(ctx, tenantsync.FetchRequest{TenantID: id})
+			res, err := mustSource(t, c, SourceConfig{}).Fetch(ctx, tenantsync.FetchRequest{TenantID: id})
 			if cause.kind == tenantsync.ErrConsentRequired || cause.kind == tenantsync.ErrAuthorizationRevoked {
 				require.ErrorIs(t, err, cause.kind, "no access at all is one error")
 				return
@@ -458,7 +457,7 @@ func TestFailingTenantErrorShapes(t *testing.T) {
 				assert.Equal(t, tenantsync.Unavailable, res.Result(k).Mode, k)
 			}
 			srv.FailCIPPTenant(id, "")
-			res, err = NewSource(c).Fetch(ctx, tenantsync.FetchRequest{TenantID: id, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
+			res, err = mustSource(t, c, SourceConfig{}).Fetch(ctx, tenantsync.FetchRequest{TenantID: id, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
 			require.NoError(t, err)
 			assert.Equal(t, tenantsync.Complete, res.Result(tenantsync.KindUsers).Mode)
 		})
@@ -471,7 +470,7 @@ func TestFailingTenantErrorShapes(t *testing.T) {
 func TestDefiniteFailuresAreAskedOnce(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, testserver.Options{})
-	c := adminClient(t, srv, WithRetry(0, time.Millisecond, 2*time.Millisecond))
+	c := adminClient(t, srv, func(c *Config) { c.MaxRetries = 0 })
 	tn := managedTenant(t, c)
 	id := tn.CustomerID
 	srv.FailCIPPTenant(id, testserver.CIPPErrConsent)

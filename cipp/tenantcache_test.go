@@ -15,6 +15,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // listingKinds are the kinds whose answer is a list of items, which an empty answer could empty.
@@ -31,17 +32,17 @@ func TestDroppedTenantIsNotAnEmptyListing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		opts []SourceOption
+		cfg  SourceConfig
 	}{
-		{"ListUsers", nil},
-		{"paged users", []SourceOption{WithPagedUsersAbove(0)}},
+		{"ListUsers", SourceConfig{}},
+		{"paged users", SourceConfig{PageAllUsers: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv := newFake(t, testserver.Options{})
 			c := adminClient(t, srv)
-			src := NewSource(c, tt.opts...)
+			src := mustSource(t, c, tt.cfg)
 			tn := managedTenant(t, c)
 			res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
 			require.NoError(t, err)
@@ -59,7 +60,7 @@ func TestDroppedTenantIsNotAnEmptyListing(t *testing.T) {
 				assert.Zero(t, kr.Len(), k)
 			}
 			users := res.Result(tenantsync.KindUsers)
-			if tt.opts == nil {
+			if !tt.cfg.PageAllUsers {
 				assert.Equal(t, HintTenantDropped, tenantsync.HintOf(users.Err))
 			}
 			assert.Contains(t, tenantsync.HintOf(users.Err), "Only Clear the Tenant Cache")
@@ -88,11 +89,7 @@ func TestEmptyTenantIsAnEmptyListing(t *testing.T) {
 			t.Parallel()
 			srv := newFake(t, testserver.Options{})
 			c := adminClient(t, srv)
-			var opts []SourceOption
-			if paged {
-				opts = append(opts, WithPagedUsersAbove(0))
-			}
-			src := NewSource(c, opts...)
+			src := mustSource(t, c, SourceConfig{PageAllUsers: paged})
 			tn := managedTenant(t, c)
 			for _, u := range srv.World.Tenant(tn.CustomerID).ActiveUsers() {
 				require.NoError(t, srv.World.DeleteUser(tn.CustomerID, u.ID))
@@ -147,9 +144,9 @@ func TestEmptyAnswerConfirmation(t *testing.T) {
 			mux.HandleFunc("/api/ListUsers", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`[]`)) })
 			fake := httptest.NewServer(mux)
 			t.Cleanup(fake.Close)
-			c, err := NewClient(Config{BaseURL: fake.URL}, WithAllowInsecureHTTP(), WithTokenSource(&staticTokens{tokens: []string{"t"}}), fastRetry)
-			require.NoError(t, err)
-			_, err = c.LookupTenant(t.Context(), contosoDomain)
+			c := build(t, Config{BaseURL: fake.URL, TokenSource: &staticTokens{tokens: []string{"t"}},
+				Settings: transport.Settings{AllowInsecureHTTP: true}}, fastRetry)
+			_, err := c.LookupTenant(t.Context(), contosoDomain)
 			require.NoError(t, err, "the cache holds the tenant")
 
 			confirming.Store(true)

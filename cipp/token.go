@@ -7,19 +7,19 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/entra"
 )
 
-// apiClientTokens is the transport's MSAL client-credentials source (cached, renewed five
+// apiClientTokens is the entra package's MSAL client-credentials source (cached, renewed five
 // minutes early, dropped after a 401) with hints that name CIPP's screens: the person fixing a
 // refused token works on CIPP's integration page, not in the Entra portal.
 type apiClientTokens struct {
-	*transport.ClientCredentials
+	*entra.ClientCredentials
 }
 
-func newTokenSource(authorityHost string, cfg Config, hc *http.Client) (*apiClientTokens, error) {
-	cc, err := transport.NewClientCredentials(transport.EntraConfig{
-		AuthorityHost: authorityHost,
+func newTokenSource(cfg Config, hc *http.Client) (*apiClientTokens, error) {
+	cc, err := entra.NewClientCredentials(entra.Config{
+		AuthorityHost: cfg.AuthorityHost,
 		TenantID:      cfg.TenantID,
 		ClientID:      cfg.ClientID,
 		Secret:        cfg.Secret,
@@ -34,7 +34,7 @@ func newTokenSource(authorityHost string, cfg Config, hc *http.Client) (*apiClie
 }
 
 // Token returns the API client's token. It is the same for every customer tenant: the token
-// is for CIPP in the partner tenant, and the transport's tenant label only names the customer.
+// is for CIPP in the partner tenant, and the entra package's tenant label only names the customer.
 func (t *apiClientTokens) Token(ctx context.Context, _ string) (*oauth2.Token, error) {
 	tok, err := t.ClientCredentials.Token(ctx, "")
 	if err != nil {
@@ -46,7 +46,7 @@ func (t *apiClientTokens) Token(ctx context.Context, _ string) (*oauth2.Token, e
 // Invalidate drops the cached token.
 func (t *apiClientTokens) Invalidate(string) { t.ClientCredentials.Invalidate("") }
 
-// tokenError keeps the transport's reading of the AADSTS code and rewrites the hint for it.
+// tokenError keeps the entra package's reading of the AADSTS code and rewrites the hint for it.
 func tokenError(err error) error {
 	d, ok := tenantsync.Details(err)
 	if !ok {

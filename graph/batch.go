@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 )
 
 // BatchRequest is one request of a JSON $batch. URL is relative to the version root
@@ -106,7 +106,7 @@ func (c *Client) Batch(ctx context.Context, tenant string, reqs []BatchRequest) 
 		if wait <= 0 {
 			// No Retry-After: the transport's full-jitter backoff, with the transport's bounds
 			// (this client leaves them at their defaults), so throttled tenants spread out.
-			wait = transport.Backoff(attempt+1, transport.DefaultMinBackoff, transport.DefaultMaxBackoff, c.draw)
+			wait = httpx.Backoff(attempt+1, c.cfg.MinBackoff, max(c.cfg.MaxBackoff, c.cfg.MinBackoff), c.draw)
 		}
 		if wait > c.cfg.MaxRetryAfter || !c.cfg.Budget.TakeRetry() {
 			break
@@ -192,7 +192,7 @@ func (c *Client) sendBatch(ctx context.Context, op, tenant string, reqs []BatchR
 	}
 	if allGET {
 		// Every item is a read, so resending the whole batch after a dropped connection is safe.
-		ctx = transport.Idempotent(ctx)
+		ctx = httpx.Idempotent(ctx)
 	}
 	r, err := c.send(ctx, op, tenant, http.MethodPost, c.root+"/$batch", body)
 	if err != nil {
@@ -236,7 +236,7 @@ func throttled(sent []BatchRequest, results map[string]BatchResponse, now time.T
 			continue
 		}
 		again[r.ID] = true
-		if d, ok := transport.ParseRetryAfter(res.Header("Retry-After"), now); ok {
+		if d, ok := httpx.ParseRetryAfter(res.Header("Retry-After"), now); ok {
 			wait = max(wait, d)
 		}
 	}

@@ -122,7 +122,7 @@ func TestNoRetriesSendsOnce(t *testing.T) {
 		ok         bool
 	}{
 		"default retries": {0, 2, true},
-		"NoRetries":       {graph.NoRetries, 1, false},
+		"NoRetries":       {transport.NoRetries, 1, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/internal/httpx"
+	"github.com/tenantsync/tenantsync/internal/ids"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -19,8 +22,6 @@ import (
 const (
 	// DefaultBaseURL is Microsoft Graph's global endpoint; national clouds have their own.
 	DefaultBaseURL = "https://graph.microsoft.com"
-	// DefaultAuthorityHost is Entra ID's global login endpoint.
-	DefaultAuthorityHost = "https://login.microsoftonline.com"
 	// DefaultMaxPages bounds one listing: 1,000 pages of 999 users is a million users, far past
 	// any customer tenant, so hitting it means a nextLink loop, not a big tenant.
 	DefaultMaxPages = 1000
@@ -30,15 +31,6 @@ const (
 	maxBatch = 20
 	service  = "graph"
 )
-
-// NoRetries as Config.MaxRetries sends every request, and every $batch, once: zero already
-// means the default of 4.
-const NoRetries = transport.NoRetries
-
-// Secret is a credential value (client secret, refresh token): tenantsync.Secret, which renders
-// as [REDACTED] everywhere, so a Config or a Client can be logged and the value never reaches an
-// error string. Build one with tenantsync.NewSecret.
-type Secret = transport.Secret
 
 // AuthMode selects the token the client's calls carry.
 type AuthMode int
@@ -53,14 +45,15 @@ const (
 )
 
 // Config configures a Client. PartnerTenantID, ClientID and one credential (ClientSecret or
-// Certificates with PrivateKey) are required.
+// Certificates with PrivateKey) are required, unless TokenSource is set.
 type Config struct {
 	// PartnerTenantID is the partner's own Entra tenant, home of the multi-tenant app.
 	PartnerTenantID string
 	// ClientID is the partner app's application (client) ID.
 	ClientID string
-	// ClientSecret is the app's client secret value (not its secret ID).
-	ClientSecret Secret
+	// ClientSecret is the app's client secret value (not its secret ID). It renders as
+	// [REDACTED] everywhere; build it with tenantsync.NewSecret.
+	ClientSecret tenantsync.Secret
 	// Certificates and PrivateKey authenticate the app with a certificate instead of a secret:
 	// the certificate uploaded to the app registration and its RSA private key
 	// (tenantsync.NewPrivateKey or tenantsync.ParsePrivateKeyPEM), which renders as [REDACTED].
@@ -72,43 +65,32 @@ type Config struct {
 	// RefreshToken is the partner admin's SAM refresh token, required when Auth is PartnerUser.
 	// Every redemption returns a new one, handed to OnRefreshTokenRotated for the caller to
 	// persist; until it returns nil the token source keeps offering the new token for storage.
-	RefreshToken          Secret
-	OnRefreshTokenRotated func(ctx context.Context, newToken Secret) error
+	RefreshToken          tenantsync.Secret
+	OnRefreshTokenRotated func(ctx context.Context, newToken tenantsync.Secret) error
+	// TokenSource, when set, replaces the token source built from the credentials above (for a
+	// token broker the caller already runs); the credentials are then not needed.
+	TokenSource transport.TokenSource
 
 	// BaseURL is Graph's origin (default DefaultBaseURL); the client appends /v1.0. Tokens are
 	// sent to this origin only, and nextLinks are followed only on it.
 	BaseURL string
-	// AuthorityHost is Entra ID's login origin (default DefaultAuthorityHost).
+	// AuthorityHost is Entra ID's login origin (default entra.DefaultAuthorityHost).
 	AuthorityHost string
-	// HTTPClient carries every request, token requests included (default: transport's client).
-	HTTPClient *http.Client
-
-	// Budget and Limits are the retry budget and per (host, tenant) rate limiters shared by the
-	// engine's clients; nil gives this client its own budget, and limiters sized from
-	// Microsoft's published Graph limits (transport.GraphRules).
-	Budget *transport.Budget
-	Limits *transport.Limits
-	// MaxRetries per request and per throttled $batch item (0: the default of 4; NoRetries:
-	// none, each request is sent once).
-	MaxRetries int
-	// MaxRetryAfter caps a server's Retry-After wait (0: the default of 5m); a longer one fails
-	// at once.
-	MaxRetryAfter time.Duration
 	// MaxPages bounds the pages of one listing (0: DefaultMaxPages).
 	MaxPages int
-	// UserAgent is sent on every request.
-	UserAgent string
-
-	// Tenants is the list ListTenants returns when TenantLister is nil.
-	Tenants []tenantsync.Tenant
-	// TenantLister discovers the reachable tenants (e.g. Partner Center customers with an active
-	// GDAP relationship); it wins over Tenants.
-	TenantLister func(ctx context.Context) ([]tenantsync.Tenant, error)
 	// GrantedAt, when set, returns when the roles for a tenant were last granted (zero when
 	// unknown); a 403 within two hours of it is reported as role propagation, not a missing role.
+	// It is a client setting, not a source one, because every call's 403 is read with it.
 	GrantedAt func(tenantID string) time.Time
-	// Mailboxes selects how mailbox types are read (default MailboxesPerUser).
-	Mailboxes MailboxMode
+	// Now replaces time.Now, for consent state expiry and role-propagation windows in tests
+	// (default time.Now).
+	Now func() time.Time
+
+	// Settings are the HTTP settings. HTTPClient carries every request, token requests
+	// included. A nil Budget gives this client its own, and a nil Limits limiters sized from
+	// Microsoft's published Graph limits (transport.GraphRules). MaxRetries and MaxRetryAfter
+	// apply to throttled $batch items too; NoRetries sends every request and batch once.
+	transport.Settings
 }
 
 // MailboxMode selects how the mailboxes kind is read.
@@ -123,48 +105,14 @@ const (
 	MailboxesOff
 )
 
-// Option changes a Client after its Config is applied.
-type Option func(*Client) error
-
-// WithTokenSource replaces the token source (for a token broker the caller already runs).
-func WithTokenSource(ts transport.TokenSource) Option {
-	return func(c *Client) error {
-		if ts == nil {
-			return tenantsync.Errorf(tenantsync.ErrInvalidInput, "pass a non-nil token source", "graph: WithTokenSource(nil)")
-		}
-		c.tokens = ts
-		return nil
-	}
-}
-
-// WithOnAttempt observes every HTTP attempt (metrics).
-func WithOnAttempt(f func(transport.Attempt)) Option {
-	return func(c *Client) error {
-		c.onAttempt = f
-		return nil
-	}
-}
-
-// WithClock replaces time.Now, for consent state expiry and role-propagation windows in tests.
-func WithClock(now func() time.Time) Option {
-	return func(c *Client) error {
-		if now == nil {
-			return tenantsync.Errorf(tenantsync.ErrInvalidInput, "pass a non-nil clock", "graph: WithClock(nil)")
-		}
-		c.now = now
-		return nil
-	}
-}
-
 // Client reads and writes customer tenants through Microsoft Graph.
 type Client struct {
-	cfg       Config
-	origin    string // scheme://host[:port] of Graph
-	root      string // origin + "/v1.0"
-	tr        *transport.Client
-	tokens    transport.TokenSource
-	onAttempt func(transport.Attempt)
-	now       func() time.Time
+	cfg    Config
+	origin string // scheme://host[:port] of Graph
+	root   string // origin + "/v1.0"
+	tr     *httpx.Client
+	tokens transport.TokenSource
+	now    func() time.Time
 	// draw and pause are the random source and the sleep of Batch's item retries (tests
 	// replace them to see the waits without waiting).
 	draw  func(n int64) int64
@@ -173,17 +121,11 @@ type Client struct {
 
 // NewClient validates cfg and builds a Client. No network call is made; the first token request
 // happens on the first call for a tenant.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	c := &Client{now: time.Now, draw: rand.Int64N, pause: sleep}
+func NewClient(cfg Config) (*Client, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
-	c.cfg = cfg
-	for _, o := range opts {
-		if err := o(c); err != nil {
-			return nil, err
-		}
-	}
+	c := &Client{cfg: cfg, tokens: cfg.TokenSource, now: cfg.Now, draw: rand.Int64N, pause: sleep}
 	u, _ := url.Parse(cfg.BaseURL)
 	c.origin = u.Scheme + "://" + u.Host
 	c.root = c.origin + "/v1.0"
@@ -206,18 +148,9 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		cfg.Budget = transport.NewBudget(0)
 		c.cfg.Budget = cfg.Budget
 	}
-	tr, err := transport.New(transport.Config{
-		Service:       service,
-		BaseURL:       c.origin,
-		HTTPClient:    httpClient,
-		Tokens:        c.tokens,
-		MaxRetries:    cfg.MaxRetries,
-		MaxRetryAfter: cfg.MaxRetryAfter,
-		Budget:        cfg.Budget,
-		Limits:        cfg.Limits,
-		UserAgent:     cfg.UserAgent,
-		OnAttempt:     c.onAttempt,
-	})
+	settings := cfg.Settings
+	settings.HTTPClient = httpClient
+	tr, err := httpx.New(httpx.Config{Service: service, BaseURL: c.origin, Tokens: c.tokens, Settings: settings})
 	if err != nil {
 		return nil, err
 	}
@@ -242,38 +175,40 @@ func (cfg *Config) normalize() error {
 		return invalidConfig("set PartnerTenantID to the partner's own tenant ID, not a multi-tenant alias", "partner tenant %q is not a specific tenant", cfg.PartnerTenantID)
 	case cfg.ClientID == "":
 		return invalidConfig("set ClientID to the partner app's Application (client) ID from its app registration", "no client ID")
-	case !isGUID(cfg.ClientID):
+	case !ids.IsGUID(cfg.ClientID):
 		return invalidConfig("the Application (client) ID is a GUID such as 00000000-0000-0000-0000-000000000000", "client ID %q is not a GUID", cfg.ClientID)
 	}
 	hasCert := len(cfg.Certificates) > 0 || !cfg.PrivateKey.IsZero()
 	switch {
+	case cfg.TokenSource != nil:
+		// The caller's token source stands in for every credential.
 	case cfg.ClientSecret.IsZero() && !hasCert:
 		return invalidConfig("set ClientSecret (the secret's Value, not its Secret ID) or Certificates and PrivateKey", "no client credential")
 	case !cfg.ClientSecret.IsZero() && hasCert:
 		return invalidConfig("set either ClientSecret or a certificate, not both", "two client credentials")
 	case hasCert && (len(cfg.Certificates) == 0 || cfg.PrivateKey.IsZero()):
 		return invalidConfig("a certificate credential needs both Certificates and the PrivateKey", "incomplete certificate credential")
-	case isGUID(cfg.ClientSecret.Reveal()):
+	case ids.IsGUID(cfg.ClientSecret.Reveal()):
 		return invalidConfig("ClientSecret holds a GUID, which is the secret's ID; copy the secret's Value instead", "client secret looks like a secret ID")
 	}
-	if cfg.Auth == PartnerUser && cfg.RefreshToken.IsZero() {
+	if cfg.Auth == PartnerUser && cfg.RefreshToken.IsZero() && cfg.TokenSource == nil {
 		return invalidConfig("PartnerUser auth redeems the partner admin's SAM refresh token: set RefreshToken", "no refresh token")
 	}
 	if cfg.Auth != AppOnly && cfg.Auth != PartnerUser {
 		return invalidConfig("use graph.AppOnly or graph.PartnerUser", "unknown auth mode %d", cfg.Auth)
 	}
 	var err error
-	if cfg.BaseURL, err = originOf(cfg.BaseURL, DefaultBaseURL, "BaseURL"); err != nil {
+	if cfg.BaseURL, err = originOf(cfg.BaseURL, DefaultBaseURL, "BaseURL", cfg.AllowInsecureHTTP); err != nil {
 		return err
 	}
-	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, DefaultAuthorityHost, "AuthorityHost"); err != nil {
+	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, entra.DefaultAuthorityHost, "AuthorityHost", false); err != nil {
 		return err
 	}
 	switch {
 	case cfg.MaxPages < 0:
 		return invalidConfig("set MaxPages to a positive page count, or 0 for DefaultMaxPages", "MaxPages %d is negative", cfg.MaxPages)
-	case cfg.MaxRetries < 0 && cfg.MaxRetries != NoRetries:
-		return invalidConfig("set MaxRetries to a positive count, 0 for the default, or graph.NoRetries to send each request once",
+	case cfg.MaxRetries < 0 && cfg.MaxRetries != transport.NoRetries:
+		return invalidConfig("set MaxRetries to a positive count, 0 for the default, or transport.NoRetries to send each request once",
 			"MaxRetries %d is negative", cfg.MaxRetries)
 	case cfg.MaxRetryAfter < 0:
 		return invalidConfig("set MaxRetryAfter to a positive duration, or 0 for the default of 5m", "MaxRetryAfter %v is negative", cfg.MaxRetryAfter)
@@ -287,15 +222,22 @@ func (cfg *Config) normalize() error {
 	if cfg.MaxRetryAfter == 0 {
 		cfg.MaxRetryAfter = transport.DefaultMaxRetryAfter
 	}
-	if cfg.Mailboxes != MailboxesPerUser && cfg.Mailboxes != MailboxesOff {
-		return invalidConfig("use graph.MailboxesPerUser or graph.MailboxesOff", "unknown mailbox mode %d", cfg.Mailboxes)
+	// Throttled $batch items are retried by the client with the same backoff as the stack's.
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = transport.DefaultMinBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = transport.DefaultMaxBackoff
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return nil
 }
 
 // originOf checks an https origin and strips any path ("https://graph.microsoft.com/v1.0" is
 // accepted as "https://graph.microsoft.com").
-func originOf(raw, def, field string) (string, error) {
+func originOf(raw, def, field string, allowHTTP bool) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return def, nil
@@ -304,32 +246,13 @@ func originOf(raw, def, field string) (string, error) {
 	if err != nil || u.Host == "" {
 		return "", invalidConfig(fmt.Sprintf("set %s to an origin such as %s", field, def), "%s %q is not an absolute URL", field, raw)
 	}
-	if u.Scheme != "https" {
+	if u.Scheme != "https" && (u.Scheme != "http" || !allowHTTP) {
 		return "", invalidConfig(fmt.Sprintf("%s must use https", field), "%s %q is not https", field, raw)
 	}
 	if u.User != nil {
 		return "", invalidConfig(fmt.Sprintf("remove the credentials from %s", field), "%s carries user info", field)
 	}
 	return u.Scheme + "://" + u.Host, nil
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // roundTrips counts the HTTP attempts (token requests and retries included) made under a
@@ -386,4 +309,4 @@ func (c *Client) BaseURL() string { return c.origin }
 
 // Transport returns the client's HTTP stack (rate limits, retry budget, redaction), so
 // graph/msgraphsdk sends the official SDK's requests through the same one.
-func (c *Client) Transport() *transport.Client { return c.tr }
+func (c *Client) Transport() *httpx.Client { return c.tr }

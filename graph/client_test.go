@@ -39,23 +39,24 @@ func TestNewClientValidation(t *testing.T) {
 		mutate func(*graph.Config)
 		hint   string
 	}{
-		"no tenant":           {func(c *graph.Config) { c.PartnerTenantID = " " }, "PartnerTenantID"},
-		"common tenant":       {func(c *graph.Config) { c.PartnerTenantID = "common" }, "not a multi-tenant alias"},
-		"no client":           {func(c *graph.Config) { c.ClientID = "" }, "ClientID"},
-		"client not a GUID":   {func(c *graph.Config) { c.ClientID = "my-app" }, "GUID"},
-		"no credential":       {func(c *graph.Config) { c.ClientSecret = tenantsync.Secret{} }, "ClientSecret"},
-		"secret ID as secret": {func(c *graph.Config) { c.ClientSecret = tenantsync.NewSecret(testTenant) }, "Value"},
-		"two credentials":     {func(c *graph.Config) { c.Certificates = []*x509.Certificate{{}}; c.PrivateKey = key }, "either"},
-		"half a certificate":  {func(c *graph.Config) { c.ClientSecret = tenantsync.Secret{}; c.PrivateKey = key }, "both"},
-		"http base":           {func(c *graph.Config) { c.BaseURL = "http://graph.microsoft.com" }, "https"},
-		"relative base":       {func(c *graph.Config) { c.BaseURL = "graph" }, "origin"},
-		"user info":           {func(c *graph.Config) { c.AuthorityHost = "https://u:p@login.example" }, "credentials"},
-		"partner user":        {func(c *graph.Config) { c.Auth = graph.PartnerUser }, "RefreshToken"},
-		"auth mode":           {func(c *graph.Config) { c.Auth = 7 }, "AppOnly"},
-		"mailbox mode":        {func(c *graph.Config) { c.Mailboxes = 9 }, "Mailboxes"},
-		"negative retries":    {func(c *graph.Config) { c.MaxRetries = -1 }, "graph.NoRetries"},
-		"negative pages":      {func(c *graph.Config) { c.MaxPages = -1 }, "MaxPages"},
-		"negative retry wait": {func(c *graph.Config) { c.MaxRetryAfter = -time.Second }, "MaxRetryAfter"},
+		"no tenant":                    {func(c *graph.Config) { c.PartnerTenantID = " " }, "PartnerTenantID"},
+		"common tenant":                {func(c *graph.Config) { c.PartnerTenantID = "common" }, "not a multi-tenant alias"},
+		"no client":                    {func(c *graph.Config) { c.ClientID = "" }, "ClientID"},
+		"client not a GUID":            {func(c *graph.Config) { c.ClientID = "my-app" }, "GUID"},
+		"no credential":                {func(c *graph.Config) { c.ClientSecret = tenantsync.Secret{} }, "ClientSecret"},
+		"secret ID as secret":          {func(c *graph.Config) { c.ClientSecret = tenantsync.NewSecret(testTenant) }, "Value"},
+		"two credentials":              {func(c *graph.Config) { c.Certificates = []*x509.Certificate{{}}; c.PrivateKey = key }, "either"},
+		"half a certificate":           {func(c *graph.Config) { c.ClientSecret = tenantsync.Secret{}; c.PrivateKey = key }, "both"},
+		"http base":                    {func(c *graph.Config) { c.BaseURL = "http://graph.microsoft.com" }, "https"},
+		"relative base":                {func(c *graph.Config) { c.BaseURL = "graph" }, "origin"},
+		"user info":                    {func(c *graph.Config) { c.AuthorityHost = "https://u:p@login.example" }, "credentials"},
+		"partner user":                 {func(c *graph.Config) { c.Auth = graph.PartnerUser }, "RefreshToken"},
+		"auth mode":                    {func(c *graph.Config) { c.Auth = 7 }, "AppOnly"},
+		"negative retries":             {func(c *graph.Config) { c.MaxRetries = -1 }, "transport.NoRetries"},
+		"http base, not allowed":       {func(c *graph.Config) { c.BaseURL = "http://127.0.0.1:8080" }, "https"},
+		"http authority, even allowed": {func(c *graph.Config) { c.AllowInsecureHTTP = true; c.AuthorityHost = "http://127.0.0.1:8080" }, "https"},
+		"negative pages":               {func(c *graph.Config) { c.MaxPages = -1 }, "MaxPages"},
+		"negative retry wait":          {func(c *graph.Config) { c.MaxRetryAfter = -time.Second }, "MaxRetryAfter"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := good
@@ -65,13 +66,15 @@ func TestNewClientValidation(t *testing.T) {
 			assert.Contains(t, tenantsync.HintOf(err), tc.hint)
 		})
 	}
-	_, err = graph.NewClient(good, graph.WithTokenSource(nil))
-	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	_, err = graph.NewClient(good, graph.WithClock(nil))
-	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	c, err := graph.NewClient(good, graph.WithClock(time.Now), graph.WithOnAttempt(nil))
+	// A token source stands in for every credential.
+	c, err := graph.NewClient(graph.Config{PartnerTenantID: testTenant, ClientID: testApp, TokenSource: staticTokens("t"), Now: time.Now})
 	require.NoError(t, err)
 	require.NotNil(t, c)
+	_, err = graph.NewSource(c, graph.SourceConfig{Mailboxes: 9})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	assert.Contains(t, tenantsync.HintOf(err), "MailboxesPerUser")
+	_, err = graph.NewSource(nil, graph.SourceConfig{})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
 
 func TestSecretsAreRedacted(t *testing.T) {
@@ -97,12 +100,12 @@ func TestInvalidTenantArguments(t *testing.T) {
 	for _, bad := range []string{"", "common", "a/b", "x?y"} {
 		_, err := c.UsersPage(t.Context(), bad, "")
 		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, bad)
-		_, err = graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: bad, Kinds: tenantsync.AllKinds()})
+		_, err = newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: bad, Kinds: tenantsync.AllKinds()})
 		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, bad)
 	}
-	_, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: firstTenant(srv).ID, Kinds: []tenantsync.Kind{"bogus"}})
+	_, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: firstTenant(srv).ID, Kinds: []tenantsync.Kind{"bogus"}})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: firstTenant(srv).ID})
+	res, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: firstTenant(srv).ID})
 	require.NoError(t, err)
 	assert.Empty(t, res.Kinds)
 }
@@ -111,8 +114,7 @@ func TestSourceListTenants(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t)
 	listed := []tenantsync.Tenant{{ID: testTenant, DisplayName: "Contoso"}}
-	c := newClient(t, srv, func(cfg *graph.Config) { cfg.Tenants = listed })
-	src := graph.NewSource(c)
+	src := newSource(t, newClient(t, srv), graph.SourceConfig{Tenants: listed})
 	assert.Equal(t, "graph", src.Name())
 	ts, err := src.ListTenants(t.Context())
 	require.NoError(t, err)
@@ -121,23 +123,27 @@ func TestSourceListTenants(t *testing.T) {
 	assert.Empty(t, listed[0].Source, "the configured list is not modified")
 
 	boom := errors.New("partner center down")
-	c = newClient(t, srv, func(cfg *graph.Config) {
-		cfg.TenantLister = func(context.Context) ([]tenantsync.Tenant, error) { return nil, boom }
-	})
-	_, err = graph.NewSource(c).ListTenants(t.Context())
+	_, err = newSource(t, newClient(t, srv), graph.SourceConfig{TenantLister: failingLister{boom}}).ListTenants(t.Context())
 	require.ErrorIs(t, err, boom)
 
-	_, err = graph.NewSource(newClient(t, srv)).ListTenants(t.Context())
+	_, err = newSource(t, newClient(t, srv)).ListTenants(t.Context())
 	require.ErrorIs(t, err, tenantsync.ErrUnsupported)
 }
 
 func TestMailboxesOff(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t)
-	c := newClient(t, srv, func(cfg *graph.Config) { cfg.Mailboxes = graph.MailboxesOff })
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: firstTenant(srv).ID, Kinds: []tenantsync.Kind{tenantsync.KindMailboxes}})
+	src := newSource(t, newClient(t, srv), graph.SourceConfig{Mailboxes: graph.MailboxesOff})
+	res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: firstTenant(srv).ID, Kinds: []tenantsync.Kind{tenantsync.KindMailboxes}})
 	require.NoError(t, err)
 	assert.ErrorIs(t, res.Result(tenantsync.KindMailboxes).Err, tenantsync.ErrUnsupported)
+}
+
+type failingLister struct{ err error }
+
+func (failingLister) Name() string { return "partnercenter" }
+func (l failingLister) ListTenants(context.Context) ([]tenantsync.Tenant, error) {
+	return nil, l.err
 }
 
 func TestMailboxesWithUsersCursor(t *testing.T) {
@@ -147,7 +153,7 @@ func TestMailboxesWithUsersCursor(t *testing.T) {
 	tn := firstTenant(srv)
 	d, err := c.UsersDelta(t.Context(), tn.ID, "")
 	require.NoError(t, err)
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID,
+	res, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID,
 		Kinds:   []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes},
 		Cursors: map[tenantsync.Kind]string{tenantsync.KindUsers: d.Cursor}})
 	require.NoError(t, err)

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/internal/httpx"
+	"github.com/tenantsync/tenantsync/internal/ids"
 )
 
 // ConsentStateTTL is how long an admin-consent link stays valid.
@@ -77,7 +79,7 @@ type ConsentConfig struct {
 	ClientID string
 	// RedirectURI is the callback registered on the app (an exact match, or AADSTS50011).
 	RedirectURI string
-	// AuthorityHost is Entra ID's login origin (default DefaultAuthorityHost).
+	// AuthorityHost is Entra ID's login origin (default entra.DefaultAuthorityHost).
 	AuthorityHost string
 	// Scope asked for (default "https://graph.microsoft.com/.default": every permission the app
 	// registration declares).
@@ -107,7 +109,7 @@ func NewConsent(cfg ConsentConfig) (*Consent, error) {
 		e.Service, e.Op = service, "NewConsent"
 		return e
 	}
-	if !isGUID(strings.TrimSpace(cfg.ClientID)) {
+	if !ids.IsGUID(strings.TrimSpace(cfg.ClientID)) {
 		return nil, bad("set ClientID to the partner app's Application (client) ID", "client ID %q is not a GUID", cfg.ClientID)
 	}
 	if err := checkRedirectURI(cfg.RedirectURI); err != nil {
@@ -118,7 +120,7 @@ func NewConsent(cfg ConsentConfig) (*Consent, error) {
 			"no RoleReader to verify what consent granted")
 	}
 	var err error
-	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, DefaultAuthorityHost, "AuthorityHost"); err != nil {
+	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, entra.DefaultAuthorityHost, "AuthorityHost", false); err != nil {
 		return nil, err
 	}
 	if cfg.Scope == "" {
@@ -227,7 +229,7 @@ func (c *Consent) Callback(ctx context.Context, query url.Values) (ConsentResult
 		return ConsentResult{}, e
 	}
 	if cb.Error != "" {
-		e := opError(tenantsync.ErrConsentRequired, op, st.TenantID, "consent did not complete; try connecting again", "%s", transport.Redact(cb.Description))
+		e := opError(tenantsync.ErrConsentRequired, op, st.TenantID, "consent did not complete; try connecting again", "%s", httpx.Redact(cb.Description))
 		e.Code = cb.Code
 		if e.Code == "" {
 			e.Code = cb.Error

@@ -36,7 +36,12 @@
 //	if err != nil {
 //		return err
 //	}
-//	res, err := graph.NewSource(c).Fetch(ctx, tenantsync.FetchRequest{TenantID: customer, Kinds: tenantsync.AllKinds()})
+//	// Discovery of GDAP customers comes from partnercenter.Discovery (a tenantsync.TenantLister).
+//	src, err := graph.NewSource(c, graph.SourceConfig{TenantLister: pc.Discovery()})
+//	if err != nil {
+//		return err
+//	}
+//	res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: customer, Kinds: tenantsync.AllKinds()})
 //
 // # Guarantees
 //
@@ -48,8 +53,9 @@
 //   - A 403 says which: ErrLicenseRequired (MFA detail needs Entra ID P1) or ErrRoleMissing with
 //     the GDAP role to add, or that a recent grant may still be propagating.
 //   - Throttled $batch items are retried after their own Retry-After, or without one after the
-//     transport's exponential backoff with full jitter (transport.Backoff), so throttled
-//     tenants do not retry in lockstep; one kind failing leaves the others intact. Config.MaxRetries bounds both the transport's retries and these;
-//     NoRetries sends every request and batch once.
+//     transport's exponential backoff with full jitter (Config.MinBackoff to MaxBackoff), so
+//     throttled tenants do not retry in lockstep; one kind failing leaves the others intact.
+//     Config.MaxRetries bounds both the transport's retries and these; transport.NoRetries
+//     sends every request and batch once.
 //   - This package does not import msgraph-sdk-go; graph/msgraphsdk does, for callers who want it.
 package graph

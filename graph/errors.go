@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/internal/wire"
-	"github.com/tenantsync/tenantsync/transport"
 )
 
 // access names what a call needs: the GDAP role a partner user must hold and the application
@@ -51,14 +51,14 @@ func (c *Client) apiError(op, tenant string, need access, status int, h http.Hea
 		Tenant:    tenant,
 		Status:    status,
 		Code:      code,
-		Message:   transport.Redact(msg),
+		Message:   httpx.Redact(msg),
 		RequestID: h.Get("request-id"),
 	}
 	if e.RequestID == "" {
 		// The header is what Graph sets on every response; a $batch item often has none.
 		e.RequestID = eb.RequestID()
 	}
-	if ra, ok := transport.ParseRetryAfter(h.Get("Retry-After"), c.now()); ok {
+	if ra, ok := httpx.ParseRetryAfter(h.Get("Retry-After"), c.now()); ok {
 		e.RetryAfter = ra
 	}
 	e.Hint, e.Class = c.classify(tenant, need, status, code)

@@ -10,6 +10,7 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // Fetch every kind of one customer tenant through one $batch, then only the user changes.
@@ -24,14 +25,19 @@ func Example() {
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
 		ClientSecret:    tenantsync.NewSecret(app.Secret),
-		BaseURL:         srv.GraphURL(),   // default https://graph.microsoft.com
-		AuthorityHost:   srv.EntraURL(),   // default https://login.microsoftonline.com
-		HTTPClient:      srv.HTTPClient(), // trusts the fake's certificate
+		BaseURL:         srv.GraphURL(), // default https://graph.microsoft.com
+		AuthorityHost:   srv.EntraURL(), // default https://login.microsoftonline.com
+		Settings: transport.Settings{
+			HTTPClient: srv.HTTPClient(), // trusts the fake's certificate
+		},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	src := graph.NewSource(c)
+	src, err := graph.NewSource(c, graph.SourceConfig{Tenants: []tenantsync.Tenant{{ID: srv.World.Tenants[0].ID}}})
+	if err != nil {
+		log.Fatal(err)
+	}
 	tenant := srv.World.Tenants[0].ID
 	ctx := context.Background()
 
@@ -69,7 +75,9 @@ func ExampleConsent() {
 		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		BaseURL:         srv.GraphURL(),
 		AuthorityHost:   srv.EntraURL(),
-		HTTPClient:      srv.HTTPClient(),
+		Settings: transport.Settings{
+			HTTPClient: srv.HTTPClient(),
+		},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -53,12 +53,13 @@ func kindFetches() []kindFetch {
 
 // fetch is one Fetch in progress.
 type fetch struct {
-	c       *Client
-	req     tenantsync.FetchRequest
-	tenant  string
-	items   []BatchRequest
-	answers map[string]BatchResponse
-	now     time.Time // when the batch was answered
+	c         *Client
+	mailboxes MailboxMode
+	req       tenantsync.FetchRequest
+	tenant    string
+	items     []BatchRequest
+	answers   map[string]BatchResponse
+	now       time.Time // when the batch was answered
 
 	// The users round, kept for the mailboxes kind when both stand at the same cursor.
 	mbShared   bool
@@ -121,7 +122,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 		return nil, err
 	}
 
-	f := &fetch{c: c, req: req, tenant: tenant}
+	f := &fetch{c: c, mailboxes: s.cfg.Mailboxes, req: req, tenant: tenant}
 	var asked []kindFetch
 	for _, kf := range kindFetches() {
 		if !kinds[kf.kind] {
@@ -188,8 +189,8 @@ func readUsers(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
 }
 
 func planMailboxes(f *fetch) error {
-	if f.c.cfg.Mailboxes == MailboxesOff {
-		return opError(tenantsync.ErrUnsupported, "Fetch", f.tenant, "set Config.Mailboxes to graph.MailboxesPerUser", "mailbox types are off")
+	if f.mailboxes == MailboxesOff {
+		return opError(tenantsync.ErrUnsupported, "Fetch", f.tenant, "set SourceConfig.Mailboxes to graph.MailboxesPerUser", "mailbox types are off")
 	}
 	cursor := f.req.Cursors[tenantsync.KindMailboxes]
 	// Cursors of the two kinds are equal while they advance together: the users round then

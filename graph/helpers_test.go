@@ -9,6 +9,7 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // newFake starts a fake with small tenants: the first holds 12 users.
@@ -28,9 +29,29 @@ func baseConfig(srv *testserver.Server) graph.Config {
 		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		BaseURL:         srv.GraphURL(),
 		AuthorityHost:   srv.EntraURL(),
-		HTTPClient:      srv.HTTPClient(),
-		MaxRetryAfter:   10 * time.Second,
+		Settings: transport.Settings{
+			HTTPClient:    srv.HTTPClient(),
+			MaxRetryAfter: 10 * time.Second,
+		},
 	}
+}
+
+// withTokens sets cfg's token source, for tests that bring their own tokens.
+func withTokens(cfg graph.Config, ts transport.TokenSource) graph.Config {
+	cfg.TokenSource = ts
+	return cfg
+}
+
+// newSource builds the Source of c, with the source settings of cfg if given.
+func newSource(t testing.TB, c *graph.Client, cfg ...graph.SourceConfig) *graph.Source {
+	t.Helper()
+	var sc graph.SourceConfig
+	if len(cfg) > 0 {
+		sc = cfg[0]
+	}
+	s, err := graph.NewSource(c, sc)
+	require.NoError(t, err)
+	return s
 }
 
 func newClient(t *testing.T, srv *testserver.Server, mutate ...func(*graph.Config)) *graph.Client {
@@ -66,7 +87,7 @@ func tenantWhere(t *testing.T, srv *testserver.Server, f func(*testserver.Tenant
 func sourceTest(t *testing.T) (*testserver.Server, *graph.Source, *testserver.Tenant) {
 	t.Helper()
 	srv := newFake(t)
-	return srv, graph.NewSource(newClient(t, srv)), firstTenant(srv)
+	return srv, newSource(t, newClient(t, srv)), firstTenant(srv)
 }
 
 // fetch reads kinds of tenant, continuing from cursors (nil: a full listing), and fails tb on

@@ -9,7 +9,7 @@ import (
 	"net/http"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 )
 
 // response is a read Graph response.
@@ -45,9 +45,9 @@ func (c *Client) send(ctx context.Context, op, tenant, method, rawURL string, bo
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(transport.WithTenant(ctx, tenant), method, rawURL, rd)
+	req, err := http.NewRequestWithContext(httpx.WithTenant(ctx, tenant), method, rawURL, rd)
 	if err != nil {
-		return nil, opError(tenantsync.ErrInvalidInput, op, tenant, "check the IDs passed: they could not be made into a Graph URL", "build request: %v", transport.Redact(err.Error()))
+		return nil, opError(tenantsync.ErrInvalidInput, op, tenant, "check the IDs passed: they could not be made into a Graph URL", "build request: %v", httpx.Redact(err.Error()))
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {

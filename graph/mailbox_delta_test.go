@@ -61,7 +61,7 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 	srv := newFake(t)
 	c := newClient(t, srv)
 	tn := tenantWhere(t, srv, func(tn *testserver.Tenant) bool { return tn.PremiumP1 && tn.Consented })
-	src := graph.NewSource(c)
+	src := newSource(t, c)
 
 	srv.ResetCounts()
 	full := fetch(t, src, tn.ID, nil, tenantsync.AllKinds()...)
@@ -337,7 +337,7 @@ func BenchmarkFetchRoundTrips(b *testing.B) {
 			cfg.HTTPClient = &hc
 			c, err := graph.NewClient(cfg)
 			require.NoError(b, err)
-			src := graph.NewSource(c)
+			src := newSource(b, c)
 			for b.Loop() {
 				srv.ResetCounts()
 				counter.reset()

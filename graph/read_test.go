@@ -17,6 +17,7 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 func collect[T any](t *testing.T, seq iter.Seq2[T, error]) []T {
@@ -228,7 +229,7 @@ func TestDeltaRound(t *testing.T) {
 	c := newClient(t, srv)
 	tn := firstTenant(srv)
 	ctx := t.Context()
-	src := graph.NewSource(c)
+	src := newSource(t, c)
 
 	full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
 	require.NoError(t, err)
@@ -294,7 +295,7 @@ func TestDeltaCursorExpired(t *testing.T) {
 	assert.Equal(t, "syncStateNotFound", det.Code)
 	assert.Equal(t, 400, det.Status)
 
-	res, err := graph.NewSource(c).Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDomains},
+	res, err := newSource(t, c).Fetch(ctx, tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDomains},
 		Cursors: map[tenantsync.Kind]string{tenantsync.KindUsers: d.Cursor}})
 	require.NoError(t, err)
 	u := res.Result(tenantsync.KindUsers)
@@ -316,7 +317,7 @@ func TestFetchPartialFailureLeavesOtherKinds(t *testing.T) {
 	tn := tenantWhere(t, srv, func(tn *testserver.Tenant) bool { return !tn.PremiumP1 && tn.Consented })
 	srv.GraphDeny(tn.ID, "/deviceManagement", true)
 
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds()})
+	res, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds()})
 	require.NoError(t, err)
 	dev := res.Result(tenantsync.KindDevices)
 	require.Equal(t, tenantsync.Unavailable, dev.Mode)
@@ -345,7 +346,7 @@ func TestFetchConvertsEveryKind(t *testing.T) {
 	c := newClient(t, srv)
 	tn := tenantWhere(t, srv, func(tn *testserver.Tenant) bool { return tn.PremiumP1 && tn.Consented })
 	var progressed atomic.Int64
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds(),
+	res, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: tenantsync.AllKinds(),
 		Progress: func(tenantsync.Kind, int) { progressed.Add(1) }})
 	require.NoError(t, err)
 	assert.Equal(t, "graph", res.Source)
@@ -403,7 +404,7 @@ func TestRoundTripsPerSmallTenant(t *testing.T) {
 	srv := newFake(t)
 	c := newClient(t, srv)
 	tn := firstTenant(srv)
-	src := graph.NewSource(c)
+	src := newSource(t, c)
 	kinds := []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDevices, tenantsync.KindDomains,
 		tenantsync.KindSubscriptions, tenantsync.KindMFA, tenantsync.KindBaseline}
 
@@ -460,7 +461,7 @@ func TestHostileNextLinkIsRefused(t *testing.T) {
 	require.ErrorIs(t, gotErr, tenantsync.ErrIncomplete, "the listing was cut short: unknown, not empty")
 	assert.Equal(t, tenantsync.ErrHostNotAllowed, tenantsync.ClassOf(gotErr))
 
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID,
+	res, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID,
 		Kinds: []tenantsync.Kind{tenantsync.KindDomains, tenantsync.KindUsers, tenantsync.KindSubscriptions}})
 	require.NoError(t, err)
 	for _, k := range []tenantsync.Kind{tenantsync.KindDomains, tenantsync.KindUsers} {
@@ -472,7 +473,7 @@ func TestHostileNextLinkIsRefused(t *testing.T) {
 	// A stored cursor pointing elsewhere is refused the same way.
 	_, err = c.UsersDelta(t.Context(), tn.ID, evil.URL+"/v1.0/users/delta?$deltatoken=x")
 	require.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
-	res, err = graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindUsers},
+	res, err = newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindUsers},
 		Cursors: map[tenantsync.Kind]string{tenantsync.KindUsers: evil.URL + "/v1.0/users/delta?$deltatoken=x"}})
 	require.NoError(t, err)
 	assert.ErrorIs(t, res.Result(tenantsync.KindUsers).Err, tenantsync.ErrHostNotAllowed)
@@ -506,7 +507,7 @@ func TestNextLinkLoopEnds(t *testing.T) {
 	require.ErrorIs(t, err, tenantsync.ErrIncomplete)
 	assert.Contains(t, tenantsync.HintOf(err), "nextLink already followed")
 
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindDomains}})
+	res, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindDomains}})
 	require.NoError(t, err)
 	assert.ErrorIs(t, res.Result(tenantsync.KindDomains).Err, tenantsync.ErrLimitExceeded)
 	assert.ErrorIs(t, res.Result(tenantsync.KindDomains).Err, tenantsync.ErrIncomplete)
@@ -522,8 +523,16 @@ func TestDeltaRoundWithoutDeltaLink(t *testing.T) {
 		_, _ = w.Write([]byte(`{"value":[{"id":"u1","userPrincipalName":"a@contoso.example"}]}`))
 	}))
 	t.Cleanup(stub.Close)
-	c, err := graph.NewClient(graph.Config{PartnerTenantID: testTenant, ClientID: testApp, ClientSecret: tenantsync.NewSecret("abc8Q~secret-value"),
-		BaseURL: stub.URL, HTTPClient: stub.Client()}, graph.WithTokenSource(staticTokens("token")))
+	c, err := graph.NewClient(graph.Config{
+		PartnerTenantID: testTenant,
+		ClientID:        testApp,
+		ClientSecret:    tenantsync.NewSecret("abc8Q~secret-value"),
+		BaseURL:         stub.URL,
+		Settings: transport.Settings{
+			HTTPClient: stub.Client(),
+		},
+		TokenSource: staticTokens("token"),
+	})
 	require.NoError(t, err)
 	d, err := c.UsersDelta(t.Context(), testTenant, "")
 	require.ErrorIs(t, err, tenantsync.ErrIncomplete)
@@ -546,7 +555,7 @@ func TestCAThrottlingWithoutRetryAfter(t *testing.T) {
 	c := newClient(t, srv)
 	tn := firstTenant(srv)
 	srv.GraphThrottle(tn.ID, "/identity/conditionalAccess", 1, "")
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindBaseline}})
+	res, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: []tenantsync.Kind{tenantsync.KindBaseline}})
 	require.NoError(t, err)
 	b := res.Result(tenantsync.KindBaseline)
 	require.Equal(t, tenantsync.Complete, b.Mode, "%v", b.Err)

@@ -11,7 +11,22 @@ import (
 
 // Source adapts a Client to tenantsync.Source.
 type Source struct {
-	c *Client
+	c   *Client
+	cfg SourceConfig
+}
+
+// SourceConfig configures a Source: where its tenant list comes from and how it reads the
+// mailboxes kind. The zero value lists no tenants (ListTenants reports ErrUnsupported) and reads
+// mailboxes per user.
+type SourceConfig struct {
+	// TenantLister discovers the reachable tenants (e.g. the partnercenter package's GDAP
+	// discovery); it wins over Tenants. The tenants keep the Source field it set; an empty one
+	// becomes "graph".
+	TenantLister tenantsync.TenantLister
+	// Tenants is the fixed list ListTenants returns when TenantLister is nil.
+	Tenants []tenantsync.Tenant
+	// Mailboxes selects how mailbox types are read (default MailboxesPerUser).
+	Mailboxes MailboxMode
 }
 
 var (
@@ -19,27 +34,42 @@ var (
 	_ tenantsync.Writer = (*Writer)(nil)
 )
 
-// NewSource returns the Source view of c.
-func NewSource(c *Client) *Source { return &Source{c: c} }
+// NewSource validates cfg and returns the Source view of c.
+func NewSource(c *Client, cfg SourceConfig) (*Source, error) {
+	switch {
+	case c == nil:
+		return nil, sourceConfigError("pass the *graph.Client that NewClient returned", "no client")
+	case cfg.Mailboxes != MailboxesPerUser && cfg.Mailboxes != MailboxesOff:
+		return nil, sourceConfigError("use graph.MailboxesPerUser or graph.MailboxesOff", "unknown mailbox mode %d", cfg.Mailboxes)
+	}
+	cfg.Tenants = slices.Clone(cfg.Tenants)
+	return &Source{c: c, cfg: cfg}, nil
+}
+
+func sourceConfigError(hint, format string, args ...any) error {
+	e := tenantsync.Errorf(tenantsync.ErrInvalidInput, hint, format, args...)
+	e.Service, e.Op = service, "NewSource"
+	return e
+}
 
 // Name is "graph".
 func (s *Source) Name() string { return service }
 
-// ListTenants returns the tenants from Config.TenantLister, or Config.Tenants. Discovery of GDAP
-// customers belongs to the partnercenter package; wire its lister in here.
+// ListTenants returns the tenants from SourceConfig.TenantLister, or SourceConfig.Tenants.
+// Discovery of GDAP customers belongs to the partnercenter package; wire its lister in here.
 func (s *Source) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error) {
-	cfg := s.c.cfg
+	cfg := s.cfg
 	var ts []tenantsync.Tenant
 	if cfg.TenantLister != nil {
 		var err error
-		if ts, err = cfg.TenantLister(ctx); err != nil {
+		if ts, err = cfg.TenantLister.ListTenants(ctx); err != nil {
 			return nil, err
 		}
 	} else if cfg.Tenants != nil {
 		ts = slices.Clone(cfg.Tenants)
 	} else {
 		return nil, opError(tenantsync.ErrUnsupported, "ListTenants", "",
-			"set Config.TenantLister (for example the partnercenter package's GDAP discovery) or Config.Tenants", "no tenant list configured")
+			"set SourceConfig.TenantLister (for example the partnercenter package's GDAP discovery) or SourceConfig.Tenants", "no tenant list configured")
 	}
 	for i := range ts {
 		if ts[i].Source == "" {

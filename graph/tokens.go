@@ -9,6 +9,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -16,7 +18,7 @@ import (
 // (cached per tenant, refreshed early, one request in flight per tenant) for AppOnly, or the SAM
 // refresh-token exchange for PartnerUser.
 func newTokenSource(cfg Config, hc *http.Client) (transport.TokenSource, error) {
-	ec := transport.EntraConfig{
+	ec := entra.Config{
 		AuthorityHost: cfg.AuthorityHost,
 		TenantID:      cfg.PartnerTenantID,
 		ClientID:      cfg.ClientID,
@@ -28,19 +30,19 @@ func newTokenSource(cfg Config, hc *http.Client) (transport.TokenSource, error) 
 		Service:       service,
 	}
 	if cfg.Auth == PartnerUser {
-		var onRotate func(context.Context, transport.Secret) error
+		var onRotate func(context.Context, tenantsync.Secret) error
 		if cfg.OnRefreshTokenRotated != nil {
-			onRotate = func(ctx context.Context, s transport.Secret) error {
+			onRotate = func(ctx context.Context, s tenantsync.Secret) error {
 				return cfg.OnRefreshTokenRotated(ctx, s)
 			}
 		}
-		rs, err := transport.NewRefreshTokenSource(ec, cfg.RefreshToken, onRotate)
+		rs, err := entra.NewRefreshTokenSource(ec, cfg.RefreshToken, onRotate)
 		if err != nil {
 			return nil, err
 		}
 		return rs, nil
 	}
-	cc, err := transport.NewClientCredentials(ec)
+	cc, err := entra.NewClientCredentials(ec)
 	if err != nil {
 		return nil, err
 	}
@@ -62,10 +64,10 @@ func (c *Client) tokenError(op, tenant string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	mapped := transport.MapEntraError(err, service, tenant)
+	mapped := entra.MapError(err, service, tenant)
 	if mapped == nil || mapped.Class == nil {
 		return &tenantsync.Error{Class: tenantsync.ErrUnauthorized, Service: service, Op: op, Tenant: tenant,
-			Message: transport.Redact(err.Error()), Err: err}
+			Message: httpx.Redact(err.Error()), Err: err}
 	}
 	e := *mapped
 	if e.Op == "" || e.Op == "token" {

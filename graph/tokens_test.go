@@ -18,7 +18,7 @@ import (
 
 func fetchUsers(t *testing.T, c *graph.Client, tenant string) error {
 	t.Helper()
-	_, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenant, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
+	_, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tenant, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
 	return err
 }
 
@@ -99,10 +99,10 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 		t.Parallel()
 		s2 := newFake(t)
 		rt := s2.PartnerRefreshToken()
-		var rotated []graph.Secret
+		var rotated []tenantsync.Secret
 		c := newClient(t, s2, func(c *graph.Config) {
 			c.Auth, c.RefreshToken = graph.PartnerUser, tenantsync.NewSecret(rt)
-			c.OnRefreshTokenRotated = func(_ context.Context, s graph.Secret) error {
+			c.OnRefreshTokenRotated = func(_ context.Context, s tenantsync.Secret) error {
 				rotated = append(rotated, s)
 				return nil
 			}
@@ -121,7 +121,7 @@ func TestTokenErrorsFromEntra(t *testing.T) {
 		require.NoError(t, err)
 		// Consent withdrawn after the token was issued: Graph itself refuses the app.
 		s2.SetConsent(tn2.ID, false)
-		held, err := graph.NewClient(baseConfig(s2), graph.WithTokenSource(staticTokens(tok.AccessToken)))
+		held, err := graph.NewClient(withTokens(baseConfig(s2), staticTokens(tok.AccessToken)))
 		require.NoError(t, err)
 		err = fetchUsers(t, held, tn2.ID)
 		require.ErrorIs(t, err, tenantsync.ErrConsentRequired)
@@ -167,7 +167,7 @@ func TestTokenErrorHints(t *testing.T) {
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			t.Parallel()
-			c, err := graph.NewClient(baseConfig(srv), graph.WithTokenSource(fakeTokens{&tenantsync.Error{Class: tc.kind, Service: "entra", Code: tc.code}}))
+			c, err := graph.NewClient(withTokens(baseConfig(srv), fakeTokens{&tenantsync.Error{Class: tc.kind, Service: "entra", Code: tc.code}}))
 			require.NoError(t, err)
 			err = fetchUsers(t, c, tn.ID)
 			require.ErrorIs(t, err, tc.kind)
@@ -177,14 +177,14 @@ func TestTokenErrorHints(t *testing.T) {
 		})
 	}
 	t.Run("plain error", func(t *testing.T) {
-		c, err := graph.NewClient(baseConfig(srv), graph.WithTokenSource(fakeTokens{errors.New("dial tcp: connection refused")}))
+		c, err := graph.NewClient(withTokens(baseConfig(srv), fakeTokens{errors.New("dial tcp: connection refused")}))
 		require.NoError(t, err)
 		err = fetchUsers(t, c, tn.ID)
 		require.ErrorIs(t, err, tenantsync.ErrUnavailable)
 		assert.NotEmpty(t, tenantsync.HintOf(err))
 	})
 	t.Run("canceled", func(t *testing.T) {
-		c, err := graph.NewClient(baseConfig(srv), graph.WithTokenSource(fakeTokens{context.Canceled}))
+		c, err := graph.NewClient(withTokens(baseConfig(srv), fakeTokens{context.Canceled}))
 		require.NoError(t, err)
 		require.ErrorIs(t, fetchUsers(t, c, tn.ID), context.Canceled)
 	})
@@ -206,7 +206,7 @@ func TestPartnerUserNeedsGDAPRoles(t *testing.T) {
 		return x.Consented && x.RoleAccess(now, directoryReaders) == testserver.RoleEffective &&
 			x.RoleAccess(now, intuneAdmin, globalReader, globalAdmin) == testserver.RoleAbsent
 	})
-	res, err := graph.NewSource(c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID,
+	res, err := newSource(t, c).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID,
 		Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDevices}})
 	require.NoError(t, err)
 	assert.Equal(t, tenantsync.Complete, res.Result(tenantsync.KindUsers).Mode, "%v", res.Result(tenantsync.KindUsers).Err)

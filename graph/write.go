@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/ids"
 	"github.com/tenantsync/tenantsync/internal/wire"
 )
 
@@ -271,7 +272,7 @@ func (c *Client) memberID(ctx context.Context, op string, u tenantsync.UserRef, 
 
 // objectID resolves a UPN to an object ID; $ref bodies and paths need the ID.
 func (c *Client) objectID(ctx context.Context, op, tenant, user string) (string, error) {
-	if isGUID(user) {
+	if ids.IsGUID(user) {
 		return user, nil
 	}
 	r, err := c.get(ctx, op, tenant, accessUsers, c.root+userPath(user)+"?$select=id")

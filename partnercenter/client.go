@@ -16,6 +16,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/internal/httpx"
+	"github.com/tenantsync/tenantsync/internal/ids"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -36,13 +39,6 @@ const (
 	defaultMaxPages         = 1000
 )
 
-// NoRetries as Config.MaxRetries sends every request once (0 already means the default).
-const NoRetries = transport.NoRetries
-
-// TokenSource produces bearer tokens for a tenant. Partner Center calls ask for tenant "";
-// GDAP calls ask for Config.PartnerTenantID.
-type TokenSource = transport.TokenSource
-
 // Config configures a Client. Tokens come either from PartnerCenterTokens and GraphTokens, or
 // from the partner admin's Secure Application Model refresh token (ClientID, ClientSecret or a
 // certificate, and RefreshToken), which builds both. Partner Center tokens enable customer calls
@@ -51,32 +47,29 @@ type Config struct {
 	// PartnerTenantID is the partner's own Entra tenant; GDAP relationships are read with a
 	// Graph token issued for it. Required with GraphTokens.
 	PartnerTenantID string
-	// PartnerCenterTokens yields tokens with audience https://api.partnercenter.microsoft.com.
-	// Most calls, consent included, need an App+User (Secure Application Model) token.
-	PartnerCenterTokens TokenSource
-	// GraphTokens yields Microsoft Graph tokens for the partner tenant, delegated through the
-	// partner user (DelegatedAdminRelationship.Read.All).
-	GraphTokens TokenSource
+	// PartnerCenterTokens yields tokens with audience https://api.partnercenter.microsoft.com,
+	// asked for tenant "". Most calls, consent included, need an App+User (Secure Application
+	// Model) token.
+	PartnerCenterTokens transport.TokenSource
+	// GraphTokens yields Microsoft Graph tokens for the partner tenant, asked for
+	// PartnerTenantID, delegated through the partner user (DelegatedAdminRelationship.Read.All).
+	GraphTokens transport.TokenSource
 	// ClientID is the partner app's application (client) ID; ClientSecret its secret value, or
 	// Certificates and PrivateKey its certificate (the key renders as [REDACTED]; build it with
 	// tenantsync.NewPrivateKey or tenantsync.ParsePrivateKeyPEM). RefreshToken is the partner admin's SAM
 	// refresh token; every redemption rotates it and hands the new one to
 	// OnRefreshTokenRotated, which must store it. AuthorityHost defaults to
-	// https://login.microsoftonline.com.
+	// entra.DefaultAuthorityHost.
 	ClientID              string
-	ClientSecret          Secret
+	ClientSecret          tenantsync.Secret
 	Certificates          []*x509.Certificate
 	PrivateKey            tenantsync.PrivateKey
-	RefreshToken          Secret
-	OnRefreshTokenRotated func(ctx context.Context, newToken Secret) error
+	RefreshToken          tenantsync.Secret
+	OnRefreshTokenRotated func(ctx context.Context, newToken tenantsync.Secret) error
 	AuthorityHost         string
 	// PartnerCenterURL and GraphURL default to the public cloud endpoints.
 	PartnerCenterURL string
 	GraphURL         string
-	// AllowInsecureHTTP permits http:// URLs (tests only).
-	AllowInsecureHTTP bool
-	// HTTPClient carries TLS settings; the default is transport's.
-	HTTPClient *http.Client
 	// CustomerPageSize is the size of a customers page, 1..500 (default 500).
 	CustomerPageSize int
 	// RelationshipPageSize is $top for relationships, 1..300 (default 300).
@@ -84,68 +77,34 @@ type Config struct {
 	// MaxPages bounds every listing (default 1000); reaching it is an ErrLimitExceeded error,
 	// which protects against a service that keeps returning a next link.
 	MaxPages int
-	// Budget and Limits are shared with the engine's other clients when set.
-	Budget *transport.Budget
-	Limits *transport.Limits
-	// MaxRetries, MinBackoff and MaxRetryAfter tune the transport's retries (0 takes its
-	// defaults: 4 retries, 500ms, 5m; MaxRetries: NoRetries sends each request once). A
-	// Retry-After longer than MaxRetryAfter fails at once with ErrThrottled and the wait.
-	MaxRetries    int
-	MinBackoff    time.Duration
-	MaxRetryAfter time.Duration
-	// UserAgent is sent on every request.
-	UserAgent string
-}
-
-// Option adjusts a Client; an Option that gets an unusable value returns an error from NewClient.
-type Option func(*Client) error
-
-// WithClock sets the clock used for expiry and propagation windows (tests, replay).
-func WithClock(now func() time.Time) Option {
-	return func(c *Client) error {
-		if now == nil {
-			return tenantsync.Errorf(tenantsync.ErrInvalidInput, "pass a non-nil clock function", "partnercenter: WithClock(nil)")
-		}
-		c.now = now
-		return nil
-	}
-}
-
-// WithOnAttempt observes every HTTP attempt (metrics, round-trip counts).
-func WithOnAttempt(f func(transport.Attempt)) Option {
-	return func(c *Client) error {
-		c.onAttempt = f
-		return nil
-	}
+	// Now replaces time.Now for expiry and propagation windows (tests, replay; default
+	// time.Now).
+	Now func() time.Time
+	// Settings are the HTTP settings of both the Partner Center and the Graph (GDAP) calls,
+	// token requests included (HTTPClient). A Retry-After longer than MaxRetryAfter fails at
+	// once with ErrThrottled and the wait.
+	transport.Settings
 }
 
 // Client talks to Partner Center (customers, consent) and to Graph's GDAP endpoints in the
 // partner tenant. It is safe for concurrent use.
 type Client struct {
 	cfg       Config
-	pc        *transport.Client
-	graph     *transport.Client
+	pc        *httpx.Client
+	graph     *httpx.Client
 	pcBase    *url.URL
 	graphBase *url.URL
 	now       func() time.Time
-	onAttempt func(transport.Attempt)
 }
 
 // NewClient validates cfg and builds a Client.
-func NewClient(cfg Config, opts ...Option) (*Client, error) {
-	c := &Client{now: time.Now}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(c); err != nil {
-			return nil, err
-		}
-	}
+func NewClient(cfg Config) (*Client, error) {
+	c := &Client{}
 	if err := c.applyDefaults(&cfg); err != nil {
 		return nil, err
 	}
 	c.cfg = cfg
+	c.now = cfg.Now
 	var err error
 	if cfg.PartnerCenterTokens != nil {
 		if c.pcBase, c.pc, err = c.newTransport(cfg, "PartnerCenterURL", cfg.PartnerCenterURL, cfg.PartnerCenterTokens); err != nil {
@@ -169,7 +128,10 @@ func invalidConfig(hint, format string, args ...any) error {
 
 func (c *Client) applyDefaults(cfg *Config) error {
 	if cfg.AuthorityHost == "" {
-		cfg.AuthorityHost = DefaultAuthorityHost
+		cfg.AuthorityHost = entra.DefaultAuthorityHost
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if err := samTokenSources(cfg); err != nil {
 		return err
@@ -184,7 +146,7 @@ func (c *Client) applyDefaults(cfg *Config) error {
 			return invalidConfig("set PartnerTenantID to your partner tenant's ID (GUID); GDAP relationships are read there",
 				"GraphTokens set without PartnerTenantID")
 		}
-		if !isGUID(cfg.PartnerTenantID) {
+		if !ids.IsGUID(cfg.PartnerTenantID) {
 			return invalidConfig("PartnerTenantID must be the partner tenant's GUID, as shown in Entra ID > Overview",
 				"PartnerTenantID %q is not a GUID", cfg.PartnerTenantID)
 		}
@@ -222,7 +184,7 @@ func pageSize(field string, size *int, most int) error {
 	return nil
 }
 
-func (c *Client) newTransport(cfg Config, field, raw string, tokens TokenSource) (*url.URL, *transport.Client, error) {
+func (c *Client) newTransport(cfg Config, field, raw string, tokens transport.TokenSource) (*url.URL, *httpx.Client, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, nil, invalidConfig(fmt.Sprintf("set %s to an absolute URL such as %s", field, map[string]string{
@@ -235,20 +197,7 @@ func (c *Client) newTransport(cfg Config, field, raw string, tokens TokenSource)
 		return nil, nil, invalidConfig("remove the query and fragment from "+field, "%s %q has a query or fragment", field, raw)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	t, err := transport.New(transport.Config{
-		Service:           Service,
-		BaseURL:           u.Scheme + "://" + u.Host,
-		AllowInsecureHTTP: cfg.AllowInsecureHTTP,
-		HTTPClient:        cfg.HTTPClient,
-		Tokens:            tokens,
-		MaxRetries:        cfg.MaxRetries,
-		MinBackoff:        cfg.MinBackoff,
-		MaxRetryAfter:     cfg.MaxRetryAfter,
-		Budget:            cfg.Budget,
-		Limits:            cfg.Limits,
-		UserAgent:         cfg.UserAgent,
-		OnAttempt:         c.onAttempt,
-	})
+	t, err := httpx.New(httpx.Config{Service: Service, BaseURL: u.Scheme + "://" + u.Host, Tokens: tokens, Settings: cfg.Settings})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -279,7 +228,7 @@ type call struct {
 
 // send performs c on t and returns the status, the headers and the body. Non-2xx responses are
 // returned too, for the caller to map with its service's error decoder.
-func send(ctx context.Context, t *transport.Client, cl call) (*http.Response, []byte, error) {
+func send(ctx context.Context, t *httpx.Client, cl call) (*http.Response, []byte, error) {
 	var body io.Reader
 	var raw []byte
 	if cl.body != nil {
@@ -293,7 +242,7 @@ func send(ctx context.Context, t *transport.Client, cl call) (*http.Response, []
 	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, body)
 	if err != nil {
 		return nil, nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: cl.op, Tenant: cl.tenant,
-			Message: transport.Redact(err.Error()), Hint: "check the configured URL and the IDs passed in"}
+			Message: httpx.Redact(err.Error()), Hint: "check the configured URL and the IDs passed in"}
 	}
 	if raw != nil {
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
@@ -328,7 +277,7 @@ func annotate(err error, cl call) error {
 	d, ok := tenantsync.Details(err)
 	if !ok {
 		return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: cl.service, Op: cl.op, Tenant: cl.tenant,
-			Message: transport.Redact(err.Error()), Hint: "check the network path to the service and retry", Err: err}
+			Message: httpx.Redact(err.Error()), Hint: "check the network path to the service and retry", Err: err}
 	}
 	cp := *d
 	if cp.Service == "" {

@@ -10,11 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/httpx"
+	"github.com/tenantsync/tenantsync/internal/ids"
 	"github.com/tenantsync/tenantsync/internal/paging"
-	"github.com/tenantsync/tenantsync/transport"
 )
 
 // ContinuationHeader carries the seek token of the next customers page.
@@ -80,15 +79,8 @@ func (c *Client) Customers(ctx context.Context) ([]Customer, error) {
 	return paging.Collect(c.ListCustomers(ctx))
 }
 
-// isGUID accepts the 36-character form only: uuid.Parse also takes "{…}", "urn:uuid:…" and
-// undashed forms, which Partner Center refuses in a path or body.
-func isGUID(s string) bool {
-	_, err := uuid.Parse(s)
-	return err == nil && len(s) == 36
-}
-
 func checkTenantID(op, id string) error {
-	if !isGUID(id) {
+	if !ids.IsGUID(id) {
 		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: id,
 			Message: fmt.Sprintf("customer ID %q is not a GUID", id),
 			Hint:    "pass the customer's tenant ID (a GUID), as ListCustomers reports it"}
@@ -146,7 +138,7 @@ func (c *Client) GrantApplicationConsent(ctx context.Context, customerID string,
 	}
 	// Repeating the POST is safe, since an existing consent answers 409, which is success; so a
 	// dropped connection or a 5xx may be retried like a GET.
-	ctx = transport.Idempotent(ctx)
+	ctx = httpx.Idempotent(ctx)
 	resp, body, err := send(ctx, c.pc, call{service: Service, op: op, tenant: customerID, method: http.MethodPost,
 		url:    endpoint(c.pcBase, "/v1/customers/"+url.PathEscape(customerID)+"/applicationconsents", nil),
 		header: requestIDs(), body: consent})
@@ -171,14 +163,14 @@ func validateConsent(op, customerID string, a ApplicationConsent) error {
 	bad := func(msg, hint string) error {
 		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: customerID, Message: msg, Hint: hint}
 	}
-	if !isGUID(a.ApplicationID) {
+	if !ids.IsGUID(a.ApplicationID) {
 		return bad(fmt.Sprintf("applicationId %q is not a GUID", a.ApplicationID), "set ApplicationID to the partner app's client ID")
 	}
 	if len(a.ApplicationGrants) == 0 {
 		return bad("no applicationGrants", "add at least one grant, e.g. {EnterpriseApplicationID: GraphResourceAppID, Scope: \"Directory.Read.All\"}")
 	}
 	for i, g := range a.ApplicationGrants {
-		if !isGUID(g.EnterpriseApplicationID) {
+		if !ids.IsGUID(g.EnterpriseApplicationID) {
 			return bad(fmt.Sprintf("applicationGrants[%d].enterpriseApplicationId %q is not a GUID", i, g.EnterpriseApplicationID),
 				"use the resource's application ID, e.g. GraphResourceAppID")
 		}

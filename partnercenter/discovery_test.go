@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // discoveryFakes serves Partner Center customers A and B, and GDAP relationships: A expired,
@@ -145,31 +146,31 @@ func TestNewClientValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  Config
-		opts []Option
 		hint string
 	}{
-		{"no tokens", Config{}, nil, "PartnerCenterTokens"},
-		{"graph without partner tenant", Config{GraphTokens: toks}, nil, "PartnerTenantID"},
-		{"partner tenant not a GUID", Config{GraphTokens: toks, PartnerTenantID: "contoso.onmicrosoft.com"}, nil, "GUID"},
-		{"customer page too big", Config{PartnerCenterTokens: toks, CustomerPageSize: 501}, nil, "between 1 and 500"},
-		{"customer page negative", Config{PartnerCenterTokens: toks, CustomerPageSize: -1}, nil, "between 1 and 500"},
-		{"relationship page too big", Config{PartnerCenterTokens: toks, RelationshipPageSize: 301}, nil, "between 1 and 300"},
-		{"negative max pages", Config{PartnerCenterTokens: toks, MaxPages: -1}, nil, "positive"},
-		{"plain http", Config{PartnerCenterTokens: toks, PartnerCenterURL: "http://pc.example"}, nil, "https"},
-		{"relative URL", Config{PartnerCenterTokens: toks, PartnerCenterURL: "/v1"}, nil, "absolute URL"},
-		{"query in URL", Config{GraphTokens: toks, PartnerTenantID: testPartnerTenant, GraphURL: "https://graph.example/?x=1"}, nil, "query"},
-		{"nil clock", Config{PartnerCenterTokens: toks}, []Option{WithClock(nil)}, "clock"},
+		{"no tokens", Config{}, "PartnerCenterTokens"},
+		{"graph without partner tenant", Config{GraphTokens: toks}, "PartnerTenantID"},
+		{"partner tenant not a GUID", Config{GraphTokens: toks, PartnerTenantID: "contoso.onmicrosoft.com"}, "GUID"},
+		{"customer page too big", Config{PartnerCenterTokens: toks, CustomerPageSize: 501}, "between 1 and 500"},
+		{"customer page negative", Config{PartnerCenterTokens: toks, CustomerPageSize: -1}, "between 1 and 500"},
+		{"relationship page too big", Config{PartnerCenterTokens: toks, RelationshipPageSize: 301}, "between 1 and 300"},
+		{"negative max pages", Config{PartnerCenterTokens: toks, MaxPages: -1}, "positive"},
+		{"plain http", Config{PartnerCenterTokens: toks, PartnerCenterURL: "http://pc.example"}, "https"},
+		{"relative URL", Config{PartnerCenterTokens: toks, PartnerCenterURL: "/v1"}, "absolute URL"},
+		{"query in URL", Config{GraphTokens: toks, PartnerTenantID: testPartnerTenant, GraphURL: "https://graph.example/?x=1"}, "query"},
+		{"negative retries", Config{PartnerCenterTokens: toks, Settings: transport.Settings{MaxRetries: -1}}, "NoRetries"},
+		{"negative timeout", Config{PartnerCenterTokens: toks, Settings: transport.Settings{Timeout: -time.Second}}, "positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := NewClient(tt.cfg, tt.opts...)
+			c, err := NewClient(tt.cfg)
 			require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 			assert.Nil(t, c)
 			assert.Contains(t, tenantsync.HintOf(err), tt.hint)
 		})
 	}
-	c, err := NewClient(Config{PartnerCenterTokens: toks}, nil, WithClock(time.Now), WithOnAttempt(nil))
+	c, err := NewClient(Config{PartnerCenterTokens: toks, Now: time.Now})
 	require.NoError(t, err)
 	assert.Equal(t, MaxCustomerPageSize, c.cfg.CustomerPageSize)
 	assert.Equal(t, MaxRelationshipPageSize, c.cfg.RelationshipPageSize)

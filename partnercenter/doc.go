@@ -24,7 +24,7 @@
 //		ClientID:        appID,
 //		ClientSecret:    tenantsync.NewSecret(secret),
 //		RefreshToken:    tenantsync.NewSecret(storedRefreshToken), // the partner admin's SAM token
-//		OnRefreshTokenRotated: func(ctx context.Context, rt partnercenter.Secret) error {
+//		OnRefreshTokenRotated: func(ctx context.Context, rt tenantsync.Secret) error {
 //			return store.SaveRefreshToken(ctx, rt) // every redemption rotates it
 //		},
 //	})
@@ -47,6 +47,6 @@
 //     only to the configured Partner Center host.
 //   - Every error is a *tenantsync.Error with its kind, HTTP status, service code, request ID
 //     (MS-RequestId or Graph's request-id) and a hint; 429s carry the Retry-After wait.
-//   - Secrets (client secret, refresh tokens) are Secret values that print as "[REDACTED]", and
+//   - Secrets (client secret, refresh tokens) are tenantsync.Secret values that print as "[REDACTED]", and
 //     no error string carries a token.
 package partnercenter

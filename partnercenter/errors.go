@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/internal/wire"
-	"github.com/tenantsync/tenantsync/transport"
 )
 
 // Partner Center error codes this package reacts to (from the Partner Center REST error table).
@@ -29,7 +29,7 @@ func requestID(h http.Header) string {
 }
 
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	if d, ok := transport.ParseRetryAfter(h.Get("Retry-After"), now); ok {
+	if d, ok := httpx.ParseRetryAfter(h.Get("Retry-After"), now); ok {
 		return d
 	}
 	return 0
@@ -37,7 +37,7 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 
 // clip keeps a service message readable in an error string.
 func clip(s string) string {
-	s = strings.TrimSpace(transport.Redact(s))
+	s = strings.TrimSpace(httpx.Redact(s))
 	if len(s) > 300 {
 		s = s[:300] + "…"
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 func TestPartnerCenterErrorShapesMapToKinds(t *testing.T) {
@@ -174,7 +175,7 @@ func TestNoRetriesSendsOnce(t *testing.T) {
 		sends.Add(1)
 		writeJSONBody(w, http.StatusServiceUnavailable, []byte(`{"code":"503","description":"busy"}`))
 	}, nil)
-	c := f.client(t, func(c *Config) { c.MaxRetries = NoRetries })
+	c := f.client(t, func(c *Config) { c.MaxRetries = transport.NoRetries })
 	_, err := c.ListCustomersPage(t.Context(), "")
 	require.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	assert.Equal(t, int32(1), sends.Load())

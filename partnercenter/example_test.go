@@ -9,6 +9,7 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // A readiness table for two customers: one with every role, one whose relationship lacks the
@@ -106,13 +107,15 @@ func ExampleDiscovery_ListTenants() {
 		ClientID:        app.ClientID,
 		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		RefreshToken:    tenantsync.NewSecret(srv.PartnerRefreshToken()),
-		OnRefreshTokenRotated: func(ctx context.Context, newToken partnercenter.Secret) error {
+		OnRefreshTokenRotated: func(ctx context.Context, newToken tenantsync.Secret) error {
 			return nil // store newToken, encrypted, for the next start
 		},
 		AuthorityHost:    srv.EntraURL(),
 		PartnerCenterURL: srv.PartnerCenterURL(),
 		GraphURL:         srv.GraphURL(),
-		HTTPClient:       srv.HTTPClient(),
+		Settings: transport.Settings{
+			HTTPClient: srv.HTTPClient(),
+		},
 	})
 	if err != nil {
 		fmt.Println(err)

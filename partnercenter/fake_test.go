@@ -14,15 +14,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
 // graphAudienceTokens redeems the partner admin's refresh token for Graph, the wrong audience
 // for Partner Center.
-func graphAudienceTokens(t *testing.T, srv *testserver.Server) TokenSource {
+func graphAudienceTokens(t *testing.T, srv *testserver.Server) transport.TokenSource {
 	app := srv.PartnerApp()
-	ts, err := transport.NewRefreshTokenSource(transport.EntraConfig{AuthorityHost: srv.EntraURL(), TenantID: app.TenantID,
+	ts, err := entra.NewRefreshTokenSource(entra.Config{AuthorityHost: srv.EntraURL(), TenantID: app.TenantID,
 		ClientID: app.ClientID, Secret: tenantsync.NewSecret(app.Secret), Scope: "https://graph.microsoft.com/.default",
 		HTTPClient: srv.HTTPClient()}, tenantsync.NewSecret(srv.PartnerRefreshToken()), nil)
 	require.NoError(t, err)
@@ -40,8 +41,10 @@ func fakeClient(t *testing.T, srv *testserver.Server, mut ...func(*Config)) *Cli
 		AuthorityHost:    srv.EntraURL(),
 		PartnerCenterURL: srv.PartnerCenterURL(),
 		GraphURL:         srv.GraphURL(),
-		HTTPClient:       srv.HTTPClient(),
-		MinBackoff:       time.Millisecond,
+		Settings: transport.Settings{
+			HTTPClient: srv.HTTPClient(),
+			MinBackoff: time.Millisecond,
+		},
 	}
 	for _, m := range mut {
 		m(&cfg)
@@ -236,9 +239,9 @@ func TestFakeSAMRefreshTokenRotation(t *testing.T) {
 	srv := testserver.NewT(t, testserver.Options{Seed: 3, Tenants: 5, MinUsers: 1, MaxUsers: 2})
 	first := srv.PartnerRefreshToken()
 	var mu sync.Mutex
-	var rotated []Secret
+	var rotated []tenantsync.Secret
 	c := fakeClient(t, srv, func(c *Config) {
-		c.OnRefreshTokenRotated = func(_ context.Context, s Secret) error {
+		c.OnRefreshTokenRotated = func(_ context.Context, s tenantsync.Secret) error {
 			mu.Lock()
 			defer mu.Unlock()
 			rotated = append(rotated, s)
@@ -283,7 +286,12 @@ func TestSAMConfigValidation(t *testing.T) {
 	assert.Contains(t, tenantsync.HintOf(err), "PartnerTenantID")
 	_, err = NewClient(Config{RefreshToken: tenantsync.NewSecret("rt"), PartnerTenantID: testPartnerTenant, ClientID: "app"})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "neither a secret nor a certificate")
-	_, err = NewClient(Config{RefreshToken: tenantsync.NewSecret("rt"), PartnerTenantID: testPartnerTenant, ClientID: "app", ClientSecret: tenantsync.NewSecret("s"),
-		AuthorityHost: "http://login.example"})
+	_, err = NewClient(Config{
+		RefreshToken:    tenantsync.NewSecret("rt"),
+		PartnerTenantID: testPartnerTenant,
+		ClientID:        "app",
+		ClientSecret:    tenantsync.NewSecret("s"),
+		AuthorityHost:   "http://login.example",
+	})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "the authority must be https")
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
+
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 const (
@@ -42,12 +44,11 @@ func (s *staticTokens) asked() []string {
 // fakes mounts a Partner Center handler under /pc and a Graph handler under /graph of one
 // httptest server, so absolute-URL mistakes (dropping the prefix) show.
 type fakes struct {
-	srv        *httptest.Server
-	pcTokens   *staticTokens
-	grTokens   *staticTokens
-	graphBase  string // srv.URL + "/graph"
-	pcBase     string
-	clientOpts []Option
+	srv       *httptest.Server
+	pcTokens  *staticTokens
+	grTokens  *staticTokens
+	graphBase string // srv.URL + "/graph"
+	pcBase    string
 }
 
 func newFakes(t *testing.T, pc, graph http.HandlerFunc) *fakes {
@@ -74,9 +75,11 @@ func (f *fakes) config() Config {
 		GraphTokens:         f.grTokens,
 		PartnerCenterURL:    f.pcBase,
 		GraphURL:            f.graphBase,
-		AllowInsecureHTTP:   true,
-		MaxRetries:          1,
-		MinBackoff:          time.Millisecond,
+		Settings: transport.Settings{
+			AllowInsecureHTTP: true,
+			MaxRetries:        1,
+			MinBackoff:        time.Millisecond,
+		},
 	}
 }
 
@@ -86,7 +89,7 @@ func (f *fakes) client(t *testing.T, mut ...func(*Config)) *Client {
 	for _, m := range mut {
 		m(&cfg)
 	}
-	c, err := NewClient(cfg, f.clientOpts...)
+	c, err := NewClient(cfg)
 	require.NoError(t, err)
 	return c
 }

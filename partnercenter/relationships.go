@@ -10,8 +10,8 @@ import (
 	"strconv"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/internal/paging"
-	"github.com/tenantsync/tenantsync/transport"
 )
 
 // ListRelationshipsPage returns one page of the partner's GDAP relationships: the first when
@@ -29,7 +29,7 @@ func (c *Client) ListRelationshipsPage(ctx context.Context, next string) (tenant
 	} else if err := c.graph.Allowed(next); err != nil {
 		return tenantsync.Page[Relationship]{}, annotate(err, call{service: "graph", op: op})
 	}
-	ctx = transport.WithTenant(ctx, c.cfg.PartnerTenantID)
+	ctx = httpx.WithTenant(ctx, c.cfg.PartnerTenantID)
 	resp, body, err := send(ctx, c.graph, call{service: "graph", op: op, method: http.MethodGet, url: u})
 	if err != nil {
 		return tenantsync.Page[Relationship]{}, err

@@ -3,21 +3,15 @@ package partnercenter
 import (
 	"context"
 
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
 )
 
 // Scopes of the Secure Application Model tokens the client redeems.
 const (
 	partnerCenterScope = "https://api.partnercenter.microsoft.com/user_impersonation"
 	graphScope         = "https://graph.microsoft.com/.default"
-	// DefaultAuthorityHost is Entra ID's global login endpoint.
-	DefaultAuthorityHost = "https://login.microsoftonline.com"
 )
-
-// Secret is a credential value (client secret, refresh token): tenantsync.Secret, which renders
-// as [REDACTED] everywhere, so a Config or a Client can be logged and the value never reaches an
-// error string. Build one with tenantsync.NewSecret.
-type Secret = transport.Secret
 
 // samTokenSources builds the token sources Config leaves nil from the partner admin's Secure
 // Application Model refresh token: one for Partner Center (audience api.partnercenter.microsoft.com,
@@ -36,14 +30,14 @@ func samTokenSources(cfg *Config) error {
 		return invalidConfig("set PartnerTenantID and ClientID (the partner app's application ID) with the refresh token",
 			"RefreshToken set without PartnerTenantID or ClientID")
 	}
-	var onRotate func(context.Context, transport.Secret) error
+	var onRotate func(context.Context, tenantsync.Secret) error
 	if cfg.OnRefreshTokenRotated != nil {
-		onRotate = func(ctx context.Context, s transport.Secret) error {
+		onRotate = func(ctx context.Context, s tenantsync.Secret) error {
 			return cfg.OnRefreshTokenRotated(ctx, s)
 		}
 	}
-	ec := func(scope string) transport.EntraConfig {
-		return transport.EntraConfig{
+	ec := func(scope string) entra.Config {
+		return entra.Config{
 			AuthorityHost: cfg.AuthorityHost,
 			TenantID:      cfg.PartnerTenantID,
 			ClientID:      cfg.ClientID,
@@ -55,7 +49,7 @@ func samTokenSources(cfg *Config) error {
 			Service:       Service,
 		}
 	}
-	chain, err := transport.NewRefreshTokenSource(ec(partnerCenterScope), cfg.RefreshToken, onRotate)
+	chain, err := entra.NewRefreshTokenSource(ec(partnerCenterScope), cfg.RefreshToken, onRotate)
 	if err != nil {
 		return err
 	}

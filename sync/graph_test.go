@@ -14,6 +14,7 @@ import (
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/store"
 	tsync "github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 func newGraphRig(t *testing.T, opts testserver.Options) (*realRig, *testserver.Tenant) {
@@ -27,12 +28,14 @@ func newGraphRig(t *testing.T, opts testserver.Options) (*realRig, *testserver.T
 		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		BaseURL:         srv.GraphURL(),
 		AuthorityHost:   srv.EntraURL(),
-		HTTPClient:      srv.HTTPClient(),
-		MaxRetryAfter:   10 * time.Second,
-		Tenants:         []tenantsync.Tenant{{ID: tn.ID, DisplayName: tn.Name, DefaultDomain: tn.DefaultDomain}},
+		Settings:        transport.Settings{HTTPClient: srv.HTTPClient(), MaxRetryAfter: 10 * time.Second},
 	})
 	require.NoError(t, err)
-	return newRealRig(t, srv, graph.NewSource(c), graph.NewWriter(c)), tn
+	src, err := graph.NewSource(c, graph.SourceConfig{
+		Tenants: []tenantsync.Tenant{{ID: tn.ID, DisplayName: tn.Name, DefaultDomain: tn.DefaultDomain}},
+	})
+	require.NoError(t, err)
+	return newRealRig(t, srv, src, graph.NewWriter(c)), tn
 }
 
 func (r *realRig) linkOf(t *testing.T, tenantID, objectID string) (store.ContactLink, tenantsync.Contact) {

@@ -15,6 +15,7 @@ import (
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/memory"
 	tsync "github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 const account = "msp-1"
@@ -80,9 +81,11 @@ func newCIPPRig(t *testing.T, opts testserver.Options, mutate ...func(*tsync.Con
 	srv := testserver.NewT(t, opts)
 	creds := srv.CIPPCredentials()
 	c, err := cipp.NewClient(cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
-		Secret: tenantsync.NewSecret(creds.Secret)}, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
+		Secret: tenantsync.NewSecret(creds.Secret), AuthorityHost: srv.EntraURL(), Settings: transport.Settings{HTTPClient: srv.HTTPClient()}})
 	require.NoError(t, err)
-	return newRealRig(t, srv, cipp.NewSource(c), cipp.NewWriter(c), mutate...)
+	src, err := cipp.NewSource(c, cipp.SourceConfig{})
+	require.NoError(t, err)
+	return newRealRig(t, srv, src, cipp.NewWriter(c), mutate...)
 }
 
 // cippTenant returns a generated tenant CIPP lists, with at least one shared mailbox.

@@ -22,46 +22,64 @@ type TokenInvalidator interface {
 	Invalidate(tenant string)
 }
 
-// Config configures a Client. Zero values take the documented defaults.
-type Config struct {
-	// Service names the service in errors and logs ("cipp", "graph", "partnercenter").
-	Service string
-	// BaseURL is the origin the client was configured for. Bearer tokens are sent only to this
-	// scheme://host:port; any other request gets no token (and links are refused by Allowed).
-	BaseURL string
-	// AllowInsecureHTTP permits an http:// BaseURL (tests only); otherwise https is required.
-	AllowInsecureHTTP bool
-	// HTTPClient is the underlying client (TLS settings, dialer). Default: a clone of
-	// http.DefaultTransport with sane timeouts.
+// Defaults applied to zero Settings fields.
+const (
+	DefaultMaxRetries    = 4
+	DefaultMinBackoff    = 500 * time.Millisecond
+	DefaultMaxBackoff    = 30 * time.Second
+	DefaultMaxRetryAfter = 5 * time.Minute
+	DefaultMaxBodyBytes  = 64 << 20
+	// DefaultTimeout is generous because CIPP-API calls that fan out to Graph and Exchange run
+	// for minutes before Azure's front end cuts them at about 230 s.
+	DefaultTimeout = 240 * time.Second
+)
+
+// NoRetries as Settings.MaxRetries sends every request once: zero already means "the default",
+// and other negative values are refused as mistakes.
+const NoRetries = math.MinInt32
+
+// Settings are the HTTP settings every service client shares; cipp.Config, graph.Config and
+// partnercenter.Config embed them. Zero values take the documented defaults, so the zero
+// Settings is a working production configuration.
+type Settings struct {
+	// HTTPClient is the underlying client (TLS roots, proxy, dialer). Default: a clone of
+	// http.DefaultTransport with bounded dial, TLS and header timeouts. Its Transport is used;
+	// redirects are handled by the stack (never across origins with a token or a body).
 	HTTPClient *http.Client
-	// Tokens, when set, adds "Authorization: Bearer" to requests to BaseURL's origin.
-	Tokens TokenSource
-	// MaxRetries per request (0: the default of 4; NoRetries: none, each request is sent once,
-	// apart from the one fresh-token retry after a 401). MinBackoff/MaxBackoff bound the exponential backoff with
-	// jitter used when no Retry-After is given (default 500ms / 30s). MaxRetryAfter caps a
-	// server's Retry-After (default 5m); a longer one is not waited for: the response is
-	// returned at once, for the service client to decode with its Retry-After as the wait.
-	MaxRetries    int
-	MinBackoff    time.Duration
-	MaxBackoff    time.Duration
-	MaxRetryAfter time.Duration
-	// Budget is the retry budget shared by every client and tenant of one engine (default: a
-	// budget private to this client).
+	// Budget is the retry budget shared by every client and tenant of one engine. Default: a
+	// budget private to the client (NewBudget(0)).
 	Budget *Budget
-	// Limits is the set of per (host, tenant) rate limiters (default: none).
+	// Limits is the set of per (host, tenant) rate limiters, shared across clients when they
+	// reach the same host. Default: Microsoft's published limits (GraphRules) for the graph
+	// client, none for the others; pass NewLimits(PartnerCenterRules(...)...) or CIPPRules to
+	// pace those.
 	Limits *Limits
-	// MaxBodyBytes bounds every response body (default 64 MiB); reading past it fails with
-	// tenantsync.ErrLimitExceeded.
-	MaxBodyBytes int64
-	// Timeout bounds one attempt (default 240s: CIPP calls can run long).
+	// Observer, when set, is called after every HTTP attempt, retries included (metrics,
+	// round-trip counts). It must not block.
+	Observer func(Attempt)
+	// MaxRetries per request (0: DefaultMaxRetries; NoRetries: each request is sent once, apart
+	// from the one fresh-token retry after a 401). Other negative values are refused.
+	MaxRetries int
+	// MinBackoff and MaxBackoff bound the exponential backoff with full jitter used when the
+	// service names no Retry-After (0: DefaultMinBackoff, DefaultMaxBackoff).
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// MaxRetryAfter caps a server's Retry-After (0: DefaultMaxRetryAfter); a longer one is not
+	// waited for: the client reports tenantsync.ErrThrottled with the wait at once.
+	MaxRetryAfter time.Duration
+	// Timeout bounds one attempt (0: DefaultTimeout, 240 s, because CIPP calls can run long).
 	Timeout time.Duration
-	// UserAgent is sent on every request.
+	// MaxBodyBytes bounds every response body (0: DefaultMaxBodyBytes, 64 MiB); reading past it
+	// fails with tenantsync.ErrLimitExceeded instead of a shortened body.
+	MaxBodyBytes int64
+	// UserAgent is sent on every request (default: the service client's own).
 	UserAgent string
-	// OnAttempt, when set, is called after every attempt (for metrics and round-trip counts).
-	OnAttempt func(Attempt)
+	// AllowInsecureHTTP permits http:// service URLs. For tests against a local fake only:
+	// without it https is required, so a bearer token never travels unencrypted.
+	AllowInsecureHTTP bool
 }
 
-// Attempt describes one HTTP attempt, for metrics.
+// Attempt describes one HTTP attempt, for Settings.Observer.
 type Attempt struct {
 	Service  string
 	Tenant   string
@@ -73,30 +91,6 @@ type Attempt struct {
 	Wait     time.Duration // the wait before the next attempt
 	Duration time.Duration
 }
-
-// Client is the one HTTP stack every service client uses. It is safe for concurrent use.
-type Client struct {
-	cfg    Config
-	origin origin
-	http   *http.Client
-}
-
-// New validates cfg and builds a Client.
-func New(cfg Config) (*Client, error) { return newClient(cfg) }
-
-// Do sends req with token injection, rate limiting and retries. The tenant comes from
-// WithTenant on req's context. It returns the final response (a 429 or 5xx after retries are
-// exhausted, or whose Retry-After exceeds MaxRetryAfter, is returned, not turned into an error,
-// so the service client can decode its body)
-// or a *tenantsync.Error for transport failures (ErrUnavailable for connection errors,
-// ErrLimitExceeded for an exhausted budget, the context's error on cancellation).
-// Requests with a body are retried only when they are idempotent (GET, HEAD, PUT, DELETE,
-// OPTIONS) or carry Idempotent(ctx).
-func (c *Client) Do(req *http.Request) (*http.Response, error) { return c.do(req) }
-
-// Allowed reports whether rawURL (an @odata.nextLink, a continuation link) is on the configured
-// origin; following anything else would leak the bearer token.
-func (c *Client) Allowed(rawURL string) error { return c.allowed(rawURL) }
 
 // Budget is a retry budget shared across clients and tenants, in the manner of
 // aws-sdk-go-v2's retry token bucket: a retry takes tokens, a success returns some.
@@ -148,65 +142,3 @@ type Rule struct {
 func NewLimits(rules ...Rule) *Limits {
 	return &Limits{rules: slices.Clone(rules), by: map[limitKey]*limiter{}}
 }
-
-type ctxKey int
-
-const (
-	tenantKey ctxKey = iota
-	idempotentKey
-	finalKey
-	bodyKey // the request carries a body: no redirect to another origin
-)
-
-// NoRetries as Config.MaxRetries sends every request once: zero already means "the default",
-// and other negative values are refused as mistakes.
-const NoRetries = math.MinInt32
-
-// FinalFunc reports whether a response the transport would retry (429, 500, 502, 503, 504) is a
-// definite answer for the request. head is the start of the body, at most PeekBytes long.
-type FinalFunc func(status int, h http.Header, head []byte) bool
-
-// PeekBytes bounds the part of a body a FinalFunc sees.
-const PeekBytes = 4096
-
-// WithTenant tags a request context with the customer tenant it concerns: it selects the token
-// and the rate limiter, and names the tenant in errors.
-func WithTenant(ctx context.Context, tenant string) context.Context {
-	return context.WithValue(ctx, tenantKey, tenant)
-}
-
-// TenantFrom returns the tenant set by WithTenant.
-func TenantFrom(ctx context.Context) string {
-	t, _ := ctx.Value(tenantKey).(string)
-	return t
-}
-
-// Idempotent marks a request with a body as safe to retry (e.g. a PATCH that sets a value).
-func Idempotent(ctx context.Context) context.Context {
-	return context.WithValue(ctx, idempotentKey, true)
-}
-
-// FinalWhen marks the requests made with ctx so that a retryable status for which final
-// returns true is handed back at once instead of retried. It is for services whose 5xx are
-// sometimes definite answers: CIPP answers an exception inside an endpoint (no consent in the
-// tenant, a missing licence) with a 500 and the exception's text, and asking again only repeats
-// it. Connection errors and attempt timeouts are not affected, and the body the caller reads is
-// whole.
-func FinalWhen(ctx context.Context, final FinalFunc) context.Context {
-	return context.WithValue(ctx, finalKey, final)
-}
-
-// ParseRetryAfter parses a Retry-After value: seconds (fractions rounded up) or an HTTP date
-// relative to now. ok is false when the value is absent or malformed.
-func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
-	return parseRetryAfter(v, now)
-}
-
-// Redact removes credentials from s, for errors and logs: bearer and basic authorization, JWTs,
-// Entra ID refresh tokens (0.A…, 1.A…) and client secrets (…8Q~…) wherever they appear,
-// cookies, API keys, passwords, signed query parameters and authorization codes, and the value
-// of any secret-named key (client_secret, refresh_token, secret, …) in JSON (double or single
-// quoted, or escaped inside a JSON string), form bodies (URL-encoded once or twice), headers,
-// YAML and prose, and the body of a PEM private key (certificates stay). Its time is linear in
-// len(s).
-func Redact(s string) string { return redact(s) }

@@ -21,8 +21,10 @@ type BudgetStats struct {
 	Refused   int64 // retries refused because the budget was empty
 }
 
-// take pays for one retry; false means the budget is empty and the retry must not happen.
-func (b *Budget) take(cost int) bool {
+// Take pays cost tokens for one retry (RetryCost, or TimeoutCost after a timeout); false means
+// the budget is empty and the retry must not happen. It is for HTTP stacks that retry: the
+// service clients' stack calls it before every retry. A nil budget always allows.
+func (b *Budget) Take(cost int) bool {
 	if b == nil {
 		return true
 	}
@@ -40,11 +42,12 @@ func (b *Budget) take(cost int) bool {
 // TakeRetry pays for one retry a caller makes itself (a throttled item of a Graph $batch is
 // retried by the graph client, not by Do); false means the budget is empty and the retry must
 // not happen. A nil budget always allows.
-func (b *Budget) TakeRetry() bool { return b.take(RetryCost) }
+func (b *Budget) TakeRetry() bool { return b.Take(RetryCost) }
 
-// success refills the budget after a request that ended well: the cost of the retry that
-// got it there, or SuccessRefund when none was needed (aws-sdk-go-v2 does the same).
-func (b *Budget) success(lastRetryCost int) {
+// Refund refills the budget after a request that ended well: the cost of the retry that got
+// it there (lastRetryCost), or SuccessRefund when none was needed (0), as aws-sdk-go-v2 does.
+// A nil budget ignores it.
+func (b *Budget) Refund(lastRetryCost int) {
 	if b == nil {
 		return
 	}

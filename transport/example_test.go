@@ -1,111 +1,52 @@
 package transport_test
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
-	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/cipp"
+	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
-// A throttled request is retried after the server's Retry-After, and the response the
-// caller sees is the successful one.
-func ExampleClient_Do() {
-	var calls atomic.Int32
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			w.Header().Set("Retry-After", "0")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		_, _ = io.WriteString(w, `{"value":[]}`)
-	}))
-	defer srv.Close()
-
-	c, err := transport.New(transport.Config{
-		Service:    "graph",
-		BaseURL:    srv.URL,
-		HTTPClient: srv.Client(),
-		OnAttempt: func(a transport.Attempt) {
-			fmt.Printf("attempt: status %d, retry %v\n", a.Status, a.Retry)
-		},
+// One engine's clients share one retry budget, one set of rate limiters and one observer, so a
+// throttling storm in one service cannot multiply the traffic of all of them.
+func ExampleSettings() {
+	var attempts int
+	shared := transport.Settings{
+		Budget:   transport.NewBudget(0),
+		Limits:   transport.NewLimits(transport.GraphRules("graph.microsoft.com")...),
+		Observer: func(transport.Attempt) { attempts++ }, // count round trips, feed metrics
+	}
+	_, err := cipp.NewClient(cipp.Config{
+		BaseURL:  "https://cipp-abc12.azurewebsites.net",
+		TenantID: "3f8a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+		ClientID: "2b7e1f0c-9d8a-4c6b-8e5f-3a2b1c0d9e8f",
+		Secret:   tenantsync.NewSecret("from your secret store"),
+		Settings: shared,
 	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1.0/users", nil)
-	req = req.WithContext(transport.WithTenant(req.Context(), "contoso.onmicrosoft.com"))
-	resp, err := c.Do(req)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	fmt.Println(resp.StatusCode, string(body))
+	fmt.Println("cipp:", err)
+	_, err = graph.NewClient(graph.Config{
+		PartnerTenantID: "3f8a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+		ClientID:        "7c1d2e3f-4a5b-4e7f-8a9b-0c1d2e3f4a5b",
+		ClientSecret:    tenantsync.NewSecret("from your secret store"),
+		Settings:        shared,
+	})
+	fmt.Println("graph:", err)
+	fmt.Println("round trips so far:", attempts) // building a client makes no request
 	// Output:
-	// attempt: status 429, retry true
-	// attempt: status 200, retry false
-	// 200 {"value":[]}
+	// cipp: <nil>
+	// graph: <nil>
+	// round trips so far: 0
 }
 
-// Links from a response are followed only on the configured origin.
-func ExampleClient_Allowed() {
-	c, _ := transport.New(transport.Config{Service: "graph", BaseURL: "https://graph.microsoft.com/v1.0"})
-	fmt.Println(c.Allowed("https://graph.microsoft.com/v1.0/users?$skiptoken=X"))
-	err := c.Allowed("https://graph.microsoft.com.attacker.example/v1.0/users")
-	fmt.Println(errors.Is(err, tenantsync.ErrHostNotAllowed))
+// A budget refuses retries once a storm has used it up; every success refills it a little.
+func ExampleBudget() {
+	b := transport.NewBudget(2 * transport.RetryCost)
+	fmt.Println(b.TakeRetry(), b.TakeRetry(), b.TakeRetry())
+	s := b.Stats()
+	fmt.Println(s.Capacity, s.Available, s.Retries, s.Refused)
 	// Output:
-	// <nil>
-	// true
-}
-
-func ExampleParseRetryAfter() {
-	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
-	for _, v := range []string{"2", "2.128", "Sun, 22 Nov 2026 01:01:30 GMT", "soon"} {
-		d, ok := transport.ParseRetryAfter(v, now)
-		fmt.Println(d, ok)
-	}
-	// Output:
-	// 2s true
-	// 3s true
-	// 1m30s true
-	// 0s false
-}
-
-func ExampleRedact() {
-	fmt.Println(transport.Redact("POST client_id=app&client_secret=Qx8~abc&grant_type=client_credentials"))
-	fmt.Println(transport.Redact(`{"userPrincipalName":"jane@contoso.com","password":"Summer2026!"}`))
-	// Output:
-	// POST client_id=app&client_secret=[REDACTED]&grant_type=client_credentials
-	// {"userPrincipalName":"jane@contoso.com","password":"[REDACTED]"}
-}
-
-func ExampleSecret() {
-	type Connection struct {
-		ClientID string
-		Secret   transport.Secret
-	}
-	conn := Connection{ClientID: "app", Secret: tenantsync.NewSecret("Qx8~abc")}
-	fmt.Printf("%+v\n", conn)
-	fmt.Println(conn.Secret.Reveal() == "Qx8~abc")
-	// Output:
-	// {ClientID:app Secret:[REDACTED]}
-	// true
-}
-
-func ExampleMapEntraError() {
-	body := []byte(`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0000aaaa","error_codes":[7000215],"trace_id":"0000aaaa"}`)
-	err := transport.MapEntraError(&transport.EntraResponseError{StatusCode: 401, Body: body}, "graph", "")
-	fmt.Println(errors.Is(err, tenantsync.ErrUnauthorized), err.Code, err.RequestID)
-	fmt.Println(err.Hint)
-	// Output:
-	// true AADSTS7000215 0000aaaa
-	// the client secret is wrong: copy the secret value, not its ID
+	// true true false
+	// 10 0 2 1
 }

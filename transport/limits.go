@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/callctx"
 )
 
 type limitKey struct {
@@ -48,9 +49,9 @@ func (l *Limits) get(key limitKey, r *Rule) *limiter {
 }
 
 // Wait blocks until req may be sent under the first matching rule's limiter for its
-// (host, tenant), the tenant coming from WithTenant on ctx. It returns early with ctx's
-// error when ctx ends, and with ErrLimitExceeded when the limiter's next slot lies beyond
-// ctx's deadline. The caller must call release once the response is finished with; release
+// (host, tenant), the tenant being the one the service client tagged the request with. It
+// returns early with ctx's error when ctx ends, and with ErrLimitExceeded when the limiter's
+// next slot lies beyond ctx's deadline. The caller must call release once the response is finished with; release
 // is never nil.
 func (l *Limits) Wait(ctx context.Context, req *http.Request) (release func(), err error) {
 	noop := func() {}
@@ -68,7 +69,7 @@ func (l *Limits) Wait(ctx context.Context, req *http.Request) (release func(), e
 		return noop, nil
 	}
 	r := &l.rules[idx]
-	tenant := TenantFrom(ctx)
+	tenant := callctx.Tenant(ctx)
 	lim := l.get(limitKey{rule: idx, host: strings.ToLower(req.URL.Host), tenant: tenant}, r)
 	release = noop
 	if lim.sem != nil {
@@ -99,6 +100,6 @@ func (l *Limits) Wait(ctx context.Context, req *http.Request) (release func(), e
 }
 
 func waitCanceled(ctx context.Context, req *http.Request, tenant string) error {
-	return &ctxError{msg: fmt.Sprintf("waiting for the rate limit of %s (tenant %q): %v", req.URL.Host, tenant, ctx.Err()),
-		err: ctx.Err()}
+	return &callctx.Error{Msg: fmt.Sprintf("waiting for the rate limit of %s (tenant %q): %v", req.URL.Host, tenant, ctx.Err()),
+		Err: ctx.Err()}
 }

@@ -15,7 +15,7 @@ import (
 //   - identity and access (users, groups, domains, subscribedSkus, organization, …): a
 //     token bucket of 3,500 resource units per 10 s per app+tenant for the smallest tenants
 //     (5,000 and 8,000 for larger ones; the smallest is used because the size is not known
-//     in advance), with GraphCost charging each request;
+//     in advance), with graphCost charging each request;
 //   - conditional access and identity protection: 1 request/s per tenant, and these
 //     endpoints throttle without a Retry-After;
 //   - authentication-method and audit reports: 5 requests per 10 s per app+tenant;
@@ -38,17 +38,17 @@ func GraphRules(hosts ...string) []Rule {
 				Rule{Host: h, PathPrefix: v + "/deviceManagement", Rate: 100, Burst: 200},
 			)
 		}
-		rules = append(rules, Rule{Host: h, Rate: 350, Burst: 3500, Cost: GraphCost})
+		rules = append(rules, Rule{Host: h, Rate: 350, Burst: 3500, Cost: graphCost})
 	}
 	return rules
 }
 
-// GraphCost is the resource-unit cost of a Graph identity request as Microsoft publishes it:
+// graphCost is the resource-unit cost of a Graph identity request as Microsoft publishes it:
 // GET users 2, subscribedSkus 3, groups/{id}/members 3, transitiveMembers 5, contracts 3,
 // any other GET 1, writes 1; $select lowers the cost by 1, $expand raises it by 1, $top
 // under 20 lowers it by 1, and the minimum is 1. A $batch is charged 20, its item ceiling,
 // because its items are charged one by one.
-func GraphCost(req *http.Request) int {
+func graphCost(req *http.Request) int {
 	path := req.URL.Path
 	for _, v := range []string{"/v1.0", "/beta"} {
 		path = strings.TrimPrefix(path, v)

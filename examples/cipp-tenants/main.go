@@ -28,6 +28,7 @@ import (
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 func main() {
@@ -53,7 +54,6 @@ func run() error {
 	defer cancel()
 
 	cfg := cipp.Config{BaseURL: *baseURL, TenantID: *tenantID, ClientID: *clientID}
-	var opts []cipp.Option
 	if *baseURL == "" {
 		srv, err := testserver.New(testserver.Options{Seed: *seed, Tenants: *tenants, MinUsers: 5, MaxUsers: 40})
 		if err != nil {
@@ -61,8 +61,8 @@ func run() error {
 		}
 		defer srv.Close()
 		creds := srv.CIPPCredentials()
-		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: tenantsync.NewSecret(creds.Secret)}
-		opts = append(opts, cipp.WithHTTPClient(srv.HTTPClient()), cipp.WithAuthorityHost(srv.EntraURL()))
+		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: tenantsync.NewSecret(creds.Secret),
+			AuthorityHost: srv.EntraURL(), Settings: transport.Settings{HTTPClient: srv.HTTPClient()}}
 		fmt.Printf("Using the built-in fake CIPP at %s (seed %d)\n\n", srv.CIPPURL(), *seed)
 	} else {
 		secret := os.Getenv("CIPP_CLIENT_SECRET")
@@ -76,7 +76,7 @@ func run() error {
 		cfg.Secret = tenantsync.NewSecret(secret)
 	}
 
-	c, err := cipp.NewClient(cfg, opts...)
+	c, err := cipp.NewClient(cfg)
 	if err != nil {
 		return explain(err)
 	}

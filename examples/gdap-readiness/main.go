@@ -13,6 +13,7 @@ import (
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 func main() {
@@ -58,7 +59,7 @@ func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partn
 	defer hc.CloseIdleConnections()
 	refresh := tenantsync.NewSecret(srv.PartnerRefreshToken())
 	// A real program stores every rotated refresh token (encrypted) and starts from it next time.
-	persist := func(context.Context, partnercenter.Secret) error { return nil }
+	persist := func(context.Context, tenantsync.Secret) error { return nil }
 
 	pc, err := partnercenter.NewClient(partnercenter.Config{
 		PartnerTenantID:       app.TenantID,
@@ -69,7 +70,9 @@ func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partn
 		AuthorityHost:         srv.EntraURL(),
 		PartnerCenterURL:      srv.PartnerCenterURL(),
 		GraphURL:              srv.GraphURL(),
-		HTTPClient:            hc,
+		Settings: transport.Settings{
+			HTTPClient: hc,
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -85,12 +88,14 @@ func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partn
 		ClientSecret:          tenantsync.NewSecret(app.Secret),
 		Auth:                  graph.PartnerUser,
 		RefreshToken:          refresh,
-		OnRefreshTokenRotated: func(context.Context, graph.Secret) error { return nil },
+		OnRefreshTokenRotated: func(context.Context, tenantsync.Secret) error { return nil },
 		BaseURL:               srv.GraphURL(),
 		AuthorityHost:         srv.EntraURL(),
-		HTTPClient:            hc,
 		GrantedAt:             partnercenter.GrantedAtFunc(accesses),
-		MaxRetries:            1,
+		Settings: transport.Settings{
+			HTTPClient: hc,
+			MaxRetries: 1,
+		},
 	})
 	if err != nil {
 		return nil, err

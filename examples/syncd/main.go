@@ -37,6 +37,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
+	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
@@ -477,25 +478,36 @@ func (d *daemon) connect(ctx context.Context) error {
 		hc, authority = d.fake.HTTPClient(), d.fake.EntraURL()
 	}
 	if d.cfg.CIPP.set() {
-		opts := []cipp.Option{cipp.WithBudget(budget), cipp.WithOnAttempt(d.onAttempt)}
-		if hc != nil {
-			opts = append(opts, cipp.WithHTTPClient(hc), cipp.WithAuthorityHost(authority))
+		c, err := cipp.NewClient(cipp.Config{BaseURL: d.cfg.CIPP.URL, TenantID: d.cfg.CIPP.TenantID, ClientID: d.cfg.CIPP.ClientID,
+			Secret: d.cfg.CIPP.Secret, AuthorityHost: authority,
+			Settings: transport.Settings{HTTPClient: hc, Budget: budget, Observer: d.onAttempt}})
+		if err != nil {
+			return err
 		}
-		c, err := cipp.NewClient(cipp.Config{BaseURL: d.cfg.CIPP.URL, TenantID: d.cfg.CIPP.TenantID, ClientID: d.cfg.CIPP.ClientID, Secret: d.cfg.CIPP.Secret}, opts...)
+		src, err := cipp.NewSource(c, cipp.SourceConfig{})
 		if err != nil {
 			return err
 		}
 		if err := d.saveConnection(ctx, "cipp", store.ConnectionCIPP, map[string]string{"url": d.cfg.CIPP.URL, "tenantId": d.cfg.CIPP.TenantID, "clientId": d.cfg.CIPP.ClientID}, d.cfg.CIPP.Secret); err != nil {
 			return err
 		}
-		d.sources = append(d.sources, cipp.NewSource(c))
+		d.sources = append(d.sources, src)
 		d.writers[sync.RouteCIPP] = cipp.NewWriter(c)
 	}
 	if d.cfg.Partner.set() {
 		gcfg := graph.Config{
-			PartnerTenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID, ClientSecret: d.cfg.Partner.Secret,
-			HTTPClient: hc, AuthorityHost: authority, Budget: budget, Limits: transport.NewLimits(transport.GraphRules()...),
+			PartnerTenantID: d.cfg.Partner.TenantID,
+			ClientID:        d.cfg.Partner.ClientID,
+			ClientSecret:    d.cfg.Partner.Secret,
+			AuthorityHost:   authority,
+			Settings: transport.Settings{
+				HTTPClient: hc,
+				Budget:     budget,
+				Limits:     transport.NewLimits(transport.GraphRules()...),
+				Observer:   d.onAttempt,
+			},
 		}
+		var lister tenantsync.TenantLister
 		if d.fake != nil {
 			gcfg.BaseURL = d.fake.GraphURL()
 			u, _ := url.Parse(gcfg.BaseURL)
@@ -507,9 +519,13 @@ func (d *daemon) connect(ctx context.Context) error {
 				return err
 			}
 			d.pc = pc
-			gcfg.TenantLister = pc.Discovery().ListTenants
+			lister = pc.Discovery()
 		}
-		g, err := graph.NewClient(gcfg, graph.WithOnAttempt(d.onAttempt))
+		g, err := graph.NewClient(gcfg)
+		if err != nil {
+			return err
+		}
+		src, err := graph.NewSource(g, graph.SourceConfig{TenantLister: lister})
 		if err != nil {
 			return err
 		}
@@ -517,7 +533,7 @@ func (d *daemon) connect(ctx context.Context) error {
 		if err := d.saveConnection(ctx, "partner-app", store.ConnectionGraph, map[string]string{"tenantId": d.cfg.Partner.TenantID, "clientId": d.cfg.Partner.ClientID}, d.cfg.Partner.Secret); err != nil {
 			return err
 		}
-		d.sources = append(d.sources, graph.NewSource(g))
+		d.sources = append(d.sources, src)
 		d.writers[sync.RouteGraph] = graph.NewWriter(g)
 	}
 	return nil
@@ -526,20 +542,20 @@ func (d *daemon) connect(ctx context.Context) error {
 // partnerCenter builds the Partner Center client on the partner admin's refresh token; every
 // rotated refresh token is stored (sealed) at once, as the next redemption needs it.
 func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority string, budget *transport.Budget) (*partnercenter.Client, error) {
-	rotate := func(ctx context.Context, s transport.Secret) error {
+	rotate := func(ctx context.Context, s tenantsync.Secret) error {
 		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, map[string]string{"tenantId": d.cfg.Partner.TenantID}, s)
 	}
 	rt := d.cfg.Partner.RefreshToken
 	if conn, err := d.store.Account(d.cfg.Account).Connections.Get(ctx, "partner-refresh-token"); err == nil && d.fake == nil {
 		rt = conn.Secret
 	}
-	entra := func(scope string) transport.EntraConfig {
-		return transport.EntraConfig{AuthorityHost: authority, TenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID,
+	entraConfig := func(scope string) entra.Config {
+		return entra.Config{AuthorityHost: authority, TenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID,
 			Secret: d.cfg.Partner.Secret, Scope: scope, HTTPClient: hc, Service: "entra"}
 	}
 	// One refresh-token chain for both resources: every redemption rotates the token, so two
 	// independent sources would each keep a token the other has already replaced.
-	pcTokens, err := transport.NewRefreshTokenSource(entra("https://api.partnercenter.microsoft.com/user_impersonation"), rt, rotate)
+	pcTokens, err := entra.NewRefreshTokenSource(entraConfig("https://api.partnercenter.microsoft.com/user_impersonation"), rt, rotate)
 	if err != nil {
 		return nil, err
 	}
@@ -547,11 +563,11 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 	if err != nil {
 		return nil, err
 	}
-	pcfg := partnercenter.Config{PartnerTenantID: d.cfg.Partner.TenantID, PartnerCenterTokens: pcTokens, GraphTokens: graphTokens, HTTPClient: hc, Budget: budget}
+	pcfg := partnercenter.Config{PartnerTenantID: d.cfg.Partner.TenantID, PartnerCenterTokens: pcTokens, GraphTokens: graphTokens, Settings: transport.Settings{HTTPClient: hc, Budget: budget, Observer: d.onAttempt}}
 	if d.fake != nil {
 		pcfg.PartnerCenterURL, pcfg.GraphURL = d.fake.PartnerCenterURL(), d.fake.GraphURL()
 	}
-	return partnercenter.NewClient(pcfg, partnercenter.WithOnAttempt(d.onAttempt))
+	return partnercenter.NewClient(pcfg)
 }
 
 func (d *daemon) saveConnection(ctx context.Context, name string, kind store.ConnectionKind, settings map[string]string, secret tenantsync.Secret) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -26,7 +27,7 @@ type TokenSource interface {
 type options struct {
 	baseURL    string
 	httpClient *http.Client
-	tr         *transport.Client
+	tr         *httpx.Client
 	budget     *transport.Budget
 	limits     *transport.Limits
 }
@@ -101,8 +102,8 @@ func NewServiceClient(adapter *msgraph.GraphRequestAdapter) *msgraph.GraphServic
 // Differences from the SDK's defaults, and why:
 //   - Kiota's retry handler is off: the transport already retries 429/5xx with Retry-After, a
 //     shared budget and per-tenant rate limits, and two retry layers would multiply the attempts.
-//   - Requests go through transport.Client.Do, so bodies are bounded, errors redacted, tokens
-//     sent only to the configured origin.
+//   - Requests go through the module's HTTP stack (the graph.Client's, with FromClient), so
+//     bodies are bounded, errors redacted, tokens sent only to the configured origin.
 //   - The token provider answers only for the configured Graph host and port, and https only.
 //
 // Kiota's gzip compression of request bodies stays on; Graph (and the fake) accept it.
@@ -126,13 +127,15 @@ func NewRequestAdapter(ctx context.Context, tokens TokenSource, tenantID string,
 	origin := base.Scheme + "://" + base.Host
 	tr := o.tr
 	if tr == nil {
-		tr, err = transport.New(transport.Config{
-			Service:    "graph",
-			BaseURL:    origin,
-			HTTPClient: o.httpClient,
-			Tokens:     tokens,
-			Budget:     o.budget,
-			Limits:     o.limits,
+		tr, err = httpx.New(httpx.Config{
+			Service: "graph",
+			BaseURL: origin,
+			Tokens:  tokens,
+			Settings: transport.Settings{
+				HTTPClient: o.httpClient,
+				Budget:     o.budget,
+				Limits:     o.limits,
+			},
 		})
 		if err != nil {
 			return nil, err
@@ -199,10 +202,10 @@ func (p *tokenProvider) GetAllowedHostsValidator() *absauth.AllowedHostsValidato
 // doer sends the SDK's requests through the transport, tagged with the tenant so the right
 // rate limiter and token apply.
 type doer struct {
-	tr     *transport.Client
+	tr     *httpx.Client
 	tenant string
 }
 
 func (d *doer) RoundTrip(r *http.Request) (*http.Response, error) {
-	return d.tr.Do(r.WithContext(transport.WithTenant(r.Context(), d.tenant)))
+	return d.tr.Do(r.WithContext(httpx.WithTenant(r.Context(), d.tenant)))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/graph/msgraphsdk"
 	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 func newGraphClient(t *testing.T, srv *testserver.Server) *graph.Client {
@@ -27,7 +28,9 @@ func newGraphClient(t *testing.T, srv *testserver.Server) *graph.Client {
 		ClientSecret:    tenantsync.NewSecret(app.Secret),
 		BaseURL:         srv.GraphURL(),
 		AuthorityHost:   srv.EntraURL(),
-		HTTPClient:      srv.HTTPClient(),
+		Settings: transport.Settings{
+			HTTPClient: srv.HTTPClient(),
+		},
 	})
 	require.NoError(t, err)
 	return c

@@ -55,7 +55,7 @@ func crashEngine(st *sqlite.Store, e endpoints, clock *offsetClock, contacts ten
 	if err != nil {
 		return nil, err
 	}
-	return sync.New(sync.Config{Store: st, Account: account, Sources: []tenantsync.Source{graph.NewSource(cl.graph)},
+	return sync.New(sync.Config{Store: st, Account: account, Sources: []tenantsync.Source{cl.graphSrc},
 		Contacts: contacts, Clock: clock, AutoCreate: true, InstanceID: crashInstance,
 		Limits: sync.Limits{Concurrency: 4, LeaseTTL: 3 * time.Second}})
 }

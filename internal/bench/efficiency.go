@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/graph"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/store/memory"
@@ -157,9 +156,9 @@ func newRig(srv *testserver.Server, o options, ids []string, route string, kinds
 	}
 	r := &rig{srv: srv, clock: &offsetClock{}, cl: cl, trace: tr}
 	r.st = memory.New(memory.Config{Now: r.clock.Now})
-	src := tenantsync.Source(graph.NewSource(cl.graph))
+	src := tenantsync.Source(cl.graphSrc)
 	if route == sync.RouteCIPP {
-		src = cipp.NewSource(cl.cipp)
+		src = cl.cippSrc
 	}
 	r.eng, err = sync.New(sync.Config{Store: r.st, Account: account, Sources: []tenantsync.Source{src},
 		Clock: r.clock, Limits: sync.Limits{Concurrency: o.concurrency}, Kinds: kinds})

@@ -91,9 +91,11 @@ func (e endpoints) httpClient() (*http.Client, error) {
 
 // clients are the route clients of one engine, sharing one retry budget as the daemon does.
 type clients struct {
-	budget *transport.Budget
-	graph  *graph.Client
-	cipp   *cipp.Client
+	budget   *transport.Budget
+	graph    *graph.Client
+	cipp     *cipp.Client
+	graphSrc *graph.Source // lists the endpoints' tenants
+	cippSrc  *cipp.Source
 }
 
 func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxes graph.MailboxMode) (*clients, error) {
@@ -102,27 +104,51 @@ func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxe
 		ts = append(ts, tenantsync.Tenant{ID: id})
 	}
 	g, err := graph.NewClient(graph.Config{
-		PartnerTenantID: e.PartnerTenant, ClientID: e.ClientID, ClientSecret: tenantsync.NewSecret(e.Secret),
-		BaseURL: e.GraphURL, AuthorityHost: e.EntraURL, HTTPClient: hc,
-		Budget: budget, Limits: transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
-		Tenants: ts, Mailboxes: mailboxes,
+		PartnerTenantID: e.PartnerTenant,
+		ClientID:        e.ClientID,
+		ClientSecret:    tenantsync.NewSecret(e.Secret),
+		BaseURL:         e.GraphURL,
+		AuthorityHost:   e.EntraURL,
+		Settings: transport.Settings{
+			HTTPClient: hc,
+			Budget:     budget,
+			Limits:     transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	c, err := newCIPPClient(e, hc, budget)
+	gs, err := graph.NewSource(g, graph.SourceConfig{Tenants: ts, Mailboxes: mailboxes})
 	if err != nil {
 		return nil, err
 	}
-	return &clients{budget: budget, graph: g, cipp: c}, nil
+	c, err := newCIPPClient(e, hc, budget, nil)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := cipp.NewSource(c, cipp.SourceConfig{})
+	if err != nil {
+		return nil, err
+	}
+	return &clients{budget: budget, graph: g, cipp: c, graphSrc: gs, cippSrc: cs}, nil
 }
 
-// newCIPPClient builds the CIPP client of the fake's admin API client, sharing budget.
-func newCIPPClient(e endpoints, hc *http.Client, budget *transport.Budget, opts ...cipp.Option) (*cipp.Client, error) {
-	return cipp.NewClient(cipp.Config{BaseURL: e.CIPPURL, TenantID: e.CIPPTenant, ClientID: e.CIPPClient,
-		Secret: tenantsync.NewSecret(e.CIPPSecret)},
-		append([]cipp.Option{cipp.WithHTTPClient(hc), cipp.WithAuthorityHost(e.EntraURL), cipp.WithBudget(budget),
-			cipp.WithLimits(transport.NewLimits(transport.CIPPRules(hostOf(e.CIPPURL))...))}, opts...)...)
+// newCIPPClient builds the CIPP client of the fake's admin API client, sharing budget;
+// observer (may be nil) sees every attempt.
+func newCIPPClient(e endpoints, hc *http.Client, budget *transport.Budget, observer func(transport.Attempt)) (*cipp.Client, error) {
+	return cipp.NewClient(cipp.Config{
+		BaseURL:       e.CIPPURL,
+		TenantID:      e.CIPPTenant,
+		ClientID:      e.CIPPClient,
+		Secret:        tenantsync.NewSecret(e.CIPPSecret),
+		AuthorityHost: e.EntraURL,
+		Settings: transport.Settings{
+			HTTPClient: hc,
+			Budget:     budget,
+			Limits:     transport.NewLimits(transport.CIPPRules(hostOf(e.CIPPURL))...),
+			Observer:   observer,
+		},
+	})
 }
 
 func hostOf(u string) string {

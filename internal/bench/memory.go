@@ -103,7 +103,7 @@ func childMemory(ctx context.Context) error {
 			st = memory.New(memory.Config{})
 		}
 		defer st.Close()
-		eng, err := sync.New(sync.Config{Store: st, Account: account, Sources: []tenantsync.Source{graph.NewSource(cl.graph)},
+		eng, err := sync.New(sync.Config{Store: st, Account: account, Sources: []tenantsync.Source{cl.graphSrc},
 			Kinds: []tenantsync.Kind{tenantsync.KindUsers}, Limits: sync.Limits{Concurrency: 1}})
 		if err != nil {
 			return err

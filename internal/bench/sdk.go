@@ -68,7 +68,7 @@ func childFetch(ctx context.Context, route string) error {
 	if err != nil {
 		return err
 	}
-	src := graph.NewSource(cl.graph)
+	src := cl.graphSrc
 	var items atomic.Int64
 	var mu stdsync.Mutex
 	var out fetchOutput

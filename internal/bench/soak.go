@@ -332,22 +332,38 @@ func (s *soak) start() error {
 			ts = append(ts, tenantsync.Tenant{ID: id})
 		}
 		g, err := graph.NewClient(graph.Config{
-			PartnerTenantID: e.PartnerTenant, ClientID: e.ClientID, ClientSecret: tenantsync.NewSecret(e.Secret),
-			BaseURL: e.GraphURL, AuthorityHost: e.EntraURL, HTTPClient: hc,
-			Budget: s.budget, Limits: transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
-			Tenants: ts, MaxRetryAfter: 10 * time.Second,
-		}, graph.WithOnAttempt(onAttempt))
+			PartnerTenantID: e.PartnerTenant,
+			ClientID:        e.ClientID,
+			ClientSecret:    tenantsync.NewSecret(e.Secret),
+			BaseURL:         e.GraphURL,
+			AuthorityHost:   e.EntraURL,
+			Settings: transport.Settings{
+				HTTPClient:    hc,
+				Budget:        s.budget,
+				Limits:        transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
+				MaxRetryAfter: 10 * time.Second,
+				Observer:      onAttempt,
+			},
+		})
 		if err != nil {
 			return err
 		}
-		sources = append(sources, graph.NewSource(g))
+		src, err := graph.NewSource(g, graph.SourceConfig{Tenants: ts})
+		if err != nil {
+			return err
+		}
+		sources = append(sources, src)
 	}
 	if len(s.cippIDs) > 0 {
-		c, err := newCIPPClient(e, hc, s.budget, cipp.WithOnAttempt(onAttempt))
+		c, err := newCIPPClient(e, hc, s.budget, onAttempt)
 		if err != nil {
 			return err
 		}
-		sources = append(sources, cipp.NewSource(c))
+		src, err := cipp.NewSource(c, cipp.SourceConfig{})
+		if err != nil {
+			return err
+		}
+		sources = append(sources, src)
 	}
 	// UpdateContacts: a changed address is written to the contact, where the PSA's
 	// duplicate-email rule can refuse it.

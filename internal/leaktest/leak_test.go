@@ -32,7 +32,9 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
+	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/graph"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
 	"github.com/tenantsync/tenantsync/store"
@@ -251,17 +253,17 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 		return nil
 	}
 
-	// transport: both Entra token sources, and a Client that sends a token.
-	entra := func(scope string) transport.EntraConfig {
-		return transport.EntraConfig{AuthorityHost: srv.EntraURL(), TenantID: app.TenantID, ClientID: app.ClientID,
+	// entra: both token sources; httpx: the HTTP stack sending a token.
+	entraConfig := func(scope string) entra.Config {
+		return entra.Config{AuthorityHost: srv.EntraURL(), TenantID: app.TenantID, ClientID: app.ClientID,
 			Secret: tenantsync.NewSecret(app.Secret), Scope: scope, HTTPClient: hc, Service: "leaktest"}
 	}
-	entraCfg := entra(graphScope)
-	cc, err := transport.NewClientCredentials(entraCfg)
+	entraCfg := entraConfig(graphScope)
+	cc, err := entra.NewClientCredentials(entraCfg)
 	require.NoError(t, err)
 	_, err = cc.Token(ctx, customer)
 	require.NoError(t, err)
-	rs, err := transport.NewRefreshTokenSource(entra(pcScope), tenantsync.NewSecret(firstRefresh), onRotate)
+	rs, err := entra.NewRefreshTokenSource(entraConfig(pcScope), tenantsync.NewSecret(firstRefresh), onRotate)
 	require.NoError(t, err)
 	_, err = rs.Token(ctx, "")
 	require.NoError(t, err)
@@ -271,42 +273,59 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 	require.NoError(t, err)
 	// The same two token sources, authenticated by the certificate: MSAL's assertion and the
 	// refresh-token source's own.
-	entraCertCfg := entra(graphScope)
+	entraCertCfg := entraConfig(graphScope)
 	entraCertCfg.Secret, entraCertCfg.Certificates, entraCertCfg.Key = tenantsync.Secret{}, certs, key
 	// As a program holds it before NewClientCredentials fills in an HTTP client, which
 	// encoding/json cannot encode (so a config with one renders only as an error there).
 	entraCertPlain := entraCertCfg
 	entraCertPlain.HTTPClient = nil
-	ccCert, err := transport.NewClientCredentials(entraCertCfg)
+	ccCert, err := entra.NewClientCredentials(entraCertCfg)
 	require.NoError(t, err)
 	_, err = ccCert.Token(ctx, customer)
 	require.NoError(t, err)
-	rsCert, err := transport.NewRefreshTokenSource(entraCertCfg, tenantsync.NewSecret(firstRefresh), onRotate)
+	rsCert, err := entra.NewRefreshTokenSource(entraCertCfg, tenantsync.NewSecret(firstRefresh), onRotate)
 	require.NoError(t, err)
 	_, err = rsCert.Token(ctx, "")
 	require.NoError(t, err)
 
 	budget, limits := transport.NewBudget(0), transport.NewLimits(transport.GraphRules()...)
-	trCfg := transport.Config{Service: "graph", BaseURL: srv.GraphURL(), HTTPClient: hc, Tokens: cc, Budget: budget, Limits: limits}
-	tc, err := transport.New(trCfg)
+	settings := transport.Settings{HTTPClient: hc, Budget: budget, Limits: limits}
+	trCfg := httpx.Config{Service: "graph", BaseURL: srv.GraphURL(), Tokens: cc, Settings: settings}
+	tc, err := httpx.New(trCfg)
 	require.NoError(t, err)
-	req, err := http.NewRequestWithContext(transport.WithTenant(ctx, customer), http.MethodGet, srv.GraphURL()+"/v1.0/organization", nil)
+	req, err := http.NewRequestWithContext(httpx.WithTenant(ctx, customer), http.MethodGet, srv.GraphURL()+"/v1.0/organization", nil)
 	require.NoError(t, err)
 	resp, err := tc.Do(req)
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 
 	// cipp.
-	cippCfg := cipp.Config{BaseURL: srv.CIPPURL(), TenantID: cippCreds.TenantID, ClientID: cippCreds.ClientID,
-		Secret: tenantsync.NewSecret(cippCreds.Secret)}
-	cc2, err := cipp.NewClient(cippCfg, cipp.WithHTTPClient(hc), cipp.WithAuthorityHost(srv.EntraURL()))
+	cippCfg := cipp.Config{
+		BaseURL:       srv.CIPPURL(),
+		TenantID:      cippCreds.TenantID,
+		ClientID:      cippCreds.ClientID,
+		Secret:        tenantsync.NewSecret(cippCreds.Secret),
+		AuthorityHost: srv.EntraURL(),
+		Settings:      transport.Settings{HTTPClient: hc},
+	}
+	cc2, err := cipp.NewClient(cippCfg)
+	require.NoError(t, err)
+	cippSrc, err := cipp.NewSource(cc2, cipp.SourceConfig{})
 	require.NoError(t, err)
 	_, err = cc2.Me(ctx)
 	require.NoError(t, err)
 
 	// graph, app-only and as the partner user (a refresh-token chain of its own).
-	graphCfg := graph.Config{PartnerTenantID: app.TenantID, ClientID: app.ClientID, ClientSecret: tenantsync.NewSecret(app.Secret),
-		BaseURL: srv.GraphURL(), AuthorityHost: srv.EntraURL(), HTTPClient: hc}
+	graphCfg := graph.Config{
+		PartnerTenantID: app.TenantID,
+		ClientID:        app.ClientID,
+		ClientSecret:    tenantsync.NewSecret(app.Secret),
+		BaseURL:         srv.GraphURL(),
+		AuthorityHost:   srv.EntraURL(),
+		Settings: transport.Settings{
+			HTTPClient: hc,
+		},
+	}
 	gApp, err := graph.NewClient(graphCfg)
 	require.NoError(t, err)
 	_, err = gApp.Organization(ctx, customer)
@@ -314,6 +333,8 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 	graphUserCfg := graphCfg
 	graphUserCfg.Auth, graphUserCfg.RefreshToken, graphUserCfg.OnRefreshTokenRotated = graph.PartnerUser, tenantsync.NewSecret(firstRefresh), onRotate
 	gUser, err := graph.NewClient(graphUserCfg)
+	require.NoError(t, err)
+	graphSrc, err := graph.NewSource(gUser, graph.SourceConfig{})
 	require.NoError(t, err)
 	_, err = gUser.Organization(ctx, customer)
 	require.NoError(t, err)
@@ -332,9 +353,19 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 	require.NoError(t, err)
 
 	// partnercenter, on the partner admin's refresh token: Partner Center and Graph tokens.
-	pcCfg := partnercenter.Config{PartnerTenantID: app.TenantID, ClientID: app.ClientID, ClientSecret: tenantsync.NewSecret(app.Secret),
-		RefreshToken: tenantsync.NewSecret(firstRefresh), OnRefreshTokenRotated: onRotate, AuthorityHost: srv.EntraURL(),
-		PartnerCenterURL: srv.PartnerCenterURL(), GraphURL: srv.GraphURL(), HTTPClient: hc}
+	pcCfg := partnercenter.Config{
+		PartnerTenantID:       app.TenantID,
+		ClientID:              app.ClientID,
+		ClientSecret:          tenantsync.NewSecret(app.Secret),
+		RefreshToken:          tenantsync.NewSecret(firstRefresh),
+		OnRefreshTokenRotated: onRotate,
+		AuthorityHost:         srv.EntraURL(),
+		PartnerCenterURL:      srv.PartnerCenterURL(),
+		GraphURL:              srv.GraphURL(),
+		Settings: transport.Settings{
+			HTTPClient: hc,
+		},
+	}
 	pc, err := partnercenter.NewClient(pcCfg)
 	require.NoError(t, err)
 	_, err = pc.Customers(ctx)
@@ -354,16 +385,16 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 		Secret: store.NewSecret(connectionSecret)}
 
 	subjects := withValues([]subject{
-		{"transport.EntraConfig", &entraCfg}, {"transport.Config", &trCfg}, {"*transport.Client", tc},
-		{"*transport.ClientCredentials", cc}, {"*transport.RefreshTokenSource", rs},
-		{"*transport.RefreshTokenSource (ForScope)", rsGraph}, {"*transport.Budget", budget}, {"*transport.Limits", limits},
-		{"cipp.Config", &cippCfg}, {"*cipp.Client", cc2}, {"*cipp.Source", cipp.NewSource(cc2)}, {"*cipp.Writer", cipp.NewWriter(cc2)},
+		{"entra.Config", &entraCfg}, {"transport.Settings", &settings}, {"httpx.Config", &trCfg}, {"*httpx.Client", tc},
+		{"*entra.ClientCredentials", cc}, {"*entra.RefreshTokenSource", rs},
+		{"*entra.RefreshTokenSource (ForScope)", rsGraph}, {"*transport.Budget", budget}, {"*transport.Limits", limits},
+		{"cipp.Config", &cippCfg}, {"*cipp.Client", cc2}, {"*cipp.Source", cippSrc}, {"*cipp.Writer", cipp.NewWriter(cc2)},
 		{"graph.Config", &graphCfg}, {"graph.Config (partner user)", &graphUserCfg}, {"*graph.Client", gApp},
-		{"*graph.Client (partner user)", gUser}, {"*graph.Source", graph.NewSource(gUser)}, {"*graph.Writer", graph.NewWriter(gUser)},
+		{"*graph.Client (partner user)", gUser}, {"*graph.Source", graphSrc}, {"*graph.Writer", graph.NewWriter(gUser)},
 		{"partnercenter.Config", &pcCfg}, {"*partnercenter.Client", pc}, {"*partnercenter.Discovery", pc.Discovery()},
 		{"store.Connection", &conn},
-		{"transport.EntraConfig (certificate)", &entraCertCfg}, {"transport.EntraConfig (certificate, no HTTP client)", &entraCertPlain}, {"*transport.ClientCredentials (certificate)", ccCert},
-		{"*transport.RefreshTokenSource (certificate)", rsCert},
+		{"entra.Config (certificate)", &entraCertCfg}, {"entra.Config (certificate, no HTTP client)", &entraCertPlain}, {"*entra.ClientCredentials (certificate)", ccCert},
+		{"*entra.RefreshTokenSource (certificate)", rsCert},
 		{"graph.Config (certificate)", &graphCertCfg}, {"graph.Config (certificate, partner user)", &graphCertUserCfg},
 		{"*graph.Client (certificate)", gCert}, {"*graph.Client (certificate, partner user)", gCertUser},
 		{"partnercenter.Config (certificate)", &pcCertCfg}, {"*partnercenter.Client (certificate)", pcCert},

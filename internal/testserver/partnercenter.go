@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/tenantsync/tenantsync/internal/ids"
 )
 
 // pcState is the Partner Center fake's own state.
@@ -249,7 +251,7 @@ func (s *Server) pcListCustomers(w http.ResponseWriter, r *http.Request) {
 // pcCustomer resolves the {id} of a customer path, answering 400 or 404 itself.
 func (s *Server) pcCustomer(w http.ResponseWriter, r *http.Request) *Tenant {
 	id := r.PathValue("id")
-	if !isGUID(id) {
+	if !ids.IsGUID(id) {
 		writePCError(w, r, http.StatusBadRequest, pcCodeInvalidInput, "Tenant Id must be a GUID.")
 		return nil
 	}
@@ -266,23 +268,6 @@ func (s *Server) pcCustomer(w http.ResponseWriter, r *http.Request) *Tenant {
 		return nil
 	}
 	return t
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) pcGetCustomer(w http.ResponseWriter, r *http.Request) {
@@ -320,12 +305,12 @@ func (s *Server) pcGrantConsent(w http.ResponseWriter, r *http.Request) {
 		writePCError(w, r, http.StatusBadRequest, pcCodeInvalidInput, "The request body is not valid JSON.")
 		return
 	}
-	if !isGUID(body.ApplicationID) || len(body.ApplicationGrants) == 0 {
+	if !ids.IsGUID(body.ApplicationID) || len(body.ApplicationGrants) == 0 {
 		writePCError(w, r, http.StatusBadRequest, pcCodeInvalidInput, "applicationId must be a GUID and applicationGrants must not be empty.")
 		return
 	}
 	for _, g := range body.ApplicationGrants {
-		if !isGUID(g.EnterpriseApplicationID) || strings.TrimSpace(g.Scope) == "" {
+		if !ids.IsGUID(g.EnterpriseApplicationID) || strings.TrimSpace(g.Scope) == "" {
 			writePCError(w, r, http.StatusBadRequest, pcCodeInvalidInput, "Each application grant needs an enterpriseApplicationId GUID and a scope.")
 			return
 		}

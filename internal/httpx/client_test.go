@@ -1,4 +1,4 @@
-package transport_test
+package httpx_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -53,13 +54,13 @@ func (s *tokens) Invalidate(tenant string) {
 // fixture is a TLS server with a scripted handler and a Client pointed at it.
 type fixture struct {
 	srv      *httptest.Server
-	client   *transport.Client
+	client   *httpx.Client
 	hits     atomic.Int64
 	attempts []transport.Attempt
 	mu       sync.Mutex
 }
 
-func newFixture(t *testing.T, h http.HandlerFunc, mod func(*transport.Config)) *fixture {
+func newFixture(t *testing.T, h http.HandlerFunc, mod func(*httpx.Config)) *fixture {
 	t.Helper()
 	f := &fixture{}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -67,22 +68,24 @@ func newFixture(t *testing.T, h http.HandlerFunc, mod func(*transport.Config)) *
 		h(w, r)
 	}))
 	t.Cleanup(f.srv.Close)
-	cfg := transport.Config{
-		Service:    "test",
-		BaseURL:    f.srv.URL + "/api",
-		HTTPClient: f.srv.Client(),
-		MinBackoff: time.Millisecond,
-		MaxBackoff: 4 * time.Millisecond,
-		OnAttempt: func(a transport.Attempt) {
-			f.mu.Lock()
-			f.attempts = append(f.attempts, a)
-			f.mu.Unlock()
+	cfg := httpx.Config{
+		Service: "test",
+		BaseURL: f.srv.URL + "/api",
+		Settings: transport.Settings{
+			HTTPClient: f.srv.Client(),
+			MinBackoff: time.Millisecond,
+			MaxBackoff: 4 * time.Millisecond,
+			Observer: func(a transport.Attempt) {
+				f.mu.Lock()
+				f.attempts = append(f.attempts, a)
+				f.mu.Unlock()
+			},
 		},
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	c, err := transport.New(cfg)
+	c, err := httpx.New(cfg)
 	require.NoError(t, err)
 	f.client = c
 	return f
@@ -113,21 +116,21 @@ func TestNewValidatesConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		cfg  transport.Config
+		cfg  httpx.Config
 		want string
 	}{
-		{"empty base", transport.Config{}, "base URL is empty"},
-		{"relative", transport.Config{BaseURL: "cipp.example.com/api"}, "not an absolute URL"},
-		{"http", transport.Config{BaseURL: "http://cipp.example.com"}, "does not use https"},
-		{"ftp", transport.Config{BaseURL: "ftp://cipp.example.com", AllowInsecureHTTP: true}, "does not use https"},
-		{"userinfo", transport.Config{BaseURL: "https://user:hunter2@cipp.example.com"}, "user name or password"},
-		{"negative backoff", transport.Config{BaseURL: "https://x.example", MinBackoff: -1}, "MinBackoff is negative"},
-		{"negative retries", transport.Config{BaseURL: "https://x.example", MaxRetries: -1}, "must not be negative"},
+		{"empty base", httpx.Config{}, "base URL is empty"},
+		{"relative", httpx.Config{BaseURL: "cipp.example.com/api"}, "not an absolute URL"},
+		{"http", httpx.Config{BaseURL: "http://cipp.example.com"}, "does not use https"},
+		{"ftp", httpx.Config{BaseURL: "ftp://cipp.example.com", Settings: transport.Settings{AllowInsecureHTTP: true}}, "does not use https"},
+		{"userinfo", httpx.Config{BaseURL: "https://user:hunter2@cipp.example.com"}, "user name or password"},
+		{"negative backoff", httpx.Config{BaseURL: "https://x.example", Settings: transport.Settings{MinBackoff: -1}}, "MinBackoff is negative"},
+		{"negative retries", httpx.Config{BaseURL: "https://x.example", Settings: transport.Settings{MaxRetries: -1}}, "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := transport.New(tt.cfg)
+			c, err := httpx.New(tt.cfg)
 			require.Error(t, err)
 			assert.Nil(t, c)
 			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
@@ -136,7 +139,7 @@ func TestNewValidatesConfig(t *testing.T) {
 			assert.NotContains(t, err.Error(), "hunter2")
 		})
 	}
-	c, err := transport.New(transport.Config{BaseURL: "http://127.0.0.1:1", AllowInsecureHTTP: true})
+	c, err := httpx.New(httpx.Config{BaseURL: "http://127.0.0.1:1", Settings: transport.Settings{AllowInsecureHTTP: true}})
 	require.NoError(t, err)
 	assert.NotNil(t, c)
 }
@@ -148,8 +151,8 @@ func TestDoSendsTokenToOrigin(t *testing.T) {
 	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 		gotAuth, gotUA = r.Header.Get("Authorization"), r.Header.Get("User-Agent")
 		_, _ = io.WriteString(w, "ok")
-	}, func(c *transport.Config) { c.Tokens = src; c.UserAgent = "tenantsync-test/1" })
-	resp, err := f.get(t, transport.WithTenant(t.Context(), "contoso"), "/api/users")
+	}, func(c *httpx.Config) { c.Tokens = src; c.UserAgent = "tenantsync-test/1" })
+	resp, err := f.get(t, httpx.WithTenant(t.Context(), "contoso"), "/api/users")
 	require.NoError(t, err)
 	assert.Equal(t, "ok", readAll(t, resp))
 	assert.Equal(t, "Bearer "+testToken+"-contoso-0", gotAuth)
@@ -240,7 +243,7 @@ func TestExhaustedRetriesReturnLastResponse(t *testing.T) {
 	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, "busy")
-	}, func(c *transport.Config) { c.MaxRetries = 2 })
+	}, func(c *httpx.Config) { c.MaxRetries = 2 })
 	resp, err := f.get(t, t.Context(), "/api/x")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
@@ -263,8 +266,8 @@ func TestRetryAfterAboveMaxReturnsAtOnce(t *testing.T) {
 				w.Header().Set("request-id", "req-42")
 				w.WriteHeader(status)
 				_, _ = io.WriteString(w, body)
-			}, func(c *transport.Config) { c.MaxRetryAfter = time.Minute })
-			resp, err := f.get(t, transport.WithTenant(t.Context(), "fabrikam"), "/api/x")
+			}, func(c *httpx.Config) { c.MaxRetryAfter = time.Minute })
+			resp, err := f.get(t, httpx.WithTenant(t.Context(), "fabrikam"), "/api/x")
 			require.NoError(t, err)
 			assert.Equal(t, status, resp.StatusCode)
 			assert.Equal(t, "3600", resp.Header.Get("Retry-After"))
@@ -282,7 +285,7 @@ func TestBudgetExhaustion(t *testing.T) {
 	budget := transport.NewBudget(2 * transport.RetryCost)
 	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadGateway)
-	}, func(c *transport.Config) { c.Budget = budget; c.MaxRetries = 10 })
+	}, func(c *httpx.Config) { c.Budget = budget; c.MaxRetries = 10 })
 	resp, err := f.get(t, t.Context(), "/api/x")
 	require.NoError(t, err, "an empty budget returns the last response")
 	resp.Body.Close()
@@ -301,8 +304,8 @@ func TestBudgetExhaustion(t *testing.T) {
 func TestBudgetExhaustedOnConnectionErrors(t *testing.T) {
 	t.Parallel()
 	budget := transport.NewBudget(transport.RetryCost)
-	f := newFixture(t, hangUp, func(c *transport.Config) { c.Budget = budget })
-	_, err := f.get(t, transport.WithTenant(t.Context(), "t1"), "/api/x")
+	f := newFixture(t, hangUp, func(c *httpx.Config) { c.Budget = budget })
+	_, err := f.get(t, httpx.WithTenant(t.Context(), "t1"), "/api/x")
 	require.Error(t, err)
 	assert.ErrorIs(t, err, tenantsync.ErrLimitExceeded)
 	assert.Contains(t, tenantsync.HintOf(err), "retry budget")
@@ -320,7 +323,7 @@ func TestBudgetRefill(t *testing.T) {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-	}, func(c *transport.Config) { c.Budget = budget })
+	}, func(c *httpx.Config) { c.Budget = budget })
 	resp, err := f.get(t, t.Context(), "/api/x")
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -359,8 +362,8 @@ func TestConnectionDropsRetried(t *testing.T) {
 
 func TestConnectionFailureIsUnavailable(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, hangUp, func(c *transport.Config) { c.MaxRetries = 1 })
-	_, err := f.get(t, transport.WithTenant(t.Context(), "t9"), "/api/x?sig=SIGSECRET123")
+	f := newFixture(t, hangUp, func(c *httpx.Config) { c.MaxRetries = 1 })
+	_, err := f.get(t, httpx.WithTenant(t.Context(), "t9"), "/api/x?sig=SIGSECRET123")
 	require.Error(t, err)
 	assert.ErrorIs(t, err, tenantsync.ErrUnavailable)
 	d, _ := tenantsync.Details(err)
@@ -383,7 +386,7 @@ func TestAttemptTimeoutRetried(t *testing.T) {
 			return
 		}
 		_, _ = io.WriteString(w, "ok")
-	}, func(c *transport.Config) { c.Timeout = time.Second; c.Budget = budget })
+	}, func(c *httpx.Config) { c.Timeout = time.Second; c.Budget = budget })
 	resp, err := f.get(t, t.Context(), "/api/x")
 	require.NoError(t, err)
 	assert.Equal(t, "ok", readAll(t, resp))
@@ -404,7 +407,7 @@ func TestTimeoutWithoutRetryIsUnavailable(t *testing.T) {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):
 		}
-	}, func(c *transport.Config) { c.Timeout = 300 * time.Millisecond })
+	}, func(c *httpx.Config) { c.Timeout = 300 * time.Millisecond })
 	// A first request opens the connection, so the timed request is not spent in a TLS handshake.
 	resp, err := f.get(t, t.Context(), "/api/warm")
 	require.NoError(t, err)
@@ -424,8 +427,8 @@ func TestCancellationDuringBackoff(t *testing.T) {
 	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "120")
 		w.WriteHeader(http.StatusTooManyRequests)
-	}, func(c *transport.Config) {
-		c.OnAttempt = func(a transport.Attempt) {
+	}, func(c *httpx.Config) {
+		c.Observer = func(a transport.Attempt) {
 			if a.Retry {
 				cancel()
 			}
@@ -451,12 +454,12 @@ func TestCancelledBeforeSend(t *testing.T) {
 func TestCancellationDuringRateLimitWait(t *testing.T) {
 	t.Parallel()
 	limits := transport.NewLimits(transport.Rule{Rate: 0.001, Burst: 1})
-	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *transport.Config) { c.Limits = limits })
-	resp, err := f.get(t, transport.WithTenant(t.Context(), "a"), "/api/x")
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *httpx.Config) { c.Limits = limits })
+	resp, err := f.get(t, httpx.WithTenant(t.Context(), "a"), "/api/x")
 	require.NoError(t, err)
 	resp.Body.Close()
 
-	ctx, cancel := context.WithCancel(transport.WithTenant(t.Context(), "a"))
+	ctx, cancel := context.WithCancel(httpx.WithTenant(t.Context(), "a"))
 	done := make(chan error, 1)
 	go func() {
 		_, err := f.get(t, ctx, "/api/x")
@@ -470,13 +473,13 @@ func TestCancellationDuringRateLimitWait(t *testing.T) {
 	assert.Equal(t, int64(1), f.hits.Load())
 
 	// Another tenant has its own limiter and is not held up.
-	resp, err = f.get(t, transport.WithTenant(t.Context(), "b"), "/api/x")
+	resp, err = f.get(t, httpx.WithTenant(t.Context(), "b"), "/api/x")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, int64(2), f.hits.Load())
 
 	// A deadline the limiter cannot meet fails at once with ErrLimitExceeded.
-	dctx, dcancel := context.WithTimeout(transport.WithTenant(t.Context(), "a"), time.Minute)
+	dctx, dcancel := context.WithTimeout(httpx.WithTenant(t.Context(), "a"), time.Minute)
 	defer dcancel()
 	_, err = f.get(t, dctx, "/api/x")
 	require.Error(t, err)
@@ -501,8 +504,8 @@ func TestBodyBound(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 				_, _ = w.Write([]byte(strings.Repeat("x", tt.size)))
-			}, func(c *transport.Config) { c.MaxBodyBytes = 10 })
-			resp, err := f.get(t, transport.WithTenant(t.Context(), "big"), "/api/x")
+			}, func(c *httpx.Config) { c.MaxBodyBytes = 10 })
+			resp, err := f.get(t, httpx.WithTenant(t.Context(), "big"), "/api/x")
 			require.NoError(t, err)
 			defer resp.Body.Close()
 			b, err := io.ReadAll(resp.Body)
@@ -570,7 +573,7 @@ func TestNonIdempotentNotRetried(t *testing.T) {
 			}, nil)
 			ctx := t.Context()
 			if tt.idempotent {
-				ctx = transport.Idempotent(ctx)
+				ctx = httpx.Idempotent(ctx)
 			}
 			req, err := http.NewRequestWithContext(ctx, tt.method, f.srv.URL+"/api/write", strings.NewReader(`{"accountEnabled":false}`))
 			require.NoError(t, err)
@@ -637,8 +640,8 @@ func TestUnauthorizedRefreshesTokenOnce(t *testing.T) {
 					return
 				}
 				w.WriteHeader(http.StatusOK)
-			}, func(c *transport.Config) { c.Tokens = src })
-			req, err := http.NewRequestWithContext(transport.WithTenant(t.Context(), "contoso"), http.MethodPost,
+			}, func(c *httpx.Config) { c.Tokens = src })
+			req, err := http.NewRequestWithContext(httpx.WithTenant(t.Context(), "contoso"), http.MethodPost,
 				f.srv.URL+"/api/ExecDisableUser", strings.NewReader("{}"))
 			require.NoError(t, err)
 			resp, err := f.client.Do(req)
@@ -675,7 +678,7 @@ func TestTokenErrorsPassThrough(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *transport.Config) {
+			f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *httpx.Config) {
 				c.Tokens = &tokens{err: tt.err}
 			})
 			_, err := f.get(t, t.Context(), "/api/x")
@@ -690,7 +693,7 @@ func TestTokenErrorsPassThrough(t *testing.T) {
 
 func TestEmptyTokenRefused(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *transport.Config) {
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *httpx.Config) {
 		c.Tokens = emptyTokens{}
 	})
 	_, err := f.get(t, t.Context(), "/api/x")
@@ -711,7 +714,7 @@ func TestTokenNotSentToOtherHost(t *testing.T) {
 	}))
 	t.Cleanup(other.Close)
 	src := &tokens{}
-	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *transport.Config) { c.Tokens = src })
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {}, func(c *httpx.Config) { c.Tokens = src })
 
 	// A request the caller built for another origin, even with its own Authorization header.
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, other.URL+"/steal", nil)
@@ -731,12 +734,12 @@ func TestTokenNotSentToOtherHost(t *testing.T) {
 
 func TestAllowed(t *testing.T) {
 	t.Parallel()
-	c, err := transport.New(transport.Config{Service: "graph", BaseURL: "https://graph.microsoft.com/v1.0"})
+	c, err := httpx.New(httpx.Config{Service: "graph", BaseURL: "https://graph.microsoft.com/v1.0"})
 	require.NoError(t, err)
-	insecure, err := transport.New(transport.Config{BaseURL: "http://127.0.0.1:8080", AllowInsecureHTTP: true})
+	insecure, err := httpx.New(httpx.Config{BaseURL: "http://127.0.0.1:8080", Settings: transport.Settings{AllowInsecureHTTP: true}})
 	require.NoError(t, err)
 	tests := []struct {
-		client *transport.Client
+		client *httpx.Client
 		url    string
 		ok     bool
 	}{
@@ -770,7 +773,7 @@ func TestAllowed(t *testing.T) {
 
 func TestInsecureRequestRefused(t *testing.T) {
 	t.Parallel()
-	c, err := transport.New(transport.Config{BaseURL: "https://cipp.example.com"})
+	c, err := httpx.New(httpx.Config{BaseURL: "https://cipp.example.com"})
 	require.NoError(t, err)
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://cipp.example.com/api/ListTenants", nil)
 	require.NoError(t, err)
@@ -798,7 +801,7 @@ func TestRedirectToOtherHostDropsToken(t *testing.T) {
 			originAuth.Store(r.Header.Get("Authorization"))
 			_, _ = io.WriteString(w, "final")
 		}
-	}, func(c *transport.Config) { c.Tokens = &tokens{} })
+	}, func(c *httpx.Config) { c.Tokens = &tokens{} })
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+"/api/away", nil)
 	require.NoError(t, err)
@@ -839,10 +842,10 @@ func TestRedirectOfABodyToOtherHostIsRefused(t *testing.T) {
 					b, _ := io.ReadAll(r.Body)
 					sameOrigin.Store(r.Method + " " + string(b))
 				}
-			}, func(c *transport.Config) { c.Tokens = &tokens{} })
+			}, func(c *httpx.Config) { c.Tokens = &tokens{} })
 
 			for _, method := range []string{http.MethodPost, http.MethodPatch, http.MethodPut} {
-				req, err := http.NewRequestWithContext(transport.Idempotent(t.Context()), method, f.srv.URL+"/api/away",
+				req, err := http.NewRequestWithContext(httpx.Idempotent(t.Context()), method, f.srv.URL+"/api/away",
 					strings.NewReader(`{"passwordProfile":{"password":"Xy7#pq!Lm2"}}`))
 				require.NoError(t, err)
 				_, err = f.client.Do(req)
@@ -894,12 +897,12 @@ func TestConcurrencyCap(t *testing.T) {
 		inFlight.Add(-1)
 	}, nil)
 	limits := transport.NewLimits(transport.Rule{Host: strings.TrimPrefix(f.srv.URL, "https://"), Concurrency: 2})
-	c, err := transport.New(transport.Config{BaseURL: f.srv.URL, HTTPClient: f.srv.Client(), Limits: limits})
+	c, err := httpx.New(httpx.Config{BaseURL: f.srv.URL, Settings: transport.Settings{HTTPClient: f.srv.Client(), Limits: limits}})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for range 5 {
 		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(transport.WithTenant(t.Context(), "x"), http.MethodGet, f.srv.URL+"/api/x", nil)
+			req, _ := http.NewRequestWithContext(httpx.WithTenant(t.Context(), "x"), http.MethodGet, f.srv.URL+"/api/x", nil)
 			resp, err := c.Do(req)
 			if assert.NoError(t, err) {
 				_, _ = io.Copy(io.Discard, resp.Body)
@@ -916,75 +919,4 @@ func TestConcurrencyCap(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int64(5), f.hits.Load())
 	assert.Equal(t, int64(2), peak.Load())
-}
-
-func TestLimitsMatchRules(t *testing.T) {
-	t.Parallel()
-	var costs []int
-	var mu sync.Mutex
-	l := transport.NewLimits(
-		transport.Rule{Host: "graph.example", PathPrefix: "/v1.0/identity/conditionalAccess", Rate: 1000, Burst: 1},
-		transport.Rule{Host: "graph.example", Rate: 1000, Burst: 10, Cost: func(r *http.Request) int {
-			mu.Lock()
-			defer mu.Unlock()
-			costs = append(costs, len(r.URL.Path))
-			return 100 // clamped to Burst
-		}},
-	)
-	for _, u := range []string{"https://graph.example/v1.0/users", "https://graph.example/v1.0/identity/conditionalAccess/policies", "https://other.example/x"} {
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
-		require.NoError(t, err)
-		release, err := l.Wait(t.Context(), req)
-		require.NoError(t, err)
-		require.NotNil(t, release)
-		release()
-	}
-	assert.Equal(t, []int{len("/v1.0/users")}, costs, "only the catch-all rule's cost function ran")
-	release, err := (*transport.Limits)(nil).Wait(t.Context(), nil)
-	assert.NoError(t, err)
-	assert.NotNil(t, release)
-}
-
-func TestPresetRules(t *testing.T) {
-	t.Parallel()
-	for name, rules := range map[string][]transport.Rule{
-		"graph":         transport.GraphRules(),
-		"partnercenter": transport.PartnerCenterRules(),
-		"cipp":          transport.CIPPRules("cipp.example.com"),
-	} {
-		require.NotEmpty(t, rules, name)
-		for _, r := range rules {
-			assert.Positive(t, r.Rate, name)
-			assert.Positive(t, r.Burst, name)
-		}
-	}
-	g := transport.GraphRules("127.0.0.1:9443")
-	for _, r := range g {
-		assert.Equal(t, "127.0.0.1:9443", r.Host)
-	}
-	var ca *transport.Rule
-	for i := range g {
-		if strings.Contains(g[i].PathPrefix, "conditionalAccess") {
-			ca = &g[i]
-			break
-		}
-	}
-	require.NotNil(t, ca)
-	assert.Equal(t, 1.0, ca.Rate, "Graph's CA endpoints allow 1 request per second per tenant")
-	last := g[len(g)-1]
-	cost := func(method, rawURL string) int {
-		req, err := http.NewRequest(method, "https://graph.microsoft.com"+rawURL, nil)
-		require.NoError(t, err)
-		return last.Cost(req)
-	}
-	assert.Equal(t, 2, cost(http.MethodGet, "/v1.0/users"), "GET users costs 2 resource units")
-	assert.Equal(t, 1, cost(http.MethodGet, "/v1.0/users?$select=id,displayName"), "$select lowers the cost by 1")
-	assert.Equal(t, 3, cost(http.MethodGet, "/v1.0/users?$expand=manager"), "$expand raises it by 1")
-	assert.Equal(t, 1, cost(http.MethodGet, "/v1.0/users?$select=id&$top=10"), "never below 1")
-	assert.Equal(t, 3, cost(http.MethodGet, "/v1.0/subscribedSkus"))
-	assert.Equal(t, 5, cost(http.MethodGet, "/beta/groups/abc/transitiveMembers"))
-	assert.Equal(t, 3, cost(http.MethodGet, "/v1.0/groups/abc/members"))
-	assert.Equal(t, 1, cost(http.MethodGet, "/v1.0/domains"))
-	assert.Equal(t, 1, cost(http.MethodPatch, "/v1.0/users/abc"))
-	assert.Equal(t, 20, cost(http.MethodPost, "/v1.0/$batch"))
 }

@@ -1,4 +1,4 @@
-package transport_test
+package entra_test
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -157,8 +159,8 @@ func (f *fakeEntra) issuedFor(tenant string) int {
 	return f.issued[tenant]
 }
 
-func (f *fakeEntra) config() transport.EntraConfig {
-	return transport.EntraConfig{
+func (f *fakeEntra) config() entra.Config {
+	return entra.Config{
 		AuthorityHost: f.srv.URL,
 		TenantID:      homeTenant,
 		ClientID:      clientID,
@@ -171,7 +173,7 @@ func (f *fakeEntra) config() transport.EntraConfig {
 func TestClientCredentialsPerTenantCache(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	cc, err := transport.NewClientCredentials(fe.config())
+	cc, err := entra.NewClientCredentials(fe.config())
 	require.NoError(t, err)
 
 	home, err := cc.Token(t.Context(), "")
@@ -230,7 +232,7 @@ func TestClientCredentialsErrors(t *testing.T) {
 	for _, tt := range tests {
 		fe.fail[tt.tenant] = tt.failure
 	}
-	cc, err := transport.NewClientCredentials(fe.config())
+	cc, err := entra.NewClientCredentials(fe.config())
 	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.tenant, func(t *testing.T) {
@@ -256,7 +258,7 @@ func TestClientCredentialsWrongSecretAndClientID(t *testing.T) {
 	fe := newFakeEntra(t)
 	cfg := fe.config()
 	cfg.Secret = tenantsync.NewSecret("wrong-secret-value")
-	cc, err := transport.NewClientCredentials(cfg)
+	cc, err := entra.NewClientCredentials(cfg)
 	require.NoError(t, err)
 	_, err = cc.Token(t.Context(), "")
 	require.Error(t, err)
@@ -265,7 +267,7 @@ func TestClientCredentialsWrongSecretAndClientID(t *testing.T) {
 	assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), "wrong-secret-value")
 
 	fe.fail[homeTenant] = entraFailure{400, "unauthorized_client", 700016}
-	cc, err = transport.NewClientCredentials(fe.config())
+	cc, err = entra.NewClientCredentials(fe.config())
 	require.NoError(t, err)
 	_, err = cc.Token(t.Context(), "")
 	assert.ErrorIs(t, err, tenantsync.ErrUnauthorized, "in the home tenant 700016 means a wrong client ID")
@@ -274,48 +276,48 @@ func TestClientCredentialsWrongSecretAndClientID(t *testing.T) {
 
 func TestEntraConfigValidation(t *testing.T) {
 	t.Parallel()
-	good := transport.EntraConfig{TenantID: homeTenant, ClientID: clientID, Secret: tenantsync.NewSecret(clientSecret), Scope: "https://graph.microsoft.com/.default"}
+	good := entra.Config{TenantID: homeTenant, ClientID: clientID, Secret: tenantsync.NewSecret(clientSecret), Scope: "https://graph.microsoft.com/.default"}
 	tests := []struct {
 		name string
-		mod  func(*transport.EntraConfig)
+		mod  func(*entra.Config)
 		want string
 	}{
-		{"http authority", func(c *transport.EntraConfig) { c.AuthorityHost = "http://login.example" }, "https"},
-		{"bad authority", func(c *transport.EntraConfig) { c.AuthorityHost = "::" }, "not a URL"},
-		{"no tenant", func(c *transport.EntraConfig) { c.TenantID = "" }, "tenant ID is empty"},
-		{"bad tenant", func(c *transport.EntraConfig) { c.TenantID = "a/b" }, "malformed"},
-		{"no client", func(c *transport.EntraConfig) { c.ClientID = " " }, "client ID is empty"},
-		{"no scope", func(c *transport.EntraConfig) { c.Scope = "" }, "scope is empty"},
-		{"no credential", func(c *transport.EntraConfig) { c.Secret = tenantsync.Secret{} }, "neither a client secret"},
+		{"http authority", func(c *entra.Config) { c.AuthorityHost = "http://login.example" }, "https"},
+		{"bad authority", func(c *entra.Config) { c.AuthorityHost = "::" }, "not a URL"},
+		{"no tenant", func(c *entra.Config) { c.TenantID = "" }, "tenant ID is empty"},
+		{"bad tenant", func(c *entra.Config) { c.TenantID = "a/b" }, "malformed"},
+		{"no client", func(c *entra.Config) { c.ClientID = " " }, "client ID is empty"},
+		{"no scope", func(c *entra.Config) { c.Scope = "" }, "scope is empty"},
+		{"no credential", func(c *entra.Config) { c.Secret = tenantsync.Secret{} }, "neither a client secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := good
 			tt.mod(&cfg)
-			_, err := transport.NewClientCredentials(cfg)
+			_, err := entra.NewClientCredentials(cfg)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotEmpty(t, tenantsync.HintOf(err))
-			_, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt"), nil)
+			_, err = entra.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt"), nil)
 			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 		})
 	}
-	cc, err := transport.NewClientCredentials(good)
+	cc, err := entra.NewClientCredentials(good)
 	require.NoError(t, err, "the public cloud is the default authority")
 	assert.NotNil(t, cc)
-	_, err = transport.NewRefreshTokenSource(good, tenantsync.NewSecret(""), nil)
+	_, err = entra.NewRefreshTokenSource(good, tenantsync.NewSecret(""), nil)
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
 
 // rotations records the refresh tokens a RefreshTokenSource hands to its OnRotated callback.
 type rotations struct {
 	mu     sync.Mutex
-	stored []transport.Secret
+	stored []tenantsync.Secret
 }
 
-func (r *rotations) store(_ context.Context, rt transport.Secret) error {
+func (r *rotations) store(_ context.Context, rt tenantsync.Secret) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stored = append(r.stored, rt)
@@ -323,7 +325,7 @@ func (r *rotations) store(_ context.Context, rt transport.Secret) error {
 }
 
 // reveal returns the plaintexts, for comparisons: Secrets compare only with Equal.
-func reveal(secrets []transport.Secret) []string {
+func reveal(secrets []tenantsync.Secret) []string {
 	out := make([]string, len(secrets))
 	for i, s := range secrets {
 		out[i] = s.Reveal()
@@ -331,7 +333,7 @@ func reveal(secrets []transport.Secret) []string {
 	return out
 }
 
-func (r *rotations) all() []transport.Secret {
+func (r *rotations) all() []tenantsync.Secret {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.stored)
@@ -341,7 +343,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	var rotated rotations
-	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
+	rs, err := entra.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
 	require.NoError(t, err)
 
 	tok, err := rs.Token(t.Context(), "customer-a")
@@ -387,7 +389,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 func TestRefreshTokenRevoked(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-stale-value"), nil)
+	rs, err := entra.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-stale-value"), nil)
 	require.NoError(t, err)
 	_, err = rs.Token(t.Context(), "customer-a")
 	require.Error(t, err)
@@ -407,8 +409,8 @@ func TestRefreshTokenPersistFailure(t *testing.T) {
 	var fail atomic.Bool
 	fail.Store(true)
 	var mu sync.Mutex
-	var stored []transport.Secret
-	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), func(_ context.Context, rt transport.Secret) error {
+	var stored []tenantsync.Secret
+	rs, err := entra.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), func(_ context.Context, rt tenantsync.Secret) error {
 		if fail.Load() {
 			return errors.New("database is locked")
 		}
@@ -439,7 +441,7 @@ func TestRefreshTokenPersistFailure(t *testing.T) {
 func TestTokenWaitHonoursContext(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
+	rs, err := entra.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -450,11 +452,11 @@ func TestTokenWaitHonoursContext(t *testing.T) {
 func TestClientCredentialsWithTransport(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
-	cc, err := transport.NewClientCredentials(fe.config())
+	cc, err := entra.NewClientCredentials(fe.config())
 	require.NoError(t, err)
 	var seen []string
 	var mu sync.Mutex
-	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, r.Header.Get("Authorization"))
@@ -463,8 +465,14 @@ func TestClientCredentialsWithTransport(t *testing.T) {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-	}, func(c *transport.Config) { c.Tokens = cc })
-	resp, err := f.get(t, transport.WithTenant(t.Context(), "customer-a"), "/api/users")
+	}))
+	t.Cleanup(srv.Close)
+	c, err := httpx.New(httpx.Config{Service: "test", BaseURL: srv.URL, Tokens: cc,
+		Settings: transport.Settings{HTTPClient: srv.Client()}})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(httpx.WithTenant(t.Context(), "customer-a"), http.MethodGet, srv.URL+"/api/users", nil)
+	require.NoError(t, err)
+	resp, err := c.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -526,7 +534,7 @@ func TestMapEntraError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		name := fmt.Sprintf("%s/%d", tt.oauthErr, tt.code)
-		e := transport.MapEntraError(&transport.EntraResponseError{StatusCode: tt.status, Body: body(tt.oauthErr, tt.code)}, "graph", "cust")
+		e := entra.MapError(&entra.ResponseError{StatusCode: tt.status, Body: body(tt.oauthErr, tt.code)}, "graph", "cust")
 		require.NotNil(t, e, name)
 		assert.ErrorIs(t, e, tt.want, name)
 		assert.Contains(t, e.Hint, tt.hint, name)
@@ -544,22 +552,22 @@ func TestMapEntraError(t *testing.T) {
 	}
 
 	// Codes only in the description, no error_codes array.
-	e := transport.MapEntraError(&transport.EntraResponseError{StatusCode: 400,
+	e := entra.MapError(&entra.ResponseError{StatusCode: 400,
 		Body: []byte(`{"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented."}`)}, "", "")
 	assert.Equal(t, "AADSTS65001", e.Code)
 	assert.Equal(t, "entra", e.Service)
 	assert.ErrorIs(t, e, tenantsync.ErrConsentRequired)
 
 	// Failures without an Entra body.
-	assert.Nil(t, transport.MapEntraError(nil, "x", ""))
+	assert.Nil(t, entra.MapError(nil, "x", ""))
 	typed := &tenantsync.Error{Class: tenantsync.ErrForbidden}
-	assert.Same(t, typed, transport.MapEntraError(fmt.Errorf("wrapped: %w", typed), "x", ""))
-	assert.ErrorIs(t, transport.MapEntraError(context.DeadlineExceeded, "x", ""), tenantsync.ErrUnavailable)
-	assert.ErrorIs(t, transport.MapEntraError(errors.New("dial tcp: connection refused"), "x", ""), tenantsync.ErrUnavailable)
-	assert.ErrorIs(t, transport.MapEntraError(&transport.EntraResponseError{StatusCode: 429}, "x", ""), tenantsync.ErrThrottled)
-	assert.ErrorIs(t, transport.MapEntraError(&transport.EntraResponseError{StatusCode: 502, Body: []byte("<html>")}, "x", ""), tenantsync.ErrUnavailable)
-	assert.ErrorIs(t, transport.MapEntraError(&transport.EntraResponseError{StatusCode: 400, Body: []byte("nope")}, "x", ""), tenantsync.ErrUnauthorized)
-	re := &transport.EntraResponseError{StatusCode: 400, Body: []byte(`refresh_token=abcdef123`)}
+	assert.Same(t, typed, entra.MapError(fmt.Errorf("wrapped: %w", typed), "x", ""))
+	assert.ErrorIs(t, entra.MapError(context.DeadlineExceeded, "x", ""), tenantsync.ErrUnavailable)
+	assert.ErrorIs(t, entra.MapError(errors.New("dial tcp: connection refused"), "x", ""), tenantsync.ErrUnavailable)
+	assert.ErrorIs(t, entra.MapError(&entra.ResponseError{StatusCode: 429}, "x", ""), tenantsync.ErrThrottled)
+	assert.ErrorIs(t, entra.MapError(&entra.ResponseError{StatusCode: 502, Body: []byte("<html>")}, "x", ""), tenantsync.ErrUnavailable)
+	assert.ErrorIs(t, entra.MapError(&entra.ResponseError{StatusCode: 400, Body: []byte("nope")}, "x", ""), tenantsync.ErrUnauthorized)
+	re := &entra.ResponseError{StatusCode: 400, Body: []byte(`refresh_token=abcdef123`)}
 	assert.NotContains(t, re.Error(), "abcdef123")
 }
 
@@ -568,7 +576,7 @@ func TestInvalidateDuringAcquisition(t *testing.T) {
 	fe := newFakeEntra(t)
 	hold := make(chan struct{})
 	fe.hold, fe.arrived = hold, make(chan struct{})
-	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
+	rs, err := entra.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
 	require.NoError(t, err)
 
 	first := make(chan string, 1)
@@ -600,7 +608,7 @@ func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	var rotated rotations
-	pc, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
+	pc, err := entra.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
 	require.NoError(t, err)
 	graph, err := pc.ForScope("https://graph.microsoft.com/.default")
 	require.NoError(t, err)
@@ -630,15 +638,15 @@ func TestRefreshTokenForScopeSharesRotation(t *testing.T) {
 // error, and the other host no request at all.
 func TestTokenRequestsRefuseCrossOriginRedirects(t *testing.T) {
 	t.Parallel()
-	flows := map[string]func(t *testing.T, cfg transport.EntraConfig) error{
-		"client credentials (MSAL)": func(t *testing.T, cfg transport.EntraConfig) error {
-			cc, err := transport.NewClientCredentials(cfg)
+	flows := map[string]func(t *testing.T, cfg entra.Config) error{
+		"client credentials (MSAL)": func(t *testing.T, cfg entra.Config) error {
+			cc, err := entra.NewClientCredentials(cfg)
 			require.NoError(t, err)
 			_, err = cc.Token(t.Context(), "customer-a")
 			return err
 		},
-		"refresh token": func(t *testing.T, cfg transport.EntraConfig) error {
-			rs, err := transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt-0"), nil)
+		"refresh token": func(t *testing.T, cfg entra.Config) error {
+			rs, err := entra.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt-0"), nil)
 			require.NoError(t, err)
 			_, err = rs.Token(t.Context(), "customer-a")
 			return err
@@ -674,7 +682,7 @@ func TestTokenRequestsFollowSameOriginRedirects(t *testing.T) {
 	t.Parallel()
 	fe := newFakeEntra(t)
 	fe.redirectTo, fe.redirectStatus = fe.srv.URL+"/moved", http.StatusTemporaryRedirect
-	rs, err := transport.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
+	rs, err := entra.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), nil)
 	require.NoError(t, err)
 	tok, err := rs.Token(t.Context(), "customer-a")
 	require.NoError(t, err, "a redirect on the token endpoint's own origin is followed")

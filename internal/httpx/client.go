@@ -1,4 +1,4 @@
-package transport
+package httpx
 
 import (
 	"context"
@@ -15,18 +15,11 @@ import (
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/callctx"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
-// Defaults applied by New to zero Config fields.
 const (
-	DefaultMaxRetries    = 4
-	DefaultMinBackoff    = 500 * time.Millisecond
-	DefaultMaxBackoff    = 30 * time.Second
-	DefaultMaxRetryAfter = 5 * time.Minute
-	DefaultMaxBodyBytes  = 64 << 20
-	// DefaultTimeout is generous because CIPP-API calls that fan out to Graph and Exchange run
-	// for minutes before Azure's front end cuts them at about 230 s.
-	DefaultTimeout = 240 * time.Second
 	// maxRedirects matches net/http's own limit.
 	maxRedirects = 10
 )
@@ -57,7 +50,7 @@ func (o origin) String() string {
 
 func newClient(cfg Config) (*Client, error) {
 	invalid := func(msg, hint string) error {
-		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "transport.New",
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cfg.Service, Op: "transport",
 			Message: Redact(msg), Hint: hint}
 	}
 	if strings.TrimSpace(cfg.BaseURL) == "" {
@@ -88,34 +81,34 @@ func newClient(cfg Config) (*Client, error) {
 			return nil, invalid(d.name+" is negative", "use a positive duration, or zero for the default")
 		}
 	}
-	if (cfg.MaxRetries < 0 && cfg.MaxRetries != NoRetries) || cfg.MaxBodyBytes < 0 {
+	if (cfg.MaxRetries < 0 && cfg.MaxRetries != transport.NoRetries) || cfg.MaxBodyBytes < 0 {
 		return nil, invalid("MaxRetries and MaxBodyBytes must not be negative",
-			"use a positive value, zero for the default, or NoRetries as MaxRetries to send each request once")
+			"use a positive value, zero for the default, or transport.NoRetries as MaxRetries to send each request once")
 	}
 	if cfg.Service == "" {
 		cfg.Service = o.host
 	}
 	switch cfg.MaxRetries {
 	case 0:
-		cfg.MaxRetries = DefaultMaxRetries
-	case NoRetries:
+		cfg.MaxRetries = transport.DefaultMaxRetries
+	case transport.NoRetries:
 		cfg.MaxRetries = 0
 	}
 	if cfg.MinBackoff == 0 {
-		cfg.MinBackoff = DefaultMinBackoff
+		cfg.MinBackoff = transport.DefaultMinBackoff
 	}
 	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
+		cfg.MaxBackoff = transport.DefaultMaxBackoff
 	}
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.MaxRetryAfter == 0 {
-		cfg.MaxRetryAfter = DefaultMaxRetryAfter
+		cfg.MaxRetryAfter = transport.DefaultMaxRetryAfter
 	}
 	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+		cfg.MaxBodyBytes = transport.DefaultMaxBodyBytes
 	}
 	if cfg.Budget == nil {
-		cfg.Budget = NewBudget(0)
+		cfg.Budget = transport.NewBudget(0)
 	}
 
 	hc := &http.Client{}
@@ -123,7 +116,7 @@ func newClient(cfg Config) (*Client, error) {
 		*hc = *cfg.HTTPClient
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = transport.DefaultTimeout
 		if hc.Timeout > 0 {
 			cfg.Timeout = hc.Timeout
 		}
@@ -133,7 +126,7 @@ func newClient(cfg Config) (*Client, error) {
 	hc.Timeout = 0
 	base := hc.Transport
 	if base == nil {
-		base = defaultTransport()
+		base = DefaultTransport()
 	}
 	c := &Client{cfg: cfg, origin: o}
 	hc.Transport = &authTransport{c: c, next: &limitTransport{c: c, next: &boundTransport{c: c, next: base}}}
@@ -142,9 +135,9 @@ func newClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// defaultTransport clones http.DefaultTransport without its proxy-from-environment: library
+// DefaultTransport clones http.DefaultTransport without its proxy-from-environment: library
 // code reads nothing from the environment; callers who need a proxy pass their own HTTPClient.
-func defaultTransport() *http.Transport {
+func DefaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	t.TLSHandshakeTimeout = 10 * time.Second
@@ -219,12 +212,12 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// noCrossOriginRedirects returns a copy of hc that refuses a redirect to any other origin.
+// NoCrossOriginRedirects returns a copy of hc that refuses a redirect to any other origin.
 // Token requests carry the client secret, the refresh token or a client assertion in their
 // body, and net/http sends the body again on a 307 or 308 (and follows a 302 as a GET), so
 // following one would hand the credential, or at least the request, to whatever host the
 // Location header names.
-func noCrossOriginRedirects(hc *http.Client, service string) *http.Client {
+func NoCrossOriginRedirects(hc *http.Client, service string) *http.Client {
 	cp := *hc
 	next := hc.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -300,7 +293,7 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		}
 	}
 	final, _ := ctx.Value(finalKey).(FinalFunc)
-	st := &attemptState{c: c, req: r, tenant: TenantFrom(ctx), idempotent: idempotent(req), final: final}
+	st := &attemptState{c: c, req: r, tenant: callctx.Tenant(ctx), idempotent: idempotent(req), final: final}
 	rc := &retryablehttp.Client{
 		HTTPClient: c.http,
 		// The state machine in attemptState decides when to stop; this only keeps
@@ -337,7 +330,7 @@ func (e *tokenError) Unwrap() error { return e.err }
 
 func (c *Client) mapError(ctx context.Context, req *http.Request, err error) error {
 	if ctx.Err() != nil {
-		return &ctxError{msg: fmt.Sprintf("%s: %s %s: %v", c.cfg.Service, req.Method, safeURL(req.URL), ctx.Err()), err: ctx.Err()}
+		return &callctx.Error{Msg: fmt.Sprintf("%s: %s %s: %v", c.cfg.Service, req.Method, safeURL(req.URL), ctx.Err()), Err: ctx.Err()}
 	}
 	var te *tokenError
 	if errors.As(err, &te) {
@@ -363,16 +356,6 @@ func (c *Client) mapError(ctx context.Context, req *http.Request, err error) err
 	return c.errorFor(ctx, tenantsync.ErrUnavailable, req, 0, "request failed", hint, err)
 }
 
-// ctxError wraps a context's error with a redacted description of the request.
-type ctxError struct {
-	msg string
-	err error
-}
-
-func (e *ctxError) Error() string    { return e.msg }
-func (e *ctxError) Unwrap() error    { return e.err }
-func (e *ctxError) GoString() string { return e.msg }
-
 // safeError keeps an underlying error reachable for errors.Is/As while its text is redacted.
 type safeError struct {
 	msg string
@@ -383,7 +366,8 @@ func (e *safeError) Error() string    { return e.msg }
 func (e *safeError) Unwrap() error    { return e.err }
 func (e *safeError) GoString() string { return strconv.Quote(e.msg) }
 
-func redactErr(err error) error {
+// RedactError keeps err reachable for errors.Is and errors.As while its text is redacted.
+func RedactError(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -396,13 +380,13 @@ func redactErr(err error) error {
 // errorFor builds the package's error: service and tenant from the client and context, the
 // request in redacted form, and cause's text redacted.
 func (c *Client) errorFor(ctx context.Context, kind error, req *http.Request, status int, msg, hint string, cause error) *tenantsync.Error {
-	e := &tenantsync.Error{Class: kind, Service: c.cfg.Service, Tenant: TenantFrom(ctx), Status: status, Hint: hint}
+	e := &tenantsync.Error{Class: kind, Service: c.cfg.Service, Tenant: callctx.Tenant(ctx), Status: status, Hint: hint}
 	if req != nil {
 		e.Op = req.Method + " " + safeURL(req.URL)
 	}
 	if cause != nil {
 		msg = msg + ": " + cause.Error()
-		e.Err = redactErr(cause)
+		e.Err = RedactError(cause)
 	}
 	e.Message = Redact(msg)
 	return e

@@ -1,4 +1,4 @@
-package transport_test
+package httpx_test
 
 import (
 	"bytes"
@@ -12,12 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
 // exceptionText is a body longer than PeekBytes, so the test sees that the caller still reads
 // all of it after the transport looked at its start.
-var exceptionText = "We cannot access this tenant as consent has not been given. " + strings.Repeat("x", transport.PeekBytes)
+var exceptionText = "We cannot access this tenant as consent has not been given. " + strings.Repeat("x", httpx.PeekBytes)
 
 func TestFinalWhen(t *testing.T) {
 	t.Parallel()
@@ -28,7 +29,7 @@ func TestFinalWhen(t *testing.T) {
 		name     string
 		status   int
 		body     string
-		final    transport.FinalFunc
+		final    httpx.FinalFunc
 		wantHits int64
 		wantCode int
 	}{
@@ -51,7 +52,7 @@ func TestFinalWhen(t *testing.T) {
 			}, nil)
 			ctx := t.Context()
 			if tt.final != nil {
-				ctx = transport.FinalWhen(ctx, tt.final)
+				ctx = httpx.FinalWhen(ctx, tt.final)
 			}
 			resp, err := f.get(t, ctx, "/api/x")
 			require.NoError(t, err)
@@ -69,7 +70,7 @@ func TestFinalWhen(t *testing.T) {
 func TestFinalWhenDoesNotStopConnectionRetries(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, dropOnce(), nil)
-	ctx := transport.FinalWhen(t.Context(), func(int, http.Header, []byte) bool { return true })
+	ctx := httpx.FinalWhen(t.Context(), func(int, http.Header, []byte) bool { return true })
 	resp, err := f.get(t, ctx, "/api/x")
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -80,7 +81,7 @@ func TestFinalWhenDoesNotStopConnectionRetries(t *testing.T) {
 func TestNoRetries(t *testing.T) {
 	t.Parallel()
 	for _, h := range []http.HandlerFunc{failOnce(http.StatusServiceUnavailable), dropOnce()} {
-		f := newFixture(t, h, func(c *transport.Config) { c.MaxRetries = transport.NoRetries })
+		f := newFixture(t, h, func(c *httpx.Config) { c.MaxRetries = transport.NoRetries })
 		resp, err := f.get(t, t.Context(), "/api/x")
 		if err == nil {
 			assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
@@ -90,7 +91,7 @@ func TestNoRetries(t *testing.T) {
 		}
 		assert.Equal(t, int64(1), f.hits.Load(), "NoRetries sends the request once")
 	}
-	_, err := transport.New(transport.Config{BaseURL: "https://x.example", MaxRetries: -2})
+	_, err := httpx.New(httpx.Config{BaseURL: "https://x.example", Settings: transport.Settings{MaxRetries: -2}})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 	assert.Contains(t, tenantsync.HintOf(err), "NoRetries")
 }

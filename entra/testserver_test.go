@@ -1,4 +1,4 @@
-package transport_test
+package entra_test
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/transport"
 )
@@ -46,9 +48,9 @@ func consentedTenant(t *testing.T, srv *testserver.Server) string {
 	return tn.ID
 }
 
-func partnerConfig(srv *testserver.Server, scope string) transport.EntraConfig {
+func partnerConfig(srv *testserver.Server, scope string) entra.Config {
 	app := srv.PartnerApp()
-	return transport.EntraConfig{
+	return entra.Config{
 		AuthorityHost: srv.EntraURL(), TenantID: app.TenantID, ClientID: app.ClientID,
 		Secret: tenantsync.NewSecret(app.Secret), Scope: scope, HTTPClient: srv.HTTPClient(), Service: "graph",
 	}
@@ -58,13 +60,20 @@ func TestTestserverClientCredentialsGraph(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)
 	tenant := consentedTenant(t, srv)
-	cc, err := transport.NewClientCredentials(partnerConfig(srv, "https://graph.microsoft.com/.default"))
+	cc, err := entra.NewClientCredentials(partnerConfig(srv, "https://graph.microsoft.com/.default"))
 	require.NoError(t, err)
-	c, err := transport.New(transport.Config{Service: "graph", BaseURL: srv.GraphURL(), HTTPClient: srv.HTTPClient(),
-		Tokens: cc, Limits: transport.NewLimits(transport.GraphRules(hostOf(t, srv.GraphURL()))...)})
+	c, err := httpx.New(httpx.Config{
+		Service: "graph",
+		BaseURL: srv.GraphURL(),
+		Tokens:  cc,
+		Settings: transport.Settings{
+			HTTPClient: srv.HTTPClient(),
+			Limits:     transport.NewLimits(transport.GraphRules(hostOf(t, srv.GraphURL()))...),
+		},
+	})
 	require.NoError(t, err)
 
-	ctx := transport.WithTenant(t.Context(), tenant)
+	ctx := httpx.WithTenant(t.Context(), tenant)
 	entraCalls := -1
 	for range 2 {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.GraphURL()+"/v1.0/users?$select=id", nil)
@@ -103,7 +112,7 @@ func TestTestserverExpiredSecret(t *testing.T) {
 	srv := newTestServer(t)
 	cfg := partnerConfig(srv, "https://graph.microsoft.com/.default")
 	srv.ExpireSecret(cfg.ClientID)
-	cc, err := transport.NewClientCredentials(cfg)
+	cc, err := entra.NewClientCredentials(cfg)
 	require.NoError(t, err)
 	_, err = cc.Token(t.Context(), "")
 	require.Error(t, err)
@@ -116,13 +125,13 @@ func TestTestserverCIPPToken(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)
 	creds := srv.CIPPCredentials()
-	cc, err := transport.NewClientCredentials(transport.EntraConfig{
+	cc, err := entra.NewClientCredentials(entra.Config{
 		AuthorityHost: srv.EntraURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
 		Secret: tenantsync.NewSecret(creds.Secret), Scope: "api://" + creds.ClientID + "/.default",
 		HTTPClient: srv.HTTPClient(), Service: "cipp",
 	})
 	require.NoError(t, err)
-	c, err := transport.New(transport.Config{Service: "cipp", BaseURL: srv.CIPPURL(), HTTPClient: srv.HTTPClient(), Tokens: cc})
+	c, err := httpx.New(httpx.Config{Service: "cipp", BaseURL: srv.CIPPURL(), Tokens: cc, Settings: transport.Settings{HTTPClient: srv.HTTPClient()}})
 	require.NoError(t, err)
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.CIPPURL()+"/api/ListTenants", nil)
 	require.NoError(t, err)
@@ -138,9 +147,9 @@ func TestTestserverRefreshToken(t *testing.T) {
 	srv := newTestServer(t)
 	tenant := srv.World.Tenants[0].ID
 	var mu sync.Mutex
-	var stored []transport.Secret
-	rs, err := transport.NewRefreshTokenSource(partnerConfig(srv, "https://graph.microsoft.com/.default"),
-		tenantsync.NewSecret(srv.PartnerRefreshToken()), func(_ context.Context, rt transport.Secret) error {
+	var stored []tenantsync.Secret
+	rs, err := entra.NewRefreshTokenSource(partnerConfig(srv, "https://graph.microsoft.com/.default"),
+		tenantsync.NewSecret(srv.PartnerRefreshToken()), func(_ context.Context, rt tenantsync.Secret) error {
 			mu.Lock()
 			defer mu.Unlock()
 			stored = append(stored, rt)
@@ -168,11 +177,20 @@ func TestTestserverFaults(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)
 	tenant := consentedTenant(t, srv)
-	cc, err := transport.NewClientCredentials(partnerConfig(srv, "https://graph.microsoft.com/.default"))
+	cc, err := entra.NewClientCredentials(partnerConfig(srv, "https://graph.microsoft.com/.default"))
 	require.NoError(t, err)
 	budget := transport.NewBudget(0)
-	c, err := transport.New(transport.Config{Service: "graph", BaseURL: srv.GraphURL(), HTTPClient: srv.HTTPClient(),
-		Tokens: cc, Budget: budget, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	c, err := httpx.New(httpx.Config{
+		Service: "graph",
+		BaseURL: srv.GraphURL(),
+		Tokens:  cc,
+		Settings: transport.Settings{
+			HTTPClient: srv.HTTPClient(),
+			Budget:     budget,
+			MinBackoff: time.Millisecond,
+			MaxBackoff: 5 * time.Millisecond,
+		},
+	})
 	require.NoError(t, err)
 	tests := []struct {
 		name  string
@@ -189,7 +207,7 @@ func TestTestserverFaults(t *testing.T) {
 		tt.fault.Service, tt.fault.Tenant, tt.fault.Path = testserver.ServiceGraph, tenant, "/v1.0/domains"
 		remove := srv.InjectFault(tt.fault)
 		before := srv.FaultCounts()[tt.fault.Kind]
-		req, err := http.NewRequestWithContext(transport.WithTenant(t.Context(), tenant), http.MethodGet, srv.GraphURL()+"/v1.0/domains", nil)
+		req, err := http.NewRequestWithContext(httpx.WithTenant(t.Context(), tenant), http.MethodGet, srv.GraphURL()+"/v1.0/domains", nil)
 		require.NoError(t, err)
 		resp, err := c.Do(req)
 		require.NoError(t, err, tt.name)
@@ -205,7 +223,7 @@ func TestTestserverFaults(t *testing.T) {
 
 	remove := srv.InjectFault(testserver.Fault{Service: testserver.ServiceGraph, Tenant: tenant, Kind: testserver.Truncate, Path: "/v1.0/organization"})
 	defer remove()
-	req, err := http.NewRequestWithContext(transport.WithTenant(t.Context(), tenant), http.MethodGet, srv.GraphURL()+"/v1.0/organization", nil)
+	req, err := http.NewRequestWithContext(httpx.WithTenant(t.Context(), tenant), http.MethodGet, srv.GraphURL()+"/v1.0/organization", nil)
 	require.NoError(t, err)
 	resp, err := c.Do(req)
 	require.NoError(t, err)
@@ -233,10 +251,10 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 	cert, err := x509.ParseCertificate(der)
 	require.NoError(t, err)
 	creds := srv.RegisterApp(testserver.App{DisplayName: "cert app", Certs: []*x509.Certificate{cert}})
-	cfg := transport.EntraConfig{AuthorityHost: srv.EntraURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
+	cfg := entra.Config{AuthorityHost: srv.EntraURL(), TenantID: creds.TenantID, ClientID: creds.ClientID,
 		Certificates: []*x509.Certificate{cert}, Key: tenantsync.NewPrivateKey(key), Scope: "https://graph.microsoft.com/.default", HTTPClient: srv.HTTPClient()}
 
-	cc, err := transport.NewClientCredentials(cfg)
+	cc, err := entra.NewClientCredentials(cfg)
 	require.NoError(t, err)
 	tok, err := cc.Token(t.Context(), "")
 	require.NoError(t, err, "MSAL's certificate assertion is accepted")
@@ -244,7 +262,7 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 
 	// The hand-written assertion of the refresh-token source is accepted too: the request gets
 	// as far as the (unknown) refresh token.
-	rs, err := transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("not-a-refresh-token"), nil)
+	rs, err := entra.NewRefreshTokenSource(cfg, tenantsync.NewSecret("not-a-refresh-token"), nil)
 	require.NoError(t, err)
 	_, err = rs.Token(t.Context(), "")
 	require.Error(t, err)
@@ -253,7 +271,7 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	cfg.Key = tenantsync.NewPrivateKey(other)
-	rs, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("not-a-refresh-token"), nil)
+	rs, err = entra.NewRefreshTokenSource(cfg, tenantsync.NewSecret("not-a-refresh-token"), nil)
 	require.NoError(t, err)
 	_, err = rs.Token(t.Context(), "")
 	require.Error(t, err)
@@ -263,12 +281,12 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	cfg.Key = tenantsync.NewPrivateKey(ecKey)
-	_, err = transport.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt"), nil)
+	_, err = entra.NewRefreshTokenSource(cfg, tenantsync.NewSecret("rt"), nil)
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput, "Entra ID takes only RSA keys")
-	_, err = transport.NewClientCredentials(cfg)
+	_, err = entra.NewClientCredentials(cfg)
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput, "Entra ID takes only RSA keys")
 
 	cfg.Key = tenantsync.NewPrivateKey((*rsa.PrivateKey)(nil))
-	_, err = transport.NewClientCredentials(cfg)
+	_, err = entra.NewClientCredentials(cfg)
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput, "a nil key is no key")
 }

@@ -1,4 +1,4 @@
-package transport_test
+package httpx_test
 
 import (
 	"math"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 )
 
 func TestBackoff(t *testing.T) {
@@ -31,10 +31,10 @@ func TestBackoff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tt.want, transport.Backoff(tt.retry, tt.minWait, tt.maxWait, top))
-			assert.Equal(t, time.Duration(0), transport.Backoff(tt.retry, tt.minWait, tt.maxWait, func(int64) int64 { return 0 }),
+			assert.Equal(t, tt.want, httpx.Backoff(tt.retry, tt.minWait, tt.maxWait, top))
+			assert.Equal(t, time.Duration(0), httpx.Backoff(tt.retry, tt.minWait, tt.maxWait, func(int64) int64 { return 0 }),
 				"full jitter reaches down to zero")
-			d := transport.Backoff(tt.retry, tt.minWait, tt.maxWait, nil)
+			d := httpx.Backoff(tt.retry, tt.minWait, tt.maxWait, nil)
 			assert.GreaterOrEqual(t, d, time.Duration(0))
 			assert.LessOrEqual(t, d, tt.want, "the default draw stays in range")
 		})

@@ -1,4 +1,4 @@
-package transport_test
+package httpx_test
 
 import (
 	"net/http"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/internal/httpx"
 )
 
 // A made-up token of the JWT shape ({"typ":"JWT","alg":"RS256"}.{"aud":"https://graph"}.sig),
@@ -80,12 +80,12 @@ func TestRedact(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := transport.Redact(tt.in)
+			got := httpx.Redact(tt.in)
 			if tt.secret != "" {
 				assert.NotContains(t, got, tt.secret)
 			}
 			assert.Contains(t, got, tt.keep)
-			assert.Equal(t, got, transport.Redact(got), "idempotent")
+			assert.Equal(t, got, httpx.Redact(got), "idempotent")
 		})
 	}
 }
@@ -124,7 +124,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"Mon, 32 Nov 2026 01:00:00 GMT", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := transport.ParseRetryAfter(tt.in, now)
+		got, ok := httpx.ParseRetryAfter(tt.in, now)
 		assert.Equal(t, tt.ok, ok, tt.in)
 		assert.Equal(t, tt.want, got, tt.in)
 	}
@@ -137,7 +137,7 @@ func FuzzParseRetryAfter(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		d, ok := transport.ParseRetryAfter(v, now)
+		d, ok := httpx.ParseRetryAfter(v, now)
 		if !ok && d != 0 {
 			t.Fatalf("ParseRetryAfter(%q) = %v, false: a failed parse must return 0", v, d)
 		}
@@ -214,11 +214,11 @@ func FuzzRedact(f *testing.F) {
 		if strings.Count(in, secret) != 1 || strings.Index(in, secret) != len(prefix)+strings.Index(planted, secret) {
 			return // the secret also occurs as ordinary text, which Redact cannot know about
 		}
-		out := transport.Redact(in)
+		out := httpx.Redact(in)
 		if strings.Contains(out, secret) {
 			t.Fatalf("Redact(%q) = %q: the planted secret survived", in, out)
 		}
-		if transport.Redact(out) != out {
+		if httpx.Redact(out) != out {
 			t.Fatalf("Redact is not idempotent on %q", out)
 		}
 	})

@@ -1,4 +1,4 @@
-package transport
+package entra
 
 import (
 	"context"
@@ -20,6 +20,9 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/callctx"
+	"github.com/tenantsync/tenantsync/internal/httpx"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // DefaultAuthorityHost is Entra ID's public-cloud login host.
@@ -43,8 +46,8 @@ var microsoftHosts = map[string]bool{
 	"login.chinacloudapi.cn": true, "login.partner.microsoftonline.cn": true, "login.microsoftonline.de": true,
 }
 
-// EntraConfig configures an Entra ID token source.
-type EntraConfig struct {
+// Config configures an Entra ID token source.
+type Config struct {
 	// AuthorityHost is the login host (default https://login.microsoftonline.com); tests pass
 	// the fake's URL. It must use https (MSAL refuses anything else).
 	AuthorityHost string
@@ -55,7 +58,7 @@ type EntraConfig struct {
 	// Secret is the client secret's value. Alternatively set Certificates and Key: the
 	// certificate uploaded to the app registration and its RSA private key
 	// (tenantsync.NewPrivateKey or tenantsync.ParsePrivateKeyPEM), which renders as [REDACTED].
-	Secret       Secret
+	Secret       tenantsync.Secret
 	Certificates []*x509.Certificate
 	Key          tenantsync.PrivateKey
 	// Scope is the one resource scope requested, e.g. "https://graph.microsoft.com/.default"
@@ -68,7 +71,7 @@ type EntraConfig struct {
 	Service string
 }
 
-func (cfg *EntraConfig) validate(op string) (*url.URL, error) {
+func (cfg *Config) validate(op string) (*url.URL, error) {
 	if cfg.Service == "" {
 		cfg.Service = "entra"
 	}
@@ -97,16 +100,16 @@ func (cfg *EntraConfig) validate(op string) (*url.URL, error) {
 			"create a client secret under Certificates & secrets in the app registration and enter its value")
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Transport: defaultTransport()}
+		cfg.HTTPClient = &http.Client{Transport: httpx.DefaultTransport()}
 	}
-	cfg.HTTPClient = noCrossOriginRedirects(cfg.HTTPClient, cfg.Service)
+	cfg.HTTPClient = httpx.NoCrossOriginRedirects(cfg.HTTPClient, cfg.Service)
 	return u, nil
 }
 
 // cachedToken is a token and the time it stops being handed out. The access token is a Secret
 // so the cache, a map that fmt prints at any depth, never renders it.
 type cachedToken struct {
-	access    Secret
+	access    tenantsync.Secret
 	tokenType string
 	expiry    time.Time
 	refreshAt time.Time
@@ -197,7 +200,7 @@ func (c *tokenCache) fetch(ctx context.Context, tenant string, acquire func(cont
 	})
 	select {
 	case <-ctx.Done():
-		return nil, &ctxError{msg: fmt.Sprintf("waiting for an access token for tenant %q: %v", tenant, ctx.Err()), err: ctx.Err()}
+		return nil, &callctx.Error{Msg: fmt.Sprintf("waiting for an access token for tenant %q: %v", tenant, ctx.Err()), Err: ctx.Err()}
 	case res := <-ch:
 		if res.Err != nil {
 			return nil, res.Err
@@ -210,9 +213,9 @@ func (c *tokenCache) fetch(ctx context.Context, tenant string, acquire func(cont
 // ClientCredentials issues app-only tokens (the client credentials grant) through MSAL for
 // Go: one confidential client for the app's home authority, tokens per customer tenant with
 // WithTenantID, cached per tenant and replaced 5 minutes before expiry. It implements
-// TokenSource and TokenInvalidator and is safe for concurrent use.
+// transport.TokenSource and transport.TokenInvalidator and is safe for concurrent use.
 type ClientCredentials struct {
-	cfg   EntraConfig
+	cfg   Config
 	opts  []confidential.Option
 	cache tokenCache
 
@@ -221,13 +224,13 @@ type ClientCredentials struct {
 }
 
 var (
-	_ TokenSource      = (*ClientCredentials)(nil)
-	_ TokenInvalidator = (*ClientCredentials)(nil)
+	_ transport.TokenSource      = (*ClientCredentials)(nil)
+	_ transport.TokenInvalidator = (*ClientCredentials)(nil)
 )
 
 // NewClientCredentials validates cfg and builds the token source. No request is made until
 // the first Token call.
-func NewClientCredentials(cfg EntraConfig) (*ClientCredentials, error) {
+func NewClientCredentials(cfg Config) (*ClientCredentials, error) {
 	u, err := cfg.validate("NewClientCredentials")
 	if err != nil {
 		return nil, err
@@ -265,13 +268,13 @@ func (cc *ClientCredentials) client() (*confidential.Client, error) {
 	}
 	if err != nil {
 		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
-			Message: Redact(err.Error()), Hint: "check the client secret or the certificate and its private key"}
+			Message: httpx.Redact(err.Error()), Hint: "check the client secret or the certificate and its private key"}
 	}
 	authority := strings.TrimRight(cc.cfg.AuthorityHost, "/") + "/" + cc.cfg.TenantID
 	app, err := confidential.New(authority, cc.cfg.ClientID, cred, cc.opts...)
 	if err != nil {
 		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: cc.cfg.Service, Op: "NewClientCredentials",
-			Message: Redact(err.Error()), Hint: "check the authority host and the tenant ID"}
+			Message: httpx.Redact(err.Error()), Hint: "check the authority host and the tenant ID"}
 	}
 	cc.app = &app
 	return cc.app, nil
@@ -290,7 +293,7 @@ func (cc *ClientCredentials) Token(ctx context.Context, tenant string) (*oauth2.
 		}
 		res, err := app.AcquireTokenByCredential(ctx, []string{cc.cfg.Scope}, opts...)
 		if err != nil {
-			e := MapEntraError(err, cc.cfg.Service, tenant)
+			e := MapError(err, cc.cfg.Service, tenant)
 			if e.Code == "AADSTS700016" && (tenant == "" || strings.EqualFold(tenant, cc.cfg.TenantID)) {
 				// In the app's own tenant this code means the client ID is wrong, not consent.
 				e.Class = tenantsync.ErrUnauthorized
@@ -316,10 +319,10 @@ func (cc *ClientCredentials) Invalidate(tenant string) {
 // Model) for access tokens per tenant. MSAL for Go cannot redeem a stored refresh token, so
 // this is a form POST to the v2.0 token endpoint. Entra ID rotates the refresh token on every
 // redemption; the new one is handed to onRotate to persist and used from then on.
-// Redemptions are serialised so the rotation forms one chain. It implements TokenSource and
-// TokenInvalidator and is safe for concurrent use.
+// Redemptions are serialised so the rotation forms one chain. It implements transport.TokenSource and
+// transport.TokenInvalidator and is safe for concurrent use.
 type RefreshTokenSource struct {
-	cfg   EntraConfig
+	cfg   Config
 	base  string
 	cache tokenCache
 	*refreshChain
@@ -328,22 +331,22 @@ type RefreshTokenSource struct {
 // refreshChain is the rotating refresh token, shared by the sources of every scope
 // (ForScope): a refresh token is bound to the user and the app, not to a resource.
 type refreshChain struct {
-	onRotate func(ctx context.Context, newRefreshToken Secret) error
+	onRotate func(ctx context.Context, newRefreshToken tenantsync.Secret) error
 	sem      chan struct{} // one redemption at a time
 	mu       sync.Mutex
-	refresh  Secret
+	refresh  tenantsync.Secret
 	pending  bool // the current refresh token has not been persisted yet
 }
 
 var (
-	_ TokenSource      = (*RefreshTokenSource)(nil)
-	_ TokenInvalidator = (*RefreshTokenSource)(nil)
+	_ transport.TokenSource      = (*RefreshTokenSource)(nil)
+	_ transport.TokenInvalidator = (*RefreshTokenSource)(nil)
 )
 
 // NewRefreshTokenSource validates cfg and the refresh token. onRotate may be nil only when
 // the caller does not persist the token (tests); production callers must store it, or the
 // authorization is lost when the process restarts after the old token expires.
-func NewRefreshTokenSource(cfg EntraConfig, refreshToken Secret, onRotate func(ctx context.Context, newRefreshToken Secret) error) (*RefreshTokenSource, error) {
+func NewRefreshTokenSource(cfg Config, refreshToken tenantsync.Secret, onRotate func(ctx context.Context, newRefreshToken tenantsync.Secret) error) (*RefreshTokenSource, error) {
 	u, err := cfg.validate("NewRefreshTokenSource")
 	if err != nil {
 		return nil, err
@@ -390,7 +393,7 @@ func (rs *RefreshTokenSource) Token(ctx context.Context, tenant string) (*oauth2
 func (rs *RefreshTokenSource) Invalidate(tenant string) { rs.cache.drop(tenant) }
 
 // RefreshToken returns the current (latest rotated) refresh token.
-func (rs *RefreshTokenSource) RefreshToken() Secret {
+func (rs *RefreshTokenSource) RefreshToken() tenantsync.Secret {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return rs.refresh
@@ -406,10 +409,10 @@ func (rs *RefreshTokenSource) persistPending(ctx context.Context) error {
 	return rs.persist(ctx, rt)
 }
 
-func (rs *RefreshTokenSource) persist(ctx context.Context, rt Secret) error {
+func (rs *RefreshTokenSource) persist(ctx context.Context, rt tenantsync.Secret) error {
 	if err := rs.onRotate(ctx, rt); err != nil {
 		return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: rs.cfg.Service, Op: "store rotated refresh token",
-			Message: Redact(err.Error()), Err: redactErr(err),
+			Message: httpx.Redact(err.Error()), Err: httpx.RedactError(err),
 			Hint: "the renewed authorization could not be saved; check the store, then retry (it is kept in memory until then)"}
 	}
 	rs.mu.Lock()
@@ -431,7 +434,7 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 	select {
 	case rs.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, &ctxError{msg: "waiting to redeem the refresh token: " + ctx.Err().Error(), err: ctx.Err()}
+		return nil, &callctx.Error{Msg: "waiting to redeem the refresh token: " + ctx.Err().Error(), Err: ctx.Err()}
 	}
 	defer func() { <-rs.sem }()
 
@@ -451,28 +454,28 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 	} else {
 		assertion, err := clientAssertion(rs.cfg.Certificates, rs.cfg.Key.Signer(), rs.cfg.ClientID, endpoint, time.Now())
 		if err != nil {
-			return nil, MapEntraError(err, rs.cfg.Service, tenant)
+			return nil, MapError(err, rs.cfg.Service, tenant)
 		}
 		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 		form.Set("client_assertion", assertion)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, MapEntraError(err, rs.cfg.Service, tenant)
+		return nil, MapError(err, rs.cfg.Service, tenant)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := rs.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, MapEntraError(err, rs.cfg.Service, tenant)
+		return nil, MapError(err, rs.cfg.Service, tenant)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
 	if err != nil {
-		return nil, MapEntraError(err, rs.cfg.Service, tenant)
+		return nil, MapError(err, rs.cfg.Service, tenant)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, MapEntraError(&EntraResponseError{StatusCode: resp.StatusCode, Body: body}, rs.cfg.Service, tenant)
+		return nil, MapError(&ResponseError{StatusCode: resp.StatusCode, Body: body}, rs.cfg.Service, tenant)
 	}
 	var tr tokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {
@@ -503,15 +506,15 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 		Expiry: time.Now().Add(time.Duration(secs) * time.Second)}, nil
 }
 
-// EntraResponseError is a token endpoint's non-200 answer, for MapEntraError.
-type EntraResponseError struct {
+// ResponseError is a token endpoint's non-200 answer, for MapError.
+type ResponseError struct {
 	StatusCode int
 	Body       []byte
 }
 
 // Error gives the status and the redacted body: AADSTS bodies can echo request parameters.
-func (e *EntraResponseError) Error() string {
-	return Redact(fmt.Sprintf("token endpoint answered %d: %s", e.StatusCode, e.Body))
+func (e *ResponseError) Error() string {
+	return httpx.Redact(fmt.Sprintf("token endpoint answered %d: %s", e.StatusCode, e.Body))
 }
 
 // entraErrorBody is the token endpoint's error JSON (reference §1.4).
@@ -549,10 +552,10 @@ const (
 	hintUnreachable = "the Entra ID token endpoint could not be reached; check network access to the login host and retry"
 )
 
-// MapEntraError turns a token failure (MSAL's errors.CallErr, an *EntraResponseError, a
+// MapError turns a token failure (MSAL's errors.CallErr, an *ResponseError, a
 // network error) into a *tenantsync.Error: the AADSTS code as Code, trace_id as RequestID,
 // the kind and the hint by code, then by the OAuth error value.
-func MapEntraError(err error, service, tenant string) *tenantsync.Error {
+func MapError(err error, service, tenant string) *tenantsync.Error {
 	if service == "" {
 		service = "entra"
 	}
@@ -563,11 +566,11 @@ func MapEntraError(err error, service, tenant string) *tenantsync.Error {
 	if errors.As(err, &te) {
 		return te
 	}
-	e := &tenantsync.Error{Service: service, Op: "acquire token", Tenant: tenant, Err: redactErr(err)}
+	e := &tenantsync.Error{Service: service, Op: "acquire token", Tenant: tenant, Err: httpx.RedactError(err)}
 	var status int
 	var body []byte
 	var ce *callErr
-	var re *EntraResponseError
+	var re *ResponseError
 	switch {
 	case errors.As(err, &re):
 		status, body = re.StatusCode, re.Body
@@ -580,7 +583,7 @@ func MapEntraError(err error, service, tenant string) *tenantsync.Error {
 		_ = json.NewDecoder(strings.NewReader(string(body[i:]))).Decode(&eb)
 	}
 	if eb.Error == "" && len(eb.Codes) == 0 {
-		e.Message = Redact(err.Error())
+		e.Message = httpx.Redact(err.Error())
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			e.Class, e.Hint = tenantsync.ErrUnavailable, "the token request was cancelled or timed out; retry"
@@ -596,14 +599,14 @@ func MapEntraError(err error, service, tenant string) *tenantsync.Error {
 		}
 		return e
 	}
-	e.RequestID = Redact(eb.TraceID)
+	e.RequestID = httpx.Redact(eb.TraceID)
 	desc := eb.Description
 	if i := strings.Index(desc, "\r\n"); i >= 0 {
 		desc = desc[:i]
 	} else if i := strings.Index(desc, "\n"); i >= 0 {
 		desc = desc[:i]
 	}
-	e.Message = Redact(strings.TrimSpace(desc))
+	e.Message = httpx.Redact(strings.TrimSpace(desc))
 	if e.Message == "" {
 		e.Message = eb.Error
 	}
@@ -680,7 +683,7 @@ func entraKind(code int, oauthErr string, status int) (hint string, kind error) 
 	return hintClient, tenantsync.ErrUnauthorized
 }
 
-// callErr is what MapEntraError needs from MSAL's errors.CallErr: MSAL has already read the
+// callErr is what MapError needs from MSAL's errors.CallErr: MSAL has already read the
 // response body, and keeps it only in the error text after the status line.
 type callErr struct {
 	status int

@@ -1,4 +1,4 @@
-package transport
+package httpx
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/callctx"
+	"github.com/tenantsync/tenantsync/transport"
 )
 
 // attemptState is the retry policy's memory for one Do call; retryablehttp asks it whether
@@ -41,9 +43,9 @@ func (st *attemptState) backoff(_, _ time.Duration, _ int, _ *http.Response) tim
 func (st *attemptState) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	retry, wait, stop := st.decide(ctx, resp, err)
 	st.wait = wait
-	if f := st.c.cfg.OnAttempt; f != nil {
-		a := Attempt{Service: st.c.cfg.Service, Tenant: st.tenant, Method: st.req.Method, Host: st.req.URL.Host,
-			Err: redactErr(err), Retry: retry, Wait: wait, Duration: time.Since(st.start)}
+	if f := st.c.cfg.Observer; f != nil {
+		a := transport.Attempt{Service: st.c.cfg.Service, Tenant: st.tenant, Method: st.req.Method, Host: st.req.URL.Host,
+			Err: RedactError(err), Retry: retry, Wait: wait, Duration: time.Since(st.start)}
 		if resp != nil {
 			a.Status = resp.StatusCode
 		}
@@ -95,11 +97,11 @@ func (st *attemptState) decide(ctx context.Context, resp *http.Response, err err
 		if !st.idempotent || !retryableError(ctx, err) || st.retries >= c.cfg.MaxRetries {
 			return false, 0, nil
 		}
-		cost := RetryCost
+		cost := transport.RetryCost
 		if isAttemptTimeout(ctx, err) {
-			cost = TimeoutCost
+			cost = transport.TimeoutCost
 		}
-		if !c.cfg.Budget.take(cost) {
+		if !c.cfg.Budget.Take(cost) {
 			return false, 0, c.errorFor(ctx, tenantsync.ErrLimitExceeded, st.req, 0, "retry budget exhausted",
 				"the shared retry budget is spent: the service is failing for many requests at once. Wait a few "+
 					"minutes and sync again", err)
@@ -114,7 +116,7 @@ func (st *attemptState) decide(ctx context.Context, resp *http.Response, err err
 		// The server refused before acting, so this is safe even for a POST.
 		if !st.refreshed && resp.Request != nil && resp.Request.Header.Get("Authorization") != "" &&
 			c.sameOrigin(resp.Request.URL) {
-			if inv, ok := c.cfg.Tokens.(TokenInvalidator); ok {
+			if inv, ok := c.cfg.Tokens.(transport.TokenInvalidator); ok {
 				inv.Invalidate(st.tenant)
 				st.refreshed = true
 				return true, 0, nil
@@ -123,7 +125,7 @@ func (st *attemptState) decide(ctx context.Context, resp *http.Response, err err
 		return false, 0, nil
 	case retryableStatus(status):
 		if st.final != nil && st.final(status, resp.Header, peek(resp)) {
-			c.cfg.Budget.success(st.lastCost)
+			c.cfg.Budget.Refund(st.lastCost)
 			return false, 0, nil
 		}
 		ra, hasRA := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -138,17 +140,17 @@ func (st *attemptState) decide(ctx context.Context, resp *http.Response, err err
 		if !(st.idempotent || status == http.StatusTooManyRequests) || st.retries >= c.cfg.MaxRetries {
 			return false, 0, nil
 		}
-		if !c.cfg.Budget.take(RetryCost) {
+		if !c.cfg.Budget.Take(transport.RetryCost) {
 			return false, 0, nil
 		}
 		st.retries++
-		st.lastCost = RetryCost
+		st.lastCost = transport.RetryCost
 		if hasRA {
 			return true, ra, nil
 		}
 		return true, st.jitter(), nil
 	}
-	c.cfg.Budget.success(st.lastCost)
+	c.cfg.Budget.Refund(st.lastCost)
 	return false, 0, nil
 }
 
@@ -198,7 +200,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c.cfg.Tokens == nil {
 		return t.next.RoundTrip(req)
 	}
-	tok, err := c.cfg.Tokens.Token(req.Context(), TenantFrom(req.Context()))
+	tok, err := c.cfg.Tokens.Token(req.Context(), callctx.Tenant(req.Context()))
 	if err == nil && (tok == nil || tok.AccessToken == "") {
 		err = c.errorFor(req.Context(), tenantsync.ErrUnauthorized, req, 0, "the token source returned an empty token",
 			"check the connection's credentials", nil)
@@ -318,8 +320,8 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 
 func (b *boundedBody) readError(err error) error {
 	if b.ctx.Err() != nil {
-		return &ctxError{msg: fmt.Sprintf("%s: reading the response of %s %s: %v", b.c.cfg.Service, b.req.Method,
-			safeURL(b.req.URL), b.ctx.Err()), err: b.ctx.Err()}
+		return &callctx.Error{Msg: fmt.Sprintf("%s: reading the response of %s %s: %v", b.c.cfg.Service, b.req.Method,
+			safeURL(b.req.URL), b.ctx.Err()), Err: b.ctx.Err()}
 	}
 	hint := "the connection dropped while the response was being read; retry later"
 	if isAttemptTimeout(b.ctx, err) {

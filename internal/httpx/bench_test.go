@@ -1,4 +1,4 @@
-package transport_test
+package httpx_test
 
 import (
 	"io"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -18,12 +19,18 @@ func BenchmarkDo(b *testing.B) {
 		_, _ = io.WriteString(w, body)
 	}))
 	defer srv.Close()
-	c, err := transport.New(transport.Config{BaseURL: srv.URL, HTTPClient: srv.Client(), Tokens: &tokens{},
-		Limits: transport.NewLimits(transport.Rule{Rate: 1e9, Burst: 1000})})
+	c, err := httpx.New(httpx.Config{
+		BaseURL: srv.URL,
+		Tokens:  &tokens{},
+		Settings: transport.Settings{
+			HTTPClient: srv.Client(),
+			Limits:     transport.NewLimits(transport.Rule{Rate: 1e9, Burst: 1000}),
+		},
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := transport.WithTenant(b.Context(), "bench")
+	ctx := httpx.WithTenant(b.Context(), "bench")
 	b.ReportAllocs()
 	for b.Loop() {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1.0/users", nil)
@@ -63,7 +70,7 @@ func BenchmarkRedact(b *testing.B) {
 {"error":"invalid_grant","error_description":"AADSTS700082: The refresh token has expired due to inactivity.\r\nTrace ID: 0000aaaa","error_codes":[700082],"trace_id":"0000aaaa"} client_secret=abc&refresh_token=0.AAAAxyz Bearer ` + jwt
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = transport.Redact(msg)
+		_ = httpx.Redact(msg)
 	}
 }
 
@@ -75,7 +82,7 @@ func BenchmarkRedactOnlyKeys(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(msg)))
 			for b.Loop() {
-				_ = transport.Redact(msg)
+				_ = httpx.Redact(msg)
 			}
 		})
 	}
