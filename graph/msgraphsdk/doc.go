@@ -8,7 +8,7 @@
 //
 //	c, err := graph.NewClient(cfg)
 //	...
-//	sdk, err := msgraphsdk.NewGraphServiceClient(ctx, c.TokenSource(), tenantID, msgraphsdk.FromClient(c))
+//	sdk, err := msgraphsdk.NewGraphServiceClient(ctx, msgraphsdk.Config{TenantID: tenantID, Client: c})
 //	users, err := sdk.Users().Get(ctx, nil)
 //
 // Build SDK clients with NewGraphServiceClient or NewServiceClient, not msgraph.NewGraphServiceClient:

@@ -20,7 +20,7 @@ func ExampleNewGraphServiceClient() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	sdk, err := msgraphsdk.NewGraphServiceClient(ctx, c.TokenSource(), "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", msgraphsdk.FromClient(c))
+	sdk, err := msgraphsdk.NewGraphServiceClient(ctx, msgraphsdk.Config{TenantID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", Client: c})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -24,61 +24,31 @@ type TokenSource interface {
 	Token(ctx context.Context, tenant string) (*oauth2.Token, error)
 }
 
-type options struct {
-	baseURL    string
-	httpClient *http.Client
-	tr         *httpx.Client
-	budget     *transport.Budget
-	limits     *transport.Limits
-}
-
-// Option configures NewGraphServiceClient.
-type Option func(*options) error
-
-// WithBaseURL sets Graph's origin (default https://graph.microsoft.com); tokens are sent to it
-// only.
-func WithBaseURL(origin string) Option {
-	return func(o *options) error {
-		o.baseURL = origin
-		return nil
-	}
-}
-
-// WithHTTPClient sets the client under the transport (TLS settings, dialer).
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) error {
-		o.httpClient = c
-		return nil
-	}
-}
-
-// WithRetryBudget shares the engine's retry budget and rate limiters with the SDK's requests.
-func WithRetryBudget(b *transport.Budget, l *transport.Limits) Option {
-	return func(o *options) error {
-		o.budget, o.limits = b, l
-		return nil
-	}
-}
-
-// FromClient takes the token source, origin and transport of a graph.Client, so the SDK's
-// requests share its token cache, rate limiters, retry budget and redaction.
-func FromClient(c *graph.Client) Option {
-	return func(o *options) error {
-		if c == nil {
-			return invalid("pass the graph.Client whose tokens and transport the SDK is to share", "FromClient(nil)")
-		}
-		o.baseURL = c.BaseURL()
-		o.tr = c.Transport()
-		return nil
-	}
+// Config says which tenant the SDK client reads and how it reaches Graph. Set Client to share a
+// graph.Client's token cache, origin, rate limiters, retry budget and redaction (the usual
+// case); without it, TokenSource, BaseURL and Settings build a transport of the SDK's own.
+type Config struct {
+	// TenantID is the customer tenant the client reads. Required.
+	TenantID string
+	// Client, when set, supplies the token source (unless TokenSource is set), the Graph origin
+	// and the HTTP stack; BaseURL and Settings are then not used.
+	Client *graph.Client
+	// TokenSource produces the tenant's bearer tokens. Required when Client is nil.
+	TokenSource TokenSource
+	// BaseURL is Graph's origin (default https://graph.microsoft.com); tokens are sent to it
+	// only. Used when Client is nil.
+	BaseURL string
+	// Settings configure the transport built when Client is nil (HTTP client, retry budget,
+	// rate limits, observer).
+	transport.Settings
 }
 
 // NewGraphServiceClient returns the official msgraph-sdk-go client for one customer tenant,
 // authenticated with tokens (the tenant's token from the same source the lean client uses) and
 // sent through tenantsync's transport. See NewRequestAdapter for what is changed from the SDK's
 // defaults.
-func NewGraphServiceClient(ctx context.Context, tokens TokenSource, tenantID string, opts ...Option) (*msgraph.GraphServiceClient, error) {
-	adapter, err := NewRequestAdapter(ctx, tokens, tenantID, opts...)
+func NewGraphServiceClient(ctx context.Context, cfg Config) (*msgraph.GraphServiceClient, error) {
+	adapter, err := NewRequestAdapter(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -102,40 +72,40 @@ func NewServiceClient(adapter *msgraph.GraphRequestAdapter) *msgraph.GraphServic
 // Differences from the SDK's defaults, and why:
 //   - Kiota's retry handler is off: the transport already retries 429/5xx with Retry-After, a
 //     shared budget and per-tenant rate limits, and two retry layers would multiply the attempts.
-//   - Requests go through the module's HTTP stack (the graph.Client's, with FromClient), so
+//   - Requests go through the module's HTTP stack (the graph.Client's, with Config.Client), so
 //     bodies are bounded, errors redacted, tokens sent only to the configured origin.
 //   - The token provider answers only for the configured Graph host and port, and https only.
 //
 // Kiota's gzip compression of request bodies stays on; Graph (and the fake) accept it.
-func NewRequestAdapter(ctx context.Context, tokens TokenSource, tenantID string, opts ...Option) (*msgraph.GraphRequestAdapter, error) {
-	o := &options{baseURL: graph.DefaultBaseURL}
-	for _, opt := range opts {
-		if err := opt(o); err != nil {
-			return nil, err
+func NewRequestAdapter(ctx context.Context, cfg Config) (*msgraph.GraphRequestAdapter, error) {
+	tenantID, tokens, baseURL := cfg.TenantID, cfg.TokenSource, cfg.BaseURL
+	var tr *httpx.Client
+	if cfg.Client != nil {
+		baseURL, tr = cfg.Client.BaseURL(), cfg.Client.Transport()
+		if tokens == nil {
+			tokens = cfg.Client.TokenSource()
 		}
 	}
+	if baseURL == "" {
+		baseURL = graph.DefaultBaseURL
+	}
 	if tokens == nil {
-		return nil, invalid("pass the token source of a graph.Client (Client.TokenSource)", "no token source")
+		return nil, invalid("set Config.Client to a graph.Client, or Config.TokenSource", "no token source")
 	}
 	if tenantID == "" || strings.ContainsAny(tenantID, "/?#") {
 		return nil, invalid("pass the customer tenant ID", "invalid tenant %q", tenantID)
 	}
-	base, err := url.Parse(o.baseURL)
+	base, err := url.Parse(baseURL)
 	if err != nil || base.Scheme != "https" || base.Host == "" {
-		return nil, invalid("set an https origin such as https://graph.microsoft.com", "invalid base URL %q", o.baseURL)
+		return nil, invalid("set Config.BaseURL to an https origin such as https://graph.microsoft.com", "invalid base URL %q", baseURL)
 	}
 	origin := base.Scheme + "://" + base.Host
-	tr := o.tr
 	if tr == nil {
 		tr, err = httpx.New(httpx.Config{
-			Service: "graph",
-			BaseURL: origin,
-			Tokens:  tokens,
-			Settings: transport.Settings{
-				HTTPClient: o.httpClient,
-				Budget:     o.budget,
-				Limits:     o.limits,
-			},
+			Service:  "graph",
+			BaseURL:  origin,
+			Tokens:   tokens,
+			Settings: cfg.Settings,
 		})
 		if err != nil {
 			return nil, err

@@ -43,7 +43,7 @@ func TestSDKListsUsersAndWrites(t *testing.T) {
 	tn := srv.World.Tenants[0]
 	ctx := t.Context()
 
-	adapter, err := msgraphsdk.NewRequestAdapter(ctx, c.TokenSource(), tn.ID, msgraphsdk.FromClient(c))
+	adapter, err := msgraphsdk.NewRequestAdapter(ctx, msgraphsdk.Config{TenantID: tn.ID, Client: c})
 	require.NoError(t, err)
 	sdk := msgraphsdk.NewServiceClient(adapter)
 
@@ -123,7 +123,7 @@ func TestSDKDoesNotRetryOnTopOfTransport(t *testing.T) {
 	srv := testserver.NewT(t, testserver.Options{Seed: 11, Tenants: 1, Sizes: []int{5}})
 	c := newGraphClient(t, srv)
 	tn := srv.World.Tenants[0]
-	sdk, err := msgraphsdk.NewGraphServiceClient(t.Context(), c.TokenSource(), tn.ID, msgraphsdk.FromClient(c))
+	sdk, err := msgraphsdk.NewGraphServiceClient(t.Context(), msgraphsdk.Config{TenantID: tn.ID, Client: c})
 	require.NoError(t, err)
 	srv.GraphThrottle(tn.ID, "/organization", 1, "1")
 	srv.ResetCounts()
@@ -138,14 +138,16 @@ func TestNewRequestAdapterValidation(t *testing.T) {
 	srv := testserver.NewT(t, testserver.Options{Seed: 11, Tenants: 1, Sizes: []int{5}})
 	c := newGraphClient(t, srv)
 	for name, build := range map[string]func() error{
-		"no token source": func() error { _, err := msgraphsdk.NewRequestAdapter(t.Context(), nil, "t"); return err },
-		"no tenant":       func() error { _, err := msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), ""); return err },
-		"http origin": func() error {
-			_, err := msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "t", msgraphsdk.WithBaseURL("http://graph.example"))
+		"no token source": func() error {
+			_, err := msgraphsdk.NewRequestAdapter(t.Context(), msgraphsdk.Config{TenantID: "t"})
 			return err
 		},
-		"nil client": func() error {
-			_, err := msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "t", msgraphsdk.FromClient(nil))
+		"no tenant": func() error {
+			_, err := msgraphsdk.NewRequestAdapter(t.Context(), msgraphsdk.Config{Client: c})
+			return err
+		},
+		"http origin": func() error {
+			_, err := msgraphsdk.NewRequestAdapter(t.Context(), msgraphsdk.Config{TenantID: "t", TokenSource: c.TokenSource(), BaseURL: "http://graph.example"})
 			return err
 		},
 	} {
@@ -153,8 +155,8 @@ func TestNewRequestAdapterValidation(t *testing.T) {
 		require.ErrorIs(t, err, tenantsync.ErrInvalidInput, name)
 		assert.NotEmpty(t, tenantsync.HintOf(err), name)
 	}
-	a, err := msgraphsdk.NewRequestAdapter(t.Context(), c.TokenSource(), "t",
-		msgraphsdk.WithBaseURL(srv.GraphURL()), msgraphsdk.WithHTTPClient(srv.HTTPClient()), msgraphsdk.WithRetryBudget(nil, nil))
+	a, err := msgraphsdk.NewRequestAdapter(t.Context(), msgraphsdk.Config{TenantID: "t", TokenSource: c.TokenSource(),
+		BaseURL: srv.GraphURL(), Settings: transport.Settings{HTTPClient: srv.HTTPClient()}})
 	require.NoError(t, err)
 	assert.Equal(t, srv.GraphURL()+"/v1.0", a.GetBaseUrl())
 }
@@ -169,7 +171,7 @@ func TestServiceClientsBuiltConcurrently(t *testing.T) {
 	clients := make([]any, 8)
 	for i := range clients {
 		wg.Go(func() {
-			sdk, err := msgraphsdk.NewGraphServiceClient(t.Context(), c.TokenSource(), srv.World.Tenants[i%2].ID, msgraphsdk.FromClient(c))
+			sdk, err := msgraphsdk.NewGraphServiceClient(t.Context(), msgraphsdk.Config{TenantID: srv.World.Tenants[i%2].ID, Client: c})
 			assert.NoError(t, err)
 			clients[i] = sdk
 		})

@@ -130,7 +130,7 @@ func childFetch(ctx context.Context, route string) error {
 // sdkFetch reads one tenant the way the SDK's documentation shows: a client for the tenant,
 // then each endpoint with its request builder and a PageIterator over Kiota models.
 func sdkFetch(ctx context.Context, g *graph.Client, tenant string, mfa bool) (int, error) {
-	adapter, err := msgraphsdk.NewRequestAdapter(ctx, g.TokenSource(), tenant, msgraphsdk.FromClient(g))
+	adapter, err := msgraphsdk.NewRequestAdapter(ctx, msgraphsdk.Config{TenantID: tenant, Client: g})
 	if err != nil {
 		return 0, err
 	}
