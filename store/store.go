@@ -297,8 +297,9 @@ type Review struct {
 	Resolved   bool
 	ResolvedAt time.Time
 	ResolvedBy string
-	// Resolution is the resolution as stored: the chosen contact ID for ResolveLink, or the
-	// action's name ("create", "ignore"). Outcome reads it as a typed Resolution.
+	// Resolution is the resolution as stored: "link:" and the chosen contact ID for
+	// ResolveLink, or the action's name ("create", "ignore"); a bare contact ID, as logs
+	// written before v1 hold, is a link. Read it with Outcome.
 	Resolution string
 }
 
@@ -309,13 +310,27 @@ func (r Review) Outcome() Resolution {
 		return Resolution{}
 	}
 	out := Resolution{By: r.ResolvedBy, At: r.ResolvedAt}
-	switch ResolutionAction(r.Resolution) {
-	case ResolveCreate, ResolveIgnore:
+	switch id, link := strings.CutPrefix(r.Resolution, linkPrefix); {
+	case link:
+		out.Action, out.ContactID = ResolveLink, id
+	case ResolutionAction(r.Resolution) == ResolveCreate, ResolutionAction(r.Resolution) == ResolveIgnore:
 		out.Action = ResolutionAction(r.Resolution)
 	default:
 		out.Action, out.ContactID = ResolveLink, r.Resolution
 	}
 	return out
+}
+
+// linkPrefix marks a link in Review.Resolution, so a contact whose ID is "create" or "ignore"
+// is not read back as that action.
+const linkPrefix = "link:"
+
+// StoredResolution is the stored form of r in Review.Resolution, for store implementations.
+func StoredResolution(r Resolution) string {
+	if r.Action == ResolveLink {
+		return linkPrefix + r.ContactID
+	}
+	return string(r.Action)
 }
 
 // ResolutionAction is what a person decided about a review.

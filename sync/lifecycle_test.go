@@ -329,7 +329,7 @@ func TestKindSwitches(t *testing.T) {
 	assert.Empty(t, h.contacts.All())
 
 	// Pausing stops the schedule.
-	require.NoError(t, h.eng.SetSyncing(ctx, "t1", false))
+	require.NoError(t, h.eng.SetSyncing(ctx, "alice", "t1", false))
 	h.clock.Advance(2 * time.Hour)
 	reps, err := h.eng.RunOnce(ctx)
 	require.NoError(t, err)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/match"
 	"github.com/tenantsync/tenantsync/store"
 )
 
@@ -111,17 +114,59 @@ func (e *Engine) SetKinds(ctx context.Context, tenantID string, kinds []tenantsy
 	return e.acct.Tenants.SetEnabledKinds(ctx, tenantID, slices.Clone(kinds))
 }
 
-// SetSyncing pauses (false) or resumes (true) the syncing of a linked tenant.
-func (e *Engine) SetSyncing(ctx context.Context, tenantID string, on bool) error {
-	return e.acct.Tenants.SetSyncing(ctx, tenantID, on)
+// SetSyncing pauses (false) or resumes (true) the syncing of a linked tenant, audited under
+// actor ("pause_sync" or "resume_sync"). When the store does not take the entry, the change
+// stands and the error says so.
+func (e *Engine) SetSyncing(ctx context.Context, actor, tenantID string, on bool) error {
+	action := map[bool]string{true: "resume_sync", false: "pause_sync"}[on]
+	if err := e.acct.Tenants.SetSyncing(ctx, tenantID, on); err != nil {
+		return errors.Join(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "refused", err, nil))
+	}
+	return e.auditAdmin(ctx, actor, action, tenantID, tenantID, "succeeded", nil, nil)
 }
 
-// ResolveReview closes a queued review with a person's decision: a contact ID (remembered as
-// a merge that wins over matching from now on), "create" (store.ResolveCreate: a contact is
-// created for the user at once and remembered) or "ignore" (store.ResolveIgnore: the user stays
-// unlinked and is not queued again). The next sync applies the decision. The decision is audited under
-// actor; when the store does not take the entry, the resolved review is returned with the error.
-func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution string) (store.Review, error) {
+// Decision is a person's answer to a review.
+type Decision struct {
+	// Action is store.ResolveLink (the user is ContactID: remembered as a merge that wins over
+	// matching from now on), store.ResolveCreate (a contact is created for the user at once and
+	// remembered) or store.ResolveIgnore (the user stays unlinked and is not queued again).
+	Action store.ResolutionAction
+	// ContactID is the contact, for store.ResolveLink only.
+	ContactID string
+}
+
+// validate refuses a decision that does not say one thing.
+func (d Decision) validate() error {
+	bad := func(msg, hint string) error {
+		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "ResolveReview", Message: msg, Hint: hint}
+	}
+	switch d.Action {
+	case store.ResolveLink:
+		if d.ContactID == "" {
+			return bad("a link decision without a contact", "set Decision.ContactID to the contact the user is")
+		}
+	case store.ResolveCreate, store.ResolveIgnore:
+		if d.ContactID != "" {
+			return bad(fmt.Sprintf("a %s decision names contact %s", d.Action, d.ContactID),
+				"set Decision.Action to store.ResolveLink to link the user to that contact, or leave ContactID empty")
+		}
+	default:
+		return bad(fmt.Sprintf("unknown decision %q", d.Action), "set Decision.Action to store.ResolveLink, store.ResolveCreate or store.ResolveIgnore")
+	}
+	return nil
+}
+
+// ResolveReview closes a queued review with a person's decision. The next sync applies it.
+//
+// A create first looks among the client's contacts for one already carrying the user's
+// identity, and for the contact an earlier create for the user made when its answer was lost,
+// and takes it rather than make a second: the intent is recorded before the PSA is called, as a
+// sync records its own. The decision is audited under actor; when the store does not take the
+// entry, the resolved review is returned with the error.
+func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID string, d Decision) (store.Review, error) {
+	if err := d.validate(); err != nil {
+		return store.Review{}, err
+	}
 	reviews, err := e.acct.Reviews.List(ctx, store.ReviewFilter{})
 	if err != nil {
 		return store.Review{}, err
@@ -133,42 +178,17 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 	}
 	rv := reviews[i]
 	now := e.clock.Now()
-	contactID := resolution
-	res := store.Resolution{Action: store.ResolveLink, By: actor, At: now}
-	switch store.ResolutionAction(resolution) {
-	case store.ResolveIgnore:
-		contactID, res.Action = "", store.ResolveIgnore
+	res := store.Resolution{Action: d.Action, ContactID: d.ContactID, By: actor, At: now}
+	contactID := d.ContactID
+	switch d.Action {
 	case store.ResolveCreate:
-		res.Action = store.ResolveCreate
-		u, err := e.acct.Mirror.GetUser(ctx, rv.TenantID, rv.ObjectID)
-		if err != nil {
+		if contactID, err = e.createForReview(ctx, actor, rv); err != nil {
 			return store.Review{}, err
 		}
-		if err := e.psa.admit(ctx, rv.TenantID); err != nil {
-			return store.Review{}, err
-		}
-		var created tenantsync.Contact
-		err = e.psa.call(ctx, func(ctx context.Context) error {
-			var err error
-			created, err = e.contacts.CreateContact(ctx, newContact(rv.ClientID, rv.TenantID, u))
-			return err
-		})
-		if err != nil {
-			if classifyPSA(err).accountWide() {
-				e.psa.pause(err)
-			}
-			return store.Review{}, psaError("CreateContact", err)
-		}
-		contactID = created.ID
-		e.emit(Event{Type: EventContactCreated, TenantID: rv.TenantID, ClientID: rv.ClientID, UserID: rv.ObjectID, ContactID: created.ID, Actor: actor})
-	case "":
-		return store.Review{}, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "ResolveReview",
-			Message: "no resolution", Hint: "pass a contact ID, \"create\" or \"ignore\""}
-	default:
-		res.ContactID = contactID
+	case store.ResolveLink:
 		// A merge to a contact the client does not have would leave the user unlinked for good,
 		// with its review closed.
-		contacts, err := e.contacts.ListContacts(ctx, rv.ClientID)
+		contacts, err := e.clientContacts(ctx, rv.TenantID, rv.ClientID)
 		if err != nil {
 			return store.Review{}, err
 		}
@@ -184,13 +204,150 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID, resolution 
 			return store.Review{}, err
 		}
 	}
+	if d.Action == store.ResolveCreate {
+		// The merge now links the user to the contact made: the create's intent is spent. It
+		// is dropped only now, so a crash before the merge still finds the contact again.
+		if _, err := e.rewriteState(ctx, rv.TenantID, func(st *store.SyncState) bool {
+			if _, ok := st.CreateIntents[rv.ObjectID]; !ok {
+				return false
+			}
+			st.CreateIntents = maps.Clone(st.CreateIntents)
+			delete(st.CreateIntents, rv.ObjectID)
+			return true
+		}); err != nil {
+			return store.Review{}, err
+		}
+	}
 	out, err := e.acct.Reviews.Resolve(ctx, reviewID, res)
 	if err != nil {
 		return out, err
 	}
 	e.invalidateReconcile(rv.TenantID)
+	detail := map[string]string{"resolution": string(d.Action)}
+	if contactID != "" {
+		detail["contact"] = contactID
+	}
 	// The review is resolved either way: out is returned with the audit failure.
-	return out, e.auditAdmin(ctx, actor, "resolve_review", rv.TenantID, rv.ObjectID, "succeeded", nil, map[string]string{"resolution": resolution})
+	return out, e.auditAdmin(ctx, actor, "resolve_review", rv.TenantID, rv.ObjectID, "succeeded", nil, detail)
+}
+
+// clientContacts lists a client's contacts through the PSA gate, for a person's decision: a
+// pause in force is returned, and an answer of the whole PSA pauses every PSA call.
+func (e *Engine) clientContacts(ctx context.Context, tenantID, clientID string) ([]tenantsync.Contact, error) {
+	if err := e.psa.admit(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	var contacts []tenantsync.Contact
+	err := e.psa.call(ctx, func(ctx context.Context) error {
+		var err error
+		contacts, err = e.contacts.ListContacts(ctx, clientID)
+		return err
+	})
+	if err != nil {
+		if classifyPSA(err).accountWide() {
+			e.psa.pause(err)
+		}
+		return nil, psaError("ListContacts", err)
+	}
+	e.psa.succeeded()
+	return contacts, nil
+}
+
+// createForReview makes the contact a person asked for on a review and returns its ID. A
+// contact already carrying the user's identity, or the one contact an earlier create for the
+// user made (its answer lost), is returned instead: a second click must not duplicate it.
+func (e *Engine) createForReview(ctx context.Context, actor string, rv store.Review) (string, error) {
+	u, err := e.acct.Mirror.GetUser(ctx, rv.TenantID, rv.ObjectID)
+	if err != nil {
+		return "", err
+	}
+	if u.TenantID == "" {
+		u.TenantID = rv.TenantID
+	}
+	contacts, err := e.clientContacts(ctx, rv.TenantID, rv.ClientID)
+	if err != nil {
+		return "", err
+	}
+	rec, err := e.acct.Tenants.Get(ctx, rv.TenantID)
+	if err != nil {
+		return "", err
+	}
+	ix, _, err := e.matchIndex(ctx, rec, contacts)
+	if err != nil {
+		return "", err
+	}
+	mine := func(id match.Identity) bool {
+		return strings.EqualFold(id.TenantID, u.TenantID) && strings.EqualFold(id.ObjectID, u.ObjectID)
+	}
+	for _, c := range contacts {
+		if !mine(match.Identity{TenantID: c.TenantID, ObjectID: c.ObjectID}) {
+			continue
+		}
+		if held, ok := ix.LinkedUser(c.ID); ok && !mine(held) {
+			continue
+		}
+		return c.ID, nil
+	}
+	st, err := e.acct.SyncStates.Get(ctx, rv.TenantID)
+	if err != nil && !isNotFound(err) {
+		return "", err
+	}
+	r := &reconcileRun{contacts: contacts, ix: ix, taken: map[string]bool{}}
+	c := newContact(rv.ClientID, rv.TenantID, u)
+	in, interrupted := st.CreateIntents[u.ObjectID]
+	setIntent := func(ctx context.Context, keep bool) error {
+		_, err := e.rewriteState(ctx, rv.TenantID, func(st *store.SyncState) bool {
+			st.CreateIntents = maps.Clone(st.CreateIntents)
+			if keep {
+				if st.CreateIntents == nil {
+					st.CreateIntents = map[string]store.CreateIntent{}
+				}
+				st.CreateIntents[u.ObjectID] = in
+			} else {
+				delete(st.CreateIntents, u.ObjectID)
+			}
+			return true
+		})
+		return err
+	}
+	if interrupted {
+		switch cands := r.madeBy(in); {
+		case len(cands) == 1:
+			return cands[0], nil
+		case len(cands) > 1:
+			return "", &tenantsync.Error{Class: tenantsync.ErrConflict, Service: Service, Op: "ResolveReview", Tenant: rv.TenantID,
+				Message: fmt.Sprintf("an earlier create for this user was interrupted, and %d contacts look like what it sent", len(cands)),
+				Hint:    "resolve the review with the contact it made (one of " + strings.Join(cands, ", ") + ") instead of creating another"}
+		}
+	} else {
+		in = store.CreateIntent{Key: c.IdempotencyKey(), Contact: c, At: e.clock.Now(), Existing: r.lookalikes(c)}
+	}
+	// Stored before the call: an answer lost after the PSA made the contact is found again by
+	// the next click, or the next sync, instead of being made twice.
+	if err := setIntent(ctx, true); err != nil {
+		return "", err
+	}
+	if err := e.psa.admit(ctx, rv.TenantID); err != nil {
+		return "", err
+	}
+	var created tenantsync.Contact
+	err = e.psa.call(ctx, func(ctx context.Context) error {
+		var err error
+		created, err = e.contacts.CreateContact(ctx, c)
+		return err
+	})
+	if err != nil {
+		if classifyPSA(err).accountWide() {
+			e.psa.pause(err)
+		}
+		if nothingWritten(err) {
+			_ = setIntent(ctx, false)
+		}
+		return "", psaError("CreateContact", err)
+	}
+	e.psa.succeeded()
+	e.emit(Event{Type: EventContactCreated, TenantID: rv.TenantID, ClientID: rv.ClientID, UserID: rv.ObjectID, ContactID: created.ID, Actor: actor})
+	return created.ID, nil
 }
 
 // auditAdmin appends an administrative entry (link, unlink, review) to the audit log. An

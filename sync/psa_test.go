@@ -437,7 +437,7 @@ func TestEveryCreateCarriesTheIdentity(t *testing.T) {
 	reviews, err := h.st.Account(testAccount).Reviews.List(t.Context(), store.ReviewFilter{TenantID: "t1"})
 	require.NoError(t, err)
 	require.Len(t, reviews, 1)
-	_, err = h.eng.ResolveReview(t.Context(), "alice", reviews[0].ID, string(store.ResolveCreate))
+	_, err = h.eng.ResolveReview(t.Context(), "alice", reviews[0].ID, Decision{Action: store.ResolveCreate})
 	require.NoError(t, err)
 
 	sent := h.contacts.Sent()

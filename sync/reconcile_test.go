@@ -240,7 +240,7 @@ func TestAmbiguousGoesToReviewAndTheMergeIsRemembered(t *testing.T) {
 	assert.Len(t, h.sink.Events(EventReviewNeeded), 1)
 
 	// A person picks B: the merge is remembered and wins from the next sync on.
-	_, err = h.eng.ResolveReview(ctx, "bob", rv.ID, b.ID)
+	_, err = h.eng.ResolveReview(ctx, "bob", rv.ID, Decision{Action: store.ResolveLink, ContactID: b.ID})
 	require.NoError(t, err)
 	merges, err := h.st.Account(testAccount).Merges.List(ctx, "t1")
 	require.NoError(t, err)
@@ -256,7 +256,7 @@ func TestAmbiguousGoesToReviewAndTheMergeIsRemembered(t *testing.T) {
 	assert.Empty(t, reviews)
 	h.verifyAudit()
 
-	_, err = h.eng.ResolveReview(ctx, "bob", "no-such-review", b.ID)
+	_, err = h.eng.ResolveReview(ctx, "bob", "no-such-review", Decision{Action: store.ResolveLink, ContactID: b.ID})
 	require.ErrorIs(t, err, tenantsync.ErrNotFound)
 }
 
@@ -275,17 +275,17 @@ func TestReviewResolvedByCreateOrIgnore(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, reviews, 2)
 
-	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, "")
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, Decision{})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
-	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, "ct-typo")
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, Decision{Action: store.ResolveLink, ContactID: "ct-typo"})
 	require.ErrorIs(t, err, tenantsync.ErrNotFound, "a merge to a contact the client lacks is refused")
 	assert.Contains(t, tenantsync.HintOf(err), "candidates")
 	merges, err := h.st.Account(testAccount).Merges.List(ctx, "t1")
 	require.NoError(t, err)
 	assert.Empty(t, merges)
-	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, string(store.ResolveCreate))
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[0].ID, Decision{Action: store.ResolveCreate})
 	require.NoError(t, err)
-	_, err = h.eng.ResolveReview(ctx, "bob", reviews[1].ID, string(store.ResolveIgnore))
+	_, err = h.eng.ResolveReview(ctx, "bob", reviews[1].ID, Decision{Action: store.ResolveIgnore})
 	require.NoError(t, err)
 	assert.Len(t, h.contacts.All(), 5)
 
@@ -544,7 +544,7 @@ func TestTwoUsersClaimingOneContactBothGoToReview(t *testing.T) {
 	h.sink.WaitFor(t, EventReviewNeeded, "t1", 2)
 
 	// A person's merge settles it: that user links, the other stays queued.
-	_, err = h.eng.ResolveReview(t.Context(), "bob", reviews[0].ID, c.ID)
+	_, err = h.eng.ResolveReview(t.Context(), "bob", reviews[0].ID, Decision{Action: store.ResolveLink, ContactID: c.ID})
 	require.NoError(t, err)
 	rep := h.syncNow("t1")
 	assert.Equal(t, 1, rep.Contacts.Linked)

@@ -648,17 +648,32 @@ func (a *api) listReviews(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) resolveReview(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Resolution string `json:"resolution"`
+		Decision  string `json:"decision"`
+		ContactID string `json:"contactId"`
 	}
-	const usage = `send {"resolution": "<contact ID>" | "create" | "ignore"}`
+	const usage = `send {"decision": "link", "contactId": "..."}, {"decision": "create"} or {"decision": "ignore"}`
 	if !decode(w, r, &body, usage) {
 		return
 	}
-	if body.Resolution == "" {
-		badRequest(w, usage, "resolution is missing")
+	d := sync.Decision{ContactID: body.ContactID}
+	switch body.Decision {
+	case "link":
+		d.Action = store.ResolveLink
+		if body.ContactID == "" {
+			badRequest(w, usage, "decision link needs contactId: the client's contact that is this user")
+			return
+		}
+	case "create", "ignore":
+		d.Action = store.ResolutionAction(body.Decision)
+		if body.ContactID != "" {
+			badRequest(w, usage, "decision %s takes no contactId; to link the user to that contact, send decision link", body.Decision)
+			return
+		}
+	default:
+		badRequest(w, usage, "decision %q is not link, create or ignore", body.Decision)
 		return
 	}
-	rv, err := a.engine.ResolveReview(r.Context(), actorFrom(r.Context()), r.PathValue("id"), body.Resolution)
+	rv, err := a.engine.ResolveReview(r.Context(), actorFrom(r.Context()), r.PathValue("id"), d)
 	if err != nil {
 		fail(w, err)
 		return

@@ -658,3 +658,44 @@ func TestResolveContactFailureIsAuditedUnderTheTokensActor(t *testing.T) {
 	assert.True(t, got.ContactFailures["user-1"].Ignored)
 	assert.Equal(t, "alice", got.ContactFailures["user-1"].DecidedBy)
 }
+
+// A review is resolved with a typed decision, audited under the token's actor; a malformed
+// decision is a 400 that says what to send.
+func TestResolveReviewTakesADecision(t *testing.T) {
+	t.Parallel()
+	td := newTestDaemon(t, nil)
+	ctx := t.Context()
+	sts, err := td.d.engine.Statuses(ctx)
+	require.NoError(t, err)
+	tenantID := sts[0].Tenant.ID
+	acct := td.d.store.Account(td.d.cfg.Account)
+	require.NoError(t, acct.Tenants.Link(ctx, tenantID, "client-001", time.Now()))
+	c, err := td.d.store.Directory(td.d.cfg.Account).CreateContact(ctx, tenantsync.Contact{ClientID: "client-001", FirstName: "Pat", Active: true})
+	require.NoError(t, err)
+	rv, err := acct.Reviews.Add(ctx, store.Review{TenantID: tenantID, ObjectID: "user-1", ClientID: "client-001", Reason: "two contacts share the address",
+		Candidates: []store.ReviewCandidate{{ContactID: c.ID, Score: 0.8}}})
+	require.NoError(t, err)
+	alice := "Bearer " + td.actors.tokens["alice"]
+	path := "/api/reviews/" + rv.ID + "/resolve"
+
+	for body, want := range map[string]string{
+		`{"resolution": "create"}`:                    "decision",
+		`{"decision": "link"}`:                        "contactId",
+		`{"decision": "create", "contactId": "ct-1"}`: "decision link",
+		`{"decision": "merge"}`:                       "link, create or ignore",
+	} {
+		rec := td.do(t, http.MethodPost, path, body, "Authorization", alice)
+		require.Equal(t, http.StatusBadRequest, rec.Code, "%s: %s", body, rec.Body)
+		assert.Contains(t, rec.Body.String(), want, body)
+	}
+	rec := td.do(t, http.MethodPost, path, fmt.Sprintf(`{"decision": "link", "contactId": %q}`, c.ID), "Authorization", alice, "X-Actor", "mallory")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var out store.Review
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	assert.Equal(t, store.Resolution{Action: store.ResolveLink, ContactID: c.ID, By: "alice", At: out.ResolvedAt}, out.Outcome())
+	entries := td.auditEntries(t)
+	last := entries[len(entries)-1]
+	assert.Equal(t, "resolve_review", last.Action)
+	assert.Equal(t, "alice", last.Actor)
+	assert.Equal(t, c.ID, last.Detail["contact"])
+}

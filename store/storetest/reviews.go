@@ -40,7 +40,7 @@ func testReviews(t *testing.T, h *harness) {
 	done, err := s.Account(h.acct).Reviews.Resolve(ctx, r1.ID, store.Resolution{Action: store.ResolveLink, ContactID: "c2", By: "alice", At: t0.Add(2 * time.Hour)})
 	require.NoError(t, err)
 	assert.True(t, done.Resolved)
-	assert.Equal(t, "c2", done.Resolution)
+	assert.Equal(t, "link:c2", done.Resolution, "a link is stored marked as one")
 	assert.Equal(t, "alice", done.ResolvedBy)
 	assert.Equal(t, store.Resolution{Action: store.ResolveLink, ContactID: "c2", By: "alice", At: t0.Add(2 * time.Hour)}, done.Outcome())
 	_, err = s.Account(h.acct).Reviews.Resolve(ctx, r1.ID, store.Resolution{Action: store.ResolveIgnore, By: "bob", At: t0})

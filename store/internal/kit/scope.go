@@ -222,7 +222,7 @@ func (s reviews) Resolve(ctx context.Context, id string, r store.Resolution) (st
 		if r.ContactID == "" {
 			return store.Review{}, store.Invalid(op, "name the contact the user is in Resolution.ContactID", "ResolveLink without a contact ID")
 		}
-		stored = r.ContactID
+		stored = store.StoredResolution(r)
 	case store.ResolveCreate, store.ResolveIgnore:
 		if r.ContactID != "" {
 			return store.Review{}, store.Invalid(op, "set Resolution.ContactID only with ResolveLink", "%s with a contact ID", r.Action)
