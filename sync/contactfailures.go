@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/match"
 	"github.com/tenantsync/tenantsync/store"
 )
 
@@ -80,6 +81,9 @@ func (e *Engine) ResolveContactFailure(ctx context.Context, actor, tenantID, obj
 	}
 	if res.Decision == ContactMerge {
 		if err := e.checkContact(ctx, rec, res.ContactID); err != nil {
+			return refuse(err)
+		}
+		if err := e.refuseHeldContact(ctx, op, rec.ClientID, res.ContactID, match.Identity{TenantID: tenantID, ObjectID: objectID}); err != nil {
 			return refuse(err)
 		}
 	}

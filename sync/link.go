@@ -197,6 +197,9 @@ func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID string, d De
 				Message: fmt.Sprintf("client %s has no contact %s", rv.ClientID, contactID),
 				Hint:    "pick one of the review's candidates or another contact of the same client"}
 		}
+		if err := e.refuseHeldContact(ctx, "ResolveReview", rv.ClientID, contactID, match.Identity{TenantID: rv.TenantID, ObjectID: rv.ObjectID}); err != nil {
+			return store.Review{}, err
+		}
 	}
 	if contactID != "" {
 		if err := e.acct.Merges.Remember(ctx, store.Merge{TenantID: rv.TenantID, ObjectID: rv.ObjectID,

@@ -560,6 +560,27 @@ func TestResolveContactFailure(t *testing.T) {
 		assert.Equal(t, existing.ID, h.links("t1")[u.ObjectID].ContactID)
 		assert.True(t, h.status("t1").Healthy())
 	})
+	t.Run("MergeIntoAHeldContact", func(t *testing.T) {
+		t.Parallel()
+		h, u := setup(t)
+		held := h.links("t1")["t1-u000"].ContactID
+		require.NotEmpty(t, held)
+		err := h.eng.ResolveContactFailure(ctx, "alice", "t1", u.ObjectID, ContactResolution{Decision: ContactMerge, ContactID: held})
+		require.ErrorIs(t, err, tenantsync.ErrConflict, "the contact is another user's")
+		assert.Contains(t, tenantsync.HintOf(err), "one user")
+		assert.Contains(t, h.state("t1").ContactFailures, u.ObjectID, "nothing decided")
+
+		// A merge like it already stored (before the entry points refused it) must not fail
+		// every later commit on the one-user-per-contact rule.
+		require.NoError(t, h.st.Account(testAccount).Merges.Remember(ctx, store.Merge{TenantID: "t1", ObjectID: u.ObjectID,
+			ClientID: "client-1", ContactID: held, DecidedBy: "legacy", DecidedAt: h.clock.Now()}))
+		h.eng.invalidateReconcile("t1")
+		h.clock.Advance(48 * time.Hour)
+		_, err = h.eng.SyncNow(ctx, "t1")
+		require.NoError(t, err)
+		assert.Equal(t, held, h.links("t1")["t1-u000"].ContactID, "the holder keeps its contact")
+		assert.NotEqual(t, held, h.links("t1")[u.ObjectID].ContactID)
+	})
 	t.Run("Refusals", func(t *testing.T) {
 		t.Parallel()
 		h, u := setup(t)

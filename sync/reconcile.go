@@ -464,11 +464,24 @@ func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contact
 	if err != nil {
 		return nil, nil, err
 	}
+	held := make(map[string]match.Identity, len(links))
+	for _, l := range links {
+		held[l.ContactID] = l.User
+	}
 	var merges []match.Merge
 	for _, m := range stored {
-		if m.ClientID == rec.ClientID {
-			merges = append(merges, match.Merge{User: match.Identity{TenantID: m.TenantID, ObjectID: m.ObjectID}, ContactID: m.ContactID, By: m.DecidedBy})
+		if m.ClientID != rec.ClientID {
+			continue
 		}
+		user := match.Identity{TenantID: m.TenantID, ObjectID: m.ObjectID}
+		// A merge into a contact another user's link holds would take it from that user, and
+		// the commit would fail on the store's one-user-per-contact rule at every sync. Such a
+		// merge (made before the entry points refused it) is left out: the user is matched as
+		// if it had none, and an ambiguity goes to a person.
+		if other, ok := held[m.ContactID]; ok && !sameUser(other, user) {
+			continue
+		}
+		merges = append(merges, match.Merge{User: user, ContactID: m.ContactID, By: m.DecidedBy})
 	}
 	ix, err := match.NewIndex(contacts, links, merges, e.match)
 	return ix, own, err
@@ -1200,4 +1213,54 @@ func newContact(clientID, tenantID string, u tenantsync.User) tenantsync.Contact
 		c.LastName = strings.TrimSpace(u.DisplayName)
 	}
 	return c
+}
+
+// sameUser reports whether two identities name one user (IDs compare without case).
+func sameUser(a, b match.Identity) bool {
+	return strings.EqualFold(a.TenantID, b.TenantID) && strings.EqualFold(a.ObjectID, b.ObjectID)
+}
+
+// contactHolder returns the other user a stored link or a person's merge binds contactID to,
+// among the tenants linked to clientID, so a person's merge cannot take a contact another user
+// holds (the store keeps one user per contact, and the commit would fail at every sync).
+func (e *Engine) contactHolder(ctx context.Context, clientID, contactID string, user match.Identity) (match.Identity, bool, error) {
+	tenants, err := e.acct.Tenants.List(ctx)
+	if err != nil {
+		return match.Identity{}, false, err
+	}
+	for _, t := range tenants {
+		if t.ClientID != clientID && !strings.EqualFold(t.ID, user.TenantID) {
+			continue
+		}
+		links, err := e.acct.Links.List(ctx, t.ID)
+		if err != nil {
+			return match.Identity{}, false, err
+		}
+		for _, l := range links {
+			if other := (match.Identity{TenantID: l.TenantID, ObjectID: l.ObjectID}); l.ContactID == contactID && !sameUser(other, user) {
+				return other, true, nil
+			}
+		}
+		merges, err := e.acct.Merges.List(ctx, t.ID)
+		if err != nil {
+			return match.Identity{}, false, err
+		}
+		for _, m := range merges {
+			if other := (match.Identity{TenantID: m.TenantID, ObjectID: m.ObjectID}); m.ClientID == clientID && m.ContactID == contactID && !sameUser(other, user) {
+				return other, true, nil
+			}
+		}
+	}
+	return match.Identity{}, false, nil
+}
+
+// refuseHeldContact fails with ErrConflict when another user holds contactID.
+func (e *Engine) refuseHeldContact(ctx context.Context, op, clientID, contactID string, user match.Identity) error {
+	other, held, err := e.contactHolder(ctx, clientID, contactID, user)
+	if err != nil || !held {
+		return err
+	}
+	return &tenantsync.Error{Class: tenantsync.ErrConflict, Service: Service, Op: op, Tenant: user.TenantID,
+		Message: fmt.Sprintf("contact %s is already the contact of user %s in tenant %s", contactID, other.ObjectID, other.TenantID),
+		Hint:    "a contact belongs to one user: choose another contact, or create one for this user"}
 }

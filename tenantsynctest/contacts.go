@@ -25,7 +25,8 @@ import (
 //  3. The quota (SetQuota) admits it or answers 429 with Retry-After. Every admitted call uses
 //     a slot, whatever its outcome; refused ones do not.
 //  4. The first injected Fault that catches it (Inject) decides its fate.
-//  5. The directory carries it out: unknown clients and contacts are tenantsync.ErrNotFound,
+//  5. The directory carries it out: unknown clients are tenantsync.ErrClientNotFound, unknown
+//     contacts tenantsync.ErrNotFound,
 //     validation rules (AddRule) refuse with a *ValidationError, the duplicate-email rule
 //     (SetUniqueEmails) with tenantsync.ErrConflict, and creates honour the Identity setting
 //     (SetIdentity).
@@ -153,7 +154,7 @@ func (c *Contacts) SetIdentity(i Identity) {
 }
 
 // ListContacts implements tenantsync.Contacts: every contact of the client, active or not, in
-// the order they were created. An unknown client is tenantsync.ErrNotFound.
+// the order they were created. An unknown client is tenantsync.ErrClientNotFound.
 func (c *Contacts) ListContacts(ctx context.Context, clientID string) ([]tenantsync.Contact, error) {
 	var out []tenantsync.Contact
 	err := c.call(ctx, OpListContacts, func() (tenantsync.Contact, bool) { return tenantsync.Contact{}, false }, func() error {

@@ -175,7 +175,11 @@ func TestContactsNotFound(t *testing.T) {
 			psa, _ := newPSA(t)
 			seeded, err := psa.Seed(pat("1"))
 			require.NoError(t, err)
-			requireDetail(t, tt.call(t.Context(), psa), tenantsync.ErrNotFound, tt.op, 404)
+			want := error(tenantsync.ErrNotFound)
+			if strings.HasSuffix(tt.name, "unknown client") {
+				want = tenantsync.ErrClientNotFound // what the engine reads as "link to an existing client"
+			}
+			requireDetail(t, tt.call(t.Context(), psa), want, tt.op, 404)
 			stored, _ := psa.Get("1")
 			assert.Equal(t, seeded, stored, "a refused call changes nothing")
 			assert.Len(t, psa.All(), 1)
@@ -200,7 +204,7 @@ func TestSeed(t *testing.T) {
 	assert.Len(t, psa.Duplicates(), 1, "seeded duplicates are visible")
 
 	_, err = psa.Seed(pat("404"))
-	require.ErrorIs(t, err, tenantsync.ErrNotFound)
+	require.ErrorIs(t, err, tenantsync.ErrClientNotFound)
 }
 
 func TestIdentity(t *testing.T) {
@@ -323,7 +327,12 @@ func TestDuplicates(t *testing.T) {
 	assert.Equal(t, []tenantsync.Contact{a, c}, got[1].Contacts)
 
 	require.NoError(t, psa.SetContactActive(ctx, "1", a.ID, false))
-	assert.Empty(t, psa.Duplicates(), "deactivating the first of each pair resolves both")
+	got = psa.Duplicates()
+	require.Len(t, got, 1, "deactivating the first resolves the email pair")
+	assert.Equal(t, "identity tenantsync:"+tenantA+":"+userA, got[0].Key,
+		"but a second contact for one user is a duplicate even when the first is inactive: it should have been reactivated")
+	a.Active = false
+	assert.Equal(t, []tenantsync.Contact{a, c}, got[0].Contacts)
 }
 
 func TestUniqueEmails(t *testing.T) {

@@ -25,10 +25,10 @@
 //     cannot.
 //
 // Every error is a *tenantsync.Error (or embeds one) with Service "psa", matched with errors.Is
-// against the root package's kinds: ErrThrottled with RetryAfter when the PSA sent one,
+// against the root package's error classes: ErrThrottled with RetryAfter when the PSA sent one,
 // ErrUnavailable for 5xx, timeouts and lost answers, ErrInvalidInput for a validation refusal
-// (a *ValidationError naming the field), ErrConflict for a duplicate email, ErrNotFound for an
-// unknown client or contact.
+// (a *ValidationError naming the field), ErrConflict for a duplicate email, ErrClientNotFound
+// for an unknown client and ErrNotFound for an unknown contact.
 //
 // Time comes from a Clock. A ManualClock makes periods, quotas and latency deterministic: a
 // test advances an hour instead of waiting one.

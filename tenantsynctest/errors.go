@@ -69,7 +69,7 @@ func lostResponse(op Op) error {
 }
 
 func clientNotFound(op Op, clientID string) error {
-	return psaErr(tenantsync.ErrNotFound, op, http.StatusNotFound, fmt.Sprintf("client %q does not exist", clientID),
+	return psaErr(tenantsync.ErrClientNotFound, op, http.StatusNotFound, fmt.Sprintf("client %q does not exist", clientID),
 		"the client is not in the PSA (merged or deleted?): link the tenant to an existing client")
 }
 

@@ -42,8 +42,8 @@ func (c *Contacts) Calls() map[Op]int {
 	return maps.Clone(c.calls)
 }
 
-// Duplicate is a group of two or more active contacts of one client that are the same person
-// by one measure.
+// Duplicate is a group of two or more contacts of one client that are the same person by one
+// measure.
 type Duplicate struct {
 	ClientID string
 	// Key is what they share: "identity " followed by the IdempotencyKey, or "email " followed
@@ -52,20 +52,22 @@ type Duplicate struct {
 	Contacts []tenantsync.Contact // ordered by ID, shown as All shows them
 }
 
-// Duplicates returns every group of active contacts of one client that share a (TenantID,
-// ObjectID) or an email (trimmed, lower-cased), ordered by client and key. A contact can be in
-// two groups. A sync that never makes a second contact for one person leaves it empty (given
-// contacts entered by hand were not duplicates to start with).
+// Duplicates returns every group of contacts of one client that share a (TenantID, ObjectID),
+// active or not, or an email (trimmed, lower-cased) among active contacts, ordered by client
+// and key. A contact can be in two groups. An inactive contact counts for identity: a second
+// contact made for a user whose first was deactivated is a duplicate (the first should have
+// been reactivated). A sync that never makes a second contact for one person leaves it empty
+// (given contacts entered by hand were not duplicates to start with).
 func (c *Contacts) Duplicates() []Duplicate {
 	all := c.All()
 	groups := map[[2]string][]tenantsync.Contact{}
 	for _, ct := range all {
-		if !ct.Active {
-			continue
-		}
 		if k := ct.IdempotencyKey(); k != "" {
 			g := [2]string{ct.ClientID, "identity " + k}
 			groups[g] = append(groups[g], ct)
+		}
+		if !ct.Active {
+			continue
 		}
 		if e := normEmail(ct.Email); e != "" {
 			g := [2]string{ct.ClientID, "email " + e}
