@@ -38,7 +38,8 @@ type Limits struct {
 
 	// PSACallsPerSecond limits the engine's calls to the PSA's contact directory, for every
 	// tenant together (they share the PSA's quota); 0 sets no limit. PSABurst is how many calls
-	// may go at once within it (default 1).
+	// may go at once within it (default 1). The limit is this engine's: engines in several
+	// processes on one store each need their share of the PSA's quota (see PSAStatus).
 	PSACallsPerSecond float64
 	PSABurst          int
 	// PSACallsPerSync caps the contact writes (creates, updates, (de)activations) one tenant

@@ -29,6 +29,12 @@ const (
 
 // PSAStatus is the state of the engine's calls to the PSA's contact directory. Every tenant
 // shares the PSA's quota, so a pause is engine-wide.
+//
+// The pause and the rate limit (Limits.PSACallsPerSecond) live in this engine's memory: engines
+// in several processes sharing one store each keep their own and each spend the PSA's quota.
+// Give each engine its share of the quota (the PSA's limit divided by the number of engines);
+// an engine that meets a 429 pauses itself, and the others pause when they meet theirs. A
+// restarted engine starts without a pause, and its first call is the probe.
 type PSAStatus struct {
 	// PausedUntil is when PSA calls resume; zero (or past) when they flow.
 	PausedUntil time.Time

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	stdsync "sync"
 	"sync/atomic"
@@ -237,7 +238,7 @@ func psaThrottledMidSync(t *testing.T, h *harness) {
 	assert.Equal(t, calls, h.eng.Counters().PSACalls, "no call reaches the paused PSA")
 	assert.Len(t, h.contacts.Sent(), sent)
 	assert.Len(t, h.users("t2"), 8)
-	assert.Equal(t, 8, rep2.Contacts.Pending)
+	assert.Equal(t, 5, rep2.Contacts.Pending, "its five people; the shared mailbox, the room and the guest are owed nothing")
 	assert.Equal(t, uint64(1), h.eng.PSAStatus().Pauses)
 
 	// After the minute, the next syncs finish, though neither tenant changed.
@@ -750,4 +751,33 @@ func TestPSACallTimeoutPausesThePSA(t *testing.T) {
 	assert.Contains(t, f.Message, "did not answer within")
 	assert.True(t, eng.PSAStatus().Paused(h.clock.Now()))
 	assert.Contains(t, h.state("t1").CreateIntents, "t1-u000", "a create that timed out may have happened")
+}
+
+// While the PSA is paused the run cannot list contacts; the users it counts pending are those
+// still owed a write, not the tenant's shared mailboxes, guests and already-linked users.
+func TestPendingWhilePausedCountsOnlyUsersOwedAWrite(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Limits.MaxCreatesPerSync = 4 })
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 10)
+	h.src.AddTenant(ft)
+	h.discoverAndStoreLink("t1", "client-1")
+	h.syncNow("t1")
+	h.syncNow("t1")
+	h.syncNow("t1")
+	require.Len(t, h.links("t1"), 10, "ten people linked; the shared mailbox, the room and the guest are not people")
+
+	for i := range 3 {
+		h.src.PutUser("t1", person(fmt.Sprintf("t1-new%d", i), "New", fmt.Sprint("Person", i), "contoso.example"))
+	}
+	h.contacts.Fault(func(op string, c tenantsync.Contact) (error, bool) {
+		return &tenantsync.Error{Class: tenantsync.ErrThrottled, Service: "psa", Status: 429, RetryAfter: time.Hour}, false
+	})
+	h.eng.invalidateReconcile("t1")
+	h.syncNow("t1") // the first create meets the quota: the PSA pauses
+	for range 2 {
+		h.clock.Advance(time.Minute)
+		h.eng.invalidateReconcile("t1")
+		h.syncNow("t1") // paused: the contacts cannot even be listed
+		assert.Equal(t, 3, h.state("t1").ContactsPending, "the three new people, nobody else")
+	}
 }

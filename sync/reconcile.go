@@ -231,10 +231,16 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		return nil, err
 	}
 	if r.stop != nil {
-		// Without the contacts nothing can be matched: every user of the run waits, and what
-		// is known of each (failures, intents) stays as it was.
-		for _, u := range users {
-			r.mark(u.ObjectID, outPending)
+		// Without the contacts nothing can be matched: every user of the run that may need a
+		// PSA call waits, and what is known of each (failures, intents) stays as it was. A
+		// linked user, or one matching never keeps (a shared mailbox, a guest, a service
+		// account), is not pending: counting it would overstate the PSA's debt while it pauses.
+		waiting, err := e.mayNeedPSA(ctx, rec, users, types, typesKnown)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range waiting {
+			r.mark(id, outPending)
 		}
 		if !full {
 			for _, id := range ur.Removed {
@@ -544,10 +550,13 @@ type reconcileRun struct {
 	put       stateWriter
 	state     *store.SyncState
 
-	failures  map[string]store.ContactFailure
-	intents   map[string]store.CreateIntent
-	prior     map[string]store.CreateIntent // the intents as the run found them
-	outcome   map[string]userOutcome
+	failures map[string]store.ContactFailure
+	intents  map[string]store.CreateIntent
+	prior    map[string]store.CreateIntent // the intents as the run found them
+	outcome  map[string]userOutcome
+	// capped holds the users whose create Limits.MaxCreatesPerSync deferred; a user the PSA's
+	// pause then made pending is counted as pending only.
+	capped    map[string]bool
 	planned   map[string]bool               // intents recorded by this run
 	attempted map[string]bool               // creates this run sent
 	taken     map[string]bool               // contacts an interrupted create's user took in this run
@@ -1002,7 +1011,10 @@ func (r *reconcileRun) createAll(ctx context.Context, users []tenantsync.User, t
 			continue
 		case len(plan) >= r.e.limits.MaxCreatesPerSync:
 			r.out.report.Deferred++
-			r.out.capped++
+			if r.capped == nil {
+				r.capped = map[string]bool{}
+			}
+			r.capped[u.ObjectID] = true
 			r.mark(u.ObjectID, outDeferred)
 			continue
 		}
@@ -1168,6 +1180,10 @@ func (r *reconcileRun) finish(cleanup bool, own map[string]store.ContactLink) *r
 			delete(r.intents, id)
 		case outPending:
 			r.out.report.Pending++
+		case outDeferred:
+			if r.capped[id] {
+				r.out.capped++
+			}
 		case outWaiting:
 			r.out.report.Waiting++
 		}
@@ -1263,4 +1279,33 @@ func (e *Engine) refuseHeldContact(ctx context.Context, op, clientID, contactID 
 	return &tenantsync.Error{Class: tenantsync.ErrConflict, Service: Service, Op: op, Tenant: user.TenantID,
 		Message: fmt.Sprintf("contact %s is already the contact of user %s in tenant %s", contactID, other.ObjectID, other.TenantID),
 		Hint:    "a contact belongs to one user: choose another contact, or create one for this user"}
+}
+
+// mayNeedPSA returns the users a reconcile could still write a contact for, judged without the
+// PSA's contacts: those without a stored link that matching does not exclude. It stands in for
+// the reconcile when the PSA could not be listed.
+func (e *Engine) mayNeedPSA(ctx context.Context, rec store.TenantRecord, users []tenantsync.User, types map[string]tenantsync.MailboxType, typesKnown bool) ([]string, error) {
+	stored, err := e.acct.Links.List(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	links := make([]match.Link, 0, len(stored))
+	for _, l := range stored {
+		links = append(links, match.Link{User: match.Identity{TenantID: l.TenantID, ObjectID: l.ObjectID}, ContactID: l.ContactID})
+	}
+	ix, err := match.NewIndex(nil, links, nil, e.match)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, u := range users {
+		var mt tenantsync.MailboxType
+		if typesKnown {
+			mt = types[u.ObjectID]
+		}
+		if res := ix.Match(u, mt); res.Outcome != match.Linked && res.Outcome != match.Excluded {
+			ids = append(ids, u.ObjectID)
+		}
+	}
+	return ids, nil
 }
