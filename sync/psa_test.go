@@ -781,3 +781,42 @@ func TestPendingWhilePausedCountsOnlyUsersOwedAWrite(t *testing.T) {
 		assert.Equal(t, 3, h.state("t1").ContactsPending, "the three new people, nobody else")
 	}
 }
+
+// The soak's case, with a PSA that keeps no identity: a create's answer is lost, then the
+// user's mail changes to an address a hand-entered contact holds. The contact the create made
+// is the user's; linking the hand-entered one by address would leave the made one a duplicate.
+func TestInterruptedCreateWinsOverANewAddressMatch(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 2)
+	u := ft.Users[1]
+	h.src.AddTenant(ft)
+	h.contacts.DropIdentity()
+	h.contacts.Fault(func(op string, c tenantsync.Contact) (error, bool) {
+		if op == "create" && c.LastName == u.Surname {
+			return tenantsync.Errorf(tenantsync.ErrUnavailable, "", "connection reset"), true
+		}
+		return nil, false
+	})
+	h.discoverAndStoreLink("t1", "client-1")
+	h.syncNow("t1")
+	h.contacts.Fault(nil)
+	made := h.contacts.Sent()
+	require.NotEmpty(t, made)
+	require.NotContains(t, h.links("t1"), u.ObjectID, "the answer was lost")
+
+	held := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Former", LastName: "Staff",
+		Email: "former.staff@contoso.example", Active: true})
+	u.Mail = held.Email
+	u.ProxyAddresses = []string{"SMTP:" + held.Email}
+	h.src.PutUser("t1", u)
+	h.clock.Advance(time.Hour)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 1, rep.Contacts.Recovered)
+	link := h.links("t1")[u.ObjectID]
+	require.NotEmpty(t, link.ContactID)
+	assert.NotEqual(t, held.ID, link.ContactID, "the contact made for the user, not the hand-entered one")
+	got, ok := h.contacts.Get(link.ContactID)
+	require.True(t, ok)
+	assert.Equal(t, u.Surname, got.LastName)
+}

@@ -336,6 +336,22 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		u := users[i]
 		res := matches[i]
 		r.look(u.ObjectID)
+		if in, ok := r.prior[u.ObjectID]; ok && res.Outcome != match.Linked {
+			// A create for this user was interrupted and the PSA made the contact: that contact
+			// is the user's, whatever another contact's address now says (a PSA that keeps no
+			// identity cannot tell us otherwise). Linking by address instead would leave the
+			// contact made for the user as a duplicate.
+			if cands := r.madeBy(in); len(cands) == 1 && !r.taken[cands[0]] && !(res.AutoLink && res.ContactID == cands[0]) {
+				r.taken[cands[0]] = true
+				r.out.report.Recovered++
+				made := match.Result{User: match.IdentityOf(u), Outcome: match.Matched, ContactID: cands[0], Via: viaInterruptedCreate,
+					Confidence: 1, AutoLink: true}
+				if err := r.keep(ctx, u, made, store.ContactLink{}, false); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
 		switch {
 		case res.Outcome == match.Linked || (res.Outcome == match.Matched && res.AutoLink):
 			link, hasLink := own[u.ObjectID]
