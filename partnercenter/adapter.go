@@ -2,6 +2,7 @@ package partnercenter
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,7 +243,7 @@ func ParseISODuration(s string) (time.Duration, error) {
 		false: {'Y': 365 * day, 'M': 30 * day, 'W': 7 * day, 'D': day},
 		true:  {'H': time.Hour, 'M': time.Minute, 'S': time.Second},
 	}
-	var total time.Duration
+	var total float64
 	inTime, any := false, false
 	type designator struct {
 		inTime bool
@@ -274,14 +275,18 @@ func ParseISODuration(s string) (time.Duration, error) {
 			return bad()
 		}
 		seen[key] = true
-		total += time.Duration(n * float64(unit))
+		total += n * float64(unit)
 		any = true
 		rest = rest[i+1:]
 	}
 	if !any {
 		return bad()
 	}
-	return total, nil
+	// A time.Duration holds about 292 years; anything longer is not a GDAP duration.
+	if total >= float64(math.MaxInt64) {
+		return 0, tenantsync.Errorf(tenantsync.ErrInvalidInput, "use an ISO-8601 duration shorter than 290 years, such as P730D", "duration %q is too long", s)
+	}
+	return time.Duration(total), nil
 }
 
 // tenantFromCustomer converts a Partner Center customer. Partner Center's companyProfile.domain
