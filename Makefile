@@ -7,7 +7,7 @@ FUZZTIME ?= 5s
 
 test: lint unit fuzz-short
 
-lint: fmt-check vet staticcheck
+lint: fmt-check vet staticcheck apicheck
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
