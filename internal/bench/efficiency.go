@@ -179,6 +179,9 @@ func (r *rig) linkAll(ctx context.Context, ids []string) (time.Duration, error) 
 	reqs := make([]sync.LinkRequest, len(ids))
 	for i, id := range ids {
 		reqs[i] = sync.LinkRequest{TenantID: id, ClientID: fmt.Sprintf("client-%04d", i)}
+		if err := r.st.Directory(account).PutClient(ctx, tenantsync.Client{ID: reqs[i].ClientID, Name: "Client " + id}); err != nil {
+			return 0, err
+		}
 	}
 	r.srv.ResetCounts()
 	r.trace.reset()

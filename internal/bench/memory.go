@@ -112,6 +112,11 @@ func childMemory(ctx context.Context) error {
 		if _, err := eng.Discover(ctx); err != nil {
 			return err
 		}
+		if dp, ok := st.(store.DirectoryProvider); ok {
+			if err := dp.Directory(account).PutClient(ctx, tenantsync.Client{ID: "client-1", Name: "Client 1"}); err != nil {
+				return err
+			}
+		}
 		out.Baseline = liveHeap()
 		s := startSampler()
 		start := time.Now()
