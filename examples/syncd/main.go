@@ -89,6 +89,7 @@ type daemon struct {
 
 	initialDone chan struct{}
 	initialOnce gosync.Once
+	webhook     *webhook // nil without -webhook-url
 
 	readyMu    gosync.Mutex
 	readyAt    time.Time
@@ -139,6 +140,16 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz needs it)\n", d.creds.tokenFile)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	webhookDone := make(chan struct{})
+	webhookCtx, stopWebhook := context.WithCancel(ctx)
+	go func() {
+		defer close(webhookDone)
+		if d.webhook != nil {
+			fmt.Fprintf(out, "webhooks: the change feed goes to %s (GET /api/webhooks/deliveries)\n", cfg.WebhookURL)
+			d.webhook.run(webhookCtx)
+		}
+	}()
+	defer func() { stopWebhook(); <-webhookDone }()
 
 	runErr := d.sync(ctx)
 
@@ -185,7 +196,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		return nil, err
 	}
 	if !cfg.Postgres.IsZero() {
-		pg, err := postgres.Open(ctx, cfg.Postgres.Reveal(), postgres.Config{Keys: keys})
+		pg, err := postgres.Open(ctx, cfg.Postgres.Reveal(), postgres.Config{Keys: keys, ChangeRetention: cfg.ChangeRetention})
 		if err != nil {
 			return nil, err
 		}
@@ -193,7 +204,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		fmt.Fprintln(out, "store: PostgreSQL")
 	} else {
 		path := filepath.Join(dir, "tenantsync.db")
-		sq, err := sqlite.Open(ctx, path, sqlite.Config{Keys: keys})
+		sq, err := sqlite.Open(ctx, path, sqlite.Config{Keys: keys, ChangeRetention: cfg.ChangeRetention})
 		if err != nil {
 			return nil, err
 		}
@@ -236,6 +247,9 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		return nil, err
 	}
 	d.state.prime(sts)
+	if cfg.WebhookURL != "" {
+		d.webhook = newWebhook(cfg.WebhookURL, cfg.WebhookSecret, cfg.Account, d.store.Account(cfg.Account).Feed, dir, d.log)
+	}
 	return d, nil
 }
 
@@ -264,7 +278,7 @@ func (d *daemon) api(addr net.Addr) (*api, error) {
 	return &api{
 		account: d.cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log,
 		refresh: d.refreshMetrics, initialDone: d.initialDone,
-		hosts: hosts, creds: d.creds, failures: newFailureLimiter(),
+		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), deliverer: d.webhook,
 	}, nil
 }
 
