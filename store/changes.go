@@ -47,12 +47,6 @@ func (t ChangeType) Valid() bool {
 	return false
 }
 
-// callerType reports whether a Batch may carry changes of type t: the store derives the
-// others from the batch itself, so a caller cannot record a mirror change that did not happen.
-func (t ChangeType) callerType() bool {
-	return t == ChangeContact || t == ChangeHoldPlaced || t == ChangeHoldEnded
-}
-
 // Change is one entry of an account's change feed: something a sync committed, written in the
 // same transaction as the change itself.
 type Change struct {
@@ -126,35 +120,4 @@ func NewFeedCursorError(op string, after, oldest, head int64) *FeedCursorError {
 			Hint: "resync: read the feed's head, reload the mirror in full (tenants, users, devices, links), then read changes after that head"},
 		After: after, Oldest: oldest, Head: head,
 	}
-}
-
-// CheckBatchChange validates a change a caller put in Batch.Changes for op and fills its
-// tenant from the batch.
-func CheckBatchChange(op, tenantID string, c *Change) error {
-	if !c.Type.callerType() {
-		return Invalid(op, "put only contact.reconciled, hold.placed and hold.ended entries in Batch.Changes; the store records mirror and link changes itself",
-			"change type %q cannot be passed in a batch", c.Type)
-	}
-	if c.TenantID != "" && c.TenantID != tenantID {
-		return Invalid(op, "a batch records changes of its own tenant only", "change of tenant %s in a batch of tenant %s", c.TenantID, tenantID)
-	}
-	c.TenantID = tenantID
-	return nil
-}
-
-// CheckChangesPage validates Changes' arguments and returns the page size to use.
-func CheckChangesPage(op, account string, after int64, limit int) (int, error) {
-	if err := CheckAccount(op, account); err != nil {
-		return 0, err
-	}
-	if after < 0 {
-		return 0, Invalid(op, "pass 0 to read from the start, or the seq of the last change handled", "negative cursor %d", after)
-	}
-	switch {
-	case limit == 0:
-		return MaxChangesPage, nil
-	case limit < 0 || limit > MaxChangesPage:
-		return 0, Invalid(op, fmt.Sprintf("ask for 1 to %d changes at a time", MaxChangesPage), "limit %d out of range", limit)
-	}
-	return limit, nil
 }

@@ -35,7 +35,7 @@ func (f *feed) append(entries []store.Change, cutoff time.Time) {
 // Changes implements store.ChangeFeed.
 func (s *backend) Changes(_ context.Context, acct string, after int64, limit int) ([]store.Change, error) {
 	const op = "Changes"
-	limit, err := store.CheckChangesPage(op, acct, after, limit)
+	limit, err := kit.CheckChangesPage(op, acct, after, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func checkBatch(op, account string, b *store.Batch) error {
 		}
 	}
 	for i := range b.Changes {
-		if err := store.CheckBatchChange(op, b.TenantID, &b.Changes[i]); err != nil {
+		if err := checkBatchChange(op, b.TenantID, &b.Changes[i]); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package kit
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -81,4 +82,38 @@ func FeedWindow(op string, after, pruned, head int64) error {
 		return store.NewFeedCursorError(op, after, pruned+1, head)
 	}
 	return nil
+}
+
+// checkBatchChange validates a change a caller put in Batch.Changes for op and fills its
+// tenant from the batch. Callers pass only what the store cannot derive itself, so a caller
+// cannot record a mirror change that did not happen.
+func checkBatchChange(op, tenantID string, c *store.Change) error {
+	switch c.Type {
+	case store.ChangeContact, store.ChangeHoldPlaced, store.ChangeHoldEnded:
+	default:
+		return store.Invalid(op, "put only contact.reconciled, hold.placed and hold.ended entries in Batch.Changes; the store records mirror, link and review changes itself",
+			"change type %q cannot be passed in a batch", c.Type)
+	}
+	if c.TenantID != "" && c.TenantID != tenantID {
+		return store.Invalid(op, "a batch records changes of its own tenant only", "change of tenant %s in a batch of tenant %s", c.TenantID, tenantID)
+	}
+	c.TenantID = tenantID
+	return nil
+}
+
+// CheckChangesPage validates ChangeFeed.Changes' arguments and returns the page size to use.
+func CheckChangesPage(op, account string, after int64, limit int) (int, error) {
+	if err := store.CheckAccount(op, account); err != nil {
+		return 0, err
+	}
+	if after < 0 {
+		return 0, store.Invalid(op, "pass 0 to read from the start, or the seq of the last change handled", "negative cursor %d", after)
+	}
+	switch {
+	case limit == 0:
+		return store.MaxChangesPage, nil
+	case limit < 0 || limit > store.MaxChangesPage:
+		return 0, store.Invalid(op, fmt.Sprintf("ask for 1 to %d changes at a time", store.MaxChangesPage), "limit %d out of range", limit)
+	}
+	return limit, nil
 }

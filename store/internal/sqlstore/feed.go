@@ -78,7 +78,7 @@ func feedHeads(ctx context.Context, q bq, acct string) (head, pruned int64, err 
 // Changes implements store.ChangeFeed.
 func (s *Store) Changes(ctx context.Context, acct string, after int64, limit int) ([]store.Change, error) {
 	const op = "Changes"
-	limit, err := store.CheckChangesPage(op, acct, after, limit)
+	limit, err := kit.CheckChangesPage(op, acct, after, limit)
 	if err != nil {
 		return nil, err
 	}
