@@ -28,18 +28,25 @@ func (s *Store) appendFeed(ctx context.Context, q bq, acct string, entries []sto
 		return err
 	}
 	kit.Number(entries, head-int64(len(entries)))
-	const cols = 5
+	const cols = 6
 	size := max(1, min(500, s.d.MaxParams()/cols))
 	for rest := entries; len(rest) > 0; {
 		n := min(size, len(rest))
-		query := `INSERT INTO change_feed (account, seq, at, tenant_id, entry) VALUES `
+		query := `INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) VALUES `
 		args := make([]any, 0, cols*n)
 		for i, c := range rest[:n] {
 			if i > 0 {
 				query += ", "
 			}
-			query += "(?, ?, ?, ?, ?)"
-			args = append(args, acct, c.Seq, micros(c.At), c.TenantID, asJSON(c))
+			query += "(?, ?, ?, ?, ?, ?)"
+			// The data is stored apart, as it is: encoding it inside the entry would validate
+			// and copy every item's JSON again.
+			data := []byte(c.Data)
+			if data == nil {
+				data = []byte{}
+			}
+			c.Data = nil
+			args = append(args, acct, c.Seq, micros(c.At), c.TenantID, asJSON(c), data)
 		}
 		if _, err := q.Exec(ctx, query, args...); err != nil {
 			return err
@@ -91,8 +98,8 @@ func (s *Store) Changes(ctx context.Context, acct string, after int64, limit int
 		if err := kit.FeedWindow(op, after, pruned, head); err != nil {
 			return err
 		}
-		out, err = scanAll(ctx, q, scanJSONRow[store.Change],
-			`SELECT entry FROM change_feed WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?`, acct, after, limit)
+		out, err = scanAll(ctx, q, scanChange,
+			`SELECT entry, data FROM change_feed WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?`, acct, after, limit)
 		return err
 	})
 	if err != nil {
@@ -114,4 +121,20 @@ func (s *Store) FeedHead(ctx context.Context, acct string) (int64, error) {
 		return err
 	})
 	return head, err
+}
+
+// scanChange reads an entry and its data.
+func scanChange(r Row) (store.Change, error) {
+	var entry, data []byte
+	var c store.Change
+	if err := r.Scan(&entry, &data); err != nil {
+		return c, err
+	}
+	if err := scanJSON(entry, &c); err != nil {
+		return c, err
+	}
+	if len(data) > 0 {
+		c.Data = data
+	}
+	return c, nil
 }
