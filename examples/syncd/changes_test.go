@@ -397,3 +397,38 @@ func TestWebhookCrashBetweenCommitAndDelivery(t *testing.T) {
 	rc.mu.Unlock()
 	t.Logf("after the restart: all %d delivered, %d of them more than once", head, redelivered)
 }
+
+func TestWebhookConfig(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	const long = "whsec-0123456789abcdef"
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"http to another host", []string{"-webhook-url", "http://psa.example.com/hook"}, map[string]string{"TENANTSYNC_WEBHOOK_SECRET": long}, "use https, or http to a loopback"},
+		{"credentials in the url", []string{"-webhook-url", "https://user:pw@psa.example.com/hook"}, map[string]string{"TENANTSYNC_WEBHOOK_SECRET": long}, "must not carry credentials"},
+		{"not a url", []string{"-webhook-url", "psa.example.com"}, map[string]string{"TENANTSYNC_WEBHOOK_SECRET": long}, "not an http(s) URL"},
+		{"no secret", []string{"-webhook-url", "https://psa.example.com/hook"}, nil, "TENANTSYNC_WEBHOOK_SECRET"},
+		{"short secret", []string{"-webhook-url", "https://psa.example.com/hook"}, map[string]string{"TENANTSYNC_WEBHOOK_SECRET": "short"}, "shorter than 16"},
+		{"secret without url", nil, map[string]string{"TENANTSYNC_WEBHOOK_SECRET": long}, "no -webhook-url"},
+		{"retention too short", []string{"-change-retention", "10m"}, nil, "at least 1h"},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig(tt.args, env(tt.env), io.Discard)
+		require.Error(t, err, tt.name)
+		assert.Contains(t, err.Error(), tt.want, tt.name)
+		assert.NotContains(t, err.Error(), long, tt.name)
+	}
+	c, err := parseConfig([]string{"-webhook-url", "https://psa.example.com/hook", "-change-retention", "72h"},
+		env(map[string]string{"TENANTSYNC_WEBHOOK_SECRET": long}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, long, c.WebhookSecret.Reveal())
+	assert.Equal(t, 72*time.Hour, c.ChangeRetention)
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", c, c, c), long, "printing the configuration shows no webhook secret")
+	c, err = parseConfig([]string{"-webhook-url", "http://127.0.0.1:9000/hook"}, env(map[string]string{"TENANTSYNC_WEBHOOK_SECRET": long}), io.Discard)
+	require.NoError(t, err, "http to a loopback receiver is allowed")
+	assert.Equal(t, store.DefaultChangeRetention, c.ChangeRetention)
+}
