@@ -226,7 +226,11 @@ type Engine struct {
 	slots  chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
 	events *dispatcher
 
-	progMu   stdsync.Mutex
+	progMu stdsync.Mutex
+	// claimMu makes a sync-now's check for a live lease and its taking of the lease one step
+	// within this engine: two calls at once would both find it free, and this engine's lease
+	// acquisition renews its own.
+	claimMu  stdsync.Mutex
 	progress map[string]*liveProgress
 
 	// root is the context every background goroutine derives from; Close cancels it. The

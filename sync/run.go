@@ -187,11 +187,18 @@ func (e *Engine) claimSyncNow(ctx context.Context, tenantID string) error {
 	if _, err := e.linkedTenant(ctx, "SyncNow", tenantID); err != nil {
 		return err
 	}
+	e.claimMu.Lock()
+	defer e.claimMu.Unlock()
 	now := e.clock.Now()
 	if e.sched.running(tenantID) {
 		return alreadyRunning(tenantID, e.holder)
 	}
-	if l, err := e.acct.Leases.Get(ctx, tenantID); err == nil && l.Holder != e.holder && l.ExpiresAt.After(now) {
+	// A live lease means a sync runs or is about to start: this engine's own (claimed a moment
+	// ago by StartSync or a cycle, not yet begun) or another's.
+	if l, err := e.acct.Leases.Get(ctx, tenantID); err == nil && l.ExpiresAt.After(now) {
+		if l.Holder == e.holder {
+			return alreadyRunning(tenantID, e.holder)
+		}
 		return store.NewLeaseHeldError("SyncNow", tenantID, l.Holder, l.ExpiresAt)
 	} else if err != nil && !isNotFound(err) {
 		return err

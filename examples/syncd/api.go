@@ -669,6 +669,10 @@ func (a *api) write(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &body, `send {"action": "block_sign_in", "tenantId": "...", "userId": "..."}; add_to_group and remove_from_group also take "groupId"`) {
 		return
 	}
+	if !tenantsync.Action(body.Action).Valid() {
+		fail(w, tenantsync.Errorf(tenantsync.ErrInvalidInput, apiHint("use one of the tenantsync.Action constants"), "unknown action %q", body.Action))
+		return
+	}
 	req := tenantsync.WriteRequest{Action: tenantsync.Action(body.Action), TenantID: body.TenantID, UserID: body.UserID, UPN: body.UPN, GroupID: body.GroupID}
 	res, err := a.engine.Write(r.Context(), actorFrom(r.Context()), req)
 	outcome := "done"

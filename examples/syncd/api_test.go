@@ -112,6 +112,12 @@ type testDaemon struct {
 // change its configuration, and runs discovery (no sync).
 func newTestDaemon(t *testing.T, edit func(*config)) *testDaemon {
 	t.Helper()
+	return newTestDaemonWith(t, edit, hooks{})
+}
+
+// newTestDaemonWith is newTestDaemon with hooks; the event recorder is always installed.
+func newTestDaemonWith(t *testing.T, edit func(*config), h hooks) *testDaemon {
+	t.Helper()
 	td := &testDaemon{out: &lockedBuffer{}, events: &eventRecorder{}, actors: writeActors(t, "alice")}
 	cfg, err := parseConfig([]string{"-listen", testListen, "-data-dir", filepath.Join(t.TempDir(), "data"),
 		"-demo-tenants", "3", "-demo-huge-users", "40", "-actors-file", td.actors.path}, func(string) string { return "" }, io.Discard)
@@ -119,7 +125,8 @@ func newTestDaemon(t *testing.T, edit func(*config)) *testDaemon {
 	if edit != nil {
 		edit(&cfg)
 	}
-	d, err := newDaemon(t.Context(), cfg, td.out, hooks{sink: td.events.wrap})
+	h.sink = td.events.wrap
+	d, err := newDaemon(t.Context(), cfg, td.out, h)
 	require.NoError(t, err, "%s", td.out)
 	t.Cleanup(d.close)
 	_, err = d.engine.Discover(t.Context())

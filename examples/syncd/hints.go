@@ -37,6 +37,8 @@ func hintWords() []struct{ sdk, api string } {
 		{"configure an Authorizer that grants", "add the actor to -writers to grant"},
 		{"AutoCreate is off", "-auto-create is off"},
 		{"check the Approver and submit", "check the approval service and submit"},
+		{"store the client with PutClient first", "GET /api/clients lists the clients; use one of their IDs"},
+		{"listed in the tenant's ContactFailures", "listed in the tenant's sync.contactFailures"},
 		{"ReleaseHold", "POST /api/tenants/<tenant id>/holds/<kind>/release"},
 		{"ResolveReview", "POST /api/reviews/<review id>/resolve"},
 	}

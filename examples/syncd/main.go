@@ -95,11 +95,12 @@ type daemon struct {
 	readyCache map[string]partnercenter.TenantReadiness
 }
 
-// hooks change what tests need and users do not: the engine's event buffer, and a sink placed
-// in front of the daemon's event handler.
+// hooks change what tests need and users do not: the engine's event buffer, a sink placed
+// in front of the daemon's event handler, and the sync-now cooldown.
 type hooks struct {
 	eventBuffer int
 	sink        func(sync.Sink) sync.Sink
+	cooldown    time.Duration
 }
 
 // HTTP server limits. A request's headers and body must arrive promptly; an answer may take a
@@ -223,7 +224,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		Sink:       sink,
 		Limits: sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer,
 			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync, MaxCreatesPerSync: cfg.MaxCreatesPerSync},
-		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active},
+		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active, Cooldown: h.cooldown},
 		WritesEnabled: cfg.WritesEnabled,
 		DryRun:        cfg.DryRun,
 		AutoCreate:    cfg.AutoCreate,

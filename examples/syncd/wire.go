@@ -234,7 +234,6 @@ func newTenantWire(s sync.TenantStatus, rd *partnercenter.TenantReadiness) tenan
 	return w
 }
 
-
 type clientWire struct {
 	ID          string            `json:"id"`
 	Name        string            `json:"name"`
