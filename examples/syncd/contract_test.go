@@ -57,7 +57,8 @@ func loadContract(t *testing.T) *contract {
 // goWords are the SDK's Go identifiers a hint must not send an API caller to.
 var goWords = regexp.MustCompile(`\b(tenantsync|sync|store|match|partnercenter)\.[A-Z]|\b(Limits|Config|Cadence|Engine|DeletionGuard)\.[A-Z]|` +
 	`\b(SetKinds|ResolveContactFailure|ReleaseHold|ResolveReview|PutClient|Authorizer|Approver|AutoCreate|MarkActive|LinkSuggested|` +
-	`SetSyncing|ContactFailures|ContactRetry|ContactMerge|ContactIgnore|ContactID|TenantID|ClientID|ObjectID)\b|\bin Status\b`)
+	`SetSyncing|ContactFailures|ContactRetry|ContactMerge|ContactIgnore|ContactID|TenantID|ClientID|ObjectID|SyncNow|StartSync|` +
+	`ListClients|GetClient|Link|Unlink|Write|Statuses)\b|\bin Status\b`)
 
 // call serves one request through td and checks its answer against the contract.
 func (c *contract) call(t *testing.T, td *testDaemon, method, path, body string) *httptest.ResponseRecorder {
@@ -421,6 +422,7 @@ func TestSyncNowAnswersAtOnceAndRefusesWithTheSameWait(t *testing.T) {
 	assert.Equal(t, secs, fmt.Sprint(e.RetryAfter))
 	assert.Contains(t, e.Hint, "wait "+secs+" seconds", "the hint and Retry-After agree")
 	assert.NotContains(t, e.Error, "What to do", "the hint is its own field")
+	assert.Contains(t, e.Error, "retry after "+secs+"s", "the message gives the same wait")
 
 	entries := td.auditEntries(t)
 	var outcomes []string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"strings"
+	"time"
 
 	"github.com/tenantsync/tenantsync"
 )
@@ -55,10 +56,20 @@ func apiHint(s string) string {
 	return s
 }
 
-// apiMessage is err's text for the API: without the hint, which the answer carries on its own,
-// and in the API's words.
+// apiMessage is err's text for the API: without the SDK's service and Go operation
+// ("sync: SyncNow:"), without the hint, which the answer carries on its own, with a wait in
+// whole seconds rounded up as Retry-After gives it, and in the API's words.
 func apiMessage(err error) string {
 	msg := err.Error()
+	if d, ok := tenantsync.Details(err); ok && d.Error() == msg {
+		// err is the detailed error itself, not a wrapper whose own words would be lost.
+		c := *d
+		c.Service, c.Op, c.Hint = "", "", ""
+		if c.RetryAfter > 0 {
+			c.RetryAfter = (c.RetryAfter + time.Second - 1).Truncate(time.Second)
+		}
+		return apiHint(c.Error())
+	}
 	if hint := tenantsync.HintOf(err); hint != "" {
 		msg = strings.Replace(msg, ". What to do: "+hint, "", 1)
 	}
