@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -91,6 +90,3 @@ func paginate[T any](items []T, key func(T) string, p pageRequest) page[T] {
 	}
 	return out
 }
-
-// seqKey is a sort key for sequence numbers that orders as the numbers do.
-func seqKey(n int64) string { return fmt.Sprintf("%020d", n) }

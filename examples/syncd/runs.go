@@ -179,9 +179,10 @@ func (a *api) startRun(w http.ResponseWriter, r *http.Request, action string, op
 		fail(w, err)
 		return
 	}
+	// The answer is rendered before the run is followed, which writes its end into it.
+	view := newRunWire(*run)
 	a.runs.add(run)
 	go a.followRun(run, action, done)
-	view := newRunWire(*run)
 	w.Header().Set("Location", view.Links["self"].Href)
 	writeJSON(w, http.StatusAccepted, view)
 }

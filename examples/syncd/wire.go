@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -538,14 +537,4 @@ type writeReply struct {
 	Message           string `json:"message"`
 	Changed           bool   `json:"changed"`
 	TemporaryPassword string `json:"temporaryPassword,omitempty"`
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
