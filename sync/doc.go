@@ -96,7 +96,9 @@
 //     Engine.PSAStatus). A sync that meets the pause makes no PSA call, stores its mirror and
 //     what it linked, and leaves the other users pending (TenantStatus.ContactsPending,
 //     Report.Contacts.Pending, contact.pending); so does one that spent its budget of
-//     Limits.PSACallsPerSync writes. Pending users, and failed ones whose retry is due, make the
+//     Limits.PSACallsPerSync writes, or reached Limits.MaxCreatesPerSync creates (500 by default):
+//     TenantStatus.Creation tells how far a large tenant's creates have come, and
+//     StartSync(SyncOptions{CreateAll: true}) lets a person have the rest created at once. Pending users, and failed ones whose retry is due, make the
 //     next sync reconcile every user of the tenant, also when its delta names none, and the
 //     tenant is due again within the active interval. Work runs in the order that matters when
 //     a run ends early: deactivations of removed users, then users with a contact, then creates.

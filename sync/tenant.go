@@ -112,7 +112,7 @@ func unwrapCursor(source, stored string) (string, time.Time) {
 }
 
 // syncLeased syncs a tenant whose lease this engine holds, and releases the lease.
-func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*Report, error) {
+func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, opts SyncOptions) (*Report, error) {
 	start := e.clock.Now()
 	if !e.sched.begin(tenantID) {
 		// Another goroutine of this engine holds the same lease; it releases it.
@@ -170,7 +170,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	e.emit(Event{Type: EventSyncStarted, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger})
 
 	// A nil error means the run was committed: a context ending after that changes nothing.
-	post, err := e.syncTenant(ctx, rec, &state, rep, freezeState, writeState)
+	post, err := e.syncTenant(ctx, rec, &state, rep, opts, freezeState, writeState)
 	if err != nil && ctx.Err() != nil {
 		err = interrupted(tenantID, context.Cause(ctx))
 	}
@@ -461,6 +461,7 @@ type tenantRun struct {
 	rec   store.TenantRecord
 	state *store.SyncState
 	rep   *Report
+	opts  SyncOptions
 
 	kinds    []tenantsync.Kind
 	stored   map[tenantsync.Kind]string // the stored cursors
@@ -483,8 +484,8 @@ type tenantRun struct {
 
 // syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
 // commit succeeded (events, client domain fill).
-func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, freezeState func(), writeState stateWriter) (func(context.Context), error) {
-	r := &tenantRun{rec: rec, state: state, rep: rep}
+func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, opts SyncOptions, freezeState func(), writeState stateWriter) (func(context.Context), error) {
+	r := &tenantRun{rec: rec, state: state, rep: rep, opts: opts}
 	if err := e.fetchStep(ctx, r); err != nil {
 		return nil, err
 	}
@@ -631,7 +632,7 @@ func (e *Engine) reconcileStep(ctx context.Context, r *tenantRun, writeState sta
 	if !r.full && len(users.Users) == 0 && len(users.Removed) == 0 && len(retyped) == 0 {
 		return nil
 	}
-	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, writeState)
+	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, r.opts, writeState)
 	if err != nil {
 		return err
 	}
@@ -640,6 +641,21 @@ func (e *Engine) reconcileStep(ctx context.Context, r *tenantRun, writeState sta
 	r.batch.Reviews = rc.reviews
 	r.rep.Contacts = rc.report
 	return nil
+}
+
+// nextCreation carries the creation of the contacts left over by earlier syncs forward with a
+// reconcile's outcome: a backlog goes on while creates are left over and ends (Remaining 0) at
+// the first sync that leaves none; the sync after that clears it.
+func nextCreation(prev store.ContactCreation, rc *reconcileOutcome) store.ContactCreation {
+	left := rc.capped + rc.createsPending
+	if left == 0 && prev.Remaining == 0 {
+		return store.ContactCreation{}
+	}
+	created := rc.report.Created
+	if prev.Remaining > 0 {
+		created += prev.Created
+	}
+	return store.ContactCreation{Created: created, Remaining: left}
 }
 
 // commitStep stores the batch with the run's new state in one transaction, then counts what
@@ -656,8 +672,12 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 	if rc != nil {
 		st.ContactFailures = rc.failures
 		st.ContactsPending = rc.report.Pending + rc.capped
+		st.Creation = nextCreation(state.Creation, rc)
 		st.ContactsError = store.SyncErrorOf(rc.psaErr, batch.Now)
 		st.CreateIntents = rc.intents
+	} else if st.Creation.Remaining == 0 {
+		// A finished creation is shown until the next sync, reconciled or not.
+		st.Creation = store.ContactCreation{}
 	}
 	batch.State = &st
 	freezeState()

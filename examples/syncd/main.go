@@ -95,21 +95,22 @@ type daemon struct {
 	readyCache map[string]partnercenter.TenantReadiness
 }
 
-// hooks change what tests need and users do not: the engine's event buffer, and a sink placed
-// in front of the daemon's event handler.
+// hooks change what tests need and users do not: the engine's event buffer, a sink placed
+// in front of the daemon's event handler, and the sync-now cooldown.
 type hooks struct {
 	eventBuffer int
 	sink        func(sync.Sink) sync.Sink
+	cooldown    time.Duration
 }
 
 // HTTP server limits. A request's headers and body must arrive promptly; an answer may take a
-// minute (a GDAP readiness check on a cold cache) except sync-now, which waits for the sync.
+// minute (a GDAP readiness check on a cold cache). No answer waits for a sync: sync-now answers
+// 202 with the run to follow.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
 	writeTimeout      = time.Minute
 	idleTimeout       = 2 * time.Minute
-	syncNowTimeout    = 30 * time.Minute // the engine's default per-tenant bound
 )
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
@@ -135,8 +136,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 	}
-	fmt.Fprintf(out, "API: http://%s (GET /api/tenants, /api/clients, /api/suggestions, /api/reviews, /api/audit, /metrics)\n", ln.Addr())
-	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz needs it)\n", d.creds.tokenFile)
+	fmt.Fprintf(out, "API: http://%s (GET /api/tenants, /api/clients, /api/suggestions, /api/reviews, /api/audit, /metrics; every endpoint in /openapi.json)\n", ln.Addr())
+	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz and /openapi.json needs it)\n", d.creds.tokenFile)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -222,8 +223,8 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		Authorizer: permissionList(cfg.Writers),
 		Sink:       sink,
 		Limits: sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer,
-			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync},
-		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active},
+			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync, MaxCreatesPerSync: cfg.MaxCreatesPerSync},
+		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active, Cooldown: h.cooldown},
 		WritesEnabled: cfg.WritesEnabled,
 		DryRun:        cfg.DryRun,
 		AutoCreate:    cfg.AutoCreate,
@@ -264,7 +265,7 @@ func (d *daemon) api(addr net.Addr) (*api, error) {
 	return &api{
 		account: d.cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log,
 		refresh: d.refreshMetrics, initialDone: d.initialDone,
-		hosts: hosts, creds: d.creds, failures: newFailureLimiter(),
+		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), runs: newSyncRuns(),
 	}, nil
 }
 
