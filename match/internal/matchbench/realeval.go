@@ -70,9 +70,17 @@ func initialLabel(name string, i int) string {
 func evalSeed(s realSet, seed uint64) (seedFigures, error) {
 	cat, qs, held := s.sample(seed, realCatalogue, realQueries, realHeldOut)
 	rng := rand.New(rand.NewPCG(seed, 0x646f6d))
+	// A domain is verified in one Microsoft 365 tenant only, so only an organisation whose
+	// website domain no other organisation of the source shares may have it as a tenant domain.
+	orgsOn := map[string]int{}
+	for _, o := range s.Orgs {
+		orgsOn[o.Domain]++
+	}
 	domainOf := map[string]string{}
 	for _, o := range s.Orgs {
-		domainOf[o.ID] = o.Domain
+		if o.Domain != "" && orgsOn[o.Domain] == 1 {
+			domainOf[o.ID] = o.Domain
+		}
 	}
 	clients := make([]tenantsync.Client, len(cat))
 	for i, o := range cat {
@@ -96,13 +104,8 @@ func evalSeed(s realSet, seed uint64) (seedFigures, error) {
 	f := seedFigures{Queries: len(qs), Held: len(held)}
 	for i, q := range qs {
 		r := sg.Suggest(tenant(i, q))
-		rank := slices.IndexFunc(r.Candidates, func(c match.Candidate) bool { return c.ClientID == q.OrgID })
-		if rank == 0 {
-			f.Top1++
-		}
-		if rank >= 0 && rank < 3 {
-			f.Top3++
-		}
+		f.Top1 += inTop(r.Candidates, q.OrgID, 1)
+		f.Top3 += inTop(r.Candidates, q.OrgID, 3)
 		if r.AutoAccept && r.ClientID != q.OrgID {
 			f.WrongAuto++
 		}
@@ -116,6 +119,28 @@ func evalSeed(s realSet, seed uint64) (seedFigures, error) {
 	f.Top1, f.Top3, f.FalseAuto = f.Top1/n, f.Top3/n, float64(f.WrongAuto)/n
 	f.HeldFalseAuto = float64(f.HeldWrongAuto) / float64(max(len(held), 1))
 	return f, nil
+}
+
+// inTop is the chance that the right client is among the first k when tied candidates are
+// put in a random order: a tie is reported as one (Candidate.Rank), so a person sees the right
+// client among equals, and the figure counts it by its share of the tie.
+func inTop(cs []match.Candidate, want string, k int) float64 {
+	i := slices.IndexFunc(cs, func(c match.Candidate) bool { return c.ClientID == want })
+	if i < 0 {
+		return 0
+	}
+	first, last := i, i
+	for first > 0 && cs[first-1].Rank == cs[i].Rank {
+		first--
+	}
+	for last+1 < len(cs) && cs[last+1].Rank == cs[i].Rank {
+		last++
+	}
+	in := min(last, k-1) - first + 1
+	if in <= 0 {
+		return 0
+	}
+	return float64(in) / float64(last-first+1)
 }
 
 // goals names the top-3 and top-1 targets of each set: the cleanest set (short, publisher-checked
