@@ -37,7 +37,10 @@ var legalForms = func() [][]string {
 		"kabushiki kaisha", "kabushikigaisha", "kabushiki gaisha", "godo kaisha", "yugen kaisha", "yuugen kaisha",
 		"aktiebolag", "aktieselskab", "aksjeselskap", "osakeyhtio", "anonim sirketi", "limited sirketi",
 		"spolka z ograniczona odpowiedzialnoscia", "spolka akcyjna", "obshchestvo s ogranichennoy otvetstvennostyu",
-		"aktsionernoe obshchestvo", "joint stock company", "public joint stock company", "closed joint stock company",
+		"aktsionernoe obshchestvo", "aktsionernoye obshchestvo", "otkrytoe aktsionernoe obshchestvo",
+		"otkrytoye aktsionernoye obshchestvo", "zakrytoe aktsionernoe obshchestvo", "zakrytoye aktsionernoye obshchestvo",
+		"publichnoe aktsionernoe obshchestvo", "publichnoye aktsionernoye obshchestvo", "ao",
+		"obshchestvo s ogranichennoi otvetstvennostyu", "obshchestvo s ogranichennoy otvetstvennostu", "joint stock company", "public joint stock company", "closed joint stock company",
 		"open joint stock company", "perseroan terbatas", "sendirian berhad", "berhad", "private limited company",
 	}
 	out := make([][]string, len(forms))

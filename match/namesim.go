@@ -21,6 +21,9 @@ type nameForm struct {
 // folding) are one token. Applied to both sides of every comparison, it merges spellings
 // without changing which names differ.
 func canonToken(t string) string {
+	if c, ok := sameWord[t]; ok {
+		return c
+	}
 	if len(t) < 4 || !strings.ContainsAny(t, "e") {
 		return t
 	}
@@ -43,6 +46,34 @@ func canonToken(t string) string {
 	}
 	return string(b)
 }
+
+// sameWord spells the words organisations of every country use for what they are in one
+// language, so "Technische Universität Darmstadt" and "Technical University of Darmstadt", or
+// "Grupo RAR" and "RAR Group", share their words. Kinds of organisation only, never names.
+var sameWord = func() map[string]string {
+	m := map[string]string{}
+	for canon, ws := range map[string][]string{
+		"university": {"universitat", "universite", "universidad", "universidade", "universita", "universiteit", "uniwersytet", "univerzita", "universitet", "universitatea", "universiti", "universitas"},
+		"institute":  {"institut", "instituto", "istituto", "instytut", "instituut", "institutet"},
+		"center":     {"centre", "centro", "zentrum", "centrum", "centr", "tsentr"},
+		"technical":  {"technische", "tecnica", "tecnico", "technique", "technicka", "techniczna", "teknisk", "tekniska"},
+		"national":   {"nacional", "nazionale", "nationale", "narodowy", "nationaal", "natsionalnyy"},
+		"group":      {"grupo", "gruppe", "groupe", "gruppo", "groep", "grupa", "gruppa"},
+		"hospital":   {"hopital", "ospedale", "hospitalet", "szpital"},
+		"research":   {"recherche", "investigacion", "ricerca", "forschung"},
+		"medical":    {"medizinische", "medica", "medico", "medicale", "medisch"},
+		"school":     {"escuela", "ecole", "scuola", "schule", "escola"},
+		"laboratory": {"laboratorio", "laboratoire", "laboratorium", "lab", "labs", "laboratories"},
+		"foundation": {"fundacion", "fondation", "fondazione", "stiftung", "fundacao", "stichting"},
+		"bank":       {"banco", "banque", "banca"},
+		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya"},
+	} {
+		for _, w := range ws {
+			m[w] = canon
+		}
+	}
+	return m
+}()
 
 func newNameForm(toks []string, text string) nameForm {
 	ct := make([]string, len(toks))
@@ -126,6 +157,9 @@ func tokenSim(a, b string) float64 {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
+	if len(a) == 2 && compassInitials(b) == a {
+		return 0.9
+	}
 	if len(a) < 3 || a[0] != b[0] {
 		return 0
 	}
@@ -139,6 +173,21 @@ func tokenSim(a, b string) float64 {
 		return 0.85
 	}
 	return 0
+}
+
+// compassInitials returns "ne" for "northeastern" and "sw" for "southwest": the initials of a
+// compass direction written as one word, which abbreviations spell out ("NE Ill Univ").
+func compassInitials(t string) string {
+	for _, ns := range []string{"north", "south"} {
+		if rest, ok := strings.CutPrefix(t, ns); ok {
+			for _, ew := range []string{"east", "west"} {
+				if strings.HasPrefix(rest, ew) {
+					return ns[:1] + ew[:1]
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func isSubsequence(a, b string) bool {
@@ -174,6 +223,47 @@ type nameMatch struct {
 	why  string // e.g. "rare token 'sony' shared"
 	a, b string // the parts compared, as written
 }
+
+// coverage is how much of b (by weight) a finds: "Peking University" is all there in "Peking
+// University Center for Public Health".
+func coverage(a, b []string, w *weights) float64 {
+	var num, den float64
+	for _, t := range b {
+		wt := w.of(t)
+		m := 0.0
+		for _, u := range a {
+			m = max(m, tokenSim(t, u))
+		}
+		num += wt * m
+		den += wt
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+// massFactor is 1 when the words a and b share include a rare one, less when all they share is
+// common: the weight of the heaviest shared word against half the weight of a word no client
+// uses. Without a catalogue, or with one too small for rarity to mean much, it is 1.
+func massFactor(a, b []string, w *weights) float64 {
+	if w == nil || w.n < 50 {
+		return 1
+	}
+	best := 0.0
+	for _, t := range a {
+		for _, u := range b {
+			if tokenSim(t, u) >= 0.8 {
+				best = max(best, min(w.of(t), w.of(u)))
+			}
+		}
+	}
+	return min(1, best/(0.5*math.Log(float64(w.n+1)/0.5)))
+}
+
+// containPenalty discounts a name found whole inside the other: the longer name may name a
+// part of the organisation, or another organisation that carries its name.
+const containPenalty = 0.85
 
 // softDice is the weighted Dice coefficient of two token lists where tokens may match in part
 // (tokenSim): every token of each side counts by its weight and by how well it is matched on
@@ -227,7 +317,16 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			}
 			return
 		}
+		// A part, or a name found inside another, stands for the whole only when what it
+		// shares is rare: "(Japan)" or "China" found in a client's name says little.
+		mass := 1.0
+		if pen < 1 || len(a.tokens) != len(b.tokens) {
+			mass = massFactor(a.tokens, b.tokens, w)
+		}
 		s, tok := softDice(a.tokens, b.tokens, w)
+		if pen < 1 {
+			s *= mass
+		}
 		s *= pen
 		if s > m.sim {
 			why := "no word shared exactly"
@@ -238,6 +337,12 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 				}
 			}
 			m = nameMatch{sim: s, why: why, a: a.text, b: b.text}
+		}
+		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass; c > m.sim && len(b.tokens) < len(a.tokens) {
+			m = nameMatch{sim: c, why: "the client's name is found whole in the tenant's", a: a.text, b: b.text}
+		}
+		if c := coverage(b.tokens, a.tokens, w) * containPenalty * pen * mass; c > m.sim && len(a.tokens) < len(b.tokens) {
+			m = nameMatch{sim: c, why: "the tenant's name is found whole in the client's", a: a.text, b: b.text}
 		}
 		if d := dice(a.bigrams, b.bigrams) * pen; d >= 0.8 && d > m.sim {
 			m = nameMatch{sim: d, why: "the same letters, spaced or spelled differently", a: a.text, b: b.text}

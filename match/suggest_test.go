@@ -229,5 +229,6 @@ func TestSuggestIsDeterministic(t *testing.T) {
 		ids = append(ids, c.ClientID)
 	}
 	assert.Equal(t, "d", ids[0])
-	assert.Equal(t, []string{"a", "b", "c"}, ids[1:], "ties broken by client ID")
+	assert.Equal(t, []string{"a", "b", "c"}, ids[1:], "tied candidates listed by client ID")
+	assert.Equal(t, first[0].Candidates[1].Rank, first[0].Candidates[2].Rank, "and reported as a tie")
 }
