@@ -129,15 +129,32 @@ func parseName(s string) parsedName {
 // little and a rare one ("Sony") for much. Without a catalogue every word weighs 1, generic
 // words half; stop words weigh a fifth either way.
 type weights struct {
-	df map[string]int
-	n  int
+	df     map[string]int
+	n      int
+	idf    map[string]float64 // of every client token, stop words discounted
+	unseen float64            // of a token no client uses
+}
+
+// prepare computes the weight of every client token once.
+func (w *weights) prepare() {
+	w.idf = make(map[string]float64, len(w.df))
+	w.unseen = math.Log(float64(w.n+1) / 0.5)
+	for t, df := range w.df {
+		f := max(math.Log(float64(w.n+1)/(float64(df)+0.5)), 0.05)
+		if stopWords[t] {
+			f *= 0.2
+		}
+		w.idf[t] = f
+	}
 }
 
 func (w *weights) of(t string) float64 {
 	f := 1.0
 	if w != nil && w.n > 0 {
-		f = math.Log(float64(w.n+1) / (float64(w.df[t]) + 0.5))
-		f = max(f, 0.05)
+		if f, ok := w.idf[t]; ok {
+			return f
+		}
+		f = w.unseen
 	} else if genericWords[t] {
 		f = 0.1
 	}
@@ -258,7 +275,7 @@ func massFactor(a, b []string, w *weights) float64 {
 			}
 		}
 	}
-	return min(1, best/(0.5*math.Log(float64(w.n+1)/0.5)))
+	return min(1, best/(0.5*w.unseen))
 }
 
 // containPenalty discounts a name found whole inside the other: the longer name may name a
@@ -450,7 +467,7 @@ type nameIndex struct {
 
 func newNameIndex(names []parsedName) *nameIndex {
 	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{}}
-	ix.limit = max(64, len(names)/8)
+	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
 			m[k] = append(l, i)
@@ -480,6 +497,7 @@ func newNameIndex(names []parsedName) *nameIndex {
 			add(ix.initl, p.full.joined, int32(i))
 		}
 	}
+	ix.w.prepare()
 	return ix
 }
 
@@ -506,7 +524,12 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 			if stopWords[t] {
 				continue
 			}
-			lists = append(lists, ix.tok[t])
+			// A word some client uses is found by itself; one no client uses may be an
+			// abbreviation or a slip, found by its start.
+			if l := ix.tok[t]; len(l) > 0 {
+				lists = append(lists, l)
+				continue
+			}
 			for _, k := range prefixKeys(t) {
 				lists = append(lists, ix.prefix[k])
 			}
