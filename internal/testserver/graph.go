@@ -298,6 +298,14 @@ func (g *graphResult) write(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(g.status)
 		return
 	}
+	if raw, ok := g.body.(json.RawMessage); ok {
+		// A cached page (Options.PageCache): its bytes as rendered.
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
+		w.WriteHeader(g.status)
+		_, _ = w.Write(raw)
+		return
+	}
 	writeJSON(w, g.status, g.body)
 }
 
@@ -330,6 +338,8 @@ type graphCall struct {
 	claims          *Claims
 	clientRequestID string
 	tenant          *Tenant
+	// rendering is set while a page for the cache (Options.PageCache) is rendered.
+	rendering bool
 }
 
 func (g *graphCall) fail(status int, code, message string) *graphResult {
@@ -448,6 +458,13 @@ func (g *graphCall) checkRoles(method, path string) *graphResult {
 
 // serve answers one request; path is relative to the version root.
 func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body []byte) *graphResult {
+	if c := g.s.pages; c != nil && method == http.MethodGet && !g.rendering {
+		return c.cached(g, path, q, func() *graphResult {
+			r := *g
+			r.rendering = true
+			return r.serve(method, path, q, h, body)
+		})
+	}
 	if res := g.faults(path); res != nil {
 		return res
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,6 +43,12 @@ type Options struct {
 	// TokenLifetime is the lifetime of issued access tokens (default DefaultTokenLifetime,
 	// 3599s); SetTokenLifetime changes it while the fake runs.
 	TokenLifetime time.Duration
+	// PageCache makes the fake Graph answer each GET from bytes rendered once per (tenant,
+	// request, page), so a benchmark measures the client rather than the fake's rendering. A
+	// page is rendered again once the tenant's users change through the World's methods (its
+	// change number moves); a tenant with injected Graph faults or custom app permissions is
+	// never cached. A test that changes a World's fields directly calls InvalidatePages.
+	PageCache bool
 }
 
 // Server is the running fake: one TLS listener per service, all trusting one CA.
@@ -56,6 +63,11 @@ type Server struct {
 
 	mu     sync.Mutex
 	counts map[countKey]int
+	// served holds the fake's own service time of each request since ResetCounts, by service:
+	// from its arrival to its handler's return, without the injected latency.
+	served map[string][]time.Duration
+
+	pages *pageCache // nil unless Options.PageCache
 
 	faults    faultSet
 	auth      *authority
@@ -92,9 +104,13 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxUsers < opts.MinUsers {
 		opts.MaxUsers = max(60, opts.MinUsers)
 	}
-	s := &Server{opts: opts, counts: map[countKey]int{}}
+	s := &Server{opts: opts, counts: map[countKey]int{}, served: map[string][]time.Duration{}}
+	if opts.PageCache {
+		s.pages = &pageCache{entries: map[string]pageEntry{}}
+	}
 	s.faults.init(opts.Seed)
 	s.latency.Store(int64(opts.Latency))
+	s.dbRefresh = time.Now().Add(-time.Hour)
 	if opts.World != nil {
 		s.World = opts.World
 	} else {
@@ -208,6 +224,23 @@ func (s *Server) ResetCounts() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts = map[countKey]int{}
+	s.served = map[string][]time.Duration{}
+}
+
+// ServiceTimes returns the fake's own time for each request a service received since the last
+// ResetCounts (or since New): from the request's arrival to its handler's return, without the
+// injected latency. It is what the fake adds to a round trip beyond the latency it was asked
+// for (TLS and the kernel's share of the network aside).
+func (s *Server) ServiceTimes(service string) []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.served[service])
+}
+
+func (s *Server) recordServed(service string, d time.Duration) {
+	s.mu.Lock()
+	s.served[service] = append(s.served[service], d)
+	s.mu.Unlock()
 }
 
 func (s *Server) count(service, tenant string) {
@@ -219,15 +252,20 @@ func (s *Server) count(service, tenant string) {
 // middleware counts the request, adds latency and applies injected faults before h runs.
 func (s *Server) middleware(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		tenant := s.requestTenant(service, r)
 		s.count(service, tenant)
+		var slept time.Duration
 		if d := time.Duration(s.latency.Load()); d > 0 {
+			t0 := time.Now()
 			select {
 			case <-time.After(d):
 			case <-r.Context().Done():
 				return
 			}
+			slept = time.Since(t0)
 		}
+		defer func() { s.recordServed(service, time.Since(start)-slept) }()
 		if s.applyFault(service, tenant, w, r, h) {
 			return
 		}
