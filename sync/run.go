@@ -157,7 +157,7 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 	if _, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: now, TTL: e.limits.LeaseTTL}); err != nil {
 		return nil, err
 	}
-	return e.syncLeased(ctx, tenantID, "sync-now")
+	return e.syncLeased(ctx, tenantID, triggerSyncNow)
 }
 
 // kick starts a tenant's sync in the background (after a link), within the concurrency limit
