@@ -430,6 +430,15 @@ func (s *Server) serveCIPP(w http.ResponseWriter, r *http.Request) {
 	if s.cippFailure(w, lower, req) {
 		return
 	}
+	if lower == "listdbcache" {
+		s.cippMu.Lock()
+		s.dbRequests++
+		s.cippMu.Unlock()
+	}
+	if key, ok := s.cippPageKey(r, lower, req); ok {
+		s.pages.cachedHTTP(w, key, func(w http.ResponseWriter) { h(s, w, req) })
+		return
+	}
 	h(s, w, req)
 }
 

@@ -69,7 +69,6 @@ func (s *Server) cippListDBCache(w http.ResponseWriter, c *cippRequest) {
 	for k := range s.dbMissing {
 		missing[k] = true
 	}
-	s.dbRequests++
 	s.cippMu.Unlock()
 	if absent {
 		writeCIPPText(w, http.StatusBadRequest, "Endpoint ListDBCache does not exist in this version of CIPP-API")
@@ -199,11 +198,8 @@ func withTenant(v any, tenant string) json.RawMessage {
 	if err != nil || len(b) < 2 || b[0] != '{' {
 		return b
 	}
-	var probe map[string]json.RawMessage
-	if json.Unmarshal(b, &probe) == nil {
-		if _, ok := probe["Tenant"]; ok {
-			return b
-		}
+	if bytes.HasPrefix(b, []byte(`{"Tenant":`)) {
+		return b // the rows of ListLicenses and ListMFAUsers name their tenant first
 	}
 	name, _ := json.Marshal(tenant)
 	var buf bytes.Buffer

@@ -1403,6 +1403,7 @@ func (g *graphCall) batch(body []byte) *graphResult {
 	}
 	status := map[string]int{}
 	out := make([]map[string]any, 0, len(in.Requests))
+	cached := false
 	for _, r := range in.Requests {
 		var res *graphResult
 		for _, d := range r.DependsOn {
@@ -1418,8 +1419,13 @@ func (g *graphCall) batch(body []byte) *graphResult {
 		item := map[string]any{"id": r.ID, "status": res.status, "headers": res.headers}
 		if res.body != nil {
 			item["body"] = res.body
+			_, raw := res.body.(json.RawMessage)
+			cached = cached || raw
 		}
 		out = append(out, item)
+	}
+	if cached {
+		return g.ok(http.StatusOK, batchBody(out))
 	}
 	return g.ok(http.StatusOK, map[string]any{"responses": out})
 }
@@ -1589,4 +1595,34 @@ func (g *graphCall) appRoleAssignments(path, spID string, q url.Values) *graphRe
 			"resourceId": g.servicePrincipalID(GraphResourceAppID)})
 	}
 	return g.collection(path, q, "servicePrincipals('"+spID+"')/appRoleAssignments", items, graphDefaultPage, graphMaxTop)
+}
+
+// batchBody writes a $batch answer whose items hold cached pages (Options.PageCache) as bytes:
+// the pages were valid JSON when rendered, so they are copied rather than parsed again.
+func batchBody(items []map[string]any) json.RawMessage {
+	var buf bytes.Buffer
+	buf.WriteString(`{"responses":[`)
+	for i, it := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		body, hasBody := it["body"]
+		delete(it, "body")
+		head, _ := json.Marshal(it)
+		if !hasBody {
+			buf.Write(head)
+			continue
+		}
+		buf.Write(head[:len(head)-1])
+		buf.WriteString(`,"body":`)
+		if raw, ok := body.(json.RawMessage); ok {
+			buf.Write(raw)
+		} else {
+			b, _ := json.Marshal(body)
+			buf.Write(b)
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString(`]}`)
+	return buf.Bytes()
 }

@@ -61,3 +61,23 @@ func TestServiceTimesLeaveOutTheLatency(t *testing.T) {
 	s.ResetCounts()
 	assert.Empty(t, s.ServiceTimes(ServiceGraph))
 }
+
+func TestPageCacheCIPPListsFollowChanges(t *testing.T) {
+	t.Parallel()
+	s := NewT(t, Options{Seed: 5, Tenants: 3, PageCache: true})
+	tok := cippToken(s, s.CIPPCredentials())
+	tn := cippManaged(t, s)
+	path := "/api/ListUsers?tenantFilter=" + tn.DefaultDomain
+	status, _, first := cippDo(t, s, "GET", path, tok, nil)
+	require.Equal(t, 200, status)
+	_, _, again := cippDo(t, s, "GET", path, tok, nil)
+	assert.Equal(t, first, again)
+	u := tn.ActiveUsers()[0]
+	require.NoError(t, s.World.UpdateUser(tn.ID, u.ID, func(u *User) { u.JobTitle = "Changed by the test" }))
+	_, _, changed := cippDo(t, s, "GET", path, tok, nil)
+	assert.Contains(t, string(changed), "Changed by the test")
+	// A failing tenant is never answered from the cache.
+	s.FailCIPPTenant(tn.ID, CIPPErrConsent)
+	status, _, _ = cippDo(t, s, "GET", path, tok, nil)
+	assert.NotEqual(t, 200, status)
+}
