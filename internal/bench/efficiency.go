@@ -656,7 +656,7 @@ func benchCIPP(ctx context.Context, out io.Writer, o options, p partner, g *goal
 func benchCIPPBulk(ctx context.Context, out io.Writer, o options, g *goals) error {
 	p := partner{Seed: o.seed, Small: o.bulkTenants, MinUsers: 10, MaxUsers: 50}
 	w := p.world()
-	f, err := o.startFake(ctx, fakeSpec{Partner: p, Latency: cippLatency})
+	f, err := o.startFake(ctx, fakeSpec{Partner: p, Latency: cippLatency, PageCache: true})
 	if err != nil {
 		return err
 	}
