@@ -38,7 +38,9 @@ type Cadence struct {
 	// others at every sync); a negative value fetches the kind at every sync. Users are
 	// fetched at every sync whatever is set: their delta drives everything else. Rest is
 	// tracked per process, so a restarted engine fetches every kind at its first sync of a
-	// tenant; a tenant's first sync fetches every kind.
+	// tenant; a tenant's first sync fetches every kind. SyncNow follows the same cadence (the
+	// resting kinds change at the service on those timescales) and asks the sources for live
+	// data (tenantsync.FetchRequest.Fresh).
 	Kinds map[tenantsync.Kind]time.Duration
 }
 
