@@ -11,7 +11,8 @@
 // place at a time, across processes sharing a store) and synced concurrently: the source
 // fetches each enabled kind in full or from its cursor (a kind whose cursor expired is listed in
 // full, and every Cadence.FullListing a tenant is listed in full without cursors, so what its
-// deltas missed is seen and what a complete listing omits is removed), users are matched to
+// deltas missed is seen and what a complete listing omits is removed; a kind fetched within its
+// own interval, Cadence.Kinds, rests and keeps its mirror as it was), users are matched to
 // contacts (on a delta, the users that changed and those whose mailbox type changed), and the
 // mirror changes, cursors, contact links, review items and sync state are committed in one
 // transaction. Before that, the deletion guard (Config.DeletionGuard) holds any kind whose fetch

@@ -138,7 +138,7 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 	if err := e.claimSyncNow(ctx, tenantID); err != nil {
 		return nil, err
 	}
-	return e.syncLeased(ctx, tenantID, "sync-now", SyncOptions{})
+	return e.syncLeased(ctx, tenantID, triggerSyncNow, SyncOptions{})
 }
 
 // SyncOptions change one sync a caller starts with StartSync.
@@ -169,7 +169,7 @@ func (e *Engine) StartSync(ctx context.Context, tenantID string, opts SyncOption
 	go func() {
 		defer e.wg.Done()
 		defer close(done)
-		trigger := "sync-now"
+		trigger := triggerSyncNow
 		if opts.CreateAll {
 			trigger = "create-all"
 		}

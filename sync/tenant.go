@@ -32,6 +32,10 @@ type Report struct {
 	// the source was asked without cursors and every kind it listed completely replaced the
 	// mirror's.
 	FullListing bool
+	// Resting are the enabled kinds this sync left out because they were fetched within their
+	// interval (Cadence.Kinds): their mirror, counts and status stayed as they were. They are
+	// not in Kinds.
+	Resting []tenantsync.Kind
 	// Err is set when the tenant could not be synced at all; nothing was stored.
 	Err error
 }
@@ -393,7 +397,7 @@ func (e *Engine) sourcesFor(rec store.TenantRecord) []tenantsync.Source {
 // kind whose cursor expired. When the periodic full listing is due for any of the kinds, it
 // reports so and leaves every cursor out: cursors that advance together (Graph reads users
 // and mailboxes from one round) stay together, and each kind is checked whole.
-func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string, now time.Time) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, bool, error) {
+func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string, now time.Time, fresh bool) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, bool, error) {
 	srcs := e.sourcesFor(rec)
 	if len(srcs) == 0 {
 		return nil, nil, nil, false, &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: "Sync", Tenant: rec.ID,
@@ -414,7 +418,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 		if due {
 			clear(cursors)
 		}
-		res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress})
+		res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress, Fresh: fresh})
 		if err != nil {
 			errs = append(errs, err)
 			if ctx.Err() != nil {
@@ -432,7 +436,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 			}
 		}
 		if len(expired) > 0 {
-			full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: expired, Progress: progress})
+			full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: expired, Progress: progress, Fresh: fresh})
 			if ctx.Err() != nil {
 				return nil, nil, nil, false, context.Cause(ctx)
 			}
@@ -504,10 +508,10 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	return e.afterCommit(r), nil
 }
 
-// fetchStep reads the stored cursors and fetches the tenant's kinds.
+// fetchStep reads the stored cursors and fetches the tenant's kinds that are due
+// (Cadence.Kinds), then the resting ones the users' changes call for.
 func (e *Engine) fetchStep(ctx context.Context, r *tenantRun) error {
 	rec, rep := r.rec, r.rep
-	r.kinds = e.kindsFor(rec)
 	stored, err := e.acct.Mirror.Cursors(ctx, rec.ID)
 	if err != nil {
 		return err
@@ -515,13 +519,70 @@ func (e *Engine) fetchStep(ctx context.Context, r *tenantRun) error {
 	r.stored = stored
 	// A complete listing describes the tenant as it was when the fetch began.
 	r.listedAt = e.clock.Now()
-	r.src, r.res, r.expired, rep.FullListing, err = e.fetch(ctx, rec, r.kinds, stored, r.listedAt)
+	enabled := e.kindsFor(rec)
+	due, resting := e.sched.dueKinds(rec.ID, enabled, r.listedAt)
+	if len(due) == 0 {
+		// Every enabled kind rests (users switched off): a sync with nothing to fetch would
+		// be no sync at all, so it fetches them all.
+		due, resting = enabled, nil
+	}
+	r.kinds = due
+	// A person asked for this sync: sources read live rather than from a cache.
+	fresh := rep.Trigger == triggerSyncNow || rep.Trigger == "create-all"
+	r.src, r.res, r.expired, rep.FullListing, err = e.fetch(ctx, rec, due, stored, r.listedAt, fresh)
 	if err != nil {
 		return err
 	}
+	var users *tenantsync.KindResult
+	if slices.Contains(due, tenantsync.KindUsers) {
+		users = r.res.Result(tenantsync.KindUsers)
+	}
+	if more := e.sched.triggeredKinds(rec.ID, users, resting); len(more) > 0 {
+		e.fetchMore(ctx, r, more, fresh)
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		resting = slices.DeleteFunc(resting, func(k tenantsync.Kind) bool { return slices.Contains(more, k) })
+	}
 	rep.Source = r.src.Name()
 	rep.RoundTrips = r.res.RoundTrips
+	rep.Resting = resting
 	return nil
+}
+
+// fetchMore fetches further kinds from the source that answered, into the run's result: a
+// failure makes them unavailable, and leaves the rest of the run as it was.
+func (e *Engine) fetchMore(ctx context.Context, r *tenantRun, kinds []tenantsync.Kind, fresh bool) {
+	cursors := map[tenantsync.Kind]string{}
+	if !r.rep.FullListing {
+		for _, k := range kinds {
+			if c, _ := unwrapCursor(r.src.Name(), r.stored[k]); c != "" {
+				cursors[k] = c
+			}
+		}
+	}
+	progress := func(k tenantsync.Kind, n int) { e.recordProgress(r.rec.ID, r.rec.ClientID, k, n) }
+	more, err := r.src.Fetch(ctx, tenantsync.FetchRequest{TenantID: r.rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress, Fresh: fresh})
+	if r.res.Kinds == nil {
+		r.res.Kinds = map[tenantsync.Kind]*tenantsync.KindResult{}
+	}
+	for _, k := range kinds {
+		if err != nil {
+			r.res.Kinds[k] = tenantsync.UnavailableResult(k, err)
+		} else {
+			r.res.Kinds[k] = more.Result(k)
+		}
+	}
+	if err == nil {
+		r.res.RoundTrips += more.RoundTrips
+	}
+	all := append(slices.Clone(r.kinds), kinds...)
+	r.kinds = r.kinds[:0]
+	for _, k := range tenantsync.AllKinds() {
+		if slices.Contains(all, k) {
+			r.kinds = append(r.kinds, k)
+		}
+	}
 }
 
 // guardStep diffs each fetched kind against the mirror through the deletion guard and adds
@@ -688,6 +749,15 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 	r.out = out
 	*state = st
 	e.countCommit(results, out, rc)
+	var applied, failed []tenantsync.Kind
+	for _, k := range r.kinds {
+		if kr, ok := r.rep.Kinds[k]; ok && results[k] != nil && kr.Mode != tenantsync.Unavailable && !kr.Held {
+			applied = append(applied, k)
+		} else {
+			failed = append(failed, k)
+		}
+	}
+	e.sched.kindsFetched(rec.ID, applied, failed, r.listedAt)
 	switch {
 	case rc != nil && rc.report.Deferred+rc.report.Pending > 0:
 		// Users left waiting (create cap, unknown mailbox types) are picked up by a full pass.
