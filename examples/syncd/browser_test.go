@@ -72,15 +72,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// The tenant whose best suggestion is its own demo client, with a duplicate contact the
 	// initial sync cannot settle alone.
-	sg, err := td.d.engine.Suggestions(t.Context(), nil)
-	require.NoError(t, err)
-	tenantID, clientName := "", ""
-	for _, s := range sg {
-		if len(s.Candidates) > 0 && s.Candidates[0].ClientID == "client-001" {
-			tenantID, clientName = s.TenantID, s.Candidates[0].ClientName
-		}
-	}
-	require.NotEmpty(t, tenantID, "a suggestion for client-001: %+v", sg)
+	tenantID, clientName := suggestedTenant(t, td, "client-001")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.Flag("headless", true),
 		chromedp.WindowSize(1400, 1000))

@@ -113,6 +113,21 @@ func (c *consoleTest) tenantLinked(t *testing.T, tenantID string) string {
 	return s.Tenant.ClientID
 }
 
+// suggestedTenant returns the tenant whose best suggestion is the demo client clientID, and
+// that client's name.
+func suggestedTenant(t *testing.T, td *testDaemon, clientID string) (tenantID, clientName string) {
+	t.Helper()
+	sg, err := td.d.engine.Suggestions(t.Context(), nil)
+	require.NoError(t, err)
+	for _, s := range sg {
+		if len(s.Candidates) > 0 && s.Candidates[0].ClientID == clientID {
+			return s.TenantID, s.Candidates[0].ClientName
+		}
+	}
+	t.Fatalf("no suggestion has %s first: %+v", clientID, sg)
+	return "", ""
+}
+
 func TestConsoleLoginTakesTheAPIToken(t *testing.T) {
 	t.Parallel()
 	c := newConsoleTest(t)
@@ -407,4 +422,34 @@ func TestConsoleSessionCarriesAnyToken(t *testing.T) {
 	rec = c.do(t, http.MethodGet, "/", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Body.String(), `<strong id="actor">bob</strong>`)
+}
+
+// The clients' billable counts are cached between syncs and counted again after one.
+func TestConsoleBillableCountFollowsSyncs(t *testing.T) {
+	t.Parallel()
+	c := newConsoleTest(t)
+	ctx := t.Context()
+	con, err := newConsole(c.td.api)
+	require.NoError(t, err)
+	tenantID, _ := suggestedTenant(t, c.td, "client-001")
+	require.NoError(t, c.td.d.store.Account(c.td.d.cfg.Account).Tenants.Link(ctx, tenantID, "client-001", time.Now()))
+	cl, err := c.td.d.store.Directory(c.td.d.cfg.Account).GetClient(ctx, "client-001")
+	require.NoError(t, err)
+
+	rows, err := con.clientRows(ctx, []tenantsync.Client{cl})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.True(t, rows[0].BillingKnown)
+	assert.Zero(t, rows[0].Billable, "nothing synced yet")
+	assert.False(t, rows[0].BillingComplete)
+
+	_, err = c.td.d.engine.SyncNow(ctx, tenantID)
+	require.NoError(t, err)
+	want, err := c.td.d.engine.BillableUsers(ctx, "client-001")
+	require.NoError(t, err)
+	require.Positive(t, want.Billable)
+	rows, err = con.clientRows(ctx, []tenantsync.Client{cl})
+	require.NoError(t, err)
+	assert.Equal(t, want.Billable, rows[0].Billable, "the sync's finish invalidates the cached count")
+	assert.Equal(t, want.Complete, rows[0].BillingComplete)
 }
