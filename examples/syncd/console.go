@@ -106,6 +106,8 @@ func (c *console) handler(next http.Handler) http.Handler {
 	mux.HandleFunc("POST /console/suggestions/accept", c.form(c.acceptSuggestion))
 	mux.HandleFunc("POST /console/reviews/{id}/resolve", c.form(c.resolveReview))
 	mux.HandleFunc("POST /console/tenants/{id}/contact-failures/{userId}/resolve", c.form(c.resolveContactFailure))
+	mux.HandleFunc("POST /console/tenants/{id}/sync", c.form(c.syncNow))
+	mux.HandleFunc("POST /console/tenants/{id}/create-remaining", c.form(c.createRemaining))
 	mux.HandleFunc("GET /console/static/{file}", c.secure(c.static))
 	mux.Handle("/", next)
 	return mux
@@ -409,11 +411,36 @@ func (c *console) resolveContactFailure(w http.ResponseWriter, r *http.Request, 
 	c.done(w, r, s, err, "Decision recorded: "+r.PostFormValue("decision")+".", "#refused")
 }
 
+// syncNow starts a sync of the tenant as POST /api/tenants/{id}/sync does: the engine's
+// cooldown and running checks apply, and the request and its result are audited under the
+// actor. The progress section follows it.
+func (c *console) syncNow(w http.ResponseWriter, r *http.Request, s *consoleSession) {
+	id := r.PathValue("id")
+	_, _, err := c.api.beginRun(r.Context(), id, "sync_now", sync.SyncOptions{}, nil)
+	c.done(w, r, s, err, "Sync of "+c.tenantName(r.Context(), id)+" started.", "#progress")
+}
+
+// createRemaining starts a sync that creates every contact the cap on creates per sync left
+// for later syncs, as POST /api/tenants/{id}/contacts/create-remaining does.
+func (c *console) createRemaining(w http.ResponseWriter, r *http.Request, s *consoleSession) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	detail, err := c.api.remainingCreation(ctx, id)
+	if err == nil {
+		_, _, err = c.api.beginRun(ctx, id, "create_remaining_contacts", sync.SyncOptions{CreateAll: true}, detail)
+	}
+	c.done(w, r, s, err, "Creating the remaining contacts of "+c.tenantName(ctx, id)+" now.", "#progress")
+}
+
 // done shows an action's outcome on the next page (post, redirect, get): reloading the page
 // never sends a form twice.
 func (c *console) done(w http.ResponseWriter, r *http.Request, s *consoleSession, err error, msg, anchor string) {
 	if err != nil {
-		c.setFlash(s, flash{Message: err.Error(), Hint: tenantsync.HintOf(err)})
+		f := flash{Message: err.Error(), Hint: tenantsync.HintOf(err)}
+		if strings.Contains(f.Message, f.Hint) {
+			f.Hint = "" // the message says it already
+		}
+		c.setFlash(s, f)
 	} else {
 		c.setFlash(s, flash{OK: true, Message: msg})
 	}
@@ -490,6 +517,10 @@ type tenantRow struct {
 	Holds                    int
 	Users                    int
 	Readiness                *readinessRow
+	// Creation is "created 500 of 8,934; the rest over the next 17 syncs" while the cap on
+	// creates per sync leaves contacts for later syncs.
+	Creation        string
+	CreationPending bool
 }
 
 type readinessRow struct {
@@ -529,6 +560,7 @@ type finishedRow struct {
 	Duration time.Duration
 	Error    *store.SyncError
 	Pending  int
+	Creation string
 }
 
 type suggestionRow struct {
@@ -653,6 +685,9 @@ func (c *console) tenantRows(ctx context.Context, sts []sync.TenantStatus, clien
 			row.Unavailable = append(row.Unavailable, string(k))
 		}
 		slices.Sort(row.Unavailable)
+		if cr := s.Creation; cr != nil {
+			row.Creation, row.CreationPending = cr.String(), !cr.Done()
+		}
 		if rd, ok := ready[s.Tenant.ID]; ok {
 			rr := &readinessRow{State: rd.State(), Relationship: rd.Relationship, Remedies: rd.Remedies()}
 			for _, cs := range rd.Capabilities {
@@ -688,8 +723,12 @@ func progressOf(sts []sync.TenantStatus) progressData {
 			continue
 		}
 		if !s.State.LastFinish.IsZero() {
-			p.Recent = append(p.Recent, finishedRow{Name: name(s.Tenant), At: s.State.LastFinish, Users: s.State.Counts[tenantsync.KindUsers],
-				Duration: s.State.Duration, Error: s.State.LastError, Pending: s.ContactsPending})
+			f := finishedRow{Name: name(s.Tenant), At: s.State.LastFinish, Users: s.State.Counts[tenantsync.KindUsers],
+				Duration: s.State.Duration, Error: s.State.LastError, Pending: s.ContactsPending}
+			if s.Creation != nil {
+				f.Creation = s.Creation.String()
+			}
+			p.Recent = append(p.Recent, f)
 		}
 	}
 	sort.Slice(p.Running, func(i, j int) bool { return p.Running[i].Since.Before(p.Running[j].Since) })

@@ -453,3 +453,58 @@ func TestConsoleBillableCountFollowsSyncs(t *testing.T) {
 	assert.Equal(t, want.Billable, rows[0].Billable, "the sync's finish invalidates the cached count")
 	assert.Equal(t, want.Complete, rows[0].BillingComplete)
 }
+
+// The console starts syncs as the API does: sync-now within the cooldown is refused with the
+// engine's hint, and the contacts the cap on creates left for later are created on request,
+// both audited under the actor.
+func TestConsoleStartsSyncsAndCreatesTheRemainingContacts(t *testing.T) {
+	t.Parallel()
+	td := newTestDaemonWith(t, func(c *config) { c.MaxCreatesPerSync = 2 }, hooks{cooldown: 3 * time.Second})
+	con, err := newConsole(td.api)
+	require.NoError(t, err)
+	c := &consoleTest{td: td, h: con.handler(td.h), cookies: map[string]*http.Cookie{}}
+	ctx := t.Context()
+	tenantID, _ := suggestedTenant(t, td, "client-001")
+	c.loginAs(t, "alice")
+	rec := c.do(t, http.MethodPost, "/console/suggestions/accept", url.Values{"csrf": {c.csrf}, "tenantId": {tenantID}, "clientId": {"client-001"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	require.NoError(t, td.d.engine.Wait(ctx))
+	st, err := td.d.engine.Status(ctx, tenantID)
+	require.NoError(t, err)
+	require.NotNil(t, st.Creation, "the cap of 2 left contacts for later")
+	require.False(t, st.Creation.Done())
+
+	body := c.do(t, http.MethodGet, "/", nil).Body.String()
+	assert.Contains(t, body, html.EscapeString(st.Creation.String()), "the tenant shows the creation progress")
+	assert.Contains(t, body, "/console/tenants/"+tenantID+"/create-remaining")
+
+	rec = c.do(t, http.MethodPost, "/console/tenants/"+tenantID+"/sync", url.Values{"csrf": {c.csrf}})
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	assert.Contains(t, c.do(t, http.MethodGet, "/", nil).Body.String(), "What to do: wait", "sync-now right after a sync meets the cooldown")
+
+	// Once the cooldown has passed, the request starts the run.
+	require.Eventually(t, func() bool {
+		rec := c.do(t, http.MethodPost, "/console/tenants/"+tenantID+"/create-remaining", url.Values{"csrf": {c.csrf}})
+		return rec.Code == http.StatusSeeOther && strings.Contains(c.do(t, http.MethodGet, "/", nil).Body.String(), "Creating the remaining contacts")
+	}, 20*time.Second, 500*time.Millisecond)
+	require.Eventually(t, func() bool {
+		st, err := td.d.engine.Status(ctx, tenantID)
+		return err == nil && !st.Running && st.Creation != nil && st.Creation.Done()
+	}, time.Minute, 100*time.Millisecond, "every remaining contact is created")
+	var actions []string
+	for _, e := range td.auditEntries(t) {
+		if e.Actor == "alice" {
+			actions = append(actions, e.Action+"/"+e.Outcome)
+		}
+	}
+	assert.Contains(t, actions, "sync_now/refused")
+	assert.Contains(t, actions, "create_remaining_contacts/requested")
+	require.Eventually(t, func() bool {
+		for _, e := range td.auditEntries(t) {
+			if e.Actor == "alice" && e.Action == "create_remaining_contacts" && e.Outcome == "succeeded" {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond, "the run's result is audited under alice")
+}
