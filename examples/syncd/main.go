@@ -1,5 +1,6 @@
 // Command syncd is the tenantsync evaluation daemon: it keeps an MSP's Microsoft 365 tenants in
-// sync with a PSA's clients and contacts and serves a JSON API on localhost.
+// sync with a PSA's clients and contacts and serves a JSON API on localhost, with a web console
+// at / that a person logs in to with the same API token.
 //
 // With no flags it runs against fake CIPP, Graph, Partner Center and Entra ID services started
 // in-process with about 25 demo tenants (one with more than 10,000 users), stores everything in
@@ -129,14 +130,20 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		ln.Close()
 		return err
 	}
+	con, err := newConsole(a)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler:           a.routes(),
+		Handler:           con.handler(a.routes()),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 	}
 	fmt.Fprintf(out, "API: http://%s (GET /api/tenants, /api/clients, /api/suggestions, /api/reviews, /api/audit, /metrics; every endpoint in /openapi.json)\n", ln.Addr())
+	fmt.Fprintf(out, "console: http://%s/ (log in with the API token)\n", ln.Addr())
 	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz and /openapi.json needs it)\n", d.creds.tokenFile)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -132,26 +132,45 @@ func (a *api) syncNow(w http.ResponseWriter, r *http.Request) {
 // later syncs, at once: a person asked for them. The engine's rate limit on PSA calls still
 // applies.
 func (a *api) createRemainingContacts(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	tenantID := r.PathValue("id")
-	st, err := a.engine.Status(ctx, tenantID)
+	detail, err := a.remainingCreation(r.Context(), r.PathValue("id"))
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	if st.Creation == nil || st.Creation.Done() {
-		fail(w, &tenantsync.Error{Class: tenantsync.ErrConflict, Service: "syncd", Tenant: tenantID,
-			Message: "no contact creation is waiting for a later sync",
-			Hint:    "GET " + tenantPath(tenantID) + " shows sync.contactCreation while the cap on creates per sync (-max-creates-per-sync) leaves some for later syncs"})
-		return
-	}
-	detail := map[string]string{"remaining": strconv.Itoa(st.Creation.Remaining)}
 	a.startRun(w, r, "create_remaining_contacts", sync.SyncOptions{CreateAll: true}, detail)
 }
 
+// remainingCreation checks that the cap on creates per sync left contacts of the tenant for
+// later syncs, and returns the audit detail of a request to create them now.
+func (a *api) remainingCreation(ctx context.Context, tenantID string) (map[string]string, error) {
+	st, err := a.engine.Status(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if st.Creation == nil || st.Creation.Done() {
+		return nil, &tenantsync.Error{Class: tenantsync.ErrConflict, Service: "syncd", Tenant: tenantID,
+			Message: "no contact creation is waiting for a later sync",
+			Hint:    "GET " + tenantPath(tenantID) + " shows sync.contactCreation while the cap on creates per sync (-max-creates-per-sync) leaves some for later syncs"}
+	}
+	return map[string]string{"remaining": strconv.Itoa(st.Creation.Remaining)}, nil
+}
+
 func (a *api) startRun(w http.ResponseWriter, r *http.Request, action string, opts sync.SyncOptions, detail map[string]string) {
-	ctx := r.Context()
-	tenantID := r.PathValue("id")
+	view, _, err := a.beginRun(r.Context(), r.PathValue("id"), action, opts, detail)
+	if err != nil {
+		// A refusal (nothing runs), or an audit failure (the sync runs regardless; its result is
+		// audited when it ends).
+		fail(w, err)
+		return
+	}
+	w.Header().Set("Location", view.Links["self"].Href)
+	writeJSON(w, http.StatusAccepted, view)
+}
+
+// beginRun starts a sync of the tenant for the request's actor, audits the request and follows
+// the run in the background. started says whether the sync runs; err is the refusal when it
+// does not, or the audit failure when it does. The API and the console both start runs here.
+func (a *api) beginRun(ctx context.Context, tenantID, action string, opts sync.SyncOptions, detail map[string]string) (view runWire, started bool, err error) {
 	actor := actorFrom(ctx)
 	done, err := a.engine.StartSync(ctx, tenantID, opts)
 	entry := tenantsync.AuditEntry{Action: action, TenantID: tenantID, Outcome: "requested", Phase: "intent", Detail: detail}
@@ -166,25 +185,18 @@ func (a *api) startRun(w http.ResponseWriter, r *http.Request, action string, op
 	if err == nil {
 		entry.Detail = withDetail(entry.Detail, "run", run.id)
 	}
-	if aerr := a.auditAs(ctx, actor, entry, err); aerr != nil {
-		if err == nil {
-			// The sync runs regardless; its result is audited when it ends.
-			a.runs.add(run)
-			go a.followRun(run, action, done)
-		}
-		fail(w, aerr)
-		return
-	}
+	aerr := a.auditAs(ctx, actor, entry, err)
 	if err != nil {
-		fail(w, err)
-		return
+		if aerr != nil {
+			return runWire{}, false, aerr
+		}
+		return runWire{}, false, err
 	}
 	// The answer is rendered before the run is followed, which writes its end into it.
-	view := newRunWire(*run)
+	view = newRunWire(*run)
 	a.runs.add(run)
 	go a.followRun(run, action, done)
-	w.Header().Set("Location", view.Links["self"].Href)
-	writeJSON(w, http.StatusAccepted, view)
+	return view, true, aerr
 }
 
 // followRun waits for a run's report, records it and audits the result under the actor who
