@@ -3,6 +3,7 @@ package entra
 import (
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
@@ -20,15 +21,15 @@ const (
 	CloudChina     CloudName = "china"      // Microsoft 365 operated by 21Vianet
 )
 
-// Service is one service a cloud may or may not offer, for readiness.
-type Service string
+// CloudService is one service a cloud may or may not offer, for readiness.
+type CloudService string
 
 // Services a connection may need.
 const (
-	ServiceGraph         Service = "graph"
-	ServicePartnerCenter Service = "partnercenter"
-	ServiceGDAP          Service = "gdap" // Graph's tenantRelationships (GDAP relationships)
-	ServiceCIPP          Service = "cipp"
+	ServiceGraph         CloudService = "graph"
+	ServicePartnerCenter CloudService = "partnercenter"
+	ServiceGDAP          CloudService = "gdap" // Graph's tenantRelationships (GDAP relationships)
+	ServiceCIPP          CloudService = "cipp"
 )
 
 // Cloud is where one connection's tokens come from and go to: the Entra ID authority, the
@@ -62,7 +63,7 @@ type Cloud struct {
 	PartnerCenterURL      string
 	PartnerCenterAudience string
 	// Missing lists the services the cloud does not offer, each with why, in the user's words.
-	Missing map[Service]string
+	Missing map[CloudService]string
 }
 
 // Clouds returns every cloud, global first. Each call returns fresh copies.
@@ -71,7 +72,7 @@ func Clouds() []Cloud {
 		AuthorityHost: DefaultAuthorityHost,
 		GraphURL:      "https://graph.microsoft.com", GraphAudience: "https://graph.microsoft.com",
 		PartnerCenterURL: "https://api.partnercenter.microsoft.com", PartnerCenterAudience: "https://api.partnercenter.microsoft.com",
-		Missing: map[Service]string{}}
+		Missing: map[CloudService]string{}}
 	noGDAP := "Microsoft offers the GDAP relationship APIs only in the global cloud: customers are found " +
 		"through Partner Center and reached with the partner admin's delegated sign-in instead"
 	noCIPP := "CIPP reaches customer tenants through the global cloud's GDAP and Partner Center and does not " +
@@ -80,17 +81,17 @@ func Clouds() []Cloud {
 		AuthorityHost: "https://login.microsoftonline.us",
 		GraphURL:      "https://graph.microsoft.us", GraphAudience: "https://graph.microsoft.us",
 		PartnerCenterURL: "https://api.partnercenter.microsoft.com", PartnerCenterAudience: "https://api.partnercenter.microsoft.com",
-		Missing: map[Service]string{ServiceGDAP: noGDAP, ServiceCIPP: noCIPP}}
+		Missing: map[CloudService]string{ServiceGDAP: noGDAP, ServiceCIPP: noCIPP}}
 	dod := Cloud{Name: CloudUSGovDoD, Label: "US Government DoD",
 		AuthorityHost: "https://login.microsoftonline.us",
 		GraphURL:      "https://dod-graph.microsoft.us", GraphAudience: "https://dod-graph.microsoft.us",
 		PartnerCenterURL: "https://api.partnercenter.microsoft.com", PartnerCenterAudience: "https://api.partnercenter.microsoft.com",
-		Missing: map[Service]string{ServiceGDAP: noGDAP, ServiceCIPP: noCIPP}}
+		Missing: map[CloudService]string{ServiceGDAP: noGDAP, ServiceCIPP: noCIPP}}
 	china := Cloud{Name: CloudChina, Label: "China (operated by 21Vianet)",
 		AuthorityHost: "https://login.chinacloudapi.cn",
 		GraphURL:      "https://microsoftgraph.chinacloudapi.cn", GraphAudience: "https://microsoftgraph.chinacloudapi.cn",
 		PartnerCenterURL: "https://partner.partnercenterapi.microsoftonline.cn", PartnerCenterAudience: "https://partner.partnercenterapi.microsoftonline.cn",
-		Missing: map[Service]string{ServiceGDAP: noGDAP, ServiceCIPP: noCIPP}}
+		Missing: map[CloudService]string{ServiceGDAP: noGDAP, ServiceCIPP: noCIPP}}
 	return []Cloud{global, high, dod, china}
 }
 
@@ -105,17 +106,15 @@ func CloudByName(name string) (Cloud, error) {
 		}
 	}
 	return Cloud{}, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: "entra", Op: "CloudByName",
-		Message: "unknown cloud " + strconvQuote(name),
+		Message: "unknown cloud " + strconv.Quote(name),
 		Hint:    "use global (commercial and GCC), usgov-high (GCC High), usgov-dod (DoD) or china (21Vianet)"}
 }
-
-func strconvQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 
 // IsZero reports whether no cloud was chosen.
 func (c Cloud) IsZero() bool { return c.Name == "" }
 
 // Offers reports whether the cloud offers s, and if not, why.
-func (c Cloud) Offers(s Service) (ok bool, why string) {
+func (c Cloud) Offers(s CloudService) (ok bool, why string) {
 	why, missing := c.Missing[s]
 	if s == ServicePartnerCenter && c.PartnerCenterURL == "" {
 		return false, "Partner Center has no API in the " + c.Label + " cloud"
@@ -159,14 +158,14 @@ func (c Cloud) CheckHost(service, field, got, want string) error {
 
 // Gap is a service a cloud does not offer, and why, for a readiness report.
 type Gap struct {
-	Service Service
+	Service CloudService
 	Reason  string
 }
 
 // Gaps lists what the cloud does not offer, in a fixed order (empty for the global cloud).
 func (c Cloud) Gaps() []Gap {
 	var gaps []Gap
-	for _, s := range []Service{ServiceGraph, ServicePartnerCenter, ServiceGDAP, ServiceCIPP} {
+	for _, s := range []CloudService{ServiceGraph, ServicePartnerCenter, ServiceGDAP, ServiceCIPP} {
 		if ok, why := c.Offers(s); !ok {
 			gaps = append(gaps, Gap{Service: s, Reason: why})
 		}

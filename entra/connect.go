@@ -256,7 +256,9 @@ type PartnerAuthorization struct {
 // and otherwise explains each failure to the person who signed in: consent declined
 // (ErrConsentRequired), multifactor authentication not satisfied (ErrAuthorizationRevoked), an
 // account outside the partner tenant (ErrForbidden), no refresh token issued
-// (ErrConsentRequired, offline_access), or the redemption's own Entra ID error.
+// (ErrConsentRequired, offline_access), or the redemption's own Entra ID error. A failure after
+// the state was accepted still returns the result with Account and Actor (and no token), so the
+// caller can audit who tried.
 func (p *PartnerConnect) Callback(ctx context.Context, query url.Values) (*PartnerAuthorization, error) {
 	const op = "ConnectCallback"
 	state := query.Get("state")
@@ -270,17 +272,18 @@ func (p *PartnerConnect) Callback(ctx context.Context, query url.Values) (*Partn
 	if !ok || p.cfg.Now().After(st.Expires) {
 		return nil, connectError(tenantsync.ErrInvalidInput, op, "", connectSessionExpired, connectSessionExpired)
 	}
+	who := &PartnerAuthorization{Account: st.Account, Actor: st.Actor}
 	if e := query.Get("error"); e != "" {
-		return nil, p.signInError(op, e, query.Get("error_description"))
+		return who, p.signInError(op, e, query.Get("error_description"))
 	}
 	code := query.Get("code")
 	if code == "" || len(code) > 8192 {
-		return nil, connectError(tenantsync.ErrInvalidInput, op, "", "Microsoft sent no authorization code back; try connecting again",
+		return who, connectError(tenantsync.ErrInvalidInput, op, "", "Microsoft sent no authorization code back; try connecting again",
 			"the redirect carries neither a code nor an error")
 	}
 	auth, err := p.Redeem(ctx, code, st.Verifier)
 	if err != nil {
-		return nil, err
+		return who, err
 	}
 	auth.Account, auth.Actor = st.Account, st.Actor
 	return auth, nil

@@ -163,3 +163,23 @@ func TestCloudConfigAllowsExactlyItsHosts(t *testing.T) {
 		ClientSecret: base.ClientSecret, BaseURL: "https://graph.microsoft.us/v1.0"})
 	require.NoError(t, err, "the cloud's own host, with a path, is its origin")
 }
+
+// App-only tokens (MSAL's client credentials) follow the cloud too: authority, scope and Graph.
+func TestGCCHighAppOnlyStaysOnItsHosts(t *testing.T) {
+	t.Parallel()
+	srv := testserver.NewT(t, testserver.Options{Seed: 21, Tenants: 2, MinUsers: 2, MaxUsers: 3})
+	high, err := entra.CloudByName("usgov-high")
+	require.NoError(t, err)
+	app := srv.PartnerApp()
+	tn := srv.World.Tenants[0]
+	srv.SetConsent(tn.ID, true)
+	c, err := graph.NewClient(graph.Config{Cloud: high, PartnerTenantID: app.TenantID, ClientID: app.ClientID,
+		ClientSecret: tenantsync.NewSecret(app.Secret), Settings: transport.Settings{HTTPClient: srv.CloudHTTPClient(), MaxRetries: transport.NoRetries}})
+	require.NoError(t, err)
+	roles, err := c.GrantedRoles(t.Context(), tn.ID)
+	require.NoError(t, err)
+	assert.NotEmpty(t, roles)
+	for _, r := range srv.RequestLog() {
+		assert.Contains(t, []string{"login.microsoftonline.us", "graph.microsoft.us"}, r.Host, "%s %s", r.Method, r.Path)
+	}
+}

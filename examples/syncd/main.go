@@ -129,7 +129,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           a.routes(),
+		Handler:           d.connectRoutes(a, a.routes()),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,

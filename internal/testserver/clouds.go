@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,8 +120,9 @@ func (s *Server) logRequests(service string, h http.Handler) http.Handler {
 // addressed reaches the fake, which answers as that cloud:
 //   - absolute URLs in answers (nextLinks, the OpenID configuration) name the host asked;
 //   - a token endpoint asked for another cloud's resource answers AADSTS500011, as Entra ID does;
-//   - an access token is accepted only by the services of the cloud whose authority issued it
-//     ("access tokens acquired for a national cloud deployment are not interchangeable").
+//   - tokens carry the cloud's own audience (https://graph.microsoft.us, ...), and a service
+//     refuses a token for another cloud's ("access tokens acquired for a national cloud
+//     deployment are not interchangeable").
 //
 // Any other host is dialled as usual, so the listener URLs keep working.
 func (s *Server) CloudHTTPClient() *http.Client {
@@ -163,29 +165,51 @@ func cloudOf(host string) (fakeCloud, bool) {
 	return fakeClouds[0], false
 }
 
-// tokenCloud remembers which cloud's authority issued a token; tokens of the listener and of
-// the global authority are not recorded (unknown means global).
-type tokenCloud struct {
-	mu     sync.Mutex
-	byHash map[string]string
+// authorityClouds returns the clouds whose login host is host (GCC High and DoD share one); the
+// listener's own address is the global cloud's.
+func authorityClouds(host string) []fakeCloud {
+	h := strings.ToLower(host)
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	}
+	var out []fakeCloud
+	for _, c := range fakeClouds {
+		if c.login == h {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		out = fakeClouds[:1]
+	}
+	return out
 }
 
-func (t *tokenCloud) put(tok, cloud string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byHash == nil {
-		t.byHash = map[string]string{}
+// cloudAudiences lists the resources of every cloud, for splitScope.
+func cloudAudiences() []string {
+	var out []string
+	for _, c := range fakeClouds {
+		for _, a := range []string{c.graphAudience, c.pcAudience} {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
 	}
-	t.byHash[tok] = cloud
+	return out
 }
 
-func (t *tokenCloud) get(tok string) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if c, ok := t.byHash[tok]; ok {
-		return c
+// canonicalAudience maps a national cloud's audience to the global one of the same service,
+// which the service handlers ask verifyBearer for; asCloud has already checked that the token's
+// audience is the addressed cloud's.
+func canonicalAudience(aud string) string {
+	for _, c := range fakeClouds {
+		switch aud {
+		case c.graphAudience:
+			return AudienceGraph
+		case c.pcAudience:
+			return AudiencePartnerCenter
+		}
 	}
-	return CloudGlobal
+	return aud
 }
 
 // asCloud makes a listener answer as the cloud whose host a request addressed. Requests to the
@@ -193,26 +217,19 @@ func (t *tokenCloud) get(tok string) string {
 func (s *Server) asCloud(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cloud, named := cloudOf(r.Host)
-		if service == ServicePartnerCenter || service == ServiceGraph {
-			if !s.checkCloudToken(w, r, service, cloud) {
-				return
-			}
+		if (service == ServicePartnerCenter || service == ServiceGraph) && !checkAudience(w, r, service, cloud) {
+			return
+		}
+		if service == ServiceEntra && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") && !checkScope(w, r) {
+			return
 		}
 		if !named {
 			h.ServeHTTP(w, r)
 			return
 		}
-		if service == ServiceEntra && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") {
-			if !s.translateScope(w, r, cloud) {
-				return
-			}
-		}
 		rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		body := bytes.ReplaceAll(rec.body.Bytes(), []byte(s.listener(service).URL), []byte("https://"+strings.ToLower(r.Host)))
-		if service == ServiceEntra && rec.status == http.StatusOK && cloud.name != CloudGlobal {
-			s.recordTokens(body, cloud.name)
-		}
 		for k, v := range rec.header {
 			w.Header()[k] = v
 		}
@@ -227,84 +244,57 @@ func (s *Server) asCloud(service string, h http.Handler) http.Handler {
 	})
 }
 
-// translateScope checks that a token request asks for this cloud's resources and rewrites them
-// to the names the fake's token endpoint knows; another cloud's resource is refused the way
-// Entra ID refuses a resource it has no service principal for.
-func (s *Server) translateScope(w http.ResponseWriter, r *http.Request, cloud fakeCloud) bool {
+// checkScope refuses a token request for another cloud's resource, the way Entra ID refuses a
+// resource it has no service principal for: each authority issues tokens for its own cloud's
+// Graph and Partner Center only.
+func checkScope(w http.ResponseWriter, r *http.Request) bool {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(raw))
 	if err != nil {
 		return false
 	}
 	form, err := url.ParseQuery(string(raw))
 	if err != nil {
-		r.Body = io.NopCloser(bytes.NewReader(raw))
-		return true
+		return true // the token endpoint reports the malformed body
 	}
-	var out []string
-	for _, sc := range strings.Fields(form.Get("scope")) {
-		switch {
-		case strings.HasPrefix(sc, cloud.graphAudience+"/"):
-			sc = AudienceGraph + strings.TrimPrefix(sc, cloud.graphAudience)
-		case strings.HasPrefix(sc, cloud.pcAudience+"/"):
-			sc = AudiencePartnerCenter + strings.TrimPrefix(sc, cloud.pcAudience)
-		case strings.HasPrefix(sc, "https://"):
-			res := sc[:strings.LastIndex(sc, "/")]
-			writeAADError(w, r, http.StatusBadRequest, "invalid_resource", 500011,
-				"The resource principal named "+res+" was not found in the tenant named "+r.PathValue("tenant")+
-					". This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.")
-			return false
+	scopes := strings.Fields(form.Get("scope"))
+	if res := form.Get("resource"); res != "" {
+		scopes = append(scopes, strings.TrimSuffix(res, "/")+"/.default")
+	}
+	for _, sc := range scopes {
+		res, _ := splitScope(sc)
+		if res == "" || strings.HasPrefix(res, "api://") || slices.ContainsFunc(authorityClouds(r.Host), func(c fakeCloud) bool {
+			return res == c.graphAudience || res == c.pcAudience
+		}) {
+			continue
 		}
-		out = append(out, sc)
+		writeAADError(w, r, http.StatusBadRequest, "invalid_resource", 500011,
+			"The resource principal named "+res+" was not found in the tenant named "+r.PathValue("tenant")+
+				". This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.")
+		return false
 	}
-	if len(out) > 0 {
-		form.Set("scope", strings.Join(out, " "))
-	}
-	enc := form.Encode()
-	r.Body = io.NopCloser(strings.NewReader(enc))
-	r.ContentLength = int64(len(enc))
-	r.PostForm, r.Form = nil, nil
 	return true
 }
 
-// recordTokens notes the access and refresh tokens of a national cloud's token answer.
-func (s *Server) recordTokens(body []byte, cloud string) {
-	for _, key := range []string{`"access_token":"`, `"refresh_token":"`} {
-		if i := bytes.Index(body, []byte(key)); i >= 0 {
-			rest := body[i+len(key):]
-			if j := bytes.IndexByte(rest, '"'); j > 0 {
-				s.connect.tokens.put(string(rest[:j]), cloud)
-			}
-		}
-	}
-}
-
-// checkCloudToken refuses a bearer token issued by the authority of a cloud the addressed host
-// does not belong to. Partner Center's US Government API shares the commercial host, so there a
-// token of the global or a US Government authority passes.
-func (s *Server) checkCloudToken(w http.ResponseWriter, r *http.Request, service string, cloud fakeCloud) bool {
-	_, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok {
+// checkAudience refuses a bearer token whose audience is not the addressed cloud's resource for
+// the service ("access tokens acquired for a national cloud deployment are not interchangeable").
+// A token the fake cannot read is left to the service's own check.
+func checkAudience(w http.ResponseWriter, r *http.Request, service string, cloud fakeCloud) bool {
+	c := bearerClaims(r)
+	if c == nil {
 		return true
 	}
-	issued := s.connect.tokens.get(strings.TrimSpace(tok))
-	if issued == cloud.name {
-		return true
-	}
+	want := cloud.graphAudience
 	if service == ServicePartnerCenter {
-		host := strings.ToLower(r.Host)
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		for _, c := range fakeClouds {
-			if c.name == issued && c.partner == host {
-				return true
-			}
-		}
+		want = cloud.pcAudience
+	}
+	if c.Aud == want || !slices.Contains(cloudAudiences(), c.Aud) {
+		return true
 	}
 	if service == ServiceGraph {
 		writeGraphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
 	} else {
-		writePCError(w, r, http.StatusUnauthorized, pcCodeUnauthorized, "Unauthorized: the token was issued for another cloud")
+		writePCError(w, r, http.StatusUnauthorized, pcCodeUnauthorized, "Unauthorized: the token's audience is not this cloud's Partner Center")
 	}
 	return false
 }

@@ -42,8 +42,7 @@ const (
 
 // connectState is the fake's partner sign-in and cloud machinery.
 type connectState struct {
-	log    requestLog
-	tokens tokenCloud
+	log requestLog
 
 	clientOnce sync.Once
 	transport  *http.Transport
