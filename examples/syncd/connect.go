@@ -73,8 +73,12 @@ func (d *daemon) connectRoutes(a *api, next http.Handler) http.Handler {
 			"start syncd with -partner-tenant-id, -partner-client-id and the partner app's secret", "no partner app is configured")
 	} else {
 		redirect := "http://" + net.JoinHostPort(a.hosts.configured, a.hosts.port) + "/connect/callback"
-		f.pc, f.off = entra.NewPartnerConnect(entra.PartnerConnectConfig{AuthorityHost: f.authority, PartnerTenantID: p.TenantID,
-			ClientID: p.ClientID, Secret: p.Secret, RedirectURI: redirect, HTTPClient: f.hc})
+		cfg := entra.PartnerConnectConfig{AuthorityHost: f.authority, PartnerTenantID: p.TenantID,
+			ClientID: p.ClientID, Secret: p.Secret, RedirectURI: redirect, HTTPClient: f.hc}
+		if d.fake == nil {
+			cfg.Cloud = p.Cloud
+		}
+		f.pc, f.off = entra.NewPartnerConnect(cfg)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/partner/connect", a.guard(http.HandlerFunc(f.start)))
@@ -221,9 +225,13 @@ func (f *connectFlow) consent(w http.ResponseWriter, r *http.Request) {
 // partnerCenter builds a Partner Center client on a partner admin refresh token.
 func (f *connectFlow) partnerCenter(rt tenantsync.Secret, rotate func(context.Context, tenantsync.Secret) error) (*partnercenter.Client, error) {
 	p := f.d.cfg.Partner
-	return partnercenter.NewClient(partnercenter.Config{PartnerTenantID: p.TenantID, ClientID: p.ClientID, ClientSecret: p.Secret,
+	cfg := partnercenter.Config{PartnerTenantID: p.TenantID, ClientID: p.ClientID, ClientSecret: p.Secret,
 		RefreshToken: rt, OnRefreshTokenRotated: rotate, AuthorityHost: f.authority, PartnerCenterURL: f.pcURL, GraphURL: f.graphURL,
-		Settings: transport.Settings{HTTPClient: f.hc}})
+		Settings: transport.Settings{HTTPClient: f.hc}}
+	if f.d.fake == nil {
+		cfg.Cloud = p.Cloud
+	}
+	return partnercenter.NewClient(cfg)
 }
 
 // browserAllowed applies the API's Host rule to a browser route, and for a form post requires

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -182,4 +183,27 @@ func TestConnectLinkNeedsTheAPIToken(t *testing.T) {
 	r = httptest.NewRequest(http.MethodGet, "/connect/callback?state=x&code=y", nil)
 	r.Host = "evil.example:8765"
 	assert.Equal(t, http.StatusMisdirectedRequest, c.serve(r).Code)
+}
+
+func TestPartnerCloudFlag(t *testing.T) {
+	t.Parallel()
+	env := func(k string) string {
+		if k == "TENANTSYNC_PARTNER_SECRET" {
+			return "s3cret"
+		}
+		return ""
+	}
+	partner := []string{"-data-dir", t.TempDir(), "-partner-tenant-id", "11111111-1111-1111-1111-111111111111",
+		"-partner-client-id", "22222222-2222-2222-2222-222222222222"}
+	cfg, err := parseConfig(append(partner, "-partner-cloud", "usgov-high"), env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "https://graph.microsoft.us", cfg.Partner.Cloud.GraphURL)
+	cfg, err = parseConfig(partner, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "https://graph.microsoft.com", cfg.Partner.Cloud.GraphURL, "global by default")
+	_, err = parseConfig(append(partner, "-partner-cloud", "mars"), env, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "usgov-high (GCC High)")
+	_, err = parseConfig([]string{"-data-dir", t.TempDir(), "-partner-cloud", "china"}, env, io.Discard)
+	require.Error(t, err, "the demo's fakes are the global cloud")
 }

@@ -217,7 +217,13 @@ func canonicalAudience(aud string) string {
 func (s *Server) asCloud(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cloud, named := cloudOf(r.Host)
-		if (service == ServicePartnerCenter || service == ServiceGraph) && !checkAudience(w, r, service, cloud) {
+		if named && cloud.name != CloudGlobal {
+			s.connect.national.Store(true)
+		}
+		// Until a national cloud's host was asked, every token carries a global audience: the
+		// listener's hot path skips decoding them.
+		if (named || s.connect.national.Load()) && (service == ServicePartnerCenter || service == ServiceGraph) &&
+			!checkAudience(w, r, service, cloud) {
 			return
 		}
 		if service == ServiceEntra && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") && !checkScope(w, r) {

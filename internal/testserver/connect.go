@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,8 @@ const (
 // connectState is the fake's partner sign-in and cloud machinery.
 type connectState struct {
 	log requestLog
+	// national is set once a national cloud's host was asked (see asCloud).
+	national atomic.Bool
 
 	clientOnce sync.Once
 	transport  *http.Transport
