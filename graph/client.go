@@ -155,7 +155,11 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	settings := cfg.Settings
 	settings.HTTPClient = httpClient
-	tr, err := httpx.New(httpx.Config{Service: service, BaseURL: c.origin, Tokens: c.tokens, Settings: settings})
+	var hosts []string
+	if !cfg.Cloud.IsZero() {
+		hosts = cfg.Cloud.Hosts()
+	}
+	tr, err := httpx.New(httpx.Config{Service: service, BaseURL: c.origin, Tokens: c.tokens, Hosts: hosts, Settings: settings})
 	if err != nil {
 		return nil, err
 	}

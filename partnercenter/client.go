@@ -225,7 +225,11 @@ func (c *Client) newTransport(cfg Config, field, raw string, tokens transport.To
 		return nil, nil, invalidConfig("remove the query and fragment from "+field, "%s %q has a query or fragment", field, raw)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	t, err := httpx.New(httpx.Config{Service: Service, BaseURL: u.Scheme + "://" + u.Host, Tokens: tokens, Settings: cfg.Settings})
+	var hosts []string
+	if !cfg.Cloud.IsZero() {
+		hosts = cfg.Cloud.Hosts()
+	}
+	t, err := httpx.New(httpx.Config{Service: Service, BaseURL: u.Scheme + "://" + u.Host, Tokens: tokens, Hosts: hosts, Settings: cfg.Settings})
 	if err != nil {
 		return nil, nil, err
 	}
