@@ -171,3 +171,38 @@ func TestNewPartnerConnectValidates(t *testing.T) {
 	_, err = entra.NewPartnerConnect(loop)
 	require.NoError(t, err, "loopback http is allowed while developing")
 }
+
+// The callback's query comes from whoever opens the redirect URI. Whatever it holds, Callback
+// answers with a typed error (never a panic, never an authorization without a token), and an
+// unknown state never reaches the token endpoint.
+func FuzzPartnerConnectCallback(f *testing.F) {
+	f.Add("state=abc&code=xyz")
+	f.Add("state=&error=access_denied&error_description=AADSTS65004%3A+declined")
+	f.Add("error=interaction_required&error_description=AADSTS50076")
+	f.Add("state=" + strings.Repeat("s", 300))
+	f.Add("code=%zz&state=%00")
+	calls := 0
+	hc := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		calls++
+		return nil, fmt.Errorf("no network in this test")
+	})}
+	pc, err := entra.NewPartnerConnect(entra.PartnerConnectConfig{PartnerTenantID: "11111111-1111-1111-1111-111111111111",
+		ClientID: "22222222-2222-2222-2222-222222222222", Secret: tenantsync.NewSecret("s"), RedirectURI: "https://psa.example/cb", HTTPClient: hc})
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		auth, err := pc.Callback(context.Background(), q)
+		require.Error(t, err, "no state was ever issued")
+		_, ok := tenantsync.Details(err)
+		assert.True(t, ok, "a typed error")
+		assert.True(t, auth == nil || auth.RefreshToken.IsZero())
+		assert.Zero(t, calls, "an unknown state is refused before any request")
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
