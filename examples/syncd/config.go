@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/sync"
 )
 
@@ -61,6 +62,10 @@ type partnerConfig struct {
 	ClientID     string
 	Secret       tenantsync.Secret
 	RefreshToken tenantsync.Secret
+	// CloudName (-partner-cloud) names the Microsoft cloud the partner and its customers live
+	// in; Cloud is that cloud once the configuration is checked.
+	CloudName string
+	Cloud     entra.Cloud
 }
 
 func (c cippConfig) set() bool    { return c.URL != "" || c.ClientID != "" || c.TenantID != "" }
@@ -130,6 +135,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cippSecretFile, "cipp-secret-file", "", "file holding the CIPP API client's secret (or set $TENANTSYNC_CIPP_SECRET)")
 	fs.StringVar(&c.Partner.TenantID, "partner-tenant-id", "", "partner (MSP) tenant ID of the Graph app")
 	fs.StringVar(&c.Partner.ClientID, "partner-client-id", "", "client ID of the partner's multi-tenant app")
+	fs.StringVar(&c.Partner.CloudName, "partner-cloud", "global", "the partner's Microsoft cloud: global (commercial and GCC), usgov-high (GCC High), usgov-dod (DoD) or china (21Vianet)")
 	fs.StringVar(&partnerSecretFile, "partner-secret-file", "", "file holding the partner app's secret (or set $TENANTSYNC_PARTNER_SECRET)")
 	fs.StringVar(&partnerRTFile, "partner-refresh-token-file", "", "file holding a partner admin's refresh token (or set $TENANTSYNC_PARTNER_REFRESH_TOKEN)")
 
@@ -173,6 +179,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.CIPP.set() || c.Partner.set() {
 		c.Demo = false
 	}
+	c.Partner.Cloud, _ = entra.CloudByName(c.Partner.CloudName) // validate reports an unknown name
 	return c, c.validate()
 }
 
@@ -227,6 +234,11 @@ func (c config) validate() error {
 		if c.CIPP.Secret.IsZero() {
 			errs = append(errs, errors.New("the CIPP API client's secret is missing: set $TENANTSYNC_CIPP_SECRET or -cipp-secret-file"))
 		}
+	}
+	if _, err := entra.CloudByName(c.Partner.CloudName); err != nil {
+		errs = append(errs, fmt.Errorf("-partner-cloud %q: %s", c.Partner.CloudName, tenantsync.HintOf(err)))
+	} else if c.Demo && !strings.EqualFold(c.Partner.CloudName, string(entra.CloudGlobal)) {
+		errs = append(errs, errors.New("-partner-cloud applies to a real partner app: the demo's fake services are the global cloud's"))
 	}
 	if c.Partner.set() {
 		errs = append(errs, checkUUID("-partner-tenant-id", c.Partner.TenantID, "your partner tenant's ID"))

@@ -136,7 +136,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           con.handler(a.routes()),
+		Handler:           con.handler(d.connectRoutes(a, a.routes())),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -520,6 +520,14 @@ func (d *daemon) connect(ctx context.Context) error {
 			gcfg.BaseURL = d.fake.GraphURL()
 			u, _ := url.Parse(gcfg.BaseURL)
 			gcfg.Limits = transport.NewLimits(transport.GraphRules(u.Host)...)
+		} else {
+			cloud := d.cfg.Partner.Cloud
+			gcfg.Cloud = cloud
+			u, _ := url.Parse(cloud.GraphURL)
+			gcfg.Limits = transport.NewLimits(transport.GraphRules(u.Host)...)
+			for _, g := range cloud.Gaps() {
+				fmt.Fprintf(d.out, "partner cloud %s: no %s: %s\n", cloud.Label, g.Service, g.Reason)
+			}
 		}
 		if !d.cfg.Partner.RefreshToken.IsZero() {
 			pc, err := d.partnerCenter(ctx, hc, authority, budget)
@@ -557,23 +565,30 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 	if conn, err := d.store.Account(d.cfg.Account).Connections.Get(ctx, "partner-refresh-token"); err == nil && d.fake == nil {
 		rt = conn.Secret
 	}
+	cloud, _ := entra.CloudByName(string(entra.CloudGlobal))
+	if d.fake == nil {
+		cloud = d.cfg.Partner.Cloud
+		authority = cloud.AuthorityHost
+	}
 	entraConfig := func(scope string) entra.Config {
 		return entra.Config{AuthorityHost: authority, TenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID,
 			Secret: d.cfg.Partner.Secret, Scope: scope, HTTPClient: hc, Service: "entra"}
 	}
 	// One refresh-token chain for both resources: every redemption rotates the token, so two
 	// independent sources would each keep a token the other has already replaced.
-	pcTokens, err := entra.NewRefreshTokenSource(entraConfig("https://api.partnercenter.microsoft.com/user_impersonation"), rt, rotate)
+	pcTokens, err := entra.NewRefreshTokenSource(entraConfig(cloud.PartnerCenterScope()), rt, rotate)
 	if err != nil {
 		return nil, err
 	}
-	graphTokens, err := pcTokens.ForScope("https://graph.microsoft.com/.default")
+	graphTokens, err := pcTokens.ForScope(cloud.GraphScope())
 	if err != nil {
 		return nil, err
 	}
 	pcfg := partnercenter.Config{PartnerTenantID: d.cfg.Partner.TenantID, PartnerCenterTokens: pcTokens, GraphTokens: graphTokens, Settings: transport.Settings{HTTPClient: hc, Budget: budget, Observer: d.onAttempt}}
 	if d.fake != nil {
 		pcfg.PartnerCenterURL, pcfg.GraphURL = d.fake.PartnerCenterURL(), d.fake.GraphURL()
+	} else {
+		pcfg.Cloud = cloud
 	}
 	return partnercenter.NewClient(pcfg)
 }

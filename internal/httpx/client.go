@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,11 @@ func newClient(cfg Config) (*Client, error) {
 			"remove the credentials from the URL; secrets belong in the connection's secret field")
 	}
 	o := originOf(u)
+	if len(cfg.Hosts) > 0 && !slices.ContainsFunc(cfg.Hosts, func(h string) bool { return strings.EqualFold(strings.TrimSuffix(h, "."), o.host) }) {
+		return nil, &tenantsync.Error{Class: tenantsync.ErrHostNotAllowed, Service: cfg.Service, Op: "transport",
+			Message: fmt.Sprintf("the base URL's host %s is not one of the connection's cloud hosts (%s)", o.host, strings.Join(cfg.Hosts, ", ")),
+			Hint:    "tokens of this connection go only to its cloud's hosts; use the cloud's address or choose the cloud the tenants live in"}
+	}
 	switch {
 	case o.scheme == "https":
 	case o.scheme == "http" && cfg.AllowInsecureHTTP:

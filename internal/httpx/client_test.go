@@ -920,3 +920,18 @@ func TestConcurrencyCap(t *testing.T) {
 	assert.Equal(t, int64(5), f.hits.Load())
 	assert.Equal(t, int64(2), peak.Load())
 }
+
+// A connection's cloud names the only hosts its base URL may be on; the tokens of a GCC High
+// connection never reach the global Graph because the client is never built for it.
+func TestNewRefusesAHostOutsideTheCloud(t *testing.T) {
+	t.Parallel()
+	high := []string{"login.microsoftonline.us", "graph.microsoft.us", "api.partnercenter.microsoft.com"}
+	_, err := httpx.New(httpx.Config{Service: "graph", BaseURL: "https://graph.microsoft.com", Hosts: high})
+	require.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
+	assert.Contains(t, tenantsync.HintOf(err), "cloud")
+	c, err := httpx.New(httpx.Config{Service: "graph", BaseURL: "https://GRAPH.microsoft.us", Hosts: high})
+	require.NoError(t, err, "host names compare case-insensitively")
+	require.NoError(t, c.Allowed("https://graph.microsoft.us/v1.0/users?$skiptoken=x"))
+	assert.ErrorIs(t, c.Allowed("https://api.partnercenter.microsoft.com/v1/customers"), tenantsync.ErrHostNotAllowed,
+		"a link to another host of the same cloud still gets no token: one client, one origin")
+}

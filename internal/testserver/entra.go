@@ -670,7 +670,7 @@ func parseScope(scope string, appOnly bool) (resource, delegated string, _ *aadE
 
 // splitScope splits "https://graph.microsoft.com/User.Read" into resource and permission.
 func splitScope(sc string) (resource, perm string) {
-	for _, res := range []string{AudienceGraph, AudiencePartnerCenter} {
+	for _, res := range cloudAudiences() {
 		if rest, ok := strings.CutPrefix(sc, res+"/"); ok && rest != "" {
 			return res, rest
 		}
@@ -887,7 +887,7 @@ func (s *Server) verifyBearer(r *http.Request, audience string) (*Claims, error)
 	if audience == audienceOwnAPI {
 		audience = "api://" + c.AppID
 	}
-	if c.Audience != audience {
+	if canonicalAudience(c.Audience) != audience {
 		return nil, fmt.Errorf("%w: audience %q, want %q", errTokenAudience, c.Audience, audience)
 	}
 	return c, nil

@@ -79,6 +79,7 @@ type Server struct {
 	graphState
 	cippState
 	pcState
+	connect connectState
 }
 
 type countKey struct{ service, tenant string }
@@ -141,7 +142,7 @@ func NewT(t testing.TB, opts Options) *Server {
 }
 
 func (s *Server) start(service string, h http.Handler) *httptest.Server {
-	srv := httptest.NewUnstartedServer(s.middleware(service, h))
+	srv := httptest.NewUnstartedServer(s.logRequests(service, s.middleware(service, s.extend(service, h))))
 	srv.EnableHTTP2 = false
 	srv.Config.ErrorLog = log.New(quietLog{os.Stderr}, "testserver "+service+": ", log.LstdFlags)
 	srv.StartTLS()
