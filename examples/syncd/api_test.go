@@ -133,7 +133,7 @@ func newTestDaemonWith(t *testing.T, edit func(*config), h hooks) *testDaemon {
 	require.NoError(t, err)
 	a, err := d.api(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8765})
 	require.NoError(t, err)
-	td.d, td.api, td.h = d, a, a.routes()
+	td.d, td.api, td.h = d, a, d.connectRoutes(a, a.routes())
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, tokenFileName))
 	require.NoError(t, err)
 	td.token = strings.TrimSpace(string(b))

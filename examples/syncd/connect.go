@@ -62,6 +62,10 @@ type consentTicket struct {
 }
 
 // connectRoutes puts the connect flow's routes in front of the API's handler.
+// connectAPIRoute is the connect flow's one API route (documented in openapi.json like the
+// routes of api.endpoints); the callback and consent pages are for the browser.
+const connectAPIRoute = "POST /api/partner/connect"
+
 func (d *daemon) connectRoutes(a *api, next http.Handler) http.Handler {
 	f := &connectFlow{d: d, a: a, tickets: map[string]consentTicket{}}
 	p := d.cfg.Partner
@@ -81,7 +85,7 @@ func (d *daemon) connectRoutes(a *api, next http.Handler) http.Handler {
 		f.pc, f.off = entra.NewPartnerConnect(cfg)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/partner/connect", a.guard(http.HandlerFunc(f.start)))
+	mux.Handle(connectAPIRoute, a.guard(http.HandlerFunc(f.start)))
 	mux.HandleFunc("GET /connect/callback", f.callback)
 	mux.HandleFunc("POST /connect/consent", f.consent)
 	mux.Handle("/", next)

@@ -162,6 +162,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	for _, ep := range (&api{}).endpoints() {
 		routes = append(routes, ep.pattern)
 	}
+	routes = append(routes, connectAPIRoute)
 	slices.Sort(routes)
 	assert.Equal(t, routes, c.documented())
 }
@@ -213,6 +214,8 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	c.call(t, td, http.MethodGet, "/healthz", "")
 	c.call(t, td, http.MethodGet, "/openapi.json", "")
 	c.call(t, td, http.MethodGet, "/metrics", "")
+	connectRec := c.call(t, td, http.MethodPost, "/api/partner/connect", "")
+	require.Equal(t, http.StatusOK, connectRec.Code, connectRec.Body.String())
 	rec := c.call(t, td, http.MethodDelete, "/api/tenants", "")
 	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 	assert.Equal(t, "GET, HEAD", rec.Header().Get("Allow"))
