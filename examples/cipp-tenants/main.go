@@ -27,7 +27,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -55,13 +55,13 @@ func run() error {
 
 	cfg := cipp.Config{BaseURL: *baseURL, TenantID: *tenantID, ClientID: *clientID}
 	if *baseURL == "" {
-		srv, err := testserver.New(testserver.Options{Seed: *seed, Tenants: *tenants, MinUsers: 5, MaxUsers: 40})
+		srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: *seed, Tenants: *tenants, MinUsers: 5, MaxUsers: 40})
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 		creds := srv.CIPPCredentials()
-		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: tenantsync.NewSecret(creds.Secret),
+		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: creds.Secret,
 			AuthorityHost: srv.EntraURL(), Settings: transport.Settings{HTTPClient: srv.HTTPClient()}}
 		fmt.Printf("Using the built-in fake CIPP at %s (seed %d)\n\n", srv.CIPPURL(), *seed)
 	} else {
