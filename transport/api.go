@@ -72,7 +72,9 @@ type Settings struct {
 	// MaxBodyBytes bounds every response body (0: DefaultMaxBodyBytes, 64 MiB); reading past it
 	// fails with tenantsync.ErrLimitExceeded instead of a shortened body.
 	MaxBodyBytes int64
-	// UserAgent is sent on every request (default: the service client's own).
+	// UserAgent names the calling program on every request. tenantsync's own product token,
+	// "tenantsync/" + tenantsync.Version, always follows it (alone, with the service, when this
+	// is empty), token requests to Entra ID included.
 	UserAgent string
 	// AllowInsecureHTTP permits http:// service URLs. For tests against a local fake only:
 	// without it https is required, so a bearer token never travels unencrypted.

@@ -88,6 +88,7 @@ func newClient(cfg Config) (*Client, error) {
 	if cfg.Service == "" {
 		cfg.Service = o.host
 	}
+	cfg.UserAgent = UserAgent(cfg.UserAgent, cfg.Service)
 	switch cfg.MaxRetries {
 	case 0:
 		cfg.MaxRetries = transport.DefaultMaxRetries
@@ -133,6 +134,50 @@ func newClient(cfg Config) (*Client, error) {
 	hc.CheckRedirect = c.checkRedirect
 	c.http = hc
 	return c, nil
+}
+
+// product names tenantsync and its version in a User-Agent, as RFC 9110 §10.1.5 products do.
+const product = "tenantsync/" + tenantsync.Version
+
+// UserAgent is the User-Agent of a client of service: the caller's own (Settings.UserAgent)
+// followed by tenantsync's product token, or the product token with the service in a comment
+// when the caller set none ("tenantsync/1.1.0 (graph)"). Every request names tenantsync's
+// version, so a service's logs tell which release made a call.
+func UserAgent(custom, service string) string {
+	custom = strings.TrimSpace(custom)
+	switch {
+	case custom == "":
+		if service == "" {
+			return product
+		}
+		return product + " (" + service + ")"
+	case strings.Contains(custom, product):
+		return custom
+	}
+	return custom + " " + product
+}
+
+// withProduct is the User-Agent of one request: the one the request already carries (a
+// generated SDK's, such as msgraph-sdk-go's) with tenantsync's product token added, or the
+// client's.
+func withProduct(onRequest, client string) string {
+	if onRequest == "" {
+		return client
+	}
+	return UserAgent(onRequest, "")
+}
+
+// userAgentTransport sets the User-Agent of requests sent outside the Client stack (token
+// requests, whose User-Agent MSAL would otherwise leave as Go's default).
+type userAgentTransport struct {
+	ua   string
+	next http.RoundTripper
+}
+
+func (t *userAgentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Set("User-Agent", withProduct(req.Header.Get("User-Agent"), t.ua))
+	return t.next.RoundTrip(r)
 }
 
 // DefaultTransport clones http.DefaultTransport without its proxy-from-environment: library
@@ -219,6 +264,11 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 // Location header names.
 func NoCrossOriginRedirects(hc *http.Client, service string) *http.Client {
 	cp := *hc
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cp.Transport = &userAgentTransport{ua: UserAgent("", service), next: base}
 	next := hc.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		from, to := originOf(via[0].URL), originOf(req.URL)
@@ -269,9 +319,7 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		rctx = context.WithValue(ctx, bodyKey, true)
 	}
 	r := req.Clone(rctx)
-	if r.Header.Get("User-Agent") == "" && c.cfg.UserAgent != "" {
-		r.Header.Set("User-Agent", c.cfg.UserAgent)
-	}
+	r.Header.Set("User-Agent", withProduct(r.Header.Get("User-Agent"), c.cfg.UserAgent))
 	var body []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		b, err := io.ReadAll(req.Body)
