@@ -199,23 +199,25 @@ func (c *config) faultDelayFor() time.Duration {
 	return 0
 }
 
-// values are the facts a client needs, by environment variable name.
+// values are the facts a client needs, by environment variable name. The settings syncd and
+// cipp-tenants also take have the names they read (TENANTSYNC_CIPP_SECRET, ...); the ones only
+// a client of the fake needs (its CA, the Entra, Graph and Partner Center URLs) say FAKE.
 func values(srv *tenantsynctest.Server, c *config) map[string]string {
 	cipp, partner := srv.CIPPCredentials(), srv.PartnerApp()
 	return map[string]string{
 		"TENANTSYNC_FAKE_CA_FILE":           c.caFile,
 		"TENANTSYNC_FAKE_ENTRA_URL":         srv.EntraURL(),
-		"TENANTSYNC_FAKE_CIPP_URL":          srv.CIPPURL(),
+		"TENANTSYNC_CIPP_URL":               srv.CIPPURL(),
 		"TENANTSYNC_FAKE_GRAPH_URL":         srv.GraphURL(),
 		"TENANTSYNC_FAKE_PARTNERCENTER_URL": srv.PartnerCenterURL(),
-		"TENANTSYNC_FAKE_CIPP_TENANT_ID":    cipp.TenantID,
-		"TENANTSYNC_FAKE_CIPP_CLIENT_ID":    cipp.ClientID,
-		"TENANTSYNC_FAKE_CIPP_SECRET":       cipp.Secret.Reveal(),
+		"TENANTSYNC_CIPP_TENANT_ID":         cipp.TenantID,
+		"TENANTSYNC_CIPP_CLIENT_ID":         cipp.ClientID,
+		"TENANTSYNC_CIPP_SECRET":            cipp.Secret.Reveal(),
 		"TENANTSYNC_FAKE_CIPP_SCOPE":        "api://" + cipp.ClientID + "/.default",
-		"TENANTSYNC_FAKE_PARTNER_TENANT_ID": partner.TenantID,
-		"TENANTSYNC_FAKE_PARTNER_CLIENT_ID": partner.ClientID,
-		"TENANTSYNC_FAKE_PARTNER_SECRET":    partner.Secret.Reveal(),
-		"TENANTSYNC_FAKE_REFRESH_TOKEN":     srv.PartnerRefreshToken().Reveal(),
+		"TENANTSYNC_PARTNER_TENANT_ID":      partner.TenantID,
+		"TENANTSYNC_PARTNER_CLIENT_ID":      partner.ClientID,
+		"TENANTSYNC_PARTNER_SECRET":         partner.Secret.Reveal(),
+		"TENANTSYNC_PARTNER_REFRESH_TOKEN":  srv.PartnerRefreshToken().Reveal(),
 	}
 }
 
@@ -256,20 +258,20 @@ func printBanner(out io.Writer, srv *tenantsynctest.Server, c *config, listed in
 		c.opts.Seed, len(tenants), listed, srv.PartnerName())
 	fmt.Fprintf(out, "CA certificate:   %s\n", v["TENANTSYNC_FAKE_CA_FILE"])
 	fmt.Fprintf(out, "Entra ID:         %s   (authority: <url>/<tenant>)\n", v["TENANTSYNC_FAKE_ENTRA_URL"])
-	fmt.Fprintf(out, "CIPP-API:         %s   (endpoints under /api/)\n", v["TENANTSYNC_FAKE_CIPP_URL"])
+	fmt.Fprintf(out, "CIPP-API:         %s   (endpoints under /api/)\n", v["TENANTSYNC_CIPP_URL"])
 	fmt.Fprintf(out, "Microsoft Graph:  %s   (append /v1.0 or /beta)\n", v["TENANTSYNC_FAKE_GRAPH_URL"])
 	fmt.Fprintf(out, "Partner Center:   %s   (paths start with /v1/)\n\n", v["TENANTSYNC_FAKE_PARTNERCENTER_URL"])
 
 	fmt.Fprintln(out, "CIPP API client (admin role):")
-	fmt.Fprintf(out, "  tenant ID:      %s\n", v["TENANTSYNC_FAKE_CIPP_TENANT_ID"])
-	fmt.Fprintf(out, "  client ID:      %s\n", v["TENANTSYNC_FAKE_CIPP_CLIENT_ID"])
-	fmt.Fprintf(out, "  client secret:  %s\n", v["TENANTSYNC_FAKE_CIPP_SECRET"])
+	fmt.Fprintf(out, "  tenant ID:      %s\n", v["TENANTSYNC_CIPP_TENANT_ID"])
+	fmt.Fprintf(out, "  client ID:      %s\n", v["TENANTSYNC_CIPP_CLIENT_ID"])
+	fmt.Fprintf(out, "  client secret:  %s\n", v["TENANTSYNC_CIPP_SECRET"])
 	fmt.Fprintf(out, "  scope:          %s\n\n", v["TENANTSYNC_FAKE_CIPP_SCOPE"])
 	fmt.Fprintln(out, "Partner app (multi-tenant; Graph and Partner Center):")
-	fmt.Fprintf(out, "  tenant ID:      %s\n", v["TENANTSYNC_FAKE_PARTNER_TENANT_ID"])
-	fmt.Fprintf(out, "  client ID:      %s\n", v["TENANTSYNC_FAKE_PARTNER_CLIENT_ID"])
-	fmt.Fprintf(out, "  client secret:  %s\n", v["TENANTSYNC_FAKE_PARTNER_SECRET"])
-	fmt.Fprintf(out, "  refresh token:  %s\n", v["TENANTSYNC_FAKE_REFRESH_TOKEN"])
+	fmt.Fprintf(out, "  tenant ID:      %s\n", v["TENANTSYNC_PARTNER_TENANT_ID"])
+	fmt.Fprintf(out, "  client ID:      %s\n", v["TENANTSYNC_PARTNER_CLIENT_ID"])
+	fmt.Fprintf(out, "  client secret:  %s\n", v["TENANTSYNC_PARTNER_SECRET"])
+	fmt.Fprintf(out, "  refresh token:  %s\n", v["TENANTSYNC_PARTNER_REFRESH_TOKEN"])
 	fmt.Fprintln(out, "  (the refresh token rotates: store the refresh_token of each response)")
 	fmt.Fprintln(out)
 	if c.cippRecorded {
@@ -284,15 +286,15 @@ func printBanner(out io.Writer, srv *tenantsynctest.Server, c *config, listed in
 
 	fmt.Fprintln(out, "Try it:")
 	fmt.Fprintf(out, "  TOKEN=$(curl -sS --cacert %s %s/%s/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode 'scope=%s' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n",
-		v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], v["TENANTSYNC_FAKE_CIPP_TENANT_ID"],
-		v["TENANTSYNC_FAKE_CIPP_CLIENT_ID"], v["TENANTSYNC_FAKE_CIPP_SECRET"], v["TENANTSYNC_FAKE_CIPP_SCOPE"])
-	fmt.Fprintf(out, "  curl -sS --cacert %s -H \"Authorization: Bearer $TOKEN\" %s/api/ListTenants\n\n", v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_CIPP_URL"])
+		v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], v["TENANTSYNC_CIPP_TENANT_ID"],
+		v["TENANTSYNC_CIPP_CLIENT_ID"], v["TENANTSYNC_CIPP_SECRET"], v["TENANTSYNC_FAKE_CIPP_SCOPE"])
+	fmt.Fprintf(out, "  curl -sS --cacert %s -H \"Authorization: Bearer $TOKEN\" %s/api/ListTenants\n\n", v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_CIPP_URL"])
 	if len(tenants) > 0 {
 		// Tenant 0 is always consented, so the partner app gets an app-only Graph token there.
 		t := tenants[0]
 		fmt.Fprintf(out, "Graph for %s (%s), app-only with the partner app:\n", t.DisplayName, t.ID)
 		fmt.Fprintf(out, "  GTOKEN=$(curl -sS --cacert %s %s/%s/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode 'scope=https://graph.microsoft.com/.default' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n",
-			v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], t.ID, v["TENANTSYNC_FAKE_PARTNER_CLIENT_ID"], v["TENANTSYNC_FAKE_PARTNER_SECRET"])
+			v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], t.ID, v["TENANTSYNC_PARTNER_CLIENT_ID"], v["TENANTSYNC_PARTNER_SECRET"])
 		fmt.Fprintf(out, "  curl -sS --cacert %s -H \"Authorization: Bearer $GTOKEN\" '%s/v1.0/users?$top=5'\n\n", v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_GRAPH_URL"])
 	}
 	fmt.Fprintln(out, "Ready. Press Ctrl+C to stop.")

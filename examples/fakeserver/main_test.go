@@ -198,8 +198,8 @@ func TestFakeServerPrintsWorkingCredentials(t *testing.T) {
 	env, err := os.ReadFile(envFile)
 	require.NoError(t, err)
 	for _, want := range []string{
-		"TENANTSYNC_FAKE_CIPP_CLIENT_ID=" + s.vals["cipp_client"],
-		"TENANTSYNC_FAKE_CIPP_SECRET=" + s.vals["cipp_secret"],
+		"TENANTSYNC_CIPP_CLIENT_ID=" + s.vals["cipp_client"],
+		"TENANTSYNC_CIPP_SECRET=" + s.vals["cipp_secret"],
 		"TENANTSYNC_FAKE_CA_FILE=" + caFile,
 		"TENANTSYNC_FAKE_GRAPH_URL=" + s.vals["graph"],
 		"TENANTSYNC_FAKE_PARTNERCENTER_URL=" + s.vals["pc"],
