@@ -203,7 +203,7 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 		initial = "done"
 	default:
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "initialSync": initial})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "initialSync": initial, "version": tenantsync.Version})
 }
 
 func (a *api) metricsHandler(w http.ResponseWriter, r *http.Request) {
