@@ -134,3 +134,23 @@ func TestVersionFlag(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, versionLine()+"\n", string(outb))
 }
+
+// /metrics names the version and carries the Go runtime's and the process's own series, from
+// client_golang's collectors, beside the daemon's.
+func TestMetricsCarryVersionAndRuntime(t *testing.T) {
+	t.Parallel()
+	m := newMetrics()
+	m.setDropped(3)
+	m.add("tenantsync_round_trips_total", 2, "service", "graph")
+	m.add("tenantsync_round_trips_total", 1, "wrong", "label") // a bug: the series stays absent
+	var buf bytes.Buffer
+	m.writeTo(&buf)
+	text := buf.String()
+	assert.Contains(t, text, `tenantsync_build_info{version="`+tenantsync.Version+`"} 1`)
+	assert.Contains(t, text, "tenantsync_events_dropped_total 3\n")
+	assert.Contains(t, text, "# TYPE tenantsync_events_dropped_total counter")
+	assert.Contains(t, text, `tenantsync_round_trips_total{service="graph"} 2`)
+	assert.NotContains(t, text, `wrong="label"`)
+	assert.Contains(t, text, "go_goroutines ")
+	assert.Contains(t, text, "process_start_time_seconds ")
+}
