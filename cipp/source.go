@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/callctx"
 )
 
 var _ tenantsync.Source = (*Source)(nil)
@@ -110,7 +111,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 		if _, done := res.Kinds[k]; done {
 			continue
 		}
-		kr := s.fetchKind(ctx, t, id, k, req.Progress)
+		kr := s.fetchKind(callctx.WithKind(ctx, string(k)), t, id, k, req.Progress)
 		kr.Kind = k
 		if kr.Mode == tenantsync.Complete && k != tenantsync.KindBaseline && len(kr.IDs()) == 0 {
 			// The list endpoints confirm their own empty answers; this covers the kinds read

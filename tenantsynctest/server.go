@@ -103,7 +103,8 @@ func (s *Server) CACertPEM() []byte { return s.srv.CACertPEM() }
 // connection pool. Configs carry it in Settings.HTTPClient.
 func (s *Server) HTTPClient() *http.Client { return s.srv.HTTPClient() }
 
-// Credentials are an app registration's tenant, client ID and secret. String hides the secret.
+// Credentials are an app registration's tenant, client ID and secret; printed, the secret shows
+// as [REDACTED].
 type Credentials struct {
 	TenantID string
 	ClientID string

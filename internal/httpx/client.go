@@ -308,9 +308,44 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: c.cfg.Service,
 			Message: "nil request", Hint: "build the request with http.NewRequestWithContext"}
 	}
+	t := c.cfg.Tracer
+	if t == nil {
+		resp, _, err := c.send(req)
+		return resp, err
+	}
+	// One call to the tracer per request, whatever its attempts: the span it starts covers the
+	// retries and their waits. It sees the path, not the query (filters name people, CIPP's
+	// tenantFilter names customers), and never a header.
+	start := time.Now()
+	ctx, end := t.StartRequest(req.Context(), transport.Request{
+		Service: c.cfg.Service, Tenant: callctx.Tenant(req.Context()), Kind: callctx.Kind(req.Context()),
+		Method: req.Method, Host: req.URL.Host, Path: req.URL.EscapedPath(),
+	})
+	if ctx != nil {
+		req = req.WithContext(ctx)
+	}
+	resp, st, err := c.send(req)
+	if end != nil {
+		out := transport.RequestOutcome{Err: RedactError(err), Duration: time.Since(start)}
+		if resp != nil {
+			out.Status = resp.StatusCode
+		} else if d, ok := tenantsync.Details(err); ok {
+			out.Status = d.Status
+		}
+		if st != nil {
+			out.Attempts, out.Retries = st.attempts, st.retries
+		}
+		end(out)
+	}
+	return resp, err
+}
+
+// send sends req with the retry policy and returns the policy's state with the outcome (nil
+// when the request was refused before it was sent).
+func (c *Client) send(req *http.Request) (*http.Response, *attemptState, error) {
 	ctx := req.Context()
 	if !c.schemeAllowed(req.URL) {
-		return nil, c.errorFor(ctx, tenantsync.ErrHostNotAllowed, req, 0,
+		return nil, nil, c.errorFor(ctx, tenantsync.ErrHostNotAllowed, req, 0,
 			fmt.Sprintf("refused to send a request to %s", safeURL(req.URL)),
 			"only https:// addresses are allowed; check the base URL", nil)
 	}
@@ -325,7 +360,7 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		b, err := io.ReadAll(req.Body)
 		_ = req.Body.Close()
 		if err != nil {
-			return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "reading the request body failed",
+			return nil, nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "reading the request body failed",
 				"the request body could not be read", err)
 		}
 		body = b
@@ -333,11 +368,11 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	r.Body, r.GetBody, r.ContentLength = nil, nil, 0
 	rreq, err := retryablehttp.FromRequest(r)
 	if err != nil {
-		return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request failed", "", err)
+		return nil, nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request failed", "", err)
 	}
 	if body != nil {
 		if err := rreq.SetBody(body); err != nil {
-			return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request body failed", "", err)
+			return nil, nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request body failed", "", err)
 		}
 	}
 	final, _ := ctx.Value(finalKey).(FinalFunc)
@@ -357,9 +392,9 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			drain(resp.Body)
 		}
-		return nil, c.mapError(ctx, r, err)
+		return nil, st, c.mapError(ctx, r, err)
 	}
-	return resp, nil
+	return resp, st, nil
 }
 
 func drain(body io.ReadCloser) {
