@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,4 +157,21 @@ func TestMetricsCarryVersionAndRuntime(t *testing.T) {
 	assert.NotContains(t, text, `wrong="label"`)
 	assert.Contains(t, text, "go_goroutines ")
 	assert.Contains(t, text, "process_start_time_seconds ")
+}
+
+// /healthz names the version a monitor is talking to.
+func TestHealthzReportsTheVersion(t *testing.T) {
+	t.Parallel()
+	d, err := newDaemon(t.Context(), smallDemo(t, filepath.Join(t.TempDir(), "data"), 1), &startupLog{}, hooks{})
+	require.NoError(t, err)
+	defer d.close()
+	a, err := d.api(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8765})
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8765/healthz", nil)
+	a.routes().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var body map[string]string
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+	assert.Equal(t, tenantsync.Version, body["version"])
 }
