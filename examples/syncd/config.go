@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/sync"
 )
 
 // config is everything the daemon reads from flags and the environment. Secrets come only from
@@ -39,6 +41,8 @@ type config struct {
 	// PSACallsPerSecond and PSACallsPerSync bound the calls to the PSA's contact directory.
 	PSACallsPerSecond float64
 	PSACallsPerSync   int
+	// MaxCreatesPerSync caps the contacts one tenant sync creates.
+	MaxCreatesPerSync int
 	NoProgress        bool
 	// ShowVersion is -version: print the version and exit.
 	ShowVersion bool
@@ -120,6 +124,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "tenants synced at once")
 	fs.Float64Var(&c.PSACallsPerSecond, "psa-calls-per-second", 0, "calls per second to the PSA's contact directory, shared by every tenant (0: the engine's default)")
 	fs.IntVar(&c.PSACallsPerSync, "psa-calls-per-sync", 0, "PSA contact writes one tenant sync may make; the rest wait for the next syncs and show as pending (0: the engine's default, 1000)")
+	fs.IntVar(&c.MaxCreatesPerSync, "max-creates-per-sync", sync.DefaultMaxCreatesPerSync, "PSA contacts one tenant sync may create, so a matching fault cannot flood the PSA; the rest come at the next syncs (GET /api/tenants/{id} shows sync.contactCreation, POST /api/tenants/{id}/contacts/create-remaining creates them now). Every create is a PSA call: -psa-calls-per-sync must allow as many")
 	fs.BoolVar(&c.NoProgress, "no-progress", false, "plain log lines even on a terminal")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the tenantsync version and exit")
 	fs.StringVar(&c.CIPP.URL, "cipp-url", "", "CIPP-API Function App URL (https://<app>.azurewebsites.net)")
@@ -208,6 +213,12 @@ func (c config) validate() error {
 	}
 	if c.PSACallsPerSync < 0 {
 		errs = append(errs, fmt.Errorf("-psa-calls-per-sync %d: use 0 (the default) or a positive count", c.PSACallsPerSync))
+	}
+	if c.MaxCreatesPerSync < 1 {
+		errs = append(errs, fmt.Errorf("-max-creates-per-sync %d: use a positive count (default %d)", c.MaxCreatesPerSync, sync.DefaultMaxCreatesPerSync))
+	} else if calls := cmp.Or(c.PSACallsPerSync, sync.DefaultPSACallsPerSync); c.MaxCreatesPerSync > calls {
+		errs = append(errs, fmt.Errorf("-max-creates-per-sync %d is more than the %d PSA calls a sync may make: every create is a call, so set -psa-calls-per-sync to %d or more too",
+			c.MaxCreatesPerSync, calls, c.MaxCreatesPerSync))
 	}
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("-concurrency %d: use 1 to 256", c.Concurrency))

@@ -1,5 +1,6 @@
 // Command syncd is the tenantsync evaluation daemon: it keeps an MSP's Microsoft 365 tenants in
-// sync with a PSA's clients and contacts and serves a JSON API on localhost.
+// sync with a PSA's clients and contacts and serves a JSON API on localhost, with a web console
+// at / that a person logs in to with the same API token.
 //
 // With no flags it runs against fake CIPP, Graph, Partner Center and Entra ID services started
 // in-process with about 25 demo tenants (one with more than 10,000 users), stores everything in
@@ -115,21 +116,22 @@ type daemon struct {
 	discoveryRetry time.Duration
 }
 
-// hooks change what tests need and users do not: the engine's event buffer, and a sink placed
-// in front of the daemon's event handler.
+// hooks change what tests need and users do not: the engine's event buffer, a sink placed
+// in front of the daemon's event handler, and the sync-now cooldown.
 type hooks struct {
 	eventBuffer int
 	sink        func(sync.Sink) sync.Sink
+	cooldown    time.Duration
 }
 
 // HTTP server limits. A request's headers and body must arrive promptly; an answer may take a
-// minute (a GDAP readiness check on a cold cache) except sync-now, which waits for the sync.
+// minute (a GDAP readiness check on a cold cache). No answer waits for a sync: sync-now answers
+// 202 with the run to follow.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
 	writeTimeout      = time.Minute
 	idleTimeout       = 2 * time.Minute
-	syncNowTimeout    = 30 * time.Minute // the engine's default per-tenant bound
 )
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
@@ -148,15 +150,21 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		ln.Close()
 		return err
 	}
+	con, err := newConsole(a)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler:           a.routes(),
+		Handler:           con.handler(a.routes()),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 	}
-	fmt.Fprintf(out, "API: http://%s (GET /api/tenants, /api/clients, /api/suggestions, /api/reviews, /api/audit, /metrics)\n", ln.Addr())
-	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz needs it)\n", d.creds.tokenFile)
+	fmt.Fprintf(out, "API: http://%s (GET /api/tenants, /api/clients, /api/suggestions, /api/reviews, /api/audit, /metrics; every endpoint in /openapi.json)\n", ln.Addr())
+	fmt.Fprintf(out, "console: http://%s/ (log in with the API token)\n", ln.Addr())
+	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz and /openapi.json needs it)\n", d.creds.tokenFile)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -245,8 +253,8 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		Authorizer: permissionList(cfg.Writers),
 		Sink:       sink,
 		Limits: sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer,
-			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync},
-		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active},
+			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync, MaxCreatesPerSync: cfg.MaxCreatesPerSync},
+		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active, Cooldown: h.cooldown},
 		WritesEnabled: cfg.WritesEnabled,
 		DryRun:        cfg.DryRun,
 		AutoCreate:    cfg.AutoCreate,
@@ -291,7 +299,7 @@ func (d *daemon) api(addr net.Addr) (*api, error) {
 	return &api{
 		account: d.cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log,
 		refresh: d.refreshMetrics, initialDone: d.initialDone,
-		hosts: hosts, creds: d.creds, failures: newFailureLimiter(),
+		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), runs: newSyncRuns(),
 	}, nil
 }
 

@@ -300,6 +300,14 @@ func (g *graphResult) write(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(g.status)
 		return
 	}
+	if raw, ok := g.body.(json.RawMessage); ok {
+		// A cached page (Options.PageCache): its bytes as rendered.
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
+		w.WriteHeader(g.status)
+		_, _ = w.Write(raw)
+		return
+	}
 	writeJSON(w, g.status, g.body)
 }
 
@@ -335,6 +343,8 @@ type graphCall struct {
 	// rawQuery is the query of the request being served as the client wrote it, from which
 	// nextLinks are built.
 	rawQuery string
+	// rendering is set while a page for the cache (Options.PageCache) is rendered.
+	rendering bool
 }
 
 func (g *graphCall) fail(status int, code, message string) *graphResult {
@@ -453,6 +463,13 @@ func (g *graphCall) checkRoles(method, path string) *graphResult {
 
 // serve answers one request; path is relative to the version root.
 func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body []byte) *graphResult {
+	if c := g.s.pages; c != nil && method == http.MethodGet && !g.rendering {
+		return c.cached(g, path, q, func() *graphResult {
+			r := *g
+			r.rendering = true
+			return r.serve(method, path, q, h, body)
+		})
+	}
 	if res := g.faults(path); res != nil {
 		return res
 	}
@@ -1428,6 +1445,7 @@ func (g *graphCall) batch(body []byte) *graphResult {
 	}
 	status := map[string]int{}
 	out := make([]map[string]any, 0, len(in.Requests))
+	cached := false
 	for _, r := range in.Requests {
 		var res *graphResult
 		for _, d := range r.DependsOn {
@@ -1443,8 +1461,13 @@ func (g *graphCall) batch(body []byte) *graphResult {
 		item := map[string]any{"id": r.ID, "status": res.status, "headers": res.headers}
 		if res.body != nil {
 			item["body"] = res.body
+			_, raw := res.body.(json.RawMessage)
+			cached = cached || raw
 		}
 		out = append(out, item)
+	}
+	if cached {
+		return g.ok(http.StatusOK, batchBody(out))
 	}
 	return g.ok(http.StatusOK, map[string]any{"responses": out})
 }
@@ -1615,4 +1638,34 @@ func (g *graphCall) appRoleAssignments(path, spID string, q url.Values) *graphRe
 			"resourceId": g.servicePrincipalID(GraphResourceAppID)})
 	}
 	return g.collection(path, q, "servicePrincipals('"+spID+"')/appRoleAssignments", items, graphDefaultPage, graphMaxTop)
+}
+
+// batchBody writes a $batch answer whose items hold cached pages (Options.PageCache) as bytes:
+// the pages were valid JSON when rendered, so they are copied rather than parsed again.
+func batchBody(items []map[string]any) json.RawMessage {
+	var buf bytes.Buffer
+	buf.WriteString(`{"responses":[`)
+	for i, it := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		body, hasBody := it["body"]
+		delete(it, "body")
+		head, _ := json.Marshal(it)
+		if !hasBody {
+			buf.Write(head)
+			continue
+		}
+		buf.Write(head[:len(head)-1])
+		buf.WriteString(`,"body":`)
+		if raw, ok := body.(json.RawMessage); ok {
+			buf.Write(raw)
+		} else {
+			b, _ := json.Marshal(body)
+			buf.Write(b)
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString(`]}`)
+	return buf.Bytes()
 }
