@@ -62,8 +62,8 @@ type Config struct {
 	// Settings are the HTTP settings (client, retry budget, rate limits, observer, retries,
 	// timeouts). HTTPClient's redirects are not followed: CIPP's UI answers a misdirected call
 	// with a redirect to a sign-in page, which is reported. A 500 carrying CIPP's exception text
-	// is never retried: it is the endpoint's answer, not a passing failure. UserAgent defaults
-	// to "tenantsync-cipp".
+	// is never retried: it is the endpoint's answer, not a passing failure. The User-Agent is
+	// UserAgent followed by "tenantsync/<version>", or "tenantsync/<version> (cipp)".
 	transport.Settings
 }
 
@@ -165,9 +165,6 @@ func NewClient(cfg Config) (*Client, error) {
 	settings := cfg.Settings
 	settings.HTTPClient = hc
 	settings.Observer = c.onAttempt
-	if settings.UserAgent == "" {
-		settings.UserAgent = "tenantsync-cipp"
-	}
 	c.http, err = httpx.New(httpx.Config{Service: Service, BaseURL: base, Tokens: c.tokens, Settings: settings})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/callctx"
 )
 
 var _ tenantsync.Source = (*Source)(nil)
@@ -162,7 +163,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	got := make([]*tenantsync.KindResult, len(live))
 	var wg sync.WaitGroup
 	for i, k := range live {
-		wg.Go(func() { got[i] = s.liveKind(ctx, t, id, k, req.Progress) })
+		wg.Go(func() { got[i] = s.liveKind(callctx.WithKind(ctx, string(k)), t, id, k, req.Progress) })
 	}
 	wg.Wait()
 	var errs []error

@@ -9,7 +9,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/entra"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 func ExampleMapError() {
@@ -25,7 +25,7 @@ func ExampleMapError() {
 // App-only tokens for one customer tenant, from the partner app's client secret. Against Entra
 // ID, AuthorityHost and HTTPClient stay empty; here they point at the module's fake.
 func ExampleNewClientCredentials() {
-	srv, err := testserver.New(testserver.Options{Seed: 1, Tenants: 1})
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: 1, Tenants: 1})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -35,7 +35,7 @@ func ExampleNewClientCredentials() {
 	tokens, err := entra.NewClientCredentials(entra.Config{
 		TenantID:      app.TenantID,
 		ClientID:      app.ClientID,
-		Secret:        tenantsync.NewSecret(app.Secret),
+		Secret:        app.Secret,
 		Scope:         "https://graph.microsoft.com/.default",
 		AuthorityHost: srv.EntraURL(),
 		HTTPClient:    srv.HTTPClient(),
@@ -44,7 +44,7 @@ func ExampleNewClientCredentials() {
 		fmt.Println(err)
 		return
 	}
-	customer := srv.World.Tenants[0].ID
+	customer := srv.Tenants()[0].ID
 	srv.SetConsent(customer, true)
 	tok, err := tokens.Token(context.Background(), customer)
 	if err != nil {

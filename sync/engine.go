@@ -145,6 +145,9 @@ type Config struct {
 	Clock Clock
 	// Sink receives events; nil discards them.
 	Sink Sink
+	// Tracer, when set, is told when each tenant sync starts and ends, for tracing (an
+	// OpenTelemetry span per sync, for instance). Unlike events it is never dropped.
+	Tracer Tracer
 	// Limits bound concurrency, run time, leases and events.
 	Limits Limits
 	// Cadence sets the polling intervals and the sync-now cooldown.

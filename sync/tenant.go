@@ -115,8 +115,36 @@ func unwrapCursor(source, stored string) (string, time.Time) {
 	return c, time.Unix(secs, 0)
 }
 
+// Tracer is told when each tenant sync starts and ends, so a program can trace it.
+//
+// StartSync is called as a sync of a tenant starts (trigger is "initial", "scheduled" or
+// "sync-now") and returns the context the sync runs in: a span the program puts there is the
+// parent of whatever the sync's requests start (transport.Settings.Tracer sees that context).
+// The engine calls end exactly once, with the sync's Report: Err when nothing was stored,
+// Kinds with each kind's outcome, RoundTrips, Contacts. A sync refused before it starts (the
+// tenant already running) ends with a Report whose Err says so. StartSync and end must not
+// block; neither receives a token or a secret.
+type Tracer interface {
+	StartSync(ctx context.Context, tenantID, trigger string) (context.Context, func(*Report))
+}
+
 // syncLeased syncs a tenant whose lease this engine holds, and releases the lease.
-func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, opts SyncOptions) (*Report, error) {
+func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, opts SyncOptions) (rep *Report, err error) {
+	if t := e.cfg.Tracer; t != nil {
+		ctx, end := t.StartSync(parent, tenantID, trigger)
+		if ctx != nil {
+			parent = ctx
+		}
+		if end != nil {
+			defer func() {
+				r := rep
+				if r == nil {
+					r = &Report{TenantID: tenantID, Trigger: trigger, Err: err}
+				}
+				end(r)
+			}()
+		}
+	}
 	start := e.clock.Now()
 	if !e.sched.begin(tenantID) {
 		// Another goroutine of this engine holds the same lease; it releases it.
@@ -139,7 +167,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, op
 		_ = e.acct.Leases.Release(rctx, tenantID, e.holder)
 	}()
 
-	rep := &Report{TenantID: tenantID, Trigger: trigger, Started: start, Kinds: map[tenantsync.Kind]KindReport{}}
+	rep = &Report{TenantID: tenantID, Trigger: trigger, Started: start, Kinds: map[tenantsync.Kind]KindReport{}}
 	rec, err := e.acct.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		rep.Err = err

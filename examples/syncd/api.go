@@ -206,7 +206,7 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 		initial = "done"
 	default:
 	}
-	writeJSON(w, http.StatusOK, healthWire{Status: "ok", InitialSync: initial})
+	writeJSON(w, http.StatusOK, healthWire{Status: "ok", InitialSync: initial, Version: tenantsync.Version})
 }
 
 func (a *api) metricsHandler(w http.ResponseWriter, r *http.Request) {

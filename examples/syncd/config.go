@@ -45,6 +45,8 @@ type config struct {
 	// MaxCreatesPerSync caps the contacts one tenant sync creates.
 	MaxCreatesPerSync int
 	NoProgress        bool
+	// ShowVersion is -version: print the version and exit.
+	ShowVersion bool
 
 	CIPP    cippConfig
 	Partner partnerConfig
@@ -129,6 +131,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.PSACallsPerSync, "psa-calls-per-sync", 0, "PSA contact writes one tenant sync may make; the rest wait for the next syncs and show as pending (0: the engine's default, 1000)")
 	fs.IntVar(&c.MaxCreatesPerSync, "max-creates-per-sync", sync.DefaultMaxCreatesPerSync, "PSA contacts one tenant sync may create, so a matching fault cannot flood the PSA; the rest come at the next syncs (GET /api/tenants/{id} shows sync.contactCreation, POST /api/tenants/{id}/contacts/create-remaining creates them now). Every create is a PSA call: -psa-calls-per-sync must allow as many")
 	fs.BoolVar(&c.NoProgress, "no-progress", false, "plain log lines even on a terminal")
+	fs.BoolVar(&c.ShowVersion, "version", false, "print the tenantsync version and exit")
 	fs.StringVar(&c.CIPP.URL, "cipp-url", "", "CIPP-API Function App URL (https://<app>.azurewebsites.net)")
 	fs.StringVar(&c.CIPP.TenantID, "cipp-tenant-id", "", "tenant ID of the CIPP API client's app registration")
 	fs.StringVar(&c.CIPP.ClientID, "cipp-client-id", "", "client ID of the CIPP API client")
@@ -157,6 +160,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: every setting is a flag (see -help)", fs.Arg(0))
+	}
+	if c.ShowVersion {
+		return c, nil // nothing else is read: -version answers whatever the rest says
 	}
 	for _, w := range strings.Split(writers, ",") {
 		if w = strings.TrimSpace(w); w != "" {

@@ -528,6 +528,7 @@ type healthWire struct {
 	Status      string `json:"status"`
 	InitialSync string `json:"initialSync,omitempty"`
 	Error       string `json:"error,omitempty"`
+	Version     string `json:"version,omitempty"`
 }
 
 // writeReply is the answer to POST /api/writes. The temporary password is revealed here, to

@@ -63,7 +63,9 @@ func (c *pageCache) cached(g *graphCall, path string, q url.Values, render func(
 	if !g.cacheable() {
 		return render()
 	}
-	key := g.tenant.ID + "|" + g.version + path + "?" + q.Encode()
+	// The raw query, not q.Encode(): a page's nextLink repeats the query as the client wrote
+	// it, so two spellings of one query are two pages.
+	key := g.tenant.ID + "|" + g.version + path + "?" + g.rawQuery
 	seq := g.tenant.Seq()
 	c.mu.Lock()
 	e, ok := c.entries[key]
