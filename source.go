@@ -43,8 +43,11 @@ type FetchRequest struct {
 	// with a cursor is fetched as changes when the source supports it; without one, in full.
 	Cursors map[Kind]string
 	// Progress, when set, is called as pages arrive, with the number of items of that kind so
-	// far. It must not block.
+	// far. It must not block, and may be called from several goroutines at once.
 	Progress func(kind Kind, items int)
+	// Fresh asks for data read now rather than from a cache or a report: a person asked for
+	// this sync. A source that can answer from a cache (cipp.SourceConfig.Bulk) reads live.
+	Fresh bool
 }
 
 // Page is one page of a listing that a client reads page by page, the same on every route:

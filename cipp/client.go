@@ -23,6 +23,14 @@ import (
 	"github.com/tenantsync/tenantsync/transport"
 )
 
+// DefaultConcurrency is how many requests a Client has in flight at once against one CIPP
+// instance. CIPP is one Azure Functions app whose PowerShell workers also serve its own UI,
+// timers and queues (host.json lets 10 activity functions run at once), and it does not
+// rate-limit callers, so a caller that floods it slows CIPP for its users rather than getting a
+// 429; CIPP's guidance is a handful of calls in parallel. Six lets a tenant's nine reads
+// overlap while leaving the app's own work room; raise it for an instance on a dedicated plan.
+const DefaultConcurrency = 6
+
 // DefaultTenantCacheTTL is how long the tenant list used to check tenant arguments is reused.
 const DefaultTenantCacheTTL = 10 * time.Minute
 
@@ -48,11 +56,14 @@ type Config struct {
 	// reused (0: DefaultTenantCacheTTL). An unknown tenant always triggers one reload before it
 	// is refused.
 	TenantCacheTTL time.Duration
+	// Concurrency is how many requests the client has in flight at once against its CIPP
+	// instance, whatever the tenants (0: DefaultConcurrency). Every request waits for a slot.
+	Concurrency int
 	// Settings are the HTTP settings (client, retry budget, rate limits, observer, retries,
 	// timeouts). HTTPClient's redirects are not followed: CIPP's UI answers a misdirected call
 	// with a redirect to a sign-in page, which is reported. A 500 carrying CIPP's exception text
-	// is never retried: it is the endpoint's answer, not a passing failure. UserAgent defaults
-	// to "tenantsync-cipp".
+	// is never retried: it is the endpoint's answer, not a passing failure. The User-Agent is
+	// UserAgent followed by "tenantsync/<version>", or "tenantsync/<version> (cipp)".
 	transport.Settings
 }
 
@@ -71,6 +82,9 @@ type Client struct {
 		at   time.Time // when the ListTenants call that returned rows began
 		sf   singleflight.Group
 	}
+
+	// slots bounds the requests in flight (Config.Concurrency).
+	slots chan struct{}
 
 	unknownShapes atomic.Int64
 	attemptsMu    sync.Mutex
@@ -104,6 +118,13 @@ func NewClient(cfg Config) (*Client, error) {
 	case cfg.TenantCacheTTL == 0:
 		cfg.TenantCacheTTL = DefaultTenantCacheTTL
 	}
+	switch {
+	case cfg.Concurrency < 0:
+		return nil, configError(fmt.Sprintf("Config.Concurrency %d is negative", cfg.Concurrency),
+			"use a positive number of requests, or 0 for the default of 6")
+	case cfg.Concurrency == 0:
+		cfg.Concurrency = DefaultConcurrency
+	}
 	if cfg.TokenSource == nil {
 		if !ids.IsGUID(cfg.TenantID) {
 			return nil, configError(fmt.Sprintf("Config.TenantID %q is not a tenant ID", cfg.TenantID),
@@ -132,7 +153,7 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	hc.Transport = keepRedirects{rt}
 
-	c := &Client{cfg: cfg, apiBase: base + "/api/", attempts: map[string]int{}}
+	c := &Client{cfg: cfg, apiBase: base + "/api/", attempts: map[string]int{}, slots: make(chan struct{}, cfg.Concurrency)}
 	c.tokens = cfg.TokenSource
 	if c.tokens == nil {
 		ts, err := newTokenSource(cfg, hc)
@@ -144,9 +165,6 @@ func NewClient(cfg Config) (*Client, error) {
 	settings := cfg.Settings
 	settings.HTTPClient = hc
 	settings.Observer = c.onAttempt
-	if settings.UserAgent == "" {
-		settings.UserAgent = "tenantsync-cipp"
-	}
 	c.http, err = httpx.New(httpx.Config{Service: Service, BaseURL: base, Tokens: c.tokens, Settings: settings})
 	if err != nil {
 		return nil, err
@@ -234,6 +252,12 @@ func (c *Client) call(ctx context.Context, method, endpoint, tenant string, quer
 		// CIPP's worker parses the body as JSON only with this exact content type.
 		req.Header.Set("Content-Type", "application/json")
 	}
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, c.wrapTransport(endpoint, tenant, ctx.Err())
+	}
+	defer func() { <-c.slots }()
 	// The transport retries a 401 once with a fresh token (a cached token can be revoked early
 	// when the secret rotates or the client is saved again), so a 401 here is final.
 	resp, err := c.http.Do(req)

@@ -187,7 +187,7 @@ func TestRequestsCarryJSONAndTenant(t *testing.T) {
 	assert.Equal(t, "/prefix/api/ExecRevokeSessions", last.URL.Path)
 	assert.Equal(t, http.MethodPost, last.Method)
 	assert.Equal(t, "application/json", last.Header.Get("Content-Type"), "CIPP parses bodies only with this content type")
-	assert.Equal(t, "tenantsync-cipp", last.Header.Get("User-Agent"))
+	assert.Equal(t, "tenantsync/"+tenantsync.Version+" (cipp)", last.Header.Get("User-Agent"), "every request names the release")
 }
 
 func TestContextCancellation(t *testing.T) {

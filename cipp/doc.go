@@ -26,6 +26,12 @@
 // ListGraphRequest and GraphUsers iterate over every page. Call reaches endpoints this package
 // does not wrap.
 //
+// A Client keeps at most Config.Concurrency requests (DefaultConcurrency, 6) in flight against
+// its instance, whatever the tenants, and Source reads a tenant's kinds at once within that.
+// SourceConfig.Bulk reads every tenant from CIPP's nightly reporting database instead
+// (ListDBCache, CIPP v10.1 and later: about ten calls for any number of tenants), where its data
+// is recent enough, and live where it is not or where someone asked for the sync.
+//
 // # Guarantees
 //
 //   - Every tenant argument (a customer ID or one of the tenant's domains) is checked against

@@ -7,7 +7,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -15,7 +15,7 @@ import (
 // client for it. Against a real CIPP, Config holds the values of CIPP → Integrations → CIPP-API
 // and the fake-only fields stay empty.
 func newExampleClient() (*cipp.Client, func()) {
-	srv, err := testserver.New(testserver.Options{Seed: 1, Tenants: 2})
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: 1, Tenants: 2})
 	if err != nil {
 		panic(err)
 	}
@@ -25,7 +25,7 @@ func newExampleClient() (*cipp.Client, func()) {
 		BaseURL:  srv.CIPPURL(),
 		TenantID: creds.TenantID,
 		ClientID: creds.ClientID,
-		Secret:   tenantsync.NewSecret(creds.Secret),
+		Secret:   creds.Secret,
 		// The fake's Entra ID and its TLS roots; in production both fields stay empty.
 		AuthorityHost: srv.EntraURL(),
 		Settings:      transport.Settings{HTTPClient: srv.HTTPClient()},

@@ -206,10 +206,13 @@ type confirmKey struct{}
 // confirmMemo holds the fresh tenant list fetched to confirm empty answers, so a Source fetch
 // asks CIPP for it once however many of its kinds come back empty.
 type confirmMemo struct {
-	mu   sync.Mutex
-	done bool
-	rows []Tenant
-	err  error
+	// fetching is held while the list is read, so the kinds of one fetch, read at once, wait
+	// for one read rather than each start their own.
+	fetching sync.Mutex
+	mu       sync.Mutex
+	done     bool
+	rows     []Tenant
+	err      error
 }
 
 func (m *confirmMemo) get() (rows []Tenant, done bool, err error) {
@@ -247,6 +250,10 @@ func withConfirmMemo(ctx context.Context) context.Context {
 // answer would read as "this tenant has no users" and a sync would remove every one of them.
 func (c *Client) confirmListed(ctx context.Context, op string, t Tenant) error {
 	memo := confirmMemoOf(ctx)
+	if memo != nil {
+		memo.fetching.Lock()
+		defer memo.fetching.Unlock()
+	}
 	rows, done, err := memo.get()
 	if !done {
 		rows, err = c.freshTenants(ctx)

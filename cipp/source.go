@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/callctx"
 )
 
 var _ tenantsync.Source = (*Source)(nil)
@@ -27,6 +29,8 @@ type Source struct {
 
 	mu    sync.Mutex
 	sizes map[string]int // tenant ID → user count of its last listing
+
+	bulk *bulk // nil unless SourceConfig.Bulk
 }
 
 // SourceConfig configures a Source. The zero value takes the defaults.
@@ -36,6 +40,22 @@ type SourceConfig struct {
 	// users page by page, whatever its size.
 	PagedUsersAbove int
 	PageAllUsers    bool
+
+	// Bulk reads the kinds CIPP's reporting database holds (CIPP v10.1 and later) for every
+	// tenant at once: one ListDBCache call per type with tenantFilter=AllTenants, after one
+	// countsOnly call that says when each tenant's rows were refreshed. A kind is read from it
+	// when the tenant's rows of its types are there, were refreshed within BulkMaxAge and are
+	// no older than what the mirror holds; otherwise, and for a sync someone asked for now
+	// (FetchRequest.Fresh), it is read live. An instance older than v10.1 answers 400, and
+	// the Source reads live for an hour before it asks again. Each kind's FetchedAt is when
+	// CIPP refreshed it, and its Cursor records that time, so a later fetch hands out older
+	// data never. The database misses what changed since CIPP's nightly refresh: use Bulk
+	// where day-old data is acceptable, and SyncNow where it is not.
+	Bulk bool
+	// BulkMaxAge is how old the reporting database's data may be (0: DefaultBulkMaxAge).
+	BulkMaxAge time.Duration
+	// BulkKinds are the kinds Bulk reads (nil: every kind).
+	BulkKinds []tenantsync.Kind
 }
 
 // NewSource validates cfg and returns a Source reading through c.
@@ -49,6 +69,14 @@ func NewSource(c *Client, cfg SourceConfig) (*Source, error) {
 	case cfg.PagedUsersAbove < 0:
 		return nil, invalid(fmt.Sprintf("SourceConfig.PagedUsersAbove %d is negative", cfg.PagedUsersAbove),
 			"use a positive user count, 0 for the default of 2000, or PageAllUsers to page every tenant")
+	case cfg.BulkMaxAge < 0:
+		return nil, invalid(fmt.Sprintf("SourceConfig.BulkMaxAge %v is negative", cfg.BulkMaxAge),
+			"use a positive age, or 0 for the default of 26 hours")
+	}
+	for _, k := range cfg.BulkKinds {
+		if !k.Valid() {
+			return nil, invalid(fmt.Sprintf("SourceConfig.BulkKinds holds an unknown kind %q", k), "use the tenantsync.Kind constants")
+		}
 	}
 	s := &Source{c: c, pagedAbove: DefaultPagedUsersAbove, now: time.Now, sizes: map[string]int{}}
 	switch {
@@ -56,6 +84,17 @@ func NewSource(c *Client, cfg SourceConfig) (*Source, error) {
 		s.pagedAbove = 0
 	case cfg.PagedUsersAbove > 0:
 		s.pagedAbove = cfg.PagedUsersAbove
+	}
+	if cfg.Bulk {
+		age := cfg.BulkMaxAge
+		if age == 0 {
+			age = DefaultBulkMaxAge
+		}
+		kinds := cfg.BulkKinds
+		if kinds == nil {
+			kinds = tenantsync.AllKinds()
+		}
+		s.bulk = newBulk(c, age, kinds, func() time.Time { return s.now() })
 	}
 	return s, nil
 }
@@ -83,11 +122,13 @@ func (s *Source) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error) {
 	return out, nil
 }
 
-// Fetch lists the requested kinds of one tenant. An unknown tenant is an error; a kind that
-// fails is Unavailable with the reason, and the other kinds are unaffected. A kind that comes
-// back empty counts as complete only once a freshly fetched tenant list (one per Fetch, however
-// many kinds are empty) shows CIPP still manages the tenant: CIPP answers an empty 200 for
-// tenants it has dropped, and the cached list may not know yet.
+// Fetch lists the requested kinds of one tenant, each in its own calls and all at once, within
+// the client's Concurrency. An unknown tenant is an error; a kind that fails is Unavailable
+// with the reason, and the other kinds are unaffected. A kind that comes back empty counts as
+// complete only once a freshly fetched tenant list (one per Fetch, however many kinds are
+// empty) shows CIPP still manages the tenant: CIPP answers an empty 200 for tenants it has
+// dropped, and the cached list may not know yet. With Bulk, the kinds the reporting database
+// can answer come from it.
 func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenantsync.FetchResult, error) {
 	ctx = withConfirmMemo(ctx)
 	t, err := s.c.LookupTenant(ctx, req.TenantID)
@@ -101,29 +142,38 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	if len(kinds) == 0 {
 		kinds = tenantsync.AllKinds()
 	}
-	var errs []error
+	var live []tenantsync.Kind
 	for _, k := range kinds {
-		if !k.Valid() {
+		switch {
+		case !k.Valid():
 			res.Kinds[k] = tenantsync.UnavailableResult(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
-			continue
+		case !slices.Contains(live, k):
+			live = append(live, k)
 		}
-		if _, done := res.Kinds[k]; done {
-			continue
-		}
-		kr := s.fetchKind(ctx, t, id, k, req.Progress)
-		kr.Kind = k
-		if kr.Mode == tenantsync.Complete && k != tenantsync.KindBaseline && len(kr.IDs()) == 0 {
-			// The list endpoints confirm their own empty answers; this covers the kinds read
-			// through ListGraphRequest, and costs nothing more once the list is in the memo.
-			if err := s.c.confirmListed(ctx, "Fetch", t); err != nil {
-				kr = tenantsync.UnavailableResult(k, err)
+	}
+	if s.bulk != nil && !req.Fresh {
+		for k, kr := range s.bulk.serve(ctx, t, id, live, req.Cursors) {
+			res.Kinds[k] = kr
+			if kr.Mode == tenantsync.Complete && req.Progress != nil {
+				req.Progress(k, kr.Len())
 			}
 		}
-		kr.FetchedAt = s.now()
+		live = slices.DeleteFunc(live, func(k tenantsync.Kind) bool { return res.Kinds[k] != nil })
+	}
+	got := make([]*tenantsync.KindResult, len(live))
+	var wg sync.WaitGroup
+	for i, k := range live {
+		wg.Go(func() { got[i] = s.liveKind(callctx.WithKind(ctx, string(k)), t, id, k, req.Progress) })
+	}
+	wg.Wait()
+	var errs []error
+	for i, k := range live {
+		res.Kinds[k] = got[i]
+	}
+	for _, kr := range res.Kinds {
 		if kr.Mode == tenantsync.Unavailable {
 			errs = append(errs, kr.Err)
 		}
-		res.Kinds[k] = kr
 	}
 	res.RoundTrips = s.c.attemptCount(t.CustomerID) - before
 	if len(errs) == len(res.Kinds) && unreachable(errs) {
@@ -151,6 +201,29 @@ func unreachable(errs []error) bool {
 		}
 	}
 	return true
+}
+
+// liveKind reads one kind from CIPP's live endpoints.
+func (s *Source) liveKind(ctx context.Context, t Tenant, id string, k tenantsync.Kind, progress func(tenantsync.Kind, int)) *tenantsync.KindResult {
+	at := s.now()
+	kr := s.fetchKind(ctx, t, id, k, progress)
+	kr.Kind = k
+	if kr.Mode == tenantsync.Complete && k != tenantsync.KindBaseline && len(kr.IDs()) == 0 {
+		// The list endpoints confirm their own empty answers; this covers the kinds read
+		// through ListGraphRequest, and costs nothing more once the list is in the memo.
+		if err := s.c.confirmListed(ctx, "Fetch", t); err != nil {
+			kr = tenantsync.UnavailableResult(k, err)
+		}
+	}
+	kr.FetchedAt = s.now()
+	if s.bulk != nil && kr.Mode == tenantsync.Complete {
+		// The data dates from when the reads began: the reporting database's rows are used
+		// again only once they are newer.
+		at = at.Truncate(time.Second)
+		kr.Cursor = bulkCursor(at)
+		s.bulk.markServed(id, k, at)
+	}
+	return kr
 }
 
 func (s *Source) fetchKind(ctx context.Context, t Tenant, id string, k tenantsync.Kind, progress func(tenantsync.Kind, int)) *tenantsync.KindResult {
@@ -275,12 +348,24 @@ func (s *Source) remember(id string, n int) {
 // the security defaults setting.
 func (s *Source) baseline(ctx context.Context, key, id string) (*tenantsync.SecurityBaseline, error) {
 	b := &tenantsync.SecurityBaseline{TenantID: id, MeasuredAt: s.now()}
-	policies, err := s.c.ConditionalAccessPolicies(ctx, key)
+	// The three reads are independent: they go at once.
+	var (
+		wg        sync.WaitGroup
+		policies  []CAPolicy
+		score     SecureScore
+		sd        SecurityDefaultsPolicy
+		err, sErr error
+		sdErr     error
+	)
+	wg.Go(func() { policies, err = s.c.ConditionalAccessPolicies(ctx, key) })
+	wg.Go(func() { score, sErr = s.c.SecureScore(ctx, key) })
+	wg.Go(func() { sd, sdErr = s.c.SecurityDefaults(ctx, key) })
+	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
 	b.CAPolicies = convert(policies, ToCAPolicy)
-	score, err := s.c.SecureScore(ctx, key)
+	err = sErr
 	switch {
 	case err == nil:
 		b.SecureScore, b.MaxScore = score.CurrentScore, score.MaxScore
@@ -291,7 +376,7 @@ func (s *Source) baseline(ctx context.Context, key, id string) (*tenantsync.Secu
 	default:
 		return nil, err
 	}
-	if sd, err := s.c.SecurityDefaults(ctx, key); err == nil {
+	if sdErr == nil {
 		on := sd.IsEnabled
 		b.SecurityDefaults = &on
 	} else if ctx.Err() != nil {

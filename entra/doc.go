@@ -14,6 +14,22 @@
 //	})
 //	tok, err := tokens.Token(ctx, customerTenant)
 //
+// PartnerConnect is the partner admin's one-time sign-in that produces the Secure Application
+// Model refresh token, for a PSA to mount on its own web app: AuthURL builds the link (the
+// authorization code flow with PKCE, offline_access included, a one-time state valid 15
+// minutes), Callback redeems the code and explains every failure in the signing-in admin's
+// words. Keep the token sealed and hand it to RefreshTokenSource, which rotates it on every use:
+//
+//	pc, err := entra.NewPartnerConnect(entra.PartnerConnectConfig{PartnerTenantID: partnerTenant,
+//		ClientID: appID, Secret: secret, RedirectURI: "https://psa.example/connect/callback"})
+//	link, err := pc.AuthURL(ctx, account, actor)      // send the admin's browser there
+//	auth, err := pc.Callback(ctx, r.URL.Query())        // in the callback handler
+//	// store auth.RefreshToken sealed; verify it with partnercenter.Client.VerifyConnection
+//
+// Cloud describes the Microsoft cloud a connection lives in (global, US Government GCC High,
+// DoD, 21Vianet): its hosts, token audiences and the services it lacks. graph.Config.Cloud and
+// partnercenter.Config.Cloud take one and then send tokens to that cloud's hosts only.
+//
 // Both token sources implement transport.TokenSource and transport.TokenInvalidator, cache a
 // token per tenant until five minutes before it expires, and are safe for concurrent use.
 //

@@ -71,6 +71,11 @@ type Config struct {
 	// token broker the caller already runs); the credentials are then not needed.
 	TokenSource transport.TokenSource
 
+	// Cloud is the Microsoft cloud the partner and its customers live in (entra.CloudByName).
+	// When set, BaseURL and AuthorityHost default to the cloud's hosts and must be them, and
+	// tokens are asked for the cloud's Graph audience; the zero Cloud keeps the global defaults
+	// and accepts any BaseURL (tests against a fake).
+	Cloud entra.Cloud
 	// BaseURL is Graph's origin (default DefaultBaseURL); the client appends /v1.0. Tokens are
 	// sent to this origin only, and nextLinks are followed only on it.
 	BaseURL string
@@ -150,7 +155,11 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	settings := cfg.Settings
 	settings.HTTPClient = httpClient
-	tr, err := httpx.New(httpx.Config{Service: service, BaseURL: c.origin, Tokens: c.tokens, Settings: settings})
+	var hosts []string
+	if !cfg.Cloud.IsZero() {
+		hosts = cfg.Cloud.Hosts()
+	}
+	tr, err := httpx.New(httpx.Config{Service: service, BaseURL: c.origin, Tokens: c.tokens, Hosts: hosts, Settings: settings})
 	if err != nil {
 		return nil, err
 	}
@@ -198,10 +207,20 @@ func (cfg *Config) normalize() error {
 		return invalidConfig("use graph.AppOnly or graph.PartnerUser", "unknown auth mode %d", cfg.Auth)
 	}
 	var err error
-	if cfg.BaseURL, err = originOf(cfg.BaseURL, DefaultBaseURL, "BaseURL", cfg.AllowInsecureHTTP); err != nil {
+	baseDefault, authorityDefault := DefaultBaseURL, entra.DefaultAuthorityHost
+	if !cfg.Cloud.IsZero() {
+		baseDefault, authorityDefault = cfg.Cloud.GraphURL, cfg.Cloud.AuthorityHost
+	}
+	if cfg.BaseURL, err = originOf(cfg.BaseURL, baseDefault, "BaseURL", cfg.AllowInsecureHTTP); err != nil {
 		return err
 	}
-	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, entra.DefaultAuthorityHost, "AuthorityHost", false); err != nil {
+	if cfg.AuthorityHost, err = originOf(cfg.AuthorityHost, authorityDefault, "AuthorityHost", false); err != nil {
+		return err
+	}
+	if err := cfg.Cloud.CheckHost(service, "BaseURL", cfg.BaseURL, cfg.Cloud.GraphURL); err != nil {
+		return err
+	}
+	if err := cfg.Cloud.CheckHost(service, "AuthorityHost", cfg.AuthorityHost, cfg.Cloud.AuthorityHost); err != nil {
 		return err
 	}
 	switch {

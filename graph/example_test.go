@@ -9,13 +9,13 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
 // Fetch every kind of one customer tenant through one $batch, then only the user changes.
 func Example() {
-	srv, err := testserver.New(testserver.Options{Seed: 1, Tenants: 1, Sizes: []int{8}})
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: 1, Tenants: 1, Sizes: []int{8}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func Example() {
 	c, err := graph.NewClient(graph.Config{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		ClientSecret:    tenantsync.NewSecret(app.Secret),
+		ClientSecret:    app.Secret,
 		BaseURL:         srv.GraphURL(), // default https://graph.microsoft.com
 		AuthorityHost:   srv.EntraURL(), // default https://login.microsoftonline.com
 		Settings: transport.Settings{
@@ -34,11 +34,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	src, err := graph.NewSource(c, graph.SourceConfig{Tenants: []tenantsync.Tenant{{ID: srv.World.Tenants[0].ID}}})
+	src, err := graph.NewSource(c, graph.SourceConfig{Tenants: []tenantsync.Tenant{{ID: srv.Tenants()[0].ID}}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	tenant := srv.World.Tenants[0].ID
+	tenant := srv.Tenants()[0].ID
 	ctx := context.Background()
 
 	res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: tenant, Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDomains}})
@@ -63,7 +63,7 @@ func Example() {
 // Build an admin-consent link and check the redirect that comes back; what the consent
 // granted is read through Graph, not from the redirect.
 func ExampleConsent() {
-	srv, err := testserver.New(testserver.Options{Seed: 1, Tenants: 1, Sizes: []int{8}})
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: 1, Tenants: 1, Sizes: []int{8}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func ExampleConsent() {
 	client, err := graph.NewClient(graph.Config{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		ClientSecret:    tenantsync.NewSecret(app.Secret),
+		ClientSecret:    app.Secret,
 		BaseURL:         srv.GraphURL(),
 		AuthorityHost:   srv.EntraURL(),
 		Settings: transport.Settings{
@@ -92,7 +92,7 @@ func ExampleConsent() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	tenant := srv.World.Tenants[0].ID
+	tenant := srv.Tenants()[0].ID
 	link, err := consent.URL(ctx, tenant, "account-42")
 	if err != nil {
 		log.Fatal(err)
@@ -101,7 +101,7 @@ func ExampleConsent() {
 	fmt.Println(u.Path == "/"+tenant+"/v2.0/adminconsent")
 
 	// The customer's administrator granted only some of the permissions.
-	srv.GraphGrantAppPermissions(tenant, "Application.Read.All", "User.Read.All")
+	srv.GrantGraphAppPermissions(tenant, "Application.Read.All", "User.Read.All")
 	// Entra ID redirects the administrator back with these parameters.
 	callback := url.Values{
 		"admin_consent": {"True"},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/callctx"
 )
 
 // Batch item IDs of a fetch.
@@ -142,7 +143,8 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	}
 	f.now = c.now().UTC()
 	for _, kf := range asked {
-		kr, err := kf.read(ctx, f)
+		// The kind's further pages are tagged with it for tracing; the $batch above reads all.
+		kr, err := kf.read(callctx.WithKind(ctx, string(kf.kind)), f)
 		if err != nil {
 			kr = tenantsync.UnavailableResult(kf.kind, err)
 		}

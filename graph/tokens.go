@@ -18,6 +18,11 @@ import (
 // (cached per tenant, refreshed early, one request in flight per tenant) for AppOnly, or the SAM
 // refresh-token exchange for PartnerUser.
 func newTokenSource(cfg Config, hc *http.Client) (transport.TokenSource, error) {
+	scope := graphScope
+	if !cfg.Cloud.IsZero() {
+		// A national cloud's Graph accepts only tokens for its own audience.
+		scope = cfg.Cloud.GraphScope()
+	}
 	ec := entra.Config{
 		AuthorityHost: cfg.AuthorityHost,
 		TenantID:      cfg.PartnerTenantID,
@@ -25,7 +30,7 @@ func newTokenSource(cfg Config, hc *http.Client) (transport.TokenSource, error) 
 		Secret:        cfg.ClientSecret,
 		Certificates:  cfg.Certificates,
 		Key:           cfg.PrivateKey,
-		Scope:         graphScope,
+		Scope:         scope,
 		HTTPClient:    hc,
 		Service:       service,
 	}

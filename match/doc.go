@@ -62,17 +62,27 @@
 // initial onmicrosoft.com domain counts only as a name. Signals of different kinds reinforce
 // each other: the strongest is raised by half the next one's share of what is left.
 //
-// A suggestion is auto-accepted only when its best candidate reaches 0.95 and is at least 0.1
-// ahead of the next: a name alone (at most 0.85) never is, nor are two clients with one name.
-// Otherwise the top five go to a person.
+// A suggestion is auto-accepted only when its best candidate reaches 0.95, is at least 0.1
+// ahead of the next and is not tied with it (tied candidates share Candidate.Rank): a name
+// alone (at most 0.85) never is, nor are two clients with one name. When the best candidate's
+// evidence is contacts' addresses and names, a credible runner-up (CredibleMin, which an exact
+// name reaches) also leaves the choice to a person: the directors of a holding company who use
+// the operating company's domain do not link its tenant to the holding. Otherwise the top five
+// go to a person, each with its evidence in words ("name: "Sony Europa" ≈ "Sony Europe B.V."
+// (0.97, rare token "sony" shared)").
 //
-// Names are compared by the Sørensen–Dice coefficient of character bigrams of the names
-// without spaces and legal forms, with acronyms ("IBM", "International Business Machines")
-// scored 0.9. On the labelled fixture (360 tenants against 380 clients, by name alone) it put
-// the true client in the top three for 0.881 of tenants, against 0.842 for Jaro-Winkler on the
-// same strings and 0.833 for Monge-Elkan over Jaro-Winkler, and it left 1,211 wrong pairs at or
-// above Alga PSA's 0.58 floor against 25,477 for Jaro-Winkler, which rewards the shared first
-// word of unrelated companies ("Summit Dental", "Summit Legal"). Names count from 0.5.
+// Names are split into parts (a comma, brackets or a spaced dash end one, so "DSM N.V.,
+// Heerlen" and "Sony (Japan)" keep their first part), folded (diacritics, "ü" and "ue" alike,
+// Cyrillic and Greek romanised), stripped of legal forms abbreviated or written out in many
+// languages ("Naamloze Vennootschap", "Kabushiki Kaisha"), and compared word by word, each
+// word weighted by how rare it is among the clients' names so that "Electronics" or "Group"
+// count for little. Words match in part when one abbreviates the other ("Univ", "Intl") or
+// differs by one slip; initials match the name they stand for ("IBM"); a name found whole in
+// the other counts 0.85; names run together ("ContosoTech") compare by character bigrams. A
+// name index offers only the clients that share a word, a word's start or initials with the
+// tenant, so a bulk pass does not compare every tenant with every client. The real-name
+// figures (public registries, go run ./match/internal/matchbench with the data fetched by its
+// fetchdata.sh) are in BENCHMARKS.md. Names count from 0.5.
 //
 // # Guarantees
 //

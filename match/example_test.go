@@ -88,5 +88,4 @@ func ExampleSuggest() {
 	//   Contoso Ltd 0.98 default-domain
 	// Summit Dental Pty. Limited auto=false client=""
 	//   Summit Dental 0.85 name
-	//   Summit Legal LLC 0.49 name
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/publicsuffix"
 
@@ -93,6 +94,9 @@ type Candidate struct {
 	ClientName string
 	Confidence float64  // in [0,1]
 	Signals    []Signal // strongest first
+	// Rank is the candidate's place, 1 for the best. Candidates with equal confidence share a
+	// rank: a tie is reported as one, and the order within it (by client ID) means nothing.
+	Rank int
 }
 
 // Suggestion is the answer for one tenant.
@@ -109,9 +113,7 @@ type Suggestion struct {
 
 type clientInfo struct {
 	c        tenantsync.Client
-	name     nameForm
-	nameGen  nameForm // without generic words
-	nContact int      // contacts with a company-domain address
+	nContact int // contacts with a company-domain address
 }
 
 // Suggester scores tenants against a fixed set of clients. Build it once for a bulk run; it is
@@ -124,6 +126,9 @@ type Suggester struct {
 	byReg      map[string][]int
 	contactDom map[string]map[int]int // domain → client → contacts on it
 	excluded   map[string]bool
+	names      []parsedName
+	nameIx     *nameIndex
+	scratch    sync.Pool // *[]uint32 marks, one per client
 }
 
 // NewSuggester prepares clients and their contacts (whose email domains are evidence) for
@@ -170,8 +175,8 @@ func NewSuggester(clients []tenantsync.Client, contacts []tenantsync.Contact, cf
 	slices.SortStableFunc(sorted, func(a, b tenantsync.Client) int { return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Name, b.Name)) })
 	byID := make(map[string]int, len(sorted))
 	for i, c := range sorted {
-		toks := companyTokens(c.Name)
-		s.clients = append(s.clients, clientInfo{c: c, name: newNameForm(toks), nameGen: newNameForm(withoutGeneric(toks))})
+		s.clients = append(s.clients, clientInfo{c: c})
+		s.names = append(s.names, parseName(c.Name))
 		if _, dup := byID[c.ID]; !dup {
 			byID[c.ID] = i
 		}
@@ -193,6 +198,9 @@ func NewSuggester(clients []tenantsync.Client, contacts []tenantsync.Contact, cf
 			}
 		}
 	}
+	s.nameIx = newNameIndex(s.names)
+	n := len(s.clients)
+	s.scratch.New = func() any { m := make([]uint32, n); return &m }
 	for _, ct := range contacts {
 		ci, ok := byID[ct.ClientID]
 		if !ok {
@@ -320,28 +328,69 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 	slices.SortStableFunc(sg.Candidates, func(a, b Candidate) int {
 		return cmp.Or(cmp.Compare(b.Confidence, a.Confidence), cmp.Compare(a.ClientID, b.ClientID), cmp.Compare(a.ClientName, b.ClientName))
 	})
+	for i := range sg.Candidates {
+		sg.Candidates[i].Rank = i + 1
+		if i > 0 && sg.Candidates[i-1].Confidence-sg.Candidates[i].Confidence < tieEpsilon {
+			sg.Candidates[i].Rank = sg.Candidates[i-1].Rank
+		}
+	}
 	s.decide(&sg)
 	return sg
 }
 
+// tieEpsilon is how close two confidences must be to count as a tie.
+const tieEpsilon = 1e-9
+
+// CredibleMin is the confidence from which a runner-up is credible: a near-exact name alone
+// reaches it. When the best candidate has a credible rival, a person chooses, however far
+// ahead the best is, unless the best has proof (the stored tenant ID or the tenant's verified
+// default domain): contacts' addresses plus a similar name do not outweigh an exact name.
+const CredibleMin = 0.8
+
+// decide sets AutoAccept and Reason.
 func (s *Suggester) decide(sg *Suggestion) {
-	switch {
-	case len(sg.Candidates) == 0:
+	defer func() {
+		if len(sg.Candidates) > s.cfg.TopN {
+			sg.Candidates = sg.Candidates[:s.cfg.TopN]
+		}
+	}()
+	if len(sg.Candidates) == 0 {
 		sg.Reason = "no client shares a domain or a similar name with the tenant; link it by hand"
 		return
-	case sg.Candidates[0].Confidence < s.cfg.AutoAcceptMin:
-		sg.Reason = "the best candidate's confidence " + fmtScore(sg.Candidates[0].Confidence) + " is below " +
+	}
+	best := sg.Candidates[0]
+	var second *Candidate
+	if len(sg.Candidates) > 1 {
+		second = &sg.Candidates[1]
+	}
+	// A stored tenant ID or the tenant's verified default domain is proof; contacts' addresses
+	// and names are hints, however many agree.
+	proof := hasEvidence(best, EvidenceTenantID, EvidenceDefaultDomain)
+	switch {
+	case second != nil && second.Rank == best.Rank:
+		n := 0
+		for _, c := range sg.Candidates {
+			if c.Rank == best.Rank {
+				n++
+			}
+		}
+		sg.Reason = strconv.Itoa(n) + " candidates tie at " + fmtScore(best.Confidence) + "; a person chooses"
+	case best.Confidence < s.cfg.AutoAcceptMin:
+		sg.Reason = "the best candidate's confidence " + fmtScore(best.Confidence) + " is below " +
 			fmtScore(s.cfg.AutoAcceptMin) + "; a person confirms"
-	case len(sg.Candidates) > 1 && sg.Candidates[0].Confidence-sg.Candidates[1].Confidence < s.cfg.AutoAcceptMargin:
+	case second != nil && best.Confidence-second.Confidence < s.cfg.AutoAcceptMargin:
 		sg.Reason = "the best two candidates are within " + fmtScore(s.cfg.AutoAcceptMargin) + " of each other; a person chooses"
+	case second != nil && !proof && second.Confidence >= CredibleMin:
+		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
 	default:
 		sg.AutoAccept = true
-		sg.ClientID = sg.Candidates[0].ClientID
-		sg.Reason = "accepted: " + sg.Candidates[0].Signals[0].Detail
+		sg.ClientID = best.ClientID
+		sg.Reason = "accepted: " + best.Signals[0].Detail
 	}
-	if len(sg.Candidates) > s.cfg.TopN {
-		sg.Candidates = sg.Candidates[:s.cfg.TopN]
-	}
+}
+
+func hasEvidence(c Candidate, kinds ...Evidence) bool {
+	return slices.ContainsFunc(c.Signals, func(s Signal) bool { return slices.Contains(kinds, s.Evidence) })
 }
 
 func fmtScore(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
@@ -388,40 +437,54 @@ func (s *Suggester) tenantDomains(t tenantsync.Tenant) (string, []string) {
 	return def, rest
 }
 
-// nameSignals compares the tenant's display name with every client name, and the labels of
-// the tenant's default and initial domains ("contoso" in contoso.com and
+// nameSignals compares the tenant's display name with the client names the name index offers,
+// and the labels of the tenant's default and initial domains ("contoso" in contoso.com and
 // contoso.onmicrosoft.com) with the client names written without spaces. The initial domain
 // is never domain evidence, but its label is a name the tenant's owner chose.
 func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) {
-	toks := companyTokens(t.DisplayName)
-	tn, tg := newNameForm(toks), newNameForm(withoutGeneric(toks))
+	q := parseName(t.DisplayName)
 	var labels []string
 	if l := domainLabel(def); l != "" {
 		labels = append(labels, l)
 	}
 	if l := strings.ToLower(strings.TrimSpace(t.InitialDomain)); isOnMicrosoft(l) {
-		if l = strings.TrimSuffix(strings.TrimSuffix(l, ".onmicrosoft.com"), ".mail"); l != "" && !slices.Contains(labels, l) {
-			labels = append(labels, l)
+		if l = strings.TrimSuffix(strings.TrimSuffix(l, ".onmicrosoft.com"), ".mail"); l != "" {
+			if !slices.Contains(labels, l) {
+				labels = append(labels, l)
+			}
 		}
 	}
 	labelForms := make([]nameForm, len(labels))
 	for i, l := range labels {
-		labelForms[i] = newNameForm([]string{l})
+		labelForms[i] = newNameForm([]string{l}, l)
 	}
-	for ci := range s.clients {
-		c := &s.clients[ci]
-		if tn.joined != "" {
-			sim := max(similarity(tn, c.name), genericPenalty*similarity(tg, c.nameGen))
-			if sim >= DefaultMinNameSim {
-				addSig(ci, Signal{EvidenceName, ScoreName * sim, strconv.Quote(t.DisplayName) + " and " + strconv.Quote(c.c.Name) +
-					" are " + strconv.Itoa(int(sim*100+0.5)) + "% alike"})
+	mp := s.scratch.Get().(*[]uint32)
+	defer s.scratch.Put(mp)
+	mark := *mp
+	clear(mark)
+	cands := s.nameIx.candidates(&q, labels, nil, mark, 1)
+	slices.Sort(cands)
+	for _, c32 := range cands {
+		ci := int(c32)
+		cn := &s.names[ci]
+		if len(q.full.tokens) > 0 {
+			m := compareNames(&q, cn, &s.nameIx.w)
+			if m.sim >= DefaultMinNameSim {
+				addSig(ci, Signal{EvidenceName, ScoreName * m.sim, "name: " + strconv.Quote(t.DisplayName) + " ≈ " + strconv.Quote(s.clients[ci].c.Name) +
+					" (" + fmtScore(m.sim) + ", " + m.why + ")"})
 			}
 		}
 		for i, lf := range labelForms {
-			sim := max(similarity(lf, c.name), similarity(lf, c.nameGen))
+			sim := dice(lf.bigrams, cn.full.bigrams)
+			if len(cn.parts) > 0 {
+				sim = max(sim, partPenalty*dice(lf.bigrams, cn.parts[0].bigrams))
+			}
+			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 {
+				sim = max(sim, 0.8)
+			}
 			if sim >= 0.8 {
 				addSig(ci, Signal{EvidenceDomainLabel, ScoreDomainLabel * sim, "domain label " + strconv.Quote(labels[i]) +
-					" spells " + strconv.Quote(c.c.Name)})
+					" spells " + strconv.Quote(s.clients[ci].c.Name) + " (" + fmtScore(sim) + ")"})
 			}
 		}
 	}

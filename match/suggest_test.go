@@ -105,7 +105,10 @@ func TestSuggest(t *testing.T) {
 	}{
 		{name: "stored tenant ID", tenant: tenantsync.Tenant{ID: "aaaaaaaa-0000-0000-0000-000000000001", DisplayName: "Whatever"},
 			auto: true, top: "stored", evidence: match.EvidenceTenantID, conf: 1},
-		{name: "default domain", tenant: tenantsync.Tenant{ID: "t2", DisplayName: "Nimbus Holdings", DefaultDomain: "contoso.com",
+		{name: "default domain", tenant: tenantsync.Tenant{ID: "t2", DisplayName: "Contoso Holdings", DefaultDomain: "contoso.com",
+			InitialDomain: "contosoholdings.onmicrosoft.com", Domains: []string{"contoso.com", "contosoholdings.onmicrosoft.com"}},
+			auto: true, top: "contoso", evidence: match.EvidenceDefaultDomain, conf: match.ScoreDefaultDomain},
+		{name: "a verified default domain decides even when the names differ", tenant: tenantsync.Tenant{ID: "t2b", DisplayName: "Nimbus Holdings", DefaultDomain: "contoso.com",
 			InitialDomain: "nimbus.onmicrosoft.com", Domains: []string{"contoso.com", "nimbus.onmicrosoft.com"}},
 			auto: true, top: "contoso", evidence: match.EvidenceDefaultDomain, conf: match.ScoreDefaultDomain},
 		{name: "secondary domain only", tenant: tenantsync.Tenant{ID: "t3", DisplayName: "Kestrel Group", DefaultDomain: "kestrel.com",
@@ -226,5 +229,6 @@ func TestSuggestIsDeterministic(t *testing.T) {
 		ids = append(ids, c.ClientID)
 	}
 	assert.Equal(t, "d", ids[0])
-	assert.Equal(t, []string{"a", "b", "c"}, ids[1:], "ties broken by client ID")
+	assert.Equal(t, []string{"a", "b", "c"}, ids[1:], "tied candidates listed by client ID")
+	assert.Equal(t, first[0].Candidates[1].Rank, first[0].Candidates[2].Rank, "and reported as a tie")
 }

@@ -70,6 +70,12 @@ type Config struct {
 	// PartnerCenterURL and GraphURL default to the public cloud endpoints.
 	PartnerCenterURL string
 	GraphURL         string
+	// Cloud is the Microsoft cloud the partner lives in (entra.CloudByName). When set, the
+	// authority, Partner Center and Graph hosts default to the cloud's and must be them, tokens
+	// are asked for the cloud's audiences, and GDAP relationships are not read where the cloud
+	// does not offer them (they fail with ErrUnsupported and the reason). The zero Cloud keeps
+	// the global defaults and accepts any URL (tests against a fake).
+	Cloud entra.Cloud
 	// CustomerPageSize is the size of a customers page, 1..500 (default 500).
 	CustomerPageSize int
 	// RelationshipPageSize is $top for relationships, 1..300 (default 300).
@@ -127,6 +133,28 @@ func invalidConfig(hint, format string, args ...any) error {
 }
 
 func (c *Client) applyDefaults(cfg *Config) error {
+	if !cfg.Cloud.IsZero() {
+		if cfg.AuthorityHost == "" {
+			cfg.AuthorityHost = cfg.Cloud.AuthorityHost
+		}
+		if cfg.PartnerCenterURL == "" {
+			cfg.PartnerCenterURL = cfg.Cloud.PartnerCenterURL
+		}
+		if cfg.GraphURL == "" {
+			cfg.GraphURL = cfg.Cloud.GraphURL
+		}
+		for _, f := range [][3]string{{"AuthorityHost", cfg.AuthorityHost, cfg.Cloud.AuthorityHost},
+			{"PartnerCenterURL", cfg.PartnerCenterURL, cfg.Cloud.PartnerCenterURL}, {"GraphURL", cfg.GraphURL, cfg.Cloud.GraphURL}} {
+			if err := cfg.Cloud.CheckHost(Service, f[0], strings.TrimRight(f[1], "/"), f[2]); err != nil {
+				return err
+			}
+		}
+		if ok, _ := cfg.Cloud.Offers(entra.ServiceGDAP); !ok {
+			// Graph in this cloud has no GDAP relationships to read; a token source for them
+			// would only ever be refused.
+			cfg.GraphTokens = nil
+		}
+	}
 	if cfg.AuthorityHost == "" {
 		cfg.AuthorityHost = entra.DefaultAuthorityHost
 	}
@@ -197,7 +225,11 @@ func (c *Client) newTransport(cfg Config, field, raw string, tokens transport.To
 		return nil, nil, invalidConfig("remove the query and fragment from "+field, "%s %q has a query or fragment", field, raw)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	t, err := httpx.New(httpx.Config{Service: Service, BaseURL: u.Scheme + "://" + u.Host, Tokens: tokens, Settings: cfg.Settings})
+	var hosts []string
+	if !cfg.Cloud.IsZero() {
+		hosts = cfg.Cloud.Hosts()
+	}
+	t, err := httpx.New(httpx.Config{Service: Service, BaseURL: u.Scheme + "://" + u.Host, Tokens: tokens, Hosts: hosts, Settings: cfg.Settings})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -95,7 +95,7 @@ func ExampleMergeRelationships() {
 // customers and active GDAP customers, every cycle. The fake stands in for Microsoft; a real
 // program leaves the URLs empty and stores every rotated refresh token.
 func ExampleDiscovery_ListTenants() {
-	srv, err := testserver.New(testserver.Options{Seed: 4, Tenants: 6})
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: 4, Tenants: 6})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -105,8 +105,8 @@ func ExampleDiscovery_ListTenants() {
 	c, err := partnercenter.NewClient(partnercenter.Config{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		ClientSecret:    tenantsync.NewSecret(app.Secret),
-		RefreshToken:    tenantsync.NewSecret(srv.PartnerRefreshToken()),
+		ClientSecret:    app.Secret,
+		RefreshToken:    srv.PartnerRefreshToken(),
 		OnRefreshTokenRotated: func(ctx context.Context, newToken tenantsync.Secret) error {
 			return nil // store newToken, encrypted, for the next start
 		},

@@ -372,6 +372,9 @@ func relationshipName(a CustomerAccess) string {
 // configured, Partner Center customers without one) and checks each with ck, at most
 // concurrency tenants at a time (default 4). The list is sorted by display name.
 func (c *Client) Readiness(ctx context.Context, ck *Checker, concurrency int) ([]TenantReadiness, error) {
+	if err := c.noGDAP("Readiness"); err != nil {
+		return nil, err
+	}
 	if c.graph == nil {
 		return nil, notConfigured("Readiness", "Graph (GDAP relationships)", "GraphTokens")
 	}
@@ -410,6 +413,9 @@ func (c *Client) Readiness(ctx context.Context, ck *Checker, concurrency int) ([
 // wire, so it reads the partner's listing and checks only this tenant.
 func (c *Client) TenantReadinessOf(ctx context.Context, ck *Checker, tenantID string) (TenantReadiness, error) {
 	if err := checkTenantID("TenantReadinessOf", tenantID); err != nil {
+		return TenantReadiness{}, err
+	}
+	if err := c.noGDAP("TenantReadinessOf"); err != nil {
 		return TenantReadiness{}, err
 	}
 	if c.graph == nil {

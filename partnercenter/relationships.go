@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/internal/paging"
 )
@@ -19,6 +20,9 @@ import (
 // configured Graph host: a link elsewhere would receive the partner's token).
 func (c *Client) ListRelationshipsPage(ctx context.Context, next string) (tenantsync.Page[Relationship], error) {
 	const op = "ListRelationships"
+	if err := c.noGDAP(op); err != nil {
+		return tenantsync.Page[Relationship]{}, err
+	}
 	if c.graph == nil {
 		return tenantsync.Page[Relationship]{}, notConfigured(op, "Graph", "GraphTokens")
 	}
@@ -89,4 +93,13 @@ func (c *Client) GDAPCustomers(ctx context.Context) ([]CustomerAccess, error) {
 		return nil, err
 	}
 	return MergeRelationships(rels, c.now()), nil
+}
+
+// noGDAP is ErrUnsupported, with the reason, when the client's cloud has no GDAP relationships.
+func (c *Client) noGDAP(op string) error {
+	if ok, why := c.cfg.Cloud.Offers(entra.ServiceGDAP); !c.cfg.Cloud.IsZero() && !ok {
+		return &tenantsync.Error{Class: tenantsync.ErrUnsupported, Service: Service, Op: op,
+			Message: "GDAP relationships are not offered in the " + c.cfg.Cloud.Label + " cloud", Hint: why}
+	}
+	return nil
 }

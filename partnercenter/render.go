@@ -8,8 +8,9 @@ import (
 	"text/tabwriter"
 )
 
-// badge is the short cell text of a state.
-func badge(s State) string {
+// Badge is the state's short label, as a table cell or a console badge shows it: upper case
+// for the states that need a person.
+func (s State) Badge() string {
 	switch s {
 	case StateReady:
 		return "ready"
@@ -58,7 +59,7 @@ func RenderTable(w io.Writer, rows []TenantReadiness) error {
 				cells = append(cells, "-")
 				continue
 			}
-			cells = append(cells, badge(st.State))
+			cells = append(cells, st.State.Badge())
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
@@ -68,8 +69,8 @@ func RenderTable(w io.Writer, rows []TenantReadiness) error {
 	var b strings.Builder
 	for _, r := range rows {
 		var lines []string
-		for _, g := range groupStatuses(r.Capabilities) {
-			lines = append(lines, fmt.Sprintf("  - %s [%s]: %s.\n      what to do: %s.", g.labels, badge(g.State), g.Reason, g.Action))
+		for _, g := range r.Remedies() {
+			lines = append(lines, fmt.Sprintf("  - %s [%s]: %s.\n      what to do: %s.", g.Label, g.State.Badge(), g.Reason, g.Action))
 		}
 		if len(lines) == 0 {
 			continue
@@ -99,36 +100,53 @@ func clipCell(s string, n int) string {
 	return s
 }
 
-// statusGroup is the capabilities of one tenant that share a state, reason and action.
-type statusGroup struct {
-	CapabilityStatus
-	labels string
+// Remedy is what to do about the capabilities of one tenant that are not ready for the same
+// reason: one expired relationship reads as one remedy, not six.
+type Remedy struct {
+	// Capabilities are the capabilities concerned, in table order; Label names them ("read
+	// users, read devices"), or says "all capabilities" when every checked one shares it.
+	Capabilities []Capability
+	Label        string
+	State        State
+	// Reason says what is missing (the role, the consent, the relationship, the licence);
+	// Action what to do about it.
+	Reason string
+	Action string
+	// Roles are the roles to add when State is StateRoleMissing, else the roles involved.
+	Roles []string
 }
 
-// groupStatuses merges the not-ready capabilities that have the same state, reason and action,
-// so one expired relationship reads as one line, not six; "all capabilities" when every one of
-// them shares it.
-func groupStatuses(sts []CapabilityStatus) []statusGroup {
-	var out []statusGroup
+// Remedies returns, for every capability that is not ready, what is missing and what to do,
+// merging the capabilities that share a state, reason and action. It is the "What to do" part
+// of RenderTable, for a program that shows readiness its own way.
+func (t TenantReadiness) Remedies() []Remedy {
+	var out []Remedy
 	var names [][]string
-	for _, st := range sts {
+	for _, st := range t.Capabilities {
 		if st.State == StateReady {
 			continue
 		}
-		i := slices.IndexFunc(out, func(g statusGroup) bool {
+		i := slices.IndexFunc(out, func(g Remedy) bool {
 			return g.State == st.State && g.Reason == st.Reason && g.Action == st.Action
 		})
 		if i < 0 {
-			out = append(out, statusGroup{CapabilityStatus: st})
+			out = append(out, Remedy{State: st.State, Reason: st.Reason, Action: st.Action, Roles: slices.Clone(st.Roles)})
 			names = append(names, nil)
 			i = len(out) - 1
+		} else {
+			for _, r := range st.Roles {
+				if !slices.Contains(out[i].Roles, r) {
+					out[i].Roles = append(out[i].Roles, r)
+				}
+			}
 		}
+		out[i].Capabilities = append(out[i].Capabilities, st.Capability)
 		names[i] = append(names[i], st.Capability.Label())
 	}
 	for i := range out {
-		out[i].labels = strings.Join(names[i], ", ")
-		if len(names[i]) == len(sts) && len(sts) > 1 {
-			out[i].labels = "all capabilities"
+		out[i].Label = strings.Join(names[i], ", ")
+		if len(names[i]) == len(t.Capabilities) && len(t.Capabilities) > 1 {
+			out[i].Label = "all capabilities"
 		}
 	}
 	return out

@@ -49,15 +49,20 @@ func samTokenSources(cfg *Config) error {
 			Service:       Service,
 		}
 	}
-	chain, err := entra.NewRefreshTokenSource(ec(partnerCenterScope), cfg.RefreshToken, onRotate)
+	pcScope, gScope, gdap := partnerCenterScope, graphScope, true
+	if !cfg.Cloud.IsZero() {
+		pcScope, gScope = cfg.Cloud.PartnerCenterScope(), cfg.Cloud.GraphScope()
+		gdap, _ = cfg.Cloud.Offers(entra.ServiceGDAP)
+	}
+	chain, err := entra.NewRefreshTokenSource(ec(pcScope), cfg.RefreshToken, onRotate)
 	if err != nil {
 		return err
 	}
 	if cfg.PartnerCenterTokens == nil {
 		cfg.PartnerCenterTokens = chain
 	}
-	if cfg.GraphTokens == nil {
-		g, err := chain.ForScope(graphScope)
+	if cfg.GraphTokens == nil && gdap {
+		g, err := chain.ForScope(gScope)
 		if err != nil {
 			return err
 		}

@@ -429,6 +429,9 @@ type SyncState struct {
 	// spent, or its cap on creates reached. While it is above zero, every sync reconciles all
 	// of the tenant's users.
 	ContactsPending int
+	// Creation is how far creating the contacts that a sync's cap on creates (or its budget of
+	// PSA calls) left for later syncs has come; zero when no sync left a create over.
+	Creation ContactCreation
 	// ContactsError says why the last reconcile stopped writing contacts early (the PSA
 	// throttled, failed, refused the credentials, or was paused by an earlier such answer);
 	// nil when it ran to its end or stopped only at its call budget.
@@ -438,6 +441,14 @@ type SyncState struct {
 	// answer, or the sync stopped before its commit). The next sync looks for such a contact
 	// before it creates one again.
 	CreateIntents map[string]CreateIntent
+}
+
+// ContactCreation counts the contacts created since a sync first left creates for later syncs,
+// and the users still waiting for theirs. A sync that leaves none over ends it with Remaining 0;
+// the one after that clears it.
+type ContactCreation struct {
+	Created   int // contacts created since the first sync that left creates over, that one included
+	Remaining int // users whose contact is still to be created
 }
 
 // ContactOp names the PSA call a contact failure is about.

@@ -11,7 +11,8 @@
 // place at a time, across processes sharing a store) and synced concurrently: the source
 // fetches each enabled kind in full or from its cursor (a kind whose cursor expired is listed in
 // full, and every Cadence.FullListing a tenant is listed in full without cursors, so what its
-// deltas missed is seen and what a complete listing omits is removed), users are matched to
+// deltas missed is seen and what a complete listing omits is removed; a kind fetched within its
+// own interval, Cadence.Kinds, rests and keeps its mirror as it was), users are matched to
 // contacts (on a delta, the users that changed and those whose mailbox type changed), and the
 // mirror changes, cursors, contact links, review items and sync state are committed in one
 // transaction. Before that, the deletion guard (Config.DeletionGuard) holds any kind whose fetch
@@ -96,7 +97,9 @@
 //     Engine.PSAStatus). A sync that meets the pause makes no PSA call, stores its mirror and
 //     what it linked, and leaves the other users pending (TenantStatus.ContactsPending,
 //     Report.Contacts.Pending, contact.pending); so does one that spent its budget of
-//     Limits.PSACallsPerSync writes. Pending users, and failed ones whose retry is due, make the
+//     Limits.PSACallsPerSync writes, or reached Limits.MaxCreatesPerSync creates (500 by default):
+//     TenantStatus.Creation tells how far a large tenant's creates have come, and
+//     StartSync(SyncOptions{CreateAll: true}) lets a person have the rest created at once. Pending users, and failed ones whose retry is due, make the
 //     next sync reconcile every user of the tenant, also when its delta names none, and the
 //     tenant is due again within the active interval. Work runs in the order that matters when
 //     a run ends early: deactivations of removed users, then users with a contact, then creates.

@@ -32,8 +32,12 @@ type Limits struct {
 	EventBuffer int
 	// EventTimeout bounds one Sink.Handle call's context (default 5 s).
 	EventTimeout time.Duration
-	// MaxCreatesPerSync caps the contacts one tenant sync creates (default 500); the rest wait for
-	// the next sync, so a matching fault cannot flood the PSA with duplicates.
+	// MaxCreatesPerSync caps the contacts one tenant sync creates (default
+	// DefaultMaxCreatesPerSync, 500), so a matching fault cannot flood the PSA with duplicates.
+	// The rest wait for the next syncs, which come at the active interval while any wait:
+	// TenantStatus.Creation says "created 500 of 8,934; the rest over the next 17 syncs", and
+	// StartSync with SyncOptions.CreateAll creates the rest at once when a person asks. Every
+	// create is a PSA call, so PSACallsPerSync bounds the creates of one sync too.
 	MaxCreatesPerSync int
 
 	// PSACallsPerSecond limits the engine's calls to the PSA's contact directory, for every
@@ -81,7 +85,7 @@ func (l Limits) withDefaults() Limits {
 		l.EventTimeout = 5 * time.Second
 	}
 	if l.MaxCreatesPerSync <= 0 {
-		l.MaxCreatesPerSync = 500
+		l.MaxCreatesPerSync = DefaultMaxCreatesPerSync
 	}
 	if l.PSABurst <= 0 {
 		l.PSABurst = 1
@@ -141,6 +145,9 @@ type Config struct {
 	Clock Clock
 	// Sink receives events; nil discards them.
 	Sink Sink
+	// Tracer, when set, is told when each tenant sync starts and ends, for tracing (an
+	// OpenTelemetry span per sync, for instance). Unlike events it is never dropped.
+	Tracer Tracer
 	// Limits bound concurrency, run time, leases and events.
 	Limits Limits
 	// Cadence sets the polling intervals and the sync-now cooldown.
@@ -222,7 +229,11 @@ type Engine struct {
 	slots  chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
 	events *dispatcher
 
-	progMu   stdsync.Mutex
+	progMu stdsync.Mutex
+	// claimMu makes a sync-now's check for a live lease and its taking of the lease one step
+	// within this engine: two calls at once would both find it free, and this engine's lease
+	// acquisition renews its own.
+	claimMu  stdsync.Mutex
 	progress map[string]*liveProgress
 
 	// root is the context every background goroutine derives from; Close cancels it. The

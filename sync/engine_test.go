@@ -185,7 +185,7 @@ func TestSyncNowCooldown(t *testing.T) {
 	d, ok := tenantsync.Details(err)
 	require.True(t, ok)
 	assert.Equal(t, 20*time.Second, d.RetryAfter)
-	assert.Contains(t, d.Hint, "20s")
+	assert.Contains(t, d.Hint, "wait 20 seconds", "the hint says the wait a Retry-After header carries")
 
 	h.clock.Advance(20 * time.Second)
 	rep, err := h.eng.SyncNow(ctx, "t1")
@@ -344,7 +344,7 @@ func TestTwoEnginesShareAStoreAndNeverSyncTheSameTenant(t *testing.T) {
 	require.NoError(t, rep.Err)
 	require.Len(t, bReports, 1)
 	assert.Equal(t, "t2", bReports[0].TenantID)
-	assert.ErrorIs(t, bSoon, tenantsync.ErrCooldown, "the cooldown is shared through the store")
+	assert.ErrorIs(t, bSoon, tenantsync.ErrAlreadyRunning, "a running sync is named before the cooldown, through the store")
 	assert.ErrorIs(t, bNow, tenantsync.ErrAlreadyRunning)
 	assert.Len(t, h.users("t1"), 7)
 	assert.Len(t, h.users("t2"), 7)

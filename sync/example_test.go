@@ -7,28 +7,38 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/memory"
 	tsync "github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // A PSA builds one engine per MSP account from its store, its sources and its contact
-// directory, links a discovered tenant to a client, and reads the outcome.
+// directory, links a discovered tenant to a client, and reads the outcome. Here the source is
+// the CIPP client against tenantsynctest's fake CIPP-API, and the PSA is tenantsynctest's
+// in-memory contact directory; a PSA passes cipp.NewSource or graph.NewSource for its
+// customers' real tenants, and its own tenantsync.Contacts.
 func Example() {
 	ctx := context.Background()
-	src := tsync.NewFakeSource("cipp") // in a PSA: cipp.NewSource(client) or graph.NewSource(client)
-	src.AddTenant(&tsync.FakeTenant{
-		Tenant: tenantsync.Tenant{ID: "tenant-1", DisplayName: "Contoso Ltd", DefaultDomain: "contoso.example"},
-		Users: []tenantsync.User{
-			{ObjectID: "u1", GivenName: "Ada", Surname: "Lovelace", Mail: "ada@contoso.example", AccountEnabled: true, UserType: "Member", AssignedSKUs: []string{"e3"}},
-			{ObjectID: "u2", DisplayName: "Info", Mail: "info@contoso.example", AccountEnabled: true, UserType: "Member"},
-		},
-		Mailboxes: []tenantsync.Mailbox{
-			{ObjectID: "u1", Type: tenantsync.MailboxUser},
-			{ObjectID: "u2", Type: tenantsync.MailboxShared},
-		},
-	})
-	contacts := tsync.NewFakeContacts() // in a PSA: its own tenantsync.Contacts
+	fakes, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: 4, Tenants: 2, Sizes: []int{8}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer fakes.Close()
+	client, err := cipp.NewClient(fakes.CIPPConfig())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	src, err := cipp.NewSource(client, cipp.SourceConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	contacts := tenantsynctest.NewContacts(nil)
+	contacts.AddClient("client-1", "Contoso")
 
 	eng, err := tsync.New(tsync.Config{
 		Store:      memory.New(memory.Config{}),
@@ -47,29 +57,36 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	if err := eng.Link(ctx, "alice", "tenant-1", "client-1"); err != nil {
+	tenant := fakes.Tenants()[0]
+	if err := eng.Link(ctx, "alice", tenant.ID, "client-1"); err != nil {
 		fmt.Println(err)
 		return
 	}
 	_ = eng.Wait(ctx) // the initial sync runs in the background
 
-	st, _ := eng.Status(ctx, "tenant-1")
+	st, _ := eng.Status(ctx, tenant.ID)
 	fmt.Println("users mirrored:", st.State.Counts[tenantsync.KindUsers])
 	for _, c := range contacts.All() {
-		fmt.Println("contact:", c.FirstName, c.LastName, c.Email)
+		fmt.Println("contact:", c.FirstName, c.LastName, c.Active)
 	}
 
-	_, err = eng.SyncNow(ctx, "tenant-1")
+	_, err = eng.SyncNow(ctx, tenant.ID)
 	var te *tenantsync.Error
 	if errors.As(err, &te) && errors.Is(err, tenantsync.ErrCooldown) {
 		fmt.Println("sync-now refused, retry after", te.RetryAfter.Round(1e9) > 0)
 	}
 
-	_, err = eng.Write(ctx, "alice", tenantsync.WriteRequest{Action: tenantsync.ActionBlockSignIn, TenantID: "tenant-1", UserID: "u1"})
+	_, err = eng.Write(ctx, "alice", tenantsync.WriteRequest{Action: tenantsync.ActionBlockSignIn, TenantID: tenant.ID,
+		UserID: fakes.Users(tenant.ID)[0].ObjectID})
 	fmt.Println(errors.Is(err, tenantsync.ErrWritesDisabled))
 	// Output:
-	// users mirrored: 2
-	// contact: Ada Lovelace ada@contoso.example
+	// users mirrored: 8
+	// contact: Oliver Ivanova true
+	// contact: George Cohen true
+	// contact: Kwame Hughes true
+	// contact: Ana van der Berg true
+	// contact: David Nguyễn true
+	// contact: Ana Fernández true
 	// sync-now refused, retry after true
 	// true
 }

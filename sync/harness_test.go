@@ -449,6 +449,9 @@ func newHarnessOn(t *testing.T, newStore func(now func() time.Time) store.Store,
 		Sink:       h.sink,
 		AutoCreate: true,
 		InstanceID: "engine-a",
+		// Every kind at every sync: the scenarios are about what one sync does with each kind;
+		// the kinds' own cadence has its own tests (kindcadence_test.go).
+		Cadence: Cadence{Kinds: everyKindEverySync()},
 	}
 	for _, m := range mutate {
 		m(&h.cfg)
@@ -619,4 +622,13 @@ func dirOf(st store.Store, account string) store.Directory {
 type dirStore interface {
 	store.Store
 	store.DirectoryProvider
+}
+
+// everyKindEverySync is a Cadence.Kinds that rests no kind.
+func everyKindEverySync() map[tenantsync.Kind]time.Duration {
+	m := map[tenantsync.Kind]time.Duration{}
+	for _, k := range tenantsync.AllKinds() {
+		m[k] = -1
+	}
+	return m
 }

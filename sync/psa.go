@@ -19,6 +19,7 @@ import (
 // Defaults for the PSA side of Limits.
 const (
 	DefaultPSACallsPerSync        = 1000
+	DefaultMaxCreatesPerSync      = 500
 	DefaultPSACallTimeout         = 30 * time.Second
 	DefaultPSABackoff             = 5 * time.Second
 	DefaultPSAMaxBackoff          = 10 * time.Minute

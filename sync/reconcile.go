@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -66,6 +67,8 @@ type reconcileOutcome struct {
 	// the work the next syncs are owed (creates waiting for mailbox types wait for a listing,
 	// not for the PSA, and do not hasten the next sync).
 	capped int
+	// createsPending counts the pending users whose contact this run meant to create.
+	createsPending int
 }
 
 // userView returns the tenant's users as they will be after the commit.
@@ -186,7 +189,7 @@ func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsy
 // looked at, so a quiet tenant's delta sync costs little. A full one runs on every complete
 // listing, at least every Cadence.FullReconcile, after a person resolved a review, and while
 // users are pending or a failed user's retry is due.
-func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string, put stateWriter) (*reconcileOutcome, error) {
+func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string, opts SyncOptions, put stateWriter) (*reconcileOutcome, error) {
 	ur := results[tenantsync.KindUsers]
 	users := ur.Users
 	if full {
@@ -217,9 +220,13 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 	creates := slices.Contains(e.kindsFor(rec), tenantsync.KindMailboxes)
 
 	r := &reconcileRun{e: e, rec: rec, now: e.clock.Now(), put: put, state: state,
+		maxCreates: e.limits.MaxCreatesPerSync, maxCalls: e.limits.PSACallsPerSync,
 		out:      &reconcileOutcome{newReview: map[string]bool{}},
 		failures: maps.Clone(state.ContactFailures), intents: maps.Clone(state.CreateIntents), prior: state.CreateIntents,
 		outcome: map[string]userOutcome{}, planned: map[string]bool{}, attempted: map[string]bool{}, taken: map[string]bool{}}
+	if opts.CreateAll {
+		r.maxCreates, r.maxCalls = math.MaxInt, math.MaxInt
+	}
 	if r.failures == nil {
 		r.failures = map[string]store.ContactFailure{}
 	}
@@ -578,6 +585,13 @@ type reconcileRun struct {
 	taken     map[string]bool               // contacts an interrupted create's user took in this run
 	updates   []func(context.Context) error // field updates, sent after the creates
 
+	// maxCreates and maxCalls are Limits.MaxCreatesPerSync and Limits.PSACallsPerSync, or no
+	// limit when a person asked for every create now (SyncOptions.CreateAll).
+	maxCreates, maxCalls int
+	// creates holds the users this run meant to create a contact for; those left pending count
+	// as creates still owed, with the capped ones.
+	creates map[string]bool
+
 	calls  int
 	stop   error // why no more PSA calls are made in this run
 	psaErr error // stop, when the PSA (not the budget) caused it
@@ -671,9 +685,9 @@ func (r *reconcileRun) call(ctx context.Context, who userRef, op store.ContactOp
 		r.mark(id, outWaiting)
 		return callResult{}, nil
 	}
-	if r.stop == nil && r.calls >= r.e.limits.PSACallsPerSync {
+	if r.stop == nil && r.calls >= r.maxCalls {
 		r.stop = &tenantsync.Error{Class: tenantsync.ErrLimitExceeded, Service: Service, Op: "Reconcile", Tenant: r.rec.ID,
-			Message: fmt.Sprintf("the sync sent its %d PSA calls", r.e.limits.PSACallsPerSync),
+			Message: fmt.Sprintf("the sync sent its %d PSA calls", r.maxCalls),
 			Hint:    "the next syncs write the contacts left pending; raise Limits.PSACallsPerSync if the PSA's quota allows more"}
 	}
 	if r.stop != nil {
@@ -1025,7 +1039,7 @@ func (r *reconcileRun) createAll(ctx context.Context, users []tenantsync.User, t
 			r.out.report.Deferred++
 			r.mark(u.ObjectID, outDeferred)
 			continue
-		case len(plan) >= r.e.limits.MaxCreatesPerSync:
+		case len(plan) >= r.maxCreates:
 			r.out.report.Deferred++
 			if r.capped == nil {
 				r.capped = map[string]bool{}
@@ -1051,9 +1065,13 @@ func (r *reconcileRun) createAll(ctx context.Context, users []tenantsync.User, t
 			}
 		}
 		plan = append(plan, planned{u, newContact(r.rec.ClientID, r.rec.ID, u)})
+		if r.creates == nil {
+			r.creates = map[string]bool{}
+		}
+		r.creates[u.ObjectID] = true
 	}
 	// Intents for the creates this run can send, stored in one write before the first.
-	if n := min(len(plan), r.e.limits.PSACallsPerSync-r.calls); r.stop == nil && n > 0 && r.e.psa.paused(r.rec.ID) == nil {
+	if n := min(len(plan), r.maxCalls-r.calls); r.stop == nil && n > 0 && r.e.psa.paused(r.rec.ID) == nil {
 		for _, p := range plan[:n] {
 			r.intents[p.u.ObjectID] = store.CreateIntent{Key: p.c.IdempotencyKey(), Contact: p.c, At: r.now, Existing: r.lookalikes(p.c)}
 			r.planned[p.u.ObjectID] = true
@@ -1196,6 +1214,9 @@ func (r *reconcileRun) finish(cleanup bool, own map[string]store.ContactLink) *r
 			delete(r.intents, id)
 		case outPending:
 			r.out.report.Pending++
+			if r.creates[id] {
+				r.out.createsPending++
+			}
 		case outDeferred:
 			if r.capped[id] {
 				r.out.capped++

@@ -115,7 +115,7 @@ func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done 
 			defer e.wg.Done()
 			defer wg.Done()
 			defer func() { <-slots }()
-			if rep, _ := e.syncLeased(ctx, l.TenantID, "scheduled"); rep != nil {
+			if rep, _ := e.syncLeased(ctx, l.TenantID, "scheduled", SyncOptions{}); rep != nil {
 				done(rep)
 			}
 		}()
@@ -123,11 +123,11 @@ func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done 
 	return derr
 }
 
-// SyncNow syncs one linked tenant now and returns its report. A second call within
+// SyncNow syncs one linked tenant now and returns its report. A tenant being synced by this or
+// another process fails with ErrAlreadyRunning; otherwise a second call within
 // Cadence.Cooldown of the tenant's last start fails with ErrCooldown (Details().RetryAfter is
-// the remaining wait); a tenant being synced by this or another process fails with
-// ErrAlreadyRunning. Close stops it, with an error that wraps context.Canceled; after Close it
-// fails so at once.
+// the remaining wait). Close stops it, with an error that wraps context.Canceled; after Close
+// it fails so at once.
 func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) {
 	if !e.track() {
 		return nil, closedError()
@@ -135,29 +135,98 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 	defer e.wg.Done()
 	ctx, cancel := e.bind(ctx)
 	defer cancel()
-	if _, err := e.linkedTenant(ctx, "SyncNow", tenantID); err != nil {
+	if err := e.claimSyncNow(ctx, tenantID); err != nil {
 		return nil, err
+	}
+	return e.syncLeased(ctx, tenantID, triggerSyncNow, SyncOptions{})
+}
+
+// SyncOptions change one sync a caller starts with StartSync.
+type SyncOptions struct {
+	// CreateAll lifts Limits.MaxCreatesPerSync and Limits.PSACallsPerSync for this sync: a
+	// person asked for the contacts the cap left for later syncs to be created now. The PSA's
+	// rate (Limits.PSACallsPerSecond) and its pauses still apply, and so does
+	// Limits.TenantTimeout.
+	CreateAll bool
+}
+
+// StartSync makes SyncNow's checks and claims the tenant's lease, then syncs it in the
+// background, so a caller need not wait minutes for a large tenant: the sync's progress is in
+// Status meanwhile. It fails as SyncNow does before anything started. The channel receives
+// the sync's report once it has ended, also when it failed (Report.Err), and is then closed
+// (without a report when another run of this engine held the tenant). Close stops the sync.
+func (e *Engine) StartSync(ctx context.Context, tenantID string, opts SyncOptions) (<-chan *Report, error) {
+	if !e.track() {
+		return nil, closedError()
+	}
+	ctx, cancel := e.bind(ctx)
+	defer cancel()
+	if err := e.claimSyncNow(ctx, tenantID); err != nil {
+		e.wg.Done()
+		return nil, err
+	}
+	done := make(chan *Report, 1)
+	go func() {
+		defer e.wg.Done()
+		defer close(done)
+		trigger := triggerSyncNow
+		if opts.CreateAll {
+			trigger = "create-all"
+		}
+		if rep, _ := e.syncLeased(e.root, tenantID, trigger, opts); rep != nil {
+			done <- rep
+		}
+	}()
+	return done, nil
+}
+
+// claimSyncNow checks that a sync of the tenant may start now and takes its lease. A sync that
+// runs is named before the cooldown: the cooldown counts from its start, and "wait N seconds"
+// would be wrong while it still runs.
+func (e *Engine) claimSyncNow(ctx context.Context, tenantID string) error {
+	if _, err := e.linkedTenant(ctx, "SyncNow", tenantID); err != nil {
+		return err
+	}
+	e.claimMu.Lock()
+	defer e.claimMu.Unlock()
+	now := e.clock.Now()
+	if e.sched.running(tenantID) {
+		return alreadyRunning(tenantID, e.holder)
+	}
+	// A live lease means a sync runs or is about to start: this engine's own (claimed a moment
+	// ago by StartSync or a cycle, not yet begun) or another's.
+	if l, err := e.acct.Leases.Get(ctx, tenantID); err == nil && l.ExpiresAt.After(now) {
+		if l.Holder == e.holder {
+			return alreadyRunning(tenantID, e.holder)
+		}
+		return store.NewLeaseHeldError("SyncNow", tenantID, l.Holder, l.ExpiresAt)
+	} else if err != nil && !isNotFound(err) {
+		return err
 	}
 	var storedStart time.Time
 	if st, err := e.acct.SyncStates.Get(ctx, tenantID); err == nil {
 		storedStart = st.LastStart
 	} else if !isNotFound(err) {
-		return nil, err
+		return err
 	}
-	now := e.clock.Now()
 	if wait := e.sched.cooldown(storedStart, now); wait > 0 {
-		return nil, &tenantsync.Error{Class: tenantsync.ErrCooldown, Service: Service, Op: "SyncNow", Tenant: tenantID,
+		return &tenantsync.Error{Class: tenantsync.ErrCooldown, Service: Service, Op: "SyncNow", Tenant: tenantID,
 			Message:    "the tenant synced moments ago",
-			Hint:       fmt.Sprintf("wait %s before asking again", wait.Round(time.Second)),
+			Hint:       fmt.Sprintf("wait %s before asking again", waitText(wait)),
 			RetryAfter: wait}
 	}
-	if e.sched.running(tenantID) {
-		return nil, alreadyRunning(tenantID, e.holder)
+	_, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: now, TTL: e.limits.LeaseTTL})
+	return err
+}
+
+// waitText is a wait as a person reads it, rounded up to whole seconds like a Retry-After
+// header, so the hint and the header agree.
+func waitText(d time.Duration) string {
+	secs := int64((d + time.Second - 1) / time.Second)
+	if secs == 1 {
+		return "1 second"
 	}
-	if _, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: now, TTL: e.limits.LeaseTTL}); err != nil {
-		return nil, err
-	}
-	return e.syncLeased(ctx, tenantID, "sync-now")
+	return fmt.Sprintf("%d seconds", secs)
 }
 
 // kick starts a tenant's sync in the background (after a link), within the concurrency limit
@@ -180,7 +249,7 @@ func (e *Engine) kick(tenantID string) {
 		if _, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL}); err != nil {
 			return
 		}
-		_, _ = e.syncLeased(ctx, tenantID, "initial")
+		_, _ = e.syncLeased(ctx, tenantID, "initial", SyncOptions{})
 	}()
 }
 
@@ -344,6 +413,6 @@ func (e *Engine) linkedTenant(ctx context.Context, op, tenantID string) (store.T
 
 func alreadyRunning(tenantID, holder string) error {
 	return &tenantsync.Error{Class: tenantsync.ErrAlreadyRunning, Service: Service, Op: "SyncNow", Tenant: tenantID,
-		Message: "a sync of this tenant is running in this process (" + holder + ")",
+		Message: "a sync of this tenant is running (engine " + holder + ")",
 		Hint:    "wait for it to finish; its progress is in Status"}
 }

@@ -3,6 +3,8 @@ package sync
 import (
 	stdsync "sync"
 	"time"
+
+	"github.com/tenantsync/tenantsync"
 )
 
 // Cadence sets how often tenants are synced. The zero value of each field takes its default.
@@ -28,6 +30,18 @@ type Cadence struct {
 	// stored with its cursor, so it survives restarts; a cursor stored without it counts as
 	// due.
 	FullListing time.Duration
+	// Kinds sets how long each kind rests after a fetch: a sync leaves out a kind fetched more
+	// recently than its interval, and the kind's mirror, counts and status stay as they were
+	// (nothing is removed or reported missing on its account). A new or removed user calls
+	// for the MFA states and subscriptions at once. Kinds absent from the map take
+	// DefaultKindIntervals (devices 4 h, subscriptions 6 h, MFA 6 h, baseline 24 h; the
+	// others at every sync); a negative value fetches the kind at every sync. Users are
+	// fetched at every sync whatever is set: their delta drives everything else. Rest is
+	// tracked per process, so a restarted engine fetches every kind at its first sync of a
+	// tenant; a tenant's first sync fetches every kind. SyncNow follows the same cadence (the
+	// resting kinds change at the service on those timescales) and asks the sources for live
+	// data (tenantsync.FetchRequest.Fresh).
+	Kinds map[tenantsync.Kind]time.Duration
 }
 
 // Default cadence values, from the products this engine replaces.
@@ -59,6 +73,11 @@ func (c Cadence) withDefaults() Cadence {
 	if c.FullListing == 0 {
 		c.FullListing = DefaultFullListing
 	}
+	kinds := DefaultKindIntervals()
+	for k, d := range c.Kinds {
+		kinds[k] = d
+	}
+	c.Kinds = kinds
 	return c
 }
 
@@ -74,7 +93,9 @@ type scheduler struct {
 	inflight map[string]bool      // tenant ID → a sync is running in this process
 	clients  map[string]string    // client ID → the tenant of the client syncing in this process
 	fullAt   map[string]time.Time // tenant ID → last full reconcile in this process
-	wake     chan struct{}
+	// kindAt holds, per tenant, when each kind's last fetch applied here began (Cadence.Kinds).
+	kindAt map[string]map[tenantsync.Kind]time.Time
+	wake   chan struct{}
 }
 
 func newScheduler(c Cadence) *scheduler {
@@ -84,6 +105,7 @@ func newScheduler(c Cadence) *scheduler {
 		inflight: map[string]bool{},
 		clients:  map[string]string{},
 		fullAt:   map[string]time.Time{},
+		kindAt:   map[string]map[tenantsync.Kind]time.Time{},
 		wake:     make(chan struct{}, 1),
 	}
 }
@@ -133,6 +155,7 @@ func (s *scheduler) forget(tenantID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.fullAt, tenantID)
+	delete(s.kindAt, tenantID)
 }
 
 // cooldown returns how long a sync-now must still wait after a sync that started at last (as

@@ -3,8 +3,10 @@ package sync
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +42,11 @@ type TenantStatus struct {
 	// when the PSA caused it.
 	ContactsPending int
 	ContactsError   *store.SyncError
+	// Creation is how far creating the contacts that the cap on creates per sync
+	// (Limits.MaxCreatesPerSync) or the budget of PSA calls left for later syncs has come; nil
+	// when no sync left a create over. Engine.StartSync with SyncOptions.CreateAll creates the
+	// rest at once.
+	Creation *CreationStatus
 	// PSAPausedUntil is when the engine's PSA calls resume, when they are paused (for every
 	// tenant: see Engine.PSAStatus); zero otherwise.
 	PSAPausedUntil time.Time
@@ -62,6 +69,65 @@ func (s TenantStatus) FailingContacts() int {
 		}
 	}
 	return n
+}
+
+// CreationStatus is the creation of contacts spread over several syncs by the cap on creates:
+// "created 500 of 8,934; the rest over the next 17 syncs".
+type CreationStatus struct {
+	Created   int // contacts created since the first sync that left creates over
+	Remaining int // users whose contact is still to be created
+	Total     int // Created + Remaining
+	// PerSync is how many contacts one sync creates at most: the smaller of
+	// Limits.MaxCreatesPerSync and Limits.PSACallsPerSync.
+	PerSync int
+	// SyncsLeft is how many more syncs create the rest at PerSync each (0 when done).
+	SyncsLeft int
+	// NextSync is when the next sync is due (zero: now).
+	NextSync time.Time
+}
+
+// Done reports whether every contact the backlog was owed has been created.
+func (c CreationStatus) Done() bool { return c.Remaining == 0 }
+
+// String describes the creation as a person reads it.
+func (c CreationStatus) String() string {
+	if c.Done() {
+		return fmt.Sprintf("created %s of %s", thousands(c.Created), thousands(c.Total))
+	}
+	rest := "the rest at the next sync"
+	if c.SyncsLeft > 1 {
+		rest = fmt.Sprintf("the rest over the next %s syncs", thousands(c.SyncsLeft))
+	}
+	return fmt.Sprintf("created %s of %s; %s", thousands(c.Created), thousands(c.Total), rest)
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// creationStatus describes a stored creation backlog with the engine's limits.
+func (e *Engine) creationStatus(st store.SyncState) *CreationStatus {
+	c := st.Creation
+	if c.Created == 0 && c.Remaining == 0 {
+		return nil
+	}
+	per := max(1, min(e.limits.MaxCreatesPerSync, e.limits.PSACallsPerSync))
+	return &CreationStatus{Created: c.Created, Remaining: c.Remaining, Total: c.Created + c.Remaining, PerSync: per,
+		SyncsLeft: (c.Remaining + per - 1) / per, NextSync: st.NextDue}
 }
 
 // ClientStatus sums up the tenants linked to one client.
@@ -130,6 +196,7 @@ func (e *Engine) status(ctx context.Context, rec store.TenantRecord) (TenantStat
 		s.ContactFailures = contactFailures(st)
 		s.ContactsPending = st.ContactsPending
 		s.ContactsError = st.ContactsError
+		s.Creation = e.creationStatus(st)
 	case !isNotFound(err):
 		return s, err
 	}

@@ -32,6 +32,10 @@ type Report struct {
 	// the source was asked without cursors and every kind it listed completely replaced the
 	// mirror's.
 	FullListing bool
+	// Resting are the enabled kinds this sync left out because they were fetched within their
+	// interval (Cadence.Kinds): their mirror, counts and status stayed as they were. They are
+	// not in Kinds.
+	Resting []tenantsync.Kind
 	// Err is set when the tenant could not be synced at all; nothing was stored.
 	Err error
 }
@@ -111,8 +115,36 @@ func unwrapCursor(source, stored string) (string, time.Time) {
 	return c, time.Unix(secs, 0)
 }
 
+// Tracer is told when each tenant sync starts and ends, so a program can trace it.
+//
+// StartSync is called as a sync of a tenant starts (trigger is "initial", "scheduled" or
+// "sync-now") and returns the context the sync runs in: a span the program puts there is the
+// parent of whatever the sync's requests start (transport.Settings.Tracer sees that context).
+// The engine calls end exactly once, with the sync's Report: Err when nothing was stored,
+// Kinds with each kind's outcome, RoundTrips, Contacts. A sync refused before it starts (the
+// tenant already running) ends with a Report whose Err says so. StartSync and end must not
+// block; neither receives a token or a secret.
+type Tracer interface {
+	StartSync(ctx context.Context, tenantID, trigger string) (context.Context, func(*Report))
+}
+
 // syncLeased syncs a tenant whose lease this engine holds, and releases the lease.
-func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*Report, error) {
+func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, opts SyncOptions) (rep *Report, err error) {
+	if t := e.cfg.Tracer; t != nil {
+		ctx, end := t.StartSync(parent, tenantID, trigger)
+		if ctx != nil {
+			parent = ctx
+		}
+		if end != nil {
+			defer func() {
+				r := rep
+				if r == nil {
+					r = &Report{TenantID: tenantID, Trigger: trigger, Err: err}
+				}
+				end(r)
+			}()
+		}
+	}
 	start := e.clock.Now()
 	if !e.sched.begin(tenantID) {
 		// Another goroutine of this engine holds the same lease; it releases it.
@@ -135,7 +167,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 		_ = e.acct.Leases.Release(rctx, tenantID, e.holder)
 	}()
 
-	rep := &Report{TenantID: tenantID, Trigger: trigger, Started: start, Kinds: map[tenantsync.Kind]KindReport{}}
+	rep = &Report{TenantID: tenantID, Trigger: trigger, Started: start, Kinds: map[tenantsync.Kind]KindReport{}}
 	rec, err := e.acct.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		rep.Err = err
@@ -170,7 +202,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string) (*
 	e.emit(Event{Type: EventSyncStarted, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger})
 
 	// A nil error means the run was committed: a context ending after that changes nothing.
-	post, err := e.syncTenant(ctx, rec, &state, rep, freezeState, writeState)
+	post, err := e.syncTenant(ctx, rec, &state, rep, opts, freezeState, writeState)
 	if err != nil && ctx.Err() != nil {
 		err = interrupted(tenantID, context.Cause(ctx))
 	}
@@ -393,7 +425,7 @@ func (e *Engine) sourcesFor(rec store.TenantRecord) []tenantsync.Source {
 // kind whose cursor expired. When the periodic full listing is due for any of the kinds, it
 // reports so and leaves every cursor out: cursors that advance together (Graph reads users
 // and mailboxes from one round) stay together, and each kind is checked whole.
-func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string, now time.Time) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, bool, error) {
+func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string, now time.Time, fresh bool) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, bool, error) {
 	srcs := e.sourcesFor(rec)
 	if len(srcs) == 0 {
 		return nil, nil, nil, false, &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: "Sync", Tenant: rec.ID,
@@ -414,7 +446,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 		if due {
 			clear(cursors)
 		}
-		res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress})
+		res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress, Fresh: fresh})
 		if err != nil {
 			errs = append(errs, err)
 			if ctx.Err() != nil {
@@ -432,7 +464,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 			}
 		}
 		if len(expired) > 0 {
-			full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: expired, Progress: progress})
+			full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: expired, Progress: progress, Fresh: fresh})
 			if ctx.Err() != nil {
 				return nil, nil, nil, false, context.Cause(ctx)
 			}
@@ -461,6 +493,7 @@ type tenantRun struct {
 	rec   store.TenantRecord
 	state *store.SyncState
 	rep   *Report
+	opts  SyncOptions
 
 	kinds    []tenantsync.Kind
 	stored   map[tenantsync.Kind]string // the stored cursors
@@ -483,8 +516,8 @@ type tenantRun struct {
 
 // syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
 // commit succeeded (events, client domain fill).
-func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, freezeState func(), writeState stateWriter) (func(context.Context), error) {
-	r := &tenantRun{rec: rec, state: state, rep: rep}
+func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, opts SyncOptions, freezeState func(), writeState stateWriter) (func(context.Context), error) {
+	r := &tenantRun{rec: rec, state: state, rep: rep, opts: opts}
 	if err := e.fetchStep(ctx, r); err != nil {
 		return nil, err
 	}
@@ -503,10 +536,10 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	return e.afterCommit(r), nil
 }
 
-// fetchStep reads the stored cursors and fetches the tenant's kinds.
+// fetchStep reads the stored cursors and fetches the tenant's kinds that are due
+// (Cadence.Kinds), then the resting ones the users' changes call for.
 func (e *Engine) fetchStep(ctx context.Context, r *tenantRun) error {
 	rec, rep := r.rec, r.rep
-	r.kinds = e.kindsFor(rec)
 	stored, err := e.acct.Mirror.Cursors(ctx, rec.ID)
 	if err != nil {
 		return err
@@ -514,13 +547,70 @@ func (e *Engine) fetchStep(ctx context.Context, r *tenantRun) error {
 	r.stored = stored
 	// A complete listing describes the tenant as it was when the fetch began.
 	r.listedAt = e.clock.Now()
-	r.src, r.res, r.expired, rep.FullListing, err = e.fetch(ctx, rec, r.kinds, stored, r.listedAt)
+	enabled := e.kindsFor(rec)
+	due, resting := e.sched.dueKinds(rec.ID, enabled, r.listedAt)
+	if len(due) == 0 {
+		// Every enabled kind rests (users switched off): a sync with nothing to fetch would
+		// be no sync at all, so it fetches them all.
+		due, resting = enabled, nil
+	}
+	r.kinds = due
+	// A person asked for this sync: sources read live rather than from a cache.
+	fresh := rep.Trigger == triggerSyncNow || rep.Trigger == "create-all"
+	r.src, r.res, r.expired, rep.FullListing, err = e.fetch(ctx, rec, due, stored, r.listedAt, fresh)
 	if err != nil {
 		return err
 	}
+	var users *tenantsync.KindResult
+	if slices.Contains(due, tenantsync.KindUsers) {
+		users = r.res.Result(tenantsync.KindUsers)
+	}
+	if more := e.sched.triggeredKinds(rec.ID, users, resting); len(more) > 0 {
+		e.fetchMore(ctx, r, more, fresh)
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		resting = slices.DeleteFunc(resting, func(k tenantsync.Kind) bool { return slices.Contains(more, k) })
+	}
 	rep.Source = r.src.Name()
 	rep.RoundTrips = r.res.RoundTrips
+	rep.Resting = resting
 	return nil
+}
+
+// fetchMore fetches further kinds from the source that answered, into the run's result: a
+// failure makes them unavailable, and leaves the rest of the run as it was.
+func (e *Engine) fetchMore(ctx context.Context, r *tenantRun, kinds []tenantsync.Kind, fresh bool) {
+	cursors := map[tenantsync.Kind]string{}
+	if !r.rep.FullListing {
+		for _, k := range kinds {
+			if c, _ := unwrapCursor(r.src.Name(), r.stored[k]); c != "" {
+				cursors[k] = c
+			}
+		}
+	}
+	progress := func(k tenantsync.Kind, n int) { e.recordProgress(r.rec.ID, r.rec.ClientID, k, n) }
+	more, err := r.src.Fetch(ctx, tenantsync.FetchRequest{TenantID: r.rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress, Fresh: fresh})
+	if r.res.Kinds == nil {
+		r.res.Kinds = map[tenantsync.Kind]*tenantsync.KindResult{}
+	}
+	for _, k := range kinds {
+		if err != nil {
+			r.res.Kinds[k] = tenantsync.UnavailableResult(k, err)
+		} else {
+			r.res.Kinds[k] = more.Result(k)
+		}
+	}
+	if err == nil {
+		r.res.RoundTrips += more.RoundTrips
+	}
+	all := append(slices.Clone(r.kinds), kinds...)
+	r.kinds = r.kinds[:0]
+	for _, k := range tenantsync.AllKinds() {
+		if slices.Contains(all, k) {
+			r.kinds = append(r.kinds, k)
+		}
+	}
 }
 
 // guardStep diffs each fetched kind against the mirror through the deletion guard and adds
@@ -631,7 +721,7 @@ func (e *Engine) reconcileStep(ctx context.Context, r *tenantRun, writeState sta
 	if !r.full && len(users.Users) == 0 && len(users.Removed) == 0 && len(retyped) == 0 {
 		return nil
 	}
-	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, writeState)
+	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, r.opts, writeState)
 	if err != nil {
 		return err
 	}
@@ -640,6 +730,21 @@ func (e *Engine) reconcileStep(ctx context.Context, r *tenantRun, writeState sta
 	r.batch.Reviews = rc.reviews
 	r.rep.Contacts = rc.report
 	return nil
+}
+
+// nextCreation carries the creation of the contacts left over by earlier syncs forward with a
+// reconcile's outcome: a backlog goes on while creates are left over and ends (Remaining 0) at
+// the first sync that leaves none; the sync after that clears it.
+func nextCreation(prev store.ContactCreation, rc *reconcileOutcome) store.ContactCreation {
+	left := rc.capped + rc.createsPending
+	if left == 0 && prev.Remaining == 0 {
+		return store.ContactCreation{}
+	}
+	created := rc.report.Created
+	if prev.Remaining > 0 {
+		created += prev.Created
+	}
+	return store.ContactCreation{Created: created, Remaining: left}
 }
 
 // commitStep stores the batch with the run's new state in one transaction, then counts what
@@ -656,8 +761,12 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 	if rc != nil {
 		st.ContactFailures = rc.failures
 		st.ContactsPending = rc.report.Pending + rc.capped
+		st.Creation = nextCreation(state.Creation, rc)
 		st.ContactsError = store.SyncErrorOf(rc.psaErr, batch.Now)
 		st.CreateIntents = rc.intents
+	} else if st.Creation.Remaining == 0 {
+		// A finished creation is shown until the next sync, reconciled or not.
+		st.Creation = store.ContactCreation{}
 	}
 	batch.State = &st
 	changes, err := feedChanges(rc, r.guarded)
@@ -673,6 +782,15 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 	r.out = out
 	*state = st
 	e.countCommit(results, out, rc)
+	var applied, failed []tenantsync.Kind
+	for _, k := range r.kinds {
+		if kr, ok := r.rep.Kinds[k]; ok && results[k] != nil && kr.Mode != tenantsync.Unavailable && !kr.Held {
+			applied = append(applied, k)
+		} else {
+			failed = append(failed, k)
+		}
+	}
+	e.sched.kindsFetched(rec.ID, applied, failed, r.listedAt)
 	switch {
 	case rc != nil && rc.report.Deferred+rc.report.Pending > 0:
 		// Users left waiting (create cap, unknown mailbox types) are picked up by a full pass.

@@ -2,6 +2,22 @@
 // net/http/httptest does for HTTP: things to run in-process in a test instead of the real
 // service.
 //
+// Start runs the fake Entra ID, CIPP-API, Microsoft Graph and Partner Center of a generated
+// partner and its customer tenants (from a seed and sizes) on TLS listeners for the length of a
+// test. The Server it returns hands out ready configs for tenantsync's clients (CIPPConfig,
+// GraphConfig, PartnerCenterConfig), the CA pool and an HTTP client that trusts it, the
+// generated tenants and users to write expectations from, and handles for fault injection:
+// InjectHTTPFault (429s with Retry-After, 5xx, latency, dropped connections, truncated
+// bodies, hangs, per service, tenant and path), SetConsent, ExpireSecret,
+// RevokeRefreshTokens, FailCIPPTenant, ThrottleGraph, ExpireGraphDeltaTokens,
+// PropagateGDAPRoles, AddUser and DeleteUser. The fakes answer in the services' own shapes:
+// Graph's nextLinks and error bodies, CIPP's three response shapes and plain-text errors,
+// Entra's AADSTS errors, OpenID configuration and key set.
+//
+//	fakes := tenantsynctest.Start(t, tenantsynctest.ServerOptions{Seed: 1, Tenants: 3, Sizes: []int{40}})
+//	client, err := cipp.NewClient(fakes.CIPPConfig())
+//	// ... cipp.NewSource(client, ...) into sync.Config.Sources, link fakes.Tenants()[0].ID ...
+//
 // Contacts is a PSA contact directory in memory: it implements tenantsync.Contacts, the half of
 // every sync that talks to the PSA, and fails the way ConnectWise Manage, Autotask, HaloPSA and
 // Syncro fail. Give it to the sync engine (sync.Config.Contacts) to test how your code, or the

@@ -57,6 +57,9 @@ type Settings struct {
 	// Observer, when set, is called after every HTTP attempt, retries included (metrics,
 	// round-trip counts). It must not block.
 	Observer func(Attempt)
+	// Tracer, when set, is told when each request starts and ends, all its attempts and
+	// retries in between, for tracing: one span per request.
+	Tracer RequestTracer
 	// MaxRetries per request (0: DefaultMaxRetries; NoRetries: each request is sent once, apart
 	// from the one fresh-token retry after a 401). Other negative values are refused.
 	MaxRetries int
@@ -72,7 +75,9 @@ type Settings struct {
 	// MaxBodyBytes bounds every response body (0: DefaultMaxBodyBytes, 64 MiB); reading past it
 	// fails with tenantsync.ErrLimitExceeded instead of a shortened body.
 	MaxBodyBytes int64
-	// UserAgent is sent on every request (default: the service client's own).
+	// UserAgent names the calling program on every request. tenantsync's own product token,
+	// "tenantsync/" + tenantsync.Version, always follows it (alone, with the service, when this
+	// is empty), token requests to Entra ID included.
 	UserAgent string
 	// AllowInsecureHTTP permits http:// service URLs. For tests against a local fake only:
 	// without it https is required, so a bearer token never travels unencrypted.
@@ -89,6 +94,36 @@ type Attempt struct {
 	Err      error
 	Retry    bool          // another attempt follows
 	Wait     time.Duration // the wait before the next attempt
+	Duration time.Duration
+}
+
+// RequestTracer traces the requests of a client: StartRequest is called once per request,
+// before its first attempt, with the context the request was made with (which carries the
+// caller's span, a tenant sync's for instance) and returns the context the request runs in;
+// the stack calls end once, after the last attempt. Neither sees a header, a token, a secret or
+// the query string. Both must not block.
+type RequestTracer interface {
+	StartRequest(ctx context.Context, r Request) (_ context.Context, end func(RequestOutcome))
+}
+
+// Request describes a request to a RequestTracer.
+type Request struct {
+	Service string // "cipp", "graph", "partnercenter"
+	Tenant  string // the customer tenant it concerns, "" for partner-level calls
+	// Kind is the data kind it reads ("users", "devices", ...) when it reads one; "" for a
+	// Graph $batch carrying several, writes and lookups.
+	Kind   string
+	Method string
+	Host   string
+	Path   string // the URL's path, escaped; the query is left out
+}
+
+// RequestOutcome is how a request ended, for a RequestTracer.
+type RequestOutcome struct {
+	Status   int   // the last answer's status; 0 when none arrived
+	Err      error // the error returned to the caller (redacted), nil on success
+	Attempts int   // attempts sent
+	Retries  int   // attempts beyond the first that the retry policy made
 	Duration time.Duration
 }
 

@@ -1,7 +1,10 @@
 // Package transport holds the HTTP settings every tenantsync service client shares: Settings,
 // which cipp.Config, graph.Config and partnercenter.Config embed, the retry Budget and the rate
-// Limits that several clients may share, the Attempt an Observer sees, and the TokenSource
-// interface a caller implements to bring its own tokens (a key vault, a token broker).
+// Limits that several clients may share, the Attempt an Observer sees, the RequestTracer
+// hook that traces each request (one span per request, its retries included; nested under the
+// sync engine's sync.Tracer span when a sync made it), and the TokenSource interface a caller
+// implements to bring its own tokens (a key vault, a token broker). examples/otel wires both
+// hooks to OpenTelemetry.
 //
 // It is only what a caller must name. The HTTP stack itself (token injection, retries,
 // redaction, size and origin guards) is internal to the module and used by every client, and

@@ -9,8 +9,10 @@
 // Against a real CIPP, pass the values of CIPP → Integrations → CIPP-API and the secret in the
 // environment (or a file):
 //
-//	CIPP_CLIENT_SECRET=... go run ./examples/cipp-tenants \
-//		-url https://cipp-abc12.azurewebsites.net -tenant-id <partner tenant ID> -client-id <API client ID>
+//	TENANTSYNC_CIPP_SECRET=... go run ./examples/cipp-tenants \
+//		-cipp-url https://cipp-abc12.azurewebsites.net -cipp-tenant-id <partner tenant ID> -cipp-client-id <API client ID>
+//
+// The flags and the environment variable have the names syncd uses for the same settings.
 package main
 
 import (
@@ -27,7 +29,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -39,10 +41,10 @@ func main() {
 }
 
 func run() error {
-	baseURL := flag.String("url", "", "CIPP-API Function App URL (empty: run against the built-in fake)")
-	tenantID := flag.String("tenant-id", "", "partner tenant ID CIPP runs in")
-	clientID := flag.String("client-id", "", "CIPP API client ID")
-	secretFile := flag.String("secret-file", "", "file holding the API client secret (default: $CIPP_CLIENT_SECRET)")
+	baseURL := flag.String("cipp-url", "", "CIPP-API Function App URL (empty: run against the built-in fake)")
+	tenantID := flag.String("cipp-tenant-id", "", "tenant ID of the CIPP API client's app registration")
+	clientID := flag.String("cipp-client-id", "", "client ID of the CIPP API client")
+	secretFile := flag.String("cipp-secret-file", "", "file holding the CIPP API client's secret (or set $TENANTSYNC_CIPP_SECRET)")
 	seed := flag.Int64("seed", 1, "seed of the fake's generated tenants")
 	tenants := flag.Int("tenants", 8, "number of the fake's generated tenants")
 	timeout := flag.Duration("timeout", 10*time.Minute, "overall time limit")
@@ -55,17 +57,17 @@ func run() error {
 
 	cfg := cipp.Config{BaseURL: *baseURL, TenantID: *tenantID, ClientID: *clientID}
 	if *baseURL == "" {
-		srv, err := testserver.New(testserver.Options{Seed: *seed, Tenants: *tenants, MinUsers: 5, MaxUsers: 40})
+		srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: *seed, Tenants: *tenants, MinUsers: 5, MaxUsers: 40})
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 		creds := srv.CIPPCredentials()
-		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: tenantsync.NewSecret(creds.Secret),
+		cfg = cipp.Config{BaseURL: srv.CIPPURL(), TenantID: creds.TenantID, ClientID: creds.ClientID, Secret: creds.Secret,
 			AuthorityHost: srv.EntraURL(), Settings: transport.Settings{HTTPClient: srv.HTTPClient()}}
 		fmt.Printf("Using the built-in fake CIPP at %s (seed %d)\n\n", srv.CIPPURL(), *seed)
 	} else {
-		secret := os.Getenv("CIPP_CLIENT_SECRET")
+		secret := os.Getenv("TENANTSYNC_CIPP_SECRET")
 		if *secretFile != "" {
 			b, err := os.ReadFile(*secretFile)
 			if err != nil {

@@ -26,7 +26,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/cipp"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 func main() {
@@ -43,14 +44,14 @@ func main() {
 
 // config is what the flags say.
 type config struct {
-	opts          testserver.Options
+	opts          tenantsynctest.ServerOptions
 	caFile        string
 	caFileDefault bool
 	envFile       string
 	faultRate     float64
-	faultKind     testserver.FaultKind
-	faultServices []string
-	faultRetry    string
+	faultKind     tenantsynctest.HTTPFaultKind
+	faultServices []tenantsynctest.ServiceName
+	faultRetry    time.Duration
 	faultStatus   int
 	faultDelay    time.Duration
 	cippRecorded  bool
@@ -66,16 +67,16 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	minUsers := fs.Int("min-users", 5, "fewest users of the other tenants")
 	maxUsers := fs.Int("max-users", 60, "most users of the other tenants")
 	latency := fs.Duration("latency", 0, "latency added to every request")
-	lifetime := fs.Duration("token-lifetime", testserver.DefaultTokenLifetime, "lifetime of issued access tokens")
+	lifetime := fs.Duration("token-lifetime", 3599*time.Second, "lifetime of issued access tokens")
 	fs.StringVar(&c.caFile, "ca-file", "", "where to write the CA certificate (PEM); default: a file in the temporary directory, removed on exit")
 	fs.StringVar(&c.envFile, "env-file", "", "also write the URLs, CA path and credentials to this file as KEY=value lines")
 	fs.Float64Var(&c.faultRate, "fault-rate", 0, "share of requests (0 to 1) to the faulted services that get -fault-kind")
-	kind := fs.String("fault-kind", string(testserver.Throttle), "fault to inject: throttle, server-error, latency, drop, truncate, hang")
+	kind := fs.String("fault-kind", string(tenantsynctest.HTTPThrottle), "fault to inject: throttle, server-error, latency, drop, truncate, hang")
 	services := fs.String("fault-services", "cipp,graph,partnercenter", "comma-separated services the faults apply to (entra, cipp, graph, partnercenter)")
-	fs.StringVar(&c.faultRetry, "fault-retry-after", "1", "Retry-After of throttle and server-error faults (\"\" for none)")
+	retry := fs.String("fault-retry-after", "1", "Retry-After of throttle and server-error faults, in seconds (e.g. 1 or 2.5; \"\" for none)")
 	fs.IntVar(&c.faultStatus, "fault-status", 0, "status of throttle (default 429) and server-error (default 503) faults")
 	fs.DurationVar(&c.faultDelay, "fault-delay", 500*time.Millisecond, "delay of latency faults")
-	fs.BoolVar(&c.cippRecorded, "cipp-recorded", false, "add the recorded tenant "+testserver.CIPPRecordedDomain+
+	fs.BoolVar(&c.cippRecorded, "cipp-recorded", false, "add the recorded tenant "+tenantsynctest.CIPPRecordedDomain+
 		" to CIPP, answering with the recorded responses of tenantsync's cipp/testdata byte for byte")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -95,18 +96,26 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	if *lifetime <= 0 {
 		return nil, fmt.Errorf("-token-lifetime must be positive, got %s", *lifetime)
 	}
-	c.faultKind = testserver.FaultKind(*kind)
+	if r := strings.TrimSpace(*retry); r != "" {
+		secs, err := strconv.ParseFloat(r, 64)
+		if err != nil || secs < 0 || secs > 86400 {
+			return nil, fmt.Errorf("-fault-retry-after %q is not a number of seconds between 0 and 86400", *retry)
+		}
+		c.faultRetry = time.Duration(secs * float64(time.Second))
+	}
+	c.faultKind = tenantsynctest.HTTPFaultKind(*kind)
 	switch c.faultKind {
-	case testserver.Throttle, testserver.ServerError, testserver.Latency, testserver.Drop, testserver.Truncate, testserver.Hang:
+	case tenantsynctest.HTTPThrottle, tenantsynctest.HTTPServerError, tenantsynctest.HTTPLatency,
+		tenantsynctest.HTTPDrop, tenantsynctest.HTTPTruncate, tenantsynctest.HTTPHang:
 	default:
 		return nil, fmt.Errorf("-fault-kind %q is not one of throttle, server-error, latency, drop, truncate, hang", *kind)
 	}
 	for _, s := range strings.Split(*services, ",") {
 		s = strings.TrimSpace(s)
-		switch s {
+		switch svc := tenantsynctest.ServiceName(s); svc {
 		case "":
-		case testserver.ServiceEntra, testserver.ServiceCIPP, testserver.ServiceGraph, testserver.ServicePartnerCenter:
-			c.faultServices = append(c.faultServices, s)
+		case tenantsynctest.ServiceEntra, tenantsynctest.ServiceCIPP, tenantsynctest.ServiceGraph, tenantsynctest.ServicePartnerCenter:
+			c.faultServices = append(c.faultServices, svc)
 		default:
 			return nil, fmt.Errorf("-fault-services: unknown service %q (entra, cipp, graph, partnercenter)", s)
 		}
@@ -122,7 +131,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		}
 		sz = append(sz, n)
 	}
-	c.opts = testserver.Options{
+	c.opts = tenantsynctest.ServerOptions{
 		Seed: *seed, Tenants: *tenants, Sizes: sz, MinUsers: *minUsers, MaxUsers: *maxUsers,
 		Latency: *latency, TokenLifetime: *lifetime,
 	}
@@ -136,7 +145,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := testserver.New(c.opts)
+	srv, err := tenantsynctest.NewServer(c.opts)
 	if err != nil {
 		return err
 	}
@@ -154,12 +163,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("writing the CA certificate: %w", err)
 	}
 	srv.ServeCIPPRecorded(c.cippRecorded)
+	// The banner counts what CIPP's ListTenants answers, asked through tenantsync's CIPP
+	// client before any fault is injected, so the figure is the one a client sees.
+	listed, err := countCIPPTenants(ctx, srv)
+	if err != nil {
+		return err
+	}
 	if c.faultRate > 0 {
 		for _, s := range c.faultServices {
-			srv.InjectFault(testserver.Fault{
+			if _, err := srv.InjectHTTPFault(tenantsynctest.HTTPFault{
 				Service: s, Kind: c.faultKind, Rate: c.faultRate, Status: c.faultStatus,
 				RetryAfter: c.faultRetry, Delay: c.faultDelayFor(),
-			})
+			}); err != nil {
+				return err
+			}
 		}
 	}
 	vals := values(srv, c)
@@ -168,7 +185,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	printBanner(out, srv, c, vals)
+	printBanner(out, srv, c, listed, vals)
 
 	<-ctx.Done()
 	fmt.Fprintln(out, "Stopping.")
@@ -176,29 +193,31 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func (c *config) faultDelayFor() time.Duration {
-	if c.faultKind == testserver.Latency {
+	if c.faultKind == tenantsynctest.HTTPLatency {
 		return c.faultDelay
 	}
 	return 0
 }
 
-// values are the facts a client needs, by environment variable name.
-func values(srv *testserver.Server, c *config) map[string]string {
+// values are the facts a client needs, by environment variable name. The settings syncd and
+// cipp-tenants also take have the names they read (TENANTSYNC_CIPP_SECRET, ...); the ones only
+// a client of the fake needs (its CA, the Entra, Graph and Partner Center URLs) say FAKE.
+func values(srv *tenantsynctest.Server, c *config) map[string]string {
 	cipp, partner := srv.CIPPCredentials(), srv.PartnerApp()
 	return map[string]string{
 		"TENANTSYNC_FAKE_CA_FILE":           c.caFile,
 		"TENANTSYNC_FAKE_ENTRA_URL":         srv.EntraURL(),
-		"TENANTSYNC_FAKE_CIPP_URL":          srv.CIPPURL(),
+		"TENANTSYNC_CIPP_URL":               srv.CIPPURL(),
 		"TENANTSYNC_FAKE_GRAPH_URL":         srv.GraphURL(),
 		"TENANTSYNC_FAKE_PARTNERCENTER_URL": srv.PartnerCenterURL(),
-		"TENANTSYNC_FAKE_CIPP_TENANT_ID":    cipp.TenantID,
-		"TENANTSYNC_FAKE_CIPP_CLIENT_ID":    cipp.ClientID,
-		"TENANTSYNC_FAKE_CIPP_SECRET":       cipp.Secret,
+		"TENANTSYNC_CIPP_TENANT_ID":         cipp.TenantID,
+		"TENANTSYNC_CIPP_CLIENT_ID":         cipp.ClientID,
+		"TENANTSYNC_CIPP_SECRET":            cipp.Secret.Reveal(),
 		"TENANTSYNC_FAKE_CIPP_SCOPE":        "api://" + cipp.ClientID + "/.default",
-		"TENANTSYNC_FAKE_PARTNER_TENANT_ID": partner.TenantID,
-		"TENANTSYNC_FAKE_PARTNER_CLIENT_ID": partner.ClientID,
-		"TENANTSYNC_FAKE_PARTNER_SECRET":    partner.Secret,
-		"TENANTSYNC_FAKE_REFRESH_TOKEN":     srv.PartnerRefreshToken(),
+		"TENANTSYNC_PARTNER_TENANT_ID":      partner.TenantID,
+		"TENANTSYNC_PARTNER_CLIENT_ID":      partner.ClientID,
+		"TENANTSYNC_PARTNER_SECRET":         partner.Secret.Reveal(),
+		"TENANTSYNC_PARTNER_REFRESH_TOKEN":  srv.PartnerRefreshToken().Reveal(),
 	}
 }
 
@@ -219,39 +238,47 @@ func writeEnv(path string, vals map[string]string) error {
 	return nil
 }
 
-func printBanner(out io.Writer, srv *testserver.Server, c *config, v map[string]string) {
-	w := srv.World
-	reachable := 0
-	for _, t := range w.Tenants {
-		if t.InCIPP {
-			reachable++
-		}
+// countCIPPTenants asks the fake CIPP's ListTenants, through tenantsync's CIPP client, how many
+// tenants it lists.
+func countCIPPTenants(ctx context.Context, srv *tenantsynctest.Server) (int, error) {
+	client, err := cipp.NewClient(srv.CIPPConfig())
+	if err != nil {
+		return 0, err
 	}
-	fmt.Fprintf(out, "tenantsync fake server: seed %d, %d customer tenants (%d in CIPP), partner %q\n\n",
-		c.opts.Seed, len(w.Tenants), reachable, w.PartnerName)
+	tenants, err := client.ListTenants(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing the fake CIPP's tenants: %w", err)
+	}
+	return len(tenants), nil
+}
+
+func printBanner(out io.Writer, srv *tenantsynctest.Server, c *config, listed int, v map[string]string) {
+	tenants := srv.Tenants()
+	fmt.Fprintf(out, "tenantsync fake server: seed %d, %d customer tenants (%d listed by CIPP's ListTenants), partner %q\n\n",
+		c.opts.Seed, len(tenants), listed, srv.PartnerName())
 	fmt.Fprintf(out, "CA certificate:   %s\n", v["TENANTSYNC_FAKE_CA_FILE"])
 	fmt.Fprintf(out, "Entra ID:         %s   (authority: <url>/<tenant>)\n", v["TENANTSYNC_FAKE_ENTRA_URL"])
-	fmt.Fprintf(out, "CIPP-API:         %s   (endpoints under /api/)\n", v["TENANTSYNC_FAKE_CIPP_URL"])
+	fmt.Fprintf(out, "CIPP-API:         %s   (endpoints under /api/)\n", v["TENANTSYNC_CIPP_URL"])
 	fmt.Fprintf(out, "Microsoft Graph:  %s   (append /v1.0 or /beta)\n", v["TENANTSYNC_FAKE_GRAPH_URL"])
 	fmt.Fprintf(out, "Partner Center:   %s   (paths start with /v1/)\n\n", v["TENANTSYNC_FAKE_PARTNERCENTER_URL"])
 
 	fmt.Fprintln(out, "CIPP API client (admin role):")
-	fmt.Fprintf(out, "  tenant ID:      %s\n", v["TENANTSYNC_FAKE_CIPP_TENANT_ID"])
-	fmt.Fprintf(out, "  client ID:      %s\n", v["TENANTSYNC_FAKE_CIPP_CLIENT_ID"])
-	fmt.Fprintf(out, "  client secret:  %s\n", v["TENANTSYNC_FAKE_CIPP_SECRET"])
+	fmt.Fprintf(out, "  tenant ID:      %s\n", v["TENANTSYNC_CIPP_TENANT_ID"])
+	fmt.Fprintf(out, "  client ID:      %s\n", v["TENANTSYNC_CIPP_CLIENT_ID"])
+	fmt.Fprintf(out, "  client secret:  %s\n", v["TENANTSYNC_CIPP_SECRET"])
 	fmt.Fprintf(out, "  scope:          %s\n\n", v["TENANTSYNC_FAKE_CIPP_SCOPE"])
 	fmt.Fprintln(out, "Partner app (multi-tenant; Graph and Partner Center):")
-	fmt.Fprintf(out, "  tenant ID:      %s\n", v["TENANTSYNC_FAKE_PARTNER_TENANT_ID"])
-	fmt.Fprintf(out, "  client ID:      %s\n", v["TENANTSYNC_FAKE_PARTNER_CLIENT_ID"])
-	fmt.Fprintf(out, "  client secret:  %s\n", v["TENANTSYNC_FAKE_PARTNER_SECRET"])
-	fmt.Fprintf(out, "  refresh token:  %s\n", v["TENANTSYNC_FAKE_REFRESH_TOKEN"])
+	fmt.Fprintf(out, "  tenant ID:      %s\n", v["TENANTSYNC_PARTNER_TENANT_ID"])
+	fmt.Fprintf(out, "  client ID:      %s\n", v["TENANTSYNC_PARTNER_CLIENT_ID"])
+	fmt.Fprintf(out, "  client secret:  %s\n", v["TENANTSYNC_PARTNER_SECRET"])
+	fmt.Fprintf(out, "  refresh token:  %s\n", v["TENANTSYNC_PARTNER_REFRESH_TOKEN"])
 	fmt.Fprintln(out, "  (the refresh token rotates: store the refresh_token of each response)")
 	fmt.Fprintln(out)
 	if c.cippRecorded {
-		fmt.Fprintf(out, "Recorded CIPP tenant: %s (%s), answered from cipp/testdata\n\n", testserver.CIPPRecordedDomain, testserver.CIPPRecordedTenantID)
+		fmt.Fprintf(out, "Recorded CIPP tenant: %s (%s), answered from cipp/testdata\n\n", tenantsynctest.CIPPRecordedDomain, tenantsynctest.CIPPRecordedTenantID)
 	}
 	if c.faultRate > 0 {
-		fmt.Fprintf(out, "Faults: %s on %.0f%% of requests to %s\n\n", c.faultKind, c.faultRate*100, strings.Join(c.faultServices, ", "))
+		fmt.Fprintf(out, "Faults: %s on %.0f%% of requests to %s\n\n", c.faultKind, c.faultRate*100, joinServices(c.faultServices))
 	}
 	if c.envFile != "" {
 		fmt.Fprintf(out, "Environment file: %s\n\n", c.envFile)
@@ -259,16 +286,24 @@ func printBanner(out io.Writer, srv *testserver.Server, c *config, v map[string]
 
 	fmt.Fprintln(out, "Try it:")
 	fmt.Fprintf(out, "  TOKEN=$(curl -sS --cacert %s %s/%s/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode 'scope=%s' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n",
-		v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], v["TENANTSYNC_FAKE_CIPP_TENANT_ID"],
-		v["TENANTSYNC_FAKE_CIPP_CLIENT_ID"], v["TENANTSYNC_FAKE_CIPP_SECRET"], v["TENANTSYNC_FAKE_CIPP_SCOPE"])
-	fmt.Fprintf(out, "  curl -sS --cacert %s -H \"Authorization: Bearer $TOKEN\" %s/api/ListTenants\n\n", v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_CIPP_URL"])
-	if len(w.Tenants) > 0 {
+		v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], v["TENANTSYNC_CIPP_TENANT_ID"],
+		v["TENANTSYNC_CIPP_CLIENT_ID"], v["TENANTSYNC_CIPP_SECRET"], v["TENANTSYNC_FAKE_CIPP_SCOPE"])
+	fmt.Fprintf(out, "  curl -sS --cacert %s -H \"Authorization: Bearer $TOKEN\" %s/api/ListTenants\n\n", v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_CIPP_URL"])
+	if len(tenants) > 0 {
 		// Tenant 0 is always consented, so the partner app gets an app-only Graph token there.
-		t := w.Tenants[0]
-		fmt.Fprintf(out, "Graph for %s (%s), app-only with the partner app:\n", t.Name, t.ID)
+		t := tenants[0]
+		fmt.Fprintf(out, "Graph for %s (%s), app-only with the partner app:\n", t.DisplayName, t.ID)
 		fmt.Fprintf(out, "  GTOKEN=$(curl -sS --cacert %s %s/%s/oauth2/v2.0/token -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode 'scope=https://graph.microsoft.com/.default' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\n",
-			v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], t.ID, v["TENANTSYNC_FAKE_PARTNER_CLIENT_ID"], v["TENANTSYNC_FAKE_PARTNER_SECRET"])
+			v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_ENTRA_URL"], t.ID, v["TENANTSYNC_PARTNER_CLIENT_ID"], v["TENANTSYNC_PARTNER_SECRET"])
 		fmt.Fprintf(out, "  curl -sS --cacert %s -H \"Authorization: Bearer $GTOKEN\" '%s/v1.0/users?$top=5'\n\n", v["TENANTSYNC_FAKE_CA_FILE"], v["TENANTSYNC_FAKE_GRAPH_URL"])
 	}
 	fmt.Fprintln(out, "Ready. Press Ctrl+C to stop.")
+}
+
+func joinServices(svcs []tenantsynctest.ServiceName) string {
+	names := make([]string, len(svcs))
+	for i, s := range svcs {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // started is a running fakeserver and what it printed.
@@ -161,10 +163,10 @@ func TestFakeServerPrintsWorkingCredentials(t *testing.T) {
 	}
 	status, tenants := listTenants(token)
 	require.Equal(t, http.StatusOK, status)
-	inCIPP, err := strconv.Atoi(regexp.MustCompile(`\((\d+) in CIPP\)`).FindStringSubmatch(s.out)[1])
+	listed, err := strconv.Atoi(regexp.MustCompile(`\((\d+) listed by CIPP's ListTenants\)`).FindStringSubmatch(s.out)[1])
 	require.NoError(t, err)
 	require.NotEmpty(t, tenants)
-	assert.LessOrEqual(t, len(tenants), inCIPP, "CIPP lists only the tenants it manages")
+	assert.Equal(t, len(tenants), listed, "the banner counts what ListTenants returns")
 	for _, tn := range tenants {
 		assert.NotEmpty(t, tn["customerId"])
 		assert.NotEmpty(t, tn["defaultDomainName"])
@@ -196,8 +198,8 @@ func TestFakeServerPrintsWorkingCredentials(t *testing.T) {
 	env, err := os.ReadFile(envFile)
 	require.NoError(t, err)
 	for _, want := range []string{
-		"TENANTSYNC_FAKE_CIPP_CLIENT_ID=" + s.vals["cipp_client"],
-		"TENANTSYNC_FAKE_CIPP_SECRET=" + s.vals["cipp_secret"],
+		"TENANTSYNC_CIPP_CLIENT_ID=" + s.vals["cipp_client"],
+		"TENANTSYNC_CIPP_SECRET=" + s.vals["cipp_secret"],
 		"TENANTSYNC_FAKE_CA_FILE=" + caFile,
 		"TENANTSYNC_FAKE_GRAPH_URL=" + s.vals["graph"],
 		"TENANTSYNC_FAKE_PARTNERCENTER_URL=" + s.vals["pc"],
@@ -275,7 +277,7 @@ func TestFakeServerSizes(t *testing.T) {
 	c, err := parseFlags([]string{"-sizes", "100, 20", "-tenants", "1", "-fault-services", "entra, cipp"}, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, []int{100, 20}, c.opts.Sizes)
-	assert.Equal(t, []string{"entra", "cipp"}, c.faultServices)
+	assert.Equal(t, []tenantsynctest.ServiceName{tenantsynctest.ServiceEntra, tenantsynctest.ServiceCIPP}, c.faultServices)
 	assert.True(t, c.caFileDefault)
 }
 

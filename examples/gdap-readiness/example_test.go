@@ -26,9 +26,9 @@ func TestReportShowsEveryState(t *testing.T) {
 	rows, err := report(t.Context(), &out, srv)
 	require.NoError(t, err)
 
-	require.Len(t, rows, len(srv.World.Tenants), "every customer of the fake partner has a row")
-	for _, tn := range srv.World.Tenants {
-		assert.Contains(t, out.String(), tn.Name)
+	require.Len(t, rows, len(srv.Tenants()), "every customer of the fake partner has a row")
+	for _, tn := range srv.Tenants() {
+		assert.Contains(t, out.String(), tn.DisplayName)
 	}
 	seen := map[partnercenter.State]int{}
 	for _, r := range rows {

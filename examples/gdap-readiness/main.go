@@ -11,8 +11,8 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/graph"
-	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -39,8 +39,8 @@ func run(ctx context.Context, out io.Writer, seed int64, tenants int) error {
 }
 
 // startFake starts the fake Microsoft services with a seeded partner and its customers.
-func startFake(seed int64, tenants int) (*testserver.Server, error) {
-	srv, err := testserver.New(testserver.Options{Seed: seed, Tenants: tenants, MinUsers: 5, MaxUsers: 25})
+func startFake(seed int64, tenants int) (*tenantsynctest.Server, error) {
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: seed, Tenants: tenants, MinUsers: 5, MaxUsers: 25})
 	if err != nil {
 		return nil, err
 	}
@@ -53,18 +53,18 @@ func startFake(seed int64, tenants int) (*testserver.Server, error) {
 // report reads the partner's customers and relationships, probes every capability and prints
 // the readiness table. The URLs and HTTP client point at the fake; against Microsoft they are
 // left empty.
-func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partnercenter.TenantReadiness, error) {
+func report(ctx context.Context, out io.Writer, srv *tenantsynctest.Server) ([]partnercenter.TenantReadiness, error) {
 	app := srv.PartnerApp()
 	hc := srv.HTTPClient() // trusts the fake's certificate
 	defer hc.CloseIdleConnections()
-	refresh := tenantsync.NewSecret(srv.PartnerRefreshToken())
+	refresh := srv.PartnerRefreshToken()
 	// A real program stores every rotated refresh token (encrypted) and starts from it next time.
 	persist := func(context.Context, tenantsync.Secret) error { return nil }
 
 	pc, err := partnercenter.NewClient(partnercenter.Config{
 		PartnerTenantID:       app.TenantID,
 		ClientID:              app.ClientID,
-		ClientSecret:          tenantsync.NewSecret(app.Secret),
+		ClientSecret:          app.Secret,
 		RefreshToken:          refresh,
 		OnRefreshTokenRotated: persist,
 		AuthorityHost:         srv.EntraURL(),
@@ -85,7 +85,7 @@ func report(ctx context.Context, out io.Writer, srv *testserver.Server) ([]partn
 	prober, err := graph.NewClient(graph.Config{
 		PartnerTenantID:       app.TenantID,
 		ClientID:              app.ClientID,
-		ClientSecret:          tenantsync.NewSecret(app.Secret),
+		ClientSecret:          app.Secret,
 		Auth:                  graph.PartnerUser,
 		RefreshToken:          refresh,
 		OnRefreshTokenRotated: func(context.Context, tenantsync.Secret) error { return nil },

@@ -35,7 +35,11 @@ import (
 var samples embed.FS
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	err := run(os.Args[1:], os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "match-contacts:", err)
 		os.Exit(1)
 	}
@@ -43,6 +47,11 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	fl := flag.NewFlagSet("match-contacts", flag.ContinueOnError)
+	fl.SetOutput(out)
+	fl.Usage = func() {
+		fmt.Fprint(out, usage)
+		fl.PrintDefaults()
+	}
 	contactsFile := fl.String("contacts", "", "PSA contacts CSV (default: the bundled sample)")
 	usersFile := fl.String("users", "", "M365 users CSV (default: the bundled sample)")
 	autoCreate := fl.Bool("auto-create", true, "report unmatched people as contacts to create")
@@ -61,6 +70,45 @@ func run(args []string, out io.Writer) error {
 	report(out, contacts, users, clientOf, match.Config{AutoCreate: *autoCreate, AllowGuests: *allowGuests})
 	return nil
 }
+
+const usage = `match-contacts: what tenantsync's matcher would do with your PSA's contacts and your
+Microsoft 365 users, read from two CSV files, without touching either system.
+
+For every user it prints the outcome (linked, matched, ambiguous, none, excluded), the contact
+and the reason, then the duplicate contacts a person should merge. With no flags it reads the
+sample files bundled with it.
+
+Both files are UTF-8 CSV with a header row naming the columns, in any order; columns not listed
+are ignored. Lists are ";"-separated. Booleans are true or false (empty means true).
+
+-contacts (the PSA's contacts), one row per contact:
+  id             the PSA's contact ID                                  required
+  client_id      the PSA client (company) the contact belongs to       required
+  email          primary email address                                 required (may be empty)
+  first_name     given name
+  last_name      surname
+  alt_emails     other addresses of the contact, ";"-separated
+  active         false for a deactivated contact
+
+-users (Microsoft 365 users, e.g. exported from Entra ID), one row per user:
+  client_id      the PSA client the user's tenant is linked to          required
+  tenant_id      the user's tenant ID                                   required
+  object_id      the user's object ID                                   required
+  upn            userPrincipalName                                      required
+  display_name   display name
+  mail           primary SMTP address
+  proxy_addresses  Exchange addresses with their prefix, ";"-separated
+                 (SMTP:primary;smtp:alias); other prefixes are ignored
+  other_mails    alternate addresses, ";"-separated
+  account_enabled  false for a blocked account
+  user_type      Member (default) or Guest
+  mailbox_type   user, shared, room, equipment, or empty for none
+
+Example:
+  go run ./examples/match-contacts -contacts psa.csv -users m365.csv -auto-create
+
+Flags:
+`
 
 // open returns the named file, or the bundled sample when name is empty.
 func open(name, sample string) func() (io.ReadCloser, string, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,4 +39,19 @@ func TestMissingColumn(t *testing.T) {
 	err := run([]string{"-contacts", f}, &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `no "client_id" column`)
+}
+
+// -help names every column the files are read with, and which are required.
+func TestHelpDescribesTheColumns(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run([]string{"-help"}, &out)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	for _, col := range []string{"id", "client_id", "first_name", "last_name", "email", "alt_emails", "active",
+		"tenant_id", "object_id", "upn", "display_name", "mail", "proxy_addresses", "other_mails",
+		"account_enabled", "user_type", "mailbox_type"} {
+		assert.Regexp(t, `(?m)^  `+col+`\s`, out.String(), "column %s is described", col)
+	}
+	assert.Contains(t, out.String(), "-contacts")
+	assert.Contains(t, out.String(), "required")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,6 +35,7 @@ type api struct {
 	hosts    hostPolicy
 	creds    *credentials
 	failures *failureLimiter
+	runs     *syncRuns
 	// deliverer pushes the change feed to the webhook endpoint; nil when none is configured.
 	deliverer *webhook
 }
@@ -50,11 +50,14 @@ func (a *api) endpoints() []route {
 	return []route{
 		{"GET /healthz", a.healthz},
 		{"GET /metrics", a.metricsHandler},
+		{"GET /openapi.json", a.openAPI},
 		{"GET /api/tenants", a.listTenants},
 		{"GET /api/tenants/{id}", a.getTenant},
 		{"POST /api/tenants/{id}/link", a.link},
 		{"POST /api/tenants/{id}/unlink", a.unlink},
 		{"POST /api/tenants/{id}/sync", a.syncNow},
+		{"GET /api/tenants/{id}/sync/runs/{runId}", a.getRun},
+		{"POST /api/tenants/{id}/contacts/create-remaining", a.createRemainingContacts},
 		{"POST /api/tenants/{id}/holds/{kind}/release", a.releaseHold},
 		{"POST /api/tenants/{id}/contact-failures/{userId}/resolve", a.resolveContactFailure},
 		{"GET /api/suggestions", a.suggestions},
@@ -77,7 +80,7 @@ func (a *api) routes() http.Handler {
 	for _, r := range a.endpoints() {
 		mux.HandleFunc(r.pattern, r.handler)
 	}
-	return a.guard(a.logged(mux))
+	return a.guard(a.logged(answerUnrouted(mux)))
 }
 
 func (a *api) logged(h http.Handler) http.Handler {
@@ -153,7 +156,7 @@ func fail(w http.ResponseWriter, err error) {
 // failStatus writes err with the given status.
 func failStatus(w http.ResponseWriter, status int, err error) {
 	kind := tenantsync.ClassOf(err)
-	body := apiError{Error: err.Error(), Hint: tenantsync.HintOf(err)}
+	body := apiError{Error: apiMessage(err), Hint: apiHint(tenantsync.HintOf(err))}
 	if kind != nil {
 		body.Kind = tenantsync.ClassName(kind)
 	}
@@ -198,7 +201,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, usage string) bool {
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 	if _, err := a.store.Directory(a.account).ListClients(r.Context()); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable", "error": err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, healthWire{Status: "store unavailable", Error: err.Error()})
 		return
 	}
 	initial := "running"
@@ -207,7 +210,7 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 		initial = "done"
 	default:
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "initialSync": initial})
+	writeJSON(w, http.StatusOK, healthWire{Status: "ok", InitialSync: initial, Version: tenantsync.Version})
 }
 
 func (a *api) metricsHandler(w http.ResponseWriter, r *http.Request) {
@@ -218,43 +221,28 @@ func (a *api) metricsHandler(w http.ResponseWriter, r *http.Request) {
 	a.metrics.writeTo(w)
 }
 
-// tenantView is a tenant as the API shows it.
-type tenantView struct {
-	sync.TenantStatus
-	Readiness *partnercenter.TenantReadiness `json:"readiness,omitempty"`
-}
-
-// newTenantView leaves out each deletion hold's full list of held IDs (thousands for a large
-// tenant); Holds carries the count and a few examples, which is what a person reads.
-func newTenantView(s sync.TenantStatus) tenantView {
-	if len(s.State.Holds) > 0 {
-		holds := make(map[tenantsync.Kind]store.DeletionHold, len(s.State.Holds))
-		for k, h := range s.State.Holds {
-			h.IDs = nil
-			holds[k] = h
-		}
-		s.State.Holds = holds
-	}
-	return tenantView{TenantStatus: s}
-}
-
 func (a *api) listTenants(w http.ResponseWriter, r *http.Request) {
+	p, ok := readPage(w, r)
+	if !ok {
+		return
+	}
 	sts, err := a.engine.Statuses(r.Context())
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	ready := a.readinessMap(r.Context())
-	out := make([]tenantView, 0, len(sts))
+	out := make([]tenantWire, 0, len(sts))
 	for _, s := range sts {
-		v := newTenantView(s)
-		if rd, ok := ready[s.Tenant.ID]; ok {
-			v.Readiness = &rd
+		var rd *partnercenter.TenantReadiness
+		if v, ok := ready[s.Tenant.ID]; ok {
+			rd = &v
 		}
-		out = append(out, v)
+		out = append(out, newTenantWire(s, rd))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Tenant.DisplayName < out[j].Tenant.DisplayName })
-	writeJSON(w, http.StatusOK, out)
+	key := func(t tenantWire) string { return t.DisplayName + "\x00" + t.ID }
+	sort.Slice(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	writeJSON(w, http.StatusOK, paginate(out, key, p))
 }
 
 func (a *api) readinessMap(ctx context.Context) map[string]partnercenter.TenantReadiness {
@@ -270,11 +258,11 @@ func (a *api) getTenant(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	v := newTenantView(s)
-	if rd, ok := a.readinessMap(r.Context())[s.Tenant.ID]; ok {
-		v.Readiness = &rd
+	var rd *partnercenter.TenantReadiness
+	if v, ok := a.readinessMap(r.Context())[s.Tenant.ID]; ok {
+		rd = &v
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, newTenantWire(s, rd))
 }
 
 func (a *api) link(w http.ResponseWriter, r *http.Request) {
@@ -297,7 +285,7 @@ func (a *api) link(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "linked; initial sync started"})
+	writeJSON(w, http.StatusAccepted, statusWire{Status: "linked; initial sync started"})
 }
 
 func (a *api) unlink(w http.ResponseWriter, r *http.Request) {
@@ -321,7 +309,7 @@ func (a *api) unlink(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "unlinked", "mode": mode.String()})
+	writeJSON(w, http.StatusOK, statusWire{Status: "unlinked", Mode: mode.String()})
 }
 
 // releaseHold lets the deletion guard's held removal of one kind apply at the tenant's next
@@ -338,7 +326,7 @@ func (a *api) releaseHold(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "released", "kind": string(kind)})
+	writeJSON(w, http.StatusAccepted, statusWire{Status: "released", Kind: string(kind)})
 }
 
 // resolveContactFailure is a person's decision about a user whose contact the PSA keeps
@@ -374,39 +362,23 @@ func (a *api) resolveContactFailure(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "resolved", "decision": body.Decision})
-}
-
-// syncNow answers once the tenant's sync has ended, which for a large tenant takes minutes: it
-// lifts the server's write timeout for itself alone.
-func (a *api) syncNow(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	tenantID := r.PathValue("id")
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(syncNowTimeout))
-	rep, err := a.engine.SyncNow(ctx, tenantID)
-	entry := tenantsync.AuditEntry{Action: "sync_now", TenantID: tenantID, Outcome: "succeeded"}
-	switch {
-	case rep == nil:
-		entry.Outcome = "refused" // cooldown, already running, unknown or unlinked tenant: nothing ran
-	case err != nil || rep.Err != nil:
-		entry.Outcome = "failed"
-		err = cmp.Or(err, rep.Err)
-	}
-	if aerr := a.auditCall(ctx, entry, err); aerr != nil {
-		fail(w, aerr)
-		return
-	}
-	if rep == nil {
-		fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, reportView(rep))
+	writeJSON(w, http.StatusOK, statusWire{Status: "resolved", Decision: body.Decision})
 }
 
 // auditCall appends the result of a state-changing call the engine does not audit itself,
 // under the authenticated actor.
 func (a *api) auditCall(ctx context.Context, e tenantsync.AuditEntry, callErr error) error {
-	e.At, e.Actor, e.Phase = time.Now(), actorFrom(ctx), "result"
+	e.Phase = "result"
+	return a.auditAs(ctx, actorFrom(ctx), e, callErr)
+}
+
+// auditAs appends e under actor; a call that ran after its request ended (a sync run) names
+// the actor who asked for it.
+func (a *api) auditAs(ctx context.Context, actor string, e tenantsync.AuditEntry, callErr error) error {
+	e.At, e.Actor = time.Now(), actor
+	if e.Phase == "" {
+		e.Phase = "result"
+	}
 	if callErr != nil {
 		e.Error = callErr.Error()
 		if e.Detail == nil {
@@ -437,41 +409,34 @@ func (a *api) clientExists(ctx context.Context, clientID string) error {
 	return err
 }
 
-// reportView renders a sync report with its errors as text (error values do not marshal).
-func reportView(rep *sync.Report) map[string]any {
-	kinds := map[string]any{}
-	for k, kr := range rep.Kinds {
-		v := map[string]any{"mode": kr.Mode.String(), "fetched": kr.Fetched, "added": kr.Added, "updated": kr.Updated, "removed": kr.Removed, "total": kr.Total}
-		if kr.Err != nil {
-			v["error"] = kr.Err.Error()
-			v["hint"] = tenantsync.HintOf(kr.Err)
-		}
-		kinds[string(k)] = v
-	}
-	out := map[string]any{"tenantId": rep.TenantID, "clientId": rep.ClientID, "source": rep.Source, "trigger": rep.Trigger,
-		"started": rep.Started, "durationMs": rep.Duration.Milliseconds(), "kinds": kinds, "contacts": rep.Contacts, "roundTrips": rep.RoundTrips}
-	if rep.Err != nil {
-		out["error"] = rep.Err.Error()
-		out["hint"] = tenantsync.HintOf(rep.Err)
-	}
-	return out
-}
-
 func (a *api) suggestions(w http.ResponseWriter, r *http.Request) {
+	p, ok := readPage(w, r)
+	if !ok {
+		return
+	}
 	sg, err := a.engine.Suggestions(r.Context(), nil)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sg)
+	out := make([]suggestionWire, 0, len(sg))
+	for _, s := range sg {
+		out = append(out, newSuggestionWire(s))
+	}
+	key := func(s suggestionWire) string { return s.TenantName + "\x00" + s.TenantID }
+	sort.Slice(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	writeJSON(w, http.StatusOK, paginate(out, key, p))
 }
 
 // acceptSuggestions links a list of tenant/client pairs a person confirmed, each on its own.
 func (a *api) acceptSuggestions(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Links []sync.LinkRequest `json:"links"`
+		Links []struct {
+			TenantID string `json:"tenantId"`
+			ClientID string `json:"clientId"`
+		} `json:"links"`
 	}
-	const usage = `send {"links": [{"TenantID": "...", "ClientID": "..."}]}`
+	const usage = `send {"links": [{"tenantId": "...", "clientId": "..."}]}: the tenants and clients GET /api/suggestions names`
 	if !decode(w, r, &body, usage) {
 		return
 	}
@@ -480,58 +445,61 @@ func (a *api) acceptSuggestions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	res := make([]sync.LinkResult, 0, len(body.Links))
+	for i, l := range body.Links {
+		if l.TenantID == "" || l.ClientID == "" {
+			badRequest(w, usage, "links[%d] needs tenantId and clientId", i)
+			return
+		}
+	}
+	out := make([]linkResultWire, 0, len(body.Links))
 	for _, l := range body.Links {
 		err := a.clientExists(ctx, l.ClientID)
 		if err == nil {
 			err = a.engine.Link(ctx, actorFrom(ctx), l.TenantID, l.ClientID)
 		}
-		res = append(res, sync.LinkResult{LinkRequest: l, Err: err})
-	}
-	out := make([]map[string]string, 0, len(res))
-	for _, lr := range res {
-		m := map[string]string{"tenantId": lr.TenantID, "clientId": lr.ClientID, "status": "linked"}
-		if lr.Err != nil {
-			m["status"], m["error"], m["hint"] = "failed", lr.Err.Error(), tenantsync.HintOf(lr.Err)
+		lr := linkResultWire{TenantID: l.TenantID, ClientID: l.ClientID, Status: "linked"}
+		if err != nil {
+			lr.Status, lr.Error, lr.Hint = "failed", apiMessage(err), apiHint(tenantsync.HintOf(err))
 		}
-		out = append(out, m)
+		out = append(out, lr)
 	}
-	writeJSON(w, http.StatusOK, out)
+	// The answer is the whole request's outcome, one result per link asked for, in order.
+	writeJSON(w, http.StatusOK, page[linkResultWire]{Items: out})
 }
 
-// clientView is a client with its tenants, domains and billing count.
-type clientView struct {
-	tenantsync.Client
-	Status  sync.ClientStatus  `json:"status"`
-	Billing *sync.BillingCount `json:"billing,omitempty"`
-}
-
-func (a *api) clientView(ctx context.Context, c tenantsync.Client) (clientView, error) {
+func (a *api) clientWire(ctx context.Context, c tenantsync.Client) (clientWire, error) {
 	st, err := a.engine.ClientStatus(ctx, c.ID)
 	if err != nil {
-		return clientView{}, err
+		return clientWire{}, err
 	}
-	v := clientView{Client: c, Status: st}
+	var billing *sync.BillingCount
 	if b, err := a.engine.BillableUsers(ctx, c.ID); err == nil {
-		v.Billing = &b
+		billing = &b
 	}
-	return v, nil
+	return newClientWire(c, st, billing), nil
 }
 
 func (a *api) listClients(w http.ResponseWriter, r *http.Request) {
+	p, ok := readPage(w, r)
+	if !ok {
+		return
+	}
 	cs, err := a.store.Directory(a.account).ListClients(r.Context())
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	out := make([]clientView, 0, len(cs))
-	for _, c := range cs {
-		v, err := a.clientView(r.Context(), c)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
+	// Only the page's clients are described: each costs a status and a billing count.
+	pg := paginate(cs, func(c tenantsync.Client) string { return c.ID }, p)
+	out := page[clientWire]{Items: make([]clientWire, 0, len(pg.Items)), NextCursor: pg.NextCursor}
+	for _, c := range pg.Items {
+		v, err := a.clientWire(r.Context(), c)
 		if err != nil {
 			fail(w, err)
 			return
 		}
-		out = append(out, v)
+		out.Items = append(out.Items, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -542,7 +510,7 @@ func (a *api) getClient(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	v, err := a.clientView(r.Context(), c)
+	v, err := a.clientWire(r.Context(), c)
 	if err != nil {
 		fail(w, err)
 		return
@@ -550,13 +518,11 @@ func (a *api) getClient(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// contactView is a PSA contact with the M365 user it is linked to, if any.
-type contactView struct {
-	tenantsync.Contact
-	Link *store.ContactLink `json:"m365,omitempty"`
-}
-
 func (a *api) clientContacts(w http.ResponseWriter, r *http.Request) {
+	p, ok := readPage(w, r)
+	if !ok {
+		return
+	}
 	ctx := r.Context()
 	clientID := r.PathValue("id")
 	if _, err := a.store.Directory(a.account).GetClient(ctx, clientID); err != nil {
@@ -586,15 +552,16 @@ func (a *api) clientContacts(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	out := make([]contactView, 0, len(contacts))
+	out := make([]contactWire, 0, len(contacts))
 	for _, c := range contacts {
-		v := contactView{Contact: c}
+		var link *store.ContactLink
 		if l, ok := links[c.ID]; ok {
-			v.Link = &l
+			link = &l
 		}
-		out = append(out, v)
+		out = append(out, newContactWire(c, link))
 	}
-	writeJSON(w, http.StatusOK, out)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	writeJSON(w, http.StatusOK, paginate(out, func(c contactWire) string { return c.ID }, p))
 }
 
 // maxActiveMinutes bounds an active period to a week: longer is a mistake, and a huge value
@@ -635,10 +602,14 @@ func (a *api) markActive(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"activeUntil": until})
+	writeJSON(w, http.StatusOK, activeWire{ActiveUntil: until})
 }
 
 func (a *api) listReviews(w http.ResponseWriter, r *http.Request) {
+	p, ok := readPage(w, r)
+	if !ok {
+		return
+	}
 	rs, err := a.store.Account(a.account).Reviews.List(r.Context(), store.ReviewFilter{
 		TenantID:        r.URL.Query().Get("tenant"),
 		IncludeResolved: r.URL.Query().Get("resolved") == "true",
@@ -647,7 +618,13 @@ func (a *api) listReviews(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rs)
+	out := make([]reviewWire, 0, len(rs))
+	for _, rv := range rs {
+		out = append(out, newReviewWire(rv))
+	}
+	key := func(rv reviewWire) string { return rv.CreatedAt.UTC().Format(time.RFC3339Nano) + "\x00" + rv.ID }
+	sort.Slice(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	writeJSON(w, http.StatusOK, paginate(out, key, p))
 }
 
 func (a *api) resolveReview(w http.ResponseWriter, r *http.Request) {
@@ -682,7 +659,7 @@ func (a *api) resolveReview(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rv)
+	writeJSON(w, http.StatusOK, newReviewWire(rv))
 }
 
 func (a *api) write(w http.ResponseWriter, r *http.Request) {
@@ -693,7 +670,11 @@ func (a *api) write(w http.ResponseWriter, r *http.Request) {
 		UPN      string `json:"upn"`
 		GroupID  string `json:"groupId"`
 	}
-	if !decode(w, r, &body, `send {"action": "block_sign_in", "tenantId": "...", "userId": "..."}`) {
+	if !decode(w, r, &body, `send {"action": "block_sign_in", "tenantId": "...", "userId": "..."}; add_to_group and remove_from_group also take "groupId"`) {
+		return
+	}
+	if !tenantsync.Action(body.Action).Valid() {
+		fail(w, tenantsync.Errorf(tenantsync.ErrInvalidInput, apiHint("use one of the tenantsync.Action constants"), "unknown action %q", body.Action))
 		return
 	}
 	req := tenantsync.WriteRequest{Action: tenantsync.Action(body.Action), TenantID: body.TenantID, UserID: body.UserID, UPN: body.UPN, GroupID: body.GroupID}
@@ -714,24 +695,29 @@ func (a *api) write(w http.ResponseWriter, r *http.Request) {
 		TemporaryPassword: res.TemporaryPassword.Reveal()})
 }
 
-// writeReply is the answer to POST /api/writes. The temporary password is revealed here, to
-// the caller who asked for the reset, and nowhere else.
-type writeReply struct {
-	Route             string
-	Message           string
-	Changed           bool
-	TemporaryPassword string `json:",omitempty"`
-}
-
+// audit answers the account's audit log a page at a time, oldest first, with the verification
+// of the whole chain. after=<seq> is the same as a cursor past that entry.
 func (a *api) audit(w http.ResponseWriter, r *http.Request) {
-	q := store.AuditQuery{TenantID: r.URL.Query().Get("tenant")}
+	p, ok := readPage(w, r)
+	if !ok {
+		return
+	}
+	q := store.AuditQuery{TenantID: r.URL.Query().Get("tenant"), Limit: p.limit + 1}
 	if v := r.URL.Query().Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			badRequest(w, "pass after=<sequence number of the last entry you have>", "after=%q is not a sequence number", v)
+		if err != nil || n < 0 {
+			badRequest(w, "pass after=<sequence number of the last entry you have>, or the cursor of the previous page", "after=%q is not a sequence number", v)
 			return
 		}
 		q.AfterSeq = n
+	}
+	if p.after != "" {
+		n, err := strconv.ParseInt(p.after, 10, 64)
+		if err != nil {
+			badRequest(w, pageUsage, "the cursor is not one of GET /api/audit")
+			return
+		}
+		q.AfterSeq = max(q.AfterSeq, n)
 	}
 	entries, err := a.store.Account(a.account).Audit.List(r.Context(), q)
 	if err != nil {
@@ -744,7 +730,7 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 	if raw := r.URL.Query().Get("expect"); raw != "" {
 		h, err := store.ParseAuditHead(raw)
 		if err != nil {
-			badRequest(w, "pass as expect the head an earlier GET /api/audit returned (seq:hash)", "expect=%q is not an audit head", raw)
+			badRequest(w, "pass as expect the verification.head an earlier GET /api/audit returned (seq:hash)", "expect=%q is not an audit head", raw)
 			return
 		}
 		expect = &h
@@ -754,17 +740,25 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	v["entries"] = entries
-	writeJSON(w, http.StatusOK, v)
+	out := auditPage{Items: make([]auditEntryWire, 0, min(len(entries), p.limit)), Verification: v}
+	for i, e := range entries {
+		if i == p.limit {
+			// One more than the page exists: the page ends at its predecessor.
+			out.NextCursor = encodeCursor(strconv.FormatInt(entries[i-1].Seq, 10))
+			break
+		}
+		out.Items = append(out.Items, newAuditEntryWire(e))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // verifyAudit checks the account's audit chain, against expect when given, and describes the
 // result with the head to keep for the next check.
-func (a *api) verifyAudit(ctx context.Context, expect *store.AuditHead) (map[string]any, error) {
+func (a *api) verifyAudit(ctx context.Context, expect *store.AuditHead) (auditVerificationWire, error) {
 	rep, err := a.store.Account(a.account).Audit.Verify(ctx, expect)
 	if err != nil {
-		return nil, err
+		return auditVerificationWire{}, err
 	}
-	return map[string]any{"verified": rep.OK(), "entriesChecked": rep.Entries, "firstBroken": rep.FirstBroken,
-		"reason": rep.Reason, "head": rep.Head.String()}, nil
+	return auditVerificationWire{Verified: rep.OK(), EntriesChecked: rep.Entries, FirstBroken: rep.FirstBroken,
+		Reason: rep.Reason, Head: rep.Head.String()}, nil
 }

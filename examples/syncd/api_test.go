@@ -112,6 +112,12 @@ type testDaemon struct {
 // change its configuration, and runs discovery (no sync).
 func newTestDaemon(t *testing.T, edit func(*config)) *testDaemon {
 	t.Helper()
+	return newTestDaemonWith(t, edit, hooks{})
+}
+
+// newTestDaemonWith is newTestDaemon with hooks; the event recorder is always installed.
+func newTestDaemonWith(t *testing.T, edit func(*config), h hooks) *testDaemon {
+	t.Helper()
 	td := &testDaemon{out: &lockedBuffer{}, events: &eventRecorder{}, actors: writeActors(t, "alice")}
 	cfg, err := parseConfig([]string{"-listen", testListen, "-data-dir", filepath.Join(t.TempDir(), "data"),
 		"-demo-tenants", "3", "-demo-huge-users", "40", "-actors-file", td.actors.path}, func(string) string { return "" }, io.Discard)
@@ -119,14 +125,15 @@ func newTestDaemon(t *testing.T, edit func(*config)) *testDaemon {
 	if edit != nil {
 		edit(&cfg)
 	}
-	d, err := newDaemon(t.Context(), cfg, td.out, hooks{sink: td.events.wrap})
+	h.sink = td.events.wrap
+	d, err := newDaemon(t.Context(), cfg, td.out, h)
 	require.NoError(t, err, "%s", td.out)
 	t.Cleanup(d.close)
 	_, err = d.engine.Discover(t.Context())
 	require.NoError(t, err)
 	a, err := d.api(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8765})
 	require.NoError(t, err)
-	td.d, td.api, td.h = d, a, a.routes()
+	td.d, td.api, td.h = d, a, d.connectRoutes(a, a.routes())
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, tokenFileName))
 	require.NoError(t, err)
 	td.token = strings.TrimSpace(string(b))
@@ -269,9 +276,9 @@ func TestEveryCallButHealthzNeedsAToken(t *testing.T) {
 			body = `{}`
 		}
 		t.Run(ep.pattern, func(t *testing.T) {
-			if path == "/healthz" {
+			if openPath(path) {
 				rec := td.do(t, method, path, body, "Authorization", "")
-				assert.Equal(t, http.StatusOK, rec.Code, "/healthz stays open")
+				assert.Equal(t, http.StatusOK, rec.Code, "%s stays open", path)
 				return
 			}
 			for _, auth := range []string{"", "Bearer wrong-token", "Basic " + td.token, td.token} {
@@ -403,7 +410,7 @@ func TestMarkActiveValidatesMinutesAndClient(t *testing.T) {
 			require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
 			e := decodeError(t, rec)
 			assert.Equal(t, "invalid_input", e.Kind)
-			assert.Contains(t, e.Error, "minutes")
+			assert.Contains(t, e.Error+" "+e.Hint, "minutes", "the answer names the field")
 			assert.Contains(t, e.Hint, "1 to 10080")
 		})
 	}
@@ -455,13 +462,13 @@ func TestLinkToUnknownClientOrTenantIs404(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, rec.Code)
 	assert.Contains(t, decodeError(t, rec).Error, "clientId")
 
-	rec = td.do(t, http.MethodPost, "/api/suggestions/accept", fmt.Sprintf(`{"links": [{"TenantID": %q, "ClientID": "no-such-client"}]}`, tenantID))
+	rec = td.do(t, http.MethodPost, "/api/suggestions/accept", fmt.Sprintf(`{"links": [{"tenantId": %q, "clientId": "no-such-client"}]}`, tenantID))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var res []map[string]string
+	var res page[linkResultWire]
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res))
-	require.Len(t, res, 1)
-	assert.Equal(t, "failed", res[0]["status"])
-	assert.Contains(t, res[0]["error"], "no-such-client")
+	require.Len(t, res.Items, 1)
+	assert.Equal(t, "failed", res.Items[0].Status)
+	assert.Contains(t, res.Items[0].Error, "no-such-client")
 }
 
 func TestActorComesFromTheTokenNotTheHeader(t *testing.T) {
@@ -690,9 +697,12 @@ func TestResolveReviewTakesADecision(t *testing.T) {
 	}
 	rec := td.do(t, http.MethodPost, path, fmt.Sprintf(`{"decision": "link", "contactId": %q}`, c.ID), "Authorization", alice, "X-Actor", "mallory")
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var out store.Review
+	var out reviewWire
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
-	assert.Equal(t, store.Resolution{Action: store.ResolveLink, ContactID: c.ID, By: "alice", At: out.ResolvedAt}, out.Outcome())
+	require.NotNil(t, out.Resolution)
+	assert.True(t, out.Resolved)
+	assert.Equal(t, resolutionWire{Decision: "link", ContactID: c.ID, By: "alice", At: out.Resolution.At}, *out.Resolution)
+	assert.False(t, out.Resolution.At.IsZero())
 	entries := td.auditEntries(t)
 	last := entries[len(entries)-1]
 	assert.Equal(t, "resolve_review", last.Action)

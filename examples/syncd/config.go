@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +14,9 @@ import (
 	"time"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/sync"
 )
 
 // config is everything the daemon reads from flags and the environment. Secrets come only from
@@ -40,7 +43,11 @@ type config struct {
 	// PSACallsPerSecond and PSACallsPerSync bound the calls to the PSA's contact directory.
 	PSACallsPerSecond float64
 	PSACallsPerSync   int
+	// MaxCreatesPerSync caps the contacts one tenant sync creates.
+	MaxCreatesPerSync int
 	NoProgress        bool
+	// ShowVersion is -version: print the version and exit.
+	ShowVersion bool
 	// WebhookURL receives the change feed as signed POSTs, with WebhookSecret as the HMAC key;
 	// ChangeRetention is how long the store keeps the feed.
 	WebhookURL      string
@@ -63,6 +70,10 @@ type partnerConfig struct {
 	ClientID     string
 	Secret       tenantsync.Secret
 	RefreshToken tenantsync.Secret
+	// CloudName (-partner-cloud) names the Microsoft cloud the partner and its customers live
+	// in; Cloud is that cloud once the configuration is checked.
+	CloudName string
+	Cloud     entra.Cloud
 }
 
 func (c cippConfig) set() bool    { return c.URL != "" || c.ClientID != "" || c.TenantID != "" }
@@ -124,7 +135,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "tenants synced at once")
 	fs.Float64Var(&c.PSACallsPerSecond, "psa-calls-per-second", 0, "calls per second to the PSA's contact directory, shared by every tenant (0: the engine's default)")
 	fs.IntVar(&c.PSACallsPerSync, "psa-calls-per-sync", 0, "PSA contact writes one tenant sync may make; the rest wait for the next syncs and show as pending (0: the engine's default, 1000)")
+	fs.IntVar(&c.MaxCreatesPerSync, "max-creates-per-sync", sync.DefaultMaxCreatesPerSync, "PSA contacts one tenant sync may create, so a matching fault cannot flood the PSA; the rest come at the next syncs (GET /api/tenants/{id} shows sync.contactCreation, POST /api/tenants/{id}/contacts/create-remaining creates them now). Every create is a PSA call: -psa-calls-per-sync must allow as many")
 	fs.BoolVar(&c.NoProgress, "no-progress", false, "plain log lines even on a terminal")
+	fs.BoolVar(&c.ShowVersion, "version", false, "print the tenantsync version and exit")
 	fs.StringVar(&c.WebhookURL, "webhook-url", "", "endpoint that receives the change feed as signed POSTs (https; http only on loopback); the HMAC secret is $TENANTSYNC_WEBHOOK_SECRET or -webhook-secret-file")
 	fs.StringVar(&webhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret (or set $TENANTSYNC_WEBHOOK_SECRET)")
 	fs.DurationVar(&c.ChangeRetention, "change-retention", store.DefaultChangeRetention, "how long the change feed (GET /api/changes, webhooks) keeps changes; a consumer further behind must resync")
@@ -134,6 +147,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cippSecretFile, "cipp-secret-file", "", "file holding the CIPP API client's secret (or set $TENANTSYNC_CIPP_SECRET)")
 	fs.StringVar(&c.Partner.TenantID, "partner-tenant-id", "", "partner (MSP) tenant ID of the Graph app")
 	fs.StringVar(&c.Partner.ClientID, "partner-client-id", "", "client ID of the partner's multi-tenant app")
+	fs.StringVar(&c.Partner.CloudName, "partner-cloud", "global", "the partner's Microsoft cloud: global (commercial and GCC), usgov-high (GCC High), usgov-dod (DoD) or china (21Vianet)")
 	fs.StringVar(&partnerSecretFile, "partner-secret-file", "", "file holding the partner app's secret (or set $TENANTSYNC_PARTNER_SECRET)")
 	fs.StringVar(&partnerRTFile, "partner-refresh-token-file", "", "file holding a partner admin's refresh token (or set $TENANTSYNC_PARTNER_REFRESH_TOKEN)")
 
@@ -155,6 +169,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: every setting is a flag (see -help)", fs.Arg(0))
+	}
+	if c.ShowVersion {
+		return c, nil // nothing else is read: -version answers whatever the rest says
 	}
 	for _, w := range strings.Split(writers, ",") {
 		if w = strings.TrimSpace(w); w != "" {
@@ -180,6 +197,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.CIPP.set() || c.Partner.set() {
 		c.Demo = false
 	}
+	c.Partner.Cloud, _ = entra.CloudByName(c.Partner.CloudName) // validate reports an unknown name
 	return c, c.validate()
 }
 
@@ -215,6 +233,12 @@ func (c config) validate() error {
 	if c.PSACallsPerSync < 0 {
 		errs = append(errs, fmt.Errorf("-psa-calls-per-sync %d: use 0 (the default) or a positive count", c.PSACallsPerSync))
 	}
+	if c.MaxCreatesPerSync < 1 {
+		errs = append(errs, fmt.Errorf("-max-creates-per-sync %d: use a positive count (default %d)", c.MaxCreatesPerSync, sync.DefaultMaxCreatesPerSync))
+	} else if calls := cmp.Or(c.PSACallsPerSync, sync.DefaultPSACallsPerSync); c.MaxCreatesPerSync > calls {
+		errs = append(errs, fmt.Errorf("-max-creates-per-sync %d is more than the %d PSA calls a sync may make: every create is a call, so set -psa-calls-per-sync to %d or more too",
+			c.MaxCreatesPerSync, calls, c.MaxCreatesPerSync))
+	}
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("-concurrency %d: use 1 to 256", c.Concurrency))
 	}
@@ -228,6 +252,11 @@ func (c config) validate() error {
 		if c.CIPP.Secret.IsZero() {
 			errs = append(errs, errors.New("the CIPP API client's secret is missing: set $TENANTSYNC_CIPP_SECRET or -cipp-secret-file"))
 		}
+	}
+	if _, err := entra.CloudByName(c.Partner.CloudName); err != nil {
+		errs = append(errs, fmt.Errorf("-partner-cloud %q: %s", c.Partner.CloudName, tenantsync.HintOf(err)))
+	} else if c.Demo && !strings.EqualFold(c.Partner.CloudName, string(entra.CloudGlobal)) {
+		errs = append(errs, errors.New("-partner-cloud applies to a real partner app: the demo's fake services are the global cloud's"))
 	}
 	if c.Partner.set() {
 		errs = append(errs, checkUUID("-partner-tenant-id", c.Partner.TenantID, "your partner tenant's ID"))

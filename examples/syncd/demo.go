@@ -10,15 +10,16 @@ import (
 	"github.com/tenantsync/tenantsync/internal/testserver"
 )
 
-// demoSizes are the user counts of the first demo tenants: one large tenant, a mid-size one and
-// a few of a hundred or so; the rest are small. None is larger than the largest, so a small
-// -demo-huge-users makes a small demo.
-func demoSizes(huge int) []int {
+// demoSizes are the user counts of the first of n demo tenants: one large tenant, a mid-size one
+// and a few of a hundred or so; the rest are small. None is larger than the largest, so a small
+// -demo-huge-users makes a small demo, and there are never more sizes than tenants: the
+// generator makes a tenant for every size, so -demo-tenants 2 gave 5.
+func demoSizes(huge, n int) []int {
 	sizes := []int{huge, 1200, 350, 120, 80}
 	for i := range sizes {
 		sizes[i] = min(sizes[i], huge)
 	}
-	return sizes
+	return sizes[:min(len(sizes), max(n, 0))]
 }
 
 var legalSuffix = regexp.MustCompile(`(?i)[ ,]+(ltd\.?|limited|llc|inc\.?|gmbh|b\.v\.|pty ltd|plc|s\.a\.|ag|oy|sarl)$`)

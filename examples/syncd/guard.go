@@ -64,6 +64,10 @@ func (p hostPolicy) allowsOrigin(origin string) bool {
 	return p.allows(u.Host)
 }
 
+// openPath reports whether a path answers without a token: the liveness check, and the API's
+// description, which holds nothing of the account.
+func openPath(path string) bool { return path == "/healthz" || path == "/openapi.json" }
+
 type ctxKey int
 
 const actorKey ctxKey = iota
@@ -100,7 +104,7 @@ func (a *api) guard(h http.Handler) http.Handler {
 				"requests from another site are refused"))
 			return
 		}
-		if r.URL.Path == "/healthz" {
+		if openPath(r.URL.Path) {
 			h.ServeHTTP(w, r)
 			return
 		}

@@ -1,5 +1,6 @@
 // Command syncd is the tenantsync evaluation daemon: it keeps an MSP's Microsoft 365 tenants in
-// sync with a PSA's clients and contacts and serves a JSON API on localhost.
+// sync with a PSA's clients and contacts and serves a JSON API on localhost, with a web console
+// at / that a person logs in to with the same API token.
 //
 // With no flags it runs against fake CIPP, Graph, Partner Center and Entra ID services started
 // in-process with about 25 demo tenants (one with more than 10,000 users), stores everything in
@@ -30,8 +31,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,6 +62,10 @@ func main() {
 		fmt.Fprintf(os.Stderr, "syncd: configuration:\n%s\n\nRun syncd -help for every setting.\n", indent(err.Error()))
 		os.Exit(2)
 	}
+	if cfg.ShowVersion {
+		fmt.Println(versionLine())
+		return
+	}
 	if err := run(ctx, cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "syncd:", err)
 		if hint := tenantsync.HintOf(err); hint != "" && !strings.Contains(err.Error(), hint) {
@@ -66,6 +73,12 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// versionLine is what -version prints: the daemon's tenantsync version and the Go it was built
+// with.
+func versionLine() string {
+	return fmt.Sprintf("syncd (tenantsync) %s, %s", tenantsync.Version, runtime.Version())
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
@@ -94,23 +107,32 @@ type daemon struct {
 	readyMu    gosync.Mutex
 	readyAt    time.Time
 	readyCache map[string]partnercenter.TenantReadiness
+
+	lock *os.File // holds the data directory's lock until close
+
+	// quietDiscovery, while set, keeps the event handler from logging discovery failures: the
+	// startup retry loop logs the first one and the recovery itself.
+	quietDiscovery atomic.Bool
+	// discoveryRetry is the first wait of that loop (tests shorten it).
+	discoveryRetry time.Duration
 }
 
-// hooks change what tests need and users do not: the engine's event buffer, and a sink placed
-// in front of the daemon's event handler.
+// hooks change what tests need and users do not: the engine's event buffer, a sink placed
+// in front of the daemon's event handler, and the sync-now cooldown.
 type hooks struct {
 	eventBuffer int
 	sink        func(sync.Sink) sync.Sink
+	cooldown    time.Duration
 }
 
 // HTTP server limits. A request's headers and body must arrive promptly; an answer may take a
-// minute (a GDAP readiness check on a cold cache) except sync-now, which waits for the sync.
+// minute (a GDAP readiness check on a cold cache). No answer waits for a sync: sync-now answers
+// 202 with the run to follow.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
 	writeTimeout      = time.Minute
 	idleTimeout       = 2 * time.Minute
-	syncNowTimeout    = 30 * time.Minute // the engine's default per-tenant bound
 )
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
@@ -129,15 +151,21 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		ln.Close()
 		return err
 	}
+	con, err := newConsole(a)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler:           a.routes(),
+		Handler:           con.handler(d.connectRoutes(a, a.routes())),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 	}
-	fmt.Fprintf(out, "API: http://%s (GET /api/tenants, /api/clients, /api/suggestions, /api/reviews, /api/audit, /metrics)\n", ln.Addr())
-	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz needs it)\n", d.creds.tokenFile)
+	fmt.Fprintf(out, "API: http://%s (GET /api/tenants, /api/clients, /api/suggestions, /api/reviews, /api/audit, /metrics; every endpoint in /openapi.json)\n", ln.Addr())
+	fmt.Fprintf(out, "console: http://%s/ (log in with the API token)\n", ln.Addr())
+	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz and /openapi.json needs it)\n", d.creds.tokenFile)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	webhookDone := make(chan struct{})
@@ -187,6 +215,9 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 	if err != nil {
 		return nil, err
 	}
+	if d.lock, err = lockDataDir(dir); err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(out, "data directory: %s\n", dir)
 	keys, err := loadKeys(cfg.KeyFile, filepath.Join(dir, "secret.key"))
 	if err != nil {
@@ -233,8 +264,8 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		Authorizer: permissionList(cfg.Writers),
 		Sink:       sink,
 		Limits: sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer,
-			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync},
-		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active},
+			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync, MaxCreatesPerSync: cfg.MaxCreatesPerSync},
+		Cadence:       sync.Cadence{Quiet: cfg.Quiet, Active: cfg.Active, Cooldown: h.cooldown},
 		WritesEnabled: cfg.WritesEnabled,
 		DryRun:        cfg.DryRun,
 		AutoCreate:    cfg.AutoCreate,
@@ -267,6 +298,10 @@ func (d *daemon) close() {
 	if d.store != nil {
 		d.store.Close()
 	}
+	if d.lock != nil {
+		d.lock.Close() // closing the file releases the lock
+		d.lock = nil
+	}
 }
 
 // api builds the API served on addr.
@@ -278,7 +313,7 @@ func (d *daemon) api(addr net.Addr) (*api, error) {
 	return &api{
 		account: d.cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log,
 		refresh: d.refreshMetrics, initialDone: d.initialDone,
-		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), deliverer: d.webhook,
+		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), runs: newSyncRuns(), deliverer: d.webhook,
 	}, nil
 }
 
@@ -292,7 +327,7 @@ func (d *daemon) refreshMetrics(ctx context.Context) {
 // sync discovers tenants, links the ones a suggestion settles, shows the initial sync and
 // then keeps the schedule until ctx ends.
 func (d *daemon) sync(ctx context.Context) error {
-	rep, err := d.engine.Discover(ctx)
+	rep, err := d.discoverAtStart(ctx)
 	if err != nil {
 		return err
 	}
@@ -338,6 +373,50 @@ func (d *daemon) sync(ctx context.Context) error {
 	err = <-runDone
 	<-watchDone
 	return err
+}
+
+// Discovery at start is retried with a backoff from discoveryRetryMin (doubling) to
+// discoveryRetryMax.
+const (
+	discoveryRetryMin = 5 * time.Second
+	discoveryRetryMax = 2 * time.Minute
+)
+
+// discoverAtStart runs the first discovery. A failure (CIPP down, a partner secret expired,
+// Partner Center throttling) is not fatal: the API serves meanwhile, the failure is logged once
+// with what to do, and discovery is retried with a backoff until it works or ctx ends. Only
+// ctx ending returns an error.
+func (d *daemon) discoverAtStart(ctx context.Context) (sync.DiscoveryReport, error) {
+	wait := d.discoveryRetry
+	if wait <= 0 {
+		wait = discoveryRetryMin
+	}
+	d.quietDiscovery.Store(true)
+	defer d.quietDiscovery.Store(false)
+	for attempt := 1; ; attempt++ {
+		rep, err := d.engine.Discover(ctx)
+		if err == nil {
+			if attempt > 1 {
+				d.log.Info("discovery succeeded", "attempt", attempt)
+			}
+			return rep, nil
+		}
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+		if attempt == 1 {
+			d.log.Warn("discovery failed at start; retrying until it works (the API is up meanwhile)",
+				"err", err, "hint", tenantsync.HintOf(err), "retry_in", wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return rep, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, discoveryRetryMax)
+	}
 }
 
 // Polling intervals of the tenants' status: often while the initial sync's progress is shown,
@@ -405,7 +484,9 @@ func (d *daemon) event(_ context.Context, ev sync.Event) {
 	case sync.EventAuditFailed:
 		d.log.Error("audit entry lost", "tenant", ev.TenantID, "actor", ev.Actor, "what", ev.Message, "err", ev.Error, "hint", ev.Hint)
 	case sync.EventDiscoveryFailed:
-		d.log.Warn("discovery failed", "err", ev.Error, "hint", ev.Hint)
+		if !d.quietDiscovery.Load() {
+			d.log.Warn("discovery failed", "err", ev.Error, "hint", ev.Hint)
+		}
 	case sync.EventWriteDone, sync.EventWriteFailed, sync.EventWriteRefused:
 		d.log.Info("write", "event", ev.Type, "actor", ev.Actor, "action", ev.Action, "tenant", ev.TenantID, "route", ev.Route, "err", ev.Error)
 	}
@@ -460,7 +541,7 @@ func (d *daemon) readiness(ctx context.Context) map[string]partnercenter.TenantR
 
 // startDemo starts the fake services with the demo partner and seeds the PSA's clients.
 func (d *daemon) startDemo(ctx context.Context) error {
-	srv, err := testserver.New(testserver.Options{Seed: d.cfg.DemoSeed, Tenants: d.cfg.DemoTenants, Sizes: demoSizes(d.cfg.DemoHugeUsers)})
+	srv, err := testserver.New(testserver.Options{Seed: d.cfg.DemoSeed, Tenants: d.cfg.DemoTenants, Sizes: demoSizes(d.cfg.DemoHugeUsers, d.cfg.DemoTenants)})
 	if err != nil {
 		return err
 	}
@@ -526,6 +607,14 @@ func (d *daemon) connect(ctx context.Context) error {
 			gcfg.BaseURL = d.fake.GraphURL()
 			u, _ := url.Parse(gcfg.BaseURL)
 			gcfg.Limits = transport.NewLimits(transport.GraphRules(u.Host)...)
+		} else {
+			cloud := d.cfg.Partner.Cloud
+			gcfg.Cloud = cloud
+			u, _ := url.Parse(cloud.GraphURL)
+			gcfg.Limits = transport.NewLimits(transport.GraphRules(u.Host)...)
+			for _, g := range cloud.Gaps() {
+				fmt.Fprintf(d.out, "partner cloud %s: no %s: %s\n", cloud.Label, g.Service, g.Reason)
+			}
 		}
 		if !d.cfg.Partner.RefreshToken.IsZero() {
 			pc, err := d.partnerCenter(ctx, hc, authority, budget)
@@ -563,23 +652,30 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 	if conn, err := d.store.Account(d.cfg.Account).Connections.Get(ctx, "partner-refresh-token"); err == nil && d.fake == nil {
 		rt = conn.Secret
 	}
+	cloud, _ := entra.CloudByName(string(entra.CloudGlobal))
+	if d.fake == nil {
+		cloud = d.cfg.Partner.Cloud
+		authority = cloud.AuthorityHost
+	}
 	entraConfig := func(scope string) entra.Config {
 		return entra.Config{AuthorityHost: authority, TenantID: d.cfg.Partner.TenantID, ClientID: d.cfg.Partner.ClientID,
 			Secret: d.cfg.Partner.Secret, Scope: scope, HTTPClient: hc, Service: "entra"}
 	}
 	// One refresh-token chain for both resources: every redemption rotates the token, so two
 	// independent sources would each keep a token the other has already replaced.
-	pcTokens, err := entra.NewRefreshTokenSource(entraConfig("https://api.partnercenter.microsoft.com/user_impersonation"), rt, rotate)
+	pcTokens, err := entra.NewRefreshTokenSource(entraConfig(cloud.PartnerCenterScope()), rt, rotate)
 	if err != nil {
 		return nil, err
 	}
-	graphTokens, err := pcTokens.ForScope("https://graph.microsoft.com/.default")
+	graphTokens, err := pcTokens.ForScope(cloud.GraphScope())
 	if err != nil {
 		return nil, err
 	}
 	pcfg := partnercenter.Config{PartnerTenantID: d.cfg.Partner.TenantID, PartnerCenterTokens: pcTokens, GraphTokens: graphTokens, Settings: transport.Settings{HTTPClient: hc, Budget: budget, Observer: d.onAttempt}}
 	if d.fake != nil {
 		pcfg.PartnerCenterURL, pcfg.GraphURL = d.fake.PartnerCenterURL(), d.fake.GraphURL()
+	} else {
+		pcfg.Cloud = cloud
 	}
 	return partnercenter.NewClient(pcfg)
 }
@@ -590,6 +686,39 @@ func (d *daemon) saveConnection(ctx context.Context, name string, kind store.Con
 		return err
 	}
 	return d.store.Account(d.cfg.Account).Connections.Put(ctx, store.Connection{Name: name, Kind: kind, Config: cfg, Secret: secret})
+}
+
+// lockFileName is the lock one daemon holds on its data directory.
+const lockFileName = "syncd.lock"
+
+// lockDataDir takes an exclusive lock on the data directory's lock file, so a second daemon on
+// the same directory stops at once with a message instead of sharing the SQLite file, the API
+// token and the cursors with the first. The lock is flock(2)'s: the kernel releases it when the
+// holder exits, however it exits, so a crashed daemon leaves no stale lock behind. The file
+// holds the holder's PID, for the message.
+func lockDataDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, lockFileName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the data directory's lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder := ""
+		if b, rerr := os.ReadFile(path); rerr == nil && len(strings.TrimSpace(string(b))) > 0 {
+			holder = " (process " + strings.TrimSpace(string(b)) + ")"
+		}
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, tenantsync.Errorf(tenantsync.ErrConflict,
+				"stop the other syncd, or give this one a data directory of its own with -data-dir",
+				"another syncd is already running on the data directory %s%s", dir, holder)
+		}
+		return nil, fmt.Errorf("locking the data directory %s: %w", dir, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(fmt.Sprintf("%d\n", os.Getpid())), 0)
+	}
+	return f, nil
 }
 
 // prepareDataDir creates the data directory (mode 0700) or checks that an existing one is

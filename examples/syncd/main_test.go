@@ -184,23 +184,14 @@ func (d *daemonProc) stop() {
 	}
 }
 
-type tenantJSON struct {
-	Tenant struct {
-		ID          string
-		DisplayName string
-		ClientID    string
-		Syncing     bool
-	}
-	State struct {
-		LastSuccess time.Time
-		Counts      map[string]int
-	}
-}
+// tenantJSON is a tenant as GET /api/tenants answers it, decoded into the daemon's own wire
+// type so that a renamed field fails here too.
+type tenantJSON = tenantWire
 
 func linkedTenants(ts []tenantJSON) []tenantJSON {
 	var out []tenantJSON
 	for _, t := range ts {
-		if t.Tenant.ClientID != "" {
+		if t.ClientID != "" {
 			out = append(out, t)
 		}
 	}
@@ -222,27 +213,23 @@ func TestDaemonEndToEnd(t *testing.T) {
 	assert.Contains(t, d.output(), "API token: "+filepath.Join(dataDir, tokenFileName))
 	assert.NotContains(t, d.output(), d.token, "the token itself is never printed")
 
-	var tenants []tenantJSON
+	var tenants page[tenantJSON]
 	require.Equal(t, http.StatusOK, d.get("/api/tenants", &tenants))
-	require.Len(t, tenants, 6)
-	linked := linkedTenants(tenants)
+	require.Len(t, tenants.Items, 6)
+	linked := linkedTenants(tenants.Items)
 	require.NotEmpty(t, linked, "suggestions should link some tenants")
 	for _, lt := range linked {
-		assert.False(t, lt.State.LastSuccess.IsZero(), "tenant %s linked but never synced", lt.Tenant.DisplayName)
-		assert.Positive(t, lt.State.Counts["users"], "tenant %s has no users mirrored", lt.Tenant.DisplayName)
+		assert.False(t, lt.Sync.LastSuccess.IsZero(), "tenant %s linked but never synced", lt.DisplayName)
+		assert.Positive(t, lt.Sync.Counts["users"], "tenant %s has no users mirrored", lt.DisplayName)
 	}
 
 	first := linked[0]
-	var contacts []struct {
-		ID    string
-		Email string
-		M365  *struct{ ObjectID string } `json:"m365"`
-	}
-	require.Equal(t, http.StatusOK, d.get("/api/clients/"+first.Tenant.ClientID+"/contacts", &contacts))
-	require.NotEmpty(t, contacts)
+	var contacts page[contactWire]
+	require.Equal(t, http.StatusOK, d.get("/api/clients/"+first.ClientID+"/contacts?limit=1000", &contacts))
+	require.NotEmpty(t, contacts.Items)
 	withLink := 0
-	for _, c := range contacts {
-		if c.M365 != nil && c.M365.ObjectID != "" {
+	for _, c := range contacts.Items {
+		if c.M365 != nil && c.M365.UserID != "" {
 			withLink++
 		}
 	}
@@ -250,7 +237,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 
 	// The initial sync started moments ago: sync-now is inside the cooldown.
 	var apiErr apiError
-	req, err := http.NewRequest(http.MethodPost, d.base+"/api/tenants/"+first.Tenant.ID+"/sync", nil)
+	req, err := http.NewRequest(http.MethodPost, d.base+"/api/tenants/"+first.ID+"/sync", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+d.token)
 	resp, err := http.DefaultClient.Do(req)
@@ -262,26 +249,22 @@ func TestDaemonEndToEnd(t *testing.T) {
 	assert.Equal(t, "sync_requested_too_soon", apiErr.Kind)
 
 	// A write by someone without m365.write is refused, and the refusal is audited.
-	write := map[string]string{"action": "block_sign_in", "tenantId": first.Tenant.ID, "userId": "00000000-0000-0000-0000-000000000001"}
+	write := map[string]string{"action": "block_sign_in", "tenantId": first.ID, "userId": "00000000-0000-0000-0000-000000000001"}
 	apiErr = apiError{}
 	assert.Equal(t, http.StatusForbidden, d.do(http.MethodPost, "/api/writes", actors.tokens["mallory"], write, &apiErr))
 	assert.Equal(t, "permission_denied", apiErr.Kind)
 	assert.NotEmpty(t, apiErr.Hint)
 
-	var audit struct {
-		Verified bool
-		Head     string
-		Entries  []struct{ Actor, Action, Outcome string }
-	}
-	require.Equal(t, http.StatusOK, d.get("/api/audit", &audit))
-	assert.True(t, audit.Verified, "audit chain verifies")
+	var audit auditPage
+	require.Equal(t, http.StatusOK, d.get("/api/audit?limit=1000", &audit))
+	assert.True(t, audit.Verification.Verified, "audit chain verifies")
 	refused := false
-	for _, e := range audit.Entries {
+	for _, e := range audit.Items {
 		if e.Actor == "mallory" && e.Action == "block_sign_in" && e.Outcome == "refused" {
 			refused = true
 		}
 	}
-	assert.True(t, refused, "the refused write is in the audit log: %+v", audit.Entries)
+	assert.True(t, refused, "the refused write is in the audit log: %+v", audit.Items)
 
 	var metricsText string
 	req, err = http.NewRequest(http.MethodGet, d.base+"/metrics", nil)
@@ -303,16 +286,16 @@ func TestDaemonEndToEnd(t *testing.T) {
 	d2.waitInitialSync(3 * time.Minute)
 	assert.NotContains(t, d2.output(), "demo: created", "the PSA clients are not seeded twice")
 	assert.Equal(t, d.token, d2.token, "the install token survives a restart")
-	var again []tenantJSON
+	var again page[tenantJSON]
 	require.Equal(t, http.StatusOK, d2.get("/api/tenants", &again))
-	assert.Len(t, linkedTenants(again), len(linked))
-	var contacts2 []json.RawMessage
-	require.Equal(t, http.StatusOK, d2.get("/api/clients/"+first.Tenant.ClientID+"/contacts", &contacts2))
-	assert.Len(t, contacts2, len(contacts), "contacts kept across the restart, none duplicated")
-	head := audit.Head
+	assert.Len(t, linkedTenants(again.Items), len(linked))
+	var contacts2 page[json.RawMessage]
+	require.Equal(t, http.StatusOK, d2.get("/api/clients/"+first.ClientID+"/contacts?limit=1000", &contacts2))
+	assert.Len(t, contacts2.Items, len(contacts.Items), "contacts kept across the restart, none duplicated")
+	head := audit.Verification.Head
 	require.NotEqual(t, "0:", head, "the log has entries, so the expected head below means something")
 	require.Equal(t, http.StatusOK, d2.get("/api/audit?expect="+url.QueryEscape(head), &audit))
-	assert.True(t, audit.Verified, "the head recorded before the restart is still on the chain")
+	assert.True(t, audit.Verification.Verified, "the head recorded before the restart is still on the chain")
 	d2.stop()
 }
 
@@ -433,15 +416,15 @@ func TestDaemonAPIGuards(t *testing.T) {
 	// Without the token every call is refused; past ten failures from one address, with 429.
 	var routes []string
 	for _, ep := range (&api{}).endpoints() {
-		if ep.pattern != "GET /healthz" {
+		if _, path, _ := strings.Cut(ep.pattern, " "); !openPath(path) {
 			routes = append(routes, ep.pattern)
 		}
 	}
 	auditBefore := 0
 	{
-		var audit struct{ Entries []json.RawMessage }
-		require.Equal(t, http.StatusOK, d.get("/api/audit", &audit))
-		auditBefore = len(audit.Entries)
+		var audit auditPage
+		require.Equal(t, http.StatusOK, d.get("/api/audit?limit=1000", &audit))
+		auditBefore = len(audit.Items)
 	}
 	for i, pattern := range routes {
 		method, path, _ := strings.Cut(pattern, " ")
@@ -490,22 +473,19 @@ func TestDaemonAPIGuards(t *testing.T) {
 	resp, _ = send(call{http.MethodPost, "/api/clients/client-001/active", `{"minutes": 5}`,
 		map[string]string{"Authorization": "Bearer " + actors.tokens["alice"], "Content-Type": "application/json", "X-Actor": "mallory"}})
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var audit struct {
-		Verified bool
-		Entries  []struct{ Actor, Action, Target string }
-	}
-	require.Equal(t, http.StatusOK, d.get("/api/audit", &audit))
-	assert.True(t, audit.Verified)
+	var audit auditPage
+	require.Equal(t, http.StatusOK, d.get("/api/audit?limit=1000", &audit))
+	assert.True(t, audit.Verification.Verified)
 	found := false
-	for _, e := range audit.Entries {
+	for _, e := range audit.Items {
 		assert.NotEqual(t, "mallory", e.Actor)
 		if e.Action == "mark_active" && e.Target == "client-001" {
 			found = true
 			assert.Equal(t, "alice", e.Actor)
 		}
 	}
-	assert.True(t, found, "mark_active is audited: %+v", audit.Entries)
-	assert.Len(t, audit.Entries, auditBefore+1, "only the authenticated state change was audited")
+	assert.True(t, found, "mark_active is audited: %+v", audit.Items)
+	assert.Len(t, audit.Items, auditBefore+1, "only the authenticated state change was audited")
 
 	var metricsText strings.Builder
 	req, err := http.NewRequest(http.MethodGet, d.base+"/metrics", nil)

@@ -3,95 +3,111 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/sync"
 )
 
-// metrics is a small Prometheus text-format registry: counters and gauges with labels. The
-// daemon needs a handful of series, which does not justify a client library.
+// metrics is the daemon's Prometheus registry, kept by prometheus/client_golang: the text
+// format's escaping, HELP and TYPE lines, counters that only go up and the Go runtime and
+// process collectors are the library's, not ours to get wrong. The daemon names each series
+// with its label pairs (add, set); a series is created on first use.
 type metrics struct {
-	mu     gosync.Mutex
-	help   map[string]string
-	kind   map[string]string // "counter" or "gauge"
-	values map[string]map[string]float64
+	reg      *prometheus.Registry
+	counters map[string]*prometheus.CounterVec
+	gauges   map[string]*prometheus.GaugeVec
+	// dropped is the engine's count of dropped events, published as a counter.
+	dropped atomic.Uint64
 }
 
 func newMetrics() *metrics {
-	m := &metrics{help: map[string]string{}, kind: map[string]string{}, values: map[string]map[string]float64{}}
-	m.define("tenantsync_syncs_total", "counter", "Tenant syncs finished, by outcome, counted from the stored sync state.")
-	m.define("tenantsync_sync_errors_total", "counter", "Errors left by finished tenant syncs (the sync's own, or a kind that was unavailable), by error class.")
-	m.define("tenantsync_round_trips_total", "counter", "HTTP attempts to Microsoft 365 services, by service.")
-	m.define("tenantsync_throttled_total", "counter", "Throttled responses (429) received, by service.")
-	m.define("tenantsync_mirrored_items", "gauge", "Items mirrored from linked tenants after their last sync, by kind.")
-	m.define("tenantsync_oldest_success_timestamp_seconds", "gauge", "Unix time of the oldest last successful sync among linked, syncing tenants; 0 while one has never succeeded.")
-	m.define("tenantsync_writes_total", "counter", "Write actions, by outcome.")
-	m.define("tenantsync_tenants", "gauge", "Tenants known, by state.")
-	m.define("tenantsync_contacts_failing", "gauge", "Users whose contact the PSA refused to write at the last sync of their tenant (GET /api/tenants/{id} lists each with its reason).")
-	m.define("tenantsync_contacts_pending", "gauge", "Users whose contact work waits for a later sync: the PSA was paused or the per-sync budget of PSA calls was spent.")
-	m.define("tenantsync_deletion_holds", "gauge", "Kinds whose removal the deletion guard holds for a person or a confirming fetch.")
-	m.define("tenantsync_events_dropped_total", "counter", "Engine events dropped because the daemon's event handler fell behind. Progress and metrics read the stored state and are unaffected; log lines may be missing.")
-	m.define("tenantsync_api_auth_failures_total", "counter", "API requests without a valid token, by outcome: refused (401) or rate_limited (429). They are not logged or audited.")
+	m := &metrics{reg: prometheus.NewRegistry(), counters: map[string]*prometheus.CounterVec{}, gauges: map[string]*prometheus.GaugeVec{}}
+	m.counter("tenantsync_syncs_total", "Tenant syncs finished, by outcome, counted from the stored sync state.", "outcome")
+	m.counter("tenantsync_sync_errors_total", "Errors left by finished tenant syncs (the sync's own, or a kind that was unavailable), by error class.", "kind")
+	m.counter("tenantsync_round_trips_total", "HTTP attempts to Microsoft 365 services, by service.", "service")
+	m.counter("tenantsync_throttled_total", "Throttled responses (429) received, by service.", "service")
+	m.gauge("tenantsync_mirrored_items", "Items mirrored from linked tenants after their last sync, by kind.", "kind")
+	m.gauge("tenantsync_oldest_success_timestamp_seconds", "Unix time of the oldest last successful sync among linked, syncing tenants; 0 while one has never succeeded.")
+	m.counter("tenantsync_writes_total", "Write actions, by outcome.", "outcome")
+	m.gauge("tenantsync_tenants", "Tenants known, by state.", "state")
+	m.gauge("tenantsync_contacts_failing", "Users whose contact the PSA refused to write at the last sync of their tenant (GET /api/tenants/{id} lists each with its reason).")
+	m.gauge("tenantsync_contacts_pending", "Users whose contact work waits for a later sync: the PSA was paused or the per-sync budget of PSA calls was spent.")
+	m.gauge("tenantsync_deletion_holds", "Kinds whose removal the deletion guard holds for a person or a confirming fetch.")
+	m.counter("tenantsync_api_auth_failures_total", "API requests without a valid token, by outcome: refused (401) or rate_limited (429). They are not logged or audited.", "outcome")
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "tenantsync_events_dropped_total",
+		Help: "Engine events dropped because the daemon's event handler fell behind. Progress and metrics read the stored state and are unaffected; log lines may be missing.",
+	}, func() float64 { return float64(m.dropped.Load()) }))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "tenantsync_build_info",
+		Help:        "Always 1; the version label is the tenantsync version this daemon runs.",
+		ConstLabels: prometheus.Labels{"version": tenantsync.Version},
+	}, func() float64 { return 1 }))
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-func (m *metrics) define(name, kind, help string) {
-	m.help[name], m.kind[name] = help, kind
-	m.values[name] = map[string]float64{}
+func (m *metrics) counter(name, help string, labels ...string) {
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	m.reg.MustRegister(v)
+	m.counters[name] = v
 }
 
-// add adds v to the series name{labels}; labels are name, value pairs.
+func (m *metrics) gauge(name, help string, labels ...string) {
+	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	m.reg.MustRegister(v)
+	m.gauges[name] = v
+}
+
+// labelSet turns name, value pairs into Labels.
+func labelSet(pairs []string) prometheus.Labels {
+	l := prometheus.Labels{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		l[pairs[i]] = pairs[i+1]
+	}
+	return l
+}
+
+// add adds v to the counter name{labels}; labels are name, value pairs and must be the ones
+// the counter was defined with (a mismatch is a bug the metrics tests catch: the series stays
+// absent).
 func (m *metrics) add(name string, v float64, labels ...string) {
-	key := labelKey(labels)
-	m.mu.Lock()
-	m.values[name][key] += v
-	m.mu.Unlock()
+	if c, ok := m.counters[name]; ok {
+		if s, err := c.GetMetricWith(labelSet(labels)); err == nil {
+			s.Add(v)
+		}
+	}
 }
 
 // set sets the gauge name{labels} to v.
 func (m *metrics) set(name string, v float64, labels ...string) {
-	key := labelKey(labels)
-	m.mu.Lock()
-	m.values[name][key] = v
-	m.mu.Unlock()
+	if g, ok := m.gauges[name]; ok {
+		if s, err := g.GetMetricWith(labelSet(labels)); err == nil {
+			s.Set(v)
+		}
+	}
 }
 
-func labelKey(labels []string) string {
-	if len(labels) == 0 {
-		return ""
-	}
-	parts := make([]string, 0, len(labels)/2)
-	for i := 0; i+1 < len(labels); i += 2 {
-		v := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(labels[i+1])
-		parts = append(parts, fmt.Sprintf(`%s="%s"`, labels[i], v))
-	}
-	return "{" + strings.Join(parts, ",") + "}"
-}
+// setDropped publishes the engine's count of dropped events.
+func (m *metrics) setDropped(n uint64) { m.dropped.Store(n) }
 
 // writeTo writes every series in the Prometheus text exposition format.
 func (m *metrics) writeTo(w io.Writer) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	names := make([]string, 0, len(m.values))
-	for n := range m.values {
-		names = append(names, n)
+	families, err := m.reg.Gather()
+	if err != nil {
+		fmt.Fprintf(w, "# gathering metrics failed: %v\n", err)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", n, m.help[n], n, m.kind[n])
-		keys := make([]string, 0, len(m.values[n]))
-		for k := range m.values[n] {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "%s%s %g\n", n, k, m.values[n][k])
-		}
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		_ = enc.Encode(f)
 	}
 }
 
@@ -189,5 +205,5 @@ func (s *stateMetrics) observe(sts []sync.TenantStatus, droppedEvents uint64) {
 	s.m.set("tenantsync_contacts_failing", float64(failing))
 	s.m.set("tenantsync_contacts_pending", float64(pending))
 	s.m.set("tenantsync_deletion_holds", float64(holds))
-	s.m.set("tenantsync_events_dropped_total", float64(droppedEvents))
+	s.m.setDropped(droppedEvents)
 }

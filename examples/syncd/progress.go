@@ -120,7 +120,9 @@ func finishLine(s sync.TenantStatus) string {
 	if n := s.FailingContacts(); n > 0 {
 		msg += fmt.Sprintf(", %d contacts could not be written (GET /api/tenants/%s lists each reason)", n, s.Tenant.ID)
 	}
-	if s.ContactsPending > 0 {
+	if c := s.Creation; c != nil && !c.Done() {
+		msg += fmt.Sprintf(", contacts %s (POST /api/tenants/%s/contacts/create-remaining creates them now)", c, s.Tenant.ID)
+	} else if s.ContactsPending > 0 {
 		msg += fmt.Sprintf(", %d users' contacts pending for the next syncs", s.ContactsPending)
 	}
 	for _, h := range s.Holds {

@@ -98,7 +98,7 @@ type clients struct {
 	cippSrc  *cipp.Source
 }
 
-func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxes graph.MailboxMode) (*clients, error) {
+func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxes graph.MailboxMode, cippCfg ...cipp.SourceConfig) (*clients, error) {
 	var ts []tenantsync.Tenant
 	for _, id := range e.Tenants {
 		ts = append(ts, tenantsync.Tenant{ID: id})
@@ -126,7 +126,11 @@ func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxe
 	if err != nil {
 		return nil, err
 	}
-	cs, err := cipp.NewSource(c, cipp.SourceConfig{})
+	var sc cipp.SourceConfig
+	if len(cippCfg) > 0 {
+		sc = cippCfg[0]
+	}
+	cs, err := cipp.NewSource(c, sc)
 	if err != nil {
 		return nil, err
 	}

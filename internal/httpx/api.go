@@ -42,6 +42,9 @@ type Config struct {
 	BaseURL string
 	// Tokens, when set, adds "Authorization: Bearer" to requests to BaseURL's origin.
 	Tokens transport.TokenSource
+	// Hosts, when set, are the only hosts BaseURL may name: a connection's cloud (entra.Cloud
+	// Hosts), so a base URL of another cloud is refused before any token is sent.
+	Hosts []string
 	transport.Settings
 }
 

@@ -28,6 +28,7 @@ type attemptState struct {
 	final      FinalFunc
 
 	start     time.Time
+	attempts  int // attempts sent
 	retries   int // budgeted retries taken
 	refreshed bool
 	lastCost  int
@@ -41,6 +42,7 @@ func (st *attemptState) backoff(_, _ time.Duration, _ int, _ *http.Response) tim
 }
 
 func (st *attemptState) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st.attempts++
 	retry, wait, stop := st.decide(ctx, resp, err)
 	st.wait = wait
 	if f := st.c.cfg.Observer; f != nil {

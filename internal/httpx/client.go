@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,11 @@ func newClient(cfg Config) (*Client, error) {
 			"remove the credentials from the URL; secrets belong in the connection's secret field")
 	}
 	o := originOf(u)
+	if len(cfg.Hosts) > 0 && !slices.ContainsFunc(cfg.Hosts, func(h string) bool { return strings.EqualFold(strings.TrimSuffix(h, "."), o.host) }) {
+		return nil, &tenantsync.Error{Class: tenantsync.ErrHostNotAllowed, Service: cfg.Service, Op: "transport",
+			Message: fmt.Sprintf("the base URL's host %s is not one of the connection's cloud hosts (%s)", o.host, strings.Join(cfg.Hosts, ", ")),
+			Hint:    "tokens of this connection go only to its cloud's hosts; use the cloud's address or choose the cloud the tenants live in"}
+	}
 	switch {
 	case o.scheme == "https":
 	case o.scheme == "http" && cfg.AllowInsecureHTTP:
@@ -88,6 +94,7 @@ func newClient(cfg Config) (*Client, error) {
 	if cfg.Service == "" {
 		cfg.Service = o.host
 	}
+	cfg.UserAgent = UserAgent(cfg.UserAgent, cfg.Service)
 	switch cfg.MaxRetries {
 	case 0:
 		cfg.MaxRetries = transport.DefaultMaxRetries
@@ -133,6 +140,50 @@ func newClient(cfg Config) (*Client, error) {
 	hc.CheckRedirect = c.checkRedirect
 	c.http = hc
 	return c, nil
+}
+
+// product names tenantsync and its version in a User-Agent, as RFC 9110 §10.1.5 products do.
+const product = "tenantsync/" + tenantsync.Version
+
+// UserAgent is the User-Agent of a client of service: the caller's own (Settings.UserAgent)
+// followed by tenantsync's product token, or the product token with the service in a comment
+// when the caller set none ("tenantsync/1.1.0 (graph)"). Every request names tenantsync's
+// version, so a service's logs tell which release made a call.
+func UserAgent(custom, service string) string {
+	custom = strings.TrimSpace(custom)
+	switch {
+	case custom == "":
+		if service == "" {
+			return product
+		}
+		return product + " (" + service + ")"
+	case strings.Contains(custom, product):
+		return custom
+	}
+	return custom + " " + product
+}
+
+// withProduct is the User-Agent of one request: the one the request already carries (a
+// generated SDK's, such as msgraph-sdk-go's) with tenantsync's product token added, or the
+// client's.
+func withProduct(onRequest, client string) string {
+	if onRequest == "" {
+		return client
+	}
+	return UserAgent(onRequest, "")
+}
+
+// userAgentTransport sets the User-Agent of requests sent outside the Client stack (token
+// requests, whose User-Agent MSAL would otherwise leave as Go's default).
+type userAgentTransport struct {
+	ua   string
+	next http.RoundTripper
+}
+
+func (t *userAgentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Set("User-Agent", withProduct(req.Header.Get("User-Agent"), t.ua))
+	return t.next.RoundTrip(r)
 }
 
 // DefaultTransport clones http.DefaultTransport without its proxy-from-environment: library
@@ -219,6 +270,11 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 // Location header names.
 func NoCrossOriginRedirects(hc *http.Client, service string) *http.Client {
 	cp := *hc
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cp.Transport = &userAgentTransport{ua: UserAgent("", service), next: base}
 	next := hc.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		from, to := originOf(via[0].URL), originOf(req.URL)
@@ -258,9 +314,44 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		return nil, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: c.cfg.Service,
 			Message: "nil request", Hint: "build the request with http.NewRequestWithContext"}
 	}
+	t := c.cfg.Tracer
+	if t == nil {
+		resp, _, err := c.send(req)
+		return resp, err
+	}
+	// One call to the tracer per request, whatever its attempts: the span it starts covers the
+	// retries and their waits. It sees the path, not the query (filters name people, CIPP's
+	// tenantFilter names customers), and never a header.
+	start := time.Now()
+	ctx, end := t.StartRequest(req.Context(), transport.Request{
+		Service: c.cfg.Service, Tenant: callctx.Tenant(req.Context()), Kind: callctx.Kind(req.Context()),
+		Method: req.Method, Host: req.URL.Host, Path: req.URL.EscapedPath(),
+	})
+	if ctx != nil {
+		req = req.WithContext(ctx)
+	}
+	resp, st, err := c.send(req)
+	if end != nil {
+		out := transport.RequestOutcome{Err: RedactError(err), Duration: time.Since(start)}
+		if resp != nil {
+			out.Status = resp.StatusCode
+		} else if d, ok := tenantsync.Details(err); ok {
+			out.Status = d.Status
+		}
+		if st != nil {
+			out.Attempts, out.Retries = st.attempts, st.retries
+		}
+		end(out)
+	}
+	return resp, err
+}
+
+// send sends req with the retry policy and returns the policy's state with the outcome (nil
+// when the request was refused before it was sent).
+func (c *Client) send(req *http.Request) (*http.Response, *attemptState, error) {
 	ctx := req.Context()
 	if !c.schemeAllowed(req.URL) {
-		return nil, c.errorFor(ctx, tenantsync.ErrHostNotAllowed, req, 0,
+		return nil, nil, c.errorFor(ctx, tenantsync.ErrHostNotAllowed, req, 0,
 			fmt.Sprintf("refused to send a request to %s", safeURL(req.URL)),
 			"only https:// addresses are allowed; check the base URL", nil)
 	}
@@ -269,15 +360,13 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		rctx = context.WithValue(ctx, bodyKey, true)
 	}
 	r := req.Clone(rctx)
-	if r.Header.Get("User-Agent") == "" && c.cfg.UserAgent != "" {
-		r.Header.Set("User-Agent", c.cfg.UserAgent)
-	}
+	r.Header.Set("User-Agent", withProduct(r.Header.Get("User-Agent"), c.cfg.UserAgent))
 	var body []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		b, err := io.ReadAll(req.Body)
 		_ = req.Body.Close()
 		if err != nil {
-			return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "reading the request body failed",
+			return nil, nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "reading the request body failed",
 				"the request body could not be read", err)
 		}
 		body = b
@@ -285,11 +374,11 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	r.Body, r.GetBody, r.ContentLength = nil, nil, 0
 	rreq, err := retryablehttp.FromRequest(r)
 	if err != nil {
-		return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request failed", "", err)
+		return nil, nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request failed", "", err)
 	}
 	if body != nil {
 		if err := rreq.SetBody(body); err != nil {
-			return nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request body failed", "", err)
+			return nil, nil, c.errorFor(ctx, tenantsync.ErrInvalidInput, req, 0, "preparing the request body failed", "", err)
 		}
 	}
 	final, _ := ctx.Value(finalKey).(FinalFunc)
@@ -309,9 +398,9 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			drain(resp.Body)
 		}
-		return nil, c.mapError(ctx, r, err)
+		return nil, st, c.mapError(ctx, r, err)
 	}
-	return resp, nil
+	return resp, st, nil
 }
 
 func drain(body io.ReadCloser) {

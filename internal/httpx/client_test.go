@@ -156,7 +156,7 @@ func TestDoSendsTokenToOrigin(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ok", readAll(t, resp))
 	assert.Equal(t, "Bearer "+testToken+"-contoso-0", gotAuth)
-	assert.Equal(t, "tenantsync-test/1", gotUA)
+	assert.Equal(t, "tenantsync-test/1 tenantsync/"+tenantsync.Version, gotUA, "the caller's product, then tenantsync's")
 	require.Equal(t, 1, f.attemptCount())
 	assert.Equal(t, "contoso", f.attempts[0].Tenant)
 	assert.Equal(t, 200, f.attempts[0].Status)
@@ -919,4 +919,45 @@ func TestConcurrencyCap(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int64(5), f.hits.Load())
 	assert.Equal(t, int64(2), peak.Load())
+}
+
+// A connection's cloud names the only hosts its base URL may be on; the tokens of a GCC High
+// connection never reach the global Graph because the client is never built for it.
+func TestNewRefusesAHostOutsideTheCloud(t *testing.T) {
+	t.Parallel()
+	high := []string{"login.microsoftonline.us", "graph.microsoft.us", "api.partnercenter.microsoft.com"}
+	_, err := httpx.New(httpx.Config{Service: "graph", BaseURL: "https://graph.microsoft.com", Hosts: high})
+	require.ErrorIs(t, err, tenantsync.ErrHostNotAllowed)
+	assert.Contains(t, tenantsync.HintOf(err), "cloud")
+	c, err := httpx.New(httpx.Config{Service: "graph", BaseURL: "https://GRAPH.microsoft.us", Hosts: high})
+	require.NoError(t, err, "host names compare case-insensitively")
+	require.NoError(t, c.Allowed("https://graph.microsoft.us/v1.0/users?$skiptoken=x"))
+	assert.ErrorIs(t, c.Allowed("https://api.partnercenter.microsoft.com/v1/customers"), tenantsync.ErrHostNotAllowed,
+		"a link to another host of the same cloud still gets no token: one client, one origin")
+}
+
+// A request that carries its own User-Agent (a generated SDK's) keeps it and gains tenantsync's
+// product token; token requests, sent outside the stack, carry it too.
+func TestUserAgentNamesTheRelease(t *testing.T) {
+	t.Parallel()
+	var got []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("User-Agent"))
+	}))
+	defer srv.Close()
+	hc := httpx.NoCrossOriginRedirects(srv.Client(), "entra")
+	resp, err := hc.Get(srv.URL + "/token")
+	require.NoError(t, err)
+	resp.Body.Close()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/sdk", nil)
+	require.NoError(t, err)
+	req.Header.Set("User-Agent", "kiota-go/1.0")
+	resp, err = hc.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Len(t, got, 2)
+	assert.Equal(t, "tenantsync/"+tenantsync.Version+" (entra)", got[0])
+	assert.Equal(t, "kiota-go/1.0 tenantsync/"+tenantsync.Version, got[1])
+	assert.Equal(t, "psa/2 tenantsync/"+tenantsync.Version, httpx.UserAgent("psa/2", "graph"))
+	assert.Equal(t, "psa/2 tenantsync/"+tenantsync.Version, httpx.UserAgent("psa/2 tenantsync/"+tenantsync.Version, "graph"), "not twice")
 }

@@ -53,6 +53,7 @@ type cippState struct {
 	cippMu         sync.Mutex
 	cippRevoked    map[string]int    // user ID → ExecRevokeSessions calls
 	cippFailing    map[string]string // tenant ID → the message CIPP's Graph calls fail with
+	cippDBState
 }
 
 // Messages CIPP's Get-NormalizedError produces for the usual reasons its calls into a
@@ -228,6 +229,7 @@ var CIPPPermissions = map[string]string{
 	"ListLicenses":                  "Tenant.Directory.Read",
 	"ListMFAUsers":                  "Identity.User.Read",
 	"ListConditionalAccessPolicies": "Tenant.ConditionalAccess.Read",
+	"ListDBCache":                   "CIPP.Core.Read",
 	"ExecResetPass":                 "Identity.User.ReadWrite",
 	"ExecDisableUser":               "Identity.User.ReadWrite",
 	"ExecResetMFA":                  "Identity.User.ReadWrite",
@@ -362,6 +364,7 @@ var cippHandlers = map[string]cippHandlerFunc{
 	"listlicenses":                  (*Server).cippListLicenses,
 	"listmfausers":                  (*Server).cippListMFAUsers,
 	"listconditionalaccesspolicies": (*Server).cippListCAPolicies,
+	"listdbcache":                   (*Server).cippListDBCache,
 	"execresetpass":                 (*Server).cippExecResetPass,
 	"execdisableuser":               (*Server).cippExecDisableUser,
 	"execresetmfa":                  (*Server).cippExecResetMFA,
@@ -425,6 +428,15 @@ func (s *Server) serveCIPP(w http.ResponseWriter, r *http.Request) {
 	}
 	req.t, req.rec = s.cippLookup(req.filter)
 	if s.cippFailure(w, lower, req) {
+		return
+	}
+	if lower == "listdbcache" {
+		s.cippMu.Lock()
+		s.dbRequests++
+		s.cippMu.Unlock()
+	}
+	if key, ok := s.cippPageKey(r, lower, req); ok {
+		s.pages.cachedHTTP(w, key, func(w http.ResponseWriter) { h(s, w, req) })
 		return
 	}
 	h(s, w, req)
@@ -882,8 +894,17 @@ func (s *Server) cippListMailboxes(w http.ResponseWriter, c *cippRequest) {
 	}
 	rows := []cippMailboxRow{}
 	if c.t != nil {
+		rows = s.mailboxRows(c.t)
+	}
+	writeCIPPJSON(w, http.StatusOK, rows)
+}
+
+// mailboxRows are the tenant's ListMailboxes rows.
+func (s *Server) mailboxRows(t *Tenant) []cippMailboxRow {
+	rows := []cippMailboxRow{}
+	{
 		s.World.mu.RLock()
-		for _, u := range c.t.Mailboxes() {
+		for _, u := range t.Mailboxes() {
 			var extra []string
 			for _, p := range u.ProxyAddresses {
 				if strings.HasPrefix(p, "smtp:") {
@@ -903,7 +924,7 @@ func (s *Server) cippListMailboxes(w http.ResponseWriter, c *cippRequest) {
 		}
 		s.World.mu.RUnlock()
 	}
-	writeCIPPJSON(w, http.StatusOK, rows)
+	return rows
 }
 
 type cippDeviceRow struct {
@@ -1027,6 +1048,19 @@ func (s *Server) cippListLicenses(w http.ResponseWriter, c *cippRequest) {
 	}
 	rows := []cippLicenseRow{}
 	if c.t != nil {
+		rows = s.licenseRows(c.t, c.filter)
+	}
+	writeCIPPJSON(w, http.StatusOK, rows)
+}
+
+// licenseRows are the tenant's ListLicenses rows (Get-CIPPLicenseOverview), Tenant set to filter.
+func (s *Server) licenseRows(t *Tenant, filter string) []cippLicenseRow {
+	rows := []cippLicenseRow{}
+	c := struct {
+		t      *Tenant
+		filter string
+	}{t, filter}
+	{
 		s.World.mu.RLock()
 		for _, k := range c.t.SKUs {
 			name := k.Name
@@ -1063,7 +1097,7 @@ func (s *Server) cippListLicenses(w http.ResponseWriter, c *cippRequest) {
 		}
 		s.World.mu.RUnlock()
 	}
-	writeCIPPJSON(w, http.StatusOK, rows)
+	return rows
 }
 
 type cippMFACAPolicy struct {
@@ -1100,8 +1134,17 @@ func (s *Server) cippListMFAUsers(w http.ResponseWriter, c *cippRequest) {
 	}
 	rows := []cippMFARow{}
 	if c.t != nil {
+		rows = s.mfaRows(c.t, c.filter)
+	}
+	writeCIPPJSON(w, http.StatusOK, rows)
+}
+
+// mfaRows are the tenant's ListMFAUsers rows, Tenant set to filter.
+func (s *Server) mfaRows(t *Tenant, filter string) []cippMFARow {
+	rows := []cippMFARow{}
+	c := struct{ filter string }{filter}
+	{
 		s.World.mu.RLock()
-		t := c.t
 		var mfaPolicies []cippMFACAPolicy
 		for _, p := range t.CAPolicies {
 			if p.RequiresMFA && p.State == "enabled" {
@@ -1136,7 +1179,7 @@ func (s *Server) cippListMFAUsers(w http.ResponseWriter, c *cippRequest) {
 		}
 		s.World.mu.RUnlock()
 	}
-	writeCIPPJSON(w, http.StatusOK, rows)
+	return rows
 }
 
 type cippCARow struct {
@@ -1265,21 +1308,11 @@ func (s *Server) cippListGraphRequest(w http.ResponseWriter, c *cippRequest) {
 		}
 	case "domains":
 		for _, d := range t.Domains {
-			rows = append(rows, map[string]any{
-				"id": d.Name, "authenticationType": "Managed", "availabilityStatus": nil, "isAdminManaged": true,
-				"isDefault": d.IsDefault, "isInitial": d.IsInitial, "isRoot": true, "isVerified": d.IsVerified,
-				"supportedServices": cippNonNil(slices.Clone(d.Services)), "passwordNotificationWindowInDays": 14,
-				"passwordValidityPeriodInDays": 2147483647, "state": nil,
-			})
+			rows = append(rows, graphDomainRow(d))
 		}
 	case "security/securescores":
 		if sc := t.SecureScore; !sc.CreatedAt.IsZero() {
-			rows = append(rows, map[string]any{
-				"id": t.ID + "_" + sc.CreatedAt.Format("2006-01-02"), "azureTenantId": t.ID, "activeUserCount": sc.ActiveUser,
-				"createdDateTime": graphTime(sc.CreatedAt), "currentScore": sc.Current, "enabledServices": []string{"HasExchange", "HasSharePoint", "HasOD4B"},
-				"licensedUserCount": sc.ActiveUser, "maxScore": sc.Max, "averageComparativeScores": []any{}, "controlScores": []any{},
-				"vendorInformation": map[string]any{"provider": "SecureScore", "providerVersion": nil, "subProvider": nil, "vendor": "Microsoft"},
-			})
+			rows = append(rows, secureScoreRow(t))
 		}
 	case "policies/identitysecuritydefaultsenforcementpolicy":
 		rows = append(rows, map[string]any{
@@ -1589,4 +1622,25 @@ func (s *Server) cippEditGroup(w http.ResponseWriter, c *cippRequest) {
 	}
 	w0.mu.Unlock()
 	writeCIPPJSON(w, http.StatusOK, map[string]any{"Results": cippNonNil(lines)})
+}
+
+// graphDomainRow is a Graph domain as CIPP passes it through (ListGraphRequest, ListDBCache).
+func graphDomainRow(d *Domain) map[string]any {
+	return map[string]any{
+		"id": d.Name, "authenticationType": "Managed", "availabilityStatus": nil, "isAdminManaged": true,
+		"isDefault": d.IsDefault, "isInitial": d.IsInitial, "isRoot": true, "isVerified": d.IsVerified,
+		"supportedServices": cippNonNil(slices.Clone(d.Services)), "passwordNotificationWindowInDays": 14,
+		"passwordValidityPeriodInDays": 2147483647, "state": nil,
+	}
+}
+
+// secureScoreRow is the tenant's latest Graph secureScore as CIPP passes it through.
+func secureScoreRow(t *Tenant) map[string]any {
+	sc := t.SecureScore
+	return map[string]any{
+		"id": t.ID + "_" + sc.CreatedAt.Format("2006-01-02"), "azureTenantId": t.ID, "activeUserCount": sc.ActiveUser,
+		"createdDateTime": graphTime(sc.CreatedAt), "currentScore": sc.Current, "enabledServices": []string{"HasExchange", "HasSharePoint", "HasOD4B"},
+		"licensedUserCount": sc.ActiveUser, "maxScore": sc.Max, "averageComparativeScores": []any{}, "controlScores": []any{},
+		"vendorInformation": map[string]any{"provider": "SecureScore", "providerVersion": nil, "subProvider": nil, "vendor": "Microsoft"},
+	}
 }

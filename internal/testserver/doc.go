@@ -34,6 +34,23 @@
 // unknown tenant 90002, delegated consent missing 65001, revoked refresh token 50173
 // (RevokeRefreshTokens), expired refresh token 700082 (ExpireRefreshTokens).
 //
+// The partner admin's sign-in: GET /{tenant}/oauth2/v2.0/authorize checks the client, the
+// redirect URI, response_type=code and a PKCE S256 challenge, then answers at once as the
+// signed-in admin would, by redirecting to the redirect URI with a code, or with the outcome
+// SetSignInOutcome chose: consent declined (access_denied, AADSTS65004), MFA required
+// (interaction_required, AADSTS50076), no refresh token (also whenever offline_access was not
+// asked for), a guest from another tenant, a member without the Admin Agent role or a sign-in
+// without MFA (Partner Center then answers 403, or 401 naming MFA). The authorization_code grant
+// redeems a code once, within ten minutes, for the same client and redirect URI and with the
+// matching code_verifier (AADSTS54005, 70008, 50011, 501481 otherwise).
+//
+// Clouds: CloudHTTPClient reaches the fake under Microsoft's host names for the global, GCC
+// High, DoD and 21Vianet clouds (login, Graph, Partner Center), with TLS still verified. Answers
+// then name the host asked in their absolute URLs, a token endpoint refuses another cloud's
+// resource (AADSTS500011), and a service refuses a token another cloud's authority issued.
+// RequestLog lists every request with the Host the client addressed, so a test can assert that
+// a connection stayed on its cloud's hosts.
+//
 // Access tokens are HMAC-signed JWTs with the claims aud, tid, appid, oid (delegated only), iat,
 // exp, valid for DefaultTokenLifetime unless Options.TokenLifetime or SetTokenLifetime say
 // otherwise. The service fakes check them with verifyBearer, whose error wraps errTokenMissing,

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -115,8 +116,11 @@ type refreshToken struct {
 
 // authority is the fake Entra ID: app registrations, issued refresh tokens, token signing.
 type authority struct {
-	s   *Server
-	key []byte // HMAC key of issued access tokens, fresh per server
+	s *Server
+	// kid names this server's signing key in token headers and the key set. The RSA key itself
+	// is shared by every fake in the process (generating one per fake would cost tests tens of
+	// milliseconds each); a token carrying another fake's kid is refused as not issued here.
+	kid string
 
 	lifetime atomic.Int64 // access token lifetime, nanoseconds
 
@@ -142,15 +146,13 @@ type partnerUser struct {
 func newAuthority(s *Server) *authority {
 	a := &authority{
 		s:       s,
-		key:     make([]byte, 32),
+		kid:     randomKID(),
 		apps:    map[string]*App{},
 		refresh: map[string]*refreshToken{},
 		// Credentials follow the seed so a standalone fake started with the same seed prints
 		// the same credentials every time.
 		rng: rand.New(rand.NewPCG(uint64(s.opts.Seed), 0x656e747261)),
 	}
-	// crypto/rand.Read never returns an error (Go 1.24+): it fills the key or aborts.
-	_, _ = cryptorand.Read(a.key)
 	lifetime := s.opts.TokenLifetime
 	if lifetime <= 0 {
 		lifetime = DefaultTokenLifetime
@@ -323,6 +325,8 @@ func (s *Server) credentials(clientID string) Credentials {
 func (s *Server) entraHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.jwks)
+	mux.HandleFunc("GET /{tenant}/discovery/keys", s.jwks)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
 	// The v1 endpoint (resource= instead of scope=) is what Partner Center's SAM documentation
 	// and older MSP scripts use.
@@ -365,12 +369,15 @@ func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
 		return
 	}
-	base := s.EntraURL() + "/" + tenant
+	// Entra ID answers with the tenant's GUID in every URL, whether it was asked by GUID or by
+	// one of the tenant's domains: the issuer is what tokens are checked against, and a domain
+	// there would make a validator refuse every token.
+	base := s.EntraURL() + "/" + s.resolveTenant(tenant)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
 		"issuer":                                base + "/v2.0",
-		"jwks_uri":                              s.EntraURL() + "/" + tenant + "/discovery/v2.0/keys",
+		"jwks_uri":                              base + "/discovery/v2.0/keys",
 		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
@@ -670,7 +677,7 @@ func parseScope(scope string, appOnly bool) (resource, delegated string, _ *aadE
 
 // splitScope splits "https://graph.microsoft.com/User.Read" into resource and permission.
 func splitScope(sc string) (resource, perm string) {
-	for _, res := range []string{AudienceGraph, AudiencePartnerCenter} {
+	for _, res := range cloudAudiences() {
 		if rest, ok := strings.CutPrefix(sc, res+"/"); ok && rest != "" {
 			return res, rest
 		}
@@ -840,16 +847,70 @@ func (s *Server) signToken(c Claims) (string, time.Duration) {
 	if c.UserID != "" {
 		tc.IDTyp = "user"
 	}
-	header := base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256","kid":"testserver"}`))
+	hdr, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "RS256", "kid": s.auth.kid, "x5t": s.auth.kid})
 	payload, _ := json.Marshal(tc)
-	signing := header + "." + base64.RawURLEncoding.EncodeToString(payload)
-	return signing + "." + s.auth.sign(signing), lifetime
+	signing := base64.RawURLEncoding.EncodeToString(hdr) + "." + base64.RawURLEncoding.EncodeToString(payload)
+	return signing + "." + signRS256(signing), lifetime
 }
 
-func (a *authority) sign(signing string) string {
-	m := hmac.New(sha256.New, a.key)
-	m.Write([]byte(signing))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+// signingKey is the RSA key of every fake in the process, made on first use.
+var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(cryptorand.Reader, 2048)
+	if err != nil {
+		panic("testserver: generating the token signing key: " + err.Error())
+	}
+	return k
+})
+
+func signRS256(signing string) string {
+	sum := sha256.Sum256([]byte(signing))
+	sig, err := rsa.SignPKCS1v15(cryptorand.Reader, signingKey(), crypto.SHA256, sum[:])
+	if err != nil {
+		panic("testserver: signing a token: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func verifyRS256(signing, sig string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256([]byte(signing))
+	return rsa.VerifyPKCS1v15(&signingKey().PublicKey, crypto.SHA256, sum[:], b) == nil
+}
+
+// randomKID is a key ID in the form Entra ID uses (27 base64url characters, like an x5t).
+func randomKID() string {
+	b := make([]byte, 20)
+	_, _ = cryptorand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// jwks is the key set at the OpenID configuration's jwks_uri: the public half of the key that
+// signs this fake's tokens, in the fields Entra ID publishes (RFC 7517).
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	if s.resolveTenant(r.PathValue("tenant")) == "" && !isTenantAlias(r.PathValue("tenant")) {
+		writeAADError(w, r, http.StatusBadRequest, "invalid_tenant", 90002,
+			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", r.PathValue("tenant")))
+		return
+	}
+	pub := signingKey().PublicKey
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
+		"kty": "RSA", "use": "sig", "kid": s.auth.kid, "x5t": s.auth.kid,
+		"n":      base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e":      base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		"issuer": s.EntraURL() + "/{tenantid}/v2.0",
+	}}})
+}
+
+// isTenantAlias reports the multi-tenant authority names Entra ID serves metadata for.
+func isTenantAlias(seg string) bool {
+	switch strings.ToLower(seg) {
+	case "common", "organizations", "consumers":
+		return true
+	}
+	return false
 }
 
 // verifyBearer checks the Authorization header: a token this fake issued, unexpired, for audience
@@ -869,8 +930,14 @@ func (s *Server) verifyBearer(r *http.Request, audience string) (*Claims, error)
 	if len(parts) != 3 {
 		return nil, fmt.Errorf("%w: not a JWT (%d segments)", errTokenMalformed, len(parts))
 	}
-	want := s.auth.sign(parts[0] + "." + parts[1])
-	if !hmac.Equal([]byte(want), []byte(parts[2])) {
+	var hdr struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	if err := decodeSegment(parts[0], &hdr); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", errTokenMalformed, err)
+	}
+	if hdr.Alg != "RS256" || hdr.Kid != s.auth.kid || !verifyRS256(parts[0]+"."+parts[1], parts[2]) {
 		return nil, fmt.Errorf("%w: not issued by this fake", errTokenSignature)
 	}
 	var tc tokenClaims
@@ -887,7 +954,7 @@ func (s *Server) verifyBearer(r *http.Request, audience string) (*Claims, error)
 	if audience == audienceOwnAPI {
 		audience = "api://" + c.AppID
 	}
-	if c.Audience != audience {
+	if canonicalAudience(c.Audience) != audience {
 		return nil, fmt.Errorf("%w: audience %q, want %q", errTokenAudience, c.Audience, audience)
 	}
 	return c, nil

@@ -382,7 +382,7 @@ func (s *Server) gdapList(w http.ResponseWriter, r *http.Request) {
 		"value":          value,
 	}
 	if end < len(items) {
-		body["@odata.nextLink"] = gdapNextLink(s.GraphURL(), r, top, end, q.Get("$filter"))
+		body["@odata.nextLink"] = gdapNextLink(s.GraphURL(), r, top, end)
 	}
 	gdapRequestIDs(w, r)
 	writeJSON(w, http.StatusOK, body)
@@ -421,14 +421,14 @@ func gdapPaging(w http.ResponseWriter, r *http.Request, q url.Values) (top, offs
 }
 
 // gdapNextLink builds an absolute nextLink on the fake's own Graph URL.
-func gdapNextLink(base string, r *http.Request, top, offset int, filter string) string {
-	q := url.Values{}
-	q.Set("$top", strconv.Itoa(top))
-	q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("gdap:"+strconv.Itoa(offset))))
-	if filter != "" {
-		q.Set("$filter", filter)
+func gdapNextLink(base string, r *http.Request, top, offset int) string {
+	// The page size is always written, as Graph does, even when the client asked for the
+	// default; the client's other parameters keep their order.
+	rawQuery := r.URL.RawQuery
+	if !r.URL.Query().Has("$top") {
+		rawQuery = "$top=" + strconv.Itoa(top) + "&" + rawQuery
 	}
-	return base + r.URL.Path + "?" + q.Encode()
+	return base + r.URL.Path + "?" + odataNextQuery(rawQuery, base64.RawURLEncoding.EncodeToString([]byte("gdap:"+strconv.Itoa(offset))))
 }
 
 func (s *Server) gdapGet(w http.ResponseWriter, r *http.Request) {
@@ -481,7 +481,7 @@ func (s *Server) gdapCustomers(w http.ResponseWriter, r *http.Request) {
 		"value":          all[min(offset, len(all)):end],
 	}
 	if end < len(all) {
-		body["@odata.nextLink"] = gdapNextLink(s.GraphURL(), r, top, end, "")
+		body["@odata.nextLink"] = gdapNextLink(s.GraphURL(), r, top, end)
 	}
 	gdapRequestIDs(w, r)
 	writeJSON(w, http.StatusOK, body)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,6 +226,7 @@ func (s *Server) graphHandler() http.Handler {
 			g.batch(body).write(w, r)
 			return
 		}
+		g.rawQuery = r.URL.RawQuery
 		g.serve(r.Method, rest, r.URL.Query(), r.Header, body).write(w, r)
 	})
 }
@@ -298,6 +300,14 @@ func (g *graphResult) write(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(g.status)
 		return
 	}
+	if raw, ok := g.body.(json.RawMessage); ok {
+		// A cached page (Options.PageCache): its bytes as rendered.
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
+		w.WriteHeader(g.status)
+		_, _ = w.Write(raw)
+		return
+	}
 	writeJSON(w, g.status, g.body)
 }
 
@@ -330,6 +340,11 @@ type graphCall struct {
 	claims          *Claims
 	clientRequestID string
 	tenant          *Tenant
+	// rawQuery is the query of the request being served as the client wrote it, from which
+	// nextLinks are built.
+	rawQuery string
+	// rendering is set while a page for the cache (Options.PageCache) is rendered.
+	rendering bool
 }
 
 func (g *graphCall) fail(status int, code, message string) *graphResult {
@@ -448,6 +463,13 @@ func (g *graphCall) checkRoles(method, path string) *graphResult {
 
 // serve answers one request; path is relative to the version root.
 func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body []byte) *graphResult {
+	if c := g.s.pages; c != nil && method == http.MethodGet && !g.rendering {
+		return c.cached(g, path, q, func() *graphResult {
+			r := *g
+			r.rendering = true
+			return r.serve(method, path, q, h, body)
+		})
+	}
 	if res := g.faults(path); res != nil {
 		return res
 	}
@@ -600,18 +622,55 @@ func (g *graphCall) collection(path string, q url.Values, entity string, items [
 	page := items[min(off, len(items)):end]
 	body := map[string]any{"@odata.context": g.context(entity), "value": nonNil(page)}
 	if end < len(items) {
-		nq := url.Values{}
-		for k, v := range q {
-			if k != "$skiptoken" {
-				nq[k] = v
-			}
-		}
-		nq.Set("$skiptoken", encodeToken(pageToken{Tenant: g.tenant.ID, Off: end, Gen: g.generation()}))
-		body["@odata.nextLink"] = g.base() + path + "?" + nq.Encode()
+		body["@odata.nextLink"] = g.base() + path + "?" +
+			odataNextQuery(g.rawQuery, encodeToken(pageToken{Tenant: g.tenant.ID, Off: end, Gen: g.generation()}))
 	}
 	g.pagingFaults(path, q, body)
 	return g.ok(http.StatusOK, body)
 }
+
+// odataNextQuery is the query of a nextLink as Graph writes it: the request's parameters in the
+// order the client sent them, the old $skiptoken replaced by the next one at the end
+// (users?$top=5&$skiptoken=…).
+func odataNextQuery(rawQuery, skiptoken string) string {
+	q := odataQuery(rawQuery, "$skiptoken")
+	if q != "" {
+		q += "&"
+	}
+	return q + "$skiptoken=" + skiptoken
+}
+
+// odataQuery rewrites a raw query as Graph writes the queries of its links: each parameter
+// decoded and escaped again, but with the OData characters '$' and ',' left literal (a client
+// that sent %24top gets $top back), in the client's order, without the parameters named in drop.
+func odataQuery(rawQuery string, drop ...string) string {
+	var parts []string
+	for _, p := range strings.Split(rawQuery, "&") {
+		if p == "" {
+			continue
+		}
+		k, v, hasValue := strings.Cut(p, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if slices.Contains(drop, k) {
+			continue
+		}
+		if !hasValue {
+			parts = append(parts, odataEscape(k))
+			continue
+		}
+		if dv, err := url.QueryUnescape(v); err == nil {
+			v = dv
+		}
+		parts = append(parts, odataEscape(k)+"="+odataEscape(v))
+	}
+	return strings.Join(parts, "&")
+}
+
+var odataUnescape = strings.NewReplacer("%24", "$", "%2C", ",", "+", "%20")
+
+func odataEscape(s string) string { return odataUnescape.Replace(url.QueryEscape(s)) }
 
 // pagingFaults rewrites a page's nextLink for the loop and hostile-link faults.
 func (g *graphCall) pagingFaults(path string, q url.Values, body map[string]any) {
@@ -623,8 +682,8 @@ func (g *graphCall) pagingFaults(path string, q url.Values, body map[string]any)
 	}
 	if hasPrefix(path, f.loops) {
 		self := g.base() + path
-		if len(q) > 0 {
-			self += "?" + q.Encode()
+		if g.rawQuery != "" {
+			self += "?" + odataQuery(g.rawQuery)
 		}
 		body["@odata.nextLink"] = self
 		delete(body, "@odata.deltaLink")
@@ -1386,6 +1445,7 @@ func (g *graphCall) batch(body []byte) *graphResult {
 	}
 	status := map[string]int{}
 	out := make([]map[string]any, 0, len(in.Requests))
+	cached := false
 	for _, r := range in.Requests {
 		var res *graphResult
 		for _, d := range r.DependsOn {
@@ -1401,8 +1461,13 @@ func (g *graphCall) batch(body []byte) *graphResult {
 		item := map[string]any{"id": r.ID, "status": res.status, "headers": res.headers}
 		if res.body != nil {
 			item["body"] = res.body
+			_, raw := res.body.(json.RawMessage)
+			cached = cached || raw
 		}
 		out = append(out, item)
+	}
+	if cached {
+		return g.ok(http.StatusOK, batchBody(out))
 	}
 	return g.ok(http.StatusOK, map[string]any{"responses": out})
 }
@@ -1426,6 +1491,7 @@ func (g *graphCall) batchItem(method, rawURL string, headers map[string]string, 
 	if hasBody && h.Get("Content-Type") == "" {
 		return g.fail(http.StatusBadRequest, "BadRequest", "Content-Type header must be specified for a request with a body.")
 	}
+	g.rawQuery = u.RawQuery
 	return g.serve(strings.ToUpper(method), u.Path, u.Query(), h, body)
 }
 
@@ -1572,4 +1638,34 @@ func (g *graphCall) appRoleAssignments(path, spID string, q url.Values) *graphRe
 			"resourceId": g.servicePrincipalID(GraphResourceAppID)})
 	}
 	return g.collection(path, q, "servicePrincipals('"+spID+"')/appRoleAssignments", items, graphDefaultPage, graphMaxTop)
+}
+
+// batchBody writes a $batch answer whose items hold cached pages (Options.PageCache) as bytes:
+// the pages were valid JSON when rendered, so they are copied rather than parsed again.
+func batchBody(items []map[string]any) json.RawMessage {
+	var buf bytes.Buffer
+	buf.WriteString(`{"responses":[`)
+	for i, it := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		body, hasBody := it["body"]
+		delete(it, "body")
+		head, _ := json.Marshal(it)
+		if !hasBody {
+			buf.Write(head)
+			continue
+		}
+		buf.Write(head[:len(head)-1])
+		buf.WriteString(`,"body":`)
+		if raw, ok := body.(json.RawMessage); ok {
+			buf.Write(raw)
+		} else {
+			b, _ := json.Marshal(body)
+			buf.Write(b)
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString(`]}`)
+	return buf.Bytes()
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,6 +43,13 @@ type Options struct {
 	// TokenLifetime is the lifetime of issued access tokens (default DefaultTokenLifetime,
 	// 3599s); SetTokenLifetime changes it while the fake runs.
 	TokenLifetime time.Duration
+	// PageCache makes the fake Graph answer each GET, and the fake CIPP each list read, from
+	// bytes rendered once per (tenant, request, page), so a benchmark measures the client
+	// rather than the fake's rendering. A page is rendered again once the tenant's users change
+	// through the World's methods (its change number moves); a tenant with injected Graph
+	// faults or custom app permissions, and a CIPP with failing tenants or recorded answers,
+	// are never cached. A test that changes a World's fields directly calls InvalidatePages.
+	PageCache bool
 }
 
 // Server is the running fake: one TLS listener per service, all trusting one CA.
@@ -56,6 +64,11 @@ type Server struct {
 
 	mu     sync.Mutex
 	counts map[countKey]int
+	// served holds the fake's own service time of each request since ResetCounts, by service:
+	// from its arrival to its handler's return, without the injected latency.
+	served map[string][]time.Duration
+
+	pages *pageCache // nil unless Options.PageCache
 
 	faults    faultSet
 	auth      *authority
@@ -66,6 +79,7 @@ type Server struct {
 	graphState
 	cippState
 	pcState
+	connect connectState
 }
 
 type countKey struct{ service, tenant string }
@@ -92,9 +106,13 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxUsers < opts.MinUsers {
 		opts.MaxUsers = max(60, opts.MinUsers)
 	}
-	s := &Server{opts: opts, counts: map[countKey]int{}}
+	s := &Server{opts: opts, counts: map[countKey]int{}, served: map[string][]time.Duration{}}
+	if opts.PageCache {
+		s.pages = &pageCache{entries: map[string]pageEntry{}, raw: map[string]httpEntry{}}
+	}
 	s.faults.init(opts.Seed)
 	s.latency.Store(int64(opts.Latency))
+	s.dbRefresh = time.Now().Add(-time.Hour)
 	if opts.World != nil {
 		s.World = opts.World
 	} else {
@@ -124,7 +142,7 @@ func NewT(t testing.TB, opts Options) *Server {
 }
 
 func (s *Server) start(service string, h http.Handler) *httptest.Server {
-	srv := httptest.NewUnstartedServer(s.middleware(service, h))
+	srv := httptest.NewUnstartedServer(s.logRequests(service, s.middleware(service, s.extend(service, h))))
 	srv.EnableHTTP2 = false
 	srv.Config.ErrorLog = log.New(quietLog{os.Stderr}, "testserver "+service+": ", log.LstdFlags)
 	srv.StartTLS()
@@ -203,11 +221,43 @@ func (s *Server) Requests(service, tenant string) int {
 	return s.counts[countKey{service, tenant}]
 }
 
+// Counts returns every request count: service → tenant ("" for requests whose tenant is
+// unknown) → requests, retries included.
+func (s *Server) Counts() map[string]map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]map[string]int{}
+	for k, v := range s.counts {
+		if out[k.service] == nil {
+			out[k.service] = map[string]int{}
+		}
+		out[k.service][k.tenant] = v
+	}
+	return out
+}
+
 // ResetCounts sets every request count to zero.
 func (s *Server) ResetCounts() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts = map[countKey]int{}
+	s.served = map[string][]time.Duration{}
+}
+
+// ServiceTimes returns the fake's own time for each request a service received since the last
+// ResetCounts (or since New): from the request's arrival to the start of its answer, without
+// the injected latency. It is what the fake adds to a round trip beyond the latency it was
+// asked for; the transfer of the answer (TLS, the kernel, a client slow to read) is not in it.
+func (s *Server) ServiceTimes(service string) []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.served[service])
+}
+
+func (s *Server) recordServed(service string, d time.Duration) {
+	s.mu.Lock()
+	s.served[service] = append(s.served[service], d)
+	s.mu.Unlock()
 }
 
 func (s *Server) count(service, tenant string) {
@@ -219,21 +269,57 @@ func (s *Server) count(service, tenant string) {
 // middleware counts the request, adds latency and applies injected faults before h runs.
 func (s *Server) middleware(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		tenant := s.requestTenant(service, r)
 		s.count(service, tenant)
+		var slept time.Duration
 		if d := time.Duration(s.latency.Load()); d > 0 {
+			t0 := time.Now()
 			select {
 			case <-time.After(d):
 			case <-r.Context().Done():
 				return
 			}
+			slept = time.Since(t0)
 		}
-		if s.applyFault(service, tenant, w, r, h) {
+		tw := &firstByte{ResponseWriter: w}
+		defer func() {
+			end := tw.at
+			if end.IsZero() {
+				end = time.Now()
+			}
+			s.recordServed(service, end.Sub(start)-slept)
+		}()
+		if s.applyFault(service, tenant, tw, r, h) {
 			return
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(tw, r)
 	})
 }
+
+// firstByte notes when a handler starts its answer: the fake's service time ends there, and
+// what follows is the transfer, which a client busy elsewhere slows by reading late.
+type firstByte struct {
+	http.ResponseWriter
+	at time.Time
+}
+
+func (f *firstByte) WriteHeader(status int) {
+	if f.at.IsZero() {
+		f.at = time.Now()
+	}
+	f.ResponseWriter.WriteHeader(status)
+}
+
+func (f *firstByte) Write(b []byte) (int, error) {
+	if f.at.IsZero() {
+		f.at = time.Now()
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (faults hijack it).
+func (f *firstByte) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 
 // String names the listeners' URLs, for test logs.
 func (s *Server) String() string {

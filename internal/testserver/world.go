@@ -338,3 +338,11 @@ func (t *Tenant) domainNames() []string {
 	}
 	return append(names, t.DefaultDomain, t.InitialDomain)
 }
+
+// Read calls fn with the World's read lock held, for code outside the package that reads
+// tenants and users while the fake serves (and may change them).
+func (w *World) Read(fn func()) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	fn()
+}

@@ -72,7 +72,7 @@ func testSyncStateContacts(t *testing.T, h *harness) {
 	intent := store.CreateIntent{Key: "tenantsync:ta:u3", At: first, Contact: tenantsync.Contact{ClientID: "client-1",
 		FirstName: "No", LastName: "Mail", AltEmails: []string{"alt@contoso.example"}, Active: true, TenantID: "tA", ObjectID: "u3"},
 		Existing: []string{"c7", "c9"}}
-	st := store.SyncState{TenantID: "tA", LastStart: t0, ContactsPending: 42,
+	st := store.SyncState{TenantID: "tA", LastStart: t0, ContactsPending: 42, Creation: store.ContactCreation{Created: 500, Remaining: 8434},
 		ContactsError:   store.SyncErrorOf(&tenantsync.Error{Class: tenantsync.ErrThrottled, Hint: "wait"}, first),
 		ContactFailures: map[string]store.ContactFailure{"u1": poison, "u2": update},
 		CreateIntents:   map[string]store.CreateIntent{"u3": intent}}
@@ -81,6 +81,7 @@ func testSyncStateContacts(t *testing.T, h *harness) {
 	check := func(got store.SyncState) {
 		t.Helper()
 		assert.Equal(t, 42, got.ContactsPending)
+		assert.Equal(t, store.ContactCreation{Created: 500, Remaining: 8434}, got.Creation)
 		require.NotNil(t, got.ContactsError)
 		assert.Equal(t, "throttled", got.ContactsError.Kind)
 		assert.Equal(t, "wait", got.ContactsError.Hint)

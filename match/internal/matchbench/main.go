@@ -14,8 +14,14 @@ import (
 func main() {
 	seed := flag.Uint64("seed", 1, "fixture seed")
 	quick := flag.Bool("quick", false, "skip the timing and memory figures")
+	data := flag.String("data", "", "directory of the real-name sets (fetchdata.sh); default $TENANTSYNC_EVAL_DATA, then match/testdata/realnames")
 	flag.Parse()
 	ok, err := run(os.Stdout, *seed, !*quick, true)
+	if err == nil {
+		var sok bool
+		sok, err = suggestReport(os.Stdout, *data, !*quick)
+		ok = ok && sok
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "matchbench:", err)
 		os.Exit(2)
@@ -120,4 +126,30 @@ func kinds(out io.Writer, ks []fixture.KindStats, what string) {
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t\n", k.Kind, k.Cases, k.Correct)
 	}
 	tw.Flush()
+}
+
+// suggestReport prints the suggester's figures on the real-name sets and the MSP cases, with
+// the goal lines of issue 15. It reports false when an automatic acceptance was wrong.
+func suggestReport(out io.Writer, dataFlag string, timing bool) (bool, error) {
+	dir, have := dataDir(dataFlag)
+	wrongReal, err := realReport(out, dir, have)
+	if err != nil {
+		return false, err
+	}
+	wrongMSP, err := mspReport(out)
+	if err != nil {
+		return false, err
+	}
+	wrong := wrongReal + wrongMSP
+	scope := "real-name sets (all and held out) and MSP cases"
+	if !have {
+		scope = "MSP cases only; real-name sets skipped"
+	}
+	fmt.Fprintf(out, "goal suggest-false-auto: %d wrong automatic acceptances over the %s (target 0) %s\n", wrong, scope, metMissed(wrong == 0))
+	if timing {
+		if _, err := speedReport(out, dir, have); err != nil {
+			return false, err
+		}
+	}
+	return wrong == 0, nil
 }

@@ -1,0 +1,569 @@
+package match
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// nameForm is one spelling of a company name prepared for comparison.
+type nameForm struct {
+	tokens   []string // canonical tokens (see canonToken)
+	joined   string   // tokens without spaces, so "Contoso Tech" and "ContosoTech" agree
+	bigrams  []uint32
+	initials string // first letters of the tokens that are not stop words, for two or more
+	text     string // the part of the name as written, for evidence
+}
+
+// canonToken spells a token the way its variants agree: "ae", "oe" and "ue" after a letter as
+// the vowel alone, so "Mueller" (the German transliteration of "Müller") and "Muller" (its
+// folding) are one token. Applied to both sides of every comparison, it merges spellings
+// without changing which names differ.
+func canonToken(t string) string {
+	if c, ok := sameWord[t]; ok {
+		return c
+	}
+	if len(t) < 4 || !strings.ContainsAny(t, "e") {
+		return t
+	}
+	var b []byte
+	for i := 0; i < len(t); i++ {
+		if i > 0 && i+1 < len(t) && t[i+1] == 'e' && (t[i] == 'a' || t[i] == 'o' || t[i] == 'u') && t[i-1] != 'q' {
+			if b == nil {
+				b = append(make([]byte, 0, len(t)), t[:i]...)
+			}
+			b = append(b, t[i])
+			i++
+			continue
+		}
+		if b != nil {
+			b = append(b, t[i])
+		}
+	}
+	if b == nil {
+		return t
+	}
+	return string(b)
+}
+
+// sameWord spells the words organisations of every country use for what they are in one
+// language, so "Technische Universität Darmstadt" and "Technical University of Darmstadt", or
+// "Grupo RAR" and "RAR Group", share their words. Kinds of organisation only, never names.
+var sameWord = func() map[string]string {
+	m := map[string]string{}
+	for canon, ws := range map[string][]string{
+		"university": {"universitat", "universite", "universidad", "universidade", "universita", "universiteit", "uniwersytet", "univerzita", "universitet", "universitatea", "universiti", "universitas"},
+		"institute":  {"institut", "instituto", "istituto", "instytut", "instituut", "institutet"},
+		"center":     {"centre", "centro", "zentrum", "centrum", "centr", "tsentr"},
+		"technical":  {"technische", "tecnica", "tecnico", "technique", "technicka", "techniczna", "teknisk", "tekniska"},
+		"national":   {"nacional", "nazionale", "nationale", "narodowy", "nationaal", "natsionalnyy"},
+		"group":      {"grupo", "gruppe", "groupe", "gruppo", "groep", "grupa", "gruppa"},
+		"hospital":   {"hopital", "ospedale", "hospitalet", "szpital"},
+		"research":   {"recherche", "investigacion", "ricerca", "forschung"},
+		"medical":    {"medizinische", "medica", "medico", "medicale", "medisch"},
+		"school":     {"escuela", "ecole", "scuola", "schule", "escola"},
+		"laboratory": {"laboratorio", "laboratoire", "laboratorium", "lab", "labs", "laboratories"},
+		"foundation": {"fundacion", "fondation", "fondazione", "stiftung", "fundacao", "stichting"},
+		"bank":       {"banco", "banque", "banca"},
+		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya"},
+	} {
+		for _, w := range ws {
+			m[w] = canon
+		}
+	}
+	return m
+}()
+
+func newNameForm(toks []string, text string) nameForm {
+	ct := make([]string, len(toks))
+	for i, t := range toks {
+		ct[i] = canonToken(t)
+	}
+	f := nameForm{tokens: ct, joined: strings.Join(ct, ""), text: text}
+	f.bigrams = bigrams(f.joined)
+	var sig []byte
+	for _, t := range ct {
+		if !stopWords[t] {
+			sig = append(sig, t[0])
+		}
+	}
+	if len(sig) >= 2 {
+		f.initials = string(sig)
+	}
+	return f
+}
+
+// parsedName is a company name as the suggester compares it: the whole name (parts in
+// brackets or after commas included), its first part, and every part on its own.
+type parsedName struct {
+	full  nameForm
+	parts []nameForm // parts[0] is the first part; empty when the name has one part
+	// acronyms are short single-word parts the name itself gives ("... - HDHC", "(IBM)").
+	acronyms []string
+}
+
+func parseName(s string) parsedName {
+	segs := nameSegments(s)
+	var all []string
+	for _, sg := range segs {
+		all = append(all, sg...)
+	}
+	if len(all) == 0 {
+		all = companyTokens(s)
+	}
+	p := parsedName{full: newNameForm(all, s)}
+	if len(segs) > 1 {
+		for i, sg := range segs {
+			p.parts = append(p.parts, newNameForm(sg, strings.Join(sg, " ")))
+			if i > 0 && len(sg) == 1 && len(sg[0]) >= 2 && len(sg[0]) <= 8 {
+				p.acronyms = append(p.acronyms, sg[0])
+			}
+		}
+	}
+	return p
+}
+
+// weights gives each token its weight: the inverse document frequency of the token over the
+// client names, so a word most clients share ("Electronics", "Europe", "Group") counts for
+// little and a rare one ("Sony") for much. Without a catalogue every word weighs 1, generic
+// words half; stop words weigh a fifth either way.
+type weights struct {
+	df     map[string]int
+	n      int
+	idf    map[string]float64 // of every client token, stop words discounted
+	unseen float64            // of a token no client uses
+}
+
+// prepare computes the weight of every client token once.
+func (w *weights) prepare() {
+	w.idf = make(map[string]float64, len(w.df))
+	w.unseen = math.Log(float64(w.n+1) / 0.5)
+	for t, df := range w.df {
+		f := max(math.Log(float64(w.n+1)/(float64(df)+0.5)), 0.05)
+		if stopWords[t] {
+			f *= 0.2
+		}
+		w.idf[t] = f
+	}
+}
+
+func (w *weights) of(t string) float64 {
+	f := 1.0
+	if w != nil && w.n > 0 {
+		if f, ok := w.idf[t]; ok {
+			return f
+		}
+		f = w.unseen
+	} else if genericWords[t] {
+		f = 0.1
+	}
+	if stopWords[t] {
+		f *= 0.2
+	}
+	return f
+}
+
+// tokenSim compares two tokens: 1 when equal, 0.9 when one abbreviates the other by its start
+// ("univ", "ill"), 0.8 when one is the other's consonant skeleton ("intl", "mgmt"), 0.85 for a
+// single typo in a long word.
+func tokenSim(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(a) == 2 && compassInitials(b) == a {
+		return 0.9
+	}
+	if len(a) < 3 || a[0] != b[0] {
+		return 0
+	}
+	if strings.HasPrefix(b, a) {
+		return 0.9
+	}
+	if isSubsequence(a, b) {
+		return 0.8
+	}
+	if len(a) >= 5 && oneEdit(a, b) {
+		return 0.85
+	}
+	return 0
+}
+
+// compassInitials returns "ne" for "northeastern" and "sw" for "southwest": the initials of a
+// compass direction written as one word, which abbreviations spell out ("NE Ill Univ").
+func compassInitials(t string) string {
+	for _, ns := range []string{"north", "south"} {
+		if rest, ok := strings.CutPrefix(t, ns); ok {
+			for _, ew := range []string{"east", "west"} {
+				if strings.HasPrefix(rest, ew) {
+					return ns[:1] + ew[:1]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isSubsequence(a, b string) bool {
+	j := 0
+	for i := 0; i < len(b) && j < len(a); i++ {
+		if b[i] == a[j] {
+			j++
+		}
+	}
+	return j == len(a)
+}
+
+// oneEdit reports whether a (the shorter) becomes b by one insertion, deletion, substitution
+// or swap of neighbours.
+func oneEdit(a, b string) bool {
+	if len(b)-len(a) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	if len(a) == len(b) {
+		// A substitution, or two neighbours swapped ("Atlsa", "Atlas").
+		return a[i+1:] == b[i+1:] || i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	}
+	return a[i:] == b[i+1:]
+}
+
+// match is how two names compare, with what a person needs to check it.
+type nameMatch struct {
+	sim  float64
+	why  string // e.g. "rare token 'sony' shared"
+	a, b string // the parts compared, as written
+}
+
+// coverage is how much of b (by weight) a finds: "Peking University" is all there in "Peking
+// University Center for Public Health".
+func coverage(a, b []string, w *weights) float64 {
+	var num, den float64
+	for _, t := range b {
+		wt := w.of(t)
+		m := 0.0
+		for _, u := range a {
+			m = max(m, tokenSim(t, u))
+		}
+		num += wt * m
+		den += wt
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+// massFactor is 1 when the words a and b share include a rare one, less when all they share is
+// common: the weight of the heaviest shared word against half the weight of a word no client
+// uses. Without a catalogue, or with one too small for rarity to mean much, it is 1.
+func massFactor(a, b []string, w *weights) float64 {
+	if w == nil || w.n < 50 {
+		return 1
+	}
+	best := 0.0
+	for _, t := range a {
+		for _, u := range b {
+			if tokenSim(t, u) >= 0.8 {
+				best = max(best, min(w.of(t), w.of(u)))
+			}
+		}
+	}
+	return min(1, best/(0.5*w.unseen))
+}
+
+// containPenalty discounts a name found whole inside the other: the longer name may name a
+// part of the organisation, or another organisation that carries its name.
+const containPenalty = 0.85
+
+// softDice is the weighted Dice coefficient of two token lists where tokens may match in part
+// (tokenSim): every token of each side counts by its weight and by how well it is matched on
+// the other side. It returns the best-weighted token matched exactly, for the evidence.
+func softDice(a, b []string, w *weights) (float64, string) {
+	var num, den, bestW float64
+	best := ""
+	side := func(x, y []string) {
+		for _, t := range x {
+			wt := w.of(t)
+			m := 0.0
+			for _, u := range y {
+				m = max(m, tokenSim(t, u))
+				if m == 1 {
+					break
+				}
+			}
+			num += wt * m
+			den += wt
+			if m == 1 && wt > bestW {
+				bestW, best = wt, t
+			}
+		}
+	}
+	side(a, b)
+	side(b, a)
+	if den == 0 {
+		return 0, ""
+	}
+	return num / den, best
+}
+
+// partPenalty discounts a match made by one part of a name rather than the whole: "Sony" is
+// the first part of "Sony (Japan)" and of "Sony (United States)", and a tenant called "Sony
+// (Japan)" should still prefer the first.
+const partPenalty = 0.97
+
+// compareNames scores two parsed names in [0,1] as the best of: the whole names and their
+// parts compared token by token, weighted by rarity; the whole names' letters compared (Dice
+// of character bigrams, for "ContosoTech" and typos), when close; and initials ("IBM" and
+// "International Business Machines", or an acronym the name lists).
+func compareNames(q, c *parsedName, w *weights) nameMatch {
+	var m nameMatch
+	try := func(a, b *nameForm, pen float64) {
+		if len(a.tokens) == 0 || len(b.tokens) == 0 {
+			return
+		}
+		if a.joined == b.joined {
+			if s := pen; s > m.sim {
+				m = nameMatch{sim: s, why: "same name", a: a.text, b: b.text}
+			}
+			return
+		}
+		// A part, or a name found inside another, stands for the whole only when what it
+		// shares is rare: "(Japan)" or "China" found in a client's name says little.
+		mass := 1.0
+		if pen < 1 || len(a.tokens) != len(b.tokens) {
+			mass = massFactor(a.tokens, b.tokens, w)
+		}
+		s, tok := softDice(a.tokens, b.tokens, w)
+		if pen < 1 {
+			s *= mass
+		}
+		s *= pen
+		if s > m.sim {
+			why := "no word shared exactly"
+			if tok != "" {
+				why = "rare token " + strconv.Quote(tok) + " shared"
+				if w != nil && w.n > 0 && w.of(tok) < 1 {
+					why = "common token " + strconv.Quote(tok) + " shared"
+				}
+			}
+			m = nameMatch{sim: s, why: why, a: a.text, b: b.text}
+		}
+		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass; c > m.sim && len(b.tokens) < len(a.tokens) {
+			m = nameMatch{sim: c, why: "the client's name is found whole in the tenant's", a: a.text, b: b.text}
+		}
+		if c := coverage(b.tokens, a.tokens, w) * containPenalty * pen * mass; c > m.sim && len(a.tokens) < len(b.tokens) {
+			m = nameMatch{sim: c, why: "the tenant's name is found whole in the client's", a: a.text, b: b.text}
+		}
+		if d := dice(a.bigrams, b.bigrams) * pen; d >= 0.8 && d > m.sim {
+			m = nameMatch{sim: d, why: "the same letters, spaced or spelled differently", a: a.text, b: b.text}
+		}
+		acr := func(x, y *nameForm) {
+			if len(x.tokens) != 1 || y.initials == "" || len(x.joined) < 2 {
+				return
+			}
+			if x.joined == y.initials {
+				s := 0.9 * pen
+				if len(x.joined) == 2 {
+					s = 0.75 * pen
+				}
+				if s > m.sim {
+					m = nameMatch{sim: s, why: strconv.Quote(x.joined) + " is the initials of " + strconv.Quote(strings.Join(y.tokens, " ")), a: a.text, b: b.text}
+				}
+			}
+		}
+		acr(a, b)
+		acr(b, a)
+	}
+	try(&q.full, &c.full, 1)
+	for i := range c.parts {
+		if i == 0 {
+			try(&q.full, &c.parts[i], partPenalty)
+		}
+	}
+	for i := range q.parts {
+		try(&q.parts[i], &c.full, partPenalty)
+		if len(c.parts) > 0 {
+			try(&q.parts[i], &c.parts[0], partPenalty)
+		}
+	}
+	// An acronym the client's name lists itself ("Canon Medical Research Europe - CMRE").
+	if len(q.full.tokens) == 1 && slices.Contains(c.acronyms, q.full.joined) && 0.95 > m.sim {
+		m = nameMatch{sim: 0.95, why: strconv.Quote(q.full.joined) + " is the acronym the client's name gives", a: q.full.text, b: c.full.text}
+	}
+	if len(c.full.tokens) == 1 && slices.Contains(q.acronyms, c.full.joined) && 0.95 > m.sim {
+		m = nameMatch{sim: 0.95, why: strconv.Quote(c.full.joined) + " is the acronym the tenant's name gives", a: q.full.text, b: c.full.text}
+	}
+	return m
+}
+
+// bigrams returns the sorted character bigrams of s, as pairs of runes packed into uint32
+// (each rune's low 16 bits; a rare collision between distant runes only nudges a score).
+func bigrams(s string) []uint32 {
+	r := []rune(s)
+	if len(r) < 2 {
+		if len(r) == 1 {
+			return []uint32{uint32(r[0]) & 0xffff}
+		}
+		return nil
+	}
+	out := make([]uint32, 0, len(r)-1)
+	for i := 0; i+1 < len(r); i++ {
+		out = append(out, (uint32(r[i])&0xffff)<<16|uint32(r[i+1])&0xffff)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// dice is the Sørensen–Dice coefficient of two sorted bigram multisets.
+func dice(a, b []uint32) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	common, i, j := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
+			common++
+			i++
+			j++
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
+		}
+	}
+	return 2 * float64(common) / float64(len(a)+len(b))
+}
+
+// NameSimilarity scores two company names in [0,1]: their words compared after
+// NormalizeCompanyName (abbreviations, initials and single typos matching in part), or their
+// letters when those are close. Generic words ("Group", "Holdings") weigh a tenth; the suggester
+// weighs words by how rare they are among the clients instead.
+func NameSimilarity(a, b string) float64 {
+	pa, pb := parseName(a), parseName(b)
+	if len(pa.full.tokens) == 0 || len(pb.full.tokens) == 0 {
+		return 0
+	}
+	return max(compareNames(&pa, &pb, nil).sim, compareNames(&pb, &pa, nil).sim)
+}
+
+// nameIndex finds the clients whose names may be like a tenant's without comparing every
+// client: by whole token, by a token's first three letters (abbreviations, words run
+// together) and by initials.
+type nameIndex struct {
+	w      weights
+	tok    map[string][]int32
+	prefix map[string][]int32
+	initl  map[string][]int32
+	limit  int // posting lists longer than this are skipped when rarer keys exist
+}
+
+func newNameIndex(names []parsedName) *nameIndex {
+	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{}}
+	ix.limit = max(64, len(names)/16)
+	add := func(m map[string][]int32, k string, i int32) {
+		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
+			m[k] = append(l, i)
+		}
+	}
+	for i, p := range names {
+		seen := map[string]bool{}
+		for _, t := range p.full.tokens {
+			if !seen[t] {
+				seen[t] = true
+				ix.w.df[t]++
+			}
+			add(ix.tok, t, int32(i))
+			for _, k := range prefixKeys(t) {
+				add(ix.prefix, k, int32(i))
+			}
+		}
+		for _, f := range append([]nameForm{p.full}, p.parts...) {
+			if f.initials != "" {
+				add(ix.initl, f.initials, int32(i))
+			}
+		}
+		for _, a := range p.acronyms {
+			add(ix.initl, a, int32(i))
+		}
+		if len(p.full.tokens) == 1 {
+			add(ix.initl, p.full.joined, int32(i))
+		}
+	}
+	ix.w.prepare()
+	return ix
+}
+
+// prefixKeys are the keys a token is found by in part: its first four letters with one left
+// out (so an abbreviation, a word run into the next, or a slip in the first letters still
+// meets its word), or a three-letter token itself.
+func prefixKeys(t string) []string {
+	switch {
+	case len(t) < 3:
+		return nil
+	case len(t) == 3:
+		return []string{t}
+	}
+	p := t[:4]
+	return []string{p[1:], p[:1] + p[2:], p[:2] + p[3:], p[:3]}
+}
+
+// candidates returns the clients worth comparing with q (and with the domain labels), each once.
+func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mark []uint32, gen uint32) []int32 {
+	var lists [][]int32
+	forms := append([]nameForm{q.full}, q.parts...)
+	for _, f := range forms {
+		for _, t := range f.tokens {
+			if stopWords[t] {
+				continue
+			}
+			// A word some client uses is found by itself; one no client uses may be an
+			// abbreviation or a slip, found by its start.
+			if l := ix.tok[t]; len(l) > 0 {
+				lists = append(lists, l)
+				continue
+			}
+			for _, k := range prefixKeys(t) {
+				lists = append(lists, ix.prefix[k])
+			}
+		}
+		if f.initials != "" {
+			lists = append(lists, ix.tok[f.initials], ix.initl[f.initials])
+		}
+		if len(f.tokens) == 1 {
+			lists = append(lists, ix.initl[f.joined])
+		}
+	}
+	for _, l := range labels {
+		lists = append(lists, ix.tok[l])
+		for _, k := range prefixKeys(l) {
+			lists = append(lists, ix.prefix[k])
+		}
+	}
+	rarest := -1
+	for i, l := range lists {
+		if len(l) > 0 && (rarest < 0 || len(l) < len(lists[rarest])) {
+			rarest = i
+		}
+	}
+	out := buf[:0]
+	for i, l := range lists {
+		if len(l) > ix.limit && i != rarest {
+			continue
+		}
+		for _, c := range l {
+			if mark[c] != gen {
+				mark[c] = gen
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,192 @@
+package match_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/match"
+)
+
+// suggestOne suggests for a tenant with a display name alone against clients named names
+// (IDs c0, c1, ...).
+func suggestOne(t *testing.T, tenant string, names ...string) match.Suggestion {
+	t.Helper()
+	clients := make([]tenantsync.Client, len(names))
+	for i, n := range names {
+		clients[i] = tenantsync.Client{ID: fmt.Sprintf("c%d", i), Name: n}
+	}
+	s, err := match.NewSuggester(clients, nil, match.SuggestConfig{})
+	require.NoError(t, err)
+	return s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant})
+}
+
+func top(t *testing.T, sg match.Suggestion) match.Candidate {
+	t.Helper()
+	require.NotEmpty(t, sg.Candidates, "no candidate for %q", sg.TenantName)
+	return sg.Candidates[0]
+}
+
+// Legal forms written out, in other languages, are stripped like their abbreviations; a shared
+// legal form no longer makes two companies alike.
+func TestSuggestLegalFormsWrittenOut(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Van Dijk Naamloze Vennootschap":                       "van dijk",
+		"Jansen Besloten Vennootschap":                         "jansen",
+		"Hoffmann Aktiengesellschaft":                          "hoffmann",
+		"Müller Gesellschaft mit beschränkter Haftung":         "muller",
+		"Dubois Société Anonyme":                               "dubois",
+		"García Sociedad Limitada":                             "garcia",
+		"Tanaka Kabushiki Kaisha":                              "tanaka",
+		"Kabushiki Kaisha Tanaka":                              "tanaka",
+		"Whitmore Public Limited Company":                      "whitmore",
+		"Smirnov Obshchestvo s Ogranichennoy Otvetstvennostyu": "smirnov",
+	} {
+		assert.Equal(t, want, match.NormalizeCompanyName(in), in)
+	}
+	sg := suggestOne(t, "Acme Naamloze Vennootschap", "Zenith Naamloze Vennootschap", "Acme N.V.", "Orbit Naamloze Vennootschap")
+	assert.Equal(t, "c1", top(t, sg).ClientID)
+	for _, c := range sg.Candidates[1:] {
+		assert.NotContains(t, c.ClientName, "Zenith", "the legal form alone is no likeness")
+	}
+}
+
+// Words many clients share weigh little: "Sony Europa" is nearer "Sony Europe B.V." than
+// "Canon Europa", and the evidence names the rare word.
+func TestSuggestRareTokensOutweighCommonOnes(t *testing.T) {
+	t.Parallel()
+	names := []string{"Sony Europe B.V.", "Canon Europa N.V."}
+	for _, w := range []string{"Atlas", "Nova", "Kestrel", "Vireo", "Halden", "Orbit", "Zenith", "Quill"} {
+		names = append(names, w+" Europe Ltd", w+" Electronics GmbH")
+	}
+	sg := suggestOne(t, "Sony Europa", names...)
+	best := top(t, sg)
+	assert.Equal(t, "c0", best.ClientID)
+	assert.Contains(t, best.Signals[0].Detail, `name: "Sony Europa" ≈ "Sony Europe B.V." (`)
+	assert.Contains(t, best.Signals[0].Detail, `rare token "sony" shared`)
+	for _, c := range sg.Candidates[1:] {
+		assert.Less(t, c.Confidence, best.Confidence-0.1, "%s shares only common words", c.ClientName)
+	}
+
+	sg = suggestOne(t, "Riverside Early Childhood Center", "Sunrise Early Childhood Center", "Maple Early Childhood Center",
+		"Oak Early Childhood Center", "Riverside Early Learning")
+	assert.Equal(t, "c3", top(t, sg).ClientID, "the one rare word decides: %+v", sg.Candidates)
+}
+
+// A trailing location or qualifier after a comma or in brackets does not sink a short name.
+func TestSuggestTrailingLocations(t *testing.T) {
+	t.Parallel()
+	for tenant, want := range map[string]string{
+		"DSM N.V., Heerlen":                   "DSM N.V.",
+		"Peterson Consulting, Zoetermeer, NL": "Peterson Consulting B.V.",
+		"Kleentek":                            "Kleentek Corporation (Japan)",
+	} {
+		sg := suggestOne(t, tenant, want, "DSB Bank N.V.", "Pederson Construction B.V.", "Kleenex Corporation (United States)")
+		best := top(t, sg)
+		assert.Equal(t, want, best.ClientName, tenant)
+		assert.GreaterOrEqual(t, best.Confidence, match.ScoreName*0.95, "%s: %s", tenant, best.Signals[0].Detail)
+	}
+}
+
+// Acronyms, initials and abbreviations find the name they stand for.
+func TestSuggestAcronymsAndAbbreviations(t *testing.T) {
+	t.Parallel()
+	for tenant, want := range map[string]string{
+		"IBM":                "International Business Machines Corporation",
+		"NE Ill Univ":        "Northeastern Illinois University",
+		"Intl Mgmt Partners": "International Management Partners LLC",
+		"CMRE":               "Canon Medical Research Europe Ltd",
+	} {
+		sg := suggestOne(t, tenant, want, "Northern Illinois University", "Canon Europe Ltd", "Interval Partners LLC", "Iberia Motors")
+		best := top(t, sg)
+		assert.Equal(t, want, best.ClientName, "%s: %+v", tenant, sg.Candidates)
+		if len(sg.Candidates) > 1 {
+			assert.Greater(t, best.Confidence, sg.Candidates[1].Confidence, "%s is not a tie", tenant)
+		}
+	}
+	// Initials are weak evidence: two names with the same initials tie, and say so.
+	sg := suggestOne(t, "IBM", "International Business Machines Corporation", "Ian Brown Motors")
+	require.Len(t, sg.Candidates, 2)
+	assert.Equal(t, sg.Candidates[0].Rank, sg.Candidates[1].Rank)
+	assert.Contains(t, sg.Candidates[0].Signals[0].Detail, `"ibm" is the initials of`)
+}
+
+// Diacritics, their German transliteration and Cyrillic spellings are one name.
+func TestSuggestTransliteration(t *testing.T) {
+	t.Parallel()
+	assert.InDelta(t, 1, match.NameSimilarity("Mueller Maschinenbau", "Müller Maschinenbau GmbH"), 1e-9)
+	assert.InDelta(t, 1, match.NameSimilarity("Muller Maschinenbau", "Müller Maschinenbau GmbH"), 1e-9)
+	assert.InDelta(t, 1, match.NameSimilarity("Grünwald", "Gruenwald AG"), 1e-9)
+	assert.Greater(t, match.NameSimilarity("Смирнов Логистик", "Smirnov Logistik OOO"), 0.95)
+	assert.Greater(t, match.NameSimilarity("ОМФ Паблішинг", "OMF Publishing LLC"), 0.85)
+	sg := suggestOne(t, "Смирнов Логистик", "Sokolov Logistik OOO", "Smirnov Logistik OOO")
+	assert.Equal(t, "c1", top(t, sg).ClientID)
+}
+
+// Ties are reported as ties: equal confidence, equal Rank, and no automatic choice.
+func TestSuggestReportsTies(t *testing.T) {
+	t.Parallel()
+	clients := []tenantsync.Client{
+		{ID: "b", Name: "Apex Solutions Inc", Domains: []string{"apex.example"}},
+		{ID: "a", Name: "Apex Solutions Ltd", Domains: []string{"apex.example"}},
+		{ID: "c", Name: "Apex Solutions Group"},
+	}
+	out, err := match.Suggest([]tenantsync.Tenant{{ID: "t", DisplayName: "Apex Solutions", DefaultDomain: "apex.example"}}, clients, nil, match.SuggestConfig{})
+	require.NoError(t, err)
+	sg := out[0]
+	require.Len(t, sg.Candidates, 3)
+	assert.Equal(t, 1, sg.Candidates[0].Rank)
+	assert.Equal(t, 1, sg.Candidates[1].Rank, "a tie shares its rank")
+	assert.Equal(t, 3, sg.Candidates[2].Rank)
+	assert.False(t, sg.AutoAccept)
+	assert.Contains(t, sg.Reason, "2 candidates tie")
+}
+
+// The Birch case (issue 15): the tenant "Birch Ltd" on birch.co.uk was auto-linked at 0.958 to
+// "Birch Holdings Ltd", whose two contacts (the directors) use birch.co.uk, while "Birch Ltd"
+// (the exact name, no domain recorded yet) scored 0.85. Contacts' addresses plus a
+// near-identical name must not outrank an exact name into an automatic link.
+func TestSuggestBirch(t *testing.T) {
+	t.Parallel()
+	clients := []tenantsync.Client{
+		{ID: "holdings", Name: "Birch Holdings Ltd"},
+		{ID: "birch", Name: "Birch Ltd"},
+		{ID: "other", Name: "Harbour Dental Care Ltd", Domains: []string{"harbourdental.co.uk"}},
+	}
+	contacts := []tenantsync.Contact{
+		{ID: "d1", ClientID: "holdings", Email: "jane.birch@birch.co.uk"},
+		{ID: "d2", ClientID: "holdings", Email: "tom.birch@birch.co.uk"},
+	}
+	s, err := match.NewSuggester(clients, contacts, match.SuggestConfig{})
+	require.NoError(t, err)
+	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Birch Ltd", DefaultDomain: "birch.co.uk", Domains: []string{"birch.co.uk"}})
+	assert.False(t, sg.AutoAccept, sg.Reason)
+	assert.Empty(t, sg.ClientID)
+	assert.Contains(t, sg.Reason, "credible")
+	var ids []string
+	for _, c := range sg.Candidates {
+		ids = append(ids, c.ClientID)
+	}
+	assert.Subset(t, ids, []string{"holdings", "birch"}, "both are offered to the person who decides")
+
+	// Once the operating company's client records the domain, it comes first; the directors'
+	// addresses still keep the holding close enough that a person confirms.
+	clients[1].Domains = []string{"birch.co.uk"}
+	s, err = match.NewSuggester(clients, contacts, match.SuggestConfig{})
+	require.NoError(t, err)
+	sg = s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Birch Ltd", DefaultDomain: "birch.co.uk"})
+	assert.Equal(t, "birch", top(t, sg).ClientID)
+	assert.NotEqual(t, "holdings", sg.ClientID)
+
+	// Without the exact-name rival, the directors' addresses and the name do link the holding.
+	s, err = match.NewSuggester([]tenantsync.Client{clients[0], clients[2]}, contacts, match.SuggestConfig{})
+	require.NoError(t, err)
+	sg = s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Birch Holdings", DefaultDomain: "birch.co.uk"})
+	assert.True(t, sg.AutoAccept, sg.Reason)
+	assert.True(t, strings.HasPrefix(sg.Reason, "accepted: "))
+}
