@@ -73,7 +73,7 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	page := changesPage{Changes: cs, Next: after, Head: head}
+	page := changesPage{Changes: wireChanges(cs), Next: after, Head: head}
 	if len(cs) > 0 {
 		page.Next = cs[len(cs)-1].Seq
 		page.Head = max(head, page.Next)
@@ -367,7 +367,7 @@ func (h *webhook) run(ctx context.Context) {
 func (h *webhook) deliver(ctx context.Context, page []store.Change) bool {
 	first, last := page[0].Seq, page[len(page)-1].Seq
 	id := fmt.Sprintf("dlv_%d_%d", first, last)
-	body, err := json.Marshal(webhookBody{ID: id, Account: h.account, Changes: page})
+	body, err := json.Marshal(webhookBody{ID: id, Account: h.account, Changes: wireChanges(page)})
 	if err != nil {
 		h.log.Error("webhook: encoding", "err", err)
 		return false
@@ -444,4 +444,47 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// wireChanges renders the entries' data in the API's conventions: the item as the mirror
+// stores it, its keys in lowerCamelCase (AssignedSKUs is assignedSKUs) and null values left out.
+func wireChanges(cs []store.Change) []store.Change {
+	out := make([]store.Change, len(cs))
+	for i, c := range cs {
+		if len(c.Data) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(c.Data))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err == nil {
+				if b, err := json.Marshal(wireValue(v)); err == nil {
+					c.Data = b
+				}
+			}
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func wireValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			if e == nil {
+				continue
+			}
+			if k != "" {
+				k = strings.ToLower(k[:1]) + k[1:]
+			}
+			m[k] = wireValue(e)
+		}
+		return m
+	case []any:
+		for i, e := range v {
+			v[i] = wireValue(e)
+		}
+		return v
+	}
+	return v
 }
