@@ -68,7 +68,8 @@ func TestChangeFeedRecordsWhatTheEngineCommits(t *testing.T) {
 				assert.NotEmpty(t, c.ContactID)
 				assert.Equal(t, h.links("t1")[c.ItemID].ContactID, c.ContactID, "entry %d names the linked contact", i)
 			}
-			assert.Len(t, h.sink.Events(EventContactCreated), len(contacts), "one entry per contact the engine created")
+			// Events arrive on their own, after the commit.
+			assert.Len(t, h.sink.WaitFor(t, EventContactCreated, "t1", len(contacts)), len(contacts), "one entry per contact the engine created")
 			for i := range first {
 				assert.Equal(t, int64(i+1), first[i].Seq, "the feed has no gaps")
 				assert.Equal(t, "t1", first[i].TenantID)
