@@ -60,7 +60,7 @@ func ExampleNewClientCredentials() {
 // "Connect", Callback in the handler of the redirect URI. Here the fake's Entra ID signs the
 // admin in at once; against Microsoft the admin's browser goes to the link.
 func ExamplePartnerConnect() {
-	srv, err := testserver.New(testserver.Options{Seed: 1, Tenants: 1})
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: 1, Tenants: 1})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -70,7 +70,7 @@ func ExamplePartnerConnect() {
 	pc, err := entra.NewPartnerConnect(entra.PartnerConnectConfig{
 		PartnerTenantID: app.TenantID,
 		ClientID:        app.ClientID,
-		Secret:          tenantsync.NewSecret(app.Secret),
+		Secret:          app.Secret,
 		RedirectURI:     "https://psa.example/connect/callback",
 		AuthorityHost:   srv.EntraURL(), // leave empty for Microsoft (or set Cloud)
 		HTTPClient:      srv.HTTPClient(),
