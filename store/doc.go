@@ -51,6 +51,13 @@
 //     KeyProvider; Audit.Verify names the first entry that does not verify. What that does and
 //     does not detect is below.
 //   - A tenant's lease has one holder at a time; an expired lease can be taken over.
+//   - What a commit changes (items upserted and removed per kind, links, queued reviews, and
+//     the entries the caller passes in Batch.Changes) is appended to the account's change feed
+//     (Account.Feed) in the commit's own transaction: the feed never shows a change that was
+//     rolled back, nor misses one that was stored. Entries are numbered per account in commit
+//     order, so a consumer that has read up to a Seq never later finds a smaller one; each has
+//     a stable ID. Retention removes old entries, and a cursor before them fails with
+//     *FeedCursorError (tenantsync.ErrCursorExpired) rather than skip them silently.
 //   - The SQLite file, its -wal and -shm files, and a directory Open creates for it are
 //     readable by their owner only.
 //   - Errors are *tenantsync.Error values (or types embedding one) with Service "store".

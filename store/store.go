@@ -38,6 +38,7 @@ type Account struct {
 	SyncStates  SyncStates
 	Audit       Audit
 	Leases      Leases
+	Feed        ChangeFeed
 }
 
 // ConnectionKind names the service a connection reaches.
@@ -731,6 +732,10 @@ type Batch struct {
 	Links    []LinkChange // applied after the kinds, in order
 	Reviews  []Review     // queued as Reviews.Add does
 	State    *SyncState   // stored as SyncStates.Put does, when set
+	// Changes are the feed entries only the caller knows of (contact reconciliations, deletion
+	// holds), appended after the ones the store records for the batch's mirror, link and review
+	// changes. The store assigns their Seq, ID and At (Now, or its clock) and the tenant.
+	Changes []Change
 	// Holder, when set, makes the commit fail with a *LeaseHeldError unless holder's lease on
 	// the tenant is unexpired at Now, so a holder that lost its lease cannot overwrite the work
 	// of the one that took it over.

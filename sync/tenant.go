@@ -769,6 +769,11 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 		st.Creation = store.ContactCreation{}
 	}
 	batch.State = &st
+	changes, err := feedChanges(rc, r.guarded)
+	if err != nil {
+		return err
+	}
+	batch.Changes = changes
 	freezeState()
 	out, err := e.acct.Mirror.Commit(ctx, batch)
 	if err != nil {

@@ -36,6 +36,8 @@ type api struct {
 	creds    *credentials
 	failures *failureLimiter
 	runs     *syncRuns
+	// deliverer pushes the change feed to the webhook endpoint; nil when none is configured.
+	deliverer *webhook
 }
 
 // route is one API endpoint: a ServeMux pattern and its handler.
@@ -68,6 +70,8 @@ func (a *api) endpoints() []route {
 		{"POST /api/reviews/{id}/resolve", a.resolveReview},
 		{"POST /api/writes", a.write},
 		{"GET /api/audit", a.audit},
+		{"GET /api/changes", a.changes},
+		{"GET /api/webhooks/deliveries", a.webhookDeliveries},
 	}
 }
 

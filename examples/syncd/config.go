@@ -15,6 +15,7 @@ import (
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/entra"
+	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/sync"
 )
 
@@ -47,6 +48,11 @@ type config struct {
 	NoProgress        bool
 	// ShowVersion is -version: print the version and exit.
 	ShowVersion bool
+	// WebhookURL receives the change feed as signed POSTs, with WebhookSecret as the HMAC key;
+	// ChangeRetention is how long the store keeps the feed.
+	WebhookURL      string
+	WebhookSecret   tenantsync.Secret
+	ChangeRetention time.Duration
 
 	CIPP    cippConfig
 	Partner partnerConfig
@@ -103,7 +109,7 @@ var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 // parseConfig reads flags from args and the environment through getenv.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
-	var cippSecretFile, partnerSecretFile, partnerRTFile, pgFile, writers string
+	var cippSecretFile, partnerSecretFile, partnerRTFile, pgFile, writers, webhookSecretFile string
 	fs := flag.NewFlagSet("syncd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -132,6 +138,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.MaxCreatesPerSync, "max-creates-per-sync", sync.DefaultMaxCreatesPerSync, "PSA contacts one tenant sync may create, so a matching fault cannot flood the PSA; the rest come at the next syncs (GET /api/tenants/{id} shows sync.contactCreation, POST /api/tenants/{id}/contacts/create-remaining creates them now). Every create is a PSA call: -psa-calls-per-sync must allow as many")
 	fs.BoolVar(&c.NoProgress, "no-progress", false, "plain log lines even on a terminal")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the tenantsync version and exit")
+	fs.StringVar(&c.WebhookURL, "webhook-url", "", "endpoint that receives the change feed as signed POSTs (https; http only on loopback); the HMAC secret is $TENANTSYNC_WEBHOOK_SECRET or -webhook-secret-file")
+	fs.StringVar(&webhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret (or set $TENANTSYNC_WEBHOOK_SECRET)")
+	fs.DurationVar(&c.ChangeRetention, "change-retention", store.DefaultChangeRetention, "how long the change feed (GET /api/changes, webhooks) keeps changes; a consumer further behind must resync")
 	fs.StringVar(&c.CIPP.URL, "cipp-url", "", "CIPP-API Function App URL (https://<app>.azurewebsites.net)")
 	fs.StringVar(&c.CIPP.TenantID, "cipp-tenant-id", "", "tenant ID of the CIPP API client's app registration")
 	fs.StringVar(&c.CIPP.ClientID, "cipp-client-id", "", "client ID of the CIPP API client")
@@ -180,6 +189,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	if c.Postgres, err = secret(getenv, "TENANTSYNC_POSTGRES", pgFile); err != nil {
+		return c, err
+	}
+	if c.WebhookSecret, err = secret(getenv, "TENANTSYNC_WEBHOOK_SECRET", webhookSecretFile); err != nil {
 		return c, err
 	}
 	if c.CIPP.set() || c.Partner.set() {
@@ -262,6 +274,17 @@ func (c config) validate() error {
 	if !c.Demo && !c.CIPP.set() && !c.Partner.set() {
 		errs = append(errs, errors.New("no service configured: pass -cipp-url/-cipp-client-id/-cipp-tenant-id or -partner-client-id/-partner-tenant-id, or leave -demo on"))
 	}
+	if c.WebhookURL != "" {
+		errs = append(errs, checkWebhookURL(c.WebhookURL))
+		if len(c.WebhookSecret.Reveal()) < 16 {
+			errs = append(errs, errors.New("the webhook signing secret is missing or shorter than 16 characters: set $TENANTSYNC_WEBHOOK_SECRET or -webhook-secret-file to a long random value the receiver shares"))
+		}
+	} else if !c.WebhookSecret.IsZero() {
+		errs = append(errs, errors.New("a webhook secret is set but no -webhook-url: name the endpoint that receives the change feed"))
+	}
+	if c.ChangeRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("-change-retention %s: keep changes at least 1h (default %s)", c.ChangeRetention, store.DefaultChangeRetention))
+	}
 	if c.DemoTenants < 1 || c.DemoTenants > 5000 {
 		errs = append(errs, fmt.Errorf("-demo-tenants %d: use 1 to 5000", c.DemoTenants))
 	}
@@ -277,6 +300,25 @@ func checkURL(name, v string) error {
 		return fmt.Errorf("%s %q is not a URL: use https://<function-app>.azurewebsites.net", name, v)
 	case u.Scheme != "https":
 		return fmt.Errorf("%s %q must use https", name, v)
+	}
+	return nil
+}
+
+// checkWebhookURL accepts https, and http to a loopback host only (a receiver on the same
+// machine, or a test's).
+func checkWebhookURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("-webhook-url %q is not an http(s) URL", v)
+	}
+	if u.User != nil {
+		return errors.New("-webhook-url must not carry credentials: deliveries are authenticated by their signature")
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("-webhook-url %q: use https, or http to a loopback address only", v)
+		}
 	}
 	return nil
 }

@@ -386,6 +386,13 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	rec = c.call(t, td, http.MethodGet, "/api/audit?after=x", "")
 	require.Equal(t, http.StatusBadRequest, rec.Code)
 
+	// The change feed, and the webhook state with no endpoint configured.
+	rec = c.call(t, td, http.MethodGet, "/api/changes?after=0&limit=5", "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	rec = c.call(t, td, http.MethodGet, "/api/changes?after=99999999", "")
+	require.Equal(t, http.StatusGone, rec.Code, rec.Body.String())
+	c.call(t, td, http.MethodGet, "/api/webhooks/deliveries", "")
+
 	// Every route was answered with success and validated.
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -102,6 +102,7 @@ type daemon struct {
 
 	initialDone chan struct{}
 	initialOnce gosync.Once
+	webhook     *webhook // nil without -webhook-url
 
 	readyMu    gosync.Mutex
 	readyAt    time.Time
@@ -167,6 +168,16 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "API token: %s (send Authorization: Bearer <its contents>; every path but /healthz and /openapi.json needs it)\n", d.creds.tokenFile)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	webhookDone := make(chan struct{})
+	webhookCtx, stopWebhook := context.WithCancel(ctx)
+	go func() {
+		defer close(webhookDone)
+		if d.webhook != nil {
+			fmt.Fprintf(out, "webhooks: the change feed goes to %s (GET /api/webhooks/deliveries)\n", cfg.WebhookURL)
+			d.webhook.run(webhookCtx)
+		}
+	}()
+	defer func() { stopWebhook(); <-webhookDone }()
 
 	runErr := d.sync(ctx)
 
@@ -216,7 +227,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		return nil, err
 	}
 	if !cfg.Postgres.IsZero() {
-		pg, err := postgres.Open(ctx, cfg.Postgres.Reveal(), postgres.Config{Keys: keys})
+		pg, err := postgres.Open(ctx, cfg.Postgres.Reveal(), postgres.Config{Keys: keys, ChangeRetention: cfg.ChangeRetention})
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +235,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		fmt.Fprintln(out, "store: PostgreSQL")
 	} else {
 		path := filepath.Join(dir, "tenantsync.db")
-		sq, err := sqlite.Open(ctx, path, sqlite.Config{Keys: keys})
+		sq, err := sqlite.Open(ctx, path, sqlite.Config{Keys: keys, ChangeRetention: cfg.ChangeRetention})
 		if err != nil {
 			return nil, err
 		}
@@ -267,6 +278,9 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		return nil, err
 	}
 	d.state.prime(sts)
+	if cfg.WebhookURL != "" {
+		d.webhook = newWebhook(cfg.WebhookURL, cfg.WebhookSecret, cfg.Account, d.store.Account(cfg.Account).Feed, dir, d.log)
+	}
 	return d, nil
 }
 
@@ -299,7 +313,7 @@ func (d *daemon) api(addr net.Addr) (*api, error) {
 	return &api{
 		account: d.cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log,
 		refresh: d.refreshMetrics, initialDone: d.initialDone,
-		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), runs: newSyncRuns(),
+		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), runs: newSyncRuns(), deliverer: d.webhook,
 	}, nil
 }
 

@@ -114,12 +114,14 @@ func (s *backend) commit(ctx context.Context, op, acct string, b store.Batch) (s
 			}
 		}
 		x := &tx{op: op, t: cur.working(), cloned: map[tenantsync.Kind]bool{}}
+		var changed []kit.KindChanges
 		for _, k := range b.Kinds {
-			ap, err := kit.Apply(ctx, x, op, b.TenantID, k)
+			ap, data, err := kit.ApplyData(ctx, x, op, b.TenantID, k)
 			if err != nil {
 				return err
 			}
 			res.Kinds = append(res.Kinds, ap)
+			changed = append(changed, kit.KindChanges{Applied: ap, Data: data})
 		}
 		owners := a.owners
 		if len(b.Links) > 0 {
@@ -141,7 +143,16 @@ func (s *backend) commit(ctx context.Context, op, acct string, b store.Batch) (s
 			st := cloneState(kit.NormalizeState(*b.State))
 			x.t.state = &st
 		}
+		at := store.Time(b.Now)
+		if at.IsZero() {
+			at = s.now()
+		}
+		entries, err := kit.FeedEntries(b, changed, res.Reviews, at)
+		if err != nil {
+			return store.Internal(op, b.TenantID, err)
+		}
 		a.tenants[b.TenantID], a.owners, a.reviews = x.t, owners, reviews
+		a.feed.append(entries, at.Add(-s.retention))
 		return nil
 	})
 	if err != nil {

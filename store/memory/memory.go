@@ -24,6 +24,9 @@ type Config struct {
 	// Now is the clock for times the caller does not pass (connection and review timestamps,
 	// audit entries without At). Nil uses time.Now.
 	Now func() time.Time
+	// ChangeRetention is how long change-feed entries are kept. Zero uses
+	// store.DefaultChangeRetention.
+	ChangeRetention time.Duration
 }
 
 // Store is an in-memory store.Store, for tests and throwaway runs. It also holds the default
@@ -39,7 +42,8 @@ var (
 
 // New returns an empty store configured by cfg.
 func New(cfg Config) *Store {
-	b := &backend{keys: cfg.Keys, auditKeys: cfg.Keys, clock: cfg.Now, accounts: map[string]*account{}}
+	b := &backend{keys: cfg.Keys, auditKeys: cfg.Keys, clock: cfg.Now, accounts: map[string]*account{},
+		retention: kit.Retention(cfg.ChangeRetention)}
 	if b.clock == nil {
 		b.clock = time.Now
 	}
@@ -70,6 +74,7 @@ type backend struct {
 	keys      store.KeyProvider
 	auditKeys store.KeyProvider // keys, or a key of the store's own lifetime when keys is nil
 	clock     func() time.Time
+	retention time.Duration
 
 	mu       sync.Mutex
 	accounts map[string]*account
@@ -89,6 +94,7 @@ type account struct {
 	audit    []tenantsync.AuditEntry
 	head     store.AuditHead // recorded apart from audit, as the SQL stores record theirs
 	leases   map[string]store.Lease
+	feed     feed
 }
 
 func newAccount() *account {

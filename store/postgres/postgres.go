@@ -48,6 +48,9 @@ type Config struct {
 	// the items that changed since the kind was last read, about a kilobyte each. Zero uses
 	// 50,000; a negative value turns the cache off.
 	ReadCache int
+	// ChangeRetention is how long change-feed entries are kept; a consumer whose cursor is
+	// older must resync. Zero uses store.DefaultChangeRetention.
+	ChangeRetention time.Duration
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or key=value string) and
@@ -89,6 +92,7 @@ func Open(ctx context.Context, dsn string, c Config) (*Store, error) {
 		return nil, store.Internal(op, "", err)
 	}
 	st := sqlstore.New(cn, dialect{}, c.Keys, c.Now, c.ReadCache)
+	st.SetChangeRetention(c.ChangeRetention)
 	if err := sqlstore.Migrate(ctx, cn, dialect{}, sub, sqlstore.Upgrades(st)); err != nil {
 		pool.Close()
 		return nil, err

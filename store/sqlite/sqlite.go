@@ -53,6 +53,9 @@ type Config struct {
 	// the items that changed since the kind was last read, about a kilobyte each. Zero uses
 	// 50,000; a negative value turns the cache off.
 	ReadCache int
+	// ChangeRetention is how long change-feed entries are kept; a consumer whose cursor is
+	// older must resync. Zero uses store.DefaultChangeRetention.
+	ChangeRetention time.Duration
 }
 
 // Open opens (creating when absent) the store at path and migrates its schema.
@@ -111,6 +114,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, store.Internal(op, "", err)
 	}
 	st := sqlstore.New(conn, dialect{}, cfg.Keys, cfg.Now, cfg.ReadCache)
+	st.SetChangeRetention(cfg.ChangeRetention)
 	if err := sqlstore.Migrate(ctx, conn, dialect{}, sub, sqlstore.Upgrades(st)); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -51,6 +51,10 @@ func Run(t *testing.T, newStore Factory) {
 		{"ConcurrentApply", testConcurrentApply},
 		{"ConcurrentLinksAndLeases", testConcurrentLinksAndLeases},
 		{"ConcurrentAudit", testConcurrentAudit},
+		{"ChangeFeed", testFeed},
+		{"ChangeFeedRetention", testFeedRetention},
+		{"ChangeFeedTwoConsumersAndACrash", testFeedConsumers},
+		{"ChangeFeedConcurrentCommits", testFeedConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

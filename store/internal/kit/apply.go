@@ -31,27 +31,46 @@ type Tx interface {
 // stored hashes, upsert what is new or different, delete what the listing omits or the change
 // set removes, store the new cursor.
 func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) (store.Applied, error) {
+	res, _, err := ApplyData(ctx, tx, op, tenantID, ch)
+	return res, err
+}
+
+// ApplyData is Apply that also returns the stored form of each added or updated item, by ID,
+// for the change feed.
+func ApplyData(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) (store.Applied, map[string][]byte, error) {
+	res, written, err := apply(ctx, tx, op, tenantID, ch)
+	if err != nil {
+		return store.Applied{}, nil, err
+	}
+	data := make(map[string][]byte, len(written))
+	for _, it := range written {
+		data[it.ID] = it.Data
+	}
+	return res, data, nil
+}
+
+func apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) (store.Applied, []Item, error) {
 	r := ch.Result
 	if r == nil {
-		return store.Applied{}, store.Invalid(op, "pass the source's KindResult", "no result to apply")
+		return store.Applied{}, nil, store.Invalid(op, "pass the source's KindResult", "no result to apply")
 	}
 	if !r.Kind.Valid() {
-		return store.Applied{}, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", r.Kind)
+		return store.Applied{}, nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", r.Kind)
 	}
 	if r.Mode != tenantsync.Complete && r.Mode != tenantsync.Changes {
-		return store.Applied{}, store.Invalid(op, "apply only complete listings and change sets; an unavailable kind changes nothing",
+		return store.Applied{}, nil, store.Invalid(op, "apply only complete listings and change sets; an unavailable kind changes nothing",
 			"%s result is %s", r.Kind, r.Mode)
 	}
 	items, err := Encode(op, tenantID, r)
 	if err != nil {
-		return store.Applied{}, err
+		return store.Applied{}, nil, err
 	}
 	cur, err := tx.Cursor(ctx, r.Kind)
 	if err != nil {
-		return store.Applied{}, err
+		return store.Applied{}, nil, err
 	}
 	if cur != ch.ExpectCursor {
-		return store.Applied{}, store.CursorConflict(op, tenantID, r.Kind)
+		return store.Applied{}, nil, store.CursorConflict(op, tenantID, r.Kind)
 	}
 
 	// A change set reads back only the hashes of the IDs it names; a complete listing, all of
@@ -66,7 +85,7 @@ func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 	}
 	existing, err := tx.Hashes(ctx, r.Kind, ids)
 	if err != nil {
-		return store.Applied{}, err
+		return store.Applied{}, nil, err
 	}
 
 	res := store.Applied{Kind: r.Kind, Cursor: r.Cursor}
@@ -103,20 +122,20 @@ func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 
 	if len(write) > 0 {
 		if err := tx.Upsert(ctx, r.Kind, write); err != nil {
-			return store.Applied{}, err
+			return store.Applied{}, nil, err
 		}
 	}
 	if len(res.Removed) > 0 {
 		if err := tx.Delete(ctx, r.Kind, res.Removed); err != nil {
-			return store.Applied{}, err
+			return store.Applied{}, nil, err
 		}
 	}
 	if r.Cursor != cur {
 		if err := tx.SetCursor(ctx, r.Kind, r.Cursor); err != nil {
-			return store.Applied{}, err
+			return store.Applied{}, nil, err
 		}
 	}
-	return res, nil
+	return res, write, nil
 }
 
 // CheckBatch validates b for account and returns a copy of it, whose parts that left the
@@ -124,6 +143,7 @@ func Apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 func CheckBatch(op, account string, b store.Batch) (store.Batch, error) {
 	b.Links = slices.Clone(b.Links)
 	b.Reviews = slices.Clone(b.Reviews)
+	b.Changes = slices.Clone(b.Changes)
 	if b.State != nil {
 		st := *b.State
 		b.State = &st
@@ -166,6 +186,11 @@ func checkBatch(op, account string, b *store.Batch) error {
 			return store.Invalid(op, "a batch holds one tenant's outcome", "review of tenant %s in a batch of tenant %s", r.TenantID, b.TenantID)
 		}
 		if err := CheckReview(op, *r); err != nil {
+			return err
+		}
+	}
+	for i := range b.Changes {
+		if err := checkBatchChange(op, b.TenantID, &b.Changes[i]); err != nil {
 			return err
 		}
 	}

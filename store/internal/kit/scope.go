@@ -70,7 +70,13 @@ type auditBackend interface {
 	GetLease(ctx context.Context, account, tenantID string) (store.Lease, error)
 }
 
+type feedBackend interface {
+	Changes(ctx context.Context, account string, after int64, limit int) ([]store.Change, error)
+	FeedHead(ctx context.Context, account string) (int64, error)
+}
+
 type backend interface {
+	feedBackend
 	connBackend
 	tenantBackend
 	mirrorBackend
@@ -93,6 +99,7 @@ func Scope(b backend, account string) store.Account {
 		SyncStates:  syncStates(s),
 		Audit:       audit(s),
 		Leases:      leases(s),
+		Feed:        feed(s),
 	}
 }
 
@@ -112,6 +119,7 @@ type (
 	syncStates  scoped
 	audit       scoped
 	leases      scoped
+	feed        scoped
 )
 
 var (
@@ -124,7 +132,15 @@ var (
 	_ store.SyncStates   = syncStates{}
 	_ store.Audit        = audit{}
 	_ store.Leases       = leases{}
+	_ store.ChangeFeed   = feed{}
 )
+
+func (s feed) Changes(ctx context.Context, after int64, limit int) ([]store.Change, error) {
+	return s.b.Changes(ctx, s.account, after, limit)
+}
+func (s feed) Head(ctx context.Context) (int64, error) {
+	return s.b.FeedHead(ctx, s.account)
+}
 
 func (s connections) Put(ctx context.Context, c store.Connection) error {
 	return s.b.PutConnection(ctx, s.account, c)

@@ -144,12 +144,14 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 			}
 		}
 		x := tx{s: s, q: q, acct: acct, tenant: b.TenantID}
+		var changed []kit.KindChanges
 		for _, k := range b.Kinds {
-			ap, err := kit.Apply(ctx, x, op, b.TenantID, k)
+			ap, data, err := kit.ApplyData(ctx, x, op, b.TenantID, k)
 			if err != nil {
 				return err
 			}
 			res.Kinds = append(res.Kinds, ap)
+			changed = append(changed, kit.KindChanges{Applied: ap, Data: data})
 		}
 		for _, lc := range b.Links {
 			var err error
@@ -170,9 +172,19 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 			res.Reviews = append(res.Reviews, stored)
 		}
 		if b.State != nil {
-			return putState(ctx, q, acct, *b.State)
+			if err := putState(ctx, q, acct, *b.State); err != nil {
+				return err
+			}
 		}
-		return nil
+		at := store.Time(b.Now)
+		if at.IsZero() {
+			at = s.now()
+		}
+		entries, err := kit.FeedEntries(b, changed, res.Reviews, at)
+		if err != nil {
+			return err
+		}
+		return s.appendFeed(ctx, q, acct, entries, at)
 	})
 	return res, err
 }

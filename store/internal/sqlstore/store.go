@@ -21,6 +21,8 @@ type Store struct {
 	clock func() time.Time
 	binds sync.Map // query -> rebound query
 	cache *kit.Cache
+	// retention is how long the change feed keeps entries.
+	retention time.Duration
 }
 
 // DefaultReadCache is how many decoded mirror items a store keeps by default: a 50,000-user
@@ -33,7 +35,7 @@ func New(db DB, d Dialect, keys store.KeyProvider, clock func() time.Time, readC
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Store{db: db, d: d, keys: keys, clock: clock, cache: kit.NewCache(readCache)}
+	return &Store{db: db, d: d, keys: keys, clock: clock, cache: kit.NewCache(readCache), retention: store.DefaultChangeRetention}
 }
 
 func (s *Store) now() time.Time { return store.Time(s.clock()) }

@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/store/internal/kit"
+)
+
+// SetChangeRetention sets how long the change feed keeps entries (zero: the default).
+func (s *Store) SetChangeRetention(d time.Duration) { s.retention = kit.Retention(d) }
+
+// appendFeed numbers entries after the account's head, stores them and removes the entries
+// stamped before at less the retention. It runs last in a commit's transaction: the head row
+// it updates stays locked until the commit ends, so entries of concurrent commits take their
+// Seq in the order the commits become visible, and a consumer that has read up to a Seq can
+// never later see a smaller one appear.
+func (s *Store) appendFeed(ctx context.Context, q bq, acct string, entries []store.Change, at time.Time) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO change_heads (account, head, pruned) VALUES (?, 0, 0) ON CONFLICT (account) DO NOTHING`, acct); err != nil {
+		return err
+	}
+	var head int64
+	if err := q.QueryRow(ctx, `UPDATE change_heads SET head = head + ? WHERE account = ? RETURNING head`, int64(len(entries)), acct).Scan(&head); err != nil {
+		return err
+	}
+	kit.Number(entries, head-int64(len(entries)))
+	const cols = 6
+	size := max(1, min(500, s.d.MaxParams()/cols))
+	for rest := entries; len(rest) > 0; {
+		n := min(size, len(rest))
+		query := `INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) VALUES `
+		args := make([]any, 0, cols*n)
+		for i, c := range rest[:n] {
+			if i > 0 {
+				query += ", "
+			}
+			query += "(?, ?, ?, ?, ?, ?)"
+			// The data is stored apart, as it is: encoding it inside the entry would validate
+			// and copy every item's JSON again.
+			data := []byte(c.Data)
+			if data == nil {
+				data = []byte{}
+			}
+			c.Data = nil
+			args = append(args, acct, c.Seq, micros(c.At), c.TenantID, asJSON(c), data)
+		}
+		if _, err := q.Exec(ctx, query, args...); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return s.pruneFeed(ctx, q, acct, at.Add(-s.retention))
+}
+
+// pruneFeed removes the account's entries stamped before cutoff, and everything before the
+// newest of them, and records the highest Seq removed.
+func (s *Store) pruneFeed(ctx context.Context, q bq, acct string, cutoff time.Time) error {
+	var last *int64
+	if err := q.QueryRow(ctx, `SELECT MAX(seq) FROM change_feed WHERE account = ? AND at < ?`, acct, micros(cutoff)).Scan(&last); err != nil {
+		return err
+	}
+	if last == nil {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `DELETE FROM change_feed WHERE account = ? AND seq <= ?`, acct, *last); err != nil {
+		return err
+	}
+	_, err := q.Exec(ctx, `UPDATE change_heads SET pruned = ? WHERE account = ? AND pruned < ?`, *last, acct, *last)
+	return err
+}
+
+// feedHeads reads the account's latest and highest pruned Seq, zeros when it has no feed.
+func feedHeads(ctx context.Context, q bq, acct string) (head, pruned int64, err error) {
+	err = q.QueryRow(ctx, `SELECT head, pruned FROM change_heads WHERE account = ?`, acct).Scan(&head, &pruned)
+	if notFound(err) {
+		return 0, 0, nil
+	}
+	return head, pruned, err
+}
+
+// Changes implements store.ChangeFeed.
+func (s *Store) Changes(ctx context.Context, acct string, after int64, limit int) ([]store.Change, error) {
+	const op = "Changes"
+	limit, err := kit.CheckChangesPage(op, acct, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Change
+	err = s.read(ctx, op, "", func(q bq) error {
+		head, pruned, err := feedHeads(ctx, q, acct)
+		if err != nil {
+			return err
+		}
+		if err := kit.FeedWindow(op, after, pruned, head); err != nil {
+			return err
+		}
+		out, err = scanAll(ctx, q, scanChange,
+			`SELECT entry, data FROM change_feed WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?`, acct, after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FeedHead implements store.ChangeFeed.
+func (s *Store) FeedHead(ctx context.Context, acct string) (int64, error) {
+	const op = "Head"
+	if err := store.CheckAccount(op, acct); err != nil {
+		return 0, err
+	}
+	var head int64
+	err := s.read(ctx, op, "", func(q bq) error {
+		var err error
+		head, _, err = feedHeads(ctx, q, acct)
+		return err
+	})
+	return head, err
+}
+
+// scanChange reads an entry and its data.
+func scanChange(r Row) (store.Change, error) {
+	var entry, data []byte
+	var c store.Change
+	if err := r.Scan(&entry, &data); err != nil {
+		return c, err
+	}
+	if err := scanJSON(entry, &c); err != nil {
+		return c, err
+	}
+	if len(data) > 0 {
+		c.Data = data
+	}
+	return c, nil
+}
