@@ -12,12 +12,12 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/internal/ids"
+	"github.com/tenantsync/tenantsync/internal/onetime"
 )
 
 // ConnectStateTTL is how long a partner sign-in link stays valid, as for an admin-consent link.
@@ -47,35 +47,23 @@ type ConnectStateStore interface {
 // MemoryConnectStateStore is a ConnectStateStore for one process. Expired states are dropped
 // on Put.
 type MemoryConnectStateStore struct {
-	mu     sync.Mutex
-	states map[string]ConnectState
+	states *onetime.Store[ConnectState]
 }
 
 // NewMemoryConnectStateStore returns an empty in-memory store.
 func NewMemoryConnectStateStore() *MemoryConnectStateStore {
-	return &MemoryConnectStateStore{states: map[string]ConnectState{}}
+	return &MemoryConnectStateStore{states: onetime.New(func(s ConnectState) time.Time { return s.Expires })}
 }
 
 // Put stores a state.
 func (m *MemoryConnectStateStore) Put(_ context.Context, state string, s ConnectState) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := time.Now()
-	for k, v := range m.states {
-		if now.After(v.Expires) {
-			delete(m.states, k)
-		}
-	}
-	m.states[state] = s
+	m.states.Put(state, s, time.Now())
 	return nil
 }
 
 // Take returns and deletes a state.
 func (m *MemoryConnectStateStore) Take(_ context.Context, state string) (ConnectState, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.states[state]
-	delete(m.states, state)
+	s, ok := m.states.Take(state)
 	return s, ok, nil
 }
 

@@ -8,13 +8,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/internal/httpx"
 	"github.com/tenantsync/tenantsync/internal/ids"
+	"github.com/tenantsync/tenantsync/internal/onetime"
 )
 
 // ConsentStateTTL is how long an admin-consent link stays valid.
@@ -40,36 +40,24 @@ type ConsentStore interface {
 
 // MemoryConsentStore is a ConsentStore for one process. Expired states are dropped on Put.
 type MemoryConsentStore struct {
-	mu     sync.Mutex
-	states map[string]ConsentState
+	states *onetime.Store[ConsentState]
 	now    func() time.Time
 }
 
 // NewMemoryConsentStore returns an empty in-memory store.
 func NewMemoryConsentStore() *MemoryConsentStore {
-	return &MemoryConsentStore{states: map[string]ConsentState{}, now: time.Now}
+	return &MemoryConsentStore{states: onetime.New(func(s ConsentState) time.Time { return s.Expires }), now: time.Now}
 }
 
 // Put stores a state.
 func (m *MemoryConsentStore) Put(_ context.Context, state string, s ConsentState) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now()
-	for k, v := range m.states {
-		if now.After(v.Expires) {
-			delete(m.states, k)
-		}
-	}
-	m.states[state] = s
+	m.states.Put(state, s, m.now())
 	return nil
 }
 
 // Take returns and deletes a state.
 func (m *MemoryConsentStore) Take(_ context.Context, state string) (ConsentState, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.states[state]
-	delete(m.states, state)
+	s, ok := m.states.Take(state)
 	return s, ok, nil
 }
 
