@@ -48,6 +48,24 @@ type FetchRequest struct {
 	// Fresh asks for data read now rather than from a cache or a report: a person asked for
 	// this sync. A source that can answer from a cache (cipp.SourceConfig.Bulk) reads live.
 	Fresh bool
+	// Sink, when set, may receive a kind's items page by page instead of in the KindResult,
+	// so neither the source nor the caller holds a whole listing. A source that streams a kind
+	// hands every page to Sink as it arrives and answers the kind with Streamed set and no
+	// items; a source that does not stream ignores Sink, and its answer is read as before.
+	// Streaming changes nothing else: the kind counts only once its listing completed, and a
+	// kind whose listing failed part-way is Unavailable, whatever its pages delivered.
+	Sink PageSink
+}
+
+// PageSink receives the pages of a streamed kind (FetchRequest.Sink).
+type PageSink interface {
+	// Page takes one page: page.Kind and page.Mode are set, the items are in the kind's slice,
+	// and page.Removed holds the IDs the page reports deleted (a Changes round) or dropped from
+	// the listing (a Complete round). A later page's item replaces an earlier one with the
+	// same ID, and a later removal an earlier item. An error stops the kind's listing: the
+	// source answers the kind Unavailable with that error. Pages of one kind arrive in order
+	// and never at once; pages of different kinds may.
+	Page(ctx context.Context, page *KindResult) error
 }
 
 // Page is one page of a listing that a client reads page by page, the same on every route:
@@ -126,6 +144,10 @@ type KindResult struct {
 	Cursor string
 	// FetchedAt is when the source produced the result.
 	FetchedAt time.Time
+	// Streamed is set when the items went to FetchRequest.Sink page by page instead of into
+	// this result, which then carries no items (Removed included) and Len 0; Mode, Cursor and
+	// FetchedAt mean what they always do.
+	Streamed bool
 }
 
 // Len returns the number of items the result carries.

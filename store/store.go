@@ -193,20 +193,81 @@ type KindApply struct {
 	// ExpectCursor is the cursor the caller read before fetching ("" when none). When the
 	// stored cursor differs, another writer got there first and the apply fails with ErrConflict.
 	ExpectCursor string
+	// Stage, when set, is the ID of the Stage whose staged items of Result.Kind are the
+	// listing or change set to apply: Result then carries only the kind, mode and cursor. The
+	// commit applies them as it applies a Result's items, in its one transaction, and drops
+	// them from the stage. A Stage of another tenant, or one discarded, fails with ErrInvalidInput.
+	Stage string
+	// Keep are items the apply leaves as the mirror has them: neither replaced nor removed,
+	// whatever the listing or change set says of them (the deletion guard's held items).
+	Keep []string
 }
 
 // Applied is what one kind's apply changed. IDs are sorted.
 type Applied struct {
-	Kind      tenantsync.Kind
+	Kind tenantsync.Kind
+	// Added, Updated and Removed name the items, except for a staged apply (KindApply.Stage),
+	// whose lists could be as long as the tenant: they are nil there, and the counts below
+	// say how many.
 	Added     []string
 	Updated   []string
 	Removed   []string
 	Unchanged int
 	Cursor    string // the stored cursor after the apply
+	// AddedCount, UpdatedCount and RemovedCount count the items added, updated and removed,
+	// for every apply.
+	AddedCount, UpdatedCount, RemovedCount int
 }
 
 // Changed reports whether the apply added, updated or removed anything.
-func (a Applied) Changed() bool { return len(a.Added)+len(a.Updated)+len(a.Removed) > 0 }
+func (a Applied) Changed() bool {
+	return len(a.Added)+len(a.Updated)+len(a.Removed)+a.AddedCount+a.UpdatedCount+a.RemovedCount > 0
+}
+
+// Stager is implemented by a Mirror that can take a kind's items page by page, as a source
+// streams them (tenantsync.FetchRequest.Sink), into a staging area the commit applies with
+// the kind's cursor, so the caller never holds a whole listing. The stores of this module
+// implement it; the engine falls back to holding listings with a Mirror that does not.
+type Stager interface {
+	// Stage opens a staging area for one sync run of the tenant, dropping whatever an earlier
+	// run of the tenant left staged (a run holds the tenant's lease, so no other stages it).
+	Stage(ctx context.Context, tenantID string) (Stage, error)
+}
+
+// Stage is one sync run's staging area for one tenant. Nothing staged is visible in the
+// mirror until a commit applies it (KindApply.Stage).
+type Stage interface {
+	// ID names the stage in KindApply.Stage.
+	ID() string
+	// Put stages one page of page.Kind (see tenantsync.PageSink.Page): its items replace
+	// staged items with the same IDs; page.Removed marks IDs removed (page.Mode Changes) or
+	// drops them from the listing (Complete).
+	Put(ctx context.Context, page *tenantsync.KindResult) error
+	// Reset drops what is staged of kind, before a kind is listed again.
+	Reset(ctx context.Context, kind tenantsync.Kind) error
+	// Count returns how many distinct items (removals not counted) are staged of kind.
+	Count(ctx context.Context, kind tenantsync.Kind) (int, error)
+	// Read returns up to limit staged entries of kind whose IDs sort after after, in ID
+	// order: items in the kind's slice, removals in Removed. last is the greatest ID returned,
+	// "" when none is left.
+	Read(ctx context.Context, kind tenantsync.Kind, after string, limit int) (page *tenantsync.KindResult, last string, err error)
+	// Loss returns what applying the staged kind in mode would take away from the mirror.
+	Loss(ctx context.Context, kind tenantsync.Kind, mode tenantsync.Mode) (StagedLoss, error)
+	// Discard drops the stage. Discarding it again is not an error.
+	Discard(ctx context.Context) error
+}
+
+// StagedLoss is what a staged kind takes away from the mirror, for the deletion guard.
+type StagedLoss struct {
+	// Removed are the mirrored items the apply would remove: those a complete listing omits,
+	// or a change set removes. Sorted.
+	Removed []string
+	// Disabled are the mirrored users, enabled there, that the staged users show with sign-in
+	// blocked and that are not removed. Sorted; users only.
+	Disabled []string
+	// Of is the number of items the mirror holds of the kind.
+	Of int
+}
 
 // Mirror holds, per tenant, the last known state of each kind and the kind's cursor.
 //

@@ -115,13 +115,25 @@ func (s *backend) commit(ctx context.Context, op, acct string, b store.Batch) (s
 		}
 		x := &tx{op: op, t: cur.working(), cloned: map[tenantsync.Kind]bool{}}
 		var changed []kit.KindChanges
+		var unstage []tenantsync.Kind
 		for _, k := range b.Kinds {
-			ap, data, err := kit.ApplyData(ctx, x, op, b.TenantID, k)
+			var ap store.Applied
+			var data map[string][]byte
+			var err error
+			if k.Stage != "" {
+				ap, data, err = applyStaged(ctx, x, op, cur, k)
+				unstage = append(unstage, k.Result.Kind)
+			} else {
+				ap, data, err = kit.ApplyData(ctx, x, op, b.TenantID, k)
+			}
 			if err != nil {
 				return err
 			}
-			res.Kinds = append(res.Kinds, ap)
 			changed = append(changed, kit.KindChanges{Applied: ap, Data: data})
+			if k.Stage != "" {
+				ap.Added, ap.Updated, ap.Removed = nil, nil, nil
+			}
+			res.Kinds = append(res.Kinds, ap)
 		}
 		owners := a.owners
 		if len(b.Links) > 0 {
@@ -150,6 +162,9 @@ func (s *backend) commit(ctx context.Context, op, acct string, b store.Batch) (s
 		entries, err := kit.FeedEntries(b, changed, res.Reviews, at)
 		if err != nil {
 			return store.Internal(op, b.TenantID, err)
+		}
+		for _, k := range unstage {
+			delete(x.t.stage.kinds, k)
 		}
 		a.tenants[b.TenantID], a.owners, a.reviews = x.t, owners, reviews
 		a.feed.append(entries, at.Add(-s.retention))
@@ -492,4 +507,24 @@ func (s *backend) ListSyncStates(_ context.Context, acct string) ([]store.SyncSt
 		return nil
 	})
 	return out, err
+}
+
+// applyStaged applies a kind from the tenant's stage.
+func applyStaged(ctx context.Context, x *tx, op string, t *tenant, ch store.KindApply) (store.Applied, map[string][]byte, error) {
+	if err := kit.CheckStagedApply(op, ch); err != nil {
+		return store.Applied{}, nil, err
+	}
+	items, removed, err := stagedEntries(op, t, ch)
+	if err != nil {
+		return store.Applied{}, nil, err
+	}
+	ap, written, err := kit.ApplyItems(ctx, x, op, t.rec.ID, ch, items, removed)
+	if err != nil {
+		return store.Applied{}, nil, err
+	}
+	data := make(map[string][]byte, len(written))
+	for _, it := range written {
+		data[it.ID] = it.Data
+	}
+	return ap, data, nil
 }

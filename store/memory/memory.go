@@ -112,6 +112,7 @@ type tenant struct {
 	links   map[string]store.ContactLink
 	merges  map[string]store.Merge
 	state   *store.SyncState
+	stage   *memStage // the staging area of the run syncing the tenant, nil when none
 }
 
 func newTenant(rec store.TenantRecord) *tenant {

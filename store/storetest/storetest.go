@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ChangeFeedRetention", testFeedRetention},
 		{"ChangeFeedTwoConsumersAndACrash", testFeedConsumers},
 		{"ChangeFeedConcurrentCommits", testFeedConcurrent},
+		{"StagedApply", testStage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

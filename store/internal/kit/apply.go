@@ -50,18 +50,43 @@ func ApplyData(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApp
 }
 
 func apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) (store.Applied, []Item, error) {
-	r := ch.Result
-	if r == nil {
-		return store.Applied{}, nil, store.Invalid(op, "pass the source's KindResult", "no result to apply")
-	}
-	if !r.Kind.Valid() {
-		return store.Applied{}, nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", r.Kind)
-	}
-	if r.Mode != tenantsync.Complete && r.Mode != tenantsync.Changes {
-		return store.Applied{}, nil, store.Invalid(op, "apply only complete listings and change sets; an unavailable kind changes nothing",
-			"%s result is %s", r.Kind, r.Mode)
+	r, err := checkApply(op, ch)
+	if err != nil {
+		return store.Applied{}, nil, err
 	}
 	items, err := Encode(op, tenantID, r)
+	if err != nil {
+		return store.Applied{}, nil, err
+	}
+	return ApplyItems(ctx, tx, op, tenantID, ch, items, r.Removed)
+}
+
+// checkApply validates a kind's apply and returns its result.
+func checkApply(op string, ch store.KindApply) (*tenantsync.KindResult, error) {
+	r := ch.Result
+	if r == nil {
+		return nil, store.Invalid(op, "pass the source's KindResult", "no result to apply")
+	}
+	if !r.Kind.Valid() {
+		return nil, store.Invalid(op, "use one of the tenantsync.Kind constants", "unknown kind %q", r.Kind)
+	}
+	if r.Mode != tenantsync.Complete && r.Mode != tenantsync.Changes {
+		return nil, store.Invalid(op, "apply only complete listings and change sets; an unavailable kind changes nothing",
+			"%s result is %s", r.Kind, r.Mode)
+	}
+	return r, nil
+}
+
+// CheckStagedApply validates a staged apply (KindApply.Stage set) before the store reads its stage.
+func CheckStagedApply(op string, ch store.KindApply) error {
+	_, err := checkApply(op, ch)
+	return err
+}
+
+// ApplyItems is Apply of items already encoded (ch.Result's, or a stage's), with removed the
+// IDs a change set removes; it returns the items written.
+func ApplyItems(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply, items []Item, removed []string) (store.Applied, []Item, error) {
+	r, err := checkApply(op, ch)
 	if err != nil {
 		return store.Applied{}, nil, err
 	}
@@ -72,16 +97,24 @@ func apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 	if cur != ch.ExpectCursor {
 		return store.Applied{}, nil, store.CursorConflict(op, tenantID, r.Kind)
 	}
+	keep := map[string]bool{}
+	for _, id := range ch.Keep {
+		keep[id] = true
+	}
+	if len(keep) > 0 {
+		items = slices.DeleteFunc(slices.Clone(items), func(it Item) bool { return keep[it.ID] })
+		removed = slices.DeleteFunc(slices.Clone(removed), func(id string) bool { return keep[id] })
+	}
 
 	// A change set reads back only the hashes of the IDs it names; a complete listing, all of
 	// the kind's, since whatever it omits is removed.
 	var ids []string
 	if r.Mode == tenantsync.Changes {
-		ids = make([]string, 0, len(items)+len(r.Removed))
+		ids = make([]string, 0, len(items)+len(removed))
 		for _, it := range items {
 			ids = append(ids, it.ID)
 		}
-		ids = append(ids, r.Removed...)
+		ids = append(ids, removed...)
 	}
 	existing, err := tx.Hashes(ctx, r.Kind, ids)
 	if err != nil {
@@ -108,10 +141,10 @@ func apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 	// IDs for a change set (an ID both changed and removed is kept, as the change says).
 	gone := slices.Collect(maps.Keys(existing))
 	if r.Mode == tenantsync.Changes {
-		gone = r.Removed
+		gone = removed
 	}
 	for _, id := range gone {
-		if _, stored := existing[id]; stored && !listed[id] {
+		if _, stored := existing[id]; stored && !listed[id] && !keep[id] {
 			res.Removed = append(res.Removed, id)
 		}
 	}
@@ -119,6 +152,7 @@ func apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 	slices.Sort(res.Updated)
 	slices.Sort(res.Removed)
 	res.Removed = slices.Compact(res.Removed)
+	res.AddedCount, res.UpdatedCount, res.RemovedCount = len(res.Added), len(res.Updated), len(res.Removed)
 
 	if len(write) > 0 {
 		if err := tx.Upsert(ctx, r.Kind, write); err != nil {

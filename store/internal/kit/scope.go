@@ -76,6 +76,7 @@ type feedBackend interface {
 }
 
 type backend interface {
+	stageBackend
 	feedBackend
 	connBackend
 	tenantBackend

@@ -20,6 +20,18 @@ func (s *Store) appendFeed(ctx context.Context, q bq, acct string, entries []sto
 	if len(entries) == 0 {
 		return nil
 	}
+	if err := s.addFeed(ctx, q, acct, entries); err != nil {
+		return err
+	}
+	return s.pruneFeed(ctx, q, acct, at.Add(-s.retention))
+}
+
+// addFeed numbers entries after the account's head and stores them, without pruning: a commit
+// may add its entries in several parts (a staged kind's, a chunk at a time) and prune once.
+func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.Change) error {
+	if len(entries) == 0 {
+		return nil
+	}
 	if _, err := q.Exec(ctx, `INSERT INTO change_heads (account, head, pruned) VALUES (?, 0, 0) ON CONFLICT (account) DO NOTHING`, acct); err != nil {
 		return err
 	}
@@ -53,7 +65,7 @@ func (s *Store) appendFeed(ctx context.Context, q bq, acct string, entries []sto
 		}
 		rest = rest[n:]
 	}
-	return s.pruneFeed(ctx, q, acct, at.Add(-s.retention))
+	return nil
 }
 
 // pruneFeed removes the account's entries stamped before cutoff, and everything before the

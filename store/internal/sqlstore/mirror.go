@@ -144,14 +144,38 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 			}
 		}
 		x := tx{s: s, q: q, acct: acct, tenant: b.TenantID}
-		var changed []kit.KindChanges
+		at := store.Time(b.Now)
+		if at.IsZero() {
+			at = s.now()
+		}
+		// Each kind's feed entries are added as the kind is applied (a staged kind's a chunk at
+		// a time), in the batch's order, then those of the links, reviews and the caller.
+		fed := false
+		feed := func(entries []store.Change) error {
+			fed = fed || len(entries) > 0
+			return s.addFeed(ctx, q, acct, entries)
+		}
 		for _, k := range b.Kinds {
+			if k.Stage != "" {
+				ap, err := x.applyStaged(ctx, op, k, at, feed)
+				if err != nil {
+					return err
+				}
+				res.Kinds = append(res.Kinds, ap)
+				continue
+			}
 			ap, data, err := kit.ApplyData(ctx, x, op, b.TenantID, k)
 			if err != nil {
 				return err
 			}
 			res.Kinds = append(res.Kinds, ap)
-			changed = append(changed, kit.KindChanges{Applied: ap, Data: data})
+			entries, err := kit.FeedEntries(store.Batch{TenantID: b.TenantID}, []kit.KindChanges{{Applied: ap, Data: data}}, nil, at)
+			if err != nil {
+				return err
+			}
+			if err := feed(entries); err != nil {
+				return err
+			}
 		}
 		for _, lc := range b.Links {
 			var err error
@@ -176,15 +200,17 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 				return err
 			}
 		}
-		at := store.Time(b.Now)
-		if at.IsZero() {
-			at = s.now()
-		}
-		entries, err := kit.FeedEntries(b, changed, res.Reviews, at)
+		entries, err := kit.FeedEntries(b, nil, res.Reviews, at)
 		if err != nil {
 			return err
 		}
-		return s.appendFeed(ctx, q, acct, entries, at)
+		if err := feed(entries); err != nil {
+			return err
+		}
+		if !fed {
+			return nil
+		}
+		return s.pruneFeed(ctx, q, acct, at.Add(-s.retention))
 	})
 	return res, err
 }

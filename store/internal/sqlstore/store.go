@@ -412,7 +412,7 @@ func (s *Store) UnlinkTenant(ctx context.Context, acct, tenantID string, mode st
 		if mode != store.UnlinkPurge {
 			return nil
 		}
-		for _, table := range []string{"mirror", "cursors", "contact_links", "merges", "reviews", "sync_state"} {
+		for _, table := range []string{"mirror", "cursors", "contact_links", "merges", "reviews", "sync_state", "staged_items", "stages"} {
 			if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE account = ? AND tenant_id = ?`, acct, tenantID); err != nil {
 				return err
 			}
