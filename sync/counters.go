@@ -147,18 +147,23 @@ func (e *Engine) Counters() Counters {
 }
 
 // countCommit counts what a committed sync stored.
-func (e *Engine) countCommit(results map[tenantsync.Kind]*tenantsync.KindResult, out store.BatchResult, rc *reconcileOutcome) {
+func (e *Engine) countCommit(results map[tenantsync.Kind]*tenantsync.KindResult, staged map[tenantsync.Kind]int, out store.BatchResult, rc *reconcileOutcome) {
 	c := &e.counters
 	for k, kr := range results {
-		c.itemsSynced.Add(uint64(kr.Len()))
+		n := kr.Len()
+		if m, ok := staged[k]; ok {
+			n = m
+		}
+		c.itemsSynced.Add(uint64(n))
 		if k == tenantsync.KindUsers {
-			c.usersSynced.Add(uint64(kr.Len()))
+			c.usersSynced.Add(uint64(n))
 		}
 	}
 	for _, a := range out.Kinds {
-		c.itemsAdded.Add(uint64(len(a.Added)))
-		c.itemsUpdated.Add(uint64(len(a.Updated)))
-		c.itemsRemoved.Add(uint64(len(a.Removed)))
+		added, updated, removed := appliedCounts(a)
+		c.itemsAdded.Add(uint64(added))
+		c.itemsUpdated.Add(uint64(updated))
+		c.itemsRemoved.Add(uint64(removed))
 	}
 	if rc != nil {
 		c.contactsLinked.Add(uint64(rc.report.Linked))

@@ -43,6 +43,12 @@ type FakeSource struct {
 	pageSize int
 	calls    []tenantsync.FetchRequest
 
+	// Stream makes the source hand every kind to FetchRequest.Sink page by page, as a
+	// streaming source does, when the request has a Sink. StreamFailAfter, when above zero,
+	// makes a streamed kind fail (Unavailable) after that many pages were delivered.
+	Stream          bool
+	StreamFailAfter int
+
 	// OnPage runs after each page of a kind except the last; OnKind after each kind.
 	OnPage func(tenantID string, kind tenantsync.Kind, page int)
 	OnKind func(tenantID string, kind tenantsync.Kind)
@@ -292,7 +298,7 @@ func (f *FakeSource) fetchKind(ctx context.Context, t *FakeTenant, k tenantsync.
 		return tenantsync.UnavailableResult(k, &tenantsync.Error{Class: tenantsync.ErrCursorExpired, Service: f.name,
 			Op: "delta", Tenant: t.Tenant.ID, Code: "syncStateNotFound", Hint: "list the kind in full"}), nil
 	case mode == FakeEmpty:
-		return &tenantsync.KindResult{Kind: k, Mode: tenantsync.Complete, FetchedAt: time.Unix(0, 0)}, nil
+		return &tenantsync.KindResult{Kind: k, Mode: tenantsync.Complete, FetchedAt: time.Unix(0, 0), Streamed: f.Stream && req.Sink != nil}, nil
 	}
 
 	f.mu.Lock()
@@ -333,11 +339,21 @@ func (f *FakeSource) fetchKind(ctx context.Context, t *FakeTenant, k tenantsync.
 	}
 	items := kr.Len()
 	pageSize := f.pageSize
+	stream := f.Stream && req.Sink != nil
+	failAfter := f.StreamFailAfter
 	f.mu.Unlock()
 
 	// Walk the items page by page so a test can interrupt between pages.
 	pages := max(1, (items+pageSize-1)/pageSize)
 	for p := range pages {
+		if stream {
+			if failAfter > 0 && p == failAfter {
+				return tenantsync.UnavailableResult(k, tenantsync.Errorf(tenantsync.ErrIncomplete, "", "page %d of %s failed", p+1, k)), nil
+			}
+			if err := req.Sink.Page(ctx, fakePage(kr, p*pageSize, min(items, (p+1)*pageSize), p == 0)); err != nil {
+				return tenantsync.UnavailableResult(k, err), nil
+			}
+		}
 		if req.Progress != nil {
 			req.Progress(k, min(items, (p+1)*pageSize))
 		}
@@ -348,7 +364,44 @@ func (f *FakeSource) fetchKind(ctx context.Context, t *FakeTenant, k tenantsync.
 			return nil, err
 		}
 	}
+	if stream {
+		kr = &tenantsync.KindResult{Kind: k, Mode: kr.Mode, Cursor: kr.Cursor, FetchedAt: kr.FetchedAt, Streamed: true}
+	}
 	return kr, nil
+}
+
+// fakePage is the items from..to of kr as one streamed page; the first carries the removals.
+func fakePage(kr *tenantsync.KindResult, from, to int, first bool) *tenantsync.KindResult {
+	p := &tenantsync.KindResult{Kind: kr.Kind, Mode: kr.Mode}
+	if first {
+		p.Removed = slices.Clone(kr.Removed)
+	}
+	window := func(n int) (int, int) { return min(from, n), min(to, n) }
+	switch kr.Kind {
+	case tenantsync.KindUsers:
+		a, b := window(len(kr.Users))
+		p.Users = slices.Clone(kr.Users[a:b])
+	case tenantsync.KindMailboxes:
+		a, b := window(len(kr.Mailboxes))
+		p.Mailboxes = slices.Clone(kr.Mailboxes[a:b])
+	case tenantsync.KindDevices:
+		a, b := window(len(kr.Devices))
+		p.Devices = slices.Clone(kr.Devices[a:b])
+	case tenantsync.KindDomains:
+		a, b := window(len(kr.Domains))
+		p.Domains = slices.Clone(kr.Domains[a:b])
+	case tenantsync.KindSubscriptions:
+		a, b := window(len(kr.Subscriptions))
+		p.Subscriptions = slices.Clone(kr.Subscriptions[a:b])
+	case tenantsync.KindMFA:
+		a, b := window(len(kr.MFA))
+		p.MFA = slices.Clone(kr.MFA[a:b])
+	case tenantsync.KindBaseline:
+		if first {
+			p.Baseline = kr.Baseline
+		}
+	}
+	return p
 }
 
 func parseFakeCursor(c string) (int, bool) {

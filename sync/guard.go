@@ -204,6 +204,11 @@ type guardOutcome struct {
 	removed, disabled, extra int
 	// recent is the kind's window after this run.
 	recent []store.RecentLoss
+	// keep, for a staged kind, are the items apply leaves as the mirror has them (what
+	// keepMirrored does to a result in memory), and keptOmitted how many of them the listing
+	// omits.
+	keep        []string
+	keptOmitted int
 }
 
 func (o guardOutcome) held() bool { return o.hold != nil }
@@ -217,6 +222,8 @@ type guardInput struct {
 	prev     *store.DeletionHold    // the kind's hold, nil when none
 	recent   []store.RecentLoss     // the kind's window as stored
 	now      time.Time              // when the fetch began
+	// stage holds the kind's items when a source streamed them (kr carries none); nil otherwise.
+	stage store.Stage
 }
 
 // guard judges what one kind's fetch takes away against its mirror, its window and its
@@ -236,11 +243,16 @@ func (e *Engine) guard(ctx context.Context, in guardInput) (guardOutcome, error)
 	}
 	recent, w := g.windowed(in.recent, in.now)
 	out.recent = recent
-	if !mayTakeAway(kr, in.n) || (g.Window < 0 && prev == nil && !g.trips(takeAwayBound(kr, in.n), in.n)) {
+	bound := takeAwayBound(kr, in.n)
+	if in.stage != nil {
+		// The staged items are not at hand: whatever the mirror holds may go.
+		bound = in.n
+	}
+	if in.n == 0 || bound == 0 || (g.Window < 0 && prev == nil && !g.trips(bound, in.n)) {
 		// Nothing to count, and nothing that could trip: no mirror read is needed.
 		return end(holdCleared)
 	}
-	l, err := e.loss(ctx, in.tenantID, kr)
+	l, err := e.loss(ctx, in.tenantID, kr, in.stage)
 	if err != nil {
 		return out, err
 	}
@@ -282,7 +294,11 @@ func (e *Engine) guard(ctx context.Context, in guardInput) (guardOutcome, error)
 			}
 			// The release covers the held items only: they are applied, the rest is held afresh.
 			out.ended = how
-			out.apply = keepMirrored(kr, l.mirror, extra)
+			if in.stage != nil {
+				out.keep, out.keptOmitted = extra, len(intersect(extra, l.removed))
+			} else {
+				out.apply = keepMirrored(kr, l.mirror, extra)
+			}
 			hr, hd := l.split(held)
 			out.removed, out.disabled = hr, hd
 			out.recent = g.record(recent, in.now, 0, 0, hr)
@@ -315,11 +331,6 @@ func (e *Engine) guard(ctx context.Context, in guardInput) (guardOutcome, error)
 	return out, nil
 }
 
-// mayTakeAway reports whether a fetch can remove or block anything of a mirror of n items.
-func mayTakeAway(kr *tenantsync.KindResult, n int) bool {
-	return n > 0 && takeAwayBound(kr, n) > 0
-}
-
 // takeAwayBound is the most a fetch can take away from a mirror of n items, without reading it.
 func takeAwayBound(kr *tenantsync.KindResult, n int) int {
 	if kr.Mode == tenantsync.Complete {
@@ -350,8 +361,16 @@ func (l loss) split(ids []string) (removed, disabled int) {
 	return len(intersect(l.removed, ids)), len(intersect(l.disabled, ids))
 }
 
-// loss reads the kind's mirror and returns what kr takes away from it.
-func (e *Engine) loss(ctx context.Context, tenantID string, kr *tenantsync.KindResult) (loss, error) {
+// loss reads the kind's mirror and returns what kr takes away from it; for a staged kind, the
+// store compares the stage with the mirror (no mirror is read into memory).
+func (e *Engine) loss(ctx context.Context, tenantID string, kr *tenantsync.KindResult, stage store.Stage) (loss, error) {
+	if stage != nil {
+		sl, err := stage.Loss(ctx, kr.Kind, kr.Mode)
+		if err != nil {
+			return loss{}, err
+		}
+		return loss{removed: distinct(sl.Removed), disabled: without(sl.Disabled, sl.Removed), of: sl.Of}, nil
+	}
 	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, kr.Kind)
 	if err != nil {
 		return loss{}, err

@@ -715,3 +715,33 @@ func TestDeletionHoldIsCarriedForward(t *testing.T) {
 	assert.Len(t, h.users("t1"), 43)
 	assert.Zero(t, h.deactivated())
 }
+
+// The same guarantees when the source streams every kind page by page into the store's stage
+// (tenantsync.FetchRequest.Sink): the guard judges the staged listing once it has completed.
+func TestDeletionGuardScenariosStreamed(t *testing.T) {
+	t.Parallel()
+	scenarios := map[string]func(t *testing.T, h *harness){
+		"EmptyCompleteListingIsHeld":    guardEmptyListingHeld,
+		"ReleasedByAPerson":             guardReleasedByPerson,
+		"ConfirmedByALaterFetch":        guardConfirmed,
+		"ItemsBackClearTheHold":         guardItemsBack,
+		"SmallRemovalAppliesAtOnce":     guardSmallRemoval,
+		"HeldChangeSetIsDeliveredAgain": guardHeldChangeSet,
+		"EveryUserBlockedIsHeld":        guardBlockedUsers,
+		"ReleaseCoversOnlyTheHeldItems": guardReleaseCoversHeldOnly,
+		"RemovalSpreadOverSyncsIsHeld":  guardSpreadRemoval,
+	}
+	for _, sc := range engineStores() {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			for name, run := range scenarios {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					h := newHarnessOn(t, func(now func() time.Time) store.Store { return sc.open(t, now) })
+					h.src.Stream = true
+					run(t, h)
+				})
+			}
+		})
+	}
+}

@@ -95,7 +95,9 @@ func (s *scheduler) kindsFetched(tenantID string, applied, failed []tenantsync.K
 
 // triggeredKinds returns the resting kinds the users result calls for: a user created since
 // the kind's last fetch, or a user removed.
-func (s *scheduler) triggeredKinds(tenantID string, users *tenantsync.KindResult, resting []tenantsync.Kind) []tenantsync.Kind {
+//
+// newest is the latest creation time among users a source streamed (zero when none).
+func (s *scheduler) triggeredKinds(tenantID string, users *tenantsync.KindResult, newest time.Time, resting []tenantsync.Kind) []tenantsync.Kind {
 	if users == nil || users.Mode == tenantsync.Unavailable {
 		return nil
 	}
@@ -105,7 +107,7 @@ func (s *scheduler) triggeredKinds(tenantID string, users *tenantsync.KindResult
 			continue
 		}
 		last := s.lastFetched(tenantID, k)
-		hit := len(users.Removed) > 0
+		hit := len(users.Removed) > 0 || newest.After(last)
 		for i := 0; !hit && i < len(users.Users); i++ {
 			hit = users.Users[i].CreatedAt.After(last)
 		}

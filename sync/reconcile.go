@@ -189,10 +189,18 @@ func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsy
 // looked at, so a quiet tenant's delta sync costs little. A full one runs on every complete
 // listing, at least every Cadence.FullReconcile, after a person resolved a review, and while
 // users are pending or a failed user's retry is due.
-func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string, opts SyncOptions, put stateWriter) (*reconcileOutcome, error) {
+//
+// Users a source streamed (ur.Streamed, a complete listing) are read from stage a page at a
+// time, and only those that may need a PSA call are kept (reconcileRun.stagedUsers).
+func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string, opts SyncOptions, put stateWriter, staged stagedInput) (*reconcileOutcome, error) {
 	ur := results[tenantsync.KindUsers]
 	users := ur.Users
-	if full {
+	stage := staged.stage
+	streamed := ur.Streamed && stage != nil
+	if streamed {
+		// Read from the stage once the contacts are known.
+		users = nil
+	} else if full {
 		var err error
 		if users, err = e.userView(ctx, rec.ID, ur); err != nil {
 			return nil, err
@@ -246,6 +254,16 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		if err != nil {
 			return nil, err
 		}
+		if streamed {
+			err = eachStagedUser(ctx, stage, func(page []tenantsync.User) error {
+				ids, err := e.mayNeedPSA(ctx, rec, page, types, typesKnown)
+				waiting = append(waiting, ids...)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
 		for _, id := range waiting {
 			r.mark(id, outPending)
 		}
@@ -271,6 +289,17 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		return nil, err
 	}
 	r.open = open
+	if streamed {
+		if users, err = r.stagedUsers(ctx, staged, types, own); err != nil {
+			return nil, err
+		}
+		for i := range users {
+			if users[i].TenantID == "" {
+				users[i].TenantID = rec.ID
+			}
+		}
+		slices.SortFunc(users, func(a, b tenantsync.User) int { return strings.Compare(a.ObjectID, b.ObjectID) })
+	}
 
 	// The batch is matched as a whole: two users claiming one contact both go to a person,
 	// rather than the first in object-ID order winning it.

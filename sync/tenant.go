@@ -425,7 +425,7 @@ func (e *Engine) sourcesFor(rec store.TenantRecord) []tenantsync.Source {
 // kind whose cursor expired. When the periodic full listing is due for any of the kinds, it
 // reports so and leaves every cursor out: cursors that advance together (Graph reads users
 // and mailboxes from one round) stay together, and each kind is checked whole.
-func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string, now time.Time, fresh bool) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, bool, error) {
+func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tenantsync.Kind, stored map[tenantsync.Kind]string, now time.Time, fresh bool, sink *stageSink) (tenantsync.Source, *tenantsync.FetchResult, []tenantsync.Kind, bool, error) {
 	srcs := e.sourcesFor(rec)
 	if len(srcs) == 0 {
 		return nil, nil, nil, false, &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: "Sync", Tenant: rec.ID,
@@ -433,8 +433,18 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 			Hint:    "check the tenant's GDAP relationship or CIPP access; discovery flags it until a source reports it again"}
 	}
 	progress := func(k tenantsync.Kind, n int) { e.recordProgress(rec.ID, rec.ClientID, k, n) }
+	var pages tenantsync.PageSink
+	if sink != nil {
+		pages = sink
+	}
 	var errs []error
 	for _, src := range srcs {
+		if sink != nil {
+			// What a source that failed as a whole staged is not the next one's.
+			if err := sink.reset(ctx, kinds...); err != nil {
+				return nil, nil, nil, false, err
+			}
+		}
 		cursors := map[tenantsync.Kind]string{}
 		due := false
 		for _, k := range kinds {
@@ -446,7 +456,7 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 		if due {
 			clear(cursors)
 		}
-		res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress, Fresh: fresh})
+		res, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress, Fresh: fresh, Sink: pages})
 		if err != nil {
 			errs = append(errs, err)
 			if ctx.Err() != nil {
@@ -464,7 +474,12 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 			}
 		}
 		if len(expired) > 0 {
-			full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: expired, Progress: progress, Fresh: fresh})
+			if sink != nil {
+				if err := sink.reset(ctx, expired...); err != nil {
+					return nil, nil, nil, false, err
+				}
+			}
+			full, err := src.Fetch(ctx, tenantsync.FetchRequest{TenantID: rec.ID, Kinds: expired, Progress: progress, Fresh: fresh, Sink: pages})
 			if ctx.Err() != nil {
 				return nil, nil, nil, false, context.Cause(ctx)
 			}
@@ -478,6 +493,11 @@ func (e *Engine) fetch(ctx context.Context, rec store.TenantRecord, kinds []tena
 				for _, k := range expired {
 					res.Kinds[k] = tenantsync.UnavailableResult(k, err)
 				}
+			}
+		}
+		if sink != nil {
+			if err := sink.settle(ctx, res, kinds); err != nil {
+				return nil, nil, nil, false, err
 			}
 		}
 		return src, res, expired, due, nil
@@ -501,6 +521,12 @@ type tenantRun struct {
 	src      tenantsync.Source
 	res      *tenantsync.FetchResult
 	expired  []tenantsync.Kind // kinds whose cursor expired, listed in full
+	// sink stages the kinds a source streams, nil when the store cannot stage (store.Stager).
+	sink *stageSink
+	// staged are the committed counts of the kinds applied from the stage, keep the items
+	// the deletion guard keeps as the mirror has them.
+	staged map[tenantsync.Kind]int
+	keep   map[tenantsync.Kind][]string
 
 	batch    store.Batch
 	results  map[tenantsync.Kind]*tenantsync.KindResult // what is applied, by kind
@@ -514,10 +540,25 @@ type tenantRun struct {
 	out  store.BatchResult
 }
 
+// sinkStage returns the run's stage, nil when nothing was staged.
+func (r *tenantRun) sinkStage() store.Stage {
+	if r.sink == nil {
+		return nil
+	}
+	return r.sink.opened()
+}
+
 // syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
 // commit succeeded (events, client domain fill).
 func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, opts SyncOptions, freezeState func(), writeState stateWriter) (func(context.Context), error) {
 	r := &tenantRun{rec: rec, state: state, rep: rep, opts: opts}
+	defer func() {
+		if st := r.sinkStage(); st != nil {
+			dctx, cancel := detached(ctx)
+			defer cancel()
+			_ = st.Discard(dctx)
+		}
+	}()
 	if err := e.fetchStep(ctx, r); err != nil {
 		return nil, err
 	}
@@ -557,15 +598,22 @@ func (e *Engine) fetchStep(ctx context.Context, r *tenantRun) error {
 	r.kinds = due
 	// A person asked for this sync: sources read live rather than from a cache.
 	fresh := rep.Trigger == triggerSyncNow || rep.Trigger == "create-all"
-	r.src, r.res, r.expired, rep.FullListing, err = e.fetch(ctx, rec, due, stored, r.listedAt, fresh)
+	if stager, ok := e.acct.Mirror.(store.Stager); ok {
+		r.sink = newStageSink(stager, rec.ID)
+	}
+	r.src, r.res, r.expired, rep.FullListing, err = e.fetch(ctx, rec, due, stored, r.listedAt, fresh, r.sink)
 	if err != nil {
 		return err
 	}
 	var users *tenantsync.KindResult
+	var newest time.Time
 	if slices.Contains(due, tenantsync.KindUsers) {
 		users = r.res.Result(tenantsync.KindUsers)
+		if users.Streamed {
+			newest = r.sink.newest
+		}
 	}
-	if more := e.sched.triggeredKinds(rec.ID, users, resting); len(more) > 0 {
+	if more := e.sched.triggeredKinds(rec.ID, users, newest, resting); len(more) > 0 {
 		e.fetchMore(ctx, r, more, fresh)
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -590,7 +638,18 @@ func (e *Engine) fetchMore(ctx context.Context, r *tenantRun, kinds []tenantsync
 		}
 	}
 	progress := func(k tenantsync.Kind, n int) { e.recordProgress(r.rec.ID, r.rec.ClientID, k, n) }
-	more, err := r.src.Fetch(ctx, tenantsync.FetchRequest{TenantID: r.rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress, Fresh: fresh})
+	req := tenantsync.FetchRequest{TenantID: r.rec.ID, Kinds: kinds, Cursors: cursors, Progress: progress, Fresh: fresh}
+	if r.sink != nil {
+		req.Sink = r.sink
+	}
+	more, err := r.src.Fetch(ctx, req)
+	if err == nil && r.sink != nil {
+		err = r.sink.settle(ctx, more, kinds)
+	} else if r.sink != nil {
+		if rerr := r.sink.reset(ctx, kinds...); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
 	if r.res.Kinds == nil {
 		r.res.Kinds = map[tenantsync.Kind]*tenantsync.KindResult{}
 	}
@@ -632,6 +691,11 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 	for _, k := range r.kinds {
 		kr := res.Result(k)
 		krep := KindReport{Mode: kr.Mode, Fetched: kr.Len(), FullAfterExpiry: slices.Contains(r.expired, k)}
+		var stage store.Stage
+		if kr.Streamed && kr.Mode != tenantsync.Unavailable {
+			stage = r.sinkStage()
+			krep.Fetched = r.sink.count(k)
+		}
 		if kr.Mode == tenantsync.Unavailable {
 			// No information: nothing of this kind is removed, deactivated or advanced.
 			krep.Err = unavailable(k, kr.Err)
@@ -646,7 +710,7 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 			prev = &h
 		}
 		g, err := e.guard(ctx, guardInput{tenantID: rec.ID, source: src.Name(), kr: &apply, n: mirrorCounts[k],
-			prev: prev, recent: state.Recent[k], now: listedAt})
+			prev: prev, recent: state.Recent[k], now: listedAt, stage: stage})
 		if err != nil {
 			return err
 		}
@@ -683,7 +747,27 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 			apply.Cursor = stored[k]
 		}
 		r.results[k] = &apply
-		r.batch.Kinds = append(r.batch.Kinds, store.KindApply{Result: &apply, ExpectCursor: stored[k]})
+		ka := store.KindApply{Result: &apply, ExpectCursor: stored[k]}
+		if stage != nil {
+			ka.Stage, ka.Keep = stage.ID(), g.keep
+			if len(g.keep) > 0 {
+				if r.keep == nil {
+					r.keep = map[tenantsync.Kind][]string{}
+				}
+				r.keep[k] = g.keep
+			}
+			n, err := stage.Count(ctx, k)
+			if err != nil {
+				return err
+			}
+			if r.staged == nil {
+				r.staged = map[tenantsync.Kind]int{}
+			}
+			// What the mirror holds once the stage is applied: the listing, and the held
+			// items it omits, which stay.
+			r.staged[k] = n + g.keptOmitted
+		}
+		r.batch.Kinds = append(r.batch.Kinds, ka)
 	}
 	if len(holds) == 0 {
 		holds = nil
@@ -721,7 +805,7 @@ func (e *Engine) reconcileStep(ctx context.Context, r *tenantRun, writeState sta
 	if !r.full && len(users.Users) == 0 && len(users.Removed) == 0 && len(retyped) == 0 {
 		return nil
 	}
-	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, r.opts, writeState)
+	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, r.opts, writeState, stagedInput{stage: r.sinkStage(), keep: r.keep[tenantsync.KindUsers]})
 	if err != nil {
 		return err
 	}
@@ -756,6 +840,11 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 	st.LastError = nil
 	st.KindErrors = r.kindErrs
 	st.Counts = committedCounts(state.Counts, results)
+	for k, n := range r.staged {
+		if results[k] != nil && results[k].Mode == tenantsync.Complete {
+			st.Counts[k] = n
+		}
+	}
 	st.Recent = r.recent
 	st.Holds = r.holds
 	if rc != nil {
@@ -781,7 +870,7 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 	}
 	r.out = out
 	*state = st
-	e.countCommit(results, out, rc)
+	e.countCommit(results, r.staged, out, rc)
 	var applied, failed []tenantsync.Kind
 	for _, k := range r.kinds {
 		if kr, ok := r.rep.Kinds[k]; ok && results[k] != nil && kr.Mode != tenantsync.Unavailable && !kr.Held {
@@ -812,7 +901,7 @@ func (e *Engine) afterCommit(r *tenantRun) func(context.Context) {
 	var domainsAdded []string
 	for _, a := range out.Kinds {
 		kr := rep.Kinds[a.Kind]
-		kr.Added, kr.Updated, kr.Removed = len(a.Added), len(a.Updated), len(a.Removed)
+		kr.Added, kr.Updated, kr.Removed = appliedCounts(a)
 		rep.Kinds[a.Kind] = kr
 		if a.Kind == tenantsync.KindDomains {
 			domainsAdded = a.Added
@@ -897,4 +986,10 @@ func mailboxesChanged(out store.BatchResult) bool {
 		}
 	}
 	return false
+}
+
+// appliedCounts returns how many items an apply added, updated and removed: its counts, or
+// the lengths of its lists from a store that leaves the counts zero.
+func appliedCounts(a store.Applied) (added, updated, removed int) {
+	return max(a.AddedCount, len(a.Added)), max(a.UpdatedCount, len(a.Updated)), max(a.RemovedCount, len(a.Removed))
 }
