@@ -114,3 +114,72 @@ func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string,
 	out.Cursor = last.DeltaLink
 	return out, nil
 }
+
+// streamDelta follows a users delta round like finishDelta, but hands each page's users to
+// sink as it arrives instead of keeping them, so a round of any size holds one page: a full
+// round's pages are a complete listing (users a page reports deleted are dropped from it), a
+// change round's are changes. It returns the round's deltaLink. A page the sink refuses, or
+// one that cannot be read, ends the round with the error.
+func (c *Client) streamDelta(ctx context.Context, l list, tenant, cursor string, first tenantsync.Page[User], sink tenantsync.PageSink, progress func(int)) (string, error) {
+	mode := tenantsync.Changes
+	if cursor == "" {
+		mode = tenantsync.Complete
+	}
+	var (
+		buf     []User
+		gone    []string
+		seen    int
+		sinkErr error
+	)
+	flush := func() error {
+		if len(buf) == 0 && len(gone) == 0 {
+			return nil
+		}
+		page := &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: mode, Users: toUsers(tenant, buf), Removed: gone}
+		seen += len(buf)
+		buf, gone = buf[:0], nil
+		report(progress, seen)
+		return sink.Page(ctx, page)
+	}
+	last := first
+	pages := paging.Walk(c.bounds(l.op, tenant), func(link string) (tenantsync.Page[User], error) {
+		if link != "" {
+			if sinkErr = flush(); sinkErr != nil {
+				return tenantsync.Page[User]{}, sinkErr
+			}
+			p, err := fetchPage[User](ctx, c, l, tenant, link)
+			if err != nil {
+				return p, cursorError(err)
+			}
+			last = p
+		}
+		if last.DeltaLink != "" {
+			return tenantsync.Page[User]{Items: last.Items}, nil
+		}
+		return last, nil
+	})
+	for u, err := range pages {
+		if err != nil {
+			if sinkErr != nil {
+				return "", sinkErr
+			}
+			return "", err
+		}
+		if u.ID == "" {
+			continue
+		}
+		if u.Removed != nil {
+			gone = append(gone, u.ID)
+			continue
+		}
+		buf = append(buf, u)
+	}
+	if last.DeltaLink == "" {
+		return "", opError(tenantsync.ErrIncomplete, l.op, tenant, "Graph ended the delta round without a deltaLink; the next sync will retry",
+			"delta round ended without a deltaLink")
+	}
+	if err := flush(); err != nil {
+		return "", err
+	}
+	return last.DeltaLink, nil
+}

@@ -177,6 +177,10 @@ func planUsers(f *fetch) error {
 }
 
 func readUsers(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	if f.req.Sink != nil && !f.mbShared {
+		// Streamed page by page: no one else needs the round's users.
+		return streamUsers(ctx, f)
+	}
 	d, err := readDelta(ctx, f.c, listUsersDelta, f.tenant, f.req.Cursors[tenantsync.KindUsers], f.answers[itemUsers], f.progress(tenantsync.KindUsers))
 	if err != nil {
 		f.usersErr = err
@@ -186,6 +190,26 @@ func readUsers(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
 	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Users: toUsers(f.tenant, d.Users), Cursor: d.Cursor}
 	if !d.Full {
 		kr.Mode, kr.Removed = tenantsync.Changes, d.Removed
+	}
+	return kr, nil
+}
+
+// streamUsers reads the users round page by page into the request's Sink.
+func streamUsers(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	cursor := f.req.Cursors[tenantsync.KindUsers]
+	first, err := firstDeltaPage(f.c, listUsersDelta, f.tenant, cursor, f.answers[itemUsers])
+	if err != nil {
+		f.usersErr = err
+		return nil, err
+	}
+	next, err := f.c.streamDelta(ctx, listUsersDelta, f.tenant, cursor, first, f.req.Sink, f.progress(tenantsync.KindUsers))
+	if err != nil {
+		f.usersErr = err
+		return nil, err
+	}
+	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Cursor: next, Streamed: true}
+	if cursor != "" {
+		kr.Mode = tenantsync.Changes
 	}
 	return kr, nil
 }

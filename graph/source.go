@@ -109,18 +109,23 @@ func (c *Client) deltaItem(l list, tenant, cursor string) (string, error) {
 }
 
 func readDelta(ctx context.Context, c *Client, l list, tenant, cursor string, item BatchResponse, progress func(int)) (*UsersDelta, error) {
+	first, err := firstDeltaPage(c, l, tenant, cursor, item)
+	if err != nil {
+		return nil, err
+	}
+	return c.finishDelta(ctx, l, tenant, cursor, first, progress)
+}
+
+// firstDeltaPage decodes a delta round's first page from its $batch answer.
+func firstDeltaPage(c *Client, l list, tenant, cursor string, item BatchResponse) (tenantsync.Page[User], error) {
 	if item.Status != http.StatusOK {
 		err := error(c.itemError(l.op, tenant, l.need, item))
 		if cursor != "" {
 			err = cursorError(err)
 		}
-		return nil, err
+		return tenantsync.Page[User]{}, err
 	}
-	first, err := decodeResponse[User](l.op, tenant, &response{status: item.Status, header: item.header(), body: item.Body})
-	if err != nil {
-		return nil, err
-	}
-	return c.finishDelta(ctx, l, tenant, cursor, first, progress)
+	return decodeResponse[User](l.op, tenant, &response{status: item.Status, header: item.header(), body: item.Body})
 }
 
 func readSecurityDefaults(c *Client, tenant string, item BatchResponse) (bool, error) {
