@@ -163,7 +163,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	got := make([]*tenantsync.KindResult, len(live))
 	var wg sync.WaitGroup
 	for i, k := range live {
-		wg.Go(func() { got[i] = s.liveKind(callctx.WithKind(ctx, string(k)), t, id, k, req.Progress) })
+		wg.Go(func() { got[i] = s.liveKind(callctx.WithKind(ctx, string(k)), t, id, k, req.Progress, req.Sink) })
 	}
 	wg.Wait()
 	var errs []error
@@ -204,11 +204,17 @@ func unreachable(errs []error) bool {
 }
 
 // liveKind reads one kind from CIPP's live endpoints.
-func (s *Source) liveKind(ctx context.Context, t Tenant, id string, k tenantsync.Kind, progress func(tenantsync.Kind, int)) *tenantsync.KindResult {
+func (s *Source) liveKind(ctx context.Context, t Tenant, id string, k tenantsync.Kind, progress func(tenantsync.Kind, int), sink tenantsync.PageSink) *tenantsync.KindResult {
 	at := s.now()
-	kr := s.fetchKind(ctx, t, id, k, progress)
+	var kr *tenantsync.KindResult
+	streamed := 0
+	if k == tenantsync.KindUsers && sink != nil {
+		kr, streamed = s.streamUsers(ctx, t.CustomerID, id, progress, sink)
+	} else {
+		kr = s.fetchKind(ctx, t, id, k, progress)
+	}
 	kr.Kind = k
-	if kr.Mode == tenantsync.Complete && k != tenantsync.KindBaseline && len(kr.IDs()) == 0 {
+	if kr.Mode == tenantsync.Complete && k != tenantsync.KindBaseline && len(kr.IDs()) == 0 && streamed == 0 {
 		// The list endpoints confirm their own empty answers; this covers the kinds read
 		// through ListGraphRequest, and costs nothing more once the list is in the memo.
 		if err := s.c.confirmListed(ctx, "Fetch", t); err != nil {
@@ -336,6 +342,83 @@ func (s *Source) users(ctx context.Context, key, id string, report func(int)) ([
 	}
 	s.remember(id, len(out))
 	return out, nil
+}
+
+// streamPage is how many users streamUsers hands the sink at a time.
+const streamPage = 500
+
+// streamUsers reads the users as users does, but hands them to sink streamPage at a time: the
+// paged route (ListGraphRequest, for large tenants) holds one page, the single ListUsers
+// call holds CIPP's answer but not its conversion. It returns the kind's result (Streamed,
+// without items) and how many users it streamed.
+func (s *Source) streamUsers(ctx context.Context, key, id string, progress func(tenantsync.Kind, int), sink tenantsync.PageSink) (*tenantsync.KindResult, int) {
+	report := func(n int) {
+		if progress != nil {
+			progress(tenantsync.KindUsers, n)
+		}
+	}
+	n := 0
+	var buf []tenantsync.User
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		page := &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: buf}
+		n += len(buf)
+		buf = nil
+		return sink.Page(ctx, page)
+	}
+	add := func(u User) error {
+		buf = append(buf, ToUser(id, u))
+		if len(buf) == streamPage {
+			return flush()
+		}
+		return nil
+	}
+	fail := func(err error) (*tenantsync.KindResult, int) {
+		return tenantsync.UnavailableResult(tenantsync.KindUsers, err), n
+	}
+	s.mu.Lock()
+	last, known := s.sizes[id]
+	s.mu.Unlock()
+	if !(s.pagedAbove == 0 || known && last > s.pagedAbove) {
+		// One call answers every user: nothing is handed on before it succeeded, so a
+		// failure can still fall back to the paged route.
+		rows, err := s.c.Users(ctx, key)
+		if err == nil {
+			report(len(rows))
+			for _, u := range rows {
+				if err := add(u); err != nil {
+					return fail(err)
+				}
+			}
+			if err := flush(); err != nil {
+				return fail(err)
+			}
+			s.remember(id, n)
+			return &tenantsync.KindResult{Mode: tenantsync.Complete, Streamed: true}, n
+		}
+		if !errors.Is(err, tenantsync.ErrUnavailable) || ctx.Err() != nil {
+			return fail(err)
+		}
+	}
+	seq := GraphItems[User](s.c.graphSeq(ctx, key, GraphRequest{Endpoint: "users", Select: UserSelect(), Top: 999}, report))
+	for u, err := range seq {
+		if err != nil {
+			return fail(err)
+		}
+		if u.ID == "" {
+			continue
+		}
+		if err := add(u); err != nil {
+			return fail(err)
+		}
+	}
+	if err := flush(); err != nil {
+		return fail(err)
+	}
+	s.remember(id, n)
+	return &tenantsync.KindResult{Mode: tenantsync.Complete, Streamed: true}, n
 }
 
 func (s *Source) remember(id string, n int) {
