@@ -13,7 +13,9 @@
 //   - Identity is (tenant ID, object ID), never an email address.
 //   - A Source reports, per kind, either a complete listing, a set of changes since a cursor, or
 //     "unavailable" with the error that says why. A listing cut short is unavailable, so nothing
-//     downstream mistakes a failed page for an empty tenant.
+//     downstream mistakes a failed page for an empty tenant. A source may stream a kind's pages
+//     into FetchRequest.Sink as they arrive; the kind still counts only once its listing
+//     completed.
 //   - Every error a package returns can be matched with errors.Is against the classes declared here
 //     (ErrForbidden, ErrThrottled, ...) and carries a remediation hint reachable through Details.
 //

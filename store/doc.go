@@ -27,6 +27,9 @@
 //     something the engine needs to remember: it is separate and optional. The stores in this
 //     module offer one through Directory(account) (DirectoryProvider); ContactsFor adapts it to
 //     tenantsync.Contacts, and the engine falls back to it only when given no PSA of its own.
+//   - A streamed kind (store.Stager) waits in a stage of its sync run until the commit applies
+//     it in its one transaction, with the cursor compare-and-set; until then the mirror shows
+//     nothing of it, and a run that fails leaves the stage to be discarded.
 //
 // Three implementations live below: store/memory (tests and throwaway runs), store/sqlite (the
 // embedded default) and store/postgres (several engine processes sharing one database).

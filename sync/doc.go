@@ -50,6 +50,10 @@
 //   - No false deletions: a kind whose listing was unavailable changes nothing (no removals, no
 //     deactivations, cursor unchanged) while the other kinds are stored; a user is gone only
 //     after a complete listing omits it or a delta removes it.
+//   - Bounded memory for any tenant: with a store that stages (store.Stager) and a source that
+//     streams (graph's and cipp's users), a kind's pages go into the store as they arrive and
+//     are judged, reconciled and committed from there, so the engine never holds the listing;
+//     every guarantee here holds for it as for a listing in memory.
 //   - No mass deletions by mistake: a fetch that would take more of a kind away than the
 //     deletion guard allows (removals and newly blocked users, within its rolling window)
 //     changes nothing of that kind (no removals, no deactivations, cursor unchanged, so a change
