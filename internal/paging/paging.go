@@ -2,6 +2,7 @@ package paging
 
 import (
 	"errors"
+	"hash/maphash"
 	"iter"
 
 	"github.com/tenantsync/tenantsync"
@@ -31,7 +32,11 @@ type Bounds struct {
 func Walk[T any](b Bounds, fetch func(cursor string) (tenantsync.Page[T], error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		seen := map[string]bool{}
+		// Next cursors are remembered by a 64-bit hash: a listing of thousands of pages would
+		// otherwise hold every link it followed (hundreds of bytes each) until it ends. A
+		// collision could only end a listing early with the Loop error, never shorten one.
+		seed := maphash.MakeSeed()
+		seen := map[uint64]bool{}
 		cursor := ""
 		for pages := 0; ; pages++ {
 			if pages >= b.MaxPages {
@@ -55,11 +60,12 @@ func Walk[T any](b Bounds, fetch func(cursor string) (tenantsync.Page[T], error)
 			if next == "" {
 				return
 			}
-			if seen[next] {
+			h := maphash.String(seed, next)
+			if seen[h] {
 				yield(zero, cutShort(b.Loop()))
 				return
 			}
-			seen[next] = true
+			seen[h] = true
 			cursor = next
 		}
 	}
