@@ -70,7 +70,10 @@ func testStage(t *testing.T, h *harness) {
 	assert.Equal(t, 4, n, "a failed commit keeps the stage")
 
 	// Applied with u4 kept as the mirror has it (a held removal).
-	res, err := m.Commit(ctx, store.Batch{TenantID: "tA", Kinds: []store.KindApply{staged("c2", "c1", "u4")}})
+	head, err := s.Account(h.acct).Feed.Head(ctx)
+	require.NoError(t, err)
+	res, err := m.Commit(ctx, store.Batch{TenantID: "tA", Kinds: []store.KindApply{staged("c2", "c1", "u4")},
+		Links: []store.LinkChange{{Link: store.ContactLink{ObjectID: "u1", ClientID: "client-1", ContactID: "c-1"}}}})
 	require.NoError(t, err)
 	require.Len(t, res.Kinds, 1)
 	a := res.Kinds[0]
@@ -89,6 +92,21 @@ func testStage(t *testing.T, h *harness) {
 	n, err = st.Count(ctx, tenantsync.KindUsers)
 	require.NoError(t, err)
 	assert.Zero(t, n, "the commit drops what it applied from the stage")
+	// The feed has the staged kind's changes, with the items' data, before the link's.
+	feed, err := s.Account(h.acct).Feed.Changes(ctx, head, 0)
+	require.NoError(t, err)
+	var got []string
+	for _, c := range feed {
+		got = append(got, string(c.Type)+" "+c.ItemID+" "+c.Action)
+		if c.Type == store.ChangeUpserted {
+			assert.Contains(t, string(c.Data), c.ItemID, "an upsert carries the item")
+		}
+	}
+	require.Len(t, got, 4)
+	assert.ElementsMatch(t, []string{
+		string(store.ChangeUpserted) + " u2 updated", string(store.ChangeUpserted) + " u3 updated", string(store.ChangeUpserted) + " u5 added",
+	}, got[:3])
+	assert.Equal(t, string(store.ChangeLinked)+" u1 ", got[3], "the mirror's changes come first")
 
 	// A change set staged: u5 removed, u1 changed.
 	p3 := users("", "u1")

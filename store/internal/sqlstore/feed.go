@@ -11,23 +11,12 @@ import (
 // SetChangeRetention sets how long the change feed keeps entries (zero: the default).
 func (s *Store) SetChangeRetention(d time.Duration) { s.retention = kit.Retention(d) }
 
-// appendFeed numbers entries after the account's head, stores them and removes the entries
-// stamped before at less the retention. It runs last in a commit's transaction: the head row
-// it updates stays locked until the commit ends, so entries of concurrent commits take their
-// Seq in the order the commits become visible, and a consumer that has read up to a Seq can
-// never later see a smaller one appear.
-func (s *Store) appendFeed(ctx context.Context, q bq, acct string, entries []store.Change, at time.Time) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	if err := s.addFeed(ctx, q, acct, entries); err != nil {
-		return err
-	}
-	return s.pruneFeed(ctx, q, acct, at.Add(-s.retention))
-}
-
 // addFeed numbers entries after the account's head and stores them, without pruning: a commit
-// may add its entries in several parts (a staged kind's, a chunk at a time) and prune once.
+// may add its entries in several parts (a staged kind's, a chunk at a time) and prunes once. A
+// commit adds them last in its transaction: the head row it updates stays locked until the
+// commit ends, so entries of concurrent commits take their Seq in the order the commits become
+// visible, and a consumer that has read up to a Seq can never later see a smaller one appear;
+// taken last, the lock serialises only the end of concurrent commits.
 func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.Change) error {
 	if len(entries) == 0 {
 		return nil

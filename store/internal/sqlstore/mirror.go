@@ -148,20 +148,18 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 		if at.IsZero() {
 			at = s.now()
 		}
-		// Each kind's feed entries are added as the kind is applied (a staged kind's a chunk at
-		// a time), in the batch's order, then those of the links, reviews and the caller.
-		fed := false
-		feed := func(entries []store.Change) error {
-			fed = fed || len(entries) > 0
-			return s.addFeed(ctx, q, acct, entries)
-		}
+		// The feed entries are added last (see addFeed), each kind's in the batch's order, then
+		// those of the links, reviews and the caller; a staged kind's are read back from its
+		// stage a chunk at a time.
+		var feeds []func(feed func([]store.Change) error) error
 		for _, k := range b.Kinds {
 			if k.Stage != "" {
-				ap, err := x.applyStaged(ctx, op, k, at, feed)
+				ap, gone, err := x.applyStaged(ctx, op, k)
 				if err != nil {
 					return err
 				}
 				res.Kinds = append(res.Kinds, ap)
+				feeds = append(feeds, func(feed func([]store.Change) error) error { return x.stagedFeed(ctx, k, gone, at, feed) })
 				continue
 			}
 			ap, data, err := kit.ApplyData(ctx, x, op, b.TenantID, k)
@@ -173,9 +171,7 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 			if err != nil {
 				return err
 			}
-			if err := feed(entries); err != nil {
-				return err
-			}
+			feeds = append(feeds, func(feed func([]store.Change) error) error { return feed(entries) })
 		}
 		for _, lc := range b.Links {
 			var err error
@@ -197,6 +193,16 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 		}
 		if b.State != nil {
 			if err := putState(ctx, q, acct, *b.State); err != nil {
+				return err
+			}
+		}
+		fed := false
+		feed := func(entries []store.Change) error {
+			fed = fed || len(entries) > 0
+			return s.addFeed(ctx, q, acct, entries)
+		}
+		for _, f := range feeds {
+			if err := f(feed); err != nil {
 				return err
 			}
 		}

@@ -245,34 +245,42 @@ func (s *Store) StageDiscard(ctx context.Context, acct, tenantID, id string) err
 }
 
 // applyStaged applies a kind from the tenant's stage inside the commit's transaction: the
-// staged items stageChunk at a time (diffed against the mirror's hashes, written, their feed
-// entries added), then the removals, then the cursor; the kind's staged rows are dropped.
-func (x tx) applyStaged(ctx context.Context, op string, ch store.KindApply, at time.Time, feed func([]store.Change) error) (store.Applied, error) {
+// staged items stageChunk at a time (diffed against the mirror's hashes, written, and marked
+// with what was done for the feed), then the removals, then the cursor. It returns the IDs it
+// removed, for the feed entries stagedFeed adds at the end of the commit.
+func (x tx) applyStaged(ctx context.Context, op string, ch store.KindApply) (store.Applied, []string, error) {
 	if err := kit.CheckStagedApply(op, ch); err != nil {
-		return store.Applied{}, err
+		return store.Applied{}, nil, err
 	}
 	r := ch.Result
 	if err := checkStage(ctx, x.q, op, x.acct, x.tenant, ch.Stage); err != nil {
-		return store.Applied{}, err
+		return store.Applied{}, nil, err
 	}
 	cur, err := x.Cursor(ctx, r.Kind)
 	if err != nil {
-		return store.Applied{}, err
+		return store.Applied{}, nil, err
 	}
 	if cur != ch.ExpectCursor {
-		return store.Applied{}, store.CursorConflict(op, x.tenant, r.Kind)
+		return store.Applied{}, nil, store.CursorConflict(op, x.tenant, r.Kind)
 	}
 	keep := map[string]bool{}
 	for _, id := range ch.Keep {
 		keep[id] = true
 	}
 	res := store.Applied{Kind: r.Kind, Cursor: r.Cursor}
-	upserted := func(id, action string, data []byte) store.Change {
-		return store.Change{At: at, TenantID: x.tenant, Type: store.ChangeUpserted, Kind: r.Kind, ItemID: id, Action: action, Data: json.RawMessage(data)}
-	}
 	type row struct {
 		it     kit.Item
 		stored string // the mirror's hash, "" when absent
+	}
+	mark := func(action string, ids []string) error {
+		for _, chunk := range x.chunks(ids, 5, 1) {
+			in, inArgs := x.s.d.In("item_id", chunk)
+			if _, err := x.q.Exec(ctx, `UPDATE staged_items SET action = ? WHERE account = ? AND tenant_id = ? AND stage_id = ? AND kind = ? AND `+in,
+				append([]any{action, x.acct, x.tenant, ch.Stage, string(r.Kind)}, inArgs...)...); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for after := ""; ; {
 		var chunk []row
@@ -295,62 +303,104 @@ func (x tx) applyStaged(ctx context.Context, op string, ch store.KindApply, at t
 			return rows.Err()
 		}()
 		if err != nil {
-			return store.Applied{}, err
+			return store.Applied{}, nil, err
 		}
 		if len(chunk) == 0 {
 			break
 		}
 		after = chunk[len(chunk)-1].it.ID
 		var write []kit.Item
-		var entries []store.Change
+		var added, updated []string
 		for _, w := range chunk {
 			switch {
 			case keep[w.it.ID]:
 			case w.stored == "":
-				res.AddedCount++
+				added = append(added, w.it.ID)
 				write = append(write, w.it)
-				entries = append(entries, upserted(w.it.ID, "added", w.it.Data))
 			case w.stored != w.it.Hash:
-				res.UpdatedCount++
+				updated = append(updated, w.it.ID)
 				write = append(write, w.it)
-				entries = append(entries, upserted(w.it.ID, "updated", w.it.Data))
 			default:
 				res.Unchanged++
 			}
 		}
+		res.AddedCount += len(added)
+		res.UpdatedCount += len(updated)
 		if len(write) > 0 {
 			if err := x.Upsert(ctx, r.Kind, write); err != nil {
-				return store.Applied{}, err
+				return store.Applied{}, nil, err
 			}
 		}
-		if err := feed(entries); err != nil {
-			return store.Applied{}, err
+		if err := mark("added", added); err != nil {
+			return store.Applied{}, nil, err
+		}
+		if err := mark("updated", updated); err != nil {
+			return store.Applied{}, nil, err
 		}
 	}
 	gone, err := stagedRemovals(ctx, x.q, x.acct, x.tenant, ch.Stage, r.Kind, r.Mode)
 	if err != nil {
-		return store.Applied{}, err
+		return store.Applied{}, nil, err
 	}
 	gone = slices.DeleteFunc(gone, func(id string) bool { return keep[id] })
 	if len(gone) > 0 {
 		if err := x.Delete(ctx, r.Kind, gone); err != nil {
-			return store.Applied{}, err
-		}
-		entries := make([]store.Change, 0, len(gone))
-		for _, id := range gone {
-			entries = append(entries, store.Change{At: at, TenantID: x.tenant, Type: store.ChangeRemoved, Kind: r.Kind, ItemID: id})
-		}
-		if err := feed(entries); err != nil {
-			return store.Applied{}, err
+			return store.Applied{}, nil, err
 		}
 	}
 	res.RemovedCount = len(gone)
 	if r.Cursor != cur {
 		if err := x.SetCursor(ctx, r.Kind, r.Cursor); err != nil {
-			return store.Applied{}, err
+			return store.Applied{}, nil, err
 		}
 	}
-	_, err = x.q.Exec(ctx, `DELETE FROM staged_items WHERE account = ? AND tenant_id = ? AND stage_id = ? AND kind = ?`,
-		x.acct, x.tenant, ch.Stage, string(r.Kind))
-	return res, err
+	return res, gone, nil
+}
+
+// stagedFeed adds the feed entries of a staged apply, reading the items it wrote back from the
+// stage stageChunk at a time, then its removals, and drops the kind's staged rows.
+func (x tx) stagedFeed(ctx context.Context, ch store.KindApply, gone []string, at time.Time, feed func([]store.Change) error) error {
+	kind := ch.Result.Kind
+	for after := ""; ; {
+		var entries []store.Change
+		err := func() error {
+			rows, err := x.q.Query(ctx, `SELECT item_id, action, data FROM staged_items
+				WHERE account = ? AND tenant_id = ? AND stage_id = ? AND kind = ? AND action <> '' AND item_id > ?
+				ORDER BY item_id LIMIT ?`, x.acct, x.tenant, ch.Stage, string(kind), after, stageChunk)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				c := store.Change{At: at, TenantID: x.tenant, Type: store.ChangeUpserted, Kind: kind}
+				var data []byte
+				if err := rows.Scan(&c.ItemID, &c.Action, &data); err != nil {
+					return err
+				}
+				c.Data = json.RawMessage(data)
+				entries = append(entries, c)
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			break
+		}
+		after = entries[len(entries)-1].ItemID
+		if err := feed(entries); err != nil {
+			return err
+		}
+	}
+	removed := make([]store.Change, 0, len(gone))
+	for _, id := range gone {
+		removed = append(removed, store.Change{At: at, TenantID: x.tenant, Type: store.ChangeRemoved, Kind: kind, ItemID: id})
+	}
+	if err := feed(removed); err != nil {
+		return err
+	}
+	_, err := x.q.Exec(ctx, `DELETE FROM staged_items WHERE account = ? AND tenant_id = ? AND stage_id = ? AND kind = ?`,
+		x.acct, x.tenant, ch.Stage, string(kind))
+	return err
 }

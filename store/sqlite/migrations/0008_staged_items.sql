@@ -4,7 +4,9 @@
 -- listing changes nothing. stage_id names one run; a run opening a stage for a tenant deletes
 -- what earlier runs of the tenant left (a killed run's rows). removed marks a change set's
 -- removal (no data); blocked a user whose sign-in is blocked, so the deletion guard's count of
--- newly blocked users is one query. The rows are transient: no foreign key, no feed entry.
+-- newly blocked users is one query; action is what the commit's apply did with the row
+-- ('added', 'updated'), so the commit writes the feed entries at its end, after the mirror, as it
+-- does for a kind in memory. The rows are transient: no foreign key, no feed entry of their own.
 CREATE TABLE staged_items (
 	account   TEXT    NOT NULL,
 	tenant_id TEXT    NOT NULL,
@@ -15,6 +17,7 @@ CREATE TABLE staged_items (
 	data      BLOB    NOT NULL,
 	removed   INTEGER NOT NULL,
 	blocked   INTEGER NOT NULL,
+	action    TEXT    NOT NULL DEFAULT '',
 	PRIMARY KEY (account, tenant_id, stage_id, kind, item_id)
 );
 
