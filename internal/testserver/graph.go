@@ -482,6 +482,10 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 			seg[i] = u
 		}
 	}
+	g.s.logCall(ServiceGraph, g.tenant.ID, method, path, body)
+	if res := g.serveWorkflow(method, path, seg, body); res != nil {
+		return res
+	}
 	get := method == http.MethodGet
 	switch {
 	case get && path == "/users":
@@ -778,7 +782,7 @@ func userJSON(u *User) map[string]any {
 		"onPremisesSyncEnabled": nil,
 		"preferredLanguage":     nil,
 		"mailNickname":          nick,
-		"usageLocation":         nil,
+		"usageLocation":         nullable(u.UsageLocation),
 	}
 }
 
