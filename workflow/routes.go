@@ -192,7 +192,7 @@ func setField(ctx context.Context, r Route, u tenantsync.UserRef, s Step, write 
 func eachGroup(groups []string, op func(string) (tenantsync.WriteResult, error)) (StepResult, error) {
 	var done, failed []string
 	var errs []error
-	any := false
+	changedAny := false
 	for _, g := range groups {
 		res, err := op(g)
 		if err != nil {
@@ -201,7 +201,7 @@ func eachGroup(groups []string, op func(string) (tenantsync.WriteResult, error))
 			continue
 		}
 		done = append(done, g)
-		any = any || res.Changed
+		changedAny = changedAny || res.Changed
 	}
 	if len(errs) > 0 {
 		e := &tenantsync.Error{Class: tenantsync.ClassOf(errs[0]), Service: Service, Op: "groups",
@@ -212,7 +212,7 @@ func eachGroup(groups []string, op func(string) (tenantsync.WriteResult, error))
 		}
 		return StepResult{}, e
 	}
-	return changed(tenantsync.WriteResult{Message: "groups: " + strings.Join(done, ", "), Changed: any}), nil
+	return changed(tenantsync.WriteResult{Message: "groups: " + strings.Join(done, ", "), Changed: changedAny}), nil
 }
 
 func missingFrom(want, have []string) []string {

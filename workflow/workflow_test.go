@@ -492,3 +492,101 @@ func TestRefusals(t *testing.T) {
 	assert.ErrorIs(t, err, tenantsync.ErrPermissionDenied)
 	assert.Empty(t, r.srv.ServedCalls(""))
 }
+
+// crashMidStep fails the append of step n's result, as a process that dies while the step
+// runs: its intent is recorded, its result is not.
+type crashMidStep struct {
+	store.Audit
+	step    string
+	crashed atomic.Bool
+}
+
+func (c *crashMidStep) Append(ctx context.Context, e tenantsync.AuditEntry) (tenantsync.AuditEntry, error) {
+	if c.crashed.Load() || e.Detail["step"] == c.step && e.Phase == "result" {
+		c.crashed.Store(true)
+		return tenantsync.AuditEntry{}, errCrash
+	}
+	return c.Audit.Append(ctx, e)
+}
+
+// TestResumeRepeatsAnInterruptedStepHarmlessly: a step whose result was never recorded runs
+// again on resume, and finds its work done.
+func TestResumeRepeatsAnInterruptedStepHarmlessly(t *testing.T) {
+	t.Parallel()
+	for _, route := range []string{workflow.RouteCIPP, workflow.RouteGraph} {
+		t.Run(route, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			r := newRig(t, route)
+			u := r.leaver(t)
+			req := workflow.Request{Kind: workflow.KindOffboard, TenantID: r.tenant.ID, UserID: u.ID, UPN: u.UserPrincipalName,
+				Offboarding: &workflow.Offboarding{RevokeSessions: true, BlockSignIn: true, RemoveLicences: true}}
+			crash := &crashMidStep{Audit: r.acct.Audit, step: "1"}
+			run, err := r.runner(t, func(c *workflow.Config) { c.Account.Audit = crash }).Start(ctx, tech, req)
+			require.ErrorIs(t, err, errCrash)
+			got, err := r.runner(t).Get(ctx, run.ID)
+			require.NoError(t, err)
+			assert.Empty(t, got.Steps, "the interrupted step has no result")
+			require.Len(t, got.Pending, 3)
+
+			resumed, err := r.runner(t).Resume(ctx, tech, run.ID)
+			require.NoError(t, err)
+			require.Len(t, resumed.Steps, 3)
+			assert.Equal(t, workflow.StepBlockSignIn, resumed.Steps[0].Kind)
+			assert.Equal(t, workflow.OutcomeUnchanged, resumed.Steps[0].Outcome, "blocked before the crash: %s", resumed.Steps[0].Message)
+			assert.Equal(t, workflow.StateSucceeded, resumed.State)
+		})
+	}
+}
+
+// TestOnboardingThroughCIPP creates a user with CIPP's AddUser, which assigns the licences and
+// the manager with the user; the groups follow through EditGroup.
+func TestOnboardingThroughCIPP(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	r := newRig(t, workflow.RouteCIPP)
+	mgr := r.leaver(t)
+	sku := r.tenant.SKUs[0].ID
+	grp := r.tenant.Groups[0].ID
+	upn := "new.starter@" + r.tenant.DefaultDomain
+	req := workflow.Request{Kind: workflow.KindOnboard, TenantID: r.tenant.ID, Onboarding: &workflow.Onboarding{
+		UserPrincipalName: upn, DisplayName: "New Starter", UsageLocation: "GB", SKUs: []string{sku}, Groups: []string{grp}, ManagerID: mgr.ID}}
+	run, err := r.runner(t).Start(ctx, tech, req)
+	require.NoError(t, err)
+	require.Len(t, run.Steps, 5)
+	assert.Equal(t, workflow.StateSucceeded, run.State, "%+v", run.Steps)
+	assert.Equal(t, workflow.OutcomeSucceeded, run.Steps[0].Outcome)
+	pw := run.Steps[0].TemporaryPassword.Reveal()
+	require.NotEmpty(t, pw, "the caller gets CIPP's generated password")
+	assert.NotContains(t, run.Steps[0].Message, pw)
+	var adds int
+	for _, c := range writes(r.srv.ServedCalls(testserver.ServiceCIPP)) {
+		if c.Path == "AddUser" {
+			adds++
+			assert.Equal(t, "GB", c.Field("usageLocation"))
+		}
+	}
+	assert.Equal(t, 1, adds)
+	var nu *testserver.User
+	for _, x := range r.tenant.Users {
+		if x.UserPrincipalName == upn {
+			nu = x
+		}
+	}
+	require.NotNil(t, nu)
+	assert.Equal(t, []string{sku}, nu.Licenses)
+	assert.Equal(t, mgr.ID, nu.ManagerID)
+	assert.True(t, r.tenant.Groups[0].Members[nu.ID])
+
+	// A second run creates nothing.
+	again, err := r.runner(t).Start(ctx, tech, req)
+	require.NoError(t, err)
+	assert.Equal(t, workflow.OutcomeUnchanged, again.Steps[0].Outcome)
+	adds = 0
+	for _, c := range writes(r.srv.ServedCalls(testserver.ServiceCIPP)) {
+		if c.Path == "AddUser" {
+			adds++
+		}
+	}
+	assert.Equal(t, 1, adds)
+}
