@@ -470,6 +470,7 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 			return r.serve(method, path, q, h, body)
 		})
 	}
+	g.s.logCall(ServiceGraph, g.tenant.ID, method, path, body)
 	if res := g.faults(path); res != nil {
 		return res
 	}
@@ -482,7 +483,6 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 			seg[i] = u
 		}
 	}
-	g.s.logCall(ServiceGraph, g.tenant.ID, method, path, body)
 	if res := g.serveWorkflow(method, path, seg, body); res != nil {
 		return res
 	}

@@ -51,7 +51,8 @@ func (s *Server) logCall(service, tenant, method, path string, body []byte) {
 }
 
 // ServedCalls returns the Graph and CIPP calls served since the fake started (or since
-// ResetRequestLog), in order; service "" returns both.
+// ResetServedCalls), in order, those answered with an injected fault included; service ""
+// returns both. Graph reads answered from the page cache (Options.PageCache) are not in it.
 func (s *Server) ServedCalls(service string) []ServedCall {
 	l := s.callLog()
 	l.mu.Lock()
