@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
@@ -165,7 +166,7 @@ func (c *Client) SetManager(ctx context.Context, u tenantsync.UserRef, managerID
 	if strings.TrimSpace(managerID) == "" {
 		return tenantsync.WriteResult{}, opError(tenantsync.ErrInvalidInput, op, u.TenantID, "pass the manager's object ID", "no manager")
 	}
-	body := map[string]string{"@odata.id": c.root + "/users/" + managerID}
+	body := map[string]string{"@odata.id": c.root + "/users/" + url.PathEscape(managerID)}
 	if _, err := c.call(ctx, op, u.TenantID, accessUserWrite, http.MethodPut, userPath(user)+"/manager/$ref", body); err != nil {
 		return tenantsync.WriteResult{}, err
 	}

@@ -98,6 +98,15 @@ type Profile struct {
 	OfficeLocation string `json:"officeLocation,omitempty"`
 }
 
+// WriteBack is the profile write-back of a PSA contact to the Microsoft 365 user it is linked
+// to (c.TenantID, c.ObjectID): its phone as the business phone, its mobile and its job title.
+// The contact's empty fields are left as they are in Microsoft 365. A PSA with department or
+// office fields sets them on the returned request's Profile.
+func WriteBack(c tenantsync.Contact) Request {
+	return Request{Kind: KindProfile, TenantID: c.TenantID, UserID: c.ObjectID,
+		Profile: &Profile{BusinessPhone: c.Phone, MobilePhone: c.Mobile, JobTitle: c.JobTitle}}
+}
+
 // The profile fields, by their Graph property names, in the order they are written.
 const (
 	FieldBusinessPhone  = "businessPhones"
@@ -164,6 +173,9 @@ func invalid(hint, format string, args ...any) error {
 	return e
 }
 
+// maxListed bounds the licences and groups of one onboarding: each is a call.
+const maxListed = 100
+
 // Validate checks the request: a known kind, a tenant, a user, the part its kind needs, and at
 // least one step.
 func (r Request) Validate() error {
@@ -183,6 +195,8 @@ func (r Request) Validate() error {
 			return invalid("give the new user a UPN (name@domain) and a display name", "onboarding: incomplete user")
 		case len(o.SKUs) > 0 && o.UsageLocation == "":
 			return invalid("set the usage location (two letters, e.g. GB): Microsoft assigns no licence without it", "onboarding: licences without a usage location")
+		case len(o.SKUs) > maxListed || len(o.Groups) > maxListed:
+			return invalid(fmt.Sprintf("give at most %d licences and %d groups; add the rest afterwards", maxListed, maxListed), "onboarding: too many licences or groups")
 		case o.UsageLocation != "" && len(o.UsageLocation) != 2:
 			return invalid("the usage location is a two-letter country code, e.g. GB", "onboarding: usage location %q", o.UsageLocation)
 		}

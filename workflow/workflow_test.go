@@ -590,3 +590,48 @@ func TestOnboardingThroughCIPP(t *testing.T) {
 	}
 	assert.Equal(t, 1, adds)
 }
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = fmt.Sprintf("g%d", i)
+	}
+	tests := []struct {
+		name string
+		req  workflow.Request
+		want string // "" when valid
+	}{
+		{"offboard", workflow.Request{Kind: workflow.KindOffboard, TenantID: "t", UPN: "a@b.c", Offboarding: &workflow.Offboarding{BlockSignIn: true}}, ""},
+		{"unknown kind", workflow.Request{Kind: "delete", TenantID: "t", UPN: "a@b.c"}, "unknown workflow"},
+		{"no tenant", workflow.Request{Kind: workflow.KindOffboard, UPN: "a@b.c", Offboarding: &workflow.Offboarding{BlockSignIn: true}}, "no tenant"},
+		{"no user", workflow.Request{Kind: workflow.KindOffboard, TenantID: "t", Offboarding: &workflow.Offboarding{BlockSignIn: true}}, "no user"},
+		{"no steps", workflow.Request{Kind: workflow.KindOffboard, TenantID: "t", UPN: "a@b.c", Offboarding: &workflow.Offboarding{}}, "nothing to do"},
+		{"empty profile", workflow.Request{Kind: workflow.KindProfile, TenantID: "t", UPN: "a@b.c", Profile: &workflow.Profile{JobTitle: "  "}}, "nothing to do"},
+		{"onboard without UPN", workflow.Request{Kind: workflow.KindOnboard, TenantID: "t", Onboarding: &workflow.Onboarding{DisplayName: "A"}}, "incomplete user"},
+		{"licences without location", workflow.Request{Kind: workflow.KindOnboard, TenantID: "t", Onboarding: &workflow.Onboarding{UserPrincipalName: "a@b.c", DisplayName: "A", SKUs: []string{"s"}}}, "usage location"},
+		{"too many groups", workflow.Request{Kind: workflow.KindOnboard, TenantID: "t", Onboarding: &workflow.Onboarding{UserPrincipalName: "a@b.c", DisplayName: "A", Groups: many}}, "too many"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.req.Validate()
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotEmpty(t, tenantsync.HintOf(err))
+		})
+	}
+}
+
+func TestWriteBackFromContact(t *testing.T) {
+	t.Parallel()
+	req := workflow.WriteBack(tenantsync.Contact{TenantID: "t", ObjectID: "u", Phone: "+1 555 0100", JobTitle: "CFO"})
+	require.NoError(t, req.Validate())
+	assert.Equal(t, workflow.KindProfile, req.Kind)
+	assert.Equal(t, "u", req.UserID)
+	assert.Equal(t, workflow.Profile{BusinessPhone: "+1 555 0100", JobTitle: "CFO"}, *req.Profile, "an empty mobile stays empty: left as is")
+}
