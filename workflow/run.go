@@ -363,6 +363,10 @@ func (r *Runner) execute(ctx context.Context, actor string, rt Route, run Run, s
 		if prev, ok := results[s.Index]; ok && prev.Outcome.done() {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			// The caller gave up: stop where the run is, for Resume to continue.
+			return r.finishLoaded(run, steps, results, false), err
+		}
 		entry := tenantsync.AuditEntry{Actor: actor, Action: string(s.Kind), TenantID: run.Request.TenantID, Target: target(run.Request),
 			Route: rt.Name(), Detail: base(s)}
 		if stopped {

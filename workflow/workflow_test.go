@@ -635,3 +635,21 @@ func TestWriteBackFromContact(t *testing.T) {
 	assert.Equal(t, "u", req.UserID)
 	assert.Equal(t, workflow.Profile{BusinessPhone: "+1 555 0100", JobTitle: "CFO"}, *req.Profile, "an empty mobile stays empty: left as is")
 }
+
+// TestCancelledRunStopsForResume: a caller that gives up stops the run where it is, without
+// recording the remaining steps as failed.
+func TestCancelledRunStopsForResume(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, workflow.RouteGraph)
+	u := r.leaver(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	req := workflow.Request{Kind: workflow.KindOffboard, TenantID: r.tenant.ID, UserID: u.ID, Offboarding: &workflow.Offboarding{BlockSignIn: true, RevokeSessions: true}}
+	run, err := r.runner(t).Start(ctx, tech, req)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, run.Steps)
+	assert.Empty(t, writes(r.srv.ServedCalls("")))
+	resumed, err := r.runner(t).Resume(t.Context(), tech, run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, workflow.StateSucceeded, resumed.State)
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/tenantsync/tenantsync/workflow"
 )
@@ -67,14 +69,28 @@ func (a *api) startWorkflow(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req, workflowUsage) {
 		return
 	}
-	run, err := a.workflows.Start(r.Context(), actorFrom(r.Context()), req)
+	ctx, cancel := runContext(r)
+	defer cancel()
+	run, err := a.workflows.Start(ctx, actorFrom(r.Context()), req)
 	a.answerRun(w, run, err, http.StatusCreated)
 }
 
 func (a *api) resumeWorkflow(w http.ResponseWriter, r *http.Request) {
-	run, err := a.workflows.Resume(r.Context(), actorFrom(r.Context()), r.PathValue("id"))
+	ctx, cancel := runContext(r)
+	defer cancel()
+	run, err := a.workflows.Resume(ctx, actorFrom(r.Context()), r.PathValue("id"))
 	a.answerRun(w, run, err, http.StatusOK)
 }
+
+// runContext is the context a workflow runs in: not cut short by a caller who hangs up (a run
+// stopped half-way would leave a user half offboarded until someone resumes it), bounded all
+// the same.
+func runContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), workflowTimeout)
+}
+
+// workflowTimeout bounds one run or resume.
+const workflowTimeout = 10 * time.Minute
 
 func (a *api) answerRun(w http.ResponseWriter, run workflow.Run, err error, status int) {
 	outcome := string(run.State)
