@@ -170,8 +170,13 @@ func (r *Runner) check(ctx context.Context, op, actor string, req Request, needW
 			"configure an Authorizer that grants "+tenantsync.PermissionWrite)
 	}
 	if err := r.cfg.Authorizer.Authorize(ctx, actor, tenantsync.PermissionWrite); err != nil {
+		// The Authorizer's own hint says how its users grant the permission.
+		hint := tenantsync.HintOf(err)
+		if hint == "" {
+			hint = "grant the person the " + tenantsync.PermissionWrite + " permission"
+		}
 		return nil, &tenantsync.Error{Class: tenantsync.ErrPermissionDenied, Service: Service, Op: op, Tenant: req.TenantID,
-			Message: actor + " may not run workflows", Hint: "grant the person the " + tenantsync.PermissionWrite + " permission", Err: err}
+			Message: actor + " may not run workflows", Hint: hint, Err: err}
 	}
 	rec, err := r.cfg.Account.Tenants.Get(ctx, req.TenantID)
 	if err != nil {
