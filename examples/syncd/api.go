@@ -17,6 +17,7 @@ import (
 	"github.com/tenantsync/tenantsync/partnercenter"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/workflow"
 )
 
 // api serves the daemon's JSON API. Every route is scoped to the daemon's one account.
@@ -36,6 +37,8 @@ type api struct {
 	creds    *credentials
 	failures *failureLimiter
 	runs     *syncRuns
+	// workflows plans and runs onboarding, offboarding and profile workflows.
+	workflows *workflow.Runner
 	// deliverer pushes the change feed to the webhook endpoint; nil when none is configured.
 	deliverer *webhook
 }
@@ -69,6 +72,10 @@ func (a *api) endpoints() []route {
 		{"GET /api/reviews", a.listReviews},
 		{"POST /api/reviews/{id}/resolve", a.resolveReview},
 		{"POST /api/writes", a.write},
+		{"POST /api/workflows/plan", a.planWorkflow},
+		{"POST /api/workflows", a.startWorkflow},
+		{"GET /api/workflows/{id}", a.getWorkflow},
+		{"POST /api/workflows/{id}/resume", a.resumeWorkflow},
 		{"GET /api/audit", a.audit},
 		{"GET /api/changes", a.changes},
 		{"GET /api/webhooks/deliveries", a.webhookDeliveries},

@@ -56,6 +56,9 @@ type config struct {
 
 	CIPP    cippConfig
 	Partner partnerConfig
+
+	// ProfileWriteBack turns on the profile write-back workflow (with -writes).
+	ProfileWriteBack bool
 }
 
 type cippConfig struct {
@@ -127,6 +130,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.DemoHugeUsers, "demo-huge-users", 10500, "users in the largest demo tenant")
 	fs.BoolVar(&c.WritesEnabled, "writes", false, "enable write actions (block sign-in, password reset, ...)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "audit write actions without calling out")
+	fs.BoolVar(&c.ProfileWriteBack, "profile-writeback", false, "allow the profile write-back workflow (phones, job title, department, office), with -writes")
 	fs.BoolVar(&c.AutoCreate, "auto-create", true, "create PSA contacts for unmatched people")
 	fs.StringVar(&writers, "writers", "", "comma-separated actors holding the m365.write permission: admin (the install token) or names from -actors-file")
 	fs.StringVar(&c.ActorsFile, "actors-file", "", "file (mode 0600) of API callers, one \"name:token\" per line; the token authenticates the actor, the install token in <data-dir>/api-token is admin")

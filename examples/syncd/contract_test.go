@@ -371,6 +371,26 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	rec = c.call(t, td, http.MethodPost, "/api/writes", fmt.Sprintf(`{"action": "delete_tenant", "tenantId": %q, "userId": %q}`, tA, userID))
 	require.GreaterOrEqual(t, rec.Code, 400)
 
+	// A workflow: planned, run, read, resumed; and one refused.
+	wf := fmt.Sprintf(`{"kind": "offboard", "tenantId": %q, "userId": %q, "offboarding": {"blockSignIn": true, "revokeSessions": true, "hideFromAddressList": true}}`, tA, userID)
+	rec = c.call(t, td, http.MethodPost, "/api/workflows/plan", wf)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Len(t, decodeAs[workflowPlanWire](t, rec).Steps, 3)
+	rec = c.call(t, td, http.MethodPost, "/api/workflows", wf)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	wfRun := decodeAs[workflowRunWire](t, rec)
+	require.Len(t, wfRun.Steps, 3)
+	assert.Equal(t, "/api/workflows/"+wfRun.ID, rec.Header().Get("Location"))
+	rec = c.call(t, td, http.MethodGet, "/api/workflows/"+wfRun.ID, "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, wfRun.State, decodeAs[workflowRunWire](t, rec).State)
+	rec = c.call(t, td, http.MethodPost, "/api/workflows/"+wfRun.ID+"/resume", "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	rec = c.call(t, td, http.MethodGet, "/api/workflows/999999", "")
+	require.Equal(t, http.StatusNotFound, rec.Code, rec.Body.String())
+	rec = c.call(t, td, http.MethodPost, "/api/workflows", fmt.Sprintf(`{"kind": "profile", "tenantId": %q, "userId": %q, "profile": {"jobTitle": "CTO"}}`, tA, userID))
+	require.Equal(t, http.StatusForbidden, rec.Code, "the profile write-back is off: %s", rec.Body.String())
+
 	// The audit log, paged to its end.
 	var seen int
 	for cursor := ""; ; {

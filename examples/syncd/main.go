@@ -49,6 +49,7 @@ import (
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
 	"github.com/tenantsync/tenantsync/transport"
+	"github.com/tenantsync/tenantsync/workflow"
 )
 
 func main() {
@@ -97,8 +98,11 @@ type daemon struct {
 	creds    *credentials
 	sources  []tenantsync.Source
 	writers  map[string]tenantsync.Writer
-	pc       *partnercenter.Client
-	graph    *graph.Client
+	// wfRoutes and workflows run the onboarding, offboarding and profile workflows.
+	wfRoutes  map[string]workflow.Route
+	workflows *workflow.Runner
+	pc        *partnercenter.Client
+	graph     *graph.Client
 
 	initialDone chan struct{}
 	initialOnce gosync.Once
@@ -278,6 +282,12 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		return nil, err
 	}
 	d.state.prime(sts)
+	// Workflows follow the writes' rules; in dry-run mode they can be planned but not run.
+	d.workflows, err = workflow.New(workflow.Config{Account: d.store.Account(cfg.Account), Routes: d.wfRoutes,
+		Authorizer: permissionList(cfg.Writers), WritesEnabled: cfg.WritesEnabled && !cfg.DryRun, ProfileWriteBack: cfg.ProfileWriteBack})
+	if err != nil {
+		return nil, err
+	}
 	if cfg.WebhookURL != "" {
 		d.webhook = newWebhook(cfg.WebhookURL, cfg.WebhookSecret, cfg.Account, d.store.Account(cfg.Account).Feed, dir, d.log)
 	}
@@ -312,7 +322,7 @@ func (d *daemon) api(addr net.Addr) (*api, error) {
 	}
 	return &api{
 		account: d.cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log,
-		refresh: d.refreshMetrics, initialDone: d.initialDone,
+		refresh: d.refreshMetrics, initialDone: d.initialDone, workflows: d.workflows,
 		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), runs: newSyncRuns(), deliverer: d.webhook,
 	}, nil
 }
@@ -566,6 +576,7 @@ func (d *daemon) startDemo(ctx context.Context) error {
 // writers: CIPP first (preferred for the tenants it manages), Graph through GDAP for the rest.
 func (d *daemon) connect(ctx context.Context) error {
 	d.writers = map[string]tenantsync.Writer{}
+	d.wfRoutes = map[string]workflow.Route{}
 	budget := transport.NewBudget(1000)
 	var hc *http.Client
 	authority := ""
@@ -588,6 +599,7 @@ func (d *daemon) connect(ctx context.Context) error {
 		}
 		d.sources = append(d.sources, src)
 		d.writers[sync.RouteCIPP] = cipp.NewWriter(c)
+		d.wfRoutes[workflow.RouteCIPP] = workflow.CIPPRoute(c)
 	}
 	if d.cfg.Partner.set() {
 		gcfg := graph.Config{
@@ -638,6 +650,7 @@ func (d *daemon) connect(ctx context.Context) error {
 		}
 		d.sources = append(d.sources, src)
 		d.writers[sync.RouteGraph] = graph.NewWriter(g)
+		d.wfRoutes[workflow.RouteGraph] = workflow.GraphRoute(g)
 	}
 	return nil
 }

@@ -37,6 +37,7 @@ func newMetrics() *metrics {
 	m.gauge("tenantsync_mirrored_items", "Items mirrored from linked tenants after their last sync, by kind.", "kind")
 	m.gauge("tenantsync_oldest_success_timestamp_seconds", "Unix time of the oldest last successful sync among linked, syncing tenants; 0 while one has never succeeded.")
 	m.counter("tenantsync_writes_total", "Write actions, by outcome.", "outcome")
+	m.counter("tenantsync_workflows_total", "Workflow runs started or resumed, by the state they ended in (or error).", "outcome")
 	m.gauge("tenantsync_tenants", "Tenants known, by state.", "state")
 	m.gauge("tenantsync_contacts_failing", "Users whose contact the PSA refused to write at the last sync of their tenant (GET /api/tenants/{id} lists each with its reason).")
 	m.gauge("tenantsync_contacts_pending", "Users whose contact work waits for a later sync: the PSA was paused or the per-sync budget of PSA calls was spent.")

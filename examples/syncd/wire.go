@@ -539,3 +539,55 @@ type writeReply struct {
 	Changed           bool   `json:"changed"`
 	TemporaryPassword string `json:"temporaryPassword,omitempty"`
 }
+
+// workflowStepWire is one planned step of a workflow.
+type workflowStepWire struct {
+	Index    int    `json:"index"`
+	Kind     string `json:"kind"`
+	Field    string `json:"field,omitempty"`
+	Value    string `json:"value,omitempty"`
+	Change   string `json:"change"`
+	Possible bool   `json:"possible"`
+	Reason   string `json:"reason,omitempty"`
+	Before   string `json:"before,omitempty"`
+}
+
+// workflowPlanWire is the answer to POST /api/workflows/plan: nothing was changed.
+type workflowPlanWire struct {
+	Kind     string             `json:"kind"`
+	TenantID string             `json:"tenantId"`
+	Route    string             `json:"route"`
+	Steps    []workflowStepWire `json:"steps"`
+}
+
+// workflowStepResultWire is one step's outcome. A temporary password is in the answer of the
+// call that ran the step only.
+type workflowStepResultWire struct {
+	Index             int    `json:"index"`
+	Kind              string `json:"kind"`
+	Field             string `json:"field,omitempty"`
+	Outcome           string `json:"outcome"`
+	Message           string `json:"message,omitempty"`
+	Before            string `json:"before,omitempty"`
+	After             string `json:"after,omitempty"`
+	Error             string `json:"error,omitempty"`
+	ErrorKind         string `json:"errorKind,omitempty"`
+	Hint              string `json:"hint,omitempty"`
+	AuditSeq          int64  `json:"auditSeq,omitempty"`
+	TemporaryPassword string `json:"temporaryPassword,omitempty"`
+}
+
+// workflowRunWire is a workflow run, as its audit entries record it.
+type workflowRunWire struct {
+	ID        string                   `json:"id"`
+	Kind      string                   `json:"kind"`
+	TenantID  string                   `json:"tenantId"`
+	Target    string                   `json:"target"`
+	Actor     string                   `json:"actor"`
+	Route     string                   `json:"route"`
+	State     string                   `json:"state"`
+	StartedAt time.Time                `json:"startedAt,omitzero"`
+	Steps     []workflowStepResultWire `json:"steps"`
+	Pending   []workflowStepWire       `json:"pending"`
+	Links     map[string]linkTarget    `json:"links"`
+}

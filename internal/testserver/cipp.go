@@ -235,6 +235,9 @@ var CIPPPermissions = map[string]string{
 	"ExecResetMFA":                  "Identity.User.ReadWrite",
 	"ExecRevokeSessions":            "Identity.User.ReadWrite",
 	"EditGroup":                     "Identity.Group.ReadWrite",
+	"ExecOffboardUser":              "Identity.User.ReadWrite",
+	"AddUser":                       "Identity.User.ReadWrite",
+	"EditUser":                      "Identity.User.ReadWrite",
 }
 
 // cippRoles is Config/cipp-roles.json.
@@ -370,6 +373,9 @@ var cippHandlers = map[string]cippHandlerFunc{
 	"execresetmfa":                  (*Server).cippExecResetMFA,
 	"execrevokesessions":            (*Server).cippExecRevokeSessions,
 	"editgroup":                     (*Server).cippEditGroup,
+	"execoffboarduser":              (*Server).cippExecOffboardUser,
+	"adduser":                       (*Server).cippAddUser,
+	"edituser":                      (*Server).cippEditUser,
 }
 
 func (s *Server) serveCIPP(w http.ResponseWriter, r *http.Request) {
@@ -427,6 +433,11 @@ func (s *Server) serveCIPP(w http.ResponseWriter, r *http.Request) {
 		req.filter = req.param("TenantFilter")
 	}
 	req.t, req.rec = s.cippLookup(req.filter)
+	if req.t != nil {
+		s.logCall(ServiceCIPP, req.t.ID, r.Method, name, req.raw())
+	} else {
+		s.logCall(ServiceCIPP, "", r.Method, name, req.raw())
+	}
 	if s.cippFailure(w, lower, req) {
 		return
 	}

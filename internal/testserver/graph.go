@@ -470,6 +470,7 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 			return r.serve(method, path, q, h, body)
 		})
 	}
+	g.s.logCall(ServiceGraph, g.tenant.ID, method, path, body)
 	if res := g.faults(path); res != nil {
 		return res
 	}
@@ -481,6 +482,9 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 		if u, err := url.PathUnescape(seg[i]); err == nil {
 			seg[i] = u
 		}
+	}
+	if res := g.serveWorkflow(method, path, seg, body); res != nil {
+		return res
 	}
 	get := method == http.MethodGet
 	switch {
@@ -778,7 +782,7 @@ func userJSON(u *User) map[string]any {
 		"onPremisesSyncEnabled": nil,
 		"preferredLanguage":     nil,
 		"mailNickname":          nick,
-		"usageLocation":         nil,
+		"usageLocation":         nullable(u.UsageLocation),
 	}
 }
 

@@ -80,6 +80,10 @@ type Server struct {
 	cippState
 	pcState
 	connect connectState
+	// calls logs the Graph and CIPP calls the workflows' tests read (ServedCalls).
+	calls callLog
+	// cippOffboardScheduled makes ExecOffboardUser answer with a scheduled task.
+	cippOffboardScheduled atomic.Bool
 }
 
 type countKey struct{ service, tenant string }

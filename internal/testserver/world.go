@@ -98,6 +98,15 @@ type User struct {
 	IsAdmin       bool
 	// Methods are the user's authentication methods (ID → type) that reset MFA deletes.
 	Methods map[string]string
+	// UsageLocation is the two-letter country licences need; ManagerID the user's manager.
+	UsageLocation string
+	ManagerID     string
+	// Exchange settings the offboarding workflow changes: an automatic reply, a forwarding
+	// address (with KeepCopy), and whether the mailbox is hidden from the address lists.
+	AutoReply     string
+	ForwardTo     string
+	KeepCopy      bool
+	HiddenFromGAL bool
 
 	// Deleted marks a removed user kept as a tombstone for delta queries.
 	Deleted bool
