@@ -56,6 +56,7 @@ func (a *api) endpoints() []route {
 		{"POST /api/tenants/{id}/link", a.link},
 		{"POST /api/tenants/{id}/unlink", a.unlink},
 		{"POST /api/tenants/{id}/sync", a.syncNow},
+		{"GET /api/tenants/{id}/sync/runs", a.listRuns},
 		{"GET /api/tenants/{id}/sync/runs/{runId}", a.getRun},
 		{"POST /api/tenants/{id}/contacts/create-remaining", a.createRemainingContacts},
 		{"POST /api/tenants/{id}/holds/{kind}/release", a.releaseHold},

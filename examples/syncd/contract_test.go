@@ -297,6 +297,28 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	rec = c.call(t, td, http.MethodPost, createHref, "")
 	require.Equal(t, http.StatusConflict, rec.Code, "nothing waits: %s", rec.Body)
 
+	// The tenant's runs, newest first, one per page.
+	runsHref := ta.Sync.Links["runs"].Href
+	require.Equal(t, "/api/tenants/"+tA+"/sync/runs", runsHref)
+	rec = c.call(t, td, http.MethodGet, runsHref+"?limit=1", "")
+	first := decodeAs[page[runWire]](t, rec)
+	require.Len(t, first.Items, 1)
+	assert.Equal(t, run.ID, first.Items[0].ID, "the newest run comes first")
+	assert.Equal(t, "create-all", first.Items[0].Trigger)
+	require.NotEmpty(t, first.NextCursor)
+	rec = c.call(t, td, http.MethodGet, runsHref+"?limit=1&cursor="+first.NextCursor, "")
+	second := decodeAs[page[runWire]](t, rec)
+	require.Len(t, second.Items, 1)
+	assert.Equal(t, "sync-now", second.Items[0].Trigger)
+	assert.Empty(t, second.NextCursor, "two runs, two pages")
+	rec = c.call(t, td, http.MethodGet, "/api/tenants/"+tB+"/sync/runs", "")
+	assert.Empty(t, decodeAs[page[runWire]](t, rec).Items, "runs are per tenant")
+	assert.Contains(t, rec.Body.String(), `"items": []`)
+	rec = c.call(t, td, http.MethodGet, "/api/tenants/no-such-tenant/sync/runs", "")
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	rec = c.call(t, td, http.MethodGet, runsHref+"?limit=x", "")
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+
 	// A client's contacts, paged, with their M365 links.
 	rec = c.call(t, td, http.MethodGet, "/api/clients/"+client+"/contacts?limit=5", "")
 	contacts := decodeAs[page[contactWire]](t, rec)
