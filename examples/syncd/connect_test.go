@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // connectRig drives the connect page as a browser would: the API call for the link, the fake
@@ -146,21 +146,21 @@ func TestConnectPageSignsInListsCustomersAndConsents(t *testing.T) {
 func TestConnectPageExplainsEachFailure(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {
-		outcome testserver.SignInOutcome
+		outcome tenantsynctest.SignInOutcome
 		says    string
 	}{
-		"consent declined":        {testserver.SignInDeclined, "were declined"},
-		"MFA not satisfied":       {testserver.SignInMFARequired, "did not complete it"},
-		"no refresh token":        {testserver.SignInNoRefreshToken, "Microsoft did not provide a refresh token"},
-		"not in the partner":      {testserver.SignInGuest, "does not belong to the partner tenant"},
-		"lacks Admin Agent":       {testserver.SignInNotAdminAgent, "Admin Agent role"},
-		"Partner Center MFA gate": {testserver.SignInWithoutMFA, "requires multifactor authentication"},
+		"consent declined":        {tenantsynctest.SignInDeclined, "were declined"},
+		"MFA not satisfied":       {tenantsynctest.SignInMFARequired, "did not complete it"},
+		"no refresh token":        {tenantsynctest.SignInNoRefreshToken, "Microsoft did not provide a refresh token"},
+		"not in the partner":      {tenantsynctest.SignInGuest, "does not belong to the partner tenant"},
+		"lacks Admin Agent":       {tenantsynctest.SignInNotAdminAgent, "Admin Agent role"},
+		"Partner Center MFA gate": {tenantsynctest.SignInWithoutMFA, "requires multifactor authentication"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := newConnectRig(t)
 			before := storedToken(t, c)
-			c.td.d.fake.SetSignInOutcome(tc.outcome)
+			require.NoError(t, c.td.d.fake.SetSignInOutcome(tc.outcome))
 			rec := c.get(c.signIn(t))
 			assert.Equal(t, http.StatusForbidden, rec.Code)
 			assert.Contains(t, html.UnescapeString(rec.Body.String()), tc.says)

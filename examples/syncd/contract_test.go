@@ -22,9 +22,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // statusForWire is a tenant never synced: every time unknown, every list empty.
@@ -204,7 +204,7 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	}, hooks{cooldown: time.Millisecond})
 	ctx := t.Context()
 	acct := td.d.store.Account(td.d.cfg.Account)
-	world := td.d.fake.World.Tenants
+	world := td.d.fake.Tenants()
 	require.GreaterOrEqual(t, len(world), 3)
 	tA, tB, tC := world[0].ID, world[1].ID, world[2].ID
 	all, err := td.d.engine.Statuses(ctx)
@@ -431,11 +431,12 @@ func TestSyncNowAnswersAtOnceAndRefusesWithTheSameWait(t *testing.T) {
 	c := loadContract(t)
 	td := newTestDaemon(t, nil)
 	ctx := t.Context()
-	tenantID := td.d.fake.World.Tenants[0].ID
+	tenantID := td.d.fake.Tenants()[0].ID
 	require.NoError(t, td.d.store.Account(td.d.cfg.Account).Tenants.Link(ctx, tenantID, "client-001", time.Now()))
 
 	// The tenant's first request is slow: the 202 comes while the sync runs.
-	td.d.fake.InjectFault(testserver.Fault{Tenant: tenantID, Kind: testserver.Latency, Delay: 2 * time.Second, Count: 1})
+	_, err := td.d.fake.InjectHTTPFault(tenantsynctest.HTTPFault{Tenant: tenantID, Kind: tenantsynctest.HTTPLatency, Delay: 2 * time.Second, Count: 1})
+	require.NoError(t, err)
 	rec := c.call(t, td, http.MethodPost, "/api/tenants/"+tenantID+"/sync", "")
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	run := decodeAs[runWire](t, rec)

@@ -45,7 +45,7 @@ func TestDaemonCapReachesTheEngine(t *testing.T) {
 	t.Parallel()
 	td := newTestDaemon(t, func(c *config) { c.MaxCreatesPerSync = 4 })
 	ctx := t.Context()
-	tenantID := td.d.fake.World.Tenants[0].ID
+	tenantID := td.d.fake.Tenants()[0].ID
 	require.NoError(t, td.d.engine.Link(ctx, "alice", tenantID, "client-001"))
 	require.NoError(t, td.d.engine.Wait(ctx))
 	st, err := td.d.engine.Status(ctx, tenantID)

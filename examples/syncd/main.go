@@ -42,12 +42,12 @@ import (
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/graph"
-	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/postgres"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/transport"
 )
 
@@ -89,7 +89,7 @@ type daemon struct {
 	out      io.Writer
 	log      *slog.Logger
 	store    daemonStore
-	fake     *testserver.Server
+	fake     *tenantsynctest.Server
 	engine   *sync.Engine
 	metrics  *metrics
 	state    *stateMetrics
@@ -539,20 +539,22 @@ func (d *daemon) readiness(ctx context.Context) map[string]partnercenter.TenantR
 	return m
 }
 
-// startDemo starts the fake services with the demo partner and seeds the PSA's clients.
+// startDemo starts the fake services with the demo partner and seeds the PSA's clients. The
+// fakes are tenantsynctest's, the package a PSA developer starts in their own tests.
 func (d *daemon) startDemo(ctx context.Context) error {
-	srv, err := testserver.New(testserver.Options{Seed: d.cfg.DemoSeed, Tenants: d.cfg.DemoTenants, Sizes: demoSizes(d.cfg.DemoHugeUsers, d.cfg.DemoTenants)})
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: d.cfg.DemoSeed, Tenants: d.cfg.DemoTenants,
+		Sizes: demoSizes(d.cfg.DemoHugeUsers, d.cfg.DemoTenants)})
 	if err != nil {
 		return err
 	}
 	d.fake = srv
 	cippCreds, partner := srv.CIPPCredentials(), srv.PartnerApp()
-	d.cfg.CIPP = cippConfig{URL: srv.CIPPURL(), TenantID: cippCreds.TenantID, ClientID: cippCreds.ClientID, Secret: tenantsync.NewSecret(cippCreds.Secret)}
-	d.cfg.Partner = partnerConfig{TenantID: partner.TenantID, ClientID: partner.ClientID, Secret: tenantsync.NewSecret(partner.Secret),
-		RefreshToken: tenantsync.NewSecret(srv.PartnerRefreshToken())}
+	d.cfg.CIPP = cippConfig{URL: srv.CIPPURL(), TenantID: cippCreds.TenantID, ClientID: cippCreds.ClientID, Secret: cippCreds.Secret}
+	d.cfg.Partner = partnerConfig{TenantID: partner.TenantID, ClientID: partner.ClientID, Secret: partner.Secret,
+		RefreshToken: srv.PartnerRefreshToken()}
 	fmt.Fprintf(d.out, "demo: fake services started (CIPP %s, Graph %s, Partner Center %s), %d tenants\n",
-		srv.CIPPURL(), srv.GraphURL(), srv.PartnerCenterURL(), len(srv.World.Tenants))
-	n, err := seedDemoPSA(ctx, d.store, d.cfg.Account, srv.World)
+		srv.CIPPURL(), srv.GraphURL(), srv.PartnerCenterURL(), len(srv.Tenants()))
+	n, err := seedDemoPSA(ctx, d.store, d.cfg.Account, srv)
 	if err != nil {
 		return err
 	}
