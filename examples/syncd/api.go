@@ -38,6 +38,9 @@ type api struct {
 	runs     *syncRuns
 	// deliverer pushes the change feed to the webhook endpoint; nil when none is configured.
 	deliverer *webhook
+	// connect is the partner connect flow, set when its routes are mounted; the console
+	// starts sign-ins through it.
+	connect *connectFlow
 }
 
 // route is one API endpoint: a ServeMux pattern and its handler.

@@ -99,7 +99,7 @@ func TestConnectPageSignsInListsCustomersAndConsents(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	page := rec.Body.String()
 	assert.Contains(t, page, "Signed in as admin@")
-	assert.Equal(t, "no-referrer", rec.Header().Get("Referrer-Policy"), "the callback URL holds the code")
+	assert.Equal(t, "same-origin", rec.Header().Get("Referrer-Policy"), "the callback URL holds the code: it goes to no other site")
 	customers := strings.Count(page, "<tr><td>") // one row per customer
 	require.Positive(t, customers)
 
@@ -206,4 +206,39 @@ func TestPartnerCloudFlag(t *testing.T) {
 	assert.Contains(t, err.Error(), "usgov-high (GCC High)")
 	_, err = parseConfig([]string{"-data-dir", t.TempDir(), "-partner-cloud", "china"}, env, io.Discard)
 	require.Error(t, err, "the demo's fakes are the global cloud")
+}
+
+// A partner admin who connects again while the daemon runs replaces the authorization its
+// Partner Center client uses: after a revocation, discovery through Partner Center works again
+// at once, without a restart.
+func TestConnectReplacesTheRunningAuthorization(t *testing.T) {
+	t.Parallel()
+	c := newConnectRig(t)
+	ctx := t.Context()
+	d := c.td.d
+	_, err := d.pc.VerifyConnection(ctx)
+	require.NoError(t, err)
+
+	// An administrator revokes the partner admin's tokens; the daemon's cached access tokens
+	// are dropped as a 401 would drop them.
+	d.fake.RevokeRefreshTokens()
+	for _, graph := range []bool{false, true} {
+		cur := d.partnerAuth.current(graph)
+		cur.Invalidate("")
+		cur.Invalidate(d.cfg.Partner.TenantID)
+	}
+	_, err = d.pc.VerifyConnection(ctx)
+	require.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked, "the revoked authorization no longer works")
+
+	rec := c.get(c.signIn(t))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	_, err = d.pc.VerifyConnection(ctx)
+	require.NoError(t, err, "the running daemon uses the new authorization")
+	rep, err := d.engine.Discover(ctx)
+	require.NoError(t, err)
+	for _, s := range rep.Sources {
+		assert.NoError(t, s.Err, "source %s discovers again", s.Source)
+	}
+	stored := storedToken(t, c)
+	assert.True(t, stored.Equal(d.partnerAuth.current(false).RefreshToken()), "the stored token is the running chain's newest")
 }

@@ -98,6 +98,9 @@ type daemon struct {
 	sources  []tenantsync.Source
 	writers  map[string]tenantsync.Writer
 	pc       *partnercenter.Client
+	// partnerAuth is the partner admin's authorization pc runs on; the connect page replaces
+	// it while the daemon runs.
+	partnerAuth *partnerAuth
 	graph    *graph.Client
 
 	initialDone chan struct{}
@@ -518,7 +521,7 @@ func (d *daemon) onAttempt(a transport.Attempt) {
 
 // readiness returns the GDAP readiness rows per tenant, recomputed at most every five minutes.
 func (d *daemon) readiness(ctx context.Context) map[string]partnercenter.TenantReadiness {
-	if d.pc == nil || d.graph == nil {
+	if d.pc == nil || d.graph == nil || !d.partnerAuth.connected() {
 		return nil
 	}
 	d.readyMu.Lock()
@@ -618,14 +621,15 @@ func (d *daemon) connect(ctx context.Context) error {
 				fmt.Fprintf(d.out, "partner cloud %s: no %s: %s\n", cloud.Label, g.Service, g.Reason)
 			}
 		}
-		if !d.cfg.Partner.RefreshToken.IsZero() {
-			pc, err := d.partnerCenter(ctx, hc, authority, budget)
-			if err != nil {
-				return err
-			}
-			d.pc = pc
-			lister = pc.Discovery()
+		// Partner Center discovery runs on the partner admin's authorization: the configured
+		// or stored refresh token, or the one a person connects later through the connect page
+		// (until then discovery through Partner Center says how to connect).
+		pc, err := d.partnerCenter(ctx, hc, authority, budget)
+		if err != nil {
+			return err
 		}
+		d.pc = pc
+		lister = pc.Discovery()
 		g, err := graph.NewClient(gcfg)
 		if err != nil {
 			return err
@@ -648,7 +652,13 @@ func (d *daemon) connect(ctx context.Context) error {
 // rotated refresh token is stored (sealed) at once, as the next redemption needs it.
 func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority string, budget *transport.Budget) (*partnercenter.Client, error) {
 	rotate := func(ctx context.Context, s tenantsync.Secret) error {
-		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, map[string]string{"tenantId": d.cfg.Partner.TenantID}, s)
+		// Only the token changes: who connected (signedInAs) stays.
+		settings := map[string]string{}
+		if conn, err := d.store.Account(d.cfg.Account).Connections.Get(ctx, "partner-refresh-token"); err == nil {
+			_ = json.Unmarshal(conn.Config, &settings)
+		}
+		settings["tenantId"] = d.cfg.Partner.TenantID
+		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, settings, s)
 	}
 	rt := d.cfg.Partner.RefreshToken
 	if conn, err := d.store.Account(d.cfg.Account).Connections.Get(ctx, "partner-refresh-token"); err == nil && d.fake == nil {
@@ -665,15 +675,21 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 	}
 	// One refresh-token chain for both resources: every redemption rotates the token, so two
 	// independent sources would each keep a token the other has already replaced.
-	pcTokens, err := entra.NewRefreshTokenSource(entraConfig(cloud.PartnerCenterScope()), rt, rotate)
-	if err != nil {
-		return nil, err
+	auth := &partnerAuth{store: rotate, newChain: func(rt tenantsync.Secret, rotate func(context.Context, tenantsync.Secret) error) (*entra.RefreshTokenSource, *entra.RefreshTokenSource, error) {
+		pcTokens, err := entra.NewRefreshTokenSource(entraConfig(cloud.PartnerCenterScope()), rt, rotate)
+		if err != nil {
+			return nil, nil, err
+		}
+		graphTokens, err := pcTokens.ForScope(cloud.GraphScope())
+		return pcTokens, graphTokens, err
+	}}
+	if !rt.IsZero() {
+		if err := auth.set(rt); err != nil {
+			return nil, err
+		}
 	}
-	graphTokens, err := pcTokens.ForScope(cloud.GraphScope())
-	if err != nil {
-		return nil, err
-	}
-	pcfg := partnercenter.Config{PartnerTenantID: d.cfg.Partner.TenantID, PartnerCenterTokens: pcTokens, GraphTokens: graphTokens, Settings: transport.Settings{HTTPClient: hc, Budget: budget, Observer: d.onAttempt}}
+	d.partnerAuth = auth
+	pcfg := partnercenter.Config{PartnerTenantID: d.cfg.Partner.TenantID, PartnerCenterTokens: auth.source(false), GraphTokens: auth.source(true), Settings: transport.Settings{HTTPClient: hc, Budget: budget, Observer: d.onAttempt}}
 	if d.fake != nil {
 		pcfg.PartnerCenterURL, pcfg.GraphURL = d.fake.PartnerCenterURL(), d.fake.GraphURL()
 	} else {
@@ -824,4 +840,20 @@ func (p permissionList) Authorize(_ context.Context, actor, permission string) e
 type daemonStore interface {
 	store.Store
 	store.DirectoryProvider
+}
+
+// usePartnerAuthorization makes a newly connected partner authorization the one the daemon's
+// Partner Center client uses from its next token, and forgets the readiness computed with the
+// old one.
+func (d *daemon) usePartnerAuthorization(rt tenantsync.Secret) error {
+	if d.partnerAuth == nil {
+		return nil
+	}
+	if err := d.partnerAuth.set(rt); err != nil {
+		return err
+	}
+	d.readyMu.Lock()
+	d.readyCache = nil
+	d.readyMu.Unlock()
+	return nil
 }
