@@ -53,7 +53,7 @@ func TestPartnerConnectInABrowser(t *testing.T) {
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				return err
 			}
@@ -148,8 +148,10 @@ func TestPartnerConnectInABrowser(t *testing.T) {
 		require.NoError(t, td.d.fake.SetSignInOutcome(tc.outcome))
 		signIn(tc.name)
 		assert.Equal(t, "The partner connection did not complete", text("h1"), tc.name)
-		assert.Contains(t, text("#error"), tc.says, tc.name)
+		shown := text("#error") + "\n" + text("#hint")
+		assert.Contains(t, shown, tc.says, tc.name)
 		assert.Contains(t, text("#hint"), "What to do:", tc.name)
+		assert.Equal(t, 1, strings.Count(shown, "What to do:"), "%s: the hint is shown once:\n%s", tc.name, shown)
 		if tc.outcome == tenantsynctest.SignInNoRefreshToken {
 			do(tc.name, shot("connect-no-refresh-token.png"))
 		}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -364,7 +365,20 @@ func (f *connectFlow) page(w http.ResponseWriter, status int, p connectPage) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
+	// The hint has its own box (and column): the error's text need not repeat it.
+	p.Err = withoutHint(p.Err, p.Hint)
+	for i := range p.Consents {
+		p.Consents[i].Err = withoutHint(p.Consents[i].Err, p.Consents[i].Hint)
+	}
 	if err := connectTemplate.Execute(w, p); err != nil {
 		f.d.log.Warn("connect page", "err", err)
 	}
+}
+
+// withoutHint cuts the "What to do" an error's text ends with when the hint is shown apart.
+func withoutHint(msg, hint string) string {
+	if i := strings.Index(msg, ". What to do: "); i >= 0 && hint != "" && strings.Contains(msg[i:], hint) {
+		return msg[:i+1]
+	}
+	return msg
 }

@@ -98,10 +98,11 @@ type daemon struct {
 	sources  []tenantsync.Source
 	writers  map[string]tenantsync.Writer
 	pc       *partnercenter.Client
+	graph    *graph.Client
+
 	// partnerAuth is the partner admin's authorization pc runs on; the connect page replaces
 	// it while the daemon runs.
 	partnerAuth *partnerAuth
-	graph    *graph.Client
 
 	initialDone chan struct{}
 	initialOnce gosync.Once
