@@ -41,6 +41,9 @@ type api struct {
 	workflows *workflow.Runner
 	// deliverer pushes the change feed to the webhook endpoint; nil when none is configured.
 	deliverer *webhook
+	// connect is the partner connect flow, set when its routes are mounted; the console
+	// starts sign-ins through it.
+	connect *connectFlow
 }
 
 // route is one API endpoint: a ServeMux pattern and its handler.
@@ -59,6 +62,7 @@ func (a *api) endpoints() []route {
 		{"POST /api/tenants/{id}/link", a.link},
 		{"POST /api/tenants/{id}/unlink", a.unlink},
 		{"POST /api/tenants/{id}/sync", a.syncNow},
+		{"GET /api/tenants/{id}/sync/runs", a.listRuns},
 		{"GET /api/tenants/{id}/sync/runs/{runId}", a.getRun},
 		{"POST /api/tenants/{id}/contacts/create-remaining", a.createRemainingContacts},
 		{"POST /api/tenants/{id}/holds/{kind}/release", a.releaseHold},

@@ -513,7 +513,7 @@ func TestPasswordResetReturnsThePasswordOnlyToTheCaller(t *testing.T) {
 	})
 	ctx := t.Context()
 	routes := map[string]string{} // route → tenant ID
-	for _, tn := range td.d.fake.World.Tenants {
+	for _, tn := range td.d.fake.Tenants() {
 		rec, err := td.d.store.Account(td.d.cfg.Account).Tenants.Get(ctx, tn.ID)
 		require.NoError(t, err)
 		route := sync.RouteGraph
@@ -531,13 +531,13 @@ func TestPasswordResetReturnsThePasswordOnlyToTheCaller(t *testing.T) {
 	for route, tenantID := range routes {
 		var user string
 		var upn string
-		for _, tn := range td.d.fake.World.Tenants {
+		for _, tn := range td.d.fake.Tenants() {
 			if tn.ID != tenantID {
 				continue
 			}
-			for _, u := range tn.Users {
+			for _, u := range td.d.fake.Users(tn.ID) {
 				if u.UserType != "Guest" && u.AccountEnabled {
-					user, upn = u.ID, u.UserPrincipalName
+					user, upn = u.ObjectID, u.UserPrincipalName
 					break
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -84,6 +85,7 @@ func (d *daemon) connectRoutes(a *api, next http.Handler) http.Handler {
 		}
 		f.pc, f.off = entra.NewPartnerConnect(cfg)
 	}
+	a.connect = f
 	mux := http.NewServeMux()
 	mux.Handle(connectAPIRoute, a.guard(http.HandlerFunc(f.start)))
 	mux.HandleFunc("GET /connect/callback", f.callback)
@@ -98,15 +100,23 @@ func (f *connectFlow) start(w http.ResponseWriter, r *http.Request) {
 		failStatus(w, http.StatusConflict, f.off)
 		return
 	}
-	actor := actorFrom(r.Context())
-	link, err := f.pc.AuthURL(r.Context(), f.d.cfg.Account, actor)
+	link, err := f.signInLink(r.Context(), actorFrom(r.Context()))
 	if err != nil {
 		failStatus(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	f.audit(r.Context(), tenantsync.AuditEntry{Actor: actor, Action: "partner-connect", Phase: "intent", Outcome: "requested"})
 	writeJSON(w, http.StatusOK, map[string]any{"signInUrl": link, "expiresInSeconds": int(entra.ConnectStateTTL.Seconds()),
 		"next": "open signInUrl in a browser and sign in as a partner admin of the partner tenant"})
+}
+
+// signInLink makes the one-time sign-in link for actor and audits the request.
+func (f *connectFlow) signInLink(ctx context.Context, actor string) (string, error) {
+	link, err := f.pc.AuthURL(ctx, f.d.cfg.Account, actor)
+	if err != nil {
+		return "", err
+	}
+	f.audit(ctx, tenantsync.AuditEntry{Actor: actor, Action: "partner-connect", Phase: "intent", Outcome: "requested"})
+	return link, nil
 }
 
 // callback finishes the sign-in Entra ID redirected back.
@@ -148,6 +158,10 @@ func (f *connectFlow) callback(w http.ResponseWriter, r *http.Request) {
 		latestMu.Unlock()
 		err = f.d.saveConnection(ctx, partnerTokenConnection, store.ConnectionPartnerCenter,
 			map[string]string{"tenantId": auth.TenantID, "signedInAs": auth.UserPrincipalName}, rt)
+		if err == nil {
+			// The running daemon switches to the new authorization: no restart.
+			err = f.d.usePartnerAuthorization(rt)
+		}
 	}
 	detail := map[string]string{"signed_in_as": auth.UserPrincipalName}
 	if err != nil {
@@ -188,12 +202,13 @@ func (f *connectFlow) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	conn, err := f.d.store.Account(f.d.cfg.Account).Connections.Get(ctx, partnerTokenConnection)
-	var client *partnercenter.Client
-	if err == nil {
-		client, err = f.partnerCenter(conn.Secret, func(ctx context.Context, s tenantsync.Secret) error {
-			return f.d.saveConnection(ctx, partnerTokenConnection, store.ConnectionPartnerCenter, map[string]string{"tenantId": f.d.cfg.Partner.TenantID}, s)
-		})
+	// The daemon's own Partner Center client, on the authorization the callback just put in
+	// place: a second client on the stored token would start a second rotation chain, and the
+	// daemon's chain would hold a token this one had already replaced.
+	client := f.d.pc
+	var err error
+	if client == nil || !f.d.partnerAuth.connected() {
+		err = tenantsync.Errorf(tenantsync.ErrUnauthorized, "connect again", "the partner authorization is not in place")
 	}
 	var outcomes []partnercenter.ConsentOutcome
 	if err == nil {
@@ -309,10 +324,13 @@ type consentRow struct{ TenantID, Result, Err, Hint string }
 
 type connectPage struct {
 	Title, Err, Hint, SignedInAs string
-	Customers                    []customerRow
-	Ticket                       string
-	Consents                     []consentRow
-	Granted, Existed, Failed     int
+	// SignInURL is the link to the partner admin's sign-in, on the page the console's Connect
+	// button shows.
+	SignInURL                string
+	Customers                []customerRow
+	Ticket                   string
+	Consents                 []consentRow
+	Granted, Existed, Failed int
 }
 
 var connectTemplate = template.Must(template.New("connect").Parse(`<!doctype html>
@@ -320,6 +338,9 @@ var connectTemplate = template.Must(template.New("connect").Parse(`<!doctype htm
 <style>body{font:15px system-ui,sans-serif;margin:2rem;max-width:60rem}td,th{padding:.2rem .6rem;text-align:left}
 .err{color:#a00}.hint{background:#fff6d5;padding:.6rem}</style></head><body>
 <h1>{{.Title}}</h1>
+{{if .SignInURL}}<p>Sign in as a partner admin of the partner tenant (Admin Agent role, with multifactor authentication) and
+accept the permissions: Microsoft sends you back here. The link works once, within 15 minutes.</p>
+<p><a id="sign-in" href="{{.SignInURL}}">Sign in with Microsoft</a></p>{{end}}
 {{if .Err}}<p class="err" id="error">{{.Err}}</p>{{if .Hint}}<p class="hint" id="hint">What to do: {{.Hint}}</p>{{end}}{{end}}
 {{if .SignedInAs}}<p id="signed-in">Signed in as {{.SignedInAs}}. The authorization is stored sealed and renewed on every use.</p>
 <h2>Partner Center customers ({{len .Customers}})</h2>
@@ -337,12 +358,27 @@ func (f *connectFlow) page(w http.ResponseWriter, status int, p connectPage) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	// The callback's URL holds the authorization code: no page it shows may pass it on.
-	h.Set("Referrer-Policy", "no-referrer")
+	// The callback's URL holds the authorization code: no page it shows may pass it to another
+	// site. same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with
+	// the consent form's post, which the Origin check must refuse (the browser test found it).
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
+	// The hint has its own box (and column): the error's text need not repeat it.
+	p.Err = withoutHint(p.Err, p.Hint)
+	for i := range p.Consents {
+		p.Consents[i].Err = withoutHint(p.Consents[i].Err, p.Consents[i].Hint)
+	}
 	if err := connectTemplate.Execute(w, p); err != nil {
 		f.d.log.Warn("connect page", "err", err)
 	}
+}
+
+// withoutHint cuts the "What to do" an error's text ends with when the hint is shown apart.
+func withoutHint(msg, hint string) string {
+	if i := strings.Index(msg, ". What to do: "); i >= 0 && hint != "" && strings.Contains(msg[i:], hint) {
+		return msg[:i+1]
+	}
+	return msg
 }

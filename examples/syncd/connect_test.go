@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // connectRig drives the connect page as a browser would: the API call for the link, the fake
@@ -99,7 +99,7 @@ func TestConnectPageSignsInListsCustomersAndConsents(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	page := rec.Body.String()
 	assert.Contains(t, page, "Signed in as admin@")
-	assert.Equal(t, "no-referrer", rec.Header().Get("Referrer-Policy"), "the callback URL holds the code")
+	assert.Equal(t, "same-origin", rec.Header().Get("Referrer-Policy"), "the callback URL holds the code: it goes to no other site")
 	customers := strings.Count(page, "<tr><td>") // one row per customer
 	require.Positive(t, customers)
 
@@ -146,21 +146,21 @@ func TestConnectPageSignsInListsCustomersAndConsents(t *testing.T) {
 func TestConnectPageExplainsEachFailure(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {
-		outcome testserver.SignInOutcome
+		outcome tenantsynctest.SignInOutcome
 		says    string
 	}{
-		"consent declined":        {testserver.SignInDeclined, "were declined"},
-		"MFA not satisfied":       {testserver.SignInMFARequired, "did not complete it"},
-		"no refresh token":        {testserver.SignInNoRefreshToken, "Microsoft did not provide a refresh token"},
-		"not in the partner":      {testserver.SignInGuest, "does not belong to the partner tenant"},
-		"lacks Admin Agent":       {testserver.SignInNotAdminAgent, "Admin Agent role"},
-		"Partner Center MFA gate": {testserver.SignInWithoutMFA, "requires multifactor authentication"},
+		"consent declined":        {tenantsynctest.SignInDeclined, "were declined"},
+		"MFA not satisfied":       {tenantsynctest.SignInMFARequired, "did not complete it"},
+		"no refresh token":        {tenantsynctest.SignInNoRefreshToken, "Microsoft did not provide a refresh token"},
+		"not in the partner":      {tenantsynctest.SignInGuest, "does not belong to the partner tenant"},
+		"lacks Admin Agent":       {tenantsynctest.SignInNotAdminAgent, "Admin Agent role"},
+		"Partner Center MFA gate": {tenantsynctest.SignInWithoutMFA, "requires multifactor authentication"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := newConnectRig(t)
 			before := storedToken(t, c)
-			c.td.d.fake.SetSignInOutcome(tc.outcome)
+			require.NoError(t, c.td.d.fake.SetSignInOutcome(tc.outcome))
 			rec := c.get(c.signIn(t))
 			assert.Equal(t, http.StatusForbidden, rec.Code)
 			assert.Contains(t, html.UnescapeString(rec.Body.String()), tc.says)
@@ -206,4 +206,39 @@ func TestPartnerCloudFlag(t *testing.T) {
 	assert.Contains(t, err.Error(), "usgov-high (GCC High)")
 	_, err = parseConfig([]string{"-data-dir", t.TempDir(), "-partner-cloud", "china"}, env, io.Discard)
 	require.Error(t, err, "the demo's fakes are the global cloud")
+}
+
+// A partner admin who connects again while the daemon runs replaces the authorization its
+// Partner Center client uses: after a revocation, discovery through Partner Center works again
+// at once, without a restart.
+func TestConnectReplacesTheRunningAuthorization(t *testing.T) {
+	t.Parallel()
+	c := newConnectRig(t)
+	ctx := t.Context()
+	d := c.td.d
+	_, err := d.pc.VerifyConnection(ctx)
+	require.NoError(t, err)
+
+	// An administrator revokes the partner admin's tokens; the daemon's cached access tokens
+	// are dropped as a 401 would drop them.
+	d.fake.RevokeRefreshTokens()
+	for _, graph := range []bool{false, true} {
+		cur := d.partnerAuth.current(graph)
+		cur.Invalidate("")
+		cur.Invalidate(d.cfg.Partner.TenantID)
+	}
+	_, err = d.pc.VerifyConnection(ctx)
+	require.ErrorIs(t, err, tenantsync.ErrAuthorizationRevoked, "the revoked authorization no longer works")
+
+	rec := c.get(c.signIn(t))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	_, err = d.pc.VerifyConnection(ctx)
+	require.NoError(t, err, "the running daemon uses the new authorization")
+	rep, err := d.engine.Discover(ctx)
+	require.NoError(t, err)
+	for _, s := range rep.Sources {
+		assert.NoError(t, s.Err, "source %s discovers again", s.Source)
+	}
+	stored := storedToken(t, c)
+	assert.True(t, stored.Equal(d.partnerAuth.current(false).RefreshToken()), "the stored token is the running chain's newest")
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -108,6 +109,7 @@ func (c *console) handler(next http.Handler) http.Handler {
 	mux.HandleFunc("POST /console/tenants/{id}/contact-failures/{userId}/resolve", c.form(c.resolveContactFailure))
 	mux.HandleFunc("POST /console/tenants/{id}/sync", c.form(c.syncNow))
 	mux.HandleFunc("POST /console/tenants/{id}/create-remaining", c.form(c.createRemaining))
+	mux.HandleFunc("POST /console/partner/connect", c.form(c.partnerConnect))
 	mux.HandleFunc("GET /console/static/{file}", c.secure(c.static))
 	mux.Handle("/", next)
 	return mux
@@ -505,6 +507,15 @@ type homeData struct {
 	Refused     []refusedRow
 	Audit       auditData
 	TenantNames map[string]string // by tenant ID, for the audit log
+	Partner     partnerRow
+}
+
+// partnerRow is the partner connection as the console shows it.
+type partnerRow struct {
+	// Off says why connecting is not available ("" when it is).
+	Off        string
+	Connected  bool
+	SignedInAs string
 }
 
 type tenantRow struct {
@@ -645,6 +656,7 @@ func (c *console) home(w http.ResponseWriter, r *http.Request, s *consoleSession
 		d.TenantNames[s.Tenant.ID] = name(s.Tenant)
 	}
 	d.Tenants = c.tenantRows(ctx, sts, clientNames)
+	d.Partner = c.partnerRow(ctx)
 	d.Progress = progressOf(sts)
 	if d.Suggestions, err = c.suggestionRows(ctx); err != nil {
 		problem("suggestions", err)
@@ -999,4 +1011,50 @@ var consoleFuncs = template.FuncMap{
 		}
 		return strings.Join(parts, " ")
 	},
+}
+
+// partnerRow reads the partner connection's state: whether connecting is available, and who
+// connected last.
+func (c *console) partnerRow(ctx context.Context) partnerRow {
+	f := c.api.connect
+	if f == nil {
+		return partnerRow{Off: "the connect page is not mounted"}
+	}
+	if f.off != nil {
+		return partnerRow{Off: f.off.Error()}
+	}
+	row := partnerRow{Connected: f.d.partnerAuth.connected()}
+	if conn, err := c.api.store.Account(c.api.account).Connections.Get(ctx, partnerTokenConnection); err == nil {
+		var cfg struct {
+			SignedInAs string `json:"signedInAs"`
+		}
+		if json.Unmarshal(conn.Config, &cfg) == nil {
+			row.SignedInAs = cfg.SignedInAs
+		}
+	}
+	return row
+}
+
+// partnerConnect starts the partner admin's sign-in for the session's actor, as POST
+// /api/partner/connect does, and shows the sign-in link. The link is followed by the person,
+// not by a redirect: the console's pages allow form posts to the daemon only, and a browser
+// applies that to where a form's answer redirects.
+func (c *console) partnerConnect(w http.ResponseWriter, r *http.Request, s *consoleSession) {
+	f := c.api.connect
+	var err error
+	switch {
+	case f == nil:
+		err = tenantsync.Errorf(tenantsync.ErrInvalidInput, "run syncd with a partner app", "connecting is not available")
+	case f.off != nil:
+		err = f.off
+	}
+	var link string
+	if err == nil {
+		link, err = f.signInLink(r.Context(), actorFrom(r.Context()))
+	}
+	if err != nil {
+		c.done(w, r, s, err, "", "#partner")
+		return
+	}
+	f.page(w, http.StatusOK, connectPage{Title: "Connect the partner tenant", SignInURL: link})
 }

@@ -22,9 +22,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // statusForWire is a tenant never synced: every time unknown, every list empty.
@@ -204,7 +204,7 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	}, hooks{cooldown: time.Millisecond})
 	ctx := t.Context()
 	acct := td.d.store.Account(td.d.cfg.Account)
-	world := td.d.fake.World.Tenants
+	world := td.d.fake.Tenants()
 	require.GreaterOrEqual(t, len(world), 3)
 	tA, tB, tC := world[0].ID, world[1].ID, world[2].ID
 	all, err := td.d.engine.Statuses(ctx)
@@ -296,6 +296,28 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	assert.False(t, stillOffered)
 	rec = c.call(t, td, http.MethodPost, createHref, "")
 	require.Equal(t, http.StatusConflict, rec.Code, "nothing waits: %s", rec.Body)
+
+	// The tenant's runs, newest first, one per page.
+	runsHref := ta.Sync.Links["runs"].Href
+	require.Equal(t, "/api/tenants/"+tA+"/sync/runs", runsHref)
+	rec = c.call(t, td, http.MethodGet, runsHref+"?limit=1", "")
+	first := decodeAs[page[runWire]](t, rec)
+	require.Len(t, first.Items, 1)
+	assert.Equal(t, run.ID, first.Items[0].ID, "the newest run comes first")
+	assert.Equal(t, "create-all", first.Items[0].Trigger)
+	require.NotEmpty(t, first.NextCursor)
+	rec = c.call(t, td, http.MethodGet, runsHref+"?limit=1&cursor="+first.NextCursor, "")
+	second := decodeAs[page[runWire]](t, rec)
+	require.Len(t, second.Items, 1)
+	assert.Equal(t, "sync-now", second.Items[0].Trigger)
+	assert.Empty(t, second.NextCursor, "two runs, two pages")
+	rec = c.call(t, td, http.MethodGet, "/api/tenants/"+tB+"/sync/runs", "")
+	assert.Empty(t, decodeAs[page[runWire]](t, rec).Items, "runs are per tenant")
+	assert.Contains(t, rec.Body.String(), `"items": []`)
+	rec = c.call(t, td, http.MethodGet, "/api/tenants/no-such-tenant/sync/runs", "")
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	rec = c.call(t, td, http.MethodGet, runsHref+"?limit=x", "")
+	require.Equal(t, http.StatusBadRequest, rec.Code)
 
 	// A client's contacts, paged, with their M365 links.
 	rec = c.call(t, td, http.MethodGet, "/api/clients/"+client+"/contacts?limit=5", "")
@@ -429,11 +451,12 @@ func TestSyncNowAnswersAtOnceAndRefusesWithTheSameWait(t *testing.T) {
 	c := loadContract(t)
 	td := newTestDaemon(t, nil)
 	ctx := t.Context()
-	tenantID := td.d.fake.World.Tenants[0].ID
+	tenantID := td.d.fake.Tenants()[0].ID
 	require.NoError(t, td.d.store.Account(td.d.cfg.Account).Tenants.Link(ctx, tenantID, "client-001", time.Now()))
 
 	// The tenant's first request is slow: the 202 comes while the sync runs.
-	td.d.fake.InjectFault(testserver.Fault{Tenant: tenantID, Kind: testserver.Latency, Delay: 2 * time.Second, Count: 1})
+	_, err := td.d.fake.InjectHTTPFault(tenantsynctest.HTTPFault{Tenant: tenantID, Kind: tenantsynctest.HTTPLatency, Delay: 2 * time.Second, Count: 1})
+	require.NoError(t, err)
 	rec := c.call(t, td, http.MethodPost, "/api/tenants/"+tenantID+"/sync", "")
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	run := decodeAs[runWire](t, rec)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // demoSizes are the user counts of the first of n demo tenants: one large tenant, a mid-size one
@@ -22,20 +22,25 @@ func demoSizes(huge, n int) []int {
 	return sizes[:min(len(sizes), max(n, 0))]
 }
 
+// demoTenant is what seeding needs of a generated tenant.
+type demoTenant struct{ ID, Name, DefaultDomain string }
+
 var legalSuffix = regexp.MustCompile(`(?i)[ ,]+(ltd\.?|limited|llc|inc\.?|gmbh|b\.v\.|pty ltd|plc|s\.a\.|ag|oy|sarl)$`)
 
 // seedDemoPSA fills an empty store with the clients and contacts a PSA would already hold for
 // the demo tenants, in the shapes real PSAs have: some clients carry the tenant's domain, some
 // only a contact at that domain, some the tenant ID itself, some only a similar name; a few
 // clients have no tenant at all. It does nothing when the store already has clients, so a
-// restart keeps what the first run and the API changed.
-func seedDemoPSA(ctx context.Context, st daemonStore, account string, w *testserver.World) (int, error) {
+// restart keeps what the first run and the API changed. It reads the tenants through
+// tenantsynctest, as a PSA developer's own test would.
+func seedDemoPSA(ctx context.Context, st daemonStore, account string, fake *tenantsynctest.Server) (int, error) {
 	existing, err := st.Directory(account).ListClients(ctx)
 	if err != nil || len(existing) > 0 {
 		return 0, err
 	}
 	n := 0
-	for i, t := range w.Tenants {
+	for i, ti := range fake.Tenants() {
+		t := demoTenant{ID: ti.ID, Name: ti.DisplayName, DefaultDomain: ti.DefaultDomain}
 		c := tenantsync.Client{ID: fmt.Sprintf("client-%03d", i+1), Name: t.Name}
 		switch i % 5 {
 		case 0: // the PSA knows the client's web domain
@@ -48,7 +53,7 @@ func seedDemoPSA(ctx context.Context, st daemonStore, account string, w *testser
 		case 3: // a name that differs in form only: needs a person to confirm
 			c.Name = legalSuffix.ReplaceAllString(t.Name, "") + " Limited"
 		case 4: // a secondary domain
-			for _, d := range t.Domains {
+			for _, d := range fake.Domains(t.ID) {
 				if d.IsVerified && !d.IsDefault && !d.IsInitial {
 					c.Domains = []string{d.Name}
 					break
@@ -62,7 +67,7 @@ func seedDemoPSA(ctx context.Context, st daemonStore, account string, w *testser
 			return n, err
 		}
 		n++
-		if err := seedContacts(ctx, st, account, c.ID, t, i); err != nil {
+		if err := seedContacts(ctx, st, account, c.ID, fake, t.ID, i); err != nil {
 			return n, err
 		}
 	}
@@ -82,10 +87,11 @@ func seedDemoPSA(ctx context.Context, st daemonStore, account string, w *testser
 // seedContacts gives a client contacts for about a third of its tenant's people, with the
 // irregularities of real PSA data: addresses in other cases, an alias instead of the primary
 // address, a missing phone, and one address entered twice (an ambiguity for the review queue).
-func seedContacts(ctx context.Context, st daemonStore, account, clientID string, t *testserver.Tenant, i int) error {
+func seedContacts(ctx context.Context, st daemonStore, account, clientID string, fake *tenantsynctest.Server, tenantID string, i int) error {
 	made := 0
-	for j, u := range t.Users {
-		if u.UserType == "Guest" || u.Mail == "" || (u.MailboxType != "" && u.MailboxType != "UserMailbox") || j%3 != 0 {
+	mailboxes := fake.MailboxTypes(tenantID)
+	for j, u := range fake.Users(tenantID) {
+		if mt := mailboxes[u.ObjectID]; u.UserType == "Guest" || u.Mail == "" || (mt != "" && mt != "UserMailbox") || j%3 != 0 {
 			continue
 		}
 		email := u.Mail

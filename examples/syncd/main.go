@@ -42,12 +42,12 @@ import (
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/graph"
-	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/partnercenter"
 	"github.com/tenantsync/tenantsync/store"
 	"github.com/tenantsync/tenantsync/store/postgres"
 	"github.com/tenantsync/tenantsync/store/sqlite"
 	"github.com/tenantsync/tenantsync/sync"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/transport"
 	"github.com/tenantsync/tenantsync/workflow"
 )
@@ -90,7 +90,7 @@ type daemon struct {
 	out      io.Writer
 	log      *slog.Logger
 	store    daemonStore
-	fake     *testserver.Server
+	fake     *tenantsynctest.Server
 	engine   *sync.Engine
 	metrics  *metrics
 	state    *stateMetrics
@@ -103,6 +103,10 @@ type daemon struct {
 	workflows *workflow.Runner
 	pc        *partnercenter.Client
 	graph     *graph.Client
+
+	// partnerAuth is the partner admin's authorization pc runs on; the connect page replaces
+	// it while the daemon runs.
+	partnerAuth *partnerAuth
 
 	initialDone chan struct{}
 	initialOnce gosync.Once
@@ -528,7 +532,7 @@ func (d *daemon) onAttempt(a transport.Attempt) {
 
 // readiness returns the GDAP readiness rows per tenant, recomputed at most every five minutes.
 func (d *daemon) readiness(ctx context.Context) map[string]partnercenter.TenantReadiness {
-	if d.pc == nil || d.graph == nil {
+	if d.pc == nil || d.graph == nil || !d.partnerAuth.connected() {
 		return nil
 	}
 	d.readyMu.Lock()
@@ -549,20 +553,22 @@ func (d *daemon) readiness(ctx context.Context) map[string]partnercenter.TenantR
 	return m
 }
 
-// startDemo starts the fake services with the demo partner and seeds the PSA's clients.
+// startDemo starts the fake services with the demo partner and seeds the PSA's clients. The
+// fakes are tenantsynctest's, the package a PSA developer starts in their own tests.
 func (d *daemon) startDemo(ctx context.Context) error {
-	srv, err := testserver.New(testserver.Options{Seed: d.cfg.DemoSeed, Tenants: d.cfg.DemoTenants, Sizes: demoSizes(d.cfg.DemoHugeUsers, d.cfg.DemoTenants)})
+	srv, err := tenantsynctest.NewServer(tenantsynctest.ServerOptions{Seed: d.cfg.DemoSeed, Tenants: d.cfg.DemoTenants,
+		Sizes: demoSizes(d.cfg.DemoHugeUsers, d.cfg.DemoTenants)})
 	if err != nil {
 		return err
 	}
 	d.fake = srv
 	cippCreds, partner := srv.CIPPCredentials(), srv.PartnerApp()
-	d.cfg.CIPP = cippConfig{URL: srv.CIPPURL(), TenantID: cippCreds.TenantID, ClientID: cippCreds.ClientID, Secret: tenantsync.NewSecret(cippCreds.Secret)}
-	d.cfg.Partner = partnerConfig{TenantID: partner.TenantID, ClientID: partner.ClientID, Secret: tenantsync.NewSecret(partner.Secret),
-		RefreshToken: tenantsync.NewSecret(srv.PartnerRefreshToken())}
+	d.cfg.CIPP = cippConfig{URL: srv.CIPPURL(), TenantID: cippCreds.TenantID, ClientID: cippCreds.ClientID, Secret: cippCreds.Secret}
+	d.cfg.Partner = partnerConfig{TenantID: partner.TenantID, ClientID: partner.ClientID, Secret: partner.Secret,
+		RefreshToken: srv.PartnerRefreshToken()}
 	fmt.Fprintf(d.out, "demo: fake services started (CIPP %s, Graph %s, Partner Center %s), %d tenants\n",
-		srv.CIPPURL(), srv.GraphURL(), srv.PartnerCenterURL(), len(srv.World.Tenants))
-	n, err := seedDemoPSA(ctx, d.store, d.cfg.Account, srv.World)
+		srv.CIPPURL(), srv.GraphURL(), srv.PartnerCenterURL(), len(srv.Tenants()))
+	n, err := seedDemoPSA(ctx, d.store, d.cfg.Account, srv)
 	if err != nil {
 		return err
 	}
@@ -628,14 +634,15 @@ func (d *daemon) connect(ctx context.Context) error {
 				fmt.Fprintf(d.out, "partner cloud %s: no %s: %s\n", cloud.Label, g.Service, g.Reason)
 			}
 		}
-		if !d.cfg.Partner.RefreshToken.IsZero() {
-			pc, err := d.partnerCenter(ctx, hc, authority, budget)
-			if err != nil {
-				return err
-			}
-			d.pc = pc
-			lister = pc.Discovery()
+		// Partner Center discovery runs on the partner admin's authorization: the configured
+		// or stored refresh token, or the one a person connects later through the connect page
+		// (until then discovery through Partner Center says how to connect).
+		pc, err := d.partnerCenter(ctx, hc, authority, budget)
+		if err != nil {
+			return err
 		}
+		d.pc = pc
+		lister = pc.Discovery()
 		g, err := graph.NewClient(gcfg)
 		if err != nil {
 			return err
@@ -659,7 +666,13 @@ func (d *daemon) connect(ctx context.Context) error {
 // rotated refresh token is stored (sealed) at once, as the next redemption needs it.
 func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority string, budget *transport.Budget) (*partnercenter.Client, error) {
 	rotate := func(ctx context.Context, s tenantsync.Secret) error {
-		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, map[string]string{"tenantId": d.cfg.Partner.TenantID}, s)
+		// Only the token changes: who connected (signedInAs) stays.
+		settings := map[string]string{}
+		if conn, err := d.store.Account(d.cfg.Account).Connections.Get(ctx, "partner-refresh-token"); err == nil {
+			_ = json.Unmarshal(conn.Config, &settings)
+		}
+		settings["tenantId"] = d.cfg.Partner.TenantID
+		return d.saveConnection(ctx, "partner-refresh-token", store.ConnectionPartnerCenter, settings, s)
 	}
 	rt := d.cfg.Partner.RefreshToken
 	if conn, err := d.store.Account(d.cfg.Account).Connections.Get(ctx, "partner-refresh-token"); err == nil && d.fake == nil {
@@ -676,15 +689,21 @@ func (d *daemon) partnerCenter(ctx context.Context, hc *http.Client, authority s
 	}
 	// One refresh-token chain for both resources: every redemption rotates the token, so two
 	// independent sources would each keep a token the other has already replaced.
-	pcTokens, err := entra.NewRefreshTokenSource(entraConfig(cloud.PartnerCenterScope()), rt, rotate)
-	if err != nil {
-		return nil, err
+	auth := &partnerAuth{store: rotate, newChain: func(rt tenantsync.Secret, rotate func(context.Context, tenantsync.Secret) error) (*entra.RefreshTokenSource, *entra.RefreshTokenSource, error) {
+		pcTokens, err := entra.NewRefreshTokenSource(entraConfig(cloud.PartnerCenterScope()), rt, rotate)
+		if err != nil {
+			return nil, nil, err
+		}
+		graphTokens, err := pcTokens.ForScope(cloud.GraphScope())
+		return pcTokens, graphTokens, err
+	}}
+	if !rt.IsZero() {
+		if err := auth.set(rt); err != nil {
+			return nil, err
+		}
 	}
-	graphTokens, err := pcTokens.ForScope(cloud.GraphScope())
-	if err != nil {
-		return nil, err
-	}
-	pcfg := partnercenter.Config{PartnerTenantID: d.cfg.Partner.TenantID, PartnerCenterTokens: pcTokens, GraphTokens: graphTokens, Settings: transport.Settings{HTTPClient: hc, Budget: budget, Observer: d.onAttempt}}
+	d.partnerAuth = auth
+	pcfg := partnercenter.Config{PartnerTenantID: d.cfg.Partner.TenantID, PartnerCenterTokens: auth.source(false), GraphTokens: auth.source(true), Settings: transport.Settings{HTTPClient: hc, Budget: budget, Observer: d.onAttempt}}
 	if d.fake != nil {
 		pcfg.PartnerCenterURL, pcfg.GraphURL = d.fake.PartnerCenterURL(), d.fake.GraphURL()
 	} else {
@@ -835,4 +854,20 @@ func (p permissionList) Authorize(_ context.Context, actor, permission string) e
 type daemonStore interface {
 	store.Store
 	store.DirectoryProvider
+}
+
+// usePartnerAuthorization makes a newly connected partner authorization the one the daemon's
+// Partner Center client uses from its next token, and forgets the readiness computed with the
+// old one.
+func (d *daemon) usePartnerAuthorization(rt tenantsync.Secret) error {
+	if d.partnerAuth == nil {
+		return nil
+	}
+	if err := d.partnerAuth.set(rt); err != nil {
+		return err
+	}
+	d.readyMu.Lock()
+	d.readyCache = nil
+	d.readyMu.Unlock()
+	return nil
 }

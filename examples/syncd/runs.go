@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,9 +28,12 @@ type syncRuns struct {
 	mu    gosync.Mutex
 	byID  map[string]*syncRun
 	order []string // oldest first
+	seq   uint64   // the last run's seq
 }
 
 type syncRun struct {
+	// seq orders the runs by start: it is the page key of the runs list.
+	seq                          uint64
 	id, tenantID, trigger, actor string
 	started, finished            time.Time
 	report                       *sync.Report
@@ -39,6 +44,8 @@ func newSyncRuns() *syncRuns { return &syncRuns{byID: map[string]*syncRun{}} }
 func (s *syncRuns) add(r *syncRun) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seq++
+	r.seq = s.seq
 	s.byID[r.id] = r
 	s.order = append(s.order, r.id)
 	for i := 0; len(s.order) > maxRuns && i < len(s.order); {
@@ -58,6 +65,19 @@ func (s *syncRuns) finish(id string, rep *sync.Report, at time.Time) {
 	if r := s.byID[id]; r != nil {
 		r.finished, r.report = at, rep
 	}
+}
+
+// list returns copies of a tenant's runs, newest first.
+func (s *syncRuns) list(tenantID string) []syncRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []syncRun
+	for i := len(s.order) - 1; i >= 0; i-- {
+		if r := s.byID[s.order[i]]; r.tenantID == tenantID {
+			out = append(out, *r)
+		}
+	}
+	return out
 }
 
 // get returns a copy of the run, so that the caller reads it without the lock.
@@ -237,4 +257,37 @@ func (a *api) getRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, newRunWire(run))
+}
+
+// runKey sorts runs newest first: the complement of the start sequence, zero-padded.
+func runKey(seq uint64) string { return fmt.Sprintf("%020d", math.MaxUint64-seq) }
+
+// listRuns answers a tenant's runs started through the API and the console since the daemon
+// started, newest first, paged. The scheduler's own syncs are not runs: GET /api/tenants/{id}
+// shows the last of them.
+func (a *api) listRuns(w http.ResponseWriter, r *http.Request) {
+	p, ok := readPage(w, r)
+	if !ok {
+		return
+	}
+	tenantID := r.PathValue("id")
+	if _, err := a.engine.Status(r.Context(), tenantID); err != nil {
+		fail(w, err)
+		return
+	}
+	type keyed struct {
+		key string
+		run runWire
+	}
+	var items []keyed
+	for _, run := range a.runs.list(tenantID) {
+		rw := newRunWire(run)
+		items = append(items, keyed{runKey(run.seq), rw})
+	}
+	pg := paginate(items, func(k keyed) string { return k.key }, p)
+	out := page[runWire]{Items: make([]runWire, 0, len(pg.Items)), NextCursor: pg.NextCursor}
+	for _, k := range pg.Items {
+		out.Items = append(out.Items, k.run)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

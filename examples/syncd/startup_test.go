@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // startupLog is a daemon's output, written from several goroutines.
@@ -78,7 +78,7 @@ func TestDemoTenantsGivesN(t *testing.T) {
 		out := &startupLog{}
 		d, err := newDaemon(t.Context(), smallDemo(t, filepath.Join(t.TempDir(), "data"), n), out, hooks{})
 		require.NoError(t, err)
-		assert.Len(t, d.fake.World.Tenants, n)
+		assert.Len(t, d.fake.Tenants(), n)
 		_, err = d.engine.Discover(t.Context())
 		require.NoError(t, err)
 		sts, err := d.engine.Statuses(t.Context())
@@ -98,8 +98,9 @@ func TestDiscoveryFailureAtStartIsRetried(t *testing.T) {
 	defer d.close()
 	d.discoveryRetry = 10 * time.Millisecond
 	// Every source's tenant list fails three times over.
-	for _, svc := range []string{testserver.ServiceCIPP, testserver.ServicePartnerCenter, testserver.ServiceGraph} {
-		d.fake.InjectFault(testserver.Fault{Service: svc, Kind: testserver.Throttle, RetryAfter: "0", Path: pathOfListing(svc), Count: 3 * 5})
+	for _, svc := range []tenantsynctest.ServiceName{tenantsynctest.ServiceCIPP, tenantsynctest.ServicePartnerCenter, tenantsynctest.ServiceGraph} {
+		_, err := d.fake.InjectHTTPFault(tenantsynctest.HTTPFault{Service: svc, Kind: tenantsynctest.HTTPServerError, Path: pathOfListing(svc), Count: 3 * 5})
+		require.NoError(t, err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -112,11 +113,11 @@ func TestDiscoveryFailureAtStartIsRetried(t *testing.T) {
 	assert.Contains(t, log, "hint=")
 }
 
-func pathOfListing(svc string) string {
+func pathOfListing(svc tenantsynctest.ServiceName) string {
 	switch svc {
-	case testserver.ServiceCIPP:
+	case tenantsynctest.ServiceCIPP:
 		return "/api/ListTenants"
-	case testserver.ServicePartnerCenter:
+	case tenantsynctest.ServicePartnerCenter:
 		return "/v1/customers"
 	}
 	return "delegatedAdmin"

@@ -218,7 +218,7 @@ func newTenantWire(s sync.TenantStatus, rd *partnercenter.TenantReadiness) tenan
 			NeedsPerson: f.NeedsPerson, Ignored: f.Ignored, DecidedBy: f.DecidedBy, DecidedAt: f.DecidedAt})
 	}
 	path := tenantPath(t.ID)
-	sw.Links = map[string]linkTarget{"syncNow": {http.MethodPost, path + "/sync"}}
+	sw.Links = map[string]linkTarget{"syncNow": {http.MethodPost, path + "/sync"}, "runs": {http.MethodGet, path + "/sync/runs"}}
 	if c := s.Creation; c != nil {
 		sw.ContactCreation = &contactCreationWire{Created: c.Created, Remaining: c.Remaining, Total: c.Total, PerSync: c.PerSync,
 			SyncsLeft: c.SyncsLeft, NextSync: c.NextSync, Summary: c.String()}
