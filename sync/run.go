@@ -15,10 +15,9 @@ import (
 
 // Run discovers tenants and syncs the due ones until ctx ends or the engine is closed: every
 // Cadence.Tick, and at once when a link or MarkActive makes something due. Syncs run
-// concurrently up to Limits.Concurrency; when a sync ends while more tenants may be due than
-// there were slots, Run claims the next at once (without discovery, which keeps to the tick), so
-// a backlog is worked through at the pace of the syncs. Run returns after the running syncs
-// have stopped.
+// concurrently up to Limits.Concurrency; when a sync ends, Run claims the next due tenant at
+// once (without discovery, which keeps to the tick), so a backlog is worked through at the pace
+// of the syncs. Run returns after the running syncs have stopped.
 //
 // A failed cycle (every source's tenant list failed, or the due tenants could not be claimed)
 // does not stop Run: it is emitted as EventCycleFailed and counted in Counters.CyclesFailed,
@@ -104,9 +103,10 @@ func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done 
 	return errors.Join(derr, e.claimDue(ctx, wg, done))
 }
 
-// claimDue claims due tenants for the free slots and starts their syncs. When it filled every
-// free slot, more tenants may be due: each of these syncs tells Run when it ends (freed), so
-// Run claims again without waiting for the tick.
+// claimDue claims due tenants for the free slots and starts their syncs. More tenants may be
+// due than it could claim (more than the free slots, or rows another engine had locked for its
+// own claim, which AcquireDue skips): each of these syncs tells Run when it ends (freed), so Run
+// claims again without waiting for the tick. A claim that finds nothing due costs one query.
 func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
 	slots := e.slots
 	free := cap(slots) - len(slots)
@@ -119,7 +119,6 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 		return hinted(err, tenantsync.ErrUnavailable, "AcquireDue",
 			"claiming the due tenants failed, so none was synced; the next cycle tries again, and a failure that persists is in the store's logs")
 	}
-	backlog := len(leases) == free
 	for _, l := range leases {
 		select {
 		case slots <- struct{}{}:
@@ -143,9 +142,7 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 			defer wg.Done()
 			defer func() {
 				<-slots
-				if backlog {
-					e.sched.slotFreed()
-				}
+				e.sched.slotFreed()
 			}()
 			if rep, _ := e.syncLeased(ctx, l.TenantID, "scheduled", SyncOptions{}); rep != nil {
 				done(rep)

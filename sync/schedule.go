@@ -96,7 +96,7 @@ type scheduler struct {
 	// kindAt holds, per tenant, when each kind's last fetch applied here began (Cadence.Kinds).
 	kindAt map[string]map[tenantsync.Kind]time.Time
 	wake   chan struct{}
-	// freed tells Run that a sync claimed from a backlog ended: its slot can take the next.
+	// freed tells Run that a scheduled sync ended: its slot can take the next due tenant.
 	freed chan struct{}
 }
 
@@ -153,7 +153,7 @@ func (s *scheduler) poke() {
 	}
 }
 
-// slotFreed tells Run that a slot freed while more tenants may be due.
+// slotFreed tells Run that a slot freed.
 func (s *scheduler) slotFreed() {
 	select {
 	case s.freed <- struct{}{}:
