@@ -48,13 +48,17 @@ fuzz:
 
 # The figures of BENCHMARKS.md: sync efficiency against the lower bound at 20 ms and 100 ms (three
 # runs each, the fake in its own process on its own core), graph vs msgraph-sdk-go, the CIPP
-# route live and in bulk mode, and memory (internal/bench, BENCHFLAGS=-full for the issue's full
-# partner), then match's precision/recall report and the store's apply benchmark.
+# route live and in bulk mode, memory, and 1, 2 and 4 engine processes on one PostgreSQL
+# (internal/bench, BENCHFLAGS=-full for the issue's full partner; the PostgreSQL is the one
+# TENANTSYNC_BENCH_POSTGRES or TENANTSYNC_TEST_POSTGRES names, else a throwaway one from
+# scripts/with-postgres.sh, and without PostgreSQL the scale-out figure says it was skipped),
+# then match's precision/recall report and the store's apply benchmark.
 BENCHFLAGS ?=
 # The goal lines (goal <name>: <value> (target <op> <target>) met|missed) are printed last.
 bench:
 	@goals=$$(mktemp); rc=0; \
-	$(GO) run ./internal/bench -goals $$goals $(BENCHFLAGS) || rc=1; \
+	if [ -n "$${TENANTSYNC_BENCH_POSTGRES:-}" ]; then export TENANTSYNC_TEST_POSTGRES="$$TENANTSYNC_BENCH_POSTGRES"; fi; \
+	bash scripts/with-postgres.sh $(GO) run ./internal/bench -goals $$goals $(BENCHFLAGS) || rc=1; \
 	$(GO) run ./match/internal/matchbench || rc=1; \
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/sqlite || rc=1; \
 	echo; cat $$goals; rm -f $$goals; exit $$rc

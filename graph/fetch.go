@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -62,13 +63,15 @@ type fetch struct {
 	answers   map[string]BatchResponse
 	now       time.Time // when the batch was answered
 
-	// The users round, kept for the mailboxes kind when both stand at the same cursor.
+	// The users round, kept for the mailboxes kind when both stand at the same cursor; usersDone
+	// is closed once it is read (or will not be), so the mailboxes kind can wait for it.
 	mbShared   bool
 	usersRound *UsersDelta
 	usersErr   error
+	usersDone  chan struct{}
 
 	// The CA policies and security defaults, read once for MFA and the baseline.
-	policiesRead bool
+	policiesOnce sync.Once
 	policies     []CAPolicy
 	caErr, sdErr error
 	secDefaults  bool
@@ -92,7 +95,8 @@ func (f *fetch) progress(k tenantsync.Kind) func(int) {
 }
 
 // Fetch reads the requested kinds of one tenant: one $batch carries the first page of every
-// kind, further pages follow their nextLink alone. Users and mailboxes are read as users delta
+// kind, further pages follow their nextLink alone, each kind's at the same time as the others'.
+// Users and mailboxes are read as users delta
 // rounds: in full (returning the deltaLink as the cursor) without a cursor, as changes with one.
 // Mailbox types are read (20 users per $batch) only for the users a round reports, so an
 // unchanged tenant costs the one $batch. When both kinds stand at the same cursor (both empty
@@ -142,18 +146,32 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 		}
 	}
 	f.now = c.now().UTC()
-	for _, kf := range asked {
-		// The kind's further pages are tagged with it for tracing; the $batch above reads all.
-		kr, err := kf.read(callctx.WithKind(ctx, string(kf.kind)), f)
-		if err != nil {
-			kr = tenantsync.UnavailableResult(kf.kind, err)
-		}
-		kr.Kind = kf.kind
-		if kr.FetchedAt.IsZero() {
-			kr.FetchedAt = f.now
-		}
-		res.Kinds[kf.kind] = kr
+	// Each kind follows its further pages at the same time as the others: a large tenant's
+	// chain is its longest kind, not the sum of them. The mailboxes kind waits for the users
+	// round it shares.
+	f.usersDone = make(chan struct{})
+	if !slices.ContainsFunc(asked, func(kf kindFetch) bool { return kf.kind == tenantsync.KindUsers }) {
+		close(f.usersDone)
 	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, kf := range asked {
+		wg.Go(func() {
+			// The kind's further pages are tagged with it for tracing; the $batch above reads all.
+			kr, err := kf.read(callctx.WithKind(ctx, string(kf.kind)), f)
+			if err != nil {
+				kr = tenantsync.UnavailableResult(kf.kind, err)
+			}
+			kr.Kind = kf.kind
+			if kr.FetchedAt.IsZero() {
+				kr.FetchedAt = f.now
+			}
+			mu.Lock()
+			res.Kinds[kf.kind] = kr
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
 	return res, nil
 }
 
@@ -177,6 +195,7 @@ func planUsers(f *fetch) error {
 }
 
 func readUsers(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	defer close(f.usersDone)
 	if f.req.Sink != nil && !f.mbShared {
 		// Streamed page by page: no one else needs the round's users.
 		return streamUsers(ctx, f)
@@ -233,8 +252,12 @@ func planMailboxes(f *fetch) error {
 }
 
 func readMailboxes(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
-	d, err := f.usersRound, f.usersErr
-	if !f.mbShared {
+	var d *UsersDelta
+	var err error
+	if f.mbShared {
+		<-f.usersDone
+		d, err = f.usersRound, f.usersErr
+	} else {
 		d, err = readDelta(ctx, f.c, listMailboxDelta, f.tenant, f.req.Cursors[tenantsync.KindMailboxes], f.answers[itemMailboxUsers], f.progress(tenantsync.KindMailboxes))
 	}
 	if err != nil {
@@ -287,12 +310,10 @@ func planPolicies(f *fetch) {
 
 // readPolicies reads the CA policies and security defaults once per fetch.
 func (f *fetch) readPolicies(ctx context.Context) {
-	if f.policiesRead {
-		return
-	}
-	f.policiesRead = true
-	f.policies, f.caErr = readList[CAPolicy](ctx, f.c, listCAPolicies, f.tenant, f.answers[itemCA], nil)
-	f.secDefaults, f.sdErr = readSecurityDefaults(f.c, f.tenant, f.answers[itemSecDefaults])
+	f.policiesOnce.Do(func() {
+		f.policies, f.caErr = readList[CAPolicy](ctx, f.c, listCAPolicies, f.tenant, f.answers[itemCA], nil)
+		f.secDefaults, f.sdErr = readSecurityDefaults(f.c, f.tenant, f.answers[itemSecDefaults])
+	})
 }
 
 func planMFA(f *fetch) error {

@@ -15,7 +15,9 @@ import (
 
 // Run discovers tenants and syncs the due ones until ctx ends or the engine is closed: every
 // Cadence.Tick, and at once when a link or MarkActive makes something due. Syncs run
-// concurrently up to Limits.Concurrency; Run returns after the running syncs have stopped.
+// concurrently up to Limits.Concurrency; when a sync ends, Run claims the next due tenant at
+// once (without discovery, which keeps to the tick), so a backlog is worked through at the pace
+// of the syncs. Run returns after the running syncs have stopped.
 //
 // A failed cycle (every source's tenant list failed, or the due tenants could not be claimed)
 // does not stop Run: it is emitted as EventCycleFailed and counted in Counters.CyclesFailed,
@@ -37,11 +39,22 @@ func (e *Engine) Run(ctx context.Context) error {
 			// Otherwise the cycle was cut short by the end of Run, which is no failure: the
 			// cycle before it is reported.
 		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(context.Cause(ctx), last)
-		case <-e.sched.wake:
-		case <-e.clock.After(e.sched.cad.Tick):
+		tick := e.clock.After(e.sched.cad.Tick)
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return errors.Join(context.Cause(ctx), last)
+			case <-e.sched.wake:
+				break wait
+			case <-tick:
+				break wait
+			case <-e.sched.freed:
+				// A slot freed while tenants may wait: claim them now; discovery waits for the tick.
+				if err := e.claimDue(ctx, &wg, func(*Report) {}); err != nil && ctx.Err() == nil {
+					e.cycleFailed(err)
+				}
+			}
 		}
 	}
 }
@@ -73,25 +86,38 @@ func (e *Engine) cycle(ctx context.Context, wg *stdsync.WaitGroup, done func(*Re
 	if err == nil || ctx.Err() != nil {
 		return err, false
 	}
+	e.cycleFailed(err)
+	return err, true
+}
+
+// cycleFailed counts and emits a cycle (or a refill between cycles) that failed.
+func (e *Engine) cycleFailed(err error) {
 	e.counters.cyclesFailed.Add(1)
 	ev := Event{Type: EventCycleFailed, Message: "the cycle failed: " + err.Error()}
 	errorFields(&ev, err)
 	e.emit(ev)
-	return err, true
 }
 
 func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
 	_, derr := e.Discover(ctx)
+	return errors.Join(derr, e.claimDue(ctx, wg, done))
+}
+
+// claimDue claims due tenants for the free slots and starts their syncs. More tenants may be
+// due than it could claim (more than the free slots, or rows another engine had locked for its
+// own claim, which AcquireDue skips): each of these syncs tells Run when it ends (freed), so Run
+// claims again without waiting for the tick. A claim that finds nothing due costs one query.
+func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
 	slots := e.slots
 	free := cap(slots) - len(slots)
 	if free <= 0 || ctx.Err() != nil {
-		return derr
+		return nil
 	}
 	leases, err := e.acct.Leases.AcquireDue(ctx, store.DueRequest{Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL, Max: free})
 	if err != nil {
 		e.counters.failure(err)
-		return errors.Join(derr, hinted(err, tenantsync.ErrUnavailable, "AcquireDue",
-			"claiming the due tenants failed, so none was synced; the next cycle tries again, and a failure that persists is in the store's logs"))
+		return hinted(err, tenantsync.ErrUnavailable, "AcquireDue",
+			"claiming the due tenants failed, so none was synced; the next cycle tries again, and a failure that persists is in the store's logs")
 	}
 	for _, l := range leases {
 		select {
@@ -114,13 +140,16 @@ func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done 
 		go func() {
 			defer e.wg.Done()
 			defer wg.Done()
-			defer func() { <-slots }()
+			defer func() {
+				<-slots
+				e.sched.slotFreed()
+			}()
 			if rep, _ := e.syncLeased(ctx, l.TenantID, "scheduled", SyncOptions{}); rep != nil {
 				done(rep)
 			}
 		}()
 	}
-	return derr
+	return nil
 }
 
 // SyncNow syncs one linked tenant now and returns its report. A tenant being synced by this or

@@ -96,6 +96,8 @@ type scheduler struct {
 	// kindAt holds, per tenant, when each kind's last fetch applied here began (Cadence.Kinds).
 	kindAt map[string]map[tenantsync.Kind]time.Time
 	wake   chan struct{}
+	// freed tells Run that a scheduled sync ended: its slot can take the next due tenant.
+	freed chan struct{}
 }
 
 func newScheduler(c Cadence) *scheduler {
@@ -107,6 +109,7 @@ func newScheduler(c Cadence) *scheduler {
 		fullAt:   map[string]time.Time{},
 		kindAt:   map[string]map[tenantsync.Kind]time.Time{},
 		wake:     make(chan struct{}, 1),
+		freed:    make(chan struct{}, 1),
 	}
 }
 
@@ -146,6 +149,14 @@ func (s *scheduler) interval(active bool) time.Duration {
 func (s *scheduler) poke() {
 	select {
 	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// slotFreed tells Run that a slot freed.
+func (s *scheduler) slotFreed() {
+	select {
+	case s.freed <- struct{}{}:
 	default:
 	}
 }

@@ -68,6 +68,9 @@ type endpoints struct {
 	CIPPClient    string
 	CIPPSecret    string
 	Tenants       []string
+	// UserAgent, when set, names the engine in every request's User-Agent (the fake's spans
+	// tell engines apart by it).
+	UserAgent string
 }
 
 func endpointsOf(srv *testserver.Server, tenants []string) endpoints {
@@ -113,6 +116,7 @@ func newClients(e endpoints, hc *http.Client, budget *transport.Budget, mailboxe
 			HTTPClient: hc,
 			Budget:     budget,
 			Limits:     transport.NewLimits(transport.GraphRules(hostOf(e.GraphURL))...),
+			UserAgent:  e.UserAgent,
 		},
 	})
 	if err != nil {

@@ -29,6 +29,9 @@ type fake interface {
 	// update changes users of the fake's World (through its methods, so pages are rendered again).
 	update(changes []userChange) error
 	setLatency(d time.Duration) error
+	// spans returns the requests since the last reset with their tenant, caller and times
+	// (with fakeSpec.RecordSpans).
+	spans() ([]testserver.RequestSpan, error)
 	close()
 }
 
@@ -38,6 +41,8 @@ type fakeSpec struct {
 	Partner   partner
 	Latency   time.Duration
 	PageCache bool
+	// RecordSpans keeps every request's tenant, caller and times (testserver.Options.RecordSpans).
+	RecordSpans bool
 }
 
 type userChange struct {
@@ -82,7 +87,8 @@ func summarise(ds []time.Duration) serviceTimes {
 type localFake struct{ srv *testserver.Server }
 
 func newLocalFake(spec fakeSpec) (*localFake, error) {
-	srv, err := testserver.New(testserver.Options{Seed: spec.Partner.Seed, World: spec.Partner.world(), Latency: spec.Latency, PageCache: spec.PageCache})
+	srv, err := testserver.New(testserver.Options{Seed: spec.Partner.Seed, World: spec.Partner.world(), Latency: spec.Latency, PageCache: spec.PageCache,
+		RecordSpans: spec.RecordSpans})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +107,10 @@ func (l *localFake) served() (map[string]serviceTimes, error) {
 }
 func (l *localFake) update(changes []userChange) error { return applyChanges(l.srv.World, changes) }
 func (l *localFake) setLatency(d time.Duration) error  { l.srv.SetLatency(d); return nil }
-func (l *localFake) close()                            { l.srv.Close() }
+func (l *localFake) spans() ([]testserver.RequestSpan, error) {
+	return l.srv.RequestSpans(), nil
+}
+func (l *localFake) close() { l.srv.Close() }
 
 func applyChanges(w *testserver.World, changes []userChange) error {
 	for _, c := range changes {
@@ -121,10 +130,11 @@ type fakeCommand struct {
 }
 
 type fakeAnswer struct {
-	Err       string                  `json:",omitempty"`
-	Endpoints *endpoints              `json:",omitempty"`
-	Counts    requestCounts           `json:",omitempty"`
-	Served    map[string]serviceTimes `json:",omitempty"`
+	Err       string                   `json:",omitempty"`
+	Endpoints *endpoints               `json:",omitempty"`
+	Counts    requestCounts            `json:",omitempty"`
+	Served    map[string]serviceTimes  `json:",omitempty"`
+	Spans     []testserver.RequestSpan `json:",omitempty"`
 }
 
 // remoteFake is a fake in its own process.
@@ -233,6 +243,14 @@ func (r *remoteFake) setLatency(d time.Duration) error {
 	return err
 }
 
+func (r *remoteFake) spans() ([]testserver.RequestSpan, error) {
+	a, err := r.do(fakeCommand{Op: "spans"})
+	if err != nil {
+		return nil, err
+	}
+	return a.Spans, nil
+}
+
 func (r *remoteFake) close() {
 	_ = r.in.Close()
 	done := make(chan struct{})
@@ -291,6 +309,8 @@ func childFake(ctx context.Context) error {
 				}
 			case "latency":
 				_ = l.setLatency(c.Latency)
+			case "spans":
+				a.Spans, _ = l.spans()
 			default:
 				a.Err = "unknown command " + c.Op
 			}

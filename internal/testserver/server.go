@@ -50,6 +50,21 @@ type Options struct {
 	// faults or custom app permissions, and a CIPP with failing tenants or recorded answers,
 	// are never cached. A test that changes a World's fields directly calls InvalidatePages.
 	PageCache bool
+	// RecordSpans keeps, until ResetCounts, when each request arrived and was answered, for
+	// which tenant and from which program (RequestSpans): the scale-out benchmark's proof that
+	// no tenant was synced by two engines at once. RequestLog records arrivals only.
+	RecordSpans bool
+}
+
+// RequestSpan is one request the fake received, with Options.RecordSpans.
+type RequestSpan struct {
+	Service string
+	Tenant  string // "" when the request names no tenant
+	// UserAgent is the caller's User-Agent header: transport.Settings.UserAgent names the
+	// calling program in it.
+	UserAgent string
+	// Arrived is when the request arrived; Done when its handler returned (latency included).
+	Arrived, Done time.Time
 }
 
 // Server is the running fake: one TLS listener per service, all trusting one CA.
@@ -67,6 +82,7 @@ type Server struct {
 	// served holds the fake's own service time of each request since ResetCounts, by service:
 	// from its arrival to its handler's return, without the injected latency.
 	served map[string][]time.Duration
+	spans  []RequestSpan // with Options.RecordSpans
 
 	pages *pageCache // nil unless Options.PageCache
 
@@ -246,6 +262,15 @@ func (s *Server) ResetCounts() {
 	defer s.mu.Unlock()
 	s.counts = map[countKey]int{}
 	s.served = map[string][]time.Duration{}
+	s.spans = nil
+}
+
+// RequestSpans returns the requests received since the last ResetCounts, in the order they
+// ended, when Options.RecordSpans is set (nil otherwise).
+func (s *Server) RequestSpans() []RequestSpan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.spans)
 }
 
 // ServiceTimes returns the fake's own time for each request a service received since the last
@@ -276,6 +301,14 @@ func (s *Server) middleware(service string, h http.Handler) http.Handler {
 		start := time.Now()
 		tenant := s.requestTenant(service, r)
 		s.count(service, tenant)
+		if s.opts.RecordSpans {
+			defer func() {
+				sp := RequestSpan{Service: service, Tenant: tenant, UserAgent: r.UserAgent(), Arrived: start, Done: time.Now()}
+				s.mu.Lock()
+				s.spans = append(s.spans, sp)
+				s.mu.Unlock()
+			}()
+		}
 		var slept time.Duration
 		if d := time.Duration(s.latency.Load()); d > 0 {
 			t0 := time.Now()

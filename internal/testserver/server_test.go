@@ -44,6 +44,29 @@ func TestServerCountsAndLatency(t *testing.T) {
 	assert.Contains(t, srv.String(), srv.PartnerCenterURL())
 }
 
+// With RecordSpans every request is kept with its tenant, caller and times, the latency
+// inside its span; without it nothing is kept.
+func TestServerRecordsSpans(t *testing.T) {
+	t.Parallel()
+	srv := NewT(t, Options{Seed: 33, Tenants: 2, RecordSpans: true, Latency: 20 * time.Millisecond})
+	a := srv.World.Tenants[0]
+	_, _, _, err := get(t.Context(), srv, openIDURL(srv, a.ID))
+	require.NoError(t, err)
+	spans := srv.RequestSpans()
+	require.Len(t, spans, 1)
+	assert.Equal(t, ServiceEntra, spans[0].Service)
+	assert.Equal(t, a.ID, spans[0].Tenant)
+	assert.NotEmpty(t, spans[0].UserAgent)
+	assert.GreaterOrEqual(t, spans[0].Done.Sub(spans[0].Arrived), 20*time.Millisecond)
+	srv.ResetCounts()
+	assert.Empty(t, srv.RequestSpans())
+
+	off := NewT(t, Options{Seed: 33, Tenants: 1})
+	_, _, _, err = get(t.Context(), off, openIDURL(off, off.World.Tenants[0].ID))
+	require.NoError(t, err)
+	assert.Nil(t, off.RequestSpans())
+}
+
 func TestServerCACertificate(t *testing.T) {
 	t.Parallel()
 	srv := NewT(t, Options{Seed: 32, Tenants: 1})
