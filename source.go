@@ -349,6 +349,24 @@ type Contacts interface {
 	SetContactActive(ctx context.Context, clientID, contactID string, active bool) error
 }
 
+// Assets is the PSA's configuration items (assets) for one account. The engine reads and writes
+// it when asset sync is on; it never deletes an asset: an asset whose device left the tenant is
+// retired, and brought back into service when the device returns.
+type Assets interface {
+	// ListAssets returns every asset of a client, retired or not.
+	ListAssets(ctx context.Context, clientID string) ([]Asset, error)
+	// CreateAsset creates an asset and returns it with its ID. The engine sets a.TenantID and
+	// a.IntuneDeviceID (and a.EntraDeviceID when known) on every create; an implementation
+	// should store them and return them from ListAssets, or, asked to create an asset for a
+	// device it already holds one for, return that asset (a.IdempotencyKey names the device).
+	CreateAsset(ctx context.Context, a Asset) (Asset, error)
+	// UpdateAsset writes every field of the given asset (identified by ID and ClientID),
+	// RetiredAt included: a zero RetiredAt brings a retired asset back into service.
+	UpdateAsset(ctx context.Context, a Asset) error
+	// RetireAsset marks an asset retired at the given time.
+	RetireAsset(ctx context.Context, clientID, assetID string, at time.Time) error
+}
+
 // ClientLookup is implemented by a Contacts directory that knows the PSA's clients. The engine
 // asks it before linking a tenant to a client or marking a client active, so no contact is ever
 // created under a client the PSA does not have. A PSA's Contacts implementation should

@@ -107,8 +107,13 @@ type Mailbox struct {
 
 // Device is a managed (Intune) or registered (Entra) device.
 type Device struct {
-	TenantID          string
-	ID                string
+	TenantID string
+	// ID is the device's identity in its tenant: the Intune managed device ID for a managed
+	// device.
+	ID string
+	// EntraDeviceID is the device's object in Entra ID (Intune's azureADDeviceId), when the
+	// source reports it: the same device's identity outside Intune.
+	EntraDeviceID     string
 	DeviceName        string
 	SerialNumber      string
 	OperatingSystem   string
@@ -221,6 +226,46 @@ func (c Contact) IdempotencyKey() string {
 		return ""
 	}
 	return "tenantsync:" + tenant + ":" + object
+}
+
+// Asset is a configuration item in the PSA: a device one of its clients owns.
+type Asset struct {
+	ID       string
+	ClientID string
+	Name     string
+	// TenantID, IntuneDeviceID and EntraDeviceID identify the device the asset is for. The
+	// engine sets them on every asset it creates or links (see Assets.CreateAsset); a PSA that
+	// stores them and returns them from ListAssets lets the engine recognise the asset by them
+	// rather than by its serial number.
+	TenantID        string
+	IntuneDeviceID  string
+	EntraDeviceID   string
+	SerialNumber    string
+	Manufacturer    string
+	Model           string
+	OperatingSystem string
+	OSVersion       string
+	OwnerUPN        string    // the user principal name of the device's primary user
+	LastCheckIn     time.Time // the device's last check-in with Intune
+	Compliance      string    // Intune's compliance state: "compliant", "noncompliant", ...
+	// RetiredAt is when the asset was retired (its device left the tenant); zero while it is in
+	// service. Assets are retired, never deleted.
+	RetiredAt time.Time
+}
+
+// Retired reports whether the asset is retired.
+func (a Asset) Retired() bool { return !a.RetiredAt.IsZero() }
+
+// IdempotencyKey returns a stable key for the device the asset is for,
+// "tenantsync:device:<tenant ID>:<Intune device ID>" with both IDs trimmed and lower-cased, or ""
+// when either is empty: for a PSA that accepts an idempotency key or an external ID on creates,
+// so that a create repeated after a lost answer returns the first asset.
+func (a Asset) IdempotencyKey() string {
+	tenant, device := strings.ToLower(strings.TrimSpace(a.TenantID)), strings.ToLower(strings.TrimSpace(a.IntuneDeviceID))
+	if tenant == "" || device == "" {
+		return ""
+	}
+	return "tenantsync:device:" + tenant + ":" + device
 }
 
 // AuditEntry is one line of the append-only audit log. The store fills Seq, PrevHash, Hash and

@@ -98,6 +98,7 @@ func ToDevice(tenantID string, d Device) tenantsync.Device {
 	return tenantsync.Device{
 		TenantID:          tenantID,
 		ID:                strings.ToLower(d.ID),
+		EntraDeviceID:     strings.ToLower(d.AzureADDeviceID),
 		DeviceName:        d.DeviceName,
 		SerialNumber:      d.SerialNumber,
 		OperatingSystem:   d.OperatingSystem,

@@ -36,8 +36,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store             = (*Store)(nil)
-	_ store.DirectoryProvider = (*Store)(nil)
+	_ store.Store                  = (*Store)(nil)
+	_ store.DirectoryProvider      = (*Store)(nil)
+	_ store.AssetDirectoryProvider = (*Store)(nil)
 )
 
 // New returns an empty store configured by cfg.
@@ -65,6 +66,12 @@ func (s *Store) Accounts(ctx context.Context) ([]string, error) { return s.b.Acc
 // same memory as the rest of the store.
 func (s *Store) Directory(account string) store.Directory { return kit.Directory(s.b, account) }
 
+// AssetDirectory returns the account's default asset directory, kept in the same memory as the
+// rest of the store.
+func (s *Store) AssetDirectory(account string) store.AssetDirectory {
+	return kit.AssetDirectory(s.b, account)
+}
+
 // Close makes the store unusable: every later call fails with ErrUnavailable.
 func (s *Store) Close() error { return s.b.Close() }
 
@@ -91,6 +98,7 @@ type account struct {
 	reviews  map[string]store.Review
 	clients  map[string]tenantsync.Client
 	contacts map[contactKey]tenantsync.Contact
+	assets   map[assetKey]tenantsync.Asset
 	audit    []tenantsync.AuditEntry
 	head     store.AuditHead // recorded apart from audit, as the SQL stores record theirs
 	leases   map[string]store.Lease
@@ -102,6 +110,7 @@ func newAccount() *account {
 		conns: map[string]kit.SealedConnection{}, tenants: map[string]*tenant{}, owners: map[contactKey]userKey{},
 		reviews: map[string]store.Review{}, clients: map[string]tenantsync.Client{},
 		contacts: map[contactKey]tenantsync.Contact{}, leases: map[string]store.Lease{},
+		assets: map[assetKey]tenantsync.Asset{},
 	}
 }
 

@@ -35,8 +35,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store             = (*Store)(nil)
-	_ store.DirectoryProvider = (*Store)(nil)
+	_ store.Store                  = (*Store)(nil)
+	_ store.DirectoryProvider      = (*Store)(nil)
+	_ store.AssetDirectoryProvider = (*Store)(nil)
 )
 
 // Config configures Open. The zero Config is valid, but a store without Keys can hold no
@@ -131,6 +132,12 @@ func (s *Store) Accounts(ctx context.Context) ([]string, error) { return s.b.Acc
 // Directory returns the account's default client list and contact directory, kept in the
 // same database as the rest of the store.
 func (s *Store) Directory(account string) store.Directory { return kit.Directory(s.b, account) }
+
+// AssetDirectory returns the account's default asset directory, kept in the same database as
+// the rest of the store.
+func (s *Store) AssetDirectory(account string) store.AssetDirectory {
+	return kit.AssetDirectory(s.b, account)
+}
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }

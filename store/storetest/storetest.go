@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Reviews", testReviews},
 		{"SyncState", testSyncState},
 		{"ClientsAndContacts", testClientsAndContacts},
+		{"Assets", testAssets},
 		{"UnlinkKeepVersusPurge", testUnlink},
 		{"Audit", testAudit},
 		{"AuditTamperDetection", testAuditTamper},
