@@ -208,7 +208,7 @@ func (s *Source) liveKind(ctx context.Context, t Tenant, id string, k tenantsync
 	at := s.now()
 	kr := s.fetchKind(ctx, t, id, k, progress)
 	kr.Kind = k
-	if kr.Mode == tenantsync.Complete && k != tenantsync.KindBaseline && len(kr.IDs()) == 0 {
+	if kr.Mode == tenantsync.Complete && !k.Singleton() && len(kr.IDs()) == 0 {
 		// The list endpoints confirm their own empty answers; this covers the kinds read
 		// through ListGraphRequest, and costs nothing more once the list is in the memo.
 		if err := s.c.confirmListed(ctx, "Fetch", t); err != nil {
