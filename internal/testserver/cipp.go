@@ -1165,7 +1165,7 @@ func (s *Server) mfaRows(t *Tenant, filter string) []cippMFARow {
 			switch {
 			case !t.PremiumP1:
 				row.CoveredByCA = "MFA registration not available - licensing required for Conditional Access reporting"
-			case len(mfaPolicies) > 0:
+			case t.CoveredByCA(u):
 				row.CoveredByCA = "Enforced - All Apps"
 				row.CAPolicies = mfaPolicies
 			default:
@@ -1230,6 +1230,7 @@ func (s *Server) cippListCAPolicies(w http.ResponseWriter, c *cippRequest) {
 				"id": p.ID, "displayName": p.DisplayName, "state": p.State,
 				"createdDateTime": graphTime(p.CreatedAt),
 				"grantControls":   map[string]any{"operator": "OR", "builtInControls": []string{control}, "authenticationStrength": nil},
+				"conditions":      map[string]any{"users": p.caUsers()},
 			})
 			rows = append(rows, cippCARow{
 				ID: p.ID, DisplayName: p.DisplayName, Customer: c.t.Name, Tenant: c.filter,
