@@ -175,6 +175,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 			errs = append(errs, kr.Err)
 		}
 	}
+	joinKinds(res)
 	res.RoundTrips = s.c.attemptCount(t.CustomerID) - before
 	if len(errs) == len(res.Kinds) && unreachable(errs) {
 		// The token was refused, or CIPP has no working access to the tenant: the tenant could
@@ -289,6 +290,8 @@ func (s *Source) fetchKind(ctx context.Context, t Tenant, id string, k tenantsyn
 		}
 		complete.Baseline = b
 		report(1)
+	case tenantsync.KindGroups, tenantsync.KindOrganization, tenantsync.KindSignIns, tenantsync.KindMailboxUsage:
+		return s.fetchLaterKind(ctx, key, id, k, report)
 	default:
 		return tenantsync.UnavailableResult(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
 	}

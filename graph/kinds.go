@@ -141,19 +141,13 @@ func readMailboxUsage(ctx context.Context, f *fetch) (*tenantsync.KindResult, er
 // to reveal the names when the tenant conceals them: hashed names cannot be matched to
 // mailboxes, so the kind is unavailable rather than a list of strangers.
 func mailboxUsageResult(op, tenant string, rows []wire.MailboxUsageRow) (*tenantsync.KindResult, error) {
-	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, MailboxUsage: make([]tenantsync.MailboxUsage, 0, len(rows))}
-	for _, r := range rows {
-		if r.Concealed() {
-			e := opError(tenantsync.ErrForbidden, op, tenant, wire.ConcealedNamesHint, "the usage report conceals user names")
-			e.Code = "ConcealedNames"
-			return nil, e
-		}
-		if bool(r.IsDeleted) {
-			continue
-		}
-		kr.MailboxUsage = append(kr.MailboxUsage, r.ToMailboxUsage(tenant))
+	usage, concealed := wire.MailboxUsages(tenant, rows)
+	if concealed {
+		e := opError(tenantsync.ErrForbidden, op, tenant, wire.ConcealedNamesHint, "the usage report conceals user names")
+		e.Code = "ConcealedNames"
+		return nil, e
 	}
-	return kr, nil
+	return &tenantsync.KindResult{Mode: tenantsync.Complete, MailboxUsage: usage}, nil
 }
 
 // mailboxUsage reads getMailboxUsageDetail(period='D7') from beta: JSON pages of 200 rows,

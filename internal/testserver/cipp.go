@@ -100,6 +100,10 @@ func (s *Server) cippFailure(w http.ResponseWriter, endpoint string, c *cippRequ
 		writeCIPPText(w, http.StatusInternalServerError, msg)
 	case "listmailboxes", "listdevices", "listmfausers":
 		writeCIPPJSON(w, http.StatusForbidden, []string{msg})
+	case "listgroups":
+		writeCIPPText(w, http.StatusForbidden, msg)
+	case "listtenantdetails":
+		writeCIPPText(w, http.StatusInternalServerError, msg)
 	case "listdomains":
 		writeCIPPJSON(w, http.StatusInternalServerError, []string{msg})
 	case "listgraphrequest":
@@ -230,6 +234,8 @@ var CIPPPermissions = map[string]string{
 	"ListMFAUsers":                  "Identity.User.Read",
 	"ListConditionalAccessPolicies": "Tenant.ConditionalAccess.Read",
 	"ListDBCache":                   "CIPP.Core.Read",
+	"ListGroups":                    "Identity.Group.Read",
+	"ListTenantDetails":             "CIPP.Core.Read",
 	"ExecResetPass":                 "Identity.User.ReadWrite",
 	"ExecDisableUser":               "Identity.User.ReadWrite",
 	"ExecResetMFA":                  "Identity.User.ReadWrite",
@@ -365,6 +371,8 @@ var cippHandlers = map[string]cippHandlerFunc{
 	"listmfausers":                  (*Server).cippListMFAUsers,
 	"listconditionalaccesspolicies": (*Server).cippListCAPolicies,
 	"listdbcache":                   (*Server).cippListDBCache,
+	"listgroups":                    (*Server).cippListGroups,
+	"listtenantdetails":             (*Server).cippListTenantDetails,
 	"execresetpass":                 (*Server).cippExecResetPass,
 	"execdisableuser":               (*Server).cippExecDisableUser,
 	"execresetmfa":                  (*Server).cippExecResetMFA,
@@ -1304,9 +1312,22 @@ func (s *Server) cippListGraphRequest(w http.ResponseWriter, c *cippRequest) {
 	switch strings.ToLower(endpoint) {
 	case "users":
 		pageable = true
-		for _, u := range t.ActiveUsers() {
-			rows = append(rows, graphUser(u, t))
+		signIns := selects(odata.Get("$select"), "signInActivity")
+		if signIns && !t.PremiumP1 {
+			s.World.mu.RUnlock()
+			graphError("Neither tenant is B2C or tenant doesn't have premium license")
+			return
 		}
+		for _, u := range t.ActiveUsers() {
+			row := graphUser(u, t)
+			if signIns {
+				row["signInActivity"] = signInJSON(u)
+			}
+			rows = append(rows, row)
+		}
+	case "reports/getmailboxusagedetail(period='d7')":
+		pageable = true
+		rows = t.mailboxUsageRows()
 	case "domains":
 		for _, d := range t.Domains {
 			rows = append(rows, graphDomainRow(d))
@@ -1407,6 +1428,8 @@ func (s *Server) cippRecordedGraph(w http.ResponseWriter, endpoint, nextLink str
 		serveRecorded(w, http.StatusOK, "ListGraphRequest-secureScores.json")
 	case "policies/identitysecuritydefaultsenforcementpolicy":
 		serveRecorded(w, http.StatusOK, "ListGraphRequest-securityDefaults.json")
+	case "reports/getmailboxusagedetail(period='d7')":
+		serveRecorded(w, http.StatusOK, "ListGraphRequest-mailboxUsage.json")
 	default:
 		seg, _, _ := strings.Cut(endpoint, "/")
 		graphError(fmt.Sprintf("Resource not found for the segment '%s'.", seg))

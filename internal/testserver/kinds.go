@@ -484,3 +484,87 @@ func (w *World) SetCAPolicies(tenantID string, ps []*CAPolicy) error {
 // GlobalAdministratorRole is the role template ID of Global Administrator, which the fake
 // assigns to every administrator.
 const GlobalAdministratorRole = roleGlobalAdministrator
+
+// cippGroupType is ListGroups' groupType and calculatedGroupType of a group.
+func cippGroupType(gr *Group) (display, calculated string) {
+	switch gr.Type {
+	case "Microsoft365":
+		return "Microsoft 365", "m365"
+	case "Distribution":
+		return "Distribution List", "distributionList"
+	case "MailEnabledSecurity":
+		return "Mail-Enabled Security", "security"
+	}
+	return "Security", "security"
+}
+
+// cippListGroups is ListGroups in list mode: Graph beta groups sorted by displayName, with
+// CIPP's own fields, and the members inlined (userPrincipalName only) with expandMembers=true.
+func (s *Server) cippListGroups(w http.ResponseWriter, c *cippRequest) {
+	if c.param("members") != "" || c.param("owners") != "" {
+		if c.param("groupID") == "" {
+			writeCIPPJSON(w, http.StatusBadRequest, map[string]any{"Results": "The 'members' and 'owners' parameters require 'groupID' to be set."})
+			return
+		}
+	}
+	if c.rec {
+		serveRecorded(w, http.StatusOK, "ListGroups.json")
+		return
+	}
+	rows := []map[string]any{}
+	if c.t == nil {
+		writeCIPPJSON(w, http.StatusOK, rows)
+		return
+	}
+	expand, _ := cippBool(c.param("expandMembers"))
+	s.World.mu.RLock()
+	t := c.t
+	for _, gr := range t.Groups {
+		m := graphGroupJSON(gr)
+		display, calc := cippGroupType(gr)
+		var upns []string
+		var members []map[string]any
+		for _, id := range t.memberIDs(gr) {
+			u := t.User(id)
+			upns = append(upns, u.UserPrincipalName)
+			members = append(members, map[string]any{"@odata.type": "#microsoft.graph.user", "userPrincipalName": u.UserPrincipalName})
+		}
+		m["primDomain"] = t.DefaultDomain
+		m["membersCsv"] = strings.Join(upns, ",")
+		m["teamsEnabled"] = false
+		m["groupType"], m["calculatedGroupType"] = display, calc
+		m["dynamicGroupBool"] = false
+		if expand {
+			m["members"] = cippNonNil(members)
+		}
+		rows = append(rows, m)
+	}
+	s.World.mu.RUnlock()
+	slices.SortFunc(rows, func(a, b map[string]any) int {
+		return strings.Compare(a["displayName"].(string), b["displayName"].(string))
+	})
+	writeCIPPJSON(w, http.StatusOK, rows)
+}
+
+// cippListTenantDetails is ListTenantDetails: the Graph organization object, as one object.
+func (s *Server) cippListTenantDetails(w http.ResponseWriter, c *cippRequest) {
+	if c.rec {
+		serveRecorded(w, http.StatusOK, "ListTenantDetails.json")
+		return
+	}
+	if c.t == nil {
+		writeCIPPText(w, http.StatusInternalServerError, fmt.Sprintf("Could not find tenant %s in the tenant list.", c.filter))
+		return
+	}
+	s.World.mu.RLock()
+	var verified []map[string]any
+	for _, d := range c.t.Domains {
+		if d.IsVerified {
+			verified = append(verified, map[string]any{"capabilities": strings.Join(d.Services, ", "), "isDefault": d.IsDefault,
+				"isInitial": d.IsInitial, "name": d.Name, "type": "Managed"})
+		}
+	}
+	o := orgJSON(c.t, verified)
+	s.World.mu.RUnlock()
+	writeCIPPJSON(w, http.StatusOK, o)
+}

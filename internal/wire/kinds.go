@@ -284,3 +284,19 @@ type DirectoryObject struct {
 	ODataType string `json:"@odata.type"`
 	ID        string `json:"id"`
 }
+
+// MailboxUsages maps a report's rows onto the domain type, leaving out deleted mailboxes. It
+// reports concealed (and returns nothing) when any row's name is concealed: hashed rows cannot
+// be matched to mailboxes, so the listing is unusable rather than partial.
+func MailboxUsages(tenantID string, rows []MailboxUsageRow) (out []tenantsync.MailboxUsage, concealed bool) {
+	out = make([]tenantsync.MailboxUsage, 0, len(rows))
+	for _, r := range rows {
+		if r.Concealed() {
+			return nil, true
+		}
+		if !bool(r.IsDeleted) {
+			out = append(out, r.ToMailboxUsage(tenantID))
+		}
+	}
+	return out, false
+}
