@@ -108,6 +108,7 @@ func (c *console) handler(next http.Handler) http.Handler {
 	mux.HandleFunc("POST /console/tenants/{id}/contact-failures/{userId}/resolve", c.form(c.resolveContactFailure))
 	mux.HandleFunc("POST /console/tenants/{id}/sync", c.form(c.syncNow))
 	mux.HandleFunc("POST /console/tenants/{id}/create-remaining", c.form(c.createRemaining))
+	mux.HandleFunc("POST /console/writes", c.form(c.write))
 	mux.HandleFunc("GET /console/static/{file}", c.secure(c.static))
 	mux.Handle("/", next)
 	return mux
@@ -505,6 +506,7 @@ type homeData struct {
 	Refused     []refusedRow
 	Audit       auditData
 	TenantNames map[string]string // by tenant ID, for the audit log
+	Writes      writeForm
 }
 
 type tenantRow struct {
@@ -657,6 +659,7 @@ func (c *console) home(w http.ResponseWriter, r *http.Request, s *consoleSession
 	}
 	d.Refused = refusedRows(sts)
 	d.Audit = c.auditPage(ctx, r.URL.Query().Get("auditBefore"))
+	d.Writes = c.writeForm(ctx, d.Tenants, problem)
 	c.render(w, http.StatusOK, "home.html", d)
 }
 
