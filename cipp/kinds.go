@@ -50,6 +50,13 @@ func (c *Client) Groups(ctx context.Context, tenant string) ([]Group, error) {
 	return paging.Collect(c.ListGroups(ctx, tenant))
 }
 
+// SignInUser is a user with its signInActivity, as ListGraphRequest passes Graph's through.
+type SignInUser = wire.SignInUser
+
+// MailboxUsageRow is a row of the mailbox usage report, as ListGraphRequest passes Graph's
+// JSON form through.
+type MailboxUsageRow = wire.MailboxUsageRow
+
 // Organization is ListTenantDetails' answer: the tenant's Graph organization object.
 type Organization = wire.Organization
 
@@ -83,14 +90,14 @@ func (c *Client) TenantDetails(ctx context.Context, tenant string) (Organization
 
 // SignIns returns every user's last sign-in (ListGraphRequest users with signInActivity, 500 a
 // page, which Graph allows with it). Without Entra ID P1 it fails with ErrLicenseRequired.
-func (c *Client) SignIns(ctx context.Context, tenant string) ([]wire.SignInUser, error) {
+func (c *Client) SignIns(ctx context.Context, tenant string) ([]SignInUser, error) {
 	return paging.Collect(GraphItems[wire.SignInUser](c.ListGraphRequest(ctx, tenant, GraphRequest{
 		Endpoint: "users", Select: strings.Split(wire.SignInSelect, ","), Top: 500})))
 }
 
 // MailboxUsage returns the rows of the 7-day mailbox usage report (ListGraphRequest on
 // reports/getMailboxUsageDetail(period='D7') as JSON, which beta, CIPP's default, serves).
-func (c *Client) MailboxUsage(ctx context.Context, tenant string) ([]wire.MailboxUsageRow, error) {
+func (c *Client) MailboxUsage(ctx context.Context, tenant string) ([]MailboxUsageRow, error) {
 	return paging.Collect(GraphItems[wire.MailboxUsageRow](c.ListGraphRequest(ctx, tenant, GraphRequest{
 		Endpoint: "reports/getMailboxUsageDetail(period='D7')", Format: "application/json"})))
 }
