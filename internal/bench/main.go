@@ -70,7 +70,7 @@ func main() {
 	flag.StringVar(&o.goalsFile, "goals", "", "also write the goal lines to this file")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "tenants synced at once (sync.Limits.Concurrency)")
 	flag.IntVar(&o.hugeUsers, "huge-users", 50000, "users of the tenant of the memory figure")
-	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: graph,sdk,cipp,memory")
+	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: graph,sdk,cipp,memory,later")
 	flag.BoolVar(&o.soak, "soak", false, "run the soak harness instead of the benchmarks")
 	flag.IntVar(&o.soakTenants, "soak-tenants", 60, "tenants of the soak partner")
 	flag.IntVar(&o.soakCIPP, "soak-cipp", 20, "soak: how many of its tenants are reached through CIPP (the others through Graph)")
@@ -161,6 +161,11 @@ func runBench(ctx context.Context, out io.Writer, o options) error {
 	if !o.skips("memory") {
 		if err := benchMemory(ctx, out, o, g); err != nil {
 			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	if !o.skips("later") {
+		if err := benchLaterKinds(ctx, out, o); err != nil {
+			return fmt.Errorf("later kinds: %w", err)
 		}
 	}
 	// Not measured by this harness: the streaming source (heap at 100,000 users against
