@@ -137,6 +137,10 @@ type KindResult struct {
 	Subscriptions []Subscription
 	MFA           []MFAState
 	Baseline      *SecurityBaseline
+	Groups        []Group
+	Organization  *Organization
+	SignIns       []SignInActivity
+	MailboxUsage  []MailboxUsage
 
 	// Removed lists the IDs (object IDs for users) deleted since the cursor, in Changes mode.
 	Removed []string
@@ -169,13 +173,24 @@ func (r *KindResult) Len() int {
 		if r.Baseline != nil {
 			return 1
 		}
+	case KindGroups:
+		return len(r.Groups)
+	case KindOrganization:
+		if r.Organization != nil {
+			return 1
+		}
+	case KindSignIns:
+		return len(r.SignIns)
+	case KindMailboxUsage:
+		return len(r.MailboxUsage)
 	}
 	return 0
 }
 
 // IDs returns the identities of the result's items, in order: the key a mirror stores each item
-// under (object ID for users, mailboxes and MFA states, device ID, domain name, SKU ID). A
-// baseline, one per tenant, has none.
+// under (object ID for users, mailboxes, MFA states, groups and sign-ins, device ID, domain
+// name, SKU ID, lower-cased user principal name for mailbox usage). A singleton kind (the
+// baseline, the organization), one per tenant, has none.
 func (r *KindResult) IDs() []string {
 	var ids []string
 	each := func(n int, id func(int) string) {
@@ -197,6 +212,12 @@ func (r *KindResult) IDs() []string {
 		each(len(r.Subscriptions), func(i int) string { return r.Subscriptions[i].SKUID })
 	case KindMFA:
 		each(len(r.MFA), func(i int) string { return r.MFA[i].UserID })
+	case KindGroups:
+		each(len(r.Groups), func(i int) string { return r.Groups[i].ID })
+	case KindSignIns:
+		each(len(r.SignIns), func(i int) string { return r.SignIns[i].UserID })
+	case KindMailboxUsage:
+		each(len(r.MailboxUsage), func(i int) string { return r.MailboxUsage[i].UserPrincipalName })
 	}
 	return ids
 }

@@ -46,7 +46,13 @@ func TestKindsAndActions(t *testing.T) {
 	for _, k := range tenantsync.AllKinds() {
 		assert.True(t, k.Valid())
 	}
-	assert.False(t, tenantsync.Kind("groups").Valid())
+	assert.False(t, tenantsync.Kind("teams").Valid())
+	for _, k := range []tenantsync.Kind{tenantsync.KindGroups, tenantsync.KindOrganization, tenantsync.KindSignIns, tenantsync.KindMailboxUsage} {
+		assert.Contains(t, tenantsync.AllKinds(), k)
+	}
+	assert.True(t, tenantsync.KindBaseline.Singleton())
+	assert.True(t, tenantsync.KindOrganization.Singleton())
+	assert.False(t, tenantsync.KindGroups.Singleton())
 	for _, a := range tenantsync.Actions() {
 		assert.True(t, a.Valid())
 	}
@@ -78,12 +84,17 @@ func TestKindResultLen(t *testing.T) {
 		tenantsync.KindDomains:       {Kind: tenantsync.KindDomains, Domains: make([]tenantsync.Domain, 3)},
 		tenantsync.KindSubscriptions: {Kind: tenantsync.KindSubscriptions, Subscriptions: make([]tenantsync.Subscription, 3)},
 		tenantsync.KindMFA:           {Kind: tenantsync.KindMFA, MFA: make([]tenantsync.MFAState, 3)},
+		tenantsync.KindGroups:        {Kind: tenantsync.KindGroups, Groups: make([]tenantsync.Group, 3)},
+		tenantsync.KindSignIns:       {Kind: tenantsync.KindSignIns, SignIns: make([]tenantsync.SignInActivity, 3)},
+		tenantsync.KindMailboxUsage:  {Kind: tenantsync.KindMailboxUsage, MailboxUsage: make([]tenantsync.MailboxUsage, 3)},
 	}
 	for k, r := range cases {
 		assert.Equal(t, 3, r.Len(), k)
 	}
 	assert.Equal(t, 1, (&tenantsync.KindResult{Kind: tenantsync.KindBaseline, Baseline: &tenantsync.SecurityBaseline{}}).Len())
 	assert.Equal(t, 0, (&tenantsync.KindResult{Kind: tenantsync.KindBaseline}).Len())
+	assert.Equal(t, 1, (&tenantsync.KindResult{Kind: tenantsync.KindOrganization, Organization: &tenantsync.Organization{}}).Len())
+	assert.Equal(t, 0, (&tenantsync.KindResult{Kind: tenantsync.KindOrganization}).Len())
 	assert.Equal(t, "changes", tenantsync.Changes.String())
 	assert.Equal(t, "complete", tenantsync.Complete.String())
 	assert.Equal(t, "unavailable", tenantsync.Unavailable.String())
@@ -114,6 +125,10 @@ func TestKindResultIDs(t *testing.T) {
 		{&tenantsync.KindResult{Kind: tenantsync.KindSubscriptions, Subscriptions: []tenantsync.Subscription{{SKUID: "s"}}}, []string{"s"}},
 		{&tenantsync.KindResult{Kind: tenantsync.KindMFA, MFA: []tenantsync.MFAState{{UserID: "u1"}}}, []string{"u1"}},
 		{&tenantsync.KindResult{Kind: tenantsync.KindBaseline, Baseline: &tenantsync.SecurityBaseline{}}, nil},
+		{&tenantsync.KindResult{Kind: tenantsync.KindGroups, Groups: []tenantsync.Group{{ID: "g"}}}, []string{"g"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindSignIns, SignIns: []tenantsync.SignInActivity{{UserID: "u1"}}}, []string{"u1"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindMailboxUsage, MailboxUsage: []tenantsync.MailboxUsage{{UserPrincipalName: "a@b.c"}}}, []string{"a@b.c"}},
+		{&tenantsync.KindResult{Kind: tenantsync.KindOrganization, Organization: &tenantsync.Organization{}}, nil},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, c.r.IDs(), c.r.Kind)

@@ -17,12 +17,25 @@ const (
 	KindSubscriptions Kind = "subscriptions" // licences: subscribed SKUs and their counts
 	KindMFA           Kind = "mfa"
 	KindBaseline      Kind = "baseline" // secure score, security defaults, conditional access
+	KindGroups        Kind = "groups"   // security, Microsoft 365 and distribution groups, with member counts
+	// KindOrganization is the tenant's organization details (address, technical contacts,
+	// partner tenant type): one item per tenant.
+	KindOrganization Kind = "organization"
+	// KindSignIns is each user's last sign-in (Entra ID signInActivity; needs Entra ID P1).
+	KindSignIns Kind = "signins"
+	// KindMailboxUsage is each mailbox's size and item count, from the 7-day usage report.
+	KindMailboxUsage Kind = "mailbox_usage"
 )
 
 // AllKinds returns every kind, in the order a sync processes them.
 func AllKinds() []Kind {
-	return []Kind{KindUsers, KindMailboxes, KindDevices, KindDomains, KindSubscriptions, KindMFA, KindBaseline}
+	return []Kind{KindUsers, KindMailboxes, KindDevices, KindDomains, KindSubscriptions, KindMFA, KindBaseline,
+		KindGroups, KindOrganization, KindSignIns, KindMailboxUsage}
 }
+
+// Singleton reports whether the kind holds one item per tenant (the security baseline, the
+// organization details) that each fetch replaces, rather than a list whose items can be gone.
+func (k Kind) Singleton() bool { return k == KindBaseline || k == KindOrganization }
 
 // Valid reports whether k is one of the declared kinds.
 func (k Kind) Valid() bool {
@@ -103,7 +116,22 @@ type Mailbox struct {
 	PrimarySMTPAddress string
 	Type               MailboxType
 	Aliases            []string // further SMTP addresses, without prefix
+	// Licence says whether the mailbox's user holds a licence (a user mailbox needs one; a
+	// shared mailbox under 50 GB does not); LicenceUnknown when the route did not say.
+	Licence MailboxLicence `json:",omitempty"`
+	// AssignedSKUs are the SKU IDs of the user's licences, when the route reports them.
+	AssignedSKUs []string `json:",omitempty"`
 }
+
+// MailboxLicence is the licence state of a mailbox's user.
+type MailboxLicence string
+
+// Mailbox licence states.
+const (
+	LicenceUnknown    MailboxLicence = ""
+	LicenceLicensed   MailboxLicence = "licensed"
+	LicenceUnlicensed MailboxLicence = "unlicensed"
+)
 
 // Device is a managed (Intune) or registered (Entra) device.
 type Device struct {
@@ -180,6 +208,9 @@ type SecurityBaseline struct {
 	SecurityDefaults *bool // nil when unknown
 	CAPolicies       []CAPolicy
 	MeasuredAt       time.Time
+	// MFA summarises the tenant's MFA states, when they were read with the baseline; nil
+	// when unknown (no Entra ID P1, or the MFA kind was not fetched).
+	MFA *MFASummary `json:",omitempty"`
 }
 
 // Client is a customer as the PSA knows it.

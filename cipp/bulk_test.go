@@ -41,7 +41,7 @@ func TestBulkReadsEveryTenantInAFewCalls(t *testing.T) {
 	srv.ResetCounts()
 	got := map[string]*tenantsync.FetchResult{}
 	for _, tn := range tenants {
-		res, err := bulk.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID})
+		res, err := bulk.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: sevenKinds})
 		require.NoError(t, err)
 		got[tn.ID] = res
 	}
@@ -50,9 +50,9 @@ func TestBulkReadsEveryTenantInAFewCalls(t *testing.T) {
 	assert.Equal(t, 1+len(testserver.CIPPDBTypes), srv.CIPPDBCacheRequests())
 
 	for _, tn := range tenants {
-		want, err := live.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID})
+		want, err := live.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.ID, Kinds: sevenKinds})
 		require.NoError(t, err)
-		for _, k := range tenantsync.AllKinds() {
+		for _, k := range sevenKinds {
 			b, l := got[tn.ID].Result(k), want.Result(k)
 			require.Equal(t, tenantsync.Complete, b.Mode, "%s %s: %v", tn.ID, k, b.Err)
 			assert.Equal(t, refresh, b.FetchedAt.UTC(), "FetchedAt is CIPP's refresh time, never now")
@@ -75,9 +75,9 @@ func TestBulkFallsBackToLiveReads(t *testing.T) {
 	a, b := two[0], two[1]
 	fetch := func(src *Source, id string, fresh bool) *tenantsync.FetchResult {
 		t.Helper()
-		res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: id, Fresh: fresh})
+		res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: id, Fresh: fresh, Kinds: sevenKinds})
 		require.NoError(t, err)
-		for _, k := range tenantsync.AllKinds() {
+		for _, k := range sevenKinds {
 			require.Equal(t, tenantsync.Complete, res.Result(k).Mode, "%s: %v", k, res.Result(k).Err)
 		}
 		return res
@@ -186,7 +186,7 @@ func TestTenantKindsInParallelWithinTheLimit(t *testing.T) {
 		src := mustSource(t, c, SourceConfig{})
 		tn := managedTenant(t, c)
 		tr.max.Store(0)
-		res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID})
+		res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: tn.CustomerID, Kinds: sevenKinds})
 		require.NoError(t, err)
 		assert.Equal(t, 9, res.RoundTrips)
 		assert.Equal(t, int64(limit), tr.max.Load(), "the kinds go at once, never more than the limit")

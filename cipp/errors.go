@@ -37,7 +37,7 @@ const (
 	HintConsent        = "CIPP has no consent in this tenant: run a CPV refresh for the tenant in CIPP (Settings → Permissions, or Tenant Administration → Tenants → CPV Refresh), or run the CIPP Setup Wizard to refresh tokens"
 	HintCIPPTokens     = "CIPP's own partner tokens have expired or were revoked: run the CIPP Setup Wizard to refresh tokens"
 	HintCPV            = "CIPP lacks a permission or GDAP role for this tenant: run a permission check and a CPV refresh in CIPP (Settings → Permissions)"
-	HintLicence        = "the tenant lacks the licence this data needs (Entra ID P1 for MFA and conditional access reports)"
+	HintLicence        = "the tenant lacks the licence this data needs (Entra ID P1 for MFA, conditional access and sign-in activity reports)"
 	HintExcluded       = "the tenant is excluded in CIPP: include it again (Tenant Administration → Tenants → Excluded Tenants), then refresh the tenant list"
 	HintADSync         = "the user is synchronised from on-premises Active Directory: make the change in the local AD"
 	HintRetry          = "CIPP failed; retry later (calls on very large tenants can exceed Azure's ~230 s response limit)"
@@ -104,7 +104,7 @@ func classify(msg string) (kind error, code, hint string, ok bool) {
 		return tenantsync.ErrTenantNotFound, code, HintRefreshTenants, true
 	case strings.Contains(lower, "excluded from cipp management"):
 		return tenantsync.ErrTenantNotFound, code, HintExcluded, true
-	case strings.Contains(lower, "required license not available") || strings.Contains(lower, "doesn't have premium licenses"):
+	case strings.Contains(lower, "required license not available") || strings.Contains(lower, "doesn't have premium license"):
 		return tenantsync.ErrLicenseRequired, code, HintLicence, true
 	case strings.Contains(lower, "do not have permissions to access this resource") ||
 		strings.Contains(lower, "insufficient privileges") || strings.Contains(lower, "authorization_requestdenied"):

@@ -108,4 +108,8 @@ func ExampleSource_Fetch() {
 	// subscriptions: complete, 2
 	// mfa: complete, 2
 	// baseline: complete, 1
+	// groups: complete, 2
+	// organization: complete, 1
+	// signins: complete, 4
+	// mailbox_usage: complete, 3
 }

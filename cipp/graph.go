@@ -30,6 +30,9 @@ type GraphRequest struct {
 	Version  string   // "beta" (CIPP's default) or "v1.0"
 	// NoPagination asks for the first page only (no nextLink).
 	NoPagination bool
+	// Format is $format, for the reports that answer CSV unless asked for JSON
+	// ("application/json").
+	Format string
 }
 
 // ListGraphRequestPage fetches one page: the first when nextLink is "", else the page nextLink
@@ -64,6 +67,9 @@ func (c *Client) ListGraphRequestPage(ctx context.Context, tenant string, req Gr
 		}
 		if req.Top > 0 {
 			q.Set("$top", strconv.Itoa(req.Top))
+		}
+		if req.Format != "" {
+			q.Set("$format", req.Format)
 		}
 		if req.NoPagination {
 			q.Set("NoPagination", "true")

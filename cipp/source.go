@@ -175,6 +175,7 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 			errs = append(errs, kr.Err)
 		}
 	}
+	joinKinds(res)
 	res.RoundTrips = s.c.attemptCount(t.CustomerID) - before
 	if len(errs) == len(res.Kinds) && unreachable(errs) {
 		// The token was refused, or CIPP has no working access to the tenant: the tenant could
@@ -214,7 +215,7 @@ func (s *Source) liveKind(ctx context.Context, t Tenant, id string, k tenantsync
 		kr = s.fetchKind(ctx, t, id, k, progress)
 	}
 	kr.Kind = k
-	if kr.Mode == tenantsync.Complete && k != tenantsync.KindBaseline && len(kr.IDs()) == 0 && streamed == 0 {
+	if kr.Mode == tenantsync.Complete && !k.Singleton() && len(kr.IDs()) == 0 && streamed == 0 {
 		// The list endpoints confirm their own empty answers; this covers the kinds read
 		// through ListGraphRequest, and costs nothing more once the list is in the memo.
 		if err := s.c.confirmListed(ctx, "Fetch", t); err != nil {
@@ -295,6 +296,8 @@ func (s *Source) fetchKind(ctx context.Context, t Tenant, id string, k tenantsyn
 		}
 		complete.Baseline = b
 		report(1)
+	case tenantsync.KindGroups, tenantsync.KindOrganization, tenantsync.KindSignIns, tenantsync.KindMailboxUsage:
+		return s.fetchLaterKind(ctx, key, id, k, report)
 	default:
 		return tenantsync.UnavailableResult(k, s.c.newError(tenantsync.ErrUnsupported, "Fetch", id, 0, "unknown kind "+string(k), "use the tenantsync.Kind constants"))
 	}

@@ -42,6 +42,12 @@ func toMailbox(tenant string, u User, p MailboxPurpose) tenantsync.Mailbox {
 		DisplayName:        u.DisplayName,
 		PrimarySMTPAddress: u.Mail,
 		Type:               mailboxType(p),
+		Licence:            tenantsync.LicenceUnlicensed,
+	}
+	// The mailbox rounds $select assignedLicenses, so an empty list is known to be empty.
+	for _, l := range u.AssignedLicenses {
+		m.AssignedSKUs = append(m.AssignedSKUs, l.SKUID)
+		m.Licence = tenantsync.LicenceLicensed
 	}
 	for _, a := range u.ProxyAddresses {
 		prefix, addr, ok := strings.Cut(a, ":")
@@ -107,7 +113,7 @@ func toSubscription(tenant string, s SubscribedSKU) tenantsync.Subscription {
 	}
 }
 
-func toMFA(tenant string, r RegistrationDetail, policies []CAPolicy, secDefaults bool) tenantsync.MFAState {
+func toMFA(tenant string, r RegistrationDetail, policies []CAPolicy, secDefaults bool, dir directory) tenantsync.MFAState {
 	st := tenantsync.MFAState{
 		TenantID:          tenant,
 		UserID:            r.ID,
@@ -119,7 +125,7 @@ func toMFA(tenant string, r RegistrationDetail, policies []CAPolicy, secDefaults
 		IsAdmin:           r.IsAdmin,
 	}
 	for _, p := range policies {
-		if p.covers(r.ID) {
+		if p.covers(r.ID, strings.EqualFold(r.UserType, "guest"), dir) {
 			st.CoveredByCA = true
 			break
 		}

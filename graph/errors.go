@@ -17,22 +17,25 @@ import (
 type access struct {
 	role       string
 	permission string
+	// premium names the data that needs Entra ID P1 or P2, for the hint of a tenant without
+	// it ("" for MFA registration details).
+	premium string
 }
 
 var (
-	accessUsers     = access{"Directory Readers (or Global Reader)", "User.Read.All"}
-	accessDevices   = access{"Intune Administrator (or Global Reader)", "DeviceManagementManagedDevices.Read.All"}
-	accessDomains   = access{"Directory Readers (or Global Reader)", "Domain.Read.All"}
-	accessSKUs      = access{"Directory Readers (or License Administrator)", "Organization.Read.All"}
-	accessMFA       = access{"Reports Reader (or Security Reader)", "AuditLog.Read.All"}
-	accessCA        = access{"Security Reader (or Global Reader)", "Policy.Read.All"}
-	accessScore     = access{"Security Reader (or Global Reader)", "SecurityEvents.Read.All"}
-	accessOrg       = access{"Directory Readers (or Global Reader)", "Organization.Read.All"}
-	accessMailbox   = access{"Exchange Administrator (or Global Reader)", "MailboxSettings.Read"}
-	accessUserWrite = access{"User Administrator", "User.ReadWrite.All"}
-	accessPassword  = access{"Password Administrator (Privileged Authentication Administrator for admins)", "User-PasswordProfile.ReadWrite.All"}
-	accessMethods   = access{"Authentication Administrator (Privileged Authentication Administrator for admins)", "UserAuthenticationMethod.ReadWrite.All"}
-	accessGroups    = access{"Groups Administrator", "GroupMember.ReadWrite.All"}
+	accessUsers     = access{role: "Directory Readers (or Global Reader)", permission: "User.Read.All"}
+	accessDevices   = access{role: "Intune Administrator (or Global Reader)", permission: "DeviceManagementManagedDevices.Read.All"}
+	accessDomains   = access{role: "Directory Readers (or Global Reader)", permission: "Domain.Read.All"}
+	accessSKUs      = access{role: "Directory Readers (or License Administrator)", permission: "Organization.Read.All"}
+	accessMFA       = access{role: "Reports Reader (or Security Reader)", permission: "AuditLog.Read.All"}
+	accessCA        = access{role: "Security Reader (or Global Reader)", permission: "Policy.Read.All"}
+	accessScore     = access{role: "Security Reader (or Global Reader)", permission: "SecurityEvents.Read.All"}
+	accessOrg       = access{role: "Directory Readers (or Global Reader)", permission: "Organization.Read.All"}
+	accessMailbox   = access{role: "Exchange Administrator (or Global Reader)", permission: "MailboxSettings.Read"}
+	accessUserWrite = access{role: "User Administrator", permission: "User.ReadWrite.All"}
+	accessPassword  = access{role: "Password Administrator (Privileged Authentication Administrator for admins)", permission: "User-PasswordProfile.ReadWrite.All"}
+	accessMethods   = access{role: "Authentication Administrator (Privileged Authentication Administrator for admins)", permission: "UserAuthenticationMethod.ReadWrite.All"}
+	accessGroups    = access{role: "Groups Administrator", permission: "GroupMember.ReadWrite.All"}
 )
 
 // propagationWindow is how long Microsoft may take to apply a newly granted GDAP role.
@@ -76,6 +79,10 @@ func (c *Client) classify(tenant string, need access, status int, code string) (
 	case status == http.StatusUnauthorized:
 		return "Graph refused the token; if it keeps happening, check the app registration's credentials and the tenant ID", tenantsync.ErrUnauthorized
 	case status == http.StatusForbidden && code == "Authentication_RequestFromNonPremiumTenantOrB2CTenant":
+		if need.premium != "" {
+			return need.premium + " needs Microsoft Entra ID P1 or P2 in the customer tenant (Microsoft 365 Business Premium, E3 or E5 include it); " +
+				"it stays unavailable until the tenant is licensed", tenantsync.ErrLicenseRequired
+		}
 		return "MFA registration details need Microsoft Entra ID P1 or P2 in the customer tenant; MFA data stays unavailable until the tenant is licensed", tenantsync.ErrLicenseRequired
 	case status == http.StatusForbidden:
 		return c.roleHint(tenant, need), tenantsync.ErrRoleMissing

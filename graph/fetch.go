@@ -50,6 +50,10 @@ func kindFetches() []kindFetch {
 		{tenantsync.KindSubscriptions, planItem(itemSKUs, listSKUs), readSubscriptions},
 		{tenantsync.KindMFA, planMFA, readMFA},
 		{tenantsync.KindBaseline, planBaseline, readBaseline},
+		{tenantsync.KindGroups, planItem(itemGroups, listGroups), readGroups},
+		{tenantsync.KindOrganization, planItem(itemOrg, listOrganization), readOrganization},
+		{tenantsync.KindSignIns, planItem(itemSignIns, listSignIns), readSignIns},
+		{tenantsync.KindMailboxUsage, planMailboxUsage, readMailboxUsage},
 	}
 }
 
@@ -75,6 +79,9 @@ type fetch struct {
 	policies     []CAPolicy
 	caErr, sdErr error
 	secDefaults  bool
+
+	// The MFA states read, for the baseline's summary.
+	mfa []tenantsync.MFAState
 }
 
 // add puts a GET into the batch once, however many kinds need it.
@@ -319,6 +326,7 @@ func (f *fetch) readPolicies(ctx context.Context) {
 func planMFA(f *fetch) error {
 	f.add(itemMFA, listRegistration.path)
 	planPolicies(f)
+	planRoles(f)
 	return nil
 }
 
@@ -332,10 +340,17 @@ func readMFA(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
 			return nil, e
 		}
 	}
+	// Policies scoped to groups or roles are resolved against the directory; without it they
+	// would read as covering no one.
+	dir, err := f.readDirectory(ctx)
+	if err != nil {
+		return nil, err
+	}
 	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, MFA: make([]tenantsync.MFAState, 0, len(rows))}
 	for _, r := range rows {
-		kr.MFA = append(kr.MFA, toMFA(f.tenant, r, f.policies, f.secDefaults))
+		kr.MFA = append(kr.MFA, toMFA(f.tenant, r, f.policies, f.secDefaults, dir))
 	}
+	f.mfa = kr.MFA
 	return kr, nil
 }
 
@@ -369,5 +384,8 @@ func readBaseline(ctx context.Context, f *fetch) (*tenantsync.KindResult, error)
 	for _, p := range f.policies {
 		b.CAPolicies = append(b.CAPolicies, toCAPolicy(p))
 	}
+	// The MFA kind is read before the baseline: its states, when this fetch read them, give
+	// the summary.
+	b.MFA = tenantsync.SummarizeMFA(f.mfa)
 	return &tenantsync.KindResult{Mode: tenantsync.Complete, Baseline: b}, nil
 }

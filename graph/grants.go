@@ -14,7 +14,7 @@ import (
 const graphResourceAppID = "00000003-0000-0000-c000-000000000000"
 
 // accessGrants is what reading service principals and their app role assignments needs.
-var accessGrants = access{"Directory Readers (or Global Reader)", "Application.Read.All"}
+var accessGrants = access{role: "Directory Readers (or Global Reader)", permission: "Application.Read.All"}
 
 // RoleReader reads the application permissions (app role values such as "User.Read.All")
 // granted to the partner app in a customer tenant. *Client implements it through Graph.

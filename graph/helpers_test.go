@@ -98,3 +98,29 @@ func fetch(tb testing.TB, src *graph.Source, tenant string, cursors map[tenantsy
 	require.NoError(tb, err)
 	return res
 }
+
+// sevenKinds are the kinds a Graph fetch read in one $batch before groups, organization,
+// sign-ins and mailbox usage joined them.
+var sevenKinds = []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes, tenantsync.KindDevices, tenantsync.KindDomains,
+	tenantsync.KindSubscriptions, tenantsync.KindMFA, tenantsync.KindBaseline}
+
+// caGroupBatches is what MFA coverage adds to a fetch: one $batch per 20 groups that the
+// tenant's enabled MFA policies name, for their members.
+func caGroupBatches(tn *testserver.Tenant) int {
+	groups := map[string]bool{}
+	for _, p := range tn.CAPolicies {
+		if p.State == "enabled" && p.RequiresMFA {
+			for _, g := range append(append([]string(nil), p.IncludeGroups...), p.ExcludeGroups...) {
+				groups[g] = true
+			}
+		}
+	}
+	return (len(groups) + 19) / 20
+}
+
+// laterKindTrips is what groups, organization, sign-ins and mailbox usage add to a fetch that
+// carries them in its $batch: one $batch per 20 groups for member counts, and the usage report
+// read alone, 200 rows a page.
+func laterKindTrips(tn *testserver.Tenant) int {
+	return (len(tn.Groups)+19)/20 + max(1, (len(tn.Mailboxes())+199)/200)
+}

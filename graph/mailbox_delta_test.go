@@ -64,8 +64,8 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 	src := newSource(t, c)
 
 	srv.ResetCounts()
-	full := fetch(t, src, tn.ID, nil, tenantsync.AllKinds()...)
-	for _, k := range tenantsync.AllKinds() {
+	full := fetch(t, src, tn.ID, nil, sevenKinds...)
+	for _, k := range sevenKinds {
 		require.Equal(t, tenantsync.Complete, full.Result(k).Mode, "%s: %v", k, full.Result(k).Err)
 	}
 	withMail := 0
@@ -76,7 +76,8 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 	}
 	entra, graphCalls := srv.Requests(testserver.ServiceEntra, tn.ID), srv.Requests(testserver.ServiceGraph, tn.ID)
 	t.Logf("first full fetch of all kinds, %d users (%d with mail): entra=%d graph=%d", len(activeUsers(tn)), withMail, entra, graphCalls)
-	assert.Equal(t, 1+(withMail+19)/20, graphCalls, "one batch for every kind's first page, one per 20 mailbox types")
+	ca := caGroupBatches(tn)
+	assert.Equal(t, 1+(withMail+19)/20+ca, graphCalls, "one batch for every kind's first page, one per 20 mailbox types, and the members of the groups CA policies name")
 	users, mbs := full.Result(tenantsync.KindUsers), full.Result(tenantsync.KindMailboxes)
 	require.NotEmpty(t, mbs.Cursor, "the mailboxes kind returns a cursor")
 	assert.Equal(t, users.Cursor, mbs.Cursor, "one round served both kinds")
@@ -85,12 +86,12 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 	// Unchanged: one request, the batch.
 	cursors := cursorsOf(full)
 	srv.ResetCounts()
-	quiet := fetch(t, src, tn.ID, cursors, tenantsync.AllKinds()...)
+	quiet := fetch(t, src, tn.ID, cursors, sevenKinds...)
 	entra, graphCalls = srv.Requests(testserver.ServiceEntra, tn.ID), srv.Requests(testserver.ServiceGraph, tn.ID)
 	t.Logf("steady state, unchanged: entra=%d graph=%d reported=%d", entra, graphCalls, quiet.RoundTrips)
 	assert.Equal(t, 0, entra, "the token is cached")
-	assert.Equal(t, 1, graphCalls, "an unchanged tenant costs one round trip")
-	assert.Equal(t, 1, quiet.RoundTrips)
+	assert.Equal(t, 1+ca, graphCalls, "an unchanged tenant costs one round trip (and MFA coverage its policies' groups)")
+	assert.Equal(t, 1+ca, quiet.RoundTrips)
 	for _, k := range []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes} {
 		kr := quiet.Result(k)
 		require.Equal(t, tenantsync.Changes, kr.Mode, "%s: %v", k, kr.Err)
@@ -119,10 +120,10 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 
 	cursors = cursorsOf(quiet)
 	srv.ResetCounts()
-	changed := fetch(t, src, tn.ID, cursors, tenantsync.AllKinds()...)
+	changed := fetch(t, src, tn.ID, cursors, sevenKinds...)
 	graphCalls = srv.Requests(testserver.ServiceGraph, tn.ID)
 	t.Logf("steady state, 5 users changed: graph=%d", graphCalls)
-	assert.Equal(t, 2, graphCalls, "the batch, and one batch of mailbox types for the 4 changed users with mail")
+	assert.Equal(t, 2+ca, graphCalls, "the batch, and one batch of mailbox types for the 4 changed users with mail")
 
 	uk := changed.Result(tenantsync.KindUsers)
 	require.Equal(t, tenantsync.Changes, uk.Mode, "%v", uk.Err)
@@ -148,8 +149,8 @@ func TestMailboxesDeltaSteadyState(t *testing.T) {
 
 	// Quiet again.
 	srv.ResetCounts()
-	again := fetch(t, src, tn.ID, cursorsOf(changed), tenantsync.AllKinds()...)
-	assert.Equal(t, 1, srv.Requests(testserver.ServiceGraph, tn.ID))
+	again := fetch(t, src, tn.ID, cursorsOf(changed), sevenKinds...)
+	assert.Equal(t, 1+ca, srv.Requests(testserver.ServiceGraph, tn.ID))
 	assert.Zero(t, again.Result(tenantsync.KindMailboxes).Len())
 
 	// A full listing (the engine drops the cursors) sees the Exchange-only conversion.
@@ -341,12 +342,12 @@ func BenchmarkFetchRoundTrips(b *testing.B) {
 			for b.Loop() {
 				srv.ResetCounts()
 				counter.reset()
-				full := fetch(b, src, tn.ID, nil, tenantsync.AllKinds()...)
+				full := fetch(b, src, tn.ID, nil, sevenKinds...)
 				fullTrips := srv.Requests(testserver.ServiceGraph, tn.ID) + srv.Requests(testserver.ServiceEntra, tn.ID)
 				fullBy := counter.reset()
 
 				srv.ResetCounts()
-				quiet := fetch(b, src, tn.ID, cursorsOf(full), tenantsync.AllKinds()...)
+				quiet := fetch(b, src, tn.ID, cursorsOf(full), sevenKinds...)
 				quietTrips := srv.Requests(testserver.ServiceGraph, tn.ID) + srv.Requests(testserver.ServiceEntra, tn.ID)
 				quietBy := counter.reset()
 
@@ -358,7 +359,7 @@ func BenchmarkFetchRoundTrips(b *testing.B) {
 					}
 				}
 				srv.ResetCounts()
-				_ = fetch(b, src, tn.ID, cursorsOf(quiet), tenantsync.AllKinds()...)
+				_ = fetch(b, src, tn.ID, cursorsOf(quiet), sevenKinds...)
 				changedTrips := srv.Requests(testserver.ServiceGraph, tn.ID) + srv.Requests(testserver.ServiceEntra, tn.ID)
 				changedBy := counter.reset()
 

@@ -5,7 +5,6 @@ import (
 	"iter"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -375,10 +374,13 @@ func TestFetchConvertsEveryKind(t *testing.T) {
 	mfa := res.Result(tenantsync.KindMFA).MFA
 	require.Len(t, mfa, len(activeUsers(tn)))
 	users := activeUsers(tn)
-	coveredByCA := slices.ContainsFunc(tn.CAPolicies, func(p *testserver.CAPolicy) bool { return p.State == "enabled" && p.RequiresMFA })
+	covered := 0
 	for _, m := range mfa {
 		assert.Equal(t, users[m.UserID].MFARegistered, m.Registered)
-		assert.Equal(t, coveredByCA, m.CoveredByCA)
+		assert.Equal(t, tn.CoveredByCA(users[m.UserID]), m.CoveredByCA, "coverage as Entra ID evaluates it: %s", m.UserPrincipalName)
+		if m.CoveredByCA {
+			covered++
+		}
 		assert.Equal(t, tn.SecurityDefaults, m.SecurityDefaults)
 	}
 	b := res.Result(tenantsync.KindBaseline).Baseline
@@ -387,6 +389,9 @@ func TestFetchConvertsEveryKind(t *testing.T) {
 	assert.Equal(t, tn.SecurityDefaults, *b.SecurityDefaults)
 	assert.Len(t, b.CAPolicies, len(tn.CAPolicies))
 	assert.InDelta(t, tn.SecureScore.Current, b.SecureScore, 0.001)
+	require.NotNil(t, b.MFA, "the baseline sums up the MFA states read with it")
+	assert.Equal(t, len(mfa), b.MFA.Users)
+	assert.Equal(t, covered, b.MFA.CoveredByCA)
 
 	subs := res.Result(tenantsync.KindSubscriptions).Subscriptions
 	require.Len(t, subs, len(tn.SKUs))
@@ -413,7 +418,7 @@ func TestRoundTripsPerSmallTenant(t *testing.T) {
 	require.NoError(t, err)
 	entra, graphCalls := srv.Requests(testserver.ServiceEntra, tn.ID), srv.Requests(testserver.ServiceGraph, tn.ID)
 	t.Logf("full fetch of every kind but mailboxes: entra=%d graph=%d reported=%d", entra, graphCalls, res.RoundTrips)
-	assert.Equal(t, 1, graphCalls, "one $batch carries the first page of every kind")
+	assert.Equal(t, 1+caGroupBatches(tn), graphCalls, "one $batch carries the first page of every kind (and MFA coverage its policies' groups)")
 	// One token request, preceded on first contact with a tenant by MSAL's OpenID discovery of
 	// the tenant's authority (cached for the client's lifetime).
 	assert.Positive(t, entra)
@@ -432,7 +437,8 @@ func TestRoundTripsPerSmallTenant(t *testing.T) {
 			mailboxUsers++
 		}
 	}
-	assert.Equal(t, 1+(mailboxUsers+19)/20, graphCalls, "mailbox types add one batch per 20 users with mail")
+	assert.Equal(t, 1+(mailboxUsers+19)/20+caGroupBatches(tn)+laterKindTrips(tn), graphCalls,
+		"mailbox types add one batch per 20 users with mail; group member counts one per 20 groups; the usage report its pages")
 }
 
 func TestHostileNextLinkIsRefused(t *testing.T) {

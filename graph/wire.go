@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -105,10 +106,15 @@ type CAConditions struct {
 	Users *CAUsers `json:"users"`
 }
 
-// CAUsers is the user scope of a policy.
+// CAUsers is the user scope of a policy: users ("All", "None", "GuestsOrExternalUsers" or
+// object IDs), groups and directory roles (role template IDs), each included or excluded.
 type CAUsers struct {
-	IncludeUsers []string `json:"includeUsers"`
-	ExcludeUsers []string `json:"excludeUsers"`
+	IncludeUsers  []string `json:"includeUsers"`
+	ExcludeUsers  []string `json:"excludeUsers"`
+	IncludeGroups []string `json:"includeGroups"`
+	ExcludeGroups []string `json:"excludeGroups"`
+	IncludeRoles  []string `json:"includeRoles"`
+	ExcludeRoles  []string `json:"excludeRoles"`
 }
 
 // GrantControls are a policy's grant requirements.
@@ -130,23 +136,33 @@ func (p CAPolicy) RequiresMFA() bool {
 	return false
 }
 
-// covers reports whether an enabled policy requiring MFA applies to userID.
-func (p CAPolicy) covers(userID string) bool {
+// covers reports whether an enabled policy requiring MFA applies to the user, as Entra ID
+// evaluates the scope: an exclusion (the user, a group the user is in, a role the user holds)
+// wins over any inclusion; otherwise "All", the user, one of the user's groups or roles
+// includes. Groups and roles are resolved through dir; a guest is included by
+// "GuestsOrExternalUsers" only when guest is true.
+func (p CAPolicy) covers(userID string, guest bool, dir directory) bool {
 	if p.State != "enabled" || !p.RequiresMFA() || p.Conditions == nil || p.Conditions.Users == nil {
 		return false
 	}
-	u := p.Conditions.Users
-	for _, x := range u.ExcludeUsers {
-		if x == userID {
-			return false
+	u, id := p.Conditions.Users, strings.ToLower(userID)
+	named := func(ids []string) bool {
+		for _, x := range ids {
+			if strings.EqualFold(x, userID) || (guest && x == "GuestsOrExternalUsers") {
+				return true
+			}
 		}
+		return false
+	}
+	if named(u.ExcludeUsers) || dir.inAny(dir.groups, u.ExcludeGroups, id) || dir.inAny(dir.roles, u.ExcludeRoles, id) {
+		return false
 	}
 	for _, x := range u.IncludeUsers {
-		if x == "All" || x == userID {
+		if x == "All" {
 			return true
 		}
 	}
-	return false
+	return named(u.IncludeUsers) || dir.inAny(dir.groups, u.IncludeGroups, id) || dir.inAny(dir.roles, u.IncludeRoles, id)
 }
 
 // SecureScore is one daily secure score snapshot.

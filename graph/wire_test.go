@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,26 +88,64 @@ func TestRecordedErrorShapes(t *testing.T) {
 
 func TestCAPolicyCoverage(t *testing.T) {
 	t.Parallel()
-	mfa := &GrantControls{BuiltInControls: []string{"mfa"}}
-	users := func(in, ex []string) *CAConditions {
-		return &CAConditions{Users: &CAUsers{IncludeUsers: in, ExcludeUsers: ex}}
+	const (
+		sales      = "6f1c0a52-0000-4000-8000-000000000001"
+		breakGlass = "6f1c0a52-0000-4000-8000-000000000002"
+		globalAdm  = "62e90394-69f5-4237-9190-012177145e10"
+		helpdesk   = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+	)
+	// u1 is in Sales and holds Global Administrator; u2 is in no group and holds no role.
+	dir := directory{
+		groups: map[string]map[string]bool{sales: {"u1": true}, breakGlass: {}},
+		roles:  map[string]map[string]bool{globalAdm: {"u1": true}, helpdesk: {"u2": true}},
 	}
+	mfa := &GrantControls{BuiltInControls: []string{"mfa"}}
+	scope := func(u CAUsers) *CAConditions { return &CAConditions{Users: &u} }
+	users := func(in, ex []string) *CAConditions { return scope(CAUsers{IncludeUsers: in, ExcludeUsers: ex}) }
+	enabled := func(c *CAConditions) CAPolicy { return CAPolicy{State: "enabled", GrantControls: mfa, Conditions: c} }
 	for name, tc := range map[string]struct {
 		p    CAPolicy
 		want bool
 	}{
-		"all users":     {CAPolicy{State: "enabled", GrantControls: mfa, Conditions: users([]string{"All"}, nil)}, true},
-		"named user":    {CAPolicy{State: "enabled", GrantControls: mfa, Conditions: users([]string{"u1"}, nil)}, true},
-		"other user":    {CAPolicy{State: "enabled", GrantControls: mfa, Conditions: users([]string{"u2"}, nil)}, false},
-		"excluded":      {CAPolicy{State: "enabled", GrantControls: mfa, Conditions: users([]string{"All"}, []string{"u1"})}, false},
+		"all users":     {enabled(users([]string{"All"}, nil)), true},
+		"named user":    {enabled(users([]string{"u1"}, nil)), true},
+		"named, case":   {enabled(users([]string{"U1"}, nil)), true},
+		"other user":    {enabled(users([]string{"u2"}, nil)), false},
+		"excluded":      {enabled(users([]string{"All"}, []string{"u1"})), false},
+		"none":          {enabled(users([]string{"None"}, nil)), false},
 		"report only":   {CAPolicy{State: "enabledForReportingButNotEnforced", GrantControls: mfa, Conditions: users([]string{"All"}, nil)}, false},
 		"no mfa":        {CAPolicy{State: "enabled", GrantControls: &GrantControls{BuiltInControls: []string{"block"}}, Conditions: users([]string{"All"}, nil)}, false},
 		"no grant":      {CAPolicy{State: "enabled", Conditions: users([]string{"All"}, nil)}, false},
 		"no conditions": {CAPolicy{State: "enabled", GrantControls: mfa}, false},
+
+		"group scoped, member":        {enabled(scope(CAUsers{IncludeGroups: []string{sales}})), true},
+		"group scoped, upper case ID": {enabled(scope(CAUsers{IncludeGroups: []string{strings.ToUpper(sales)}})), true},
+		"group scoped, not a member":  {enabled(scope(CAUsers{IncludeGroups: []string{breakGlass}})), false},
+		"role scoped, holder":         {enabled(scope(CAUsers{IncludeRoles: []string{globalAdm}})), true},
+		"role scoped, other role":     {enabled(scope(CAUsers{IncludeRoles: []string{helpdesk}})), false},
+		"all, excluded by group":      {enabled(scope(CAUsers{IncludeUsers: []string{"All"}, ExcludeGroups: []string{sales}})), false},
+		"all, excluded by role":       {enabled(scope(CAUsers{IncludeUsers: []string{"All"}, ExcludeRoles: []string{globalAdm}})), false},
+		"named, excluded by group":    {enabled(scope(CAUsers{IncludeUsers: []string{"u1"}, ExcludeGroups: []string{sales}})), false},
+		"group in, role out":          {enabled(scope(CAUsers{IncludeGroups: []string{sales}, ExcludeRoles: []string{globalAdm}})), false},
+		"role in, excluded by name":   {enabled(scope(CAUsers{IncludeRoles: []string{globalAdm}, ExcludeUsers: []string{"u1"}})), false},
+		"unknown group excluded":      {enabled(scope(CAUsers{IncludeUsers: []string{"All"}, ExcludeGroups: []string{"deleted-group"}})), true},
+		"guests only":                 {enabled(users([]string{"GuestsOrExternalUsers"}, nil)), false},
 	} {
-		assert.Equal(t, tc.want, tc.p.covers("u1"), name)
-		assert.Equal(t, tc.want, toMFA("t", RegistrationDetail{ID: "u1"}, []CAPolicy{tc.p}, false).CoveredByCA, name)
+		assert.Equal(t, tc.want, tc.p.covers("u1", false, dir), name)
+		assert.Equal(t, tc.want, toMFA("t", RegistrationDetail{ID: "u1"}, []CAPolicy{tc.p}, false, dir).CoveredByCA, name)
 	}
+	guests := enabled(users([]string{"GuestsOrExternalUsers"}, nil))
+	assert.True(t, toMFA("t", RegistrationDetail{ID: "g1", UserType: "guest"}, []CAPolicy{guests}, false, dir).CoveredByCA)
+	// Without the directory a scoped policy covers no one: what covers() did before it resolved
+	// groups and roles.
+	assert.False(t, enabled(scope(CAUsers{IncludeGroups: []string{sales}})).covers("u1", false, directory{}))
+
+	groups, roles := scopeNeeds([]CAPolicy{
+		enabled(scope(CAUsers{IncludeGroups: []string{sales}, ExcludeGroups: []string{breakGlass, strings.ToUpper(sales)}})),
+		{State: "disabled", GrantControls: mfa, Conditions: scope(CAUsers{IncludeRoles: []string{globalAdm}})},
+	})
+	assert.Equal(t, []string{sales, breakGlass}, groups, "each group once; disabled policies need nothing")
+	assert.False(t, roles)
 }
 
 func TestMailboxPurposeForms(t *testing.T) {

@@ -237,8 +237,9 @@ func (e *Engine) guard(ctx context.Context, in guardInput) (guardOutcome, error)
 		}
 		return out, nil
 	}
-	if g.Disabled || kr.Kind == tenantsync.KindBaseline {
-		// The baseline is one snapshot per tenant, replaced rather than removed.
+	if g.Disabled || kr.Kind.Singleton() {
+		// The baseline and the organization are one snapshot per tenant, replaced rather than
+		// removed.
 		return end(holdDisarmed)
 	}
 	recent, w := g.windowed(in.recent, in.now)
@@ -423,6 +424,12 @@ func keepMirrored(kr, mirror *tenantsync.KindResult, keep []string) *tenantsync.
 		out.Subscriptions = keepItems(kr.Subscriptions, mirror.Subscriptions, drop, complete, func(s tenantsync.Subscription) string { return s.SKUID })
 	case tenantsync.KindMFA:
 		out.MFA = keepItems(kr.MFA, mirror.MFA, drop, complete, func(m tenantsync.MFAState) string { return m.UserID })
+	case tenantsync.KindGroups:
+		out.Groups = keepItems(kr.Groups, mirror.Groups, drop, complete, func(g tenantsync.Group) string { return g.ID })
+	case tenantsync.KindSignIns:
+		out.SignIns = keepItems(kr.SignIns, mirror.SignIns, drop, complete, func(s tenantsync.SignInActivity) string { return s.UserID })
+	case tenantsync.KindMailboxUsage:
+		out.MailboxUsage = keepItems(kr.MailboxUsage, mirror.MailboxUsage, drop, complete, func(m tenantsync.MailboxUsage) string { return m.UserPrincipalName })
 	}
 	return &out
 }

@@ -26,6 +26,22 @@ const (
 	// DefaultBaselineInterval: Microsoft computes the secure score once a day, and conditional
 	// access policies and security defaults are changed by an administrator, rarely.
 	DefaultBaselineInterval = 24 * time.Hour
+	// DefaultGroupsInterval: groups and their members change when an administrator (or a
+	// PSA's write action) changes them, and the write form picks a group by name, so a group
+	// created today should be pickable within the hour; reading member counts costs one $batch
+	// per 20 groups, too much for every 10-minute sync of an active client.
+	DefaultGroupsInterval = time.Hour
+	// DefaultOrganizationInterval: a tenant's address, technical contacts and partner
+	// relationship type are edited by hand, rarely.
+	DefaultOrganizationInterval = 24 * time.Hour
+	// DefaultSignInsInterval: the last sign-in serves licence-waste reports counted in days
+	// (not signed in for 30, 60, 90 days), so a day's lag is below their resolution; the
+	// listing pages at most 500 users and counts against the identity reports' throttling.
+	DefaultSignInsInterval = 24 * time.Hour
+	// DefaultMailboxUsageInterval: Microsoft refreshes the usage reports once a day (the
+	// report's refresh date), and allows 14 report downloads per 10 minutes per app and tenant;
+	// reading more often only reads the same day again.
+	DefaultMailboxUsageInterval = 24 * time.Hour
 )
 
 // DefaultKindIntervals returns the default of Cadence.Kinds, as a map the caller owns.
@@ -35,6 +51,10 @@ func DefaultKindIntervals() map[tenantsync.Kind]time.Duration {
 		tenantsync.KindSubscriptions: DefaultSubscriptionsInterval,
 		tenantsync.KindMFA:           DefaultMFAInterval,
 		tenantsync.KindBaseline:      DefaultBaselineInterval,
+		tenantsync.KindGroups:        DefaultGroupsInterval,
+		tenantsync.KindOrganization:  DefaultOrganizationInterval,
+		tenantsync.KindSignIns:       DefaultSignInsInterval,
+		tenantsync.KindMailboxUsage:  DefaultMailboxUsageInterval,
 	}
 }
 

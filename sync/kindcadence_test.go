@@ -28,7 +28,8 @@ func TestKindsRestWithinTheirInterval(t *testing.T) {
 
 	rep := h.syncNow("t1")
 	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes, tenantsync.KindDomains}, lastKinds(h))
-	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindDevices, tenantsync.KindSubscriptions, tenantsync.KindMFA, tenantsync.KindBaseline}, rep.Resting)
+	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindDevices, tenantsync.KindSubscriptions, tenantsync.KindMFA, tenantsync.KindBaseline,
+		tenantsync.KindGroups, tenantsync.KindOrganization, tenantsync.KindSignIns, tenantsync.KindMailboxUsage}, rep.Resting)
 	assert.False(t, rep.Partial(), "a resting kind is not a missing one")
 	for _, k := range rep.Resting {
 		assert.NotContains(t, rep.Kinds, k)
@@ -44,7 +45,9 @@ func TestKindsRestWithinTheirInterval(t *testing.T) {
 	h.clock.Advance(DefaultDevicesInterval)
 	rep = h.syncNow("t1")
 	assert.Contains(t, lastKinds(h), tenantsync.KindDevices)
-	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindSubscriptions, tenantsync.KindMFA, tenantsync.KindBaseline}, rep.Resting)
+	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindSubscriptions, tenantsync.KindMFA, tenantsync.KindBaseline,
+		tenantsync.KindOrganization, tenantsync.KindSignIns, tenantsync.KindMailboxUsage}, rep.Resting,
+		"groups (hourly) are due again with the devices")
 	h.clock.Advance(DefaultBaselineInterval)
 	rep = h.syncNow("t1")
 	assert.Empty(t, rep.Resting)
@@ -58,7 +61,8 @@ func TestNewUserCallsForMFAAndSubscriptions(t *testing.T) {
 	u.CreatedAt = h.clock.Now()
 	h.src.PutUser("t1", u)
 	rep := h.syncNow("t1")
-	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindDevices, tenantsync.KindBaseline}, rep.Resting)
+	assert.ElementsMatch(t, []tenantsync.Kind{tenantsync.KindDevices, tenantsync.KindBaseline,
+		tenantsync.KindGroups, tenantsync.KindOrganization, tenantsync.KindSignIns, tenantsync.KindMailboxUsage}, rep.Resting)
 	assert.Contains(t, rep.Kinds, tenantsync.KindMFA)
 	assert.Contains(t, rep.Kinds, tenantsync.KindSubscriptions)
 	calls := h.src.Calls()
@@ -68,7 +72,7 @@ func TestNewUserCallsForMFAAndSubscriptions(t *testing.T) {
 	// An edit of an existing user calls for nothing.
 	h.src.PutUser("t1", func() tenantsync.User { u.JobTitle = "Lead"; return u }())
 	rep = h.syncNow("t1")
-	assert.Len(t, rep.Resting, 4)
+	assert.Len(t, rep.Resting, 8)
 }
 
 func TestFailedKindIsNotRested(t *testing.T) {

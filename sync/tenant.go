@@ -959,7 +959,7 @@ func committedCounts(prev map[tenantsync.Kind]int, results map[tenantsync.Kind]*
 
 // distinctItems counts a result's items by the IDs the store keys them by.
 func distinctItems(kr *tenantsync.KindResult) int {
-	if kr.Kind == tenantsync.KindBaseline {
+	if kr.Kind.Singleton() {
 		return kr.Len()
 	}
 	ids := map[string]bool{}

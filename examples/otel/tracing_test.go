@@ -90,6 +90,10 @@ func TestSyncAndRequestSpans(t *testing.T) {
 		}
 		st, ok := attr(r, "http.response.status_code")
 		assert.True(t, ok)
+		if k, _ := attr(r, "tenantsync.kind"); k == "signins" && st == "400" {
+			// CIPP's answer for a tenant without Entra ID P1, which sign-in activity needs.
+			continue
+		}
 		assert.Equal(t, "200", st, r.Name)
 		if k, ok := attr(r, "tenantsync.kind"); ok {
 			kinds[k] = true

@@ -64,6 +64,7 @@ func (a *api) endpoints() []route {
 		{"POST /api/tenants/{id}/sync", a.syncNow},
 		{"GET /api/tenants/{id}/sync/runs", a.listRuns},
 		{"GET /api/tenants/{id}/sync/runs/{runId}", a.getRun},
+		{"GET /api/tenants/{id}/groups", a.listGroups},
 		{"POST /api/tenants/{id}/contacts/create-remaining", a.createRemainingContacts},
 		{"POST /api/tenants/{id}/holds/{kind}/release", a.releaseHold},
 		{"POST /api/tenants/{id}/contact-failures/{userId}/resolve", a.resolveContactFailure},

@@ -110,6 +110,7 @@ func (c *console) handler(next http.Handler) http.Handler {
 	mux.HandleFunc("POST /console/tenants/{id}/sync", c.form(c.syncNow))
 	mux.HandleFunc("POST /console/tenants/{id}/create-remaining", c.form(c.createRemaining))
 	mux.HandleFunc("POST /console/partner/connect", c.form(c.partnerConnect))
+	mux.HandleFunc("POST /console/writes", c.form(c.write))
 	mux.HandleFunc("GET /console/static/{file}", c.secure(c.static))
 	mux.Handle("/", next)
 	return mux
@@ -508,6 +509,7 @@ type homeData struct {
 	Audit       auditData
 	TenantNames map[string]string // by tenant ID, for the audit log
 	Partner     partnerRow
+	Writes      writeForm
 }
 
 // partnerRow is the partner connection as the console shows it.
@@ -669,6 +671,7 @@ func (c *console) home(w http.ResponseWriter, r *http.Request, s *consoleSession
 	}
 	d.Refused = refusedRows(sts)
 	d.Audit = c.auditPage(ctx, r.URL.Query().Get("auditBefore"))
+	d.Writes = c.writeForm(ctx, d.Tenants, problem)
 	c.render(w, http.StatusOK, "home.html", d)
 }
 

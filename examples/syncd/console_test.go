@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/internal/testserver"
 	"github.com/tenantsync/tenantsync/store"
 )
 
@@ -507,4 +508,79 @@ func TestConsoleStartsSyncsAndCreatesTheRemainingContacts(t *testing.T) {
 		}
 		return false
 	}, 10*time.Second, 50*time.Millisecond, "the run's result is audited under alice")
+}
+
+// The write form offers each linked tenant's groups by name, the writable ones only, and runs
+// the picked action through the engine: the group gains the member at the service, and the
+// request is audited under the session's actor. A group of another tenant is refused.
+func TestConsoleWriteFormPicksAGroupByName(t *testing.T) {
+	t.Parallel()
+	td := newTestDaemonWith(t, func(cfg *config) {
+		cfg.WritesEnabled = true
+		cfg.Writers = []string{"alice"}
+	}, hooks{})
+	con, err := newConsole(td.api)
+	require.NoError(t, err)
+	c := &consoleTest{td: td, h: con.handler(td.h), cookies: map[string]*http.Cookie{}}
+	ctx := t.Context()
+	tenantID, _ := suggestedTenant(t, td, "client-001")
+	c.loginAs(t, "alice")
+	rec := c.do(t, http.MethodPost, "/console/suggestions/accept", url.Values{"csrf": {c.csrf}, "tenantId": {tenantID}, "clientId": {"client-001"}})
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	require.NoError(t, td.d.engine.Wait(ctx))
+
+	tn := td.d.fake.World.Tenant(tenantID)
+	require.NotNil(t, tn)
+	body := c.do(t, http.MethodGet, "/", nil).Body.String()
+	require.Contains(t, body, `id="write-group"`)
+	var target *testserver.Group
+	for _, g := range tn.Groups {
+		opt := `<option value="` + g.ID + `">` + html.EscapeString(g.DisplayName) + " ("
+		if g.Type == "Distribution" {
+			assert.NotContains(t, body, opt, "a distribution list is not offered: %s", g.DisplayName)
+			continue
+		}
+		assert.Contains(t, body, opt, "group %s is offered by name", g.DisplayName)
+		if target == nil && g.DisplayName != "All Staff" {
+			target = g
+		}
+	}
+	require.NotNil(t, target)
+	var user *testserver.User
+	for _, u := range tn.ActiveUsers() {
+		if u.AccountEnabled && u.UserType == "Member" && u.MailboxType == "UserMailbox" && !target.Members[u.ID] {
+			user = u
+			break
+		}
+	}
+	require.NotNil(t, user)
+
+	rec = c.do(t, http.MethodPost, "/console/writes", url.Values{"csrf": {c.csrf}, "tenantId": {tenantID}, "upn": {user.UserPrincipalName},
+		"action": {string(tenantsync.ActionAddToGroup)}, "groupId": {target.ID}})
+	require.Equal(t, http.StatusSeeOther, rec.Code)
+	body = c.do(t, http.MethodGet, "/", nil).Body.String()
+	assert.Contains(t, body, html.EscapeString("Done: add to group "+target.DisplayName+" for "+user.UserPrincipalName))
+	assert.True(t, target.Members[user.ID], "the service's group has the new member")
+	var audited bool
+	for _, e := range td.auditEntries(t) {
+		audited = audited || (e.Actor == "alice" && e.Action == string(tenantsync.ActionAddToGroup) && e.Outcome == "succeeded")
+	}
+	assert.True(t, audited)
+
+	// Another tenant's group, or none, is refused with what to do.
+	other := ""
+	for _, t2 := range td.d.fake.World.Tenants {
+		if t2.ID != tenantID && len(t2.Groups) > 0 {
+			other = t2.Groups[0].ID
+			break
+		}
+	}
+	for _, gid := range []string{other, ""} {
+		rec = c.do(t, http.MethodPost, "/console/writes", url.Values{"csrf": {c.csrf}, "tenantId": {tenantID}, "upn": {user.UserPrincipalName},
+			"action": {string(tenantsync.ActionRemoveFromGroup)}, "groupId": {gid}})
+		require.Equal(t, http.StatusSeeOther, rec.Code)
+		body = c.do(t, http.MethodGet, "/", nil).Body.String()
+		assert.Contains(t, body, "pick a group listed under the tenant you picked")
+	}
+	assert.True(t, target.Members[user.ID], "nothing was removed")
 }

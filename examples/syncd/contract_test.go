@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -269,6 +270,22 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	assert.Contains(t, []string{"succeeded", "partial"}, run.Status)
 	require.NotNil(t, run.Report)
 	rec = c.call(t, td, http.MethodGet, "/api/tenants/"+tA+"/sync/runs/no-such-run", "")
+	require.Equal(t, http.StatusNotFound, rec.Code)
+
+	// Its groups, by name, as the sync listed them.
+	rec = c.call(t, td, http.MethodGet, "/api/tenants/"+tA+"/groups", "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	groups := decodeAs[groupList](t, rec)
+	assert.True(t, groups.Listed)
+	require.Len(t, groups.Items, len(world[0].Groups))
+	rec = c.call(t, td, http.MethodGet, "/api/tenants/"+tA+"/groups?writable=true&name="+url.QueryEscape(strings.ToUpper(groups.Items[0].DisplayName[:3])), "")
+	for _, g := range decodeAs[groupList](t, rec).Items {
+		assert.True(t, g.Writable)
+		assert.Contains(t, strings.ToLower(g.DisplayName), strings.ToLower(groups.Items[0].DisplayName[:3]))
+	}
+	rec = c.call(t, td, http.MethodGet, "/api/tenants/"+tA+"/groups?writable=maybe", "")
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	rec = c.call(t, td, http.MethodGet, "/api/tenants/no-such-tenant/groups", "")
 	require.Equal(t, http.StatusNotFound, rec.Code)
 
 	rec = c.call(t, td, http.MethodGet, "/api/tenants/"+tA, "")

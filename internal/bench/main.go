@@ -84,7 +84,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "tenants synced at once (sync.Limits.Concurrency)")
 	flag.IntVar(&o.hugeUsers, "huge-users", 50000, "users of the tenant of the memory figure (measured again at twice as many on SQLite)")
 	flag.StringVar(&o.memProfile, "memprofile", "", "memory figure: write a heap profile at each run's live-heap peak into this directory (heap-<n>k-<store>.pprof)")
-	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: graph,sdk,cipp,memory,scaleout")
+	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: graph,sdk,cipp,memory,scaleout,later")
 	flag.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL of the scale-out figure (default TENANTSYNC_BENCH_POSTGRES, else TENANTSYNC_TEST_POSTGRES; without one the figure is skipped)")
 	flag.IntVar(&o.scaleTenants, "scaleout-tenants", 600, "scale-out: tenants of the partner (the issue's partner is 2000; 600 keeps make bench within its time on two cores)")
 	flag.IntVar(&o.scaleMinUsers, "scaleout-min-users", 3, "scale-out: fewest users of a tenant")
@@ -224,6 +224,11 @@ func runBench(ctx context.Context, out io.Writer, o options) error {
 	} else {
 		g.notMeasured("scaleout-2", ">=", 1.8, "%.2f")
 		g.notMeasured("scaleout-4", ">=", 3.2, "%.2f")
+	}
+	if !o.skips("later") {
+		if err := benchLaterKinds(ctx, out, o); err != nil {
+			return fmt.Errorf("later kinds: %w", err)
+		}
 	}
 	fmt.Fprintln(out)
 	g.print(out)

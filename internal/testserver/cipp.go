@@ -100,6 +100,10 @@ func (s *Server) cippFailure(w http.ResponseWriter, endpoint string, c *cippRequ
 		writeCIPPText(w, http.StatusInternalServerError, msg)
 	case "listmailboxes", "listdevices", "listmfausers":
 		writeCIPPJSON(w, http.StatusForbidden, []string{msg})
+	case "listgroups":
+		writeCIPPText(w, http.StatusForbidden, msg)
+	case "listtenantdetails":
+		writeCIPPText(w, http.StatusInternalServerError, msg)
 	case "listdomains":
 		writeCIPPJSON(w, http.StatusInternalServerError, []string{msg})
 	case "listgraphrequest":
@@ -230,6 +234,8 @@ var CIPPPermissions = map[string]string{
 	"ListMFAUsers":                  "Identity.User.Read",
 	"ListConditionalAccessPolicies": "Tenant.ConditionalAccess.Read",
 	"ListDBCache":                   "CIPP.Core.Read",
+	"ListGroups":                    "Identity.Group.Read",
+	"ListTenantDetails":             "CIPP.Core.Read",
 	"ExecResetPass":                 "Identity.User.ReadWrite",
 	"ExecDisableUser":               "Identity.User.ReadWrite",
 	"ExecResetMFA":                  "Identity.User.ReadWrite",
@@ -368,6 +374,8 @@ var cippHandlers = map[string]cippHandlerFunc{
 	"listmfausers":                  (*Server).cippListMFAUsers,
 	"listconditionalaccesspolicies": (*Server).cippListCAPolicies,
 	"listdbcache":                   (*Server).cippListDBCache,
+	"listgroups":                    (*Server).cippListGroups,
+	"listtenantdetails":             (*Server).cippListTenantDetails,
 	"execresetpass":                 (*Server).cippExecResetPass,
 	"execdisableuser":               (*Server).cippExecDisableUser,
 	"execresetmfa":                  (*Server).cippExecResetMFA,
@@ -1176,7 +1184,7 @@ func (s *Server) mfaRows(t *Tenant, filter string) []cippMFARow {
 			switch {
 			case !t.PremiumP1:
 				row.CoveredByCA = "MFA registration not available - licensing required for Conditional Access reporting"
-			case len(mfaPolicies) > 0:
+			case t.CoveredByCA(u):
 				row.CoveredByCA = "Enforced - All Apps"
 				row.CAPolicies = mfaPolicies
 			default:
@@ -1241,6 +1249,7 @@ func (s *Server) cippListCAPolicies(w http.ResponseWriter, c *cippRequest) {
 				"id": p.ID, "displayName": p.DisplayName, "state": p.State,
 				"createdDateTime": graphTime(p.CreatedAt),
 				"grantControls":   map[string]any{"operator": "OR", "builtInControls": []string{control}, "authenticationStrength": nil},
+				"conditions":      map[string]any{"users": p.caUsers()},
 			})
 			rows = append(rows, cippCARow{
 				ID: p.ID, DisplayName: p.DisplayName, Customer: c.t.Name, Tenant: c.filter,
@@ -1314,9 +1323,22 @@ func (s *Server) cippListGraphRequest(w http.ResponseWriter, c *cippRequest) {
 	switch strings.ToLower(endpoint) {
 	case "users":
 		pageable = true
-		for _, u := range t.ActiveUsers() {
-			rows = append(rows, graphUser(u, t))
+		signIns := selects(odata.Get("$select"), "signInActivity")
+		if signIns && !t.PremiumP1 {
+			s.World.mu.RUnlock()
+			graphError("Neither tenant is B2C or tenant doesn't have premium license")
+			return
 		}
+		for _, u := range t.ActiveUsers() {
+			row := graphUser(u, t)
+			if signIns {
+				row["signInActivity"] = signInJSON(u)
+			}
+			rows = append(rows, row)
+		}
+	case "reports/getmailboxusagedetail(period='d7')":
+		pageable = true
+		rows = t.mailboxUsageRows()
 	case "domains":
 		for _, d := range t.Domains {
 			rows = append(rows, graphDomainRow(d))
@@ -1417,6 +1439,8 @@ func (s *Server) cippRecordedGraph(w http.ResponseWriter, endpoint, nextLink str
 		serveRecorded(w, http.StatusOK, "ListGraphRequest-secureScores.json")
 	case "policies/identitysecuritydefaultsenforcementpolicy":
 		serveRecorded(w, http.StatusOK, "ListGraphRequest-securityDefaults.json")
+	case "reports/getmailboxusagedetail(period='d7')":
+		serveRecorded(w, http.StatusOK, "ListGraphRequest-mailboxUsage.json")
 	default:
 		seg, _, _ := strings.Cut(endpoint, "/")
 		graphError(fmt.Sprintf("Resource not found for the segment '%s'.", seg))

@@ -228,6 +228,7 @@ func (g *tenantGen) fill(n int) {
 	g.devices()
 	g.groups()
 	g.policies()
+	g.extras()
 	g.t.seq = g.seq
 }
 

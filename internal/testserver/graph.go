@@ -300,6 +300,13 @@ func (g *graphResult) write(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(g.status)
 		return
 	}
+	if rb, ok := g.body.(rawBody); ok {
+		// A report download: CSV, not JSON.
+		w.Header().Set("Content-Length", strconv.Itoa(len(rb)))
+		w.WriteHeader(g.status)
+		_, _ = w.Write(rb)
+		return
+	}
 	if raw, ok := g.body.(json.RawMessage); ok {
 		// A cached page (Options.PageCache): its bytes as rendered.
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -484,6 +491,9 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 		}
 	}
 	if res := g.serveWorkflow(method, path, seg, body); res != nil {
+		return res
+	}
+	if res := g.serveKinds(method, path, seg, q); res != nil {
 		return res
 	}
 	get := method == http.MethodGet
@@ -1273,8 +1283,7 @@ func (g *graphCall) caPolicies() []map[string]any {
 			"conditions": map[string]any{
 				"signInRiskLevels": []string{}, "clientAppTypes": []string{"all"}, "platforms": nil, "locations": nil,
 				"applications": map[string]any{"includeApplications": []string{"All"}, "excludeApplications": []string{}, "includeUserActions": []string{}},
-				"users": map[string]any{"includeUsers": []string{"All"}, "excludeUsers": []string{}, "includeGroups": []string{},
-					"excludeGroups": []string{}, "includeRoles": []string{}, "excludeRoles": []string{}},
+				"users":        p.caUsers(),
 			},
 			"grantControls": map[string]any{"operator": "OR", "builtInControls": controls, "customAuthenticationFactors": []string{}, "termsOfUse": []string{}},
 		})
@@ -1326,15 +1335,10 @@ func (g *graphCall) organization() []map[string]any {
 				"isInitial": d.IsInitial, "name": d.Name, "type": "Managed"})
 		}
 	}
-	return []map[string]any{{
-		"id": t.ID, "displayName": t.Name, "countryLetterCode": "GB", "onPremisesSyncEnabled": nil,
-		"partnerTenantType": "ResellerPartnerDelegatedAdmin", "tenantType": "AAD", "verifiedDomains": verified,
-	}}
+	return []map[string]any{orgJSON(t, verified)}
 }
 
-func groupJSON(gr *Group) map[string]any {
-	return map[string]any{"id": gr.ID, "displayName": gr.DisplayName, "securityEnabled": true, "mailEnabled": false}
-}
+func groupJSON(gr *Group) map[string]any { return graphGroupJSON(gr) }
 
 func (g *graphCall) groups(q url.Values) []map[string]any {
 	w := g.s.World

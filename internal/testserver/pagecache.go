@@ -79,7 +79,7 @@ func (c *pageCache) cached(g *graphCall, path string, q url.Values, render func(
 		return &graphResult{status: e.status, headers: h, body: e.body}
 	}
 	res := render()
-	if res.status != http.StatusOK || res.body == nil || g.tenant.Seq() != seq {
+	if _, csv := res.body.(rawBody); csv || res.status != http.StatusOK || res.body == nil || g.tenant.Seq() != seq {
 		return res
 	}
 	b, err := json.Marshal(res.body)

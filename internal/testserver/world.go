@@ -43,6 +43,12 @@ type Tenant struct {
 	SecurityDefaults bool
 	// PremiumP1 is whether the tenant holds Entra ID P1 (MFA registration details need it).
 	PremiumP1 bool
+	// Org is the tenant's organization details (GET /organization).
+	Org OrgDetails
+	// ConcealReportNames is the tenant's report setting (admin/reportSettings
+	// displayConcealedNames): usage reports show hashes instead of user names. Microsoft turns
+	// it on for new tenants; the generator leaves it off so its worlds show names.
+	ConcealReportNames bool
 
 	// InCIPP is whether CIPP manages the tenant. CIPPStale hides it from CIPP's cached tenant
 	// list until ListTenants is called with TriggerRefresh or ClearCache.
@@ -107,6 +113,14 @@ type User struct {
 	ForwardTo     string
 	KeepCopy      bool
 	HiddenFromGAL bool
+	// LastSignIn and LastNonInteractiveSignIn are Entra ID's signInActivity (zero: never).
+	LastSignIn               time.Time
+	LastNonInteractiveSignIn time.Time
+	// MailboxBytes and MailboxItems are the mailbox's size and item count in the usage
+	// reports; LastMailActivity is the report's last activity date.
+	MailboxBytes     int64
+	MailboxItems     int64
+	LastMailActivity time.Time
 
 	// Deleted marks a removed user kept as a tombstone for delta queries.
 	Deleted bool
@@ -119,11 +133,24 @@ type User struct {
 	Changed  map[string]int64
 }
 
-// Group is a security or Microsoft 365 group.
+// Group is a group. Type is "Microsoft365", "Security", "MailEnabledSecurity" or
+// "Distribution" ("" reads as Security); Mail is its address when mail-enabled.
 type Group struct {
 	ID          string
 	DisplayName string
 	Members     map[string]bool // user IDs
+	Type        string
+	Mail        string
+	Description string
+}
+
+// OrgDetails are a tenant's organization details.
+type OrgDetails struct {
+	Street, City, State, PostalCode, Country, CountryLetterCode string
+	Phones                                                      []string
+	TechnicalNotificationMails                                  []string
+	PartnerTenantType                                           string
+	CreatedAt                                                   time.Time
 }
 
 // Device is a managed device.
@@ -153,13 +180,19 @@ type SKU struct {
 	Consumed   int
 }
 
-// CAPolicy is a conditional access policy.
+// CAPolicy is a conditional access policy. Its user scope is IncludeUsers ("All", "None" or
+// user IDs), IncludeGroups and IncludeRoles (role template IDs), less the Exclude lists; a
+// policy with no scope at all includes "All".
 type CAPolicy struct {
 	ID          string
 	DisplayName string
 	State       string
 	RequiresMFA bool
 	CreatedAt   time.Time
+
+	IncludeUsers, ExcludeUsers   []string
+	IncludeGroups, ExcludeGroups []string
+	IncludeRoles, ExcludeRoles   []string
 }
 
 // SecureScore is the tenant's latest secure score.

@@ -97,8 +97,9 @@ func testApplyEveryKind(t *testing.T, h *harness) {
 	yes := true
 	results := []*tenantsync.KindResult{
 		{Kind: tenantsync.KindMailboxes, Mode: tenantsync.Complete, Mailboxes: []tenantsync.Mailbox{
-			{ObjectID: "u1", PrimarySMTPAddress: "a@x.example", Type: tenantsync.MailboxUser, Aliases: []string{"b@x.example"}},
-			{ObjectID: "room1", Type: tenantsync.MailboxRoom}}},
+			{ObjectID: "u1", PrimarySMTPAddress: "a@x.example", Type: tenantsync.MailboxUser, Aliases: []string{"b@x.example"},
+				Licence: tenantsync.LicenceLicensed, AssignedSKUs: []string{"sku1"}},
+			{ObjectID: "room1", Type: tenantsync.MailboxRoom, Licence: tenantsync.LicenceUnlicensed}}},
 		{Kind: tenantsync.KindDevices, Mode: tenantsync.Complete, Devices: []tenantsync.Device{
 			{ID: "d1", DeviceName: "LAPTOP-1", SerialNumber: "SN1", LastSyncAt: t0, EnrolledAt: t0.Add(-time.Hour)}}},
 		{Kind: tenantsync.KindDomains, Mode: tenantsync.Complete, Domains: []tenantsync.Domain{
@@ -110,7 +111,18 @@ func testApplyEveryKind(t *testing.T, h *harness) {
 			{UserID: "u1", Registered: true, Capable: true, Methods: []string{"microsoftAuthenticatorPush"}, PerUserState: "disabled"}}},
 		{Kind: tenantsync.KindBaseline, Mode: tenantsync.Complete, Baseline: &tenantsync.SecurityBaseline{
 			SecureScore: 41.5, MaxScore: 80, SecurityDefaults: &yes, MeasuredAt: t0,
-			CAPolicies: []tenantsync.CAPolicy{{ID: "p1", DisplayName: "Require MFA", State: "enabled", RequiresMFA: true}}}},
+			CAPolicies: []tenantsync.CAPolicy{{ID: "p1", DisplayName: "Require MFA", State: "enabled", RequiresMFA: true}},
+			MFA:        &tenantsync.MFASummary{Users: 2, Admins: 1, AdminsWithoutMFA: []string{"admin@x.example"}}}},
+		{Kind: tenantsync.KindGroups, Mode: tenantsync.Complete, Groups: []tenantsync.Group{
+			{ID: "g1", DisplayName: "All Staff", Type: tenantsync.GroupMicrosoft365, Mail: "all@x.example", MemberCount: 12},
+			{ID: "g2", DisplayName: "IT Admins", Type: tenantsync.GroupSecurity, MemberCount: 2}}},
+		{Kind: tenantsync.KindOrganization, Mode: tenantsync.Complete, Organization: &tenantsync.Organization{
+			DisplayName: "Contoso Ltd", City: "Leeds", TechnicalNotificationMails: []string{"it@x.example"},
+			PartnerTenantType: "ResellerPartnerDelegatedAdmin", CreatedAt: t0}},
+		{Kind: tenantsync.KindSignIns, Mode: tenantsync.Complete, SignIns: []tenantsync.SignInActivity{
+			{UserID: "u1", UserPrincipalName: "a@x.example", LastSignInAt: t0}}},
+		{Kind: tenantsync.KindMailboxUsage, Mode: tenantsync.Complete, MailboxUsage: []tenantsync.MailboxUsage{
+			{UserPrincipalName: "a@x.example", StorageUsedBytes: 5 << 30, ItemCount: 48213, ReportDate: t0}}},
 	}
 	var b store.Batch
 	b.TenantID = "tA"
@@ -123,7 +135,8 @@ func testApplyEveryKind(t *testing.T, h *harness) {
 	require.Len(t, out.Kinds, len(results))
 	counts, err := s.Account(h.acct).Mirror.Counts(ctx, "tA")
 	require.NoError(t, err)
-	assert.Equal(t, map[tenantsync.Kind]int{"mailboxes": 2, "devices": 1, "domains": 2, "subscriptions": 1, "mfa": 1, "baseline": 1}, counts)
+	assert.Equal(t, map[tenantsync.Kind]int{"mailboxes": 2, "devices": 1, "domains": 2, "subscriptions": 1, "mfa": 1, "baseline": 1,
+		"groups": 2, "organization": 1, "signins": 1, "mailbox_usage": 1}, counts)
 	cursors, err := s.Account(h.acct).Mirror.Cursors(ctx, "tA")
 	require.NoError(t, err)
 	assert.Len(t, cursors, len(results))
@@ -138,6 +151,9 @@ func testApplyEveryKind(t *testing.T, h *harness) {
 			assert.Equal(t, "tA", got.Mailboxes[0].TenantID)
 			assert.Equal(t, tenantsync.MailboxRoom, got.Mailboxes[0].Type, "items come back ordered by ID")
 			assert.Equal(t, []string{"b@x.example"}, got.Mailboxes[1].Aliases)
+			assert.Equal(t, tenantsync.LicenceLicensed, got.Mailboxes[1].Licence)
+			assert.Equal(t, []string{"sku1"}, got.Mailboxes[1].AssignedSKUs)
+			assert.Equal(t, tenantsync.LicenceUnlicensed, got.Mailboxes[0].Licence)
 		case tenantsync.KindDevices:
 			require.Len(t, got.Devices, 1)
 			assert.True(t, got.Devices[0].LastSyncAt.Equal(t0))
@@ -158,6 +174,25 @@ func testApplyEveryKind(t *testing.T, h *harness) {
 			assert.True(t, *got.Baseline.SecurityDefaults)
 			assert.Equal(t, "tA", got.Baseline.TenantID)
 			require.Len(t, got.Baseline.CAPolicies, 1)
+			require.NotNil(t, got.Baseline.MFA)
+			assert.Equal(t, []string{"admin@x.example"}, got.Baseline.MFA.AdminsWithoutMFA)
+		case tenantsync.KindGroups:
+			require.Len(t, got.Groups, 2)
+			assert.Equal(t, tenantsync.GroupMicrosoft365, got.Groups[0].Type)
+			assert.Equal(t, 12, got.Groups[0].MemberCount)
+			assert.Equal(t, "tA", got.Groups[1].TenantID)
+		case tenantsync.KindOrganization:
+			require.NotNil(t, got.Organization)
+			assert.Equal(t, "Leeds", got.Organization.City)
+			assert.Equal(t, []string{"it@x.example"}, got.Organization.TechnicalNotificationMails)
+			assert.True(t, got.Organization.CreatedAt.Equal(t0))
+		case tenantsync.KindSignIns:
+			require.Len(t, got.SignIns, 1)
+			assert.True(t, got.SignIns[0].LastSignInAt.Equal(t0))
+		case tenantsync.KindMailboxUsage:
+			require.Len(t, got.MailboxUsage, 1)
+			assert.Equal(t, int64(5<<30), got.MailboxUsage[0].StorageUsedBytes)
+			assert.Equal(t, int64(48213), got.MailboxUsage[0].ItemCount)
 		}
 	}
 	_, err = s.Account(h.acct).Mirror.ReadKind(ctx, "tA", "printers")

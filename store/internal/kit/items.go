@@ -14,6 +14,9 @@ import (
 // BaselineID is the item ID of a tenant's single security baseline.
 const BaselineID = "baseline"
 
+// OrganizationID is the item ID of a tenant's single organization details.
+const OrganizationID = "organization"
+
 // Item is one mirrored object as stored: its ID within the tenant and kind, its JSON encoding
 // and a digest of that encoding, which tells an update from a no-op without reading the data.
 //
@@ -61,7 +64,9 @@ var codecs = map[tenantsync.Kind]kindCodec{
 		get: func(r *tenantsync.KindResult) []tenantsync.Mailbox { return r.Mailboxes },
 		set: func(r *tenantsync.KindResult, v []tenantsync.Mailbox) { r.Mailboxes = v },
 		id:  func(v *tenantsync.Mailbox) string { return v.ObjectID }, tenant: func(v *tenantsync.Mailbox) *string { return &v.TenantID },
-		clone: func(v *tenantsync.Mailbox, a *strs) { v.Aliases = a.clone(v.Aliases) },
+		clone: func(v *tenantsync.Mailbox, a *strs) {
+			v.Aliases, v.AssignedSKUs = a.clone(v.Aliases), a.clone(v.AssignedSKUs)
+		},
 	},
 	tenantsync.KindDevices: codec[tenantsync.Device]{
 		get: func(r *tenantsync.KindResult) []tenantsync.Device { return r.Devices },
@@ -107,7 +112,48 @@ var codecs = map[tenantsync.Kind]kindCodec{
 				v.SecurityDefaults = &on
 			}
 			v.CAPolicies = slices.Clone(v.CAPolicies)
+			if v.MFA != nil {
+				m := *v.MFA
+				m.AdminsWithoutMFA = slices.Clone(m.AdminsWithoutMFA)
+				v.MFA = &m
+			}
 		},
+	},
+	tenantsync.KindGroups: codec[tenantsync.Group]{
+		get: func(r *tenantsync.KindResult) []tenantsync.Group { return r.Groups },
+		set: func(r *tenantsync.KindResult, v []tenantsync.Group) { r.Groups = v },
+		id:  func(v *tenantsync.Group) string { return v.ID }, tenant: func(v *tenantsync.Group) *string { return &v.TenantID },
+		clone: noClone[tenantsync.Group],
+	},
+	tenantsync.KindOrganization: codec[tenantsync.Organization]{
+		get: func(r *tenantsync.KindResult) []tenantsync.Organization {
+			if r.Organization == nil {
+				return nil
+			}
+			return []tenantsync.Organization{*r.Organization}
+		},
+		set: func(r *tenantsync.KindResult, v []tenantsync.Organization) {
+			if len(v) > 0 {
+				r.Organization = &v[0]
+			}
+		},
+		id:     func(*tenantsync.Organization) string { return OrganizationID },
+		tenant: func(v *tenantsync.Organization) *string { return &v.TenantID },
+		clone: func(v *tenantsync.Organization, a *strs) {
+			v.Phones, v.TechnicalNotificationMails = a.clone(v.Phones), a.clone(v.TechnicalNotificationMails)
+		},
+	},
+	tenantsync.KindSignIns: codec[tenantsync.SignInActivity]{
+		get: func(r *tenantsync.KindResult) []tenantsync.SignInActivity { return r.SignIns },
+		set: func(r *tenantsync.KindResult, v []tenantsync.SignInActivity) { r.SignIns = v },
+		id:  func(v *tenantsync.SignInActivity) string { return v.UserID }, tenant: func(v *tenantsync.SignInActivity) *string { return &v.TenantID },
+		clone: noClone[tenantsync.SignInActivity],
+	},
+	tenantsync.KindMailboxUsage: codec[tenantsync.MailboxUsage]{
+		get: func(r *tenantsync.KindResult) []tenantsync.MailboxUsage { return r.MailboxUsage },
+		set: func(r *tenantsync.KindResult, v []tenantsync.MailboxUsage) { r.MailboxUsage = v },
+		id:  func(v *tenantsync.MailboxUsage) string { return v.UserPrincipalName }, tenant: func(v *tenantsync.MailboxUsage) *string { return &v.TenantID },
+		clone: noClone[tenantsync.MailboxUsage],
 	},
 }
 
