@@ -1,6 +1,8 @@
 package tenantsynctest
 
 import (
+	"sort"
+
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/testserver"
 )
@@ -79,5 +81,40 @@ func (s *Server) MailboxTypes(tenantID string) map[string]string {
 			}
 		}
 	})
+	return out
+}
+
+// GroupInfo is one of a tenant's groups as the fake holds it.
+type GroupInfo struct {
+	ID          string
+	DisplayName string
+	// Type is "Security", "Microsoft365", "MailEnabledSecurity" or "Distribution".
+	Type string
+	// Members are the object IDs of the group's member users, sorted.
+	Members []string
+}
+
+// Groups returns a tenant's groups with their members, sorted by name; nil for an unknown
+// tenant.
+func (s *Server) Groups(tenantID string) []GroupInfo {
+	w := s.srv.World
+	t := w.Tenant(tenantID)
+	if t == nil {
+		return nil
+	}
+	var out []GroupInfo
+	w.Read(func() {
+		for _, g := range t.Groups {
+			gi := GroupInfo{ID: g.ID, DisplayName: g.DisplayName, Type: g.Type}
+			for id, in := range g.Members {
+				if in {
+					gi.Members = append(gi.Members, id)
+				}
+			}
+			sort.Strings(gi.Members)
+			out = append(out, gi)
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].DisplayName < out[j].DisplayName })
 	return out
 }

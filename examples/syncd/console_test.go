@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/internal/testserver"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/store"
 )
 
@@ -529,12 +530,12 @@ func TestConsoleWriteFormPicksAGroupByName(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, rec.Code)
 	require.NoError(t, td.d.engine.Wait(ctx))
 
-	tn := td.d.fake.World.Tenant(tenantID)
-	require.NotNil(t, tn)
+	groups := td.d.fake.Groups(tenantID)
+	require.NotEmpty(t, groups)
 	body := c.do(t, http.MethodGet, "/", nil).Body.String()
 	require.Contains(t, body, `id="write-group"`)
-	var target *testserver.Group
-	for _, g := range tn.Groups {
+	var target *tenantsynctest.GroupInfo
+	for i, g := range groups {
 		opt := `<option value="` + g.ID + `">` + html.EscapeString(g.DisplayName) + " ("
 		if g.Type == "Distribution" {
 			assert.NotContains(t, body, opt, "a distribution list is not offered: %s", g.DisplayName)
@@ -542,14 +543,14 @@ func TestConsoleWriteFormPicksAGroupByName(t *testing.T) {
 		}
 		assert.Contains(t, body, opt, "group %s is offered by name", g.DisplayName)
 		if target == nil && g.DisplayName != "All Staff" {
-			target = g
+			target = &groups[i]
 		}
 	}
 	require.NotNil(t, target)
-	var user *testserver.User
-	for _, u := range tn.ActiveUsers() {
-		if u.AccountEnabled && u.UserType == "Member" && u.MailboxType == "UserMailbox" && !target.Members[u.ID] {
-			user = u
+	var user *tenantsync.User
+	for _, u := range td.d.fake.Users(tenantID) {
+		if u.AccountEnabled && u.UserType == "Member" && td.d.fake.MailboxType(tenantID, u.ObjectID) == "UserMailbox" && !slices.Contains(target.Members, u.ObjectID) {
+			user = &u
 			break
 		}
 	}
@@ -560,7 +561,7 @@ func TestConsoleWriteFormPicksAGroupByName(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, rec.Code)
 	body = c.do(t, http.MethodGet, "/", nil).Body.String()
 	assert.Contains(t, body, html.EscapeString("Done: add to group "+target.DisplayName+" for "+user.UserPrincipalName))
-	assert.True(t, target.Members[user.ID], "the service's group has the new member")
+	assert.True(t, memberOf(td.d.fake, tenantID, target.ID, user.ObjectID), "the service's group has the new member")
 	var audited bool
 	for _, e := range td.auditEntries(t) {
 		audited = audited || (e.Actor == "alice" && e.Action == string(tenantsync.ActionAddToGroup) && e.Outcome == "succeeded")
@@ -569,9 +570,9 @@ func TestConsoleWriteFormPicksAGroupByName(t *testing.T) {
 
 	// Another tenant's group, or none, is refused with what to do.
 	other := ""
-	for _, t2 := range td.d.fake.World.Tenants {
-		if t2.ID != tenantID && len(t2.Groups) > 0 {
-			other = t2.Groups[0].ID
+	for _, t2 := range td.d.fake.Tenants() {
+		if gs := td.d.fake.Groups(t2.ID); t2.ID != tenantID && len(gs) > 0 {
+			other = gs[0].ID
 			break
 		}
 	}
@@ -582,5 +583,15 @@ func TestConsoleWriteFormPicksAGroupByName(t *testing.T) {
 		body = c.do(t, http.MethodGet, "/", nil).Body.String()
 		assert.Contains(t, body, "pick a group listed under the tenant you picked")
 	}
-	assert.True(t, target.Members[user.ID], "nothing was removed")
+	assert.True(t, memberOf(td.d.fake, tenantID, target.ID, user.ObjectID), "nothing was removed")
+}
+
+// memberOf reports whether the fake's group has the user as a member now.
+func memberOf(fake *tenantsynctest.Server, tenantID, groupID, userID string) bool {
+	for _, g := range fake.Groups(tenantID) {
+		if g.ID == groupID {
+			return slices.Contains(g.Members, userID)
+		}
+	}
+	return false
 }

@@ -19,10 +19,10 @@ func TestWorkflowsRefuseWhoMayNotWrite(t *testing.T) {
 		c.WritesEnabled = true
 		c.Writers = []string{adminActor}
 	})
-	tn := td.d.fake.World.Tenants[0]
+	tn := td.d.fake.Tenants()[0]
 	var upn string
-	for _, u := range tn.Users {
-		if u.AccountEnabled && u.MailboxType == "UserMailbox" {
+	for _, u := range td.d.fake.Users(tn.ID) {
+		if u.AccountEnabled && td.d.fake.MailboxType(tn.ID, u.ObjectID) == "UserMailbox" {
 			upn = u.UserPrincipalName
 			break
 		}
