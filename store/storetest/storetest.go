@@ -55,6 +55,9 @@ func Run(t *testing.T, newStore Factory) {
 		{"ChangeFeedRetention", testFeedRetention},
 		{"ChangeFeedTwoConsumersAndACrash", testFeedConsumers},
 		{"ChangeFeedConcurrentCommits", testFeedConcurrent},
+		{"BillingHistory", testBillingHistory},
+		{"Settings", testSettings},
+		{"Disconnect", testDisconnect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

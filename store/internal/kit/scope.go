@@ -83,6 +83,8 @@ type backend interface {
 	linkBackend
 	reviewBackend
 	auditBackend
+	billingBackend
+	settingsBackend
 }
 
 // Scope binds b's account-taking methods to account, as the roles of a store.Account.
@@ -100,6 +102,8 @@ func Scope(b backend, account string) store.Account {
 		Audit:       audit(s),
 		Leases:      leases(s),
 		Feed:        feed(s),
+		Billing:     billing(s),
+		Settings:    settings(s),
 	}
 }
 
