@@ -56,12 +56,18 @@ func TestManagePermissionRefusesAnAttacker(t *testing.T) {
 
 	// mallory holds m365.write, which is not m365.manage.
 	attempts := map[string]error{
-		"link":           h.eng.Link(ctx, "mallory", "t2", "client-1"),
-		"unlink":         h.eng.Unlink(ctx, "mallory", "t1", store.UnlinkPurge),
-		"settings":       h.eng.SetClientSettings(ctx, "mallory", "client-1", store.ClientSettings{AutoCreateContacts: &off}),
-		"defaults":       h.eng.SetDefaults(ctx, "mallory", store.ClientSettings{AutoMonitorDomains: &off}),
-		"resolve_review": func() error { _, err := h.eng.ResolveReview(ctx, "mallory", reviews[0].ID, Decision{Action: store.ResolveIgnore}); return err }(),
-		"disconnect":     func() error { _, err := h.eng.Disconnect(ctx, "mallory", DisconnectRequest{Connection: "cipp", Source: "cipp", Mode: store.UnlinkPurge}); return err }(),
+		"link":     h.eng.Link(ctx, "mallory", "t2", "client-1"),
+		"unlink":   h.eng.Unlink(ctx, "mallory", "t1", store.UnlinkPurge),
+		"settings": h.eng.SetClientSettings(ctx, "mallory", "client-1", store.ClientSettings{AutoCreateContacts: &off}),
+		"defaults": h.eng.SetDefaults(ctx, "mallory", store.ClientSettings{AutoMonitorDomains: &off}),
+		"resolve_review": func() error {
+			_, err := h.eng.ResolveReview(ctx, "mallory", reviews[0].ID, Decision{Action: store.ResolveIgnore})
+			return err
+		}(),
+		"disconnect": func() error {
+			_, err := h.eng.Disconnect(ctx, "mallory", DisconnectRequest{Connection: "cipp", Source: "cipp", Mode: store.UnlinkPurge})
+			return err
+		}(),
 		"anonymous link": h.eng.Link(ctx, "", "t2", "client-1"),
 	}
 	for name, err := range attempts {
@@ -408,7 +414,7 @@ func TestBillingSnapshotsPerDay(t *testing.T) {
 
 	// Next day, one leaves.
 	h.src.RemoveUser("t1", "t1-u900")
-	setClock(h, start.Add(24 * time.Hour))
+	setClock(h, start.Add(24*time.Hour))
 	_, err = h.eng.RunOnce(ctx)
 	require.NoError(t, err)
 	h.clock.Advance(time.Hour)

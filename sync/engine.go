@@ -236,8 +236,8 @@ type Engine struct {
 	billingMu stdsync.Mutex
 	billingAt time.Time
 	sched     *scheduler
-	slots  chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
-	events *dispatcher
+	slots     chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
+	events    *dispatcher
 
 	progMu stdsync.Mutex
 	// claimMu makes a sync-now's check for a live lease and its taking of the lease one step
