@@ -232,12 +232,13 @@ type Engine struct {
 	psa *psaGate
 
 	writes atomic.Bool
+	sched  *scheduler
+	slots  chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
+	events *dispatcher
+
 	// billingAt is when Run last took the billing snapshots.
 	billingMu stdsync.Mutex
 	billingAt time.Time
-	sched     *scheduler
-	slots     chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
-	events    *dispatcher
 
 	progMu stdsync.Mutex
 	// claimMu makes a sync-now's check for a live lease and its taking of the lease one step
