@@ -404,6 +404,10 @@ type ClientLookup interface {
 // PermissionWrite is the permission a person needs to run a write action.
 const PermissionWrite = "m365.write"
 
+// PermissionManage is the permission a person needs to change the configuration: link and
+// unlink tenants, resolve reviews, change settings and disconnect a connection.
+const PermissionManage = "m365.manage"
+
 // Authorizer decides whether an actor holds a permission.
 type Authorizer interface {
 	Authorize(ctx context.Context, actor, permission string) error

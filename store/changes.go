@@ -35,13 +35,19 @@ const (
 	ChangeHoldPlaced ChangeType = "hold.placed"
 	// ChangeHoldEnded: a hold of Kind ended: Action says how (applied, cleared).
 	ChangeHoldEnded ChangeType = "hold.ended"
+
+	// ChangeTenantUnlinked: a disconnect removed the tenant's link to ClientID; Action is the
+	// unlink mode (keep, purge).
+	ChangeTenantUnlinked ChangeType = "tenant.unlinked"
+	// ChangeDisconnected: the connection ItemID and its stored authorization were removed.
+	ChangeDisconnected ChangeType = "connection.disconnected"
 )
 
 // Valid reports whether t is a declared change type.
 func (t ChangeType) Valid() bool {
 	switch t {
 	case ChangeUpserted, ChangeRemoved, ChangeLinked, ChangeUnlinked, ChangeReviewQueued,
-		ChangeContact, ChangeHoldPlaced, ChangeHoldEnded:
+		ChangeContact, ChangeHoldPlaced, ChangeHoldEnded, ChangeTenantUnlinked, ChangeDisconnected:
 		return true
 	}
 	return false

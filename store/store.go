@@ -39,6 +39,8 @@ type Account struct {
 	Audit       Audit
 	Leases      Leases
 	Feed        ChangeFeed
+	Billing     BillingHistory
+	Settings    Settings
 }
 
 // ConnectionKind names the service a connection reaches.
@@ -84,6 +86,10 @@ type Connections interface {
 	List(ctx context.Context) ([]Connection, error)
 	// Delete removes the named connection. ErrNotFound when absent.
 	Delete(ctx context.Context, name string) error
+	// Disconnect removes the connection r.Name and unlinks r.TenantIDs as r.Mode says, in one
+	// transaction, with a feed entry per tenant unlinked (ChangeTenantUnlinked) and one for the
+	// connection (ChangeDisconnected). Nothing changes when any part fails.
+	Disconnect(ctx context.Context, r DisconnectRequest) (Disconnection, error)
 	// RotateSecrets re-seals every secret of the account that is not sealed under the current
 	// key, and returns how many it re-sealed.
 	RotateSecrets(ctx context.Context) (int, error)

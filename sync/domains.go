@@ -9,9 +9,15 @@ import (
 )
 
 // afterDomains emits the tenant's newly seen verified domains for monitoring, and fills the
-// client's domains in the store when the PSA left them empty. Domains a PSA set are never
+// client's domains in the store when the PSA left them empty, unless the client's settings
+// turn AutoMonitorDomains off. Domains a PSA set are never
 // replaced; onmicrosoft.com routing domains are never offered as client domains.
 func (e *Engine) afterDomains(ctx context.Context, clientID, tenantID string, kr *tenantsync.KindResult, added []string) {
+	if s, err := e.SettingsFor(ctx, clientID); err != nil || !s.AutoMonitorDomains {
+		// Monitoring is the client's choice; unreadable settings announce nothing rather
+		// than what the client may have turned off.
+		return
+	}
 	var verified []string
 	for _, d := range kr.Domains {
 		if !d.IsVerified {

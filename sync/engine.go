@@ -165,6 +165,13 @@ type Config struct {
 	UpdateContacts bool
 	// Billing defines which users are billable; the zero value is the default definition.
 	Billing BillingDefinition
+	// SignIns tells the users' last sign-ins, for LicenseWaste; without it the report finds
+	// only disabled users holding licences.
+	SignIns SignIns
+	// SyncUnlinkedUsers syncs the users of tenants linked to no client into the mirror too
+	// (users only, at the quiet interval; no contacts are written for them), so a person can
+	// see who is in a tenant before linking it.
+	SyncUnlinkedUsers bool
 	// InstanceID names this engine as a lease holder (default a random ID). Two engines sharing a
 	// store must have different IDs.
 	InstanceID string
@@ -228,6 +235,10 @@ type Engine struct {
 	sched  *scheduler
 	slots  chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
 	events *dispatcher
+
+	// billingAt is when Run last took the billing snapshots.
+	billingMu stdsync.Mutex
+	billingAt time.Time
 
 	progMu stdsync.Mutex
 	// claimMu makes a sync-now's check for a live lease and its taking of the lease one step

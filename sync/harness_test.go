@@ -275,12 +275,16 @@ func compareStr(a, b string) int {
 	return 0
 }
 
-// FakeAuthorizer grants PermissionWrite to the listed actors.
-type FakeAuthorizer struct{ Allowed map[string]bool }
+// FakeAuthorizer grants PermissionWrite to the Allowed actors, and PermissionManage to the
+// Managers (to everyone while Managers is nil).
+type FakeAuthorizer struct{ Allowed, Managers map[string]bool }
 
 // Authorize implements tenantsync.Authorizer.
 func (a FakeAuthorizer) Authorize(_ context.Context, actor, permission string) error {
 	if a.Allowed[actor] && permission == tenantsync.PermissionWrite {
+		return nil
+	}
+	if permission == tenantsync.PermissionManage && (a.Managers == nil || a.Managers[actor]) {
 		return nil
 	}
 	return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "grant "+permission, "%s lacks %s", actor, permission)

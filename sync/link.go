@@ -27,6 +27,9 @@ func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) err
 		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "Link", Tenant: tenantID,
 			Message: "a tenant ID and a client ID are needed", Hint: "pass both IDs"}
 	}
+	if err := e.authorizeManage(ctx, "Link", actor); err != nil {
+		return refusedAudited(err, e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil))
+	}
 	if err := e.checkClient(ctx, "Link", tenantID, clientID); err != nil {
 		return refusedAudited(err, e.auditAdmin(ctx, actor, "link", tenantID, clientID, "refused", err, nil))
 	}
@@ -45,6 +48,13 @@ func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) err
 	// The link stands even when its audit entry fails: its sync starts, and the caller hears of
 	// the audit failure.
 	aerr := e.auditAdmin(ctx, actor, "link", tenantID, clientID, "succeeded", nil, nil)
+	// The client's kinds, when it or the account chose them, replace the tenant's before its
+	// first sync; the link stands when they cannot be set (SetKinds can set them later).
+	if s, err := e.SettingsFor(ctx, clientID); err != nil {
+		aerr = errors.Join(aerr, err)
+	} else if s.Own.Kinds != nil || s.Defaults.Kinds != nil {
+		aerr = errors.Join(aerr, e.acct.Tenants.SetEnabledKinds(ctx, tenantID, s.Kinds))
+	}
 	e.emit(Event{Type: EventTenantLinked, TenantID: tenantID, ClientID: clientID, Actor: actor})
 	e.kick(tenantID)
 	e.sched.poke()
@@ -81,6 +91,9 @@ func (e *Engine) Unlink(ctx context.Context, actor, tenantID string, mode store.
 	rec, err := e.linkedTenant(ctx, "Unlink", tenantID)
 	if err != nil {
 		return err
+	}
+	if err := e.authorizeManage(ctx, "Unlink", actor); err != nil {
+		return refusedAudited(err, e.auditAdmin(ctx, actor, "unlink", tenantID, rec.ClientID, "refused", err, map[string]string{"mode": mode.String()}))
 	}
 	if e.sched.running(tenantID) {
 		return alreadyRunning(tenantID, e.holder)
@@ -166,6 +179,10 @@ func (d Decision) validate() error {
 func (e *Engine) ResolveReview(ctx context.Context, actor, reviewID string, d Decision) (store.Review, error) {
 	if err := d.validate(); err != nil {
 		return store.Review{}, err
+	}
+	if err := e.authorizeManage(ctx, "ResolveReview", actor); err != nil {
+		return store.Review{}, refusedAudited(err, e.auditAdmin(ctx, actor, "resolve_review", "", reviewID, "refused", err,
+			map[string]string{"resolution": string(d.Action)}))
 	}
 	reviews, err := e.acct.Reviews.List(ctx, store.ReviewFilter{})
 	if err != nil {

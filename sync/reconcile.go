@@ -541,7 +541,13 @@ func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contact
 		}
 		merges = append(merges, match.Merge{User: user, ContactID: m.ContactID, By: m.DecidedBy})
 	}
-	ix, err := match.NewIndex(contacts, links, merges, e.match)
+	cfg := e.match
+	settings, err := e.SettingsFor(ctx, rec.ClientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.AutoCreate = settings.AutoCreateContacts
+	ix, err := match.NewIndex(contacts, links, merges, cfg)
 	return ix, own, err
 }
 

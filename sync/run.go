@@ -113,11 +113,15 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 	if free <= 0 || ctx.Err() != nil {
 		return nil
 	}
+	e.snapshotBillingDue(ctx)
 	leases, err := e.acct.Leases.AcquireDue(ctx, store.DueRequest{Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL, Max: free})
 	if err != nil {
 		e.counters.failure(err)
 		return hinted(err, tenantsync.ErrUnavailable, "AcquireDue",
 			"claiming the due tenants failed, so none was synced; the next cycle tries again, and a failure that persists is in the store's logs")
+	}
+	if e.cfg.SyncUnlinkedUsers && len(leases) < free {
+		leases = append(leases, e.claimUnlinked(ctx, free-len(leases))...)
 	}
 	for _, l := range leases {
 		select {
@@ -444,4 +448,61 @@ func alreadyRunning(tenantID, holder string) error {
 	return &tenantsync.Error{Class: tenantsync.ErrAlreadyRunning, Service: Service, Op: "SyncNow", Tenant: tenantID,
 		Message: "a sync of this tenant is running (engine " + holder + ")",
 		Hint:    "wait for it to finish; its progress is in Status"}
+}
+
+// snapshotBillingDue takes the billing snapshots when an hour has passed since Run last took
+// them, or the day changed. A failure is emitted (EventBillingFailed) and tried again next cycle.
+func (e *Engine) snapshotBillingDue(ctx context.Context) {
+	now := e.clock.Now()
+	e.billingMu.Lock()
+	due := e.billingAt.IsZero() || now.Sub(e.billingAt) >= billingSnapshotEvery || !store.BillingDay(now).Equal(store.BillingDay(e.billingAt))
+	e.billingMu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := e.SnapshotBilling(ctx); err != nil {
+		if ctx.Err() == nil {
+			e.counters.failure(err)
+			ev := Event{Type: EventBillingFailed, Message: "the billing snapshots could not be taken: " + err.Error()}
+			errorFields(&ev, err)
+			e.emit(ev)
+		}
+		return
+	}
+	e.billingMu.Lock()
+	e.billingAt = now
+	e.billingMu.Unlock()
+}
+
+// claimUnlinked takes the leases of up to max tenants linked to no client whose users are due
+// (Config.SyncUnlinkedUsers): active tenants never synced, or whose next due time has come.
+func (e *Engine) claimUnlinked(ctx context.Context, max int) []store.Lease {
+	recs, err := e.acct.Tenants.List(ctx)
+	if err != nil {
+		e.counters.failure(err)
+		return nil
+	}
+	now := e.clock.Now()
+	var out []store.Lease
+	for _, rec := range recs {
+		if len(out) >= max || ctx.Err() != nil {
+			break
+		}
+		if rec.Linked() || rec.Status != store.TenantActive || len(e.kindsFor(rec)) == 0 || e.sched.running(rec.ID) {
+			continue
+		}
+		st, err := e.acct.SyncStates.Get(ctx, rec.ID)
+		if err != nil && !isNotFound(err) {
+			continue
+		}
+		if !st.NextDue.IsZero() && st.NextDue.After(now) {
+			continue
+		}
+		l, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: rec.ID, Holder: e.holder, Now: now, TTL: e.limits.LeaseTTL})
+		if err != nil {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }

@@ -395,11 +395,19 @@ func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, r
 	return stop, freeze, write
 }
 
-// kindsFor returns the kinds to fetch for a tenant, in AllKinds order.
+// kindsFor returns the kinds to fetch for a tenant, in AllKinds order: only the users for a
+// tenant linked to no client.
 func (e *Engine) kindsFor(rec store.TenantRecord) []tenantsync.Kind {
 	want := rec.EnabledKinds
 	if want == nil {
 		want = e.kinds
+	}
+	if !rec.Linked() {
+		// A tenant linked to no client is synced only for Config.SyncUnlinkedUsers.
+		if !slices.Contains(want, tenantsync.KindUsers) {
+			return nil
+		}
+		return []tenantsync.Kind{tenantsync.KindUsers}
 	}
 	out := make([]tenantsync.Kind, 0, len(want))
 	for _, k := range tenantsync.AllKinds() {

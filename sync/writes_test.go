@@ -209,8 +209,12 @@ func withApprover(d tenantsync.Decision) func(*Config) {
 func renamed(_ *FakeSource, name string) *FakeSource { return NewFakeSource(name) }
 
 // denyAll refuses everyone with a kind and nothing else.
+// denyAll denies every write (the configuration the scenarios set up stays allowed).
 type denyAll struct{}
 
-func (denyAll) Authorize(context.Context, string, string) error {
+func (denyAll) Authorize(_ context.Context, _, permission string) error {
+	if permission == tenantsync.PermissionManage {
+		return nil
+	}
 	return &tenantsync.Error{Class: tenantsync.ErrPermissionDenied, Service: "psa"}
 }

@@ -118,3 +118,12 @@ func (s *Server) Groups(tenantID string) []GroupInfo {
 	sort.Slice(out, func(i, j int) bool { return out[i].DisplayName < out[j].DisplayName })
 	return out
 }
+
+// SetAccountEnabled blocks or unblocks a user's sign-in, as an administrator would in the
+// tenant: Graph delta queries and CIPP report the change from then on.
+func (s *Server) SetAccountEnabled(tenantID, objectID string, enabled bool) error {
+	if err := s.srv.World.UpdateUser(tenantID, objectID, func(u *testserver.User) { u.AccountEnabled = enabled }); err != nil {
+		return s.invalid("SetAccountEnabled", "pass a tenant ID and user object ID that Tenants and Users return", "%v", err)
+	}
+	return nil
+}

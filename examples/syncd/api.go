@@ -84,6 +84,14 @@ func (a *api) endpoints() []route {
 		{"GET /api/audit", a.audit},
 		{"GET /api/changes", a.changes},
 		{"GET /api/webhooks/deliveries", a.webhookDeliveries},
+		{"GET /api/clients/{id}/license-waste", a.licenseWaste},
+		{"GET /api/billing", a.billingHistory},
+		{"GET /api/settings", a.getSettings},
+		{"PUT /api/settings", a.putSettings},
+		{"GET /api/clients/{id}/settings", a.getSettings},
+		{"PUT /api/clients/{id}/settings", a.putSettings},
+		{"GET /api/connections", a.listConnections},
+		{"POST /api/connections/{name}/disconnect", a.disconnect},
 	}
 }
 

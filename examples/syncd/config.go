@@ -36,10 +36,14 @@ type config struct {
 	DryRun        bool
 	AutoCreate    bool
 	Writers       []string // actors holding m365.write
-	ActorsFile    string   // "name:token" lines: who may call the API besides admin
-	Quiet         time.Duration
-	Active        time.Duration
-	Concurrency   int
+	// Managers are the actors holding m365.manage (link, unlink, reviews, settings,
+	// disconnect); nil grants it to every actor that holds a token.
+	Managers          []string
+	SyncUnlinkedUsers bool   // mirror the users of tenants linked to no client
+	ActorsFile        string // "name:token" lines: who may call the API besides admin
+	Quiet             time.Duration
+	Active            time.Duration
+	Concurrency       int
 	// PSACallsPerSecond and PSACallsPerSync bound the calls to the PSA's contact directory.
 	PSACallsPerSecond float64
 	PSACallsPerSync   int
@@ -112,7 +116,7 @@ var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 // parseConfig reads flags from args and the environment through getenv.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
-	var cippSecretFile, partnerSecretFile, partnerRTFile, pgFile, writers, webhookSecretFile string
+	var cippSecretFile, partnerSecretFile, partnerRTFile, pgFile, writers, managers, webhookSecretFile string
 	fs := flag.NewFlagSet("syncd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -133,6 +137,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.ProfileWriteBack, "profile-writeback", false, "allow the profile write-back workflow (phones, job title, department, office), with -writes")
 	fs.BoolVar(&c.AutoCreate, "auto-create", true, "create PSA contacts for unmatched people")
 	fs.StringVar(&writers, "writers", "", "comma-separated actors holding the m365.write permission: admin (the install token) or names from -actors-file")
+	fs.StringVar(&managers, "managers", "", "comma-separated actors holding the m365.manage permission (link, unlink, reviews, settings, disconnect): admin or names from -actors-file; empty grants it to every actor")
+	fs.BoolVar(&c.SyncUnlinkedUsers, "sync-unlinked-users", false, "also mirror the users of tenants linked to no client (no contacts are written for them)")
 	fs.StringVar(&c.ActorsFile, "actors-file", "", "file (mode 0600) of API callers, one \"name:token\" per line; the token authenticates the actor, the install token in <data-dir>/api-token is admin")
 	fs.DurationVar(&c.Quiet, "quiet-interval", time.Hour, "sync interval of quiet clients")
 	fs.DurationVar(&c.Active, "active-interval", 10*time.Minute, "sync interval of active clients")
@@ -180,6 +186,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	for _, w := range strings.Split(writers, ",") {
 		if w = strings.TrimSpace(w); w != "" {
 			c.Writers = append(c.Writers, w)
+		}
+	}
+	for _, m := range strings.Split(managers, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			c.Managers = append(c.Managers, m)
 		}
 	}
 	var err error

@@ -65,6 +65,7 @@ type console struct {
 	mu       gosync.Mutex
 	sessions map[string]*consoleSession
 	billing  map[string]billingEntry // by client ID
+	waste    map[string]wasteEntry   // by client ID
 }
 
 // billingEntry is a client's billable count and the state of its tenants it was counted at.
@@ -93,7 +94,8 @@ func newConsole(a *api) (*console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &console{api: a, pages: pages, now: time.Now, sessions: map[string]*consoleSession{}, billing: map[string]billingEntry{}}, nil
+	return &console{api: a, pages: pages, now: time.Now, sessions: map[string]*consoleSession{}, billing: map[string]billingEntry{},
+		waste: map[string]wasteEntry{}}, nil
 }
 
 // handler serves the console's paths and hands every other request to next (the API).
@@ -506,6 +508,7 @@ type homeData struct {
 	MoreReviews int
 	Clients     []clientRow
 	Refused     []refusedRow
+	Waste       []wasteRow
 	Audit       auditData
 	TenantNames map[string]string // by tenant ID, for the audit log
 	Partner     partnerRow
@@ -670,6 +673,9 @@ func (c *console) home(w http.ResponseWriter, r *http.Request, s *consoleSession
 		problem("clients", err)
 	}
 	d.Refused = refusedRows(sts)
+	if d.Waste, err = c.wasteRows(ctx, clientNames); err != nil {
+		problem("licence waste", err)
+	}
 	d.Audit = c.auditPage(ctx, r.URL.Query().Get("auditBefore"))
 	d.Writes = c.writeForm(ctx, d.Tenants, problem)
 	c.render(w, http.StatusOK, "home.html", d)

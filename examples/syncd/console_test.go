@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantsync/tenantsync"
-	"github.com/tenantsync/tenantsync/tenantsynctest"
 	"github.com/tenantsync/tenantsync/store"
+	"github.com/tenantsync/tenantsync/tenantsynctest"
 )
 
 // consoleTest is a browser's view of the console of a test daemon: its cookies and the CSRF

@@ -42,6 +42,8 @@ func hintWords() []struct{ sdk, api string } {
 		{"listed in the tenant's ContactFailures", "listed in the tenant's sync.contactFailures"},
 		{"ReleaseHold", "POST /api/tenants/<tenant id>/holds/<kind>/release"},
 		{"ResolveReview", "POST /api/reviews/<review id>/resolve"},
+		{"configure Config.SignIns (the activity kind, which needs Entra ID P1 and AuditLog.Read.All) to find inactive users",
+			"this daemon reads no sign-in activity: inactive users need the activity kind (Entra ID P1 and AuditLog.Read.All in the tenant)"},
 	}
 }
 

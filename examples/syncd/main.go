@@ -32,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -269,7 +270,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		Account:    cfg.Account,
 		Sources:    d.sources,
 		Writers:    d.writers,
-		Authorizer: permissionList(cfg.Writers),
+		Authorizer: permissionList{writers: cfg.Writers, managers: cfg.Managers},
 		Sink:       sink,
 		Limits: sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer,
 			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync, MaxCreatesPerSync: cfg.MaxCreatesPerSync},
@@ -277,6 +278,8 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		WritesEnabled: cfg.WritesEnabled,
 		DryRun:        cfg.DryRun,
 		AutoCreate:    cfg.AutoCreate,
+		// Unlinked tenants' users, when asked for, are mirrored for a person to look at.
+		SyncUnlinkedUsers: cfg.SyncUnlinkedUsers,
 	})
 	if err != nil {
 		return nil, err
@@ -288,7 +291,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 	d.state.prime(sts)
 	// Workflows follow the writes' rules; in dry-run mode they can be planned but not run.
 	d.workflows, err = workflow.New(workflow.Config{Account: d.store.Account(cfg.Account), Routes: d.wfRoutes,
-		Authorizer: permissionList(cfg.Writers), WritesEnabled: cfg.WritesEnabled && !cfg.DryRun, ProfileWriteBack: cfg.ProfileWriteBack})
+		Authorizer: permissionList{writers: cfg.Writers, managers: cfg.Managers}, WritesEnabled: cfg.WritesEnabled && !cfg.DryRun, ProfileWriteBack: cfg.ProfileWriteBack})
 	if err != nil {
 		return nil, err
 	}
@@ -824,6 +827,9 @@ func loadCredentials(tokenFile string, cfg config, out io.Writer) (*credentials,
 	if err := creds.checkWriters(cfg.Writers); err != nil {
 		return nil, err
 	}
+	if err := creds.checkWriters(cfg.Managers); err != nil {
+		return nil, err
+	}
 	if created {
 		fmt.Fprintf(out, "created the API token %s (actor %s, mode 0600)\n", tokenFile, adminActor)
 	}
@@ -833,19 +839,29 @@ func loadCredentials(tokenFile string, cfg config, out io.Writer) (*credentials,
 	return creds, nil
 }
 
-// permissionList is an Authorizer over a fixed list of actors holding m365.write.
-type permissionList []string
+// permissionList is an Authorizer over fixed lists of actors: writers hold m365.write,
+// managers m365.manage (every actor while managers is nil).
+type permissionList struct {
+	writers, managers []string
+}
 
 func (p permissionList) Authorize(_ context.Context, actor, permission string) error {
 	if actor == "" {
 		return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "call the API with the acting person's token", "no actor given")
 	}
-	for _, a := range p {
-		if a == actor && permission == tenantsync.PermissionWrite {
+	switch permission {
+	case tenantsync.PermissionWrite:
+		if slices.Contains(p.writers, actor) {
 			return nil
 		}
+		return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "add the actor to -writers (the actors, named in -actors-file or admin, holding "+tenantsync.PermissionWrite+")", "%s does not hold %s", actor, permission)
+	case tenantsync.PermissionManage:
+		if p.managers == nil || slices.Contains(p.managers, actor) {
+			return nil
+		}
+		return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "add the actor to -managers (the actors, named in -actors-file or admin, holding "+tenantsync.PermissionManage+")", "%s does not hold %s", actor, permission)
 	}
-	return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "add the actor to -writers (the actors, named in -actors-file or admin, holding "+tenantsync.PermissionWrite+")", "%s does not hold %s", actor, permission)
+	return tenantsync.Errorf(tenantsync.ErrPermissionDenied, "the daemon grants only "+tenantsync.PermissionWrite+" and "+tenantsync.PermissionManage, "%s does not hold %s", actor, permission)
 }
 
 // daemonStore is what the daemon needs of its store: the engine's store and the default client

@@ -103,6 +103,8 @@ type account struct {
 	head     store.AuditHead // recorded apart from audit, as the SQL stores record theirs
 	leases   map[string]store.Lease
 	feed     feed
+	billing  map[billingKey]store.BillingSnapshot
+	settings map[string]store.ClientSettings // by client ID, "" for the account's defaults
 }
 
 func newAccount() *account {
@@ -111,6 +113,7 @@ func newAccount() *account {
 		reviews: map[string]store.Review{}, clients: map[string]tenantsync.Client{},
 		contacts: map[contactKey]tenantsync.Contact{}, leases: map[string]store.Lease{},
 		assets: map[assetKey]tenantsync.Asset{},
+		billing: map[billingKey]store.BillingSnapshot{}, settings: map[string]store.ClientSettings{},
 	}
 }
 
@@ -350,17 +353,22 @@ func (s *backend) LinkTenant(_ context.Context, acct, tenantID, clientID string,
 // UnlinkTenant implements store.Tenants.
 func (s *backend) UnlinkTenant(_ context.Context, acct, tenantID string, mode store.UnlinkMode) error {
 	return s.inTenant("UnlinkTenant", acct, tenantID, func(a *account, t *tenant) error {
-		kit.Unlink(&t.rec)
-		if mode != store.UnlinkPurge {
-			return nil
-		}
-		for _, l := range t.links {
-			delete(a.owners, contactKey{l.ClientID, l.ContactID})
-		}
-		maps.DeleteFunc(a.reviews, func(_ string, r store.Review) bool { return r.TenantID == tenantID })
-		a.tenants[tenantID] = newTenant(t.rec)
+		unlink(a, t, mode)
 		return nil
 	})
+}
+
+// unlink removes t's link as mode says.
+func unlink(a *account, t *tenant, mode store.UnlinkMode) {
+	kit.Unlink(&t.rec)
+	if mode != store.UnlinkPurge {
+		return
+	}
+	for _, l := range t.links {
+		delete(a.owners, contactKey{l.ClientID, l.ContactID})
+	}
+	maps.DeleteFunc(a.reviews, func(_ string, r store.Review) bool { return r.TenantID == t.rec.ID })
+	a.tenants[t.rec.ID] = newTenant(t.rec)
 }
 
 // SetSyncing implements store.Tenants.

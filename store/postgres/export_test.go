@@ -40,3 +40,9 @@ func CreateV1(t *testing.T, dsn, schema string, logs map[string][]tenantsync.Aud
 	require.NoError(t, err)
 	sqlstoretest.CreateV1(t, &conn{pool: pool}, dialect{}, sub, logs)
 }
+
+// MigrationFiles is how many migrations the package embeds: what a migrated database records.
+func MigrationFiles() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	return len(names)
+}

@@ -35,3 +35,9 @@ func CreateV1(t *testing.T, path string, logs map[string][]tenantsync.AuditEntry
 	require.NoError(t, err)
 	sqlstoretest.CreateV1(t, &conn{db: db}, dialect{}, sub, logs)
 }
+
+// MigrationFiles is how many migrations the package embeds: what a migrated database records.
+func MigrationFiles() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	return len(names)
+}

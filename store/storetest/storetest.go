@@ -57,6 +57,9 @@ func Run(t *testing.T, newStore Factory) {
 		{"ChangeFeedTwoConsumersAndACrash", testFeedConsumers},
 		{"ChangeFeedConcurrentCommits", testFeedConcurrent},
 		{"StagedApply", testStage},
+		{"BillingHistory", testBillingHistory},
+		{"Settings", testSettings},
+		{"Disconnect", testDisconnect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -84,6 +84,8 @@ type backend interface {
 	linkBackend
 	reviewBackend
 	auditBackend
+	billingBackend
+	settingsBackend
 }
 
 // Scope binds b's account-taking methods to account, as the roles of a store.Account.
@@ -101,6 +103,8 @@ func Scope(b backend, account string) store.Account {
 		Audit:       audit(s),
 		Leases:      leases(s),
 		Feed:        feed(s),
+		Billing:     billing(s),
+		Settings:    settings(s),
 	}
 }
 

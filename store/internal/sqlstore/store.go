@@ -405,24 +405,29 @@ func (s *Store) UnlinkTenant(ctx context.Context, acct, tenantID string, mode st
 		if err != nil {
 			return err
 		}
-		kit.Unlink(&rec)
-		if err := saveTenant(ctx, q, acct, rec); err != nil {
-			return err
-		}
-		if mode != store.UnlinkPurge {
-			return nil
-		}
-		for _, table := range []string{"mirror", "cursors", "contact_links", "merges", "reviews", "sync_state", "staged_items", "stages"} {
-			if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE account = ? AND tenant_id = ?`, acct, tenantID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return unlinkIn(ctx, q, acct, rec, mode)
 	})
 	if err == nil && mode == store.UnlinkPurge {
 		s.cache.Drop(acct, tenantID)
 	}
 	return err
+}
+
+// unlinkIn removes the link of the locked tenant rec as mode says, within q's transaction.
+func unlinkIn(ctx context.Context, q bq, acct string, rec store.TenantRecord, mode store.UnlinkMode) error {
+	kit.Unlink(&rec)
+	if err := saveTenant(ctx, q, acct, rec); err != nil {
+		return err
+	}
+	if mode != store.UnlinkPurge {
+		return nil
+	}
+	for _, table := range []string{"mirror", "cursors", "contact_links", "merges", "reviews", "sync_state", "staged_items", "stages"} {
+		if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE account = ? AND tenant_id = ?`, acct, rec.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SetSyncing implements store.Tenants.
