@@ -55,7 +55,7 @@ BENCHFLAGS ?=
 bench:
 	@goals=$$(mktemp); rc=0; \
 	$(GO) run ./internal/bench -goals $$goals $(BENCHFLAGS) || rc=1; \
-	$(GO) run ./match/internal/matchbench || rc=1; \
+	$(GO) run ./match/internal/matchbench -goals $$goals || rc=1; \
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/sqlite || rc=1; \
 	echo; cat $$goals; rm -f $$goals; exit $$rc
 

@@ -241,6 +241,9 @@ type nameMatch struct {
 	a, b string // the parts compared, as written
 }
 
+// whySame is the evidence of two names that are one after folding and legal forms.
+const whySame = "same name"
+
 // coverage is how much of b (by weight) a finds: "Peking University" is all there in "Peking
 // University Center for Public Health".
 func coverage(a, b []string, w *weights) float64 {
@@ -330,7 +333,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}
 		if a.joined == b.joined {
 			if s := pen; s > m.sim {
-				m = nameMatch{sim: s, why: "same name", a: a.text, b: b.text}
+				m = nameMatch{sim: s, why: whySame, a: a.text, b: b.text}
 			}
 			return
 		}

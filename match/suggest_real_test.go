@@ -168,11 +168,17 @@ func TestSuggestBirch(t *testing.T) {
 	assert.False(t, sg.AutoAccept, sg.Reason)
 	assert.Empty(t, sg.ClientID)
 	assert.Contains(t, sg.Reason, "credible")
-	var ids []string
-	for _, c := range sg.Candidates {
-		ids = append(ids, c.ClientID)
-	}
-	assert.Subset(t, ids, []string{"holdings", "birch"}, "both are offered to the person who decides")
+	// The exact name is not outranked: it comes first, the holding second, both credible.
+	require.GreaterOrEqual(t, len(sg.Candidates), 2)
+	assert.Equal(t, "birch", sg.Candidates[0].ClientID, "the exact name ranks first")
+	assert.Equal(t, 1, sg.Candidates[0].Rank)
+	assert.Equal(t, "holdings", sg.Candidates[1].ClientID)
+	assert.Equal(t, 2, sg.Candidates[1].Rank)
+	assert.GreaterOrEqual(t, sg.Candidates[1].Confidence, match.CredibleMin, "the holding stays credible for the person who decides")
+	assert.Contains(t, sg.Reason, "2 of the client's 2 contacts use birch.co.uk", "the reason names the holding's evidence")
+	last := sg.Candidates[1].Signals[len(sg.Candidates[1].Signals)-1]
+	assert.Equal(t, match.EvidenceExactNameRival, last.Evidence)
+	assert.Contains(t, last.Detail, `"Birch Ltd"`)
 
 	// Once the operating company's client records the domain, it comes first; the directors'
 	// addresses still keep the holding close enough that a person confirms.
