@@ -196,3 +196,28 @@ func TestSuggestBirch(t *testing.T) {
 	assert.True(t, sg.AutoAccept, sg.Reason)
 	assert.True(t, strings.HasPrefix(sg.Reason, "accepted: "))
 }
+
+// Trailing places are not names: "USA" is not the initials of "University of South Alabama",
+// and a client's qualifier ("…, Irvine") tells campuses of one university apart.
+func TestSuggestTrailingPlacesAndQualifiers(t *testing.T) {
+	t.Parallel()
+	clients := []tenantsync.Client{
+		{ID: "merced", Name: "University of California, Merced"},
+		{ID: "irvine", Name: "University of California, Irvine"},
+		{ID: "usa", Name: "University of South Alabama"},
+		{ID: "yale", Name: "Yale University"},
+	}
+	s, err := match.NewSuggester(clients, nil, match.SuggestConfig{})
+	require.NoError(t, err)
+	for tenant, want := range map[string]string{
+		"Department of Chemistry, University of California, Irvine, CA, USA":          "irvine",
+		"Department of Epidemiology, Yale School of Public Health, New Haven, CT, USA": "yale",
+	} {
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant})
+		assert.Equal(t, want, top(t, sg).ClientID, tenant)
+		assert.Equal(t, 1, top(t, sg).Rank)
+		if len(sg.Candidates) > 1 {
+			assert.Greater(t, top(t, sg).Confidence, sg.Candidates[1].Confidence, "%s is not a tie", tenant)
+		}
+	}
+}

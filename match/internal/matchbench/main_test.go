@@ -28,7 +28,7 @@ func TestReport(t *testing.T) {
 func TestSuggestReportWithoutData(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	ok, err := suggestReport(&out, t.TempDir(), false, 0, "")
+	ok, err := suggestReport(&out, t.TempDir(), false, 0, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

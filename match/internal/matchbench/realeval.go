@@ -116,12 +116,16 @@ func evalSeed(s realSet, seed uint64, st catStats, misses map[string][]string) (
 		f.Top3 += t3
 		k := category(q.Text, canon[q.OrgID])
 		st.add(k, t1, t3)
-		if t3 < 1 && misses != nil {
+		if t1 < 1 && misses != nil {
 			first := "nothing"
 			if len(r.Candidates) > 0 {
 				first = strconv.Quote(r.Candidates[0].ClientName) + " " + r.Candidates[0].Signals[0].Detail
 			}
-			misses[k] = append(misses[k], fmt.Sprintf("%q, want %q; first: %s", q.Text, canon[q.OrgID], first))
+			where := "not in the top 3"
+			if t3 == 1 {
+				where = "not first"
+			}
+			misses[k] = append(misses[k], fmt.Sprintf("%s: %q, want %q; first: %s", where, q.Text, canon[q.OrgID], first))
 		}
 		if r.AutoAccept && r.ClientID != q.OrgID {
 			f.WrongAuto++
@@ -180,7 +184,7 @@ func (g *goalList) add(name string, value float64, op string, target float64, fo
 }
 
 // realReport prints the real-name figures; it returns the number of wrong automatic acceptances.
-func realReport(out io.Writer, dir string, ok bool, showMisses int, gl *goalList) (int, error) {
+func realReport(out io.Writer, dir string, ok bool, showMisses int, only string, gl *goalList) (int, error) {
 	fmt.Fprintf(out, "\n== match: tenants to clients on real company names (%d seeds; mean [min-max]) ==\n", realSeeds)
 	if !ok {
 		fmt.Fprintf(out, "SKIPPED: real-name sets not found in %s (run match/internal/matchbench/fetchdata.sh DIR, then -data DIR or TENANTSYNC_EVAL_DATA=DIR)\n", dir)
@@ -201,6 +205,9 @@ func realReport(out io.Writer, dir string, ok bool, showMisses int, gl *goalList
 		missesBySet []map[string][]string
 	)
 	for _, s := range sets {
+		if only != "" && !slices.Contains(strings.Split(only, ","), s.Name) {
+			continue
+		}
 		var fs []seedFigures
 		st := catStats{}
 		misses := map[string][]string{}
