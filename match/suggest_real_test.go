@@ -210,7 +210,7 @@ func TestSuggestTrailingPlacesAndQualifiers(t *testing.T) {
 	s, err := match.NewSuggester(clients, nil, match.SuggestConfig{})
 	require.NoError(t, err)
 	for tenant, want := range map[string]string{
-		"Department of Chemistry, University of California, Irvine, CA, USA":          "irvine",
+		"Department of Chemistry, University of California, Irvine, CA, USA":           "irvine",
 		"Department of Epidemiology, Yale School of Public Health, New Haven, CT, USA": "yale",
 	} {
 		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant})
