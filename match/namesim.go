@@ -95,12 +95,15 @@ func newNameForm(toks []string, text string) nameForm {
 }
 
 // parsedName is a company name as the suggester compares it: the whole name (parts in
-// brackets or after commas included), its first part, and every part on its own.
+// brackets or after commas included), its first part, and every part on its own but places.
 type parsedName struct {
 	full  nameForm
 	parts []nameForm // parts[0] is the first part; empty when the name has one part
 	// acronyms are short single-word parts the name itself gives ("... - HDHC", "(IBM)").
 	acronyms []string
+	// rest are the words of the parts after the first that are not places: the qualifier that
+	// tells "University of California, Irvine" from "…, Merced".
+	rest []string
 }
 
 func parseName(s string) parsedName {
@@ -115,9 +118,17 @@ func parseName(s string) parsedName {
 	p := parsedName{full: newNameForm(all, s)}
 	if len(segs) > 1 {
 		for i, sg := range segs {
+			// A place after the first part says where, not which organisation: it is compared
+			// within the whole name only.
+			if i > 0 && isPlace(sg) {
+				continue
+			}
 			p.parts = append(p.parts, newNameForm(sg, strings.Join(sg, " ")))
-			if i > 0 && len(sg) == 1 && len(sg[0]) >= 2 && len(sg[0]) <= 8 {
-				p.acronyms = append(p.acronyms, sg[0])
+			if i > 0 {
+				p.rest = append(p.rest, p.parts[len(p.parts)-1].tokens...)
+				if len(sg) == 1 && len(sg[0]) >= 2 && len(sg[0]) <= 8 {
+					p.acronyms = append(p.acronyms, sg[0])
+				}
 			}
 		}
 	}
@@ -241,6 +252,9 @@ type nameMatch struct {
 	a, b string // the parts compared, as written
 }
 
+// whySame is the evidence of two names that are one after folding and legal forms.
+const whySame = "same name"
+
 // coverage is how much of b (by weight) a finds: "Peking University" is all there in "Peking
 // University Center for Public Health".
 func coverage(a, b []string, w *weights) float64 {
@@ -313,6 +327,10 @@ func softDice(a, b []string, w *weights) (float64, string) {
 	return num / den, best
 }
 
+// qualifierWeight is how much a client's qualifier (the parts after its first, places aside)
+// counts when the tenant's name matches the client's first part only.
+const qualifierWeight = 0.08
+
 // partPenalty discounts a match made by one part of a name rather than the whole: "Sony" is
 // the first part of "Sony (Japan)" and of "Sony (United States)", and a tenant called "Sony
 // (Japan)" should still prefer the first.
@@ -330,7 +348,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}
 		if a.joined == b.joined {
 			if s := pen; s > m.sim {
-				m = nameMatch{sim: s, why: "same name", a: a.text, b: b.text}
+				m = nameMatch{sim: s, why: whySame, a: a.text, b: b.text}
 			}
 			return
 		}
@@ -382,16 +400,20 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		acr(b, a)
 	}
 	try(&q.full, &c.full, 1)
-	for i := range c.parts {
-		if i == 0 {
-			try(&q.full, &c.parts[i], partPenalty)
+	if len(c.parts) > 0 {
+		// The client's first part alone leaves out its qualifier: as much as the tenant's name
+		// lacks it, the match counts less ("University of California" is not yet "…, Irvine").
+		qual := partPenalty
+		if len(c.rest) > 0 {
+			qual *= 1 - qualifierWeight*(1-coverage(q.full.tokens, c.rest, w))
+		}
+		try(&q.full, &c.parts[0], qual)
+		for i := range q.parts {
+			try(&q.parts[i], &c.parts[0], qual)
 		}
 	}
 	for i := range q.parts {
 		try(&q.parts[i], &c.full, partPenalty)
-		if len(c.parts) > 0 {
-			try(&q.parts[i], &c.parts[0], partPenalty)
-		}
 	}
 	// An acronym the client's name lists itself ("Canon Medical Research Europe - CMRE").
 	if len(q.full.tokens) == 1 && slices.Contains(c.acronyms, q.full.joined) && 0.95 > m.sim {

@@ -24,6 +24,10 @@ const (
 	EvidenceSameOrg         Evidence = "registrable-domain"
 	EvidenceName            Evidence = "name"         // the company names are alike
 	EvidenceDomainLabel     Evidence = "domain-label" // the client's name spells a tenant domain's label
+	// EvidenceExactNameRival is a note, not evidence (Score 0): the candidate's confidence was
+	// held below that of another client that bears the tenant's exact name, with nothing
+	// against it, because this candidate had only hints (contacts' addresses, a similar name).
+	EvidenceExactNameRival Evidence = "exact-name-rival"
 )
 
 // Scores of each kind of evidence. Domains outrank names because a verified domain is proof of
@@ -312,7 +316,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 			addSig(ci, Signal{EvidenceContactDomain, score, strconv.Itoa(n) + " of the client's " + strconv.Itoa(total) + " contacts use " + d})
 		}
 	}
-	s.nameSignals(t, def, addSig)
+	exact := s.nameSignals(t, def, addSig)
 
 	for ci, sigs := range signals {
 		slices.SortStableFunc(sigs, func(a, b Signal) int {
@@ -325,6 +329,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 		c := s.clients[ci].c
 		sg.Candidates = append(sg.Candidates, Candidate{ClientID: c.ID, ClientName: c.Name, Confidence: conf, Signals: sigs})
 	}
+	s.holdBelowExactName(sg.Candidates, exact, def != "")
 	slices.SortStableFunc(sg.Candidates, func(a, b Candidate) int {
 		return cmp.Or(cmp.Compare(b.Confidence, a.Confidence), cmp.Compare(a.ClientID, b.ClientID), cmp.Compare(a.ClientName, b.ClientName))
 	})
@@ -336,6 +341,59 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 	}
 	s.decide(&sg)
 	return sg
+}
+
+// exactNameLead is how far below an uncontradicted exact-name client a candidate with hints
+// only is held: enough to rank it second, far less than AutoAcceptMargin, so a person decides.
+const exactNameLead = 0.01
+
+// holdBelowExactName keeps a client that bears the tenant's exact name, and has nothing against
+// it, from being outranked by a client with hints only (contacts' addresses on the tenant's
+// domain, a registrable domain, a similar name): the hints say where the client's people work,
+// the name says which company the tenant is. Proof (the stored tenant ID, a verified domain of
+// the tenant recorded on the client) still outranks a name. A client recording domains of its
+// own, none of them the tenant's, has evidence against it when the tenant has a domain.
+// exact holds the clients whose whole name, legal form aside, is the tenant's.
+func (s *Suggester) holdBelowExactName(cs []Candidate, exact []int, tenantHasDomain bool) {
+	if len(exact) == 0 {
+		return
+	}
+	lead := -1
+	for i, c := range cs {
+		ci := s.clientIndex(c.ClientID, c.ClientName, exact)
+		if ci < 0 {
+			continue
+		}
+		contrary := tenantHasDomain && len(s.clients[ci].c.Domains) > 0 && !hasEvidence(c, EvidenceDefaultDomain, EvidenceSecondaryDomain, EvidenceSameOrg, EvidenceContactDomain, EvidenceTenantID)
+		if !contrary && (lead < 0 || c.Confidence > cs[lead].Confidence) {
+			lead = i
+		}
+	}
+	if lead < 0 {
+		return
+	}
+	top := cs[lead]
+	for i := range cs {
+		c := &cs[i]
+		if i == lead || c.Confidence < top.Confidence || hasEvidence(*c, EvidenceTenantID, EvidenceDefaultDomain, EvidenceSecondaryDomain) ||
+			s.clientIndex(c.ClientID, c.ClientName, exact) >= 0 {
+			continue
+		}
+		c.Confidence = max(top.Confidence-exactNameLead, 0)
+		c.Signals = append(c.Signals, Signal{EvidenceExactNameRival, 0, "held at " + fmtScore(c.Confidence) + " below " + strconv.Quote(top.ClientName) +
+			", which bears the tenant's exact name with nothing against it, while this client has hints only"})
+	}
+}
+
+// clientIndex returns the index among s.clients of the client with id and name when it is in
+// among, else -1.
+func (s *Suggester) clientIndex(id, name string, among []int) int {
+	for _, ci := range among {
+		if c := s.clients[ci].c; c.ID == id && c.Name == name {
+			return ci
+		}
+	}
+	return -1
 }
 
 // tieEpsilon is how close two confidences must be to count as a tie.
@@ -375,6 +433,9 @@ func (s *Suggester) decide(sg *Suggestion) {
 			}
 		}
 		sg.Reason = strconv.Itoa(n) + " candidates tie at " + fmtScore(best.Confidence) + "; a person chooses"
+	case second != nil && hasEvidence(*second, EvidenceExactNameRival) && second.Confidence >= CredibleMin:
+		sg.Reason = "two clients have credible evidence (" + best.ClientName + ": " + best.Signals[0].Detail + "; " +
+			second.ClientName + ": " + second.Signals[0].Detail + "); the exact name ranks first and a person chooses"
 	case best.Confidence < s.cfg.AutoAcceptMin:
 		sg.Reason = "the best candidate's confidence " + fmtScore(best.Confidence) + " is below " +
 			fmtScore(s.cfg.AutoAcceptMin) + "; a person confirms"
@@ -441,7 +502,8 @@ func (s *Suggester) tenantDomains(t tenantsync.Tenant) (string, []string) {
 // and the labels of the tenant's default and initial domains ("contoso" in contoso.com and
 // contoso.onmicrosoft.com) with the client names written without spaces. The initial domain
 // is never domain evidence, but its label is a name the tenant's owner chose.
-func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) {
+// It returns the clients whose whole name is the tenant's, legal forms and spelling aside.
+func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact []int) {
 	q := parseName(t.DisplayName)
 	var labels []string
 	if l := domainLabel(def); l != "" {
@@ -469,6 +531,9 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 		cn := &s.names[ci]
 		if len(q.full.tokens) > 0 {
 			m := compareNames(&q, cn, &s.nameIx.w)
+			if m.sim == 1 && m.why == whySame {
+				exact = append(exact, ci)
+			}
 			if m.sim >= DefaultMinNameSim {
 				addSig(ci, Signal{EvidenceName, ScoreName * m.sim, "name: " + strconv.Quote(t.DisplayName) + " ≈ " + strconv.Quote(s.clients[ci].c.Name) +
 					" (" + fmtScore(m.sim) + ", " + m.why + ")"})
@@ -488,6 +553,7 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			}
 		}
 	}
+	return exact
 }
 
 // domainLabel returns the label before the public suffix: "contoso" for "mail.contoso.co.uk".

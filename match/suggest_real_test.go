@@ -168,11 +168,17 @@ func TestSuggestBirch(t *testing.T) {
 	assert.False(t, sg.AutoAccept, sg.Reason)
 	assert.Empty(t, sg.ClientID)
 	assert.Contains(t, sg.Reason, "credible")
-	var ids []string
-	for _, c := range sg.Candidates {
-		ids = append(ids, c.ClientID)
-	}
-	assert.Subset(t, ids, []string{"holdings", "birch"}, "both are offered to the person who decides")
+	// The exact name is not outranked: it comes first, the holding second, both credible.
+	require.GreaterOrEqual(t, len(sg.Candidates), 2)
+	assert.Equal(t, "birch", sg.Candidates[0].ClientID, "the exact name ranks first")
+	assert.Equal(t, 1, sg.Candidates[0].Rank)
+	assert.Equal(t, "holdings", sg.Candidates[1].ClientID)
+	assert.Equal(t, 2, sg.Candidates[1].Rank)
+	assert.GreaterOrEqual(t, sg.Candidates[1].Confidence, match.CredibleMin, "the holding stays credible for the person who decides")
+	assert.Contains(t, sg.Reason, "2 of the client's 2 contacts use birch.co.uk", "the reason names the holding's evidence")
+	last := sg.Candidates[1].Signals[len(sg.Candidates[1].Signals)-1]
+	assert.Equal(t, match.EvidenceExactNameRival, last.Evidence)
+	assert.Contains(t, last.Detail, `"Birch Ltd"`)
 
 	// Once the operating company's client records the domain, it comes first; the directors'
 	// addresses still keep the holding close enough that a person confirms.
@@ -189,4 +195,29 @@ func TestSuggestBirch(t *testing.T) {
 	sg = s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Birch Holdings", DefaultDomain: "birch.co.uk"})
 	assert.True(t, sg.AutoAccept, sg.Reason)
 	assert.True(t, strings.HasPrefix(sg.Reason, "accepted: "))
+}
+
+// Trailing places are not names: "USA" is not the initials of "University of South Alabama",
+// and a client's qualifier ("…, Irvine") tells campuses of one university apart.
+func TestSuggestTrailingPlacesAndQualifiers(t *testing.T) {
+	t.Parallel()
+	clients := []tenantsync.Client{
+		{ID: "merced", Name: "University of California, Merced"},
+		{ID: "irvine", Name: "University of California, Irvine"},
+		{ID: "usa", Name: "University of South Alabama"},
+		{ID: "yale", Name: "Yale University"},
+	}
+	s, err := match.NewSuggester(clients, nil, match.SuggestConfig{})
+	require.NoError(t, err)
+	for tenant, want := range map[string]string{
+		"Department of Chemistry, University of California, Irvine, CA, USA":           "irvine",
+		"Department of Epidemiology, Yale School of Public Health, New Haven, CT, USA": "yale",
+	} {
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant})
+		assert.Equal(t, want, top(t, sg).ClientID, tenant)
+		assert.Equal(t, 1, top(t, sg).Rank)
+		if len(sg.Candidates) > 1 {
+			assert.Greater(t, top(t, sg).Confidence, sg.Candidates[1].Confidence, "%s is not a tie", tenant)
+		}
+	}
 }

@@ -15,11 +15,14 @@ func main() {
 	seed := flag.Uint64("seed", 1, "fixture seed")
 	quick := flag.Bool("quick", false, "skip the timing and memory figures")
 	data := flag.String("data", "", "directory of the real-name sets (fetchdata.sh); default $TENANTSYNC_EVAL_DATA, then match/testdata/realnames")
+	misses := flag.Int("misses", 0, "print this many of the first seed's misses (right client not first) per set and kind of query")
+	sets := flag.String("sets", "", "comma-separated real-name sets to run (default all)")
+	goalsFile := flag.String("goals", "", "also append the goal lines to this file")
 	flag.Parse()
 	ok, err := run(os.Stdout, *seed, !*quick, true)
 	if err == nil {
 		var sok bool
-		sok, err = suggestReport(os.Stdout, *data, !*quick)
+		sok, err = suggestReport(os.Stdout, *data, !*quick, *misses, *sets, *goalsFile)
 		ok = ok && sok
 	}
 	if err != nil {
@@ -130,9 +133,11 @@ func kinds(out io.Writer, ks []fixture.KindStats, what string) {
 
 // suggestReport prints the suggester's figures on the real-name sets and the MSP cases, with
 // the goal lines of issue 15. It reports false when an automatic acceptance was wrong.
-func suggestReport(out io.Writer, dataFlag string, timing bool) (bool, error) {
+// The goal lines are printed last, and appended to goalsFile when it is set.
+func suggestReport(out io.Writer, dataFlag string, timing bool, showMisses int, only, goalsFile string) (bool, error) {
 	dir, have := dataDir(dataFlag)
-	wrongReal, err := realReport(out, dir, have)
+	var gl goalList
+	wrongReal, err := realReport(out, dir, have, showMisses, only, &gl)
 	if err != nil {
 		return false, err
 	}
@@ -140,14 +145,32 @@ func suggestReport(out io.Writer, dataFlag string, timing bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	gl.add("suggest-false-auto-msp", float64(wrongMSP), "<=", 0, "%.0f")
 	wrong := wrongReal + wrongMSP
-	scope := "real-name sets (all and held out) and MSP cases"
+	scope := "the real-name sets (all queries and held out) and the MSP cases"
 	if !have {
-		scope = "MSP cases only; real-name sets skipped"
+		scope = "the MSP cases only; the real-name sets were skipped"
 	}
-	fmt.Fprintf(out, "goal suggest-false-auto: %d wrong automatic acceptances over the %s (target 0) %s\n", wrong, scope, metMissed(wrong == 0))
+	fmt.Fprintf(out, "\nwrong automatic acceptances over %s: %d\n", scope, wrong)
+	gl.add("suggest-false-auto", float64(wrong), "<=", 0, "%.0f")
 	if timing {
-		if _, err := speedReport(out, dir, have); err != nil {
+		if _, err := speedReport(out, dir, have, &gl); err != nil {
+			return false, err
+		}
+	}
+	fmt.Fprintln(out)
+	for _, l := range gl.lines {
+		fmt.Fprintln(out, l)
+	}
+	if goalsFile != "" {
+		f, err := os.OpenFile(goalsFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return false, err
+		}
+		for _, l := range gl.lines {
+			fmt.Fprintln(f, l)
+		}
+		if err := f.Close(); err != nil {
 			return false, err
 		}
 	}

@@ -173,7 +173,7 @@ func loadRealSets(dir string) ([]realSet, error) {
 	if len(affOrgs) > 0 {
 		sets = append(sets,
 			realSet{Name: "ror-affil-short", Note: "publisher-labelled affiliation strings without a comma, against the ROR display names", Orgs: affOrgs, Queries: short},
-			realSet{Name: "ror-affil-noisy", Note: "publisher-labelled affiliation strings with departments, cities and countries", Orgs: affOrgs, Queries: noisy})
+			realSet{Name: "ror-affil-long", Note: "publisher-labelled affiliation strings with a comma: departments, cities and countries around the name", Orgs: affOrgs, Queries: noisy})
 	}
 	sdn, err := loadSDN(dir)
 	if err != nil {
