@@ -59,7 +59,7 @@ bench:
 	@goals=$$(mktemp); rc=0; \
 	if [ -n "$${TENANTSYNC_BENCH_POSTGRES:-}" ]; then export TENANTSYNC_TEST_POSTGRES="$$TENANTSYNC_BENCH_POSTGRES"; fi; \
 	bash scripts/with-postgres.sh $(GO) run ./internal/bench -goals $$goals $(BENCHFLAGS) || rc=1; \
-	$(GO) run ./match/internal/matchbench -goals $$$$goals || rc=1; \
+	$(GO) run ./match/internal/matchbench -goals $$goals || rc=1; \
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/sqlite || rc=1; \
 	echo; cat $$goals; rm -f $$goals; exit $$rc
 

@@ -112,7 +112,7 @@ func newAccount() *account {
 		conns: map[string]kit.SealedConnection{}, tenants: map[string]*tenant{}, owners: map[contactKey]userKey{},
 		reviews: map[string]store.Review{}, clients: map[string]tenantsync.Client{},
 		contacts: map[contactKey]tenantsync.Contact{}, leases: map[string]store.Lease{},
-		assets: map[assetKey]tenantsync.Asset{},
+		assets:  map[assetKey]tenantsync.Asset{},
 		billing: map[billingKey]store.BillingSnapshot{}, settings: map[string]store.ClientSettings{},
 	}
 }
