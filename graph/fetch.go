@@ -82,6 +82,9 @@ type fetch struct {
 
 	// The MFA states read, for the baseline's summary.
 	mfa []tenantsync.MFAState
+	// mfaDone is closed when the MFA kind's read has ended (at once when it was not asked
+	// for): the baseline's MFA summary waits for it, the kinds being read concurrently.
+	mfaDone chan struct{}
 }
 
 // add puts a GET into the batch once, however many kinds need it.
@@ -159,6 +162,10 @@ func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenan
 	f.usersDone = make(chan struct{})
 	if !slices.ContainsFunc(asked, func(kf kindFetch) bool { return kf.kind == tenantsync.KindUsers }) {
 		close(f.usersDone)
+	}
+	f.mfaDone = make(chan struct{})
+	if !slices.ContainsFunc(asked, func(kf kindFetch) bool { return kf.kind == tenantsync.KindMFA }) {
+		close(f.mfaDone)
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -331,6 +338,7 @@ func planMFA(f *fetch) error {
 }
 
 func readMFA(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
+	defer close(f.mfaDone)
 	f.readPolicies(ctx)
 	rows, err := readList[RegistrationDetail](ctx, f.c, listRegistration, f.tenant, f.answers[itemMFA], f.progress(tenantsync.KindMFA))
 	// MFA coverage is derived from the CA policies and security defaults; without them the
@@ -384,8 +392,12 @@ func readBaseline(ctx context.Context, f *fetch) (*tenantsync.KindResult, error)
 	for _, p := range f.policies {
 		b.CAPolicies = append(b.CAPolicies, toCAPolicy(p))
 	}
-	// The MFA kind is read before the baseline: its states, when this fetch read them, give
-	// the summary.
+	// The MFA kind's states, when this fetch reads them, give the summary.
+	select {
+	case <-f.mfaDone:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	b.MFA = tenantsync.SummarizeMFA(f.mfa)
 	return &tenantsync.KindResult{Mode: tenantsync.Complete, Baseline: b}, nil
 }
