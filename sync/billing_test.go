@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -342,7 +343,8 @@ func TestLicenseWaste(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.SignIns = tc.signIns })
 			setClock(h, now)
 			ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 0)
-			ft.Users, ft.Subscriptions = users, subs
+			// Each subtest its own copies: AddTenant stamps the tenant ID into them.
+			ft.Users, ft.Subscriptions = slices.Clone(users), slices.Clone(subs)
 			h.src.AddTenant(ft)
 			h.src.AddTenant(fakeTenant("t2", "Other", "other.example", 2))
 			h.discoverAndLink("t1", "client-1")
