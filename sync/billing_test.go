@@ -328,15 +328,25 @@ func TestLicenseWaste(t *testing.T) {
 	assert.Equal(t, "leaver", got[0].ObjectID)
 
 	// Through the engine, from the mirror, per client.
+	// The sign-ins kind as a source lists every user, with zero times for "never".
+	var activity []tenantsync.SignInActivity
+	for _, u := range users {
+		activity = append(activity, tenantsync.SignInActivity{TenantID: "t1", UserID: u.ObjectID, LastSignInAt: signIns[u.ObjectID]})
+	}
+	noP1 := &tenantsync.Error{Class: tenantsync.ErrLicenseRequired, Message: "no P1", Hint: "buy Entra ID P1"}
 	for _, tc := range []struct {
 		name      string
 		signIns   SignIns
+		mirrored  []tenantsync.SignInActivity // the source's sign-ins kind
+		kindErr   error                       // the source's sign-ins kind is unavailable
 		wantUsers int
 		wantGap   string
 	}{
-		{"with sign-ins", fakeSignIns{last: signIns}, 3, ""},
-		{"without a SignIns", nil, 1, "Config.SignIns"},
-		{"sign-ins need P1", fakeSignIns{err: &tenantsync.Error{Class: tenantsync.ErrLicenseRequired, Message: "no P1", Hint: "buy Entra ID P1"}}, 1, "buy Entra ID P1"},
+		{"with sign-ins", fakeSignIns{last: signIns}, nil, nil, 3, ""},
+		{"without a SignIns, none mirrored", nil, nil, nil, 1, "Config.SignIns"},
+		{"sign-ins need P1", fakeSignIns{err: noP1}, nil, nil, 1, "buy Entra ID P1"},
+		{"from the mirrored sign-ins kind", nil, activity, nil, 3, ""},
+		{"mirrored sign-ins kind unavailable", nil, nil, noP1, 1, "buy Entra ID P1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -345,7 +355,11 @@ func TestLicenseWaste(t *testing.T) {
 			ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 0)
 			// Each subtest its own copies: AddTenant stamps the tenant ID into them.
 			ft.Users, ft.Subscriptions = slices.Clone(users), slices.Clone(subs)
+			ft.SignIns = slices.Clone(tc.mirrored)
 			h.src.AddTenant(ft)
+			if tc.kindErr != nil {
+				h.src.SetMode("t1", tenantsync.KindSignIns, FakeUnavailable, tc.kindErr)
+			}
 			h.src.AddTenant(fakeTenant("t2", "Other", "other.example", 2))
 			h.discoverAndLink("t1", "client-1")
 			require.NoError(t, h.eng.Link(t.Context(), "alice", "t2", "client-2"))

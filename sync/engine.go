@@ -165,8 +165,9 @@ type Config struct {
 	UpdateContacts bool
 	// Billing defines which users are billable; the zero value is the default definition.
 	Billing BillingDefinition
-	// SignIns tells the users' last sign-ins, for LicenseWaste; without it the report finds
-	// only disabled users holding licences.
+	// SignIns tells the users' last sign-ins, for LicenseWaste; without it the report reads
+	// the mirror's sign-ins kind (tenantsync.KindSignIns) as the tenant's last sync listed it,
+	// and a tenant whose activity is unknown is reported as a gap, judged by disabled users only.
 	SignIns SignIns
 	// SyncUnlinkedUsers syncs the users of tenants linked to no client into the mirror too
 	// (users only, at the quiet interval; no contacts are written for them), so a person can

@@ -64,6 +64,7 @@ type FakeTenant struct {
 	Subscriptions []tenantsync.Subscription
 	MFA           []tenantsync.MFAState
 	Baseline      *tenantsync.SecurityBaseline
+	SignIns       []tenantsync.SignInActivity
 
 	modes    map[tenantsync.Kind]FakeMode
 	errs     map[tenantsync.Kind]error
@@ -333,6 +334,8 @@ func (f *FakeSource) fetchKind(ctx context.Context, t *FakeTenant, k tenantsync.
 			b := *t.Baseline
 			kr.Baseline = &b
 		}
+	case tenantsync.KindSignIns:
+		kr.SignIns = slices.Clone(t.SignIns)
 	}
 	if delta {
 		kr.Mode = tenantsync.Changes

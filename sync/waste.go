@@ -13,8 +13,8 @@ import (
 )
 
 // SignIns tells when a tenant's users last signed in: the sign-in activity (Entra ID's
-// signInActivity, which needs Entra ID P1 and AuditLog.Read.All). Config.SignIns provides it
-// to the licence-waste report.
+// signInActivity, which needs Entra ID P1 and AuditLog.Read.All), for the licence-waste report.
+// Config.SignIns provides it; without one the engine reads its own mirror's KindSignIns.
 type SignIns interface {
 	// LastSignIns returns the last sign-in of the tenant's users, by object ID; a user who
 	// never signed in is absent. An error means the tenant's activity is unknown (an error of
@@ -157,15 +157,18 @@ func (e *Engine) LicenseWaste(ctx context.Context, r LicenseWasteRequest) (Licen
 			return out, err
 		}
 		in := WasteInput{TenantID: rec.ID, Users: users.Users, Subscriptions: subs.Subscriptions, Now: out.AsOf, InactiveDays: r.InactiveDays}
+		var gap *TenantGap
 		if e.cfg.SignIns == nil {
-			out.NoSignIns = append(out.NoSignIns, TenantGap{TenantID: rec.ID, Reason: "no sign-in activity is configured",
-				Hint: "configure Config.SignIns (the activity kind, which needs Entra ID P1 and AuditLog.Read.All) to find inactive users"})
+			in.SignIns, gap = e.mirroredSignIns(ctx, rec.ID, st)
 		} else if in.SignIns, err = e.cfg.SignIns.LastSignIns(ctx, rec.ID); err != nil {
 			hint := tenantsync.HintOf(err)
 			if hint == "" {
 				hint = "sign-in activity needs Entra ID P1 in the tenant and the AuditLog.Read.All permission"
 			}
-			out.NoSignIns = append(out.NoSignIns, TenantGap{TenantID: rec.ID, Reason: err.Error(), Hint: hint})
+			gap = &TenantGap{TenantID: rec.ID, Reason: err.Error(), Hint: hint}
+		}
+		if gap != nil {
+			out.NoSignIns = append(out.NoSignIns, *gap)
 			in.SignIns = nil
 		} else {
 			in.SignInsKnown = true
@@ -348,4 +351,38 @@ func Prorate(snaps []store.BillingSnapshot, from, to time.Time) Proration {
 		p.Average = float64(p.UserDays) / float64(p.Days)
 	}
 	return p
+}
+
+// mirroredSignIns reads the last sign-ins from the mirror's sign-ins kind, as the tenant's last
+// sync listed them: the default when Config.SignIns is nil. A tenant whose last sync could not
+// read the kind, or that has not listed it yet, is a gap with the reason and what to do.
+func (e *Engine) mirroredSignIns(ctx context.Context, tenantID string, st store.SyncState) (map[string]time.Time, *TenantGap) {
+	if ke, failed := st.KindErrors[tenantsync.KindSignIns]; failed {
+		hint := ke.Hint
+		if hint == "" {
+			hint = "sign-in activity needs Entra ID P1 in the tenant and the AuditLog.Read.All permission"
+		}
+		return nil, &TenantGap{TenantID: tenantID, Reason: ke.Message, Hint: hint}
+	}
+	if _, listed := st.Counts[tenantsync.KindSignIns]; !listed {
+		return nil, &TenantGap{TenantID: tenantID, Reason: "the tenant's sign-in activity has not been synced",
+			Hint: "sync the signins kind for the tenant (it needs Entra ID P1 and AuditLog.Read.All), or configure Config.SignIns"}
+	}
+	kr, err := e.acct.Mirror.ReadKind(ctx, tenantID, tenantsync.KindSignIns)
+	if err != nil {
+		return nil, &TenantGap{TenantID: tenantID, Reason: err.Error(), Hint: "read the report again; the store could not be read"}
+	}
+	if len(kr.SignIns) == 0 {
+		// Graph lists every user with its activity: an empty listing says nothing about who
+		// signed in, and reading it as "nobody" would report every licensed user as waste.
+		return nil, &TenantGap{TenantID: tenantID, Reason: "the tenant's sign-in listing holds no users",
+			Hint: "check that the tenant has Entra ID P1 and grants AuditLog.Read.All, then sync it again; or configure Config.SignIns"}
+	}
+	last := make(map[string]time.Time, len(kr.SignIns))
+	for _, a := range kr.SignIns {
+		if t := a.Last(); !t.IsZero() {
+			last[a.UserID] = t
+		}
+	}
+	return last, nil
 }

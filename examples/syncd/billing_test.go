@@ -120,9 +120,9 @@ func TestLicenseWasteAndBillingRoutes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &rep))
 	assert.Equal(t, 30, rep.InactiveDays)
 	assert.True(t, rep.Complete)
-	require.Len(t, rep.NoSignIns, 1, "the demo reads no sign-in activity")
-	assert.Contains(t, rep.NoSignIns[0].Hint, "Entra ID P1")
-	// The demo's disabled users hold licences: each is in the report with its SKUs.
+	assert.Empty(t, rep.NoSignIns, "the demo tenant's sign-ins kind is synced and read from the mirror")
+	// The demo's disabled users hold licences: each is in the report with its SKUs, next to the
+	// licensed users the sign-ins kind shows idle.
 	users, err := td.d.store.Account(td.d.cfg.Account).Mirror.ReadKind(ctx, tenantID, tenantsync.KindUsers)
 	require.NoError(t, err)
 	var disabled int
@@ -132,13 +132,23 @@ func TestLicenseWasteAndBillingRoutes(t *testing.T) {
 		}
 	}
 	require.Greater(t, disabled, 1, "the demo tenant has disabled users holding licences")
-	assert.Equal(t, disabled, rep.WastedUsers)
 	{
 		require.Len(t, rep.Items, 1, "paged")
 		require.NotEmpty(t, rep.NextCursor)
-		assert.Equal(t, "disabled", rep.Items[0].Reason)
+		assert.Contains(t, []string{"disabled", "inactive", "never_signed_in"}, rep.Items[0].Reason)
 		assert.NotEmpty(t, rep.Items[0].SKUs)
 	}
+	rec = td.do(t, http.MethodGet, "/api/clients/client-001/license-waste?limit=500", "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var all licenseWasteWire
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &all))
+	reasons := map[string]int{}
+	for _, u := range all.Items {
+		reasons[u.Reason]++
+	}
+	assert.Equal(t, disabled, reasons["disabled"])
+	assert.Positive(t, reasons["inactive"]+reasons["never_signed_in"], "idle licensed users are found from the mirrored sign-ins")
+	assert.Equal(t, all.WastedUsers, len(all.Items))
 	rec = td.do(t, http.MethodGet, "/api/clients/no-such-client/license-waste", "")
 	require.Equal(t, http.StatusNotFound, rec.Code, rec.Body.String())
 
@@ -181,5 +191,5 @@ func TestConsoleShowsLicenseWaste(t *testing.T) {
 	body := rec.Body.String()
 	assert.Contains(t, body, `id="waste"`)
 	assert.Contains(t, body, leaver, "the leaver is listed")
-	assert.Contains(t, body, "Sign-in activity unknown for 1 tenant(s)")
+	assert.Contains(t, body, "<td>inactive</td>", "idle users are listed from the mirrored sign-ins")
 }

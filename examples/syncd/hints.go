@@ -42,8 +42,11 @@ func hintWords() []struct{ sdk, api string } {
 		{"listed in the tenant's ContactFailures", "listed in the tenant's sync.contactFailures"},
 		{"ReleaseHold", "POST /api/tenants/<tenant id>/holds/<kind>/release"},
 		{"ResolveReview", "POST /api/reviews/<review id>/resolve"},
-		{"configure Config.SignIns (the activity kind, which needs Entra ID P1 and AuditLog.Read.All) to find inactive users",
-			"this daemon reads no sign-in activity: inactive users need the activity kind (Entra ID P1 and AuditLog.Read.All in the tenant)"},
+		{"sync the signins kind for the tenant (it needs Entra ID P1 and AuditLog.Read.All), or configure Config.SignIns",
+			"wait for the tenant's next sync of its signins kind, or start one with POST /api/tenants/<tenant id>/sync; the kind needs Entra ID P1 and AuditLog.Read.All, and must be among the client's kinds (GET /api/clients/<client id>/settings)"},
+		{"; or configure Config.SignIns", ""},
+		{"an administrator must enable write actions for the account first", "start syncd with -writes (and without -dry-run, which only plans workflows)"},
+		{"an administrator must enable the profile write-back (it is separate from other write actions)", "start syncd with -writes and -profile-writeback"},
 	}
 }
 
