@@ -50,6 +50,10 @@ type openIDTemplate struct {
 	template map[string]string // field → URL with tenantPlaceholder; nil until learned
 	off      bool              // an answer disagreed with the template: fetch every tenant
 	served   int               // configurations answered from the template
+	// learning is closed when the fetch the template may be learned from ends; nil when none
+	// is under way. The tenants a sync starts at once wait for it rather than each fetching
+	// their own configuration in the same instant.
+	learning chan struct{}
 }
 
 func newOpenIDTemplate(next http.RoundTripper, host string) *openIDTemplate {
@@ -65,14 +69,29 @@ func (o *openIDTemplate) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return o.next.RoundTrip(req)
 	}
-	if body := o.answer(tenant); body != nil {
-		return &http.Response{
-			Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			Header:        http.Header{"Content-Type": {"application/json; charset=utf-8"}},
-			Body:          io.NopCloser(bytes.NewReader(body)),
-			ContentLength: int64(len(body)),
-			Request:       req,
-		}, nil
+	lead := false
+	for {
+		if body := o.answer(tenant); body != nil {
+			return &http.Response{
+				Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+				Header:        http.Header{"Content-Type": {"application/json; charset=utf-8"}},
+				Body:          io.NopCloser(bytes.NewReader(body)),
+				ContentLength: int64(len(body)),
+				Request:       req,
+			}, nil
+		}
+		var wait <-chan struct{}
+		if wait, lead = o.gate(tenant); wait == nil {
+			break
+		}
+		select {
+		case <-wait:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+	if lead {
+		defer o.learned()
 	}
 	resp, err := o.next.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -89,6 +108,34 @@ func (o *openIDTemplate) RoundTrip(req *http.Request) (*http.Response, error) {
 		o.learn(tenant, body)
 	}
 	return resp, nil
+}
+
+// gate decides whether a tenant's configuration is fetched now: while no template is known and
+// none has been ruled out, the first GUID tenant's fetch leads (lead) and the others wait for
+// it (wait); otherwise both are zero and the tenant is fetched.
+func (o *openIDTemplate) gate(tenant string) (wait <-chan struct{}, lead bool) {
+	if !guidPattern.MatchString(strings.ToLower(tenant)) {
+		return nil, false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case o.template != nil || o.off:
+		return nil, false
+	case o.learning != nil:
+		return o.learning, false
+	}
+	o.learning = make(chan struct{})
+	return nil, true
+}
+
+// learned ends the leading fetch: the waiting tenants look for the template again, and one of
+// them leads the next fetch when it was not learned (an unknown tenant's error).
+func (o *openIDTemplate) learned() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	close(o.learning)
+	o.learning = nil
 }
 
 // openIDRequest returns the tenant path segment of a request for a tenant's OpenID
@@ -138,16 +185,19 @@ func (o *openIDTemplate) learn(asked string, body []byte) {
 	if json.Unmarshal(body, &doc) != nil {
 		return
 	}
+	// A tenant asked for by its GUID whose answer cannot be templated rules the template out;
+	// one asked for by a domain only once there is a template to disagree with.
+	byGUID := guidPattern.MatchString(strings.ToLower(asked))
 	issuer, _ := doc["issuer"].(string)
 	prefix := "https://" + o.host + "/"
 	tid, ok := strings.CutPrefix(issuer, prefix)
 	if !ok {
-		o.disagree() // the login host named another host as the issuer
+		o.disagree(byGUID) // the login host named another host as the issuer
 		return
 	}
 	tid, ok = strings.CutSuffix(tid, "/v2.0")
 	if !ok || !guidPattern.MatchString(tid) {
-		o.disagree()
+		o.disagree(byGUID)
 		return
 	}
 	base := prefix + tid + "/"
@@ -159,7 +209,7 @@ func (o *openIDTemplate) learn(asked string, body []byte) {
 	}
 	for _, k := range []string{"issuer", "token_endpoint", "authorization_endpoint"} {
 		if _, ok := tmpl[k]; !ok {
-			o.disagree() // an endpoint MSAL uses is elsewhere than under the tenant's path
+			o.disagree(byGUID) // an endpoint MSAL uses is elsewhere than under the tenant's path
 			return
 		}
 	}
@@ -169,10 +219,13 @@ func (o *openIDTemplate) learn(asked string, body []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.template == nil {
-		if strings.EqualFold(asked, tid) {
+		switch {
+		case strings.EqualFold(asked, tid):
 			// Learned only from an answer for the tenant as asked: a GUID asked, the same
 			// GUID in every URL.
 			o.template = tmpl
+		case byGUID:
+			o.off = true // a GUID answered with another tenant's URLs: nothing to assume
 		}
 		return
 	}
@@ -184,12 +237,13 @@ func (o *openIDTemplate) learn(asked string, body []byte) {
 	}
 }
 
-// disagree turns templating off once a template exists: the login host answered with
-// something the template would not have said. Before one exists, nothing is learned.
-func (o *openIDTemplate) disagree() {
+// disagree turns templating off when the login host answered with something a template would
+// not have said: once a template exists, or, before, for a tenant asked for by its GUID (ruled
+// the template out). A domain's answer before any template teaches nothing.
+func (o *openIDTemplate) disagree(byGUID bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.template != nil {
+	if o.template != nil || byGUID {
 		o.off = true
 	}
 }

@@ -2,11 +2,13 @@ package entra
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -190,4 +192,40 @@ func TestOpenIDTemplatePassesOtherRequestsOn(t *testing.T) {
 		_ = resp.Body.Close()
 	}
 	assert.Len(t, upstream.requests(), 4, "only a GET over https of the configuration itself is templated")
+}
+
+// The tenants a sync starts at once wait for the first tenant's answer instead of each
+// fetching its own in the same instant.
+func TestOpenIDTemplateTenantsAskingAtOnceWaitForTheFirstAnswer(t *testing.T) {
+	t.Parallel()
+	const host = "login.microsoftonline.com"
+	release := make(chan struct{})
+	upstream := &openIDHost{answer: func(tid string) (int, map[string]any) {
+		<-release
+		return 200, entraAnswer(host, tid, "EU")
+	}}
+	o := newOpenIDTemplate(upstream, host)
+	var wg sync.WaitGroup
+	issuers := make([]any, 8)
+	for i := range issuers {
+		wg.Go(func() {
+			tid := fmt.Sprintf("0a1b2c3d-0000-4000-8000-0000000001%02d", i)
+			_, doc := getOpenID(t, o, host, tid)
+			issuers[i] = doc["issuer"]
+		})
+	}
+	// Every tenant has asked before the first answer comes.
+	for range 500 {
+		if len(upstream.requests()) > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	assert.Len(t, upstream.requests(), 1, "one tenant fetched, the others templated: %v", upstream.requests())
+	for i, iss := range issuers {
+		assert.Equal(t, fmt.Sprintf("https://%s/0a1b2c3d-0000-4000-8000-0000000001%02d/v2.0", host, i), iss)
+	}
 }
