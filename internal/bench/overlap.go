@@ -84,10 +84,12 @@ func readSyncRecords(paths ...string) ([]syncRecord, error) {
 	return out, nil
 }
 
-// engineSpan is one request the fake served for a tenant, and the engine that sent it.
+// engineSpan is one request the fake served for a tenant, the engine that sent it, and when
+// the sync that sent it ended (zero when no record says).
 type engineSpan struct {
 	engine        string
 	arrived, done time.Time
+	ended         time.Time
 }
 
 // concurrencyCheck is what the fake's record of requests and the engines' record of syncs say
@@ -103,8 +105,13 @@ type concurrencyCheck struct {
 	// engine's request was in flight (must be none).
 	inFlight []string
 	// intruded are the tenants for which a committed sync of one engine saw a request of
-	// another engine between its start and its commit (must be none).
+	// another engine's running sync between its start and its commit (must be none).
 	intruded []string
+	// abandoned are the tenants where the fake was still answering a request of an engine
+	// whose sync had already ended (it stopped for its lease, or failed) when another engine's
+	// request arrived or sync began: the fake's record shows the two, the engines did not
+	// sync at once.
+	abandoned []string
 }
 
 // violations are the tenants the check found synced by two engines at once.
@@ -117,30 +124,44 @@ func (c concurrencyCheck) violations() []string {
 // checkConcurrency judges every tenant's requests (spans arriving from start on, sent by a
 // scale-out engine) and the engines' committed syncs.
 func checkConcurrency(spans []testserver.RequestSpan, records []syncRecord, start time.Time) concurrencyCheck {
+	type key struct{ engine, tenant string }
+	syncs := map[key][]syncRecord{}
+	for _, r := range records {
+		syncs[key{r.Engine, r.Tenant}] = append(syncs[key{r.Engine, r.Tenant}], r)
+	}
 	by := map[string][]engineSpan{} // tenant → its requests, in arrival order
 	for _, s := range spans {
 		eng := engineOf(s.UserAgent)
 		if eng == "" || s.Tenant == "" || s.Arrived.Before(start) {
 			continue
 		}
-		by[s.Tenant] = append(by[s.Tenant], engineSpan{eng, s.Arrived, s.Done})
+		es := engineSpan{engine: eng, arrived: s.Arrived, done: s.Done}
+		for _, r := range syncs[key{eng, s.Tenant}] {
+			if !s.Arrived.Before(r.Started) && !s.Arrived.After(r.Finished) {
+				es.ended = r.Finished
+				break
+			}
+		}
+		by[s.Tenant] = append(by[s.Tenant], es)
 	}
 	c := concurrencyCheck{perEngine: map[string]int{}}
+	abandoned := map[string]bool{}
 	for tenant, ss := range by {
 		slices.SortStableFunc(ss, func(a, b engineSpan) int { return a.arrived.Compare(b.arrived) })
 		by[tenant] = ss
 		seen := map[string]bool{}
 		var order []string // the engines in turn, a run of one engine's requests counted once
-		lastDone := map[string]time.Time{}
 		overlap := false
-		for _, s := range ss {
-			for eng, d := range lastDone {
-				if eng != s.engine && d.After(s.arrived) {
-					overlap = true
+		for i, s := range ss {
+			for _, p := range ss[:i] {
+				if p.engine == s.engine || !p.done.After(s.arrived) {
+					continue
 				}
-			}
-			if d, ok := lastDone[s.engine]; !ok || s.done.After(d) {
-				lastDone[s.engine] = s.done
+				if p.liveAt(s.arrived) {
+					overlap = true
+				} else {
+					abandoned[tenant] = true
+				}
 			}
 			if len(order) == 0 || order[len(order)-1] != s.engine {
 				order = append(order, s.engine)
@@ -164,18 +185,40 @@ func checkConcurrency(spans []testserver.RequestSpan, records []syncRecord, star
 		if !r.OK || r.Finished.Before(start) {
 			continue
 		}
-		for _, s := range by[r.Tenant] {
-			if s.engine != r.Engine && s.arrived.Before(r.Finished) && s.done.After(r.Started) {
+		for _, p := range by[r.Tenant] {
+			if p.engine == r.Engine || !p.arrived.Before(r.Finished) || !p.done.After(r.Started) {
+				continue
+			}
+			if p.liveAt(maxTime(p.arrived, r.Started)) {
 				c.intruded = append(c.intruded, r.Tenant)
 				break
 			}
+			abandoned[r.Tenant] = true
 		}
 	}
-	for _, l := range [][]string{c.interleaved, c.inFlight, c.intruded} {
+	for t := range abandoned {
+		c.abandoned = append(c.abandoned, t)
+	}
+	for _, l := range [][]string{c.interleaved, c.inFlight, c.intruded, c.abandoned} {
 		slices.Sort(l)
 	}
 	c.intruded = slices.Compact(c.intruded)
 	return c
+}
+
+// liveAt reports whether the sync that sent the request was still running at t. A request
+// whose sync had ended (stopped for its lease, failed, or done) is one the fake was still
+// answering after its sender gave up on it: that sender uses nothing of it. A request no
+// record places (a SIGKILLed engine's last sync) counts as live.
+func (s engineSpan) liveAt(t time.Time) bool {
+	return s.ended.IsZero() || s.ended.After(t)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // firstFew is at most the first five of a list of tenants, for a line a person reads.

@@ -30,6 +30,7 @@ func TestCheckConcurrencyJudgesEachRequestAndCommit(t *testing.T) {
 		syncs                                []syncRecord
 		handOffs                             int
 		interleaved, inFlight, intruded, bad []string
+		abandoned                            []string
 	}{
 		{name: "one engine, requests in parallel",
 			spans: []testserver.RequestSpan{req("1", "a", 0, 100), req("1", "a", 10, 110), req("1", "a", 120, 200)},
@@ -52,6 +53,10 @@ func TestCheckConcurrencyJudgesEachRequestAndCommit(t *testing.T) {
 			spans:    []testserver.RequestSpan{req("1", "a", 0, 100), req("2", "a", 150, 250)},
 			syncs:    []syncRecord{ran("1", "a", 0, 200, true), ran("2", "a", 140, 260, true)},
 			handOffs: 1, intruded: []string{"a"}, bad: []string{"a"}},
+		{name: "a stopped engine's request the fake still answered as the other engine began",
+			spans:    []testserver.RequestSpan{req("1", "a", 100, 300), req("2", "a", 250, 350)},
+			syncs:    []syncRecord{ran("1", "a", 0, 150, false), ran("2", "a", 200, 500, true)},
+			handOffs: 1, abandoned: []string{"a"}},
 		{name: "requests before the start and of other callers are not judged",
 			spans: []testserver.RequestSpan{req("1", "a", -500, 100), {Tenant: "a", UserAgent: "warm-up", Arrived: at(0), Done: at(100)}, req("2", "a", 50, 60)}},
 	}
@@ -63,6 +68,7 @@ func TestCheckConcurrencyJudgesEachRequestAndCommit(t *testing.T) {
 			assert.Equal(t, tc.interleaved, c.interleaved, "interleaved")
 			assert.Equal(t, tc.inFlight, c.inFlight, "in flight at once")
 			assert.Equal(t, tc.intruded, c.intruded, "intruded commits")
+			assert.Equal(t, tc.abandoned, c.abandoned, "abandoned requests")
 			assert.Equal(t, tc.bad, c.violations(), "violations")
 		})
 	}

@@ -610,6 +610,6 @@ func printScaleoutRun(out io.Writer, r *scaleoutRun) {
 		secs(r.cpu), usec(r.cpu/time.Duration(max(1, r.synced))))
 	// Interleaved hand-offs are not violations in themselves (a tenant whose sync failed may be
 	// taken up again by the engine that first had it), but they are where a lapsed lease shows.
-	fmt.Fprintf(out, "  hand-offs interleaved (an engine's requests for the tenant resumed after another engine's began): %d %v; committed syncs that saw another engine's request for their tenant before their commit: %d %v\n",
-		len(c.interleaved), firstFew(c.interleaved), len(c.intruded), firstFew(c.intruded))
+	fmt.Fprintf(out, "  hand-offs interleaved (an engine's requests for the tenant resumed after another engine's began): %d %v; committed syncs that saw a request of another engine's running sync for their tenant before their commit: %d %v; requests the fake still answered after their engine's sync had ended, as another engine's began: %d %v\n",
+		len(c.interleaved), firstFew(c.interleaved), len(c.intruded), firstFew(c.intruded), len(c.abandoned), firstFew(c.abandoned))
 }
