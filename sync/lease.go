@@ -216,7 +216,7 @@ func (w *leaseWatch) commitRefused(err error) {
 }
 
 // lostLease returns why the lease was lost, with the audit entry's detail; nil when it held.
-func (w *leaseWatch) lostLease() (error, map[string]string) {
+func (w *leaseWatch) lostLease() (map[string]string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.lost == nil {
@@ -227,7 +227,7 @@ func (w *leaseWatch) lostLease() (error, map[string]string) {
 	if w.holder != "" && w.holder != w.e.holder {
 		detail["new_holder"] = w.holder
 	}
-	return w.lost, detail
+	return detail, w.lost
 }
 
 // stop ends the renewals and the timer, waiting for a renewal under way.

@@ -206,7 +206,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, op
 	if err != nil && ctx.Err() != nil {
 		err = interrupted(tenantID, context.Cause(ctx))
 	}
-	lost, lostDetail := lease.lostLease()
+	lostDetail, lost := lease.lostLease()
 	if err != nil && lost != nil {
 		// What stopped the sync is the lease, whatever step noticed it first.
 		err = lost

@@ -572,7 +572,7 @@ func benchScaleout(ctx context.Context, out io.Writer, o options, g *goals) erro
 	if len(violations) > 0 {
 		fmt.Fprintf(out, "scale-out FAILED: tenants synced by two engines at once, or the killed engine's tenants not taken over cleanly: %v\n", violations)
 	} else {
-		fmt.Fprintln(out, "scale-out check: no tenant had requests of two engines in flight at once, and no committed sync saw another engine's request for its tenant between its start and its commit (the fake's own record of every request by tenant, engine and time; each engine's record of its syncs)")
+		fmt.Fprintln(out, "scale-out check: no tenant had requests of two engines in flight at once, and no committed sync saw a request of another engine's running sync for its tenant between its start and its commit (the fake's own record of every request by tenant, engine and time; each engine's record of its syncs)")
 	}
 	for _, n := range []int{2, 4} {
 		name, target := fmt.Sprintf("scaleout-%d", n), map[int]float64{2: 1.8, 4: 3.2}[n]
