@@ -212,12 +212,18 @@ func (c *tokenCache) fetch(ctx context.Context, tenant string, acquire func(cont
 
 // ClientCredentials issues app-only tokens (the client credentials grant) through MSAL for
 // Go: one confidential client for the app's home authority, tokens per customer tenant with
-// WithTenantID, cached per tenant and replaced 5 minutes before expiry. It implements
-// transport.TokenSource and transport.TokenInvalidator and is safe for concurrent use.
+// WithTenantID, cached per tenant and replaced 5 minutes before expiry. MSAL's OpenID
+// configuration request for each customer tenant is answered from the login host's first answer
+// when that answer is the login host's own URLs under the tenant's path, so a tenant's first
+// token costs one round trip rather than two. It implements transport.TokenSource and
+// transport.TokenInvalidator and is safe for concurrent use.
 type ClientCredentials struct {
 	cfg   Config
 	opts  []confidential.Option
 	cache tokenCache
+	// discovery answers MSAL's per-tenant OpenID configuration requests from the login host's
+	// first answer; it outlives the MSAL client that Invalidate replaces.
+	discovery *openIDTemplate
 
 	mu  sync.Mutex
 	app *confidential.Client // replaced after Invalidate, dropping MSAL's own cache
@@ -235,15 +241,18 @@ func NewClientCredentials(cfg Config) (*ClientCredentials, error) {
 	if err != nil {
 		return nil, err
 	}
+	discovery := newOpenIDTemplate(cfg.HTTPClient.Transport, u.Host)
+	hc := *cfg.HTTPClient
+	hc.Transport = discovery
 	opts := []confidential.Option{
-		confidential.WithHTTPClient(cfg.HTTPClient),
+		confidential.WithHTTPClient(&hc),
 		// MSAL otherwise reads MSAL_FORCE_REGION from the environment; library code must not.
 		confidential.WithAzureRegion("DisableMsalForceRegion"),
 	}
 	if !microsoftHosts[strings.ToLower(u.Hostname())] {
 		opts = append(opts, confidential.WithInstanceDiscovery(false))
 	}
-	cc := &ClientCredentials{cfg: cfg, opts: opts}
+	cc := &ClientCredentials{cfg: cfg, opts: opts, discovery: discovery}
 	if _, err := cc.client(); err != nil {
 		return nil, err
 	}

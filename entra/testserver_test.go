@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -289,4 +290,70 @@ func TestTestserverCertificateCredentials(t *testing.T) {
 	cfg.Key = tenantsync.NewPrivateKey((*rsa.PrivateKey)(nil))
 	_, err = entra.NewClientCredentials(cfg)
 	assert.ErrorIs(t, err, tenantsync.ErrInvalidInput, "a nil key is no key")
+}
+
+// pathRecorder records the path of every request it carries.
+type pathRecorder struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	paths []string
+}
+
+func (p *pathRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	p.paths = append(p.paths, req.URL.Path)
+	p.mu.Unlock()
+	return p.next.RoundTrip(req)
+}
+
+func (p *pathRecorder) with(suffix string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, s := range p.paths {
+		if strings.HasSuffix(s, suffix) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// MSAL fetches the OpenID configuration of the first customer tenant only: the others are
+// answered from its template, and the tokens MSAL then gets from the fake are good for Graph.
+func TestTestserverClientCredentialsFetchOneOpenIDConfiguration(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	var tenants []string
+	for _, tn := range srv.World.Tenants {
+		srv.SetConsent(tn.ID, true)
+		tenants = append(tenants, tn.ID)
+	}
+	require.GreaterOrEqual(t, len(tenants), 3)
+	hc := srv.HTTPClient()
+	rec := &pathRecorder{next: hc.Transport}
+	cfg := partnerConfig(srv, "https://graph.microsoft.com/.default")
+	cfg.HTTPClient = &http.Client{Transport: rec}
+	cc, err := entra.NewClientCredentials(cfg)
+	require.NoError(t, err)
+	for _, tenant := range tenants {
+		tok, err := cc.Token(t.Context(), tenant)
+		require.NoError(t, err, tenant)
+		// The fake's Graph accepts only a token its Entra ID issued.
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.GraphURL()+"/v1.0/organization", nil)
+		require.NoError(t, err)
+		tok.SetAuthHeader(req)
+		resp, err := hc.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, tenant)
+	}
+	assert.Equal(t, []string{"/" + tenants[0] + "/v2.0/.well-known/openid-configuration"}, rec.with("/openid-configuration"))
+	assert.Len(t, rec.with("/oauth2/v2.0/token"), len(tenants), "one token request per tenant")
+
+	// An unknown tenant fails as it did when its configuration was fetched: the token
+	// endpoint names it.
+	_, err = cc.Token(t.Context(), "00000000-0000-4000-8000-0000000000ff")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
 }

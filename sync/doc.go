@@ -72,6 +72,10 @@
 //     changes in the PSA cannot share the store's transaction; the next sync decides from each
 //     contact's state in the PSA and its user's, so an interrupted run leaves no contact
 //     deactivated for good and none active for a disabled or removed user.
+//   - One holder at a time: a sync stops once nine tenths of the lease TTL have passed
+//     since its last renewal that landed, before any other process may claim the tenant, and
+//     its commit is refused in the store's transaction unless its lease still holds at that
+//     instant. Either is audited as sync_lease_lost.
 //   - The sync state never claims a count the mirror does not hold: the commit stores only the
 //     counts it knows, and lease renewals stop writing the running state before it.
 //   - PSA contacts are never deleted. Only linked contacts are deactivated, and they are

@@ -27,6 +27,9 @@ type Limits struct {
 	TenantTimeout time.Duration
 	// LeaseTTL is how long a tenant lease lasts unless renewed (default 2 min). The engine renews
 	// it every third of the TTL while a sync runs, so a holder that dies loses it within one TTL.
+	// A sync none of whose renewals landed for nine tenths of the TTL stops (and is audited as
+	// sync_lease_lost) before another process can claim the tenant; raise the TTL when the
+	// store answers slowly or the engine's CPU is scarce.
 	LeaseTTL time.Duration
 	// EventBuffer is how many events wait for the sink before new ones are dropped (default 1024).
 	EventBuffer int

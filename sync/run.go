@@ -148,7 +148,7 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 				<-slots
 				e.sched.slotFreed()
 			}()
-			if rep, _ := e.syncLeased(ctx, l.TenantID, "scheduled", SyncOptions{}); rep != nil {
+			if rep, _ := e.syncLeased(ctx, l.TenantID, "scheduled", SyncOptions{}, e.claimedAt(l)); rep != nil {
 				done(rep)
 			}
 		}()
@@ -168,10 +168,11 @@ func (e *Engine) SyncNow(ctx context.Context, tenantID string) (*Report, error) 
 	defer e.wg.Done()
 	ctx, cancel := e.bind(ctx)
 	defer cancel()
-	if err := e.claimSyncNow(ctx, tenantID); err != nil {
+	l, err := e.claimSyncNow(ctx, tenantID)
+	if err != nil {
 		return nil, err
 	}
-	return e.syncLeased(ctx, tenantID, triggerSyncNow, SyncOptions{})
+	return e.syncLeased(ctx, tenantID, triggerSyncNow, SyncOptions{}, e.claimedAt(l))
 }
 
 // SyncOptions change one sync a caller starts with StartSync.
@@ -194,7 +195,8 @@ func (e *Engine) StartSync(ctx context.Context, tenantID string, opts SyncOption
 	}
 	ctx, cancel := e.bind(ctx)
 	defer cancel()
-	if err := e.claimSyncNow(ctx, tenantID); err != nil {
+	l, err := e.claimSyncNow(ctx, tenantID)
+	if err != nil {
 		e.wg.Done()
 		return nil, err
 	}
@@ -206,7 +208,7 @@ func (e *Engine) StartSync(ctx context.Context, tenantID string, opts SyncOption
 		if opts.CreateAll {
 			trigger = "create-all"
 		}
-		if rep, _ := e.syncLeased(e.root, tenantID, trigger, opts); rep != nil {
+		if rep, _ := e.syncLeased(e.root, tenantID, trigger, opts, e.claimedAt(l)); rep != nil {
 			done <- rep
 		}
 	}()
@@ -216,40 +218,39 @@ func (e *Engine) StartSync(ctx context.Context, tenantID string, opts SyncOption
 // claimSyncNow checks that a sync of the tenant may start now and takes its lease. A sync that
 // runs is named before the cooldown: the cooldown counts from its start, and "wait N seconds"
 // would be wrong while it still runs.
-func (e *Engine) claimSyncNow(ctx context.Context, tenantID string) error {
+func (e *Engine) claimSyncNow(ctx context.Context, tenantID string) (store.Lease, error) {
 	if _, err := e.linkedTenant(ctx, "SyncNow", tenantID); err != nil {
-		return err
+		return store.Lease{}, err
 	}
 	e.claimMu.Lock()
 	defer e.claimMu.Unlock()
 	now := e.clock.Now()
 	if e.sched.running(tenantID) {
-		return alreadyRunning(tenantID, e.holder)
+		return store.Lease{}, alreadyRunning(tenantID, e.holder)
 	}
 	// A live lease means a sync runs or is about to start: this engine's own (claimed a moment
 	// ago by StartSync or a cycle, not yet begun) or another's.
 	if l, err := e.acct.Leases.Get(ctx, tenantID); err == nil && l.ExpiresAt.After(now) {
 		if l.Holder == e.holder {
-			return alreadyRunning(tenantID, e.holder)
+			return store.Lease{}, alreadyRunning(tenantID, e.holder)
 		}
-		return store.NewLeaseHeldError("SyncNow", tenantID, l.Holder, l.ExpiresAt)
+		return store.Lease{}, store.NewLeaseHeldError("SyncNow", tenantID, l.Holder, l.ExpiresAt)
 	} else if err != nil && !isNotFound(err) {
-		return err
+		return store.Lease{}, err
 	}
 	var storedStart time.Time
 	if st, err := e.acct.SyncStates.Get(ctx, tenantID); err == nil {
 		storedStart = st.LastStart
 	} else if !isNotFound(err) {
-		return err
+		return store.Lease{}, err
 	}
 	if wait := e.sched.cooldown(storedStart, now); wait > 0 {
-		return &tenantsync.Error{Class: tenantsync.ErrCooldown, Service: Service, Op: "SyncNow", Tenant: tenantID,
+		return store.Lease{}, &tenantsync.Error{Class: tenantsync.ErrCooldown, Service: Service, Op: "SyncNow", Tenant: tenantID,
 			Message:    "the tenant synced moments ago",
 			Hint:       fmt.Sprintf("wait %s before asking again", waitText(wait)),
 			RetryAfter: wait}
 	}
-	_, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: now, TTL: e.limits.LeaseTTL})
-	return err
+	return e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: now, TTL: e.limits.LeaseTTL})
 }
 
 // waitText is a wait as a person reads it, rounded up to whole seconds like a Retry-After
@@ -279,10 +280,11 @@ func (e *Engine) kick(tenantID string) {
 			return
 		}
 		defer func() { <-e.slots }()
-		if _, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL}); err != nil {
+		l, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL})
+		if err != nil {
 			return
 		}
-		_, _ = e.syncLeased(ctx, tenantID, "initial", SyncOptions{})
+		_, _ = e.syncLeased(ctx, tenantID, "initial", SyncOptions{}, e.claimedAt(l))
 	}()
 }
 

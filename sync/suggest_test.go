@@ -150,7 +150,7 @@ func TestAlreadyRunningInThisProcess(t *testing.T) {
 		_, during = h.eng.SyncNow(context.Background(), "t1")
 		unlinkDuring = h.eng.Unlink(context.Background(), "alice", "t1", 0)
 		// Same holder, lease granted by the store: the in-process guard still refuses.
-		_, leasedDuring = h.eng.syncLeased(context.Background(), "t1", "test", SyncOptions{})
+		_, leasedDuring = h.eng.syncLeased(context.Background(), "t1", "test", SyncOptions{}, h.clock.Now())
 	}
 	_, err := h.eng.SyncNow(t.Context(), "t1")
 	require.NoError(t, err)

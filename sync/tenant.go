@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	stdsync "sync"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -128,8 +127,9 @@ type Tracer interface {
 	StartSync(ctx context.Context, tenantID, trigger string) (context.Context, func(*Report))
 }
 
-// syncLeased syncs a tenant whose lease this engine holds, and releases the lease.
-func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, opts SyncOptions) (rep *Report, err error) {
+// syncLeased syncs a tenant whose lease this engine claimed (or last extended) at claimed, and
+// releases the lease.
+func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, opts SyncOptions, claimed time.Time) (rep *Report, err error) {
 	if t := e.cfg.Tracer; t != nil {
 		ctx, end := t.StartSync(parent, tenantID, trigger)
 		if ctx != nil {
@@ -159,9 +159,11 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, op
 	defer cancel()
 	ctx, cancelLost := context.WithCancelCause(ctx)
 	defer cancelLost(nil)
-	stopRenew := func() {}
+	var lease *leaseWatch
 	defer func() {
-		stopRenew()
+		if lease != nil {
+			lease.stop()
+		}
 		rctx, rcancel := detached(parent)
 		defer rcancel()
 		_ = e.acct.Leases.Release(rctx, tenantID, e.holder)
@@ -196,21 +198,24 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, op
 	}
 	e.startProgress(tenantID, start)
 	defer e.endProgress(tenantID)
-	var freezeState func()
-	var writeState stateWriter
-	stopRenew, freezeState, writeState = e.renewLease(ctx, cancelLost, state)
+	lease = e.watchLease(ctx, cancelLost, state, claimed)
 	e.emit(Event{Type: EventSyncStarted, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger})
 
 	// A nil error means the run was committed: a context ending after that changes nothing.
-	post, err := e.syncTenant(ctx, rec, &state, rep, opts, freezeState, writeState)
+	post, err := e.syncTenant(ctx, rec, &state, rep, opts, lease)
 	if err != nil && ctx.Err() != nil {
 		err = interrupted(tenantID, context.Cause(ctx))
+	}
+	lostDetail, lost := lease.lostLease()
+	if err != nil && lost != nil {
+		// What stopped the sync is the lease, whatever step noticed it first.
+		err = lost
 	}
 	err = hinted(err, tenantsync.ErrUnavailable, "Sync",
 		"nothing of this run was stored and the next sync starts from the same point; a failure that persists is in the source's or the store's logs")
 
 	// No renewal may write its progress snapshot after the final state.
-	stopRenew()
+	lease.stop()
 	now := e.clock.Now()
 	rep.Finished = now
 	rep.Duration = now.Sub(start)
@@ -221,6 +226,11 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, op
 	defer fcancel()
 	e.recordFinish(fctx, rec.ClientID, &state, rep)
 	e.countSync(rep)
+	if err != nil && lost != nil {
+		// A lost lease is a fact an operator must be able to find later: it means the engine
+		// could not keep up with its store, and another process may have synced the tenant.
+		_ = e.auditAdmin(fctx, e.holder, auditLeaseLost, tenantID, tenantID, "failed", err, lostDetail)
+	}
 
 	if err != nil {
 		ev := Event{Type: EventSyncFailed, TenantID: tenantID, ClientID: rec.ClientID, Message: trigger}
@@ -318,81 +328,6 @@ func interrupted(tenantID string, cause error) error {
 	return &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: Service, Op: "Sync", Tenant: tenantID,
 		Message: "the sync was interrupted before it was stored",
 		Hint:    "nothing of this run was stored; the next sync starts from the same point", Err: cause}
-}
-
-// renewLease keeps the tenant's lease alive while the sync runs; losing it cancels the sync,
-// since another holder may now be writing the same tenant. Each renewal also stores the
-// progress so far in the running state, so engines sharing the store can show it.
-//
-// That state is the one stored at the start of the run, so it must never land after the
-// commit stored a newer one: freeze ends the progress writes (waiting for one under way)
-// while the lease renewals go on, and is called before the commit. write changes that state
-// and stores it at once (the reconcile's create intents), so later renewals keep the change.
-func (e *Engine) renewLease(ctx context.Context, lost context.CancelCauseFunc, running store.SyncState) (stop, freeze func(), write stateWriter) {
-	tenantID := running.TenantID
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	var stateMu stdsync.Mutex
-	frozen := false
-	go func() {
-		defer close(finished)
-		every := max(e.limits.LeaseTTL/3, time.Millisecond)
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-e.clock.After(every):
-			}
-			if _, err := e.acct.Leases.Renew(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL}); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				lost(&tenantsync.Error{Class: tenantsync.ErrConflict, Service: Service, Op: "RenewLease", Tenant: tenantID,
-					Message: "the tenant's lease was lost during the sync",
-					Hint:    "another engine took the tenant over; nothing of this run was stored", Err: err})
-				return
-			}
-			stateMu.Lock()
-			e.progMu.Lock()
-			if p := e.progress[tenantID]; p != nil {
-				running.Progress = maps.Clone(p.kinds)
-			}
-			e.progMu.Unlock()
-			if !frozen {
-				_ = e.acct.SyncStates.Put(ctx, running)
-			}
-			stateMu.Unlock()
-		}
-	}()
-	var once stdsync.Once
-	stop = func() {
-		once.Do(func() {
-			close(done)
-			<-finished
-		})
-	}
-	freeze = func() {
-		stateMu.Lock()
-		defer stateMu.Unlock()
-		frozen = true
-	}
-	write = func(ctx context.Context, mutate func(*store.SyncState)) error {
-		stateMu.Lock()
-		defer stateMu.Unlock()
-		if frozen {
-			return nil
-		}
-		mutate(&running)
-		e.progMu.Lock()
-		if p := e.progress[tenantID]; p != nil {
-			running.Progress = maps.Clone(p.kinds)
-		}
-		e.progMu.Unlock()
-		return e.acct.SyncStates.Put(ctx, running)
-	}
-	return stop, freeze, write
 }
 
 // kindsFor returns the kinds to fetch for a tenant, in AllKinds order: only the users for a
@@ -558,7 +493,7 @@ func (r *tenantRun) sinkStage() store.Stage {
 
 // syncTenant fetches, reconciles and commits one tenant. It returns the work to do once the
 // commit succeeded (events, client domain fill).
-func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, opts SyncOptions, freezeState func(), writeState stateWriter) (func(context.Context), error) {
+func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *store.SyncState, rep *Report, opts SyncOptions, lease *leaseWatch) (func(context.Context), error) {
 	r := &tenantRun{rec: rec, state: state, rep: rep, opts: opts}
 	defer func() {
 		if st := r.sinkStage(); st != nil {
@@ -573,13 +508,13 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 	if err := e.guardStep(ctx, r); err != nil {
 		return nil, err
 	}
-	if err := e.reconcileStep(ctx, r, writeState); err != nil {
+	if err := e.reconcileStep(ctx, r, lease.write); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
-	if err := e.commitStep(ctx, r, freezeState); err != nil {
+	if err := e.commitStep(ctx, r, lease); err != nil {
 		return nil, err
 	}
 	return e.afterCommit(r), nil
@@ -841,7 +776,7 @@ func nextCreation(prev store.ContactCreation, rc *reconcileOutcome) store.Contac
 
 // commitStep stores the batch with the run's new state in one transaction, then counts what
 // it stored and notes whether the users were matched in full.
-func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func()) error {
+func (e *Engine) commitStep(ctx context.Context, r *tenantRun, lease *leaseWatch) error {
 	rec, state, batch, results, rc := r.rec, r.state, r.batch, r.results, r.rc
 	st := *state
 	st.LastSuccess = batch.Now
@@ -871,9 +806,19 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, freezeState func(
 		return err
 	}
 	batch.Changes = changes
-	freezeState()
+	lease.freeze()
+	// The store checks the lease at the batch's Now, inside the commit's transaction: that is
+	// the commit's own instant, not the guard's, since the reconcile's PSA calls may have
+	// taken most of a TTL. The engine's own deadline is checked first: a lease that still
+	// holds in the store but is past its safe part may be claimed by a process whose clock
+	// runs ahead.
+	batch.Now = e.clock.Now()
+	if err := lease.check(batch.Now); err != nil {
+		return err
+	}
 	out, err := e.acct.Mirror.Commit(ctx, batch)
 	if err != nil {
+		lease.commitRefused(err)
 		return err
 	}
 	r.out = out

@@ -377,12 +377,19 @@ func benchGraph(ctx context.Context, out io.Writer, o options, p partner, g *goa
 	fmt.Fprintf(out, "\n== (a) summary, %d runs each: median (min-max)\n", o.runs)
 	var unchanged []float64
 	for _, lat := range latencies {
-		var full, delta []float64
+		var full, delta, fullCPU []float64
 		for _, r := range runs[lat] {
 			full, delta = append(full, r.full), append(delta, r.delta)
 			unchanged = append(unchanged, r.unchangedTrips)
+			fullCPU = append(fullCPU, r.fullM.cpuPerRequest(testserver.ServiceGraph).Seconds())
 		}
 		fmt.Fprintf(out, "latency %s: full sync efficiency %s, delta cycle efficiency %s\n", ms(lat), spread(full), spread(delta))
+		// What the engine's one core can carry: the bound has every allowed request in flight,
+		// a new one each latency, so the CPU it asks for is concurrency/latency x CPU per request;
+		// above one core, the full sync cannot reach its bound whatever the SDK's round trips.
+		cpu := median(fullCPU)
+		fmt.Fprintf(out, "  full sync engine CPU per request %s (median), so %d requests in flight every %s ask for %.2f of the engine's one core\n",
+			usec(time.Duration(cpu*float64(time.Second))), o.concurrency, ms(lat), cpu*float64(o.concurrency)/lat.Seconds())
 		g.add(fmt.Sprintf("graph-full-%dms", lat/time.Millisecond), median(full), ">=", 0.8, "%.2f")
 		g.add(fmt.Sprintf("graph-delta-%dms", lat/time.Millisecond), median(delta), ">=", 0.8, "%.2f")
 	}
