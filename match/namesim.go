@@ -104,6 +104,27 @@ type parsedName struct {
 	// rest are the words of the parts after the first that are not places: the qualifier that
 	// tells "University of California, Irvine" from "…, Merced".
 	rest []string
+	// roman is the name romanised when it is written in kana or Hangul; sound holds the sound
+	// keys it is compared with the other kind of name by (see soundForms).
+	roman string
+	sound []string
+	// legalInitials are the initials of the name with its legal form kept ("ibmc" for
+	// "International Business Machines Corporation"), when they differ from full.initials.
+	legalInitials string
+}
+
+// legalInitials returns the initials of the words of s, legal forms included, stop words aside.
+func legalInitials(s string) string {
+	var sig []byte
+	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
+		if !stopWords[t] && t[0] < 0x80 {
+			sig = append(sig, t[0])
+		}
+	}
+	if len(sig) < 2 {
+		return ""
+	}
+	return string(sig)
 }
 
 func parseName(s string) parsedName {
@@ -116,6 +137,15 @@ func parseName(s string) parsedName {
 		all = companyTokens(s)
 	}
 	p := parsedName{full: newNameForm(all, s)}
+	if rom, ok := romanize(strings.Join(all, " ")); ok {
+		p.roman = rom
+		p.sound = soundForms(strings.Fields(rom), true)
+	} else if !strings.ContainsFunc(p.full.joined, func(r rune) bool { return r >= 0x80 }) {
+		p.sound = soundForms(all, false)
+	}
+	if li := legalInitials(s); li != p.full.initials && len(li) >= 3 {
+		p.legalInitials = li
+	}
 	if len(segs) > 1 {
 		for i, sg := range segs {
 			// A place after the first part says where, not which organisation: it is compared
@@ -247,7 +277,8 @@ func oneEdit(a, b string) bool {
 
 // match is how two names compare, with what a person needs to check it.
 type nameMatch struct {
-	sim  float64
+	sim     float64
+	bySound bool // the names match by sound only (romanised kana or Hangul): a hint
 	why  string // e.g. "rare token 'sony' shared"
 	a, b string // the parts compared, as written
 }
@@ -422,8 +453,34 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	if len(c.full.tokens) == 1 && slices.Contains(q.acronyms, c.full.joined) && 0.95 > m.sim {
 		m = nameMatch{sim: 0.95, why: strconv.Quote(c.full.joined) + " is the acronym the tenant's name gives", a: q.full.text, b: c.full.text}
 	}
+	// Initials that take in the legal form ("IBMC" for "International Business Machines
+	// Corporation"): a weaker hint than initials of the name itself.
+	legalAcr := func(x, y *parsedName) {
+		if len(x.full.tokens) == 1 && y.legalInitials != "" && x.full.joined == y.legalInitials && legalInitialsSim > m.sim {
+			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(y.full.text) + ", legal form included",
+				a: q.full.text, b: c.full.text}
+		}
+	}
+	legalAcr(q, c)
+	legalAcr(c, q)
+	// A kana or Hangul name and a Latin one, compared by sound.
+	sound := func(script, latin *parsedName) {
+		if s := soundSim(script.sound, latin.sound); s > m.sim {
+			m = nameMatch{sim: s, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " reads " + strconv.Quote(script.roman) +
+				" (romanised), like " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+		}
+	}
+	switch {
+	case q.roman != "" && c.roman == "":
+		sound(q, c)
+	case c.roman != "" && q.roman == "":
+		sound(c, q)
+	}
 	return m
 }
+
+// legalInitialsSim is how much initials that include the legal form score.
+const legalInitialsSim = 0.85
 
 // bigrams returns the sorted character bigrams of s, as pairs of runes packed into uint32
 // (each rune's low 16 bits; a rare collision between distant runes only nudges a score).
@@ -484,11 +541,15 @@ type nameIndex struct {
 	tok    map[string][]int32
 	prefix map[string][]int32
 	initl  map[string][]int32
-	limit  int // posting lists longer than this are skipped when rarer keys exist
+	// soundScript finds romanised (kana, Hangul) client names by their sound key, soundLatin
+	// Latin client names by the sound keys of their first words.
+	soundScript, soundLatin map[string][]int32
+	limit                   int // posting lists longer than this are skipped when rarer keys exist
 }
 
 func newNameIndex(names []parsedName) *nameIndex {
-	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{}}
+	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
+		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}}
 	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
@@ -517,6 +578,16 @@ func newNameIndex(names []parsedName) *nameIndex {
 		}
 		if len(p.full.tokens) == 1 {
 			add(ix.initl, p.full.joined, int32(i))
+		}
+		if p.legalInitials != "" {
+			add(ix.initl, p.legalInitials, int32(i))
+		}
+		for _, k := range p.sound {
+			if p.roman != "" {
+				add(ix.soundScript, k, int32(i))
+			} else {
+				add(ix.soundLatin, k, int32(i))
+			}
 		}
 	}
 	ix.w.prepare()
@@ -562,6 +633,16 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		if len(f.tokens) == 1 {
 			lists = append(lists, ix.initl[f.joined])
 		}
+	}
+	for _, k := range q.sound {
+		if q.roman != "" {
+			lists = append(lists, ix.soundLatin[k])
+		} else {
+			lists = append(lists, ix.soundScript[k])
+		}
+	}
+	if len(q.full.tokens) == 1 {
+		lists = append(lists, ix.initl[q.full.joined])
 	}
 	for _, l := range labels {
 		lists = append(lists, ix.tok[l])

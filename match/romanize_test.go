@@ -1,0 +1,119 @@
+package match
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+func TestRomanize(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want string }{
+		{"アルパイン", "arupain"},
+		{"タンガロイ", "tangaroi"},
+		{"クリスタージュ", "kurisutaaju"},
+		{"サムコ", "samuko"},
+		{"キャノン", "kyanon"},
+		{"シャープ", "shaapu"},
+		{"フィルム", "firumu"},
+		{"ニッポン", "nippon"},
+		{"かんろ", "kanro"},
+		{"툴젠", "tuljen"},
+		{"삼성", "samseong"},
+		{"UDトラックス", "udtorakkusu"},
+	} {
+		got, ok := romanize(foldName(c.in))
+		if !ok || got != c.want {
+			t.Errorf("romanize(%q) = %q, %v; want %q", c.in, got, ok, c.want)
+		}
+	}
+	// Han needs a dictionary; a half-romanised name would compare as something it is not.
+	for _, in := range []string{"霧島酒造", "トヨタ自動車", "Sony"} {
+		if got, ok := romanize(foldName(in)); ok {
+			t.Errorf("romanize(%q) = %q, want no romanisation", in, got)
+		}
+	}
+}
+
+func TestSoundKey(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"alpine", "arupain"}, {"tungaloy", "tangaroi"}, {"crystage", "kurisutaaju"}, {"samco", "samuko"},
+		{"toolgen", "tuljen"}, {"samsung", "samseong"}, {"clealinktechnology", "kurearinkutekunorojii"},
+	} {
+		if a, b := soundKey(c[0]), soundKey(c[1]); a != b {
+			t.Errorf("soundKey(%q) = %q, soundKey(%q) = %q; want them equal", c[0], a, c[1], b)
+		}
+	}
+	if a, b := soundKey("sony"), soundKey("canon"); a == b {
+		t.Errorf("soundKey: %q and %q both %q", "sony", "canon", a)
+	}
+}
+
+// Japanese, Korean and Chinese legal forms are stripped like any other, though these scripts
+// write no spaces.
+func TestCJKLegalForms(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"株式会社タンガロイ", "タンカ\u3099ロイ"}, {"霧島酒造株式会社", "霧島酒造"}, {"㈱サムコ", "サムコ"},
+		{"有限会社マグネオ技研", "マグネオ技研"}, {"삼성전자 주식회사", "삼성전자"}, {"云从科技集团股份有限公司", "云从科技集团"},
+		{"北京科兴生物制品有限公司", "北京科兴生物制品"},
+	} {
+		if got := NormalizeCompanyName(c[0]); got != NormalizeCompanyName(c[1]) {
+			t.Errorf("NormalizeCompanyName(%q) = %q, want %q", c[0], got, NormalizeCompanyName(c[1]))
+		}
+	}
+}
+
+// A tenant named in katakana finds the client with the Latin name it spells, by sound: a
+// hint a person confirms, never an automatic acceptance, even with contacts on the tenant's
+// domain.
+func TestSuggestBySound(t *testing.T) {
+	t.Parallel()
+	clients := []tenantsync.Client{
+		{ID: "c1", Name: "Alpine Electronics, Inc."},
+		{ID: "c2", Name: "Tungaloy Corporation"},
+		{ID: "c3", Name: "Canon Inc."},
+		{ID: "c4", Name: "サムコ株式会社"},
+	}
+	contacts := []tenantsync.Contact{{ID: "p1", ClientID: "c2", Email: "a@tungaloy.co.jp"}}
+	s, err := NewSuggester(clients, contacts, SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tenant tenantsync.Tenant
+		want   string
+	}{
+		{tenantsync.Tenant{ID: "t1", DisplayName: "アルパイン株式会社"}, "c1"},
+		{tenantsync.Tenant{ID: "t2", DisplayName: "株式会社タンガロイ", DefaultDomain: "tungaloy.co.jp"}, "c2"},
+		{tenantsync.Tenant{ID: "t3", DisplayName: "Samco Inc."}, "c4"},
+	} {
+		sg := s.Suggest(c.tenant)
+		if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != c.want {
+			t.Fatalf("%s: candidates %+v, want %s first", c.tenant.DisplayName, sg.Candidates, c.want)
+		}
+		best := sg.Candidates[0]
+		if sg.AutoAccept || best.Confidence > ScoreName*soundSimMax+0.1 && !hasEvidence(best, EvidenceContactDomain) {
+			t.Errorf("%s: auto-accepted %v at %.2f by sound: %s", c.tenant.DisplayName, sg.AutoAccept, best.Confidence, sg.Reason)
+		}
+		if !hasEvidence(best, EvidenceNameSound) || !strings.Contains(best.Signals[len(best.Signals)-1].Detail+best.Signals[0].Detail, "sounds alike") {
+			t.Errorf("%s: no sound evidence in words: %+v", c.tenant.DisplayName, best.Signals)
+		}
+	}
+}
+
+// Initials that take in the legal form are a hint.
+func TestLegalFormInitials(t *testing.T) {
+	t.Parallel()
+	if got := NameSimilarity("IBMC", "International Business Machines Corporation"); got != legalInitialsSim {
+		t.Errorf("NameSimilarity(IBMC, …Corporation) = %.2f, want %.2f", got, legalInitialsSim)
+	}
+	if got := NameSimilarity("IBM Corp", "International Business Machines Corporation"); got < 0.9 {
+		t.Errorf("NameSimilarity(IBM Corp, …) = %.2f, want the initials' 0.9", got)
+	}
+	if got := NameSimilarity("PPMC", "Patriot Private Military Company"); got != legalInitialsSim {
+		t.Errorf("NameSimilarity(PPMC, Patriot Private Military Company) = %.2f, want %.2f", got, legalInitialsSim)
+	}
+}
