@@ -278,9 +278,9 @@ func oneEdit(a, b string) bool {
 // match is how two names compare, with what a person needs to check it.
 type nameMatch struct {
 	sim     float64
-	bySound bool // the names match by sound only (romanised kana or Hangul): a hint
-	why  string // e.g. "rare token 'sony' shared"
-	a, b string // the parts compared, as written
+	bySound bool   // the names match by sound only (romanised kana or Hangul): a hint
+	why     string // e.g. "rare token 'sony' shared"
+	a, b    string // the parts compared, as written
 }
 
 // whySame is the evidence of two names that are one after folding and legal forms.
