@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // nameForm is one spelling of a company name prepared for comparison.
@@ -108,9 +109,15 @@ type parsedName struct {
 	// keys it is compared with the other kind of name by (see soundForms).
 	roman string
 	sound []string
-	// legalInitials are the initials of the name with its legal form kept ("ibmc" for
-	// "International Business Machines Corporation"), when they differ from full.initials.
-	legalInitials string
+	// altInitials are other initials the name may go by, when they differ from full.initials:
+	// with its legal form ("ibmc" for "International Business Machines Corporation"), and
+	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
+	// "China National Building Material Group").
+	altInitials []string
+	// legalToks are the name's words with its legal forms, as newNameForm spells them: the
+	// words a partial acronym may stand for ("pmc" in "Patriot PMC" for "private military
+	// company").
+	legalToks []string
 }
 
 // legalInitials returns the initials of the words of s, legal forms included, stop words aside.
@@ -118,6 +125,20 @@ func legalInitials(s string) string {
 	var sig []byte
 	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
 		if !stopWords[t] && t[0] < 0x80 {
+			sig = append(sig, t[0])
+		}
+	}
+	if len(sig) < 2 {
+		return ""
+	}
+	return string(sig)
+}
+
+// plainInitials returns the initials of toks without stop words, generic words and places.
+func plainInitials(toks []string) string {
+	var sig []byte
+	for _, t := range toks {
+		if !stopWords[t] && !genericWords[t] && !(len(t) > 2 && placeNames()[t]) && t[0] < 0x80 {
 			sig = append(sig, t[0])
 		}
 	}
@@ -140,11 +161,21 @@ func parseName(s string) parsedName {
 	if rom, ok := romanize(strings.Join(all, " ")); ok {
 		p.roman = rom
 		p.sound = soundForms(strings.Fields(rom), true)
+	} else if strings.ContainsFunc(s, func(r rune) bool { return unicode.In(r, unicode.Cyrillic, unicode.Greek) }) {
+		// Folding romanised it letter by letter, one of several ways ("АМКОМ" is "amkom",
+		// the company writes "AMCOM"): compared by sound too.
+		p.roman = p.full.joined
+		p.sound = soundForms(all, true)
 	} else if !strings.ContainsFunc(p.full.joined, func(r rune) bool { return r >= 0x80 }) {
 		p.sound = soundForms(all, false)
 	}
-	if li := legalInitials(s); li != p.full.initials && len(li) >= 3 {
-		p.legalInitials = li
+	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
+		p.legalToks = append(p.legalToks, canonToken(t))
+	}
+	for _, li := range []string{legalInitials(s), plainInitials(all)} {
+		if len(li) >= 3 && li != p.full.initials && !slices.Contains(p.altInitials, li) {
+			p.altInitials = append(p.altInitials, li)
+		}
 	}
 	if len(segs) > 1 {
 		for i, sg := range segs {
@@ -456,13 +487,38 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// Initials that take in the legal form ("IBMC" for "International Business Machines
 	// Corporation"): a weaker hint than initials of the name itself.
 	legalAcr := func(x, y *parsedName) {
-		if len(x.full.tokens) == 1 && y.legalInitials != "" && x.full.joined == y.legalInitials && legalInitialsSim > m.sim {
-			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(y.full.text) + ", legal form included",
-				a: q.full.text, b: c.full.text}
+		if len(x.full.tokens) == 1 && slices.Contains(y.altInitials, x.full.joined) && legalInitialsSim > m.sim {
+			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
+				" (with its legal form, or without its generic words and places)", a: q.full.text, b: c.full.text}
 		}
 	}
 	legalAcr(q, c)
 	legalAcr(c, q)
+	// A short word of one name that is the initials of a run of the other's words ("ISIS-WA"
+	// and "ISIS West Africa", "Peralta DTO" and "Cesar Peralta Drug Trafficking
+	// Organization"): read as those words, the names compare again, a little discounted.
+	partial := func(x, y *parsedName) {
+		ex, run := expandAcronym(x.full.tokens, y.legalToks)
+		if ex == nil {
+			return
+		}
+		sc, _ := softDice(ex, y.legalToks, w)
+		if cv := coverage(ex, y.legalToks, w) * containPenalty; cv > sc && len(ex) > len(y.legalToks) {
+			sc = cv
+		}
+		if cv := coverage(y.legalToks, ex, w) * containPenalty; cv > sc && len(ex) < len(y.legalToks) {
+			sc = cv
+		}
+		if sc *= partialAcronymPenalty; sc > m.sim {
+			m = nameMatch{sim: sc, why: strconv.Quote(run[0]) + " read as the initials of " + strconv.Quote(run[1]), a: q.full.text, b: c.full.text}
+		}
+	}
+	if len(q.full.tokens) > 1 {
+		partial(q, c)
+	}
+	if len(c.full.tokens) > 1 {
+		partial(c, q)
+	}
 	// A kana or Hangul name and a Latin one, compared by sound.
 	sound := func(script, latin *parsedName) {
 		if s := soundSim(script.sound, latin.sound); s > m.sim {
@@ -477,6 +533,34 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		sound(c, q)
 	}
 	return m
+}
+
+// partialAcronymPenalty discounts names that compare only once a word is read as initials.
+const partialAcronymPenalty = 0.9
+
+// expandAcronym replaces the first word of a (of 2 to 5 letters, not itself a word of b) that
+// spells the initials of a run of b's words by those words. It returns nil when no word does,
+// and the word and the run, for the evidence.
+func expandAcronym(a, b []string) ([]string, [2]string) {
+	for i, t := range a {
+		if len(t) < 2 || len(t) > 5 || slices.Contains(b, t) || stopWords[t] {
+			continue
+		}
+		for j := 0; j+len(t) <= len(b); j++ {
+			k := 0
+			for k < len(t) && b[j+k] != "" && b[j+k][0] == t[k] {
+				k++
+			}
+			if k < len(t) {
+				continue
+			}
+			run := b[j : j+len(t)]
+			out := make([]string, 0, len(a)+len(run))
+			out = append(append(append(out, a[:i]...), run...), a[i+1:]...)
+			return out, [2]string{t, strings.Join(run, " ")}
+		}
+	}
+	return nil, [2]string{}
 }
 
 // legalInitialsSim is how much initials that include the legal form score.
@@ -579,8 +663,8 @@ func newNameIndex(names []parsedName) *nameIndex {
 		if len(p.full.tokens) == 1 {
 			add(ix.initl, p.full.joined, int32(i))
 		}
-		if p.legalInitials != "" {
-			add(ix.initl, p.legalInitials, int32(i))
+		for _, a := range p.altInitials {
+			add(ix.initl, a, int32(i))
 		}
 		for _, k := range p.sound {
 			if p.roman != "" {
@@ -643,6 +727,9 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	if len(q.full.tokens) == 1 {
 		lists = append(lists, ix.initl[q.full.joined])
+	}
+	for _, a := range q.altInitials {
+		lists = append(lists, ix.tok[a])
 	}
 	for _, l := range labels {
 		lists = append(lists, ix.tok[l])

@@ -137,6 +137,11 @@ func soundKey(s string) string {
 			out = append(out, c)
 		}
 	}
+	if s != "" && strings.IndexByte("aeiou", s[0]) >= 0 {
+		// A leading vowel is heard in both spellings ("Alpine", "arupain"); kept as one mark,
+		// it keeps "Ichibiki" from sounding like "Kobaco".
+		out = append(out, 'a')
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		var next byte
@@ -242,7 +247,10 @@ func soundSim(script, latin []string) float64 {
 			continue
 		}
 		s := soundSimMax
-		if len(k) == soundMinKey {
+		switch {
+		case len(k) == soundMinKey:
+			s -= 0.15
+		case len(k) < 6:
 			s -= 0.05
 		}
 		if i < len(latin)-1 {

@@ -117,3 +117,23 @@ func TestLegalFormInitials(t *testing.T) {
 		t.Errorf("NameSimilarity(PPMC, Patriot Private Military Company) = %.2f, want %.2f", got, legalInitialsSim)
 	}
 }
+
+// A short word that spells the initials of a run of the other name's words, legal form
+// included, lets the names compare as if written out.
+func TestPartialAcronym(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"ISIS-WA", "ISIS-WEST AFRICA"},
+		{"PERALTA DTO", "CESAR PERALTA DRUG TRAFFICKING ORGANIZATION"},
+		{"PATRIOT PMC", "PATRIOT PRIVATE MILITARY COMPANY"},
+	} {
+		pa, pb := parseName(c[0]), parseName(c[1])
+		m := compareNames(&pa, &pb, nil)
+		if m.sim < DefaultMinNameSim || !strings.Contains(m.why, "read as the initials of") {
+			t.Errorf("compareNames(%q, %q) = %.2f (%s), want a partial-acronym match", c[0], c[1], m.sim, m.why)
+		}
+	}
+	if got, _ := expandAcronym([]string{"acme", "xyz"}, []string{"acme", "corp"}); got != nil {
+		t.Errorf("expandAcronym found initials that are not there: %v", got)
+	}
+}
