@@ -519,6 +519,27 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	if len(c.full.tokens) > 1 {
 		partial(c, q)
 	}
+	// A word made of the first letters of each of the other name's first words ("Iralco" for
+	// "Iran Aluminum Company", "Kogen" for "Korea General Corporation …").
+	syllables := func(x, y *parsedName) {
+		if len(x.full.tokens) != 1 || len(y.full.tokens) < 2 {
+			return
+		}
+		start := slices.Index(y.legalToks, y.full.tokens[0])
+		if start < 0 {
+			return
+		}
+		n := spellsStarts(x.full.joined, y.legalToks[start:], 0, false)
+		if n == 0 {
+			return
+		}
+		sc := syllableSim * min(1, float64(n)/float64(len(y.full.tokens))*0.5+0.5)
+		if sc > m.sim {
+			m = nameMatch{sim: sc, why: strconv.Quote(x.full.joined) + " is made of the first letters of the words of " + strconv.Quote(y.full.text), a: q.full.text, b: c.full.text}
+		}
+	}
+	syllables(q, c)
+	syllables(c, q)
 	// A kana or Hangul name and a Latin one, compared by sound.
 	sound := func(script, latin *parsedName) {
 		if s := soundSim(script.sound, latin.sound); s > m.sim {
@@ -533,6 +554,37 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		sound(c, q)
 	}
 	return m
+}
+
+// syllableSim is what a word spelled by the starts of the other name's words scores when it
+// takes in all of them; fewer count less.
+const syllableSim = 0.8
+
+// spellsStarts reports how many of toks (from the first) t is spelled by, taking a non-empty
+// start of each word in turn, stop words optional; 0 when it is not, or when every start is a
+// single letter (plain initials, compared elsewhere) or fewer than two words are used.
+func spellsStarts(t string, toks []string, used int, long bool) int {
+	if t == "" {
+		if used >= 2 && long {
+			return used
+		}
+		return 0
+	}
+	if len(toks) == 0 {
+		return 0
+	}
+	tok := toks[0]
+	for l := min(len(t), len(tok)); l >= 1; l-- {
+		if t[:l] == tok[:l] {
+			if n := spellsStarts(t[l:], toks[1:], used+1, long || l >= 2); n > 0 {
+				return n
+			}
+		}
+	}
+	if stopWords[tok] && used > 0 {
+		return spellsStarts(t, toks[1:], used, long)
+	}
+	return 0
 }
 
 // partialAcronymPenalty discounts names that compare only once a word is read as initials.

@@ -137,3 +137,25 @@ func TestPartialAcronym(t *testing.T) {
 		t.Errorf("expandAcronym found initials that are not there: %v", got)
 	}
 }
+
+// A word made of the starts of the other name's words, as sanctions lists abbreviate
+// transliterated names.
+func TestSyllableAcronym(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"IRALCO", "IRAN ALUMINUM COMPANY"},
+		{"KOGEN", "KOREA GENERAL CORPORATION FOR EXTERNAL CONSTRUCTION"},
+		{"PASCO", "PASARGAD STEEL COMPLEX"},
+	} {
+		pa, pb := parseName(c[0]), parseName(c[1])
+		m := compareNames(&pa, &pb, nil)
+		if m.sim < DefaultMinNameSim || m.sim > syllableSim || !strings.Contains(m.why, "first letters of the words") {
+			t.Errorf("compareNames(%q, %q) = %.2f (%s), want a match by the starts of the words", c[0], c[1], m.sim, m.why)
+		}
+	}
+	for _, c := range [][2]string{{"IAC", "IRAN ALUMINUM COMPANY"}, {"IRANX", "IRAN ALUMINUM COMPANY"}, {"KORE", "KOREA"}} {
+		if n := spellsStarts(strings.ToLower(c[0]), strings.Fields(strings.ToLower(c[1])), 0, false); n != 0 {
+			t.Errorf("spellsStarts(%q, %q) = %d, want 0", c[0], c[1], n)
+		}
+	}
+}
