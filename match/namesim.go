@@ -167,7 +167,13 @@ func parseName(s string) parsedName {
 		p.roman = p.full.joined
 		p.sound = soundForms(all, true)
 	} else if !strings.ContainsFunc(p.full.joined, func(r rune) bool { return r >= 0x80 }) {
-		p.sound = soundForms(all, false)
+		// The first part only: a place or unit after it is not in the other spelling
+		// ("Tokin Corporation (Japan)" is "トーキン").
+		first := all
+		if len(segs) > 1 {
+			first = segs[0]
+		}
+		p.sound = soundForms(first, false)
 	}
 	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
 		p.legalToks = append(p.legalToks, canonToken(t))
@@ -542,7 +548,13 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	syllables(c, q)
 	// A kana or Hangul name and a Latin one, compared by sound.
 	sound := func(script, latin *parsedName) {
-		if s := soundSim(script.sound, latin.sound); s > m.sim {
+		s := soundSim(script.sound, latin.sound)
+		if s > 0 {
+			// Among names with the same consonants, the one whose letters are closest: a
+			// tie-breaker within the cap.
+			s = min(soundSimMax, s-soundTieRoom+soundTieRoom*dice(bigrams(script.roman), latin.full.bigrams))
+		}
+		if s > m.sim {
 			m = nameMatch{sim: s, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " reads " + strconv.Quote(script.roman) +
 				" (romanised), like " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
 		}
@@ -555,6 +567,9 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	return m
 }
+
+// soundTieRoom is how much of a sound match's score depends on how alike the letters are.
+const soundTieRoom = 0.05
 
 // syllableSim is what a word spelled by the starts of the other name's words scores when it
 // takes in all of them; fewer count less.
