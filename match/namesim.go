@@ -525,6 +525,12 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	if len(c.full.tokens) > 1 {
 		partial(c, q)
 	}
+	// Names that open with the same rare word ("Brooks Running", "Brooks Sports") likely
+	// name one organisation or its parts: enough to be shown, never to be taken.
+	if t := q.full.tokens[0]; len(c.full.tokens) > 0 && m.sim < firstWordSim && len(t) >= 4 && t == c.full.tokens[0] &&
+		len(q.full.tokens)+len(c.full.tokens) > 2 && !stopWords[t] && !genericWords[t] && w != nil && w.n >= 50 && w.of(t) >= 0.5*w.unseen {
+		m = nameMatch{sim: firstWordSim + 0.1*m.sim, why: "the rare first word " + strconv.Quote(t) + " shared", a: q.full.text, b: c.full.text}
+	}
 	// A word made of the first letters of each of the other name's first words ("Iralco" for
 	// "Iran Aluminum Company", "Kogen" for "Korea General Corporation …").
 	syllables := func(x, y *parsedName) {
@@ -567,6 +573,10 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	return m
 }
+
+// firstWordSim is what a shared rare first word scores at least (raised by a tenth of what
+// the names score otherwise, so the closer of two such names ranks first).
+const firstWordSim = 0.5
 
 // soundTieRoom is how much of a sound match's score depends on how alike the letters are.
 const soundTieRoom = 0.05

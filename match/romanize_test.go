@@ -159,3 +159,30 @@ func TestSyllableAcronym(t *testing.T) {
 		}
 	}
 }
+
+// Names that open with the same rare word are shown to a person, however different the rest.
+func TestSharedRareFirstWord(t *testing.T) {
+	t.Parallel()
+	clients := []tenantsync.Client{{ID: "brooks", Name: "Brooks Sports"}}
+	for i := range 60 {
+		clients = append(clients, tenantsync.Client{ID: "c" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Name: "Filler " + string(rune('a'+i%26)) + string(rune('a'+i/26)) + " Trading"})
+	}
+	s, err := NewSuggester(clients, nil, SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Brooks Running"})
+	if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != "brooks" || sg.AutoAccept {
+		t.Fatalf("candidates %+v (auto %v), want Brooks Sports first, for a person", sg.Candidates, sg.AutoAccept)
+	}
+	if d := sg.Candidates[0].Signals[0].Detail; !strings.Contains(d, `rare first word "brooks" shared`) {
+		t.Errorf("evidence %q does not name the shared word", d)
+	}
+	// A common first word is no such hint.
+	sg = s.Suggest(tenantsync.Tenant{ID: "t2", DisplayName: "Filler Zeta"})
+	for _, c := range sg.Candidates {
+		if strings.Contains(c.Signals[0].Detail, "rare first word") {
+			t.Errorf("common first word taken as rare: %s", c.Signals[0].Detail)
+		}
+	}
+}
