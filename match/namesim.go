@@ -616,22 +616,32 @@ func spellsStarts(t string, toks []string, used int, long bool) int {
 const partialAcronymPenalty = 0.9
 
 // expandAcronym replaces the first word of a (of 2 to 5 letters, not itself a word of b) that
-// spells the initials of a run of b's words by those words. It returns nil when no word does,
-// and the word and the run, for the evidence.
+// spells the initials of a run of b's words, stop words within the run aside ("DS" for
+// "Defence and Space"), by those words. It returns nil when no word does, and the word and
+// the run, for the evidence.
 func expandAcronym(a, b []string) ([]string, [2]string) {
 	for i, t := range a {
 		if len(t) < 2 || len(t) > 5 || slices.Contains(b, t) || stopWords[t] {
 			continue
 		}
-		for j := 0; j+len(t) <= len(b); j++ {
-			k := 0
-			for k < len(t) && b[j+k] != "" && b[j+k][0] == t[k] {
-				k++
-			}
-			if k < len(t) {
+		for j := range b {
+			if b[j] == "" || b[j][0] != t[0] || stopWords[b[j]] {
 				continue
 			}
-			run := b[j : j+len(t)]
+			k, end := 0, j
+			for ; end < len(b) && k < len(t); end++ {
+				switch {
+				case b[end] != "" && b[end][0] == t[k] && !(stopWords[b[end]] && k > 0 && end+1 < len(b) && b[end+1] != "" && b[end+1][0] == t[k]):
+					k++
+				case stopWords[b[end]] && k > 0:
+				default:
+					end = len(b) + 1
+				}
+			}
+			if k < len(t) || end > len(b) {
+				continue
+			}
+			run := b[j:end]
 			out := make([]string, 0, len(a)+len(run))
 			out = append(append(append(out, a[:i]...), run...), a[i+1:]...)
 			return out, [2]string{t, strings.Join(run, " ")}

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -184,5 +185,20 @@ func TestSharedRareFirstWord(t *testing.T) {
 		if strings.Contains(c.Signals[0].Detail, "rare first word") {
 			t.Errorf("common first word taken as rare: %s", c.Signals[0].Detail)
 		}
+	}
+}
+
+func TestPartialAcronymSkipsStopWords(t *testing.T) {
+	t.Parallel()
+	got, run := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "and", "space", "gmbh"})
+	if want := []string{"airbus", "defence", "and", "space"}; !slices.Equal(got, want) || run[1] != "defence and space" {
+		t.Errorf("expandAcronym = %v, %q; want %v", got, run, want)
+	}
+	// A run broken by a word that does not fit is no run.
+	if got, _ := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "systems"}); !slices.Equal(got, []string{"airbus", "defence", "systems"}) {
+		t.Errorf("expandAcronym(airbus ds, airbus defence systems) = %v", got)
+	}
+	if got, _ := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "green", "space"}); got != nil {
+		t.Errorf("expandAcronym across a word that does not fit = %v, want nil", got)
 	}
 }
