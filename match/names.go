@@ -93,6 +93,11 @@ var cjkLegalForms = strings.NewReplacer(
 	"㈱", " kabushiki kaisha ", "有限会社", " yugen kaisha ", "合同会社", " godo kaisha ", "合資会社", " goshi kaisha ",
 	"合名会社", " gomei kaisha ",
 	"주식회사", " jusik hoesa ", "(주)", " jusik hoesa ", "㈜", " jusik hoesa ", "유한회사", " yuhan hoesa ",
+	// Korean words for kinds of organisation, which companies translate in their Latin name
+	// ("우리은행", "Woori Bank"): kinds only, never names, as sameWord does for European ones.
+	"은행", " bank ", "그룹", " group ", "재단", " foundation ", "연구소", " institute ", "연구원", " institute ",
+	"대학교", " university ", "병원", " hospital ", "전자", " electronics ", "제약", " pharmaceutical ", "화학", " chemical ",
+	"건설", " construction ", "증권", " securities ", "보험", " insurance ",
 )
 
 // segBreak separates the parts of a name: a comma, a semicolon, brackets or a spaced dash end

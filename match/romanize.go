@@ -137,9 +137,10 @@ func soundKey(s string) string {
 			out = append(out, c)
 		}
 	}
-	if s != "" && strings.IndexByte("aeiou", s[0]) >= 0 {
-		// A leading vowel is heard in both spellings ("Alpine", "arupain"); kept as one mark,
-		// it keeps "Ichibiki" from sounding like "Kobaco".
+	if s != "" && strings.IndexByte("aeiou", s[0]) >= 0 || len(s) > 1 && strings.IndexByte("wy", s[0]) >= 0 && strings.IndexByte("aeiou", s[1]) >= 0 {
+		// A leading vowel (or w or y before one) is heard in both spellings ("Alpine",
+		// "arupain"; "Woori", "uri"); kept as one mark, it keeps "Ichibiki" from sounding like
+		// "Kobaco".
 		out = append(out, 'a')
 	}
 	for i := 0; i < len(s); i++ {

@@ -202,3 +202,18 @@ func TestPartialAcronymSkipsStopWords(t *testing.T) {
 		t.Errorf("expandAcronym across a word that does not fit = %v, want nil", got)
 	}
 }
+
+// Korean names translate their kind of organisation in Latin ("우리은행", "Woori Bank"): the
+// kind is read as the English word, the name compared by sound.
+func TestKoreanKindWords(t *testing.T) {
+	t.Parallel()
+	if got, want := NormalizeCompanyName("우리은행"), NormalizeCompanyName("우리 Bank"); got != want {
+		t.Errorf("NormalizeCompanyName(우리은행) = %q, want %q", got, want)
+	}
+	for _, c := range [][2]string{{"우리은행", "Woori Bank"}, {"하나은행", "Hana Bank"}} {
+		pa, pb := parseName(c[0]), parseName(c[1])
+		if m := compareNames(&pa, &pb, nil); !m.bySound || m.sim < 0.8 || m.sim > soundSimMax {
+			t.Errorf("compareNames(%q, %q) = %.2f by sound %v (%s), want a sound match up to %.1f", c[0], c[1], m.sim, m.bySound, m.why, soundSimMax)
+		}
+	}
+}
