@@ -534,7 +534,8 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// A word made of the first letters of each of the other name's first words ("Iralco" for
 	// "Iran Aluminum Company", "Kogen" for "Korea General Corporation …").
 	syllables := func(x, y *parsedName) {
-		if len(x.full.tokens) != 1 || len(y.full.tokens) < 2 {
+		// Bounded: the search tries every split of the word, which a long one would make slow.
+		if len(x.full.tokens) != 1 || len(y.full.tokens) < 2 || len(x.full.joined) < 3 || len(x.full.joined) > maxSyllableWord {
 			return
 		}
 		start := slices.Index(y.legalToks, y.full.tokens[0])
@@ -584,6 +585,9 @@ const soundTieRoom = 0.05
 // syllableSim is what a word spelled by the starts of the other name's words scores when it
 // takes in all of them; fewer count less.
 const syllableSim = 0.8
+
+// maxSyllableWord is the longest word read as made of the starts of other words.
+const maxSyllableWord = 10
 
 // spellsStarts reports how many of toks (from the first) t is spelled by, taking a non-empty
 // start of each word in turn, stop words optional; 0 when it is not, or when every start is a

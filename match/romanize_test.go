@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenantsync/tenantsync"
 )
@@ -215,5 +216,20 @@ func TestKoreanKindWords(t *testing.T) {
 		if m := compareNames(&pa, &pb, nil); !m.bySound || m.sim < 0.8 || m.sim > soundSimMax {
 			t.Errorf("compareNames(%q, %q) = %.2f by sound %v (%s), want a sound match up to %.1f", c[0], c[1], m.sim, m.bySound, m.why, soundSimMax)
 		}
+	}
+}
+
+// A long word against a long name is not searched split by split: the answer stays quick.
+func TestSyllableAcronymBounded(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 40) + "z" // no split spells it: every split is tried
+	other := strings.TrimSpace(strings.Repeat(strings.Repeat("a", 30)+" ", 40))
+	pa, pb := parseName(long), parseName(other)
+	done := make(chan struct{})
+	go func() { compareNames(&pa, &pb, nil); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("compareNames of a long word against a long name took over 2 s")
 	}
 }
