@@ -134,11 +134,13 @@ func legalInitials(s string) string {
 	return string(sig)
 }
 
-// plainInitials returns the initials of toks without stop words, generic words and places.
+// plainInitials returns the initials of toks without stop words, generic words and places
+// after the first word ("China National Building Material Group" is "cnbm": a name may begin
+// with its country).
 func plainInitials(toks []string) string {
 	var sig []byte
-	for _, t := range toks {
-		if !stopWords[t] && !genericWords[t] && !(len(t) > 2 && placeNames()[t]) && t[0] < 0x80 {
+	for i, t := range toks {
+		if !stopWords[t] && !genericWords[t] && !(i > 0 && len(t) > 2 && placeNames()[t]) && t[0] < 0x80 {
 			sig = append(sig, t[0])
 		}
 	}

@@ -233,3 +233,19 @@ func TestSyllableAcronymBounded(t *testing.T) {
 		t.Fatal("compareNames of a long word against a long name took over 2 s")
 	}
 }
+
+// Initials without generic words and trailing places; a leading country stays.
+func TestPlainInitials(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"China National Building Material Group", "cnbm"},
+		{"Merck Sharp & Dohme Austria", "msd"},
+	} {
+		if got := plainInitials(parseName(c[0]).full.tokens); got != c[1] {
+			t.Errorf("plainInitials(%q) = %q, want %q", c[0], got, c[1])
+		}
+		if got := NameSimilarity(strings.ToUpper(c[1]), c[0]); got != legalInitialsSim {
+			t.Errorf("NameSimilarity(%q, %q) = %.2f, want %.2f", c[1], c[0], got, legalInitialsSim)
+		}
+	}
+}
