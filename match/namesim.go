@@ -721,12 +721,16 @@ type nameIndex struct {
 	// soundScript finds romanised (kana, Hangul) client names by their sound key, soundLatin
 	// Latin client names by the sound keys of their first words.
 	soundScript, soundLatin map[string][]int32
-	limit                   int // posting lists longer than this are skipped when rarer keys exist
+	// syl finds names by the first two letters of their first word and the first of their
+	// second ("kob" for "Korea Broadcast …"), as a word made of the starts of their words
+	// begins ("KOBACO").
+	syl   map[string][]int32
+	limit int // posting lists longer than this are skipped when rarer keys exist
 }
 
 func newNameIndex(names []parsedName) *nameIndex {
 	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
-		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}}
+		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, syl: map[string][]int32{}}
 	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
@@ -758,6 +762,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 		}
 		for _, a := range p.altInitials {
 			add(ix.initl, a, int32(i))
+		}
+		if ft := p.full.tokens; len(ft) >= 2 && len(ft[0]) >= 2 && ft[0][0] < 0x80 && ft[0][1] < 0x80 && ft[1][0] < 0x80 {
+			add(ix.syl, ft[0][:2]+ft[1][:1], int32(i))
 		}
 		for _, k := range p.sound {
 			if p.roman != "" {
@@ -820,6 +827,9 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	if len(q.full.tokens) == 1 {
 		lists = append(lists, ix.initl[q.full.joined])
+		if j := q.full.joined; len(j) >= 3 && len(j) <= maxSyllableWord {
+			lists = append(lists, ix.syl[j[:3]])
+		}
 	}
 	for _, a := range q.altInitials {
 		lists = append(lists, ix.tok[a])

@@ -249,3 +249,17 @@ func TestPlainInitials(t *testing.T) {
 		}
 	}
 }
+
+// A word made of the starts of a client's words finds that client though it shares no word
+// and no word's start with it.
+func TestSyllableAcronymFound(t *testing.T) {
+	t.Parallel()
+	s, err := NewSuggester([]tenantsync.Client{{ID: "k", Name: "Korea Broadcast Advertising Corporation"}, {ID: "o", Name: "Other Name Ltd"}}, nil, SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "KOBACO"})
+	if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != "k" || sg.AutoAccept {
+		t.Fatalf("candidates %+v (auto %v), want Korea Broadcast Advertising Corporation, for a person", sg.Candidates, sg.AutoAccept)
+	}
+}
