@@ -78,7 +78,12 @@
 // word weighted by how rare it is among the clients' names so that "Electronics" or "Group"
 // count for little. Words match in part when one abbreviates the other ("Univ", "Intl") or
 // differs by one slip; initials match the name they stand for ("IBM"); a name found whole in
-// the other counts 0.85; names run together ("ContosoTech") compare by character bigrams. A
+// the other counts 0.85; names run together ("ContosoTech") compare by character bigrams. Hints
+// a person confirms: initials that take in the legal form or leave out generic words and places
+// (0.85), a word spelling the initials of a run of the other's words ("ISIS-WA"), a word made
+// of the starts of its words ("Iralco", Iran Aluminum Company), a shared rare first word, and
+// a kana or Hangul name romanised (Hepburn, Revised Romanisation) that sounds like a Latin one
+// (EvidenceNameSound, at most 0.9, never accepted automatically without proof). A
 // name index offers only the clients that share a word, a word's start or initials with the
 // tenant, so a bulk pass does not compare every tenant with every client. The real-name
 // figures (public registries, go run ./match/internal/matchbench with the data fetched by its

@@ -42,6 +42,9 @@ var legalForms = func() [][]string {
 		"publichnoe aktsionernoe obshchestvo", "publichnoye aktsionernoye obshchestvo", "ao",
 		"obshchestvo s ogranichennoi otvetstvennostyu", "obshchestvo s ogranichennoy otvetstvennostu", "joint stock company", "public joint stock company", "closed joint stock company",
 		"open joint stock company", "perseroan terbatas", "sendirian berhad", "berhad", "private limited company",
+		// East Asian forms, as cjkLegalForms spells them.
+		"goshi kaisha", "gomei kaisha", "jusik hoesa", "yuhan hoesa", "gufen youxian gongsi", "youxian zeren gongsi",
+		"youxian gongsi",
 	}
 	out := make([][]string, len(forms))
 	for i, f := range forms {
@@ -79,6 +82,24 @@ var foldRune = map[rune]string{
 	'υ': "y", 'φ': "f", 'χ': "ch", 'ψ': "ps", 'ω': "o",
 }
 
+// cjkLegalForms spells the Japanese, Korean and Chinese legal forms in Latin letters, as words
+// of their own: these scripts write no spaces, so "ソニー株式会社" would otherwise be one word,
+// and the form is then stripped like any other ("ソニー"). Longest first: the replacer tries
+// its patterns in order.
+var cjkLegalForms = strings.NewReplacer(
+	"股份有限公司", " gufen youxian gongsi ", "有限责任公司", " youxian zeren gongsi ", "有限責任公司", " youxian zeren gongsi ",
+	"有限公司", " youxian gongsi ",
+	"株式会社", " kabushiki kaisha ", "株式會社", " kabushiki kaisha ", "(株)", " kabushiki kaisha ", "（株）", " kabushiki kaisha ",
+	"㈱", " kabushiki kaisha ", "有限会社", " yugen kaisha ", "合同会社", " godo kaisha ", "合資会社", " goshi kaisha ",
+	"合名会社", " gomei kaisha ",
+	"주식회사", " jusik hoesa ", "(주)", " jusik hoesa ", "㈜", " jusik hoesa ", "유한회사", " yuhan hoesa ",
+	// Korean words for kinds of organisation, which companies translate in their Latin name
+	// ("우리은행", "Woori Bank"): kinds only, never names, as sameWord does for European ones.
+	"은행", " bank ", "그룹", " group ", "재단", " foundation ", "연구소", " institute ", "연구원", " institute ",
+	"대학교", " university ", "병원", " hospital ", "전자", " electronics ", "제약", " pharmaceutical ", "화학", " chemical ",
+	"건설", " construction ", "증권", " securities ", "보험", " insurance ",
+)
+
 // segBreak separates the parts of a name: a comma, a semicolon, brackets or a spaced dash end
 // one ("DSM N.V., Heerlen", "Sony (Japan)", "Hellenic Digital Health Cluster - HDHC").
 const segBreak = '|'
@@ -89,8 +110,12 @@ const segBreak = '|'
 func foldName(s string) string {
 	var b strings.Builder
 	prevSpace := true
-	for _, r := range norm.NFKD.String(s) {
+	for _, r := range norm.NFKD.String(cjkLegalForms.Replace(s)) {
 		switch {
+		case r == '\u3099' || r == '\u309a':
+			// Kana voicing marks are not diacritics: "ガ" is not "カ". Kept, so romanize can
+			// join them again.
+			b.WriteRune(r)
 		case unicode.Is(unicode.Mn, r):
 		case r == '.' || r == '\'' || r == '’' || r == '`' || r == 'ʻ' || r == 'ʿ' || r == 'ʼ':
 		case r == '&' || r == '+':

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // nameForm is one spelling of a company name prepared for comparison.
@@ -104,6 +105,49 @@ type parsedName struct {
 	// rest are the words of the parts after the first that are not places: the qualifier that
 	// tells "University of California, Irvine" from "…, Merced".
 	rest []string
+	// roman is the name romanised when it is written in kana or Hangul; sound holds the sound
+	// keys it is compared with the other kind of name by (see soundForms).
+	roman string
+	sound []string
+	// altInitials are other initials the name may go by, when they differ from full.initials:
+	// with its legal form ("ibmc" for "International Business Machines Corporation"), and
+	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
+	// "China National Building Material Group").
+	altInitials []string
+	// legalToks are the name's words with its legal forms, as newNameForm spells them: the
+	// words a partial acronym may stand for ("pmc" in "Patriot PMC" for "private military
+	// company").
+	legalToks []string
+}
+
+// legalInitials returns the initials of the words of s, legal forms included, stop words aside.
+func legalInitials(s string) string {
+	var sig []byte
+	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
+		if !stopWords[t] && t[0] < 0x80 {
+			sig = append(sig, t[0])
+		}
+	}
+	if len(sig) < 2 {
+		return ""
+	}
+	return string(sig)
+}
+
+// plainInitials returns the initials of toks without stop words, generic words and places
+// after the first word ("China National Building Material Group" is "cnbm": a name may begin
+// with its country).
+func plainInitials(toks []string) string {
+	var sig []byte
+	for i, t := range toks {
+		if !stopWords[t] && !genericWords[t] && !(i > 0 && len(t) > 2 && placeNames()[t]) && t[0] < 0x80 {
+			sig = append(sig, t[0])
+		}
+	}
+	if len(sig) < 2 {
+		return ""
+	}
+	return string(sig)
 }
 
 func parseName(s string) parsedName {
@@ -116,6 +160,31 @@ func parseName(s string) parsedName {
 		all = companyTokens(s)
 	}
 	p := parsedName{full: newNameForm(all, s)}
+	if rom, ok := romanize(strings.Join(all, " ")); ok {
+		p.roman = rom
+		p.sound = soundForms(strings.Fields(rom), true)
+	} else if strings.ContainsFunc(s, func(r rune) bool { return unicode.In(r, unicode.Cyrillic, unicode.Greek) }) {
+		// Folding romanised it letter by letter, one of several ways ("АМКОМ" is "amkom",
+		// the company writes "AMCOM"): compared by sound too.
+		p.roman = p.full.joined
+		p.sound = soundForms(all, true)
+	} else if !strings.ContainsFunc(p.full.joined, func(r rune) bool { return r >= 0x80 }) {
+		// The first part only: a place or unit after it is not in the other spelling
+		// ("Tokin Corporation (Japan)" is "トーキン").
+		first := all
+		if len(segs) > 1 {
+			first = segs[0]
+		}
+		p.sound = soundForms(first, false)
+	}
+	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
+		p.legalToks = append(p.legalToks, canonToken(t))
+	}
+	for _, li := range []string{legalInitials(s), plainInitials(all)} {
+		if len(li) >= 3 && li != p.full.initials && !slices.Contains(p.altInitials, li) {
+			p.altInitials = append(p.altInitials, li)
+		}
+	}
 	if len(segs) > 1 {
 		for i, sg := range segs {
 			// A place after the first part says where, not which organisation: it is compared
@@ -247,9 +316,10 @@ func oneEdit(a, b string) bool {
 
 // match is how two names compare, with what a person needs to check it.
 type nameMatch struct {
-	sim  float64
-	why  string // e.g. "rare token 'sony' shared"
-	a, b string // the parts compared, as written
+	sim     float64
+	bySound bool   // the names match by sound only (romanised kana or Hangul): a hint
+	why     string // e.g. "rare token 'sony' shared"
+	a, b    string // the parts compared, as written
 }
 
 // whySame is the evidence of two names that are one after folding and legal forms.
@@ -422,8 +492,172 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	if len(c.full.tokens) == 1 && slices.Contains(q.acronyms, c.full.joined) && 0.95 > m.sim {
 		m = nameMatch{sim: 0.95, why: strconv.Quote(c.full.joined) + " is the acronym the tenant's name gives", a: q.full.text, b: c.full.text}
 	}
+	// Initials that take in the legal form ("IBMC" for "International Business Machines
+	// Corporation"): a weaker hint than initials of the name itself.
+	legalAcr := func(x, y *parsedName) {
+		if len(x.full.tokens) == 1 && slices.Contains(y.altInitials, x.full.joined) && legalInitialsSim > m.sim {
+			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
+				" (with its legal form, or without its generic words and places)", a: q.full.text, b: c.full.text}
+		}
+	}
+	legalAcr(q, c)
+	legalAcr(c, q)
+	// A short word of one name that is the initials of a run of the other's words ("ISIS-WA"
+	// and "ISIS West Africa", "Peralta DTO" and "Cesar Peralta Drug Trafficking
+	// Organization"): read as those words, the names compare again, a little discounted.
+	partial := func(x, y *parsedName) {
+		ex, run := expandAcronym(x.full.tokens, y.legalToks)
+		if ex == nil {
+			return
+		}
+		sc, _ := softDice(ex, y.legalToks, w)
+		if cv := coverage(ex, y.legalToks, w) * containPenalty; cv > sc && len(ex) > len(y.legalToks) {
+			sc = cv
+		}
+		if cv := coverage(y.legalToks, ex, w) * containPenalty; cv > sc && len(ex) < len(y.legalToks) {
+			sc = cv
+		}
+		if sc *= partialAcronymPenalty; sc > m.sim {
+			m = nameMatch{sim: sc, why: strconv.Quote(run[0]) + " read as the initials of " + strconv.Quote(run[1]), a: q.full.text, b: c.full.text}
+		}
+	}
+	if len(q.full.tokens) > 1 {
+		partial(q, c)
+	}
+	if len(c.full.tokens) > 1 {
+		partial(c, q)
+	}
+	// Names that open with the same rare word ("Brooks Running", "Brooks Sports") likely
+	// name one organisation or its parts: enough to be shown, never to be taken.
+	if t := q.full.tokens[0]; len(c.full.tokens) > 0 && m.sim < firstWordSim && len(t) >= 4 && t == c.full.tokens[0] &&
+		len(q.full.tokens)+len(c.full.tokens) > 2 && !stopWords[t] && !genericWords[t] && w != nil && w.n >= 50 && w.of(t) >= 0.5*w.unseen {
+		m = nameMatch{sim: firstWordSim + 0.1*m.sim, why: "the rare first word " + strconv.Quote(t) + " shared", a: q.full.text, b: c.full.text}
+	}
+	// A word made of the first letters of each of the other name's first words ("Iralco" for
+	// "Iran Aluminum Company", "Kogen" for "Korea General Corporation …").
+	syllables := func(x, y *parsedName) {
+		// Bounded: the search tries every split of the word, which a long one would make slow.
+		if len(x.full.tokens) != 1 || len(y.full.tokens) < 2 || len(x.full.joined) < 3 || len(x.full.joined) > maxSyllableWord {
+			return
+		}
+		start := slices.Index(y.legalToks, y.full.tokens[0])
+		if start < 0 {
+			return
+		}
+		n := spellsStarts(x.full.joined, y.legalToks[start:], 0, false)
+		if n == 0 {
+			return
+		}
+		sc := syllableSim * min(1, float64(n)/float64(len(y.full.tokens))*0.5+0.5)
+		if sc > m.sim {
+			m = nameMatch{sim: sc, why: strconv.Quote(x.full.joined) + " is made of the first letters of the words of " + strconv.Quote(y.full.text), a: q.full.text, b: c.full.text}
+		}
+	}
+	syllables(q, c)
+	syllables(c, q)
+	// A kana or Hangul name and a Latin one, compared by sound.
+	sound := func(script, latin *parsedName) {
+		s := soundSim(script.sound, latin.sound)
+		if s > 0 {
+			// Among names with the same consonants, the one whose letters are closest: a
+			// tie-breaker within the cap.
+			s = min(soundSimMax, s-soundTieRoom+soundTieRoom*dice(bigrams(script.roman), latin.full.bigrams))
+		}
+		if s > m.sim {
+			m = nameMatch{sim: s, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " reads " + strconv.Quote(script.roman) +
+				" (romanised), like " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+		}
+	}
+	switch {
+	case q.roman != "" && c.roman == "":
+		sound(q, c)
+	case c.roman != "" && q.roman == "":
+		sound(c, q)
+	}
 	return m
 }
+
+// firstWordSim is what a shared rare first word scores at least (raised by a tenth of what
+// the names score otherwise, so the closer of two such names ranks first).
+const firstWordSim = 0.5
+
+// soundTieRoom is how much of a sound match's score depends on how alike the letters are.
+const soundTieRoom = 0.05
+
+// syllableSim is what a word spelled by the starts of the other name's words scores when it
+// takes in all of them; fewer count less.
+const syllableSim = 0.8
+
+// maxSyllableWord is the longest word read as made of the starts of other words.
+const maxSyllableWord = 10
+
+// spellsStarts reports how many of toks (from the first) t is spelled by, taking a non-empty
+// start of each word in turn, stop words optional; 0 when it is not, or when every start is a
+// single letter (plain initials, compared elsewhere) or fewer than two words are used.
+func spellsStarts(t string, toks []string, used int, long bool) int {
+	if t == "" {
+		if used >= 2 && long {
+			return used
+		}
+		return 0
+	}
+	if len(toks) == 0 {
+		return 0
+	}
+	tok := toks[0]
+	for l := min(len(t), len(tok)); l >= 1; l-- {
+		if t[:l] == tok[:l] {
+			if n := spellsStarts(t[l:], toks[1:], used+1, long || l >= 2); n > 0 {
+				return n
+			}
+		}
+	}
+	if stopWords[tok] && used > 0 {
+		return spellsStarts(t, toks[1:], used, long)
+	}
+	return 0
+}
+
+// partialAcronymPenalty discounts names that compare only once a word is read as initials.
+const partialAcronymPenalty = 0.9
+
+// expandAcronym replaces the first word of a (of 2 to 5 letters, not itself a word of b) that
+// spells the initials of a run of b's words, stop words within the run aside ("DS" for
+// "Defence and Space"), by those words. It returns nil when no word does, and the word and
+// the run, for the evidence.
+func expandAcronym(a, b []string) ([]string, [2]string) {
+	for i, t := range a {
+		if len(t) < 2 || len(t) > 5 || slices.Contains(b, t) || stopWords[t] {
+			continue
+		}
+		for j := range b {
+			if b[j] == "" || b[j][0] != t[0] || stopWords[b[j]] {
+				continue
+			}
+			k, end := 0, j
+			for ; end < len(b) && k < len(t); end++ {
+				switch {
+				case b[end] != "" && b[end][0] == t[k] && !(stopWords[b[end]] && k > 0 && end+1 < len(b) && b[end+1] != "" && b[end+1][0] == t[k]):
+					k++
+				case stopWords[b[end]] && k > 0:
+				default:
+					end = len(b) + 1
+				}
+			}
+			if k < len(t) || end > len(b) {
+				continue
+			}
+			run := b[j:end]
+			out := make([]string, 0, len(a)+len(run))
+			out = append(append(append(out, a[:i]...), run...), a[i+1:]...)
+			return out, [2]string{t, strings.Join(run, " ")}
+		}
+	}
+	return nil, [2]string{}
+}
+
+// legalInitialsSim is how much initials that include the legal form score.
+const legalInitialsSim = 0.85
 
 // bigrams returns the sorted character bigrams of s, as pairs of runes packed into uint32
 // (each rune's low 16 bits; a rare collision between distant runes only nudges a score).
@@ -484,11 +718,19 @@ type nameIndex struct {
 	tok    map[string][]int32
 	prefix map[string][]int32
 	initl  map[string][]int32
-	limit  int // posting lists longer than this are skipped when rarer keys exist
+	// soundScript finds romanised (kana, Hangul) client names by their sound key, soundLatin
+	// Latin client names by the sound keys of their first words.
+	soundScript, soundLatin map[string][]int32
+	// syl finds names by the first two letters of their first word and the first of their
+	// second ("kob" for "Korea Broadcast …"), as a word made of the starts of their words
+	// begins ("KOBACO").
+	syl   map[string][]int32
+	limit int // posting lists longer than this are skipped when rarer keys exist
 }
 
 func newNameIndex(names []parsedName) *nameIndex {
-	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{}}
+	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
+		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, syl: map[string][]int32{}}
 	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
@@ -517,6 +759,19 @@ func newNameIndex(names []parsedName) *nameIndex {
 		}
 		if len(p.full.tokens) == 1 {
 			add(ix.initl, p.full.joined, int32(i))
+		}
+		for _, a := range p.altInitials {
+			add(ix.initl, a, int32(i))
+		}
+		if ft := p.full.tokens; len(ft) >= 2 && len(ft[0]) >= 2 && ft[0][0] < 0x80 && ft[0][1] < 0x80 && ft[1][0] < 0x80 {
+			add(ix.syl, ft[0][:2]+ft[1][:1], int32(i))
+		}
+		for _, k := range p.sound {
+			if p.roman != "" {
+				add(ix.soundScript, k, int32(i))
+			} else {
+				add(ix.soundLatin, k, int32(i))
+			}
 		}
 	}
 	ix.w.prepare()
@@ -562,6 +817,22 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		if len(f.tokens) == 1 {
 			lists = append(lists, ix.initl[f.joined])
 		}
+	}
+	for _, k := range q.sound {
+		if q.roman != "" {
+			lists = append(lists, ix.soundLatin[k])
+		} else {
+			lists = append(lists, ix.soundScript[k])
+		}
+	}
+	if len(q.full.tokens) == 1 {
+		lists = append(lists, ix.initl[q.full.joined])
+		if j := q.full.joined; len(j) >= 3 && len(j) <= maxSyllableWord {
+			lists = append(lists, ix.syl[j[:3]])
+		}
+	}
+	for _, a := range q.altInitials {
+		lists = append(lists, ix.tok[a])
 	}
 	for _, l := range labels {
 		lists = append(lists, ix.tok[l])

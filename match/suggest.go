@@ -24,6 +24,10 @@ const (
 	EvidenceSameOrg         Evidence = "registrable-domain"
 	EvidenceName            Evidence = "name"         // the company names are alike
 	EvidenceDomainLabel     Evidence = "domain-label" // the client's name spells a tenant domain's label
+	// EvidenceNameSound: a kana or Hangul name, romanised, sounds like the other's Latin name
+	// ("アルパイン", "arupain", and "Alpine"). A hint only: it never leads to an automatic
+	// acceptance without proof (the stored tenant ID or the default domain).
+	EvidenceNameSound Evidence = "name-sound"
 	// EvidenceExactNameRival is a note, not evidence (Score 0): the candidate's confidence was
 	// held below that of another client that bears the tenant's exact name, with nothing
 	// against it, because this candidate had only hints (contacts' addresses, a similar name).
@@ -441,6 +445,8 @@ func (s *Suggester) decide(sg *Suggestion) {
 			fmtScore(s.cfg.AutoAcceptMin) + "; a person confirms"
 	case second != nil && best.Confidence-second.Confidence < s.cfg.AutoAcceptMargin:
 		sg.Reason = "the best two candidates are within " + fmtScore(s.cfg.AutoAcceptMargin) + " of each other; a person chooses"
+	case !proof && hasEvidence(best, EvidenceNameSound):
+		sg.Reason = "the names match by sound only (" + best.ClientName + "); a person confirms"
 	case second != nil && !proof && second.Confidence >= CredibleMin:
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
 	default:
@@ -473,7 +479,7 @@ func combine(sigs []Signal) float64 {
 
 func family(e Evidence) int {
 	switch e {
-	case EvidenceName, EvidenceDomainLabel:
+	case EvidenceName, EvidenceNameSound, EvidenceDomainLabel:
 		return 1
 	default:
 		return 0
@@ -535,7 +541,11 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 				exact = append(exact, ci)
 			}
 			if m.sim >= DefaultMinNameSim {
-				addSig(ci, Signal{EvidenceName, ScoreName * m.sim, "name: " + strconv.Quote(t.DisplayName) + " ≈ " + strconv.Quote(s.clients[ci].c.Name) +
+				ev := EvidenceName
+				if m.bySound {
+					ev = EvidenceNameSound
+				}
+				addSig(ci, Signal{ev, ScoreName * m.sim, "name: " + strconv.Quote(t.DisplayName) + " ≈ " + strconv.Quote(s.clients[ci].c.Name) +
 					" (" + fmtScore(m.sim) + ", " + m.why + ")"})
 			}
 		}

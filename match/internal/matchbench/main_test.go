@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -9,7 +10,8 @@ import (
 func TestReport(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	ok, err := run(&out, 2, false, false)
+	var gl goalList
+	ok, err := run(&out, 2, false, false, &gl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +23,31 @@ func TestReport(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+	// The matcher's goals are printed with the suggester's, in internal/bench's form.
+	want := []string{
+		"goal match-auto-precision: 1.0000 (target >= 1.0000) met",
+		"goal suggest-fixture-auto-precision: 1.0000 (target >= 1.0000) met",
+		"goal match-speed-ratio: not measured, run without -quick (target >= 0.50)",
+	}
+	if !slices.Equal(gl.lines, want) {
+		t.Errorf("goal lines:\n%s\nwant:\n%s", strings.Join(gl.lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestGoalLine(t *testing.T) {
+	t.Parallel()
+	var gl goalList
+	gl.add("match-auto-precision", 0.9992, ">=", 1, "%.4f")
+	gl.add("match-speed-ratio", 0.52, ">=", 0.5, "%.2f")
+	gl.add("suggest-speed", 2.5, "<", 2, "%.2f s")
+	want := []string{
+		"goal match-auto-precision: 0.9992 (target >= 1.0000) missed",
+		"goal match-speed-ratio: 0.52 (target >= 0.50) met",
+		"goal suggest-speed: 2.50 s (target < 2.00 s) missed",
+	}
+	if !slices.Equal(gl.lines, want) {
+		t.Errorf("goal lines:\n%s\nwant:\n%s", strings.Join(gl.lines, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // Without the real-name data the report says the sets were skipped, still runs the MSP cases,
@@ -28,7 +55,7 @@ func TestReport(t *testing.T) {
 func TestSuggestReportWithoutData(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	ok, err := suggestReport(&out, t.TempDir(), false, 0, "", "")
+	ok, err := suggestReport(&out, t.TempDir(), false, 0, "", "", &goalList{})
 	if err != nil {
 		t.Fatal(err)
 	}
