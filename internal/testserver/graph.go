@@ -1517,7 +1517,7 @@ const GraphResourceAppID = "00000003-0000-0000-c000-000000000000"
 // fake's Microsoft Graph service principal declares. Their IDs are the fake's own, derived from
 // the value, not Microsoft's.
 var graphAppPermissions = []string{
-	"Application.Read.All", "AuditLog.Read.All", "DeviceManagementManagedDevices.Read.All",
+	"Application.Read.All", "AuditLog.Read.All", "DeviceManagementManagedDevices.Read.All", "DeviceManagementServiceConfig.Read.All",
 	"Directory.Read.All", "Domain.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All",
 	"MailboxSettings.Read", "Organization.Read.All", "Policy.Read.All", "Reports.Read.All",
 	"SecurityEvents.Read.All", "User-PasswordProfile.ReadWrite.All", "User.Read.All",
