@@ -152,6 +152,25 @@ func DefenderConnectorOf(partnerState string) DefenderConnector {
 	return DefenderConnectorUnknown
 }
 
+// describe says what a connector state means, for a gap's hint.
+func (c DefenderConnector) describe() string {
+	switch c {
+	case DefenderConnectorNotSetUp:
+		return "no connector is set up"
+	case DefenderConnectorAvailable:
+		return "the connection is available but not turned on"
+	case DefenderConnectorUnavailable:
+		return "Defender for Endpoint reports the connection unavailable"
+	case DefenderConnectorError:
+		return "the connector reports an error"
+	case DefenderConnectorEnabled:
+		return "the connection is on"
+	case DefenderConnectorUnresponsive:
+		return "Defender for Endpoint does not answer"
+	}
+	return "its state is unknown"
+}
+
 // DefenderConnectorID is the ID of Intune's Microsoft Defender for Endpoint connector among a
 // tenant's mobileThreatDefenseConnectors (the WindowsDefenderATP application's ID); other
 // connectors are third-party Mobile Threat Defense partners.
@@ -259,9 +278,9 @@ func (d *DefenderState) Assess() {
 	if d.Plan.Licensed() {
 		switch d.Connector {
 		case DefenderConnectorNotSetUp, DefenderConnectorAvailable, DefenderConnectorUnavailable, DefenderConnectorError:
-			add(GapConnectorNotEnabled, "The tenant is licensed for %s but Intune is not connected to it (connector %s), "+
-				"so devices are not onboarded through Intune and their risk does not reach compliance: turn on %s, "+
-				"then the connection in %s.", d.Plan, d.Connector, defenderPortalIntuneSwitch, connectorPortalPath)
+			add(GapConnectorNotEnabled, "The tenant is licensed for %s but Intune is not connected to it (%s), "+
+				"so Intune does not onboard its devices and their risk does not reach compliance: turn on %s, "+
+				"then the connection in %s.", d.Plan, d.Connector.describe(), defenderPortalIntuneSwitch, connectorPortalPath)
 		case DefenderConnectorUnresponsive:
 			since := "a long time"
 			if !d.ConnectorHeartbeat.IsZero() {

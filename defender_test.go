@@ -104,6 +104,7 @@ func TestDefenderAssess(t *testing.T) {
 	d := tenantsync.DefenderState{Plan: tenantsync.DefenderForBusiness, Connector: tenantsync.DefenderConnectorAvailable}
 	d.Assess()
 	assert.Contains(t, d.Gaps[0].Hint, "Microsoft Defender for Business")
+	assert.Contains(t, d.Gaps[0].Hint, "available but not turned on")
 	assert.Contains(t, d.Gaps[0].Hint, "Endpoint security > Microsoft Defender for Endpoint")
 	d.Connector = tenantsync.DefenderConnectorEnabled
 	d.Assess()
