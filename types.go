@@ -211,6 +211,9 @@ type SecurityBaseline struct {
 	// MFA summarises the tenant's MFA states, when they were read with the baseline; nil
 	// when unknown (no Entra ID P1, or the MFA kind was not fetched).
 	MFA *MFASummary `json:",omitempty"`
+	// Defender is the tenant's Defender for Endpoint posture; nil when the route did not read
+	// it. Its parts are each known or unknown with a reason.
+	Defender *DefenderState `json:",omitempty"`
 }
 
 // Client is a customer as the PSA knows it.

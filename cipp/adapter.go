@@ -187,3 +187,53 @@ func ToMFAState(tenantID string, m MFAUser) tenantsync.MFAState {
 func ToCAPolicy(p CAPolicy) tenantsync.CAPolicy {
 	return tenantsync.CAPolicy{ID: strings.ToLower(p.ID), DisplayName: p.DisplayName, State: p.State, RequiresMFA: p.RequiresMFA()}
 }
+
+// licensedServicePlans are the service plan names and IDs of the ListLicenses rows with units
+// in use or for sale (TotalLicenses is the SKU's enabled units; a suspended or expired SKU has
+// none), less the plans switched off in the SKU.
+func licensedServicePlans(rows []License) []string {
+	var out []string
+	for _, l := range rows {
+		if l.TotalLicenses <= 0 && !termActive(l.TermInfo) {
+			continue
+		}
+		for _, p := range l.ServicePlans {
+			if !strings.EqualFold(p.ProvisioningStatus, "Disabled") {
+				out = append(out, p.ServicePlanName, p.ServicePlanID)
+			}
+		}
+	}
+	return out
+}
+
+// termActive reports whether a SKU has a term that is enabled or in its grace period.
+func termActive(terms []TermInfo) bool {
+	for _, t := range terms {
+		if strings.EqualFold(t.Status, "Enabled") || strings.EqualFold(t.Status, "Warning") {
+			return true
+		}
+	}
+	return false
+}
+
+// ToWindowsProtection converts ListDefenderState rows: the Windows devices, with what each
+// reports of Microsoft Defender Antivirus. A state without a report time is the empty object
+// Intune holds for a device that never reported, so the device counts as not reporting.
+func ToWindowsProtection(devs []DefenderStateDevice) []tenantsync.WindowsProtection {
+	out := []tenantsync.WindowsProtection{}
+	for _, d := range devs {
+		if !strings.EqualFold(d.OperatingSystem, "Windows") {
+			continue
+		}
+		p := tenantsync.WindowsProtection{}
+		if s := d.WindowsProtectionState; s != nil && !s.LastReportedDateTime.IsZero() {
+			p = tenantsync.WindowsProtection{
+				Reported: true, LastReported: s.LastReportedDateTime.UTC(),
+				MalwareProtectionEnabled: s.MalwareProtectionEnabled, RealTimeProtectionEnabled: s.RealTimeProtectionEnabled,
+				SignatureUpdateOverdue: s.SignatureUpdateOverdue, QuickScanOverdue: s.QuickScanOverdue, FullScanOverdue: s.FullScanOverdue,
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}

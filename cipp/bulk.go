@@ -413,7 +413,9 @@ func (b *bulk) convert(k tenantsync.Kind, id string, raw map[string][]json.RawMe
 
 // baseline builds the security baseline from the cached policies (Graph's own objects, whose
 // grant controls RequiresMFA reads as it reads rawjson), the latest cached secure score, and
-// security defaults as the MFA report states them (unknown without one).
+// security defaults as the MFA report states them (unknown without one). Defender stays nil
+// (not read): the reporting database caches neither Intune's connector nor the devices'
+// protection states, and a live read per tenant would undo the bulk route's few calls.
 func (b *bulk) baseline(id string, raw map[string][]json.RawMessage) (*tenantsync.SecurityBaseline, error) {
 	out := &tenantsync.SecurityBaseline{TenantID: id}
 	for _, r := range raw[DBConditionalAccess] {

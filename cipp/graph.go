@@ -233,6 +233,14 @@ func (c *Client) SecureScore(ctx context.Context, tenant string) (SecureScore, e
 	return best, nil
 }
 
+// MobileThreatDefenseConnectors returns the tenant's Intune Mobile Threat Defense connectors
+// (Microsoft Defender for Endpoint's has ID tenantsync.DefenderConnectorID); none means none is
+// set up. Graph refuses the list without an Intune licence or the Intune role.
+func (c *Client) MobileThreatDefenseConnectors(ctx context.Context, tenant string) ([]MobileThreatDefenseConnector, error) {
+	return paging.Collect(GraphItems[MobileThreatDefenseConnector](c.ListGraphRequest(ctx, tenant,
+		GraphRequest{Endpoint: "deviceManagement/mobileThreatDefenseConnectors", NoPagination: true})))
+}
+
 // SecurityDefaults returns the tenant's security defaults policy.
 func (c *Client) SecurityDefaults(ctx context.Context, tenant string) (SecurityDefaultsPolicy, error) {
 	ps, err := paging.Collect(GraphItems[SecurityDefaultsPolicy](c.ListGraphRequest(ctx, tenant, GraphRequest{Endpoint: "policies/identitySecurityDefaultsEnforcementPolicy", NoPagination: true})))

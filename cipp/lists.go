@@ -560,6 +560,18 @@ func (c *Client) Licenses(ctx context.Context, tenant string) ([]License, error)
 	return paging.Collect(c.ListLicenses(ctx, tenant))
 }
 
+// ListDefenderState yields the tenant's Intune managed devices with their Windows protection
+// state (Microsoft Defender Antivirus). CIPP answers its failures with 200 and the message in an
+// array, which this reports as an error rather than as a device.
+func (c *Client) ListDefenderState(ctx context.Context, tenant string) iter.Seq2[DefenderStateDevice, error] {
+	return listSeq[DefenderStateDevice](c, ctx, "ListDefenderState", tenant, nil)
+}
+
+// DefenderStates returns every managed device of the tenant with its protection state.
+func (c *Client) DefenderStates(ctx context.Context, tenant string) ([]DefenderStateDevice, error) {
+	return paging.Collect(c.ListDefenderState(ctx, tenant))
+}
+
 // ListMFAUsers yields every user's MFA state.
 func (c *Client) ListMFAUsers(ctx context.Context, tenant string) iter.Seq2[MFAUser, error] {
 	return listSeq[MFAUser](c, ctx, "ListMFAUsers", tenant, nil)

@@ -130,7 +130,7 @@ func (s *Source) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error) {
 // dropped, and the cached list may not know yet. With Bulk, the kinds the reporting database
 // can answer come from it.
 func (s *Source) Fetch(ctx context.Context, req tenantsync.FetchRequest) (*tenantsync.FetchResult, error) {
-	ctx = withConfirmMemo(ctx)
+	ctx = context.WithValue(withConfirmMemo(ctx), licenceKey{}, &licenceMemo{})
 	t, err := s.c.LookupTenant(ctx, req.TenantID)
 	if err != nil {
 		return nil, err
@@ -276,7 +276,7 @@ func (s *Source) fetchKind(ctx context.Context, t Tenant, id string, k tenantsyn
 		complete.Domains = convert(rows, func(d Domain) tenantsync.Domain { return ToDomain(id, d) })
 		report(len(rows))
 	case tenantsync.KindSubscriptions:
-		rows, err := s.c.Licenses(ctx, key)
+		rows, err := s.licenses(ctx, key)
 		if err != nil {
 			return tenantsync.UnavailableResult(k, err)
 		}
@@ -446,6 +446,8 @@ func (s *Source) baseline(ctx context.Context, key, id string) (*tenantsync.Secu
 	wg.Go(func() { policies, err = s.c.ConditionalAccessPolicies(ctx, key) })
 	wg.Go(func() { score, sErr = s.c.SecureScore(ctx, key) })
 	wg.Go(func() { sd, sdErr = s.c.SecurityDefaults(ctx, key) })
+	var defender *tenantsync.DefenderState
+	wg.Go(func() { defender = s.defender(ctx, key) })
 	wg.Wait()
 	if err != nil {
 		return nil, err
@@ -468,5 +470,73 @@ func (s *Source) baseline(ctx context.Context, key, id string) (*tenantsync.Secu
 	} else if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.Defender = defender
 	return b, nil
+}
+
+// defender reads the baseline's Defender state: the plan from ListLicenses' service plans
+// (shared with the subscriptions kind in one Fetch), the connector through ListGraphRequest and
+// the devices' antivirus from ListDefenderState, all at once. A part CIPP cannot read is
+// unknown with the error as its reason, never "not onboarded".
+func (s *Source) defender(ctx context.Context, key string) *tenantsync.DefenderState {
+	d := &tenantsync.DefenderState{}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rows, err := s.licenses(ctx, key)
+		if err != nil {
+			d.PlanReason = err.Error()
+			return
+		}
+		d.Plan = tenantsync.DefenderPlanOf(licensedServicePlans(rows))
+	})
+	wg.Go(func() {
+		conns, err := s.c.MobileThreatDefenseConnectors(ctx, key)
+		if err != nil {
+			d.ConnectorReason = err.Error()
+			return
+		}
+		d.Connector = tenantsync.DefenderConnectorNotSetUp
+		for _, c := range conns {
+			if !strings.EqualFold(c.ID, tenantsync.DefenderConnectorID) {
+				continue
+			}
+			if d.Connector = tenantsync.DefenderConnectorOf(c.PartnerState); d.Connector == tenantsync.DefenderConnectorUnknown {
+				d.ConnectorReason = fmt.Sprintf("Graph reported the connector's partnerState as %q, which this version does not know", c.PartnerState)
+			}
+			d.ConnectorHeartbeat = c.LastHeartbeatDateTime.UTC()
+		}
+	})
+	wg.Go(func() {
+		devs, err := s.c.DefenderStates(ctx, key)
+		if err != nil {
+			d.DevicesReason = err.Error()
+			return
+		}
+		d.Devices = tenantsync.CountWindowsProtection(ToWindowsProtection(devs), s.now())
+	})
+	wg.Wait()
+	d.Assess()
+	return d
+}
+
+// licenses reads ListLicenses once per Fetch: the subscriptions kind and the baseline's
+// Defender plan both need it.
+func (s *Source) licenses(ctx context.Context, key string) ([]License, error) {
+	m, _ := ctx.Value(licenceKey{}).(*licenceMemo)
+	if m == nil {
+		return s.c.Licenses(ctx, key)
+	}
+	m.once.Do(func() { m.rows, m.err = s.c.Licenses(ctx, key) })
+	return m.rows, m.err
+}
+
+type licenceKey struct{}
+
+type licenceMemo struct {
+	once sync.Once
+	rows []License
+	err  error
 }

@@ -268,7 +268,7 @@ func TestSourceFetchesEveryKind(t *testing.T) {
 	require.NotNil(t, b.SecurityDefaults)
 	assert.Equal(t, wt.SecurityDefaults, *b.SecurityDefaults)
 	assert.Len(t, b.CAPolicies, len(wt.CAPolicies))
-	assert.Equal(t, 13, res.RoundTrips, "one call per list, three for the baseline; groups, details, sign-ins and usage one each")
+	assert.Equal(t, 15, res.RoundTrips, "one call per list, five for the baseline (ListLicenses shared with the subscriptions); groups, details, sign-ins and usage one each")
 
 	// Every mailbox type is mapped.
 	types := map[tenantsync.MailboxType]int{}

@@ -273,6 +273,38 @@ func (p CAPolicy) RequiresMFA() bool {
 	return false
 }
 
+// DefenderStateDevice is a row of ListDefenderState: a Graph beta managedDevice with its
+// windowsProtectionState expanded (null for a device that never reported one).
+type DefenderStateDevice struct {
+	ID                     string                  `json:"id"`
+	DeviceName             string                  `json:"deviceName"`
+	DeviceType             string                  `json:"deviceType"`
+	OperatingSystem        string                  `json:"operatingSystem"`
+	WindowsProtectionState *WindowsProtectionState `json:"windowsProtectionState"`
+}
+
+// WindowsProtectionState is Graph's windowsProtectionState as CIPP relays it (the fields the
+// baseline uses).
+type WindowsProtectionState struct {
+	MalwareProtectionEnabled  bool   `json:"malwareProtectionEnabled"`
+	RealTimeProtectionEnabled bool   `json:"realTimeProtectionEnabled"`
+	SignatureUpdateOverdue    bool   `json:"signatureUpdateOverdue"`
+	QuickScanOverdue          bool   `json:"quickScanOverdue"`
+	FullScanOverdue           bool   `json:"fullScanOverdue"`
+	DeviceState               string `json:"deviceState"`
+	LastReportedDateTime      Time   `json:"lastReportedDateTime"`
+}
+
+// MobileThreatDefenseConnector is a Graph mobileThreatDefenseConnector as ListGraphRequest
+// returns it for deviceManagement/mobileThreatDefenseConnectors.
+type MobileThreatDefenseConnector struct {
+	ID                    string `json:"id"`
+	PartnerState          string `json:"partnerState"`
+	LastHeartbeatDateTime Time   `json:"lastHeartbeatDateTime"`
+	Tenant                string `json:"Tenant,omitempty"`
+	CippStatus            string `json:"CippStatus,omitempty"`
+}
+
 // SecureScore is a Graph secureScore as ListGraphRequest returns it for security/secureScores.
 type SecureScore struct {
 	ID              string   `json:"id"`

@@ -113,6 +113,46 @@ func toSubscription(tenant string, s SubscribedSKU) tenantsync.Subscription {
 	}
 }
 
+// enabledServicePlans are the names of the service plans of the SKUs in use: enabled, or in
+// their grace period (Warning), and not switched off in the SKU (provisioningStatus Disabled).
+func enabledServicePlans(skus []SubscribedSKU) []string {
+	var out []string
+	for _, s := range skus {
+		if !strings.EqualFold(s.CapabilityStatus, "Enabled") && !strings.EqualFold(s.CapabilityStatus, "Warning") {
+			continue
+		}
+		for _, p := range s.ServicePlans {
+			if !strings.EqualFold(p.ProvisioningStatus, "Disabled") {
+				out = append(out, p.ServicePlanName, p.ServicePlanID)
+			}
+		}
+	}
+	return out
+}
+
+// toWindowsProtection keeps the Windows devices of a managedDevices listing, with what each
+// reports of its antivirus.
+func toWindowsProtection(devs []ProtectedDevice) []tenantsync.WindowsProtection {
+	out := []tenantsync.WindowsProtection{}
+	for _, d := range devs {
+		if !strings.EqualFold(d.OperatingSystem, "Windows") {
+			continue
+		}
+		p := tenantsync.WindowsProtection{}
+		// A state without a report time is the empty object Intune holds for a device that
+		// never reported: its false flags mean nothing, so it counts as not reporting.
+		if s := d.WindowsProtectionState; s != nil && s.LastReportedDateTime != nil && !s.LastReportedDateTime.IsZero() {
+			p = tenantsync.WindowsProtection{
+				Reported: true, LastReported: s.LastReportedDateTime.UTC(),
+				MalwareProtectionEnabled: s.MalwareProtectionEnabled, RealTimeProtectionEnabled: s.RealTimeProtectionEnabled,
+				SignatureUpdateOverdue: s.SignatureUpdateOverdue, QuickScanOverdue: s.QuickScanOverdue, FullScanOverdue: s.FullScanOverdue,
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func toMFA(tenant string, r RegistrationDetail, policies []CAPolicy, secDefaults bool, dir directory) tenantsync.MFAState {
 	st := tenantsync.MFAState{
 		TenantID:          tenant,

@@ -36,6 +36,7 @@ var (
 	accessPassword  = access{role: "Password Administrator (Privileged Authentication Administrator for admins)", permission: "User-PasswordProfile.ReadWrite.All"}
 	accessMethods   = access{role: "Authentication Administrator (Privileged Authentication Administrator for admins)", permission: "UserAuthenticationMethod.ReadWrite.All"}
 	accessGroups    = access{role: "Groups Administrator", permission: "GroupMember.ReadWrite.All"}
+	accessConnector = access{role: "Intune Administrator (or Global Reader)", permission: "DeviceManagementServiceConfig.Read.All"}
 )
 
 // propagationWindow is how long Microsoft may take to apply a newly granted GDAP role.

@@ -2,8 +2,10 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +24,8 @@ const (
 	itemCA           = "caPolicies"
 	itemSecDefaults  = "securityDefaults"
 	itemScore        = "secureScore"
+	itemConnectors   = "mtdConnectors"
+	itemProtection   = "windowsProtection"
 )
 
 // mailboxSelect is what the mailboxes kind reads of each user. Graph tracks only $selected
@@ -79,6 +83,11 @@ type fetch struct {
 	policies     []CAPolicy
 	caErr, sdErr error
 	secDefaults  bool
+
+	// The subscribed SKUs, read once for the subscriptions kind and the baseline's Defender plan.
+	skusOnce sync.Once
+	skus     []SubscribedSKU
+	skusErr  error
 
 	// The MFA states read, for the baseline's summary.
 	mfa []tenantsync.MFAState
@@ -304,8 +313,21 @@ func readDomains(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) 
 	return kr, nil
 }
 
+// readSKUs reads the subscribed SKUs once per fetch, for whichever of the subscriptions kind
+// and the baseline comes first; progress is the subscriptions kind's when it was asked for.
+func (f *fetch) readSKUs(ctx context.Context) ([]SubscribedSKU, error) {
+	f.skusOnce.Do(func() {
+		var progress func(int)
+		if slices.Contains(f.req.Kinds, tenantsync.KindSubscriptions) {
+			progress = f.progress(tenantsync.KindSubscriptions)
+		}
+		f.skus, f.skusErr = readList[SubscribedSKU](ctx, f.c, listSKUs, f.tenant, f.answers[itemSKUs], progress)
+	})
+	return f.skus, f.skusErr
+}
+
 func readSubscriptions(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
-	ss, err := readList[SubscribedSKU](ctx, f.c, listSKUs, f.tenant, f.answers[itemSKUs], f.progress(tenantsync.KindSubscriptions))
+	ss, err := f.readSKUs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -365,6 +387,11 @@ func readMFA(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
 func planBaseline(f *fetch) error {
 	planPolicies(f)
 	f.add(itemScore, listSecureScores.path)
+	// Defender: the SKUs (shared with the subscriptions kind), the connector and the devices'
+	// protection states ride in the same $batch, so the baseline stays one round trip.
+	f.add(itemSKUs, listSKUs.path)
+	f.add(itemConnectors, listMTDConnectors.path)
+	f.add(itemProtection, listProtection.path)
 	return nil
 }
 
@@ -399,5 +426,49 @@ func readBaseline(ctx context.Context, f *fetch) (*tenantsync.KindResult, error)
 		return nil, ctx.Err()
 	}
 	b.MFA = tenantsync.SummarizeMFA(f.mfa)
+	if b.Defender, err = f.readDefender(ctx); err != nil {
+		return nil, err
+	}
 	return &tenantsync.KindResult{Mode: tenantsync.Complete, Baseline: b}, nil
+}
+
+// readDefender reads the baseline's Defender state from the batch's answers. A part that
+// cannot be read (403, no Intune licence) is unknown with the error as its reason; only a
+// cancelled context fails the baseline.
+func (f *fetch) readDefender(ctx context.Context) (*tenantsync.DefenderState, error) {
+	d := &tenantsync.DefenderState{}
+	skus, err := f.readSKUs(ctx)
+	if err != nil {
+		d.PlanReason = err.Error()
+	} else {
+		d.Plan = tenantsync.DefenderPlanOf(enabledServicePlans(skus))
+	}
+	conns, err := readList[MobileThreatDefenseConnector](ctx, f.c, listMTDConnectors, f.tenant, f.answers[itemConnectors], nil)
+	if err != nil {
+		d.ConnectorReason = err.Error()
+	} else {
+		d.Connector = tenantsync.DefenderConnectorNotSetUp
+		for _, c := range conns {
+			if !strings.EqualFold(c.ID, tenantsync.DefenderConnectorID) {
+				continue
+			}
+			if d.Connector = tenantsync.DefenderConnectorOf(c.PartnerState); d.Connector == tenantsync.DefenderConnectorUnknown {
+				d.ConnectorReason = fmt.Sprintf("Graph reported the connector's partnerState as %q, which this version does not know", c.PartnerState)
+			}
+			if c.LastHeartbeatDateTime != nil {
+				d.ConnectorHeartbeat = c.LastHeartbeatDateTime.UTC()
+			}
+		}
+	}
+	devs, err := readList[ProtectedDevice](ctx, f.c, listProtection, f.tenant, f.answers[itemProtection], nil)
+	if err != nil {
+		d.DevicesReason = err.Error()
+	} else {
+		d.Devices = tenantsync.CountWindowsProtection(toWindowsProtection(devs), f.now)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d.Assess()
+	return d, nil
 }

@@ -34,7 +34,13 @@ var (
 	listCAPolicies   = list{"ListCAPolicies", "/identity/conditionalAccess/policies", accessCA}
 	listSecureScores = list{"LatestSecureScore", "/security/secureScores?$top=1", accessScore}
 	listOrganization = list{"Organization", "/organization", accessOrg}
-	getSecDefaults   = list{"SecurityDefaults", "/policies/identitySecurityDefaultsEnforcementPolicy", accessCA}
+	// The connector list is small (one row per Mobile Threat Defense partner); Defender's is
+	// picked by its ID rather than by a $filter on the ID, which Intune lists do not all honour.
+	listMTDConnectors = list{"ListMobileThreatDefenseConnectors", "/deviceManagement/mobileThreatDefenseConnectors", accessConnector}
+	// The protection state is a relationship of the device, only readable expanded; all devices
+	// are listed and the Windows ones kept, so no $filter on operatingSystem is relied on.
+	listProtection = list{"ListWindowsProtectionStates", "/deviceManagement/managedDevices?$top=999&$select=id,deviceName,operatingSystem,windowsProtectionState&$expand=windowsProtectionState", accessDevices}
+	getSecDefaults = list{"SecurityDefaults", "/policies/identitySecurityDefaultsEnforcementPolicy", accessCA}
 )
 
 // bounds are the limits of one listing: Config.MaxPages pages and no nextLink followed twice,

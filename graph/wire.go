@@ -41,6 +41,16 @@ type SubscribedSKU struct {
 	ConsumedUnits    int          `json:"consumedUnits"`
 	AppliesTo        string       `json:"appliesTo"`
 	PrepaidUnits     PrepaidUnits `json:"prepaidUnits"`
+	// ServicePlans are the services the SKU includes, e.g. MDE_SMB for Defender for Business.
+	ServicePlans []ServicePlanInfo `json:"servicePlans"`
+}
+
+// ServicePlanInfo is one service plan of a SKU.
+type ServicePlanInfo struct {
+	ServicePlanID      string `json:"servicePlanId"`
+	ServicePlanName    string `json:"servicePlanName"`
+	ProvisioningStatus string `json:"provisioningStatus"` // "Success", "Disabled", "PendingActivation", ...
+	AppliesTo          string `json:"appliesTo"`
 }
 
 // PrepaidUnits are the purchased units of a SKU by state.
@@ -173,6 +183,35 @@ type SecureScore struct {
 	MaxScore        float64   `json:"maxScore"`
 	ActiveUserCount int       `json:"activeUserCount"`
 	CreatedDateTime time.Time `json:"createdDateTime"`
+}
+
+// MobileThreatDefenseConnector is one of Intune's Mobile Threat Defense connectors; the one
+// whose ID is tenantsync.DefenderConnectorID connects Microsoft Defender for Endpoint.
+type MobileThreatDefenseConnector struct {
+	ID                    string     `json:"id"`
+	PartnerState          string     `json:"partnerState"`
+	LastHeartbeatDateTime *time.Time `json:"lastHeartbeatDateTime"`
+}
+
+// ProtectedDevice is a managed device with its Windows protection state expanded.
+type ProtectedDevice struct {
+	ID              string `json:"id"`
+	DeviceName      string `json:"deviceName"`
+	OperatingSystem string `json:"operatingSystem"`
+	// WindowsProtectionState is null for a device that has reported none.
+	WindowsProtectionState *WindowsProtectionState `json:"windowsProtectionState"`
+}
+
+// WindowsProtectionState is what Intune knows of a Windows device's Microsoft Defender
+// Antivirus (v1.0 windowsProtectionState; only the fields the baseline uses).
+type WindowsProtectionState struct {
+	MalwareProtectionEnabled  bool       `json:"malwareProtectionEnabled"`
+	RealTimeProtectionEnabled bool       `json:"realTimeProtectionEnabled"`
+	SignatureUpdateOverdue    bool       `json:"signatureUpdateOverdue"`
+	QuickScanOverdue          bool       `json:"quickScanOverdue"`
+	FullScanOverdue           bool       `json:"fullScanOverdue"`
+	DeviceState               string     `json:"deviceState"`
+	LastReportedDateTime      *time.Time `json:"lastReportedDateTime"`
 }
 
 // SecurityDefaults is the identitySecurityDefaultsEnforcementPolicy.

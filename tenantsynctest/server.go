@@ -457,3 +457,40 @@ func (s *Server) GrantGraphAppPermissions(tenantID string, perms ...string) {
 // then, as Microsoft Graph does while a newly granted role propagates. The generated world has
 // such relationships; call it after starting the fakes to see them as a partner would.
 func (s *Server) PropagateGDAPRoles() { s.srv.PropagateGDAPRoles() }
+
+// DefenderSetup is a tenant's Microsoft Defender for Endpoint set-up, for SetDefender.
+type DefenderSetup struct {
+	// Licensed gives the tenant a Defender for Business subscription (service plan MDE_SMB)
+	// when none of its SKUs holds a Defender for Endpoint plan; false takes every such plan
+	// away, as when the subscriptions that carried them end.
+	Licensed bool
+	// Connector is the state of Intune's Defender for Endpoint connector, as Graph's
+	// mobileThreatDefenseConnectors report its partnerState; DefenderConnectorNotSetUp (or
+	// the zero value) removes the connector.
+	Connector tenantsync.DefenderConnector
+}
+
+// SetDefender sets a tenant's Defender licence and Intune connector, on Graph
+// (subscribedSkus' servicePlans, deviceManagement/mobileThreatDefenseConnectors) and on CIPP
+// (ListLicenses' ServicePlans, ListGraphRequest). Generated tenants start with the plans their
+// SKUs include (Business Premium: Defender for Business; Microsoft 365 E3: Plan 1) and, when
+// licensed, a connector that is enabled, available but off, or not set up.
+func (s *Server) SetDefender(tenantID string, d DefenderSetup) error {
+	partner := string(d.Connector)
+	if d.Connector == tenantsync.DefenderConnectorNotSetUp {
+		partner = ""
+	}
+	if err := s.srv.World.SetDefender(tenantID, d.Licensed, partner); err != nil {
+		return s.invalid("SetDefender", "pass the ID of one of Tenants()", "%v", err)
+	}
+	return nil
+}
+
+// DenyGraph makes Graph answer a tenant's requests under a path prefix (relative to the version
+// root, e.g. "/deviceManagement") with 403 Authorization_RequestDenied, directly and inside
+// $batch, as when the GDAP role or app permission the data needs is missing. CIPP's reads of
+// the Defender state (ListDefenderState, the connector through ListGraphRequest) fail the same
+// way. deny=false lifts it.
+func (s *Server) DenyGraph(tenantID, pathPrefix string, deny bool) {
+	s.srv.GraphDeny(tenantID, pathPrefix, deny)
+}

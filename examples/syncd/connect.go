@@ -26,8 +26,10 @@ import (
 const partnerTokenConnection = "partner-refresh-token"
 
 // consentScopes are the Graph application permissions the bulk consent grants in each customer:
-// what the sync reads and the write actions change.
+// what the sync reads and the write actions change (DeviceManagementServiceConfig.Read.All: the
+// baseline's Intune connector to Defender for Endpoint).
 const consentScopes = "Directory.Read.All,User.ReadWrite.All,AuditLog.Read.All,DeviceManagementManagedDevices.Read.All," +
+	"DeviceManagementServiceConfig.Read.All," +
 	"Policy.Read.All,SecurityEvents.Read.All,MailboxSettings.Read,GroupMember.ReadWrite.All,UserAuthenticationMethod.ReadWrite.All"
 
 // connectFlow is the daemon's partner connect page: POST /api/partner/connect (with the API

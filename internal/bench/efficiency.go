@@ -586,8 +586,10 @@ func kindList(ks []tenantsync.Kind) string {
 // cippCalls are the CIPP-API calls a full sync of every kind needs per tenant: CIPP has no
 // batch and no delta, and serves each list in one response (ListUsers, ListMailboxes,
 // ListDevices, domains, ListLicenses, ListMFAUsers, conditional access, secure score,
-// security defaults). The source sends them at once, so a tenant's chain is one round trip.
-const cippCalls = 9
+// security defaults, and for the baseline's Defender state ListDefenderState and the Intune
+// connector; ListLicenses also gives the Defender plan). The source sends them at once, so a
+// tenant's chain is one round trip.
+const cippCalls = 11
 
 // cippLatency is the latency of the CIPP figures: a typical round trip to an Azure Functions app.
 const cippLatency = 100 * time.Millisecond

@@ -231,6 +231,7 @@ var CIPPPermissions = map[string]string{
 	"ListDevices":                   "Endpoint.Device.Read",
 	"ListDomains":                   "Tenant.Administration.Read",
 	"ListLicenses":                  "Tenant.Directory.Read",
+	"ListDefenderState":             "Endpoint.MEM.Read",
 	"ListMFAUsers":                  "Identity.User.Read",
 	"ListConditionalAccessPolicies": "Tenant.ConditionalAccess.Read",
 	"ListDBCache":                   "CIPP.Core.Read",
@@ -371,6 +372,7 @@ var cippHandlers = map[string]cippHandlerFunc{
 	"listdevices":                   (*Server).cippListDevices,
 	"listdomains":                   (*Server).cippListDomains,
 	"listlicenses":                  (*Server).cippListLicenses,
+	"listdefenderstate":             (*Server).cippListDefenderState,
 	"listmfausers":                  (*Server).cippListMFAUsers,
 	"listconditionalaccesspolicies": (*Server).cippListCAPolicies,
 	"listdbcache":                   (*Server).cippListDBCache,
@@ -1089,7 +1091,7 @@ func (s *Server) licenseRows(t *Tenant, filter string) []cippLicenseRow {
 			row := cippLicenseRow{
 				Tenant: c.filter, License: name, CountUsed: strconv.Itoa(k.Consumed), CountAvailable: k.Enabled - k.Consumed,
 				TotalLicenses: strconv.Itoa(k.Enabled), SkuID: k.ID, SkuPartNumber: name, AvailableUnits: k.Enabled - k.Consumed,
-				AssignedUsers: []cippUserRef{}, ServicePlans: []any{},
+				AssignedUsers: []cippUserRef{}, ServicePlans: servicePlansJSON(k),
 			}
 			terms := []struct {
 				status string
@@ -1347,6 +1349,13 @@ func (s *Server) cippListGraphRequest(w http.ResponseWriter, c *cippRequest) {
 		if sc := t.SecureScore; !sc.CreatedAt.IsZero() {
 			rows = append(rows, secureScoreRow(t))
 		}
+	case "devicemanagement/mobilethreatdefenseconnectors":
+		if s.graphDenied(t.ID, "/deviceManagement/mobileThreatDefenseConnectors") {
+			s.World.mu.RUnlock()
+			graphError("Insufficient privileges to complete the operation.")
+			return
+		}
+		rows = connectorRows(t)
 	case "policies/identitysecuritydefaultsenforcementpolicy":
 		rows = append(rows, map[string]any{
 			"id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults",

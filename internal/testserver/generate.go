@@ -226,6 +226,7 @@ func (g *tenantGen) fill(n int) {
 	g.users(n)
 	g.countLicences()
 	g.devices()
+	g.defender()
 	g.groups()
 	g.policies()
 	g.extras()

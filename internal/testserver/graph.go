@@ -520,6 +520,8 @@ func (g *graphCall) serve(method, path string, q url.Values, h http.Header, body
 		return g.deleteMethod(seg[1], seg[3], seg[4])
 	case get && path == "/subscribedSkus":
 		return g.collection(path, q, "subscribedSkus", g.skus(), graphDefaultPage, graphMaxTop)
+	case get && path == "/deviceManagement/mobileThreatDefenseConnectors":
+		return g.mtdConnectors(path, q)
 	case get && path == "/deviceManagement/managedDevices":
 		return g.collection(path, q, "deviceManagement/managedDevices", g.devices(q), graphDefaultPage, graphMaxTop)
 	case get && path == "/domains":
@@ -1195,7 +1197,7 @@ func (g *graphCall) skus() []map[string]any {
 			"consumedUnits":    k.Consumed,
 			"id":               g.tenant.ID + "_" + k.ID,
 			"prepaidUnits":     map[string]int{"enabled": k.Enabled, "lockedOut": 0, "suspended": k.Suspended, "warning": k.Warning},
-			"servicePlans":     []any{},
+			"servicePlans":     servicePlansJSON(k),
 			"skuId":            k.ID,
 			"skuPartNumber":    k.PartNumber,
 			"subscriptionIds":  []string{},
@@ -1205,6 +1207,7 @@ func (g *graphCall) skus() []map[string]any {
 }
 
 func (g *graphCall) devices(q url.Values) []map[string]any {
+	now := time.Now()
 	w := g.s.World
 	w.mu.RLock()
 	defer w.mu.RUnlock()
@@ -1228,6 +1231,9 @@ func (g *graphCall) devices(q url.Values) []map[string]any {
 			"serialNumber":           d.SerialNumber,
 			"isEncrypted":            true,
 		})
+		if expands(q, "windowsProtectionState") {
+			out[len(out)-1]["windowsProtectionState"] = protectionJSON(d, now)
+		}
 	}
 	return out
 }
@@ -1511,7 +1517,7 @@ const GraphResourceAppID = "00000003-0000-0000-c000-000000000000"
 // fake's Microsoft Graph service principal declares. Their IDs are the fake's own, derived from
 // the value, not Microsoft's.
 var graphAppPermissions = []string{
-	"Application.Read.All", "AuditLog.Read.All", "DeviceManagementManagedDevices.Read.All",
+	"Application.Read.All", "AuditLog.Read.All", "DeviceManagementManagedDevices.Read.All", "DeviceManagementServiceConfig.Read.All",
 	"Directory.Read.All", "Domain.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All",
 	"MailboxSettings.Read", "Organization.Read.All", "Policy.Read.All", "Reports.Read.All",
 	"SecurityEvents.Read.All", "User-PasswordProfile.ReadWrite.All", "User.Read.All",

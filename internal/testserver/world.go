@@ -43,6 +43,10 @@ type Tenant struct {
 	SecurityDefaults bool
 	// PremiumP1 is whether the tenant holds Entra ID P1 (MFA registration details need it).
 	PremiumP1 bool
+	// DefenderConnector is the partnerState of the tenant's Intune connector to Defender for
+	// Endpoint ("enabled", "available", "unresponsive", ...); "" when it has none.
+	DefenderConnector string
+	DefenderHeartbeat time.Time
 	// Org is the tenant's organization details (GET /organization).
 	Org OrgDetails
 	// ConcealReportNames is the tenant's report setting (admin/reportSettings
@@ -167,6 +171,9 @@ type Device struct {
 	UserID            string
 	LastSyncDateTime  time.Time
 	EnrolledDateTime  time.Time
+	// Protection is what a Windows device reports of Defender Antivirus; nil when it has
+	// reported nothing.
+	Protection *Protection
 }
 
 // SKU is a subscribed SKU.
@@ -178,6 +185,8 @@ type SKU struct {
 	Suspended  int
 	Warning    int
 	Consumed   int
+	// ServicePlans are the services the SKU includes (generated from its part number).
+	ServicePlans []ServicePlan
 }
 
 // CAPolicy is a conditional access policy. Its user scope is IncludeUsers ("All", "None" or
