@@ -130,6 +130,11 @@ type Config struct {
 	// Contacts is the PSA's contact directory. Nil uses the store's default Directory (a
 	// store.DirectoryProvider); New fails when the store has none.
 	Contacts tenantsync.Contacts
+	// Assets is the PSA's asset directory (configuration items). Nil uses the store's default
+	// AssetDirectory (a store.AssetDirectoryProvider); with neither, no assets are synced. A
+	// client's devices are reconciled with its assets only while its AutoCreateAssets setting
+	// is on (see Settings).
+	Assets tenantsync.Assets
 	// Match configures user-to-contact matching (guests, disabled users, service-account
 	// patterns, the auto-link threshold). Whether unmatched people get a contact is AutoCreate.
 	Match MatchConfig
@@ -220,6 +225,8 @@ type Engine struct {
 	sources  []tenantsync.Source
 	listers  []tenantsync.TenantLister // the Sources, then the Discovery listers
 	contacts tenantsync.Contacts
+	// assets is the PSA's asset directory, nil when there is none.
+	assets   tenantsync.Assets
 	clock    Clock
 	limits   Limits
 	holder   string
@@ -317,6 +324,10 @@ func New(cfg Config) (*Engine, error) {
 			return nil, configError("no Contacts", "pass Config.Contacts (the PSA's contact directory): the store has no default Directory to use instead")
 		}
 		e.contacts = store.ContactsFor(e.dir)
+	}
+	e.assets = cfg.Assets
+	if p, ok := cfg.Store.(store.AssetDirectoryProvider); ok && e.assets == nil {
+		e.assets = store.AssetsFor(p.AssetDirectory(cfg.Account))
 	}
 	// Asked before the wrapper below hides it.
 	e.clients, _ = e.contacts.(tenantsync.ClientLookup)
