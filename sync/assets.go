@@ -95,7 +95,20 @@ func (e *Engine) assetStep(ctx context.Context, r *tenantRun) error {
 	}
 	// Only a complete listing the deletion guard let through says which devices are gone.
 	complete := kr.Mode == tenantsync.Complete && !r.rep.Kinds[tenantsync.KindDevices].Held
-	out, err := e.reconcileAssets(ctx, r.rec, r.state.Assets, devices, complete, r.batch.Now)
+	// A removal of devices the guard held and a person released (or a later listing
+	// confirmed) was judged once: its assets are retired with it, not held a second time.
+	approved := ""
+	for _, g := range r.guarded {
+		if g.kind == tenantsync.KindDevices && g.prev != nil {
+			switch g.ended {
+			case holdReleased:
+				approved = g.prev.ReleasedBy
+			case holdConfirmed:
+				approved = confirmActor
+			}
+		}
+	}
+	out, err := e.reconcileAssets(ctx, r.rec, r.state.Assets, devices, assetListing{complete: complete, approvedBy: approved}, r.batch.Now)
 	if err != nil {
 		return err
 	}
@@ -161,6 +174,16 @@ func (e *Engine) deviceView(ctx context.Context, r *tenantRun, kr *tenantsync.Ki
 	return out, nil
 }
 
+// assetListing is what the devices listing of a run allows.
+type assetListing struct {
+	// complete: the listing is complete and the deletion guard let it through, so a device it
+	// omits is gone.
+	complete bool
+	// approvedBy is who approved the removal of devices this listing applied (a person who
+	// released the devices kind's hold, or the guard's confirmation), "" when none was held.
+	approvedBy string
+}
+
 // assetRun is one tenant's asset reconcile.
 type assetRun struct {
 	e       *Engine
@@ -182,7 +205,8 @@ type assetRun struct {
 // brought back into service; a device with no asset gets one. When the devices listing is
 // complete, the engine retires the assets it linked whose device is gone, unless that takes
 // more than the deletion guard allows: then they are held.
-func (e *Engine) reconcileAssets(ctx context.Context, rec store.TenantRecord, prev store.AssetState, devices []tenantsync.Device, complete bool, now time.Time) (*assetOutcome, error) {
+func (e *Engine) reconcileAssets(ctx context.Context, rec store.TenantRecord, prev store.AssetState, devices []tenantsync.Device, listing assetListing, now time.Time) (*assetOutcome, error) {
+	complete := listing.complete
 	out := &assetOutcome{state: prev.Clone()}
 	ar := &assetRun{e: e, rec: rec, now: now, st: out.state, out: out, present: map[string]bool{}}
 	defer func() { out.state = ar.st }()
@@ -230,7 +254,7 @@ func (e *Engine) reconcileAssets(ctx context.Context, rec store.TenantRecord, pr
 		}
 	}
 	if complete && !ar.stopped {
-		if err := ar.retire(ctx); err != nil {
+		if err := ar.retire(ctx, listing.approvedBy); err != nil {
 			return nil, err
 		}
 	}
@@ -385,7 +409,7 @@ func (ar *assetRun) device(ctx context.Context, d tenantsync.Device) error {
 			}
 		}
 		ar.link(d.ID, store.AssetLink{AssetID: a.ID, LinkedAt: ar.now, By: by})
-		ar.record("linked", d.ID, a.ID, map[string]string{"match": how})
+		ar.record("linked", d.ID, a.ID, map[string]string{"match": how, "by": by})
 		ar.out.report.Linked++
 	}
 	want, changed := mergeAsset(a, d, ar.rec.ID)
@@ -484,7 +508,7 @@ func (ar *assetRun) create(ctx context.Context, d tenantsync.Device) error {
 
 // retire retires the assets the engine linked whose device the complete listing omits, under
 // the deletion guard.
-func (ar *assetRun) retire(ctx context.Context) error {
+func (ar *assetRun) retire(ctx context.Context, approvedBy string) error {
 	e := ar.e
 	var gone []string
 	inService := 0
@@ -503,6 +527,9 @@ func (ar *assetRun) retire(ctx context.Context) error {
 	case len(gone) == 0:
 		ar.endHold("cleared")
 		return nil
+	case approvedBy != "":
+		actor = approvedBy
+		ar.endHold("applied_with_devices")
 	case h != nil && h.Released:
 		actor = h.ReleasedBy
 		ar.endHold("applied_released")
