@@ -1,8 +1,10 @@
 package sync
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	stdsync "sync"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ func TestAssetScenarios(t *testing.T) {
 		{"GuardHoldsRetirementsUntilReleased", assetGuardHoldAndRelease},
 		{"GuardHoldConfirmedByALaterListing", assetGuardConfirmed},
 		{"OffLeavesAssetsAlone", assetSyncOff},
+		{"RefusedWriteFailsItsDeviceOnly", assetRefusedWrite},
 	}
 	for _, sc := range engineStores() {
 		t.Run(sc.name, func(t *testing.T) {
@@ -35,14 +38,45 @@ func TestAssetScenarios(t *testing.T) {
 			for _, s := range scenarios {
 				t.Run(s.name, func(t *testing.T) {
 					t.Parallel()
+					faulty := &faultyAssets{}
 					h := newHarnessOn(t, func(now func() time.Time) store.Store { return sc.open(t, now) }, func(c *Config) {
 						c.Authorizer = FakeAuthorizer{Managers: map[string]bool{"alice": true}}
+						faulty.Assets = store.AssetsFor(c.Store.(store.AssetDirectoryProvider).AssetDirectory(testAccount))
+						c.Assets = faulty
 					})
+					h.faultyAssets = faulty
 					s.run(t, h)
 				})
 			}
 		})
 	}
+}
+
+// faultyAssets is the store's asset directory, refusing the creates of the devices in refuse.
+type faultyAssets struct {
+	tenantsync.Assets
+	mu     stdsync.Mutex
+	refuse map[string]bool
+}
+
+func (f *faultyAssets) refuseCreate(deviceID string, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse == nil {
+		f.refuse = map[string]bool{}
+	}
+	f.refuse[deviceID] = on
+}
+
+func (f *faultyAssets) CreateAsset(ctx context.Context, a tenantsync.Asset) (tenantsync.Asset, error) {
+	f.mu.Lock()
+	refused := f.refuse[a.IntuneDeviceID]
+	f.mu.Unlock()
+	if refused {
+		return tenantsync.Asset{}, &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: "psa", Op: "CreateAsset", Status: 400,
+			Message: "Configuration type is required"}
+	}
+	return f.Assets.CreateAsset(ctx, a)
 }
 
 // assetDir is the harness store's asset directory.
@@ -380,4 +414,36 @@ func assetSyncOff(t *testing.T, h *harness) {
 	assert.Equal(t, AssetReport{}, rep.Assets)
 	assert.Empty(t, h.assetsByID())
 	assert.Empty(t, h.assetFeed())
+}
+
+// A create the PSA refuses fails its device only: the others are created in the same sync,
+// the failure is kept with the PSA's message and audited, and the next sync tries again.
+func assetRefusedWrite(t *testing.T, h *harness) {
+	h.faultyAssets.refuseCreate("d2", true)
+	h.assetTenant(
+		tenantsync.Device{ID: "d1", DeviceName: "LAPTOP-1", SerialNumber: "SN1"},
+		tenantsync.Device{ID: "d2", DeviceName: "LAPTOP-2", SerialNumber: "SN2"},
+		tenantsync.Device{ID: "d3", DeviceName: "LAPTOP-3", SerialNumber: "SN3"},
+	)
+	rep := h.syncNow("t1")
+	assert.Equal(t, 2, rep.Assets.Created)
+	assert.Equal(t, 1, rep.Assets.Failed)
+	assert.True(t, rep.Partial())
+	assert.NotZero(t, rep.Kinds[tenantsync.KindDevices].Total, "the devices were stored all the same")
+	f := h.state("t1").Assets.Failures["d2"]
+	assert.Equal(t, store.AssetCreate, f.Op)
+	assert.Equal(t, 1, f.Attempts)
+	assert.Contains(t, f.Message, "Configuration type is required")
+	assert.NotEmpty(t, f.Hint)
+	assert.Contains(t, h.auditActions(), "asset-reconcile asset_create failed")
+
+	rep = h.syncNow("t1")
+	assert.Equal(t, 1, rep.Assets.Failed)
+	assert.Equal(t, 2, h.state("t1").Assets.Failures["d2"].Attempts)
+
+	h.faultyAssets.refuseCreate("d2", false)
+	rep = h.syncNow("t1")
+	assert.Equal(t, AssetReport{Created: 1}, rep.Assets)
+	assert.Empty(t, h.state("t1").Assets.Failures)
+	assert.Len(t, h.assetLinks("t1"), 3)
 }
