@@ -165,6 +165,9 @@ type Config struct {
 	// the tenant's mailboxes have been listed once (a shared, room or equipment mailbox looks
 	// like a person otherwise), so switching the mailboxes kind off turns creation off.
 	AutoCreate bool
+	// AutoCreateAssets turns asset sync on for the clients whose own settings and the
+	// account's defaults leave Settings.AutoCreateAssets unset (see Settings).
+	AutoCreateAssets bool
 	// UpdateContacts lets non-blank M365 values replace differing contact values. Off, the
 	// engine only fills empty contact fields. A blank M365 value never replaces anything.
 	UpdateContacts bool
