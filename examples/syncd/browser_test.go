@@ -167,7 +167,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	assets, err := td.d.engine.ClientAssets(context.WithoutCancel(t.Context()), "client-001")
 	require.NoError(t, err)
 	require.NotEmpty(t, assets, "the demo syncs devices into assets")
-	slices.SortFunc(assets, func(a, b tenantsync.Asset) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	slices.SortFunc(assets, func(a, b tenantsync.Asset) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
 	clientAssets := `div.client-assets[data-client="client-001"]`
 	do("open the assets",
 		chromedp.Navigate(base+"/"),
