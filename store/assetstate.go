@@ -29,11 +29,6 @@ type AssetState struct {
 	Hold *DeletionHold `json:"hold,omitempty"`
 }
 
-// Empty reports whether the state holds nothing.
-func (s AssetState) Empty() bool {
-	return len(s.Links) == 0 && len(s.Reviews) == 0 && len(s.Decisions) == 0 && len(s.Failures) == 0 && s.Hold == nil
-}
-
 // Clone returns a deep copy, so a caller may change it without touching s.
 func (s AssetState) Clone() AssetState {
 	out := AssetState{Links: maps.Clone(s.Links), Decisions: maps.Clone(s.Decisions), Failures: maps.Clone(s.Failures)}
