@@ -29,6 +29,7 @@ func TestAssetScenarios(t *testing.T) {
 		{"BlankNeverOverwrites", assetBlankNeverOverwrites},
 		{"GuardHoldsRetirementsUntilReleased", assetGuardHoldAndRelease},
 		{"GuardHoldConfirmedByALaterListing", assetGuardConfirmed},
+		{"DevicesHoldReleasedRetiresWithoutASecondHold", assetDevicesHoldReleased},
 		{"OffLeavesAssetsAlone", assetSyncOff},
 		{"RefusedWriteFailsItsDeviceOnly", assetRefusedWrite},
 	}
@@ -446,4 +447,29 @@ func assetRefusedWrite(t *testing.T, h *harness) {
 	assert.Equal(t, AssetReport{Created: 1}, rep.Assets)
 	assert.Empty(t, h.state("t1").Assets.Failures)
 	assert.Len(t, h.assetLinks("t1"), 3)
+}
+
+// A listing that loses every device is held by the devices kind's own guard, so no asset is
+// retired; the person who releases that hold has judged the removal, and the sync that applies
+// it retires the assets under that person's name, without a second hold.
+func assetDevicesHoldReleased(t *testing.T, h *harness) {
+	var devices []tenantsync.Device
+	for i := range 15 {
+		devices = append(devices, tenantsync.Device{ID: fmt.Sprintf("d%02d", i), DeviceName: fmt.Sprintf("PC-%02d", i), SerialNumber: fmt.Sprintf("SN%02d", i)})
+	}
+	h.assetTenant(devices...)
+	require.Equal(t, 15, h.syncNow("t1").Assets.Created)
+
+	h.src.Silently("t1", func(ft *FakeTenant) { ft.Devices = nil })
+	rep := h.syncNow("t1")
+	require.True(t, rep.Kinds[tenantsync.KindDevices].Held)
+	assert.Equal(t, AssetReport{}, rep.Assets, "a held kind reconciles no asset")
+
+	require.NoError(t, h.eng.ReleaseHold(t.Context(), "alice", "t1", tenantsync.KindDevices))
+	rep = h.syncNow("t1")
+	assert.False(t, rep.Kinds[tenantsync.KindDevices].Held)
+	assert.Equal(t, 15, rep.Assets.Retired)
+	assert.Zero(t, rep.Assets.Held)
+	assert.Nil(t, h.state("t1").Assets.Hold)
+	assert.Equal(t, 15, countOf(h.auditActions(), "alice asset_retired succeeded"))
 }
