@@ -108,7 +108,7 @@ func (e *Engine) assetStep(ctx context.Context, r *tenantRun) error {
 			}
 		}
 	}
-	out, err := e.reconcileAssets(ctx, r.rec, r.state.Assets, devices, assetListing{complete: complete, approvedBy: approved}, r.batch.Now)
+	out, err := e.reconcileAssets(ctx, r.rec, r.state.Assets, devices, assetListing{complete: complete, approvedBy: approved, source: r.src.Name()}, r.batch.Now)
 	if err != nil {
 		return err
 	}
@@ -182,6 +182,8 @@ type assetListing struct {
 	// approvedBy is who approved the removal of devices this listing applied (a person who
 	// released the devices kind's hold, or the guard's confirmation), "" when none was held.
 	approvedBy string
+	// source is the source whose listing it is.
+	source string
 }
 
 // assetRun is one tenant's asset reconcile.
@@ -254,7 +256,7 @@ func (e *Engine) reconcileAssets(ctx context.Context, rec store.TenantRecord, pr
 		}
 	}
 	if complete && !ar.stopped {
-		if err := ar.retire(ctx, listing.approvedBy); err != nil {
+		if err := ar.retire(ctx, listing); err != nil {
 			return nil, err
 		}
 	}
@@ -508,7 +510,8 @@ func (ar *assetRun) create(ctx context.Context, d tenantsync.Device) error {
 
 // retire retires the assets the engine linked whose device the complete listing omits, under
 // the deletion guard.
-func (ar *assetRun) retire(ctx context.Context, approvedBy string) error {
+func (ar *assetRun) retire(ctx context.Context, listing assetListing) error {
+	approvedBy := listing.approvedBy
 	e := ar.e
 	var gone []string
 	inService := 0
@@ -537,7 +540,7 @@ func (ar *assetRun) retire(ctx context.Context, approvedBy string) error {
 		actor = confirmActor
 		ar.endHold("applied_confirmed")
 	case e.deletion.trips(len(gone), inService):
-		ar.hold(gone, inService)
+		ar.hold(gone, inService, listing.source)
 		return nil
 	default:
 		ar.endHold("cleared")
@@ -584,9 +587,9 @@ func subset(a, b []string) bool {
 }
 
 // hold places (or renews) the hold of the retirements of the gone devices.
-func (ar *assetRun) hold(gone []string, of int) {
+func (ar *assetRun) hold(gone []string, of int, source string) {
 	g := ar.e.deletion
-	h := store.DeletionHold{Kind: tenantsync.KindDevices, Mode: tenantsync.Complete, IDs: gone, Removals: len(gone), Of: of,
+	h := store.DeletionHold{Kind: tenantsync.KindDevices, Source: source, Mode: tenantsync.Complete, IDs: gone, Removals: len(gone), Of: of,
 		Since: ar.now, LastSeen: ar.now,
 		Hint: fmt.Sprintf("the devices listing omits %d of the %d devices whose assets the engine keeps: check the tenant's devices in Intune; "+
 			"if they are gone, release the hold (Engine.ReleaseAssetHold) to retire their assets", len(gone), of)}

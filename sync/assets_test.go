@@ -369,6 +369,7 @@ func assetGuardHoldAndRelease(t *testing.T, h *harness) {
 	require.NotNil(t, hold)
 	assert.Len(t, hold.IDs, 12)
 	assert.Equal(t, 15, hold.Of)
+	assert.Equal(t, "cipp", hold.Source)
 	assert.Contains(t, h.assetFeed(), "held  ")
 	assert.Contains(t, h.auditActions(), "deletion-guard hold_asset_retirements held")
 	for _, a := range h.assetsByID() {
