@@ -234,16 +234,16 @@ func (e *Engine) reconcileAssets(ctx context.Context, rec store.TenantRecord, pr
 			ar.drop(id)
 		}
 	}
-	// Devices whose write failed last time go first, so a budget spent early does not starve
-	// them.
+	// Devices whose write failed before go last, as users do for contacts: a record the PSA
+	// always refuses delays no one, and a pause it causes leaves the others written.
 	slices.SortStableFunc(devices, func(a, b tenantsync.Device) int {
 		_, fa := ar.st.Failures[a.ID]
 		_, fb := ar.st.Failures[b.ID]
 		switch {
 		case fa && !fb:
-			return -1
-		case fb && !fa:
 			return 1
+		case fb && !fa:
+			return -1
 		}
 		return 0
 	})
