@@ -196,6 +196,7 @@ type assetRun struct {
 	assets  map[string]tenantsync.Asset // the client's assets by ID
 	present map[string]bool             // the tenant's device IDs
 	creates int
+	calls   int // the asset writes this run sent, within Limits.PSACallsPerSync
 	stopped bool
 }
 
@@ -632,6 +633,14 @@ func (ar *assetRun) endHold(how string) {
 // PSA pauses every PSA call and stops the run. Only a cancelled sync is an error.
 func (ar *assetRun) call(ctx context.Context, deviceID string, op store.AssetOp, assetID string, fn func(context.Context) error) (bool, error) {
 	e := ar.e
+	if ar.calls >= e.limits.PSACallsPerSync {
+		// Asset writes have a budget of their own, the same size as the contacts': a first
+		// sync of a large fleet spreads over several syncs rather than spend the PSA's quota.
+		ar.stop(&tenantsync.Error{Class: tenantsync.ErrLimitExceeded, Service: Service, Op: "Assets", Tenant: ar.rec.ID,
+			Message: fmt.Sprintf("the sync sent its %d asset writes", e.limits.PSACallsPerSync),
+			Hint:    "the next syncs write the assets left over; raise Limits.PSACallsPerSync if the PSA's quota allows more"})
+		return false, nil
+	}
 	if err := e.psa.admit(ctx, ar.rec.ID); err != nil {
 		if ctx.Err() != nil {
 			return false, context.Cause(ctx)
@@ -639,6 +648,7 @@ func (ar *assetRun) call(ctx context.Context, deviceID string, op store.AssetOp,
 		ar.stop(err)
 		return false, nil
 	}
+	ar.calls++
 	err := e.psa.call(ctx, fn)
 	if err == nil {
 		e.psa.succeeded()

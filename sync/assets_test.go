@@ -474,3 +474,29 @@ func assetDevicesHoldReleased(t *testing.T, h *harness) {
 	assert.Nil(t, h.state("t1").Assets.Hold)
 	assert.Equal(t, 15, countOf(h.auditActions(), "alice asset_retired succeeded"))
 }
+
+// Asset writes have a budget per sync (Limits.PSACallsPerSync): a large fleet is written over
+// several syncs, each saying why it stopped, and nothing is written twice.
+func TestAssetWritesKeepToTheCallBudget(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Limits.PSACallsPerSync = 4 })
+	var devices []tenantsync.Device
+	for i := range 10 {
+		devices = append(devices, tenantsync.Device{ID: fmt.Sprintf("d%02d", i), DeviceName: fmt.Sprintf("PC-%02d", i)})
+	}
+	h.assetTenant(devices...)
+	for _, want := range []int{4, 8, 10} {
+		rep := h.syncNow("t1")
+		assert.Len(t, h.assetsByID(), want)
+		if want < 10 {
+			assert.Equal(t, 4, rep.Assets.Created)
+			assert.ErrorIs(t, rep.Assets.Err, tenantsync.ErrLimitExceeded)
+			assert.True(t, rep.Partial())
+		} else {
+			assert.Equal(t, 2, rep.Assets.Created)
+			assert.NoError(t, rep.Assets.Err)
+		}
+	}
+	assert.Len(t, h.assetsByID(), 10, "every device has one asset in the end")
+	assert.Len(t, h.assetLinks("t1"), 10)
+}

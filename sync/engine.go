@@ -48,7 +48,8 @@ type Limits struct {
 	PSABurst          int
 	// PSACallsPerSync caps the contact writes (creates, updates, (de)activations) one tenant
 	// sync makes (default 1000), so an initial sync of a large tenant does not spend an hourly
-	// API quota at once. The users left are pending: the next syncs write them.
+	// API quota at once. The users left are pending: the next syncs write them. The asset
+	// writes of a sync have a budget of the same size of their own.
 	PSACallsPerSync int
 	// PSACallTimeout bounds one PSA call (default 30 s). A call that runs past it counts as
 	// the PSA failing: calls pause.
