@@ -149,7 +149,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.Active, "active-interval", 10*time.Minute, "sync interval of active clients")
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "tenants synced at once")
 	fs.Float64Var(&c.PSACallsPerSecond, "psa-calls-per-second", 0, "calls per second to the PSA's contact directory, shared by every tenant (0: the engine's default)")
-	fs.IntVar(&c.PSACallsPerSync, "psa-calls-per-sync", 0, "PSA contact writes one tenant sync may make; the rest wait for the next syncs and show as pending (0: the engine's default, 1000)")
+	fs.IntVar(&c.PSACallsPerSync, "psa-calls-per-sync", 0, "PSA contact writes one tenant sync may make, and asset writes apart; the rest wait for the next syncs and show as pending (0: the engine's default, 1000)")
 	fs.IntVar(&c.MaxCreatesPerSync, "max-creates-per-sync", sync.DefaultMaxCreatesPerSync, "PSA contacts one tenant sync may create, so a matching fault cannot flood the PSA; the rest come at the next syncs (GET /api/tenants/{id} shows sync.contactCreation, POST /api/tenants/{id}/contacts/create-remaining creates them now). Every create is a PSA call: -psa-calls-per-sync must allow as many")
 	fs.BoolVar(&c.NoProgress, "no-progress", false, "plain log lines even on a terminal")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the tenantsync version and exit")
