@@ -98,7 +98,9 @@ func CheckBillingSnapshot(op string, s BillingSnapshot) (BillingSnapshot, error)
 type ClientSettings struct {
 	// AutoCreateContacts creates a PSA contact for a person with no matching contact.
 	AutoCreateContacts *bool `json:"autoCreateContacts,omitempty"`
-	// AutoCreateAssets creates a PSA configuration item for a device with no matching asset.
+	// AutoCreateAssets switches the client's asset sync on: its tenants' devices are matched
+	// with its PSA configuration items, which are created, updated, retired and brought back
+	// with their devices. Off, the engine leaves the client's assets alone.
 	AutoCreateAssets *bool `json:"autoCreateAssets,omitempty"`
 	// Kinds are the kinds synced for the client's tenants; nil inherits, empty syncs none.
 	Kinds []tenantsync.Kind `json:"kinds"`

@@ -31,6 +31,10 @@ const (
 	// ChangeContact: the engine wrote the user ItemID's contact ContactID in the PSA: Action
 	// says how (created, updated, linked, deactivated, reactivated).
 	ChangeContact ChangeType = "contact.reconciled"
+	// ChangeAsset: the engine wrote or linked the device ItemID's asset AssetID of ClientID in
+	// the PSA: Action says how (created, updated, linked, retired, reactivated), or queued the
+	// device for a person (review).
+	ChangeAsset ChangeType = "asset.reconciled"
 	// ChangeHoldPlaced: the deletion guard held a removal of Kind; Data is the DeletionHold.
 	ChangeHoldPlaced ChangeType = "hold.placed"
 	// ChangeHoldEnded: a hold of Kind ended: Action says how (applied, cleared).
@@ -47,7 +51,7 @@ const (
 func (t ChangeType) Valid() bool {
 	switch t {
 	case ChangeUpserted, ChangeRemoved, ChangeLinked, ChangeUnlinked, ChangeReviewQueued,
-		ChangeContact, ChangeHoldPlaced, ChangeHoldEnded, ChangeTenantUnlinked, ChangeDisconnected:
+		ChangeContact, ChangeAsset, ChangeHoldPlaced, ChangeHoldEnded, ChangeTenantUnlinked, ChangeDisconnected:
 		return true
 	}
 	return false
@@ -67,12 +71,13 @@ type Change struct {
 	Type     ChangeType      `json:"type"`
 	Kind     tenantsync.Kind `json:"kind,omitempty"`
 	// ItemID is the mirrored item's ID (ChangeUpserted, ChangeRemoved) or the user's object ID
-	// (links, reviews, contacts).
+	// (links, reviews, contacts), or the device ID (assets).
 	ItemID    string `json:"itemId,omitempty"`
 	ClientID  string `json:"clientId,omitempty"`
 	ContactID string `json:"contactId,omitempty"`
+	AssetID   string `json:"assetId,omitempty"`
 	// Action refines Type: "added" or "updated" for ChangeUpserted, what the engine did for
-	// ChangeContact and ChangeHoldEnded.
+	// ChangeContact, ChangeAsset and ChangeHoldEnded.
 	Action string `json:"action,omitempty"`
 	// Data is the entry's object as JSON, where its Type says there is one.
 	Data json.RawMessage `json:"data,omitempty"`

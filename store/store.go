@@ -508,6 +508,10 @@ type SyncState struct {
 	// answer, or the sync stopped before its commit). The next sync looks for such a contact
 	// before it creates one again.
 	CreateIntents map[string]CreateIntent
+	// Assets is the engine's asset reconcile state: device-to-asset links, devices waiting for
+	// a person, people's decisions, failed asset writes and held retirements. Every writer of
+	// the state carries it forward.
+	Assets AssetState
 }
 
 // ContactCreation counts the contacts created since a sync first left creates for later syncs,

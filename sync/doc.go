@@ -97,6 +97,16 @@
 //     carries the PSA's answer, attempts and a retry time, and must be listed with the tenant's
 //     health where the daemon shows it. Users that failed before are handled last in a run, so
 //     a record that always fails delays no one.
+//   - Assets follow devices under the same rules (Config.Assets, switched per client by
+//     Settings.AutoCreateAssets): a device is its asset by a person's remembered decision
+//     (ResolveAssetReview), then the engine's link, then (tenant ID, Intune device ID), Entra
+//     device ID, and last serial number and manufacturer, where placeholder serials match
+//     nothing and several candidates wait for a person. A blank device value never overwrites;
+//     assets are retired, never deleted, only when the engine linked them and a complete
+//     listing the deletion guard let through omits their device, and the guard's threshold
+//     holds retirements too (ReleaseAssetHold, or a listing a day on). The links, reviews,
+//     decisions, failures and hold live in SyncState.Assets; every write is audited and in
+//     the change feed (store.ChangeAsset).
 //   - A throttling PSA does not stop every tenant, and is not hammered. Every call to the PSA's
 //     contact directory goes through one gate of the engine: a rate limit
 //     (Limits.PSACallsPerSecond), a per-call timeout, and a pause that an ErrThrottled (for its

@@ -51,7 +51,8 @@ type Limits struct {
 	PSABurst          int
 	// PSACallsPerSync caps the contact writes (creates, updates, (de)activations) one tenant
 	// sync makes (default 1000), so an initial sync of a large tenant does not spend an hourly
-	// API quota at once. The users left are pending: the next syncs write them.
+	// API quota at once. The users left are pending: the next syncs write them. The asset
+	// writes of a sync have a budget of the same size of their own.
 	PSACallsPerSync int
 	// PSACallTimeout bounds one PSA call (default 30 s). A call that runs past it counts as
 	// the PSA failing: calls pause.
@@ -133,6 +134,11 @@ type Config struct {
 	// Contacts is the PSA's contact directory. Nil uses the store's default Directory (a
 	// store.DirectoryProvider); New fails when the store has none.
 	Contacts tenantsync.Contacts
+	// Assets is the PSA's asset directory (configuration items). Nil uses the store's default
+	// AssetDirectory (a store.AssetDirectoryProvider); with neither, no assets are synced. A
+	// client's devices are reconciled with its assets only while its AutoCreateAssets setting
+	// is on (see Settings).
+	Assets tenantsync.Assets
 	// Match configures user-to-contact matching (guests, disabled users, service-account
 	// patterns, the auto-link threshold). Whether unmatched people get a contact is AutoCreate.
 	Match MatchConfig
@@ -163,6 +169,9 @@ type Config struct {
 	// the tenant's mailboxes have been listed once (a shared, room or equipment mailbox looks
 	// like a person otherwise), so switching the mailboxes kind off turns creation off.
 	AutoCreate bool
+	// AutoCreateAssets turns asset sync on for the clients whose own settings and the
+	// account's defaults leave Settings.AutoCreateAssets unset (see Settings).
+	AutoCreateAssets bool
 	// UpdateContacts lets non-blank M365 values replace differing contact values. Off, the
 	// engine only fills empty contact fields. A blank M365 value never replaces anything.
 	UpdateContacts bool
@@ -223,6 +232,8 @@ type Engine struct {
 	sources  []tenantsync.Source
 	listers  []tenantsync.TenantLister // the Sources, then the Discovery listers
 	contacts tenantsync.Contacts
+	// assets is the PSA's asset directory, nil when there is none.
+	assets   tenantsync.Assets
 	clock    Clock
 	limits   Limits
 	holder   string
@@ -320,6 +331,10 @@ func New(cfg Config) (*Engine, error) {
 			return nil, configError("no Contacts", "pass Config.Contacts (the PSA's contact directory): the store has no default Directory to use instead")
 		}
 		e.contacts = store.ContactsFor(e.dir)
+	}
+	e.assets = cfg.Assets
+	if p, ok := cfg.Store.(store.AssetDirectoryProvider); ok && e.assets == nil {
+		e.assets = store.AssetsFor(p.AssetDirectory(cfg.Account))
 	}
 	// Asked before the wrapper below hides it.
 	e.clients, _ = e.contacts.(tenantsync.ClientLookup)

@@ -419,6 +419,8 @@ type harness struct {
 	graph    *FakeWriter
 	eng      *Engine
 	cfg      Config
+	// faultyAssets, set by the asset scenarios, is the engine's Config.Assets.
+	faultyAssets *faultyAssets
 }
 
 const testAccount = "msp-1"

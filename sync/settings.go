@@ -41,7 +41,10 @@ type Settings struct {
 	// AutoCreateContacts creates a contact for a person with no matching contact (default
 	// Config.AutoCreate).
 	AutoCreateContacts bool
-	// AutoCreateAssets creates an asset for a device with no matching one (default off).
+	// AutoCreateAssets switches the client's asset sync on (default Config.AutoCreateAssets):
+	// its tenants' devices are matched with its assets (Config.Assets), assets are created for
+	// devices with none, updated, retired when their device leaves and brought back when it
+	// returns. Off, the engine neither reads nor writes the client's assets.
 	AutoCreateAssets bool
 	// Kinds are the kinds the client's tenants sync (default Config.Kinds, or every kind).
 	Kinds []tenantsync.Kind
@@ -68,7 +71,7 @@ func (e *Engine) SettingsFor(ctx context.Context, clientID string) (Settings, er
 		}
 	}
 	eff := own.Over(def)
-	out := Settings{ClientID: clientID, AutoCreateContacts: e.cfg.AutoCreate, AutoMonitorDomains: true,
+	out := Settings{ClientID: clientID, AutoCreateContacts: e.cfg.AutoCreate, AutoCreateAssets: e.cfg.AutoCreateAssets, AutoMonitorDomains: true,
 		Kinds: slices.Clone(e.kinds), Own: own, Defaults: def}
 	if eff.AutoCreateContacts != nil {
 		out.AutoCreateContacts = *eff.AutoCreateContacts

@@ -25,6 +25,9 @@ type Report struct {
 	Duration time.Duration
 	Kinds    map[tenantsync.Kind]KindReport
 	Contacts ContactReport
+	// Assets is what reconciling the tenant's devices with its client's assets did (zero when
+	// the client's asset sync is off or the devices were not applied).
+	Assets AssetReport
 	// RoundTrips is the number of requests the source reported.
 	RoundTrips int
 	// FullListing is true when the periodic full listing (Cadence.FullListing) was due, so
@@ -42,7 +45,7 @@ type Report struct {
 // Partial reports whether some kinds were unavailable or held by the deletion guard, or some
 // users' contacts failed or were left pending, while the rest was stored.
 func (r *Report) Partial() bool {
-	if r.Contacts.Failed > 0 || r.Contacts.Pending > 0 {
+	if r.Contacts.Failed > 0 || r.Contacts.Pending > 0 || r.Assets.Failed > 0 || r.Assets.Err != nil {
 		return true
 	}
 	for _, k := range r.Kinds {
@@ -478,9 +481,10 @@ type tenantRun struct {
 	recent   map[tenantsync.Kind][]store.RecentLoss
 	guarded  []guardOutcome
 
-	rc   *reconcileOutcome
-	full bool // the users were matched in full
-	out  store.BatchResult
+	rc     *reconcileOutcome
+	assets *assetOutcome // nil when the assets were not reconciled
+	full   bool          // the users were matched in full
+	out    store.BatchResult
 }
 
 // sinkStage returns the run's stage, nil when nothing was staged.
@@ -509,6 +513,9 @@ func (e *Engine) syncTenant(ctx context.Context, rec store.TenantRecord, state *
 		return nil, err
 	}
 	if err := e.reconcileStep(ctx, r, lease.write); err != nil {
+		return nil, err
+	}
+	if err := e.assetStep(ctx, r); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
@@ -805,6 +812,10 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, lease *leaseWatch
 	if err != nil {
 		return err
 	}
+	if r.assets != nil {
+		st.Assets = r.assets.state
+		changes = append(changes, r.assets.changes...)
+	}
 	batch.Changes = changes
 	lease.freeze()
 	// The store checks the lease at the batch's Now, inside the commit's transaction: that is
@@ -863,6 +874,7 @@ func (e *Engine) afterCommit(r *tenantRun) func(context.Context) {
 	announceHolds := e.holdEvents(rec, r.guarded, rep)
 	return func(ctx context.Context) {
 		announceHolds(ctx)
+		e.auditAssets(ctx, r.assets)
 		if rc != nil {
 			for _, ev := range rc.events {
 				e.emit(ev)

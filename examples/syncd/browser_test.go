@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
 )
 
@@ -160,6 +162,27 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("the live progress does not show the finished sync: %v\nshown: %s %v", err, shown, eerr)
 	}
 	assert.Contains(t, text("#progress-live"), "synced")
+
+	// The sync made the client's assets from the tenant's devices: the console lists them.
+	assets, err := td.d.engine.ClientAssets(context.WithoutCancel(t.Context()), "client-001")
+	require.NoError(t, err)
+	require.NotEmpty(t, assets, "the demo syncs devices into assets")
+	slices.SortFunc(assets, func(a, b tenantsync.Asset) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	clientAssets := `div.client-assets[data-client="client-001"]`
+	do("open the assets",
+		chromedp.Navigate(base+"/"),
+		chromedp.ScrollIntoView(css("#assets")),
+		chromedp.WaitVisible(css(clientAssets+" tr.asset")),
+		shot("assets.png", clientAssets),
+	)
+	shown := text(clientAssets)
+	assert.Contains(t, shown, clientName)
+	assert.Contains(t, shown, fmt.Sprintf("%d in service", len(assets)))
+	first := fmt.Sprintf(`tr.asset[data-asset=%q]`, assets[0].ID)
+	assert.Contains(t, text(clientAssets+" "+first), assets[0].Name)
+	assert.Contains(t, text(clientAssets+" "+first), assets[0].SerialNumber)
 
 	// The sync queued the duplicate contact's user for a person: resolve it by linking the
 	// first candidate.

@@ -35,7 +35,11 @@ type config struct {
 	WritesEnabled bool
 	DryRun        bool
 	AutoCreate    bool
-	Writers       []string // actors holding m365.write
+	// Assets syncs the linked tenants' devices into their clients' assets (the store's asset
+	// directory stands in for the PSA's configuration items), for the clients whose settings
+	// do not say otherwise.
+	Assets  bool
+	Writers []string // actors holding m365.write
 	// Managers are the actors holding m365.manage (link, unlink, reviews, settings,
 	// disconnect); nil grants it to every actor that holds a token.
 	Managers          []string
@@ -136,6 +140,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.DryRun, "dry-run", false, "audit write actions without calling out")
 	fs.BoolVar(&c.ProfileWriteBack, "profile-writeback", false, "allow the profile write-back workflow (phones, job title, department, office), with -writes")
 	fs.BoolVar(&c.AutoCreate, "auto-create", true, "create PSA contacts for unmatched people")
+	fs.BoolVar(&c.Assets, "assets", true, "sync each linked tenant's devices into its client's assets (create, update, retire, bring back) unless the client's settings turn it off")
 	fs.StringVar(&writers, "writers", "", "comma-separated actors holding the m365.write permission: admin (the install token) or names from -actors-file")
 	fs.StringVar(&managers, "managers", "", "comma-separated actors holding the m365.manage permission (link, unlink, reviews, settings, disconnect): admin or names from -actors-file; empty grants it to every actor")
 	fs.BoolVar(&c.SyncUnlinkedUsers, "sync-unlinked-users", false, "also mirror the users of tenants linked to no client (no contacts are written for them)")
@@ -144,7 +149,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.Active, "active-interval", 10*time.Minute, "sync interval of active clients")
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "tenants synced at once")
 	fs.Float64Var(&c.PSACallsPerSecond, "psa-calls-per-second", 0, "calls per second to the PSA's contact directory, shared by every tenant (0: the engine's default)")
-	fs.IntVar(&c.PSACallsPerSync, "psa-calls-per-sync", 0, "PSA contact writes one tenant sync may make; the rest wait for the next syncs and show as pending (0: the engine's default, 1000)")
+	fs.IntVar(&c.PSACallsPerSync, "psa-calls-per-sync", 0, "PSA contact writes one tenant sync may make, and asset writes apart; the rest wait for the next syncs and show as pending (0: the engine's default, 1000)")
 	fs.IntVar(&c.MaxCreatesPerSync, "max-creates-per-sync", sync.DefaultMaxCreatesPerSync, "PSA contacts one tenant sync may create, so a matching fault cannot flood the PSA; the rest come at the next syncs (GET /api/tenants/{id} shows sync.contactCreation, POST /api/tenants/{id}/contacts/create-remaining creates them now). Every create is a PSA call: -psa-calls-per-sync must allow as many")
 	fs.BoolVar(&c.NoProgress, "no-progress", false, "plain log lines even on a terminal")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the tenantsync version and exit")

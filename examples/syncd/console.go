@@ -109,6 +109,8 @@ func (c *console) handler(next http.Handler) http.Handler {
 	mux.HandleFunc("POST /console/suggestions/accept", c.form(c.acceptSuggestion))
 	mux.HandleFunc("POST /console/reviews/{id}/resolve", c.form(c.resolveReview))
 	mux.HandleFunc("POST /console/tenants/{id}/contact-failures/{userId}/resolve", c.form(c.resolveContactFailure))
+	mux.HandleFunc("POST /console/tenants/{id}/asset-reviews/{deviceId}/resolve", c.form(c.resolveAssetReview))
+	mux.HandleFunc("POST /console/tenants/{id}/asset-hold/release", c.form(c.releaseAssetHold))
 	mux.HandleFunc("POST /console/tenants/{id}/sync", c.form(c.syncNow))
 	mux.HandleFunc("POST /console/tenants/{id}/create-remaining", c.form(c.createRemaining))
 	mux.HandleFunc("POST /console/partner/connect", c.form(c.partnerConnect))
@@ -509,6 +511,7 @@ type homeData struct {
 	Clients     []clientRow
 	Refused     []refusedRow
 	Waste       []wasteRow
+	Assets      []assetRow
 	Audit       auditData
 	TenantNames map[string]string // by tenant ID, for the audit log
 	Partner     partnerRow
@@ -675,6 +678,9 @@ func (c *console) home(w http.ResponseWriter, r *http.Request, s *consoleSession
 	d.Refused = refusedRows(sts)
 	if d.Waste, err = c.wasteRows(ctx, clientNames); err != nil {
 		problem("licence waste", err)
+	}
+	if d.Assets, err = c.assetRows(ctx, sts, clientNames); err != nil {
+		problem("assets", err)
 	}
 	d.Audit = c.auditPage(ctx, r.URL.Query().Get("auditBefore"))
 	d.Writes = c.writeForm(ctx, d.Tenants, problem)

@@ -355,6 +355,18 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	}
 	require.NotEmpty(t, userID)
 
+	// The client's assets: tenant A's devices, each with an asset its sync made.
+	rec = c.call(t, td, http.MethodGet, "/api/clients/"+client+"/assets?limit=2", "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assets := decodeAs[page[assetWire]](t, rec)
+	require.NotEmpty(t, assets.Items, "the demo syncs devices into assets")
+	assert.Equal(t, tA, assets.Items[0].TenantID)
+	assert.NotEmpty(t, assets.Items[0].IntuneDeviceID)
+	rec = c.call(t, td, http.MethodGet, "/api/clients/no-such-client/assets", "")
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	ta = decodeAs[tenantWire](t, c.call(t, td, http.MethodGet, "/api/tenants/"+tA, ""))
+	assert.Positive(t, ta.Sync.Assets.Linked)
+
 	// Tenant B: another engine holds it, so sync-now is 409 however recent its last start.
 	require.NoError(t, acct.Tenants.Link(ctx, tB, client, time.Now()))
 	_, err = acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tB, Holder: "engine-elsewhere", Now: time.Now(), TTL: time.Minute})
@@ -369,7 +381,14 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 		Holds: map[tenantsync.Kind]store.DeletionHold{tenantsync.KindDevices: {Kind: tenantsync.KindDevices, Mode: tenantsync.Complete,
 			IDs: []string{"d1", "d2"}, Removals: 2, Of: 3, Since: now, LastSeen: now}},
 		ContactFailures: map[string]store.ContactFailure{"user-1": {ObjectID: "user-1", UPN: "pat@contoso.example",
-			Op: store.ContactCreate, Kind: "invalid_input", Message: "LastName: too long", Attempts: 5, FirstAt: now, LastAt: now, NeedsPerson: true}}}))
+			Op: store.ContactCreate, Kind: "invalid_input", Message: "LastName: too long", Attempts: 5, FirstAt: now, LastAt: now, NeedsPerson: true}},
+		Assets: store.AssetState{
+			Reviews: map[string]store.AssetReview{"dev-9": {DeviceID: "dev-9", SerialNumber: "SN9", Manufacturer: "Dell",
+				Candidates: []string{assets.Items[0].ID, "asset-x"}, Reason: "serial number SN9 (Dell) matches 2 assets", Since: now}},
+			Failures: map[string]store.AssetFailure{"dev-8": {DeviceID: "dev-8", Op: store.AssetCreate, Kind: "invalid_input",
+				Message: "Configuration type is required", Hint: "correct the record in the PSA", Attempts: 2, LastAt: now}},
+			Hold: &store.DeletionHold{Kind: tenantsync.KindDevices, Mode: tenantsync.Complete, IDs: []string{"dev-1", "dev-2"},
+				Removals: 2, Of: 2, Since: now, LastSeen: now, Hint: "check the devices in Intune, then release the hold"}}}))
 	c.call(t, td, http.MethodGet, "/api/tenants/"+tB, "")
 	rec = c.call(t, td, http.MethodPost, "/api/tenants/"+tB+"/holds/devices/release", "")
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
@@ -377,6 +396,17 @@ func TestContractEveryRouteAnswersAsDocumented(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, rec.Code)
 	rec = c.call(t, td, http.MethodPost, "/api/tenants/"+tB+"/contact-failures/user-1/resolve", `{"decision": "ignore"}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	tb := decodeAs[tenantWire](t, c.call(t, td, http.MethodGet, "/api/tenants/"+tB, ""))
+	require.Len(t, tb.Sync.Assets.Reviews, 1)
+	require.NotNil(t, tb.Sync.Assets.Hold)
+	rec = c.call(t, td, http.MethodPost, tb.Sync.Assets.Reviews[0].Links["resolve"].Href, `{"decision": "link"}`)
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	rec = c.call(t, td, http.MethodPost, tb.Sync.Assets.Reviews[0].Links["resolve"].Href, `{"decision": "create"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	rec = c.call(t, td, http.MethodPost, tb.Sync.Assets.Hold.Links["release"].Href, "")
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	rec = c.call(t, td, http.MethodPost, "/api/tenants/"+tB+"/asset-reviews/dev-9/resolve", `{"decision": "create"}`)
+	require.Equal(t, http.StatusNotFound, rec.Code, "resolved already: %s", rec.Body.String())
 	c.call(t, td, http.MethodGet, "/api/tenants/"+tB, "")
 
 	// Tenant C: linked through the API, then unlinked; a suggestion accepted for it again.

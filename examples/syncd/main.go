@@ -278,6 +278,9 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		WritesEnabled: cfg.WritesEnabled,
 		DryRun:        cfg.DryRun,
 		AutoCreate:    cfg.AutoCreate,
+		// The store's asset directory stands in for the PSA's configuration items.
+		Assets:           store.AssetsFor(d.store.AssetDirectory(cfg.Account)),
+		AutoCreateAssets: cfg.Assets,
 		// Unlinked tenants' users, when asked for, are mirrored for a person to look at.
 		SyncUnlinkedUsers: cfg.SyncUnlinkedUsers,
 	})
@@ -865,11 +868,12 @@ func (p permissionList) Authorize(_ context.Context, actor, permission string) e
 }
 
 // daemonStore is what the daemon needs of its store: the engine's store and the default client
-// list and contact directory, which stands in for a PSA here. sqlite.Store and postgres.Store
+// list, contact directory and asset directory, which stand in for a PSA here. sqlite.Store and postgres.Store
 // are both.
 type daemonStore interface {
 	store.Store
 	store.DirectoryProvider
+	store.AssetDirectoryProvider
 }
 
 // usePartnerAuthorization makes a newly connected partner authorization the one the daemon's

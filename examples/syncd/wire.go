@@ -76,26 +76,29 @@ type tenantWire struct {
 }
 
 type syncWire struct {
-	Healthy         bool                  `json:"healthy"`
-	Running         bool                  `json:"running"`
-	RunningSince    time.Time             `json:"runningSince,omitzero"`
-	Progress        map[string]int        `json:"progress"`
-	Active          bool                  `json:"active"`
-	LastStart       time.Time             `json:"lastStart,omitzero"`
-	LastSuccess     time.Time             `json:"lastSuccess,omitzero"`
-	LastFinish      time.Time             `json:"lastFinish,omitzero"`
-	DurationSeconds float64               `json:"durationSeconds"`
-	NextDue         time.Time             `json:"nextDue,omitzero"`
-	Counts          map[string]int        `json:"counts"`
-	LastError       *errorWire            `json:"lastError,omitempty"`
-	KindErrors      map[string]errorWire  `json:"kindErrors"`
-	Holds           []holdWire            `json:"holds"`
-	ContactFailures []contactFailureWire  `json:"contactFailures"`
-	ContactsPending int                   `json:"contactsPending"`
-	ContactsError   *errorWire            `json:"contactsError,omitempty"`
-	ContactCreation *contactCreationWire  `json:"contactCreation,omitempty"`
-	PSAPausedUntil  time.Time             `json:"psaPausedUntil,omitzero"`
-	Links           map[string]linkTarget `json:"links"`
+	Healthy         bool                 `json:"healthy"`
+	Running         bool                 `json:"running"`
+	RunningSince    time.Time            `json:"runningSince,omitzero"`
+	Progress        map[string]int       `json:"progress"`
+	Active          bool                 `json:"active"`
+	LastStart       time.Time            `json:"lastStart,omitzero"`
+	LastSuccess     time.Time            `json:"lastSuccess,omitzero"`
+	LastFinish      time.Time            `json:"lastFinish,omitzero"`
+	DurationSeconds float64              `json:"durationSeconds"`
+	NextDue         time.Time            `json:"nextDue,omitzero"`
+	Counts          map[string]int       `json:"counts"`
+	LastError       *errorWire           `json:"lastError,omitempty"`
+	KindErrors      map[string]errorWire `json:"kindErrors"`
+	Holds           []holdWire           `json:"holds"`
+	ContactFailures []contactFailureWire `json:"contactFailures"`
+	ContactsPending int                  `json:"contactsPending"`
+	ContactsError   *errorWire           `json:"contactsError,omitempty"`
+	ContactCreation *contactCreationWire `json:"contactCreation,omitempty"`
+	PSAPausedUntil  time.Time            `json:"psaPausedUntil,omitzero"`
+	// Assets is the tenant's asset reconcile: devices with an asset, devices waiting for a
+	// person, failed asset writes and held retirements.
+	Assets assetSyncWire         `json:"assets"`
+	Links  map[string]linkTarget `json:"links"`
 }
 
 // linkTarget is an action or resource a client can follow: the method and the path.
@@ -226,6 +229,7 @@ func newTenantWire(s sync.TenantStatus, rd *partnercenter.TenantReadiness) tenan
 			sw.Links["createRemainingContacts"] = linkTarget{http.MethodPost, path + "/contacts/create-remaining"}
 		}
 	}
+	sw.Assets = newAssetSyncWire(t.ID, st.Assets)
 	w.Sync = sw
 	if rd != nil {
 		w.Readiness = newReadinessWire(*rd)
@@ -442,6 +446,7 @@ type reportWire struct {
 	DurationSeconds float64                   `json:"durationSeconds"`
 	Kinds           map[string]kindReportWire `json:"kinds"`
 	Contacts        contactReportWire         `json:"contacts"`
+	Assets          assetReportWire           `json:"assets"`
 	RoundTrips      int                       `json:"roundTrips"`
 	FullListing     bool                      `json:"fullListing"`
 	Partial         bool                      `json:"partial"`
@@ -497,6 +502,7 @@ func newReportWire(rep *sync.Report) reportWire {
 	if c.Stopped != nil {
 		w.Contacts.Stopped = c.Stopped.Error()
 	}
+	w.Assets = newAssetReportWire(rep.Assets)
 	if rep.Err != nil {
 		w.Error, w.Hint = rep.Err.Error(), apiHint(tenantsync.HintOf(rep.Err))
 	}

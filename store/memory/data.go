@@ -461,6 +461,7 @@ func cloneState(s store.SyncState) store.SyncState {
 		s.ContactsError = &e
 	}
 	s.ContactFailures = maps.Clone(s.ContactFailures)
+	s.Assets = s.Assets.Clone()
 	if s.CreateIntents != nil {
 		is := make(map[string]store.CreateIntent, len(s.CreateIntents))
 		for id, in := range s.CreateIntents {

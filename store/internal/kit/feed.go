@@ -89,9 +89,9 @@ func FeedWindow(op string, after, pruned, head int64) error {
 // cannot record a mirror change that did not happen.
 func checkBatchChange(op, tenantID string, c *store.Change) error {
 	switch c.Type {
-	case store.ChangeContact, store.ChangeHoldPlaced, store.ChangeHoldEnded:
+	case store.ChangeContact, store.ChangeAsset, store.ChangeHoldPlaced, store.ChangeHoldEnded:
 	default:
-		return store.Invalid(op, "put only contact.reconciled, hold.placed and hold.ended entries in Batch.Changes; the store records mirror, link and review changes itself",
+		return store.Invalid(op, "put only contact.reconciled, asset.reconciled, hold.placed and hold.ended entries in Batch.Changes; the store records mirror, link and review changes itself",
 			"change type %q cannot be passed in a batch", c.Type)
 	}
 	if c.TenantID != "" && c.TenantID != tenantID {
