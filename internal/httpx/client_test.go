@@ -379,10 +379,7 @@ func TestAttemptTimeoutRetried(t *testing.T) {
 	var n atomic.Int64
 	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) == 1 {
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
+			hang(w, r)
 			return
 		}
 		_, _ = io.WriteString(w, "ok")
@@ -396,6 +393,17 @@ func TestAttemptTimeoutRetried(t *testing.T) {
 	assert.ErrorIs(t, f.attempts[0].Err, context.DeadlineExceeded)
 }
 
+// hang never answers: it waits for the client to give up, then aborts the connection. A
+// handler that simply returned would send an empty 200, and the client's transport hands back
+// a response that races its own cancellation, so the timeout would sometimes read as success.
+func hang(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-time.After(5 * time.Second):
+	}
+	panic(http.ErrAbortHandler)
+}
+
 func TestTimeoutWithoutRetryIsUnavailable(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
@@ -403,10 +411,7 @@ func TestTimeoutWithoutRetryIsUnavailable(t *testing.T) {
 		if r.URL.Path == "/api/warm" {
 			return
 		}
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
+		hang(w, r)
 	}, func(c *httpx.Config) { c.Timeout = 300 * time.Millisecond })
 	// A first request opens the connection, so the timed request is not spent in a TLS handshake.
 	resp, err := f.get(t, t.Context(), "/api/warm")

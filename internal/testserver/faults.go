@@ -164,6 +164,7 @@ func (s *Server) applyFault(service, tenant string, w http.ResponseWriter, r *ht
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
+			dropConnection(w)
 			return true
 		}
 	}

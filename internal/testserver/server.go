@@ -315,6 +315,9 @@ func (s *Server) middleware(service string, h http.Handler) http.Handler {
 			select {
 			case <-time.After(d):
 			case <-r.Context().Done():
+				// The client left: drop the connection rather than send an empty 200 that a
+				// response racing the client's cancellation would read as an answer.
+				dropConnection(w)
 				return
 			}
 			slept = time.Since(t0)
