@@ -108,32 +108,49 @@ func graphCost(t *testserver.Tenant, reported []*testserver.User, token bool, ki
 	return c
 }
 
-// bound is the lower bound of a sync of every tenant: the round trips spread over the
-// concurrency the engine allows, and never less than the longest single-tenant chain.
+// bound is the lower bound of a sync of every tenant. The engine syncs at most slots tenants
+// at once and a tenant holds its slot for at least its chain of round trips (or its rate
+// limits), so the tenants' chains spread over the slots bound the wall time; so does the
+// longest single chain. Where a cap on requests in flight applies as well (a CIPP instance's
+// concurrency limit), the round trips spread over that cap bound it too. The Graph route has
+// no such cap: a tenant's kinds and further pages go at once, so its round trips spread over
+// the slots would not be a bound (a sync could beat it).
 type bound struct {
-	trips   int
-	spread  time.Duration
-	chain   time.Duration
-	longest int
-	value   time.Duration
+	trips    int
+	slots    time.Duration // the tenants' chains spread over the slots
+	requests time.Duration // the round trips spread over the cap on requests in flight; 0 without one
+	chain    time.Duration
+	longest  int
+	value    time.Duration
+	nSlots   int
+	cap      int
 }
 
-func boundOf(costs []cost, latency time.Duration, concurrency int) bound {
-	var b bound
+func boundOf(costs []cost, latency time.Duration, slots, requestCap int) bound {
+	b := bound{nSlots: slots, cap: requestCap}
+	var held time.Duration
 	for _, c := range costs {
 		b.trips += c.trips
-		if d := max(time.Duration(c.chain)*latency, c.wait); d > b.chain {
+		d := max(time.Duration(c.chain)*latency, c.wait)
+		held += d
+		if d > b.chain {
 			b.chain, b.longest = d, c.chain
 		}
 	}
-	b.spread = time.Duration(b.trips) * latency / time.Duration(concurrency)
-	b.value = max(b.spread, b.chain)
+	b.slots = held / time.Duration(slots)
+	if requestCap > 0 {
+		b.requests = time.Duration(b.trips) * latency / time.Duration(requestCap)
+	}
+	b.value = max(b.slots, b.requests, b.chain)
 	return b
 }
 
 func (b bound) String() string {
-	return fmt.Sprintf("max(%d round trips x latency / concurrency = %s, longest tenant: chain of %d round trips or its rate limits = %s)",
-		b.trips, secs(b.spread), b.longest, secs(b.chain))
+	s := fmt.Sprintf("max(the tenants' chains x latency over %d tenants at once = %s", b.nSlots, secs(b.slots))
+	if b.cap > 0 {
+		s += fmt.Sprintf(", %d round trips x latency over %d requests in flight = %s", b.trips, b.cap, secs(b.requests))
+	}
+	return s + fmt.Sprintf(", longest tenant: chain of %d round trips or its rate limits = %s)", b.longest, secs(b.chain))
 }
 
 // rig is one engine on a memory store against the fake.
@@ -451,7 +468,7 @@ func graphOnce(ctx context.Context, out io.Writer, o options, p partner, f fake,
 		users += len(t.ActiveUsers())
 		costs[i] = graphCost(t, t.ActiveUsers(), true, graphKinds)
 	}
-	b := boundOf(costs, lat, o.concurrency)
+	b := boundOf(costs, lat, o.concurrency, 0)
 	failed, why, err := r.failures(ctx)
 	if err != nil {
 		return run, err
@@ -467,7 +484,7 @@ func graphOnce(ctx context.Context, out io.Writer, o options, p partner, f fake,
 	if verbose {
 		fmt.Fprintf(out, "  bound = %s\n", b)
 		printPerSize(out, m.counts, w, costs, testserver.ServiceGraph, p)
-		r.trace.printUse(out, m.wall, o.concurrency, lat, r.trace.count())
+		r.trace.printUse(out, m.wall, 0, lat, r.trace.count())
 		fmt.Fprintln(out, "  requests by endpoint:")
 		r.trace.print(out, "    ")
 	}
@@ -514,7 +531,7 @@ func graphOnce(ctx context.Context, out io.Writer, o options, p partner, f fake,
 	for i, t := range w.Tenants {
 		costs[i] = graphCost(t, slices.Collect(maps.Values(changed[t.ID])), false, kinds)
 	}
-	b = boundOf(costs, lat, o.concurrency)
+	b = boundOf(costs, lat, o.concurrency, 0)
 	var unchanged, unchangedTrips, maxUnchanged, deltaUsers, resting int
 	for _, rep := range reports {
 		deltaUsers += rep.Kinds[tenantsync.KindUsers].Fetched
@@ -546,7 +563,7 @@ func graphOnce(ctx context.Context, out io.Writer, o options, p partner, f fake,
 	if verbose {
 		fmt.Fprintf(out, "  bound = %s\n", b)
 		printPerSize(out, m.counts, w, costs, testserver.ServiceGraph, p)
-		r.trace.printUse(out, m.wall, o.concurrency, lat, r.trace.count())
+		r.trace.printUse(out, m.wall, 0, lat, r.trace.count())
 		fmt.Fprintln(out, "  requests by endpoint:")
 		r.trace.print(out, "    ")
 	}
@@ -610,7 +627,7 @@ func benchCIPP(ctx context.Context, out io.Writer, o options, p partner, g *goal
 		costs[i] = cost{trips: cippCalls, chain: 1}
 	}
 	costs = append(costs, cost{trips: 2, chain: 2}) // the API client's one token and the tenant list
-	b := boundOf(costs, cippLatency, inFlight)
+	b := boundOf(costs, cippLatency, o.concurrency, inFlight)
 	if err := warmUp(ctx, out, o, f, ids, sync.RouteCIPP, cipp.SourceConfig{}); err != nil {
 		return err
 	}

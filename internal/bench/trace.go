@@ -83,17 +83,22 @@ func (t *tracer) busy() time.Duration {
 	return d
 }
 
-// printUse prints how many requests were in flight on average, against the concurrency allowed:
-// near the limit, the client keeps the pipe full and the gap to the bound is the service's
-// response time above the injected latency; far below it, the client itself waits or serialises.
-func (t *tracer) printUse(out io.Writer, wall time.Duration, concurrency int, latency time.Duration, trips int) {
+// printUse prints how many requests were in flight on average, against the cap on them when
+// there is one (0: none): near the cap, the client keeps the pipe full and the gap to the bound
+// is the service's response time above the injected latency; far below it, the client itself
+// waits or serialises.
+func (t *tracer) printUse(out io.Writer, wall time.Duration, requestCap int, latency time.Duration, trips int) {
 	b := t.busy()
 	mean := time.Duration(0)
 	if trips > 0 {
 		mean = b / time.Duration(trips)
 	}
-	fmt.Fprintf(out, "  requests in flight on average: %.1f of %d allowed; mean round trip %s against the %s latency\n",
-		b.Seconds()/wall.Seconds(), concurrency, ms(mean), ms(latency))
+	allowed := "no cap"
+	if requestCap > 0 {
+		allowed = fmt.Sprintf("of %d allowed", requestCap)
+	}
+	fmt.Fprintf(out, "  requests in flight on average: %.1f (%s); mean round trip %s against the %s latency\n",
+		b.Seconds()/wall.Seconds(), allowed, ms(mean), ms(latency))
 }
 
 func (t *tracer) count() int {
