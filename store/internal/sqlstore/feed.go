@@ -59,7 +59,23 @@ func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.
 
 // pruneFeed removes the account's entries stamped before cutoff, and everything before the
 // newest of them, and records the highest Seq removed.
+//
+// It runs in every commit that adds entries, while the commit holds the account's feed head, so
+// the common case (nothing old enough) must not depend on the planner: asked for MAX(seq) of the
+// entries before cutoff, PostgreSQL without fresh statistics walks the primary key backwards and
+// filters every entry of the account when none qualifies, and every commit of the account waits
+// for that walk. The oldest entry's time, read from the (account, at) index, says first whether
+// there is anything to remove.
 func (s *Store) pruneFeed(ctx context.Context, q bq, acct string, cutoff time.Time) error {
+	var oldest int64
+	switch err := q.QueryRow(ctx, `SELECT at FROM change_feed WHERE account = ? ORDER BY at LIMIT 1`, acct).Scan(&oldest); {
+	case notFound(err):
+		return nil
+	case err != nil:
+		return err
+	case oldest >= micros(cutoff):
+		return nil
+	}
 	var last *int64
 	if err := q.QueryRow(ctx, `SELECT MAX(seq) FROM change_feed WHERE account = ? AND at < ?`, acct, micros(cutoff)).Scan(&last); err != nil {
 		return err
