@@ -191,6 +191,17 @@ type Tenants interface {
 	SetEnabledKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) error
 }
 
+// ClientTenants is implemented by a Tenants that lists one client's tenants without reading
+// the account's others. The engine looks for a client's tenants at every sync (a contact is
+// matched against the links of every tenant of its client), which by List costs every tenant
+// record of the account per sync; the stores of this module implement it, and a Tenants without
+// it is read through List.
+type ClientTenants interface {
+	// ListForClient returns the tenants linked to clientID, or those linked to no client when
+	// clientID is "", ordered by ID: List's answer, filtered by ClientID.
+	ListForClient(ctx context.Context, clientID string) ([]TenantRecord, error)
+}
+
 // KindApply is one kind's mirror change: a complete listing (Result.Mode Complete) replaces
 // the tenant's whole kind, a change set (Result.Mode Changes) upserts Result's items and removes
 // Result.Removed. Result.Cursor becomes the kind's cursor.

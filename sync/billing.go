@@ -60,14 +60,11 @@ type BillingCount struct {
 // tenant's last sync, by Config.Billing.
 func (e *Engine) BillableUsers(ctx context.Context, clientID string) (BillingCount, error) {
 	out := BillingCount{ClientID: clientID, PerTenant: map[string]int{}, Complete: true}
-	recs, err := e.acct.Tenants.List(ctx)
+	recs, err := e.clientTenants(ctx, clientID)
 	if err != nil {
 		return out, err
 	}
 	for _, rec := range recs {
-		if rec.ClientID != clientID {
-			continue
-		}
 		st, err := e.acct.SyncStates.Get(ctx, rec.ID)
 		if err != nil && !isNotFound(err) {
 			return out, err

@@ -494,9 +494,19 @@ func (e *Engine) withRetyped(ctx context.Context, tenantID string, ur *tenantsyn
 // and linked again elsewhere) point at contacts this client does not have: they neither bind
 // a user nor deactivate anything.
 func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contacts []tenantsync.Contact) (*match.Index, map[string]store.ContactLink, error) {
-	tenants, err := e.acct.Tenants.List(ctx)
+	tenants, err := e.clientTenants(ctx, rec.ClientID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if !slices.ContainsFunc(tenants, func(t store.TenantRecord) bool { return t.ID == rec.ID }) {
+		// Linked elsewhere since rec was read: its own links still count, as its stored record.
+		switch cur, err := e.acct.Tenants.Get(ctx, rec.ID); {
+		case err == nil:
+			tenants = append(tenants, cur)
+			slices.SortFunc(tenants, func(a, b store.TenantRecord) int { return strings.Compare(a.ID, b.ID) })
+		case !isNotFound(err):
+			return nil, nil, err
+		}
 	}
 	var links []match.Link
 	own := map[string]store.ContactLink{}
@@ -1301,6 +1311,19 @@ func newContact(clientID, tenantID string, u tenantsync.User) tenantsync.Contact
 		c.LastName = strings.TrimSpace(u.DisplayName)
 	}
 	return c
+}
+
+// clientTenants returns the tenants linked to clientID (those linked to none for ""), ordered
+// by ID: from the store's store.ClientTenants when it has it, else from List.
+func (e *Engine) clientTenants(ctx context.Context, clientID string) ([]store.TenantRecord, error) {
+	if ct, ok := e.acct.Tenants.(store.ClientTenants); ok {
+		return ct.ListForClient(ctx, clientID)
+	}
+	all, err := e.acct.Tenants.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(t store.TenantRecord) bool { return t.ClientID != clientID }), nil
 }
 
 // sameUser reports whether two identities name one user (IDs compare without case).

@@ -341,15 +341,12 @@ func (e *Engine) MarkActive(ctx context.Context, clientID string, until time.Tim
 	if until.IsZero() {
 		return nil
 	}
-	tenants, err := e.acct.Tenants.List(ctx)
+	tenants, err := e.clientTenants(ctx, clientID)
 	if err != nil {
 		return err
 	}
 	woke := false
 	for _, t := range tenants {
-		if t.ClientID != clientID {
-			continue
-		}
 		changed, err := e.rewriteState(ctx, t.ID, func(st *store.SyncState) bool {
 			due := st.LastStart.Add(e.sched.cad.Active)
 			if st.LastStart.IsZero() || !st.NextDue.After(due) {

@@ -339,6 +339,19 @@ func (s *backend) ListTenants(_ context.Context, acct string) (out []store.Tenan
 	return out, err
 }
 
+// ListClientTenants implements store.ClientTenants.
+func (s *backend) ListClientTenants(_ context.Context, acct, clientID string) (out []store.TenantRecord, err error) {
+	err = s.view("ListClientTenants", acct, false, func(a *account) error {
+		for _, rec := range sorted(a.tenants, func(t *tenant) store.TenantRecord { return t.rec }) {
+			if rec.ClientID == clientID {
+				out = append(out, cloneRecord(rec))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // LinkTenant implements store.Tenants.
 func (s *backend) LinkTenant(_ context.Context, acct, tenantID, clientID string, now time.Time) error {
 	const op = "LinkTenant"

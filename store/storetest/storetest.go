@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ClientsAndContacts", testClientsAndContacts},
 		{"Assets", testAssets},
 		{"UnlinkKeepVersusPurge", testUnlink},
+		{"ClientTenants", testClientTenants},
 		{"Audit", testAudit},
 		{"AuditTamperDetection", testAuditTamper},
 		{"AuditExpectedHead", testAuditExpectedHead},

@@ -204,3 +204,50 @@ func testUnlink(t *testing.T, h *harness) {
 	require.NoError(t, err)
 	assertKind(t, s.Account(h.acct).Tenants.Unlink(ctx, "missing", store.UnlinkPurge), tenantsync.ErrNotFound)
 }
+
+// testClientTenants: a store's ListForClient (store.ClientTenants) answers what List filtered
+// by client would, as links come and go, and sees no other account's tenants.
+func testClientTenants(t *testing.T, h *harness) {
+	ctx, s := t.Context(), h.s
+	ten := s.Account(h.acct).Tenants
+	ct, ok := ten.(store.ClientTenants)
+	if !ok {
+		t.Skip("the store's Tenants does not implement store.ClientTenants")
+	}
+	discover(t, s, h.acct, "tA", "tB", "tC", "tD")
+	discover(t, s, h.acct+"-other", "tE")
+	require.NoError(t, s.Account(h.acct+"-other").Tenants.Link(ctx, "tE", "client-1", t0))
+	check := func(step string) {
+		t.Helper()
+		all, err := ten.List(ctx)
+		require.NoError(t, err)
+		for _, client := range []string{"client-1", "client-2", "", "client-none"} {
+			var want []string
+			for _, r := range all {
+				if r.ClientID == client {
+					want = append(want, r.ID)
+				}
+			}
+			got, err := ct.ListForClient(ctx, client)
+			require.NoError(t, err)
+			var ids []string
+			for _, r := range got {
+				assert.Equal(t, client, r.ClientID)
+				ids = append(ids, r.ID)
+			}
+			assert.Equal(t, want, ids, "%s: client %q", step, client)
+		}
+	}
+	check("unlinked")
+	require.NoError(t, ten.Link(ctx, "tC", "client-1", t0))
+	require.NoError(t, ten.Link(ctx, "tA", "client-1", t0))
+	require.NoError(t, ten.Link(ctx, "tB", "client-2", t0))
+	check("linked")
+	got, err := ct.ListForClient(ctx, "client-1")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, "tA", got[0].ID, "ordered by ID")
+	require.NoError(t, ten.Unlink(ctx, "tA", store.UnlinkKeep))
+	require.NoError(t, ten.Unlink(ctx, "tB", store.UnlinkPurge))
+	check("unlinked again")
+}

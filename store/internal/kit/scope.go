@@ -25,6 +25,7 @@ type tenantBackend interface {
 	RecordDiscovery(ctx context.Context, account, source string, tenants []tenantsync.Tenant, now time.Time) (store.Discovery, error)
 	GetTenant(ctx context.Context, account, tenantID string) (store.TenantRecord, error)
 	ListTenants(ctx context.Context, account string) ([]store.TenantRecord, error)
+	ListClientTenants(ctx context.Context, account, clientID string) ([]store.TenantRecord, error)
 	LinkTenant(ctx context.Context, account, tenantID, clientID string, now time.Time) error
 	UnlinkTenant(ctx context.Context, account, tenantID string, mode store.UnlinkMode) error
 	SetSyncing(ctx context.Context, account, tenantID string, syncing bool) error
@@ -171,6 +172,9 @@ func (s tenants) Get(ctx context.Context, tenantID string) (store.TenantRecord, 
 }
 func (s tenants) List(ctx context.Context) ([]store.TenantRecord, error) {
 	return s.b.ListTenants(ctx, s.account)
+}
+func (s tenants) ListForClient(ctx context.Context, clientID string) ([]store.TenantRecord, error) {
+	return s.b.ListClientTenants(ctx, s.account, clientID)
 }
 func (s tenants) Link(ctx context.Context, tenantID, clientID string, now time.Time) error {
 	return s.b.LinkTenant(ctx, s.account, tenantID, clientID, now)

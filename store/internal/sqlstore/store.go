@@ -370,6 +370,12 @@ func (s *Store) ListTenants(ctx context.Context, acct string) ([]store.TenantRec
 	return listJSON[store.TenantRecord](ctx, s, "ListTenants", acct, "", `SELECT record FROM tenants WHERE account = ? ORDER BY tenant_id`, acct)
 }
 
+// ListClientTenants implements store.ClientTenants.
+func (s *Store) ListClientTenants(ctx context.Context, acct, clientID string) ([]store.TenantRecord, error) {
+	return listJSON[store.TenantRecord](ctx, s, "ListClientTenants", acct, "",
+		`SELECT record FROM tenants WHERE account = ? AND client_id = ? ORDER BY tenant_id`, acct, clientID)
+}
+
 // listJSON validates acct and returns the rows of a query of one JSON column.
 func listJSON[T any](ctx context.Context, s *Store, op, acct, tenantID, query string, args ...any) ([]T, error) {
 	if err := store.CheckAccount(op, acct); err != nil {
