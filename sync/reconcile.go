@@ -499,11 +499,10 @@ func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contact
 		return nil, nil, err
 	}
 	if !slices.ContainsFunc(tenants, func(t store.TenantRecord) bool { return t.ID == rec.ID }) {
-		// Linked elsewhere since rec was read: its own links still count, as its stored record.
+		// Linked elsewhere since rec was read: its own links still count while it exists.
 		switch cur, err := e.acct.Tenants.Get(ctx, rec.ID); {
 		case err == nil:
 			tenants = append(tenants, cur)
-			slices.SortFunc(tenants, func(a, b store.TenantRecord) int { return strings.Compare(a.ID, b.ID) })
 		case !isNotFound(err):
 			return nil, nil, err
 		}
@@ -511,9 +510,6 @@ func (e *Engine) matchIndex(ctx context.Context, rec store.TenantRecord, contact
 	var links []match.Link
 	own := map[string]store.ContactLink{}
 	for _, t := range tenants {
-		if t.ClientID != rec.ClientID && t.ID != rec.ID {
-			continue
-		}
 		ls, err := e.acct.Links.List(ctx, t.ID)
 		if err != nil {
 			return nil, nil, err
