@@ -145,16 +145,19 @@ const (
 )
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	d, err := newDaemon(ctx, cfg, out, hooks{})
-	if err != nil {
-		return err
-	}
-	defer d.close()
-
+	// The API's port is taken before anything else starts: a port in use fails at once, and the
+	// demo's fake services, on ports the system picks, can never take it first.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (another syncd running? pick another -listen)", cfg.Listen, err)
 	}
+	d, err := newDaemon(ctx, cfg, out, hooks{})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer d.close()
+
 	a, err := d.api(ln.Addr())
 	if err != nil {
 		ln.Close()

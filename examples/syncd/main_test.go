@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -51,22 +50,14 @@ func buildDaemon(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
-// startDaemon starts syncd on a free loopback port with dataDir and args, waits until its API
-// answers and reads the install token it created.
+// startDaemon starts syncd on a loopback port the system picks (-listen 127.0.0.1:0) with
+// dataDir and args, learns the port from the address it prints, waits until its API answers and
+// reads the install token it created. A port picked by the test and freed before syncd starts
+// could be taken by anything in between, syncd's own demo services included.
 func startDaemon(t *testing.T, bin, dataDir string, args ...string) *daemonProc {
 	t.Helper()
-	addr := freeAddr(t)
-	d := &daemonProc{t: t, addr: addr, base: "http://" + addr, dataDir: dataDir, done: make(chan error, 1)}
-	d.cmd = exec.Command(bin, append([]string{"-listen", addr, "-data-dir", dataDir}, args...)...)
+	d := &daemonProc{t: t, dataDir: dataDir, done: make(chan error, 1)}
+	d.cmd = exec.Command(bin, append([]string{"-listen", "127.0.0.1:0", "-data-dir", dataDir}, args...)...)
 	pr, pw := io.Pipe()
 	d.cmd.Stdout, d.cmd.Stderr = pw, pw
 	require.NoError(t, d.cmd.Start())
@@ -96,7 +87,7 @@ func startDaemon(t *testing.T, bin, dataDir string, args ...string) *daemonProc 
 	return d
 }
 
-// waitServing polls /healthz until the API answers.
+// waitServing waits for the address syncd prints, then polls /healthz until the API answers.
 func (d *daemonProc) waitServing(timeout time.Duration) {
 	d.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -106,6 +97,14 @@ func (d *daemonProc) waitServing(timeout time.Duration) {
 			d.t.Fatalf("syncd exited early: %v\n%s", err, d.output())
 		default:
 		}
+		if d.addr == "" {
+			d.addr = listenedOn(d.output())
+			d.base = "http://" + d.addr
+		}
+		if d.addr == "" {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		if resp, err := http.Get(d.base + "/healthz"); err == nil {
 			resp.Body.Close()
 			return
@@ -113,6 +112,18 @@ func (d *daemonProc) waitServing(timeout time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	d.t.Fatalf("syncd not serving after %s\n%s", timeout, d.output())
+}
+
+// listenedOn is the address in syncd's "API: http://<addr> ..." line, or "" before it prints it.
+func listenedOn(out string) string {
+	const prefix = "API: http://"
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			addr, _, _ := strings.Cut(rest, " ")
+			return addr
+		}
+	}
+	return ""
 }
 
 // get calls path with the install token.
