@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tenantsync/tenantsync"
 )
@@ -131,23 +132,33 @@ type userLinks struct {
 	bloom [1024]uint64 // one bit per hash of an object ID's tail: most misses skip the map
 }
 
-// tailHash hashes the last eight bytes of an object ID (random in a GUID) cheaply.
+// tailHash hashes the last eight bytes of an object ID (random in a GUID) cheaply, ignoring
+// ASCII case, so that a user's ID as given and its canonical form hash alike.
 func tailHash(objectID string) uint32 {
 	var x uint64
-	if n := len(objectID); n >= 8 {
-		t := objectID[n-8:]
-		x = uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
-			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
-	} else {
-		for i := 0; i < n; i++ {
-			x = x<<8 | uint64(objectID[i])
+	t := objectID
+	if n := len(t); n >= 8 {
+		t = t[n-8:]
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
+		x = x<<8 | uint64(c)
 	}
 	return uint32((x*0x9e3779b97f4a7c15)>>48) & (1024*64 - 1)
 }
 
-// mayHave reports whether a link for objectID may exist; false is certain.
+// mayHave reports whether a link for objectID, as given or canonical, may exist; false is
+// certain. An ID with bytes outside ASCII always may: its canonical form can differ in more
+// than ASCII case.
 func (u *userLinks) mayHave(objectID string) bool {
+	for i := 0; i < len(objectID); i++ {
+		if objectID[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
 	h := tailHash(objectID)
 	return u.bloom[h/64]&(1<<(h%64)) != 0
 }

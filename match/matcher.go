@@ -53,8 +53,8 @@ func (h *hits) add(x hit) {
 // has none or it is unknown. The cascade and its confidences are described on the package.
 func (ix *Index) Match(u tenantsync.User, mailbox tenantsync.MailboxType) Result {
 	id := Identity{u.TenantID, u.ObjectID}
-	if cid := id.canonical(); ix.byUser.n > 0 && ix.byUser.mayHave(cid.ObjectID) {
-		if l, ok := ix.byUser.get(cid); ok {
+	if ix.byUser.n > 0 && ix.byUser.mayHave(u.ObjectID) {
+		if l, ok := ix.byUser.get(id.canonical()); ok {
 			return Result{User: id, Outcome: Linked, ContactID: l.contactID, Via: l.via, Confidence: ConfidenceLink,
 				AutoLink: true, Reason: linkedReason(l.via)}
 		}

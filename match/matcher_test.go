@@ -1,6 +1,7 @@
 package match_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -494,6 +495,29 @@ func TestLinksSharingAnObjectID(t *testing.T) {
 	ix.RememberMerge(match.Merge{User: match.Identity{TenantID: "t1", ObjectID: "same"}, ContactID: "c2"})
 	u.TenantID = "t2"
 	assert.NotEqual(t, match.Linked, ix.Match(u, "").Outcome, "t2's link to c2 was superseded")
+}
+
+func TestLinksIgnoreTheCaseOfIDs(t *testing.T) {
+	t.Parallel()
+	// Graph answers GUIDs in lower case, but a link or a user read elsewhere may carry them in
+	// upper case; the link holds either way, also for an ID whose case differs outside ASCII.
+	const obj = "6E4A2C1B-93F0-4D7E-8A5B-0C1D2E3F4A5B"
+	links := []match.Link{
+		{User: match.Identity{TenantID: strings.ToUpper(tenant), ObjectID: obj}, ContactID: "c1"},
+		{User: match.Identity{TenantID: tenant, ObjectID: "user-ÉLODIE"}, ContactID: "c2"},
+	}
+	ix, err := match.NewIndex([]tenantsync.Contact{contact("c1", ""), contact("c2", "")}, links, nil, match.Config{})
+	require.NoError(t, err)
+	for _, o := range []string{obj, strings.ToLower(obj)} {
+		r := ix.Match(member(o, "x@contoso.com"), "")
+		assert.Equal(t, match.Linked, r.Outcome, o)
+		assert.Equal(t, "c1", r.ContactID, o)
+	}
+	for _, o := range []string{"user-élodie", "USER-ÉLODIE"} {
+		r := ix.Match(member(o, "x@contoso.com"), "")
+		assert.Equal(t, "c2", r.ContactID, o)
+	}
+	assert.Equal(t, match.None, ix.Match(member("6e4a2c1b-93f0-4d7e-8a5b-0c1d2e3f4a5c", "x@contoso.com"), "").Outcome)
 }
 
 func TestMatchAll(t *testing.T) {

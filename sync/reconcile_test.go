@@ -742,6 +742,37 @@ func TestSiblingTenantsDoNotReconcileAtOnce(t *testing.T) {
 	assert.Equal(t, a.Users[0].ObjectID, got.ObjectID, "the contact carries its one user's identity")
 }
 
+// A contact linked to a user of one tenant is not offered to a user of a sibling tenant (same
+// client) who has its address, even when the PSA keeps no identity on the contact to say whose
+// it is: the links of every tenant of the client say it. Without them, the sibling's user would
+// be matched to the contact, and its commit refused on the store's one-user-per-contact rule at
+// every sync.
+func TestContactLinkedInASiblingTenantIsNotOffered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.contacts.DropIdentity()
+	a, b := h.mergerTenants()
+	c := h.contacts.Add(tenantsync.Contact{ClientID: "client-1", FirstName: "Pat", Email: a.Users[0].Mail, Active: true})
+	h.discoverAndLink("t1", "client-1")
+	require.Equal(t, c.ID, h.links("t1")[a.Users[0].ObjectID].ContactID)
+	got, _ := h.contacts.Get(c.ID)
+	require.Empty(t, got.ObjectID, "the PSA keeps no identity")
+
+	ctx := t.Context()
+	require.NoError(t, h.eng.Link(ctx, "alice", "t2", "client-1"))
+	require.NoError(t, h.eng.Wait(ctx))
+	rep := h.syncNow("t2")
+	require.NoError(t, rep.Err)
+	assert.NotContains(t, h.links("t2"), b.Users[0].ObjectID, "the contact is linked to one user only")
+	assert.Zero(t, rep.Contacts.Linked)
+	assert.Zero(t, rep.Contacts.Failed, "nothing fails at the commit")
+	reviews, err := h.st.Account(testAccount).Reviews.List(ctx, store.ReviewFilter{TenantID: "t2"})
+	require.NoError(t, err)
+	require.Len(t, reviews, 1, "a person decides about the second user with the contact's address")
+	assert.Equal(t, b.Users[0].ObjectID, reviews[0].ObjectID)
+	assert.Equal(t, c.ID, h.links("t1")[a.Users[0].ObjectID].ContactID, "the first link stays")
+}
+
 // hookStore runs a function inside ListReviews, which reconcile calls after it read the links.
 type hookStore struct {
 	dirStore
