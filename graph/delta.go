@@ -29,7 +29,7 @@ func (c *Client) UsersDelta(ctx context.Context, tenant, cursor string) (*UsersD
 	if err != nil {
 		return nil, err
 	}
-	return c.finishDelta(ctx, listUsersDelta, tenant, cursor, first, nil)
+	return c.finishDelta(ctx, listUsersDelta, tenant, cursor, first, nil, nil)
 }
 
 // UsersDeltaPage reads one page of a users delta round: the first page of a full round when link
@@ -58,8 +58,9 @@ func cursorError(err error) error {
 }
 
 // finishDelta follows a users delta round of l (its $select) from its first page to the
-// deltaLink.
-func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string, first tenantsync.Page[User], progress func(int)) (*UsersDelta, error) {
+// deltaLink. each, when set, sees every user entry as its page arrives, before the round ends
+// (an entry may be superseded by a later one of the same user).
+func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string, first tenantsync.Page[User], progress func(int), each func(User)) (*UsersDelta, error) {
 	out := &UsersDelta{Full: cursor == ""}
 	// A user can appear on several pages of one round; the last appearance wins.
 	order := []string{}
@@ -87,6 +88,9 @@ func (c *Client) finishDelta(ctx context.Context, l list, tenant, cursor string,
 		}
 		if u.ID == "" {
 			continue
+		}
+		if each != nil {
+			each(u)
 		}
 		if _, seen := latest[u.ID]; !seen && !removed[u.ID] {
 			order = append(order, u.ID)

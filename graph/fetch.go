@@ -3,11 +3,14 @@ package graph
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/internal/callctx"
@@ -74,6 +77,7 @@ type fetch struct {
 	// The users round, kept for the mailboxes kind when both stand at the same cursor; usersDone
 	// is closed once it is read (or will not be), so the mailboxes kind can wait for it.
 	mbShared   bool
+	mail       *mailUsers // the round's users with mail, as its pages arrive (mbShared only)
 	usersRound *UsersDelta
 	usersErr   error
 	usersDone  chan struct{}
@@ -223,7 +227,11 @@ func readUsers(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
 		// Streamed page by page: no one else needs the round's users.
 		return streamUsers(ctx, f)
 	}
-	d, err := readDelta(ctx, f.c, listUsersDelta, f.tenant, f.req.Cursors[tenantsync.KindUsers], f.answers[itemUsers], f.progress(tenantsync.KindUsers))
+	var each func(User)
+	if f.mbShared {
+		each = f.mail.add
+	}
+	d, err := readDelta(ctx, f.c, listUsersDelta, f.tenant, f.req.Cursors[tenantsync.KindUsers], f.answers[itemUsers], f.progress(tenantsync.KindUsers), each)
 	if err != nil {
 		f.usersErr = err
 		return nil, err
@@ -264,6 +272,7 @@ func planMailboxes(f *fetch) error {
 	// Cursors of the two kinds are equal while they advance together: the users round then
 	// carries everything the mailboxes need (userSelect includes mailboxSelect).
 	if f.mbShared = slices.Contains(f.req.Kinds, tenantsync.KindUsers) && cursor == f.req.Cursors[tenantsync.KindUsers]; f.mbShared {
+		f.mail = newMailUsers()
 		return nil
 	}
 	rel, err := f.c.deltaItem(listMailboxDelta, f.tenant, cursor)
@@ -275,18 +284,112 @@ func planMailboxes(f *fetch) error {
 }
 
 func readMailboxes(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {
-	var d *UsersDelta
-	var err error
 	if f.mbShared {
-		<-f.usersDone
-		d, err = f.usersRound, f.usersErr
-	} else {
-		d, err = readDelta(ctx, f.c, listMailboxDelta, f.tenant, f.req.Cursors[tenantsync.KindMailboxes], f.answers[itemMailboxUsers], f.progress(tenantsync.KindMailboxes))
+		return f.sharedMailboxes(ctx)
 	}
+	d, err := readDelta(ctx, f.c, listMailboxDelta, f.tenant, f.req.Cursors[tenantsync.KindMailboxes], f.answers[itemMailboxUsers], f.progress(tenantsync.KindMailboxes), nil)
 	if err != nil {
 		return nil, err
 	}
 	return f.c.mailboxes(ctx, f.tenant, d)
+}
+
+// sharedMailboxes reads the mailboxes kind from the users round it shares with the users kind.
+// The mailbox types are read while the round is still being paged, 20 users per $batch as the
+// pages report them, so a large tenant's lookups overlap its users pages instead of following
+// them (and the identity bucket's refill during the paging pays for them). The users the round
+// reports in the end decide: a user whose type was not read yet (first reported without a mail
+// address) is read then, and a type read for a user the round later removed is not used.
+func (f *fetch) sharedMailboxes(ctx context.Context) (*tenantsync.KindResult, error) {
+	const op = "MailboxPurposes"
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(mailboxBatchesInFlight)
+	var mu sync.Mutex
+	purposes := map[string]MailboxPurpose{}
+	asked := map[string]bool{}
+	var pending []string
+	send := func(all bool) {
+		for len(pending) >= maxBatch || (all && len(pending) > 0) {
+			chunk := pending[:min(maxBatch, len(pending))]
+			pending = pending[len(chunk):]
+			g.Go(func() error {
+				p, err := f.c.mailboxPurposeBatch(gctx, op, f.tenant, chunk)
+				mu.Lock()
+				maps.Copy(purposes, p)
+				mu.Unlock()
+				return err
+			})
+		}
+	}
+	ask := func(ids []string) {
+		for _, id := range ids {
+			if !asked[id] {
+				asked[id] = true
+				pending = append(pending, id)
+			}
+		}
+	}
+	for paging := true; paging; {
+		select {
+		case <-f.usersDone:
+			paging = false
+		case <-f.mail.more:
+		case <-gctx.Done():
+			paging = false // a batch failed: g.Wait says why
+		}
+		ask(f.mail.take())
+		send(false)
+	}
+	<-f.usersDone
+	d, err := f.usersRound, f.usersErr
+	if err != nil {
+		cancel()
+		_ = g.Wait()
+		return nil, err
+	}
+	if gctx.Err() == nil {
+		ask(withMail(d))
+		send(true)
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return mailboxesOf(f.tenant, d, purposes), nil
+}
+
+// mailUsers passes the users round's users with a mail address, as its pages arrive, to the
+// mailboxes kind reading their types.
+type mailUsers struct {
+	mu   sync.Mutex
+	ids  []string
+	more chan struct{} // signalled when ids grew
+}
+
+func newMailUsers() *mailUsers { return &mailUsers{more: make(chan struct{}, 1)} }
+
+// add takes a user entry of the round.
+func (m *mailUsers) add(u User) {
+	if u.Removed != nil || u.Mail == "" {
+		return
+	}
+	m.mu.Lock()
+	m.ids = append(m.ids, u.ID)
+	m.mu.Unlock()
+	select {
+	case m.more <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the IDs added since the last take.
+func (m *mailUsers) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := m.ids
+	m.ids = nil
+	return ids
 }
 
 func readDevices(ctx context.Context, f *fetch) (*tenantsync.KindResult, error) {

@@ -108,12 +108,12 @@ func (c *Client) deltaItem(l list, tenant, cursor string) (string, error) {
 	return rel, nil
 }
 
-func readDelta(ctx context.Context, c *Client, l list, tenant, cursor string, item BatchResponse, progress func(int)) (*UsersDelta, error) {
+func readDelta(ctx context.Context, c *Client, l list, tenant, cursor string, item BatchResponse, progress func(int), each func(User)) (*UsersDelta, error) {
 	first, err := firstDeltaPage(c, l, tenant, cursor, item)
 	if err != nil {
 		return nil, err
 	}
-	return c.finishDelta(ctx, l, tenant, cursor, first, progress)
+	return c.finishDelta(ctx, l, tenant, cursor, first, progress, each)
 }
 
 // firstDeltaPage decodes a delta round's first page from its $batch answer.
@@ -140,12 +140,32 @@ func readSecurityDefaults(c *Client, tenant string, item BatchResponse) (bool, e
 // round gives the changed ones, and removes the mailboxes of users deleted, left without a mail
 // address, or whose mailbox is gone (the store ignores removals of mailboxes it never had).
 func (c *Client) mailboxes(ctx context.Context, tenant string, d *UsersDelta) (*tenantsync.KindResult, error) {
-	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Cursor: d.Cursor}
+	purposes, err := c.MailboxPurposes(ctx, tenant, withMail(d))
+	if err != nil {
+		return nil, err
+	}
+	return mailboxesOf(tenant, d, purposes), nil
+}
+
+// withMail returns the IDs of the users d reports with a mail address: the users whose mailbox
+// type the mailboxes kind reads.
+func withMail(d *UsersDelta) []string {
+	var ids []string
+	for _, u := range d.Users {
+		if u.Mail != "" {
+			ids = append(ids, u.ID)
+		}
+	}
+	return ids
+}
+
+// mailboxesOf builds the mailboxes kind from a users delta round and the mailbox types of its
+// users with a mail address.
+func mailboxesOf(tenant string, d *UsersDelta, purposes map[string]MailboxPurpose) *tenantsync.KindResult {
+	kr := &tenantsync.KindResult{Mode: tenantsync.Complete, Cursor: d.Cursor, Mailboxes: make([]tenantsync.Mailbox, 0, len(purposes))}
 	if !d.Full {
 		kr.Mode, kr.Removed = tenantsync.Changes, slices.Clone(d.Removed)
 	}
-	var ids []string
-	byID := map[string]User{}
 	for _, u := range d.Users {
 		if u.Mail == "" {
 			if !d.Full {
@@ -153,21 +173,12 @@ func (c *Client) mailboxes(ctx context.Context, tenant string, d *UsersDelta) (*
 			}
 			continue
 		}
-		ids = append(ids, u.ID)
-		byID[u.ID] = u
-	}
-	purposes, err := c.MailboxPurposes(ctx, tenant, ids)
-	if err != nil {
-		return nil, err
-	}
-	kr.Mailboxes = make([]tenantsync.Mailbox, 0, len(ids))
-	for _, id := range ids {
-		switch p := purposes[id]; {
+		switch p := purposes[u.ID]; {
 		case p != "":
-			kr.Mailboxes = append(kr.Mailboxes, toMailbox(tenant, byID[id], p))
+			kr.Mailboxes = append(kr.Mailboxes, toMailbox(tenant, u, p))
 		case !d.Full:
-			kr.Removed = append(kr.Removed, id)
+			kr.Removed = append(kr.Removed, u.ID)
 		}
 	}
-	return kr, nil
+	return kr
 }

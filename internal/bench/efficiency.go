@@ -161,6 +161,7 @@ type rig struct {
 	clock *offsetClock
 	cl    *clients
 	trace *tracer
+	slots *slotTrace
 }
 
 func newRig(f fake, o options, ids []string, route string, kinds []tenantsync.Kind, cippCfg cipp.SourceConfig) (*rig, error) {
@@ -175,14 +176,14 @@ func newRig(f fake, o options, ids []string, route string, kinds []tenantsync.Ki
 	if err != nil {
 		return nil, err
 	}
-	r := &rig{fake: f, clock: &offsetClock{}, cl: cl, trace: tr}
+	r := &rig{fake: f, clock: &offsetClock{}, cl: cl, trace: tr, slots: &slotTrace{}}
 	r.st = memory.New(memory.Config{Now: r.clock.Now})
 	src := tenantsync.Source(cl.graphSrc)
 	if route == sync.RouteCIPP {
 		src = cl.cippSrc
 	}
 	r.eng, err = sync.New(sync.Config{Store: r.st, Account: account, Sources: []tenantsync.Source{src},
-		Clock: r.clock, Limits: sync.Limits{Concurrency: o.concurrency}, Kinds: kinds})
+		Clock: r.clock, Limits: sync.Limits{Concurrency: o.concurrency}, Kinds: kinds, Tracer: r.slots})
 	return r, err
 }
 
@@ -216,6 +217,7 @@ func (r *rig) measure(phase func() error) (measured, error) {
 		return m, err
 	}
 	r.trace.reset()
+	r.slots.reset()
 	cpu0, start := cpuTime(), time.Now()
 	if err := phase(); err != nil {
 		return m, err
@@ -481,6 +483,7 @@ func graphOnce(ctx context.Context, out io.Writer, o options, p partner, f fake,
 	}
 	fmt.Fprintf(out, "  measured %s, bound %s, efficiency %.2f\n", secs(m.wall), secs(b.value), run.full)
 	printFakeCheck(out, m, testserver.ServiceGraph, lat)
+	r.slots.print(out, lat)
 	if verbose {
 		fmt.Fprintf(out, "  bound = %s\n", b)
 		printPerSize(out, m.counts, w, costs, testserver.ServiceGraph, p)
@@ -560,6 +563,7 @@ func graphOnce(ctx context.Context, out io.Writer, o options, p partner, f fake,
 	fmt.Fprintf(out, "  round trips per unchanged tenant: %.2f (max %d, %d tenants; goal 1)\n", run.unchangedTrips, maxUnchanged, unchanged)
 	fmt.Fprintf(out, "  measured %s, bound %s, efficiency %.2f\n", secs(m.wall), secs(b.value), run.delta)
 	printFakeCheck(out, m, testserver.ServiceGraph, lat)
+	r.slots.print(out, lat)
 	if verbose {
 		fmt.Fprintf(out, "  bound = %s\n", b)
 		printPerSize(out, m.counts, w, costs, testserver.ServiceGraph, p)

@@ -41,9 +41,11 @@ func (t *tracer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
+	end := time.Now()
+	requestSpan(req.Context(), start, end)
 	t.mu.Lock()
 	t.n[key]++
-	t.took[key] += time.Since(start)
+	t.took[key] += end.Sub(start)
 	t.mu.Unlock()
 	return resp, err
 }
