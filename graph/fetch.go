@@ -299,7 +299,9 @@ func readMailboxes(ctx context.Context, f *fetch) (*tenantsync.KindResult, error
 // pages report them, so a large tenant's lookups overlap its users pages instead of following
 // them (and the identity bucket's refill during the paging pays for them). The users the round
 // reports in the end decide: a user whose type was not read yet (first reported without a mail
-// address) is read then, and a type read for a user the round later removed is not used.
+// address) is read then, a user the round reported again after its type was read is read again
+// then (it changed meanwhile), and a type read for a user the round later removed is not used.
+// A round that fails part-way may have spent lookups for nothing: the kind fails with it.
 func (f *fetch) sharedMailboxes(ctx context.Context) (*tenantsync.KindResult, error) {
 	const op = "MailboxPurposes"
 	ctx, cancel := context.WithCancel(ctx)
@@ -307,17 +309,23 @@ func (f *fetch) sharedMailboxes(ctx context.Context) (*tenantsync.KindResult, er
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(mailboxBatchesInFlight)
 	var mu sync.Mutex
-	purposes := map[string]MailboxPurpose{}
+	// early are the types read while the round was paged; late those read after it ended,
+	// which win: a re-read's answer may arrive before the stale one it replaces.
+	early, late := map[string]MailboxPurpose{}, map[string]MailboxPurpose{}
 	asked := map[string]bool{}
+	// reread are users the round reported again after their type was asked for: they changed
+	// while the round was paged (a mailbox converted to shared loses its licence), so the type
+	// read for the earlier entry may be stale; it is read again once the round has ended.
+	reread := map[string]bool{}
 	var pending []string
-	send := func(all bool) {
+	send := func(all bool, into map[string]MailboxPurpose) {
 		for len(pending) >= maxBatch || (all && len(pending) > 0) {
 			chunk := pending[:min(maxBatch, len(pending))]
 			pending = pending[len(chunk):]
 			g.Go(func() error {
 				p, err := f.c.mailboxPurposeBatch(gctx, op, f.tenant, chunk)
 				mu.Lock()
-				maps.Copy(purposes, p)
+				maps.Copy(into, p)
 				mu.Unlock()
 				return err
 			})
@@ -325,10 +333,12 @@ func (f *fetch) sharedMailboxes(ctx context.Context) (*tenantsync.KindResult, er
 	}
 	ask := func(ids []string) {
 		for _, id := range ids {
-			if !asked[id] {
-				asked[id] = true
-				pending = append(pending, id)
+			if asked[id] {
+				reread[id] = true
+				continue
 			}
+			asked[id] = true
+			pending = append(pending, id)
 		}
 	}
 	for paging := true; paging; {
@@ -339,8 +349,10 @@ func (f *fetch) sharedMailboxes(ctx context.Context) (*tenantsync.KindResult, er
 		case <-gctx.Done():
 			paging = false // a batch failed: g.Wait says why
 		}
-		ask(f.mail.take())
-		send(false)
+		if gctx.Err() == nil {
+			ask(f.mail.take())
+			send(false, early)
+		}
 	}
 	<-f.usersDone
 	d, err := f.usersRound, f.usersErr
@@ -350,13 +362,26 @@ func (f *fetch) sharedMailboxes(ctx context.Context) (*tenantsync.KindResult, er
 		return nil, err
 	}
 	if gctx.Err() == nil {
-		ask(withMail(d))
-		send(true)
+		// Pending first: a user asked for but not sent yet is read once, after its last entry.
+		for _, id := range pending {
+			delete(reread, id)
+		}
+		for _, id := range withMail(d) {
+			if !asked[id] || reread[id] {
+				asked[id] = true
+				pending = append(pending, id)
+			}
+		}
+		send(true, late)
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return mailboxesOf(f.tenant, d, purposes), nil
+	if err := ctx.Err(); err != nil {
+		return nil, err // cancelled before every type was read
+	}
+	maps.Copy(early, late)
+	return mailboxesOf(f.tenant, d, early), nil
 }
 
 // mailUsers passes the users round's users with a mail address, as its pages arrive, to the

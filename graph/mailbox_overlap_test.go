@@ -28,6 +28,7 @@ type roundStub struct {
 	purposes map[string]string // user ID → userPurpose; missing: 404
 
 	holdPage2    bool
+	onPage2      func()        // runs under mu before page 2 is answered
 	purposeBatch chan struct{} // closed at the first mailbox-type $batch
 	once         sync.Once
 	overlapped   atomic.Bool // a mailbox-type $batch arrived while page 2 was held
@@ -72,8 +73,9 @@ func (s *roundStub) serve(w http.ResponseWriter, r *http.Request) {
 				id := strings.Split(it.URL, "/")[2]
 				s.mu.Lock()
 				s.looked[id]++
+				p, ok := s.purposes[id]
 				s.mu.Unlock()
-				if p, ok := s.purposes[id]; ok {
+				if ok {
 					out = append(out, graph.BatchResponse{ID: it.ID, Status: 200, Body: json.RawMessage(fmt.Sprintf(`{"value":%q}`, p))})
 				} else {
 					out = append(out, graph.BatchResponse{ID: it.ID, Status: 404, Body: json.RawMessage(`{"error":{"code":"ErrorItemNotFound","message":"no mailbox"}}`)})
@@ -93,6 +95,11 @@ func (s *roundStub) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		s.mu.Lock()
+		if s.onPage2 != nil {
+			s.onPage2()
+		}
+		s.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(s.page(s.page2, ""))
 	default:
 		http.Error(w, `{"error":{"code":"NotFound","message":"not in this stub"}}`, http.StatusNotFound)
@@ -174,4 +181,37 @@ func TestMailboxTypesFollowTheRoundsLastWord(t *testing.T) {
 		assert.Equal(t, 1, n, "the type of %s was read %d times", id, n)
 	}
 	assert.Equal(t, 1, s.looked["late"])
+}
+
+// A user the round reports again after its type was read changed while the round was paged:
+// its type is read again once the round has ended, and the later answer is the one kept. Here
+// the mailbox is converted to shared between the two pages.
+func TestMailboxTypeReadAgainForAUserReportedAgain(t *testing.T) {
+	t.Parallel()
+	s := newRoundStub(t)
+	s.holdPage2 = true
+	for i := range 20 {
+		id := fmt.Sprintf("u%02d", i)
+		s.page1 = append(s.page1, stubUser(id, id+"@contoso.example"))
+		s.purposes[id] = "user"
+	}
+	s.page2 = []map[string]any{stubUser("u07", "u07@contoso.example")}
+	s.onPage2 = func() { s.purposes["u07"] = "shared" }
+
+	res, err := s.source(t).Fetch(t.Context(), tenantsync.FetchRequest{TenantID: testTenant,
+		Kinds: []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindMailboxes}})
+	require.NoError(t, err)
+	mb := res.Result(tenantsync.KindMailboxes)
+	require.NoError(t, mb.Err)
+	require.True(t, s.overlapped.Load(), "the first types were read while the round was paged")
+	types := map[string]tenantsync.MailboxType{}
+	for _, m := range mb.Mailboxes {
+		types[m.ObjectID] = m.Type
+	}
+	assert.Len(t, types, 20)
+	assert.Equal(t, tenantsync.MailboxShared, types["u07"], "the type read before the user changed was kept")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Equal(t, 2, s.looked["u07"])
+	assert.Equal(t, 1, s.looked["u03"])
 }

@@ -292,6 +292,9 @@ func (c *Client) MailboxPurposes(ctx context.Context, tenant string, userIDs []s
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // cancelled before every batch was sent
+	}
 	out := make(map[string]MailboxPurpose, len(userIDs))
 	for _, p := range parts {
 		maps.Copy(out, p)
