@@ -215,6 +215,9 @@ type scaleoutRun struct {
 	check concurrencyCheck
 	cpu   time.Duration // the engines' CPU time together
 	kill  *killOutcome
+	// load is how busy the machine was and what PostgreSQL took; waits is what PostgreSQL's
+	// sessions were doing, sampled.
+	load, waits string
 }
 
 // killOutcome is what the kill run showed.
@@ -294,6 +297,9 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 		}
 	}
 	run := &scaleoutRun{engines: n}
+	cpu0 := sampleCPU()
+	waits := startWaitSampler(ctx, cfg.DSN, 200*time.Millisecond)
+	defer waits.stop()
 	start := time.Now()
 	for _, p := range procs {
 		if _, err := fmt.Fprintln(p.in, "go"); err != nil {
@@ -336,6 +342,8 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	cpu1 := sampleCPU()
+	run.waits = waits.finish()
 	for _, p := range procs {
 		if p.cmd.ProcessState != nil {
 			continue // the victim
@@ -345,6 +353,7 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 		}
 		run.cpu += p.cpu
 	}
+	run.load = loadLine(cpu0, cpu1, run.wall, run.cpu)
 	run.perMin = float64(run.synced) / run.wall.Minutes()
 	spans, err := f.spans()
 	if err != nil {
@@ -608,6 +617,7 @@ func printScaleoutRun(out io.Writer, r *scaleoutRun) {
 	fmt.Fprintf(out, "%d %s: %d tenants synced in %s, %.0f tenants per minute, %d failed; %d requests; tenants per engine {%s}; lease hand-offs %d; tenants in flight at two engines at once %d; engines' CPU %s (%s per tenant)\n",
 		r.engines, what, r.synced, secs(r.wall), r.perMin, r.failed, r.requests, strings.Join(per, ", "), c.handOffs, len(c.inFlight),
 		secs(r.cpu), usec(r.cpu/time.Duration(max(1, r.synced))))
+	fmt.Fprintf(out, "  %s; PostgreSQL: %s\n", r.load, r.waits)
 	// Interleaved hand-offs are not violations in themselves (a tenant whose sync failed may be
 	// taken up again by the engine that first had it), but they are where a lapsed lease shows.
 	fmt.Fprintf(out, "  hand-offs interleaved (an engine's requests for the tenant resumed after another engine's began): %d %v; committed syncs that saw a request of another engine's running sync for their tenant before their commit: %d %v; requests the fake still answered after their engine's sync had ended, as another engine's began: %d %v\n",

@@ -11,27 +11,75 @@ import (
 // SetChangeRetention sets how long the change feed keeps entries (zero: the default).
 func (s *Store) SetChangeRetention(d time.Duration) { s.retention = kit.Retention(d) }
 
-// addFeed numbers entries after the account's head and stores them, without pruning: a commit
-// may add its entries in several parts (a staged kind's, a chunk at a time) and prunes once. A
-// commit adds them last in its transaction: the head row it updates stays locked until the
-// commit ends, so entries of concurrent commits take their Seq in the order the commits become
-// visible, and a consumer that has read up to a Seq can never later see a smaller one appear;
-// taken last, the lock serialises only the end of concurrent commits.
-func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.Change) error {
+// feedWriter numbers and stores a transaction's feed entries, which may arrive in several
+// parts (each kind's, a staged kind's a chunk at a time). A commit adds them last in its
+// transaction: the first part locks the account's head row, which stays locked until the
+// commit ends, so entries of concurrent commits take their Seq in the order the commits
+// become visible, and a consumer that has read up to a Seq can never later see a smaller one
+// appear. Everything the commit does while it holds the row delays every other commit of the
+// account, so the writer holds it for as few statements as it can: one to lock the row, one
+// insert per feedRowsPerInsert entries (the parts are buffered together), and one to move the
+// head at the end. It does not prune: the commit prunes once (pruneFeed).
+type feedWriter struct {
+	s    *Store
+	q    bq
+	acct string
+	head int64 // the Seq of the last entry numbered; valid once locked
+	from int64 // the head when locked
+	lock bool
+	buf  []store.Change
+}
+
+// feedRowsPerInsert is the most entries one INSERT carries.
+const feedRowsPerInsert = 500
+
+func (s *Store) newFeedWriter(q bq, acct string) *feedWriter {
+	return &feedWriter{s: s, q: q, acct: acct}
+}
+
+// add numbers entries after those added before and buffers them.
+func (w *feedWriter) add(ctx context.Context, entries []store.Change) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if _, err := q.Exec(ctx, `INSERT INTO change_heads (account, head, pruned) VALUES (?, 0, 0) ON CONFLICT (account) DO NOTHING`, acct); err != nil {
+	if !w.lock {
+		if err := w.lockHead(ctx); err != nil {
+			return err
+		}
+	}
+	kit.Number(entries, w.head)
+	w.head += int64(len(entries))
+	w.buf = append(w.buf, entries...)
+	if len(w.buf) >= feedRowsPerInsert {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+// lockHead locks the account's head row, creating it for the account's first entries. The
+// row is read for update first: an INSERT ... ON CONFLICT against a row another commit holds
+// would wait for that commit, and then the read would wait again for the next.
+func (w *feedWriter) lockHead(ctx context.Context) error {
+	query := `SELECT head FROM change_heads WHERE account = ?` + w.s.d.ForUpdate()
+	err := w.q.QueryRow(ctx, query, w.acct).Scan(&w.head)
+	if notFound(err) {
+		if _, err := w.q.Exec(ctx, `INSERT INTO change_heads (account, head, pruned) VALUES (?, 0, 0) ON CONFLICT (account) DO NOTHING`, w.acct); err != nil {
+			return err
+		}
+		err = w.q.QueryRow(ctx, query, w.acct).Scan(&w.head)
+	}
+	if err != nil {
 		return err
 	}
-	var head int64
-	if err := q.QueryRow(ctx, `UPDATE change_heads SET head = head + ? WHERE account = ? RETURNING head`, int64(len(entries)), acct).Scan(&head); err != nil {
-		return err
-	}
-	kit.Number(entries, head-int64(len(entries)))
+	w.from, w.lock = w.head, true
+	return nil
+}
+
+// flush stores the buffered entries, feedRowsPerInsert at most per statement.
+func (w *feedWriter) flush(ctx context.Context) error {
 	const cols = 6
-	size := max(1, min(500, s.d.MaxParams()/cols))
-	for rest := entries; len(rest) > 0; {
+	size := max(1, min(feedRowsPerInsert, w.s.d.MaxParams()/cols))
+	for rest := w.buf; len(rest) > 0; {
 		n := min(size, len(rest))
 		query := `INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) VALUES `
 		args := make([]any, 0, cols*n)
@@ -47,14 +95,40 @@ func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.
 				data = []byte{}
 			}
 			c.Data = nil
-			args = append(args, acct, c.Seq, micros(c.At), c.TenantID, asJSON(c), data)
+			args = append(args, w.acct, c.Seq, micros(c.At), c.TenantID, asJSON(c), data)
 		}
-		if _, err := q.Exec(ctx, query, args...); err != nil {
+		if _, err := w.q.Exec(ctx, query, args...); err != nil {
 			return err
 		}
 		rest = rest[n:]
 	}
+	clear(w.buf)
+	w.buf = w.buf[:0]
 	return nil
+}
+
+// close stores what is buffered and moves the head past the entries added. It reports whether
+// any entry was added.
+func (w *feedWriter) close(ctx context.Context) (bool, error) {
+	if !w.lock || w.head == w.from {
+		return false, nil
+	}
+	if err := w.flush(ctx); err != nil {
+		return true, err
+	}
+	_, err := w.q.Exec(ctx, `UPDATE change_heads SET head = ? WHERE account = ?`, w.head, w.acct)
+	return true, err
+}
+
+// addFeed numbers entries after the account's head and stores them, in one part (see
+// feedWriter), without pruning.
+func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.Change) error {
+	w := s.newFeedWriter(q, acct)
+	if err := w.add(ctx, entries); err != nil {
+		return err
+	}
+	_, err := w.close(ctx)
+	return err
 }
 
 // pruneFeed removes the account's entries stamped before cutoff, and everything before the

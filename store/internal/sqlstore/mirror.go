@@ -196,11 +196,8 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 				return err
 			}
 		}
-		fed := false
-		feed := func(entries []store.Change) error {
-			fed = fed || len(entries) > 0
-			return s.addFeed(ctx, q, acct, entries)
-		}
+		w := s.newFeedWriter(q, acct)
+		feed := func(entries []store.Change) error { return w.add(ctx, entries) }
 		for _, f := range feeds {
 			if err := f(feed); err != nil {
 				return err
@@ -213,8 +210,8 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 		if err := feed(entries); err != nil {
 			return err
 		}
-		if !fed {
-			return nil
+		if fed, err := w.close(ctx); err != nil || !fed {
+			return err
 		}
 		return s.pruneFeed(ctx, q, acct, at.Add(-s.retention))
 	})
