@@ -105,13 +105,19 @@ const (
 	TenantVanished TenantStatus = "vanished"
 )
 
+// LastSeenPrecision is how stale TenantRecord.LastSeen may be (see there).
+const LastSeenPrecision = 15 * time.Minute
+
 // TenantRecord is a discovered tenant with what the account decided about it.
 type TenantRecord struct {
 	// Tenant is the tenant as last reported; Tenant.Source names the last source that did.
 	tenantsync.Tenant
-	Sources    []string // every source whose latest complete discovery included the tenant, sorted
-	Status     TenantStatus
-	FirstSeen  time.Time
+	Sources   []string // every source whose latest complete discovery included the tenant, sorted
+	Status    TenantStatus
+	FirstSeen time.Time
+	// LastSeen is when a discovery last listed the tenant, to within LastSeenPrecision: a
+	// listing that changes nothing else moves it only when it is older than that, so that
+	// every engine's discovery does not rewrite every tenant record of the account.
 	LastSeen   time.Time
 	VanishedAt time.Time // zero unless Status is TenantVanished
 

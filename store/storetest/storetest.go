@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Connections", testConnections},
 		{"SecretRotation", testSecretRotation},
 		{"Discovery", testDiscovery},
+		{"DiscoveryLastSeen", testDiscoveryLastSeen},
 		{"Linking", testLinking},
 		{"ApplySnapshotAndChanges", testApply},
 		{"ApplyEveryKind", testApplyEveryKind},

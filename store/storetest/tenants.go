@@ -81,6 +81,42 @@ func testDiscovery(t *testing.T, h *harness) {
 	assertKind(t, err, tenantsync.ErrInvalidInput)
 }
 
+// testDiscoveryLastSeen: a listing that changes nothing moves LastSeen only once it is older
+// than store.LastSeenPrecision (so every engine's discovery does not rewrite every record); a
+// listing that changes something else writes the record, LastSeen with it.
+func testDiscoveryLastSeen(t *testing.T, h *harness) {
+	ctx, s := t.Context(), h.s
+	tenants := s.Account(h.acct).Tenants
+	list := []tenantsync.Tenant{{ID: "tA", DisplayName: "Alpha", DefaultDomain: "alpha.example", Domains: []string{"alpha.example"}}}
+	_, err := tenants.RecordDiscovery(ctx, "graph", list, t0)
+	require.NoError(t, err)
+	lastSeen := func() time.Time {
+		t.Helper()
+		r, err := tenants.Get(ctx, "tA")
+		require.NoError(t, err)
+		return r.LastSeen
+	}
+
+	within := t0.Add(store.LastSeenPrecision - time.Minute)
+	d, err := tenants.RecordDiscovery(ctx, "graph", list, within)
+	require.NoError(t, err)
+	assert.Equal(t, 1, d.Seen)
+	assert.True(t, lastSeen().Equal(t0), "seen again within the precision, nothing else changed: not rewritten")
+
+	renamed := []tenantsync.Tenant{{ID: "tA", DisplayName: "Alpha Ltd", DefaultDomain: "alpha.example", Domains: []string{"alpha.example"}}}
+	_, err = tenants.RecordDiscovery(ctx, "graph", renamed, within)
+	require.NoError(t, err)
+	r, err := tenants.Get(ctx, "tA")
+	require.NoError(t, err)
+	assert.Equal(t, "Alpha Ltd", r.DisplayName)
+	assert.True(t, r.LastSeen.Equal(within), "a record written for a change carries the listing's time")
+
+	later := within.Add(store.LastSeenPrecision)
+	_, err = tenants.RecordDiscovery(ctx, "graph", renamed, later)
+	require.NoError(t, err)
+	assert.True(t, lastSeen().Equal(later), "older than the precision: moved")
+}
+
 func testLinking(t *testing.T, h *harness) {
 	ctx, s := t.Context(), h.s
 	discover(t, s, h.acct, "tA", "tB")

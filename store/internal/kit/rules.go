@@ -2,6 +2,7 @@ package kit
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"time"
 
@@ -76,12 +77,21 @@ func Discover(known map[string]store.TenantRecord, source string, tenants []tena
 	for _, t := range tenants {
 		listed[t.ID] = true
 		rec, ok := known[t.ID]
-		switch {
-		case !ok:
-			rec = NewTenant(t, source, now)
+		if !ok {
+			known[t.ID] = NewTenant(t, source, now)
 			d.New = append(d.New, t.ID)
-		case Rediscover(&rec, t, source, now):
+			touched = append(touched, t.ID)
+			continue
+		}
+		before := cloneRecord(rec)
+		if Rediscover(&rec, t, source, now) {
 			d.Returned = append(d.Returned, t.ID)
+		} else if rec.LastSeen.Sub(before.LastSeen) < store.LastSeenPrecision {
+			// Listed as before, seen recently: nothing to write.
+			if rec.LastSeen = before.LastSeen; reflect.DeepEqual(rec, before) {
+				continue
+			}
+			rec.LastSeen = store.Time(now)
 		}
 		known[t.ID] = rec
 		touched = append(touched, t.ID)
@@ -100,6 +110,14 @@ func Discover(known map[string]store.TenantRecord, source string, tenants []tena
 	slices.Sort(d.Returned)
 	slices.Sort(d.Vanished)
 	return d, touched
+}
+
+// cloneRecord copies rec with slices of its own, so changes to one leave the other as it was.
+func cloneRecord(rec store.TenantRecord) store.TenantRecord {
+	rec.Domains = slices.Clone(rec.Domains)
+	rec.Sources = slices.Clone(rec.Sources)
+	rec.EnabledKinds = slices.Clone(rec.EnabledKinds)
+	return rec
 }
 
 // Link returns l ready to store over old, the user's current link (nil when none): a link

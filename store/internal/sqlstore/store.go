@@ -328,16 +328,28 @@ func (s *Store) RecordDiscovery(ctx context.Context, acct, source string, tenant
 		if err := s.d.LockAccount(ctx, q.q, acct, "discovery"); err != nil {
 			return err
 		}
-		recs, err := scanAll(ctx, q, scanJSONRow[store.TenantRecord], `SELECT record FROM tenants WHERE account = ?`+s.d.ForUpdate(), acct)
-		if err != nil {
-			return err
-		}
-		known := make(map[string]store.TenantRecord, len(recs))
-		for _, rec := range recs {
-			known[rec.ID] = rec
-		}
+		// Most listings change nothing (kit.Discover leaves a record seen recently as it is),
+		// so the records are read unlocked first: locking them would make every commit of the
+		// account wait for each engine's discovery. Only a listing that changes something reads
+		// them again locked and decides on what is current.
+		var known map[string]store.TenantRecord
 		var touched []string
-		d, touched = kit.Discover(known, source, tenants, now)
+		for i, lock := range []string{"", s.d.ForUpdate()} {
+			if i > 0 && lock == "" {
+				break // a database without row locks (SQLite) runs one writer at a time anyway
+			}
+			recs, err := scanAll(ctx, q, scanJSONRow[store.TenantRecord], `SELECT record FROM tenants WHERE account = ?`+lock, acct)
+			if err != nil {
+				return err
+			}
+			known = make(map[string]store.TenantRecord, len(recs))
+			for _, rec := range recs {
+				known[rec.ID] = rec
+			}
+			if d, touched = kit.Discover(known, source, tenants, now); len(touched) == 0 {
+				return nil
+			}
+		}
 		for _, id := range touched {
 			if err := saveTenant(ctx, q, acct, known[id]); err != nil {
 				return err
