@@ -271,6 +271,11 @@ type Engine struct {
 	closed     bool
 	wg         stdsync.WaitGroup
 	kicks      stdsync.WaitGroup // the syncs Link started, for Wait
+	// kicked are the tenants Link started a sync for that wait for a slot, oldest first: a
+	// started sync takes the oldest, so tenants linked together start in the order they were
+	// linked (goroutines waiting for a slot are not served in the order they were started).
+	kickMu stdsync.Mutex
+	kicked []string
 }
 
 // New builds an Engine. It does no I/O (Run, RunOnce, Discover and Link start the work) and

@@ -43,3 +43,30 @@ func TestRunRefillsSlotsAsSyncsEnd(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, <-ran, context.Canceled)
 }
+
+// Tenants linked one after another start their first syncs in the order they were linked,
+// whatever order the runtime runs the goroutines waiting for a slot in: a person who links
+// a partner's tenants expects the first linked to be synced first, and a caller that links
+// its largest tenants first gets them started first.
+func TestLinkedTenantsStartInLinkOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Limits.Concurrency = 1 })
+	var want []string
+	for i := range 40 {
+		id := fmt.Sprintf("t%02d", i)
+		h.src.AddTenant(fakeTenant(id, fmt.Sprintf("Tenant %02d", i), fmt.Sprintf("t%02d.example", i), 1))
+		want = append(want, id)
+	}
+	ctx := t.Context()
+	_, err := h.eng.Discover(ctx)
+	require.NoError(t, err)
+	for _, id := range want {
+		require.NoError(t, h.eng.Link(ctx, "alice", id, "client-1"))
+	}
+	require.NoError(t, h.eng.Wait(ctx))
+	var got []string
+	for _, c := range h.src.Calls() {
+		got = append(got, c.TenantID)
+	}
+	assert.Equal(t, want, got)
+}

@@ -264,12 +264,16 @@ func waitText(d time.Duration) string {
 }
 
 // kick starts a tenant's sync in the background (after a link), within the concurrency limit
-// Run observes too; a tenant whose lease is held elsewhere is left to Run.
+// Run observes too; a tenant whose lease is held elsewhere is left to Run. Kicked tenants
+// start in the order they were kicked.
 func (e *Engine) kick(tenantID string) {
 	if !e.track() {
 		return
 	}
 	e.kicks.Add(1)
+	e.kickMu.Lock()
+	e.kicked = append(e.kicked, tenantID)
+	e.kickMu.Unlock()
 	go func() {
 		defer e.wg.Done()
 		defer e.kicks.Done()
@@ -280,11 +284,17 @@ func (e *Engine) kick(tenantID string) {
 			return
 		}
 		defer func() { <-e.slots }()
-		l, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: tenantID, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL})
+		// This goroutine runs the oldest kicked tenant, not necessarily the one it was started
+		// for: each kick adds one tenant and one goroutine, so every tenant gets one.
+		e.kickMu.Lock()
+		next := e.kicked[0]
+		e.kicked = e.kicked[1:]
+		e.kickMu.Unlock()
+		l, err := e.acct.Leases.Acquire(ctx, store.LeaseRequest{TenantID: next, Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL})
 		if err != nil {
 			return
 		}
-		_, _ = e.syncLeased(ctx, tenantID, "initial", SyncOptions{}, e.claimedAt(l))
+		_, _ = e.syncLeased(ctx, next, "initial", SyncOptions{}, e.claimedAt(l))
 	}()
 }
 

@@ -134,6 +134,13 @@ func (s *slotTrace) print(out io.Writer, latency time.Duration) {
 	t := longest.split()
 	fmt.Fprintf(out, "  the longest sync: %s from %s after the phase's start = a request in flight %s (%.2f latencies, %d requests) + none in flight: before %s, between %s, after %s\n",
 		ms(t.held), ms(longest.start.Sub(from)), ms(t.inFlight), float64(t.inFlight)/float64(latency), t.requests, ms(t.before), ms(t.between), ms(t.after))
+	byLength := slices.Clone(syncs)
+	slices.SortFunc(byLength, func(a, b *slotSync) int { return cmp.Compare(b.end.Sub(b.start), a.end.Sub(a.start)) })
+	var starts []string
+	for _, r := range byLength[:min(5, len(byLength))] {
+		starts = append(starts, fmt.Sprintf("%s (for %s)", ms(r.start.Sub(from)), ms(r.end.Sub(r.start))))
+	}
+	fmt.Fprintf(out, "  the longest syncs started at: %s\n", strings.Join(starts, ", "))
 	fmt.Fprintf(out, "  tenants syncing at once, mean over each tenth of the phase: %s\n", occupancy(syncs, from, 10))
 }
 
