@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 // options are the command's flags.
 type options struct {
 	memProfile  string
+	cpuProfile  string
 	seed        int64
 	full        bool
 	small       int
@@ -84,6 +86,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "tenants synced at once (sync.Limits.Concurrency)")
 	flag.IntVar(&o.hugeUsers, "huge-users", 50000, "users of the tenant of the memory figure (measured again at twice as many on SQLite)")
 	flag.StringVar(&o.memProfile, "memprofile", "", "memory figure: write a heap profile at each run's live-heap peak into this directory (heap-<n>k-<store>.pprof)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the harness, and the engine of the efficiency figures) to this file")
 	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: graph,sdk,cipp,memory,scaleout,later")
 	flag.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL of the scale-out figure (default TENANTSYNC_BENCH_POSTGRES, else TENANTSYNC_TEST_POSTGRES; without one the figure is skipped)")
 	flag.IntVar(&o.scaleTenants, "scaleout-tenants", 600, "scale-out: tenants of the partner (the issue's partner is 2000; 600 keeps make bench within its time on two cores)")
@@ -126,9 +129,22 @@ func main() {
 	case o.crash:
 		err = runCrash(ctx, os.Stdout, o)
 	default:
+		if o.cpuProfile != "" {
+			f, perr := os.Create(o.cpuProfile)
+			if perr == nil {
+				perr = pprof.StartCPUProfile(f)
+			}
+			if perr != nil {
+				fmt.Fprintln(os.Stderr, "bench: -cpuprofile:", perr)
+				os.Exit(2)
+			}
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
 		err = runBench(ctx, os.Stdout, o)
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
