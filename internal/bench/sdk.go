@@ -213,6 +213,10 @@ func iterate[T any](ctx context.Context, first any, adapter *msgraph.GraphReques
 	return it.Iterate(ctx, func(item T) bool { return f(item) })
 }
 
+// sdkRounds is how many times each client syncs the partner in the graph vs msgraph-sdk-go
+// figure.
+const sdkRounds = 3
+
 func benchSDK(ctx context.Context, out io.Writer, o options, p partner, g *goals) error {
 	w := p.world()
 	f, err := o.startFake(ctx, fakeSpec{Partner: p, Latency: o.latency, PageCache: true})
@@ -229,27 +233,40 @@ func benchSDK(ctx context.Context, out io.Writer, o options, p partner, g *goals
 	in := fetchInput{Endpoints: f.endpoints(ids), Concurrency: o.concurrency, Kinds: kinds}
 	fmt.Fprintf(out, "\n== (b) graph package vs msgraph-sdk-go, same partner, same kinds (%s), each in its own process, concurrency %d, latency %s\n",
 		kindList(kinds), o.concurrency, ms(o.latency))
+	// The two clients alternate over sdkRounds rounds and each keeps its least CPU and wall
+	// time: on a shared machine a single run of either may be slowed by others, and the ratio
+	// of one run each moved by a tenth between complete runs.
 	res := map[string]fetchOutput{}
 	trips := map[string]int{}
-	for _, route := range []string{"graph", "sdk"} {
-		if err := f.reset(); err != nil {
-			return err
+	var cpus [2][]string
+	for round := range sdkRounds {
+		for i, route := range []string{"graph", "sdk"} {
+			if err := f.reset(); err != nil {
+				return err
+			}
+			var r fetchOutput
+			if err := runChild(ctx, "fetch-"+route, in, &r); err != nil {
+				return err
+			}
+			if r.Errors > 0 {
+				return fmt.Errorf("%s: %d tenants failed, first: %s", route, r.Errors, r.First)
+			}
+			cpus[i] = append(cpus[i], secs(r.CPU))
+			if best, ok := res[route]; ok {
+				r.CPU, r.Wall = min(r.CPU, best.CPU), min(r.Wall, best.Wall)
+			}
+			res[route] = r
+			counts, err := f.counts()
+			if err != nil {
+				return err
+			}
+			if round == 0 {
+				trips[route] = counts.trips(testserver.ServiceGraph, "*")
+			}
 		}
-		var r fetchOutput
-		if err := runChild(ctx, "fetch-"+route, in, &r); err != nil {
-			return err
-		}
-		if r.Errors > 0 {
-			return fmt.Errorf("%s: %d tenants failed, first: %s", route, r.Errors, r.First)
-		}
-		res[route] = r
-		counts, err := f.counts()
-		if err != nil {
-			return err
-		}
-		trips[route] = counts.trips(testserver.ServiceGraph, "*")
 	}
 	gr, s := res["graph"], res["sdk"]
+	fmt.Fprintf(out, "CPU per round, alternating: graph %s; msgraph-sdk-go %s (the least of each below)\n", strings.Join(cpus[0], ", "), strings.Join(cpus[1], ", "))
 	fmt.Fprintf(out, "%-16s %10s %10s %12s %12s %8s\n", "", "wall", "CPU", "allocated", "round trips", "items*")
 	fmt.Fprintf(out, "%-16s %10s %10s %9.1f MB %12d %8d\n", "graph", secs(gr.Wall), secs(gr.CPU), float64(gr.Alloc)/1e6, trips["graph"], gr.Items)
 	fmt.Fprintf(out, "%-16s %10s %10s %9.1f MB %12d %8d\n", "msgraph-sdk-go", secs(s.Wall), secs(s.CPU), float64(s.Alloc)/1e6, trips["sdk"], s.Items)
