@@ -114,6 +114,15 @@ func (s *roundStub) source(t *testing.T) *graph.Source {
 	return newSource(t, c)
 }
 
+// mailUsers puts n users with a mail address and a user mailbox (u00, u01, ...) on page 1.
+func (s *roundStub) mailUsers(n int) {
+	for i := range n {
+		id := fmt.Sprintf("u%02d", i)
+		s.page1 = append(s.page1, stubUser(id, id+"@contoso.example"))
+		s.purposes[id] = "user"
+	}
+}
+
 func stubUser(id, mail string) map[string]any {
 	u := map[string]any{"id": id, "userPrincipalName": id + "@contoso.example", "displayName": id, "accountEnabled": true}
 	if mail != "" {
@@ -129,11 +138,7 @@ func TestMailboxTypesOverlapTheUsersRound(t *testing.T) {
 	t.Parallel()
 	s := newRoundStub(t)
 	s.holdPage2 = true
-	for i := range 40 {
-		id := fmt.Sprintf("u%02d", i)
-		s.page1 = append(s.page1, stubUser(id, id+"@contoso.example"))
-		s.purposes[id] = "user"
-	}
+	s.mailUsers(40)
 	s.page2 = []map[string]any{stubUser("u99", "u99@contoso.example")}
 	s.purposes["u99"] = "shared"
 
@@ -154,11 +159,7 @@ func TestMailboxTypesOverlapTheUsersRound(t *testing.T) {
 func TestMailboxTypesFollowTheRoundsLastWord(t *testing.T) {
 	t.Parallel()
 	s := newRoundStub(t)
-	for i := range 20 {
-		id := fmt.Sprintf("u%02d", i)
-		s.page1 = append(s.page1, stubUser(id, id+"@contoso.example"))
-		s.purposes[id] = "user"
-	}
+	s.mailUsers(20)
 	s.page1 = append(s.page1, stubUser("late", ""), stubUser("gone", "gone@contoso.example"))
 	s.purposes["late"], s.purposes["gone"] = "shared", "user"
 	s.page2 = []map[string]any{stubUser("late", "late@contoso.example"), {"id": "gone", "@removed": map[string]any{"reason": "changed"}}}
@@ -190,11 +191,7 @@ func TestMailboxTypeReadAgainForAUserReportedAgain(t *testing.T) {
 	t.Parallel()
 	s := newRoundStub(t)
 	s.holdPage2 = true
-	for i := range 20 {
-		id := fmt.Sprintf("u%02d", i)
-		s.page1 = append(s.page1, stubUser(id, id+"@contoso.example"))
-		s.purposes[id] = "user"
-	}
+	s.mailUsers(20)
 	s.page2 = []map[string]any{stubUser("u07", "u07@contoso.example")}
 	s.onPage2 = func() { s.purposes["u07"] = "shared" }
 
