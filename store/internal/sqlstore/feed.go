@@ -25,8 +25,7 @@ type feedWriter struct {
 	q    bq
 	acct string
 	head int64 // the Seq of the last entry numbered; valid once locked
-	from int64 // the head when locked
-	lock bool
+	lock bool  // the head row is locked: add has taken at least one entry
 	buf  []store.Change
 }
 
@@ -71,7 +70,7 @@ func (w *feedWriter) lockHead(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.from, w.lock = w.head, true
+	w.lock = true
 	return nil
 }
 
@@ -110,7 +109,7 @@ func (w *feedWriter) flush(ctx context.Context) error {
 // close stores what is buffered and moves the head past the entries added. It reports whether
 // any entry was added.
 func (w *feedWriter) close(ctx context.Context) (bool, error) {
-	if !w.lock || w.head == w.from {
+	if !w.lock {
 		return false, nil
 	}
 	if err := w.flush(ctx); err != nil {
