@@ -218,6 +218,33 @@ type scaleoutRun struct {
 	// load is how busy the machine was and what PostgreSQL took; waits is what PostgreSQL's
 	// sessions were doing, sampled.
 	load, waits string
+	// slots is the split of the syncs' slot time (see printSlots).
+	slots string
+}
+
+// scaleoutSlots splits the committed syncs' slot time by whether one of their requests was in
+// flight, from the fake's record of requests and the engines' record of syncs.
+func scaleoutSlots(spans []testserver.RequestSpan, syncs []syncRecord, start time.Time, latency time.Duration) string {
+	byTenant := map[string][]*slotSync{}
+	var all []*slotSync
+	for _, r := range syncs {
+		if !r.OK {
+			continue
+		}
+		s := &slotSync{start: r.Started, end: r.Finished}
+		byTenant[r.Tenant] = append(byTenant[r.Tenant], s)
+		all = append(all, s)
+	}
+	for _, sp := range spans {
+		for _, s := range byTenant[sp.Tenant] {
+			if !sp.Arrived.Before(s.start) && !sp.Done.After(s.end) {
+				s.spans = append(s.spans, span{sp.Arrived, sp.Done})
+			}
+		}
+	}
+	var b strings.Builder
+	printSlots(&b, all, start, latency)
+	return b.String()
 }
 
 // killOutcome is what the kill run showed.
@@ -307,6 +334,10 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 		}
 	}
 	killAt := len(ids) / 3
+	poll := progressPoll
+	if kill {
+		poll = killPoll
+	}
 	deadline := start.Add(20 * time.Minute)
 	for {
 		synced, failed, err := syncProgress(ctx, st)
@@ -339,7 +370,7 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(poll):
 		}
 	}
 	cpu1 := sampleCPU()
@@ -354,7 +385,6 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 		run.cpu += p.cpu
 	}
 	run.load = loadLine(cpu0, cpu1, run.wall, run.cpu)
-	run.perMin = float64(run.synced) / run.wall.Minutes()
 	spans, err := f.spans()
 	if err != nil {
 		return nil, err
@@ -364,13 +394,41 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 	if err != nil {
 		return nil, err
 	}
+	// The poll sees the end up to progressPoll late: the rate counts to the last sync's end as
+	// the engines recorded it.
+	if last := lastFinish(syncs); last.After(start) && last.Sub(start) < run.wall {
+		run.wall = last.Sub(start)
+	}
+	run.perMin = float64(run.synced) / run.wall.Minutes()
 	run.check = checkConcurrency(spans, syncs, start)
+	run.slots = scaleoutSlots(spans, syncs, start, cfg.Latency)
 	if run.kill != nil {
 		if err := checkTakeover(ctx, st, run.kill, spans, start); err != nil {
 			return nil, err
 		}
 	}
 	return run, nil
+}
+
+// progressPoll is how often the harness reads the engines' progress from the store. Each read
+// lists every tenant's sync state, which costs PostgreSQL and the harness CPU the engines share
+// on a small machine: the poll only decides when the run is over (and when to kill an engine),
+// and the rate's end is taken from the engines' own record of their syncs.
+const progressPoll = 500 * time.Millisecond
+
+// killPoll is how often the kill run reads the progress: it must kill its engine while that
+// engine still holds leases, a third of the way in.
+const killPoll = 100 * time.Millisecond
+
+// lastFinish returns when the last committed sync of syncs ended.
+func lastFinish(syncs []syncRecord) time.Time {
+	var last time.Time
+	for _, s := range syncs {
+		if s.OK && s.Finished.After(last) {
+			last = s.Finished
+		}
+	}
+	return last
 }
 
 // syncProgress counts the tenants whose last sync succeeded, and those whose last sync failed.
@@ -618,6 +676,7 @@ func printScaleoutRun(out io.Writer, r *scaleoutRun) {
 		r.engines, what, r.synced, secs(r.wall), r.perMin, r.failed, r.requests, strings.Join(per, ", "), c.handOffs, len(c.inFlight),
 		secs(r.cpu), usec(r.cpu/time.Duration(max(1, r.synced))))
 	fmt.Fprintf(out, "  %s; PostgreSQL: %s\n", r.load, r.waits)
+	fmt.Fprint(out, r.slots)
 	// Interleaved hand-offs are not violations in themselves (a tenant whose sync failed may be
 	// taken up again by the engine that first had it), but they are where a lapsed lease shows.
 	fmt.Fprintf(out, "  hand-offs interleaved (an engine's requests for the tenant resumed after another engine's began): %d %v; committed syncs that saw a request of another engine's running sync for their tenant before their commit: %d %v; requests the fake still answered after their engine's sync had ended, as another engine's began: %d %v\n",

@@ -110,6 +110,11 @@ func (s *slotTrace) print(out io.Writer, latency time.Duration) {
 	s.mu.Lock()
 	syncs, from := slices.Clone(s.syncs), s.from
 	s.mu.Unlock()
+	printSlots(out, syncs, from, latency)
+}
+
+// printSlots prints the split of syncs' slot time, counted from the phase's start from.
+func printSlots(out io.Writer, syncs []*slotSync, from time.Time, latency time.Duration) {
 	if len(syncs) == 0 {
 		return
 	}
