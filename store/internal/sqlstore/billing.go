@@ -168,10 +168,7 @@ func (s *Store) Disconnect(ctx context.Context, acct string, r store.DisconnectR
 		if n == 0 {
 			return kit.ConnectionNotFound(op, r.Name)
 		}
-		if err := s.addFeed(ctx, q, acct, kit.DisconnectEntries(r, out.Unlinked, at)); err != nil {
-			return err
-		}
-		return s.pruneFeed(ctx, q, acct, at.Add(-s.retention))
+		return s.addFeed(ctx, q, acct, kit.DisconnectEntries(r, out.Unlinked, at), at)
 	})
 	if err != nil {
 		return store.Disconnection{}, err

@@ -12,42 +12,37 @@ import (
 func (s *Store) SetChangeRetention(d time.Duration) { s.retention = kit.Retention(d) }
 
 // feedWriter numbers and stores a transaction's feed entries, which may arrive in several
-// parts (each kind's, a staged kind's a chunk at a time). A commit adds them last in its
-// transaction: the first part locks the account's head row, which stays locked until the
-// commit ends, so entries of concurrent commits take their Seq in the order the commits
-// become visible, and a consumer that has read up to a Seq can never later see a smaller one
-// appear. Everything the commit does while it holds the row delays every other commit of the
-// account, so the writer holds it for as few statements as it can: one to lock the row, one
-// insert per feedRowsPerInsert entries (the parts are buffered together), and one to move the
-// head at the end. It does not prune: the commit prunes once (pruneFeed).
+// parts (each kind's, a staged kind's a chunk at a time), and prunes the feed after them. A
+// commit adds them last in its transaction: the first statement that stores entries moves the
+// account's head row past them, which locks the row until the commit ends, so entries of
+// concurrent commits take their Seq in the order the commits become visible, and a consumer
+// that has read up to a Seq can never later see a smaller one appear. Everything the commit does
+// while it holds the row delays every other commit of the account, so the writer holds it for
+// as few statements as it can: the parts are buffered together and numbered when they are
+// stored, each feedRowsPerInsert entries by one statement that moves the head and one insert,
+// and whether anything is old enough to prune is read before the row is locked.
 type feedWriter struct {
-	s    *Store
-	q    bq
-	acct string
-	head int64 // the Seq of the last entry numbered; valid once locked
-	lock bool  // the head row is locked: add has taken at least one entry
-	buf  []store.Change
+	s      *Store
+	q      bq
+	acct   string
+	cutoff time.Time // entries stamped before it are pruned at close
+	head   int64     // the Seq of the last entry stored
+	lock   bool      // the head row is locked: entries were stored
+	prune  bool      // some entries are older than cutoff
+	buf    []store.Change
 }
 
 // feedRowsPerInsert is the most entries one INSERT carries.
 const feedRowsPerInsert = 500
 
-func (s *Store) newFeedWriter(q bq, acct string) *feedWriter {
-	return &feedWriter{s: s, q: q, acct: acct}
+// newFeedWriter returns a writer of the account's feed in q that prunes the entries stamped
+// before cutoff once it has added any.
+func (s *Store) newFeedWriter(q bq, acct string, cutoff time.Time) *feedWriter {
+	return &feedWriter{s: s, q: q, acct: acct, cutoff: cutoff}
 }
 
-// add numbers entries after those added before and buffers them.
+// add buffers entries after those added before; they are numbered when they are stored.
 func (w *feedWriter) add(ctx context.Context, entries []store.Change) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	if !w.lock {
-		if err := w.lockHead(ctx); err != nil {
-			return err
-		}
-	}
-	kit.Number(entries, w.head)
-	w.head += int64(len(entries))
 	w.buf = append(w.buf, entries...)
 	if len(w.buf) >= feedRowsPerInsert {
 		return w.flush(ctx)
@@ -55,17 +50,18 @@ func (w *feedWriter) add(ctx context.Context, entries []store.Change) error {
 	return nil
 }
 
-// lockHead locks the account's head row, creating it for the account's first entries. The
-// row is read for update first: an INSERT ... ON CONFLICT against a row another commit holds
-// would wait for that commit, and then the read would wait again for the next.
-func (w *feedWriter) lockHead(ctx context.Context) error {
-	query := `SELECT head FROM change_heads WHERE account = ?` + w.s.d.ForUpdate()
-	err := w.q.QueryRow(ctx, query, w.acct).Scan(&w.head)
+// advance moves the account's head past n entries, locking its row, and reads where it is. The
+// row is created for the account's first entries; it is updated first, as an INSERT ... ON
+// CONFLICT against a row another commit holds would wait for that commit, and then the update
+// would wait again for the next.
+func (w *feedWriter) advance(ctx context.Context, n int) error {
+	const query = `UPDATE change_heads SET head = head + ? WHERE account = ? RETURNING head`
+	err := w.q.QueryRow(ctx, query, n, w.acct).Scan(&w.head)
 	if notFound(err) {
 		if _, err := w.q.Exec(ctx, `INSERT INTO change_heads (account, head, pruned) VALUES (?, 0, 0) ON CONFLICT (account) DO NOTHING`, w.acct); err != nil {
 			return err
 		}
-		err = w.q.QueryRow(ctx, query, w.acct).Scan(&w.head)
+		err = w.q.QueryRow(ctx, query, n, w.acct).Scan(&w.head)
 	}
 	if err != nil {
 		return err
@@ -74,12 +70,26 @@ func (w *feedWriter) lockHead(ctx context.Context) error {
 	return nil
 }
 
-// flush stores the buffered entries, feedRowsPerInsert at most per statement.
+// flush numbers the buffered entries after the head and stores them, feedRowsPerInsert at most
+// per statement.
 func (w *feedWriter) flush(ctx context.Context) error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if !w.lock {
+		var err error
+		if w.prune, err = w.s.prunable(ctx, w.q, w.acct, w.cutoff); err != nil {
+			return err
+		}
+	}
 	const cols = 6
 	size := max(1, min(feedRowsPerInsert, w.s.d.MaxParams()/cols))
 	for rest := w.buf; len(rest) > 0; {
 		n := min(size, len(rest))
+		if err := w.advance(ctx, n); err != nil {
+			return err
+		}
+		kit.Number(rest[:n], w.head-int64(n))
 		query := `INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) VALUES `
 		args := make([]any, 0, cols*n)
 		for i, c := range rest[:n] {
@@ -106,49 +116,47 @@ func (w *feedWriter) flush(ctx context.Context) error {
 	return nil
 }
 
-// close stores what is buffered and moves the head past the entries added. It reports whether
-// any entry was added.
-func (w *feedWriter) close(ctx context.Context) (bool, error) {
-	if !w.lock {
-		return false, nil
+// close stores what is buffered and, when entries were added, prunes the feed.
+func (w *feedWriter) close(ctx context.Context) error {
+	if err := w.flush(ctx); err != nil || !w.lock || !w.prune {
+		return err
 	}
-	if err := w.flush(ctx); err != nil {
-		return true, err
-	}
-	_, err := w.q.Exec(ctx, `UPDATE change_heads SET head = ? WHERE account = ?`, w.head, w.acct)
-	return true, err
+	return w.s.pruneFeed(ctx, w.q, w.acct, w.cutoff)
 }
 
 // addFeed numbers entries after the account's head and stores them, in one part (see
-// feedWriter), without pruning.
-func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.Change) error {
-	w := s.newFeedWriter(q, acct)
+// feedWriter), and prunes the feed.
+func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.Change, at time.Time) error {
+	w := s.newFeedWriter(q, acct, at.Add(-s.retention))
 	if err := w.add(ctx, entries); err != nil {
 		return err
 	}
-	_, err := w.close(ctx)
-	return err
+	return w.close(ctx)
 }
 
-// pruneFeed removes the account's entries stamped before cutoff, and everything before the
-// newest of them, and records the highest Seq removed.
-//
-// It runs in every commit that adds entries, while the commit holds the account's feed head, so
-// the common case (nothing old enough) must not depend on the planner: asked for MAX(seq) of the
-// entries before cutoff, PostgreSQL without fresh statistics walks the primary key backwards and
-// filters every entry of the account when none qualifies, and every commit of the account waits
-// for that walk. The oldest entry's time, read from the (account, at) index, says first whether
-// there is anything to remove.
-func (s *Store) pruneFeed(ctx context.Context, q bq, acct string, cutoff time.Time) error {
+// prunable reads whether the account has entries stamped before cutoff. The common case
+// (nothing old enough) must not depend on the planner: asked for MAX(seq) of the entries before
+// cutoff, PostgreSQL without fresh statistics walks the primary key backwards and filters every
+// entry of the account when none qualifies. The oldest entry's time, read from the (account, at)
+// index, says whether there is anything to remove. It needs no lock: entries are only added
+// stamped with their commit's time, and a prune another commit makes first leaves pruneFeed
+// nothing to do.
+func (s *Store) prunable(ctx context.Context, q bq, acct string, cutoff time.Time) (bool, error) {
 	var oldest int64
 	switch err := q.QueryRow(ctx, `SELECT at FROM change_feed WHERE account = ? ORDER BY at LIMIT 1`, acct).Scan(&oldest); {
 	case notFound(err):
-		return nil
+		return false, nil
 	case err != nil:
-		return err
-	case oldest >= micros(cutoff):
-		return nil
+		return false, err
+	default:
+		return oldest < micros(cutoff), nil
 	}
+}
+
+// pruneFeed removes the account's entries stamped before cutoff, and everything before the
+// newest of them, and records the highest Seq removed. A commit that adds entries runs it, while
+// it holds the account's feed head, when prunable said there is something to remove.
+func (s *Store) pruneFeed(ctx context.Context, q bq, acct string, cutoff time.Time) error {
 	var last *int64
 	if err := q.QueryRow(ctx, `SELECT MAX(seq) FROM change_feed WHERE account = ? AND at < ?`, acct, micros(cutoff)).Scan(&last); err != nil {
 		return err

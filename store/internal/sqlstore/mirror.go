@@ -196,7 +196,7 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 				return err
 			}
 		}
-		w := s.newFeedWriter(q, acct)
+		w := s.newFeedWriter(q, acct, at.Add(-s.retention))
 		feed := func(entries []store.Change) error { return w.add(ctx, entries) }
 		for _, f := range feeds {
 			if err := f(feed); err != nil {
@@ -210,10 +210,7 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 		if err := feed(entries); err != nil {
 			return err
 		}
-		if fed, err := w.close(ctx); err != nil || !fed {
-			return err
-		}
-		return s.pruneFeed(ctx, q, acct, at.Add(-s.retention))
+		return w.close(ctx)
 	})
 	return res, err
 }
