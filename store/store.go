@@ -315,6 +315,15 @@ type Mirror interface {
 	Counts(ctx context.Context, tenantID string) (map[tenantsync.Kind]int, error)
 }
 
+// KindsReader is implemented by mirrors that read several kinds at once. The engine reads the
+// mirrors its deletion guard compares a sync's listings with through it when the mirror has it:
+// the SQL stores of this module read them in one transaction, where a ReadKind a kind costs a
+// transaction each. Every mirror of this module has it.
+type KindsReader interface {
+	// ReadKinds returns the mirror of each of kinds, as ReadKind returns each.
+	ReadKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error)
+}
+
 // ContactLink ties an M365 user to a PSA contact. A user has at most one contact and a contact
 // at most one user, per account.
 type ContactLink struct {

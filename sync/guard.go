@@ -224,6 +224,46 @@ type guardInput struct {
 	now      time.Time              // when the fetch began
 	// stage holds the kind's items when a source streamed them (kr carries none); nil otherwise.
 	stage store.Stage
+	// mirror is the kind's mirror when it was read already (see guardMirrors); nil otherwise.
+	mirror *tenantsync.KindResult
+}
+
+// readsMirror reports whether the guard of in compares the fetch with the kind's mirror, item
+// by item: when something could be taken away and could count.
+func (e *Engine) readsMirror(in guardInput) bool {
+	g, kr := e.deletion, in.kr
+	if g.Disabled || kr.Kind.Singleton() {
+		return false
+	}
+	bound := takeAwayBound(kr, in.n)
+	if in.stage != nil {
+		// The staged items are not at hand: whatever the mirror holds may go.
+		bound = in.n
+	}
+	return in.n > 0 && bound > 0 && (g.Window >= 0 || in.prev != nil || g.trips(bound, in.n))
+}
+
+// guardMirrors reads the mirrors the guards of ins compare with (those not staged), all in one
+// read when the store can (store.KindsReader).
+func (e *Engine) guardMirrors(ctx context.Context, tenantID string, ins []guardInput) error {
+	var kinds []tenantsync.Kind
+	for _, in := range ins {
+		if in.stage == nil && e.readsMirror(in) {
+			kinds = append(kinds, in.kr.Kind)
+		}
+	}
+	kr, ok := e.acct.Mirror.(store.KindsReader)
+	if len(kinds) < 2 || !ok {
+		return nil // each guard reads its own, as a single read costs the same
+	}
+	mirrors, err := kr.ReadKinds(ctx, tenantID, kinds)
+	if err != nil {
+		return err
+	}
+	for i := range ins {
+		ins[i].mirror = mirrors[ins[i].kr.Kind]
+	}
+	return nil
 }
 
 // guard judges what one kind's fetch takes away against its mirror, its window and its
@@ -244,16 +284,11 @@ func (e *Engine) guard(ctx context.Context, in guardInput) (guardOutcome, error)
 	}
 	recent, w := g.windowed(in.recent, in.now)
 	out.recent = recent
-	bound := takeAwayBound(kr, in.n)
-	if in.stage != nil {
-		// The staged items are not at hand: whatever the mirror holds may go.
-		bound = in.n
-	}
-	if in.n == 0 || bound == 0 || (g.Window < 0 && prev == nil && !g.trips(bound, in.n)) {
+	if !e.readsMirror(in) {
 		// Nothing to count, and nothing that could trip: no mirror read is needed.
 		return end(holdCleared)
 	}
-	l, err := e.loss(ctx, in.tenantID, kr, in.stage)
+	l, err := e.loss(ctx, in.tenantID, kr, in.stage, in.mirror)
 	if err != nil {
 		return out, err
 	}
@@ -362,9 +397,9 @@ func (l loss) split(ids []string) (removed, disabled int) {
 	return len(intersect(l.removed, ids)), len(intersect(l.disabled, ids))
 }
 
-// loss reads the kind's mirror and returns what kr takes away from it; for a staged kind, the
-// store compares the stage with the mirror (no mirror is read into memory).
-func (e *Engine) loss(ctx context.Context, tenantID string, kr *tenantsync.KindResult, stage store.Stage) (loss, error) {
+// loss reads the kind's mirror, unless it is given, and returns what kr takes away from it; for
+// a staged kind, the store compares the stage with the mirror (no mirror is read into memory).
+func (e *Engine) loss(ctx context.Context, tenantID string, kr *tenantsync.KindResult, stage store.Stage, cur *tenantsync.KindResult) (loss, error) {
 	if stage != nil {
 		sl, err := stage.Loss(ctx, kr.Kind, kr.Mode)
 		if err != nil {
@@ -372,9 +407,11 @@ func (e *Engine) loss(ctx context.Context, tenantID string, kr *tenantsync.KindR
 		}
 		return loss{removed: distinct(sl.Removed), disabled: without(sl.Disabled, sl.Removed), of: sl.Of}, nil
 	}
-	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, kr.Kind)
-	if err != nil {
-		return loss{}, err
+	if cur == nil {
+		var err error
+		if cur, err = e.acct.Mirror.ReadKind(ctx, tenantID, kr.Kind); err != nil {
+			return loss{}, err
+		}
 	}
 	cur.Kind = kr.Kind
 	mirror := distinct(cur.IDs())

@@ -638,6 +638,33 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 	}
 	holds := maps.Clone(state.Holds)
 	recent := maps.Clone(state.Recent)
+	// Each available kind's guard input, so that the mirrors the guards compare with are read
+	// together first.
+	ins := make([]guardInput, 0, len(r.kinds))
+	for _, k := range r.kinds {
+		kr := res.Result(k)
+		if kr.Mode == tenantsync.Unavailable {
+			continue
+		}
+		apply := *kr
+		apply.Kind = k
+		in := guardInput{tenantID: rec.ID, source: src.Name(), kr: &apply, n: mirrorCounts[k],
+			recent: state.Recent[k], now: listedAt}
+		if h, ok := state.Holds[k]; ok {
+			in.prev = &h
+		}
+		if kr.Streamed {
+			in.stage = r.sinkStage()
+		}
+		ins = append(ins, in)
+	}
+	if err := e.guardMirrors(ctx, rec.ID, ins); err != nil {
+		return err
+	}
+	inputs := make(map[tenantsync.Kind]guardInput, len(ins))
+	for _, in := range ins {
+		inputs[in.kr.Kind] = in
+	}
 	for _, k := range r.kinds {
 		kr := res.Result(k)
 		krep := KindReport{Mode: kr.Mode, Fetched: kr.Len(), FullAfterExpiry: slices.Contains(r.expired, k)}
@@ -653,14 +680,9 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 			rep.Kinds[k] = krep
 			continue
 		}
-		apply := *kr
-		apply.Kind = k
-		var prev *store.DeletionHold
-		if h, ok := state.Holds[k]; ok {
-			prev = &h
-		}
-		g, err := e.guard(ctx, guardInput{tenantID: rec.ID, source: src.Name(), kr: &apply, n: mirrorCounts[k],
-			prev: prev, recent: state.Recent[k], now: listedAt, stage: stage})
+		in := inputs[k]
+		apply := *in.kr
+		g, err := e.guard(ctx, in)
 		if err != nil {
 			return err
 		}

@@ -197,6 +197,28 @@ func testApplyEveryKind(t *testing.T, h *harness) {
 	}
 	_, err = s.Account(h.acct).Mirror.ReadKind(ctx, "tA", "printers")
 	assertKind(t, err, tenantsync.ErrInvalidInput)
+
+	// A mirror that reads several kinds at once returns what ReadKind returns for each.
+	kr, ok := s.Account(h.acct).Mirror.(store.KindsReader)
+	if !ok {
+		return
+	}
+	kinds := []tenantsync.Kind{tenantsync.KindUsers}
+	for _, r := range results {
+		kinds = append(kinds, r.Kind)
+	}
+	all, err := kr.ReadKinds(ctx, "tA", kinds)
+	require.NoError(t, err)
+	require.Len(t, all, len(kinds))
+	for _, k := range kinds {
+		one, err := s.Account(h.acct).Mirror.ReadKind(ctx, "tA", k)
+		require.NoError(t, err)
+		assert.Equal(t, one, all[k], "ReadKinds' %s", k)
+	}
+	_, err = kr.ReadKinds(ctx, "tA", []tenantsync.Kind{tenantsync.KindUsers, "printers"})
+	assertKind(t, err, tenantsync.ErrInvalidInput)
+	_, err = kr.ReadKinds(ctx, "nope", kinds)
+	assertKind(t, err, tenantsync.ErrNotFound)
 }
 
 // Stores may keep decoded items between reads: neither the caller's input nor a result handed

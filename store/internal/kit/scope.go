@@ -41,6 +41,11 @@ type mirrorBackend interface {
 	MirrorCounts(ctx context.Context, account, tenantID string) (map[tenantsync.Kind]int, error)
 }
 
+// kindsBackend is a mirror backend that reads several kinds in one transaction.
+type kindsBackend interface {
+	ReadKinds(ctx context.Context, account, tenantID string, kinds []tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error)
+}
+
 type linkBackend interface {
 	SetContactLink(ctx context.Context, account string, l store.ContactLink) error
 	DeleteContactLink(ctx context.Context, account, tenantID, objectID string) error
@@ -198,6 +203,24 @@ func (s mirror) Commit(ctx context.Context, b store.Batch) (store.BatchResult, e
 func (s mirror) ReadKind(ctx context.Context, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {
 	return s.b.ReadKind(ctx, s.account, tenantID, kind)
 }
+
+// ReadKinds implements store.KindsReader: in one read when the backend has ReadKinds, else a
+// ReadKind a kind.
+func (s mirror) ReadKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error) {
+	if b, ok := s.b.(kindsBackend); ok {
+		return b.ReadKinds(ctx, s.account, tenantID, kinds)
+	}
+	out := make(map[tenantsync.Kind]*tenantsync.KindResult, len(kinds))
+	for _, k := range kinds {
+		kr, err := s.b.ReadKind(ctx, s.account, tenantID, k)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = kr
+	}
+	return out, nil
+}
+
 func (s mirror) GetUser(ctx context.Context, tenantID, objectID string) (tenantsync.User, error) {
 	return s.b.GetUser(ctx, s.account, tenantID, objectID)
 }
@@ -319,6 +342,8 @@ type directory struct {
 }
 
 var _ store.Directory = directory{}
+
+var _ store.KindsReader = mirror{}
 
 func (d directory) PutClient(ctx context.Context, c tenantsync.Client) error {
 	return d.b.PutClient(ctx, d.account, c)

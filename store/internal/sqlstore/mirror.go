@@ -226,39 +226,80 @@ func (s *Store) checkHolder(ctx context.Context, q bq, op, acct string, b store.
 
 // ReadKind implements store.Mirror.
 func (s *Store) ReadKind(ctx context.Context, acct, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {
-	const op = "ReadKind"
-	if err := kit.CheckReadKind(op, acct, tenantID, kind); err != nil {
+	out, err := s.readKinds(ctx, "ReadKind", acct, tenantID, []tenantsync.Kind{kind})
+	if err != nil {
 		return nil, err
 	}
-	key := kit.CacheKey{Account: acct, Tenant: tenantID, Kind: kind}
-	cached := s.cache.Get(key)
-	var items []kit.Item
-	var cursor string
+	return out[kind], nil
+}
+
+// ReadKinds implements store.KindsReader, in one transaction.
+func (s *Store) ReadKinds(ctx context.Context, acct, tenantID string, kinds []tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error) {
+	return s.readKinds(ctx, "ReadKinds", acct, tenantID, kinds)
+}
+
+// readKinds reads the mirror of each of kinds in one transaction: the tenant's cursors by one
+// statement, each kind's items by one or two (see tx.read).
+func (s *Store) readKinds(ctx context.Context, op, acct, tenantID string, kinds []tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error) {
+	for _, k := range kinds {
+		if err := kit.CheckReadKind(op, acct, tenantID, k); err != nil {
+			return nil, err
+		}
+	}
+	cached := make(map[tenantsync.Kind]map[string]kit.Item, len(kinds))
+	for _, k := range kinds {
+		cached[k] = s.cache.Get(kit.CacheKey{Account: acct, Tenant: tenantID, Kind: k})
+	}
+	items := make(map[tenantsync.Kind][]kit.Item, len(kinds))
+	var cursors map[tenantsync.Kind]string
 	err := s.read(ctx, op, tenantID, func(q bq) error {
 		if err := tenantExists(ctx, q, op, acct, tenantID); err != nil {
 			return err
 		}
 		x := tx{s: s, q: q, acct: acct, tenant: tenantID}
 		var err error
-		if cursor, err = x.Cursor(ctx, kind); err != nil {
+		if len(kinds) == 1 {
+			var c string
+			c, err = x.Cursor(ctx, kinds[0])
+			cursors = map[tenantsync.Kind]string{kinds[0]: c}
+		} else {
+			cursors, err = x.cursors(ctx)
+		}
+		if err != nil {
 			return err
 		}
-		items, err = x.read(ctx, kind, cached)
-		return err
+		for _, k := range kinds {
+			if items[k], err = x.read(ctx, k, cached[k]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	out := make(map[tenantsync.Kind]*tenantsync.KindResult, len(kinds))
+	for _, k := range kinds {
+		if out[k], err = s.decodeRead(op, acct, tenantID, k, cursors[k], items[k], cached[k]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// decodeRead decodes a kind's items as read, and keeps them in the cache when it holds them.
+func (s *Store) decodeRead(op, acct, tenantID string, kind tenantsync.Kind, cursor string, items []kit.Item, cached map[string]kit.Item) (*tenantsync.KindResult, error) {
 	if s.cache.Holds(len(items)) && !allCached(items, cached) {
 		keep := make(map[string]kit.Item, len(items))
 		for i, it := range items {
+			var err error
 			if items[i], err = kit.Decoded(op, kind, it); err != nil {
 				return nil, err
 			}
 			items[i].Data = nil
 			keep[it.ID] = items[i]
 		}
-		s.cache.Put(key, keep)
+		s.cache.Put(kit.CacheKey{Account: acct, Tenant: tenantID, Kind: kind}, keep)
 	}
 	return kit.Decode(op, kind, cursor, items)
 }
@@ -361,23 +402,31 @@ func (s *Store) Cursors(ctx context.Context, acct, tenantID string) (map[tenants
 	if err := store.CheckTenant(op, acct, tenantID); err != nil {
 		return nil, err
 	}
-	out := map[tenantsync.Kind]string{}
+	var out map[tenantsync.Kind]string
 	err := s.read(ctx, op, tenantID, func(q bq) error {
-		rows, err := q.Query(ctx, `SELECT kind, cursor FROM cursors WHERE account = ? AND tenant_id = ?`, acct, tenantID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k, c string
-			if err := rows.Scan(&k, &c); err != nil {
-				return err
-			}
-			out[tenantsync.Kind(k)] = c
-		}
-		return rows.Err()
+		var err error
+		out, err = tx{s: s, q: q, acct: acct, tenant: tenantID}.cursors(ctx)
+		return err
 	})
 	return out, err
+}
+
+// cursors reads the stored cursor of every kind of the tenant that has one.
+func (x tx) cursors(ctx context.Context) (map[tenantsync.Kind]string, error) {
+	rows, err := x.q.Query(ctx, `SELECT kind, cursor FROM cursors WHERE account = ? AND tenant_id = ?`, x.acct, x.tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[tenantsync.Kind]string{}
+	for rows.Next() {
+		var k, c string
+		if err := rows.Scan(&k, &c); err != nil {
+			return nil, err
+		}
+		out[tenantsync.Kind(k)] = c
+	}
+	return out, rows.Err()
 }
 
 // MirrorCounts implements store.Mirror.
