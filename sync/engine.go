@@ -251,9 +251,11 @@ type Engine struct {
 	slots  chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
 	events *dispatcher
 
-	// billingAt is when Run last took the billing snapshots.
-	billingMu stdsync.Mutex
-	billingAt time.Time
+	// billingAt is when Run last took the billing snapshots; billingRunning is set while it
+	// takes them.
+	billingMu      stdsync.Mutex
+	billingAt      time.Time
+	billingRunning bool
 
 	progMu stdsync.Mutex
 	// claimMu makes a sync-now's check for a live lease and its taking of the lease one step

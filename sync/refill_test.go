@@ -3,11 +3,14 @@ package sync
 import (
 	"context"
 	"fmt"
+	stdsync "sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
 )
 
 // A backlog of due tenants larger than Limits.Concurrency is worked through as syncs end,
@@ -69,4 +72,64 @@ func TestLinkedTenantsStartInLinkOrder(t *testing.T) {
 		got = append(got, c.TenantID)
 	}
 	assert.Equal(t, want, got)
+}
+
+// blockingListSource is a FakeSource whose tenant listing waits for release.
+type blockingListSource struct {
+	*FakeSource
+	mu      stdsync.Mutex
+	release chan struct{}
+}
+
+func (s *blockingListSource) ListTenants(ctx context.Context) ([]tenantsync.Tenant, error) {
+	s.mu.Lock()
+	release := s.release
+	s.mu.Unlock()
+	select {
+	case <-release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.FakeSource.ListTenants(ctx)
+}
+
+// Tenants already due are synced while discovery is still listing a source's tenants: a
+// tick, and an engine's start, do not hold their syncs back behind the listing's round trips.
+func TestDueTenantsSyncWhileDiscoveryLists(t *testing.T) {
+	t.Parallel()
+	src := &blockingListSource{FakeSource: NewFakeSource("cipp"), release: make(chan struct{})}
+	h := newHarness(t, func(c *Config) { c.Sources = []tenantsync.Source{src} })
+	for i := range 3 {
+		id := fmt.Sprintf("t%d", i)
+		src.AddTenant(fakeTenant(id, fmt.Sprintf("Tenant %d", i), id+".example", 2))
+	}
+	close(src.release)
+	for i := range 3 {
+		h.discoverAndStoreLink(fmt.Sprintf("t%d", i), fmt.Sprintf("client-%d", i))
+	}
+	src.mu.Lock()
+	src.release = make(chan struct{})
+	src.mu.Unlock()
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() { ran <- h.eng.Run(ctx) }()
+	synced := func() int {
+		k := 0
+		for i := range 3 {
+			if st, err := h.st.Account(testAccount).SyncStates.Get(t.Context(), fmt.Sprintf("t%d", i)); err == nil && !st.LastSuccess.IsZero() {
+				k++
+			}
+		}
+		return k
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for synced() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Equal(t, 3, synced(), "due tenants synced while the listing waits")
+	src.mu.Lock()
+	close(src.release)
+	src.mu.Unlock()
+	cancel()
+	require.ErrorIs(t, <-ran, context.Canceled)
 }

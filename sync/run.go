@@ -98,7 +98,13 @@ func (e *Engine) cycleFailed(err error) {
 	e.emit(ev)
 }
 
+// claimAndStart claims the tenants already due, runs discovery, and claims again. Discovery
+// lists every tenant of each source, round trips of its own: claimed first, the due tenants'
+// syncs run meanwhile instead of waiting for it at each tick and at the engine's start, and
+// the tenants discovery adds or makes due are claimed after it. A first claim that fails is
+// not reported when the second succeeds.
 func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
+	_ = e.claimDue(ctx, wg, done)
 	_, derr := e.Discover(ctx)
 	return errors.Join(derr, e.claimDue(ctx, wg, done))
 }
@@ -113,7 +119,6 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 	if free <= 0 || ctx.Err() != nil {
 		return nil
 	}
-	e.snapshotBillingDue(ctx)
 	leases, err := e.acct.Leases.AcquireDue(ctx, store.DueRequest{Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL, Max: free})
 	if err != nil {
 		e.counters.failure(err)
@@ -153,6 +158,7 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 			}
 		}()
 	}
+	e.snapshotBillingDue(ctx, wg)
 	return nil
 }
 
@@ -460,27 +466,44 @@ func alreadyRunning(tenantID, holder string) error {
 }
 
 // snapshotBillingDue takes the billing snapshots when an hour has passed since Run last took
-// them, or the day changed. A failure is emitted (EventBillingFailed) and tried again next cycle.
-func (e *Engine) snapshotBillingDue(ctx context.Context) {
+// them, or the day changed, in a goroutine of wg: reading every linked tenant's counts, they
+// would otherwise hold back the claims of the cycle (and every sync at the engine's start). A
+// failure is emitted (EventBillingFailed) and tried again next cycle.
+func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) {
 	now := e.clock.Now()
 	e.billingMu.Lock()
-	due := e.billingAt.IsZero() || now.Sub(e.billingAt) >= billingSnapshotEvery || !store.BillingDay(now).Equal(store.BillingDay(e.billingAt))
+	due := !e.billingRunning && (e.billingAt.IsZero() || now.Sub(e.billingAt) >= billingSnapshotEvery || !store.BillingDay(now).Equal(store.BillingDay(e.billingAt)))
+	if due {
+		e.billingRunning = true
+	}
 	e.billingMu.Unlock()
 	if !due {
 		return
 	}
-	if _, err := e.SnapshotBilling(ctx); err != nil {
-		if ctx.Err() == nil {
+	if !e.track() {
+		e.billingMu.Lock()
+		e.billingRunning = false
+		e.billingMu.Unlock()
+		return
+	}
+	wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer wg.Done()
+		_, err := e.SnapshotBilling(ctx)
+		if err != nil && ctx.Err() == nil {
 			e.counters.failure(err)
 			ev := Event{Type: EventBillingFailed, Message: "the billing snapshots could not be taken: " + err.Error()}
 			errorFields(&ev, err)
 			e.emit(ev)
 		}
-		return
-	}
-	e.billingMu.Lock()
-	e.billingAt = now
-	e.billingMu.Unlock()
+		e.billingMu.Lock()
+		defer e.billingMu.Unlock()
+		e.billingRunning = false
+		if err == nil {
+			e.billingAt = now
+		}
+	}()
 }
 
 // claimUnlinked takes the leases of up to max tenants linked to no client whose users are due
