@@ -17,9 +17,24 @@ type tx struct {
 	q      bq
 	acct   string
 	tenant string
+	// cursors, when set, holds the tenant's cursors as this transaction has them, read by one
+	// statement at the first Cursor and kept by SetCursor: a commit of several kinds reads
+	// each kind's cursor for its compare-and-set, one statement a kind otherwise. Only a
+	// transaction that holds the tenant's row sets it, so no other writer changes them.
+	cursors *map[tenantsync.Kind]string
 }
 
 func (x tx) Cursor(ctx context.Context, k tenantsync.Kind) (string, error) {
+	if x.cursors != nil {
+		if *x.cursors == nil {
+			all, err := x.allCursors(ctx)
+			if err != nil {
+				return "", err
+			}
+			*x.cursors = all
+		}
+		return (*x.cursors)[k], nil
+	}
 	var c string
 	err := x.q.QueryRow(ctx, `SELECT cursor FROM cursors WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k)).Scan(&c)
 	if notFound(err) {
@@ -108,12 +123,20 @@ func (x tx) Delete(ctx context.Context, k tenantsync.Kind, ids []string) error {
 }
 
 func (x tx) SetCursor(ctx context.Context, k tenantsync.Kind, cursor string) error {
+	var err error
 	if cursor == "" {
-		_, err := x.q.Exec(ctx, `DELETE FROM cursors WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k))
-		return err
-	}
-	_, err := x.q.Exec(ctx, `INSERT INTO cursors (account, tenant_id, kind, cursor) VALUES (?, ?, ?, ?)
+		_, err = x.q.Exec(ctx, `DELETE FROM cursors WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k))
+	} else {
+		_, err = x.q.Exec(ctx, `INSERT INTO cursors (account, tenant_id, kind, cursor) VALUES (?, ?, ?, ?)
 		ON CONFLICT (account, tenant_id, kind) DO UPDATE SET cursor = excluded.cursor`, x.acct, x.tenant, string(k), cursor)
+	}
+	if err == nil && x.cursors != nil && *x.cursors != nil {
+		if cursor == "" {
+			delete(*x.cursors, k)
+		} else {
+			(*x.cursors)[k] = cursor
+		}
+	}
 	return err
 }
 
@@ -144,6 +167,9 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 			}
 		}
 		x := tx{s: s, q: q, acct: acct, tenant: b.TenantID}
+		if len(b.Kinds) > 1 {
+			x.cursors = new(map[tenantsync.Kind]string)
+		}
 		at := store.Time(b.Now)
 		if at.IsZero() {
 			at = s.now()
@@ -263,7 +289,7 @@ func (s *Store) readKinds(ctx context.Context, op, acct, tenantID string, kinds 
 			c, err = x.Cursor(ctx, kinds[0])
 			cursors = map[tenantsync.Kind]string{kinds[0]: c}
 		} else {
-			cursors, err = x.cursors(ctx)
+			cursors, err = x.allCursors(ctx)
 		}
 		if err != nil {
 			return err
@@ -405,14 +431,14 @@ func (s *Store) Cursors(ctx context.Context, acct, tenantID string) (map[tenants
 	var out map[tenantsync.Kind]string
 	err := s.read(ctx, op, tenantID, func(q bq) error {
 		var err error
-		out, err = tx{s: s, q: q, acct: acct, tenant: tenantID}.cursors(ctx)
+		out, err = tx{s: s, q: q, acct: acct, tenant: tenantID}.allCursors(ctx)
 		return err
 	})
 	return out, err
 }
 
-// cursors reads the stored cursor of every kind of the tenant that has one.
-func (x tx) cursors(ctx context.Context) (map[tenantsync.Kind]string, error) {
+// allCursors reads the stored cursor of every kind of the tenant that has one.
+func (x tx) allCursors(ctx context.Context) (map[tenantsync.Kind]string, error) {
 	rows, err := x.q.Query(ctx, `SELECT kind, cursor FROM cursors WHERE account = ? AND tenant_id = ?`, x.acct, x.tenant)
 	if err != nil {
 		return nil, err
