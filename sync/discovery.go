@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	stdsync "sync"
+	"time"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/match"
@@ -35,6 +36,7 @@ type DiscoveryReport struct {
 // nothing, so a tenant it reached is never flagged on the strength of a failure. Discover
 // returns an error only when every source failed.
 func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
+	began := e.clock.Now()
 	parts := make([]SourceDiscovery, len(e.listers))
 	lists := make([][]tenantsync.Tenant, len(e.listers))
 	var wg stdsync.WaitGroup
@@ -91,10 +93,23 @@ func (e *Engine) Discover(ctx context.Context) (DiscoveryReport, error) {
 		}
 	}
 	rep.Sources = parts
+	if len(errs) == 0 {
+		e.discoveryMu.Lock()
+		e.discoveredAt = began
+		e.discoveryMu.Unlock()
+	}
 	if len(errs) == len(parts) && len(errs) > 0 {
 		return rep, errors.Join(errs...)
 	}
 	return rep, nil
+}
+
+// discoveredWithin reports whether every source listed its tenants, and the listing was
+// recorded, in a discovery of this engine that began less than d ago.
+func (e *Engine) discoveredWithin(d time.Duration) bool {
+	e.discoveryMu.Lock()
+	defer e.discoveryMu.Unlock()
+	return !e.discoveredAt.IsZero() && e.clock.Now().Sub(e.discoveredAt) < d
 }
 
 // applyDefaultKinds gives new tenants Config.Kinds, when the account chose fewer than all.

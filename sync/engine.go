@@ -251,6 +251,9 @@ type Engine struct {
 	slots  chan struct{} // one per running sync, shared by Run, RunOnce and link-started syncs
 	events *dispatcher
 
+	// discoveredAt is when the engine's last discovery in which every source answered began.
+	discoveryMu  stdsync.Mutex
+	discoveredAt time.Time
 	// billingAt is when Run last took the billing snapshots; billingRunning is set while it
 	// takes them.
 	billingMu      stdsync.Mutex

@@ -98,15 +98,24 @@ func (e *Engine) cycleFailed(err error) {
 	e.emit(ev)
 }
 
-// claimAndStart claims the tenants already due, runs discovery, and claims again. Discovery
-// lists every tenant of each source, round trips of its own: claimed first, the due tenants'
-// syncs run meanwhile instead of waiting for it at each tick and at the engine's start, and
-// the tenants discovery adds or makes due are claimed after it. A first claim that fails is
-// not reported when the second succeeds.
+// claimAndStart runs discovery and claims the due tenants. Discovery lists every tenant of
+// each source, round trips of its own; when the engine's last complete discovery began less
+// than a tick ago, the tenants already due are claimed before it, so that their syncs run
+// meanwhile instead of waiting for it, and what discovery adds or makes due is claimed after.
+// Without such a discovery (the engine's first cycle, or after a failed one) nothing is
+// claimed before discovery has marked the tenants no source lists any more: the store's
+// statuses may be as old as the engine's downtime, and a tenant whose access ended must not
+// be synced on them. A failed claim is reported, the last one's when both fail.
 func (e *Engine) claimAndStart(ctx context.Context, wg *stdsync.WaitGroup, done func(*Report)) error {
-	_ = e.claimDue(ctx, wg, done)
+	var claimErr error
+	if e.discoveredWithin(e.sched.cad.Tick) {
+		claimErr = e.claimDue(ctx, wg, done)
+	}
 	_, derr := e.Discover(ctx)
-	return errors.Join(derr, e.claimDue(ctx, wg, done))
+	if err := e.claimDue(ctx, wg, done); err != nil {
+		claimErr = err
+	}
+	return errors.Join(derr, claimErr)
 }
 
 // claimDue claims due tenants for the free slots and starts their syncs. More tenants may be
@@ -119,6 +128,7 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 	if free <= 0 || ctx.Err() != nil {
 		return nil
 	}
+	e.snapshotBillingDue(ctx, wg)
 	leases, err := e.acct.Leases.AcquireDue(ctx, store.DueRequest{Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL, Max: free})
 	if err != nil {
 		e.counters.failure(err)
@@ -158,7 +168,6 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 			}
 		}()
 	}
-	e.snapshotBillingDue(ctx, wg)
 	return nil
 }
 
