@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	stdsync "sync"
 
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/store"
@@ -57,9 +58,45 @@ type Settings struct {
 	Defaults store.ClientSettings
 }
 
+// settingsMemo keeps the settings a sync read, by client, so that the sync reads each client's
+// once: the contact match, the asset sync and the domain monitor each ask.
+type settingsMemo struct {
+	mu stdsync.Mutex
+	by map[string]Settings
+}
+
+type settingsMemoKey struct{}
+
+// withSettingsMemo returns ctx with a memo of the settings read under it.
+func withSettingsMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, settingsMemoKey{}, &settingsMemo{by: map[string]Settings{}})
+}
+
 // SettingsFor returns the settings in force for a client ("" for the account's defaults over
 // the engine's configuration).
 func (e *Engine) SettingsFor(ctx context.Context, clientID string) (Settings, error) {
+	m, _ := ctx.Value(settingsMemoKey{}).(*settingsMemo)
+	if m != nil {
+		m.mu.Lock()
+		s, ok := m.by[clientID]
+		m.mu.Unlock()
+		if ok {
+			s.Kinds = slices.Clone(s.Kinds)
+			return s, nil
+		}
+	}
+	s, err := e.readSettings(ctx, clientID)
+	if err == nil && m != nil {
+		m.mu.Lock()
+		m.by[clientID] = s
+		m.mu.Unlock()
+		s.Kinds = slices.Clone(s.Kinds)
+	}
+	return s, err
+}
+
+// readSettings reads the settings in force for a client from the store.
+func (e *Engine) readSettings(ctx context.Context, clientID string) (Settings, error) {
 	def, err := e.acct.Settings.Defaults(ctx)
 	if err != nil {
 		return Settings{}, err

@@ -148,6 +148,7 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, op
 			}()
 		}
 	}
+	parent = withSettingsMemo(parent)
 	start := e.clock.Now()
 	if !e.sched.begin(tenantID) {
 		// Another goroutine of this engine holds the same lease; it releases it.
