@@ -109,6 +109,10 @@ type parsedName struct {
 	// keys it is compared with the other kind of name by (see soundForms).
 	roman string
 	sound []string
+	// spell holds the spelling keys it is compared by as well (see spellForms), and letters
+	// the Latin letters a katakana name spells by their names ("エスシーアイ", "sci").
+	spell   []string
+	letters string
 	// altInitials are other initials the name may go by, when they differ from full.initials:
 	// with its legal form ("ibmc" for "International Business Machines Corporation"), and
 	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
@@ -160,9 +164,24 @@ func parseName(s string) parsedName {
 		all = companyTokens(s)
 	}
 	p := parsedName{full: newNameForm(all, s)}
-	if rom, ok := romanize(strings.Join(all, " ")); ok {
+	// A place after the name ("キャタピラージャパン", "Caterpillar (Japan)") is not in the
+	// other spelling either.
+	named := all
+	if len(segs) > 1 {
+		named = nil
+		for i, sg := range segs {
+			if i == 0 || !isPlace(sg) {
+				named = append(named, sg...)
+			}
+		}
+	}
+	if rom, ok := romanize(strings.Join(named, " ")); ok {
 		p.roman = rom
 		p.sound = soundForms(strings.Fields(rom), true)
+		p.spell = spellForms(strings.Fields(rom), true)
+		if l := spelledLetters(strings.Join(named, " ")); len(l) >= 2 {
+			p.letters = l
+		}
 	} else if strings.ContainsFunc(s, func(r rune) bool { return unicode.In(r, unicode.Cyrillic, unicode.Greek) }) {
 		// Folding romanised it letter by letter, one of several ways ("АМКОМ" is "amkom",
 		// the company writes "AMCOM"): compared by sound too.
@@ -176,6 +195,7 @@ func parseName(s string) parsedName {
 			first = segs[0]
 		}
 		p.sound = soundForms(first, false)
+		p.spell = spellForms(first, false)
 	}
 	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
 		p.legalToks = append(p.legalToks, canonToken(t))
@@ -557,7 +577,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	syllables(c, q)
 	// A kana or Hangul name and a Latin one, compared by sound.
 	sound := func(script, latin *parsedName) {
-		s := soundSim(script.sound, latin.sound)
+		s := max(soundSim(script.sound, latin.sound), spellSim(script.spell, latin.spell))
 		if s > 0 {
 			// Among names with the same consonants, the one whose letters are closest: a
 			// tie-breaker within the cap.
@@ -566,6 +586,11 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		if s > m.sim {
 			m = nameMatch{sim: s, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " reads " + strconv.Quote(script.roman) +
 				" (romanised), like " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+		}
+		// Letters spelled by their names are the name's initials, read aloud.
+		if l := script.letters; l != "" && (l == latin.full.joined || len(latin.parts) > 0 && l == latin.parts[0].joined) && lettersSim > m.sim {
+			m = nameMatch{sim: lettersSim, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " spells the letters " +
+				strconv.Quote(strings.ToUpper(l)) + ", like " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
 		}
 	}
 	switch {
@@ -576,6 +601,10 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	return m
 }
+
+// lettersSim is what a katakana name spelling a Latin name's letters scores: a reading, so a
+// hint like any match by sound.
+const lettersSim = soundSimMax
 
 // firstWordSim is what a shared rare first word scores at least (raised by a tenth of what
 // the names score otherwise, so the closer of two such names ranks first).
@@ -721,6 +750,8 @@ type nameIndex struct {
 	// soundScript finds romanised (kana, Hangul) client names by their sound key, soundLatin
 	// Latin client names by the sound keys of their first words.
 	soundScript, soundLatin map[string][]int32
+	// spellScript and spellLatin do the same by spelling keys.
+	spellScript, spellLatin map[string][]int32
 	// syl finds names by the first two letters of their first word and the first of their
 	// second ("kob" for "Korea Broadcast …"), as a word made of the starts of their words
 	// begins ("KOBACO").
@@ -730,7 +761,8 @@ type nameIndex struct {
 
 func newNameIndex(names []parsedName) *nameIndex {
 	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
-		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, syl: map[string][]int32{}}
+		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, spellScript: map[string][]int32{}, spellLatin: map[string][]int32{},
+		syl: map[string][]int32{}}
 	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
@@ -772,6 +804,16 @@ func newNameIndex(names []parsedName) *nameIndex {
 			} else {
 				add(ix.soundLatin, k, int32(i))
 			}
+		}
+		for _, k := range p.spell {
+			if p.roman != "" {
+				add(ix.spellScript, k, int32(i))
+			} else {
+				add(ix.spellLatin, k, int32(i))
+			}
+		}
+		if p.letters != "" {
+			add(ix.initl, p.letters, int32(i))
 		}
 	}
 	ix.w.prepare()
@@ -824,6 +866,16 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		} else {
 			lists = append(lists, ix.soundScript[k])
 		}
+	}
+	for _, k := range q.spell {
+		if q.roman != "" {
+			lists = append(lists, ix.spellLatin[k])
+		} else {
+			lists = append(lists, ix.spellScript[k])
+		}
+	}
+	if q.letters != "" {
+		lists = append(lists, ix.tok[q.letters], ix.initl[q.letters])
 	}
 	if len(q.full.tokens) == 1 {
 		lists = append(lists, ix.initl[q.full.joined])

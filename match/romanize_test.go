@@ -24,6 +24,12 @@ func TestRomanize(t *testing.T) {
 		{"툴젠", "tuljen"},
 		{"삼성", "samseong"},
 		{"UDトラックス", "udtorakkusu"},
+		// Latin letters by their names: a whole word of them, or two or more opening one.
+		{"エスシーアイ", "sci"},
+		{"ジェイ・エム・エス", "j m s"},
+		{"エスアイテック", "sitekku"},
+		{"アイホン", "aihon"},
+		{"エーディア", "eedia"},
 	} {
 		got, ok := romanize(foldName(c.in))
 		if !ok || got != c.want {
@@ -43,13 +49,35 @@ func TestSoundKey(t *testing.T) {
 	for _, c := range [][2]string{
 		{"alpine", "arupain"}, {"tungaloy", "tangaroi"}, {"crystage", "kurisutaaju"}, {"samco", "samuko"},
 		{"toolgen", "tuljen"}, {"samsung", "samseong"}, {"clealinktechnology", "kurearinkutekunorojii"},
+		// English as katakana hear it: a silent r, the n of "ン", "tion" as "shon".
+		{"alliedlasers", "araidoreezaa"}, {"moonstar", "muunsutaa"}, {"ambitionphotonics", "anbishonfotonikusu"},
 	} {
 		if a, b := soundKey(c[0]), soundKey(c[1]); a != b {
 			t.Errorf("soundKey(%q) = %q, soundKey(%q) = %q; want them equal", c[0], a, c[1], b)
 		}
 	}
-	if a, b := soundKey("sony"), soundKey("canon"); a == b {
-		t.Errorf("soundKey: %q and %q both %q", "sony", "canon", a)
+	for _, c := range [][2]string{{"sony", "canon"}, {"nipro", "nipo"}} {
+		if a, b := soundKey(c[0]), soundKey(c[1]); a == b {
+			t.Errorf("soundKey: %q and %q both %q", c[0], c[1], a)
+		}
+	}
+}
+
+// Short names whose consonants say too little compare by their spelling, vowels kept.
+func TestSpellKey(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"naiki", "naiki"}, {"samco", "samuko"}, {"crie", "kurie"}, {"rohm", "roomu"}, {"topura", "toopura"},
+		{"chino", "chinoo"}, {"eidia", "eedia"}, {"noritz", "nooritsu"},
+	} {
+		if a, b := spellKey(c[0]), spellKey(c[1]); a != b {
+			t.Errorf("spellKey(%q) = %q, spellKey(%q) = %q; want them equal", c[0], a, c[1], b)
+		}
+	}
+	for _, c := range [][2]string{{"naiki", "nike"}, {"dainen", "dynon"}, {"sugiyo", "sugino"}} {
+		if a, b := spellKey(c[0]), spellKey(c[1]); a == b {
+			t.Errorf("spellKey: %q and %q both %q", c[0], c[1], a)
+		}
 	}
 }
 
@@ -61,6 +89,8 @@ func TestCJKLegalForms(t *testing.T) {
 		{"株式会社タンガロイ", "タンカ\u3099ロイ"}, {"霧島酒造株式会社", "霧島酒造"}, {"㈱サムコ", "サムコ"},
 		{"有限会社マグネオ技研", "マグネオ技研"}, {"삼성전자 주식회사", "삼성전자"}, {"云从科技集团股份有限公司", "云从科技集团"},
 		{"北京科兴生物制品有限公司", "北京科兴生物制品"},
+		// English legal forms and places written in katakana.
+		{"マチダコーポレーション株式会社", "マチダ"}, {"株式会社おやつカンパニー", "おやつ"}, {"キャタピラージャパン", "キャタピラー (Japan)"},
 	} {
 		if got := NormalizeCompanyName(c[0]); got != NormalizeCompanyName(c[1]) {
 			t.Errorf("NormalizeCompanyName(%q) = %q, want %q", c[0], got, NormalizeCompanyName(c[1]))
@@ -78,6 +108,9 @@ func TestSuggestBySound(t *testing.T) {
 		{ID: "c2", Name: "Tungaloy Corporation"},
 		{ID: "c3", Name: "Canon Inc."},
 		{ID: "c4", Name: "サムコ株式会社"},
+		{ID: "c5", Name: "株式会社エスシーアイ"},
+		{ID: "c6", Name: "Naiki Co., Ltd."},
+		{ID: "c7", Name: "Nike Inc."},
 	}
 	contacts := []tenantsync.Contact{{ID: "p1", ClientID: "c2", Email: "a@tungaloy.co.jp"}}
 	s, err := NewSuggester(clients, contacts, SuggestConfig{})
@@ -91,6 +124,8 @@ func TestSuggestBySound(t *testing.T) {
 		{tenantsync.Tenant{ID: "t1", DisplayName: "アルパイン株式会社"}, "c1"},
 		{tenantsync.Tenant{ID: "t2", DisplayName: "株式会社タンガロイ", DefaultDomain: "tungaloy.co.jp"}, "c2"},
 		{tenantsync.Tenant{ID: "t3", DisplayName: "Samco Inc."}, "c4"},
+		{tenantsync.Tenant{ID: "t4", DisplayName: "SCI Co., Ltd."}, "c5"},
+		{tenantsync.Tenant{ID: "t5", DisplayName: "株式会社ナイキ"}, "c6"},
 	} {
 		sg := s.Suggest(c.tenant)
 		if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != c.want {
