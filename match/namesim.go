@@ -113,6 +113,10 @@ type parsedName struct {
 	// the Latin letters a katakana name spells by their names ("エスシーアイ", "sci").
 	spell   []string
 	letters string
+	// firstSound and firstSpell are the keys of a romanised name's first word when it has
+	// several; kanjiRead says the romanisation is a dictionary's reading of kanji.
+	firstSound, firstSpell string
+	kanjiRead              bool
 	// altInitials are other initials the name may go by, when they differ from full.initials:
 	// with its legal form ("ibmc" for "International Business Machines Corporation"), and
 	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
@@ -175,12 +179,31 @@ func parseName(s string) parsedName {
 			}
 		}
 	}
-	if rom, ok := romanize(strings.Join(named, " ")); ok {
+	rom, ok := romanize(strings.Join(named, " "))
+	if !ok && hasHan(strings.Join(named, "")) {
+		if kana, read := readKanji(strings.Join(named, " ")); read {
+			if rom, ok = romanize(kana); ok {
+				p.kanjiRead = true
+			}
+		}
+	}
+	if ok {
 		p.roman = rom
-		p.sound = soundForms(strings.Fields(rom), true)
-		p.spell = spellForms(strings.Fields(rom), true)
+		rt := strings.Fields(rom)
+		p.sound = soundForms(rt, true)
+		p.spell = spellForms(rt, true)
 		if l := spelledLetters(strings.Join(named, " ")); len(l) >= 2 {
 			p.letters = l
+		}
+		if len(rt) > 1 {
+			// The first word alone, for the name whose other words its Latin name translates
+			// ("タカナシ ニュウギョウ", "Takanashi Milk Products").
+			if k := soundKey(rt[0]); len(k) >= soundMinKey {
+				p.firstSound = k
+			}
+			if k := spellKey(rt[0]); len(k) >= spellMinKey+1 {
+				p.firstSpell = k
+			}
 		}
 	} else if strings.ContainsFunc(s, func(r rune) bool { return unicode.In(r, unicode.Cyrillic, unicode.Greek) }) {
 		// Folding romanised it letter by letter, one of several ways ("АМКОМ" is "amkom",
@@ -583,9 +606,29 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			// tie-breaker within the cap.
 			s = min(soundSimMax, s-soundTieRoom+soundTieRoom*dice(bigrams(script.roman), latin.full.bigrams))
 		}
+		how := " (romanised), like "
+		if script.kanjiRead {
+			how = " (read by a dictionary and romanised), like "
+		}
 		if s > m.sim {
 			m = nameMatch{sim: s, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " reads " + strconv.Quote(script.roman) +
-				" (romanised), like " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+				how + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+		}
+		// The first words alone: the rest of a Japanese name is often a kind the Latin name
+		// translates ("工業", "Industry").
+		if len(latin.full.tokens) > 0 {
+			lt := latin.full.tokens[0]
+			f := 0.0
+			switch {
+			case script.firstSpell != "" && script.firstSpell == spellKey(lt):
+				f = firstWordSoundSim
+			case script.firstSound != "" && script.firstSound == soundKey(lt) && len(lt) >= 4:
+				f = firstWordSoundSim - 0.05
+			}
+			if f > m.sim {
+				m = nameMatch{sim: f, bySound: true, why: "sounds alike: the first word of " + strconv.Quote(script.full.text) + " reads " +
+					strconv.Quote(strings.Fields(script.roman)[0]) + how + "the first word of " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+			}
 		}
 		// Letters spelled by their names are the name's initials, read aloud.
 		if l := script.letters; l != "" && (l == latin.full.joined || len(latin.parts) > 0 && l == latin.parts[0].joined) && lettersSim > m.sim {
@@ -601,6 +644,10 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	return m
 }
+
+// firstWordSoundSim is what the first words of two names sounding alike score: enough to show
+// the client, below a whole name's sound match.
+const firstWordSoundSim = 0.7
 
 // lettersSim is what a katakana name spelling a Latin name's letters scores: a reading, so a
 // hint like any match by sound.
@@ -815,6 +862,12 @@ func newNameIndex(names []parsedName) *nameIndex {
 		if p.letters != "" {
 			add(ix.initl, p.letters, int32(i))
 		}
+		if p.firstSound != "" {
+			add(ix.soundScript, p.firstSound, int32(i))
+		}
+		if p.firstSpell != "" {
+			add(ix.spellScript, p.firstSpell, int32(i))
+		}
 	}
 	ix.w.prepare()
 	return ix
@@ -876,6 +929,12 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	if q.letters != "" {
 		lists = append(lists, ix.tok[q.letters], ix.initl[q.letters])
+	}
+	if q.firstSound != "" {
+		lists = append(lists, ix.soundLatin[q.firstSound])
+	}
+	if q.firstSpell != "" {
+		lists = append(lists, ix.spellLatin[q.firstSpell])
 	}
 	if len(q.full.tokens) == 1 {
 		lists = append(lists, ix.initl[q.full.joined])
