@@ -300,6 +300,9 @@ func tokenSim(a, b string) float64 {
 	if len(a) == 2 && compassInitials(b) == a {
 		return 0.9
 	}
+	if len(a) >= 4 && len(b)-len(a) <= 2 && sameTranslit(a, b) {
+		return 0.9
+	}
 	if len(a) < 3 || a[0] != b[0] {
 		return 0
 	}
@@ -311,6 +314,69 @@ func tokenSim(a, b string) float64 {
 	}
 	if len(a) >= 5 && oneEdit(a, b) {
 		return 0.85
+	}
+	return 0
+}
+
+// sameTranslit reports whether a and b are one word transliterated two ways, as Russian, Farsi
+// and Arabic names are in Latin letters: "kh" or "h" ("Kholding", "Holding"), "y" or "i"
+// ("Vympel", "Vimpel"; "Kamensky", "Kamenskii"), "ee" or "i" ("Steerer", "Stirer"; "Khateeb",
+// "Khatib"), "oo" or "ou" or "u", "w" or "v" ("Web3", "Veb3"), "q" or "k", doubled letters once.
+func sameTranslit(a, b string) bool {
+	i, j := 0, 0
+	var pa, pb byte
+	for {
+		var ca, cb byte
+		ca, i = nextTranslit(a, i, pa)
+		cb, j = nextTranslit(b, j, pb)
+		if ca != cb {
+			return false
+		}
+		if ca == 0 {
+			return true
+		}
+		pa, pb = ca, cb
+	}
+}
+
+// nextTranslit returns the next letter of s from i in the spelling sameTranslit compares, and
+// where the one after it starts; 0 at the end. prev is the letter it returned last, so a
+// doubled letter counts once.
+func nextTranslit(s string, i int, prev byte) (byte, int) {
+	for i < len(s) {
+		c := s[i]
+		var next byte
+		if i+1 < len(s) {
+			next = s[i+1]
+		}
+		n := 1
+		switch {
+		case c == 'k' && next == 'h':
+			c, n = 'h', 2
+		case c == 'p' && next == 'h':
+			c, n = 'f', 2
+		case c == 'c' && next == 'k', c == 'q':
+			c, n = 'k', 1+b2i(c == 'c')
+		case c == 'w':
+			c = 'v'
+		case c == 'y':
+			c = 'i'
+		case c == 'e' && next == 'e':
+			c, n = 'i', 2
+		case c == 'o' && (next == 'o' || next == 'u'):
+			c, n = 'u', 2
+		}
+		i += n
+		if c != prev {
+			return c, i
+		}
+	}
+	return 0, i
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
 	return 0
 }

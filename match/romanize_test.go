@@ -298,3 +298,24 @@ func TestSyllableAcronymFound(t *testing.T) {
 		t.Fatalf("candidates %+v (auto %v), want Korea Broadcast Advertising Corporation, for a person", sg.Candidates, sg.AutoAccept)
 	}
 }
+
+// One Russian, Farsi or Arabic word transliterated two ways is one word.
+func TestSameTranslit(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"kholding", "holding"}, {"vympel", "vimpel"}, {"kamensky", "kamenskii"}, {"steerer", "stirer"},
+		{"web3", "veb3"}, {"khateeb", "khatib"}, {"akvarius", "aqvarius"},
+	} {
+		if !sameTranslit(c[0], c[1]) || !sameTranslit(c[1], c[0]) {
+			t.Errorf("sameTranslit(%q, %q) = false, want true", c[0], c[1])
+		}
+	}
+	for _, c := range [][2]string{{"kamensky", "kamenska"}, {"holding", "folding"}, {"vimpel", "vimpex"}, {"stirer", "stir"}} {
+		if sameTranslit(c[0], c[1]) {
+			t.Errorf("sameTranslit(%q, %q) = true, want false", c[0], c[1])
+		}
+	}
+	if got := NameSimilarity("FAM HOLDING", "FAM KHOLDING"); got < 0.9 {
+		t.Errorf("NameSimilarity(FAM HOLDING, FAM KHOLDING) = %.2f, want at least 0.9", got)
+	}
+}
