@@ -122,6 +122,10 @@ type parsedName struct {
 	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
 	// "China National Building Material Group").
 	altInitials []string
+	// translitInitials are the initials of a transliterated Russian name, a letter written
+	// with two or more Latin ones kept whole ("tssd" for "Tsentr Sudoremonta Dalzavod"), when
+	// they differ from full.initials.
+	translitInitials string
 	// legalToks are the name's words with its legal forms, as newNameForm spells them: the
 	// words a partial acronym may stand for ("pmc" in "Patriot PMC" for "private military
 	// company").
@@ -137,6 +141,35 @@ func legalInitials(s string) string {
 		}
 	}
 	if len(sig) < 2 {
+		return ""
+	}
+	return string(sig)
+}
+
+// russianDigraphs are the Latin spellings of single Russian letters (Щ, Х, Ц, Ж, Ш, Ч, Ю, Я)
+// that acronyms of transliterated names keep whole, longest first.
+var russianDigraphs = []string{"shch", "kh", "ts", "zh", "sh", "ch", "yu", "ya"}
+
+// translitInitials returns the initials of toks with a word opening with a Russian digraph
+// giving the digraph ("tsentr obrabotki elektronnykh platezhey" is "tsoep"), stop words and
+// the Russian "i" ("and") aside; "" when no word opens with one.
+func translitInitials(toks []string) string {
+	var sig []byte
+	found := false
+	for _, t := range toks {
+		if stopWords[t] || t == "i" || t[0] >= 0x80 {
+			continue
+		}
+		d := t[:1]
+		for _, g := range russianDigraphs {
+			if strings.HasPrefix(t, g) && len(t) > len(g) {
+				d, found = g, true
+				break
+			}
+		}
+		sig = append(sig, d...)
+	}
+	if !found || len(toks) < 2 {
 		return ""
 	}
 	return string(sig)
@@ -227,6 +260,9 @@ func parseName(s string) parsedName {
 		if len(li) >= 3 && li != p.full.initials && !slices.Contains(p.altInitials, li) {
 			p.altInitials = append(p.altInitials, li)
 		}
+	}
+	if ti := translitInitials(all); ti != "" && ti != p.full.initials {
+		p.translitInitials = ti
 	}
 	if len(segs) > 1 {
 		for i, sg := range segs {
@@ -611,6 +647,14 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	legalAcr(q, c)
 	legalAcr(c, q)
+	translitAcr := func(x, y *parsedName) {
+		if len(x.full.tokens) == 1 && y.translitInitials != "" && x.full.joined == y.translitInitials && legalInitialsSim > m.sim {
+			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(strings.Join(y.full.tokens, " ")) +
+				", Russian letters written as their transliteration", a: q.full.text, b: c.full.text}
+		}
+	}
+	translitAcr(q, c)
+	translitAcr(c, q)
 	// A short word of one name that is the initials of a run of the other's words ("ISIS-WA"
 	// and "ISIS West Africa", "Peralta DTO" and "Cesar Peralta Drug Trafficking
 	// Organization"): read as those words, the names compare again, a little discounted.
@@ -907,6 +951,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 		}
 		for _, a := range p.altInitials {
 			add(ix.initl, a, int32(i))
+		}
+		if p.translitInitials != "" {
+			add(ix.initl, p.translitInitials, int32(i))
 		}
 		if ft := p.full.tokens; len(ft) >= 2 && len(ft[0]) >= 2 && ft[0][0] < 0x80 && ft[0][1] < 0x80 && ft[1][0] < 0x80 {
 			add(ix.syl, ft[0][:2]+ft[1][:1], int32(i))

@@ -319,3 +319,25 @@ func TestSameTranslit(t *testing.T) {
 		t.Errorf("NameSimilarity(FAM HOLDING, FAM KHOLDING) = %.2f, want at least 0.9", got)
 	}
 }
+
+// Acronyms of transliterated Russian names keep a letter written with two Latin ones whole.
+func TestTranslitInitials(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"TSSD", "AKTSIONERNOYE OBSHCHESTVO TSENTR SUDOREMONTA DALZAVOD"},
+		{"AKHK", "ALEKSINSKII KHIMICHESKII KOMBINAT"},
+		{"DTSSS", "DALNEVOSTOCHNYY TSENTR SUDOSTROYENIYA I SUDOREMONTA"},
+	} {
+		pa, pb := parseName(c[0]), parseName(c[1])
+		m := compareNames(&pa, &pb, nil)
+		if m.sim != legalInitialsSim || !strings.Contains(m.why, "transliteration") {
+			t.Errorf("compareNames(%q, %q) = %.2f (%s), want the transliterated initials", c[0], c[1], m.sim, m.why)
+		}
+	}
+	if got := translitInitials([]string{"tsentr"}); got != "" {
+		t.Errorf("translitInitials of one word = %q, want none", got)
+	}
+	if got := translitInitials([]string{"kazan", "synthetic", "rubber"}); got != "" {
+		t.Errorf("translitInitials without a digraph = %q, want none", got)
+	}
+}
