@@ -32,9 +32,12 @@ func hasHan(s string) bool {
 }
 
 // readKanji spells a folded name holding Han characters in katakana, word by word, as the
-// dictionary reads it, for romanize. It reports false when a word holding Han has no reading:
-// a half-read name would compare as something it is not.
+// dictionary reads it, for romanize. It reports false when the name holds no Han, or a word
+// holding Han has no reading: a half-read name would compare as something it is not.
 func readKanji(s string) (string, bool) {
+	if !hasHan(s) {
+		return "", false
+	}
 	t := kanjiReader()
 	if t == nil {
 		return "", false
@@ -53,7 +56,33 @@ func readKanji(s string) (string, bool) {
 		if !ok || r == "" || r == "*" || hasHan(r) {
 			return "", false
 		}
-		words = append(words, r)
+		if f := tk.Features(); len(f) > 1 && f[1] == "固有名詞" {
+			words = append(words, splitKind(t, []rune(surface), r)...)
+		} else {
+			words = append(words, r)
+		}
 	}
 	return strings.Join(words, " "), len(words) > 0
+}
+
+// splitKind splits the reading of a proper noun the dictionary knows whole ("日阪製作所",
+// "ヒサカセイサクショ") before the common nouns that end it, the kind of company the Latin
+// name translates ("製作所", Works): "ヒサカ セイサクショ". The name before must keep two
+// characters, and the common noun's own reading must end the whole one, so a family name
+// is not split ("高橋", "墨田川" whose "川" reads "ガワ" there).
+func splitKind(t *tokenizer.Tokenizer, surface []rune, reading string) []string {
+	for k := 2; k+2 <= len(surface); k++ {
+		suffix := string(surface[k:])
+		toks := t.Tokenize(suffix)
+		if len(toks) != 1 {
+			continue
+		}
+		f := toks[0].Features()
+		r, ok := toks[0].Reading()
+		if !ok || len(f) < 2 || f[0] != "名詞" || f[1] != "一般" && f[1] != "サ変接続" || !strings.HasSuffix(reading, r) || len(r) == len(reading) {
+			continue
+		}
+		return append(splitKind(t, surface[:k], strings.TrimSuffix(reading, r)), r)
+	}
+	return []string{reading}
 }

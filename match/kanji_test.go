@@ -52,3 +52,19 @@ func TestSuggestKanjiNotAutoAccepted(t *testing.T) {
 		}
 	}
 }
+
+// A company name the dictionary knows whole is read with its kind apart, so its first word
+// compares with the Latin name's; a family name stays whole.
+func TestReadKanjiSplitsKind(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"日阪製作所", "ヒサカ セイサクショ"}, {"ダイニチ工業", "ダイニチ コウギョウ"}, {"みのる産業", "ミノル サンギョウ"}, {"高橋", "タカハシ"},
+	} {
+		if got, ok := readKanji(foldName(c[0])); !ok || got != c[1] {
+			t.Errorf("readKanji(%q) = %q, %v; want %q", c[0], got, ok, c[1])
+		}
+	}
+	if _, ok := readKanji(foldName("Sony")); ok {
+		t.Errorf("readKanji(Sony) read a name without kanji")
+	}
+}
