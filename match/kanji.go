@@ -2,87 +2,50 @@ package match
 
 import (
 	"strings"
-	"sync"
+	"sync/atomic"
 	"unicode"
-
-	"github.com/ikawaha/kagome-dict/ipa"
-	"github.com/ikawaha/kagome/v2/tokenizer"
-	"golang.org/x/text/unicode/norm"
 )
 
 // Most Japanese company names are written in kanji ("霧島酒造", Kirishima Shuzou), which spell
-// meanings, not sounds: only a dictionary says how a name reads. IPADIC, through kagome's
-// morphological analyser, reads words, place and family names, so "霧島酒造" reads
-// "キリシマシュゾウ" and compares with the Latin name by sound, as kana do. A reading is a
-// guess (a name may read otherwise; a Chinese name is read the Japanese way), so a match made
-// by it is a hint like any other match by sound: capped, and never accepted without proof.
-// The dictionary is loaded once, the first time a name holds Han characters.
+// meanings, not sounds: only a dictionary says how a name reads. The dictionary is large (13 MB
+// in a binary, about 90 MB of memory once loaded), so it is not part of this package: a program
+// that wants kanji names compared by sound imports github.com/tenantsync/tenantsync/match/kanji,
+// which registers its reader here, as time/tzdata registers its zone data. A reading is a guess
+// (a name may read otherwise; a Chinese name is read the Japanese way), so a match made by it is
+// a hint like any other match by sound: capped, and never accepted without proof.
 
-var kanjiReader = sync.OnceValue(func() *tokenizer.Tokenizer {
-	t, err := tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
-	if err != nil {
-		return nil
+// KanjiReader spells a name holding Han characters in katakana, word by word, as a dictionary
+// reads it. It reports false when it cannot read every word holding Han: a half-read name would
+// compare as something it is not.
+type KanjiReader func(name string) (katakana string, ok bool)
+
+var kanjiReader atomic.Pointer[KanjiReader]
+
+// RegisterKanjiReader makes the suggester read kanji names with r (nil: not at all). Package
+// match/kanji registers its dictionary's reader when it is imported; a program may register
+// another. It is safe to call at any time; names already indexed keep how they were read.
+func RegisterKanjiReader(r KanjiReader) {
+	if r == nil {
+		kanjiReader.Store(nil)
+		return
 	}
-	return t
-})
+	kanjiReader.Store(&r)
+}
 
 // hasHan reports whether s holds a Han character.
 func hasHan(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) })
 }
 
-// readKanji spells a folded name holding Han characters in katakana, word by word, as the
-// dictionary reads it, for romanize. It reports false when the name holds no Han, or a word
-// holding Han has no reading: a half-read name would compare as something it is not.
+// readKanji spells a folded name holding Han characters in katakana by the registered reader,
+// for romanize; false when the name holds no Han or no reader is registered.
 func readKanji(s string) (string, bool) {
 	if !hasHan(s) {
 		return "", false
 	}
-	t := kanjiReader()
-	if t == nil {
+	r := kanjiReader.Load()
+	if r == nil {
 		return "", false
 	}
-	var words []string
-	for _, tk := range t.Tokenize(norm.NFC.String(s)) {
-		surface := strings.TrimSpace(tk.Surface)
-		if surface == "" {
-			continue
-		}
-		if !hasHan(surface) {
-			words = append(words, surface)
-			continue
-		}
-		r, ok := tk.Reading()
-		if !ok || r == "" || r == "*" || hasHan(r) {
-			return "", false
-		}
-		if f := tk.Features(); len(f) > 1 && f[1] == "固有名詞" {
-			words = append(words, splitKind(t, []rune(surface), r)...)
-		} else {
-			words = append(words, r)
-		}
-	}
-	return strings.Join(words, " "), len(words) > 0
-}
-
-// splitKind splits the reading of a proper noun the dictionary knows whole ("日阪製作所",
-// "ヒサカセイサクショ") before the common nouns that end it, the kind of company the Latin
-// name translates ("製作所", Works): "ヒサカ セイサクショ". The name before must keep two
-// characters, and the common noun's own reading must end the whole one, so a family name
-// is not split ("高橋", "墨田川" whose "川" reads "ガワ" there).
-func splitKind(t *tokenizer.Tokenizer, surface []rune, reading string) []string {
-	for k := 2; k+2 <= len(surface); k++ {
-		suffix := string(surface[k:])
-		toks := t.Tokenize(suffix)
-		if len(toks) != 1 {
-			continue
-		}
-		f := toks[0].Features()
-		r, ok := toks[0].Reading()
-		if !ok || len(f) < 2 || f[0] != "名詞" || f[1] != "一般" && f[1] != "サ変接続" || !strings.HasSuffix(reading, r) || len(r) == len(reading) {
-			continue
-		}
-		return append(splitKind(t, surface[:k], strings.TrimSuffix(reading, r)), r)
-	}
-	return []string{reading}
+	return (*r)(s)
 }

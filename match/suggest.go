@@ -25,7 +25,7 @@ const (
 	EvidenceName            Evidence = "name"         // the company names are alike
 	EvidenceDomainLabel     Evidence = "domain-label" // the client's name spells a tenant domain's label
 	// EvidenceNameSound: a kana or Hangul name, romanised, or a kanji name, read by a
-	// dictionary, sounds like the other's Latin name ("アルパイン", "arupain", and "Alpine";
+	// dictionary (with match/kanji imported), sounds like the other's Latin name ("アルパイン", "arupain", and "Alpine";
 	// "霧島酒造", "kirishima shuzou", and "Kirishima Shuzou"). A hint only: it never leads to
 	// an automatic acceptance without proof (the stored tenant ID or the default domain).
 	EvidenceNameSound Evidence = "name-sound"
