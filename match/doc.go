@@ -82,8 +82,12 @@
 // a person confirms: initials that take in the legal form or leave out generic words and places
 // (0.85), a word spelling the initials of a run of the other's words ("ISIS-WA"), a word made
 // of the starts of its words ("Iralco", Iran Aluminum Company), a shared rare first word, and
-// a kana or Hangul name romanised (Hepburn, Revised Romanisation) that sounds like a Latin one
-// (EvidenceNameSound, at most 0.9, never accepted automatically without proof). A
+// a kana or Hangul name romanised (Hepburn, Revised Romanisation), or a kanji name read by a
+// dictionary, that sounds or is spelled like a Latin one, or whose first word does
+// (EvidenceNameSound, at most 0.9, never accepted automatically without proof). The
+// dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
+// read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
+// name holds Han characters (about a second and 90 MB of memory). A
 // name index offers only the clients that share a word, a word's start or initials with the
 // tenant, so a bulk pass does not compare every tenant with every client. The real-name
 // figures (public registries, go run ./match/internal/matchbench with the data fetched by its

@@ -98,6 +98,11 @@ var cjkLegalForms = strings.NewReplacer(
 	"은행", " bank ", "그룹", " group ", "재단", " foundation ", "연구소", " institute ", "연구원", " institute ",
 	"대학교", " university ", "병원", " hospital ", "전자", " electronics ", "제약", " pharmaceutical ", "화학", " chemical ",
 	"건설", " construction ", "증권", " securities ", "보험", " insurance ",
+	// Japanese names write English legal forms and kinds in katakana ("マチダコーポレーション",
+	// "Machida Corporation"; "キャタピラージャパン", "Caterpillar (Japan)"): read as the
+	// English words, they are stripped or weighed as those are.
+	"コーポレーション", " corporation ", "カンパニー", " company ", "ホールディングス", " holdings ",
+	"グループ", " group ", "インターナショナル", " international ", "ジャパン", " (japan) ",
 )
 
 // segBreak separates the parts of a name: a comma, a semicolon, brackets or a spaced dash end

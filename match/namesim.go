@@ -109,11 +109,23 @@ type parsedName struct {
 	// keys it is compared with the other kind of name by (see soundForms).
 	roman string
 	sound []string
+	// spell holds the spelling keys it is compared by as well (see spellForms), and letters
+	// the Latin letters a katakana name spells by their names ("エスシーアイ", "sci").
+	spell   []string
+	letters string
+	// firstSound and firstSpell are the keys of a romanised name's first word when it has
+	// several; kanjiRead says the romanisation is a dictionary's reading of kanji.
+	firstSound, firstSpell string
+	kanjiRead              bool
 	// altInitials are other initials the name may go by, when they differ from full.initials:
 	// with its legal form ("ibmc" for "International Business Machines Corporation"), and
 	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
 	// "China National Building Material Group").
 	altInitials []string
+	// translitInitials are the initials of a transliterated Russian name, a letter written
+	// with two or more Latin ones kept whole ("tssd" for "Tsentr Sudoremonta Dalzavod"), when
+	// they differ from full.initials.
+	translitInitials string
 	// legalToks are the name's words with its legal forms, as newNameForm spells them: the
 	// words a partial acronym may stand for ("pmc" in "Patriot PMC" for "private military
 	// company").
@@ -129,6 +141,35 @@ func legalInitials(s string) string {
 		}
 	}
 	if len(sig) < 2 {
+		return ""
+	}
+	return string(sig)
+}
+
+// russianDigraphs are the Latin spellings of single Russian letters (Щ, Х, Ц, Ж, Ш, Ч, Ю, Я)
+// that acronyms of transliterated names keep whole, longest first.
+var russianDigraphs = []string{"shch", "kh", "ts", "zh", "sh", "ch", "yu", "ya"}
+
+// translitInitials returns the initials of toks with a word opening with a Russian digraph
+// giving the digraph ("tsentr obrabotki elektronnykh platezhey" is "tsoep"), stop words and
+// the Russian "i" ("and") aside; "" when no word opens with one.
+func translitInitials(toks []string) string {
+	var sig []byte
+	found := false
+	for _, t := range toks {
+		if stopWords[t] || t == "i" || t[0] >= 0x80 {
+			continue
+		}
+		d := t[:1]
+		for _, g := range russianDigraphs {
+			if strings.HasPrefix(t, g) && len(t) > len(g) {
+				d, found = g, true
+				break
+			}
+		}
+		sig = append(sig, d...)
+	}
+	if !found || len(toks) < 2 {
 		return ""
 	}
 	return string(sig)
@@ -160,9 +201,43 @@ func parseName(s string) parsedName {
 		all = companyTokens(s)
 	}
 	p := parsedName{full: newNameForm(all, s)}
-	if rom, ok := romanize(strings.Join(all, " ")); ok {
+	// A place after the name ("キャタピラージャパン", "Caterpillar (Japan)") is not in the
+	// other spelling either.
+	named := all
+	if len(segs) > 1 {
+		named = nil
+		for i, sg := range segs {
+			if i == 0 || !isPlace(sg) {
+				named = append(named, sg...)
+			}
+		}
+	}
+	rom, ok := romanize(strings.Join(named, " "))
+	if !ok && hasHan(strings.Join(named, "")) {
+		if kana, read := readKanji(strings.Join(named, " ")); read {
+			if rom, ok = romanize(kana); ok {
+				p.kanjiRead = true
+			}
+		}
+	}
+	if ok {
 		p.roman = rom
-		p.sound = soundForms(strings.Fields(rom), true)
+		rt := strings.Fields(rom)
+		p.sound = soundForms(rt, true)
+		p.spell = spellForms(rt, true)
+		if l := spelledLetters(strings.Join(named, " ")); len(l) >= 2 {
+			p.letters = l
+		}
+		if len(rt) > 1 {
+			// The first word alone, for the name whose other words its Latin name translates
+			// ("タカナシ ニュウギョウ", "Takanashi Milk Products").
+			if k := soundKey(rt[0]); len(k) >= soundMinKey {
+				p.firstSound = k
+			}
+			if k := spellKey(rt[0]); len(k) >= spellMinKey+1 {
+				p.firstSpell = k
+			}
+		}
 	} else if strings.ContainsFunc(s, func(r rune) bool { return unicode.In(r, unicode.Cyrillic, unicode.Greek) }) {
 		// Folding romanised it letter by letter, one of several ways ("АМКОМ" is "amkom",
 		// the company writes "AMCOM"): compared by sound too.
@@ -176,6 +251,7 @@ func parseName(s string) parsedName {
 			first = segs[0]
 		}
 		p.sound = soundForms(first, false)
+		p.spell = spellForms(first, false)
 	}
 	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
 		p.legalToks = append(p.legalToks, canonToken(t))
@@ -184,6 +260,9 @@ func parseName(s string) parsedName {
 		if len(li) >= 3 && li != p.full.initials && !slices.Contains(p.altInitials, li) {
 			p.altInitials = append(p.altInitials, li)
 		}
+	}
+	if ti := translitInitials(all); ti != "" && ti != p.full.initials {
+		p.translitInitials = ti
 	}
 	if len(segs) > 1 {
 		for i, sg := range segs {
@@ -257,6 +336,9 @@ func tokenSim(a, b string) float64 {
 	if len(a) == 2 && compassInitials(b) == a {
 		return 0.9
 	}
+	if len(a) >= 4 && len(b)-len(a) <= 2 && sameTranslit(a, b) {
+		return 0.9
+	}
 	if len(a) < 3 || a[0] != b[0] {
 		return 0
 	}
@@ -268,6 +350,69 @@ func tokenSim(a, b string) float64 {
 	}
 	if len(a) >= 5 && oneEdit(a, b) {
 		return 0.85
+	}
+	return 0
+}
+
+// sameTranslit reports whether a and b are one word transliterated two ways, as Russian, Farsi
+// and Arabic names are in Latin letters: "kh" or "h" ("Kholding", "Holding"), "y" or "i"
+// ("Vympel", "Vimpel"; "Kamensky", "Kamenskii"), "ee" or "i" ("Steerer", "Stirer"; "Khateeb",
+// "Khatib"), "oo" or "ou" or "u", "w" or "v" ("Web3", "Veb3"), "q" or "k", doubled letters once.
+func sameTranslit(a, b string) bool {
+	i, j := 0, 0
+	var pa, pb byte
+	for {
+		var ca, cb byte
+		ca, i = nextTranslit(a, i, pa)
+		cb, j = nextTranslit(b, j, pb)
+		if ca != cb {
+			return false
+		}
+		if ca == 0 {
+			return true
+		}
+		pa, pb = ca, cb
+	}
+}
+
+// nextTranslit returns the next letter of s from i in the spelling sameTranslit compares, and
+// where the one after it starts; 0 at the end. prev is the letter it returned last, so a
+// doubled letter counts once.
+func nextTranslit(s string, i int, prev byte) (byte, int) {
+	for i < len(s) {
+		c := s[i]
+		var next byte
+		if i+1 < len(s) {
+			next = s[i+1]
+		}
+		n := 1
+		switch {
+		case c == 'k' && next == 'h':
+			c, n = 'h', 2
+		case c == 'p' && next == 'h':
+			c, n = 'f', 2
+		case c == 'c' && next == 'k', c == 'q':
+			c, n = 'k', 1+b2i(c == 'c')
+		case c == 'w':
+			c = 'v'
+		case c == 'y':
+			c = 'i'
+		case c == 'e' && next == 'e':
+			c, n = 'i', 2
+		case c == 'o' && (next == 'o' || next == 'u'):
+			c, n = 'u', 2
+		}
+		i += n
+		if c != prev {
+			return c, i
+		}
+	}
+	return 0, i
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
 	return 0
 }
@@ -502,6 +647,14 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	legalAcr(q, c)
 	legalAcr(c, q)
+	translitAcr := func(x, y *parsedName) {
+		if len(x.full.tokens) == 1 && y.translitInitials != "" && x.full.joined == y.translitInitials && legalInitialsSim > m.sim {
+			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(strings.Join(y.full.tokens, " ")) +
+				", Russian letters written as their transliteration", a: q.full.text, b: c.full.text}
+		}
+	}
+	translitAcr(q, c)
+	translitAcr(c, q)
 	// A short word of one name that is the initials of a run of the other's words ("ISIS-WA"
 	// and "ISIS West Africa", "Peralta DTO" and "Cesar Peralta Drug Trafficking
 	// Organization"): read as those words, the names compare again, a little discounted.
@@ -557,15 +710,40 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	syllables(c, q)
 	// A kana or Hangul name and a Latin one, compared by sound.
 	sound := func(script, latin *parsedName) {
-		s := soundSim(script.sound, latin.sound)
+		s := max(soundSim(script.sound, latin.sound), spellSim(script.spell, latin.spell))
 		if s > 0 {
 			// Among names with the same consonants, the one whose letters are closest: a
 			// tie-breaker within the cap.
 			s = min(soundSimMax, s-soundTieRoom+soundTieRoom*dice(bigrams(script.roman), latin.full.bigrams))
 		}
+		how := " (romanised), like "
+		if script.kanjiRead {
+			how = " (read by a dictionary and romanised), like "
+		}
 		if s > m.sim {
 			m = nameMatch{sim: s, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " reads " + strconv.Quote(script.roman) +
-				" (romanised), like " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+				how + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+		}
+		// The first words alone: the rest of a Japanese name is often a kind the Latin name
+		// translates ("工業", "Industry").
+		if len(latin.full.tokens) > 0 {
+			lt := latin.full.tokens[0]
+			f := 0.0
+			switch {
+			case script.firstSpell != "" && script.firstSpell == spellKey(lt):
+				f = firstWordSoundSim
+			case script.firstSound != "" && script.firstSound == soundKey(lt) && len(lt) >= 4:
+				f = firstWordSoundSim - 0.05
+			}
+			if f > m.sim {
+				m = nameMatch{sim: f, bySound: true, why: "sounds alike: the first word of " + strconv.Quote(script.full.text) + " reads " +
+					strconv.Quote(strings.Fields(script.roman)[0]) + how + "the first word of " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
+			}
+		}
+		// Letters spelled by their names are the name's initials, read aloud.
+		if l := script.letters; l != "" && (l == latin.full.joined || len(latin.parts) > 0 && l == latin.parts[0].joined) && lettersSim > m.sim {
+			m = nameMatch{sim: lettersSim, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " spells the letters " +
+				strconv.Quote(strings.ToUpper(l)) + ", like " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
 		}
 	}
 	switch {
@@ -576,6 +754,14 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	return m
 }
+
+// firstWordSoundSim is what the first words of two names sounding alike score: enough to show
+// the client, below a whole name's sound match.
+const firstWordSoundSim = 0.7
+
+// lettersSim is what a katakana name spelling a Latin name's letters scores: a reading, so a
+// hint like any match by sound.
+const lettersSim = soundSimMax
 
 // firstWordSim is what a shared rare first word scores at least (raised by a tenth of what
 // the names score otherwise, so the closer of two such names ranks first).
@@ -721,6 +907,8 @@ type nameIndex struct {
 	// soundScript finds romanised (kana, Hangul) client names by their sound key, soundLatin
 	// Latin client names by the sound keys of their first words.
 	soundScript, soundLatin map[string][]int32
+	// spellScript and spellLatin do the same by spelling keys.
+	spellScript, spellLatin map[string][]int32
 	// syl finds names by the first two letters of their first word and the first of their
 	// second ("kob" for "Korea Broadcast …"), as a word made of the starts of their words
 	// begins ("KOBACO").
@@ -730,7 +918,8 @@ type nameIndex struct {
 
 func newNameIndex(names []parsedName) *nameIndex {
 	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
-		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, syl: map[string][]int32{}}
+		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, spellScript: map[string][]int32{}, spellLatin: map[string][]int32{},
+		syl: map[string][]int32{}}
 	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
@@ -763,6 +952,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 		for _, a := range p.altInitials {
 			add(ix.initl, a, int32(i))
 		}
+		if p.translitInitials != "" {
+			add(ix.initl, p.translitInitials, int32(i))
+		}
 		if ft := p.full.tokens; len(ft) >= 2 && len(ft[0]) >= 2 && ft[0][0] < 0x80 && ft[0][1] < 0x80 && ft[1][0] < 0x80 {
 			add(ix.syl, ft[0][:2]+ft[1][:1], int32(i))
 		}
@@ -772,6 +964,22 @@ func newNameIndex(names []parsedName) *nameIndex {
 			} else {
 				add(ix.soundLatin, k, int32(i))
 			}
+		}
+		for _, k := range p.spell {
+			if p.roman != "" {
+				add(ix.spellScript, k, int32(i))
+			} else {
+				add(ix.spellLatin, k, int32(i))
+			}
+		}
+		if p.letters != "" {
+			add(ix.initl, p.letters, int32(i))
+		}
+		if p.firstSound != "" {
+			add(ix.soundScript, p.firstSound, int32(i))
+		}
+		if p.firstSpell != "" {
+			add(ix.spellScript, p.firstSpell, int32(i))
 		}
 	}
 	ix.w.prepare()
@@ -824,6 +1032,22 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		} else {
 			lists = append(lists, ix.soundScript[k])
 		}
+	}
+	for _, k := range q.spell {
+		if q.roman != "" {
+			lists = append(lists, ix.spellLatin[k])
+		} else {
+			lists = append(lists, ix.spellScript[k])
+		}
+	}
+	if q.letters != "" {
+		lists = append(lists, ix.tok[q.letters], ix.initl[q.letters])
+	}
+	if q.firstSound != "" {
+		lists = append(lists, ix.soundLatin[q.firstSound])
+	}
+	if q.firstSpell != "" {
+		lists = append(lists, ix.spellLatin[q.firstSpell])
 	}
 	if len(q.full.tokens) == 1 {
 		lists = append(lists, ix.initl[q.full.joined])

@@ -63,19 +63,82 @@ var (
 	hangulFinal   = []string{"", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t", "ng", "t", "t", "k", "t", "p", "t"}
 )
 
+// letterNames are the katakana spellings of the Latin letters, as Japanese companies write
+// initials ("エスシーアイ" for "SCI", "ジェイ・エム・エス" for "JMS").
+var letterNames = func() map[string]byte {
+	m := map[string]byte{}
+	for l, ks := range map[byte][]string{
+		'a': {"エー", "エイ"}, 'b': {"ビー"}, 'c': {"シー"}, 'd': {"ディー", "デー"}, 'e': {"イー"}, 'f': {"エフ"},
+		'g': {"ジー"}, 'h': {"エイチ", "エッチ"}, 'i': {"アイ"}, 'j': {"ジェイ", "ジェー"}, 'k': {"ケー", "ケイ"},
+		'l': {"エル"}, 'm': {"エム"}, 'n': {"エヌ"}, 'o': {"オー"}, 'p': {"ピー"}, 'q': {"キュー"}, 'r': {"アール"},
+		's': {"エス"}, 't': {"ティー", "ティ", "テー"}, 'u': {"ユー"}, 'v': {"ブイ", "ヴィ", "ヴィー"},
+		'w': {"ダブリュー", "ダブリュ"}, 'x': {"エックス"}, 'y': {"ワイ"}, 'z': {"ゼット", "ゼッド"},
+	} {
+		for _, k := range ks {
+			m[k] = l
+		}
+	}
+	return m
+}()
+
+// spellLetters reads the start of a katakana word as Latin letters by their names, longest
+// name first. It returns the letters and the rest of the word when the whole word is letters or
+// at least two letters begin it ("エスアイテック" is "si" and "テック"), and nothing otherwise:
+// one letter name opening a word is as likely a syllable ("アイホン", "Aiphone").
+func spellLetters(w []rune) (string, []rune) {
+	var out []byte
+	i := 0
+	for i < len(w) {
+		n := 0
+		for l := min(5, len(w)-i); l >= 2; l-- {
+			if c, ok := letterNames[string(w[i:i+l])]; ok {
+				out = append(out, c)
+				n = l
+				break
+			}
+		}
+		if n == 0 {
+			break
+		}
+		i += n
+	}
+	if len(out) == 0 || i < len(w) && len(out) < 2 {
+		return "", w
+	}
+	return string(out), w[i:]
+}
+
 // romanize spells a folded name holding kana or Hangul in Latin letters. It reports false when
 // the name has neither, or has letters it cannot spell (Han, Arabic …): a half-romanised name
-// would compare as something it is not.
+// would compare as something it is not. A katakana word made of the names of Latin letters is
+// spelled as those letters ("エム・アール" is "m r").
 func romanize(s string) (string, bool) {
 	s = norm.NFC.String(s) // folding split the voicing marks and Hangul syllables; join them again
 	var b strings.Builder
 	found := false
 	rs := []rune(s)
+	for i := range rs {
+		if rs[i] >= 'ぁ' && rs[i] <= 'ゖ' {
+			rs[i] += 'ァ' - 'ぁ' // hiragana to katakana
+		}
+	}
+	wordStart := true
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
-		if r >= 'ぁ' && r <= 'ゖ' {
-			r += 'ァ' - 'ぁ' // hiragana to katakana
+		if wordStart && r >= 'ァ' && r <= 'ヺ' {
+			end := i
+			for end < len(rs) && (rs[end] >= 'ァ' && rs[end] <= 'ヺ' || rs[end] == kanaChoon) {
+				end++
+			}
+			if letters, rest := spellLetters(rs[i:end]); letters != "" {
+				found = true
+				b.WriteString(letters)
+				i = end - len(rest) - 1
+				wordStart = false
+				continue
+			}
 		}
+		wordStart = r == '・' || unicode.IsSpace(r)
 		switch {
 		case r < unicode.MaxASCII:
 			b.WriteRune(r)
@@ -129,7 +192,10 @@ func romanize(s string) (string, bool) {
 // soundKey reduces a Latin spelling to the consonants both a Latin name and its kana or Hangul
 // spelling keep: vowels, h, w and y dropped (kana add a vowel after every consonant), l and r
 // one sound (Japanese has one), c, k and q one, v as b, j as g, z as s, doubled letters once.
-// "Alpine" and "arupain" are both "rpn"; "ToolGen" and "tuljen" both "trgn".
+// "Alpine" and "arupain" are both "rpn"; "ToolGen" and "tuljen" both "trgn". Katakana spell
+// English as it is heard: an r before a consonant or at the end is silent ("レーザー" for
+// "Laser", "ムーンスター" for "Moon Star"), m before b or p is the n of "ン" ("アンビション",
+// "Ambition") and "tio" is "sho" ("ション").
 func soundKey(s string) string {
 	var out []byte
 	emit := func(c byte) {
@@ -174,10 +240,12 @@ func soundKey(s string) string {
 				i++
 			}
 		case 't':
-			switch next {
-			case 's', 'h':
+			switch {
+			case next == 's' || next == 'h':
 				emit('s')
 				i++
+			case next == 'i' && i+2 < len(s) && s[i+2] == 'o':
+				emit('s')
 			default:
 				emit('t')
 			}
@@ -190,6 +258,16 @@ func soundKey(s string) string {
 			emit('b')
 		case 'l':
 			emit('r')
+		case 'r':
+			if next != 0 && strings.IndexByte("aeiouy", next) >= 0 {
+				emit('r')
+			}
+		case 'm':
+			if next == 'b' || next == 'p' {
+				emit('n')
+			} else {
+				emit('m')
+			}
 		case 'j':
 			emit('g')
 		case 'z':
@@ -252,6 +330,150 @@ func soundSim(script, latin []string) float64 {
 		case len(k) == soundMinKey:
 			s -= 0.15
 		case len(k) < 6:
+			s -= 0.05
+		}
+		if i < len(latin)-1 {
+			s -= 0.1 // the first words only
+		}
+		best = max(best, s)
+	}
+	return best
+}
+
+// spelledLetters returns the letters a folded name spells when each of its words is made only
+// of the katakana names of Latin letters ("ケー・シー・エス" is "kcs"), and "" otherwise.
+func spelledLetters(s string) string {
+	var out strings.Builder
+	for w := range strings.FieldsFuncSeq(norm.NFC.String(s), func(r rune) bool { return r == '・' || unicode.IsSpace(r) }) {
+		rs := []rune(w)
+		for i := range rs {
+			if rs[i] >= 'ぁ' && rs[i] <= 'ゖ' {
+				rs[i] += 'ァ' - 'ぁ'
+			}
+		}
+		letters, rest := spellLetters(rs)
+		if letters == "" || len(rest) > 0 {
+			return ""
+		}
+		out.WriteString(letters)
+	}
+	return out.String()
+}
+
+// spellKey reduces a Latin spelling to what a romanised kana name and the Latin name it stands
+// for both write, vowels kept: long vowels ("oo", "ou", "ei") and doubled letters once, the u
+// and o kana add after a consonant ("サムコ" "samuko", "Samco"; "クリエ" "kurie", "Crie")
+// dropped, an r before a consonant or at the end and an h after a vowel silent ("ローム",
+// "Rohm"), l as r, v as b, c as k or s, z as s. Short names whose consonants alone say too
+// little ("ナイキ", "Naiki"; "ダイネン", "Dainen") still compare by it.
+func spellKey(s string) string {
+	vowel := func(c byte) bool { return c != 0 && strings.IndexByte("aeiou", c) >= 0 }
+	// Long vowels and doubled letters first, so "トー" ("too") and "to" lose the same letters.
+	var long []byte
+	for i := 0; i < len(s); i++ {
+		if n := len(long); n > 0 && (s[i] == long[n-1] || s[i] == 'u' && long[n-1] == 'o' || s[i] == 'i' && long[n-1] == 'e') {
+			continue
+		}
+		long = append(long, s[i])
+	}
+	s = string(long)
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var next, prev byte
+		if i+1 < len(s) {
+			next = s[i+1]
+		}
+		if len(out) > 0 {
+			prev = out[len(out)-1]
+		}
+		switch c {
+		case 'l':
+			c = 'r'
+		case 'v':
+			c = 'b'
+		case 'q':
+			c = 'k'
+		case 'z':
+			c = 's'
+		case 'x':
+			out = append(out, 'k')
+			c = 's'
+		case 'c':
+			switch {
+			case next == 'h':
+			case next == 'k':
+				continue
+			case next == 'e' || next == 'i' || next == 'y':
+				c = 's'
+			default:
+				c = 'k'
+			}
+		case 'p':
+			if next == 'h' {
+				c = 'f'
+				i++
+			}
+		case 'h':
+			if vowel(prev) && !vowel(next) {
+				continue
+			}
+		case 'r':
+			if !vowel(next) && next != 'y' {
+				continue
+			}
+		case 'u':
+			if prev != 0 && !vowel(prev) && prev != 'y' && !vowel(next) {
+				continue
+			}
+		case 'o':
+			if (prev == 't' || prev == 'd') && !vowel(next) && next != 'y' {
+				continue
+			}
+		}
+		if c == prev {
+			continue
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// spellMinKey is the fewest letters a spelling key needs to say anything.
+const spellMinKey = 4
+
+// spellForms returns the spelling keys a name is compared by, as soundForms does.
+func spellForms(toks []string, romanised bool) []string {
+	if romanised {
+		if k := spellKey(strings.Join(toks, "")); len(k) >= spellMinKey {
+			return []string{k}
+		}
+		return nil
+	}
+	var out []string
+	joined := ""
+	for i := 0; i < len(toks) && i < 3; i++ {
+		joined += toks[i]
+		if k := spellKey(joined); len(k) >= spellMinKey && (len(out) == 0 || out[len(out)-1] != k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// spellSim compares the spelling keys of a romanised name and a Latin one as soundSim does the
+// sound keys: they keep the vowels, so the same key says more.
+func spellSim(script, latin []string) float64 {
+	if len(script) == 0 || len(latin) == 0 {
+		return 0
+	}
+	best := 0.0
+	for i, l := range latin {
+		if l != script[0] {
+			continue
+		}
+		s := soundSimMax
+		if len(l) == spellMinKey {
 			s -= 0.05
 		}
 		if i < len(latin)-1 {

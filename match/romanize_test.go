@@ -24,6 +24,12 @@ func TestRomanize(t *testing.T) {
 		{"툴젠", "tuljen"},
 		{"삼성", "samseong"},
 		{"UDトラックス", "udtorakkusu"},
+		// Latin letters by their names: a whole word of them, or two or more opening one.
+		{"エスシーアイ", "sci"},
+		{"ジェイ・エム・エス", "j m s"},
+		{"エスアイテック", "sitekku"},
+		{"アイホン", "aihon"},
+		{"エーディア", "eedia"},
 	} {
 		got, ok := romanize(foldName(c.in))
 		if !ok || got != c.want {
@@ -43,13 +49,35 @@ func TestSoundKey(t *testing.T) {
 	for _, c := range [][2]string{
 		{"alpine", "arupain"}, {"tungaloy", "tangaroi"}, {"crystage", "kurisutaaju"}, {"samco", "samuko"},
 		{"toolgen", "tuljen"}, {"samsung", "samseong"}, {"clealinktechnology", "kurearinkutekunorojii"},
+		// English as katakana hear it: a silent r, the n of "ン", "tion" as "shon".
+		{"alliedlasers", "araidoreezaa"}, {"moonstar", "muunsutaa"}, {"ambitionphotonics", "anbishonfotonikusu"},
 	} {
 		if a, b := soundKey(c[0]), soundKey(c[1]); a != b {
 			t.Errorf("soundKey(%q) = %q, soundKey(%q) = %q; want them equal", c[0], a, c[1], b)
 		}
 	}
-	if a, b := soundKey("sony"), soundKey("canon"); a == b {
-		t.Errorf("soundKey: %q and %q both %q", "sony", "canon", a)
+	for _, c := range [][2]string{{"sony", "canon"}, {"nipro", "nipo"}} {
+		if a, b := soundKey(c[0]), soundKey(c[1]); a == b {
+			t.Errorf("soundKey: %q and %q both %q", c[0], c[1], a)
+		}
+	}
+}
+
+// Short names whose consonants say too little compare by their spelling, vowels kept.
+func TestSpellKey(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"naiki", "naiki"}, {"samco", "samuko"}, {"crie", "kurie"}, {"rohm", "roomu"}, {"topura", "toopura"},
+		{"chino", "chinoo"}, {"eidia", "eedia"}, {"noritz", "nooritsu"},
+	} {
+		if a, b := spellKey(c[0]), spellKey(c[1]); a != b {
+			t.Errorf("spellKey(%q) = %q, spellKey(%q) = %q; want them equal", c[0], a, c[1], b)
+		}
+	}
+	for _, c := range [][2]string{{"naiki", "nike"}, {"dainen", "dynon"}, {"sugiyo", "sugino"}} {
+		if a, b := spellKey(c[0]), spellKey(c[1]); a == b {
+			t.Errorf("spellKey: %q and %q both %q", c[0], c[1], a)
+		}
 	}
 }
 
@@ -61,6 +89,8 @@ func TestCJKLegalForms(t *testing.T) {
 		{"株式会社タンガロイ", "タンカ\u3099ロイ"}, {"霧島酒造株式会社", "霧島酒造"}, {"㈱サムコ", "サムコ"},
 		{"有限会社マグネオ技研", "マグネオ技研"}, {"삼성전자 주식회사", "삼성전자"}, {"云从科技集团股份有限公司", "云从科技集团"},
 		{"北京科兴生物制品有限公司", "北京科兴生物制品"},
+		// English legal forms and places written in katakana.
+		{"マチダコーポレーション株式会社", "マチダ"}, {"株式会社おやつカンパニー", "おやつ"}, {"キャタピラージャパン", "キャタピラー (Japan)"},
 	} {
 		if got := NormalizeCompanyName(c[0]); got != NormalizeCompanyName(c[1]) {
 			t.Errorf("NormalizeCompanyName(%q) = %q, want %q", c[0], got, NormalizeCompanyName(c[1]))
@@ -78,6 +108,9 @@ func TestSuggestBySound(t *testing.T) {
 		{ID: "c2", Name: "Tungaloy Corporation"},
 		{ID: "c3", Name: "Canon Inc."},
 		{ID: "c4", Name: "サムコ株式会社"},
+		{ID: "c5", Name: "株式会社エスシーアイ"},
+		{ID: "c6", Name: "Naiki Co., Ltd."},
+		{ID: "c7", Name: "Nike Inc."},
 	}
 	contacts := []tenantsync.Contact{{ID: "p1", ClientID: "c2", Email: "a@tungaloy.co.jp"}}
 	s, err := NewSuggester(clients, contacts, SuggestConfig{})
@@ -91,6 +124,8 @@ func TestSuggestBySound(t *testing.T) {
 		{tenantsync.Tenant{ID: "t1", DisplayName: "アルパイン株式会社"}, "c1"},
 		{tenantsync.Tenant{ID: "t2", DisplayName: "株式会社タンガロイ", DefaultDomain: "tungaloy.co.jp"}, "c2"},
 		{tenantsync.Tenant{ID: "t3", DisplayName: "Samco Inc."}, "c4"},
+		{tenantsync.Tenant{ID: "t4", DisplayName: "SCI Co., Ltd."}, "c5"},
+		{tenantsync.Tenant{ID: "t5", DisplayName: "株式会社ナイキ"}, "c6"},
 	} {
 		sg := s.Suggest(c.tenant)
 		if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != c.want {
@@ -261,5 +296,48 @@ func TestSyllableAcronymFound(t *testing.T) {
 	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "KOBACO"})
 	if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != "k" || sg.AutoAccept {
 		t.Fatalf("candidates %+v (auto %v), want Korea Broadcast Advertising Corporation, for a person", sg.Candidates, sg.AutoAccept)
+	}
+}
+
+// One Russian, Farsi or Arabic word transliterated two ways is one word.
+func TestSameTranslit(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"kholding", "holding"}, {"vympel", "vimpel"}, {"kamensky", "kamenskii"}, {"steerer", "stirer"},
+		{"web3", "veb3"}, {"khateeb", "khatib"}, {"akvarius", "aqvarius"},
+	} {
+		if !sameTranslit(c[0], c[1]) || !sameTranslit(c[1], c[0]) {
+			t.Errorf("sameTranslit(%q, %q) = false, want true", c[0], c[1])
+		}
+	}
+	for _, c := range [][2]string{{"kamensky", "kamenska"}, {"holding", "folding"}, {"vimpel", "vimpex"}, {"stirer", "stir"}} {
+		if sameTranslit(c[0], c[1]) {
+			t.Errorf("sameTranslit(%q, %q) = true, want false", c[0], c[1])
+		}
+	}
+	if got := NameSimilarity("FAM HOLDING", "FAM KHOLDING"); got < 0.9 {
+		t.Errorf("NameSimilarity(FAM HOLDING, FAM KHOLDING) = %.2f, want at least 0.9", got)
+	}
+}
+
+// Acronyms of transliterated Russian names keep a letter written with two Latin ones whole.
+func TestTranslitInitials(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"TSSD", "AKTSIONERNOYE OBSHCHESTVO TSENTR SUDOREMONTA DALZAVOD"},
+		{"AKHK", "ALEKSINSKII KHIMICHESKII KOMBINAT"},
+		{"DTSSS", "DALNEVOSTOCHNYY TSENTR SUDOSTROYENIYA I SUDOREMONTA"},
+	} {
+		pa, pb := parseName(c[0]), parseName(c[1])
+		m := compareNames(&pa, &pb, nil)
+		if m.sim != legalInitialsSim || !strings.Contains(m.why, "transliteration") {
+			t.Errorf("compareNames(%q, %q) = %.2f (%s), want the transliterated initials", c[0], c[1], m.sim, m.why)
+		}
+	}
+	if got := translitInitials([]string{"tsentr"}); got != "" {
+		t.Errorf("translitInitials of one word = %q, want none", got)
+	}
+	if got := translitInitials([]string{"kazan", "synthetic", "rubber"}); got != "" {
+		t.Errorf("translitInitials without a digraph = %q, want none", got)
 	}
 }

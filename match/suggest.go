@@ -24,9 +24,10 @@ const (
 	EvidenceSameOrg         Evidence = "registrable-domain"
 	EvidenceName            Evidence = "name"         // the company names are alike
 	EvidenceDomainLabel     Evidence = "domain-label" // the client's name spells a tenant domain's label
-	// EvidenceNameSound: a kana or Hangul name, romanised, sounds like the other's Latin name
-	// ("アルパイン", "arupain", and "Alpine"). A hint only: it never leads to an automatic
-	// acceptance without proof (the stored tenant ID or the default domain).
+	// EvidenceNameSound: a kana or Hangul name, romanised, or a kanji name, read by a
+	// dictionary (with match/kanji imported), sounds like the other's Latin name ("アルパイン", "arupain", and "Alpine";
+	// "霧島酒造", "kirishima shuzou", and "Kirishima Shuzou"). A hint only: it never leads to
+	// an automatic acceptance without proof (the stored tenant ID or the default domain).
 	EvidenceNameSound Evidence = "name-sound"
 	// EvidenceExactNameRival is a note, not evidence (Score 0): the candidate's confidence was
 	// held below that of another client that bears the tenant's exact name, with nothing

@@ -9,6 +9,8 @@ import (
 
 	"github.com/tenantsync/tenantsync/match"
 	"github.com/tenantsync/tenantsync/match/internal/fixture"
+	// The real-name sets hold Japanese names in kanji: they are read by the dictionary.
+	_ "github.com/tenantsync/tenantsync/match/kanji"
 )
 
 func main() {

@@ -1,0 +1,70 @@
+package kanji_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/match"
+	"github.com/tenantsync/tenantsync/match/kanji"
+)
+
+func soundSignal(c match.Candidate) (match.Signal, bool) {
+	i := slices.IndexFunc(c.Signals, func(s match.Signal) bool { return s.Evidence == match.EvidenceNameSound })
+	if i < 0 {
+		return match.Signal{}, false
+	}
+	return c.Signals[i], true
+}
+
+// A tenant named in kanji finds the client its reading spells (the whole name, or its first
+// word when the Latin name translates the rest), by sound, and is never accepted on it; a
+// client whose name reads otherwise is not matched by sound.
+func TestKanjiNamesBySound(t *testing.T) {
+	t.Parallel()
+	s, err := match.NewSuggester([]tenantsync.Client{
+		{ID: "c1", Name: "Kirishima Shuzou Co., Ltd."},
+		{ID: "c2", Name: "Kirin Holdings"},
+		{ID: "c3", Name: "Takanashi Milk Products"},
+		{ID: "c4", Name: "Maruyama MFG. Co."},
+		{ID: "c5", Name: "Sony Corporation"},
+		{ID: "c6", Name: "Tanaka Milk Products"},
+	}, nil, match.SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ tenant, want string }{
+		{"霧島酒造株式会社", "c1"}, {"高梨乳業株式会社", "c3"}, {"株式会社丸山製作所", "c4"},
+	} {
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c.tenant})
+		if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != c.want {
+			t.Fatalf("%s: candidates %+v, want %s first", c.tenant, sg.Candidates, c.want)
+		}
+		sig, ok := soundSignal(sg.Candidates[0])
+		if sg.AutoAccept || !ok || !strings.Contains(sig.Detail, "romanised") && !strings.Contains(sig.Detail, "read") {
+			t.Errorf("%s: auto-accepted %v, signals %+v; want a sound hint a person confirms", c.tenant, sg.AutoAccept, sg.Candidates[0].Signals)
+		}
+		for _, other := range sg.Candidates {
+			if _, ok := soundSignal(other); ok && (other.ClientID == "c5" || other.ClientID == "c6") {
+				t.Errorf("%s: %s matched by sound: %+v", c.tenant, other.ClientID, other.Signals)
+			}
+		}
+	}
+}
+
+// A company name the dictionary knows whole is read with its kind apart, so its first word
+// compares with the Latin name's; a family name stays whole; a name without kanji is not read.
+func TestReadSplitsKind(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"日阪製作所", "ヒサカ セイサクショ"}, {"ダイニチ工業", "ダイニチ コウギョウ"}, {"みのる産業", "ミノル サンギョウ"}, {"高橋", "タカハシ"},
+	} {
+		if got, ok := kanji.Read(c[0]); !ok || got != c[1] {
+			t.Errorf("Read(%q) = %q, %v; want %q", c[0], got, ok, c[1])
+		}
+	}
+	if _, ok := kanji.Read("sony"); ok {
+		t.Errorf("Read(sony) read a name without kanji")
+	}
+}
