@@ -99,7 +99,15 @@ func childScaleoutEngine(ctx context.Context) error {
 	defer record.Close()
 	eng, err := sync.New(sync.Config{Store: st, Account: account, Sources: []tenantsync.Source{cl.graphSrc},
 		InstanceID: in.Name, Limits: sync.Limits{Concurrency: in.Concurrency, LeaseTTL: in.LeaseTTL},
-		Cadence: sync.Cadence{Tick: in.Tick}, Tracer: &recordingTracer{engine: in.Name, w: record}})
+		Cadence: sync.Cadence{Tick: in.Tick}, Tracer: &recordingTracer{engine: in.Name, w: record},
+		Sink: sync.SinkFunc(func(_ context.Context, ev sync.Event) {
+			switch ev.Type {
+			case sync.EventCycleFailed, sync.EventDiscoveryFailed, sync.EventSyncFailed:
+				// Failures show on the harness's stderr: a failed claim leaves an engine idle
+				// until its next tick.
+				fmt.Fprintf(os.Stderr, "engine %s: %s: %s\n", in.Name, ev.Type, ev.Message)
+			}
+		})})
 	if err != nil {
 		return err
 	}
