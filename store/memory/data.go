@@ -57,6 +57,10 @@ func (x *tx) kind(k tenantsync.Kind) map[string]kit.Item {
 	return x.t.mirror[k]
 }
 
+// KeepsValues implements kit.ValueKeeper: items arrive with their values, so Upsert keeps
+// them without decoding their JSON.
+func (x *tx) KeepsValues() bool { return true }
+
 // Upsert keeps each item decoded rather than encoded: reads then copy values instead of
 // decoding JSON, which is most of what a full reconcile of a large tenant would otherwise do.
 func (x *tx) Upsert(_ context.Context, k tenantsync.Kind, items []kit.Item) error {

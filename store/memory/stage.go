@@ -36,6 +36,9 @@ func (s *backend) StageOpen(_ context.Context, acct, tenantID, id string) error 
 	})
 }
 
+// KeepsValues implements kit.ValueKeeper: staged items arrive with their values.
+func (s *backend) KeepsValues() bool { return true }
+
 // StagePut implements the stage backend.
 func (s *backend) StagePut(_ context.Context, acct, tenantID, id string, kind tenantsync.Kind, items []kit.StagedItem, removed []string, mode tenantsync.Mode) error {
 	return s.staged("Stage.Put", acct, tenantID, id, func(_ *tenant, st *memStage) error {

@@ -32,6 +32,8 @@ func testStage(t *testing.T, h *harness) {
 	p1 := users("", "u1", "u2", "u6")
 	p1[1].DisplayName = "Renamed"
 	require.NoError(t, st.Put(ctx, &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: p1}))
+	// The stage keeps what was put, not the caller's page.
+	p1[1].ProxyAddresses[0], p1[1].DisplayName = "SMTP:caller@contoso.example", "changed by the caller"
 	p2 := users("", "u3", "u5")
 	p2[0].AccountEnabled = false
 	require.NoError(t, st.Put(ctx, &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Complete, Users: p2, Removed: []string{"u6"}}))
@@ -44,6 +46,7 @@ func testStage(t *testing.T, h *harness) {
 	assert.Equal(t, "u3", last)
 	require.Len(t, page.Users, 3)
 	assert.Equal(t, "Renamed", page.Users[1].DisplayName)
+	assert.Equal(t, users("", "u2")[0].ProxyAddresses, page.Users[1].ProxyAddresses, "the staged item is not the caller's")
 	page, last, err = st.Read(ctx, tenantsync.KindUsers, last, 3)
 	require.NoError(t, err)
 	assert.Equal(t, "u5", last)

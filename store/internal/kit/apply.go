@@ -54,7 +54,7 @@ func apply(ctx context.Context, tx Tx, op, tenantID string, ch store.KindApply) 
 	if err != nil {
 		return store.Applied{}, nil, err
 	}
-	items, err := Encode(op, tenantID, r)
+	items, err := encode(op, tenantID, r, keepsValues(tx))
 	if err != nil {
 		return store.Applied{}, nil, err
 	}

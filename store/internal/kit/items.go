@@ -43,7 +43,7 @@ type codec[T any] struct {
 
 // kindCodec is a codec with its item type erased, so codecs of every kind sit in one table.
 type kindCodec interface {
-	encode(op, tenantID string, r *tenantsync.KindResult) ([]Item, error)
+	encode(op, tenantID string, r *tenantsync.KindResult, keep bool) ([]Item, error)
 	decode(data []byte) (any, error)
 	fill(op string, r *tenantsync.KindResult, items []Item) error
 }
@@ -169,16 +169,35 @@ func codecOf(op string, kind tenantsync.Kind) (kindCodec, error) {
 // repeats. Each item's TenantID is set to tenantID; an item of another tenant or without an ID
 // is invalid input. The items carry no Value.
 func Encode(op, tenantID string, r *tenantsync.KindResult) ([]Item, error) {
+	return encode(op, tenantID, r, false)
+}
+
+// ValueKeeper is implemented by a store (its Tx, or its stage backend) that keeps items
+// decoded: the items it is handed then carry their Value as well, copied from the result
+// rather than decoded back from Data.
+type ValueKeeper interface {
+	KeepsValues() bool
+}
+
+func keepsValues(x any) bool {
+	k, ok := x.(ValueKeeper)
+	return ok && k.KeepsValues()
+}
+
+func encode(op, tenantID string, r *tenantsync.KindResult, keep bool) ([]Item, error) {
 	c, err := codecOf(op, r.Kind)
 	if err != nil {
 		return nil, err
 	}
-	return c.encode(op, tenantID, r)
+	return c.encode(op, tenantID, r, keep)
 }
 
-func (c codec[T]) encode(op, tenantID string, r *tenantsync.KindResult) ([]Item, error) {
+// encode marshals each item; with keep, each also carries a copy of its value that shares no
+// memory with r.
+func (c codec[T]) encode(op, tenantID string, r *tenantsync.KindResult, keep bool) ([]Item, error) {
 	src := c.get(r)
 	out := make([]Item, 0, len(src))
+	var a strs
 	for _, v := range src {
 		id := c.id(&v)
 		if id == "" {
@@ -193,7 +212,12 @@ func (c codec[T]) encode(op, tenantID string, r *tenantsync.KindResult) ([]Item,
 			return nil, store.Invalid(op, "pass items whose fields JSON can encode (finite numbers, valid times)", "encode %s item %s: %v", r.Kind, id, err)
 		}
 		sum := sha256.Sum256(data)
-		out = append(out, Item{ID: id, Data: data, Hash: hex.EncodeToString(sum[:16])})
+		it := Item{ID: id, Data: data, Hash: hex.EncodeToString(sum[:16])}
+		if keep {
+			c.clone(&v, &a)
+			it.Value = v
+		}
+		out = append(out, it)
 	}
 	return dedupe(out), nil
 }

@@ -35,12 +35,13 @@ type StagedItem struct {
 // MaxStageRead bounds Stage.Read's page.
 const MaxStageRead = 1000
 
-// StagePage encodes a page for staging: its items, and which users are blocked.
-func StagePage(op, tenantID string, page *tenantsync.KindResult) ([]StagedItem, error) {
+// StagePage encodes a page for staging: its items (with their values, with keep), and which
+// users are blocked.
+func StagePage(op, tenantID string, page *tenantsync.KindResult, keep bool) ([]StagedItem, error) {
 	if _, err := checkApply(op, store.KindApply{Result: page}); err != nil {
 		return nil, err
 	}
-	items, err := Encode(op, tenantID, page)
+	items, err := encode(op, tenantID, page, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +109,7 @@ func (s *stage) Put(ctx context.Context, page *tenantsync.KindResult) error {
 	if page == nil {
 		return store.Invalid(op, "pass the page's KindResult", "no page")
 	}
-	items, err := StagePage(op, s.tenant, page)
+	items, err := StagePage(op, s.tenant, page, keepsValues(s.b))
 	if err != nil {
 		return err
 	}
