@@ -36,7 +36,8 @@ func (s *backend) StageOpen(_ context.Context, acct, tenantID, id string) error 
 	})
 }
 
-// KeepsValues implements kit.ValueKeeper: staged items arrive with their values.
+// KeepsValues implements kit.ValueKeeper: staged items arrive with their values, which reads
+// copy out as the mirror's do.
 func (s *backend) KeepsValues() bool { return true }
 
 // StagePut implements the stage backend.
@@ -48,14 +49,6 @@ func (s *backend) StagePut(_ context.Context, acct, tenantID, id string, kind te
 			st.kinds[kind] = m
 		}
 		for _, it := range items {
-			if kind != tenantsync.KindBaseline {
-				// Reads copy values out of the store's decoded items, as the mirror's do.
-				dec, err := kit.Decoded("Stage.Put", kind, it.Item)
-				if err != nil {
-					return err
-				}
-				it.Item = dec
-			}
 			m[it.ID] = it
 		}
 		for _, rid := range removed {
