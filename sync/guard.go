@@ -196,6 +196,8 @@ type guardOutcome struct {
 	hold *store.DeletionHold
 	// placed is true when hold is new (or replaced one that no longer describes the removal).
 	placed bool
+	// mirror is the kind's mirror as the guard read it, nil when it read none.
+	mirror *tenantsync.KindResult
 	// prev is the hold stored before this fetch, nil when none; ended says what became of it.
 	prev  *store.DeletionHold
 	ended holdEnd
@@ -292,6 +294,7 @@ func (e *Engine) guard(ctx context.Context, in guardInput) (guardOutcome, error)
 	if err != nil {
 		return out, err
 	}
+	out.mirror = l.mirror
 	taken := l.ids()
 	trips := g.tripsWith(len(taken), l.of, w)
 	applyAll := func(how holdEnd, approved []string) (guardOutcome, error) {

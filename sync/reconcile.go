@@ -72,11 +72,11 @@ type reconcileOutcome struct {
 }
 
 // userView returns the tenant's users as they will be after the commit.
-func (e *Engine) userView(ctx context.Context, tenantID string, kr *tenantsync.KindResult) ([]tenantsync.User, error) {
+func (e *Engine) userView(ctx context.Context, tenantID string, kr *tenantsync.KindResult, reads mirrorReads) ([]tenantsync.User, error) {
 	if kr.Mode == tenantsync.Complete {
 		return kr.Users, nil
 	}
-	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, tenantsync.KindUsers)
+	cur, err := reads.read(ctx, e.acct.Mirror, tenantID, tenantsync.KindUsers)
 	if err != nil {
 		return nil, err
 	}
@@ -100,12 +100,12 @@ func (e *Engine) userView(ctx context.Context, tenantID string, kr *tenantsync.K
 // mailboxTypes returns each user's mailbox type from the mirror as it will be after the
 // commit, and whether the types are known at all: the kind must have been listed once, or a
 // shared mailbox would look like a person.
-func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult) (map[string]tenantsync.MailboxType, bool, error) {
+func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, reads mirrorReads) (map[string]tenantsync.MailboxType, bool, error) {
 	types := map[string]tenantsync.MailboxType{}
 	kr := results[tenantsync.KindMailboxes]
 	_, listedBefore := state.Counts[tenantsync.KindMailboxes]
 	if kr == nil || kr.Mode == tenantsync.Changes {
-		cur, err := e.acct.Mirror.ReadKind(ctx, rec.ID, tenantsync.KindMailboxes)
+		cur, err := reads.read(ctx, e.acct.Mirror, rec.ID, tenantsync.KindMailboxes)
 		if err != nil {
 			return nil, false, err
 		}
@@ -130,11 +130,11 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 // retypedUsers returns the users whose mailbox type the mailboxes result changes from the
 // mirror's: added, retyped or removed mailboxes, sorted. A result that changes no type
 // (an empty change set, a complete listing equal to the mirror) reads nothing more.
-func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsync.KindResult) ([]string, error) {
+func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsync.KindResult, reads mirrorReads) ([]string, error) {
 	if kr == nil || (kr.Mode == tenantsync.Changes && len(kr.Mailboxes) == 0 && len(kr.Removed) == 0) {
 		return nil, nil
 	}
-	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, tenantsync.KindMailboxes)
+	cur, err := reads.read(ctx, e.acct.Mirror, tenantID, tenantsync.KindMailboxes)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsy
 //
 // Users a source streamed (ur.Streamed, a complete listing) are read from stage a page at a
 // time, and only those that may need a PSA call are kept (reconcileRun.stagedUsers).
-func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string, opts SyncOptions, put stateWriter, staged stagedInput) (*reconcileOutcome, error) {
+func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, full bool, retyped []string, opts SyncOptions, put stateWriter, staged stagedInput, reads mirrorReads) (*reconcileOutcome, error) {
 	ur := results[tenantsync.KindUsers]
 	users := ur.Users
 	stage := staged.stage
@@ -202,12 +202,12 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		users = nil
 	} else if full {
 		var err error
-		if users, err = e.userView(ctx, rec.ID, ur); err != nil {
+		if users, err = e.userView(ctx, rec.ID, ur, reads); err != nil {
 			return nil, err
 		}
 	} else {
 		var err error
-		if users, err = e.withRetyped(ctx, rec.ID, ur, slices.Clone(users), retyped); err != nil {
+		if users, err = e.withRetyped(ctx, rec.ID, ur, slices.Clone(users), retyped, reads); err != nil {
 			return nil, err
 		}
 	}
@@ -220,7 +220,7 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		}
 	}
 	slices.SortFunc(users, func(a, b tenantsync.User) int { return strings.Compare(a.ObjectID, b.ObjectID) })
-	types, typesKnown, err := e.mailboxTypes(ctx, rec, state, results)
+	types, typesKnown, err := e.mailboxTypes(ctx, rec, state, results, reads)
 	if err != nil {
 		return nil, err
 	}
@@ -458,7 +458,7 @@ func (r *reconcileRun) orphans(present map[string]bool, own map[string]store.Con
 // withRetyped adds to a delta's users the mirrored users among retyped that the delta neither
 // upserts nor removes. A retyped ID with no mirrored user (a mailbox without a user) adds
 // nothing.
-func (e *Engine) withRetyped(ctx context.Context, tenantID string, ur *tenantsync.KindResult, users []tenantsync.User, retyped []string) ([]tenantsync.User, error) {
+func (e *Engine) withRetyped(ctx context.Context, tenantID string, ur *tenantsync.KindResult, users []tenantsync.User, retyped []string, reads mirrorReads) ([]tenantsync.User, error) {
 	named := map[string]bool{}
 	for _, u := range users {
 		named[u.ObjectID] = true
@@ -475,7 +475,7 @@ func (e *Engine) withRetyped(ctx context.Context, tenantID string, ur *tenantsyn
 	if len(want) == 0 {
 		return users, nil
 	}
-	cur, err := e.acct.Mirror.ReadKind(ctx, tenantID, tenantsync.KindUsers)
+	cur, err := reads.read(ctx, e.acct.Mirror, tenantID, tenantsync.KindUsers)
 	if err != nil {
 		return nil, err
 	}

@@ -481,11 +481,32 @@ type tenantRun struct {
 	holds    map[tenantsync.Kind]store.DeletionHold
 	recent   map[tenantsync.Kind][]store.RecentLoss
 	guarded  []guardOutcome
+	reads    mirrorReads
 
 	rc     *reconcileOutcome
 	assets *assetOutcome // nil when the assets were not reconciled
 	full   bool          // the users were matched in full
 	out    store.BatchResult
+}
+
+// mirrorReads are the mirrors a tenant run has read, by kind: the guard's reads serve the
+// contact reconcile, as nothing changes a tenant's mirror but the run's own commit. Callers
+// share the results and do not change them.
+type mirrorReads map[tenantsync.Kind]*tenantsync.KindResult
+
+// read returns the tenant's mirror of kind k, reading it the first time only.
+func (m mirrorReads) read(ctx context.Context, mirror store.Mirror, tenantID string, k tenantsync.Kind) (*tenantsync.KindResult, error) {
+	if cur, ok := m[k]; ok {
+		return cur, nil
+	}
+	cur, err := mirror.ReadKind(ctx, tenantID, k)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		m[k] = cur
+	}
+	return cur, nil
 }
 
 // sinkStage returns the run's stage, nil when nothing was staged.
@@ -631,6 +652,7 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 	r.batch = store.Batch{TenantID: rec.ID, Holder: e.holder, Now: e.clock.Now()}
 	r.results = map[tenantsync.Kind]*tenantsync.KindResult{}
 	r.kindErrs = map[tenantsync.Kind]store.SyncError{}
+	r.reads = mirrorReads{}
 	// The mirror's sizes, for the deletion guard (one cheap query; the guard reads a kind's
 	// items only when its fetch could remove or block any of them).
 	mirrorCounts, err := e.acct.Mirror.Counts(ctx, rec.ID)
@@ -688,6 +710,9 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 			return err
 		}
 		r.guarded = append(r.guarded, g)
+		if g.mirror != nil {
+			r.reads[k] = g.mirror
+		}
 		if recent == nil {
 			recent = map[tenantsync.Kind][]store.RecentLoss{}
 		}
@@ -771,14 +796,14 @@ func (e *Engine) reconcileStep(ctx context.Context, r *tenantRun, writeState sta
 	var retyped []string
 	var err error
 	if !r.full {
-		if retyped, err = e.retypedUsers(ctx, rec.ID, results[tenantsync.KindMailboxes]); err != nil {
+		if retyped, err = e.retypedUsers(ctx, rec.ID, results[tenantsync.KindMailboxes], r.reads); err != nil {
 			return err
 		}
 	}
 	if !r.full && len(users.Users) == 0 && len(users.Removed) == 0 && len(retyped) == 0 {
 		return nil
 	}
-	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, r.opts, writeState, stagedInput{stage: r.sinkStage(), keep: r.keep[tenantsync.KindUsers]})
+	rc, err := e.reconcile(ctx, rec, state, results, r.full, retyped, r.opts, writeState, stagedInput{stage: r.sinkStage(), keep: r.keep[tenantsync.KindUsers]}, r.reads)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tenantsync/tenantsync"
@@ -22,6 +23,7 @@ type tx struct {
 func (t *tenant) working() *tenant {
 	cp := *t
 	cp.mirror = maps.Clone(t.mirror)
+	cp.ordered = maps.Clone(t.ordered)
 	cp.cursors = maps.Clone(t.cursors)
 	cp.links = maps.Clone(t.links)
 	return &cp
@@ -49,6 +51,7 @@ func (x *tx) Hashes(_ context.Context, k tenantsync.Kind, ids []string) (map[str
 func (x *tx) kind(k tenantsync.Kind) map[string]kit.Item {
 	if !x.cloned[k] {
 		x.t.mirror[k] = maps.Clone(x.t.mirror[k])
+		delete(x.t.ordered, k)
 		if x.t.mirror[k] == nil {
 			x.t.mirror[k] = map[string]kit.Item{}
 		}
@@ -190,13 +193,27 @@ func (s *backend) ReadKind(_ context.Context, acct, tenantID string, kind tenant
 	var items []kit.Item
 	var cursor string
 	err := s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
-		items, cursor = slices.Collect(maps.Values(t.mirror[kind])), t.cursors[kind]
+		items, cursor = t.inOrder(kind), t.cursors[kind]
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return kit.Decode(op, kind, cursor, items)
+	return kit.DecodeOrdered(op, kind, cursor, items)
+}
+
+// inOrder returns the kind's items sorted by ID, which the caller must not change. It is
+// called under the store's lock.
+func (t *tenant) inOrder(kind tenantsync.Kind) []kit.Item {
+	if items, ok := t.ordered[kind]; ok {
+		return items
+	}
+	items := slices.SortedFunc(maps.Values(t.mirror[kind]), func(a, b kit.Item) int { return strings.Compare(a.ID, b.ID) })
+	if t.ordered == nil {
+		t.ordered = map[tenantsync.Kind][]kit.Item{}
+	}
+	t.ordered[kind] = items
+	return items
 }
 
 // GetUser implements store.Mirror.

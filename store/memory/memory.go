@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -118,8 +119,12 @@ func newAccount() *account {
 }
 
 type tenant struct {
-	rec     store.TenantRecord
-	mirror  map[tenantsync.Kind]map[string]kit.Item
+	rec    store.TenantRecord
+	mirror map[tenantsync.Kind]map[string]kit.Item
+	// ordered holds a kind's items sorted by ID once a read needed them so, until a write to
+	// the kind: a tenant's kinds are read at every sync and written far less often. Its
+	// slices are never changed, only replaced.
+	ordered map[tenantsync.Kind][]kit.Item
 	cursors map[tenantsync.Kind]string
 	links   map[string]store.ContactLink
 	merges  map[string]store.Merge
@@ -341,14 +346,17 @@ func (s *backend) ListTenants(_ context.Context, acct string) (out []store.Tenan
 
 // ListClientTenants implements store.ClientTenants.
 func (s *backend) ListClientTenants(_ context.Context, acct, clientID string) (out []store.TenantRecord, err error) {
+	// Each tenant sync of a linked tenant asks for its client's tenants: the few that match
+	// are copied and sorted, not the whole account.
 	err = s.view("ListClientTenants", acct, false, func(a *account) error {
-		for _, rec := range sorted(a.tenants, func(t *tenant) store.TenantRecord { return t.rec }) {
-			if rec.ClientID == clientID {
-				out = append(out, cloneRecord(rec))
+		for _, t := range a.tenants {
+			if t.rec.ClientID == clientID {
+				out = append(out, cloneRecord(t.rec))
 			}
 		}
 		return nil
 	})
+	slices.SortFunc(out, func(a, b store.TenantRecord) int { return strings.Compare(a.ID, b.ID) })
 	return out, err
 }
 

@@ -269,11 +269,17 @@ func unreadable(op string, kind tenantsync.Kind, id string, err error) error {
 // place. Items with a Value are copied from it; the others are decoded from Data. The result
 // shares no memory with the items, so the caller may change it freely.
 func Decode(op string, kind tenantsync.Kind, cursor string, items []Item) (*tenantsync.KindResult, error) {
+	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ID, b.ID) })
+	return DecodeOrdered(op, kind, cursor, items)
+}
+
+// DecodeOrdered is Decode of items already ordered by ID, which it leaves as they are: a store
+// may hand it items it keeps.
+func DecodeOrdered(op string, kind tenantsync.Kind, cursor string, items []Item) (*tenantsync.KindResult, error) {
 	c, err := codecOf(op, kind)
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ID, b.ID) })
 	r := &tenantsync.KindResult{Kind: kind, Mode: tenantsync.Complete, Cursor: cursor}
 	if err := c.fill(op, r, items); err != nil {
 		return nil, err
