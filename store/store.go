@@ -324,6 +324,18 @@ type KindsReader interface {
 	ReadKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error)
 }
 
+// ItemsReader is implemented by mirrors that read chosen items of a kind. The engine reads
+// through it the mirrored items a change set names (the users it removes or blocks, the
+// mailboxes it changes), where a ReadKind would read a large tenant's whole mirror for a few
+// of its items. Every mirror of this module has it.
+type ItemsReader interface {
+	// ReadItems returns the mirrored items of kind among ids, ordered by ID, as a change set
+	// that would upsert them as they are (Mode Changes, no cursor); IDs not mirrored are left
+	// out. Items are identified as Mirror says. ErrNotFound for an unknown tenant,
+	// ErrInvalidInput for an unknown kind or an empty ID.
+	ReadItems(ctx context.Context, tenantID string, kind tenantsync.Kind, ids []string) (*tenantsync.KindResult, error)
+}
+
 // ContactLink ties an M365 user to a PSA contact. A user has at most one contact and a contact
 // at most one user, per account.
 type ContactLink struct {

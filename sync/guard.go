@@ -250,7 +250,7 @@ func (e *Engine) readsMirror(in guardInput) bool {
 func (e *Engine) guardMirrors(ctx context.Context, tenantID string, ins []guardInput) error {
 	var kinds []tenantsync.Kind
 	for _, in := range ins {
-		if in.stage == nil && e.readsMirror(in) {
+		if in.stage == nil && e.readsMirror(in) && !e.readsNamed(in) {
 			kinds = append(kinds, in.kr.Kind)
 		}
 	}
@@ -266,6 +266,14 @@ func (e *Engine) guardMirrors(ctx context.Context, tenantID string, ins []guardI
 		ins[i].mirror = mirrors[ins[i].kr.Kind]
 	}
 	return nil
+}
+
+// readsNamed reports whether the guard of in reads, of the kind's mirror, only the items its
+// change set names (store.ItemsReader): a change set takes away nothing else, and a large
+// tenant's mirror is thousands of items where its delta names a few.
+func (e *Engine) readsNamed(in guardInput) bool {
+	_, ok := e.acct.Mirror.(store.ItemsReader)
+	return ok && in.stage == nil && in.mirror == nil && in.kr.Mode == tenantsync.Changes
 }
 
 // guard judges what one kind's fetch takes away against its mirror, its window and its
@@ -290,11 +298,13 @@ func (e *Engine) guard(ctx context.Context, in guardInput) (guardOutcome, error)
 		// Nothing to count, and nothing that could trip: no mirror read is needed.
 		return end(holdCleared)
 	}
-	l, err := e.loss(ctx, in.tenantID, kr, in.stage, in.mirror)
+	l, err := e.loss(ctx, in)
 	if err != nil {
 		return out, err
 	}
-	out.mirror = l.mirror
+	if !l.named {
+		out.mirror = l.mirror
+	}
 	taken := l.ids()
 	trips := g.tripsWith(len(taken), l.of, w)
 	applyAll := func(how holdEnd, approved []string) (guardOutcome, error) {
@@ -389,7 +399,9 @@ type loss struct {
 	removed  []string // mirrored items the fetch removes, sorted
 	disabled []string // mirrored users, enabled there, the fetch shows with sign-in blocked (and does not remove), sorted
 	of       int      // the mirror's size
-	mirror   *tenantsync.KindResult
+	// mirror is the kind's mirror, or with named set only the items the fetch names.
+	mirror *tenantsync.KindResult
+	named  bool
 }
 
 // ids returns every item the fetch takes away, sorted.
@@ -402,23 +414,42 @@ func (l loss) split(ids []string) (removed, disabled int) {
 
 // loss reads the kind's mirror, unless it is given, and returns what kr takes away from it; for
 // a staged kind, the store compares the stage with the mirror (no mirror is read into memory).
-func (e *Engine) loss(ctx context.Context, tenantID string, kr *tenantsync.KindResult, stage store.Stage, cur *tenantsync.KindResult) (loss, error) {
-	if stage != nil {
-		sl, err := stage.Loss(ctx, kr.Kind, kr.Mode)
+func (e *Engine) loss(ctx context.Context, in guardInput) (loss, error) {
+	kr, cur := in.kr, in.mirror
+	if in.stage != nil {
+		sl, err := in.stage.Loss(ctx, kr.Kind, kr.Mode)
 		if err != nil {
 			return loss{}, err
 		}
 		return loss{removed: distinct(sl.Removed), disabled: without(sl.Disabled, sl.Removed), of: sl.Of}, nil
 	}
-	if cur == nil {
-		var err error
-		if cur, err = e.acct.Mirror.ReadKind(ctx, tenantID, kr.Kind); err != nil {
-			return loss{}, err
+	named := e.readsNamed(in)
+	var err error
+	switch {
+	case named:
+		// What a change set takes away is among the items it removes and the users it shows
+		// blocked; the mirror's size is the store's count.
+		ids := slices.Clone(kr.Removed)
+		for _, u := range kr.Users {
+			if !u.AccountEnabled {
+				ids = append(ids, u.ObjectID)
+			}
 		}
+		// An item without an ID is never mirrored.
+		ids = slices.DeleteFunc(distinct(ids), func(id string) bool { return id == "" })
+		cur, err = e.acct.Mirror.(store.ItemsReader).ReadItems(ctx, in.tenantID, kr.Kind, ids)
+	case cur == nil:
+		cur, err = e.acct.Mirror.ReadKind(ctx, in.tenantID, kr.Kind)
+	}
+	if err != nil {
+		return loss{}, err
 	}
 	cur.Kind = kr.Kind
 	mirror := distinct(cur.IDs())
-	l := loss{of: len(mirror), mirror: cur}
+	l := loss{of: len(mirror), mirror: cur, named: named}
+	if named {
+		l.of = in.n
+	}
 	if kr.Mode == tenantsync.Complete {
 		l.removed = without(mirror, kr.IDs())
 	} else {

@@ -15,13 +15,14 @@ import (
 	"github.com/tenantsync/tenantsync/store/memory"
 )
 
-// readCountStore records the mirror reads of the engine: ReadKind's kinds and each ReadKinds
-// call's.
+// readCountStore records the mirror reads of the engine: ReadKind's kinds, each ReadKinds
+// call's, and the items ReadItems read by kind.
 type readCountStore struct {
 	dirStore
 	mu    stdsync.Mutex
 	one   []tenantsync.Kind
 	batch [][]tenantsync.Kind
+	named map[tenantsync.Kind][]string
 }
 
 func (s *readCountStore) Account(id string) store.Account {
@@ -33,7 +34,14 @@ func (s *readCountStore) Account(id string) store.Account {
 func (s *readCountStore) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.one, s.batch = nil, nil
+	s.one, s.batch, s.named = nil, nil, nil
+}
+
+// whole returns whether the engine read kind k's whole mirror since the last reset.
+func (s *readCountStore) whole(k tenantsync.Kind) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.one, k) || slices.ContainsFunc(s.batch, func(ks []tenantsync.Kind) bool { return slices.Contains(ks, k) })
 }
 
 type readCountMirror struct {
@@ -53,6 +61,16 @@ func (m readCountMirror) ReadKinds(ctx context.Context, tenantID string, kinds [
 	m.s.batch = append(m.s.batch, slices.Clone(kinds))
 	m.s.mu.Unlock()
 	return m.Mirror.(store.KindsReader).ReadKinds(ctx, tenantID, kinds)
+}
+
+func (m readCountMirror) ReadItems(ctx context.Context, tenantID string, kind tenantsync.Kind, ids []string) (*tenantsync.KindResult, error) {
+	m.s.mu.Lock()
+	if m.s.named == nil {
+		m.s.named = map[tenantsync.Kind][]string{}
+	}
+	m.s.named[kind] = append(m.s.named[kind], ids...)
+	m.s.mu.Unlock()
+	return m.Mirror.(store.ItemsReader).ReadItems(ctx, tenantID, kind, ids)
 }
 
 // The mirrors the deletion guard compares a sync's complete listings with are read together,
@@ -79,12 +97,12 @@ func TestGuardReadsTheMirrorsTogether(t *testing.T) {
 	guarded := []tenantsync.Kind{tenantsync.KindDevices, tenantsync.KindDomains, tenantsync.KindSubscriptions, tenantsync.KindMFA}
 	for _, k := range guarded {
 		assert.Contains(t, batch[0], k, "every complete listing of a kind with items is compared")
-		// The contact match reads the users and mailboxes again; no one reads these one by one.
+		// No one reads these one by one.
 		assert.NotContains(t, one, k, "read one by one: %v", one)
 	}
 
 	// Most users gone at once: held, as when each kind was read on its own.
-	for _, u := range ft.Users[:20] {
+	for _, u := range slices.Clone(ft.Users[:20]) { // RemoveUser changes ft.Users
 		h.src.RemoveUser("t1", u.ObjectID)
 	}
 	h.clock.Advance(time.Hour)
@@ -92,4 +110,50 @@ func TestGuardReadsTheMirrorsTogether(t *testing.T) {
 	require.NoError(t, rep.Err)
 	assert.True(t, rep.Kinds[tenantsync.KindUsers].Held, "the removal of 20 of 30 users is held")
 	assert.Len(t, h.users("t1"), 30+3, "nothing removed")
+}
+
+// A delta sync reads of the users and mailboxes mirrors only the items its change sets name,
+// for the deletion guard and the contact match alike, and the guard still sees what they take
+// away: a removal of one user applies, of most users is held.
+func TestDeltaSyncReadsTheItemsItNames(t *testing.T) {
+	t.Parallel()
+	wrapped := &readCountStore{}
+	h := newHarnessOn(t, func(now func() time.Time) store.Store {
+		wrapped.dirStore = memory.New(memory.Config{Now: now})
+		return wrapped
+	})
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 30)
+	h.src.AddTenant(ft)
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeDelta, nil)
+	h.discoverAndLink("t1", "client-1")
+
+	gone, changed, other := ft.Users[3], ft.Users[4], ft.Users[5]
+	h.src.RemoveUser("t1", gone.ObjectID)
+	h.src.RemoveMailbox("t1", gone.ObjectID)
+	changed.JobTitle = "Head of Sales"
+	h.src.PutUser("t1", changed)
+	wrapped.reset()
+	h.clock.Advance(time.Hour)
+	rep := h.syncNow("t1")
+	require.NoError(t, rep.Err)
+	require.Equal(t, tenantsync.Changes, rep.Kinds[tenantsync.KindUsers].Mode)
+	require.Equal(t, tenantsync.Changes, rep.Kinds[tenantsync.KindMailboxes].Mode)
+	assert.False(t, wrapped.whole(tenantsync.KindUsers), "the users mirror is not read whole")
+	assert.False(t, wrapped.whole(tenantsync.KindMailboxes), "the mailboxes mirror is not read whole")
+	wrapped.mu.Lock()
+	named := wrapped.named
+	wrapped.mu.Unlock()
+	assert.Contains(t, named[tenantsync.KindUsers], gone.ObjectID, "the guard reads the removed user")
+	assert.NotContains(t, named[tenantsync.KindUsers], other.ObjectID, "and not a user the delta does not name")
+	assert.Equal(t, 1, rep.Kinds[tenantsync.KindUsers].Removed)
+	assert.Len(t, h.users("t1"), 30+3-1)
+
+	for _, u := range slices.Clone(ft.Users[5:25]) { // RemoveUser changes ft.Users
+		h.src.RemoveUser("t1", u.ObjectID)
+	}
+	h.clock.Advance(time.Hour)
+	rep = h.syncNow("t1")
+	require.NoError(t, rep.Err)
+	assert.True(t, rep.Kinds[tenantsync.KindUsers].Held, "the removal of 20 of 32 users is held")
+	assert.Len(t, h.users("t1"), 30+3-1, "nothing removed")
 }

@@ -97,15 +97,21 @@ func (e *Engine) userView(ctx context.Context, tenantID string, kr *tenantsync.K
 	return out, nil
 }
 
-// mailboxTypes returns each user's mailbox type from the mirror as it will be after the
-// commit, and whether the types are known at all: the kind must have been listed once, or a
-// shared mailbox would look like a person.
-func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, reads mirrorReads) (map[string]tenantsync.MailboxType, bool, error) {
+// mailboxTypes returns the mailbox type of each user of need (of every user, for need nil)
+// from the mirror as it will be after the commit, and whether the types are known at all: the
+// kind must have been listed once, or a shared mailbox would look like a person.
+func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state *store.SyncState, results map[tenantsync.Kind]*tenantsync.KindResult, reads mirrorReads, need []string) (map[string]tenantsync.MailboxType, bool, error) {
 	types := map[string]tenantsync.MailboxType{}
 	kr := results[tenantsync.KindMailboxes]
 	_, listedBefore := state.Counts[tenantsync.KindMailboxes]
 	if kr == nil || kr.Mode == tenantsync.Changes {
-		cur, err := reads.read(ctx, e.acct.Mirror, rec.ID, tenantsync.KindMailboxes)
+		var cur *tenantsync.KindResult
+		var err error
+		if need == nil {
+			cur, err = reads.read(ctx, e.acct.Mirror, rec.ID, tenantsync.KindMailboxes)
+		} else {
+			cur, err = reads.readNamed(ctx, e.acct.Mirror, rec.ID, tenantsync.KindMailboxes, need)
+		}
 		if err != nil {
 			return nil, false, err
 		}
@@ -115,6 +121,13 @@ func (e *Engine) mailboxTypes(ctx context.Context, rec store.TenantRecord, state
 		// A run killed between its commit and its final state write leaves no count for a
 		// kind its change set changed; a mirror holding mailboxes was listed all the same.
 		listedBefore = listedBefore || len(cur.Mailboxes) > 0
+		if !listedBefore && need != nil {
+			counts, err := e.acct.Mirror.Counts(ctx, rec.ID)
+			if err != nil {
+				return nil, false, err
+			}
+			listedBefore = counts[tenantsync.KindMailboxes] > 0
+		}
 	}
 	if kr != nil {
 		for _, id := range kr.Removed {
@@ -134,7 +147,14 @@ func (e *Engine) retypedUsers(ctx context.Context, tenantID string, kr *tenantsy
 	if kr == nil || (kr.Mode == tenantsync.Changes && len(kr.Mailboxes) == 0 && len(kr.Removed) == 0) {
 		return nil, nil
 	}
-	cur, err := reads.read(ctx, e.acct.Mirror, tenantID, tenantsync.KindMailboxes)
+	// A change set retypes none but the mailboxes it names.
+	var cur *tenantsync.KindResult
+	var err error
+	if kr.Mode == tenantsync.Changes {
+		cur, err = reads.readNamed(ctx, e.acct.Mirror, tenantID, tenantsync.KindMailboxes, append(kr.IDs(), kr.Removed...))
+	} else {
+		cur, err = reads.read(ctx, e.acct.Mirror, tenantID, tenantsync.KindMailboxes)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +240,14 @@ func (e *Engine) reconcile(ctx context.Context, rec store.TenantRecord, state *s
 		}
 	}
 	slices.SortFunc(users, func(a, b tenantsync.User) int { return strings.Compare(a.ObjectID, b.ObjectID) })
-	types, typesKnown, err := e.mailboxTypes(ctx, rec, state, results, reads)
+	var need []string // nil: every user's type
+	if !full {
+		need = make([]string, len(users))
+		for i, u := range users {
+			need[i] = u.ObjectID
+		}
+	}
+	types, typesKnown, err := e.mailboxTypes(ctx, rec, state, results, reads, need)
 	if err != nil {
 		return nil, err
 	}
@@ -475,7 +502,7 @@ func (e *Engine) withRetyped(ctx context.Context, tenantID string, ur *tenantsyn
 	if len(want) == 0 {
 		return users, nil
 	}
-	cur, err := reads.read(ctx, e.acct.Mirror, tenantID, tenantsync.KindUsers)
+	cur, err := reads.readNamed(ctx, e.acct.Mirror, tenantID, tenantsync.KindUsers, slices.Collect(maps.Keys(want)))
 	if err != nil {
 		return nil, err
 	}

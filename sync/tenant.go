@@ -509,6 +509,24 @@ func (m mirrorReads) read(ctx context.Context, mirror store.Mirror, tenantID str
 	return cur, nil
 }
 
+// readNamed returns the tenant's mirrored items of kind k among ids, and perhaps others: the
+// whole mirror when the run read it already, else only those (store.ItemsReader) when the
+// store can read them so, else the whole mirror.
+func (m mirrorReads) readNamed(ctx context.Context, mirror store.Mirror, tenantID string, k tenantsync.Kind, ids []string) (*tenantsync.KindResult, error) {
+	if cur, ok := m[k]; ok {
+		return cur, nil
+	}
+	// An item without an ID is never mirrored.
+	ids = slices.DeleteFunc(distinct(ids), func(id string) bool { return id == "" })
+	if len(ids) == 0 {
+		return &tenantsync.KindResult{Kind: k, Mode: tenantsync.Changes}, nil
+	}
+	if ir, ok := mirror.(store.ItemsReader); ok {
+		return ir.ReadItems(ctx, tenantID, k, ids)
+	}
+	return m.read(ctx, mirror, tenantID, k)
+}
+
 // sinkStage returns the run's stage, nil when nothing was staged.
 func (r *tenantRun) sinkStage() store.Stage {
 	if r.sink == nil {

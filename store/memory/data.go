@@ -202,6 +202,30 @@ func (s *backend) ReadKind(_ context.Context, acct, tenantID string, kind tenant
 	return kit.DecodeOrdered(op, kind, cursor, items)
 }
 
+// ReadItems implements store.ItemsReader.
+func (s *backend) ReadItems(_ context.Context, acct, tenantID string, kind tenantsync.Kind, ids []string) (*tenantsync.KindResult, error) {
+	const op = "ReadItems"
+	if err := kit.CheckReadItems(op, acct, tenantID, kind, ids); err != nil {
+		return nil, err
+	}
+	var items []kit.Item
+	err := s.inTenant(op, acct, tenantID, func(_ *account, t *tenant) error {
+		m := t.mirror[kind]
+		seen := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			if it, ok := m[id]; ok && !seen[id] {
+				seen[id] = true
+				items = append(items, it)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return kit.DecodeChosen(op, kind, items)
+}
+
 // inOrder returns the kind's items sorted by ID, which the caller must not change. It is
 // called under the store's lock.
 func (t *tenant) inOrder(kind tenantsync.Kind) []kit.Item {

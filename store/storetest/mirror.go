@@ -256,6 +256,60 @@ func testReadCopies(t *testing.T, h *harness) {
 	assert.Equal(t, next, u2)
 }
 
+// A mirror that reads chosen items returns those of the IDs it holds, ordered, each as ReadKind
+// returns it, and copies as ReadKind's are.
+func testReadItems(t *testing.T, h *harness) {
+	ctx, s := t.Context(), h.s
+	ir, ok := s.Account(h.acct).Mirror.(store.ItemsReader)
+	if !ok {
+		return
+	}
+	discover(t, s, h.acct, "tA")
+	_, err := s.Account(h.acct).Mirror.Apply(ctx, "tA", store.KindApply{Result: snapshot(users("", "u1", "u2", "u3"), "c1")})
+	require.NoError(t, err)
+	domains := &tenantsync.KindResult{Kind: tenantsync.KindDomains, Mode: tenantsync.Complete, Cursor: "d1", Domains: []tenantsync.Domain{
+		{Name: "contoso.example", IsDefault: true}, {Name: "fabrikam.example"}}}
+	_, err = s.Account(h.acct).Mirror.Apply(ctx, "tA", store.KindApply{Result: domains})
+	require.NoError(t, err)
+	all, err := s.Account(h.acct).Mirror.ReadKind(ctx, "tA", tenantsync.KindUsers)
+	require.NoError(t, err)
+
+	got, err := ir.ReadItems(ctx, "tA", tenantsync.KindUsers, []string{"u3", "absent", "u1", "u3"})
+	require.NoError(t, err)
+	assert.Equal(t, &tenantsync.KindResult{Kind: tenantsync.KindUsers, Mode: tenantsync.Changes,
+		Users: []tenantsync.User{all.Users[0], all.Users[2]}}, got, "u1 and u3 once each, ordered; the absent ID left out")
+	got.Users[0].DisplayName, got.Users[0].ProxyAddresses[0] = "changed by a reader", "SMTP:reader@contoso.example"
+	again, err := ir.ReadItems(ctx, "tA", tenantsync.KindUsers, []string{"u1"})
+	require.NoError(t, err)
+	assert.Equal(t, []tenantsync.User{all.Users[0]}, again.Users, "a reader's changes do not reach the store")
+
+	next := all.Users[0]
+	next.JobTitle = "Lead"
+	_, err = s.Account(h.acct).Mirror.Apply(ctx, "tA", store.KindApply{Result: changes([]tenantsync.User{next}, []string{"u2"}, "c2"), ExpectCursor: "c1"})
+	require.NoError(t, err)
+	got, err = ir.ReadItems(ctx, "tA", tenantsync.KindUsers, []string{"u1", "u2"})
+	require.NoError(t, err)
+	assert.Equal(t, []tenantsync.User{next}, got.Users, "a change and a removal since the last read show")
+
+	got, err = ir.ReadItems(ctx, "tA", tenantsync.KindDomains, []string{"fabrikam.example"})
+	require.NoError(t, err)
+	require.Len(t, got.Domains, 1)
+	assert.Equal(t, "fabrikam.example", got.Domains[0].Name)
+	got, err = ir.ReadItems(ctx, "tA", tenantsync.KindMailboxes, []string{"u1"})
+	require.NoError(t, err)
+	assert.Empty(t, got.Mailboxes, "nothing mirrored of the kind")
+	got, err = ir.ReadItems(ctx, "tA", tenantsync.KindUsers, nil)
+	require.NoError(t, err)
+	assert.Empty(t, got.Users)
+
+	_, err = ir.ReadItems(ctx, "tA", tenantsync.KindUsers, []string{"u1", ""})
+	assertKind(t, err, tenantsync.ErrInvalidInput)
+	_, err = ir.ReadItems(ctx, "tA", "printers", []string{"p1"})
+	assertKind(t, err, tenantsync.ErrInvalidInput)
+	_, err = ir.ReadItems(ctx, "nope", tenantsync.KindUsers, []string{"u1"})
+	assertKind(t, err, tenantsync.ErrNotFound)
+}
+
 func testCursorCAS(t *testing.T, h *harness) {
 	ctx, s := t.Context(), h.s
 	discover(t, s, h.acct, "tA")

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ApplySnapshotAndChanges", testApply},
 		{"ApplyEveryKind", testApplyEveryKind},
 		{"ReadKindReturnsCopies", testReadCopies},
+		{"ReadItems", testReadItems},
 		{"CursorCompareAndSet", testCursorCAS},
 		{"CommitIsAtomic", testCommitAtomic},
 		{"ContactLinkUniqueness", testContactLinks},

@@ -46,6 +46,7 @@ type kindCodec interface {
 	encode(op, tenantID string, r *tenantsync.KindResult, keep bool) ([]Item, error)
 	decode(data []byte) (any, error)
 	fill(op string, r *tenantsync.KindResult, items []Item) error
+	among(r, out *tenantsync.KindResult, want map[string]bool)
 }
 
 func noClone[T any](*T, *strs) {}
@@ -305,6 +306,41 @@ func (c codec[T]) fill(op string, r *tenantsync.KindResult, items []Item) error 
 	}
 	c.set(r, out)
 	return nil
+}
+
+// DecodeChosen builds the result ItemsReader.ReadItems returns from the stored items chosen:
+// Decode's, as a change set without a cursor.
+func DecodeChosen(op string, kind tenantsync.Kind, items []Item) (*tenantsync.KindResult, error) {
+	r, err := Decode(op, kind, "", items)
+	if err != nil {
+		return nil, err
+	}
+	r.Mode = tenantsync.Changes
+	return r, nil
+}
+
+// Among returns the items of r, a kind's whole mirror as ReadKind returns it, among ids, as
+// ItemsReader.ReadItems returns them. The result shares items with r.
+func Among(r *tenantsync.KindResult, ids []string) *tenantsync.KindResult {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := &tenantsync.KindResult{Kind: r.Kind, Mode: tenantsync.Changes}
+	if c, ok := codecs[r.Kind]; ok {
+		c.among(r, out, want)
+	}
+	return out
+}
+
+func (c codec[T]) among(r, out *tenantsync.KindResult, want map[string]bool) {
+	var chosen []T
+	for _, v := range c.get(r) {
+		if want[c.id(&v)] {
+			chosen = append(chosen, v)
+		}
+	}
+	c.set(out, chosen)
 }
 
 // DecodeUser returns the user of a stored users item.

@@ -319,6 +319,17 @@ func CheckReadKind(op, account, tenantID string, kind tenantsync.Kind) error {
 	return nil
 }
 
+// CheckReadItems validates the arguments of ItemsReader.ReadItems.
+func CheckReadItems(op, account, tenantID string, kind tenantsync.Kind, ids []string) error {
+	if err := CheckReadKind(op, account, tenantID, kind); err != nil {
+		return err
+	}
+	if slices.Contains(ids, "") {
+		return store.Invalid(op, "pass the IDs of items, as store.Mirror identifies them", "an item ID is empty")
+	}
+	return nil
+}
+
 // ApplyFunc commits a batch under the name op, as the stores' Commit does.
 type ApplyFunc func(ctx context.Context, op, account string, b store.Batch) (store.BatchResult, error)
 

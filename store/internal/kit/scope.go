@@ -46,6 +46,11 @@ type kindsBackend interface {
 	ReadKinds(ctx context.Context, account, tenantID string, kinds []tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error)
 }
 
+// itemsBackend is a mirror backend that reads chosen items of a kind.
+type itemsBackend interface {
+	ReadItems(ctx context.Context, account, tenantID string, kind tenantsync.Kind, ids []string) (*tenantsync.KindResult, error)
+}
+
 type linkBackend interface {
 	SetContactLink(ctx context.Context, account string, l store.ContactLink) error
 	DeleteContactLink(ctx context.Context, account, tenantID, objectID string) error
@@ -219,6 +224,22 @@ func (s mirror) ReadKinds(ctx context.Context, tenantID string, kinds []tenantsy
 		out[k] = kr
 	}
 	return out, nil
+}
+
+// ReadItems implements store.ItemsReader: through the backend when it reads chosen items, else
+// from the kind's whole mirror.
+func (s mirror) ReadItems(ctx context.Context, tenantID string, kind tenantsync.Kind, ids []string) (*tenantsync.KindResult, error) {
+	if b, ok := s.b.(itemsBackend); ok {
+		return b.ReadItems(ctx, s.account, tenantID, kind, ids)
+	}
+	if err := CheckReadItems("ReadItems", s.account, tenantID, kind, ids); err != nil {
+		return nil, err
+	}
+	all, err := s.b.ReadKind(ctx, s.account, tenantID, kind)
+	if err != nil {
+		return nil, err
+	}
+	return Among(all, ids), nil
 }
 
 func (s mirror) GetUser(ctx context.Context, tenantID, objectID string) (tenantsync.User, error) {

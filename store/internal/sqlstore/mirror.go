@@ -313,6 +313,52 @@ func (s *Store) readKinds(ctx context.Context, op, acct, tenantID string, kinds 
 	return out, nil
 }
 
+// ReadItems implements store.ItemsReader, in one transaction. Items the cache holds at the
+// stored hash are not decoded again.
+func (s *Store) ReadItems(ctx context.Context, acct, tenantID string, kind tenantsync.Kind, ids []string) (*tenantsync.KindResult, error) {
+	const op = "ReadItems"
+	if err := kit.CheckReadItems(op, acct, tenantID, kind, ids); err != nil {
+		return nil, err
+	}
+	cached := s.cache.Get(kit.CacheKey{Account: acct, Tenant: tenantID, Kind: kind})
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var items []kit.Item
+	err := s.read(ctx, op, tenantID, func(q bq) error {
+		if err := tenantExists(ctx, q, op, acct, tenantID); err != nil {
+			return err
+		}
+		x := tx{s: s, q: q, acct: acct, tenant: tenantID}
+		for _, chunk := range x.chunks(ids, 3, 1) {
+			in, inArgs := s.d.In("item_id", chunk)
+			rows, err := q.Query(ctx, `SELECT item_id, hash, data FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND `+in,
+				append([]any{acct, tenantID, string(kind)}, inArgs...)...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var it kit.Item
+				if err := rows.Scan(&it.ID, &it.Hash, &it.Data); err != nil {
+					rows.Close()
+					return err
+				}
+				if c, ok := cached[it.ID]; ok && c.Hash == it.Hash {
+					it = c
+				}
+				items = append(items, it)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return kit.DecodeChosen(op, kind, items)
+}
+
 // decodeRead decodes a kind's items as read, and keeps them in the cache when it holds them.
 func (s *Store) decodeRead(op, acct, tenantID string, kind tenantsync.Kind, cursor string, items []kit.Item, cached map[string]kit.Item) (*tenantsync.KindResult, error) {
 	if s.cache.Holds(len(items)) && !allCached(items, cached) {
