@@ -169,7 +169,56 @@ func (c *conn) run(ctx context.Context, opts pgx.TxOptions, fn func(sqlstore.Q) 
 	return tx.Commit(ctx)
 }
 
-type q struct{ tx pgx.Tx }
+// ReadOne implements sqlstore.OneReader: the statement runs on its own, which is a snapshot
+// of its own, without the BEGIN and COMMIT round trips of a transaction.
+func (c *conn) ReadOne(ctx context.Context, fn func(sqlstore.Q) error) error {
+	return fn(&oneQ{q: q{c.pool}})
+}
+
+// oneQ runs one statement; a second fails, as it would not see the first one's snapshot.
+type oneQ struct {
+	q    q
+	used bool
+}
+
+var errSecondStatement = errors.New("postgres: a second statement in a read of one statement")
+
+func (o *oneQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if o.used {
+		return 0, errSecondStatement
+	}
+	o.used = true
+	return o.q.Exec(ctx, query, args...)
+}
+
+func (o *oneQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	if o.used {
+		return nil, errSecondStatement
+	}
+	o.used = true
+	return o.q.Query(ctx, query, args...)
+}
+
+func (o *oneQ) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	if o.used {
+		return errRow{errSecondStatement}
+	}
+	o.used = true
+	return o.q.QueryRow(ctx, query, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// querier is what a transaction and the pool both run statements with.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+type q struct{ tx querier }
 
 func (q q) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := q.tx.Exec(ctx, query, args...)

@@ -114,3 +114,59 @@ func testCommitAtomic(t *testing.T, h *harness) {
 	_, err = s.Account(h.acct).Links.Get(ctx, "tA", "u1")
 	require.NoError(t, err)
 }
+
+// A commit of several kinds compares each kind with what is stored of that kind: an unchanged
+// listing changes nothing, a changed one adds, updates and removes only its own kind's items.
+func testCommitDiffsEachKind(t *testing.T, h *harness) {
+	ctx, s := t.Context(), h.s
+	discover(t, s, h.acct, "tA")
+	devices := func(ids ...string) *tenantsync.KindResult {
+		r := &tenantsync.KindResult{Kind: tenantsync.KindDevices, Mode: tenantsync.Complete}
+		for _, id := range ids {
+			r.Devices = append(r.Devices, tenantsync.Device{ID: id, DeviceName: "PC " + id})
+		}
+		return r
+	}
+	domains := func(names ...string) *tenantsync.KindResult {
+		r := &tenantsync.KindResult{Kind: tenantsync.KindDomains, Mode: tenantsync.Complete}
+		for _, n := range names {
+			r.Domains = append(r.Domains, tenantsync.Domain{Name: n, IsVerified: true})
+		}
+		return r
+	}
+	commit := func(kinds ...*tenantsync.KindResult) map[tenantsync.Kind]store.Applied {
+		t.Helper()
+		b := store.Batch{TenantID: "tA"}
+		for _, k := range kinds {
+			b.Kinds = append(b.Kinds, store.KindApply{Result: k})
+		}
+		res, err := s.Account(h.acct).Mirror.Commit(ctx, b)
+		require.NoError(t, err)
+		out := map[tenantsync.Kind]store.Applied{}
+		for _, a := range res.Kinds {
+			out[a.Kind] = a
+		}
+		return out
+	}
+	// The same IDs in both kinds: each kind's items are its own.
+	first := commit(devices("a", "b"), domains("a", "c.example"))
+	assert.Equal(t, []string{"a", "b"}, first[tenantsync.KindDevices].Added)
+	assert.Equal(t, []string{"a", "c.example"}, first[tenantsync.KindDomains].Added)
+
+	again := commit(devices("a", "b"), domains("a", "c.example"))
+	for k, a := range again {
+		assert.Empty(t, a.Added, "%s: nothing new", k)
+		assert.Empty(t, a.Updated, "%s: nothing changed", k)
+		assert.Empty(t, a.Removed, "%s: nothing gone", k)
+		assert.Equal(t, 2, a.Unchanged, k)
+	}
+
+	changed := devices("a", "b")
+	changed.Devices[1].DeviceName = "renamed"
+	third := commit(changed, domains("c.example", "d.example"))
+	dev, dom := third[tenantsync.KindDevices], third[tenantsync.KindDomains]
+	assert.Equal(t, [][]string{nil, {"b"}, nil}, [][]string{dev.Added, dev.Updated, dev.Removed}, "devices: added, updated, removed")
+	assert.Equal(t, 1, dev.Unchanged)
+	assert.Equal(t, [][]string{{"d.example"}, nil, {"a"}}, [][]string{dom.Added, dom.Updated, dom.Removed}, "domains: added, updated, removed")
+	assert.Equal(t, 1, dom.Unchanged)
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ReadItems", testReadItems},
 		{"CursorCompareAndSet", testCursorCAS},
 		{"CommitIsAtomic", testCommitAtomic},
+		{"CommitDiffsEachKind", testCommitDiffsEachKind},
 		{"ContactLinkUniqueness", testContactLinks},
 		{"Merges", testMerges},
 		{"Reviews", testReviews},

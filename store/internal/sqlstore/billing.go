@@ -64,7 +64,7 @@ func (s *Store) GetSettings(ctx context.Context, acct, clientID string) (store.C
 		return store.ClientSettings{}, err
 	}
 	var out store.ClientSettings
-	err := s.read(ctx, op, "", func(q bq) error {
+	err := s.readOne(ctx, op, "", func(q bq) error {
 		cs, err := scanJSONRow[store.ClientSettings](q.QueryRow(ctx, `SELECT settings FROM client_settings WHERE account = ? AND client_id = ?`, acct, clientID))
 		if notFound(err) {
 			return nil

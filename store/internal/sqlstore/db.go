@@ -45,6 +45,14 @@ type DB interface {
 	Write(ctx context.Context, fn func(Q) error) error
 }
 
+// OneReader is implemented by databases that run a read of one statement outside a
+// transaction: a statement sees one snapshot on its own, and a transaction's BEGIN and COMMIT
+// are two round trips more than the statement (most of the engine's reads are one statement).
+type OneReader interface {
+	// ReadOne runs fn, which issues one statement at most; a second one fails.
+	ReadOne(ctx context.Context, fn func(Q) error) error
+}
+
 // Dialect is what differs between the databases.
 type Dialect interface {
 	// Rebind turns ?-placeholders into the database's own.

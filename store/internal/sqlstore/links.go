@@ -107,7 +107,7 @@ func (s *Store) ListContactLinks(ctx context.Context, acct, tenantID string) ([]
 		return nil, err
 	}
 	var out []store.ContactLink
-	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
+	err := s.readOne(ctx, op, tenantID, func(q bq) (err error) {
 		out, err = scanAll(ctx, q, scanLink, `SELECT `+linkCols+` FROM contact_links WHERE account = ? AND tenant_id = ? ORDER BY object_id`, acct, tenantID)
 		return err
 	})
@@ -278,7 +278,7 @@ func (s *Store) GetSyncState(ctx context.Context, acct, tenantID string) (store.
 		return store.SyncState{}, err
 	}
 	var st store.SyncState
-	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
+	err := s.readOne(ctx, op, tenantID, func(q bq) (err error) {
 		st, err = scanJSONRow[store.SyncState](q.QueryRow(ctx, `SELECT data FROM sync_state WHERE account = ? AND tenant_id = ?`, acct, tenantID))
 		if notFound(err) {
 			return kit.StateNotFound(op, tenantID)

@@ -22,6 +22,34 @@ type tx struct {
 	// each kind's cursor for its compare-and-set, one statement a kind otherwise. Only a
 	// transaction that holds the tenant's row sets it, so no other writer changes them.
 	cursors *map[tenantsync.Kind]string
+	// hashes, when set, holds the stored hashes of the kinds a commit lists in full, read by
+	// one statement before it applies them (one statement a kind otherwise); Hashes hands out
+	// a kind's once, as the commit applies each kind once. Only a transaction that holds the
+	// tenant's row sets it.
+	hashes map[tenantsync.Kind]map[string]string
+}
+
+// readHashes fills x.hashes with the stored hashes of kinds, by one statement.
+func (x *tx) readHashes(ctx context.Context, kinds []string) error {
+	x.hashes = make(map[tenantsync.Kind]map[string]string, len(kinds))
+	for _, k := range kinds {
+		x.hashes[tenantsync.Kind(k)] = map[string]string{}
+	}
+	in, inArgs := x.s.d.In("kind", kinds)
+	rows, err := x.q.Query(ctx, `SELECT kind, item_id, hash FROM mirror WHERE account = ? AND tenant_id = ? AND `+in,
+		append([]any{x.acct, x.tenant}, inArgs...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, id, h string
+		if err := rows.Scan(&k, &id, &h); err != nil {
+			return err
+		}
+		x.hashes[tenantsync.Kind(k)][id] = h
+	}
+	return rows.Err()
 }
 
 func (x tx) Cursor(ctx context.Context, k tenantsync.Kind) (string, error) {
@@ -58,6 +86,10 @@ func (x tx) chunks(ids []string, fixed, perRow int) [][]string {
 }
 
 func (x tx) Hashes(ctx context.Context, k tenantsync.Kind, ids []string) (map[string]string, error) {
+	if h, ok := x.hashes[k]; ok && ids == nil {
+		delete(x.hashes, k)
+		return h, nil
+	}
 	out := map[string]string{}
 	scan := func(query string, args ...any) error {
 		rows, err := x.q.Query(ctx, query, args...)
@@ -169,6 +201,17 @@ func (s *Store) commit(ctx context.Context, op, acct string, b store.Batch) (sto
 		x := tx{s: s, q: q, acct: acct, tenant: b.TenantID}
 		if len(b.Kinds) > 1 {
 			x.cursors = new(map[tenantsync.Kind]string)
+			var complete []string
+			for _, k := range b.Kinds {
+				if k.Stage == "" && k.Result.Mode == tenantsync.Complete {
+					complete = append(complete, string(k.Result.Kind))
+				}
+			}
+			if len(complete) > 1 {
+				if err := x.readHashes(ctx, complete); err != nil {
+					return err
+				}
+			}
 		}
 		at := store.Time(b.Now)
 		if at.IsZero() {
@@ -475,7 +518,7 @@ func (s *Store) Cursors(ctx context.Context, acct, tenantID string) (map[tenants
 		return nil, err
 	}
 	var out map[tenantsync.Kind]string
-	err := s.read(ctx, op, tenantID, func(q bq) error {
+	err := s.readOne(ctx, op, tenantID, func(q bq) error {
 		var err error
 		out, err = tx{s: s, q: q, acct: acct, tenant: tenantID}.allCursors(ctx)
 		return err
@@ -508,7 +551,7 @@ func (s *Store) MirrorCounts(ctx context.Context, acct, tenantID string) (map[te
 		return nil, err
 	}
 	out := map[tenantsync.Kind]int{}
-	err := s.read(ctx, op, tenantID, func(q bq) error {
+	err := s.readOne(ctx, op, tenantID, func(q bq) error {
 		rows, err := q.Query(ctx, `SELECT kind, COUNT(*) FROM mirror WHERE account = ? AND tenant_id = ? GROUP BY kind`, acct, tenantID)
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ func (s *Store) GetClient(ctx context.Context, acct, clientID string) (tenantsyn
 		return tenantsync.Client{}, err
 	}
 	var c tenantsync.Client
-	err := s.read(ctx, op, "", func(q bq) (err error) {
+	err := s.readOne(ctx, op, "", func(q bq) (err error) {
 		c, err = scanJSONRow[tenantsync.Client](q.QueryRow(ctx, `SELECT data FROM clients WHERE account = ? AND id = ?`, acct, clientID))
 		if notFound(err) {
 			return kit.ClientNotFound(op, clientID)

@@ -87,6 +87,15 @@ func (s *Store) read(ctx context.Context, op, tenant string, fn func(q bq) error
 	return wrap(op, tenant, s.db.Read(ctx, func(q Q) error { return fn(bq{q, s}) }))
 }
 
+// readOne is read for an fn that issues one statement: outside a transaction where the
+// database can (OneReader).
+func (s *Store) readOne(ctx context.Context, op, tenant string, fn func(q bq) error) error {
+	if o, ok := s.db.(OneReader); ok {
+		return wrap(op, tenant, o.ReadOne(ctx, func(q Q) error { return fn(bq{q, s}) }))
+	}
+	return s.read(ctx, op, tenant, fn)
+}
+
 func scanJSON(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // jsonArg encodes v as a JSON statement argument; an encoding failure fails the statement
@@ -367,7 +376,7 @@ func (s *Store) GetTenant(ctx context.Context, acct, tenantID string) (store.Ten
 		return store.TenantRecord{}, err
 	}
 	var rec store.TenantRecord
-	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
+	err := s.readOne(ctx, op, tenantID, func(q bq) (err error) {
 		rec, err = scanJSONRow[store.TenantRecord](q.QueryRow(ctx, `SELECT record FROM tenants WHERE account = ? AND tenant_id = ?`, acct, tenantID))
 		if notFound(err) {
 			return kit.TenantNotFound(op, tenantID)
@@ -394,7 +403,7 @@ func listJSON[T any](ctx context.Context, s *Store, op, acct, tenantID, query st
 		return nil, err
 	}
 	var out []T
-	err := s.read(ctx, op, tenantID, func(q bq) (err error) {
+	err := s.readOne(ctx, op, tenantID, func(q bq) (err error) {
 		out, err = scanAll(ctx, q, scanJSONRow[T], query, args...)
 		return err
 	})
