@@ -157,3 +157,20 @@ func TestDeltaSyncReadsTheItemsItNames(t *testing.T) {
 	assert.True(t, rep.Kinds[tenantsync.KindUsers].Held, "the removal of 20 of 32 users is held")
 	assert.Len(t, h.users("t1"), 30+3-1, "nothing removed")
 }
+
+// A mailbox a change set removes, or one it adds or retypes, has its user matched again: a
+// delta reads of the mailboxes mirror only what the change set names, and the removed ones
+// are among them.
+func TestRetypedUsersReadsTheMailboxesAChangeSetNames(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
+	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeDelta, nil)
+	h.discoverAndLink("t1", "client-1")
+
+	kr := &tenantsync.KindResult{Kind: tenantsync.KindMailboxes, Mode: tenantsync.Changes, Removed: []string{"t1-shared"},
+		Mailboxes: []tenantsync.Mailbox{{ObjectID: "t1-room", Type: tenantsync.MailboxShared}, {ObjectID: "t1-u001", Type: tenantsync.MailboxUser}}}
+	got, err := h.eng.retypedUsers(t.Context(), "t1", kr, mirrorReads{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"t1-room", "t1-shared"}, got, "the removed mailbox and the retyped one; not the unchanged user's")
+}

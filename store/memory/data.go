@@ -183,8 +183,8 @@ func (s *backend) commit(ctx context.Context, op, acct string, b store.Batch) (s
 	return res, nil
 }
 
-// ReadKind implements store.Mirror. The items are copied out under the lock and into the
-// result outside it.
+// ReadKind implements store.Mirror. The kind's sorted items (kept until the kind is written,
+// and never changed) are taken under the lock and copied into the result outside it.
 func (s *backend) ReadKind(_ context.Context, acct, tenantID string, kind tenantsync.Kind) (*tenantsync.KindResult, error) {
 	const op = "ReadKind"
 	if err := kit.CheckReadKind(op, acct, tenantID, kind); err != nil {
