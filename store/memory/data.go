@@ -33,13 +33,15 @@ func (x *tx) Cursor(_ context.Context, k tenantsync.Kind) (string, error) { retu
 
 func (x *tx) Hashes(_ context.Context, k tenantsync.Kind, ids []string) (map[string]string, error) {
 	items := x.t.mirror[k]
-	out := make(map[string]string, len(items))
 	if ids == nil {
+		out := make(map[string]string, len(items))
 		for id, it := range items {
 			out[id] = it.Hash
 		}
 		return out, nil
 	}
+	// A change set names a few items of what may be a large kind.
+	out := make(map[string]string, min(len(ids), len(items)))
 	for _, id := range ids {
 		if it, ok := items[id]; ok {
 			out[id] = it.Hash
