@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +78,7 @@ func childScaleoutEngine(ctx context.Context) error {
 	if err := json.Unmarshal(line, &in); err != nil {
 		return err
 	}
-	st, err := postgres.Open(ctx, in.DSN, postgres.Config{Keys: benchKeys(), Schema: in.Schema, MaxConns: 4})
+	st, err := postgres.Open(ctx, withAppName(in.DSN, scaleoutAgent+in.Name), postgres.Config{Keys: benchKeys(), Schema: in.Schema, MaxConns: 4})
 	if err != nil {
 		return err
 	}
@@ -362,6 +363,13 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 			if len(held) > 0 {
 				victim.kill()
 				k := &killOutcome{victim: victim.name, at: time.Since(start), syncedThen: synced}
+				// A statement the victim sent before it died (a lease release's COMMIT) may
+				// still be in its server session's input: the leases it held are read once its
+				// sessions are gone, or a release committed after the read would count as a
+				// lease taken over early.
+				if err := awaitSessionsGone(ctx, cfg.DSN, scaleoutAgent+victim.name); err != nil {
+					return nil, err
+				}
 				if k.held, err = leasesOf(ctx, cfg.DSN, schema, victim.name); err != nil {
 					return nil, err
 				}
@@ -478,6 +486,38 @@ func leasesOf(ctx context.Context, dsn, schema, holder string) (map[string]time.
 		out[id] = time.UnixMicro(exp)
 	}
 	return out, rows.Err()
+}
+
+// withAppName returns dsn (a URL or key=value pairs) naming its sessions' application_name.
+func withAppName(dsn, name string) string {
+	if strings.Contains(dsn, "://") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		return dsn + sep + "application_name=" + url.QueryEscape(name)
+	}
+	return dsn + " application_name=" + name
+}
+
+// awaitSessionsGone waits until the server has no session of the application name: a
+// SIGKILLed engine's sessions end once the server has run what they had sent.
+func awaitSessionsGone(ctx context.Context, dsn, name string) error {
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.Background())
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var n int
+		if err := c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("the killed engine's PostgreSQL sessions (%s) did not end within 10 s", name)
 }
 
 func dropSchema(dsn, schema string) {
