@@ -73,10 +73,9 @@ func (m readCountMirror) ReadItems(ctx context.Context, tenantID string, kind te
 	return m.Mirror.(store.ItemsReader).ReadItems(ctx, tenantID, kind, ids)
 }
 
-// The mirrors the deletion guard compares a sync's complete listings with are read together,
-// by one ReadKinds, not one ReadKind a kind; and the guard still holds a mass removal.
-func TestGuardReadsTheMirrorsTogether(t *testing.T) {
-	t.Parallel()
+// readCountHarness is a harness whose memory store records the engine's mirror reads, with one
+// 30-user tenant t1 in its source.
+func readCountHarness(t *testing.T) (*harness, *readCountStore, *FakeTenant) {
 	wrapped := &readCountStore{}
 	h := newHarnessOn(t, func(now func() time.Time) store.Store {
 		wrapped.dirStore = memory.New(memory.Config{Now: now})
@@ -84,6 +83,14 @@ func TestGuardReadsTheMirrorsTogether(t *testing.T) {
 	})
 	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 30)
 	h.src.AddTenant(ft)
+	return h, wrapped, ft
+}
+
+// The mirrors the deletion guard compares a sync's complete listings with are read together,
+// by one ReadKinds, not one ReadKind a kind; and the guard still holds a mass removal.
+func TestGuardReadsTheMirrorsTogether(t *testing.T) {
+	t.Parallel()
+	h, wrapped, ft := readCountHarness(t)
 	h.discoverAndLink("t1", "client-1")
 
 	wrapped.reset()
@@ -117,13 +124,7 @@ func TestGuardReadsTheMirrorsTogether(t *testing.T) {
 // away: a removal of one user applies, of most users is held.
 func TestDeltaSyncReadsTheItemsItNames(t *testing.T) {
 	t.Parallel()
-	wrapped := &readCountStore{}
-	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		wrapped.dirStore = memory.New(memory.Config{Now: now})
-		return wrapped
-	})
-	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 30)
-	h.src.AddTenant(ft)
+	h, wrapped, ft := readCountHarness(t)
 	h.src.SetMode("t1", tenantsync.KindMailboxes, FakeDelta, nil)
 	h.discoverAndLink("t1", "client-1")
 
