@@ -169,10 +169,22 @@ func (c *Client) LookupTenant(ctx context.Context, tenant string) (Tenant, error
 		return Tenant{}, err
 	}
 	t, found := findTenant(rows, tenant)
-	// A tenant missing from the cache is looked up once more in a fresh list, unless the cache
-	// is the fresh list this Source fetch already confirmed an empty answer with.
-	if _, confirmed, confirmErr := confirmMemoOf(ctx).get(); !found && !fetched && !(confirmed && confirmErr == nil) {
-		if rows, err = c.freshTenants(ctx); err != nil {
+	// A tenant missing from the cache is looked up once more in a fresh list, unless this
+	// Source fetch already read one to confirm an empty answer. A kind of the fetch may be
+	// reading that list right now (it renews the cache before the memo holds it): the lookup
+	// waits for it rather than ask for another.
+	if !found && !fetched {
+		var confirmedRows []Tenant
+		var confirmed bool
+		var confirmErr error
+		if memo := confirmMemoOf(ctx); memo != nil {
+			memo.fetching.Lock()
+			confirmedRows, confirmed, confirmErr = memo.get()
+			memo.fetching.Unlock()
+		}
+		if confirmed && confirmErr == nil {
+			rows = confirmedRows
+		} else if rows, err = c.freshTenants(ctx); err != nil {
 			return Tenant{}, err
 		}
 		t, found = findTenant(rows, tenant)
