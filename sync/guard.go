@@ -435,9 +435,7 @@ func (e *Engine) loss(ctx context.Context, in guardInput) (loss, error) {
 				ids = append(ids, u.ObjectID)
 			}
 		}
-		// An item without an ID is never mirrored.
-		ids = slices.DeleteFunc(distinct(ids), func(id string) bool { return id == "" })
-		cur, err = e.acct.Mirror.(store.ItemsReader).ReadItems(ctx, in.tenantID, kr.Kind, ids)
+		cur, err = mirrorReads(nil).readNamed(ctx, e.acct.Mirror, in.tenantID, kr.Kind, ids)
 	case cur == nil:
 		cur, err = e.acct.Mirror.ReadKind(ctx, in.tenantID, kr.Kind)
 	}
