@@ -41,6 +41,22 @@ func CreateV1(t *testing.T, dsn, schema string, logs map[string][]tenantsync.Aud
 	sqlstoretest.CreateV1(t, &conn{pool: pool}, dialect{}, sub, logs)
 }
 
+// CreateBeforeDueQueue creates the named schema in the database dsn names as the schema before
+// the claim queue left it, holding tenants and their sync states (see
+// sqlstoretest.CreateBeforeDueQueue).
+func CreateBeforeDueQueue(t *testing.T, dsn, schema string) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	require.NoError(t, createSchema(t.Context(), cfg.ConnConfig.Copy(), schema))
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	require.NoError(t, err)
+	sqlstoretest.CreateBeforeDueQueue(t, &conn{pool: pool}, dialect{}, sub)
+}
+
 // MigrationFiles is how many migrations the package embeds: what a migrated database records.
 func MigrationFiles() int {
 	names, _ := fs.Glob(migrations, "migrations/*.sql")

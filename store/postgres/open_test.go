@@ -52,6 +52,21 @@ func TestOpenKeysExistingAuditLogs(t *testing.T) {
 		})
 }
 
+// A database written before the claim queue keeps its tenants' due order after the upgrade.
+func TestOpenQueuesTenantsByTheirStates(t *testing.T) {
+	t.Parallel()
+	needServer(t)
+	fresh := freshSchema(t, "due")
+	postgres.CreateBeforeDueQueue(t, dsn, fresh)
+	sqlstoretest.RunDueUpgrade(t, func(t *testing.T) (store.Store, error) {
+		s, err := postgres.Open(t.Context(), dsn, postgres.Config{Keys: storetest.NewKeys(t), Schema: fresh, MaxConns: 2})
+		if err == nil {
+			t.Cleanup(func() { _ = s.Close() })
+		}
+		return s, err
+	})
+}
+
 // Engines starting together against an empty database migrate it once: the advisory lock
 // makes the others wait and then find the migrations applied.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {

@@ -36,6 +36,17 @@ func CreateV1(t *testing.T, path string, logs map[string][]tenantsync.AuditEntry
 	sqlstoretest.CreateV1(t, &conn{db: db}, dialect{}, sub, logs)
 }
 
+// CreateBeforeDueQueue creates the database at path as the schema before the claim queue left
+// it, holding tenants and their sync states (see sqlstoretest.CreateBeforeDueQueue).
+func CreateBeforeDueQueue(t *testing.T, path string) {
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	require.NoError(t, err)
+	sqlstoretest.CreateBeforeDueQueue(t, &conn{db: db}, dialect{}, sub)
+}
+
 // MigrationFiles is how many migrations the package embeds: what a migrated database records.
 func MigrationFiles() int {
 	names, _ := fs.Glob(migrations, "migrations/*.sql")

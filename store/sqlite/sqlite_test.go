@@ -85,6 +85,20 @@ func TestOpenKeysExistingAuditLogs(t *testing.T) {
 		})
 }
 
+// A database written before the claim queue keeps its tenants' due order after the upgrade.
+func TestOpenQueuesTenantsByTheirStates(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "store.db")
+	sqlite.CreateBeforeDueQueue(t, path)
+	sqlstoretest.RunDueUpgrade(t, func(t *testing.T) (store.Store, error) {
+		s, err := sqlite.Open(t.Context(), path, sqlite.Config{Keys: storetest.NewKeys(t)})
+		if err == nil {
+			t.Cleanup(func() { _ = s.Close() })
+		}
+		return s, err
+	})
+}
+
 // The audit log of a file outlives the process, so it is keyed with the KeyProvider the file
 // is opened with, and there is no writing it without one.
 func TestAuditNeedsAKeyProvider(t *testing.T) {

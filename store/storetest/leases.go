@@ -135,3 +135,45 @@ func testAcquireDue(t *testing.T, h *harness) {
 	require.NoError(t, err)
 	assert.Empty(t, none)
 }
+
+// testAcquireDueFollowsState checks that the due order follows each way a tenant's next due
+// time changes: a commit's state, a state put on its own, and a purge, after which the tenant is
+// as new (due first when linked again).
+func testAcquireDueFollowsState(t *testing.T, h *harness) {
+	ctx, s := t.Context(), h.s
+	a := s.Account(h.acct)
+	discover(t, s, h.acct, "tA", "tB", "tC")
+	for _, id := range []string{"tA", "tB", "tC"} {
+		require.NoError(t, a.Tenants.Link(ctx, id, "client-1", t0))
+	}
+	due := func(now time.Time) []string {
+		t.Helper()
+		ls, err := a.Leases.AcquireDue(ctx, store.DueRequest{Holder: "h", Now: now, TTL: time.Second, Max: 10})
+		require.NoError(t, err)
+		ids := []string{}
+		for _, l := range ls {
+			ids = append(ids, l.TenantID)
+			require.NoError(t, a.Leases.Release(ctx, l.TenantID, "h"))
+		}
+		return ids
+	}
+	assert.Equal(t, []string{"tA", "tB", "tC"}, due(t0))
+
+	// A commit's state: tA is due in an hour, tB in two.
+	_, err := a.Mirror.Commit(ctx, store.Batch{TenantID: "tA", Now: t0, State: &store.SyncState{TenantID: "tA", NextDue: t0.Add(time.Hour)}})
+	require.NoError(t, err)
+	require.NoError(t, a.SyncStates.Put(ctx, store.SyncState{TenantID: "tB", NextDue: t0.Add(2 * time.Hour)}))
+	assert.Equal(t, []string{"tC"}, due(t0), "a tenant whose state puts it later is not due")
+	assert.Equal(t, []string{"tC", "tA"}, due(t0.Add(time.Hour)))
+	assert.Equal(t, []string{"tC", "tA", "tB"}, due(t0.Add(2*time.Hour)), "in due order")
+
+	// A state moved earlier moves the tenant up.
+	require.NoError(t, a.SyncStates.Put(ctx, store.SyncState{TenantID: "tB", NextDue: t0.Add(-time.Minute)}))
+	assert.Equal(t, []string{"tC", "tB"}, due(t0))
+
+	// A purge forgets the state: linked again, tA is a tenant never synced, due first.
+	require.NoError(t, a.Tenants.Unlink(ctx, "tA", store.UnlinkPurge))
+	assert.Equal(t, []string{"tC", "tB"}, due(t0), "an unlinked tenant is not due")
+	require.NoError(t, a.Tenants.Link(ctx, "tA", "client-1", t0))
+	assert.Equal(t, []string{"tA", "tC", "tB"}, due(t0))
+}

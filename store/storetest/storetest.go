@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"AuditKeyRotation", testAuditKeyRotation},
 		{"Leases", testLeases},
 		{"AcquireDue", testAcquireDue},
+		{"AcquireDueFollowsState", testAcquireDueFollowsState},
 		{"AccountIsolation", testIsolation},
 		{"ConcurrentApply", testConcurrentApply},
 		{"ConcurrentLinksAndLeases", testConcurrentLinksAndLeases},

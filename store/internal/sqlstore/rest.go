@@ -496,18 +496,19 @@ func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Ti
 	n := micros(now)
 	err := s.write(ctx, op, "", func(q bq) error {
 		out = out[:0]
-		// Candidate tenant rows are locked, skipping rows another claimant holds, so concurrent
-		// callers spread over different tenants instead of queueing on the same ones. The
-		// claim below re-checks expiry against the latest committed lease, so even a candidate
-		// read from an older snapshot cannot be handed out twice.
+		// The tenants are read in due order from the claim queue's index (migration 0010: the
+		// tenant row's next_due, 0 before its first sync), which the scan leaves at the first
+		// tenant not yet due, so a claim reads the due tenants, not the account. Candidate
+		// tenant rows are locked, skipping rows another claimant holds, so concurrent callers
+		// spread over different tenants instead of queueing on the same ones. The claim below
+		// re-checks expiry against the latest committed lease, so even a candidate read from an
+		// older snapshot cannot be handed out twice.
 		ids, err := scanAll(ctx, q, scanString, `SELECT t.tenant_id FROM tenants t
-			LEFT JOIN sync_state s ON s.account = t.account AND s.tenant_id = t.tenant_id
 			LEFT JOIN leases l ON l.account = t.account AND l.tenant_id = t.tenant_id
-			WHERE t.account = ? AND t.client_id <> '' AND t.syncing = ? AND t.status = ?
-			AND (s.next_due IS NULL OR s.next_due <= ?)
+			WHERE t.account = ? AND t.status = ? AND t.syncing AND t.client_id <> '' AND t.next_due <= ?
 			AND (l.expires_at IS NULL OR l.expires_at <= ?)
-			ORDER BY COALESCE(s.next_due, 0), t.tenant_id
-			LIMIT ?`+s.d.SkipLocked(), acct, true, string(store.TenantActive), n, n, limit)
+			ORDER BY t.next_due, t.tenant_id
+			LIMIT ?`+s.d.SkipLocked(), acct, string(store.TenantActive), n, n, limit)
 		if err != nil {
 			return err
 		}

@@ -454,7 +454,7 @@ func unlinkIn(ctx context.Context, q bq, acct string, rec store.TenantRecord, mo
 			return err
 		}
 	}
-	return nil
+	return setDue(ctx, q, acct, rec.ID, 0)
 }
 
 // SetSyncing implements store.Tenants.
