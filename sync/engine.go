@@ -254,11 +254,13 @@ type Engine struct {
 	// discoveredAt is when the engine's last discovery in which every source answered began.
 	discoveryMu  stdsync.Mutex
 	discoveredAt time.Time
-	// billingAt is when Run last took the billing snapshots; billingRunning is set while it
-	// takes them.
+	// billingAt is when Run last took the billing snapshots, or found them taken by another
+	// engine of the account; billingRunning is set while it takes them; billingWanted is when
+	// they came due while the engine had tenants waiting (zero when they are not waiting).
 	billingMu      stdsync.Mutex
 	billingAt      time.Time
 	billingRunning bool
+	billingWanted  time.Time
 
 	progMu stdsync.Mutex
 	// claimMu makes a sync-now's check for a live lease and its taking of the lease one step

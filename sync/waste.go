@@ -266,18 +266,32 @@ const billingSnapshotEvery = time.Hour
 // (BillableUsers) and stores the counts as the current UTC day's snapshots, replacing that
 // day's earlier ones. Run calls it hourly; a PSA may call it too (at the end of its day, say).
 func (e *Engine) SnapshotBilling(ctx context.Context) ([]store.BillingSnapshot, error) {
+	clients, err := e.billedClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.snapshotBilling(ctx, clients, e.clock.Now())
+}
+
+// billedClients returns the clients with a linked tenant, sorted.
+func (e *Engine) billedClients(ctx context.Context) ([]string, error) {
 	recs, err := e.acct.Tenants.List(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var clients []string
 	for _, rec := range recs {
-		if rec.Linked() && !slices.Contains(clients, rec.ClientID) {
+		if rec.Linked() {
 			clients = append(clients, rec.ClientID)
 		}
 	}
 	slices.Sort(clients)
-	now := e.clock.Now()
+	return slices.Compact(clients), nil
+}
+
+// snapshotBilling counts the billable users of each of clients and stores them as the
+// snapshots of now's day.
+func (e *Engine) snapshotBilling(ctx context.Context, clients []string, now time.Time) ([]store.BillingSnapshot, error) {
 	out := make([]store.BillingSnapshot, 0, len(clients))
 	for _, c := range clients {
 		n, err := e.BillableUsers(ctx, c)
