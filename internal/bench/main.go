@@ -89,7 +89,7 @@ func main() {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the harness, and the engine of the efficiency figures) to this file")
 	flag.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: graph,sdk,cipp,memory,scaleout,later")
 	flag.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL of the scale-out figure (default TENANTSYNC_BENCH_POSTGRES, else TENANTSYNC_TEST_POSTGRES; without one the figure is skipped)")
-	flag.IntVar(&o.scaleTenants, "scaleout-tenants", 600, "scale-out: tenants of the partner (the issue's partner is 2000; 600 keeps make bench within its time on two cores)")
+	flag.IntVar(&o.scaleTenants, "scaleout-tenants", 2000, "scale-out: tenants of the partner")
 	flag.IntVar(&o.scaleMinUsers, "scaleout-min-users", 3, "scale-out: fewest users of a tenant")
 	flag.IntVar(&o.scaleMaxUsers, "scaleout-max-users", 8, "scale-out: most users of a tenant")
 	flag.IntVar(&o.scaleConcurrency, "scaleout-concurrency", 8, "scale-out: tenants each engine process syncs at once")
