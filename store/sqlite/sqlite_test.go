@@ -191,3 +191,47 @@ func TestWritersFromTwoHandlesShareOneFile(t *testing.T) {
 	assert.True(t, rep.OK(), "%+v", rep)
 	assert.Equal(t, 40, rep.Entries)
 }
+
+// The claim queue follows the sync states whoever writes them: an engine of an earlier version
+// during an upgrade writes sync_state without the tenant row's next_due, and the database's
+// triggers copy it (and reset it when the state is deleted).
+func TestClaimQueueFollowsStatesWrittenDirectly(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := open(t, path, storetest.NewKeys(t))
+	a := s.Account("acct")
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	_, err := a.Tenants.RecordDiscovery(ctx, "cipp", []tenantsync.Tenant{{ID: "tA"}, {ID: "tB"}}, now)
+	require.NoError(t, err)
+	for _, id := range []string{"tA", "tB"} {
+		require.NoError(t, a.Tenants.Link(ctx, id, "client-1", now))
+	}
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	due := func() []string {
+		t.Helper()
+		ls, err := a.Leases.AcquireDue(ctx, store.DueRequest{Holder: "h", Now: now, TTL: time.Second, Max: 10})
+		require.NoError(t, err)
+		var ids []string
+		for _, l := range ls {
+			ids = append(ids, l.TenantID)
+			require.NoError(t, a.Leases.Release(ctx, l.TenantID, "h"))
+		}
+		return ids
+	}
+	require.Equal(t, []string{"tA", "tB"}, due())
+
+	_, err = db.ExecContext(ctx, `INSERT INTO sync_state (account, tenant_id, next_due, data) VALUES ('acct', 'tA', ?, '{"TenantID":"tA"}')`, now.Add(time.Hour).UnixMicro())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"tB"}, due(), "a state inserted directly")
+	_, err = db.ExecContext(ctx, `UPDATE sync_state SET next_due = ? WHERE account = 'acct' AND tenant_id = 'tA'`, now.Add(-time.Hour).UnixMicro())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"tB", "tA"}, due(), "a state updated directly: tB, never synced, first")
+	_, err = db.ExecContext(ctx, `UPDATE sync_state SET next_due = ? WHERE account = 'acct' AND tenant_id = 'tA'`, now.Add(time.Hour).UnixMicro())
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `DELETE FROM sync_state WHERE account = 'acct' AND tenant_id = 'tA'`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"tA", "tB"}, due(), "a state deleted directly")
+}

@@ -251,19 +251,10 @@ func (s *Store) ResolveReview(ctx context.Context, acct, id, resolution, by stri
 
 func putState(ctx context.Context, q bq, acct string, st store.SyncState) error {
 	st = kit.NormalizeState(st)
-	due := micros(st.NextDue)
-	if _, err := q.Exec(ctx, `INSERT INTO sync_state (account, tenant_id, next_due, data) VALUES (?, ?, ?, ?)
+	// Migration 0010's triggers copy next_due to the tenant's row, AcquireDue's claim queue.
+	_, err := q.Exec(ctx, `INSERT INTO sync_state (account, tenant_id, next_due, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT (account, tenant_id) DO UPDATE SET next_due = excluded.next_due, data = excluded.data`,
-		acct, st.TenantID, due, asJSON(st)); err != nil {
-		return err
-	}
-	return setDue(ctx, q, acct, st.TenantID, due)
-}
-
-// setDue keeps the tenant row's copy of its next due time, which AcquireDue's index orders by
-// (migration 0010), equal to its sync state's; 0 is a tenant without a state.
-func setDue(ctx context.Context, q bq, acct, tenantID string, due int64) error {
-	_, err := q.Exec(ctx, `UPDATE tenants SET next_due = ? WHERE account = ? AND tenant_id = ? AND next_due <> ?`, due, acct, tenantID, due)
+		acct, st.TenantID, micros(st.NextDue), asJSON(st))
 	return err
 }
 

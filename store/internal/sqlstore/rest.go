@@ -497,7 +497,8 @@ func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Ti
 	err := s.write(ctx, op, "", func(q bq) error {
 		out = out[:0]
 		// The tenants are read in due order from the claim queue's index (migration 0010: the
-		// tenant row's next_due, 0 before its first sync), which the scan leaves at the first
+		// tenant row's next_due, which triggers keep equal to its sync state's, 0 without
+		// one), which the scan leaves at the first
 		// tenant not yet due, so a claim reads the due tenants, not the account. Candidate
 		// tenant rows are locked, skipping rows another claimant holds, so concurrent callers
 		// spread over different tenants instead of queueing on the same ones. The claim below

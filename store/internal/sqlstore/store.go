@@ -454,7 +454,7 @@ func unlinkIn(ctx context.Context, q bq, acct string, rec store.TenantRecord, mo
 			return err
 		}
 	}
-	return setDue(ctx, q, acct, rec.ID, 0)
+	return nil
 }
 
 // SetSyncing implements store.Tenants.
