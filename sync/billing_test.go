@@ -508,8 +508,9 @@ func (h *harness) takenAt(day time.Time) map[string]time.Time {
 }
 
 // Engines of one account take the hour's billing snapshots once between them: an engine that
-// finds every client's snapshot taken within the hour leaves them, and takes them again when
-// they are an hour old or a client has none.
+// finds every client's snapshot taken within the hour, counting each of its linked tenants,
+// leaves them, and is next due its stagger after their hour, so that the engine that took
+// them takes them again and the others keep finding them.
 func TestBillingSnapshotsTakenOnceAcrossEngines(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -518,9 +519,6 @@ func TestBillingSnapshotsTakenOnceAcrossEngines(t *testing.T) {
 	setClock(h, start)
 	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 3))
 	h.discoverAndLink("t1", "client-1")
-	_, err := h.eng.RunOnce(ctx)
-	require.NoError(t, err)
-	require.Equal(t, map[string]time.Time{"client-1": start}, h.takenAt(start))
 	engine := func(id string) *Engine {
 		e, err := New(Config{Store: h.st, Account: testAccount, Sources: []tenantsync.Source{h.src}, Contacts: h.contacts,
 			Clock: h.clock, InstanceID: id, AutoCreate: true})
@@ -534,66 +532,46 @@ func TestBillingSnapshotsTakenOnceAcrossEngines(t *testing.T) {
 		_, err := e.RunOnce(ctx)
 		require.NoError(t, err)
 	}
+	taken := func(at time.Time, clients ...string) map[string]time.Time {
+		out := map[string]time.Time{}
+		for _, c := range clients {
+			out[c] = at
+		}
+		return out
+	}
 
+	run(h.eng, start)
+	require.Equal(t, taken(start, "client-1"), h.takenAt(start))
 	b := engine("engine-b")
+	stagger := billingStagger("engine-b")
+	require.True(t, stagger >= time.Minute && stagger < 10*time.Minute, "stagger %s", stagger)
 	run(b, start.Add(10*time.Minute))
-	assert.Equal(t, map[string]time.Time{"client-1": start}, h.takenAt(start), "engine B found engine A's of ten minutes before")
+	assert.Equal(t, taken(start, "client-1"), h.takenAt(start), "engine B found engine A's of ten minutes before")
 
-	h.src.AddTenant(fakeTenant("t2", "Fabrikam Inc", "fabrikam.example", 2))
-	h.discoverAndLink("t2", "client-2")
-	// An hour after its own, engine A takes them again, a new client's with them; engine B,
-	// due an hour after A's first, finds them four minutes old.
-	a2 := start.Add(61 * time.Minute)
-	run(h.eng, a2)
-	assert.Equal(t, map[string]time.Time{"client-1": a2, "client-2": a2}, h.takenAt(start))
-	run(b, start.Add(65*time.Minute))
-	assert.Equal(t, map[string]time.Time{"client-1": a2, "client-2": a2}, h.takenAt(start), "engine B found engine A's of four minutes before")
+	// Hour after hour, engine A is due first and takes them; engine B, due its stagger later,
+	// finds them.
+	for hour := 1; hour <= 3; hour++ {
+		at := start.Add(time.Duration(hour) * time.Hour)
+		run(b, at)
+		assert.Equal(t, taken(at.Add(-time.Hour), "client-1"), h.takenAt(start), "engine B is not due on the hour at hour %d", hour)
+		run(h.eng, at)
+		assert.Equal(t, taken(at, "client-1"), h.takenAt(start), "engine A at hour %d", hour)
+		run(b, at.Add(stagger))
+		assert.Equal(t, taken(at, "client-1"), h.takenAt(start), "engine B at hour %d found engine A's", hour)
+	}
+	last := start.Add(3 * time.Hour)
 
-	// A client without a snapshot of the day: a new engine takes every client's.
+	// A tenant linked to the client since: a new engine takes every client's again.
+	h.src.AddTenant(fakeTenant("t2", "Contoso Europe", "contoso-eu.example", 2))
+	h.discoverAndLink("t2", "client-1")
+	c := last.Add(20 * time.Minute)
+	run(engine("engine-c"), c)
+	assert.Equal(t, taken(c, "client-1"), h.takenAt(start), "client-1's snapshot did not count t2")
+
+	// A client without a snapshot of the day: the same.
 	h.src.AddTenant(fakeTenant("t3", "Northwind", "northwind.example", 2))
-	h.discoverAndLink("t3", "client-3")
-	c3 := start.Add(70 * time.Minute)
-	run(engine("engine-c"), c3)
-	assert.Equal(t, map[string]time.Time{"client-1": c3, "client-2": c3, "client-3": c3}, h.takenAt(start))
-
-	// Due an hour after the snapshots it found, engine B finds engine C's; an hour after
-	// those, it takes them again.
-	run(b, a2.Add(time.Hour))
-	assert.Equal(t, map[string]time.Time{"client-1": c3, "client-2": c3, "client-3": c3}, h.takenAt(start))
-	b2 := c3.Add(time.Hour)
-	run(b, b2)
-	assert.Equal(t, map[string]time.Time{"client-1": b2, "client-2": b2, "client-3": b2}, h.takenAt(start))
-}
-
-// The billing snapshots wait while tenants wait for a slot, at most billingDeferMax: after a
-// pause, the syncs bring the mirror up to date before it is counted.
-func TestBillingSnapshotsWaitForTheBacklog(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.Limits.Concurrency = 1 })
-	ctx := t.Context()
-	start := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
-	setClock(h, start)
-	for _, id := range []string{"t1", "t2", "t3"} {
-		h.src.AddTenant(fakeTenant(id, "Contoso "+id, id+".example", 2))
-	}
-	_, err := h.eng.Discover(ctx)
-	require.NoError(t, err)
-	for _, id := range []string{"t1", "t2", "t3"} {
-		require.NoError(t, h.st.Account(testAccount).Tenants.Link(ctx, id, "client-1", h.clock.Now()))
-	}
-
-	reps, err := h.eng.RunOnce(ctx)
-	require.NoError(t, err)
-	require.Len(t, reps, 1, "one slot")
-	assert.Empty(t, h.takenAt(start), "a tenant waits for the slot: the snapshots wait")
-
-	h.clock.Advance(billingDeferMax - time.Minute)
-	_, err = h.eng.RunOnce(ctx)
-	require.NoError(t, err)
-	assert.Empty(t, h.takenAt(start), "still waiting")
-
-	h.clock.Advance(time.Minute)
-	_, err = h.eng.RunOnce(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]time.Time{"client-1": h.clock.Now()}, h.takenAt(start), "taken once deferred for billingDeferMax, though a tenant still waited")
+	h.discoverAndLink("t3", "client-2")
+	d := c.Add(5 * time.Minute)
+	run(engine("engine-d"), d)
+	assert.Equal(t, taken(d, "client-1", "client-2"), h.takenAt(start))
 }

@@ -254,13 +254,12 @@ type Engine struct {
 	// discoveredAt is when the engine's last discovery in which every source answered began.
 	discoveryMu  stdsync.Mutex
 	discoveredAt time.Time
-	// billingAt is when Run last took the billing snapshots, or found them taken by another
-	// engine of the account; billingRunning is set while it takes them; billingWanted is when
-	// they came due while the engine had tenants waiting (zero when they are not waiting).
+	// billingAt is when Run last took the billing snapshots, or when it is to count them taken
+	// after finding another engine's (see snapshotBillingUnlessTaken); billingRunning is set
+	// while it takes them.
 	billingMu      stdsync.Mutex
 	billingAt      time.Time
 	billingRunning bool
-	billingWanted  time.Time
 
 	progMu stdsync.Mutex
 	// claimMu makes a sync-now's check for a live lease and its taking of the lease one step

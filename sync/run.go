@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	stdsync "sync"
@@ -17,9 +18,8 @@ import (
 // Cadence.Tick, and at once when a link or MarkActive makes something due. Syncs run
 // concurrently up to Limits.Concurrency; when a sync ends, Run claims the next due tenant at
 // once (without discovery, which keeps to the tick), so a backlog is worked through at the pace
-// of the syncs. Run takes the billing snapshots hourly (SnapshotBilling) once between the
-// engines of the account, when no tenant waits for a slot or after 30 minutes of waiting. Run
-// returns after the running syncs have stopped.
+// of the syncs. Run takes the billing snapshots hourly (SnapshotBilling), once between the
+// engines of the account. Run returns after the running syncs have stopped.
 //
 // A failed cycle (every source's tenant list failed, or the due tenants could not be claimed)
 // does not stop Run: it is emitted as EventCycleFailed and counted in Counters.CyclesFailed,
@@ -130,10 +130,8 @@ func (e *Engine) claimDue(ctx context.Context, wg *stdsync.WaitGroup, done func(
 	if free <= 0 || ctx.Err() != nil {
 		return nil
 	}
+	e.snapshotBillingDue(ctx, wg)
 	leases, err := e.acct.Leases.AcquireDue(ctx, store.DueRequest{Holder: e.holder, Now: e.clock.Now(), TTL: e.limits.LeaseTTL, Max: free})
-	// The billing snapshots wait while tenants are waiting for a slot (up to billingDeferMax),
-	// not on the lease table: a failed claim does not hold them back.
-	e.snapshotBillingDue(ctx, wg, err == nil && len(leases) >= free)
 	if err != nil {
 		e.counters.failure(err)
 		return hinted(err, tenantsync.ErrUnavailable, "AcquireDue",
@@ -478,30 +476,18 @@ func alreadyRunning(tenantID, holder string) error {
 		Hint:    "wait for it to finish; its progress is in Status"}
 }
 
-// billingDeferMax is how long Run defers due billing snapshots while tenants wait for a slot.
-const billingDeferMax = 30 * time.Minute
-
 // snapshotBillingDue takes the billing snapshots when an hour has passed since Run last took
 // them, or the day changed, in a goroutine of wg: reading every linked tenant's counts, they
-// would otherwise hold back the claims of the cycle. While busy (the claim filled every free
-// slot, so tenants may be waiting) they wait, up to billingDeferMax: at an engine's start after
-// a pause, the syncs bring the mirror up to date before it is counted. The snapshots another
-// engine of the account took for every client within the hour are not taken again (engines of
-// one account would otherwise each read every linked tenant hourly). A failure is emitted
-// (EventBillingFailed) and tried again next cycle.
-func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup, busy bool) {
+// would otherwise hold back the claims of the cycle (and every sync at the engine's start). The
+// snapshots another engine of the account took within the hour are not taken again (see
+// snapshotBillingUnlessTaken). A failure is emitted (EventBillingFailed) and tried again next
+// cycle.
+func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) {
 	now := e.clock.Now()
 	e.billingMu.Lock()
 	due := !e.billingRunning && (e.billingAt.IsZero() || now.Sub(e.billingAt) >= billingSnapshotEvery || !store.BillingDay(now).Equal(store.BillingDay(e.billingAt)))
-	if due && busy {
-		if e.billingWanted.IsZero() {
-			e.billingWanted = now
-		}
-		due = now.Sub(e.billingWanted) >= billingDeferMax
-	}
 	if due {
 		e.billingRunning = true
-		e.billingWanted = time.Time{}
 	}
 	e.billingMu.Unlock()
 	if !due {
@@ -534,9 +520,11 @@ func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup, 
 }
 
 // snapshotBillingUnlessTaken takes the billing snapshots at now unless every client with a
-// linked tenant has one of today taken within billingSnapshotEvery (by another engine of the
-// account, or by a PSA's SnapshotBilling). It returns when the snapshots were taken: now, or
-// the oldest of those found.
+// linked tenant has one of today, taken within billingSnapshotEvery (by another engine of the
+// account, or a PSA's SnapshotBilling) and counting each of the client's linked tenants. It
+// returns the time to count as the engine's last snapshot: now when it took them; when it
+// found them, the oldest of them moved on by the engine's stagger, so that engines that found
+// one another's are not due at the same moment an hour later and do not take them together.
 func (e *Engine) snapshotBillingUnlessTaken(ctx context.Context, now time.Time) (time.Time, error) {
 	clients, err := e.billedClients(ctx)
 	if err != nil {
@@ -547,22 +535,36 @@ func (e *Engine) snapshotBillingUnlessTaken(ctx context.Context, now time.Time) 
 	if err != nil {
 		return time.Time{}, err
 	}
-	takenAt := make(map[string]time.Time, len(snaps))
+	found := make(map[string]store.BillingSnapshot, len(snaps))
 	for _, s := range snaps {
-		takenAt[s.ClientID] = s.TakenAt
+		found[s.ClientID] = s
 	}
 	oldest := now
 	for _, c := range clients {
-		at, ok := takenAt[c]
-		if !ok || now.Sub(at) >= billingSnapshotEvery || at.After(now) {
+		s, ok := found[c.id]
+		fresh := ok && now.Sub(s.TakenAt) < billingSnapshotEvery && !s.TakenAt.After(now)
+		for _, id := range c.tenants {
+			if _, counted := s.PerTenant[id]; !counted {
+				fresh = false
+			}
+		}
+		if !fresh {
 			_, err := e.snapshotBilling(ctx, clients, now)
 			return now, err
 		}
-		if at.Before(oldest) {
-			oldest = at
+		if s.TakenAt.Before(oldest) {
+			oldest = s.TakenAt
 		}
 	}
-	return oldest, nil
+	return oldest.Add(billingStagger(e.holder)), nil
+}
+
+// billingStagger is how long after the snapshots it found an engine counts them as its own:
+// one to ten minutes, by its instance ID.
+func billingStagger(holder string) time.Duration {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(holder))
+	return time.Minute + time.Duration(h.Sum32()%540)*time.Second
 }
 
 // claimUnlinked takes the leases of up to max tenants linked to no client whose users are due

@@ -273,33 +273,44 @@ func (e *Engine) SnapshotBilling(ctx context.Context) ([]store.BillingSnapshot, 
 	return e.snapshotBilling(ctx, clients, e.clock.Now())
 }
 
-// billedClients returns the clients with a linked tenant, sorted.
-func (e *Engine) billedClients(ctx context.Context) ([]string, error) {
+// billedClient is a client with linked tenants.
+type billedClient struct {
+	id      string
+	tenants []string
+}
+
+// billedClients returns the clients with a linked tenant, sorted, with their tenants.
+func (e *Engine) billedClients(ctx context.Context) ([]billedClient, error) {
 	recs, err := e.acct.Tenants.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var clients []string
+	byClient := map[string][]string{}
 	for _, rec := range recs {
 		if rec.Linked() {
-			clients = append(clients, rec.ClientID)
+			byClient[rec.ClientID] = append(byClient[rec.ClientID], rec.ID)
 		}
 	}
-	slices.Sort(clients)
-	return slices.Compact(clients), nil
+	out := make([]billedClient, 0, len(byClient))
+	for id, tenants := range byClient {
+		out = append(out, billedClient{id: id, tenants: tenants})
+	}
+	slices.SortFunc(out, func(a, b billedClient) int { return strings.Compare(a.id, b.id) })
+	return out, nil
 }
 
 // snapshotBilling counts the billable users of each of clients and stores them as the
-// snapshots of now's day.
-func (e *Engine) snapshotBilling(ctx context.Context, clients []string, now time.Time) ([]store.BillingSnapshot, error) {
+// snapshots of now's day, each stamped with the time it was counted.
+func (e *Engine) snapshotBilling(ctx context.Context, clients []billedClient, now time.Time) ([]store.BillingSnapshot, error) {
 	out := make([]store.BillingSnapshot, 0, len(clients))
-	for _, c := range clients {
+	for _, bc := range clients {
+		c := bc.id
 		n, err := e.BillableUsers(ctx, c)
 		if err != nil {
 			return out, err
 		}
 		s := store.BillingSnapshot{ClientID: c, Day: store.BillingDay(now), Billable: n.Billable, PerTenant: n.PerTenant,
-			Complete: n.Complete, TakenAt: now}
+			Complete: n.Complete, TakenAt: e.clock.Now()}
 		if err := e.acct.Billing.PutSnapshot(ctx, s); err != nil {
 			return out, err
 		}
