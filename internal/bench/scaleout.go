@@ -393,7 +393,7 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%d engines: %d of %d tenants synced after %s", n, done, len(ids), time.Since(start).Round(time.Second))
+			return nil, fmt.Errorf("%d engines: %d of %d tenants had finished a sync after %s", n, done, len(ids), time.Since(start).Round(time.Second))
 		}
 		select {
 		case <-ctx.Done():
@@ -439,7 +439,7 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 }
 
 // progressPoll is how often the harness reads the engines' progress from the store (a count
-// of the tenants with a sync state; the states themselves are read once, at the end, as their
+// of the tenants whose sync finished; the states themselves are read once, at the end, as their
 // decoding costs the CPU the engines share on a small machine): the poll only decides when the
 // run is over (and when to kill an engine), and the rate's end is taken from the engines' own
 // record of their syncs.
