@@ -29,22 +29,23 @@ func (s *Store) SetRawAudit(ctx context.Context, acct string, entries []tenantsy
 // CreateV1 creates the named schema in the database dsn names and fills it as version 1 of
 // the store's schema left it, holding logs.
 func CreateV1(t *testing.T, dsn, schema string, logs map[string][]tenantsync.AuditEntry) {
-	cfg, err := pgxpool.ParseConfig(dsn)
-	require.NoError(t, err)
-	require.NoError(t, createSchema(t.Context(), cfg.ConnConfig.Copy(), schema))
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	require.NoError(t, err)
-	defer pool.Close()
-	sub, err := fs.Sub(migrations, "migrations")
-	require.NoError(t, err)
-	sqlstoretest.CreateV1(t, &conn{pool: pool}, dialect{}, sub, logs)
+	withSchema(t, dsn, schema, func(db sqlstore.DB, migrations fs.FS) {
+		sqlstoretest.CreateV1(t, db, dialect{}, migrations, logs)
+	})
 }
 
 // CreateBeforeDueQueue creates the named schema in the database dsn names as the schema before
 // the claim queue left it, holding tenants and their sync states (see
 // sqlstoretest.CreateBeforeDueQueue).
 func CreateBeforeDueQueue(t *testing.T, dsn, schema string) {
+	withSchema(t, dsn, schema, func(db sqlstore.DB, migrations fs.FS) {
+		sqlstoretest.CreateBeforeDueQueue(t, db, dialect{}, migrations)
+	})
+}
+
+// withSchema creates the named schema in the database dsn names and calls fill with a
+// connection to it and the package's migrations.
+func withSchema(t *testing.T, dsn, schema string, fill func(db sqlstore.DB, migrations fs.FS)) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	require.NoError(t, err)
 	require.NoError(t, createSchema(t.Context(), cfg.ConnConfig.Copy(), schema))
@@ -54,7 +55,7 @@ func CreateBeforeDueQueue(t *testing.T, dsn, schema string) {
 	defer pool.Close()
 	sub, err := fs.Sub(migrations, "migrations")
 	require.NoError(t, err)
-	sqlstoretest.CreateBeforeDueQueue(t, &conn{pool: pool}, dialect{}, sub)
+	fill(&conn{pool: pool}, sub)
 }
 
 // MigrationFiles is how many migrations the package embeds: what a migrated database records.

@@ -28,23 +28,27 @@ func (s *Store) SetRawAudit(ctx context.Context, acct string, entries []tenantsy
 
 // CreateV1 creates the database at path as version 1 of the schema left it, holding logs.
 func CreateV1(t *testing.T, path string, logs map[string][]tenantsync.AuditEntry) {
-	db, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	defer db.Close()
-	sub, err := fs.Sub(migrations, "migrations")
-	require.NoError(t, err)
-	sqlstoretest.CreateV1(t, &conn{db: db}, dialect{}, sub, logs)
+	withDB(t, path, func(db sqlstore.DB, migrations fs.FS) {
+		sqlstoretest.CreateV1(t, db, dialect{}, migrations, logs)
+	})
 }
 
 // CreateBeforeDueQueue creates the database at path as the schema before the claim queue left
 // it, holding tenants and their sync states (see sqlstoretest.CreateBeforeDueQueue).
 func CreateBeforeDueQueue(t *testing.T, path string) {
+	withDB(t, path, func(db sqlstore.DB, migrations fs.FS) {
+		sqlstoretest.CreateBeforeDueQueue(t, db, dialect{}, migrations)
+	})
+}
+
+// withDB opens the database at path and calls fill with it and the package's migrations.
+func withDB(t *testing.T, path string, fill func(db sqlstore.DB, migrations fs.FS)) {
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
 	defer db.Close()
 	sub, err := fs.Sub(migrations, "migrations")
 	require.NoError(t, err)
-	sqlstoretest.CreateBeforeDueQueue(t, &conn{db: db}, dialect{}, sub)
+	fill(&conn{db: db}, sub)
 }
 
 // MigrationFiles is how many migrations the package embeds: what a migrated database records.
