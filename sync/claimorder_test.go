@@ -116,7 +116,8 @@ func TestFailedClaimBeforeDiscoveryIsReported(t *testing.T) {
 	h.discoverAndStoreLink("t1", "client-1")
 	reps, err := h.eng.RunOnce(t.Context())
 	require.ErrorIs(t, err, errClaimDown)
-	assert.Len(t, h.sink.Events(EventCycleFailed), 1)
+	// The sink receives events asynchronously: RunOnce can return before it has this one.
+	assert.Len(t, h.sink.WaitFor(t, EventCycleFailed, "", 1), 1)
 	require.Len(t, reps, 1, "the claim after discovery synced the tenant")
 	assert.NoError(t, reps[0].Err)
 }
