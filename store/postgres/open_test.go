@@ -115,3 +115,51 @@ func TestOpenFailsClearly(t *testing.T) {
 	assert.NotEmpty(t, tenantsync.HintOf(err))
 	assert.NotContains(t, err.Error(), "pa55word-XYZ")
 }
+
+// The claim queue's trigger updates the tenants of the schema whose state is written, whatever
+// the writing session's search_path: an administrator's session naming another store's schema
+// first, or none, writing this schema's states by qualified name.
+func TestClaimQueueTriggerKeepsToItsSchema(t *testing.T) {
+	t.Parallel()
+	needServer(t)
+	ctx := t.Context()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	open := func(name string) (store.Account, string) {
+		fresh := freshSchema(t, name)
+		s, err := postgres.Open(ctx, dsn, postgres.Config{Keys: storetest.NewKeys(t), Schema: fresh, MaxConns: 2})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		a := s.Account("acct")
+		_, err = a.Tenants.RecordDiscovery(ctx, "cipp", []tenantsync.Tenant{{ID: "tA"}}, now)
+		require.NoError(t, err)
+		require.NoError(t, a.Tenants.Link(ctx, "tA", "client-1", now))
+		return a, fresh
+	}
+	a, schemaA := open("qa")
+	b, schemaB := open("qb")
+	due := func(acct store.Account) int {
+		t.Helper()
+		ls, err := acct.Leases.AcquireDue(ctx, store.DueRequest{Holder: "h", Now: now, TTL: time.Second, Max: 10})
+		require.NoError(t, err)
+		for _, l := range ls {
+			require.NoError(t, acct.Leases.Release(ctx, l.TenantID, "h"))
+		}
+		return len(ls)
+	}
+	write := func(searchPath string, due time.Time) {
+		t.Helper()
+		c, err := pgx.Connect(ctx, dsn)
+		require.NoError(t, err)
+		defer c.Close(context.Background())
+		_, err = c.Exec(ctx, `SELECT set_config('search_path', $1, false)`, searchPath)
+		require.NoError(t, err)
+		_, err = c.Exec(ctx, `INSERT INTO `+pgx.Identifier{schemaA, "sync_state"}.Sanitize()+` (account, tenant_id, next_due, data)
+			VALUES ('acct', 'tA', $1, '{"TenantID":"tA"}') ON CONFLICT (account, tenant_id) DO UPDATE SET next_due = excluded.next_due`, due.UnixMicro())
+		require.NoError(t, err)
+	}
+	write(pgx.Identifier{schemaB}.Sanitize()+", "+pgx.Identifier{schemaA}.Sanitize(), now.Add(time.Hour))
+	assert.Equal(t, 0, due(a), "the state written in schema A moved A's tenant")
+	assert.Equal(t, 1, due(b), "and left B's alone")
+	write("", now.Add(-time.Hour))
+	assert.Equal(t, 1, due(a), "a session without a search_path")
+}

@@ -496,7 +496,7 @@ func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Ti
 	n := micros(now)
 	err := s.write(ctx, op, "", func(q bq) error {
 		out = out[:0]
-		// The tenants are read in due order from the claim queue's index (migration 0010: the
+		// The tenants are read in due order from the claim queue's index (migrations 0010-0011: the
 		// tenant row's next_due, which triggers keep equal to its sync state's, 0 without
 		// one), which the scan leaves at the first
 		// tenant not yet due, so a claim reads the due tenants, not the account. Candidate
