@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -574,4 +575,108 @@ func TestBillingSnapshotsTakenOnceAcrossEngines(t *testing.T) {
 	d := c.Add(5 * time.Minute)
 	run(engine("engine-d"), d)
 	assert.Equal(t, taken(d, "client-1", "client-2"), h.takenAt(start))
+}
+
+// slowBillingStore takes a second of the harness's clock for each read and write of the billing
+// history, as reading and counting take time.
+type slowBillingStore struct {
+	dirStore
+	clock *ManualClock
+}
+
+func (s *slowBillingStore) Account(id string) store.Account {
+	a := s.dirStore.Account(id)
+	a.Billing = slowBilling{a.Billing, s}
+	return a
+}
+
+type slowBilling struct {
+	store.BillingHistory
+	s *slowBillingStore
+}
+
+func (b slowBilling) PutSnapshot(ctx context.Context, s store.BillingSnapshot) error {
+	b.s.clock.Advance(time.Second)
+	return b.BillingHistory.PutSnapshot(ctx, s)
+}
+
+func (b slowBilling) Snapshots(ctx context.Context, q store.BillingQuery) ([]store.BillingSnapshot, error) {
+	b.s.clock.Advance(time.Second)
+	return b.BillingHistory.Snapshots(ctx, q)
+}
+
+// The engine that took the snapshots takes them again an hour after it stamped them, though
+// counting took time; a snapshot that counts a tenant unlinked since is taken again; a new
+// day's are taken the engine's stagger after midnight.
+func TestBillingSnapshotsRetakenByTheirTaker(t *testing.T) {
+	t.Parallel()
+	h := newHarnessOn(t, func(now func() time.Time) store.Store {
+		return &slowBillingStore{dirStore: memory.New(memory.Config{Now: now})}
+	})
+	h.st.(*slowBillingStore).clock = h.clock
+	ctx := t.Context()
+	start := time.Date(2026, 4, 1, 22, 45, 0, 0, time.UTC)
+	setClock(h, start)
+	for _, id := range []string{"t1", "t2"} {
+		h.src.AddTenant(fakeTenant(id, "Contoso "+id, id+".example", 2))
+		h.discoverAndLink(id, "client-1")
+	}
+	h.src.AddTenant(fakeTenant("t3", "Fabrikam", "fabrikam.example", 2))
+	h.discoverAndLink("t3", "client-2")
+	run := func(e *Engine, at time.Time) {
+		t.Helper()
+		setClock(h, at)
+		_, err := e.RunOnce(ctx)
+		require.NoError(t, err)
+	}
+
+	run(h.eng, start)
+	first := h.takenAt(start)
+	require.Len(t, first, 2)
+	require.True(t, first["client-1"].After(start), "counting took time: %v", first)
+	run(h.eng, start.Add(time.Hour))
+	run(h.eng, first["client-1"].Add(time.Hour))
+	again := h.takenAt(start)
+	assert.True(t, again["client-1"].After(first["client-2"]), "the taker took its own again an hour after it stamped them: %v then %v", first, again)
+
+	// t2 unlinked: a new engine finds client-1's snapshot counting it, and takes them again.
+	require.NoError(t, h.eng.Unlink(ctx, "alice", "t2", store.UnlinkKeep))
+	other, err := New(Config{Store: h.st, Account: testAccount, Sources: []tenantsync.Source{h.src}, Contacts: h.contacts,
+		Clock: h.clock, InstanceID: "engine-b", AutoCreate: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	run(other, h.clock.Now().Add(time.Minute))
+	snaps, err := h.eng.BillingHistory(ctx, "client-1", start, start)
+	require.NoError(t, err)
+	require.Len(t, snaps, 1)
+	assert.Equal(t, map[string]int{"t1": 2}, snaps[0].PerTenant, "the unlinked tenant is no longer counted")
+
+	// Midnight: the new day's snapshots wait for the engine's stagger.
+	midnight := store.BillingDay(start).Add(24 * time.Hour)
+	stagger := billingStagger(h.eng.holder)
+	run(h.eng, midnight.Add(stagger-5*time.Second))
+	assert.Empty(t, h.takenAt(midnight), "not before the engine's stagger")
+	run(h.eng, midnight.Add(stagger))
+	assert.Len(t, h.takenAt(midnight), 2)
+}
+
+// Instance IDs that differ in one character get staggers apart: a hash that keeps their
+// likeness (FNV-1a, tried: "engine-1" 1m13s, "engine-2" 1m16s) would make their engines due
+// together. Of 100 consecutive IDs, a few neighbours may fall within 5 s by chance (about 2
+// expected), not most.
+func TestBillingStaggerSpreadsSimilarIDs(t *testing.T) {
+	t.Parallel()
+	for _, prefix := range []string{"engine-", "", "syncd-prod-"} {
+		near := 0
+		prev := billingStagger(prefix + "0")
+		for i := 1; i <= 100; i++ {
+			s := billingStagger(prefix + strconv.Itoa(i))
+			require.True(t, s >= time.Minute && s < 10*time.Minute, "%s%d: %s", prefix, i, s)
+			if d := s - prev; d < 5*time.Second && d > -5*time.Second {
+				near++
+			}
+			prev = s
+		}
+		assert.Less(t, near, 10, "neighbours of %q within 5 s", prefix)
+	}
 }

@@ -2,9 +2,10 @@ package sync
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 	stdsync "sync"
@@ -477,7 +478,7 @@ func alreadyRunning(tenantID, holder string) error {
 }
 
 // snapshotBillingDue takes the billing snapshots when an hour has passed since Run last took
-// them, or the day changed, in a goroutine of wg: reading every linked tenant's counts, they
+// them, or the day changed (from the engine's stagger after midnight), in a goroutine of wg: reading every linked tenant's counts, they
 // would otherwise hold back the claims of the cycle (and every sync at the engine's start). The
 // snapshots another engine of the account took within the hour are not taken again (see
 // snapshotBillingUnlessTaken). A failure is emitted (EventBillingFailed) and tried again next
@@ -485,7 +486,11 @@ func alreadyRunning(tenantID, holder string) error {
 func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) {
 	now := e.clock.Now()
 	e.billingMu.Lock()
-	due := !e.billingRunning && (e.billingAt.IsZero() || now.Sub(e.billingAt) >= billingSnapshotEvery || !store.BillingDay(now).Equal(store.BillingDay(e.billingAt)))
+	// A new day's snapshots are due the engine's stagger after midnight, so that the engines of
+	// the account do not all take them at once.
+	today := store.BillingDay(now)
+	newDay := today.After(store.BillingDay(e.billingAt)) && !now.Before(today.Add(billingStagger(e.holder)))
+	due := !e.billingRunning && (e.billingAt.IsZero() || now.Sub(e.billingAt) >= billingSnapshotEvery || newDay)
 	if due {
 		e.billingRunning = true
 	}
@@ -521,10 +526,12 @@ func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) 
 
 // snapshotBillingUnlessTaken takes the billing snapshots at now unless every client with a
 // linked tenant has one of today, taken within billingSnapshotEvery (by another engine of the
-// account, or a PSA's SnapshotBilling) and counting each of the client's linked tenants. It
-// returns the time to count as the engine's last snapshot: now when it took them; when it
-// found them, the oldest of them moved on by the engine's stagger, so that engines that found
-// one another's are not due at the same moment an hour later and do not take them together.
+// account, or a PSA's SnapshotBilling) and counting exactly the client's linked tenants. It
+// returns the time to count as the engine's last snapshot: when it took them, the oldest
+// time it stamped (an hour later its own are an hour old, so it takes them again); when it
+// found them, the oldest of them moved on by the engine's stagger, so that the engines that
+// found them are due after the one that took them, find them again, and do not take them
+// together.
 func (e *Engine) snapshotBillingUnlessTaken(ctx context.Context, now time.Time) (time.Time, error) {
 	clients, err := e.billedClients(ctx)
 	if err != nil {
@@ -542,15 +549,24 @@ func (e *Engine) snapshotBillingUnlessTaken(ctx context.Context, now time.Time) 
 	oldest := now
 	for _, c := range clients {
 		s, ok := found[c.id]
-		fresh := ok && now.Sub(s.TakenAt) < billingSnapshotEvery && !s.TakenAt.After(now)
+		fresh := ok && now.Sub(s.TakenAt) < billingSnapshotEvery && !s.TakenAt.After(now) && len(s.PerTenant) == len(c.tenants)
 		for _, id := range c.tenants {
 			if _, counted := s.PerTenant[id]; !counted {
 				fresh = false
 			}
 		}
 		if !fresh {
-			_, err := e.snapshotBilling(ctx, clients, now)
-			return now, err
+			taken, err := e.snapshotBilling(ctx, clients, now)
+			stamped := now
+			if len(taken) > 0 {
+				stamped = taken[0].TakenAt
+				for _, t := range taken[1:] {
+					if t.TakenAt.Before(stamped) {
+						stamped = t.TakenAt
+					}
+				}
+			}
+			return stamped, err
 		}
 		if s.TakenAt.Before(oldest) {
 			oldest = s.TakenAt
@@ -559,12 +575,12 @@ func (e *Engine) snapshotBillingUnlessTaken(ctx context.Context, now time.Time) 
 	return oldest.Add(billingStagger(e.holder)), nil
 }
 
-// billingStagger is how long after the snapshots it found an engine counts them as its own:
-// one to ten minutes, by its instance ID.
+// billingStagger is how long after the snapshots it found an engine counts them as its own,
+// and after midnight it takes a new day's: one to ten minutes, by its instance ID (hashed, so
+// that IDs differing in one character, "engine-1" and "engine-2", fall apart).
 func billingStagger(holder string) time.Duration {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(holder))
-	return time.Minute + time.Duration(h.Sum32()%540)*time.Second
+	h := sha256.Sum256([]byte(holder))
+	return time.Minute + time.Duration(binary.BigEndian.Uint64(h[:8])%540)*time.Second
 }
 
 // claimUnlinked takes the leases of up to max tenants linked to no client whose users are due
