@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	stdsync "sync"
 	"testing"
 	"time"
 
@@ -639,13 +640,14 @@ func TestBillingSnapshotsRetakenByTheirTaker(t *testing.T) {
 	again := h.takenAt(start)
 	assert.True(t, again["client-1"].After(first["client-2"]), "the taker took its own again an hour after it stamped them: %v then %v", first, again)
 
-	// t2 unlinked: a new engine finds client-1's snapshot counting it, and takes them again.
+	// t2 unlinked: a new engine finds client-1's snapshot counting it and, past the window in
+	// which that looks like a take in progress, takes them again.
 	require.NoError(t, h.eng.Unlink(ctx, "alice", "t2", store.UnlinkKeep))
 	other, err := New(Config{Store: h.st, Account: testAccount, Sources: []tenantsync.Source{h.src}, Contacts: h.contacts,
 		Clock: h.clock, InstanceID: "engine-b", AutoCreate: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = other.Close(context.Background()) })
-	run(other, h.clock.Now().Add(time.Minute))
+	run(other, h.clock.Now().Add(billingInProgress+time.Minute))
 	snaps, err := h.eng.BillingHistory(ctx, "client-1", start, start)
 	require.NoError(t, err)
 	require.Len(t, snaps, 1)
@@ -679,4 +681,116 @@ func TestBillingStaggerSpreadsSimilarIDs(t *testing.T) {
 		}
 		assert.Less(t, near, 10, "neighbours of %q within 5 s", prefix)
 	}
+}
+
+// failingBillingStore fails the first n snapshots stored and counts the attempts and reads.
+type failingBillingStore struct {
+	dirStore
+	mu    stdsync.Mutex
+	fails int
+	puts  int
+	reads int
+}
+
+func (s *failingBillingStore) Account(id string) store.Account {
+	a := s.dirStore.Account(id)
+	a.Billing = failingBilling{a.Billing, s}
+	return a
+}
+
+type failingBilling struct {
+	store.BillingHistory
+	s *failingBillingStore
+}
+
+func (b failingBilling) PutSnapshot(ctx context.Context, s store.BillingSnapshot) error {
+	b.s.mu.Lock()
+	b.s.puts++
+	fail := b.s.fails > 0
+	if fail {
+		b.s.fails--
+	}
+	b.s.mu.Unlock()
+	if fail {
+		return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "store", Op: "PutSnapshot", Err: errClaimDown}
+	}
+	return b.BillingHistory.PutSnapshot(ctx, s)
+}
+
+func (b failingBilling) Snapshots(ctx context.Context, q store.BillingQuery) ([]store.BillingSnapshot, error) {
+	b.s.mu.Lock()
+	b.s.reads++
+	b.s.mu.Unlock()
+	return b.BillingHistory.Snapshots(ctx, q)
+}
+
+func (s *failingBillingStore) readCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+func (s *failingBillingStore) attempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.puts
+}
+
+// An engine that finds today's snapshots part-taken (one client's stamped moments ago, another's
+// missing) leaves them to the engine taking them and looks again after its stagger; a stamp a
+// little ahead of its clock (another host's) counts; a failed take is tried again a minute
+// later, not at every claim.
+func TestBillingSnapshotsInProgressSkewAndRetry(t *testing.T) {
+	t.Parallel()
+	h := newHarnessOn(t, func(now func() time.Time) store.Store {
+		return &failingBillingStore{dirStore: memory.New(memory.Config{Now: now})}
+	})
+	fs := h.st.(*failingBillingStore)
+	ctx := t.Context()
+	start := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	setClock(h, start)
+	h.src.AddTenant(fakeTenant("t1", "Contoso", "contoso.example", 2))
+	h.discoverAndLink("t1", "client-1")
+	h.src.AddTenant(fakeTenant("t2", "Fabrikam", "fabrikam.example", 2))
+	h.discoverAndLink("t2", "client-2")
+	put := func(client, tenant string, at time.Time) {
+		t.Helper()
+		require.NoError(t, fs.dirStore.Account(testAccount).Billing.PutSnapshot(ctx, store.BillingSnapshot{ClientID: client,
+			Day: store.BillingDay(at), Billable: 2, PerTenant: map[string]int{tenant: 2}, Complete: true, TakenAt: at}))
+	}
+	run := func(at time.Time) {
+		t.Helper()
+		setClock(h, at)
+		_, err := h.eng.RunOnce(ctx)
+		require.NoError(t, err)
+	}
+
+	// Another engine is taking them: client-1's stamped 30 s ago, client-2's not yet.
+	put("client-1", "t1", start.Add(-30*time.Second))
+	run(start)
+	assert.Equal(t, map[string]time.Time{"client-1": start.Add(-30 * time.Second)}, h.takenAt(start), "left to the engine taking them")
+	assert.Zero(t, fs.attempts())
+	// That engine finishes, its clock 30 s ahead of this one's: found after the stagger, the
+	// stamp ahead counting, so the engine is next due an hour after them, not sooner.
+	stagger := billingStagger(h.eng.holder)
+	put("client-2", "t2", start.Add(stagger+30*time.Second))
+	run(start.Add(stagger))
+	assert.Zero(t, fs.attempts(), "found them after its stagger")
+	reads := fs.readCount()
+	run(start.Add(2 * stagger))
+	assert.Equal(t, reads, fs.readCount(), "not due again until an hour after them")
+
+	// An hour after them this engine takes them; the first attempt fails.
+	fs.mu.Lock()
+	fs.fails = 1
+	fs.mu.Unlock()
+	at := start.Add(time.Hour + stagger)
+	run(at)
+	require.Equal(t, 1, fs.attempts())
+	require.NotEmpty(t, h.sink.WaitFor(t, EventBillingFailed, "", 1))
+	run(at.Add(30 * time.Second))
+	assert.Equal(t, 1, fs.attempts(), "not tried again at once")
+	run(at.Add(billingRetry))
+	assert.Equal(t, 3, fs.attempts(), "tried again a minute later: both clients")
+	assert.Equal(t, map[string]time.Time{"client-1": at.Add(billingRetry), "client-2": at.Add(billingRetry)}, h.takenAt(start))
 }

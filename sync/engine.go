@@ -254,9 +254,10 @@ type Engine struct {
 	// discoveredAt is when the engine's last discovery in which every source answered began.
 	discoveryMu  stdsync.Mutex
 	discoveredAt time.Time
-	// billingAt is when Run last took the billing snapshots, or when it is to count them taken
-	// after finding another engine's (see snapshotBillingUnlessTaken); billingRunning is set
-	// while it takes them.
+	// billingAt is when Run counts its billing snapshots taken: the oldest time it stamped,
+	// or, after finding another engine's or failing, the time that makes them due when they
+	// are to be looked at again (see snapshotBillingUnlessTaken); billingRunning is set while
+	// it takes them.
 	billingMu      stdsync.Mutex
 	billingAt      time.Time
 	billingRunning bool

@@ -36,8 +36,8 @@ const (
 	// list failed, or the due tenants could not be claimed, so no tenant was synced by it. Run
 	// goes on with the next cycle; Counters.CyclesFailed counts them.
 	EventCycleFailed EventType = "cycle.failed"
-	// EventBillingFailed: Run could not take the day's billing snapshots; the next cycle
-	// tries again.
+	// EventBillingFailed: Run could not take the day's billing snapshots; it tries again a
+	// minute later.
 	EventBillingFailed EventType = "billing.failed"
 	// EventAuditFailed: the store did not take an audit entry of Action (Message) by Actor.
 	// For an action a person asked for, the caller got the error too; where the change was

@@ -478,11 +478,11 @@ func alreadyRunning(tenantID, holder string) error {
 }
 
 // snapshotBillingDue takes the billing snapshots when an hour has passed since Run last took
-// them, or the day changed (from the engine's stagger after midnight), in a goroutine of wg: reading every linked tenant's counts, they
-// would otherwise hold back the claims of the cycle (and every sync at the engine's start). The
-// snapshots another engine of the account took within the hour are not taken again (see
-// snapshotBillingUnlessTaken). A failure is emitted (EventBillingFailed) and tried again next
-// cycle.
+// them, or a new day began (from the engine's stagger after midnight), in a goroutine of wg:
+// reading every linked tenant's counts, they would otherwise hold back the claims of the cycle
+// (and every sync at the engine's start). The snapshots another engine of the account took
+// within the hour are not taken again (see snapshotBillingUnlessTaken). A failure is emitted
+// (EventBillingFailed) and tried again a minute later (billingRetry).
 func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) {
 	now := e.clock.Now()
 	e.billingMu.Lock()
@@ -520,9 +520,23 @@ func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) 
 		e.billingRunning = false
 		if err == nil {
 			e.billingAt = taken
+		} else {
+			// Due again in a minute, not at every claim of a busy engine.
+			e.billingAt = now.Add(billingRetry - billingSnapshotEvery)
 		}
 	}()
 }
+
+// billingRetry is how long after a failed attempt the billing snapshots are tried again.
+const billingRetry = time.Minute
+
+// billingInProgress is how recent a stamp of today's snapshots shows another engine taking
+// them while others are missing or old; billingClockSkew is how far in the future another
+// engine's stamp may be and still count (the clocks of the account's hosts differ a little).
+const (
+	billingInProgress = 2 * time.Minute
+	billingClockSkew  = time.Minute
+)
 
 // snapshotBillingUnlessTaken takes the billing snapshots at now unless every client with a
 // linked tenant has one of today, taken within billingSnapshotEvery (by another engine of the
@@ -531,7 +545,9 @@ func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) 
 // time it stamped (an hour later its own are an hour old, so it takes them again); when it
 // found them, the oldest of them moved on by the engine's stagger, so that the engines that
 // found them are due after the one that took them, find them again, and do not take them
-// together.
+// together. When some are missing or old but another was stamped within billingInProgress,
+// another engine is taking them (or its take stopped part-way): it looks again after its
+// stagger instead of taking them too.
 func (e *Engine) snapshotBillingUnlessTaken(ctx context.Context, now time.Time) (time.Time, error) {
 	clients, err := e.billedClients(ctx)
 	if err != nil {
@@ -542,37 +558,60 @@ func (e *Engine) snapshotBillingUnlessTaken(ctx context.Context, now time.Time) 
 	if err != nil {
 		return time.Time{}, err
 	}
+	// Read after the snapshots: a stamp another engine wrote meanwhile is not from the future.
+	checkAt := e.clock.Now()
 	found := make(map[string]store.BillingSnapshot, len(snaps))
+	var newest time.Time
 	for _, s := range snaps {
 		found[s.ClientID] = s
+		if s.TakenAt.After(newest) && !s.TakenAt.After(checkAt.Add(billingClockSkew)) {
+			newest = s.TakenAt
+		}
 	}
-	oldest := now
+	oldest, stale := checkAt, false
 	for _, c := range clients {
 		s, ok := found[c.id]
-		fresh := ok && now.Sub(s.TakenAt) < billingSnapshotEvery && !s.TakenAt.After(now) && len(s.PerTenant) == len(c.tenants)
-		for _, id := range c.tenants {
-			if _, counted := s.PerTenant[id]; !counted {
-				fresh = false
-			}
-		}
-		if !fresh {
-			taken, err := e.snapshotBilling(ctx, clients, now)
-			stamped := now
-			if len(taken) > 0 {
-				stamped = taken[0].TakenAt
-				for _, t := range taken[1:] {
-					if t.TakenAt.Before(stamped) {
-						stamped = t.TakenAt
-					}
-				}
-			}
-			return stamped, err
+		if !ok || !billingFresh(s, c, checkAt) {
+			stale = true
+			continue
 		}
 		if s.TakenAt.Before(oldest) {
 			oldest = s.TakenAt
 		}
 	}
-	return oldest.Add(billingStagger(e.holder)), nil
+	stagger := billingStagger(e.holder)
+	switch {
+	case !stale:
+		return oldest.Add(stagger), nil
+	case !newest.IsZero() && checkAt.Sub(newest) < billingInProgress:
+		return checkAt.Add(stagger - billingSnapshotEvery), nil
+	}
+	taken, err := e.snapshotBilling(ctx, clients, now)
+	stamped := now
+	if len(taken) > 0 {
+		stamped = taken[0].TakenAt
+		for _, t := range taken[1:] {
+			if t.TakenAt.Before(stamped) {
+				stamped = t.TakenAt
+			}
+		}
+	}
+	return store.Time(stamped), err
+}
+
+// billingFresh reports whether s, a client's snapshot of today, stands for the hour at now: taken
+// within billingSnapshotEvery (a stamp up to billingClockSkew ahead counts) and counting
+// exactly the client's linked tenants.
+func billingFresh(s store.BillingSnapshot, c billedClient, now time.Time) bool {
+	if now.Sub(s.TakenAt) >= billingSnapshotEvery || s.TakenAt.After(now.Add(billingClockSkew)) || len(s.PerTenant) != len(c.tenants) {
+		return false
+	}
+	for _, id := range c.tenants {
+		if _, counted := s.PerTenant[id]; !counted {
+			return false
+		}
+	}
+	return true
 }
 
 // billingStagger is how long after the snapshots it found an engine counts them as its own,

@@ -34,12 +34,12 @@ func CreateV1(t *testing.T, dsn, schema string, logs map[string][]tenantsync.Aud
 	})
 }
 
-// CreateBeforeDueQueue creates the named schema in the database dsn names as the schema before
-// the claim queue left it, holding tenants and their sync states (see
+// CreateBeforeDueQueue creates the named schema in the database dsn names as the migrations
+// before the one named before left it, holding tenants and their sync states (see
 // sqlstoretest.CreateBeforeDueQueue).
-func CreateBeforeDueQueue(t *testing.T, dsn, schema string) {
+func CreateBeforeDueQueue(t *testing.T, dsn, schema, before string) {
 	withSchema(t, dsn, schema, func(db sqlstore.DB, migrations fs.FS) {
-		sqlstoretest.CreateBeforeDueQueue(t, db, dialect{}, migrations)
+		sqlstoretest.CreateBeforeDueQueue(t, db, dialect{}, migrations, before)
 	})
 }
 

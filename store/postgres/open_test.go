@@ -56,15 +56,19 @@ func TestOpenKeysExistingAuditLogs(t *testing.T) {
 func TestOpenQueuesTenantsByTheirStates(t *testing.T) {
 	t.Parallel()
 	needServer(t)
-	fresh := freshSchema(t, "due")
-	postgres.CreateBeforeDueQueue(t, dsn, fresh)
-	sqlstoretest.RunDueUpgrade(t, func(t *testing.T) (store.Store, error) {
-		s, err := postgres.Open(t.Context(), dsn, postgres.Config{Keys: storetest.NewKeys(t), Schema: fresh, MaxConns: 2})
-		if err == nil {
-			t.Cleanup(func() { _ = s.Close() })
-		}
-		return s, err
-	})
+	for _, before := range []string{"0010", "0011"} {
+		t.Run(before, func(t *testing.T) {
+			fresh := freshSchema(t, "due")
+			postgres.CreateBeforeDueQueue(t, dsn, fresh, before)
+			sqlstoretest.RunDueUpgrade(t, func(t *testing.T) (store.Store, error) {
+				s, err := postgres.Open(t.Context(), dsn, postgres.Config{Keys: storetest.NewKeys(t), Schema: fresh, MaxConns: 2})
+				if err == nil {
+					t.Cleanup(func() { _ = s.Close() })
+				}
+				return s, err
+			})
+		})
+	}
 }
 
 // Engines starting together against an empty database migrate it once: the advisory lock

@@ -33,11 +33,11 @@ func CreateV1(t *testing.T, path string, logs map[string][]tenantsync.AuditEntry
 	})
 }
 
-// CreateBeforeDueQueue creates the database at path as the schema before the claim queue left
-// it, holding tenants and their sync states (see sqlstoretest.CreateBeforeDueQueue).
-func CreateBeforeDueQueue(t *testing.T, path string) {
+// CreateBeforeDueQueue creates the database at path as the migrations before the one named
+// before left it, holding tenants and their sync states (see sqlstoretest.CreateBeforeDueQueue).
+func CreateBeforeDueQueue(t *testing.T, path, before string) {
 	withDB(t, path, func(db sqlstore.DB, migrations fs.FS) {
-		sqlstoretest.CreateBeforeDueQueue(t, db, dialect{}, migrations)
+		sqlstoretest.CreateBeforeDueQueue(t, db, dialect{}, migrations, before)
 	})
 }
 

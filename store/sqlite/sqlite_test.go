@@ -88,15 +88,19 @@ func TestOpenKeysExistingAuditLogs(t *testing.T) {
 // A database written before the claim queue keeps its tenants' due order after the upgrade.
 func TestOpenQueuesTenantsByTheirStates(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "store.db")
-	sqlite.CreateBeforeDueQueue(t, path)
-	sqlstoretest.RunDueUpgrade(t, func(t *testing.T) (store.Store, error) {
-		s, err := sqlite.Open(t.Context(), path, sqlite.Config{Keys: storetest.NewKeys(t)})
-		if err == nil {
-			t.Cleanup(func() { _ = s.Close() })
-		}
-		return s, err
-	})
+	for _, before := range []string{"0010", "0011"} {
+		t.Run(before, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "store.db")
+			sqlite.CreateBeforeDueQueue(t, path, before)
+			sqlstoretest.RunDueUpgrade(t, func(t *testing.T) (store.Store, error) {
+				s, err := sqlite.Open(t.Context(), path, sqlite.Config{Keys: storetest.NewKeys(t)})
+				if err == nil {
+					t.Cleanup(func() { _ = s.Close() })
+				}
+				return s, err
+			})
+		})
+	}
 }
 
 // The audit log of a file outlives the process, so it is keyed with the KeyProvider the file

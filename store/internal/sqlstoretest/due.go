@@ -22,23 +22,25 @@ const DueAccount = "acct-due"
 // dueAt is the time the states CreateBeforeDueQueue writes are due around.
 var dueAt = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// CreateBeforeDueQueue migrates db to the schema before migration 0010 (the claim queue) and
-// writes four linked, syncing tenants as that schema held them: tNew never synced, tLate due an
-// hour before dueAt, tSoon due a minute before, tLater due an hour after.
-func CreateBeforeDueQueue(t *testing.T, db sqlstore.DB, d sqlstore.Dialect, migrations fs.FS) {
+// CreateBeforeDueQueue migrates db with the migrations before the one named before ("0010",
+// the claim queue, or "0011", its triggers) and writes four linked, syncing tenants as that
+// schema held them: tNew never synced, tLate due an hour before dueAt, tSoon due a minute
+// before, tLater due an hour after. Before 0011 nothing copies a state's next_due to its
+// tenant's row.
+func CreateBeforeDueQueue(t *testing.T, db sqlstore.DB, d sqlstore.Dialect, migrations fs.FS, before string) {
 	t.Helper()
 	ctx := t.Context()
 	names, err := fs.Glob(migrations, "*.sql")
 	require.NoError(t, err)
-	before := fstest.MapFS{}
+	earlier := fstest.MapFS{}
 	for _, name := range names {
-		if strings.Compare(name, "0010") < 0 {
+		if strings.Compare(name, before) < 0 {
 			data, err := fs.ReadFile(migrations, name)
 			require.NoError(t, err)
-			before[name] = &fstest.MapFile{Data: data}
+			earlier[name] = &fstest.MapFile{Data: data}
 		}
 	}
-	require.NoError(t, sqlstore.Migrate(ctx, db, d, before, nil))
+	require.NoError(t, sqlstore.Migrate(ctx, db, d, earlier, nil))
 	states := map[string]time.Time{"tLate": dueAt.Add(-time.Hour), "tSoon": dueAt.Add(-time.Minute), "tLater": dueAt.Add(time.Hour)}
 	require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
 		for _, id := range []string{"tLater", "tSoon", "tNew", "tLate"} {
@@ -68,9 +70,9 @@ func CreateBeforeDueQueue(t *testing.T, db sqlstore.DB, d sqlstore.Dialect, migr
 	}))
 }
 
-// RunDueUpgrade checks migration 0010 on a database CreateBeforeDueQueue wrote: the claim
-// queue starts from the sync states the database holds, so the tenants come due in the order
-// they did before the upgrade. open opens a store on it, migrating it.
+// RunDueUpgrade checks migrations 0010 and 0011 on a database CreateBeforeDueQueue wrote: the
+// claim queue starts from the sync states the database holds, so the tenants come due in the
+// order they did before the upgrade. open opens a store on it, migrating it.
 func RunDueUpgrade(t *testing.T, open func(t *testing.T) (store.Store, error)) {
 	ctx := t.Context()
 	s, err := open(t)
