@@ -167,3 +167,23 @@ func TestClaimQueueTriggerKeepsToItsSchema(t *testing.T) {
 	write("", now.Add(-time.Hour))
 	assert.Equal(t, 1, due(a), "a session without a search_path")
 }
+
+// A schema named with capitals (or anything SQL would fold or split) is the schema the store
+// creates and uses.
+func TestOpenInAMixedCaseSchema(t *testing.T) {
+	t.Parallel()
+	needServer(t)
+	ctx := t.Context()
+	fresh := freshSchema(t, "Mixed Case")
+	s, err := postgres.Open(ctx, dsn, postgres.Config{Keys: storetest.NewKeys(t), Schema: fresh, MaxConns: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.Account("acct").Tenants.RecordDiscovery(ctx, "cipp", []tenantsync.Tenant{{ID: "tA"}}, time.Now())
+	require.NoError(t, err)
+	c, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer c.Close(context.Background())
+	var n int
+	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{fresh, "tenants"}.Sanitize()).Scan(&n))
+	assert.Equal(t, 1, n, "the tenant is in the schema named")
+}

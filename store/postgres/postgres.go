@@ -76,7 +76,8 @@ func Open(ctx context.Context, dsn string, c Config) (*Store, error) {
 		if err := createSchema(ctx, cfg.ConnConfig.Copy(), c.Schema); err != nil {
 			return nil, err
 		}
-		cfg.ConnConfig.RuntimeParams["search_path"] = c.Schema
+		// Quoted as CREATE SCHEMA named it: unquoted, "Billing" would be read as billing.
+		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{c.Schema}.Sanitize()
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
