@@ -578,32 +578,46 @@ func TestBillingSnapshotsTakenOnceAcrossEngines(t *testing.T) {
 	assert.Equal(t, taken(d, "client-1", "client-2"), h.takenAt(start))
 }
 
-// slowBillingStore takes a second of the harness's clock for each read and write of the billing
-// history, as reading and counting take time.
-type slowBillingStore struct {
+// hookedBillingStore calls onRead before each read of the billing history and onPut before
+// each snapshot stored (failing the store when it fails); the hooks are set once the harness
+// exists.
+type hookedBillingStore struct {
 	dirStore
-	clock *ManualClock
+	onRead func()
+	onPut  func() error
 }
 
-func (s *slowBillingStore) Account(id string) store.Account {
+func (s *hookedBillingStore) Account(id string) store.Account {
 	a := s.dirStore.Account(id)
-	a.Billing = slowBilling{a.Billing, s}
+	a.Billing = hookedBilling{a.Billing, s}
 	return a
 }
 
-type slowBilling struct {
+type hookedBilling struct {
 	store.BillingHistory
-	s *slowBillingStore
+	s *hookedBillingStore
 }
 
-func (b slowBilling) PutSnapshot(ctx context.Context, s store.BillingSnapshot) error {
-	b.s.clock.Advance(time.Second)
+func (b hookedBilling) PutSnapshot(ctx context.Context, s store.BillingSnapshot) error {
+	if err := b.s.onPut(); err != nil {
+		return err
+	}
 	return b.BillingHistory.PutSnapshot(ctx, s)
 }
 
-func (b slowBilling) Snapshots(ctx context.Context, q store.BillingQuery) ([]store.BillingSnapshot, error) {
-	b.s.clock.Advance(time.Second)
+func (b hookedBilling) Snapshots(ctx context.Context, q store.BillingQuery) ([]store.BillingSnapshot, error) {
+	b.s.onRead()
 	return b.BillingHistory.Snapshots(ctx, q)
+}
+
+// newHookedBilling is a harness whose store's billing history calls the hooks.
+func newHookedBilling(t *testing.T, onRead func(), onPut func() error) *harness {
+	h := newHarnessOn(t, func(now func() time.Time) store.Store {
+		return &hookedBillingStore{dirStore: memory.New(memory.Config{Now: now})}
+	})
+	hs := h.st.(*hookedBillingStore)
+	hs.onRead, hs.onPut = onRead, onPut
+	return h
 }
 
 // The engine that took the snapshots takes them again an hour after it stamped them, though
@@ -611,10 +625,10 @@ func (b slowBilling) Snapshots(ctx context.Context, q store.BillingQuery) ([]sto
 // day's are taken the engine's stagger after midnight.
 func TestBillingSnapshotsRetakenByTheirTaker(t *testing.T) {
 	t.Parallel()
-	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		return &slowBillingStore{dirStore: memory.New(memory.Config{Now: now})}
-	})
-	h.st.(*slowBillingStore).clock = h.clock
+	// Reading and storing the billing history take a second of the clock each, as counting
+	// takes time.
+	var h *harness
+	h = newHookedBilling(t, func() { h.clock.Advance(time.Second) }, func() error { h.clock.Advance(time.Second); return nil })
 	ctx := t.Context()
 	start := time.Date(2026, 4, 1, 22, 45, 0, 0, time.UTC)
 	setClock(h, start)
@@ -683,57 +697,41 @@ func TestBillingStaggerSpreadsSimilarIDs(t *testing.T) {
 	}
 }
 
-// failingBillingStore fails the first n snapshots stored and counts the attempts and reads.
-type failingBillingStore struct {
-	dirStore
+// billingCounts fails the first fails snapshots stored and counts the attempts and reads.
+type billingCounts struct {
 	mu    stdsync.Mutex
 	fails int
 	puts  int
 	reads int
 }
 
-func (s *failingBillingStore) Account(id string) store.Account {
-	a := s.dirStore.Account(id)
-	a.Billing = failingBilling{a.Billing, s}
-	return a
+func (c *billingCounts) read() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
 }
 
-type failingBilling struct {
-	store.BillingHistory
-	s *failingBillingStore
-}
-
-func (b failingBilling) PutSnapshot(ctx context.Context, s store.BillingSnapshot) error {
-	b.s.mu.Lock()
-	b.s.puts++
-	fail := b.s.fails > 0
-	if fail {
-		b.s.fails--
-	}
-	b.s.mu.Unlock()
-	if fail {
+func (c *billingCounts) put() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.puts++
+	if c.fails > 0 {
+		c.fails--
 		return &tenantsync.Error{Class: tenantsync.ErrUnavailable, Service: "store", Op: "PutSnapshot", Err: errClaimDown}
 	}
-	return b.BillingHistory.PutSnapshot(ctx, s)
+	return nil
 }
 
-func (b failingBilling) Snapshots(ctx context.Context, q store.BillingQuery) ([]store.BillingSnapshot, error) {
-	b.s.mu.Lock()
-	b.s.reads++
-	b.s.mu.Unlock()
-	return b.BillingHistory.Snapshots(ctx, q)
+func (c *billingCounts) readCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
 }
 
-func (s *failingBillingStore) readCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.reads
-}
-
-func (s *failingBillingStore) attempts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.puts
+func (c *billingCounts) attempts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.puts
 }
 
 // An engine that finds today's snapshots part-taken (one client's stamped moments ago, another's
@@ -742,10 +740,8 @@ func (s *failingBillingStore) attempts() int {
 // later, not at every claim.
 func TestBillingSnapshotsInProgressSkewAndRetry(t *testing.T) {
 	t.Parallel()
-	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		return &failingBillingStore{dirStore: memory.New(memory.Config{Now: now})}
-	})
-	fs := h.st.(*failingBillingStore)
+	fs := &billingCounts{}
+	h := newHookedBilling(t, fs.read, fs.put)
 	ctx := t.Context()
 	start := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 	setClock(h, start)
@@ -755,7 +751,7 @@ func TestBillingSnapshotsInProgressSkewAndRetry(t *testing.T) {
 	h.discoverAndLink("t2", "client-2")
 	put := func(client, tenant string, at time.Time) {
 		t.Helper()
-		require.NoError(t, fs.dirStore.Account(testAccount).Billing.PutSnapshot(ctx, store.BillingSnapshot{ClientID: client,
+		require.NoError(t, h.st.(*hookedBillingStore).dirStore.Account(testAccount).Billing.PutSnapshot(ctx, store.BillingSnapshot{ClientID: client,
 			Day: store.BillingDay(at), Billable: 2, PerTenant: map[string]int{tenant: 2}, Complete: true, TakenAt: at}))
 	}
 	run := func(at time.Time) {
