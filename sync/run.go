@@ -589,12 +589,7 @@ func (e *Engine) snapshotBillingUnlessTaken(ctx context.Context, now time.Time) 
 	taken, err := e.snapshotBilling(ctx, clients, now)
 	stamped := now
 	if len(taken) > 0 {
-		stamped = taken[0].TakenAt
-		for _, t := range taken[1:] {
-			if t.TakenAt.Before(stamped) {
-				stamped = t.TakenAt
-			}
-		}
+		stamped = slices.MinFunc(taken, func(a, b store.BillingSnapshot) int { return a.TakenAt.Compare(b.TakenAt) }).TakenAt
 	}
 	return store.Time(stamped), err
 }

@@ -496,14 +496,14 @@ func (s *Store) AcquireDue(ctx context.Context, acct, holder string, now time.Ti
 	n := micros(now)
 	err := s.write(ctx, op, "", func(q bq) error {
 		out = out[:0]
-		// The tenants are read in due order from the claim queue's index (migrations 0010-0011: the
-		// tenant row's next_due, which triggers keep equal to its sync state's, 0 without
-		// one), which the scan leaves at the first
-		// tenant not yet due, so a claim reads the due tenants, not the account. Candidate
-		// tenant rows are locked, skipping rows another claimant holds, so concurrent callers
-		// spread over different tenants instead of queueing on the same ones. The claim below
-		// re-checks expiry against the latest committed lease, so even a candidate read from an
-		// older snapshot cannot be handed out twice.
+		// The tenants are read in due order from the claim queue's index (migrations 0010 and
+		// 0011: the tenant row's next_due, which triggers keep equal to its sync state's, 0
+		// without one); the scan stops at the first tenant not yet due, so a claim reads the
+		// due tenants, not the account. Candidate tenant rows are locked, skipping rows another
+		// claimant holds, so concurrent callers spread over different tenants instead of
+		// queueing on the same ones. The claim below re-checks expiry against the latest
+		// committed lease, so even a candidate read from an older snapshot cannot be handed out
+		// twice.
 		ids, err := scanAll(ctx, q, scanString, `SELECT t.tenant_id FROM tenants t
 			LEFT JOIN leases l ON l.account = t.account AND l.tenant_id = t.tenant_id
 			WHERE t.account = ? AND t.status = ? AND t.syncing AND t.client_id <> '' AND t.next_due <= ?
