@@ -790,3 +790,49 @@ func TestBillingSnapshotsInProgressSkewAndRetry(t *testing.T) {
 	assert.Equal(t, 3, fs.attempts(), "tried again a minute later: both clients")
 	assert.Equal(t, map[string]time.Time{"client-1": at.Add(billingRetry), "client-2": at.Add(billingRetry)}, h.takenAt(start))
 }
+
+// In the first hour of a day, the time that makes the snapshots due again after a look (a
+// take in progress elsewhere, a failed take) falls on the day before; that must not read as a
+// new day's snapshots being due, at every claim until an hour after midnight.
+func TestBillingLooksAgainLaterInADaysFirstHour(t *testing.T) {
+	t.Parallel()
+	fs := &billingCounts{}
+	h := newHookedBilling(t, fs.read, fs.put)
+	ctx := t.Context()
+	stagger := billingStagger(h.eng.holder)
+	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC).Add(stagger + time.Second)
+	setClock(h, start)
+	h.src.AddTenant(fakeTenant("t1", "Contoso", "contoso.example", 2))
+	h.discoverAndLink("t1", "client-1")
+	h.src.AddTenant(fakeTenant("t2", "Fabrikam", "fabrikam.example", 2))
+	h.discoverAndLink("t2", "client-2")
+	run := func(at time.Time) {
+		t.Helper()
+		setClock(h, at)
+		_, err := h.eng.RunOnce(ctx)
+		require.NoError(t, err)
+	}
+
+	// Another engine is taking today's: client-1's stamped 30 s ago, client-2's not yet.
+	require.NoError(t, h.st.(*hookedBillingStore).dirStore.Account(testAccount).Billing.PutSnapshot(ctx, store.BillingSnapshot{ClientID: "client-1",
+		Day: store.BillingDay(start), Billable: 2, PerTenant: map[string]int{"t1": 2}, Complete: true, TakenAt: start.Add(-30 * time.Second)}))
+	run(start)
+	require.Zero(t, fs.attempts(), "left to the engine taking them")
+	reads := fs.readCount()
+	require.NotZero(t, reads)
+	run(start.Add(30 * time.Second))
+	assert.Equal(t, reads, fs.readCount(), "looked at again after the stagger, not at the next claim")
+
+	// A failed take is tried again a minute later, not at the next claim.
+	fs.mu.Lock()
+	fs.fails = 1
+	fs.mu.Unlock()
+	at := start.Add(stagger + time.Minute)
+	run(at)
+	require.Equal(t, 1, fs.attempts())
+	require.NotEmpty(t, h.sink.WaitFor(t, EventBillingFailed, "", 1))
+	run(at.Add(30 * time.Second))
+	assert.Equal(t, 1, fs.attempts(), "not tried again at once")
+	run(at.Add(billingRetry))
+	assert.Equal(t, 3, fs.attempts(), "tried again a minute later: both clients")
+}

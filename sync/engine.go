@@ -256,10 +256,12 @@ type Engine struct {
 	discoveredAt time.Time
 	// billingAt is when Run counts its billing snapshots taken: the oldest time it stamped,
 	// or, after finding another engine's or failing, the time that makes them due when they
-	// are to be looked at again (see snapshotBillingUnlessTaken); billingRunning is set while
-	// it takes them.
+	// are to be looked at again (see snapshotBillingUnlessTaken); billingDay is the billing
+	// day of that last look, whose time may fall on the day before; billingRunning is set
+	// while it takes them.
 	billingMu      stdsync.Mutex
 	billingAt      time.Time
+	billingDay     time.Time
 	billingRunning bool
 
 	progMu stdsync.Mutex

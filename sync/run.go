@@ -487,9 +487,11 @@ func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) 
 	now := e.clock.Now()
 	e.billingMu.Lock()
 	// A new day's snapshots are due the engine's stagger after midnight, so that the engines of
-	// the account do not all take them at once.
+	// the account do not all take them at once. The day is the last look's, not billingAt's: in
+	// a day's first hour, the time that makes them due again after a look falls on the day
+	// before.
 	today := store.BillingDay(now)
-	newDay := today.After(store.BillingDay(e.billingAt)) && !now.Before(today.Add(billingStagger(e.holder)))
+	newDay := today.After(e.billingDay) && !now.Before(today.Add(billingStagger(e.holder)))
 	due := !e.billingRunning && (e.billingAt.IsZero() || now.Sub(e.billingAt) >= billingSnapshotEvery || newDay)
 	if due {
 		e.billingRunning = true
@@ -518,6 +520,7 @@ func (e *Engine) snapshotBillingDue(ctx context.Context, wg *stdsync.WaitGroup) 
 		e.billingMu.Lock()
 		defer e.billingMu.Unlock()
 		e.billingRunning = false
+		e.billingDay = today
 		if err == nil {
 			e.billingAt = taken
 		} else {
