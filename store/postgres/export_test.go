@@ -63,3 +63,6 @@ func MigrationFiles() int {
 	names, _ := fs.Glob(migrations, "migrations/*.sql")
 	return len(names)
 }
+
+// DB returns the package's transactions over pool, for the tests of how a write runs.
+func DB(pool *pgxpool.Pool) sqlstore.DB { return &conn{pool: pool} }

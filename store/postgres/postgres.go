@@ -154,8 +154,68 @@ func (c *conn) Read(ctx context.Context, fn func(sqlstore.Q) error) error {
 	return c.run(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, fn)
 }
 
-func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) error {
-	return c.run(ctx, pgx.TxOptions{}, fn)
+// Write runs fn in a read-write transaction whose Q is a sqlstore.Finisher: the statements
+// fn finishes with are sent with the COMMIT in one batch. The transaction is run on a pooled
+// connection directly rather than through pgx.Tx, which would send a COMMIT of its own.
+func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error) {
+	pc, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection left in a transaction (a failed ROLLBACK, a cancelled batch) is closed by
+	// the pool at its release rather than reused.
+	defer pc.Release()
+	if _, err := pc.Exec(ctx, "begin"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil && pc.Conn().PgConn().TxStatus() != 'I' {
+			_, _ = pc.Exec(context.WithoutCancel(ctx), "rollback")
+		}
+	}()
+	w := &writeQ{q: q{pc}}
+	if err := fn(w); err != nil {
+		return err
+	}
+	var b pgx.Batch
+	for _, st := range w.finish {
+		b.Queue(st.query, st.args...)
+	}
+	b.Queue("commit")
+	br := pc.SendBatch(ctx, &b)
+	for range w.finish {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return err
+		}
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// writeQ is the Q of a write transaction, with the statements it finishes with.
+type writeQ struct {
+	q
+	finish []finishing
+}
+
+type finishing struct {
+	query string
+	args  []any
+}
+
+// Finish implements sqlstore.Finisher.
+func (w *writeQ) Finish(query string, args ...any) {
+	w.finish = append(w.finish, finishing{query, args})
 }
 
 func (c *conn) run(ctx context.Context, opts pgx.TxOptions, fn func(sqlstore.Q) error) error {

@@ -53,6 +53,16 @@ type OneReader interface {
 	ReadOne(ctx context.Context, fn func(Q) error) error
 }
 
+// Finisher is implemented by a write transaction's Q that can send statements with its
+// COMMIT, in one round trip (PostgreSQL's). Finish queues a statement to run, in the order
+// given, after every other statement of the transaction and just before its COMMIT; its error
+// fails the transaction. Statements given to Finish may use PostgreSQL's data-modifying WITH.
+// A lock a finishing statement takes is held only while the database runs it and the COMMIT,
+// never across a round trip to the client.
+type Finisher interface {
+	Finish(query string, args ...any)
+}
+
 // Dialect is what differs between the databases.
 type Dialect interface {
 	// Rebind turns ?-placeholders into the database's own.

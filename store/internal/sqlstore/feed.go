@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenantsync/tenantsync/store"
@@ -18,16 +20,19 @@ func (s *Store) SetChangeRetention(d time.Duration) { s.retention = kit.Retentio
 // concurrent commits take their Seq in the order the commits become visible, and a consumer
 // that has read up to a Seq can never later see a smaller one appear. Everything the commit does
 // while it holds the row delays every other commit of the account, so the writer holds it for
-// as few statements as it can: the parts are buffered together and numbered when they are
-// stored, each feedRowsPerInsert entries by one statement that moves the head and one insert,
-// and whether anything is old enough to prune is read before the row is locked.
+// as little as it can: the parts are buffered together, and whether anything is old enough to
+// prune is read before the row is locked. Where the transaction is a Finisher (PostgreSQL), one
+// statement moves the head and inserts the entries numbered after it, the last of them and the
+// prune are sent with the COMMIT, and the row is held for no round trip to the engine (under
+// load, a round trip waits for the engine's process to be scheduled); elsewhere (SQLite, whose
+// writers are serialised anyway) the head is moved and the entries inserted by two statements.
 type feedWriter struct {
 	s      *Store
 	q      bq
 	acct   string
 	cutoff time.Time // entries stamped before it are pruned at close
-	head   int64     // the Seq of the last entry stored
-	lock   bool      // the head row is locked: entries were stored
+	head   int64     // the Seq of the last entry stored (not known where the database numbers them)
+	lock   bool      // the head row is locked, or will be by a finishing statement: entries were stored
 	prune  bool      // some entries are older than cutoff
 	buf    []store.Change
 }
@@ -45,68 +50,46 @@ func (s *Store) newFeedWriter(q bq, acct string, cutoff time.Time) *feedWriter {
 func (w *feedWriter) add(ctx context.Context, entries []store.Change) error {
 	w.buf = append(w.buf, entries...)
 	if len(w.buf) >= feedRowsPerInsert {
-		return w.flush(ctx)
+		return w.flush(ctx, false)
 	}
 	return nil
 }
 
-// advance moves the account's head past n entries, locking its row, and reads where it is. The
-// row is created for the account's first entries; it is updated first, as an INSERT ... ON
-// CONFLICT against a row another commit holds would wait for that commit, and then the update
-// would wait again for the next.
+// advance moves the account's head past n entries, locking its row, and reads where it is.
 func (w *feedWriter) advance(ctx context.Context, n int) error {
 	const query = `UPDATE change_heads SET head = head + ? WHERE account = ? RETURNING head`
-	err := w.q.QueryRow(ctx, query, n, w.acct).Scan(&w.head)
-	if notFound(err) {
-		if _, err := w.q.Exec(ctx, `INSERT INTO change_heads (account, head, pruned) VALUES (?, 0, 0) ON CONFLICT (account) DO NOTHING`, w.acct); err != nil {
-			return err
-		}
-		err = w.q.QueryRow(ctx, query, n, w.acct).Scan(&w.head)
-	}
-	if err != nil {
+	if err := w.q.QueryRow(ctx, query, n, w.acct).Scan(&w.head); err != nil {
 		return err
 	}
 	w.lock = true
 	return nil
 }
 
+// feedCols are the columns of an entry the writer sends.
+const feedCols = 4
+
 // flush numbers the buffered entries after the head and stores them, feedRowsPerInsert at most
-// per statement.
-func (w *feedWriter) flush(ctx context.Context) error {
+// per statement; last says no entry follows them, so that a Finisher sends them with the COMMIT.
+func (w *feedWriter) flush(ctx context.Context, last bool) error {
 	if len(w.buf) == 0 {
 		return nil
 	}
 	if !w.lock {
-		var err error
-		if w.prune, err = w.s.prunable(ctx, w.q, w.acct, w.cutoff); err != nil {
+		if err := w.prepare(ctx); err != nil {
 			return err
 		}
 	}
-	const cols = 6
-	size := max(1, min(feedRowsPerInsert, w.s.d.MaxParams()/cols))
+	fin, _ := w.q.q.(Finisher)
+	size := max(1, min(feedRowsPerInsert, (w.s.d.MaxParams()-2)/feedCols))
 	for rest := w.buf; len(rest) > 0; {
 		n := min(size, len(rest))
-		if err := w.advance(ctx, n); err != nil {
-			return err
+		var err error
+		if fin != nil {
+			err = w.insertNumbered(ctx, fin, rest[:n], last && n == len(rest))
+		} else {
+			err = w.insert(ctx, rest[:n])
 		}
-		kit.Number(rest[:n], w.head-int64(n))
-		query := `INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) VALUES `
-		args := make([]any, 0, cols*n)
-		for i, c := range rest[:n] {
-			if i > 0 {
-				query += ", "
-			}
-			query += "(?, ?, ?, ?, ?, ?)"
-			// The data is stored apart, as it is: encoding it inside the entry would validate
-			// and copy every item's JSON again.
-			data := []byte(c.Data)
-			if data == nil {
-				data = []byte{}
-			}
-			c.Data = nil
-			args = append(args, w.acct, c.Seq, micros(c.At), c.TenantID, asJSON(c), data)
-		}
-		if _, err := w.q.Exec(ctx, query, args...); err != nil {
+		if err != nil {
 			return err
 		}
 		rest = rest[n:]
@@ -116,13 +99,112 @@ func (w *feedWriter) flush(ctx context.Context) error {
 	return nil
 }
 
+// prepare reads, before the head row is locked, whether anything is old enough to prune, and
+// creates the account's head row for its first entries: it is created apart, as an INSERT ...
+// ON CONFLICT against a row another commit holds would wait for that commit, and then the
+// update would wait again for the next. Whether to prune must not depend on the planner: asked
+// for MAX(seq) of the entries before the cutoff, PostgreSQL without fresh statistics walks the
+// primary key backwards and filters every entry of the account when none qualifies; the oldest
+// entry's time, read from the (account, at) index, says whether there is anything to remove.
+// It needs no lock: entries are only added stamped with their commit's time, and a prune
+// another commit makes first leaves pruneFeed nothing to do.
+func (w *feedWriter) prepare(ctx context.Context) error {
+	var oldest *int64
+	var head bool
+	err := w.q.QueryRow(ctx, `SELECT (SELECT at FROM change_feed WHERE account = ? ORDER BY at LIMIT 1), `+
+		`EXISTS (SELECT 1 FROM change_heads WHERE account = ?)`, w.acct, w.acct).Scan(&oldest, &head)
+	if err != nil {
+		return err
+	}
+	w.prune = oldest != nil && *oldest < micros(w.cutoff)
+	if !head {
+		_, err = w.q.Exec(ctx, `INSERT INTO change_heads (account, head, pruned) VALUES (?, 0, 0) ON CONFLICT (account) DO NOTHING`, w.acct)
+	}
+	return err
+}
+
+// feedArgs appends an entry's columns to args: the data is stored apart, as it is (encoding
+// it inside the entry would validate and copy every item's JSON again).
+func feedArgs(args []any, c store.Change) []any {
+	data := []byte(c.Data)
+	if data == nil {
+		data = []byte{}
+	}
+	c.Data = nil
+	return append(args, micros(c.At), c.TenantID, asJSON(c), data)
+}
+
+// insert moves the head past entries and inserts them numbered after it.
+func (w *feedWriter) insert(ctx context.Context, entries []store.Change) error {
+	n := len(entries)
+	if err := w.advance(ctx, n); err != nil {
+		return err
+	}
+	kit.Number(entries, w.head-int64(n))
+	var query strings.Builder
+	query.WriteString(`INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) VALUES `)
+	args := make([]any, 0, (feedCols+2)*n)
+	for i, c := range entries {
+		if i > 0 {
+			query.WriteString(", ")
+		}
+		query.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, w.acct, c.Seq)
+		args = feedArgs(args, c)
+	}
+	_, err := w.q.Exec(ctx, query.String(), args...)
+	return err
+}
+
+// changeIDPrefix is what store.ChangeID puts before a Seq.
+var changeIDPrefix = strings.TrimSuffix(store.ChangeID(0), "0")
+
+// insertNumbered moves the head past entries and inserts them numbered after it in one
+// statement, sent with the COMMIT when finish is set. The entry's JSON gets its Seq and ID
+// (store.ChangeID) there too, as readers take them from the JSON. A head row gone (prepare creates it) leaves the Seq NULL,
+// which the column refuses: the commit fails rather than store entries out of the feed.
+func (w *feedWriter) insertNumbered(ctx context.Context, fin Finisher, entries []store.Change, finish bool) error {
+	n := len(entries)
+	var query strings.Builder
+	query.WriteString(`WITH h AS (UPDATE change_heads SET head = head + ? WHERE account = ? RETURNING head) ` +
+		`INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) ` +
+		`SELECT ?, s.seq, v.at, v.tenant_id, v.entry || jsonb_build_object('seq', s.seq, 'id', ? || s.seq), v.data FROM (VALUES `)
+	args := make([]any, 0, 5+feedCols*n)
+	args = append(args, n, w.acct, w.acct, changeIDPrefix)
+	for i, c := range entries {
+		if i > 0 {
+			query.WriteString(", ")
+		}
+		query.WriteString("(" + strconv.Itoa(i+1) + ", ?::bigint, ?::text, ?::jsonb, ?::bytea)")
+		args = feedArgs(args, c)
+	}
+	query.WriteString(`) AS v (ord, at, tenant_id, entry, data) CROSS JOIN LATERAL (SELECT (SELECT head FROM h) - ? + v.ord AS seq) AS s`)
+	args = append(args, n)
+	w.lock = true
+	if finish {
+		fin.Finish(w.s.bind(query.String()), args...)
+		return nil
+	}
+	_, err := w.q.Exec(ctx, query.String(), args...)
+	return err
+}
+
 // close stores what is buffered and, when entries were added, prunes the feed.
 func (w *feedWriter) close(ctx context.Context) error {
-	if err := w.flush(ctx); err != nil || !w.lock || !w.prune {
+	if err := w.flush(ctx, true); err != nil || !w.lock || !w.prune {
 		return err
+	}
+	if fin, ok := w.q.q.(Finisher); ok {
+		fin.Finish(w.s.bind(pruneFinishing), w.acct, micros(w.cutoff), w.acct, w.acct)
+		return nil
 	}
 	return w.s.pruneFeed(ctx, w.q, w.acct, w.cutoff)
 }
+
+// pruneFinishing is pruneFeed in one statement, for a Finisher.
+const pruneFinishing = `WITH last AS (SELECT MAX(seq) AS seq FROM change_feed WHERE account = ? AND at < ?), ` +
+	`gone AS (DELETE FROM change_feed WHERE account = ? AND seq <= (SELECT seq FROM last)) ` +
+	`UPDATE change_heads SET pruned = (SELECT seq FROM last) WHERE account = ? AND pruned < (SELECT seq FROM last)`
 
 // addFeed numbers entries after the account's head and stores them, in one part (see
 // feedWriter), and prunes the feed.
@@ -134,28 +216,9 @@ func (s *Store) addFeed(ctx context.Context, q bq, acct string, entries []store.
 	return w.close(ctx)
 }
 
-// prunable reads whether the account has entries stamped before cutoff. The common case
-// (nothing old enough) must not depend on the planner: asked for MAX(seq) of the entries before
-// cutoff, PostgreSQL without fresh statistics walks the primary key backwards and filters every
-// entry of the account when none qualifies. The oldest entry's time, read from the (account, at)
-// index, says whether there is anything to remove. It needs no lock: entries are only added
-// stamped with their commit's time, and a prune another commit makes first leaves pruneFeed
-// nothing to do.
-func (s *Store) prunable(ctx context.Context, q bq, acct string, cutoff time.Time) (bool, error) {
-	var oldest int64
-	switch err := q.QueryRow(ctx, `SELECT at FROM change_feed WHERE account = ? ORDER BY at LIMIT 1`, acct).Scan(&oldest); {
-	case notFound(err):
-		return false, nil
-	case err != nil:
-		return false, err
-	default:
-		return oldest < micros(cutoff), nil
-	}
-}
-
 // pruneFeed removes the account's entries stamped before cutoff, and everything before the
 // newest of them, and records the highest Seq removed. A commit that adds entries runs it, while
-// it holds the account's feed head, when prunable said there is something to remove.
+// it holds the account's feed head, when prepare found something to remove.
 func (s *Store) pruneFeed(ctx context.Context, q bq, acct string, cutoff time.Time) error {
 	var last *int64
 	if err := q.QueryRow(ctx, `SELECT MAX(seq) FROM change_feed WHERE account = ? AND at < ?`, acct, micros(cutoff)).Scan(&last); err != nil {

@@ -1,0 +1,135 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync/store/internal/sqlstore"
+	"github.com/tenantsync/tenantsync/store/postgres"
+)
+
+// writePool returns a pool working in a schema of its own holding the table fin (one row,
+// id 1, v 0) and the table log.
+func writePool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	needServer(t)
+	ctx := t.Context()
+	name := schema + "_write"
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["search_path"] = name
+	cfg.MaxConns = 2
+	admin, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	id := pgx.Identifier{name}.Sanitize()
+	for _, st := range []string{`DROP SCHEMA IF EXISTS ` + id + ` CASCADE`, `CREATE SCHEMA ` + id,
+		`CREATE TABLE ` + id + `.fin (id INT PRIMARY KEY, v INT NOT NULL)`, `INSERT INTO ` + id + `.fin VALUES (1, 0)`,
+		`CREATE TABLE ` + id + `.log (x INT NOT NULL)`} {
+		_, err := admin.Exec(ctx, st)
+		require.NoError(t, err)
+	}
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(context.Background(), dsn); err == nil {
+			_, _ = c.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+id+` CASCADE`)
+			_ = c.Close(context.Background())
+		}
+	})
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func logged(t *testing.T, pool *pgxpool.Pool) []int {
+	t.Helper()
+	rows, err := pool.Query(t.Context(), `SELECT x FROM log ORDER BY x`)
+	require.NoError(t, err)
+	xs, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	require.NoError(t, err)
+	return xs
+}
+
+// A write's finishing statements run after its others and with its COMMIT: a row they lock is
+// free while the transaction's other statements run, and everything commits together.
+func TestWriteFinishesWithItsCommit(t *testing.T) {
+	pool := writePool(t)
+	ctx := t.Context()
+	db := postgres.DB(pool)
+	err := db.Write(ctx, func(q sqlstore.Q) error {
+		if _, err := q.Exec(ctx, `INSERT INTO log VALUES (1)`); err != nil {
+			return err
+		}
+		q.(sqlstore.Finisher).Finish(`UPDATE fin SET v = v + 1 WHERE id = $1`, 1)
+		q.(sqlstore.Finisher).Finish(`INSERT INTO log SELECT v * 10 FROM fin WHERE id = 1`)
+		// Another session updates the row meanwhile: it is not locked yet.
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Release()
+		if _, err := c.Exec(ctx, `SET lock_timeout = '2s'`); err != nil {
+			return err
+		}
+		_, err = c.Exec(ctx, `UPDATE fin SET v = v + 10 WHERE id = 1`)
+		return err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 110}, logged(t, pool), "the finishing statements ran in order, after the others, and saw the other session's update")
+}
+
+// A finishing statement that fails fails the write and leaves nothing of it; so does a
+// statement whose error the transaction's function dropped (its COMMIT reports ROLLBACK). The
+// connection is fit for the next write either way.
+func TestWriteFailsWholeWhenItsFinishFails(t *testing.T) {
+	pool := writePool(t)
+	ctx := t.Context()
+	db := postgres.DB(pool)
+	err := db.Write(ctx, func(q sqlstore.Q) error {
+		if _, err := q.Exec(ctx, `INSERT INTO log VALUES (1)`); err != nil {
+			return err
+		}
+		q.(sqlstore.Finisher).Finish(`INSERT INTO log VALUES (2)`)
+		q.(sqlstore.Finisher).Finish(`INSERT INTO log VALUES (1 / (SELECT v FROM fin WHERE id = 1))`)
+		q.(sqlstore.Finisher).Finish(`INSERT INTO log VALUES (3)`)
+		return nil
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "division by zero")
+	assert.Empty(t, logged(t, pool))
+
+	err = db.Write(ctx, func(q sqlstore.Q) error {
+		if _, err := q.Exec(ctx, `INSERT INTO log VALUES (4)`); err != nil {
+			return err
+		}
+		_, _ = q.Exec(ctx, `INSERT INTO nowhere VALUES (1)`)
+		return nil
+	})
+	require.ErrorIs(t, err, pgx.ErrTxCommitRollback)
+	assert.Empty(t, logged(t, pool))
+
+	failed := errors.New("the write's own failure")
+	err = db.Write(ctx, func(q sqlstore.Q) error {
+		if _, err := q.Exec(ctx, `INSERT INTO log VALUES (5)`); err != nil {
+			return err
+		}
+		q.(sqlstore.Finisher).Finish(`INSERT INTO log VALUES (6)`)
+		return failed
+	})
+	require.ErrorIs(t, err, failed)
+	assert.Empty(t, logged(t, pool), "a write whose function fails runs none of its finishing statements")
+
+	for i := range 3 {
+		require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
+			_, err := q.Exec(ctx, `INSERT INTO log VALUES ($1)`, 7+i)
+			return err
+		}))
+	}
+	assert.Equal(t, []int{7, 8, 9}, logged(t, pool))
+}
