@@ -154,9 +154,10 @@ func (c *conn) Read(ctx context.Context, fn func(sqlstore.Q) error) error {
 	return c.run(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, fn)
 }
 
-// Write runs fn in a read-write transaction whose Q is a sqlstore.Finisher: the statements
-// fn finishes with are sent with the COMMIT in one batch. The transaction is run on a pooled
-// connection directly rather than through pgx.Tx, which would send a COMMIT of its own.
+// Write runs fn in a read-write transaction whose Q is a sqlstore.Finisher and a
+// sqlstore.Deferrer: the statements fn leaves for later are sent with its next statement, and
+// those it finishes with after them with the COMMIT, in one batch. The transaction is run on a
+// pooled connection directly rather than through pgx.Tx, which would send a COMMIT of its own.
 func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error) {
 	pc, err := c.pool.Acquire(ctx)
 	if err != nil {
@@ -173,26 +174,11 @@ func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error)
 			_, _ = pc.Exec(context.WithoutCancel(ctx), "rollback")
 		}
 	}()
-	w := &writeQ{q: q{pc}}
+	w := &writeQ{q: q{pc}, conn: pc}
 	if err := fn(w); err != nil {
 		return err
 	}
-	var b pgx.Batch
-	for _, st := range w.finish {
-		b.Queue(st.query, st.args...)
-	}
-	b.Queue("commit")
-	br := pc.SendBatch(ctx, &b)
-	for range w.finish {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return err
-		}
-	}
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	tag, err := w.send(ctx, append(w.finish, statement{query: "commit"}))
 	if err != nil {
 		return err
 	}
@@ -202,20 +188,80 @@ func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error)
 	return nil
 }
 
-// writeQ is the Q of a write transaction, with the statements it finishes with.
+// writeQ is the Q of a write transaction, with the statements left for later and those it
+// finishes with.
 type writeQ struct {
 	q
-	finish []finishing
+	conn   *pgxpool.Conn
+	later  []statement
+	finish []statement
 }
 
-type finishing struct {
+type statement struct {
 	query string
 	args  []any
 }
 
+// Later implements sqlstore.Deferrer.
+func (w *writeQ) Later(query string, args ...any) {
+	w.later = append(w.later, statement{query, args})
+}
+
 // Finish implements sqlstore.Finisher.
 func (w *writeQ) Finish(query string, args ...any) {
-	w.finish = append(w.finish, finishing{query, args})
+	w.finish = append(w.finish, statement{query, args})
+}
+
+// send runs the statements left for later and then then, in one batch, and returns the last
+// one's command tag; the first error stops it.
+func (w *writeQ) send(ctx context.Context, then []statement) (pgconn.CommandTag, error) {
+	all := append(w.later, then...)
+	w.later = nil
+	if len(all) == 1 {
+		return w.conn.Exec(ctx, all[0].query, all[0].args...)
+	}
+	var b pgx.Batch
+	for _, st := range all {
+		b.Queue(st.query, st.args...)
+	}
+	br := w.conn.SendBatch(ctx, &b)
+	var tag pgconn.CommandTag
+	for range all {
+		var err error
+		if tag, err = br.Exec(); err != nil {
+			_ = br.Close()
+			return tag, err
+		}
+	}
+	return tag, br.Close()
+}
+
+// flush runs the statements left for later, if any.
+func (w *writeQ) flush(ctx context.Context) error {
+	if len(w.later) == 0 {
+		return nil
+	}
+	_, err := w.send(ctx, nil)
+	return err
+}
+
+func (w *writeQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := w.send(ctx, []statement{{query, args}})
+	return tag.RowsAffected(), err
+}
+
+func (w *writeQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	return w.q.Query(ctx, query, args...)
+}
+
+func (w *writeQ) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	if err := w.flush(ctx); err != nil {
+		return errRow{err}
+	}
+	return w.q.QueryRow(ctx, query, args...)
 }
 
 func (c *conn) run(ctx context.Context, opts pgx.TxOptions, fn func(sqlstore.Q) error) error {

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -132,4 +133,60 @@ func TestWriteFailsWholeWhenItsFinishFails(t *testing.T) {
 		}))
 	}
 	assert.Equal(t, []int{7, 8, 9}, logged(t, pool))
+}
+
+// Statements left for later run before the transaction's next statement, which sees them, or
+// with its COMMIT; one that fails fails the statement after it and the write.
+func TestWriteSendsLaterStatementsBeforeTheNext(t *testing.T) {
+	pool := writePool(t)
+	ctx := t.Context()
+	db := postgres.DB(pool)
+	require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
+		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 1)
+		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 2)
+		var n int
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM log`).Scan(&n); err != nil {
+			return err
+		}
+		if n != 2 {
+			return fmt.Errorf("the read saw %d rows, not the 2 left for later", n)
+		}
+		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 3)
+		rows, err := q.Query(ctx, `SELECT x FROM log ORDER BY x`)
+		if err != nil {
+			return err
+		}
+		xs, err := pgx.CollectRows(rows.(pgx.Rows), pgx.RowTo[int])
+		if err != nil {
+			return err
+		}
+		if len(xs) != 3 {
+			return fmt.Errorf("the query saw %v", xs)
+		}
+		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 4)
+		if _, err := q.Exec(ctx, `INSERT INTO log VALUES ($1)`, 5); err != nil {
+			return err
+		}
+		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 6)
+		q.(sqlstore.Finisher).Finish(`INSERT INTO log SELECT count(*) * 10 FROM log`)
+		return nil
+	}))
+	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 60}, logged(t, pool), "in order, the last with the finishing statement and COMMIT")
+
+	err := db.Write(ctx, func(q sqlstore.Q) error {
+		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES (1 / (SELECT v FROM fin WHERE id = 1))`)
+		if _, err := q.Exec(ctx, `INSERT INTO log VALUES ($1)`, 7); err != nil {
+			return err
+		}
+		return errors.New("the failure of the statement left for later was not reported")
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "division by zero")
+	err = db.Write(ctx, func(q sqlstore.Q) error {
+		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 8)
+		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES (1 / (SELECT v FROM fin WHERE id = 1))`)
+		return nil
+	})
+	require.Error(t, err, "a failure left for the COMMIT")
+	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 60}, logged(t, pool))
 }

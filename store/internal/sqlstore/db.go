@@ -63,6 +63,15 @@ type Finisher interface {
 	Finish(query string, args ...any)
 }
 
+// Deferrer is implemented by a write transaction's Q that can send a write whose result its
+// caller does not need together with the statement after it (PostgreSQL's): Later queues the
+// statement to run, in order, before the transaction's next one (or its finishing statements
+// and COMMIT), in the same round trip where it can. Its error fails that next statement, and so
+// the transaction.
+type Deferrer interface {
+	Later(query string, args ...any)
+}
+
 // Dialect is what differs between the databases.
 type Dialect interface {
 	// Rebind turns ?-placeholders into the database's own.

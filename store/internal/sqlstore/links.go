@@ -252,10 +252,9 @@ func (s *Store) ResolveReview(ctx context.Context, acct, id, resolution, by stri
 func putState(ctx context.Context, q bq, acct string, st store.SyncState) error {
 	st = kit.NormalizeState(st)
 	// Migration 0011's triggers copy next_due to the tenant's row, AcquireDue's claim queue.
-	_, err := q.Exec(ctx, `INSERT INTO sync_state (account, tenant_id, next_due, data) VALUES (?, ?, ?, ?)
+	return q.later(ctx, `INSERT INTO sync_state (account, tenant_id, next_due, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT (account, tenant_id) DO UPDATE SET next_due = excluded.next_due, data = excluded.data`,
 		acct, st.TenantID, micros(st.NextDue), asJSON(st))
-	return err
 }
 
 // PutSyncState implements store.SyncStates.

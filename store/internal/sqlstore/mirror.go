@@ -136,7 +136,7 @@ func (x tx) Upsert(ctx context.Context, k tenantsync.Kind, items []kit.Item) err
 			args = append(args, x.acct, x.tenant, string(k), it.ID, it.Hash, it.Data)
 		}
 		b.WriteString(` ON CONFLICT (account, tenant_id, kind, item_id) DO UPDATE SET hash = excluded.hash, data = excluded.data`)
-		if _, err := x.q.Exec(ctx, b.String(), args...); err != nil {
+		if err := x.q.later(ctx, b.String(), args...); err != nil {
 			return err
 		}
 	}
@@ -146,7 +146,7 @@ func (x tx) Upsert(ctx context.Context, k tenantsync.Kind, items []kit.Item) err
 func (x tx) Delete(ctx context.Context, k tenantsync.Kind, ids []string) error {
 	for _, chunk := range x.chunks(ids, 3, 1) {
 		in, inArgs := x.s.d.In("item_id", chunk)
-		if _, err := x.q.Exec(ctx, `DELETE FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND `+in,
+		if err := x.q.later(ctx, `DELETE FROM mirror WHERE account = ? AND tenant_id = ? AND kind = ? AND `+in,
 			append([]any{x.acct, x.tenant, string(k)}, inArgs...)...); err != nil {
 			return err
 		}
@@ -157,9 +157,9 @@ func (x tx) Delete(ctx context.Context, k tenantsync.Kind, ids []string) error {
 func (x tx) SetCursor(ctx context.Context, k tenantsync.Kind, cursor string) error {
 	var err error
 	if cursor == "" {
-		_, err = x.q.Exec(ctx, `DELETE FROM cursors WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k))
+		err = x.q.later(ctx, `DELETE FROM cursors WHERE account = ? AND tenant_id = ? AND kind = ?`, x.acct, x.tenant, string(k))
 	} else {
-		_, err = x.q.Exec(ctx, `INSERT INTO cursors (account, tenant_id, kind, cursor) VALUES (?, ?, ?, ?)
+		err = x.q.later(ctx, `INSERT INTO cursors (account, tenant_id, kind, cursor) VALUES (?, ?, ?, ?)
 		ON CONFLICT (account, tenant_id, kind) DO UPDATE SET cursor = excluded.cursor`, x.acct, x.tenant, string(k), cursor)
 	}
 	if err == nil && x.cursors != nil && *x.cursors != nil {

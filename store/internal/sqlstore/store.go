@@ -67,6 +67,17 @@ func (b bq) QueryRow(ctx context.Context, query string, args ...any) Row {
 	return b.q.QueryRow(ctx, b.s.bind(query), args...)
 }
 
+// later runs a write whose result (rows affected) the caller does not need: sent with the
+// transaction's next statement where q is a Deferrer, at once elsewhere.
+func (b bq) later(ctx context.Context, query string, args ...any) error {
+	if d, ok := b.q.(Deferrer); ok {
+		d.Later(b.s.bind(query), args...)
+		return nil
+	}
+	_, err := b.Exec(ctx, query, args...)
+	return err
+}
+
 const maxAttempts = 5
 
 // write runs fn in a write transaction, retrying when the database reports a unique violation
