@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"time"
 
@@ -169,14 +170,20 @@ func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error)
 	if _, err := pc.Exec(ctx, "begin"); err != nil {
 		return err
 	}
+	w := &writeQ{q: q{pc}, conn: pc}
 	defer func() {
+		w.closeRow()
 		if err != nil && pc.Conn().PgConn().TxStatus() != 'I' {
 			_, _ = pc.Exec(context.WithoutCancel(ctx), "rollback")
 		}
 	}()
-	w := &writeQ{q: q{pc}, conn: pc}
 	if err := fn(w); err != nil {
 		return err
+	}
+	w.closeRow()
+	if pc.Conn().PgConn().TxStatus() == 'E' {
+		// A statement failed and fn went on: the COMMIT would roll back.
+		return pgx.ErrTxCommitRollback
 	}
 	tag, err := w.send(ctx, append(w.finish, statement{query: "commit"}))
 	if err != nil {
@@ -194,7 +201,9 @@ type writeQ struct {
 	q
 	conn   *pgxpool.Conn
 	later  []statement
+	size   int // bytes of the arguments of later, roughly
 	finish []statement
+	row    pgx.BatchResults // the batch of a QueryRow whose row is not yet scanned
 }
 
 type statement struct {
@@ -202,9 +211,27 @@ type statement struct {
 	args  []any
 }
 
+// maxLater is how many bytes of arguments writeQ queues before it sends them: the batch is
+// encoded whole before it is sent, so a commit of many large items would hold them twice.
+const maxLater = 4 << 20
+
 // Later implements sqlstore.Deferrer.
-func (w *writeQ) Later(query string, args ...any) {
+func (w *writeQ) Later(ctx context.Context, query string, args ...any) error {
 	w.later = append(w.later, statement{query, args})
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			w.size += len(v)
+		case []byte:
+			w.size += len(v)
+		default:
+			w.size += 8
+		}
+	}
+	if w.size > maxLater {
+		return w.flush(ctx)
+	}
+	return nil
 }
 
 // Finish implements sqlstore.Finisher.
@@ -212,11 +239,48 @@ func (w *writeQ) Finish(query string, args ...any) {
 	w.finish = append(w.finish, statement{query, args})
 }
 
+// closeRow closes the batch of a QueryRow whose row was never scanned.
+func (w *writeQ) closeRow() {
+	if w.row != nil {
+		_ = w.row.Close()
+		w.row = nil
+	}
+}
+
+// sendLater sends the statements left for later followed by then in one batch, and reads the
+// results of those left for later; the caller reads then's and closes the batch. It returns nil
+// when nothing was left for later: then is to be run alone.
+func (w *writeQ) sendLater(ctx context.Context, then *statement) (pgx.BatchResults, error) {
+	w.closeRow()
+	if len(w.later) == 0 {
+		return nil, nil
+	}
+	var b pgx.Batch
+	for _, st := range w.later {
+		b.Queue(st.query, st.args...)
+	}
+	if then != nil {
+		b.Queue(then.query, then.args...)
+	}
+	n := len(w.later)
+	w.later, w.size = nil, 0
+	br := w.conn.SendBatch(ctx, &b)
+	for i := range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, n, err)
+		}
+	}
+	return br, nil
+}
+
 // send runs the statements left for later and then then, in one batch, and returns the last
 // one's command tag; the first error stops it.
 func (w *writeQ) send(ctx context.Context, then []statement) (pgconn.CommandTag, error) {
+	w.closeRow()
 	all := append(w.later, then...)
-	w.later = nil
+	n := len(w.later)
+	w.later, w.size = nil, 0
 	if len(all) == 1 {
 		return w.conn.Exec(ctx, all[0].query, all[0].args...)
 	}
@@ -226,10 +290,13 @@ func (w *writeQ) send(ctx context.Context, then []statement) (pgconn.CommandTag,
 	}
 	br := w.conn.SendBatch(ctx, &b)
 	var tag pgconn.CommandTag
-	for range all {
+	for i := range all {
 		var err error
 		if tag, err = br.Exec(); err != nil {
 			_ = br.Close()
+			if i < n {
+				err = fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, n, err)
+			}
 			return tag, err
 		}
 	}
@@ -239,6 +306,7 @@ func (w *writeQ) send(ctx context.Context, then []statement) (pgconn.CommandTag,
 // flush runs the statements left for later, if any.
 func (w *writeQ) flush(ctx context.Context) error {
 	if len(w.later) == 0 {
+		w.closeRow()
 		return nil
 	}
 	_, err := w.send(ctx, nil)
@@ -246,6 +314,13 @@ func (w *writeQ) flush(ctx context.Context) error {
 }
 
 func (w *writeQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if len(args) == 0 {
+		// Perhaps several statements, which only run alone (the simple protocol).
+		if err := w.flush(ctx); err != nil {
+			return 0, err
+		}
+		return w.q.Exec(ctx, query)
+	}
 	tag, err := w.send(ctx, []statement{{query, args}})
 	return tag.RowsAffected(), err
 }
@@ -257,11 +332,36 @@ func (w *writeQ) Query(ctx context.Context, query string, args ...any) (sqlstore
 	return w.q.Query(ctx, query, args...)
 }
 
+// QueryRow sends the statements left for later and the query in one batch; the batch stays
+// open until the row is scanned (or the transaction's next statement).
 func (w *writeQ) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	if err := w.flush(ctx); err != nil {
+	br, err := w.sendLater(ctx, &statement{query, args})
+	if err != nil {
 		return errRow{err}
 	}
-	return w.q.QueryRow(ctx, query, args...)
+	if br == nil {
+		return w.q.QueryRow(ctx, query, args...)
+	}
+	w.row = br
+	return batchRow{w: w, br: br}
+}
+
+// batchRow is the row of a QueryRow sent in a batch.
+type batchRow struct {
+	w  *writeQ
+	br pgx.BatchResults
+}
+
+func (r batchRow) Scan(dst ...any) error {
+	err := row{r.br.QueryRow()}.Scan(dst...)
+	if r.w.row == r.br {
+		r.w.row = nil
+	}
+	// The batch's own failure outranks the row's absence.
+	if cerr := r.br.Close(); cerr != nil && (err == nil || errors.Is(err, sqlstore.ErrNoRows)) {
+		err = cerr
+	}
+	return err
 }
 
 func (c *conn) run(ctx context.Context, opts pgx.TxOptions, fn func(sqlstore.Q) error) error {

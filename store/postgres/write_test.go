@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -126,6 +127,7 @@ func TestWriteFailsWholeWhenItsFinishFails(t *testing.T) {
 	require.ErrorIs(t, err, failed)
 	assert.Empty(t, logged(t, pool), "a write whose function fails runs none of its finishing statements")
 
+	conns := pool.Stat().NewConnsCount()
 	for i := range 3 {
 		require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
 			_, err := q.Exec(ctx, `INSERT INTO log VALUES ($1)`, 7+i)
@@ -133,6 +135,7 @@ func TestWriteFailsWholeWhenItsFinishFails(t *testing.T) {
 		}))
 	}
 	assert.Equal(t, []int{7, 8, 9}, logged(t, pool))
+	assert.Equal(t, conns, pool.Stat().NewConnsCount(), "the failed writes' connections were reused, not replaced")
 }
 
 // Statements left for later run before the transaction's next statement, which sees them, or
@@ -142,8 +145,8 @@ func TestWriteSendsLaterStatementsBeforeTheNext(t *testing.T) {
 	ctx := t.Context()
 	db := postgres.DB(pool)
 	require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
-		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 1)
-		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 2)
+		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 1)
+		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 2)
 		var n int
 		if err := q.QueryRow(ctx, `SELECT count(*) FROM log`).Scan(&n); err != nil {
 			return err
@@ -151,7 +154,7 @@ func TestWriteSendsLaterStatementsBeforeTheNext(t *testing.T) {
 		if n != 2 {
 			return fmt.Errorf("the read saw %d rows, not the 2 left for later", n)
 		}
-		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 3)
+		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 3)
 		rows, err := q.Query(ctx, `SELECT x FROM log ORDER BY x`)
 		if err != nil {
 			return err
@@ -163,18 +166,18 @@ func TestWriteSendsLaterStatementsBeforeTheNext(t *testing.T) {
 		if len(xs) != 3 {
 			return fmt.Errorf("the query saw %v", xs)
 		}
-		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 4)
+		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 4)
 		if _, err := q.Exec(ctx, `INSERT INTO log VALUES ($1)`, 5); err != nil {
 			return err
 		}
-		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 6)
+		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 6)
 		q.(sqlstore.Finisher).Finish(`INSERT INTO log SELECT count(*) * 10 FROM log`)
 		return nil
 	}))
 	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 60}, logged(t, pool), "in order, the last with the finishing statement and COMMIT")
 
 	err := db.Write(ctx, func(q sqlstore.Q) error {
-		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES (1 / (SELECT v FROM fin WHERE id = 1))`)
+		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES (1 / (SELECT v FROM fin WHERE id = 1))`)
 		if _, err := q.Exec(ctx, `INSERT INTO log VALUES ($1)`, 7); err != nil {
 			return err
 		}
@@ -183,10 +186,75 @@ func TestWriteSendsLaterStatementsBeforeTheNext(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "division by zero")
 	err = db.Write(ctx, func(q sqlstore.Q) error {
-		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES ($1)`, 8)
-		q.(sqlstore.Deferrer).Later(`INSERT INTO log VALUES (1 / (SELECT v FROM fin WHERE id = 1))`)
+		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 8)
+		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES (1 / (SELECT v FROM fin WHERE id = 1))`)
 		return nil
 	})
 	require.Error(t, err, "a failure left for the COMMIT")
 	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 60}, logged(t, pool))
+}
+
+// The edges of statements left for later: a read of no row, a row never scanned, several
+// statements in one Exec, a dropped error, a failure named as a queued write's (its SQLSTATE
+// kept), and a queue of large arguments sent before the next statement.
+func TestWriteLaterEdges(t *testing.T) {
+	pool := writePool(t)
+	ctx := t.Context()
+	db := postgres.DB(pool)
+	require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
+		d := q.(sqlstore.Deferrer)
+		if err := d.Later(ctx, `INSERT INTO log VALUES ($1)`, 1); err != nil {
+			return err
+		}
+		var x int
+		if err := q.QueryRow(ctx, `SELECT x FROM log WHERE x = $1`, 99).Scan(&x); !errors.Is(err, sqlstore.ErrNoRows) {
+			return fmt.Errorf("a read of no row: %v", err)
+		}
+		if err := d.Later(ctx, `INSERT INTO log VALUES ($1)`, 2); err != nil {
+			return err
+		}
+		_ = q.QueryRow(ctx, `SELECT x FROM log WHERE x = $1`, 1) // never scanned
+		if err := d.Later(ctx, `INSERT INTO log VALUES ($1)`, 3); err != nil {
+			return err
+		}
+		_, err := q.Exec(ctx, `INSERT INTO log VALUES (4); INSERT INTO log VALUES (5)`)
+		return err
+	}))
+	assert.Equal(t, []int{1, 2, 3, 4, 5}, logged(t, pool))
+
+	err := db.Write(ctx, func(q sqlstore.Q) error {
+		if err := q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 6); err != nil {
+			return err
+		}
+		_, _ = q.Exec(ctx, `INSERT INTO nowhere VALUES ($1)`, 1)
+		q.(sqlstore.Finisher).Finish(`INSERT INTO log VALUES ($1)`, 7)
+		return nil
+	})
+	require.ErrorIs(t, err, pgx.ErrTxCommitRollback, "a dropped error with a statement still to finish")
+
+	err = db.Write(ctx, func(q sqlstore.Q) error {
+		if err := q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO fin VALUES ($1, 0)`, 1); err != nil {
+			return err
+		}
+		var n int
+		return q.QueryRow(ctx, `SELECT count(*) FROM log`).Scan(&n)
+	})
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe, "the primary key's violation, reported by the read after it")
+	assert.Equal(t, "23505", pe.Code)
+	assert.Contains(t, err.Error(), "a write sent with the transaction's next statement")
+
+	err = db.Write(ctx, func(q sqlstore.Q) error {
+		d := q.(sqlstore.Deferrer)
+		if err := d.Later(ctx, `INSERT INTO log VALUES (1 / (SELECT v FROM fin WHERE id = 1))`); err != nil {
+			return err
+		}
+		if err := d.Later(ctx, `INSERT INTO log SELECT length($1::bytea)`, make([]byte, 5<<20)); err != nil {
+			return err
+		}
+		return errors.New("a queue of 5 MB was not sent at once")
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "division by zero")
+	assert.Equal(t, []int{1, 2, 3, 4, 5}, logged(t, pool))
 }

@@ -284,10 +284,22 @@ func testFeedConsumers(t *testing.T, h *harness) {
 // testFeedConcurrent commits to several tenants of one account at once while a consumer
 // follows the feed: every entry it sees must be the next Seq after its cursor, so no entry can
 // become visible after a later one was read (the consumer would have moved past it).
-func testFeedConcurrent(t *testing.T, h *harness) {
+func testFeedConcurrent(t *testing.T, h *harness) { feedConcurrent(t, h, 4, 8, 1) }
+
+// testFeedLargeCommits is testFeedConcurrent with commits of several hundred entries, on
+// either side of what one statement of the SQL stores inserts (500), and checks each entry's
+// ID.
+func testFeedLargeCommits(t *testing.T, h *harness) { feedConcurrent(t, h, 3, 3, 499, 500, 501, 1200) }
+
+// feedConcurrent runs writers committing each times, the i-th commit of a writer adding
+// sizes[i%len(sizes)] users, while a consumer follows the feed a page at a time.
+func feedConcurrent(t *testing.T, h *harness, writers, each int, sizes ...int) {
 	ctx, s := t.Context(), h.s
 	acct := s.Account(h.acct)
-	const writers, each = 4, 8
+	total := 0
+	for i := range each {
+		total += writers * sizes[i%len(sizes)]
+	}
 	var tenants []string
 	for w := range writers {
 		tenants = append(tenants, fmt.Sprintf("t%d", w))
@@ -303,8 +315,12 @@ func testFeedConcurrent(t *testing.T, h *harness) {
 			cursor := ""
 			for i := range each {
 				next := fmt.Sprintf("c%d", i)
+				ids := make([]string, sizes[i%len(sizes)])
+				for j := range ids {
+					ids[j] = fmt.Sprintf("u%d-%d", i, j)
+				}
 				_, err := acct.Mirror.Commit(ctx, store.Batch{TenantID: tenants[w], Now: t0,
-					Kinds: []store.KindApply{{Result: changes(users("", fmt.Sprintf("u%d", i)), nil, next), ExpectCursor: cursor}}})
+					Kinds: []store.KindApply{{Result: changes(users("", ids...), nil, next), ExpectCursor: cursor}}})
 				if err != nil {
 					errs <- err
 					return
@@ -319,7 +335,7 @@ func testFeedConcurrent(t *testing.T, h *harness) {
 		defer close(done)
 		var after int64
 		for {
-			page, err := acct.Feed.Changes(ctx, after, 5)
+			page, err := acct.Feed.Changes(ctx, after, min(store.MaxChangesPage, 5*sizes[0]))
 			if err != nil {
 				readErr = err
 				return
@@ -329,10 +345,14 @@ func testFeedConcurrent(t *testing.T, h *harness) {
 					readErr = fmt.Errorf("after %d the feed showed %d: an entry became visible out of order", after, c.Seq)
 					return
 				}
+				if c.ID != store.ChangeID(c.Seq) {
+					readErr = fmt.Errorf("entry %d has the ID %q", c.Seq, c.ID)
+					return
+				}
 				after = c.Seq
 				seen = append(seen, c.Seq)
 			}
-			if after == writers*each {
+			if after == int64(total) {
 				return
 			}
 			if len(page) == 0 {
@@ -353,5 +373,8 @@ func testFeedConcurrent(t *testing.T, h *harness) {
 	if readErr != nil && !errors.Is(readErr, tenantsync.ErrUnavailable) {
 		require.NoError(t, readErr)
 	}
-	assert.Len(t, seen, writers*each)
+	assert.Len(t, seen, total)
+	head, err := acct.Feed.Head(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(total), head)
 }

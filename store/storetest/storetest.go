@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ChangeFeedRetention", testFeedRetention},
 		{"ChangeFeedTwoConsumersAndACrash", testFeedConsumers},
 		{"ChangeFeedConcurrentCommits", testFeedConcurrent},
+		{"ChangeFeedLargeCommits", testFeedLargeCommits},
 		{"StagedApply", testStage},
 		{"BillingHistory", testBillingHistory},
 		{"Settings", testSettings},

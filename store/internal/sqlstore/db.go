@@ -66,10 +66,11 @@ type Finisher interface {
 // Deferrer is implemented by a write transaction's Q that can send a write whose result its
 // caller does not need together with the statement after it (PostgreSQL's): Later queues the
 // statement to run, in order, before the transaction's next one (or its finishing statements
-// and COMMIT), in the same round trip where it can. Its error fails that next statement, and so
-// the transaction.
+// and COMMIT), in the same round trip. Its error fails that next statement, and so the
+// transaction. Later sends what is queued at once when it holds more than a few megabytes of
+// arguments, and returns that error.
 type Deferrer interface {
-	Later(query string, args ...any)
+	Later(ctx context.Context, query string, args ...any) error
 }
 
 // Dialect is what differs between the databases.

@@ -23,9 +23,11 @@ func (s *Store) SetChangeRetention(d time.Duration) { s.retention = kit.Retentio
 // as little as it can: the parts are buffered together, and whether anything is old enough to
 // prune is read before the row is locked. Where the transaction is a Finisher (PostgreSQL), one
 // statement moves the head and inserts the entries numbered after it, the last of them and the
-// prune are sent with the COMMIT, and the row is held for no round trip to the engine (under
-// load, a round trip waits for the engine's process to be scheduled); elsewhere (SQLite, whose
-// writers are serialised anyway) the head is moved and the entries inserted by two statements.
+// prune are sent with the COMMIT, and a commit of up to feedRowsPerInsert entries holds the row
+// for no round trip to the engine (under load, a round trip waits for the engine's process to be
+// scheduled); a larger one holds it from its first statement of entries on. Elsewhere (SQLite,
+// whose writers are serialised anyway) the head is moved and the entries inserted by two
+// statements.
 type feedWriter struct {
 	s      *Store
 	q      bq
@@ -46,13 +48,29 @@ func (s *Store) newFeedWriter(q bq, acct string, cutoff time.Time) *feedWriter {
 	return &feedWriter{s: s, q: q, acct: acct, cutoff: cutoff}
 }
 
-// add buffers entries after those added before; they are numbered when they are stored.
+// add buffers entries after those added before; they are numbered when they are stored. It
+// stores whole statements' worth as they fill, and keeps the rest for close, so that the last
+// statement (which close sends with the COMMIT where it can) carries at least one entry.
 func (w *feedWriter) add(ctx context.Context, entries []store.Change) error {
 	w.buf = append(w.buf, entries...)
-	if len(w.buf) >= feedRowsPerInsert {
-		return w.flush(ctx, false)
+	if n := w.chunk(); len(w.buf) > n {
+		full := (len(w.buf) - 1) / n * n
+		if err := w.store(ctx, w.buf[:full], false); err != nil {
+			return err
+		}
+		w.buf = append(w.buf[:0], w.buf[full:]...)
+		clear(w.buf[len(w.buf):full])
 	}
 	return nil
+}
+
+// chunk is how many entries one statement stores: feedRowsPerInsert, or fewer where the
+// database takes fewer parameters.
+func (w *feedWriter) chunk() int {
+	if _, ok := w.q.q.(Finisher); ok {
+		return max(1, min(feedRowsPerInsert, (w.s.d.MaxParams()-numberedFixedParams)/feedCols))
+	}
+	return max(1, min(feedRowsPerInsert, w.s.d.MaxParams()/(feedCols+2)))
 }
 
 // advance moves the account's head past n entries, locking its row, and reads where it is.
@@ -68,10 +86,10 @@ func (w *feedWriter) advance(ctx context.Context, n int) error {
 // feedCols are the columns of an entry the writer sends.
 const feedCols = 4
 
-// flush numbers the buffered entries after the head and stores them, feedRowsPerInsert at most
-// per statement; last says no entry follows them, so that a Finisher sends them with the COMMIT.
-func (w *feedWriter) flush(ctx context.Context, last bool) error {
-	if len(w.buf) == 0 {
+// store numbers entries after the head and stores them, chunk() per statement; last says no
+// entry follows them, so that a Finisher sends the last statement with the COMMIT.
+func (w *feedWriter) store(ctx context.Context, entries []store.Change, last bool) error {
+	if len(entries) == 0 {
 		return nil
 	}
 	if !w.lock {
@@ -80,8 +98,8 @@ func (w *feedWriter) flush(ctx context.Context, last bool) error {
 		}
 	}
 	fin, _ := w.q.q.(Finisher)
-	size := max(1, min(feedRowsPerInsert, (w.s.d.MaxParams()-2)/feedCols))
-	for rest := w.buf; len(rest) > 0; {
+	size := w.chunk()
+	for rest := entries; len(rest) > 0; {
 		n := min(size, len(rest))
 		var err error
 		if fin != nil {
@@ -94,8 +112,6 @@ func (w *feedWriter) flush(ctx context.Context, last bool) error {
 		}
 		rest = rest[n:]
 	}
-	clear(w.buf)
-	w.buf = w.buf[:0]
 	return nil
 }
 
@@ -156,6 +172,9 @@ func (w *feedWriter) insert(ctx context.Context, entries []store.Change) error {
 	return err
 }
 
+// numberedFixedParams counts the parameters of insertNumbered's statement besides its entries'.
+const numberedFixedParams = 5
+
 // changeIDPrefix is what store.ChangeID puts before a Seq.
 var changeIDPrefix = strings.TrimSuffix(store.ChangeID(0), "0")
 
@@ -169,7 +188,7 @@ func (w *feedWriter) insertNumbered(ctx context.Context, fin Finisher, entries [
 	query.WriteString(`WITH h AS (UPDATE change_heads SET head = head + ? WHERE account = ? RETURNING head) ` +
 		`INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) ` +
 		`SELECT ?, s.seq, v.at, v.tenant_id, v.entry || jsonb_build_object('seq', s.seq, 'id', ? || s.seq), v.data FROM (VALUES `)
-	args := make([]any, 0, 5+feedCols*n)
+	args := make([]any, 0, numberedFixedParams+feedCols*n)
 	args = append(args, n, w.acct, w.acct, changeIDPrefix)
 	for i, c := range entries {
 		if i > 0 {
@@ -191,7 +210,10 @@ func (w *feedWriter) insertNumbered(ctx context.Context, fin Finisher, entries [
 
 // close stores what is buffered and, when entries were added, prunes the feed.
 func (w *feedWriter) close(ctx context.Context) error {
-	if err := w.flush(ctx, true); err != nil || !w.lock || !w.prune {
+	err := w.store(ctx, w.buf, true)
+	clear(w.buf)
+	w.buf = w.buf[:0]
+	if err != nil || !w.lock || !w.prune {
 		return err
 	}
 	if fin, ok := w.q.q.(Finisher); ok {

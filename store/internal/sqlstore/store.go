@@ -71,8 +71,7 @@ func (b bq) QueryRow(ctx context.Context, query string, args ...any) Row {
 // transaction's next statement where q is a Deferrer, at once elsewhere.
 func (b bq) later(ctx context.Context, query string, args ...any) error {
 	if d, ok := b.q.(Deferrer); ok {
-		d.Later(b.s.bind(query), args...)
-		return nil
+		return d.Later(ctx, b.s.bind(query), args...)
 	}
 	_, err := b.Exec(ctx, query, args...)
 	return err
