@@ -76,11 +76,15 @@
 // Cyrillic and Greek romanised), stripped of legal forms abbreviated or written out in many
 // languages ("Naamloze Vennootschap", "Kabushiki Kaisha"), and compared word by word, each
 // word weighted by how rare it is among the clients' names so that "Electronics" or "Group"
-// count for little. Words match in part when one abbreviates the other ("Univ", "Intl") or
-// differs by one slip; initials match the name they stand for ("IBM"); a name found whole in
-// the other counts 0.85; names run together ("ContosoTech") compare by character bigrams. Hints
-// a person confirms: initials that take in the legal form or leave out generic words and places
-// (0.85), a word spelling the initials of a run of the other's words ("ISIS-WA"), a word made
+// count for little. Words match in part when one abbreviates the other ("Univ", "Intl"),
+// differs by one slip, or is the same word transliterated another way ("Kholding", "Holding";
+// "Kontakt", "Contact"); initials, read from the words as written and skipping stop words and
+// elided articles ("GIF", Groupe d'Investissement Financier), match the name they stand for
+// ("IBM"); a name found whole in the other counts 0.85; names run together ("ContosoTech")
+// compare by character bigrams. Hints a person confirms: initials that take in the legal form
+// or leave out generic words and places (0.85), initials of a name's first words (from 0.6, by
+// how much of the name they take in: "WDO" for Welfare and Development Organization of …), a
+// word spelling the initials of a run of the other's words ("ISIS-WA"), a word made
 // of the starts of its words ("Iralco", Iran Aluminum Company), a shared rare first word, and
 // a kana or Hangul name romanised (Hepburn, Revised Romanisation), or a kanji name read by a
 // dictionary, that sounds or is spelled like a Latin one, or whose first word does

@@ -111,10 +111,12 @@ const segBreak = '|'
 
 // foldName folds s to lowercase ASCII letters, digits, spaces and segment breaks: diacritics
 // dropped, Cyrillic and Greek romanised, "&" read as "and", dots and apostrophes joining ("B.V."
-// is "bv", "O'Neil" is "oneil").
+// is "bv", "O'Neil" is "oneil"), but for the French and Italian elided articles "d'" and "l'",
+// which stay words of their own ("Groupe d'Investissement" is "groupe d investissement").
 func foldName(s string) string {
 	var b strings.Builder
 	prevSpace := true
+	word := 0 // where the word being written starts in b
 	for _, r := range norm.NFKD.String(cjkLegalForms.Replace(s)) {
 		switch {
 		case r == '\u3099' || r == '\u309a':
@@ -122,13 +124,19 @@ func foldName(s string) string {
 			// join them again.
 			b.WriteRune(r)
 		case unicode.Is(unicode.Mn, r):
+		case (r == '\'' || r == '’') && isElidedArticle(b.String()[word:]):
+			b.WriteByte(' ')
+			word = b.Len()
 		case r == '.' || r == '\'' || r == '’' || r == '`' || r == 'ʻ' || r == 'ʿ' || r == 'ʼ':
 		case r == '&' || r == '+':
 			b.WriteString(" and ")
+			word = b.Len()
 		case r == ',' || r == ';' || r == '(' || r == ')' || r == '[' || r == ']' || r == '|' || r == '/' || r == ':':
 			b.WriteByte(segBreak)
+			word = b.Len()
 		case (r == '-' || r == '–' || r == '—') && prevSpace:
 			b.WriteByte(segBreak)
+			word = b.Len()
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
 			r = unicode.ToLower(r)
 			if f, ok := foldRune[r]; ok {
@@ -138,10 +146,26 @@ func foldName(s string) string {
 			}
 		default:
 			b.WriteByte(' ')
+			word = b.Len()
 		}
 		prevSpace = unicode.IsSpace(r)
 	}
 	return b.String()
+}
+
+// isElidedArticle reports whether w, a whole word before an apostrophe, is an elided article
+// ("d'", "l'"), which initials skip as they skip "de" and "la" (see skipInitial).
+func isElidedArticle(w string) bool { return w == "d" || w == "l" }
+
+// skipInitial reports whether toks[i] gives no letter to the name's initials: a stop word, or
+// an elided article, a lone "d" or "l" before a word opening with a vowel or "h" ("Groupe
+// d'Investissement Financier" is "GIF"; "S&D Solutions" is still "SDS").
+func skipInitial(toks []string, i int) bool {
+	t := toks[i]
+	if stopWords[t] {
+		return true
+	}
+	return isElidedArticle(t) && i+1 < len(toks) && toks[i+1] != "" && strings.IndexByte("aeiouh", toks[i+1][0]) >= 0
 }
 
 // NormalizeCompanyName reduces a company name to the tokens that tell companies apart:

@@ -13,7 +13,8 @@ type nameForm struct {
 	tokens   []string // canonical tokens (see canonToken)
 	joined   string   // tokens without spaces, so "Contoso Tech" and "ContosoTech" agree
 	bigrams  []uint32
-	initials string // first letters of the tokens that are not stop words, for two or more
+	initials string // first letters of the words as written that are not stop words, for two or more
+	words    string // the words as written (folded), which the initials are read from, for evidence
 	text     string // the part of the name as written, for evidence
 }
 
@@ -67,7 +68,8 @@ var sameWord = func() map[string]string {
 		"laboratory": {"laboratorio", "laboratoire", "laboratorium", "lab", "labs", "laboratories"},
 		"foundation": {"fundacion", "fondation", "fondazione", "stiftung", "fundacao", "stichting"},
 		"bank":       {"banco", "banque", "banca"},
-		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya"},
+		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya", "firma"},
+		"combine":    {"kombinat"},
 	} {
 		for _, w := range ws {
 			m[w] = canon
@@ -81,12 +83,14 @@ func newNameForm(toks []string, text string) nameForm {
 	for i, t := range toks {
 		ct[i] = canonToken(t)
 	}
-	f := nameForm{tokens: ct, joined: strings.Join(ct, ""), text: text}
+	f := nameForm{tokens: ct, joined: strings.Join(ct, ""), words: strings.Join(toks, " "), text: text}
 	f.bigrams = bigrams(f.joined)
+	// Initials are taken from the words as written: "Nerudnaya Kompaniya" is "NK", though
+	// its words compare as "nerudnaya company".
 	var sig []byte
-	for _, t := range ct {
-		if !stopWords[t] {
-			sig = append(sig, t[0])
+	for i := range ct {
+		if !skipInitial(ct, i) {
+			sig = append(sig, toks[i][0])
 		}
 	}
 	if len(sig) >= 2 {
@@ -130,13 +134,70 @@ type parsedName struct {
 	// words a partial acronym may stand for ("pmc" in "Patriot PMC" for "private military
 	// company").
 	legalToks []string
+	// lead holds the initials of the name's words from its first on, a legal form after them
+	// included and stop words aside ("wsiecl" for "Wuhan Sanjiang Import and Export Co. Ltd"),
+	// at most maxLead letters; leadWords the words they are read from, as written; leadEnd[k]
+	// how many of leadWords the first k+1 letters take, leadNamed[k] how many of the name's
+	// own words. nameWords counts the name's own words, stop words aside.
+	lead               string
+	leadWords          []string
+	leadEnd, leadNamed []int
+	nameWords          int
+}
+
+// maxLead is the longest run of initials kept in parsedName.lead: acronyms are short.
+const maxLead = 8
+
+// leadInitials sets p's lead initials from words, the whole name folded, legal forms included
+// (legalToks as written).
+func (p *parsedName) leadInitials(words []string) {
+	for i := range p.full.tokens {
+		if !skipInitial(p.full.tokens, i) {
+			p.nameWords++
+		}
+	}
+	if len(p.full.tokens) == 0 {
+		return
+	}
+	start := slices.Index(p.legalToks, p.full.tokens[0])
+	if start < 0 {
+		return
+	}
+	var lead []byte
+	named, j := 0, 0
+	for i := start; i < len(words) && len(lead) < maxLead; i++ {
+		t := p.legalToks[i]
+		own := j < len(p.full.tokens) && t == p.full.tokens[j]
+		if own {
+			j++
+		}
+		if skipInitial(p.legalToks, i) {
+			continue
+		}
+		if words[i][0] >= 0x80 {
+			break
+		}
+		if own {
+			named++
+		}
+		lead = append(lead, words[i][0])
+		p.leadEnd = append(p.leadEnd, i-start+1)
+		p.leadNamed = append(p.leadNamed, named)
+	}
+	if len(lead) < minLeadInitials {
+		p.leadEnd, p.leadNamed = nil, nil
+		return
+	}
+	p.lead = string(lead)
+	p.leadWords = words[start : start+p.leadEnd[len(p.leadEnd)-1]]
 }
 
 // legalInitials returns the initials of the words of s, legal forms included, stop words aside.
 func legalInitials(s string) string {
 	var sig []byte
-	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
-		if !stopWords[t] && t[0] < 0x80 {
+	toks := strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " "))
+	for i, t := range toks {
+		if !skipInitial(toks, i) && t[0] < 0x80 {
 			sig = append(sig, t[0])
 		}
 	}
@@ -181,7 +242,7 @@ func translitInitials(toks []string) string {
 func plainInitials(toks []string) string {
 	var sig []byte
 	for i, t := range toks {
-		if !stopWords[t] && !genericWords[t] && !(i > 0 && len(t) > 2 && placeNames()[t]) && t[0] < 0x80 {
+		if !skipInitial(toks, i) && !genericWords[t] && !(i > 0 && len(t) > 2 && placeNames()[t]) && t[0] < 0x80 {
 			sig = append(sig, t[0])
 		}
 	}
@@ -253,9 +314,11 @@ func parseName(s string) parsedName {
 		p.sound = soundForms(first, false)
 		p.spell = spellForms(first, false)
 	}
-	for _, t := range strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " ")) {
+	words := strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " "))
+	for _, t := range words {
 		p.legalToks = append(p.legalToks, canonToken(t))
 	}
+	p.leadInitials(words)
 	for _, li := range []string{legalInitials(s), plainInitials(all)} {
 		if len(li) >= 3 && li != p.full.initials && !slices.Contains(p.altInitials, li) {
 			p.altInitials = append(p.altInitials, li)
@@ -336,7 +399,7 @@ func tokenSim(a, b string) float64 {
 	if len(a) == 2 && compassInitials(b) == a {
 		return 0.9
 	}
-	if len(a) >= 4 && len(b)-len(a) <= 2 && sameTranslit(a, b) {
+	if len(a) >= minTranslit && len(b)-len(a) <= 2 && sameTranslit(a, b) {
 		return 0.9
 	}
 	if len(a) < 3 || a[0] != b[0] {
@@ -354,10 +417,16 @@ func tokenSim(a, b string) float64 {
 	return 0
 }
 
+// minTranslit is the shortest word compared by sameTranslit: shorter ones meet too many others.
+const minTranslit = 4
+
 // sameTranslit reports whether a and b are one word transliterated two ways, as Russian, Farsi
 // and Arabic names are in Latin letters: "kh" or "h" ("Kholding", "Holding"), "y" or "i"
 // ("Vympel", "Vimpel"; "Kamensky", "Kamenskii"), "ee" or "i" ("Steerer", "Stirer"; "Khateeb",
 // "Khatib"), "oo" or "ou" or "u", "w" or "v" ("Web3", "Veb3"), "q" or "k", doubled letters once.
+// A Latin spelling transliterated back reads "c" as it sounds, "k" ("Kontakt", "Contact") or
+// "s" before "e", "i" and "y", "x" as "ks" ("Eliks", "Elix"), "qu" as "kv" ("Kvarta", "Quarta"),
+// and drops a silent "e" that ends the word after a consonant ("Resurs", "Resource").
 func sameTranslit(a, b string) bool {
 	i, j := 0, 0
 	var pa, pb byte
@@ -375,6 +444,32 @@ func sameTranslit(a, b string) bool {
 	}
 }
 
+// translitNote names, for the evidence, a word of a and a word of b that differ but are one
+// word transliterated two ways ("; "resource" and "resurs" are …"); "" when there are none.
+func translitNote(a, b []string) string {
+	for _, t := range a {
+		for _, u := range b {
+			if t != u && len(t) >= minTranslit && len(u) >= minTranslit && len(t)-len(u) <= 2 && len(u)-len(t) <= 2 && sameTranslit(t, u) {
+				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " are one word transliterated two ways"
+			}
+		}
+	}
+	return ""
+}
+
+// translitKey spells t as sameTranslit compares it: two words with the same key are one word
+// transliterated two ways.
+func translitKey(t string) string {
+	var b []byte
+	var c byte
+	for i := 0; ; {
+		if c, i = nextTranslit(t, i, c); c == 0 {
+			return string(b)
+		}
+		b = append(b, c)
+	}
+}
+
 // nextTranslit returns the next letter of s from i in the spelling sameTranslit compares, and
 // where the one after it starts; 0 at the end. prev is the letter it returned last, so a
 // doubled letter counts once.
@@ -387,12 +482,25 @@ func nextTranslit(s string, i int, prev byte) (byte, int) {
 		}
 		n := 1
 		switch {
+		case c == 'e' && next == 0 && prev != 0 && !strings.ContainsRune("aeiou", rune(prev)):
+			// A silent final "e".
+			i++
+			continue
 		case c == 'k' && next == 'h':
 			c, n = 'h', 2
 		case c == 'p' && next == 'h':
 			c, n = 'f', 2
+		case c == 'k' && (next == 'v' || next == 'w'), c == 'q' && (next == 'u' || next == 'v' || next == 'w'):
+			// "kv" as Russian writes "qu"; 'q' stands for the pair.
+			c, n = 'q', 2
+		case c == 'k' && next == 's':
+			c, n = 'x', 2
 		case c == 'c' && next == 'k', c == 'q':
 			c, n = 'k', 1+b2i(c == 'c')
+		case c == 'c' && (next == 'e' || next == 'i' || next == 'y'):
+			c = 's'
+		case c == 'c' && next != 'h':
+			c = 'k'
 		case c == 'w':
 			c = 'v'
 		case c == 'y':
@@ -586,13 +694,13 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 					why = "common token " + strconv.Quote(tok) + " shared"
 				}
 			}
-			m = nameMatch{sim: s, why: why, a: a.text, b: b.text}
+			m = nameMatch{sim: s, why: why + translitNote(a.tokens, b.tokens), a: a.text, b: b.text}
 		}
 		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass; c > m.sim && len(b.tokens) < len(a.tokens) {
-			m = nameMatch{sim: c, why: "the client's name is found whole in the tenant's", a: a.text, b: b.text}
+			m = nameMatch{sim: c, why: "the client's name is found whole in the tenant's" + translitNote(a.tokens, b.tokens), a: a.text, b: b.text}
 		}
 		if c := coverage(b.tokens, a.tokens, w) * containPenalty * pen * mass; c > m.sim && len(a.tokens) < len(b.tokens) {
-			m = nameMatch{sim: c, why: "the tenant's name is found whole in the client's", a: a.text, b: b.text}
+			m = nameMatch{sim: c, why: "the tenant's name is found whole in the client's" + translitNote(a.tokens, b.tokens), a: a.text, b: b.text}
 		}
 		if d := dice(a.bigrams, b.bigrams) * pen; d >= 0.8 && d > m.sim {
 			m = nameMatch{sim: d, why: "the same letters, spaced or spelled differently", a: a.text, b: b.text}
@@ -607,7 +715,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 					s = 0.75 * pen
 				}
 				if s > m.sim {
-					m = nameMatch{sim: s, why: strconv.Quote(x.joined) + " is the initials of " + strconv.Quote(strings.Join(y.tokens, " ")), a: a.text, b: b.text}
+					m = nameMatch{sim: s, why: strconv.Quote(x.joined) + " is the initials of " + strconv.Quote(y.words), a: a.text, b: b.text}
 				}
 			}
 		}
@@ -647,6 +755,23 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	legalAcr(q, c)
 	legalAcr(c, q)
+	// The initials of a name's first words, a legal form after them included ("WSIEC" for
+	// "Wuhan Sanjiang Import and Export Co. Ltd", "WDO" for "Welfare and Development
+	// Organization of …"): the more of the name's own words they take in, the more they count.
+	leadAcr := func(x, y *parsedName) {
+		j := x.full.joined
+		if len(x.full.tokens) != 1 || len(j) < minLeadInitials || !strings.HasPrefix(y.lead, j) || y.nameWords == 0 {
+			return
+		}
+		k := len(j) - 1
+		sc := leadInitialsMin + (legalInitialsSim-leadInitialsMin)*min(1, float64(y.leadNamed[k])/float64(y.nameWords))
+		if sc > m.sim {
+			m = nameMatch{sim: sc, why: strconv.Quote(j) + " is the initials of " + strconv.Quote(strings.Join(y.leadWords[:y.leadEnd[k]], " ")) +
+				" in " + strconv.Quote(y.full.text), a: q.full.text, b: c.full.text}
+		}
+	}
+	leadAcr(q, c)
+	leadAcr(c, q)
 	translitAcr := func(x, y *parsedName) {
 		if len(x.full.tokens) == 1 && y.translitInitials != "" && x.full.joined == y.translitInitials && legalInitialsSim > m.sim {
 			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(strings.Join(y.full.tokens, " ")) +
@@ -845,6 +970,14 @@ func expandAcronym(a, b []string) ([]string, [2]string) {
 // legalInitialsSim is how much initials that include the legal form score.
 const legalInitialsSim = 0.85
 
+// minLeadInitials is the fewest letters read as the initials of a name's first words alone,
+// and leadInitialsMin what such initials score when they take in almost none of the name:
+// shorter runs of initials meet unrelated names too often.
+const (
+	minLeadInitials = 3
+	leadInitialsMin = 0.6
+)
+
 // bigrams returns the sorted character bigrams of s, as pairs of runes packed into uint32
 // (each rune's low 16 bits; a rare collision between distant runes only nudges a score).
 func bigrams(s string) []uint32 {
@@ -909,6 +1042,9 @@ type nameIndex struct {
 	soundScript, soundLatin map[string][]int32
 	// spellScript and spellLatin do the same by spelling keys.
 	spellScript, spellLatin map[string][]int32
+	// translit finds names by the translitKey of their words of minTranslit letters or more,
+	// which a word spelled another way shares.
+	translit map[string][]int32
 	// syl finds names by the first two letters of their first word and the first of their
 	// second ("kob" for "Korea Broadcast …"), as a word made of the starts of their words
 	// begins ("KOBACO").
@@ -919,7 +1055,7 @@ type nameIndex struct {
 func newNameIndex(names []parsedName) *nameIndex {
 	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
 		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, spellScript: map[string][]int32{}, spellLatin: map[string][]int32{},
-		syl: map[string][]int32{}}
+		syl: map[string][]int32{}, translit: map[string][]int32{}}
 	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
@@ -936,6 +1072,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 			add(ix.tok, t, int32(i))
 			for _, k := range prefixKeys(t) {
 				add(ix.prefix, k, int32(i))
+			}
+			if len(t) >= minTranslit {
+				add(ix.translit, translitKey(t), int32(i))
 			}
 		}
 		for _, f := range append([]nameForm{p.full}, p.parts...) {
@@ -954,6 +1093,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 		}
 		if p.translitInitials != "" {
 			add(ix.initl, p.translitInitials, int32(i))
+		}
+		for k := minLeadInitials; k <= len(p.lead); k++ {
+			add(ix.initl, p.lead[:k], int32(i))
 		}
 		if ft := p.full.tokens; len(ft) >= 2 && len(ft[0]) >= 2 && ft[0][0] < 0x80 && ft[0][1] < 0x80 && ft[1][0] < 0x80 {
 			add(ix.syl, ft[0][:2]+ft[1][:1], int32(i))
@@ -1018,12 +1160,22 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 			for _, k := range prefixKeys(t) {
 				lists = append(lists, ix.prefix[k])
 			}
+			// A short word beside others may be the initials of some of a client's words
+			// ("HDAS Lines"; see expandAcronym).
+			if len(f.tokens) > 1 && len(t) >= minLeadInitials && len(t) <= 5 {
+				lists = append(lists, ix.initl[t])
+			}
 		}
 		if f.initials != "" {
 			lists = append(lists, ix.tok[f.initials], ix.initl[f.initials])
 		}
 		if len(f.tokens) == 1 {
 			lists = append(lists, ix.initl[f.joined])
+		}
+	}
+	for _, t := range q.full.tokens {
+		if len(t) >= minTranslit {
+			lists = append(lists, ix.translit[translitKey(t)])
 		}
 	}
 	for _, k := range q.sound {
@@ -1057,6 +1209,9 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	for _, a := range q.altInitials {
 		lists = append(lists, ix.tok[a])
+	}
+	for k := minLeadInitials; k <= len(q.lead); k++ {
+		lists = append(lists, ix.tok[q.lead[:k]])
 	}
 	for _, l := range labels {
 		lists = append(lists, ix.tok[l])
