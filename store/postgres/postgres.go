@@ -156,9 +156,10 @@ func (c *conn) Read(ctx context.Context, fn func(sqlstore.Q) error) error {
 }
 
 // Write runs fn in a read-write transaction whose Q is a sqlstore.Finisher and a
-// sqlstore.Deferrer: the statements fn leaves for later are sent with its next statement, and
-// those it finishes with after them with the COMMIT, in one batch. The transaction is run on a
-// pooled connection directly rather than through pgx.Tx, which would send a COMMIT of its own.
+// sqlstore.Deferrer: the BEGIN and the statements fn leaves for later are sent with its next
+// statement, and those it finishes with after them with the COMMIT, in one batch. The
+// transaction is run on a pooled connection directly rather than through pgx.Tx, which would
+// send its BEGIN and COMMIT on their own.
 func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error) {
 	pc, err := c.pool.Acquire(ctx)
 	if err != nil {
@@ -167,10 +168,8 @@ func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error)
 	// A connection left in a transaction (a failed ROLLBACK, a cancelled batch) is closed by
 	// the pool at its release rather than reused.
 	defer pc.Release()
-	if _, err := pc.Exec(ctx, "begin"); err != nil {
-		return err
-	}
-	w := &writeQ{q: q{pc}, conn: pc}
+	// The BEGIN goes with the transaction's first statement.
+	w := &writeQ{q: q{pc}, conn: pc, later: []statement{{query: "begin"}}}
 	defer func() {
 		w.closeRow()
 		if err != nil && pc.Conn().PgConn().TxStatus() != 'I' {
@@ -181,7 +180,11 @@ func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error)
 		return err
 	}
 	w.closeRow()
-	if pc.Conn().PgConn().TxStatus() == 'E' {
+	switch {
+	case w.err != nil:
+		// A batch failed and fn went on: what it held (perhaps the BEGIN) was never run.
+		return fmt.Errorf("%w: %w", pgx.ErrTxCommitRollback, w.err)
+	case pc.Conn().PgConn().TxStatus() == 'E':
 		// A statement failed and fn went on: the COMMIT would roll back.
 		return pgx.ErrTxCommitRollback
 	}
@@ -204,6 +207,9 @@ type writeQ struct {
 	size   int // bytes of the arguments of later, roughly
 	finish []statement
 	row    pgx.BatchResults // the batch of a QueryRow whose row is not yet scanned
+	// err is the failure of a batch: the statements it held may not have run (a statement
+	// that fails to prepare stops the batch before it is sent), so the transaction fails.
+	err error
 }
 
 type statement struct {
@@ -217,6 +223,9 @@ const maxLater = 4 << 20
 
 // Later implements sqlstore.Deferrer.
 func (w *writeQ) Later(ctx context.Context, query string, args ...any) error {
+	if w.err != nil {
+		return w.err
+	}
 	w.later = append(w.later, statement{query, args})
 	for _, a := range args {
 		switch v := a.(type) {
@@ -252,6 +261,9 @@ func (w *writeQ) closeRow() {
 // when nothing was left for later: then is to be run alone.
 func (w *writeQ) sendLater(ctx context.Context, then *statement) (pgx.BatchResults, error) {
 	w.closeRow()
+	if w.err != nil {
+		return nil, w.err
+	}
 	if len(w.later) == 0 {
 		return nil, nil
 	}
@@ -268,46 +280,57 @@ func (w *writeQ) sendLater(ctx context.Context, then *statement) (pgx.BatchResul
 	for i := range n {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
-			return nil, fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, n, err)
+			w.err = fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, n, err)
+			return nil, w.err
 		}
 	}
 	return br, nil
 }
 
 // send runs the statements left for later and then then, in one batch, and returns the last
-// one's command tag; the first error stops it.
+// one's command tag; the first error stops it. When any were left for later, a failure fails
+// the transaction (err): the batch may not have run them at all.
 func (w *writeQ) send(ctx context.Context, then []statement) (pgconn.CommandTag, error) {
 	w.closeRow()
+	if w.err != nil {
+		return pgconn.CommandTag{}, w.err
+	}
 	all := append(w.later, then...)
 	n := len(w.later)
 	w.later, w.size = nil, 0
-	if len(all) == 1 {
-		return w.conn.Exec(ctx, all[0].query, all[0].args...)
-	}
-	var b pgx.Batch
-	for _, st := range all {
-		b.Queue(st.query, st.args...)
-	}
-	br := w.conn.SendBatch(ctx, &b)
 	var tag pgconn.CommandTag
-	for i := range all {
-		var err error
-		if tag, err = br.Exec(); err != nil {
-			_ = br.Close()
-			if i < n {
-				err = fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, n, err)
+	var err error
+	if len(all) == 1 {
+		tag, err = w.conn.Exec(ctx, all[0].query, all[0].args...)
+	} else {
+		var b pgx.Batch
+		for _, st := range all {
+			b.Queue(st.query, st.args...)
+		}
+		br := w.conn.SendBatch(ctx, &b)
+		for i := range all {
+			if tag, err = br.Exec(); err != nil {
+				if i < n {
+					err = fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, n, err)
+				}
+				break
 			}
-			return tag, err
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
 		}
 	}
-	return tag, br.Close()
+	if err != nil && n > 0 {
+		w.err = err
+	}
+	return tag, err
 }
 
 // flush runs the statements left for later, if any.
 func (w *writeQ) flush(ctx context.Context) error {
 	if len(w.later) == 0 {
 		w.closeRow()
-		return nil
+		return w.err
 	}
 	_, err := w.send(ctx, nil)
 	return err

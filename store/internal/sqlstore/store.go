@@ -194,11 +194,10 @@ func scanString(r Row) (string, error) {
 }
 
 func saveTenant(ctx context.Context, q bq, acct string, rec store.TenantRecord) error {
-	_, err := q.Exec(ctx, `INSERT INTO tenants (account, tenant_id, client_id, syncing, status, record) VALUES (?, ?, ?, ?, ?, ?)
+	return q.later(ctx, `INSERT INTO tenants (account, tenant_id, client_id, syncing, status, record) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, tenant_id) DO UPDATE SET client_id = excluded.client_id, syncing = excluded.syncing,
 		status = excluded.status, record = excluded.record`,
 		acct, rec.ID, rec.ClientID, rec.Syncing, string(rec.Status), asJSON(rec))
-	return err
 }
 
 // Close is a no-op; the owning package closes the database.
