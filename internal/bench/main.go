@@ -183,7 +183,21 @@ func (o options) scaleoutConfig() scaleoutConfig {
 		Tick:        o.scaleTick,
 		Engines:     engines,
 		Kill:        o.scaleKill,
+		CPUs:        o.everyCore(),
 	}
+}
+
+// everyCore is the taskset list of every online core, for processes that must not stay on the
+// engine's core this process is pinned to; "" where this process is not pinned.
+func (o options) everyCore() string {
+	if !o.pinnable() {
+		return ""
+	}
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func (o options) skips(part string) bool {

@@ -50,6 +50,9 @@ type scaleoutConfig struct {
 	Tick        time.Duration // sync.Cadence.Tick of every engine
 	Engines     []int         // the engine counts measured, in order (1 first: the ratios' base)
 	Kill        int           // engines of the run that kills one of them (0: no such run)
+	// CPUs is the taskset list the engine processes run on (every online core, where the
+	// harness pins itself), "" to leave them where the harness is.
+	CPUs string
 }
 
 // scaleoutInput is what an engine process gets on its first line of stdin.
@@ -139,12 +142,17 @@ type engineProc struct {
 	cpu   time.Duration
 }
 
-func startScaleoutEngine(ctx context.Context, in scaleoutInput) (*engineProc, error) {
+func startScaleoutEngine(ctx context.Context, in scaleoutInput, cpus string) (*engineProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-child", "scaleout-engine")
+	if cpus != "" {
+		// The harness is pinned to the engine's core; each engine process is a host of its
+		// own in a deployment, so it runs on every core, as PostgreSQL does.
+		cmd = exec.CommandContext(ctx, "taskset", "-c", cpus, self, "-child", "scaleout-engine")
+	}
 	cmd.Env = append(os.Environ(), scaleoutEnv+"=scaleout-engine")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -322,7 +330,7 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 	for i := range procs {
 		records[i] = filepath.Join(recordDir, fmt.Sprintf("engine-%d.jsonl", i+1))
 		procs[i], err = startScaleoutEngine(ctx, scaleoutInput{Endpoints: f.endpoints(ids), DSN: cfg.DSN, Schema: schema,
-			Name: strconv.Itoa(i + 1), Concurrency: cfg.Concurrency, LeaseTTL: cfg.LeaseTTL, Tick: cfg.Tick, Record: records[i]})
+			Name: strconv.Itoa(i + 1), Concurrency: cfg.Concurrency, LeaseTTL: cfg.LeaseTTL, Tick: cfg.Tick, Record: records[i]}, cfg.CPUs)
 		if err != nil {
 			return nil, err
 		}
@@ -652,8 +660,12 @@ func benchScaleout(ctx context.Context, out io.Writer, o options, g *goals) erro
 	}
 	p := cfg.Partner
 	ids := tenantIDs(p.world())
-	fmt.Fprintf(out, "\n== (e) scale-out on PostgreSQL (%s): %s, latency %s, every kind, engine processes of concurrency %d each (sync.Limits), lease TTL %s, tick %s; engine processes pinned as the harness is, the fake in its own\n",
-		version, p, ms(cfg.Latency), cfg.Concurrency, cfg.LeaseTTL, cfg.Tick)
+	placed := "engine processes where the harness is, the fake in its own"
+	if cfg.CPUs != "" {
+		placed = fmt.Sprintf("engine processes on every core (taskset -c %s), as PostgreSQL is; the fake pinned to core %d", cfg.CPUs, fakeCore)
+	}
+	fmt.Fprintf(out, "\n== (e) scale-out on PostgreSQL (%s): %s, latency %s, every kind, engine processes of concurrency %d each (sync.Limits), lease TTL %s, tick %s; %s\n",
+		version, p, ms(cfg.Latency), cfg.Concurrency, cfg.LeaseTTL, cfg.Tick, placed)
 	f, err := o.startFake(ctx, fakeSpec{Partner: p, Latency: cfg.Latency, PageCache: true, RecordSpans: true})
 	if err != nil {
 		return err
