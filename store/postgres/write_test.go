@@ -16,9 +16,9 @@ import (
 	"github.com/tenantsync/tenantsync/store/postgres"
 )
 
-// writePool returns a pool working in a schema of its own holding the table fin (one row,
-// id 1, v 0) and the table log.
-func writePool(t *testing.T) *pgxpool.Pool {
+// writeDB returns the package's transactions over a pool working in a schema of its own
+// holding the table fin (one row, id 1, v 0) and the table log, and the pool.
+func writeDB(t *testing.T) (sqlstore.DB, *pgxpool.Pool) {
 	t.Helper()
 	needServer(t)
 	ctx := t.Context()
@@ -46,7 +46,7 @@ func writePool(t *testing.T) *pgxpool.Pool {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	return pool
+	return postgres.DB(pool), pool
 }
 
 func logged(t *testing.T, pool *pgxpool.Pool) []int {
@@ -61,9 +61,8 @@ func logged(t *testing.T, pool *pgxpool.Pool) []int {
 // A write's finishing statements run after its others and with its COMMIT: a row they lock is
 // free while the transaction's other statements run, and everything commits together.
 func TestWriteFinishesWithItsCommit(t *testing.T) {
-	pool := writePool(t)
+	db, pool := writeDB(t)
 	ctx := t.Context()
-	db := postgres.DB(pool)
 	err := db.Write(ctx, func(q sqlstore.Q) error {
 		if _, err := q.Exec(ctx, `INSERT INTO log VALUES (1)`); err != nil {
 			return err
@@ -90,9 +89,8 @@ func TestWriteFinishesWithItsCommit(t *testing.T) {
 // statement whose error the transaction's function dropped (its COMMIT reports ROLLBACK). The
 // connection is fit for the next write either way.
 func TestWriteFailsWholeWhenItsFinishFails(t *testing.T) {
-	pool := writePool(t)
+	db, pool := writeDB(t)
 	ctx := t.Context()
-	db := postgres.DB(pool)
 	err := db.Write(ctx, func(q sqlstore.Q) error {
 		if _, err := q.Exec(ctx, `INSERT INTO log VALUES (1)`); err != nil {
 			return err
@@ -141,9 +139,8 @@ func TestWriteFailsWholeWhenItsFinishFails(t *testing.T) {
 // Statements left for later run before the transaction's next statement, which sees them, or
 // with its COMMIT; one that fails fails the statement after it and the write.
 func TestWriteSendsLaterStatementsBeforeTheNext(t *testing.T) {
-	pool := writePool(t)
+	db, pool := writeDB(t)
 	ctx := t.Context()
-	db := postgres.DB(pool)
 	require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
 		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 1)
 		q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO log VALUES ($1)`, 2)
@@ -198,9 +195,8 @@ func TestWriteSendsLaterStatementsBeforeTheNext(t *testing.T) {
 // statements in one Exec, a dropped error, a failure named as a queued write's (its SQLSTATE
 // kept), and a queue of large arguments sent before the next statement.
 func TestWriteLaterEdges(t *testing.T) {
-	pool := writePool(t)
+	db, pool := writeDB(t)
 	ctx := t.Context()
-	db := postgres.DB(pool)
 	require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
 		d := q.(sqlstore.Deferrer)
 		if err := d.Later(ctx, `INSERT INTO log VALUES ($1)`, 1); err != nil {
