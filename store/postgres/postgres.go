@@ -256,23 +256,14 @@ func (w *writeQ) closeRow() {
 	}
 }
 
-// sendLater sends the statements left for later followed by then in one batch, and reads the
-// results of those left for later; the caller reads then's and closes the batch. It returns nil
-// when nothing was left for later: then is to be run alone.
-func (w *writeQ) sendLater(ctx context.Context, then *statement) (pgx.BatchResults, error) {
-	w.closeRow()
-	if w.err != nil {
-		return nil, w.err
-	}
-	if len(w.later) == 0 {
-		return nil, nil
-	}
+// batch sends the statements left for later followed by then in one batch and reads the
+// results of those left for later; the caller reads then's and closes it. A failure of one left
+// for later fails the transaction (err): the batch may not have run them at all, nor the BEGIN
+// (a statement that fails to prepare stops the batch before it is sent).
+func (w *writeQ) batch(ctx context.Context, then ...statement) (pgx.BatchResults, error) {
 	var b pgx.Batch
-	for _, st := range w.later {
+	for _, st := range append(w.later, then...) {
 		b.Queue(st.query, st.args...)
-	}
-	if then != nil {
-		b.Queue(then.query, then.args...)
 	}
 	n := len(w.later)
 	w.later, w.size = nil, 0
@@ -287,40 +278,31 @@ func (w *writeQ) sendLater(ctx context.Context, then *statement) (pgx.BatchResul
 	return br, nil
 }
 
-// send runs the statements left for later and then then, in one batch, and returns the last
-// one's command tag; the first error stops it. When any were left for later, a failure fails
-// the transaction (err): the batch may not have run them at all.
+// send runs the statements left for later and then then, and returns the last one's command
+// tag; the first error stops it, and fails the transaction when any were left for later.
 func (w *writeQ) send(ctx context.Context, then []statement) (pgconn.CommandTag, error) {
 	w.closeRow()
 	if w.err != nil {
 		return pgconn.CommandTag{}, w.err
 	}
-	all := append(w.later, then...)
-	n := len(w.later)
-	w.later, w.size = nil, 0
+	if len(w.later) == 0 && len(then) == 1 {
+		return w.conn.Exec(ctx, then[0].query, then[0].args...)
+	}
+	queued := len(w.later) > 0
+	br, err := w.batch(ctx, then...)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
 	var tag pgconn.CommandTag
-	var err error
-	if len(all) == 1 {
-		tag, err = w.conn.Exec(ctx, all[0].query, all[0].args...)
-	} else {
-		var b pgx.Batch
-		for _, st := range all {
-			b.Queue(st.query, st.args...)
-		}
-		br := w.conn.SendBatch(ctx, &b)
-		for i := range all {
-			if tag, err = br.Exec(); err != nil {
-				if i < n {
-					err = fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, n, err)
-				}
-				break
-			}
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
+	for range then {
+		if tag, err = br.Exec(); err != nil {
+			break
 		}
 	}
-	if err != nil && n > 0 {
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && queued {
 		w.err = err
 	}
 	return tag, err
@@ -358,12 +340,16 @@ func (w *writeQ) Query(ctx context.Context, query string, args ...any) (sqlstore
 // QueryRow sends the statements left for later and the query in one batch; the batch stays
 // open until the row is scanned (or the transaction's next statement).
 func (w *writeQ) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	br, err := w.sendLater(ctx, &statement{query, args})
+	w.closeRow()
+	if w.err != nil {
+		return errRow{w.err}
+	}
+	if len(w.later) == 0 {
+		return w.q.QueryRow(ctx, query, args...)
+	}
+	br, err := w.batch(ctx, statement{query, args})
 	if err != nil {
 		return errRow{err}
-	}
-	if br == nil {
-		return w.q.QueryRow(ctx, query, args...)
 	}
 	w.row = br
 	return batchRow{w: w, br: br}

@@ -70,7 +70,7 @@ func (w *feedWriter) chunk() int {
 	if _, ok := w.q.q.(Finisher); ok {
 		return feedRowsPerInsert // numberedInsert passes arrays
 	}
-	return max(1, min(feedRowsPerInsert, w.s.d.MaxParams()/(feedCols+2)))
+	return max(1, min(feedRowsPerInsert, w.s.d.MaxParams()/feedCols))
 }
 
 // advance moves the account's head past n entries, locking its row, and reads where it is.
@@ -83,8 +83,8 @@ func (w *feedWriter) advance(ctx context.Context, n int) error {
 	return nil
 }
 
-// feedCols are the columns of an entry the writer sends.
-const feedCols = 4
+// feedCols are the columns of an entry insert sends.
+const feedCols = 6
 
 // store numbers entries after the head and stores them, chunk() per statement; last says no
 // entry follows them, so that a Finisher sends the last statement with the COMMIT.
@@ -139,15 +139,15 @@ func (w *feedWriter) prepare(ctx context.Context) error {
 	return err
 }
 
-// feedArgs appends an entry's columns to args: the data is stored apart, as it is (encoding
-// it inside the entry would validate and copy every item's JSON again).
-func feedArgs(args []any, c store.Change) []any {
+// splitData returns c without its data, and the data: the data is stored apart, as it is
+// (encoding it inside the entry would validate and copy every item's JSON again).
+func splitData(c store.Change) (store.Change, []byte) {
 	data := []byte(c.Data)
 	if data == nil {
 		data = []byte{}
 	}
 	c.Data = nil
-	return append(args, micros(c.At), c.TenantID, asJSON(c), data)
+	return c, data
 }
 
 // insert moves the head past entries and inserts them numbered after it.
@@ -159,14 +159,14 @@ func (w *feedWriter) insert(ctx context.Context, entries []store.Change) error {
 	kit.Number(entries, w.head-int64(n))
 	var query strings.Builder
 	query.WriteString(`INSERT INTO change_feed (account, seq, at, tenant_id, entry, data) VALUES `)
-	args := make([]any, 0, (feedCols+2)*n)
+	args := make([]any, 0, feedCols*n)
 	for i, c := range entries {
 		if i > 0 {
 			query.WriteString(", ")
 		}
 		query.WriteString("(?, ?, ?, ?, ?, ?)")
-		args = append(args, w.acct, c.Seq)
-		args = feedArgs(args, c)
+		entry, data := splitData(c)
+		args = append(args, w.acct, c.Seq, micros(c.At), c.TenantID, asJSON(entry), data)
 	}
 	_, err := w.q.Exec(ctx, query.String(), args...)
 	return err
@@ -196,12 +196,10 @@ func (w *feedWriter) insertNumbered(ctx context.Context, fin Finisher, entries [
 	docs := make([]string, n)
 	data := make([][]byte, n)
 	for i, c := range entries {
-		ats[i], tenants[i], data[i] = micros(c.At), c.TenantID, []byte(c.Data)
-		if data[i] == nil {
-			data[i] = []byte{}
-		}
-		c.Data = nil
-		doc, err := json.Marshal(c)
+		var entry store.Change
+		entry, data[i] = splitData(c)
+		ats[i], tenants[i] = micros(c.At), c.TenantID
+		doc, err := json.Marshal(entry)
 		if err != nil {
 			return err
 		}
