@@ -151,8 +151,10 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 type conn struct{ pool *pgxpool.Pool }
 
+// Read runs fn in a read-only transaction on one snapshot (REPEATABLE READ), whose BEGIN is
+// sent with its first statement, as a write transaction's is.
 func (c *conn) Read(ctx context.Context, fn func(sqlstore.Q) error) error {
-	return c.run(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, fn)
+	return c.run(ctx, "begin isolation level repeatable read read only", fn)
 }
 
 // Write runs fn in a read-write transaction whose Q is a sqlstore.Finisher and a
@@ -160,7 +162,13 @@ func (c *conn) Read(ctx context.Context, fn func(sqlstore.Q) error) error {
 // statement, and those it finishes with after them with the COMMIT, in one batch. The
 // transaction is run on a pooled connection directly rather than through pgx.Tx, which would
 // send its BEGIN and COMMIT on their own.
-func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error) {
+func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) error {
+	return c.run(ctx, "begin", fn)
+}
+
+// run runs fn in a transaction begun by begin, on a pooled connection: the BEGIN goes with
+// fn's first statement, and the COMMIT with the statements fn finishes with.
+func (c *conn) run(ctx context.Context, begin string, fn func(sqlstore.Q) error) (err error) {
 	pc, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -168,8 +176,7 @@ func (c *conn) Write(ctx context.Context, fn func(sqlstore.Q) error) (err error)
 	// A connection left in a transaction (a failed ROLLBACK, a cancelled batch) is closed by
 	// the pool at its release rather than reused.
 	defer pc.Release()
-	// The BEGIN goes with the transaction's first statement.
-	w := &writeQ{q: q{pc}, conn: pc, later: []statement{{query: "begin"}}}
+	w := &writeQ{q: q{pc}, conn: pc, later: []statement{{query: begin}}}
 	defer func() {
 		w.closeRow()
 		if err != nil && pc.Conn().PgConn().TxStatus() != 'I' {
@@ -371,18 +378,6 @@ func (r batchRow) Scan(dst ...any) error {
 		err = cerr
 	}
 	return err
-}
-
-func (c *conn) run(ctx context.Context, opts pgx.TxOptions, fn func(sqlstore.Q) error) error {
-	tx, err := c.pool.BeginTx(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(q{tx}); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
 }
 
 // ReadOne implements sqlstore.OneReader: the statement runs on its own, which is a snapshot

@@ -254,3 +254,52 @@ func TestWriteLaterEdges(t *testing.T) {
 	assert.Contains(t, err.Error(), "division by zero")
 	assert.Equal(t, []int{1, 2, 3, 4, 5}, logged(t, pool))
 }
+
+// A read runs on one snapshot, read-only, though its BEGIN travels with its first statement:
+// a row another session commits between its statements is not seen, a write in it fails,
+// and a failed read leaves its connection fit for the next transaction.
+func TestReadIsOneReadOnlySnapshot(t *testing.T) {
+	db, pool := writeDB(t)
+	ctx := t.Context()
+	count := func(q sqlstore.Q) (n int, err error) {
+		return n, q.QueryRow(ctx, `SELECT count(*) FROM log`).Scan(&n)
+	}
+	var first, second int
+	require.NoError(t, db.Read(ctx, func(q sqlstore.Q) (err error) {
+		if first, err = count(q); err != nil {
+			return err
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO log VALUES (7)`); err != nil {
+			return err
+		}
+		second, err = count(q)
+		return err
+	}))
+	assert.Equal(t, 0, first)
+	assert.Equal(t, first, second, "a row committed between a read's statements is seen: not one snapshot")
+	assert.Equal(t, []int{7}, logged(t, pool))
+
+	err := db.Read(ctx, func(q sqlstore.Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO log VALUES ($1)`, 8)
+		return err
+	})
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "25006", pe.Code, "a write in a read: read_only_sql_transaction")
+
+	// The pool holds two connections: each is used again after a failed read.
+	for range 4 {
+		err := db.Read(ctx, func(q sqlstore.Q) error {
+			var x int
+			return q.QueryRow(ctx, `SELECT x FROM no_such_table`).Scan(&x)
+		})
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, "42P01", pe.Code)
+	}
+	require.NoError(t, db.Read(ctx, func(q sqlstore.Q) error {
+		n, err := count(q)
+		assert.Equal(t, 1, n)
+		return err
+	}))
+	require.NoError(t, db.Read(ctx, func(sqlstore.Q) error { return nil }), "a read of no statement")
+}
