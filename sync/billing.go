@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/tenantsync/tenantsync"
+	"github.com/tenantsync/tenantsync/store"
 )
 
 // BillingDefinition says which M365 users an MSP bills for. The zero value is the usual
@@ -59,13 +60,22 @@ type BillingCount struct {
 // BillableUsers counts the billable users of every tenant linked to the client, as of each
 // tenant's last sync, by Config.Billing.
 func (e *Engine) BillableUsers(ctx context.Context, clientID string) (BillingCount, error) {
-	out := BillingCount{ClientID: clientID, PerTenant: map[string]int{}, Complete: true}
 	recs, err := e.clientTenants(ctx, clientID)
 	if err != nil {
-		return out, err
+		return BillingCount{ClientID: clientID, PerTenant: map[string]int{}, Complete: true}, err
 	}
-	for _, rec := range recs {
-		st, err := e.acct.SyncStates.Get(ctx, rec.ID)
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.ID
+	}
+	return e.billableUsers(ctx, clientID, ids)
+}
+
+// billableUsers counts the billable users of the client's tenants.
+func (e *Engine) billableUsers(ctx context.Context, clientID string, tenants []string) (BillingCount, error) {
+	out := BillingCount{ClientID: clientID, PerTenant: map[string]int{}, Complete: true}
+	for _, id := range tenants {
+		st, err := e.acct.SyncStates.Get(ctx, id)
 		if err != nil && !isNotFound(err) {
 			return out, err
 		}
@@ -74,26 +84,39 @@ func (e *Engine) BillableUsers(ctx context.Context, clientID string) (BillingCou
 		if !usersListed || (!typesListed && !e.cfg.Billing.IncludeNonPerson) {
 			out.Complete = false
 		}
-		users, err := e.acct.Mirror.ReadKind(ctx, rec.ID, tenantsync.KindUsers)
-		if err != nil {
-			return out, err
-		}
-		mbx, err := e.acct.Mirror.ReadKind(ctx, rec.ID, tenantsync.KindMailboxes)
+		mirrors, err := e.readKinds(ctx, id, tenantsync.KindUsers, tenantsync.KindMailboxes)
 		if err != nil {
 			return out, err
 		}
 		types := map[string]tenantsync.MailboxType{}
-		for _, m := range mbx.Mailboxes {
+		for _, m := range mirrors[tenantsync.KindMailboxes].Mailboxes {
 			types[m.ObjectID] = m.Type
 		}
 		n := 0
-		for _, u := range users.Users {
+		for _, u := range mirrors[tenantsync.KindUsers].Users {
 			if e.cfg.Billing.Billable(u, types[u.ObjectID]) {
 				n++
 			}
 		}
-		out.PerTenant[rec.ID] = n
+		out.PerTenant[id] = n
 		out.Billable += n
+	}
+	return out, nil
+}
+
+// readKinds reads a tenant's mirror of each of kinds: in one read where the store can
+// (store.KindsReader), a read a kind elsewhere.
+func (e *Engine) readKinds(ctx context.Context, tenantID string, kinds ...tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error) {
+	if kr, ok := e.acct.Mirror.(store.KindsReader); ok {
+		return kr.ReadKinds(ctx, tenantID, kinds)
+	}
+	out := make(map[tenantsync.Kind]*tenantsync.KindResult, len(kinds))
+	for _, k := range kinds {
+		r, err := e.acct.Mirror.ReadKind(ctx, tenantID, k)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = r
 	}
 	return out, nil
 }

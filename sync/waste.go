@@ -148,15 +148,12 @@ func (e *Engine) LicenseWaste(ctx context.Context, r LicenseWasteRequest) (Licen
 			out.Complete = false
 			continue
 		}
-		users, err := e.acct.Mirror.ReadKind(ctx, rec.ID, tenantsync.KindUsers)
+		mirrors, err := e.readKinds(ctx, rec.ID, tenantsync.KindUsers, tenantsync.KindSubscriptions)
 		if err != nil {
 			return out, err
 		}
-		subs, err := e.acct.Mirror.ReadKind(ctx, rec.ID, tenantsync.KindSubscriptions)
-		if err != nil {
-			return out, err
-		}
-		in := WasteInput{TenantID: rec.ID, Users: users.Users, Subscriptions: subs.Subscriptions, Now: out.AsOf, InactiveDays: r.InactiveDays}
+		in := WasteInput{TenantID: rec.ID, Users: mirrors[tenantsync.KindUsers].Users, Subscriptions: mirrors[tenantsync.KindSubscriptions].Subscriptions,
+			Now: out.AsOf, InactiveDays: r.InactiveDays}
 		var gap *TenantGap
 		if e.cfg.SignIns == nil {
 			in.SignIns, gap = e.mirroredSignIns(ctx, rec.ID, st)
@@ -305,7 +302,7 @@ func (e *Engine) snapshotBilling(ctx context.Context, clients []billedClient, no
 	out := make([]store.BillingSnapshot, 0, len(clients))
 	for _, bc := range clients {
 		c := bc.id
-		n, err := e.BillableUsers(ctx, c)
+		n, err := e.billableUsers(ctx, c, bc.tenants)
 		if err != nil {
 			return out, err
 		}
