@@ -38,8 +38,11 @@ type fake interface {
 // fakeSpec says which world the fake serves: the same seed and partner give the same World in
 // the fake's process and in the harness's, which computes the bounds from its own copy.
 type fakeSpec struct {
-	Partner   partner
-	Latency   time.Duration
+	Partner partner
+	Latency time.Duration
+	// PageCache serves pages rendered once and hands out fresh tokens again
+	// (testserver.Options.PageCache and TokenCache): the fake's rendering and RSA signing are
+	// not the client's work.
 	PageCache bool
 	// RecordSpans keeps every request's tenant, caller and times (testserver.Options.RecordSpans).
 	RecordSpans bool
@@ -87,7 +90,7 @@ func summarise(ds []time.Duration) serviceTimes {
 type localFake struct{ srv *testserver.Server }
 
 func newLocalFake(spec fakeSpec) (*localFake, error) {
-	srv, err := testserver.New(testserver.Options{Seed: spec.Partner.Seed, World: spec.Partner.world(), Latency: spec.Latency, PageCache: spec.PageCache,
+	srv, err := testserver.New(testserver.Options{Seed: spec.Partner.Seed, World: spec.Partner.world(), Latency: spec.Latency, PageCache: spec.PageCache, TokenCache: spec.PageCache,
 		RecordSpans: spec.RecordSpans})
 	if err != nil {
 		return nil, err

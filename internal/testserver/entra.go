@@ -124,6 +124,10 @@ type authority struct {
 
 	lifetime atomic.Int64 // access token lifetime, nanoseconds
 
+	// issued holds the access tokens issued for reuse, with Options.TokenCache.
+	issuedMu sync.Mutex
+	issued   map[tokenKey]issuedToken
+
 	mu sync.Mutex
 	// apps by client ID.
 	apps map[string]*App
@@ -835,10 +839,32 @@ type tokenClaims struct {
 	Ver   string `json:"ver"`
 }
 
-// signToken issues an access token for c and returns it with its lifetime.
+// tokenKey is what an access token is issued for, and at which lifetime.
+type tokenKey struct {
+	audience, tenant, app, user, scope string
+	lifetime                           time.Duration
+}
+
+type issuedToken struct {
+	token   string
+	expires time.Time
+}
+
+// signToken issues an access token for c and returns it with its lifetime. With
+// Options.TokenCache, a token issued for the same claims at the same lifetime is handed out
+// again while at least half its lifetime remains, with what remains.
 func (s *Server) signToken(c Claims) (string, time.Duration) {
 	lifetime := time.Duration(s.auth.lifetime.Load())
 	now := time.Now()
+	key := tokenKey{c.Audience, c.TenantID, c.AppID, c.UserID, c.Scope, lifetime}
+	if s.opts.TokenCache {
+		s.auth.issuedMu.Lock()
+		t, ok := s.auth.issued[key]
+		s.auth.issuedMu.Unlock()
+		if left := t.expires.Sub(now); ok && left >= lifetime/2 {
+			return t.token, left
+		}
+	}
 	tc := tokenClaims{
 		Aud: c.Audience, Iss: "https://sts.windows.net/" + c.TenantID + "/",
 		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(lifetime).Unix(),
@@ -850,7 +876,16 @@ func (s *Server) signToken(c Claims) (string, time.Duration) {
 	hdr, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "RS256", "kid": s.auth.kid, "x5t": s.auth.kid})
 	payload, _ := json.Marshal(tc)
 	signing := base64.RawURLEncoding.EncodeToString(hdr) + "." + base64.RawURLEncoding.EncodeToString(payload)
-	return signing + "." + signRS256(signing), lifetime
+	tok := signing + "." + signRS256(signing)
+	if s.opts.TokenCache {
+		s.auth.issuedMu.Lock()
+		if s.auth.issued == nil || len(s.auth.issued) >= maxVerified {
+			s.auth.issued = map[tokenKey]issuedToken{}
+		}
+		s.auth.issued[key] = issuedToken{tok, time.Unix(tc.Exp, 0)}
+		s.auth.issuedMu.Unlock()
+	}
+	return tok, lifetime
 }
 
 // signingKey is the RSA key of every fake in the process, made on first use.
@@ -871,13 +906,39 @@ func signRS256(signing string) string {
 	return base64.RawURLEncoding.EncodeToString(sig)
 }
 
+// verified holds the tokens whose signature verified (the key never changes in a process, so
+// neither does the outcome), up to maxVerified of them: every request carries its token, and
+// an RSA verification is most of the CPU a fake spends on one.
+var (
+	verifiedMu sync.Mutex
+	verified   = map[string]struct{}{}
+)
+
+const maxVerified = 1 << 16
+
 func verifyRS256(signing, sig string) bool {
+	key := signing + "." + sig
+	verifiedMu.Lock()
+	_, ok := verified[key]
+	verifiedMu.Unlock()
+	if ok {
+		return true
+	}
 	b, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil {
 		return false
 	}
 	sum := sha256.Sum256([]byte(signing))
-	return rsa.VerifyPKCS1v15(&signingKey().PublicKey, crypto.SHA256, sum[:], b) == nil
+	if rsa.VerifyPKCS1v15(&signingKey().PublicKey, crypto.SHA256, sum[:], b) != nil {
+		return false
+	}
+	verifiedMu.Lock()
+	if len(verified) >= maxVerified {
+		clear(verified)
+	}
+	verified[key] = struct{}{}
+	verifiedMu.Unlock()
+	return true
 }
 
 // randomKID is a key ID in the form Entra ID uses (27 base64url characters, like an x5t).

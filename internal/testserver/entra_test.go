@@ -506,3 +506,66 @@ func TestTokenEndpointVariants(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	})
 }
+
+// A verified signature is remembered by the token it signs: the same signature on a changed
+// payload, or on a changed header, is still refused, and an expired token still expires.
+func TestVerifyBearerRemembersOnlyWhatItVerified(t *testing.T) {
+	t.Parallel()
+	srv := NewT(t, Options{Seed: 8, Tenants: 1})
+	c := Claims{Audience: AudienceGraph, TenantID: srv.World.Tenants[0].ID, AppID: "app"}
+	srv.SetTokenLifetime(time.Second)
+	short, _ := srv.signToken(c)
+	srv.SetTokenLifetime(DefaultTokenLifetime)
+	good, _ := srv.signToken(c)
+	verify := func(tok string) error {
+		r := bearerRequest("")
+		r.Header.Set("Authorization", "Bearer "+tok)
+		_, err := srv.verifyBearer(r, AudienceGraph)
+		return err
+	}
+	for range 2 {
+		require.NoError(t, verify(good))
+		require.NoError(t, verify(short))
+	}
+	p := strings.Split(good, ".")
+	other := strings.Split(short, ".")
+	assert.ErrorIs(t, verify(p[0]+"."+other[1]+"."+p[2]), errTokenSignature, "another token's payload under this signature")
+	assert.ErrorIs(t, verify(other[0]+"."+p[1]+"."+other[2]), errTokenSignature)
+	require.Eventually(t, func() bool { return errors.Is(verify(short), errTokenExpired) }, 5*time.Second, 50*time.Millisecond,
+		"a token verified before stays refused once expired")
+}
+
+// With TokenCache a token request for the same claims is answered with the token issued
+// before while half its lifetime remains, and with what remains; other claims, or another
+// lifetime, get a token of their own.
+func TestTokenCacheHandsOutFreshTokensAgain(t *testing.T) {
+	t.Parallel()
+	srv := NewT(t, Options{Seed: 8, Tenants: 2, TokenCache: true, TokenLifetime: 4 * time.Second})
+	c := Claims{Audience: AudienceGraph, TenantID: srv.World.Tenants[0].ID, AppID: "app"}
+	first, life := srv.signToken(c)
+	assert.Equal(t, 4*time.Second, life)
+	again, left := srv.signToken(c)
+	assert.Equal(t, first, again)
+	assert.Less(t, left, 4*time.Second, "the token issued before, with what remains of it")
+	assert.GreaterOrEqual(t, left, 2*time.Second)
+
+	c2 := c
+	c2.TenantID = srv.World.Tenants[1].ID
+	other, _ := srv.signToken(c2)
+	assert.NotEqual(t, first, other)
+	c3 := c
+	c3.Scope = "User.Read"
+	scoped, _ := srv.signToken(c3)
+	assert.NotEqual(t, first, scoped)
+
+	srv.SetTokenLifetime(time.Hour)
+	longer, life := srv.signToken(c)
+	assert.NotEqual(t, first, longer)
+	assert.Equal(t, time.Hour, life)
+
+	srv.SetTokenLifetime(4 * time.Second)
+	require.Eventually(t, func() bool {
+		tok, left := srv.signToken(c)
+		return tok != first && left == 4*time.Second
+	}, 5*time.Second, 100*time.Millisecond, "a token past half its lifetime is issued anew")
+}

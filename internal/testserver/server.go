@@ -50,6 +50,12 @@ type Options struct {
 	// faults or custom app permissions, and a CIPP with failing tenants or recorded answers,
 	// are never cached. A test that changes a World's fields directly calls InvalidatePages.
 	PageCache bool
+	// TokenCache makes the fake Entra ID answer a token request with the access token it
+	// issued for the same app, tenant, audience, user and scope while at least half its
+	// lifetime remains (expires_in says what remains), so a benchmark measures the client
+	// rather than the fake's RSA signatures: each is milliseconds of CPU, and a partner's
+	// tenants are a token each for every engine process.
+	TokenCache bool
 	// RecordSpans keeps, until ResetCounts, when each request arrived and was answered, for
 	// which tenant and from which program (RequestSpans): the scale-out benchmark's proof that
 	// no tenant was synced by two engines at once. RequestLog records arrivals only.
