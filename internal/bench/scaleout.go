@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ type scaleoutConfig struct {
 	// CPUs is the taskset list the engine processes run on (every online core, where the
 	// harness pins itself), "" to leave them where the harness is.
 	CPUs string
+	// CPUProfile is a directory each engine process writes a CPU profile of its run into
+	// (engine-<engines>-<name>.pprof), "" for none.
+	CPUProfile string
 }
 
 // scaleoutInput is what an engine process gets on its first line of stdin.
@@ -66,6 +70,8 @@ type scaleoutInput struct {
 	// Record is the file the engine appends each sync it ran to (syncRecord lines), for the
 	// check that no tenant was synced by two engines at once.
 	Record string
+	// CPUProfile is the file the engine writes a CPU profile of its run to, "" for none.
+	CPUProfile string
 }
 
 // childScaleoutEngine is one engine process of the scale-out figure: it opens the shared
@@ -124,8 +130,19 @@ func childScaleoutEngine(ctx context.Context) error {
 		_, _ = io.Copy(io.Discard, stdin) // the harness closes stdin to stop the engine
 		stop()
 	}()
+	if in.CPUProfile != "" {
+		f, err := os.Create(in.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	cpu0 := cpuTime()
 	_ = eng.Run(runCtx)
+	pprof.StopCPUProfile()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = eng.Close(closeCtx)
@@ -329,8 +346,12 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 	}()
 	for i := range procs {
 		records[i] = filepath.Join(recordDir, fmt.Sprintf("engine-%d.jsonl", i+1))
-		procs[i], err = startScaleoutEngine(ctx, scaleoutInput{Endpoints: f.endpoints(ids), DSN: cfg.DSN, Schema: schema,
-			Name: strconv.Itoa(i + 1), Concurrency: cfg.Concurrency, LeaseTTL: cfg.LeaseTTL, Tick: cfg.Tick, Record: records[i]}, cfg.CPUs)
+		in := scaleoutInput{Endpoints: f.endpoints(ids), DSN: cfg.DSN, Schema: schema,
+			Name: strconv.Itoa(i + 1), Concurrency: cfg.Concurrency, LeaseTTL: cfg.LeaseTTL, Tick: cfg.Tick, Record: records[i]}
+		if cfg.CPUProfile != "" && !kill {
+			in.CPUProfile = filepath.Join(cfg.CPUProfile, fmt.Sprintf("engine-%d-%d.pprof", n, i+1))
+		}
+		procs[i], err = startScaleoutEngine(ctx, in, cfg.CPUs)
 		if err != nil {
 			return nil, err
 		}
