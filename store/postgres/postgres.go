@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -272,13 +273,18 @@ func (w *writeQ) batch(ctx context.Context, then ...statement) (pgx.BatchResults
 	for _, st := range append(w.later, then...) {
 		b.Queue(st.query, st.args...)
 	}
-	n := len(w.later)
+	queued := w.later
 	w.later, w.size = nil, 0
 	br := w.conn.SendBatch(ctx, &b)
-	for i := range n {
+	for i, st := range queued {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
-			w.err = fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, n, err)
+			if i == 0 && strings.HasPrefix(st.query, "begin") {
+				// A statement that fails to prepare fails the batch at its first result.
+				w.err = fmt.Errorf("the transaction's first statements (sent with its BEGIN): %w", err)
+			} else {
+				w.err = fmt.Errorf("a write sent with the transaction's next statement (%d of %d): %w", i+1, len(queued), err)
+			}
 			return nil, w.err
 		}
 	}

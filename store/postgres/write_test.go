@@ -295,6 +295,7 @@ func TestReadIsOneReadOnlySnapshot(t *testing.T) {
 		})
 		require.ErrorAs(t, err, &pe)
 		assert.Equal(t, "42P01", pe.Code)
+		assert.NotContains(t, err.Error(), "write", "a read's failure named as a write's")
 	}
 	require.NoError(t, db.Read(ctx, func(q sqlstore.Q) error {
 		n, err := count(q)
