@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/tenantsync/tenantsync"
@@ -85,6 +86,10 @@ func (e *Engine) billableUsers(ctx context.Context, clientID string, tenants []s
 			out.Complete = false
 		}
 		mirrors, err := e.readKinds(ctx, id, tenantsync.KindUsers, tenantsync.KindMailboxes)
+		if isNotFound(err) {
+			// Removed from the store since the tenants were listed: no longer the client's.
+			continue
+		}
 		if err != nil {
 			return out, err
 		}
@@ -105,16 +110,26 @@ func (e *Engine) billableUsers(ctx context.Context, clientID string, tenants []s
 }
 
 // readKinds reads a tenant's mirror of each of kinds: in one read where the store can
-// (store.KindsReader), a read a kind elsewhere.
+// (store.KindsReader), a read a kind elsewhere, and for a kind the store's ReadKinds left out.
 func (e *Engine) readKinds(ctx context.Context, tenantID string, kinds ...tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error) {
+	out := map[tenantsync.Kind]*tenantsync.KindResult{}
 	if kr, ok := e.acct.Mirror.(store.KindsReader); ok {
-		return kr.ReadKinds(ctx, tenantID, kinds)
+		read, err := kr.ReadKinds(ctx, tenantID, kinds)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, read)
 	}
-	out := make(map[tenantsync.Kind]*tenantsync.KindResult, len(kinds))
 	for _, k := range kinds {
+		if out[k] != nil {
+			continue
+		}
 		r, err := e.acct.Mirror.ReadKind(ctx, tenantID, k)
 		if err != nil {
 			return nil, err
+		}
+		if r == nil {
+			r = &tenantsync.KindResult{Kind: k}
 		}
 		out[k] = r
 	}

@@ -23,6 +23,8 @@ type readCountStore struct {
 	one   []tenantsync.Kind
 	batch [][]tenantsync.Kind
 	named map[tenantsync.Kind][]string
+	// omit is left out of what ReadKinds returns, as a store of another module might.
+	omit tenantsync.Kind
 }
 
 func (s *readCountStore) Account(id string) store.Account {
@@ -59,8 +61,11 @@ func (m readCountMirror) ReadKind(ctx context.Context, tenantID string, kind ten
 func (m readCountMirror) ReadKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) (map[tenantsync.Kind]*tenantsync.KindResult, error) {
 	m.s.mu.Lock()
 	m.s.batch = append(m.s.batch, slices.Clone(kinds))
+	omit := m.s.omit
 	m.s.mu.Unlock()
-	return m.Mirror.(store.KindsReader).ReadKinds(ctx, tenantID, kinds)
+	out, err := m.Mirror.(store.KindsReader).ReadKinds(ctx, tenantID, kinds)
+	delete(out, omit)
+	return out, err
 }
 
 func (m readCountMirror) ReadItems(ctx context.Context, tenantID string, kind tenantsync.Kind, ids []string) (*tenantsync.KindResult, error) {
@@ -174,4 +179,40 @@ func TestRetypedUsersReadsTheMailboxesAChangeSetNames(t *testing.T) {
 	got, err := h.eng.retypedUsers(t.Context(), "t1", kr, mirrorReads{})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"t1-room", "t1-shared"}, got, "the removed mailbox and the retyped one; not the unchanged user's")
+}
+
+// A billing count reads each tenant's users and mailboxes by one ReadKinds; a kind the store's
+// ReadKinds leaves out is read on its own rather than counted as empty (or dereferenced).
+func TestBillingReadsUsersAndMailboxesTogether(t *testing.T) {
+	t.Parallel()
+	h, wrapped, _ := readCountHarness(t)
+	h.src.mu.Lock()
+	for i, u := range h.src.tenants["t1"].Users {
+		if u.ObjectID == "t1-shared" {
+			h.src.tenants["t1"].Users[i].AssignedSKUs = []string{"sku-e3"} // a licensed shared mailbox
+		}
+	}
+	h.src.mu.Unlock()
+	h.discoverAndLink("t1", "client-1")
+	want, err := h.eng.BillableUsers(t.Context(), "client-1")
+	require.NoError(t, err)
+	require.Positive(t, want.Billable)
+
+	wrapped.reset()
+	got, err := h.eng.BillableUsers(t.Context(), "client-1")
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	wrapped.mu.Lock()
+	assert.Equal(t, [][]tenantsync.Kind{{tenantsync.KindUsers, tenantsync.KindMailboxes}}, wrapped.batch)
+	assert.Empty(t, wrapped.one)
+	wrapped.omit = tenantsync.KindMailboxes
+	wrapped.mu.Unlock()
+
+	wrapped.reset()
+	got, err = h.eng.BillableUsers(t.Context(), "client-1")
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "the mailboxes read on their own: a licensed shared mailbox is still no person")
+	wrapped.mu.Lock()
+	assert.Equal(t, []tenantsync.Kind{tenantsync.KindMailboxes}, wrapped.one)
+	wrapped.mu.Unlock()
 }
