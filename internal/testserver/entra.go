@@ -911,13 +911,13 @@ func signRS256(signing string) string {
 // an RSA verification is most of the CPU a fake spends on one.
 var (
 	verifiedMu sync.Mutex
-	verified   = map[string]struct{}{}
+	verified   = map[[sha256.Size]byte]struct{}{}
 )
 
 const maxVerified = 1 << 16
 
 func verifyRS256(signing, sig string) bool {
-	key := signing + "." + sig
+	key := sha256.Sum256([]byte(signing + "." + sig))
 	verifiedMu.Lock()
 	_, ok := verified[key]
 	verifiedMu.Unlock()
