@@ -98,7 +98,7 @@ func main() {
 	flag.DurationVar(&o.scaleLeaseTTL, "scaleout-lease-ttl", 6*time.Second, "scale-out: the engines' lease TTL (sync.Limits.LeaseTTL)")
 	flag.DurationVar(&o.scaleTick, "scaleout-tick", 5*time.Second, "scale-out: the engines' discovery tick (sync.Cadence.Tick)")
 	flag.StringVar(&o.scaleEngines, "scaleout-engines", "1,2,4", "scale-out: the engine process counts measured (1 is the ratios' base)")
-	flag.StringVar(&o.scaleProfile, "scaleout-cpuprofile", "", "scale-out: directory each engine process writes a CPU profile of its run into (engine-<engines>-<n>.pprof; not the kill run)")
+	flag.StringVar(&o.scaleProfile, "scaleout-cpuprofile", "", "scale-out: directory each engine process writes a CPU profile of its run into (engine-<engines>-<n>.pprof; not the kill run); profiled runs are slower, their figures not comparable")
 	flag.IntVar(&o.scaleKill, "scaleout-kill", 4, "scale-out: engine processes of the run that SIGKILLs one of them (0: no such run)")
 	flag.BoolVar(&o.soak, "soak", false, "run the soak harness instead of the benchmarks")
 	flag.IntVar(&o.soakTenants, "soak-tenants", 60, "tenants of the soak partner")

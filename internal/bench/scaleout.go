@@ -121,6 +121,13 @@ func childScaleoutEngine(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var profile *os.File
+	if in.CPUProfile != "" {
+		if profile, err = os.Create(in.CPUProfile); err != nil {
+			return err
+		}
+		defer profile.Close()
+	}
 	fmt.Println("ready")
 	if l, err := stdin.ReadString('\n'); err != nil || strings.TrimSpace(l) != "go" {
 		return fmt.Errorf("engine %s: expected go, got %q %v", in.Name, l, err)
@@ -130,19 +137,19 @@ func childScaleoutEngine(ctx context.Context) error {
 		_, _ = io.Copy(io.Discard, stdin) // the harness closes stdin to stop the engine
 		stop()
 	}()
-	if in.CPUProfile != "" {
-		f, err := os.Create(in.CPUProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
 			return err
 		}
 	}
 	cpu0 := cpuTime()
 	_ = eng.Run(runCtx)
-	pprof.StopCPUProfile()
+	if profile != nil {
+		pprof.StopCPUProfile()
+		if err := profile.Close(); err != nil {
+			return err
+		}
+	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = eng.Close(closeCtx)
@@ -349,6 +356,9 @@ func runScaleout(ctx context.Context, cfg scaleoutConfig, f fake, ids []string, 
 		in := scaleoutInput{Endpoints: f.endpoints(ids), DSN: cfg.DSN, Schema: schema,
 			Name: strconv.Itoa(i + 1), Concurrency: cfg.Concurrency, LeaseTTL: cfg.LeaseTTL, Tick: cfg.Tick, Record: records[i]}
 		if cfg.CPUProfile != "" && !kill {
+			if err := os.MkdirAll(cfg.CPUProfile, 0o755); err != nil {
+				return nil, err
+			}
 			in.CPUProfile = filepath.Join(cfg.CPUProfile, fmt.Sprintf("engine-%d-%d.pprof", n, i+1))
 		}
 		procs[i], err = startScaleoutEngine(ctx, in, cfg.CPUs)
