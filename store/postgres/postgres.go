@@ -343,11 +343,52 @@ func (w *writeQ) Exec(ctx context.Context, query string, args ...any) (int64, er
 	return tag.RowsAffected(), err
 }
 
+// Query sends the statements left for later and the query in one batch; the batch stays open
+// until the rows are closed (or the transaction's next statement).
 func (w *writeQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	if err := w.flush(ctx); err != nil {
+	w.closeRow()
+	if w.err != nil {
+		return nil, w.err
+	}
+	if len(w.later) == 0 {
+		return w.q.Query(ctx, query, args...)
+	}
+	br, err := w.batch(ctx, statement{query, args})
+	if err != nil {
 		return nil, err
 	}
-	return w.q.Query(ctx, query, args...)
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	w.row = br
+	return &batchRows{Rows: rows, w: w, br: br}, nil
+}
+
+// batchRows are the rows of a Query sent in a batch.
+type batchRows struct {
+	pgx.Rows
+	w   *writeQ
+	br  pgx.BatchResults
+	err error // the batch's own failure, seen at Close
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if r.w.row == r.br {
+		r.w.row = nil
+	}
+	if err := r.br.Close(); err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
 }
 
 // QueryRow sends the statements left for later and the query in one batch; the batch stays

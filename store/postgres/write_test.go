@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -43,10 +44,36 @@ func writeDB(t *testing.T) (sqlstore.DB, *pgxpool.Pool) {
 			_ = c.Close(context.Background())
 		}
 	})
+	cfg.ConnConfig.Tracer = &tripCounter{}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	return postgres.DB(pool), pool
+}
+
+// tripCounter counts what a pool sends: each statement sent alone and each batch is a round
+// trip to the server.
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// trips returns the round trips fn made on pool's connections.
+func trips(t *testing.T, pool *pgxpool.Pool, fn func() error) int64 {
+	t.Helper()
+	c := pool.Config().ConnConfig.Tracer.(*tripCounter)
+	before := c.n.Load()
+	require.NoError(t, fn())
+	return c.n.Load() - before
 }
 
 func logged(t *testing.T, pool *pgxpool.Pool) []int {
@@ -303,4 +330,97 @@ func TestReadIsOneReadOnlySnapshot(t *testing.T) {
 		return err
 	}))
 	require.NoError(t, db.Read(ctx, func(sqlstore.Q) error { return nil }), "a read of no statement")
+}
+
+// A Query goes in one batch with the BEGIN and the writes left for later, after them: its rows
+// see those writes, its failure is the query's, and a queued write's failure is the write's.
+func TestQuerySentWithTheStatementsBefore(t *testing.T) {
+	db, pool := writeDB(t)
+	ctx := t.Context()
+	var got []int
+	require.NoError(t, db.Write(ctx, func(q sqlstore.Q) error {
+		d := q.(sqlstore.Deferrer)
+		for _, x := range []int{3, 1, 2} {
+			if err := d.Later(ctx, `INSERT INTO log VALUES ($1)`, x); err != nil {
+				return err
+			}
+		}
+		rows, err := q.Query(ctx, `SELECT x FROM log ORDER BY x`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var x int
+			if err := rows.Scan(&x); err != nil {
+				return err
+			}
+			got = append(got, x)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		// The connection is free for the next statement.
+		_, err = q.Exec(ctx, `INSERT INTO log VALUES ($1)`, 4)
+		return err
+	}))
+	assert.Equal(t, []int{1, 2, 3}, got, "the query ran after the writes queued before it")
+	assert.Equal(t, []int{1, 2, 3, 4}, logged(t, pool))
+
+	// A read of one Query: the BEGIN and the query, then the COMMIT.
+	n := trips(t, pool, func() error {
+		return db.Read(ctx, func(q sqlstore.Q) error {
+			rows, err := q.Query(ctx, `SELECT x FROM log`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+			}
+			return rows.Err()
+		})
+	})
+	assert.EqualValues(t, 2, n, "round trips of a read of one Query")
+
+	// Rows of a batch left open are closed with it by the next statement.
+	require.NoError(t, db.Read(ctx, func(q sqlstore.Q) error {
+		rows, err := q.Query(ctx, `SELECT x FROM log`)
+		if err != nil {
+			return err
+		}
+		require.True(t, rows.Next())
+		var n int
+		return q.QueryRow(ctx, `SELECT count(*) FROM log`).Scan(&n)
+	}))
+
+	err := db.Read(ctx, func(q sqlstore.Q) error {
+		rows, err := q.Query(ctx, `SELECT x FROM no_such_table`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return rows.Err()
+	})
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "42P01", pe.Code)
+
+	err = db.Write(ctx, func(q sqlstore.Q) error {
+		if err := q.(sqlstore.Deferrer).Later(ctx, `INSERT INTO fin VALUES ($1, 0)`, 1); err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT x FROM log`)
+		if err != nil {
+			return err
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	require.ErrorAs(t, err, &pe, "the primary key's violation, reported by the query after it")
+	assert.Equal(t, "23505", pe.Code)
+	assert.Contains(t, err.Error(), "a write sent with the transaction's next statement")
+	assert.Equal(t, []int{1, 2, 3, 4}, logged(t, pool))
 }
