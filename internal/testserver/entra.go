@@ -879,7 +879,7 @@ func (s *Server) signToken(c Claims) (string, time.Duration) {
 	tok := signing + "." + signRS256(signing)
 	if s.opts.TokenCache {
 		s.auth.issuedMu.Lock()
-		if s.auth.issued == nil || len(s.auth.issued) >= maxVerified {
+		if s.auth.issued == nil || len(s.auth.issued) >= maxRemembered {
 			s.auth.issued = map[tokenKey]issuedToken{}
 		}
 		s.auth.issued[key] = issuedToken{tok, time.Unix(tc.Exp, 0)}
@@ -907,14 +907,15 @@ func signRS256(signing string) string {
 }
 
 // verified holds the tokens whose signature verified (the key never changes in a process, so
-// neither does the outcome), up to maxVerified of them: every request carries its token, and
+// neither does the outcome), up to maxRemembered of them: every request carries its token, and
 // an RSA verification is most of the CPU a fake spends on one.
 var (
 	verifiedMu sync.Mutex
 	verified   = map[[sha256.Size]byte]struct{}{}
 )
 
-const maxVerified = 1 << 16
+// maxRemembered bounds the verified tokens and, with Options.TokenCache, the issued ones.
+const maxRemembered = 1 << 16
 
 func verifyRS256(signing, sig string) bool {
 	key := sha256.Sum256([]byte(signing + "." + sig))
@@ -933,7 +934,7 @@ func verifyRS256(signing, sig string) bool {
 		return false
 	}
 	verifiedMu.Lock()
-	if len(verified) >= maxVerified {
+	if len(verified) >= maxRemembered {
 		clear(verified)
 	}
 	verified[key] = struct{}{}

@@ -177,7 +177,7 @@ func (c *conn) run(ctx context.Context, begin string, fn func(sqlstore.Q) error)
 	// A connection left in a transaction (a failed ROLLBACK, a cancelled batch) is closed by
 	// the pool at its release rather than reused.
 	defer pc.Release()
-	w := &writeQ{q: q{pc}, conn: pc, later: []statement{{query: begin}}}
+	w := &txQ{q: q{pc}, conn: pc, later: []statement{{query: begin}}}
 	defer func() {
 		w.closeRow()
 		if err != nil && pc.Conn().PgConn().TxStatus() != 'I' {
@@ -206,15 +206,15 @@ func (c *conn) run(ctx context.Context, begin string, fn func(sqlstore.Q) error)
 	return nil
 }
 
-// writeQ is the Q of a write transaction, with the statements left for later and those it
-// finishes with.
-type writeQ struct {
+// txQ is the Q of a transaction (a read's or a write's), with the statements left for later
+// (the BEGIN first) and those it finishes with.
+type txQ struct {
 	q
 	conn   *pgxpool.Conn
 	later  []statement
 	size   int // bytes of the arguments of later, roughly
 	finish []statement
-	row    pgx.BatchResults // the batch of a QueryRow whose row is not yet scanned
+	row    pgx.BatchResults // the open batch of a QueryRow not yet scanned, or of a Query's rows
 	// err is the failure of a batch: the statements it held may not have run (a statement
 	// that fails to prepare stops the batch before it is sent), so the transaction fails.
 	err error
@@ -225,12 +225,12 @@ type statement struct {
 	args  []any
 }
 
-// maxLater is how many bytes of arguments writeQ queues before it sends them: the batch is
+// maxLater is how many bytes of arguments txQ queues before it sends them: the batch is
 // encoded whole before it is sent, so a commit of many large items would hold them twice.
 const maxLater = 4 << 20
 
 // Later implements sqlstore.Deferrer.
-func (w *writeQ) Later(ctx context.Context, query string, args ...any) error {
+func (w *txQ) Later(ctx context.Context, query string, args ...any) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -252,12 +252,12 @@ func (w *writeQ) Later(ctx context.Context, query string, args ...any) error {
 }
 
 // Finish implements sqlstore.Finisher.
-func (w *writeQ) Finish(query string, args ...any) {
+func (w *txQ) Finish(query string, args ...any) {
 	w.finish = append(w.finish, statement{query, args})
 }
 
-// closeRow closes the batch of a QueryRow whose row was never scanned.
-func (w *writeQ) closeRow() {
+// closeRow closes the batch a QueryRow or a Query left open.
+func (w *txQ) closeRow() {
 	if w.row != nil {
 		_ = w.row.Close()
 		w.row = nil
@@ -268,7 +268,7 @@ func (w *writeQ) closeRow() {
 // results of those left for later; the caller reads then's and closes it. A failure of one left
 // for later fails the transaction (err): the batch may not have run them at all, nor the BEGIN
 // (a statement that fails to prepare stops the batch before it is sent).
-func (w *writeQ) batch(ctx context.Context, then ...statement) (pgx.BatchResults, error) {
+func (w *txQ) batch(ctx context.Context, then ...statement) (pgx.BatchResults, error) {
 	var b pgx.Batch
 	for _, st := range append(w.later, then...) {
 		b.Queue(st.query, st.args...)
@@ -293,7 +293,7 @@ func (w *writeQ) batch(ctx context.Context, then ...statement) (pgx.BatchResults
 
 // send runs the statements left for later and then then, and returns the last one's command
 // tag; the first error stops it, and fails the transaction when any were left for later.
-func (w *writeQ) send(ctx context.Context, then []statement) (pgconn.CommandTag, error) {
+func (w *txQ) send(ctx context.Context, then []statement) (pgconn.CommandTag, error) {
 	w.closeRow()
 	if w.err != nil {
 		return pgconn.CommandTag{}, w.err
@@ -322,7 +322,7 @@ func (w *writeQ) send(ctx context.Context, then []statement) (pgconn.CommandTag,
 }
 
 // flush runs the statements left for later, if any.
-func (w *writeQ) flush(ctx context.Context) error {
+func (w *txQ) flush(ctx context.Context) error {
 	if len(w.later) == 0 {
 		w.closeRow()
 		return w.err
@@ -331,7 +331,7 @@ func (w *writeQ) flush(ctx context.Context) error {
 	return err
 }
 
-func (w *writeQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+func (w *txQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	if len(args) == 0 {
 		// Perhaps several statements, which only run alone (the simple protocol).
 		if err := w.flush(ctx); err != nil {
@@ -345,7 +345,7 @@ func (w *writeQ) Exec(ctx context.Context, query string, args ...any) (int64, er
 
 // Query sends the statements left for later and the query in one batch; the batch stays open
 // until the rows are closed (or the transaction's next statement).
-func (w *writeQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+func (w *txQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	w.closeRow()
 	if w.err != nil {
 		return nil, w.err
@@ -369,7 +369,7 @@ func (w *writeQ) Query(ctx context.Context, query string, args ...any) (sqlstore
 // batchRows are the rows of a Query sent in a batch.
 type batchRows struct {
 	pgx.Rows
-	w   *writeQ
+	w   *txQ
 	br  pgx.BatchResults
 	err error // the batch's own failure, seen at Close
 }
@@ -393,7 +393,7 @@ func (r *batchRows) Err() error {
 
 // QueryRow sends the statements left for later and the query in one batch; the batch stays
 // open until the row is scanned (or the transaction's next statement).
-func (w *writeQ) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+func (w *txQ) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
 	w.closeRow()
 	if w.err != nil {
 		return errRow{w.err}
@@ -411,7 +411,7 @@ func (w *writeQ) QueryRow(ctx context.Context, query string, args ...any) sqlsto
 
 // batchRow is the row of a QueryRow sent in a batch.
 type batchRow struct {
-	w  *writeQ
+	w  *txQ
 	br pgx.BatchResults
 }
 

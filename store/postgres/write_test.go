@@ -332,6 +332,17 @@ func TestReadIsOneReadOnlySnapshot(t *testing.T) {
 	require.NoError(t, db.Read(ctx, func(sqlstore.Q) error { return nil }), "a read of no statement")
 }
 
+// drain reads rows to their end and closes them.
+func drain(rows sqlstore.Rows, err error) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
+}
+
 // A Query goes in one batch with the BEGIN and the writes left for later, after them: its rows
 // see those writes, its failure is the query's, and a queued write's failure is the write's.
 func TestQuerySentWithTheStatementsBefore(t *testing.T) {
@@ -370,16 +381,7 @@ func TestQuerySentWithTheStatementsBefore(t *testing.T) {
 
 	// A read of one Query: the BEGIN and the query, then the COMMIT.
 	n := trips(t, pool, func() error {
-		return db.Read(ctx, func(q sqlstore.Q) error {
-			rows, err := q.Query(ctx, `SELECT x FROM log`)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-			}
-			return rows.Err()
-		})
+		return db.Read(ctx, func(q sqlstore.Q) error { return drain(q.Query(ctx, `SELECT x FROM log`)) })
 	})
 	assert.EqualValues(t, 2, n, "round trips of a read of one Query")
 
@@ -394,16 +396,7 @@ func TestQuerySentWithTheStatementsBefore(t *testing.T) {
 		return q.QueryRow(ctx, `SELECT count(*) FROM log`).Scan(&n)
 	}))
 
-	err := db.Read(ctx, func(q sqlstore.Q) error {
-		rows, err := q.Query(ctx, `SELECT x FROM no_such_table`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-		}
-		return rows.Err()
-	})
+	err := db.Read(ctx, func(q sqlstore.Q) error { return drain(q.Query(ctx, `SELECT x FROM no_such_table`)) })
 	var pe *pgconn.PgError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "42P01", pe.Code)
