@@ -63,6 +63,7 @@ func streamedComplete(t *testing.T, h *harness) {
 	assert.Equal(t, 28, kr.Fetched)
 	assert.Equal(t, 1, kr.Updated)
 	assert.Equal(t, 28, kr.Total)
+	assertFinalState(t, h, "t1", "a streamed complete listing")
 	assert.Equal(t, "Director", h.users("t1")[ft.Users[3].ObjectID].JobTitle)
 	assert.Len(t, h.links("t1"), 25)
 
@@ -74,6 +75,7 @@ func streamedComplete(t *testing.T, h *harness) {
 	assert.NotContains(t, h.users("t1"), gone)
 	assert.Equal(t, 1, rep.Contacts.Deactivated)
 	assert.True(t, h.links("t1")[gone].Deactivated)
+	assertFinalState(t, h, "t1", "a streamed listing with a removal")
 }
 
 func streamedCutShort(t *testing.T, h *harness) {

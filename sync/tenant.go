@@ -262,17 +262,56 @@ func (e *Engine) syncLeased(parent context.Context, tenantID, trigger string, op
 
 // recordFinish stores the final state of a run: not running, when it ended and how long it
 // took, when it is next due, and either its error or the mirror's counts (also set as the
-// report's totals).
+// report's totals). When the run's commit stored its final state, only a change of the
+// client's activity (MarkActive while the commit ran, which leaves a running tenant to its
+// sync) or of the PSA's pause is written.
 func (e *Engine) recordFinish(ctx context.Context, clientID string, state *store.SyncState, rep *Report) {
+	stored := rep.Err == nil && !state.Running
+	if stored {
+		again := *state
+		e.finish(&again, rep.Started, state.LastFinish, e.clientActive(ctx, clientID, state.LastFinish))
+		if again.NextDue.Equal(state.NextDue) {
+			setTotals(rep, state.Counts)
+			return
+		}
+		state.NextDue = again.NextDue
+	} else {
+		e.finish(state, rep.Started, rep.Finished, e.clientActive(ctx, clientID, rep.Finished))
+		if rep.Err != nil {
+			state.LastError = store.SyncErrorOf(rep.Err, rep.Finished)
+		} else if counts, err := e.acct.Mirror.Counts(ctx, rep.TenantID); err == nil {
+			state.Counts = mergeCounts(state.Counts, counts, rep)
+		}
+	}
+	if rep.Err == nil {
+		setTotals(rep, state.Counts)
+	}
+	_ = e.acct.SyncStates.Put(ctx, *state)
+}
+
+// setTotals sets the totals of the report's kinds that were not unavailable.
+func setTotals(rep *Report, counts map[tenantsync.Kind]int) {
+	for k, kr := range rep.Kinds {
+		if kr.Mode != tenantsync.Unavailable {
+			kr.Total = counts[k]
+			rep.Kinds[k] = kr
+		}
+	}
+}
+
+// finish sets what the final state of a run started at started and ended at finished says:
+// not running, when it ended and how long it took, and when the tenant is next due, sooner
+// when its client is active.
+func (e *Engine) finish(state *store.SyncState, started, finished time.Time, active bool) {
 	state.Running = false
 	state.Progress = nil
-	state.LastFinish = rep.Finished
-	state.Duration = rep.Duration
-	state.NextDue = rep.Started.Add(e.sched.interval(e.clientActive(ctx, clientID, rep.Finished)))
+	state.LastFinish = finished
+	state.Duration = finished.Sub(started)
+	state.NextDue = started.Add(e.sched.interval(active))
 	if state.ContactsPending > 0 {
 		// Contacts left pending are written soon, not at the quiet interval, though not
 		// before a pause of the PSA ends.
-		soon := rep.Finished.Add(e.sched.cad.Active)
+		soon := finished.Add(e.sched.cad.Active)
 		if p := e.PSAStatus().PausedUntil; p.After(soon) {
 			soon = p
 		}
@@ -280,18 +319,52 @@ func (e *Engine) recordFinish(ctx context.Context, clientID string, state *store
 			state.NextDue = soon
 		}
 	}
-	if rep.Err != nil {
-		state.LastError = store.SyncErrorOf(rep.Err, rep.Finished)
-	} else if counts, err := e.acct.Mirror.Counts(ctx, rep.TenantID); err == nil {
-		state.Counts = mergeCounts(state.Counts, counts, rep)
-		for k, kr := range rep.Kinds {
-			if kr.Mode != tenantsync.Unavailable {
-				kr.Total = state.Counts[k]
-				rep.Kinds[k] = kr
-			}
+}
+
+// finalCounts returns what the mirror holds by kind once the run's batch is committed, as
+// recordFinish would read it after the commit (mergeCounts), when that is known exactly
+// before: no kind is held, and every kind applied is a complete listing (its distinct items,
+// or what its stage holds) or a change set that names nothing. A change set's adds may be
+// updates, so its count is read after the commit.
+func (r *tenantRun) finalCounts() (map[tenantsync.Kind]int, bool) {
+	if r.before == nil {
+		return nil, false
+	}
+	out := map[tenantsync.Kind]int{}
+	for k := range r.state.Counts {
+		out[k] = r.before[k]
+	}
+	for k, n := range r.before {
+		out[k] = n
+	}
+	for k, kr := range r.rep.Kinds {
+		if kr.Held {
+			return nil, false
+		}
+		if kr.Mode != tenantsync.Unavailable {
+			out[k] = r.before[k]
 		}
 	}
-	_ = e.acct.SyncStates.Put(ctx, *state)
+	for _, ka := range r.batch.Kinds {
+		kr := ka.Result
+		switch {
+		case kr == nil || kr.Kind == "" || len(ka.Keep) > 0:
+			return nil, false
+		case kr.Mode == tenantsync.Complete && ka.Stage != "":
+			n, ok := r.staged[kr.Kind]
+			if !ok {
+				return nil, false
+			}
+			out[kr.Kind] = n
+		case kr.Mode == tenantsync.Complete:
+			out[kr.Kind] = distinctItems(kr)
+		case kr.Mode == tenantsync.Changes && kr.Len() == 0 && len(kr.Removed) == 0 && ka.Stage == "":
+			out[kr.Kind] = r.before[kr.Kind]
+		default:
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 // mergeCounts records a count for every kind that has been listed successfully, zero
@@ -487,6 +560,9 @@ type tenantRun struct {
 	assets *assetOutcome // nil when the assets were not reconciled
 	full   bool          // the users were matched in full
 	out    store.BatchResult
+	// before are the mirror's counts the guard read: nothing but the run's own commit changes
+	// a tenant's mirror while the run holds its lease.
+	before map[tenantsync.Kind]int
 }
 
 // mirrorReads are the mirrors a tenant run has read, by kind: the guard's reads serve the
@@ -677,6 +753,7 @@ func (e *Engine) guardStep(ctx context.Context, r *tenantRun) error {
 	if err != nil {
 		return err
 	}
+	r.before = mirrorCounts
 	holds := maps.Clone(state.Holds)
 	recent := maps.Clone(state.Recent)
 	// Each available kind's guard input, so that the mirrors the guards compare with are read
@@ -889,9 +966,21 @@ func (e *Engine) commitStep(ctx context.Context, r *tenantRun, lease *leaseWatch
 	// taken most of a TTL. The engine's own deadline is checked first: a lease that still
 	// holds in the store but is past its safe part may be claimed by a process whose clock
 	// runs ahead.
+	// When the counts the commit leaves are known before it, the commit stores the run's final
+	// state, ended at the commit's instant, so that finishing costs neither a count of the
+	// mirror nor a write of its own (recordFinish checks the client's activity again after).
+	counts, final := r.finalCounts()
+	var active bool
+	if final {
+		active = e.clientActive(ctx, rec.ClientID, e.clock.Now())
+	}
 	batch.Now = e.clock.Now()
 	if err := lease.check(batch.Now); err != nil {
 		return err
+	}
+	if final {
+		e.finish(&st, r.rep.Started, batch.Now, active)
+		st.Counts = counts
 	}
 	out, err := e.acct.Mirror.Commit(ctx, batch)
 	if err != nil {
