@@ -90,6 +90,21 @@ func (st finishCountStates) Put(ctx context.Context, state store.SyncState) erro
 	return st.SyncStates.Put(ctx, state)
 }
 
+// finishHarness is a harness whose memory store counts the engine's reads of the mirror's
+// counts and writes of sync states, with tenant t1 of users people synced once, linked to
+// client-1.
+func finishHarness(t *testing.T, users int) (*harness, *finishCountStore, *FakeTenant) {
+	wrapped := &finishCountStore{}
+	h := newHarnessOn(t, func(now func() time.Time) store.Store {
+		wrapped.dirStore = memory.New(memory.Config{Now: now})
+		return wrapped
+	})
+	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", users)
+	h.src.AddTenant(ft)
+	h.discoverAndLink("t1", "client-1")
+	return h, wrapped, ft
+}
+
 // A sync whose commit leaves counts known beforehand (complete listings, change sets that name
 // nothing) stores its final state with the commit: the mirror's counts are read once (for the
 // guard) and the state written once, at the start. A change set that names items, or
@@ -97,14 +112,7 @@ func (st finishCountStates) Put(ctx context.Context, state store.SyncState) erro
 // Either way the stored state is the final one and its counts are the mirror's.
 func TestFinalStateStoredWithTheCommit(t *testing.T) {
 	t.Parallel()
-	wrapped := &finishCountStore{}
-	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		wrapped.dirStore = memory.New(memory.Config{Now: now})
-		return wrapped
-	})
-	ft := fakeTenant("t1", "Contoso Ltd", "contoso.example", 30)
-	h.src.AddTenant(ft)
-	h.discoverAndLink("t1", "client-1")
+	h, wrapped, ft := finishHarness(t, 30)
 
 	check := func(name string, wantCounts, wantPuts int) {
 		t.Helper()
@@ -182,13 +190,7 @@ func assertFinalState(t *testing.T, h *harness, tenantID, name string) {
 // A run that fails stores its final state, with its error, on its own.
 func TestFailedRunStoresItsFinalState(t *testing.T) {
 	t.Parallel()
-	wrapped := &finishCountStore{}
-	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		wrapped.dirStore = memory.New(memory.Config{Now: now})
-		return wrapped
-	})
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 5))
-	h.discoverAndLink("t1", "client-1")
+	h, wrapped, _ := finishHarness(t, 5)
 	h.src.SetFetchError("t1", tenantsync.Errorf(tenantsync.ErrUnavailable, "", "the source is down"))
 	wrapped.took()
 	h.clock.Advance(time.Hour)
@@ -208,13 +210,7 @@ func TestFailedRunStoresItsFinalState(t *testing.T) {
 // interval.
 func TestActivityDuringTheCommitIsKept(t *testing.T) {
 	t.Parallel()
-	wrapped := &finishCountStore{}
-	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		wrapped.dirStore = memory.New(memory.Config{Now: now})
-		return wrapped
-	})
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 5))
-	h.discoverAndLink("t1", "client-1")
+	h, wrapped, _ := finishHarness(t, 5)
 	h.clock.Advance(time.Hour)
 	rep := h.syncNow("t1")
 	require.NoError(t, rep.Err)
@@ -244,13 +240,7 @@ func TestActivityDuringTheCommitIsKept(t *testing.T) {
 // run's failure writes: not running, with the error, due again.
 func TestRefusedCommitStoresItsFinalState(t *testing.T) {
 	t.Parallel()
-	wrapped := &finishCountStore{}
-	h := newHarnessOn(t, func(now func() time.Time) store.Store {
-		wrapped.dirStore = memory.New(memory.Config{Now: now})
-		return wrapped
-	})
-	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 5))
-	h.discoverAndLink("t1", "client-1")
+	h, wrapped, _ := finishHarness(t, 5)
 	before := h.state("t1")
 	wrapped.mu.Lock()
 	wrapped.onCommit = func() error {
