@@ -503,8 +503,11 @@ type SyncState struct {
 	TenantID    string
 	LastStart   time.Time
 	LastSuccess time.Time
-	LastFinish  time.Time
-	LastError   *SyncError // nil when the last sync succeeded
+	// LastFinish is when the last sync ended: for a successful one whose final state its
+	// commit stored (the engine does so when the commit's counts are known before it), the
+	// commit's instant; otherwise after its commit, or its failure.
+	LastFinish time.Time
+	LastError  *SyncError // nil when the last sync succeeded
 	// KindErrors holds the errors of kinds that were unavailable in the last sync.
 	KindErrors map[tenantsync.Kind]SyncError
 	Counts     map[tenantsync.Kind]int // items per kind after the last sync

@@ -130,7 +130,7 @@ func TestFinalStateStoredWithTheCommit(t *testing.T) {
 		st := h.state("t1")
 		assert.False(t, st.LastFinish.After(rep.Finished), "%s: the state ends by the report's end", name)
 		assert.Equal(t, st.LastFinish.Sub(rep.Started), st.Duration, name)
-		assert.Equal(t, st.LastSuccess, st.LastFinish, "%s: a successful run ends at its commit", name)
+		assert.False(t, st.LastFinish.Before(st.LastSuccess), "%s: a successful run ends at its commit or after", name)
 		assert.Equal(t, rep.Started.Add(h.eng.sched.cad.Quiet), st.NextDue, "%s: due again at the quiet interval", name)
 		for k, kr := range rep.Kinds {
 			if kr.Mode != tenantsync.Unavailable {
