@@ -72,6 +72,10 @@ func TestManagePermissionRefusesAnAttacker(t *testing.T) {
 			return err
 		}(),
 		"anonymous link": h.eng.Link(ctx, "", "t2", "client-1"),
+		"release_hold":   h.eng.ReleaseHold(ctx, "mallory", "t1", tenantsync.KindUsers),
+		"resolve_contact_failure": h.eng.ResolveContactFailure(ctx, "mallory", "t1", "t1-u000",
+			ContactResolution{Decision: ContactMerge, ContactID: "any"}),
+		"pause_sync": h.eng.SetSyncing(ctx, "mallory", "t1", false),
 	}
 	for name, err := range attempts {
 		require.ErrorIs(t, err, tenantsync.ErrPermissionDenied, name)
@@ -97,7 +101,8 @@ func TestManagePermissionRefusesAnAttacker(t *testing.T) {
 	_, err = a.Connections.Get(ctx, "cipp")
 	assert.NoError(t, err, "the connection is still there")
 
-	for _, action := range []string{"link", "unlink", "settings", "resolve_review", "disconnect"} {
+	assert.True(t, rec1.Syncing, "t1 still syncs")
+	for _, action := range []string{"link", "unlink", "settings", "resolve_review", "disconnect", "release_hold", "resolve_contact_failure", "pause_sync"} {
 		var refused int
 		for _, e := range auditOf(t, h, action) {
 			if e.Actor == "mallory" {

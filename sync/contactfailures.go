@@ -55,7 +55,8 @@ type ContactResolution struct {
 // decision stands and the error says so). A tenant being synced fails with ErrAlreadyRunning
 // (decide again once the sync has finished: it may have written the contact meanwhile), a user
 // without a failure with ErrNotFound, and a merge with a contact the client does not have
-// with ErrNotFound.
+// with ErrNotFound. The actor needs tenantsync.PermissionManage (Config.Authorizer), as a
+// review's decision does; a refusal is audited.
 func (e *Engine) ResolveContactFailure(ctx context.Context, actor, tenantID, objectID string, res ContactResolution) error {
 	const op = "ResolveContactFailure"
 	invalid := func(msg, hint string) error {
@@ -71,13 +72,16 @@ func (e *Engine) ResolveContactFailure(ctx context.Context, actor, tenantID, obj
 	case res.Decision == ContactMerge && res.ContactID == "":
 		return invalid("a merge needs a contact", "set ContactID to the contact the user is")
 	}
-	rec, err := e.linkedTenant(ctx, op, tenantID)
-	if err != nil {
-		return err
-	}
 	refuse := func(err error) error {
 		return refusedAudited(err, e.auditAdmin(ctx, actor, "resolve_contact_failure", tenantID, objectID, "refused", err,
 			map[string]string{"decision": res.Decision.String()}))
+	}
+	if err := e.authorizeManage(ctx, op, actor); err != nil {
+		return refuse(err)
+	}
+	rec, err := e.linkedTenant(ctx, op, tenantID)
+	if err != nil {
+		return err
 	}
 	if res.Decision == ContactMerge {
 		if err := e.checkContact(ctx, rec, res.ContactID); err != nil {

@@ -662,6 +662,7 @@ func (e *Engine) holdStatuses(st store.SyncState) []HoldStatus {
 // being synced fails with ErrAlreadyRunning (release again when the sync has finished: it may
 // have applied or cleared the hold); a kind without a hold fails with ErrNotFound. When the
 // store does not take the release's audit entry, the release stands and the error says so.
+// The actor needs tenantsync.PermissionManage (Config.Authorizer); a refusal is audited.
 func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind tenantsync.Kind) error {
 	const op = "ReleaseHold"
 	switch {
@@ -672,6 +673,12 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 		return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
 			Message: fmt.Sprintf("unknown kind %q", kind), Hint: "use the tenantsync.Kind constants"}
 	}
+	refuse := func(err error) error {
+		return refusedAudited(err, e.auditAdmin(ctx, actor, "release_hold", tenantID, string(kind), "refused", err, nil))
+	}
+	if err := e.authorizeManage(ctx, op, actor); err != nil {
+		return refuse(err)
+	}
 	rec, err := e.acct.Tenants.Get(ctx, tenantID)
 	if err != nil {
 		if isNotFound(err) {
@@ -679,9 +686,6 @@ func (e *Engine) ReleaseHold(ctx context.Context, actor, tenantID string, kind t
 				Message: "the account has no such tenant", Hint: "check the tenant ID", Err: err}
 		}
 		return err
-	}
-	refuse := func(err error) error {
-		return refusedAudited(err, e.auditAdmin(ctx, actor, "release_hold", tenantID, string(kind), "refused", err, nil))
 	}
 	now := e.clock.Now()
 	var h store.DeletionHold

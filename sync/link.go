@@ -132,6 +132,9 @@ func (e *Engine) SetKinds(ctx context.Context, tenantID string, kinds []tenantsy
 // stands and the error says so.
 func (e *Engine) SetSyncing(ctx context.Context, actor, tenantID string, on bool) error {
 	action := map[bool]string{true: "resume_sync", false: "pause_sync"}[on]
+	if err := e.authorizeManage(ctx, "SetSyncing", actor); err != nil {
+		return refusedAudited(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "refused", err, nil))
+	}
 	if err := e.acct.Tenants.SetSyncing(ctx, tenantID, on); err != nil {
 		return errors.Join(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "refused", err, nil))
 	}

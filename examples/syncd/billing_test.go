@@ -17,7 +17,7 @@ import (
 
 // An actor with a token but without m365.manage (-managers names only admin) can read but
 // change no configuration through any route: link, unlink, review resolution, settings,
-// disconnect. Each attempt answers 403 with a hint naming -managers, changes nothing, and is on
+// disconnect, a deletion hold's release, a contact failure's decision. Each attempt answers 403 with a hint naming -managers, changes nothing, and is on
 // the audit log under the attacker's name.
 func TestManageRoutesRefuseAnActorWithoutManage(t *testing.T) {
 	t.Parallel()
@@ -44,6 +44,9 @@ func TestManageRoutesRefuseAnActorWithoutManage(t *testing.T) {
 		{"change the defaults", http.MethodPut, "/api/settings", `{"autoCreateContacts": false}`, "settings"},
 		{"change a client's settings", http.MethodPut, "/api/clients/client-001/settings", `{"kinds": []}`, "settings"},
 		{"disconnect", http.MethodPost, "/api/connections/" + conns[0].Name + "/disconnect", `{"mode": "purge"}`, "disconnect"},
+		{"release a deletion hold", http.MethodPost, "/api/tenants/" + linked + "/holds/users/release", "", "release_hold"},
+		{"resolve a contact failure", http.MethodPost, "/api/tenants/" + linked + "/contact-failures/user-9/resolve",
+			`{"decision": "merge", "contactId": "contact-001"}`, "resolve_contact_failure"},
 	}
 	for _, a := range attempts {
 		n := len(td.auditEntries(t))

@@ -40,8 +40,9 @@ type config struct {
 	// do not say otherwise.
 	Assets  bool
 	Writers []string // actors holding m365.write
-	// Managers are the actors holding m365.manage (link, unlink, reviews, settings,
-	// disconnect); nil grants it to every actor that holds a token.
+	// Managers are the actors holding m365.manage (link, unlink, reviews, hold releases,
+	// contact-failure decisions, settings, partner connect, disconnect); nil grants it to
+	// every actor that holds a token.
 	Managers          []string
 	SyncUnlinkedUsers bool   // mirror the users of tenants linked to no client
 	ActorsFile        string // "name:token" lines: who may call the API besides admin
@@ -142,7 +143,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.AutoCreate, "auto-create", true, "create PSA contacts for unmatched people")
 	fs.BoolVar(&c.Assets, "assets", true, "sync each linked tenant's devices into its client's assets (create, update, retire, bring back) unless the client's settings turn it off")
 	fs.StringVar(&writers, "writers", "", "comma-separated actors holding the m365.write permission: admin (the install token) or names from -actors-file")
-	fs.StringVar(&managers, "managers", "", "comma-separated actors holding the m365.manage permission (link, unlink, reviews, settings, disconnect): admin or names from -actors-file; empty grants it to every actor")
+	fs.StringVar(&managers, "managers", "", "comma-separated actors holding the m365.manage permission (link, unlink, reviews, hold releases, contact-failure decisions, settings, partner connect, disconnect): admin or names from -actors-file; empty grants it to every actor")
 	fs.BoolVar(&c.SyncUnlinkedUsers, "sync-unlinked-users", false, "also mirror the users of tenants linked to no client (no contacts are written for them)")
 	fs.StringVar(&c.ActorsFile, "actors-file", "", "file (mode 0600) of API callers, one \"name:token\" per line; the token authenticates the actor, the install token in <data-dir>/api-token is admin")
 	fs.DurationVar(&c.Quiet, "quiet-interval", time.Hour, "sync interval of quiet clients")

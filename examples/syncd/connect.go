@@ -103,6 +103,10 @@ func (f *connectFlow) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	link, err := f.signInLink(r.Context(), actorFrom(r.Context()))
+	if errors.Is(err, tenantsync.ErrPermissionDenied) {
+		fail(w, err)
+		return
+	}
 	if err != nil {
 		failStatus(w, http.StatusServiceUnavailable, err)
 		return
@@ -111,8 +115,15 @@ func (f *connectFlow) start(w http.ResponseWriter, r *http.Request) {
 		"next": "open signInUrl in a browser and sign in as a partner admin of the partner tenant"})
 }
 
-// signInLink makes the one-time sign-in link for actor and audits the request.
+// signInLink makes the one-time sign-in link for actor and audits the request. The actor needs
+// m365.manage (-managers): whoever completes the sign-in replaces the partner's authorization,
+// as a disconnect removes it.
 func (f *connectFlow) signInLink(ctx context.Context, actor string) (string, error) {
+	perms := permissionList{writers: f.d.cfg.Writers, managers: f.d.cfg.Managers}
+	if err := perms.Authorize(ctx, actor, tenantsync.PermissionManage); err != nil {
+		f.audit(ctx, tenantsync.AuditEntry{Actor: actor, Action: "partner-connect", Phase: "intent", Outcome: "refused", Error: err.Error()})
+		return "", err
+	}
 	link, err := f.pc.AuthURL(ctx, f.d.cfg.Account, actor)
 	if err != nil {
 		return "", err

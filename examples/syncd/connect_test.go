@@ -242,3 +242,36 @@ func TestConnectReplacesTheRunningAuthorization(t *testing.T) {
 	stored := storedToken(t, c)
 	assert.True(t, stored.Equal(d.partnerAuth.current(false).RefreshToken()), "the stored token is the running chain's newest")
 }
+
+// Starting the partner connection needs m365.manage: whoever completes the sign-in replaces
+// the partner's authorization. An actor with a token but not in -managers gets 403 and no
+// link, and the attempt is audited under its name.
+func TestPartnerConnectNeedsManage(t *testing.T) {
+	t.Parallel()
+	td := newTestDaemon(t, func(c *config) { c.Managers = []string{adminActor} })
+	h := td.d.connectRoutes(td.api, td.h)
+	connect := func(token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/api/partner/connect", nil)
+		r.Host = testListen
+		r.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	rec := connect(td.actors.tokens["alice"])
+	require.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())
+	assert.NotContains(t, rec.Body.String(), "signInUrl")
+	e := decodeError(t, rec)
+	assert.Equal(t, "permission_denied", e.Kind)
+	assert.Contains(t, e.Hint, "-managers")
+	entries := td.auditEntries(t)
+	require.NotEmpty(t, entries)
+	last := entries[len(entries)-1]
+	assert.Equal(t, "partner-connect", last.Action)
+	assert.Equal(t, "alice", last.Actor)
+	assert.Equal(t, "refused", last.Outcome)
+
+	rec = connect(td.token)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), "signInUrl")
+}
