@@ -5,7 +5,11 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"slices"
 
 	"github.com/tenantsync/tenantsync"
 )
@@ -29,23 +33,57 @@ type KeyProvider interface {
 }
 
 // StaticKeys is a KeyProvider over keys held in memory, for the daemon (keys from its
-// configuration) and tests. The zero value has no keys.
+// configuration) and tests. The zero value has no keys. It renders as its key IDs with every
+// fmt verb, in slog and in JSON; the keys never print, also where it is a field of a struct
+// printed by reflection.
 type StaticKeys struct {
 	current string
-	keys    map[string][]byte
+	keys    map[string]sealingKey
 }
+
+// sealingKey returns a key's bytes: a function, so that a printer walking the provider by
+// reflection finds nothing but its address.
+type sealingKey func() []byte
+
+// String implements fmt.Stringer: the key IDs, the current one first.
+func (p *StaticKeys) String() string {
+	if p == nil {
+		return "store.StaticKeys(nil)"
+	}
+	ids := make([]string, 0, len(p.keys))
+	for id := range p.keys {
+		if id != p.current {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return fmt.Sprintf("store.StaticKeys{current: %q, others: %q}", p.current, ids)
+}
+
+// GoString implements fmt.GoStringer, as String.
+func (p *StaticKeys) GoString() string { return p.String() }
+
+// Format implements fmt.Formatter: String, whatever the verb.
+func (p *StaticKeys) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, p.String()) }
+
+// LogValue implements slog.LogValuer: String.
+func (p *StaticKeys) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+// MarshalJSON encodes String: the keys do not leave the process as JSON.
+func (p *StaticKeys) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) }
 
 // NewStaticKeys returns a provider whose current key is keys[current]. Every key must be 32 bytes.
 func NewStaticKeys(current string, keys map[string][]byte) (*StaticKeys, error) {
 	if _, ok := keys[current]; !ok || current == "" {
 		return nil, Invalid("NewStaticKeys", "name the current key and include it in keys", "current key %q not among the keys", current)
 	}
-	cp := make(map[string][]byte, len(keys))
+	cp := make(map[string]sealingKey, len(keys))
 	for id, k := range keys {
 		if len(k) != 32 {
 			return nil, Invalid("NewStaticKeys", "use 32-byte (AES-256) keys", "key %q is %d bytes", id, len(k))
 		}
-		cp[id] = append([]byte(nil), k...)
+		own := append([]byte(nil), k...)
+		cp[id] = func() []byte { return own }
 	}
 	return &StaticKeys{current: current, keys: cp}, nil
 }
@@ -55,14 +93,14 @@ func (p *StaticKeys) CurrentKey(context.Context) (string, []byte, error) {
 	if p == nil || p.keys == nil {
 		return "", nil, Invalid("CurrentKey", "configure a sealing key", "no keys")
 	}
-	return p.current, p.keys[p.current], nil
+	return p.current, p.keys[p.current](), nil
 }
 
 // Key implements KeyProvider.
 func (p *StaticKeys) Key(_ context.Context, id string) ([]byte, error) {
 	if p != nil {
 		if k, ok := p.keys[id]; ok {
-			return k, nil
+			return k(), nil
 		}
 	}
 	return nil, Errorf(tenantsync.ErrNotFound, "Key", "", "restore the key the secret was sealed with to the key provider", "no key %q", id)

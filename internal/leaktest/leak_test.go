@@ -175,15 +175,15 @@ func keyMaterial(t *testing.T, k *rsa.PrivateKey) map[string]string {
 	for name, n := range map[string]*big.Int{"D": k.D, "P": k.Primes[0], "Q": k.Primes[1],
 		"Dp": k.Precomputed.Dp, "Dq": k.Precomputed.Dq, "Qinv": k.Precomputed.Qinv} {
 		require.NotNil(t, n, name)
-		out["key "+name+" decimal"] = n.String()
-		out["key "+name+" hex"] = n.Text(16)
-		out["key "+name+" base64"] = base64.StdEncoding.EncodeToString(n.Bytes())[:40]
-		out["key "+name+" base64url"] = base64.RawURLEncoding.EncodeToString(n.Bytes())[:40]
+		out["certificate's key "+name+" decimal"] = n.String()
+		out["certificate's key "+name+" hex"] = n.Text(16)
+		out["certificate's key "+name+" base64"] = base64.StdEncoding.EncodeToString(n.Bytes())[:40]
+		out["certificate's key "+name+" base64url"] = base64.RawURLEncoding.EncodeToString(n.Bytes())[:40]
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(k)
 	require.NoError(t, err)
 	b64 := base64.StdEncoding.EncodeToString(der)
-	out["key PKCS #8 base64"] = b64[len(b64)/2 : len(b64)/2+48] // its start is the same in every key
+	out["certificate's key PKCS #8 base64"] = b64[len(b64)/2 : len(b64)/2+48] // its start is the same in every key
 	return out
 }
 
@@ -383,6 +383,18 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 
 	conn := store.Connection{Name: "cipp", Kind: store.ConnectionCIPP, Config: []byte(`{"clientId":"x"}`),
 		Secret: store.NewSecret(connectionSecret)}
+	sealKey := make([]byte, 32)
+	_, err = rand.Read(sealKey)
+	require.NoError(t, err)
+	sealing, err := store.NewStaticKeys("k1", map[string][]byte{"k1": sealKey})
+	require.NoError(t, err)
+	// A program's own configuration holding the provider, as a field fmt walks by reflection.
+	type daemonConfig struct {
+		Account string
+		keys    store.StaticKeys
+		Keys    *store.StaticKeys
+	}
+	withKeys := daemonConfig{Account: "msp", keys: *sealing, Keys: sealing}
 
 	subjects := withValues([]subject{
 		{"entra.Config", &entraCfg}, {"transport.Settings", &settings}, {"httpx.Config", &trCfg}, {"*httpx.Client", tc},
@@ -399,6 +411,7 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 		{"*graph.Client (certificate)", gCert}, {"*graph.Client (certificate, partner user)", gCertUser},
 		{"partnercenter.Config (certificate)", &pcCertCfg}, {"*partnercenter.Client (certificate)", pcCert},
 		{"tenantsync.PrivateKey", &key},
+		{"*store.StaticKeys", sealing}, {"a struct holding store.StaticKeys", &withKeys},
 	})
 
 	issued, access, refresh, sent := rec.all()
@@ -430,9 +443,15 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 	}
 
 	material := keyMaterial(t, rsaKey)
+	// The sealing key's bytes as fmt prints a []byte (%v: decimal), and as base64.
+	material["sealing key decimal"] = strings.Trim(fmt.Sprint(sealKey), "[]")[:40]
+	material["sealing key base64"] = base64.StdEncoding.EncodeToString(sealKey)[:24]
+	secrets["sealing key"] = string(sealKey)
 	// The needles find a bare key, or the check below proves nothing.
-	require.Contains(t, renderings(rsaKey)["encoding/json"], material["key D decimal"])
-	require.Contains(t, renderings(rsaKey)["fmt %x"], material["key D hex"])
+	require.Contains(t, fmt.Sprintf("%v", map[string][]byte{"k1": sealKey}), material["sealing key decimal"])
+	// The needles find a bare key, or the check below proves nothing.
+	require.Contains(t, renderings(rsaKey)["encoding/json"], material["certificate's key D decimal"])
+	require.Contains(t, renderings(rsaKey)["fmt %x"], material["certificate's key D hex"])
 
 	for _, s := range subjects {
 		for how, out := range renderings(s.v) {
@@ -444,7 +463,7 @@ func TestNoConfigOrClientRendersACredential(t *testing.T) {
 			}
 			for what, needle := range material {
 				if strings.Contains(lower, strings.ToLower(needle)) {
-					t.Errorf("%s rendered with %s shows the certificate's %s", s.name, how, what)
+					t.Errorf("%s rendered with %s shows the %s", s.name, how, what)
 				}
 			}
 		}
