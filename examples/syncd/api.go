@@ -224,7 +224,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, usage string) bool {
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 	if _, err := a.store.Directory(a.account).ListClients(r.Context()); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, healthWire{Status: "store unavailable", Error: err.Error()})
+		// /healthz answers without a token: the cause (a database's host, user or file path)
+		// goes to the daemon's log, not to the caller.
+		a.log.Error("health check: the store did not answer", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, healthWire{Status: "store unavailable",
+			Error: "the store did not answer; the daemon's log has the cause"})
 		return
 	}
 	initial := "running"

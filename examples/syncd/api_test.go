@@ -709,3 +709,18 @@ func TestResolveReviewTakesADecision(t *testing.T) {
 	assert.Equal(t, "alice", last.Actor)
 	assert.Equal(t, c.ID, last.Detail["contact"])
 }
+
+// /healthz answers without a token, so a store that does not answer is said as such, and its
+// error (which for PostgreSQL names the host, user and database, for SQLite the file) goes to
+// the daemon's log only.
+func TestHealthzKeepsTheStoresErrorToTheLog(t *testing.T) {
+	t.Parallel()
+	td := newTestDaemon(t, nil)
+	require.NoError(t, td.d.store.Close())
+	rec := td.do(t, http.MethodGet, "/healthz", "", "Authorization", "")
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), "store unavailable")
+	assert.NotContains(t, rec.Body.String(), td.d.cfg.DataDir, "no path")
+	assert.NotContains(t, rec.Body.String(), "closed", "not the store's own words")
+	assert.Contains(t, td.out.String(), "the store did not answer", "the cause is logged")
+}

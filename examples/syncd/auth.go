@@ -208,7 +208,11 @@ func newCredentials(tokenFile, adminToken string, actors []actorToken) (*credent
 
 // actor returns the actor a token authenticates. Every entry is compared, matched or not.
 func (c *credentials) actor(token string) (string, bool) {
-	d := sha256.Sum256([]byte(token))
+	return c.actorOf(sha256.Sum256([]byte(token)))
+}
+
+// actorOf returns the actor whose token has the SHA-256 digest d.
+func (c *credentials) actorOf(d [sha256.Size]byte) (string, bool) {
 	found := -1
 	for i := range c.entries {
 		if subtle.ConstantTimeCompare(d[:], c.entries[i].digest[:]) == 1 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
@@ -35,9 +36,12 @@ import (
 var consoleFiles embed.FS
 
 const (
-	// sessionCookie holds "<session id>.<API token, base64url>": the token authenticates every request
-	// exactly as the API's bearer token does, and the session ID ties it to a server-side
-	// session that logout ends and whose CSRF token the forms carry.
+	// sessionCookie holds the session's ID, a random 256-bit value, and nothing else: the
+	// session on the server holds the actor and the digest of the token it logged in with,
+	// checked against the credentials at every request, so a session ends when its token stops
+	// being valid, at logout, or after sessionTTL. The API token never goes into a cookie:
+	// browsers do not keep cookies apart by port, so another program listening on the same
+	// host could be sent it.
 	sessionCookie = "syncd_session"
 	// loginCookie holds the login form's CSRF token (double submit): a page on another origin
 	// cannot log a browser in under the attacker's token.
@@ -77,6 +81,7 @@ type billingEntry struct {
 type consoleSession struct {
 	id      string
 	actor   string
+	token   [sha256.Size]byte // the digest of the token the session logged in with
 	csrf    string
 	expires time.Time
 	flash   *flash // the outcome of the last action, shown once
@@ -219,22 +224,13 @@ func (c *console) session(r *http.Request) (*consoleSession, bool) {
 	if err != nil {
 		return nil, false
 	}
-	id, enc, ok := strings.Cut(ck.Value, ".")
-	if !ok {
-		return nil, false
-	}
-	token, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
-		return nil, false
-	}
-	actor, ok := c.api.creds.actor(string(token))
-	if !ok {
-		return nil, false
-	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.sessions[id]
-	if s == nil || s.actor != actor || !c.now().Before(s.expires) {
+	s := c.sessions[ck.Value]
+	c.mu.Unlock()
+	if s == nil || !c.now().Before(s.expires) {
+		return nil, false
+	}
+	if actor, ok := c.api.creds.actorOf(s.token); !ok || actor != s.actor {
 		return nil, false
 	}
 	return s, true
@@ -248,9 +244,9 @@ func randomToken() string {
 
 // newSession starts a session for actor, dropping expired ones and, past maxSessions, the
 // oldest, so a flood of logins with a valid token cannot grow memory without bound.
-func (c *console) newSession(actor string) *consoleSession {
+func (c *console) newSession(actor, token string) *consoleSession {
 	now := c.now()
-	s := &consoleSession{id: randomToken(), actor: actor, csrf: randomToken(), expires: now.Add(sessionTTL)}
+	s := &consoleSession{id: randomToken(), actor: actor, token: sha256.Sum256([]byte(token)), csrf: randomToken(), expires: now.Add(sessionTTL)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for id, old := range c.sessions {
@@ -345,11 +341,9 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusUnauthorized, loginData{Error: "That API token is not valid.", Hint: hint})
 		return
 	}
-	s := c.newSession(actor)
+	s := c.newSession(actor, strings.TrimSpace(r.PostFormValue("token")))
 	http.SetCookie(w, c.cookie(r, loginCookie, "", -1))
-	// base64url: an actors-file token may hold bytes a cookie value cannot (a comma, a quote).
-	value := s.id + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.TrimSpace(r.PostFormValue("token"))))
-	http.SetCookie(w, c.cookie(r, sessionCookie, value, int(sessionTTL/time.Second)))
+	http.SetCookie(w, c.cookie(r, sessionCookie, s.id, int(sessionTTL/time.Second)))
 	ctx := context.WithValue(r.Context(), actorKey, actor)
 	if err := c.api.auditCall(ctx, tenantsync.AuditEntry{Action: "console_login", Outcome: "succeeded"}, nil); err != nil {
 		c.setFlash(s, flash{Message: err.Error(), Hint: tenantsync.HintOf(err)})

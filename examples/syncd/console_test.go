@@ -311,12 +311,32 @@ func TestConsoleLogoutEndsTheSession(t *testing.T) {
 	assert.Equal(t, "console_logout", entries[len(entries)-1].Action)
 	assert.Equal(t, "alice", entries[len(entries)-1].Actor)
 
-	// A cookie whose token is not valid opens nothing, even with a live session ID.
+	// The cookie holds the session's ID only, never the token (another program on the same host
+	// may be sent it: cookies are not kept apart by port); an ID never issued opens nothing.
 	c.loginAs(t, "alice")
-	id, _, _ := strings.Cut(c.cookies[sessionCookie].Value, ".")
-	c.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: id + "." + base64.RawURLEncoding.EncodeToString([]byte(c.td.token))}
+	alice := c.td.actors.tokens["alice"]
+	value := c.cookies[sessionCookie].Value
+	for _, form := range []string{alice, base64.RawURLEncoding.EncodeToString([]byte(alice)), base64.StdEncoding.EncodeToString([]byte(alice)),
+		url.QueryEscape(alice), fmt.Sprintf("%x", alice)} {
+		assert.NotContains(t, value, form, "the cookie carries no form of the token")
+	}
+	assert.NotContains(t, value, ".")
+	c.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: newToken(t)}
 	rec = c.do(t, http.MethodGet, "/", nil)
-	assert.Equal(t, http.StatusSeeOther, rec.Code, "the session is alice's; admin's token does not take it over")
+	assert.Equal(t, http.StatusSeeOther, rec.Code, "an ID the console never issued")
+	c.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: value + "." + base64.RawURLEncoding.EncodeToString([]byte(c.td.token))}
+	rec = c.do(t, http.MethodGet, "/", nil)
+	assert.Equal(t, http.StatusSeeOther, rec.Code, "admin's token added to alice's session ID takes nothing over")
+
+	// A session ends when its token stops being valid: alice's is taken away.
+	c.cookies[sessionCookie] = &http.Cookie{Name: sessionCookie, Value: value}
+	rec = c.do(t, http.MethodGet, "/", nil)
+	require.Equal(t, http.StatusOK, rec.Code, "alice's session")
+	creds, err := newCredentials(c.td.api.creds.tokenFile, c.td.token, nil)
+	require.NoError(t, err)
+	c.td.api.creds = creds
+	rec = c.do(t, http.MethodGet, "/", nil)
+	assert.Equal(t, http.StatusSeeOther, rec.Code, "alice's token is no longer valid, and her session with it")
 }
 
 // The console escapes what it shows: names come from tenants and the PSA, not from us.
