@@ -83,7 +83,7 @@ func NewStaticKeys(current string, keys map[string][]byte) (*StaticKeys, error) 
 			return nil, Invalid("NewStaticKeys", "use 32-byte (AES-256) keys", "key %q is %d bytes", id, len(k))
 		}
 		own := append([]byte(nil), k...)
-		cp[id] = func() []byte { return own }
+		cp[id] = func() []byte { return slices.Clone(own) } // a caller clearing its copy keeps the key
 	}
 	return &StaticKeys{current: current, keys: cp}, nil
 }

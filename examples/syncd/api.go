@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/partnercenter"
 	"github.com/tenantsync/tenantsync/store"
@@ -44,6 +46,8 @@ type api struct {
 	// connect is the partner connect flow, set when its routes are mounted; the console
 	// starts sign-ins through it.
 	connect *connectFlow
+	// healthLog lets a failed health check be logged once a minute: /healthz needs no token.
+	healthLog *rate.Limiter
 }
 
 // route is one API endpoint: a ServeMux pattern and its handler.
@@ -225,8 +229,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, usage string) bool {
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 	if _, err := a.store.Directory(a.account).ListClients(r.Context()); err != nil {
 		// /healthz answers without a token: the cause (a database's host, user or file path)
-		// goes to the daemon's log, not to the caller.
-		a.log.Error("health check: the store did not answer", "err", err)
+		// goes to the daemon's log, not to the caller, at most once a minute however often it
+		// is asked.
+		if a.healthLog.Allow() {
+			a.log.Error("health check: the store did not answer", "err", err)
+		}
 		writeJSON(w, http.StatusServiceUnavailable, healthWire{Status: "store unavailable",
 			Error: "the store did not answer; the daemon's log has the cause"})
 		return

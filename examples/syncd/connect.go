@@ -98,15 +98,15 @@ func (d *daemon) connectRoutes(a *api, next http.Handler) http.Handler {
 
 // start answers the sign-in link for the authenticated actor.
 func (f *connectFlow) start(w http.ResponseWriter, r *http.Request) {
+	if err := f.authorize(r.Context(), actorFrom(r.Context())); err != nil {
+		fail(w, err)
+		return
+	}
 	if f.off != nil {
 		failStatus(w, http.StatusConflict, f.off)
 		return
 	}
 	link, err := f.signInLink(r.Context(), actorFrom(r.Context()))
-	if errors.Is(err, tenantsync.ErrPermissionDenied) {
-		fail(w, err)
-		return
-	}
 	if err != nil {
 		failStatus(w, http.StatusServiceUnavailable, err)
 		return
@@ -115,15 +115,22 @@ func (f *connectFlow) start(w http.ResponseWriter, r *http.Request) {
 		"next": "open signInUrl in a browser and sign in as a partner admin of the partner tenant"})
 }
 
-// signInLink makes the one-time sign-in link for actor and audits the request. The actor needs
-// m365.manage (-managers): whoever completes the sign-in replaces the partner's authorization,
-// as a disconnect removes it.
-func (f *connectFlow) signInLink(ctx context.Context, actor string) (string, error) {
+// authorize refuses, and audits the refusal of, an actor without m365.manage (-managers):
+// whoever completes the sign-in replaces the partner's authorization, as a disconnect removes
+// it. It comes before anything else the request could learn.
+func (f *connectFlow) authorize(ctx context.Context, actor string) error {
 	perms := permissionList{writers: f.d.cfg.Writers, managers: f.d.cfg.Managers}
-	if err := perms.Authorize(ctx, actor, tenantsync.PermissionManage); err != nil {
-		f.audit(ctx, tenantsync.AuditEntry{Actor: actor, Action: "partner-connect", Phase: "intent", Outcome: "refused", Error: err.Error()})
-		return "", err
+	err := perms.Authorize(ctx, actor, tenantsync.PermissionManage)
+	if err != nil {
+		f.audit(ctx, tenantsync.AuditEntry{Actor: actor, Action: "partner-connect", Phase: "result", Outcome: "refused",
+			Error: err.Error(), Detail: map[string]string{"error_kind": tenantsync.ClassName(tenantsync.ErrPermissionDenied)}})
 	}
+	return err
+}
+
+// signInLink makes the one-time sign-in link for actor, who authorize let through, and audits
+// the request.
+func (f *connectFlow) signInLink(ctx context.Context, actor string) (string, error) {
 	link, err := f.pc.AuthURL(ctx, f.d.cfg.Account, actor)
 	if err != nil {
 		return "", err

@@ -38,8 +38,8 @@ var consoleFiles embed.FS
 const (
 	// sessionCookie holds the session's ID, a random 256-bit value, and nothing else: the
 	// session on the server holds the actor and the digest of the token it logged in with,
-	// checked against the credentials at every request, so a session ends when its token stops
-	// being valid, at logout, or after sessionTTL. The API token never goes into a cookie:
+	// checked against the credentials at every request; it ends at logout or after sessionTTL.
+	// The API token never goes into a cookie:
 	// browsers do not keep cookies apart by port, so another program listening on the same
 	// host could be sent it.
 	sessionCookie = "syncd_session"
@@ -1054,8 +1054,11 @@ func (c *console) partnerConnect(w http.ResponseWriter, r *http.Request, s *cons
 	switch {
 	case f == nil:
 		err = tenantsync.Errorf(tenantsync.ErrInvalidInput, "run syncd with a partner app", "connecting is not available")
-	case f.off != nil:
-		err = f.off
+	default:
+		err = f.authorize(r.Context(), actorFrom(r.Context()))
+		if err == nil {
+			err = f.off
+		}
 	}
 	var link string
 	if err == nil {

@@ -39,6 +39,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tenantsync/tenantsync"
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/entra"
@@ -339,6 +341,7 @@ func (d *daemon) api(addr net.Addr) (*api, error) {
 		account: d.cfg.Account, engine: d.engine, store: d.store, metrics: d.metrics, readiness: d.readiness, log: d.log,
 		refresh: d.refreshMetrics, initialDone: d.initialDone, workflows: d.workflows,
 		hosts: hosts, creds: d.creds, failures: newFailureLimiter(), runs: newSyncRuns(), deliverer: d.webhook,
+		healthLog: rate.NewLimiter(rate.Every(time.Minute), 1),
 	}, nil
 }
 
