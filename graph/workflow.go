@@ -197,22 +197,26 @@ func (c *Client) UserGroups(ctx context.Context, u tenantsync.UserRef) ([]GroupR
 		return nil, err
 	}
 	var out []GroupRef
+	seen := map[string]bool{}
 	for page := 0; ; page++ {
-		var p struct {
-			Value    []GroupRef `json:"value"`
-			NextLink string     `json:"@odata.nextLink"`
-		}
-		if err := json.Unmarshal(r.body, &p); err != nil {
+		// A page without its value array (an error body, or nothing, answered 200) is no list of
+		// groups: read as an empty one, it would report the user in no group.
+		p, err := DecodePage[GroupRef](r.body)
+		if err != nil {
 			return nil, opError(tenantsync.ErrUnavailable, op, u.TenantID, "retry; if it persists, report the response", "decode groups: %v", err)
 		}
-		out = append(out, p.Value...)
-		if p.NextLink == "" {
+		out = append(out, p.Items...)
+		if p.Next == "" {
 			return out, nil
 		}
+		if seen[p.Next] {
+			return nil, opError(tenantsync.ErrUnavailable, op, u.TenantID, "retry; if it persists, report the response", "the groups' next page link repeats a page already read")
+		}
+		seen[p.Next] = true
 		if page+1 >= maxMemberOfPages {
 			return nil, opError(tenantsync.ErrUnavailable, op, u.TenantID, "remove the user from groups in the admin centre", "more than %d pages of groups", maxMemberOfPages)
 		}
-		if r, err = c.get(ctx, op, u.TenantID, accessUsers, p.NextLink); err != nil {
+		if r, err = c.get(ctx, op, u.TenantID, accessUsers, p.Next); err != nil {
 			return nil, err
 		}
 	}
