@@ -45,6 +45,11 @@ func (c *Client) ListCustomersPage(ctx context.Context, token string) (tenantsyn
 	if err := json.Unmarshal(body, &col); err != nil {
 		return tenantsync.Page[Customer]{}, decodeFailure(Service, op, "", resp.Header, err)
 	}
+	// A page says it is one: its items, or (should an empty one leave them out) a collection
+	// that counts none. An error body or nothing sent with 200 is neither.
+	if err := listed(body, "items"); err != nil && !emptyCollection(body) {
+		return tenantsync.Page[Customer]{}, decodeFailure(Service, op, "", resp.Header, err)
+	}
 	page := tenantsync.Page[Customer]{Items: col.Items}
 	if col.Links.Next != nil {
 		page.Next = nextToken(col)
@@ -179,4 +184,14 @@ func validateConsent(op, customerID string, a ApplicationConsent) error {
 		}
 	}
 	return nil
+}
+
+// emptyCollection reports whether body is a Partner Center collection that counts no items:
+// totalCount 0 and attributes.objectType "Collection".
+func emptyCollection(body []byte) bool {
+	var f struct {
+		TotalCount *int       `json:"totalCount"`
+		Attributes Attributes `json:"attributes"`
+	}
+	return json.Unmarshal(body, &f) == nil && f.TotalCount != nil && *f.TotalCount == 0 && f.Attributes.ObjectType == "Collection"
 }

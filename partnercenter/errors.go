@@ -1,6 +1,7 @@
 package partnercenter
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -150,6 +151,20 @@ func decodeGraphError(op string, status int, h http.Header, body []byte, now tim
 }
 
 // decodeFailure is the error for a 2xx body that does not parse: the listing is unknown.
+// listed returns an error unless body, a collection's page, holds its array under name: an
+// answer without it (an error body or nothing, sent with 200) is not an empty listing, which
+// would make every customer look gone.
+func listed(body []byte, name string) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return err
+	}
+	if v := bytes.TrimSpace(fields[name]); len(v) == 0 || v[0] != '[' {
+		return fmt.Errorf("the page has no %q array", name)
+	}
+	return nil
+}
+
 func decodeFailure(service, op, tenant string, h http.Header, err error) *tenantsync.Error {
 	return &tenantsync.Error{Class: tenantsync.ErrIncomplete, Service: service, Op: op, Tenant: tenant,
 		RequestID: requestID(h), Message: "response body did not parse: " + clip(err.Error()),

@@ -45,6 +45,9 @@ func (c *Client) ListRelationshipsPage(ctx context.Context, next string) (tenant
 	if err := json.Unmarshal(body, &col); err != nil {
 		return tenantsync.Page[Relationship]{}, decodeFailure("graph", op, "", resp.Header, err)
 	}
+	if err := listed(body, "value"); err != nil {
+		return tenantsync.Page[Relationship]{}, decodeFailure("graph", op, "", resp.Header, err)
+	}
 	page := tenantsync.Page[Relationship]{Next: col.NextLink, Items: make([]Relationship, 0, len(col.Value))}
 	for _, w := range col.Value {
 		page.Items = append(page.Items, relationshipFromWire(w))
