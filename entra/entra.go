@@ -493,8 +493,14 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 			Hint: "check the authority host; retry later"}
 	}
 	secs, _ := strconv.ParseInt(strings.Trim(string(tr.ExpiresIn), `"`), 10, 64)
-	if secs <= 0 {
+	switch {
+	case secs <= 0:
 		secs = 3600
+	case secs > maxTokenLifetime:
+		// A lifetime past what Entra ID issues (60-90 minutes, at most a day) is a broken or
+		// hostile answer; taken as given it overflows time.Duration into the past, and every
+		// call would redeem, and perhaps rotate, the refresh token again.
+		secs = maxTokenLifetime
 	}
 	if tr.RefreshToken != "" && tr.RefreshToken != rt.Reveal() {
 		newRT := tenantsync.NewSecret(tr.RefreshToken)
@@ -514,6 +520,10 @@ func (rs *RefreshTokenSource) redeem(ctx context.Context, tenant string) (*oauth
 	return &oauth2.Token{AccessToken: tr.AccessToken, TokenType: "Bearer",
 		Expiry: time.Now().Add(time.Duration(secs) * time.Second)}, nil
 }
+
+// maxTokenLifetime is the longest lifetime, in seconds, an access token is trusted for,
+// whatever its answer's expires_in says.
+const maxTokenLifetime = 24 * 60 * 60
 
 // ResponseError is a token endpoint's non-200 answer, for MapError.
 type ResponseError struct {

@@ -42,6 +42,8 @@ type fakeEntra struct {
 	inFlight atomic.Int64
 	overlap  atomic.Bool
 	forms    []string
+	// expiresIn, when set, is every token answer's expires_in.
+	expiresIn any
 	// hold, when set, stops the next token request until it is closed; arrived reports it.
 	hold    chan struct{}
 	arrived chan struct{}
@@ -121,6 +123,9 @@ func (f *fakeEntra) token(w http.ResponseWriter, r *http.Request, tenant string)
 		return
 	}
 	resp := map[string]any{"token_type": "Bearer", "expires_in": 3599}
+	if f.expiresIn != nil {
+		resp["expires_in"] = f.expiresIn
+	}
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
 	case "refresh_token":
@@ -384,6 +389,32 @@ func TestRefreshTokenRotation(t *testing.T) {
 	tok, err = rs.Token(t.Context(), "customer-a")
 	require.NoError(t, err)
 	assert.Equal(t, "at-customer-a-2", tok.AccessToken)
+}
+
+// An expires_in past any real token's lifetime (as a number or a string) is taken as a day: read
+// as given it overflowed into the past, so every call redeemed, and rotated, the refresh token
+// again.
+func TestRefreshTokenLifetimeIsBounded(t *testing.T) {
+	t.Parallel()
+	for _, lifetime := range []any{int64(10000000000), int64(99999999999), "10000000000"} {
+		fe := newFakeEntra(t)
+		fe.mu.Lock()
+		fe.expiresIn = lifetime
+		fe.mu.Unlock()
+		var rotated rotations
+		rs, err := entra.NewRefreshTokenSource(fe.config(), tenantsync.NewSecret("rt-0"), rotated.store)
+		require.NoError(t, err)
+		first, err := rs.Token(t.Context(), "customer-a")
+		require.NoError(t, err)
+		assert.True(t, first.Expiry.After(time.Now()), "%v: not in the past (%s)", lifetime, first.Expiry)
+		assert.False(t, first.Expiry.After(time.Now().Add(24*time.Hour+time.Minute)), "%v: at most a day (%s)", lifetime, first.Expiry)
+		for range 4 {
+			tok, err := rs.Token(t.Context(), "customer-a")
+			require.NoError(t, err)
+			assert.Equal(t, first.AccessToken, tok.AccessToken, "%v: cached", lifetime)
+		}
+		assert.Len(t, rotated.all(), 1, "%v: the refresh token redeemed once", lifetime)
+	}
 }
 
 func TestRefreshTokenRevoked(t *testing.T) {
