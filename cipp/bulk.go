@@ -300,7 +300,9 @@ func (b *bulk) serve(ctx context.Context, t Tenant, id string, kinds []tenantsyn
 				refresh = c.LastRefresh.Time
 			}
 		}
-		if !held || now.Sub(refresh) > b.maxAge {
+		if !held || now.Sub(refresh) > b.maxAge || refresh.After(now.Add(bulkClockSkew)) {
+			// Too old, or ahead of this clock: a refresh time in the future would be served as
+			// fresh and then make every real refresh look older than what was handed out.
 			continue
 		}
 		b.mu.Lock()
@@ -320,6 +322,11 @@ func (b *bulk) serve(ctx context.Context, t Tenant, id string, kinds []tenantsyn
 		raw := map[string][]json.RawMessage{}
 		for _, typ := range append(slices.Clone(types), optionalTypes(k)...) {
 			rs, ok := b.rows(ctx, typ, key, int(tc[typ].Count))
+			if c, counted := tc[typ]; ok && counted && len(rs) != int(c.Count) {
+				// The rows are not the ones counted (the refresh ran between the two calls, or
+				// rows were lost): as a complete listing they could remove items.
+				rs, ok = nil, false
+			}
 			if !ok && !slices.Contains(optionalTypes(k), typ) {
 				held = false
 				break
@@ -344,6 +351,9 @@ func (b *bulk) serve(ctx context.Context, t Tenant, id string, kinds []tenantsyn
 	b.release(key, used)
 	return out
 }
+
+// bulkClockSkew is how far ahead of this clock a refresh time may be and still be read.
+const bulkClockSkew = 5 * time.Minute
 
 // optionalTypes are types read for a kind when the database holds them.
 func optionalTypes(k tenantsync.Kind) []string {

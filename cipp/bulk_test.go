@@ -200,3 +200,48 @@ func TestTenantKindsInParallelWithinTheLimit(t *testing.T) {
 		Secret: tenantsync.NewSecret("s"), Concurrency: -1})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
 }
+
+// The reporting database's rows are a complete listing only when they are the rows its counts
+// announced: a tenant whose type serves fewer (or more) rows than counted (the nightly refresh
+// ran between the two calls, or rows were lost) reads the kind live, as a listing short of
+// rows would remove items. And a refresh time ahead of the clock is not taken as fresh.
+func TestBulkReadsLiveWhatItCannotVouchFor(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, testserver.Options{Tenants: 8})
+	var two []*testserver.Tenant
+	for _, tn := range srv.World.Tenants {
+		if tn.InCIPP && !tn.CIPPStale && len(tn.Users) > 2 && len(two) < 2 {
+			two = append(two, tn)
+		}
+	}
+	require.Len(t, two, 2)
+	a, b := two[0], two[1]
+	users := func(src *Source, id string) *tenantsync.KindResult {
+		t.Helper()
+		res, err := src.Fetch(t.Context(), tenantsync.FetchRequest{TenantID: id, Kinds: []tenantsync.Kind{tenantsync.KindUsers}})
+		require.NoError(t, err)
+		kr := res.Result(tenantsync.KindUsers)
+		require.Equal(t, tenantsync.Complete, kr.Mode, "%v", kr.Err)
+		return kr
+	}
+	live := users(mustSource(t, adminClient(t, srv), SourceConfig{}), a.ID)
+
+	for _, skew := range []int{3, -1} {
+		srv.SkewCIPPReportCount(a.ID, "Users", skew)
+		src := mustSource(t, adminClient(t, srv), SourceConfig{Bulk: true})
+		srv.ResetCounts()
+		got := users(src, a.ID)
+		assert.Positive(t, srv.Requests(testserver.ServiceCIPP, a.ID), "skew %d: read live", skew)
+		assert.Len(t, got.Users, len(live.Users), "skew %d: every user", skew)
+		users(src, b.ID)
+		assert.Zero(t, srv.Requests(testserver.ServiceCIPP, b.ID), "skew %d: the other tenant from the database", skew)
+	}
+	srv.SkewCIPPReportCount(a.ID, "Users", 0)
+
+	srv.SetCIPPReportRefresh(time.Now().Add(365 * 24 * time.Hour))
+	ahead := mustSource(t, adminClient(t, srv), SourceConfig{Bulk: true})
+	srv.ResetCounts()
+	got := users(ahead, b.ID)
+	assert.Positive(t, srv.Requests(testserver.ServiceCIPP, b.ID), "a refresh a year ahead: read live")
+	assert.False(t, got.FetchedAt.After(time.Now().Add(time.Minute)), "FetchedAt is not in the future: %s", got.FetchedAt)
+}

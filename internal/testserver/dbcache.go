@@ -3,6 +3,7 @@ package testserver
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ type cippDBState struct {
 	dbRefresh  time.Time
 	dbAbsent   bool
 	dbMissing  map[string]bool // tenant ID + "/" + type
+	dbSkew     map[string]int  // tenant ID + "/" + type: added to the count countsOnly reports
 	dbRequests int
 }
 
@@ -55,6 +57,23 @@ func (s *Server) DropCIPPReportType(tenantID, typ string, dropped bool) {
 	}
 }
 
+// SkewCIPPReportCount makes the countsOnly answer report n more rows (fewer, when negative)
+// of one type of one tenant than a read of the type serves, as when the nightly refresh ran
+// between the two calls or rows were lost; 0 ends it.
+func (s *Server) SkewCIPPReportCount(tenantID, typ string, n int) {
+	s.cippMu.Lock()
+	defer s.cippMu.Unlock()
+	if s.dbSkew == nil {
+		s.dbSkew = map[string]int{}
+	}
+	key := strings.ToLower(tenantID) + "/" + strings.ToLower(typ)
+	if n == 0 {
+		delete(s.dbSkew, key)
+	} else {
+		s.dbSkew[key] = n
+	}
+}
+
 // CIPPDBCacheRequests returns how many ListDBCache calls the fake answered.
 func (s *Server) CIPPDBCacheRequests() int {
 	s.cippMu.Lock()
@@ -65,6 +84,7 @@ func (s *Server) CIPPDBCacheRequests() int {
 func (s *Server) cippListDBCache(w http.ResponseWriter, c *cippRequest) {
 	s.cippMu.Lock()
 	absent, refresh := s.dbAbsent, s.dbRefresh
+	skew := maps.Clone(s.dbSkew)
 	missing := make(map[string]bool, len(s.dbMissing))
 	for k := range s.dbMissing {
 		missing[k] = true
@@ -121,7 +141,7 @@ func (s *Server) cippListDBCache(w http.ResponseWriter, c *cippRequest) {
 			}
 			rows := s.dbRows(t, ty)
 			if countsOnly {
-				b, _ := json.Marshal(map[string]any{"Tenant": t.DefaultDomain, "Type": ty, "Count": len(rows),
+				b, _ := json.Marshal(map[string]any{"Tenant": t.DefaultDomain, "Type": ty, "Count": len(rows) + skew[strings.ToLower(t.ID)+"/"+strings.ToLower(ty)],
 					"LastRefresh": refresh.UTC().Format(time.RFC3339)})
 				out = append(out, b)
 				continue
