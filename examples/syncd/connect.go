@@ -119,8 +119,7 @@ func (f *connectFlow) start(w http.ResponseWriter, r *http.Request) {
 // whoever completes the sign-in replaces the partner's authorization, as a disconnect removes
 // it. It comes before anything else the request could learn.
 func (f *connectFlow) authorize(ctx context.Context, actor string) error {
-	perms := permissionList{writers: f.d.cfg.Writers, managers: f.d.cfg.Managers}
-	err := perms.Authorize(ctx, actor, tenantsync.PermissionManage)
+	err := f.d.cfg.permissions().Authorize(ctx, actor, tenantsync.PermissionManage)
 	if err != nil {
 		f.audit(ctx, tenantsync.AuditEntry{Actor: actor, Action: "partner-connect", Phase: "result", Outcome: "refused",
 			Error: err.Error(), Detail: map[string]string{"error_kind": tenantsync.ClassName(tenantsync.ErrPermissionDenied)}})

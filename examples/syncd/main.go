@@ -277,7 +277,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 		Account:    cfg.Account,
 		Sources:    d.sources,
 		Writers:    d.writers,
-		Authorizer: permissionList{writers: cfg.Writers, managers: cfg.Managers},
+		Authorizer: cfg.permissions(),
 		Sink:       sink,
 		Limits: sync.Limits{Concurrency: cfg.Concurrency, EventBuffer: h.eventBuffer,
 			PSACallsPerSecond: cfg.PSACallsPerSecond, PSACallsPerSync: cfg.PSACallsPerSync, MaxCreatesPerSync: cfg.MaxCreatesPerSync},
@@ -301,7 +301,7 @@ func newDaemon(ctx context.Context, cfg config, out io.Writer, h hooks) (_ *daem
 	d.state.prime(sts)
 	// Workflows follow the writes' rules; in dry-run mode they can be planned but not run.
 	d.workflows, err = workflow.New(workflow.Config{Account: d.store.Account(cfg.Account), Routes: d.wfRoutes,
-		Authorizer: permissionList{writers: cfg.Writers, managers: cfg.Managers}, WritesEnabled: cfg.WritesEnabled && !cfg.DryRun, ProfileWriteBack: cfg.ProfileWriteBack})
+		Authorizer: cfg.permissions(), WritesEnabled: cfg.WritesEnabled && !cfg.DryRun, ProfileWriteBack: cfg.ProfileWriteBack})
 	if err != nil {
 		return nil, err
 	}
@@ -854,6 +854,12 @@ func loadCredentials(tokenFile string, cfg config, out io.Writer) (*credentials,
 // managers m365.manage (every actor while managers is nil).
 type permissionList struct {
 	writers, managers []string
+}
+
+// permissions are the permissions -writers and -managers grant, for the engines and the
+// daemon's own checks alike.
+func (c config) permissions() permissionList {
+	return permissionList{writers: c.Writers, managers: c.Managers}
 }
 
 func (p permissionList) Authorize(_ context.Context, actor, permission string) error {
