@@ -26,7 +26,7 @@ var legalForms = func() [][]string {
 		"sro", "doo", "ltda", "pc", "pllc", "se", "sca", "scs", "jsc", "ojsc", "cjsc", "pjsc", "ooo", "oao",
 		"zao", "pao", "tov", "fzco", "fze", "fz llc", "wll", "tbk", "pt", "eireli", "gie", "scrl", "ky", "hf",
 		// Written out.
-		"limited liability company", "limited liability partnership", "limited partnership",
+		"limited liability company", "limited liability corporation", "limited liability partnership", "limited partnership",
 		"public limited company", "private limited company", "proprietary limited", "private limited", "company limited",
 		"naamloze vennootschap", "besloten vennootschap met beperkte aansprakelijkheid", "besloten vennootschap",
 		"commanditaire vennootschap", "vennootschap onder firma",
@@ -201,7 +201,9 @@ func nameSegments(s string) [][]string {
 }
 
 // stripLegal removes a leading "the" and legal forms at either end of toks; keepOne keeps the
-// last token when only legal forms are left ("SL Ltd" is "sl").
+// last token when only legal forms are left ("SL Ltd" is "sl"). A long word of a legal form
+// may be transliterated another way ("Otvetstvennostiu" for "Otvetstvennostyu"; see
+// legalSpelling).
 func stripLegal(toks []string, keepOne bool) []string {
 	if len(toks) > 1 && toks[0] == "the" {
 		toks = toks[1:]
@@ -210,25 +212,70 @@ func stripLegal(toks []string, keepOne bool) []string {
 	if keepOne {
 		least = 1
 	}
-	for changed := true; changed && len(toks) > least; {
+	// The words as legalForms spells them, compared in place of toks.
+	spelled := toks
+	for i, t := range toks {
+		if len(t) < minTranslitLegal {
+			continue
+		}
+		if w, ok := legalSpelling[translitKey(t)]; ok && w != t {
+			if &spelled[0] == &toks[0] {
+				spelled = slices.Clone(toks)
+			}
+			spelled[i] = w
+		}
+	}
+	lo, hi := 0, len(toks)
+	for changed := true; changed && hi-lo > least; {
 		changed = false
-		for _, f := range legalForms {
-			if len(toks)-len(f) >= least && slices.Equal(toks[len(toks)-len(f):], f) {
-				toks = toks[:len(toks)-len(f)]
+		for _, f := range legalByLast[spelled[hi-1]] {
+			if hi-lo-len(f) >= least && slices.Equal(spelled[hi-len(f):hi], f) {
+				hi -= len(f)
 				changed = true
 				break
 			}
 		}
 	}
-	for changed := true; changed && len(toks) > least; {
+	for changed := true; changed && hi-lo > least; {
 		changed = false
-		for _, f := range legalForms {
-			if len(f[0]) > 1 && len(toks)-len(f) >= least && slices.Equal(toks[:len(f)], f) {
-				toks = toks[len(f):]
+		for _, f := range legalByFirst[spelled[lo]] {
+			if len(f[0]) > 1 && hi-lo-len(f) >= least && slices.Equal(spelled[lo:lo+len(f)], f) {
+				lo += len(f)
 				changed = true
 				break
 			}
 		}
 	}
-	return toks
+	return toks[lo:hi]
 }
+
+// legalByLast and legalByFirst hold legalForms by their last and first word, longest first.
+var legalByLast, legalByFirst = func() (last, first map[string][][]string) {
+	last, first = map[string][][]string{}, map[string][][]string{}
+	for _, f := range legalForms {
+		last[f[len(f)-1]] = append(last[f[len(f)-1]], f)
+		first[f[0]] = append(first[f[0]], f)
+	}
+	return last, first
+}()
+
+// minTranslitLegal is the shortest word of a legal form that may be spelled another way:
+// Russian forms are transliterated several ways ("Otvetstvennostyu", "Otvetstvennostiu";
+// "Aktsionernoe", "Aktsionernoye"), short abbreviations are not.
+const minTranslitLegal = 6
+
+// legalSpelling maps the transliteration key (see translitKey) of every word of a legal form of
+// minTranslitLegal letters or more to the word as legalForms spells it.
+var legalSpelling = func() map[string]string {
+	m := map[string]string{}
+	for _, f := range legalForms {
+		for _, w := range f {
+			if len(w) >= minTranslitLegal {
+				if _, ok := m[translitKey(w)]; !ok {
+					m[translitKey(w)] = w
+				}
+			}
+		}
+	}
+	return m
+}()

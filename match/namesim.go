@@ -2,6 +2,7 @@ package match
 
 import (
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,9 +71,21 @@ var sameWord = func() map[string]string {
 		"bank":       {"banco", "banque", "banca"},
 		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya", "firma"},
 		"combine":    {"kombinat"},
+		"plant":      {"zavod"},
 	} {
 		for _, w := range ws {
 			m[w] = canon
+		}
+	}
+	// Numbers written out, and ordinals, are their digits: "5 Energy" and "Five Energy", "1st
+	// Armored Division" and "First Armored Division".
+	for i, ws := range [][]string{
+		{"one", "first", "1st"}, {"two", "second", "2nd"}, {"three", "third", "3rd"}, {"four", "fourth", "4th"},
+		{"five", "fifth", "5th"}, {"six", "sixth", "6th"}, {"seven", "seventh", "7th"}, {"eight", "eighth", "8th"},
+		{"nine", "ninth", "9th"}, {"ten", "tenth", "10th"},
+	} {
+		for _, w := range ws {
+			m[w] = strconv.Itoa(i + 1)
 		}
 	}
 	return m
@@ -134,6 +147,10 @@ type parsedName struct {
 	// words a partial acronym may stand for ("pmc" in "Patriot PMC" for "private military
 	// company").
 	legalToks []string
+	// legalWords are the same words as written (folded), which initials are read from:
+	// "Proizvodstvenno-Stroitelnaya Kompaniya" is "PSK", though its words compare as
+	// "… company".
+	legalWords []string
 	// lead holds the initials of the name's words from its first on, a legal form after them
 	// included and stop words aside ("wsiecl" for "Wuhan Sanjiang Import and Export Co. Ltd"),
 	// at most maxLead letters; leadWords the words they are read from, as written; leadEnd[k]
@@ -252,6 +269,48 @@ func plainInitials(toks []string) string {
 	return string(sig)
 }
 
+// arabicArticles are the Arabic article as names write it before a word ("Ahl al-Haq",
+// "Jama'at ul-Dawa"): acronyms of such names skip it ("AAH").
+var arabicArticles = map[string]bool{"al": true, "el": true, "ul": true}
+
+// wordInitials returns the initials of every one of toks, stop words included ("LNFM" for "La
+// Nueva Familia Michoacana", "BOA" for "Bank of America"), or, with arabic, stop words and the
+// Arabic article aside ("KSS" for "Kata'ib Sayyid al-Shuhada"); "" when they are the name's
+// initials or fewer than two letters.
+func wordInitials(toks []string, arabic bool) string {
+	var sig []byte
+	skipped := false
+	for i, t := range toks {
+		if t[0] >= 0x80 {
+			continue
+		}
+		if arabic && (skipInitial(toks, i) || arabicArticles[t]) {
+			skipped = skipped || arabicArticles[t]
+			continue
+		}
+		skipped = skipped || !arabic && skipInitial(toks, i)
+		sig = append(sig, t[0])
+	}
+	if !skipped || len(sig) < 2 {
+		return ""
+	}
+	return string(sig)
+}
+
+// leadingPersonInitials matches a person's initials that open a name ("P.L. Kapitza Institute",
+// "A. M. Prokhorov …"): the name's acronym leaves them out.
+var leadingPersonInitials = regexp.MustCompile(`^\s*(?:\p{Lu}\.\s*){1,3}\p{L}`)
+
+// personlessInitials returns the initials of the first part of s without the person's
+// initials it opens with ("KIPP" for "P.L. Kapitza Institute for Physical Problems, Russian
+// Academy of Sciences"); "" when it opens with none.
+func personlessInitials(s string, segs [][]string) string {
+	if len(segs) == 0 || len(segs[0]) < 3 || !leadingPersonInitials.MatchString(s) {
+		return ""
+	}
+	return plainInitials(segs[0][1:])
+}
+
 func parseName(s string) parsedName {
 	segs := nameSegments(s)
 	var all []string
@@ -318,8 +377,9 @@ func parseName(s string) parsedName {
 	for _, t := range words {
 		p.legalToks = append(p.legalToks, canonToken(t))
 	}
+	p.legalWords = words
 	p.leadInitials(words)
-	for _, li := range []string{legalInitials(s), plainInitials(all)} {
+	for _, li := range []string{legalInitials(s), plainInitials(all), wordInitials(all, false), wordInitials(all, true), personlessInitials(s, segs)} {
 		if len(li) >= 3 && li != p.full.initials && !slices.Contains(p.altInitials, li) {
 			p.altInitials = append(p.altInitials, li)
 		}
@@ -426,7 +486,8 @@ const minTranslit = 4
 // "Khatib"), "oo" or "ou" or "u", "w" or "v" ("Web3", "Veb3"), "q" or "k", doubled letters once.
 // A Latin spelling transliterated back reads "c" as it sounds, "k" ("Kontakt", "Contact") or
 // "s" before "e", "i" and "y", "x" as "ks" ("Eliks", "Elix"), "qu" as "kv" ("Kvarta", "Quarta"),
-// and drops a silent "e" that ends the word after a consonant ("Resurs", "Resource").
+// and drops a silent "e" that ends the word after a consonant ("Resurs", "Resource"). "dzh" is
+// the "j" that a soft "g" is ("Dzheneral", "General"), and "ye" after a vowel is "e".
 func sameTranslit(a, b string) bool {
 	i, j := 0, 0
 	var pa, pb byte
@@ -486,6 +547,15 @@ func nextTranslit(s string, i int, prev byte) (byte, int) {
 			// A silent final "e".
 			i++
 			continue
+		case c == 'y' && next == 'e' && prev != 0 && strings.IndexByte("aeiou", prev) >= 0:
+			// "ye" after a vowel is Russian "е" written as "e" too ("Aktsionernoye").
+			i++
+			continue
+		case c == 'd' && next == 'z' && i+2 < len(s) && s[i+2] == 'h':
+			// "dzh" is the "j" of "Jet" and the soft "g" of "General" ("Dzheneral").
+			c, n = 'j', 3
+		case c == 'g' && (next == 'e' || next == 'i' || next == 'y'):
+			c = 'j'
 		case c == 'k' && next == 'h':
 			c, n = 'h', 2
 		case c == 'p' && next == 'h':
@@ -755,6 +825,20 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	legalAcr(q, c)
 	legalAcr(c, q)
+	// Initials closed by "co" for the company ("SISCO" for "Sirjan Iranian Steel", "MEKPCO"
+	// for "Middle East Kimiya Pars Co.").
+	coAcr := func(x, y *parsedName) {
+		init, ok := strings.CutSuffix(x.full.joined, "co")
+		if len(x.full.tokens) != 1 || !ok || len(init) < minLeadInitials || legalInitialsSim <= m.sim {
+			return
+		}
+		if init == y.full.initials || len(y.parts) > 0 && init == y.parts[0].initials {
+			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
+				" and \"co\" for company", a: q.full.text, b: c.full.text}
+		}
+	}
+	coAcr(q, c)
+	coAcr(c, q)
 	// The initials of a name's first words, a legal form after them included ("WSIEC" for
 	// "Wuhan Sanjiang Import and Export Co. Ltd", "WDO" for "Welfare and Development
 	// Organization of …"): the more of the name's own words they take in, the more they count.
@@ -783,11 +867,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// A short word of one name that is the initials of a run of the other's words ("ISIS-WA"
 	// and "ISIS West Africa", "Peralta DTO" and "Cesar Peralta Drug Trafficking
 	// Organization"): read as those words, the names compare again, a little discounted.
-	partial := func(x, y *parsedName) {
-		ex, run := expandAcronym(x.full.tokens, y.legalToks)
-		if ex == nil {
-			return
-		}
+	readAs := func(ex []string, y *parsedName, why string) {
 		sc, _ := softDice(ex, y.legalToks, w)
 		if cv := coverage(ex, y.legalToks, w) * containPenalty; cv > sc && len(ex) > len(y.legalToks) {
 			sc = cv
@@ -796,8 +876,22 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			sc = cv
 		}
 		if sc *= partialAcronymPenalty; sc > m.sim {
-			m = nameMatch{sim: sc, why: strconv.Quote(run[0]) + " read as the initials of " + strconv.Quote(run[1]), a: q.full.text, b: c.full.text}
+			m = nameMatch{sim: sc, why: why, a: q.full.text, b: c.full.text}
 		}
+	}
+	partial := func(x, y *parsedName) {
+		ex, run := expandAcronym(x.full.tokens, y.legalToks, y.legalWords)
+		if ex == nil {
+			return
+		}
+		// Two letters are the initials of some two words of most names ("SC South" and
+		// "Saba Crane"): they count only beside a word the names share.
+		if len(run[0]) == 2 && !slices.ContainsFunc(x.full.tokens, func(t string) bool {
+			return t != run[0] && !stopWords[t] && slices.ContainsFunc(y.legalToks, func(u string) bool { return tokenSim(t, u) >= 0.8 })
+		}) {
+			return
+		}
+		readAs(ex, y, strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1]))
 	}
 	if len(q.full.tokens) > 1 {
 		partial(q, c)
@@ -805,11 +899,33 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	if len(c.full.tokens) > 1 {
 		partial(c, q)
 	}
-	// Names that open with the same rare word ("Brooks Running", "Brooks Sports") likely
-	// name one organisation or its parts: enough to be shown, never to be taken.
-	if t := q.full.tokens[0]; len(c.full.tokens) > 0 && m.sim < firstWordSim && len(t) >= 4 && t == c.full.tokens[0] &&
-		len(q.full.tokens)+len(c.full.tokens) > 2 && !stopWords[t] && !genericWords[t] && w != nil && w.n >= 50 && w.of(t) >= 0.5*w.unseen {
-		m = nameMatch{sim: firstWordSim + 0.1*m.sim, why: "the rare first word " + strconv.Quote(t) + " shared", a: q.full.text, b: c.full.text}
+	// Abbreviations of kinds of organisation ("NPP Kontakt" and "Scientific Production
+	// Enterprise Kontakt"): read as what they stand for, the names compare again, a little
+	// discounted; a short word left may then be the initials of the other's words ("SVT" in
+	// "NII SVT").
+	abbrev := func(x, y *parsedName) {
+		ex, why := expandOrgAbbrevs(x.full.tokens, y.legalToks)
+		if ex == nil {
+			return
+		}
+		if ex2, run := expandAcronym(ex, y.legalToks, y.legalWords); ex2 != nil {
+			ex, why = ex2, why+"; "+strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1])
+		}
+		readAs(ex, y, why)
+	}
+	abbrev(q, c)
+	abbrev(c, q)
+	// Names that share a rare word ("Brooks Running", "Brooks Sports"; "Shipyard Lotos",
+	// "Shipbuilding Plant Lotos"; "AO 356 ARZ", "356 Aircraft Repair Plant") likely name one
+	// organisation or its parts: enough to be shown, never to be taken.
+	if m.sim < firstWordSim && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
+		if t := rareShared(q.full.tokens, c.full.tokens, w); t != "" {
+			why := "the rare word " + strconv.Quote(t) + " shared"
+			if t == q.full.tokens[0] && t == c.full.tokens[0] {
+				why = "the rare first word " + strconv.Quote(t) + " shared"
+			}
+			m = nameMatch{sim: firstWordSim + 0.1*m.sim, why: why, a: q.full.text, b: c.full.text}
+		}
 	}
 	// A word made of the first letters of each of the other name's first words ("Iralco" for
 	// "Iran Aluminum Company", "Kogen" for "Korea General Corporation …").
@@ -822,7 +938,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		if start < 0 {
 			return
 		}
-		n := spellsStarts(x.full.joined, y.legalToks[start:], 0, false)
+		n := spellsStarts(x.full.joined, y.legalWords[start:], 0, false)
 		if n == 0 {
 			return
 		}
@@ -888,8 +1004,23 @@ const firstWordSoundSim = 0.7
 // hint like any match by sound.
 const lettersSim = soundSimMax
 
-// firstWordSim is what a shared rare first word scores at least (raised by a tenth of what
-// the names score otherwise, so the closer of two such names ranks first).
+// rareShared returns the rarest word a and b share that few clients use, of four letters or
+// more or with a digit ("356"); "" when they share none.
+func rareShared(a, b []string, w *weights) string {
+	best, bestW := "", 0.0
+	for _, t := range a {
+		if len(t) < 2 || len(t) < 4 && !strings.ContainsAny(t, "0123456789") || stopWords[t] || genericWords[t] || !slices.Contains(b, t) {
+			continue
+		}
+		if wt := w.of(t); wt >= 0.5*w.unseen && wt > bestW {
+			best, bestW = t, wt
+		}
+	}
+	return best
+}
+
+// firstWordSim is what a shared rare word scores at least (raised by a tenth of what the names
+// score otherwise, so the closer of two such names ranks first).
 const firstWordSim = 0.5
 
 // soundTieRoom is how much of a sound match's score depends on how alike the letters are.
@@ -934,21 +1065,21 @@ const partialAcronymPenalty = 0.9
 
 // expandAcronym replaces the first word of a (of 2 to 5 letters, not itself a word of b) that
 // spells the initials of a run of b's words, stop words within the run aside ("DS" for
-// "Defence and Space"), by those words. It returns nil when no word does, and the word and
-// the run, for the evidence.
-func expandAcronym(a, b []string) ([]string, [2]string) {
+// "Defence and Space"), by those words. bw holds b's words as written, which the initials are
+// read from. It returns nil when no word does, and the word and the run, for the evidence.
+func expandAcronym(a, b, bw []string) ([]string, [2]string) {
 	for i, t := range a {
 		if len(t) < 2 || len(t) > 5 || slices.Contains(b, t) || stopWords[t] {
 			continue
 		}
 		for j := range b {
-			if b[j] == "" || b[j][0] != t[0] || stopWords[b[j]] {
+			if bw[j] == "" || bw[j][0] != t[0] || stopWords[b[j]] {
 				continue
 			}
 			k, end := 0, j
 			for ; end < len(b) && k < len(t); end++ {
 				switch {
-				case b[end] != "" && b[end][0] == t[k] && !(stopWords[b[end]] && k > 0 && end+1 < len(b) && b[end+1] != "" && b[end+1][0] == t[k]):
+				case bw[end] != "" && bw[end][0] == t[k] && !(stopWords[b[end]] && k > 0 && end+1 < len(b) && bw[end+1] != "" && bw[end+1][0] == t[k]):
 					k++
 				case stopWords[b[end]] && k > 0:
 				default:
@@ -961,7 +1092,7 @@ func expandAcronym(a, b []string) ([]string, [2]string) {
 			run := b[j:end]
 			out := make([]string, 0, len(a)+len(run))
 			out = append(append(append(out, a[:i]...), run...), a[i+1:]...)
-			return out, [2]string{t, strings.Join(run, " ")}
+			return out, [2]string{t, strings.Join(bw[j:end], " ")}
 		}
 	}
 	return nil, [2]string{}
@@ -1177,6 +1308,13 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		if len(t) >= minTranslit {
 			lists = append(lists, ix.translit[translitKey(t)])
 		}
+		for _, ex := range orgAbbrevs[t].expansions {
+			for _, u := range ex {
+				if !stopWords[u] {
+					lists = append(lists, ix.tok[u])
+				}
+			}
+		}
 	}
 	for _, k := range q.sound {
 		if q.roman != "" {
@@ -1203,12 +1341,20 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	if len(q.full.tokens) == 1 {
 		lists = append(lists, ix.initl[q.full.joined])
+		if init, ok := strings.CutSuffix(q.full.joined, "co"); ok && len(init) >= minLeadInitials {
+			lists = append(lists, ix.initl[init])
+		}
 		if j := q.full.joined; len(j) >= 3 && len(j) <= maxSyllableWord {
 			lists = append(lists, ix.syl[j[:3]])
 		}
 	}
 	for _, a := range q.altInitials {
 		lists = append(lists, ix.tok[a])
+	}
+	for _, f := range forms {
+		if f.initials != "" {
+			lists = append(lists, ix.tok[f.initials+"co"])
+		}
 	}
 	for k := minLeadInitials; k <= len(q.lead); k++ {
 		lists = append(lists, ix.tok[q.lead[:k]])

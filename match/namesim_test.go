@@ -128,3 +128,125 @@ func TestTranslitFound(t *testing.T) {
 	assert.Equal(t, "c0", best.ClientID)
 	assert.True(t, strings.Contains(best.Signals[0].Detail, "transliterated two ways"), best.Signals[0].Detail)
 }
+
+// Numbers written out and ordinals are their digits.
+func TestNumbersWrittenOut(t *testing.T) {
+	t.Parallel()
+	best := suggestTop(t, "5 Energy", "Five Energy Oil Trading", "Energy Partners Ltd", "Nova Energy Systems")
+	assert.Equal(t, "c0", best.ClientID)
+	assert.InDelta(t, 1, NameSimilarity("1st National Bank of Elmwood", "First National Bank of Elmwood"), 1e-9)
+}
+
+// A legal form transliterated another way is stripped as the spelling the table holds, and
+// "Limited Liability Corporation" is one.
+func TestLegalFormsTransliteratedOtherwise(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Obshchestvo s Ogranichennoi Otvetstvennostiu Mezhdunarodnye Transportnye Uslugi": "mezhdunarodnye transportnye uslugi",
+		"Aktsionernoye Obshchestvo Alfa":          "alfa",
+		"Acme Limited Liability Corporation":      "acme",
+		"Zakrytoye Aktsionernoe Obshchestvo Vega": "vega",
+	} {
+		assert.Equal(t, want, NormalizeCompanyName(in), in)
+	}
+	best := suggestTop(t, "OOO MTU", "OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTIU MEZHDUNARODNYE TRANSPORTNYE USLUGI", "MTS BANK", "MIR TRADE")
+	assert.Equal(t, "c0", best.ClientID)
+	assert.Contains(t, best.Signals[0].Detail, `"mtu" is the initials of "mezhdunarodnye transportnye uslugi"`)
+}
+
+// "dzh" and a soft "g" are one sound, as are "ye" and "e" after a vowel.
+func TestSameTranslitSoftG(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{{"general", "dzheneral"}, {"energy", "enerdzhi"}, {"aktsionernoye", "aktsionernoe"}} {
+		assert.True(t, sameTranslit(c[0], c[1]) && sameTranslit(c[1], c[0]), "%s, %s", c[0], c[1])
+	}
+	assert.False(t, sameTranslit("gold", "jold"), "a hard g is not a j")
+	best := suggestTop(t, "General Lubricants", "DZHENERAL LUBRIKANTS", "GENERAL PETROLEUM CORPORATION", "LUBRICANT SUPPLY CO")
+	assert.Equal(t, "c0", best.ClientID)
+}
+
+// Acronyms that keep their stop words ("LNFM"), skip the Arabic article ("KSS"), leave out a
+// person's initials that open the name ("KIPP"), or close with "co" for the company
+// ("MEKPCO").
+func TestAcronymsOfOtherShapes(t *testing.T) {
+	t.Parallel()
+	for acr, want := range map[string]string{
+		"LNFM":   "LA NUEVA FAMILIA MICHOACANA",
+		"KSS":    "KATA'IB SAYYID AL-SHUHADA",
+		"JDQ":    "JAMA'AT UL DAWA AL-QU'RAN",
+		"KIPP":   "P.L. KAPITZA INSTITUTE FOR PHYSICAL PROBLEMS, RUSSIAN ACADEMY OF SCIENCES",
+		"MEKPCO": "MIDDLE EAST KIMIYA PARS CO.",
+		"SISCO":  "SIRJAN IRANIAN STEEL",
+		"BOA":    "Bank of America",
+	} {
+		best := suggestTop(t, acr, "Northern Fisheries Group", want, "Kestrel Systems", "Middle Europe Trading")
+		assert.Equal(t, "c1", best.ClientID, acr)
+		assert.Contains(t, best.Signals[0].Detail, "initials of", acr)
+	}
+	// Person's initials are dropped only where they open the name.
+	assert.Zero(t, NameSimilarity("KIPP", "KAPITZA P.L. INSTITUTE FOR PHYSICAL PROBLEMS"))
+}
+
+// Initials are read from the words as written when a word of the name is read as another's
+// initials: "Kompaniya" gives "K" though it compares as "company".
+func TestPartialAcronymOfWordsAsWritten(t *testing.T) {
+	t.Parallel()
+	best := suggestTop(t, "PSK SNM", "PROIZVODSTVENNO-STROITELNAYA KOMPANIYA SNM", "SNM TRADING", "PSC HOLDINGS")
+	assert.Equal(t, "c0", best.ClientID)
+	assert.Contains(t, best.Signals[0].Detail, `"psk" read as the initials of "proizvodstvenno stroitelnaya kompaniya"`)
+}
+
+// Two letters read as the initials of two words count only beside a word the names share: most
+// names have some two words with those initials.
+func TestTwoLetterInitialsNeedASharedWord(t *testing.T) {
+	t.Parallel()
+	assert.Zero(t, NameSimilarity("SABA CRANE", "SC SOUTH LLC"))
+	assert.Greater(t, NameSimilarity("Airbus DS", "Airbus Defence and Space GmbH"), 0.7)
+}
+
+// Abbreviations of kinds of organisation ("NPP", "FSUE", "RAS", "TD") are read as what they
+// stand for, in transliterated Russian or in English, and the evidence says so.
+func TestOrgAbbreviations(t *testing.T) {
+	t.Parallel()
+	for tenant, want := range map[string]string{
+		"NPP KONTAKT": "JOINT STOCK COMPANY SCIENTIFIC PRODUCTION ENTERPRISE KONTAKT",
+		"FSUE ISR":    "FEDERAL STATE UNITARY ENTERPRISE S.V. LEBEDEV INSTITUTE OF SYNTHETIC RUBBER",
+		"ISSP RAS":    "OSIPYAN INSTITUTE OF SOLID STATE PHYSICS OF THE RUSSIAN ACADEMY OF SCIENCES",
+		"AO TD ROSEL": "JOINT STOCK COMPANY TRADING HOUSE ROSEL",
+		"NII SVT PAO": "AKTSIONERNOE OBSHCHESTVO NAUCHNO ISSLEDOVATELSKII INSTITUT SREDSTV VYCHISLITELNOI TEKHNIKI",
+	} {
+		best := suggestTop(t, tenant, "FEDERAL STATE UNITARY ENTERPRISE CENTER FOR OPERATION OF SPACE GROUND BASED INFRASTRUCTURE",
+			want, "SPACE RESEARCH INSTITUTE RUSSIAN ACADEMY OF SCIENCES", "KONTUR LLC", "ROSTEC TRADING")
+		assert.Equal(t, "c1", best.ClientID, tenant)
+		assert.Contains(t, best.Signals[0].Detail, " read as ", tenant)
+	}
+	assert.InDelta(t, 1, NameSimilarity("Kamensky Zavod", "Kamensky Plant"), 1e-9, "a zavod is a plant")
+	ex, why := expandOrgAbbrevs([]string{"fsu", "isr"}, strings.Fields("federal state unitary enterprise"))
+	assert.Equal(t, []string{"federal", "state", "unitary", "enterprise", "isr"}, ex)
+	assert.Equal(t, `"fsue" read as "federal state unitary enterprise"`, why)
+	ex, _ = expandOrgAbbrevs([]string{"npp", "acme"}, []string{"acme", "holdings"})
+	assert.Nil(t, ex, "an abbreviation whose words the other name lacks is left")
+}
+
+// A rare word the names share, anywhere in them, is enough to show the client, never to take
+// it; a word many clients use is not.
+func TestRareWordSharedAnywhere(t *testing.T) {
+	t.Parallel()
+	names := []string{"JOINT STOCK COMPANY SHIPBUILDING PLANT LOTOS", "JOINT STOCK COMPANY 356 AIRCRAFT REPAIR PLANT"}
+	for i := range 60 {
+		names = append(names, "Filler "+string(rune('a'+i%26))+string(rune('a'+i/26))+" Shipping Trading")
+	}
+	best := suggestTop(t, "SHIPYARD LOTOS", names...)
+	assert.Equal(t, "c0", best.ClientID)
+	assert.Contains(t, best.Signals[0].Detail, `the rare word "lotos" shared`)
+	best = suggestTop(t, "AO 356 ARZ", names...)
+	assert.Equal(t, "c1", best.ClientID)
+	assert.Contains(t, best.Signals[0].Detail, `"356" shared`)
+	clients := make([]tenantsync.Client, len(names))
+	for i, n := range names {
+		clients[i] = tenantsync.Client{ID: n, Name: n}
+	}
+	s, err := NewSuggester(clients, nil, SuggestConfig{})
+	require.NoError(t, err)
+	assert.Empty(t, s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Harbour Shipping"}).Candidates, "a word sixty clients use says nothing")
+}

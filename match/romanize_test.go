@@ -170,7 +170,7 @@ func TestPartialAcronym(t *testing.T) {
 			t.Errorf("compareNames(%q, %q) = %.2f (%s), want a partial-acronym match", c[0], c[1], m.sim, m.why)
 		}
 	}
-	if got, _ := expandAcronym([]string{"acme", "xyz"}, []string{"acme", "corp"}); got != nil {
+	if got, _ := expandAcronym([]string{"acme", "xyz"}, []string{"acme", "corp"}, []string{"acme", "corp"}); got != nil {
 		t.Errorf("expandAcronym found initials that are not there: %v", got)
 	}
 }
@@ -226,15 +226,15 @@ func TestSharedRareFirstWord(t *testing.T) {
 
 func TestPartialAcronymSkipsStopWords(t *testing.T) {
 	t.Parallel()
-	got, run := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "and", "space", "gmbh"})
+	got, run := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "and", "space", "gmbh"}, []string{"airbus", "defence", "and", "space", "gmbh"})
 	if want := []string{"airbus", "defence", "and", "space"}; !slices.Equal(got, want) || run[1] != "defence and space" {
 		t.Errorf("expandAcronym = %v, %q; want %v", got, run, want)
 	}
 	// A run broken by a word that does not fit is no run.
-	if got, _ := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "systems"}); !slices.Equal(got, []string{"airbus", "defence", "systems"}) {
+	if got, _ := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "systems"}, []string{"airbus", "defence", "systems"}); !slices.Equal(got, []string{"airbus", "defence", "systems"}) {
 		t.Errorf("expandAcronym(airbus ds, airbus defence systems) = %v", got)
 	}
-	if got, _ := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "green", "space"}); got != nil {
+	if got, _ := expandAcronym([]string{"airbus", "ds"}, []string{"airbus", "defence", "green", "space"}, []string{"airbus", "defence", "green", "space"}); got != nil {
 		t.Errorf("expandAcronym across a word that does not fit = %v, want nil", got)
 	}
 }
