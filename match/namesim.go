@@ -143,6 +143,12 @@ type parsedName struct {
 	// with two or more Latin ones kept whole ("tssd" for "Tsentr Sudoremonta Dalzavod"), when
 	// they differ from full.initials.
 	translitInitials string
+	// russianInitials are the initials of a name translated from Russian as its Russian
+	// acronym reads them ("baz" for "Bryansk Automobile Plant", Bryanskii Avtomobilnyi Zavod;
+	// see russianWords), when they differ from its other initials; russianRead says which
+	// words were read so, for the evidence.
+	russianInitials string
+	russianRead     []string
 	// legalToks are the name's words with its legal forms, as newNameForm spells them: the
 	// words a partial acronym may stand for ("pmc" in "Patriot PMC" for "private military
 	// company").
@@ -386,6 +392,9 @@ func parseName(s string) parsedName {
 	}
 	if ti := translitInitials(all); ti != "" && ti != p.full.initials {
 		p.translitInitials = ti
+	}
+	if ri, read := russianInitials(all); ri != "" && ri != p.full.initials && !slices.Contains(p.altInitials, ri) {
+		p.russianInitials, p.russianRead = ri, read
 	}
 	if len(segs) > 1 {
 		for i, sg := range segs {
@@ -864,6 +873,14 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	translitAcr(q, c)
 	translitAcr(c, q)
+	russianAcr := func(x, y *parsedName) {
+		if len(x.full.tokens) == 1 && y.russianInitials != "" && x.full.joined == y.russianInitials && russianInitialsSim > m.sim {
+			m = nameMatch{sim: russianInitialsSim, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(y.full.words) +
+				" read in Russian (" + strings.Join(y.russianRead, ", ") + ")", a: q.full.text, b: c.full.text}
+		}
+	}
+	russianAcr(q, c)
+	russianAcr(c, q)
 	// A short word of one name that is the initials of a run of the other's words ("ISIS-WA"
 	// and "ISIS West Africa", "Peralta DTO" and "Cesar Peralta Drug Trafficking
 	// Organization"): read as those words, the names compare again, a little discounted.
@@ -1101,6 +1118,10 @@ func expandAcronym(a, b, bw []string) ([]string, [2]string) {
 // legalInitialsSim is how much initials that include the legal form score.
 const legalInitialsSim = 0.85
 
+// russianInitialsSim is what a name's initials read in Russian score: a translation's
+// reading, a little below initials of the words as written.
+const russianInitialsSim = 0.8
+
 // minLeadInitials is the fewest letters read as the initials of a name's first words alone,
 // and leadInitialsMin what such initials score when they take in almost none of the name:
 // shorter runs of initials meet unrelated names too often.
@@ -1224,6 +1245,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 		}
 		if p.translitInitials != "" {
 			add(ix.initl, p.translitInitials, int32(i))
+		}
+		if p.russianInitials != "" {
+			add(ix.initl, p.russianInitials, int32(i))
 		}
 		for k := minLeadInitials; k <= len(p.lead); k++ {
 			add(ix.initl, p.lead[:k], int32(i))

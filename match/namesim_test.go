@@ -250,3 +250,33 @@ func TestRareWordSharedAnywhere(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Harbour Shipping"}).Candidates, "a word sixty clients use says nothing")
 }
+
+// A Russian company's acronym is read from its Russian name, which its English name
+// translates: "plant" is "zavod" ("BAZ", Bryanskii Avtomobilnyi Zavod), "machine building" one
+// word ("AMZ"), "all-Russian" "vserossiiskii" ("VNIIEF").
+func TestInitialsReadInRussian(t *testing.T) {
+	t.Parallel()
+	catalogue := []string{
+		"JOINT STOCK COMPANY BRYANSK AUTOMOBILE PLANT", "JOINT STOCK COMPANY ARZAMAS MACHINE BUILDING PLANT",
+		"PUBLIC JOINT STOCK COMPANY AMURSKY SHIPBUILDING PLANT", "ALL-RUSSIAN SCIENTIFIC RESEARCH INSTITUTE OF EXPERIMENTAL PHYSICS",
+		"BRYANSK AUTOMOBILE COMPANY", "ARZAMAS MACHINE COMPANY", "KOVROV ELECTROMECHANICAL PLANT",
+	}
+	for tenant, want := range map[string]string{
+		"AO BAZ":   "c0",
+		"AO AMZ":   "c1",
+		"PJSC ASZ": "c2",
+		"VNIIEF":   "c3",
+		"KEMZ":     "c6",
+	} {
+		best := suggestTop(t, tenant, catalogue...)
+		assert.Equal(t, want, best.ClientID, tenant)
+		assert.Contains(t, best.Signals[0].Detail, "read in Russian", tenant)
+	}
+	best := suggestTop(t, "AO BAZ", catalogue...)
+	assert.Contains(t, best.Signals[0].Detail, `"plant" as "zavod"`)
+	ri, _ := russianInitials(strings.Fields("bryansk automobile company"))
+	assert.Empty(t, ri, "a name without a word Russian acronyms read otherwise has no Russian initials")
+	ri, read := russianInitials(strings.Fields("design bureau of special machine building"))
+	assert.Equal(t, "kbsm", ri)
+	assert.Len(t, read, 2)
+}

@@ -92,3 +92,70 @@ func expandOrgAbbrevs(a, b []string) ([]string, string) {
 	}
 	return out, strings.Join(notes, ", ")
 }
+
+// russianWords are English words of Russian names that translate a word the name's Russian
+// acronym takes its letters from: "plant" is "zavod", so the Bryansk Automobile Plant
+// (Bryanskii Avtomobilnyi Zavod) is "BAZ", and the Amursky Shipbuilding Plant "ASZ". Kinds of
+// industry only, never names; words whose Russian counterpart opens with their own letter
+// ("automobile", "metallurgical") need no entry. Keyed by the words' canonical spellings,
+// several words joined by spaces.
+var russianWords = map[string]russianWord{
+	"plant":                         {"z", "zavod"},
+	"works":                         {"z", "zavod"},
+	"factory":                       {"z", "zavod"},
+	"shipyard":                      {"sz", "sudostroitelnyi zavod"},
+	"shipbuilding":                  {"s", "sudostroitelnyi"},
+	"cartridge":                     {"p", "patronnyi"},
+	"pipe":                          {"t", "trubnyi"},
+	"electromechanical":             {"em", "elektromekhanicheskii"},
+	"electrotechnical":              {"et", "elektrotekhnicheskii"},
+	"machine building":              {"m", "mashinostroitelnyi"},
+	"design bureau":                 {"kb", "konstruktorskoe byuro"},
+	"physics":                       {"f", "fiziki"},
+	"physical":                      {"f", "fizicheskii"},
+	"radio engineering":             {"rt", "radiotekhnicheskii"},
+	"all russian":                   {"v", "vserossiiskii"},
+	"all russia":                    {"v", "vserossiiskii"},
+	"research institute":            {"nii", "nauchno issledovatelskii institut"},
+	"scientific research institute": {"nii", "nauchno issledovatelskii institut"},
+}
+
+// russianWord is what an entry of russianWords reads as: the letters it gives a Russian
+// acronym and the Russian word, for the evidence.
+type russianWord struct{ letters, russian string }
+
+// maxRussianPhrase is the most words an entry of russianWords has.
+const maxRussianPhrase = 3
+
+// russianInitials returns the initials of toks (a name's words, legal forms aside) read as its
+// Russian acronym is ("baz" for "Bryansk Automobile Plant"), and the words read so, for the
+// evidence; "" when no word of toks is one of russianWords.
+func russianInitials(toks []string) (string, []string) {
+	var sig []byte
+	var read []string
+	for i := 0; i < len(toks); i++ {
+		if toks[i][0] >= 0x80 {
+			continue
+		}
+		found := false
+		for n := min(maxRussianPhrase, len(toks)-i); n >= 1 && !found; n-- {
+			phrase := make([]string, n)
+			for k := range n {
+				phrase[k] = canonToken(toks[i+k])
+			}
+			if rw, ok := russianWords[strings.Join(phrase, " ")]; ok {
+				sig = append(sig, rw.letters...)
+				read = append(read, strconv.Quote(strings.Join(toks[i:i+n], " "))+" as "+strconv.Quote(rw.russian))
+				i += n - 1
+				found = true
+			}
+		}
+		if !found && !skipInitial(toks, i) {
+			sig = append(sig, toks[i][0])
+		}
+	}
+	if read == nil || len(sig) < minLeadInitials {
+		return "", nil
+	}
+	return string(sig), read
+}
