@@ -516,10 +516,16 @@ func sameTranslit(a, b string) bool {
 
 // translitNote names, for the evidence, a word of a and a word of b that differ but are one
 // word transliterated two ways ("; "resource" and "resurs" are …"); "" when there are none.
+// oneTranslit reports whether t and u are two words one word is transliterated to
+// ("Elektrokom", "Electrocom").
+func oneTranslit(t, u string) bool {
+	return t != u && len(t) >= minTranslit && len(u) >= minTranslit && len(t)-len(u) <= 2 && len(u)-len(t) <= 2 && sameTranslit(t, u)
+}
+
 func translitNote(a, b []string) string {
 	for _, t := range a {
 		for _, u := range b {
-			if t != u && len(t) >= minTranslit && len(u) >= minTranslit && len(t)-len(u) <= 2 && len(u)-len(t) <= 2 && sameTranslit(t, u) {
+			if oneTranslit(t, u) {
 				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " are one word transliterated two ways"
 			}
 		}
@@ -936,11 +942,12 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// "Shipbuilding Plant Lotos"; "AO 356 ARZ", "356 Aircraft Repair Plant") likely name one
 	// organisation or its parts: enough to be shown, never to be taken.
 	if m.sim < firstWordSim && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
-		if t := rareShared(q.full.tokens, c.full.tokens, w); t != "" {
+		if t, u := rareShared(q.full.tokens, c.full.tokens, w); t != "" {
 			why := "the rare word " + strconv.Quote(t) + " shared"
-			if t == q.full.tokens[0] && t == c.full.tokens[0] {
+			if t == q.full.tokens[0] && u == c.full.tokens[0] {
 				why = "the rare first word " + strconv.Quote(t) + " shared"
 			}
+			why += translitNote([]string{t}, []string{u})
 			m = nameMatch{sim: firstWordSim + 0.1*m.sim, why: why, a: q.full.text, b: c.full.text}
 		}
 	}
@@ -1023,17 +1030,26 @@ const lettersSim = soundSimMax
 
 // rareShared returns the rarest word a and b share that few clients use, of four letters or
 // more or with a digit ("356"); "" when they share none.
-func rareShared(a, b []string, w *weights) string {
-	best, bestW := "", 0.0
+func rareShared(a, b []string, w *weights) (string, string) {
+	best, bestB, bestW := "", "", 0.0
 	for _, t := range a {
-		if len(t) < 2 || len(t) < 4 && !strings.ContainsAny(t, "0123456789") || stopWords[t] || genericWords[t] || !slices.Contains(b, t) {
+		if len(t) < 2 || len(t) < 4 && !strings.ContainsAny(t, "0123456789") || stopWords[t] || genericWords[t] {
 			continue
 		}
-		if wt := w.of(t); wt >= 0.5*w.unseen && wt > bestW {
-			best, bestW = t, wt
+		// The same word, or one word transliterated two ways ("Elektrokom", "Electrocom").
+		u := t
+		if !slices.Contains(b, t) {
+			k := slices.IndexFunc(b, func(u string) bool { return !genericWords[u] && oneTranslit(t, u) })
+			if k < 0 {
+				continue
+			}
+			u = b[k]
+		}
+		if wt := min(w.of(t), w.of(u)); wt >= 0.5*w.unseen && wt > bestW {
+			best, bestB, bestW = t, u, wt
 		}
 	}
-	return best
+	return best, bestB
 }
 
 // firstWordSim is what a shared rare word scores at least (raised by a tenth of what the names

@@ -228,11 +228,12 @@ func TestOrgAbbreviations(t *testing.T) {
 	assert.Nil(t, ex, "an abbreviation whose words the other name lacks is left")
 }
 
-// A rare word the names share, anywhere in them, is enough to show the client, never to take
+// A rare word the names share, anywhere in them and however transliterated, is enough to show the client, never to take
 // it; a word many clients use is not.
 func TestRareWordSharedAnywhere(t *testing.T) {
 	t.Parallel()
-	names := []string{"JOINT STOCK COMPANY SHIPBUILDING PLANT LOTOS", "JOINT STOCK COMPANY 356 AIRCRAFT REPAIR PLANT"}
+	names := []string{"JOINT STOCK COMPANY SHIPBUILDING PLANT LOTOS", "JOINT STOCK COMPANY 356 AIRCRAFT REPAIR PLANT",
+		"OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU ELEKTROKOM VPK"}
 	for i := range 60 {
 		names = append(names, "Filler "+string(rune('a'+i%26))+string(rune('a'+i/26))+" Shipping Trading")
 	}
@@ -242,6 +243,10 @@ func TestRareWordSharedAnywhere(t *testing.T) {
 	best = suggestTop(t, "AO 356 ARZ", names...)
 	assert.Equal(t, "c1", best.ClientID)
 	assert.Contains(t, best.Signals[0].Detail, `"356" shared`)
+	// One word transliterated two ways is the same word.
+	best = suggestTop(t, "ELECTROCOM SPB", names...)
+	assert.Equal(t, "c2", best.ClientID)
+	assert.Contains(t, best.Signals[0].Detail, `the rare first word "electrocom" shared; "electrocom" and "elektrokom" are one word transliterated two ways`)
 	clients := make([]tenantsync.Client, len(names))
 	for i, n := range names {
 		clients[i] = tenantsync.Client{ID: n, Name: n}
