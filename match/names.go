@@ -203,7 +203,8 @@ func nameSegments(s string) [][]string {
 // stripLegal removes a leading "the" and legal forms at either end of toks; keepOne keeps the
 // last token when only legal forms are left ("SL Ltd" is "sl"). A long word of a legal form
 // may be transliterated another way ("Otvetstvennostiu" for "Otvetstvennostyu"; see
-// legalSpelling).
+// legalSpelling) within a form of several words: a word alone spelled so is a name ("Kompany
+// Media" is not "Media Co").
 func stripLegal(toks []string, keepOne bool) []string {
 	if len(toks) > 1 && toks[0] == "the" {
 		toks = toks[1:]
@@ -229,7 +230,7 @@ func stripLegal(toks []string, keepOne bool) []string {
 	for changed := true; changed && hi-lo > least; {
 		changed = false
 		for _, f := range legalByLast[spelled[hi-1]] {
-			if hi-lo-len(f) >= least && slices.Equal(spelled[hi-len(f):hi], f) {
+			if hi-lo-len(f) >= least && slices.Equal(spelled[hi-len(f):hi], f) && (len(f) > 1 || spelled[hi-1] == toks[hi-1]) {
 				hi -= len(f)
 				changed = true
 				break
@@ -239,7 +240,7 @@ func stripLegal(toks []string, keepOne bool) []string {
 	for changed := true; changed && hi-lo > least; {
 		changed = false
 		for _, f := range legalByFirst[spelled[lo]] {
-			if len(f[0]) > 1 && hi-lo-len(f) >= least && slices.Equal(spelled[lo:lo+len(f)], f) {
+			if len(f[0]) > 1 && hi-lo-len(f) >= least && slices.Equal(spelled[lo:lo+len(f)], f) && (len(f) > 1 || spelled[lo] == toks[lo]) {
 				lo += len(f)
 				changed = true
 				break

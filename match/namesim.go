@@ -77,17 +77,6 @@ var sameWord = func() map[string]string {
 			m[w] = canon
 		}
 	}
-	// Numbers written out, and ordinals, are their digits: "5 Energy" and "Five Energy", "1st
-	// Armored Division" and "First Armored Division".
-	for i, ws := range [][]string{
-		{"one", "first", "1st"}, {"two", "second", "2nd"}, {"three", "third", "3rd"}, {"four", "fourth", "4th"},
-		{"five", "fifth", "5th"}, {"six", "sixth", "6th"}, {"seven", "seventh", "7th"}, {"eight", "eighth", "8th"},
-		{"nine", "ninth", "9th"}, {"ten", "tenth", "10th"},
-	} {
-		for _, w := range ws {
-			m[w] = strconv.Itoa(i + 1)
-		}
-	}
 	return m
 }()
 
@@ -139,6 +128,11 @@ type parsedName struct {
 	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
 	// "China National Building Material Group").
 	altInitials []string
+	// altHow says, for each of altInitials, how they were read, for the evidence; altReading
+	// whether they are a reading (see nameMatch.reading): stop words kept, the Arabic article
+	// or a person's initials left out.
+	altHow     []string
+	altReading []bool
 	// translitInitials are the initials of a transliterated Russian name, a letter written
 	// with two or more Latin ones kept whole ("tssd" for "Tsentr Sudoremonta Dalzavod"), when
 	// they differ from full.initials.
@@ -311,10 +305,30 @@ var leadingPersonInitials = regexp.MustCompile(`^\s*(?:\p{Lu}\.\s*){1,3}\p{L}`)
 // initials it opens with ("KIPP" for "P.L. Kapitza Institute for Physical Problems, Russian
 // Academy of Sciences"); "" when it opens with none.
 func personlessInitials(s string, segs [][]string) string {
-	if len(segs) == 0 || len(segs[0]) < 3 || !leadingPersonInitials.MatchString(s) {
+	if len(segs) == 0 || len(segs[0]) < 3 {
 		return ""
 	}
-	return plainInitials(segs[0][1:])
+	lead := leadingPersonInitials.FindString(s)
+	if lead == "" {
+		return ""
+	}
+	// The initials must be the first words of the name as parsed: a legal form written with
+	// dots ("O.O.O. Alfa Bank") is gone from it already.
+	var letters []byte
+	rs := []rune(strings.ToLower(lead))
+	for _, r := range rs[:len(rs)-1] {
+		if r >= 'a' && r <= 'z' {
+			letters = append(letters, byte(r))
+		}
+	}
+	seg, read := segs[0], ""
+	for len(read) < len(letters) && len(seg) > 0 {
+		read, seg = read+seg[0], seg[1:]
+	}
+	if read != string(letters) || len(seg) < 2 {
+		return ""
+	}
+	return plainInitials(seg)
 }
 
 func parseName(s string) parsedName {
@@ -385,9 +399,20 @@ func parseName(s string) parsedName {
 	}
 	p.legalWords = words
 	p.leadInitials(words)
-	for _, li := range []string{legalInitials(s), plainInitials(all), wordInitials(all, false), wordInitials(all, true), personlessInitials(s, segs)} {
-		if len(li) >= 3 && li != p.full.initials && !slices.Contains(p.altInitials, li) {
-			p.altInitials = append(p.altInitials, li)
+	for _, a := range [...]struct {
+		letters, how string
+		reading      bool
+	}{
+		{legalInitials(s), "with its legal form", false},
+		{plainInitials(all), "without its generic words and places", false},
+		{wordInitials(all, false), "with its stop words", true},
+		{wordInitials(all, true), "without the Arabic article", true},
+		{personlessInitials(s, segs), "without the person's initials it opens with", true},
+	} {
+		if len(a.letters) >= 3 && a.letters != p.full.initials && !slices.Contains(p.altInitials, a.letters) {
+			p.altInitials = append(p.altInitials, a.letters)
+			p.altHow = append(p.altHow, a.how)
+			p.altReading = append(p.altReading, a.reading)
 		}
 	}
 	if ti := translitInitials(all); ti != "" && ti != p.full.initials {
@@ -462,6 +487,9 @@ func tokenSim(a, b string) float64 {
 	if a == b {
 		return 1
 	}
+	if sameNumber(a, b) {
+		return 0.9
+	}
 	if len(a) > len(b) {
 		a, b = b, a
 	}
@@ -514,19 +542,43 @@ func sameTranslit(a, b string) bool {
 	}
 }
 
-// translitNote names, for the evidence, a word of a and a word of b that differ but are one
-// word transliterated two ways ("; "resource" and "resurs" are …"); "" when there are none.
 // oneTranslit reports whether t and u are two words one word is transliterated to
 // ("Elektrokom", "Electrocom").
 func oneTranslit(t, u string) bool {
 	return t != u && len(t) >= minTranslit && len(u) >= minTranslit && len(t)-len(u) <= 2 && len(u)-len(t) <= 2 && sameTranslit(t, u)
 }
 
+// numberWords are numbers written out with their digits, and ordinals written out with
+// theirs: "Five Energy" and "5 Energy", "First Armored Division" and "1st Armored Division"
+// compare alike (not as one word: "One Source" and "1Source" are different spellings). A
+// cardinal is not its ordinal: "Second Cup" is not "Two Cups".
+var numberWords = func() map[string]string {
+	m := map[string]string{}
+	for i, ws := range [][3]string{
+		{"one", "first", "1st"}, {"two", "second", "2nd"}, {"three", "third", "3rd"}, {"four", "fourth", "4th"},
+		{"five", "fifth", "5th"}, {"six", "sixth", "6th"}, {"seven", "seventh", "7th"}, {"eight", "eighth", "8th"},
+		{"nine", "ninth", "9th"}, {"ten", "tenth", "10th"},
+	} {
+		m[ws[0]] = strconv.Itoa(i + 1)
+		m[ws[1]] = ws[2]
+	}
+	return m
+}()
+
+// sameNumber reports whether t and u are one number, one written out and one in digits.
+func sameNumber(t, u string) bool { return numberWords[t] == u || numberWords[u] == t }
+
+// translitNote names, for the evidence, a word of a and a word of b that differ but are one
+// word transliterated two ways ("; "resource" and "resurs" are …"), or one number written
+// two ways; "" when there are none.
 func translitNote(a, b []string) string {
 	for _, t := range a {
 		for _, u := range b {
 			if oneTranslit(t, u) {
 				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " are one word transliterated two ways"
+			}
+			if t != u && sameNumber(t, u) {
+				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " are one number"
 			}
 		}
 	}
@@ -567,10 +619,12 @@ func nextTranslit(s string, i int, prev byte) (byte, int) {
 			i++
 			continue
 		case c == 'd' && next == 'z' && i+2 < len(s) && s[i+2] == 'h':
-			// "dzh" is the "j" of "Jet" and the soft "g" of "General" ("Dzheneral").
+			// "dzh" is the soft "g" of "General" before e, i and y ("Dzheneral", "Enerdzhi"),
+			// else the "j" of "Jet"; a "g" is never a "j" ("Getty", "Jetty").
 			c, n = 'j', 3
-		case c == 'g' && (next == 'e' || next == 'i' || next == 'y'):
-			c = 'j'
+			if i+3 < len(s) && strings.IndexByte("eiy", s[i+3]) >= 0 {
+				c = 'g'
+			}
 		case c == 'k' && next == 'h':
 			c, n = 'h', 2
 		case c == 'p' && next == 'h':
@@ -655,7 +709,12 @@ func oneEdit(a, b string) bool {
 // match is how two names compare, with what a person needs to check it.
 type nameMatch struct {
 	sim     float64
-	bySound bool   // the names match by sound only (romanised kana or Hangul): a hint
+	bySound bool // the names match by sound only (romanised kana or Hangul): a hint
+	// reading says the names match only once a word of one is read as something else: initials
+	// closed by "co", an abbreviation of a kind of organisation, initials read in Russian or
+	// with stop words kept, a rare word shared. A hint a person confirms, however strong the
+	// other evidence short of proof: "TD" may be a trading house or Toronto-Dominion.
+	reading bool
 	why     string // e.g. "rare token 'sony' shared"
 	a, b    string // the parts compared, as written
 }
@@ -833,9 +892,9 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// Initials that take in the legal form ("IBMC" for "International Business Machines
 	// Corporation"): a weaker hint than initials of the name itself.
 	legalAcr := func(x, y *parsedName) {
-		if len(x.full.tokens) == 1 && slices.Contains(y.altInitials, x.full.joined) && legalInitialsSim > m.sim {
-			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
-				" (with its legal form, or without its generic words and places)", a: q.full.text, b: c.full.text}
+		if k := slices.Index(y.altInitials, x.full.joined); len(x.full.tokens) == 1 && k >= 0 && legalInitialsSim > m.sim {
+			m = nameMatch{sim: legalInitialsSim, reading: y.altReading[k], why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
+				" (" + y.altHow[k] + ")", a: q.full.text, b: c.full.text}
 		}
 	}
 	legalAcr(q, c)
@@ -844,11 +903,11 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// for "Middle East Kimiya Pars Co.").
 	coAcr := func(x, y *parsedName) {
 		init, ok := strings.CutSuffix(x.full.joined, "co")
-		if len(x.full.tokens) != 1 || !ok || len(init) < minLeadInitials || legalInitialsSim <= m.sim {
+		if len(x.full.tokens) != 1 || !ok || len(init) < minLeadInitials || coInitialsSim <= m.sim {
 			return
 		}
 		if init == y.full.initials || len(y.parts) > 0 && init == y.parts[0].initials {
-			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
+			m = nameMatch{sim: coInitialsSim, reading: true, why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
 				" and \"co\" for company", a: q.full.text, b: c.full.text}
 		}
 	}
@@ -881,7 +940,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	translitAcr(c, q)
 	russianAcr := func(x, y *parsedName) {
 		if len(x.full.tokens) == 1 && y.russianInitials != "" && x.full.joined == y.russianInitials && russianInitialsSim > m.sim {
-			m = nameMatch{sim: russianInitialsSim, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(y.full.words) +
+			m = nameMatch{sim: russianInitialsSim, reading: true, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(y.full.words) +
 				" read in Russian (" + strings.Join(y.russianRead, ", ") + ")", a: q.full.text, b: c.full.text}
 		}
 	}
@@ -890,7 +949,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// A short word of one name that is the initials of a run of the other's words ("ISIS-WA"
 	// and "ISIS West Africa", "Peralta DTO" and "Cesar Peralta Drug Trafficking
 	// Organization"): read as those words, the names compare again, a little discounted.
-	readAs := func(ex []string, y *parsedName, why string) {
+	readAs := func(ex []string, y *parsedName, why string, reading bool) {
 		sc, _ := softDice(ex, y.legalToks, w)
 		if cv := coverage(ex, y.legalToks, w) * containPenalty; cv > sc && len(ex) > len(y.legalToks) {
 			sc = cv
@@ -899,7 +958,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			sc = cv
 		}
 		if sc *= partialAcronymPenalty; sc > m.sim {
-			m = nameMatch{sim: sc, why: why, a: q.full.text, b: c.full.text}
+			m = nameMatch{sim: sc, reading: reading, why: why, a: q.full.text, b: c.full.text}
 		}
 	}
 	partial := func(x, y *parsedName) {
@@ -914,7 +973,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}) {
 			return
 		}
-		readAs(ex, y, strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1]))
+		readAs(ex, y, strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1]), false)
 	}
 	if len(q.full.tokens) > 1 {
 		partial(q, c)
@@ -934,7 +993,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		if ex2, run := expandAcronym(ex, y.legalToks, y.legalWords); ex2 != nil {
 			ex, why = ex2, why+"; "+strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1])
 		}
-		readAs(ex, y, why)
+		readAs(ex, y, why, true)
 	}
 	abbrev(q, c)
 	abbrev(c, q)
@@ -948,7 +1007,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 				why = "the rare first word " + strconv.Quote(t) + " shared"
 			}
 			why += translitNote([]string{t}, []string{u})
-			m = nameMatch{sim: firstWordSim + 0.1*m.sim, why: why, a: q.full.text, b: c.full.text}
+			m = nameMatch{sim: firstWordSim + 0.1*m.sim, reading: true, why: why, a: q.full.text, b: c.full.text}
 		}
 	}
 	// A word made of the first letters of each of the other name's first words ("Iralco" for
@@ -1133,6 +1192,11 @@ func expandAcronym(a, b, bw []string) ([]string, [2]string) {
 
 // legalInitialsSim is how much initials that include the legal form score.
 const legalInitialsSim = 0.85
+
+// coInitialsSim is what initials closed by "co" score ("SISCO" for "Sirjan Iranian Steel"):
+// below a name found whole in another ("Cisco" in "Cisco Systems"), which the same word may
+// as well be.
+const coInitialsSim = 0.8
 
 // russianInitialsSim is what a name's initials read in Russian score: a translation's
 // reading, a little below initials of the words as written.
@@ -1348,11 +1412,17 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		if len(t) >= minTranslit {
 			lists = append(lists, ix.translit[translitKey(t)])
 		}
+		// An abbreviation of a kind of organisation finds the clients its rarest word is in,
+		// when they are few: "TD" is not worth reading every "trading" and "house" for.
 		for _, ex := range orgAbbrevs[t].expansions {
+			var rarest []int32
 			for _, u := range ex {
-				if !stopWords[u] {
-					lists = append(lists, ix.tok[u])
+				if l := ix.tok[u]; !stopWords[u] && (rarest == nil || len(l) < len(rarest)) {
+					rarest = l
 				}
+			}
+			if len(rarest) <= ix.limit {
+				lists = append(lists, rarest)
 			}
 		}
 	}

@@ -134,7 +134,16 @@ func TestNumbersWrittenOut(t *testing.T) {
 	t.Parallel()
 	best := suggestTop(t, "5 Energy", "Five Energy Oil Trading", "Energy Partners Ltd", "Nova Energy Systems")
 	assert.Equal(t, "c0", best.ClientID)
-	assert.InDelta(t, 1, NameSimilarity("1st National Bank of Elmwood", "First National Bank of Elmwood"), 1e-9)
+	assert.InDelta(t, 0.97, NameSimilarity("1st National Bank of Elmwood", "First National Bank of Elmwood"), 0.02)
+	// One number written two ways is close, not the same name, and named in the evidence; a
+	// cardinal is not its ordinal, and a name written as one word stays one word.
+	a, b := parseName("Five Energy Oil Trading"), parseName("5 Energy Oil Trading")
+	m := compareNames(&a, &b, nil)
+	assert.NotEqual(t, whySame, m.why)
+	assert.Contains(t, m.why, `"five" and "5" are one number`)
+	assert.Less(t, NameSimilarity("Second Cup Cafe", "Two Cups Cafe"), NameSimilarity("Second Cup Cafe", "2nd Cup Cafe"))
+	assert.InDelta(t, 1, NameSimilarity("One Stop Shop", "OneStop Shop LLC"), 1e-9)
+	assert.Less(t, NameSimilarity("One Stop Shop", "First Stop Shop"), 0.8)
 }
 
 // A legal form transliterated another way is stripped as the spelling the table holds, and
@@ -149,6 +158,9 @@ func TestLegalFormsTransliteratedOtherwise(t *testing.T) {
 	} {
 		assert.Equal(t, want, NormalizeCompanyName(in), in)
 	}
+	// A word alone spelled like a legal form is a name.
+	assert.Equal(t, "kompany media", NormalizeCompanyName("Kompany Media"))
+	assert.Equal(t, "kompany", NormalizeCompanyName("The Kompany"))
 	best := suggestTop(t, "OOO MTU", "OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTIU MEZHDUNARODNYE TRANSPORTNYE USLUGI", "MTS BANK", "MIR TRADE")
 	assert.Equal(t, "c0", best.ClientID)
 	assert.Contains(t, best.Signals[0].Detail, `"mtu" is the initials of "mezhdunarodnye transportnye uslugi"`)
@@ -160,7 +172,9 @@ func TestSameTranslitSoftG(t *testing.T) {
 	for _, c := range [][2]string{{"general", "dzheneral"}, {"energy", "enerdzhi"}, {"aktsionernoye", "aktsionernoe"}} {
 		assert.True(t, sameTranslit(c[0], c[1]) && sameTranslit(c[1], c[0]), "%s, %s", c[0], c[1])
 	}
-	assert.False(t, sameTranslit("gold", "jold"), "a hard g is not a j")
+	for _, c := range [][2]string{{"gold", "jold"}, {"getty", "jetty"}, {"gill", "jill"}, {"gibbs", "jibbs"}} {
+		assert.False(t, sameTranslit(c[0], c[1]), "a g is not a j: %s, %s", c[0], c[1])
+	}
 	best := suggestTop(t, "General Lubricants", "DZHENERAL LUBRIKANTS", "GENERAL PETROLEUM CORPORATION", "LUBRICANT SUPPLY CO")
 	assert.Equal(t, "c0", best.ClientID)
 }
@@ -183,8 +197,17 @@ func TestAcronymsOfOtherShapes(t *testing.T) {
 		assert.Equal(t, "c1", best.ClientID, acr)
 		assert.Contains(t, best.Signals[0].Detail, "initials of", acr)
 	}
-	// Person's initials are dropped only where they open the name.
+	// Person's initials are dropped only where they open the name, and a legal form written
+	// with dots is not a person's initials.
 	assert.Zero(t, NameSimilarity("KIPP", "KAPITZA P.L. INSTITUTE FOR PHYSICAL PROBLEMS"))
+	assert.Less(t, NameSimilarity("BTS", "O.O.O. Alfa Bank Trade Systems"), 0.5)
+	// The evidence says how the initials were read.
+	for acr, how := range map[string]string{"BOA": "(with its stop words)", "KIPP": "(without the person's initials it opens with)", "KSS": "(without the Arabic article)"} {
+		a, b := parseName(acr), parseName(map[string]string{"BOA": "Bank of America", "KIPP": "P.L. KAPITZA INSTITUTE FOR PHYSICAL PROBLEMS", "KSS": "KATA'IB SAYYID AL-SHUHADA"}[acr])
+		m := compareNames(&a, &b, nil)
+		assert.Contains(t, m.why, how, acr)
+		assert.True(t, m.reading, "%s is a reading", acr)
+	}
 }
 
 // Initials are read from the words as written when a word of the name is read as another's
@@ -226,6 +249,15 @@ func TestOrgAbbreviations(t *testing.T) {
 	assert.Equal(t, `"fsue" read as "federal state unitary enterprise"`, why)
 	ex, _ = expandOrgAbbrevs([]string{"npp", "acme"}, []string{"acme", "holdings"})
 	assert.Nil(t, ex, "an abbreviation whose words the other name lacks is left")
+
+	// "TD" does not read every client with "trading" and "house" in its name.
+	names := make([]parsedName, 2000)
+	for i := range names {
+		names[i] = parseName("Trading House " + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676)) + "ville")
+	}
+	ix := newNameIndex(names)
+	q := parseName("TD")
+	assert.LessOrEqual(t, len(ix.candidates(&q, nil, nil, make([]uint32, len(names)), 1)), ix.limit)
 }
 
 // A rare word the names share, anywhere in them and however transliterated, is enough to show the client, never to take

@@ -321,7 +321,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 			addSig(ci, Signal{EvidenceContactDomain, score, strconv.Itoa(n) + " of the client's " + strconv.Itoa(total) + " contacts use " + d})
 		}
 	}
-	exact := s.nameSignals(t, def, addSig)
+	exact, readings := s.nameSignals(t, def, addSig)
 
 	for ci, sigs := range signals {
 		slices.SortStableFunc(sigs, func(a, b Signal) int {
@@ -344,7 +344,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 			sg.Candidates[i].Rank = sg.Candidates[i-1].Rank
 		}
 	}
-	s.decide(&sg)
+	s.decide(&sg, readings)
 	return sg
 }
 
@@ -410,8 +410,9 @@ const tieEpsilon = 1e-9
 // default domain): contacts' addresses plus a similar name do not outweigh an exact name.
 const CredibleMin = 0.8
 
-// decide sets AutoAccept and Reason.
-func (s *Suggester) decide(sg *Suggestion) {
+// decide sets AutoAccept and Reason. readings holds the clients whose name matched the
+// tenant's only once a word was read as something else (see nameMatch.reading).
+func (s *Suggester) decide(sg *Suggestion, readings []int) {
 	defer func() {
 		if len(sg.Candidates) > s.cfg.TopN {
 			sg.Candidates = sg.Candidates[:s.cfg.TopN]
@@ -448,6 +449,8 @@ func (s *Suggester) decide(sg *Suggestion) {
 		sg.Reason = "the best two candidates are within " + fmtScore(s.cfg.AutoAcceptMargin) + " of each other; a person chooses"
 	case !proof && hasEvidence(best, EvidenceNameSound):
 		sg.Reason = "the names match by sound only (" + best.ClientName + "); a person confirms"
+	case !proof && s.clientIndex(best.ClientID, best.ClientName, readings) >= 0:
+		sg.Reason = "the names match only as one reads a word of them (" + nameDetail(best) + "); a person confirms"
 	case second != nil && !proof && second.Confidence >= CredibleMin:
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
 	default:
@@ -509,8 +512,9 @@ func (s *Suggester) tenantDomains(t tenantsync.Tenant) (string, []string) {
 // and the labels of the tenant's default and initial domains ("contoso" in contoso.com and
 // contoso.onmicrosoft.com) with the client names written without spaces. The initial domain
 // is never domain evidence, but its label is a name the tenant's owner chose.
-// It returns the clients whose whole name is the tenant's, legal forms and spelling aside.
-func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact []int) {
+// It returns the clients whose whole name is the tenant's, legal forms and spelling aside, and
+// those whose name matched only as a reading (see nameMatch.reading).
+func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact, readings []int) {
 	q := parseName(t.DisplayName)
 	var labels []string
 	if l := domainLabel(def); l != "" {
@@ -542,6 +546,9 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 				exact = append(exact, ci)
 			}
 			if m.sim >= DefaultMinNameSim {
+				if m.reading {
+					readings = append(readings, ci)
+				}
 				ev := EvidenceName
 				if m.bySound {
 					ev = EvidenceNameSound
@@ -564,7 +571,17 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			}
 		}
 	}
-	return exact
+	return exact, readings
+}
+
+// nameDetail returns the detail of c's name signal.
+func nameDetail(c Candidate) string {
+	for _, sig := range c.Signals {
+		if sig.Evidence == EvidenceName {
+			return sig.Detail
+		}
+	}
+	return c.Signals[0].Detail
 }
 
 // domainLabel returns the label before the public suffix: "contoso" for "mail.contoso.co.uk".

@@ -2,6 +2,8 @@ package match_test
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -220,4 +222,55 @@ func TestSuggestTrailingPlacesAndQualifiers(t *testing.T) {
 			assert.Greater(t, top(t, sg).Confidence, sg.Candidates[1].Confidence, "%s is not a tie", tenant)
 		}
 	}
+}
+
+// A name that matches only once a word is read as something else ("TD" as a trading house,
+// "Cisco" as initials and "co", "Second" as "Two") is a hint: with the contacts' addresses of
+// one client on the tenant's domain it still leaves the choice to a person. Proof or a name
+// as written still decides.
+func TestReadingsNeverLiftAContactHint(t *testing.T) {
+	t.Parallel()
+	var fillers []tenantsync.Client
+	for i, w := range strings.Fields("Acme Harbour Summit Maple Cedar Pioneer Atlas Beacon Crescent Horizon Lakeside Meadow Northgate Oakridge Pinnacle Quarry Redwood Silverline Trinity Unity") {
+		for j, kind := range []string{"Plumbing", "Dental Care", "Logistics"} {
+			fillers = append(fillers, tenantsync.Client{ID: "f" + strconv.Itoa(i*3+j), Name: w + " " + kind + " Ltd"})
+		}
+	}
+	suggest := func(tenant, domain string, names []string, withContact int) match.Suggestion {
+		clients := slices.Clone(fillers)
+		for i, n := range names {
+			clients = append(clients, tenantsync.Client{ID: "c" + strconv.Itoa(i), Name: n})
+		}
+		contacts := []tenantsync.Contact{{ID: "p", ClientID: "c" + strconv.Itoa(withContact), Email: "mike@" + domain}}
+		s, err := match.NewSuggester(clients, contacts, match.SuggestConfig{})
+		require.NoError(t, err)
+		return s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant, DefaultDomain: domain})
+	}
+	for _, c := range []struct {
+		tenant, domain string
+		names          []string
+		contact        int
+		first          string // the client the name as written puts first, when it does
+	}{
+		{"KB Electric", "kbelectric.com", []string{"Kelly Brothers Electric", "Design Bureau Electric"}, 1, ""},
+		{"TD Bank", "tdbank.com", []string{"Toronto Dominion Bank", "Trading House Bank"}, 1, ""},
+		{"Cisco", "cisco.com", []string{"Cisco Systems", "Central Illinois Services"}, 1, ""},
+		{"Tesco", "tesco.com", []string{"Texas Electric Services"}, 0, ""},
+		{"One Source Staffing", "oss-hr.com", []string{"OneSource Staffing Inc", "1st Source Staffing"}, 1, "c0"},
+		{"FirstChoice Dental", "fcdental.com", []string{"First Choice Dental", "Choice Dental"}, 1, "c0"},
+		{"Second Cup Cafe", "secondcup.com", []string{"Two Cups Cafe"}, 0, ""},
+	} {
+		sg := suggest(c.tenant, c.domain, c.names, c.contact)
+		assert.False(t, sg.AutoAccept, "%s: %s", c.tenant, sg.Reason)
+		if c.first != "" {
+			assert.Equal(t, c.first, top(t, sg).ClientID, "%s: the name as written ranks first", c.tenant)
+		}
+	}
+	// What the names say as written still links.
+	sg := suggest("First Stop Auto Repair", "firststopauto.com", []string{"First Stop Automotive", "One Stop Auto Repair"}, 0)
+	assert.True(t, sg.AutoAccept, sg.Reason)
+	assert.Equal(t, "c0", sg.ClientID)
+	sg = suggest("Getty Realty", "gettyrealty.com", []string{"Getty Realty Group", "Jetty Realty"}, 0)
+	assert.True(t, sg.AutoAccept, sg.Reason)
+	assert.Equal(t, "c0", sg.ClientID)
 }
