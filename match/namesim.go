@@ -973,7 +973,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}) {
 			return
 		}
-		readAs(ex, y, strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1]), false)
+		readAs(ex, y, strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1]), true)
 	}
 	if len(q.full.tokens) > 1 {
 		partial(q, c)

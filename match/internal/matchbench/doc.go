@@ -5,7 +5,7 @@
 // Then the suggester on real company names (sets built from ROR, publisher-labelled
 // affiliations and the OFAC SDN list, fetched by fetchdata.sh into a git-ignored directory and
 // read from -data, $TENANTSYNC_EVAL_DATA or match/testdata/realnames; skipped with a note when
-// absent), 66 labelled MSP cases, and the goal lines of issue 15.
+// absent), 77 labelled MSP cases, and the goal lines of issue 15.
 // It exits 1 when an automatic link or acceptance is wrong: that is a correctness failure,
 // not a figure.
 //

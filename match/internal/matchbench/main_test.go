@@ -62,7 +62,7 @@ func TestSuggestReportWithoutData(t *testing.T) {
 	if !ok {
 		t.Fatalf("a wrong automatic acceptance in the MSP cases:\n%s", out.String())
 	}
-	for _, want := range []string{"SKIPPED: real-name sets not found", "66 labelled MSP cases",
+	for _, want := range []string{"SKIPPED: real-name sets not found", "77 labelled MSP cases",
 		"wrong automatic acceptances over the MSP cases only; the real-name sets were skipped: 0",
 		"goal suggest-false-auto-msp: 0 (target <= 0) met", "goal suggest-false-auto: 0 (target <= 0) met"} {
 		if !strings.Contains(out.String(), want) {

@@ -53,7 +53,7 @@ var bystanders = []tenantsync.Client{
 	cl("by-7", "Atlas Holdings Inc", "atlasholdings.com"), cl("by-8", "Europa Logistics B.V.", "europalogistics.nl"),
 }
 
-// mspCases returns the labelled MSP situations, 66 of them in 6 kinds.
+// mspCases returns the labelled MSP situations, 77 of them in 7 kinds.
 func mspCases() []mspCase {
 	var cs []mspCase
 	add := func(kind string, t tenantsync.Tenant, want string, clients []tenantsync.Client, cts ...[]tenantsync.Contact) {
@@ -157,6 +157,36 @@ func mspCases() []mspCase {
 		id := "sp" + strconv.Itoa(i)
 		add("spelling", tn(v[0], v[2]), id+"-a", []tenantsync.Client{cl(id+"-a", v[1], v[2]), cl(id+"-b", v[3], "b-"+v[2])},
 			contacts(id+"-a", v[2], 2))
+	}
+	// Readings: a client whose name matches the tenant's only as an acronym, an abbreviation,
+	// a number or a transliteration may be read ("TD" as a trading house), and one of its
+	// contacts uses the tenant's domain. A person decides; a client bearing the name as
+	// written comes first, and one with the name and the contacts is still linked.
+	for i, r := range [][5]string{
+		// tenant, domain, the client with a contact on it, a client bearing the name ("" for
+		// none), which of them the tenant is ("" for neither: a person decides)
+		{"TD Bank", "tdbank.com", "Trading House Bank", "", ""},
+		{"KB Electric", "kbelectric.com", "Design Bureau Electric", "", ""},
+		{"Cisco", "cisco.com", "Central Illinois Services", "", ""},
+		{"Tesco", "tesco.com", "Texas Electric Services", "", ""},
+		{"Second Cup Cafe", "secondcup.com", "Two Cups Cafe", "", ""},
+		{"BOA Consulting", "boaconsulting.com", "Board of Appeals Consulting", "", ""},
+		{"One Source Staffing", "oss-hr.com", "1st Source Staffing", "OneSource Staffing Inc", "name"},
+		{"FirstChoice Dental", "fcdental.com", "Choice Dental", "First Choice Dental", "name"},
+		{"Getty Realty", "gettyrealty.com", "Getty Realty Group", "Jetty Realty", "contact"},
+		{"First Stop Auto Repair", "firststopauto.com", "First Stop Automotive", "One Stop Auto Repair", "contact"},
+		{"Seven Hills Winery", "sevenhills.com", "7 Hills Winery Ltd", "", "contact"},
+	} {
+		id := "rd" + strconv.Itoa(i)
+		clients := []tenantsync.Client{cl(id+"-contact", r[2])}
+		if r[3] != "" {
+			clients = append(clients, cl(id+"-name", r[3]))
+		}
+		want := ""
+		if r[4] != "" {
+			want = id + "-" + r[4]
+		}
+		add("readings", tn(r[0], r[1]), want, clients, contacts(id+"-contact", r[1], 1))
 	}
 	return cs
 }
