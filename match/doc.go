@@ -88,7 +88,15 @@
 // of the starts of its words ("Iralco", Iran Aluminum Company), a shared rare first word, and
 // a kana or Hangul name romanised (Hepburn, Revised Romanisation), or a kanji name read by a
 // dictionary, that sounds or is spelled like a Latin one, or whose first word does
-// (EvidenceNameSound, at most 0.9, never accepted automatically without proof). The
+// (EvidenceNameSound, at most 0.9, never accepted automatically without proof). A match that
+// reads a word of one name as something else is a hint of the same kind, whatever else agrees
+// short of proof: a partial acronym, initials closed by "co" ("Sisco") or kept with their stop
+// words ("BOA"), initials read in Russian from the English name that translates it ("BAZ" for
+// Bryansk Automobile Plant, Bryanskii Avtomobilnyi Zavod), an abbreviation of a kind of
+// organisation ("NPO", "TD": a trading house, or Toronto-Dominion), a word transliterated or
+// spelled otherwise ("Filips", "Philips"), a number written out ("Seven", "7"; "First",
+// "1st"), transliterated initials, a word made of the starts of words, a rare word shared. A
+// reading scores at most 0.84, below a name found whole in the other as written. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
 // read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
 // name holds Han characters (about a second and 90 MB of memory). A

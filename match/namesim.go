@@ -71,7 +71,7 @@ var sameWord = func() map[string]string {
 		"bank":       {"banco", "banque", "banca"},
 		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya", "firma"},
 		"combine":    {"kombinat"},
-		"plant":      {"zavod"},
+		"holding":    {"kholding"},
 	} {
 		for _, w := range ws {
 			m[w] = canon
@@ -297,6 +297,9 @@ func wordInitials(toks []string, arabic bool) string {
 	return string(sig)
 }
 
+// placeInitials are places written with dots that open names ("U.S. Steel"): not a person.
+var placeInitials = map[string]bool{"us": true, "usa": true, "uk": true, "eu": true, "uae": true}
+
 // leadingPersonInitials matches a person's initials that open a name ("P.L. Kapitza Institute",
 // "A. M. Prokhorov …"): the name's acronym leaves them out.
 var leadingPersonInitials = regexp.MustCompile(`^\s*(?:\p{Lu}\.\s*){1,3}\p{L}`)
@@ -325,7 +328,7 @@ func personlessInitials(s string, segs [][]string) string {
 	for len(read) < len(letters) && len(seg) > 0 {
 		read, seg = read+seg[0], seg[1:]
 	}
-	if read != string(letters) || len(seg) < 2 {
+	if read != string(letters) || len(seg) < 2 || placeInitials[read] {
 		return ""
 	}
 	return plainInitials(seg)
@@ -566,7 +569,15 @@ var numberWords = func() map[string]string {
 }()
 
 // sameNumber reports whether t and u are one number, one written out and one in digits.
-func sameNumber(t, u string) bool { return numberWords[t] == u || numberWords[u] == t }
+func sameNumber(t, u string) bool {
+	// Only one of them opens with a digit: most pairs are told apart without a lookup.
+	if t == "" || u == "" || isDigit(t[0]) == isDigit(u[0]) {
+		return false
+	}
+	return numberWords[t] == u || numberWords[u] == t
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // translitNote names, for the evidence, a word of a and a word of b that differ but are one
 // word transliterated two ways ("; "resource" and "resurs" are …"), or one number written
@@ -575,7 +586,7 @@ func translitNote(a, b []string) string {
 	for _, t := range a {
 		for _, u := range b {
 			if oneTranslit(t, u) {
-				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " are one word transliterated two ways"
+				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " may be one word transliterated or spelled two ways"
 			}
 			if t != u && sameNumber(t, u) {
 				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " are one number"
@@ -838,13 +849,16 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 					why = "common token " + strconv.Quote(tok) + " shared"
 				}
 			}
-			m = nameMatch{sim: s, why: why + translitNote(a.tokens, b.tokens), a: a.text, b: b.text}
+			note := translitNote(a.tokens, b.tokens)
+			m = nameMatch{sim: s, reading: note != "", why: why + note, a: a.text, b: b.text}
 		}
 		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass; c > m.sim && len(b.tokens) < len(a.tokens) {
-			m = nameMatch{sim: c, why: "the client's name is found whole in the tenant's" + translitNote(a.tokens, b.tokens), a: a.text, b: b.text}
+			note := translitNote(a.tokens, b.tokens)
+			m = nameMatch{sim: c, reading: note != "", why: "the client's name is found whole in the tenant's" + note, a: a.text, b: b.text}
 		}
 		if c := coverage(b.tokens, a.tokens, w) * containPenalty * pen * mass; c > m.sim && len(a.tokens) < len(b.tokens) {
-			m = nameMatch{sim: c, why: "the tenant's name is found whole in the client's" + translitNote(a.tokens, b.tokens), a: a.text, b: b.text}
+			note := translitNote(a.tokens, b.tokens)
+			m = nameMatch{sim: c, reading: note != "", why: "the tenant's name is found whole in the client's" + note, a: a.text, b: b.text}
 		}
 		if d := dice(a.bigrams, b.bigrams) * pen; d >= 0.8 && d > m.sim {
 			m = nameMatch{sim: d, why: "the same letters, spaced or spelled differently", a: a.text, b: b.text}
@@ -932,7 +946,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	leadAcr(c, q)
 	translitAcr := func(x, y *parsedName) {
 		if len(x.full.tokens) == 1 && y.translitInitials != "" && x.full.joined == y.translitInitials && legalInitialsSim > m.sim {
-			m = nameMatch{sim: legalInitialsSim, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(strings.Join(y.full.tokens, " ")) +
+			m = nameMatch{sim: legalInitialsSim, reading: true, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(strings.Join(y.full.tokens, " ")) +
 				", Russian letters written as their transliteration", a: q.full.text, b: c.full.text}
 		}
 	}
@@ -1027,7 +1041,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}
 		sc := syllableSim * min(1, float64(n)/float64(len(y.full.tokens))*0.5+0.5)
 		if sc > m.sim {
-			m = nameMatch{sim: sc, why: strconv.Quote(x.full.joined) + " is made of the first letters of the words of " + strconv.Quote(y.full.text), a: q.full.text, b: c.full.text}
+			m = nameMatch{sim: sc, reading: true, why: strconv.Quote(x.full.joined) + " is made of the first letters of the words of " + strconv.Quote(y.full.text), a: q.full.text, b: c.full.text}
 		}
 	}
 	syllables(q, c)
@@ -1075,6 +1089,11 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		sound(q, c)
 	case c.roman != "" && q.roman == "":
 		sound(c, q)
+	}
+	// A reading ranks below a name found whole in the other as written ("Second Cup Cafe" is
+	// "Second Cup Cafe Bakery" before it is "2nd Cup Cafe").
+	if m.reading && m.sim > readingMax {
+		m.sim = readingMax
 	}
 	return m
 }
@@ -1192,6 +1211,10 @@ func expandAcronym(a, b, bw []string) ([]string, [2]string) {
 
 // legalInitialsSim is how much initials that include the legal form score.
 const legalInitialsSim = 0.85
+
+// readingMax is the most a reading scores (see nameMatch.reading): below a name found whole
+// in the other (containPenalty).
+const readingMax = containPenalty - 0.01
 
 // coInitialsSim is what initials closed by "co" score ("SISCO" for "Sirjan Iranian Steel"):
 // below a name found whole in another ("Cisco" in "Cisco Systems"), which the same word may

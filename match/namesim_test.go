@@ -123,10 +123,10 @@ func TestTranslitFound(t *testing.T) {
 	t.Parallel()
 	best := suggestTop(t, "STEERER", "OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU STIRER", "STEEL TRADE LLC", "STEPNOY ZAVOD")
 	assert.Equal(t, "c0", best.ClientID)
-	assert.Contains(t, best.Signals[0].Detail, `"steerer" and "stirer" are one word transliterated two ways`)
+	assert.Contains(t, best.Signals[0].Detail, `"steerer" and "stirer" may be one word transliterated or spelled two ways`)
 	best = suggestTop(t, "Resource LLC", "LIMITED LIABILITY COMPANY RESURS", "Respect Group")
 	assert.Equal(t, "c0", best.ClientID)
-	assert.True(t, strings.Contains(best.Signals[0].Detail, "transliterated two ways"), best.Signals[0].Detail)
+	assert.True(t, strings.Contains(best.Signals[0].Detail, "transliterated or spelled two ways"), best.Signals[0].Detail)
 }
 
 // Numbers written out and ordinals are their digits.
@@ -134,7 +134,7 @@ func TestNumbersWrittenOut(t *testing.T) {
 	t.Parallel()
 	best := suggestTop(t, "5 Energy", "Five Energy Oil Trading", "Energy Partners Ltd", "Nova Energy Systems")
 	assert.Equal(t, "c0", best.ClientID)
-	assert.InDelta(t, 0.97, NameSimilarity("1st National Bank of Elmwood", "First National Bank of Elmwood"), 0.02)
+	assert.InDelta(t, readingMax, NameSimilarity("1st National Bank of Elmwood", "First National Bank of Elmwood"), 1e-9, "a reading")
 	// One number written two ways is close, not the same name, and named in the evidence; a
 	// cardinal is not its ordinal, and a name written as one word stays one word.
 	a, b := parseName("Five Energy Oil Trading"), parseName("5 Energy Oil Trading")
@@ -201,6 +201,7 @@ func TestAcronymsOfOtherShapes(t *testing.T) {
 	// with dots is not a person's initials.
 	assert.Zero(t, NameSimilarity("KIPP", "KAPITZA P.L. INSTITUTE FOR PHYSICAL PROBLEMS"))
 	assert.Less(t, NameSimilarity("BTS", "O.O.O. Alfa Bank Trade Systems"), 0.5)
+	assert.Less(t, NameSimilarity("STP", "U.S. Steel Tubular Products"), 0.5, "U.S. is not a person")
 	// The evidence says how the initials were read.
 	for acr, how := range map[string]string{"BOA": "(with its stop words)", "KIPP": "(without the person's initials it opens with)", "KSS": "(without the Arabic article)"} {
 		a, b := parseName(acr), parseName(map[string]string{"BOA": "Bank of America", "KIPP": "P.L. KAPITZA INSTITUTE FOR PHYSICAL PROBLEMS", "KSS": "KATA'IB SAYYID AL-SHUHADA"}[acr])
@@ -243,7 +244,8 @@ func TestOrgAbbreviations(t *testing.T) {
 		assert.Equal(t, "c1", best.ClientID, tenant)
 		assert.Contains(t, best.Signals[0].Detail, " read as ", tenant)
 	}
-	assert.InDelta(t, 1, NameSimilarity("Kamensky Zavod", "Kamensky Plant"), 1e-9, "a zavod is a plant")
+	// A zavod is a plant in Russian initials only: in Slovenian it is an institute.
+	assert.Less(t, NameSimilarity("Zavod Sonce", "Sonce Plant Nursery"), 0.67)
 	ex, why := expandOrgAbbrevs([]string{"fsu", "isr"}, strings.Fields("federal state unitary enterprise"))
 	assert.Equal(t, []string{"federal", "state", "unitary", "enterprise", "isr"}, ex)
 	assert.Equal(t, `"fsue" read as "federal state unitary enterprise"`, why)
@@ -278,7 +280,7 @@ func TestRareWordSharedAnywhere(t *testing.T) {
 	// One word transliterated two ways is the same word.
 	best = suggestTop(t, "ELECTROCOM SPB", names...)
 	assert.Equal(t, "c2", best.ClientID)
-	assert.Contains(t, best.Signals[0].Detail, `the rare first word "electrocom" shared; "electrocom" and "elektrokom" are one word transliterated two ways`)
+	assert.Contains(t, best.Signals[0].Detail, `the rare first word "electrocom" shared; "electrocom" and "elektrokom" may be one word transliterated or spelled two ways`)
 	clients := make([]tenantsync.Client, len(names))
 	for i, n := range names {
 		clients[i] = tenantsync.Client{ID: n, Name: n}

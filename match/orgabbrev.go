@@ -101,6 +101,7 @@ func expandOrgAbbrevs(a, b []string) ([]string, string) {
 // several words joined by spaces.
 var russianWords = map[string]russianWord{
 	"plant":                         {"z", "zavod"},
+	"zavod":                         {"z", "zavod"},
 	"works":                         {"z", "zavod"},
 	"factory":                       {"z", "zavod"},
 	"shipyard":                      {"sz", "sudostroitelnyi zavod"},

@@ -241,7 +241,10 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 		for i, n := range names {
 			clients = append(clients, tenantsync.Client{ID: "c" + strconv.Itoa(i), Name: n})
 		}
-		contacts := []tenantsync.Contact{{ID: "p", ClientID: "c" + strconv.Itoa(withContact), Email: "mike@" + domain}}
+		var contacts []tenantsync.Contact
+		if withContact < len(names) {
+			contacts = append(contacts, tenantsync.Contact{ID: "p", ClientID: "c" + strconv.Itoa(withContact), Email: "mike@" + domain})
+		}
 		s, err := match.NewSuggester(clients, contacts, match.SuggestConfig{})
 		require.NoError(t, err)
 		return s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant, DefaultDomain: domain})
@@ -259,12 +262,28 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 		{"One Source Staffing", "oss-hr.com", []string{"OneSource Staffing Inc", "1st Source Staffing"}, 1, "c0"},
 		{"FirstChoice Dental", "fcdental.com", []string{"First Choice Dental", "Choice Dental"}, 1, "c0"},
 		{"Second Cup Cafe", "secondcup.com", []string{"Two Cups Cafe"}, 0, ""},
+		{"Second Cup Cafe", "secondcup.com", []string{"Second Cup Cafe Group", "2nd Cup Cafe"}, 1, ""},
+		{"Seven Hills Winery", "sevenhills.com", []string{"Seven Hills Winery Group", "7 Hills Winery"}, 1, ""},
+		{"Zavod Sonce", "sonce.si", []string{"Sonce Plant Nursery"}, 0, ""},
+		{"Dell", "dell.com", []string{"Dell Technologies", "Delta Logistics"}, 1, ""},
+		{"Chase", "chase.com", []string{"Chase Bank Branch", "Chicago Area Storage Enterprises"}, 1, ""},
+		{"Philips", "philips.com", []string{"Philips Healthcare", "Filips Electrical"}, 1, ""},
+		{"Kwik Print", "kwikprint.com", []string{"Kwik Print Group", "Quick Print"}, 1, ""},
 	} {
 		sg := suggest(c.tenant, c.domain, c.names, c.contact)
 		assert.False(t, sg.AutoAccept, "%s: %s", c.tenant, sg.Reason)
 		if c.first != "" {
 			assert.Equal(t, c.first, top(t, sg).ClientID, "%s: the name as written ranks first", c.tenant)
 		}
+	}
+	// Without contacts, a name found whole as written ranks above a reading.
+	for tenant, names := range map[string][]string{
+		"TD Logistics":    {"TD Logistics Solutions", "Trading House Logistics"},
+		"KB Electric":     {"KB Electric Supply", "Design Bureau Electric"},
+		"Second Cup Cafe": {"Second Cup Cafe Bakery", "2nd Cup Cafe"},
+	} {
+		sg := suggest(tenant, "", names, len(names))
+		assert.Equal(t, "c0", top(t, sg).ClientID, tenant)
 	}
 	// What the names say as written still links.
 	sg := suggest("First Stop Auto Repair", "firststopauto.com", []string{"First Stop Automotive", "One Stop Auto Repair"}, 0)
