@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"math"
 	"regexp"
 	"slices"
@@ -143,6 +144,12 @@ type parsedName struct {
 	// words were read so, for the evidence.
 	russianInitials string
 	russianRead     []string
+	// keys are the transliteration keys of full.tokens (see translitKey), "" for a word
+	// shorter than minTranslit; abbrevs says whether a word of it is in orgAbbrevs.
+	keys    []string
+	abbrevs bool
+	// rare holds rareWords of the name, when the caller found them once for many comparisons.
+	rare []int
 	// legalToks are the name's words with its legal forms, as newNameForm spells them: the
 	// words a partial acronym may stand for ("pmc" in "Patriot PMC" for "private military
 	// company").
@@ -421,6 +428,15 @@ func parseName(s string) parsedName {
 	if ti := translitInitials(all); ti != "" && ti != p.full.initials {
 		p.translitInitials = ti
 	}
+	p.keys = make([]string, len(p.full.tokens))
+	for i, t := range p.full.tokens {
+		if len(t) >= minTranslit {
+			p.keys[i] = translitKey(t)
+		}
+		if _, ok := orgAbbrevs[t]; ok {
+			p.abbrevs = true
+		}
+	}
 	if ri, read := russianInitials(all); ri != "" && ri != p.full.initials && !slices.Contains(p.altInitials, ri) {
 		p.russianInitials, p.russianRead = ri, read
 	}
@@ -490,9 +506,6 @@ func tokenSim(a, b string) float64 {
 	if a == b {
 		return 1
 	}
-	if sameNumber(a, b) {
-		return 0.9
-	}
 	if len(a) > len(b) {
 		a, b = b, a
 	}
@@ -503,6 +516,11 @@ func tokenSim(a, b string) float64 {
 		return 0.9
 	}
 	if len(a) < 3 || a[0] != b[0] {
+		// A number written out and in digits ("five", "5"; "first", "1st") opens with
+		// different characters.
+		if a[0] != b[0] && sameNumber(a, b) {
+			return 0.9
+		}
 		return 0
 	}
 	if strings.HasPrefix(b, a) {
@@ -1000,6 +1018,9 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// discounted; a short word left may then be the initials of the other's words ("SVT" in
 	// "NII SVT").
 	abbrev := func(x, y *parsedName) {
+		if !x.abbrevs {
+			return
+		}
 		ex, why := expandOrgAbbrevs(x.full.tokens, y.legalToks)
 		if ex == nil {
 			return
@@ -1015,7 +1036,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// "Shipbuilding Plant Lotos"; "AO 356 ARZ", "356 Aircraft Repair Plant") likely name one
 	// organisation or its parts: enough to be shown, never to be taken.
 	if m.sim < firstWordSim && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
-		if t, u := rareShared(q.full.tokens, c.full.tokens, w); t != "" {
+		if t, u := rareShared(q, c, w); t != "" {
 			why := "the rare word " + strconv.Quote(t) + " shared"
 			if t == q.full.tokens[0] && u == c.full.tokens[0] {
 				why = "the rare first word " + strconv.Quote(t) + " shared"
@@ -1106,18 +1127,31 @@ const firstWordSoundSim = 0.7
 // hint like any match by sound.
 const lettersSim = soundSimMax
 
-// rareShared returns the rarest word a and b share that few clients use, of four letters or
-// more or with a digit ("356"); "" when they share none.
-func rareShared(a, b []string, w *weights) (string, string) {
+// rareShared returns the rarest word of x's name that few clients use, of four letters or more
+// or with a digit ("356"), that y's name has too, as written or transliterated otherwise, and
+// that word as y writes it; "" when they share none.
+func rareShared(x, y *parsedName, w *weights) (string, string) {
+	rare := x.rare
+	if rare == nil {
+		rare = rareWords(x, w)
+	}
+	b := y.full.tokens
 	best, bestB, bestW := "", "", 0.0
-	for _, t := range a {
-		if len(t) < 2 || len(t) < 4 && !strings.ContainsAny(t, "0123456789") || stopWords[t] || genericWords[t] {
-			continue
+	for _, i := range rare {
+		t := x.full.tokens[i]
+		if w.of(t) <= bestW {
+			break
 		}
 		// The same word, or one word transliterated two ways ("Elektrokom", "Electrocom").
 		u := t
 		if !slices.Contains(b, t) {
-			k := slices.IndexFunc(b, func(u string) bool { return !genericWords[u] && oneTranslit(t, u) })
+			k := -1
+			for j, u := range b {
+				if x.keys[i] != "" && y.keys[j] == x.keys[i] && !genericWords[u] && len(t)-len(u) <= 2 && len(u)-len(t) <= 2 {
+					k = j
+					break
+				}
+			}
 			if k < 0 {
 				continue
 			}
@@ -1128,6 +1162,20 @@ func rareShared(a, b []string, w *weights) (string, string) {
 		}
 	}
 	return best, bestB
+}
+
+// rareWords returns the indices of the words of x's name rareShared may find shared, rarest
+// first: the tenant's are found once for all the clients it is compared with.
+func rareWords(x *parsedName, w *weights) []int {
+	rare := []int{}
+	for i, t := range x.full.tokens {
+		if len(t) < 2 || len(t) < 4 && !strings.ContainsAny(t, "0123456789") || stopWords[t] || genericWords[t] || w.of(t) < 0.5*w.unseen {
+			continue
+		}
+		rare = append(rare, i)
+	}
+	slices.SortStableFunc(rare, func(i, j int) int { return cmp.Compare(w.of(x.full.tokens[j]), w.of(x.full.tokens[i])) })
+	return rare
 }
 
 // firstWordSim is what a shared rare word scores at least (raised by a tenth of what the names

@@ -516,6 +516,7 @@ func (s *Suggester) tenantDomains(t tenantsync.Tenant) (string, []string) {
 // those whose name matched only as a reading (see nameMatch.reading).
 func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact, readings []int) {
 	q := parseName(t.DisplayName)
+	q.rare = rareWords(&q, &s.nameIx.w)
 	var labels []string
 	if l := domainLabel(def); l != "" {
 		labels = append(labels, l)
