@@ -95,8 +95,9 @@
 // Bryansk Automobile Plant, Bryanskii Avtomobilnyi Zavod), an abbreviation of a kind of
 // organisation ("NPO", "TD": a trading house, or Toronto-Dominion), a word transliterated or
 // spelled otherwise ("Filips", "Philips"), a number written out ("Seven", "7"; "First",
-// "1st"), transliterated initials, a word made of the starts of words, a rare word shared. A
-// reading scores at most 0.84, below a name found whole in the other as written. The
+// "1st"), transliterated initials, a word made of the starts of words, a rare word shared; a
+// reading of initials or an abbreviation scores at most 0.84, below a name found whole in the
+// other as written. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
 // read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
 // name holds Han characters (about a second and 90 MB of memory). A

@@ -597,12 +597,19 @@ func sameNumber(t, u string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// translitNote names, for the evidence, a word of a and a word of b that differ but are one
-// word transliterated two ways ("; "resource" and "resurs" are …"), or one number written
-// two ways; "" when there are none.
+// translitNote names, for the evidence, a word of a and a word of b, neither of them in the
+// other name, that are one word transliterated two ways ("; "resource" and "resurs" may be
+// …"), or one number written two ways; "" when there are none. A match with such a pair
+// reads a word as another: a reading.
 func translitNote(a, b []string) string {
 	for _, t := range a {
+		if slices.Contains(b, t) {
+			continue
+		}
 		for _, u := range b {
+			if slices.Contains(a, u) {
+				continue
+			}
 			if oneTranslit(t, u) {
 				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " may be one word transliterated or spelled two ways"
 			}
@@ -924,8 +931,16 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// Initials that take in the legal form ("IBMC" for "International Business Machines
 	// Corporation"): a weaker hint than initials of the name itself.
 	legalAcr := func(x, y *parsedName) {
-		if k := slices.Index(y.altInitials, x.full.joined); len(x.full.tokens) == 1 && k >= 0 && legalInitialsSim > m.sim {
-			m = nameMatch{sim: legalInitialsSim, reading: y.altReading[k], why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
+		k := slices.Index(y.altInitials, x.full.joined)
+		if len(x.full.tokens) != 1 || k < 0 {
+			return
+		}
+		sc := legalInitialsSim
+		if y.altReading[k] {
+			sc = readingMax
+		}
+		if sc > m.sim {
+			m = nameMatch{sim: sc, reading: y.altReading[k], why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
 				" (" + y.altHow[k] + ")", a: q.full.text, b: c.full.text}
 		}
 	}
@@ -955,16 +970,21 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}
 		k := len(j) - 1
 		sc := leadInitialsMin + (legalInitialsSim-leadInitialsMin)*min(1, float64(y.leadNamed[k])/float64(y.nameWords))
+		// Initials of some of the name's words only are a reading.
+		partial := y.leadNamed[k] < y.nameWords
+		if partial {
+			sc = min(sc, readingMax)
+		}
 		if sc > m.sim {
-			m = nameMatch{sim: sc, why: strconv.Quote(j) + " is the initials of " + strconv.Quote(strings.Join(y.leadWords[:y.leadEnd[k]], " ")) +
+			m = nameMatch{sim: sc, reading: partial, why: strconv.Quote(j) + " is the initials of " + strconv.Quote(strings.Join(y.leadWords[:y.leadEnd[k]], " ")) +
 				" in " + strconv.Quote(y.full.text), a: q.full.text, b: c.full.text}
 		}
 	}
 	leadAcr(q, c)
 	leadAcr(c, q)
 	translitAcr := func(x, y *parsedName) {
-		if len(x.full.tokens) == 1 && y.translitInitials != "" && x.full.joined == y.translitInitials && legalInitialsSim > m.sim {
-			m = nameMatch{sim: legalInitialsSim, reading: true, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(strings.Join(y.full.tokens, " ")) +
+		if len(x.full.tokens) == 1 && y.translitInitials != "" && x.full.joined == y.translitInitials && readingMax > m.sim {
+			m = nameMatch{sim: readingMax, reading: true, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(strings.Join(y.full.tokens, " ")) +
 				", Russian letters written as their transliteration", a: q.full.text, b: c.full.text}
 		}
 	}
@@ -989,7 +1009,10 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		if cv := coverage(y.legalToks, ex, w) * containPenalty; cv > sc && len(ex) < len(y.legalToks) {
 			sc = cv
 		}
-		if sc *= partialAcronymPenalty; sc > m.sim {
+		if sc *= partialAcronymPenalty; reading {
+			sc = min(sc, readingMax)
+		}
+		if sc > m.sim {
 			m = nameMatch{sim: sc, reading: reading, why: why, a: q.full.text, b: c.full.text}
 		}
 	}
@@ -1110,11 +1133,6 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		sound(q, c)
 	case c.roman != "" && q.roman == "":
 		sound(c, q)
-	}
-	// A reading ranks below a name found whole in the other as written ("Second Cup Cafe" is
-	// "Second Cup Cafe Bakery" before it is "2nd Cup Cafe").
-	if m.reading && m.sim > readingMax {
-		m.sim = readingMax
 	}
 	return m
 }
@@ -1260,8 +1278,10 @@ func expandAcronym(a, b, bw []string) ([]string, [2]string) {
 // legalInitialsSim is how much initials that include the legal form score.
 const legalInitialsSim = 0.85
 
-// readingMax is the most a reading scores (see nameMatch.reading): below a name found whole
-// in the other (containPenalty).
+// readingMax is the most a reading of initials or abbreviations scores (see
+// nameMatch.reading): below a name found whole in the other (containPenalty), so "TD Logistics"
+// is "TD Logistics Solutions" before it is "Trading House Logistics". A word spelled otherwise
+// keeps the score of the names' words.
 const readingMax = containPenalty - 0.01
 
 // coInitialsSim is what initials closed by "co" score ("SISCO" for "Sirjan Iranian Steel"):
