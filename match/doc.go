@@ -78,26 +78,24 @@
 // word weighted by how rare it is among the clients' names so that "Electronics" or "Group"
 // count for little. Words match in part when one abbreviates the other ("Univ", "Intl"),
 // differs by one slip, or is the same word transliterated another way ("Kholding", "Holding";
-// "Kontakt", "Contact"); initials, read from the words as written and skipping stop words and
-// elided articles ("GIF", Groupe d'Investissement Financier), match the name they stand for
-// ("IBM"); a name found whole in the other counts 0.85; names run together ("ContosoTech")
-// compare by character bigrams. Hints a person confirms: initials that take in the legal form
-// or leave out generic words and places (0.85), initials of a name's first words (from 0.6, by
-// how much of the name they take in: "WDO" for Welfare and Development Organization of …), a
-// word spelling the initials of a run of the other's words ("ISIS-WA"), a word made
-// of the starts of its words ("Iralco", Iran Aluminum Company), a shared rare first word, and
-// a kana or Hangul name romanised (Hepburn, Revised Romanisation), or a kanji name read by a
-// dictionary, that sounds or is spelled like a Latin one, or whose first word does
-// (EvidenceNameSound, at most 0.9, never accepted automatically without proof). A match that
-// reads a word of one name as something else is a hint of the same kind, whatever else agrees
-// short of proof: a partial acronym, initials closed by "co" ("Sisco") or kept with their stop
-// words ("BOA"), initials read in Russian from the English name that translates it ("BAZ" for
-// Bryansk Automobile Plant, Bryanskii Avtomobilnyi Zavod), an abbreviation of a kind of
-// organisation ("NPO", "TD": a trading house, or Toronto-Dominion), a word transliterated or
-// spelled otherwise ("Filips", "Philips"), a number written out ("Seven", "7"; "First",
-// "1st"), transliterated initials, a word made of the starts of words, a rare word shared; a
-// reading of initials or an abbreviation scores at most 0.84, below a name found whole in the
-// other as written. The
+// "Kontakt", "Contact"); a name found whole in the other counts 0.85; names run together
+// ("ContosoTech") compare by character bigrams. Hints a person confirms: a kana or Hangul name
+// romanised (Hepburn, Revised Romanisation), or a kanji name read by a dictionary, that sounds
+// or is spelled like a Latin one, or whose first word does (EvidenceNameSound, at most 0.9),
+// and every match that reads a word of one name as something else. Those readings never lead
+// to an automatic acceptance without proof, whatever else agrees (contacts' addresses): initials,
+// read from the words as written and skipping stop words and elided articles ("IBM"; "GIF",
+// Groupe d'Investissement Financier), taking in the legal form or leaving out generic words
+// and places, kept with their stop words ("BOA"), closed by "co" ("Sisco"), of a name's first
+// words ("WDO" for Welfare and Development Organization of …), of a run of the other's words
+// ("ISIS-WA"), read in Russian from the English name that translates it ("BAZ" for Bryansk
+// Automobile Plant, Bryanskii Avtomobilnyi Zavod); an abbreviation of a kind of organisation
+// ("NPO", "TD": a trading house, or Toronto-Dominion); a word made of the starts of the other's
+// words ("Iralco", Iran Aluminum Company); a word transliterated or spelled otherwise ("Filips",
+// "Philips"); a number written out ("Seven", "7"; "First", "1st"); a rare word shared. Initials
+// and abbreviations score at most 0.84, below a name found whole in the other as written: a
+// client named "Case" comes before Chicago Area Storage Enterprises. A reading alone is no
+// rival to a client with the tenant's name and its contacts. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
 // read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
 // name holds Han characters (about a second and 90 MB of memory). A

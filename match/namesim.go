@@ -897,8 +897,10 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 				if len(x.joined) == 2 {
 					s = 0.75 * pen
 				}
-				if s > m.sim {
-					m = nameMatch{sim: s, why: strconv.Quote(x.joined) + " is the initials of " + strconv.Quote(y.words), a: a.text, b: b.text}
+				// Initials are a reading even of the whole name: "Case" may be Chicago Area
+				// Storage Enterprises, but a client named Case is read as written.
+				if s = min(s, readingMax); s > m.sim {
+					m = nameMatch{sim: s, reading: true, why: strconv.Quote(x.joined) + " is the initials of " + strconv.Quote(y.words), a: a.text, b: b.text}
 				}
 			}
 		}
@@ -935,12 +937,8 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		if len(x.full.tokens) != 1 || k < 0 {
 			return
 		}
-		sc := legalInitialsSim
-		if y.altReading[k] {
-			sc = readingMax
-		}
-		if sc > m.sim {
-			m = nameMatch{sim: sc, reading: y.altReading[k], why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
+		if sc := readingMax; sc > m.sim {
+			m = nameMatch{sim: sc, reading: true, why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
 				" (" + y.altHow[k] + ")", a: q.full.text, b: c.full.text}
 		}
 	}
@@ -970,13 +968,8 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}
 		k := len(j) - 1
 		sc := leadInitialsMin + (legalInitialsSim-leadInitialsMin)*min(1, float64(y.leadNamed[k])/float64(y.nameWords))
-		// Initials of some of the name's words only are a reading.
-		partial := y.leadNamed[k] < y.nameWords
-		if partial {
-			sc = min(sc, readingMax)
-		}
-		if sc > m.sim {
-			m = nameMatch{sim: sc, reading: partial, why: strconv.Quote(j) + " is the initials of " + strconv.Quote(strings.Join(y.leadWords[:y.leadEnd[k]], " ")) +
+		if sc = min(sc, readingMax); sc > m.sim {
+			m = nameMatch{sim: sc, reading: true, why: strconv.Quote(j) + " is the initials of " + strconv.Quote(strings.Join(y.leadWords[:y.leadEnd[k]], " ")) +
 				" in " + strconv.Quote(y.full.text), a: q.full.text, b: c.full.text}
 		}
 	}
@@ -1275,7 +1268,8 @@ func expandAcronym(a, b, bw []string) ([]string, [2]string) {
 	return nil, [2]string{}
 }
 
-// legalInitialsSim is how much initials that include the legal form score.
+// legalInitialsSim is the top of the range of the initials of a name's first words (leadAcr),
+// which readingMax caps as it caps every reading of initials.
 const legalInitialsSim = 0.85
 
 // readingMax is the most a reading of initials or abbreviations scores (see

@@ -270,6 +270,9 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 		{"Philips", "philips.com", []string{"Philips Healthcare", "Filips Electrical"}, 1, ""},
 		{"Kwik Print", "kwikprint.com", []string{"Kwik Print Group", "Quick Print"}, 1, ""},
 		{"MTC", "mtc.com", []string{"MTC Group", "Maple Tree Consulting Partners LLC"}, 1, ""},
+		{"MTC", "mtc.com", []string{"MTC Group", "Maple Tree Consulting Group"}, 1, ""},
+		{"Case", "case.com", []string{"Case Construction Equipment", "Chicago Area Storage Enterprises"}, 1, ""},
+		{"Ford", "ford.com", []string{"Ford Motor Company", "Florida Orthopedic Rehabilitation Doctors"}, 1, ""},
 	} {
 		sg := suggest(c.tenant, c.domain, c.names, c.contact)
 		assert.False(t, sg.AutoAccept, "%s: %s", c.tenant, sg.Reason)
@@ -277,8 +280,10 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 			assert.Equal(t, c.first, top(t, sg).ClientID, "%s: the name as written ranks first", c.tenant)
 		}
 	}
-	// Without contacts, a name found whole as written ranks above a reading.
+	// Without contacts, a name found whole as written ranks above a reading of initials or an
+	// abbreviation.
 	for tenant, names := range map[string][]string{
+		"Case":         {"Case Construction Equipment", "Chicago Area Storage Enterprises"},
 		"TD Logistics": {"TD Logistics Solutions", "Trading House Logistics"},
 		"KB Electric":  {"KB Electric Supply", "Design Bureau Electric"},
 	} {
@@ -290,6 +295,14 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 	assert.True(t, sg.AutoAccept, sg.Reason)
 	assert.Equal(t, "c0", sg.ClientID)
 	sg = suggest("Getty Realty", "gettyrealty.com", []string{"Getty Realty Group", "Jetty Realty"}, 0)
+	assert.True(t, sg.AutoAccept, sg.Reason)
+	assert.Equal(t, "c0", sg.ClientID)
+	// A client matching the tenant's name only as a reading is no rival to one with the name
+	// and its contacts.
+	sg = suggest("Kwik Print", "kwikprint.com", []string{"Kwik Print Group", "Quick Print"}, 0)
+	assert.True(t, sg.AutoAccept, sg.Reason)
+	assert.Equal(t, "c0", sg.ClientID)
+	sg = suggest("Second Cup Cafe", "secondcup.com", []string{"Second Cup Cafe Bakery", "2nd Cup Cafe"}, 0)
 	assert.True(t, sg.AutoAccept, sg.Reason)
 	assert.Equal(t, "c0", sg.ClientID)
 	// A word spelled two ways that both names hold as written is no reading.
