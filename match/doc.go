@@ -94,8 +94,9 @@
 // words ("Iralco", Iran Aluminum Company); a word transliterated or spelled otherwise ("Filips",
 // "Philips"); a number written out ("Seven", "7"; "First", "1st"); a rare word shared. Initials
 // and abbreviations score at most 0.84, below a name found whole in the other as written: a
-// client named "Case" comes before Chicago Area Storage Enterprises. A reading alone is no
-// rival to a client with the tenant's name and its contacts. The
+// client named "Case" comes before Chicago Area Storage Enterprises. The label of the tenant's
+// domain read as a client's initials ("bhp.com", Blue Hill Plumbing) and a compass point read
+// from its initials ("NE", Northeast) are readings too. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
 // read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
 // name holds Han characters (about a second and 90 MB of memory). A

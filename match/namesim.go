@@ -600,7 +600,8 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // translitNote names, for the evidence, a word of a and a word of b, neither of them in the
 // other name, that are one word transliterated two ways ("; "resource" and "resurs" may be
 // …"), or one number written two ways; "" when there are none. A match with such a pair
-// reads a word as another: a reading.
+// reads a word as another: a reading. So does a compass point and its initials ("NE",
+// "Northeast": Nebraska too).
 func translitNote(a, b []string) string {
 	for _, t := range a {
 		if slices.Contains(b, t) {
@@ -615,6 +616,9 @@ func translitNote(a, b []string) string {
 			}
 			if t != u && sameNumber(t, u) {
 				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " are one number"
+			}
+			if len(t) == 2 && compassInitials(u) == t || len(u) == 2 && compassInitials(t) == u {
+				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " may be one direction"
 			}
 		}
 	}

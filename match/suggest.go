@@ -451,7 +451,7 @@ func (s *Suggester) decide(sg *Suggestion, readings []int) {
 		sg.Reason = "the names match by sound only (" + best.ClientName + "); a person confirms"
 	case !proof && s.clientIndex(best.ClientID, best.ClientName, readings) >= 0:
 		sg.Reason = "the names match only as one reads a word of them (" + nameDetail(best) + "); a person confirms"
-	case second != nil && !proof && second.Confidence >= CredibleMin && !s.readingOnly(*second, readings):
+	case second != nil && !proof && second.Confidence >= CredibleMin:
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
 	default:
 		sg.AutoAccept = true
@@ -563,8 +563,11 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			if len(cn.parts) > 0 {
 				sim = max(sim, partPenalty*dice(lf.bigrams, cn.parts[0].bigrams))
 			}
-			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 {
-				sim = max(sim, 0.8)
+			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 && sim < 0.8 {
+				// The label read as the client's initials ("bhp" for Blue Hill Plumbing): a
+				// reading, as the name's initials are.
+				sim = 0.8
+				readings = append(readings, ci)
 			}
 			if sim >= 0.8 {
 				addSig(ci, Signal{EvidenceDomainLabel, ScoreDomainLabel * sim, "domain label " + strconv.Quote(labels[i]) +
@@ -573,16 +576,6 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 		}
 	}
 	return exact, readings
-}
-
-// readingOnly reports whether all c has is its name, matched as a reading (readings holds
-// such clients): a misspelling of the tenant's name ("Quick Print" for "Kwik Print") is no
-// rival to a client with the name and its contacts.
-func (s *Suggester) readingOnly(c Candidate, readings []int) bool {
-	if s.clientIndex(c.ClientID, c.ClientName, readings) < 0 {
-		return false
-	}
-	return !slices.ContainsFunc(c.Signals, func(sig Signal) bool { return family(sig.Evidence) != 1 })
 }
 
 // nameDetail returns the detail of c's name signal.

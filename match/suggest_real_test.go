@@ -273,6 +273,8 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 		{"MTC", "mtc.com", []string{"MTC Group", "Maple Tree Consulting Group"}, 1, ""},
 		{"Case", "case.com", []string{"Case Construction Equipment", "Chicago Area Storage Enterprises"}, 1, ""},
 		{"Ford", "ford.com", []string{"Ford Motor Company", "Florida Orthopedic Rehabilitation Doctors"}, 1, ""},
+		{"Blue Harbor Plumbing", "bhp.com", []string{"Blue Hill Plumbing"}, 0, ""},
+		{"NE Plumbing Supply", "neplumbing.com", []string{"Northeast Plumbing Supply"}, 0, ""},
 	} {
 		sg := suggest(c.tenant, c.domain, c.names, c.contact)
 		assert.False(t, sg.AutoAccept, "%s: %s", c.tenant, sg.Reason)
@@ -297,14 +299,17 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 	sg = suggest("Getty Realty", "gettyrealty.com", []string{"Getty Realty Group", "Jetty Realty"}, 0)
 	assert.True(t, sg.AutoAccept, sg.Reason)
 	assert.Equal(t, "c0", sg.ClientID)
-	// A client matching the tenant's name only as a reading is no rival to one with the name
-	// and its contacts.
-	sg = suggest("Kwik Print", "kwikprint.com", []string{"Kwik Print Group", "Quick Print"}, 0)
-	assert.True(t, sg.AutoAccept, sg.Reason)
-	assert.Equal(t, "c0", sg.ClientID)
-	sg = suggest("Second Cup Cafe", "secondcup.com", []string{"Second Cup Cafe Bakery", "2nd Cup Cafe"}, 0)
-	assert.True(t, sg.AutoAccept, sg.Reason)
-	assert.Equal(t, "c0", sg.ClientID)
+	// A client matching the tenant's name as a spelling or a number stays a credible rival to
+	// one with contacts: it may be the operating company, the other its holding.
+	for tenant, names := range map[string][]string{
+		"Kwik Print":          {"Kwik Print Group", "Quick Print"},
+		"First National Bank": {"First National Bank Holdings", "1st National Bank"},
+	} {
+		sg = suggest(tenant, "example-"+strings.ToLower(strings.ReplaceAll(tenant, " ", ""))+".com", names, 0)
+		assert.False(t, sg.AutoAccept, sg.Reason)
+		assert.Equal(t, "c0", top(t, sg).ClientID, tenant)
+		assert.Contains(t, sg.Reason, "credible", tenant)
+	}
 	// A word spelled two ways that both names hold as written is no reading.
 	for tenant, name := range map[string]string{"Elektrokom": "Elektrokom (Electrocom)", "Photo Express": "Photo Express Foto Lab"} {
 		sg = suggest(tenant, "example-"+strings.ToLower(strings.ReplaceAll(tenant, " ", ""))+".com", []string{name}, 0)
