@@ -66,7 +66,8 @@
 // ahead of the next and is not tied with it (tied candidates share Candidate.Rank): a name
 // alone (at most 0.85) never is, nor are two clients with one name. When the best candidate's
 // evidence is contacts' addresses and names, a credible runner-up (CredibleMin, which an exact
-// name reaches) also leaves the choice to a person: the directors of a holding company who use
+// name reaches, or a name read otherwise with evidence of another kind) also leaves the choice
+// to a person: the directors of a holding company who use
 // the operating company's domain do not link its tenant to the holding. Otherwise the top five
 // go to a person, each with its evidence in words ("name: "Sony Europa" ≈ "Sony Europe B.V."
 // (0.97, rare token "sony" shared)").

@@ -451,7 +451,7 @@ func (s *Suggester) decide(sg *Suggestion, readings []int) {
 		sg.Reason = "the names match by sound only (" + best.ClientName + "); a person confirms"
 	case !proof && s.clientIndex(best.ClientID, best.ClientName, readings) >= 0:
 		sg.Reason = "the names match only as one reads a word of them (" + nameDetail(best) + "); a person confirms"
-	case second != nil && !proof && second.Confidence >= CredibleMin:
+	case second != nil && !proof && (second.Confidence >= CredibleMin || s.readingRival(*second, readings)):
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
 	default:
 		sg.AutoAccept = true
@@ -576,6 +576,15 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 		}
 	}
 	return exact, readings
+}
+
+// readingRival reports whether c's name matches the tenant's as a reading and c has evidence
+// of another kind too: a rival as credible as CredibleMin, whose reading is scored below it only
+// to rank names as written first ("HVMG", with a contact on the tenant's domain, against
+// "Harbor View Medical Group Holdings" and its directors').
+func (s *Suggester) readingRival(c Candidate, readings []int) bool {
+	return s.clientIndex(c.ClientID, c.ClientName, readings) >= 0 &&
+		slices.ContainsFunc(c.Signals, func(sig Signal) bool { return family(sig.Evidence) == 0 && sig.Score > 0 })
 }
 
 // nameDetail returns the detail of c's name signal.

@@ -310,6 +310,20 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 		assert.Equal(t, "c0", top(t, sg).ClientID, tenant)
 		assert.Contains(t, sg.Reason, "credible", tenant)
 	}
+	// The operating company filed under its initials, with a contact of its own on the
+	// tenant's domain, stays a rival to the holding its directors' contacts point at.
+	clients := append(slices.Clone(fillers),
+		tenantsync.Client{ID: "hold", Name: "Harbor View Medical Group Holdings"}, tenantsync.Client{ID: "op", Name: "HVMG"})
+	contacts := []tenantsync.Contact{{ID: "d1", ClientID: "hold", Email: "jane@harborviewmedical.com"}, {ID: "d2", ClientID: "hold", Email: "tom@harborviewmedical.com"},
+		{ID: "o1", ClientID: "op", Email: "amy@harborviewmedical.com"}}
+	for i := range 5 {
+		contacts = append(contacts, tenantsync.Contact{ID: "o" + strconv.Itoa(i+2), ClientID: "op", Email: "staff" + strconv.Itoa(i) + "@hvmg.org"})
+	}
+	s, err := match.NewSuggester(clients, contacts, match.SuggestConfig{})
+	require.NoError(t, err)
+	sg = s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Harbor View Medical Group", DefaultDomain: "harborviewmedical.com"})
+	assert.False(t, sg.AutoAccept, sg.Reason)
+	assert.Contains(t, sg.Reason, "credible")
 	// A word spelled two ways that both names hold as written is no reading.
 	for tenant, name := range map[string]string{"Elektrokom": "Elektrokom (Electrocom)", "Photo Express": "Photo Express Foto Lab"} {
 		sg = suggest(tenant, "example-"+strings.ToLower(strings.ReplaceAll(tenant, " ", ""))+".com", []string{name}, 0)
