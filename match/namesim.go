@@ -597,6 +597,26 @@ func sameNumber(t, u string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// numbersIn returns the runs of digits in toks ("214" in "store214", "3" in "3m").
+func numbersIn(toks []string) []string {
+	var out []string
+	for _, t := range toks {
+		for i := 0; i < len(t); {
+			if !isDigit(t[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(t) && isDigit(t[j]) {
+				j++
+			}
+			out = append(out, t[i:j])
+			i = j
+		}
+	}
+	return out
+}
+
 // translitNote names, for the evidence, a word of a and a word of b, neither of them in the
 // other name, that are one word transliterated two ways ("; "resource" and "resurs" may be
 // …"), or one number written two ways; "" when there are none. A match with such a pair
@@ -1130,6 +1150,14 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		sound(q, c)
 	case c.roman != "" && q.roman == "":
 		sound(c, q)
+	}
+	// Names that both carry numbers, none of them the same ("Sparkle Cleaning 214", "Sparkle
+	// Cleaning 117"), are two branches or units as likely as one: a hint a person confirms.
+	if m.sim > 0 && !m.reading {
+		if qn, cn := numbersIn(q.full.tokens), numbersIn(c.full.tokens); len(qn) > 0 && len(cn) > 0 && !slices.ContainsFunc(qn, func(n string) bool { return slices.Contains(cn, n) }) {
+			m.reading = true
+			m.why += "; the numbers differ (" + strings.Join(qn, ", ") + " and " + strings.Join(cn, ", ") + ")"
+		}
 	}
 	return m
 }

@@ -410,9 +410,41 @@ const tieEpsilon = 1e-9
 // default domain): contacts' addresses plus a similar name do not outweigh an exact name.
 const CredibleMin = 0.8
 
-// decide sets AutoAccept and Reason. readings holds the clients whose name matched the
-// tenant's only once a word was read as something else (see nameMatch.reading).
-func (s *Suggester) decide(sg *Suggestion, readings []int) {
+// readingSig names a client's signal that is a reading (see nameMatch.reading): its name
+// matched, or the tenant's domain label spelled it, only once a word was read otherwise.
+type readingSig struct {
+	ci int
+	ev Evidence
+}
+
+// withoutReadings returns c's confidence without its signals that are readings, and whether
+// it has any.
+func (s *Suggester) withoutReadings(c Candidate, readings []readingSig) (float64, bool) {
+	ci := -1
+	for _, r := range readings {
+		if s.clientIndex(c.ClientID, c.ClientName, []int{r.ci}) >= 0 {
+			ci = r.ci
+			break
+		}
+	}
+	if ci < 0 {
+		return c.Confidence, false
+	}
+	var kept []Signal
+	for _, sig := range c.Signals {
+		if !slices.Contains(readings, readingSig{ci, sig.Evidence}) {
+			kept = append(kept, sig)
+		}
+	}
+	if len(kept) == 0 {
+		return 0, true
+	}
+	return combine(kept), true
+}
+
+// decide sets AutoAccept and Reason. readings names the signals that are readings: they
+// never lift a candidate to an automatic acceptance without proof.
+func (s *Suggester) decide(sg *Suggestion, readings []readingSig) {
 	defer func() {
 		if len(sg.Candidates) > s.cfg.TopN {
 			sg.Candidates = sg.Candidates[:s.cfg.TopN]
@@ -449,8 +481,8 @@ func (s *Suggester) decide(sg *Suggestion, readings []int) {
 		sg.Reason = "the best two candidates are within " + fmtScore(s.cfg.AutoAcceptMargin) + " of each other; a person chooses"
 	case !proof && hasEvidence(best, EvidenceNameSound):
 		sg.Reason = "the names match by sound only (" + best.ClientName + "); a person confirms"
-	case !proof && s.clientIndex(best.ClientID, best.ClientName, readings) >= 0:
-		sg.Reason = "the names match only as one reads a word of them (" + nameDetail(best) + "); a person confirms"
+	case !proof && s.liftedByReading(best, readings):
+		sg.Reason = "the names match only as one reads a word of them (" + readingDetail(best) + "); a person confirms"
 	case second != nil && !proof && (second.Confidence >= CredibleMin || s.readingRival(*second, readings)):
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
 	default:
@@ -514,7 +546,7 @@ func (s *Suggester) tenantDomains(t tenantsync.Tenant) (string, []string) {
 // is never domain evidence, but its label is a name the tenant's owner chose.
 // It returns the clients whose whole name is the tenant's, legal forms and spelling aside, and
 // those whose name matched only as a reading (see nameMatch.reading).
-func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact, readings []int) {
+func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact []int, readings []readingSig) {
 	q := parseName(t.DisplayName)
 	q.rare = rareWords(&q, &s.nameIx.w)
 	var labels []string
@@ -538,6 +570,13 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 	clear(mark)
 	cands := s.nameIx.candidates(&q, labels, nil, mark, 1)
 	slices.Sort(cands)
+	// A domain label that spells several clients (a franchise's domain, "brightsmiles") tells
+	// none of them apart: it is evidence for one client only.
+	type labelSig struct {
+		ci  int
+		sig Signal
+	}
+	labelSigs := make([][]labelSig, len(labels))
 	for _, c32 := range cands {
 		ci := int(c32)
 		cn := &s.names[ci]
@@ -547,12 +586,12 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 				exact = append(exact, ci)
 			}
 			if m.sim >= DefaultMinNameSim {
-				if m.reading {
-					readings = append(readings, ci)
-				}
 				ev := EvidenceName
 				if m.bySound {
 					ev = EvidenceNameSound
+				}
+				if m.reading {
+					readings = append(readings, readingSig{ci, ev})
 				}
 				addSig(ci, Signal{ev, ScoreName * m.sim, "name: " + strconv.Quote(t.DisplayName) + " ≈ " + strconv.Quote(s.clients[ci].c.Name) +
 					" (" + fmtScore(m.sim) + ", " + m.why + ")"})
@@ -563,35 +602,66 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			if len(cn.parts) > 0 {
 				sim = max(sim, partPenalty*dice(lf.bigrams, cn.parts[0].bigrams))
 			}
+			reading := false
 			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 && sim < 0.8 {
 				// The label read as the client's initials ("bhp" for Blue Hill Plumbing): a
 				// reading, as the name's initials are.
-				sim = 0.8
-				readings = append(readings, ci)
+				sim, reading = 0.8, true
+			}
+			if sim >= 0.8 && !spellsWhole(lf.joined, cn) {
+				// Letters alike, a word of the client's name missing ("sparklecleaning" and
+				// "Sparkle Cleaning Boulder"): a reading.
+				reading = true
+			}
+			if sim >= 0.8 && reading {
+				readings = append(readings, readingSig{ci, EvidenceDomainLabel})
 			}
 			if sim >= 0.8 {
-				addSig(ci, Signal{EvidenceDomainLabel, ScoreDomainLabel * sim, "domain label " + strconv.Quote(labels[i]) +
-					" spells " + strconv.Quote(s.clients[ci].c.Name) + " (" + fmtScore(sim) + ")"})
+				labelSigs[i] = append(labelSigs[i], labelSig{ci, Signal{EvidenceDomainLabel, ScoreDomainLabel * sim, "domain label " + strconv.Quote(labels[i]) +
+					" spells " + strconv.Quote(s.clients[ci].c.Name) + " (" + fmtScore(sim) + ")"}})
 			}
+		}
+	}
+	for _, ls := range labelSigs {
+		if len(ls) == 1 {
+			addSig(ls[0].ci, ls[0].sig)
 		}
 	}
 	return exact, readings
 }
 
-// readingRival reports whether c's name matches the tenant's as a reading and c has evidence
-// of another kind too: a rival as credible as CredibleMin, whose reading is scored below it only
-// to rank names as written first ("HVMG", with a contact on the tenant's domain, against
-// "Harbor View Medical Group Holdings" and its directors').
-func (s *Suggester) readingRival(c Candidate, readings []int) bool {
-	return s.clientIndex(c.ClientID, c.ClientName, readings) >= 0 &&
-		slices.ContainsFunc(c.Signals, func(sig Signal) bool { return family(sig.Evidence) == 0 && sig.Score > 0 })
+// readingRival reports whether c has a reading and evidence of another kind too: a rival as
+// credible as CredibleMin, whose reading is scored below it only to rank names as written first
+// ("HVMG", with a contact on the tenant's domain, against "Harbor View Medical Group Holdings"
+// and its directors').
+func (s *Suggester) readingRival(c Candidate, readings []readingSig) bool {
+	_, has := s.withoutReadings(c, readings)
+	return has && slices.ContainsFunc(c.Signals, func(sig Signal) bool { return family(sig.Evidence) == 0 && sig.Score > 0 })
 }
 
-// nameDetail returns the detail of c's name signal.
-func nameDetail(c Candidate) string {
-	for _, sig := range c.Signals {
-		if sig.Evidence == EvidenceName {
-			return sig.Detail
+// liftedByReading reports whether c reaches the automatic line only with a signal that is a
+// reading.
+func (s *Suggester) liftedByReading(c Candidate, readings []readingSig) bool {
+	conf, has := s.withoutReadings(c, readings)
+	return has && conf < s.cfg.AutoAcceptMin
+}
+
+// spellsWhole reports whether label holds every word of the client's name, or of its first
+// part ("northwindtraders" for Northwind Traders Inc).
+func spellsWhole(label string, cn *parsedName) bool {
+	whole := func(toks []string) bool {
+		return len(toks) > 0 && !slices.ContainsFunc(toks, func(t string) bool { return !stopWords[t] && !strings.Contains(label, t) })
+	}
+	return whole(cn.full.tokens) || len(cn.parts) > 0 && whole(cn.parts[0].tokens)
+}
+
+// readingDetail returns the detail of c's name signal, or of its domain label's.
+func readingDetail(c Candidate) string {
+	for _, ev := range []Evidence{EvidenceName, EvidenceNameSound, EvidenceDomainLabel} {
+		for _, sig := range c.Signals {
+			if sig.Evidence == ev {
+				return sig.Detail
+			}
 		}
 	}
 	return c.Signals[0].Detail

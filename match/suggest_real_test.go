@@ -275,6 +275,8 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 		{"Ford", "ford.com", []string{"Ford Motor Company", "Florida Orthopedic Rehabilitation Doctors"}, 1, ""},
 		{"Blue Harbor Plumbing", "bhp.com", []string{"Blue Hill Plumbing"}, 0, ""},
 		{"NE Plumbing Supply", "neplumbing.com", []string{"Northeast Plumbing Supply"}, 0, ""},
+		{"Sparkle Cleaning 214", "sparklecleaning.com", []string{"Sparkle Cleaning 117"}, 0, ""},
+		{"Sparkle Cleaning Denver", "sparklecleaning.com", []string{"Sparkle Cleaning Boulder", "Sparkle Cleaning of Denver Metro"}, 0, ""},
 	} {
 		sg := suggest(c.tenant, c.domain, c.names, c.contact)
 		assert.False(t, sg.AutoAccept, "%s: %s", c.tenant, sg.Reason)
@@ -324,6 +326,13 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 	sg = s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Harbor View Medical Group", DefaultDomain: "harborviewmedical.com"})
 	assert.False(t, sg.AutoAccept, sg.Reason)
 	assert.Contains(t, sg.Reason, "credible")
+	// A reading that is not needed to reach the line does not hold the link: the exact name
+	// and its contact link though the domain label is only its initials, and a label spelling
+	// the whole name lifts a contact as before.
+	sg = suggest("Blue Hill Plumbing", "bhp.com", []string{"Blue Hill Plumbing"}, 0)
+	assert.True(t, sg.AutoAccept, sg.Reason)
+	sg = suggest("Default Directory", "northwindtraders.com", []string{"Northwind Traders Inc"}, 0)
+	assert.True(t, sg.AutoAccept, sg.Reason)
 	// A word spelled two ways that both names hold as written is no reading.
 	for tenant, name := range map[string]string{"Elektrokom": "Elektrokom (Electrocom)", "Photo Express": "Photo Express Foto Lab"} {
 		sg = suggest(tenant, "example-"+strings.ToLower(strings.ReplaceAll(tenant, " ", ""))+".com", []string{name}, 0)
