@@ -99,9 +99,9 @@
 // domain read as a client's initials ("bhp.com", Blue Hill Plumbing) or missing a word of its
 // name ("sparklecleaning.com", Sparkle Cleaning Boulder), a compass point read from its
 // initials ("NE", Northeast) and names whose numbers differ ("Sparkle Cleaning 214", "… 117")
-// are readings too. What a reading adds is left out when judging whether a candidate reaches
-// the automatic line: a name as written or a label spelling the whole name may still take it.
-// A domain label that spells several clients (a franchise's) is evidence for none. The
+// and names alike only letter by letter ("Blue Harbor", "Blue Hill") are readings too. What a
+// reading adds is left out when judging whether a candidate reaches the automatic line: a name
+// as written or a label spelling the whole name may still take it. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
 // read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
 // name holds Han characters (about a second and 90 MB of memory). A

@@ -909,8 +909,10 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			note := translitNote(a.tokens, b.tokens)
 			m = nameMatch{sim: c, reading: note != "", why: "the tenant's name is found whole in the client's" + note, a: a.text, b: b.text}
 		}
+		// Letters alike but not the same ("Blue Harbor", "Blue Hill"; "ContosoTech", "Contoso
+		// Tech" are the same and compared above) are a reading.
 		if d := dice(a.bigrams, b.bigrams) * pen; d >= 0.8 && d > m.sim {
-			m = nameMatch{sim: d, why: "the same letters, spaced or spelled differently", a: a.text, b: b.text}
+			m = nameMatch{sim: d, reading: true, why: "the same letters, spaced or spelled differently", a: a.text, b: b.text}
 		}
 		acr := func(x, y *nameForm) {
 			if len(x.tokens) != 1 || y.initials == "" || len(x.joined) < 2 {

@@ -570,13 +570,6 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 	clear(mark)
 	cands := s.nameIx.candidates(&q, labels, nil, mark, 1)
 	slices.Sort(cands)
-	// A domain label that spells several clients (a franchise's domain, "brightsmiles") tells
-	// none of them apart: it is evidence for one client only.
-	type labelSig struct {
-		ci  int
-		sig Signal
-	}
-	labelSigs := make([][]labelSig, len(labels))
 	for _, c32 := range cands {
 		ci := int(c32)
 		cn := &s.names[ci]
@@ -617,14 +610,9 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 				readings = append(readings, readingSig{ci, EvidenceDomainLabel})
 			}
 			if sim >= 0.8 {
-				labelSigs[i] = append(labelSigs[i], labelSig{ci, Signal{EvidenceDomainLabel, ScoreDomainLabel * sim, "domain label " + strconv.Quote(labels[i]) +
-					" spells " + strconv.Quote(s.clients[ci].c.Name) + " (" + fmtScore(sim) + ")"}})
+				addSig(ci, Signal{EvidenceDomainLabel, ScoreDomainLabel * sim, "domain label " + strconv.Quote(labels[i]) +
+					" spells " + strconv.Quote(s.clients[ci].c.Name) + " (" + fmtScore(sim) + ")"})
 			}
-		}
-	}
-	for _, ls := range labelSigs {
-		if len(ls) == 1 {
-			addSig(ls[0].ci, ls[0].sig)
 		}
 	}
 	return exact, readings
@@ -647,10 +635,13 @@ func (s *Suggester) liftedByReading(c Candidate, readings []readingSig) bool {
 }
 
 // spellsWhole reports whether label holds every word of the client's name, or of its first
-// part ("northwindtraders" for Northwind Traders Inc).
+// part ("northwindtraders" for Northwind Traders Inc), and the same numbers ("21" is not in
+// "sparklecleaning214").
 func spellsWhole(label string, cn *parsedName) bool {
+	nums := numbersIn([]string{label})
 	whole := func(toks []string) bool {
-		return len(toks) > 0 && !slices.ContainsFunc(toks, func(t string) bool { return !stopWords[t] && !strings.Contains(label, t) })
+		return len(toks) > 0 && !slices.ContainsFunc(toks, func(t string) bool { return !stopWords[t] && !strings.Contains(label, t) }) &&
+			!slices.ContainsFunc(numbersIn(toks), func(n string) bool { return !slices.Contains(nums, n) })
 	}
 	return whole(cn.full.tokens) || len(cn.parts) > 0 && whole(cn.parts[0].tokens)
 }

@@ -277,6 +277,9 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 		{"NE Plumbing Supply", "neplumbing.com", []string{"Northeast Plumbing Supply"}, 0, ""},
 		{"Sparkle Cleaning 214", "sparklecleaning.com", []string{"Sparkle Cleaning 117"}, 0, ""},
 		{"Sparkle Cleaning Denver", "sparklecleaning.com", []string{"Sparkle Cleaning Boulder", "Sparkle Cleaning of Denver Metro"}, 0, ""},
+		{"Sparkle Cleaning of Denver", "sparklecleaning.com", []string{"Sparkle Cleaning", "Sparkle Cleaning Aurora", "Sparkle Cleaning of Boulder"}, 2, ""},
+		{"Sparkle Cleaning 214", "sparklecleaning214.com", []string{"Sparkle Cleaning 21"}, 0, ""},
+		{"Blue Harbor Plumbing & Heating", "bhph.com", []string{"Blue Hill Plumbing & Heating"}, 0, ""},
 	} {
 		sg := suggest(c.tenant, c.domain, c.names, c.contact)
 		assert.False(t, sg.AutoAccept, "%s: %s", c.tenant, sg.Reason)
