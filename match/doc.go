@@ -96,12 +96,13 @@
 // "Philips"); a number written out ("Seven", "7"; "First", "1st"); a rare word shared. Initials
 // and abbreviations score at most 0.84, below a name found whole in the other as written: a
 // client named "Case" comes before Chicago Area Storage Enterprises. The label of the tenant's
-// domain read as a client's initials ("bhp.com", Blue Hill Plumbing) or missing a word of its
-// name ("sparklecleaning.com", Sparkle Cleaning Boulder), a compass point read from its
-// initials ("NE", Northeast) and names whose numbers differ ("Sparkle Cleaning 214", "… 117")
-// and names alike only letter by letter ("Blue Harbor", "Blue Hill") are readings too. What a
-// reading adds is left out when judging whether a candidate reaches the automatic line: a name
-// as written or a label spelling the whole name may still take it. The
+// domain read as a client's initials ("bhp.com", Blue Hill Plumbing) or with another number,
+// a compass point read from its initials ("NE", Northeast), names whose numbers differ
+// ("Sparkle Cleaning 214", "… 117"), names alike only letter by letter ("Blue Harbor", "Blue
+// Hill") and names that share words while each has one of its own ("Sparkle Cleaning Denver",
+// "Sparkle Cleaning Boulder": then the domain label "sparklecleaning" says nothing either) are
+// readings too. What a reading adds is left out when judging whether a candidate reaches the
+// automatic line: a name as written or a domain label may still take it. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
 // read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
 // name holds Han characters (about a second and 90 MB of memory). A

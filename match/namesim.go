@@ -597,6 +597,38 @@ func sameNumber(t, u string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// allIn reports whether every word of a is a word of b.
+func allIn(a, b []string) bool {
+	return !slices.ContainsFunc(a, func(t string) bool { return !slices.Contains(b, t) })
+}
+
+// branchWords returns a word of a and a word of b that the other name lacks, when the names
+// share a word ("denver" and "boulder" in "Sparkle Cleaning Denver", "Sparkle Cleaning
+// Boulder"); "" when they share none or either has no word of its own. Words of fewer than
+// three letters, stop words and generic words do not tell names apart.
+func branchWords(a, b []string) (string, string) {
+	own := func(x, y []string) (string, bool) {
+		shared, extra := false, ""
+		for _, t := range x {
+			if len(t) < 3 || stopWords[t] || genericWords[t] {
+				continue
+			}
+			if slices.ContainsFunc(y, func(u string) bool { return tokenSim(t, u) >= 0.8 }) {
+				shared = true
+			} else if extra == "" {
+				extra = t
+			}
+		}
+		return extra, shared
+	}
+	x, shared := own(a, b)
+	y, _ := own(b, a)
+	if !shared || x == "" || y == "" {
+		return "", ""
+	}
+	return x, y
+}
+
 // numbersIn returns the runs of digits in toks ("214" in "store214", "3" in "3m").
 func numbersIn(toks []string) []string {
 	var out []string
@@ -775,8 +807,12 @@ type nameMatch struct {
 	// with stop words kept, a rare word shared. A hint a person confirms, however strong the
 	// other evidence short of proof: "TD" may be a trading house or Toronto-Dominion.
 	reading bool
-	why     string // e.g. "rare token 'sony' shared"
-	a, b    string // the parts compared, as written
+	// branch says the names share words and each has one the other lacks ("Sparkle Cleaning
+	// Denver", "Sparkle Cleaning Boulder"): two branches of one name as likely as one
+	// organisation. A reading, which also undoes what a domain label spelling both says.
+	branch bool
+	why    string // e.g. "rare token 'sony' shared"
+	a, b   string // the parts compared, as written
 }
 
 // whySame is the evidence of two names that are one after folding and legal forms.
@@ -909,10 +945,10 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			note := translitNote(a.tokens, b.tokens)
 			m = nameMatch{sim: c, reading: note != "", why: "the tenant's name is found whole in the client's" + note, a: a.text, b: b.text}
 		}
-		// Letters alike but not the same ("Blue Harbor", "Blue Hill"; "ContosoTech", "Contoso
-		// Tech" are the same and compared above) are a reading.
+		// Letters alike but not the same ("Blue Harbor", "Blue Hill") are a reading, unless one
+		// name's words are all in the other ("Northwind Traders", "Northwind Traders USA").
 		if d := dice(a.bigrams, b.bigrams) * pen; d >= 0.8 && d > m.sim {
-			m = nameMatch{sim: d, reading: true, why: "the same letters, spaced or spelled differently", a: a.text, b: b.text}
+			m = nameMatch{sim: d, reading: !allIn(a.tokens, b.tokens) && !allIn(b.tokens, a.tokens), why: "the same letters, spaced or spelled differently", a: a.text, b: b.text}
 		}
 		acr := func(x, y *nameForm) {
 			if len(x.tokens) != 1 || y.initials == "" || len(x.joined) < 2 {
@@ -1152,6 +1188,12 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		sound(q, c)
 	case c.roman != "" && q.roman == "":
 		sound(c, q)
+	}
+	if m.sim > 0 {
+		if x, y := branchWords(q.full.tokens, c.full.tokens); x != "" {
+			m.reading, m.branch = true, true
+			m.why += "; " + strconv.Quote(x) + " and " + strconv.Quote(y) + " tell them apart"
+		}
 	}
 	// Names that both carry numbers, none of them the same ("Sparkle Cleaning 214", "Sparkle
 	// Cleaning 117"), are two branches or units as likely as one: a hint a person confirms.

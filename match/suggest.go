@@ -573,8 +573,10 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 	for _, c32 := range cands {
 		ci := int(c32)
 		cn := &s.names[ci]
+		branch := false
 		if len(q.full.tokens) > 0 {
 			m := compareNames(&q, cn, &s.nameIx.w)
+			branch = m.branch
 			if m.sim == 1 && m.why == whySame {
 				exact = append(exact, ci)
 			}
@@ -601,8 +603,9 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 				// reading, as the name's initials are.
 				sim, reading = 0.8, true
 			}
-			if sim >= 0.8 && !spellsWhole(lf.joined, cn) {
-				// Letters alike, a word of the client's name missing ("sparklecleaning" and
+			if sim >= 0.8 && (!labelNumbersAgree(lf.joined, cn) || branch) {
+				// Letters alike, another number in the client's name, or a display name that
+				// tells the client apart ("Sparkle Cleaning Denver" on sparklecleaning.com and
 				// "Sparkle Cleaning Boulder"): a reading.
 				reading = true
 			}
@@ -634,16 +637,11 @@ func (s *Suggester) liftedByReading(c Candidate, readings []readingSig) bool {
 	return has && conf < s.cfg.AutoAcceptMin
 }
 
-// spellsWhole reports whether label holds every word of the client's name, or of its first
-// part ("northwindtraders" for Northwind Traders Inc), and the same numbers ("21" is not in
-// "sparklecleaning214").
-func spellsWhole(label string, cn *parsedName) bool {
+// labelNumbersAgree reports whether every number of the client's name is a number of label
+// ("sparklecleaning214" does not spell "Sparkle Cleaning 21").
+func labelNumbersAgree(label string, cn *parsedName) bool {
 	nums := numbersIn([]string{label})
-	whole := func(toks []string) bool {
-		return len(toks) > 0 && !slices.ContainsFunc(toks, func(t string) bool { return !stopWords[t] && !strings.Contains(label, t) }) &&
-			!slices.ContainsFunc(numbersIn(toks), func(n string) bool { return !slices.Contains(nums, n) })
-	}
-	return whole(cn.full.tokens) || len(cn.parts) > 0 && whole(cn.parts[0].tokens)
+	return !slices.ContainsFunc(numbersIn(cn.full.tokens), func(n string) bool { return !slices.Contains(nums, n) })
 }
 
 // readingDetail returns the detail of c's name signal, or of its domain label's.

@@ -280,6 +280,7 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 		{"Sparkle Cleaning of Denver", "sparklecleaning.com", []string{"Sparkle Cleaning", "Sparkle Cleaning Aurora", "Sparkle Cleaning of Boulder"}, 2, ""},
 		{"Sparkle Cleaning 214", "sparklecleaning214.com", []string{"Sparkle Cleaning 21"}, 0, ""},
 		{"Blue Harbor Plumbing & Heating", "bhph.com", []string{"Blue Hill Plumbing & Heating"}, 0, ""},
+		{"Smith & Sons Plumbing Leeds", "smithandsons.co.uk", []string{"Smith & Sons Plumbing - Leeds Branch", "Smith and Sons Plumbing (York)"}, 1, ""},
 	} {
 		sg := suggest(c.tenant, c.domain, c.names, c.contact)
 		assert.False(t, sg.AutoAccept, "%s: %s", c.tenant, sg.Reason)
@@ -334,8 +335,15 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 	// the whole name lifts a contact as before.
 	sg = suggest("Blue Hill Plumbing", "bhp.com", []string{"Blue Hill Plumbing"}, 0)
 	assert.True(t, sg.AutoAccept, sg.Reason)
-	sg = suggest("Default Directory", "northwindtraders.com", []string{"Northwind Traders Inc"}, 0)
-	assert.True(t, sg.AutoAccept, sg.Reason)
+	for tenant, c := range map[string][2]string{
+		"Default Directory":  {"northwindtraders.com", "Northwind Traders Inc"},
+		"Default Directory ": {"jonesdental.com", "Jones Dental Group"},
+		"Northwind Traders":  {"northwindtraders.com", "Northwind Traders USA"},
+		"Route 66 Diner":     {"route66diner.com", "Route 66 Diner #2"},
+	} {
+		sg = suggest(strings.TrimSpace(tenant), c[0], []string{c[1]}, 0)
+		assert.True(t, sg.AutoAccept, "%s on %s: %s", tenant, c[0], sg.Reason)
+	}
 	// A word spelled two ways that both names hold as written is no reading.
 	for tenant, name := range map[string]string{"Elektrokom": "Elektrokom (Electrocom)", "Photo Express": "Photo Express Foto Lab"} {
 		sg = suggest(tenant, "example-"+strings.ToLower(strings.ReplaceAll(tenant, " ", ""))+".com", []string{name}, 0)
