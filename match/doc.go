@@ -99,8 +99,9 @@
 // domain read as a client's initials ("bhp.com", Blue Hill Plumbing) or with another number,
 // a compass point read from its initials ("NE", Northeast), names whose numbers differ
 // ("Sparkle Cleaning 214", "… 117"), names alike only letter by letter ("Blue Harbor", "Blue
-// Hill") and names that share words while each has one of its own ("Sparkle Cleaning Denver",
-// "Sparkle Cleaning Boulder": then the domain label "sparklecleaning" says nothing either) are
+// Hill") and names whose first parts share words while each has one of its own ("Sparkle
+// Cleaning Denver", "Sparkle Cleaning Boulder": then the domain label "sparklecleaning" says
+// nothing either; a site after a dash or in brackets only qualifies a name) are
 // readings too. What a reading adds is left out when judging whether a candidate reaches the
 // automatic line: a name as written or a domain label may still take it. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names

@@ -597,13 +597,23 @@ func sameNumber(t, u string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// firstPart returns the words of p's first part, or of the whole name when it has one part: a
+// site or office after a comma, a bracket or a dash ("Jones Dental - Main Office") qualifies
+// the name rather than telling it from another.
+func firstPart(p *parsedName) []string {
+	if len(p.parts) > 0 {
+		return p.parts[0].tokens
+	}
+	return p.full.tokens
+}
+
 // allIn reports whether every word of a is a word of b.
 func allIn(a, b []string) bool {
 	return !slices.ContainsFunc(a, func(t string) bool { return !slices.Contains(b, t) })
 }
 
 // branchWords returns a word of a and a word of b that the other name lacks, when the names
-// share a word ("denver" and "boulder" in "Sparkle Cleaning Denver", "Sparkle Cleaning
+// (their first parts) share a word ("denver" and "boulder" in "Sparkle Cleaning Denver", "Sparkle Cleaning
 // Boulder"); "" when they share none or either has no word of its own. Words of fewer than
 // three letters, stop words and generic words do not tell names apart.
 func branchWords(a, b []string) (string, string) {
@@ -1190,7 +1200,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		sound(c, q)
 	}
 	if m.sim > 0 {
-		if x, y := branchWords(q.full.tokens, c.full.tokens); x != "" {
+		if x, y := branchWords(firstPart(q), firstPart(c)); x != "" {
 			m.reading, m.branch = true, true
 			m.why += "; " + strconv.Quote(x) + " and " + strconv.Quote(y) + " tell them apart"
 		}

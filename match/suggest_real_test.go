@@ -336,10 +336,13 @@ func TestReadingsNeverLiftAContactHint(t *testing.T) {
 	sg = suggest("Blue Hill Plumbing", "bhp.com", []string{"Blue Hill Plumbing"}, 0)
 	assert.True(t, sg.AutoAccept, sg.Reason)
 	for tenant, c := range map[string][2]string{
-		"Default Directory":  {"northwindtraders.com", "Northwind Traders Inc"},
-		"Default Directory ": {"jonesdental.com", "Jones Dental Group"},
-		"Northwind Traders":  {"northwindtraders.com", "Northwind Traders USA"},
-		"Route 66 Diner":     {"route66diner.com", "Route 66 Diner #2"},
+		"Default Directory":             {"northwindtraders.com", "Northwind Traders Inc"},
+		"Default Directory ":            {"jonesdental.com", "Jones Dental Group"},
+		"Northwind Traders":             {"northwindtraders.com", "Northwind Traders USA"},
+		"Route 66 Diner":                {"route66diner.com", "Route 66 Diner #2"},
+		"Jones Dental - Main Office":    {"jonesdental.com", "Jones Dental Care"},
+		"Contoso Ltd (Sydney)":          {"contoso.com.au", "Contoso Australia"},
+		"Smith & Sons Plumbing (Leeds)": {"smithandsons.co.uk", "Smith and Sons Plumbing Heating"},
 	} {
 		sg = suggest(strings.TrimSpace(tenant), c[0], []string{c[1]}, 0)
 		assert.True(t, sg.AutoAccept, "%s on %s: %s", tenant, c[0], sg.Reason)
