@@ -129,11 +129,8 @@ type parsedName struct {
 	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
 	// "China National Building Material Group").
 	altInitials []string
-	// altHow says, for each of altInitials, how they were read, for the evidence; altReading
-	// whether they are a reading (see nameMatch.reading): stop words kept, the Arabic article
-	// or a person's initials left out.
-	altHow     []string
-	altReading []bool
+	// altHow says, for each of altInitials, how they were read, for the evidence.
+	altHow []string
 	// translitInitials are the initials of a transliterated Russian name, a letter written
 	// with two or more Latin ones kept whole ("tssd" for "Tsentr Sudoremonta Dalzavod"), when
 	// they differ from full.initials.
@@ -409,20 +406,16 @@ func parseName(s string) parsedName {
 	}
 	p.legalWords = words
 	p.leadInitials(words)
-	for _, a := range [...]struct {
-		letters, how string
-		reading      bool
-	}{
-		{legalInitials(s), "with its legal form", false},
-		{plainInitials(all), "without its generic words and places", false},
-		{wordInitials(all, false), "with its stop words", true},
-		{wordInitials(all, true), "without the Arabic article", true},
-		{personlessInitials(s, segs), "without the person's initials it opens with", true},
+	for _, a := range [...][2]string{
+		{legalInitials(s), "with its legal form"},
+		{plainInitials(all), "without its generic words and places"},
+		{wordInitials(all, false), "with its stop words"},
+		{wordInitials(all, true), "without the Arabic article"},
+		{personlessInitials(s, segs), "without the person's initials it opens with"},
 	} {
-		if len(a.letters) >= 3 && a.letters != p.full.initials && !slices.Contains(p.altInitials, a.letters) {
-			p.altInitials = append(p.altInitials, a.letters)
-			p.altHow = append(p.altHow, a.how)
-			p.altReading = append(p.altReading, a.reading)
+		if len(a[0]) >= 3 && a[0] != p.full.initials && !slices.Contains(p.altInitials, a[0]) {
+			p.altInitials = append(p.altInitials, a[0])
+			p.altHow = append(p.altHow, a[1])
 		}
 	}
 	if ti := translitInitials(all); ti != "" && ti != p.full.initials {
@@ -613,9 +606,9 @@ func allIn(a, b []string) bool {
 }
 
 // branchWords returns a word of a and a word of b that the other name lacks, when the names
-// (their first parts) share a word ("denver" and "boulder" in "Sparkle Cleaning Denver", "Sparkle Cleaning
-// Boulder"); "" when they share none or either has no word of its own. Words of fewer than
-// three letters, stop words and generic words do not tell names apart.
+// (their first parts) share a word ("denver" and "boulder" in "Sparkle Cleaning Denver",
+// "Sparkle Cleaning Boulder"); "" when they share none or either has no word of its own. Words
+// of fewer than three letters, stop words and generic words do not tell names apart.
 func branchWords(a, b []string) (string, string) {
 	own := func(x, y []string) (string, bool) {
 		shared, extra := false, ""
@@ -812,10 +805,11 @@ func oneEdit(a, b string) bool {
 type nameMatch struct {
 	sim     float64
 	bySound bool // the names match by sound only (romanised kana or Hangul): a hint
-	// reading says the names match only once a word of one is read as something else: initials
-	// closed by "co", an abbreviation of a kind of organisation, initials read in Russian or
-	// with stop words kept, a rare word shared. A hint a person confirms, however strong the
-	// other evidence short of proof: "TD" may be a trading house or Toronto-Dominion.
+	// reading says the names match only once a word of one is read as something else
+	// (initials of any shape, an abbreviation, a spelling or a number, a rare word shared; see
+	// match/doc.go), or that words or numbers of their own tell them apart. A hint: what it adds
+	// never lifts a candidate to an automatic acceptance without proof ("TD" may be a trading
+	// house or Toronto-Dominion).
 	reading bool
 	// branch says the names share words and each has one the other lacks ("Sparkle Cleaning
 	// Denver", "Sparkle Cleaning Boulder"): two branches of one name as likely as one
@@ -1066,7 +1060,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// A short word of one name that is the initials of a run of the other's words ("ISIS-WA"
 	// and "ISIS West Africa", "Peralta DTO" and "Cesar Peralta Drug Trafficking
 	// Organization"): read as those words, the names compare again, a little discounted.
-	readAs := func(ex []string, y *parsedName, why string, reading bool) {
+	readAs := func(ex []string, y *parsedName, why string) {
 		sc, _ := softDice(ex, y.legalToks, w)
 		if cv := coverage(ex, y.legalToks, w) * containPenalty; cv > sc && len(ex) > len(y.legalToks) {
 			sc = cv
@@ -1074,11 +1068,8 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		if cv := coverage(y.legalToks, ex, w) * containPenalty; cv > sc && len(ex) < len(y.legalToks) {
 			sc = cv
 		}
-		if sc *= partialAcronymPenalty; reading {
-			sc = min(sc, readingMax)
-		}
-		if sc > m.sim {
-			m = nameMatch{sim: sc, reading: reading, why: why, a: q.full.text, b: c.full.text}
+		if sc = min(sc*partialAcronymPenalty, readingMax); sc > m.sim {
+			m = nameMatch{sim: sc, reading: true, why: why, a: q.full.text, b: c.full.text}
 		}
 	}
 	partial := func(x, y *parsedName) {
@@ -1093,7 +1084,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}) {
 			return
 		}
-		readAs(ex, y, strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1]), true)
+		readAs(ex, y, strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1]))
 	}
 	if len(q.full.tokens) > 1 {
 		partial(q, c)
@@ -1116,7 +1107,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		if ex2, run := expandAcronym(ex, y.legalToks, y.legalWords); ex2 != nil {
 			ex, why = ex2, why+"; "+strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1])
 		}
-		readAs(ex, y, why, true)
+		readAs(ex, y, why)
 	}
 	abbrev(q, c)
 	abbrev(c, q)
@@ -1587,12 +1578,12 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		// when they are few: "TD" is not worth reading every "trading" and "house" for.
 		for _, ex := range orgAbbrevs[t].expansions {
 			var rarest []int32
-			for _, u := range ex {
-				if l := ix.tok[u]; !stopWords[u] && (rarest == nil || len(l) < len(rarest)) {
+			for k, u := range ex {
+				if l := ix.tok[u]; !stopWords[u] && (k == 0 || len(l) < len(rarest)) {
 					rarest = l
 				}
 			}
-			if len(rarest) <= ix.limit {
+			if len(rarest) > 0 && len(rarest) <= ix.limit {
 				lists = append(lists, rarest)
 			}
 		}

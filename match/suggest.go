@@ -420,16 +420,14 @@ type readingSig struct {
 // withoutReadings returns c's confidence without its signals that are readings, and whether
 // it has any.
 func (s *Suggester) withoutReadings(c Candidate, readings []readingSig) (float64, bool) {
-	ci := -1
-	for _, r := range readings {
-		if s.clientIndex(c.ClientID, c.ClientName, []int{r.ci}) >= 0 {
-			ci = r.ci
-			break
-		}
-	}
-	if ci < 0 {
+	k := slices.IndexFunc(readings, func(r readingSig) bool {
+		cl := s.clients[r.ci].c
+		return cl.ID == c.ClientID && cl.Name == c.ClientName
+	})
+	if k < 0 {
 		return c.Confidence, false
 	}
+	ci := readings[k].ci
 	var kept []Signal
 	for _, sig := range c.Signals {
 		if !slices.Contains(readings, readingSig{ci, sig.Evidence}) {
@@ -545,7 +543,7 @@ func (s *Suggester) tenantDomains(t tenantsync.Tenant) (string, []string) {
 // contoso.onmicrosoft.com) with the client names written without spaces. The initial domain
 // is never domain evidence, but its label is a name the tenant's owner chose.
 // It returns the clients whose whole name is the tenant's, legal forms and spelling aside, and
-// those whose name matched only as a reading (see nameMatch.reading).
+// the signals that are readings (see nameMatch.reading).
 func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact []int, readings []readingSig) {
 	q := parseName(t.DisplayName)
 	q.rare = rareWords(&q, &s.nameIx.w)
@@ -597,19 +595,15 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			if len(cn.parts) > 0 {
 				sim = max(sim, partPenalty*dice(lf.bigrams, cn.parts[0].bigrams))
 			}
-			reading := false
+			// The label read as the client's initials ("bhp" for Blue Hill Plumbing), with
+			// another number than the client's, or beside a display name that tells the client
+			// apart ("Sparkle Cleaning Denver" on sparklecleaning.com and "Sparkle Cleaning
+			// Boulder") is a reading.
+			reading := branch
 			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 && sim < 0.8 {
-				// The label read as the client's initials ("bhp" for Blue Hill Plumbing): a
-				// reading, as the name's initials are.
 				sim, reading = 0.8, true
 			}
-			if sim >= 0.8 && (!labelNumbersAgree(lf.joined, cn) || branch) {
-				// Letters alike, another number in the client's name, or a display name that
-				// tells the client apart ("Sparkle Cleaning Denver" on sparklecleaning.com and
-				// "Sparkle Cleaning Boulder"): a reading.
-				reading = true
-			}
-			if sim >= 0.8 && reading {
+			if sim >= 0.8 && (reading || !labelNumbersAgree(lf.joined, cn)) {
 				readings = append(readings, readingSig{ci, EvidenceDomainLabel})
 			}
 			if sim >= 0.8 {
