@@ -150,7 +150,42 @@ func foldName(s string) string {
 		}
 		prevSpace = unicode.IsSpace(r)
 	}
-	return b.String()
+	return joinSpacedLetters(b.String())
+}
+
+// letterWords are the letters that are words of their own in names: articles, "and", "or",
+// "to" and elided articles.
+var letterWords = map[string]bool{"a": true, "e": true, "y": true, "o": true, "i": true, "l": true, "d": true}
+
+// joinSpacedLetters joins a run of single letters written with spaces between them into one
+// word, as dots already join them: "A T S Heavy Equipment" is "ats heavy equipment", like
+// "A.T.S. Heavy Equipment" and "ATS Heavy Equipment". Two letters stay apart when one may be
+// a word ("à l'Énergie", "Hijos y A"), and a letter that "&" wrote as "and" stays apart too
+// ("b and q"; see joinedLetters).
+func joinSpacedLetters(s string) string {
+	if !strings.Contains(s, " ") {
+		return s
+	}
+	f := strings.Split(s, " ")
+	single := func(t string) bool { return len(t) == 1 && t[0] >= 'a' && t[0] <= 'z' }
+	out := f[:0]
+	for i := 0; i < len(f); i++ {
+		if !single(f[i]) {
+			out = append(out, f[i])
+			continue
+		}
+		j := i + 1
+		for j < len(f) && single(f[j]) {
+			j++
+		}
+		if j-i == 2 && (letterWords[f[i]] || letterWords[f[i+1]]) {
+			out = append(out, f[i])
+			continue
+		}
+		out = append(out, strings.Join(f[i:j], ""))
+		i = j - 1
+	}
+	return strings.Join(out, " ")
 }
 
 // isElidedArticle reports whether w, a whole word before an apostrophe, is an elided article

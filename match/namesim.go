@@ -234,11 +234,15 @@ var russianDigraphs = []string{"shch", "kh", "ts", "zh", "sh", "ch", "yu", "ya"}
 
 // translitInitials returns the initials of toks with a word opening with a Russian digraph
 // giving the digraph ("tsentr obrabotki elektronnykh platezhey" is "tsoep"), stop words and
-// the Russian "i" ("and") aside; "" when no word opens with one.
+// the Russian "i" ("and") aside ("tekhnologicheskie sistemy i servis" is "tss"); "" when no
+// word opens with one and no "i" is left out.
 func translitInitials(toks []string) string {
 	var sig []byte
 	found := false
 	for _, t := range toks {
+		if t == "i" {
+			found = true
+		}
 		if stopWords[t] || t == "i" || t[0] >= 0x80 {
 			continue
 		}
@@ -1073,18 +1077,27 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		}
 	}
 	partial := func(x, y *parsedName) {
-		ex, run := expandAcronym(x.full.tokens, y.legalToks, y.legalWords)
+		toks := x.full.tokens
+		ex, run := expandAcronym(toks, y.legalToks, y.legalWords)
+		shown := run[0]
+		if ex == nil {
+			// Letters joined by "&" ("PSB I&I", "Smith R&D") are initials too.
+			if toks = joinedLetters(toks); toks != nil {
+				ex, run = expandAcronym(toks, y.legalToks, y.legalWords)
+				shown = strings.Join(strings.Split(run[0], ""), "&")
+			}
+		}
 		if ex == nil {
 			return
 		}
 		// Two letters are the initials of some two words of most names ("SC South" and
 		// "Saba Crane"): they count only beside a word the names share.
-		if len(run[0]) == 2 && !slices.ContainsFunc(x.full.tokens, func(t string) bool {
+		if len(run[0]) == 2 && !slices.ContainsFunc(toks, func(t string) bool {
 			return t != run[0] && !stopWords[t] && slices.ContainsFunc(y.legalToks, func(u string) bool { return tokenSim(t, u) >= 0.8 })
 		}) {
 			return
 		}
-		readAs(ex, y, strconv.Quote(run[0])+" read as the initials of "+strconv.Quote(run[1]))
+		readAs(ex, y, strconv.Quote(shown)+" read as the initials of "+strconv.Quote(run[1]))
 	}
 	if len(q.full.tokens) > 1 {
 		partial(q, c)
@@ -1215,9 +1228,9 @@ const firstWordSoundSim = 0.7
 // hint like any match by sound.
 const lettersSim = soundSimMax
 
-// rareShared returns the rarest word of x's name that few clients use, of four letters or more
-// or with a digit ("356"), that y's name has too, as written or transliterated otherwise, and
-// that word as y writes it; "" when they share none.
+// rareShared returns the rarest word of x's name that few clients use, of three characters or
+// more ("MMK", "356"), that y's name has too, as written or transliterated otherwise, and that
+// word as y writes it; "" when they share none.
 func rareShared(x, y *parsedName, w *weights) (string, string) {
 	rare := x.rare
 	if rare == nil {
@@ -1257,7 +1270,7 @@ func rareShared(x, y *parsedName, w *weights) (string, string) {
 func rareWords(x *parsedName, w *weights) []int {
 	rare := []int{}
 	for i, t := range x.full.tokens {
-		if len(t) < 2 || len(t) < 4 && !strings.ContainsAny(t, "0123456789") || stopWords[t] || genericWords[t] || w.of(t) < 0.5*w.unseen {
+		if len(t) < 3 || stopWords[t] || genericWords[t] || w.of(t) < 0.5*w.unseen {
 			continue
 		}
 		rare = append(rare, i)
@@ -1305,6 +1318,34 @@ func spellsStarts(t string, toks []string, used int, long bool) int {
 		return spellsStarts(t, toks[1:], used, long)
 	}
 	return 0
+}
+
+// joinedLetters returns toks with each run of single letters joined by "and" ("i and i", as
+// "I&I" is parsed) made one word ("ii"), or nil when toks has no such run.
+func joinedLetters(toks []string) []string {
+	var out []string
+	for i := 0; i < len(toks); i++ {
+		j := i
+		for j+2 < len(toks) && len(toks[j]) == 1 && toks[j+1] == "and" && len(toks[j+2]) == 1 {
+			j += 2
+		}
+		if j == i {
+			if out != nil {
+				out = append(out, toks[i])
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]string, 0, len(toks)), toks[:i]...)
+		}
+		var b strings.Builder
+		for k := i; k <= j; k += 2 {
+			b.WriteString(toks[k])
+		}
+		out = append(out, b.String())
+		i = j
+	}
+	return out
 }
 
 // partialAcronymPenalty discounts names that compare only once a word is read as initials.

@@ -322,3 +322,63 @@ func TestInitialsReadInRussian(t *testing.T) {
 	assert.Equal(t, "kbsm", ri)
 	assert.Len(t, read, 2)
 }
+
+// Single letters written with spaces are one word, as with dots; two letters of which one may
+// be a word ("à l'Énergie") stay apart.
+func TestSpacedLettersAreOneWord(t *testing.T) {
+	t.Parallel()
+	for spaced, joined := range map[string]string{
+		"A T S Heavy Equipment Trading LLC": "ATS Heavy Equipment Trading LLC",
+		"J R Smith Plumbing":                "J.R. Smith Plumbing",
+		"Smith B C D Ltd":                   "Smith BCD Ltd",
+	} {
+		assert.Equal(t, parseName(joined).full.tokens, parseName(spaced).full.tokens, spaced)
+	}
+	assert.Equal(t, []string{"commissariat", "a", "l", "energie", "atomique"}, parseName("Commissariat à l'Énergie Atomique").full.tokens)
+	assert.Equal(t, []string{"b", "and", "q"}, parseName("B & Q plc").full.tokens)
+	best := suggestTop(t, "ATS HEAVY EQUIPMENT", "A T S HEAVY EQUIPMENT AND MACHINERY SPARE PARTS TRADING LLC", "AI TI SI CO", "HEAVY EQUIPMENT RENTALS")
+	assert.Equal(t, "c0", best.ClientID)
+}
+
+// Letters joined by "&" are initials of the other name's words ("PSB I&I" and "PSB
+// Innovations and Investments"), a reading like any other initials.
+func TestLettersJoinedByAndReadAsInitials(t *testing.T) {
+	t.Parallel()
+	names := []string{"PSB INNOVATIONS AND INVESTMENTS LIMITED LIABILITY COMPANY", "KISH P AND I CLUB", "PSB-FOREKS OOO",
+		"Smith Research and Development Ltd", "Smith Roofing Ltd"}
+	for tenant, want := range map[string]string{"PSB I&I LLC": "c0", "PSB I AND I LLC": "c0", "Smith R&D Ltd": "c3"} {
+		best := suggestTop(t, tenant, names...)
+		assert.Equal(t, want, best.ClientID, tenant)
+		assert.Contains(t, best.Signals[0].Detail, "read as the initials of", tenant)
+	}
+	assert.Contains(t, suggestTop(t, "PSB I&I LLC", names...).Signals[0].Detail, `"i&i" read as the initials of "innovations and investments"`)
+	assert.Equal(t, []string{"psb", "ii", "llc"}, joinedLetters([]string{"psb", "i", "and", "i", "llc"}))
+	assert.Equal(t, []string{"abc"}, joinedLetters([]string{"a", "and", "b", "and", "c"}))
+	assert.Nil(t, joinedLetters([]string{"bank", "and", "trust"}))
+	// Two letters still need a word the names share besides: "R&D" alone is the initials of
+	// some two words of too many names.
+	m := compareNames(ptr(parseName("R&D Solutions")), ptr(parseName("Red Dune Partners")), nil)
+	assert.Less(t, m.sim, DefaultMinNameSim, m.why)
+	m = compareNames(ptr(parseName("R&D Partners")), ptr(parseName("Red Dune Partners")), nil)
+	assert.True(t, m.reading, m.why)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A rare word of three letters shared ("MMK Turkey", "MMK Metalurji …") shows the client;
+// the Russian "i" ("and") gives no letter to a transliterated name's initials.
+func TestShortRareWordsAndRussianAnd(t *testing.T) {
+	t.Parallel()
+	names := []string{"MMK METALURJI SANAYI TICARET VE LIMAN ISLETMECILIGI ANONIM SIRKETI",
+		"OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTIU TEKHNOLOGICHESKIE SISTEMY I SERVIS"}
+	for i := range 60 {
+		names = append(names, "Filler "+string(rune('a'+i%26))+string(rune('a'+i/26))+" Shipping Trading")
+	}
+	best := suggestTop(t, "MMK TURKEY", names...)
+	assert.Equal(t, "c0", best.ClientID)
+	assert.Contains(t, best.Signals[0].Detail, `the rare first word "mmk" shared`)
+	best = suggestTop(t, "OOO TSS", names...)
+	assert.Equal(t, "c1", best.ClientID)
+	assert.Equal(t, "tss", translitInitials([]string{"tekhnologicheskie", "sistemy", "i", "servis"}))
+	assert.Empty(t, translitInitials([]string{"technology", "systems", "services"}), "nothing read otherwise: the plain initials say it")
+}
