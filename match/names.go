@@ -153,20 +153,21 @@ func foldName(s string) string {
 	return joinSpacedLetters(b.String())
 }
 
-// letterWords are the letters that are words of their own in names: articles, "and", "or",
-// "to" and elided articles.
-var letterWords = map[string]bool{"a": true, "e": true, "y": true, "o": true, "i": true, "l": true, "d": true}
+// conjunctionLetters are the letters that are words joining two others: "y" and "e" ("and" in
+// Spanish and Portuguese), "i" (in Catalan and Russian), "o" ("or").
+var conjunctionLetters = map[string]bool{"y": true, "e": true, "i": true, "o": true}
 
-// joinSpacedLetters joins a run of single letters written with spaces between them into one
-// word, as dots already join them: "A T S Heavy Equipment" is "ats heavy equipment", like
-// "A.T.S. Heavy Equipment" and "ATS Heavy Equipment". Two letters stay apart when one may be
-// a word ("à l'Énergie", "Hijos y A"), and a letter that "&" wrote as "and" stays apart too
-// ("b and q"; see joinedLetters).
+// joinSpacedLetters joins a run of three or more single letters written with spaces between
+// them into one word, as dots join them: "A T S Heavy Equipment" is "ats heavy equipment",
+// like "A.T.S." and "ATS". A run with a conjunction inside ("J y M") or spelling a legal form
+// ("S P A") stays apart, and so do two letters, which are as often a person's initials ("J R
+// Smith", whose "JRS" reads them) or a form ("P C"). Letters "&" joins ("J&B") stay words of
+// their own, which initials read; names compare them joined too (parsedName.amp).
 func joinSpacedLetters(s string) string {
 	if !strings.Contains(s, " ") {
 		return s
 	}
-	f := strings.Split(s, " ")
+	f := strings.Fields(s)
 	single := func(t string) bool { return len(t) == 1 && t[0] >= 'a' && t[0] <= 'z' }
 	out := f[:0]
 	for i := 0; i < len(f); i++ {
@@ -178,11 +179,12 @@ func joinSpacedLetters(s string) string {
 		for j < len(f) && single(f[j]) {
 			j++
 		}
-		if j-i == 2 && (letterWords[f[i]] || letterWords[f[i+1]]) {
+		joined := strings.Join(f[i:j], "")
+		if j-i < 3 || slices.ContainsFunc(f[i+1:j-1], func(t string) bool { return conjunctionLetters[t] }) || len(legalByLast[joined]) > 0 || leadingForms[joined] {
 			out = append(out, f[i])
 			continue
 		}
-		out = append(out, strings.Join(f[i:j], ""))
+		out = append(out, joined)
 		i = j - 1
 	}
 	return strings.Join(out, " ")
@@ -241,9 +243,17 @@ func nameSegments(s string) [][]string {
 // legalSpelling) within a form of several words: a word alone spelled so is a name ("Kompany
 // Media" is not "Media Co").
 func stripLegal(toks []string, keepOne bool) []string {
+	lo, hi := legalBounds(toks, keepOne)
+	return toks[lo:hi]
+}
+
+// legalBounds returns where in toks the name stripLegal keeps starts and ends.
+func legalBounds(toks []string, keepOne bool) (int, int) {
+	start := 0
 	if len(toks) > 1 && toks[0] == "the" {
-		toks = toks[1:]
+		start = 1
 	}
+	toks = toks[start:]
 	least := 0
 	if keepOne {
 		least = 1
@@ -275,14 +285,36 @@ func stripLegal(toks []string, keepOne bool) []string {
 	for changed := true; changed && hi-lo > least; {
 		changed = false
 		for _, f := range legalByFirst[spelled[lo]] {
-			if len(f[0]) > 1 && hi-lo-len(f) >= least && slices.Equal(spelled[lo:lo+len(f)], f) && (len(f) > 1 || spelled[lo] == toks[lo]) {
+			if (len(f) > 1 || leadingForms[f[0]]) && hi-lo-len(f) >= least && slices.Equal(spelled[lo:lo+len(f)], f) && (len(f) > 1 || spelled[lo] == toks[lo]) {
 				lo += len(f)
 				changed = true
 				break
 			}
 		}
 	}
-	return toks[lo:hi]
+	return start + lo, start + hi
+}
+
+// leadingForms are the legal forms of one word that open names ("OOO Alfa", "PT Astra", "AB
+// Volvo"): any other short one at the front is more likely initials ("AG Plumbing", "KG Jones
+// Electrical") and stays part of the name. Forms of several words open names wherever.
+var leadingForms = map[string]bool{
+	"ooo": true, "oao": true, "zao": true, "pao": true, "ao": true, "tov": true, "jsc": true, "ojsc": true,
+	"cjsc": true, "pjsc": true, "llc": true, "pt": true, "cv": true, "nv": true, "ab": true, "as": true, "oy": true,
+	"uab": true,
+}
+
+// leadingForm returns the legal form s opens with, as folded ("ooo" for "OOO Alfa"), "" when
+// it opens with none.
+func leadingForm(s string) string {
+	seg, _, _ := strings.Cut(foldName(s), string(segBreak))
+	f := strings.Fields(seg)
+	start := 0
+	if len(f) > 1 && f[0] == "the" {
+		start = 1
+	}
+	lo, _ := legalBounds(f, true)
+	return strings.Join(f[start:lo], " ")
 }
 
 // legalByLast and legalByFirst hold legalForms by their last and first word, longest first.

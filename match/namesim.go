@@ -124,6 +124,15 @@ type parsedName struct {
 	// several; kanjiRead says the romanisation is a dictionary's reading of kanji.
 	firstSound, firstSpell string
 	kanjiRead              bool
+	// hanzi is a Chinese name read in pinyin, its kinds translated (see readHanzi), when a
+	// PinyinReader is registered; ascii says the name, folded, is Latin letters only.
+	hanzi []hanItem
+	ascii bool
+	// leadForm is the legal form the name opens with ("ooo"), "" for none.
+	leadForm string
+	// amp is the whole name with letters "&" joins made one word ("jb plumbing" for "J&B
+	// Plumbing"), nil when it has none: the same name as "JB Plumbing".
+	amp *nameForm
 	// altInitials are other initials the name may go by, when they differ from full.initials:
 	// with its legal form ("ibmc" for "International Business Machines Corporation"), and
 	// without generic words and places ("msd" for "Merck Sharp & Dohme Austria", "cnbm" for
@@ -239,8 +248,9 @@ var russianDigraphs = []string{"shch", "kh", "ts", "zh", "sh", "ch", "yu", "ya"}
 func translitInitials(toks []string) string {
 	var sig []byte
 	found := false
+	russian := slices.ContainsFunc(toks, looksRussian)
 	for _, t := range toks {
-		if t == "i" {
+		if t == "i" && russian {
 			found = true
 		}
 		if stopWords[t] || t == "i" || t[0] >= 0x80 {
@@ -259,6 +269,15 @@ func translitInitials(toks []string) string {
 		return ""
 	}
 	return string(sig)
+}
+
+// russianEndings end words of transliterated Russian names: adjectives, genitives, plurals.
+var russianEndings = []string{"yy", "iy", "ii", "ie", "ye", "ogo", "ego", "aya", "oe", "ykh", "ikh", "iya", "stvo", "emy", "amy", "ymi"}
+
+// looksRussian reports whether t ends as a transliterated Russian word does ("sistemy",
+// "tekhnologicheskie"), so a lone "i" beside it is "and", not a Roman numeral ("Phase I").
+func looksRussian(t string) bool {
+	return len(t) > 3 && slices.ContainsFunc(russianEndings, func(e string) bool { return strings.HasSuffix(t, e) })
 }
 
 // plainInitials returns the initials of toks without stop words, generic words and places
@@ -404,6 +423,13 @@ func parseName(s string) parsedName {
 		p.sound = soundForms(first, false)
 		p.spell = spellForms(first, false)
 	}
+	p.hanzi = readHanzi(s)
+	p.leadForm = leadingForm(s)
+	if j := joinedLetters(p.full.tokens); j != nil {
+		f := newNameForm(j, s)
+		p.amp = &f
+	}
+	p.ascii = !strings.ContainsFunc(p.full.joined, func(r rune) bool { return r >= 0x80 })
 	words := strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " "))
 	for _, t := range words {
 		p.legalToks = append(p.legalToks, canonToken(t))
@@ -978,6 +1004,16 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		acr(b, a)
 	}
 	try(&q.full, &c.full, 1)
+	if q.amp != nil || c.amp != nil {
+		qa, ca := &q.full, &c.full
+		if q.amp != nil {
+			qa = q.amp
+		}
+		if c.amp != nil {
+			ca = c.amp
+		}
+		try(qa, ca, 1)
+	}
 	if len(c.parts) > 0 {
 		// The client's first part alone leaves out its qualifier: as much as the tenant's name
 		// lacks it, the match counts less ("University of California" is not yet "…, Irvine").
@@ -1047,8 +1083,12 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	leadAcr(c, q)
 	translitAcr := func(x, y *parsedName) {
 		if len(x.full.tokens) == 1 && y.translitInitials != "" && x.full.joined == y.translitInitials && readingMax > m.sim {
+			how := ", Russian letters written as their transliteration"
+			if !slices.ContainsFunc(russianDigraphs, func(g string) bool { return strings.Contains(x.full.joined, g) }) {
+				how = ", without \"i\" (\"and\" in Russian)"
+			}
 			m = nameMatch{sim: readingMax, reading: true, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(strings.Join(y.full.tokens, " ")) +
-				", Russian letters written as their transliteration", a: q.full.text, b: c.full.text}
+				how, a: q.full.text, b: c.full.text}
 		}
 	}
 	translitAcr(q, c)
@@ -1080,12 +1120,11 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		toks := x.full.tokens
 		ex, run := expandAcronym(toks, y.legalToks, y.legalWords)
 		shown := run[0]
-		if ex == nil {
+		if ex == nil && x.amp != nil {
 			// Letters joined by "&" ("PSB I&I", "Smith R&D") are initials too.
-			if toks = joinedLetters(toks); toks != nil {
-				ex, run = expandAcronym(toks, y.legalToks, y.legalWords)
-				shown = strings.Join(strings.Split(run[0], ""), "&")
-			}
+			toks = x.amp.tokens
+			ex, run = expandAcronym(toks, y.legalToks, y.legalWords)
+			shown = strings.Join(strings.Split(run[0], ""), "&")
 		}
 		if ex == nil {
 			return
@@ -1203,6 +1242,18 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	case c.roman != "" && q.roman == "":
 		sound(c, q)
 	}
+	// A Chinese name read in pinyin, and a Latin one.
+	hanzi := func(h, latin *parsedName) {
+		if s, read := hanziSim(h, latin, w); s > m.sim {
+			m = nameMatch{sim: s, bySound: true, why: hanziWhy(h, latin, read), a: q.full.text, b: c.full.text}
+		}
+	}
+	switch {
+	case q.hanzi != nil && c.ascii && c.roman == "":
+		hanzi(q, c)
+	case c.hanzi != nil && q.ascii && q.roman == "":
+		hanzi(c, q)
+	}
 	if m.sim > 0 {
 		if x, y := branchWords(firstPart(q), firstPart(c)); x != "" {
 			m.reading, m.branch = true, true
@@ -1217,7 +1268,44 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			m.why += "; the numbers differ (" + strings.Join(qn, ", ") + " and " + strings.Join(cn, ", ") + ")"
 		}
 	}
+	// Names that both carry a person's initials, not the same ones ("A Smith Plumbing", "E
+	// Smith Plumbing"; "J&A", "J&E"), are two people's firms as likely as one.
+	if m.sim > 0 && !m.reading {
+		if ql, cl := lettersIn(q.full.tokens), lettersIn(c.full.tokens); len(ql) > 0 && len(cl) > 0 && !sameSet(ql, cl) {
+			m.reading = true
+			m.why += "; the initials differ (" + strings.Join(ql, ", ") + " and " + strings.Join(cl, ", ") + ")"
+		}
+	}
+	// Names alike once the legal forms they open with are left out, which differ ("OOO Alfa"
+	// and "AO Alfa", "AB Plumbing" and "Plumbing Ltd"): one organisation as likely as two.
+	if m.sim > 0 && !m.reading && q.leadForm != c.leadForm {
+		form := func(f string) string {
+			if f == "" {
+				return "none"
+			}
+			return strconv.Quote(strings.ToUpper(f))
+		}
+		m.reading = true
+		m.why += "; the legal forms they open with differ (" + form(q.leadForm) + " and " + form(c.leadForm) + ")"
+	}
 	return m
+}
+
+// sameSet reports whether a and b hold the same strings.
+func sameSet(a, b []string) bool {
+	return !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) }) &&
+		!slices.ContainsFunc(b, func(x string) bool { return !slices.Contains(a, x) })
+}
+
+// lettersIn returns the single letters of toks: a person's initials ("a" in "A Smith").
+func lettersIn(toks []string) []string {
+	var out []string
+	for _, t := range toks {
+		if len(t) == 1 && t[0] >= 'a' && t[0] <= 'z' && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // firstWordSoundSim is what the first words of two names sounding alike score: enough to show
@@ -1229,7 +1317,7 @@ const firstWordSoundSim = 0.7
 const lettersSim = soundSimMax
 
 // rareShared returns the rarest word of x's name that few clients use, of three characters or
-// more ("MMK", "356"), that y's name has too, as written or transliterated otherwise, and that
+// more, or two with a digit ("MMK", "356", "A1"), that y's name has too, as written or transliterated otherwise, and that
 // word as y writes it; "" when they share none.
 func rareShared(x, y *parsedName, w *weights) (string, string) {
 	rare := x.rare
@@ -1270,7 +1358,7 @@ func rareShared(x, y *parsedName, w *weights) (string, string) {
 func rareWords(x *parsedName, w *weights) []int {
 	rare := []int{}
 	for i, t := range x.full.tokens {
-		if len(t) < 3 || stopWords[t] || genericWords[t] || w.of(t) < 0.5*w.unseen {
+		if len(t) < 2 || len(t) == 2 && !strings.ContainsAny(t, "0123456789") || stopWords[t] || genericWords[t] || w.of(t) < 0.5*w.unseen {
 			continue
 		}
 		rare = append(rare, i)
@@ -1320,8 +1408,8 @@ func spellsStarts(t string, toks []string, used int, long bool) int {
 	return 0
 }
 
-// joinedLetters returns toks with each run of single letters joined by "and" ("i and i", as
-// "I&I" is parsed) made one word ("ii"), or nil when toks has no such run.
+// joinedLetters returns toks with each run of single letters joined by "and" ("j and b", as
+// "J&B" is parsed) made one word ("jb"), or nil when toks has no such run.
 func joinedLetters(toks []string) []string {
 	var out []string
 	for i := 0; i < len(toks); i++ {
@@ -1483,14 +1571,17 @@ type nameIndex struct {
 	// syl finds names by the first two letters of their first word and the first of their
 	// second ("kob" for "Korea Broadcast …"), as a word made of the starts of their words
 	// begins ("KOBACO").
-	syl   map[string][]int32
-	limit int // posting lists longer than this are skipped when rarer keys exist
+	syl map[string][]int32
+	// pinyin finds Chinese client names by the Latin words their characters spell in pinyin
+	// (see hanziKeys).
+	pinyin map[string][]int32
+	limit  int // posting lists longer than this are skipped when rarer keys exist
 }
 
 func newNameIndex(names []parsedName) *nameIndex {
 	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
 		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, spellScript: map[string][]int32{}, spellLatin: map[string][]int32{},
-		syl: map[string][]int32{}, translit: map[string][]int32{}}
+		syl: map[string][]int32{}, translit: map[string][]int32{}, pinyin: map[string][]int32{}}
 	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
@@ -1560,6 +1651,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 		}
 		if p.firstSpell != "" {
 			add(ix.spellScript, p.firstSpell, int32(i))
+		}
+		for _, k := range hanziKeys(p.hanzi) {
+			add(ix.pinyin, k, int32(i))
 		}
 	}
 	ix.w.prepare()
@@ -1651,6 +1745,16 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	if q.firstSpell != "" {
 		lists = append(lists, ix.spellLatin[q.firstSpell])
+	}
+	// A Chinese name finds the clients a word its characters spell in pinyin is in; a Latin
+	// name, the Chinese names whose characters spell one of its words.
+	for _, k := range hanziKeys(q.hanzi) {
+		lists = append(lists, ix.tok[k])
+	}
+	if q.ascii {
+		for _, t := range q.full.tokens {
+			lists = append(lists, ix.pinyin[t])
+		}
 	}
 	if len(q.full.tokens) == 1 {
 		lists = append(lists, ix.initl[q.full.joined])

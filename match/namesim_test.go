@@ -323,21 +323,34 @@ func TestInitialsReadInRussian(t *testing.T) {
 	assert.Len(t, read, 2)
 }
 
-// Single letters written with spaces are one word, as with dots; two letters of which one may
-// be a word ("à l'Énergie") stay apart.
+// Three or more single letters written with spaces are one word, as with dots; two letters
+// stay apart (a person's initials, or a form: "J R Smith", "P C Jones"), and so does a run with
+// a conjunction inside ("J y M") or spelling a legal form ("S P A"). Letters "&" joins compare
+// as one word too ("J&B" and "JB").
 func TestSpacedLettersAreOneWord(t *testing.T) {
 	t.Parallel()
 	for spaced, joined := range map[string]string{
 		"A T S Heavy Equipment Trading LLC": "ATS Heavy Equipment Trading LLC",
-		"J R Smith Plumbing":                "J.R. Smith Plumbing",
 		"Smith B C D Ltd":                   "Smith BCD Ltd",
 	} {
 		assert.Equal(t, parseName(joined).full.tokens, parseName(spaced).full.tokens, spaced)
 	}
-	assert.Equal(t, []string{"commissariat", "a", "l", "energie", "atomique"}, parseName("Commissariat à l'Énergie Atomique").full.tokens)
-	assert.Equal(t, []string{"b", "and", "q"}, parseName("B & Q plc").full.tokens)
+	for name, toks := range map[string][]string{
+		"Commissariat à l'Énergie Atomique": {"commissariat", "a", "l", "energie", "atomique"},
+		"J R Smith Plumbing":                {"j", "r", "smith", "plumbing"},
+		"P C Jones Electrical":              {"p", "c", "jones", "electrical"},
+		"Transportes J y M":                 {"transportes", "j", "y", "m"},
+		"Ferro S P A":                       {"ferro"},
+		"AT&T":                              {"at", "and", "t"},
+	} {
+		assert.Equal(t, toks, parseName(name).full.tokens, name)
+	}
 	best := suggestTop(t, "ATS HEAVY EQUIPMENT", "A T S HEAVY EQUIPMENT AND MACHINERY SPARE PARTS TRADING LLC", "AI TI SI CO", "HEAVY EQUIPMENT RENTALS")
 	assert.Equal(t, "c0", best.ClientID)
+	assert.Equal(t, "c0", suggestTop(t, "JRS Plumbing", "J R Smith Plumbing", "JRS Roofing").ClientID, "a person's spaced initials are read")
+	assert.Equal(t, "c0", suggestTop(t, "J&B Plumbing", "JB Plumbing Supplies", "James Brown Plumbing").ClientID, "the same letters as written before any person's initials")
+	assert.Equal(t, "c0", suggestTop(t, "J&B Plumbing", "J B Plumbing and Heating", "James Brown Plumbing").ClientID)
+	assert.Equal(t, "c0", suggestTop(t, "Transportes J y M", "Transportes J&M S.L.", "Transportes Jiménez S.L.", "Transportes JMR S.L.").ClientID)
 }
 
 // Letters joined by "&" are initials of the other name's words ("PSB I&I" and "PSB

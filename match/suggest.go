@@ -316,7 +316,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 				score = ScoreContactMinority
 			}
 			if !isDefault {
-				score -= 0.05
+				score -= secondaryContactPenalty
 			}
 			addSig(ci, Signal{EvidenceContactDomain, score, strconv.Itoa(n) + " of the client's " + strconv.Itoa(total) + " contacts use " + d})
 		}
@@ -404,6 +404,10 @@ func (s *Suggester) clientIndex(id, name string, among []int) int {
 // tieEpsilon is how close two confidences must be to count as a tie.
 const tieEpsilon = 1e-9
 
+// secondaryContactPenalty is what contacts on a tenant's secondary domain score less than on
+// its default one.
+const secondaryContactPenalty = 0.05
+
 // CredibleMin is the confidence from which a runner-up is credible: a near-exact name alone
 // reaches it. When the best candidate has a credible rival, a person chooses, however far
 // ahead the best is, unless the best has proof (the stored tenant ID or the tenant's verified
@@ -483,6 +487,12 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig) {
 		sg.Reason = "the names match only as one reads a word of them (" + readingDetail(best) + "); a person confirms"
 	case second != nil && !proof && (second.Confidence >= CredibleMin || s.readingRival(*second, readings)):
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
+	case second != nil && !proof && hasEvidence(best, EvidenceContactDomain) && slices.ContainsFunc(second.Signals, func(sig Signal) bool {
+		return sig.Evidence == EvidenceContactDomain && sig.Score >= ScoreContactMinority-secondaryContactPenalty
+	}):
+		// A domain a fifth or more of another client's contacts use too is an outside
+		// adviser's, a franchise's or a group's as likely as the tenant's own client's.
+		sg.Reason = "contacts of two clients use the tenant's domains (" + best.ClientName + ", " + second.ClientName + "); a person chooses"
 	default:
 		sg.AutoAccept = true
 		sg.ClientID = best.ClientID
@@ -560,7 +570,8 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 	}
 	labelForms := make([]nameForm, len(labels))
 	for i, l := range labels {
-		labelForms[i] = newNameForm([]string{l}, l)
+		// A hyphen stands for the space between words ("birch-partners.com").
+		labelForms[i] = newNameForm([]string{strings.ReplaceAll(l, "-", "")}, l)
 	}
 	mp := s.scratch.Get().(*[]uint32)
 	defer s.scratch.Put(mp)
@@ -571,10 +582,10 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 	for _, c32 := range cands {
 		ci := int(c32)
 		cn := &s.names[ci]
-		branch := false
+		branch, nameReading := false, false
 		if len(q.full.tokens) > 0 {
 			m := compareNames(&q, cn, &s.nameIx.w)
-			branch = m.branch
+			branch, nameReading = m.branch, m.reading
 			if m.sim == 1 && m.why == whySame {
 				exact = append(exact, ci)
 			}
@@ -598,8 +609,10 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			// The label read as the client's initials ("bhp" for Blue Hill Plumbing), with
 			// another number than the client's, or beside a display name that tells the client
 			// apart ("Sparkle Cleaning Denver" on sparklecleaning.com and "Sparkle Cleaning
-			// Boulder") is a reading.
-			reading := branch
+			// Boulder") is a reading; so is a label alike but not the same beside a display
+			// name that matches only as read ("Smyth Electrical" on smythelectrical.co.uk and
+			// "Smith Electrical").
+			reading := branch || nameReading && sim < 1
 			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 && sim < 0.8 {
 				sim, reading = 0.8, true
 			}

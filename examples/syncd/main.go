@@ -45,7 +45,8 @@ import (
 	"github.com/tenantsync/tenantsync/cipp"
 	"github.com/tenantsync/tenantsync/entra"
 	"github.com/tenantsync/tenantsync/graph"
-	// Tenant and client names in kanji are compared by the sound of their reading.
+	// Chinese names are compared by their pinyin, names in kanji by the sound of their reading.
+	_ "github.com/tenantsync/tenantsync/match/hanzi"
 	_ "github.com/tenantsync/tenantsync/match/kanji"
 	"github.com/tenantsync/tenantsync/partnercenter"
 	"github.com/tenantsync/tenantsync/store"

@@ -9,7 +9,9 @@ import (
 
 	"github.com/tenantsync/tenantsync/match"
 	"github.com/tenantsync/tenantsync/match/internal/fixture"
-	// The real-name sets hold Japanese names in kanji: they are read by the dictionary.
+	// The real-name sets hold Chinese names and Japanese names in kanji: they are read by a
+	// table of pinyin and by a dictionary.
+	_ "github.com/tenantsync/tenantsync/match/hanzi"
 	_ "github.com/tenantsync/tenantsync/match/kanji"
 )
 

@@ -1,0 +1,125 @@
+package match
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantsync/tenantsync"
+)
+
+// suggestAmong suggests for tenant against clients beside sixty unrelated ones (so word
+// rarity means what it does in a real catalogue) and the given contacts.
+func suggestAmong(t *testing.T, tenant tenantsync.Tenant, clients []tenantsync.Client, contacts []tenantsync.Contact) Suggestion {
+	t.Helper()
+	var all []tenantsync.Client
+	for i, w := range strings.Fields("Acme Harbour Summit Maple Cedar Pioneer Atlas Beacon Crescent Horizon Lakeside Meadow Northgate Oakridge Pinnacle Quarry Redwood Silverline Trinity Unity") {
+		for j, kind := range []string{"Plumbing", "Dental Care", "Logistics"} {
+			all = append(all, tenantsync.Client{ID: "f" + strconv.Itoa(i*3+j), Name: w + " " + kind + " Ltd"})
+		}
+	}
+	s, err := NewSuggester(append(all, clients...), contacts, SuggestConfig{})
+	require.NoError(t, err)
+	tenant.ID = "t"
+	return s.Suggest(tenant)
+}
+
+// One contact of another client on the tenant's domain scores 0.93; a name that matches
+// only once read (initials that differ, a leading legal form, a spelling, letters alike) must
+// not lift it to an automatic link.
+func TestNamesReadOtherwiseNeverLiftAContact(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ tenant, dom, wrong string }{
+		{"P C Jones Electrical", "pcjones.co.uk", "K G Jones Electrical"}, // two spaced letters are not joined into a legal form
+		{"K G Electrical", "kgelectrical.com", "P C Electrical"},
+		{"AB Plumbing", "abplumbing.com", "AG Plumbing"}, // "AB" opens names as a form, "AG" does not
+		{"APS Electrical", "apselectrical.com", "SRL Electrical"},
+		{"J&A Construction", "jaconstruction.com", "J&E Construction"}, // the initials differ
+		{"A&B Plumbing", "abplumbing.com", "B&E Plumbing"},
+		{"A J Smith & Sons", "ajsmith.co.uk", "E J Smith & Sons"},
+		{"Smyth Electrical", "smythelectrical.co.uk", "Smith Electrical"}, // the label read as the name is
+		{"Clarke Plumbing", "clarkeplumbing.com", "Clark Plumbing"},
+		{"Johnston Dental", "johnstondental.com", "Johnson Dental"},
+		{"A Smith Plumbing", "asmithplumbing.com", "E Smith Plumbing"},
+	} {
+		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom},
+			[]tenantsync.Client{{ID: "wrong", Name: c.wrong}},
+			[]tenantsync.Contact{{ID: "p", ClientID: "wrong", Email: "mike@" + c.dom}})
+		assert.False(t, sg.AutoAccept, "%q linked to %q: %s", c.tenant, c.wrong, sg.Reason)
+	}
+}
+
+// An outside accountant is the only company-domain contact of one client and one of four of
+// another: the accountant's own tenant is linked to neither without a person.
+func TestAdvisersOwnTenantAsksAPerson(t *testing.T) {
+	t.Parallel()
+	sg := suggestAmong(t, tenantsync.Tenant{DisplayName: "Harper & Co", DefaultDomain: "harperandco.co.uk"},
+		[]tenantsync.Client{{ID: "plumber", Name: "Harper Plumbing Ltd"}, {ID: "dentist", Name: "Birchwood Dental"}},
+		[]tenantsync.Contact{
+			{ID: "a1", ClientID: "plumber", Email: "jane@harperandco.co.uk"}, {ID: "p1", ClientID: "plumber", Email: "bob.harper@gmail.com"},
+			{ID: "a2", ClientID: "dentist", Email: "jane@harperandco.co.uk"}, {ID: "d1", ClientID: "dentist", Email: "a@birchwooddental.com"},
+			{ID: "d2", ClientID: "dentist", Email: "b@birchwooddental.com"}, {ID: "d3", ClientID: "dentist", Email: "c@birchwooddental.com"}})
+	assert.False(t, sg.AutoAccept, sg.Reason)
+	assert.Contains(t, sg.Reason, "contacts of two clients use the tenant's domains")
+}
+
+// firstAmong asserts that the client named want (by its index in names) alone ranks first.
+func firstAmong(t *testing.T, tenant tenantsync.Tenant, contacts []tenantsync.Contact, want string, names ...string) {
+	t.Helper()
+	var cs []tenantsync.Client
+	for i, n := range names {
+		cs = append(cs, tenantsync.Client{ID: "c" + strconv.Itoa(i), Name: n})
+	}
+	sg := suggestAmong(t, tenant, cs, contacts)
+	var got []string
+	for _, c := range sg.Candidates {
+		got = append(got, c.ClientName+" "+fmtScore(c.Confidence)+" #"+strconv.Itoa(c.Rank))
+	}
+	require.NotEmpty(t, sg.Candidates, tenant.DisplayName)
+	assert.Equal(t, want, sg.Candidates[0].ClientID, "%q: %v", tenant.DisplayName, got)
+	if len(sg.Candidates) > 1 {
+		assert.NotEqual(t, 1, sg.Candidates[1].Rank, "%q: a tie: %v", tenant.DisplayName, got)
+	}
+}
+
+// Spaced letters, letters joined by "&" and leading forms rank the name as written first.
+func TestLettersAndFormsRankTheNameAsWritten(t *testing.T) {
+	t.Parallel()
+	firstAmong(t, tenantsync.Tenant{DisplayName: "P C Jones Electrical"}, nil, "c0", "P C Jones Electrical Ltd", "K G Jones Electrical", "Jones Electrical")
+	firstAmong(t, tenantsync.Tenant{DisplayName: "Transportes J y M"}, nil, "c0", "Transportes J&M S.L.", "Transportes Jiménez S.L.", "Transportes JMR S.L.")
+	firstAmong(t, tenantsync.Tenant{DisplayName: "JRS Plumbing"}, nil, "c0", "J R Smith Plumbing", "JRS Roofing")
+	firstAmong(t, tenantsync.Tenant{DisplayName: "J&B Plumbing"}, nil, "c0", "JB Plumbing Supplies", "James Brown Plumbing")
+	firstAmong(t, tenantsync.Tenant{DisplayName: "J&B Plumbing"}, nil, "c0", "J B Plumbing and Heating", "James Brown Plumbing")
+	// The client with the contacts is not held below one whose name is the same only once a
+	// form or initials are left out.
+	contacts := []tenantsync.Contact{{ID: "p", ClientID: "c0", Email: "kevin@abplumbing.com"}, {ID: "q", ClientID: "c0", Email: "gary@abplumbing.com"}}
+	firstAmong(t, tenantsync.Tenant{DisplayName: "AB Plumbing", DefaultDomain: "abplumbing.com"}, contacts, "c0", "AB Plumbing & Heating", "SL Plumbing")
+	contacts = []tenantsync.Contact{{ID: "p", ClientID: "c0", Email: "kevin@kgjones.co.uk"}, {ID: "q", ClientID: "c0", Email: "gary@kgjones.co.uk"}}
+	firstAmong(t, tenantsync.Tenant{DisplayName: "K G Jones Electrical", DefaultDomain: "kgjones.co.uk"}, contacts, "c0", "KG Jones Electrical Services", "Jones Electrical Ltd")
+}
+
+// A Roman numeral is not the Russian "and": "PES" is not read as the initials of "Phase I
+// Environmental Services" in Russian.
+func TestRomanNumeralIsNotRussianAnd(t *testing.T) {
+	t.Parallel()
+	q, c := parseName("PES"), parseName("Phase I Environmental Services")
+	m := compareNames(&q, &c, &weights{})
+	assert.NotContains(t, m.why, "Russian", m.why)
+	assert.Empty(t, translitInitials([]string{"phase", "i", "environmental", "services"}))
+}
+
+// A domain label with hyphens spells the name its words make ("birch-partners.com").
+func TestHyphenatedLabelSpellsTheName(t *testing.T) {
+	t.Parallel()
+	sg := suggestAmong(t, tenantsync.Tenant{DisplayName: "BP Limited", DefaultDomain: "birch-partners.com"},
+		[]tenantsync.Client{{ID: "bp", Name: "Birch Partners B.V."}},
+		[]tenantsync.Contact{{ID: "p", ClientID: "bp", Email: "a@birch-partners.com"}, {ID: "q", ClientID: "bp", Email: "b@birch-partners.com"}})
+	require.NotEmpty(t, sg.Candidates)
+	assert.True(t, slices.ContainsFunc(sg.Candidates[0].Signals, func(s Signal) bool {
+		return s.Evidence == EvidenceDomainLabel && strings.Contains(s.Detail, "(1.00)")
+	}), "%+v", sg.Candidates[0].Signals)
+}
