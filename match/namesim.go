@@ -148,7 +148,7 @@ type parsedName struct {
 	// acronym reads them ("baz" for "Bryansk Automobile Plant", Bryanskii Avtomobilnyi Zavod;
 	// see russianWords), when they differ from its other initials; russianRead says which
 	// words were read so, for the evidence.
-	russianInitials string
+	russianInitials []string
 	russianRead     []string
 	// keys are the transliteration keys of full.tokens (see translitKey), "" for a word
 	// shorter than minTranslit; abbrevs says whether a word of it is in orgAbbrevs.
@@ -460,8 +460,15 @@ func parseName(s string) parsedName {
 			p.abbrevs = true
 		}
 	}
-	if ri, read := russianInitials(all); ri != "" && ri != p.full.initials && !slices.Contains(p.altInitials, ri) {
-		p.russianInitials, p.russianRead = ri, read
+	if ri, read := russianInitials(all); ri != nil {
+		for _, r := range ri {
+			if r != p.full.initials && !slices.Contains(p.altInitials, r) {
+				p.russianInitials = append(p.russianInitials, r)
+			}
+		}
+		if p.russianInitials != nil {
+			p.russianRead = read
+		}
 	}
 	if len(segs) > 1 {
 		for i, sg := range segs {
@@ -1094,9 +1101,18 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	translitAcr(q, c)
 	translitAcr(c, q)
 	russianAcr := func(x, y *parsedName) {
-		if len(x.full.tokens) == 1 && y.russianInitials != "" && x.full.joined == y.russianInitials && russianInitialsSim > m.sim {
-			m = nameMatch{sim: russianInitialsSim, reading: true, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(y.full.words) +
-				" read in Russian (" + strings.Join(y.russianRead, ", ") + ")", a: q.full.text, b: c.full.text}
+		k := slices.Index(y.russianInitials, x.full.joined)
+		if len(x.full.tokens) != 1 || k < 0 {
+			return
+		}
+		// Read in another order, a little less.
+		sc, order := russianInitialsSim, ""
+		if k > 0 {
+			sc, order = russianInitialsSim-0.02, ", the word for what it is first"
+		}
+		if sc > m.sim {
+			m = nameMatch{sim: sc, reading: true, why: strconv.Quote(x.full.joined) + " is the initials of " + strconv.Quote(y.full.words) +
+				" read in Russian (" + strings.Join(y.russianRead, ", ") + order + ")", a: q.full.text, b: c.full.text}
 		}
 	}
 	russianAcr(q, c)
@@ -1620,8 +1636,8 @@ func newNameIndex(names []parsedName) *nameIndex {
 		if p.translitInitials != "" {
 			add(ix.initl, p.translitInitials, int32(i))
 		}
-		if p.russianInitials != "" {
-			add(ix.initl, p.russianInitials, int32(i))
+		for _, r := range p.russianInitials {
+			add(ix.initl, r, int32(i))
 		}
 		for k := minLeadInitials; k <= len(p.lead); k++ {
 			add(ix.initl, p.lead[:k], int32(i))

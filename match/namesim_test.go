@@ -316,10 +316,10 @@ func TestInitialsReadInRussian(t *testing.T) {
 	}
 	best := suggestTop(t, "AO BAZ", catalogue...)
 	assert.Contains(t, best.Signals[0].Detail, `"plant" as "zavod"`)
-	ri, _ := russianInitials(strings.Fields("bryansk automobile company"))
+	ri, _ := russianInitials(strings.Fields("bryansk automobile group"))
 	assert.Empty(t, ri, "a name without a word Russian acronyms read otherwise has no Russian initials")
 	ri, read := russianInitials(strings.Fields("design bureau of special machine building"))
-	assert.Equal(t, "kbsm", ri)
+	assert.Equal(t, []string{"kbsm"}, ri)
 	assert.Len(t, read, 2)
 }
 
@@ -394,4 +394,23 @@ func TestShortRareWordsAndRussianAnd(t *testing.T) {
 	assert.Equal(t, "c1", best.ClientID)
 	assert.Equal(t, "tss", translitInitials([]string{"tekhnologicheskie", "sistemy", "i", "servis"}))
 	assert.Empty(t, translitInitials([]string{"technology", "systems", "services"}), "nothing read otherwise: the plain initials say it")
+}
+
+// A Russian name puts the word for what an organisation is first, or after a place, where
+// English puts it last: "MZKT" is Minskii Zavod Kolesnykh Tyagachei, the Minsk Wheel Tractor
+// Plant. Read so, initials score a little less than in order.
+func TestRussianInitialsInRussianOrder(t *testing.T) {
+	t.Parallel()
+	catalogue := []string{
+		"MINSK WHEEL TRACTOR PLANT", "KAZAN SYNTHETIC RUBBER PLANT JSC", "JOINT STOCK COMPANY ASTRONOMICAL SCIENTIFIC CENTER",
+		"MINISTRY OF STATE SECURITY", "MINSK TRACTOR WORKS GROUP", "KAZAN STEEL COMPANY",
+	}
+	for tenant, want := range map[string]string{"OJSC MZKT": "c0", "OAO KZSK": "c1", "AO ANTS": "c2", "MGB": "c3"} {
+		best := suggestTop(t, tenant, catalogue...)
+		assert.Equal(t, want, best.ClientID, tenant)
+		assert.Contains(t, best.Signals[0].Detail, "read in Russian", tenant)
+	}
+	assert.Contains(t, suggestTop(t, "OJSC MZKT", catalogue...).Signals[0].Detail, "the word for what it is first")
+	ri, _ := russianInitials(strings.Fields("minsk wheel tractor plant"))
+	assert.Equal(t, []string{"mktz", "zmkt", "mzkt"}, ri)
 }

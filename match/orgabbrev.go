@@ -119,6 +119,66 @@ var russianWords = map[string]russianWord{
 	"all russia":                    {"v", "vserossiiskii"},
 	"research institute":            {"nii", "nauchno issledovatelskii institut"},
 	"scientific research institute": {"nii", "nauchno issledovatelskii institut"},
+	"scientific":                    {"n", "nauchnyi"},
+	"center":                        {"ts", "tsentr"},
+	"central":                       {"ts", "tsentralnyi"},
+	"association":                   {"o", "obedinenie"},
+	"enterprise":                    {"p", "predpriyatie"},
+	"main":                          {"g", "glavnyi"},
+	"computing":                     {"v", "vychislitelnyi"},
+	"computation":                   {"v", "vychislitelnyi"},
+	"state":                         {"g", "gosudarstvennyi"},
+	"security":                      {"b", "bezopasnosti"},
+	"foreign":                       {"v", "vneshnei"},
+	"intelligence":                  {"r", "razvedki"},
+	"chemical":                      {"kh", "khimicheskii"},
+	"container":                     {"e", "emkostei"},
+	"wheel":                         {"k", "kolesnykh"},
+	"rubber":                        {"k", "kauchuka"},
+	"devices":                       {"p", "priborov"},
+	"instruments":                   {"p", "priborov"},
+	"instrument making":             {"p", "priborostroitelnyi"},
+	"ceramic":                       {"k", "keramicheskii"},
+	"ship repair":                   {"sr", "sudoremontnyi"},
+	"space":                         {"k", "kosmicheskii"},
+	"communications":                {"s", "svyazi"},
+	"nuclear":                       {"ya", "yadernyi"},
+	"military":                      {"v", "voennyi"},
+	"company":                       {"k", "kompaniya"},
+	"corporation":                   {"k", "korporatsiya"},
+	"concern":                       {"k", "kontsern"},
+	"committee":                     {"k", "komitet"},
+	"investigative":                 {"s", "sledstvennyi"},
+	"union":                         {"s", "soyuz"},
+	"oil":                           {"n", "neftyanoi"},
+	"railway":                       {"zhd", "zheleznaya doroga"},
+	"railways":                      {"zhd", "zheleznye dorogi"},
+	"heavy":                         {"t", "tyazhelyi"},
+	"precision":                     {"t", "tochnyi"},
+	"helicopter":                    {"v", "vertoletnyi"},
+	"engine":                        {"d", "dvigatel"},
+	"engines":                       {"d", "dvigatelei"},
+	"armored":                       {"b", "bronetankovyi"},
+	"armoured":                      {"b", "bronetankovyi"},
+	"far eastern":                   {"dv", "dalnevostochnyi"},
+	"northern":                      {"s", "severnyi"},
+	"southern":                      {"yu", "yuzhnyi"},
+	"western":                       {"z", "zapadnyi"},
+	"eastern":                       {"v", "vostochnyi"},
+	"high":                          {"v", "vysokii"},
+	"sciences":                      {"n", "nauk"},
+	"directorate":                   {"u", "upravlenie"},
+	"administration":                {"u", "upravlenie"},
+}
+
+// russianHeads are the words for what an organisation is that a Russian name puts before the
+// words saying which ("Sluzhba Vneshnei Razvedki", Foreign Intelligence Service), or after a
+// place ("Minskii Zavod Kolesnykh Tyagachei", Minsk Wheel Tractor Plant), where English puts
+// them last.
+var russianHeads = map[string]bool{
+	"plant": true, "works": true, "factory": true, "service": true, "corporation": true, "concern": true,
+	"center": true, "institute": true, "bureau": true, "company": true, "enterprise": true, "association": true,
+	"combine": true, "committee": true, "directorate": true, "administration": true, "agency": true,
 }
 
 // russianWord is what an entry of russianWords reads as: the letters it gives a Russian
@@ -130,10 +190,14 @@ const maxRussianPhrase = 3
 
 // russianInitials returns the initials of toks (a name's words, legal forms aside) read as its
 // Russian acronym is ("baz" for "Bryansk Automobile Plant"), and the words read so, for the
-// evidence; "" when no word of toks is one of russianWords.
-func russianInitials(toks []string) (string, []string) {
-	var sig []byte
+// evidence; none when no word of toks is one of russianWords. When the name ends with a word
+// for what it is (russianHeads), the initials are read with that word moved first ("svr" for
+// "Foreign Intelligence Service") and second ("mzkt" for "Minsk Wheel Tractor Plant") too, as
+// Russian orders them.
+func russianInitials(toks []string) ([]string, []string) {
+	var units []string
 	var read []string
+	head := false
 	for i := 0; i < len(toks); i++ {
 		if toks[i][0] >= 0x80 {
 			continue
@@ -145,18 +209,30 @@ func russianInitials(toks []string) (string, []string) {
 				phrase[k] = canonToken(toks[i+k])
 			}
 			if rw, ok := russianWords[strings.Join(phrase, " ")]; ok {
-				sig = append(sig, rw.letters...)
+				units = append(units, rw.letters)
 				read = append(read, strconv.Quote(strings.Join(toks[i:i+n], " "))+" as "+strconv.Quote(rw.russian))
+				head = i+n == len(toks) && n == 1 && russianHeads[phrase[0]]
 				i += n - 1
 				found = true
 			}
 		}
 		if !found && !skipInitial(toks, i) {
-			sig = append(sig, toks[i][0])
+			units = append(units, toks[i][:1])
+			head = i == len(toks)-1 && russianHeads[canonToken(toks[i])]
 		}
 	}
-	if read == nil || len(sig) < minLeadInitials {
-		return "", nil
+	if read == nil || len(strings.Join(units, "")) < minLeadInitials {
+		return nil, nil
 	}
-	return string(sig), read
+	out := []string{strings.Join(units, "")}
+	if n := len(units); head && n >= 3 {
+		last := units[n-1]
+		for _, at := range []int{0, 1} {
+			v := slices.Concat(units[:at], []string{last}, units[at:n-1])
+			if j := strings.Join(v, ""); !slices.Contains(out, j) {
+				out = append(out, j)
+			}
+		}
+	}
+	return out, read
 }
