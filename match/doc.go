@@ -80,9 +80,14 @@
 // count for little. Words match in part when one abbreviates the other ("Univ", "Intl"),
 // differs by one slip, or is the same word transliterated another way ("Kholding", "Holding";
 // "Kontakt", "Contact"); a name found whole in the other counts 0.85; names run together
-// ("ContosoTech") compare by character bigrams. Hints a person confirms: a kana or Hangul name
-// romanised (Hepburn, Revised Romanisation), or a kanji name read by a dictionary, that sounds
-// or is spelled like a Latin one, or whose first word does (EvidenceNameSound, at most 0.9),
+// ("ContosoTech") compare by character bigrams. Three or more single letters written with
+// spaces are one word ("A T S" is "ATS"); letters "&" joins compare joined too ("J&B" is "JB").
+// A short legal form is stripped from the front of a name only where such forms stand ("OOO
+// Alfa", "PT Astra", "AB Volvo"): "AG Plumbing" keeps its "AG". Hints a person confirms: a kana
+// or Hangul name romanised (Hepburn, Revised Romanisation), a kanji name read by a dictionary,
+// or a Chinese name read in pinyin with its kinds translated ("华为技术", "Huawei
+// Technologies"), that sounds or is spelled like a Latin one, or whose first word does
+// (EvidenceNameSound, at most 0.9),
 // and every match that reads a word of one name as something else. Those readings never lead
 // to an automatic acceptance without proof, whatever else agrees (contacts' addresses): initials,
 // read from the words as written and skipping stop words and elided articles ("IBM"; "GIF",
@@ -98,15 +103,21 @@
 // client named "Case" comes before Chicago Area Storage Enterprises. The label of the tenant's
 // domain read as a client's initials ("bhp.com", Blue Hill Plumbing) or with another number,
 // a compass point read from its initials ("NE", Northeast), names whose numbers differ
-// ("Sparkle Cleaning 214", "… 117"), names alike only letter by letter ("Blue Harbor", "Blue
-// Hill") and names whose first parts share words while each has one of its own ("Sparkle
+// ("Sparkle Cleaning 214", "… 117"), or whose single-letter initials differ ("J&A", "J&E";
+// "A Smith", "E Smith"), names alike once the legal forms they open with, which differ, are
+// left out ("AB Plumbing", "Plumbing Ltd"), names alike only letter by letter ("Blue Harbor",
+// "Blue Hill"; and then a domain label alike but not the same) and names whose first parts
+// share words while each has one of its own ("Sparkle
 // Cleaning Denver", "Sparkle Cleaning Boulder": then the domain label "sparklecleaning" says
 // nothing either; a site after a dash or in brackets only qualifies a name) are
 // readings too. What a reading adds is left out when judging whether a candidate reaches the
-// automatic line: a name as written or a domain label may still take it. The
+// automatic line: a name as written or a domain label may still take it. When a fifth or more
+// of a second client's contacts use the tenant's domain too, a person chooses: the domain may
+// be an outside adviser's, a franchise's or a group's. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
 // read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
-// name holds Han characters (about a second and 90 MB of memory). A
+// name holds Han characters (about a second and 90 MB of memory). The pinyin table is in
+// package match/hanzi (RegisterPinyinReader; about 1 MB and 2 MB of memory). A
 // name index offers only the clients that share a word, a word's start or initials with the
 // tenant, so a bulk pass does not compare every tenant with every client. The real-name
 // figures (public registries, go run ./match/internal/matchbench with the data fetched by its

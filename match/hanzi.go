@@ -209,37 +209,46 @@ func readHanzi(s string) []hanItem {
 	return items
 }
 
-// hanWords calls f with every Latin word k consecutive characters of items from i spell, one
-// reading of each character at a time, for k from maxHanWord down to 1; f returns true to
-// stop.
-func hanWords(items []hanItem, i int, f func(word string, k int) bool) {
-	for k := min(maxHanWord, len(items)-i); k >= 1; k-- {
-		if slices.ContainsFunc(items[i:i+k], func(it hanItem) bool { return it.readings == nil }) {
-			continue
-		}
-		var rec func(j int, prefix string) bool
-		rec = func(j int, prefix string) bool {
-			if j == i+k {
-				return f(canonToken(prefix), k)
+// hanOpt is a Latin word k characters from a position spell in pinyin.
+type hanOpt struct {
+	word string
+	k    int
+}
+
+// hanziOptions returns, for each position of items, the Latin words the characters from there
+// may spell, the longest first: found once for a name, looked up in every name it is compared
+// with.
+func hanziOptions(items []hanItem) [][]hanOpt {
+	if items == nil {
+		return nil
+	}
+	opts := make([][]hanOpt, len(items))
+	for i := range items {
+		for k := min(maxHanWord, len(items)-i); k >= 1; k-- {
+			if slices.ContainsFunc(items[i:i+k], func(it hanItem) bool { return it.readings == nil }) {
+				continue
 			}
-			for _, r := range items[j].readings {
-				if rec(j+1, prefix+r) {
-					return true
+			var rec func(j int, prefix string)
+			rec = func(j int, prefix string) {
+				if j == i+k {
+					opts[i] = append(opts[i], hanOpt{canonToken(prefix), k})
+					return
+				}
+				for _, r := range items[j].readings {
+					rec(j+1, prefix+r)
 				}
 			}
-			return false
-		}
-		if rec(i, "") {
-			return
+			rec(i, "")
 		}
 	}
+	return opts
 }
 
 // hanziAlign reads items against the words of a Latin name: runs of characters that spell one
 // of its words become that word ("华为", "huawei"), other characters their first reading, run
 // together. It returns the words read and those of them the Latin name holds, spelled in
 // pinyin or translated, or none when it holds none.
-func hanziAlign(items []hanItem, latin []string) (words, shared []string) {
+func hanziAlign(items []hanItem, opts [][]hanOpt, latin []string) (words, shared []string) {
 	var pending strings.Builder
 	flush := func() {
 		if pending.Len() > 0 {
@@ -261,16 +270,15 @@ func hanziAlign(items []hanItem, latin []string) (words, shared []string) {
 			continue
 		}
 		n := 0
-		hanWords(items, i, func(w string, k int) bool {
-			if slices.Contains(latin, w) {
+		for _, o := range opts[i] {
+			if slices.Contains(latin, o.word) {
 				flush()
-				words = append(words, w)
-				shared = append(shared, w)
-				n = k
-				return true
+				words = append(words, o.word)
+				shared = append(shared, o.word)
+				n = o.k
+				break
 			}
-			return false
-		})
+		}
 		if n == 0 {
 			pending.WriteString(it.readings[0])
 			n = 1
@@ -306,16 +314,17 @@ func sameOrPlural(w string, latin []string) string {
 // weighted, against the Latin name's words and, discounted, against its first part alone (a
 // place in brackets after it). The words shared must include a rare one: kinds alone
 // ("technology", "group") say nothing. A match by reading is a hint, capped as a match by
-// sound is.
+// sound is; every reading of a character counts alike, as the table's order is not the one
+// names use ("厦门" reads "sha men" first, and is Xiamen).
 func hanziSim(h *parsedName, latin *parsedName, w *weights) (float64, string) {
 	best, how := 0.0, ""
 	try := func(f *nameForm, pen float64) {
-		words, shared := hanziAlign(h.hanzi, f.tokens)
+		words, shared := hanziAlign(h.hanzi, h.hanziOpts, f.tokens)
 		if words == nil || massFactor(shared, f.tokens, w) < 1 {
 			return
 		}
 		s, _ := softDice(words, f.tokens, w)
-		if s *= pen; s > best {
+		if s = min(s*pen, soundSimMax); s > best {
 			best, how = s, strings.Join(words, " ")
 		}
 	}
@@ -323,12 +332,12 @@ func hanziSim(h *parsedName, latin *parsedName, w *weights) (float64, string) {
 	if len(latin.parts) > 0 {
 		try(&latin.parts[0], partPenalty)
 	}
-	return min(best, soundSimMax), how
+	return best, how
 }
 
 // hanziKeys returns the Latin words a Chinese name's characters may spell and those it
 // translates, for the index.
-func hanziKeys(items []hanItem) []string {
+func hanziKeys(items []hanItem, opts [][]hanOpt) []string {
 	var out []string
 	for i, it := range items {
 		if it.readings == nil {
@@ -337,12 +346,11 @@ func hanziKeys(items []hanItem) []string {
 			}
 			continue
 		}
-		hanWords(items, i, func(w string, _ int) bool {
-			if len(w) >= 4 && !slices.Contains(out, w) {
-				out = append(out, w)
+		for _, o := range opts[i] {
+			if len(o.word) >= 4 && !slices.Contains(out, o.word) {
+				out = append(out, o.word)
 			}
-			return false
-		})
+		}
 	}
 	return out
 }

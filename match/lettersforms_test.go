@@ -123,3 +123,42 @@ func TestHyphenatedLabelSpellsTheName(t *testing.T) {
 		return s.Evidence == EvidenceDomainLabel && strings.Contains(s.Detail, "(1.00)")
 	}), "%+v", sg.Candidates[0].Signals)
 }
+
+// The client a fifth of whose contacts use the tenant's domain holds the link wherever it
+// ranks, not only second.
+func TestAdviserRuleLooksAtEveryCandidate(t *testing.T) {
+	t.Parallel()
+	sg := suggestAmong(t, tenantsync.Tenant{DisplayName: "Harper & Co", DefaultDomain: "harperandco.co.uk", Domains: []string{"harperandco.co.uk", "harperco.com"}},
+		[]tenantsync.Client{{ID: "plumber", Name: "Harper & Co Plumbing Ltd"}, {ID: "dentist", Name: "Birchwood Dental"}, {ID: "acct", Name: "Harper & Co Accountants"}},
+		[]tenantsync.Contact{
+			{ID: "a1", ClientID: "plumber", Email: "jane@harperandco.co.uk"}, {ID: "p1", ClientID: "plumber", Email: "bob.harper@gmail.com"},
+			{ID: "a2", ClientID: "dentist", Email: "jane@harperco.com"}, {ID: "d1", ClientID: "dentist", Email: "a@birchwooddental.com"},
+			{ID: "d2", ClientID: "dentist", Email: "b@birchwooddental.com"}, {ID: "d3", ClientID: "dentist", Email: "c@birchwooddental.com"}})
+	assert.False(t, sg.AutoAccept, "linked to %s: %s", sg.ClientID, sg.Reason)
+}
+
+// A domain label is looked up and compared without its hyphens; alike but not the same, it
+// lifts nothing unless the display name matches as written; with another number than the
+// client's, it makes the display name a reading too.
+func TestDomainLabelsReadWithCare(t *testing.T) {
+	t.Parallel()
+	sg := suggestAmong(t, tenantsync.Tenant{DisplayName: "Zq Xv", DefaultDomain: "a-smith-plumbing.co.uk"},
+		[]tenantsync.Client{{ID: "right", Name: "A Smith Plumbing"}}, nil)
+	require.NotEmpty(t, sg.Candidates)
+	assert.Equal(t, "right", sg.Candidates[0].ClientID)
+	for _, c := range []struct{ tenant, dom, wrong string }{
+		{"ASP Ltd", "asmithplumbing.co.uk", "E Smith Plumbing"},
+		{"Cedar Dental", "cedardental2.com", "Cedar Dental 3"},
+		{"Cedar Dental", "cedar-dental-2.com", "Cedar Dental No. 3"},
+	} {
+		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom},
+			[]tenantsync.Client{{ID: "wrong", Name: c.wrong}},
+			[]tenantsync.Contact{{ID: "p", ClientID: "wrong", Email: "mike@" + c.dom}})
+		assert.False(t, sg.AutoAccept, "%q on %s linked to %q: %s", c.tenant, c.dom, c.wrong, sg.Reason)
+	}
+	// A label spelling the client's words, a generic one left out, still lifts a contact.
+	sg = suggestAmong(t, tenantsync.Tenant{DisplayName: "Default Directory", DefaultDomain: "jonesdental.com"},
+		[]tenantsync.Client{{ID: "jd", Name: "Jones Dental Group"}},
+		[]tenantsync.Contact{{ID: "p", ClientID: "jd", Email: "amy@jonesdental.com"}})
+	assert.True(t, sg.AutoAccept, sg.Reason)
+}

@@ -126,8 +126,9 @@ type parsedName struct {
 	kanjiRead              bool
 	// hanzi is a Chinese name read in pinyin, its kinds translated (see readHanzi), when a
 	// PinyinReader is registered; ascii says the name, folded, is Latin letters only.
-	hanzi []hanItem
-	ascii bool
+	hanzi     []hanItem
+	hanziOpts [][]hanOpt
+	ascii     bool
 	// leadForm is the legal form the name opens with ("ooo"), "" for none.
 	leadForm string
 	// amp is the whole name with letters "&" joins made one word ("jb plumbing" for "J&B
@@ -424,6 +425,7 @@ func parseName(s string) parsedName {
 		p.spell = spellForms(first, false)
 	}
 	p.hanzi = readHanzi(s)
+	p.hanziOpts = hanziOptions(p.hanzi)
 	p.leadForm = leadingForm(s)
 	if j := joinedLetters(p.full.tokens); j != nil {
 		f := newNameForm(j, s)
@@ -1668,7 +1670,7 @@ func newNameIndex(names []parsedName) *nameIndex {
 		if p.firstSpell != "" {
 			add(ix.spellScript, p.firstSpell, int32(i))
 		}
-		for _, k := range hanziKeys(p.hanzi) {
+		for _, k := range hanziKeys(p.hanzi, p.hanziOpts) {
 			add(ix.pinyin, k, int32(i))
 		}
 	}
@@ -1764,7 +1766,7 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	// A Chinese name finds the clients a word its characters spell in pinyin is in; a Latin
 	// name, the Chinese names whose characters spell one of its words.
-	for _, k := range hanziKeys(q.hanzi) {
+	for _, k := range hanziKeys(q.hanzi, q.hanziOpts) {
 		lists = append(lists, ix.tok[k])
 	}
 	if q.ascii {

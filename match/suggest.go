@@ -464,6 +464,15 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig) {
 	// A stored tenant ID or the tenant's verified default domain is proof; contacts' addresses
 	// and names are hints, however many agree.
 	proof := hasEvidence(best, EvidenceTenantID, EvidenceDefaultDomain)
+	// another client a fifth or more of whose contacts use the tenant's domains, wherever it ranks
+	var other *Candidate
+	for i := 1; i < len(sg.Candidates) && other == nil; i++ {
+		if slices.ContainsFunc(sg.Candidates[i].Signals, func(sig Signal) bool {
+			return sig.Evidence == EvidenceContactDomain && sig.Score >= ScoreContactMinority-secondaryContactPenalty
+		}) {
+			other = &sg.Candidates[i]
+		}
+	}
 	switch {
 	case second != nil && second.Rank == best.Rank:
 		n := 0
@@ -487,12 +496,10 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig) {
 		sg.Reason = "the names match only as one reads a word of them (" + readingDetail(best) + "); a person confirms"
 	case second != nil && !proof && (second.Confidence >= CredibleMin || s.readingRival(*second, readings)):
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
-	case second != nil && !proof && hasEvidence(best, EvidenceContactDomain) && slices.ContainsFunc(second.Signals, func(sig Signal) bool {
-		return sig.Evidence == EvidenceContactDomain && sig.Score >= ScoreContactMinority-secondaryContactPenalty
-	}):
+	case !proof && hasEvidence(best, EvidenceContactDomain) && other != nil:
 		// A domain a fifth or more of another client's contacts use too is an outside
 		// adviser's, a franchise's or a group's as likely as the tenant's own client's.
-		sg.Reason = "contacts of two clients use the tenant's domains (" + best.ClientName + ", " + second.ClientName + "); a person chooses"
+		sg.Reason = "contacts of two clients use the tenant's domains (" + best.ClientName + ", " + other.ClientName + "); a person chooses"
 	default:
 		sg.AutoAccept = true
 		sg.ClientID = best.ClientID
@@ -569,23 +576,26 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 		}
 	}
 	labelForms := make([]nameForm, len(labels))
+	joined := make([]string, len(labels))
 	for i, l := range labels {
 		// A hyphen stands for the space between words ("birch-partners.com").
-		labelForms[i] = newNameForm([]string{strings.ReplaceAll(l, "-", "")}, l)
+		joined[i] = strings.ReplaceAll(l, "-", "")
+		labelForms[i] = newNameForm([]string{joined[i]}, l)
 	}
 	mp := s.scratch.Get().(*[]uint32)
 	defer s.scratch.Put(mp)
 	mark := *mp
 	clear(mark)
-	cands := s.nameIx.candidates(&q, labels, nil, mark, 1)
+	cands := s.nameIx.candidates(&q, joined, nil, mark, 1)
 	slices.Sort(cands)
 	for _, c32 := range cands {
 		ci := int(c32)
 		cn := &s.names[ci]
-		branch, nameReading := false, false
+		branch, nameReading, nameAsWritten := false, false, false
 		if len(q.full.tokens) > 0 {
 			m := compareNames(&q, cn, &s.nameIx.w)
 			branch, nameReading = m.branch, m.reading
+			nameAsWritten = m.sim >= DefaultMinNameSim && !m.reading && !m.bySound
 			if m.sim == 1 && m.why == whySame {
 				exact = append(exact, ci)
 			}
@@ -609,15 +619,21 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			// The label read as the client's initials ("bhp" for Blue Hill Plumbing), with
 			// another number than the client's, or beside a display name that tells the client
 			// apart ("Sparkle Cleaning Denver" on sparklecleaning.com and "Sparkle Cleaning
-			// Boulder") is a reading; so is a label alike but not the same beside a display
-			// name that matches only as read ("Smyth Electrical" on smythelectrical.co.uk and
-			// "Smith Electrical").
-			reading := branch || nameReading && sim < 1
+			// Boulder") is a reading; so is a label alike but not the same unless the display
+			// name matches as written ("Smyth Electrical" on smythelectrical.co.uk and "Smith
+			// Electrical"; "ASP Ltd" on asmithplumbing.co.uk and "E Smith Plumbing").
+			reading := branch || sim < 1 && (nameReading || !nameAsWritten && !labelWithin(lf.joined, cn))
 			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 && sim < 0.8 {
 				sim, reading = 0.8, true
 			}
-			if sim >= 0.8 && (reading || !labelNumbersAgree(lf.joined, cn)) {
+			numbersAgree := labelNumbersAgree(lf.joined, cn)
+			if sim >= 0.8 && (reading || !numbersAgree) {
 				readings = append(readings, readingSig{ci, EvidenceDomainLabel})
+			}
+			// A label with another number than the client's ("cedardental2.com", "Cedar Dental
+			// 3") says the display name ("Cedar Dental") names another branch too.
+			if sim >= 0.8 && labelNumbersContradict(lf.joined, cn) {
+				readings = append(readings, readingSig{ci, EvidenceName})
 			}
 			if sim >= 0.8 {
 				addSig(ci, Signal{EvidenceDomainLabel, ScoreDomainLabel * sim, "domain label " + strconv.Quote(labels[i]) +
@@ -646,6 +662,29 @@ func (s *Suggester) liftedByReading(c Candidate, readings []readingSig) bool {
 
 // labelNumbersAgree reports whether every number of the client's name is a number of label
 // ("sparklecleaning214" does not spell "Sparkle Cleaning 21").
+// labelNumbersContradict reports whether the label and the client's name both carry numbers,
+// none of them the same.
+func labelNumbersContradict(label string, cn *parsedName) bool {
+	ln, cnums := numbersIn([]string{label}), numbersIn(cn.full.tokens)
+	return len(ln) > 0 && len(cnums) > 0 && !slices.ContainsFunc(ln, func(n string) bool { return slices.Contains(cnums, n) })
+}
+
+// labelWithin reports whether the label's letters are the client's name run together, or a
+// run of its words, or hold it whole ("jonesdental" and "Jones Dental Group"): the words
+// spelled as written, not letters alike ("asmithplumbing", "E Smith Plumbing").
+func labelWithin(label string, cn *parsedName) bool {
+	toks := cn.full.tokens
+	for i := range toks {
+		j := ""
+		for _, t := range toks[i:] {
+			if j += t; j == label {
+				return true
+			}
+		}
+	}
+	return strings.Contains(label, cn.full.joined)
+}
+
 func labelNumbersAgree(label string, cn *parsedName) bool {
 	nums := numbersIn([]string{label})
 	return !slices.ContainsFunc(numbersIn(cn.full.tokens), func(n string) bool { return !slices.Contains(nums, n) })
