@@ -162,3 +162,15 @@ func TestDomainLabelsReadWithCare(t *testing.T) {
 		[]tenantsync.Contact{{ID: "p", ClientID: "jd", Email: "amy@jonesdental.com"}})
 	assert.True(t, sg.AutoAccept, sg.Reason)
 }
+
+// "日本" opening a katakana name is the Japanese company of a foreign brand: "日本モレックス"
+// is "Molex (Japan)".
+func TestJapanOpeningAKatakanaName(t *testing.T) {
+	t.Parallel()
+	sg := suggestAmong(t, tenantsync.Tenant{DisplayName: "日本モレックス合同会社"},
+		[]tenantsync.Client{{ID: "molex", Name: "Molex, LLC (Japan)"}, {ID: "other", Name: "Nippon Koei Co., Ltd."}}, nil)
+	require.NotEmpty(t, sg.Candidates)
+	assert.Equal(t, "molex", sg.Candidates[0].ClientID, "%+v", sg.Candidates)
+	assert.False(t, sg.AutoAccept)
+	assert.Equal(t, "日本電気株式会社", japanPrefix("日本電気株式会社"), "a kanji name keeps its 日本 (Nippon Electric)")
+}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -117,7 +118,7 @@ func foldName(s string) string {
 	var b strings.Builder
 	prevSpace := true
 	word := 0 // where the word being written starts in b
-	for _, r := range norm.NFKD.String(cjkLegalForms.Replace(s)) {
+	for _, r := range norm.NFKD.String(cjkLegalForms.Replace(japanPrefix(s))) {
 		switch {
 		case r == '\u3099' || r == '\u309a':
 			// Kana voicing marks are not diacritics: "ガ" is not "カ". Kept, so romanize can
@@ -188,6 +189,21 @@ func joinSpacedLetters(s string) string {
 		i = j - 1
 	}
 	return strings.Join(out, " ")
+}
+
+// japanPrefix moves "日本" (Japan) opening a katakana name to a place after it: "日本モレックス"
+// is Molex's Japanese company, "Molex (Japan)", as "キャタピラージャパン" is "Caterpillar
+// (Japan)".
+func japanPrefix(s string) string {
+	t := strings.TrimSpace(s)
+	for _, f := range []string{"株式会社", "合同会社", "有限会社"} {
+		t = strings.TrimPrefix(t, f)
+	}
+	rest, ok := strings.CutPrefix(t, "日本")
+	if r, _ := utf8.DecodeRuneInString(rest); !ok || !unicode.Is(unicode.Katakana, r) {
+		return s
+	}
+	return strings.Replace(s, "日本", "", 1) + " (japan)"
 }
 
 // isElidedArticle reports whether w, a whole word before an apostrophe, is an elided article
