@@ -104,8 +104,9 @@
 // domain read as a client's initials ("bhp.com", Blue Hill Plumbing) or with another number,
 // a compass point read from its initials ("NE", Northeast), names whose numbers differ
 // ("Sparkle Cleaning 214", "… 117"), or whose single-letter initials differ ("J&A", "J&E";
-// "A Smith", "E Smith"), names alike once the legal forms they open with, which differ, are
-// left out ("AB Plumbing", "Plumbing Ltd"), names alike only letter by letter ("Blue Harbor",
+// "A Smith", "E Smith"; an elided article or a conjunction is no initial), names alike once
+// the legal forms they open with are left out, when one has two letters the other name lacks
+// ("AB Plumbing", "Plumbing Ltd"; not "AB Volvo", "Volvo AB"), names alike only letter by letter ("Blue Harbor",
 // "Blue Hill"; and then a domain label alike but not the same) and names whose first parts
 // share words while each has one of its own ("Sparkle
 // Cleaning Denver", "Sparkle Cleaning Boulder": then the domain label "sparklecleaning" says
@@ -113,7 +114,8 @@
 // readings too. What a reading adds is left out when judging whether a candidate reaches the
 // automatic line: a name as written or a domain label may still take it. When a fifth or more
 // of a second client's contacts use the tenant's domain too, a person chooses: the domain may
-// be an outside adviser's, a franchise's or a group's. The
+// be an outside adviser's, a franchise's or a group's; unless the best client bears the
+// tenant's exact name and the other nothing of it. The
 // dictionary (IPADIC) is in package match/kanji, which a program imports to have kanji names
 // read (RegisterKanjiReader): it adds about 13 MB to a binary and is loaded the first time a
 // name holds Han characters (about a second and 90 MB of memory). The pinyin table is in

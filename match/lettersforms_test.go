@@ -174,3 +174,86 @@ func TestJapanOpeningAKatakanaName(t *testing.T) {
 	assert.False(t, sg.AutoAccept)
 	assert.Equal(t, "日本電気株式会社", japanPrefix("日本電気株式会社"), "a kanji name keeps its 日本 (Nippon Electric)")
 }
+
+// contactsOn returns n contacts of client id on domain d.
+func contactsOn(id, d string, n int) []tenantsync.Contact {
+	var out []tenantsync.Contact
+	for i := range n {
+		out = append(out, tenantsync.Contact{ID: id + "-" + d + "-" + strconv.Itoa(i), ClientID: id, Email: "user" + strconv.Itoa(i) + "@" + d})
+	}
+	return out
+}
+
+// The firm's own tenant links though one of its people is also a contact of a small client:
+// the client bearing the tenant's exact name, all of whose contacts use its domain, against one
+// that has nothing of the name.
+func TestOwnFirmsTenantLinksDespiteItsPersonAtAnotherClient(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		tenant, dom, right string
+		own                int
+		other              string
+		otherOwn           int
+	}{
+		{"Brightside Accounting", "brightsideaccounting.co.uk", "Brightside Accounting Ltd", 8, "Oak Bakery", 3},
+		{"Keystone IT Consulting", "keystoneit.com", "Keystone IT Consulting LLC", 5, "Riverside Veterinary Clinic", 2},
+		{"Fenwick Engineering", "fenwickeng.co.uk", "Fenwick Engineering Ltd", 12, "Oldbury Village Hall Trust", 2},
+	} {
+		contacts := append(contactsOn("right", c.dom, c.own), contactsOn("other", "other-"+c.dom, c.otherOwn)...)
+		contacts = append(contacts, tenantsync.Contact{ID: "adviser", ClientID: "other", Email: "jane@" + c.dom})
+		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom},
+			[]tenantsync.Client{{ID: "right", Name: c.right}, {ID: "other", Name: c.other}}, contacts)
+		assert.True(t, sg.AutoAccept && sg.ClientID == "right", "%q: %s", c.tenant, sg.Reason)
+	}
+}
+
+// What must still link: a leading form against the same form at the end, spaced, or one that
+// cannot be initials; numbers run together in a label ("2020" for "20/20"); an elided article
+// or a conjunction, which is no person's initial.
+func TestFormsNumbersAndArticlesThatStillLink(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ tenant, dom, initial, client string }{
+		{"AB Volvo", "volvogroup.com", "", "Volvo AB"},
+		{"AB Svensk Bygg", "svenskbygg-sthlm.se", "", "Svensk Bygg AB"},
+		{"AS Tallinna Vesi", "tvesi.ee", "", "Tallinna Vesi AS"},
+		{"NV Bekaert SA", "bekaert-group.com", "", "Bekaert NV"},
+		{"Oy Karl Fazer Ab", "fazergroup.com", "", "Karl Fazer Oy"},
+		{"LLC Alfa", "alfa-group.ru", "", "Alfa LLC"},
+		{"JSC Kaspi Bank", "kaspi.kz", "", "Kaspi Bank JSC"},
+		{"OOO Romashka", "romashka-spb.ru", "", "Romashka OOO"},
+		{"OOO Romashka", "romashka-spb.ru", "", "Romashka LLC"},
+		{"ООО Ромашка", "romashka-spb.ru", "", "Romashka LLC"},
+		{"OOO Romashka", "romashka-spb.ru", "", "Romashka"},
+		{"株式会社サンプル", "sample-jp.co.jp", "", "サンプル株式会社"},
+		{"株式会社トヨタ自動車", "toyota-global.jp", "", "トヨタ自動車株式会社"},
+		{"Kabushiki Kaisha Sample", "sample-jp.co.jp", "", "Sample KK"},
+		{"AS Electrical", "aselectrical.co.uk", "", "A S Electrical Ltd"},
+		{"NV Plumbing", "nvplumbing.com", "", "N V Plumbing"},
+		{"20/20 Vision Opticians", "2020visionopticians.co.uk", "", "20/20 Vision Opticians"},
+		{"24/7 Plumbing", "247plumbing.com", "", "24/7 Plumbing Ltd"},
+		{"24/7 Plumbing", "24-7plumbing.com", "", "24/7 Plumbing Ltd"},
+		{"1-800-Flowers", "1800flowers.com", "", "1-800-Flowers.com Inc"},
+		{"Speedy Taxis", "speedytaxis247.co.uk", "", "Speedy Taxis 24/7"},
+		{"Studio 54", "studio54.com", "studio541.onmicrosoft.com", "Studio 54 Ltd"},
+		{"L'Atelier d'Anna", "latelierdanna.fr", "", "Atelier d'Anna"},
+		{"Silva e Filhos, Lda", "silvaefilhos.pt", "", "J. Silva e Filhos"},
+		{"García y Asociados SL", "garciayasociados-madrid.es", "", "J. Garcia y Asociados"},
+	} {
+		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom, InitialDomain: c.initial},
+			[]tenantsync.Client{{ID: "right", Name: c.client}}, contactsOn("right", c.dom, 4))
+		assert.True(t, sg.AutoAccept && sg.ClientID == "right", "%q on %s, %q: %s", c.tenant, c.dom, c.client, sg.Reason)
+	}
+	// And what must not, on one contact of the client.
+	for _, c := range []struct{ tenant, dom, initial, wrong string }{
+		{"Cedar Dental", "cedardental.com", "cedardental2.onmicrosoft.com", "Cedar Dental 3"},
+		{"OOO Alfa", "alfa-spb.ru", "", "AO Alfa"},
+		{"AB Plumbing", "abplumbing.com", "", "Plumbing Ltd"},
+		{"J&E Construction", "jeconstruction.com", "", "J&O Construction"},
+		{"20/20 Vision", "2020vision.com", "", "20/20 Vision 2"},
+	} {
+		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom, InitialDomain: c.initial},
+			[]tenantsync.Client{{ID: "wrong", Name: c.wrong}},
+			[]tenantsync.Contact{{ID: "p", ClientID: "wrong", Email: "mike@" + c.dom}})
+		assert.False(t, sg.AutoAccept, "%q linked to %q: %s", c.tenant, c.wrong, sg.Reason)
+	}
+}

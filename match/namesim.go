@@ -1289,14 +1289,14 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// Names that both carry a person's initials, not the same ones ("A Smith Plumbing", "E
 	// Smith Plumbing"; "J&A", "J&E"), are two people's firms as likely as one.
 	if m.sim > 0 && !m.reading {
-		if ql, cl := lettersIn(q.full.tokens), lettersIn(c.full.tokens); len(ql) > 0 && len(cl) > 0 && !sameSet(ql, cl) {
+		if ql, cl := lettersIn(q.full.tokens, q.full.text), lettersIn(c.full.tokens, c.full.text); len(ql) > 0 && len(cl) > 0 && !sameSet(ql, cl) {
 			m.reading = true
 			m.why += "; the initials differ (" + strings.Join(ql, ", ") + " and " + strings.Join(cl, ", ") + ")"
 		}
 	}
 	// Names alike once the legal forms they open with are left out, which differ ("OOO Alfa"
 	// and "AO Alfa", "AB Plumbing" and "Plumbing Ltd"): one organisation as likely as two.
-	if m.sim > 0 && !m.reading && q.leadForm != c.leadForm {
+	if m.sim > 0 && !m.reading && leadFormsDiffer(q, c) {
 		form := func(f string) string {
 			if f == "" {
 				return "none"
@@ -1315,10 +1315,18 @@ func sameSet(a, b []string) bool {
 		!slices.ContainsFunc(b, func(x string) bool { return !slices.Contains(a, x) })
 }
 
-// lettersIn returns the single letters of toks: a person's initials ("a" in "A Smith").
-func lettersIn(toks []string) []string {
+// lettersIn returns the single letters of toks, the words of the name text: a person's
+// initials ("a" in "A Smith").
+func lettersIn(toks []string, text string) []string {
 	var out []string
-	for _, t := range toks {
+	lt := strings.ToLower(text)
+	for i, t := range toks {
+		// A conjunction between two words ("Silva e Filhos") or an elided article
+		// ("L'Atelier") is not an initial.
+		if conjunctionLetters[t] && i > 0 && i+1 < len(toks) && len(toks[i-1]) > 1 && len(toks[i+1]) > 1 ||
+			(t == "l" || t == "d") && (strings.Contains(lt, t+"'") || strings.Contains(lt, t+"’")) {
+			continue
+		}
 		if len(t) == 1 && t[0] >= 'a' && t[0] <= 'z' && !slices.Contains(out, t) {
 			out = append(out, t)
 		}
@@ -1819,4 +1827,13 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		}
 	}
 	return out
+}
+
+// leadFormsDiffer reports whether the legal forms q and c open with differ in a way that may
+// be initials: a form of two letters the other name carries nowhere ("AB Plumbing", "Plumbing
+// Ltd"; "AO Alfa", "OOO Alfa"), spaces aside ("AS", "A S").
+func leadFormsDiffer(q, c *parsedName) bool {
+	qf, cf := strings.ReplaceAll(q.leadForm, " ", ""), strings.ReplaceAll(c.leadForm, " ", "")
+	amb := func(f string, o *parsedName) bool { return len(f) == 2 && !slices.Contains(o.legalToks, f) }
+	return qf != cf && (amb(qf, c) || amb(cf, q))
 }

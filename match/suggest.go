@@ -344,7 +344,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 			sg.Candidates[i].Rank = sg.Candidates[i-1].Rank
 		}
 	}
-	s.decide(&sg, readings)
+	s.decide(&sg, readings, exact)
 	return sg
 }
 
@@ -445,8 +445,9 @@ func (s *Suggester) withoutReadings(c Candidate, readings []readingSig) (float64
 }
 
 // decide sets AutoAccept and Reason. readings names the signals that are readings: they
-// never lift a candidate to an automatic acceptance without proof.
-func (s *Suggester) decide(sg *Suggestion, readings []readingSig) {
+// never lift a candidate to an automatic acceptance without proof; exact the clients that bear
+// the tenant's exact name.
+func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int) {
 	defer func() {
 		if len(sg.Candidates) > s.cfg.TopN {
 			sg.Candidates = sg.Candidates[:s.cfg.TopN]
@@ -496,9 +497,11 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig) {
 		sg.Reason = "the names match only as one reads a word of them (" + readingDetail(best) + "); a person confirms"
 	case second != nil && !proof && (second.Confidence >= CredibleMin || s.readingRival(*second, readings)):
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
-	case !proof && hasEvidence(best, EvidenceContactDomain) && other != nil:
+	case !proof && hasEvidence(best, EvidenceContactDomain) && other != nil && !(s.clientIndex(best.ClientID, best.ClientName, exact) >= 0 && !hasEvidence(*other, EvidenceName, EvidenceNameSound, EvidenceDomainLabel)):
 		// A domain a fifth or more of another client's contacts use too is an outside
-		// adviser's, a franchise's or a group's as likely as the tenant's own client's.
+		// adviser's, a franchise's or a group's as likely as the tenant's own client's; unless
+		// the best client bears the tenant's exact name and the other nothing of it (the
+		// firm's own tenant, one of whose people is a contact of a small client too).
 		sg.Reason = "contacts of two clients use the tenant's domains (" + best.ClientName + ", " + other.ClientName + "); a person chooses"
 	default:
 		sg.AutoAccept = true
@@ -632,7 +635,7 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			}
 			// A label with another number than the client's ("cedardental2.com", "Cedar Dental
 			// 3") says the display name ("Cedar Dental") names another branch too.
-			if sim >= 0.8 && labelNumbersContradict(lf.joined, cn) {
+			if sim >= 0.8 && labelNumbersContradict(lf.joined, cn) && !slices.ContainsFunc(joined, func(l string) bool { return labelCarriesNumber(l, cn) }) {
 				readings = append(readings, readingSig{ci, EvidenceName})
 			}
 			if sim >= 0.8 {
@@ -666,6 +669,7 @@ func (s *Suggester) liftedByReading(c Candidate, readings []readingSig) bool {
 // none of them the same.
 func labelNumbersContradict(label string, cn *parsedName) bool {
 	ln, cnums := numbersIn([]string{label}), numbersIn(cn.full.tokens)
+	cnums = append(cnums, strings.Join(cnums, "")) // "20/20" as 2020
 	return len(ln) > 0 && len(cnums) > 0 && !slices.ContainsFunc(ln, func(n string) bool { return slices.Contains(cnums, n) })
 }
 
@@ -687,6 +691,9 @@ func labelWithin(label string, cn *parsedName) bool {
 
 func labelNumbersAgree(label string, cn *parsedName) bool {
 	nums := numbersIn([]string{label})
+	if all := strings.Join(numbersIn(cn.full.tokens), ""); all != "" && slices.Contains(nums, all) {
+		return true
+	}
 	return !slices.ContainsFunc(numbersIn(cn.full.tokens), func(n string) bool { return !slices.Contains(nums, n) })
 }
 
@@ -732,4 +739,10 @@ func Suggest(tenants []tenantsync.Tenant, clients []tenantsync.Client, contacts 
 		return nil, err
 	}
 	return s.SuggestAll(tenants), nil
+}
+
+// labelCarriesNumber reports whether label holds a number of the client's name.
+func labelCarriesNumber(label string, cn *parsedName) bool {
+	c := numbersIn(cn.full.tokens)
+	return slices.ContainsFunc(numbersIn([]string{label}), func(n string) bool { return slices.Contains(c, n) })
 }
