@@ -28,29 +28,39 @@ func suggestAmong(t *testing.T, tenant tenantsync.Tenant, clients []tenantsync.C
 	return s.Suggest(tenant)
 }
 
+// oneContact is a tenant (display name, default domain, initial domain) and a client that
+// is not its own, one of whose contacts uses the tenant's domain.
+type oneContact struct{ tenant, dom, wrong, initial string }
+
+// neverLinkedOnOneContact asserts that no case links the tenant to the wrong client.
+func neverLinkedOnOneContact(t *testing.T, cases ...oneContact) {
+	t.Helper()
+	for _, c := range cases {
+		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom, InitialDomain: c.initial},
+			[]tenantsync.Client{{ID: "wrong", Name: c.wrong}},
+			[]tenantsync.Contact{{ID: "p", ClientID: "wrong", Email: "mike@" + c.dom}})
+		assert.False(t, sg.AutoAccept, "%q on %s linked to %q: %s", c.tenant, c.dom, c.wrong, sg.Reason)
+	}
+}
+
 // One contact of another client on the tenant's domain scores 0.93; a name that matches
 // only once read (initials that differ, a leading legal form, a spelling, letters alike) must
 // not lift it to an automatic link.
 func TestNamesReadOtherwiseNeverLiftAContact(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct{ tenant, dom, wrong string }{
-		{"P C Jones Electrical", "pcjones.co.uk", "K G Jones Electrical"}, // two spaced letters are not joined into a legal form
-		{"K G Electrical", "kgelectrical.com", "P C Electrical"},
-		{"AB Plumbing", "abplumbing.com", "AG Plumbing"}, // "AB" opens names as a form, "AG" does not
-		{"APS Electrical", "apselectrical.com", "SRL Electrical"},
-		{"J&A Construction", "jaconstruction.com", "J&E Construction"}, // the initials differ
-		{"A&B Plumbing", "abplumbing.com", "B&E Plumbing"},
-		{"A J Smith & Sons", "ajsmith.co.uk", "E J Smith & Sons"},
-		{"Smyth Electrical", "smythelectrical.co.uk", "Smith Electrical"}, // the label read as the name is
-		{"Clarke Plumbing", "clarkeplumbing.com", "Clark Plumbing"},
-		{"Johnston Dental", "johnstondental.com", "Johnson Dental"},
-		{"A Smith Plumbing", "asmithplumbing.com", "E Smith Plumbing"},
-	} {
-		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom},
-			[]tenantsync.Client{{ID: "wrong", Name: c.wrong}},
-			[]tenantsync.Contact{{ID: "p", ClientID: "wrong", Email: "mike@" + c.dom}})
-		assert.False(t, sg.AutoAccept, "%q linked to %q: %s", c.tenant, c.wrong, sg.Reason)
-	}
+	neverLinkedOnOneContact(t,
+		oneContact{"P C Jones Electrical", "pcjones.co.uk", "K G Jones Electrical", ""}, // two spaced letters are not joined into a legal form
+		oneContact{"K G Electrical", "kgelectrical.com", "P C Electrical", ""},
+		oneContact{"AB Plumbing", "abplumbing.com", "AG Plumbing", ""}, // "AB" opens names as a form, "AG" does not
+		oneContact{"APS Electrical", "apselectrical.com", "SRL Electrical", ""},
+		oneContact{"J&A Construction", "jaconstruction.com", "J&E Construction", ""}, // the initials differ
+		oneContact{"A&B Plumbing", "abplumbing.com", "B&E Plumbing", ""},
+		oneContact{"A J Smith & Sons", "ajsmith.co.uk", "E J Smith & Sons", ""},
+		oneContact{"Smyth Electrical", "smythelectrical.co.uk", "Smith Electrical", ""}, // the label read as the name is
+		oneContact{"Clarke Plumbing", "clarkeplumbing.com", "Clark Plumbing", ""},
+		oneContact{"Johnston Dental", "johnstondental.com", "Johnson Dental", ""},
+		oneContact{"A Smith Plumbing", "asmithplumbing.com", "E Smith Plumbing", ""},
+	)
 }
 
 // An outside accountant is the only company-domain contact of one client and one of four of
@@ -146,16 +156,11 @@ func TestDomainLabelsReadWithCare(t *testing.T) {
 		[]tenantsync.Client{{ID: "right", Name: "A Smith Plumbing"}}, nil)
 	require.NotEmpty(t, sg.Candidates)
 	assert.Equal(t, "right", sg.Candidates[0].ClientID)
-	for _, c := range []struct{ tenant, dom, wrong string }{
-		{"ASP Ltd", "asmithplumbing.co.uk", "E Smith Plumbing"},
-		{"Cedar Dental", "cedardental2.com", "Cedar Dental 3"},
-		{"Cedar Dental", "cedar-dental-2.com", "Cedar Dental No. 3"},
-	} {
-		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom},
-			[]tenantsync.Client{{ID: "wrong", Name: c.wrong}},
-			[]tenantsync.Contact{{ID: "p", ClientID: "wrong", Email: "mike@" + c.dom}})
-		assert.False(t, sg.AutoAccept, "%q on %s linked to %q: %s", c.tenant, c.dom, c.wrong, sg.Reason)
-	}
+	neverLinkedOnOneContact(t,
+		oneContact{"ASP Ltd", "asmithplumbing.co.uk", "E Smith Plumbing", ""},
+		oneContact{"Cedar Dental", "cedardental2.com", "Cedar Dental 3", ""},
+		oneContact{"Cedar Dental", "cedar-dental-2.com", "Cedar Dental No. 3", ""},
+	)
 	// A label spelling the client's words, a generic one left out, still lifts a contact.
 	sg = suggestAmong(t, tenantsync.Tenant{DisplayName: "Default Directory", DefaultDomain: "jonesdental.com"},
 		[]tenantsync.Client{{ID: "jd", Name: "Jones Dental Group"}},
@@ -244,16 +249,11 @@ func TestFormsNumbersAndArticlesThatStillLink(t *testing.T) {
 		assert.True(t, sg.AutoAccept && sg.ClientID == "right", "%q on %s, %q: %s", c.tenant, c.dom, c.client, sg.Reason)
 	}
 	// And what must not, on one contact of the client.
-	for _, c := range []struct{ tenant, dom, initial, wrong string }{
-		{"Cedar Dental", "cedardental.com", "cedardental2.onmicrosoft.com", "Cedar Dental 3"},
-		{"OOO Alfa", "alfa-spb.ru", "", "AO Alfa"},
-		{"AB Plumbing", "abplumbing.com", "", "Plumbing Ltd"},
-		{"J&E Construction", "jeconstruction.com", "", "J&O Construction"},
-		{"20/20 Vision", "2020vision.com", "", "20/20 Vision 2"},
-	} {
-		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c.tenant, DefaultDomain: c.dom, InitialDomain: c.initial},
-			[]tenantsync.Client{{ID: "wrong", Name: c.wrong}},
-			[]tenantsync.Contact{{ID: "p", ClientID: "wrong", Email: "mike@" + c.dom}})
-		assert.False(t, sg.AutoAccept, "%q linked to %q: %s", c.tenant, c.wrong, sg.Reason)
-	}
+	neverLinkedOnOneContact(t,
+		oneContact{"Cedar Dental", "cedardental.com", "Cedar Dental 3", "cedardental2.onmicrosoft.com"},
+		oneContact{"OOO Alfa", "alfa-spb.ru", "AO Alfa", ""},
+		oneContact{"AB Plumbing", "abplumbing.com", "Plumbing Ltd", ""},
+		oneContact{"J&E Construction", "jeconstruction.com", "J&O Construction", ""},
+		oneContact{"20/20 Vision", "2020vision.com", "20/20 Vision 2", ""},
+	)
 }
