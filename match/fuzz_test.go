@@ -75,6 +75,8 @@ func FuzzSuggest(f *testing.F) {
 	f.Add("Summit Dental", "", "Summit Legal LLC", "", "Summit Dental Pty", "", "a@gmail.com", "")
 	f.Add("IBM", "ibm.com", "International Business Machines", "https://www.ibm.com/", "", "", "", "t")
 	f.Add("Bücher Müller GmbH", "xn--bcher-kva.de", "Bücher", "bücher.de", "The Co.", ".", "@", "id")
+	// Domain labels of hyphens alone ("-.onmicrosoft.com").
+	f.Add("-", "--.example", "A-B", "a-b.com", "", "", "", "")
 	f.Fuzz(func(t *testing.T, tName, tDomain, c1Name, c1Domain, c2Name, c2Domain, contactEmail, storedID string) {
 		clients := []tenantsync.Client{
 			{ID: "c1", Name: c1Name, Domains: []string{c1Domain}, TenantIDs: []string{storedID}},

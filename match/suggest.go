@@ -578,10 +578,12 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			}
 		}
 	}
+	// A hyphen stands for the space between words ("birch-partners.com"); a label of hyphens
+	// alone says nothing.
+	labels = slices.DeleteFunc(labels, func(l string) bool { return strings.Trim(l, "-") == "" })
 	labelForms := make([]nameForm, len(labels))
 	joined := make([]string, len(labels))
 	for i, l := range labels {
-		// A hyphen stands for the space between words ("birch-partners.com").
 		joined[i] = strings.ReplaceAll(l, "-", "")
 		labelForms[i] = newNameForm([]string{joined[i]}, l)
 	}
