@@ -93,3 +93,27 @@ func TestChineseNamesByPinyin(t *testing.T) {
 		}
 	}
 }
+
+// Chinese names, mixed with Latin words, brackets and full-width punctuation, against Latin and
+// Chinese clients: no panic, a confidence in [0,1], and no automatic acceptance on a reading.
+func FuzzSuggestChinese(f *testing.F) {
+	f.Add("华为技术有限公司", "Huawei Technologies (China)", "浙江大华技术股份有限公司", "huawei.example")
+	f.Add("开元教育科技（深圳）有限公司", "Creative Education Technology (Shenzhen) Co., Ltd.", "ABC科技", "")
+	f.Add("公司", "有限公司", "【】", "-")
+	f.Add("厦门航空", "Sha Men Aviation", "Xiamen Aviation", "xiamenair.example")
+	f.Fuzz(func(t *testing.T, tenant, c1, c2, domain string) {
+		s, err := match.NewSuggester([]tenantsync.Client{{ID: "c1", Name: c1}, {ID: "c2", Name: c2}}, nil, match.SuggestConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant, DefaultDomain: domain})
+		for _, c := range sg.Candidates {
+			if !(c.Confidence >= 0 && c.Confidence <= 1) {
+				t.Fatalf("confidence %v outside [0,1]", c.Confidence)
+			}
+		}
+		if sg.AutoAccept {
+			t.Fatalf("accepted on a name alone: %+v (%s)", sg.Candidates, sg.Reason)
+		}
+	})
+}
