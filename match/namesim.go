@@ -1604,6 +1604,10 @@ type nameIndex struct {
 	limit  int // posting lists longer than this are skipped when rarer keys exist
 }
 
+// maxPinyinList is the most Chinese client names a Latin word finds by their pinyin or the
+// kinds they translate.
+const maxPinyinList = 32
+
 func newNameIndex(names []parsedName) *nameIndex {
 	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
 		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, spellScript: map[string][]int32{}, spellLatin: map[string][]int32{},
@@ -1779,7 +1783,11 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	if q.ascii {
 		for _, t := range q.full.tokens {
-			lists = append(lists, ix.pinyin[t])
+			// Only a word few Chinese names spell: "china" or "technology", which many
+			// translate, would bring them all.
+			if l := ix.pinyin[t]; len(l) <= maxPinyinList {
+				lists = append(lists, l)
+			}
 		}
 	}
 	if len(q.full.tokens) == 1 {

@@ -627,7 +627,7 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			// Boulder") is a reading; so is a label alike but not the same unless the display
 			// name matches as written ("Smyth Electrical" on smythelectrical.co.uk and "Smith
 			// Electrical"; "ASP Ltd" on asmithplumbing.co.uk and "E Smith Plumbing").
-			reading := branch || sim < 1 && (nameReading || !nameAsWritten && !labelWithin(lf.joined, cn))
+			reading := branch || sim >= 0.8 && sim < 1 && (nameReading || !nameAsWritten && !labelWithin(lf.joined, cn))
 			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 && sim < 0.8 {
 				sim, reading = 0.8, true
 			}
@@ -679,6 +679,12 @@ func labelNumbersContradict(label string, cn *parsedName) bool {
 // run of its words, or hold it whole ("jonesdental" and "Jones Dental Group"): the words
 // spelled as written, not letters alike ("asmithplumbing", "E Smith Plumbing").
 func labelWithin(label string, cn *parsedName) bool {
+	if strings.Contains(label, cn.full.joined) {
+		return true
+	}
+	if !strings.Contains(cn.full.joined, label) {
+		return false
+	}
 	toks := cn.full.tokens
 	for i := range toks {
 		j := ""
@@ -688,7 +694,7 @@ func labelWithin(label string, cn *parsedName) bool {
 			}
 		}
 	}
-	return strings.Contains(label, cn.full.joined)
+	return false
 }
 
 func labelNumbersAgree(label string, cn *parsedName) bool {
