@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tenantsync/tenantsync"
@@ -128,6 +130,27 @@ func (c *Client) action(ctx context.Context, op, tenant string, body map[string]
 	return lines, nil
 }
 
+// confirm returns an error unless a line of lines says the action was done: state "success",
+// a text CIPP opens with "Success" ("Successfully set account enabled state …", "Success -
+// Added member …"), or one of noop, texts of an action that had nothing to change. CIPP's
+// write actions may answer 200 without doing anything, when PowerShell continued past an error
+// it did not catch (cipp-api.md): any other text is not taken for success. The error is
+// ErrUnavailable, as for an answer lost on the way, and says the change may or may not have
+// been made.
+func (c *Client) confirm(op, tenant string, lines resultLines, noop ...string) error {
+	for _, l := range lines {
+		t := strings.ToLower(strings.TrimSpace(l.Text))
+		if strings.EqualFold(l.State, "success") || strings.HasPrefix(t, "success") ||
+			slices.ContainsFunc(noop, func(n string) bool { return strings.HasPrefix(t, strings.ToLower(n)) }) {
+			return nil
+		}
+	}
+	c.unknownShapes.Add(1)
+	msg := "CIPP answered " + strconv.Quote(lines.redacted()) + ", which does not say the action was done"
+	return c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, msg,
+		"look at the user in the tenant (or CIPP's log) before repeating the action: it may or may not have been made")
+}
+
 // BlockSignIn blocks the user's sign-in (ExecDisableUser). The user's state is read first, so
 // blocking a blocked account succeeds with Changed false and leaves no entry in the tenant's
 // audit log.
@@ -183,6 +206,9 @@ func (c *Client) setSignIn(ctx context.Context, u tenantsync.UserRef, enable boo
 		return resultLines{{Text: "sign-in already " + state + " for " + user}}.result(false), nil
 	}
 	lines, err := c.action(ctx, op, u.TenantID, map[string]any{"ID": user, "Enable": enable})
+	if err == nil {
+		err = c.confirm(op, u.TenantID, lines)
+	}
 	if err != nil {
 		return tenantsync.WriteResult{}, err
 	}
@@ -205,6 +231,9 @@ func (c *Client) ForcePasswordReset(ctx context.Context, u tenantsync.UserRef, p
 	}
 	// displayName appears in CIPP's message only.
 	lines, err := c.action(ctx, op, u.TenantID, map[string]any{"ID": user, "displayName": u.UPN, "MustChange": p.MustChange})
+	if err == nil {
+		err = c.confirm(op, u.TenantID, lines)
+	}
 	if err != nil {
 		return tenantsync.WriteResult{}, err
 	}
@@ -222,11 +251,17 @@ func (c *Client) RevokeSessions(ctx context.Context, u tenantsync.UserRef) (tena
 		return tenantsync.WriteResult{}, err
 	}
 	lines, err := c.action(ctx, op, u.TenantID, map[string]any{"id": user, "Username": u.UPN})
+	if err == nil {
+		err = c.confirm(op, u.TenantID, lines)
+	}
 	if err != nil {
 		return tenantsync.WriteResult{}, err
 	}
 	return lines.result(true), nil
 }
+
+// noMFAMethods opens ExecResetMFA's answer for a user who had none.
+const noMFAMethods = "No MFA methods found"
 
 // ResetMFA removes the user's MFA methods so they must register again (ExecResetMFA).
 // Changed is false when the user had none.
@@ -237,10 +272,13 @@ func (c *Client) ResetMFA(ctx context.Context, u tenantsync.UserRef) (tenantsync
 		return tenantsync.WriteResult{}, err
 	}
 	lines, err := c.action(ctx, op, u.TenantID, map[string]any{"ID": user})
+	if err == nil {
+		err = c.confirm(op, u.TenantID, lines, noMFAMethods)
+	}
 	if err != nil {
 		return tenantsync.WriteResult{}, err
 	}
-	return lines.result(!strings.HasPrefix(lines.message(), "No MFA methods found")), nil
+	return lines.result(!strings.HasPrefix(lines.message(), noMFAMethods)), nil
 }
 
 // AddToGroup adds the user (object ID, with the UPN for distribution lists) to a group
@@ -267,6 +305,9 @@ func (c *Client) editGroup(ctx context.Context, u tenantsync.UserRef, groupID, f
 	member := map[string]any{"value": user, "addedFields": map[string]string{"userPrincipalName": u.UPN}}
 	body := map[string]any{"groupId": map[string]any{"value": groupID}, field: []any{member}}
 	lines, err := c.action(ctx, op, u.TenantID, body)
+	if err == nil {
+		err = c.confirm(op, u.TenantID, lines)
+	}
 	switch {
 	case err == nil:
 		return lines.result(true), nil

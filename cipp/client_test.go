@@ -180,7 +180,7 @@ func TestCallRejectsBadEndpointNames(t *testing.T) {
 
 func TestRequestsCarryJSONAndTenant(t *testing.T) {
 	t.Parallel()
-	c, seen := stubCIPP(t, map[string]stubResponse{"ExecRevokeSessions": {status: 200, ctype: "application/json", body: `{"Results":"ok"}`}})
+	c, seen := stubCIPP(t, map[string]stubResponse{"ExecRevokeSessions": {status: 200, ctype: "application/json", body: `{"Results":"Successfully revoked sessions for jane@contoso.com"}`}})
 	_, err := c.RevokeSessions(t.Context(), tenantsync.UserRef{TenantID: contosoID, UPN: "jane@contoso.com"})
 	require.NoError(t, err)
 	last := (*seen)[len(*seen)-1]

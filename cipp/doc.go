@@ -46,6 +46,11 @@
 //     processing", a queued ListGraphRequest, an empty reporting database) and 200 answers whose
 //     text reports a failure are errors (tenantsync.ErrUnavailable with a retry-later hint, or
 //     the kind the text names), never rows and never an empty list.
+//   - A write action (block or allow sign-in, revoke sessions, reset the password or MFA, group
+//     membership) is done only when CIPP's answer says so: state "success", a text opening with
+//     "Success", or the text of an action with nothing to change ("No MFA methods found"). Any
+//     other 200 is tenantsync.ErrUnavailable saying the change may or may not have been made:
+//     CIPP's PowerShell may continue past an error it did not catch and answer 200.
 //   - Every error is a *tenantsync.Error with Service "cipp", a kind matched by errors.Is, the
 //     HTTP status, and a hint naming the CIPP screen to fix it on (the API client's role, Save to
 //     Azure, the Function App URL, the Setup Wizard, a CPV refresh).

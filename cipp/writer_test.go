@@ -214,3 +214,71 @@ func TestWriterFailures(t *testing.T) {
 	_, err = f.w.Write(ctx, other)
 	require.ErrorIs(t, err, tenantsync.ErrTenantNotFound, "not CIPP's silent success")
 }
+
+// A write action CIPP answers 200 with a text that does not say it was done is not reported
+// as done: PowerShell may have continued past an error it did not catch (cipp-api.md). The
+// error says the change may or may not have been made, and what to check; a generated
+// password in such an answer goes nowhere.
+func TestWriteActionsNeedAnAnswerThatSaysDone(t *testing.T) {
+	t.Parallel()
+	user := tenantsync.UserRef{TenantID: contosoID, UserID: "7d1f0c2e-4b5a-4c3d-9e8f-0a1b2c3d4e5f", UPN: "jane@contoso.com"}
+	listUsers := stubResponse{status: 200, ctype: "application/json",
+		body: `[{"id":"7d1f0c2e-4b5a-4c3d-9e8f-0a1b2c3d4e5f","userPrincipalName":"jane@contoso.com","accountEnabled":true}]`}
+	for _, text := range []string{
+		`"The user is synced from on-premises; nothing was changed"`,
+		`""`,
+		`[]`,
+		`{"resultText":"Could not find the user","state":"warning"}`,
+		`{"resultText":"Password set","state":"info","copyField":"Xy7#secret-pass"}`,
+	} {
+		body := `{"Results":` + text + `}`
+		routes := map[string]stubResponse{"ListUsers": listUsers}
+		for _, op := range []string{"ExecDisableUser", "ExecRevokeSessions", "ExecResetMFA", "ExecResetPass", "EditGroup"} {
+			routes[op] = stubResponse{status: 200, ctype: "application/json", body: body}
+		}
+		c, _ := stubCIPP(t, routes)
+		for name, call := range map[string]func() (tenantsync.WriteResult, error){
+			"BlockSignIn":    func() (tenantsync.WriteResult, error) { return c.BlockSignIn(t.Context(), user) },
+			"RevokeSessions": func() (tenantsync.WriteResult, error) { return c.RevokeSessions(t.Context(), user) },
+			"ResetMFA":       func() (tenantsync.WriteResult, error) { return c.ResetMFA(t.Context(), user) },
+			"ForcePasswordReset": func() (tenantsync.WriteResult, error) {
+				return c.ForcePasswordReset(t.Context(), user, tenantsync.PasswordReset{MustChange: true})
+			},
+			"AddToGroup": func() (tenantsync.WriteResult, error) {
+				return c.AddToGroup(t.Context(), user, "a1b2c3d4-0000-4000-8000-000000000001")
+			},
+		} {
+			res, err := call()
+			require.ErrorIs(t, err, tenantsync.ErrUnavailable, "%s answered %s", name, text)
+			assert.Zero(t, res, name)
+			d, _ := tenantsync.Details(err)
+			require.NotNil(t, d)
+			assert.Contains(t, d.Message, "does not say the action was done", name)
+			assert.Contains(t, d.Hint, "may or may not have been made", name)
+			assert.NotContains(t, fmt.Sprintf("%v %+v", err, d), "Xy7#secret-pass", "a generated password never reaches an error")
+		}
+	}
+	// The answers CIPP gives when it did the action, or had nothing to do, still succeed.
+	routes := map[string]stubResponse{
+		"ListUsers":          listUsers,
+		"ExecDisableUser":    {status: 200, ctype: "application/json", body: `{"Results":"Successfully set account enabled state to False for jane@contoso.com"}`},
+		"ExecRevokeSessions": {status: 200, ctype: "application/json", body: `{"Results":"Successfully revoked sessions for jane@contoso.com"}`},
+		"ExecResetMFA":       {status: 200, ctype: "application/json", body: `{"Results":"No MFA methods found for user jane@contoso.com"}`},
+		"ExecResetPass":      {status: 200, ctype: "application/json", body: `{"Results":{"resultText":"Reset the password for Jane Doe","copyField":"Xy7#new","state":"success"}}`},
+		"EditGroup":          {status: 200, ctype: "application/json", body: `{"Results":["Success - Added member jane@contoso.com to Sales group"]}`},
+	}
+	c, _ := stubCIPP(t, routes)
+	res, err := c.BlockSignIn(t.Context(), user)
+	require.NoError(t, err)
+	assert.True(t, res.Changed)
+	_, err = c.RevokeSessions(t.Context(), user)
+	require.NoError(t, err)
+	res, err = c.ResetMFA(t.Context(), user)
+	require.NoError(t, err)
+	assert.False(t, res.Changed, "no methods: nothing changed")
+	res, err = c.ForcePasswordReset(t.Context(), user, tenantsync.PasswordReset{MustChange: true})
+	require.NoError(t, err)
+	assert.Equal(t, "Xy7#new", res.TemporaryPassword.Reveal())
+	_, err = c.AddToGroup(t.Context(), user, "a1b2c3d4-0000-4000-8000-000000000001")
+	require.NoError(t, err)
+}
