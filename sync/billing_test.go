@@ -75,7 +75,9 @@ func TestManagePermissionRefusesAnAttacker(t *testing.T) {
 		"release_hold":   h.eng.ReleaseHold(ctx, "mallory", "t1", tenantsync.KindUsers),
 		"resolve_contact_failure": h.eng.ResolveContactFailure(ctx, "mallory", "t1", "t1-u000",
 			ContactResolution{Decision: ContactMerge, ContactID: "any"}),
-		"pause_sync": h.eng.SetSyncing(ctx, "mallory", "t1", false),
+		"pause_sync":            h.eng.SetSyncing(ctx, "mallory", "t1", false),
+		"set_kinds":             h.eng.SetKindsBy(ctx, "mallory", "t1", []tenantsync.Kind{tenantsync.KindDomains}),
+		"anonymous kind switch": h.eng.SetKinds(ctx, "t1", []tenantsync.Kind{tenantsync.KindDomains}),
 	}
 	for name, err := range attempts {
 		require.ErrorIs(t, err, tenantsync.ErrPermissionDenied, name)
@@ -102,7 +104,8 @@ func TestManagePermissionRefusesAnAttacker(t *testing.T) {
 	assert.NoError(t, err, "the connection is still there")
 
 	assert.True(t, rec1.Syncing, "t1 still syncs")
-	for _, action := range []string{"link", "unlink", "settings", "resolve_review", "disconnect", "release_hold", "resolve_contact_failure", "pause_sync"} {
+	assert.Greater(t, len(rec1.EnabledKinds), 1, "t1's kinds are unchanged")
+	for _, action := range []string{"link", "unlink", "settings", "resolve_review", "disconnect", "release_hold", "resolve_contact_failure", "pause_sync", "set_kinds"} {
 		var refused int
 		for _, e := range auditOf(t, h, action) {
 			if e.Actor == "mallory" {

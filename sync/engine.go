@@ -188,7 +188,7 @@ type Config struct {
 	// InstanceID names this engine as a lease holder (default a random ID). Two engines sharing a
 	// store must have different IDs.
 	InstanceID string
-	// Kinds, when set, are the kinds a newly discovered tenant syncs (default all); SetKinds
+	// Kinds, when set, are the kinds a newly discovered tenant syncs (default all); SetKindsBy
 	// changes them per tenant.
 	Kinds []tenantsync.Kind
 	// DeletionGuard holds a fetch that would take much of a kind away (removed items and newly

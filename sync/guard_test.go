@@ -705,7 +705,7 @@ func TestDeletionHoldIsCarriedForward(t *testing.T) {
 	require.Equal(t, tenantsync.Unavailable, rep.Kinds[tenantsync.KindUsers].Mode)
 	keeps("a sync that could not list the held kind")
 
-	require.NoError(t, h.eng.SetKinds(ctx, "t1", []tenantsync.Kind{tenantsync.KindDevices}))
+	require.NoError(t, h.eng.SetKindsBy(ctx, "alice", "t1", []tenantsync.Kind{tenantsync.KindDevices}))
 	h.syncNow("t1")
 	keeps("a sync of other kinds")
 

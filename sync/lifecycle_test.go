@@ -306,8 +306,18 @@ func TestKindSwitches(t *testing.T) {
 	ctx := t.Context()
 	_, err := h.eng.Discover(ctx)
 	require.NoError(t, err)
-	require.ErrorIs(t, h.eng.SetKinds(ctx, "t1", []tenantsync.Kind{"printers"}), tenantsync.ErrInvalidInput)
-	require.NoError(t, h.eng.SetKinds(ctx, "t1", []tenantsync.Kind{tenantsync.KindDomains, tenantsync.KindUsers}))
+	require.ErrorIs(t, h.eng.SetKindsBy(ctx, "alice", "t1", []tenantsync.Kind{"printers"}), tenantsync.ErrInvalidInput)
+	require.NoError(t, h.eng.SetKindsBy(ctx, "alice", "t1", []tenantsync.Kind{tenantsync.KindDomains, tenantsync.KindUsers}))
+	var set []tenantsync.AuditEntry
+	for _, e := range auditOf(t, h, "set_kinds") {
+		if e.Outcome == "succeeded" {
+			set = append(set, e)
+		}
+	}
+	require.Len(t, set, 1, "a kind switch is audited")
+	assert.Equal(t, "alice", set[0].Actor)
+	assert.Equal(t, "domains,users", set[0].Detail["kinds"])
+	assert.Contains(t, set[0].Detail["before"], "devices", "with the kinds it replaced")
 	require.NoError(t, h.eng.Link(ctx, "alice", "t1", "client-1"))
 	require.NoError(t, h.eng.Wait(ctx))
 	calls := h.src.Calls()

@@ -49,7 +49,7 @@ func (e *Engine) Link(ctx context.Context, actor, tenantID, clientID string) err
 	// the audit failure.
 	aerr := e.auditAdmin(ctx, actor, "link", tenantID, clientID, "succeeded", nil, nil)
 	// The client's kinds, when it or the account chose them, replace the tenant's before its
-	// first sync; the link stands when they cannot be set (SetKinds can set them later).
+	// first sync; the link stands when they cannot be set (SetKindsBy can set them later).
 	if s, err := e.SettingsFor(ctx, clientID); err != nil {
 		aerr = errors.Join(aerr, err)
 	} else if s.Own.Kinds != nil || s.Defaults.Kinds != nil {
@@ -115,16 +115,46 @@ func (e *Engine) Unlink(ctx context.Context, actor, tenantID string, mode store.
 	return aerr
 }
 
-// SetKinds chooses which kinds are synced for a tenant (fewer kinds, fewer calls and less
-// throttling). Kinds switched off keep their mirror as it was.
+// SetKinds chooses which kinds are synced for a tenant, with no actor.
+//
+// Deprecated: use SetKindsBy, which names the person making the change. SetKinds is SetKindsBy
+// with an empty actor: audited without one, and refused (ErrPermissionDenied) when
+// Config.Authorizer is set, as every change no person answers for is.
 func (e *Engine) SetKinds(ctx context.Context, tenantID string, kinds []tenantsync.Kind) error {
+	return e.SetKindsBy(ctx, "", tenantID, kinds)
+}
+
+// SetKindsBy chooses which kinds are synced for a tenant (fewer kinds, fewer calls and less
+// throttling), authorized as SetSyncing is and audited under actor ("set_kinds", with the
+// kinds before and after). Kinds switched off keep their mirror as it was.
+func (e *Engine) SetKindsBy(ctx context.Context, actor, tenantID string, kinds []tenantsync.Kind) error {
+	const op, action = "SetKindsBy", "set_kinds"
 	for _, k := range kinds {
 		if !k.Valid() {
-			return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: "SetKinds", Tenant: tenantID,
+			return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
 				Message: fmt.Sprintf("unknown kind %q", k), Hint: "use the tenantsync.Kind constants"}
 		}
 	}
-	return e.acct.Tenants.SetEnabledKinds(ctx, tenantID, slices.Clone(kinds))
+	detail := map[string]string{"kinds": kindList(kinds)}
+	if err := e.authorizeManage(ctx, op, actor); err != nil {
+		return refusedAudited(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "refused", err, detail))
+	}
+	if rec, err := e.acct.Tenants.Get(ctx, tenantID); err == nil {
+		detail["before"] = kindList(rec.EnabledKinds)
+	}
+	if err := e.acct.Tenants.SetEnabledKinds(ctx, tenantID, slices.Clone(kinds)); err != nil {
+		return errors.Join(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "failed", err, detail))
+	}
+	return e.auditAdmin(ctx, actor, action, tenantID, tenantID, "succeeded", nil, detail)
+}
+
+// kindList writes kinds for an audit entry's detail ("domains,users").
+func kindList(kinds []tenantsync.Kind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ",")
 }
 
 // SetSyncing pauses (false) or resumes (true) the syncing of a linked tenant, audited under

@@ -393,7 +393,7 @@ func unavailable(k tenantsync.Kind, err error) error {
 	}
 	hint := "nothing of " + string(k) + " changed; the next sync asks again, and a failure that persists is in the source's logs"
 	if errors.Is(err, tenantsync.ErrUnsupported) {
-		hint = "the tenant's source does not provide " + string(k) + ": switch the kind off with SetKinds, or add a source that does"
+		hint = "the tenant's source does not provide " + string(k) + ": switch the kind off with SetKindsBy, or add a source that does"
 	}
 	return hinted(err, tenantsync.ErrIncomplete, "Sync", hint)
 }

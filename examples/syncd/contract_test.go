@@ -57,7 +57,7 @@ func loadContract(t *testing.T) *contract {
 
 // goWords are the SDK's Go identifiers a hint must not send an API caller to.
 var goWords = regexp.MustCompile(`\b(tenantsync|sync|store|match|partnercenter)\.[A-Z]|\b(Limits|Config|Cadence|Engine|DeletionGuard)\.[A-Z]|` +
-	`\b(SetKinds|ResolveContactFailure|ReleaseHold|ResolveReview|PutClient|Authorizer|Approver|AutoCreate|MarkActive|LinkSuggested|` +
+	`\b(SetKinds|SetKindsBy|ResolveContactFailure|ReleaseHold|ResolveReview|PutClient|Authorizer|Approver|AutoCreate|MarkActive|LinkSuggested|` +
 	`SetSyncing|ContactFailures|ContactRetry|ContactMerge|ContactIgnore|ContactID|TenantID|ClientID|ObjectID|SyncNow|StartSync|` +
 	`ListClients|GetClient|Link|Unlink|Write|Statuses)\b|\bin Status\b`)
 

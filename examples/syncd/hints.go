@@ -34,7 +34,7 @@ func hintWords() []struct{ sdk, api string } {
 		{"Limits.PSACallsPerSync", "-psa-calls-per-sync"},
 		{"Limits.MaxCreatesPerSync", "-max-creates-per-sync"},
 		{"raise Limits.PSACallTimeout if it is merely slow", "check the PSA's health and its API logs"},
-		{"switch the kind off with SetKinds, or add a source that does", "configure a service that serves it (-partner-client-id for Graph)"},
+		{"switch the kind off with SetKindsBy, or add a source that does", "configure a service that serves it (-partner-client-id for Graph)"},
 		{"configure an Authorizer that grants", "add the actor to -writers to grant"},
 		{"AutoCreate is off", "-auto-create is off"},
 		{"check the Approver and submit", "check the approval service and submit"},
