@@ -137,19 +137,38 @@ func (c *Client) action(ctx context.Context, op, tenant string, body map[string]
 // it did not catch (cipp-api.md): any other text is not taken for success. The error is
 // ErrUnavailable, as for an answer lost on the way, and says the change may or may not have
 // been made.
+//
+// A text that opens with "Success" but goes on to say part of the action failed
+// ("Successfully removed MFA methods (…). However, failed to remove (…)") is not done either.
+// The answer to a password reset is not quoted in the error: it may hold the new password
+// where no copyField marks it.
 func (c *Client) confirm(op, tenant string, lines resultLines, noop ...string) error {
+	done := false
 	for _, l := range lines {
 		t := strings.ToLower(strings.TrimSpace(l.Text))
+		if strings.Contains(t, "failed") || strings.Contains(t, "however") {
+			done = false
+			break
+		}
 		if strings.EqualFold(l.State, "success") || strings.HasPrefix(t, "success") ||
 			slices.ContainsFunc(noop, func(n string) bool { return strings.HasPrefix(t, strings.ToLower(n)) }) {
-			return nil
+			done = true
 		}
+	}
+	if done {
+		return nil
 	}
 	c.unknownShapes.Add(1)
 	msg := "CIPP answered " + strconv.Quote(lines.redacted()) + ", which does not say the action was done"
+	if op == opResetPass {
+		msg = "CIPP's answer does not say the password was reset (its text is left out: it may hold the new password)"
+	}
 	return c.newError(tenantsync.ErrUnavailable, op, tenant, http.StatusOK, msg,
 		"look at the user in the tenant (or CIPP's log) before repeating the action: it may or may not have been made")
 }
+
+// opResetPass is CIPP's password reset endpoint.
+const opResetPass = "ExecResetPass"
 
 // BlockSignIn blocks the user's sign-in (ExecDisableUser). The user's state is read first, so
 // blocking a blocked account succeeds with Changed false and leaves no entry in the tenant's
@@ -174,7 +193,13 @@ func (c *Client) Suspend(ctx context.Context, u tenantsync.UserRef) (tenantsync.
 	}
 	revoke, err := c.RevokeSessions(ctx, u)
 	if err != nil {
-		return tenantsync.WriteResult{}, err
+		// The block stands: say so, not only what the revocation answered.
+		e := &tenantsync.Error{Class: tenantsync.ClassOf(err), Service: Service, Op: "Suspend", Tenant: u.TenantID,
+			Message: "sign-in is blocked (" + block.Message + "), but revoking the user's sessions did not complete", Err: err}
+		if d, ok := tenantsync.Details(err); ok {
+			e.Status, e.Message, e.Hint = d.Status, e.Message+": "+d.Message, "the block stands; revoke the sessions again (RevokeSessions): "+d.Hint
+		}
+		return tenantsync.WriteResult{}, e
 	}
 	block.Message = strings.Join([]string{block.Message, revoke.Message}, "; ")
 	return block, nil
@@ -220,7 +245,7 @@ func (c *Client) setSignIn(ctx context.Context, u tenantsync.UserRef, enable boo
 // non-zero p.TemporaryPassword is refused with ErrUnsupported. Not retried: a retry would set
 // a second password.
 func (c *Client) ForcePasswordReset(ctx context.Context, u tenantsync.UserRef, p tenantsync.PasswordReset) (tenantsync.WriteResult, error) {
-	const op = "ExecResetPass"
+	const op = opResetPass
 	user, err := c.needUser(op, u)
 	if err != nil {
 		return tenantsync.WriteResult{}, err

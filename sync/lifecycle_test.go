@@ -712,3 +712,34 @@ func TestDiscoveryListersAreAskedBesideSources(t *testing.T) {
 		Discovery: []tenantsync.TenantLister{discoveryOnly{}, discoveryOnly{}}})
 	require.ErrorIs(t, err, tenantsync.ErrInvalidInput, "two listers with one name")
 }
+
+// A kind switch is checked, refused and audited as every managed change is: a person without
+// the permission is refused before the kinds are read, an unknown tenant is ErrTenantNotFound,
+// and the entry records the kinds as stored (each once) and those they replaced.
+func TestKindSwitchesRefusedAndRecorded(t *testing.T) {
+	t.Parallel()
+	h := keyedHarness(t, func(c *Config) {
+		c.Authorizer = FakeAuthorizer{Allowed: map[string]bool{"mallory": true, "alice": true}, Managers: map[string]bool{"alice": true}}
+	})
+	h.src.AddTenant(fakeTenant("t1", "Contoso Ltd", "contoso.example", 2))
+	ctx := t.Context()
+	_, err := h.eng.Discover(ctx)
+	require.NoError(t, err)
+
+	err = h.eng.SetKindsBy(ctx, "mallory", "t1", []tenantsync.Kind{"printers"})
+	require.ErrorIs(t, err, tenantsync.ErrPermissionDenied, "refused before the kinds are checked")
+	err = h.eng.SetKindsBy(ctx, "alice", "t1", []tenantsync.Kind{"printers"})
+	require.ErrorIs(t, err, tenantsync.ErrInvalidInput)
+	err = h.eng.SetKindsBy(ctx, "alice", "nope", []tenantsync.Kind{tenantsync.KindUsers})
+	require.ErrorIs(t, err, tenantsync.ErrTenantNotFound)
+	require.NoError(t, h.eng.SetKindsBy(ctx, "alice", "t1", []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDomains, tenantsync.KindUsers}))
+
+	var got []string
+	for _, e := range auditOf(t, h, "set_kinds") {
+		got = append(got, e.Actor+" "+e.TenantID+" "+e.Outcome+" "+e.Detail["kinds"])
+	}
+	assert.Equal(t, []string{"mallory t1 refused printers", "alice t1 refused printers", "alice nope refused users", "alice t1 succeeded users,domains"}, got)
+	rec, err := h.st.Account(testAccount).Tenants.Get(ctx, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, []tenantsync.Kind{tenantsync.KindUsers, tenantsync.KindDomains}, rec.EnabledKinds)
+}

@@ -129,20 +129,35 @@ func (e *Engine) SetKinds(ctx context.Context, tenantID string, kinds []tenantsy
 // kinds before and after). Kinds switched off keep their mirror as it was.
 func (e *Engine) SetKindsBy(ctx context.Context, actor, tenantID string, kinds []tenantsync.Kind) error {
 	const op, action = "SetKindsBy", "set_kinds"
+	// The kinds as stored: each once, in the order given.
+	var set []tenantsync.Kind
 	for _, k := range kinds {
-		if !k.Valid() {
-			return &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
-				Message: fmt.Sprintf("unknown kind %q", k), Hint: "use the tenantsync.Kind constants"}
+		if !slices.Contains(set, k) {
+			set = append(set, k)
 		}
 	}
-	detail := map[string]string{"kinds": kindList(kinds)}
+	detail := map[string]string{"kinds": kindList(set)}
 	if err := e.authorizeManage(ctx, op, actor); err != nil {
 		return refusedAudited(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "refused", err, detail))
 	}
-	if rec, err := e.acct.Tenants.Get(ctx, tenantID); err == nil {
-		detail["before"] = kindList(rec.EnabledKinds)
+	for _, k := range set {
+		if !k.Valid() {
+			err := &tenantsync.Error{Class: tenantsync.ErrInvalidInput, Service: Service, Op: op, Tenant: tenantID,
+				Message: fmt.Sprintf("unknown kind %q", k), Hint: "use the tenantsync.Kind constants"}
+			return refusedAudited(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "refused", err, detail))
+		}
 	}
-	if err := e.acct.Tenants.SetEnabledKinds(ctx, tenantID, slices.Clone(kinds)); err != nil {
+	rec, err := e.acct.Tenants.Get(ctx, tenantID)
+	if err != nil {
+		if errors.Is(err, tenantsync.ErrNotFound) {
+			err = &tenantsync.Error{Class: tenantsync.ErrTenantNotFound, Service: Service, Op: op, Tenant: tenantID,
+				Message: "no tenant " + tenantID + " is known", Hint: "run a discovery, or check the tenant ID", Err: err}
+			return refusedAudited(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "refused", err, detail))
+		}
+		return errors.Join(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "failed", err, detail))
+	}
+	detail["before"] = kindList(rec.EnabledKinds)
+	if err := e.acct.Tenants.SetEnabledKinds(ctx, tenantID, set); err != nil {
 		return errors.Join(err, e.auditAdmin(ctx, actor, action, tenantID, tenantID, "failed", err, detail))
 	}
 	return e.auditAdmin(ctx, actor, action, tenantID, tenantID, "succeeded", nil, detail)

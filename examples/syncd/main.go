@@ -125,8 +125,11 @@ type daemon struct {
 	lock *os.File // holds the data directory's lock until close
 
 	// quietDiscovery, while set, keeps the event handler from logging discovery failures: the
-	// startup retry loop logs the first one and the recovery itself.
+	// startup retry loop logs the first one and the recovery itself. quietUntil (Unix
+	// nanoseconds) is when that loop ended: events are handled after they are emitted, so a
+	// failure the loop saw may reach the handler once it has ended, and is quiet still.
 	quietDiscovery atomic.Bool
+	quietUntil     atomic.Int64
 	// discoveryRetry is the first wait of that loop (tests shorten it).
 	discoveryRetry time.Duration
 }
@@ -421,7 +424,10 @@ func (d *daemon) discoverAtStart(ctx context.Context) (sync.DiscoveryReport, err
 		wait = discoveryRetryMin
 	}
 	d.quietDiscovery.Store(true)
-	defer d.quietDiscovery.Store(false)
+	defer func() {
+		d.quietUntil.Store(time.Now().UnixNano())
+		d.quietDiscovery.Store(false)
+	}()
 	for attempt := 1; ; attempt++ {
 		rep, err := d.engine.Discover(ctx)
 		if err == nil {
@@ -513,7 +519,7 @@ func (d *daemon) event(_ context.Context, ev sync.Event) {
 	case sync.EventAuditFailed:
 		d.log.Error("audit entry lost", "tenant", ev.TenantID, "actor", ev.Actor, "what", ev.Message, "err", ev.Error, "hint", ev.Hint)
 	case sync.EventDiscoveryFailed:
-		if !d.quietDiscovery.Load() {
+		if !d.quietDiscovery.Load() && ev.At.UnixNano() > d.quietUntil.Load() {
 			d.log.Warn("discovery failed", "err", ev.Error, "hint", ev.Hint)
 		}
 	case sync.EventWriteDone, sync.EventWriteFailed, sync.EventWriteRefused:
