@@ -631,13 +631,14 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			if cn.full.initials != "" && lf.joined == cn.full.initials && len(lf.joined) >= 3 && sim < 0.8 {
 				sim, reading = 0.8, true
 			}
-			numbersAgree := labelNumbersAgree(lf.joined, cn)
-			if sim >= 0.8 && (reading || !numbersAgree) {
+			both, _, all := labelNumbers(lf.joined, cn)
+			if sim >= 0.8 && (reading || !all) {
 				readings = append(readings, readingSig{ci, EvidenceDomainLabel})
 			}
 			// A label with another number than the client's ("cedardental2.com", "Cedar Dental
-			// 3") says the display name ("Cedar Dental") names another branch too.
-			if sim >= 0.8 && labelNumbersContradict(lf.joined, cn) && !slices.ContainsFunc(joined, func(l string) bool { return labelCarriesNumber(l, cn) }) {
+			// 3") says the display name ("Cedar Dental") names another branch too, unless
+			// another label of the tenant carries the client's number.
+			if sim >= 0.8 && both && !slices.ContainsFunc(joined, func(l string) bool { _, shared, _ := labelNumbers(l, cn); return shared }) {
 				readings = append(readings, readingSig{ci, EvidenceName})
 			}
 			if sim >= 0.8 {
@@ -665,16 +666,6 @@ func (s *Suggester) liftedByReading(c Candidate, readings []readingSig) bool {
 	return has && conf < s.cfg.AutoAcceptMin
 }
 
-// labelNumbersAgree reports whether every number of the client's name is a number of label
-// ("sparklecleaning214" does not spell "Sparkle Cleaning 21").
-// labelNumbersContradict reports whether the label and the client's name both carry numbers,
-// none of them the same.
-func labelNumbersContradict(label string, cn *parsedName) bool {
-	ln, cnums := numbersIn([]string{label}), numbersIn(cn.full.tokens)
-	cnums = append(cnums, strings.Join(cnums, "")) // "20/20" as 2020
-	return len(ln) > 0 && len(cnums) > 0 && !slices.ContainsFunc(ln, func(n string) bool { return slices.Contains(cnums, n) })
-}
-
 // labelWithin reports whether the label's letters are the client's name run together, or a
 // run of its words, or hold it whole ("jonesdental" and "Jones Dental Group"): the words
 // spelled as written, not letters alike ("asmithplumbing", "E Smith Plumbing").
@@ -697,12 +688,19 @@ func labelWithin(label string, cn *parsedName) bool {
 	return false
 }
 
-func labelNumbersAgree(label string, cn *parsedName) bool {
-	nums := numbersIn([]string{label})
-	if all := strings.Join(numbersIn(cn.full.tokens), ""); all != "" && slices.Contains(nums, all) {
-		return true
+// labelNumbers compares the numbers of a domain label with those of the client's name, and
+// with those run together ("2020" for "20/20"): both says each carries one and none is shared
+// ("cedardental2", "Cedar Dental 3"), shared that one is, all that the label holds every
+// number of the client's name ("sparklecleaning214" does not spell "Sparkle Cleaning 21").
+func labelNumbers(label string, cn *parsedName) (both, shared, all bool) {
+	ln, cnums := numbersIn([]string{label}), numbersIn(cn.full.tokens)
+	if len(cnums) == 0 {
+		return false, false, true
 	}
-	return !slices.ContainsFunc(numbersIn(cn.full.tokens), func(n string) bool { return !slices.Contains(nums, n) })
+	in := func(n string) bool { return slices.Contains(ln, n) }
+	shared = slices.ContainsFunc(cnums, in) || in(strings.Join(cnums, ""))
+	all = in(strings.Join(cnums, "")) || !slices.ContainsFunc(cnums, func(n string) bool { return !in(n) })
+	return len(ln) > 0 && !shared, shared, all
 }
 
 // readingDetail returns the detail of c's name signal, or of its domain label's.
@@ -747,10 +745,4 @@ func Suggest(tenants []tenantsync.Tenant, clients []tenantsync.Client, contacts 
 		return nil, err
 	}
 	return s.SuggestAll(tenants), nil
-}
-
-// labelCarriesNumber reports whether label holds a number of the client's name.
-func labelCarriesNumber(label string, cn *parsedName) bool {
-	c := numbersIn(cn.full.tokens)
-	return slices.ContainsFunc(numbersIn([]string{label}), func(n string) bool { return slices.Contains(c, n) })
 }
