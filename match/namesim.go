@@ -1184,14 +1184,19 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// Names that share a rare word ("Brooks Running", "Brooks Sports"; "Shipyard Lotos",
 	// "Shipbuilding Plant Lotos"; "AO 356 ARZ", "356 Aircraft Repair Plant") likely name one
 	// organisation or its parts: enough to be shown, never to be taken.
-	if m.sim < firstWordSim && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
-		if t, u := rareShared(q, c, w); t != "" {
+	// The lift is monotonic: names that already score a little above firstWordSim are raised
+	// as well, so a pair sharing a word no other client has ("Cemag Consulting", "CEMAG Care")
+	// never ranks below a pair sharing a word many clients have ("Findmore Consulting").
+	if lifted := firstWordSim + 0.1*m.sim; m.sim < lifted && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
+		if t, u := rareShared(q, c, w); t != "" && m.sim >= firstWordSim {
+			m.sim = lifted
+		} else if t != "" {
 			why := "the rare word " + strconv.Quote(t) + " shared"
 			if t == q.full.tokens[0] && u == c.full.tokens[0] {
 				why = "the rare first word " + strconv.Quote(t) + " shared"
 			}
 			why += translitNote([]string{t}, []string{u})
-			m = nameMatch{sim: firstWordSim + 0.1*m.sim, reading: true, why: why, a: q.full.text, b: c.full.text}
+			m = nameMatch{sim: lifted, reading: true, why: why, a: q.full.text, b: c.full.text}
 		}
 	}
 	// A word made of the first letters of each of the other name's first words ("Iralco" for

@@ -342,3 +342,35 @@ func TestTranslitInitials(t *testing.T) {
 		t.Errorf("translitInitials without a digraph = %q, want none", got)
 	}
 }
+
+// A name sharing a word no other client has ranks above names sharing a word several clients
+// have, however the lift for a shared rare word treats both (ROR's "Cemag Consulting" and
+// "CEMAG Care"; "Fujirebio Diagnostics" and "Fujirebio US").
+func TestRarerSharedWordRanksFirst(t *testing.T) {
+	t.Parallel()
+	clients := []tenantsync.Client{
+		{ID: "cemag", Name: "CEMAG Care (France)"},
+		{ID: "findmore", Name: "Findmore Consulting (Portugal)"},
+		{ID: "oai", Name: "OAI Consulting (United States)"},
+		{ID: "kma", Name: "KMA Consulting Ltd. (Saint Lucia)"},
+		{ID: "mortality", Name: "Mortality Research & Consulting, Inc. (United States)"},
+		{ID: "fujirebio", Name: "Fujirebio US (United States)"},
+		{ID: "pockit", Name: "PocKit Diagnostics Ltd. (United Kingdom)"},
+		{ID: "roche", Name: "Roche Diagnostics International AG (Switzerland)"},
+		{ID: "abbott", Name: "Abbott Rapid Diagnostics (United States)"},
+		{ID: "celtic", Name: "Celtic Molecular Diagnostics (South Africa)"},
+	}
+	for i := range 60 {
+		clients = append(clients, tenantsync.Client{ID: "c" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Name: "Filler " + string(rune('a'+i%26)) + string(rune('a'+i/26)) + " Trading"})
+	}
+	s, err := NewSuggester(clients, nil, SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{"Cemag Consulting": "cemag", "Fujirebio Diagnostics": "fujirebio"} {
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: q})
+		if len(sg.Candidates) < 2 || sg.Candidates[0].ClientID != want || sg.Candidates[1].Rank == 1 || sg.AutoAccept {
+			t.Errorf("%q: candidates %+v (auto %v), want %s alone first, for a person", q, sg.Candidates, sg.AutoAccept, want)
+		}
+	}
+}
