@@ -1186,17 +1186,25 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// organisation or its parts: enough to be shown, never to be taken.
 	// The lift is monotonic: names that already score a little above firstWordSim are raised
 	// as well, so a pair sharing a word no other client has ("Cemag Consulting", "CEMAG Care")
-	// never ranks below a pair sharing a word many clients have ("Findmore Consulting").
-	if lifted := firstWordSim + 0.1*m.sim; m.sim < lifted && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
-		if t, u := rareShared(q, c, w); t != "" && m.sim >= firstWordSim {
-			m.sim = lifted
-		} else if t != "" {
-			why := "the rare word " + strconv.Quote(t) + " shared"
-			if t == q.full.tokens[0] && u == c.full.tokens[0] {
-				why = "the rare first word " + strconv.Quote(t) + " shared"
+	// never ranks below a pair sharing a word many clients have ("Findmore Consulting"). The
+	// rarer the word, the higher the lift: a brand only one client bears says more than a
+	// word two dozen share ("Cardi9 Health Services Provision" and "Cardi9 Prestação de
+	// Serviços de Saúde" rather than "Universal Health Services").
+	if m.sim < (firstWordSim+rareLiftMax)/0.9 && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
+		if t, u := rareShared(q, c, w); t != "" {
+			lifted := firstWordSim + 0.1*m.sim + rareLiftMax*min(1, 2*min(w.of(t), w.of(u))/w.unseen-1)
+			switch {
+			case lifted <= m.sim:
+			case m.sim >= firstWordSim:
+				m.sim = lifted
+			default:
+				why := "the rare word " + strconv.Quote(t) + " shared"
+				if t == q.full.tokens[0] && u == c.full.tokens[0] {
+					why = "the rare first word " + strconv.Quote(t) + " shared"
+				}
+				why += translitNote([]string{t}, []string{u})
+				m = nameMatch{sim: lifted, reading: true, why: why, a: q.full.text, b: c.full.text}
 			}
-			why += translitNote([]string{t}, []string{u})
-			m = nameMatch{sim: lifted, reading: true, why: why, a: q.full.text, b: c.full.text}
 		}
 	}
 	// A word made of the first letters of each of the other name's first words ("Iralco" for
@@ -1401,6 +1409,10 @@ func rareWords(x *parsedName, w *weights) []int {
 // firstWordSim is what a shared rare word scores at least (raised by a tenth of what the names
 // score otherwise, so the closer of two such names ranks first).
 const firstWordSim = 0.5
+
+// rareLiftMax is how much more a shared word scores for its rarity: nothing for a word at the
+// edge of rare (half the weight of one no client has), all of it for one only a client has.
+const rareLiftMax = 0.05
 
 // soundTieRoom is how much of a sound match's score depends on how alike the letters are.
 const soundTieRoom = 0.05

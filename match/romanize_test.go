@@ -345,7 +345,9 @@ func TestTranslitInitials(t *testing.T) {
 
 // A name sharing a word no other client has ranks above names sharing a word several clients
 // have, however the lift for a shared rare word treats both (ROR's "Cemag Consulting" and
-// "CEMAG Care"; "Fujirebio Diagnostics" and "Fujirebio US").
+// "CEMAG Care"; "Fujirebio Diagnostics" and "Fujirebio US"), and above a name sharing two
+// words a few clients have ("Cardi9 Health Services Provision" and "Universal Health
+// Services").
 func TestRarerSharedWordRanksFirst(t *testing.T) {
 	t.Parallel()
 	clients := []tenantsync.Client{
@@ -359,6 +361,11 @@ func TestRarerSharedWordRanksFirst(t *testing.T) {
 		{ID: "roche", Name: "Roche Diagnostics International AG (Switzerland)"},
 		{ID: "abbott", Name: "Abbott Rapid Diagnostics (United States)"},
 		{ID: "celtic", Name: "Celtic Molecular Diagnostics (South Africa)"},
+		{ID: "cardi9", Name: "Cardi9 Prestação de Serviços de Saúde (Portugal)"},
+		{ID: "uhs", Name: "Universal Health Services (United States)"},
+		{ID: "hsrc", Name: "Health Services Research Center (Cyprus)"},
+		{ID: "elona", Name: "Elona Health GmbH (Germany)"},
+		{ID: "eko", Name: "Eko Health, Inc. (United States)"},
 	}
 	for i := range 60 {
 		clients = append(clients, tenantsync.Client{ID: "c" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Name: "Filler " + string(rune('a'+i%26)) + string(rune('a'+i/26)) + " Trading"})
@@ -367,7 +374,7 @@ func TestRarerSharedWordRanksFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for q, want := range map[string]string{"Cemag Consulting": "cemag", "Fujirebio Diagnostics": "fujirebio"} {
+	for q, want := range map[string]string{"Cemag Consulting": "cemag", "Fujirebio Diagnostics": "fujirebio", "Cardi9 Health Services Provision": "cardi9"} {
 		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: q})
 		if len(sg.Candidates) < 2 || sg.Candidates[0].ClientID != want || sg.Candidates[1].Rank == 1 || sg.AutoAccept {
 			t.Errorf("%q: candidates %+v (auto %v), want %s alone first, for a person", q, sg.Candidates, sg.AutoAccept, want)
