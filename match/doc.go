@@ -86,8 +86,10 @@
 // Alfa", "PT Astra", "AB Volvo"): "AG Plumbing" keeps its "AG". Hints a person confirms: a kana
 // or Hangul name romanised (Hepburn, Revised Romanisation), a kanji name read by a dictionary,
 // or a Chinese name read in pinyin with its kinds translated ("华为技术", "Huawei
-// Technologies"), that sounds or is spelled like a Latin one, or whose first word does
-// (EvidenceNameSound, at most 0.9),
+// Technologies"), that sounds or is spelled like a Latin one, or whose first word does, or a
+// Japanese name whose name before its kind sounds like the Latin words before the kind
+// translated ("武藤工業", "mutou kougyou", "Mutoh Industries"; 0.8) (EvidenceNameSound, at
+// most 0.9),
 // and every match that reads a word of one name as something else. Those readings never lead
 // to an automatic acceptance without proof, whatever else agrees (contacts' addresses): initials,
 // read from the words as written and skipping stop words and elided articles ("IBM"; "GIF",

@@ -124,6 +124,9 @@ type parsedName struct {
 	// several; kanjiRead says the romanisation is a dictionary's reading of kanji.
 	firstSound, firstSpell string
 	kanjiRead              bool
+	// brandKinds are the keys a Japanese name and a Latin one are compared by: the name
+	// before a kind, and the kind translated (see scriptBrandKinds, latinBrandKinds).
+	brandKinds []string
 	// hanzi is a Chinese name read in pinyin, its kinds translated (see readHanzi), when a
 	// PinyinReader is registered; ascii says the name, folded, is Latin letters only.
 	hanzi     []hanItem
@@ -399,6 +402,7 @@ func parseName(s string) parsedName {
 		if l := spelledLetters(strings.Join(named, " ")); len(l) >= 2 {
 			p.letters = l
 		}
+		p.brandKinds = scriptBrandKinds(rt)
 		if len(rt) > 1 {
 			// The first word alone, for the name whose other words its Latin name translates
 			// ("タカナシ ニュウギョウ", "Takanashi Milk Products").
@@ -423,6 +427,7 @@ func parseName(s string) parsedName {
 		}
 		p.sound = soundForms(first, false)
 		p.spell = spellForms(first, false)
+		p.brandKinds = latinBrandKinds(first)
 	}
 	p.hanzi = readHanzi(s)
 	p.hanziOpts = hanziOptions(p.hanzi)
@@ -1261,6 +1266,21 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 					strconv.Quote(strings.Fields(script.roman)[0]) + how + "the first word of " + strconv.Quote(latin.full.text), a: q.full.text, b: c.full.text}
 			}
 		}
+		// The name before a kind sounds like the Latin words before the kind translated
+		// ("武藤工業", "mutou kougyou", and "Mutoh Industries"), or like the whole Latin name.
+		if k := sharedBrandKind(script.brandKinds, latin.brandKinds); k != "" {
+			f, what := firstWordSoundSim, strconv.Quote(latin.full.text)
+			if _, stem, _ := strings.Cut(k, "|"); stem != "" {
+				f = brandKindSim
+				if i := slices.IndexFunc(latin.full.tokens, func(t string) bool { return strings.HasPrefix(t, stem) }); i > 0 {
+					what = "the words of " + what + " before " + strconv.Quote(latin.full.tokens[i]) + ", the kind translated"
+				}
+			}
+			if f > m.sim {
+				m = nameMatch{sim: f, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " reads " + strconv.Quote(script.roman) +
+					strings.TrimSuffix(how, ", like ") + "; its name before its kind sounds like " + what, a: q.full.text, b: c.full.text}
+			}
+		}
 		// Letters spelled by their names are the name's initials, read aloud.
 		if l := script.letters; l != "" && (l == latin.full.joined || len(latin.parts) > 0 && l == latin.parts[0].joined) && lettersSim > m.sim {
 			m = nameMatch{sim: lettersSim, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " spells the letters " +
@@ -1350,6 +1370,10 @@ func lettersIn(toks []string, text string) []string {
 // firstWordSoundSim is what the first words of two names sounding alike score: enough to show
 // the client, below a whole name's sound match.
 const firstWordSoundSim = 0.7
+
+// brandKindSim is what a Japanese name scores whose name before its kind sounds like a Latin
+// name's words before the kind translated: two agreements, below a whole name's sound match.
+const brandKindSim = 0.8
 
 // lettersSim is what a katakana name spelling a Latin name's letters scores: a reading, so a
 // hint like any match by sound.
@@ -1618,7 +1642,10 @@ type nameIndex struct {
 	// pinyin finds Chinese client names by the Latin words their characters spell in pinyin
 	// (see hanziKeys).
 	pinyin map[string][]int32
-	limit  int // posting lists longer than this are skipped when rarer keys exist
+	// brandScript and brandLatin find romanised Japanese and Latin client names by their
+	// brandKinds.
+	brandScript, brandLatin map[string][]int32
+	limit                   int // posting lists longer than this are skipped when rarer keys exist
 }
 
 // maxPinyinList is the most Chinese client names a Latin word finds by their pinyin or the
@@ -1628,7 +1655,8 @@ const maxPinyinList = 32
 func newNameIndex(names []parsedName) *nameIndex {
 	ix := &nameIndex{w: weights{df: map[string]int{}, n: len(names)}, tok: map[string][]int32{}, prefix: map[string][]int32{}, initl: map[string][]int32{},
 		soundScript: map[string][]int32{}, soundLatin: map[string][]int32{}, spellScript: map[string][]int32{}, spellLatin: map[string][]int32{},
-		syl: map[string][]int32{}, translit: map[string][]int32{}, pinyin: map[string][]int32{}}
+		syl: map[string][]int32{}, translit: map[string][]int32{}, pinyin: map[string][]int32{},
+		brandScript: map[string][]int32{}, brandLatin: map[string][]int32{}}
 	ix.limit = max(64, len(names)/16)
 	add := func(m map[string][]int32, k string, i int32) {
 		if l := m[k]; len(l) == 0 || l[len(l)-1] != i {
@@ -1698,6 +1726,13 @@ func newNameIndex(names []parsedName) *nameIndex {
 		}
 		if p.firstSpell != "" {
 			add(ix.spellScript, p.firstSpell, int32(i))
+		}
+		for _, k := range p.brandKinds {
+			if p.roman != "" {
+				add(ix.brandScript, k, int32(i))
+			} else {
+				add(ix.brandLatin, k, int32(i))
+			}
 		}
 		for _, k := range hanziKeys(p.hanzi, p.hanziOpts) {
 			add(ix.pinyin, k, int32(i))
@@ -1792,6 +1827,13 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	if q.firstSpell != "" {
 		lists = append(lists, ix.spellLatin[q.firstSpell])
+	}
+	for _, k := range q.brandKinds {
+		if q.roman != "" {
+			lists = append(lists, ix.brandLatin[k])
+		} else {
+			lists = append(lists, ix.brandScript[k])
+		}
 	}
 	// A Chinese name finds the clients a word its characters spell in pinyin is in; a Latin
 	// name, the Chinese names whose characters spell one of its words.

@@ -415,7 +415,8 @@ func spellKey(s string) string {
 				i++
 			}
 		case 'h':
-			if vowel(prev) && !vowel(next) {
+			// After a vowel as written, even one the key leaves out ("Mutoh" is "muto").
+			if (vowel(prev) || i > 0 && vowel(s[i-1])) && !vowel(next) {
 				continue
 			}
 		case 'r':

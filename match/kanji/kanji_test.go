@@ -53,6 +53,43 @@ func TestKanjiNamesBySound(t *testing.T) {
 	}
 }
 
+// A Japanese name whose family name is too short to say much by its sound alone finds the
+// client whose Latin name spells that name before the kind translated ("武藤工業", "Mutoh
+// Industries"), by sound, and never the client of another name with the same kind, nor one
+// of the same name with another kind.
+func TestNameBeforeKindTranslated(t *testing.T) {
+	t.Parallel()
+	s, err := match.NewSuggester([]tenantsync.Client{
+		{ID: "mutoh", Name: "Mutoh Industries Ltd. (Japan)"},
+		{ID: "torii", Name: "Torii Pharmaceutical Co., Ltd. (Japan)"},
+		{ID: "namura", Name: "Namura Shipbuilding Co., Ltd. (Japan)"},
+		{ID: "marutaka", Name: "Marutaka Industry Inc. (Japan)"},
+		{ID: "eto", Name: "ETO Manufacturing Co., Ltd. (Japan)"},
+		{ID: "tanabe", Name: "Tanabe Pharmaceutical"},
+		{ID: "mutoh-shipping", Name: "Mutoh Shipping"},
+	}, nil, match.SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tenant, want := range map[string]string{
+		"武藤工業株式会社": "mutoh", "鳥居薬品株式会社": "torii", "株式会社名村造船所": "namura", "丸高工業株式会社": "marutaka", "株式会社江藤製作所": "eto",
+	} {
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant})
+		if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != want || sg.AutoAccept {
+			t.Errorf("%s: candidates %+v (auto %v), want %s first, for a person", tenant, sg.Candidates, sg.AutoAccept, want)
+			continue
+		}
+		if sig, ok := soundSignal(sg.Candidates[0]); !ok || !strings.Contains(sig.Detail, "the kind translated") {
+			t.Errorf("%s: signals %+v, want the name before the kind as evidence", tenant, sg.Candidates[0].Signals)
+		}
+		for _, other := range sg.Candidates[1:] {
+			if _, ok := soundSignal(other); ok {
+				t.Errorf("%s: %s matched by sound too: %+v", tenant, other.ClientID, other.Signals)
+			}
+		}
+	}
+}
+
 // A company name the dictionary knows whole is read with its kind apart, so its first word
 // compares with the Latin name's; a family name stays whole; a name without kanji is not read.
 func TestReadSplitsKind(t *testing.T) {
