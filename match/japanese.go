@@ -175,49 +175,58 @@ func brandKey(s string) string {
 }
 
 // scriptBrandKinds returns the keys a romanised Japanese name (its words rt) is compared with
-// Latin names by: its name before its first kind word joined to each stem the kind translates
+// Latin names by: its name before its first kind word joined to each stem its kinds translate
 // into ("mt|industr" for "mutou kougyou"), and its name alone ("mt|"). A kind run into the
 // name by the dictionary ("namurazousensho") is found at the end of a word. Nil when the name
 // has no kind after a name.
 func scriptBrandKinds(rt []string) []string {
-	for i, r := range rt {
-		name := strings.Join(rt[:i], "")
+	ws := splitFirstKind(rt)
+	var out []string
+	key := ""
+	for i, r := range ws {
 		stems := kindStems(r)
 		if stems == nil {
-			// The kind at the end of a word, the name before it.
-			for _, kind := range japaneseKindsLongest {
-				if head, ok := strings.CutSuffix(r, kind); ok && len(head) >= 3 {
-					name += head
-					stems = kindStems(kind)
-					break
-				}
+			continue
+		}
+		if out == nil {
+			if key = brandKey(strings.Join(ws[:i], "")); len(key) < minBrandKey {
+				continue
+			}
+			if len(key) >= minBrandOnlyKey {
+				out = append(out, key+"|")
 			}
 		}
-		if stems == nil {
-			continue
-		}
-		key := brandKey(name)
-		if len(key) < minBrandKey {
-			continue
-		}
-		out := make([]string, 0, len(stems)+1)
 		for _, s := range stems {
 			out = append(out, key+"|"+s)
 		}
-		if len(key) >= minBrandOnlyKey {
-			out = append(out, key+"|")
-		}
-		return out
 	}
-	return nil
+	return out
+}
+
+// splitFirstKind returns rt with a kind the dictionary ran into the name before it
+// ("namurazousensho") made a word of its own, when no kind word comes first.
+func splitFirstKind(rt []string) []string {
+	for i, r := range rt {
+		if kindStems(r) != nil {
+			return rt
+		}
+		for _, kind := range japaneseKindsLongest {
+			if head, ok := strings.CutSuffix(r, kind); ok && len(head) >= 3 {
+				return slices.Concat(rt[:i], []string{head, kind}, rt[i+1:])
+			}
+		}
+	}
+	return rt
 }
 
 // latinBrandKinds returns the keys a Latin name (the words of its first part) is compared with
-// romanised Japanese names by: the words before each word a kind translates into joined to
-// the kind's stem ("mt|industr" for "Mutoh Industries"), and the whole first part ("mt|").
+// romanised Japanese names by: the words before its first word a kind translates into, and
+// before each such word, joined to the kind's stem ("mt|industr" for "Mutoh Industries";
+// "tsuji|heavy" and "tsuji|industr" for "Tsuji Heavy Industries"), and the whole first part
+// ("mt|").
 func latinBrandKinds(toks []string) []string {
 	var out []string
-	kinds := 0
+	first, kinds := -1, 0
 	for j, t := range toks {
 		kind := false
 		for _, s := range japaneseKindStems {
@@ -225,8 +234,16 @@ func latinBrandKinds(toks []string) []string {
 				continue
 			}
 			kind = true
-			if key := brandKey(strings.Join(toks[:j], "")); j > 0 && len(key) >= minBrandKey {
-				out = append(out, key+"|"+s)
+			if j == 0 {
+				continue
+			}
+			if first < 0 {
+				first = j
+			}
+			for _, b := range []int{first, j} {
+				if key := brandKey(strings.Join(toks[:b], "")); len(key) >= minBrandKey && !slices.Contains(out, key+"|"+s) {
+					out = append(out, key+"|"+s)
+				}
 			}
 		}
 		if kind {

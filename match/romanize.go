@@ -364,8 +364,9 @@ func spelledLetters(s string) string {
 // for both write, vowels kept: long vowels ("oo", "ou", "ei") and doubled letters once, the u
 // and o kana add after a consonant ("サムコ" "samuko", "Samco"; "クリエ" "kurie", "Crie")
 // dropped, an r before a consonant or at the end and an h after a vowel silent ("ローム",
-// "Rohm"), l as r, v as b, c as k or s, z as s. Short names whose consonants alone say too
-// little ("ナイキ", "Naiki"; "ダイネン", "Dainen") still compare by it.
+// "Rohm"), "er" and "ir" before a consonant or at the end as "a" ("フォスター", "Foster"), a
+// closing y as i ("モリ", "Mory"), l as r, v as b, c as k or s, z as s. Short names whose
+// consonants alone say too little ("ナイキ", "Naiki"; "ダイネン", "Dainen") still compare by it.
 func spellKey(s string) string {
 	vowel := func(c byte) bool { return c != 0 && strings.IndexByte("aeiou", c) >= 0 }
 	// Long vowels and doubled letters first, so "トー" ("too") and "to" lose the same letters.
@@ -388,6 +389,17 @@ func spellKey(s string) string {
 			prev = out[len(out)-1]
 		}
 		switch c {
+		case 'e', 'i':
+			// English "er" and "ir" before a consonant or at the end are a long "a" in
+			// katakana ("フォスター", "Foster").
+			if next == 'r' && (i+2 >= len(s) || !vowel(s[i+2]) && s[i+2] != 'y') {
+				c = 'a'
+			}
+		case 'y':
+			// A final or closing y is the vowel i ("モリ", "Mory"; "キロニー", "Kilony").
+			if prev != 0 && !vowel(next) {
+				c = 'i'
+			}
 		case 'l':
 			c = 'r'
 		case 'v':

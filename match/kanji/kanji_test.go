@@ -65,6 +65,9 @@ func TestNameBeforeKindTranslated(t *testing.T) {
 		{ID: "namura", Name: "Namura Shipbuilding Co., Ltd. (Japan)"},
 		{ID: "marutaka", Name: "Marutaka Industry Inc. (Japan)"},
 		{ID: "eto", Name: "ETO Manufacturing Co., Ltd. (Japan)"},
+		{ID: "foster", Name: "Foster Electric Co., Ltd. (Japan)"},
+		{ID: "mory", Name: "MORY Industries"},
+		{ID: "tsuji", Name: "Tsuji Heavy Industries Co., Ltd."},
 		{ID: "tanabe", Name: "Tanabe Pharmaceutical"},
 		{ID: "mutoh-shipping", Name: "Mutoh Shipping"},
 	}, nil, match.SuggestConfig{})
@@ -73,6 +76,9 @@ func TestNameBeforeKindTranslated(t *testing.T) {
 	}
 	for tenant, want := range map[string]string{
 		"武藤工業株式会社": "mutoh", "鳥居薬品株式会社": "torii", "株式会社名村造船所": "namura", "丸高工業株式会社": "marutaka", "株式会社江藤製作所": "eto",
+		// Katakana spell English "er" as a long "a", a closing "y" as "i"; a Latin name may put
+		// another kind between the name and the one the Japanese name gives.
+		"フォスター電機株式会社": "foster", "モリ工業株式会社": "mory", "辻産業株式会社": "tsuji",
 	} {
 		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant})
 		if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != want || sg.AutoAccept {
