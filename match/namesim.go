@@ -300,6 +300,47 @@ func plainInitials(toks []string) string {
 	return string(sig)
 }
 
+// placeless returns toks without the places after its first word ("Da Vinci Labs (France)"
+// goes by "DVL"), toks itself when it has none.
+func placeless(toks []string) []string {
+	var out []string
+	for i, t := range toks {
+		if i > 0 && len(t) > 2 && placeNames()[t] {
+			if out == nil {
+				out = append(make([]string, 0, len(toks)), toks[:i]...)
+			}
+			continue
+		}
+		if out != nil {
+			out = append(out, t)
+		}
+	}
+	if out == nil {
+		return toks
+	}
+	return out
+}
+
+// articleInitials returns the initials of a name that opens with "the" (words, as written),
+// the article and stop words included and places left out ("TWP" for "The Wildlife Project");
+// "" when it does not open with it.
+func articleInitials(words, toks []string) string {
+	if len(words) == 0 || words[0] != "the" || len(toks) == 0 || toks[0] == "the" {
+		return ""
+	}
+	var sig []byte
+	sig = append(sig, 't')
+	for _, t := range placeless(toks) {
+		if t[0] < 0x80 {
+			sig = append(sig, t[0])
+		}
+	}
+	if len(sig) < 3 {
+		return ""
+	}
+	return string(sig)
+}
+
 // arabicArticles are the Arabic article as names write it before a word ("Ahl al-Haq",
 // "Jama'at ul-Dawa"): acronyms of such names skip it ("AAH").
 var arabicArticles = map[string]bool{"al": true, "el": true, "ul": true}
@@ -447,6 +488,8 @@ func parseName(s string) parsedName {
 		{legalInitials(s), "with its legal form"},
 		{plainInitials(all), "without its generic words and places"},
 		{wordInitials(all, false), "with its stop words"},
+		{wordInitials(placeless(named), false), "with its stop words, without its places"},
+		{articleInitials(words, named), "with its article"},
 		{wordInitials(all, true), "without the Arabic article"},
 		{personlessInitials(s, segs), "without the person's initials it opens with"},
 	} {

@@ -414,3 +414,24 @@ func TestRussianInitialsInRussianOrder(t *testing.T) {
 	ri, _ := russianInitials(strings.Fields("minsk wheel tractor plant"))
 	assert.Equal(t, []string{"mktz", "zmkt", "mzkt"}, ri)
 }
+
+// Initials kept with their stop words are read without the place a name ends with ("DVL",
+// "Da Vinci Labs (France)"), and a name opening with "the" goes by initials that take it in
+// ("TWP", "The Wildlife Project"): both found, for a person to confirm.
+func TestInitialsWithoutPlacesAndWithArticle(t *testing.T) {
+	t.Parallel()
+	s, err := NewSuggester([]tenantsync.Client{
+		{ID: "dvl", Name: "Da Vinci Labs (France)"},
+		{ID: "twp", Name: "The Wildlife Project (United States)"},
+		{ID: "other", Name: "Vinci Logistics"},
+	}, nil, SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tenant, want := range map[string]string{"DVL": "dvl", "TWP": "twp"} {
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant})
+		if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != want || sg.AutoAccept {
+			t.Errorf("%s: candidates %+v (auto %v), want %s first, for a person", tenant, sg.Candidates, sg.AutoAccept, want)
+		}
+	}
+}
