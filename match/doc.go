@@ -94,7 +94,9 @@
 // to an automatic acceptance without proof, whatever else agrees (contacts' addresses): initials,
 // read from the words as written and skipping stop words and elided articles ("IBM"; "GIF",
 // Groupe d'Investissement Financier), taking in the legal form or leaving out generic words
-// and places, kept with their stop words ("BOA"), closed by "co" ("Sisco"), of a name's first
+// and places, kept with their stop words ("BOA"), with a letter for each capital inside a word
+// ("GSK", GlaxoSmithKline), a mixed-case acronym read by its capitals ("PwC",
+// PricewaterhouseCoopers; "EnBW"), closed by "co" ("Sisco"), of a name's first
 // words ("WDO" for Welfare and Development Organization of …), of a run of the other's words
 // ("ISIS-WA"), read in Russian from the English name that translates it ("BAZ" for Bryansk
 // Automobile Plant, Bryanskii Avtomobilnyi Zavod); an abbreviation of a kind of organisation

@@ -109,6 +109,10 @@ type parsedName struct {
 	parts []nameForm // parts[0] is the first part; empty when the name has one part
 	// acronyms are short single-word parts the name itself gives ("... - HDHC", "(IBM)").
 	acronyms []string
+	// capitals are the capitals of a one-word acronym written in mixed case ("pc" for "PwC"),
+	// "" for any other name (see acronymCapitals); camel the name's initials with a letter for
+	// each capital inside a word ("pc" for "PricewaterhouseCoopers"; see camelInitials).
+	capitals, camel string
 	// rest are the words of the parts after the first that are not places: the qualifier that
 	// tells "University of California, Irvine" from "…, Merced".
 	rest []string
@@ -300,6 +304,83 @@ func plainInitials(toks []string) string {
 	return string(sig)
 }
 
+// oneWordLegalForms are the legal forms of one word ("ltd", "plc").
+var oneWordLegalForms = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range legalForms {
+		if len(f) == 1 {
+			m[f[0]] = true
+		}
+	}
+	return m
+}()
+
+// camelInitials returns the initials of the name s as written, a word with capitals inside it
+// giving one letter for each ("GSK" for "GlaxoSmithKline plc", "PC" for
+// "PricewaterhouseCoopers"), lowercase; the part before a bracket or comma only, stop words
+// and legal forms aside; "" when no word has a capital inside it or fewer than two letters
+// come of it.
+func camelInitials(s string) string {
+	if i := strings.IndexAny(s, "(,"); i >= 0 {
+		s = s[:i]
+	}
+	var sig []byte
+	camel := false
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' && r != '’' }) {
+		if f := foldName(w); stopWords[f] || oneWordLegalForms[f] {
+			continue
+		}
+		prevLower := false
+		for i, r := range w {
+			up := unicode.IsUpper(r)
+			// A capital after a surname's prefix is no new word ("McKinsey", "DeLonghi").
+			if i > 0 && up && prevLower && surnamePrefixes[strings.ToLower(w[:i])] {
+				prevLower = false
+				continue
+			}
+			if i == 0 || up && prevLower {
+				if r >= 0x80 {
+					return ""
+				}
+				camel = camel || i > 0
+				sig = append(sig, byte(unicode.ToLower(r)))
+			}
+			prevLower = unicode.IsLower(r)
+		}
+	}
+	if !camel || len(sig) < 2 {
+		return ""
+	}
+	return string(sig)
+}
+
+// surnamePrefixes open names written with a capital inside ("McKinsey", "MacGregor",
+// "DeLonghi", "LaSalle", "VanEck"): camelInitials reads them as one word.
+var surnamePrefixes = map[string]bool{"mc": true, "mac": true, "de": true, "di": true, "da": true, "du": true,
+	"la": true, "le": true, "van": true, "von": true, "st": true}
+
+// acronymCapitals returns the capitals of a one-word acronym written in mixed case ("PwC",
+// "GfK", "EnBW"), lowercase: the letters in lower case stand for a stop word or the rest of a
+// word, and the capitals are the initials. "" for any other name.
+func acronymCapitals(s string) string {
+	s = strings.TrimSpace(s)
+	var caps []byte
+	n := 0
+	for _, r := range s {
+		if !unicode.IsLetter(r) || r >= 0x80 {
+			return ""
+		}
+		n++
+		if unicode.IsUpper(r) {
+			caps = append(caps, byte(unicode.ToLower(r)))
+		}
+	}
+	if n > 5 || len(caps) < 2 || len(caps) == n || 2*len(caps) < n {
+		return ""
+	}
+	return string(caps)
+}
+
 // placeless returns toks without the places after its first word ("Da Vinci Labs (France)"
 // goes by "DVL"), toks itself when it has none.
 func placeless(toks []string) []string {
@@ -484,12 +565,15 @@ func parseName(s string) parsedName {
 	}
 	p.legalWords = words
 	p.leadInitials(words)
+	p.capitals = acronymCapitals(s)
+	p.camel = camelInitials(s)
 	for _, a := range [...][2]string{
 		{legalInitials(s), "with its legal form"},
 		{plainInitials(all), "without its generic words and places"},
 		{wordInitials(all, false), "with its stop words"},
 		{wordInitials(placeless(named), false), "with its stop words, without its places"},
 		{articleInitials(words, named), "with its article"},
+		{p.camel, "with the capitals inside its words"},
 		{wordInitials(all, true), "without the Arabic article"},
 		{personlessInitials(s, segs), "without the person's initials it opens with"},
 	} {
@@ -1096,13 +1180,26 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// Initials that take in the legal form ("IBMC" for "International Business Machines
 	// Corporation"): a weaker hint than initials of the name itself.
 	legalAcr := func(x, y *parsedName) {
-		k := slices.Index(y.altInitials, x.full.joined)
-		if len(x.full.tokens) != 1 || k < 0 {
+		if len(x.full.tokens) != 1 {
+			return
+		}
+		how := ""
+		if k := slices.Index(y.altInitials, x.full.joined); k >= 0 {
+			how = y.altHow[k]
+		} else if x.capitals == "" {
+			return
+		} else if k := slices.Index(y.altInitials, x.capitals); k >= 0 {
+			// A mixed-case acronym's capitals ("PwC", PricewaterhouseCoopers; "GfK",
+			// Gesellschaft für Konsumforschung).
+			how = "its capitals, " + y.altHow[k]
+		} else if x.capitals == y.full.initials || x.capitals == y.camel {
+			how = "its capitals"
+		} else {
 			return
 		}
 		if sc := readingMax; sc > m.sim {
-			m = nameMatch{sim: sc, reading: true, why: strconv.Quote(x.full.joined) + " may be the initials of " + strconv.Quote(y.full.text) +
-				" (" + y.altHow[k] + ")", a: q.full.text, b: c.full.text}
+			m = nameMatch{sim: sc, reading: true, why: strconv.Quote(x.full.text) + " may be the initials of " + strconv.Quote(y.full.text) +
+				" (" + how + ")", a: q.full.text, b: c.full.text}
 		}
 	}
 	legalAcr(q, c)
@@ -1735,6 +1832,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 		for _, a := range p.altInitials {
 			add(ix.initl, a, int32(i))
 		}
+		if p.camel != "" {
+			add(ix.initl, p.camel, int32(i))
+		}
 		if p.translitInitials != "" {
 			add(ix.initl, p.translitInitials, int32(i))
 		}
@@ -1870,6 +1970,9 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 	}
 	if q.firstSpell != "" {
 		lists = append(lists, ix.spellLatin[q.firstSpell])
+	}
+	if q.capitals != "" {
+		lists = append(lists, ix.initl[q.capitals])
 	}
 	for _, k := range q.brandKinds {
 		if q.roman != "" {

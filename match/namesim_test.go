@@ -435,3 +435,42 @@ func TestInitialsWithoutPlacesAndWithArticle(t *testing.T) {
 		}
 	}
 }
+
+// A word with capitals inside gives a letter for each ("GSK" for "GlaxoSmithKline plc"), and a
+// one-word acronym in mixed case is read by its capitals ("PwC", PricewaterhouseCoopers;
+// "EnBW", Energie Baden-Württemberg): readings a person confirms. A surname's prefix is no
+// word of its own ("McKinsey"), and a name in one case has no such capitals.
+func TestCapitalsInsideWords(t *testing.T) {
+	t.Parallel()
+	s, err := NewSuggester([]tenantsync.Client{
+		{ID: "pwc", Name: "PricewaterhouseCoopers LLP"},
+		{ID: "gsk", Name: "GlaxoSmithKline plc"},
+		{ID: "enbw", Name: "Energie Baden-Württemberg AG"},
+		{ID: "mck", Name: "McKinsey Global Institute"},
+		{ID: "apple", Name: "Apple Inc."},
+	}, nil, SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tenant, want := range map[string]string{"PwC": "pwc", "GSK": "gsk", "EnBW": "enbw"} {
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant})
+		if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != want || sg.AutoAccept {
+			t.Errorf("%s: candidates %+v (auto %v), want %s first, for a person", tenant, sg.Candidates, sg.AutoAccept, want)
+		}
+	}
+	for _, tenant := range []string{"MKGI", "PC", "Pc"} {
+		if sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant}); len(sg.Candidates) > 0 {
+			t.Errorf("%s: candidates %+v, want none", tenant, sg.Candidates)
+		}
+	}
+	for name, want := range map[string]string{"GlaxoSmithKline plc": "gsk", "PricewaterhouseCoopers": "pc", "McKinsey Global Institute": "", "Apple Inc.": "", "BridgeBio Oncology (US)": "bbo"} {
+		if got := camelInitials(name); got != want {
+			t.Errorf("camelInitials(%q) = %q, want %q", name, got, want)
+		}
+	}
+	for name, want := range map[string]string{"PwC": "pc", "GfK": "gk", "EnBW": "ebw", "IBM": "", "Apple": "", "BridgeBio": ""} {
+		if got := acronymCapitals(name); got != want {
+			t.Errorf("acronymCapitals(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
