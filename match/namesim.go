@@ -230,10 +230,31 @@ func (p *parsedName) leadInitials(words []string) {
 	p.leadWords = words[start : start+p.leadEnd[len(p.leadEnd)-1]]
 }
 
+// beforePlace returns how many of the n words of s (folded, segments run together) come
+// before the first part after the first that is a place; n when none is.
+func beforePlace(s string, n int) int {
+	k := 0
+	for i, seg := range strings.Split(foldName(s), string(segBreak)) {
+		ws := strings.Fields(seg)
+		if i > 0 && len(ws) > 0 && isPlace(ws) {
+			return min(k, n)
+		}
+		k += len(ws)
+	}
+	return n
+}
+
 // legalInitials returns the initials of the words of s, legal forms included, stop words aside.
 func legalInitials(s string) string {
 	var sig []byte
-	toks := strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " "))
+	var toks []string
+	for i, seg := range strings.Split(foldName(s), string(segBreak)) {
+		// A place after the name is no part of its acronym ("DSI" is not "Dicofarm SpA
+		// (Italy)").
+		if ws := strings.Fields(seg); i == 0 || !isPlace(ws) {
+			toks = append(toks, ws...)
+		}
+	}
 	for i, t := range toks {
 		if !skipInitial(toks, i) && t[0] < 0x80 {
 			sig = append(sig, t[0])
@@ -564,7 +585,9 @@ func parseName(s string) parsedName {
 		p.legalToks = append(p.legalToks, canonToken(t))
 	}
 	p.legalWords = words
-	p.leadInitials(words)
+	// Initials run over the words before a place that follows the name ("Dicofarm SpA
+	// (Italy)" is not "DSI").
+	p.leadInitials(words[:beforePlace(s, len(words))])
 	p.capitals = acronymCapitals(s)
 	p.camel = camelInitials(s)
 	for _, a := range [...][2]string{

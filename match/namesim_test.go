@@ -474,3 +474,24 @@ func TestCapitalsInsideWords(t *testing.T) {
 		}
 	}
 }
+
+// A place after a name is no part of its initials: "DSI" is Dynasplint Systems, Inc., not
+// "Dicofarm SpA (Italy)", and "CSI" is not "CellPly S.r.l. (Italy)".
+func TestInitialsLeaveOutAClosingPlace(t *testing.T) {
+	t.Parallel()
+	s, err := NewSuggester([]tenantsync.Client{
+		{ID: "dsi", Name: "Dynasplint Systems, Inc. (United States)"},
+		{ID: "dicofarm", Name: "Dicofarm SpA (Italy)"},
+		{ID: "cellply", Name: "CellPly S.r.l. (Italy)"},
+	}, nil, SuggestConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "DSI"})
+	if len(sg.Candidates) != 1 || sg.Candidates[0].ClientID != "dsi" || sg.AutoAccept {
+		t.Errorf("DSI: candidates %+v (auto %v), want Dynasplint Systems alone, for a person", sg.Candidates, sg.AutoAccept)
+	}
+	if sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "CSI"}); len(sg.Candidates) > 0 {
+		t.Errorf("CSI: candidates %+v, want none", sg.Candidates)
+	}
+}
