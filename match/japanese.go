@@ -15,30 +15,31 @@ import (
 // into, by brandKey.
 
 // japaneseKinds maps the romanised reading of a word Japanese names use for what a company is
-// ("kougyou", 工業) to the starts of the English words their Latin names translate it into:
-// kinds only, never names.
+// ("kougyou", 工業) to the English words their Latin names translate it into: kinds only,
+// never names. A Latin word is one of them as listed or with an s (see kindWord).
 var japaneseKinds = map[string][]string{
-	"kougyou":      {"industr", "mining"},
+	"kougyou":      {"industry", "industries", "industrial", "mining"},
 	"juukougyou":   {"heavy"},
-	"sangyou":      {"industr"},
-	"seisakusho":   {"works", "manufactur"},
-	"seisakujo":    {"works", "manufactur"},
+	"sangyou":      {"industry", "industries", "industrial"},
+	"seisakusho":   {"works", "manufacturing", "mfg"},
+	"seisakujo":    {"works", "manufacturing", "mfg"},
 	"kougyousho":   {"works", "factory"},
 	"seikousho":    {"works", "steel"},
-	"zousen":       {"shipbuild", "shipyard", "dockyard"},
-	"zousensho":    {"shipyard", "shipbuild", "dockyard"},
-	"yakuhin":      {"pharma"},
-	"seiyaku":      {"pharma"},
-	"kagaku":       {"chemi", "scien"},
-	"kemikaru":     {"chemi"},
-	"denki":        {"electr"},
-	"denkou":       {"electr"},
-	"denshi":       {"electron"},
+	"zousen":       {"shipbuilding", "shipyard", "dockyard"},
+	"zousensho":    {"shipyard", "shipbuilding", "dockyard"},
+	"yakuhin":      {"pharmaceutical", "pharma"},
+	"seiyaku":      {"pharmaceutical", "pharma"},
+	"kagaku":       {"chemical", "chemistry", "science"},
+	"kemikaru":     {"chemical"},
+	"denki":        {"electric", "electrical"},
+	"denkou":       {"electric", "electrical"},
+	"denkikougyou": {"electric", "electrical"},
+	"denshi":       {"electronic", "electronics"},
 	"densen":       {"cable", "wire"},
-	"kikai":        {"machin"},
-	"kouki":        {"machin", "tool"},
-	"kensetsu":     {"construct"},
-	"koumuten":     {"construct", "build"},
+	"kikai":        {"machinery", "machine"},
+	"kouki":        {"machinery", "machine", "tool"},
+	"kensetsu":     {"construction"},
+	"koumuten":     {"construction", "builder", "building"},
 	"kenzai":       {"building", "material"},
 	"shouji":       {"trading", "trade"},
 	"shoukai":      {"trading", "trade"},
@@ -48,19 +49,20 @@ var japaneseKinds = map[string][]string{
 	"seimitsu":     {"precision"},
 	"seiki":        {"precision"},
 	"seikou":       {"precision"},
-	"kenkyuusho":   {"research", "laborator", "lab", "institute"},
-	"kenkyuujo":    {"research", "laborator", "lab", "institute"},
-	"gijutsu":      {"technolog", "tech", "engineering"},
+	"kenkyuusho":   {"research", "laboratory", "laboratories", "lab", "institute"},
+	"kenkyuujo":    {"research", "laboratory", "laboratories", "lab", "institute"},
+	"kenkyuukai":   {"research", "society", "association"},
+	"gijutsu":      {"technology", "technologies", "tech", "engineering"},
 	"giken":        {"engineering", "technical", "research", "tech"},
 	"tekkou":       {"steel", "iron"},
 	"seitetsu":     {"steel", "iron"},
 	"seishi":       {"paper"},
 	"bouseki":      {"spinning", "textile"},
-	"unyu":         {"transport", "logistics", "express"},
-	"tsuuun":       {"transport", "logistics", "express"},
+	"unyu":         {"transport", "transportation", "logistics", "express"},
+	"tsuuun":       {"transport", "transportation", "logistics", "express"},
 	"kaiun":        {"shipping", "steamship", "line"},
-	"koukuu":       {"air", "aviation", "aero"},
-	"kuuyu":        {"air"},
+	"koukuu":       {"airline", "airways", "aviation", "aero", "aerospace", "air"},
+	"kuuyu":        {"airways", "air"},
 	"ginkou":       {"bank"},
 	"shouken":      {"securities"},
 	"hoken":        {"insurance"},
@@ -68,56 +70,68 @@ var japaneseKinds = map[string][]string{
 	"kaijou":       {"marine"},
 	"shokuhin":     {"food"},
 	"seihin":       {"product"},
-	"shuzou":       {"brew", "sake", "distill"},
-	"jouzou":       {"brew"},
-	"kaihatsu":     {"develop"},
-	"kougaku":      {"optic", "engineering"},
+	"shuzou":       {"brewery", "brewing", "sake", "distillery"},
+	"jouzou":       {"brewery", "brewing"},
+	"kaihatsu":     {"development"},
+	"kougaku":      {"optical", "optics", "engineering"},
 	"keiki":        {"instrument", "gauge", "meter"},
-	"keisoku":      {"measur", "instrument"},
-	"tsuushin":     {"communicat", "telecom"},
-	"housou":       {"broadcast"},
+	"keisoku":      {"measurement", "measuring", "instrument"},
+	"tsuushin":     {"communication", "communications", "telecom"},
+	"housou":       {"broadcasting"},
 	"shinbun":      {"newspaper"},
-	"shuppan":      {"publish"},
-	"insatsu":      {"print"},
+	"shuppan":      {"publishing", "publisher"},
+	"insatsu":      {"printing"},
 	"garasu":       {"glass"},
 	"kinzoku":      {"metal"},
 	"gomu":         {"rubber"},
-	"jidousha":     {"motor", "automo", "auto"},
-	"tetsudou":     {"railway", "railroad", "rail"},
+	"jidousha":     {"motor", "automobile", "automotive", "auto"},
+	"tetsudou":     {"railway", "railroad"},
 	"denryoku":     {"power", "electric"},
 	"gasu":         {"gas"},
 	"sekiyu":       {"oil", "petroleum"},
-	"kouryou":      {"flavor", "fragrance", "perfum"},
+	"kouryou":      {"flavor", "fragrance", "perfumery", "aromatic"},
 	"seiyu":        {"oil"},
 	"nyuugyou":     {"dairy", "milk"},
-	"sekkei":       {"design", "engineer"},
+	"sekkei":       {"design", "engineering"},
 	"kyoukai":      {"association", "society"},
 	"kikou":        {"organization", "agency"},
 	"seifun":       {"flour", "milling"},
 	"seitou":       {"sugar"},
-	"suisan":       {"fisher", "seafood", "marine"},
-	"nougyou":      {"agricultur", "farm"},
+	"suisan":       {"fishery", "fisheries", "seafood", "marine"},
+	"nougyou":      {"agriculture", "agricultural", "farm", "farming"},
 	"semento":      {"cement"},
-	"hiryou":       {"fertili"},
+	"hiryou":       {"fertilizer", "fertiliser"},
 	"souko":        {"warehouse"},
-	"tosou":        {"paint", "coating"},
+	"tosou":        {"paint", "painting", "coating"},
 	"sanso":        {"oxygen"},
-	"kenkyuukai":   {"research", "society", "association"},
-	"denkikougyou": {"electr"},
 }
 
-// japaneseKindStems are the stems of japaneseKinds, each once, plus each reading as Latin
-// names write it romanised without long vowels ("kogyo", "seisakusho"): every word a Latin
-// name may translate or keep a kind by.
-var japaneseKindStems = func() []string {
-	var out []string
-	for r, stems := range japaneseKinds {
-		out = append(out, stems...)
-		out = append(out, shortVowels(r))
+// japaneseKindWords are the words of japaneseKinds, and each reading as Latin names write it
+// romanised with long vowels short ("kogyo", "seisakusho"): every word by which a Latin name
+// translates or keeps a kind.
+var japaneseKindWords = func() map[string]bool {
+	m := map[string]bool{}
+	for r, ws := range japaneseKinds {
+		for _, w := range ws {
+			m[w] = true
+		}
+		m[shortVowels(r)] = true
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return m
 }()
+
+// kindWord returns the word of japaneseKindWords a Latin word is, as written or with an s
+// ("metals", "motors"), "" for none: a word that only begins like one ("Electron",
+// "Airedale") is none.
+func kindWord(t string) string {
+	if japaneseKindWords[t] {
+		return t
+	}
+	if w, ok := strings.CutSuffix(t, "s"); ok && japaneseKindWords[w] {
+		return w
+	}
+	return ""
+}
 
 // japaneseKindsLongest are the readings of japaneseKinds, longest first: a word ends with the
 // longest kind it ends with ("juukougyou" before "kougyou").
@@ -136,28 +150,29 @@ func shortVowels(r string) string {
 	return strings.NewReplacer("ou", "o", "uu", "u", "oo", "o", "ei", "e").Replace(r)
 }
 
-// kindStems returns the stems a romanised kind word translates into, its short-vowel
-// spelling among them, or nil when it is no kind.
-func kindStems(r string) []string {
-	stems, ok := japaneseKinds[r]
+// kindWords returns the words a romanised kind word is written by in Latin names, its
+// translations and its short-vowel spelling, or nil when it is no kind.
+func kindWords(r string) []string {
+	ws, ok := japaneseKinds[r]
 	if !ok {
 		return nil
 	}
-	return append(slices.Clip(stems), shortVowels(r))
+	return append(slices.Clip(ws), shortVowels(r))
 }
 
 // minBrandKey is the fewest letters a name's brandKey needs beside a kind; minBrandOnlyKey
 // without one.
 const (
-	minBrandKey     = 2
+	minBrandKey     = 3
 	minBrandOnlyKey = 5
 )
 
-// brandKey is a name's spelling key (spellKey) with voiced and unvoiced consonants one: the
-// first consonant of a word joined to another is often voiced in Japanese ("丸高", "maru
-// daka", is "Marutaka").
+// brandKey is a name's spelling key (spellKey), keeping an o after t or d ("satou" is
+// "sato", never "SAT"; "mutou" and "Mutoh" are "mto", never "MT"), with voiced and unvoiced
+// consonants one: the first consonant of a word joined to another is often voiced in Japanese
+// ("丸高", "maru daka", is "Marutaka").
 func brandKey(s string) string {
-	k := []byte(spellKey(s))
+	k := []byte(spellKeyOf(s, false))
 	out := k[:0]
 	for _, c := range k {
 		switch c {
@@ -175,17 +190,17 @@ func brandKey(s string) string {
 }
 
 // scriptBrandKinds returns the keys a romanised Japanese name (its words rt) is compared with
-// Latin names by: its name before its first kind word joined to each stem its kinds translate
-// into ("mt|industr" for "mutou kougyou"), and its name alone ("mt|"). A kind run into the
-// name by the dictionary ("namurazousensho") is found at the end of a word. Nil when the name
-// has no kind after a name.
+// Latin names by: its name before its first kind word joined to each word its kinds are
+// written by in Latin names ("mto|industry" for "mutou kougyou"), and its name alone ("mto|")
+// when it says enough. A kind run into the name by the dictionary ("namurazousensho") is
+// found at the end of a word. Nil when the name has no kind after a name.
 func scriptBrandKinds(rt []string) []string {
 	ws := splitFirstKind(rt)
 	var out []string
 	key := ""
 	for i, r := range ws {
-		stems := kindStems(r)
-		if stems == nil {
+		kws := kindWords(r)
+		if kws == nil {
 			continue
 		}
 		if out == nil {
@@ -196,8 +211,8 @@ func scriptBrandKinds(rt []string) []string {
 				out = append(out, key+"|")
 			}
 		}
-		for _, s := range stems {
-			out = append(out, key+"|"+s)
+		for _, w := range kws {
+			out = append(out, key+"|"+w)
 		}
 	}
 	return out
@@ -207,7 +222,7 @@ func scriptBrandKinds(rt []string) []string {
 // ("namurazousensho") made a word of its own, when no kind word comes first.
 func splitFirstKind(rt []string) []string {
 	for i, r := range rt {
-		if kindStems(r) != nil {
+		if kindWords(r) != nil {
 			return rt
 		}
 		for _, kind := range japaneseKindsLongest {
@@ -220,41 +235,53 @@ func splitFirstKind(rt []string) []string {
 }
 
 // latinBrandKinds returns the keys a Latin name (the words of its first part) is compared with
-// romanised Japanese names by: the words before its first word a kind translates into, and
-// before each such word, joined to the kind's stem ("mt|industr" for "Mutoh Industries";
-// "tsuji|heavy" and "tsuji|industr" for "Tsuji Heavy Industries"), and the whole first part
-// ("mt|").
+// romanised Japanese names by: the words before its first kind word, and before each, joined
+// to the kind word ("mto|industry" for "Mutoh Industries"; "tsuji|heavy" and "tsuji|industry"
+// for "Tsuji Heavy Industries"), and the whole first part ("mto|") unless it is made of kinds
+// only.
 func latinBrandKinds(toks []string) []string {
 	var out []string
 	first, kinds := -1, 0
 	for j, t := range toks {
-		kind := false
-		for _, s := range japaneseKindStems {
-			if !strings.HasPrefix(t, s) {
-				continue
-			}
-			kind = true
-			if j == 0 {
-				continue
-			}
-			if first < 0 {
-				first = j
-			}
-			for _, b := range []int{first, j} {
-				if key := brandKey(strings.Join(toks[:b], "")); len(key) >= minBrandKey && !slices.Contains(out, key+"|"+s) {
-					out = append(out, key+"|"+s)
-				}
-			}
+		kw := kindWord(t)
+		if kw == "" {
+			continue
 		}
-		if kind {
-			kinds++
+		kinds++
+		if j == 0 {
+			continue
+		}
+		if first < 0 {
+			first = j
+		}
+		for _, b := range []int{first, j} {
+			bk := brandKey(strings.Join(toks[:b], ""))
+			if key := bk + "|" + kw; len(bk) >= minBrandKey && !slices.Contains(out, key) {
+				out = append(out, key)
+			}
 		}
 	}
-	// A name made of kinds only ("Industries") names nothing by itself.
 	if key := brandKey(strings.Join(toks, "")); len(key) >= minBrandOnlyKey && kinds < len(toks) {
 		out = append(out, key+"|")
 	}
 	return out
+}
+
+// latinKindAt returns where a key of latinBrandKinds was made in toks: the number of words of
+// the name before the kind, and the kind word's index; -1, -1 when no place makes it.
+func latinKindAt(toks []string, key string) (int, int) {
+	brand, kw, _ := strings.Cut(key, "|")
+	for j, t := range toks {
+		if j == 0 || kw == "" || kindWord(t) != kw {
+			continue
+		}
+		for b := 1; b <= j; b++ {
+			if brandKey(strings.Join(toks[:b], "")) == brand {
+				return b, j
+			}
+		}
+	}
+	return -1, -1
 }
 
 // sharedBrandKind returns the first key of a that b holds too, "" for none.

@@ -16,9 +16,10 @@ func TestBrandKinds(t *testing.T) {
 		want  []string // a subset of the keys
 		none  bool
 	}{
-		{"mutou kougyou", []string{"mt|industr", "mt|kogyo"}, false},
-		{"namurazousensho", []string{"namra|shipyard", "namra|shipbuild"}, false},
-		{"maru daka kougyou", []string{brandKey("marutaka") + "|industr"}, false},
+		{"mutou kougyou", []string{"mto|industries", "mto|kogyo"}, false},
+		{"namurazousensho", []string{"namra|shipyard", "namra|shipbuilding"}, false},
+		{"maru daka kougyou", []string{brandKey("marutaka") + "|industry"}, false},
+		{"satou shouji", []string{"sato|trading"}, false}, // never "SAT Trading"
 		{"daidou metaru kougyou", []string{brandKey("daidometal") + "|"}, false},
 		{"kougyou", nil, true},        // a kind alone names nothing
 		{"toyota motaazu", nil, true}, // no kind
@@ -33,8 +34,18 @@ func TestBrandKinds(t *testing.T) {
 			}
 		}
 	}
-	if got := latinBrandKinds([]string{"mutoh", "industries"}); !slices.Contains(got, "mt|industr") {
-		t.Errorf("latinBrandKinds(Mutoh Industries) = %q, want mt|industr", got)
+	if got := latinBrandKinds([]string{"mutoh", "industries"}); !slices.Contains(got, "mto|industries") {
+		t.Errorf("latinBrandKinds(Mutoh Industries) = %q, want mto|industries", got)
+	}
+	if got := latinBrandKinds([]string{"tsuji", "heavy", "industries"}); !slices.Contains(got, brandKey("tsuji")+"|industries") || !slices.Contains(got, brandKey("tsuji")+"|heavy") {
+		t.Errorf("latinBrandKinds(Tsuji Heavy Industries) = %q, want the name before the first kind with each kind", got)
+	}
+	for _, toks := range [][]string{{"tokyo", "electron"}, {"mt", "industries"}} {
+		for _, k := range latinBrandKinds(toks) {
+			if !strings.HasSuffix(k, "|") {
+				t.Errorf("latinBrandKinds(%q) = %q: a word that only begins like a kind, or a name of two letters", toks, k)
+			}
+		}
 	}
 	if got := latinBrandKinds([]string{"suzunaka", "kogyo"}); !slices.Contains(got, brandKey("suzunaka")+"|kogyo") {
 		t.Errorf("latinBrandKinds(Suzunaka Kogyo) = %q, want the romanised kind", got)
@@ -42,7 +53,7 @@ func TestBrandKinds(t *testing.T) {
 	if got := latinBrandKinds([]string{"industries"}); got != nil {
 		t.Errorf("latinBrandKinds(Industries) = %q, want none: a kind alone", got)
 	}
-	if brandKey("marutaka") != brandKey("marudaka") || brandKey("mutoh") != brandKey("mutou") {
+	if brandKey("marutaka") != brandKey("marudaka") || brandKey("mutoh") != brandKey("mutou") || brandKey("satou") == brandKey("sat") {
 		t.Errorf("brandKey: %q %q %q %q", brandKey("marutaka"), brandKey("marudaka"), brandKey("mutoh"), brandKey("mutou"))
 	}
 }

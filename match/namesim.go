@@ -1352,26 +1352,23 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// Names that share a rare word ("Brooks Running", "Brooks Sports"; "Shipyard Lotos",
 	// "Shipbuilding Plant Lotos"; "AO 356 ARZ", "356 Aircraft Repair Plant") likely name one
 	// organisation or its parts: enough to be shown, never to be taken.
-	// The lift is monotonic: names that already score a little above firstWordSim are raised
-	// as well, so a pair sharing a word no other client has ("Cemag Consulting", "CEMAG Care")
-	// never ranks below a pair sharing a word many clients have ("Findmore Consulting"). The
-	// rarer the word, the higher the lift: a brand only one client bears says more than a
-	// word two dozen share ("Cardi9 Health Services Provision" and "Cardi9 Prestação de
-	// Serviços de Saúde" rather than "Universal Health Services").
+	// A shared first word is the brand both names open with: the lift is monotonic for it, so
+	// names that already score a little above firstWordSim are raised as well, and the rarer
+	// the word, the higher. A pair sharing a brand no other client bears ("Cemag Consulting",
+	// "CEMAG Care"; "Cardi9 Health Services Provision", "Cardi9 Prestação de Serviços de
+	// Saúde") then never ranks below a pair sharing a trade word or a town ("Findmore
+	// Consulting"; "Universal Health Services"), which is lifted only from below firstWordSim.
 	if m.sim < (firstWordSim+rareLiftMax)/0.9 && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
 		if t, u := rareShared(q, c, w); t != "" {
-			lifted := firstWordSim + 0.1*m.sim + rareLiftMax*min(1, 2*min(w.of(t), w.of(u))/w.unseen-1)
-			switch {
-			case lifted <= m.sim:
-			case m.sim >= firstWordSim:
-				m.sim = lifted
-			default:
-				why := "the rare word " + strconv.Quote(t) + " shared"
-				if t == q.full.tokens[0] && u == c.full.tokens[0] {
-					why = "the rare first word " + strconv.Quote(t) + " shared"
-				}
-				why += translitNote([]string{t}, []string{u})
-				m = nameMatch{sim: lifted, reading: true, why: why, a: q.full.text, b: c.full.text}
+			first := t == q.full.tokens[0] && u == c.full.tokens[0]
+			lifted := firstWordSim + 0.1*m.sim
+			why := "the rare word " + strconv.Quote(t) + " shared"
+			if first {
+				lifted += rareLiftMax * min(1, 2*min(w.of(t), w.of(u))/w.unseen-1)
+				why = "the rare first word " + strconv.Quote(t) + " shared"
+			}
+			if m.sim < firstWordSim || first && lifted > m.sim {
+				m = nameMatch{sim: lifted, reading: true, why: why + translitNote([]string{t}, []string{u}), a: q.full.text, b: c.full.text}
 			}
 		}
 	}
@@ -1433,11 +1430,9 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		// ("武藤工業", "mutou kougyou", and "Mutoh Industries"), or like the whole Latin name.
 		if k := sharedBrandKind(script.brandKinds, latin.brandKinds); k != "" {
 			f, what := firstWordSoundSim, strconv.Quote(latin.full.text)
-			if _, stem, _ := strings.Cut(k, "|"); stem != "" {
+			if b, j := latinKindAt(latin.full.tokens, k); j > 0 {
 				f = brandKindSim
-				if i := slices.IndexFunc(latin.full.tokens, func(t string) bool { return strings.HasPrefix(t, stem) }); i > 0 {
-					what = "the words of " + what + " before " + strconv.Quote(latin.full.tokens[i]) + ", the kind translated"
-				}
+				what = strconv.Quote(strings.Join(latin.full.tokens[:b], " ")) + " in " + what + ", and its kind is " + strconv.Quote(latin.full.tokens[j])
 			}
 			if f > m.sim {
 				m = nameMatch{sim: f, bySound: true, why: "sounds alike: " + strconv.Quote(script.full.text) + " reads " + strconv.Quote(script.roman) +
@@ -1471,7 +1466,11 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	if m.sim > 0 {
 		if x, y := branchWords(firstPart(q), firstPart(c)); x != "" {
 			m.reading, m.branch = true, true
-			m.why += "; " + strconv.Quote(x) + " and " + strconv.Quote(y) + " tell them apart"
+			// Words of a name in another script differ from the Latin name's by their letters,
+			// which the match by sound has read already ("コウギョウ", "Industries").
+			if !m.bySound || !strings.ContainsFunc(x+y, func(r rune) bool { return r >= 0x80 }) {
+				m.why += "; " + strconv.Quote(x) + " and " + strconv.Quote(y) + " tell them apart"
+			}
 		}
 	}
 	// Names that both carry numbers, none of them the same ("Sparkle Cleaning 214", "Sparkle

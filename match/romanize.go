@@ -367,7 +367,11 @@ func spelledLetters(s string) string {
 // "Rohm"), "er" and "ir" before a consonant or at the end as "a" ("フォスター", "Foster"), a
 // closing y as i ("モリ", "Mory"), l as r, v as b, c as k or s, z as s. Short names whose
 // consonants alone say too little ("ナイキ", "Naiki"; "ダイネン", "Dainen") still compare by it.
-func spellKey(s string) string {
+func spellKey(s string) string { return spellKeyOf(s, true) }
+
+// spellKeyOf is spellKey, with dropTo false keeping an o after t or d: the Japanese long "ou"
+// of a family name ("サトウ", "satou"), which the Latin name writes ("Sato").
+func spellKeyOf(s string, dropTo bool) string {
 	vowel := func(c byte) bool { return c != 0 && strings.IndexByte("aeiou", c) >= 0 }
 	// Long vowels and doubled letters first, so "トー" ("too") and "to" lose the same letters.
 	var long []byte
@@ -440,7 +444,7 @@ func spellKey(s string) string {
 				continue
 			}
 		case 'o':
-			if (prev == 't' || prev == 'd') && !vowel(next) && next != 'y' {
+			if dropTo && (prev == 't' || prev == 'd') && !vowel(next) && next != 'y' {
 				continue
 			}
 		}

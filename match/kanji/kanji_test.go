@@ -85,7 +85,7 @@ func TestNameBeforeKindTranslated(t *testing.T) {
 			t.Errorf("%s: candidates %+v (auto %v), want %s first, for a person", tenant, sg.Candidates, sg.AutoAccept, want)
 			continue
 		}
-		if sig, ok := soundSignal(sg.Candidates[0]); !ok || !strings.Contains(sig.Detail, "the kind translated") {
+		if sig, ok := soundSignal(sg.Candidates[0]); !ok || !strings.Contains(sig.Detail, "its name before its kind sounds like") {
 			t.Errorf("%s: signals %+v, want the name before the kind as evidence", tenant, sg.Candidates[0].Signals)
 		}
 		for _, other := range sg.Candidates[1:] {
