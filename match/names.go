@@ -19,7 +19,7 @@ var legalForms = func() [][]string {
 		"gmbh and co kgaa", "gmbh and co kg", "gmbh and co ohg", "gmbh and co", "ag and co kg", "ag and co",
 		"s de rl de cv", "sa de cv", "s de rl", "sp z oo", "sp zoo", "s r o", "s a s", "s a", "s l", "s p a", "s r l",
 		"pty ltd", "pty limited", "pte ltd", "pvt ltd", "sdn bhd", "co ltd", "co inc", "co llc", "coltd",
-		"ltd co", "and co", "and company", "b v", "n v", "e v", "l l c", "s c", "a s", "a g",
+		"ltd co", "and co", "and company", "and cie", "et cie", "et co", "b v", "n v", "e v", "l l c", "s c", "a s", "a g",
 		"ltd", "limited", "llc", "llp", "lllp", "lp", "plc", "inc", "incorporated", "corp", "corporation",
 		"co", "company", "gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "ug", "ev", "eg", "gbr",
 		"bv", "nv", "vof", "bvba", "sprl", "cv", "sa", "sas", "sarl", "srl", "spa", "sl", "slu", "sau", "sae",

@@ -70,7 +70,7 @@ var sameWord = func() map[string]string {
 		"laboratory": {"laboratorio", "laboratoire", "laboratorium", "lab", "labs", "laboratories"},
 		"foundation": {"fundacion", "fondation", "fondazione", "stiftung", "fundacao", "stichting"},
 		"bank":       {"banco", "banque", "banca"},
-		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya", "firma"},
+		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya", "firma", "cie"},
 		"combine":    {"kombinat"},
 		"holding":    {"kholding"},
 	} {

@@ -495,3 +495,19 @@ func TestInitialsLeaveOutAClosingPlace(t *testing.T) {
 		t.Errorf("CSI: candidates %+v, want none", sg.Candidates)
 	}
 }
+
+// Words for a kind of organisation in other languages, and their abbreviations, are one word:
+// "Cie" is the French "Compagnie", a company.
+func TestKindsInOtherLanguagesAndAbbreviated(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"Cie Nationale du Rhône", "Compagnie Nationale du Rhône"},
+		{"Michelin et Cie", "Michelin and Company"},
+		{"Technische Universität Darmstadt", "Technical University Darmstadt"},
+	} {
+		q, cl := parseName(c[0]), parseName(c[1])
+		if m := compareNames(&q, &cl, nil); m.sim < 0.95 {
+			t.Errorf("compareNames(%q, %q) = %.2f (%s), want the same name", c[0], c[1], m.sim, m.why)
+		}
+	}
+}
