@@ -21,7 +21,7 @@ var legalForms = func() [][]string {
 		"pty ltd", "pty limited", "pte ltd", "pvt ltd", "sdn bhd", "co ltd", "co inc", "co llc", "coltd",
 		"ltd co", "and co", "and company", "and cie", "et cie", "et co", "b v", "n v", "e v", "l l c", "s c", "a s", "a g",
 		"ltd", "limited", "llc", "llp", "lllp", "lp", "plc", "inc", "incorporated", "corp", "corporation",
-		"co", "company", "gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "ug", "ev", "eg", "gbr",
+		"co", "cie", "company", "gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "ug", "ev", "eg", "gbr",
 		"bv", "nv", "vof", "bvba", "sprl", "cv", "sa", "sas", "sarl", "srl", "spa", "sl", "slu", "sau", "sae",
 		"ab", "as", "asa", "oy", "oyj", "aps", "kk", "pty", "pte", "pvt", "bhd", "kft", "zrt", "nyrt",
 		"sro", "doo", "ltda", "pc", "pllc", "se", "sca", "scs", "jsc", "ojsc", "cjsc", "pjsc", "ooo", "oao",

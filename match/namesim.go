@@ -70,7 +70,7 @@ var sameWord = func() map[string]string {
 		"laboratory": {"laboratorio", "laboratoire", "laboratorium", "lab", "labs", "laboratories"},
 		"foundation": {"fundacion", "fondation", "fondazione", "stiftung", "fundacao", "stichting"},
 		"bank":       {"banco", "banque", "banca"},
-		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya", "firma", "cie"},
+		"company":    {"compania", "compagnie", "compagnia", "companhia", "kompaniya", "firma"},
 		"combine":    {"kombinat"},
 		"holding":    {"kholding"},
 	} {
@@ -1352,22 +1352,27 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	// Names that share a rare word ("Brooks Running", "Brooks Sports"; "Shipyard Lotos",
 	// "Shipbuilding Plant Lotos"; "AO 356 ARZ", "356 Aircraft Repair Plant") likely name one
 	// organisation or its parts: enough to be shown, never to be taken.
-	// A shared first word is the brand both names open with: the lift is monotonic for it, so
-	// names that already score a little above firstWordSim are raised as well, and the rarer
-	// the word, the higher. A pair sharing a brand no other client bears ("Cemag Consulting",
-	// "CEMAG Care"; "Cardi9 Health Services Provision", "Cardi9 Prestação de Serviços de
-	// Saúde") then never ranks below a pair sharing a trade word or a town ("Findmore
-	// Consulting"; "Universal Health Services"), which is lifted only from below firstWordSim.
+	// A shared word one of the names opens with is the brand, most likely: the lift is
+	// monotonic for it, so names that already score a little above firstWordSim are raised as
+	// well, and the rarer the word, the higher. A pair sharing a brand no other client bears
+	// ("Cemag Consulting", "CEMAG Care"; "Cardi9 Health Services Provision", "Cardi9 Prestação
+	// de Serviços de Saúde") then never ranks below a pair sharing a trade word or a town in
+	// neither name's first place ("Findmore Consulting"; "Universal Health Services"; "Bell
+	// Windows (Norwich)"), which is lifted only from below firstWordSim. A name opening with
+	// its kind ("Pharmacie Girard") lifts both the client named by its brand ("Girard Santé")
+	// and the one sharing its kind ("Pharmacie Centrale"); the closer names rank first.
 	if m.sim < (firstWordSim+rareLiftMax)/0.9 && len(q.full.tokens)+len(c.full.tokens) > 2 && w != nil && w.n >= 50 {
 		if t, u := rareShared(q, c, w); t != "" {
-			first := t == q.full.tokens[0] && u == c.full.tokens[0]
+			brand := t == q.full.tokens[0] || u == c.full.tokens[0]
 			lifted := firstWordSim + 0.1*m.sim
 			why := "the rare word " + strconv.Quote(t) + " shared"
-			if first {
+			if brand {
 				lifted += rareLiftMax * min(1, 2*min(w.of(t), w.of(u))/w.unseen-1)
+			}
+			if t == q.full.tokens[0] && u == c.full.tokens[0] {
 				why = "the rare first word " + strconv.Quote(t) + " shared"
 			}
-			if m.sim < firstWordSim || first && lifted > m.sim {
+			if m.sim < firstWordSim || brand && lifted > m.sim {
 				m = nameMatch{sim: lifted, reading: true, why: why + translitNote([]string{t}, []string{u}), a: q.full.text, b: c.full.text}
 			}
 		}
@@ -1468,7 +1473,8 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			m.reading, m.branch = true, true
 			// Words of a name in another script differ from the Latin name's by their letters,
 			// which the match by sound has read already ("コウギョウ", "Industries").
-			if !m.bySound || !strings.ContainsFunc(x+y, func(r rune) bool { return r >= 0x80 }) {
+			// Nor does a word read as the other ("cie" read as "company") tell them apart.
+			if (!m.bySound || !strings.ContainsFunc(x+y, func(r rune) bool { return r >= 0x80 })) && !strings.Contains(m.why, strconv.Quote(x)+" read as ") {
 				m.why += "; " + strconv.Quote(x) + " and " + strconv.Quote(y) + " tell them apart"
 			}
 		}

@@ -496,18 +496,29 @@ func TestInitialsLeaveOutAClosingPlace(t *testing.T) {
 	}
 }
 
-// Words for a kind of organisation in other languages, and their abbreviations, are one word:
-// "Cie" is the French "Compagnie", a company.
+// Words for a kind of organisation in other languages are one word, and so are the forms
+// closing a name ("Michelin et Cie", "Michelin and Company"; "Durand Cie", "Durand & Cie");
+// "Cie" opening a name is read as "Compagnie", a reading, since "CIE" may be initials: "Cie
+// Nationale du Rhône" finds "Compagnie Nationale du Rhône" before "CRIE Inc.", for a person.
 func TestKindsInOtherLanguagesAndAbbreviated(t *testing.T) {
 	t.Parallel()
 	for _, c := range [][2]string{
-		{"Cie Nationale du Rhône", "Compagnie Nationale du Rhône"},
 		{"Michelin et Cie", "Michelin and Company"},
+		{"Durand Cie", "Durand & Cie"},
 		{"Technische Universität Darmstadt", "Technical University Darmstadt"},
 	} {
 		q, cl := parseName(c[0]), parseName(c[1])
 		if m := compareNames(&q, &cl, nil); m.sim < 0.95 {
 			t.Errorf("compareNames(%q, %q) = %.2f (%s), want the same name", c[0], c[1], m.sim, m.why)
 		}
+	}
+	sg := suggestAmong(t, tenantsync.Tenant{DisplayName: "Cie Nationale du Rhône"}, []tenantsync.Client{
+		{ID: "cnr", Name: "Compagnie Nationale du Rhône"}, {ID: "crie", Name: "CRIE Inc."},
+	}, nil)
+	if len(sg.Candidates) == 0 || sg.Candidates[0].ClientID != "cnr" || sg.AutoAccept {
+		t.Fatalf("candidates %+v (auto %v), want Compagnie Nationale du Rhône first, for a person", sg.Candidates, sg.AutoAccept)
+	}
+	if d := sg.Candidates[0].Signals[0].Detail; !strings.Contains(d, `"cie" read as "company"`) || strings.Contains(d, "tell them apart") {
+		t.Errorf("evidence %q, want \"cie\" read as \"company\", and no word telling them apart", d)
 	}
 }

@@ -9,7 +9,8 @@ import (
 // orgAbbrevs are the abbreviations of kinds of organisation that Russian and Soviet names are
 // written with, in Latin letters and in English, with what each stands for in transliterated
 // Russian and in the English that registries translate it to ("NPO" is "nauchno
-// proizvodstvennoe obedinenie", a "scientific production association"). Kinds only, never
+// proizvodstvennoe obedinenie", a "scientific production association"), and the French "Cie"
+// (Compagnie, a company) that opens names: a reading, since "CIE" may be initials too. Kinds only, never
 // names, as sameWord holds; an acronym of a name is compared as initials elsewhere.
 var orgAbbrevs = func() map[string]orgAbbrev {
 	m := map[string]orgAbbrev{}
@@ -29,6 +30,7 @@ var orgAbbrevs = func() map[string]orgAbbrev {
 		"gup sue":    {"gosudarstvennoe unitarnoe predpriyatie", "state unitary enterprise"},
 		"fgbu":       {"federalnoe gosudarstvennoe byudzhetnoe uchrezhdenie", "federal state budgetary institution"},
 		"td":         {"torgovyi dom", "trading house"},
+		"cie":        {"compagnie"},
 	} {
 		var ex [][]string
 		for _, e := range expansions {
