@@ -144,10 +144,10 @@ var japaneseKindsLongest = func() []string {
 	return out
 }()
 
-// shortVowels spells a romanised reading as Latin names mostly do, long vowels short
-// ("kougyou" is "kogyo", "kenkyuusho" "kenkyusho").
+// shortVowels spells a romanised reading as Latin names mostly do, long o and u short
+// ("kougyou" is "kogyo", "kenkyuusho" "kenkyusho"), ei kept ("seisakusho", "Seiko").
 func shortVowels(r string) string {
-	return strings.NewReplacer("ou", "o", "uu", "u", "oo", "o", "ei", "e").Replace(r)
+	return strings.NewReplacer("ou", "o", "uu", "u", "oo", "o").Replace(r)
 }
 
 // kindWords returns the words a romanised kind word is written by in Latin names, its

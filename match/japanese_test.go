@@ -50,6 +50,10 @@ func TestBrandKinds(t *testing.T) {
 	if got := latinBrandKinds([]string{"suzunaka", "kogyo"}); !slices.Contains(got, brandKey("suzunaka")+"|kogyo") {
 		t.Errorf("latinBrandKinds(Suzunaka Kogyo) = %q, want the romanised kind", got)
 	}
+	// Latin names keep "ei" romanised ("Hitachi Seisakusho"), as the reading does.
+	if got, want := latinBrandKinds([]string{"maruyama", "seisakusho"}), scriptBrandKinds([]string{"maruyama", "seisakusho"}); sharedBrandKind(want, got) == "" {
+		t.Errorf("latinBrandKinds(Maruyama Seisakusho) = %q, scriptBrandKinds(maruyama seisakusho) = %q, want a key in common", got, want)
+	}
 	if got := latinBrandKinds([]string{"industries"}); got != nil {
 		t.Errorf("latinBrandKinds(Industries) = %q, want none: a kind alone", got)
 	}

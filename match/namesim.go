@@ -230,25 +230,27 @@ func (p *parsedName) leadInitials(words []string) {
 	p.leadWords = words[start : start+p.leadEnd[len(p.leadEnd)-1]]
 }
 
-// beforePlace returns how many of the n words of s (folded, segments run together) come
-// before the first part after the first that is a place; n when none is.
-func beforePlace(s string, n int) int {
+// beforePlace returns how many words of folded (a name as foldName spells it, its parts
+// apart) come before the first part after the first that is a place; all of them when none
+// is.
+func beforePlace(folded string) int {
 	k := 0
-	for i, seg := range strings.Split(foldName(s), string(segBreak)) {
+	for i, seg := range strings.Split(folded, string(segBreak)) {
 		ws := strings.Fields(seg)
 		if i > 0 && len(ws) > 0 && isPlace(ws) {
-			return min(k, n)
+			return k
 		}
 		k += len(ws)
 	}
-	return n
+	return k
 }
 
-// legalInitials returns the initials of the words of s, legal forms included, stop words aside.
-func legalInitials(s string) string {
+// legalInitials returns the initials of the words of folded (a name as foldName spells it),
+// legal forms included, stop words aside.
+func legalInitials(folded string) string {
 	var sig []byte
 	var toks []string
-	for i, seg := range strings.Split(foldName(s), string(segBreak)) {
+	for i, seg := range strings.Split(folded, string(segBreak)) {
 		// A place after the name is no part of its acronym ("DSI" is not "Dicofarm SpA
 		// (Italy)").
 		if ws := strings.Fields(seg); i == 0 || !isPlace(ws) {
@@ -315,7 +317,7 @@ func looksRussian(t string) bool {
 func plainInitials(toks []string) string {
 	var sig []byte
 	for i, t := range toks {
-		if !skipInitial(toks, i) && !genericWords[t] && !(i > 0 && len(t) > 2 && placeNames()[t]) && t[0] < 0x80 {
+		if !skipInitial(toks, i) && !genericWords[t] && !laterPlace(toks, i) && t[0] < 0x80 {
 			sig = append(sig, t[0])
 		}
 	}
@@ -402,12 +404,17 @@ func acronymCapitals(s string) string {
 	return string(caps)
 }
 
+// laterPlace reports whether toks[i] is a place after the name's first word ("Sony Europe").
+func laterPlace(toks []string, i int) bool {
+	return i > 0 && len(toks[i]) > 2 && placeNames()[toks[i]]
+}
+
 // placeless returns toks without the places after its first word ("Da Vinci Labs (France)"
 // goes by "DVL"), toks itself when it has none.
 func placeless(toks []string) []string {
 	var out []string
 	for i, t := range toks {
-		if i > 0 && len(t) > 2 && placeNames()[t] {
+		if laterPlace(toks, i) {
 			if out == nil {
 				out = append(make([]string, 0, len(toks)), toks[:i]...)
 			}
@@ -580,18 +587,19 @@ func parseName(s string) parsedName {
 		p.amp = &f
 	}
 	p.ascii = !strings.ContainsFunc(p.full.joined, func(r rune) bool { return r >= 0x80 })
-	words := strings.Fields(strings.ReplaceAll(foldName(s), string(segBreak), " "))
+	folded := foldName(s)
+	words := strings.Fields(strings.ReplaceAll(folded, string(segBreak), " "))
 	for _, t := range words {
 		p.legalToks = append(p.legalToks, canonToken(t))
 	}
 	p.legalWords = words
 	// Initials run over the words before a place that follows the name ("Dicofarm SpA
 	// (Italy)" is not "DSI").
-	p.leadInitials(words[:beforePlace(s, len(words))])
+	p.leadInitials(words[:beforePlace(folded)])
 	p.capitals = acronymCapitals(s)
 	p.camel = camelInitials(s)
 	for _, a := range [...][2]string{
-		{legalInitials(s), "with its legal form"},
+		{legalInitials(folded), "with its legal form"},
 		{plainInitials(all), "without its generic words and places"},
 		{wordInitials(all, false), "with its stop words"},
 		{wordInitials(placeless(named), false), "with its stop words, without its places"},
