@@ -13,9 +13,12 @@
 #   ofac/   The US Treasury's SDN list (sdn.csv, a work of the US government: public domain),
 #           from the git scrape github.com/jackdwyer/specially-designated-nationals-list at its
 #           last non-empty version (2024-05-03); treasury.gov/ofac/downloads/sdn.csv is the
-#           original when reachable.
+#           original when reachable. Its remarks hold only OFAC's weak aliases. The other names
+#           (alt.csv, public domain too) come from the copy of 2026-06-02 in
+#           github.com/mino6225/eurasian-risk-screener (treasury.gov/ofac/downloads/alt.csv is the
+#           original); an entity's number never changes, so the two files join on it.
 #
-# Set ROR_RECORDS_GIT, AFFIL_GIT or SDN_GIT to an existing clone to skip the download.
+# Set ROR_RECORDS_GIT, AFFIL_GIT, SDN_GIT or ALT_GIT to an existing clone to skip the download.
 set -euo pipefail
 
 dir=${1:-match/testdata/realnames}
@@ -50,8 +53,13 @@ mkdir -p "$dir/ofac"
 git --git-dir="$sdn" show a5ec3c5:sdn.csv >"$dir/ofac/sdn.csv"
 echo "ofac: $(wc -l <"$dir/ofac/sdn.csv") lines"
 
+alt=$(clone https://github.com/mino6225/eurasian-risk-screener "${ALT_GIT:-}")
+git --git-dir="$alt" show 77f0427763b752da7064b18f913976913f1e5627:alt.csv >"$dir/ofac/alt.csv"
+echo "ofac: $(wc -l <"$dir/ofac/alt.csv") other names"
+
 cat >"$dir/SOURCES.txt" <<TXT
 ror/   github.com/ror-community/ror-records $(git --git-dir="$ror" rev-parse HEAD) (MIT; data CC0 1.0)
 affil/ github.com/ror-community/affiliation-matching-experimental $(git --git-dir="$affil" rev-parse HEAD) (MIT)
-ofac/  github.com/jackdwyer/specially-designated-nationals-list a5ec3c5 (US government work, public domain)
+ofac/  github.com/jackdwyer/specially-designated-nationals-list a5ec3c5 sdn.csv (US government work, public domain)
+ofac/  github.com/mino6225/eurasian-risk-screener 77f0427 alt.csv (US government work, public domain)
 TXT

@@ -2,9 +2,14 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestReport(t *testing.T) {
@@ -92,4 +97,52 @@ func TestCategory(t *testing.T) {
 			t.Errorf("category(%q, %q) = %q, want %q", c.q, c.canon, got, c.want)
 		}
 	}
+}
+
+// The SDN list's strong aliases (alt.csv) and weak ones (the quoted a.k.a. names in sdn.csv's
+// remarks) make two sets of the same entities; people and entities without another name are
+// left out, and the weak set is held to no accuracy goal.
+func TestLoadSDN(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "ofac"), 0o755))
+	sdn := `306,"BANCO NACIONAL DE CUBA",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"a.k.a. 'BNC'."
+751,"EMPRESA CUBANA DE PESCADOS Y MARISCOS",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"a.k.a. 'CARIBEX'."
+3754,"ABU MARZOOK, Mousa Mohammed","individual","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"a.k.a. 'ABU-'UMAR'."
+900,"LONE ENTITY",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- 
+`
+	alt := `306,220,"aka","NATIONAL BANK OF CUBA",-0- 
+306,221,"fka","banco nacional de cuba",-0- 
+3754,3341,"aka","MARZUK, Musa Abu",-0- 
+751,600,"aka","CARIBBEAN EXPORT ENTERPRISE",-0- 
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ofac", "sdn.csv"), []byte(sdn), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ofac", "alt.csv"), []byte(alt), 0o644))
+	strong, weak, err := loadSDN(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []org{
+		{ID: "sdn-306", Canonical: "BANCO NACIONAL DE CUBA", Display: "BANCO NACIONAL DE CUBA", Names: []string{"BANCO NACIONAL DE CUBA", "NATIONAL BANK OF CUBA"}},
+		{ID: "sdn-751", Canonical: "EMPRESA CUBANA DE PESCADOS Y MARISCOS", Display: "EMPRESA CUBANA DE PESCADOS Y MARISCOS", Names: []string{"EMPRESA CUBANA DE PESCADOS Y MARISCOS", "CARIBBEAN EXPORT ENTERPRISE"}},
+	}, strong)
+	assert.Equal(t, []org{
+		{ID: "sdn-306", Canonical: "BANCO NACIONAL DE CUBA", Display: "BANCO NACIONAL DE CUBA", Names: []string{"BANCO NACIONAL DE CUBA", "BNC"}},
+		{ID: "sdn-751", Canonical: "EMPRESA CUBANA DE PESCADOS Y MARISCOS", Display: "EMPRESA CUBANA DE PESCADOS Y MARISCOS", Names: []string{"EMPRESA CUBANA DE PESCADOS Y MARISCOS", "CARIBEX"}},
+	}, weak)
+
+	// Without alt.csv the strong set is empty; the weak one is read as before.
+	require.NoError(t, os.Remove(filepath.Join(dir, "ofac", "alt.csv")))
+	strong, weak, err = loadSDN(dir)
+	require.NoError(t, err)
+	assert.Empty(t, strong)
+	assert.Len(t, weak, 2)
+}
+
+// A set held to no accuracy goal is never the cleanest or the noisiest, however noisy.
+func TestCleanAndNoisy(t *testing.T) {
+	t.Parallel()
+	clean, noisy := cleanAndNoisy([]float64{0.35, 0.02, 0.31, 0.73}, []string{"", "", "", "weak aliases"})
+	assert.Equal(t, 1, clean)
+	assert.Equal(t, 0, noisy)
+	clean, noisy = cleanAndNoisy([]float64{0.73}, []string{"weak aliases"})
+	assert.Equal(t, -1, clean)
+	assert.Equal(t, -1, noisy)
 }
