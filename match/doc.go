@@ -77,9 +77,12 @@
 // Cyrillic and Greek romanised), stripped of legal forms abbreviated or written out in many
 // languages ("Naamloze Vennootschap", "Kabushiki Kaisha"), and compared word by word, each
 // word weighted by how rare it is among the clients' names so that "Electronics" or "Group"
-// count for little. Words match in part when one abbreviates the other ("Univ", "Intl"),
-// differs by one slip, or is the same word transliterated another way ("Kholding", "Holding";
-// "Kontakt", "Contact"); a name found whole in the other counts 0.85; names run together
+// count for little. Words match in part when one abbreviates the other ("Univ", "Intl"; letters
+// that merely occur in order, "Mal" in "Mashoil", do not), differs by one slip, is the same word
+// transliterated another way ("Kholding", "Holding"; "Kontakt", "Contact"), or the same word in
+// another language or transliterated from Russian ("Nacional", "National"; "Tekhnologii",
+// "Technologies"; "Kazanskii", "Kazan": a stem and the endings words take in those languages;
+// a reading); a name found whole in the other counts 0.85; names run together
 // ("ContosoTech") compare by character bigrams. Three or more single letters written with
 // spaces are one word ("A T S" is "ATS"); letters "&" joins compare joined too ("J&B" is "JB").
 // A short legal form is stripped from the front of a name only where such forms stand ("OOO
@@ -99,7 +102,9 @@
 // PricewaterhouseCoopers; "EnBW"), closed by "co" ("Sisco"), of a name's first
 // words ("WDO" for Welfare and Development Organization of …), of a run of the other's words
 // ("ISIS-WA"), read in Russian from the English name that translates it ("BAZ" for Bryansk
-// Automobile Plant, Bryanskii Avtomobilnyi Zavod); an abbreviation of a kind of organisation
+// Automobile Plant, Bryanskii Avtomobilnyi Zavod); the words of a transliterated Russian name
+// read in English by the same table ("Zavod", "Plant"), when the name is Russian (two such
+// words, or one and a Russian legal form: "Zavod Sonce" is Slovenian); an abbreviation of a kind of organisation
 // ("NPO", "TD": a trading house, or Toronto-Dominion); a word made of the starts of the other's
 // words ("Iralco", Iran Aluminum Company); a word transliterated or spelled otherwise ("Filips",
 // "Philips"); a number written out ("Seven", "7"; "First", "1st"); a rare word shared. Initials

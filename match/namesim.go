@@ -162,6 +162,8 @@ type parsedName struct {
 	// shorter than minTranslit; abbrevs says whether a word of it is in orgAbbrevs.
 	keys    []string
 	abbrevs bool
+	// russian says whether a word of the name is a Russian word of russianReadings.
+	russian bool
 	// rare holds rareWords of the name, when the caller found them once for many comparisons.
 	rare []int
 	// legalToks are the name's words with its legal forms, as newNameForm spells them: the
@@ -593,6 +595,7 @@ func parseName(s string) parsedName {
 		p.legalToks = append(p.legalToks, canonToken(t))
 	}
 	p.legalWords = words
+	p.russian = readsRussian(p.full.tokens, p.legalToks)
 	// Initials run over the words before a place that follows the name ("Dicofarm SpA
 	// (Italy)" is not "DSI").
 	p.leadInitials(words[:beforePlace(folded)])
@@ -710,6 +713,9 @@ func tokenSim(a, b string) float64 {
 	if len(a) >= minTranslit && len(b)-len(a) <= 2 && sameTranslit(a, b) {
 		return 0.9
 	}
+	if len(a) >= minCognate && cognates(a, b) {
+		return 0.85
+	}
 	if len(a) < 3 || a[0] != b[0] {
 		// A number written out and in digits ("five", "5"; "first", "1st") opens with
 		// different characters.
@@ -721,7 +727,7 @@ func tokenSim(a, b string) float64 {
 	if strings.HasPrefix(b, a) {
 		return 0.9
 	}
-	if isSubsequence(a, b) {
+	if isSkeleton(a, b) {
 		return 0.8
 	}
 	if len(a) >= 5 && oneEdit(a, b) {
@@ -756,6 +762,213 @@ func sameTranslit(a, b string) bool {
 		}
 		pa, pb = ca, cb
 	}
+}
+
+// minCognate is the shortest word and the shortest stem compared by cognates.
+const minCognate = 5
+
+// cognateEndings are the endings one word takes in the languages company names are written or
+// transliterated in, as cognateKey spells them: English plurals and adjectives ("systems",
+// "electronic", "national"), Russian nouns and adjectives ("sistemy", "kompaniya", "kazanskii",
+// "federalnoe", "elektronnykh", "mekhanicheskii"), Spanish, Portuguese and Italian ones
+// ("nacional", "tecnologico", "industriales") and Slavic adjectives ("demokratska").
+var cognateEndings = func() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range strings.Fields(`- s es i ia ie iu a o os as ai ei
+		ik iks iki ika iko ikos ikas ih ikal ial al ali ales ar ari aria ario
+		k ks ki ka ko kal kih
+		ski ska sko skaia skoe skogo skih skoi skie
+		ni nie naia noe nogo nih noi nii na no aia ogo on ons
+		ovi ovaia ovo ovoe ovogo ovih ovie ovoi
+		ihesk iheski iheskaia iheskoe iheskogo iheskih iheskie hesk heski heskaia heskoe heskogo heskih heskie`) {
+		m[strings.TrimPrefix(e, "-")] = true
+	}
+	return m
+}()
+
+// cognateKey spells t as cognates compares it: its translitKey, with "ch" read as "h" (English
+// "technology" and "mechanical" as Russian "tekhnologiya" and "mekhanicheskii" write them),
+// "ts", "z" and a "t" before "i" and a vowel as "s" ("tsentr", "center"; "natsionalnyi",
+// "national"; "pozitiv", "positive"), and a doubled letter once.
+func cognateKey(t string) string {
+	r := cogReader{s: t}
+	var b []byte
+	for c := r.next(); c != 0; c = r.next() {
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// cogReader reads a word's cognateKey a letter at a time, so two words are told apart at
+// their first difference without spelling either whole.
+type cogReader struct {
+	s    string
+	i    int     // where nextTranslit goes on in s
+	prev byte    // the last letter nextTranslit returned
+	la   [3]byte // translitKey letters read ahead
+	n    int     // how many of la hold one
+	pos  int     // translitKey letters consumed before la[0]
+	out  byte    // the last letter returned
+}
+
+// fill reads ahead until la holds k letters or the word ends.
+func (r *cogReader) fill(k int) {
+	for r.n < k {
+		c, i := nextTranslit(r.s, r.i, r.prev)
+		if c == 0 {
+			return
+		}
+		r.i, r.prev = i, c
+		r.la[r.n] = c
+		r.n++
+	}
+}
+
+func (r *cogReader) shift(k int) {
+	copy(r.la[:], r.la[k:r.n])
+	r.n -= k
+	r.pos += k
+}
+
+// next returns the next letter of the key, 0 at its end.
+func (r *cogReader) next() byte {
+	for {
+		r.fill(1)
+		if r.n == 0 {
+			return 0
+		}
+		c, k := r.la[0], 1
+		// Only "c" and "t" need the letters after them.
+		if c == 'c' || c == 't' {
+			r.fill(3)
+		}
+		switch {
+		case c == 'c' && r.n > 1 && r.la[1] == 'h':
+			c, k = 'h', 2
+		case c == 't' && r.n > 1 && r.la[1] == 's':
+			c, k = 's', 2
+		case c == 'z':
+			c = 's'
+		case c == 't' && r.pos > 0 && r.n > 2 && r.la[1] == 'i' && strings.IndexByte("aeou", r.la[2]) >= 0:
+			c = 's'
+		}
+		r.shift(k)
+		if c != r.out {
+			r.out = c
+			return c
+		}
+	}
+}
+
+// cognateFirst is the first letter of t's cognateKey, read from t's first letters alone: a
+// cheap test that two words may be cognates at all. It follows nextTranslit and cogReader for
+// a word's first letter.
+func cognateFirst(t string) byte {
+	var c, n, n2 byte = t[0], 0, 0
+	if len(t) > 1 {
+		n = t[1]
+	}
+	if len(t) > 2 {
+		n2 = t[2]
+	}
+	switch c {
+	case 'c':
+		switch {
+		case n == 'h':
+			return 'h'
+		case n == 'e' || n == 'i' || n == 'y':
+			return 's'
+		}
+		return 'k'
+	case 'k':
+		switch n {
+		case 'h':
+			return 'h'
+		case 'v', 'w':
+			return 'q'
+		case 's':
+			return 'x'
+		}
+		return 'k'
+	case 'q':
+		if n == 'u' || n == 'v' || n == 'w' {
+			return 'q'
+		}
+		return 'k'
+	case 't':
+		if n == 's' {
+			return 's'
+		}
+	case 'z':
+		return 's'
+	case 'w':
+		return 'v'
+	case 'y':
+		return 'i'
+	case 'p':
+		if n == 'h' {
+			return 'f'
+		}
+	case 'd':
+		if n == 'z' && n2 == 'h' {
+			if len(t) > 3 && strings.IndexByte("eiy", t[3]) >= 0 {
+				return 'g'
+			}
+			return 'j'
+		}
+	case 'e':
+		if n == 'e' {
+			return 'i'
+		}
+	case 'o':
+		if n == 'o' || n == 'u' {
+			return 'u'
+		}
+	}
+	return c
+}
+
+// cognates reports whether a and b are one word in two languages, or one transliterated and
+// one written: a stem of minCognate letters or more that both begin with, each going on with
+// one of cognateEndings ("kompaniya" and "company", "elektronnykh" and "electronic",
+// "natsionalnyi" and "national", "kazanskii" and "Kazan"). "Electric" and "Electronics" are not
+// ("ic" and "onics" after "electr").
+func cognates(a, b string) bool {
+	if len(a) < minCognate || len(b) < minCognate || cognateFirst(a) != cognateFirst(b) {
+		return false
+	}
+	ra, rb := cogReader{s: a}, cogReader{s: b}
+	var bufA, bufB [48]byte
+	ka, kb := bufA[:0], bufB[:0]
+	for {
+		ca, cb := ra.next(), rb.next()
+		if ca != cb {
+			if len(ka) < minCognate {
+				return false
+			}
+			for ; ca != 0; ca = ra.next() {
+				ka = append(ka, ca)
+			}
+			for ; cb != 0; cb = rb.next() {
+				kb = append(kb, cb)
+			}
+			break
+		}
+		if ca == 0 {
+			return true
+		}
+		ka, kb = append(ka, ca), append(kb, cb)
+	}
+	n := 0
+	for n < len(ka) && n < len(kb) && ka[n] == kb[n] {
+		n++
+	}
+	for p := n; p >= minCognate; p-- {
+		if cognateEndings[string(ka[p:])] && cognateEndings[string(kb[p:])] {
+			return true
+		}
+	}
+	return false
 }
 
 // oneTranslit reports whether t and u are two words one word is transliterated to
@@ -871,6 +1084,9 @@ func translitNote(a, b []string) string {
 			if oneTranslit(t, u) {
 				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " may be one word transliterated or spelled two ways"
 			}
+			if t != u && cognates(t, u) && !strings.HasPrefix(t, u) && !strings.HasPrefix(u, t) {
+				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " may be one word in two languages"
+			}
 			if t != u && sameNumber(t, u) {
 				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " are one number"
 			}
@@ -974,6 +1190,34 @@ func compassInitials(t string) string {
 		}
 	}
 	return ""
+}
+
+// isSkeleton reports whether a abbreviates b the way "intl", "mgmt", "natl" and "ctr" do: the
+// first letter, then consonants of b in order up to b's last sounded one ("centre", "services"
+// end in "r" and "c" or "s"), with a vowel only as the second letter of four or more when b has
+// it there too ("natl", "dept", "govt"). Letters that merely occur in order ("mal" in "mashoil",
+// "ast" in "asatir", "vnii" in "vnigriugol") are not one.
+func isSkeleton(a, b string) bool {
+	if !isSubsequence(a, b) {
+		return false
+	}
+	for i := 1; i < len(a); i++ {
+		if strings.IndexByte("aeiou", a[i]) >= 0 && (i > 1 || len(a) < 4 || b[1] != a[1]) {
+			return false
+		}
+	}
+	last := a[len(a)-1]
+	end := b
+	for dropped := 0; ; dropped++ {
+		c := end[len(end)-1]
+		if c == last {
+			return true
+		}
+		if dropped == 2 || c != 'e' && c != 's' || len(end) < 3 {
+			return false
+		}
+		end = end[:len(end)-1]
+	}
 }
 
 func isSubsequence(a, b string) bool {
@@ -1357,6 +1601,19 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	}
 	abbrev(q, c)
 	abbrev(c, q)
+	// A transliterated Russian name and its English translation ("Kazanskii
+	// Optiko-Mekhanicheskii Zavod", "Kazan Optical and Mechanical Plant"): its words that
+	// russianWords translates, read in English, the names compare again, a little discounted.
+	translate := func(x, y *parsedName) {
+		if !x.russian {
+			return
+		}
+		if ex, why := translateRussian(x.full.tokens, y.legalToks); ex != nil {
+			readAs(ex, y, why)
+		}
+	}
+	translate(q, c)
+	translate(c, q)
 	// Names that share a rare word ("Brooks Running", "Brooks Sports"; "Shipyard Lotos",
 	// "Shipbuilding Plant Lotos"; "AO 356 ARZ", "356 Aircraft Repair Plant") likely name one
 	// organisation or its parts: enough to be shown, never to be taken.
@@ -1811,6 +2068,7 @@ type nameIndex struct {
 	// translit finds names by the translitKey of their words of minTranslit letters or more,
 	// which a word spelled another way shares.
 	translit map[string][]int32
+
 	// syl finds names by the first two letters of their first word and the first of their
 	// second ("kob" for "Korea Broadcast …"), as a word made of the starts of their words
 	// begins ("KOBACO").
@@ -1970,6 +2228,7 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		if len(t) >= minTranslit {
 			lists = append(lists, ix.translit[translitKey(t)])
 		}
+
 		// An abbreviation of a kind of organisation finds the clients its rarest word is in,
 		// when they are few: "TD" is not worth reading every "trading" and "house" for.
 		for _, ex := range orgAbbrevs[t].expansions {

@@ -238,3 +238,120 @@ func russianInitials(toks []string) ([]string, []string) {
 	}
 	return out, read
 }
+
+// russianReading is an entry of russianWords read the other way: the Russian words, as names'
+// words are spelled when compared, and the English words they translate.
+type russianReading struct{ russian, english []string }
+
+// russianReadings are russianWords by the first letters of the cognateKey of their first
+// Russian word, for reading a transliterated Russian name in English ("Kazanskii
+// Optiko-Mekhanicheskii Zavod", Kazan Optical and Mechanical Plant).
+var russianReadings = func() map[string][]russianReading {
+	m := map[string][]russianReading{}
+	for en, rw := range russianWords {
+		r := russianReading{english: strings.Fields(en)}
+		for _, t := range strings.Fields(rw.russian) {
+			r.russian = append(r.russian, canonToken(t))
+		}
+		if r.russian[0] == r.english[0] {
+			continue
+		}
+		k := russianKey(r.russian[0])
+		m[k] = append(m[k], r)
+	}
+	for _, rs := range m {
+		// Longest first, so "konstruktorskoe byuro" is read before "byuro"; then by the English,
+		// so a choice between equals is the same every run.
+		slices.SortFunc(rs, func(a, b russianReading) int {
+			if len(a.russian) != len(b.russian) {
+				return len(b.russian) - len(a.russian)
+			}
+			return strings.Compare(strings.Join(a.english, " "), strings.Join(b.english, " "))
+		})
+	}
+	return m
+}()
+
+// russianKey is the key russianReadings are found by: the first three letters of a word's
+// cognateKey.
+func russianKey(t string) string {
+	k := cognateKey(t)
+	return k[:min(3, len(k))]
+}
+
+// isRussianWord reports whether t is the word of russianReadings r, inflected or spelled
+// another way ("zavoda" and "zavod", "severnaya" and "severnyi").
+func isRussianWord(t, r string) bool {
+	return t == r || cognates(t, r)
+}
+
+// russianLegalWords are the words of Russian legal forms as names' words are spelled when
+// compared: a name with one is Russian.
+var russianLegalWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields("ooo ao oao zao pao obshchestvo obshestvo aktsionernoe aktsionernoye tovarishchestvo ogranichennoi ogranichennoy otvetstvennostyu") {
+		m[canonToken(w)] = true
+	}
+	return m
+}()
+
+// readsRussian reports whether a name is likely Russian and has a word russianReadings
+// translate: two words of it, or one beside a Russian legal form. One word alone is not
+// enough: "zavod" is an institute in Slovenian ("Zavod Sonce").
+func readsRussian(toks, legalToks []string) bool {
+	n := 0
+	for _, t := range toks {
+		if len(t) < 3 || t[0] >= 0x80 {
+			continue
+		}
+		for _, r := range russianReadings[russianKey(t)] {
+			if isRussianWord(t, r.russian[0]) {
+				n++
+				break
+			}
+		}
+	}
+	return n >= 2 || n == 1 && slices.ContainsFunc(legalToks, func(t string) bool { return russianLegalWords[t] })
+}
+
+// translateRussian replaces the words of a that are a Russian word of russianReadings, and not
+// themselves words of b, by the English of the reading whose words b has ("zavod" by "plant"
+// when b has "plant", by "works" when b has "works"). It returns nil when no word was read so,
+// and for the evidence the words with what they were read as.
+func translateRussian(a, b []string) ([]string, string) {
+	var out []string
+	var notes []string
+	for i := 0; i < len(a); i++ {
+		t := a[i]
+		var found *russianReading
+		if len(t) >= 3 && t[0] < 0x80 && !slices.Contains(b, t) {
+			for k, r := range russianReadings[russianKey(t)] {
+				if i+len(r.russian) > len(a) || !slices.ContainsFunc(r.english, func(e string) bool {
+					return slices.ContainsFunc(b, func(u string) bool { return tokenSim(e, u) >= 0.85 })
+				}) {
+					continue
+				}
+				ok := true
+				for j, rt := range r.russian {
+					ok = ok && isRussianWord(a[i+j], rt)
+				}
+				if ok {
+					found = &russianReadings[russianKey(t)][k]
+					break
+				}
+			}
+		}
+		if found == nil {
+			out = append(out, t)
+			continue
+		}
+		n := len(found.russian)
+		out = append(out, found.english...)
+		notes = append(notes, strconv.Quote(strings.Join(a[i:i+n], " "))+" read as "+strconv.Quote(strings.Join(found.english, " ")))
+		i += n - 1
+	}
+	if notes == nil {
+		return nil, ""
+	}
+	return out, strings.Join(notes, ", ") + " (Russian)"
+}
