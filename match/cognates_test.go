@@ -100,3 +100,14 @@ func TestRussianNameReadInEnglish(t *testing.T) {
 	assert.False(t, readsRussian(strings.Fields("zavod sonce"), strings.Fields("zavod sonce")))
 	assert.Less(t, NameSimilarity("Zavod Sonce", "Sonce Plant Nursery"), 0.67)
 }
+
+// A one-word client name is not found whole in a tenant's word that only begins like it.
+func TestOneWordNameNotFoundInALongerWord(t *testing.T) {
+	t.Parallel()
+	assert.Less(t, NameSimilarity("CITY OF MONOTHEISM AND HOLY WARRIORS", "JOINT STOCK COMPANY CITYBIKE"), DefaultMinNameSim)
+	assert.Less(t, NameSimilarity("DE BIENFAISANCE ET DE COMMITE LE SOLIDARITE AVEC LA PALESTINE", "SOLID LTD"), DefaultMinNameSim)
+	best := suggestTop(t, "ANSAR AL-SHARIA IN LIBYA", "ANSARU", "ANSAR AL-SHARI'A IN BENGHAZI", "ANSAR BANK")
+	assert.Equal(t, "c1", best.ClientID)
+	// A word found whole still is.
+	assert.GreaterOrEqual(t, NameSimilarity("Peking University Center for Public Health", "Peking University"), 0.8)
+}

@@ -1276,6 +1276,11 @@ func coverage(a, b []string, w *weights) float64 {
 		wt := w.of(t)
 		m := 0.0
 		for _, u := range a {
+			// A one-word name is not found whole in a word that only begins like it:
+			// "Citybike" is not in "City of …", nor "Ansaru" in "Ansar al-Sharia".
+			if len(b) == 1 && runsOn(t, u) {
+				continue
+			}
 			m = max(m, tokenSim(t, u))
 		}
 		num += wt * m
@@ -1285,6 +1290,15 @@ func coverage(a, b []string, w *weights) float64 {
 		return 0
 	}
 	return num / den
+}
+
+// runsOn reports whether one of t and u begins with the other and goes on for three letters or
+// more: "city" and "citybike", "solid" and "solidarite".
+func runsOn(t, u string) bool {
+	if len(t) > len(u) {
+		t, u = u, t
+	}
+	return len(u)-len(t) >= 3 && strings.HasPrefix(u, t)
 }
 
 // massFactor is 1 when the words a and b share include a rare one, less when all they share is
