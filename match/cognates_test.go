@@ -111,3 +111,15 @@ func TestOneWordNameNotFoundInALongerWord(t *testing.T) {
 	// A word found whole still is.
 	assert.GreaterOrEqual(t, NameSimilarity("Peking University Center for Public Health", "Peking University"), 0.8)
 }
+
+// A Russian legal form is stripped however "щ" is written in it.
+func TestRussianLegalFormSpelledOtherwise(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{"PUBLICHNOE AKTSIONERNOE OBSCHESTVO SOLLERS", "SOLLERS PUBLIC JOINT STOCK COMPANY"},
+		{"OTKRYTOYE AKTSIONERNOYE OBSCHESTVO TAE AVIA", "TAE AVIA"},
+		{"OBSHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU ALFA", "ALFA LLC"},
+	} {
+		assert.Equal(t, 1.0, NameSimilarity(c[0], c[1]), c[0])
+	}
+}

@@ -280,7 +280,7 @@ func legalBounds(toks []string, keepOne bool) (int, int) {
 		if len(t) < minTranslitLegal {
 			continue
 		}
-		if w, ok := legalSpelling[translitKey(t)]; ok && w != t {
+		if w, ok := legalSpelling[legalKey(t)]; ok && w != t {
 			if &spelled[0] == &toks[0] {
 				spelled = slices.Clone(toks)
 			}
@@ -355,11 +355,21 @@ var legalSpelling = func() map[string]string {
 	for _, f := range legalForms {
 		for _, w := range f {
 			if len(w) >= minTranslitLegal {
-				if _, ok := m[translitKey(w)]; !ok {
-					m[translitKey(w)] = w
+				if _, ok := m[legalKey(w)]; !ok {
+					m[legalKey(w)] = w
 				}
 			}
 		}
 	}
 	return m
 }()
+
+// legalKey is the key legalSpelling finds a word of a legal form by: its translitKey, with
+// Russian "щ" read alike however it is written ("Obshchestvo", "Obschestvo", "Obshestvo").
+func legalKey(w string) string {
+	k := translitKey(w)
+	if strings.Contains(k, "sh") || strings.Contains(k, "sc") {
+		k = strings.ReplaceAll(strings.ReplaceAll(k, "shch", "sh"), "sch", "sh")
+	}
+	return k
+}
