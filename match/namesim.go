@@ -713,14 +713,14 @@ func tokenSim(a, b string) float64 {
 	if len(a) >= minTranslit && len(b)-len(a) <= 2 && sameTranslit(a, b) {
 		return 0.9
 	}
-	if len(a) >= minCognate && cognates(a, b) {
-		return 0.85
-	}
 	if len(a) < 3 || a[0] != b[0] {
 		// A number written out and in digits ("five", "5"; "first", "1st") opens with
 		// different characters.
 		if a[0] != b[0] && sameNumber(a, b) {
 			return 0.9
+		}
+		if cognates(a, b) {
+			return 0.85
 		}
 		return 0
 	}
@@ -730,7 +730,7 @@ func tokenSim(a, b string) float64 {
 	if isSkeleton(a, b) {
 		return 0.8
 	}
-	if len(a) >= 5 && oneEdit(a, b) {
+	if len(a) >= 5 && oneEdit(a, b) || cognates(a, b) {
 		return 0.85
 	}
 	return 0
@@ -896,8 +896,10 @@ func cognateFirst(t string) byte {
 		}
 		return 'k'
 	case 't':
-		if n == 's' {
-			return 's'
+		// "ts", "tc" before e, i or y and doubled t's read as cogReader does.
+		if n == 's' || n == 'c' || n == 't' {
+			r := cogReader{s: t}
+			return r.next()
 		}
 	case 'z':
 		return 's'
@@ -955,7 +957,9 @@ func cognates(a, b string) bool {
 			break
 		}
 		if ca == 0 {
-			return true
+			// One key, two spellings: one of them must be spelled as Russian is ("Chilton"
+			// and "Hilton", "Zanders" and "Sanders" are two names).
+			return foreignSpelling(a) || foreignSpelling(b)
 		}
 		ka, kb = append(ka, ca), append(kb, cb)
 	}
@@ -964,9 +968,44 @@ func cognates(a, b string) bool {
 		n++
 	}
 	for p := n; p >= minCognate; p-- {
-		if cognateEndings[string(ka[p:])] && cognateEndings[string(kb[p:])] {
+		ea, eb := string(ka[p:]), string(kb[p:])
+		if cognateEndings[ea] && cognateEndings[eb] && (foreignEndings[ea] || foreignEndings[eb] || foreignSpelling(a) || foreignSpelling(b)) {
 			return true
 		}
+	}
+	return false
+}
+
+// foreignEndings are the endings of cognateEndings no English word takes: Russian adjectives
+// and nouns, Spanish, Portuguese and Italian ones. Two words differing in English endings only
+// ("Atlanta", "Atlantic"; "Nations", "National"; "Victory", "Victoria") are two words.
+var foreignEndings = func() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range strings.Fields(`ski ska sko skaia skoe skogo skih skoi skie
+		ni nie naia noe nogo nih noi nii no aia ogo ih kih iu
+		ovi ovaia ovo ovoe ovogo ovih ovie ovoi
+		ihesk iheski iheskaia iheskoe iheskogo iheskih iheskie hesk heski heskaia heskoe heskogo heskih heskie
+		iko ika ikos ikas aria ario ales ali`) {
+		m[e] = true
+	}
+	return m
+}()
+
+// foreignSpelling reports whether t is spelled as Russian is transliterated: "kh", "zh",
+// "shch", "ts" before a vowel ("Tsentr", "Natsionalnyi"), or a closing "iy" or "yy".
+func foreignSpelling(t string) bool {
+	if strings.Contains(t, "kh") || strings.Contains(t, "zh") || strings.HasSuffix(t, "iy") || strings.HasSuffix(t, "yy") {
+		return true
+	}
+	for i := strings.Index(t, "ts"); i >= 0 && i+2 < len(t); {
+		if strings.IndexByte("aeiouy", t[i+2]) >= 0 {
+			return true
+		}
+		k := strings.Index(t[i+1:], "ts")
+		if k < 0 {
+			break
+		}
+		i += 1 + k
 	}
 	return false
 }
@@ -1192,32 +1231,25 @@ func compassInitials(t string) string {
 	return ""
 }
 
-// isSkeleton reports whether a abbreviates b the way "intl", "mgmt", "natl" and "ctr" do: the
-// first letter, then consonants of b in order up to b's last sounded one ("centre", "services"
-// end in "r" and "c" or "s"), with a vowel only as the second letter of four or more when b has
-// it there too ("natl", "dept", "govt"). Letters that merely occur in order ("mal" in "mashoil",
-// "ast" in "asatir", "vnii" in "vnigriugol") are not one.
+// isSkeleton reports whether a abbreviates b by some of its letters in order, as "intl",
+// "mgmt", "bros", "whse" and "engr" do: a consonant skeleton keeps at most one vowel after its
+// first letter, and three letters none in the middle. Letters that merely occur in order in a
+// longer word ("mal" in "mashoil", "vnii" in "vnigriugol") are not one, unless a is b's start
+// but for its last letter ("canada", "canadian").
 func isSkeleton(a, b string) bool {
 	if !isSubsequence(a, b) {
 		return false
 	}
+	if len(a) == 3 {
+		return strings.IndexByte("aeiou", a[1]) < 0
+	}
+	vowels := 0
 	for i := 1; i < len(a); i++ {
-		if strings.IndexByte("aeiou", a[i]) >= 0 && (i > 1 || len(a) < 4 || b[1] != a[1]) {
-			return false
+		if strings.IndexByte("aeiou", a[i]) >= 0 {
+			vowels++
 		}
 	}
-	last := a[len(a)-1]
-	end := b
-	for dropped := 0; ; dropped++ {
-		c := end[len(end)-1]
-		if c == last {
-			return true
-		}
-		if dropped == 2 || c != 'e' && c != 's' || len(end) < 3 {
-			return false
-		}
-		end = end[:len(end)-1]
-	}
+	return vowels <= 1 || len(a) >= 5 && strings.HasPrefix(b, a[:len(a)-1])
 }
 
 func isSubsequence(a, b string) bool {

@@ -280,10 +280,22 @@ func russianKey(t string) string {
 }
 
 // isRussianWord reports whether t is the word of russianReadings r, inflected or spelled
-// another way ("zavoda" and "zavod", "severnaya" and "severnyi").
+// another way ("zavoda" and "zavod", "severnaya" and "severnyi"). An English word of the same
+// stem is not ("Cosmic" and "kosmicheskii", "Patrons" and "patronnyi"): t itself must end or
+// be spelled as Russian is.
 func isRussianWord(t, r string) bool {
-	return t == r || cognates(t, r)
+	if t == r {
+		return true
+	}
+	if !foreignSpelling(t) && !looksRussian(t) && !slices.ContainsFunc(canonRussianEndings, func(e string) bool { return strings.HasSuffix(t, e) }) {
+		return false
+	}
+	return cognates(t, r)
 }
+
+// canonRussianEndings are Russian endings as canonToken leaves them ("-noe" as "-no") or as
+// some registries write them ("-ski", "-nyi"), which looksRussian does not read.
+var canonRussianEndings = []string{"nyi", "skii", "ski", "sko", "nno", "lno", "tno"}
 
 // russianLegalWords are the words of Russian legal forms as names' words are spelled when
 // compared: a name with one is Russian.

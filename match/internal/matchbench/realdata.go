@@ -183,7 +183,7 @@ func loadRealSets(dir string) ([]realSet, error) {
 		return nil, err
 	}
 	if len(strong) > 0 {
-		sets = append(sets, realSet{Name: "ofac-sdn", Note: "OFAC SDN entities: the primary name in the catalogue, the other names OFAC lists for screening (alt.csv: a.k.a., f.k.a., n.k.a.) as tenants", Orgs: strong})
+		sets = append(sets, realSet{Name: "ofac-sdn-strong", Note: "OFAC SDN entities: the primary name in the catalogue, the other names OFAC lists for screening (alt.csv: a.k.a., f.k.a., n.k.a.) as tenants", Orgs: strong})
 	}
 	if len(weak) > 0 {
 		sets = append(sets, realSet{Name: "ofac-sdn-weak", Note: "OFAC SDN entities: the primary name in the catalogue, OFAC's weak aliases (the quoted a.k.a. names of sdn.csv's remarks) as tenants",
