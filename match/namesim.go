@@ -969,11 +969,22 @@ func cognates(a, b string) bool {
 	}
 	for p := n; p >= minCognate; p-- {
 		ea, eb := string(ka[p:]), string(kb[p:])
-		if cognateEndings[ea] && cognateEndings[eb] && (foreignEndings[ea] || foreignEndings[eb] || foreignSpelling(a) || foreignSpelling(b)) {
+		if cognateEndings[ea] && cognateEndings[eb] && (foreignEnding(ka, p) || foreignEnding(kb, p) || foreignSpelling(a) || foreignSpelling(b)) {
 			return true
 		}
 	}
 	return false
+}
+
+// foreignEnding reports whether the key k goes on after its first p letters with one of
+// foreignEndings. A Russian adjective's "n" follows a consonant ("federal-noe",
+// "natsional-nyi"); after a vowel it is a word's own ("Americano", "Americas").
+func foreignEnding(k []byte, p int) bool {
+	e := string(k[p:])
+	if !foreignEndings[e] {
+		return false
+	}
+	return e[0] != 'n' || strings.IndexByte("aeiou", k[p-1]) < 0
 }
 
 // foreignEndings are the endings of cognateEndings no English word takes: Russian adjectives
@@ -1232,13 +1243,17 @@ func compassInitials(t string) string {
 }
 
 // isSkeleton reports whether a abbreviates b by some of its letters in order, as "intl",
-// "mgmt", "bros", "whse" and "engr" do: a consonant skeleton keeps at most one vowel after its
-// first letter, and three letters none in the middle. Letters that merely occur in order in a
-// longer word ("mal" in "mashoil", "vnii" in "vnigriugol") are not one, unless a is b's start
-// but for its last letter ("canada", "canadian").
+// "mgmt", "bros", "whse", "engr" and "managmt" do. A short one, of three or four letters, is a
+// consonant skeleton: at most one vowel after its first letter, none in the middle of three.
+// Short letters that merely occur in order in a longer word ("mal" in "mashoil", "vnii" in
+// "vnigriugol") are not one; five letters or more in order are ("johnson" in "johnston" is a
+// reading of one name as another, as before).
 func isSkeleton(a, b string) bool {
 	if !isSubsequence(a, b) {
 		return false
+	}
+	if len(a) >= 5 {
+		return true
 	}
 	if len(a) == 3 {
 		return strings.IndexByte("aeiou", a[1]) < 0
@@ -1249,7 +1264,7 @@ func isSkeleton(a, b string) bool {
 			vowels++
 		}
 	}
-	return vowels <= 1 || len(a) >= 5 && strings.HasPrefix(b, a[:len(a)-1])
+	return vowels <= 1
 }
 
 func isSubsequence(a, b string) bool {
