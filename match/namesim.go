@@ -968,8 +968,7 @@ func cognates(a, b string) bool {
 		n++
 	}
 	for p := n; p >= minCognate; p-- {
-		ea, eb := string(ka[p:]), string(kb[p:])
-		if cognateEndings[ea] && cognateEndings[eb] && (foreignEnding(ka, p) || foreignEnding(kb, p) || foreignSpelling(a) || foreignSpelling(b)) {
+		if cognateEndings[string(ka[p:])] && cognateEndings[string(kb[p:])] && (foreignEnding(ka, p) || foreignEnding(kb, p) || foreignSpelling(a) || foreignSpelling(b)) {
 			return true
 		}
 	}
