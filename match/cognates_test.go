@@ -159,13 +159,21 @@ func TestPluralRivalStaysCredible(t *testing.T) {
 		{"Walton Roofing", "Waltons Roofing", "Waltons and Co"},
 		{"Indiana Plumbing", "Indian Plumbing", "Indian and Co"},
 	} {
-		clients := []tenantsync.Client{{ID: "op", Name: c[1]}, {ID: "other", Name: c[2]}}
-		contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "owner@tenantdom.com"}}
-		s, err := NewSuggester(clients, contacts, SuggestConfig{})
-		require.NoError(t, err)
-		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
-		assert.False(t, sg.AutoAccept && sg.ClientID != "op", "%s: wrong automatic acceptance of %q: %s", c[0], c[2], sg.Reason)
+		assertRivalContactTakesNothing(t, c)
 	}
+}
+
+// assertRivalContactTakesNothing suggests for a tenant named c[0] on its own domain, between
+// the client c[1] and the client c[2], which has one contact on that domain: c[2] must not be
+// accepted automatically.
+func assertRivalContactTakesNothing(t *testing.T, c [3]string) {
+	t.Helper()
+	clients := []tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[2]}}
+	contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@tenantdom.com"}}
+	s, err := NewSuggester(clients, contacts, SuggestConfig{})
+	require.NoError(t, err)
+	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
+	assert.False(t, sg.AutoAccept && sg.ClientID != "right", "%s: wrong automatic acceptance of %q: %s", c[0], c[2], sg.Reason)
 }
 
 // English words of one stem are not read as one word in two languages: the client holding the
@@ -223,12 +231,7 @@ func TestSurnameOneLetterApartNotAutoAccepted(t *testing.T) {
 		{"Rivera Dental", "Rivera Dental Group", "Riviera Dental"},
 		{"Marino Motors", "Marino Motors & Sons", "Mariano Motors"},
 	} {
-		clients := []tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[2]}}
-		contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@tenantdom.com"}}
-		s, err := NewSuggester(clients, contacts, SuggestConfig{})
-		require.NoError(t, err)
-		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
-		assert.False(t, sg.AutoAccept && sg.ClientID != "right", "%s: wrong automatic acceptance of %q: %s", c[0], c[2], sg.Reason)
+		assertRivalContactTakesNothing(t, c)
 	}
 }
 
