@@ -162,7 +162,8 @@ type parsedName struct {
 	// shorter than minTranslit; abbrevs says whether a word of it is in orgAbbrevs.
 	keys    []string
 	abbrevs bool
-	// russian says whether a word of the name is a Russian word of russianReadings.
+	// russian says whether the name reads as Russian with words russianReadings translate
+	// (see readsRussian).
 	russian bool
 	// rare holds rareWords of the name, when the caller found them once for many comparisons.
 	rare []int
@@ -932,9 +933,11 @@ func cognateFirst(t string) byte {
 
 // cognates reports whether a and b are one word in two languages, or one transliterated and
 // one written: a stem of minCognate letters or more that both begin with, each going on with
-// one of cognateEndings ("kompaniya" and "company", "elektronnykh" and "electronic",
-// "natsionalnyi" and "national", "kazanskii" and "Kazan"). "Electric" and "Electronics" are not
-// ("ic" and "onics" after "electr").
+// one of cognateEndings, and one of them with a foreign ending or spelled as Russian is
+// ("tekhnologii" and "technologies", "elektronnykh" and "electronic", "natsionalnyi" and
+// "national", "kazanskii" and "Kazan", "revolucionaria" and "revolutionary"). "Electric" and
+// "Electronics" are not ("ic" and "onics" after "electr"), nor "Atlanta" and "Atlantic"
+// (English endings both).
 func cognates(a, b string) bool {
 	if len(a) < minCognate || len(b) < minCognate || cognateFirst(a) != cognateFirst(b) {
 		return false
