@@ -1248,26 +1248,57 @@ func compassInitials(t string) string {
 // "mgmt", "bros", "whse", "engr" and "managmt" do. A short one, of three or four letters, is a
 // consonant skeleton: at most one vowel after its first letter, none in the middle of three.
 // Short letters that merely occur in order in a longer word ("mal" in "mashoil", "vnii" in
-// "vnigriugol") are not one; five letters or more in order are ("johnson" in "johnston" is a
-// reading of one name as another, as before).
+// "vnigriugol", "sang" in "stankogomel") are not one; five letters or more in order that keep
+// at most one vowel past the word's start are ("johnson" in "johnston" is a reading of one
+// name as another, as before).
 func isSkeleton(a, b string) bool {
 	if !isSubsequence(a, b) {
 		return false
 	}
-	if len(a) >= 5 {
+	// Five letters or more, one or two short of the other word, are one word spelled two
+	// ways ("johnson", "johnston"; "europa", "european"): a reading, as before.
+	if len(a) >= 5 && len(b)-len(a) <= 2 {
 		return true
 	}
+	// What follows the letters a and b begin with is the skeleton proper: it drops vowels.
+	// A vowel that ends both words is kept ("whse", "warehouse"); any other may be kept once
+	// in a long abbreviation ("managmt"), never at its end: "mashoil" is not
+	// "mashinostroitelnyi", "hamas" not "hramadskaye", "palea" not "palestinian".
+	p := 0
+	for p < len(a) && a[p] == b[p] {
+		p++
+	}
+	rest := a[p:]
+	if rest != "" && rest[len(rest)-1] == b[len(b)-1] {
+		rest = rest[:len(rest)-1]
+	} else if rest != "" && isVowel(rest[len(rest)-1]) {
+		return false
+	}
+	kept := 0
+	for i := range len(rest) {
+		if isVowel(rest[i]) {
+			kept++
+		}
+	}
+	if len(a) >= 5 {
+		return kept <= 1
+	}
+	if kept > 0 {
+		return false
+	}
 	if len(a) == 3 {
-		return strings.IndexByte("aeiou", a[1]) < 0
+		return !isVowel(a[1])
 	}
 	vowels := 0
 	for i := 1; i < len(a); i++ {
-		if strings.IndexByte("aeiou", a[i]) >= 0 {
+		if isVowel(a[i]) {
 			vowels++
 		}
 	}
 	return vowels <= 1
 }
+
+func isVowel(c byte) bool { return strings.IndexByte("aeiou", c) >= 0 }
 
 func isSubsequence(a, b string) bool {
 	j := 0
@@ -1368,6 +1399,35 @@ func massFactor(a, b []string, w *weights) float64 {
 	return min(1, best/(0.5*w.unseen))
 }
 
+// rarerRest is 1, or less when the longer name a holds, beside the words of b, a word rarer
+// than all of them that another client bears: "Star" is found whole in "Yona Star Shipping",
+// but "Yona" names "Yona Star International" more surely than "Star" names anything.
+func rarerRest(a, b []string, w *weights) float64 {
+	if w == nil || w.n < 50 {
+		return 1
+	}
+	shared := 0.0
+	for _, t := range b {
+		shared = max(shared, w.of(t))
+	}
+	for _, u := range a {
+		f, seen := w.idf[u]
+		if !seen || f < shared+rarerMargin {
+			continue
+		}
+		if !slices.ContainsFunc(b, func(t string) bool { return tokenSim(t, u) >= 0.8 }) {
+			return rarerPenalty
+		}
+	}
+	return 1
+}
+
+// rarerMargin is how much rarer (in weight, the log of how many clients bear a word) a word
+// must be to name the tenant more surely than another: a third as many clients or fewer.
+const rarerMargin = 1.0
+
+const rarerPenalty = 0.8
+
 // containPenalty discounts a name found whole inside the other: the longer name may name a
 // part of the organisation, or another organisation that carries its name.
 const containPenalty = 0.85
@@ -1450,7 +1510,7 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			note := translitNote(a.tokens, b.tokens)
 			m = nameMatch{sim: s, reading: note != "", why: why + note, a: a.text, b: b.text}
 		}
-		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass; c > m.sim && len(b.tokens) < len(a.tokens) {
+		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass * rarerRest(a.tokens, b.tokens, w); c > m.sim && len(b.tokens) < len(a.tokens) {
 			note := translitNote(a.tokens, b.tokens)
 			m = nameMatch{sim: c, reading: note != "", why: "the client's name is found whole in the tenant's" + note, a: a.text, b: b.text}
 		}
