@@ -714,6 +714,9 @@ func tokenSim(a, b string) float64 {
 	if len(a) >= minTranslit && len(b)-len(a) <= 2 && sameTranslit(a, b) {
 		return 0.9
 	}
+	if len(a) >= 3 && englishInRussian(a, b) {
+		return 0.8
+	}
 	if len(a) < 3 || a[0] != b[0] {
 		// A number written out and in digits ("five", "5"; "first", "1st") opens with
 		// different characters.
@@ -1023,6 +1026,63 @@ func foreignSpelling(t string) bool {
 	return false
 }
 
+// englishInRussian reports whether one of t and u is the other, an English word, as Russian
+// writes it in Latin letters: an English long "a" as "ei" or "ey" ("Treid", "Trade"; "Meyker",
+// "Maker"), a long "i" as "ai" or "ay" ("Draiv", "Drive"; "Sitibaik", "Citybike"), a long
+// "u" as "yu" or "iu" ("Salyut", "Salute"); the rest as sameTranslit reads it. It is a
+// reading: English has such pairs of its own ("Grain", "Grin").
+func englishInRussian(t, u string) bool {
+	if !hasRussianVowel(t) {
+		t, u = u, t
+	}
+	if len(t) < minEnglishInRussian || !hasRussianVowel(t) || hasRussianVowel(u) {
+		return false
+	}
+	b := make([]byte, 0, len(t))
+	for i := 0; i < len(t); i++ {
+		if i+1 < len(t) {
+			if r, ok := russianVowels[t[i:i+2]]; ok {
+				b, i = append(b, r), i+1
+				continue
+			}
+		}
+		b = append(b, t[i])
+	}
+	// English spellings Russian does not keep: a closing "ue" sounds "u", a closing "es"
+	// after a consonant "s" ("Emirates", "Emireits"), "dge" the "dzh" of "Bridzh".
+	if v, ok := strings.CutSuffix(u, "ue"); ok {
+		u = v + "u"
+	} else if v, ok := strings.CutSuffix(u, "es"); ok && len(v) > 0 && !isVowel(v[len(v)-1]) {
+		u = v + "s"
+	}
+	u = strings.ReplaceAll(u, "dge", "dzh")
+	return sameTranslit(string(b), u)
+}
+
+// minEnglishInRussian is the shortest word read by englishInRussian: shorter English words
+// spell the pairs as English ("Main", "Mine"; "Fail", "File").
+const minEnglishInRussian = 5
+
+// russianVowels are the letter pairs Russian writes English long vowels with, and the English
+// vowel each stands for.
+var russianVowels = map[string]byte{"ai": 'i', "ay": 'i', "ei": 'a', "ey": 'a', "yu": 'u', "iu": 'u'}
+
+// hasRussianVowel reports whether t holds a pair of russianVowels; a closing "ey" or "ay" is
+// English as often ("Casey", "Bailey", "Holiday").
+func hasRussianVowel(t string) bool {
+	for i := 0; i+1 < len(t); i++ {
+		switch t[i : i+2] {
+		case "ai", "ei", "yu", "iu":
+			return true
+		case "ay", "ey":
+			if i+2 < len(t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // oneTranslit reports whether t and u are two words one word is transliterated to
 // ("Elektrokom", "Electrocom").
 func oneTranslit(t, u string) bool {
@@ -1133,7 +1193,7 @@ func translitNote(a, b []string) string {
 			if slices.Contains(a, u) {
 				continue
 			}
-			if oneTranslit(t, u) {
+			if oneTranslit(t, u) || englishInRussian(t, u) {
 				return "; " + strconv.Quote(t) + " and " + strconv.Quote(u) + " may be one word transliterated or spelled two ways"
 			}
 			if t != u && cognates(t, u) && !strings.HasPrefix(t, u) && !strings.HasPrefix(u, t) {
