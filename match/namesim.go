@@ -714,9 +714,6 @@ func tokenSim(a, b string) float64 {
 	if len(a) >= minTranslit && len(b)-len(a) <= 2 && sameTranslit(a, b) {
 		return 0.9
 	}
-	if len(a) >= 3 && englishInRussian(a, b) {
-		return 0.8
-	}
 	if len(a) < 3 || a[0] != b[0] {
 		// A number written out and in digits ("five", "5"; "first", "1st") opens with
 		// different characters.
@@ -726,7 +723,7 @@ func tokenSim(a, b string) float64 {
 		if cognates(a, b) {
 			return 0.85
 		}
-		return 0
+		return englishInRussianSim(a, b)
 	}
 	if strings.HasPrefix(b, a) {
 		return 0.9
@@ -736,6 +733,14 @@ func tokenSim(a, b string) float64 {
 	}
 	if len(a) >= 5 && oneEdit(a, b) || cognates(a, b) {
 		return 0.85
+	}
+	return englishInRussianSim(a, b)
+}
+
+// englishInRussianSim is what tokenSim gives an English word and its Russian spelling.
+func englishInRussianSim(a, b string) float64 {
+	if len(a) >= 3 && englishInRussian(a, b) {
+		return 0.8
 	}
 	return 0
 }
@@ -1032,16 +1037,24 @@ func foreignSpelling(t string) bool {
 // "u" as "yu" or "iu" ("Salyut", "Salute"); the rest as sameTranslit reads it. It is a
 // reading: English has such pairs of its own ("Grain", "Grin").
 func englishInRussian(t, u string) bool {
-	if !hasRussianVowel(t) {
-		t, u = u, t
-	}
-	if len(t) < minEnglishInRussian || !hasRussianVowel(t) || hasRussianVowel(u) {
+	if len(t)-len(u) > 2 || len(u)-len(t) > 2 || soundClass(t[0]) != soundClass(u[0]) {
 		return false
 	}
-	b := make([]byte, 0, len(t))
+	rt, ru := hasRussianVowel(t), hasRussianVowel(u)
+	if rt == ru {
+		return false
+	}
+	if ru {
+		t, u = u, t
+	}
+	if len(t) < minEnglishInRussian {
+		return false
+	}
+	var buf [32]byte
+	b := buf[:0]
 	for i := 0; i < len(t); i++ {
 		if i+1 < len(t) {
-			if r, ok := russianVowels[t[i:i+2]]; ok {
+			if r := russianVowel(t[i : i+2]); r != 0 {
 				b, i = append(b, r), i+1
 				continue
 			}
@@ -1063,21 +1076,37 @@ func englishInRussian(t, u string) bool {
 // spell the pairs as English ("Main", "Mine"; "Fail", "File").
 const minEnglishInRussian = 5
 
-// russianVowels are the letter pairs Russian writes English long vowels with, and the English
-// vowel each stands for.
-var russianVowels = map[string]byte{"ai": 'i', "ay": 'i', "ei": 'a', "ey": 'a', "yu": 'u', "iu": 'u'}
+// soundClass puts the letters a word may open with in either spelling together: "c", "k",
+// "q" and "s" ("Sitibaik", "Citybike").
+func soundClass(c byte) byte {
+	switch c {
+	case 'c', 'k', 'q', 's':
+		return 'k'
+	}
+	return c
+}
 
-// hasRussianVowel reports whether t holds a pair of russianVowels; a closing "ey" or "ay" is
+// russianVowel returns the English long vowel a pair of letters Russian writes it with stands
+// for, or 0.
+func russianVowel(pair string) byte {
+	switch pair {
+	case "ai", "ay":
+		return 'i'
+	case "ei", "ey":
+		return 'a'
+	case "yu", "iu":
+		return 'u'
+	}
+	return 0
+}
+
+// hasRussianVowel reports whether t holds a pair russianVowel reads; a closing "ey" or "ay" is
 // English as often ("Casey", "Bailey", "Holiday").
 func hasRussianVowel(t string) bool {
 	for i := 0; i+1 < len(t); i++ {
-		switch t[i : i+2] {
-		case "ai", "ei", "yu", "iu":
+		switch c, d := t[i], t[i+1]; {
+		case (c == 'a' || c == 'e') && (d == 'i' || d == 'y' && i+2 < len(t)), (c == 'y' || c == 'i') && d == 'u':
 			return true
-		case "ay", "ey":
-			if i+2 < len(t) {
-				return true
-			}
 		}
 	}
 	return false
@@ -1570,7 +1599,8 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			note := translitNote(a.tokens, b.tokens)
 			m = nameMatch{sim: s, reading: note != "", why: why + note, a: a.text, b: b.text}
 		}
-		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass * rarerRest(a.tokens, b.tokens, w); c > m.sim && len(b.tokens) < len(a.tokens) {
+		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass; c > m.sim && len(b.tokens) < len(a.tokens) && c*rarerRest(a.tokens, b.tokens, w) > m.sim {
+			c *= rarerRest(a.tokens, b.tokens, w)
 			note := translitNote(a.tokens, b.tokens)
 			m = nameMatch{sim: c, reading: note != "", why: "the client's name is found whole in the tenant's" + note, a: a.text, b: b.text}
 		}
