@@ -1337,30 +1337,45 @@ func compassInitials(t string) string {
 // "mgmt", "bros", "whse", "engr" and "managmt" do. A short one, of three or four letters, is a
 // consonant skeleton: at most one vowel after its first letter, none in the middle of three.
 // Short letters that merely occur in order in a longer word ("mal" in "mashoil", "vnii" in
-// "vnigriugol", "sang" in "stankogomel") are not one; five letters or more in order that keep
-// at most one vowel past the word's start are ("johnson" in "johnston" is a reading of one
-// name as another, as before).
+// "vnigriugol") are not one; five letters or more in order are, when they keep at most one
+// vowel past the word's start and before its ending ("johnson" in "johnston" is a reading of
+// one name as another, as before).
 func isSkeleton(a, b string) bool {
 	if !isSubsequence(a, b) {
 		return false
 	}
+	if len(a) == 3 {
+		return !isVowel(a[1])
+	}
+	if len(a) == 4 {
+		vowels := 0
+		for i := 1; i < len(a); i++ {
+			if isVowel(a[i]) {
+				vowels++
+			}
+		}
+		return vowels <= 1
+	}
 	// Five letters or more, one or two short of the other word, are one word spelled two
 	// ways ("johnson", "johnston"; "europa", "european"): a reading, as before.
-	if len(a) >= 5 && len(b)-len(a) <= 2 {
+	if len(b)-len(a) <= 2 {
 		return true
 	}
-	// What follows the letters a and b begin with is the skeleton proper: it drops vowels.
-	// A vowel that ends both words is kept ("whse", "warehouse"); any other may be kept once
-	// in a long abbreviation ("managmt"), never at its end: "mashoil" is not
-	// "mashinostroitelnyi", "hamas" not "hramadskaye", "palea" not "palestinian".
+	// Between the letters a and b begin with and the ending they share (up to three
+	// letters: "grales", "generales"; "dccion", "direccion") is the skeleton proper: it keeps
+	// one vowel at most ("intrnatl") and does not end on one unless the shared ending follows.
+	// "Mashoil" is not "mashinostroitelnyi", "hamas" not "hramadskaye", "palea" not
+	// "palestinian".
 	p := 0
 	for p < len(a) && a[p] == b[p] {
 		p++
 	}
-	rest := a[p:]
-	if rest != "" && rest[len(rest)-1] == b[len(b)-1] {
-		rest = rest[:len(rest)-1]
-	} else if rest != "" && isVowel(rest[len(rest)-1]) {
+	e := 0
+	for e < 3 && p+e < len(a) && a[len(a)-1-e] == b[len(b)-1-e] {
+		e++
+	}
+	rest := a[p : len(a)-e]
+	if e == 0 && rest != "" && isVowel(rest[len(rest)-1]) {
 		return false
 	}
 	kept := 0
@@ -1369,22 +1384,7 @@ func isSkeleton(a, b string) bool {
 			kept++
 		}
 	}
-	if len(a) >= 5 {
-		return kept <= 1
-	}
-	if kept > 0 {
-		return false
-	}
-	if len(a) == 3 {
-		return !isVowel(a[1])
-	}
-	vowels := 0
-	for i := 1; i < len(a); i++ {
-		if isVowel(a[i]) {
-			vowels++
-		}
-	}
-	return vowels <= 1
+	return kept <= 1
 }
 
 func isVowel(c byte) bool { return strings.IndexByte("aeiou", c) >= 0 }
@@ -1488,9 +1488,10 @@ func massFactor(a, b []string, w *weights) float64 {
 	return min(1, best/(0.5*w.unseen))
 }
 
-// rarerRest is 1, or less when the longer name a holds, beside the words of b, a word rarer
-// than all of them that another client bears: "Star" is found whole in "Yona Star Shipping",
-// but "Yona" names "Yona Star International" more surely than "Star" names anything.
+// rarerRest is 1, or less when the longer name a holds, before the words of b, a word rarer
+// than all of them that the catalogue holds: "Star" is found whole in "Yona Star Shipping",
+// but "Yona" names "Yona Star International" more surely than "Star" names anything. A word
+// after them is more often a place or a branch ("Smith Dental Westside").
 func rarerRest(a, b []string, w *weights) float64 {
 	if w == nil || w.n < 50 {
 		return 1
@@ -1500,11 +1501,10 @@ func rarerRest(a, b []string, w *weights) float64 {
 		shared = max(shared, w.of(t))
 	}
 	for _, u := range a {
-		f, seen := w.idf[u]
-		if !seen || f < shared+rarerMargin {
-			continue
+		if slices.ContainsFunc(b, func(t string) bool { return tokenSim(t, u) >= 0.8 }) {
+			return 1
 		}
-		if !slices.ContainsFunc(b, func(t string) bool { return tokenSim(t, u) >= 0.8 }) {
+		if f, seen := w.idf[u]; seen && f >= shared+rarerMargin {
 			return rarerPenalty
 		}
 	}
@@ -1512,9 +1512,10 @@ func rarerRest(a, b []string, w *weights) float64 {
 }
 
 // rarerMargin is how much rarer (in weight, the log of how many clients bear a word) a word
-// must be to name the tenant more surely than another: a third as many clients or fewer.
+// must be to name the tenant more surely than another: about e times fewer clients.
 const rarerMargin = 1.0
 
+// rarerPenalty is what a name found whole counts for beside such a word.
 const rarerPenalty = 0.8
 
 // containPenalty discounts a name found whole inside the other: the longer name may name a
