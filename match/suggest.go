@@ -497,6 +497,13 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int) {
 		sg.Reason = "the names match only as one reads a word of them (" + readingDetail(best) + "); a person confirms"
 	case second != nil && !proof && (second.Confidence >= CredibleMin || s.readingRival(*second, readings)):
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
+	case !proof && hasEvidence(best, EvidenceContactDomain) && s.nameRival(sg.Candidates, readings) != nil:
+		// Two clients' names match the tenant's as well as each other ("Harbor Realty
+		// Coastal": "Harbor Realty", "Coastal Realty"): the contacts' addresses alone would
+		// choose between them.
+		r := s.nameRival(sg.Candidates, readings)
+		sg.Reason = best.ClientName + " and " + r.ClientName + " match the tenant's name as well (" + r.Signals[0].Detail +
+			"); only contacts' addresses tell them apart; a person chooses"
 	case !proof && hasEvidence(best, EvidenceContactDomain) && other != nil && !(s.clientIndex(best.ClientID, best.ClientName, exact) >= 0 && !hasEvidence(*other, EvidenceName, EvidenceNameSound, EvidenceDomainLabel)):
 		// A domain a fifth or more of another client's contacts use too is an outside
 		// adviser's, a franchise's or a group's as likely as the tenant's own client's; unless
@@ -508,6 +515,42 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int) {
 		sg.ClientID = best.ClientID
 		sg.Reason = "accepted: " + best.Signals[0].Detail
 	}
+}
+
+// nameRival returns another candidate whose name matches the tenant's as well as the best
+// one's does, and well (as a name found whole in the tenant's does, or better), as written
+// (not a reading: "Jetty Realty" does not rival "Getty Realty Group" for "Getty Realty"); nil
+// if none.
+func (s *Suggester) nameRival(cands []Candidate, readings []readingSig) *Candidate {
+	bestName := nameScore(cands[0])
+	for i := 1; i < len(cands); i++ {
+		c := cands[i]
+		if ns := nameScore(c); ns < nameRivalMin || ns < bestName-tieEpsilon {
+			continue
+		}
+		if !slices.ContainsFunc(readings, func(r readingSig) bool {
+			cl := s.clients[r.ci].c
+			return r.ev == EvidenceName && cl.ID == c.ClientID && cl.Name == c.ClientName
+		}) {
+			return &cands[i]
+		}
+	}
+	return nil
+}
+
+// nameRivalMin is the name score from which a rival's name counts in nameRival: a name found
+// whole in the tenant's.
+const nameRivalMin = ScoreName * containPenalty * containPenalty
+
+// nameScore is the score of c's name signal, 0 if it has none.
+func nameScore(c Candidate) float64 {
+	best := 0.0
+	for _, sig := range c.Signals {
+		if sig.Evidence == EvidenceName {
+			best = max(best, sig.Score)
+		}
+	}
+	return best
 }
 
 func hasEvidence(c Candidate, kinds ...Evidence) bool {

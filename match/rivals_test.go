@@ -114,3 +114,31 @@ func TestBranchPlaceDoesNotOutrankTheBrand(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, conf["right"], conf["other"], "%+v", sg.Candidates)
 }
+
+// Two clients whose names match the tenant's as well as each other's ("Harbor Realty" and
+// "Coastal Realty" in "Harbor Realty Coastal") are not told apart by one contact's address:
+// a person chooses.
+func TestEqualNamesLeaveTheChoiceToAPerson(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][3]string{
+		{"Harbor Realty Coastal", "Harbor Realty", "Coastal Realty"},
+		{"Smith Dental Westside", "Smith Dental", "Westside Dental"},
+	} {
+		clients := append([]tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[2]}}, fillerClients(60)...)
+		contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@tenantdom.com"}}
+		s, err := NewSuggester(clients, contacts, SuggestConfig{})
+		require.NoError(t, err)
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
+		assert.False(t, sg.AutoAccept, "%s: %s", c[0], sg.Reason)
+		assert.Contains(t, sg.Reason, "match the tenant's name as well", c[0])
+		// With the contact on the client whose name the tenant bears first, the same holds.
+		contacts[0].ClientID = "right"
+		s, err = NewSuggester(clients, contacts, SuggestConfig{})
+		require.NoError(t, err)
+		sg = s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
+		assert.False(t, sg.AutoAccept, "%s: %s", c[0], sg.Reason)
+	}
+	// A rival whose name matches only as a reading does not hold back a client bearing the
+	// tenant's name whole ("Jetty Realty" for "Getty Realty"): covered by
+	// TestReadingsNeverLiftAContactHint.
+}
