@@ -115,16 +115,21 @@ func TestBranchPlaceDoesNotOutrankTheBrand(t *testing.T) {
 	assert.GreaterOrEqual(t, conf["right"], conf["other"], "%+v", sg.Candidates)
 }
 
-// Two clients whose names match the tenant's as well as each other's ("Harbor Realty" and
-// "Coastal Realty" in "Harbor Realty Coastal") are not told apart by one contact's address:
-// a person chooses.
+// Two clients whose names match the tenant's about as well as each other's ("Harbor Realty"
+// and "Coastal Realty" in "Harbor Realty Coastal"; "Lopez Hmes" and "Lopes Homes" for "Lopez
+// Homes") are not told apart by one contact's address: a person chooses.
 func TestEqualNamesLeaveTheChoiceToAPerson(t *testing.T) {
 	t.Parallel()
 	for _, c := range [][3]string{
 		{"Harbor Realty Coastal", "Harbor Realty", "Coastal Realty"},
 		{"Smith Dental Westside", "Smith Dental", "Westside Dental"},
+		{"Delta Eagle Dental", "Delta Dental", "Delta Eagle"},
+		{"Acme Plumbing Pinnacle", "Acme Plumbing", "Pinnacle Plumbing"},
+		{"Lopez Homes", "Lopez Hmes", "Lopes Homes"},
+		{"Garcia Hermanos", "Garcia Hnos", "Garcia"},
 	} {
-		clients := append([]tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[2]}}, fillerClients(60)...)
+		clients := append([]tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[2]},
+			{ID: "d1", Name: "Delta Dental Partners"}, {ID: "d2", Name: "Delta Services"}}, fillerClients(60)...)
 		contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@tenantdom.com"}}
 		s, err := NewSuggester(clients, contacts, SuggestConfig{})
 		require.NoError(t, err)

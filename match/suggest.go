@@ -518,14 +518,14 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int) {
 }
 
 // nameRival returns another candidate whose name matches the tenant's as well as the best
-// one's does, and well (as a name found whole in the tenant's does, or better), as written
+// one's does (within nameRivalSlack), and well (as a name found whole in the tenant's does, or better), as written
 // (not a reading: "Jetty Realty" does not rival "Getty Realty Group" for "Getty Realty"); nil
 // if none.
 func (s *Suggester) nameRival(cands []Candidate, readings []readingSig) *Candidate {
 	bestName := nameScore(cands[0])
 	for i := 1; i < len(cands); i++ {
 		c := cands[i]
-		if ns := nameScore(c); ns < nameRivalMin || ns < bestName-tieEpsilon {
+		if ns := nameScore(c); ns < nameRivalMin || ns < bestName-nameRivalSlack {
 			continue
 		}
 		if !slices.ContainsFunc(readings, func(r readingSig) bool {
@@ -541,6 +541,11 @@ func (s *Suggester) nameRival(cands []Candidate, readings []readingSig) *Candida
 // nameRivalMin is the name score from which a rival's name counts in nameRival: a name found
 // whole in the tenant's.
 const nameRivalMin = ScoreName * containPenalty * containPenalty
+
+// nameRivalSlack is how far below the best one's a rival's name score may be and still match
+// the tenant's "as well": a letter or a word's weight apart ("Lopez Homes": "Lopes Homes",
+// "Lopez Hmes").
+const nameRivalSlack = 0.05
 
 // nameScore is the score of c's name signal, 0 if it has none.
 func nameScore(c Candidate) float64 {
