@@ -68,10 +68,12 @@
 // evidence is contacts' addresses and names, a credible runner-up (CredibleMin, which an exact
 // name reaches, or a name read otherwise with evidence of another kind) also leaves the choice
 // to a person: the directors of a holding company who use
-// the operating company's domain do not link its tenant to the holding. So does another
-// client whose name matches the tenant's as well as the best one's, as written and at least
-// as a name found whole ("Harbor Realty Coastal": "Harbor Realty", "Coastal Realty"), when
-// only contacts' addresses tell them apart. Otherwise the top five
+// the operating company's domain do not link its tenant to the holding. So does, when the
+// best candidate's evidence beyond its name is one or two contacts' addresses (no domain label
+// of the tenant's spelling its name alone), another client whose name matches the tenant's
+// about as well (within 0.05, at least as a name found whole does, as written: "Harbor Realty
+// Coastal", "Harbor Realty" and "Coastal Realty"), or whose name the tenant's domain label
+// spells and the best one's not. Otherwise the top five
 // go to a person, each with its evidence in words ("name: "Sony Europa" ≈ "Sony Europe B.V."
 // (0.97, rare token "sony" shared)").
 //

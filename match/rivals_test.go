@@ -1,6 +1,7 @@
 package match
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -135,7 +136,7 @@ func TestEqualNamesLeaveTheChoiceToAPerson(t *testing.T) {
 		require.NoError(t, err)
 		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
 		assert.False(t, sg.AutoAccept, "%s: %s", c[0], sg.Reason)
-		assert.Contains(t, sg.Reason, "match the tenant's name as well", c[0])
+		assert.Contains(t, sg.Reason, "match the tenant's name about as well", c[0])
 		// With the contact on the client whose name the tenant bears first, the same holds.
 		contacts[0].ClientID = "right"
 		s, err = NewSuggester(clients, contacts, SuggestConfig{})
@@ -146,4 +147,44 @@ func TestEqualNamesLeaveTheChoiceToAPerson(t *testing.T) {
 	// A rival whose name matches only as a reading does not hold back a client bearing the
 	// tenant's name whole ("Jetty Realty" for "Getty Realty"): covered by
 	// TestReadingsNeverLiftAContactHint.
+}
+
+// Most of a client's contacts on the tenant's domain link the tenant, whatever another client's
+// name: only one or two contacts' addresses give way to a rival's name as good as its own.
+func TestManyContactsStillLinkBesideANameRival(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][4]string{ // tenant, domain, right, rival
+		{"Falcon Shipping", "falconshipping.com", "Falcon Shipping Holdings", "Fal Shipping"},
+		{"Meridian Trading", "meridiantrading.com", "Meridian Trading Partners", "Meridian Trading Midtown LLC"},
+		{"Copperline Homes Eastgate", "copperlinehomeseastgate.com", "Copperline Homes Eastgate Partners", "Copperline Homes Group"},
+		{"Eagle International Electric", "eagleinternational.com", "Eagle Intl Electric", "Eagle Electric Inc"},
+		{"Granite Management Plumbing", "granitemp.com", "Granite Mgmt Plumbing LLC", "Granite Plumbing Ltd"},
+		{"Midtown Meridian Trading", "midtownmeridiantrading.com", "Meridian Trading Ltd", "Midtown Trading LLC"},
+		{"Delta Realty Northside", "deltarealty.com", "Delta Realty LLC", "Northside Realty"},
+	} {
+		clients := append([]tenantsync.Client{{ID: "right", Name: c[2]}, {ID: "other", Name: c[3]}}, fillerClients(60)...)
+		var contacts []tenantsync.Contact
+		for i := range 8 {
+			contacts = append(contacts, tenantsync.Contact{ID: fmt.Sprint("r", i), ClientID: "right", Email: fmt.Sprintf("p%d@%s", i, c[1])})
+		}
+		contacts = append(contacts, tenantsync.Contact{ID: "r9", ClientID: "right", Email: "bookkeeper@gmail.com"})
+		s, err := NewSuggester(clients, contacts, SuggestConfig{})
+		require.NoError(t, err)
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: c[1]})
+		assert.True(t, sg.AutoAccept && sg.ClientID == "right", "%s: %s", c[0], sg.Reason)
+	}
+}
+
+// A domain label that spells another client's name ("redstonerealty.com": "Redstone Realty
+// Group") and not the best one's holds back a best client whose evidence beyond its name is
+// one contact's address ("Red Realty LLC").
+func TestLabelSpellingAnotherClientHoldsBackOneContact(t *testing.T) {
+	t.Parallel()
+	clients := append([]tenantsync.Client{{ID: "right", Name: "Redstone Realty Group"}, {ID: "other", Name: "Red Realty LLC"}}, fillerClients(60)...)
+	contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@redstonerealty.com"}}
+	s, err := NewSuggester(clients, contacts, SuggestConfig{})
+	require.NoError(t, err)
+	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Redstone Realty", DefaultDomain: "redstonerealty.com"})
+	assert.False(t, sg.AutoAccept, sg.Reason)
+	assert.Contains(t, sg.Reason, "domain label spells Redstone Realty Group", sg.Reason)
 }

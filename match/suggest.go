@@ -286,6 +286,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 		addSig(ci, Signal{EvidenceTenantID, ScoreTenantID, "the client records tenant ID " + t.ID})
 	}
 	def, secondary := s.tenantDomains(t)
+	onTenant := map[int]int{} // how many of a client's contacts use the tenant's domains
 	for i, d := range append([]string{def}, secondary...) {
 		if d == "" {
 			continue
@@ -306,6 +307,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 			}
 		}
 		for ci, n := range s.contactDom[d] {
+			onTenant[ci] += n
 			total := s.clients[ci].nContact
 			f := float64(n) / float64(total)
 			score := ScoreContactFew
@@ -321,7 +323,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 			addSig(ci, Signal{EvidenceContactDomain, score, strconv.Itoa(n) + " of the client's " + strconv.Itoa(total) + " contacts use " + d})
 		}
 	}
-	exact, readings := s.nameSignals(t, def, addSig)
+	exact, readings, labelIsName := s.nameSignals(t, def, addSig)
 
 	for ci, sigs := range signals {
 		slices.SortStableFunc(sigs, func(a, b Signal) int {
@@ -344,7 +346,7 @@ func (s *Suggester) Suggest(t tenantsync.Tenant) Suggestion {
 			sg.Candidates[i].Rank = sg.Candidates[i-1].Rank
 		}
 	}
-	s.decide(&sg, readings, exact)
+	s.decide(&sg, readings, exact, onTenant, labelIsName)
 	return sg
 }
 
@@ -447,7 +449,7 @@ func (s *Suggester) withoutReadings(c Candidate, readings []readingSig) (float64
 // decide sets AutoAccept and Reason. readings names the signals that are readings: they
 // never lift a candidate to an automatic acceptance without proof; exact the clients that bear
 // the tenant's exact name.
-func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int) {
+func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int, onTenant map[int]int, labelIsName bool) {
 	defer func() {
 		if len(sg.Candidates) > s.cfg.TopN {
 			sg.Candidates = sg.Candidates[:s.cfg.TopN]
@@ -497,13 +499,18 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int) {
 		sg.Reason = "the names match only as one reads a word of them (" + readingDetail(best) + "); a person confirms"
 	case second != nil && !proof && (second.Confidence >= CredibleMin || s.readingRival(*second, readings)):
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
-	case !proof && hasEvidence(best, EvidenceContactDomain) && s.nameRival(sg.Candidates, readings) != nil:
-		// Two clients' names match the tenant's as well as each other ("Harbor Realty
-		// Coastal": "Harbor Realty", "Coastal Realty"): the contacts' addresses alone would
-		// choose between them.
+	case !proof && s.labelRival(sg.Candidates, readings) != nil && s.thinContacts(best, *s.labelRival(sg.Candidates, readings), onTenant, labelIsName):
+		// The tenant's domain label spells another client's name ("lakeviewstar.com" for
+		// "Lakeview Star Roofing": "Lakeview Star Partners"), not the best one's.
+		r := s.labelRival(sg.Candidates, readings)
+		sg.Reason = "the tenant's domain label spells " + r.ClientName + "'s name, not " + best.ClientName + "'s, whose evidence beyond its name is one or two contacts' addresses; a person chooses"
+	case !proof && s.nameRival(sg.Candidates, readings) != nil && s.thinContacts(best, *s.nameRival(sg.Candidates, readings), onTenant, labelIsName):
+		// Two clients' names match the tenant's about as well ("Harbor Realty Coastal":
+		// "Harbor Realty", "Coastal Realty"): one or two contacts' addresses would choose
+		// between them.
 		r := s.nameRival(sg.Candidates, readings)
-		sg.Reason = best.ClientName + " and " + r.ClientName + " match the tenant's name as well (" + r.Signals[0].Detail +
-			"); only contacts' addresses tell them apart; a person chooses"
+		sg.Reason = best.ClientName + " and " + r.ClientName + " match the tenant's name about as well (" + nameDetail(*r) +
+			"); only one or two contacts' addresses tell them apart; a person chooses"
 	case !proof && hasEvidence(best, EvidenceContactDomain) && other != nil && !(s.clientIndex(best.ClientID, best.ClientName, exact) >= 0 && !hasEvidence(*other, EvidenceName, EvidenceNameSound, EvidenceDomainLabel)):
 		// A domain a fifth or more of another client's contacts use too is an outside
 		// adviser's, a franchise's or a group's as likely as the tenant's own client's; unless
@@ -517,10 +524,31 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int) {
 	}
 }
 
-// nameRival returns another candidate whose name matches the tenant's as well as the best
-// one's does (within nameRivalSlack), and well (as a name found whole in the tenant's does, or better), as written
-// (not a reading: "Jetty Realty" does not rival "Getty Realty Group" for "Getty Realty"); nil
-// if none.
+// thinContacts reports whether the best candidate's evidence beyond its name is one or two
+// of its contacts on the tenant's domains, with no registrable domain it shares and no domain
+// label spelling its name that does not spell the rival's too ("deltarealty.com" for "Delta
+// Realty Northside" spells "Delta Realty", not "Northside Realty"), unless the label is the
+// tenant's name run together: evidence that a rival's name as good as its own outweighs.
+func (s *Suggester) thinContacts(best, rival Candidate, onTenant map[int]int, labelIsName bool) bool {
+	if !hasEvidence(best, EvidenceContactDomain) || hasEvidence(best, EvidenceSameOrg) ||
+		!labelIsName && hasEvidence(best, EvidenceDomainLabel) && !hasEvidence(rival, EvidenceDomainLabel) {
+		return false
+	}
+	for ci, n := range onTenant {
+		if c := s.clients[ci].c; c.ID == best.ClientID && c.Name == best.ClientName {
+			return n <= thinContactsMax
+		}
+	}
+	return false
+}
+
+// thinContactsMax is the most contacts on the tenant's domains that thinContacts calls thin.
+const thinContactsMax = 2
+
+// nameRival returns another candidate whose name matches the tenant's about as well as the
+// best one's does (within nameRivalSlack below it, or above it), and well (nameRivalMin), as
+// written (not a reading: "Jetty Realty" does not rival "Getty Realty Group" for "Getty
+// Realty"); nil if none.
 func (s *Suggester) nameRival(cands []Candidate, readings []readingSig) *Candidate {
 	bestName := nameScore(cands[0])
 	for i := 1; i < len(cands); i++ {
@@ -538,14 +566,42 @@ func (s *Suggester) nameRival(cands []Candidate, readings []readingSig) *Candida
 	return nil
 }
 
-// nameRivalMin is the name score from which a rival's name counts in nameRival: a name found
-// whole in the tenant's.
+// nameRivalMin is the name score from which a rival's name counts in nameRival: what a name
+// found whole in the tenant's scores at most (ScoreName times containPenalty).
 const nameRivalMin = ScoreName * containPenalty * containPenalty
 
 // nameRivalSlack is how far below the best one's a rival's name score may be and still match
 // the tenant's "as well": a letter or a word's weight apart ("Lopez Homes": "Lopes Homes",
 // "Lopez Hmes").
 const nameRivalSlack = 0.05
+
+// labelRival returns another candidate the tenant's domain label spells, as written, when it
+// does not spell the best one's name; nil if none.
+func (s *Suggester) labelRival(cands []Candidate, readings []readingSig) *Candidate {
+	if hasEvidence(cands[0], EvidenceDomainLabel) {
+		return nil
+	}
+	for i := 1; i < len(cands); i++ {
+		c := cands[i]
+		if hasEvidence(c, EvidenceDomainLabel) && !slices.ContainsFunc(readings, func(r readingSig) bool {
+			cl := s.clients[r.ci].c
+			return r.ev == EvidenceDomainLabel && cl.ID == c.ClientID && cl.Name == c.ClientName
+		}) {
+			return &cands[i]
+		}
+	}
+	return nil
+}
+
+// nameDetail is the evidence of c's name signal.
+func nameDetail(c Candidate) string {
+	for _, sig := range c.Signals {
+		if sig.Evidence == EvidenceName {
+			return sig.Detail
+		}
+	}
+	return c.Signals[0].Detail
+}
 
 // nameScore is the score of c's name signal, 0 if it has none.
 func nameScore(c Candidate) float64 {
@@ -610,14 +666,18 @@ func (s *Suggester) tenantDomains(t tenantsync.Tenant) (string, []string) {
 // and the labels of the tenant's default and initial domains ("contoso" in contoso.com and
 // contoso.onmicrosoft.com) with the client names written without spaces. The initial domain
 // is never domain evidence, but its label is a name the tenant's owner chose.
-// It returns the clients whose whole name is the tenant's, legal forms and spelling aside, and
-// the signals that are readings (see nameMatch.reading).
-func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact []int, readings []readingSig) {
+// It returns the clients whose whole name is the tenant's, legal forms and spelling aside, the
+// signals that are readings (see nameMatch.reading), and whether the default domain's label is
+// the tenant's name run together ("garciamedical.com" for "Garcia Medical"), which says no more
+// than the name.
+func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int, Signal)) (exact []int, readings []readingSig, labelIsName bool) {
 	q := parseName(t.DisplayName)
 	q.rare = rareWords(&q, &s.nameIx.w)
 	var labels []string
 	if l := domainLabel(def); l != "" {
 		labels = append(labels, l)
+		j := strings.ReplaceAll(l, "-", "")
+		labelIsName = j == q.full.joined || j == strings.Join(q.legalToks, "")
 	}
 	if l := strings.ToLower(strings.TrimSpace(t.InitialDomain)); isOnMicrosoft(l) {
 		if l = strings.TrimSuffix(strings.TrimSuffix(l, ".onmicrosoft.com"), ".mail"); l != "" {
@@ -695,7 +755,7 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 			}
 		}
 	}
-	return exact, readings
+	return exact, readings, labelIsName
 }
 
 // readingRival reports whether c has a reading and evidence of another kind too: a rival as
