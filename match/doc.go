@@ -84,7 +84,8 @@
 // word weighted by how rare it is among the clients' names so that "Electronics" or "Group"
 // count for little. Words match in part when one abbreviates the other ("Univ", "Intl"; letters
 // that merely occur in order, "Mal" in "Mashoil", do not), differs by one slip, is the same word
-// transliterated another way ("Kholding", "Holding"; "Kontakt", "Contact"), or the same word in
+// transliterated another way ("Kholding", "Holding"; "Kontakt", "Contact"; an English word in
+// Russian letters, "Aviatreid", "Aviatrade", a reading), or the same word in
 // another language or transliterated from Russian ("Nacional", "National"; "Tekhnologii",
 // "Technologies"; "Kazanskii", "Kazan": a stem and the endings words take in those languages;
 // a reading); a name found whole in the other counts 0.85; names run together
