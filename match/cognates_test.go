@@ -168,12 +168,20 @@ func TestPluralRivalStaysCredible(t *testing.T) {
 // accepted automatically.
 func assertRivalContactTakesNothing(t *testing.T, c [3]string) {
 	t.Helper()
-	clients := []tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[2]}}
-	contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@tenantdom.com"}}
+	sg := suggestWithContact(t, c[0], "tenantdom.com", c[1], c[2], "other", nil)
+	assert.False(t, sg.AutoAccept && sg.ClientID != "right", "%s: wrong automatic acceptance of %q: %s", c[0], c[2], sg.Reason)
+}
+
+// suggestWithContact suggests for a tenant named tenant on its default domain dom, among the
+// clients right and other (IDs "right" and "other") and the clients more, one contact of the
+// client whose ID is holder using dom.
+func suggestWithContact(t *testing.T, tenant, dom, right, other, holder string, more []tenantsync.Client) Suggestion {
+	t.Helper()
+	clients := append([]tenantsync.Client{{ID: "right", Name: right}, {ID: "other", Name: other}}, more...)
+	contacts := []tenantsync.Contact{{ID: "x", ClientID: holder, Email: "office@" + dom}}
 	s, err := NewSuggester(clients, contacts, SuggestConfig{})
 	require.NoError(t, err)
-	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
-	assert.False(t, sg.AutoAccept && sg.ClientID != "right", "%s: wrong automatic acceptance of %q: %s", c[0], c[2], sg.Reason)
+	return s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: tenant, DefaultDomain: dom})
 }
 
 // English words of one stem are not read as one word in two languages: the client holding the

@@ -88,11 +88,7 @@ func TestSpanishAbbreviationKeepsTheRightClient(t *testing.T) {
 		{"Transportes Ramirez Ortega Lopez Hermanas", "Transportes Ramirez Ortega Lopez Hnas", "Transportes Ramirez Ortega Lopez"},
 		{"Servicios Generales Ramirez Ortega Lopez", "Servicios Grales Ramirez Ortega Lopez", "Servicios Ramirez Ortega Lopez"},
 	} {
-		clients := append([]tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[2]}}, fillerClients(80)...)
-		contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@tenantdom.com"}}
-		s, err := NewSuggester(clients, contacts, SuggestConfig{})
-		require.NoError(t, err)
-		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
+		sg := suggestWithContact(t, c[0], "tenantdom.com", c[1], c[2], "other", fillerClients(80))
 		assert.False(t, sg.AutoAccept && sg.ClientID != "right", "%s: wrong automatic acceptance of %q: %s", c[0], c[2], sg.Reason)
 	}
 }
@@ -129,19 +125,12 @@ func TestEqualNamesLeaveTheChoiceToAPerson(t *testing.T) {
 		{"Lopez Homes", "Lopez Hmes", "Lopes Homes"},
 		{"Garcia Hermanos", "Garcia Hnos", "Garcia"},
 	} {
-		clients := append([]tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[2]},
-			{ID: "d1", Name: "Delta Dental Partners"}, {ID: "d2", Name: "Delta Services"}}, fillerClients(60)...)
-		contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@tenantdom.com"}}
-		s, err := NewSuggester(clients, contacts, SuggestConfig{})
-		require.NoError(t, err)
-		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
+		more := append([]tenantsync.Client{{ID: "d1", Name: "Delta Dental Partners"}, {ID: "d2", Name: "Delta Services"}}, fillerClients(60)...)
+		sg := suggestWithContact(t, c[0], "tenantdom.com", c[1], c[2], "other", more)
 		assert.False(t, sg.AutoAccept, "%s: %s", c[0], sg.Reason)
 		assert.Contains(t, sg.Reason, "match the tenant's name about as well", c[0])
 		// With the contact on the client whose name the tenant bears first, the same holds.
-		contacts[0].ClientID = "right"
-		s, err = NewSuggester(clients, contacts, SuggestConfig{})
-		require.NoError(t, err)
-		sg = s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c[0], DefaultDomain: "tenantdom.com"})
+		sg = suggestWithContact(t, c[0], "tenantdom.com", c[1], c[2], "right", more)
 		assert.False(t, sg.AutoAccept, "%s: %s", c[0], sg.Reason)
 	}
 	// A rival whose name matches only as a reading does not hold back a client bearing the
@@ -180,11 +169,7 @@ func TestManyContactsStillLinkBesideANameRival(t *testing.T) {
 // one contact's address ("Red Realty LLC").
 func TestLabelSpellingAnotherClientHoldsBackOneContact(t *testing.T) {
 	t.Parallel()
-	clients := append([]tenantsync.Client{{ID: "right", Name: "Redstone Realty Group"}, {ID: "other", Name: "Red Realty LLC"}}, fillerClients(60)...)
-	contacts := []tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@redstonerealty.com"}}
-	s, err := NewSuggester(clients, contacts, SuggestConfig{})
-	require.NoError(t, err)
-	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Redstone Realty", DefaultDomain: "redstonerealty.com"})
+	sg := suggestWithContact(t, "Redstone Realty", "redstonerealty.com", "Redstone Realty Group", "Red Realty LLC", "other", fillerClients(60))
 	assert.False(t, sg.AutoAccept, sg.Reason)
 	assert.Contains(t, sg.Reason, "domain label spells Redstone Realty Group", sg.Reason)
 }
