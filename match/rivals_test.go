@@ -49,10 +49,7 @@ func TestRarerWordOutranksNameFoundWhole(t *testing.T) {
 		{ID: "freedom", Name: "Freedom Star General Trading"},
 		{ID: "sun", Name: "Sun Moon Star Logistics"},
 	}
-	for i := range 60 {
-		id := string(rune('a'+i%26)) + string(rune('a'+i/26))
-		clients = append(clients, tenantsync.Client{ID: "f" + id, Name: "Filler " + id + []string{" Trading", " Shipping", " Trading", " Holdings", " International", " Group"}[i%6]})
-	}
+	clients = append(clients, fillerClients(60)...)
 	s, err := NewSuggester(clients, nil, SuggestConfig{})
 	require.NoError(t, err)
 	sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: "Yona Star Shipping"})
