@@ -1600,10 +1600,11 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 			note := translitNote(a.tokens, b.tokens)
 			m = nameMatch{sim: s, reading: note != "", why: why + note, a: a.text, b: b.text}
 		}
-		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass; c > m.sim && len(b.tokens) < len(a.tokens) && c*rarerRest(a.tokens, b.tokens, w) > m.sim {
-			c *= rarerRest(a.tokens, b.tokens, w)
-			note := translitNote(a.tokens, b.tokens)
-			m = nameMatch{sim: c, reading: note != "", why: "the client's name is found whole in the tenant's" + note, a: a.text, b: b.text}
+		if c := coverage(a.tokens, b.tokens, w) * containPenalty * pen * mass; c > m.sim && len(b.tokens) < len(a.tokens) {
+			if c *= rarerRest(a.tokens, b.tokens, w); c > m.sim {
+				note := translitNote(a.tokens, b.tokens)
+				m = nameMatch{sim: c, reading: note != "", why: "the client's name is found whole in the tenant's" + note, a: a.text, b: b.text}
+			}
 		}
 		if c := coverage(b.tokens, a.tokens, w) * containPenalty * pen * mass; c > m.sim && len(a.tokens) < len(b.tokens) {
 			note := translitNote(a.tokens, b.tokens)
