@@ -476,6 +476,9 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int, o
 			other = &sg.Candidates[i]
 		}
 	}
+	// another client whose name the tenant's domain label spells and the best one's not, and
+	// another whose name matches the tenant's about as well as the best one's
+	labelR, nameR := s.labelRival(sg.Candidates, readings), s.nameRival(sg.Candidates, readings)
 	switch {
 	case second != nil && second.Rank == best.Rank:
 		n := 0
@@ -499,17 +502,16 @@ func (s *Suggester) decide(sg *Suggestion, readings []readingSig, exact []int, o
 		sg.Reason = "the names match only as one reads a word of them (" + readingDetail(best) + "); a person confirms"
 	case second != nil && !proof && (second.Confidence >= CredibleMin || s.readingRival(*second, readings)):
 		sg.Reason = "two clients have credible evidence (" + second.ClientName + ": " + second.Signals[0].Detail + "); a person chooses"
-	case !proof && s.labelRival(sg.Candidates, readings) != nil && s.thinContacts(best, *s.labelRival(sg.Candidates, readings), onTenant, labelIsName):
-		// The tenant's domain label spells another client's name ("lakeviewstar.com" for
-		// "Lakeview Star Roofing": "Lakeview Star Partners"), not the best one's.
-		r := s.labelRival(sg.Candidates, readings)
-		sg.Reason = "the tenant's domain label spells " + r.ClientName + "'s name, not " + best.ClientName + "'s, whose evidence beyond its name is one or two contacts' addresses; a person chooses"
-	case !proof && s.nameRival(sg.Candidates, readings) != nil && s.thinContacts(best, *s.nameRival(sg.Candidates, readings), onTenant, labelIsName):
+	case !proof && labelR != nil && s.thinContacts(best, *labelR, onTenant, labelIsName):
+		// The tenant's domain label spells another client's name ("redstonerealty.com" for
+		// "Redstone Realty": "Redstone Realty Group"), not the best one's.
+		sg.Reason = "the tenant's domain label spells " + labelR.ClientName + "'s name, not " + best.ClientName +
+			"'s, whose evidence beyond its name is one or two contacts' addresses; a person chooses"
+	case !proof && nameR != nil && s.thinContacts(best, *nameR, onTenant, labelIsName):
 		// Two clients' names match the tenant's about as well ("Harbor Realty Coastal":
 		// "Harbor Realty", "Coastal Realty"): one or two contacts' addresses would choose
 		// between them.
-		r := s.nameRival(sg.Candidates, readings)
-		sg.Reason = best.ClientName + " and " + r.ClientName + " match the tenant's name about as well (" + nameDetail(*r) +
+		sg.Reason = best.ClientName + " and " + nameR.ClientName + " match the tenant's name about as well (" + nameDetail(*nameR) +
 			"); only one or two contacts' addresses tell them apart; a person chooses"
 	case !proof && hasEvidence(best, EvidenceContactDomain) && other != nil && !(s.clientIndex(best.ClientID, best.ClientName, exact) >= 0 && !hasEvidence(*other, EvidenceName, EvidenceNameSound, EvidenceDomainLabel)):
 		// A domain a fifth or more of another client's contacts use too is an outside
@@ -556,10 +558,7 @@ func (s *Suggester) nameRival(cands []Candidate, readings []readingSig) *Candida
 		if ns := nameScore(c); ns < nameRivalMin || ns < bestName-nameRivalSlack {
 			continue
 		}
-		if !slices.ContainsFunc(readings, func(r readingSig) bool {
-			cl := s.clients[r.ci].c
-			return r.ev == EvidenceName && cl.ID == c.ClientID && cl.Name == c.ClientName
-		}) {
+		if !s.isReading(c, EvidenceName, readings) {
 			return &cands[i]
 		}
 	}
@@ -583,14 +582,19 @@ func (s *Suggester) labelRival(cands []Candidate, readings []readingSig) *Candid
 	}
 	for i := 1; i < len(cands); i++ {
 		c := cands[i]
-		if hasEvidence(c, EvidenceDomainLabel) && !slices.ContainsFunc(readings, func(r readingSig) bool {
-			cl := s.clients[r.ci].c
-			return r.ev == EvidenceDomainLabel && cl.ID == c.ClientID && cl.Name == c.ClientName
-		}) {
+		if hasEvidence(c, EvidenceDomainLabel) && !s.isReading(c, EvidenceDomainLabel, readings) {
 			return &cands[i]
 		}
 	}
 	return nil
+}
+
+// isReading reports whether c's signal of kind ev is a reading.
+func (s *Suggester) isReading(c Candidate, ev Evidence, readings []readingSig) bool {
+	return slices.ContainsFunc(readings, func(r readingSig) bool {
+		cl := s.clients[r.ci].c
+		return r.ev == ev && cl.ID == c.ClientID && cl.Name == c.ClientName
+	})
 }
 
 // nameDetail is the evidence of c's name signal.
