@@ -110,7 +110,12 @@
 // ("ISIS-WA"), read in Russian from the English name that translates it ("BAZ" for Bryansk
 // Automobile Plant, Bryanskii Avtomobilnyi Zavod); the words of a transliterated Russian name
 // read in English by the same table ("Zavod", "Plant"), when the name is Russian (two such
-// words, or one and a Russian legal form: "Zavod Sonce" is Slovenian); an abbreviation of a kind of organisation
+// words, or one and a Russian legal form: "Zavod Sonce" is Slovenian); the trade words of a
+// name in Russian, Farsi, Arabic, Turkish or a Romance language read in English by a table of
+// trades and kinds, never names, a Russian word with every ending Russian gives it ("Silovye
+// Mashiny", "Power Machines"; "Sanaye Mokhaberat Iran", "Iran Communication Industries"), when
+// two of the name's words are in the table, or one beside a Russian legal form or a word spelled
+// as Russian is; an abbreviation of a kind of organisation
 // ("NPO", "TD": a trading house, or Toronto-Dominion); a word made of the starts of the other's
 // words ("Iralco", Iran Aluminum Company); a word transliterated or spelled otherwise ("Filips",
 // "Philips"); a number written out ("Seven", "7"; "First", "1st"); a rare word shared. Initials

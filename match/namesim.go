@@ -28,6 +28,15 @@ func canonToken(t string) string {
 	if c, ok := sameWord[t]; ok {
 		return c
 	}
+	if c, ok := englishTradeWords[t]; ok {
+		return c
+	}
+	return vowelCanon(t)
+}
+
+// vowelCanon spells t with "ae", "oe" and "ue" after a letter as the vowel alone (see
+// canonToken).
+func vowelCanon(t string) string {
 	if len(t) < 4 || !strings.ContainsAny(t, "e") {
 		return t
 	}
@@ -82,9 +91,24 @@ var sameWord = func() map[string]string {
 }()
 
 func newNameForm(toks []string, text string) nameForm {
+	f, _ := newTradeForm(toks, text, false)
+	return f
+}
+
+// newTradeForm is newNameForm reading the words of tradeWords in English when trade is set
+// (see readsTrade), and the words read so ("\"zavod\" as \"plant\""); the initials are the
+// words' as written still ("MAZ" for "Minskii Avtomobilnyi Zavod").
+func newTradeForm(toks []string, text string, trade bool) (nameForm, []string) {
 	ct := make([]string, len(toks))
+	var read []string
 	for i, t := range toks {
 		ct[i] = canonToken(t)
+		if trade {
+			if en, ok := tradeWord(t); ok && en != ct[i] {
+				ct[i] = en
+				read = append(read, strconv.Quote(t)+" as "+strconv.Quote(en))
+			}
+		}
 	}
 	f := nameForm{tokens: ct, joined: strings.Join(ct, ""), words: strings.Join(toks, " "), text: text}
 	f.bigrams = bigrams(f.joined)
@@ -99,7 +123,7 @@ func newNameForm(toks []string, text string) nameForm {
 	if len(sig) >= 2 {
 		f.initials = string(sig)
 	}
-	return f
+	return f, read
 }
 
 // parsedName is a company name as the suggester compares it: the whole name (parts in
@@ -165,6 +189,11 @@ type parsedName struct {
 	// russian says whether the name reads as Russian with words russianReadings translate
 	// (see readsRussian).
 	russian bool
+	// written is the name as written, its trade words not read in English, when some are
+	// (see readsTrade): a match only the reading makes is a reading. tradeRead says which
+	// words were read so, for the evidence.
+	written   *parsedName
+	tradeRead []string
 	// rare holds rareWords of the name, when the caller found them once for many comparisons.
 	rare []int
 	// legalToks are the name's words with its legal forms, as newNameForm spells them: the
@@ -519,6 +548,12 @@ func personlessInitials(s string, segs [][]string) string {
 }
 
 func parseName(s string) parsedName {
+	return parseNameTrade(s, true)
+}
+
+// parseNameTrade is parseName, reading trade words in English (see readsTrade) only when trade
+// is set. A name read so keeps itself as written in written, for compareNames.
+func parseNameTrade(s string, trade bool) parsedName {
 	segs := nameSegments(s)
 	var all []string
 	for _, sg := range segs {
@@ -527,7 +562,15 @@ func parseName(s string) parsedName {
 	if len(all) == 0 {
 		all = companyTokens(s)
 	}
-	p := parsedName{full: newNameForm(all, s)}
+	folded := foldName(s)
+	words := strings.Fields(strings.ReplaceAll(folded, string(segBreak), " "))
+	trade = trade && readsTrade(all, words)
+	var p parsedName
+	p.full, p.tradeRead = newTradeForm(all, s, trade)
+	if p.tradeRead != nil {
+		w := parseNameTrade(s, false)
+		p.written = &w
+	}
 	// A place after the name ("キャタピラージャパン", "Caterpillar (Japan)") is not in the
 	// other spelling either.
 	named := all
@@ -586,12 +629,10 @@ func parseName(s string) parsedName {
 	p.hanziOpts = hanziOptions(p.hanzi)
 	p.leadForm = leadingForm(s)
 	if j := joinedLetters(p.full.tokens); j != nil {
-		f := newNameForm(j, s)
+		f, _ := newTradeForm(j, s, trade)
 		p.amp = &f
 	}
 	p.ascii = !strings.ContainsFunc(p.full.joined, func(r rune) bool { return r >= 0x80 })
-	folded := foldName(s)
-	words := strings.Fields(strings.ReplaceAll(folded, string(segBreak), " "))
 	for _, t := range words {
 		p.legalToks = append(p.legalToks, canonToken(t))
 	}
@@ -646,7 +687,8 @@ func parseName(s string) parsedName {
 			if i > 0 && isPlace(sg) {
 				continue
 			}
-			p.parts = append(p.parts, newNameForm(sg, strings.Join(sg, " ")))
+			f, _ := newTradeForm(sg, strings.Join(sg, " "), trade)
+			p.parts = append(p.parts, f)
 			if i > 0 {
 				p.rest = append(p.rest, p.parts[len(p.parts)-1].tokens...)
 				if len(sg) == 1 && len(sg[0]) >= 2 && len(sg[0]) <= 8 {
@@ -1567,6 +1609,30 @@ const partPenalty = 0.97
 // of character bigrams, for "ContosoTech" and typos), when close; and initials ("IBM" and
 // "International Business Machines", or an acronym the name lists).
 func compareNames(q, c *parsedName, w *weights) nameMatch {
+	m := compareRead(q, c, w)
+	if q.written == nil && c.written == nil {
+		return m
+	}
+	qw, cw := q, c
+	if q.written != nil {
+		qw = q.written
+	}
+	if c.written != nil {
+		cw = c.written
+	}
+	mw := compareRead(qw, cw, w)
+	if mw.sim >= m.sim {
+		return mw
+	}
+	// Only reading trade words in English makes the names this alike: a hint, as any other
+	// reading.
+	m.reading = true
+	m.why = strings.Replace(m.why, whySame, "the same name", 1) + "; " + strings.Join(slices.Concat(q.tradeRead, c.tradeRead), ", ") + " (trade words read in English)"
+	return m
+}
+
+// compareRead is compareNames with the names' trade words read as parseName reads them.
+func compareRead(q, c *parsedName, w *weights) nameMatch {
 	var m nameMatch
 	try := func(a, b *nameForm, pen float64) {
 		if len(a.tokens) == 0 || len(b.tokens) == 0 {

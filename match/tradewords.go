@@ -1,0 +1,279 @@
+package match
+
+import (
+	"slices"
+	"sort"
+	"strings"
+)
+
+// tradeWords spell in English the words names use in other languages for what an organisation
+// does or is, beyond the kinds sameWord holds: "Minskii Avtomobilnyi Zavod" and "Minsk
+// Automobile Plant", "Sberbank Strakhovanie" and "Sberbank Insurance", "Sanaye Mokhaberat Iran"
+// and "Iran Communication Industries" then share those words. Trades, industries and kinds
+// only, never names: the name a company goes by is compared as it is written.
+//
+// A word ending in "+" is a Russian adjective's stem and one ending in "*" a Russian noun's;
+// each is read with the endings Russian inflects it with (see russianAdjEndings and
+// russianNounEndings), spelled as translitKey compares them, so "severnyi", "severnaya" and
+// "severnoye" are one word. An adjective's stem is never read without an ending: "Severn" is
+// a river. Any other word is read as written.
+var tradeWords = map[string][]string{
+	// Russian, as transliterated.
+	"plant":         {"zavod*", "fabrik*"},
+	"shipyard":      {"verfi", "verfey", "verfyu"},
+	"shipbuilding":  {"sudostroitel+", "sudostroeni*"},
+	"machine":       {"mashin*"},
+	"research":      {"issledovatelsk+", "issledovani*"},
+	"scientific":    {"nauchn+"},
+	"production":    {"proizvodstv*", "proizvodstvenn+", "tolid", "tolidi"},
+	"association":   {"obyedineni*", "obedineni*", "obiedineni*"},
+	"united":        {"obyedinenn+", "obedinenn+"},
+	"enterprise":    {"predpriyati*"},
+	"design":        {"konstruktorsk+", "proektn+"},
+	"bureau":        {"byuro", "biuro", "buro"},
+	"state":         {"gosudarstvenn+"},
+	"international": {"mezhdunarodn+"},
+	"national":      {"natsionaln+", "natsyyaln+"},
+	"consulting":    {"konsalting*", "konsaltingov+"},
+	"finance":       {"finans", "finansy"},
+	"federal":       {"federaln+"},
+	"central":       {"tsentraln+"},
+	"unitary":       {"unitarn+"},
+	"financial":     {"finansov+"},
+	"information":   {"informatsionn+"},
+	"system":        {"sistem*"},
+	"commercial":    {"kommerchesk+"},
+	"credit":        {"kreditn+"},
+	"pension":       {"pensionn+"},
+	"sports":        {"sportivn+"},
+	"russian":       {"rossiysk+"},
+	"russia":        {"rossii", "rossiya", "rossiyu"},
+	"northern":      {"severn+"},
+	"southern":      {"yuzhn+"},
+	"eastern":       {"vostochn+"},
+	"western":       {"zapadn+"},
+	"marine":        {"morsk+", "daryaei", "daryayi"},
+	"river":         {"rechn+"},
+	"fleet":         {"flot*"},
+	"airlines":      {"avialini*", "aerolineas"},
+	"automobile":    {"avtomobil*", "avtomobiln+"},
+	"tractor":       {"traktorn+"},
+	"engine":        {"dvigatel*"},
+	"instrument":    {"pribor*"},
+	"communication": {"svyaz*", "mokhaberat", "mokhaberati"},
+	"space":         {"kosmichesk+"},
+	"rocket":        {"raketn+"},
+	"armament":      {"vooruzheni*"},
+	"defense":       {"oboron*", "oboronn+", "savunma"},
+	"military":      {"voenn+", "voenno"},
+	"industrial":    {"promyshlenn+"},
+	"industries":    {"sanaye", "sanayi", "sanaat", "sanayee", "sinaat"},
+	"chemical":      {"khimichesk+"},
+	"oil":           {"neft*", "neftyan+", "naft"},
+	"gas":           {"gazov+", "gaz"},
+	"energy":        {"energetichesk+", "enerji"},
+	"power":         {"silov+"},
+	"coal":          {"ugoln+", "ugol"},
+	"gold":          {"zolot*"},
+	"diamond":       {"almaz*"},
+	"pipe":          {"trubn+"},
+	"construction":  {"stroitelstv*", "stroiteln+", "sakhteman", "sakhtemani", "insaat", "construcciones", "constructora", "construtora", "costruzioni"},
+	"engineering":   {"inzhenern+", "inzhiniring*", "inzhiniringov+", "mohandesi", "muhendislik", "ingenieria", "engenharia", "ingegneria", "ingenierie"},
+	"development":   {"razviti*", "tose", "toseh", "towse", "tanmiya", "tanmia", "desarrollo", "desarrollos", "desenvolvimento", "developpement", "entwicklung", "sviluppo", "ontwikkeling"},
+	"investment":    {"investitsionn+", "investitsi*", "yatirim", "inversiones", "investimentos", "investissements", "investimenti"},
+	"management":    {"upravlyayushch+", "menedzhment", "menedzhmenta"},
+	"savings":       {"sberegateln+"},
+	"fund":          {"fond*", "fonds", "fondo", "fondos"},
+	"insurance":     {"strakhov+", "strakhovani*", "strahovani*", "bimeh", "sigorta", "seguros", "seguradora", "assurance", "assurances", "versicherung", "versicherungen", "assicurazioni", "verzekeringen", "verzekering"},
+	"leasing":       {"lizing*", "lizingov+"},
+	"trade":         {"torgov+", "torgovl*", "bazargani", "tejarat", "tejarati", "tijara", "tijaria", "tijariya", "ticaret", "comercializadora"},
+	"exchange":      {"birzh*", "sarafi"},
+	"key":           {"klyuchev+"},
+	"technology":    {"tekhnologi*", "tekhnologichesk+", "fanavari"},
+	"payment":       {"platezhn+"},
+	"card":          {"kart*"},
+	"first":         {"perv+"},
+	"new":           {"novyy", "novyi", "novy", "novaya", "novoe", "novoye", "novye", "novyye", "novogo", "novykh", "nuevo", "nueva", "nuevos", "nuevas", "nouveau", "nouvelle", "neue", "neuer", "nuovo", "nuova"},
+	"special":       {"osob+", "spetsialn+"},
+	"economic":      {"ekonomichesk+", "ekonomik*"},
+	"zone":          {"zona", "zony"},
+	"heavy":         {"tyazhel+"},
+	"precision":     {"tochn+"},
+	"nuclear":       {"yadern+"},
+	"helicopter":    {"vertolet*", "vertoletn+"},
+	"aircraft":      {"samolet*", "samoletostroitel+"},
+	"repair":        {"remontn+"},
+	"railway":       {"zheleznodorozhn+"},
+	"agricultural":  {"selskokhozyaystvenn+"},
+	"food":          {"pishchev+", "alimentos", "alimentaire", "alimentari", "lebensmittel", "gida"},
+	"public":        {"obshchestvenn+"},
+	"union":         {"soyuz*", "ittihad"},
+	"hospital":      {"bolnits*"},
+	"service":       {"sluzhb*"},
+	"agency":        {"agentstv*"},
+	"ministry":      {"ministerstv*"},
+	"committee":     {"komitet*", "kamitet*", "lajna", "lajnat"},
+	"organization":  {"sazman", "sazeman", "munazzamat", "munazamat", "munazzama"},
+	"society":       {"jamiat", "jamiyat", "jamiyya", "jamiya", "jameat"},
+	"charitable":    {"khayriyya", "khairiya", "khayriya", "khayriyah", "khairiyah", "khairia"},
+	"islamic":       {"islamiyya", "islamiya", "islamia", "islamiyah"},
+	"movement":      {"harakat", "harakah"},
+	"front":         {"jabhat", "jabha"},
+	"army":          {"jaysh", "jaish", "jeish"},
+	"party":         {"hizb"},
+	"council":       {"majlis"},
+	// Other European languages.
+	"mining":     {"minera", "mineracao", "bergbau", "madencilik"},
+	"shipping":   {"naviera", "navegacao", "navigazione", "reederei", "scheepvaart", "kashtirani"},
+	"steel":      {"acero", "acier", "acciaio", "foolad", "fulad"},
+	"pharmacy":   {"farmacia", "pharmacie", "apotheke", "apotheek"},
+	"bakery":     {"panaderia", "boulangerie", "backerei", "panificio", "padaria"},
+	"church":     {"iglesia", "eglise", "kirche", "chiesa", "igreja"},
+	"transport":  {"transportes", "transporte", "trasporti"},
+	"automotive": {"otomotiv"},
+}
+
+// englishTradeWords are English words for one trade that tradeWords spell one way: a plant
+// is a factory, a rocket a missile ("Tactical Missiles Corporation", "Takticheskoe Raketnoe
+// Vooruzhenie"). They are read so in every name.
+var englishTradeWords = map[string]string{
+	"factory": "plant", "factories": "plant", "plants": "plant", "shipyards": "shipyard",
+	"missile": "rocket", "missiles": "rocket", "defence": "defense", "diamonds": "diamond", "pipes": "pipe",
+}
+
+// russianAdjEndings are the endings of a Russian adjective, as transliterated: "-yy", "-aya",
+// "-oye", "-ogo", "-ykh" and the rest, and "-o" that joins it to the next word
+// ("nauchno-proizvodstvennoe").
+var russianAdjEndings = []string{"y", "yy", "yi", "iy", "ii", "ij", "yj", "i", "aya", "aja", "ia", "oye", "oe", "oj", "oy", "oi",
+	"ogo", "ego", "omu", "ykh", "ikh", "yye", "ye", "ie", "iye", "uyu", "ym", "im", "ymi", "imi", "o", "ei", "ey", "aia"}
+
+// russianNounEndings are the endings of a Russian noun, as transliterated, the bare stem
+// included.
+var russianNounEndings = []string{"", "a", "y", "i", "u", "e", "o", "ya", "yu", "ye", "ie", "iye", "ii", "iya", "iyu", "ia", "iu",
+	"om", "ov", "ami", "akh", "ey", "ei", "oy", "oi", "em", "yam", "yakh"}
+
+// tradeWordsExact and tradeStems hold tradeWords by word as written and by stem (its translitKey);
+// tradeStemEndings the endings a stem may take, as translitKey spells them, longest first, and
+// tradeStemMin the shortest stem's key.
+var (
+	tradeWordsExact = map[string]string{}
+	tradeStems      = map[string]tradeStem{}
+	tradeStemMin    = 0
+)
+
+// tradeStem is an entry of tradeStems: the English word and whether the stem is an adjective's.
+type tradeStem struct {
+	english string
+	adj     bool
+}
+
+// endingKeys are the translitKeys of russianAdjEndings and russianNounEndings, longest first,
+// each saying which kind of stem takes it.
+var endingKeys []endingKey
+
+type endingKey struct {
+	key       string
+	adj, noun bool
+}
+
+func init() {
+	for en, ws := range tradeWords {
+		en = vowelCanon(en)
+		for _, w := range ws {
+			switch {
+			case strings.HasSuffix(w, "+"), strings.HasSuffix(w, "*"):
+				k := translitKey(w[:len(w)-1])
+				tradeStems[k] = tradeStem{english: en, adj: strings.HasSuffix(w, "+")}
+				if tradeStemMin == 0 || len(k) < tradeStemMin {
+					tradeStemMin = len(k)
+				}
+			default:
+				tradeWordsExact[w] = en
+			}
+		}
+	}
+	ends := map[string]*endingKey{}
+	for _, set := range []struct {
+		es  []string
+		adj bool
+	}{{russianAdjEndings, true}, {russianNounEndings, false}} {
+		for _, e := range set.es {
+			k := translitKey(e)
+			if ends[k] == nil {
+				ends[k] = &endingKey{key: k}
+			}
+			if set.adj {
+				ends[k].adj = true
+			} else {
+				ends[k].noun = true
+			}
+		}
+	}
+	for _, e := range ends {
+		endingKeys = append(endingKeys, *e)
+	}
+	sort.Slice(endingKeys, func(i, j int) bool {
+		if len(endingKeys[i].key) != len(endingKeys[j].key) {
+			return len(endingKeys[i].key) < len(endingKeys[j].key)
+		}
+		return endingKeys[i].key < endingKeys[j].key
+	})
+}
+
+// tradeWord returns the English word of tradeWords t is, if any. Of the stems t may be read as,
+// the longest is taken: "obyedinenie" is an association, "obyedinennaya" united.
+func tradeWord(t string) (string, bool) {
+	if en, ok := tradeWordsExact[t]; ok {
+		return en, true
+	}
+	if len(t) < tradeStemMin || t[0] >= 0x80 {
+		return "", false
+	}
+	k := translitKey(t)
+	// Shortest ending first is the longest stem first.
+	for _, e := range endingKeys {
+		if len(k)-len(e.key) < tradeStemMin {
+			break
+		}
+		if !strings.HasSuffix(k, e.key) {
+			continue
+		}
+		if s, ok := tradeStems[k[:len(k)-len(e.key)]]; ok && (s.adj && e.adj && e.key != "" || !s.adj && e.noun) {
+			return s.english, true
+		}
+	}
+	return "", false
+}
+
+// readsTrade reports whether the words of a name (toks, as folded; words, its legal forms
+// included) are read through tradeWords: two of them are words of tradeWords, or one is
+// beside a Russian legal form, or it or another word is spelled as Russian is. One word alone is not enough: "zavod"
+// is an institute in Slovenian ("Zavod Sonce"), "Transportes" a Spanish name's word that
+// "Transport" compares with anyway.
+func readsTrade(toks, words []string) bool {
+	n, other := 0, false
+	for _, t := range toks {
+		_, ok := tradeWord(t)
+		if ok {
+			n++
+		}
+		// A word of tradeWords spelled as Russian is counts only when it is a Russian stem
+		// inflected ("strakhovanie"), not a word of another language ("pharmacie").
+		if (!ok || tradeStemmed(t)) && (looksRussian(t) || foreignSpelling(t)) {
+			other = true
+		}
+	}
+	switch {
+	case n >= 2:
+		return true
+	case n == 0:
+		return false
+	}
+	return other || slices.ContainsFunc(words, func(w string) bool { return russianLegalWords[canonToken(w)] })
+}
+
+// tradeStemmed reports whether t is a word of tradeWords by a Russian stem, not as written.
+func tradeStemmed(t string) bool {
+	_, exact := tradeWordsExact[t]
+	return !exact
+}
