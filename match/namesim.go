@@ -28,9 +28,6 @@ func canonToken(t string) string {
 	if c, ok := sameWord[t]; ok {
 		return c
 	}
-	if c, ok := englishTradeWords[t]; ok {
-		return c
-	}
 	return vowelCanon(t)
 }
 
@@ -1610,7 +1607,7 @@ const partPenalty = 0.97
 // "International Business Machines", or an acronym the name lists).
 func compareNames(q, c *parsedName, w *weights) nameMatch {
 	m := compareRead(q, c, w)
-	if q.written == nil && c.written == nil {
+	if q.written == nil && c.written == nil || m.sim < DefaultMinNameSim {
 		return m
 	}
 	qw, cw := q, c
@@ -1621,13 +1618,21 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		cw = c.written
 	}
 	mw := compareRead(qw, cw, w)
-	if mw.sim >= m.sim {
+	// Only reading trade words in English makes the names this alike: a reading, scored as
+	// initials are, below a name found whole in the other as written.
+	if m.sim = min(m.sim, readingMax); mw.sim >= m.sim {
 		return mw
 	}
-	// Only reading trade words in English makes the names this alike: a hint, as any other
-	// reading.
-	m.reading = true
-	m.why = strings.Replace(m.why, whySame, "the same name", 1) + "; " + strings.Join(slices.Concat(q.tradeRead, c.tradeRead), ", ") + " (trade words read in English)"
+	var read []string
+	for _, r := range slices.Concat(q.tradeRead, c.tradeRead) {
+		if !slices.Contains(read, r) {
+			read = append(read, r)
+		}
+	}
+	// Names that as written share words while each has its own ("Zenith Silovye Mashiny",
+	// "Zenith Power Machines") stay two branches of one name as likely as one organisation.
+	m.reading, m.branch = true, m.branch || mw.branch
+	m.why = strings.Replace(m.why, whySame, "the same name", 1) + "; " + strings.Join(read, ", ") + " (trade words read in English)"
 	return m
 }
 
@@ -2391,6 +2396,16 @@ func newNameIndex(names []parsedName) *nameIndex {
 			}
 			if len(t) >= minTranslit {
 				add(ix.translit, translitKey(t), int32(i))
+			}
+		}
+		if p.written != nil {
+			// A name read in English is found by its words as written too: a domain label
+			// spells them, and a tenant's name may not be read.
+			for _, t := range p.written.full.tokens {
+				add(ix.tok, t, int32(i))
+				for _, k := range prefixKeys(t) {
+					add(ix.prefix, k, int32(i))
+				}
 			}
 		}
 		for _, f := range append([]nameForm{p.full}, p.parts...) {

@@ -681,7 +681,11 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 	if l := domainLabel(def); l != "" {
 		labels = append(labels, l)
 		j := strings.ReplaceAll(l, "-", "")
-		labelIsName = j == q.full.joined || j == strings.Join(q.legalToks, "")
+		qw := &q
+		if q.written != nil {
+			qw = q.written
+		}
+		labelIsName = j == qw.full.joined || j == strings.Join(qw.legalToks, "")
 	}
 	if l := strings.ToLower(strings.TrimSpace(t.InitialDomain)); isOnMicrosoft(l) {
 		if l = strings.TrimSuffix(strings.TrimSuffix(l, ".onmicrosoft.com"), ".mail"); l != "" {
@@ -727,6 +731,10 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 				addSig(ci, Signal{ev, ScoreName * m.sim, "name: " + strconv.Quote(t.DisplayName) + " ≈ " + strconv.Quote(s.clients[ci].c.Name) +
 					" (" + fmtScore(m.sim) + ", " + m.why + ")"})
 			}
+		}
+		// A domain label spells a name as written, not its trade words read in English.
+		if cn.written != nil {
+			cn = cn.written
 		}
 		for i, lf := range labelForms {
 			sim := dice(lf.bigrams, cn.full.bigrams)

@@ -9,8 +9,11 @@ import (
 // tradeWords spell in English the words names use in other languages for what an organisation
 // does or is, beyond the kinds sameWord holds: "Minskii Avtomobilnyi Zavod" and "Minsk
 // Automobile Plant", "Sberbank Strakhovanie" and "Sberbank Insurance", "Sanaye Mokhaberat Iran"
-// and "Iran Communication Industries" then share those words. Trades, industries and kinds
-// only, never names: the name a company goes by is compared as it is written.
+// and "Iran Communication Industries" then share those words. Trades, industries and kinds of
+// organisation only, never a name an organisation goes by: that is compared as it is written,
+// and so is every word of a name that does not read as foreign (see readsTrade). A match only
+// this reading makes is a reading (see compareNames), and a domain label spells the name as
+// written.
 //
 // A word ending in "+" is a Russian adjective's stem and one ending in "*" a Russian noun's;
 // each is read with the endings Russian inflects it with (see russianAdjEndings and
@@ -19,7 +22,7 @@ import (
 // a river. Any other word is read as written.
 var tradeWords = map[string][]string{
 	// Russian, as transliterated.
-	"plant":         {"zavod*", "fabrik*"},
+	"plant":         {"zavod*"},
 	"shipyard":      {"verfi", "verfey", "verfyu"},
 	"shipbuilding":  {"sudostroitel+", "sudostroeni*"},
 	"machine":       {"mashin*"},
@@ -46,8 +49,6 @@ var tradeWords = map[string][]string{
 	"credit":        {"kreditn+"},
 	"pension":       {"pensionn+"},
 	"sports":        {"sportivn+"},
-	"russian":       {"rossiysk+"},
-	"russia":        {"rossii", "rossiya", "rossiyu"},
 	"northern":      {"severn+"},
 	"southern":      {"yuzhn+"},
 	"eastern":       {"vostochn+"},
@@ -70,7 +71,7 @@ var tradeWords = map[string][]string{
 	"industries":    {"sanaye", "sanayi", "sanaat", "sanayee", "sinaat"},
 	"chemical":      {"khimichesk+"},
 	"oil":           {"neft*", "neftyan+", "naft"},
-	"gas":           {"gazov+", "gaz"},
+	"gas":           {"gazov+"},
 	"energy":        {"energetichesk+", "enerji"},
 	"power":         {"silov+"},
 	"coal":          {"ugoln+", "ugol"},
@@ -83,20 +84,17 @@ var tradeWords = map[string][]string{
 	"investment":    {"investitsionn+", "investitsi*", "yatirim", "inversiones", "investimentos", "investissements", "investimenti"},
 	"management":    {"upravlyayushch+", "menedzhment", "menedzhmenta"},
 	"savings":       {"sberegateln+"},
-	"fund":          {"fond*", "fonds", "fondo", "fondos"},
-	"insurance":     {"strakhov+", "strakhovani*", "strahovani*", "bimeh", "sigorta", "seguros", "seguradora", "assurance", "assurances", "versicherung", "versicherungen", "assicurazioni", "verzekeringen", "verzekering"},
+	"insurance":     {"strakhov+", "strakhovani*", "strahovani*", "bimeh", "sigorta", "seguros", "seguradora", "versicherung", "versicherungen", "assicurazioni", "verzekeringen", "verzekering"},
 	"leasing":       {"lizing*", "lizingov+"},
 	"trade":         {"torgov+", "torgovl*", "bazargani", "tejarat", "tejarati", "tijara", "tijaria", "tijariya", "ticaret", "comercializadora"},
 	"exchange":      {"birzh*", "sarafi"},
 	"key":           {"klyuchev+"},
 	"technology":    {"tekhnologi*", "tekhnologichesk+", "fanavari"},
 	"payment":       {"platezhn+"},
-	"card":          {"kart*"},
 	"first":         {"perv+"},
-	"new":           {"novyy", "novyi", "novy", "novaya", "novoe", "novoye", "novye", "novyye", "novogo", "novykh", "nuevo", "nueva", "nuevos", "nuevas", "nouveau", "nouvelle", "neue", "neuer", "nuovo", "nuova"},
+	"new":           {"novyy", "novyi", "novy", "novaya", "novoe", "novoye", "novye", "novyye", "novogo", "novykh"},
 	"special":       {"osob+", "spetsialn+"},
 	"economic":      {"ekonomichesk+", "ekonomik*"},
-	"zone":          {"zona", "zony"},
 	"heavy":         {"tyazhel+"},
 	"precision":     {"tochn+"},
 	"nuclear":       {"yadern+"},
@@ -131,14 +129,6 @@ var tradeWords = map[string][]string{
 	"church":     {"iglesia", "eglise", "kirche", "chiesa", "igreja"},
 	"transport":  {"transportes", "transporte", "trasporti"},
 	"automotive": {"otomotiv"},
-}
-
-// englishTradeWords are English words for one trade that tradeWords spell one way: a plant
-// is a factory, a rocket a missile ("Tactical Missiles Corporation", "Takticheskoe Raketnoe
-// Vooruzhenie"). They are read so in every name.
-var englishTradeWords = map[string]string{
-	"factory": "plant", "factories": "plant", "plants": "plant", "shipyards": "shipyard",
-	"missile": "rocket", "missiles": "rocket", "defence": "defense", "diamonds": "diamond", "pipes": "pipe",
 }
 
 // russianAdjEndings are the endings of a Russian adjective, as transliterated: "-yy", "-aya",
@@ -246,21 +236,16 @@ func tradeWord(t string) (string, bool) {
 }
 
 // readsTrade reports whether the words of a name (toks, as folded; words, its legal forms
-// included) are read through tradeWords: two of them are words of tradeWords, or one is
-// beside a Russian legal form, or it or another word is spelled as Russian is. One word alone is not enough: "zavod"
-// is an institute in Slovenian ("Zavod Sonce"), "Transportes" a Spanish name's word that
-// "Transport" compares with anyway.
+// included) are read through tradeWords: two of them are words of tradeWords read as another
+// word, or one is, beside a Russian legal form or inflected as Russian is ("Strakhovanie"). One
+// word alone is not enough: "zavod" is an institute in Slovenian ("Zavod Sonce"), and an
+// English name's word may be another language's ("Transportes", a Spanish name's).
 func readsTrade(toks, words []string) bool {
-	n, other := 0, false
+	n, inflected := 0, false
 	for _, t := range toks {
-		_, ok := tradeWord(t)
-		if ok {
+		if en, ok := tradeWord(t); ok && en != canonToken(t) {
 			n++
-		}
-		// A word of tradeWords spelled as Russian is counts only when it is a Russian stem
-		// inflected ("strakhovanie"), not a word of another language ("pharmacie").
-		if (!ok || tradeStemmed(t)) && (looksRussian(t) || foreignSpelling(t)) {
-			other = true
+			inflected = inflected || tradeStemmed(t) && looksRussian(t)
 		}
 	}
 	switch {
@@ -269,7 +254,7 @@ func readsTrade(toks, words []string) bool {
 	case n == 0:
 		return false
 	}
-	return other || slices.ContainsFunc(words, func(w string) bool { return russianLegalWords[canonToken(w)] })
+	return inflected || slices.ContainsFunc(words, func(w string) bool { return russianLegalWords[canonToken(w)] })
 }
 
 // tradeStemmed reports whether t is a word of tradeWords by a Russian stem, not as written.

@@ -42,7 +42,7 @@ func TestTradeWordInflections(t *testing.T) {
 		assert.True(t, ok, w)
 		assert.Equal(t, en, got, w)
 	}
-	for _, w := range []string{"severn", "sever", "zavodski", "pharmacy", "plant", "nova", "novartis"} {
+	for _, w := range []string{"severn", "sever", "zavodski", "pharmacy", "plant", "nova", "novartis", "fabric", "cart", "fond", "fondue", "assurance", "nuevo"} {
 		_, ok := tradeWord(w)
 		assert.False(t, ok, w)
 	}
@@ -64,6 +64,49 @@ func TestTradeWordsNeedAForeignName(t *testing.T) {
 	assert.True(t, read("Zavod Sonce OOO"))
 	assert.True(t, read("Sberbank Strakhovanie"))
 	assert.False(t, read("Severn Trent Water"))
+	// English names with a word some table reads, or ending as Russian words do, are not read.
+	assert.False(t, read("Annie Fabric"))
+	assert.False(t, read("Watson Assurance"))
+	assert.False(t, read("Cookie Cart Company"))
+	assert.False(t, read("Transportes Nuevo Leon"))
+	// Nor are the words every name spells one way ("Idea Factory" is not "Idea Plants").
+	assert.Less(t, NameSimilarity("Idea Factory", "Idea Plants"), 0.67)
+}
+
+// A domain label spells a client's name as written: a reading neither makes a label match nor
+// loses one. "Southern Fleet" on southernfleet.com does not go to "Yuzhnyi Flot" by its label
+// read in English, and "silovyemashiny.ru" still spells "Silovye Mashiny", which holds back a
+// client with one contact there.
+func TestTradeWordsLeaveDomainLabelsAsWritten(t *testing.T) {
+	t.Parallel()
+	contacts := func(id, dom string, n int) []tenantsync.Contact {
+		var cs []tenantsync.Contact
+		for i := range n {
+			cs = append(cs, tenantsync.Contact{ID: id + string(rune('a'+i)), ClientID: id, Email: string(rune('a'+i)) + "@" + dom})
+		}
+		return cs
+	}
+	for _, c := range []struct {
+		tenant, dom, right, rival string
+		rivalContacts             int
+	}{
+		{"Southern Fleet", "southernfleet.com", "Southern Fleet Group", "Yuzhnyi Flot", 2},
+		{"SM Group", "silovyemashiny.ru", "Silovye Mashiny", "SM Group Holdings", 1},
+		{"Zenith Silovye Mashiny", "zenithpowermachines.com", "Zenith Silovye Mashiny Group", "Zenith Power Machines", 1},
+	} {
+		clients := append([]tenantsync.Client{{ID: "right", Name: c.right}, {ID: "rival", Name: c.rival}}, fillerClients(40)...)
+		s, err := NewSuggester(clients, contacts("rival", c.dom, c.rivalContacts), SuggestConfig{})
+		require.NoError(t, err)
+		sg := s.Suggest(tenantsync.Tenant{ID: "t", DisplayName: c.tenant, DefaultDomain: c.dom})
+		assert.False(t, sg.AutoAccept, "%s: %s", c.tenant, sg.Reason)
+		for _, cd := range sg.Candidates {
+			for _, sig := range cd.Signals {
+				if sig.Evidence == EvidenceDomainLabel {
+					assert.NotContains(t, []string{"Yuzhnyi Flot"}, cd.ClientName, "%s: %s", c.tenant, sig.Detail)
+				}
+			}
+		}
+	}
 }
 
 // A name that matches only once its trade words are read in English is a reading: a contact's
