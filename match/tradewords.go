@@ -22,11 +22,11 @@ import (
 // a river. Any other word is read as written.
 var tradeWords = map[string][]string{
 	// Russian, as transliterated.
-	"plant":         {"zavod*"},
+	"plant":         {"zavod*", "factory", "factories"},
 	"shipyard":      {"verfi", "verfey", "verfyu"},
 	"shipbuilding":  {"sudostroitel+", "sudostroeni*"},
 	"machine":       {"mashin*"},
-	"research":      {"issledovatelsk+", "issledovani*"},
+	"research":      {"issledovatelsk+", "issledovani*", "nauchnoissledovatelsk+"},
 	"scientific":    {"nauchn+"},
 	"production":    {"proizvodstv*", "proizvodstvenn+", "tolid", "tolidi"},
 	"association":   {"obyedineni*", "obedineni*", "obiedineni*"},
