@@ -114,9 +114,9 @@
 // name in Russian, Farsi, Arabic, Turkish or a Romance language read in English by a table of
 // trades and kinds, never names, a Russian word with every ending Russian gives it ("Silovye
 // Mashiny", "Power Machines"; "Sanaye Mokhaberat Iran", "Iran Communication Industries"), when
-// two of the name's words are in the table, or one beside a Russian legal form or inflected as
-// Russian is ("Strakhovanie"; a domain label is compared with the name as written); an
-// abbreviation of a kind of organisation
+// two of the name's words are in the table, or one beside a Russian legal form, and the names
+// as written match less ("OOO Almaz" is "Almaz" still; a domain label is compared with the
+// name as written); an abbreviation of a kind of organisation
 // ("NPO", "TD": a trading house, or Toronto-Dominion); a word made of the starts of the other's
 // words ("Iralco", Iran Aluminum Company); a word transliterated or spelled otherwise ("Filips",
 // "Philips"); a number written out ("Seven", "7"; "First", "1st"); a rare word shared. Initials

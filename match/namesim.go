@@ -1606,9 +1606,8 @@ const partPenalty = 0.97
 // of character bigrams, for "ContosoTech" and typos), when close; and initials ("IBM" and
 // "International Business Machines", or an acronym the name lists).
 func compareNames(q, c *parsedName, w *weights) nameMatch {
-	m := compareRead(q, c, w)
-	if q.written == nil && c.written == nil || m.sim < DefaultMinNameSim {
-		return m
+	if q.written == nil && c.written == nil {
+		return compareRead(q, c, w)
 	}
 	qw, cw := q, c
 	if q.written != nil {
@@ -1617,10 +1616,17 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	if c.written != nil {
 		cw = c.written
 	}
+	// The names as written first: a trade word may be the name a company goes by ("OOO
+	// Almaz" is "Almaz", whatever "almaz" means), and a match as written is evidence a
+	// reading is not.
 	mw := compareRead(qw, cw, w)
-	// Only reading trade words in English makes the names this alike: a reading, scored as
-	// initials are, below a name found whole in the other as written.
-	if m.sim = min(m.sim, readingMax); mw.sim >= m.sim {
+	if mw.sim >= DefaultMinNameSim && !mw.reading {
+		return mw
+	}
+	// Only reading trade words in English makes the names this alike: a reading, a little
+	// discounted and below a name found whole in the other as written.
+	m := compareRead(q, c, w)
+	if m.sim = min(m.sim*tradeReadingPenalty, readingMax); mw.sim >= m.sim {
 		return mw
 	}
 	var read []string
@@ -1635,6 +1641,10 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 	m.why = strings.Replace(m.why, whySame, "the same name", 1) + "; " + strings.Join(read, ", ") + " (trade words read in English)"
 	return m
 }
+
+// tradeReadingPenalty discounts names that compare only once their trade words are read in
+// English, as partialAcronymPenalty does initials.
+const tradeReadingPenalty = 0.9
 
 // compareRead is compareNames with the names' trade words read as parseName reads them.
 func compareRead(q, c *parsedName, w *weights) nameMatch {
@@ -2399,9 +2409,14 @@ func newNameIndex(names []parsedName) *nameIndex {
 			}
 		}
 		if p.written != nil {
-			// A name read in English is found by its words as written too: a domain label
-			// spells them, and a tenant's name may not be read.
+			// A name read in English is found by its words as written too, and they count in
+			// how rare a word is: a domain label spells them, and the other name may not be
+			// read ("Almaz", "OOO Almaz").
 			for _, t := range p.written.full.tokens {
+				if !seen[t] {
+					seen[t] = true
+					ix.w.df[t]++
+				}
 				add(ix.tok, t, int32(i))
 				for _, k := range prefixKeys(t) {
 					add(ix.prefix, k, int32(i))
@@ -2518,6 +2533,14 @@ func (ix *nameIndex) candidates(q *parsedName, labels []string, buf []int32, mar
 		}
 		if len(f.tokens) == 1 {
 			lists = append(lists, ix.initl[f.joined])
+		}
+	}
+	if q.written != nil {
+		// The tenant's words as written find the clients that write them too.
+		for _, t := range q.written.full.tokens {
+			if !stopWords[t] {
+				lists = append(lists, ix.tok[t])
+			}
 		}
 	}
 	for _, t := range q.full.tokens {

@@ -7,13 +7,13 @@ import (
 )
 
 // tradeWords spell in English the words names use in other languages for what an organisation
-// does or is, beyond the kinds sameWord holds: "Minskii Avtomobilnyi Zavod" and "Minsk
-// Automobile Plant", "Sberbank Strakhovanie" and "Sberbank Insurance", "Sanaye Mokhaberat Iran"
-// and "Iran Communication Industries" then share those words. Trades, industries and kinds of
-// organisation only, never a name an organisation goes by: that is compared as it is written,
-// and so is every word of a name that does not read as foreign (see readsTrade). A match only
-// this reading makes is a reading (see compareNames), and a domain label spells the name as
-// written.
+// does, makes or is, beyond the kinds sameWord holds, and a few words that go with them ("new",
+// "first", "northern"): "Minskii Avtomobilnyi Zavod" and "Minsk Automobile Plant", "OOO Sberbank
+// Strakhovanie" and "Sberbank Insurance", "Sanaye Mokhaberat Iran" and "Iran Communication
+// Industries" then share those words. Some are the names companies go by too ("Almaz",
+// "Sistema", "Soyuz"), so names are compared as written first and a match as written is kept
+// (see compareNames); a match only this reading makes is a reading, and a domain label spells
+// the name as written. A name that does not read as foreign (see readsTrade) is never read.
 //
 // A word ending in "+" is a Russian adjective's stem and one ending in "*" a Russian noun's;
 // each is read with the endings Russian inflects it with (see russianAdjEndings and
@@ -80,7 +80,7 @@ var tradeWords = map[string][]string{
 	"pipe":          {"trubn+"},
 	"construction":  {"stroitelstv*", "stroiteln+", "sakhteman", "sakhtemani", "insaat", "construcciones", "constructora", "construtora", "costruzioni"},
 	"engineering":   {"inzhenern+", "inzhiniring*", "inzhiniringov+", "mohandesi", "muhendislik", "ingenieria", "engenharia", "ingegneria", "ingenierie"},
-	"development":   {"razviti*", "tose", "toseh", "towse", "tanmiya", "tanmia", "desarrollo", "desarrollos", "desenvolvimento", "developpement", "entwicklung", "sviluppo", "ontwikkeling"},
+	"development":   {"razviti*", "toseh", "towse", "tanmiya", "tanmia", "desarrollo", "desarrollos", "desenvolvimento", "developpement", "entwicklung", "sviluppo", "ontwikkeling"},
 	"investment":    {"investitsionn+", "investitsi*", "yatirim", "inversiones", "investimentos", "investissements", "investimenti"},
 	"management":    {"upravlyayushch+", "menedzhment", "menedzhmenta"},
 	"savings":       {"sberegateln+"},
@@ -237,15 +237,14 @@ func tradeWord(t string) (string, bool) {
 
 // readsTrade reports whether the words of a name (toks, as folded; words, its legal forms
 // included) are read through tradeWords: two of them are words of tradeWords read as another
-// word, or one is, beside a Russian legal form or inflected as Russian is ("Strakhovanie"). One
-// word alone is not enough: "zavod" is an institute in Slovenian ("Zavod Sonce"), and an
-// English name's word may be another language's ("Transportes", a Spanish name's).
+// word, or one is, beside a Russian legal form. One word alone is not enough: "zavod" is an
+// institute in Slovenian ("Zavod Sonce"), "zawody" competitions in Polish, and an English
+// name's word may be another language's ("Transportes", a Spanish name's).
 func readsTrade(toks, words []string) bool {
-	n, inflected := 0, false
+	n := 0
 	for _, t := range toks {
 		if en, ok := tradeWord(t); ok && en != canonToken(t) {
 			n++
-			inflected = inflected || tradeStemmed(t) && looksRussian(t)
 		}
 	}
 	switch {
@@ -254,11 +253,5 @@ func readsTrade(toks, words []string) bool {
 	case n == 0:
 		return false
 	}
-	return inflected || slices.ContainsFunc(words, func(w string) bool { return russianLegalWords[canonToken(w)] })
-}
-
-// tradeStemmed reports whether t is a word of tradeWords by a Russian stem, not as written.
-func tradeStemmed(t string) bool {
-	_, exact := tradeWordsExact[t]
-	return !exact
+	return slices.ContainsFunc(words, func(w string) bool { return russianLegalWords[canonToken(w)] })
 }

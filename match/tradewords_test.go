@@ -50,7 +50,7 @@ func TestTradeWordInflections(t *testing.T) {
 
 // One trade word alone is not read: "zavod" is an institute in Slovenian, and a French or
 // Spanish name's one kind word is compared as written. Two are, or one beside a Russian legal
-// form or a word spelled as Russian is.
+// form.
 func TestTradeWordsNeedAForeignName(t *testing.T) {
 	t.Parallel()
 	read := func(name string) bool {
@@ -62,7 +62,8 @@ func TestTradeWordsNeedAForeignName(t *testing.T) {
 	assert.False(t, read("Transportes J y M"))
 	assert.True(t, read("Minskii Avtomobilnyi Zavod"))
 	assert.True(t, read("Zavod Sonce OOO"))
-	assert.True(t, read("Sberbank Strakhovanie"))
+	assert.True(t, read("OOO Sberbank Strakhovanie"))
+	assert.False(t, read("Sberbank Strakhovanie"))
 	assert.False(t, read("Severn Trent Water"))
 	// English names with a word some table reads, or ending as Russian words do, are not read.
 	assert.False(t, read("Annie Fabric"))
@@ -132,4 +133,20 @@ func TestTradeWordsAreAReading(t *testing.T) {
 	m := compareNames(ptr(parseName("OAO Minskii Avtomobilnyi Zavod")), ptr(parseName("Minskii Avtomobilnyi Zavod")), nil)
 	assert.Equal(t, 1.0, m.sim)
 	assert.False(t, m.reading, m.why)
+}
+
+// A trade word may be the name a company goes by: "OOO Almaz" is read as a diamond maker,
+// and is "Almaz" still. The names as written match first, so the exact name holds back a
+// client with one contact on the tenant's domain, as it does for any name.
+func TestTradeWordsKeepTheNameAsWritten(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{{"Almaz", "OOO Almaz"}, {"Sistema", "PAO Sistema"}, {"Soyuz", "OOO Soyuz"}} {
+		assert.Equal(t, 1.0, NameSimilarity(c[0], c[1]), c[1])
+		sg := suggestAmong(t, tenantsync.Tenant{DisplayName: c[0], DefaultDomain: "unrelatedco.com"},
+			[]tenantsync.Client{{ID: "right", Name: c[1]}, {ID: "other", Name: c[0] + " Group"}},
+			[]tenantsync.Contact{{ID: "x", ClientID: "other", Email: "office@unrelatedco.com"}})
+		assert.False(t, sg.AutoAccept, "%s: %s", c[0], sg.Reason)
+		require.NotEmpty(t, sg.Candidates)
+		assert.Equal(t, "right", sg.Candidates[0].ClientID, c[0])
+	}
 }
