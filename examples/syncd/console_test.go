@@ -481,7 +481,9 @@ func TestConsoleBillableCountFollowsSyncs(t *testing.T) {
 // both audited under the actor.
 func TestConsoleStartsSyncsAndCreatesTheRemainingContacts(t *testing.T) {
 	t.Parallel()
-	td := newTestDaemonWith(t, func(c *config) { c.MaxCreatesPerSync = 2 }, hooks{cooldown: 3 * time.Second})
+	// The cooldown runs from the sync's start; it outlasts the sync and the page loads before
+	// sync-now on a loaded machine too.
+	td := newTestDaemonWith(t, func(c *config) { c.MaxCreatesPerSync = 2 }, hooks{cooldown: 10 * time.Second})
 	con, err := newConsole(td.api)
 	require.NoError(t, err)
 	c := &consoleTest{td: td, h: con.handler(td.h), cookies: map[string]*http.Cookie{}}
@@ -508,7 +510,7 @@ func TestConsoleStartsSyncsAndCreatesTheRemainingContacts(t *testing.T) {
 	require.Eventually(t, func() bool {
 		rec := c.do(t, http.MethodPost, "/console/tenants/"+tenantID+"/create-remaining", url.Values{"csrf": {c.csrf}})
 		return rec.Code == http.StatusSeeOther && strings.Contains(c.do(t, http.MethodGet, "/", nil).Body.String(), "Creating the remaining contacts")
-	}, 20*time.Second, 500*time.Millisecond)
+	}, 40*time.Second, 500*time.Millisecond)
 	require.Eventually(t, func() bool {
 		st, err := td.d.engine.Status(ctx, tenantID)
 		return err == nil && !st.Running && st.Creation != nil && st.Creation.Done()
