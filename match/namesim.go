@@ -1471,6 +1471,10 @@ type nameMatch struct {
 	branch bool
 	why    string // e.g. "rare token 'sony' shared"
 	a, b   string // the parts compared, as written
+	// written is the names' match as written when this one reads their trade words in
+	// English (see compareNames): what a domain label, which spells names as written, is
+	// judged beside.
+	written *nameMatch
 }
 
 // whySame is the evidence of two names that are one after folding and legal forms.
@@ -1624,11 +1628,13 @@ func compareNames(q, c *parsedName, w *weights) nameMatch {
 		return mw
 	}
 	// Only reading trade words in English makes the names this alike: a reading, a little
-	// discounted and below a name found whole in the other as written.
+	// discounted and below a name found whole in the other as written, and only when it makes
+	// them a match at all.
 	m := compareRead(q, c, w)
-	if m.sim = min(m.sim*tradeReadingPenalty, readingMax); mw.sim >= m.sim {
+	if m.sim = min(m.sim*tradeReadingPenalty, readingMax); mw.sim >= m.sim || m.sim < DefaultMinNameSim {
 		return mw
 	}
+	m.written = &mw
 	var read []string
 	for _, r := range slices.Concat(q.tradeRead, c.tradeRead) {
 		if !slices.Contains(read, r) {
@@ -2395,11 +2401,19 @@ func newNameIndex(names []parsedName) *nameIndex {
 	}
 	for i, p := range names {
 		seen := map[string]bool{}
-		for _, t := range p.full.tokens {
+		// How rare a word is counts the names as written: reading some in English moves no
+		// other name's score.
+		written := p.full.tokens
+		if p.written != nil {
+			written = p.written.full.tokens
+		}
+		for _, t := range written {
 			if !seen[t] {
 				seen[t] = true
 				ix.w.df[t]++
 			}
+		}
+		for _, t := range p.full.tokens {
 			add(ix.tok, t, int32(i))
 			for _, k := range prefixKeys(t) {
 				add(ix.prefix, k, int32(i))
@@ -2409,14 +2423,9 @@ func newNameIndex(names []parsedName) *nameIndex {
 			}
 		}
 		if p.written != nil {
-			// A name read in English is found by its words as written too, and they count in
-			// how rare a word is: a domain label spells them, and the other name may not be
-			// read ("Almaz", "OOO Almaz").
+			// A name read in English is found by its words as written too: a domain label
+			// spells them, and the other name may not be read ("Almaz", "OOO Almaz").
 			for _, t := range p.written.full.tokens {
-				if !seen[t] {
-					seen[t] = true
-					ix.w.df[t]++
-				}
 				add(ix.tok, t, int32(i))
 				for _, k := range prefixKeys(t) {
 					add(ix.prefix, k, int32(i))

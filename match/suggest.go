@@ -715,8 +715,13 @@ func (s *Suggester) nameSignals(t tenantsync.Tenant, def string, addSig func(int
 		branch, nameReading, nameAsWritten := false, false, false
 		if len(q.full.tokens) > 0 {
 			m := compareNames(&q, cn, &s.nameIx.w)
-			branch, nameReading = m.branch, m.reading
-			nameAsWritten = m.sim >= DefaultMinNameSim && !m.reading && !m.bySound
+			// A domain label is judged beside the names as written.
+			aw := m
+			if m.written != nil {
+				aw = *m.written
+			}
+			branch, nameReading = aw.branch, aw.reading
+			nameAsWritten = aw.sim >= DefaultMinNameSim && !aw.reading && !aw.bySound
 			if m.sim == 1 && m.why == whySame {
 				exact = append(exact, ci)
 			}

@@ -94,6 +94,9 @@ func TestTradeWordsLeaveDomainLabelsAsWritten(t *testing.T) {
 		{"Southern Fleet", "southernfleet.com", "Southern Fleet Group", "Yuzhnyi Flot", 2},
 		{"SM Group", "silovyemashiny.ru", "Silovye Mashiny", "SM Group Holdings", 1},
 		{"Zenith Silovye Mashiny", "zenithpowermachines.com", "Zenith Silovye Mashiny Group", "Zenith Power Machines", 1},
+		// The label spells the right client's English name; reading the tenant's name in
+		// English must not make that label a reading, which would let a contact decide.
+		{"OOO Almaz Stroitelstvo", "diamondconstruction.ru", "Diamond Construction Group", "Almaz Stroitelstvo Holding", 1},
 	} {
 		clients := append([]tenantsync.Client{{ID: "right", Name: c.right}, {ID: "rival", Name: c.rival}}, fillerClients(40)...)
 		s, err := NewSuggester(clients, contacts("rival", c.dom, c.rivalContacts), SuggestConfig{})
