@@ -1,8 +1,8 @@
 package match
 
 import (
+	"cmp"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -136,16 +136,15 @@ var tradeWords = map[string][]string{
 // "-oye", "-ogo", "-ykh" and the rest, and "-o" that joins it to the next word
 // ("nauchno-proizvodstvennoe").
 var russianAdjEndings = []string{"y", "yy", "yi", "iy", "ii", "ij", "yj", "i", "aya", "aja", "ia", "oye", "oe", "oj", "oy", "oi",
-	"ogo", "ego", "omu", "ykh", "ikh", "yye", "ye", "ie", "iye", "uyu", "ym", "im", "ymi", "imi", "o", "ei", "ey", "aia"}
+	"ogo", "ego", "omu", "ykh", "ikh", "yye", "ye", "ie", "iye", "uyu", "ym", "im", "ymi", "imi", "o", "ei", "ey"}
 
 // russianNounEndings are the endings of a Russian noun, as transliterated, the bare stem
 // included.
 var russianNounEndings = []string{"", "a", "y", "i", "u", "e", "o", "ya", "yu", "ye", "ie", "iye", "ii", "iya", "iyu", "ia", "iu",
 	"om", "ov", "ami", "akh", "ey", "ei", "oy", "oi", "em", "yam", "yakh"}
 
-// tradeWordsExact and tradeStems hold tradeWords by word as written and by stem (its translitKey);
-// tradeStemEndings the endings a stem may take, as translitKey spells them, longest first, and
-// tradeStemMin the shortest stem's key.
+// tradeWordsExact and tradeStems hold tradeWords by word as written and by stem (its
+// translitKey), and tradeStemMin is the length of the shortest stem's key.
 var (
 	tradeWordsExact = map[string]string{}
 	tradeStems      = map[string]tradeStem{}
@@ -158,8 +157,8 @@ type tradeStem struct {
 	adj     bool
 }
 
-// endingKeys are the translitKeys of russianAdjEndings and russianNounEndings, longest first,
-// each saying which kind of stem takes it.
+// endingKeys are the translitKeys of russianAdjEndings and russianNounEndings, shortest first
+// (so tradeWord tries the longest stem first), each saying which kind of stem takes it.
 var endingKeys []endingKey
 
 type endingKey struct {
@@ -203,11 +202,8 @@ func init() {
 	for _, e := range ends {
 		endingKeys = append(endingKeys, *e)
 	}
-	sort.Slice(endingKeys, func(i, j int) bool {
-		if len(endingKeys[i].key) != len(endingKeys[j].key) {
-			return len(endingKeys[i].key) < len(endingKeys[j].key)
-		}
-		return endingKeys[i].key < endingKeys[j].key
+	slices.SortFunc(endingKeys, func(a, b endingKey) int {
+		return cmp.Or(cmp.Compare(len(a.key), len(b.key)), strings.Compare(a.key, b.key))
 	})
 }
 
@@ -229,7 +225,7 @@ func tradeWord(t string) (string, bool) {
 		if !strings.HasSuffix(k, e.key) {
 			continue
 		}
-		if s, ok := tradeStems[k[:len(k)-len(e.key)]]; ok && (s.adj && e.adj && e.key != "" || !s.adj && e.noun) {
+		if s, ok := tradeStems[k[:len(k)-len(e.key)]]; ok && (s.adj && e.adj || !s.adj && e.noun) {
 			return s.english, true
 		}
 	}
